@@ -1,0 +1,264 @@
+//! The JSON bodies of Piazza's HTTP and WebSocket API (`api-v1.md`), as
+//! plain serde types. The server converts them to domain types by hand at
+//! its edge; the client crate uses them as they are. Field names here are
+//! the contract: do not rename them.
+//!
+//! Request bodies hold plain strings and numbers, not domain types, so a
+//! malformed field is reported by the server's own parser with a precise
+//! problem, not by serde's generic message.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// RFC 9457 problem details, as every error is answered.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`about:blank` style tags here).
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable, machine-readable reason, such as `username_taken`.
+    pub code: String,
+}
+
+// ---------------------------------------------------------------- accounts
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateAccount {
+    pub username: String,
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct AccountView {
+    pub account_id: String,
+    pub username: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateSession {
+    pub username: String,
+    pub password: String,
+    pub device_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionCreated {
+    pub token: String,
+    pub device_id: String,
+    pub account_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeviceView {
+    pub device_id: String,
+    pub device_name: String,
+    pub created_at: String,
+    pub last_seen_at: String,
+    /// True for the device whose token made this call.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeviceList {
+    pub devices: Vec<DeviceView>,
+}
+
+// ---------------------------------------------------------------- contacts
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateContactRequest {
+    /// The username of the account to ask.
+    pub to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContactRequestCreated {
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct AccountBrief {
+    pub account_id: String,
+    pub username: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContactRequestView {
+    pub request_id: String,
+    pub from: AccountBrief,
+    pub greeting: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContactRequestList {
+    pub requests: Vec<ContactRequestView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContactList {
+    pub contacts: Vec<AccountView>,
+}
+
+// ----------------------------------------------------------- conversations
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OpenDirect {
+    /// The peer's `account_id`.
+    pub peer: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateGroup {
+    pub title: String,
+    /// Account ids of the caller's contacts; the caller joins as owner.
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConversationCreated {
+    pub conversation_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConversationView {
+    pub conversation_id: String,
+    /// `direct` or `group`.
+    pub kind: String,
+    /// The group's title; for a direct conversation, the peer's display name.
+    pub title: String,
+    pub last_seq: i64,
+    pub unread: i64,
+    /// How far this account has read.
+    pub read_seq: i64,
+    pub member_count: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AddMember {
+    pub account_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SendMessage {
+    pub client_msg_id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MessageSent {
+    pub message_id: String,
+    pub seq: i64,
+    pub sent_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MessageView {
+    pub message_id: String,
+    pub seq: i64,
+    /// The sender's `account_id`.
+    pub sender: String,
+    pub text: String,
+    pub sent_at: String,
+    pub client_msg_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MessagePage {
+    /// Newest first.
+    pub messages: Vec<MessageView>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MarkRead {
+    pub seq: i64,
+}
+
+// -------------------------------------------------------------------- sync
+
+/// One entry of the account's log. `cursor` and `type` are always present;
+/// the other fields depend on `type` (see the `Event*` schemas).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct EventView {
+    pub cursor: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub at: String,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SyncPage {
+    pub events: Vec<EventView>,
+    /// Send this back as `since` to continue.
+    pub cursor: String,
+    pub has_more: bool,
+}
+
+/// What a client sends over the WebSocket.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Replay everything after `since` (from the start if absent), then go live.
+    Sync {
+        #[serde(default)]
+        since: Option<String>,
+    },
+    Send {
+        conversation_id: String,
+        client_msg_id: String,
+        text: String,
+    },
+    Ping,
+}
+
+/// What the server sends over the WebSocket besides events (events carry
+/// `type`, these carry `op`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Ack {
+        client_msg_id: String,
+        message_id: String,
+        seq: i64,
+        conversation_id: String,
+        sent_at: String,
+    },
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_msg_id: Option<String>,
+        code: String,
+        status: u16,
+        detail: String,
+    },
+    /// The replay asked for by `sync` is complete up to `cursor`; what
+    /// follows is live.
+    Synced {
+        cursor: String,
+    },
+    Pong,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}

@@ -1,0 +1,128 @@
+//! What happened: the entries of each account's log, and the notices the
+//! store hands to the live hub after each commit.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MessageId,
+    MessageText, Seq, Timestamp, Username,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationKind {
+    Direct,
+    Group,
+}
+
+impl ConversationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationKind::Direct => "direct",
+            ConversationKind::Group => "group",
+        }
+    }
+}
+
+/// A stored message, as every member sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+    pub sender: AccountId,
+    pub client_msg_id: ClientMsgId,
+    pub text: MessageText,
+    pub sent_at: Timestamp,
+}
+
+/// A public reference to an account, as events carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRef {
+    pub account_id: AccountId,
+    pub username: Username,
+    pub display_name: String,
+}
+
+/// One thing an account must learn about. The storage form of the log is
+/// this enum in JSON, except `MessageNew`, whose log entry only points at
+/// the message row (one copy of the text, however many members).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    #[serde(rename = "message.new")]
+    MessageNew(Arc<Message>),
+    #[serde(rename = "conversation.created")]
+    ConversationCreated {
+        conversation_id: ConversationId,
+        kind: ConversationKind,
+        title: Option<String>,
+        owner: Option<AccountId>,
+        members: Vec<AccountId>,
+    },
+    #[serde(rename = "conversation.member_added")]
+    MemberAdded {
+        conversation_id: ConversationId,
+        account_id: AccountId,
+        by: AccountId,
+    },
+    #[serde(rename = "conversation.member_removed")]
+    MemberRemoved {
+        conversation_id: ConversationId,
+        account_id: AccountId,
+        by: AccountId,
+    },
+    #[serde(rename = "contact.request")]
+    ContactRequest {
+        request_id: ContactRequestId,
+        from: AccountRef,
+        to: AccountRef,
+        greeting: String,
+    },
+    #[serde(rename = "contact.added")]
+    ContactAdded { contact: AccountRef },
+    #[serde(rename = "contact.removed")]
+    ContactRemoved { account_id: AccountId },
+    #[serde(rename = "read.marker")]
+    ReadMarker {
+        conversation_id: ConversationId,
+        seq: Seq,
+        device_id: DeviceId,
+    },
+}
+
+impl Event {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::MessageNew(_) => "message.new",
+            Event::ConversationCreated { .. } => "conversation.created",
+            Event::MemberAdded { .. } => "conversation.member_added",
+            Event::MemberRemoved { .. } => "conversation.member_removed",
+            Event::ContactRequest { .. } => "contact.request",
+            Event::ContactAdded { .. } => "contact.added",
+            Event::ContactRemoved { .. } => "contact.removed",
+            Event::ReadMarker { .. } => "read.marker",
+        }
+    }
+}
+
+/// One entry of one account's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub account: AccountId,
+    pub seq: LogSeq,
+    pub at: Timestamp,
+    pub event: Event,
+}
+
+/// What the store tells the live side after a commit, in commit order.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    Logged(Arc<LogEntry>),
+    DeviceRevoked {
+        account: AccountId,
+        device: DeviceId,
+    },
+}

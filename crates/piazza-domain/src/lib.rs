@@ -1,0 +1,26 @@
+//! The rules of Piazza, with no I/O.
+//!
+//! Everything that comes from the network is parsed into one of the types
+//! here before it reaches the store; a function that receives a
+//! [`Username`] or a [`MessageText`] never checks it again. The store is
+//! described by the [`store::Store`] trait, which the SQLite (and later
+//! PostgreSQL) implementations fulfil, so neither the HTTP layer nor these
+//! rules know which database they run on.
+
+pub mod cursor;
+pub mod event;
+pub mod ids;
+pub mod limits;
+pub mod store;
+pub mod time;
+pub mod values;
+
+pub use cursor::{Cursor, CursorError, LogSeq};
+pub use event::{ConversationKind, Event, LogEntry, Message, Notice};
+pub use ids::{AccountId, ContactRequestId, ConversationId, DeviceId, IdError, MessageId};
+pub use store::{Rejection, Store, StoreError};
+pub use time::Timestamp;
+pub use values::{
+    ClientMsgId, DeviceName, DisplayName, Greeting, GroupTitle, MessageText, Password, Seq,
+    Username, ValueError,
+};

@@ -1,0 +1,48 @@
+//! Every limit Piazza enforces, in one place, with the unit last in the name.
+
+/// Members of one conversation, the owner included.
+pub const GROUP_MEMBERS_MAX: usize = 500;
+/// Bytes of UTF-8 in one message's text.
+pub const MESSAGE_TEXT_BYTES_MAX: usize = 16 * 1024;
+/// Characters in a `client_msg_id`.
+pub const CLIENT_MSG_ID_CHARS_MAX: usize = 64;
+/// Items in one page of any list endpoint.
+pub const PAGE_LEN_MAX: u32 = 200;
+/// Items in a page when the client does not say.
+pub const PAGE_LEN_DEFAULT: u32 = 50;
+/// Events in one page of the sync log.
+pub const SYNC_PAGE_LEN_MAX: u32 = 1000;
+/// Events in a sync page when the client does not say.
+pub const SYNC_PAGE_LEN_DEFAULT: u32 = 200;
+/// Longest long-poll wait.
+pub const LONG_POLL_WAIT_MS_MAX: u64 = 30_000;
+/// Bytes in a request body (uploads have their own cap).
+pub const REQUEST_BODY_BYTES_MAX: usize = 64 * 1024;
+/// Bytes in one WebSocket frame or message from a client.
+pub const WEBSOCKET_FRAME_BYTES_MAX: usize = 64 * 1024;
+/// Events waiting for one connected device before it is disconnected.
+pub const DEVICE_SEND_QUEUE_LEN_MAX: usize = 1024;
+/// Sends from one socket that may wait for their commit at once.
+pub const SOCKET_SENDS_IN_FLIGHT_MAX: usize = 256;
+/// Characters in a username (which is also at least 3).
+pub const USERNAME_CHARS_MAX: usize = 32;
+/// Characters in a username, at least.
+pub const USERNAME_CHARS_MIN: usize = 3;
+/// Characters in a password, at least.
+pub const PASSWORD_CHARS_MIN: usize = 8;
+/// Bytes in a password: Argon2 does not need more, and it bounds the work.
+pub const PASSWORD_BYTES_MAX: usize = 1024;
+/// Characters in a display name.
+pub const DISPLAY_NAME_CHARS_MAX: usize = 64;
+/// Characters in a device name.
+pub const DEVICE_NAME_CHARS_MAX: usize = 64;
+/// Characters in a group title.
+pub const GROUP_TITLE_CHARS_MAX: usize = 100;
+/// Characters in a contact request's greeting.
+pub const GREETING_CHARS_MAX: usize = 200;
+/// Live (not revoked) devices one account may hold.
+pub const DEVICES_PER_ACCOUNT_MAX: usize = 100;
+/// Contacts one account may hold.
+pub const CONTACTS_PER_ACCOUNT_MAX: usize = 5000;
+/// Conversations listed at once.
+pub const CONVERSATIONS_LISTED_MAX: u32 = 1000;

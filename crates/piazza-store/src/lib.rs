@@ -1,0 +1,357 @@
+//! Piazza's persistence. [`SqliteStore`] fulfils the domain's
+//! [`Store`](piazza_domain::Store) contract on an embedded SQLite database:
+//! one writer thread with group commit ([`writer`]), a pool of read-only
+//! connections ([`readers`]), and every SQL statement in this crate.
+//!
+//! Durability: the database runs in WAL mode with `synchronous=FULL`, so a
+//! commit returns only after the WAL is fsynced, and nothing is answered
+//! before its batch has committed. What was acknowledged survives `kill -9`
+//! and power loss (as far as the disk honours fsync).
+
+mod error;
+pub mod integrity;
+mod readers;
+mod reads;
+pub mod writer;
+mod writes;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use piazza_domain::limits;
+use piazza_domain::store::{
+    Account, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage, LogPage,
+    NoticeSink, Sent, Session, StoreResult, TokenHash,
+};
+use piazza_domain::{
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
+    Greeting, GroupTitle, LogSeq, MessageText, Rejection, Seq, Store, Username,
+};
+use rusqlite::Connection;
+
+pub use error::Error;
+pub use writer::WriterLimits;
+
+use readers::Readers;
+use writer::Writer;
+
+/// The file the store lives in, inside the data directory.
+pub const DATABASE_FILE: &str = "piazza.sqlite3";
+
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    pub reader_count: usize,
+    pub writer: WriterLimits,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            reader_count: 8,
+            writer: WriterLimits::default(),
+        }
+    }
+}
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Writer,
+    readers: Arc<Readers>,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating on first run) the store in `data_dir`.
+    pub fn open(
+        data_dir: &Path,
+        options: StoreOptions,
+        sink: Arc<dyn NoticeSink>,
+    ) -> Result<SqliteStore, Error> {
+        std::fs::create_dir_all(data_dir)?;
+        let path = data_dir.join(DATABASE_FILE);
+        let conn = open_writer_connection(&path)?;
+        migrate(&conn)?;
+        let readers = Readers::open(&path, options.reader_count)?;
+        let writer = Writer::start(conn, sink, options.writer);
+        Ok(SqliteStore {
+            path,
+            writer,
+            readers,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Finishes the writes already queued, then stops the writer.
+    pub fn shut_down(&self) {
+        self.writer.shut_down();
+    }
+}
+
+fn open_writer_connection(path: &Path) -> Result<Connection, Error> {
+    let conn = Connection::open(path)?;
+    // Explicit on purpose: durability must not depend on library defaults.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Corrupt(format!(
+            "cannot switch to WAL mode (got {mode})"
+        )));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA wal_autocheckpoint = 4000;",
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn migrate(conn: &Connection) -> Result<(), Error> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(Error::Corrupt(format!(
+            "the data directory was written by a newer Piazza (schema {version}, this one knows {known})"
+        )));
+    }
+    for (index, script) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let target = index as i64 + 1;
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {script}; PRAGMA user_version = {target}; COMMIT;"
+        ))?;
+        tracing::info!(schema = target, "migrated the store");
+    }
+    Ok(())
+}
+
+fn not_member<T>(found: Option<T>) -> Result<T, Error> {
+    found.ok_or(Error::Rejected(Rejection::NotAMember))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_account(
+        &self,
+        username: Username,
+        display_name: DisplayName,
+        password_hash: String,
+    ) -> StoreResult<Account> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::create_account(ctx, username, display_name, password_hash))
+            .await?)
+    }
+
+    async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
+        let username = username.clone();
+        Ok(self
+            .readers
+            .read(move |conn| reads::credentials(conn, &username))
+            .await?)
+    }
+
+    async fn create_session(
+        &self,
+        account: AccountId,
+        device_name: DeviceName,
+        token_hash: TokenHash,
+    ) -> StoreResult<DeviceId> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::create_session(ctx, account, device_name, token_hash))
+            .await?)
+    }
+
+    async fn authenticate(&self, token_hash: TokenHash) -> StoreResult<Option<Session>> {
+        Ok(self
+            .readers
+            .read(move |conn| reads::authenticate(conn, token_hash))
+            .await?)
+    }
+
+    async fn touch_device(&self, device: DeviceId) -> StoreResult<()> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::touch_device(ctx, device))
+            .await?)
+    }
+
+    async fn account(&self, account: AccountId) -> StoreResult<Account> {
+        Ok(self
+            .readers
+            .read(move |conn| reads::account(conn, account))
+            .await?)
+    }
+
+    async fn devices(&self, account: AccountId) -> StoreResult<Vec<Device>> {
+        Ok(self
+            .readers
+            .read(move |conn| reads::devices(conn, account))
+            .await?)
+    }
+
+    async fn revoke_device(&self, account: AccountId, device: DeviceId) -> StoreResult<()> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::revoke_device(ctx, account, device))
+            .await?)
+    }
+
+    async fn request_contact(
+        &self,
+        from: AccountId,
+        to: Username,
+        greeting: Greeting,
+    ) -> StoreResult<ContactRequestId> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::request_contact(ctx, from, to, greeting))
+            .await?)
+    }
+
+    async fn incoming_requests(&self, account: AccountId) -> StoreResult<Vec<ContactRequest>> {
+        Ok(self
+            .readers
+            .read(move |conn| reads::incoming_requests(conn, account, limits::PAGE_LEN_MAX))
+            .await?)
+    }
+
+    async fn accept_request(
+        &self,
+        account: AccountId,
+        request: ContactRequestId,
+    ) -> StoreResult<()> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::accept_request(ctx, account, request))
+            .await?)
+    }
+
+    async fn contacts(&self, account: AccountId) -> StoreResult<Vec<Account>> {
+        Ok(self
+            .readers
+            .read(move |conn| reads::contacts(conn, account))
+            .await?)
+    }
+
+    async fn remove_contact(&self, account: AccountId, other: AccountId) -> StoreResult<()> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::remove_contact(ctx, account, other))
+            .await?)
+    }
+
+    async fn open_direct(
+        &self,
+        account: AccountId,
+        peer: AccountId,
+    ) -> StoreResult<ConversationId> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::open_direct(ctx, account, peer))
+            .await?)
+    }
+
+    async fn create_group(
+        &self,
+        owner: AccountId,
+        title: GroupTitle,
+        members: Vec<AccountId>,
+    ) -> StoreResult<ConversationId> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::create_group(ctx, owner, title, members))
+            .await?)
+    }
+
+    async fn conversations(&self, account: AccountId) -> StoreResult<Vec<ConversationSummary>> {
+        Ok(self
+            .readers
+            .read(move |conn| reads::conversations(conn, account, limits::CONVERSATIONS_LISTED_MAX))
+            .await?)
+    }
+
+    async fn add_member(
+        &self,
+        actor: AccountId,
+        conversation: ConversationId,
+        member: AccountId,
+    ) -> StoreResult<()> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::add_member(ctx, actor, conversation, member))
+            .await?)
+    }
+
+    async fn remove_member(
+        &self,
+        actor: AccountId,
+        conversation: ConversationId,
+        member: AccountId,
+    ) -> StoreResult<()> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::remove_member(ctx, actor, conversation, member))
+            .await?)
+    }
+
+    async fn send_message(
+        &self,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        text: MessageText,
+    ) -> StoreResult<Sent> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::send_message(ctx, sender, conversation, client_msg_id, text))
+            .await?)
+    }
+
+    async fn history(
+        &self,
+        viewer: AccountId,
+        conversation: ConversationId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> StoreResult<HistoryPage> {
+        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
+        Ok(self
+            .readers
+            .read(move |conn| {
+                not_member(reads::history(conn, viewer, conversation, before, limit)?)
+            })
+            .await?)
+    }
+
+    async fn mark_read(
+        &self,
+        account: AccountId,
+        device: DeviceId,
+        conversation: ConversationId,
+        seq: Seq,
+    ) -> StoreResult<()> {
+        Ok(self
+            .writer
+            .run(move |ctx| writes::mark_read(ctx, account, device, conversation, seq))
+            .await?)
+    }
+
+    async fn log_after(
+        &self,
+        account: AccountId,
+        after: LogSeq,
+        limit: u32,
+    ) -> StoreResult<LogPage> {
+        let limit = limit.clamp(1, limits::SYNC_PAGE_LEN_MAX);
+        Ok(self
+            .readers
+            .read(move |conn| reads::log_after(conn, account, after, limit))
+            .await?)
+    }
+}

@@ -1,0 +1,367 @@
+//! Every query. Each takes a plain connection, so the writer uses the same
+//! functions inside its transaction that the read pool uses outside it.
+
+use std::sync::Arc;
+
+use piazza_domain::event::{ConversationKind, Event, LogEntry, Message};
+use piazza_domain::store::{
+    Account, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage, LogPage,
+    Session, TokenHash,
+};
+use piazza_domain::{
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MessageId,
+    MessageText, Seq, Timestamp, Username,
+};
+use rusqlite::{Connection, OptionalExtension, Row};
+
+use crate::error::{Error, Result};
+
+/// What a member's row says about a conversation.
+#[derive(Debug, Clone, Copy)]
+pub struct Membership {
+    pub kind: ConversationKind,
+    pub owner: Option<AccountId>,
+    pub last_seq: Seq,
+    pub read_seq: Seq,
+    pub from_seq: Seq,
+}
+
+fn kind_from_row(kind: i64) -> Result<ConversationKind> {
+    match kind {
+        0 => Ok(ConversationKind::Direct),
+        1 => Ok(ConversationKind::Group),
+        other => Err(Error::Corrupt(format!("conversation kind {other}"))),
+    }
+}
+
+fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        account_id: AccountId::from_row(row.get(0)?),
+        username: Username::from_store(row.get(1)?),
+        display_name: row.get(2)?,
+    })
+}
+
+pub fn account(conn: &Connection, account: AccountId) -> Result<Account> {
+    conn.prepare_cached("SELECT id, username, display_name FROM accounts WHERE id = ?1")?
+        .query_row([account.row()], account_from_row)
+        .optional()?
+        .ok_or_else(|| Error::Corrupt(format!("{account} is referenced but missing")))
+}
+
+pub fn account_by_username(conn: &Connection, username: &Username) -> Result<Option<Account>> {
+    Ok(conn
+        .prepare_cached("SELECT id, username, display_name FROM accounts WHERE username = ?1")?
+        .query_row([username.as_str()], account_from_row)
+        .optional()?)
+}
+
+pub fn credentials(conn: &Connection, username: &Username) -> Result<Option<Credentials>> {
+    Ok(conn
+        .prepare_cached("SELECT id, password_hash FROM accounts WHERE username = ?1")?
+        .query_row([username.as_str()], |row| {
+            Ok(Credentials {
+                account_id: AccountId::from_row(row.get(0)?),
+                password_hash: row.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+pub fn authenticate(conn: &Connection, token_hash: TokenHash) -> Result<Option<Session>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT account_id, id, last_seen_at FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL",
+        )?
+        .query_row([&token_hash.0[..]], |row| {
+            Ok(Session {
+                account_id: AccountId::from_row(row.get(0)?),
+                device_id: DeviceId::from_row(row.get(1)?),
+                last_seen_at: Timestamp::from_unix_ms(row.get(2)?),
+            })
+        })
+        .optional()?)
+}
+
+pub fn devices(conn: &Connection, account: AccountId) -> Result<Vec<Device>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, name, created_at, last_seen_at FROM devices
+         WHERE account_id = ?1 AND revoked_at IS NULL ORDER BY id",
+    )?;
+    let devices = statement
+        .query_map([account.row()], |row| {
+            Ok(Device {
+                device_id: DeviceId::from_row(row.get(0)?),
+                device_name: row.get(1)?,
+                created_at: Timestamp::from_unix_ms(row.get(2)?),
+                last_seen_at: Timestamp::from_unix_ms(row.get(3)?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(devices)
+}
+
+pub fn are_contacts(conn: &Connection, a: AccountId, b: AccountId) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM contacts WHERE account_id = ?1 AND contact_id = ?2")?
+        .query_row([a.row(), b.row()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+pub fn contact_count(conn: &Connection, account: AccountId) -> Result<usize> {
+    let count: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM contacts WHERE account_id = ?1")?
+        .query_row([account.row()], |row| row.get(0))?;
+    Ok(count as usize)
+}
+
+pub fn contacts(conn: &Connection, account: AccountId) -> Result<Vec<Account>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT a.id, a.username, a.display_name FROM contacts c JOIN accounts a ON a.id = c.contact_id
+         WHERE c.account_id = ?1 ORDER BY a.username",
+    )?;
+    let contacts = statement
+        .query_map([account.row()], account_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(contacts)
+}
+
+pub fn incoming_requests(
+    conn: &Connection,
+    account: AccountId,
+    limit: u32,
+) -> Result<Vec<ContactRequest>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT r.id, a.id, a.username, a.display_name, r.greeting, r.created_at
+         FROM contact_requests r JOIN accounts a ON a.id = r.from_id
+         WHERE r.to_id = ?1 AND r.status = 0 ORDER BY r.id DESC LIMIT ?2",
+    )?;
+    let requests = statement
+        .query_map(rusqlite::params![account.row(), limit], |row| {
+            Ok(ContactRequest {
+                request_id: ContactRequestId::from_row(row.get(0)?),
+                from: Account {
+                    account_id: AccountId::from_row(row.get(1)?),
+                    username: Username::from_store(row.get(2)?),
+                    display_name: row.get(3)?,
+                }
+                .to_ref(),
+                greeting: row.get(4)?,
+                created_at: Timestamp::from_unix_ms(row.get(5)?),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(requests)
+}
+
+pub fn membership(
+    conn: &Connection,
+    account: AccountId,
+    conversation: ConversationId,
+) -> Result<Option<Membership>> {
+    let found: Option<(i64, Option<i64>, i64, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT c.kind, c.owner_id, c.last_seq, m.read_seq, m.from_seq
+             FROM members m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.conversation_id = ?1 AND m.account_id = ?2",
+        )?
+        .query_row([conversation.row(), account.row()], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((kind, owner, last_seq, read_seq, from_seq)) = found else {
+        return Ok(None);
+    };
+    Ok(Some(Membership {
+        kind: kind_from_row(kind)?,
+        owner: owner.map(AccountId::from_row),
+        last_seq: Seq::from_store(last_seq),
+        read_seq: Seq::from_store(read_seq),
+        from_seq: Seq::from_store(from_seq),
+    }))
+}
+
+pub fn member_ids(conn: &Connection, conversation: ConversationId) -> Result<Vec<AccountId>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT account_id FROM members WHERE conversation_id = ?1 ORDER BY account_id",
+    )?;
+    let members = statement
+        .query_map([conversation.row()], |row| {
+            Ok(AccountId::from_row(row.get(0)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(members)
+}
+
+pub fn conversations(
+    conn: &Connection,
+    account: AccountId,
+    limit: u32,
+) -> Result<Vec<ConversationSummary>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, m.read_seq,
+                (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id),
+                (SELECT a.display_name FROM members p JOIN accounts a ON a.id = p.account_id
+                  WHERE p.conversation_id = c.id AND p.account_id <> ?1 LIMIT 1)
+         FROM members m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.account_id = ?1
+         ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?2",
+    )?;
+    let rows = statement
+        .query_map(rusqlite::params![account.row(), limit], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Option<i64>>(3)?,
+                row.get::<_, i64>(4)?,
+                row.get::<_, i64>(5)?,
+                row.get::<_, i64>(6)?,
+                row.get::<_, Option<String>>(7)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(
+            |(id, kind, title, owner, last_seq, read_seq, member_count, peer_name)| {
+                let kind = kind_from_row(kind)?;
+                let title = match kind {
+                    ConversationKind::Group => title.unwrap_or_default(),
+                    ConversationKind::Direct => peer_name.unwrap_or_default(),
+                };
+                Ok(ConversationSummary {
+                    conversation_id: ConversationId::from_row(id),
+                    kind,
+                    title,
+                    last_seq: Seq::from_store(last_seq),
+                    read_seq: Seq::from_store(read_seq),
+                    unread: (last_seq - read_seq).max(0),
+                    member_count,
+                    owner: owner.map(AccountId::from_row),
+                })
+            },
+        )
+        .collect()
+}
+
+const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, text, sent_at";
+
+fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Message> {
+    Ok(Message {
+        message_id: MessageId::from_row(row.get(first)?),
+        conversation_id: ConversationId::from_row(row.get(first + 1)?),
+        seq: Seq::from_store(row.get(first + 2)?),
+        sender: AccountId::from_row(row.get(first + 3)?),
+        client_msg_id: ClientMsgId::from_store(row.get(first + 4)?),
+        text: MessageText::from_store(row.get(first + 5)?),
+        sent_at: Timestamp::from_unix_ms(row.get(first + 6)?),
+    })
+}
+
+pub fn message_by_client_id(
+    conn: &Connection,
+    sender: AccountId,
+    client_msg_id: &ClientMsgId,
+) -> Result<Option<Message>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ?1 AND client_msg_id = ?2"
+        ))?
+        .query_row(
+            rusqlite::params![sender.row(), client_msg_id.as_str()],
+            |row| message_from_row(row, 0),
+        )
+        .optional()?)
+}
+
+/// A member's view of the history: messages since they joined, newest first.
+pub fn history(
+    conn: &Connection,
+    viewer: AccountId,
+    conversation: ConversationId,
+    before: Option<Seq>,
+    limit: u32,
+) -> Result<Option<HistoryPage>> {
+    let Some(membership) = membership(conn, viewer, conversation)? else {
+        return Ok(None);
+    };
+    let before = before.map_or(i64::MAX, Seq::get);
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages
+         WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4"
+    ))?;
+    let mut messages = statement
+        .query_map(
+            rusqlite::params![
+                conversation.row(),
+                membership.from_seq.get(),
+                before,
+                i64::from(limit) + 1
+            ],
+            |row| message_from_row(row, 0),
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let has_more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    Ok(Some(HistoryPage { messages, has_more }))
+}
+
+/// One range scan of an account's log: the entries after `after`.
+pub fn log_after(
+    conn: &Connection,
+    account: AccountId,
+    after: LogSeq,
+    limit: u32,
+) -> Result<LogPage> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT l.log_seq, l.at, l.data, {}
+         FROM account_log l LEFT JOIN messages m ON m.id = l.message_id
+         WHERE l.account_id = ?1 AND l.log_seq > ?2 ORDER BY l.log_seq LIMIT ?3",
+        MESSAGE_COLUMNS
+            .split(", ")
+            .map(|column| format!("m.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))?;
+    let mut rows = statement.query(rusqlite::params![
+        account.row(),
+        after.get(),
+        i64::from(limit) + 1
+    ])?;
+    let mut entries = Vec::with_capacity(limit.min(1024) as usize);
+    let mut has_more = false;
+    while let Some(row) = rows.next()? {
+        if entries.len() == limit as usize {
+            has_more = true;
+            break;
+        }
+        let seq = LogSeq::from_stored(row.get(0)?);
+        let at = Timestamp::from_unix_ms(row.get(1)?);
+        let data: Option<String> = row.get(2)?;
+        let event = match data {
+            Some(data) => serde_json::from_str::<Event>(&data).map_err(|error| {
+                Error::Corrupt(format!("log entry {seq:?} of {account}: {error}"))
+            })?,
+            None => Event::MessageNew(Arc::new(message_from_row(row, 3)?)),
+        };
+        entries.push(LogEntry {
+            account,
+            seq,
+            at,
+            event,
+        });
+    }
+    let end = entries.last().map_or(after, |entry| entry.seq);
+    Ok(LogPage {
+        entries,
+        end,
+        has_more,
+    })
+}

@@ -1,0 +1,241 @@
+//! The one writer. It owns the only read-write connection; every change to
+//! the store is a job sent to it over a bounded queue. It takes whatever
+//! jobs are waiting (up to `batch_len_max`), runs each inside its own
+//! savepoint of one transaction, commits once — one fsync for the whole
+//! batch — and only then answers each job's caller and hands the batch's
+//! notices to the live hub. A job that breaks a rule rolls back to its
+//! savepoint and fails alone; its batch-mates still commit.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use piazza_domain::event::{Event, LogEntry, Notice};
+use piazza_domain::store::NoticeSink;
+use piazza_domain::{AccountId, LogSeq, Timestamp};
+use rusqlite::{Connection, params};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{Error, Result};
+
+/// What a job sees: the open transaction, the batch's clock, and the place
+/// to put log entries so they reach live devices after the commit.
+pub struct WriteCtx<'c> {
+    pub conn: &'c Connection,
+    pub now: Timestamp,
+    notices: Vec<Notice>,
+}
+
+impl WriteCtx<'_> {
+    /// Appends `event` to `account`'s log with the next log_seq. The seq is
+    /// taken inside this transaction, so logs are gapless and in commit order.
+    pub fn append_log(&mut self, account: AccountId, event: Event) -> Result<LogSeq> {
+        let seq: i64 = self
+            .conn
+            .prepare_cached(
+                "UPDATE accounts SET log_head = log_head + 1 WHERE id = ?1 RETURNING log_head",
+            )?
+            .query_row([account.row()], |row| row.get(0))?;
+        match &event {
+            Event::MessageNew(message) => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO account_log (account_id, log_seq, at, message_id) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![account.row(), seq, self.now.unix_ms(), message.message_id.row()])?;
+            }
+            other => {
+                let data = serde_json::to_string(other)
+                    .map_err(|error| Error::Corrupt(format!("cannot encode event: {error}")))?;
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO account_log (account_id, log_seq, at, data) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![account.row(), seq, self.now.unix_ms(), data])?;
+            }
+        }
+        let seq = LogSeq::from_stored(seq);
+        self.notices.push(Notice::Logged(Arc::new(LogEntry {
+            account,
+            seq,
+            at: self.now,
+            event,
+        })));
+        Ok(seq)
+    }
+
+    /// Tells the live side something that is not a log entry.
+    pub fn notice(&mut self, notice: Notice) {
+        self.notices.push(notice);
+    }
+}
+
+type Reply = Box<dyn FnOnce(Result<()>) + Send>;
+type Job = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (bool, Reply) + Send>;
+
+#[derive(Debug, Clone, Copy)]
+pub struct WriterLimits {
+    /// Jobs waiting for the writer before callers wait to enqueue.
+    pub queue_len_max: usize,
+    /// Jobs committed together at most.
+    pub batch_len_max: usize,
+}
+
+impl Default for WriterLimits {
+    fn default() -> WriterLimits {
+        WriterLimits {
+            queue_len_max: 16_384,
+            batch_len_max: 2_048,
+        }
+    }
+}
+
+pub struct Writer {
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Writer {
+    pub fn start(conn: Connection, sink: Arc<dyn NoticeSink>, limits: WriterLimits) -> Writer {
+        assert!(limits.queue_len_max > 0 && limits.batch_len_max > 0);
+        let (sender, receiver) = mpsc::channel(limits.queue_len_max);
+        let thread = std::thread::Builder::new()
+            .name("piazza-writer".into())
+            .spawn(move || run(conn, receiver, sink, limits.batch_len_max))
+            .expect("cannot start the writer thread");
+        Writer {
+            jobs: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    /// Runs `work` in the writer's next batch and answers once that batch
+    /// is durable. An `Err` from `work` rolls back only `work`'s changes.
+    pub async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel::<Result<T>>();
+        let job: Job = Box::new(move |ctx| {
+            let outcome = work(ctx);
+            let ok = outcome.is_ok();
+            let reply: Reply = Box::new(move |committed: Result<()>| {
+                let _ = answer.send(committed.and(outcome));
+            });
+            (ok, reply)
+        });
+        let sender = self
+            .jobs
+            .lock()
+            .expect("writer lock")
+            .clone()
+            .ok_or(Error::WriterGone)?;
+        sender.send(job).await.map_err(|_| Error::WriterGone)?;
+        answered.await.map_err(|_| Error::WriterGone)?
+    }
+
+    /// Stops taking jobs, lets the writer finish those already queued, and
+    /// waits for its thread to end.
+    pub fn shut_down(&self) {
+        drop(self.jobs.lock().expect("writer lock").take());
+        if let Some(thread) = self.thread.lock().expect("writer lock").take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+fn run(
+    conn: Connection,
+    mut jobs: mpsc::Receiver<Job>,
+    sink: Arc<dyn NoticeSink>,
+    batch_len_max: usize,
+) {
+    let mut batch: Vec<Job> = Vec::with_capacity(batch_len_max);
+    while let Some(first) = jobs.blocking_recv() {
+        batch.push(first);
+        while batch.len() < batch_len_max {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&conn, &mut batch, sink.as_ref());
+    }
+    tracing::debug!("writer stopped");
+}
+
+fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, sink: &dyn NoticeSink) {
+    let started = Instant::now();
+    let size = batch.len();
+    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(%error, "cannot begin a write transaction");
+        for job in batch.drain(..) {
+            drop(job);
+        }
+        return;
+    }
+    let mut ctx = WriteCtx {
+        conn,
+        now: Timestamp::now(),
+        notices: Vec::new(),
+    };
+    let mut replies: Vec<Reply> = Vec::with_capacity(size);
+    for job in batch.drain(..) {
+        let notices_before = ctx.notices.len();
+        if let Err(error) = conn.execute_batch("SAVEPOINT job") {
+            tracing::error!(%error, "cannot open a savepoint");
+            continue;
+        }
+        match catch_unwind(AssertUnwindSafe(|| job(&mut ctx))) {
+            Ok((true, reply)) => {
+                let _ = conn.execute_batch("RELEASE job");
+                replies.push(reply);
+            }
+            Ok((false, reply)) => {
+                let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                ctx.notices.truncate(notices_before);
+                replies.push(reply);
+            }
+            Err(_) => {
+                // The job panicked: undo it and drop its reply, which its
+                // caller sees as the writer failing that one request.
+                tracing::error!("a write job panicked; its changes were rolled back");
+                let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                ctx.notices.truncate(notices_before);
+            }
+        }
+    }
+    let notices = std::mem::take(&mut ctx.notices);
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            metrics::counter!("piazza_commits_total").increment(1);
+            metrics::histogram!("piazza_commit_batch_size").record(size as f64);
+            metrics::histogram!("piazza_commit_seconds").record(started.elapsed().as_secs_f64());
+            for reply in replies {
+                reply(Ok(()));
+            }
+            if !notices.is_empty() {
+                sink.notify(notices);
+            }
+        }
+        Err(error) => {
+            tracing::error!(%error, size, "commit failed; the whole batch is refused");
+            metrics::counter!("piazza_commit_failures_total").increment(1);
+            let _ = conn.execute_batch("ROLLBACK");
+            for reply in replies {
+                reply(Err(Error::Sqlite(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+                    Some("commit failed".into()),
+                ))));
+            }
+        }
+    }
+}

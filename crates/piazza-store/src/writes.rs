@@ -1,0 +1,590 @@
+//! Every change to the store, each a function run by the writer inside its
+//! own savepoint. The rules that need the data (membership, contacts,
+//! ownership, idempotency) are checked here, in the same transaction as the
+//! change, so no race can slip between the check and the write.
+
+use std::sync::Arc;
+
+use piazza_domain::event::{ConversationKind, Event, Message, Notice};
+use piazza_domain::limits;
+use piazza_domain::store::{Account, Sent, TokenHash};
+use piazza_domain::{
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
+    Greeting, GroupTitle, MessageId, MessageText, Rejection, Seq, Username,
+};
+use rusqlite::{OptionalExtension, params};
+
+use crate::error::Result;
+use crate::reads;
+use crate::writer::WriteCtx;
+
+pub fn create_account(
+    ctx: &mut WriteCtx<'_>,
+    username: Username,
+    display_name: DisplayName,
+    password_hash: String,
+) -> Result<Account> {
+    let taken: Option<i64> = ctx
+        .conn
+        .prepare_cached("SELECT id FROM accounts WHERE username = ?1")?
+        .query_row([username.as_str()], |row| row.get(0))
+        .optional()?;
+    if taken.is_some() {
+        return Err(Rejection::UsernameTaken.into());
+    }
+    let row: i64 = ctx
+        .conn
+        .prepare_cached(
+            "INSERT INTO accounts (username, display_name, password_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        )?
+        .query_row(
+            params![
+                username.as_str(),
+                display_name.as_str(),
+                password_hash,
+                ctx.now.unix_ms()
+            ],
+            |row| row.get(0),
+        )?;
+    Ok(Account {
+        account_id: AccountId::from_row(row),
+        username,
+        display_name: display_name.as_str().to_owned(),
+    })
+}
+
+pub fn create_session(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    device_name: DeviceName,
+    token_hash: TokenHash,
+) -> Result<DeviceId> {
+    let live: i64 = ctx
+        .conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM devices WHERE account_id = ?1 AND revoked_at IS NULL",
+        )?
+        .query_row([account.row()], |row| row.get(0))?;
+    if live as usize >= limits::DEVICES_PER_ACCOUNT_MAX {
+        return Err(Rejection::TooMany {
+            what: "devices",
+            max: limits::DEVICES_PER_ACCOUNT_MAX,
+        }
+        .into());
+    }
+    let row: i64 = ctx
+        .conn
+        .prepare_cached(
+            "INSERT INTO devices (account_id, name, token_hash, created_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
+        )?
+        .query_row(
+            params![
+                account.row(),
+                device_name.as_str(),
+                &token_hash.0[..],
+                ctx.now.unix_ms()
+            ],
+            |row| row.get(0),
+        )?;
+    Ok(DeviceId::from_row(row))
+}
+
+pub fn touch_device(ctx: &mut WriteCtx<'_>, device: DeviceId) -> Result<()> {
+    ctx.conn
+        .prepare_cached("UPDATE devices SET last_seen_at = ?1 WHERE id = ?2")?
+        .execute(params![ctx.now.unix_ms(), device.row()])?;
+    Ok(())
+}
+
+pub fn revoke_device(ctx: &mut WriteCtx<'_>, account: AccountId, device: DeviceId) -> Result<()> {
+    let changed = ctx
+        .conn
+        .prepare_cached(
+            "UPDATE devices SET revoked_at = ?1
+             WHERE id = ?2 AND account_id = ?3 AND revoked_at IS NULL",
+        )?
+        .execute(params![ctx.now.unix_ms(), device.row(), account.row()])?;
+    if changed == 0 {
+        return Err(Rejection::DeviceNotFound.into());
+    }
+    ctx.notice(Notice::DeviceRevoked { account, device });
+    Ok(())
+}
+
+pub fn request_contact(
+    ctx: &mut WriteCtx<'_>,
+    from: AccountId,
+    to: Username,
+    greeting: Greeting,
+) -> Result<ContactRequestId> {
+    let to = reads::account_by_username(ctx.conn, &to)?.ok_or(Rejection::AccountNotFound)?;
+    if to.account_id == from {
+        return Err(Rejection::SelfTarget.into());
+    }
+    if reads::are_contacts(ctx.conn, from, to.account_id)? {
+        return Err(Rejection::AlreadyContacts.into());
+    }
+    let pending = "SELECT id, greeting FROM contact_requests WHERE from_id = ?1 AND to_id = ?2 AND status = 0";
+    // They already asked us: asking back is accepting.
+    let reverse: Option<(i64, String)> = ctx
+        .conn
+        .prepare_cached(pending)?
+        .query_row([to.account_id.row(), from.row()], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    if let Some((request, _)) = reverse {
+        let request = ContactRequestId::from_row(request);
+        accept_request(ctx, from, request)?;
+        return Ok(request);
+    }
+    let from_account = reads::account(ctx.conn, from)?;
+    let existing: Option<(i64, String)> = ctx
+        .conn
+        .prepare_cached(pending)?
+        .query_row([from.row(), to.account_id.row()], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    let request = match existing {
+        // The same request again changes nothing and tells no one twice.
+        Some((request, old)) if old == greeting.as_str() => {
+            return Ok(ContactRequestId::from_row(request));
+        }
+        Some((request, _)) => {
+            ctx.conn
+                .prepare_cached(
+                    "UPDATE contact_requests SET greeting = ?1, created_at = ?2 WHERE id = ?3",
+                )?
+                .execute(params![greeting.as_str(), ctx.now.unix_ms(), request])?;
+            ContactRequestId::from_row(request)
+        }
+        None => {
+            let row: i64 = ctx
+                .conn
+                .prepare_cached(
+                    "INSERT INTO contact_requests (from_id, to_id, greeting, created_at)
+                     VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                )?
+                .query_row(
+                    params![
+                        from.row(),
+                        to.account_id.row(),
+                        greeting.as_str(),
+                        ctx.now.unix_ms()
+                    ],
+                    |row| row.get(0),
+                )?;
+            ContactRequestId::from_row(row)
+        }
+    };
+    let event = Event::ContactRequest {
+        request_id: request,
+        from: from_account.to_ref(),
+        to: to.to_ref(),
+        greeting: greeting.as_str().to_owned(),
+    };
+    ctx.append_log(to.account_id, event.clone())?;
+    ctx.append_log(from, event)?;
+    Ok(request)
+}
+
+pub fn accept_request(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    request: ContactRequestId,
+) -> Result<()> {
+    let found: Option<(i64, i64, i64)> = ctx
+        .conn
+        .prepare_cached("SELECT from_id, to_id, status FROM contact_requests WHERE id = ?1")?
+        .query_row([request.row()], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()?;
+    let Some((from, to, status)) = found else {
+        return Err(Rejection::RequestNotFound.into());
+    };
+    if to != account.row() {
+        return Err(Rejection::RequestNotFound.into());
+    }
+    if status != 0 {
+        return Ok(());
+    }
+    let from = AccountId::from_row(from);
+    // Settle requests in both directions between the pair.
+    ctx.conn
+        .prepare_cached(
+            "UPDATE contact_requests SET status = 1
+             WHERE status = 0 AND ((from_id = ?1 AND to_id = ?2) OR (from_id = ?2 AND to_id = ?1))",
+        )?
+        .execute([from.row(), account.row()])?;
+    if reads::are_contacts(ctx.conn, from, account)? {
+        return Ok(());
+    }
+    for side in [from, account] {
+        if reads::contact_count(ctx.conn, side)? >= limits::CONTACTS_PER_ACCOUNT_MAX {
+            return Err(Rejection::TooMany {
+                what: "contacts",
+                max: limits::CONTACTS_PER_ACCOUNT_MAX,
+            }
+            .into());
+        }
+    }
+    let mut insert = ctx.conn.prepare_cached(
+        "INSERT INTO contacts (account_id, contact_id, since) VALUES (?1, ?2, ?3)",
+    )?;
+    insert.execute(params![from.row(), account.row(), ctx.now.unix_ms()])?;
+    insert.execute(params![account.row(), from.row(), ctx.now.unix_ms()])?;
+    drop(insert);
+    let from_ref = reads::account(ctx.conn, from)?.to_ref();
+    let account_ref = reads::account(ctx.conn, account)?.to_ref();
+    ctx.append_log(
+        from,
+        Event::ContactAdded {
+            contact: account_ref,
+        },
+    )?;
+    ctx.append_log(account, Event::ContactAdded { contact: from_ref })?;
+    Ok(())
+}
+
+pub fn remove_contact(ctx: &mut WriteCtx<'_>, account: AccountId, other: AccountId) -> Result<()> {
+    let removed = ctx
+        .conn
+        .prepare_cached(
+            "DELETE FROM contacts WHERE (account_id = ?1 AND contact_id = ?2) OR (account_id = ?2 AND contact_id = ?1)",
+        )?
+        .execute([account.row(), other.row()])?;
+    if removed > 0 {
+        ctx.append_log(account, Event::ContactRemoved { account_id: other })?;
+        ctx.append_log(
+            other,
+            Event::ContactRemoved {
+                account_id: account,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+pub fn open_direct(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    peer: AccountId,
+) -> Result<ConversationId> {
+    if peer == account {
+        return Err(Rejection::SelfTarget.into());
+    }
+    if !reads::are_contacts(ctx.conn, account, peer)? {
+        return Err(Rejection::NotAContact.into());
+    }
+    let key = format!(
+        "{}:{}",
+        account.row().min(peer.row()),
+        account.row().max(peer.row())
+    );
+    let existing: Option<i64> = ctx
+        .conn
+        .prepare_cached("SELECT id FROM conversations WHERE direct_key = ?1")?
+        .query_row([&key], |row| row.get(0))
+        .optional()?;
+    if let Some(existing) = existing {
+        return Ok(ConversationId::from_row(existing));
+    }
+    let conversation = insert_conversation(ctx, ConversationKind::Direct, None, None, Some(&key))?;
+    let members = vec![account, peer];
+    for member in &members {
+        insert_member(ctx, conversation, *member, Seq::ZERO)?;
+    }
+    let event = Event::ConversationCreated {
+        conversation_id: conversation,
+        kind: ConversationKind::Direct,
+        title: None,
+        owner: None,
+        members: members.clone(),
+    };
+    for member in members {
+        ctx.append_log(member, event.clone())?;
+    }
+    Ok(conversation)
+}
+
+pub fn create_group(
+    ctx: &mut WriteCtx<'_>,
+    owner: AccountId,
+    title: GroupTitle,
+    invited: Vec<AccountId>,
+) -> Result<ConversationId> {
+    let mut members = vec![owner];
+    for member in invited {
+        if !members.contains(&member) {
+            members.push(member);
+        }
+    }
+    if members.len() > limits::GROUP_MEMBERS_MAX {
+        return Err(Rejection::GroupFull {
+            max: limits::GROUP_MEMBERS_MAX,
+        }
+        .into());
+    }
+    for member in &members[1..] {
+        if !reads::are_contacts(ctx.conn, owner, *member)? {
+            return Err(Rejection::NotAContact.into());
+        }
+    }
+    let conversation = insert_conversation(
+        ctx,
+        ConversationKind::Group,
+        Some(title.as_str()),
+        Some(owner),
+        None,
+    )?;
+    for member in &members {
+        insert_member(ctx, conversation, *member, Seq::ZERO)?;
+    }
+    let event = Event::ConversationCreated {
+        conversation_id: conversation,
+        kind: ConversationKind::Group,
+        title: Some(title.as_str().to_owned()),
+        owner: Some(owner),
+        members: members.clone(),
+    };
+    for member in members {
+        ctx.append_log(member, event.clone())?;
+    }
+    Ok(conversation)
+}
+
+pub fn add_member(
+    ctx: &mut WriteCtx<'_>,
+    actor: AccountId,
+    conversation: ConversationId,
+    member: AccountId,
+) -> Result<()> {
+    let found = reads::membership(ctx.conn, actor, conversation)?.ok_or(Rejection::NotAMember)?;
+    if found.kind == ConversationKind::Direct {
+        return Err(Rejection::NotAGroup.into());
+    }
+    if found.owner != Some(actor) {
+        return Err(Rejection::NotOwner.into());
+    }
+    if reads::membership(ctx.conn, member, conversation)?.is_some() {
+        return Ok(());
+    }
+    if !reads::are_contacts(ctx.conn, actor, member)? {
+        return Err(Rejection::NotAContact.into());
+    }
+    let members = reads::member_ids(ctx.conn, conversation)?;
+    if members.len() >= limits::GROUP_MEMBERS_MAX {
+        return Err(Rejection::GroupFull {
+            max: limits::GROUP_MEMBERS_MAX,
+        }
+        .into());
+    }
+    insert_member(ctx, conversation, member, found.last_seq)?;
+    let event = Event::MemberAdded {
+        conversation_id: conversation,
+        account_id: member,
+        by: actor,
+    };
+    for account in members.into_iter().chain([member]) {
+        ctx.append_log(account, event.clone())?;
+    }
+    Ok(())
+}
+
+pub fn remove_member(
+    ctx: &mut WriteCtx<'_>,
+    actor: AccountId,
+    conversation: ConversationId,
+    member: AccountId,
+) -> Result<()> {
+    let found = reads::membership(ctx.conn, actor, conversation)?.ok_or(Rejection::NotAMember)?;
+    if found.kind == ConversationKind::Direct {
+        return Err(Rejection::NotAGroup.into());
+    }
+    if member != actor && found.owner != Some(actor) {
+        return Err(Rejection::NotOwner.into());
+    }
+    let members = reads::member_ids(ctx.conn, conversation)?;
+    if !members.contains(&member) {
+        return Err(Rejection::MemberNotFound.into());
+    }
+    let event = Event::MemberRemoved {
+        conversation_id: conversation,
+        account_id: member,
+        by: actor,
+    };
+    for account in &members {
+        ctx.append_log(*account, event.clone())?;
+    }
+    ctx.conn
+        .prepare_cached("DELETE FROM members WHERE conversation_id = ?1 AND account_id = ?2")?
+        .execute([conversation.row(), member.row()])?;
+    if found.owner == Some(member) {
+        // The longest-standing member (then the lowest id) inherits the group.
+        let heir: Option<i64> = ctx
+            .conn
+            .prepare_cached(
+                "SELECT account_id FROM members WHERE conversation_id = ?1
+                 ORDER BY joined_at, account_id LIMIT 1",
+            )?
+            .query_row([conversation.row()], |row| row.get(0))
+            .optional()?;
+        ctx.conn
+            .prepare_cached("UPDATE conversations SET owner_id = ?1 WHERE id = ?2")?
+            .execute(params![heir, conversation.row()])?;
+    }
+    Ok(())
+}
+
+pub fn send_message(
+    ctx: &mut WriteCtx<'_>,
+    sender: AccountId,
+    conversation: ConversationId,
+    client_msg_id: ClientMsgId,
+    text: MessageText,
+) -> Result<Sent> {
+    let found = reads::membership(ctx.conn, sender, conversation)?.ok_or(Rejection::NotAMember)?;
+    if let Some(earlier) = reads::message_by_client_id(ctx.conn, sender, &client_msg_id)? {
+        if earlier.conversation_id == conversation && earlier.text == text {
+            return Ok(Sent {
+                message: Arc::new(earlier),
+                replayed: true,
+            });
+        }
+        return Err(Rejection::ClientMsgIdReused.into());
+    }
+    let members = reads::member_ids(ctx.conn, conversation)?;
+    if found.kind == ConversationKind::Direct {
+        let peer = members.iter().copied().find(|member| *member != sender);
+        match peer {
+            Some(peer) if reads::are_contacts(ctx.conn, sender, peer)? => {}
+            _ => return Err(Rejection::NotAContact.into()),
+        }
+    }
+    let seq: i64 = ctx
+        .conn
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?1
+             WHERE id = ?2 RETURNING last_seq",
+        )?
+        .query_row(params![ctx.now.unix_ms(), conversation.row()], |row| {
+            row.get(0)
+        })?;
+    let row: i64 = ctx
+        .conn
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, text, sent_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        )?
+        .query_row(
+            params![
+                conversation.row(),
+                seq,
+                sender.row(),
+                client_msg_id.as_str(),
+                text.as_str(),
+                ctx.now.unix_ms()
+            ],
+            |row| row.get(0),
+        )?;
+    // Sending is reading: everything up to one's own message counts as seen.
+    ctx.conn
+        .prepare_cached(
+            "UPDATE members SET read_seq = ?1 WHERE conversation_id = ?2 AND account_id = ?3",
+        )?
+        .execute(params![seq, conversation.row(), sender.row()])?;
+    let message = Arc::new(Message {
+        message_id: MessageId::from_row(row),
+        conversation_id: conversation,
+        seq: Seq::from_store(seq),
+        sender,
+        client_msg_id,
+        text,
+        sent_at: ctx.now,
+    });
+    for member in members {
+        ctx.append_log(member, Event::MessageNew(Arc::clone(&message)))?;
+    }
+    Ok(Sent {
+        message,
+        replayed: false,
+    })
+}
+
+pub fn mark_read(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    device: DeviceId,
+    conversation: ConversationId,
+    seq: Seq,
+) -> Result<()> {
+    let found = reads::membership(ctx.conn, account, conversation)?.ok_or(Rejection::NotAMember)?;
+    if seq > found.last_seq {
+        return Err(Rejection::SeqOutOfRange { seq: seq.get() }.into());
+    }
+    if seq <= found.read_seq {
+        return Ok(());
+    }
+    ctx.conn
+        .prepare_cached(
+            "UPDATE members SET read_seq = ?1 WHERE conversation_id = ?2 AND account_id = ?3",
+        )?
+        .execute(params![seq.get(), conversation.row(), account.row()])?;
+    ctx.append_log(
+        account,
+        Event::ReadMarker {
+            conversation_id: conversation,
+            seq,
+            device_id: device,
+        },
+    )?;
+    Ok(())
+}
+
+fn insert_conversation(
+    ctx: &mut WriteCtx<'_>,
+    kind: ConversationKind,
+    title: Option<&str>,
+    owner: Option<AccountId>,
+    direct_key: Option<&str>,
+) -> Result<ConversationId> {
+    let kind = match kind {
+        ConversationKind::Direct => 0,
+        ConversationKind::Group => 1,
+    };
+    let row: i64 = ctx
+        .conn
+        .prepare_cached(
+            "INSERT INTO conversations (kind, title, owner_id, direct_key, created_at, last_activity_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
+        )?
+        .query_row(
+            params![kind, title, owner.map(AccountId::row), direct_key, ctx.now.unix_ms()],
+            |row| row.get(0),
+        )?;
+    Ok(ConversationId::from_row(row))
+}
+
+fn insert_member(
+    ctx: &mut WriteCtx<'_>,
+    conversation: ConversationId,
+    member: AccountId,
+    from_seq: Seq,
+) -> Result<()> {
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO members (conversation_id, account_id, joined_at, from_seq, read_seq)
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+        )?
+        .execute(params![
+            conversation.row(),
+            member.row(),
+            ctx.now.unix_ms(),
+            from_seq.get()
+        ])?;
+    Ok(())
+}
