@@ -1,0 +1,281 @@
+//! Who is calling: session tokens, password hashing, and the extractor that
+//! turns `Authorization: Bearer <token>` into an [`Auth`] every handler
+//! that needs one takes. A handler that takes `Auth` cannot run for an
+//! unauthenticated caller; that is the one place authentication happens.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use piazza_domain::store::TokenHash;
+use piazza_domain::{AccountId, DeviceId, Password, Timestamp};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::App;
+use crate::config::PasswordHashing;
+use crate::error::ApiError;
+
+/// The caller, authenticated.
+#[derive(Debug, Clone, Copy)]
+pub struct Auth {
+    pub account: AccountId,
+    pub device: DeviceId,
+}
+
+const TOKEN_PREFIX: &str = "pz_";
+/// A device's last-seen time is written at most this often.
+const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
+
+/// A fresh session token: 256 random bits. Only its SHA-256 is stored.
+pub fn new_token() -> (String, TokenHash) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+pub fn hash_token(token: &str) -> TokenHash {
+    TokenHash(Sha256::digest(token.as_bytes()).into())
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Looks a token up; every failure is the same 401.
+pub async fn authenticate(app: &App, token: &str) -> Result<Auth, ApiError> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(ApiError::unauthorized());
+    }
+    let session = app
+        .store
+        .authenticate(hash_token(token))
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    if Timestamp::now().unix_ms() - session.last_seen_at.unix_ms() > LAST_SEEN_RESOLUTION_MS {
+        let store = app.store.clone();
+        let device = session.device_id;
+        tokio::spawn(async move {
+            if let Err(error) = store.touch_device(device).await {
+                tracing::warn!(%error, "cannot record a device's last-seen time");
+            }
+        });
+    }
+    Ok(Auth {
+        account: session.account_id,
+        device: session.device_id,
+    })
+}
+
+impl FromRequestParts<App> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Auth, ApiError> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+        authenticate(app, token).await
+    }
+}
+
+/// The token of a WebSocket upgrade: the header, or `?token=` for browsers,
+/// which cannot set headers on a WebSocket.
+pub fn socket_token(parts: &Parts) -> Option<String> {
+    if let Some(token) = bearer(parts) {
+        return Some(token.to_owned());
+    }
+    let query = parts.uri.query()?;
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .map(str::to_owned)
+}
+
+/// The address the request came from (unspecified in in-process tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientAddr, Self::Rejection> {
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+        Ok(ClientAddr(address))
+    }
+}
+
+/// Argon2id, computed on the blocking pool so it never stalls the runtime,
+/// with a bound on how many run at once (each takes memory and a core).
+pub struct PasswordHasherPool {
+    params: Params,
+    permits: tokio::sync::Semaphore,
+}
+
+impl PasswordHasherPool {
+    pub fn new(cost: PasswordHashing, in_flight_max: usize) -> PasswordHasherPool {
+        let params = Params::new(cost.memory_kib, cost.iterations, 1, None)
+            .expect("valid Argon2 parameters");
+        PasswordHasherPool {
+            params,
+            permits: tokio::sync::Semaphore::new(in_flight_max.max(1)),
+        }
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    pub async fn hash(&self, password: Password) -> Result<String, ApiError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::unavailable("shutting down"))?;
+        let argon2 = self.argon2();
+        tokio::task::spawn_blocking(move || {
+            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            argon2
+                .hash_password(password.expose().as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+        })
+        .await
+        .map_err(|_| ApiError::unavailable("password hashing failed"))?
+        .map_err(|error| {
+            tracing::error!(%error, "argon2 failed");
+            ApiError::unavailable("password hashing failed")
+        })
+    }
+
+    /// Checks `password` against a stored hash. With no stored hash (an
+    /// unknown username) it still does the work, so timing does not reveal
+    /// which usernames exist.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, ApiError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::unavailable("shutting down"))?;
+        let argon2 = self.argon2();
+        tokio::task::spawn_blocking(move || match stored {
+            Some(stored) => match PasswordHash::new(&stored) {
+                Ok(parsed) => argon2.verify_password(password.as_bytes(), &parsed).is_ok(),
+                Err(_) => false,
+            },
+            None => {
+                let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+                let _ = argon2.hash_password(password.as_bytes(), &salt);
+                false
+            }
+        })
+        .await
+        .map_err(|_| ApiError::unavailable("password check failed"))
+    }
+}
+
+/// Counts failed log-ins per key (a username, a client address) in a
+/// sliding window; past the maximum the key is refused until the window
+/// after its first failure ends. Bounded: past `keys_max` keys, expired
+/// ones are dropped, and if none are, the oldest are.
+pub struct FailureLimiter {
+    window: Duration,
+    keys_max: usize,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl FailureLimiter {
+    pub fn new(window: Duration, keys_max: usize) -> FailureLimiter {
+        FailureLimiter {
+            window,
+            keys_max,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Err(seconds to wait)` when `key` has failed `max` times in the window.
+    pub fn check(&self, key: &str, max: u32) -> Result<(), u64> {
+        let failures = self.failures.lock().expect("limiter lock");
+        match failures.get(key) {
+            Some((count, since)) if *count >= max && since.elapsed() < self.window => {
+                Err((self.window - since.elapsed()).as_secs() + 1)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn record_failure(&self, key: &str) {
+        let mut failures = self.failures.lock().expect("limiter lock");
+        let now = Instant::now();
+        if failures.len() >= self.keys_max && !failures.contains_key(key) {
+            let window = self.window;
+            failures.retain(|_, (_, since)| now.duration_since(*since) < window);
+            if failures.len() >= self.keys_max {
+                let oldest = failures
+                    .iter()
+                    .min_by_key(|(_, (_, since))| *since)
+                    .map(|(key, _)| key.clone());
+                if let Some(oldest) = oldest {
+                    failures.remove(&oldest);
+                }
+            }
+        }
+        let entry = failures.entry(key.to_owned()).or_insert((0, now));
+        if now.duration_since(entry.1) >= self.window {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+    }
+
+    pub fn clear(&self, key: &str) {
+        self.failures.lock().expect("limiter lock").remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, hash_a) = new_token();
+        let (b, _) = new_token();
+        assert_ne!(a, b);
+        assert!(a.starts_with("pz_") && a.len() == 3 + 43);
+        assert_eq!(hash_token(&a), hash_a);
+    }
+
+    #[test]
+    fn limiter_refuses_after_max_and_forgets_after_clear() {
+        let limiter = FailureLimiter::new(Duration::from_secs(60), 10);
+        for _ in 0..3 {
+            assert!(limiter.check("u:ann", 3).is_ok());
+            limiter.record_failure("u:ann");
+        }
+        let wait = limiter.check("u:ann", 3).unwrap_err();
+        assert!((1..=61).contains(&wait));
+        assert!(limiter.check("u:bob", 3).is_ok());
+        limiter.clear("u:ann");
+        assert!(limiter.check("u:ann", 3).is_ok());
+    }
+
+    #[test]
+    fn limiter_stays_bounded() {
+        let limiter = FailureLimiter::new(Duration::from_secs(60), 100);
+        for n in 0..1000 {
+            limiter.record_failure(&format!("ip:{n}"));
+        }
+        assert!(limiter.failures.lock().unwrap().len() <= 100);
+    }
+}

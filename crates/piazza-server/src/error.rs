@@ -1,0 +1,179 @@
+//! The HTTP layer's one error type, answered as RFC 9457 problem+json.
+//! Internal details go to the log; the client gets a stable `code` and a
+//! sentence that tells it what to do.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use piazza_api::Problem;
+use piazza_domain::{CursorError, IdError, Rejection, StoreError, ValueError};
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    pub retry_after_s: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            detail: detail.into(),
+            retry_after_s: None,
+        }
+    }
+
+    pub fn invalid(code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send a valid session token as `Authorization: Bearer <token>`; log in again if it was revoked",
+        )
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such endpoint; see /api/v1/openapi.json",
+        )
+    }
+
+    pub fn too_many(code: &'static str, detail: impl Into<String>, retry_after_s: u64) -> ApiError {
+        ApiError {
+            retry_after_s: Some(retry_after_s.max(1)),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, detail)
+        }
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        Problem {
+            type_: format!("urn:piazza:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(seconds) = self.retry_after_s {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<ValueError> for ApiError {
+    fn from(error: ValueError) -> ApiError {
+        ApiError::invalid(error.code, format!("`{}` {}", error.field, error.reason))
+    }
+}
+
+impl From<CursorError> for ApiError {
+    fn from(_: CursorError) -> ApiError {
+        ApiError::invalid(
+            "invalid_cursor",
+            "`since` must be a cursor this server returned; omit it to start over",
+        )
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(rejection: Rejection) -> ApiError {
+        let detail = rejection.to_string();
+        let (status, code) = match rejection {
+            Rejection::UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
+            Rejection::AccountNotFound => (StatusCode::NOT_FOUND, "account_not_found"),
+            Rejection::SelfTarget => (StatusCode::BAD_REQUEST, "self_target"),
+            Rejection::AlreadyContacts => (StatusCode::CONFLICT, "already_contacts"),
+            Rejection::RequestNotFound => (StatusCode::NOT_FOUND, "request_not_found"),
+            Rejection::NotAContact => (StatusCode::FORBIDDEN, "not_a_contact"),
+            Rejection::NotAMember => (StatusCode::FORBIDDEN, "not_a_member"),
+            Rejection::NotOwner => (StatusCode::FORBIDDEN, "not_owner"),
+            Rejection::NotAGroup => (StatusCode::BAD_REQUEST, "not_a_group"),
+            Rejection::GroupFull { .. } => (StatusCode::CONFLICT, "group_full"),
+            Rejection::MemberNotFound => (StatusCode::NOT_FOUND, "member_not_found"),
+            Rejection::DeviceNotFound => (StatusCode::NOT_FOUND, "device_not_found"),
+            Rejection::ClientMsgIdReused => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "client_msg_id_reused")
+            }
+            Rejection::SeqOutOfRange { .. } => (StatusCode::BAD_REQUEST, "seq_out_of_range"),
+            Rejection::TooMany { .. } => (StatusCode::CONFLICT, "limit_reached"),
+        };
+        ApiError::new(status, code, detail)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::Rejected(rejection) => rejection.into(),
+            StoreError::Unavailable(detail) => {
+                tracing::error!(%detail, "store unavailable");
+                ApiError::unavailable("the store cannot answer right now; retry with the same ids")
+            }
+        }
+    }
+}
+
+/// An id in a path that does not parse. Where guessing ids could reveal
+/// what exists, callers map this to the same answer as "not yours".
+impl From<IdError> for ApiError {
+    fn from(error: IdError) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no {} with that id", error.kind),
+        )
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!(
+                    "request bodies are capped at {} bytes",
+                    piazza_domain::limits::REQUEST_BODY_BYTES_MAX
+                ),
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as `Content-Type: application/json`",
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                ApiError::invalid("invalid_body", rejection.body_text())
+            }
+            _ => ApiError::invalid("malformed_json", rejection.body_text()),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> ApiError {
+        ApiError::invalid("invalid_query", rejection.body_text())
+    }
+}

@@ -1,0 +1,103 @@
+//! Log entries on the wire: the same JSON object over `/sync`, long-poll and
+//! the WebSocket. `cursor`, `type` and `at` are always there; the rest
+//! depends on the type.
+
+use piazza_api::EventView;
+use piazza_domain::Cursor;
+use piazza_domain::event::{AccountRef, Event, LogEntry};
+use serde_json::{Map, Value, json};
+
+fn account_ref(account: &AccountRef) -> Value {
+    json!({
+        "account_id": account.account_id.to_string(),
+        "username": account.username.as_str(),
+        "display_name": account.display_name,
+    })
+}
+
+pub fn to_view(entry: &LogEntry) -> EventView {
+    let fields = match &entry.event {
+        Event::MessageNew(message) => json!({
+            "conversation_id": message.conversation_id.to_string(),
+            "message_id": message.message_id.to_string(),
+            "seq": message.seq.get(),
+            "sender": message.sender.to_string(),
+            "text": message.text.as_str(),
+            "sent_at": message.sent_at.to_rfc3339(),
+            "client_msg_id": message.client_msg_id.as_str(),
+        }),
+        Event::ConversationCreated {
+            conversation_id,
+            kind,
+            title,
+            owner,
+            members,
+        } => json!({
+            "conversation_id": conversation_id.to_string(),
+            "kind": kind.as_str(),
+            "title": title,
+            "owner": owner.map(|owner| owner.to_string()),
+            "members": members.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        }),
+        Event::MemberAdded {
+            conversation_id,
+            account_id,
+            by,
+        }
+        | Event::MemberRemoved {
+            conversation_id,
+            account_id,
+            by,
+        } => json!({
+            "conversation_id": conversation_id.to_string(),
+            "account_id": account_id.to_string(),
+            "by": by.to_string(),
+        }),
+        Event::ContactRequest {
+            request_id,
+            from,
+            to,
+            greeting,
+        } => json!({
+            "request_id": request_id.to_string(),
+            "from": account_ref(from),
+            "to": account_ref(to),
+            "greeting": greeting,
+        }),
+        Event::ContactAdded { contact } => json!({
+            "account_id": contact.account_id.to_string(),
+            "contact": account_ref(contact),
+        }),
+        Event::ContactRemoved { account_id } => json!({ "account_id": account_id.to_string() }),
+        Event::ReadMarker {
+            conversation_id,
+            seq,
+            device_id,
+        } => json!({
+            "conversation_id": conversation_id.to_string(),
+            "seq": seq.get(),
+            "device_id": device_id.to_string(),
+        }),
+    };
+    let Value::Object(fields) = fields else {
+        unreachable!("every event encodes as an object")
+    };
+    EventView {
+        cursor: Cursor::at(entry.seq).to_string(),
+        type_: entry.event.type_name().to_owned(),
+        at: entry.at.to_rfc3339(),
+        fields: fields_without_reserved(fields),
+    }
+}
+
+fn fields_without_reserved(mut fields: Map<String, Value>) -> Map<String, Value> {
+    for reserved in ["cursor", "type", "at"] {
+        debug_assert!(!fields.contains_key(reserved));
+        fields.remove(reserved);
+    }
+    fields
+}
+
+pub fn to_json(entry: &LogEntry) -> String {
+    serde_json::to_string(&to_view(entry)).expect("an event always encodes")
+}

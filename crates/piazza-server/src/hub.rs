@@ -1,0 +1,260 @@
+//! The live hub: which devices are online, and a bounded queue to each.
+//!
+//! After each commit the writer hands its notices here. Each log entry is
+//! encoded to JSON once and `try_send`-ed to every live subscriber of its
+//! account. A subscriber whose queue is full is dropped from the hub and
+//! told to close ("queue overflow"); its device reconnects and replays from
+//! its cursor. The log, not the hub, is the source of truth, so a dropped
+//! push loses nothing, and no queue grows without bound.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use axum::extract::ws::Utf8Bytes;
+use piazza_domain::event::{LogEntry, Notice};
+use piazza_domain::limits;
+use piazza_domain::store::NoticeSink;
+use piazza_domain::{AccountId, DeviceId, LogSeq};
+use tokio::sync::{Notify, mpsc};
+
+use crate::events;
+
+/// An event ready to send: its position and its JSON, shared by every
+/// device of the account.
+#[derive(Debug)]
+pub struct Pushed {
+    pub seq: LogSeq,
+    pub json: Utf8Bytes,
+}
+
+/// Why the hub ended a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    Overflow,
+    Revoked,
+    ShuttingDown,
+}
+
+impl CloseReason {
+    /// WebSocket close code and reason text.
+    pub fn close_frame(self) -> (u16, &'static str) {
+        match self {
+            CloseReason::Overflow => (4008, "queue overflow: reconnect and sync from your cursor"),
+            CloseReason::Revoked => (4001, "device revoked"),
+            CloseReason::ShuttingDown => (
+                1001,
+                "server shutting down: reconnect and sync from your cursor",
+            ),
+        }
+    }
+}
+
+/// A socket's queue overflows into a disconnect; a long-poll waiter's only
+/// needs to learn that something arrived, so a full queue is fine for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Socket,
+    Waiter,
+}
+
+pub struct Subscriber {
+    id: u64,
+    device: DeviceId,
+    kind: Kind,
+    queue: mpsc::Sender<Arc<Pushed>>,
+    reason: OnceLock<CloseReason>,
+    closed: Notify,
+}
+
+impl Subscriber {
+    fn close(&self, reason: CloseReason) {
+        let _ = self.reason.set(reason);
+        self.closed.notify_one();
+    }
+}
+
+/// The receiving end a connection holds. Dropping it unsubscribes.
+pub struct Subscription {
+    hub: Arc<Hub>,
+    account: AccountId,
+    subscriber: Arc<Subscriber>,
+    pub queue: mpsc::Receiver<Arc<Pushed>>,
+}
+
+impl Subscription {
+    /// A handle that resolves once the hub ends this subscription.
+    pub fn close_signal(&self) -> CloseSignal {
+        CloseSignal(Arc::clone(&self.subscriber))
+    }
+}
+
+pub struct CloseSignal(Arc<Subscriber>);
+
+impl CloseSignal {
+    /// Resolves once the hub has ended the subscription, with why.
+    pub async fn closed(&self) -> CloseReason {
+        self.0.closed.notified().await;
+        self.0
+            .reason
+            .get()
+            .copied()
+            .unwrap_or(CloseReason::ShuttingDown)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.remove(self.account, self.subscriber.id);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    #[error("the server holds its maximum of {0} sockets")]
+    ServerFull(usize),
+    #[error("this account holds its maximum of {0} sockets")]
+    AccountFull(usize),
+}
+
+pub struct Hub {
+    accounts: RwLock<HashMap<AccountId, Vec<Arc<Subscriber>>>>,
+    next_id: AtomicU64,
+    sockets: AtomicU64,
+    sockets_max: usize,
+    sockets_per_account_max: usize,
+    shutting_down: Mutex<bool>,
+}
+
+impl Hub {
+    pub fn new(sockets_max: usize, sockets_per_account_max: usize) -> Arc<Hub> {
+        Arc::new(Hub {
+            accounts: RwLock::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            sockets: AtomicU64::new(0),
+            sockets_max,
+            sockets_per_account_max,
+            shutting_down: Mutex::new(false),
+        })
+    }
+
+    pub fn subscribe(
+        self: &Arc<Self>,
+        account: AccountId,
+        device: DeviceId,
+        kind: Kind,
+    ) -> Result<Subscription, SubscribeError> {
+        let capacity = match kind {
+            Kind::Socket => limits::DEVICE_SEND_QUEUE_LEN_MAX,
+            Kind::Waiter => 1,
+        };
+        let (sender, receiver) = mpsc::channel(capacity);
+        let subscriber = Arc::new(Subscriber {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            device,
+            kind,
+            queue: sender,
+            reason: OnceLock::new(),
+            closed: Notify::new(),
+        });
+        {
+            let mut accounts = self.accounts.write().expect("hub lock");
+            let list = accounts.entry(account).or_default();
+            if kind == Kind::Socket {
+                if self.sockets.load(Ordering::Relaxed) as usize >= self.sockets_max {
+                    return Err(SubscribeError::ServerFull(self.sockets_max));
+                }
+                if list.iter().filter(|s| s.kind == Kind::Socket).count()
+                    >= self.sockets_per_account_max
+                {
+                    return Err(SubscribeError::AccountFull(self.sockets_per_account_max));
+                }
+                self.sockets.fetch_add(1, Ordering::Relaxed);
+                metrics::gauge!("piazza_sockets_connected").increment(1.0);
+            }
+            list.push(Arc::clone(&subscriber));
+        }
+        if *self.shutting_down.lock().expect("hub lock") {
+            subscriber.close(CloseReason::ShuttingDown);
+        }
+        Ok(Subscription {
+            hub: Arc::clone(self),
+            account,
+            subscriber,
+            queue: receiver,
+        })
+    }
+
+    fn remove(&self, account: AccountId, id: u64) {
+        let mut accounts = self.accounts.write().expect("hub lock");
+        if let Some(list) = accounts.get_mut(&account) {
+            if let Some(index) = list.iter().position(|s| s.id == id) {
+                let removed = list.swap_remove(index);
+                if removed.kind == Kind::Socket {
+                    self.sockets.fetch_sub(1, Ordering::Relaxed);
+                    metrics::gauge!("piazza_sockets_connected").decrement(1.0);
+                }
+            }
+            if list.is_empty() {
+                accounts.remove(&account);
+            }
+        }
+    }
+
+    pub fn sockets(&self) -> u64 {
+        self.sockets.load(Ordering::Relaxed)
+    }
+
+    /// Tells every subscriber to close with "going away".
+    pub fn shut_down(&self) {
+        *self.shutting_down.lock().expect("hub lock") = true;
+        let accounts = self.accounts.read().expect("hub lock");
+        for subscriber in accounts.values().flatten() {
+            subscriber.close(CloseReason::ShuttingDown);
+        }
+    }
+
+    fn publish(&self, entry: &LogEntry) {
+        let accounts = self.accounts.read().expect("hub lock");
+        let Some(subscribers) = accounts.get(&entry.account) else {
+            return;
+        };
+        let pushed = Arc::new(Pushed {
+            seq: entry.seq,
+            json: Utf8Bytes::from(events::to_json(entry)),
+        });
+        for subscriber in subscribers {
+            match subscriber.queue.try_send(Arc::clone(&pushed)) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) if subscriber.kind == Kind::Socket => {
+                    if subscriber.reason.get().is_none() {
+                        metrics::counter!("piazza_socket_queue_overflows_total").increment(1);
+                        tracing::info!(account = %entry.account, device = %subscriber.device, "socket queue overflowed; closing it");
+                    }
+                    subscriber.close(CloseReason::Overflow);
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    fn revoke(&self, account: AccountId, device: DeviceId) {
+        let accounts = self.accounts.read().expect("hub lock");
+        for subscriber in accounts.get(&account).into_iter().flatten() {
+            if subscriber.device == device {
+                subscriber.close(CloseReason::Revoked);
+            }
+        }
+    }
+}
+
+impl NoticeSink for Hub {
+    fn notify(&self, notices: Vec<Notice>) {
+        for notice in notices {
+            match notice {
+                Notice::Logged(entry) => self.publish(&entry),
+                Notice::DeviceRevoked { account, device } => self.revoke(account, device),
+            }
+        }
+    }
+}

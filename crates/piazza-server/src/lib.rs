@@ -1,0 +1,263 @@
+//! Piazza's HTTP and WebSocket server: the only crate that knows HTTP.
+//!
+//! [`router`] builds the axum app over an [`App`]; [`spawn`] opens the
+//! store, binds, and serves until [`Running::shut_down`].
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod hub;
+pub mod openapi;
+pub mod routes;
+pub mod socket;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Router, middleware};
+use piazza_domain::{Store, limits};
+use piazza_store::{SqliteStore, StoreOptions};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+
+use crate::auth::{FailureLimiter, PasswordHasherPool};
+use crate::config::{Config, Limits};
+use crate::error::ApiError;
+use crate::hub::Hub;
+use crate::routes::{accounts, contacts, conversations, sync};
+
+/// Everything a handler may reach. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub hub: Arc<Hub>,
+    pub passwords: Arc<PasswordHasherPool>,
+    pub login_failures: Arc<FailureLimiter>,
+    pub limits: Arc<Limits>,
+    /// Cancelled when the server begins to shut down.
+    pub shutdown: CancellationToken,
+    /// The socket tasks, so shutdown can wait for their close frames.
+    pub tasks: TaskTracker,
+}
+
+/// Keys the login limiter remembers at most.
+const LOGIN_LIMITER_KEYS_MAX: usize = 100_000;
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>, config: &Config) -> App {
+        App {
+            store,
+            hub,
+            passwords: Arc::new(PasswordHasherPool::new(
+                config.password_hashing,
+                config.limits.password_hashes_in_flight_max,
+            )),
+            login_failures: Arc::new(FailureLimiter::new(
+                config.limits.login_failure_window(),
+                LOGIN_LIMITER_KEYS_MAX,
+            )),
+            limits: Arc::new(config.limits.clone()),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        }
+    }
+}
+
+pub fn router(app: App) -> Router {
+    let api = Router::new()
+        .route("/accounts", post(accounts::create_account))
+        .route("/sessions", post(accounts::create_session))
+        .route("/me", get(accounts::me))
+        .route("/devices", get(accounts::devices))
+        .route("/devices/{device_id}", delete(accounts::revoke_device))
+        .route("/contacts", get(contacts::list))
+        .route("/contacts/{account_id}", delete(contacts::remove))
+        .route(
+            "/contacts/requests",
+            post(contacts::request).get(contacts::incoming),
+        )
+        .route(
+            "/contacts/requests/{request_id}/accept",
+            post(contacts::accept),
+        )
+        .route(
+            "/conversations",
+            post(conversations::create_group).get(conversations::list),
+        )
+        .route("/conversations/direct", post(conversations::open_direct))
+        .route(
+            "/conversations/{id}/members",
+            post(conversations::add_member),
+        )
+        .route(
+            "/conversations/{id}/members/{account_id}",
+            delete(conversations::remove_member),
+        )
+        .route(
+            "/conversations/{id}/messages",
+            post(conversations::send).get(conversations::history),
+        )
+        .route("/conversations/{id}/read", post(conversations::mark_read))
+        .route("/sync", get(sync::sync))
+        .route("/ws", get(socket::upgrade))
+        .route("/openapi.json", get(openapi_json));
+    let timeout = Duration::from_secs(app.limits.request_timeout_s);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this path does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(limits::REQUEST_BODY_BYTES_MAX))
+        .layer(middleware::from_fn(telemetry::track))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(app)
+}
+
+/// Liveness: the server answers and its store can be read.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = piazza_api::Health), (status = 503, body = piazza_api::Problem)))]
+pub async fn healthz(
+    State(app): State<App>,
+) -> Result<extract::Json<piazza_api::Health>, ApiError> {
+    app.store
+        .log_after(
+            piazza_domain::AccountId::from_row(1),
+            piazza_domain::LogSeq::START,
+            1,
+        )
+        .await?;
+    Ok(extract::Json(piazza_api::Health {
+        status: "ok".into(),
+    }))
+}
+
+async fn metrics_text(State(app): State<App>) -> impl IntoResponse {
+    metrics::gauge!("piazza_sockets_open").set(app.hub.sockets() as f64);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        telemetry::handle().render(),
+    )
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        openapi::ApiDoc::openapi().to_json().unwrap_or_default(),
+    )
+}
+
+/// A server that is running; dropping it does not stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    app: App,
+    store: Arc<SqliteStore>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the store in {dir}: {source}")]
+    Store {
+        dir: String,
+        source: piazza_store::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Opens (and migrates) the store, binds the listener and starts serving.
+pub async fn spawn(config: Config) -> Result<Running, StartError> {
+    telemetry::handle();
+    let hub = Hub::new(
+        config.limits.sockets_max,
+        config.limits.sockets_per_account_max,
+    );
+    let data_dir = config.data_dir.clone();
+    let sink = Arc::clone(&hub) as Arc<dyn piazza_domain::store::NoticeSink>;
+    let store = tokio::task::spawn_blocking(move || {
+        SqliteStore::open(&data_dir, StoreOptions::default(), sink)
+    })
+    .await
+    .expect("opening the store does not panic")
+    .map_err(|source| StartError::Store {
+        dir: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let store = Arc::new(store);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let app = App::new(Arc::clone(&store) as Arc<dyn Store>, hub, &config);
+    let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let stop = app.shutdown.clone();
+    let served = tokio::spawn(async move {
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+    });
+    Ok(Running {
+        addr,
+        app,
+        store,
+        served,
+    })
+}
+
+impl Running {
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Stops accepting, closes every socket with "going away", lets
+    /// in-flight requests and queued commits finish, then stops the writer.
+    pub async fn shut_down(self) {
+        self.app.hub.shut_down();
+        self.app.shutdown.cancel();
+        self.app.tasks.close();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.app.tasks.wait()).await;
+        match tokio::time::timeout(Duration::from_secs(30), self.served).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(error))) => tracing::warn!(%error, "the listener stopped with an error"),
+            Ok(Err(error)) => tracing::warn!(%error, "the server task failed"),
+            Err(_) => tracing::warn!("in-flight requests did not finish within 30 s"),
+        }
+        let store = self.store;
+        let _ = tokio::task::spawn_blocking(move || store.shut_down()).await;
+    }
+
+    /// Simulates a crash for tests: stops serving without a graceful close.
+    pub fn abort(self) {
+        self.served.abort();
+    }
+}

@@ -1,0 +1,164 @@
+//! Accounts, sessions and devices.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use piazza_api::{
+    AccountView, CreateAccount, CreateSession, DeviceList, DeviceView, Problem, SessionCreated,
+};
+use piazza_domain::store::Account;
+use piazza_domain::{DeviceId, DeviceName, DisplayName, Password, Username};
+
+use crate::App;
+use crate::auth::{Auth, ClientAddr, new_token};
+use crate::error::ApiError;
+use crate::extract::Json;
+
+pub fn account_view(account: &Account) -> AccountView {
+    AccountView {
+        account_id: account.account_id.to_string(),
+        username: account.username.to_string(),
+        display_name: account.display_name.clone(),
+    }
+}
+
+/// Create an account.
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = CreateAccount,
+    responses(
+        (status = 201, body = AccountView),
+        (status = 400, description = "invalid username, password or display name", body = Problem),
+        (status = 409, description = "username_taken", body = Problem),
+    ))]
+pub async fn create_account(
+    State(app): State<App>,
+    Json(body): Json<CreateAccount>,
+) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+    let username = Username::parse(&body.username)?;
+    let password = Password::parse(&body.password)?;
+    let display_name = match body.display_name.as_deref() {
+        Some(name) => DisplayName::parse(name)?,
+        None => DisplayName::from_username(&username),
+    };
+    let hash = app.passwords.hash(password).await?;
+    let account = app
+        .store
+        .create_account(username, display_name, hash)
+        .await?;
+    Ok((StatusCode::CREATED, Json(account_view(&account))))
+}
+
+/// Log in on a new device; the answer's token authenticates it.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = CreateSession,
+    responses(
+        (status = 201, body = SessionCreated),
+        (status = 400, body = Problem),
+        (status = 401, description = "wrong username or password (the same answer for both)", body = Problem),
+        (status = 429, description = "too many failed log-ins; see Retry-After", body = Problem),
+    ))]
+pub async fn create_session(
+    State(app): State<App>,
+    ClientAddr(address): ClientAddr,
+    Json(body): Json<CreateSession>,
+) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
+    let device_name = DeviceName::parse(&body.device_name)?;
+    let wrong = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_credentials",
+            "wrong username or password",
+        )
+    };
+    // A username that cannot exist is answered like any other wrong one.
+    let username = Username::parse(&body.username).ok();
+    let password_ok = body.password.len() <= piazza_domain::limits::PASSWORD_BYTES_MAX;
+    let user_key = format!("u:{}", body.username);
+    let address_key = format!("ip:{address}");
+    let limits = &app.limits;
+    for (key, max) in [
+        (&user_key, limits.login_failures_per_username_max),
+        (&address_key, limits.login_failures_per_address_max),
+    ] {
+        app.login_failures
+            .check(key, max)
+            .map_err(|retry_after_s| {
+                ApiError::too_many(
+                    "too_many_login_attempts",
+                    "too many failed log-ins; wait and try again",
+                    retry_after_s,
+                )
+            })?;
+    }
+    let credentials = match &username {
+        Some(username) => app.store.credentials(username).await?,
+        None => None,
+    };
+    let verified = password_ok
+        && app
+            .passwords
+            .verify(
+                body.password,
+                credentials
+                    .as_ref()
+                    .map(|found| found.password_hash.clone()),
+            )
+            .await?;
+    let Some(credentials) = credentials.filter(|_| verified) else {
+        app.login_failures.record_failure(&user_key);
+        app.login_failures.record_failure(&address_key);
+        return Err(wrong());
+    };
+    app.login_failures.clear(&user_key);
+    let (token, hash) = new_token();
+    let device = app
+        .store
+        .create_session(credentials.account_id, device_name, hash)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SessionCreated {
+            token,
+            device_id: device.to_string(),
+            account_id: credentials.account_id.to_string(),
+        }),
+    ))
+}
+
+/// The calling account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = AccountView), (status = 401, body = Problem)))]
+pub async fn me(State(app): State<App>, auth: Auth) -> Result<Json<AccountView>, ApiError> {
+    let account = app.store.account(auth.account).await?;
+    Ok(Json(account_view(&account)))
+}
+
+/// The account's logged-in devices.
+#[utoipa::path(get, path = "/api/v1/devices", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = DeviceList), (status = 401, body = Problem)))]
+pub async fn devices(State(app): State<App>, auth: Auth) -> Result<Json<DeviceList>, ApiError> {
+    let devices = app.store.devices(auth.account).await?;
+    let devices = devices
+        .into_iter()
+        .map(|device| DeviceView {
+            device_id: device.device_id.to_string(),
+            device_name: device.device_name,
+            created_at: device.created_at.to_rfc3339(),
+            last_seen_at: device.last_seen_at.to_rfc3339(),
+            current: device.device_id == auth.device,
+        })
+        .collect();
+    Ok(Json(DeviceList { devices }))
+}
+
+/// Log a device out: its token stops working and its sockets close.
+#[utoipa::path(delete, path = "/api/v1/devices/{device_id}", tag = "accounts", security(("bearer" = [])),
+    params(("device_id" = String, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, description = "device_not_found", body = Problem)))]
+pub async fn revoke_device(
+    State(app): State<App>,
+    auth: Auth,
+    Path(device): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let device = DeviceId::parse(&device)
+        .map_err(|_| ApiError::from(piazza_domain::Rejection::DeviceNotFound))?;
+    app.store.revoke_device(auth.account, device).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,112 @@
+//! Contacts and contact requests.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use piazza_api::{
+    AccountBrief, ContactList, ContactRequestCreated, ContactRequestList, ContactRequestView,
+    CreateContactRequest, Problem,
+};
+use piazza_domain::{AccountId, ContactRequestId, Greeting, Rejection, Username};
+
+use crate::App;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::routes::accounts::account_view;
+
+/// Ask another account to become a contact. Asking someone who already
+/// asked you accepts their request.
+#[utoipa::path(post, path = "/api/v1/contacts/requests", tag = "contacts", security(("bearer" = [])),
+    request_body = CreateContactRequest,
+    responses(
+        (status = 201, body = ContactRequestCreated),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 404, description = "account_not_found", body = Problem),
+        (status = 409, description = "already_contacts", body = Problem),
+    ))]
+pub async fn request(
+    State(app): State<App>,
+    auth: Auth,
+    Json(body): Json<CreateContactRequest>,
+) -> Result<(StatusCode, Json<ContactRequestCreated>), ApiError> {
+    // No account can have a name that does not parse.
+    let to = Username::parse(&body.to).map_err(|_| ApiError::from(Rejection::AccountNotFound))?;
+    let greeting = Greeting::parse(body.greeting.as_deref().unwrap_or(""))?;
+    let request = app
+        .store
+        .request_contact(auth.account, to, greeting)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ContactRequestCreated {
+            request_id: request.to_string(),
+        }),
+    ))
+}
+
+/// Pending requests sent to the caller, newest first.
+#[utoipa::path(get, path = "/api/v1/contacts/requests", tag = "contacts", security(("bearer" = [])),
+    responses((status = 200, body = ContactRequestList), (status = 401, body = Problem)))]
+pub async fn incoming(
+    State(app): State<App>,
+    auth: Auth,
+) -> Result<Json<ContactRequestList>, ApiError> {
+    let requests = app.store.incoming_requests(auth.account).await?;
+    let requests = requests
+        .into_iter()
+        .map(|request| ContactRequestView {
+            request_id: request.request_id.to_string(),
+            from: AccountBrief {
+                account_id: request.from.account_id.to_string(),
+                username: request.from.username.to_string(),
+            },
+            greeting: request.greeting,
+            created_at: request.created_at.to_rfc3339(),
+        })
+        .collect();
+    Ok(Json(ContactRequestList { requests }))
+}
+
+/// Accept a request sent to the caller; both become contacts.
+#[utoipa::path(post, path = "/api/v1/contacts/requests/{request_id}/accept", tag = "contacts",
+    security(("bearer" = [])), params(("request_id" = String, Path)),
+    responses(
+        (status = 200, body = Object),
+        (status = 401, body = Problem),
+        (status = 404, description = "request_not_found", body = Problem),
+    ))]
+pub async fn accept(
+    State(app): State<App>,
+    auth: Auth,
+    Path(request): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let request = ContactRequestId::parse(&request)
+        .map_err(|_| ApiError::from(Rejection::RequestNotFound))?;
+    app.store.accept_request(auth.account, request).await?;
+    Ok(Json(serde_json::json!({})))
+}
+
+/// The caller's contacts.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
+    responses((status = 200, body = ContactList), (status = 401, body = Problem)))]
+pub async fn list(State(app): State<App>, auth: Auth) -> Result<Json<ContactList>, ApiError> {
+    let contacts = app.store.contacts(auth.account).await?;
+    Ok(Json(ContactList {
+        contacts: contacts.iter().map(account_view).collect(),
+    }))
+}
+
+/// Stop being contacts, on both sides. Removing a non-contact changes nothing.
+#[utoipa::path(delete, path = "/api/v1/contacts/{account_id}", tag = "contacts", security(("bearer" = [])),
+    params(("account_id" = String, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn remove(
+    State(app): State<App>,
+    auth: Auth,
+    Path(other): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let other = AccountId::parse(&other)?;
+    app.store.remove_contact(auth.account, other).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

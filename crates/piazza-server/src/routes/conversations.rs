@@ -1,0 +1,279 @@
+//! Conversations, members and messages. Every call here acts as the
+//! caller; the store checks membership in the same read or transaction.
+//! A conversation id that does not parse gets the same 403 as one the
+//! caller is not in, so guessing ids reveals nothing.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use piazza_api::{
+    AddMember, ConversationCreated, ConversationList, ConversationView, CreateGroup, MarkRead,
+    MessagePage, MessageSent, MessageView, OpenDirect, Problem, SendMessage,
+};
+use piazza_domain::event::Message;
+use piazza_domain::{
+    AccountId, ClientMsgId, ConversationId, GroupTitle, MessageText, Rejection, Seq, limits,
+};
+use serde::Deserialize;
+
+use crate::App;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{Json, Query};
+
+fn conversation_id(text: &str) -> Result<ConversationId, ApiError> {
+    ConversationId::parse(text).map_err(|_| Rejection::NotAMember.into())
+}
+
+pub fn message_view(message: &Message) -> MessageView {
+    MessageView {
+        message_id: message.message_id.to_string(),
+        seq: message.seq.get(),
+        sender: message.sender.to_string(),
+        text: message.text.as_str().to_owned(),
+        sent_at: message.sent_at.to_rfc3339(),
+        client_msg_id: message.client_msg_id.as_str().to_owned(),
+    }
+}
+
+/// The direct conversation with a contact, created on first use.
+#[utoipa::path(post, path = "/api/v1/conversations/direct", tag = "conversations", security(("bearer" = [])),
+    request_body = OpenDirect,
+    responses(
+        (status = 200, body = ConversationCreated),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_contact", body = Problem),
+    ))]
+pub async fn open_direct(
+    State(app): State<App>,
+    auth: Auth,
+    Json(body): Json<OpenDirect>,
+) -> Result<Json<ConversationCreated>, ApiError> {
+    // An id that cannot exist is answered like one that is not a contact.
+    let peer = AccountId::parse(&body.peer).map_err(|_| ApiError::from(Rejection::NotAContact))?;
+    let conversation = app.store.open_direct(auth.account, peer).await?;
+    Ok(Json(ConversationCreated {
+        conversation_id: conversation.to_string(),
+    }))
+}
+
+/// Create a group owned by the caller, with some of the caller's contacts.
+#[utoipa::path(post, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])),
+    request_body = CreateGroup,
+    responses(
+        (status = 201, body = ConversationCreated),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_contact", body = Problem),
+        (status = 409, description = "group_full", body = Problem),
+    ))]
+pub async fn create_group(
+    State(app): State<App>,
+    auth: Auth,
+    Json(body): Json<CreateGroup>,
+) -> Result<(StatusCode, Json<ConversationCreated>), ApiError> {
+    let title = GroupTitle::parse(&body.title)?;
+    if body.members.len() > limits::GROUP_MEMBERS_MAX {
+        return Err(Rejection::GroupFull {
+            max: limits::GROUP_MEMBERS_MAX,
+        }
+        .into());
+    }
+    let members = body
+        .members
+        .iter()
+        .map(|member| AccountId::parse(member).map_err(|_| ApiError::from(Rejection::NotAContact)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let conversation = app.store.create_group(auth.account, title, members).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ConversationCreated {
+            conversation_id: conversation.to_string(),
+        }),
+    ))
+}
+
+/// The caller's conversations, most recently active first.
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])),
+    responses((status = 200, body = ConversationList), (status = 401, body = Problem)))]
+pub async fn list(State(app): State<App>, auth: Auth) -> Result<Json<ConversationList>, ApiError> {
+    let conversations = app.store.conversations(auth.account).await?;
+    let conversations = conversations
+        .into_iter()
+        .map(|summary| ConversationView {
+            conversation_id: summary.conversation_id.to_string(),
+            kind: summary.kind.as_str().to_owned(),
+            title: summary.title,
+            last_seq: summary.last_seq.get(),
+            unread: summary.unread,
+            read_seq: summary.read_seq.get(),
+            member_count: summary.member_count,
+            owner: summary.owner.map(|owner| owner.to_string()),
+        })
+        .collect();
+    Ok(Json(ConversationList { conversations }))
+}
+
+/// Add one of the owner's contacts to a group (owner only).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/members", tag = "conversations",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = AddMember,
+    responses(
+        (status = 204),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member, not_owner or not_a_contact", body = Problem),
+        (status = 409, description = "group_full", body = Problem),
+    ))]
+pub async fn add_member(
+    State(app): State<App>,
+    auth: Auth,
+    Path(conversation): Path<String>,
+    Json(body): Json<AddMember>,
+) -> Result<StatusCode, ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    let member =
+        AccountId::parse(&body.account_id).map_err(|_| ApiError::from(Rejection::NotAContact))?;
+    app.store
+        .add_member(auth.account, conversation, member)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove a member (owner), or leave (any member removing themself).
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}/members/{account_id}", tag = "conversations",
+    security(("bearer" = [])), params(("id" = String, Path), ("account_id" = String, Path)),
+    responses(
+        (status = 204),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member or not_owner", body = Problem),
+        (status = 404, description = "member_not_found", body = Problem),
+    ))]
+pub async fn remove_member(
+    State(app): State<App>,
+    auth: Auth,
+    Path((conversation, member)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    let member =
+        AccountId::parse(&member).map_err(|_| ApiError::from(Rejection::MemberNotFound))?;
+    app.store
+        .remove_member(auth.account, conversation, member)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Send a text message. Idempotent by `client_msg_id`: a retry answers 200
+/// with the first answer and stores nothing.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = SendMessage,
+    responses(
+        (status = 201, description = "stored", body = MessageSent),
+        (status = 200, description = "already stored by an earlier call with this client_msg_id", body = MessageSent),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member or not_a_contact", body = Problem),
+        (status = 413, body = Problem),
+        (status = 422, description = "client_msg_id_reused with another text or conversation", body = Problem),
+    ))]
+pub async fn send(
+    State(app): State<App>,
+    auth: Auth,
+    Path(conversation): Path<String>,
+    Json(body): Json<SendMessage>,
+) -> Result<(StatusCode, Json<MessageSent>), ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    let client_msg_id = ClientMsgId::parse(&body.client_msg_id)?;
+    let text = MessageText::parse(&body.text)?;
+    let sent = app
+        .store
+        .send_message(auth.account, conversation, client_msg_id, text)
+        .await?;
+    let status = if sent.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let message = &sent.message;
+    Ok((
+        status,
+        Json(MessageSent {
+            message_id: message.message_id.to_string(),
+            seq: message.seq.get(),
+            sent_at: message.sent_at.to_rfc3339(),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct HistoryQuery {
+    /// Only messages with a smaller seq.
+    pub before: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// A page of history, newest first.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "conversations",
+    security(("bearer" = [])), params(("id" = String, Path), HistoryQuery),
+    responses(
+        (status = 200, body = MessagePage),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member", body = Problem),
+    ))]
+pub async fn history(
+    State(app): State<App>,
+    auth: Auth,
+    Path(conversation): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    let before = query.before.map(Seq::new).transpose()?;
+    let limit = page_limit(query.limit, limits::PAGE_LEN_DEFAULT, limits::PAGE_LEN_MAX)?;
+    let page = app
+        .store
+        .history(auth.account, conversation, before, limit)
+        .await?;
+    Ok(Json(MessagePage {
+        messages: page.messages.iter().map(message_view).collect(),
+        has_more: page.has_more,
+    }))
+}
+
+/// Mark the conversation read up to `seq`; the account's other devices
+/// learn it through sync. Markers only move forward.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/read", tag = "conversations",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = MarkRead,
+    responses(
+        (status = 204),
+        (status = 400, description = "seq_out_of_range or invalid", body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member", body = Problem),
+    ))]
+pub async fn mark_read(
+    State(app): State<App>,
+    auth: Auth,
+    Path(conversation): Path<String>,
+    Json(body): Json<MarkRead>,
+) -> Result<StatusCode, ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    let seq = Seq::new(body.seq)?;
+    app.store
+        .mark_read(auth.account, auth.device, conversation, seq)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A page size: absent means the default, past the cap means the cap, and
+/// zero is a 400.
+pub fn page_limit(asked: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    match asked {
+        None => Ok(default),
+        Some(0) => Err(ApiError::invalid(
+            "invalid_limit",
+            format!("`limit` must be 1 to {max}"),
+        )),
+        Some(limit) => Ok(limit.min(max)),
+    }
+}

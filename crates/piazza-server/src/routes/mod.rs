@@ -1,0 +1,4 @@
+pub mod accounts;
+pub mod contacts;
+pub mod conversations;
+pub mod sync;

@@ -1,0 +1,278 @@
+//! `GET /api/v1/ws`: one task per connected device. It pushes the account's
+//! events as the hub hands them over, replays the log from a cursor when the
+//! client sends `{"op":"sync"}`, and takes `{"op":"send"}` with an ack after
+//! commit. Sends are pipelined: up to `SOCKET_SENDS_IN_FLIGHT_MAX` may wait
+//! for their commit at once, acked in the order they arrived; past that the
+//! socket is not read, which pushes back on the client.
+//!
+//! Gaplessness: the subscription is made before the upgrade, so every event
+//! committed after it is queued; a replay reads the log after that, so an
+//! event is either in the replay or in the queue (or both, and then the
+//! queued copy is skipped because its seq is not past `delivered`).
+
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesOrdered;
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use piazza_api::{ClientFrame, ServerFrame};
+use piazza_domain::{ClientMsgId, ConversationId, Cursor, LogSeq, MessageText, Rejection, limits};
+
+use crate::App;
+use crate::auth::{self, Auth};
+use crate::error::ApiError;
+use crate::events;
+use crate::hub::{CloseReason, Kind, Subscription};
+
+/// The caller of a socket upgrade, by header or `?token=`.
+pub struct SocketAuth(pub Auth);
+
+impl FromRequestParts<App> for SocketAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<SocketAuth, ApiError> {
+        let token = auth::socket_token(parts).ok_or_else(ApiError::unauthorized)?;
+        Ok(SocketAuth(auth::authenticate(app, &token).await?))
+    }
+}
+
+/// Upgrade to the live event socket.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "sync",
+    params(("token" = Option<String>, Query, description = "the session token, for clients that cannot send a header")),
+    responses(
+        (status = 101, description = "switching to the WebSocket protocol"),
+        (status = 401, body = piazza_api::Problem),
+        (status = 503, description = "too many sockets", body = piazza_api::Problem),
+    ))]
+pub async fn upgrade(
+    State(app): State<App>,
+    SocketAuth(auth): SocketAuth,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let subscription = app
+        .hub
+        .subscribe(auth.account, auth.device, Kind::Socket)
+        .map_err(|error| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_sockets",
+                error.to_string(),
+            )
+        })?;
+    let tasks = app.tasks.clone();
+    Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(4 * 1024 * 1024)
+        .max_message_size(limits::WEBSOCKET_FRAME_BYTES_MAX)
+        .max_frame_size(limits::WEBSOCKET_FRAME_BYTES_MAX)
+        .on_upgrade(move |socket| tasks.track_future(run(app, auth, subscription, socket))))
+}
+
+type PendingAck = BoxFuture<'static, ServerFrame>;
+
+async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: WebSocket) {
+    let close_signal = subscription.close_signal();
+    let mut delivered = LogSeq::START;
+    let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
+    let ping_every = Duration::from_secs(app.limits.socket_ping_interval_s.max(1));
+    let idle_timeout = Duration::from_secs(app.limits.socket_idle_timeout_s.max(1));
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut last_heard = Instant::now();
+
+    let (code, reason): (u16, &str) = loop {
+        tokio::select! {
+            reason = close_signal.closed() => break reason.close_frame(),
+            _ = app.shutdown.cancelled() => break CloseReason::ShuttingDown.close_frame(),
+            Some(frame) = pending.next(), if !pending.is_empty() => {
+                if send_frame(&mut socket, &frame).await.is_err() {
+                    return;
+                }
+            }
+            Some(pushed) = subscription.queue.recv() => {
+                if pushed.seq > delivered {
+                    delivered = pushed.seq;
+                    if socket.send(Message::Text(pushed.json.clone())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            received = socket.recv(), if pending.len() < limits::SOCKET_SENDS_IN_FLIGHT_MAX => {
+                last_heard = Instant::now();
+                match received {
+                    Some(Ok(Message::Text(text))) => {
+                        let outcome = handle_text(&app, auth, &text, &mut socket, &mut delivered, &mut pending).await;
+                        if outcome.is_err() {
+                            return;
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let frame = error_frame(None, ApiError::invalid("binary_not_supported", "send JSON text frames"));
+                        if send_frame(&mut socket, &frame).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > idle_timeout {
+                    break (1001, "idle for too long");
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from(reason),
+    };
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        socket.send(Message::Close(Some(frame))),
+    )
+    .await;
+}
+
+struct Gone;
+
+async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), Gone> {
+    let json = serde_json::to_string(frame).expect("a server frame always encodes");
+    socket
+        .send(Message::Text(json.into()))
+        .await
+        .map_err(|_| Gone)
+}
+
+fn error_frame(client_msg_id: Option<String>, error: ApiError) -> ServerFrame {
+    ServerFrame::Error {
+        client_msg_id,
+        code: error.code.to_owned(),
+        status: error.status.as_u16(),
+        detail: error.detail,
+    }
+}
+
+async fn handle_text(
+    app: &App,
+    auth: Auth,
+    text: &str,
+    socket: &mut WebSocket,
+    delivered: &mut LogSeq,
+    pending: &mut FuturesOrdered<PendingAck>,
+) -> Result<(), Gone> {
+    let frame = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(frame) => frame,
+        Err(error) => {
+            let frame = error_frame(
+                None,
+                ApiError::invalid("malformed_frame", format!("not a client frame: {error}")),
+            );
+            return send_frame(socket, &frame).await;
+        }
+    };
+    match frame {
+        ClientFrame::Ping => send_frame(socket, &ServerFrame::Pong).await,
+        ClientFrame::Sync { since } => {
+            let since = match since.as_deref().map(Cursor::parse).transpose() {
+                Ok(since) => since.unwrap_or(Cursor::START),
+                Err(error) => return send_frame(socket, &error_frame(None, error.into())).await,
+            };
+            replay(app, auth, since.log_seq(), socket, delivered).await
+        }
+        ClientFrame::Send {
+            conversation_id,
+            client_msg_id,
+            text,
+        } => {
+            let parsed = parse_send(&conversation_id, &client_msg_id, &text);
+            let (conversation, id, text) = match parsed {
+                Ok(parsed) => parsed,
+                Err(error) => {
+                    return send_frame(socket, &error_frame(Some(client_msg_id), error)).await;
+                }
+            };
+            let store = app.store.clone();
+            let account = auth.account;
+            pending.push_back(
+                async move {
+                    match store.send_message(account, conversation, id, text).await {
+                        Ok(sent) => ServerFrame::Ack {
+                            client_msg_id: sent.message.client_msg_id.as_str().to_owned(),
+                            message_id: sent.message.message_id.to_string(),
+                            seq: sent.message.seq.get(),
+                            conversation_id: sent.message.conversation_id.to_string(),
+                            sent_at: sent.message.sent_at.to_rfc3339(),
+                        },
+                        Err(error) => error_frame(Some(client_msg_id), error.into()),
+                    }
+                }
+                .boxed(),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn parse_send(
+    conversation: &str,
+    client_msg_id: &str,
+    text: &str,
+) -> Result<(ConversationId, ClientMsgId, MessageText), ApiError> {
+    let conversation =
+        ConversationId::parse(conversation).map_err(|_| ApiError::from(Rejection::NotAMember))?;
+    Ok((
+        conversation,
+        ClientMsgId::parse(client_msg_id)?,
+        MessageText::parse(text)?,
+    ))
+}
+
+/// Sends every entry after `after`, page by page, then `synced`.
+async fn replay(
+    app: &App,
+    auth: Auth,
+    after: LogSeq,
+    socket: &mut WebSocket,
+    delivered: &mut LogSeq,
+) -> Result<(), Gone> {
+    let mut after = after;
+    loop {
+        let page = match app
+            .store
+            .log_after(auth.account, after, limits::SYNC_PAGE_LEN_MAX)
+            .await
+        {
+            Ok(page) => page,
+            Err(error) => return send_frame(socket, &error_frame(None, error.into())).await,
+        };
+        for entry in &page.entries {
+            socket
+                .feed(Message::Text(events::to_json(entry).into()))
+                .await
+                .map_err(|_| Gone)?;
+        }
+        socket.flush().await.map_err(|_| Gone)?;
+        after = page.end;
+        *delivered = (*delivered).max(page.end);
+        if !page.has_more {
+            break;
+        }
+    }
+    let cursor = Cursor::at(after.max(*delivered));
+    send_frame(
+        socket,
+        &ServerFrame::Synced {
+            cursor: cursor.to_string(),
+        },
+    )
+    .await
+}

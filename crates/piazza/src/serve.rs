@@ -1,0 +1,110 @@
+//! `piazza serve`: the whole server on an embedded store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use piazza_server::config::{Config, Limits, PasswordHashing};
+use serde::Deserialize;
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, env = "PIAZZA_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Where the store lives; created and migrated on first run.
+    #[arg(long, env = "PIAZZA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A TOML file with `listen`, `data_dir`, `[limits]` and
+    /// `[password_hashing]`; flags and environment variables win over it.
+    #[arg(long, env = "PIAZZA_CONFIG_FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    limits: Limits,
+    #[serde(default)]
+    password_hashing: PasswordHashing,
+}
+
+pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            toml::from_str::<FileConfig>(&text)
+                .with_context(|| format!("config file {} is not valid", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("./piazza-data"));
+    let mut config = Config::new(listen, data_dir);
+    config.limits = file.limits;
+    config.password_hashing = file.password_hashing;
+    Ok(config)
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = config(&args)?;
+    raise_fd_limit(config.limits.sockets_max as u64 + 1024);
+    let running = piazza_server::spawn(config.clone()).await.with_context(
+        || "the server could not start (is another process using the port or the data directory?)",
+    )?;
+    // The first line on stdout, exactly, so scripts and tests can read the port.
+    println!("listening on http://{}", running.addr);
+    use std::io::Write;
+    std::io::stdout().flush().ok();
+    tracing::info!(addr = %running.addr, data_dir = %config.data_dir.display(), "serving");
+    shutdown_signal().await;
+    tracing::info!("shutting down: closing sockets and finishing in-flight commits");
+    running.shut_down().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Each socket is a file descriptor; ask for enough of them.
+pub fn raise_fd_limit(wanted: u64) {
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(got) if got < wanted => tracing::warn!(
+            got,
+            wanted,
+            "the open-file limit is lower than the socket limit"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}
