@@ -1,0 +1,501 @@
+//! A typed async client of Piazza's API (`api-v1.md`), shared by the CLI,
+//! the integration tests and the load generator.
+//!
+//! One method per endpoint, taking and returning the wire types of
+//! `piazza-api` as they are. Every failure is a [`ClientError`], whose `Api`
+//! case carries the server's problem document, so callers can match on its
+//! `code` instead of parsing messages.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), piazza_client::ClientError> {
+//! let anonymous = piazza_client::Client::new("http://127.0.0.1:8080");
+//! let session = anonymous.login("alice", "correct horse", "laptop").await?;
+//! let alice = anonymous.with_token(session.token);
+//! println!("{} conversations", alice.conversations().await?.conversations.len());
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+mod socket;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use piazza_api::{
+    AccountView, AddMember, ContactList, ContactRequestCreated, ContactRequestList,
+    ConversationCreated, ConversationList, CreateAccount, CreateContactRequest, CreateGroup,
+    CreateSession, DeviceList, Health, MarkRead, MessagePage, MessageSent, OpenDirect, SendMessage,
+    SessionCreated, SyncPage,
+};
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
+
+pub use error::{ClientError, UNEXPECTED_BODY};
+pub use socket::{Incoming, Socket, SocketReceiver, SocketSender};
+
+/// A handle on one server, optionally acting as one device (its token).
+/// Cloning is cheap and every clone shares one connection pool, so a load
+/// generator can hold thousands of clients with different tokens.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    /// Without a trailing slash, so paths can be appended as they are.
+    base_url: Arc<str>,
+    token: Option<Arc<str>>,
+}
+
+/// An answer as it came, for tests that send hostile input and check the
+/// exact status, headers and body.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+    pub headers: HeaderMap,
+}
+
+/// How long to wait for a TCP connection (HTTP or WebSocket).
+const CONNECT_TIMEOUT_S: u64 = 10;
+/// How long any call may take, beyond what a long poll asks the server to
+/// wait. Generous, because a server under load test is slow on purpose.
+const REQUEST_TIMEOUT_S: u64 = 30;
+
+impl Client {
+    /// A client of the server at `base_url`, such as `http://127.0.0.1:8080`.
+    /// The URL is not checked here: a bad one fails every call with a
+    /// `Transport` error that names it.
+    pub fn new(base_url: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_S))
+            .timeout(Duration::from_secs(REQUEST_TIMEOUT_S))
+            .tcp_nodelay(true)
+            .build()
+            // Without TLS features there is no backend to initialise, and
+            // the builder fails only on such initialisation.
+            .expect("a plain-HTTP reqwest client always builds");
+        Client {
+            http,
+            base_url: base_url.trim_end_matches('/').into(),
+            token: None,
+        }
+    }
+
+    /// The same server and connection pool, acting with `token`.
+    pub fn with_token(&self, token: impl Into<String>) -> Client {
+        Client {
+            token: Some(token.into().into()),
+            ..self.clone()
+        }
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    // ------------------------------------------------------------ accounts
+
+    /// `POST /api/v1/accounts`.
+    pub async fn create_account(
+        &self,
+        username: &str,
+        password: &str,
+        display_name: Option<&str>,
+    ) -> Result<AccountView, ClientError> {
+        let body = CreateAccount {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            display_name: display_name.map(str::to_owned),
+        };
+        let answer = send(self.request(Method::POST, "/api/v1/accounts").json(&body)).await?;
+        decode(&answer)
+    }
+
+    /// `POST /api/v1/sessions`: a new device of the account, with its token.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<SessionCreated, ClientError> {
+        let body = CreateSession {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            device_name: device_name.to_owned(),
+        };
+        let answer = send(self.request(Method::POST, "/api/v1/sessions").json(&body)).await?;
+        decode(&answer)
+    }
+
+    /// `GET /api/v1/me`.
+    pub async fn me(&self) -> Result<AccountView, ClientError> {
+        let answer = send(self.request(Method::GET, "/api/v1/me")).await?;
+        decode(&answer)
+    }
+
+    /// `GET /api/v1/devices`.
+    pub async fn devices(&self) -> Result<DeviceList, ClientError> {
+        let answer = send(self.request(Method::GET, "/api/v1/devices")).await?;
+        decode(&answer)
+    }
+
+    /// `DELETE /api/v1/devices/{device_id}`.
+    pub async fn revoke_device(&self, device_id: &str) -> Result<(), ClientError> {
+        let path = format!("/api/v1/devices/{}", encode_segment(device_id));
+        send(self.request(Method::DELETE, &path)).await?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ contacts
+
+    /// `POST /api/v1/contacts/requests`; returns the `request_id`.
+    pub async fn request_contact(
+        &self,
+        to_username: &str,
+        greeting: Option<&str>,
+    ) -> Result<String, ClientError> {
+        let body = CreateContactRequest {
+            to: to_username.to_owned(),
+            greeting: greeting.map(str::to_owned),
+        };
+        let request = self.request(Method::POST, "/api/v1/contacts/requests");
+        let answer = send(request.json(&body)).await?;
+        let created: ContactRequestCreated = decode(&answer)?;
+        Ok(created.request_id)
+    }
+
+    /// `GET /api/v1/contacts/requests`: incoming requests still pending.
+    pub async fn contact_requests(&self) -> Result<ContactRequestList, ClientError> {
+        let answer = send(self.request(Method::GET, "/api/v1/contacts/requests")).await?;
+        decode(&answer)
+    }
+
+    /// `POST /api/v1/contacts/requests/{request_id}/accept`.
+    pub async fn accept_request(&self, request_id: &str) -> Result<(), ClientError> {
+        let path = format!(
+            "/api/v1/contacts/requests/{}/accept",
+            encode_segment(request_id)
+        );
+        send(self.request(Method::POST, &path)).await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/contacts`.
+    pub async fn contacts(&self) -> Result<ContactList, ClientError> {
+        let answer = send(self.request(Method::GET, "/api/v1/contacts")).await?;
+        decode(&answer)
+    }
+
+    /// `DELETE /api/v1/contacts/{account_id}`.
+    pub async fn remove_contact(&self, account_id: &str) -> Result<(), ClientError> {
+        let path = format!("/api/v1/contacts/{}", encode_segment(account_id));
+        send(self.request(Method::DELETE, &path)).await?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------- conversations
+
+    /// `POST /api/v1/conversations/direct`; returns the `conversation_id`,
+    /// the same one every time for the same pair.
+    pub async fn open_direct(&self, peer_account_id: &str) -> Result<String, ClientError> {
+        let body = OpenDirect {
+            peer: peer_account_id.to_owned(),
+        };
+        let request = self.request(Method::POST, "/api/v1/conversations/direct");
+        let answer = send(request.json(&body)).await?;
+        let created: ConversationCreated = decode(&answer)?;
+        Ok(created.conversation_id)
+    }
+
+    /// `POST /api/v1/conversations`: a group owned by the caller, with
+    /// `member_account_ids` (the caller's contacts); returns its id.
+    pub async fn create_group(
+        &self,
+        title: &str,
+        member_account_ids: &[String],
+    ) -> Result<String, ClientError> {
+        let body = CreateGroup {
+            title: title.to_owned(),
+            members: member_account_ids.to_vec(),
+        };
+        let request = self.request(Method::POST, "/api/v1/conversations");
+        let answer = send(request.json(&body)).await?;
+        let created: ConversationCreated = decode(&answer)?;
+        Ok(created.conversation_id)
+    }
+
+    /// `GET /api/v1/conversations`.
+    pub async fn conversations(&self) -> Result<ConversationList, ClientError> {
+        let answer = send(self.request(Method::GET, "/api/v1/conversations")).await?;
+        decode(&answer)
+    }
+
+    /// `POST /api/v1/conversations/{id}/members` (owner only).
+    pub async fn add_member(
+        &self,
+        conversation_id: &str,
+        account_id: &str,
+    ) -> Result<(), ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/members",
+            encode_segment(conversation_id)
+        );
+        let body = AddMember {
+            account_id: account_id.to_owned(),
+        };
+        send(self.request(Method::POST, &path).json(&body)).await?;
+        Ok(())
+    }
+
+    /// `DELETE /api/v1/conversations/{id}/members/{account_id}`: the owner
+    /// removes someone, or a member leaves.
+    pub async fn remove_member(
+        &self,
+        conversation_id: &str,
+        account_id: &str,
+    ) -> Result<(), ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/members/{}",
+            encode_segment(conversation_id),
+            encode_segment(account_id)
+        );
+        send(self.request(Method::DELETE, &path)).await?;
+        Ok(())
+    }
+
+    /// `POST /api/v1/conversations/{id}/messages`. The `bool` is true when
+    /// the server answered 200, meaning it had already stored a message
+    /// with this `client_msg_id` and this is that message, not a new one.
+    pub async fn send_message(
+        &self,
+        conversation_id: &str,
+        client_msg_id: &str,
+        text: &str,
+    ) -> Result<(MessageSent, bool), ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/messages",
+            encode_segment(conversation_id)
+        );
+        let body = SendMessage {
+            client_msg_id: client_msg_id.to_owned(),
+            text: text.to_owned(),
+        };
+        let answer = send(self.request(Method::POST, &path).json(&body)).await?;
+        let replayed = answer.status == StatusCode::OK;
+        Ok((decode(&answer)?, replayed))
+    }
+
+    /// `GET /api/v1/conversations/{id}/messages`: newest first, strictly
+    /// older than `before` when given.
+    pub async fn history(
+        &self,
+        conversation_id: &str,
+        before: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<MessagePage, ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/messages",
+            encode_segment(conversation_id)
+        );
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(before) = before {
+            query.push(("before", before.to_string()));
+        }
+        if let Some(limit) = limit {
+            query.push(("limit", limit.to_string()));
+        }
+        let answer = send(self.request(Method::GET, &path).query(&query)).await?;
+        decode(&answer)
+    }
+
+    /// `POST /api/v1/conversations/{id}/read`: read up to `seq`.
+    pub async fn mark_read(&self, conversation_id: &str, seq: i64) -> Result<(), ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/read",
+            encode_segment(conversation_id)
+        );
+        send(self.request(Method::POST, &path).json(&MarkRead { seq })).await?;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- sync
+
+    /// `GET /api/v1/sync`: the account's log after `since` (from the very
+    /// beginning without it). With `wait_ms` the server holds the request
+    /// until something happens or the wait ends, so this call's own timeout
+    /// is stretched by that much.
+    pub async fn sync(
+        &self,
+        since: Option<&str>,
+        limit: Option<u32>,
+        wait_ms: Option<u64>,
+    ) -> Result<SyncPage, ClientError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(since) = since {
+            query.push(("since", since.to_owned()));
+        }
+        if let Some(limit) = limit {
+            query.push(("limit", limit.to_string()));
+        }
+        let mut request = self.request(Method::GET, "/api/v1/sync");
+        if let Some(wait_ms) = wait_ms {
+            query.push(("wait_ms", wait_ms.to_string()));
+            let timeout = Duration::from_millis(wait_ms) + Duration::from_secs(REQUEST_TIMEOUT_S);
+            request = request.timeout(timeout);
+        }
+        let answer = send(request.query(&query)).await?;
+        decode(&answer)
+    }
+
+    /// `GET /healthz`.
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        let answer = send(self.request(Method::GET, "/healthz")).await?;
+        decode(&answer)
+    }
+
+    // ------------------------------------------------------------ live
+
+    /// Opens `GET /api/v1/ws`, sending the token in the `Authorization`
+    /// header. A refused upgrade (such as a 401 for a revoked token) is an
+    /// `Api` error like any other.
+    pub async fn connect_socket(&self) -> Result<Socket, ClientError> {
+        let url = socket::websocket_url(&self.base_url)?;
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|error| ClientError::transport(&error))?;
+        if let Some(token) = &self.token {
+            let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                ClientError::Transport("the token is not a valid header value".to_owned())
+            })?;
+            request.headers_mut().insert(AUTHORIZATION, value);
+        }
+        // Nagle's algorithm would hold back the small frames a chat sends,
+        // adding tens of milliseconds to every message.
+        let disable_nagle = true;
+        let connecting = tokio_tungstenite::connect_async_with_config(request, None, disable_nagle);
+        let (stream, _response) =
+            tokio::time::timeout(Duration::from_secs(CONNECT_TIMEOUT_S), connecting)
+                .await
+                .map_err(|_| {
+                    ClientError::Transport(format!(
+                        "WebSocket handshake with {url} took more than {CONNECT_TIMEOUT_S} s"
+                    ))
+                })?
+                .map_err(socket::handshake_error)?;
+        Ok(Socket::new(stream))
+    }
+
+    // ------------------------------------------------------------- raw
+
+    /// Sends exactly what it is given to `path` (appended to the base URL
+    /// unchanged, query included), with the bearer token if there is one.
+    /// Any status is a success here; only transport failures are errors.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: Option<&str>,
+    ) -> Result<RawResponse, ClientError> {
+        let mut request = self.request(method, path);
+        if let Some(content_type) = content_type {
+            request = request.header(CONTENT_TYPE, content_type);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|error| ClientError::transport(&error))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| ClientError::transport(&error))?;
+        Ok(RawResponse {
+            status,
+            content_type,
+            body: body.to_vec(),
+            headers,
+        })
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+}
+
+/// A 2xx answer, read in full.
+struct Answer {
+    status: StatusCode,
+    body: Vec<u8>,
+}
+
+async fn send(request: RequestBuilder) -> Result<Answer, ClientError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|error| ClientError::transport(&error))?;
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|error| ClientError::transport(&error))?;
+    if !status.is_success() {
+        return Err(ClientError::from_answer(status.as_u16(), &body));
+    }
+    Ok(Answer {
+        status,
+        body: body.to_vec(),
+    })
+}
+
+fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, ClientError> {
+    serde_json::from_slice(&answer.body).map_err(|error| {
+        ClientError::Decode(format!(
+            "unexpected body in a {} answer: {error}",
+            answer.status.as_u16()
+        ))
+    })
+}
+
+/// Percent-encodes an id for use as one path segment. Ids are opaque, and
+/// a test may pass `a/b` or `x?y` on purpose: it must reach the server as
+/// one segment, not change which endpoint is called. (A bare `.` or `..`
+/// is still resolved as a step by URL parsing, encoded or not; no
+/// percent-encoding can send those as ids.)
+fn encode_segment(segment: &str) -> String {
+    let mut encoded = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real server on port 0 with a fresh data
+//! directory, driven through the client crate the way users drive it.
+
+mod bad_input;
+mod chat;
+mod crash;
+mod devices;
+mod helpers;
+mod sync_property;
