@@ -41,12 +41,24 @@ pub use socket::{Incoming, Socket, SocketReceiver, SocketSender};
 /// A handle on one server, optionally acting as one device (its token).
 /// Cloning is cheap and every clone shares one connection pool, so a load
 /// generator can hold thousands of clients with different tokens.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     /// Without a trailing slash, so paths can be appended as they are.
     base_url: Arc<str>,
     token: Option<Arc<str>>,
+}
+
+/// Written by hand so that a token never ends up in a log line.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let token = self.token.as_ref().map(|_| "<redacted>");
+        formatter
+            .debug_struct("Client")
+            .field("base_url", &self.base_url)
+            .field("token", &token)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An answer as it came, for tests that send hostile input and check the

@@ -2,6 +2,8 @@
 //! as JSON text messages; ping/pong and the close handshake are handled by
 //! tungstenite as long as someone keeps reading.
 
+use std::time::Duration;
+
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use piazza_api::{ClientFrame, EventView, ServerFrame};
@@ -58,7 +60,7 @@ impl Incoming {
 /// from one task while another reads.
 pub struct Socket {
     stream: WebSocket,
-    finished: bool,
+    state: ReadState,
 }
 
 /// The sending half of a split [`Socket`].
@@ -70,7 +72,7 @@ pub struct SocketSender {
 /// close handshake only happen while it is polled.
 pub struct SocketReceiver {
     stream: SplitStream<WebSocket>,
-    finished: bool,
+    state: ReadState,
 }
 
 impl Socket {
@@ -88,7 +90,7 @@ impl Socket {
     /// `Decode` error leaves the connection usable; after a `Transport`
     /// error the stream ends.
     pub async fn next(&mut self) -> Option<Result<Incoming, ClientError>> {
-        next_incoming(&mut self.stream, &mut self.finished).await
+        next_incoming(&mut self.stream, &mut self.state).await
     }
 
     /// Starts the close handshake; keep calling `next` to see it finish.
@@ -104,7 +106,7 @@ impl Socket {
             SocketSender { sink },
             SocketReceiver {
                 stream,
-                finished: self.finished,
+                state: self.state,
             },
         )
     }
@@ -132,7 +134,7 @@ impl SocketReceiver {
     /// `Decode` error leaves the connection usable; after a `Transport`
     /// error the stream ends.
     pub async fn next(&mut self) -> Option<Result<Incoming, ClientError>> {
-        next_incoming(&mut self.stream, &mut self.finished).await
+        next_incoming(&mut self.stream, &mut self.state).await
     }
 }
 
@@ -142,7 +144,7 @@ impl Socket {
     pub(crate) fn new(stream: WebSocket) -> Socket {
         Socket {
             stream,
-            finished: false,
+            state: ReadState::Open,
         }
     }
 }
@@ -204,17 +206,42 @@ where
         .map_err(|error| ClientError::transport(&error))
 }
 
+/// Where reading stands. After the peer's Close the stream is polled once
+/// more, because that poll is what sends our half of the close handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadState {
+    Open,
+    CloseReceived,
+    Finished,
+}
+
+/// How long the last poll after a Close may take to send the reply.
+const CLOSE_REPLY_TIMEOUT_MS: u64 = 1000;
+
 async fn next_incoming<S>(
     stream: &mut S,
-    finished: &mut bool,
+    state: &mut ReadState,
 ) -> Option<Result<Incoming, ClientError>>
 where
     S: Stream<Item = Result<Message, tungstenite::Error>> + Unpin,
 {
-    while !*finished {
+    match *state {
+        ReadState::Open => {}
+        ReadState::CloseReceived => {
+            *state = ReadState::Finished;
+            let drain = async { while let Some(Ok(_)) = stream.next().await {} };
+            let timeout = Duration::from_millis(CLOSE_REPLY_TIMEOUT_MS);
+            // A peer that does not finish the handshake in time loses
+            // nothing: the connection is over either way.
+            let _ = tokio::time::timeout(timeout, drain).await;
+            return None;
+        }
+        ReadState::Finished => return None,
+    }
+    loop {
         let Some(message) = stream.next().await else {
-            *finished = true;
-            break;
+            *state = ReadState::Finished;
+            return None;
         };
         match message {
             Ok(Message::Text(text)) => return Some(Incoming::parse(&text)),
@@ -227,7 +254,7 @@ where
             // read or write; there is nothing to hand to the caller.
             Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
             Ok(Message::Close(frame)) => {
-                *finished = true;
+                *state = ReadState::CloseReceived;
                 let (code, reason) = match frame {
                     Some(frame) => (u16::from(frame.code), frame.reason.to_string()),
                     None => (u16::from(CloseCode::Status), String::new()),
@@ -235,15 +262,15 @@ where
                 return Some(Ok(Incoming::Closed { code, reason }));
             }
             Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
-                *finished = true;
+                *state = ReadState::Finished;
+                return None;
             }
             Err(error) => {
-                *finished = true;
+                *state = ReadState::Finished;
                 return Some(Err(ClientError::transport(&error)));
             }
         }
     }
-    None
 }
 
 #[cfg(test)]

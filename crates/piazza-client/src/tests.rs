@@ -83,6 +83,7 @@ fn with_token_keeps_the_server_and_sets_the_token() {
     assert_eq!(alice.token(), Some("secret"));
     assert_eq!(alice.base_url(), "http://127.0.0.1:8080");
     assert_eq!(anonymous.token(), None);
+    assert!(!format!("{alice:?}").contains("secret"));
 }
 
 #[tokio::test]
@@ -235,6 +236,10 @@ async fn serve_websocket(messages: Vec<Message>) -> (Client, JoinHandle<Vec<Stri
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move {
         let (connection, _) = listener.accept().await.unwrap();
+        #[expect(
+            clippy::result_large_err,
+            reason = "the callback's type is tungstenite's"
+        )]
         let check_token = |request: &Request, response: Response| {
             assert_eq!(request.uri().path(), "/api/v1/ws");
             assert_eq!(request.headers()["authorization"], "Bearer tok");
