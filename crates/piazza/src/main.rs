@@ -2,7 +2,11 @@
 //! generator (`bench`) and offline admin tools, in one binary.
 
 mod admin;
+mod bench;
+mod cli;
 mod serve;
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -14,6 +18,8 @@ use tracing_subscriber::EnvFilter;
     about = "Piazza: chat, sync and more, in one self-hostable binary"
 )]
 struct Cli {
+    #[command(flatten)]
+    client: cli::ClientOpts,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,21 +31,41 @@ enum Command {
     /// Offline tools for a data directory.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Load generators that print throughput, latency and memory.
+    Bench(bench::BenchArgs),
+    #[command(flatten)]
+    Client(cli::ClientCommand),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The server logs what it does; client commands speak through stdout
+    // and only log when something is wrong.
+    let default_level = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
-    match cli.command {
-        Command::Serve(args) => runtime.block_on(serve::run(args)),
-        Command::Admin(command) => admin::run(command),
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| match cli.command {
+            Command::Serve(args) => runtime.block_on(serve::run(args)),
+            Command::Admin(command) => admin::run(command),
+            Command::Bench(args) => runtime.block_on(bench::run(args)),
+            Command::Client(command) => runtime.block_on(cli::run(cli.client, command)),
+        });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }

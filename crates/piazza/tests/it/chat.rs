@@ -9,7 +9,11 @@ async fn two_accounts_become_contacts_and_chat() {
     let bob = app.signup("bob").await;
     let (mut bob_socket, _) = live_socket(&bob).await;
 
-    let request = ann.client.request_contact("bob", Some("hi, it's Ann")).await.unwrap();
+    let request = ann
+        .client
+        .request_contact("bob", Some("hi, it's Ann"))
+        .await
+        .unwrap();
     let incoming = bob.client.contact_requests().await.unwrap().requests;
     assert_eq!(incoming.len(), 1);
     assert_eq!(incoming[0].request_id, request);
@@ -19,17 +23,38 @@ async fn two_accounts_become_contacts_and_chat() {
     assert_eq!(field(&event, "greeting"), "hi, it's Ann");
 
     bob.client.accept_request(&request).await.unwrap();
-    assert!(bob.client.contact_requests().await.unwrap().requests.is_empty());
+    assert!(
+        bob.client
+            .contact_requests()
+            .await
+            .unwrap()
+            .requests
+            .is_empty()
+    );
     let ann_contacts = ann.client.contacts().await.unwrap().contacts;
-    assert_eq!(ann_contacts.iter().map(|c| c.username.as_str()).collect::<Vec<_>>(), ["bob"]);
+    assert_eq!(
+        ann_contacts
+            .iter()
+            .map(|c| c.username.as_str())
+            .collect::<Vec<_>>(),
+        ["bob"]
+    );
     let bob_contacts = bob.client.contacts().await.unwrap().contacts;
     assert_eq!(bob_contacts[0].account_id, ann.account_id);
     next_of_type(&mut bob_socket, "contact.added").await;
 
     let conversation = ann.client.open_direct(&bob.account_id).await.unwrap();
-    assert_eq!(bob.client.open_direct(&ann.account_id).await.unwrap(), conversation, "one conversation per pair");
+    assert_eq!(
+        bob.client.open_direct(&ann.account_id).await.unwrap(),
+        conversation,
+        "one conversation per pair"
+    );
 
-    let (sent, replayed) = ann.client.send_message(&conversation, "c-1", "hello Bob").await.unwrap();
+    let (sent, replayed) = ann
+        .client
+        .send_message(&conversation, "c-1", "hello Bob")
+        .await
+        .unwrap();
     assert!(!replayed);
     assert_eq!(sent.seq, 1);
     let event = next_of_type(&mut bob_socket, "message.new").await;
@@ -41,22 +66,46 @@ async fn two_accounts_become_contacts_and_chat() {
     assert_eq!(field(&event, "sent_at"), sent.sent_at.as_str());
     assert_eq!(field(&event, "client_msg_id"), "c-1");
 
-    bob.client.send_message(&conversation, "b-1", "hi Ann").await.unwrap();
-    ann.client.send_message(&conversation, "c-2", "how are you?").await.unwrap();
+    bob.client
+        .send_message(&conversation, "b-1", "hi Ann")
+        .await
+        .unwrap();
+    ann.client
+        .send_message(&conversation, "c-2", "how are you?")
+        .await
+        .unwrap();
     let page = bob.client.history(&conversation, None, None).await.unwrap();
     let texts: Vec<_> = page.messages.iter().map(|m| m.text.as_str()).collect();
-    assert_eq!(texts, ["how are you?", "hi Ann", "hello Bob"], "newest first");
+    assert_eq!(
+        texts,
+        ["how are you?", "hi Ann", "hello Bob"],
+        "newest first"
+    );
     assert!(!page.has_more);
-    let older = bob.client.history(&conversation, Some(3), Some(1)).await.unwrap();
+    let older = bob
+        .client
+        .history(&conversation, Some(3), Some(1))
+        .await
+        .unwrap();
     assert_eq!(older.messages.len(), 1);
     assert_eq!(older.messages[0].seq, 2);
     assert!(older.has_more);
 
     let listed = bob.client.conversations().await.unwrap().conversations;
     assert_eq!(listed.len(), 1);
-    assert_eq!((listed[0].kind.as_str(), listed[0].last_seq, listed[0].unread), ("direct", 3, 1));
+    assert_eq!(
+        (
+            listed[0].kind.as_str(),
+            listed[0].last_seq,
+            listed[0].unread
+        ),
+        ("direct", 3, 1)
+    );
     bob.client.mark_read(&conversation, 3).await.unwrap();
-    assert_eq!(bob.client.conversations().await.unwrap().conversations[0].unread, 0);
+    assert_eq!(
+        bob.client.conversations().await.unwrap().conversations[0].unread,
+        0
+    );
     app.shut_down().await;
 }
 
@@ -73,48 +122,128 @@ async fn a_group_of_three() {
     befriend(&ann, &dan).await;
     befriend(&bob, &eve).await;
 
-    let error = ann.client.create_group("Trip", &[bob.account_id.clone(), eve.account_id.clone()]).await.unwrap_err();
+    let error = ann
+        .client
+        .create_group("Trip", &[bob.account_id.clone(), eve.account_id.clone()])
+        .await
+        .unwrap_err();
     assert_problem(&error, 403, "not_a_contact");
 
     let (mut cat_socket, _) = live_socket(&cat).await;
-    let group = ann.client.create_group("Trip", &[bob.account_id.clone(), cat.account_id.clone()]).await.unwrap();
+    let group = ann
+        .client
+        .create_group("Trip", &[bob.account_id.clone(), cat.account_id.clone()])
+        .await
+        .unwrap();
     let created = next_of_type(&mut cat_socket, "conversation.created").await;
     assert_eq!(field(&created, "conversation_id"), group.as_str());
     assert_eq!(field(&created, "title"), "Trip");
 
     for (user, text) in [(&ann, "who's in?"), (&bob, "me"), (&cat, "me too")] {
-        user.client.send_message(&group, &format!("{}-1", user.username), text).await.unwrap();
+        user.client
+            .send_message(&group, &format!("{}-1", user.username), text)
+            .await
+            .unwrap();
     }
     let mut histories = Vec::new();
     for user in [&ann, &bob, &cat] {
         let page = user.client.history(&group, None, None).await.unwrap();
-        histories.push(page.messages.iter().map(|m| (m.seq, m.text.clone())).collect::<Vec<_>>());
+        histories.push(
+            page.messages
+                .iter()
+                .map(|m| (m.seq, m.text.clone()))
+                .collect::<Vec<_>>(),
+        );
     }
-    assert_eq!(histories[0], [(3, "me too".to_owned()), (2, "me".to_owned()), (1, "who's in?".to_owned())]);
-    assert!(histories.iter().all(|h| *h == histories[0]), "every member sees one order");
+    assert_eq!(
+        histories[0],
+        [
+            (3, "me too".to_owned()),
+            (2, "me".to_owned()),
+            (1, "who's in?".to_owned())
+        ]
+    );
+    assert!(
+        histories.iter().all(|h| *h == histories[0]),
+        "every member sees one order"
+    );
 
     // Only the owner adds; a newcomer sees what is said after joining.
-    let error = bob.client.add_member(&group, &dan.account_id).await.unwrap_err();
+    let error = bob
+        .client
+        .add_member(&group, &dan.account_id)
+        .await
+        .unwrap_err();
     assert_problem(&error, 403, "not_owner");
-    ann.client.add_member(&group, &dan.account_id).await.unwrap();
-    assert!(dan.client.history(&group, None, None).await.unwrap().messages.is_empty());
-    dan.client.send_message(&group, "dan-1", "hi all").await.unwrap();
-    assert_eq!(dan.client.history(&group, None, None).await.unwrap().messages.len(), 1);
+    ann.client
+        .add_member(&group, &dan.account_id)
+        .await
+        .unwrap();
+    assert!(
+        dan.client
+            .history(&group, None, None)
+            .await
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+    dan.client
+        .send_message(&group, "dan-1", "hi all")
+        .await
+        .unwrap();
+    assert_eq!(
+        dan.client
+            .history(&group, None, None)
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        1
+    );
     let added = next_of_type(&mut cat_socket, "conversation.member_added").await;
     assert_eq!(field(&added, "account_id"), dan.account_id.as_str());
 
     // A member leaves and can no longer read or post.
-    bob.client.remove_member(&group, &bob.account_id).await.unwrap();
+    bob.client
+        .remove_member(&group, &bob.account_id)
+        .await
+        .unwrap();
     let removed = next_of_type(&mut cat_socket, "conversation.member_removed").await;
     assert_eq!(field(&removed, "account_id"), bob.account_id.as_str());
-    assert_problem(&bob.client.send_message(&group, "bob-2", "back?").await.unwrap_err(), 403, "not_a_member");
-    assert_problem(&bob.client.history(&group, None, None).await.unwrap_err(), 403, "not_a_member");
+    assert_problem(
+        &bob.client
+            .send_message(&group, "bob-2", "back?")
+            .await
+            .unwrap_err(),
+        403,
+        "not_a_member",
+    );
+    assert_problem(
+        &bob.client.history(&group, None, None).await.unwrap_err(),
+        403,
+        "not_a_member",
+    );
     // A member who is not the owner cannot remove others.
-    assert_problem(&cat.client.remove_member(&group, &dan.account_id).await.unwrap_err(), 403, "not_owner");
+    assert_problem(
+        &cat.client
+            .remove_member(&group, &dan.account_id)
+            .await
+            .unwrap_err(),
+        403,
+        "not_owner",
+    );
 
     let listed = ann.client.conversations().await.unwrap().conversations;
     let trip = listed.iter().find(|c| c.conversation_id == group).unwrap();
-    assert_eq!((trip.kind.as_str(), trip.title.as_str(), trip.member_count, trip.last_seq), ("group", "Trip", 3, 4));
+    assert_eq!(
+        (
+            trip.kind.as_str(),
+            trip.title.as_str(),
+            trip.member_count,
+            trip.last_seq
+        ),
+        ("group", "Trip", 3, 4)
+    );
     app.shut_down().await;
 }
 
@@ -125,19 +254,43 @@ async fn a_retried_send_is_stored_once() {
     let bob = app.signup("bob").await;
     let conversation = befriend(&ann, &bob).await;
 
-    let (first, replayed) = ann.client.send_message(&conversation, "retry-me", "only once").await.unwrap();
+    let (first, replayed) = ann
+        .client
+        .send_message(&conversation, "retry-me", "only once")
+        .await
+        .unwrap();
     assert!(!replayed);
     for _ in 0..3 {
-        let (again, replayed) = ann.client.send_message(&conversation, "retry-me", "only once").await.unwrap();
+        let (again, replayed) = ann
+            .client
+            .send_message(&conversation, "retry-me", "only once")
+            .await
+            .unwrap();
         assert!(replayed, "a retry answers 200");
         assert_eq!(again, first, "and the same body");
     }
-    let error = ann.client.send_message(&conversation, "retry-me", "something else").await.unwrap_err();
+    let error = ann
+        .client
+        .send_message(&conversation, "retry-me", "something else")
+        .await
+        .unwrap_err();
     assert_problem(&error, 422, "client_msg_id_reused");
 
-    assert_eq!(bob.client.history(&conversation, None, None).await.unwrap().messages.len(), 1);
+    assert_eq!(
+        bob.client
+            .history(&conversation, None, None)
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        1
+    );
     let (events, _) = sync_all(&bob.client, None, 100).await;
-    assert_eq!(events.iter().filter(|e| e.type_ == "message.new").count(), 1, "one log entry too");
+    assert_eq!(
+        events.iter().filter(|e| e.type_ == "message.new").count(),
+        1,
+        "one log entry too"
+    );
 
     // The same over the socket: a retried frame is acked with the first answer.
     let (mut socket, _) = live_socket(&ann).await;
@@ -154,8 +307,15 @@ async fn a_retried_send_is_stored_once() {
     for _ in 0..2 {
         loop {
             match tokio::time::timeout(PATIENCE, socket.next()).await.unwrap() {
-                Some(Ok(piazza_client::Incoming::Frame(piazza_api::ServerFrame::Ack { message_id, seq, .. }))) => {
-                    assert_eq!((message_id.as_str(), seq), (first.message_id.as_str(), first.seq));
+                Some(Ok(piazza_client::Incoming::Frame(piazza_api::ServerFrame::Ack {
+                    message_id,
+                    seq,
+                    ..
+                }))) => {
+                    assert_eq!(
+                        (message_id.as_str(), seq),
+                        (first.message_id.as_str(), first.seq)
+                    );
                     break;
                 }
                 Some(Ok(_)) => {}
@@ -163,7 +323,15 @@ async fn a_retried_send_is_stored_once() {
             }
         }
     }
-    assert_eq!(bob.client.history(&conversation, None, None).await.unwrap().messages.len(), 1);
+    assert_eq!(
+        bob.client
+            .history(&conversation, None, None)
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        1
+    );
     app.shut_down().await;
 }
 
@@ -174,24 +342,72 @@ async fn a_non_member_can_neither_read_nor_post() {
     let bob = app.signup("bob").await;
     let eve = app.signup("eve").await;
     let conversation = befriend(&ann, &bob).await;
-    ann.client.send_message(&conversation, "a-1", "private").await.unwrap();
+    ann.client
+        .send_message(&conversation, "a-1", "private")
+        .await
+        .unwrap();
 
     // A real id that is not hers and ids that do not exist get one answer.
     for id in [conversation.as_str(), "conv_999999", "conv_x", "nonsense"] {
-        assert_problem(&eve.client.history(id, None, None).await.unwrap_err(), 403, "not_a_member");
-        assert_problem(&eve.client.send_message(id, "e-1", "let me in").await.unwrap_err(), 403, "not_a_member");
-        assert_problem(&eve.client.mark_read(id, 1).await.unwrap_err(), 403, "not_a_member");
-        assert_problem(&eve.client.add_member(id, &eve.account_id).await.unwrap_err(), 403, "not_a_member");
+        assert_problem(
+            &eve.client.history(id, None, None).await.unwrap_err(),
+            403,
+            "not_a_member",
+        );
+        assert_problem(
+            &eve.client
+                .send_message(id, "e-1", "let me in")
+                .await
+                .unwrap_err(),
+            403,
+            "not_a_member",
+        );
+        assert_problem(
+            &eve.client.mark_read(id, 1).await.unwrap_err(),
+            403,
+            "not_a_member",
+        );
+        assert_problem(
+            &eve.client
+                .add_member(id, &eve.account_id)
+                .await
+                .unwrap_err(),
+            403,
+            "not_a_member",
+        );
     }
     let (events, _) = sync_all(&eve.client, None, 100).await;
     assert!(events.is_empty(), "nothing reached eve's log");
-    assert_eq!(bob.client.history(&conversation, None, None).await.unwrap().messages.len(), 1, "nothing was added");
+    assert_eq!(
+        bob.client
+            .history(&conversation, None, None)
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        1,
+        "nothing was added"
+    );
 
     // Direct messages flow only between contacts.
-    assert_problem(&eve.client.open_direct(&ann.account_id).await.unwrap_err(), 403, "not_a_contact");
+    assert_problem(
+        &eve.client.open_direct(&ann.account_id).await.unwrap_err(),
+        403,
+        "not_a_contact",
+    );
     ann.client.remove_contact(&bob.account_id).await.unwrap();
-    assert_problem(&ann.client.send_message(&conversation, "a-2", "still there?").await.unwrap_err(), 403, "not_a_contact");
-    assert!(bob.client.contacts().await.unwrap().contacts.is_empty(), "removal is mutual");
+    assert_problem(
+        &ann.client
+            .send_message(&conversation, "a-2", "still there?")
+            .await
+            .unwrap_err(),
+        403,
+        "not_a_contact",
+    );
+    assert!(
+        bob.client.contacts().await.unwrap().contacts.is_empty(),
+        "removal is mutual"
+    );
     app.shut_down().await;
 }
 
@@ -203,17 +419,47 @@ async fn asking_back_accepts_and_requests_are_not_doubled() {
     let first = ann.client.request_contact("bob", Some("hi")).await.unwrap();
     let again = ann.client.request_contact("bob", Some("hi")).await.unwrap();
     assert_eq!(first, again);
-    assert_eq!(bob.client.contact_requests().await.unwrap().requests.len(), 1);
+    assert_eq!(
+        bob.client.contact_requests().await.unwrap().requests.len(),
+        1
+    );
     bob.client.request_contact("ann", None).await.unwrap();
-    assert_eq!(ann.client.contacts().await.unwrap().contacts.len(), 1, "asking back accepts");
-    assert_problem(&ann.client.request_contact("bob", None).await.unwrap_err(), 409, "already_contacts");
-    assert_problem(&ann.client.request_contact("nobody", None).await.unwrap_err(), 404, "account_not_found");
-    assert_problem(&ann.client.request_contact("ann", None).await.unwrap_err(), 400, "self_target");
+    assert_eq!(
+        ann.client.contacts().await.unwrap().contacts.len(),
+        1,
+        "asking back accepts"
+    );
+    assert_problem(
+        &ann.client.request_contact("bob", None).await.unwrap_err(),
+        409,
+        "already_contacts",
+    );
+    assert_problem(
+        &ann.client
+            .request_contact("nobody", None)
+            .await
+            .unwrap_err(),
+        404,
+        "account_not_found",
+    );
+    assert_problem(
+        &ann.client.request_contact("ann", None).await.unwrap_err(),
+        400,
+        "self_target",
+    );
     // Only the recipient may accept, and a stranger learns nothing.
     let cat = app.signup("cat").await;
     let request = ann.client.request_contact("cat", None).await.unwrap();
-    assert_problem(&bob.client.accept_request(&request).await.unwrap_err(), 404, "request_not_found");
-    assert_problem(&bob.client.accept_request("req_424242").await.unwrap_err(), 404, "request_not_found");
+    assert_problem(
+        &bob.client.accept_request(&request).await.unwrap_err(),
+        404,
+        "request_not_found",
+    );
+    assert_problem(
+        &bob.client.accept_request("req_424242").await.unwrap_err(),
+        404,
+        "request_not_found",
+    );
     cat.client.accept_request(&request).await.unwrap();
     cat.client.accept_request(&request).await.unwrap();
     assert_eq!(cat.client.contacts().await.unwrap().contacts.len(), 1);

@@ -24,7 +24,11 @@ struct ServerProcess {
 
 async fn start_server(data_dir: &Path) -> ServerProcess {
     let config = data_dir.with_extension("toml");
-    std::fs::write(&config, "[password_hashing]\nmemory_kib = 1024\niterations = 1\n").unwrap();
+    std::fs::write(
+        &config,
+        "[password_hashing]\nmemory_kib = 1024\niterations = 1\n",
+    )
+    .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_piazza"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -37,9 +41,18 @@ async fn start_server(data_dir: &Path) -> ServerProcess {
         .expect("the piazza binary starts");
     let stdout = child.stdout.take().unwrap();
     let mut first = String::new();
-    tokio::time::timeout(PATIENCE, BufReader::new(stdout).read_line(&mut first)).await.unwrap().unwrap();
-    let address = first.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {first:?}"));
-    ServerProcess { child, base: address.to_owned() }
+    tokio::time::timeout(PATIENCE, BufReader::new(stdout).read_line(&mut first))
+        .await
+        .unwrap()
+        .unwrap();
+    let address = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+    ServerProcess {
+        child,
+        base: address.to_owned(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -58,8 +71,14 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     let anonymous = Client::new(&server.base);
     let mut tokens = HashMap::new();
     for name in ["ann", "bob", "cat"] {
-        anonymous.create_account(name, PASSWORD, None).await.unwrap();
-        tokens.insert(name, anonymous.login(name, PASSWORD, "load").await.unwrap().token);
+        anonymous
+            .create_account(name, PASSWORD, None)
+            .await
+            .unwrap();
+        tokens.insert(
+            name,
+            anonymous.login(name, PASSWORD, "load").await.unwrap().token,
+        );
     }
     let client = |base: &str, name: &str| Client::new(base).with_token(tokens[name].clone());
     let ann = client(&server.base, "ann");
@@ -72,7 +91,10 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         friend.accept_request(&request).await.unwrap();
     }
     let direct = ann.open_direct(&bob_id).await.unwrap();
-    let group = ann.create_group("load", &[bob_id.clone(), cat_id]).await.unwrap();
+    let group = ann
+        .create_group("load", &[bob_id.clone(), cat_id])
+        .await
+        .unwrap();
 
     let acked: Arc<Mutex<HashMap<String, Acked>>> = Arc::default();
     // Sends that were in flight at the kill: maybe stored, maybe not.
@@ -82,8 +104,16 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         let mut senders = Vec::new();
         for sender in 0..SENDERS {
             let name = ["ann", "bob", "cat", "ann"][sender];
-            let conversation = if sender % 2 == 0 { group.clone() } else { direct.clone() };
-            let conversation = if name == "cat" { group.clone() } else { conversation };
+            let conversation = if sender % 2 == 0 {
+                group.clone()
+            } else {
+                direct.clone()
+            };
+            let conversation = if name == "cat" {
+                group.clone()
+            } else {
+                conversation
+            };
             let client = client(&server.base, name);
             let acked = Arc::clone(&acked);
             let enough = Arc::clone(&enough);
@@ -94,7 +124,14 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
                     match client.send_message(&conversation, &id, &text).await {
                         Ok((sent, _)) => {
                             let mut acked = acked.lock().unwrap();
-                            acked.insert(id, Acked { conversation: conversation.clone(), message_id: sent.message_id, seq: sent.seq });
+                            acked.insert(
+                                id,
+                                Acked {
+                                    conversation: conversation.clone(),
+                                    message_id: sent.message_id,
+                                    seq: sent.seq,
+                                },
+                            );
                             if acked.len() >= (round + 1) * ACKS_BEFORE_KILL {
                                 enough.notify_one();
                             }
@@ -129,9 +166,17 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
             for message in &page.messages {
                 let previous = stored.insert(
                     message.client_msg_id.clone(),
-                    (conversation.clone(), message.message_id.clone(), message.seq),
+                    (
+                        conversation.clone(),
+                        message.message_id.clone(),
+                        message.seq,
+                    ),
                 );
-                assert!(previous.is_none(), "{} is stored twice", message.client_msg_id);
+                assert!(
+                    previous.is_none(),
+                    "{} is stored twice",
+                    message.client_msg_id
+                );
                 seqs.push(message.seq);
             }
             match page.messages.last() {
@@ -140,18 +185,34 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
             }
         }
         seqs.reverse();
-        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "{conversation} has gapless seqs");
+        assert_eq!(
+            seqs,
+            (1..=seqs.len() as i64).collect::<Vec<_>>(),
+            "{conversation} has gapless seqs"
+        );
     }
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= KILLS * ACKS_BEFORE_KILL);
     for (id, ack) in &acked {
-        let found = stored.get(id).unwrap_or_else(|| panic!("acknowledged {id} was lost"));
-        assert_eq!((&found.0, &found.1, found.2), (&ack.conversation, &ack.message_id, ack.seq), "{id}");
+        let found = stored
+            .get(id)
+            .unwrap_or_else(|| panic!("acknowledged {id} was lost"));
+        assert_eq!(
+            (&found.0, &found.1, found.2),
+            (&ack.conversation, &ack.message_id, ack.seq),
+            "{id}"
+        );
     }
     // Retrying what was in flight stores it at most once.
     for (name, conversation, id, text) in &uncertain {
-        let retried = client(&server.base, name).send_message(conversation, id, text).await.unwrap();
-        let again = client(&server.base, name).send_message(conversation, id, text).await.unwrap();
+        let retried = client(&server.base, name)
+            .send_message(conversation, id, text)
+            .await
+            .unwrap();
+        let again = client(&server.base, name)
+            .send_message(conversation, id, text)
+            .await
+            .unwrap();
         assert!(again.1, "the second retry of {id} is a replay");
         assert_eq!(retried.0, again.0);
     }
@@ -160,12 +221,22 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     for name in ["ann", "bob", "cat"] {
         let (events, _) = sync_all(&client(&server.base, name), None, 1000).await;
         let positions: Vec<_> = events.iter().map(|e| position(&e.cursor)).collect();
-        assert_eq!(positions, (1..=positions.len() as i64).collect::<Vec<_>>(), "{name}'s log is gapless");
+        assert_eq!(
+            positions,
+            (1..=positions.len() as i64).collect::<Vec<_>>(),
+            "{name}'s log is gapless"
+        );
     }
     // A graceful stop, then the offline checker agrees.
     let pid = server.child.id().unwrap().to_string();
-    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(server.child.wait().await.unwrap().success(), "SIGTERM stops it cleanly");
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(
+        server.child.wait().await.unwrap().success(),
+        "SIGTERM stops it cleanly"
+    );
     let report = piazza_store::integrity::check_data_dir(&data_dir).unwrap();
     assert!(report.is_sound(), "{:?}", report.problems);
     assert!(report.messages as usize >= acked.len());
@@ -174,5 +245,9 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         .arg(&data_dir)
         .output()
         .unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 }

@@ -22,14 +22,20 @@ async fn three_devices_one_offline_all_converge() {
     let (_, tablet_cursor) = sync_all(&tablet.client, None, 50).await;
 
     for n in 0..20 {
-        bob.client.send_message(&conversation, &format!("b-{n}"), &format!("message {n}")).await.unwrap();
+        bob.client
+            .send_message(&conversation, &format!("b-{n}"), &format!("message {n}"))
+            .await
+            .unwrap();
     }
     for socket in [&mut phone_socket, &mut laptop_socket] {
         let mut seqs = Vec::new();
         let mut last_position = 0;
         while seqs.len() < 20 {
             let event = next_event(socket).await;
-            assert!(position(&event.cursor) > last_position, "pushed in log order");
+            assert!(
+                position(&event.cursor) > last_position,
+                "pushed in log order"
+            );
             last_position = position(&event.cursor);
             if event.type_ == "message.new" {
                 seqs.push(field(&event, "seq").as_i64().unwrap());
@@ -40,14 +46,20 @@ async fn three_devices_one_offline_all_converge() {
     // The tablet comes back: exactly the twenty, in order, nothing else.
     let (missed, _) = sync_all(&tablet.client, Some(&tablet_cursor), 7).await;
     let texts: Vec<_> = missed.iter().map(text_of).collect();
-    assert_eq!(texts, (0..20).map(|n| format!("message {n}")).collect::<Vec<_>>());
+    assert_eq!(
+        texts,
+        (0..20).map(|n| format!("message {n}")).collect::<Vec<_>>()
+    );
 
     // A read marker set on the phone reaches the laptop through sync.
     phone.client.mark_read(&conversation, 20).await.unwrap();
     let marker = next_of_type(&mut laptop_socket, "read.marker").await;
     assert_eq!(field(&marker, "seq"), 20);
     assert_eq!(field(&marker, "conversation_id"), conversation.as_str());
-    assert_eq!(tablet.client.conversations().await.unwrap().conversations[0].unread, 0);
+    assert_eq!(
+        tablet.client.conversations().await.unwrap().conversations[0].unread,
+        0
+    );
     app.shut_down().await;
 }
 
@@ -59,25 +71,42 @@ async fn a_brand_new_device_rebuilds_the_whole_account() {
     let cat = app.signup("cat").await;
     let direct = befriend(&ann, &bob).await;
     befriend(&ann, &cat).await;
-    let group = ann.client.create_group("Friends", &[bob.account_id.clone(), cat.account_id.clone()]).await.unwrap();
+    let group = ann
+        .client
+        .create_group("Friends", &[bob.account_id.clone(), cat.account_id.clone()])
+        .await
+        .unwrap();
     for n in 0..30 {
         let (user, conversation) = match n % 3 {
             0 => (&ann, &direct),
             1 => (&bob, &direct),
             _ => (&cat, &group),
         };
-        user.client.send_message(conversation, &format!("{}-{n}", user.username), &format!("m{n}")).await.unwrap();
+        user.client
+            .send_message(
+                conversation,
+                &format!("{}-{n}", user.username),
+                &format!("m{n}"),
+            )
+            .await
+            .unwrap();
     }
 
     // The lost-phone case: a new device with nothing but the password.
     let new_phone = app.login("ann", "new phone").await;
     let (events, _) = sync_all(&new_phone.client, None, 8).await;
     let positions: Vec<_> = events.iter().map(|e| position(&e.cursor)).collect();
-    assert_eq!(positions, (1..=positions.len() as i64).collect::<Vec<_>>(), "the log is gapless from 1");
+    assert_eq!(
+        positions,
+        (1..=positions.len() as i64).collect::<Vec<_>>(),
+        "the log is gapless from 1"
+    );
     for conversation in [&direct, &group] {
         let mut rebuilt: Vec<_> = events
             .iter()
-            .filter(|e| e.type_ == "message.new" && field(e, "conversation_id") == conversation.as_str())
+            .filter(|e| {
+                e.type_ == "message.new" && field(e, "conversation_id") == conversation.as_str()
+            })
             .map(|e| (field(e, "seq").as_i64().unwrap(), text_of(e).to_owned()))
             .collect();
         rebuilt.reverse();
@@ -93,7 +122,12 @@ async fn a_brand_new_device_rebuilds_the_whole_account() {
         assert_eq!(rebuilt, history, "the log rebuilds {conversation} exactly");
     }
     let types: Vec<_> = events.iter().map(|e| e.type_.as_str()).collect();
-    for expected in ["contact.request", "contact.added", "conversation.created", "message.new"] {
+    for expected in [
+        "contact.request",
+        "contact.added",
+        "conversation.created",
+        "message.new",
+    ] {
         assert!(types.contains(&expected), "{expected} is in the log");
     }
     app.shut_down().await;
@@ -109,18 +143,44 @@ async fn a_revoked_device_is_refused_and_disconnected() {
 
     let devices = ann.client.devices().await.unwrap().devices;
     assert_eq!(devices.len(), 2);
-    assert!(devices.iter().any(|d| d.device_id == ann.device_id && d.current));
-    assert!(devices.iter().any(|d| d.device_id == stolen.device_id && !d.current && d.device_name == "stolen phone"));
+    assert!(
+        devices
+            .iter()
+            .any(|d| d.device_id == ann.device_id && d.current)
+    );
+    assert!(
+        devices.iter().any(|d| d.device_id == stolen.device_id
+            && !d.current
+            && d.device_name == "stolen phone")
+    );
 
     // Another account cannot revoke it, whatever it guesses.
-    assert_problem(&bob.client.revoke_device(&stolen.device_id).await.unwrap_err(), 404, "device_not_found");
-    assert_problem(&bob.client.revoke_device("dev_999").await.unwrap_err(), 404, "device_not_found");
-    assert_problem(&bob.client.revoke_device("garbage").await.unwrap_err(), 404, "device_not_found");
+    assert_problem(
+        &bob.client
+            .revoke_device(&stolen.device_id)
+            .await
+            .unwrap_err(),
+        404,
+        "device_not_found",
+    );
+    assert_problem(
+        &bob.client.revoke_device("dev_999").await.unwrap_err(),
+        404,
+        "device_not_found",
+    );
+    assert_problem(
+        &bob.client.revoke_device("garbage").await.unwrap_err(),
+        404,
+        "device_not_found",
+    );
 
     let revoked_at = Instant::now();
     ann.client.revoke_device(&stolen.device_id).await.unwrap();
     let closed = loop {
-        match tokio::time::timeout(Duration::from_secs(1), stolen_socket.next()).await.expect("closed within a second") {
+        match tokio::time::timeout(Duration::from_secs(1), stolen_socket.next())
+            .await
+            .expect("closed within a second")
+        {
             Some(Ok(Incoming::Closed { code, reason })) => break (code, reason),
             Some(Ok(_)) => continue,
             other => panic!("expected a close frame, got {other:?}"),
@@ -129,10 +189,25 @@ async fn a_revoked_device_is_refused_and_disconnected() {
     assert_eq!(closed.0, 4001, "closed as revoked: {closed:?}");
     assert!(revoked_at.elapsed() < Duration::from_secs(1));
     assert_problem(&stolen.client.me().await.unwrap_err(), 401, "unauthorized");
-    assert_problem(&stolen.client.connect_socket().await.err().unwrap(), 401, "unauthorized");
-    assert_problem(&ann.client.revoke_device(&stolen.device_id).await.unwrap_err(), 404, "device_not_found");
+    assert_problem(
+        &stolen.client.connect_socket().await.err().unwrap(),
+        401,
+        "unauthorized",
+    );
+    assert_problem(
+        &ann.client
+            .revoke_device(&stolen.device_id)
+            .await
+            .unwrap_err(),
+        404,
+        "device_not_found",
+    );
     assert_eq!(ann.client.devices().await.unwrap().devices.len(), 1);
-    assert_eq!(ann.client.me().await.unwrap().username, "ann", "the other device still works");
+    assert_eq!(
+        ann.client.me().await.unwrap().username,
+        "ann",
+        "the other device still works"
+    );
     app.shut_down().await;
 }
 
@@ -150,15 +225,25 @@ async fn long_poll_answers_when_an_event_arrives() {
         let cursor = cursor.clone();
         tokio::spawn(async move { client.sync(Some(&cursor), None, Some(20_000)).await })
     };
-    ann.client.send_message(&conversation, "lp-1", "wake up").await.unwrap();
+    ann.client
+        .send_message(&conversation, "lp-1", "wake up")
+        .await
+        .unwrap();
     let page = waiting.await.unwrap().unwrap();
     assert_eq!(page.events.len(), 1);
     assert_eq!(text_of(&page.events[0]), "wake up");
-    assert!(started.elapsed() < Duration::from_secs(10), "answered on the event, not the timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered on the event, not the timeout"
+    );
 
     // With nothing new it waits about as long as asked, then answers empty.
     let started = Instant::now();
-    let empty = bob.client.sync(Some(&page.cursor), None, Some(300)).await.unwrap();
+    let empty = bob
+        .client
+        .sync(Some(&page.cursor), None, Some(300))
+        .await
+        .unwrap();
     assert!(empty.events.is_empty());
     assert_eq!(empty.cursor, page.cursor);
     assert!(started.elapsed() >= Duration::from_millis(250));
@@ -186,20 +271,28 @@ async fn a_socket_sends_with_acks_and_resumes_from_its_cursor() {
     let mut acked = Vec::new();
     while acked.len() < 50 {
         match tokio::time::timeout(PATIENCE, socket.next()).await.unwrap() {
-            Some(Ok(Incoming::Frame(piazza_api::ServerFrame::Ack { client_msg_id, seq, .. }))) => {
-                acked.push((client_msg_id, seq))
-            }
+            Some(Ok(Incoming::Frame(piazza_api::ServerFrame::Ack {
+                client_msg_id, seq, ..
+            }))) => acked.push((client_msg_id, seq)),
             Some(Ok(_)) => {}
             other => panic!("unexpected {other:?}"),
         }
     }
     let expected: Vec<_> = (0..50).map(|n| (format!("ws-{n}"), n as i64 + 1)).collect();
-    assert_eq!(acked, expected, "acks come in send order with consecutive seqs");
+    assert_eq!(
+        acked, expected,
+        "acks come in send order with consecutive seqs"
+    );
     drop(socket);
 
     // A new connection replays from the cursor: exactly the fifty.
     let mut socket = ann.client.connect_socket().await.unwrap();
-    socket.send(&piazza_api::ClientFrame::Sync { since: Some(cursor) }).await.unwrap();
+    socket
+        .send(&piazza_api::ClientFrame::Sync {
+            since: Some(cursor),
+        })
+        .await
+        .unwrap();
     let mut seqs = Vec::new();
     loop {
         match tokio::time::timeout(PATIENCE, socket.next()).await.unwrap() {
@@ -212,12 +305,22 @@ async fn a_socket_sends_with_acks_and_resumes_from_its_cursor() {
 
     // Bad frames are answered with an error frame, and the socket lives on.
     socket.send_text("{not json").await.unwrap();
-    socket.send_text(r#"{"op":"send","conversation_id":"conv_99999","client_msg_id":"x","text":"hi"}"#).await.unwrap();
-    socket.send_text(r#"{"op":"sync","since":"garbage"}"#).await.unwrap();
+    socket
+        .send_text(
+            r#"{"op":"send","conversation_id":"conv_99999","client_msg_id":"x","text":"hi"}"#,
+        )
+        .await
+        .unwrap();
+    socket
+        .send_text(r#"{"op":"sync","since":"garbage"}"#)
+        .await
+        .unwrap();
     let mut codes = Vec::new();
     while codes.len() < 3 {
         match tokio::time::timeout(PATIENCE, socket.next()).await.unwrap() {
-            Some(Ok(Incoming::Frame(piazza_api::ServerFrame::Error { code, .. }))) => codes.push(code),
+            Some(Ok(Incoming::Frame(piazza_api::ServerFrame::Error { code, .. }))) => {
+                codes.push(code)
+            }
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use piazza_api::{EventView, ServerFrame};
 use piazza_client::{Client, ClientError, Incoming, Socket};
-use piazza_server::config::{Config, PasswordHashing};
 use piazza_server::Running;
+use piazza_server::config::{Config, PasswordHashing};
 use tempfile::TempDir;
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -21,7 +21,10 @@ pub struct TestApp {
 
 /// Argon2 at its cheapest: the cost is not what these tests test.
 pub fn cheap_hashing() -> PasswordHashing {
-    PasswordHashing { memory_kib: 1024, iterations: 1 }
+    PasswordHashing {
+        memory_kib: 1024,
+        iterations: 1,
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -29,7 +32,11 @@ pub async fn spawn_app() -> TestApp {
     let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().to_path_buf());
     config.password_hashing = cheap_hashing();
     let running = piazza_server::spawn(config).await.expect("server starts");
-    TestApp { base: format!("http://{}", running.addr), running: Some(running), _dir: dir }
+    TestApp {
+        base: format!("http://{}", running.addr),
+        running: Some(running),
+        _dir: dir,
+    }
 }
 
 /// A logged-in account.
@@ -47,13 +54,20 @@ impl TestApp {
     }
 
     pub async fn signup(&self, username: &str) -> User {
-        self.anonymous().create_account(username, PASSWORD, None).await.expect("account created");
+        self.anonymous()
+            .create_account(username, PASSWORD, None)
+            .await
+            .expect("account created");
         self.login(username, "first device").await
     }
 
     /// Another device of an existing account.
     pub async fn login(&self, username: &str, device_name: &str) -> User {
-        let session = self.anonymous().login(username, PASSWORD, device_name).await.expect("logged in");
+        let session = self
+            .anonymous()
+            .login(username, PASSWORD, device_name)
+            .await
+            .expect("logged in");
         User {
             account_id: session.account_id,
             username: username.to_owned(),
@@ -71,15 +85,32 @@ impl TestApp {
 
 /// Makes `a` and `b` contacts and returns their direct conversation.
 pub async fn befriend(a: &User, b: &User) -> String {
-    let request = a.client.request_contact(&b.username, Some("hello")).await.expect("request sent");
-    b.client.accept_request(&request).await.expect("request accepted");
-    a.client.open_direct(&b.account_id).await.expect("direct conversation")
+    let request = a
+        .client
+        .request_contact(&b.username, Some("hello"))
+        .await
+        .expect("request sent");
+    b.client
+        .accept_request(&request)
+        .await
+        .expect("request accepted");
+    a.client
+        .open_direct(&b.account_id)
+        .await
+        .expect("direct conversation")
 }
 
 pub fn assert_problem(error: &ClientError, status: u16, code: &str) {
     match error {
-        ClientError::Api { status: got, problem } => {
-            assert_eq!((*got, problem.code.as_str()), (status, code), "problem: {problem:?}");
+        ClientError::Api {
+            status: got,
+            problem,
+        } => {
+            assert_eq!(
+                (*got, problem.code.as_str()),
+                (status, code),
+                "problem: {problem:?}"
+            );
             assert_eq!(problem.status, status);
         }
         other => panic!("expected a {status} {code} problem, got {other:?}"),
@@ -89,7 +120,10 @@ pub fn assert_problem(error: &ClientError, status: u16, code: &str) {
 /// The next event on a socket, skipping server frames.
 pub async fn next_event(socket: &mut Socket) -> EventView {
     loop {
-        match tokio::time::timeout(PATIENCE, socket.next()).await.expect("an event in time") {
+        match tokio::time::timeout(PATIENCE, socket.next())
+            .await
+            .expect("an event in time")
+        {
             Some(Ok(Incoming::Event(event))) => return event,
             Some(Ok(Incoming::Frame(_))) => continue,
             other => panic!("expected an event, got {other:?}"),
@@ -110,10 +144,16 @@ pub async fn next_of_type(socket: &mut Socket, type_: &str) -> EventView {
 /// Opens a socket, replays from the start and returns it once live.
 pub async fn live_socket(user: &User) -> (Socket, Vec<EventView>) {
     let mut socket = user.client.connect_socket().await.expect("socket");
-    socket.send(&piazza_api::ClientFrame::Sync { since: None }).await.expect("sync sent");
+    socket
+        .send(&piazza_api::ClientFrame::Sync { since: None })
+        .await
+        .expect("sync sent");
     let mut replayed = Vec::new();
     loop {
-        match tokio::time::timeout(PATIENCE, socket.next()).await.expect("replay in time") {
+        match tokio::time::timeout(PATIENCE, socket.next())
+            .await
+            .expect("replay in time")
+        {
             Some(Ok(Incoming::Event(event))) => replayed.push(event),
             Some(Ok(Incoming::Frame(ServerFrame::Synced { .. }))) => return (socket, replayed),
             Some(Ok(Incoming::Frame(_))) => {}
@@ -127,7 +167,10 @@ pub async fn sync_all(client: &Client, since: Option<&str>, page: u32) -> (Vec<E
     let mut cursor = since.map(str::to_owned);
     let mut events = Vec::new();
     for _ in 0..100_000 {
-        let answer = client.sync(cursor.as_deref(), Some(page), None).await.expect("sync page");
+        let answer = client
+            .sync(cursor.as_deref(), Some(page), None)
+            .await
+            .expect("sync page");
         events.extend(answer.events);
         cursor = Some(answer.cursor);
         if !answer.has_more {
@@ -138,7 +181,10 @@ pub async fn sync_all(client: &Client, since: Option<&str>, page: u32) -> (Vec<E
 }
 
 pub fn field<'e>(event: &'e EventView, name: &str) -> &'e serde_json::Value {
-    event.fields.get(name).unwrap_or_else(|| panic!("event {} has no `{name}`: {event:?}", event.type_))
+    event
+        .fields
+        .get(name)
+        .unwrap_or_else(|| panic!("event {} has no `{name}`: {event:?}", event.type_))
 }
 
 pub fn text_of(event: &EventView) -> &str {
@@ -147,5 +193,8 @@ pub fn text_of(event: &EventView) -> &str {
 
 /// The position a cursor names, for tests that check ordering.
 pub fn position(cursor: &str) -> i64 {
-    piazza_domain::Cursor::parse(cursor).expect("a cursor").log_seq().get()
+    piazza_domain::Cursor::parse(cursor)
+        .expect("a cursor")
+        .log_seq()
+        .get()
 }

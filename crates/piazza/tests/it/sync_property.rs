@@ -42,7 +42,9 @@ struct Device {
 
 impl Device {
     fn cursor_text(&self) -> Option<String> {
-        (self.cursor > 0).then(|| piazza_domain::Cursor::at(piazza_domain::LogSeq::from_stored(self.cursor)).to_string())
+        (self.cursor > 0).then(|| {
+            piazza_domain::Cursor::at(piazza_domain::LogSeq::from_stored(self.cursor)).to_string()
+        })
     }
 
     /// Applies one event. Before a replay has finished, a live event may run
@@ -54,7 +56,11 @@ impl Device {
             return;
         }
         if at > self.cursor + 1 {
-            assert!(replaying, "live socket skipped from {} to {at}", self.cursor);
+            assert!(
+                replaying,
+                "live socket skipped from {} to {at}",
+                self.cursor
+            );
             return;
         }
         self.cursor = at;
@@ -64,11 +70,15 @@ impl Device {
     /// Reads the socket until `done` says a frame ends the wait.
     async fn read_until(&mut self, replaying: bool, done: impl Fn(&ServerFrame) -> bool) {
         loop {
-            let next = tokio::time::timeout(PATIENCE, self.socket.as_mut().unwrap().next()).await.expect("socket answers");
+            let next = tokio::time::timeout(PATIENCE, self.socket.as_mut().unwrap().next())
+                .await
+                .expect("socket answers");
             match next {
                 Some(Ok(Incoming::Event(event))) => self.apply(event, replaying),
                 Some(Ok(Incoming::Frame(frame))) if done(&frame) => return,
-                Some(Ok(Incoming::Frame(ServerFrame::Error { detail, .. }))) => panic!("error frame: {detail}"),
+                Some(Ok(Incoming::Frame(ServerFrame::Error { detail, .. }))) => {
+                    panic!("error frame: {detail}")
+                }
                 Some(Ok(Incoming::Frame(_))) => {}
                 other => panic!("socket ended: {other:?}"),
             }
@@ -80,9 +90,15 @@ impl Device {
             return;
         }
         let mut socket = self.user.client.connect_socket().await.unwrap();
-        socket.send(&ClientFrame::Sync { since: self.cursor_text() }).await.unwrap();
+        socket
+            .send(&ClientFrame::Sync {
+                since: self.cursor_text(),
+            })
+            .await
+            .unwrap();
         self.socket = Some(socket);
-        self.read_until(true, |frame| matches!(frame, ServerFrame::Synced { .. })).await;
+        self.read_until(true, |frame| matches!(frame, ServerFrame::Synced { .. }))
+            .await;
     }
 
     async fn http_sync(&mut self) {
@@ -98,25 +114,49 @@ async fn run(ops: Vec<Op>) {
     let ann = app.signup("ann").await;
     let bob = app.signup("bob").await;
     let conversation = befriend(&ann, &bob).await;
-    let users = [ann, app.login("ann", "second").await, bob, app.login("bob", "second").await];
-    let mut devices: Vec<Device> =
-        users.into_iter().map(|user| Device { user, socket: None, cursor: 0, applied: Vec::new() }).collect();
+    let users = [
+        ann,
+        app.login("ann", "second").await,
+        bob,
+        app.login("bob", "second").await,
+    ];
+    let mut devices: Vec<Device> = users
+        .into_iter()
+        .map(|user| Device {
+            user,
+            socket: None,
+            cursor: 0,
+            applied: Vec::new(),
+        })
+        .collect();
     let mut sent = 0;
     for op in ops {
         match op {
-            Op::Send { device, over_socket } => {
+            Op::Send {
+                device,
+                over_socket,
+            } => {
                 let device = &mut devices[device];
                 let id = format!("m{sent}");
                 let text = format!("message {sent} from {}", device.user.username);
                 sent += 1;
                 if over_socket && device.socket.is_some() {
-                    let frame = ClientFrame::Send { conversation_id: conversation.clone(), client_msg_id: id.clone(), text };
+                    let frame = ClientFrame::Send {
+                        conversation_id: conversation.clone(),
+                        client_msg_id: id.clone(),
+                        text,
+                    };
                     device.socket.as_mut().unwrap().send(&frame).await.unwrap();
                     device
                         .read_until(false, |frame| matches!(frame, ServerFrame::Ack { client_msg_id, .. } if *client_msg_id == id))
                         .await;
                 } else {
-                    device.user.client.send_message(&conversation, &id, &text).await.unwrap();
+                    device
+                        .user
+                        .client
+                        .send_message(&conversation, &id, &text)
+                        .await
+                        .unwrap();
                 }
             }
             Op::Connect { device } => devices[device].connect().await,
@@ -126,7 +166,9 @@ async fn run(ops: Vec<Op>) {
                 let device = &mut devices[device];
                 if let Some(socket) = device.socket.as_mut() {
                     socket.send(&ClientFrame::Ping).await.unwrap();
-                    device.read_until(false, |frame| matches!(frame, ServerFrame::Pong)).await;
+                    device
+                        .read_until(false, |frame| matches!(frame, ServerFrame::Pong))
+                        .await;
                 }
             }
         }
@@ -140,27 +182,58 @@ async fn run(ops: Vec<Op>) {
         device
             .applied
             .iter()
-            .map(|e| (e.cursor.clone(), e.type_.clone(), e.fields.get("message_id").map(|m| m.to_string())))
+            .map(|e| {
+                (
+                    e.cursor.clone(),
+                    e.type_.clone(),
+                    e.fields.get("message_id").map(|m| m.to_string()),
+                )
+            })
             .collect()
     };
     for device in &devices {
         let positions: Vec<_> = device.applied.iter().map(|e| position(&e.cursor)).collect();
-        assert_eq!(positions, (1..=positions.len() as i64).collect::<Vec<_>>(), "a gapless log");
+        assert_eq!(
+            positions,
+            (1..=positions.len() as i64).collect::<Vec<_>>(),
+            "a gapless log"
+        );
     }
-    assert_eq!(summary(&devices[0]), summary(&devices[1]), "ann's devices agree");
-    assert_eq!(summary(&devices[2]), summary(&devices[3]), "bob's devices agree");
+    assert_eq!(
+        summary(&devices[0]),
+        summary(&devices[1]),
+        "ann's devices agree"
+    );
+    assert_eq!(
+        summary(&devices[2]),
+        summary(&devices[3]),
+        "bob's devices agree"
+    );
     let messages = |device: &Device| -> Vec<(i64, String)> {
         device
             .applied
             .iter()
             .filter(|e| e.type_ == "message.new")
-            .map(|e| (field(e, "seq").as_i64().unwrap(), field(e, "message_id").as_str().unwrap().to_owned()))
+            .map(|e| {
+                (
+                    field(e, "seq").as_i64().unwrap(),
+                    field(e, "message_id").as_str().unwrap().to_owned(),
+                )
+            })
             .collect()
     };
     let ann_messages = messages(&devices[0]);
-    assert_eq!(ann_messages, messages(&devices[2]), "both accounts see one history");
+    assert_eq!(
+        ann_messages,
+        messages(&devices[2]),
+        "both accounts see one history"
+    );
     let seqs: Vec<_> = ann_messages.iter().map(|(seq, _)| *seq).collect();
-    assert_eq!(seqs, (1..=sent as i64).collect::<Vec<_>>(), "every send, once, in order");
+    assert_eq!(
+        seqs,
+        (1..=sent as i64).collect::<Vec<_>>(),
+        "every send, once, in order"
+    );
     app.shut_down().await;
 }
 

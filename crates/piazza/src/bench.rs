@@ -1,0 +1,130 @@
+//! `piazza bench`: a load generator that drives a Piazza server through its
+//! public API only, the way real clients do, and prints numbers.
+//!
+//! By default each run starts its own server as a child process (this same
+//! binary, `serve`) on a fresh temporary data directory, so runs do not
+//! disturb each other and the server's memory can be read from `/proc`.
+//! Three scenarios:
+//!
+//! - `messaging`: pairs of contacts send to each other over WebSockets;
+//!   throughput, end-to-end latency, and a check that nothing acknowledged
+//!   was lost or doubled.
+//! - `connections`: many idle WebSockets; the server's memory per socket.
+//! - `catchup`: a brand-new device rebuilds a long log, over HTTP and over
+//!   a WebSocket.
+//!
+//! Every loop here is bounded in count and in time, and all traffic goes
+//! to a loopback address.
+
+mod catchup;
+mod connections;
+mod messaging;
+mod progress;
+mod report;
+mod server;
+mod setup;
+
+pub use catchup::CatchupArgs;
+pub use connections::ConnectionsArgs;
+pub use messaging::MessagingArgs;
+
+use anyhow::bail;
+
+use report::Output;
+use server::Server;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub command: BenchCommand,
+    /// Print JSON instead of a table
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Load a server already running at this URL instead of starting one
+    /// (its RSS is read only if --server-pid is given)
+    // Not `--server`: the client commands' global `--server` has a default,
+    // so through it "not given" (start our own) could not be told apart.
+    #[arg(long = "attach", id = "attach", value_name = "URL", global = true)]
+    pub server: Option<String>,
+    /// The process id of the server given with --attach, to read its memory use
+    #[arg(long, global = true)]
+    pub server_pid: Option<u32>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Pairs of contacts send to each other over WebSockets: throughput,
+    /// end-to-end latency, and nothing lost.
+    Messaging(MessagingArgs),
+    /// Many idle WebSockets: the server's memory per connection.
+    Connections(ConnectionsArgs),
+    /// A new device pulls a long log from scratch, over HTTP and a WebSocket.
+    Catchup(CatchupArgs),
+}
+
+impl BenchCommand {
+    /// File descriptors this process needs: one per socket, plus room for
+    /// the HTTP pool, the child's pipes and the runtime.
+    fn open_files_wanted(&self) -> u64 {
+        const SLACK: u64 = 1024;
+        let sockets = match self {
+            BenchCommand::Messaging(args) => args.accounts as u64,
+            BenchCommand::Connections(args) => args.count as u64,
+            BenchCommand::Catchup(_) => 2,
+        };
+        sockets + SLACK
+    }
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let output = if args.json {
+        Output::Json
+    } else {
+        Output::Table
+    };
+    if args.server_pid.is_some() && args.server.is_none() {
+        bail!("--server-pid only makes sense with --attach");
+    }
+    let open_files_wanted = args.command.open_files_wanted();
+    let open_files = raise_open_file_limit(open_files_wanted);
+
+    let mut server = match &args.server {
+        Some(url) => Server::attach(url, args.server_pid)?,
+        None => Server::spawn().await?,
+    };
+    eprintln!("server: {}", server.base_url());
+
+    let outcome = match &args.command {
+        BenchCommand::Messaging(args) => messaging::run(&mut server, args).await,
+        BenchCommand::Connections(args) => connections::run(&mut server, args, open_files).await,
+        BenchCommand::Catchup(args) => catchup::run(&mut server, args).await,
+    };
+    // Stop the server whatever happened, so a failed run leaves no process
+    // and no temporary directory behind; then report the first failure.
+    let stopped = server.shut_down().await;
+    let report = outcome?;
+    report.print(output)?;
+    stopped?;
+    report.verdict()
+}
+
+/// Raises this process's open-file limit towards `wanted` and returns what
+/// it got, so a bench that needs more sockets than that can say so plainly.
+fn raise_open_file_limit(wanted: u64) -> u64 {
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(got) => {
+            if got < wanted {
+                eprintln!("warning: the open-file limit is {got}, below the {wanted} wanted");
+            }
+            got
+        }
+        Err(error) => {
+            eprintln!("warning: cannot raise the open-file limit: {error}");
+            // Go on with whatever the limit is; if even that is unknown,
+            // let the sockets themselves fail with their own error.
+            rlimit::getrlimit(rlimit::Resource::NOFILE)
+                .map(|(soft, _hard)| soft)
+                .unwrap_or(u64::MAX)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Building the cast of a bench through the public API: accounts with a
+//! logged-in device each, pairs of contacts with their direct conversation,
+//! and open WebSockets.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use piazza_client::{Client, Socket};
+
+use super::progress;
+
+/// Every bench account's password. Only cheap to hash because a spawned
+/// server is configured so.
+const PASSWORD: &str = "bench-password";
+/// Account creations and log-ins in flight at once. Each costs the server a
+/// password hash, which it runs a few at a time anyway.
+const ACCOUNTS_IN_FLIGHT_MAX: usize = 16;
+/// Contact pairings in flight at once (three cheap calls each).
+const PAIRINGS_IN_FLIGHT_MAX: usize = 32;
+/// WebSocket handshakes in flight at once.
+pub const CONNECTS_IN_FLIGHT_MAX: usize = 200;
+
+/// One account and a client acting as its first device.
+pub struct Account {
+    pub username: String,
+    pub account_id: String,
+    pub device: Client,
+}
+
+/// Creates `count` accounts, each logged in on one device. Usernames carry
+/// a random tag so runs against the same `--attach` server never collide.
+pub async fn create_accounts(anonymous: &Client, count: usize) -> anyhow::Result<Vec<Account>> {
+    let tag = format!("{:08x}", rand::random::<u32>());
+    let (status, done) = progress::counting(format!("creating {count} accounts"), count as u64);
+    let accounts = stream::iter(0..count)
+        .map(|index| {
+            let username = format!("b{tag}_{index}");
+            let done = Arc::clone(&done);
+            async move {
+                let account = create_account(anonymous, username).await;
+                done.fetch_add(1, Ordering::Relaxed);
+                account
+            }
+        })
+        .buffered(ACCOUNTS_IN_FLIGHT_MAX)
+        .try_collect()
+        .await;
+    status.finish();
+    accounts
+}
+
+/// Logs `account` in again as a new device named `device_name`.
+pub async fn new_device(
+    anonymous: &Client,
+    account: &Account,
+    device_name: &str,
+) -> anyhow::Result<Client> {
+    let session = anonymous
+        .login(&account.username, PASSWORD, device_name)
+        .await
+        .with_context(|| format!("cannot log {} in", account.username))?;
+    Ok(anonymous.with_token(session.token))
+}
+
+/// Makes accounts `2k` and `2k + 1` contacts and opens their direct
+/// conversation; returns the conversation of each pair, in pair order.
+pub async fn pair_up(accounts: &[Account]) -> anyhow::Result<Vec<String>> {
+    let pairs = accounts.len() / 2;
+    let (status, done) = progress::counting(format!("pairing {pairs} contacts"), pairs as u64);
+    let conversations = stream::iter(accounts.chunks_exact(2))
+        .map(|pair| {
+            let done = Arc::clone(&done);
+            async move {
+                let conversation = befriend(&pair[0], &pair[1]).await;
+                done.fetch_add(1, Ordering::Relaxed);
+                conversation
+            }
+        })
+        .buffered(PAIRINGS_IN_FLIGHT_MAX)
+        .try_collect()
+        .await;
+    status.finish();
+    conversations
+}
+
+/// Opens one WebSocket per client, in order, a bounded number at a time.
+/// `done` counts the sockets opened so far, for a progress line.
+pub async fn connect_sockets(
+    clients: impl IntoIterator<Item = Client>,
+    done: &AtomicU64,
+) -> anyhow::Result<Vec<Socket>> {
+    stream::iter(clients)
+        .map(|client| async move {
+            let socket = client
+                .connect_socket()
+                .await
+                .context("cannot open a WebSocket");
+            done.fetch_add(1, Ordering::Relaxed);
+            socket
+        })
+        .buffered(CONNECTS_IN_FLIGHT_MAX)
+        .try_collect()
+        .await
+}
+
+async fn create_account(anonymous: &Client, username: String) -> anyhow::Result<Account> {
+    let created = anonymous
+        .create_account(&username, PASSWORD, None)
+        .await
+        .with_context(|| format!("cannot create account {username}"))?;
+    let session = anonymous
+        .login(&username, PASSWORD, "bench")
+        .await
+        .with_context(|| format!("cannot log {username} in"))?;
+    Ok(Account {
+        username,
+        account_id: created.account_id,
+        device: anonymous.with_token(session.token),
+    })
+}
+
+/// `a` asks, `b` accepts, `a` opens their direct conversation.
+async fn befriend(a: &Account, b: &Account) -> anyhow::Result<String> {
+    let request_id = a
+        .device
+        .request_contact(&b.username, None)
+        .await
+        .with_context(|| format!("{} cannot ask {} to be a contact", a.username, b.username))?;
+    b.device
+        .accept_request(&request_id)
+        .await
+        .with_context(|| format!("{} cannot accept {}'s request", b.username, a.username))?;
+    let conversation = a.device.open_direct(&b.account_id).await.with_context(|| {
+        format!(
+            "{} cannot open a conversation with {}",
+            a.username, b.username
+        )
+    })?;
+    Ok(conversation)
+}

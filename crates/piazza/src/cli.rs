@@ -1,0 +1,928 @@
+//! The client commands of the `piazza` binary (`piazza login`, `piazza
+//! send`, `piazza watch`, ...): a thin layer over `piazza-client` that
+//! remembers logins in a per-user config file and prints readable lines.
+
+mod config;
+mod render;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use piazza_api::{AccountView, ClientFrame, ServerFrame};
+use piazza_client::{Client, ClientError, Incoming};
+
+use config::{Config, SavedAccount};
+use render::Directory;
+
+// Where the client commands connect and whom they act as. (A plain comment:
+// a doc comment here would become the `about` of whichever command
+// flattens these options.)
+#[derive(clap::Args, Debug)]
+pub struct ClientOpts {
+    /// Server base URL
+    #[arg(
+        long,
+        env = "PIAZZA_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub server: String,
+    /// Which logged-in account to act as (default: the last one logged in)
+    #[arg(long, env = "PIAZZA_ACCOUNT", global = true)]
+    pub account: Option<String>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ClientCommand {
+    /// Create an account on the server
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Log in as a new device of an account and remember its token
+    Login {
+        username: String,
+        /// The password (else $PIAZZA_PASSWORD, else one line of stdin)
+        #[arg(long, env = "PIAZZA_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// How this device is listed by `piazza devices list` (default: the hostname)
+        #[arg(long)]
+        device_name: Option<String>,
+    },
+    /// Revoke this device on the server and forget its login
+    Logout,
+    /// Show the account you act as
+    Whoami,
+    /// Ask for, accept, list and remove contacts
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+    /// Send a message to a contact (by username) or to a conversation (by id)
+    Send {
+        /// A contact's username or a conversation id
+        to: String,
+        /// The message; several words are joined with spaces
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+    /// Create groups and manage their members
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// List your conversations with their unread counts
+    Conversations,
+    /// Show the latest messages with a contact or in a conversation, oldest first
+    History {
+        /// A contact's username or a conversation id
+        with: String,
+        /// How many messages to show (the server allows at most 200)
+        #[arg(long, default_value_t = HISTORY_LIMIT_DEFAULT)]
+        limit: u32,
+    },
+    /// Mark a conversation read up to a message's seq
+    Read { conversation_id: String, seq: i64 },
+    /// Print events as they happen, resuming where the last watch stopped
+    Watch,
+    /// List or revoke the devices logged in to your account
+    #[command(subcommand)]
+    Devices(DevicesCommand),
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Create an account; then `piazza login` to use it
+    Create {
+        username: String,
+        /// The name others see (default: the username)
+        #[arg(long)]
+        display_name: Option<String>,
+        /// The password, at least 8 characters (else $PIAZZA_PASSWORD, else one line of stdin)
+        #[arg(long, env = "PIAZZA_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ContactsCommand {
+    /// Ask someone to become a contact
+    Add {
+        username: String,
+        /// A few words to go with the request
+        #[arg(long)]
+        greeting: Option<String>,
+    },
+    /// List the contact requests waiting for your answer
+    Requests,
+    /// Accept a contact request
+    Accept { request_id: String },
+    /// List your contacts
+    List,
+    /// Remove a contact
+    Remove {
+        /// The contact's username or account id
+        contact: String,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum GroupCommand {
+    /// Create a group you own with some of your contacts
+    Create {
+        title: String,
+        /// Contacts' usernames
+        #[arg(required = true)]
+        members: Vec<String>,
+    },
+    /// Add a contact to a group you own
+    Add {
+        conversation_id: String,
+        username: String,
+    },
+    /// Remove a member from a group you own, or leave with your own username
+    Remove {
+        conversation_id: String,
+        /// A username, or the account id of a member who is not your contact
+        username: String,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum DevicesCommand {
+    /// List the devices logged in to your account
+    List,
+    /// Revoke a device: its token stops working at once
+    Revoke { device_id: String },
+}
+
+/// Runs one client command to completion.
+pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()> {
+    let cli = Cli {
+        server: opts.server.trim_end_matches('/').to_owned(),
+        account: opts.account,
+        config_path: Config::default_path()?,
+    };
+    match command {
+        ClientCommand::Account(AccountCommand::Create {
+            username,
+            display_name,
+            password,
+        }) => create_account(&cli, &username, display_name.as_deref(), password).await,
+        ClientCommand::Login {
+            username,
+            password,
+            device_name,
+        } => login(&cli, &username, password, device_name).await,
+        ClientCommand::Logout => logout(&cli).await,
+        ClientCommand::Whoami => whoami(&cli).await,
+        ClientCommand::Contacts(command) => contacts(&cli, command).await,
+        ClientCommand::Send { to, text } => send(&cli, &to, &text.join(" ")).await,
+        ClientCommand::Group(command) => group(&cli, command).await,
+        ClientCommand::Conversations => conversations(&cli).await,
+        ClientCommand::History { with, limit } => history(&cli, &with, limit).await,
+        ClientCommand::Read {
+            conversation_id,
+            seq,
+        } => read(&cli, &conversation_id, seq).await,
+        ClientCommand::Watch => watch(&cli).await,
+        ClientCommand::Devices(command) => devices(&cli, command).await,
+    }
+}
+
+const HISTORY_LIMIT_DEFAULT: u32 = 20;
+/// How often `watch` writes its cursor to the config while events stream
+/// in: often enough that a crash replays little, rarely enough that a long
+/// replay does not rewrite the file thousands of times.
+const CURSOR_SAVE_INTERVAL_MS: u64 = 1000;
+
+/// What every command needs: the server, the chosen login and the config.
+struct Cli {
+    server: String,
+    account: Option<String>,
+    config_path: PathBuf,
+}
+
+/// A saved login and a client that acts with its token.
+struct Session {
+    saved: SavedAccount,
+    client: Client,
+}
+
+impl Cli {
+    fn anonymous(&self) -> Client {
+        Client::new(&self.server)
+    }
+
+    fn session(&self) -> anyhow::Result<Session> {
+        let config = Config::load(&self.config_path)?;
+        let saved = config
+            .selected(&self.server, self.account.as_deref())?
+            .clone();
+        let client = self.anonymous().with_token(&saved.token);
+        Ok(Session { saved, client })
+    }
+
+    /// Explains an error of a call made without a login.
+    fn explain(&self, error: ClientError) -> anyhow::Error {
+        explain(error, &self.server, None)
+    }
+}
+
+impl Session {
+    /// Explains an error of a call made with this login.
+    fn explain(&self, error: ClientError) -> anyhow::Error {
+        explain(error, &self.saved.server, Some(&self.saved.username))
+    }
+
+    /// The account's own entry and its contacts, for turning ids into
+    /// usernames.
+    async fn directory(&self) -> anyhow::Result<(AccountView, Vec<AccountView>)> {
+        let me = self.client.me().await.map_err(|e| self.explain(e))?;
+        let contacts = self.client.contacts().await.map_err(|e| self.explain(e))?;
+        Ok((me, contacts.contacts))
+    }
+
+    async fn contacts(&self) -> anyhow::Result<Vec<AccountView>> {
+        let list = self.client.contacts().await.map_err(|e| self.explain(e))?;
+        Ok(list.contacts)
+    }
+
+    /// A contact's username or a conversation id, turned into the
+    /// conversation to use. Usernames win: opening the direct conversation
+    /// with a contact is idempotent, and a mistyped name should not fall
+    /// through to a confusing "not a member".
+    async fn conversation_for(&self, target: &str) -> anyhow::Result<String> {
+        let contacts = self.contacts().await?;
+        if let Some(contact) = find_by_username(&contacts, target) {
+            return self
+                .client
+                .open_direct(&contact.account_id)
+                .await
+                .map_err(|e| self.explain(e));
+        }
+        let conversations = self
+            .client
+            .conversations()
+            .await
+            .map_err(|e| self.explain(e))?;
+        if conversations
+            .conversations
+            .iter()
+            .any(|conversation| conversation.conversation_id == target)
+        {
+            return Ok(target.to_owned());
+        }
+        bail!(
+            "{target} is neither a contact's username nor one of your conversations: \
+             see `piazza contacts list` and `piazza conversations`"
+        )
+    }
+}
+
+/// Turns a client error into what the user should read and do.
+fn explain(error: ClientError, server: &str, acting_as: Option<&str>) -> anyhow::Error {
+    match error {
+        ClientError::Api { status: 401, .. } if acting_as.is_some() => {
+            let username = acting_as.unwrap_or_default();
+            anyhow!(
+                "the server no longer accepts the saved login of {username} \
+                 (was this device revoked?): run `piazza login {username}` again"
+            )
+        }
+        ClientError::Api { problem, .. } => anyhow!("{} ({})", problem.detail, problem.code),
+        ClientError::Transport(detail) => anyhow!(
+            "cannot reach the server at {server}: {detail}\n\
+             Is it running? Pass --server or set PIAZZA_SERVER to use another one."
+        ),
+        ClientError::Decode(detail) => anyhow!(
+            "the server's answer was not understood ({detail}); \
+             is {server} a Piazza server of a matching version?"
+        ),
+    }
+}
+
+// ------------------------------------------------------------- accounts
+
+async fn create_account(
+    cli: &Cli,
+    username: &str,
+    display_name: Option<&str>,
+    password: Option<String>,
+) -> anyhow::Result<()> {
+    let password = password_or_stdin(password)?;
+    let account = cli
+        .anonymous()
+        .create_account(username, &password, display_name)
+        .await
+        .map_err(|e| cli.explain(e))?;
+    println!(
+        "created account {} ({}) on {}; log in with `piazza login {}`",
+        account.username, account.account_id, cli.server, account.username
+    );
+    Ok(())
+}
+
+async fn login(
+    cli: &Cli,
+    username: &str,
+    password: Option<String>,
+    device_name: Option<String>,
+) -> anyhow::Result<()> {
+    let password = password_or_stdin(password)?;
+    let device_name = device_name.unwrap_or_else(default_device_name);
+    let anonymous = cli.anonymous();
+    let session = anonymous
+        .login(username, &password, &device_name)
+        .await
+        .map_err(|e| cli.explain(e))?;
+    let client = anonymous.with_token(&session.token);
+
+    let mut replaced = None;
+    config::update(&cli.config_path, |config| {
+        let previous = config.find(&cli.server, username);
+        // The cursor is a position in the account's log, not the device's,
+        // so a new login of the same account can resume where `watch` was.
+        let cursor = previous
+            .filter(|previous| previous.account_id == session.account_id)
+            .and_then(|previous| previous.cursor.clone());
+        replaced = config.remember(SavedAccount {
+            server: cli.server.clone(),
+            username: username.to_owned(),
+            account_id: session.account_id.clone(),
+            device_id: session.device_id.clone(),
+            token: session.token.clone(),
+            cursor,
+        });
+    })?;
+    println!(
+        "logged in as {username} on {} (device {device_name}, {})",
+        cli.server, session.device_id
+    );
+
+    // The earlier login's token is no longer kept anywhere, so nobody could
+    // use it but someone who copied it: revoke it. If that fails it was
+    // most likely revoked already.
+    if let Some(old) = replaced.filter(|old| old.account_id == session.account_id)
+        && client.revoke_device(&old.device_id).await.is_ok()
+    {
+        println!(
+            "revoked the earlier login of this CLI (device {})",
+            old.device_id
+        );
+    }
+    Ok(())
+}
+
+async fn logout(cli: &Cli) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let saved = &session.saved;
+    match session.client.revoke_device(&saved.device_id).await {
+        // A 401 means the token is already dead: there is nothing left to
+        // revoke, only the local copy to forget.
+        Ok(()) | Err(ClientError::Api { status: 401, .. }) => {}
+        Err(error) => {
+            return Err(session.explain(error).context(format!(
+                "could not revoke this device, so the login of {} is kept; try again",
+                saved.username
+            )));
+        }
+    }
+    config::update(&cli.config_path, |config| {
+        config.forget(&saved.server, &saved.username);
+    })?;
+    println!("logged out {} from {}", saved.username, saved.server);
+    Ok(())
+}
+
+async fn whoami(cli: &Cli) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let me = session.client.me().await.map_err(|e| session.explain(e))?;
+    println!("{} ({}) on {}", me.username, me.display_name, cli.server);
+    println!(
+        "account {}, device {}",
+        me.account_id, session.saved.device_id
+    );
+    Ok(())
+}
+
+async fn devices(cli: &Cli, command: DevicesCommand) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    match command {
+        DevicesCommand::List => {
+            let list = session
+                .client
+                .devices()
+                .await
+                .map_err(|e| session.explain(e))?;
+            for device in list.devices {
+                let this = if device.current {
+                    "  (this device)"
+                } else {
+                    ""
+                };
+                println!(
+                    "{}  {}  logged in {}  last seen {}{this}",
+                    device.device_id, device.device_name, device.created_at, device.last_seen_at
+                );
+            }
+        }
+        DevicesCommand::Revoke { device_id } => {
+            session
+                .client
+                .revoke_device(&device_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            if device_id == session.saved.device_id {
+                config::update(&cli.config_path, |config| {
+                    config.forget(&session.saved.server, &session.saved.username);
+                })?;
+                println!(
+                    "revoked this device; {} is logged out here",
+                    session.saved.username
+                );
+            } else {
+                println!("revoked device {device_id}");
+            }
+        }
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------- contacts
+
+async fn contacts(cli: &Cli, command: ContactsCommand) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let client = &session.client;
+    match command {
+        ContactsCommand::Add { username, greeting } => {
+            let request_id = client
+                .request_contact(&username, greeting.as_deref())
+                .await
+                .map_err(|e| session.explain(e))?;
+            println!("asked {username} to be a contact (request {request_id})");
+        }
+        ContactsCommand::Requests => {
+            let list = client
+                .contact_requests()
+                .await
+                .map_err(|e| session.explain(e))?;
+            if list.requests.is_empty() {
+                println!("no contact requests waiting");
+            }
+            for request in &list.requests {
+                println!(
+                    "{}  from {}  {}  \"{}\"",
+                    request.request_id, request.from.username, request.created_at, request.greeting
+                );
+            }
+            if let Some(first) = list.requests.first() {
+                println!("accept with `piazza contacts accept {}`", first.request_id);
+            }
+        }
+        ContactsCommand::Accept { request_id } => {
+            client
+                .accept_request(&request_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            println!("accepted contact request {request_id}");
+        }
+        ContactsCommand::List => {
+            let contacts = session.contacts().await?;
+            if contacts.is_empty() {
+                println!("no contacts yet: ask someone with `piazza contacts add <username>`");
+            }
+            for contact in contacts {
+                println!(
+                    "{}  {}  {}",
+                    contact.username, contact.display_name, contact.account_id
+                );
+            }
+        }
+        ContactsCommand::Remove { contact } => {
+            let contacts = session.contacts().await?;
+            let found = find_by_username(&contacts, &contact)
+                .or_else(|| contacts.iter().find(|known| known.account_id == contact))
+                .ok_or_else(|| {
+                    anyhow!("{contact} is not one of your contacts: see `piazza contacts list`")
+                })?;
+            client
+                .remove_contact(&found.account_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            println!("removed {} from your contacts", found.username);
+        }
+    }
+    Ok(())
+}
+
+// -------------------------------------------------------- conversations
+
+async fn send(cli: &Cli, to: &str, text: &str) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let conversation_id = session.conversation_for(to).await?;
+    // Random, so that retrying this command sends a second message, while a
+    // retry inside the client (had there been one) would not.
+    let client_msg_id = format!("cli-{:032x}", rand::random::<u128>());
+    let (sent, _replayed) = session
+        .client
+        .send_message(&conversation_id, &client_msg_id, text)
+        .await
+        .map_err(|e| session.explain(e))?;
+    println!(
+        "sent #{} to {conversation_id} (message {})",
+        sent.seq, sent.message_id
+    );
+    Ok(())
+}
+
+async fn group(cli: &Cli, command: GroupCommand) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let client = &session.client;
+    match command {
+        GroupCommand::Create { title, members } => {
+            let contacts = session.contacts().await?;
+            let mut member_ids = Vec::with_capacity(members.len());
+            let mut unknown = Vec::new();
+            for username in &members {
+                match find_by_username(&contacts, username) {
+                    Some(contact) => member_ids.push(contact.account_id.clone()),
+                    None => unknown.push(username.as_str()),
+                }
+            }
+            if !unknown.is_empty() {
+                bail!(
+                    "not your contacts: {}; a group can only start with contacts \
+                     (see `piazza contacts list`)",
+                    unknown.join(", ")
+                );
+            }
+            let conversation_id = client
+                .create_group(&title, &member_ids)
+                .await
+                .map_err(|e| session.explain(e))?;
+            println!("created group \"{title}\" ({conversation_id})");
+        }
+        GroupCommand::Add {
+            conversation_id,
+            username,
+        } => {
+            let contacts = session.contacts().await?;
+            let contact = find_by_username(&contacts, &username).ok_or_else(|| {
+                anyhow!("{username} is not one of your contacts: see `piazza contacts list`")
+            })?;
+            client
+                .add_member(&conversation_id, &contact.account_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            println!("added {} to {conversation_id}", contact.username);
+        }
+        GroupCommand::Remove {
+            conversation_id,
+            username,
+        } => {
+            let (me, contacts) = session.directory().await?;
+            let leaving = username.eq_ignore_ascii_case(&me.username);
+            // A member who is no longer a contact can still be removed by
+            // account id, as `piazza history` shows unknown senders.
+            let account_id = if leaving {
+                me.account_id.clone()
+            } else {
+                find_by_username(&contacts, &username)
+                    .map_or_else(|| username.clone(), |contact| contact.account_id.clone())
+            };
+            client
+                .remove_member(&conversation_id, &account_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            if leaving {
+                println!("left {conversation_id}");
+            } else {
+                println!("removed {username} from {conversation_id}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn conversations(cli: &Cli) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let list = session
+        .client
+        .conversations()
+        .await
+        .map_err(|e| session.explain(e))?;
+    if list.conversations.is_empty() {
+        println!("no conversations yet: `piazza send <contact> <text>` starts one");
+    }
+    for conversation in list.conversations {
+        println!(
+            "{}  {:<6}  {}  {} unread  (last #{})",
+            conversation.conversation_id,
+            conversation.kind,
+            conversation.title,
+            conversation.unread,
+            conversation.last_seq
+        );
+    }
+    Ok(())
+}
+
+async fn history(cli: &Cli, with: &str, limit: u32) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let conversation_id = session.conversation_for(with).await?;
+    let page = session
+        .client
+        .history(&conversation_id, None, Some(limit))
+        .await
+        .map_err(|e| session.explain(e))?;
+    let (me, contacts) = session.directory().await?;
+    let directory = Directory::new(&me, &contacts);
+    if page.has_more {
+        println!("(older messages not shown: raise --limit)");
+    }
+    // The server pages newest first; a conversation reads oldest first.
+    for message in page.messages.iter().rev() {
+        println!("{}", render::message_line(message, &directory));
+    }
+    Ok(())
+}
+
+async fn read(cli: &Cli, conversation_id: &str, seq: i64) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    session
+        .client
+        .mark_read(conversation_id, seq)
+        .await
+        .map_err(|e| session.explain(e))?;
+    println!("marked {conversation_id} read up to #{seq}");
+    Ok(())
+}
+
+// ----------------------------------------------------------------- watch
+
+/// Streams the account's events until Ctrl-C or until the server closes
+/// the connection, saving the cursor so the next `watch` resumes.
+async fn watch(cli: &Cli) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let (me, contacts) = session.directory().await?;
+    let mut directory = Directory::new(&me, &contacts);
+    let mut socket = session
+        .client
+        .connect_socket()
+        .await
+        .map_err(|e| session.explain(e))?;
+    let since = session.saved.cursor.clone();
+    socket
+        .send(&ClientFrame::Sync {
+            since: since.clone(),
+        })
+        .await
+        .map_err(|e| session.explain(e))?;
+    eprintln!(
+        "watching {} on {} ({}); Ctrl-C to stop",
+        session.saved.username,
+        cli.server,
+        if since.is_some() {
+            "resuming where the last watch stopped"
+        } else {
+            "from the beginning"
+        }
+    );
+
+    let mut cursor = CursorKeeper::new(cli, &session.saved);
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    let outcome = loop {
+        let incoming = tokio::select! {
+            _ = &mut stop => break Ok(()),
+            incoming = socket.next() => incoming,
+        };
+        match incoming {
+            Some(Ok(Incoming::Event(event))) => {
+                directory.learn(&event);
+                println!("{}", render::event_line(&event, &directory));
+                cursor.advance(&event.cursor, SaveWhen::Due)?;
+            }
+            Some(Ok(Incoming::Frame(ServerFrame::Synced { cursor: synced }))) => {
+                cursor.advance(&synced, SaveWhen::Now)?;
+                eprintln!("(up to date; new events follow as they happen)");
+            }
+            Some(Ok(Incoming::Frame(ServerFrame::Error { code, detail, .. }))) => {
+                eprintln!("server error: {detail} ({code})");
+            }
+            // Acks and pongs answer frames this command never sends.
+            Some(Ok(Incoming::Frame(_))) => {}
+            Some(Ok(Incoming::Closed { code, reason })) => {
+                let reason = if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {reason}")
+                };
+                break Err(anyhow!(
+                    "the server closed the connection (code {code}{reason}); \
+                     run `piazza watch` again to resume"
+                ));
+            }
+            // One unreadable message is no reason to stop watching.
+            Some(Err(ClientError::Decode(detail))) => {
+                eprintln!("warning: skipped a message the CLI does not understand: {detail}");
+            }
+            Some(Err(error)) => break Err(session.explain(error)),
+            None => {
+                break Err(anyhow!(
+                    "the connection ended; run `piazza watch` again to resume"
+                ));
+            }
+        }
+    };
+    cursor.save()?;
+    outcome
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SaveWhen {
+    Now,
+    /// Only if the last save is older than `CURSOR_SAVE_INTERVAL_MS`.
+    Due,
+}
+
+/// The latest cursor `watch` has seen, and when it last reached the file.
+struct CursorKeeper<'a> {
+    cli: &'a Cli,
+    saved: &'a SavedAccount,
+    latest: Option<String>,
+    unsaved: bool,
+    saved_at: Instant,
+}
+
+impl<'a> CursorKeeper<'a> {
+    fn new(cli: &'a Cli, saved: &'a SavedAccount) -> CursorKeeper<'a> {
+        CursorKeeper {
+            cli,
+            saved,
+            latest: saved.cursor.clone(),
+            unsaved: false,
+            saved_at: Instant::now(),
+        }
+    }
+
+    fn advance(&mut self, cursor: &str, when: SaveWhen) -> anyhow::Result<()> {
+        self.latest = Some(cursor.to_owned());
+        self.unsaved = true;
+        let interval = Duration::from_millis(CURSOR_SAVE_INTERVAL_MS);
+        if when == SaveWhen::Now || self.saved_at.elapsed() >= interval {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    fn save(&mut self) -> anyhow::Result<()> {
+        let Some(latest) = self.latest.as_deref().filter(|_| self.unsaved) else {
+            return Ok(());
+        };
+        config::update(&self.cli.config_path, |config| {
+            config.set_cursor(&self.saved.server, &self.saved.username, latest);
+        })
+        .context("cannot save how far `watch` got")?;
+        self.unsaved = false;
+        self.saved_at = Instant::now();
+        Ok(())
+    }
+}
+
+// --------------------------------------------------------------- helpers
+
+/// Usernames are lower-case on the server; accept them typed in any case.
+fn find_by_username<'a>(contacts: &'a [AccountView], username: &str) -> Option<&'a AccountView> {
+    contacts
+        .iter()
+        .find(|contact| contact.username.eq_ignore_ascii_case(username))
+}
+
+/// The password from the flag or `PIAZZA_PASSWORD` (clap reads both), or
+/// else one line of standard input, so scripts can pipe it in. Typing it
+/// at a terminal shows it: hiding it would need a terminal crate.
+fn password_or_stdin(password: Option<String>) -> anyhow::Result<String> {
+    if let Some(password) = password {
+        return Ok(password);
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password (visible as you type): ");
+        std::io::stderr().flush().ok();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        bail!(
+            "no password given: pass --password, set PIAZZA_PASSWORD, or type it on standard input"
+        );
+    }
+    Ok(password.to_owned())
+}
+
+/// The machine's hostname, so `piazza devices list` tells devices apart;
+/// "cli" where it cannot be found.
+fn default_device_name() -> String {
+    let from_file = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok());
+    let from_env = || {
+        std::env::var("HOSTNAME")
+            .or_else(|_| std::env::var("COMPUTERNAME"))
+            .ok()
+    };
+    from_file
+        .or_else(from_env)
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "cli".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    /// The shape `main.rs` is expected to give the commands.
+    #[derive(Parser, Debug)]
+    struct TestCli {
+        #[command(flatten)]
+        opts: ClientOpts,
+        #[command(subcommand)]
+        command: ClientCommand,
+    }
+
+    fn parse(args: &[&str]) -> TestCli {
+        TestCli::try_parse_from(std::iter::once("piazza").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        TestCli::command().debug_assert();
+    }
+
+    #[test]
+    fn send_takes_the_rest_of_the_line_as_text() {
+        let cli = parse(&["send", "bob", "hello", "-", "there", "--server", "x"]);
+        let ClientCommand::Send { to, text } = cli.command else {
+            panic!("expected send");
+        };
+        assert_eq!(to, "bob");
+        assert_eq!(text, ["hello", "-", "there", "--server", "x"]);
+    }
+
+    #[test]
+    fn global_options_go_anywhere_before_the_text() {
+        let cli = parse(&[
+            "contacts",
+            "list",
+            "--server",
+            "http://h:1",
+            "--account",
+            "al",
+        ]);
+        assert_eq!(cli.opts.server, "http://h:1");
+        assert_eq!(cli.opts.account.as_deref(), Some("al"));
+        assert!(matches!(
+            cli.command,
+            ClientCommand::Contacts(ContactsCommand::List)
+        ));
+    }
+
+    #[test]
+    fn history_has_a_default_limit() {
+        let cli = parse(&["history", "bob"]);
+        assert!(matches!(
+            cli.command,
+            ClientCommand::History {
+                limit: HISTORY_LIMIT_DEFAULT,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_revoked_login_is_explained_with_the_fix() {
+        let problem = piazza_api::Problem {
+            type_: "about:blank".to_owned(),
+            title: "Unauthorized".to_owned(),
+            status: 401,
+            detail: "unknown token".to_owned(),
+            code: "unauthorized".to_owned(),
+        };
+        let error = ClientError::Api {
+            status: 401,
+            problem: problem.clone(),
+        };
+        let explained = explain(error.clone(), "http://s", Some("alice")).to_string();
+        assert!(explained.contains("`piazza login alice`"), "{explained}");
+        // Without a login (a wrong password), the server's words are shown.
+        assert_eq!(
+            explain(error, "http://s", None).to_string(),
+            "unknown token (unauthorized)"
+        );
+    }
+}
