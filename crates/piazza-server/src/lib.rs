@@ -22,6 +22,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
+use axum::serve::ListenerExt;
 use axum::{Router, middleware};
 use piazza_domain::{Store, limits};
 use piazza_store::{SqliteStore, StoreOptions};
@@ -218,6 +219,13 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
         addr: config.listen,
         source,
     })?;
+    // Chat frames are small and latency-bound: Nagle's algorithm would hold
+    // each ack and push back up to ~40 ms waiting for more bytes.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     let app = App::new(Arc::clone(&store) as Arc<dyn Store>, hub, &config);
     let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let stop = app.shutdown.clone();

@@ -22,15 +22,10 @@ use render::Directory;
 #[derive(clap::Args, Debug)]
 pub struct ClientOpts {
     /// Server base URL
-    #[arg(
-        long,
-        env = "PIAZZA_SERVER",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "PIAZZA_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
     /// Which logged-in account to act as (default: the last one logged in)
-    #[arg(long, env = "PIAZZA_ACCOUNT", global = true)]
+    #[arg(long, env = "PIAZZA_ACCOUNT")]
     pub account: Option<String>,
 }
 

@@ -51,7 +51,10 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Blocking threads run store reads and Argon2, both bounded by their
+    // own semaphores; this caps the threads (and their malloc arenas) too.
     let outcome = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(64)
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
