@@ -67,7 +67,9 @@ pub async fn upgrade(
     let tasks = app.tasks.clone();
     Ok(upgrade
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        // Frames of a burst are fed into this buffer and written with one
+        // flush (one syscall) rather than one write each.
+        .write_buffer_size(SOCKET_WRITE_BUFFER_BYTES)
         .max_write_buffer_size(4 * 1024 * 1024)
         .max_message_size(limits::WEBSOCKET_FRAME_BYTES_MAX)
         .max_frame_size(limits::WEBSOCKET_FRAME_BYTES_MAX)
@@ -75,6 +77,11 @@ pub async fn upgrade(
 }
 
 type PendingAck = BoxFuture<'static, ServerFrame>;
+
+/// Bytes a socket gathers before it writes without waiting for the flush.
+const SOCKET_WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// Frames sent in one burst before the loop looks at its other work.
+const BURST_LEN_MAX: usize = 256;
 
 async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: WebSocket) {
     let close_signal = subscription.close_signal();
@@ -90,16 +97,36 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
             reason = close_signal.closed() => break reason.close_frame(),
             _ = app.shutdown.cancelled() => break CloseReason::ShuttingDown.close_frame(),
             Some(frame) = pending.next(), if !pending.is_empty() => {
-                if send_frame(&mut socket, &frame).await.is_err() {
+                // This ack and any others already answered, in one write.
+                let mut next = Some(frame);
+                let mut burst = 0;
+                while let Some(frame) = next {
+                    if feed_frame(&mut socket, &frame).await.is_err() {
+                        return;
+                    }
+                    burst += 1;
+                    next = if burst < BURST_LEN_MAX { pending.next().now_or_never().flatten() } else { None };
+                }
+                if socket.flush().await.is_err() {
                     return;
                 }
             }
             Some(pushed) = subscription.queue.recv() => {
-                if pushed.seq > delivered {
-                    delivered = pushed.seq;
-                    if socket.send(Message::Text(pushed.json.clone())).await.is_err() {
-                        return;
+                // This event and any others already queued, in one write.
+                let mut next = Some(pushed);
+                let mut burst = 0;
+                while let Some(pushed) = next {
+                    if pushed.seq > delivered {
+                        delivered = pushed.seq;
+                        if socket.feed(Message::Text(pushed.json.clone())).await.is_err() {
+                            return;
+                        }
                     }
+                    burst += 1;
+                    next = if burst < BURST_LEN_MAX { subscription.queue.try_recv().ok() } else { None };
+                }
+                if socket.flush().await.is_err() {
+                    return;
                 }
             }
             received = socket.recv(), if pending.len() < limits::SOCKET_SENDS_IN_FLIGHT_MAX => {
@@ -148,6 +175,15 @@ async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), G
     let json = serde_json::to_string(frame).expect("a server frame always encodes");
     socket
         .send(Message::Text(json.into()))
+        .await
+        .map_err(|_| Gone)
+}
+
+/// Queues a frame in the socket's write buffer; the caller flushes.
+async fn feed_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), Gone> {
+    let json = serde_json::to_string(frame).expect("a server frame always encodes");
+    socket
+        .feed(Message::Text(json.into()))
         .await
         .map_err(|_| Gone)
 }
