@@ -95,6 +95,9 @@ impl SqliteStore {
 fn open_writer_connection(path: &Path) -> Result<Connection, Error> {
     let conn = Connection::open(path)?;
     // Explicit on purpose: durability must not depend on library defaults.
+    // temp_store=MEMORY keeps the writer's per-job savepoint journal in
+    // memory; on disk it spilled to a temp file that was never truncated
+    // and cost a third of the writer's time in pwrite.
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::Corrupt(format!(
@@ -104,6 +107,7 @@ fn open_writer_connection(path: &Path) -> Result<Connection, Error> {
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
          PRAGMA wal_autocheckpoint = 4000;",
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;

@@ -190,17 +190,18 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, sink: &dyn NoticeSink) 
     let mut replies: Vec<Reply> = Vec::with_capacity(size);
     for job in batch.drain(..) {
         let notices_before = ctx.notices.len();
-        if let Err(error) = conn.execute_batch("SAVEPOINT job") {
+        if let Err(error) = run_cached(conn, "SAVEPOINT job") {
             tracing::error!(%error, "cannot open a savepoint");
             continue;
         }
         match catch_unwind(AssertUnwindSafe(|| job(&mut ctx))) {
             Ok((true, reply)) => {
-                let _ = conn.execute_batch("RELEASE job");
+                let _ = run_cached(conn, "RELEASE job");
                 replies.push(reply);
             }
             Ok((false, reply)) => {
-                let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                let _ = run_cached(conn, "ROLLBACK TO job")
+                    .and_then(|()| run_cached(conn, "RELEASE job"));
                 ctx.notices.truncate(notices_before);
                 replies.push(reply);
             }
@@ -208,7 +209,8 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, sink: &dyn NoticeSink) 
                 // The job panicked: undo it and drop its reply, which its
                 // caller sees as the writer failing that one request.
                 tracing::error!("a write job panicked; its changes were rolled back");
-                let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                let _ = run_cached(conn, "ROLLBACK TO job")
+                    .and_then(|()| run_cached(conn, "RELEASE job"));
                 ctx.notices.truncate(notices_before);
             }
         }
@@ -238,4 +240,9 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, sink: &dyn NoticeSink) 
             }
         }
     }
+}
+
+/// Runs a statement that is executed for every job, parsed once.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
