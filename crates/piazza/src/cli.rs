@@ -870,14 +870,15 @@ mod tests {
     }
 
     #[test]
-    fn global_options_go_anywhere_before_the_text() {
+    fn server_and_account_come_before_the_command() {
+        // Top-level only, so they do not clutter `serve` and `bench`.
         let cli = parse(&[
-            "contacts",
-            "list",
             "--server",
             "http://h:1",
             "--account",
             "al",
+            "contacts",
+            "list",
         ]);
         assert_eq!(cli.opts.server, "http://h:1");
         assert_eq!(cli.opts.account.as_deref(), Some("al"));
@@ -885,6 +886,11 @@ mod tests {
             cli.command,
             ClientCommand::Contacts(ContactsCommand::List)
         ));
+        let after = TestCli::try_parse_from(["piazza", "contacts", "list", "--account", "al"]);
+        assert!(
+            after.is_err(),
+            "an option after the command is refused, not ignored"
+        );
     }
 
     #[test]
