@@ -34,6 +34,11 @@ pub struct Limits {
     pub sockets_max: usize,
     /// WebSocket connections one account holds at once.
     pub sockets_per_account_max: usize,
+    /// Events waiting for one socket; past it the socket is closed (4008)
+    /// and its device catches up by sync.
+    pub socket_queue_len_max: usize,
+    /// A socket that takes no data for this long is dropped.
+    pub socket_write_timeout_s: u64,
     /// Failed log-ins per username within the window before 429.
     pub login_failures_per_username_max: u32,
     /// Failed log-ins per client address within the window before 429.
@@ -55,6 +60,8 @@ impl Default for Limits {
         Limits {
             sockets_max: 50_000,
             sockets_per_account_max: 64,
+            socket_queue_len_max: piazza_domain::limits::DEVICE_SEND_QUEUE_LEN_MAX,
+            socket_write_timeout_s: 10,
             login_failures_per_username_max: 10,
             login_failures_per_address_max: 50,
             login_failure_window_s: 15 * 60,

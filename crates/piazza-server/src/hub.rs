@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
 use piazza_domain::event::{LogEntry, Notice};
-use piazza_domain::limits;
 use piazza_domain::store::NoticeSink;
 use piazza_domain::{AccountId, DeviceId, LogSeq};
 use tokio::sync::{Notify, mpsc};
 
+use crate::config::Limits;
 use crate::events;
 
 /// An event ready to send: its position and its JSON, shared by every
@@ -123,17 +123,23 @@ pub struct Hub {
     sockets: AtomicU64,
     sockets_max: usize,
     sockets_per_account_max: usize,
+    socket_queue_len_max: usize,
     shutting_down: Mutex<bool>,
 }
 
 impl Hub {
-    pub fn new(sockets_max: usize, sockets_per_account_max: usize) -> Arc<Hub> {
+    pub fn new(limits: &Limits) -> Arc<Hub> {
+        assert!(
+            limits.socket_queue_len_max > 0,
+            "a socket queue holds at least one event"
+        );
         Arc::new(Hub {
             accounts: RwLock::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             sockets: AtomicU64::new(0),
-            sockets_max,
-            sockets_per_account_max,
+            sockets_max: limits.sockets_max,
+            sockets_per_account_max: limits.sockets_per_account_max,
+            socket_queue_len_max: limits.socket_queue_len_max,
             shutting_down: Mutex::new(false),
         })
     }
@@ -145,7 +151,7 @@ impl Hub {
         kind: Kind,
     ) -> Result<Subscription, SubscribeError> {
         let capacity = match kind {
-            Kind::Socket => limits::DEVICE_SEND_QUEUE_LEN_MAX,
+            Kind::Socket => self.socket_queue_len_max,
             Kind::Waiter => 1,
         };
         let (sender, receiver) = mpsc::channel(capacity);

@@ -193,10 +193,7 @@ pub enum StartError {
 /// Opens (and migrates) the store, binds the listener and starts serving.
 pub async fn spawn(config: Config) -> Result<Running, StartError> {
     telemetry::handle();
-    let hub = Hub::new(
-        config.limits.sockets_max,
-        config.limits.sockets_per_account_max,
-    );
+    let hub = Hub::new(&config.limits);
     let data_dir = config.data_dir.clone();
     let sink = Arc::clone(&hub) as Arc<dyn piazza_domain::store::NoticeSink>;
     let store = tokio::task::spawn_blocking(move || {

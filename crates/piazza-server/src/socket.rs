@@ -10,6 +10,7 @@
 //! event is either in the replay or in the queue (or both, and then the
 //! queued copy is skipped because its seq is not past `delivered`).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -27,7 +28,7 @@ use crate::App;
 use crate::auth::{self, Auth};
 use crate::error::ApiError;
 use crate::events;
-use crate::hub::{CloseReason, Kind, Subscription};
+use crate::hub::{CloseReason, Kind, Pushed, Subscription};
 
 /// The caller of a socket upgrade, by header or `?token=`.
 pub struct SocketAuth(pub Auth);
@@ -91,41 +92,23 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
     let idle_timeout = Duration::from_secs(app.limits.socket_idle_timeout_s.max(1));
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut last_heard = Instant::now();
+    // A client that stops reading fills the kernel's buffers and then
+    // blocks our writes; past this it is dropped (its queue is bounded
+    // meanwhile, and its device catches up by sync).
+    let write_timeout = Duration::from_secs(app.limits.socket_write_timeout_s.max(1));
 
     let (code, reason): (u16, &str) = loop {
         tokio::select! {
             reason = close_signal.closed() => break reason.close_frame(),
             _ = app.shutdown.cancelled() => break CloseReason::ShuttingDown.close_frame(),
             Some(frame) = pending.next(), if !pending.is_empty() => {
-                // This ack and any others already answered, in one write.
-                let mut next = Some(frame);
-                let mut burst = 0;
-                while let Some(frame) = next {
-                    if feed_frame(&mut socket, &frame).await.is_err() {
-                        return;
-                    }
-                    burst += 1;
-                    next = if burst < BURST_LEN_MAX { pending.next().now_or_never().flatten() } else { None };
-                }
-                if socket.flush().await.is_err() {
+                if !within(write_timeout, write_acks(&mut socket, frame, &mut pending)).await {
                     return;
                 }
             }
             Some(pushed) = subscription.queue.recv() => {
-                // This event and any others already queued, in one write.
-                let mut next = Some(pushed);
-                let mut burst = 0;
-                while let Some(pushed) = next {
-                    if pushed.seq > delivered {
-                        delivered = pushed.seq;
-                        if socket.feed(Message::Text(pushed.json.clone())).await.is_err() {
-                            return;
-                        }
-                    }
-                    burst += 1;
-                    next = if burst < BURST_LEN_MAX { subscription.queue.try_recv().ok() } else { None };
-                }
-                if socket.flush().await.is_err() {
+                let write = write_pushes(&mut socket, pushed, &mut subscription, &mut delivered);
+                if !within(write_timeout, write).await {
                     return;
                 }
             }
@@ -170,6 +153,59 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
 }
 
 struct Gone;
+
+/// True when `write` finished in time and the socket took it.
+async fn within(limit: Duration, write: impl Future<Output = Result<(), Gone>>) -> bool {
+    matches!(tokio::time::timeout(limit, write).await, Ok(Ok(())))
+}
+
+/// Writes this ack and any others already answered, with one flush.
+async fn write_acks(
+    socket: &mut WebSocket,
+    first: ServerFrame,
+    pending: &mut FuturesOrdered<PendingAck>,
+) -> Result<(), Gone> {
+    let mut next = Some(first);
+    let mut burst = 0;
+    while let Some(frame) = next {
+        feed_frame(socket, &frame).await?;
+        burst += 1;
+        next = if burst < BURST_LEN_MAX {
+            pending.next().now_or_never().flatten()
+        } else {
+            None
+        };
+    }
+    socket.flush().await.map_err(|_| Gone)
+}
+
+/// Writes this event and any others already queued, with one flush,
+/// skipping those a replay has already sent.
+async fn write_pushes(
+    socket: &mut WebSocket,
+    first: Arc<Pushed>,
+    subscription: &mut Subscription,
+    delivered: &mut LogSeq,
+) -> Result<(), Gone> {
+    let mut next = Some(first);
+    let mut burst = 0;
+    while let Some(pushed) = next {
+        if pushed.seq > *delivered {
+            *delivered = pushed.seq;
+            socket
+                .feed(Message::Text(pushed.json.clone()))
+                .await
+                .map_err(|_| Gone)?;
+        }
+        burst += 1;
+        next = if burst < BURST_LEN_MAX {
+            subscription.queue.try_recv().ok()
+        } else {
+            None
+        };
+    }
+    socket.flush().await.map_err(|_| Gone)
+}
 
 async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), Gone> {
     let json = serde_json::to_string(frame).expect("a server frame always encodes");

@@ -352,3 +352,57 @@ async fn shutting_down_closes_sockets_with_going_away() {
     assert_eq!(closed, 1001);
     shutting.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_socket_that_falls_behind_is_closed_and_catches_up_by_sync() {
+    let app = spawn_app_with(|config| config.limits.socket_queue_len_max = 8).await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let conversation = befriend(&ann, &bob).await;
+    let (mut bob_socket, replayed) = live_socket(&bob).await;
+    let before = replayed.last().unwrap().cursor.clone();
+
+    // Bob stops reading. More than the kernel's socket buffers can hold
+    // (~20 MB) backs up into his queue of 8, which overflows.
+    let big = "x".repeat(16 * 1024 - 64);
+    let sent = 1200;
+    for n in 0..sent {
+        ann.client
+            .send_message(&conversation, &format!("big-{n}"), &format!("{n} {big}"))
+            .await
+            .unwrap();
+    }
+    let mut live = Vec::new();
+    let close = loop {
+        match tokio::time::timeout(PATIENCE, bob_socket.next())
+            .await
+            .expect("the socket answers")
+        {
+            Some(Ok(Incoming::Event(event))) => live.push(event),
+            Some(Ok(Incoming::Closed { code, reason })) => break (code, reason),
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(close.0, 4008, "closed for overflow: {close:?}");
+    assert!(
+        close.1.contains("sync"),
+        "the reason says what to do: {close:?}"
+    );
+    assert!(live.len() < sent, "the queue did overflow");
+
+    // The log has everything: live events, then sync from the last one seen.
+    let last_seen = live
+        .last()
+        .map_or(before.clone(), |event| event.cursor.clone());
+    let (rest, _) = sync_all(&bob.client, Some(&last_seen), 200).await;
+    let mut all = live;
+    all.extend(rest);
+    let positions: Vec<_> = all.iter().map(|e| position(&e.cursor)).collect();
+    let first = position(&before) + 1;
+    assert_eq!(
+        positions,
+        (first..first + sent as i64).collect::<Vec<_>>(),
+        "nothing lost, nothing doubled"
+    );
+    app.shut_down().await;
+}

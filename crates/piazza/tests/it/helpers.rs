@@ -28,9 +28,15 @@ pub fn cheap_hashing() -> PasswordHashing {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server with some of its configuration changed (usually a limit).
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().to_path_buf());
     config.password_hashing = cheap_hashing();
+    adjust(&mut config);
     let running = piazza_server::spawn(config).await.expect("server starts");
     TestApp {
         base: format!("http://{}", running.addr),
