@@ -69,6 +69,7 @@ impl SqliteStore {
         options: StoreOptions,
         sink: Arc<dyn NoticeSink>,
     ) -> Result<SqliteStore, Error> {
+        configure_sqlite_once();
         std::fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let conn = open_writer_connection(&path)?;
@@ -90,6 +91,31 @@ impl SqliteStore {
     pub fn shut_down(&self) {
         self.writer.shut_down();
     }
+}
+
+/// Process-wide SQLite settings, which SQLite accepts only before its
+/// first connection. Memory statistics take a global mutex on every
+/// allocation inside SQLite; nothing here reads them, and they cost the
+/// writer ~15% of its time.
+fn configure_sqlite_once() {
+    static CONFIGURE: std::sync::Once = std::sync::Once::new();
+    CONFIGURE.call_once(|| {
+        // SAFETY: `sqlite3_config` takes an int for MEMSTATUS; called after
+        // SQLite has initialised (another connection opened first) it
+        // returns SQLITE_MISUSE and changes nothing, which is harmless.
+        let outcome = unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::os::raw::c_int,
+            )
+        };
+        if outcome != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(
+                outcome,
+                "SQLite was already initialised; memory statistics stay on"
+            );
+        }
+    });
 }
 
 fn open_writer_connection(path: &Path) -> Result<Connection, Error> {

@@ -31,11 +31,13 @@ impl WriteCtx<'_> {
     /// Appends `event` to `account`'s log with the next log_seq. The seq is
     /// taken inside this transaction, so logs are gapless and in commit order.
     pub fn append_log(&mut self, account: AccountId, event: Event) -> Result<LogSeq> {
+        // Two plain statements: `RETURNING` would build an ephemeral table.
+        self.conn
+            .prepare_cached("UPDATE accounts SET log_head = log_head + 1 WHERE id = ?1")?
+            .execute([account.row()])?;
         let seq: i64 = self
             .conn
-            .prepare_cached(
-                "UPDATE accounts SET log_head = log_head + 1 WHERE id = ?1 RETURNING log_head",
-            )?
+            .prepare_cached("SELECT log_head FROM accounts WHERE id = ?1")?
             .query_row([account.row()], |row| row.get(0))?;
         match &event {
             Event::MessageNew(message) => {

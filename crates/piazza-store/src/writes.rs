@@ -465,32 +465,34 @@ pub fn send_message(
             _ => return Err(Rejection::NotAContact.into()),
         }
     }
-    let seq: i64 = ctx
+    // The membership read above is in this same transaction of the only
+    // writer, so last_seq cannot have moved; the guard asserts it.
+    let seq = found.last_seq.get() + 1;
+    let moved = ctx
         .conn
         .prepare_cached(
-            "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?1
-             WHERE id = ?2 RETURNING last_seq",
+            "UPDATE conversations SET last_seq = ?1, last_activity_at = ?2
+             WHERE id = ?3 AND last_seq = ?4",
         )?
-        .query_row(params![ctx.now.unix_ms(), conversation.row()], |row| {
-            row.get(0)
-        })?;
-    let row: i64 = ctx
-        .conn
+        .execute(params![seq, ctx.now.unix_ms(), conversation.row(), seq - 1])?;
+    assert_eq!(
+        moved, 1,
+        "{conversation}'s last_seq changed under the writer"
+    );
+    ctx.conn
         .prepare_cached(
             "INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, text, sent_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .query_row(
-            params![
-                conversation.row(),
-                seq,
-                sender.row(),
-                client_msg_id.as_str(),
-                text.as_str(),
-                ctx.now.unix_ms()
-            ],
-            |row| row.get(0),
-        )?;
+        .execute(params![
+            conversation.row(),
+            seq,
+            sender.row(),
+            client_msg_id.as_str(),
+            text.as_str(),
+            ctx.now.unix_ms()
+        ])?;
+    let row = ctx.conn.last_insert_rowid();
     // Sending is reading: everything up to one's own message counts as seen.
     ctx.conn
         .prepare_cached(
