@@ -6,4 +6,5 @@ mod chat;
 mod crash;
 mod devices;
 mod helpers;
+mod operations;
 mod sync_property;
