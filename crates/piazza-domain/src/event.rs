@@ -73,6 +73,9 @@ pub enum Event {
         conversation_id: ConversationId,
         account_id: AccountId,
         by: AccountId,
+        /// The owner once the member is gone: it changes when the owner leaves.
+        #[serde(default)]
+        owner: Option<AccountId>,
     },
     #[serde(rename = "contact.request")]
     ContactRequest {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
@@ -206,17 +206,23 @@ impl FailureLimiter {
 
     /// `Err(seconds to wait)` when `key` has failed `max` times in the window.
     pub fn check(&self, key: &str, max: u32) -> Result<(), u64> {
-        let failures = self.failures.lock().expect("limiter lock");
+        let failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         match failures.get(key) {
-            Some((count, since)) if *count >= max && since.elapsed() < self.window => {
-                Err((self.window - since.elapsed()).as_secs() + 1)
+            Some((count, since)) if *count >= max => {
+                // One reading of the clock: two could straddle the window's end.
+                let remaining = self.window.saturating_sub(since.elapsed());
+                if remaining.is_zero() {
+                    Ok(())
+                } else {
+                    Err(remaining.as_secs() + 1)
+                }
             }
             _ => Ok(()),
         }
     }
 
     pub fn record_failure(&self, key: &str) {
-        let mut failures = self.failures.lock().expect("limiter lock");
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
         if failures.len() >= self.keys_max && !failures.contains_key(key) {
             let window = self.window;
@@ -239,7 +245,10 @@ impl FailureLimiter {
     }
 
     pub fn clear(&self, key: &str) {
-        self.failures.lock().expect("limiter lock").remove(key);
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
     }
 }
 

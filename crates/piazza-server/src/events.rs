@@ -43,15 +43,21 @@ pub fn to_view(entry: &LogEntry) -> EventView {
             conversation_id,
             account_id,
             by,
-        }
-        | Event::MemberRemoved {
-            conversation_id,
-            account_id,
-            by,
         } => json!({
             "conversation_id": conversation_id.to_string(),
             "account_id": account_id.to_string(),
             "by": by.to_string(),
+        }),
+        Event::MemberRemoved {
+            conversation_id,
+            account_id,
+            by,
+            owner,
+        } => json!({
+            "conversation_id": conversation_id.to_string(),
+            "account_id": account_id.to_string(),
+            "by": by.to_string(),
+            "owner": owner.map(|owner| owner.to_string()),
         }),
         Event::ContactRequest {
             request_id,

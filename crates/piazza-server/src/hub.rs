@@ -92,6 +92,11 @@ impl Subscription {
 pub struct CloseSignal(Arc<Subscriber>);
 
 impl CloseSignal {
+    /// Why the subscription was ended, if it has been.
+    pub fn reason(&self) -> Option<CloseReason> {
+        self.0.reason.get().copied()
+    }
+
     /// Resolves once the hub has ended the subscription, with why.
     pub async fn closed(&self) -> CloseReason {
         self.0.closed.notified().await;
@@ -165,20 +170,23 @@ impl Hub {
         });
         {
             let mut accounts = self.accounts.write().expect("hub lock");
-            let list = accounts.entry(account).or_default();
             if kind == Kind::Socket {
                 if self.sockets.load(Ordering::Relaxed) as usize >= self.sockets_max {
                     return Err(SubscribeError::ServerFull(self.sockets_max));
                 }
-                if list.iter().filter(|s| s.kind == Kind::Socket).count()
-                    >= self.sockets_per_account_max
-                {
+                let held = accounts.get(&account).map_or(0, |list| {
+                    list.iter().filter(|s| s.kind == Kind::Socket).count()
+                });
+                if held >= self.sockets_per_account_max {
                     return Err(SubscribeError::AccountFull(self.sockets_per_account_max));
                 }
                 self.sockets.fetch_add(1, Ordering::Relaxed);
                 metrics::gauge!("piazza_sockets_connected").increment(1.0);
             }
-            list.push(Arc::clone(&subscriber));
+            accounts
+                .entry(account)
+                .or_default()
+                .push(Arc::clone(&subscriber));
         }
         if *self.shutting_down.lock().expect("hub lock") {
             subscriber.close(CloseReason::ShuttingDown);
@@ -230,13 +238,16 @@ impl Hub {
             json: Utf8Bytes::from(events::to_json(entry)),
         });
         for subscriber in subscribers {
+            // A closed subscriber gets nothing more: once one event was
+            // dropped for it, a later one must not reach it past the gap.
+            if subscriber.reason.get().is_some() {
+                continue;
+            }
             match subscriber.queue.try_send(Arc::clone(&pushed)) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) if subscriber.kind == Kind::Socket => {
-                    if subscriber.reason.get().is_none() {
-                        metrics::counter!("piazza_socket_queue_overflows_total").increment(1);
-                        tracing::info!(account = %entry.account, device = %subscriber.device, "socket queue overflowed; closing it");
-                    }
+                    metrics::counter!("piazza_socket_queue_overflows_total").increment(1);
+                    tracing::info!(account = %entry.account, device = %subscriber.device, "socket queue overflowed; closing it");
                     subscriber.close(CloseReason::Overflow);
                 }
                 Err(_) => {}
@@ -262,5 +273,81 @@ impl NoticeSink for Hub {
                 Notice::DeviceRevoked { account, device } => self.revoke(account, device),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use piazza_domain::event::{Event, LogEntry, Notice};
+    use piazza_domain::{AccountId, ConversationId, DeviceId, LogSeq, Seq, Timestamp};
+
+    use super::*;
+
+    fn entry(account: AccountId, seq: i64) -> Notice {
+        Notice::Logged(Arc::new(LogEntry {
+            account,
+            seq: LogSeq::from_stored(seq),
+            at: Timestamp::from_unix_ms(0),
+            event: Event::ReadMarker {
+                conversation_id: ConversationId::from_row(1),
+                seq: Seq::ZERO,
+                device_id: DeviceId::from_row(1),
+            },
+        }))
+    }
+
+    #[test]
+    fn after_an_overflow_a_socket_gets_nothing_more() {
+        let limits = Limits {
+            socket_queue_len_max: 2,
+            ..Limits::default()
+        };
+        let hub = Hub::new(&limits);
+        let account = AccountId::from_row(7);
+        let mut subscription = hub
+            .subscribe(account, DeviceId::from_row(1), Kind::Socket)
+            .unwrap();
+        hub.notify(vec![
+            entry(account, 1),
+            entry(account, 2),
+            entry(account, 3),
+        ]);
+        assert_eq!(
+            subscription.close_signal().reason(),
+            Some(CloseReason::Overflow)
+        );
+        // The device drains one event, making room; what comes next must
+        // not be queued behind the dropped one.
+        assert_eq!(subscription.queue.try_recv().unwrap().seq.get(), 1);
+        hub.notify(vec![entry(account, 4)]);
+        assert_eq!(subscription.queue.try_recv().unwrap().seq.get(), 2);
+        assert!(
+            subscription.queue.try_recv().is_err(),
+            "nothing past the gap"
+        );
+    }
+
+    #[test]
+    fn refused_subscriptions_leave_nothing_behind() {
+        let limits = Limits {
+            sockets_max: 1,
+            ..Limits::default()
+        };
+        let hub = Hub::new(&limits);
+        let _held = hub
+            .subscribe(AccountId::from_row(1), DeviceId::from_row(1), Kind::Socket)
+            .unwrap();
+        for row in 2..50 {
+            assert!(
+                hub.subscribe(
+                    AccountId::from_row(row),
+                    DeviceId::from_row(row),
+                    Kind::Socket
+                )
+                .is_err()
+            );
+        }
+        assert_eq!(hub.accounts.read().unwrap().len(), 1);
+        assert_eq!(hub.sockets(), 1);
     }
 }

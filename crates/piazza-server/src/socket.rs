@@ -28,17 +28,21 @@ use crate::App;
 use crate::auth::{self, Auth};
 use crate::error::ApiError;
 use crate::events;
-use crate::hub::{CloseReason, Kind, Pushed, Subscription};
+use crate::hub::{CloseReason, CloseSignal, Kind, Pushed, Subscription};
 
 /// The caller of a socket upgrade, by header or `?token=`.
-pub struct SocketAuth(pub Auth);
+pub struct SocketAuth {
+    pub auth: Auth,
+    token: String,
+}
 
 impl FromRequestParts<App> for SocketAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<SocketAuth, ApiError> {
         let token = auth::socket_token(parts).ok_or_else(ApiError::unauthorized)?;
-        Ok(SocketAuth(auth::authenticate(app, &token).await?))
+        let auth = auth::authenticate(app, &token).await?;
+        Ok(SocketAuth { auth, token })
     }
 }
 
@@ -52,7 +56,7 @@ impl FromRequestParts<App> for SocketAuth {
     ))]
 pub async fn upgrade(
     State(app): State<App>,
-    SocketAuth(auth): SocketAuth,
+    SocketAuth { auth, token }: SocketAuth,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let subscription = app
@@ -65,6 +69,9 @@ pub async fn upgrade(
                 error.to_string(),
             )
         })?;
+    // A revocation committed between the first check and the subscription
+    // would never reach this socket: check again now that it is subscribed.
+    auth::authenticate(&app, &token).await?;
     let tasks = app.tasks.clone();
     Ok(upgrade
         .read_buffer_size(4 * 1024)
@@ -99,6 +106,8 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
 
     let (code, reason): (u16, &str) = loop {
         tokio::select! {
+            // Closing wins over everything else that is ready.
+            biased;
             reason = close_signal.closed() => break reason.close_frame(),
             _ = app.shutdown.cancelled() => break CloseReason::ShuttingDown.close_frame(),
             Some(frame) = pending.next(), if !pending.is_empty() => {
@@ -116,14 +125,15 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
                 last_heard = Instant::now();
                 match received {
                     Some(Ok(Message::Text(text))) => {
-                        let outcome = handle_text(&app, auth, &text, &mut socket, &mut delivered, &mut pending).await;
+                        let link = Link { app: &app, auth, write_timeout, close_signal: &close_signal };
+                        let outcome = handle_text(&link, &text, &mut socket, &mut delivered, &mut pending).await;
                         if outcome.is_err() {
                             return;
                         }
                     }
                     Some(Ok(Message::Binary(_))) => {
                         let frame = error_frame(None, ApiError::invalid("binary_not_supported", "send JSON text frames"));
-                        if send_frame(&mut socket, &frame).await.is_err() {
+                        if send_frame(&mut socket, &frame, write_timeout).await.is_err() {
                             return;
                         }
                     }
@@ -190,6 +200,17 @@ async fn write_pushes(
     let mut next = Some(first);
     let mut burst = 0;
     while let Some(pushed) = next {
+        if *delivered > LogSeq::START && pushed.seq.get() > delivered.get() + 1 {
+            // The hub stops pushing to a subscriber at its first drop, so
+            // this cannot happen; if it does, the device must resync
+            // rather than be handed a gap.
+            tracing::error!(
+                delivered = delivered.get(),
+                next = pushed.seq.get(),
+                "gap in a socket's pushes; dropping it"
+            );
+            return Err(Gone);
+        }
         if pushed.seq > *delivered {
             *delivered = pushed.seq;
             socket
@@ -207,12 +228,22 @@ async fn write_pushes(
     socket.flush().await.map_err(|_| Gone)
 }
 
-async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), Gone> {
+/// Sends one frame, giving up after `limit` (a client that stopped reading).
+async fn send_frame(
+    socket: &mut WebSocket,
+    frame: &ServerFrame,
+    limit: Duration,
+) -> Result<(), Gone> {
     let json = serde_json::to_string(frame).expect("a server frame always encodes");
-    socket
-        .send(Message::Text(json.into()))
-        .await
-        .map_err(|_| Gone)
+    within(limit, async {
+        socket
+            .send(Message::Text(json.into()))
+            .await
+            .map_err(|_| Gone)
+    })
+    .await
+    .then_some(())
+    .ok_or(Gone)
 }
 
 /// Queues a frame in the socket's write buffer; the caller flushes.
@@ -233,9 +264,16 @@ fn error_frame(client_msg_id: Option<String>, error: ApiError) -> ServerFrame {
     }
 }
 
-async fn handle_text(
-    app: &App,
+/// What a frame handler needs from its connection.
+struct Link<'a> {
+    app: &'a App,
     auth: Auth,
+    write_timeout: Duration,
+    close_signal: &'a CloseSignal,
+}
+
+async fn handle_text(
+    link: &Link<'_>,
     text: &str,
     socket: &mut WebSocket,
     delivered: &mut LogSeq,
@@ -248,17 +286,20 @@ async fn handle_text(
                 None,
                 ApiError::invalid("malformed_frame", format!("not a client frame: {error}")),
             );
-            return send_frame(socket, &frame).await;
+            return send_frame(socket, &frame, link.write_timeout).await;
         }
     };
+    let (app, auth, limit) = (link.app, link.auth, link.write_timeout);
     match frame {
-        ClientFrame::Ping => send_frame(socket, &ServerFrame::Pong).await,
+        ClientFrame::Ping => send_frame(socket, &ServerFrame::Pong, limit).await,
         ClientFrame::Sync { since } => {
             let since = match since.as_deref().map(Cursor::parse).transpose() {
                 Ok(since) => since.unwrap_or(Cursor::START),
-                Err(error) => return send_frame(socket, &error_frame(None, error.into())).await,
+                Err(error) => {
+                    return send_frame(socket, &error_frame(None, error.into()), limit).await;
+                }
             };
-            replay(app, auth, since.log_seq(), socket, delivered).await
+            replay(link, since.log_seq(), socket, delivered).await
         }
         ClientFrame::Send {
             conversation_id,
@@ -269,7 +310,8 @@ async fn handle_text(
             let (conversation, id, text) = match parsed {
                 Ok(parsed) => parsed,
                 Err(error) => {
-                    return send_frame(socket, &error_frame(Some(client_msg_id), error)).await;
+                    return send_frame(socket, &error_frame(Some(client_msg_id), error), limit)
+                        .await;
                 }
             };
             let store = app.store.clone();
@@ -308,31 +350,47 @@ fn parse_send(
     ))
 }
 
-/// Sends every entry after `after`, page by page, then `synced`.
+/// Sends every entry after `after`, page by page, then `synced`. Each page
+/// must be taken by the client within the write timeout, and a close (a
+/// revocation, an overflow, shutdown) stops the replay between pages. A
+/// store error ends the connection: going live past a missing page would
+/// leave the client a gap.
 async fn replay(
-    app: &App,
-    auth: Auth,
+    link: &Link<'_>,
     after: LogSeq,
     socket: &mut WebSocket,
     delivered: &mut LogSeq,
 ) -> Result<(), Gone> {
     let mut after = after;
     loop {
-        let page = match app
+        if link.close_signal.reason().is_some() {
+            return Ok(());
+        }
+        let page = match link
+            .app
             .store
-            .log_after(auth.account, after, limits::SYNC_PAGE_LEN_MAX)
+            .log_after(link.auth.account, after, limits::SYNC_PAGE_LEN_MAX)
             .await
         {
             Ok(page) => page,
-            Err(error) => return send_frame(socket, &error_frame(None, error.into())).await,
+            Err(error) => {
+                let _ =
+                    send_frame(socket, &error_frame(None, error.into()), link.write_timeout).await;
+                return Err(Gone);
+            }
         };
-        for entry in &page.entries {
-            socket
-                .feed(Message::Text(events::to_json(entry).into()))
-                .await
-                .map_err(|_| Gone)?;
+        let write = async {
+            for entry in &page.entries {
+                socket
+                    .feed(Message::Text(events::to_json(entry).into()))
+                    .await
+                    .map_err(|_| Gone)?;
+            }
+            socket.flush().await.map_err(|_| Gone)
+        };
+        if !within(link.write_timeout, write).await {
+            return Err(Gone);
         }
-        socket.flush().await.map_err(|_| Gone)?;
         after = page.end;
         *delivered = (*delivered).max(page.end);
         if !page.has_more {
@@ -345,6 +403,7 @@ async fn replay(
         &ServerFrame::Synced {
             cursor: cursor.to_string(),
         },
+        link.write_timeout,
     )
     .await
 }

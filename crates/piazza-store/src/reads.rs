@@ -358,10 +358,24 @@ pub fn log_after(
             event,
         });
     }
-    let end = entries.last().map_or(after, |entry| entry.seq);
+    let end = match entries.last() {
+        Some(entry) => entry.seq,
+        // A cursor past the head (another account's, or from before a
+        // restore) must not carry the client past entries still to come.
+        None => after.min(log_head(conn, account)?),
+    };
     Ok(LogPage {
         entries,
         end,
         has_more,
     })
+}
+
+/// The last position handed out in an account's log.
+pub fn log_head(conn: &Connection, account: AccountId) -> Result<LogSeq> {
+    let head: Option<i64> = conn
+        .prepare_cached("SELECT log_head FROM accounts WHERE id = ?1")?
+        .query_row([account.row()], |row| row.get(0))
+        .optional()?;
+    Ok(LogSeq::from_stored(head.unwrap_or(0)))
 }

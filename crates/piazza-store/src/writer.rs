@@ -216,6 +216,20 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, sink: &dyn NoticeSink) 
                 ctx.notices.truncate(notices_before);
             }
         }
+        if conn.is_autocommit() {
+            // SQLite ended the transaction itself (disk full, I/O error):
+            // what the earlier jobs did is gone. Refuse the whole batch
+            // rather than let a later savepoint commit on its own. The
+            // jobs not yet run are dropped, which their callers see as the
+            // writer failing.
+            tracing::error!(
+                size,
+                "the write transaction was lost; the whole batch is refused"
+            );
+            metrics::counter!("piazza_commit_failures_total").increment(1);
+            refuse(replies, "the write transaction was lost");
+            return;
+        }
     }
     let notices = std::mem::take(&mut ctx.notices);
     match conn.execute_batch("COMMIT") {
@@ -234,13 +248,18 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, sink: &dyn NoticeSink) 
             tracing::error!(%error, size, "commit failed; the whole batch is refused");
             metrics::counter!("piazza_commit_failures_total").increment(1);
             let _ = conn.execute_batch("ROLLBACK");
-            for reply in replies {
-                reply(Err(Error::Sqlite(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
-                    Some("commit failed".into()),
-                ))));
-            }
+            refuse(replies, "commit failed");
         }
+    }
+}
+
+/// Answers every job of a batch that did not commit with an error.
+fn refuse(replies: Vec<Reply>, why: &str) {
+    for reply in replies {
+        reply(Err(Error::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+            Some(why.to_owned()),
+        ))));
     }
 }
 

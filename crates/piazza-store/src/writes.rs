@@ -159,7 +159,9 @@ pub fn request_contact(
                     "UPDATE contact_requests SET greeting = ?1, created_at = ?2 WHERE id = ?3",
                 )?
                 .execute(params![greeting.as_str(), ctx.now.unix_ms(), request])?;
-            ContactRequestId::from_row(request)
+            // Not logged again: a stranger editing a greeting must not be
+            // able to grow someone else's log without end.
+            return Ok(ContactRequestId::from_row(request));
         }
         None => {
             let row: i64 = ctx
@@ -384,6 +386,19 @@ pub fn add_member(
         .into());
     }
     insert_member(ctx, conversation, member, found.last_seq)?;
+    // The newcomer's log gets the whole picture first, as a creator would.
+    let title: Option<String> = ctx
+        .conn
+        .prepare_cached("SELECT title FROM conversations WHERE id = ?1")?
+        .query_row([conversation.row()], |row| row.get(0))?;
+    let snapshot = Event::ConversationCreated {
+        conversation_id: conversation,
+        kind: ConversationKind::Group,
+        title,
+        owner: found.owner,
+        members: members.iter().copied().chain([member]).collect(),
+    };
+    ctx.append_log(member, snapshot)?;
     let event = Event::MemberAdded {
         conversation_id: conversation,
         account_id: member,
@@ -412,17 +427,10 @@ pub fn remove_member(
     if !members.contains(&member) {
         return Err(Rejection::MemberNotFound.into());
     }
-    let event = Event::MemberRemoved {
-        conversation_id: conversation,
-        account_id: member,
-        by: actor,
-    };
-    for account in &members {
-        ctx.append_log(*account, event.clone())?;
-    }
     ctx.conn
         .prepare_cached("DELETE FROM members WHERE conversation_id = ?1 AND account_id = ?2")?
         .execute([conversation.row(), member.row()])?;
+    let mut owner = found.owner;
     if found.owner == Some(member) {
         // The longest-standing member (then the lowest id) inherits the group.
         let heir: Option<i64> = ctx
@@ -436,6 +444,18 @@ pub fn remove_member(
         ctx.conn
             .prepare_cached("UPDATE conversations SET owner_id = ?1 WHERE id = ?2")?
             .execute(params![heir, conversation.row()])?;
+        owner = heir.map(AccountId::from_row);
+    }
+    // Everyone who was a member learns it, the one removed included, and
+    // with it who owns the group now.
+    let event = Event::MemberRemoved {
+        conversation_id: conversation,
+        account_id: member,
+        by: actor,
+        owner,
+    };
+    for account in &members {
+        ctx.append_log(*account, event.clone())?;
     }
     Ok(())
 }
@@ -447,7 +467,8 @@ pub fn send_message(
     client_msg_id: ClientMsgId,
     text: MessageText,
 ) -> Result<Sent> {
-    let found = reads::membership(ctx.conn, sender, conversation)?.ok_or(Rejection::NotAMember)?;
+    // A retry replays the first answer even if the sender has left since:
+    // it reveals only the sender's own message.
     if let Some(earlier) = reads::message_by_client_id(ctx.conn, sender, &client_msg_id)? {
         if earlier.conversation_id == conversation && earlier.text == text {
             return Ok(Sent {
@@ -457,6 +478,7 @@ pub fn send_message(
         }
         return Err(Rejection::ClientMsgIdReused.into());
     }
+    let found = reads::membership(ctx.conn, sender, conversation)?.ok_or(Rejection::NotAMember)?;
     let members = reads::member_ids(ctx.conn, conversation)?;
     if found.kind == ConversationKind::Direct {
         let peer = members.iter().copied().find(|member| *member != sender);

@@ -14,7 +14,7 @@ use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::events;
 use crate::extract::{Json, Query};
-use crate::hub::Kind;
+use crate::hub::{CloseReason, Kind};
 use crate::routes::conversations::page_limit;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -79,8 +79,14 @@ pub async fn sync(
     if !page.entries.is_empty() {
         return Ok(Json(page_view(&page)));
     }
+    let closed = waiter.close_signal();
     tokio::select! {
         _ = waiter.queue.recv() => {}
+        reason = closed.closed() => {
+            if reason == CloseReason::Revoked {
+                return Err(ApiError::unauthorized());
+            }
+        }
         _ = tokio::time::sleep(wait) => {}
         _ = app.shutdown.cancelled() => {}
     }

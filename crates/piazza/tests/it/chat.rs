@@ -244,6 +244,52 @@ async fn a_group_of_three() {
         ),
         ("group", "Trip", 3, 4)
     );
+
+    // A retry of what bob sent before leaving still replays its answer.
+    let (_, replayed) = bob
+        .client
+        .send_message(&group, "bob-1", "me")
+        .await
+        .unwrap();
+    assert!(replayed, "a retry after leaving is a replay, not a 403");
+
+    // A newcomer's log starts with the whole picture of the group.
+    let (dan_events, _) = sync_all(&dan.client, None, 100).await;
+    let snapshot = dan_events
+        .iter()
+        .find(|e| {
+            e.type_ == "conversation.created" && field(e, "conversation_id") == group.as_str()
+        })
+        .expect("dan learns the group as a creator would");
+    assert_eq!(field(snapshot, "title"), "Trip");
+    assert_eq!(field(snapshot, "owner"), ann.account_id.as_str());
+    assert_eq!(
+        field(snapshot, "members").as_array().unwrap().len(),
+        4,
+        "ann, bob, cat and dan"
+    );
+
+    // When the owner leaves, the longest-standing member inherits the
+    // group, and every member's log says so.
+    ann.client
+        .remove_member(&group, &ann.account_id)
+        .await
+        .unwrap();
+    let removed = next_of_type(&mut cat_socket, "conversation.member_removed").await;
+    assert_eq!(field(&removed, "account_id"), ann.account_id.as_str());
+    assert_eq!(field(&removed, "owner"), cat.account_id.as_str());
+    assert_problem(
+        &dan.client
+            .remove_member(&group, &cat.account_id)
+            .await
+            .unwrap_err(),
+        403,
+        "not_owner",
+    );
+    cat.client
+        .remove_member(&group, &dan.account_id)
+        .await
+        .unwrap();
     app.shut_down().await;
 }
 

@@ -140,6 +140,11 @@ async fn a_revoked_device_is_refused_and_disconnected() {
     let stolen = app.login("ann", "stolen phone").await;
     let bob = app.signup("bob").await;
     let (mut stolen_socket, _) = live_socket(&stolen).await;
+    let (_, stolen_cursor) = sync_all(&stolen.client, None, 100).await;
+    let stolen_waiting = {
+        let client = stolen.client.clone();
+        tokio::spawn(async move { client.sync(Some(&stolen_cursor), None, Some(20_000)).await })
+    };
 
     let devices = ann.client.devices().await.unwrap().devices;
     assert_eq!(devices.len(), 2);
@@ -189,6 +194,10 @@ async fn a_revoked_device_is_refused_and_disconnected() {
     assert_eq!(closed.0, 4001, "closed as revoked: {closed:?}");
     assert!(revoked_at.elapsed() < Duration::from_secs(1));
     assert_problem(&stolen.client.me().await.unwrap_err(), 401, "unauthorized");
+    // A long-poll it had open is answered 401 too, without waiting it out.
+    let waited = stolen_waiting.await.unwrap().unwrap_err();
+    assert_problem(&waited, 401, "unauthorized");
+    assert!(revoked_at.elapsed() < Duration::from_secs(5));
     assert_problem(
         &stolen.client.connect_socket().await.err().unwrap(),
         401,
@@ -247,6 +256,16 @@ async fn long_poll_answers_when_an_event_arrives() {
     assert!(empty.events.is_empty());
     assert_eq!(empty.cursor, page.cursor);
     assert!(started.elapsed() >= Duration::from_millis(250));
+
+    // A cursor from beyond the log (another account's, or an old backup)
+    // is brought back to the head, so nothing to come is skipped.
+    let ahead = bob
+        .client
+        .sync(Some("v1.ffffff"), None, None)
+        .await
+        .unwrap();
+    assert!(ahead.events.is_empty());
+    assert_eq!(ahead.cursor, page.cursor);
     app.shut_down().await;
 }
 
