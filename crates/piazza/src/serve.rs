@@ -58,8 +58,8 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = config(&args)?;
-    raise_fd_limit(config.limits.sockets_max as u64 + 1024);
+    let mut config = config(&args)?;
+    fit_sockets_to_fd_limit(&mut config);
     let running = piazza_server::spawn(config.clone()).await.with_context(
         || "the server could not start (is another process using the port or the data directory?)",
     )?;
@@ -75,14 +75,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Each socket is a file descriptor; ask for enough of them.
-pub fn raise_fd_limit(wanted: u64) {
+/// File descriptors kept for everything that is not a WebSocket: the
+/// store's files, plain HTTP connections, the listener.
+const FDS_SPARE: u64 = 1024;
+
+/// Each socket is a file descriptor: ask for enough of them, and if the
+/// system gives fewer, lower the socket limit to what fits, so the server
+/// refuses the extra sockets cleanly (503) instead of failing to accept.
+fn fit_sockets_to_fd_limit(config: &mut piazza_server::config::Config) {
+    let wanted = config.limits.sockets_max as u64 + FDS_SPARE;
     match rlimit::increase_nofile_limit(wanted) {
-        Ok(got) if got < wanted => tracing::warn!(
-            got,
-            wanted,
-            "the open-file limit is lower than the socket limit"
-        ),
+        Ok(got) if got < wanted => {
+            let fits = got.saturating_sub(FDS_SPARE).max(1) as usize;
+            tracing::info!(
+                sockets_max = fits,
+                open_file_limit = got,
+                "the open-file limit caps WebSockets; raise it (ulimit -n) for more"
+            );
+            config.limits.sockets_max = fits;
+        }
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
     }
