@@ -236,6 +236,9 @@ pub trait Store: Send + Sync + 'static {
         seq: Seq,
     ) -> StoreResult<()>;
 
+    /// Ok when the store can both read and write (its writer is running).
+    async fn check_health(&self) -> StoreResult<()>;
+
     // Sync.
     async fn log_after(
         &self,

@@ -372,6 +372,18 @@ impl Store for SqliteStore {
             .await?)
     }
 
+    async fn check_health(&self) -> StoreResult<()> {
+        if !self.writer.is_running() {
+            return Err(piazza_domain::StoreError::Unavailable(
+                "the writer has stopped".into(),
+            ));
+        }
+        Ok(self
+            .readers
+            .read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await?)
+    }
+
     async fn log_after(
         &self,
         account: AccountId,
@@ -383,5 +395,70 @@ impl Store for SqliteStore {
             .readers
             .read(move |conn| reads::log_after(conn, account, after, limit))
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Nobody;
+
+    impl NoticeSink for Nobody {
+        fn notify(&self, _: Vec<piazza_domain::Notice>) {}
+    }
+
+    #[tokio::test]
+    async fn health_fails_once_the_writer_has_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        assert!(store.check_health().await.is_ok());
+        store.shut_down();
+        assert!(store.check_health().await.is_err());
+        let refused = store
+            .create_account(
+                Username::parse("ann").unwrap(),
+                DisplayName::parse("Ann").unwrap(),
+                "x".into(),
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(piazza_domain::StoreError::Unavailable(_))),
+            "writes are refused, not lost"
+        );
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_everything_and_migrates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        let ann = store
+            .create_account(
+                Username::parse("ann").unwrap(),
+                DisplayName::parse("Ann").unwrap(),
+                "x".into(),
+            )
+            .await
+            .unwrap();
+        store.shut_down();
+        drop(store);
+        let store =
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        assert_eq!(store.account(ann.account_id).await.unwrap(), ann);
+        let taken = store
+            .create_account(
+                Username::parse("ann").unwrap(),
+                DisplayName::parse("Ann").unwrap(),
+                "x".into(),
+            )
+            .await;
+        assert!(matches!(
+            taken,
+            Err(piazza_domain::StoreError::Rejected(
+                Rejection::UsernameTaken
+            ))
+        ));
     }
 }

@@ -138,6 +138,17 @@ impl Writer {
         answered.await.map_err(|_| Error::WriterGone)?
     }
 
+    /// True while the writer thread is running and taking jobs.
+    pub fn is_running(&self) -> bool {
+        let taking = self.jobs.lock().map(|jobs| jobs.is_some()).unwrap_or(false);
+        let alive = self
+            .thread
+            .lock()
+            .map(|thread| thread.as_ref().is_some_and(|thread| !thread.is_finished()))
+            .unwrap_or(false);
+        taking && alive
+    }
+
     /// Stops taking jobs, lets the writer finish those already queued, and
     /// waits for its thread to end.
     pub fn shut_down(&self) {
