@@ -67,6 +67,11 @@ pub struct DeviceView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DeviceList {
     pub devices: Vec<DeviceView>,
+    /// True when another page follows; pass `next_cursor` as `cursor`.
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 // ---------------------------------------------------------------- contacts
@@ -101,11 +106,21 @@ pub struct ContactRequestView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ContactRequestList {
     pub requests: Vec<ContactRequestView>,
+    /// True when another page follows; pass `next_cursor` as `cursor`.
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ContactList {
     pub contacts: Vec<AccountView>,
+    /// True when another page follows; pass `next_cursor` as `cursor`.
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 // ----------------------------------------------------------- conversations
@@ -147,6 +162,11 @@ pub struct ConversationView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConversationList {
     pub conversations: Vec<ConversationView>,
+    /// True when another page follows; pass `next_cursor` as `cursor`.
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

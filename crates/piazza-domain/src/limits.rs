@@ -44,5 +44,3 @@ pub const GREETING_CHARS_MAX: usize = 200;
 pub const DEVICES_PER_ACCOUNT_MAX: usize = 100;
 /// Contacts one account may hold.
 pub const CONTACTS_PER_ACCOUNT_MAX: usize = 5000;
-/// Conversations listed at once.
-pub const CONVERSATIONS_LISTED_MAX: u32 = 1000;

@@ -125,6 +125,16 @@ pub struct ConversationSummary {
     pub unread: i64,
     pub member_count: i64,
     pub owner: Option<AccountId>,
+    /// When a message was last sent (or the conversation created); the
+    /// list is ordered by it, newest first.
+    pub last_activity_at: Timestamp,
+}
+
+/// One page of a list, and whether more follows.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
 }
 
 /// The result of a send: the stored message and whether it was stored by
@@ -173,7 +183,12 @@ pub trait Store: Send + Sync + 'static {
     async fn authenticate(&self, token_hash: TokenHash) -> StoreResult<Option<Session>>;
     async fn touch_device(&self, device: DeviceId) -> StoreResult<()>;
     async fn account(&self, account: AccountId) -> StoreResult<Account>;
-    async fn devices(&self, account: AccountId) -> StoreResult<Vec<Device>>;
+    async fn devices(
+        &self,
+        account: AccountId,
+        after: Option<DeviceId>,
+        limit: u32,
+    ) -> StoreResult<Page<Device>>;
     async fn revoke_device(&self, account: AccountId, device: DeviceId) -> StoreResult<()>;
 
     // Contacts.
@@ -183,13 +198,25 @@ pub trait Store: Send + Sync + 'static {
         to: Username,
         greeting: Greeting,
     ) -> StoreResult<ContactRequestId>;
-    async fn incoming_requests(&self, account: AccountId) -> StoreResult<Vec<ContactRequest>>;
+    /// Pending requests to `account`, newest first, older than `before`.
+    async fn incoming_requests(
+        &self,
+        account: AccountId,
+        before: Option<ContactRequestId>,
+        limit: u32,
+    ) -> StoreResult<Page<ContactRequest>>;
     async fn accept_request(
         &self,
         account: AccountId,
         request: ContactRequestId,
     ) -> StoreResult<()>;
-    async fn contacts(&self, account: AccountId) -> StoreResult<Vec<Account>>;
+    /// Contacts by username, after `after`.
+    async fn contacts(
+        &self,
+        account: AccountId,
+        after: Option<Username>,
+        limit: u32,
+    ) -> StoreResult<Page<Account>>;
     async fn remove_contact(&self, account: AccountId, other: AccountId) -> StoreResult<()>;
 
     // Conversations and messages.
@@ -201,7 +228,14 @@ pub trait Store: Send + Sync + 'static {
         title: GroupTitle,
         members: Vec<AccountId>,
     ) -> StoreResult<ConversationId>;
-    async fn conversations(&self, account: AccountId) -> StoreResult<Vec<ConversationSummary>>;
+    /// Conversations, most recently active first, after the given
+    /// (activity time, id) position.
+    async fn conversations(
+        &self,
+        account: AccountId,
+        after: Option<(Timestamp, ConversationId)>,
+        limit: u32,
+    ) -> StoreResult<Page<ConversationSummary>>;
     async fn add_member(
         &self,
         actor: AccountId,

@@ -22,11 +22,11 @@ use async_trait::async_trait;
 use piazza_domain::limits;
 use piazza_domain::store::{
     Account, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage, LogPage,
-    NoticeSink, Sent, Session, StoreResult, TokenHash,
+    NoticeSink, Page, Sent, Session, StoreResult, TokenHash,
 };
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    Greeting, GroupTitle, LogSeq, MessageText, Rejection, Seq, Store, Username,
+    Greeting, GroupTitle, LogSeq, MessageText, Rejection, Seq, Store, Timestamp, Username,
 };
 use rusqlite::Connection;
 
@@ -218,10 +218,16 @@ impl Store for SqliteStore {
             .await?)
     }
 
-    async fn devices(&self, account: AccountId) -> StoreResult<Vec<Device>> {
+    async fn devices(
+        &self,
+        account: AccountId,
+        after: Option<DeviceId>,
+        limit: u32,
+    ) -> StoreResult<Page<Device>> {
+        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
         Ok(self
             .readers
-            .read(move |conn| reads::devices(conn, account))
+            .read(move |conn| reads::devices(conn, account, after, limit))
             .await?)
     }
 
@@ -244,10 +250,16 @@ impl Store for SqliteStore {
             .await?)
     }
 
-    async fn incoming_requests(&self, account: AccountId) -> StoreResult<Vec<ContactRequest>> {
+    async fn incoming_requests(
+        &self,
+        account: AccountId,
+        before: Option<ContactRequestId>,
+        limit: u32,
+    ) -> StoreResult<Page<ContactRequest>> {
+        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
         Ok(self
             .readers
-            .read(move |conn| reads::incoming_requests(conn, account, limits::PAGE_LEN_MAX))
+            .read(move |conn| reads::incoming_requests(conn, account, before, limit))
             .await?)
     }
 
@@ -262,10 +274,16 @@ impl Store for SqliteStore {
             .await?)
     }
 
-    async fn contacts(&self, account: AccountId) -> StoreResult<Vec<Account>> {
+    async fn contacts(
+        &self,
+        account: AccountId,
+        after: Option<Username>,
+        limit: u32,
+    ) -> StoreResult<Page<Account>> {
+        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
         Ok(self
             .readers
-            .read(move |conn| reads::contacts(conn, account))
+            .read(move |conn| reads::contacts(conn, account, after.as_ref(), limit))
             .await?)
     }
 
@@ -299,10 +317,16 @@ impl Store for SqliteStore {
             .await?)
     }
 
-    async fn conversations(&self, account: AccountId) -> StoreResult<Vec<ConversationSummary>> {
+    async fn conversations(
+        &self,
+        account: AccountId,
+        after: Option<(Timestamp, ConversationId)>,
+        limit: u32,
+    ) -> StoreResult<Page<ConversationSummary>> {
+        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
         Ok(self
             .readers
-            .read(move |conn| reads::conversations(conn, account, limits::CONVERSATIONS_LISTED_MAX))
+            .read(move |conn| reads::conversations(conn, account, after, limit))
             .await?)
     }
 

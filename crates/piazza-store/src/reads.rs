@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use piazza_domain::event::{ConversationKind, Event, LogEntry, Message};
 use piazza_domain::store::{
-    Account, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage, LogPage,
+    Account, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage, LogPage, Page,
     Session, TokenHash,
 };
 use piazza_domain::{
@@ -83,22 +83,38 @@ pub fn authenticate(conn: &Connection, token_hash: TokenHash) -> Result<Option<S
         .optional()?)
 }
 
-pub fn devices(conn: &Connection, account: AccountId) -> Result<Vec<Device>> {
+/// Cuts a list fetched with one extra row into a page.
+fn page<T>(mut items: Vec<T>, limit: u32) -> Page<T> {
+    let has_more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    Page { items, has_more }
+}
+
+pub fn devices(
+    conn: &Connection,
+    account: AccountId,
+    after: Option<DeviceId>,
+    limit: u32,
+) -> Result<Page<Device>> {
     let mut statement = conn.prepare_cached(
         "SELECT id, name, created_at, last_seen_at FROM devices
-         WHERE account_id = ?1 AND revoked_at IS NULL ORDER BY id",
+         WHERE account_id = ?1 AND revoked_at IS NULL AND id > ?2 ORDER BY id LIMIT ?3",
     )?;
+    let after = after.map_or(0, DeviceId::row);
     let devices = statement
-        .query_map([account.row()], |row| {
-            Ok(Device {
-                device_id: DeviceId::from_row(row.get(0)?),
-                device_name: row.get(1)?,
-                created_at: Timestamp::from_unix_ms(row.get(2)?),
-                last_seen_at: Timestamp::from_unix_ms(row.get(3)?),
-            })
-        })?
+        .query_map(
+            rusqlite::params![account.row(), after, i64::from(limit) + 1],
+            |row| {
+                Ok(Device {
+                    device_id: DeviceId::from_row(row.get(0)?),
+                    device_name: row.get(1)?,
+                    created_at: Timestamp::from_unix_ms(row.get(2)?),
+                    last_seen_at: Timestamp::from_unix_ms(row.get(3)?),
+                })
+            },
+        )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(devices)
+    Ok(page(devices, limit))
 }
 
 pub fn are_contacts(conn: &Connection, a: AccountId, b: AccountId) -> Result<bool> {
@@ -116,43 +132,57 @@ pub fn contact_count(conn: &Connection, account: AccountId) -> Result<usize> {
     Ok(count as usize)
 }
 
-pub fn contacts(conn: &Connection, account: AccountId) -> Result<Vec<Account>> {
+pub fn contacts(
+    conn: &Connection,
+    account: AccountId,
+    after: Option<&Username>,
+    limit: u32,
+) -> Result<Page<Account>> {
     let mut statement = conn.prepare_cached(
         "SELECT a.id, a.username, a.display_name FROM contacts c JOIN accounts a ON a.id = c.contact_id
-         WHERE c.account_id = ?1 ORDER BY a.username",
+         WHERE c.account_id = ?1 AND a.username > ?2 ORDER BY a.username LIMIT ?3",
     )?;
+    let after = after.map_or("", Username::as_str);
     let contacts = statement
-        .query_map([account.row()], account_from_row)?
+        .query_map(
+            rusqlite::params![account.row(), after, i64::from(limit) + 1],
+            account_from_row,
+        )?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(contacts)
+    Ok(page(contacts, limit))
 }
 
 pub fn incoming_requests(
     conn: &Connection,
     account: AccountId,
+    before: Option<ContactRequestId>,
     limit: u32,
-) -> Result<Vec<ContactRequest>> {
+) -> Result<Page<ContactRequest>> {
     let mut statement = conn.prepare_cached(
         "SELECT r.id, a.id, a.username, a.display_name, r.greeting, r.created_at
          FROM contact_requests r JOIN accounts a ON a.id = r.from_id
-         WHERE r.to_id = ?1 AND r.status = 0 ORDER BY r.id DESC LIMIT ?2",
+         WHERE r.to_id = ?1 AND r.status = 0 AND r.id < ?2 ORDER BY r.id DESC LIMIT ?3",
     )?;
+    let before = before.map_or(i64::MAX, ContactRequestId::row);
     let requests = statement
-        .query_map(rusqlite::params![account.row(), limit], |row| {
-            Ok(ContactRequest {
-                request_id: ContactRequestId::from_row(row.get(0)?),
-                from: Account {
-                    account_id: AccountId::from_row(row.get(1)?),
-                    username: Username::from_store(row.get(2)?),
-                    display_name: row.get(3)?,
-                }
-                .to_ref(),
-                greeting: row.get(4)?,
-                created_at: Timestamp::from_unix_ms(row.get(5)?),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(requests)
+        .query_map(
+            rusqlite::params![account.row(), before, i64::from(limit) + 1],
+            |row| {
+                Ok(ContactRequest {
+                    request_id: ContactRequestId::from_row(row.get(0)?),
+                    from: Account {
+                        account_id: AccountId::from_row(row.get(1)?),
+                        username: Username::from_store(row.get(2)?),
+                        display_name: row.get(3)?,
+                    }
+                    .to_ref(),
+                    greeting: row.get(4)?,
+                    created_at: Timestamp::from_unix_ms(row.get(5)?),
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(page(requests, limit))
 }
 
 pub fn membership(
@@ -203,34 +233,43 @@ pub fn member_ids(conn: &Connection, conversation: ConversationId) -> Result<Vec
 pub fn conversations(
     conn: &Connection,
     account: AccountId,
+    after: Option<(Timestamp, ConversationId)>,
     limit: u32,
-) -> Result<Vec<ConversationSummary>> {
+) -> Result<Page<ConversationSummary>> {
     let mut statement = conn.prepare_cached(
         "SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, m.read_seq,
                 (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id),
                 (SELECT a.display_name FROM members p JOIN accounts a ON a.id = p.account_id
-                  WHERE p.conversation_id = c.id AND p.account_id <> ?1 LIMIT 1)
+                  WHERE p.conversation_id = c.id AND p.account_id <> ?1 LIMIT 1),
+                c.last_activity_at
          FROM members m JOIN conversations c ON c.id = m.conversation_id
          WHERE m.account_id = ?1
-         ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?2",
+           AND (c.last_activity_at < ?2 OR (c.last_activity_at = ?2 AND c.id < ?3))
+         ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?4",
     )?;
+    let (after_at, after_row) =
+        after.map_or((i64::MAX, i64::MAX), |(at, id)| (at.unix_ms(), id.row()));
     let rows = statement
-        .query_map(rusqlite::params![account.row(), limit], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, Option<String>>(2)?,
-                row.get::<_, Option<i64>>(3)?,
-                row.get::<_, i64>(4)?,
-                row.get::<_, i64>(5)?,
-                row.get::<_, i64>(6)?,
-                row.get::<_, Option<String>>(7)?,
-            ))
-        })?
+        .query_map(
+            rusqlite::params![account.row(), after_at, after_row, i64::from(limit) + 1],
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                    row.get::<_, Option<i64>>(3)?,
+                    row.get::<_, i64>(4)?,
+                    row.get::<_, i64>(5)?,
+                    row.get::<_, i64>(6)?,
+                    row.get::<_, Option<String>>(7)?,
+                    row.get::<_, i64>(8)?,
+                ))
+            },
+        )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
         .map(
-            |(id, kind, title, owner, last_seq, read_seq, member_count, peer_name)| {
+            |(id, kind, title, owner, last_seq, read_seq, member_count, peer_name, active_at)| {
                 let kind = kind_from_row(kind)?;
                 let title = match kind {
                     ConversationKind::Group => title.unwrap_or_default(),
@@ -245,10 +284,12 @@ pub fn conversations(
                     unread: (last_seq - read_seq).max(0),
                     member_count,
                     owner: owner.map(AccountId::from_row),
+                    last_activity_at: Timestamp::from_unix_ms(active_at),
                 })
             },
         )
-        .collect()
+        .collect::<Result<Vec<_>>>()
+        .map(|items| page(items, limit))
 }
 
 const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, text, sent_at";

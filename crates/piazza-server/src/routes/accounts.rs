@@ -11,7 +11,8 @@ use piazza_domain::{DeviceId, DeviceName, DisplayName, Password, Username};
 use crate::App;
 use crate::auth::{Auth, ClientAddr, new_token};
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{Json, Query};
+use crate::routes::paging::{ListQuery, next_cursor};
 
 pub fn account_view(account: &Account) -> AccountView {
     AccountView {
@@ -136,11 +137,24 @@ pub async fn me(State(app): State<App>, auth: Auth) -> Result<Json<AccountView>,
 }
 
 /// The account's logged-in devices.
-#[utoipa::path(get, path = "/api/v1/devices", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/devices", tag = "accounts", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = DeviceList), (status = 401, body = Problem)))]
-pub async fn devices(State(app): State<App>, auth: Auth) -> Result<Json<DeviceList>, ApiError> {
-    let devices = app.store.devices(auth.account).await?;
-    let devices = devices
+pub async fn devices(
+    State(app): State<App>,
+    auth: Auth,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<DeviceList>, ApiError> {
+    let after = query.after(|key| DeviceId::parse(key).ok())?;
+    let page = app
+        .store
+        .devices(auth.account, after, query.limit()?)
+        .await?;
+    let next_cursor = next_cursor(
+        page.has_more,
+        page.items.last().map(|d| d.device_id.to_string()),
+    );
+    let devices = page
+        .items
         .into_iter()
         .map(|device| DeviceView {
             device_id: device.device_id.to_string(),
@@ -150,7 +164,11 @@ pub async fn devices(State(app): State<App>, auth: Auth) -> Result<Json<DeviceLi
             current: device.device_id == auth.device,
         })
         .collect();
-    Ok(Json(DeviceList { devices }))
+    Ok(Json(DeviceList {
+        devices,
+        has_more: page.has_more,
+        next_cursor,
+    }))
 }
 
 /// Log a device out: its token stops working and its sockets close.

@@ -11,8 +11,9 @@ use piazza_domain::{AccountId, ContactRequestId, Greeting, Rejection, Username};
 use crate::App;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{Json, Query};
 use crate::routes::accounts::account_view;
+use crate::routes::paging::{ListQuery, next_cursor};
 
 /// Ask another account to become a contact. Asking someone who already
 /// asked you accepts their request.
@@ -46,14 +47,24 @@ pub async fn request(
 }
 
 /// Pending requests sent to the caller, newest first.
-#[utoipa::path(get, path = "/api/v1/contacts/requests", tag = "contacts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/contacts/requests", tag = "contacts", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = ContactRequestList), (status = 401, body = Problem)))]
 pub async fn incoming(
     State(app): State<App>,
     auth: Auth,
+    Query(query): Query<ListQuery>,
 ) -> Result<Json<ContactRequestList>, ApiError> {
-    let requests = app.store.incoming_requests(auth.account).await?;
-    let requests = requests
+    let before = query.after(|key| ContactRequestId::parse(key).ok())?;
+    let page = app
+        .store
+        .incoming_requests(auth.account, before, query.limit()?)
+        .await?;
+    let next_cursor = next_cursor(
+        page.has_more,
+        page.items.last().map(|r| r.request_id.to_string()),
+    );
+    let requests = page
+        .items
         .into_iter()
         .map(|request| ContactRequestView {
             request_id: request.request_id.to_string(),
@@ -65,7 +76,11 @@ pub async fn incoming(
             created_at: request.created_at.to_rfc3339(),
         })
         .collect();
-    Ok(Json(ContactRequestList { requests }))
+    Ok(Json(ContactRequestList {
+        requests,
+        has_more: page.has_more,
+        next_cursor,
+    }))
 }
 
 /// Accept a request sent to the caller; both become contacts.
@@ -88,12 +103,26 @@ pub async fn accept(
 }
 
 /// The caller's contacts.
-#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = ContactList), (status = 401, body = Problem)))]
-pub async fn list(State(app): State<App>, auth: Auth) -> Result<Json<ContactList>, ApiError> {
-    let contacts = app.store.contacts(auth.account).await?;
+pub async fn list(
+    State(app): State<App>,
+    auth: Auth,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<ContactList>, ApiError> {
+    let after = query.after(|key| Username::parse(key).ok())?;
+    let page = app
+        .store
+        .contacts(auth.account, after, query.limit()?)
+        .await?;
+    let next_cursor = next_cursor(
+        page.has_more,
+        page.items.last().map(|c| c.username.to_string()),
+    );
     Ok(Json(ContactList {
-        contacts: contacts.iter().map(account_view).collect(),
+        contacts: page.items.iter().map(account_view).collect(),
+        has_more: page.has_more,
+        next_cursor,
     }))
 }
 

@@ -11,7 +11,8 @@ use piazza_api::{
 };
 use piazza_domain::event::Message;
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, GroupTitle, MessageText, Rejection, Seq, limits,
+    AccountId, ClientMsgId, ConversationId, GroupTitle, MessageText, Rejection, Seq, Timestamp,
+    limits,
 };
 use serde::Deserialize;
 
@@ -19,6 +20,7 @@ use crate::App;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::routes::paging::{ListQuery, next_cursor};
 
 fn conversation_id(text: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(text).map_err(|_| Rejection::NotAMember.into())
@@ -94,11 +96,31 @@ pub async fn create_group(
 }
 
 /// The caller's conversations, most recently active first.
-#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = ConversationList), (status = 401, body = Problem)))]
-pub async fn list(State(app): State<App>, auth: Auth) -> Result<Json<ConversationList>, ApiError> {
-    let conversations = app.store.conversations(auth.account).await?;
-    let conversations = conversations
+pub async fn list(
+    State(app): State<App>,
+    auth: Auth,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<ConversationList>, ApiError> {
+    // The sort key is (last activity, id): `<unix ms>.<conversation id>`.
+    let after = query.after(|key| {
+        let (at, id) = key.split_once('.')?;
+        let at = at.parse::<i64>().ok()?;
+        Some((Timestamp::from_unix_ms(at), ConversationId::parse(id).ok()?))
+    })?;
+    let page = app
+        .store
+        .conversations(auth.account, after, query.limit()?)
+        .await?;
+    let next_cursor = next_cursor(
+        page.has_more,
+        page.items
+            .last()
+            .map(|c| format!("{}.{}", c.last_activity_at.unix_ms(), c.conversation_id)),
+    );
+    let conversations = page
+        .items
         .into_iter()
         .map(|summary| ConversationView {
             conversation_id: summary.conversation_id.to_string(),
@@ -111,7 +133,11 @@ pub async fn list(State(app): State<App>, auth: Auth) -> Result<Json<Conversatio
             owner: summary.owner.map(|owner| owner.to_string()),
         })
         .collect();
-    Ok(Json(ConversationList { conversations }))
+    Ok(Json(ConversationList {
+        conversations,
+        has_more: page.has_more,
+        next_cursor,
+    }))
 }
 
 /// Add one of the owner's contacts to a group (owner only).

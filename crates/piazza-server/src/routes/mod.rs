@@ -1,4 +1,5 @@
 pub mod accounts;
 pub mod contacts;
 pub mod conversations;
+pub mod paging;
 pub mod sync;

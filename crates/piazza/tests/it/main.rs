@@ -6,5 +6,6 @@ mod chat;
 mod crash;
 mod devices;
 mod helpers;
+mod lists;
 mod operations;
 mod sync_property;
