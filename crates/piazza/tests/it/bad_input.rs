@@ -422,15 +422,7 @@ async fn bad_input_is_a_4xx_problem_and_changes_nothing() {
 
     let (log_after, _) = sync_all(&ann.client, None, 200).await;
     assert_eq!(log_after, log_before, "nothing reached the log");
-    assert_eq!(
-        bob.client
-            .history(&conversation, None, None)
-            .await
-            .unwrap()
-            .messages
-            .len(),
-        1
-    );
+    assert_eq!(message_count(&bob, &conversation).await, 1);
     assert_problem(
         &anonymous.login("ann2", "password1", "x").await.unwrap_err(),
         401,

@@ -179,27 +179,12 @@ async fn a_group_of_three() {
         .add_member(&group, &dan.account_id)
         .await
         .unwrap();
-    assert!(
-        dan.client
-            .history(&group, None, None)
-            .await
-            .unwrap()
-            .messages
-            .is_empty()
-    );
+    assert!(message_count(&dan, &group).await == 0);
     dan.client
         .send_message(&group, "dan-1", "hi all")
         .await
         .unwrap();
-    assert_eq!(
-        dan.client
-            .history(&group, None, None)
-            .await
-            .unwrap()
-            .messages
-            .len(),
-        1
-    );
+    assert_eq!(message_count(&dan, &group).await, 1);
     let added = next_of_type(&mut cat_socket, "conversation.member_added").await;
     assert_eq!(field(&added, "account_id"), dan.account_id.as_str());
 
@@ -322,15 +307,7 @@ async fn a_retried_send_is_stored_once() {
         .unwrap_err();
     assert_problem(&error, 422, "client_msg_id_reused");
 
-    assert_eq!(
-        bob.client
-            .history(&conversation, None, None)
-            .await
-            .unwrap()
-            .messages
-            .len(),
-        1
-    );
+    assert_eq!(message_count(&bob, &conversation).await, 1);
     let (events, _) = sync_all(&bob.client, None, 100).await;
     assert_eq!(
         events.iter().filter(|e| e.type_ == "message.new").count(),
@@ -369,15 +346,7 @@ async fn a_retried_send_is_stored_once() {
             }
         }
     }
-    assert_eq!(
-        bob.client
-            .history(&conversation, None, None)
-            .await
-            .unwrap()
-            .messages
-            .len(),
-        1
-    );
+    assert_eq!(message_count(&bob, &conversation).await, 1);
     app.shut_down().await;
 }
 
@@ -425,12 +394,7 @@ async fn a_non_member_can_neither_read_nor_post() {
     let (events, _) = sync_all(&eve.client, None, 100).await;
     assert!(events.is_empty(), "nothing reached eve's log");
     assert_eq!(
-        bob.client
-            .history(&conversation, None, None)
-            .await
-            .unwrap()
-            .messages
-            .len(),
+        message_count(&bob, &conversation).await,
         1,
         "nothing was added"
     );

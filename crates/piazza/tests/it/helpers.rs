@@ -204,3 +204,13 @@ pub fn position(cursor: &str) -> i64 {
         .log_seq()
         .get()
 }
+
+/// How many messages of a conversation `user` can see (up to one page).
+pub async fn message_count(user: &User, conversation: &str) -> usize {
+    user.client
+        .history(conversation, None, Some(200))
+        .await
+        .expect("history")
+        .messages
+        .len()
+}
