@@ -425,3 +425,39 @@ async fn a_socket_that_falls_behind_is_closed_and_catches_up_by_sync() {
     );
     app.shut_down().await;
 }
+
+#[tokio::test]
+async fn a_browser_can_pass_its_token_in_the_query() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let token = ann.client.token().unwrap().to_owned();
+    let ws = app.base.replacen("http://", "ws://", 1);
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("{ws}/api/v1/ws?token={token}"))
+        .await
+        .expect("upgraded");
+    socket
+        .send(Message::Text(r#"{"op":"sync"}"#.into()))
+        .await
+        .unwrap();
+    let mut synced = false;
+    while let Some(message) = tokio::time::timeout(PATIENCE, socket.next()).await.unwrap() {
+        if let Message::Text(text) = message.unwrap() {
+            if text.contains(r#""op":"synced""#) {
+                synced = true;
+                break;
+            }
+        }
+    }
+    assert!(synced, "the socket replays and goes live");
+    let refused = tokio_tungstenite::connect_async(format!("{ws}/api/v1/ws?token=pz_forged")).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 401)
+        }
+        other => panic!("a forged token must be refused with 401, got {other:?}"),
+    }
+    app.shut_down().await;
+}
