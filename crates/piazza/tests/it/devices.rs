@@ -444,11 +444,11 @@ async fn a_browser_can_pass_its_token_in_the_query() {
         .unwrap();
     let mut synced = false;
     while let Some(message) = tokio::time::timeout(PATIENCE, socket.next()).await.unwrap() {
-        if let Message::Text(text) = message.unwrap() {
-            if text.contains(r#""op":"synced""#) {
-                synced = true;
-                break;
-            }
+        if let Message::Text(text) = message.unwrap()
+            && text.contains(r#""op":"synced""#)
+        {
+            synced = true;
+            break;
         }
     }
     assert!(synced, "the socket replays and goes live");
