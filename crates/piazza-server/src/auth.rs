@@ -138,21 +138,31 @@ impl PasswordHasherPool {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
     }
 
-    pub async fn hash(&self, password: Password) -> Result<String, ApiError> {
+    /// Runs one Argon2 computation on the blocking pool, within the bound
+    /// on how many run at once.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(Argon2<'static>) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| ApiError::unavailable("shutting down"))?;
         let argon2 = self.argon2();
-        tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || work(argon2))
+            .await
+            .map_err(|_| ApiError::unavailable("password hashing failed"))
+    }
+
+    pub async fn hash(&self, password: Password) -> Result<String, ApiError> {
+        self.run(move |argon2| {
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
             argon2
                 .hash_password(password.expose().as_bytes(), &salt)
                 .map(|hash| hash.to_string())
         })
-        .await
-        .map_err(|_| ApiError::unavailable("password hashing failed"))?
+        .await?
         .map_err(|error| {
             tracing::error!(%error, "argon2 failed");
             ApiError::unavailable("password hashing failed")
@@ -163,13 +173,7 @@ impl PasswordHasherPool {
     /// unknown username) it still does the work, so timing does not reveal
     /// which usernames exist.
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, ApiError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ApiError::unavailable("shutting down"))?;
-        let argon2 = self.argon2();
-        tokio::task::spawn_blocking(move || match stored {
+        self.run(move |argon2| match stored {
             Some(stored) => match PasswordHash::new(&stored) {
                 Ok(parsed) => argon2.verify_password(password.as_bytes(), &parsed).is_ok(),
                 Err(_) => false,
@@ -181,7 +185,6 @@ impl PasswordHasherPool {
             }
         })
         .await
-        .map_err(|_| ApiError::unavailable("password check failed"))
     }
 }
 
