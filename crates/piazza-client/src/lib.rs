@@ -38,6 +38,10 @@ use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 pub use error::{ClientError, UNEXPECTED_BODY};
 pub use socket::{Incoming, Socket, SocketReceiver, SocketSender};
 
+/// Pages of contacts `all_contacts` follows at most: the server holds at
+/// most 5,000 contacts an account, at 200 a page.
+pub const CONTACT_PAGES_MAX: usize = 25;
+
 /// A handle on one server, optionally acting as one device (its token).
 /// Cloning is cheap and every clone shares one connection pool, so a load
 /// generator can hold thousands of clients with different tokens.
@@ -202,8 +206,32 @@ impl Client {
 
     /// `GET /api/v1/contacts`.
     pub async fn contacts(&self) -> Result<ContactList, ClientError> {
-        let answer = send(self.request(Method::GET, "/api/v1/contacts")).await?;
-        decode(&answer)
+        self.contacts_page(None).await
+    }
+
+    /// One page of `GET /api/v1/contacts`: the first without a cursor, the
+    /// next with the `next_cursor` of the one before.
+    pub async fn contacts_page(&self, cursor: Option<&str>) -> Result<ContactList, ClientError> {
+        let mut request = self.request(Method::GET, "/api/v1/contacts");
+        if let Some(cursor) = cursor {
+            request = request.query(&[("cursor", cursor)]);
+        }
+        decode(&send(request).await?)
+    }
+
+    /// Every contact, following the pages (at most `CONTACT_PAGES_MAX`).
+    pub async fn all_contacts(&self) -> Result<Vec<AccountView>, ClientError> {
+        let mut contacts = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..CONTACT_PAGES_MAX {
+            let page = self.contacts_page(cursor.as_deref()).await?;
+            contacts.extend(page.contacts);
+            match page.next_cursor {
+                Some(next) if page.has_more => cursor = Some(next),
+                _ => break,
+            }
+        }
+        Ok(contacts)
     }
 
     /// `DELETE /api/v1/contacts/{account_id}`.

@@ -230,13 +230,19 @@ impl Session {
     /// usernames.
     async fn directory(&self) -> anyhow::Result<(AccountView, Vec<AccountView>)> {
         let me = self.client.me().await.map_err(|e| self.explain(e))?;
-        let contacts = self.client.contacts().await.map_err(|e| self.explain(e))?;
-        Ok((me, contacts.contacts))
+        let contacts = self
+            .client
+            .all_contacts()
+            .await
+            .map_err(|e| self.explain(e))?;
+        Ok((me, contacts))
     }
 
     async fn contacts(&self) -> anyhow::Result<Vec<AccountView>> {
-        let list = self.client.contacts().await.map_err(|e| self.explain(e))?;
-        Ok(list.contacts)
+        self.client
+            .all_contacts()
+            .await
+            .map_err(|e| self.explain(e))
     }
 
     /// A contact's username or a conversation id, turned into the
