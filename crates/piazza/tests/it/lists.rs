@@ -75,6 +75,15 @@ async fn every_list_pages_with_a_cursor() {
         ["bob", "cat", "dan", "eve", "fay"],
         "by username, each once"
     );
+    let all: Vec<_> = ann
+        .client
+        .all_contacts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.username)
+        .collect();
+    assert_eq!(all, contacts, "the client's walk agrees");
     let requests = walk(
         &ann,
         "/api/v1/contacts/requests",
