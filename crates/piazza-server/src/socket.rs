@@ -105,9 +105,16 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
     let write_timeout = Duration::from_secs(app.limits.socket_write_timeout_s.max(1));
 
     let (code, reason): (u16, &str) = loop {
+        // Closing wins over anything else that is ready; among the rest the
+        // select stays fair, so neither pushes nor the client's own sends
+        // can starve the other.
+        if let Some(reason) = close_signal.reason() {
+            break reason.close_frame();
+        }
+        if app.shutdown.is_cancelled() {
+            break CloseReason::ShuttingDown.close_frame();
+        }
         tokio::select! {
-            // Closing wins over everything else that is ready.
-            biased;
             reason = close_signal.closed() => break reason.close_frame(),
             _ = app.shutdown.cancelled() => break CloseReason::ShuttingDown.close_frame(),
             Some(frame) = pending.next(), if !pending.is_empty() => {
@@ -145,7 +152,8 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
                 if last_heard.elapsed() > idle_timeout {
                     break (1001, "idle for too long");
                 }
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                let ping = async { socket.send(Message::Ping(Default::default())).await.map_err(|_| Gone) };
+                if !within(write_timeout, ping).await {
                     return;
                 }
             }
