@@ -138,7 +138,7 @@ pub async fn me(State(app): State<App>, auth: Auth) -> Result<Json<AccountView>,
 
 /// The account's logged-in devices.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "accounts", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, body = DeviceList), (status = 401, body = Problem)))]
+    responses((status = 200, body = DeviceList), (status = 400, description = "invalid_cursor or invalid_limit", body = Problem), (status = 401, body = Problem)))]
 pub async fn devices(
     State(app): State<App>,
     auth: Auth,

@@ -48,7 +48,7 @@ pub async fn request(
 
 /// Pending requests sent to the caller, newest first.
 #[utoipa::path(get, path = "/api/v1/contacts/requests", tag = "contacts", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, body = ContactRequestList), (status = 401, body = Problem)))]
+    responses((status = 200, body = ContactRequestList), (status = 400, description = "invalid_cursor or invalid_limit", body = Problem), (status = 401, body = Problem)))]
 pub async fn incoming(
     State(app): State<App>,
     auth: Auth,
@@ -104,7 +104,7 @@ pub async fn accept(
 
 /// The caller's contacts.
 #[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, body = ContactList), (status = 401, body = Problem)))]
+    responses((status = 200, body = ContactList), (status = 400, description = "invalid_cursor or invalid_limit", body = Problem), (status = 401, body = Problem)))]
 pub async fn list(
     State(app): State<App>,
     auth: Auth,

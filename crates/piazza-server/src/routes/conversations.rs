@@ -97,7 +97,7 @@ pub async fn create_group(
 
 /// The caller's conversations, most recently active first.
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, body = ConversationList), (status = 401, body = Problem)))]
+    responses((status = 200, body = ConversationList), (status = 400, description = "invalid_cursor or invalid_limit", body = Problem), (status = 401, body = Problem)))]
 pub async fn list(
     State(app): State<App>,
     auth: Auth,
