@@ -10,7 +10,10 @@
 pub mod cursor;
 pub mod event;
 pub mod ids;
+pub mod ledger;
 pub mod limits;
+pub mod money;
+pub mod red_packet;
 pub mod store;
 pub mod time;
 pub mod values;
