@@ -282,3 +282,76 @@ pub enum ServerFrame {
 pub struct Health {
     pub status: String,
 }
+
+// ------------------------------------------------------------------ wallet
+
+/// `GET /api/v1/wallet`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct WalletView {
+    pub currency: String,
+    pub balance_minor: i64,
+}
+
+/// `PUT /api/v1/wallet/pin`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SetPin {
+    /// Exactly six ASCII digits.
+    pub pin: String,
+    /// The account's password, to prove it is the owner setting the PIN.
+    pub password: String,
+}
+
+/// `POST /api/v1/wallet/topups`. `amount_minor` is taken as any JSON value
+/// so that a string, a fraction or a huge number is the server's precise
+/// 400 `invalid_amount`, not serde's generic one.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TopUp {
+    /// A positive integer of minor units (fen, cents).
+    #[schema(value_type = i64)]
+    pub amount_minor: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct TopUpDone {
+    pub topup_id: String,
+    /// The wallet's balance right after the top-up.
+    pub balance_minor: i64,
+}
+
+/// `POST /api/v1/wallet/withdrawals`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Withdraw {
+    #[schema(value_type = i64)]
+    pub amount_minor: serde_json::Value,
+    /// The six-digit payment PIN.
+    pub pin: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct WithdrawalDone {
+    pub withdrawal_id: String,
+    pub balance_minor: i64,
+}
+
+/// One line of `GET /api/v1/wallet/statement`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct StatementEntryView {
+    pub entry_id: String,
+    /// Signed: positive money in, negative money out.
+    pub amount_minor: i64,
+    pub balance_after_minor: i64,
+    /// The operation: `topup`, `withdrawal`, …
+    pub kind: String,
+    /// The operation's id (`topup_id`, `withdrawal_id`, …).
+    #[serde(rename = "ref")]
+    pub ref_: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Statement {
+    /// Newest first.
+    pub entries: Vec<StatementEntryView>,
+    /// Pass as `cursor` for the next (older) page; null on the last one.
+    pub cursor: Option<String>,
+}

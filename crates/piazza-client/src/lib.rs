@@ -446,7 +446,24 @@ impl Client {
         body: Option<Vec<u8>>,
         content_type: Option<&str>,
     ) -> Result<RawResponse, ClientError> {
+        self.raw_with_headers(method, path, body, content_type, &[])
+            .await
+    }
+
+    /// [`Client::raw`] with extra request headers, such as an
+    /// `Idempotency-Key`.
+    pub async fn raw_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<RawResponse, ClientError> {
         let mut request = self.request(method, path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(content_type) = content_type {
             request = request.header(CONTENT_TYPE, content_type);
         }

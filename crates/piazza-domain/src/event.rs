@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MessageId,
-    MessageText, Seq, Timestamp, Username,
+    MessageText, Seq, Timestamp, TransactionId, Username,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +94,25 @@ pub enum Event {
         seq: Seq,
         device_id: DeviceId,
     },
+    /// Money came into the account's wallet.
+    #[serde(rename = "wallet.credited")]
+    WalletCredited(WalletMovement),
+    /// Money left the account's wallet.
+    #[serde(rename = "wallet.debited")]
+    WalletDebited(WalletMovement),
+}
+
+/// A money event as the account's log keeps it. Plain strings and numbers,
+/// so old log entries stay readable if the ledger's types change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletMovement {
+    pub transaction_id: TransactionId,
+    /// The operation, as `OperationKind::as_str` names it (`topup`, …).
+    pub kind: String,
+    /// Always positive; the event's type says which way it went.
+    pub amount_minor: i64,
+    pub currency: String,
+    pub balance_minor: i64,
 }
 
 impl Event {
@@ -107,6 +126,8 @@ impl Event {
             Event::ContactAdded { .. } => "contact.added",
             Event::ContactRemoved { .. } => "contact.removed",
             Event::ReadMarker { .. } => "read.marker",
+            Event::WalletCredited(_) => "wallet.credited",
+            Event::WalletDebited(_) => "wallet.debited",
         }
     }
 }

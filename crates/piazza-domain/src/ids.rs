@@ -84,6 +84,14 @@ id_type!(
     /// A contact request from one account to another.
     ContactRequestId, "req_", "contact request"
 );
+id_type!(
+    /// One ledger transaction: a top-up, a withdrawal, … (its `topup_id`).
+    TransactionId, "txn_", "transaction"
+);
+id_type!(
+    /// One line of a wallet statement (a posting to the wallet).
+    EntryId, "ent_", "statement entry"
+);
 
 #[cfg(test)]
 mod tests {

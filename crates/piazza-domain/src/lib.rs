@@ -20,7 +20,10 @@ pub mod values;
 
 pub use cursor::{Cursor, CursorError, LogSeq};
 pub use event::{ConversationKind, Event, LogEntry, Message, Notice};
-pub use ids::{AccountId, ContactRequestId, ConversationId, DeviceId, IdError, MessageId};
+pub use ids::{
+    AccountId, ContactRequestId, ConversationId, DeviceId, EntryId, IdError, MessageId,
+    TransactionId,
+};
 pub use store::{Rejection, Store, StoreError};
 pub use time::Timestamp;
 pub use values::{

@@ -44,3 +44,9 @@ pub const GREETING_CHARS_MAX: usize = 200;
 pub const DEVICES_PER_ACCOUNT_MAX: usize = 100;
 /// Contacts one account may hold.
 pub const CONTACTS_PER_ACCOUNT_MAX: usize = 5000;
+/// Bytes in an `Idempotency-Key` (Stripe's limit).
+pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 255;
+/// Wrong payment PINs in a row before money-out is locked.
+pub const PIN_ATTEMPTS_MAX: i64 = 5;
+/// How long money-out stays locked after too many wrong PINs.
+pub const PIN_LOCK_MS: i64 = 15 * 60 * 1000;

@@ -11,9 +11,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::event::{AccountRef, ConversationKind, LogEntry, Message, Notice};
+use crate::ledger::OperationKind;
+use crate::money::{Currency, Money};
 use crate::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    Greeting, GroupTitle, LogSeq, MessageText, Seq, Timestamp, Username,
+    EntryId, Greeting, GroupTitle, LogSeq, MessageText, Seq, Timestamp, TransactionId, Username,
 };
 
 /// A rule the request broke. Each maps to one HTTP status and stable code.
@@ -49,6 +51,16 @@ pub enum Rejection {
     SeqOutOfRange { seq: i64 },
     #[error("an account holds at most {max} {what}")]
     TooMany { what: &'static str, max: usize },
+    #[error("the wallet holds too little for this")]
+    InsufficientFunds,
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
+    #[error("the payment PIN is wrong")]
+    WrongPin,
+    #[error("too many wrong PINs: money-out is locked until {}", until.to_rfc3339())]
+    PinLocked { until: Timestamp },
+    #[error("set a payment PIN first (PUT /api/v1/wallet/pin)")]
+    PinNotSet,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +169,67 @@ pub struct LogPage {
     /// The last position the page covers (the `after` asked for if empty).
     pub end: LogSeq,
     pub has_more: bool,
+}
+
+/// A client's `Idempotency-Key`: 1 to 255 bytes of visible ASCII. Keys
+/// are per account, so one account cannot collide with another's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(text: &str) -> Option<IdempotencyKey> {
+        let fits = !text.is_empty() && text.len() <= crate::limits::IDEMPOTENCY_KEY_BYTES_MAX;
+        (fits && text.bytes().all(|byte| byte.is_ascii_graphic()))
+            .then(|| IdempotencyKey(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A money-moving request as idempotency sees it: the key, and a hash of
+/// what was asked, so the same key with another request is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotent {
+    pub key: IdempotencyKey,
+    pub request_hash: [u8; 32],
+}
+
+/// The answer to a money movement: the same on a replay, flagged as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoneyMoved {
+    pub transaction_id: TransactionId,
+    /// The caller's wallet balance right after the movement.
+    pub balance_minor: i64,
+    pub replayed: bool,
+}
+
+/// What a money-out call learnt about the PIN before reaching the store
+/// (Argon2 runs on the server's blocking pool, not in the writer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinCheck {
+    Verified,
+    Wrong,
+}
+
+/// The stored payment PIN of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinState {
+    pub pin_hash: String,
+    pub locked_until: Option<Timestamp>,
+}
+
+/// One line of a wallet statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementEntry {
+    pub entry_id: EntryId,
+    pub transaction_id: TransactionId,
+    /// Signed: positive credits the wallet, negative debits it.
+    pub amount_minor: i64,
+    pub balance_after_minor: i64,
+    pub kind: OperationKind,
+    pub at: Timestamp,
 }
 
 /// Receives what each commit made visible, after it is durable.
@@ -280,4 +353,39 @@ pub trait Store: Send + Sync + 'static {
         after: LogSeq,
         limit: u32,
     ) -> StoreResult<LogPage>;
+
+    // Wallet (Piazza Pay).
+    /// The balance of the account's wallet in `currency` (0 before any
+    /// money moved).
+    async fn wallet_balance(&self, account: AccountId, currency: Currency) -> StoreResult<i64>;
+    /// Sets (or replaces) the payment PIN's Argon2 hash and clears any
+    /// lock-out.
+    async fn set_pin(&self, account: AccountId, pin_hash: String) -> StoreResult<()>;
+    async fn pin(&self, account: AccountId) -> StoreResult<Option<PinState>>;
+    /// Credits the wallet from the gateway. `reference` is the gateway's.
+    async fn top_up(
+        &self,
+        account: AccountId,
+        request: Idempotent,
+        money: Money,
+        reference: String,
+    ) -> StoreResult<MoneyMoved>;
+    /// Debits the wallet to the gateway. A `PinCheck::Wrong` is counted in
+    /// the same transaction that refuses it, so it survives the refusal.
+    async fn withdraw(
+        &self,
+        account: AccountId,
+        request: Idempotent,
+        money: Money,
+        pin: PinCheck,
+        reference: String,
+    ) -> StoreResult<MoneyMoved>;
+    /// Statement lines, newest first, older than `before`.
+    async fn statement(
+        &self,
+        account: AccountId,
+        currency: Currency,
+        before: Option<EntryId>,
+        limit: u32,
+    ) -> StoreResult<Page<StatementEntry>>;
 }

@@ -156,10 +156,17 @@ impl PasswordHasherPool {
     }
 
     pub async fn hash(&self, password: Password) -> Result<String, ApiError> {
+        self.hash_secret(password.expose().to_owned()).await
+    }
+
+    /// Hashes any secret the same way, such as a payment PIN (which is not
+    /// a `Password`: it is six digits, and the lock-out, not its length,
+    /// is what protects it).
+    pub async fn hash_secret(&self, secret: String) -> Result<String, ApiError> {
         self.run(move |argon2| {
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
             argon2
-                .hash_password(password.expose().as_bytes(), &salt)
+                .hash_password(secret.as_bytes(), &salt)
                 .map(|hash| hash.to_string())
         })
         .await?

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use piazza_domain::money::Currency;
 use serde::Deserialize;
 
 #[derive(Debug, Clone)]
@@ -12,6 +13,12 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub limits: Limits,
     pub password_hashing: PasswordHashing,
+    /// The one currency this deployment's wallets hold.
+    pub currency: Currency,
+    /// Runs the built-in sandbox payment gateway, which credits top-ups and
+    /// pays out withdrawals at once, with no real money. Off, top-ups and
+    /// withdrawals answer 503 `no_payment_gateway`.
+    pub sandbox_payments: bool,
 }
 
 impl Config {
@@ -21,6 +28,8 @@ impl Config {
             data_dir,
             limits: Limits::default(),
             password_hashing: PasswordHashing::default(),
+            currency: Currency::CNY,
+            sandbox_payments: false,
         }
     }
 }

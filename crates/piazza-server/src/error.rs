@@ -119,6 +119,13 @@ impl From<Rejection> for ApiError {
             }
             Rejection::SeqOutOfRange { .. } => (StatusCode::BAD_REQUEST, "seq_out_of_range"),
             Rejection::TooMany { .. } => (StatusCode::CONFLICT, "limit_reached"),
+            Rejection::InsufficientFunds => (StatusCode::CONFLICT, "insufficient_funds"),
+            Rejection::IdempotencyKeyReused => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+            }
+            Rejection::WrongPin => (StatusCode::FORBIDDEN, "wrong_pin"),
+            Rejection::PinLocked { .. } => (StatusCode::LOCKED, "pin_locked"),
+            Rejection::PinNotSet => (StatusCode::FORBIDDEN, "pin_not_set"),
         };
         ApiError::new(status, code, detail)
     }

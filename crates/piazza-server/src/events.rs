@@ -84,6 +84,13 @@ pub fn to_view(entry: &LogEntry) -> EventView {
             "seq": seq.get(),
             "device_id": device_id.to_string(),
         }),
+        Event::WalletCredited(movement) | Event::WalletDebited(movement) => json!({
+            "transaction_id": movement.transaction_id.to_string(),
+            "kind": movement.kind,
+            "amount_minor": movement.amount_minor,
+            "currency": movement.currency,
+            "balance_minor": movement.balance_minor,
+        }),
     };
     let Value::Object(fields) = fields else {
         unreachable!("every event encodes as an object")

@@ -21,9 +21,10 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::serve::ListenerExt;
 use axum::{Router, middleware};
+use piazza_domain::money::Currency;
 use piazza_domain::{Store, limits};
 use piazza_store::{SqliteStore, StoreOptions};
 use tokio::net::TcpListener;
@@ -36,7 +37,7 @@ use crate::auth::{FailureLimiter, PasswordHasherPool};
 use crate::config::{Config, Limits};
 use crate::error::ApiError;
 use crate::hub::Hub;
-use crate::routes::{accounts, contacts, conversations, sync};
+use crate::routes::{accounts, contacts, conversations, sync, wallet};
 
 /// Everything a handler may reach. Cheap to clone.
 #[derive(Clone)]
@@ -46,6 +47,10 @@ pub struct App {
     pub passwords: Arc<PasswordHasherPool>,
     pub login_failures: Arc<FailureLimiter>,
     pub limits: Arc<Limits>,
+    /// The currency of every wallet on this server.
+    pub currency: Currency,
+    /// Whether the sandbox payment gateway is on (see `Config`).
+    pub sandbox_payments: bool,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
     /// The socket tasks, so shutdown can wait for their close frames.
@@ -69,6 +74,8 @@ impl App {
                 LOGIN_LIMITER_KEYS_MAX,
             )),
             limits: Arc::new(config.limits.clone()),
+            currency: config.currency,
+            sandbox_payments: config.sandbox_payments,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
         }
@@ -110,6 +117,11 @@ pub fn router(app: App) -> Router {
             post(conversations::send).get(conversations::history),
         )
         .route("/conversations/{id}/read", post(conversations::mark_read))
+        .route("/wallet", get(wallet::balance))
+        .route("/wallet/pin", put(wallet::set_pin))
+        .route("/wallet/topups", post(wallet::top_up))
+        .route("/wallet/withdrawals", post(wallet::withdraw))
+        .route("/wallet/statement", get(wallet::statement))
         .route("/sync", get(sync::sync))
         .route("/ws", get(socket::upgrade))
         .route("/openapi.json", get(openapi_json));

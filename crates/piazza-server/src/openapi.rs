@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, contacts, conversations, sync};
+use crate::routes::{accounts, contacts, conversations, sync, wallet};
 use crate::socket;
 
 #[derive(OpenApi)]
@@ -14,6 +14,7 @@ use crate::socket;
         contacts::request, contacts::incoming, contacts::accept, contacts::list, contacts::remove,
         conversations::open_direct, conversations::create_group, conversations::list, conversations::add_member,
         conversations::remove_member, conversations::send, conversations::history, conversations::mark_read,
+        wallet::balance, wallet::set_pin, wallet::top_up, wallet::withdraw, wallet::statement,
         sync::sync, socket::upgrade, crate::healthz,
     ),
     components(schemas(piazza_api::EventView, piazza_api::ClientFrame, piazza_api::ServerFrame)),

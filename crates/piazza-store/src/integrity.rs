@@ -95,3 +95,184 @@ pub fn check(conn: &Connection) -> Result<Report> {
     }
     Ok(report)
 }
+
+/// What `piazza admin ledger-check` found.
+#[derive(Debug, Default, Clone)]
+pub struct LedgerReport {
+    pub accounts: u64,
+    pub transactions: u64,
+    pub postings: u64,
+    /// Each broken invariant, in words. Empty means the ledger is sound.
+    pub problems: Vec<String>,
+}
+
+impl LedgerReport {
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Opens the store read-only in `data_dir` and re-verifies the ledger.
+pub fn check_ledger_data_dir(data_dir: &Path) -> Result<LedgerReport> {
+    let conn = Connection::open_with_flags(
+        data_dir.join(crate::DATABASE_FILE),
+        OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    check_ledger(&conn)
+}
+
+/// Re-verifies the ledger from its postings alone, trusting no stored
+/// balance: every transaction's postings sum to zero, every stored balance
+/// is the sum of its account's postings, no account that must not go
+/// negative has (`ledger::invariant_violations`, which also checks that
+/// each currency sums to zero), and every posting belongs to a transaction
+/// of a known operation.
+pub fn check_ledger(conn: &Connection) -> Result<LedgerReport> {
+    use piazza_domain::ledger::{
+        Balances, LedgerAccountKind, LedgerAccountRef, OperationKind, invariant_violations,
+    };
+    use piazza_domain::money::Currency;
+
+    let mut report = LedgerReport::default();
+    let count = |sql: &str| -> Result<u64> {
+        Ok(conn.query_row(sql, [], |row| row.get::<_, i64>(0))? as u64)
+    };
+    report.accounts = count("SELECT COUNT(*) FROM ledger_accounts")?;
+    report.transactions = count("SELECT COUNT(*) FROM ledger_transactions")?;
+    report.postings = count("SELECT COUNT(*) FROM ledger_postings")?;
+
+    // Summed as TOTAL (a float in SQLite) would lose cents; SUM of
+    // integers is exact and raises on overflow, which is itself a finding.
+    let mut unbalanced = conn.prepare(
+        "SELECT t.id, COUNT(p.id), COALESCE(SUM(p.amount_minor), 0)
+         FROM ledger_transactions t LEFT JOIN ledger_postings p ON p.transaction_id = t.id
+         GROUP BY t.id
+         HAVING COUNT(p.id) < 2 OR SUM(p.amount_minor) <> 0",
+    )?;
+    let mut rows = unbalanced.query([])?;
+    while let Some(row) = rows.next()? {
+        let (id, n, sum): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        report.problems.push(format!(
+            "transaction txn_{id}: {n} postings summing to {sum}"
+        ));
+    }
+
+    let mut kinds = conn.prepare("SELECT id, kind FROM ledger_transactions")?;
+    let mut rows = kinds.query([])?;
+    while let Some(row) = rows.next()? {
+        let (id, kind): (i64, String) = (row.get(0)?, row.get(1)?);
+        if OperationKind::parse(&kind).is_none() {
+            report
+                .problems
+                .push(format!("transaction txn_{id}: unknown operation {kind:?}"));
+        }
+    }
+
+    let orphans = count(
+        "SELECT COUNT(*) FROM ledger_postings p
+         LEFT JOIN ledger_transactions t ON t.id = p.transaction_id
+         LEFT JOIN ledger_accounts a ON a.id = p.ledger_account_id
+         WHERE t.id IS NULL OR a.id IS NULL",
+    )?;
+    if orphans > 0 {
+        report.problems.push(format!(
+            "{orphans} postings belong to no transaction or no account"
+        ));
+    }
+
+    let mut accounts = conn.prepare(
+        "SELECT a.id, a.kind, a.holder, a.currency, a.balance_minor,
+                COALESCE(SUM(p.amount_minor), 0)
+         FROM ledger_accounts a LEFT JOIN ledger_postings p ON p.ledger_account_id = a.id
+         GROUP BY a.id",
+    )?;
+    let mut rows = accounts.query([])?;
+    let mut balances = Balances::new();
+    while let Some(row) = rows.next()? {
+        let (id, kind, holder, currency, stored, summed): (i64, String, i64, String, i64, i64) = (
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+        );
+        if stored != summed {
+            report.problems.push(format!(
+                "ledger account {id} ({kind}:{holder}:{currency}): balance {stored} but its postings sum to {summed}"
+            ));
+        }
+        let (Some(kind), Ok(currency)) =
+            (LedgerAccountKind::parse(&kind), Currency::parse(&currency))
+        else {
+            report.problems.push(format!(
+                "ledger account {id}: unknown kind {kind:?} or currency {currency:?}"
+            ));
+            continue;
+        };
+        balances.insert(LedgerAccountRef::from_store(kind, holder, currency), summed);
+    }
+    report.problems.extend(
+        invariant_violations(&balances)
+            .into_iter()
+            .map(|violation| violation.to_string()),
+    );
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh schema with one account, ready for hand-written ledger rows.
+    fn ledger_db() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::migrate(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, username, display_name, password_hash, created_at)
+             VALUES (1, 'ann', 'Ann', 'x', 0);
+             INSERT INTO ledger_accounts (id, kind, holder, currency, balance_minor)
+             VALUES (1, 'gateway', 0, 'CNY', -500), (2, 'user_wallet', 1, 'CNY', 500);
+             INSERT INTO ledger_transactions (id, kind, account_id, ref, at)
+             VALUES (1, 'topup', 1, 'sandbox', 0);
+             INSERT INTO ledger_postings (transaction_id, ledger_account_id, amount_minor, balance_after_minor)
+             VALUES (1, 1, -500, -500), (1, 2, 500, 500);",
+        )
+        .unwrap();
+        conn
+    }
+
+    #[test]
+    fn a_sound_ledger_passes() {
+        let report = check_ledger(&ledger_db()).unwrap();
+        assert!(report.is_sound(), "{:?}", report.problems);
+        assert_eq!((report.transactions, report.postings), (1, 2));
+    }
+
+    #[test]
+    fn every_kind_of_damage_is_reported() {
+        let damages = [
+            // A balance that is not its postings' sum.
+            "UPDATE ledger_accounts SET balance_minor = 501 WHERE id = 2",
+            // An unbalanced transaction (and balances that no longer add up).
+            "UPDATE ledger_postings SET amount_minor = 600 WHERE ledger_account_id = 2;
+             UPDATE ledger_accounts SET balance_minor = 600 WHERE id = 2",
+            // A negative wallet.
+            "UPDATE ledger_postings SET amount_minor = -amount_minor;
+             UPDATE ledger_accounts SET balance_minor = -balance_minor",
+            // A posting tied to no transaction.
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO ledger_postings (transaction_id, ledger_account_id, amount_minor, balance_after_minor)
+             VALUES (99, 2, 1, 501); UPDATE ledger_accounts SET balance_minor = 501 WHERE id = 2;
+             UPDATE ledger_accounts SET balance_minor = -501 WHERE id = 1;
+             INSERT INTO ledger_postings (transaction_id, ledger_account_id, amount_minor, balance_after_minor)
+             VALUES (99, 1, -1, -501)",
+        ];
+        for damage in damages {
+            let conn = ledger_db();
+            conn.execute_batch(damage).unwrap();
+            let report = check_ledger(&conn).unwrap();
+            assert!(!report.is_sound(), "not caught: {damage}");
+        }
+    }
+}

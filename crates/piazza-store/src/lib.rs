@@ -12,6 +12,7 @@ mod error;
 pub mod integrity;
 mod readers;
 mod reads;
+mod wallet;
 pub mod writer;
 mod writes;
 
@@ -20,13 +21,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use piazza_domain::limits;
+use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
-    Account, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage, LogPage,
-    NoticeSink, Page, Sent, Session, StoreResult, TokenHash,
+    Account, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage, Idempotent,
+    LogPage, MoneyMoved, NoticeSink, Page, PinCheck, PinState, Sent, Session, StatementEntry,
+    StoreResult, TokenHash,
 };
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    Greeting, GroupTitle, LogSeq, MessageText, Rejection, Seq, Store, Timestamp, Username,
+    EntryId, Greeting, GroupTitle, LogSeq, MessageText, Rejection, Seq, Store, Timestamp, Username,
 };
 use rusqlite::Connection;
 
@@ -39,7 +42,10 @@ use writer::Writer;
 /// The file the store lives in, inside the data directory.
 pub const DATABASE_FILE: &str = "piazza.sqlite3";
 
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("schema_2_ledger.sql"),
+];
 
 #[derive(Debug, Clone, Copy)]
 pub struct StoreOptions {
@@ -418,6 +424,68 @@ impl Store for SqliteStore {
         Ok(self
             .readers
             .read(move |conn| reads::log_after(conn, account, after, limit))
+            .await?)
+    }
+
+    async fn wallet_balance(&self, account: AccountId, currency: Currency) -> StoreResult<i64> {
+        Ok(self
+            .readers
+            .read(move |conn| wallet::balance(conn, account, currency))
+            .await?)
+    }
+
+    async fn set_pin(&self, account: AccountId, pin_hash: String) -> StoreResult<()> {
+        Ok(self
+            .writer
+            .run(move |ctx| wallet::set_pin(ctx, account, pin_hash))
+            .await?)
+    }
+
+    async fn pin(&self, account: AccountId) -> StoreResult<Option<PinState>> {
+        Ok(self
+            .readers
+            .read(move |conn| wallet::pin_state(conn, account))
+            .await?)
+    }
+
+    async fn top_up(
+        &self,
+        account: AccountId,
+        request: Idempotent,
+        money: Money,
+        reference: String,
+    ) -> StoreResult<MoneyMoved> {
+        Ok(self
+            .writer
+            .run(move |ctx| wallet::top_up(ctx, account, request, money, reference))
+            .await?)
+    }
+
+    async fn withdraw(
+        &self,
+        account: AccountId,
+        request: Idempotent,
+        money: Money,
+        pin: PinCheck,
+        reference: String,
+    ) -> StoreResult<MoneyMoved> {
+        Ok(self
+            .writer
+            .run(move |ctx| wallet::withdraw(ctx, account, request, money, pin, reference))
+            .await??)
+    }
+
+    async fn statement(
+        &self,
+        account: AccountId,
+        currency: Currency,
+        before: Option<EntryId>,
+        limit: u32,
+    ) -> StoreResult<Page<StatementEntry>> {
+        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
+        Ok(self
+            .readers
+            .read(move |conn| wallet::statement(conn, account, currency, before, limit))
             .await?)
     }
 }

@@ -12,6 +12,13 @@ pub enum AdminCommand {
         #[arg(long, env = "PIAZZA_DATA_DIR", default_value = "./piazza-data")]
         data_dir: PathBuf,
     },
+    /// Re-verify the ledger from its postings: each transaction sums to
+    /// zero, each balance is the sum of its postings, no wallet is
+    /// negative, no posting is orphaned. Exits 1 on any violation.
+    LedgerCheck {
+        #[arg(long, env = "PIAZZA_DATA_DIR", default_value = "./piazza-data")]
+        data_dir: PathBuf,
+    },
 }
 
 pub fn run(command: AdminCommand) -> anyhow::Result<()> {
@@ -31,6 +38,23 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
                     println!("violation: {problem}");
                 }
                 anyhow::bail!("{} invariant violations", report.problems.len())
+            }
+        }
+        AdminCommand::LedgerCheck { data_dir } => {
+            let report = piazza_store::integrity::check_ledger_data_dir(&data_dir)
+                .with_context(|| format!("cannot read the store in {}", data_dir.display()))?;
+            println!(
+                "ledger accounts {} · transactions {} · postings {}",
+                report.accounts, report.transactions, report.postings
+            );
+            if report.is_sound() {
+                println!("ok: every transaction balances and every balance is its postings' sum");
+                Ok(())
+            } else {
+                for problem in &report.problems {
+                    println!("violation: {problem}");
+                }
+                anyhow::bail!("{} ledger invariant violations", report.problems.len())
             }
         }
     }

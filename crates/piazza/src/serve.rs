@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use piazza_domain::money::Currency;
 use piazza_server::config::{Config, Limits, PasswordHashing};
 use serde::Deserialize;
 
@@ -19,6 +20,10 @@ pub struct ServeArgs {
     /// `[password_hashing]`; flags and environment variables win over it.
     #[arg(long, env = "PIAZZA_CONFIG_FILE")]
     pub config: Option<PathBuf>,
+    /// Run the built-in sandbox payment gateway: top-ups and withdrawals
+    /// succeed at once with no real money. Never on a real deployment.
+    #[arg(long, env = "PIAZZA_SANDBOX_PAYMENTS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub sandbox_payments: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -30,6 +35,10 @@ struct FileConfig {
     limits: Limits,
     #[serde(default)]
     password_hashing: PasswordHashing,
+    /// The ISO 4217 code of the deployment's one currency (default CNY).
+    currency: Option<String>,
+    #[serde(default)]
+    sandbox_payments: bool,
 }
 
 pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
@@ -54,6 +63,11 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     let mut config = Config::new(listen, data_dir);
     config.limits = file.limits;
     config.password_hashing = file.password_hashing;
+    if let Some(currency) = &file.currency {
+        config.currency = Currency::parse(currency)
+            .with_context(|| format!("`currency = {currency:?}` is not an ISO 4217 code"))?;
+    }
+    config.sandbox_payments = args.sandbox_payments || file.sandbox_payments;
     Ok(config)
 }
 

@@ -3,3 +3,4 @@ pub mod contacts;
 pub mod conversations;
 pub mod paging;
 pub mod sync;
+pub mod wallet;

@@ -55,6 +55,11 @@ pub struct User {
 }
 
 impl TestApp {
+    /// Where the server keeps its store, for the offline checks.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn anonymous(&self) -> Client {
         Client::new(&self.base)
     }

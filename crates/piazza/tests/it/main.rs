@@ -9,3 +9,4 @@ mod helpers;
 mod lists;
 mod operations;
 mod sync_property;
+mod wallet;

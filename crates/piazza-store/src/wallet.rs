@@ -1,0 +1,387 @@
+//! Piazza Pay in the store: posting the domain's balanced transactions,
+//! idempotency keys and payment PINs. The write functions run inside the
+//! writer like those of `writes.rs`; the reads run on either side.
+//!
+//! A money movement is one writer job: the idempotency key is looked up,
+//! the postings and new balances written, the log entry appended and the
+//! key's response stored, all in one savepoint. Either all of it commits
+//! or none does, so a key never outlives or misses its effect.
+
+use std::collections::HashMap;
+
+use piazza_domain::event::{Event, WalletMovement};
+use piazza_domain::ledger::{LedgerAccountRef, LedgerError, OperationKind, Transaction};
+use piazza_domain::limits;
+use piazza_domain::money::{Currency, Money};
+use piazza_domain::store::{Idempotent, MoneyMoved, Page, PinCheck, PinState, StatementEntry};
+use piazza_domain::{AccountId, EntryId, Rejection, Timestamp, TransactionId};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Error, Result};
+use crate::writer::WriteCtx;
+
+/// The `status` of an idempotency key whose response is final. The only
+/// one today; a key for an operation still in flight at a gateway would
+/// get another.
+const KEY_DONE: i64 = 1;
+
+/// The row and balance of a ledger account, created at zero on first use.
+fn ledger_account(conn: &Connection, account: &LedgerAccountRef) -> Result<(i64, i64)> {
+    let found: Option<(i64, i64)> = conn
+        .prepare_cached(
+            "SELECT id, balance_minor FROM ledger_accounts
+             WHERE kind = ?1 AND holder = ?2 AND currency = ?3",
+        )?
+        .query_row(
+            params![
+                account.kind().as_str(),
+                account.holder(),
+                account.currency().as_str()
+            ],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    if let Some(found) = found {
+        return Ok(found);
+    }
+    conn.prepare_cached(
+        "INSERT INTO ledger_accounts (kind, holder, currency, balance_minor) VALUES (?1, ?2, ?3, 0)",
+    )?
+    .execute(params![
+        account.kind().as_str(),
+        account.holder(),
+        account.currency().as_str()
+    ])?;
+    Ok((conn.last_insert_rowid(), 0))
+}
+
+/// Writes `transaction`'s postings and the new balances of the accounts it
+/// touches, or refuses it whole: a user wallet that would go below zero is
+/// the caller's `InsufficientFunds`; any other ledger error is a bug.
+/// Returns the transaction's id and the new balance of each account.
+fn post(
+    ctx: &mut WriteCtx<'_>,
+    transaction: &Transaction,
+    initiator: AccountId,
+    reference: &str,
+) -> Result<(TransactionId, HashMap<LedgerAccountRef, i64>)> {
+    let mut rows = HashMap::with_capacity(transaction.postings().len());
+    for posting in transaction.postings() {
+        let account = posting.account();
+        rows.insert(account, ledger_account(ctx.conn, &account)?);
+    }
+    let changes = transaction
+        .balance_changes(|account| rows[account].1)
+        .map_err(|error| match error {
+            LedgerError::InsufficientFunds { .. } => Error::Rejected(Rejection::InsufficientFunds),
+            other => Error::Corrupt(format!("ledger refused a transaction: {other}")),
+        })?;
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO ledger_transactions (kind, account_id, ref, at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            transaction.kind().as_str(),
+            initiator.row(),
+            reference,
+            ctx.now.unix_ms()
+        ])?;
+    let transaction_row = ctx.conn.last_insert_rowid();
+    let mut after = HashMap::with_capacity(changes.len());
+    for change in &changes {
+        let row = rows[&change.account].0;
+        ctx.conn
+            .prepare_cached("UPDATE ledger_accounts SET balance_minor = ?1 WHERE id = ?2")?
+            .execute(params![change.after, row])?;
+        ctx.conn
+            .prepare_cached(
+                "INSERT INTO ledger_postings
+                 (transaction_id, ledger_account_id, amount_minor, balance_after_minor)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![transaction_row, row, change.amount, change.after])?;
+        after.insert(change.account, change.after);
+    }
+    Ok((TransactionId::from_row(transaction_row), after))
+}
+
+/// The stored answer for `request`'s key: `Some` to replay it, an error if
+/// the key was used for another request, `None` if it is new.
+fn stored_answer(
+    conn: &Connection,
+    account: AccountId,
+    request: &Idempotent,
+) -> Result<Option<MoneyMoved>> {
+    let found: Option<(Vec<u8>, String)> = conn
+        .prepare_cached(
+            "SELECT request_hash, response_body FROM idempotency_keys
+             WHERE account_id = ?1 AND key = ?2 AND status = ?3",
+        )?
+        .query_row(
+            params![account.row(), request.key.as_str(), KEY_DONE],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((hash, body)) = found else {
+        return Ok(None);
+    };
+    if hash != request.request_hash {
+        return Err(Rejection::IdempotencyKeyReused.into());
+    }
+    let corrupt = || Error::Corrupt(format!("idempotency response {body:?}"));
+    let value: serde_json::Value = serde_json::from_str(&body).map_err(|_| corrupt())?;
+    let transaction = value["transaction_id"].as_i64().ok_or_else(corrupt)?;
+    let balance = value["balance_minor"].as_i64().ok_or_else(corrupt)?;
+    Ok(Some(MoneyMoved {
+        transaction_id: TransactionId::from_row(transaction),
+        balance_minor: balance,
+        replayed: true,
+    }))
+}
+
+fn store_answer(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    request: &Idempotent,
+    moved: &MoneyMoved,
+) -> Result<()> {
+    let body = serde_json::json!({
+        "transaction_id": moved.transaction_id.row(),
+        "balance_minor": moved.balance_minor,
+    })
+    .to_string();
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO idempotency_keys
+             (account_id, key, request_hash, status, response_body, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            account.row(),
+            request.key.as_str(),
+            &request.request_hash[..],
+            KEY_DONE,
+            body,
+            ctx.now.unix_ms()
+        ])?;
+    Ok(())
+}
+
+/// Posts a one-wallet operation (top-up, withdrawal), logs it to the
+/// wallet's owner and stores the key's answer.
+fn move_money(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    request: &Idempotent,
+    money: Money,
+    transaction: Transaction,
+    reference: &str,
+) -> Result<MoneyMoved> {
+    let (transaction_id, after) = post(ctx, &transaction, account, reference)?;
+    let wallet = LedgerAccountRef::user_wallet(account, money.currency);
+    let balance_minor = *after
+        .get(&wallet)
+        .ok_or_else(|| Error::Corrupt("the operation did not touch the wallet".into()))?;
+    let movement = WalletMovement {
+        transaction_id,
+        kind: transaction.kind().as_str().to_owned(),
+        amount_minor: money.amount.get(),
+        currency: money.currency.as_str().to_owned(),
+        balance_minor,
+    };
+    let credited = transaction
+        .postings()
+        .iter()
+        .any(|posting| posting.account() == wallet && posting.amount() > 0);
+    let event = if credited {
+        Event::WalletCredited(movement)
+    } else {
+        Event::WalletDebited(movement)
+    };
+    ctx.append_log(account, event)?;
+    let moved = MoneyMoved {
+        transaction_id,
+        balance_minor,
+        replayed: false,
+    };
+    store_answer(ctx, account, request, &moved)?;
+    Ok(moved)
+}
+
+pub fn top_up(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    request: Idempotent,
+    money: Money,
+    reference: String,
+) -> Result<MoneyMoved> {
+    if let Some(replay) = stored_answer(ctx.conn, account, &request)? {
+        return Ok(replay);
+    }
+    let transaction = Transaction::top_up(account, money);
+    move_money(ctx, account, &request, money, transaction, &reference)
+}
+
+/// The outer `Result` rolls the job back; the inner one is a refusal that
+/// must still commit, because a wrong PIN has to be counted.
+pub fn withdraw(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    request: Idempotent,
+    money: Money,
+    pin: PinCheck,
+    reference: String,
+) -> Result<std::result::Result<MoneyMoved, Rejection>> {
+    if let Some(replay) = stored_answer(ctx.conn, account, &request)? {
+        return Ok(Ok(replay));
+    }
+    // Checked again here, in the writer: wrong PINs racing each other were
+    // each verified before the lock was written.
+    let Some(state) = pin_state(ctx.conn, account)? else {
+        return Ok(Err(Rejection::PinNotSet));
+    };
+    if let Some(until) = state.locked_until.filter(|until| *until > ctx.now) {
+        return Ok(Err(Rejection::PinLocked { until }));
+    }
+    match pin {
+        PinCheck::Wrong => {
+            let attempts: i64 = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE payment_pins SET failed_attempts = failed_attempts + 1
+                     WHERE account_id = ?1 RETURNING failed_attempts",
+                )?
+                .query_row([account.row()], |row| row.get(0))?;
+            if attempts >= limits::PIN_ATTEMPTS_MAX {
+                ctx.conn
+                    .prepare_cached(
+                        "UPDATE payment_pins SET failed_attempts = 0, locked_until = ?1
+                         WHERE account_id = ?2",
+                    )?
+                    .execute(params![
+                        ctx.now.unix_ms() + limits::PIN_LOCK_MS,
+                        account.row()
+                    ])?;
+            }
+            Ok(Err(Rejection::WrongPin))
+        }
+        PinCheck::Verified => {
+            ctx.conn
+                .prepare_cached(
+                    "UPDATE payment_pins SET failed_attempts = 0, locked_until = NULL
+                     WHERE account_id = ?1",
+                )?
+                .execute([account.row()])?;
+            // The movement gets a savepoint of its own: refused (too
+            // little money), it leaves nothing behind, not even a wallet
+            // row, while the PIN's reset — earned by a right PIN — stays.
+            ctx.conn.execute_batch("SAVEPOINT withdrawal")?;
+            let transaction = Transaction::withdrawal(account, money);
+            match move_money(ctx, account, &request, money, transaction, &reference) {
+                Ok(moved) => {
+                    ctx.conn.execute_batch("RELEASE withdrawal")?;
+                    Ok(Ok(moved))
+                }
+                // `move_money` refuses only before it logs anything, so no
+                // notice of the undone work is left in `ctx`.
+                Err(Error::Rejected(rejection)) => {
+                    ctx.conn
+                        .execute_batch("ROLLBACK TO withdrawal; RELEASE withdrawal")?;
+                    Ok(Err(rejection))
+                }
+                // Anything else fails the whole job, which the writer rolls
+                // back to its own savepoint.
+                Err(other) => Err(other),
+            }
+        }
+    }
+}
+
+pub fn set_pin(ctx: &mut WriteCtx<'_>, account: AccountId, pin_hash: String) -> Result<()> {
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO payment_pins (account_id, pin_hash, failed_attempts, locked_until)
+             VALUES (?1, ?2, 0, NULL)
+             ON CONFLICT (account_id) DO UPDATE
+             SET pin_hash = excluded.pin_hash, failed_attempts = 0, locked_until = NULL",
+        )?
+        .execute(params![account.row(), pin_hash])?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ reads
+
+pub fn pin_state(conn: &Connection, account: AccountId) -> Result<Option<PinState>> {
+    Ok(conn
+        .prepare_cached("SELECT pin_hash, locked_until FROM payment_pins WHERE account_id = ?1")?
+        .query_row([account.row()], |row| {
+            Ok(PinState {
+                pin_hash: row.get(0)?,
+                locked_until: row.get::<_, Option<i64>>(1)?.map(Timestamp::from_unix_ms),
+            })
+        })
+        .optional()?)
+}
+
+/// The wallet's ledger row, if money ever moved through it.
+fn wallet_row(
+    conn: &Connection,
+    account: AccountId,
+    currency: Currency,
+) -> Result<Option<(i64, i64)>> {
+    let wallet = LedgerAccountRef::user_wallet(account, currency);
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, balance_minor FROM ledger_accounts
+             WHERE kind = ?1 AND holder = ?2 AND currency = ?3",
+        )?
+        .query_row(
+            params![wallet.kind().as_str(), wallet.holder(), currency.as_str()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?)
+}
+
+pub fn balance(conn: &Connection, account: AccountId, currency: Currency) -> Result<i64> {
+    Ok(wallet_row(conn, account, currency)?.map_or(0, |(_, balance)| balance))
+}
+
+pub fn statement(
+    conn: &Connection,
+    account: AccountId,
+    currency: Currency,
+    before: Option<EntryId>,
+    limit: u32,
+) -> Result<Page<StatementEntry>> {
+    let Some((wallet, _)) = wallet_row(conn, account, currency)? else {
+        return Ok(Page {
+            items: Vec::new(),
+            has_more: false,
+        });
+    };
+    let mut statement = conn.prepare_cached(
+        "SELECT p.id, p.transaction_id, p.amount_minor, p.balance_after_minor, t.kind, t.at
+         FROM ledger_postings p JOIN ledger_transactions t ON t.id = p.transaction_id
+         WHERE p.ledger_account_id = ?1 AND p.id < ?2
+         ORDER BY p.id DESC LIMIT ?3",
+    )?;
+    let before = before.map_or(i64::MAX, EntryId::row);
+    let mut rows = statement.query(params![wallet, before, i64::from(limit) + 1])?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next()? {
+        let kind: String = row.get(4)?;
+        let kind = OperationKind::parse(&kind)
+            .ok_or_else(|| Error::Corrupt(format!("unknown operation kind {kind:?}")))?;
+        items.push(StatementEntry {
+            entry_id: EntryId::from_row(row.get(0)?),
+            transaction_id: TransactionId::from_row(row.get(1)?),
+            amount_minor: row.get(2)?,
+            balance_after_minor: row.get(3)?,
+            kind,
+            at: Timestamp::from_unix_ms(row.get(5)?),
+        });
+    }
+    let has_more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    Ok(Page { items, has_more })
+}
