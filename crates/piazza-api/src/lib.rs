@@ -196,6 +196,16 @@ pub struct MessageView {
     pub text: String,
     pub sent_at: String,
     pub client_msg_id: String,
+    /// `text`, or what the message stands for: `transfer`, …
+    #[serde(default = "text_kind")]
+    pub kind: String,
+    /// The id of what a non-text message stands for (a `trf_…`).
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub ref_: Option<String>,
+}
+
+fn text_kind() -> String {
+    "text".to_owned()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -354,4 +364,109 @@ pub struct Statement {
     pub entries: Vec<StatementEntryView>,
     /// Pass as `cursor` for the next (older) page; null on the last one.
     pub cursor: Option<String>,
+}
+
+// --------------------------------------------------------------- transfers
+
+/// `POST /api/v1/transfers`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SendTransfer {
+    /// The recipient's `account_id`; they must be a contact.
+    pub to: String,
+    #[schema(value_type = i64)]
+    pub amount_minor: serde_json::Value,
+    /// The six-digit payment PIN.
+    pub pin: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct TransferSent {
+    pub transfer_id: String,
+    /// Always `pending`, also on a replay (see `GET /api/v1/transfers/{id}`).
+    pub status: String,
+}
+
+/// The answer to accept and decline.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct TransferStatusView {
+    /// `pending`, `accepted`, `declined` or `returned`.
+    pub status: String,
+}
+
+/// `GET /api/v1/transfers/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct TransferView {
+    pub transfer_id: String,
+    pub status: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// The sender's `account_id`.
+    pub from: String,
+    /// The recipient's `account_id`.
+    pub to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+// ------------------------------------------------------------- red packets
+
+/// `POST /api/v1/red-packets`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SendRedPacket {
+    pub conversation_id: String,
+    #[schema(value_type = i64)]
+    pub total_minor: serde_json::Value,
+    /// 1 to 100 shares.
+    #[schema(value_type = u32)]
+    pub count: serde_json::Value,
+    /// `lucky` or `equal`.
+    pub mode: String,
+    /// The six-digit payment PIN.
+    pub pin: String,
+    #[serde(default)]
+    pub greeting: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct RedPacketSent {
+    pub red_packet_id: String,
+}
+
+/// The answer to a claim: the claimer's share (the same on every claim).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct RedPacketClaimed {
+    pub amount_minor: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct RedPacketClaimView {
+    pub account_id: String,
+    pub amount_minor: i64,
+    pub claimed_at: String,
+}
+
+/// `GET /api/v1/red-packets/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct RedPacketView {
+    pub red_packet_id: String,
+    pub conversation_id: String,
+    /// The sender's `account_id`.
+    pub sender: String,
+    pub mode: String,
+    pub total_minor: i64,
+    pub currency: String,
+    pub count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    /// `open`, `empty` or `expired`.
+    pub status: String,
+    pub remaining_shares: u32,
+    pub created_at: String,
+    pub expires_at: String,
+    /// Oldest first.
+    pub claims: Vec<RedPacketClaimView>,
 }

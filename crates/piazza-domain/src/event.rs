@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MessageId,
-    MessageText, Seq, Timestamp, TransactionId, Username,
+    MessageText, RedPacketId, Seq, Timestamp, TransactionId, TransferId, Username,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +36,13 @@ pub struct Message {
     pub client_msg_id: ClientMsgId,
     pub text: MessageText,
     pub sent_at: Timestamp,
+    /// `None` for a plain text message; `transfer`, `red_packet`, … for a
+    /// message that stands for a money movement.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The id of what a non-text message stands for (a `trf_…`).
+    #[serde(default)]
+    pub reference: Option<String>,
 }
 
 /// A public reference to an account, as events carry it.
@@ -100,6 +107,51 @@ pub enum Event {
     /// Money left the account's wallet.
     #[serde(rename = "wallet.debited")]
     WalletDebited(WalletMovement),
+    /// A transfer left the account's wallet (the sender's log).
+    #[serde(rename = "transfer.sent")]
+    TransferSent(TransferEvent),
+    /// A transfer waits for the account to accept it (the recipient's log).
+    #[serde(rename = "transfer.received")]
+    TransferReceived(TransferEvent),
+    #[serde(rename = "transfer.accepted")]
+    TransferAccepted(TransferEvent),
+    #[serde(rename = "transfer.declined")]
+    TransferDeclined(TransferEvent),
+    /// Unaccepted in time, the transfer went back to its sender.
+    #[serde(rename = "transfer.returned")]
+    TransferReturned(TransferEvent),
+    /// Someone claimed a share (the claimer's and the sender's logs).
+    #[serde(rename = "red_packet.claimed")]
+    RedPacketClaimed(RedPacketEvent),
+    /// The unclaimed rest went back to the sender (the sender's log).
+    #[serde(rename = "red_packet.refunded")]
+    RedPacketRefunded(RedPacketEvent),
+}
+
+/// A red packet event as the logs keep it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedPacketEvent {
+    pub red_packet_id: RedPacketId,
+    pub conversation_id: ConversationId,
+    pub sender: AccountId,
+    /// Who claimed (for `red_packet.claimed`).
+    #[serde(default)]
+    pub claimer: Option<AccountId>,
+    /// The share claimed, or the rest refunded.
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+/// A transfer event as the logs keep it: plain strings and numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferEvent {
+    pub transfer_id: TransferId,
+    pub from: AccountId,
+    pub to: AccountId,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `pending`, `accepted`, `declined` or `returned`.
+    pub status: String,
 }
 
 /// A money event as the account's log keeps it. Plain strings and numbers,
@@ -128,6 +180,13 @@ impl Event {
             Event::ReadMarker { .. } => "read.marker",
             Event::WalletCredited(_) => "wallet.credited",
             Event::WalletDebited(_) => "wallet.debited",
+            Event::TransferSent(_) => "transfer.sent",
+            Event::TransferReceived(_) => "transfer.received",
+            Event::TransferAccepted(_) => "transfer.accepted",
+            Event::TransferDeclined(_) => "transfer.declined",
+            Event::TransferReturned(_) => "transfer.returned",
+            Event::RedPacketClaimed(_) => "red_packet.claimed",
+            Event::RedPacketRefunded(_) => "red_packet.refunded",
         }
     }
 }

@@ -89,6 +89,14 @@ id_type!(
     TransactionId, "txn_", "transaction"
 );
 id_type!(
+    /// A chat transfer from one account to a contact.
+    TransferId, "trf_", "transfer"
+);
+id_type!(
+    /// A red packet posted into a conversation.
+    RedPacketId, "rpk_", "red packet"
+);
+id_type!(
     /// One line of a wallet statement (a posting to the wallet).
     EntryId, "ent_", "statement entry"
 );

@@ -22,7 +22,7 @@ pub use cursor::{Cursor, CursorError, LogSeq};
 pub use event::{ConversationKind, Event, LogEntry, Message, Notice};
 pub use ids::{
     AccountId, ContactRequestId, ConversationId, DeviceId, EntryId, IdError, MessageId,
-    TransactionId,
+    RedPacketId, TransactionId, TransferId,
 };
 pub use store::{Rejection, Store, StoreError};
 pub use time::Timestamp;

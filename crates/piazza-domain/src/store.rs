@@ -15,7 +15,8 @@ use crate::ledger::OperationKind;
 use crate::money::{Currency, Money};
 use crate::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    EntryId, Greeting, GroupTitle, LogSeq, MessageText, Seq, Timestamp, TransactionId, Username,
+    EntryId, Greeting, GroupTitle, LogSeq, MessageText, RedPacketId, Seq, Timestamp, TransactionId,
+    TransferId, Username,
 };
 
 /// A rule the request broke. Each maps to one HTTP status and stable code.
@@ -61,6 +62,16 @@ pub enum Rejection {
     PinLocked { until: Timestamp },
     #[error("set a payment PIN first (PUT /api/v1/wallet/pin)")]
     PinNotSet,
+    #[error("no such transfer")]
+    TransferNotFound,
+    #[error("the transfer is no longer pending (it is {status})")]
+    TransferNotPending { status: &'static str },
+    #[error("no such red packet")]
+    RedPacketNotFound,
+    #[error("the red packet has no shares left")]
+    RedPacketEmpty,
+    #[error("the red packet has expired")]
+    RedPacketExpired,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -232,6 +243,117 @@ pub struct StatementEntry {
     pub at: Timestamp,
 }
 
+/// Where a transfer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferStatus {
+    Pending,
+    Accepted,
+    Declined,
+    /// Unaccepted in time, back with the sender.
+    Returned,
+}
+
+impl TransferStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferStatus::Pending => "pending",
+            TransferStatus::Accepted => "accepted",
+            TransferStatus::Declined => "declined",
+            TransferStatus::Returned => "returned",
+        }
+    }
+
+    /// The stored form.
+    pub fn code(self) -> i64 {
+        match self {
+            TransferStatus::Pending => 0,
+            TransferStatus::Accepted => 1,
+            TransferStatus::Declined => 2,
+            TransferStatus::Returned => 3,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<TransferStatus> {
+        Some(match code {
+            0 => TransferStatus::Pending,
+            1 => TransferStatus::Accepted,
+            2 => TransferStatus::Declined,
+            3 => TransferStatus::Returned,
+            _ => return None,
+        })
+    }
+}
+
+/// A chat transfer as its sender and recipient see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub transfer_id: TransferId,
+    pub from: AccountId,
+    pub to: AccountId,
+    pub money: Money,
+    pub note: Option<String>,
+    pub status: TransferStatus,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// What a transfer's sender asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRequest {
+    pub to: AccountId,
+    pub money: Money,
+    pub note: Option<String>,
+    /// When it goes back to the sender if nobody accepts it.
+    pub expires_at: Timestamp,
+}
+
+/// Whether the recipient takes or refuses a transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferDecision {
+    Accept,
+    Decline,
+}
+
+/// What a red packet's sender asks for. The split was checked by
+/// `RedPacketPot::new` before it reached the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedPacketRequest {
+    pub conversation: ConversationId,
+    pub total: Money,
+    pub count: crate::red_packet::ShareCount,
+    pub mode: crate::red_packet::SplitMode,
+    pub greeting: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+/// One claimed share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedPacketClaim {
+    pub account: AccountId,
+    pub amount_minor: i64,
+    pub claimed_at: Timestamp,
+}
+
+/// A red packet as the members of its conversation see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedPacket {
+    pub red_packet_id: RedPacketId,
+    pub conversation: ConversationId,
+    pub sender: AccountId,
+    pub total: Money,
+    pub count: u32,
+    pub mode: crate::red_packet::SplitMode,
+    pub greeting: Option<String>,
+    pub remaining_minor: i64,
+    pub remaining_shares: u32,
+    /// The rest went back to the sender.
+    pub refunded: bool,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Oldest first (empty in the answer to sending).
+    pub claims: Vec<RedPacketClaim>,
+}
+
 /// Receives what each commit made visible, after it is durable.
 pub trait NoticeSink: Send + Sync + 'static {
     fn notify(&self, notices: Vec<Notice>);
@@ -388,4 +510,50 @@ pub trait Store: Send + Sync + 'static {
         before: Option<EntryId>,
         limit: u32,
     ) -> StoreResult<Page<StatementEntry>>;
+
+    // Chat transfers.
+    /// Moves the money into the transfer's in-flight account and posts the
+    /// transfer message in the direct conversation (opened if needed).
+    async fn send_transfer(
+        &self,
+        sender: AccountId,
+        request: Idempotent,
+        transfer: TransferRequest,
+        pin: PinCheck,
+    ) -> StoreResult<Transfer>;
+    /// The recipient's accept or decline; deciding again the same way
+    /// answers the same transfer.
+    async fn decide_transfer(
+        &self,
+        recipient: AccountId,
+        transfer: TransferId,
+        decision: TransferDecision,
+    ) -> StoreResult<Transfer>;
+    /// A transfer its sender or recipient may see.
+    async fn transfer(&self, viewer: AccountId, transfer: TransferId) -> StoreResult<Transfer>;
+    /// Returns up to `limit` pending transfers expired by `now` to their
+    /// senders; answers how many.
+    async fn return_expired_transfers(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
+
+    // Red packets.
+    /// Moves the total into the packet's escrow and posts the packet
+    /// message; the sender must be a member of the conversation.
+    async fn send_red_packet(
+        &self,
+        sender: AccountId,
+        request: Idempotent,
+        packet: RedPacketRequest,
+        pin: PinCheck,
+    ) -> StoreResult<RedPacket>;
+    /// A member's share: drawn on the first claim, the same one after.
+    async fn claim_red_packet(
+        &self,
+        account: AccountId,
+        packet: RedPacketId,
+    ) -> StoreResult<RedPacketClaim>;
+    /// A packet and its claims, for the members of its conversation.
+    async fn red_packet(&self, viewer: AccountId, packet: RedPacketId) -> StoreResult<RedPacket>;
+    /// Refunds the unclaimed rest of up to `limit` packets expired by
+    /// `now`; answers how many packets were closed.
+    async fn refund_expired_red_packets(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
 }

@@ -19,6 +19,12 @@ pub struct Config {
     /// pays out withdrawals at once, with no real money. Off, top-ups and
     /// withdrawals answer 503 `no_payment_gateway`.
     pub sandbox_payments: bool,
+    /// Seconds a chat transfer waits to be accepted before it goes back
+    /// to its sender.
+    pub transfer_expiry_s: u64,
+    /// Seconds a red packet may be claimed; the rest then goes back to
+    /// its sender.
+    pub red_packet_expiry_s: u64,
 }
 
 impl Config {
@@ -30,6 +36,8 @@ impl Config {
             password_hashing: PasswordHashing::default(),
             currency: Currency::CNY,
             sandbox_payments: false,
+            transfer_expiry_s: 24 * 60 * 60,
+            red_packet_expiry_s: 24 * 60 * 60,
         }
     }
 }

@@ -126,6 +126,11 @@ impl From<Rejection> for ApiError {
             Rejection::WrongPin => (StatusCode::FORBIDDEN, "wrong_pin"),
             Rejection::PinLocked { .. } => (StatusCode::LOCKED, "pin_locked"),
             Rejection::PinNotSet => (StatusCode::FORBIDDEN, "pin_not_set"),
+            Rejection::TransferNotFound => (StatusCode::NOT_FOUND, "transfer_not_found"),
+            Rejection::TransferNotPending { .. } => (StatusCode::CONFLICT, "transfer_not_pending"),
+            Rejection::RedPacketNotFound => (StatusCode::NOT_FOUND, "red_packet_not_found"),
+            Rejection::RedPacketEmpty => (StatusCode::CONFLICT, "red_packet_empty"),
+            Rejection::RedPacketExpired => (StatusCode::GONE, "red_packet_expired"),
         };
         ApiError::new(status, code, detail)
     }

@@ -25,6 +25,8 @@ pub fn to_view(entry: &LogEntry) -> EventView {
             "text": message.text.as_str(),
             "sent_at": message.sent_at.to_rfc3339(),
             "client_msg_id": message.client_msg_id.as_str(),
+            "kind": message.kind.as_deref().unwrap_or("text"),
+            "ref": message.reference,
         }),
         Event::ConversationCreated {
             conversation_id,
@@ -91,10 +93,34 @@ pub fn to_view(entry: &LogEntry) -> EventView {
             "currency": movement.currency,
             "balance_minor": movement.balance_minor,
         }),
+        Event::TransferSent(transfer)
+        | Event::TransferReceived(transfer)
+        | Event::TransferAccepted(transfer)
+        | Event::TransferDeclined(transfer)
+        | Event::TransferReturned(transfer) => json!({
+            "transfer_id": transfer.transfer_id.to_string(),
+            "from": transfer.from.to_string(),
+            "to": transfer.to.to_string(),
+            "amount_minor": transfer.amount_minor,
+            "currency": transfer.currency,
+            "status": transfer.status,
+        }),
+        Event::RedPacketClaimed(packet) | Event::RedPacketRefunded(packet) => json!({
+            "red_packet_id": packet.red_packet_id.to_string(),
+            "conversation_id": packet.conversation_id.to_string(),
+            "sender": packet.sender.to_string(),
+            "claimer": packet.claimer.map(|claimer| claimer.to_string()),
+            "amount_minor": packet.amount_minor,
+            "currency": packet.currency,
+        }),
     };
-    let Value::Object(fields) = fields else {
+    let Value::Object(mut fields) = fields else {
         unreachable!("every event encodes as an object")
     };
+    // A message's `ref` is there only when it stands for something.
+    if fields.get("ref").is_some_and(Value::is_null) {
+        fields.remove("ref");
+    }
     EventView {
         cursor: Cursor::at(entry.seq).to_string(),
         type_: entry.event.type_name().to_owned(),

@@ -37,7 +37,7 @@ use crate::auth::{FailureLimiter, PasswordHasherPool};
 use crate::config::{Config, Limits};
 use crate::error::ApiError;
 use crate::hub::Hub;
-use crate::routes::{accounts, contacts, conversations, sync, wallet};
+use crate::routes::{accounts, contacts, conversations, red_packets, sync, transfers, wallet};
 
 /// Everything a handler may reach. Cheap to clone.
 #[derive(Clone)]
@@ -51,6 +51,10 @@ pub struct App {
     pub currency: Currency,
     /// Whether the sandbox payment gateway is on (see `Config`).
     pub sandbox_payments: bool,
+    /// Seconds a transfer waits to be accepted (see `Config`).
+    pub transfer_expiry_s: u64,
+    /// Seconds a red packet may be claimed (see `Config`).
+    pub red_packet_expiry_s: u64,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
     /// The socket tasks, so shutdown can wait for their close frames.
@@ -76,6 +80,8 @@ impl App {
             limits: Arc::new(config.limits.clone()),
             currency: config.currency,
             sandbox_payments: config.sandbox_payments,
+            transfer_expiry_s: config.transfer_expiry_s,
+            red_packet_expiry_s: config.red_packet_expiry_s,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
         }
@@ -122,6 +128,13 @@ pub fn router(app: App) -> Router {
         .route("/wallet/topups", post(wallet::top_up))
         .route("/wallet/withdrawals", post(wallet::withdraw))
         .route("/wallet/statement", get(wallet::statement))
+        .route("/transfers", post(transfers::send))
+        .route("/transfers/{id}", get(transfers::get))
+        .route("/transfers/{id}/accept", post(transfers::accept))
+        .route("/transfers/{id}/decline", post(transfers::decline))
+        .route("/red-packets", post(red_packets::send))
+        .route("/red-packets/{id}", get(red_packets::get))
+        .route("/red-packets/{id}/claim", post(red_packets::claim))
         .route("/sync", get(sync::sync))
         .route("/ws", get(socket::upgrade))
         .route("/openapi.json", get(openapi_json));
@@ -174,12 +187,17 @@ async fn openapi_json() -> impl IntoResponse {
     )
 }
 
+/// How often the sweeper looks for expired transfers and red packets.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
 /// A server that is running; dropping it does not stop it.
 pub struct Running {
     pub addr: SocketAddr,
     app: App,
     store: Arc<SqliteStore>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Returns expired transfers; stopped with the server.
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -231,6 +249,9 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
     });
     let app = App::new(Arc::clone(&store) as Arc<dyn Store>, hub, &config);
     let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    // Returns expired transfers and refunds expired red packets; stops
+    // with `app.shutdown`.
+    let sweeper = tokio::spawn(transfers::sweep(app.clone(), SWEEP_INTERVAL));
     let stop = app.shutdown.clone();
     let served = tokio::spawn(async move {
         axum::serve(listener, service)
@@ -242,6 +263,7 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
         app,
         store,
         served,
+        sweeper,
     })
 }
 
@@ -257,6 +279,8 @@ impl Running {
         self.app.shutdown.cancel();
         self.app.tasks.close();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.app.tasks.wait()).await;
+        // Cancelled above, it ends after its current store job.
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.sweeper).await;
         match tokio::time::timeout(Duration::from_secs(30), self.served).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(error))) => tracing::warn!(%error, "the listener stopped with an error"),
@@ -269,6 +293,7 @@ impl Running {
 
     /// Simulates a crash for tests: stops serving without a graceful close.
     pub fn abort(self) {
+        self.sweeper.abort();
         self.served.abort();
     }
 }

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, contacts, conversations, sync, wallet};
+use crate::routes::{accounts, contacts, conversations, red_packets, sync, transfers, wallet};
 use crate::socket;
 
 #[derive(OpenApi)]
@@ -15,6 +15,8 @@ use crate::socket;
         conversations::open_direct, conversations::create_group, conversations::list, conversations::add_member,
         conversations::remove_member, conversations::send, conversations::history, conversations::mark_read,
         wallet::balance, wallet::set_pin, wallet::top_up, wallet::withdraw, wallet::statement,
+        transfers::send, transfers::accept, transfers::decline, transfers::get,
+        red_packets::send, red_packets::claim, red_packets::get,
         sync::sync, socket::upgrade, crate::healthz,
     ),
     components(schemas(piazza_api::EventView, piazza_api::ClientFrame, piazza_api::ServerFrame)),

@@ -12,6 +12,8 @@ mod error;
 pub mod integrity;
 mod readers;
 mod reads;
+mod red_packets;
+mod transfers;
 mod wallet;
 pub mod writer;
 mod writes;
@@ -24,12 +26,14 @@ use piazza_domain::limits;
 use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
     Account, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage, Idempotent,
-    LogPage, MoneyMoved, NoticeSink, Page, PinCheck, PinState, Sent, Session, StatementEntry,
-    StoreResult, TokenHash,
+    LogPage, MoneyMoved, NoticeSink, Page, PinCheck, PinState, RedPacket, RedPacketClaim,
+    RedPacketRequest, Sent, Session, StatementEntry, StoreResult, TokenHash, Transfer,
+    TransferDecision, TransferRequest,
 };
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    EntryId, Greeting, GroupTitle, LogSeq, MessageText, Rejection, Seq, Store, Timestamp, Username,
+    EntryId, Greeting, GroupTitle, LogSeq, MessageText, RedPacketId, Rejection, Seq, Store,
+    Timestamp, TransferId, Username,
 };
 use rusqlite::Connection;
 
@@ -45,6 +49,8 @@ pub const DATABASE_FILE: &str = "piazza.sqlite3";
 const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("schema_2_ledger.sql"),
+    include_str!("schema_3_transfers.sql"),
+    include_str!("schema_4_red_packets.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -486,6 +492,83 @@ impl Store for SqliteStore {
         Ok(self
             .readers
             .read(move |conn| wallet::statement(conn, account, currency, before, limit))
+            .await?)
+    }
+
+    async fn send_transfer(
+        &self,
+        sender: AccountId,
+        request: Idempotent,
+        transfer: TransferRequest,
+        pin: PinCheck,
+    ) -> StoreResult<Transfer> {
+        Ok(self
+            .writer
+            .run(move |ctx| transfers::send(ctx, sender, request, transfer, pin))
+            .await??)
+    }
+
+    async fn decide_transfer(
+        &self,
+        recipient: AccountId,
+        transfer: TransferId,
+        decision: TransferDecision,
+    ) -> StoreResult<Transfer> {
+        Ok(self
+            .writer
+            .run(move |ctx| transfers::decide(ctx, recipient, transfer, decision))
+            .await?)
+    }
+
+    async fn transfer(&self, viewer: AccountId, transfer: TransferId) -> StoreResult<Transfer> {
+        Ok(self
+            .readers
+            .read(move |conn| transfers::get(conn, viewer, transfer))
+            .await?)
+    }
+
+    async fn return_expired_transfers(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
+        Ok(self
+            .writer
+            .run(move |ctx| transfers::return_expired(ctx, now, limit))
+            .await?)
+    }
+
+    async fn send_red_packet(
+        &self,
+        sender: AccountId,
+        request: Idempotent,
+        packet: RedPacketRequest,
+        pin: PinCheck,
+    ) -> StoreResult<RedPacket> {
+        Ok(self
+            .writer
+            .run(move |ctx| red_packets::send(ctx, sender, request, packet, pin))
+            .await??)
+    }
+
+    async fn claim_red_packet(
+        &self,
+        account: AccountId,
+        packet: RedPacketId,
+    ) -> StoreResult<RedPacketClaim> {
+        Ok(self
+            .writer
+            .run(move |ctx| red_packets::claim(ctx, account, packet))
+            .await?)
+    }
+
+    async fn red_packet(&self, viewer: AccountId, packet: RedPacketId) -> StoreResult<RedPacket> {
+        Ok(self
+            .readers
+            .read(move |conn| red_packets::get(conn, viewer, packet))
+            .await?)
+    }
+
+    async fn refund_expired_red_packets(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
+        Ok(self
+            .writer
+            .run(move |ctx| red_packets::refund_expired(ctx, now, limit))
             .await?)
     }
 }

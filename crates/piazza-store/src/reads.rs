@@ -292,7 +292,8 @@ pub fn conversations(
         .map(|items| page(items, limit))
 }
 
-const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, text, sent_at";
+const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref";
 
 fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Message> {
     Ok(Message {
@@ -303,6 +304,8 @@ fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Message> {
         client_msg_id: ClientMsgId::from_store(row.get(first + 4)?),
         text: MessageText::from_store(row.get(first + 5)?),
         sent_at: Timestamp::from_unix_ms(row.get(first + 6)?),
+        kind: row.get(first + 7)?,
+        reference: row.get(first + 8)?,
     })
 }
 

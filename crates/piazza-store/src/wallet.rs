@@ -59,7 +59,7 @@ fn ledger_account(conn: &Connection, account: &LedgerAccountRef) -> Result<(i64,
 /// touches, or refuses it whole: a user wallet that would go below zero is
 /// the caller's `InsufficientFunds`; any other ledger error is a bug.
 /// Returns the transaction's id and the new balance of each account.
-fn post(
+pub(crate) fn post(
     ctx: &mut WriteCtx<'_>,
     transaction: &Transaction,
     initiator: AccountId,
@@ -112,6 +112,26 @@ fn stored_answer(
     account: AccountId,
     request: &Idempotent,
 ) -> Result<Option<MoneyMoved>> {
+    let Some(value) = stored_response(conn, account, request)? else {
+        return Ok(None);
+    };
+    let corrupt = || Error::Corrupt(format!("idempotency response {value}"));
+    let transaction = value["transaction_id"].as_i64().ok_or_else(corrupt)?;
+    let balance = value["balance_minor"].as_i64().ok_or_else(corrupt)?;
+    Ok(Some(MoneyMoved {
+        transaction_id: TransactionId::from_row(transaction),
+        balance_minor: balance,
+        replayed: true,
+    }))
+}
+
+/// The stored JSON answer for `request`'s key: `Some` to replay it, an
+/// error if the key was used for another request, `None` if it is new.
+pub(crate) fn stored_response(
+    conn: &Connection,
+    account: AccountId,
+    request: &Idempotent,
+) -> Result<Option<serde_json::Value>> {
     let found: Option<(Vec<u8>, String)> = conn
         .prepare_cached(
             "SELECT request_hash, response_body FROM idempotency_keys
@@ -128,15 +148,9 @@ fn stored_answer(
     if hash != request.request_hash {
         return Err(Rejection::IdempotencyKeyReused.into());
     }
-    let corrupt = || Error::Corrupt(format!("idempotency response {body:?}"));
-    let value: serde_json::Value = serde_json::from_str(&body).map_err(|_| corrupt())?;
-    let transaction = value["transaction_id"].as_i64().ok_or_else(corrupt)?;
-    let balance = value["balance_minor"].as_i64().ok_or_else(corrupt)?;
-    Ok(Some(MoneyMoved {
-        transaction_id: TransactionId::from_row(transaction),
-        balance_minor: balance,
-        replayed: true,
-    }))
+    let value: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|_| Error::Corrupt(format!("idempotency response {body:?}")))?;
+    Ok(Some(value))
 }
 
 fn store_answer(
@@ -148,8 +162,18 @@ fn store_answer(
     let body = serde_json::json!({
         "transaction_id": moved.transaction_id.row(),
         "balance_minor": moved.balance_minor,
-    })
-    .to_string();
+    });
+    store_response(ctx, account, request, &body)
+}
+
+/// Stores the key's final answer, in the job of the effect it answers.
+pub(crate) fn store_response(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    request: &Idempotent,
+    body: &serde_json::Value,
+) -> Result<()> {
+    let body = body.to_string();
     ctx.conn
         .prepare_cached(
             "INSERT INTO idempotency_keys
@@ -235,13 +259,47 @@ pub fn withdraw(
     if let Some(replay) = stored_answer(ctx.conn, account, &request)? {
         return Ok(Ok(replay));
     }
+    if let Some(refused) = check_pin(ctx, account, pin)? {
+        return Ok(Err(refused));
+    }
+    // The movement gets a savepoint of its own: refused (too little
+    // money), it leaves nothing behind, not even a wallet row, while the
+    // PIN's reset — earned by a right PIN — stays.
+    ctx.conn.execute_batch("SAVEPOINT withdrawal")?;
+    let transaction = Transaction::withdrawal(account, money);
+    match move_money(ctx, account, &request, money, transaction, &reference) {
+        Ok(moved) => {
+            ctx.conn.execute_batch("RELEASE withdrawal")?;
+            Ok(Ok(moved))
+        }
+        // `move_money` refuses only before it logs anything, so no notice
+        // of the undone work is left in `ctx`.
+        Err(Error::Rejected(rejection)) => {
+            ctx.conn
+                .execute_batch("ROLLBACK TO withdrawal; RELEASE withdrawal")?;
+            Ok(Err(rejection))
+        }
+        // Anything else fails the whole job, which the writer rolls back
+        // to its own savepoint.
+        Err(other) => Err(other),
+    }
+}
+
+/// The PIN check of a money-out job, in the writer: `Some` refusal to
+/// commit (a wrong PIN is counted, five lock money-out), `None` to go on
+/// (a right PIN clears the count).
+pub(crate) fn check_pin(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    pin: PinCheck,
+) -> Result<Option<Rejection>> {
     // Checked again here, in the writer: wrong PINs racing each other were
     // each verified before the lock was written.
     let Some(state) = pin_state(ctx.conn, account)? else {
-        return Ok(Err(Rejection::PinNotSet));
+        return Ok(Some(Rejection::PinNotSet));
     };
     if let Some(until) = state.locked_until.filter(|until| *until > ctx.now) {
-        return Ok(Err(Rejection::PinLocked { until }));
+        return Ok(Some(Rejection::PinLocked { until }));
     }
     match pin {
         PinCheck::Wrong => {
@@ -263,7 +321,7 @@ pub fn withdraw(
                         account.row()
                     ])?;
             }
-            Ok(Err(Rejection::WrongPin))
+            Ok(Some(Rejection::WrongPin))
         }
         PinCheck::Verified => {
             ctx.conn
@@ -272,27 +330,7 @@ pub fn withdraw(
                      WHERE account_id = ?1",
                 )?
                 .execute([account.row()])?;
-            // The movement gets a savepoint of its own: refused (too
-            // little money), it leaves nothing behind, not even a wallet
-            // row, while the PIN's reset — earned by a right PIN — stays.
-            ctx.conn.execute_batch("SAVEPOINT withdrawal")?;
-            let transaction = Transaction::withdrawal(account, money);
-            match move_money(ctx, account, &request, money, transaction, &reference) {
-                Ok(moved) => {
-                    ctx.conn.execute_batch("RELEASE withdrawal")?;
-                    Ok(Ok(moved))
-                }
-                // `move_money` refuses only before it logs anything, so no
-                // notice of the undone work is left in `ctx`.
-                Err(Error::Rejected(rejection)) => {
-                    ctx.conn
-                        .execute_batch("ROLLBACK TO withdrawal; RELEASE withdrawal")?;
-                    Ok(Err(rejection))
-                }
-                // Anything else fails the whole job, which the writer rolls
-                // back to its own savepoint.
-                Err(other) => Err(other),
-            }
+            Ok(None)
         }
     }
 }

@@ -487,9 +487,40 @@ pub fn send_message(
             _ => return Err(Rejection::NotAContact.into()),
         }
     }
-    // The membership read above is in this same transaction of the only
+    let message = append_message(
+        ctx,
+        sender,
+        conversation,
+        found.last_seq,
+        members,
+        client_msg_id,
+        text,
+        None,
+    )?;
+    Ok(Sent {
+        message,
+        replayed: false,
+    })
+}
+
+/// Writes a message after `last_seq` and logs it to every member. The
+/// caller has checked membership (and contacts) in this same job.
+/// `special` is the kind and reference of a message that stands for
+/// something else (a transfer, …).
+#[allow(clippy::too_many_arguments)]
+pub fn append_message(
+    ctx: &mut WriteCtx<'_>,
+    sender: AccountId,
+    conversation: ConversationId,
+    last_seq: Seq,
+    members: Vec<AccountId>,
+    client_msg_id: ClientMsgId,
+    text: MessageText,
+    special: Option<(&str, String)>,
+) -> Result<Arc<Message>> {
+    // The membership read is in this same transaction of the only
     // writer, so last_seq cannot have moved; the guard asserts it.
-    let seq = found.last_seq.get() + 1;
+    let seq = last_seq.get() + 1;
     let moved = ctx
         .conn
         .prepare_cached(
@@ -503,8 +534,9 @@ pub fn send_message(
     );
     ctx.conn
         .prepare_cached(
-            "INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, text, sent_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO messages
+             (conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             conversation.row(),
@@ -512,7 +544,9 @@ pub fn send_message(
             sender.row(),
             client_msg_id.as_str(),
             text.as_str(),
-            ctx.now.unix_ms()
+            ctx.now.unix_ms(),
+            special.as_ref().map(|(kind, _)| *kind),
+            special.as_ref().map(|(_, reference)| reference.as_str()),
         ])?;
     let row = ctx.conn.last_insert_rowid();
     // Sending is reading: everything up to one's own message counts as seen.
@@ -529,14 +563,13 @@ pub fn send_message(
         client_msg_id,
         text,
         sent_at: ctx.now,
+        kind: special.as_ref().map(|(kind, _)| (*kind).to_owned()),
+        reference: special.map(|(_, reference)| reference),
     });
     for member in members {
         ctx.append_log(member, Event::MessageNew(Arc::clone(&message)))?;
     }
-    Ok(Sent {
-        message,
-        replayed: false,
-    })
+    Ok(message)
 }
 
 pub fn mark_read(

@@ -39,6 +39,10 @@ struct FileConfig {
     currency: Option<String>,
     #[serde(default)]
     sandbox_payments: bool,
+    /// Seconds a chat transfer waits to be accepted (default 86400).
+    transfer_expiry_s: Option<u64>,
+    /// Seconds a red packet may be claimed (default 86400).
+    red_packet_expiry_s: Option<u64>,
 }
 
 pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
@@ -68,6 +72,14 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
             .with_context(|| format!("`currency = {currency:?}` is not an ISO 4217 code"))?;
     }
     config.sandbox_payments = args.sandbox_payments || file.sandbox_payments;
+    if let Some(expiry) = file.transfer_expiry_s {
+        anyhow::ensure!(expiry > 0, "`transfer_expiry_s` must be at least 1");
+        config.transfer_expiry_s = expiry;
+    }
+    if let Some(expiry) = file.red_packet_expiry_s {
+        anyhow::ensure!(expiry > 0, "`red_packet_expiry_s` must be at least 1");
+        config.red_packet_expiry_s = expiry;
+    }
     Ok(config)
 }
 

@@ -34,6 +34,8 @@ pub fn message_view(message: &Message) -> MessageView {
         text: message.text.as_str().to_owned(),
         sent_at: message.sent_at.to_rfc3339(),
         client_msg_id: message.client_msg_id.as_str().to_owned(),
+        kind: message.kind.clone().unwrap_or_else(|| "text".to_owned()),
+        ref_: message.reference.clone(),
     }
 }
 

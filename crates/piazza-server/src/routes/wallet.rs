@@ -13,9 +13,9 @@ use piazza_api::{
     Problem, SetPin, Statement, StatementEntryView, TopUp, TopUpDone, WalletView, Withdraw,
     WithdrawalDone,
 };
-use piazza_domain::EntryId;
 use piazza_domain::money::{AmountMinor, Money};
 use piazza_domain::store::{IdempotencyKey, Idempotent, PinCheck};
+use piazza_domain::{AccountId, EntryId};
 use piazza_domain::{Rejection, Timestamp};
 use sha2::{Digest, Sha256};
 
@@ -33,7 +33,7 @@ const SANDBOX_REFERENCE: &str = "sandbox";
 /// Parses `amount_minor` from its raw JSON: only a JSON integer from 1 to
 /// the cap. A fraction, a string or a number past `i64` is refused here,
 /// before anything is asked of the store.
-fn amount(app: &App, value: &serde_json::Value) -> Result<Money, ApiError> {
+pub(crate) fn amount(app: &App, value: &serde_json::Value) -> Result<Money, ApiError> {
     let invalid = || {
         ApiError::invalid(
             "invalid_amount",
@@ -51,7 +51,11 @@ fn amount(app: &App, value: &serde_json::Value) -> Result<Money, ApiError> {
 /// The `Idempotency-Key` and a hash of what is asked. The hash covers the
 /// operation and the amount, never the PIN: a SHA-256 of a six-digit PIN
 /// would be reversed by trying a million of them.
-fn idempotent(headers: &HeaderMap, operation: &str, money: Money) -> Result<Idempotent, ApiError> {
+pub(crate) fn idempotent(
+    headers: &HeaderMap,
+    operation: &str,
+    money: Money,
+) -> Result<Idempotent, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
         return Err(ApiError::invalid(
             "idempotency_key_required",
@@ -88,12 +92,31 @@ fn no_gateway() -> ApiError {
 }
 
 /// A payment PIN is exactly six ASCII digits.
-fn is_pin(text: &str) -> bool {
+pub(crate) fn is_pin(text: &str) -> bool {
     text.len() == 6 && text.bytes().all(|byte| byte.is_ascii_digit())
 }
 
-fn invalid_pin() -> ApiError {
+pub(crate) fn invalid_pin() -> ApiError {
     ApiError::invalid("invalid_pin", "`pin` is exactly six digits")
+}
+
+/// Runs Argon2 over the PIN, off the writer. The lock is checked before
+/// Argon2 runs, so a locked account costs no hashing; the store checks it
+/// again in the writer, where a wrong PIN is counted.
+pub(crate) async fn check_pin(
+    app: &App,
+    account: AccountId,
+    pin: String,
+) -> Result<PinCheck, ApiError> {
+    let state = app.store.pin(account).await?.ok_or(Rejection::PinNotSet)?;
+    if let Some(until) = state.locked_until.filter(|until| *until > Timestamp::now()) {
+        return Err(Rejection::PinLocked { until }.into());
+    }
+    Ok(if app.passwords.verify(pin, Some(state.pin_hash)).await? {
+        PinCheck::Verified
+    } else {
+        PinCheck::Wrong
+    })
 }
 
 /// The caller's balance.
@@ -205,21 +228,7 @@ pub async fn withdraw(
     if !app.sandbox_payments {
         return Err(no_gateway());
     }
-    // The lock is checked before Argon2 runs, so a locked account costs no
-    // hashing; the store checks it again in the writer.
-    let state = app
-        .store
-        .pin(auth.account)
-        .await?
-        .ok_or(Rejection::PinNotSet)?;
-    if let Some(until) = state.locked_until.filter(|until| *until > Timestamp::now()) {
-        return Err(Rejection::PinLocked { until }.into());
-    }
-    let pin = if app.passwords.verify(body.pin, Some(state.pin_hash)).await? {
-        PinCheck::Verified
-    } else {
-        PinCheck::Wrong
-    };
+    let pin = check_pin(&app, auth.account, body.pin).await?;
     let moved = app
         .store
         .withdraw(

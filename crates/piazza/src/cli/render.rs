@@ -186,6 +186,8 @@ mod tests {
             text: "hi".to_owned(),
             sent_at: "t".to_owned(),
             client_msg_id: "x".to_owned(),
+            kind: "text".to_owned(),
+            ref_: None,
         };
         assert_eq!(message_line(&message, &directory()), "#2 t a9: hi");
     }

@@ -8,5 +8,7 @@ mod devices;
 mod helpers;
 mod lists;
 mod operations;
+mod red_packets;
 mod sync_property;
+mod transfers;
 mod wallet;

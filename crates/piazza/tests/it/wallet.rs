@@ -9,13 +9,13 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-const PIN: &str = "246810";
+pub(crate) const PIN: &str = "246810";
 
-async fn sandbox() -> TestApp {
+pub(crate) async fn sandbox() -> TestApp {
     spawn_app_with(|config| config.sandbox_payments = true).await
 }
 
-async fn call(
+pub(crate) async fn call(
     client: &Client,
     method: Method,
     path: &str,
@@ -40,14 +40,14 @@ async fn call(
     (status, body)
 }
 
-async fn balance(user: &User) -> i64 {
+pub(crate) async fn balance(user: &User) -> i64 {
     let (status, body) = call(&user.client, Method::GET, "/api/v1/wallet", None, None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["currency"], "CNY");
     body["balance_minor"].as_i64().expect("an integer balance")
 }
 
-async fn top_up(user: &User, amount: i64, key: &str) -> (u16, Value) {
+pub(crate) async fn top_up(user: &User, amount: i64, key: &str) -> (u16, Value) {
     call(
         &user.client,
         Method::POST,
@@ -69,7 +69,7 @@ async fn withdraw(user: &User, amount: i64, pin: &str, key: &str) -> (u16, Value
     .await
 }
 
-async fn set_pin(user: &User) {
+pub(crate) async fn set_pin(user: &User) {
     let (status, body) = call(
         &user.client,
         Method::PUT,
@@ -81,12 +81,12 @@ async fn set_pin(user: &User) {
     assert_eq!(status, 204, "{body}");
 }
 
-fn assert_code(answer: &(u16, Value), status: u16, code: &str) {
+pub(crate) fn assert_code(answer: &(u16, Value), status: u16, code: &str) {
     assert_eq!(answer.0, status, "{}", answer.1);
     assert_eq!(answer.1["code"], code, "{}", answer.1);
 }
 
-fn assert_ledger_sound(app: &TestApp) {
+pub(crate) fn assert_ledger_sound(app: &TestApp) {
     let report =
         piazza_store::integrity::check_ledger_data_dir(app.data_dir()).expect("ledger readable");
     assert!(report.is_sound(), "{:?}", report.problems);
