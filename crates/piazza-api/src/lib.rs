@@ -470,3 +470,89 @@ pub struct RedPacketView {
     /// Oldest first.
     pub claims: Vec<RedPacketClaimView>,
 }
+
+// --------------------------------------------------------------- merchants
+
+/// `POST /api/v1/merchants`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateMerchant {
+    /// 1 to 25 characters (EMVCo's limit for the name in a code).
+    pub name: String,
+    /// At most 15 characters.
+    #[serde(default)]
+    pub city: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MerchantCreated {
+    pub merchant_id: String,
+}
+
+/// `GET /api/v1/merchants/{id}`, for the merchant's owner.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MerchantView {
+    pub merchant_id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// What the merchant was paid and has not refunded.
+    pub balance_minor: i64,
+}
+
+/// `GET /api/v1/merchants/{id}/qr?format=payload`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct QrPayload {
+    /// An EMVCo merchant-presented payload, ending in its CRC.
+    pub payload: String,
+}
+
+/// `POST /api/v1/payments`: the buyer scanned a merchant's code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Pay {
+    pub qr_payload: String,
+    /// Required for a static code; for a dynamic one it may be left out and
+    /// must otherwise agree with the code's amount.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub amount_minor: Option<serde_json::Value>,
+    /// The six-digit payment PIN.
+    pub pin: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PaymentDone {
+    pub payment_id: String,
+    /// `completed`.
+    pub status: String,
+}
+
+/// `POST /api/v1/payments/{id}/refunds`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RefundPayment {
+    #[schema(value_type = i64)]
+    pub amount_minor: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct RefundDone {
+    pub refund_id: String,
+    /// The payment's refunded total after this refund.
+    pub refunded_minor: i64,
+}
+
+/// `POST /api/v1/wallet/payment-code`: a one-use code for a merchant to scan.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PaymentCodeIssued {
+    /// 18 digits.
+    pub code: String,
+    /// RFC 3339; 60 s after it was issued.
+    pub expires_at: String,
+}
+
+/// `POST /api/v1/merchants/{id}/collect`: the merchant scanned a buyer's code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Collect {
+    pub payment_code: String,
+    #[schema(value_type = i64)]
+    pub amount_minor: serde_json::Value,
+}

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MessageId,
-    MessageText, RedPacketId, Seq, Timestamp, TransactionId, TransferId, Username,
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MerchantId,
+    MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId,
+    TransferId, Username,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +127,29 @@ pub enum Event {
     /// The unclaimed rest went back to the sender (the sender's log).
     #[serde(rename = "red_packet.refunded")]
     RedPacketRefunded(RedPacketEvent),
+    /// The account paid a merchant (the buyer's log).
+    #[serde(rename = "payment.sent")]
+    PaymentSent(PaymentEvent),
+    /// One of the account's merchants was paid (the owner's log).
+    #[serde(rename = "payment.received")]
+    PaymentReceived(PaymentEvent),
+    /// A merchant gave (part of) a payment back (buyer's and owner's logs).
+    #[serde(rename = "payment.refunded")]
+    PaymentRefunded(PaymentEvent),
+}
+
+/// A merchant payment or refund as the logs keep it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentEvent {
+    pub payment_id: PaymentId,
+    pub merchant_id: MerchantId,
+    pub buyer: AccountId,
+    /// The payment's amount, or the refund's for `payment.refunded`.
+    pub amount_minor: i64,
+    pub currency: String,
+    /// For `payment.refunded`.
+    #[serde(default)]
+    pub refund_id: Option<RefundId>,
 }
 
 /// A red packet event as the logs keep it.
@@ -187,6 +211,9 @@ impl Event {
             Event::TransferReturned(_) => "transfer.returned",
             Event::RedPacketClaimed(_) => "red_packet.claimed",
             Event::RedPacketRefunded(_) => "red_packet.refunded",
+            Event::PaymentSent(_) => "payment.sent",
+            Event::PaymentReceived(_) => "payment.received",
+            Event::PaymentRefunded(_) => "payment.refunded",
         }
     }
 }

@@ -97,6 +97,18 @@ id_type!(
     RedPacketId, "rpk_", "red packet"
 );
 id_type!(
+    /// A merchant: a shop owned by an account, paid by QR code.
+    MerchantId, "mer_", "merchant"
+);
+id_type!(
+    /// A payment from a buyer to a merchant.
+    PaymentId, "pay_", "payment"
+);
+id_type!(
+    /// A merchant's refund of (part of) a payment.
+    RefundId, "rfd_", "refund"
+);
+id_type!(
     /// One line of a wallet statement (a posting to the wallet).
     EntryId, "ent_", "statement entry"
 );

@@ -8,6 +8,7 @@
 //! rules know which database they run on.
 
 pub mod cursor;
+pub mod emvco;
 pub mod event;
 pub mod ids;
 pub mod ledger;
@@ -21,8 +22,8 @@ pub mod values;
 pub use cursor::{Cursor, CursorError, LogSeq};
 pub use event::{ConversationKind, Event, LogEntry, Message, Notice};
 pub use ids::{
-    AccountId, ContactRequestId, ConversationId, DeviceId, EntryId, IdError, MessageId,
-    RedPacketId, TransactionId, TransferId,
+    AccountId, ContactRequestId, ConversationId, DeviceId, EntryId, IdError, MerchantId, MessageId,
+    PaymentId, RedPacketId, RefundId, TransactionId, TransferId,
 };
 pub use store::{Rejection, Store, StoreError};
 pub use time::Timestamp;

@@ -15,8 +15,8 @@ use crate::ledger::OperationKind;
 use crate::money::{Currency, Money};
 use crate::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    EntryId, Greeting, GroupTitle, LogSeq, MessageText, RedPacketId, Seq, Timestamp, TransactionId,
-    TransferId, Username,
+    EntryId, Greeting, GroupTitle, LogSeq, MerchantId, MessageText, PaymentId, RedPacketId,
+    RefundId, Seq, Timestamp, TransactionId, TransferId, Username,
 };
 
 /// A rule the request broke. Each maps to one HTTP status and stable code.
@@ -72,6 +72,20 @@ pub enum Rejection {
     RedPacketEmpty,
     #[error("the red packet has expired")]
     RedPacketExpired,
+    #[error("no such merchant")]
+    MerchantNotFound,
+    #[error("no such payment")]
+    PaymentNotFound,
+    #[error("the QR code does not name a Piazza merchant")]
+    InvalidQr,
+    #[error("refunds would exceed what was paid")]
+    RefundExceedsPayment,
+    #[error("no such payment code")]
+    PaymentCodeNotFound,
+    #[error("the payment code has expired")]
+    PaymentCodeExpired,
+    #[error("the payment code was already used")]
+    PaymentCodeUsed,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -241,6 +255,53 @@ pub struct StatementEntry {
     pub balance_after_minor: i64,
     pub kind: OperationKind,
     pub at: Timestamp,
+}
+
+/// A merchant as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merchant {
+    pub merchant_id: MerchantId,
+    pub owner: AccountId,
+    pub name: String,
+    /// Empty when none was given.
+    pub city: String,
+    /// The settlement account's balance in the deployment's currency.
+    pub balance_minor: i64,
+}
+
+/// A payment from a buyer to a merchant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub payment_id: PaymentId,
+    pub merchant_id: MerchantId,
+    pub buyer: AccountId,
+    pub money: Money,
+    /// Refunded so far, in minor units.
+    pub refunded_minor: i64,
+    pub created_at: Timestamp,
+    /// False for a collection above the no-PIN limit: nothing has moved
+    /// and the buyer must confirm it.
+    pub completed: bool,
+}
+
+/// A merchant's collection from a buyer's payment code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectRequest {
+    pub merchant: MerchantId,
+    /// SHA-256 of the 18-digit code.
+    pub code_hash: [u8; 32],
+    pub money: Money,
+    /// At or under this many minor units the money moves at once.
+    pub without_confirmation_max_minor: i64,
+}
+
+/// A refund, with the payment's refunded total after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refund {
+    pub refund_id: RefundId,
+    pub payment_id: PaymentId,
+    pub amount_minor: i64,
+    pub refunded_minor: i64,
 }
 
 /// Where a transfer stands.
@@ -556,4 +617,54 @@ pub trait Store: Send + Sync + 'static {
     /// Refunds the unclaimed rest of up to `limit` packets expired by
     /// `now`; answers how many packets were closed.
     async fn refund_expired_red_packets(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
+
+    // Merchants.
+    /// A new merchant owned by `owner`; name and city are already checked.
+    async fn create_merchant(
+        &self,
+        owner: AccountId,
+        name: String,
+        city: String,
+        currency: Currency,
+    ) -> StoreResult<Merchant>;
+    /// A merchant, for its owner only (`MerchantNotFound` for anyone else).
+    async fn merchant(
+        &self,
+        viewer: AccountId,
+        merchant: MerchantId,
+        currency: Currency,
+    ) -> StoreResult<Merchant>;
+    /// The buyer pays the merchant from their wallet into its settlement.
+    async fn pay_merchant(
+        &self,
+        buyer: AccountId,
+        request: Idempotent,
+        merchant: MerchantId,
+        money: Money,
+        pin: PinCheck,
+    ) -> StoreResult<Payment>;
+    /// The merchant's owner gives (part of) a payment back.
+    async fn refund_payment(
+        &self,
+        owner: AccountId,
+        request: Idempotent,
+        payment: PaymentId,
+        money: Money,
+    ) -> StoreResult<Refund>;
+    /// Stores a buyer's new payment code (its hash), bound to `device`.
+    async fn create_payment_code(
+        &self,
+        account: AccountId,
+        device: DeviceId,
+        code_hash: [u8; 32],
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// The merchant's owner collects from a buyer's payment code; the code
+    /// is used up either way.
+    async fn collect_payment(
+        &self,
+        owner: AccountId,
+        request: Idempotent,
+        collect: CollectRequest,
+    ) -> StoreResult<Payment>;
 }

@@ -25,6 +25,9 @@ pub struct Config {
     /// Seconds a red packet may be claimed; the rest then goes back to
     /// its sender.
     pub red_packet_expiry_s: u64,
+    /// The largest collection (a merchant scanning a buyer's payment code)
+    /// that completes without the buyer confirming, in minor units.
+    pub collect_without_pin_max_minor: i64,
 }
 
 impl Config {
@@ -38,6 +41,7 @@ impl Config {
             sandbox_payments: false,
             transfer_expiry_s: 24 * 60 * 60,
             red_packet_expiry_s: 24 * 60 * 60,
+            collect_without_pin_max_minor: 50_000,
         }
     }
 }

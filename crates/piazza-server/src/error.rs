@@ -131,6 +131,13 @@ impl From<Rejection> for ApiError {
             Rejection::RedPacketNotFound => (StatusCode::NOT_FOUND, "red_packet_not_found"),
             Rejection::RedPacketEmpty => (StatusCode::CONFLICT, "red_packet_empty"),
             Rejection::RedPacketExpired => (StatusCode::GONE, "red_packet_expired"),
+            Rejection::MerchantNotFound => (StatusCode::NOT_FOUND, "merchant_not_found"),
+            Rejection::PaymentNotFound => (StatusCode::NOT_FOUND, "payment_not_found"),
+            Rejection::InvalidQr => (StatusCode::BAD_REQUEST, "invalid_qr"),
+            Rejection::RefundExceedsPayment => (StatusCode::CONFLICT, "refund_exceeds_payment"),
+            Rejection::PaymentCodeNotFound => (StatusCode::NOT_FOUND, "payment_code_not_found"),
+            Rejection::PaymentCodeExpired => (StatusCode::GONE, "payment_code_expired"),
+            Rejection::PaymentCodeUsed => (StatusCode::CONFLICT, "payment_code_used"),
         };
         ApiError::new(status, code, detail)
     }

@@ -113,6 +113,16 @@ pub fn to_view(entry: &LogEntry) -> EventView {
             "amount_minor": packet.amount_minor,
             "currency": packet.currency,
         }),
+        Event::PaymentSent(payment)
+        | Event::PaymentReceived(payment)
+        | Event::PaymentRefunded(payment) => json!({
+            "payment_id": payment.payment_id.to_string(),
+            "merchant_id": payment.merchant_id.to_string(),
+            "buyer": payment.buyer.to_string(),
+            "amount_minor": payment.amount_minor,
+            "currency": payment.currency,
+            "refund_id": payment.refund_id.map(|refund| refund.to_string()),
+        }),
     };
     let Value::Object(mut fields) = fields else {
         unreachable!("every event encodes as an object")
@@ -120,6 +130,10 @@ pub fn to_view(entry: &LogEntry) -> EventView {
     // A message's `ref` is there only when it stands for something.
     if fields.get("ref").is_some_and(Value::is_null) {
         fields.remove("ref");
+    }
+    // Likewise a payment event's `refund_id`, only on `payment.refunded`.
+    if fields.get("refund_id").is_some_and(Value::is_null) {
+        fields.remove("refund_id");
     }
     EventView {
         cursor: Cursor::at(entry.seq).to_string(),

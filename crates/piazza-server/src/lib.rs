@@ -10,6 +10,7 @@ pub mod events;
 pub mod extract;
 pub mod hub;
 pub mod openapi;
+mod qr_image;
 pub mod routes;
 pub mod socket;
 pub mod telemetry;
@@ -37,7 +38,9 @@ use crate::auth::{FailureLimiter, PasswordHasherPool};
 use crate::config::{Config, Limits};
 use crate::error::ApiError;
 use crate::hub::Hub;
-use crate::routes::{accounts, contacts, conversations, red_packets, sync, transfers, wallet};
+use crate::routes::{
+    accounts, contacts, conversations, merchants, red_packets, sync, transfers, wallet,
+};
 
 /// Everything a handler may reach. Cheap to clone.
 #[derive(Clone)]
@@ -55,6 +58,8 @@ pub struct App {
     pub transfer_expiry_s: u64,
     /// Seconds a red packet may be claimed (see `Config`).
     pub red_packet_expiry_s: u64,
+    /// The largest collection completed without confirmation (see `Config`).
+    pub collect_without_pin_max_minor: i64,
     /// Cancelled when the server begins to shut down.
     pub shutdown: CancellationToken,
     /// The socket tasks, so shutdown can wait for their close frames.
@@ -82,6 +87,7 @@ impl App {
             sandbox_payments: config.sandbox_payments,
             transfer_expiry_s: config.transfer_expiry_s,
             red_packet_expiry_s: config.red_packet_expiry_s,
+            collect_without_pin_max_minor: config.collect_without_pin_max_minor,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
         }
@@ -135,6 +141,13 @@ pub fn router(app: App) -> Router {
         .route("/red-packets", post(red_packets::send))
         .route("/red-packets/{id}", get(red_packets::get))
         .route("/red-packets/{id}/claim", post(red_packets::claim))
+        .route("/merchants", post(merchants::create))
+        .route("/merchants/{id}", get(merchants::get))
+        .route("/merchants/{id}/qr", get(merchants::qr))
+        .route("/merchants/{id}/collect", post(merchants::collect))
+        .route("/wallet/payment-code", post(merchants::payment_code))
+        .route("/payments", post(merchants::pay))
+        .route("/payments/{id}/refunds", post(merchants::refund))
         .route("/sync", get(sync::sync))
         .route("/ws", get(socket::upgrade))
         .route("/openapi.json", get(openapi_json));

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{accounts, contacts, conversations, red_packets, sync, transfers, wallet};
+use crate::routes::{
+    accounts, contacts, conversations, merchants, red_packets, sync, transfers, wallet,
+};
 use crate::socket;
 
 #[derive(OpenApi)]
@@ -17,6 +19,8 @@ use crate::socket;
         wallet::balance, wallet::set_pin, wallet::top_up, wallet::withdraw, wallet::statement,
         transfers::send, transfers::accept, transfers::decline, transfers::get,
         red_packets::send, red_packets::claim, red_packets::get,
+        merchants::create, merchants::get, merchants::qr, merchants::pay, merchants::refund,
+        merchants::payment_code, merchants::collect,
         sync::sync, socket::upgrade, crate::healthz,
     ),
     components(schemas(piazza_api::EventView, piazza_api::ClientFrame, piazza_api::ServerFrame)),

@@ -10,6 +10,7 @@
 
 mod error;
 pub mod integrity;
+mod merchants;
 mod readers;
 mod reads;
 mod red_packets;
@@ -25,15 +26,15 @@ use async_trait::async_trait;
 use piazza_domain::limits;
 use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
-    Account, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage, Idempotent,
-    LogPage, MoneyMoved, NoticeSink, Page, PinCheck, PinState, RedPacket, RedPacketClaim,
-    RedPacketRequest, Sent, Session, StatementEntry, StoreResult, TokenHash, Transfer,
-    TransferDecision, TransferRequest,
+    Account, CollectRequest, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage,
+    Idempotent, LogPage, Merchant, MoneyMoved, NoticeSink, Page, Payment, PinCheck, PinState,
+    RedPacket, RedPacketClaim, RedPacketRequest, Refund, Sent, Session, StatementEntry,
+    StoreResult, TokenHash, Transfer, TransferDecision, TransferRequest,
 };
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    EntryId, Greeting, GroupTitle, LogSeq, MessageText, RedPacketId, Rejection, Seq, Store,
-    Timestamp, TransferId, Username,
+    EntryId, Greeting, GroupTitle, LogSeq, MerchantId, MessageText, PaymentId, RedPacketId,
+    Rejection, Seq, Store, Timestamp, TransferId, Username,
 };
 use rusqlite::Connection;
 
@@ -51,6 +52,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_2_ledger.sql"),
     include_str!("schema_3_transfers.sql"),
     include_str!("schema_4_red_packets.sql"),
+    include_str!("schema_5_merchants.sql"),
+    include_str!("schema_6_payment_codes.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -569,6 +572,83 @@ impl Store for SqliteStore {
         Ok(self
             .writer
             .run(move |ctx| red_packets::refund_expired(ctx, now, limit))
+            .await?)
+    }
+
+    async fn create_merchant(
+        &self,
+        owner: AccountId,
+        name: String,
+        city: String,
+        _currency: Currency,
+    ) -> StoreResult<Merchant> {
+        Ok(self
+            .writer
+            .run(move |ctx| merchants::create(ctx, owner, name, city))
+            .await?)
+    }
+
+    async fn merchant(
+        &self,
+        viewer: AccountId,
+        merchant: MerchantId,
+        currency: Currency,
+    ) -> StoreResult<Merchant> {
+        Ok(self
+            .readers
+            .read(move |conn| merchants::get(conn, viewer, merchant, currency))
+            .await?)
+    }
+
+    async fn pay_merchant(
+        &self,
+        buyer: AccountId,
+        request: Idempotent,
+        merchant: MerchantId,
+        money: Money,
+        pin: PinCheck,
+    ) -> StoreResult<Payment> {
+        Ok(self
+            .writer
+            .run(move |ctx| merchants::pay(ctx, buyer, request, merchant, money, pin))
+            .await??)
+    }
+
+    async fn refund_payment(
+        &self,
+        owner: AccountId,
+        request: Idempotent,
+        payment: PaymentId,
+        money: Money,
+    ) -> StoreResult<Refund> {
+        Ok(self
+            .writer
+            .run(move |ctx| merchants::refund(ctx, owner, request, payment, money))
+            .await?)
+    }
+
+    async fn create_payment_code(
+        &self,
+        account: AccountId,
+        device: DeviceId,
+        code_hash: [u8; 32],
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        Ok(self
+            .writer
+            .run(move |ctx| merchants::create_code(ctx, account, device, code_hash, expires_at))
+            .await?)
+    }
+
+    async fn collect_payment(
+        &self,
+        owner: AccountId,
+        request: Idempotent,
+        collect: CollectRequest,
+    ) -> StoreResult<Payment> {
+        Ok(self
+            .writer
+            .run(move |ctx| merchants::collect(ctx, owner, request, collect))
             .await?)
     }
 }

@@ -43,6 +43,9 @@ struct FileConfig {
     transfer_expiry_s: Option<u64>,
     /// Seconds a red packet may be claimed (default 86400).
     red_packet_expiry_s: Option<u64>,
+    /// The largest payment-code collection completed without the buyer's
+    /// confirmation, in minor units (default 50000).
+    collect_without_pin_max_minor: Option<i64>,
 }
 
 pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
@@ -79,6 +82,13 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(expiry) = file.red_packet_expiry_s {
         anyhow::ensure!(expiry > 0, "`red_packet_expiry_s` must be at least 1");
         config.red_packet_expiry_s = expiry;
+    }
+    if let Some(max) = file.collect_without_pin_max_minor {
+        anyhow::ensure!(
+            max >= 0,
+            "`collect_without_pin_max_minor` must not be negative"
+        );
+        config.collect_without_pin_max_minor = max;
     }
     Ok(config)
 }

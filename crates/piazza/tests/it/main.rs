@@ -7,6 +7,7 @@ mod crash;
 mod devices;
 mod helpers;
 mod lists;
+mod merchants;
 mod operations;
 mod red_packets;
 mod sync_property;

@@ -1,0 +1,403 @@
+//! Merchants: a shop owned by an account, with its own settlement account.
+//! The owner shows an EMVCo code (static, or dynamic with an amount); a
+//! buyer scans it and pays from their wallet; the owner may refund, never
+//! more than was paid. Only the owner sees a merchant: anyone else gets the
+//! same 404 as for an id that names nothing.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use piazza_api::{
+    Collect, CreateMerchant, MerchantCreated, MerchantView, Pay, PaymentCodeIssued, PaymentDone,
+    Problem, QrPayload, RefundDone, RefundPayment,
+};
+use piazza_domain::emvco::{self, MerchantQr};
+use piazza_domain::money::{AmountMinor, Money};
+use piazza_domain::store::CollectRequest;
+use piazza_domain::{MerchantId, PaymentId, Rejection, Timestamp};
+use rand::Rng;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::App;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{Json, Query};
+use crate::routes::wallet::{amount, check_pin, idempotent, invalid_pin, is_pin};
+
+fn merchant_id(text: &str) -> Result<MerchantId, ApiError> {
+    MerchantId::parse(text).map_err(|_| Rejection::MerchantNotFound.into())
+}
+
+fn payment_id(text: &str) -> Result<PaymentId, ApiError> {
+    PaymentId::parse(text).map_err(|_| Rejection::PaymentNotFound.into())
+}
+
+/// Open a merchant owned by the caller.
+#[utoipa::path(post, path = "/api/v1/merchants", tag = "merchants", security(("bearer" = [])),
+    request_body = CreateMerchant,
+    responses(
+        (status = 201, body = MerchantCreated),
+        (status = 400, description = "invalid_merchant_name or invalid_merchant_city", body = Problem),
+        (status = 401, body = Problem),
+    ))]
+pub async fn create(
+    State(app): State<App>,
+    auth: Auth,
+    Json(body): Json<CreateMerchant>,
+) -> Result<(StatusCode, Json<MerchantCreated>), ApiError> {
+    let name = body.name.trim().to_owned();
+    if !emvco::valid_name(&name) {
+        return Err(ApiError::invalid(
+            "invalid_merchant_name",
+            format!(
+                "`name` is 1 to {} characters of text",
+                emvco::NAME_CHARS_MAX
+            ),
+        ));
+    }
+    let city = body.city.unwrap_or_default().trim().to_owned();
+    if !emvco::valid_city(&city) {
+        return Err(ApiError::invalid(
+            "invalid_merchant_city",
+            format!(
+                "`city` is at most {} characters of text",
+                emvco::CITY_CHARS_MAX
+            ),
+        ));
+    }
+    let merchant = app
+        .store
+        .create_merchant(auth.account, name, city, app.currency)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(MerchantCreated {
+            merchant_id: merchant.merchant_id.to_string(),
+        }),
+    ))
+}
+
+/// A merchant and its settlement balance, for its owner.
+#[utoipa::path(get, path = "/api/v1/merchants/{id}", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = MerchantView),
+        (status = 401, body = Problem),
+        (status = 404, description = "merchant_not_found (also for anyone but the owner)", body = Problem),
+    ))]
+pub async fn get(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<MerchantView>, ApiError> {
+    let merchant = app
+        .store
+        .merchant(auth.account, merchant_id(&id)?, app.currency)
+        .await?;
+    Ok(Json(MerchantView {
+        merchant_id: merchant.merchant_id.to_string(),
+        name: merchant.name,
+        city: Some(merchant.city).filter(|city| !city.is_empty()),
+        balance_minor: merchant.balance_minor,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct QrQuery {
+    /// For a dynamic code: the amount to pay, in minor units.
+    pub amount_minor: Option<String>,
+    /// `payload` (the default, JSON), `png` or `svg` (the image).
+    pub format: Option<String>,
+}
+
+/// The merchant's code to scan, for its owner.
+#[utoipa::path(get, path = "/api/v1/merchants/{id}/qr", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path), QrQuery),
+    responses(
+        (status = 200, description = "`format=payload`: the JSON payload; `png`/`svg`: the image", body = QrPayload),
+        (status = 400, description = "invalid_amount or unsupported_format", body = Problem),
+        (status = 401, body = Problem),
+        (status = 404, description = "merchant_not_found (also for anyone but the owner)", body = Problem),
+    ))]
+pub async fn qr(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(query): Query<QrQuery>,
+) -> Result<Response, ApiError> {
+    let format = match query.format.as_deref() {
+        None | Some("payload") => QrFormat::Payload,
+        Some("png") => QrFormat::Png,
+        Some("svg") => QrFormat::Svg,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "unsupported_format",
+                "`format` is `payload`, `png` or `svg`",
+            ));
+        }
+    };
+    let amount_minor = match query.amount_minor.as_deref() {
+        None | Some("") => None,
+        Some(text) => {
+            let value = text
+                .parse::<i64>()
+                .map(serde_json::Value::from)
+                .unwrap_or(serde_json::Value::Null);
+            Some(amount(&app, &value)?.amount.get())
+        }
+    };
+    let merchant = app
+        .store
+        .merchant(auth.account, merchant_id(&id)?, app.currency)
+        .await?;
+    let payload = emvco::build(&MerchantQr {
+        merchant_id: merchant.merchant_id.to_string(),
+        name: merchant.name,
+        city: merchant.city,
+        currency: app.currency,
+        amount_minor,
+    })
+    .map_err(|error| match error {
+        emvco::QrError::Invalid("54") => ApiError::invalid(
+            "invalid_amount",
+            "`amount_minor` does not fit in an EMVCo code",
+        ),
+        other => ApiError::unavailable(format!("cannot build this merchant's code: {other}")),
+    })?;
+    fn cannot_draw(error: impl std::fmt::Display) -> ApiError {
+        ApiError::unavailable(format!("cannot draw the code: {error}"))
+    }
+    Ok(match format {
+        QrFormat::Payload => Json(QrPayload { payload }).into_response(),
+        QrFormat::Svg => (
+            [(header::CONTENT_TYPE, "image/svg+xml")],
+            crate::qr_image::svg(&payload).map_err(cannot_draw)?,
+        )
+            .into_response(),
+        QrFormat::Png => (
+            [(header::CONTENT_TYPE, "image/png")],
+            crate::qr_image::png(&payload).map_err(cannot_draw)?,
+        )
+            .into_response(),
+    })
+}
+
+enum QrFormat {
+    Payload,
+    Png,
+    Svg,
+}
+
+fn invalid_qr(detail: impl Into<String>) -> ApiError {
+    ApiError::invalid("invalid_qr", detail)
+}
+
+/// Pay a merchant whose code the caller scanned.
+#[utoipa::path(post, path = "/api/v1/payments", tag = "merchants", security(("bearer" = [])),
+    request_body = Pay,
+    params(("Idempotency-Key" = String, Header, description = "required; the same key and body replay the first answer")),
+    responses(
+        (status = 201, body = PaymentDone),
+        (status = 400, description = "invalid_qr, amount_required, amount_mismatch, invalid_amount, invalid_pin or idempotency_key_required", body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "wrong_pin or pin_not_set", body = Problem),
+        (status = 409, description = "insufficient_funds", body = Problem),
+        (status = 422, description = "idempotency_key_reused", body = Problem),
+        (status = 423, description = "pin_locked", body = Problem),
+    ))]
+pub async fn pay(
+    State(app): State<App>,
+    auth: Auth,
+    headers: HeaderMap,
+    Json(body): Json<Pay>,
+) -> Result<(StatusCode, Json<PaymentDone>), ApiError> {
+    let scanned = emvco::parse(body.qr_payload.trim())
+        .map_err(|error| invalid_qr(format!("`qr_payload` is not a valid code: {error}")))?;
+    if scanned.currency != app.currency {
+        return Err(invalid_qr(format!(
+            "this server takes payments in {}",
+            app.currency
+        )));
+    }
+    let merchant = MerchantId::parse(&scanned.merchant_id)
+        .map_err(|_| invalid_qr("`qr_payload` does not name a Piazza merchant"))?;
+    let asked = body
+        .amount_minor
+        .as_ref()
+        .map(|value| amount(&app, value))
+        .transpose()?;
+    let money = match (scanned.amount_minor, asked) {
+        (Some(fixed), asked) => {
+            if asked.is_some_and(|asked| asked.amount.get() != fixed) {
+                return Err(ApiError::invalid(
+                    "amount_mismatch",
+                    "`amount_minor` disagrees with the amount in the code",
+                ));
+            }
+            let fixed = AmountMinor::positive(fixed)
+                .map_err(|_| invalid_qr("the code's amount is out of range"))?;
+            Money::new(fixed, app.currency)
+        }
+        (None, Some(asked)) => asked,
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "amount_required",
+                "this code has no amount: send `amount_minor`",
+            ));
+        }
+    };
+    if !is_pin(&body.pin) {
+        return Err(invalid_pin());
+    }
+    let operation = format!("payment\0{}", body.qr_payload.trim());
+    let request = idempotent(&headers, &operation, money)?;
+    let pin = check_pin(&app, auth.account, body.pin).await?;
+    let payment = app
+        .store
+        .pay_merchant(auth.account, request, merchant, money, pin)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PaymentDone {
+            payment_id: payment.payment_id.to_string(),
+            status: "completed".to_owned(),
+        }),
+    ))
+}
+
+/// The merchant's owner gives (part of) a payment back to the buyer.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/refunds", tag = "merchants", security(("bearer" = [])),
+    request_body = RefundPayment,
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required; the same key and body replay the first answer")),
+    responses(
+        (status = 201, body = RefundDone),
+        (status = 400, description = "invalid_amount or idempotency_key_required", body = Problem),
+        (status = 401, body = Problem),
+        (status = 404, description = "payment_not_found (also for anyone but the merchant's owner)", body = Problem),
+        (status = 409, description = "refund_exceeds_payment", body = Problem),
+        (status = 422, description = "idempotency_key_reused", body = Problem),
+    ))]
+pub async fn refund(
+    State(app): State<App>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<RefundPayment>,
+) -> Result<(StatusCode, Json<RefundDone>), ApiError> {
+    let payment = payment_id(&id)?;
+    let money = amount(&app, &body.amount_minor)?;
+    let request = idempotent(&headers, &format!("refund\0{payment}"), money)?;
+    let refund = app
+        .store
+        .refund_payment(auth.account, request, payment, money)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RefundDone {
+            refund_id: refund.refund_id.to_string(),
+            refunded_minor: refund.refunded_minor,
+        }),
+    ))
+}
+
+/// How long a payment code may be scanned.
+const PAYMENT_CODE_VALID_MS: i64 = 60_000;
+/// The digits of a payment code.
+const PAYMENT_CODE_DIGITS: usize = 18;
+
+fn code_hash(code: &str) -> [u8; 32] {
+    Sha256::digest(code.as_bytes()).into()
+}
+
+/// A one-use payment code for a merchant to scan, bound to this device.
+#[utoipa::path(post, path = "/api/v1/wallet/payment-code", tag = "merchants", security(("bearer" = [])),
+    responses(
+        (status = 201, body = PaymentCodeIssued),
+        (status = 401, body = Problem),
+    ))]
+pub async fn payment_code(
+    State(app): State<App>,
+    auth: Auth,
+) -> Result<(StatusCode, Json<PaymentCodeIssued>), ApiError> {
+    let code: String = {
+        let mut rng = rand::rng();
+        (0..PAYMENT_CODE_DIGITS)
+            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+            .collect()
+    };
+    let expires_at = Timestamp::from_unix_ms(
+        Timestamp::now()
+            .unix_ms()
+            .saturating_add(PAYMENT_CODE_VALID_MS),
+    );
+    app.store
+        .create_payment_code(auth.account, auth.device, code_hash(&code), expires_at)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PaymentCodeIssued {
+            code,
+            expires_at: expires_at.to_rfc3339(),
+        }),
+    ))
+}
+
+/// The merchant's owner collects from a buyer's payment code. At or under
+/// the no-PIN limit the money moves at once (`completed`); above it nothing
+/// moves and the buyer must confirm (`needs_confirmation`).
+#[utoipa::path(post, path = "/api/v1/merchants/{id}/collect", tag = "merchants", security(("bearer" = [])),
+    request_body = Collect,
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required; the same key and body replay the first answer")),
+    responses(
+        (status = 201, body = PaymentDone),
+        (status = 400, description = "invalid_amount, invalid_payment_code or idempotency_key_required", body = Problem),
+        (status = 401, body = Problem),
+        (status = 404, description = "merchant_not_found (also for anyone but the owner) or payment_code_not_found", body = Problem),
+        (status = 409, description = "payment_code_used or insufficient_funds", body = Problem),
+        (status = 410, description = "payment_code_expired", body = Problem),
+        (status = 422, description = "idempotency_key_reused", body = Problem),
+    ))]
+pub async fn collect(
+    State(app): State<App>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Collect>,
+) -> Result<(StatusCode, Json<PaymentDone>), ApiError> {
+    let merchant = merchant_id(&id)?;
+    let money = amount(&app, &body.amount_minor)?;
+    let code = body.payment_code.trim();
+    if code.len() != PAYMENT_CODE_DIGITS || !code.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(ApiError::invalid(
+            "invalid_payment_code",
+            format!("`payment_code` is {PAYMENT_CODE_DIGITS} digits"),
+        ));
+    }
+    let request = idempotent(&headers, &format!("collect\0{merchant}\0{code}"), money)?;
+    let payment = app
+        .store
+        .collect_payment(
+            auth.account,
+            request,
+            CollectRequest {
+                merchant,
+                code_hash: code_hash(code),
+                money,
+                without_confirmation_max_minor: app.collect_without_pin_max_minor,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PaymentDone {
+            payment_id: payment.payment_id.to_string(),
+            status: if payment.completed {
+                "completed"
+            } else {
+                "needs_confirmation"
+            }
+            .to_owned(),
+        }),
+    ))
+}

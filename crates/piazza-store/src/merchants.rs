@@ -1,0 +1,430 @@
+//! Merchants in the store: who owns which shop, payments made to them by
+//! scanning their code, and refunds. A payment moves money from the
+//! buyer's wallet into the merchant's settlement account; a refund moves it
+//! back, never more than was paid. Each is one writer job with its
+//! idempotency key's answer, like the wallet's own movements.
+
+use piazza_domain::event::{Event, PaymentEvent};
+use piazza_domain::ledger::{LedgerAccountRef, Transaction};
+use piazza_domain::money::{AmountMinor, Currency, Money};
+use piazza_domain::store::{CollectRequest, Idempotent, Merchant, Payment, PinCheck, Refund};
+use piazza_domain::{AccountId, DeviceId, MerchantId, PaymentId, RefundId, Rejection, Timestamp};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::error::{Error, Result};
+use crate::wallet;
+use crate::writer::WriteCtx;
+
+/// The balance of a merchant's settlement account (0 before any payment).
+fn settlement_balance(conn: &Connection, merchant_row: i64, currency: Currency) -> Result<i64> {
+    let account = LedgerAccountRef::merchant_settlement(merchant_row, currency);
+    let found: Option<i64> = conn
+        .prepare_cached(
+            "SELECT balance_minor FROM ledger_accounts
+             WHERE kind = ?1 AND holder = ?2 AND currency = ?3",
+        )?
+        .query_row(
+            params![
+                account.kind().as_str(),
+                account.holder(),
+                account.currency().as_str()
+            ],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(found.unwrap_or(0))
+}
+
+/// The owner, name and city of a merchant.
+fn load_merchant(
+    conn: &Connection,
+    merchant: MerchantId,
+) -> Result<Option<(AccountId, String, String)>> {
+    Ok(conn
+        .prepare_cached("SELECT owner_id, name, city FROM merchants WHERE id = ?1")?
+        .query_row([merchant.row()], |row| {
+            Ok((AccountId::from_row(row.get(0)?), row.get(1)?, row.get(2)?))
+        })
+        .optional()?)
+}
+
+pub fn create(
+    ctx: &mut WriteCtx<'_>,
+    owner: AccountId,
+    name: String,
+    city: String,
+) -> Result<Merchant> {
+    let row: i64 = ctx
+        .conn
+        .prepare_cached(
+            "INSERT INTO merchants (owner_id, name, city, created_at)
+             VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        )?
+        .query_row(params![owner.row(), name, city, ctx.now.unix_ms()], |row| {
+            row.get(0)
+        })?;
+    Ok(Merchant {
+        merchant_id: MerchantId::from_row(row),
+        owner,
+        name,
+        city,
+        balance_minor: 0,
+    })
+}
+
+pub fn get(
+    conn: &Connection,
+    viewer: AccountId,
+    merchant: MerchantId,
+    currency: Currency,
+) -> Result<Merchant> {
+    let (owner, name, city) = load_merchant(conn, merchant)?
+        .filter(|(owner, _, _)| *owner == viewer)
+        .ok_or(Rejection::MerchantNotFound)?;
+    Ok(Merchant {
+        merchant_id: merchant,
+        owner,
+        name,
+        city,
+        balance_minor: settlement_balance(conn, merchant.row(), currency)?,
+    })
+}
+
+const PAYMENT_COLUMNS: &str =
+    "id, merchant_id, buyer_id, amount_minor, currency, refunded_minor, created_at, status";
+
+/// `payments.status`: the money moved.
+const PAYMENT_COMPLETED: i64 = 1;
+/// `payments.status`: collected above the no-PIN limit, nothing moved yet.
+const PAYMENT_NEEDS_CONFIRMATION: i64 = 0;
+
+fn payment_from_row(row: &Row<'_>) -> Result<Payment> {
+    let id: i64 = row.get(0)?;
+    let amount: i64 = row.get(3)?;
+    let currency: String = row.get(4)?;
+    let corrupt = |what: &str| Error::Corrupt(format!("payment {id}: {what}"));
+    Ok(Payment {
+        payment_id: PaymentId::from_row(id),
+        merchant_id: MerchantId::from_row(row.get(1)?),
+        buyer: AccountId::from_row(row.get(2)?),
+        money: Money::new(
+            AmountMinor::positive(amount).map_err(|_| corrupt("amount"))?,
+            Currency::parse(&currency).map_err(|_| corrupt("currency"))?,
+        ),
+        refunded_minor: row.get(5)?,
+        created_at: Timestamp::from_unix_ms(row.get(6)?),
+        completed: row.get::<_, i64>(7)? == PAYMENT_COMPLETED,
+    })
+}
+
+fn load_payment(conn: &Connection, payment: PaymentId) -> Result<Option<Payment>> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = ?1"
+    ))?;
+    let mut rows = statement.query([payment.row()])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(payment_from_row(row)?)),
+        None => Ok(None),
+    }
+}
+
+fn payment_event(payment: &Payment, amount_minor: i64, refund: Option<RefundId>) -> PaymentEvent {
+    PaymentEvent {
+        payment_id: payment.payment_id,
+        merchant_id: payment.merchant_id,
+        buyer: payment.buyer,
+        amount_minor,
+        currency: payment.money.currency.as_str().to_owned(),
+        refund_id: refund,
+    }
+}
+
+/// Runs `effect` in a savepoint: a rejection rolls back what it wrote and
+/// is answered as a refusal that still commits the rest of the job (a
+/// counted wrong PIN, for one).
+fn in_savepoint<T>(
+    ctx: &mut WriteCtx<'_>,
+    effect: impl FnOnce(&mut WriteCtx<'_>) -> Result<T>,
+) -> Result<std::result::Result<T, Rejection>> {
+    ctx.conn.execute_batch("SAVEPOINT merchant_money")?;
+    match effect(ctx) {
+        Ok(done) => {
+            ctx.conn.execute_batch("RELEASE merchant_money")?;
+            Ok(Ok(done))
+        }
+        Err(Error::Rejected(rejection)) => {
+            ctx.conn
+                .execute_batch("ROLLBACK TO merchant_money; RELEASE merchant_money")?;
+            Ok(Err(rejection))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The buyer pays a merchant. The outer `Result` rolls the job back; the
+/// inner one is a refusal that must still commit (a wrong PIN is counted).
+pub fn pay(
+    ctx: &mut WriteCtx<'_>,
+    buyer: AccountId,
+    request: Idempotent,
+    merchant: MerchantId,
+    money: Money,
+    pin: PinCheck,
+) -> Result<std::result::Result<Payment, Rejection>> {
+    if let Some(value) = wallet::stored_response(ctx.conn, buyer, &request)? {
+        let row = value["payment_id"]
+            .as_i64()
+            .ok_or_else(|| Error::Corrupt(format!("idempotency response {value}")))?;
+        let payment = load_payment(ctx.conn, PaymentId::from_row(row))?
+            .ok_or_else(|| Error::Corrupt(format!("idempotency answer without payment {row}")))?;
+        return Ok(Ok(payment));
+    }
+    let Some((owner, _, _)) = load_merchant(ctx.conn, merchant)? else {
+        return Ok(Err(Rejection::InvalidQr));
+    };
+    if let Some(refused) = wallet::check_pin(ctx, buyer, pin)? {
+        return Ok(Err(refused));
+    }
+    in_savepoint(ctx, |ctx| {
+        let row: i64 = ctx
+            .conn
+            .prepare_cached(
+                "INSERT INTO payments (merchant_id, buyer_id, amount_minor, currency, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            )?
+            .query_row(
+                params![
+                    merchant.row(),
+                    buyer.row(),
+                    money.amount.get(),
+                    money.currency.as_str(),
+                    ctx.now.unix_ms()
+                ],
+                |row| row.get(0),
+            )?;
+        let payment = Payment {
+            payment_id: PaymentId::from_row(row),
+            merchant_id: merchant,
+            buyer,
+            money,
+            refunded_minor: 0,
+            created_at: ctx.now,
+            completed: true,
+        };
+        wallet::post(
+            ctx,
+            &Transaction::merchant_payment(buyer, merchant.row(), money),
+            buyer,
+            &payment.payment_id.to_string(),
+        )?;
+        let logged = payment_event(&payment, money.amount.get(), None);
+        ctx.append_log(buyer, Event::PaymentSent(logged.clone()))?;
+        ctx.append_log(owner, Event::PaymentReceived(logged))?;
+        wallet::store_response(
+            ctx,
+            buyer,
+            &request,
+            &serde_json::json!({ "payment_id": row }),
+        )?;
+        Ok(payment)
+    })
+}
+
+/// The merchant's owner refunds (part of) a payment. Keys are the owner's.
+pub fn refund(
+    ctx: &mut WriteCtx<'_>,
+    owner: AccountId,
+    request: Idempotent,
+    payment: PaymentId,
+    money: Money,
+) -> Result<Refund> {
+    if let Some(value) = wallet::stored_response(ctx.conn, owner, &request)? {
+        let corrupt = || Error::Corrupt(format!("idempotency response {value}"));
+        return Ok(Refund {
+            refund_id: RefundId::from_row(value["refund_id"].as_i64().ok_or_else(corrupt)?),
+            payment_id: payment,
+            amount_minor: value["amount_minor"].as_i64().ok_or_else(corrupt)?,
+            refunded_minor: value["refunded_minor"].as_i64().ok_or_else(corrupt)?,
+        });
+    }
+    // A stranger's payment, or an unknown one, is not found.
+    let found = load_payment(ctx.conn, payment)?.ok_or(Rejection::PaymentNotFound)?;
+    let (merchant_owner, _, _) = load_merchant(ctx.conn, found.merchant_id)?
+        .ok_or_else(|| Error::Corrupt(format!("{payment} without its merchant")))?;
+    if merchant_owner != owner {
+        return Err(Rejection::PaymentNotFound.into());
+    }
+    // Nothing was paid yet on a collection waiting for confirmation.
+    if !found.completed || money.currency != found.money.currency {
+        return Err(Rejection::RefundExceedsPayment.into());
+    }
+    let refunded = found
+        .refunded_minor
+        .checked_add(money.amount.get())
+        .filter(|total| *total <= found.money.amount.get())
+        .ok_or(Rejection::RefundExceedsPayment)?;
+    ctx.conn
+        .prepare_cached("UPDATE payments SET refunded_minor = ?1 WHERE id = ?2")?
+        .execute(params![refunded, payment.row()])?;
+    let row: i64 = ctx
+        .conn
+        .prepare_cached(
+            "INSERT INTO refunds (payment_id, amount_minor, created_at)
+             VALUES (?1, ?2, ?3) RETURNING id",
+        )?
+        .query_row(
+            params![payment.row(), money.amount.get(), ctx.now.unix_ms()],
+            |row| row.get(0),
+        )?;
+    let refund_id = RefundId::from_row(row);
+    wallet::post(
+        ctx,
+        &Transaction::merchant_refund(found.buyer, found.merchant_id.row(), money),
+        owner,
+        &refund_id.to_string(),
+    )?;
+    let logged = payment_event(&found, money.amount.get(), Some(refund_id));
+    ctx.append_log(found.buyer, Event::PaymentRefunded(logged.clone()))?;
+    if owner != found.buyer {
+        ctx.append_log(owner, Event::PaymentRefunded(logged))?;
+    }
+    let refund = Refund {
+        refund_id,
+        payment_id: payment,
+        amount_minor: money.amount.get(),
+        refunded_minor: refunded,
+    };
+    wallet::store_response(
+        ctx,
+        owner,
+        &request,
+        &serde_json::json!({
+            "refund_id": row,
+            "amount_minor": refund.amount_minor,
+            "refunded_minor": refunded,
+        }),
+    )?;
+    Ok(refund)
+}
+
+/// Stores a new payment code's hash for `account`'s `device`.
+pub fn create_code(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    device: DeviceId,
+    code_hash: [u8; 32],
+    expires_at: Timestamp,
+) -> Result<()> {
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO payment_codes (code_hash, account_id, device_id, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            &code_hash[..],
+            account.row(),
+            device.row(),
+            ctx.now.unix_ms(),
+            expires_at.unix_ms()
+        ])?;
+    Ok(())
+}
+
+/// The merchant's owner collects from a buyer's payment code. Keys are the
+/// owner's. The code is used up in the same job as the payment; a refusal
+/// (an expired or used code, too little money) rolls the whole job back.
+pub fn collect(
+    ctx: &mut WriteCtx<'_>,
+    owner: AccountId,
+    request: Idempotent,
+    asked: CollectRequest,
+) -> Result<Payment> {
+    if let Some(value) = wallet::stored_response(ctx.conn, owner, &request)? {
+        let row = value["payment_id"]
+            .as_i64()
+            .ok_or_else(|| Error::Corrupt(format!("idempotency response {value}")))?;
+        return load_payment(ctx.conn, PaymentId::from_row(row))?
+            .ok_or_else(|| Error::Corrupt(format!("idempotency answer without payment {row}")));
+    }
+    let merchant = asked.merchant;
+    load_merchant(ctx.conn, merchant)?
+        .filter(|(found, _, _)| *found == owner)
+        .ok_or(Rejection::MerchantNotFound)?;
+    // The code, and the device it is bound to, which must still be signed in.
+    let found: Option<(i64, Option<i64>, i64, bool)> = ctx
+        .conn
+        .prepare_cached(
+            "SELECT c.account_id, c.used_at, c.expires_at, d.revoked_at IS NULL
+             FROM payment_codes c JOIN devices d ON d.id = c.device_id
+             WHERE c.code_hash = ?1",
+        )?
+        .query_row([&asked.code_hash[..]], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .optional()?;
+    let Some((buyer, used_at, expires_at, device_active)) = found else {
+        return Err(Rejection::PaymentCodeNotFound.into());
+    };
+    if used_at.is_some() {
+        return Err(Rejection::PaymentCodeUsed.into());
+    }
+    if expires_at <= ctx.now.unix_ms() || !device_active {
+        return Err(Rejection::PaymentCodeExpired.into());
+    }
+    let buyer = AccountId::from_row(buyer);
+    ctx.conn
+        .prepare_cached("UPDATE payment_codes SET used_at = ?1 WHERE code_hash = ?2")?
+        .execute(params![ctx.now.unix_ms(), &asked.code_hash[..]])?;
+    let money = asked.money;
+    let completed = money.amount.get() <= asked.without_confirmation_max_minor;
+    let row: i64 = ctx
+        .conn
+        .prepare_cached(
+            "INSERT INTO payments (merchant_id, buyer_id, amount_minor, currency, created_at, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        )?
+        .query_row(
+            params![
+                merchant.row(),
+                buyer.row(),
+                money.amount.get(),
+                money.currency.as_str(),
+                ctx.now.unix_ms(),
+                if completed {
+                    PAYMENT_COMPLETED
+                } else {
+                    PAYMENT_NEEDS_CONFIRMATION
+                }
+            ],
+            |row| row.get(0),
+        )?;
+    let payment = Payment {
+        payment_id: PaymentId::from_row(row),
+        merchant_id: merchant,
+        buyer,
+        money,
+        refunded_minor: 0,
+        created_at: ctx.now,
+        completed,
+    };
+    if completed {
+        wallet::post(
+            ctx,
+            &Transaction::merchant_payment(buyer, merchant.row(), money),
+            owner,
+            &payment.payment_id.to_string(),
+        )?;
+        let logged = payment_event(&payment, money.amount.get(), None);
+        ctx.append_log(buyer, Event::PaymentSent(logged.clone()))?;
+        ctx.append_log(owner, Event::PaymentReceived(logged))?;
+    }
+    // TODO: tell the buyer a collection waits for their confirmation, and
+    // the confirmation call itself.
+    wallet::store_response(
+        ctx,
+        owner,
+        &request,
+        &serde_json::json!({ "payment_id": row }),
+    )?;
+    Ok(payment)
+}
