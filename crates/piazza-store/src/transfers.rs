@@ -258,6 +258,11 @@ pub fn decide(
     if found.status == wanted {
         return Ok(found);
     }
+    if found.status == TransferStatus::Pending && found.expires_at <= ctx.now {
+        // Past its expiry the transfer is the sweeper's to return (within a
+        // second); it can no longer be accepted or declined.
+        return Err(Rejection::TransferNotPending { status: "expired" }.into());
+    }
     if found.status != TransferStatus::Pending {
         return Err(Rejection::TransferNotPending {
             status: found.status.as_str(),

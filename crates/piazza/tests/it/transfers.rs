@@ -334,3 +334,26 @@ async fn an_unaccepted_transfer_returns_to_the_sender() {
     assert_ledger_sound(&app);
     app.shut_down().await;
 }
+
+#[tokio::test]
+async fn an_expired_transfer_cannot_be_accepted_even_before_it_is_swept() {
+    let app = spawn_app_with(|config| {
+        config.sandbox_payments = true;
+        config.transfer_expiry_s = 0;
+    })
+    .await;
+    let (ann, bob, _) = pair(&app).await;
+    let transfer = sent(&ann, &bob, 2_000, "x0").await;
+    // Expired the moment it was sent: whether or not the sweeper has run,
+    // the recipient cannot take it.
+    assert_code(
+        &decide(&bob, &transfer, "accept").await,
+        409,
+        "transfer_not_pending",
+    );
+    wait_for(&ann, "transfer.returned").await;
+    assert_eq!(balance(&ann).await, 10_000);
+    assert_eq!(balance(&bob).await, 0);
+    assert_ledger_sound(&app);
+    app.shut_down().await;
+}
