@@ -139,28 +139,6 @@ fn payment_event(payment: &Payment, amount_minor: i64, refund: Option<RefundId>)
     }
 }
 
-/// Runs `effect` in a savepoint: a rejection rolls back what it wrote and
-/// is answered as a refusal that still commits the rest of the job (a
-/// counted wrong PIN, for one).
-fn in_savepoint<T>(
-    ctx: &mut WriteCtx<'_>,
-    effect: impl FnOnce(&mut WriteCtx<'_>) -> Result<T>,
-) -> Result<std::result::Result<T, Rejection>> {
-    ctx.conn.execute_batch("SAVEPOINT merchant_money")?;
-    match effect(ctx) {
-        Ok(done) => {
-            ctx.conn.execute_batch("RELEASE merchant_money")?;
-            Ok(Ok(done))
-        }
-        Err(Error::Rejected(rejection)) => {
-            ctx.conn
-                .execute_batch("ROLLBACK TO merchant_money; RELEASE merchant_money")?;
-            Ok(Err(rejection))
-        }
-        Err(other) => Err(other),
-    }
-}
-
 /// The buyer pays a merchant. The outer `Result` rolls the job back; the
 /// inner one is a refusal that must still commit (a wrong PIN is counted).
 pub fn pay(
@@ -185,7 +163,7 @@ pub fn pay(
     if let Some(refused) = wallet::check_pin(ctx, buyer, pin)? {
         return Ok(Err(refused));
     }
-    in_savepoint(ctx, |ctx| {
+    ctx.refusable(|ctx| {
         let row: i64 = ctx
             .conn
             .prepare_cached(

@@ -131,20 +131,7 @@ pub fn send(
     if let Some(refused) = wallet::check_pin(ctx, sender, pin)? {
         return Ok(Err(refused));
     }
-    ctx.conn.execute_batch("SAVEPOINT red_packet")?;
-    match send_money(ctx, sender, &request, asked, membership.last_seq, members) {
-        Ok(packet) => {
-            ctx.conn.execute_batch("RELEASE red_packet")?;
-            Ok(Ok(packet))
-        }
-        // Refused before anything was logged (the posting comes first).
-        Err(Error::Rejected(rejection)) => {
-            ctx.conn
-                .execute_batch("ROLLBACK TO red_packet; RELEASE red_packet")?;
-            Ok(Err(rejection))
-        }
-        Err(other) => Err(other),
-    }
+    ctx.refusable(|ctx| send_money(ctx, sender, &request, asked, membership.last_seq, members))
 }
 
 fn send_money(

@@ -96,20 +96,7 @@ pub fn send(
     if let Some(refused) = wallet::check_pin(ctx, sender, pin)? {
         return Ok(Err(refused));
     }
-    ctx.conn.execute_batch("SAVEPOINT transfer")?;
-    match send_money(ctx, sender, &request, asked) {
-        Ok(transfer) => {
-            ctx.conn.execute_batch("RELEASE transfer")?;
-            Ok(Ok(transfer))
-        }
-        // Refused before anything was logged (the posting comes first).
-        Err(Error::Rejected(rejection)) => {
-            ctx.conn
-                .execute_batch("ROLLBACK TO transfer; RELEASE transfer")?;
-            Ok(Err(rejection))
-        }
-        Err(other) => Err(other),
-    }
+    ctx.refusable(|ctx| send_money(ctx, sender, &request, asked))
 }
 
 fn send_money(

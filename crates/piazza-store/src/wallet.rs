@@ -265,24 +265,8 @@ pub fn withdraw(
     // The movement gets a savepoint of its own: refused (too little
     // money), it leaves nothing behind, not even a wallet row, while the
     // PIN's reset — earned by a right PIN — stays.
-    ctx.conn.execute_batch("SAVEPOINT withdrawal")?;
     let transaction = Transaction::withdrawal(account, money);
-    match move_money(ctx, account, &request, money, transaction, &reference) {
-        Ok(moved) => {
-            ctx.conn.execute_batch("RELEASE withdrawal")?;
-            Ok(Ok(moved))
-        }
-        // `move_money` refuses only before it logs anything, so no notice
-        // of the undone work is left in `ctx`.
-        Err(Error::Rejected(rejection)) => {
-            ctx.conn
-                .execute_batch("ROLLBACK TO withdrawal; RELEASE withdrawal")?;
-            Ok(Err(rejection))
-        }
-        // Anything else fails the whole job, which the writer rolls back
-        // to its own savepoint.
-        Err(other) => Err(other),
-    }
+    ctx.refusable(|ctx| move_money(ctx, account, &request, money, transaction, &reference))
 }
 
 /// The PIN check of a money-out job, in the writer: `Some` refusal to

@@ -67,6 +67,31 @@ impl WriteCtx<'_> {
         Ok(seq)
     }
 
+    /// Runs `effect` in a savepoint of its own. A rejection undoes what it
+    /// wrote (and drops the notices it queued) and comes back as a refusal
+    /// that still lets the rest of the job commit — a counted wrong PIN,
+    /// say. Any other error fails the whole job as usual.
+    pub fn refusable<T>(
+        &mut self,
+        effect: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<std::result::Result<T, piazza_domain::Rejection>> {
+        let notices_before = self.notices.len();
+        run_cached(self.conn, "SAVEPOINT refusable")?;
+        match effect(self) {
+            Ok(done) => {
+                run_cached(self.conn, "RELEASE refusable")?;
+                Ok(Ok(done))
+            }
+            Err(Error::Rejected(rejection)) => {
+                run_cached(self.conn, "ROLLBACK TO refusable")?;
+                run_cached(self.conn, "RELEASE refusable")?;
+                self.notices.truncate(notices_before);
+                Ok(Err(rejection))
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// Tells the live side something that is not a log entry.
     pub fn notice(&mut self, notice: Notice) {
         self.notices.push(notice);
