@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_4_red_packets.sql"),
     include_str!("schema_5_merchants.sql"),
     include_str!("schema_6_payment_codes.sql"),
+    include_str!("schema_7_money_housekeeping.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]
