@@ -522,8 +522,34 @@ pub struct Pay {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct PaymentDone {
     pub payment_id: String,
-    /// `completed`.
+    /// `completed`; for a collection above the no-PIN limit
+    /// `needs_confirmation` (nothing moved yet), then `declined` or
+    /// `expired` if the buyer does not confirm.
     pub status: String,
+}
+
+/// `POST /api/v1/payments/{id}/confirm`: the buyer confirms a collection.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConfirmPayment {
+    /// The six-digit payment PIN.
+    pub pin: String,
+}
+
+/// `GET /api/v1/payments/{id}`: a payment, for its buyer or its merchant.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PaymentView {
+    pub payment_id: String,
+    pub merchant_id: String,
+    pub buyer: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub refunded_minor: i64,
+    /// `needs_confirmation`, `completed`, `declined` or `expired`.
+    pub status: String,
+    pub created_at: String,
+    /// While `needs_confirmation`: when the collection lapses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_by: Option<String>,
 }
 
 /// `POST /api/v1/payments/{id}/refunds`.
@@ -545,8 +571,12 @@ pub struct RefundDone {
 pub struct PaymentCodeIssued {
     /// 18 digits.
     pub code: String,
-    /// RFC 3339; 60 s after it was issued.
+    /// RFC 3339; 60 s after it was issued (`limits.payment_code_valid_s`).
     pub expires_at: String,
+    /// The code drawn as a QR code, an SVG document, so a page shows it
+    /// without a QR library.
+    #[serde(default)]
+    pub qr_svg: String,
 }
 
 /// `POST /api/v1/merchants/{id}/collect`: the merchant scanned a buyer's code.
@@ -555,4 +585,57 @@ pub struct Collect {
     pub payment_code: String,
     #[schema(value_type = i64)]
     pub amount_minor: serde_json::Value,
+}
+
+// ------------------------------------------------------------ QR log-in
+
+/// `POST /api/v1/login-requests`: a page asks to log in by QR code.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct CreateLoginRequest {
+    /// The new device's name (default "Browser (QR log-in)").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginRequestCreated {
+    pub request_id: String,
+    /// What the QR code encodes: `piazza-login:<request_id>:<code>`. Safe
+    /// to show; only a logged-in device can approve it.
+    pub qr_payload: String,
+    /// RFC 3339; two minutes after creation.
+    pub expires_at: String,
+    /// Only this page knows it (it is not in the QR code); it reads the
+    /// request's status, and so the token, with it.
+    pub secret: String,
+    /// The QR code of `qr_payload` as an SVG document.
+    pub qr_svg: String,
+}
+
+/// `POST /api/v1/login-requests/{id}/approve`: the code, or the whole
+/// scanned payload.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ApproveLogin {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_payload: Option<String>,
+}
+
+/// `GET /api/v1/login-requests/{id}`: `pending`, `expired` or `approved`;
+/// the first read after approval also carries the new device's session
+/// (like `SessionCreated`), later reads do not.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct LoginRequestView {
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }

@@ -17,6 +17,7 @@
 //! ```
 
 mod error;
+mod pay;
 mod socket;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 
 pub use error::{ClientError, UNEXPECTED_BODY};
+pub use pay::{IdempotencyKey, QrImageFormat, STATEMENT_PAGES_MAX, SplitMode};
 pub use socket::{Incoming, Socket, SocketReceiver, SocketSender};
 
 /// Pages of contacts `all_contacts` follows at most: the server holds at
@@ -500,6 +502,62 @@ impl Client {
             Some(token) => request.bearer_auth(token),
             None => request,
         }
+    }
+
+    // ------------------------------------------------------------ QR log-in
+
+    /// `POST /api/v1/login-requests` (no token needed): a QR log-in for a
+    /// new device named `device_name`.
+    pub async fn create_login_request(
+        &self,
+        device_name: Option<&str>,
+    ) -> Result<piazza_api::LoginRequestCreated, ClientError> {
+        let body = piazza_api::CreateLoginRequest {
+            device_name: device_name.map(str::to_owned),
+        };
+        let answer = send(
+            self.request(Method::POST, "/api/v1/login-requests")
+                .json(&body),
+        )
+        .await?;
+        decode(&answer)
+    }
+
+    /// `POST /api/v1/login-requests/{id}/approve` with the scanned payload
+    /// (`piazza-login:<request_id>:<code>`; the prefix may be left off):
+    /// this account gets the new device.
+    pub async fn approve_login(&self, qr_payload: &str) -> Result<(), ClientError> {
+        const PREFIX: &str = "piazza-login:";
+        let payload = qr_payload.trim();
+        let rest = payload.strip_prefix(PREFIX).unwrap_or(payload);
+        let request_id = rest.split(':').next().unwrap_or_default();
+        let path = format!(
+            "/api/v1/login-requests/{}/approve",
+            encode_segment(request_id)
+        );
+        let body = piazza_api::ApproveLogin {
+            code: None,
+            qr_payload: Some(format!("{PREFIX}{rest}")),
+        };
+        send(self.request(Method::POST, &path).json(&body)).await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/login-requests/{id}` with the page's secret (sent in
+    /// the `X-Login-Secret` header, not the URL). Once approved, the first
+    /// answer carries the new device's token.
+    pub async fn login_request_status(
+        &self,
+        request_id: &str,
+        secret: &str,
+    ) -> Result<piazza_api::LoginRequestView, ClientError> {
+        let path = format!("/api/v1/login-requests/{}", encode_segment(request_id));
+        let answer = send(
+            self.request(Method::GET, &path)
+                .header("x-login-secret", secret),
+        )
+        .await?;
+        decode(&answer)
     }
 }
 

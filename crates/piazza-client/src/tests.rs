@@ -346,3 +346,85 @@ async fn the_split_halves_send_and_receive_independently() {
     assert_eq!(sent["op"], "send");
     assert_eq!(sent["text"], "hi");
 }
+
+#[test]
+fn an_idempotency_key_is_what_the_server_accepts() {
+    assert_eq!(
+        IdempotencyKey::parse("retry-1").map(|key| key.to_string()),
+        Some("retry-1".to_owned())
+    );
+    assert_eq!(IdempotencyKey::parse(""), None);
+    assert_eq!(IdempotencyKey::parse("has space"), None);
+    assert_eq!(IdempotencyKey::parse("é"), None);
+    assert!(IdempotencyKey::parse(&"k".repeat(255)).is_some());
+    assert_eq!(IdempotencyKey::parse(&"k".repeat(256)), None);
+}
+
+#[tokio::test]
+async fn a_transfer_sends_its_key_and_body() {
+    let answer = r#"{"transfer_id":"trf_1","status":"pending"}"#;
+    let (client, server) = serve_once("201 Created", "application/json", answer).await;
+    let key = IdempotencyKey::parse("key-42").unwrap();
+    let sent = client
+        .with_token("tok")
+        .send_transfer(&key, "acc_b", 1234, "246810", Some("lunch"))
+        .await
+        .unwrap();
+    assert_eq!(sent.transfer_id, "trf_1");
+    let seen = server.await.unwrap();
+    assert!(
+        seen.head.starts_with("POST /api/v1/transfers HTTP/1.1\r\n"),
+        "{}",
+        seen.head
+    );
+    let head = seen.head.to_ascii_lowercase();
+    assert!(head.contains("idempotency-key: key-42\r\n"), "{head}");
+    assert!(head.contains("authorization: bearer tok\r\n"), "{head}");
+    let sent_body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!(
+        sent_body,
+        serde_json::json!({"to": "acc_b", "amount_minor": 1234, "pin": "246810", "note": "lunch"})
+    );
+}
+
+#[tokio::test]
+async fn a_refused_payment_carries_the_problem_code() {
+    let problem = r#"{"type":"about:blank","title":"Conflict","status":409,"detail":"not enough","code":"insufficient_funds"}"#;
+    let (client, server) = serve_once("409 Conflict", "application/problem+json", problem).await;
+    let key = IdempotencyKey::parse("key-43").unwrap();
+    let error = client
+        .pay(&key, "000201...", Some(500), "246810")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Some("insufficient_funds"));
+    let seen = server.await.unwrap();
+    assert!(seen.head.starts_with("POST /api/v1/payments HTTP/1.1\r\n"));
+    assert!(
+        seen.head
+            .to_ascii_lowercase()
+            .contains("idempotency-key: key-43\r\n")
+    );
+    let sent_body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!(
+        sent_body,
+        serde_json::json!({"qr_payload": "000201...", "amount_minor": 500, "pin": "246810"})
+    );
+}
+
+#[tokio::test]
+async fn a_merchant_qr_asks_for_the_format_and_amount() {
+    let (client, server) = serve_once("200 OK", "image/svg+xml", "<svg/>").await;
+    let image = client
+        .merchant_qr_image("mch/1", Some(250), QrImageFormat::Svg)
+        .await
+        .unwrap();
+    assert_eq!(image, b"<svg/>");
+    let seen = server.await.unwrap();
+    assert!(
+        seen.head.starts_with(
+            "GET /api/v1/merchants/mch%2F1/qr?format=svg&amount_minor=250 HTTP/1.1\r\n"
+        ),
+        "{}",
+        seen.head
+    );
+}

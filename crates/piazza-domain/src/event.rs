@@ -136,6 +136,16 @@ pub enum Event {
     /// A merchant gave (part of) a payment back (buyer's and owner's logs).
     #[serde(rename = "payment.refunded")]
     PaymentRefunded(PaymentEvent),
+    /// A merchant collected more than the no-PIN limit from the account's
+    /// payment code: nothing moved until the buyer confirms (buyer's log).
+    #[serde(rename = "payment.confirmation_requested")]
+    PaymentConfirmationRequested(PaymentEvent),
+    /// The buyer declined a collection (buyer's and owner's logs).
+    #[serde(rename = "payment.declined")]
+    PaymentDeclined(PaymentEvent),
+    /// The buyer did not confirm a collection in time (both logs).
+    #[serde(rename = "payment.expired")]
+    PaymentExpired(PaymentEvent),
 }
 
 /// A merchant payment or refund as the logs keep it.
@@ -214,6 +224,9 @@ impl Event {
             Event::PaymentSent(_) => "payment.sent",
             Event::PaymentReceived(_) => "payment.received",
             Event::PaymentRefunded(_) => "payment.refunded",
+            Event::PaymentConfirmationRequested(_) => "payment.confirmation_requested",
+            Event::PaymentDeclined(_) => "payment.declined",
+            Event::PaymentExpired(_) => "payment.expired",
         }
     }
 }

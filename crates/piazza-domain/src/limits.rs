@@ -46,7 +46,8 @@ pub const DEVICES_PER_ACCOUNT_MAX: usize = 100;
 pub const CONTACTS_PER_ACCOUNT_MAX: usize = 5000;
 /// Bytes in an `Idempotency-Key` (Stripe's limit).
 pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 255;
-/// Wrong payment PINs in a row before money-out is locked.
-pub const PIN_ATTEMPTS_MAX: i64 = 5;
-/// How long money-out stays locked after too many wrong PINs.
+/// Wrong payment PINs in a row before money-out is locked (the default;
+/// the server's configuration may change it).
+pub const PIN_ATTEMPTS_MAX: u32 = 5;
+/// How long money-out stays locked after too many wrong PINs (the default).
 pub const PIN_LOCK_MS: i64 = 15 * 60 * 1000;

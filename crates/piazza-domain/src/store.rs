@@ -16,7 +16,7 @@ use crate::money::{Currency, Money};
 use crate::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
     EntryId, Greeting, GroupTitle, LogSeq, MerchantId, MessageText, PaymentId, RedPacketId,
-    RefundId, Seq, Timestamp, TransactionId, TransferId, Username,
+    RefundId, Seq, Timestamp, TransactionId, TransferId, Username, limits,
 };
 
 /// A rule the request broke. Each maps to one HTTP status and stable code.
@@ -86,6 +86,8 @@ pub enum Rejection {
     PaymentCodeExpired,
     #[error("the payment code was already used")]
     PaymentCodeUsed,
+    #[error("the payment no longer waits for confirmation (it is {status})")]
+    PaymentNotPending { status: &'static str },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -238,6 +240,25 @@ pub enum PinCheck {
     Wrong,
 }
 
+/// When wrong PINs lock money-out: the server's configuration, applied by
+/// the store in the same transaction that counts each wrong PIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinPolicy {
+    /// Wrong PINs in a row that lock money-out.
+    pub attempts_max: u32,
+    /// How long the lock lasts, in milliseconds.
+    pub lock_ms: i64,
+}
+
+impl Default for PinPolicy {
+    fn default() -> PinPolicy {
+        PinPolicy {
+            attempts_max: limits::PIN_ATTEMPTS_MAX,
+            lock_ms: limits::PIN_LOCK_MS,
+        }
+    }
+}
+
 /// The stored payment PIN of an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinState {
@@ -279,9 +300,61 @@ pub struct Payment {
     /// Refunded so far, in minor units.
     pub refunded_minor: i64,
     pub created_at: Timestamp,
-    /// False for a collection above the no-PIN limit: nothing has moved
-    /// and the buyer must confirm it.
-    pub completed: bool,
+    pub status: PaymentStatus,
+    /// For a collection waiting for the buyer: when it lapses.
+    pub confirm_by: Option<Timestamp>,
+}
+
+/// Where a payment stands. Only `Completed` moved money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStatus {
+    /// A collection above the no-PIN limit: nothing has moved; the buyer
+    /// confirms it with their PIN, or declines it, or it lapses.
+    AwaitingConfirmation,
+    Completed,
+    /// The buyer said no.
+    Declined,
+    /// The buyer did not confirm in time.
+    Lapsed,
+}
+
+impl PaymentStatus {
+    /// The stored and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::AwaitingConfirmation => "needs_confirmation",
+            PaymentStatus::Completed => "completed",
+            PaymentStatus::Declined => "declined",
+            PaymentStatus::Lapsed => "expired",
+        }
+    }
+
+    /// The `payments.status` column's value.
+    pub fn code(self) -> i64 {
+        match self {
+            PaymentStatus::AwaitingConfirmation => 0,
+            PaymentStatus::Completed => 1,
+            PaymentStatus::Declined => 2,
+            PaymentStatus::Lapsed => 3,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<PaymentStatus> {
+        Some(match code {
+            0 => PaymentStatus::AwaitingConfirmation,
+            1 => PaymentStatus::Completed,
+            2 => PaymentStatus::Declined,
+            3 => PaymentStatus::Lapsed,
+            _ => return None,
+        })
+    }
+}
+
+/// What the buyer says to a collection waiting for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentDecision {
+    Confirm(PinCheck),
+    Decline,
 }
 
 /// A merchant's collection from a buyer's payment code.
@@ -293,6 +366,8 @@ pub struct CollectRequest {
     pub money: Money,
     /// At or under this many minor units the money moves at once.
     pub without_confirmation_max_minor: i64,
+    /// Above it, when the buyer's confirmation lapses.
+    pub confirm_by: Timestamp,
 }
 
 /// A refund, with the payment's refunded total after it.
@@ -667,4 +742,138 @@ pub trait Store: Send + Sync + 'static {
         request: Idempotent,
         collect: CollectRequest,
     ) -> StoreResult<Payment>;
+    /// The buyer confirms (with their PIN) or declines a collection that
+    /// waits for them. Saying the same again answers the same; anyone but
+    /// the buyer gets `PaymentNotFound`.
+    async fn decide_payment(
+        &self,
+        buyer: AccountId,
+        payment: PaymentId,
+        decision: PaymentDecision,
+    ) -> StoreResult<Payment>;
+    /// A payment, for its buyer or its merchant's owner only.
+    async fn payment(&self, viewer: AccountId, payment: PaymentId) -> StoreResult<Payment>;
+    /// Lapses collections whose confirmation time is past `now`, at most
+    /// `limit`; returns how many. Nothing had moved, so nothing moves.
+    async fn lapse_unconfirmed_payments(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
+    /// Deletes idempotency keys stored before `keys_before` and payment
+    /// codes that expired before `codes_before`, at most `limit` of each;
+    /// returns how many rows went.
+    async fn purge_money_housekeeping(
+        &self,
+        keys_before: Timestamp,
+        codes_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<usize>;
+
+    // QR log-in: a page asks, a logged-in device approves, the page picks
+    // its new device's token up once.
+
+    /// Stores a new login request (hashes only); `false` when the server
+    /// holds too many live ones already (try again once some expire).
+    async fn create_login_request(&self, request: NewLoginRequest) -> StoreResult<bool>;
+    /// `account` approves the request whose code hashes to `code_hash`: a
+    /// new device of `account` is created, as a log-in creates one, with
+    /// `placeholder` as its token hash until the page picks its real token
+    /// up (nobody knows a token for the placeholder, so it cannot be used).
+    async fn approve_login_request(
+        &self,
+        account: AccountId,
+        request: LoginRequestId,
+        code_hash: TokenHash,
+        placeholder: TokenHash,
+    ) -> StoreResult<LoginApproval>;
+    /// The request as its page sees it at `now`, found by id and secret.
+    async fn login_request_status(
+        &self,
+        request: LoginRequestId,
+        secret_hash: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<LoginRequestStatus>;
+    /// Hands the approved device its token, once: when the state found is
+    /// `Approved { awaiting_token: true, .. }`, this call set the device's
+    /// token hash to `token_hash` (and any later call finds
+    /// `awaiting_token: false`). Any other state is returned unchanged.
+    async fn deliver_login_token(
+        &self,
+        request: LoginRequestId,
+        secret_hash: TokenHash,
+        token_hash: TokenHash,
+    ) -> StoreResult<LoginRequestStatus>;
+}
+
+/// A QR login request's id: `lr_` and 22 URL-safe base64 characters (128
+/// random bits), so ids can be neither guessed nor counted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LoginRequestId(String);
+
+impl LoginRequestId {
+    pub const PREFIX: &'static str = "lr_";
+    const RANDOM_CHARS: usize = 22;
+
+    pub fn parse(text: &str) -> Option<LoginRequestId> {
+        let random = text.strip_prefix(Self::PREFIX)?;
+        let plain = random
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+        (random.len() == Self::RANDOM_CHARS && plain).then(|| LoginRequestId(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for LoginRequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A login request to store: the page keeps the secret, the QR code
+/// carries the code; the store sees only their hashes.
+#[derive(Debug, Clone)]
+pub struct NewLoginRequest {
+    pub request_id: LoginRequestId,
+    pub code_hash: TokenHash,
+    pub secret_hash: TokenHash,
+    /// The name the new device will have.
+    pub device_name: DeviceName,
+    pub expires_at: Timestamp,
+}
+
+/// What approving a login request came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginApproval {
+    /// The approver's account has this new device.
+    Approved(DeviceId),
+    /// No request has that id and code.
+    NotFound,
+    /// Its time ran out first.
+    Expired,
+    /// It was approved already (a request is good for one device).
+    AlreadyUsed,
+}
+
+/// A login request as the page that made it sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginRequestStatus {
+    /// No request has that id and secret (or it was purged long after
+    /// it expired).
+    NotFound,
+    Pending {
+        expires_at: Timestamp,
+    },
+    /// Not approved in time, or its device was revoked or left waiting
+    /// too long for its token.
+    Expired {
+        expires_at: Timestamp,
+    },
+    Approved {
+        account: AccountId,
+        username: Username,
+        device: DeviceId,
+        /// Whether the device's token is still to be handed out.
+        awaiting_token: bool,
+    },
 }

@@ -2,10 +2,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use piazza_domain::money::Currency;
+use piazza_domain::store::PinPolicy;
 use serde::Deserialize;
+
+use crate::gateway::PaymentGateway;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -19,6 +23,8 @@ pub struct Config {
     /// pays out withdrawals at once, with no real money. Off, top-ups and
     /// withdrawals answer 503 `no_payment_gateway`.
     pub sandbox_payments: bool,
+    /// A payment gateway of the embedder's own (it wins over the sandbox).
+    pub gateway: Option<Gateway>,
     /// Seconds a chat transfer waits to be accepted before it goes back
     /// to its sender.
     pub transfer_expiry_s: u64,
@@ -39,10 +45,21 @@ impl Config {
             password_hashing: PasswordHashing::default(),
             currency: Currency::CNY,
             sandbox_payments: false,
+            gateway: None,
             transfer_expiry_s: 24 * 60 * 60,
             red_packet_expiry_s: 24 * 60 * 60,
             collect_without_pin_max_minor: 50_000,
         }
+    }
+}
+
+/// A payment gateway handed to the server by whoever embeds it.
+#[derive(Clone)]
+pub struct Gateway(pub Arc<dyn PaymentGateway>);
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Gateway(..)")
     }
 }
 
@@ -74,6 +91,20 @@ pub struct Limits {
     pub socket_ping_interval_s: u64,
     /// A socket that has said nothing for this long is closed.
     pub socket_idle_timeout_s: u64,
+    /// Wrong payment PINs in a row that lock money-out.
+    pub pin_attempts_max: u32,
+    /// How long money-out stays locked after them.
+    pub pin_lock_s: u64,
+    /// The largest red packet, in minor units (WeChat's is 200.00).
+    pub red_packet_total_max_minor: i64,
+    /// How long an `Idempotency-Key` and its answer are kept; at least a
+    /// day (Stripe's promise), after which the sweeper deletes them.
+    pub idempotency_key_retention_s: u64,
+    /// How long a buyer's payment code can be collected.
+    pub payment_code_valid_s: u64,
+    /// How long a collection above the no-PIN limit waits for the buyer to
+    /// confirm it before it lapses (nothing moved).
+    pub collect_confirm_s: u64,
 }
 
 impl Default for Limits {
@@ -90,14 +121,69 @@ impl Default for Limits {
             request_timeout_s: 45,
             socket_ping_interval_s: 30,
             socket_idle_timeout_s: 90,
+            pin_attempts_max: piazza_domain::limits::PIN_ATTEMPTS_MAX,
+            pin_lock_s: (piazza_domain::limits::PIN_LOCK_MS / 1000) as u64,
+            red_packet_total_max_minor: 20_000,
+            idempotency_key_retention_s: IDEMPOTENCY_KEY_RETENTION_MIN_S,
+            payment_code_valid_s: 60,
+            collect_confirm_s: 5 * 60,
         }
     }
 }
+
+/// Idempotency keys are kept at least this long (24 h).
+pub const IDEMPOTENCY_KEY_RETENTION_MIN_S: u64 = 24 * 60 * 60;
 
 impl Limits {
     pub fn login_failure_window(&self) -> Duration {
         Duration::from_secs(self.login_failure_window_s)
     }
+
+    /// The store's side of the PIN rules.
+    pub fn pin_policy(&self) -> PinPolicy {
+        PinPolicy {
+            attempts_max: self.pin_attempts_max,
+            lock_ms: ms(self.pin_lock_s),
+        }
+    }
+
+    /// Every rule a limit must keep, so a bad config file is refused at
+    /// start with what to change instead of misbehaving later.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = [
+            ("sockets_max", self.sockets_max as u64),
+            (
+                "sockets_per_account_max",
+                self.sockets_per_account_max as u64,
+            ),
+            ("socket_queue_len_max", self.socket_queue_len_max as u64),
+            (
+                "password_hashes_in_flight_max",
+                self.password_hashes_in_flight_max as u64,
+            ),
+            ("request_timeout_s", self.request_timeout_s),
+            ("pin_attempts_max", u64::from(self.pin_attempts_max)),
+            ("payment_code_valid_s", self.payment_code_valid_s),
+            ("collect_confirm_s", self.collect_confirm_s),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(format!("`limits.{name}` must be at least 1"));
+        }
+        if self.red_packet_total_max_minor < 1 {
+            return Err("`limits.red_packet_total_max_minor` must be at least 1".into());
+        }
+        if self.idempotency_key_retention_s < IDEMPOTENCY_KEY_RETENTION_MIN_S {
+            return Err(format!(
+                "`limits.idempotency_key_retention_s` must be at least {IDEMPOTENCY_KEY_RETENTION_MIN_S} (24 h): clients may retry a payment for a day"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Seconds as milliseconds, saturating.
+pub fn ms(seconds: u64) -> i64 {
+    i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
 /// Argon2id cost. The defaults are OWASP's recommendation (19 MiB, two

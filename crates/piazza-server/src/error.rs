@@ -133,6 +133,7 @@ impl From<Rejection> for ApiError {
             Rejection::RedPacketExpired => (StatusCode::GONE, "red_packet_expired"),
             Rejection::MerchantNotFound => (StatusCode::NOT_FOUND, "merchant_not_found"),
             Rejection::PaymentNotFound => (StatusCode::NOT_FOUND, "payment_not_found"),
+            Rejection::PaymentNotPending { .. } => (StatusCode::CONFLICT, "payment_not_pending"),
             Rejection::InvalidQr => (StatusCode::BAD_REQUEST, "invalid_qr"),
             Rejection::RefundExceedsPayment => (StatusCode::CONFLICT, "refund_exceeds_payment"),
             Rejection::PaymentCodeNotFound => (StatusCode::NOT_FOUND, "payment_code_not_found"),

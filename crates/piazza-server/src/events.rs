@@ -115,7 +115,10 @@ pub fn to_view(entry: &LogEntry) -> EventView {
         }),
         Event::PaymentSent(payment)
         | Event::PaymentReceived(payment)
-        | Event::PaymentRefunded(payment) => json!({
+        | Event::PaymentRefunded(payment)
+        | Event::PaymentConfirmationRequested(payment)
+        | Event::PaymentDeclined(payment)
+        | Event::PaymentExpired(payment) => json!({
             "payment_id": payment.payment_id.to_string(),
             "merchant_id": payment.merchant_id.to_string(),
             "buyer": payment.buyer.to_string(),

@@ -8,11 +8,14 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod gateway;
 pub mod hub;
 pub mod openapi;
+pub mod pin_cache;
 mod qr_image;
 pub mod routes;
 pub mod socket;
+pub mod sweeper;
 pub mod telemetry;
 
 use std::net::SocketAddr;
@@ -49,11 +52,14 @@ pub struct App {
     pub hub: Arc<Hub>,
     pub passwords: Arc<PasswordHasherPool>,
     pub login_failures: Arc<FailureLimiter>,
+    /// Right payment PINs seen lately, so bursts skip Argon2.
+    pub verified_pins: Arc<pin_cache::VerifiedPins>,
     pub limits: Arc<Limits>,
     /// The currency of every wallet on this server.
     pub currency: Currency,
-    /// Whether the sandbox payment gateway is on (see `Config`).
-    pub sandbox_payments: bool,
+    /// Where top-ups come from and withdrawals go; none answers 503
+    /// `no_payment_gateway` (see `Config::sandbox_payments`).
+    pub gateway: Option<Arc<dyn gateway::PaymentGateway>>,
     /// Seconds a transfer waits to be accepted (see `Config`).
     pub transfer_expiry_s: u64,
     /// Seconds a red packet may be claimed (see `Config`).
@@ -82,9 +88,15 @@ impl App {
                 config.limits.login_failure_window(),
                 LOGIN_LIMITER_KEYS_MAX,
             )),
+            verified_pins: Arc::new(pin_cache::VerifiedPins::default()),
             limits: Arc::new(config.limits.clone()),
             currency: config.currency,
-            sandbox_payments: config.sandbox_payments,
+            gateway: match &config.gateway {
+                Some(embedded) => Some(Arc::clone(&embedded.0)),
+                None => config
+                    .sandbox_payments
+                    .then(|| Arc::new(gateway::Sandbox) as Arc<dyn gateway::PaymentGateway>),
+            },
             transfer_expiry_s: config.transfer_expiry_s,
             red_packet_expiry_s: config.red_packet_expiry_s,
             collect_without_pin_max_minor: config.collect_without_pin_max_minor,
@@ -147,7 +159,16 @@ pub fn router(app: App) -> Router {
         .route("/merchants/{id}/collect", post(merchants::collect))
         .route("/wallet/payment-code", post(merchants::payment_code))
         .route("/payments", post(merchants::pay))
+        .route("/payments/{id}", get(merchants::get_payment))
+        .route("/payments/{id}/confirm", post(merchants::confirm))
+        .route("/payments/{id}/decline", post(merchants::decline))
         .route("/payments/{id}/refunds", post(merchants::refund))
+        .route("/login-requests", post(routes::login_requests::create))
+        .route("/login-requests/{id}", get(routes::login_requests::status))
+        .route(
+            "/login-requests/{id}/approve",
+            post(routes::login_requests::approve),
+        )
         .route("/sync", get(sync::sync))
         .route("/ws", get(socket::upgrade))
         .route("/openapi.json", get(openapi_json));
@@ -156,7 +177,7 @@ pub fn router(app: App) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
-        .fallback(|| async { ApiError::not_found() })
+        .fallback(web_or_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -171,6 +192,21 @@ pub fn router(app: App) -> Router {
             timeout,
         ))
         .with_state(app)
+}
+
+/// Unmatched requests: the web client's GETs get its pages and assets
+/// (see `piazza_web`); anything else, including every unknown API path,
+/// stays a problem+json 404.
+async fn web_or_not_found(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    if piazza_web::serves(&method, uri.path()) {
+        piazza_web::respond(uri.path(), &headers)
+    } else {
+        ApiError::not_found().into_response()
+    }
 }
 
 /// Liveness: the server answers, its store reads, and its writer runs.
@@ -232,16 +268,18 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
     telemetry::handle();
     let hub = Hub::new(&config.limits);
     let data_dir = config.data_dir.clone();
+    let options = StoreOptions {
+        pin_policy: config.limits.pin_policy(),
+        ..StoreOptions::default()
+    };
     let sink = Arc::clone(&hub) as Arc<dyn piazza_domain::store::NoticeSink>;
-    let store = tokio::task::spawn_blocking(move || {
-        SqliteStore::open(&data_dir, StoreOptions::default(), sink)
-    })
-    .await
-    .expect("opening the store does not panic")
-    .map_err(|source| StartError::Store {
-        dir: config.data_dir.display().to_string(),
-        source,
-    })?;
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir, options, sink))
+        .await
+        .expect("opening the store does not panic")
+        .map_err(|source| StartError::Store {
+            dir: config.data_dir.display().to_string(),
+            source,
+        })?;
     let store = Arc::new(store);
     let listener = TcpListener::bind(config.listen)
         .await
@@ -264,7 +302,7 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
     let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     // Returns expired transfers and refunds expired red packets; stops
     // with `app.shutdown`.
-    let sweeper = tokio::spawn(transfers::sweep(app.clone(), SWEEP_INTERVAL));
+    let sweeper = tokio::spawn(sweeper::run(app.clone(), SWEEP_INTERVAL));
     let stop = app.shutdown.clone();
     let served = tokio::spawn(async move {
         axum::serve(listener, service)

@@ -10,6 +10,7 @@
 
 mod error;
 pub mod integrity;
+mod login_requests;
 mod merchants;
 mod readers;
 mod reads;
@@ -27,9 +28,9 @@ use piazza_domain::limits;
 use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
     Account, CollectRequest, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage,
-    Idempotent, LogPage, Merchant, MoneyMoved, NoticeSink, Page, Payment, PinCheck, PinState,
-    RedPacket, RedPacketClaim, RedPacketRequest, Refund, Sent, Session, StatementEntry,
-    StoreResult, TokenHash, Transfer, TransferDecision, TransferRequest,
+    Idempotent, LogPage, Merchant, MoneyMoved, NoticeSink, Page, Payment, PaymentDecision,
+    PinCheck, PinPolicy, PinState, RedPacket, RedPacketClaim, RedPacketRequest, Refund, Sent,
+    Session, StatementEntry, StoreResult, TokenHash, Transfer, TransferDecision, TransferRequest,
 };
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
@@ -55,12 +56,15 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_5_merchants.sql"),
     include_str!("schema_6_payment_codes.sql"),
     include_str!("schema_7_money_housekeeping.sql"),
+    include_str!("schema_8_login_requests.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]
 pub struct StoreOptions {
     pub reader_count: usize,
     pub writer: WriterLimits,
+    /// When wrong payment PINs lock money-out.
+    pub pin_policy: PinPolicy,
 }
 
 impl Default for StoreOptions {
@@ -68,6 +72,7 @@ impl Default for StoreOptions {
         StoreOptions {
             reader_count: 8,
             writer: WriterLimits::default(),
+            pin_policy: PinPolicy::default(),
         }
     }
 }
@@ -91,7 +96,7 @@ impl SqliteStore {
         let conn = open_writer_connection(&path)?;
         migrate(&conn)?;
         let readers = Readers::open(&path, options.reader_count)?;
-        let writer = Writer::start(conn, sink, options.writer);
+        let writer = Writer::start(conn, sink, options.writer, options.pin_policy);
         Ok(SqliteStore {
             path,
             writer,
@@ -652,6 +657,91 @@ impl Store for SqliteStore {
             .run(move |ctx| merchants::collect(ctx, owner, request, collect))
             .await?)
     }
+
+    async fn decide_payment(
+        &self,
+        buyer: AccountId,
+        payment: PaymentId,
+        decision: PaymentDecision,
+    ) -> StoreResult<Payment> {
+        Ok(self
+            .writer
+            .run(move |ctx| merchants::decide(ctx, buyer, payment, decision))
+            .await??)
+    }
+
+    async fn payment(&self, viewer: AccountId, payment: PaymentId) -> StoreResult<Payment> {
+        Ok(self
+            .readers
+            .read(move |conn| merchants::get_payment(conn, viewer, payment))
+            .await?)
+    }
+
+    async fn lapse_unconfirmed_payments(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
+        Ok(self
+            .writer
+            .run(move |ctx| merchants::lapse_unconfirmed(ctx, now, limit))
+            .await?)
+    }
+
+    async fn purge_money_housekeeping(
+        &self,
+        keys_before: Timestamp,
+        codes_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<usize> {
+        Ok(self
+            .writer
+            .run(move |ctx| merchants::purge(ctx, keys_before, codes_before, limit))
+            .await?)
+    }
+
+    async fn create_login_request(
+        &self,
+        request: piazza_domain::store::NewLoginRequest,
+    ) -> StoreResult<bool> {
+        Ok(self
+            .writer
+            .run(move |ctx| login_requests::create(ctx, request))
+            .await?)
+    }
+
+    async fn approve_login_request(
+        &self,
+        account: AccountId,
+        request: piazza_domain::store::LoginRequestId,
+        code_hash: TokenHash,
+        placeholder: TokenHash,
+    ) -> StoreResult<piazza_domain::store::LoginApproval> {
+        Ok(self
+            .writer
+            .run(move |ctx| login_requests::approve(ctx, account, &request, code_hash, placeholder))
+            .await?)
+    }
+
+    async fn login_request_status(
+        &self,
+        request: piazza_domain::store::LoginRequestId,
+        secret_hash: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<piazza_domain::store::LoginRequestStatus> {
+        Ok(self
+            .readers
+            .read(move |conn| login_requests::status(conn, &request, secret_hash, now))
+            .await?)
+    }
+
+    async fn deliver_login_token(
+        &self,
+        request: piazza_domain::store::LoginRequestId,
+        secret_hash: TokenHash,
+        token_hash: TokenHash,
+    ) -> StoreResult<piazza_domain::store::LoginRequestStatus> {
+        Ok(self
+            .writer
+            .run(move |ctx| login_requests::deliver(ctx, &request, secret_hash, token_hash))
+            .await?)
+    }
 }
 
 #[cfg(test)]
@@ -683,6 +773,55 @@ mod tests {
             matches!(refused, Err(piazza_domain::StoreError::Unavailable(_))),
             "writes are refused, not lost"
         );
+    }
+
+    #[tokio::test]
+    async fn idempotency_keys_are_kept_for_their_retention_then_purged() {
+        use piazza_domain::money::{AmountMinor, Currency, Money};
+        use piazza_domain::store::{IdempotencyKey, Idempotent};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        let ann = store
+            .create_account(
+                Username::parse("ann").unwrap(),
+                DisplayName::parse("Ann").unwrap(),
+                "x".into(),
+            )
+            .await
+            .unwrap()
+            .account_id;
+        let money = Money::new(AmountMinor::positive(100).unwrap(), Currency::CNY);
+        let request = || Idempotent {
+            key: IdempotencyKey::parse("k1").unwrap(),
+            request_hash: [7; 32],
+        };
+        let top_up = || store.top_up(ann, request(), money, "test".into());
+        assert!(!top_up().await.unwrap().replayed);
+        let now = Timestamp::now().unix_ms();
+        let day_ago = Timestamp::from_unix_ms(now - 24 * 60 * 60 * 1000);
+        // Younger than the retention: kept, so the retry replays.
+        assert_eq!(
+            store
+                .purge_money_housekeeping(day_ago, day_ago, 100)
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(top_up().await.unwrap().replayed);
+        // Past it: gone (here by asking to purge everything before a
+        // moment in the future), so the same key is new again.
+        let later = Timestamp::from_unix_ms(now + 1_000);
+        assert_eq!(
+            store
+                .purge_money_housekeeping(later, day_ago, 100)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(!top_up().await.unwrap().replayed);
+        assert_eq!(store.wallet_balance(ann, Currency::CNY).await.unwrap(), 200);
     }
 
     #[tokio::test]

@@ -7,7 +7,9 @@
 use piazza_domain::event::{Event, PaymentEvent};
 use piazza_domain::ledger::{LedgerAccountRef, Transaction};
 use piazza_domain::money::{AmountMinor, Currency, Money};
-use piazza_domain::store::{CollectRequest, Idempotent, Merchant, Payment, PinCheck, Refund};
+use piazza_domain::store::{
+    CollectRequest, Idempotent, Merchant, Payment, PaymentDecision, PaymentStatus, PinCheck, Refund,
+};
 use piazza_domain::{AccountId, DeviceId, MerchantId, PaymentId, RefundId, Rejection, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -90,13 +92,7 @@ pub fn get(
     })
 }
 
-const PAYMENT_COLUMNS: &str =
-    "id, merchant_id, buyer_id, amount_minor, currency, refunded_minor, created_at, status";
-
-/// `payments.status`: the money moved.
-const PAYMENT_COMPLETED: i64 = 1;
-/// `payments.status`: collected above the no-PIN limit, nothing moved yet.
-const PAYMENT_NEEDS_CONFIRMATION: i64 = 0;
+const PAYMENT_COLUMNS: &str = "id, merchant_id, buyer_id, amount_minor, currency, refunded_minor, created_at, status, confirm_by";
 
 fn payment_from_row(row: &Row<'_>) -> Result<Payment> {
     let id: i64 = row.get(0)?;
@@ -113,7 +109,8 @@ fn payment_from_row(row: &Row<'_>) -> Result<Payment> {
         ),
         refunded_minor: row.get(5)?,
         created_at: Timestamp::from_unix_ms(row.get(6)?),
-        completed: row.get::<_, i64>(7)? == PAYMENT_COMPLETED,
+        status: PaymentStatus::from_code(row.get(7)?).ok_or_else(|| corrupt("status"))?,
+        confirm_by: row.get::<_, Option<i64>>(8)?.map(Timestamp::from_unix_ms),
     })
 }
 
@@ -187,7 +184,8 @@ pub fn pay(
             money,
             refunded_minor: 0,
             created_at: ctx.now,
-            completed: true,
+            status: PaymentStatus::Completed,
+            confirm_by: None,
         };
         wallet::post(
             ctx,
@@ -233,7 +231,7 @@ pub fn refund(
         return Err(Rejection::PaymentNotFound.into());
     }
     // Nothing was paid yet on a collection waiting for confirmation.
-    if !found.completed || money.currency != found.money.currency {
+    if found.status != PaymentStatus::Completed || money.currency != found.money.currency {
         return Err(Rejection::RefundExceedsPayment.into());
     }
     let refunded = found
@@ -354,12 +352,17 @@ pub fn collect(
         .prepare_cached("UPDATE payment_codes SET used_at = ?1 WHERE code_hash = ?2")?
         .execute(params![ctx.now.unix_ms(), &asked.code_hash[..]])?;
     let money = asked.money;
-    let completed = money.amount.get() <= asked.without_confirmation_max_minor;
+    let (status, confirm_by) = if money.amount.get() <= asked.without_confirmation_max_minor {
+        (PaymentStatus::Completed, None)
+    } else {
+        (PaymentStatus::AwaitingConfirmation, Some(asked.confirm_by))
+    };
     let row: i64 = ctx
         .conn
         .prepare_cached(
-            "INSERT INTO payments (merchant_id, buyer_id, amount_minor, currency, created_at, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+            "INSERT INTO payments
+             (merchant_id, buyer_id, amount_minor, currency, created_at, status, confirm_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
         )?
         .query_row(
             params![
@@ -368,11 +371,8 @@ pub fn collect(
                 money.amount.get(),
                 money.currency.as_str(),
                 ctx.now.unix_ms(),
-                if completed {
-                    PAYMENT_COMPLETED
-                } else {
-                    PAYMENT_NEEDS_CONFIRMATION
-                }
+                status.code(),
+                confirm_by.map(Timestamp::unix_ms),
             ],
             |row| row.get(0),
         )?;
@@ -383,21 +383,24 @@ pub fn collect(
         money,
         refunded_minor: 0,
         created_at: ctx.now,
-        completed,
+        status,
+        confirm_by,
     };
-    if completed {
+    let logged = payment_event(&payment, money.amount.get(), None);
+    if status == PaymentStatus::Completed {
         wallet::post(
             ctx,
             &Transaction::merchant_payment(buyer, merchant.row(), money),
             owner,
             &payment.payment_id.to_string(),
         )?;
-        let logged = payment_event(&payment, money.amount.get(), None);
         ctx.append_log(buyer, Event::PaymentSent(logged.clone()))?;
         ctx.append_log(owner, Event::PaymentReceived(logged))?;
+    } else {
+        // Nothing moves until the buyer confirms with their PIN; their
+        // devices learn of it from their log.
+        ctx.append_log(buyer, Event::PaymentConfirmationRequested(logged))?;
     }
-    // TODO: tell the buyer a collection waits for their confirmation, and
-    // the confirmation call itself.
     wallet::store_response(
         ctx,
         owner,
@@ -405,4 +408,153 @@ pub fn collect(
         &serde_json::json!({ "payment_id": row }),
     )?;
     Ok(payment)
+}
+
+/// Moves a waiting collection to `status`. Confirming moves the money
+/// (refused with `InsufficientFunds` like any payment); declining and
+/// lapsing move nothing. Both sides' logs learn the outcome.
+fn settle(ctx: &mut WriteCtx<'_>, payment: &mut Payment, status: PaymentStatus) -> Result<()> {
+    debug_assert_eq!(payment.status, PaymentStatus::AwaitingConfirmation);
+    let (owner, _, _) = load_merchant(ctx.conn, payment.merchant_id)?
+        .ok_or_else(|| Error::Corrupt(format!("{} without its merchant", payment.payment_id)))?;
+    let logged = payment_event(payment, payment.money.amount.get(), None);
+    match status {
+        PaymentStatus::Completed => {
+            wallet::post(
+                ctx,
+                &Transaction::merchant_payment(
+                    payment.buyer,
+                    payment.merchant_id.row(),
+                    payment.money,
+                ),
+                payment.buyer,
+                &payment.payment_id.to_string(),
+            )?;
+            ctx.append_log(payment.buyer, Event::PaymentSent(logged.clone()))?;
+            ctx.append_log(owner, Event::PaymentReceived(logged))?;
+        }
+        PaymentStatus::Declined => {
+            ctx.append_log(payment.buyer, Event::PaymentDeclined(logged.clone()))?;
+            ctx.append_log(owner, Event::PaymentDeclined(logged))?;
+        }
+        PaymentStatus::Lapsed => {
+            ctx.append_log(payment.buyer, Event::PaymentExpired(logged.clone()))?;
+            ctx.append_log(owner, Event::PaymentExpired(logged))?;
+        }
+        PaymentStatus::AwaitingConfirmation => {
+            return Err(Error::Corrupt("settling a payment into waiting".into()));
+        }
+    }
+    ctx.conn
+        .prepare_cached("UPDATE payments SET status = ?1, confirm_by = NULL WHERE id = ?2")?
+        .execute(params![status.code(), payment.payment_id.row()])?;
+    payment.status = status;
+    payment.confirm_by = None;
+    Ok(())
+}
+
+/// The buyer confirms or declines a collection that waits for them. The
+/// outer `Result` rolls the job back; the inner one is a refusal that must
+/// still commit (a wrong PIN is counted).
+pub fn decide(
+    ctx: &mut WriteCtx<'_>,
+    buyer: AccountId,
+    payment: PaymentId,
+    decision: PaymentDecision,
+) -> Result<std::result::Result<Payment, Rejection>> {
+    let Some(mut found) = load_payment(ctx.conn, payment)?.filter(|found| found.buyer == buyer)
+    else {
+        return Ok(Err(Rejection::PaymentNotFound));
+    };
+    let wanted = match decision {
+        PaymentDecision::Confirm(_) => PaymentStatus::Completed,
+        PaymentDecision::Decline => PaymentStatus::Declined,
+    };
+    // Saying the same twice answers the same; a payment that never waited
+    // (paid by scanning, or under the limit) is "completed" too.
+    if found.status == wanted {
+        return Ok(Ok(found));
+    }
+    if found.status != PaymentStatus::AwaitingConfirmation {
+        return Ok(Err(Rejection::PaymentNotPending {
+            status: found.status.as_str(),
+        }));
+    }
+    if found.confirm_by.is_some_and(|by| by <= ctx.now) {
+        // Past its time the collection is the sweeper's to lapse (within a
+        // second); it can no longer be confirmed or declined.
+        return Ok(Err(Rejection::PaymentNotPending {
+            status: PaymentStatus::Lapsed.as_str(),
+        }));
+    }
+    if let PaymentDecision::Confirm(pin) = decision
+        && let Some(refused) = wallet::check_pin(ctx, buyer, pin)?
+    {
+        return Ok(Err(refused));
+    }
+    ctx.refusable(|ctx| {
+        settle(ctx, &mut found, wanted)?;
+        Ok(found)
+    })
+}
+
+/// A payment for its buyer or its merchant's owner; anyone else, like an
+/// unknown id, gets `PaymentNotFound`.
+pub fn get_payment(conn: &Connection, viewer: AccountId, payment: PaymentId) -> Result<Payment> {
+    let found = load_payment(conn, payment)?.ok_or(Rejection::PaymentNotFound)?;
+    if found.buyer == viewer {
+        return Ok(found);
+    }
+    let (owner, _, _) = load_merchant(conn, found.merchant_id)?
+        .ok_or_else(|| Error::Corrupt(format!("{payment} without its merchant")))?;
+    if owner == viewer {
+        Ok(found)
+    } else {
+        Err(Rejection::PaymentNotFound.into())
+    }
+}
+
+/// Lapses collections whose confirmation time has passed.
+pub fn lapse_unconfirmed(ctx: &mut WriteCtx<'_>, now: Timestamp, limit: u32) -> Result<usize> {
+    let mut statement = ctx.conn.prepare_cached(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments
+         WHERE status = 0 AND confirm_by <= ?1 ORDER BY created_at LIMIT ?2"
+    ))?;
+    let mut rows = statement.query(params![now.unix_ms(), i64::from(limit)])?;
+    let mut lapsed = Vec::new();
+    while let Some(row) = rows.next()? {
+        lapsed.push(payment_from_row(row)?);
+    }
+    drop(rows);
+    drop(statement);
+    let count = lapsed.len();
+    for mut payment in lapsed {
+        settle(ctx, &mut payment, PaymentStatus::Lapsed)?;
+    }
+    Ok(count)
+}
+
+/// Deletes idempotency keys older than their retention and payment codes
+/// past their expiry, at most `limit` of each.
+pub fn purge(
+    ctx: &mut WriteCtx<'_>,
+    keys_before: Timestamp,
+    codes_before: Timestamp,
+    limit: u32,
+) -> Result<usize> {
+    let keys = ctx
+        .conn
+        .prepare_cached(
+            "DELETE FROM idempotency_keys WHERE (account_id, key) IN (
+                 SELECT account_id, key FROM idempotency_keys WHERE created_at < ?1 LIMIT ?2)",
+        )?
+        .execute(params![keys_before.unix_ms(), i64::from(limit)])?;
+    let codes = ctx
+        .conn
+        .prepare_cached(
+            "DELETE FROM payment_codes WHERE code_hash IN (
+                 SELECT code_hash FROM payment_codes WHERE expires_at < ?1 LIMIT ?2)",
+        )?
+        .execute(params![codes_before.unix_ms(), i64::from(limit)])?;
+    Ok(keys + codes)
 }

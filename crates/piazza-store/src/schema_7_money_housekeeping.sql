@@ -10,3 +10,7 @@ CREATE INDEX payment_codes_by_expiry ON payment_codes(expires_at);
 -- `payments.status`: 0 waiting for the buyer, 1 completed, 2 declined by
 -- the buyer, 3 expired unconfirmed. Only waiting ones are swept.
 CREATE INDEX payments_waiting ON payments(created_at) WHERE status = 0;
+
+-- When a collection waiting for the buyer lapses (NULL once it is not
+-- waiting, and for payments that never waited).
+ALTER TABLE payments ADD COLUMN confirm_by INTEGER;

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use piazza_domain::event::{Event, WalletMovement};
 use piazza_domain::ledger::{LedgerAccountRef, LedgerError, OperationKind, Transaction};
-use piazza_domain::limits;
 use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{Idempotent, MoneyMoved, Page, PinCheck, PinState, StatementEntry};
 use piazza_domain::{AccountId, EntryId, Rejection, Timestamp, TransactionId};
@@ -294,14 +293,14 @@ pub(crate) fn check_pin(
                      WHERE account_id = ?1 RETURNING failed_attempts",
                 )?
                 .query_row([account.row()], |row| row.get(0))?;
-            if attempts >= limits::PIN_ATTEMPTS_MAX {
+            if attempts >= i64::from(ctx.pin_policy.attempts_max) {
                 ctx.conn
                     .prepare_cached(
                         "UPDATE payment_pins SET failed_attempts = 0, locked_until = ?1
                          WHERE account_id = ?2",
                     )?
                     .execute(params![
-                        ctx.now.unix_ms() + limits::PIN_LOCK_MS,
+                        ctx.now.unix_ms().saturating_add(ctx.pin_policy.lock_ms),
                         account.row()
                     ])?;
             }

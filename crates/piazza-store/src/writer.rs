@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use piazza_domain::event::{Event, LogEntry, Notice};
-use piazza_domain::store::NoticeSink;
+use piazza_domain::store::{NoticeSink, PinPolicy};
 use piazza_domain::{AccountId, LogSeq, Timestamp};
 use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
@@ -24,6 +24,8 @@ use crate::error::{Error, Result};
 pub struct WriteCtx<'c> {
     pub conn: &'c Connection,
     pub now: Timestamp,
+    /// When wrong payment PINs lock money-out.
+    pub pin_policy: PinPolicy,
     notices: Vec<Notice>,
 }
 
@@ -124,12 +126,17 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: Connection, sink: Arc<dyn NoticeSink>, limits: WriterLimits) -> Writer {
+    pub fn start(
+        conn: Connection,
+        sink: Arc<dyn NoticeSink>,
+        limits: WriterLimits,
+        pin_policy: PinPolicy,
+    ) -> Writer {
         assert!(limits.queue_len_max > 0 && limits.batch_len_max > 0);
         let (sender, receiver) = mpsc::channel(limits.queue_len_max);
         let thread = std::thread::Builder::new()
             .name("piazza-writer".into())
-            .spawn(move || run(conn, receiver, sink, limits.batch_len_max))
+            .spawn(move || run(conn, receiver, sink, limits.batch_len_max, pin_policy))
             .expect("cannot start the writer thread");
         Writer {
             jobs: Mutex::new(Some(sender)),
@@ -195,6 +202,7 @@ fn run(
     mut jobs: mpsc::Receiver<Job>,
     sink: Arc<dyn NoticeSink>,
     batch_len_max: usize,
+    pin_policy: PinPolicy,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(batch_len_max);
     while let Some(first) = jobs.blocking_recv() {
@@ -205,12 +213,17 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(&conn, &mut batch, sink.as_ref());
+        commit_batch(&conn, &mut batch, sink.as_ref(), pin_policy);
     }
     tracing::debug!("writer stopped");
 }
 
-fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, sink: &dyn NoticeSink) {
+fn commit_batch(
+    conn: &Connection,
+    batch: &mut Vec<Job>,
+    sink: &dyn NoticeSink,
+    pin_policy: PinPolicy,
+) {
     let started = Instant::now();
     let size = batch.len();
     if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
@@ -223,6 +236,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>, sink: &dyn NoticeSink) 
     let mut ctx = WriteCtx {
         conn,
         now: Timestamp::now(),
+        pin_policy,
         notices: Vec::new(),
     };
     let mut replies: Vec<Reply> = Vec::with_capacity(size);

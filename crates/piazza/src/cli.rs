@@ -3,6 +3,8 @@
 //! remembers logins in a per-user config file and prints readable lines.
 
 mod config;
+mod money;
+mod pay;
 mod render;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -79,6 +81,53 @@ pub enum ClientCommand {
     /// List or revoke the devices logged in to your account
     #[command(subcommand)]
     Devices(DevicesCommand),
+    /// Approve a QR log-in shown by a browser: it becomes a new device of
+    /// your account
+    ApproveLogin {
+        /// The text of the scanned QR code (`piazza-login:<id>:<code>`)
+        qr_payload: String,
+    },
+    /// Show your wallet's balance; set the payment PIN; list the statement
+    Wallet(pay::WalletArgs),
+    /// Add money to your wallet through the server's payment gateway
+    Topup {
+        /// In major units, such as 12.34
+        #[arg(allow_hyphen_values = true, value_parser = money::TypedAmount::parse)]
+        amount: money::TypedAmount,
+        #[command(flatten)]
+        key: pay::KeyOpts,
+    },
+    /// Take money out of your wallet (needs the payment PIN)
+    Withdraw {
+        /// In major units, such as 12.34
+        #[arg(allow_hyphen_values = true, value_parser = money::TypedAmount::parse)]
+        amount: money::TypedAmount,
+        #[command(flatten)]
+        key: pay::KeyOpts,
+    },
+    /// Send money to a contact, or accept, decline or show a transfer
+    Transfer(pay::TransferArgs),
+    /// Send, claim and show red packets
+    #[command(subcommand)]
+    RedPacket(pay::RedPacketCommand),
+    /// Open merchants, show their QR codes, collect and refund payments
+    #[command(subcommand)]
+    Merchant(pay::MerchantCommand),
+    /// Pay a merchant whose QR code you scanned (needs the payment PIN)
+    Pay {
+        /// The text of the scanned code
+        qr_payload: String,
+        /// In major units; needed when the code carries no amount
+        #[arg(long, allow_hyphen_values = true, value_parser = money::TypedAmount::parse)]
+        amount: Option<money::TypedAmount>,
+        #[command(flatten)]
+        key: pay::KeyOpts,
+    },
+    /// Show a one-use code for a merchant to collect a payment with
+    PaymentCode,
+    /// Show a payment; confirm or decline a collection that waits for you
+    #[command(subcommand)]
+    Payment(pay::PaymentCommand),
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -178,6 +227,20 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         } => read(&cli, &conversation_id, seq).await,
         ClientCommand::Watch => watch(&cli).await,
         ClientCommand::Devices(command) => devices(&cli, command).await,
+        ClientCommand::ApproveLogin { qr_payload } => approve_login(&cli, &qr_payload).await,
+        ClientCommand::Wallet(args) => pay::wallet(&cli, args).await,
+        ClientCommand::Topup { amount, key } => pay::top_up(&cli, amount, key).await,
+        ClientCommand::Withdraw { amount, key } => pay::withdraw(&cli, amount, key).await,
+        ClientCommand::Transfer(args) => pay::transfer(&cli, args).await,
+        ClientCommand::RedPacket(command) => pay::red_packet(&cli, command).await,
+        ClientCommand::Merchant(command) => pay::merchant(&cli, command).await,
+        ClientCommand::Pay {
+            qr_payload,
+            amount,
+            key,
+        } => pay::pay(&cli, &qr_payload, amount, key).await,
+        ClientCommand::PaymentCode => pay::payment_code(&cli).await,
+        ClientCommand::Payment(command) => pay::payment(&cli, command).await,
     }
 }
 
@@ -443,6 +506,20 @@ async fn devices(cli: &Cli, command: DevicesCommand) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+async fn approve_login(cli: &Cli, qr_payload: &str) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    session
+        .client
+        .approve_login(qr_payload)
+        .await
+        .map_err(|e| session.explain(e))?;
+    println!(
+        "approved: the browser is now logged in as {} (see `piazza devices list`)",
+        session.saved.username
+    );
     Ok(())
 }
 
@@ -798,29 +875,84 @@ fn find_by_username<'a>(contacts: &'a [AccountView], username: &str) -> Option<&
 }
 
 /// The password from the flag or `PIAZZA_PASSWORD` (clap reads both), or
-/// else one line of standard input, so scripts can pipe it in. Typing it
-/// at a terminal shows it: hiding it would need a terminal crate.
+/// else one line of standard input, so scripts can pipe it in; typed at a
+/// terminal it is not echoed.
 fn password_or_stdin(password: Option<String>) -> anyhow::Result<String> {
     if let Some(password) = password {
         return Ok(password);
     }
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprint!("password (visible as you type): ");
-        std::io::stderr().flush().ok();
-    }
-    let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
-    let password = line.trim_end_matches(['\r', '\n']);
+    let password = secret_line("password")?;
     if password.is_empty() {
         bail!(
             "no password given: pass --password, set PIAZZA_PASSWORD, or type it on standard input"
         );
     }
-    Ok(password.to_owned())
+    Ok(password)
+}
+
+/// One line of standard input, without its line ending. At a terminal it
+/// prompts for `what` and turns echo off while it is typed (where the
+/// terminal allows; else it says the text is visible).
+fn secret_line(what: &str) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    let hidden = if stdin.is_terminal() {
+        let hidden = EchoOff::new();
+        let visible = if hidden.is_some() {
+            ""
+        } else {
+            " (visible as you type)"
+        };
+        eprint!("{what}{visible}: ");
+        std::io::stderr().flush().ok();
+        hidden
+    } else {
+        None
+    };
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if hidden.is_some() {
+        // The Enter the user typed was not echoed either.
+        eprintln!();
+    }
+    drop(hidden);
+    read.with_context(|| format!("cannot read the {what} from standard input"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// The terminal on standard input with echo turned off, until dropped.
+/// (An interrupt while it is off leaves echo off; `stty echo` restores it.)
+struct EchoOff {
+    #[cfg(unix)]
+    saved: rustix::termios::Termios,
+}
+
+impl EchoOff {
+    #[cfg(unix)]
+    fn new() -> Option<EchoOff> {
+        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+        let saved = tcgetattr(std::io::stdin()).ok()?;
+        let mut quiet = saved.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        tcsetattr(std::io::stdin(), OptionalActions::Now, &quiet).ok()?;
+        Some(EchoOff { saved })
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> Option<EchoOff> {
+        None
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            let restore = rustix::termios::OptionalActions::Now;
+            // Nothing better to do if this fails: the process is about to
+            // go on (or end) either way.
+            let _ = rustix::termios::tcsetattr(std::io::stdin(), restore, &self.saved);
+        }
+    }
 }
 
 /// The machine's hostname, so `piazza devices list` tells devices apart;
@@ -908,6 +1040,58 @@ mod tests {
                 limit: HISTORY_LIMIT_DEFAULT,
                 ..
             }
+        ));
+    }
+
+    #[test]
+    fn transfer_takes_a_recipient_and_amount_or_a_subcommand() {
+        let cli = parse(&["transfer", "bob", "12.34", "--note", "lunch"]);
+        let ClientCommand::Transfer(args) = cli.command else {
+            panic!("expected transfer");
+        };
+        assert!(args.command.is_none());
+        assert_eq!(args.to.as_deref(), Some("bob"));
+        let amount = args.amount.expect("an amount");
+        assert_eq!(amount.to_minor(2).unwrap(), 1234);
+        assert_eq!(args.note.as_deref(), Some("lunch"));
+
+        let cli = parse(&["transfer", "accept", "trf_1"]);
+        let ClientCommand::Transfer(args) = cli.command else {
+            panic!("expected transfer");
+        };
+        assert!(matches!(
+            args.command,
+            Some(pay::TransferCommand::Accept { transfer_id }) if transfer_id == "trf_1"
+        ));
+
+        for missing in [&["transfer"][..], &["transfer", "bob"]] {
+            assert!(
+                TestCli::try_parse_from(std::iter::once("piazza").chain(missing.iter().copied()))
+                    .is_err()
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_amount_is_refused_while_parsing() {
+        // "1.234" is well formed: its decimals are checked against the
+        // server's currency before anything is sent (see `cli_pay.rs`).
+        for bad in ["-5", "abc", "1.", ""] {
+            let error = TestCli::try_parse_from(["piazza", "topup", bad]).unwrap_err();
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{bad}"
+            );
+        }
+        let cli = parse(&["red-packet", "send", "bob", "8.88", "3", "--equal"]);
+        assert!(matches!(
+            cli.command,
+            ClientCommand::RedPacket(pay::RedPacketCommand::Send {
+                equal: true,
+                count: 3,
+                ..
+            })
         ));
     }
 

@@ -68,6 +68,9 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from("./piazza-data"));
     let mut config = Config::new(listen, data_dir);
+    file.limits
+        .check()
+        .map_err(|problem| anyhow::anyhow!("{problem} (in the config file)"))?;
     config.limits = file.limits;
     config.password_hashing = file.password_hashing;
     if let Some(currency) = &file.currency {

@@ -8,12 +8,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use piazza_api::{
-    Collect, CreateMerchant, MerchantCreated, MerchantView, Pay, PaymentCodeIssued, PaymentDone,
-    Problem, QrPayload, RefundDone, RefundPayment,
+    Collect, ConfirmPayment, CreateMerchant, MerchantCreated, MerchantView, Pay, PaymentCodeIssued,
+    PaymentDone, PaymentView, Problem, QrPayload, RefundDone, RefundPayment,
 };
 use piazza_domain::emvco::{self, MerchantQr};
 use piazza_domain::money::{AmountMinor, Money};
-use piazza_domain::store::CollectRequest;
+use piazza_domain::store::{CollectRequest, PaymentDecision};
 use piazza_domain::{MerchantId, PaymentId, Rejection, Timestamp};
 use rand::Rng;
 use serde::Deserialize;
@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::App;
 use crate::auth::Auth;
+use crate::config::ms;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::routes::wallet::{amount, check_pin, idempotent, invalid_pin, is_pin};
@@ -261,7 +262,7 @@ pub async fn pay(
         StatusCode::CREATED,
         Json(PaymentDone {
             payment_id: payment.payment_id.to_string(),
-            status: "completed".to_owned(),
+            status: payment.status.as_str().to_owned(),
         }),
     ))
 }
@@ -301,8 +302,6 @@ pub async fn refund(
     ))
 }
 
-/// How long a payment code may be scanned.
-const PAYMENT_CODE_VALID_MS: i64 = 60_000;
 /// The digits of a payment code.
 const PAYMENT_CODE_DIGITS: usize = 18;
 
@@ -329,8 +328,12 @@ pub async fn payment_code(
     let expires_at = Timestamp::from_unix_ms(
         Timestamp::now()
             .unix_ms()
-            .saturating_add(PAYMENT_CODE_VALID_MS),
+            .saturating_add(ms(app.limits.payment_code_valid_s)),
     );
+    let qr_svg = crate::qr_image::svg(&code).map_err(|error| {
+        tracing::error!(%error, "cannot draw a payment code");
+        ApiError::unavailable("cannot draw the payment code")
+    })?;
     app.store
         .create_payment_code(auth.account, auth.device, code_hash(&code), expires_at)
         .await?;
@@ -339,6 +342,7 @@ pub async fn payment_code(
         Json(PaymentCodeIssued {
             code,
             expires_at: expires_at.to_rfc3339(),
+            qr_svg,
         }),
     ))
 }
@@ -385,6 +389,11 @@ pub async fn collect(
                 code_hash: code_hash(code),
                 money,
                 without_confirmation_max_minor: app.collect_without_pin_max_minor,
+                confirm_by: Timestamp::from_unix_ms(
+                    Timestamp::now()
+                        .unix_ms()
+                        .saturating_add(ms(app.limits.collect_confirm_s)),
+                ),
             },
         )
         .await?;
@@ -392,12 +401,96 @@ pub async fn collect(
         StatusCode::CREATED,
         Json(PaymentDone {
             payment_id: payment.payment_id.to_string(),
-            status: if payment.completed {
-                "completed"
-            } else {
-                "needs_confirmation"
-            }
-            .to_owned(),
+            status: payment.status.as_str().to_owned(),
         }),
     ))
+}
+
+/// The buyer confirms, with their PIN, a collection above the no-PIN limit
+/// (`payment.confirmation_requested` in their log): the money moves now.
+/// Confirming again answers the same; no idempotency key is needed.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/confirm", tag = "merchants", security(("bearer" = [])),
+    request_body = ConfirmPayment,
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = PaymentDone),
+        (status = 400, description = "invalid_pin", body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "wrong_pin or pin_not_set", body = Problem),
+        (status = 404, description = "payment_not_found (also for anyone but the buyer)", body = Problem),
+        (status = 409, description = "payment_not_pending (declined or expired) or insufficient_funds", body = Problem),
+        (status = 423, description = "pin_locked", body = Problem),
+    ))]
+pub async fn confirm(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<ConfirmPayment>,
+) -> Result<Json<PaymentDone>, ApiError> {
+    let payment = payment_id(&id)?;
+    if !is_pin(&body.pin) {
+        return Err(invalid_pin());
+    }
+    let pin = check_pin(&app, auth.account, body.pin).await?;
+    let payment = app
+        .store
+        .decide_payment(auth.account, payment, PaymentDecision::Confirm(pin))
+        .await?;
+    Ok(Json(PaymentDone {
+        payment_id: payment.payment_id.to_string(),
+        status: payment.status.as_str().to_owned(),
+    }))
+}
+
+/// The buyer declines a collection that waits for them; nothing moves.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/decline", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = PaymentDone),
+        (status = 401, body = Problem),
+        (status = 404, description = "payment_not_found (also for anyone but the buyer)", body = Problem),
+        (status = 409, description = "payment_not_pending (completed or expired)", body = Problem),
+    ))]
+pub async fn decline(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<PaymentDone>, ApiError> {
+    let payment = payment_id(&id)?;
+    let payment = app
+        .store
+        .decide_payment(auth.account, payment, PaymentDecision::Decline)
+        .await?;
+    Ok(Json(PaymentDone {
+        payment_id: payment.payment_id.to_string(),
+        status: payment.status.as_str().to_owned(),
+    }))
+}
+
+/// A payment, for its buyer or its merchant's owner: how a till learns
+/// that a collection was confirmed.
+#[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = PaymentView),
+        (status = 401, body = Problem),
+        (status = 404, description = "payment_not_found (also for anyone but the buyer or the merchant's owner)", body = Problem),
+    ))]
+pub async fn get_payment(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<PaymentView>, ApiError> {
+    let payment = app.store.payment(auth.account, payment_id(&id)?).await?;
+    Ok(Json(PaymentView {
+        payment_id: payment.payment_id.to_string(),
+        merchant_id: payment.merchant_id.to_string(),
+        buyer: payment.buyer.to_string(),
+        amount_minor: payment.money.amount.get(),
+        currency: payment.money.currency.as_str().to_owned(),
+        refunded_minor: payment.refunded_minor,
+        status: payment.status.as_str().to_owned(),
+        created_at: payment.created_at.to_rfc3339(),
+        confirm_by: payment.confirm_by.map(Timestamp::to_rfc3339),
+    }))
 }

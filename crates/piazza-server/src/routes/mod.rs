@@ -1,6 +1,7 @@
 pub mod accounts;
 pub mod contacts;
 pub mod conversations;
+pub mod login_requests;
 pub mod merchants;
 pub mod paging;
 pub mod red_packets;

@@ -13,6 +13,7 @@ use piazza_domain::{ConversationId, RedPacketId, Rejection, Timestamp};
 
 use crate::App;
 use crate::auth::Auth;
+use crate::config::ms;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::routes::wallet::{amount, check_pin, idempotent, invalid_pin, is_pin};
@@ -63,7 +64,7 @@ fn view(packet: &RedPacket) -> RedPacketView {
     params(("Idempotency-Key" = String, Header, description = "required; the same key and body replay the first answer")),
     responses(
         (status = 201, body = RedPacketSent),
-        (status = 400, description = "invalid_amount, invalid_red_packet_count, invalid_red_packet_mode, red_packet_total_not_multiple, red_packet_total_below_count, invalid_greeting, invalid_pin or idempotency_key_required", body = Problem),
+        (status = 400, description = "invalid_amount, invalid_red_packet_count, invalid_red_packet_mode, red_packet_total_not_multiple, red_packet_total_below_count, red_packet_total_too_large, invalid_greeting, invalid_pin or idempotency_key_required", body = Problem),
         (status = 401, body = Problem),
         (status = 403, description = "not_a_member, not_a_contact, wrong_pin or pin_not_set", body = Problem),
         (status = 409, description = "insufficient_funds", body = Problem),
@@ -89,6 +90,13 @@ pub async fn send(
         .map_err(invalid)?;
     let mode = SplitMode::parse(&body.mode).map_err(invalid)?;
     RedPacketPot::new(mode, total.amount, count).map_err(invalid)?;
+    let total_max = app.limits.red_packet_total_max_minor;
+    if total.amount.get() > total_max {
+        return Err(ApiError::invalid(
+            "red_packet_total_too_large",
+            format!("a red packet holds at most {total_max} minor units on this server"),
+        ));
+    }
     if !is_pin(&body.pin) {
         return Err(invalid_pin());
     }
@@ -112,9 +120,11 @@ pub async fn send(
     let conversation = ConversationId::parse(&body.conversation_id)
         .map_err(|_| ApiError::from(Rejection::NotAMember))?;
     let pin = check_pin(&app, auth.account, body.pin).await?;
-    let expires_at = Timestamp::from_unix_ms(Timestamp::now().unix_ms().saturating_add(
-        i64::try_from(app.red_packet_expiry_s.saturating_mul(1000)).unwrap_or(i64::MAX),
-    ));
+    let expires_at = Timestamp::from_unix_ms(
+        Timestamp::now()
+            .unix_ms()
+            .saturating_add(ms(app.red_packet_expiry_s)),
+    );
     let packet = app
         .store
         .send_red_packet(

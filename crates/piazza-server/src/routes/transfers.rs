@@ -2,8 +2,6 @@
 //! recipient accepts (their wallet) or declines (back to the sender). One
 //! not accepted within `transfer_expiry_s` goes back by the sweeper.
 
-use std::time::Duration;
-
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use piazza_api::{Problem, SendTransfer, TransferSent, TransferStatusView, TransferView};
@@ -18,9 +16,6 @@ use crate::routes::wallet::{amount, check_pin, idempotent, invalid_pin, is_pin};
 
 /// The longest note a transfer carries, in bytes.
 const NOTE_BYTES_MAX: usize = 200;
-
-/// Expired transfers returned per sweeper job.
-pub const SWEEP_BATCH: u32 = 500;
 
 fn transfer_id(text: &str) -> Result<TransferId, ApiError> {
     TransferId::parse(text).map_err(|_| Rejection::TransferNotFound.into())
@@ -82,9 +77,11 @@ pub async fn send(
     // An id that names nobody gets the same answer as a stranger.
     let to = AccountId::parse(&body.to).map_err(|_| ApiError::from(Rejection::NotAContact))?;
     let pin = check_pin(&app, auth.account, body.pin).await?;
-    let expires_at = Timestamp::from_unix_ms(Timestamp::now().unix_ms().saturating_add(
-        i64::try_from(app.transfer_expiry_s.saturating_mul(1000)).unwrap_or(i64::MAX),
-    ));
+    let expires_at = Timestamp::from_unix_ms(
+        Timestamp::now()
+            .unix_ms()
+            .saturating_add(crate::config::ms(app.transfer_expiry_s)),
+    );
     let transfer = app
         .store
         .send_transfer(
@@ -175,44 +172,4 @@ pub async fn get(
 ) -> Result<Json<TransferView>, ApiError> {
     let transfer = app.store.transfer(auth.account, transfer_id(&id)?).await?;
     Ok(Json(view(&transfer)))
-}
-
-/// Every `every`, returns the expired pending transfers to their senders
-/// and refunds the unclaimed rest of expired red packets, a batch per
-/// store job, until the server shuts down.
-pub async fn sweep(app: App, every: Duration) {
-    loop {
-        tokio::select! {
-            () = app.shutdown.cancelled() => return,
-            () = tokio::time::sleep(every) => {}
-        }
-        loop {
-            match app
-                .store
-                .return_expired_transfers(Timestamp::now(), SWEEP_BATCH)
-                .await
-            {
-                Ok(returned) if returned as u32 == SWEEP_BATCH => continue,
-                Ok(_) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "returning expired transfers failed");
-                    break;
-                }
-            }
-        }
-        loop {
-            match app
-                .store
-                .refund_expired_red_packets(Timestamp::now(), SWEEP_BATCH)
-                .await
-            {
-                Ok(closed) if closed as u32 == SWEEP_BATCH => continue,
-                Ok(_) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "refunding expired red packets failed");
-                    break;
-                }
-            }
-        }
-    }
 }

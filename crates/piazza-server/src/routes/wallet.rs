@@ -23,12 +23,10 @@ use crate::App;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::gateway::{GatewayError, GatewayRequest};
 use crate::routes::paging::{ListQuery, next_cursor};
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
-/// The gateway reference of the built-in sandbox.
-const SANDBOX_REFERENCE: &str = "sandbox";
 
 /// Parses `amount_minor` from its raw JSON: only a JSON integer from 1 to
 /// the cap. A fraction, a string or a number past `i64` is refused here,
@@ -91,6 +89,15 @@ fn no_gateway() -> ApiError {
     )
 }
 
+fn gateway_failed(error: GatewayError) -> ApiError {
+    tracing::warn!(%error, "payment gateway call failed");
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "payment_gateway_failed",
+        "the payment gateway did not complete the operation; retry with the same Idempotency-Key",
+    )
+}
+
 /// A payment PIN is exactly six ASCII digits.
 pub(crate) fn is_pin(text: &str) -> bool {
     text.len() == 6 && text.bytes().all(|byte| byte.is_ascii_digit())
@@ -112,11 +119,23 @@ pub(crate) async fn check_pin(
     if let Some(until) = state.locked_until.filter(|until| *until > Timestamp::now()) {
         return Err(Rejection::PinLocked { until }.into());
     }
-    Ok(if app.passwords.verify(pin, Some(state.pin_hash)).await? {
-        PinCheck::Verified
-    } else {
-        PinCheck::Wrong
-    })
+    if app.verified_pins.knows(account, &state.pin_hash, &pin) {
+        return Ok(PinCheck::Verified);
+    }
+    let pin_hash = state.pin_hash.clone();
+    Ok(
+        if app
+            .passwords
+            .verify(pin.clone(), Some(state.pin_hash))
+            .await?
+        {
+            app.verified_pins.remember(account, &pin_hash, &pin);
+            PinCheck::Verified
+        } else {
+            app.verified_pins.forget(account);
+            PinCheck::Wrong
+        },
+    )
 }
 
 /// The caller's balance.
@@ -162,6 +181,7 @@ pub async fn set_pin(
     }
     let pin_hash = app.passwords.hash_secret(body.pin).await?;
     app.store.set_pin(auth.account, pin_hash).await?;
+    app.verified_pins.forget(auth.account);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -174,6 +194,7 @@ pub async fn set_pin(
         (status = 400, description = "invalid_amount or idempotency_key_required", body = Problem),
         (status = 401, body = Problem),
         (status = 422, description = "idempotency_key_reused", body = Problem),
+        (status = 502, description = "payment_gateway_failed: nothing was credited; retry with the same key", body = Problem),
         (status = 503, description = "no_payment_gateway", body = Problem),
     ))]
 pub async fn top_up(
@@ -184,12 +205,13 @@ pub async fn top_up(
 ) -> Result<(StatusCode, Json<TopUpDone>), ApiError> {
     let money = amount(&app, &body.amount_minor)?;
     let request = idempotent(&headers, "topup", money)?;
-    if !app.sandbox_payments {
-        return Err(no_gateway());
-    }
+    let gateway = app.gateway.as_ref().ok_or_else(no_gateway)?;
+    // Charged first, credited second: see `gateway` for why this order.
+    let asked = GatewayRequest::new(auth.account, money, "topup", request.key.as_str());
+    let reference = gateway.charge(&asked).await.map_err(gateway_failed)?;
     let moved = app
         .store
-        .top_up(auth.account, request, money, SANDBOX_REFERENCE.to_owned())
+        .top_up(auth.account, request, money, reference)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -212,6 +234,7 @@ pub async fn top_up(
         (status = 409, description = "insufficient_funds", body = Problem),
         (status = 422, description = "idempotency_key_reused", body = Problem),
         (status = 423, description = "pin_locked", body = Problem),
+        (status = 502, description = "payment_gateway_failed: the payout was not confirmed; retry with the same key (the debit replays, the payout is asked again)", body = Problem),
         (status = 503, description = "no_payment_gateway", body = Problem),
     ))]
 pub async fn withdraw(
@@ -225,20 +248,16 @@ pub async fn withdraw(
         return Err(invalid_pin());
     }
     let request = idempotent(&headers, "withdrawal", money)?;
-    if !app.sandbox_payments {
-        return Err(no_gateway());
-    }
+    let gateway = app.gateway.as_ref().ok_or_else(no_gateway)?;
     let pin = check_pin(&app, auth.account, body.pin).await?;
+    // Debited first, paid out second (under the same key on every retry):
+    // see `gateway` for why this order.
+    let asked = GatewayRequest::new(auth.account, money, "withdrawal", request.key.as_str());
     let moved = app
         .store
-        .withdraw(
-            auth.account,
-            request,
-            money,
-            pin,
-            SANDBOX_REFERENCE.to_owned(),
-        )
+        .withdraw(auth.account, request, money, pin, asked.key.clone())
         .await?;
+    gateway.pay_out(&asked).await.map_err(gateway_failed)?;
     Ok((
         StatusCode::CREATED,
         Json(WithdrawalDone {

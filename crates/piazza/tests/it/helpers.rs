@@ -219,3 +219,53 @@ pub async fn message_count(user: &User, conversation: &str) -> usize {
         .messages
         .len()
 }
+
+/// Stops the server but keeps its data directory, so the offline checks
+/// can run over a store nobody is writing to.
+pub async fn stop_keeping_data(app: &mut TestApp) {
+    if let Some(running) = app.running.take() {
+        running.shut_down().await;
+    }
+}
+
+/// Runs `piazza admin <check> --data-dir <dir>` with the real binary and
+/// panics with its output unless it exits 0.
+pub fn admin_check_passes(check: &str, data_dir: &std::path::Path) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
+        .args(["admin", check, "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .expect("the piazza binary runs");
+    assert!(
+        output.status.success(),
+        "`piazza admin {check}` failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Every line of the caller's wallet statement, newest first, read page
+/// by page (at most 1000 pages, so a server that never ends fails).
+pub async fn statement_entries(client: &Client) -> Vec<serde_json::Value> {
+    let mut entries = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..1000 {
+        let path = match &cursor {
+            Some(cursor) => format!("/api/v1/wallet/statement?limit=200&cursor={cursor}"),
+            None => "/api/v1/wallet/statement?limit=200".to_owned(),
+        };
+        let answer = client
+            .raw_with_headers(reqwest::Method::GET, &path, None, None, &[])
+            .await
+            .expect("the server answers");
+        assert_eq!(answer.status, 200, "statement page");
+        let page: serde_json::Value =
+            serde_json::from_slice(&answer.body).expect("a JSON statement");
+        entries.extend(page["entries"].as_array().expect("entries").iter().cloned());
+        match page["cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return entries,
+        }
+    }
+    panic!("the statement did not end");
+}

@@ -3,13 +3,19 @@
 
 mod bad_input;
 mod chat;
+mod cli_pay;
 mod crash;
 mod devices;
 mod helpers;
 mod lists;
+mod login_requests;
 mod merchants;
 mod operations;
+mod pay_concurrency;
+mod pay_crash;
+mod pay_rules;
 mod red_packets;
 mod sync_property;
 mod transfers;
 mod wallet;
+mod web_pages;

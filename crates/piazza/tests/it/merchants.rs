@@ -12,7 +12,7 @@ use crate::wallet::{
 };
 
 /// A merchant owner and a buyer with a PIN and 100.00 in the wallet.
-async fn shop(app: &TestApp) -> (User, User, String) {
+pub(crate) async fn shop(app: &TestApp) -> (User, User, String) {
     let owner = app.signup("owner").await;
     let buyer = app.signup("buyer").await;
     set_pin(&buyer).await;
@@ -51,7 +51,7 @@ async fn qr(owner: &User, merchant: &str, amount: Option<i64>) -> (u16, Value) {
     .await
 }
 
-async fn payload(owner: &User, merchant: &str, amount: Option<i64>) -> String {
+pub(crate) async fn payload(owner: &User, merchant: &str, amount: Option<i64>) -> String {
     let answer = qr(owner, merchant, amount).await;
     assert_eq!(answer.0, 200, "{}", answer.1);
     answer.1["payload"].as_str().unwrap().to_owned()
@@ -79,7 +79,7 @@ async fn paid(buyer: &User, payload: &str, amount: Option<i64>, key: &str) -> St
     answer.1["payment_id"].as_str().unwrap().to_owned()
 }
 
-async fn merchant_balance(owner: &User, merchant: &str) -> i64 {
+pub(crate) async fn merchant_balance(owner: &User, merchant: &str) -> i64 {
     let (status, body) = call(
         &owner.client,
         Method::GET,
@@ -92,7 +92,7 @@ async fn merchant_balance(owner: &User, merchant: &str) -> i64 {
     body["balance_minor"].as_i64().unwrap()
 }
 
-async fn refund(owner: &User, payment: &str, amount: i64, key: &str) -> (u16, Value) {
+pub(crate) async fn refund(owner: &User, payment: &str, amount: i64, key: &str) -> (u16, Value) {
     call(
         &owner.client,
         Method::POST,
@@ -374,7 +374,7 @@ async fn only_the_merchant_owner_refunds() {
     assert_ledger_sound(&app);
 }
 
-async fn payment_code(buyer: &User) -> String {
+pub(crate) async fn payment_code(buyer: &User) -> String {
     let (status, body) = call(
         &buyer.client,
         Method::POST,
@@ -391,7 +391,13 @@ async fn payment_code(buyer: &User) -> String {
     code
 }
 
-async fn collect(owner: &User, merchant: &str, code: &str, amount: i64, key: &str) -> (u16, Value) {
+pub(crate) async fn collect(
+    owner: &User,
+    merchant: &str,
+    code: &str,
+    amount: i64,
+    key: &str,
+) -> (u16, Value) {
     call(
         &owner.client,
         Method::POST,

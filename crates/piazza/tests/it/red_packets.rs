@@ -203,9 +203,9 @@ async fn an_equal_packet_runs_out_and_strangers_see_nothing() {
         "not_a_member",
     );
     assert_code(
-        &send(&owner, &conversation, 100_001, 2, "lucky", "b6").await,
-        409,
-        "insufficient_funds",
+        &send(&owner, &conversation, 20_001, 2, "lucky", "b6").await,
+        400,
+        "red_packet_total_too_large",
     );
     // A replay sends nothing twice.
     let first = send(&owner, &conversation, 200, 2, "lucky", "again").await;

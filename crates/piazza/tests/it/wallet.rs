@@ -58,7 +58,7 @@ pub(crate) async fn top_up(user: &User, amount: i64, key: &str) -> (u16, Value) 
     .await
 }
 
-async fn withdraw(user: &User, amount: i64, pin: &str, key: &str) -> (u16, Value) {
+pub(crate) async fn withdraw(user: &User, amount: i64, pin: &str, key: &str) -> (u16, Value) {
     call(
         &user.client,
         Method::POST,

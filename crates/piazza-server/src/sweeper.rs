@@ -1,0 +1,81 @@
+//! The sweeper: one task that does what the clock alone decides. Every
+//! second it returns expired chat transfers to their senders, refunds the
+//! unclaimed rest of expired red packets and lapses collections the buyer
+//! did not confirm; every minute it deletes idempotency keys past their
+//! retention and long-expired payment codes. Each is a store job of at
+//! most [`SWEEP_BATCH`] rows, repeated until a short batch says nothing
+//! is left, so one sweep never holds the writer for long.
+
+use std::future::Future;
+use std::time::Duration;
+
+use piazza_domain::Timestamp;
+use piazza_domain::store::StoreResult;
+
+use crate::App;
+use crate::config::ms;
+
+/// Rows one sweeping job touches at most.
+pub const SWEEP_BATCH: u32 = 500;
+/// Sweeps between two purges of idempotency keys and payment codes.
+const SWEEPS_PER_PURGE: u64 = 60;
+/// Expired payment codes are kept this long, so a late scan still hears
+/// "expired" rather than "not found".
+const EXPIRED_CODES_KEPT_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Sweeps every `every` until the server shuts down.
+pub async fn run(app: App, every: Duration) {
+    let mut sweeps: u64 = 0;
+    loop {
+        tokio::select! {
+            () = app.shutdown.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let store = &app.store;
+        drain("returning expired transfers", || {
+            store.return_expired_transfers(Timestamp::now(), SWEEP_BATCH)
+        })
+        .await;
+        drain("refunding expired red packets", || {
+            store.refund_expired_red_packets(Timestamp::now(), SWEEP_BATCH)
+        })
+        .await;
+        drain("lapsing unconfirmed collections", || {
+            store.lapse_unconfirmed_payments(Timestamp::now(), SWEEP_BATCH)
+        })
+        .await;
+        if sweeps.is_multiple_of(SWEEPS_PER_PURGE) {
+            drain("purging idempotency keys and payment codes", || {
+                let now = Timestamp::now().unix_ms();
+                store.purge_money_housekeeping(
+                    Timestamp::from_unix_ms(
+                        now.saturating_sub(ms(app.limits.idempotency_key_retention_s)),
+                    ),
+                    Timestamp::from_unix_ms(now.saturating_sub(EXPIRED_CODES_KEPT_MS)),
+                    SWEEP_BATCH,
+                )
+            })
+            .await;
+        }
+        sweeps = sweeps.wrapping_add(1);
+    }
+}
+
+/// Runs `job` until it touches fewer than a whole batch (or fails: the
+/// next sweep tries again).
+async fn drain<F, Fut>(what: &str, mut job: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = StoreResult<usize>>,
+{
+    loop {
+        match job().await {
+            Ok(done) if done >= SWEEP_BATCH as usize => continue,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(%error, "{what} failed");
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,287 @@
+// The shell: the router, the account switcher and the registry of areas.
+// It knows no area by name; each area brings its routes and nav entry.
+//
+// An area is `{ id, nav?: {label, href, icon}, routes: [{ path, view,
+// public? }], attach?(session) }`. `path` is like '/chats/:id'; `view(ctx)`
+// returns the element to show (returning the element already shown keeps
+// it, so an area can keep a two-pane layout alive across its routes).
+
+import * as registry from './areas/index.js';
+import { h, icon, replace } from './lib/dom.js';
+import { initI18n, t, LANGUAGES, language, setLanguage } from './lib/i18n.js';
+import { Session, accounts } from './lib/session.js';
+
+const areas = Object.values(registry);
+const root = document.getElementById('app');
+let session = null;
+let notice = null;
+
+const routes = areas.flatMap((area) =>
+  area.routes.map((route) => ({
+    ...route,
+    area,
+    segments: route.path.split('/').filter(Boolean),
+  })),
+);
+
+function match(path) {
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  for (const route of routes) {
+    if (route.segments.length !== parts.length) continue;
+    const params = {};
+    const ok = route.segments.every((segment, i) => {
+      if (segment.startsWith(':')) {
+        params[segment.slice(1)] = parts[i];
+        return true;
+      }
+      return segment === parts[i];
+    });
+    if (ok) return { route, params };
+  }
+  return null;
+}
+
+/** The current client-side route: the part of the hash before any '?'. */
+function currentPath() {
+  const hash = location.hash.replace(/^#/, '') || '/';
+  return hash.split('?')[0];
+}
+
+export function navigate(path) {
+  if (location.hash === `#${path}`) render();
+  else location.hash = path;
+}
+
+/** Shows a one-line message above the next page (e.g. "you were logged out"). */
+export function flash(key) {
+  notice = key;
+}
+
+/** Starts (or switches to) an account's session. */
+export function useAccount(account) {
+  accounts.save(account);
+  startSession(account);
+}
+
+function startSession(account) {
+  if (session) session.stop();
+  session = account ? new Session(account, onRevoked) : null;
+  if (!session) return;
+  for (const area of areas) area.attach?.(session);
+  session.addEventListener('status', (e) => {
+    const dot = root.querySelector('.sync-status');
+    if (dot) showStatus(dot, e.detail);
+  });
+  session.start();
+}
+
+/** A revoked or expired device: forget the token and go to the login page now. */
+function onRevoked(revoked) {
+  accounts.remove(revoked.account.account_id);
+  if (revoked !== session) return;
+  session.stop();
+  session = null;
+  flash('auth.revoked');
+  navigate('/login');
+}
+
+/** Logs the current account out of this browser: the device is revoked. */
+export async function logOut() {
+  if (!session) return;
+  const leaving = session;
+  leaving.stop();
+  try {
+    await leaving.api.revokeDevice(leaving.account.device_id);
+  } catch {
+    // Already revoked or offline: forgetting the token is what matters here.
+  }
+  accounts.remove(leaving.account.account_id);
+  const next = accounts.current();
+  session = null;
+  startSession(next);
+  navigate(next ? '/chats' : '/login');
+}
+
+function switchTo(accountId) {
+  accounts.setCurrent(accountId);
+  startSession(accounts.current());
+  navigate('/chats');
+}
+
+function render() {
+  const path = currentPath();
+  const found = match(path);
+  if (!found) return navigate(session ? '/chats' : '/login');
+  const { route, params } = found;
+  if (!route.public && !session) return navigate('/login');
+  const query = new URLSearchParams(location.hash.split('?')[1] ?? '');
+  const context = { session, params, query, navigate, useAccount, logOut, flash };
+  if (route.public) {
+    renderPublic(route.view(context));
+  } else {
+    renderShell(route, route.view(context));
+  }
+  root.removeAttribute('aria-busy');
+}
+
+function takeNotice() {
+  if (!notice) return null;
+  const element = h('p', { class: 'notice', role: 'status' }, t(notice));
+  notice = null;
+  return element;
+}
+
+function renderPublic(view) {
+  shell = null;
+  root.className = 'app app-public';
+  document.title = t('app.name');
+  replace(root, h('main', { class: 'public', id: 'main' }, takeNotice(), view));
+}
+
+let shell = null;
+
+function renderShell(route, view) {
+  if (!shell || shell.account !== session.account.account_id || shell.lang !== language()) {
+    shell = buildShell();
+    root.className = 'app app-shell';
+    replace(root, shell.header, shell.nav, shell.main);
+  }
+  for (const link of shell.nav.querySelectorAll('a')) {
+    if (link.dataset.area === route.area.id) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  // Notices are for the public pages (why you are at the login page).
+  notice = null;
+  if (shell.main.firstElementChild !== view) replace(shell.main, view);
+  root.dataset.area = route.area.id;
+  document.title = route.area.nav ? `${t(route.area.nav.label)} · ${t('app.name')}` : t('app.name');
+}
+
+function showStatus(dot, status) {
+  dot.dataset.status = status;
+  dot.title = t(`sync.${status}`);
+  dot.setAttribute('aria-label', dot.title);
+}
+
+function buildShell() {
+  const me = session.account;
+  const menu = accountMenu(me);
+  const header = h(
+    'header',
+    { class: 'topbar' },
+    h('a', { class: 'brand', href: '#/chats' }, t('app.name')),
+    statusDot(),
+    menu,
+  );
+  const nav = h(
+    'nav',
+    { class: 'areas', 'aria-label': t('nav.label') },
+    areas
+      .filter((area) => area.nav)
+      .map((area) =>
+        h(
+          'a',
+          { href: area.nav.href, dataset: { area: area.id } },
+          icon(area.nav.icon),
+          h('span', { class: 'label' }, t(area.nav.label)),
+        ),
+      ),
+  );
+  const main = h('main', { class: 'view', id: 'main' });
+  return { header, nav, main, account: me.account_id, lang: language() };
+}
+
+function statusDot() {
+  const dot = h('span', { class: 'sync-status', role: 'img' });
+  showStatus(dot, session.status);
+  return dot;
+}
+
+function accountMenu(me) {
+  const panel = h('div', { class: 'menu-panel', role: 'menu', hidden: true, id: 'account-menu' });
+  const button = h(
+    'button',
+    {
+      class: 'account-button',
+      type: 'button',
+      'aria-haspopup': 'menu',
+      'aria-expanded': 'false',
+      'aria-controls': 'account-menu',
+      'data-testid': 'account-menu',
+    },
+    me.display_name || me.username,
+  );
+  const close = () => {
+    panel.hidden = true;
+    button.setAttribute('aria-expanded', 'false');
+  };
+  const item = (label, action, extra = {}) =>
+    h('button', { type: 'button', role: 'menuitem', onclick: () => (close(), action()), ...extra }, label);
+  const fill = () => {
+    const others = accounts.list();
+    replace(
+      panel,
+      h('p', { class: 'menu-heading' }, t('menu.accounts')),
+      others.map((account) =>
+        item(
+          `${account.display_name || account.username} (@${account.username})`,
+          () => switchTo(account.account_id),
+          account.account_id === me.account_id
+            ? { 'aria-current': 'true', class: 'current' }
+            : { 'data-switch': account.username },
+        ),
+      ),
+      item(t('menu.add_account'), () => navigate('/login?add=1'), { 'data-testid': 'add-account' }),
+      h('hr'),
+      h(
+        'label',
+        { class: 'menu-language' },
+        t('menu.language'),
+        h(
+          'select',
+          {
+            onchange: async (e) => {
+              await setLanguage(e.target.value);
+              shell = null;
+              render();
+            },
+          },
+          LANGUAGES.map((l) => h('option', { value: l.code, selected: l.code === language() }, l.name)),
+        ),
+      ),
+      h('hr'),
+      item(t('menu.log_out'), logOut, { 'data-testid': 'log-out' }),
+    );
+  };
+  button.addEventListener('click', () => {
+    const opening = panel.hidden;
+    if (opening) fill();
+    panel.hidden = !opening;
+    button.setAttribute('aria-expanded', String(opening));
+    if (opening) panel.querySelector('[role=menuitem]')?.focus();
+  });
+  panel.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      close();
+      button.focus();
+    }
+  });
+  const outside = (e) => {
+    if (!panel.isConnected) document.removeEventListener('click', outside);
+    else if (!panel.hidden && !panel.contains(e.target) && e.target !== button) close();
+  };
+  document.addEventListener('click', outside);
+  return h('div', { class: 'account-menu' }, button, panel);
+}
+
+async function boot() {
+  // The catalog and the account's data load side by side: first paint
+  // waits for the slower of the two, not for both in turn.
+  const catalog = initI18n();
+  startSession(accounts.current());
+  await catalog;
+  window.addEventListener('hashchange', render);
+  render();
+}
+
+boot();

@@ -1,0 +1,350 @@
+// <pz-conversation>: one conversation. The message list is virtualised:
+// only the rows on screen (plus a margin) are in the DOM, between two
+// spacers sized from measured (or estimated) row heights, so 10,000
+// messages scroll like 30. Scrolling near the top loads the page before the
+// oldest message held (history API, `before` = that seq).
+
+import { h, replace, shortTime } from '../../lib/dom.js';
+import { language, t } from '../../lib/i18n.js';
+
+/** Rows rendered beyond the visible area, in pixels, above and below. */
+const OVERSCAN_PX = 600;
+/** Height assumed for a row not measured yet. */
+const ROW_ESTIMATE_PX = 52;
+/** Closer than this to the top loads an older page. */
+const LOAD_OLDER_PX = 400;
+/** Within this of the bottom counts as "at the bottom" (follows new messages). */
+const STICK_PX = 48;
+const TEXT_MAX = 16384;
+
+class Conversation extends HTMLElement {
+  /** Called by the chat layout before the element is connected. */
+  open(session, state, conversationId) {
+    this.session = session;
+    this.state = state;
+    this.conversationId = conversationId;
+    this.heights = new Map();
+    this.rows = new Map();
+    this.stick = true;
+    this.dividerSeq = null;
+  }
+
+  connectedCallback() {
+    this.rows = new Map();
+    this.offsets = null;
+    this.build();
+    this.onMessages = (e) => {
+      if (e.detail === this.conversationId) this.refresh();
+    };
+    this.onChanged = () => this.updateHeader();
+    this.onIncoming = (e) => {
+      const event = e.detail;
+      if (event.conversation_id !== this.conversationId) return;
+      this.live.textContent = t('chat.new_message_from', {
+        name: this.session.name(event.sender),
+        text: event.text,
+      });
+    };
+    this.state.addEventListener('messages', this.onMessages);
+    this.state.addEventListener('changed', this.onChanged);
+    this.state.addEventListener('incoming', this.onIncoming);
+    this.onResize = new ResizeObserver(() => this.schedule());
+    this.onResize.observe(this.scroller);
+    this.state.viewing = this.conversationId;
+    const conversation = this.state.conversations.get(this.conversationId);
+    if (conversation && conversation.unread > 0) this.dividerSeq = (conversation.read_seq ?? 0) + 1;
+    this.state.openLog(this.conversationId).catch((error) => {
+      this.status.textContent = t('error.generic', { detail: error.message });
+    });
+    this.refresh();
+  }
+
+  disconnectedCallback() {
+    this.state.removeEventListener('messages', this.onMessages);
+    this.state.removeEventListener('changed', this.onChanged);
+    this.state.removeEventListener('incoming', this.onIncoming);
+    this.onResize.disconnect();
+    if (this.state.viewing === this.conversationId) this.state.viewing = null;
+  }
+
+  build() {
+    this.titleElement = h('h2', { id: 'conversation-title' });
+    this.subtitle = h('span', { class: 'subtitle' });
+    this.infoLink = h(
+      'a',
+      { class: 'button', href: `#/chats/${encodeURIComponent(this.conversationId)}/info`, 'data-testid': 'group-info' },
+      t('group.info'),
+    );
+    this.topSpacer = h('div', { class: 'spacer', 'aria-hidden': 'true' });
+    this.bottomSpacer = h('div', { class: 'spacer', 'aria-hidden': 'true' });
+    this.rowsBox = h('div', { class: 'rows' });
+    this.loadingTop = h('p', { class: 'loading-older', hidden: true }, t('chat.loading_older'));
+    this.scroller = h(
+      'div',
+      { class: 'messages', role: 'log', 'aria-labelledby': 'conversation-title', tabindex: '0' },
+      this.loadingTop,
+      this.topSpacer,
+      this.rowsBox,
+      this.bottomSpacer,
+    );
+    this.scroller.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    // New messages are announced here; the virtual list itself changes too
+    // much to be a live region.
+    this.live = h('div', { class: 'sr-only', 'aria-live': 'polite', role: 'status' });
+    this.status = h('p', { class: 'error', role: 'alert' });
+    const input = h('textarea', {
+      id: 'composer',
+      name: 'text',
+      rows: 1,
+      maxlength: TEXT_MAX,
+      placeholder: t('chat.composer_placeholder'),
+      'aria-label': t('chat.composer_label'),
+    });
+    const form = h(
+      'form',
+      { class: 'composer', 'data-testid': 'composer' },
+      input,
+      h('button', { type: 'submit', class: 'primary' }, t('chat.send')),
+    );
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      input.value = '';
+      this.stick = true;
+      this.state.send(this.conversationId, text);
+    });
+    this.composer = form;
+    this.className = 'conversation';
+    replace(
+      this,
+      h(
+        'header',
+        { class: 'pane-header' },
+        h('a', { class: 'back', href: '#/chats', 'aria-label': t('chat.back') }, '‹'),
+        h('div', { class: 'heading' }, this.titleElement, this.subtitle),
+        this.infoLink,
+      ),
+      this.scroller,
+      this.status,
+      form,
+      this.live,
+    );
+    this.updateHeader();
+    // On a desktop the composer takes the keyboard at once; a phone would
+    // pop its keyboard over the messages, so it waits for a tap.
+    if (matchMedia('(min-width: 800px)').matches) input.focus({ preventScroll: true });
+  }
+
+  updateHeader() {
+    const conversation = this.state.conversations.get(this.conversationId);
+    // Removed from a group (or it never was ours): say so and stop sending.
+    const gone = this.state.loaded && !conversation;
+    this.composer.querySelector('textarea').disabled = gone;
+    this.composer.querySelector('button').disabled = gone;
+    this.status.textContent = gone ? t('chat.not_member') : '';
+    if (!conversation) {
+      this.titleElement.textContent = t('chat.title');
+      return;
+    }
+    this.titleElement.textContent = conversation.title || t('chat.direct');
+    const group = conversation.kind === 'group';
+    this.subtitle.textContent = group ? t('group.member_count', { count: conversation.member_count }) : '';
+    this.infoLink.hidden = !group;
+  }
+
+  refresh() {
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      this.renderWindow();
+    });
+  }
+
+  onScroll() {
+    const { scrollTop, scrollHeight, clientHeight } = this.scroller;
+    this.stick = scrollHeight - scrollTop - clientHeight < STICK_PX;
+    if (scrollTop < LOAD_OLDER_PX) this.loadOlder();
+    this.schedule();
+  }
+
+  async loadOlder() {
+    const log = this.state.log(this.conversationId);
+    if (!log.loaded || !log.hasMore || log.loading) return;
+    this.loadingTop.hidden = false;
+    try {
+      await this.state.loadOlder(this.conversationId);
+    } finally {
+      this.loadingTop.hidden = true;
+    }
+    this.renderWindow();
+  }
+
+  key(message) {
+    return message.seq ? `s${message.seq}` : `c${message.client_msg_id}`;
+  }
+
+  renderWindow() {
+    if (!this.isConnected) return;
+    const items = this.state.log(this.conversationId).all();
+    const scroller = this.scroller;
+    // The anchor: the first row at least partly visible, and where it sits.
+    let anchor = null;
+    if (!this.stick && this.offsets) {
+      const index = this.indexAt(scroller.scrollTop);
+      const item = this.lastItems?.[index];
+      if (item) anchor = { key: this.key(item), delta: this.offsets[index] - scroller.scrollTop };
+    }
+    for (let pass = 0; pass < 3; pass += 1) {
+      this.layout(items);
+      let top = scroller.scrollTop;
+      if (this.stick) {
+        top = Math.max(0, this.offsets[items.length] - scroller.clientHeight);
+      } else if (anchor) {
+        const index = items.findIndex((item) => this.key(item) === anchor.key);
+        if (index >= 0) top = this.offsets[index] - anchor.delta;
+      }
+      const changed = this.paint(items, top);
+      if (this.stick) scroller.scrollTop = scroller.scrollHeight;
+      else if (anchor) scroller.scrollTop = top;
+      if (!changed) break;
+    }
+    this.lastItems = items;
+    this.markRead(items);
+    if (scroller.scrollTop < LOAD_OLDER_PX && scroller.scrollHeight > 0) this.loadOlder();
+  }
+
+  /** Cumulative offsets of every row from its measured or estimated height. */
+  layout(items) {
+    const offsets = new Float64Array(items.length + 1);
+    for (let i = 0; i < items.length; i += 1) {
+      offsets[i + 1] = offsets[i] + (this.heights.get(this.key(items[i])) ?? ROW_ESTIMATE_PX);
+    }
+    this.offsets = offsets;
+  }
+
+  /** The index of the row covering `y` (binary search over the offsets). */
+  indexAt(y) {
+    const offsets = this.offsets;
+    let low = 0;
+    let high = offsets.length - 2;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (offsets[middle] <= y) low = middle;
+      else high = middle - 1;
+    }
+    return Math.max(0, low);
+  }
+
+  /** Puts the rows around `top` in the DOM; true if a height was new. */
+  paint(items, top) {
+    const total = this.offsets[items.length];
+    const height = this.scroller.clientHeight || 600;
+    const first = items.length ? this.indexAt(Math.max(0, top - OVERSCAN_PX)) : 0;
+    const last = items.length ? this.indexAt(top + height + OVERSCAN_PX) + 1 : 0;
+    this.topSpacer.style.height = `${this.offsets[first]}px`;
+    this.bottomSpacer.style.height = `${total - this.offsets[last]}px`;
+    const wanted = new Set();
+    let previous = null;
+    for (let i = first; i < last; i += 1) {
+      const item = items[i];
+      const key = this.key(item);
+      wanted.add(key);
+      let row = this.rows.get(key);
+      if (!row || row.dataset.status !== item.status) {
+        const fresh = this.row(item);
+        if (row) row.replaceWith(fresh);
+        row = fresh;
+        this.rows.set(key, row);
+      }
+      const expected = previous ? previous.nextSibling : this.rowsBox.firstChild;
+      if (expected !== row) {
+        if (previous) previous.after(row);
+        else this.rowsBox.prepend(row);
+      }
+      previous = row;
+    }
+    for (const [key, row] of this.rows) {
+      if (!wanted.has(key)) {
+        row.remove();
+        this.rows.delete(key);
+      }
+    }
+    let changed = false;
+    for (const key of wanted) {
+      const measured = this.rows.get(key).offsetHeight;
+      if (measured && this.heights.get(key) !== measured) {
+        this.heights.set(key, measured);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  row(item) {
+    const mine = item.sender === this.session.me;
+    const conversation = this.state.conversations.get(this.conversationId);
+    const group = conversation?.kind === 'group';
+    const status = mine
+      ? h(
+          'span',
+          { class: 'send-status', 'data-status': item.status },
+          item.status === 'failed' ? t('chat.failed') : item.status === 'sending' ? t('chat.sending') : t('chat.sent'),
+        )
+      : null;
+    const retry =
+      mine && item.status === 'failed'
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'retry',
+              onclick: () => this.state.retry(this.conversationId, item.client_msg_id),
+            },
+            t('chat.retry'),
+          )
+        : null;
+    const divider =
+      this.dividerSeq && item.seq === this.dividerSeq
+        ? h('p', { class: 'divider', role: 'separator' }, t('chat.new_messages'))
+        : null;
+    return h(
+      'div',
+      {
+        class: `msg ${mine ? 'mine' : 'theirs'}`,
+        dataset: { seq: item.seq ?? '', status: item.status ?? 'sent', clientMsgId: item.client_msg_id },
+      },
+      divider,
+      h(
+        'div',
+        { class: 'bubble' },
+        group && !mine ? h('span', { class: 'sender' }, this.session.name(item.sender)) : null,
+        h('p', { class: 'text' }, item.kind && item.kind !== 'text' ? `[${t(`chat.kind.${item.kind}`)}] ${item.text}` : item.text),
+        h('span', { class: 'meta' }, h('time', { datetime: item.sent_at }, shortTime(item.sent_at, language())), status, retry),
+      ),
+    );
+  }
+
+  /** Everything on screen is read once the newest message is in view. */
+  markRead(items) {
+    if (!this.stick || document.visibilityState !== 'visible') return;
+    for (let i = items.length - 1; i >= 0; i -= 1) {
+      if (items[i].seq) {
+        this.state.markRead(this.conversationId, items[i].seq);
+        return;
+      }
+    }
+  }
+}
+
+customElements.define('pz-conversation', Conversation);

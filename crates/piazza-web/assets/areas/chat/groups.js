@@ -1,0 +1,141 @@
+// Groups: create one from contacts; a group's page to add and remove
+// members (owner) or leave.
+
+import { h, replace } from '../../lib/dom.js';
+import { t } from '../../lib/i18n.js';
+import { errorLine, problemText } from '../auth/index.js';
+
+const TITLE_MAX = 64;
+
+export function newGroupView(ctx, contactsOf) {
+  const error = errorLine();
+  const choices = h('fieldset', { class: 'choices' }, h('legend', {}, t('group.choose_members')));
+  const form = h(
+    'form',
+    { class: 'card group-form', 'aria-labelledby': 'new-group-title' },
+    h('h2', { id: 'new-group-title' }, t('group.new')),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'group-title' }, t('group.title_label')),
+      h('input', { id: 'group-title', name: 'title', required: true, maxlength: TITLE_MAX }),
+    ),
+    choices,
+    error,
+    h('button', { type: 'submit', class: 'primary' }, t('group.create')),
+  );
+  contactsOf(ctx.session).then((contacts) => {
+    if (!contacts.length) choices.append(h('p', { class: 'hint' }, t('group.no_contacts')));
+    for (const contact of contacts) {
+      const id = `member-${contact.account_id}`;
+      choices.append(
+        h(
+          'div',
+          { class: 'choice' },
+          h('input', { type: 'checkbox', id, name: 'member', value: contact.account_id, dataset: { username: contact.username } }),
+          h('label', { for: id }, `${contact.display_name || contact.username} (@${contact.username})`),
+        ),
+      );
+    }
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    const members = data.getAll('member').map(String);
+    error.textContent = '';
+    try {
+      const created = await ctx.session.api.createGroup(String(data.get('title')).trim(), members);
+      await ctx.session.state.chat.load();
+      ctx.navigate(`/chats/${encodeURIComponent(created.conversation_id)}`);
+    } catch (failure) {
+      error.textContent = problemText(failure);
+    }
+  });
+  return form;
+}
+
+export function groupInfoView(ctx, contactsOf) {
+  const { session } = ctx;
+  const chat = session.state.chat;
+  const id = ctx.params.id;
+  const error = errorLine();
+  const memberList = h('ul', { class: 'members', 'aria-label': t('group.members') });
+  const addSelect = h('select', { id: 'add-member', name: 'account_id' });
+  const addForm = h(
+    'form',
+    { class: 'inline' },
+    h('label', { for: 'add-member' }, t('group.add_member')),
+    addSelect,
+    h('button', { type: 'submit' }, t('group.add')),
+  );
+  const leave = h('button', { type: 'button', class: 'danger', 'data-testid': 'leave-group' }, t('group.leave'));
+  const title = h('h2', {});
+  const card = h(
+    'section',
+    { class: 'card group-info', 'aria-label': t('group.info') },
+    h('a', { href: `#/chats/${encodeURIComponent(id)}` }, t('group.back_to_chat')),
+    title,
+    h('h3', {}, t('group.members')),
+    memberList,
+    addForm,
+    error,
+    leave,
+  );
+
+  async function fill() {
+    const conversation = chat.conversations.get(id);
+    title.textContent = conversation?.title ?? '';
+    const owner = conversation?.owner === session.me;
+    addForm.hidden = !owner;
+    const members = await chat.loadMembers(id);
+    replace(
+      memberList,
+      [...members].map((accountId) =>
+        h(
+          'li',
+          { dataset: { accountId } },
+          h('span', {}, accountId === session.me ? t('chat.you') : session.name(accountId)),
+          conversation?.owner === accountId ? h('span', { class: 'tag' }, t('group.owner')) : null,
+          owner && accountId !== session.me
+            ? h('button', { type: 'button', class: 'danger', onclick: () => act(() => session.api.removeMember(id, accountId)) }, t('group.remove'))
+            : null,
+        ),
+      ),
+    );
+    const contacts = await contactsOf(session);
+    replace(
+      addSelect,
+      contacts
+        .filter((c) => !members.has(c.account_id))
+        .map((c) => h('option', { value: c.account_id }, `${c.display_name || c.username} (@${c.username})`)),
+    );
+  }
+
+  async function act(call) {
+    error.textContent = '';
+    try {
+      await call();
+      await chat.load();
+      fill();
+    } catch (failure) {
+      error.textContent = problemText(failure);
+    }
+  }
+
+  addForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (addSelect.value) act(() => session.api.addMember(id, addSelect.value));
+  });
+  leave.addEventListener('click', async () => {
+    error.textContent = '';
+    try {
+      await session.api.removeMember(id, session.me);
+      await chat.load();
+      ctx.navigate('/chats');
+    } catch (failure) {
+      error.textContent = problemText(failure);
+    }
+  });
+  fill().catch((failure) => (error.textContent = problemText(failure)));
+  return card;
+}

@@ -1,0 +1,74 @@
+// The chat area: the chat list beside the open conversation (two panes on a
+// desktop, one at a time on a phone), groups.
+
+import { h, replace } from '../../lib/dom.js';
+import { t } from '../../lib/i18n.js';
+import { ChatState } from './state.js';
+import { groupInfoView, newGroupView } from './groups.js';
+import './list.js';
+import './conversation.js';
+
+export const area = {
+  id: 'chat',
+  nav: { label: 'nav.chats', href: '#/chats', icon: 'chat' },
+  routes: [
+    { path: '/', view: (ctx) => layout(ctx, null) },
+    { path: '/chats', view: (ctx) => layout(ctx, null) },
+    { path: '/chats/:id', view: (ctx) => layout(ctx, 'conversation') },
+    { path: '/chats/:id/info', view: (ctx) => layout(ctx, 'info') },
+    { path: '/groups/new', view: (ctx) => layout(ctx, 'new-group') },
+  ],
+  attach(session) {
+    const state = new ChatState(session);
+    session.state.chat = state;
+    state.load().catch(() => {});
+    // Contacts' names label senders in groups and previews.
+    contactsOf(session).catch(() => {});
+  },
+};
+
+/** The contacts, fetched once per session and refreshed on contact events. */
+export function contactsOf(session) {
+  if (!session.state.contactsPromise) {
+    session.state.contactsPromise = session.api.contacts().then((answer) => {
+      for (const contact of answer.contacts) session.remember(contact);
+      return answer.contacts;
+    });
+    session.state.contactsPromise.catch(() => (session.state.contactsPromise = null));
+  }
+  return session.state.contactsPromise;
+}
+
+function layout(ctx, detail) {
+  const { session } = ctx;
+  let chats = session.state.chatLayout;
+  if (!chats) {
+    const list = document.createElement('pz-chat-list');
+    list.session = session;
+    list.state = session.state.chat;
+    const pane = h('section', { class: 'detail', 'aria-label': t('chat.detail_label') });
+    chats = h('div', { class: 'two-pane' }, list, pane);
+    chats.list = list;
+    chats.pane = pane;
+    session.state.chatLayout = chats;
+  }
+  const id = ctx.params.id ?? null;
+  chats.list.current = id;
+  chats.classList.toggle('has-detail', detail !== null);
+  const pane = chats.pane;
+  if (detail === 'conversation') {
+    const open = pane.firstElementChild;
+    if (!(open?.localName === 'pz-conversation' && open.conversationId === id)) {
+      const view = document.createElement('pz-conversation');
+      view.open(session, session.state.chat, id);
+      replace(pane, view);
+    }
+  } else if (detail === 'info') {
+    replace(pane, groupInfoView(ctx, contactsOf));
+  } else if (detail === 'new-group') {
+    replace(pane, newGroupView(ctx, contactsOf));
+  } else {
+    replace(pane, h('p', { class: 'placeholder' }, t('chat.pick')));
+  }
+  return chats;
+}

@@ -1,0 +1,123 @@
+// <pz-chat-list>: the conversations, most recent first, with the last
+// message and the unread badge; entries are kept (by id) and moved, so a
+// live reorder does not lose keyboard focus.
+
+import { h, replace, shortTime } from '../../lib/dom.js';
+import { language, t } from '../../lib/i18n.js';
+
+class ChatList extends HTMLElement {
+  connectedCallback() {
+    if (!this.built) this.build();
+    this.onChanged = () => this.schedule();
+    this.state.addEventListener('changed', this.onChanged);
+    this.schedule();
+  }
+
+  disconnectedCallback() {
+    this.state.removeEventListener('changed', this.onChanged);
+  }
+
+  build() {
+    this.built = true;
+    this.entries = new Map();
+    this.list = h('ul', { class: 'chat-list', 'aria-label': t('chat.list_label') });
+    this.empty = h('p', { class: 'empty', hidden: true }, t('chat.empty'));
+    replace(
+      this,
+      h(
+        'div',
+        { class: 'pane-header' },
+        h('h1', {}, t('chat.title')),
+        h('a', { class: 'button', href: '#/groups/new', 'data-testid': 'new-group' }, t('group.new')),
+      ),
+      this.empty,
+      this.list,
+    );
+  }
+
+  schedule() {
+    if (this.pending) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = null;
+      this.render();
+    });
+  }
+
+  set current(id) {
+    this.currentId = id;
+    this.schedule();
+  }
+
+  render() {
+    if (!this.state.loaded) return;
+    const conversations = this.state.list();
+    this.empty.hidden = conversations.length > 0;
+    const seen = new Set();
+    let previous = null;
+    for (const conversation of conversations) {
+      const id = conversation.conversation_id;
+      seen.add(id);
+      let entry = this.entries.get(id);
+      if (!entry) {
+        entry = this.entry(id);
+        this.entries.set(id, entry);
+      }
+      this.fill(entry, conversation);
+      const expected = previous ? previous.nextSibling : this.list.firstChild;
+      if (expected !== entry.item) {
+        if (previous) previous.after(entry.item);
+        else this.list.prepend(entry.item);
+      }
+      previous = entry.item;
+    }
+    for (const [id, entry] of this.entries) {
+      if (!seen.has(id)) {
+        entry.item.remove();
+        this.entries.delete(id);
+      }
+    }
+    if (!this.painted) {
+      this.painted = true;
+      // First paint of the list with its data, for the timing in the tests.
+      requestAnimationFrame(() => performance.mark('piazza:chat-list-painted'));
+    }
+  }
+
+  entry(id) {
+    const title = h('span', { class: 'title' });
+    const time = h('span', { class: 'time' });
+    const preview = h('span', { class: 'preview' });
+    const badge = h('span', { class: 'badge' });
+    const link = h(
+      'a',
+      { href: `#/chats/${encodeURIComponent(id)}`, dataset: { conversationId: id } },
+      h('span', { class: 'line' }, title, time),
+      h('span', { class: 'line' }, preview, badge),
+    );
+    return { item: h('li', { dataset: { conversationId: id } }, link), link, title, time, preview, badge };
+  }
+
+  fill(entry, conversation) {
+    const session = this.session;
+    const title =
+      conversation.title || (conversation.kind === 'group' ? t('group.untitled') : t('chat.direct'));
+    entry.title.textContent = title;
+    const last = conversation.last;
+    entry.time.textContent = last ? shortTime(last.sent_at, language()) : '';
+    let preview = '';
+    if (last) {
+      const who = last.sender === session.me ? t('chat.you') : session.name(last.sender);
+      preview = conversation.kind === 'group' || last.sender === session.me ? `${who}: ${last.text}` : last.text;
+    }
+    entry.preview.textContent = preview;
+    const unread = conversation.unread ?? 0;
+    entry.badge.textContent = unread > 99 ? '99+' : String(unread);
+    entry.badge.hidden = unread === 0;
+    entry.badge.setAttribute('aria-label', t('chat.unread', { count: unread }));
+    entry.item.classList.toggle('unread', unread > 0);
+    if (this.currentId === conversation.conversation_id) entry.link.setAttribute('aria-current', 'page');
+    else entry.link.removeAttribute('aria-current');
+  }
+}
+
+customElements.define('pz-chat-list', ChatList);

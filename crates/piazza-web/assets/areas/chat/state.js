@@ -1,0 +1,324 @@
+// The chat state of one account: its conversations (with the last message
+// and the unread count, kept current by sync events) and the messages of
+// the conversations opened so far. Views listen for 'changed' (the list)
+// and 'messages' (one conversation's messages, detail = conversation id).
+
+import { newClientMsgId } from '../../lib/dom.js';
+
+/** Messages fetched per history page. */
+export const HISTORY_PAGE_LEN = 100;
+/** Previews fetched at start (the rest arrive as messages come in). */
+const PREVIEWS_MAX = 40;
+/** How long a send may take before it shows as failed. */
+const SEND_TIMEOUT_MS = 10000;
+
+/** One conversation's messages, oldest first, plus sends not yet stored. */
+export class MessageLog {
+  constructor() {
+    this.items = [];
+    this.seqs = new Set();
+    this.pending = [];
+    this.hasMore = true;
+    this.loaded = false;
+    this.loading = null;
+  }
+
+  /** Everything to show, in order: stored messages, then pending sends. */
+  all() {
+    return this.pending.length ? this.items.concat(this.pending) : this.items;
+  }
+
+  oldestSeq() {
+    return this.items.length ? this.items[0].seq : null;
+  }
+
+  newestSeq() {
+    return this.items.length ? this.items[this.items.length - 1].seq : 0;
+  }
+
+  /** Adds stored messages (any order); a repeat of a known seq is ignored. */
+  merge(messages) {
+    let added = false;
+    for (const message of messages) {
+      if (this.seqs.has(message.seq)) continue;
+      this.seqs.add(message.seq);
+      const mine = this.pending.findIndex((p) => p.client_msg_id === message.client_msg_id);
+      if (mine >= 0 && this.pending[mine].sender === message.sender) this.pending.splice(mine, 1);
+      this.items.push({ ...message, status: 'sent' });
+      added = true;
+    }
+    if (added) this.items.sort((a, b) => a.seq - b.seq);
+    return added;
+  }
+}
+
+export class ChatState extends EventTarget {
+  constructor(session) {
+    super();
+    this.session = session;
+    this.conversations = new Map();
+    this.logs = new Map();
+    this.members = new Map();
+    this.viewing = null;
+    this.loaded = false;
+    this.reloadTimer = null;
+    session.addEventListener('event', (e) => this.apply(e.detail));
+    session.addEventListener('connected', (e) => {
+      // A fresh socket (no cursor yet) only carries what happens from now
+      // on; the snapshot is taken again so nothing in between is missed.
+      if (!e.detail.resumed) this.load();
+    });
+  }
+
+  /** Conversations, most recent activity first. */
+  list() {
+    return [...this.conversations.values()].sort(
+      (a, b) => b.activity - a.activity || (a.rank ?? 0) - (b.rank ?? 0),
+    );
+  }
+
+  async load() {
+    // Loads may overlap (start, socket connect, membership events); only
+    // the answer to the latest one is applied, so an old snapshot never
+    // overwrites a newer one.
+    const ticket = (this.loadTicket = (this.loadTicket ?? 0) + 1);
+    const answer = await this.session.api.conversations();
+    if (ticket !== this.loadTicket) return;
+    answer.conversations.forEach((view, index) => {
+      const known = this.conversations.get(view.conversation_id);
+      this.conversations.set(view.conversation_id, {
+        ...view,
+        last: known?.last ?? null,
+        // The server lists by last activity; a message arriving live
+        // moves its conversation up until the next snapshot agrees.
+        activity: 0,
+        rank: index,
+      });
+    });
+    for (const id of [...this.conversations.keys()]) {
+      if (!answer.conversations.some((c) => c.conversation_id === id)) this.conversations.delete(id);
+    }
+    this.loaded = true;
+    this.changed();
+    this.fetchPreviews();
+  }
+
+  async fetchPreviews() {
+    const missing = this.list()
+      .filter((c) => !c.last && c.last_seq > 0)
+      .slice(0, PREVIEWS_MAX);
+    await Promise.all(
+      missing.map(async (conversation) => {
+        try {
+          const page = await this.session.api.history(conversation.conversation_id, null, 1);
+          const message = page.messages[0];
+          if (message && !conversation.last) {
+            conversation.last = message;
+          }
+        } catch {
+          // A preview is a nicety; the list stands without it.
+        }
+      }),
+    );
+    this.changed();
+  }
+
+  changed() {
+    this.dispatchEvent(new Event('changed'));
+  }
+
+  log(conversationId) {
+    let log = this.logs.get(conversationId);
+    if (!log) {
+      log = new MessageLog();
+      this.logs.set(conversationId, log);
+    }
+    return log;
+  }
+
+  /** The newest page, once per conversation; later ones come from sync. */
+  async openLog(conversationId) {
+    const log = this.log(conversationId);
+    if (!log.loaded && !log.loading) {
+      log.loading = this.session.api
+        .history(conversationId, null, HISTORY_PAGE_LEN)
+        .then((page) => {
+          log.merge(page.messages);
+          log.hasMore = page.has_more;
+          log.loaded = true;
+        })
+        .finally(() => (log.loading = null));
+    }
+    await log.loading;
+    this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
+    return log;
+  }
+
+  /** The page before the oldest message held; false when there is none. */
+  async loadOlder(conversationId) {
+    const log = this.log(conversationId);
+    if (!log.hasMore || log.loading) return false;
+    log.loading = this.session.api
+      .history(conversationId, log.oldestSeq(), HISTORY_PAGE_LEN)
+      .then((page) => {
+        log.merge(page.messages);
+        log.hasMore = page.has_more;
+      })
+      .finally(() => (log.loading = null));
+    await log.loading;
+    return true;
+  }
+
+  send(conversationId, text) {
+    const item = {
+      client_msg_id: newClientMsgId(),
+      sender: this.session.me,
+      text,
+      sent_at: new Date().toISOString(),
+      seq: null,
+      status: 'sending',
+    };
+    this.log(conversationId).pending.push(item);
+    this.transmit(conversationId, item);
+  }
+
+  /** Sends again with the same client_msg_id, so nothing is stored twice. */
+  retry(conversationId, clientMsgId) {
+    const item = this.log(conversationId).pending.find((p) => p.client_msg_id === clientMsgId);
+    if (item && item.status === 'failed') this.transmit(conversationId, item);
+  }
+
+  async transmit(conversationId, item) {
+    item.status = 'sending';
+    this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
+    try {
+      const stored = await Promise.race([
+        this.session.api.send(conversationId, item.client_msg_id, item.text),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), SEND_TIMEOUT_MS)),
+      ]);
+      this.noteMessage(conversationId, { ...item, ...stored });
+    } catch {
+      if (this.log(conversationId).pending.includes(item)) item.status = 'failed';
+    }
+    this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
+  }
+
+  /** A message known to be stored: into its log, the preview and the order. */
+  noteMessage(conversationId, message) {
+    const log = this.log(conversationId);
+    const isNew = log.merge([message]);
+    const conversation = this.conversations.get(conversationId);
+    if (!conversation) {
+      this.scheduleReload();
+      return isNew;
+    }
+    if (message.seq > conversation.last_seq || !conversation.last) {
+      const mine = message.sender === this.session.me;
+      if (message.seq > conversation.last_seq && !mine && this.viewing !== conversationId) {
+        conversation.unread += 1;
+      }
+      conversation.last_seq = Math.max(conversation.last_seq, message.seq);
+      conversation.last = message;
+      conversation.activity = Date.now();
+      if (mine) conversation.read_seq = Math.max(conversation.read_seq ?? 0, message.seq);
+    }
+    this.changed();
+    return isNew;
+  }
+
+  /** Marks everything up to `seq` read, on the server and here. */
+  markRead(conversationId, seq) {
+    const conversation = this.conversations.get(conversationId);
+    if (!conversation || seq <= (conversation.read_seq ?? 0)) {
+      if (conversation?.unread) {
+        conversation.unread = 0;
+        this.changed();
+      }
+      return;
+    }
+    conversation.read_seq = seq;
+    if (seq >= conversation.last_seq) conversation.unread = 0;
+    this.changed();
+    this.session.api.markRead(conversationId, seq).catch(() => {});
+  }
+
+  apply(event) {
+    switch (event.type) {
+      case 'message.new': {
+        const isNew = this.noteMessage(event.conversation_id, event);
+        if (isNew) {
+          this.dispatchEvent(new CustomEvent('messages', { detail: event.conversation_id }));
+          if (event.sender !== this.session.me) {
+            this.dispatchEvent(new CustomEvent('incoming', { detail: event }));
+          }
+        }
+        break;
+      }
+      case 'conversation.created':
+        this.members.set(event.conversation_id, new Set(event.members ?? []));
+        this.scheduleReload();
+        break;
+      case 'conversation.member_added':
+        this.members.get(event.conversation_id)?.add(event.account_id);
+        this.scheduleReload();
+        break;
+      case 'conversation.member_removed':
+        this.members.get(event.conversation_id)?.delete(event.account_id);
+        if (event.account_id === this.session.me) {
+          this.conversations.delete(event.conversation_id);
+          this.changed();
+        }
+        this.scheduleReload();
+        break;
+      case 'read.marker': {
+        const conversation = this.conversations.get(event.conversation_id);
+        if (conversation && event.seq > (conversation.read_seq ?? 0)) {
+          conversation.read_seq = event.seq;
+          if (event.seq >= conversation.last_seq) conversation.unread = 0;
+          else this.scheduleReload();
+          this.changed();
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  scheduleReload() {
+    clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => this.load().catch(() => {}), 150);
+  }
+
+  /**
+   * The members of a group as far as this account's log tells: the log is
+   * read from the start once (a new device has seen none of it live).
+   */
+  async loadMembers(conversationId) {
+    if (!this.membersReplayed) {
+      this.membersReplayed = (async () => {
+        const members = new Map();
+        let since = null;
+        // A cap on the pages read keeps a huge account from spinning here.
+        for (let page = 0; page < 100; page += 1) {
+          const answer = await this.session.api.sync(since, 0);
+          for (const event of answer.events) {
+            this.session.learnFrom(event);
+            if (event.type === 'conversation.created') {
+              members.set(event.conversation_id, new Set(event.members ?? []));
+            } else if (event.type === 'conversation.member_added') {
+              members.get(event.conversation_id)?.add(event.account_id);
+            } else if (event.type === 'conversation.member_removed') {
+              members.get(event.conversation_id)?.delete(event.account_id);
+            }
+          }
+          since = answer.cursor;
+          if (!answer.has_more) break;
+        }
+        for (const [id, set] of members) if (!this.members.has(id)) this.members.set(id, set);
+      })();
+    }
+    await this.membersReplayed;
+    return this.members.get(conversationId) ?? new Set();
+  }
+}

@@ -1,0 +1,158 @@
+// REST calls to the public API (api-v1.md). Errors come back as
+// problem+json; they become `ApiError` with the stable `code`, so callers
+// branch on codes, never on prose.
+
+const BASE = '/api/v1';
+/** No call waits longer than this; long-polls pass their own. */
+const REQUEST_TIMEOUT_MS = 15000;
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.code = problem?.code ?? (status === 0 ? 'network' : `http_${status}`);
+    this.problem = problem;
+  }
+}
+
+/**
+ * A client bound to one token (or none). `onUnauthorized` runs on any 401
+ * of an authenticated call: the device was revoked or the token is gone.
+ */
+export class Api {
+  constructor(token = null, onUnauthorized = () => {}) {
+    this.token = token;
+    this.onUnauthorized = onUnauthorized;
+  }
+
+  async request(method, path, body, { timeoutMs = REQUEST_TIMEOUT_MS, headers = {} } = {}) {
+    const init = { method, headers: { Accept: 'application/json', ...headers } };
+    if (this.token) init.headers.Authorization = `Bearer ${this.token}`;
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    init.signal = AbortSignal.timeout(timeoutMs);
+    let response;
+    try {
+      response = await fetch(BASE + path, init);
+    } catch (error) {
+      throw new ApiError(0, { detail: String(error?.message ?? error) });
+    }
+    if (response.status === 401 && this.token) this.onUnauthorized();
+    if (response.status === 204) return null;
+    const text = await response.text();
+    let json = null;
+    if (text) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = null;
+      }
+    }
+    if (!response.ok) throw new ApiError(response.status, json);
+    return json;
+  }
+
+  get(path, options) {
+    return this.request('GET', path, undefined, options);
+  }
+  post(path, body = {}, options) {
+    return this.request('POST', path, body, options);
+  }
+  delete(path) {
+    return this.request('DELETE', path);
+  }
+
+  // Accounts and sessions.
+  signup(username, password, displayName) {
+    const body = { username, password };
+    if (displayName) body.display_name = displayName;
+    return this.post('/accounts', body);
+  }
+  login(username, password, deviceName) {
+    return this.post('/sessions', { username, password, device_name: deviceName });
+  }
+  me() {
+    return this.get('/me');
+  }
+  devices() {
+    return this.get('/devices');
+  }
+  revokeDevice(deviceId) {
+    return this.delete(`/devices/${encodeURIComponent(deviceId)}`);
+  }
+
+  // Login by QR.
+  createLoginRequest(deviceName) {
+    return this.post('/login-requests', { device_name: deviceName });
+  }
+  loginRequestStatus(requestId, secret) {
+    return this.get(`/login-requests/${encodeURIComponent(requestId)}`, {
+      headers: { 'X-Login-Secret': secret },
+    });
+  }
+  approveLogin(requestId, payload) {
+    return this.post(`/login-requests/${encodeURIComponent(requestId)}/approve`, {
+      qr_payload: payload,
+    });
+  }
+
+  // Contacts.
+  contacts() {
+    return this.get('/contacts?limit=200');
+  }
+  incomingRequests() {
+    return this.get('/contacts/requests?limit=200');
+  }
+  requestContact(username, greeting) {
+    const body = { to: username };
+    if (greeting) body.greeting = greeting;
+    return this.post('/contacts/requests', body);
+  }
+  acceptRequest(requestId) {
+    return this.post(`/contacts/requests/${encodeURIComponent(requestId)}/accept`);
+  }
+
+  // Conversations.
+  conversations() {
+    return this.get('/conversations?limit=200');
+  }
+  openDirect(peer) {
+    return this.post('/conversations/direct', { peer });
+  }
+  createGroup(title, members) {
+    return this.post('/conversations', { title, members });
+  }
+  addMember(conversationId, accountId) {
+    return this.post(`/conversations/${encodeURIComponent(conversationId)}/members`, {
+      account_id: accountId,
+    });
+  }
+  removeMember(conversationId, accountId) {
+    return this.delete(
+      `/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(accountId)}`,
+    );
+  }
+  history(conversationId, before, limit) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (before) query.set('before', String(before));
+    return this.get(`/conversations/${encodeURIComponent(conversationId)}/messages?${query}`);
+  }
+  send(conversationId, clientMsgId, text) {
+    return this.post(`/conversations/${encodeURIComponent(conversationId)}/messages`, {
+      client_msg_id: clientMsgId,
+      text,
+    });
+  }
+  markRead(conversationId, seq) {
+    return this.post(`/conversations/${encodeURIComponent(conversationId)}/read`, { seq });
+  }
+
+  // Sync (the HTTP fallback of the socket).
+  sync(since, waitMs, limit = 200) {
+    const query = new URLSearchParams({ limit: String(limit), wait_ms: String(waitMs) });
+    if (since) query.set('since', since);
+    return this.get(`/sync?${query}`, { timeoutMs: waitMs + REQUEST_TIMEOUT_MS });
+  }
+}

@@ -1,0 +1,123 @@
+// Accounts kept in this browser (several, one token each, in localStorage)
+// and the live session of the one in use.
+
+import { Api } from './api.js';
+import { Sync } from './sync.js';
+
+const ACCOUNTS_KEY = 'piazza.accounts';
+const CURRENT_KEY = 'piazza.current';
+/** More would make the menu useless; WeChat users run two or three. */
+export const ACCOUNTS_MAX = 10;
+
+export const accounts = {
+  list() {
+    try {
+      const list = JSON.parse(localStorage.getItem(ACCOUNTS_KEY) ?? '[]');
+      return Array.isArray(list) ? list.filter((a) => a && a.token && a.account_id) : [];
+    } catch {
+      return [];
+    }
+  },
+  /** Adds or refreshes an account and makes it the current one. */
+  save(account) {
+    const list = this.list().filter((a) => a.account_id !== account.account_id);
+    list.push(account);
+    localStorage.setItem(ACCOUNTS_KEY, JSON.stringify(list.slice(-ACCOUNTS_MAX)));
+    localStorage.setItem(CURRENT_KEY, account.account_id);
+  },
+  remove(accountId) {
+    const list = this.list().filter((a) => a.account_id !== accountId);
+    localStorage.setItem(ACCOUNTS_KEY, JSON.stringify(list));
+    if (localStorage.getItem(CURRENT_KEY) === accountId) {
+      if (list.length) localStorage.setItem(CURRENT_KEY, list[0].account_id);
+      else localStorage.removeItem(CURRENT_KEY);
+    }
+  },
+  current() {
+    const list = this.list();
+    const id = localStorage.getItem(CURRENT_KEY);
+    return list.find((a) => a.account_id === id) ?? list[0] ?? null;
+  },
+  setCurrent(accountId) {
+    localStorage.setItem(CURRENT_KEY, accountId);
+  },
+};
+
+/** What this browser calls itself in the devices list. */
+export function deviceName() {
+  const platform = navigator.userAgentData?.platform || navigator.platform || '';
+  return `Web browser${platform ? ` (${platform})` : ''}`.slice(0, 64);
+}
+
+/**
+ * The account in use: its Api, its Sync, a directory of the people it
+ * knows, and a bag of per-area state (`session.state.chat`, …). Areas
+ * listen to `session` for 'event' (each sync event, in log order).
+ */
+export class Session extends EventTarget {
+  constructor(account, onRevoked) {
+    super();
+    this.account = account;
+    let revoked = false;
+    const revokedOnce = () => {
+      if (revoked) return;
+      revoked = true;
+      onRevoked(this);
+    };
+    this.api = new Api(account.token, revokedOnce);
+    this.sync = new Sync(this.api, revokedOnce);
+    this.people = new Map();
+    this.state = {};
+    this.remember({
+      account_id: account.account_id,
+      username: account.username,
+      display_name: account.display_name,
+    });
+    this.sync.addEventListener('event', (e) => {
+      this.learnFrom(e.detail);
+      this.dispatchEvent(new CustomEvent('event', { detail: e.detail }));
+    });
+    /** 'online', 'offline' or 'polling', for the shell's indicator. */
+    this.status = 'offline';
+    this.sync.addEventListener('status', (e) => {
+      this.status = e.detail;
+      this.dispatchEvent(new CustomEvent('status', { detail: e.detail }));
+    });
+    this.sync.addEventListener('connected', (e) =>
+      this.dispatchEvent(new CustomEvent('connected', { detail: e.detail })),
+    );
+  }
+
+  get me() {
+    return this.account.account_id;
+  }
+
+  start() {
+    this.sync.start();
+  }
+
+  stop() {
+    this.sync.stop();
+  }
+
+  remember(person) {
+    if (!person?.account_id) return;
+    const known = this.people.get(person.account_id) ?? {};
+    this.people.set(person.account_id, { ...known, ...person });
+  }
+
+  /** A person's display name, their username, or a short form of the id. */
+  name(accountId) {
+    const person = this.people.get(accountId);
+    return person?.display_name || person?.username || accountId;
+  }
+
+  learnFrom(event) {
+    if (event.type === 'contact.request') {
+      this.remember(event.from);
+      this.remember(event.to);
+    } else if (event.type === 'contact.added') {
+      this.remember(event.contact);
+    }
+  }
+}

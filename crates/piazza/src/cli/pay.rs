@@ -1,0 +1,708 @@
+//! The Piazza Pay commands: `piazza wallet`, `topup`, `withdraw`,
+//! `transfer`, `red-packet`, `merchant`, `pay` and `payment-code`.
+//!
+//! Amounts are typed and shown in major units ("12.34") and converted to
+//! the API's minor units with the server's currency, exactly. Every
+//! command that moves money sends an `Idempotency-Key`, fresh unless
+//! `--idempotency-key` repeats the one an interrupted attempt printed, so
+//! retrying after a lost answer never moves the money twice.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow, bail};
+use piazza_client::{IdempotencyKey, QrImageFormat, SplitMode};
+use piazza_domain::emvco;
+use qrcode::QrCode;
+use qrcode::render::unicode::Dense1x2;
+
+use super::money::{TypedAmount, format_minor, minor_digits};
+use super::{Cli, Session, find_by_username, password_or_stdin, secret_line};
+
+/// The environment variable scripts pass the payment PIN in.
+const PIN_ENV: &str = "PIAZZA_PIN";
+/// Statement entries `piazza wallet statement` shows by default.
+const STATEMENT_LIMIT_DEFAULT: u32 = 20;
+
+// ------------------------------------------------------------ commands
+
+#[derive(clap::Args, Debug)]
+pub struct WalletArgs {
+    #[command(subcommand)]
+    pub command: Option<WalletCommand>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum WalletCommand {
+    /// Set or change the six-digit payment PIN (from $PIAZZA_PIN, else a
+    /// line of stdin after the password's)
+    Pin {
+        /// The account password (else $PIAZZA_PASSWORD, else one line of stdin)
+        #[arg(long, env = "PIAZZA_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Show the latest wallet entries, newest first
+    Statement {
+        /// How many entries to show (the server allows at most 200)
+        #[arg(long, default_value_t = STATEMENT_LIMIT_DEFAULT)]
+        limit: u32,
+    },
+}
+
+/// How a money-moving command names its operation to the server.
+#[derive(clap::Args, Debug)]
+pub struct KeyOpts {
+    /// Retry an interrupted attempt with the key it printed: the server
+    /// then moves the money at most once
+    #[arg(long, value_parser = parse_key)]
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct TransferArgs {
+    #[command(subcommand)]
+    pub command: Option<TransferCommand>,
+    /// A contact's username or account id
+    #[arg(required = true)]
+    pub to: Option<String>,
+    /// In major units, such as 12.34
+    #[arg(required = true, allow_hyphen_values = true, value_parser = TypedAmount::parse)]
+    pub amount: Option<TypedAmount>,
+    /// A few words the recipient sees
+    #[arg(long)]
+    pub note: Option<String>,
+    #[command(flatten)]
+    pub key: KeyOpts,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum TransferCommand {
+    /// Take the money of a transfer sent to you
+    Accept { transfer_id: String },
+    /// Send a transfer back to its sender
+    Decline { transfer_id: String },
+    /// Show a transfer you sent or received
+    Show { transfer_id: String },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum RedPacketCommand {
+    /// Put a red packet in a conversation for its members to claim
+    Send {
+        /// A contact's username or a conversation id
+        conversation: String,
+        /// The total, in major units, such as 8.88
+        #[arg(allow_hyphen_values = true, value_parser = TypedAmount::parse)]
+        total: TypedAmount,
+        /// How many shares (1 to 100)
+        count: u32,
+        /// Every share the same (the total must divide evenly)
+        #[arg(long, conflicts_with = "lucky")]
+        equal: bool,
+        /// Random shares (the default)
+        #[arg(long)]
+        lucky: bool,
+        /// A line the members see with the packet
+        #[arg(long)]
+        greeting: Option<String>,
+        #[command(flatten)]
+        key: KeyOpts,
+    },
+    /// Claim your share of a red packet
+    Claim { red_packet_id: String },
+    /// Show a red packet and who claimed what
+    Show { red_packet_id: String },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum MerchantCommand {
+    /// Open a merchant you own, to be paid by QR code
+    Create {
+        /// At most 25 characters
+        name: String,
+        /// At most 15 characters
+        #[arg(long)]
+        city: Option<String>,
+    },
+    /// Show a merchant you own and its balance
+    Show { merchant_id: String },
+    /// Print a merchant's code and draw it; with --amount the code asks
+    /// for that amount
+    Qr {
+        merchant_id: String,
+        /// In major units; without it the buyer enters the amount
+        #[arg(long, allow_hyphen_values = true, value_parser = TypedAmount::parse)]
+        amount: Option<TypedAmount>,
+        /// Also write the code as an SVG image to this file
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        /// Also write the code as a PNG image to this file
+        #[arg(long)]
+        png: Option<PathBuf>,
+    },
+    /// Charge a buyer's payment code (from `piazza payment-code`)
+    Collect {
+        merchant_id: String,
+        payment_code: String,
+        /// In major units, such as 12.34
+        #[arg(allow_hyphen_values = true, value_parser = TypedAmount::parse)]
+        amount: TypedAmount,
+        #[command(flatten)]
+        key: KeyOpts,
+    },
+    /// Give (part of) a payment back to the buyer
+    Refund {
+        payment_id: String,
+        /// In major units, such as 12.34
+        #[arg(allow_hyphen_values = true, value_parser = TypedAmount::parse)]
+        amount: TypedAmount,
+        #[command(flatten)]
+        key: KeyOpts,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum PaymentCommand {
+    /// Show a payment you made or your merchant received
+    Show { payment_id: String },
+    /// Confirm, with your PIN, a collection above the no-PIN limit
+    Confirm { payment_id: String },
+    /// Refuse a collection that waits for your confirmation
+    Decline { payment_id: String },
+}
+
+fn parse_key(text: &str) -> Result<IdempotencyKey, String> {
+    IdempotencyKey::parse(text)
+        .ok_or_else(|| "an idempotency key is 1 to 255 visible ASCII characters".to_owned())
+}
+
+// ------------------------------------------------------------ handlers
+
+/// The server's currency and its decimals, asked once per command: an
+/// amount cannot be converted without them.
+struct Currency {
+    code: String,
+    digits: u32,
+}
+
+impl Currency {
+    fn show(&self, minor: i64) -> String {
+        format!("{} {}", format_minor(minor, self.digits), self.code)
+    }
+
+    fn minor(&self, amount: &TypedAmount) -> anyhow::Result<i64> {
+        amount.to_minor(self.digits)
+    }
+}
+
+async fn currency(session: &Session) -> anyhow::Result<Currency> {
+    let wallet = session
+        .client
+        .wallet()
+        .await
+        .map_err(|e| session.explain(e))?;
+    let digits = minor_digits(&wallet.currency)?;
+    Ok(Currency {
+        code: wallet.currency,
+        digits,
+    })
+}
+
+/// The key to send: the one given to retry, else a fresh one. It is
+/// printed before the call, so it is known even if the answer never comes.
+fn key_for(opts: KeyOpts) -> IdempotencyKey {
+    let key = opts.idempotency_key.unwrap_or_else(|| {
+        IdempotencyKey::parse(&format!("cli-{:032x}", rand::random::<u128>()))
+            .expect("a hex key is a valid key")
+    });
+    eprintln!("idempotency key {key} (if no answer arrives, retry with --idempotency-key {key})");
+    key
+}
+
+/// The payment PIN from `PIAZZA_PIN`, else one line of standard input
+/// (not echoed at a terminal, like the password).
+fn pin() -> anyhow::Result<String> {
+    let pin = match std::env::var(PIN_ENV) {
+        Ok(pin) if !pin.is_empty() => pin,
+        _ => secret_line("payment PIN")?,
+    };
+    if pin.len() != 6 || !pin.bytes().all(|byte| byte.is_ascii_digit()) {
+        bail!("a payment PIN is exactly six digits: set {PIN_ENV} or type it on standard input");
+    }
+    Ok(pin)
+}
+
+/// Draws `text` as a QR code with two modules per character cell, light
+/// on dark so that it scans from a terminal with a dark background.
+fn draw_qr(text: &str) -> anyhow::Result<String> {
+    let code = QrCode::new(text.as_bytes()).context("cannot draw this code")?;
+    Ok(code
+        .render::<Dense1x2>()
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .build())
+}
+
+pub(super) async fn wallet(cli: &Cli, args: WalletArgs) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let client = &session.client;
+    match args.command {
+        None => {
+            let wallet = client.wallet().await.map_err(|e| session.explain(e))?;
+            let digits = minor_digits(&wallet.currency)?;
+            println!(
+                "{}: balance {} {}",
+                session.saved.username,
+                format_minor(wallet.balance_minor, digits),
+                wallet.currency
+            );
+        }
+        Some(WalletCommand::Pin { password }) => {
+            let password = password_or_stdin(password)?;
+            let pin = pin()?;
+            client
+                .set_pin(&pin, &password)
+                .await
+                .map_err(|e| session.explain(e))?;
+            println!(
+                "payment PIN set for {}; pass it in {PIN_ENV} to script payments",
+                session.saved.username
+            );
+        }
+        Some(WalletCommand::Statement { limit }) => {
+            let currency = currency(&session).await?;
+            let page = client
+                .statement_page(None, Some(limit))
+                .await
+                .map_err(|e| session.explain(e))?;
+            if page.entries.is_empty() {
+                println!("no wallet entries yet: `piazza topup <amount>` adds money");
+            }
+            for entry in &page.entries {
+                let sign = if entry.amount_minor > 0 { "+" } else { "" };
+                println!(
+                    "{}  {sign}{}  balance {}  {}  {}",
+                    entry.at,
+                    format_minor(entry.amount_minor, currency.digits),
+                    format_minor(entry.balance_after_minor, currency.digits),
+                    entry.kind,
+                    entry.ref_
+                );
+            }
+            if page.cursor.is_some() {
+                println!("(older entries not shown: raise --limit)");
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn top_up(cli: &Cli, amount: TypedAmount, key: KeyOpts) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let currency = currency(&session).await?;
+    let minor = currency.minor(&amount)?;
+    let key = key_for(key);
+    let done = session
+        .client
+        .top_up(&key, minor)
+        .await
+        .map_err(|e| session.explain(e))?;
+    println!(
+        "topped up {} ({}); balance {}",
+        currency.show(minor),
+        done.topup_id,
+        currency.show(done.balance_minor)
+    );
+    Ok(())
+}
+
+pub(super) async fn withdraw(cli: &Cli, amount: TypedAmount, key: KeyOpts) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let currency = currency(&session).await?;
+    let minor = currency.minor(&amount)?;
+    let pin = pin()?;
+    let key = key_for(key);
+    let done = session
+        .client
+        .withdraw(&key, minor, &pin)
+        .await
+        .map_err(|e| session.explain(e))?;
+    println!(
+        "withdrew {} ({}); balance {}",
+        currency.show(minor),
+        done.withdrawal_id,
+        currency.show(done.balance_minor)
+    );
+    Ok(())
+}
+
+pub(super) async fn transfer(cli: &Cli, args: TransferArgs) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let client = &session.client;
+    let (to, amount) = match (args.command, args.to, args.amount) {
+        (Some(TransferCommand::Accept { transfer_id }), ..) => {
+            let decided = client
+                .accept_transfer(&transfer_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            let shown = client
+                .transfer(&transfer_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            let digits = minor_digits(&shown.currency)?;
+            println!(
+                "transfer {transfer_id} {}: {} {} is in your wallet",
+                decided.status,
+                format_minor(shown.amount_minor, digits),
+                shown.currency
+            );
+            return Ok(());
+        }
+        (Some(TransferCommand::Decline { transfer_id }), ..) => {
+            let decided = client
+                .decline_transfer(&transfer_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            println!(
+                "transfer {transfer_id} {}: the money went back to its sender",
+                decided.status
+            );
+            return Ok(());
+        }
+        (Some(TransferCommand::Show { transfer_id }), ..) => {
+            let shown = client
+                .transfer(&transfer_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            let digits = minor_digits(&shown.currency)?;
+            println!(
+                "transfer {}  {}  {} {}  from {} to {}  sent {}  expires {}",
+                shown.transfer_id,
+                shown.status,
+                format_minor(shown.amount_minor, digits),
+                shown.currency,
+                shown.from,
+                shown.to,
+                shown.created_at,
+                shown.expires_at
+            );
+            if let Some(note) = shown.note {
+                println!("note: {note}");
+            }
+            return Ok(());
+        }
+        (None, Some(to), Some(amount)) => (to, amount),
+        // clap requires both when there is no subcommand.
+        (None, _, _) => bail!("give a recipient and an amount: piazza transfer <to> <amount>"),
+    };
+    let currency = currency(&session).await?;
+    let minor = currency.minor(&amount)?;
+    let contacts = session.contacts().await?;
+    let (account_id, name) = match find_by_username(&contacts, &to) {
+        Some(contact) => (contact.account_id.clone(), contact.username.clone()),
+        None if contacts.iter().any(|contact| contact.account_id == to) => (to.clone(), to.clone()),
+        None => bail!("{to} is not one of your contacts: see `piazza contacts list`"),
+    };
+    let pin = pin()?;
+    let key = key_for(args.key);
+    let sent = client
+        .send_transfer(&key, &account_id, minor, &pin, args.note.as_deref())
+        .await
+        .map_err(|e| session.explain(e))?;
+    println!(
+        "sent {} to {name} (transfer {}, {}): it waits for them to accept",
+        currency.show(minor),
+        sent.transfer_id,
+        sent.status
+    );
+    Ok(())
+}
+
+pub(super) async fn red_packet(cli: &Cli, command: RedPacketCommand) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let client = &session.client;
+    match command {
+        RedPacketCommand::Send {
+            conversation,
+            total,
+            count,
+            equal,
+            lucky: _,
+            greeting,
+            key,
+        } => {
+            let currency = currency(&session).await?;
+            let minor = currency.minor(&total)?;
+            let conversation_id = session.conversation_for(&conversation).await?;
+            let mode = if equal {
+                SplitMode::Equal
+            } else {
+                SplitMode::Lucky
+            };
+            let pin = pin()?;
+            let key = key_for(key);
+            let sent = client
+                .send_red_packet(
+                    &key,
+                    &conversation_id,
+                    minor,
+                    count,
+                    mode,
+                    &pin,
+                    greeting.as_deref(),
+                )
+                .await
+                .map_err(|e| session.explain(e))?;
+            println!(
+                "sent red packet {} to {conversation_id}: {} in {count} {} share(s)",
+                sent.red_packet_id,
+                currency.show(minor),
+                mode.as_str()
+            );
+        }
+        RedPacketCommand::Claim { red_packet_id } => {
+            let claimed = client
+                .claim_red_packet(&red_packet_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            let currency = currency(&session).await?;
+            println!(
+                "claimed {} from red packet {red_packet_id}",
+                currency.show(claimed.amount_minor)
+            );
+        }
+        RedPacketCommand::Show { red_packet_id } => {
+            let packet = client
+                .red_packet(&red_packet_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            let digits = minor_digits(&packet.currency)?;
+            let money = |minor| format!("{} {}", format_minor(minor, digits), packet.currency);
+            println!(
+                "red packet {}  {}  {} in {} {} share(s), {} left  from {}  in {}  expires {}",
+                packet.red_packet_id,
+                packet.status,
+                money(packet.total_minor),
+                packet.count,
+                packet.mode,
+                packet.remaining_shares,
+                packet.sender,
+                packet.conversation_id,
+                packet.expires_at
+            );
+            if let Some(greeting) = &packet.greeting {
+                println!("greeting: {greeting}");
+            }
+            for claim in &packet.claims {
+                println!(
+                    "  {}  {}  claimed {}",
+                    claim.account_id,
+                    money(claim.amount_minor),
+                    claim.claimed_at
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn merchant(cli: &Cli, command: MerchantCommand) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let client = &session.client;
+    match command {
+        MerchantCommand::Create { name, city } => {
+            let merchant_id = client
+                .create_merchant(&name, city.as_deref())
+                .await
+                .map_err(|e| session.explain(e))?;
+            println!(
+                "created merchant \"{name}\" ({merchant_id}); \
+                 `piazza merchant qr {merchant_id}` shows its code"
+            );
+        }
+        MerchantCommand::Show { merchant_id } => {
+            let merchant = client
+                .merchant(&merchant_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            let currency = currency(&session).await?;
+            let city = merchant.city.as_deref().unwrap_or("-");
+            println!(
+                "merchant {}  \"{}\"  {city}  balance {}",
+                merchant.merchant_id,
+                merchant.name,
+                currency.show(merchant.balance_minor)
+            );
+        }
+        MerchantCommand::Qr {
+            merchant_id,
+            amount,
+            svg,
+            png,
+        } => {
+            let amount_minor = match &amount {
+                Some(amount) => Some(currency(&session).await?.minor(amount)?),
+                None => None,
+            };
+            let payload = client
+                .merchant_qr(&merchant_id, amount_minor)
+                .await
+                .map_err(|e| session.explain(e))?;
+            println!("{payload}");
+            println!("{}", draw_qr(&payload)?);
+            for (path, format) in [(svg, QrImageFormat::Svg), (png, QrImageFormat::Png)] {
+                let Some(path) = path else { continue };
+                let image = client
+                    .merchant_qr_image(&merchant_id, amount_minor, format)
+                    .await
+                    .map_err(|e| session.explain(e))?;
+                std::fs::write(&path, image)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!("wrote the code to {}", path.display());
+            }
+        }
+        MerchantCommand::Collect {
+            merchant_id,
+            payment_code,
+            amount,
+            key,
+        } => {
+            let currency = currency(&session).await?;
+            let minor = currency.minor(&amount)?;
+            let key = key_for(key);
+            let done = client
+                .collect(&key, &merchant_id, &payment_code, minor)
+                .await
+                .map_err(|e| session.explain(e))?;
+            let outcome = if done.status == "completed" {
+                "completed".to_owned()
+            } else {
+                format!(
+                    "{}: the buyer confirms with `piazza payment confirm {}`",
+                    done.status, done.payment_id
+                )
+            };
+            println!(
+                "collected {} (payment {}, {outcome})",
+                currency.show(minor),
+                done.payment_id
+            );
+        }
+        MerchantCommand::Refund {
+            payment_id,
+            amount,
+            key,
+        } => {
+            let currency = currency(&session).await?;
+            let minor = currency.minor(&amount)?;
+            let key = key_for(key);
+            let done = client
+                .refund(&key, &payment_id, minor)
+                .await
+                .map_err(|e| session.explain(e))?;
+            println!(
+                "refunded {} of payment {payment_id} ({}); refunded in all {}",
+                currency.show(minor),
+                done.refund_id,
+                currency.show(done.refunded_minor)
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn pay(
+    cli: &Cli,
+    qr_payload: &str,
+    amount: Option<TypedAmount>,
+    key: KeyOpts,
+) -> anyhow::Result<()> {
+    // Read here only to say whom and how much is paid, and to catch a
+    // mistyped code before the PIN is asked; the server checks it again.
+    let scanned = emvco::parse(qr_payload.trim())
+        .map_err(|error| anyhow!("this is not a merchant's payment code: {error}"))?;
+    let session = cli.session()?;
+    let currency = currency(&session).await?;
+    let asked = amount
+        .as_ref()
+        .map(|amount| currency.minor(amount))
+        .transpose()?;
+    let Some(paying) = scanned.amount_minor.or(asked) else {
+        bail!("this code carries no amount: pass --amount, such as --amount 12.34");
+    };
+    let pin = pin()?;
+    let key = key_for(key);
+    let done = session
+        .client
+        .pay(&key, qr_payload, asked, &pin)
+        .await
+        .map_err(|e| session.explain(e))?;
+    println!(
+        "paid {} to {} (payment {}, {})",
+        currency.show(paying),
+        scanned.name,
+        done.payment_id,
+        done.status
+    );
+    Ok(())
+}
+
+pub(super) async fn payment(cli: &Cli, command: PaymentCommand) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let client = &session.client;
+    let done = match command {
+        PaymentCommand::Show { payment_id } => {
+            let payment = client
+                .payment(&payment_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            let digits = minor_digits(&payment.currency)?;
+            let money = |minor| format!("{} {}", format_minor(minor, digits), payment.currency);
+            println!(
+                "payment {}  {}  {} to {} from {}  refunded {}  at {}",
+                payment.payment_id,
+                payment.status,
+                money(payment.amount_minor),
+                payment.merchant_id,
+                payment.buyer,
+                money(payment.refunded_minor),
+                payment.created_at
+            );
+            if let Some(confirm_by) = payment.confirm_by {
+                println!(
+                    "waits for the buyer's confirmation until {confirm_by}: \
+                     `piazza payment confirm {}`",
+                    payment.payment_id
+                );
+            }
+            return Ok(());
+        }
+        PaymentCommand::Confirm { payment_id } => {
+            let pin = pin()?;
+            client.confirm_payment(&payment_id, &pin).await
+        }
+        PaymentCommand::Decline { payment_id } => client.decline_payment(&payment_id).await,
+    }
+    .map_err(|e| session.explain(e))?;
+    println!("payment {} {}", done.payment_id, done.status);
+    Ok(())
+}
+
+pub(super) async fn payment_code(cli: &Cli) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let issued = session
+        .client
+        .payment_code()
+        .await
+        .map_err(|e| session.explain(e))?;
+    println!("{}", issued.code);
+    println!(
+        "valid once, until {}; a merchant collects with it",
+        issued.expires_at
+    );
+    println!(
+        "{}",
+        draw_qr(&issued.code).map_err(|e| anyhow!("cannot draw the payment code: {e}"))?
+    );
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! The browser tests: the web client in headless Chromium against a real
+//! server. This binary builds nothing itself; it makes sure the tools are
+//! there (`web-tests/ensure.sh`: the npm packages and Debian's chromium),
+//! starts the server on port 0 with a fresh data directory, and runs
+//! `node web-tests/run.mjs`, which drives the scenarios and saves their
+//! screenshots (and, on failure, traces) under `target/web-tests/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use piazza_server::config::{Config, PasswordHashing};
+
+/// The repository root, two levels above this crate.
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root exists")
+}
+
+/// Prints what a child process said, so a failure shows it all.
+fn print_output(what: &str, output: &Output) {
+    println!("---- {what}: {}", output.status);
+    println!("{}", String::from_utf8_lossy(&output.stdout));
+    println!("{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_scenarios_pass() {
+    let repo = repository();
+    let tests = repo.join("web-tests");
+
+    let ensure = Command::new("sh")
+        .arg(tests.join("ensure.sh"))
+        .output()
+        .expect("sh runs web-tests/ensure.sh");
+    print_output("web-tests/ensure.sh", &ensure);
+    assert!(
+        ensure.status.success(),
+        "web-tests/ensure.sh could not provide node packages and chromium (see above)"
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().to_path_buf());
+    // Argon2 at its cheapest: the browser signs up and logs in many times,
+    // and password hashing cost is not what these tests test.
+    config.password_hashing = PasswordHashing {
+        memory_kib: 1024,
+        iterations: 1,
+    };
+    // The wallet scenarios top up through the sandbox gateway.
+    config.sandbox_payments = true;
+    let running = piazza_server::spawn(config).await.expect("server starts");
+    let base_url = format!("http://{}", running.addr);
+
+    let out = repo.join("target/web-tests");
+    let run = {
+        let tests = tests.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new("node")
+                .arg(tests.join("run.mjs"))
+                .arg("--base-url")
+                .arg(&base_url)
+                .arg("--out")
+                .arg(&out)
+                .current_dir(&tests)
+                .output()
+        })
+        .await
+        .expect("the node task finishes")
+        .expect("node runs web-tests/run.mjs")
+    };
+    print_output("node web-tests/run.mjs", &run);
+    running.shut_down().await;
+    assert!(
+        run.status.success(),
+        "browser scenarios failed (see above; screenshots and traces in target/web-tests/)"
+    );
+}

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Makes the browser-test tools present: the npm packages in web-tests/ and
+# Debian's chromium (and node and npm if they are missing). Safe to run
+# again: it does nothing when everything is there.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+chromium=/usr/bin/chromium
+
+# Installs Debian packages when this is root on a Debian-like system;
+# otherwise says exactly what to install and stops.
+install_or_explain() {
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+    else
+        echo "web-tests/ensure.sh: missing $*; install as root: apt-get install --no-install-recommends $*" >&2
+        exit 1
+    fi
+}
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    install_or_explain nodejs npm
+fi
+
+if [ ! -d "$here/node_modules/playwright-core" ]; then
+    cd "$here"
+    if [ -f package-lock.json ]; then
+        npm ci --no-audit --no-fund
+    else
+        npm install --no-audit --no-fund
+    fi
+fi
+
+if [ ! -x "$chromium" ]; then
+    install_or_explain chromium
+fi
+
+if [ ! -x "$chromium" ]; then
+    echo "web-tests/ensure.sh: $chromium is still missing after installing; install the chromium package by hand" >&2
+    exit 1
+fi

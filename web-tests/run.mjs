@@ -1,0 +1,667 @@
+// Browser tests of the Piazza web client: headless Debian chromium driven
+// by playwright-core, against a running server.
+//
+//   node web-tests/run.mjs --base-url http://127.0.0.1:8080 [--out DIR] [--only NAME]
+//
+// Each scenario gets fresh browser contexts, saves a screenshot to
+// <out>/<scenario>.png at its end and, when it fails, a Playwright trace to
+// <out>/<scenario>-trace.zip (one per context: -trace-2.zip, …) and the
+// error on stderr. Scenarios run one after another; the exit code is 1 if
+// any failed. Users get fresh names each run, so a server can be reused.
+
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..');
+const assets = join(repo, 'crates/piazza-web/assets');
+
+const CHROMIUM = '/usr/bin/chromium';
+const PASSWORD = 'correct horse battery';
+/** A scenario taking longer than this has hung. */
+const SCENARIO_TIMEOUT_MS = 90_000;
+/** How long one expectation waits for the page. */
+const EXPECT_TIMEOUT_MS = 10_000;
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+function parseArgs(argv) {
+  const args = { baseUrl: 'http://127.0.0.1:8080', out: join(repo, 'target/web-tests'), only: null };
+  for (let i = 0; i < argv.length; i += 1) {
+    const value = argv[i + 1];
+    if (argv[i] === '--base-url') args.baseUrl = value.replace(/\/$/, '');
+    else if (argv[i] === '--out') args.out = resolve(value);
+    else if (argv[i] === '--only') args.only = value;
+    else throw new Error(`unknown argument ${argv[i]}`);
+    i += 1;
+  }
+  return args;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const run = Date.now().toString(36);
+let userCount = 0;
+
+function fail(message) {
+  throw new Error(message);
+}
+
+function username(role) {
+  userCount += 1;
+  return `${role}_${run}_${userCount}`.slice(0, 32);
+}
+
+// ---------------------------------------------------------------- API setup
+// Some scenarios prepare their data through the public API, so they test
+// one thing each rather than repeating the whole sign-up in the browser.
+
+async function call(token, method, path, body) {
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(`${args.baseUrl}/api/v1${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) fail(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function apiUser(role) {
+  const name = username(role);
+  await call(null, 'POST', '/accounts', { username: name, password: PASSWORD, display_name: `${role} ${run}` });
+  const session = await call(null, 'POST', '/sessions', { username: name, password: PASSWORD, device_name: 'setup' });
+  return { username: name, token: session.token, account_id: session.account_id };
+}
+
+async function apiBefriend(a, b) {
+  const request = await call(a.token, 'POST', '/contacts/requests', { to: b.username });
+  await call(b.token, 'POST', `/contacts/requests/${request.request_id}/accept`);
+  const direct = await call(a.token, 'POST', '/conversations/direct', { peer: b.account_id });
+  return direct.conversation_id;
+}
+
+async function apiSend(user, conversationId, text) {
+  return call(user.token, 'POST', `/conversations/${conversationId}/messages`, {
+    client_msg_id: `setup-${run}-${Math.random().toString(36).slice(2)}`,
+    text,
+  });
+}
+
+// ------------------------------------------------------------ page helpers
+
+async function expectVisible(page, selector, what = selector) {
+  try {
+    await page.locator(selector).first().waitFor({ state: 'visible', timeout: EXPECT_TIMEOUT_MS });
+  } catch {
+    fail(`${what}: not visible within ${EXPECT_TIMEOUT_MS} ms (url ${page.url()})`);
+  }
+}
+
+async function expectAttached(page, selector, what = selector) {
+  try {
+    await page.locator(selector).first().waitFor({ state: 'attached', timeout: EXPECT_TIMEOUT_MS });
+  } catch {
+    fail(`${what}: not in the page within ${EXPECT_TIMEOUT_MS} ms (url ${page.url()})`);
+  }
+}
+
+async function expectText(page, selector, text, what = `${selector} with "${text}"`) {
+  try {
+    await page
+      .locator(selector)
+      .filter({ hasText: text })
+      .first()
+      .waitFor({ state: 'visible', timeout: EXPECT_TIMEOUT_MS });
+  } catch {
+    fail(`${what}: not visible within ${EXPECT_TIMEOUT_MS} ms (url ${page.url()})`);
+  }
+}
+
+async function expectUrl(page, fragment) {
+  try {
+    await page.waitForURL((url) => url.hash.startsWith(fragment), { timeout: EXPECT_TIMEOUT_MS });
+  } catch {
+    fail(`expected to reach ${fragment}, still at ${page.url()}`);
+  }
+}
+
+async function signUpInBrowser(page, name) {
+  await page.goto(`${args.baseUrl}/#/signup`);
+  await page.fill('#f-username', name);
+  await page.fill('#f-display_name', `${name.split('_')[0]} ${run}`);
+  await page.fill('#f-password', PASSWORD);
+  await page.click('form button[type=submit]');
+  await expectVisible(page, 'pz-chat-list', `${name}'s chat list after sign-up`);
+}
+
+async function logInInBrowser(page, name) {
+  await page.goto(`${args.baseUrl}/#/login`);
+  await page.fill('#f-username', name);
+  await page.fill('#f-password', PASSWORD);
+  await page.click('form button[type=submit]');
+  await expectVisible(page, 'pz-chat-list', `${name}'s chat list after log-in`);
+}
+
+async function sendInBrowser(page, text) {
+  await page.fill('#composer', text);
+  await page.press('#composer', 'Enter');
+  await expectText(page, '.msg.mine[data-status=sent]', text, `"${text}" shown as sent`);
+}
+
+async function openChatWith(page, title) {
+  await page.click(`a[href="#/chats"]`);
+  await page.locator('.chat-list a').filter({ hasText: title }).first().click();
+  await expectVisible(page, 'pz-conversation #composer', `the conversation "${title}"`);
+}
+
+// --------------------------------------------------------------- scenarios
+
+const scenarios = [];
+function scenario(name, body) {
+  scenarios.push({ name, body });
+}
+
+scenario('chat-realtime', async (t) => {
+  const alice = await t.page({ viewport: DESKTOP });
+  const bob = await t.page({ viewport: PHONE, name: 'phone' });
+  const aliceName = username('alice');
+  const bobName = username('bob');
+  await signUpInBrowser(alice, aliceName);
+  await signUpInBrowser(bob, bobName);
+
+  // Alice asks, Bob accepts: both sides update live.
+  await alice.click('a[href="#/contacts"]');
+  await alice.fill('#contact-search', bobName);
+  await alice.click('form.inline button[type=submit]');
+  await expectVisible(alice, '.status:not(:empty)', 'the "request sent" line');
+  await bob.click('a[href="#/contacts"]');
+  await expectVisible(bob, `.requests li[data-from="${aliceName}"]`, "Alice's request at Bob");
+  await bob.click(`.requests li[data-from="${aliceName}"] button`);
+  await expectVisible(bob, `.contacts li[data-username="${aliceName}"]`, 'Alice among Bob\'s contacts');
+  await expectVisible(alice, `.contacts li[data-username="${bobName}"]`, 'Bob among Alice\'s contacts');
+  await alice.click(`.contacts li[data-username="${bobName}"] button`);
+  await expectVisible(alice, 'pz-conversation #composer', "Alice's conversation with Bob");
+
+  // Bob waits on his chat list; Alice writes; Bob sees the entry, preview
+  // and unread badge arrive without reloading.
+  await bob.click('a[href="#/chats"]');
+  await sendInBrowser(alice, 'Hello Bob, ça va?');
+  await expectText(bob, '.chat-list li', 'Hello Bob', "Bob's chat list entry with the preview");
+  await expectText(bob, '.chat-list .badge:not([hidden])', '1', "Bob's unread badge");
+  await bob.locator('.chat-list a').first().click();
+  await expectText(bob, '.msg.theirs', 'Hello Bob, ça va?', 'the message in Bob\'s conversation');
+  await expectVisible(bob, 'pz-chat-list[hidden], .two-pane.has-detail', 'the phone layout showing one pane');
+
+  // Replies both ways, each seen live on the other side.
+  await sendInBrowser(bob, 'Hi Alice, got it');
+  await expectText(alice, '.msg.theirs', 'Hi Alice, got it', 'Bob\'s reply at Alice');
+  await sendInBrowser(alice, 'Great, real time works');
+  await expectText(bob, '.msg.theirs', 'Great, real time works', 'Alice\'s second message at Bob');
+  // A send that fails shows as failed; Retry sends it again.
+  let dropNext = 'before';
+  await alice.route('**/api/v1/conversations/*/messages', async (route) => {
+    if (route.request().method() !== 'POST' || !dropNext) return route.continue();
+    const when = dropNext;
+    dropNext = null;
+    // 'after': the server stores it but the answer is lost, so the retry
+    // must be recognised by its client_msg_id and stored only once.
+    if (when === 'after') await route.fetch();
+    return route.abort('connectionreset');
+  });
+  await alice.fill('#composer', 'Flaky network');
+  await alice.press('#composer', 'Enter');
+  await expectText(alice, '.msg.mine[data-status=failed]', 'Flaky network', 'the failed send');
+  await alice.click('.msg.mine[data-status=failed] button.retry');
+  await expectText(alice, '.msg.mine[data-status=sent]', 'Flaky network', 'the retried send');
+  await expectText(bob, '.msg.theirs', 'Flaky network', 'the retried message at Bob');
+  dropNext = 'after';
+  await alice.fill('#composer', 'Lost answer');
+  await alice.press('#composer', 'Enter');
+  await expectText(alice, '.msg.mine[data-status=failed], .msg.mine[data-status=sent]', 'Lost answer', 'the send with a lost answer');
+  const retry = alice.locator('.msg.mine[data-status=failed] button.retry');
+  if (await retry.count()) await retry.click();
+  await expectText(alice, '.msg.mine[data-status=sent]', 'Lost answer', 'the send with a lost answer, sent');
+  await expectText(bob, '.msg.theirs', 'Lost answer', 'the message with a lost answer at Bob');
+  await alice.unroute('**/api/v1/conversations/*/messages');
+  const copies = await bob.locator('.msg .text').filter({ hasText: /^Lost answer$/ }).count();
+  if (copies !== 1) fail(`"Lost answer" shown ${copies} times at Bob`);
+
+  // Bob read everything with the conversation open: no badge on his list.
+  await bob.click('a.back');
+  await expectVisible(bob, '.chat-list li:not(.unread)', 'Bob\'s entry without unread');
+
+  // First paint of the chat list on reload (the account is remembered).
+  const paints = [];
+  for (let i = 0; i < 5; i += 1) {
+    await alice.goto(`${args.baseUrl}/#/chats`);
+    await alice.reload();
+    const paint = await alice.waitForFunction(
+      () => performance.getEntriesByName('piazza:chat-list-painted')[0]?.startTime,
+      null,
+      { timeout: EXPECT_TIMEOUT_MS },
+    );
+    paints.push(Math.round(await paint.jsonValue()));
+  }
+  paints.sort((a, b) => a - b);
+  t.metric(`chat list first paint (ms since navigation, 5 reloads, sorted): ${paints.join(', ')}; median ${paints[2]}`);
+  await expectText(alice, '.chat-list li', 'Lost answer', 'the preview after reload');
+  await openChatWith(alice, bobName.split('_')[0]);
+  await bob.locator('.chat-list a').first().click();
+  await expectText(bob, '.msg.theirs', 'Lost answer', 'the conversation on the phone');
+  t.screenshot(alice);
+  t.screenshot(bob, 'phone');
+});
+
+scenario('qr-login', async (t) => {
+  const owner = await apiUser('olga');
+  const friend = await apiUser('fred');
+  const direct = await apiBefriend(owner, friend);
+  const total = 160;
+  for (let i = 1; i <= total; i += 1) {
+    await apiSend(i % 2 ? owner : friend, direct, `history ${i}`);
+  }
+  const approver = await t.page({ viewport: DESKTOP });
+  await logInInBrowser(approver, owner.username);
+
+  const fresh = await t.page({ viewport: DESKTOP, name: 'new' });
+  await fresh.goto(`${args.baseUrl}/#/login`);
+  await fresh.click('[data-testid=qr-login-link]');
+  await expectVisible(fresh, 'img.qr', 'the QR image');
+  const loaded = await fresh.locator('img.qr').evaluate((img) => img.complete && img.naturalWidth > 0);
+  if (!loaded) fail('the QR image did not load');
+  const payload = (await fresh.locator('[data-testid=qr-payload]').textContent()).trim();
+  if (!payload.startsWith('piazza-login:')) fail(`unexpected payload ${payload}`);
+  await t.screenshotNow(fresh, 'page');
+
+  await approver.click('a[href="#/devices"]');
+  await approver.click('[data-testid=approve-link]');
+  await approver.fill('#approve-payload', payload);
+  await approver.click('form button[type=submit]');
+  await expectVisible(approver, 'form .status:not(:empty)', 'the approval confirmation');
+
+  // The new browser polls, becomes a device of the account, and rebuilds
+  // the whole history from the server.
+  await expectVisible(fresh, 'pz-chat-list', 'the chat list in the QR-logged-in browser');
+  await expectText(fresh, '.chat-list li', `history ${total}`, 'the newest message as the preview');
+  await fresh.locator('.chat-list a').first().click();
+  await expectText(fresh, '.msg', `history ${total}`, 'the newest message');
+  // Scroll up until the first message is loaded: pages come from the
+  // history API; only rows near the viewport are ever in the DOM.
+  let rowsMax = 0;
+  for (let i = 0; i < 40; i += 1) {
+    const found = await fresh.locator('.msg .text').filter({ hasText: /^history 1$/ }).count();
+    rowsMax = Math.max(rowsMax, await fresh.locator('.msg').count());
+    if (found) break;
+    await fresh.locator('.messages').evaluate((el) => (el.scrollTop = 0));
+    await fresh.waitForTimeout(150);
+  }
+  await expectText(fresh, '.msg .text', /^history 1$/, 'the first message after scrolling up');
+  if (rowsMax >= total) fail(`the list is not virtualised: ${rowsMax} rows in the DOM`);
+  t.metric(`qr-login: ${total} messages, at most ${rowsMax} rows in the DOM`);
+  const devices = await call(owner.token, 'GET', '/devices');
+  if (devices.devices.length !== 3) fail(`expected 3 devices, got ${devices.devices.length}`);
+  t.screenshot(fresh);
+});
+
+scenario('group', async (t) => {
+  const [owner, bea, carl] = [await apiUser('gina'), await apiUser('bea'), await apiUser('carl')];
+  await apiBefriend(owner, bea);
+  const ginaCarl = await apiBefriend(owner, carl);
+  const ginaPage = await t.page({ viewport: DESKTOP });
+  const beaPage = await t.page({ viewport: DESKTOP, name: 'bea' });
+  const carlPage = await t.page({ viewport: PHONE, name: 'carl', locale: 'zh-CN' });
+  await logInInBrowser(ginaPage, owner.username);
+  await logInInBrowser(beaPage, bea.username);
+  await logInInBrowser(carlPage, carl.username);
+  // Carl's browser speaks Chinese: the language comes from navigator.language.
+  await expectText(carlPage, '.areas a', '聊天', 'the Chinese navigation');
+
+  const title = `Picnic ${run}`;
+  await ginaPage.click('[data-testid=new-group]');
+  await ginaPage.fill('#group-title', title);
+  await ginaPage.check(`input[data-username="${bea.username}"]`);
+  await ginaPage.check(`input[data-username="${carl.username}"]`);
+  await ginaPage.click('.group-form button[type=submit]');
+  await expectVisible(ginaPage, 'pz-conversation #composer', 'the new group');
+  await expectText(ginaPage, '.subtitle', '3', 'three members');
+  await sendInBrowser(ginaPage, 'Saturday at noon?');
+
+  await openChatWith(beaPage, title);
+  await expectText(beaPage, '.msg.theirs', 'Saturday at noon?', 'the group message at Bea');
+  await openChatWith(carlPage, title);
+  await expectText(carlPage, '.msg.theirs', 'Saturday at noon?', 'the group message at Carl');
+  await sendInBrowser(beaPage, 'Yes!');
+  await sendInBrowser(carlPage, 'I bring bread');
+  await expectText(ginaPage, '.msg.theirs', 'Yes!', "Bea's answer at Gina");
+  await expectText(ginaPage, '.msg.theirs', 'I bring bread', "Carl's answer at Gina");
+  await expectText(beaPage, '.msg.theirs', 'I bring bread', "Carl's answer at Bea");
+
+  // The owner removes Carl and adds him back; Bea leaves.
+  await ginaPage.click('[data-testid=group-info]');
+  await expectVisible(ginaPage, `.members li[data-account-id="${carl.account_id}"] button`, 'Carl in the member list');
+  await ginaPage.click(`.members li[data-account-id="${carl.account_id}"] button`);
+  await expectAttached(ginaPage, `#add-member option[value="${carl.account_id}"]`, 'Carl addable again');
+  // Carl had the group open: it tells him he is out and stops his sending.
+  await expectVisible(carlPage, 'pz-conversation textarea:disabled', "Carl's composer disabled after his removal");
+  await carlPage.click('a.back');
+  await carlPage.waitForFunction(
+    (name) => ![...document.querySelectorAll('.chat-list li')].some((li) => li.textContent.includes(name)),
+    title,
+    { timeout: EXPECT_TIMEOUT_MS },
+  ).catch(() => fail('the group still in Carl\'s list after his removal'));
+  await ginaPage.selectOption('#add-member', carl.account_id);
+  await ginaPage.click('.group-info form.inline button[type=submit]');
+  await expectVisible(ginaPage, `.members li[data-account-id="${carl.account_id}"]`, 'Carl back in the group');
+  await expectText(carlPage, '.chat-list li', title, 'the group back in Carl\'s list');
+
+  await beaPage.click('[data-testid=group-info]');
+  await beaPage.click('[data-testid=leave-group]');
+  await expectUrl(beaPage, '#/chats');
+  await beaPage.waitForFunction(
+    (name) => ![...document.querySelectorAll('.chat-list li')].some((li) => li.textContent.includes(name)),
+    title,
+    { timeout: EXPECT_TIMEOUT_MS },
+  ).catch(() => fail('the group still in Bea\'s list after she left'));
+  const groups = await call(owner.token, 'GET', '/conversations');
+  const group = groups.conversations.find((c) => c.title === title);
+  if (group?.member_count !== 2) fail(`expected 2 members after Bea left, got ${group?.member_count}`);
+  // Live reordering: a message in another conversation moves it to the top.
+  await expectText(ginaPage, '.chat-list li:first-child', title, 'the group on top of Gina\'s list');
+  await apiSend(carl, ginaCarl, 'Unrelated ping');
+  await expectText(ginaPage, '.chat-list li:first-child', 'Unrelated ping', 'the direct chat moved to the top');
+  await expectText(ginaPage, '.chat-list li:first-child .badge:not([hidden])', '1', 'its unread badge');
+  await ginaPage.click(`.chat-list a[href="#/chats/${encodeURIComponent(group.conversation_id)}"]`);
+  await expectText(ginaPage, '.msg.theirs', 'I bring bread', 'the group conversation again');
+  t.screenshot(ginaPage);
+});
+
+scenario('revoked-device', async (t) => {
+  const user = await apiUser('rita');
+  const laptop = await t.page({ viewport: DESKTOP });
+  const phone = await t.page({ viewport: PHONE, name: 'phone' });
+  await logInInBrowser(laptop, user.username);
+  await logInInBrowser(phone, user.username);
+  const laptopDevice = await laptop.evaluate(() => JSON.parse(localStorage.getItem('piazza.accounts'))[0].device_id);
+  await laptop.waitForFunction(() => document.querySelector('.sync-status')?.dataset.status === 'online', null, {
+    timeout: EXPECT_TIMEOUT_MS,
+  });
+
+  await phone.click('a[href="#/devices"]');
+  await phone.click(`.devices li[data-device-id="${laptopDevice}"] button`);
+  // The laptop does nothing: its socket is closed by the server (4001) and
+  // the page goes to the login page by itself.
+  await expectUrl(laptop, '#/login');
+  await expectVisible(laptop, '.notice', 'the "logged out" notice');
+  const left = await laptop.evaluate(() => localStorage.getItem('piazza.accounts'));
+  if (left && JSON.parse(left).length) fail(`the revoked token is still stored: ${left}`);
+  // The phone is still in.
+  await phone.reload();
+  await expectVisible(phone, '.devices li', "the phone's device list");
+  t.screenshot(laptop);
+});
+
+scenario('long-conversation', async (t) => {
+  const reader = await apiUser('lena');
+  const writer = await apiUser('walt');
+  const direct = await apiBefriend(reader, writer);
+  const total = 10_000;
+  const parallel = 32;
+  const setupStarted = Date.now();
+  for (let next = 1; next <= total; next += parallel) {
+    const batch = [];
+    for (let i = next; i < next + parallel && i <= total; i += 1) {
+      batch.push(apiSend(i % 3 ? writer : reader, direct, `line ${i} ${'lorem ipsum '.repeat(i % 7)}`));
+    }
+    await Promise.all(batch);
+  }
+  t.metric(`long-conversation: ${total} messages stored in ${Date.now() - setupStarted} ms`);
+  const page = await t.page({ viewport: DESKTOP });
+  await logInInBrowser(page, reader.username);
+  await page.locator('.chat-list a').first().click();
+  await expectText(page, '.msg .text', `line ${total}`, 'the newest message');
+
+  // Load the whole history by scrolling to the top again and again.
+  const loadStarted = Date.now();
+  for (let i = 0; i < 400; i += 1) {
+    if (await page.locator('.msg .text').filter({ hasText: /^line 1(\s|$)/ }).count()) break;
+    await page.locator('.messages').evaluate((el) => (el.scrollTop = 0));
+    await page.waitForTimeout(30);
+  }
+  await expectText(page, '.msg .text', /^line 1(\s|$)/, 'the first of 10,000 messages');
+  const loadMs = Date.now() - loadStarted;
+
+  // Then scroll down through it with the wheel, recording frame times.
+  await page.hover('.messages');
+  await page.evaluate(() => {
+    window.__frames = [];
+    const tick = (now) => {
+      window.__frames.push(now);
+      if (window.__frames.length < 100000) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  let rowsMax = 0;
+  for (let i = 0; i < 120; i += 1) {
+    await page.mouse.wheel(0, 900);
+    await page.waitForTimeout(16);
+    rowsMax = Math.max(rowsMax, await page.locator('.msg').count());
+  }
+  const frames = await page.evaluate(() => window.__frames);
+  const deltas = frames.slice(1).map((now, i) => now - frames[i]).sort((a, b) => a - b);
+  const at = (q) => deltas[Math.min(deltas.length - 1, Math.floor(q * deltas.length))].toFixed(1);
+  t.metric(
+    `long-conversation: whole history paged in ${loadMs} ms; wheel scroll over ${deltas.length} frames: ` +
+      `p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${deltas[deltas.length - 1].toFixed(1)} ms; at most ${rowsMax} rows in the DOM`,
+  );
+  if (rowsMax > 200) fail(`the list is not virtualised: ${rowsMax} rows in the DOM`);
+  t.screenshot(page);
+});
+
+scenario('sync-fallback', async (t) => {
+  const reader = await apiUser('sam');
+  const writer = await apiUser('tess');
+  const direct = await apiBefriend(reader, writer);
+  const page = await t.page({ viewport: DESKTOP });
+  // A network that refuses WebSockets: the client must fall back to
+  // long-polling /sync and still get every message live.
+  await page.context().routeWebSocket('**/api/v1/ws**', (socket) => socket.close({ code: 1011, reason: 'blocked' }));
+  await logInInBrowser(page, reader.username);
+  await page.waitForFunction(() => document.querySelector('.sync-status')?.dataset.status === 'polling', null, {
+    timeout: EXPECT_TIMEOUT_MS,
+  }).catch(() => fail('the client did not fall back to long-polling'));
+  await page.locator('.chat-list a').first().click();
+  await expectVisible(page, 'pz-conversation #composer', 'the conversation');
+  await apiSend(writer, direct, 'Through long-polling');
+  await expectText(page, '.msg.theirs', 'Through long-polling', 'the message delivered by /sync');
+  await sendInBrowser(page, 'Sent over plain HTTP');
+  t.screenshot(page);
+});
+
+scenario('accounts-menu', async (t) => {
+  const first = await apiUser('ann');
+  const second = await apiUser('ben');
+  const page = await t.page({ viewport: DESKTOP });
+  await logInInBrowser(page, first.username);
+  await expectText(page, '[data-testid=account-menu]', 'ann', 'the first account in the header');
+
+  // The language can be switched from the menu.
+  await page.click('[data-testid=account-menu]');
+  await page.selectOption('.menu-language select', 'it');
+  await expectText(page, '.areas a', 'Contatti', 'the Italian navigation');
+
+  // A second account in the same browser, from the menu.
+  await page.click('[data-testid=account-menu]');
+  await page.click('[data-testid=add-account]');
+  await expectUrl(page, '#/login');
+  await page.fill('#f-username', second.username);
+  await page.fill('#f-password', PASSWORD);
+  await page.click('form button[type=submit]');
+  await expectText(page, '[data-testid=account-menu]', 'ben', 'the second account in the header');
+
+  // Switch back, then log the first one out: the second one remains.
+  await page.click('[data-testid=account-menu]');
+  await page.click(`[data-switch="${first.username}"]`);
+  await expectText(page, '[data-testid=account-menu]', 'ann', 'switched back to the first account');
+  await page.click('[data-testid=account-menu]');
+  await page.click('[data-testid=log-out]');
+  await expectText(page, '[data-testid=account-menu]', 'ben', 'the second account after logging out the first');
+  const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('piazza.accounts')).map((a) => a.username));
+  if (stored.join() !== second.username) fail(`accounts left in the browser: ${stored}`);
+  // Logging out revoked that browser's device on the server.
+  const devices = await call(first.token, 'GET', '/devices');
+  if (devices.devices.length !== 1) fail(`the logged-out device is still listed: ${JSON.stringify(devices)}`);
+  t.screenshot(page);
+});
+
+// ------------------------------------------------------------------ runner
+
+/** Checks the message catalogs before any browser starts. */
+function checkCatalogs() {
+  const catalogs = Object.fromEntries(
+    ['en', 'zh', 'it'].map((code) => [code, JSON.parse(readFileSync(join(assets, `i18n/${code}.json`), 'utf8'))]),
+  );
+  const problems = [];
+  const english = Object.keys(catalogs.en);
+  for (const [code, catalog] of Object.entries(catalogs)) {
+    for (const key of english) if (!catalog[key]) problems.push(`${code}: missing ${key}`);
+    for (const key of Object.keys(catalog)) if (!(key in catalogs.en)) problems.push(`${code}: extra ${key}`);
+  }
+  const files = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir)) {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (path.endsWith('.js')) files.push(path);
+    }
+  };
+  walk(assets);
+  for (const file of files) {
+    const source = readFileSync(file, 'utf8');
+    for (const [, key] of source.matchAll(/\bt\('([a-z_]+\.[a-z_.]+)'/g)) {
+      if (!(key in catalogs.en)) problems.push(`${file.slice(repo.length + 1)}: t('${key}') not in the catalog`);
+    }
+  }
+  if (problems.length) fail(`message catalogs:\n  ${problems.join('\n  ')}`);
+}
+
+async function runScenario(browser, { name, body }) {
+  const contexts = [];
+  const shots = [];
+  const consoleErrors = [];
+  const t = {
+    async page({ viewport, name: label = null, locale = 'en-US' }) {
+      const context = await browser.newContext({ viewport, locale });
+      await context.tracing.start({ screenshots: true, snapshots: true });
+      contexts.push(context);
+      const page = await context.newPage();
+      page.on('pageerror', (error) => consoleErrors.push(`${label ?? 'main'}: ${error.message}`));
+      page.on('console', (message) => {
+        if (message.type() === 'error') consoleErrors.push(`${label ?? 'main'}: ${message.text()}`);
+      });
+      return page;
+    },
+    screenshot(page, suffix = null) {
+      shots.push({ page, file: join(args.out, suffix ? `${name}-${suffix}.png` : `${name}.png`) });
+    },
+    /** A screenshot of the page as it is now (the end state gets its own). */
+    async screenshotNow(page, suffix) {
+      const file = join(args.out, `${name}-${suffix}.png`);
+      await page.screenshot({ path: file });
+      console.log(`  saved ${file}`);
+    },
+    metric(line) {
+      console.log(`  · ${line}`);
+    },
+  };
+  const started = Date.now();
+  let error = null;
+  let timer;
+  try {
+    await Promise.race([
+      body(t),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${SCENARIO_TIMEOUT_MS} ms`)), SCENARIO_TIMEOUT_MS);
+      }),
+    ]);
+    // Uncaught exceptions in the page are failures; console errors from
+    // refused connections (a revoked socket, a 401) are expected noise.
+    const thrown = consoleErrors.filter((line) => !/Failed to load resource|WebSocket/.test(line));
+    if (thrown.length) throw new Error(`errors in the page:\n  ${thrown.join('\n  ')}`);
+  } catch (caught) {
+    error = caught;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!shots.length && contexts.length) {
+    const pages = contexts[0].pages();
+    if (pages.length) shots.push({ page: pages[0], file: join(args.out, `${name}.png`) });
+  }
+  const files = [];
+  for (const shot of shots) {
+    try {
+      await shot.page.screenshot({ path: shot.file });
+      files.push(shot.file);
+    } catch (screenshotError) {
+      console.error(`  screenshot ${shot.file}: ${screenshotError.message}`);
+    }
+  }
+  for (const [index, context] of contexts.entries()) {
+    try {
+      if (error) {
+        const path = join(args.out, index ? `${name}-trace-${index + 1}.zip` : `${name}-trace.zip`);
+        await context.tracing.stop({ path });
+        files.push(path);
+      } else {
+        await context.tracing.stop();
+      }
+    } catch {
+      // A context that crashed has no trace to give.
+    }
+    await context.close().catch(() => {});
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (error) {
+    console.error(`✗ ${name} (${seconds} s): ${error.stack ?? error}`);
+    if (consoleErrors.length) console.error(`  page console:\n    ${consoleErrors.join('\n    ')}`);
+  } else {
+    console.log(`✓ ${name} (${seconds} s)`);
+  }
+  for (const file of files) console.log(`  saved ${file}`);
+  return !error;
+}
+
+async function main() {
+  mkdirSync(args.out, { recursive: true });
+  checkCatalogs();
+  const health = await fetch(`${args.baseUrl}/healthz`).catch((error) => fail(`server at ${args.baseUrl}: ${error.message}`));
+  if (!health.ok) fail(`server at ${args.baseUrl}: /healthz ${health.status}`);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Containers often run tests as root, where chromium's sandbox cannot start.
+    args: ['--no-sandbox'],
+  });
+  const started = Date.now();
+  let failed = 0;
+  try {
+    for (const one of scenarios) {
+      if (args.only && one.name !== args.only) continue;
+      if (!(await runScenario(browser, one))) failed += 1;
+    }
+  } finally {
+    await browser.close();
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`${failed ? 'FAILED' : 'passed'}: ${failed} of ${args.only ? 1 : scenarios.length} scenarios failed, ${seconds} s`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((error) => {
+  console.error(error.stack ?? String(error));
+  process.exitCode = 1;
+});
