@@ -9,6 +9,7 @@
 // error on stderr. Scenarios run one after another; the exit code is 1 if
 // any failed. Users get fresh names each run, so a server can be reused.
 
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,15 +58,28 @@ function username(role) {
 // Some scenarios prepare their data through the public API, so they test
 // one thing each rather than repeating the whole sign-up in the browser.
 
-async function call(token, method, path, body) {
-  const headers = { Accept: 'application/json' };
+/** Times one setup call waits out the server's rate limit (429) before failing. */
+const RATE_LIMITED_RETRIES_MAX = 120;
+
+async function call(token, method, path, body, extraHeaders = {}) {
+  const headers = { Accept: 'application/json', ...extraHeaders };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(`${args.baseUrl}/api/v1${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let response;
+  // The setup sends fast (10,000 messages); a polite client waits as long
+  // as Retry-After says and sends the same request again (every setup call
+  // is idempotent: fixed client_msg_id, Idempotency-Key, or harmless).
+  for (let attempt = 0; ; attempt += 1) {
+    response = await fetch(`${args.baseUrl}/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status !== 429 || attempt >= RATE_LIMITED_RETRIES_MAX) break;
+    await response.arrayBuffer();
+    const waitS = Number(response.headers.get('retry-after')) || 1;
+    await new Promise((resolve) => setTimeout(resolve, waitS * 1000 + Math.random() * 200));
+  }
   const text = await response.text();
   if (!response.ok) fail(`${method} ${path}: ${response.status} ${text}`);
   return text ? JSON.parse(text) : null;
@@ -90,6 +104,27 @@ async function apiSend(user, conversationId, text) {
     client_msg_id: `setup-${run}-${Math.random().toString(36).slice(2)}`,
     text,
   });
+}
+
+const PIN = '135790';
+
+/** Money through the API: a PIN and a sandbox top-up (the server runs --sandbox-payments). */
+async function apiFund(user, amountMinor) {
+  await call(user.token, 'PUT', '/wallet/pin', { pin: PIN, password: PASSWORD });
+  if (amountMinor) {
+    await call(user.token, 'POST', '/wallet/topups', { amount_minor: amountMinor }, { 'Idempotency-Key': `setup-${randomUUID()}` });
+  }
+}
+
+async function apiBalance(user) {
+  return (await call(user.token, 'GET', '/wallet')).balance_minor;
+}
+
+/** "You got ¥3.21" → 321: the amount a page shows, read back as minor units. */
+function shownMinor(text) {
+  const match = /(-?\d+)[.,](\d{2})/.exec(text ?? '');
+  if (!match) fail(`no amount in "${text}"`);
+  return Number(match[1]) * 100 + Number(match[2]);
 }
 
 // ------------------------------------------------------------ page helpers
@@ -516,6 +551,280 @@ scenario('accounts-menu', async (t) => {
   const devices = await call(first.token, 'GET', '/devices');
   if (devices.devices.length !== 1) fail(`the logged-out device is still listed: ${JSON.stringify(devices)}`);
   t.screenshot(page);
+});
+
+// ------------------------------------------------------------ wallet scenarios
+
+async function expectBalance(page, minor, what) {
+  const text = `¥${Math.trunc(minor / 100)}.${String(minor % 100).padStart(2, '0')}`;
+  await expectText(page, '[data-testid=wallet-balance]', text, `${what}: balance ${text}`);
+}
+
+async function openWallet(page) {
+  await page.click('a[href="#/wallet"]');
+  await expectVisible(page, '[data-testid=wallet-balance]', 'the wallet page');
+}
+
+/**
+ * Reads a Code 128 barcode back from the bars the page drew (`M<x> 0h<w>…`
+ * per bar), with its own copy of the symbol table: the digits, or a failure
+ * naming what is wrong (an unknown symbol, a bad check value, no stop).
+ */
+const CODE128_TABLE = `212222 222122 222221 121223 121322 131222 122213 122312 132212 221213 221312 231212 112232 122132 122231
+113222 123122 123221 223211 221132 221231 213212 223112 312131 311222 321122 321221 312212 322112 322211 212123 212321 232121 111323
+131123 131321 112313 132113 132311 211313 231113 231311 112133 112331 132131 113123 113321 133121 313121 211331 231131 213113 213311
+213131 311123 311321 331121 312113 312311 332111 314111 221411 431111 111224 111422 121124 121421 141122 141221 112214 112412 122114
+122411 142112 142211 241211 221114 413111 241112 134111 111242 121142 121241 114212 124112 124211 411212 421112 421211 212141 214121
+412121 111143 111341 131141 114113 114311 411113 411311 113141 114131 311141 411131 211412 211214 211232`.split(/\s+/);
+
+function decodeCode128C(pathData) {
+  const bars = [...pathData.matchAll(/M(\d+) 0h(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  const widths = [];
+  bars.forEach(([x, width], i) => {
+    if (i > 0) widths.push(x - (bars[i - 1][0] + bars[i - 1][1]));
+    widths.push(width);
+  });
+  const stop = widths.splice(-7).join('');
+  if (stop !== '2331112') fail(`the barcode does not end with a stop symbol (${stop})`);
+  const values = [];
+  for (let i = 0; i < widths.length; i += 6) {
+    const value = CODE128_TABLE.indexOf(widths.slice(i, i + 6).join(''));
+    if (value < 0) fail(`unknown Code 128 symbol ${widths.slice(i, i + 6).join('')}`);
+    values.push(value);
+  }
+  const [start, ...rest] = values;
+  const check = rest.pop();
+  if (start !== 105) fail(`the barcode does not start in set C (${start})`);
+  const sum = rest.reduce((total, value, i) => total + value * (i + 1), start);
+  if (sum % 103 !== check) fail(`bad Code 128 check value ${check}, expected ${sum % 103}`);
+  return rest.map((value) => String(value).padStart(2, '0')).join('');
+}
+
+scenario('red-packet', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const cat = await apiUser('cat');
+  await apiBefriend(ann, bob);
+  await apiBefriend(ann, cat);
+  const title = `Lunch club ${run}`;
+  await call(ann.token, 'POST', '/conversations', { title, members: [bob.account_id, cat.account_id] });
+  const annPage = await t.page({ viewport: DESKTOP });
+  const bobPage = await t.page({ viewport: PHONE, name: 'bob' });
+  const catPage = await t.page({ viewport: DESKTOP, name: 'cat', locale: 'zh-CN' });
+  await logInInBrowser(annPage, ann.username);
+  await logInInBrowser(bobPage, bob.username);
+  await logInInBrowser(catPage, cat.username);
+
+  // Ann sets her payment PIN (her password proves it is her) and tops up.
+  await openWallet(annPage);
+  await expectBalance(annPage, 0, 'Ann before topping up');
+  const pins = annPage.locator('[data-testid=pin-form] [data-testid=pin-input]');
+  await pins.nth(0).fill(PIN);
+  await pins.nth(1).fill(PIN);
+  await annPage.fill('[data-testid=pin-password]', PASSWORD);
+  await annPage.click('[data-testid=pin-form] button[type=submit]');
+  await expectVisible(annPage, '[data-testid=pin-form] .status:not(:empty)', 'the "PIN set" line');
+  await annPage.fill('[data-testid=topup-form] input', '100');
+  await annPage.click('[data-testid=topup-form] button[type=submit]');
+  await expectBalance(annPage, 10000, 'Ann after topping up');
+  await expectVisible(annPage, '[data-testid=statement] li[data-kind=topup]', 'the top-up in the statement');
+
+  // A lucky red packet of 10.00 in 3 shares into the group.
+  await openChatWith(annPage, title);
+  await annPage.click('[data-testid=send-money]');
+  await annPage.click('[data-testid=choose-red-packet]');
+  const form = annPage.locator('[data-testid=red-packet-form]');
+  await form.locator('[data-testid=total-input]').fill('10.00');
+  await form.locator('input[name=count]').fill('3');
+  await form.locator('select[name=mode]').selectOption('lucky');
+  await form.locator('input[name=greeting]').fill('Lunch is on me');
+  await form.locator('[data-testid=pin-input]').fill(PIN);
+  await form.locator('[data-testid=money-submit]').click();
+  await expectText(annPage, 'pz-red-packet-card', 'Lunch is on me', "the red packet in Ann's chat");
+
+  // Bob (phone) and Cat (Chinese) open it in their own browsers.
+  const amounts = {};
+  for (const [who, page] of [['bob', bobPage], ['cat', catPage]]) {
+    await openChatWith(page, title);
+    await expectVisible(page, 'pz-red-packet-card [data-testid=red-packet-open]', `the Open button at ${who}`);
+    await page.click('pz-red-packet-card [data-testid=red-packet-open]');
+    await expectVisible(page, 'pz-red-packet-card [data-testid=red-packet-mine]', `${who}'s share`);
+    amounts[who] = shownMinor(await page.locator('pz-red-packet-card [data-testid=red-packet-mine]').first().textContent());
+  }
+  await t.screenshotNow(bobPage, 'bob');
+  // Ann takes the last share, then reads the details.
+  await annPage.click('pz-red-packet-card [data-testid=red-packet-open]');
+  await expectVisible(annPage, 'pz-red-packet-card [data-testid=red-packet-mine]', "Ann's share");
+  amounts.ann = shownMinor(await annPage.locator('pz-red-packet-card [data-testid=red-packet-mine]').first().textContent());
+  await annPage.click('pz-red-packet-card [data-testid=red-packet-details]');
+  const dialog = annPage.locator('[data-testid=red-packet-dialog]');
+  await expectVisible(annPage, '[data-testid=red-packet-dialog] .claims li', 'the claims in the details');
+  await expectText(annPage, '[data-testid=red-packet-summary]', '3 of 3', 'all three shares taken');
+  const claims = await dialog.locator('.claims li').evaluateAll((items) =>
+    items.map((li) => ({ account: li.dataset.accountId, minor: Number(li.dataset.amountMinor), text: li.textContent })),
+  );
+  const byAccount = Object.fromEntries(claims.map((claim) => [claim.account, claim]));
+  for (const [who, user] of [['ann', ann], ['bob', bob], ['cat', cat]]) {
+    const claim = byAccount[user.account_id];
+    if (!claim) fail(`${who} missing from the details: ${JSON.stringify(claims)}`);
+    if (claim.minor !== amounts[who] || shownMinor(claim.text) !== amounts[who]) {
+      fail(`${who} saw ${amounts[who]} but the details say ${JSON.stringify(claim)}`);
+    }
+  }
+  const sum = amounts.ann + amounts.bob + amounts.cat;
+  if (sum !== 1000) fail(`the shares ${JSON.stringify(amounts)} sum to ${sum}, not 1000`);
+  t.metric(`red-packet: shares ${JSON.stringify(amounts)} (minor units), sum ${sum}`);
+  // The money really moved: each wallet holds its share.
+  if ((await apiBalance(bob)) !== amounts.bob) fail("Bob's wallet does not hold his share");
+  if ((await apiBalance(ann)) !== 10000 - 1000 + amounts.ann) fail("Ann's wallet is off");
+  t.screenshot(annPage);
+});
+
+scenario('transfer', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  await apiBefriend(ann, bob);
+  await apiFund(ann, 10000);
+  const annPage = await t.page({ viewport: DESKTOP });
+  const bobPage = await t.page({ viewport: PHONE, name: 'bob' });
+  await logInInBrowser(annPage, ann.username);
+  await logInInBrowser(bobPage, bob.username);
+  // A second tab in each browser keeps the wallet open, to see it change live.
+  const annWallet = await annPage.context().newPage();
+  const bobWallet = await bobPage.context().newPage();
+  await annWallet.goto(`${args.baseUrl}/#/wallet`);
+  await bobWallet.goto(`${args.baseUrl}/#/wallet`);
+  await expectBalance(annWallet, 10000, 'Ann before');
+  await expectBalance(bobWallet, 0, 'Bob before');
+
+  await openChatWith(annPage, `bob ${run}`);
+  await annPage.click('[data-testid=send-money]');
+  await annPage.click('[data-testid=choose-transfer]');
+  const form = annPage.locator('[data-testid=transfer-dialog]');
+  await form.locator('[data-testid=amount-input]').fill('12.345');
+  await form.locator('input[name=note]').fill('for lunch');
+  await form.locator('[data-testid=pin-input]').fill(PIN);
+  await form.locator('[data-testid=money-submit]').click();
+  // Three decimals are refused before anything is sent.
+  await expectVisible(annPage, '[data-testid=transfer-dialog] .error:not(:empty)', 'the "two decimals" error');
+  await form.locator('[data-testid=amount-input]').fill('12.34');
+  await form.locator('[data-testid=money-submit]').click();
+  await expectVisible(annPage, 'pz-transfer-card[data-status=pending]', "the pending transfer in Ann's chat");
+  await expectBalance(annWallet, 8766, 'Ann after sending (live)');
+
+  await openChatWith(bobPage, `ann ${run}`);
+  await expectText(bobPage, 'pz-transfer-card [data-testid=transfer-amount]', '¥12.34', 'the amount at Bob');
+  await bobPage.click('pz-transfer-card [data-testid=transfer-accept]');
+  await expectVisible(bobPage, 'pz-transfer-card[data-status=accepted]', 'accepted at Bob');
+  await expectVisible(annPage, 'pz-transfer-card[data-status=accepted]', 'accepted at Ann (live)');
+  await expectBalance(bobWallet, 1234, 'Bob after accepting (live)');
+  await expectBalance(annWallet, 8766, 'Ann after the acceptance');
+  await expectVisible(bobWallet, '[data-testid=statement] li[data-kind=transfer_accepted]', "the transfer in Bob's statement");
+  if ((await apiBalance(bob)) !== 1234) fail("Bob's wallet does not hold the transfer");
+  await t.screenshotNow(annWallet, 'ann-wallet');
+  t.screenshot(bobPage);
+});
+
+scenario('payment-code', async (t) => {
+  const shop = await apiUser('shop');
+  const buyer = await apiUser('buyer');
+  await apiFund(buyer, 100000);
+  const merchant = await call(shop.token, 'POST', '/merchants', { name: `Corner ${run}`.slice(0, 25) });
+  const page = await t.page({ viewport: PHONE });
+  await logInInBrowser(page, buyer.username);
+  await openWallet(page);
+  await page.click('[data-testid=wallet-code-link]');
+  await expectVisible(page, 'img[data-testid=payment-code-qr]', 'the payment code as a QR code');
+  await expectVisible(page, 'svg.barcode', 'the payment code as a barcode');
+  const first = await page.locator('pz-payment-code').getAttribute('data-code');
+  if (!/^\d{18}$/.test(first ?? '')) fail(`the page shows no 18-digit code: ${first}`);
+  const digits = (await page.locator('[data-testid=payment-code-digits]').textContent()).replace(/\s/g, '');
+  if (digits !== first) fail(`the digits shown (${digits}) are not the code (${first})`);
+  const barcode = decodeCode128C(await page.locator('pz-payment-code svg.barcode path').getAttribute('d'));
+  if (barcode !== first) fail(`the barcode reads ${barcode}, not ${first}`);
+  const loaded = await page.locator('img[data-testid=payment-code-qr]').evaluate((img) => img.complete && img.naturalWidth > 0);
+  if (!loaded) fail('the QR image did not load');
+
+  // The merchant's till collects 5.50 (under the no-PIN limit): done at once.
+  const small = await call(shop.token, 'POST', `/merchants/${merchant.merchant_id}/collect`, { payment_code: first, amount_minor: 550 }, { 'Idempotency-Key': randomUUID() });
+  if (small.status !== 'completed') fail(`collect answered ${JSON.stringify(small)}`);
+  await expectBalance(page, 100000 - 550, 'the buyer after the till collected');
+  // A used code is replaced at once.
+  await page.waitForFunction((old) => {
+    const code = document.querySelector('pz-payment-code')?.dataset.code;
+    return code && code !== old;
+  }, first, { timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('the used code was not replaced'));
+  const second = await page.locator('pz-payment-code').getAttribute('data-code');
+  await t.screenshotNow(page, 'paid');
+
+  // Above the no-PIN limit (500.00) the buyer confirms with the PIN.
+  const large = await call(shop.token, 'POST', `/merchants/${merchant.merchant_id}/collect`, { payment_code: second, amount_minor: 60000 }, { 'Idempotency-Key': randomUUID() });
+  if (large.status !== 'needs_confirmation') fail(`a large collect answered ${JSON.stringify(large)}`);
+  await expectVisible(page, '[data-testid=confirm-dialog]', 'the confirmation dialog');
+  await page.fill('[data-testid=confirm-dialog] [data-testid=pin-input]', PIN);
+  await page.click('[data-testid=confirm-payment]');
+  await expectBalance(page, 100000 - 550 - 60000, 'the buyer after confirming');
+  const payment = await call(shop.token, 'GET', `/payments/${large.payment_id}`);
+  if (payment.status !== 'completed') fail(`the confirmed payment is ${payment.status}`);
+  t.screenshot(page);
+});
+
+scenario('merchant-pay', async (t) => {
+  const shop = await apiUser('shop');
+  const buyer = await apiUser('buyer');
+  await apiFund(buyer, 10000);
+  const shopPage = await t.page({ viewport: DESKTOP, name: 'shop' });
+  const buyerPage = await t.page({ viewport: PHONE, name: 'buyer' });
+  await logInInBrowser(shopPage, shop.username);
+  await logInInBrowser(buyerPage, buyer.username);
+
+  // The shop opens a merchant and shows its code (to print, or as text).
+  await openWallet(shopPage);
+  await shopPage.click('[data-testid=wallet-merchant-link]');
+  await shopPage.fill('#merchant-name', 'Noodle Bar');
+  await shopPage.fill('#merchant-city', 'Shanghai');
+  await shopPage.click('[data-testid=merchant-form] button[type=submit]');
+  await expectVisible(shopPage, 'img[data-testid=merchant-qr]', "the merchant's QR code");
+  await expectVisible(shopPage, '[data-testid=merchant-print]', 'the Print button');
+  const loaded = await shopPage.locator('img[data-testid=merchant-qr]').evaluate((img) => img.complete && img.naturalWidth > 0);
+  if (!loaded) fail("the merchant's QR image did not load");
+  const payload = (await shopPage.locator('[data-testid=merchant-payload]').textContent()).trim();
+  if (!payload.startsWith('000201')) fail(`not an EMVCo payload: ${payload}`);
+  await expectText(shopPage, '[data-testid=merchant-balance]', '¥0.00', 'the empty till');
+
+  // The buyer pastes it and pays 8.80. The first answer is lost on the way
+  // back: paying again reuses the idempotency key, so it is paid once.
+  await openWallet(buyerPage);
+  await buyerPage.click('[data-testid=wallet-pay-link]');
+  await buyerPage.fill('#pay-payload', payload);
+  await expectText(buyerPage, '[data-testid=pay-preview]', 'Noodle Bar', 'the merchant named before paying');
+  await buyerPage.fill('[data-testid=pay-amount-input]', '8.80');
+  await buyerPage.fill('[data-testid=pay-form] [data-testid=pin-input]', PIN);
+  const keys = [];
+  let loseAnswer = true;
+  await buyerPage.route('**/api/v1/payments', async (route) => {
+    keys.push(route.request().headers()['idempotency-key']);
+    if (!loseAnswer) return route.continue();
+    loseAnswer = false;
+    await route.fetch();
+    return route.abort('connectionreset');
+  });
+  await buyerPage.click('[data-testid=pay-submit]');
+  await expectVisible(buyerPage, '[data-testid=pay-form] .error:not(:empty)', 'the failed attempt');
+  await buyerPage.click('[data-testid=pay-submit]');
+  await expectText(buyerPage, '[data-testid=pay-done]', '8.80', 'the payment done');
+  if (keys.length !== 2 || keys[0] !== keys[1] || !keys[0]) fail(`the retry did not reuse the key: ${keys}`);
+  if ((await apiBalance(buyer)) !== 10000 - 880) fail('the buyer paid other than once');
+  await expectText(shopPage, '[data-testid=merchant-balance]', '¥8.80', 'the till after the payment (live)');
+  await t.screenshotNow(shopPage, 'shop');
+  // Printed, the page is the merchant's sheet alone.
+  await shopPage.emulateMedia({ media: 'print' });
+  if (await shopPage.locator('.topbar').isVisible()) fail('the header is printed');
+  if (await shopPage.locator('[data-testid=merchant-form]').isVisible()) fail('the form is printed');
+  await expectVisible(shopPage, 'img[data-testid=merchant-qr]', 'the QR code on the printed sheet');
+  await t.screenshotNow(shopPage, 'print');
+  await shopPage.emulateMedia({ media: 'screen' });
+  t.screenshot(buyerPage);
 });
 
 // ------------------------------------------------------------------ runner

@@ -165,8 +165,8 @@ fn format_amount(minor: i64, digits: u32) -> String {
 }
 
 /// The inverse of [`format_amount`]; also takes fewer decimals ("12.5",
-/// "12"). Refuses zero, signs, exponents and more decimals than the
-/// currency has.
+/// "12"). Refuses zero, signs, exponents, more decimals than the currency
+/// has, and an amount whose full form [`build`] could not write.
 fn parse_amount(text: &str, digits: u32) -> Option<i64> {
     if text.is_empty() || text.len() > AMOUNT_CHARS_MAX {
         return None;
@@ -195,7 +195,8 @@ fn parse_amount(text: &str, digits: u32) -> Option<i64> {
         padded.parse().ok()?
     };
     let minor = whole.checked_mul(scale)?.checked_add(fraction)?;
-    (minor > 0 && minor <= AMOUNT_MINOR_MAX).then_some(minor)
+    let writable = format_amount(minor, digits).len() <= AMOUNT_CHARS_MAX;
+    (minor > 0 && minor <= AMOUNT_MINOR_MAX && writable).then_some(minor)
 }
 
 /// Builds the payload for `qr`. Refuses a name, city, id or amount that
@@ -257,6 +258,10 @@ fn tlv(text: &str) -> Result<Vec<(&str, &str)>, QrError> {
         }
         let tag = &header[..2];
         let length: usize = header[2..].parse().map_err(|_| QrError::Malformed)?;
+        // EMVCo lengths are 01–99: an empty field is no field.
+        if length == 0 {
+            return Err(QrError::Malformed);
+        }
         let body = &rest[4..];
         let end = body
             .char_indices()
@@ -291,8 +296,9 @@ pub fn parse(payload: &str) -> Result<MerchantQr, QrError> {
     }
     let fields = tlv(payload)?;
     // The CRC must be the last field and appear once.
+    let crc_fields = fields.iter().filter(|(tag, _)| *tag == "63").count();
     match fields.last() {
-        Some(("63", value)) if value.len() == 4 => {}
+        Some(("63", value)) if value.len() == 4 && crc_fields == 1 => {}
         _ => return Err(QrError::Malformed),
     }
     let get = |tag: &'static str| -> Result<Option<&str>, QrError> {
@@ -448,6 +454,51 @@ mod tests {
         qr.city = "c".repeat(16);
         assert_eq!(build(&qr), Err(QrError::Invalid("60")));
         assert_eq!(build(&sample(Some(0))), Err(QrError::Invalid("54")));
+    }
+
+    /// `body` with the CRC field that makes it pass the CRC check.
+    fn with_crc(body: &str) -> String {
+        let covered = format!("{body}6304");
+        format!("{covered}{:04X}", crc16_ccitt_false(covered.as_bytes()))
+    }
+
+    /// Found by `fuzz/fuzz_targets/emvco.rs`: a field of length 00 (an
+    /// unknown tag, the merchant id, the city) parsed, though EMVCo lengths
+    /// are 01–99 and `build` refuses an empty merchant id.
+    #[test]
+    fn empty_fields_refused() {
+        let empty_unknown = "00020101021126200006piazza0106mer_4256000204000053039785802CN5904Café";
+        assert_eq!(parse(&with_crc(empty_unknown)), Err(QrError::Malformed));
+        let empty_id = "00020101021126140006piazza01005204000053031565802CN5904Shop";
+        assert_eq!(parse(&with_crc(empty_id)), Err(QrError::Invalid("26")));
+        let empty_city = "00020101021126200006piazza0106mer_4252040000530315658\
+                          02CN5904Shop6000";
+        assert_eq!(parse(&with_crc(empty_city)), Err(QrError::Malformed));
+    }
+
+    /// Found by `fuzz/fuzz_targets/emvco.rs`: "263440060263" (12 characters)
+    /// parsed, though `build` writes it as "263440060263.00", too long for
+    /// tag 54, so a code parsed could not be written again.
+    #[test]
+    fn amounts_parse_only_if_writable() {
+        assert_eq!(parse_amount("263440060263", 2), None);
+        assert_eq!(parse_amount("9999999999.99", 2), Some(999_999_999_999));
+        assert_eq!(parse_amount("9999999999999", 0), Some(9_999_999_999_999));
+        let qr = sample(Some(999_999_999_999));
+        assert_eq!(parse(&build(&qr).unwrap()), Ok(qr));
+        assert_eq!(
+            build(&sample(Some(1_000_000_000_000))),
+            Err(QrError::Invalid("54"))
+        );
+    }
+
+    /// Found by `fuzz/fuzz_targets/emvco.rs`: a second CRC field before the
+    /// last one was taken as data.
+    #[test]
+    fn only_one_crc_field() {
+        let body = "00020101021126200006piazza0106mer_425204000053031565802CN5904Shop";
+        assert!(parse(&with_crc(body)).is_ok());
+        assert_eq!(parse(&with_crc(&with_crc(body))), Err(QrError::Malformed));
     }
 
     #[test]

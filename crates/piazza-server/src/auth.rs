@@ -84,7 +84,9 @@ impl FromRequestParts<App> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Auth, ApiError> {
         let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
-        authenticate(app, token).await
+        let auth = authenticate(app, token).await?;
+        crate::rate_limit::charge_authenticated(app, parts, auth.account)?;
+        Ok(auth)
     }
 }
 

@@ -105,6 +105,30 @@ pub struct Limits {
     /// How long a collection above the no-PIN limit waits for the buyer to
     /// confirm it before it lapses (nothing moved).
     pub collect_confirm_s: u64,
+    /// Requests one account may make per second, all its devices together
+    /// (WebSocket frames not included; see `socket_messages_per_s`). Past
+    /// it: 429 `rate_limited` with `Retry-After`.
+    pub requests_per_account_per_s: u32,
+    /// Requests one account may make at once before that rate applies.
+    pub requests_per_account_burst: u32,
+    /// Requests per second from one client address (one IPv6 /64) that no
+    /// account answers for: sign-ups, log-ins, web pages, bad tokens.
+    pub anonymous_requests_per_address_per_s: u32,
+    /// Such requests one address may make at once before that rate applies.
+    pub anonymous_requests_per_address_burst: u32,
+    /// Accounts, and addresses, whose request rate is remembered at once;
+    /// past it the idle ones are forgotten first.
+    pub rate_limit_keys_max: usize,
+    /// Frames per second one WebSocket may send. A frame past it gets an
+    /// error frame `rate_limited`; a whole burst of them in a row closes
+    /// the socket (1008).
+    pub socket_messages_per_s: u32,
+    /// Frames one WebSocket may send at once before that rate applies.
+    pub socket_messages_burst: u32,
+    /// A connection whose request head (request line and headers) has not
+    /// fully arrived this long after it began waiting for one is closed:
+    /// slow clients (slowloris), and kept-alive connections left idle.
+    pub header_read_timeout_s: u64,
 }
 
 impl Default for Limits {
@@ -127,6 +151,14 @@ impl Default for Limits {
             idempotency_key_retention_s: IDEMPOTENCY_KEY_RETENTION_MIN_S,
             payment_code_valid_s: 60,
             collect_confirm_s: 5 * 60,
+            requests_per_account_per_s: 200,
+            requests_per_account_burst: 400,
+            anonymous_requests_per_address_per_s: 50,
+            anonymous_requests_per_address_burst: 500,
+            rate_limit_keys_max: 100_000,
+            socket_messages_per_s: 1_000,
+            socket_messages_burst: 2_000,
+            header_read_timeout_s: 30,
         }
     }
 }
@@ -165,6 +197,32 @@ impl Limits {
             ("pin_attempts_max", u64::from(self.pin_attempts_max)),
             ("payment_code_valid_s", self.payment_code_valid_s),
             ("collect_confirm_s", self.collect_confirm_s),
+            (
+                "requests_per_account_per_s",
+                u64::from(self.requests_per_account_per_s),
+            ),
+            (
+                "requests_per_account_burst",
+                u64::from(self.requests_per_account_burst),
+            ),
+            (
+                "anonymous_requests_per_address_per_s",
+                u64::from(self.anonymous_requests_per_address_per_s),
+            ),
+            (
+                "anonymous_requests_per_address_burst",
+                u64::from(self.anonymous_requests_per_address_burst),
+            ),
+            ("rate_limit_keys_max", self.rate_limit_keys_max as u64),
+            (
+                "socket_messages_per_s",
+                u64::from(self.socket_messages_per_s),
+            ),
+            (
+                "socket_messages_burst",
+                u64::from(self.socket_messages_burst),
+            ),
+            ("header_read_timeout_s", self.header_read_timeout_s),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(format!("`limits.{name}` must be at least 1"));

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -13,6 +14,7 @@ pub mod hub;
 pub mod openapi;
 pub mod pin_cache;
 mod qr_image;
+pub mod rate_limit;
 pub mod routes;
 pub mod socket;
 pub mod sweeper;
@@ -52,6 +54,8 @@ pub struct App {
     pub hub: Arc<Hub>,
     pub passwords: Arc<PasswordHasherPool>,
     pub login_failures: Arc<FailureLimiter>,
+    /// Requests per account and per anonymous address (see `rate_limit`).
+    pub rate_limits: Arc<rate_limit::RateLimits>,
     /// Right payment PINs seen lately, so bursts skip Argon2.
     pub verified_pins: Arc<pin_cache::VerifiedPins>,
     pub limits: Arc<Limits>,
@@ -88,6 +92,7 @@ impl App {
                 config.limits.login_failure_window(),
                 LOGIN_LIMITER_KEYS_MAX,
             )),
+            rate_limits: Arc::new(rate_limit::RateLimits::new(&config.limits)),
             verified_pins: Arc::new(pin_cache::VerifiedPins::default()),
             limits: Arc::new(config.limits.clone()),
             currency: config.currency,
@@ -186,6 +191,10 @@ pub fn router(app: App) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(limits::REQUEST_BODY_BYTES_MAX))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            rate_limit::middleware,
+        ))
         .layer(middleware::from_fn(telemetry::track))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -299,16 +308,18 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
         }
     });
     let app = App::new(Arc::clone(&store) as Arc<dyn Store>, hub, &config);
-    let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let service = router(app.clone());
+    let header_read_timeout = Duration::from_secs(config.limits.header_read_timeout_s);
     // Returns expired transfers and refunds expired red packets; stops
     // with `app.shutdown`.
     let sweeper = tokio::spawn(sweeper::run(app.clone(), SWEEP_INTERVAL));
     let stop = app.shutdown.clone();
-    let served = tokio::spawn(async move {
-        axum::serve(listener, service)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-    });
+    let served = tokio::spawn(connections::serve(
+        listener,
+        service,
+        stop,
+        header_read_timeout,
+    ));
     Ok(Running {
         addr,
         app,

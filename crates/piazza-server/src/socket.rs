@@ -3,7 +3,11 @@
 //! client sends `{"op":"sync"}`, and takes `{"op":"send"}` with an ack after
 //! commit. Sends are pipelined: up to `SOCKET_SENDS_IN_FLIGHT_MAX` may wait
 //! for their commit at once, acked in the order they arrived; past that the
-//! socket is not read, which pushes back on the client.
+//! socket is not read, which pushes back on the client. Each socket may
+//! send `socket_messages_per_s` frames a second (see `rate_limit`): a frame
+//! past it is answered by an error frame `rate_limited` (status 429) and
+//! dropped; a whole burst of those in a row closes the socket with 1008
+//! once the sends already taken are acked.
 //!
 //! Gaplessness: the subscription is made before the upgrade, so every event
 //! committed after it is queued; a replay reads the log after that, so an
@@ -29,6 +33,7 @@ use crate::auth::{self, Auth};
 use crate::error::ApiError;
 use crate::events;
 use crate::hub::{CloseReason, CloseSignal, Kind, Pushed, Subscription};
+use crate::rate_limit::{Admission, SocketRate};
 
 /// The caller of a socket upgrade, by header or `?token=`.
 pub struct SocketAuth {
@@ -42,12 +47,13 @@ impl FromRequestParts<App> for SocketAuth {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<SocketAuth, ApiError> {
         let token = auth::socket_token(parts).ok_or_else(ApiError::unauthorized)?;
         let auth = auth::authenticate(app, &token).await?;
+        crate::rate_limit::charge_authenticated(app, parts, auth.account)?;
         Ok(SocketAuth { auth, token })
     }
 }
 
 /// Upgrade to the live event socket.
-#[utoipa::path(get, path = "/api/v1/ws", tag = "sync",
+#[utoipa::path(get, path = "/api/v1/ws", tag = "sync", security(("bearer" = [])),
     params(("token" = Option<String>, Query, description = "the session token, for clients that cannot send a header")),
     responses(
         (status = 101, description = "switching to the WebSocket protocol"),
@@ -103,6 +109,8 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
     // blocks our writes; past this it is dropped (its queue is bounded
     // meanwhile, and its device catches up by sync).
     let write_timeout = Duration::from_secs(app.limits.socket_write_timeout_s.max(1));
+    // Every frame the client sends costs a token, pings included.
+    let mut frame_rate = SocketRate::new(&app.limits);
 
     let (code, reason): (u16, &str) = loop {
         // Closing wins over anything else that is ready; among the rest the
@@ -130,6 +138,35 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
             }
             received = socket.recv(), if pending.len() < limits::SOCKET_SENDS_IN_FLIGHT_MAX => {
                 last_heard = Instant::now();
+                if let Some(Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_))) = received {
+                    match frame_rate.admit() {
+                        Admission::Accept => {}
+                        Admission::Refuse { retry_after_s } => {
+                            let frame = error_frame(
+                                refused_client_msg_id(&received),
+                                ApiError::too_many(
+                                    "rate_limited",
+                                    format!("too many frames on this socket; retry in {retry_after_s} s"),
+                                    retry_after_s,
+                                ),
+                            );
+                            if send_frame(&mut socket, &frame, write_timeout).await.is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                        Admission::Close => {
+                            // Answer the sends already taken first, so the
+                            // client is left in doubt about none of them.
+                            while let Some(frame) = pending.next().await {
+                                if !within(write_timeout, write_acks(&mut socket, frame, &mut pending)).await {
+                                    return;
+                                }
+                            }
+                            break (1008, "too many frames");
+                        }
+                    }
+                }
                 match received {
                     Some(Ok(Message::Text(text))) => {
                         let link = Link { app: &app, auth, write_timeout, close_signal: &close_signal };
@@ -171,6 +208,18 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
 }
 
 struct Gone;
+
+/// The `client_msg_id` of a refused send, so the client knows which one
+/// to retry; `None` for anything else.
+fn refused_client_msg_id(received: &Option<Result<Message, axum::Error>>) -> Option<String> {
+    let Some(Ok(Message::Text(text))) = received else {
+        return None;
+    };
+    match serde_json::from_str::<ClientFrame>(text) {
+        Ok(ClientFrame::Send { client_msg_id, .. }) => Some(client_msg_id),
+        _ => None,
+    }
+}
 
 /// True when `write` finished in time and the socket took it.
 async fn within(limit: Duration, write: impl Future<Output = Result<(), Gone>>) -> bool {

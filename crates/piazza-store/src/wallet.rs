@@ -308,9 +308,13 @@ pub(crate) fn check_pin(
         }
         PinCheck::Verified => {
             ctx.conn
+                // Only when there is something to clear: a right PIN is the
+                // common case, and an unconditional write would dirty a page
+                // on every payment.
                 .prepare_cached(
                     "UPDATE payment_pins SET failed_attempts = 0, locked_until = NULL
-                     WHERE account_id = ?1",
+                     WHERE account_id = ?1
+                       AND (failed_attempts <> 0 OR locked_until IS NOT NULL)",
                 )?
                 .execute([account.row()])?;
             Ok(None)

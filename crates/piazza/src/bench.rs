@@ -12,26 +12,35 @@
 //! - `connections`: many idle WebSockets; the server's memory per socket.
 //! - `catchup`: a brand-new device rebuilds a long log, over HTTP and over
 //!   a WebSocket.
+//! - `ledger`: durable money transfers per second, over HTTP and straight
+//!   into the store, then a check that the ledger still balances.
+//! - `red-packet`: every member of a full group claims one hot red packet
+//!   at once; claims per second, and the shares adding up exactly.
 //!
 //! Every loop here is bounded in count and in time, and all traffic goes
 //! to a loopback address.
 
 mod catchup;
 mod connections;
+mod ledger;
 mod messaging;
+mod money;
 mod progress;
+mod red_packet;
 mod report;
 mod server;
 mod setup;
 
 pub use catchup::CatchupArgs;
 pub use connections::ConnectionsArgs;
+pub use ledger::LedgerArgs;
 pub use messaging::MessagingArgs;
+pub use red_packet::RedPacketArgs;
 
 use anyhow::bail;
 
 use report::Output;
-use server::Server;
+use server::{Server, SpawnOptions};
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -60,6 +69,10 @@ pub enum BenchCommand {
     Connections(ConnectionsArgs),
     /// A new device pulls a long log from scratch, over HTTP and a WebSocket.
     Catchup(CatchupArgs),
+    /// Durable money transfers per second, over HTTP and in the store.
+    Ledger(LedgerArgs),
+    /// Every member of a group claims one red packet at once.
+    RedPacket(RedPacketArgs),
 }
 
 impl BenchCommand {
@@ -71,8 +84,25 @@ impl BenchCommand {
             BenchCommand::Messaging(args) => args.accounts as u64,
             BenchCommand::Connections(args) => args.count as u64,
             BenchCommand::Catchup(_) => 2,
+            BenchCommand::Ledger(args) => args.connections as u64,
+            BenchCommand::RedPacket(args) => args.members as u64,
         };
         sockets + SLACK
+    }
+
+    /// How a spawned server must run for this bench.
+    fn spawn_options(&self) -> SpawnOptions {
+        match self {
+            BenchCommand::Ledger(args) => SpawnOptions {
+                sandbox_payments: true,
+                production_hashing: args.production_hashing,
+            },
+            BenchCommand::RedPacket(_) => SpawnOptions {
+                sandbox_payments: true,
+                production_hashing: false,
+            },
+            _ => SpawnOptions::default(),
+        }
     }
 }
 
@@ -90,7 +120,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let mut server = match &args.server {
         Some(url) => Server::attach(url, args.server_pid)?,
-        None => Server::spawn().await?,
+        None => Server::spawn(args.command.spawn_options()).await?,
     };
     eprintln!("server: {}", server.base_url());
 
@@ -98,6 +128,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Messaging(args) => messaging::run(&mut server, args).await,
         BenchCommand::Connections(args) => connections::run(&mut server, args, open_files).await,
         BenchCommand::Catchup(args) => catchup::run(&mut server, args).await,
+        BenchCommand::Ledger(args) => ledger::run(&mut server, args).await,
+        BenchCommand::RedPacket(args) => red_packet::run(&mut server, args).await,
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.

@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod chaos;
 mod cli;
 mod serve;
 
@@ -39,6 +40,9 @@ enum Command {
     Admin(admin::AdminCommand),
     /// Load generators that print throughput, latency and memory.
     Bench(bench::BenchArgs),
+    /// SIGKILL the server under a mixed load, restart it, and verify that
+    /// nothing acknowledged was lost or doubled.
+    Chaos(chaos::ChaosArgs),
     #[command(flatten)]
     Client(cli::ClientCommand),
 }
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => runtime.block_on(serve::run(args)),
             Command::Admin(command) => admin::run(command),
             Command::Bench(args) => runtime.block_on(bench::run(args)),
+            Command::Chaos(args) => runtime.block_on(chaos::run(args)),
             Command::Client(command) => runtime.block_on(cli::run(cli.client, command)),
         });
     match outcome {

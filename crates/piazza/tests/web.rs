@@ -50,6 +50,10 @@ async fn browser_scenarios_pass() {
     };
     // The wallet scenarios top up through the sandbox gateway.
     config.sandbox_payments = true;
+    // One scenario writes a 10,000-message conversation through the API to
+    // test scrolling; the rate limits have their own tests (it/abuse.rs).
+    config.limits.requests_per_account_per_s = 100_000;
+    config.limits.requests_per_account_burst = 100_000;
     let running = piazza_server::spawn(config).await.expect("server starts");
     let base_url = format!("http://{}", running.addr);
 

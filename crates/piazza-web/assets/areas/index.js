@@ -7,3 +7,4 @@ export { area as auth } from './auth/index.js';
 export { area as chat } from './chat/index.js';
 export { area as contacts } from './contacts/index.js';
 export { area as devices } from './devices/index.js';
+export { area as wallet } from './wallet/index.js';

@@ -59,6 +59,7 @@ const ICONS = {
   contacts:
     'M9 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-7 8c0-3.5 3-6 7-6s7 2.5 7 6zm15-9a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm1 2c2.5.4 4 2.4 4 5h-4c0-2-.8-3.7-2.2-4.9.7-.1 1.4-.1 2.2-.1z',
   devices: 'M2 5h14v10H2zm2 2v6h10V7zM0 17h18v2H0zm19-9h5v12h-5zm1 2v7h3v-7z',
+  wallet: 'M3 7a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2v2h-5a3 3 0 0 0 0 6h5v2a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2zm13 4h5v2h-5z',
 };
 
 export function icon(name) {

@@ -2,7 +2,7 @@
 //! user already runs (`--attach`). Either way the bench only talks to it
 //! over HTTP and reads its memory from `/proc`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -15,8 +15,9 @@ use tokio::process::{Child, Command};
 /// The config of a spawned server. Password hashing is made cheap so that
 /// creating thousands of accounts takes seconds, and the socket and log-in
 /// limits are lifted because the bench is one client with many sockets
-/// and many log-ins from one address. The keys must match the server's
-/// config exactly: it refuses unknown ones.
+/// and many log-ins from one address; so are the request and frame rates,
+/// which the bench exists to push past any production setting. The keys
+/// must match the server's config exactly: it refuses unknown ones.
 const BENCH_CONFIG_TOML: &str = "\
 [password_hashing]
 memory_kib = 1024
@@ -26,7 +27,49 @@ iterations = 1
 sockets_max = 100000
 sockets_per_account_max = 100000
 login_failures_per_address_max = 1000000
+requests_per_account_per_s = 1000000
+requests_per_account_burst = 1000000
+anonymous_requests_per_address_per_s = 1000000
+anonymous_requests_per_address_burst = 1000000
+socket_messages_per_s = 1000000
+socket_messages_burst = 1000000
 ";
+
+/// The Argon2 cost of a deployment (the server's defaults), for runs that
+/// must pay what a real PIN check costs rather than the cheap bench cost.
+const PRODUCTION_HASHING_TOML: &str = "\
+[password_hashing]
+memory_kib = 19456
+iterations = 2
+";
+
+/// What a spawned server runs with beyond the bench config.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpawnOptions {
+    /// The sandbox payment gateway, so the money benches can top up.
+    pub sandbox_payments: bool,
+    /// Production Argon2 cost for passwords and payment PINs instead of
+    /// the bench's cheap one.
+    pub production_hashing: bool,
+}
+
+impl SpawnOptions {
+    /// The config file's text. Top-level keys come before any table.
+    fn config_toml(self) -> String {
+        let mut toml = format!("sandbox_payments = {}\n", self.sandbox_payments);
+        if self.production_hashing {
+            let limits = BENCH_CONFIG_TOML
+                .split_once("[limits]")
+                .map_or("", |(_, limits)| limits);
+            toml.push_str(PRODUCTION_HASHING_TOML);
+            toml.push_str("\n[limits]");
+            toml.push_str(limits);
+        } else {
+            toml.push_str(BENCH_CONFIG_TOML);
+        }
+        toml
+    }
+}
 
 /// What the server prints first on stdout, followed by its address.
 const LISTENING_PREFIX: &str = "listening on ";
@@ -50,18 +93,20 @@ pub struct Server {
 struct Spawned {
     child: Child,
     directory: TempDir,
+    /// Stopped on purpose by `stop`; its directory is still there.
+    stopped: bool,
 }
 
 impl Server {
     /// Starts `piazza serve` on a free loopback port with a fresh data
     /// directory, and waits for it to say where it listens.
-    pub async fn spawn() -> anyhow::Result<Server> {
+    pub async fn spawn(options: SpawnOptions) -> anyhow::Result<Server> {
         let directory = tempfile::Builder::new()
             .prefix("piazza-bench-")
             .tempdir()
             .context("cannot create a temporary directory for the server")?;
         let config_path = directory.path().join("bench.toml");
-        std::fs::write(&config_path, BENCH_CONFIG_TOML)
+        std::fs::write(&config_path, options.config_toml())
             .with_context(|| format!("cannot write {}", config_path.display()))?;
         let data_dir = directory.path().join("data");
 
@@ -74,7 +119,11 @@ impl Server {
             client: Client::new(&base_url),
             base_url,
             pid,
-            spawned: Some(Spawned { child, directory }),
+            spawned: Some(Spawned {
+                child,
+                directory,
+                stopped: false,
+            }),
         })
     }
 
@@ -121,6 +170,9 @@ impl Server {
     /// that exited, or a server that no longer answers its health check.
     pub async fn ensure_alive(&mut self) -> anyhow::Result<()> {
         if let Some(spawned) = &mut self.spawned {
+            if spawned.stopped {
+                bail!("the server was already stopped");
+            }
             if let Some(status) = spawned.child.try_wait()? {
                 bail!("the server exited during the bench ({status})");
             }
@@ -133,6 +185,29 @@ impl Server {
         Ok(())
     }
 
+    /// Stops a spawned server now, as `shut_down` would, but keeps its data
+    /// directory until `shut_down`, and answers it so the store can be
+    /// checked offline. None for a server given with `--attach`, which is
+    /// left running.
+    pub async fn stop(&mut self) -> anyhow::Result<Option<PathBuf>> {
+        let Some(spawned) = &mut self.spawned else {
+            return Ok(None);
+        };
+        let data_dir = spawned.directory.path().join("data");
+        if spawned.stopped {
+            return Ok(Some(data_dir));
+        }
+        if let Some(status) = spawned.child.try_wait()? {
+            bail!("the server exited during the bench ({status})");
+        }
+        spawned.stopped = true;
+        let status = terminate(&mut spawned.child).await?;
+        if !status.success() {
+            eprintln!("warning: the server did not exit cleanly ({status})");
+        }
+        Ok(Some(data_dir))
+    }
+
     /// Stops a spawned server gracefully (SIGTERM, then a kill if it does
     /// not stop in time) and removes its data directory. A server given
     /// with `--attach` is left running.
@@ -140,10 +215,14 @@ impl Server {
         let Some(Spawned {
             mut child,
             directory,
+            stopped,
         }) = self.spawned.take()
         else {
             return Ok(());
         };
+        if stopped {
+            return Ok(());
+        }
         // A server that already died is the news, not the shutdown.
         if let Some(status) = child.try_wait()? {
             drop(directory);
@@ -274,6 +353,22 @@ mod tests {
         assert!(!is_loopback_url("http://example.org"));
         assert!(!is_loopback_url("https://127.0.0.1:8080"));
         assert!(!is_loopback_url("127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn spawn_options_make_a_config_with_every_table_once() {
+        for production_hashing in [false, true] {
+            let options = SpawnOptions {
+                sandbox_payments: true,
+                production_hashing,
+            };
+            let toml = options.config_toml();
+            let parsed: toml::Table = toml::from_str(&toml).expect("valid TOML");
+            assert_eq!(parsed["sandbox_payments"].as_bool(), Some(true));
+            let memory = parsed["password_hashing"]["memory_kib"].as_integer();
+            assert_eq!(memory, Some(if production_hashing { 19456 } else { 1024 }));
+            assert_eq!(parsed["limits"]["sockets_max"].as_integer(), Some(100_000));
+        }
     }
 
     #[test]

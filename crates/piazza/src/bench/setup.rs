@@ -13,7 +13,7 @@ use super::progress;
 
 /// Every bench account's password. Only cheap to hash because a spawned
 /// server is configured so.
-const PASSWORD: &str = "bench-password";
+pub const PASSWORD: &str = "bench-password";
 /// Account creations and log-ins in flight at once. Each costs the server a
 /// password hash, which it runs a few at a time anyway.
 const ACCOUNTS_IN_FLIGHT_MAX: usize = 16;
@@ -85,6 +85,41 @@ pub async fn pair_up(accounts: &[Account]) -> anyhow::Result<Vec<String>> {
     conversations
 }
 
+/// Makes `hub` a contact of every one of `others`, without opening
+/// conversations: what a group's owner needs before adding them.
+pub async fn befriend_all(hub: &Account, others: &[Account]) -> anyhow::Result<()> {
+    let count = others.len();
+    let (status, done) = progress::counting(format!("befriending {count} accounts"), count as u64);
+    let befriended = stream::iter(others)
+        .map(|other| {
+            let done = Arc::clone(&done);
+            async move {
+                befriend_only(hub, other).await?;
+                done.fetch_add(1, Ordering::Relaxed);
+                anyhow::Ok(())
+            }
+        })
+        .buffered(PAIRINGS_IN_FLIGHT_MAX)
+        .try_collect::<Vec<()>>()
+        .await;
+    status.finish();
+    befriended.map(drop)
+}
+
+/// `a` asks, `b` accepts: contacts, with no conversation opened.
+pub async fn befriend_only(a: &Account, b: &Account) -> anyhow::Result<()> {
+    let request_id = a
+        .device
+        .request_contact(&b.username, None)
+        .await
+        .with_context(|| format!("{} cannot ask {} to be a contact", a.username, b.username))?;
+    b.device
+        .accept_request(&request_id)
+        .await
+        .with_context(|| format!("{} cannot accept {}'s request", b.username, a.username))?;
+    Ok(())
+}
+
 /// Opens one WebSocket per client, in order, a bounded number at a time.
 /// `done` counts the sockets opened so far, for a progress line.
 pub async fn connect_sockets(
@@ -123,15 +158,7 @@ async fn create_account(anonymous: &Client, username: String) -> anyhow::Result<
 
 /// `a` asks, `b` accepts, `a` opens their direct conversation.
 async fn befriend(a: &Account, b: &Account) -> anyhow::Result<String> {
-    let request_id = a
-        .device
-        .request_contact(&b.username, None)
-        .await
-        .with_context(|| format!("{} cannot ask {} to be a contact", a.username, b.username))?;
-    b.device
-        .accept_request(&request_id)
-        .await
-        .with_context(|| format!("{} cannot accept {}'s request", b.username, a.username))?;
+    befriend_only(a, b).await?;
     let conversation = a.device.open_direct(&b.account_id).await.with_context(|| {
         format!(
             "{} cannot open a conversation with {}",

@@ -374,7 +374,13 @@ async fn shutting_down_closes_sockets_with_going_away() {
 
 #[tokio::test]
 async fn a_socket_that_falls_behind_is_closed_and_catches_up_by_sync() {
-    let app = spawn_app_with(|config| config.limits.socket_queue_len_max = 8).await;
+    let app = spawn_app_with(|config| {
+        config.limits.socket_queue_len_max = 8;
+        // 1,200 sends as fast as HTTP goes: not what the rate limit is for.
+        config.limits.requests_per_account_per_s = 100_000;
+        config.limits.requests_per_account_burst = 100_000;
+    })
+    .await;
     let ann = app.signup("ann").await;
     let bob = app.signup("bob").await;
     let conversation = befriend(&ann, &bob).await;

@@ -1,12 +1,15 @@
 //! End-to-end tests: the real server on port 0 with a fresh data
 //! directory, driven through the client crate the way users drive it.
 
+mod abuse;
 mod bad_input;
+mod chaos;
 mod chat;
 mod cli_pay;
 mod crash;
 mod devices;
 mod helpers;
+mod isolation;
 mod lists;
 mod login_requests;
 mod merchants;

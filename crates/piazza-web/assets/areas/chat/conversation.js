@@ -17,6 +17,17 @@ const LOAD_OLDER_PX = 400;
 const STICK_PX = 48;
 const TEXT_MAX = 16384;
 
+/**
+ * What other areas add to a conversation, so this view never names them:
+ * `cards` maps a message `kind` other than text to `(message, view) =>
+ * element` (its content may change later; it then calls `view.schedule()`
+ * so the row is measured again); `composer` holds `(view) => element`
+ * makers of buttons beside Send, whose optional `update(conversation,
+ * gone)` runs when the conversation changes. The wallet adds transfers and
+ * red packets here.
+ */
+export const chatExtensions = { cards: new Map(), composer: [] };
+
 class Conversation extends HTMLElement {
   /** Called by the chat layout before the element is connected. */
   open(session, state, conversationId) {
@@ -100,10 +111,12 @@ class Conversation extends HTMLElement {
       placeholder: t('chat.composer_placeholder'),
       'aria-label': t('chat.composer_label'),
     });
+    this.extras = chatExtensions.composer.map((make) => make(this));
     const form = h(
       'form',
       { class: 'composer', 'data-testid': 'composer' },
       input,
+      this.extras,
       h('button', { type: 'submit', class: 'primary' }, t('chat.send')),
     );
     input.addEventListener('keydown', (e) => {
@@ -147,7 +160,8 @@ class Conversation extends HTMLElement {
     // Removed from a group (or it never was ours): say so and stop sending.
     const gone = this.state.loaded && !conversation;
     this.composer.querySelector('textarea').disabled = gone;
-    this.composer.querySelector('button').disabled = gone;
+    this.composer.querySelector('button[type=submit]').disabled = gone;
+    for (const extra of this.extras) extra.update?.(conversation, gone);
     this.status.textContent = gone ? t('chat.not_member') : '';
     if (!conversation) {
       this.titleElement.textContent = t('chat.title');
@@ -329,10 +343,18 @@ class Conversation extends HTMLElement {
         'div',
         { class: 'bubble' },
         group && !mine ? h('span', { class: 'sender' }, this.session.name(item.sender)) : null,
-        h('p', { class: 'text' }, item.kind && item.kind !== 'text' ? `[${t(`chat.kind.${item.kind}`)}] ${item.text}` : item.text),
+        this.content(item),
         h('span', { class: 'meta' }, h('time', { datetime: item.sent_at }, shortTime(item.sent_at, language())), status, retry),
       ),
     );
+  }
+
+  /** A message's body: an area's card for its kind, else its text. */
+  content(item) {
+    const special = item.kind && item.kind !== 'text';
+    const card = special ? chatExtensions.cards.get(item.kind)?.(item, this) : null;
+    if (card) return card;
+    return h('p', { class: 'text' }, special ? `[${t(`chat.kind.${item.kind}`)}] ${item.text}` : item.text);
   }
 
   /** Everything on screen is read once the newest message is in view. */

@@ -1,0 +1,395 @@
+// Money in chats: a transfer or red-packet message is drawn as a card
+// (Accept / Decline, Open, Details), and the composer gets a button to send
+// one. The chat view calls in through its `chatExtensions`; it knows
+// nothing of money.
+
+import { h, replace } from '../../lib/dom.js';
+import { t } from '../../lib/i18n.js';
+import { chatExtensions } from '../chat/conversation.js';
+import { MoneyAction } from './money.js';
+import {
+  amountField,
+  cancelButton,
+  failureText,
+  moneyText,
+  openDialog,
+  pinField,
+  readAmount,
+  readPin,
+} from './ui.js';
+
+/** Shares a red packet may have (the server's cap). */
+const SHARES_MAX = 100;
+const NOTE_MAX = 200;
+const GREETING_MAX = 100;
+
+export function registerChatExtensions(walletOf) {
+  chatExtensions.cards.set('transfer', (message, view) => {
+    const card = document.createElement('pz-transfer-card');
+    card.setup(walletOf(view.session), message, view);
+    return card;
+  });
+  chatExtensions.cards.set('red_packet', (message, view) => {
+    const card = document.createElement('pz-red-packet-card');
+    card.setup(walletOf(view.session), message, view);
+    return card;
+  });
+  chatExtensions.composer.push((view) => moneyButton(view, walletOf(view.session)));
+}
+
+/** A card that redraws when its wallet learns something about it. */
+class MoneyCard extends HTMLElement {
+  setup(wallet, message, view) {
+    this.wallet = wallet;
+    this.message = message;
+    this.view = view;
+    this.refId = message.ref ?? '';
+  }
+
+  connectedCallback() {
+    this.onChange = (e) => {
+      if (e.detail === this.refId) this.draw();
+    };
+    this.wallet.addEventListener(this.eventName, this.onChange);
+    // Rendered in place; the list measures the row right after inserting it.
+    this.render();
+    if (!this.known() && this.refId) {
+      this.load().catch((error) => {
+        this.failure = failureText(error);
+        this.draw();
+      });
+    }
+  }
+
+  disconnectedCallback() {
+    this.wallet.removeEventListener(this.eventName, this.onChange);
+  }
+
+  /** Redraws and has the virtual list measure the row again. */
+  draw() {
+    this.render();
+    this.view.schedule();
+  }
+
+  button(label, onclick, extra = {}) {
+    return h('button', { type: 'button', onclick, ...extra }, label);
+  }
+}
+
+class TransferCard extends MoneyCard {
+  get eventName() {
+    return 'transfer';
+  }
+  known() {
+    return this.wallet.transfers.get(this.refId);
+  }
+  load() {
+    return this.wallet.transfer(this.refId);
+  }
+
+  render() {
+    const transfer = this.known();
+    const me = this.view.session.me;
+    this.className = 'money-card transfer-card';
+    this.dataset.transferId = this.refId;
+    this.dataset.status = transfer?.status ?? 'loading';
+    const incoming = transfer ? transfer.to === me : this.message.sender !== me;
+    const status = transfer ? t(`wallet.transfer_status.${transfer.status}`) : t('wallet.loading');
+    const actions =
+      transfer?.status === 'pending' && incoming
+        ? h(
+            'div',
+            { class: 'card-actions' },
+            this.button(t('wallet.accept'), () => this.decide('accept'), { class: 'primary', 'data-testid': 'transfer-accept' }),
+            this.button(t('wallet.decline'), () => this.decide('decline'), { 'data-testid': 'transfer-decline' }),
+          )
+        : null;
+    replace(
+      this,
+      h('span', { class: 'card-kind' }, t('chat.kind.transfer')),
+      h('strong', { class: 'card-amount', 'data-testid': 'transfer-amount' }, transfer ? moneyText(transfer.amount_minor) : this.message.text),
+      transfer?.note ? h('span', { class: 'card-note' }, transfer.note) : null,
+      h('span', { class: 'card-status', 'data-testid': 'transfer-status' }, status),
+      actions,
+      h('span', { class: 'error', role: 'alert' }, this.failure ?? ''),
+    );
+  }
+
+  async decide(decision) {
+    this.failure = null;
+    for (const button of this.querySelectorAll('button')) button.disabled = true;
+    try {
+      await this.wallet.decideTransfer(this.refId, decision);
+      // The card may be stale if someone else decided first: read it again.
+      await this.wallet.transfer(this.refId, { fresh: true });
+    } catch (error) {
+      this.failure = failureText(error);
+      this.wallet.transfer(this.refId, { fresh: true }).catch(() => {});
+    }
+    this.draw();
+  }
+}
+
+class RedPacketCard extends MoneyCard {
+  get eventName() {
+    return 'red-packet';
+  }
+  known() {
+    return this.wallet.packets.get(this.refId);
+  }
+  load() {
+    return this.wallet.redPacket(this.refId);
+  }
+
+  render() {
+    const packet = this.known();
+    const me = this.view.session.me;
+    const mine = packet?.claims.find((claim) => claim.account_id === me);
+    this.className = 'money-card red-packet-card';
+    this.dataset.redPacketId = this.refId;
+    this.dataset.status = packet?.status ?? 'loading';
+    let line;
+    if (!packet) line = t('wallet.loading');
+    else if (mine) line = h('span', { 'data-testid': 'red-packet-mine' }, t('wallet.red_packet_you_got', { amount: moneyText(mine.amount_minor) }));
+    else line = t(`wallet.red_packet_status.${packet.status}`);
+    const open =
+      packet && !mine && packet.status === 'open'
+        ? this.button(t('wallet.red_packet_open'), () => this.open(), { class: 'primary', 'data-testid': 'red-packet-open' })
+        : null;
+    replace(
+      this,
+      h('span', { class: 'card-kind' }, t('chat.kind.red_packet')),
+      h('strong', { class: 'card-greeting' }, packet?.greeting || t('wallet.red_packet_default_greeting')),
+      h('span', { class: 'card-status' }, line),
+      h(
+        'div',
+        { class: 'card-actions' },
+        open,
+        packet ? this.button(t('wallet.red_packet_details'), () => this.details(), { 'data-testid': 'red-packet-details' }) : null,
+      ),
+      h('span', { class: 'error', role: 'alert' }, this.failure ?? ''),
+    );
+  }
+
+  async open() {
+    this.failure = null;
+    for (const button of this.querySelectorAll('button')) button.disabled = true;
+    try {
+      await this.wallet.claim(this.refId);
+      await this.wallet.redPacket(this.refId, { fresh: true });
+    } catch (error) {
+      this.failure = failureText(error);
+    }
+    this.draw();
+  }
+
+  async details() {
+    let packet = this.known();
+    try {
+      packet = await this.wallet.redPacket(this.refId, { fresh: true });
+    } catch {
+      // Show what is known.
+    }
+    const session = this.view.session;
+    const claimed = packet.claims.reduce((sum, claim) => sum + claim.amount_minor, 0);
+    openDialog(
+      'wallet.red_packet_details_title',
+      (close) =>
+        h(
+          'div',
+          { class: 'dialog-body' },
+          h('p', {}, t('wallet.red_packet_from', { name: session.name(packet.sender) })),
+          h(
+            'p',
+            { 'data-testid': 'red-packet-summary' },
+            t('wallet.red_packet_summary', {
+              opened: packet.claims.length,
+              count: packet.count,
+              claimed: moneyText(claimed),
+              total: moneyText(packet.total_minor),
+            }),
+          ),
+          h(
+            'ul',
+            { class: 'claims', 'aria-label': t('wallet.red_packet_claims') },
+            packet.claims.map((claim) =>
+              h(
+                'li',
+                { dataset: { accountId: claim.account_id, amountMinor: String(claim.amount_minor) } },
+                h('span', { class: 'name' }, claim.account_id === session.me ? t('chat.you') : session.name(claim.account_id)),
+                h('span', { class: 'amount' }, moneyText(claim.amount_minor)),
+              ),
+            ),
+          ),
+          h('div', { class: 'dialog-actions' }, h('button', { type: 'button', class: 'primary', onclick: close }, t('wallet.close'))),
+        ),
+      { testid: 'red-packet-dialog' },
+    );
+  }
+}
+
+customElements.define('pz-transfer-card', TransferCard);
+customElements.define('pz-red-packet-card', RedPacketCard);
+
+/** The composer's money button: a transfer (direct chats) or a red packet. */
+function moneyButton(view, wallet) {
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'money-button',
+      'aria-label': t('wallet.send_money'),
+      title: t('wallet.send_money'),
+      'data-testid': 'send-money',
+    },
+    t('wallet.money_symbol'),
+  );
+  button.addEventListener('click', () => {
+    const conversation = view.state.conversations.get(view.conversationId);
+    if (!conversation) return;
+    openDialog('wallet.send_money', (close) =>
+      h(
+        'div',
+        { class: 'dialog-body choices-row' },
+        conversation.kind === 'direct'
+          ? h(
+              'button',
+              { type: 'button', class: 'primary', 'data-testid': 'choose-transfer', onclick: () => (close(), transferDialog(view, wallet)) },
+              t('chat.kind.transfer'),
+            )
+          : null,
+        h(
+          'button',
+          { type: 'button', class: 'primary', 'data-testid': 'choose-red-packet', onclick: () => (close(), redPacketDialog(view, wallet, conversation)) },
+          t('chat.kind.red_packet'),
+        ),
+        cancelButton(close),
+      ),
+    );
+  });
+  button.update = (conversation, gone) => {
+    button.disabled = gone || !conversation;
+  };
+  return button;
+}
+
+/** A form in a dialog that moves money: one MoneyAction per dialog. */
+function moneyForm(fields, submitKey, send) {
+  const action = new MoneyAction();
+  const error = h('p', { class: 'error', role: 'alert' });
+  return (close) => {
+    const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'money-submit' }, t(submitKey));
+    const form = h('form', { class: 'dialog-body' }, fields, error, h('div', { class: 'dialog-actions' }, cancelButton(close), submit));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      error.textContent = '';
+      submit.disabled = true;
+      try {
+        await send(action);
+        close();
+      } catch (failure) {
+        error.textContent = failureText(failure);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    return form;
+  };
+}
+
+async function transferDialog(view, wallet) {
+  const members = await view.state.loadMembers(view.conversationId);
+  const peer = [...members].find((member) => member !== view.session.me);
+  const amount = amountField('wallet.amount');
+  const noteId = `transfer-note-${view.conversationId}`;
+  const note = h('input', { id: noteId, name: 'note', maxlength: NOTE_MAX, autocomplete: 'off' });
+  const pin = pinField();
+  openDialog(
+    'wallet.transfer_title',
+    moneyForm(
+      [amount.element, h('div', { class: 'field' }, h('label', { for: noteId }, t('wallet.note')), note), pin.element],
+      'wallet.transfer_send',
+      async (action) => {
+        const body = { to: peer ?? '', amount_minor: readAmount(amount.input), pin: readPin(pin.input) };
+        if (note.value.trim()) body.note = note.value.trim();
+        const key = action.keyFor(JSON.stringify({ ...body, pin: null }));
+        try {
+          await wallet.sendTransfer(key, body);
+          action.settle();
+        } catch (error) {
+          action.settle(error);
+          throw error;
+        }
+      },
+    ),
+    { testid: 'transfer-dialog', params: { name: view.state.conversations.get(view.conversationId)?.title ?? '' } },
+  );
+}
+
+function redPacketDialog(view, wallet, conversation) {
+  const total = amountField('wallet.red_packet_total', { name: 'total' });
+  const countId = `rp-count-${view.conversationId}`;
+  const count = h('input', {
+    id: countId,
+    name: 'count',
+    type: 'number',
+    inputmode: 'numeric',
+    min: 1,
+    max: SHARES_MAX,
+    step: 1,
+    required: true,
+    value: String(Math.max(1, Math.min(SHARES_MAX, (conversation.member_count ?? 2) - 1 || 1))),
+  });
+  const modeId = `rp-mode-${view.conversationId}`;
+  const mode = h(
+    'select',
+    { id: modeId, name: 'mode' },
+    h('option', { value: 'lucky' }, t('wallet.red_packet_mode.lucky')),
+    h('option', { value: 'equal' }, t('wallet.red_packet_mode.equal')),
+  );
+  const greetingId = `rp-greeting-${view.conversationId}`;
+  const greeting = h('input', {
+    id: greetingId,
+    name: 'greeting',
+    maxlength: GREETING_MAX,
+    autocomplete: 'off',
+    placeholder: t('wallet.red_packet_default_greeting'),
+  });
+  const pin = pinField();
+  openDialog(
+    'wallet.red_packet_title',
+    moneyForm(
+      [
+        total.element,
+        h('div', { class: 'field' }, h('label', { for: countId }, t('wallet.red_packet_count')), count),
+        h('div', { class: 'field' }, h('label', { for: modeId }, t('wallet.red_packet_mode_label')), mode),
+        h('div', { class: 'field' }, h('label', { for: greetingId }, t('wallet.red_packet_greeting')), greeting),
+        pin.element,
+      ],
+      'wallet.red_packet_send',
+      async (action) => {
+        const shares = Number(count.value);
+        if (!Number.isInteger(shares) || shares < 1 || shares > SHARES_MAX) {
+          throw Object.assign(new Error('count'), { catalogKey: 'wallet.red_packet_count_invalid' });
+        }
+        const body = {
+          conversation_id: view.conversationId,
+          total_minor: readAmount(total.input),
+          count: shares,
+          mode: mode.value,
+          pin: readPin(pin.input),
+        };
+        if (greeting.value.trim()) body.greeting = greeting.value.trim();
+        const key = action.keyFor(JSON.stringify({ ...body, pin: null }));
+        try {
+          await wallet.sendRedPacket(key, body);
+          action.settle();
+        } catch (error) {
+          action.settle(error);
+          throw error;
+        }
+      },
+    ),
+    { testid: 'red-packet-form' },
+  );
+}

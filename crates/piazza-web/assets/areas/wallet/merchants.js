@@ -1,0 +1,315 @@
+// Merchants: open one, show its code (static, or with an amount) to print
+// or to copy, and see what it took in; and the other side, paying a
+// merchant by pasting its code or scanning it with the camera.
+
+import { h, replace } from '../../lib/dom.js';
+import { t } from '../../lib/i18n.js';
+import { MoneyAction, parseMajor } from './money.js';
+import { amountField, failureText, moneyText, openDialog, cancelButton, pinField, readAmount, readPin } from './ui.js';
+
+const NAME_MAX = 25;
+const CITY_MAX = 15;
+/** A pasted code longer than this is not an EMVCo code (they stop at 512). */
+const PAYLOAD_MAX = 512;
+/** How often the camera frame is searched, and for how long at most. */
+const SCAN_INTERVAL_MS = 250;
+const SCAN_TIMEOUT_MS = 120000;
+
+/** The fields of an EMVCo code that a buyer should see before paying. */
+export function readMerchantCode(payload) {
+  const text = String(payload ?? '').trim();
+  const fields = new Map();
+  let at = 0;
+  while (at < text.length) {
+    const tag = text.slice(at, at + 2);
+    const length = text.slice(at + 2, at + 4);
+    if (!/^\d\d$/.test(tag) || !/^\d\d$/.test(length)) return null;
+    const value = text.slice(at + 4, at + 4 + Number(length));
+    if (value.length !== Number(length)) return null;
+    fields.set(tag, value);
+    at += 4 + Number(length);
+  }
+  if (!fields.has('59')) return null;
+  const amount = fields.has('54') ? parseMajor(fields.get('54')).minor ?? null : null;
+  return { name: fields.get('59'), amountMinor: amount };
+}
+
+export function merchantView(ctx, wallet) {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const name = h('input', { id: 'merchant-name', name: 'name', required: true, maxlength: NAME_MAX, autocomplete: 'organization' });
+  const city = h('input', { id: 'merchant-city', name: 'city', maxlength: CITY_MAX, autocomplete: 'address-level2' });
+  const createForm = h(
+    'form',
+    { class: 'card wallet-form no-print', 'aria-labelledby': 'merchant-new-title', 'data-testid': 'merchant-form' },
+    h('h2', { id: 'merchant-new-title' }, t('wallet.merchant_new')),
+    h('div', { class: 'field' }, h('label', { for: 'merchant-name' }, t('wallet.merchant_name')), name),
+    h('div', { class: 'field' }, h('label', { for: 'merchant-city' }, t('wallet.merchant_city')), city),
+    h('button', { type: 'submit', class: 'primary' }, t('wallet.merchant_create')),
+  );
+  const picker = h('select', { id: 'merchant-select', name: 'merchant' });
+  const amount = amountField('wallet.merchant_amount', { name: 'merchant-amount', required: false });
+  const codeForm = h(
+    'form',
+    { class: 'card wallet-form no-print', 'aria-labelledby': 'merchant-code-title' },
+    h('h2', { id: 'merchant-code-title' }, t('wallet.merchant_code')),
+    h('div', { class: 'field' }, h('label', { for: 'merchant-select' }, t('wallet.merchant_pick')), picker),
+    amount.element,
+    h('p', { class: 'hint' }, t('wallet.merchant_amount_hint')),
+    h('button', { type: 'submit', class: 'primary', 'data-testid': 'merchant-show-code' }, t('wallet.merchant_show_code')),
+  );
+  const sheet = h('section', { class: 'card print-area merchant-sheet', 'aria-live': 'polite', hidden: true });
+  const page = h(
+    'section',
+    { class: 'page wallet-page merchant-page', 'aria-labelledby': 'merchant-title' },
+    h('p', { class: 'no-print' }, h('a', { href: '#/wallet' }, t('wallet.back'))),
+    h('h1', { id: 'merchant-title', class: 'no-print' }, t('wallet.merchant_title')),
+    error,
+    codeForm,
+    sheet,
+    createForm,
+  );
+  let imageUrl = null;
+  let shown = null;
+
+  async function fillPicker(selected) {
+    const ids = wallet.merchantIds();
+    codeForm.hidden = ids.length === 0;
+    const views = await Promise.all(ids.map((id) => wallet.merchant(id).catch(() => null)));
+    replace(
+      picker,
+      views.filter(Boolean).map((view) =>
+        h('option', { value: view.merchant_id, selected: view.merchant_id === selected }, view.name),
+      ),
+    );
+  }
+
+  async function showCode() {
+    error.textContent = '';
+    const merchantId = picker.value;
+    if (!merchantId) return;
+    let amountMinor = null;
+    try {
+      if (amount.input.value.trim()) amountMinor = readAmount(amount.input);
+      const [merchant, payload, image] = await Promise.all([
+        wallet.merchant(merchantId),
+        wallet.merchantPayload(merchantId, amountMinor),
+        wallet.merchantQrImage(merchantId, amountMinor),
+      ]);
+      if (imageUrl) URL.revokeObjectURL(imageUrl);
+      imageUrl = URL.createObjectURL(image);
+      shown = merchantId;
+      const payloadText = h('code', { class: 'qr-payload', 'data-testid': 'merchant-payload' }, payload.payload);
+      const copied = h('span', { class: 'status', role: 'status' });
+      sheet.hidden = false;
+      replace(
+        sheet,
+        h('h2', { class: 'sheet-name' }, merchant.name),
+        amountMinor ? h('p', { class: 'sheet-amount' }, moneyText(amountMinor)) : h('p', { class: 'hint' }, t('wallet.merchant_any_amount')),
+        h('img', { class: 'qr merchant-qr', src: imageUrl, alt: t('wallet.merchant_qr_alt', { name: merchant.name }), width: 240, height: 240, 'data-testid': 'merchant-qr' }),
+        h('p', { class: 'sheet-payload' }, t('wallet.merchant_payload_label'), ' ', payloadText),
+        h(
+          'div',
+          { class: 'card-actions no-print' },
+          h(
+            'button',
+            {
+              type: 'button',
+              onclick: async () => {
+                try {
+                  await navigator.clipboard.writeText(payload.payload);
+                  copied.textContent = t('qr.copied');
+                } catch {
+                  getSelection()?.selectAllChildren(payloadText);
+                }
+              },
+            },
+            t('qr.copy'),
+          ),
+          h('button', { type: 'button', class: 'primary', onclick: () => window.print(), 'data-testid': 'merchant-print' }, t('wallet.merchant_print')),
+          copied,
+        ),
+        h('p', { class: 'no-print merchant-balance' }, t('wallet.merchant_balance'), ' ', h('strong', { 'data-testid': 'merchant-balance' }, moneyText(merchant.balance_minor))),
+      );
+    } catch (failure) {
+      error.textContent = failureText(failure);
+    }
+  }
+
+  async function refreshBalance() {
+    if (!shown || !page.isConnected) return;
+    try {
+      const merchant = await wallet.merchant(shown);
+      const line = sheet.querySelector('[data-testid=merchant-balance]');
+      if (line) line.textContent = moneyText(merchant.balance_minor);
+    } catch {
+      // The next payment event tries again.
+    }
+  }
+  const onPayment = (e) => {
+    if (!page.isConnected) return wallet.removeEventListener('payment', onPayment);
+    if (e.detail.merchant_id === shown) refreshBalance();
+  };
+  wallet.addEventListener('payment', onPayment);
+
+  createForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    try {
+      const created = await wallet.createMerchant(name.value.trim(), city.value.trim());
+      createForm.reset();
+      await fillPicker(created.merchant_id);
+      picker.value = created.merchant_id;
+      await showCode();
+    } catch (failure) {
+      error.textContent = failureText(failure);
+    }
+  });
+  codeForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    showCode();
+  });
+  fillPicker(null).catch((failure) => (error.textContent = failureText(failure)));
+  return page;
+}
+
+export function payView(ctx, wallet) {
+  const action = new MoneyAction();
+  const payload = h('textarea', {
+    id: 'pay-payload',
+    name: 'payload',
+    rows: 3,
+    required: true,
+    maxlength: PAYLOAD_MAX,
+    autocapitalize: 'none',
+    spellcheck: 'false',
+    'aria-describedby': 'pay-hint',
+  });
+  const preview = h('p', { class: 'pay-preview', role: 'status', 'data-testid': 'pay-preview' });
+  const amount = amountField('wallet.amount', { name: 'pay-amount', required: false });
+  const pin = pinField();
+  const error = h('p', { class: 'error', role: 'alert' });
+  const done = h('p', { class: 'status done', role: 'status', 'data-testid': 'pay-done' });
+  const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'pay-submit' }, t('wallet.pay'));
+  const canScan = 'BarcodeDetector' in window && !!navigator.mediaDevices?.getUserMedia;
+  const scanButton = canScan
+    ? h('button', { type: 'button', 'data-testid': 'pay-scan' }, t('wallet.scan'))
+    : null;
+  const form = h(
+    'form',
+    { class: 'card wallet-form', 'aria-labelledby': 'pay-page-title', 'data-testid': 'pay-form' },
+    h('p', { class: 'hint', id: 'pay-hint' }, canScan ? t('wallet.pay_hint_scan') : t('wallet.pay_hint')),
+    h('label', { for: 'pay-payload' }, t('wallet.pay_payload')),
+    payload,
+    scanButton,
+    preview,
+    amount.element,
+    pin.element,
+    error,
+    done,
+    submit,
+  );
+
+  function showPreview() {
+    const code = readMerchantCode(payload.value);
+    amount.element.hidden = code?.amountMinor != null;
+    if (!payload.value.trim()) preview.textContent = '';
+    else if (!code) preview.textContent = t('wallet.pay_unknown_code');
+    else if (code.amountMinor != null) preview.textContent = t('wallet.pay_preview_fixed', { name: code.name, amount: moneyText(code.amountMinor) });
+    else preview.textContent = t('wallet.pay_preview', { name: code.name });
+    return code;
+  }
+  payload.addEventListener('input', showPreview);
+  scanButton?.addEventListener('click', () =>
+    scan((text) => {
+      payload.value = text;
+      showPreview();
+      (amount.element.hidden ? pin.input : amount.input).focus();
+    }),
+  );
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    done.textContent = '';
+    submit.disabled = true;
+    try {
+      const code = showPreview();
+      const body = { qr_payload: payload.value.trim(), pin: readPin(pin.input) };
+      if (code?.amountMinor == null) body.amount_minor = readAmount(amount.input);
+      const key = action.keyFor(JSON.stringify({ ...body, pin: null }));
+      let paid;
+      try {
+        paid = await wallet.pay(key, body);
+        action.settle();
+      } catch (failure) {
+        action.settle(failure);
+        throw failure;
+      }
+      const sum = body.amount_minor ?? code?.amountMinor;
+      done.textContent = t('wallet.pay_done', { amount: moneyText(sum), name: code?.name ?? '' });
+      done.dataset.paymentId = paid.payment_id;
+      form.querySelectorAll('input, textarea').forEach((input) => (input.value = ''));
+      preview.textContent = '';
+    } catch (failure) {
+      error.textContent = failureText(failure);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  return h(
+    'section',
+    { class: 'page wallet-page', 'aria-labelledby': 'pay-page-title' },
+    h('p', {}, h('a', { href: '#/wallet' }, t('wallet.back'))),
+    h('h1', { id: 'pay-page-title' }, t('wallet.pay_title')),
+    form,
+  );
+}
+
+/** Reads a QR code with the camera (where the browser can: BarcodeDetector). */
+function scan(onCode) {
+  const video = h('video', { class: 'scanner', autoplay: true, muted: true, playsinline: true });
+  const status = h('p', { class: 'status', role: 'status' }, t('wallet.scan_starting'));
+  let stream = null;
+  let timer = null;
+  const dialog = openDialog('wallet.scan_title', (close) =>
+    h('div', { class: 'dialog-body' }, video, status, h('div', { class: 'dialog-actions' }, cancelButton(close))),
+  );
+  const stop = () => {
+    clearTimeout(timer);
+    stream?.getTracks().forEach((track) => track.stop());
+  };
+  dialog.addEventListener('close', stop);
+  (async () => {
+    try {
+      const detector = new window.BarcodeDetector({ formats: ['qr_code'] });
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
+      if (!dialog.open) return stop();
+      video.srcObject = stream;
+      status.textContent = t('wallet.scan_looking');
+      const until = Date.now() + SCAN_TIMEOUT_MS;
+      const look = async () => {
+        if (!dialog.open) return;
+        if (Date.now() > until) {
+          status.textContent = t('wallet.scan_gave_up');
+          return stop();
+        }
+        try {
+          const found = await detector.detect(video);
+          if (found[0]?.rawValue) {
+            dialog.close();
+            onCode(found[0].rawValue);
+            return;
+          }
+        } catch {
+          // A frame that is not ready yet; try the next one.
+        }
+        timer = setTimeout(look, SCAN_INTERVAL_MS);
+      };
+      look();
+    } catch (failure) {
+      status.textContent = t('wallet.scan_failed', { detail: failure?.message ?? String(failure) });
+      stop();
+    }
+  })();
+}

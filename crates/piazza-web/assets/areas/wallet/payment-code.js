@@ -1,0 +1,108 @@
+// <pz-payment-code>: the one-use code a merchant's till scans, drawn as a
+// QR code (by the server) and a Code 128 barcode (here), with its digits.
+// A code is valid for a minute and bound to this device; the element asks
+// for a new one before it lapses and right after a merchant used it.
+
+import { h, replace } from '../../lib/dom.js';
+import { t } from '../../lib/i18n.js';
+import { code128cSvg } from './code128.js';
+import { failureText, moneyText } from './ui.js';
+
+/** Ask for the next code this long before the current one lapses. */
+const REFRESH_BEFORE_EXPIRY_MS = 10000;
+/** Never sooner than this after the last one (a clock far off the server's). */
+const REFRESH_MIN_MS = 5000;
+/** A page left open renews its code this many times (about half an hour), then stops. */
+const RENEWALS_MAX = 30;
+
+class PaymentCode extends HTMLElement {
+  connectedCallback() {
+    this.alive = true;
+    this.renewals = 0;
+    this.className = 'card payment-code';
+    this.setAttribute('role', 'region');
+    this.setAttribute('aria-label', t('wallet.code_title'));
+    this.status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' }, t('wallet.loading'));
+    this.figure = h('div', { class: 'code-figure' });
+    replace(this, h('p', { class: 'hint' }, t('wallet.code_hint')), this.figure, this.status);
+    this.onPayment = (e) => this.paymentEvent(e.detail);
+    this.wallet.addEventListener('payment', this.onPayment);
+    this.next();
+  }
+
+  disconnectedCallback() {
+    this.alive = false;
+    clearTimeout(this.timer);
+    this.wallet.removeEventListener('payment', this.onPayment);
+    if (this.imageUrl) URL.revokeObjectURL(this.imageUrl);
+  }
+
+  async next() {
+    clearTimeout(this.timer);
+    if (!this.alive) return;
+    let issued;
+    try {
+      issued = await this.wallet.paymentCode();
+    } catch (error) {
+      if (!this.alive) return;
+      this.status.textContent = failureText(error);
+      this.figure.replaceChildren(this.renewButton());
+      return;
+    }
+    if (!this.alive) return;
+    this.show(issued);
+    this.renewals += 1;
+    if (this.renewals > RENEWALS_MAX) {
+      this.timer = setTimeout(() => this.lapse(), Math.max(0, Date.parse(issued.expires_at) - Date.now()));
+      return;
+    }
+    const left = Date.parse(issued.expires_at) - Date.now();
+    const delay = Math.max(REFRESH_MIN_MS, (Number.isFinite(left) ? left : 0) - REFRESH_BEFORE_EXPIRY_MS);
+    this.timer = setTimeout(() => this.next(), delay);
+  }
+
+  show(issued) {
+    this.code = issued.code;
+    this.dataset.code = issued.code;
+    // The server's SVG, as an image from a blob: URL: never markup in this page.
+    if (this.imageUrl) URL.revokeObjectURL(this.imageUrl);
+    this.imageUrl = URL.createObjectURL(new Blob([issued.qr_svg], { type: 'image/svg+xml' }));
+    const grouped = issued.code.replace(/(\d{4})(?=\d)/g, '$1 ');
+    replace(
+      this.figure,
+      h('img', { class: 'qr', src: this.imageUrl, alt: t('wallet.code_qr_alt'), width: 220, height: 220, 'data-testid': 'payment-code-qr' }),
+      code128cSvg(issued.code, { label: t('wallet.code_barcode_alt') }),
+      h('code', { class: 'code-digits', 'data-testid': 'payment-code-digits' }, grouped),
+    );
+    this.status.textContent = t('wallet.code_valid');
+  }
+
+  lapse() {
+    this.dataset.code = '';
+    this.figure.replaceChildren(this.renewButton());
+    this.status.textContent = t('wallet.code_expired');
+  }
+
+  renewButton() {
+    return h(
+      'button',
+      { type: 'button', class: 'primary', onclick: () => ((this.renewals = 0), this.next()) },
+      t('wallet.code_renew'),
+    );
+  }
+
+  paymentEvent(event) {
+    if (event.type === 'payment.sent') {
+      this.status.textContent = t('wallet.code_paid', { amount: moneyText(event.amount_minor) });
+      // The code was used: it cannot pay again, so show a fresh one.
+      this.renewals = 0;
+      this.next().then(() => {
+        this.status.textContent = t('wallet.code_paid', { amount: moneyText(event.amount_minor) });
+      });
+    } else if (event.type === 'payment.confirmation_requested') {
+      this.status.textContent = t('wallet.code_needs_confirmation', { amount: moneyText(event.amount_minor) });
+    }
+  }
+}
+
+customElements.define('pz-payment-code', PaymentCode);

@@ -1,0 +1,841 @@
+//! `piazza bench ledger`: durable chat transfers per second, measured two
+//! ways, each followed by checks that no money appeared or vanished.
+//!
+//! - End to end (`http`): accounts in pairs of contacts, each posting
+//!   `POST /api/v1/transfers` to its peer back to back over keep-alive
+//!   HTTP, a fresh `Idempotency-Key` per call. A 201 comes only after the
+//!   server's group commit has fsynced the transfer, so every counted one
+//!   is durable. Each call also authenticates its bearer token and checks
+//!   the payment PIN (Argon2, unless the server remembers a verified PIN).
+//! - Engine (`engine`): the same transfers handed straight to a
+//!   `SqliteStore` opened in this process, from many tasks at once, so the
+//!   group-commit writer batches them. No HTTP, no auth, no PIN hashing:
+//!   what the store itself makes durable per second, the figure to set
+//!   against TigerBeetle or a plain PostgreSQL transaction.
+//!
+//! A transfer moves its amount from the sender's wallet into the
+//! transfer's in-flight account and posts a message in the direct
+//! conversation. Nobody accepts during the bench, so afterwards the
+//! wallets plus the amounts in flight must equal the top-ups exactly; then
+//! the ledger's postings are re-verified offline (`admin ledger-check`).
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures_util::future::join_all;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use hdrhistogram::Histogram;
+use piazza_client::Client;
+use piazza_domain::Username;
+use piazza_domain::money::{AmountMinor, Currency, Money};
+use piazza_domain::store::{IdempotencyKey, Idempotent, NoticeSink, PinCheck, TransferRequest};
+use piazza_domain::{AccountId, DisplayName, Greeting, Notice, Store, StoreError, Timestamp};
+use piazza_store::{SqliteStore, StoreOptions};
+use reqwest::Method;
+use serde_json::json;
+
+use super::money;
+use super::progress::{self, StatusLine};
+use super::report::Report;
+use super::server::Server;
+use super::setup;
+
+#[derive(clap::Args, Debug)]
+pub struct LedgerArgs {
+    /// Concurrent HTTP senders, each an account paying its pair (even)
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// How long to measure each phase, after its warm-up
+    #[arg(long, default_value_t = 10)]
+    pub duration_s: u64,
+    /// Transfers before measuring starts, in each phase
+    #[arg(long, default_value_t = 2)]
+    pub warmup_s: u64,
+    /// End a phase once this many transfers were measured (0: the whole
+    /// duration)
+    #[arg(long, default_value_t = 0)]
+    pub count: u64,
+    /// Concurrent senders driving the store in-process, for the engine
+    /// figure (even)
+    #[arg(long, default_value_t = 512)]
+    pub engine_tasks: usize,
+    /// Which measurements to make
+    #[arg(long, value_enum, default_value_t = Phases::Both)]
+    pub phases: Phases,
+    /// Give the spawned server production Argon2 cost (19 MiB, 2 passes)
+    /// for passwords and PINs instead of the bench's cheap one
+    #[arg(long)]
+    pub production_hashing: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phases {
+    /// The engine, then end to end over HTTP
+    Both,
+    /// End to end over HTTP only
+    Http,
+    /// The store in-process only
+    Engine,
+}
+
+impl Phases {
+    fn http(self) -> bool {
+        matches!(self, Phases::Both | Phases::Http)
+    }
+
+    fn engine(self) -> bool {
+        matches!(self, Phases::Both | Phases::Engine)
+    }
+}
+
+const CONNECTIONS_MAX: usize = 10_000;
+const ENGINE_TASKS_MAX: usize = 20_000;
+const DURATION_S_MAX: u64 = 3600;
+const WARMUP_S_MAX: u64 = 600;
+/// Every transfer moves the smallest amount, so a top-up lasts.
+const AMOUNT_MINOR: i64 = 1;
+/// Each sender's top-up: more than any run can spend at one minor unit
+/// per transfer, so no transfer is refused for want of money.
+const TOP_UP_MINOR: i64 = 1_000_000_000_000;
+/// Transfers per sender in one phase, at most.
+const TRANSFERS_PER_SENDER_MAX: u64 = 100_000_000;
+/// Setup calls in flight at once (accounts, pairings, top-ups).
+const SETUP_IN_FLIGHT_MAX: usize = 32;
+/// Latencies above this are recorded as this (microseconds).
+const LATENCY_US_MAX: u64 = 600_000_000;
+/// Error details kept for the report; the rest are only counted.
+const NOTES_MAX: usize = 5;
+
+pub async fn run(server: &mut Server, args: &LedgerArgs) -> anyhow::Result<Report> {
+    validate(args)?;
+    let mut report = Report::new("ledger");
+    report.count(
+        "amount_minor",
+        "amount per transfer",
+        AMOUNT_MINOR as u64,
+        "minor units",
+    );
+    report.count("warmup_s", "warm-up per phase", args.warmup_s, "s");
+    report.count(
+        "duration_s",
+        "measured for, per phase",
+        args.duration_s,
+        "s",
+    );
+    // The engine first: its store must be the first SQLite use in this
+    // process, or SQLite's memory statistics stay on and slow the writer
+    // (`SqliteStore::open` can only turn them off before that).
+    if args.phases.engine() {
+        engine_phase(args, &mut report).await?;
+    }
+    if args.phases.http() {
+        http_phase(server, args, &mut report).await?;
+    }
+    Ok(report)
+}
+
+fn validate(args: &LedgerArgs) -> anyhow::Result<()> {
+    let even = |count: usize, max: usize| count >= 2 && count.is_multiple_of(2) && count <= max;
+    if !even(args.connections, CONNECTIONS_MAX) {
+        bail!("--connections must be even, from 2 to {CONNECTIONS_MAX}");
+    }
+    if !even(args.engine_tasks, ENGINE_TASKS_MAX) {
+        bail!("--engine-tasks must be even, from 2 to {ENGINE_TASKS_MAX}");
+    }
+    if args.duration_s == 0 || args.duration_s > DURATION_S_MAX {
+        bail!("--duration-s must be from 1 to {DURATION_S_MAX}");
+    }
+    if args.warmup_s > WARMUP_S_MAX {
+        bail!("--warmup-s must be at most {WARMUP_S_MAX}");
+    }
+    if args.production_hashing && !args.phases.http() {
+        bail!("--production-hashing only changes the HTTP phase");
+    }
+    Ok(())
+}
+
+/// Senders `2k` and `2k + 1` pay each other.
+fn peer_of(index: usize) -> usize {
+    index ^ 1
+}
+
+// ------------------------------------------------------------------ driving
+
+/// What one transfer call came to.
+enum Outcome {
+    /// Durably done (a 201; an `Ok` from the store).
+    Done,
+    /// A definite refusal: no money moved.
+    Refused(String),
+    /// No definite answer (a transport error, a 5xx): the money may or may
+    /// not have moved, so the balance check cannot be exact.
+    Unknown(String),
+}
+
+/// The shared clock and counters of one phase.
+struct Plan {
+    origin: Instant,
+    measure_from: Instant,
+    end: Instant,
+    /// Measured transfers after which the phase ends; 0 for none.
+    count: u64,
+    measured: AtomicU64,
+    /// Set when `count` is reached; then `stopped_at_us` says when.
+    stopped: AtomicBool,
+    stopped_at_us: AtomicU64,
+    done: AtomicU64,
+    notes: Mutex<Vec<String>>,
+}
+
+impl Plan {
+    fn new(args: &LedgerArgs) -> Plan {
+        let origin = Instant::now();
+        let measure_from = origin + Duration::from_secs(args.warmup_s);
+        Plan {
+            origin,
+            measure_from,
+            end: measure_from + Duration::from_secs(args.duration_s),
+            count: args.count,
+            measured: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+            stopped_at_us: AtomicU64::new(u64::MAX),
+            done: AtomicU64::new(0),
+            notes: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn over(&self, now: Instant) -> bool {
+        now >= self.end || self.stopped.load(Ordering::Relaxed)
+    }
+
+    /// Counts one measured transfer; the one that reaches `count` ends the
+    /// phase.
+    fn measured_one(&self, now: Instant) {
+        let measured = self.measured.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.count > 0 && measured >= self.count {
+            let at = u64::try_from(now.duration_since(self.origin).as_micros()).unwrap_or(u64::MAX);
+            self.stopped_at_us.fetch_min(at, Ordering::Relaxed);
+            self.stopped.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The measured time: the whole window, or up to the `count`th
+    /// transfer.
+    fn measured_for(&self) -> Duration {
+        let window = self.end.duration_since(self.measure_from);
+        match self.stopped_at_us.load(Ordering::Relaxed) {
+            u64::MAX => window,
+            at_us => (self.origin + Duration::from_micros(at_us))
+                .saturating_duration_since(self.measure_from)
+                .min(window),
+        }
+    }
+
+    fn note(&self, note: String) {
+        let mut notes = self
+            .notes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if notes.len() < NOTES_MAX {
+            notes.push(note);
+        }
+    }
+}
+
+/// One sender's tallies.
+struct Tally {
+    done: u64,
+    refused: u64,
+    unknown: u64,
+    latencies: Histogram<u64>,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            done: 0,
+            refused: 0,
+            unknown: 0,
+            latencies: latency_histogram(),
+        }
+    }
+
+    fn add(&mut self, other: &Tally) {
+        self.done += other.done;
+        self.refused += other.refused;
+        self.unknown += other.unknown;
+        self.latencies
+            .add(&other.latencies)
+            .expect("histograms with the same bounds add up");
+    }
+}
+
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, LATENCY_US_MAX, 3).expect("the latency bounds are valid")
+}
+
+/// Calls `transfer(number)` back to back until the phase is over. A
+/// transfer is measured when its answer comes inside the window, which
+/// makes the count over the window the throughput.
+async fn drive<F, Fut>(plan: Arc<Plan>, sender: usize, mut transfer: F) -> Tally
+where
+    F: FnMut(u64) -> Fut,
+    Fut: Future<Output = Outcome>,
+{
+    let mut tally = Tally::new();
+    for number in 0..TRANSFERS_PER_SENDER_MAX {
+        let started = Instant::now();
+        if plan.over(started) {
+            break;
+        }
+        let outcome = transfer(number).await;
+        let answered = Instant::now();
+        match outcome {
+            Outcome::Done => {
+                tally.done += 1;
+                plan.done.fetch_add(1, Ordering::Relaxed);
+                if answered >= plan.measure_from && answered < plan.end {
+                    let micros = u64::try_from(answered.duration_since(started).as_micros());
+                    tally
+                        .latencies
+                        .saturating_record(micros.unwrap_or(u64::MAX).max(1));
+                    plan.measured_one(answered);
+                }
+            }
+            Outcome::Refused(code) => {
+                tally.refused += 1;
+                plan.note(format!("sender {sender}: refused: {code}"));
+            }
+            Outcome::Unknown(detail) => {
+                tally.unknown += 1;
+                plan.note(format!("sender {sender}: no definite answer: {detail}"));
+            }
+        }
+    }
+    tally
+}
+
+/// Runs one driver per sender and adds their tallies up.
+async fn drive_all<F, Fut>(
+    label: &'static str,
+    plan: &Arc<Plan>,
+    senders: usize,
+    transfer: F,
+) -> anyhow::Result<Tally>
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
+    let transfer = Arc::new(transfer);
+    let status = running_status(label, plan);
+    let tasks = (0..senders).map(|sender| {
+        let transfer = Arc::clone(&transfer);
+        tokio::spawn(drive(Arc::clone(plan), sender, move |number| {
+            transfer(sender, number)
+        }))
+    });
+    let joined = join_all(tasks).await;
+    status.finish();
+    let mut total = Tally::new();
+    for tally in joined {
+        total.add(&tally.context("a bench task panicked")?);
+    }
+    Ok(total)
+}
+
+fn running_status(label: &'static str, plan: &Arc<Plan>) -> StatusLine {
+    let plan = Arc::clone(plan);
+    StatusLine::start(move || {
+        let total = plan.end.duration_since(plan.origin).as_secs_f64();
+        let elapsed = plan.origin.elapsed().as_secs_f64().min(total);
+        format!(
+            "{label}… {elapsed:.1}/{total:.0} s, {} transfers done, {} measured",
+            plan.done.load(Ordering::Relaxed),
+            plan.measured.load(Ordering::Relaxed),
+        )
+    })
+}
+
+/// The figures both phases report, under their own keys.
+struct Keys {
+    senders: (&'static str, &'static str),
+    done: (&'static str, &'static str),
+    measured: (&'static str, &'static str),
+    window: (&'static str, &'static str),
+    throughput: (&'static str, &'static str),
+    p50: (&'static str, &'static str),
+    p99: (&'static str, &'static str),
+    p999: (&'static str, &'static str),
+    max: (&'static str, &'static str),
+    refused: (&'static str, &'static str),
+    unknown: (&'static str, &'static str),
+}
+
+fn report_phase(report: &mut Report, keys: &Keys, senders: usize, plan: &Plan, tally: &Tally) {
+    let measured = plan.measured.load(Ordering::Relaxed);
+    // Ended by `--count`: the window closed at the `count`th transfer;
+    // the few answered after it are not in the rate.
+    let in_window = if plan.stopped.load(Ordering::Relaxed) {
+        measured.min(plan.count)
+    } else {
+        measured
+    };
+    let seconds = plan.measured_for().as_secs_f64();
+    let throughput = if seconds > 0.0 {
+        in_window as f64 / seconds
+    } else {
+        0.0
+    };
+    let latency_ms = |quantile: f64| tally.latencies.value_at_quantile(quantile) as f64 / 1000.0;
+    report.count(keys.senders.0, keys.senders.1, senders as u64, "");
+    report.count(keys.done.0, keys.done.1, tally.done, "");
+    report.count(keys.measured.0, keys.measured.1, measured, "");
+    report.measure(keys.window.0, keys.window.1, seconds, 2, "s");
+    report.measure(
+        keys.throughput.0,
+        keys.throughput.1,
+        throughput,
+        0,
+        "transfers/s",
+    );
+    report.measure(keys.p50.0, keys.p50.1, latency_ms(0.5), 2, "ms");
+    report.measure(keys.p99.0, keys.p99.1, latency_ms(0.99), 2, "ms");
+    report.measure(keys.p999.0, keys.p999.1, latency_ms(0.999), 2, "ms");
+    report.measure(keys.max.0, keys.max.1, latency_ms(1.0), 2, "ms");
+    report.count(keys.refused.0, keys.refused.1, tally.refused, "");
+    report.count(keys.unknown.0, keys.unknown.1, tally.unknown, "");
+    let notes = plan
+        .notes
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for note in notes.iter() {
+        eprintln!("note: {note}");
+    }
+    if tally.refused > 0 {
+        report.fail(format!(
+            "{}: {} transfers refused (none should be)",
+            keys.senders.0, tally.refused
+        ));
+    }
+    if tally.unknown > 0 {
+        report.fail(format!(
+            "{}: {} transfers had no definite answer",
+            keys.senders.0, tally.unknown
+        ));
+    }
+    if measured == 0 {
+        report.fail(format!("{}: no transfer was measured", keys.senders.0));
+    }
+}
+
+/// Wallets plus money in flight against the top-ups: exact when every
+/// call had a definite answer.
+fn check_conservation(
+    report: &mut Report,
+    (key, label): (&'static str, &'static str),
+    wallets_minor: i64,
+    tally: &Tally,
+    senders: usize,
+) {
+    let topped_up = TOP_UP_MINOR.saturating_mul(senders as i64);
+    let in_flight = AMOUNT_MINOR.saturating_mul(i64::try_from(tally.done).unwrap_or(i64::MAX));
+    let held = wallets_minor.saturating_add(in_flight);
+    let verdict = if held == topped_up {
+        "ok: wallets + in flight = top-ups".to_owned()
+    } else if tally.unknown > 0 {
+        format!("inexact: {} calls without an answer", tally.unknown)
+    } else {
+        let text = format!("MISMATCH: wallets + in flight {held} ≠ top-ups {topped_up}");
+        report.fail(format!("{key}: {text}"));
+        text
+    };
+    report.text(key, label, verdict);
+}
+
+/// `admin ledger-check` over a stopped store's data directory.
+pub(super) fn check_ledger(
+    report: &mut Report,
+    (key, label): (&'static str, &'static str),
+    data_dir: &Path,
+) {
+    let verdict = match piazza_store::integrity::check_ledger_data_dir(data_dir) {
+        Ok(ledger) if ledger.is_sound() => format!(
+            "ok: {} transactions, {} postings",
+            ledger.transactions, ledger.postings
+        ),
+        Ok(ledger) => {
+            let text = format!(
+                "{} VIOLATIONS: {:?}",
+                ledger.problems.len(),
+                ledger.problems
+            );
+            report.fail(format!("{key}: {text}"));
+            text
+        }
+        Err(error) => {
+            let text = format!("unreadable: {error}");
+            report.fail(format!("{key}: {text}"));
+            text
+        }
+    };
+    report.text(key, label, verdict);
+}
+
+// --------------------------------------------------------------------- HTTP
+
+async fn http_phase(
+    server: &mut Server,
+    args: &LedgerArgs,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let anonymous = Client::new(server.base_url());
+    let accounts = setup::create_accounts(&anonymous, args.connections).await?;
+    let accounts = Arc::new(accounts);
+    fund_all(&accounts).await?;
+    pair_contacts(&accounts).await?;
+    server.ensure_alive().await?;
+
+    let plan = Arc::new(Plan::new(args));
+    let tag = format!("{:08x}", rand::random::<u32>());
+    let senders = Arc::clone(&accounts);
+    let tally = drive_all(
+        "transfers over HTTP",
+        &plan,
+        args.connections,
+        move |index, number| {
+            let senders = Arc::clone(&senders);
+            let key = format!("ledger-{tag}-{index}-{number}");
+            async move {
+                let body = json!({
+                    "to": senders[peer_of(index)].account_id,
+                    "amount_minor": AMOUNT_MINOR,
+                    "pin": money::PIN,
+                });
+                let path = "/api/v1/transfers";
+                let device = &senders[index].device;
+                match money::call(device, Method::POST, path, Some(&body), Some(&key)).await {
+                    Ok(answer) if answer.status == 201 => Outcome::Done,
+                    Ok(answer) if answer.status < 500 => Outcome::Refused(answer.code()),
+                    Ok(answer) => Outcome::Unknown(answer.code()),
+                    Err(error) => Outcome::Unknown(format!("{error:#}")),
+                }
+            }
+        },
+    )
+    .await?;
+    server.ensure_alive().await?;
+
+    let hashing = if args.production_hashing {
+        "production (19 MiB, 2 passes)"
+    } else {
+        "bench (1 MiB, 1 pass)"
+    };
+    report.text(
+        "http_pin_hashing",
+        "HTTP: Argon2 cost of the server",
+        hashing.to_owned(),
+    );
+    report_phase(report, &HTTP_KEYS, args.connections, &plan, &tally);
+    let wallets = stream::iter(accounts.iter())
+        .map(|account| money::balance(&account.device))
+        .buffered(SETUP_IN_FLIGHT_MAX)
+        .try_fold(0i64, |sum, balance| async move {
+            Ok(sum.saturating_add(balance))
+        })
+        .await?;
+    check_conservation(
+        report,
+        ("http_money_conserved", "HTTP: money conserved"),
+        wallets,
+        &tally,
+        args.connections,
+    );
+    match server.stop().await? {
+        Some(data_dir) => check_ledger(report, HTTP_LEDGER_CHECK, &data_dir),
+        None => report.text(
+            HTTP_LEDGER_CHECK.0,
+            HTTP_LEDGER_CHECK.1,
+            "not run: the server is not this run's".to_owned(),
+        ),
+    }
+    Ok(())
+}
+
+const HTTP_LEDGER_CHECK: (&str, &str) = ("http_ledger_check", "HTTP: ledger-check");
+
+const HTTP_KEYS: Keys = Keys {
+    senders: ("http_connections", "HTTP: senders (connections)"),
+    done: ("http_transfers", "HTTP: transfers done (201)"),
+    measured: ("http_transfers_measured", "HTTP: of those, measured"),
+    window: ("http_window_s", "HTTP: measured window"),
+    throughput: ("http_transfers_per_s", "HTTP: durable transfers/s"),
+    p50: ("http_latency_p50_ms", "HTTP: latency p50"),
+    p99: ("http_latency_p99_ms", "HTTP: latency p99"),
+    p999: ("http_latency_p999_ms", "HTTP: latency p99.9"),
+    max: ("http_latency_max_ms", "HTTP: latency max"),
+    refused: ("http_refused", "HTTP: refused"),
+    unknown: ("http_unanswered", "HTTP: without a definite answer"),
+};
+
+/// A PIN and a top-up for every account.
+async fn fund_all(accounts: &[setup::Account]) -> anyhow::Result<()> {
+    let count = accounts.len();
+    let (status, done) = progress::counting(format!("funding {count} wallets"), count as u64);
+    let funded = stream::iter(accounts)
+        .map(|account| {
+            let done = Arc::clone(&done);
+            async move {
+                money::fund(account, TOP_UP_MINOR).await?;
+                done.fetch_add(1, Ordering::Relaxed);
+                anyhow::Ok(())
+            }
+        })
+        .buffered(SETUP_IN_FLIGHT_MAX)
+        .try_collect::<Vec<()>>()
+        .await;
+    status.finish();
+    funded.map(drop)
+}
+
+/// Accounts `2k` and `2k + 1` become contacts (a transfer needs it).
+async fn pair_contacts(accounts: &[setup::Account]) -> anyhow::Result<()> {
+    let pairs = accounts.len() / 2;
+    let (status, done) = progress::counting(format!("pairing {pairs} contacts"), pairs as u64);
+    let paired = stream::iter(accounts.chunks_exact(2))
+        .map(|pair| {
+            let done = Arc::clone(&done);
+            async move {
+                setup::befriend_only(&pair[0], &pair[1]).await?;
+                done.fetch_add(1, Ordering::Relaxed);
+                anyhow::Ok(())
+            }
+        })
+        .buffered(SETUP_IN_FLIGHT_MAX)
+        .try_collect::<Vec<()>>()
+        .await;
+    status.finish();
+    paired.map(drop)
+}
+
+// ------------------------------------------------------------------- engine
+
+/// The engine phase has no one to notify.
+struct Nobody;
+
+impl NoticeSink for Nobody {
+    fn notify(&self, _: Vec<Notice>) {}
+}
+
+async fn engine_phase(args: &LedgerArgs, report: &mut Report) -> anyhow::Result<()> {
+    let directory = tempfile::Builder::new()
+        .prefix("piazza-bench-engine-")
+        .tempdir()
+        .context("cannot create a temporary directory for the store")?;
+    let store = SqliteStore::open(directory.path(), StoreOptions::default(), Arc::new(Nobody))
+        .context("cannot open a store for the engine phase")?;
+    let store = Arc::new(store);
+    let accounts = Arc::new(engine_accounts(&store, args.engine_tasks).await?);
+
+    let plan = Arc::new(Plan::new(args));
+    let currency = Currency::CNY;
+    let money = Money::new(AmountMinor::positive(AMOUNT_MINOR)?, currency);
+    // Far enough that the (absent) sweeper could never return one.
+    let expires_at = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 86_400_000);
+    let (driven_store, senders) = (Arc::clone(&store), Arc::clone(&accounts));
+    let tally = drive_all(
+        "transfers in the store",
+        &plan,
+        args.engine_tasks,
+        move |index, number| {
+            let store = Arc::clone(&driven_store);
+            let senders = Arc::clone(&senders);
+            async move {
+                let Some(key) = IdempotencyKey::parse(&format!("engine-{index}-{number}")) else {
+                    return Outcome::Refused("bad idempotency key".to_owned());
+                };
+                let request = Idempotent {
+                    key,
+                    request_hash: [0; 32],
+                };
+                let transfer = TransferRequest {
+                    to: senders[peer_of(index)],
+                    money,
+                    note: None,
+                    expires_at,
+                };
+                let sent = store
+                    .send_transfer(senders[index], request, transfer, PinCheck::Verified)
+                    .await;
+                match sent {
+                    Ok(_) => Outcome::Done,
+                    Err(StoreError::Rejected(rejection)) => {
+                        Outcome::Refused(format!("{rejection:?}"))
+                    }
+                    Err(error) => Outcome::Unknown(error.to_string()),
+                }
+            }
+        },
+    )
+    .await?;
+
+    report_phase(report, &ENGINE_KEYS, args.engine_tasks, &plan, &tally);
+    let mut wallets = 0i64;
+    for account in accounts.iter() {
+        let balance = store.wallet_balance(*account, currency).await?;
+        wallets = wallets.saturating_add(balance);
+    }
+    check_conservation(
+        report,
+        ("engine_money_conserved", "engine: money conserved"),
+        wallets,
+        &tally,
+        args.engine_tasks,
+    );
+    store.shut_down();
+    drop(store);
+    let key = ("engine_ledger_check", "engine: ledger-check");
+    check_ledger(report, key, directory.path());
+    Ok(())
+}
+
+const ENGINE_KEYS: Keys = Keys {
+    senders: ("engine_tasks", "engine: senders (tasks)"),
+    done: ("engine_transfers", "engine: transfers done"),
+    measured: ("engine_transfers_measured", "engine: of those, measured"),
+    window: ("engine_window_s", "engine: measured window"),
+    throughput: (
+        "engine_transfers_per_s",
+        "engine: durable transfers/s through the writer, no HTTP",
+    ),
+    p50: ("engine_latency_p50_ms", "engine: latency p50"),
+    p99: ("engine_latency_p99_ms", "engine: latency p99"),
+    p999: ("engine_latency_p999_ms", "engine: latency p99.9"),
+    max: ("engine_latency_max_ms", "engine: latency max"),
+    refused: ("engine_refused", "engine: refused"),
+    unknown: ("engine_unanswered", "engine: without a definite answer"),
+};
+
+/// `count` accounts straight in the store, each with a PIN and a top-up,
+/// in pairs of contacts.
+async fn engine_accounts(store: &Arc<SqliteStore>, count: usize) -> anyhow::Result<Vec<AccountId>> {
+    let (status, done) =
+        progress::counting(format!("creating {count} store accounts"), count as u64);
+    let currency = Currency::CNY;
+    let top_up = Money::new(AmountMinor::positive(TOP_UP_MINOR)?, currency);
+    let created = stream::iter(0..count)
+        .map(|index| {
+            let (store, done) = (Arc::clone(store), Arc::clone(&done));
+            async move {
+                let username = Username::parse(&format!("engine{index}"))?;
+                let display_name = DisplayName::from_username(&username);
+                // Nobody logs in: the password hash is never checked.
+                let account = store
+                    .create_account(username.clone(), display_name, "unused".to_owned())
+                    .await?;
+                let id = account.account_id;
+                store.set_pin(id, "unused".to_owned()).await?;
+                let key = IdempotencyKey::parse(&format!("fund-{index}"))
+                    .context("a valid idempotency key")?;
+                let request = Idempotent {
+                    key,
+                    request_hash: [0; 32],
+                };
+                store
+                    .top_up(id, request, top_up, "sandbox".to_owned())
+                    .await?;
+                done.fetch_add(1, Ordering::Relaxed);
+                anyhow::Ok((username, id))
+            }
+        })
+        .buffered(SETUP_IN_FLIGHT_MAX)
+        .try_collect::<Vec<_>>()
+        .await;
+    status.finish();
+    let created = created?;
+    let greeting = Greeting::parse("")?;
+    stream::iter(created.chunks_exact(2))
+        .map(|pair| {
+            let (store, greeting) = (Arc::clone(store), greeting.clone());
+            async move {
+                let request = store
+                    .request_contact(pair[0].1, pair[1].0.clone(), greeting)
+                    .await?;
+                store.accept_request(pair[1].1, request).await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffered(SETUP_IN_FLIGHT_MAX)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(created.into_iter().map(|(_, id)| id).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(count: u64) -> LedgerArgs {
+        LedgerArgs {
+            connections: 2,
+            duration_s: 10,
+            warmup_s: 0,
+            count,
+            engine_tasks: 2,
+            phases: Phases::Engine,
+            production_hashing: false,
+        }
+    }
+
+    #[test]
+    fn reaching_the_count_ends_the_phase_and_shortens_the_window() {
+        let plan = Plan::new(&args(2));
+        let now = Instant::now();
+        plan.measured_one(now);
+        assert!(!plan.over(now));
+        plan.measured_one(now);
+        assert!(plan.over(now));
+        assert!(plan.measured_for() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn without_a_count_the_window_is_the_duration() {
+        let plan = Plan::new(&args(0));
+        plan.measured_one(Instant::now());
+        assert!(!plan.over(Instant::now()));
+        assert_eq!(plan.measured_for(), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn odd_senders_are_refused() {
+        let mut odd = args(0);
+        odd.engine_tasks = 3;
+        assert!(validate(&odd).is_err());
+        assert!(validate(&args(0)).is_ok());
+    }
+
+    #[test]
+    fn a_mismatch_fails_the_run_unless_answers_were_lost() {
+        let mut tally = Tally::new();
+        tally.done = 5;
+        let exact = 2 * TOP_UP_MINOR - 5 * AMOUNT_MINOR;
+        let mut report = Report::new("t");
+        check_conservation(&mut report, ("k", "k"), exact, &tally, 2);
+        assert!(report.verdict().is_ok());
+        let mut report = Report::new("t");
+        check_conservation(&mut report, ("k", "k"), exact - 1, &tally, 2);
+        assert!(report.verdict().is_err());
+        tally.unknown = 1;
+        let mut report = Report::new("t");
+        check_conservation(&mut report, ("k", "k"), exact - 1, &tally, 2);
+        assert!(report.verdict().is_ok());
+    }
+
+    #[test]
+    fn senders_pay_their_pair() {
+        assert_eq!((peer_of(0), peer_of(1), peer_of(4)), (1, 0, 5));
+    }
+}

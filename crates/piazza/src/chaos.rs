@@ -1,0 +1,540 @@
+//! `piazza chaos`: the durability promise, checked under fire.
+//!
+//! The server runs as a child process on a temporary data directory. Every
+//! area that has landed drives its own mixed load through the client crate
+//! and writes down each answer it got. At a moment drawn from the seed the
+//! child is killed with SIGKILL, and then, with nobody writing:
+//!
+//! 1. the offline checkers (`admin check`, `admin ledger-check`) run over
+//!    what the kill left, before any recovery could tidy it up;
+//! 2. the server restarts on the same directory;
+//! 3. each area retries, with the same key or message id, every operation
+//!    that was in flight at the kill: it must now be stored exactly once,
+//!    and a second retry must replay the first;
+//! 4. each area verifies through the API that every acknowledged operation
+//!    is there exactly once, and that nothing else is, and that every
+//!    conversation's `seq` and every account's log is gapless.
+//!
+//! A new area implements [`Workload`] in its own module and adds one line
+//! to [`setup_areas`]: its operations and its checks, nothing else.
+//!
+//! The seed fixes the kill points and every random choice of the load;
+//! the interleaving of concurrent requests still varies from run to run, so
+//! a failure replays with its seed as closely as threads allow.
+
+mod chat;
+mod pay;
+mod server;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures_util::future::BoxFuture;
+use piazza_client::{Client, ClientError};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use server::{ChildServer, DataDir};
+
+/// The most kills one run may ask for.
+const KILLS_MAX: u32 = 10_000;
+/// The longest one round may take to reach its kill: a load that stops
+/// making progress is a hung server, not a slow one.
+const ROUND_PATIENCE_S: u64 = 120;
+/// The longest the kill may trail the acknowledgement that triggered it,
+/// so kills also land between answers, not only right after one.
+const KILL_DELAY_MS_MAX: u64 = 20;
+
+#[derive(clap::Args, Debug)]
+pub struct ChaosArgs {
+    /// How many times to SIGKILL and restart the server
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=KILLS_MAX as i64))]
+    pub kills: u32,
+    /// Seeds the kill moments and the load's choices; a failure prints it
+    /// (drawn from the clock when not given)
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Fewest acknowledged operations between two kills
+    #[arg(long, default_value_t = 50)]
+    pub acks_min: u64,
+    /// Most acknowledged operations between two kills
+    #[arg(long, default_value_t = 250)]
+    pub acks_max: u64,
+    /// Give up (and fail) if the run takes longer than this, in seconds
+    #[arg(long, default_value_t = 600)]
+    pub time_limit_s: u64,
+    /// Keep the data directory when the run fails, to look at
+    #[arg(long)]
+    pub keep_data: bool,
+}
+
+/// What became of one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server acknowledged a write; the area wrote down what it said.
+    Acknowledged,
+    /// A read whose answer the area checked.
+    Checked,
+    /// No answer: the server went away mid-request. The area wrote the
+    /// operation down to retry after the restart; this worker stops.
+    InFlight,
+    /// Nothing to do right now (an empty queue), or the server asked to
+    /// slow down (429): nothing was stored, try again shortly.
+    Idle,
+}
+
+/// One area's load and checks. Each method gets a client for the server
+/// of the moment (its address changes on every restart); the area keeps
+/// its own accounts' tokens, which survive restarts.
+pub trait Workload: Send + Sync {
+    /// For progress lines and errors.
+    fn name(&self) -> &'static str;
+    /// How many concurrent workers call [`Workload::step`].
+    fn workers(&self) -> usize;
+    /// One operation by worker `worker`. Writes down what was acknowledged
+    /// or left in flight; an answer that breaks a promise is an error.
+    fn step<'a>(
+        &'a self,
+        server: &'a Client,
+        worker: usize,
+        rng: &'a mut StdRng,
+    ) -> BoxFuture<'a, anyhow::Result<Outcome>>;
+    /// After a restart, before any new load: retries each operation that
+    /// was in flight at the kill with its original key, checks a second
+    /// retry replays the first, and counts them.
+    fn recover<'a>(&'a self, server: &'a Client) -> BoxFuture<'a, anyhow::Result<Recovered>>;
+    /// Checks through the API that every acknowledged operation is stored
+    /// exactly once, that nothing unacknowledged is, and that every log
+    /// and sequence is gapless. Answers how many operations it verified.
+    fn verify<'a>(&'a self, server: &'a Client) -> BoxFuture<'a, anyhow::Result<u64>>;
+}
+
+/// What one area's retries after a restart found.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Recovered {
+    /// Operations retried with their original key or message id.
+    pub retried: u64,
+    /// Of those, the ones the retry found already stored: the kill came
+    /// after the commit but before the answer reached the client. Only
+    /// counted where the area can tell.
+    pub already_stored: u64,
+}
+
+impl std::ops::AddAssign for Recovered {
+    fn add_assign(&mut self, other: Recovered) {
+        self.retried += other.retried;
+        self.already_stored += other.already_stored;
+    }
+}
+
+/// Every area that has landed. A new area adds its line here.
+async fn setup_areas(server: &Client) -> anyhow::Result<Vec<Arc<dyn Workload>>> {
+    Ok(vec![
+        Arc::new(chat::Chat::setup(server).await?),
+        Arc::new(pay::Pay::setup(server).await?),
+    ])
+}
+
+pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
+    if args.acks_min == 0 || args.acks_min > args.acks_max {
+        bail!("--acks-min must be at least 1 and at most --acks-max");
+    }
+    let seed = args.seed.unwrap_or_else(seed_from_clock);
+    let data_dir = DataDir::create()?;
+    let limit = Duration::from_secs(args.time_limit_s);
+    let outcome = match tokio::time::timeout(limit, run_seeded(&args, seed, &data_dir)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(anyhow::anyhow!(
+            "the run did not finish within --time-limit-s {}",
+            args.time_limit_s
+        )),
+    };
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            if args.keep_data {
+                let kept = data_dir.keep();
+                eprintln!("the data directory is kept in {}", kept.display());
+            }
+            Err(error.context(format!("chaos failed; replay with --seed {seed}")))
+        }
+    }
+}
+
+/// What the run has counted so far.
+#[derive(Default)]
+struct Totals {
+    acknowledged: u64,
+    checked: u64,
+    recovered: Recovered,
+    verified_last: u64,
+    verified_total: u64,
+}
+
+async fn run_seeded(args: &ChaosArgs, seed: u64, data_dir: &DataDir) -> anyhow::Result<()> {
+    let began = Instant::now();
+    println!(
+        "chaos: seed {seed}, {} kills, {}..={} acknowledged operations between kills",
+        args.kills, args.acks_min, args.acks_max
+    );
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut server = ChildServer::start(data_dir).await?;
+    let areas = setup_areas(&Client::new(server.base_url()))
+        .await
+        .context("cannot set the areas up")?;
+    let names: Vec<_> = areas.iter().map(|area| area.name()).collect();
+    println!("areas: {}", names.join(", "));
+
+    let mut totals = Totals::default();
+    let mut restart_ms = Vec::new();
+    for kill in 1..=args.kills {
+        let tally = Arc::new(Tally::default());
+        let acks_this_round = rng.random_range(args.acks_min..=args.acks_max);
+        tally.kill_at.store(acks_this_round, Ordering::SeqCst);
+        let round_seed: u64 = rng.random();
+        let client = Client::new(server.base_url());
+        let mut workers = JoinSet::new();
+        for (area_index, area) in areas.iter().enumerate() {
+            for worker in 0..area.workers() {
+                let worker_seed = round_seed ^ ((area_index as u64) << 32 | worker as u64);
+                workers.spawn(drive(
+                    Arc::clone(area),
+                    client.clone(),
+                    worker,
+                    worker_seed,
+                    Arc::clone(&tally),
+                ));
+            }
+        }
+        wait_for_kill_point(&tally, &mut workers)
+            .await
+            .with_context(|| format!("round {kill}"))?;
+        let delay = rng.random_range(0..=KILL_DELAY_MS_MAX);
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        server.kill().await?;
+        tally.stop.store(true, Ordering::SeqCst);
+        while let Some(ended) = workers.join_next().await {
+            ended.context("a load worker panicked")??;
+        }
+        let acked = tally.acknowledged.load(Ordering::SeqCst);
+        totals.acknowledged += acked;
+        totals.checked += tally.checked.load(Ordering::SeqCst);
+
+        offline_checks(data_dir).with_context(|| format!("after kill {kill}"))?;
+        server = ChildServer::start(data_dir)
+            .await
+            .with_context(|| format!("restart after kill {kill}"))?;
+        restart_ms.push(server.started_in.as_millis() as u64);
+        let (recovered, verified) = recover_and_verify(&areas, server.base_url())
+            .await
+            .with_context(|| format!("after kill {kill}"))?;
+        totals.recovered += recovered;
+        totals.verified_last = verified;
+        totals.verified_total += verified;
+        println!(
+            "kill {kill}/{} after {} acks: restarted in {} ms, retried {} in flight \
+             ({} had been stored), verified {} operations",
+            args.kills,
+            thousands(acked),
+            server.started_in.as_millis(),
+            recovered.retried,
+            recovered.already_stored,
+            thousands(verified),
+        );
+    }
+    server.stop().await?;
+    offline_checks(data_dir).context("after the last stop")?;
+
+    restart_ms.sort_unstable();
+    let median = restart_ms[restart_ms.len() / 2];
+    let slowest = restart_ms.last().copied().unwrap_or_default();
+    println!(
+        "survived {} kills in {:.1} s (seed {seed}): {} operations acknowledged, \
+         {} sync pages checked, {} in flight retried ({} had been stored), \
+         {} operations verified after the last restart ({} operation checks in all); \
+         restart median {median} ms, slowest {slowest} ms; \
+         admin check and ledger-check passed after every kill",
+        args.kills,
+        began.elapsed().as_secs_f64(),
+        thousands(totals.acknowledged),
+        thousands(totals.checked),
+        thousands(totals.recovered.retried),
+        thousands(totals.recovered.already_stored),
+        thousands(totals.verified_last),
+        thousands(totals.verified_total),
+    );
+    Ok(())
+}
+
+/// The counters one round's workers share.
+#[derive(Default)]
+struct Tally {
+    acknowledged: AtomicU64,
+    checked: AtomicU64,
+    /// Acknowledgements that end the round.
+    kill_at: AtomicU64,
+    enough: Notify,
+    /// Set once the server is dead: workers stop at their next step.
+    stop: AtomicBool,
+}
+
+/// One worker: steps until the server stops answering or the round ends.
+async fn drive(
+    area: Arc<dyn Workload>,
+    server: Client,
+    worker: usize,
+    seed: u64,
+    tally: Arc<Tally>,
+) -> anyhow::Result<()> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    while !tally.stop.load(Ordering::SeqCst) {
+        let outcome = area
+            .step(&server, worker, &mut rng)
+            .await
+            .with_context(|| format!("{} worker {worker}", area.name()))?;
+        match outcome {
+            Outcome::Acknowledged => {
+                let acked = tally.acknowledged.fetch_add(1, Ordering::SeqCst) + 1;
+                if acked == tally.kill_at.load(Ordering::SeqCst) {
+                    tally.enough.notify_one();
+                }
+            }
+            Outcome::Checked => {
+                tally.checked.fetch_add(1, Ordering::SeqCst);
+            }
+            Outcome::InFlight => return Ok(()),
+            Outcome::Idle => tokio::time::sleep(Duration::from_millis(2)).await,
+        }
+    }
+    Ok(())
+}
+
+/// Until the round has its acknowledgements. A worker that fails fails
+/// the run now, and one that ends early means the server died on its own.
+async fn wait_for_kill_point(
+    tally: &Tally,
+    workers: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let progress = async {
+        tokio::select! {
+            () = tally.enough.notified() => Ok(()),
+            Some(ended) = workers.join_next() => {
+                ended.context("a load worker panicked")??;
+                bail!("a load worker stopped before the kill: did the server die?")
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(ROUND_PATIENCE_S), progress)
+        .await
+        .with_context(|| format!("the load made no progress within {ROUND_PATIENCE_S} s"))?
+}
+
+/// The offline checkers over a store nobody is writing to.
+fn offline_checks(data_dir: &DataDir) -> anyhow::Result<()> {
+    let data = data_dir.data();
+    let report = piazza_store::integrity::check_data_dir(&data).context("admin check")?;
+    if !report.is_sound() {
+        bail!("admin check: {}", report.problems.join("; "));
+    }
+    let ledger = piazza_store::integrity::check_ledger_data_dir(&data).context("ledger-check")?;
+    if !ledger.is_sound() {
+        bail!("ledger-check: {}", ledger.problems.join("; "));
+    }
+    Ok(())
+}
+
+/// Every area retries its in-flight operations, then every area verifies:
+/// recovery first for all, because one area's retry may be another's
+/// evidence (a red packet lands in a conversation).
+async fn recover_and_verify(
+    areas: &[Arc<dyn Workload>],
+    base_url: &str,
+) -> anyhow::Result<(Recovered, u64)> {
+    let client = Client::new(base_url);
+    let mut recovered = Recovered::default();
+    for area in areas {
+        recovered += area
+            .recover(&client)
+            .await
+            .with_context(|| format!("{}: retrying what was in flight", area.name()))?;
+    }
+    let mut verified = 0;
+    for area in areas {
+        verified += area
+            .verify(&client)
+            .await
+            .with_context(|| format!("{}: verifying", area.name()))?;
+    }
+    Ok((recovered, verified))
+}
+
+/// `17163` as `17,163`, for the progress lines.
+fn thousands(number: u64) -> String {
+    let digits = number.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+fn seed_from_clock() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    now.as_secs() ^ u64::from(now.subsec_nanos())
+}
+
+// ------------------------------------------------------- shared by areas
+
+/// The password of every chaos account.
+const PASSWORD: &str = "chaos-password-1";
+
+/// One account an area acts as. The token outlives restarts: sessions are
+/// durable too.
+#[derive(Debug, Clone)]
+struct Member {
+    name: String,
+    account_id: String,
+    token: String,
+}
+
+impl Member {
+    /// Creates and logs in `name`.
+    async fn create(server: &Client, name: &str) -> anyhow::Result<Member> {
+        server
+            .create_account(name, PASSWORD, None)
+            .await
+            .with_context(|| format!("cannot create {name}"))?;
+        let session = server
+            .login(name, PASSWORD, "chaos")
+            .await
+            .with_context(|| format!("cannot log {name} in"))?;
+        Ok(Member {
+            name: name.to_owned(),
+            account_id: session.account_id,
+            token: session.token,
+        })
+    }
+
+    fn on(&self, server: &Client) -> Client {
+        server.with_token(self.token.clone())
+    }
+}
+
+/// Makes every two of `members` contacts.
+async fn befriend_all(server: &Client, members: &[Member]) -> anyhow::Result<()> {
+    for (index, member) in members.iter().enumerate() {
+        for other in &members[index + 1..] {
+            let request = member
+                .on(server)
+                .request_contact(&other.name, None)
+                .await
+                .with_context(|| format!("{} cannot ask {}", member.name, other.name))?;
+            other.on(server).accept_request(&request).await?;
+        }
+    }
+    Ok(())
+}
+
+/// How an answer-less call is told from a refused one.
+enum Answer<T> {
+    Ok(T),
+    /// No answer: the server went away.
+    Lost,
+    /// 429: nothing done, try later.
+    Throttled,
+}
+
+/// Sorts a call's result: a transport failure is a lost answer, a 429 a
+/// request to slow down, any other refusal an error naming `what`.
+fn answer<T>(result: Result<T, ClientError>, what: &str) -> anyhow::Result<Answer<T>> {
+    match result {
+        Ok(value) => Ok(Answer::Ok(value)),
+        Err(ClientError::Transport(_)) => Ok(Answer::Lost),
+        Err(error) if error.status() == Some(429) => Ok(Answer::Throttled),
+        Err(error) => Err(anyhow::Error::from(error).context(format!("{what} was refused"))),
+    }
+}
+
+/// A call made after the restart, with no load running: a 429 is waited
+/// out (a bounded number of times), anything else but success is an error.
+async fn settled<T, F, Fut>(what: &str, mut call: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    const ATTEMPTS_MAX: u32 = 50;
+    for _ in 0..ATTEMPTS_MAX {
+        match call().await {
+            Err(error) if error.status() == Some(429) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            result => return result.with_context(|| format!("{what} failed")),
+        }
+    }
+    bail!("{what} was throttled {ATTEMPTS_MAX} times")
+}
+
+/// The position of a sync cursor in its account's log.
+fn log_position(cursor: &str) -> anyhow::Result<i64> {
+    let cursor = piazza_domain::Cursor::parse(cursor)
+        .map_err(|_| anyhow::anyhow!("the server sent a cursor it cannot read back: {cursor:?}"))?;
+    Ok(cursor.log_seq().get())
+}
+
+/// Reads `member`'s whole log from the start and checks its positions run
+/// 1, 2, 3… with no gap; answers its length.
+async fn check_log_gapless(server: &Client, member: &Member) -> anyhow::Result<i64> {
+    /// Pages followed at most: 10 million events.
+    const PAGES_MAX: usize = 10_000;
+    let client = member.on(server);
+    let mut cursor: Option<String> = None;
+    let mut expected = 1;
+    for _ in 0..PAGES_MAX {
+        let page = settled("sync", || {
+            client.sync(
+                cursor.as_deref(),
+                Some(piazza_domain::limits::SYNC_PAGE_LEN_MAX),
+                None,
+            )
+        })
+        .await?;
+        for event in &page.events {
+            let position = log_position(&event.cursor)?;
+            if position != expected {
+                bail!(
+                    "{}'s log has {position} where {expected} belongs",
+                    member.name
+                );
+            }
+            expected += 1;
+        }
+        if !page.has_more {
+            return Ok(expected - 1);
+        }
+        cursor = Some(page.cursor);
+    }
+    bail!("{}'s log did not end within {PAGES_MAX} pages", member.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(17_163), "17,163");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}

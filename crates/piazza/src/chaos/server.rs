@@ -1,0 +1,187 @@
+//! The server under fault: this same binary's `serve`, run as a child on a
+//! data directory that outlives it, so it can be killed with SIGKILL and
+//! started again on what the kill left behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The child's config. Password and PIN hashing are made cheap because
+/// every transfer, packet and payment checks a PIN, and the load is about
+/// the store, not Argon2. The sandbox gateway lets the wallets be topped
+/// up. The keys must match the server's config exactly: it refuses
+/// unknown ones.
+const CHAOS_CONFIG_TOML: &str = "\
+sandbox_payments = true
+
+[password_hashing]
+memory_kib = 1024
+iterations = 1
+";
+
+/// What the server prints first on stdout, followed by its address.
+const LISTENING_PREFIX: &str = "listening on ";
+/// How long a (re)started server may take to recover its store and listen.
+const START_TIMEOUT_S: u64 = 60;
+/// How long the last server may take to stop after SIGTERM.
+const STOP_TIMEOUT_S: u64 = 10;
+
+/// Where the child keeps its store and config; it survives every kill.
+pub struct DataDir {
+    /// Removed when the run ends, unless the run asked to keep it.
+    directory: tempfile::TempDir,
+}
+
+impl DataDir {
+    pub fn create() -> anyhow::Result<DataDir> {
+        let directory = tempfile::Builder::new()
+            .prefix("piazza-chaos-")
+            .tempdir()
+            .context("cannot create a temporary directory for the server")?;
+        let config = directory.path().join("chaos.toml");
+        std::fs::write(&config, CHAOS_CONFIG_TOML)
+            .with_context(|| format!("cannot write {}", config.display()))?;
+        Ok(DataDir { directory })
+    }
+
+    /// The store's directory, as given to `serve --data-dir` and to the
+    /// offline checks.
+    pub fn data(&self) -> PathBuf {
+        self.directory.path().join("data")
+    }
+
+    fn config(&self) -> PathBuf {
+        self.directory.path().join("chaos.toml")
+    }
+
+    /// Keeps the directory on disk (a failed run leaves it to look at) and
+    /// answers where it is.
+    pub fn keep(self) -> PathBuf {
+        self.directory.keep()
+    }
+}
+
+/// One life of the server, from start to kill.
+pub struct ChildServer {
+    child: Child,
+    base_url: String,
+    /// From spawning the process to its `listening on` line: how long
+    /// opening (and, after a kill, recovering) the store took.
+    pub started_in: Duration,
+}
+
+impl ChildServer {
+    /// Starts `piazza serve` on a free loopback port and waits until it
+    /// says where it listens.
+    pub async fn start(data_dir: &DataDir) -> anyhow::Result<ChildServer> {
+        let began = Instant::now();
+        let mut child = serve_command(&data_dir.data(), &data_dir.config())?
+            .spawn()
+            .context("cannot start the server process")?;
+        let base_url = read_listening_line(&mut child).await?;
+        Ok(ChildServer {
+            child,
+            base_url,
+            started_in: began.elapsed(),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// SIGKILL: no shutdown hook runs, nothing is flushed; whatever was
+    /// not committed is gone. Fails if the server had already died, which
+    /// would be the real news.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!("the server died before it was killed ({status})");
+        }
+        self.child.start_kill().context("cannot kill the server")?;
+        self.child.wait().await.context("cannot reap the server")?;
+        Ok(())
+    }
+
+    /// SIGTERM, as a deployment stops it; the exit must be clean.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!("the server died before it was stopped ({status})");
+        }
+        let pid = self.child.id().context("the server has no pid")?;
+        let signalled = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .await
+            .context("cannot run kill -TERM")?;
+        if !signalled.success() {
+            bail!("kill -TERM {pid} failed ({signalled})");
+        }
+        let waited = tokio::time::timeout(Duration::from_secs(STOP_TIMEOUT_S), self.child.wait());
+        let status: ExitStatus = match waited.await {
+            Ok(status) => status?,
+            Err(_) => {
+                self.child.kill().await.ok();
+                bail!("the server did not stop within {STOP_TIMEOUT_S} s of SIGTERM");
+            }
+        };
+        if !status.success() {
+            bail!("the server did not exit cleanly on SIGTERM ({status})");
+        }
+        Ok(())
+    }
+}
+
+fn serve_command(data_dir: &Path, config_path: &Path) -> anyhow::Result<Command> {
+    let executable = std::env::current_exe().context("cannot find the piazza executable")?;
+    let mut command = Command::new(executable);
+    command
+        .arg("serve")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--config")
+        .arg(config_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        // If the run fails or is interrupted, the server goes too.
+        .kill_on_drop(true);
+    // The server's info log would drown the progress lines; its warnings
+    // and errors are worth seeing. An explicit RUST_LOG wins.
+    if std::env::var_os("RUST_LOG").is_none() {
+        command.env("RUST_LOG", "warn");
+    }
+    Ok(command)
+}
+
+/// Reads the child's first stdout line, `listening on http://<addr>`, and
+/// returns the base URL. The rest of stdout is drained in the background so
+/// a later line can never block the server on a full pipe.
+async fn read_listening_line(child: &mut Child) -> anyhow::Result<String> {
+    let stdout = child
+        .stdout
+        .take()
+        .context("the server's stdout is not piped")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(Duration::from_secs(START_TIMEOUT_S), lines.next_line())
+        .await
+        .with_context(|| format!("the server did not start listening within {START_TIMEOUT_S} s"))?
+        .context("cannot read the server's stdout")?;
+    let Some(line) = first else {
+        let status = child.wait().await?;
+        bail!("the server exited before listening ({status}); see its log above");
+    };
+    let base_url = line
+        .strip_prefix(LISTENING_PREFIX)
+        .filter(|url| url.starts_with("http://"))
+        .with_context(|| format!("unexpected first line from the server: {line:?}"))?
+        .to_owned();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(base_url)
+}

@@ -1,0 +1,624 @@
+//! The isolation matrix (api-v1 guarantee 4): one account owns one of
+//! everything that has an id, and a stranger tries every endpoint that
+//! takes such an id. Each attempt must be refused as the route documents
+//! (403 or 404), with exactly the answer an id that does not exist gets
+//! (so refusals do not reveal what exists), with nothing of the owner's in
+//! the problem body, and with nothing changed.
+//!
+//! A new area adds its ids to `Owned`, its endpoints to `attempts` and what
+//! it must leave unchanged to `snapshot`; nothing else.
+
+use piazza_api::{ClientFrame, ServerFrame};
+use piazza_client::Incoming;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::merchants::{collect, merchant_balance, payload, payment_code};
+use crate::wallet::{PIN, balance, call, set_pin, top_up};
+
+/// Amounts nobody else uses, so a problem body that echoes one is caught.
+const TOP_UP_MINOR: i64 = 97_531;
+const TRANSFER_MINOR: i64 = 4_321;
+const RED_PACKET_MINOR: i64 = 777;
+const PAYMENT_MINOR: i64 = 1_357;
+const COLLECTION_MINOR: i64 = 2_468;
+
+/// What ann (the owner) holds, by kind of id.
+struct Owned {
+    ann: User,
+    cat: User,
+    dan: User,
+    direct: String,
+    group: String,
+    phone_device: String,
+    request: String,
+    transfer: String,
+    red_packet: String,
+    merchant: String,
+    payment_done: String,
+    payment_waiting: String,
+}
+
+/// One attempt of the stranger: the request, the id it aims at, that id's
+/// kind (for the id that does not exist), and the refusal the route
+/// documents.
+struct Attempt {
+    method: Method,
+    /// With `{id}` where the aimed id goes.
+    path: &'static str,
+    id: String,
+    prefix: &'static str,
+    body: Option<Value>,
+    status: u16,
+    code: &'static str,
+}
+
+fn attempt(
+    method: Method,
+    path: &'static str,
+    id: &str,
+    prefix: &'static str,
+    body: Option<Value>,
+    (status, code): (u16, &'static str),
+) -> Attempt {
+    Attempt {
+        method,
+        path,
+        id: id.to_owned(),
+        prefix,
+        body,
+        status,
+        code,
+    }
+}
+
+const NOT_A_MEMBER: (u16, &str) = (403, "not_a_member");
+/// The `code` of an answer without a body.
+const NO_BODY: &str = "";
+
+/// Every endpoint that takes an id, aimed at ann's ids by `bob`.
+fn attempts(owned: &Owned, bob: &User) -> Vec<Attempt> {
+    let mut attempts = vec![
+        attempt(
+            Method::DELETE,
+            "/api/v1/devices/{id}",
+            &owned.phone_device,
+            "dev_",
+            None,
+            (404, "device_not_found"),
+        ),
+        attempt(
+            Method::POST,
+            "/api/v1/contacts/requests/{id}/accept",
+            &owned.request,
+            "req_",
+            None,
+            (404, "request_not_found"),
+        ),
+    ];
+    // Bob "removing" ann and cat, who are each other's contacts, not his:
+    // removal is idempotent (204) whether the account exists or not, so it
+    // tells nothing, and it must change nothing.
+    for account in [&owned.ann.account_id, &owned.cat.account_id] {
+        attempts.push(attempt(
+            Method::DELETE,
+            "/api/v1/contacts/{id}",
+            account,
+            "acct_",
+            None,
+            (204, NO_BODY),
+        ));
+    }
+    for conversation in [&owned.direct, &owned.group] {
+        attempts.extend([
+            attempt(
+                Method::GET,
+                "/api/v1/conversations/{id}/messages",
+                conversation,
+                "conv_",
+                None,
+                NOT_A_MEMBER,
+            ),
+            attempt(
+                Method::GET,
+                "/api/v1/conversations/{id}/messages?before=2&limit=200",
+                conversation,
+                "conv_",
+                None,
+                NOT_A_MEMBER,
+            ),
+            attempt(
+                Method::POST,
+                "/api/v1/conversations/{id}/messages",
+                conversation,
+                "conv_",
+                Some(json!({ "client_msg_id": "intrude-1", "text": "let me in" })),
+                NOT_A_MEMBER,
+            ),
+            attempt(
+                Method::POST,
+                "/api/v1/conversations/{id}/read",
+                conversation,
+                "conv_",
+                Some(json!({ "seq": 1 })),
+                NOT_A_MEMBER,
+            ),
+            attempt(
+                Method::POST,
+                "/api/v1/conversations/{id}/members",
+                conversation,
+                "conv_",
+                Some(json!({ "account_id": bob.account_id })),
+                NOT_A_MEMBER,
+            ),
+        ]);
+    }
+    // Removing ann or cat from ann's conversations, and "leaving" them.
+    for (conversation, member) in [
+        (&owned.direct, &owned.cat.account_id),
+        (&owned.group, &owned.cat.account_id),
+        (&owned.group, &owned.ann.account_id),
+        (&owned.group, &bob.account_id),
+    ] {
+        let path: &'static str = match member {
+            m if *m == owned.cat.account_id => "/api/v1/conversations/{id}/members/CAT",
+            m if *m == owned.ann.account_id => "/api/v1/conversations/{id}/members/ANN",
+            _ => "/api/v1/conversations/{id}/members/BOB",
+        };
+        attempts.push(attempt(
+            Method::DELETE,
+            path,
+            conversation,
+            "conv_",
+            None,
+            NOT_A_MEMBER,
+        ));
+    }
+    for path in [
+        "/api/v1/transfers/{id}",
+        "/api/v1/transfers/{id}/accept",
+        "/api/v1/transfers/{id}/decline",
+    ] {
+        let method = if path.ends_with("{id}") {
+            Method::GET
+        } else {
+            Method::POST
+        };
+        attempts.push(attempt(
+            method,
+            path,
+            &owned.transfer,
+            "trf_",
+            None,
+            (404, "transfer_not_found"),
+        ));
+    }
+    for (method, path) in [
+        (Method::GET, "/api/v1/red-packets/{id}"),
+        (Method::POST, "/api/v1/red-packets/{id}/claim"),
+    ] {
+        attempts.push(attempt(
+            method,
+            path,
+            &owned.red_packet,
+            "rpk_",
+            None,
+            (404, "red_packet_not_found"),
+        ));
+    }
+    for (method, path, body) in [
+        (Method::GET, "/api/v1/merchants/{id}", None),
+        (Method::GET, "/api/v1/merchants/{id}/qr", None),
+        (
+            Method::GET,
+            "/api/v1/merchants/{id}/qr?format=payload&amount_minor=100",
+            None,
+        ),
+        (Method::GET, "/api/v1/merchants/{id}/qr?format=svg", None),
+        (
+            Method::POST,
+            "/api/v1/merchants/{id}/collect",
+            // Filled in by the caller with bob's own payment code.
+            Some(json!({ "amount_minor": 100 })),
+        ),
+    ] {
+        attempts.push(attempt(
+            method,
+            path,
+            &owned.merchant,
+            "mer_",
+            body,
+            (404, "merchant_not_found"),
+        ));
+    }
+    for payment in [&owned.payment_done, &owned.payment_waiting] {
+        for (method, path, body) in [
+            (Method::GET, "/api/v1/payments/{id}", None),
+            (
+                Method::POST,
+                "/api/v1/payments/{id}/confirm",
+                Some(json!({ "pin": PIN })),
+            ),
+            (Method::POST, "/api/v1/payments/{id}/decline", None),
+            (
+                Method::POST,
+                "/api/v1/payments/{id}/refunds",
+                Some(json!({ "amount_minor": 1 })),
+            ),
+        ] {
+            attempts.push(attempt(
+                method,
+                path,
+                payment,
+                "pay_",
+                body,
+                (404, "payment_not_found"),
+            ));
+        }
+    }
+    attempts
+}
+
+/// What must not change, read by the owners themselves.
+async fn snapshot(owned: &Owned) -> Value {
+    let (ann, cat) = (&owned.ann, &owned.cat);
+    let get = |user: &User, path: String| {
+        let client = user.client.clone();
+        async move {
+            let (status, body) = call(&client, Method::GET, &path, None, None).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            body
+        }
+    };
+    let devices: Vec<Value> = get(ann, "/api/v1/devices".into()).await["devices"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .map(|device| json!([device["device_id"], device["device_name"]]))
+        .collect();
+    json!({
+        "ann_balance": balance(ann).await,
+        "cat_balance": balance(cat).await,
+        "merchant_balance": merchant_balance(ann, &owned.merchant).await,
+        "ann_devices": devices,
+        "ann_contacts": get(ann, "/api/v1/contacts".into()).await,
+        "cat_contacts": get(cat, "/api/v1/contacts".into()).await,
+        "dan_requests": get(&owned.dan, "/api/v1/contacts/requests".into()).await,
+        "ann_conversations": get(ann, "/api/v1/conversations".into()).await,
+        "cat_conversations": get(cat, "/api/v1/conversations".into()).await,
+        "direct": get(ann, format!("/api/v1/conversations/{}/messages?limit=200", owned.direct)).await,
+        "group": get(ann, format!("/api/v1/conversations/{}/messages?limit=200", owned.group)).await,
+        "transfer": get(ann, format!("/api/v1/transfers/{}", owned.transfer)).await,
+        "red_packet": get(ann, format!("/api/v1/red-packets/{}", owned.red_packet)).await,
+        "payment_done": get(ann, format!("/api/v1/payments/{}", owned.payment_done)).await,
+        "payment_waiting": get(cat, format!("/api/v1/payments/{}", owned.payment_waiting)).await,
+        "ann_statement": statement_entries(&ann.client).await,
+        "ann_log": sync_all(&ann.client, None, 200).await.0.len(),
+        "cat_log": sync_all(&cat.client, None, 200).await.0.len(),
+    })
+}
+
+/// Ann with one of everything; cat her contact (and customer); dan with a
+/// pending request from her. Collections above 10.00 wait for the buyer.
+async fn owner_with_one_of_everything(app: &TestApp) -> Owned {
+    let ann = app.signup("ann").await;
+    let cat = app.signup("cat").await;
+    let dan = app.signup("dan").await;
+    let phone = app.login("ann", "ann's phone").await;
+    let direct = befriend(&ann, &cat).await;
+    let group = ann
+        .client
+        .create_group("Ann's circle", std::slice::from_ref(&cat.account_id))
+        .await
+        .expect("group created");
+    for (conversation, id) in [(&direct, "m1"), (&group, "m2")] {
+        ann.client
+            .send_message(conversation, id, "ann's secret plans")
+            .await
+            .expect("message sent");
+    }
+    let request = ann
+        .client
+        .request_contact("dan", Some("hi dan"))
+        .await
+        .expect("request sent");
+    for (user, key) in [(&ann, "fund-ann"), (&cat, "fund-cat")] {
+        set_pin(user).await;
+        let (status, body) = top_up(user, TOP_UP_MINOR, key).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let post = |user: &User, path: &str, body: Value, key: &str| {
+        let (client, path, key) = (user.client.clone(), path.to_owned(), key.to_owned());
+        async move {
+            let (status, body) = call(&client, Method::POST, &path, Some(body), Some(&key)).await;
+            assert_eq!(status, 201, "{path}: {body}");
+            body
+        }
+    };
+    let transfer = post(
+        &ann,
+        "/api/v1/transfers",
+        json!({ "to": cat.account_id, "amount_minor": TRANSFER_MINOR, "pin": PIN, "note": "rent" }),
+        "t1",
+    )
+    .await["transfer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let red_packet = post(
+        &ann,
+        "/api/v1/red-packets",
+        json!({ "conversation_id": group, "total_minor": RED_PACKET_MINOR, "count": 2,
+                "mode": "lucky", "pin": PIN, "greeting": "for my circle" }),
+        "rp1",
+    )
+    .await["red_packet_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let merchant = post(
+        &ann,
+        "/api/v1/merchants",
+        json!({ "name": "Ann's Noodles", "city": "Shanghai" }),
+        "m1",
+    )
+    .await["merchant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = payload(&ann, &merchant, None).await;
+    let payment_done = post(
+        &cat,
+        "/api/v1/payments",
+        json!({ "qr_payload": code, "amount_minor": PAYMENT_MINOR, "pin": PIN }),
+        "p1",
+    )
+    .await["payment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cat_code = payment_code(&cat).await;
+    let waiting = collect(&ann, &merchant, &cat_code, COLLECTION_MINOR, "c1").await;
+    assert_eq!(waiting.0, 201, "{}", waiting.1);
+    assert_eq!(waiting.1["status"], "needs_confirmation", "{}", waiting.1);
+    Owned {
+        phone_device: phone.device_id,
+        ann,
+        cat,
+        dan,
+        direct,
+        group,
+        request,
+        transfer,
+        red_packet,
+        merchant,
+        payment_done,
+        payment_waiting: waiting.1["payment_id"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// Everything of the owners' that must not appear in a stranger's
+/// problem body, except the one id the stranger sent.
+fn secrets(owned: &Owned) -> Vec<String> {
+    let mut secrets: Vec<String> = [
+        "ann",
+        "cat",
+        "dan",
+        "secret plans",
+        "circle",
+        "Noodles",
+        "rent",
+        &owned.ann.account_id,
+        &owned.cat.account_id,
+        &owned.dan.account_id,
+        &owned.ann.device_id,
+        &owned.direct,
+        &owned.group,
+        &owned.phone_device,
+        &owned.request,
+        &owned.transfer,
+        &owned.red_packet,
+        &owned.merchant,
+        &owned.payment_done,
+        &owned.payment_waiting,
+    ]
+    .iter()
+    .map(|secret| (*secret).to_owned())
+    .collect();
+    for amount in [
+        TOP_UP_MINOR,
+        TOP_UP_MINOR - TRANSFER_MINOR - RED_PACKET_MINOR,
+        TRANSFER_MINOR,
+        RED_PACKET_MINOR,
+        PAYMENT_MINOR,
+        COLLECTION_MINOR,
+    ] {
+        secrets.push(amount.to_string());
+    }
+    secrets
+}
+
+/// `body` with `sent` (the id the stranger chose) blanked, so the secrets
+/// check and the comparison with a missing id see through it.
+fn without(body: &Value, sent: &str) -> String {
+    body.to_string().replace(sent, "<ID>")
+}
+
+#[tokio::test]
+async fn a_stranger_is_refused_every_id_of_another_account() {
+    let app = spawn_app_with(|config| {
+        config.sandbox_payments = true;
+        config.collect_without_pin_max_minor = 1_000;
+    })
+    .await;
+    let owned = owner_with_one_of_everything(&app).await;
+    let bob = app.signup("bob").await;
+    set_pin(&bob).await;
+    let (status, body) = top_up(&bob, 10_000, "fund-bob").await;
+    assert_eq!(status, 201, "{body}");
+    let bob_code = payment_code(&bob).await;
+    let before = snapshot(&owned).await;
+    let secrets = secrets(&owned);
+
+    let attempts = attempts(&owned, &bob);
+    // Routes, so query variants and member ids count once.
+    let mut endpoints: Vec<(String, String)> = Vec::new();
+    let mut requests = 0;
+    for (index, attempt) in attempts.iter().enumerate() {
+        let route = attempt.path.split('?').next().unwrap_or_default();
+        let route = ["CAT", "ANN", "BOB"]
+            .iter()
+            .fold(route.to_owned(), |route, who| {
+                route.replace(who, "{account_id}")
+            });
+        let endpoint = (attempt.method.to_string(), route);
+        if !endpoints.contains(&endpoint) {
+            endpoints.push(endpoint);
+        }
+        let body = attempt.body.clone().map(|mut body| {
+            if attempt.path.ends_with("/collect") {
+                body["payment_code"] = json!(bob_code);
+            }
+            body
+        });
+        let missing = format!("{}999999999", attempt.prefix);
+        let mut answers = Vec::new();
+        for id in [&attempt.id, &missing] {
+            let path = attempt
+                .path
+                .replace("{id}", id)
+                .replace("CAT", &owned.cat.account_id)
+                .replace("ANN", &owned.ann.account_id)
+                .replace("BOB", &bob.account_id);
+            let key = format!("iso-{index}-{id}");
+            let (status, problem) = call(
+                &bob.client,
+                attempt.method.clone(),
+                &path,
+                body.clone(),
+                Some(&key),
+            )
+            .await;
+            requests += 1;
+            let what = format!("bob {} {path}", attempt.method);
+            assert_eq!(
+                (status, problem["code"].as_str()),
+                (
+                    attempt.status,
+                    Some(attempt.code).filter(|code| !code.is_empty())
+                ),
+                "{what}: {problem}"
+            );
+            let shown = without(&problem, id);
+            for secret in &secrets {
+                assert!(
+                    !shown.contains(secret.as_str()),
+                    "{what} leaks `{secret}`: {problem}"
+                );
+            }
+            answers.push(shown);
+        }
+        assert_eq!(
+            answers[0], answers[1],
+            "{} {}: ann's id and a missing one must get the same answer",
+            attempt.method, attempt.path
+        );
+    }
+
+    // The socket: sending into ann's conversations.
+    let (mut socket, _) = live_socket(&bob).await;
+    for conversation in [&owned.direct, &owned.group, &"conv_999999999".to_owned()] {
+        socket
+            .send(&ClientFrame::Send {
+                conversation_id: conversation.clone(),
+                client_msg_id: format!("ws-{conversation}"),
+                text: "let me in".into(),
+            })
+            .await
+            .expect("frame sent");
+        requests += 1;
+        let answer = loop {
+            match tokio::time::timeout(PATIENCE, socket.next())
+                .await
+                .expect("an answer in time")
+            {
+                Some(Ok(Incoming::Frame(frame @ ServerFrame::Error { .. }))) => break frame,
+                Some(Ok(Incoming::Frame(ServerFrame::Ack { .. }))) => {
+                    panic!("bob's send into {conversation} was stored")
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("socket ended: {other:?}"),
+            }
+        };
+        let ServerFrame::Error {
+            code,
+            status,
+            detail,
+            ..
+        } = answer
+        else {
+            unreachable!()
+        };
+        assert_eq!((status, code.as_str()), NOT_A_MEMBER, "{detail}");
+        for secret in &secrets {
+            assert!(
+                !detail.contains(secret.as_str()),
+                "the socket leaks `{secret}`"
+            );
+        }
+    }
+
+    // Cursors are not ids of anything: ann's, in bob's hands, page bob's
+    // own data and nothing of hers.
+    let ann_page = call(
+        &owned.ann.client,
+        Method::GET,
+        "/api/v1/wallet/statement?limit=1",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(ann_page.0, 200, "{}", ann_page.1);
+    let ann_cursor = ann_page.1["cursor"]
+        .as_str()
+        .expect("ann has more than one entry");
+    let bob_page = call(
+        &bob.client,
+        Method::GET,
+        &format!("/api/v1/wallet/statement?limit=200&cursor={ann_cursor}"),
+        None,
+        None,
+    )
+    .await;
+    requests += 1;
+    assert!(
+        bob_page.0 == 200 || bob_page.0 == 400,
+        "statement with ann's cursor: {}",
+        bob_page.1
+    );
+    let (_, ann_cursor) = sync_all(&owned.ann.client, None, 200).await;
+    let bob_sync = bob.client.sync(Some(&ann_cursor), Some(200), None).await;
+    requests += 1;
+    for shown in [bob_page.1.to_string(), format!("{bob_sync:?}")] {
+        for secret in &secrets {
+            assert!(
+                !shown.contains(secret.as_str()),
+                "a borrowed cursor shows `{secret}`: {shown}"
+            );
+        }
+    }
+
+    assert_eq!(snapshot(&owned).await, before, "bob changed ann's things");
+    let mut kinds: Vec<&str> = attempts.iter().map(|attempt| attempt.prefix).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    println!(
+        "isolation matrix: {} id-taking endpoints x ids of {} kinds ({}) = {} attempts, plus 3 socket sends and 2 borrowed cursors; {requests} requests in all (each attempt also with an id that does not exist)",
+        endpoints.len(),
+        kinds.len(),
+        kinds.join(" "),
+        attempts.len(),
+    );
+    app.shut_down().await;
+}
