@@ -553,6 +553,94 @@ scenario('accounts-menu', async (t) => {
   t.screenshot(page);
 });
 
+scenario('image', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  await apiBefriend(ann, bob);
+  const annPage = await t.page({ viewport: DESKTOP });
+  const bobPage = await t.page({ viewport: PHONE, name: 'bob' });
+  await logInInBrowser(annPage, ann.username);
+  await logInInBrowser(bobPage, bob.username);
+  await openChatWith(bobPage, `ann ${run}`);
+  await openChatWith(annPage, `bob ${run}`);
+
+  // A small PNG drawn in the page (a red card with a white square).
+  const png = await annPage.evaluate(async () => {
+    const canvas = new OffscreenCanvas(96, 64);
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#d33';
+    g.fillRect(0, 0, 96, 64);
+    g.fillStyle = '#fff';
+    g.fillRect(24, 16, 48, 32);
+    const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+    let binary = '';
+    for (const byte of bytes) binary += String.fromCharCode(byte);
+    return btoa(binary);
+  });
+  // The first send fails on the way (the upload went through): the row
+  // shows as failed, and Retry sends the same client_msg_id and media id
+  // without uploading again, so one message is stored.
+  const uploads = [];
+  const sends = [];
+  await annPage.route('**/api/v1/media', (route) => {
+    uploads.push(route.request().headers()['content-type']);
+    return route.continue();
+  });
+  await annPage.route('**/api/v1/conversations/*/messages', async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    sends.push(route.request().postDataJSON());
+    return sends.length > 1 ? route.continue() : route.abort('connectionreset');
+  });
+  await annPage.fill('#composer', 'a red card');
+  await annPage.setInputFiles('[data-testid=attach-input]', {
+    name: 'card.png',
+    mimeType: 'image/png',
+    buffer: Buffer.from(png, 'base64'),
+  });
+  await expectVisible(annPage, '.msg.mine[data-status=failed] img[data-testid=chat-image]', "Ann's image, failed");
+  await annPage.click('.msg.mine[data-status=failed] button.retry');
+  await expectVisible(annPage, '.msg.mine[data-status=sent] img[data-testid=chat-image]', "Ann's image, sent");
+  await annPage.unroute('**/api/v1/conversations/*/messages');
+  await annPage.unroute('**/api/v1/media');
+  const [first, second] = sends;
+  if (uploads.join() !== 'image/png') fail(`uploads: ${JSON.stringify(uploads)}`);
+  if (sends.length !== 2 || first.client_msg_id !== second.client_msg_id || !first.media_id || first.media_id !== second.media_id) {
+    fail(`the retry did not repeat the send: ${JSON.stringify(sends)}`);
+  }
+
+  // Bob sees it arrive live and render from a blob: URL, captioned.
+  const rendered = async (page, who) => {
+    try {
+      await page.waitForFunction(
+        () => {
+          const img = document.querySelector('.msg img[data-testid=chat-image]');
+          return img && img.complete && img.naturalWidth === 96 && img.src.startsWith('blob:');
+        },
+        null,
+        { timeout: EXPECT_TIMEOUT_MS },
+      );
+    } catch {
+      fail(`${who}: the image did not render within ${EXPECT_TIMEOUT_MS} ms`);
+    }
+  };
+  await rendered(bobPage, 'Bob');
+  await expectText(bobPage, '.msg.theirs figcaption', 'a red card', 'the caption at Bob');
+  const alt = await bobPage.getAttribute('.msg.theirs img[data-testid=chat-image]', 'alt');
+  if (alt !== 'a red card') fail(`the image's alt text is "${alt}"`);
+  // Stored as an image message pointing at the upload.
+  const history = await call(bob.token, 'GET', `/conversations/${await apiDirect(ann, bob)}/messages?limit=5`);
+  const images = history.messages.filter((message) => message.kind === 'image');
+  if (images.length !== 1 || images[0].ref !== first.media_id) {
+    fail(`not one image message naming the upload: ${JSON.stringify(history)}`);
+  }
+  t.screenshot(bobPage);
+});
+
+/** The direct conversation of two contacts (opening it again finds the same one). */
+async function apiDirect(a, b) {
+  return (await call(a.token, 'POST', '/conversations/direct', { peer: b.account_id })).conversation_id;
+}
+
 // ------------------------------------------------------------ wallet scenarios
 
 async function expectBalance(page, minor, what) {

@@ -177,7 +177,23 @@ pub struct AddMember {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SendMessage {
     pub client_msg_id: String,
+    /// The message; with `media_id`, the image's caption, which may be empty.
     pub text: String,
+    /// An image you uploaded (`POST /api/v1/media`): the message is then
+    /// `kind: "image"` with `ref` = this id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+}
+
+/// The answer to an upload (`POST /api/v1/media`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MediaUploaded {
+    pub media_id: String,
+    /// `image/png`, `image/jpeg`, `image/webp` or `image/gif`.
+    pub content_type: String,
+    pub bytes: u64,
+    /// The SHA-256 of the bytes, in lower-case hex.
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -317,7 +333,7 @@ pub struct SetPin {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TopUp {
     /// A positive integer of minor units (fen, cents).
-    #[schema(value_type = i64)]
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64)]
     pub amount_minor: serde_json::Value,
 }
 
@@ -331,7 +347,7 @@ pub struct TopUpDone {
 /// `POST /api/v1/wallet/withdrawals`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Withdraw {
-    #[schema(value_type = i64)]
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64)]
     pub amount_minor: serde_json::Value,
     /// The six-digit payment PIN.
     pub pin: String,
@@ -373,7 +389,7 @@ pub struct Statement {
 pub struct SendTransfer {
     /// The recipient's `account_id`; they must be a contact.
     pub to: String,
-    #[schema(value_type = i64)]
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64)]
     pub amount_minor: serde_json::Value,
     /// The six-digit payment PIN.
     pub pin: String,
@@ -418,7 +434,7 @@ pub struct TransferView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SendRedPacket {
     pub conversation_id: String,
-    #[schema(value_type = i64)]
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64)]
     pub total_minor: serde_json::Value,
     /// 1 to 100 shares.
     #[schema(value_type = u32)]
@@ -513,7 +529,7 @@ pub struct Pay {
     /// Required for a static code; for a dynamic one it may be left out and
     /// must otherwise agree with the code's amount.
     #[serde(default)]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1_000_000_000_000_000_i64)]
     pub amount_minor: Option<serde_json::Value>,
     /// The six-digit payment PIN.
     pub pin: String,
@@ -555,7 +571,7 @@ pub struct PaymentView {
 /// `POST /api/v1/payments/{id}/refunds`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RefundPayment {
-    #[schema(value_type = i64)]
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64)]
     pub amount_minor: serde_json::Value,
 }
 
@@ -583,7 +599,7 @@ pub struct PaymentCodeIssued {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Collect {
     pub payment_code: String,
-    #[schema(value_type = i64)]
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64)]
     pub amount_minor: serde_json::Value,
 }
 

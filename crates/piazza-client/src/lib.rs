@@ -17,6 +17,7 @@
 //! ```
 
 mod error;
+mod media;
 mod pay;
 mod socket;
 
@@ -37,6 +38,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 
 pub use error::{ClientError, UNEXPECTED_BODY};
+pub use media::MediaBytes;
 pub use pay::{IdempotencyKey, QrImageFormat, STATEMENT_PAGES_MAX, SplitMode};
 pub use socket::{Incoming, Socket, SocketReceiver, SocketSender};
 
@@ -329,6 +331,7 @@ impl Client {
         let body = SendMessage {
             client_msg_id: client_msg_id.to_owned(),
             text: text.to_owned(),
+            media_id: None,
         };
         let answer = send(self.request(Method::POST, &path).json(&body)).await?;
         let replayed = answer.status == StatusCode::OK;

@@ -112,6 +112,10 @@ id_type!(
     /// One line of a wallet statement (a posting to the wallet).
     EntryId, "ent_", "statement entry"
 );
+id_type!(
+    /// An uploaded image, shown in chat by a `kind: "image"` message.
+    MediaId, "med_", "media"
+);
 
 #[cfg(test)]
 mod tests {

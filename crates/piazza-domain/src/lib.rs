@@ -13,6 +13,7 @@ pub mod event;
 pub mod ids;
 pub mod ledger;
 pub mod limits;
+pub mod media;
 pub mod money;
 pub mod red_packet;
 pub mod store;
@@ -22,8 +23,8 @@ pub mod values;
 pub use cursor::{Cursor, CursorError, LogSeq};
 pub use event::{ConversationKind, Event, LogEntry, Message, Notice};
 pub use ids::{
-    AccountId, ContactRequestId, ConversationId, DeviceId, EntryId, IdError, MerchantId, MessageId,
-    PaymentId, RedPacketId, RefundId, TransactionId, TransferId,
+    AccountId, ContactRequestId, ConversationId, DeviceId, EntryId, IdError, MediaId, MerchantId,
+    MessageId, PaymentId, RedPacketId, RefundId, TransactionId, TransferId,
 };
 pub use store::{Rejection, Store, StoreError};
 pub use time::Timestamp;

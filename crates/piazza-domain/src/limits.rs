@@ -18,6 +18,8 @@ pub const SYNC_PAGE_LEN_DEFAULT: u32 = 200;
 pub const LONG_POLL_WAIT_MS_MAX: u64 = 30_000;
 /// Bytes in a request body (uploads have their own cap).
 pub const REQUEST_BODY_BYTES_MAX: usize = 64 * 1024;
+/// Bytes in one uploaded image (the default of `limits.media_bytes_max`).
+pub const MEDIA_BYTES_MAX: usize = 10 * 1024 * 1024;
 /// Bytes in one WebSocket frame or message from a client.
 pub const WEBSOCKET_FRAME_BYTES_MAX: usize = 64 * 1024;
 /// Events waiting for one connected device before it is disconnected.

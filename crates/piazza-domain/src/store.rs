@@ -12,11 +12,12 @@ use async_trait::async_trait;
 
 use crate::event::{AccountRef, ConversationKind, LogEntry, Message, Notice};
 use crate::ledger::OperationKind;
+use crate::media::{Media, MediaStored, NewMedia};
 use crate::money::{Currency, Money};
 use crate::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    EntryId, Greeting, GroupTitle, LogSeq, MerchantId, MessageText, PaymentId, RedPacketId,
-    RefundId, Seq, Timestamp, TransactionId, TransferId, Username, limits,
+    EntryId, Greeting, GroupTitle, LogSeq, MediaId, MerchantId, MessageText, PaymentId,
+    RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username, limits,
 };
 
 /// A rule the request broke. Each maps to one HTTP status and stable code.
@@ -88,6 +89,8 @@ pub enum Rejection {
     PaymentCodeUsed,
     #[error("the payment no longer waits for confirmation (it is {status})")]
     PaymentNotPending { status: &'static str },
+    #[error("no such media")]
+    MediaNotFound,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -800,6 +803,29 @@ pub trait Store: Send + Sync + 'static {
         secret_hash: TokenHash,
         token_hash: TokenHash,
     ) -> StoreResult<LoginRequestStatus>;
+
+    // Media: images in chat.
+
+    /// Keeps an upload of `uploader`'s: the bytes are durable (written,
+    /// fsynced, renamed into place) before its row commits, so a row never
+    /// names a missing file. The same bytes again from the same account
+    /// answer the first media (`replayed`).
+    async fn put_media(&self, uploader: AccountId, media: NewMedia) -> StoreResult<MediaStored>;
+    /// A media and its bytes, for its uploader or a member who can see a
+    /// message showing it; `MediaNotFound` for anyone else, as for an
+    /// unknown id.
+    async fn media(&self, viewer: AccountId, media: MediaId) -> StoreResult<(Media, Vec<u8>)>;
+    /// Sends a `kind = image` message whose `ref` is `media`, which must be
+    /// the sender's own upload (`MediaNotFound` otherwise). Otherwise as
+    /// `send_message`, idempotent by `client_msg_id`.
+    async fn send_image(
+        &self,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        caption: MessageText,
+        media: MediaId,
+    ) -> StoreResult<Sent>;
 }
 
 /// A QR login request's id: `lr_` and 22 URL-safe base64 characters (128

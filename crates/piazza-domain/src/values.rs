@@ -243,6 +243,15 @@ impl MessageText {
         Ok(MessageText(text.to_owned()))
     }
 
+    /// An image's caption: the rules of a text, except that it may be
+    /// empty (the image is the message). Blank becomes empty.
+    pub fn parse_caption(text: &str) -> Result<MessageText, ValueError> {
+        if text.trim().is_empty() {
+            return Ok(MessageText(String::new()));
+        }
+        MessageText::parse(text)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -311,6 +320,22 @@ mod tests {
         assert_eq!(
             format!("{:?}", Password::parse("secret-123").unwrap()),
             "Password(..)"
+        );
+    }
+
+    #[test]
+    fn captions_may_be_empty_but_keep_the_other_rules() {
+        assert_eq!(MessageText::parse_caption("").unwrap().as_str(), "");
+        assert_eq!(MessageText::parse_caption(" \n ").unwrap().as_str(), "");
+        assert_eq!(
+            MessageText::parse_caption("a cat").unwrap().as_str(),
+            "a cat"
+        );
+        assert!(MessageText::parse_caption("bell\u{7}").is_err());
+        assert!(MessageText::parse_caption(&"x".repeat(16 * 1024 + 1)).is_err());
+        assert!(
+            MessageText::parse("").is_err(),
+            "a text message still needs text"
         );
     }
 

@@ -129,6 +129,9 @@ pub struct Limits {
     /// fully arrived this long after it began waiting for one is closed:
     /// slow clients (slowloris), and kept-alive connections left idle.
     pub header_read_timeout_s: u64,
+    /// Bytes in one uploaded image (`POST /api/v1/media`); past it 413.
+    /// The only body allowed past the 64 KiB of JSON requests.
+    pub media_bytes_max: usize,
 }
 
 impl Default for Limits {
@@ -159,6 +162,7 @@ impl Default for Limits {
             socket_messages_per_s: 1_000,
             socket_messages_burst: 2_000,
             header_read_timeout_s: 30,
+            media_bytes_max: piazza_domain::limits::MEDIA_BYTES_MAX,
         }
     }
 }
@@ -223,6 +227,7 @@ impl Limits {
                 u64::from(self.socket_messages_burst),
             ),
             ("header_read_timeout_s", self.header_read_timeout_s),
+            ("media_bytes_max", self.media_bytes_max as u64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(format!("`limits.{name}` must be at least 1"));

@@ -139,6 +139,7 @@ impl From<Rejection> for ApiError {
             Rejection::PaymentCodeNotFound => (StatusCode::NOT_FOUND, "payment_code_not_found"),
             Rejection::PaymentCodeExpired => (StatusCode::GONE, "payment_code_expired"),
             Rejection::PaymentCodeUsed => (StatusCode::CONFLICT, "payment_code_used"),
+            Rejection::MediaNotFound => (StatusCode::NOT_FOUND, "media_not_found"),
         };
         ApiError::new(status, code, detail)
     }

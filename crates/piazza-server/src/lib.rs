@@ -174,6 +174,12 @@ pub fn router(app: App) -> Router {
             "/login-requests/{id}/approve",
             post(routes::login_requests::approve),
         )
+        // The one body past the 64 KiB JSON cap: an image, up to its own.
+        .route(
+            "/media",
+            post(routes::media::upload).layer(DefaultBodyLimit::max(app.limits.media_bytes_max)),
+        )
+        .route("/media/{id}", get(routes::media::get))
         .route("/sync", get(sync::sync))
         .route("/ws", get(socket::upgrade))
         .route("/openapi.json", get(openapi_json));
@@ -230,7 +236,10 @@ pub async fn healthz(
     }))
 }
 
-async fn metrics_text(State(app): State<App>) -> impl IntoResponse {
+/// Prometheus metrics, in its text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
+pub async fn metrics_text(State(app): State<App>) -> impl IntoResponse {
     metrics::gauge!("piazza_sockets_open").set(app.hub.sockets() as f64);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -238,7 +247,10 @@ async fn metrics_text(State(app): State<App>) -> impl IntoResponse {
     )
 }
 
-async fn openapi_json() -> impl IntoResponse {
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "the OpenAPI 3.1 document", body = Object)))]
+pub async fn openapi_json() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
         openapi::ApiDoc::openapi().to_json().unwrap_or_default(),

@@ -57,6 +57,7 @@ impl FromRequestParts<App> for SocketAuth {
     params(("token" = Option<String>, Query, description = "the session token, for clients that cannot send a header")),
     responses(
         (status = 101, description = "switching to the WebSocket protocol"),
+        (status = 400, description = "not a WebSocket upgrade request (axum's plain-text answer; checked after the token)", body = String, content_type = "text/plain"),
         (status = 401, body = piazza_api::Problem),
         (status = 503, description = "too many sockets", body = piazza_api::Problem),
     ))]

@@ -11,6 +11,7 @@
 mod error;
 pub mod integrity;
 mod login_requests;
+mod media;
 mod merchants;
 mod readers;
 mod reads;
@@ -34,8 +35,8 @@ use piazza_domain::store::{
 };
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    EntryId, Greeting, GroupTitle, LogSeq, MerchantId, MessageText, PaymentId, RedPacketId,
-    Rejection, Seq, Store, Timestamp, TransferId, Username,
+    EntryId, Greeting, GroupTitle, LogSeq, MediaId, MerchantId, MessageText, PaymentId,
+    RedPacketId, Rejection, Seq, Store, Timestamp, TransferId, Username,
 };
 use rusqlite::Connection;
 
@@ -57,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_6_payment_codes.sql"),
     include_str!("schema_7_money_housekeeping.sql"),
     include_str!("schema_8_login_requests.sql"),
+    include_str!("schema_9_media.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +81,8 @@ impl Default for StoreOptions {
 
 pub struct SqliteStore {
     path: PathBuf,
+    /// Where uploaded media files live (`<data_dir>/media`).
+    media_dir: PathBuf,
     writer: Writer,
     readers: Arc<Readers>,
 }
@@ -99,6 +103,7 @@ impl SqliteStore {
         let writer = Writer::start(conn, sink, options.writer, options.pin_policy);
         Ok(SqliteStore {
             path,
+            media_dir: data_dir.join(media::MEDIA_DIR),
             writer,
             readers,
         })
@@ -743,6 +748,58 @@ impl Store for SqliteStore {
         Ok(self
             .writer
             .run(move |ctx| login_requests::deliver(ctx, &request, secret_hash, token_hash))
+            .await?)
+    }
+
+    async fn put_media(
+        &self,
+        uploader: AccountId,
+        upload: piazza_domain::media::NewMedia,
+    ) -> StoreResult<piazza_domain::media::MediaStored> {
+        // The file is durable before the row that names it commits.
+        let media_dir = self.media_dir.clone();
+        let upload = tokio::task::spawn_blocking(move || {
+            media::write_file(&media_dir, &upload).map(|()| upload)
+        })
+        .await
+        .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))??;
+        Ok(self
+            .writer
+            .run(move |ctx| media::insert(ctx, uploader, upload))
+            .await?)
+    }
+
+    async fn media(
+        &self,
+        viewer: AccountId,
+        media_id: MediaId,
+    ) -> StoreResult<(piazza_domain::media::Media, Vec<u8>)> {
+        let found = self
+            .readers
+            .read(move |conn| media::visible(conn, viewer, media_id))
+            .await?;
+        let media_dir = self.media_dir.clone();
+        let bytes = tokio::task::spawn_blocking(move || {
+            media::read_file(&media_dir, &found).map(|bytes| (found, bytes))
+        })
+        .await
+        .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))??;
+        Ok(bytes)
+    }
+
+    async fn send_image(
+        &self,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        caption: MessageText,
+        media_id: MediaId,
+    ) -> StoreResult<Sent> {
+        Ok(self
+            .writer
+            .run(move |ctx| {
+                media::send_image(ctx, sender, conversation, client_msg_id, caption, media_id)
+            })
             .await?)
     }
 }

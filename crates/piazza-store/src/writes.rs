@@ -470,7 +470,11 @@ pub fn send_message(
     // A retry replays the first answer even if the sender has left since:
     // it reveals only the sender's own message.
     if let Some(earlier) = reads::message_by_client_id(ctx.conn, sender, &client_msg_id)? {
-        if earlier.conversation_id == conversation && earlier.text == text {
+        // An image (or money) message's id is not replayed as a text's.
+        let same = earlier.conversation_id == conversation
+            && earlier.text == text
+            && earlier.kind.is_none();
+        if same {
             return Ok(Sent {
                 message: Arc::new(earlier),
                 replayed: true,

@@ -55,10 +55,17 @@ pub enum ClientCommand {
     Contacts(ContactsCommand),
     /// Send a message to a contact (by username) or to a conversation (by id)
     Send {
+        /// Send this image (PNG, JPEG, WebP or GIF); the text is then its caption
+        #[arg(long, value_name = "FILE")]
+        image: Option<PathBuf>,
         /// A contact's username or a conversation id
         to: String,
         /// The message; several words are joined with spaces
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        #[arg(
+            required_unless_present = "image",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
         text: Vec<String>,
     },
     /// Create groups and manage their members
@@ -217,7 +224,9 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         ClientCommand::Logout => logout(&cli).await,
         ClientCommand::Whoami => whoami(&cli).await,
         ClientCommand::Contacts(command) => contacts(&cli, command).await,
-        ClientCommand::Send { to, text } => send(&cli, &to, &text.join(" ")).await,
+        ClientCommand::Send { to, text, image } => {
+            send(&cli, &to, &text.join(" "), image.as_deref()).await
+        }
         ClientCommand::Group(command) => group(&cli, command).await,
         ClientCommand::Conversations => conversations(&cli).await,
         ClientCommand::History { with, limit } => history(&cli, &with, limit).await,
@@ -592,22 +601,66 @@ async fn contacts(cli: &Cli, command: ContactsCommand) -> anyhow::Result<()> {
 
 // -------------------------------------------------------- conversations
 
-async fn send(cli: &Cli, to: &str, text: &str) -> anyhow::Result<()> {
+async fn send(
+    cli: &Cli,
+    to: &str,
+    text: &str,
+    image: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let session = cli.session()?;
     let conversation_id = session.conversation_for(to).await?;
     // Random, so that retrying this command sends a second message, while a
     // retry inside the client (had there been one) would not.
     let client_msg_id = format!("cli-{:032x}", rand::random::<u128>());
-    let (sent, _replayed) = session
-        .client
-        .send_message(&conversation_id, &client_msg_id, text)
-        .await
-        .map_err(|e| session.explain(e))?;
+    let sent = match image {
+        Some(path) => {
+            let bytes = read_image(path)?;
+            // The type is what the bytes are, whatever the file is called.
+            let media_type = piazza_domain::media::MediaType::ALL
+                .into_iter()
+                .find(|kind| kind.matches(&bytes))
+                .ok_or_else(|| {
+                    anyhow!("{} is not a PNG, JPEG, WebP or GIF image", path.display())
+                })?;
+            let (uploaded, _replayed) = session
+                .client
+                .upload_media(bytes, media_type.as_mime())
+                .await
+                .map_err(|e| session.explain(e))?;
+            session
+                .client
+                .send_image(&conversation_id, &client_msg_id, &uploaded.media_id, text)
+                .await
+        }
+        None => {
+            session
+                .client
+                .send_message(&conversation_id, &client_msg_id, text)
+                .await
+        }
+    };
+    let (sent, _replayed) = sent.map_err(|e| session.explain(e))?;
     println!(
         "sent #{} to {conversation_id} (message {})",
         sent.seq, sent.message_id
     );
     Ok(())
+}
+
+/// An image file's bytes, refusing (before reading it all) one past the
+/// server's default cap.
+fn read_image(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    let max = piazza_domain::limits::MEDIA_BYTES_MAX as u64;
+    if size > max {
+        bail!(
+            "{} is {size} bytes; an image is at most {max}",
+            path.display()
+        );
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 async fn group(cli: &Cli, command: GroupCommand) -> anyhow::Result<()> {
@@ -1000,7 +1053,7 @@ mod tests {
     #[test]
     fn send_takes_the_rest_of_the_line_as_text() {
         let cli = parse(&["send", "bob", "hello", "-", "there", "--server", "x"]);
-        let ClientCommand::Send { to, text } = cli.command else {
+        let ClientCommand::Send { to, text, .. } = cli.command else {
             panic!("expected send");
         };
         assert_eq!(to, "bob");

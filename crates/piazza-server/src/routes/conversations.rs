@@ -20,6 +20,7 @@ use crate::App;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::routes::media;
 use crate::routes::paging::{ListQuery, next_cursor};
 
 fn conversation_id(text: &str) -> Result<ConversationId, ApiError> {
@@ -191,8 +192,9 @@ pub async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Send a text message. Idempotent by `client_msg_id`: a retry answers 200
-/// with the first answer and stores nothing.
+/// Send a text message, or an image you uploaded (`media_id`; the text is
+/// then an optional caption). Idempotent by `client_msg_id`: a retry
+/// answers 200 with the first answer and stores nothing.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = SendMessage,
     responses(
@@ -201,6 +203,7 @@ pub async fn remove_member(
         (status = 400, body = Problem),
         (status = 401, body = Problem),
         (status = 403, description = "not_a_member or not_a_contact", body = Problem),
+        (status = 404, description = "media_not_found: not an image you uploaded", body = Problem),
         (status = 413, body = Problem),
         (status = 422, description = "client_msg_id_reused with another text or conversation", body = Problem),
     ))]
@@ -212,11 +215,18 @@ pub async fn send(
 ) -> Result<(StatusCode, Json<MessageSent>), ApiError> {
     let conversation = conversation_id(&conversation)?;
     let client_msg_id = ClientMsgId::parse(&body.client_msg_id)?;
-    let text = MessageText::parse(&body.text)?;
-    let sent = app
-        .store
-        .send_message(auth.account, conversation, client_msg_id, text)
-        .await?;
+    let sent = match body.media_id.as_deref() {
+        Some(media) => {
+            let text = &body.text;
+            media::send_image(&app, auth.account, conversation, client_msg_id, text, media).await?
+        }
+        None => {
+            let text = MessageText::parse(&body.text)?;
+            app.store
+                .send_message(auth.account, conversation, client_msg_id, text)
+                .await?
+        }
+    };
     let status = if sent.replayed {
         StatusCode::OK
     } else {
@@ -237,7 +247,8 @@ pub async fn send(
 pub struct HistoryQuery {
     /// Only messages with a smaller seq.
     pub before: Option<i64>,
-    /// Page size, 1 to 200 (default 50).
+    /// Page size, 1 to 200 (default 50; larger values are capped).
+    #[param(minimum = 1)]
     pub limit: Option<u32>,
 }
 

@@ -109,6 +109,7 @@ pub struct QrQuery {
     /// For a dynamic code: the amount to pay, in minor units.
     pub amount_minor: Option<String>,
     /// `payload` (the default, JSON), `png` or `svg` (the image).
+    #[param(pattern = "^(payload|png|svg)$")]
     pub format: Option<String>,
 }
 
@@ -116,7 +117,8 @@ pub struct QrQuery {
 #[utoipa::path(get, path = "/api/v1/merchants/{id}/qr", tag = "merchants", security(("bearer" = [])),
     params(("id" = String, Path), QrQuery),
     responses(
-        (status = 200, description = "`format=payload`: the JSON payload; `png`/`svg`: the image", body = QrPayload),
+        (status = 200, description = "`format=payload`: the JSON payload; `png`/`svg`: the image",
+            content((QrPayload = "application/json"), (String = "image/svg+xml"), (Vec<u8> = "image/png"))),
         (status = 400, description = "invalid_amount or unsupported_format", body = Problem),
         (status = 401, body = Problem),
         (status = 404, description = "merchant_not_found (also for anyone but the owner)", body = Problem),

@@ -2,6 +2,7 @@ pub mod accounts;
 pub mod contacts;
 pub mod conversations;
 pub mod login_requests;
+pub mod media;
 pub mod merchants;
 pub mod paging;
 pub mod red_packets;

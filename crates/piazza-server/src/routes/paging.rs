@@ -10,6 +10,7 @@ use crate::error::ApiError;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
     /// Items per page, 1 to 200 (default 200; larger values are capped).
+    #[param(minimum = 1)]
     pub limit: Option<u32>,
     /// `next_cursor` from the previous page; absent for the first page.
     pub cursor: Option<String>,

@@ -21,7 +21,8 @@ use crate::routes::conversations::page_limit;
 pub struct SyncQuery {
     /// A cursor from an earlier answer; absent means from the very beginning.
     pub since: Option<String>,
-    /// Events per page, 1 to 1000 (default 200).
+    /// Events per page, 1 to 1000 (default 200; larger values are capped).
+    #[param(minimum = 1)]
     pub limit: Option<u32>,
     /// With nothing new, wait up to this long (at most 30000) for an event.
     pub wait_ms: Option<u64>,

@@ -5,6 +5,8 @@
 const BASE = '/api/v1';
 /** No call waits longer than this; long-polls pass their own. */
 const REQUEST_TIMEOUT_MS = 15000;
+/** An image upload or download (up to 10 MiB) may take this long. */
+const MEDIA_TIMEOUT_MS = 60000;
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -139,11 +141,42 @@ export class Api {
     if (before) query.set('before', String(before));
     return this.get(`/conversations/${encodeURIComponent(conversationId)}/messages?${query}`);
   }
-  send(conversationId, clientMsgId, text) {
-    return this.post(`/conversations/${encodeURIComponent(conversationId)}/messages`, {
-      client_msg_id: clientMsgId,
-      text,
-    });
+  /** A text message, or with `mediaId` an image whose caption is `text`. */
+  send(conversationId, clientMsgId, text, mediaId = null) {
+    const body = { client_msg_id: clientMsgId, text };
+    if (mediaId) body.media_id = mediaId;
+    return this.post(`/conversations/${encodeURIComponent(conversationId)}/messages`, body);
+  }
+
+  // Media: the body is the image itself, typed by its Content-Type.
+  async uploadMedia(blob) {
+    const response = await this.fetchRaw('/media', {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': blob.type },
+      body: blob,
+    }, MEDIA_TIMEOUT_MS);
+    const json = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, json);
+    return json;
+  }
+  /** An image's bytes as a Blob (for a blob: URL; `<img>` cannot send the token). */
+  async media(mediaId) {
+    const response = await this.fetchRaw(`/media/${encodeURIComponent(mediaId)}`, { method: 'GET' }, MEDIA_TIMEOUT_MS);
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    return response.blob();
+  }
+  async fetchRaw(path, init, timeoutMs) {
+    init.headers = { ...(init.headers ?? {}) };
+    if (this.token) init.headers.Authorization = `Bearer ${this.token}`;
+    init.signal = AbortSignal.timeout(timeoutMs);
+    let response;
+    try {
+      response = await fetch(BASE + path, init);
+    } catch (error) {
+      throw new ApiError(0, { detail: String(error?.message ?? error) });
+    }
+    if (response.status === 401 && this.token) this.onUnauthorized();
+    return response;
   }
   markRead(conversationId, seq) {
     return this.post(`/conversations/${encodeURIComponent(conversationId)}/read`, { seq });

@@ -12,6 +12,7 @@ mod helpers;
 mod isolation;
 mod lists;
 mod login_requests;
+mod media;
 mod merchants;
 mod operations;
 mod pay_concurrency;

@@ -16,6 +16,10 @@ const LOAD_OLDER_PX = 400;
 /** Within this of the bottom counts as "at the bottom" (follows new messages). */
 const STICK_PX = 48;
 const TEXT_MAX = 16384;
+/** The image types the server keeps (others are refused before uploading). */
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif']);
+/** The server's default cap on one image; a bigger file is refused here at once. */
+const IMAGE_BYTES_MAX = 10 * 1024 * 1024;
 
 /**
  * What other areas add to a conversation, so this view never names them:
@@ -53,7 +57,7 @@ class Conversation extends HTMLElement {
       if (event.conversation_id !== this.conversationId) return;
       this.live.textContent = t('chat.new_message_from', {
         name: this.session.name(event.sender),
-        text: event.text,
+        text: event.kind === 'image' ? `[${t('chat.kind.image')}] ${event.text}`.trim() : event.text,
       });
     };
     this.state.addEventListener('messages', this.onMessages);
@@ -76,6 +80,7 @@ class Conversation extends HTMLElement {
     this.state.removeEventListener('incoming', this.onIncoming);
     this.onResize.disconnect();
     if (this.state.viewing === this.conversationId) this.state.viewing = null;
+    for (const row of this.rows.values()) releaseImages(row);
   }
 
   build() {
@@ -112,9 +117,44 @@ class Conversation extends HTMLElement {
       'aria-label': t('chat.composer_label'),
     });
     this.extras = chatExtensions.composer.map((make) => make(this));
+    const picker = h('input', {
+      type: 'file',
+      accept: 'image/*',
+      class: 'sr-only',
+      tabindex: '-1',
+      'aria-hidden': 'true',
+      'data-testid': 'attach-input',
+    });
+    picker.addEventListener('change', () => {
+      const file = picker.files?.[0];
+      picker.value = '';
+      if (file) this.sendImage(file);
+    });
+    this.attach = h(
+      'button',
+      {
+        type: 'button',
+        class: 'attach',
+        'aria-label': t('chat.attach_image'),
+        title: t('chat.attach_image'),
+        'data-testid': 'attach-image',
+        onclick: () => picker.click(),
+      },
+      '+',
+    );
+    // A pasted image (a screenshot) is sent like a picked one.
+    input.addEventListener('paste', (e) => {
+      const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file' && i.type.startsWith('image/'));
+      const file = item?.getAsFile();
+      if (!file) return;
+      e.preventDefault();
+      this.sendImage(file);
+    });
     const form = h(
       'form',
       { class: 'composer', 'data-testid': 'composer' },
+      picker,
+      this.attach,
       input,
       this.extras,
       h('button', { type: 'submit', class: 'primary' }, t('chat.send')),
@@ -161,6 +201,7 @@ class Conversation extends HTMLElement {
     const gone = this.state.loaded && !conversation;
     this.composer.querySelector('textarea').disabled = gone;
     this.composer.querySelector('button[type=submit]').disabled = gone;
+    this.attach.disabled = gone;
     for (const extra of this.extras) extra.update?.(conversation, gone);
     this.status.textContent = gone ? t('chat.not_member') : '';
     if (!conversation) {
@@ -175,6 +216,24 @@ class Conversation extends HTMLElement {
 
   refresh() {
     this.schedule();
+  }
+
+  /** Sends an image with what the composer holds as its caption. */
+  sendImage(file) {
+    if (!IMAGE_TYPES.has(file.type)) {
+      this.status.textContent = t('chat.image_unsupported');
+      return;
+    }
+    if (file.size > IMAGE_BYTES_MAX) {
+      this.status.textContent = t('chat.image_too_big');
+      return;
+    }
+    this.status.textContent = '';
+    const input = this.composer.querySelector('textarea');
+    const caption = input.value.trim().slice(0, TEXT_MAX);
+    input.value = '';
+    this.stick = true;
+    this.state.sendImage(this.conversationId, file, caption);
   }
 
   schedule() {
@@ -277,7 +336,10 @@ class Conversation extends HTMLElement {
       let row = this.rows.get(key);
       if (!row || row.dataset.status !== item.status) {
         const fresh = this.row(item);
-        if (row) row.replaceWith(fresh);
+        if (row) {
+          releaseImages(row);
+          row.replaceWith(fresh);
+        }
         row = fresh;
         this.rows.set(key, row);
       }
@@ -290,6 +352,7 @@ class Conversation extends HTMLElement {
     }
     for (const [key, row] of this.rows) {
       if (!wanted.has(key)) {
+        releaseImages(row);
         row.remove();
         this.rows.delete(key);
       }
@@ -351,10 +414,42 @@ class Conversation extends HTMLElement {
 
   /** A message's body: an area's card for its kind, else its text. */
   content(item) {
+    if (item.kind === 'image') return this.image(item);
     const special = item.kind && item.kind !== 'text';
     const card = special ? chatExtensions.cards.get(item.kind)?.(item, this) : null;
     if (card) return card;
     return h('p', { class: 'text' }, special ? `[${t(`chat.kind.${item.kind}`)}] ${item.text}` : item.text);
+  }
+
+  /**
+   * An image message: its caption as alt text (or a catalog string), the
+   * picture fetched with the token into a blob: URL only now that its row
+   * is in the DOM, and given back by `releaseImages` when the row leaves.
+   * A send still pending shows the local file.
+   */
+  image(item) {
+    const img = h('img', { class: 'thumb', alt: item.text || t('chat.image_alt'), 'data-testid': 'chat-image' });
+    img.addEventListener('load', () => this.schedule());
+    const show = (blob) => {
+      if (img.released) return;
+      img.src = URL.createObjectURL(blob);
+    };
+    if (item.file) show(item.file);
+    else if (item.ref) {
+      this.session.api
+        .media(item.ref)
+        .then(show)
+        .catch(() => {
+          img.alt = t('chat.image_unavailable');
+          img.classList.add('broken');
+        });
+    }
+    return h(
+      'figure',
+      { class: 'image' },
+      img,
+      item.text ? h('figcaption', { class: 'text' }, item.text) : null,
+    );
   }
 
   /** Everything on screen is read once the newest message is in view. */
@@ -366,6 +461,14 @@ class Conversation extends HTMLElement {
         return;
       }
     }
+  }
+}
+
+/** Revokes the blob: URLs of a row's images (and stops any still loading). */
+function releaseImages(row) {
+  for (const img of row.querySelectorAll('img.thumb')) {
+    img.released = true;
+    if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src);
   }
 }
 

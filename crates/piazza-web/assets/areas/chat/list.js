@@ -107,7 +107,8 @@ class ChatList extends HTMLElement {
     let preview = '';
     if (last) {
       const who = last.sender === session.me ? t('chat.you') : session.name(last.sender);
-      preview = conversation.kind === 'group' || last.sender === session.me ? `${who}: ${last.text}` : last.text;
+      const body = last.kind === 'image' ? `[${t('chat.kind.image')}] ${last.text}`.trim() : last.text;
+      preview = conversation.kind === 'group' || last.sender === session.me ? `${who}: ${body}` : body;
     }
     entry.preview.textContent = preview;
     const unread = conversation.unread ?? 0;

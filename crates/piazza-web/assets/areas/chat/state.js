@@ -182,6 +182,28 @@ export class ChatState extends EventTarget {
     this.transmit(conversationId, item);
   }
 
+  /**
+   * Sends an image (a File or Blob) with an optional caption: uploaded
+   * first, then sent as a message naming it. A retry uploads again only
+   * if the upload failed (the same bytes answer the same media anyway)
+   * and keeps the client_msg_id.
+   */
+  sendImage(conversationId, file, caption) {
+    const item = {
+      client_msg_id: newClientMsgId(),
+      sender: this.session.me,
+      text: caption,
+      kind: 'image',
+      ref: null,
+      file,
+      sent_at: new Date().toISOString(),
+      seq: null,
+      status: 'sending',
+    };
+    this.log(conversationId).pending.push(item);
+    this.transmit(conversationId, item);
+  }
+
   /** Sends again with the same client_msg_id, so nothing is stored twice. */
   retry(conversationId, clientMsgId) {
     const item = this.log(conversationId).pending.find((p) => p.client_msg_id === clientMsgId);
@@ -192,11 +214,15 @@ export class ChatState extends EventTarget {
     item.status = 'sending';
     this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
     try {
+      if (item.kind === 'image' && !item.ref) {
+        item.ref = (await this.session.api.uploadMedia(item.file)).media_id;
+      }
       const stored = await Promise.race([
-        this.session.api.send(conversationId, item.client_msg_id, item.text),
+        this.session.api.send(conversationId, item.client_msg_id, item.text, item.ref),
         new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), SEND_TIMEOUT_MS)),
       ]);
-      this.noteMessage(conversationId, { ...item, ...stored });
+      const { file: _file, ...sent } = item;
+      this.noteMessage(conversationId, { ...sent, ...stored });
     } catch {
       if (this.log(conversationId).pending.includes(item)) item.status = 'failed';
     }

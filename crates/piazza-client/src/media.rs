@@ -1,0 +1,90 @@
+//! Images in chat: upload the bytes, send a message showing them, fetch
+//! them back.
+
+use piazza_api::{MediaUploaded, MessageSent, SendMessage};
+use reqwest::Method;
+use reqwest::header::CONTENT_TYPE;
+
+use crate::{Client, ClientError, decode, encode_segment, send};
+
+/// A media's bytes as the server answered them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaBytes {
+    /// The `Content-Type` the server sent (`image/png`, …).
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Client {
+    /// `POST /api/v1/media`: uploads an image (`image/png`, `image/jpeg`,
+    /// `image/webp` or `image/gif`, its bytes starting as that type's do).
+    /// The `bool` is true when this account had uploaded the same bytes
+    /// before (200: the first media is answered again).
+    pub async fn upload_media(
+        &self,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(MediaUploaded, bool), ClientError> {
+        let answer = send(
+            self.request(Method::POST, "/api/v1/media")
+                .header(CONTENT_TYPE, content_type)
+                .body(bytes),
+        )
+        .await?;
+        let replayed = answer.status == reqwest::StatusCode::OK;
+        Ok((decode(&answer)?, replayed))
+    }
+
+    /// `GET /api/v1/media/{id}`: the bytes, for their uploader or a member
+    /// of a conversation showing them.
+    pub async fn media(&self, media_id: &str) -> Result<MediaBytes, ClientError> {
+        let path = format!("/api/v1/media/{}", encode_segment(media_id));
+        let response = self
+            .request(Method::GET, &path)
+            .send()
+            .await
+            .map_err(|error| ClientError::transport(&error))?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| ClientError::transport(&error))?;
+        if !status.is_success() {
+            return Err(ClientError::from_answer(status.as_u16(), &bytes));
+        }
+        Ok(MediaBytes {
+            content_type,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// `POST /api/v1/conversations/{id}/messages` with a `media_id`: a
+    /// `kind: "image"` message with an optional caption. Idempotent by
+    /// `client_msg_id` as [`Client::send_message`] (the `bool`: replayed).
+    pub async fn send_image(
+        &self,
+        conversation_id: &str,
+        client_msg_id: &str,
+        media_id: &str,
+        caption: &str,
+    ) -> Result<(MessageSent, bool), ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/messages",
+            encode_segment(conversation_id)
+        );
+        let body = SendMessage {
+            client_msg_id: client_msg_id.to_owned(),
+            text: caption.to_owned(),
+            media_id: Some(media_id.to_owned()),
+        };
+        let answer = send(self.request(Method::POST, &path).json(&body)).await?;
+        let replayed = answer.status == reqwest::StatusCode::OK;
+        Ok((decode(&answer)?, replayed))
+    }
+}

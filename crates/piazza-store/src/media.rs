@@ -1,0 +1,255 @@
+//! Uploaded images in the store. The bytes are files named by their
+//! SHA-256 under `<data_dir>/media/`, written to a temporary file in the
+//! same directory, fsynced, renamed into place and the directory fsynced:
+//! durable before the `media` row that names them commits, so a row never
+//! points at a missing or half-written file. A crash between the two leaves
+//! at most an unreferenced file, which the next upload of the same bytes
+//! reuses. Who may read a media is decided by SQL here, in one read: its
+//! uploader, or a member who can see an image message showing it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use piazza_domain::event::ConversationKind;
+use piazza_domain::media::{Media, MediaStored, MediaType, NewMedia};
+use piazza_domain::store::Sent;
+use piazza_domain::{
+    AccountId, ClientMsgId, ConversationId, MediaId, MessageText, Rejection, Timestamp,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::error::{Error, Result};
+use crate::writer::WriteCtx;
+use crate::{reads, writes};
+
+/// The folder under the data directory that holds the files.
+pub const MEDIA_DIR: &str = "media";
+
+/// The `kind` of an image message.
+pub const IMAGE_KIND: &str = "image";
+
+/// Where the file of the bytes hashing to `sha256` lives: sharded by the
+/// first two hex digits so no directory grows past a few thousand entries
+/// per million files.
+pub fn file_path(media_dir: &Path, sha256: &[u8; 32]) -> PathBuf {
+    let hex = hex(sha256);
+    media_dir.join(&hex[..2]).join(hex)
+}
+
+pub fn hex(bytes: &[u8; 32]) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(64);
+    for byte in bytes {
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
+}
+
+/// Makes the file for `media` durable (unless it already is: a file under
+/// its final name was complete when it was renamed there). Blocking I/O;
+/// run it off the async threads.
+pub fn write_file(media_dir: &Path, media: &NewMedia) -> Result<()> {
+    let path = file_path(media_dir, &media.sha256);
+    if path.is_file() {
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::Corrupt("media path".into()))?;
+    let created = !dir.is_dir();
+    std::fs::create_dir_all(dir)?;
+    if created {
+        // New directories must themselves survive a crash: each is an
+        // entry in its parent.
+        sync_dir(media_dir)?;
+        if let Some(data_dir) = media_dir.parent() {
+            sync_dir(data_dir)?;
+        }
+    }
+    let temporary = dir.join(format!(
+        ".{}.{:016x}.tmp",
+        hex(&media.sha256),
+        rand::random::<u64>()
+    ));
+    let written = (|| -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)?;
+        file.write_all(&media.bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &path)?;
+        sync_dir(dir)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    Ok(written?)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Reads the bytes of a stored media. Blocking I/O.
+pub fn read_file(media_dir: &Path, media: &Media) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(file_path(media_dir, &media.sha256))?;
+    if bytes.len() as u64 != media.bytes {
+        return Err(Error::Corrupt(format!(
+            "{} holds {} bytes, its row says {}",
+            media.media_id,
+            bytes.len(),
+            media.bytes
+        )));
+    }
+    Ok(bytes)
+}
+
+const MEDIA_COLUMNS: &str = "id, uploader_id, sha256, content_type, bytes, created_at";
+
+fn media_from_row(row: &Row<'_>) -> Result<Media> {
+    let content_type: String = row.get(3)?;
+    let sha256: Vec<u8> = row.get(2)?;
+    let id: i64 = row.get(0)?;
+    let corrupt = |what: &str| Error::Corrupt(format!("media {id}: {what}"));
+    Ok(Media {
+        media_id: MediaId::from_row(id),
+        uploader: AccountId::from_row(row.get(1)?),
+        media_type: MediaType::from_content_type(&content_type)
+            .ok_or_else(|| corrupt("content type"))?,
+        sha256: sha256.try_into().map_err(|_| corrupt("sha256"))?,
+        bytes: u64::try_from(row.get::<_, i64>(4)?).map_err(|_| corrupt("size"))?,
+        created_at: Timestamp::from_unix_ms(row.get(5)?),
+    })
+}
+
+/// Records an upload whose file is already durable; the same bytes again
+/// from the same account answer the first row.
+pub fn insert(ctx: &mut WriteCtx<'_>, uploader: AccountId, media: NewMedia) -> Result<MediaStored> {
+    let earlier = ctx
+        .conn
+        .prepare_cached(&format!(
+            "SELECT {MEDIA_COLUMNS} FROM media WHERE uploader_id = ?1 AND sha256 = ?2"
+        ))?
+        .query_row(params![uploader.row(), &media.sha256[..]], |row| {
+            Ok(media_from_row(row))
+        })
+        .optional()?
+        .transpose()?;
+    if let Some(media) = earlier {
+        return Ok(MediaStored {
+            media,
+            replayed: true,
+        });
+    }
+    let bytes = media.bytes.len() as u64;
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO media (uploader_id, sha256, content_type, bytes, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            uploader.row(),
+            &media.sha256[..],
+            media.media_type.as_mime(),
+            bytes as i64,
+            ctx.now.unix_ms()
+        ])?;
+    Ok(MediaStored {
+        media: Media {
+            media_id: MediaId::from_row(ctx.conn.last_insert_rowid()),
+            uploader,
+            media_type: media.media_type,
+            sha256: media.sha256,
+            bytes,
+            created_at: ctx.now,
+        },
+        replayed: false,
+    })
+}
+
+fn load(conn: &Connection, media: MediaId) -> Result<Option<Media>> {
+    conn.prepare_cached(&format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = ?1"))?
+        .query_row([media.row()], |row| Ok(media_from_row(row)))
+        .optional()?
+        .transpose()
+}
+
+/// The media if `viewer` may see it: its uploader, or a member of a
+/// conversation whose image message showing it is in their view (sent
+/// after they joined). Anyone else learns nothing, not even that it exists.
+pub fn visible(conn: &Connection, viewer: AccountId, media: MediaId) -> Result<Media> {
+    let found = load(conn, media)?.ok_or(Rejection::MediaNotFound)?;
+    if found.uploader == viewer {
+        return Ok(found);
+    }
+    let shown: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (
+                 SELECT 1 FROM messages m
+                 JOIN members mb ON mb.conversation_id = m.conversation_id
+                     AND mb.account_id = ?2
+                 WHERE m.kind = 'image' AND m.ref = ?1 AND m.seq > mb.from_seq)",
+        )?
+        .query_row(params![media.to_string(), viewer.row()], |row| row.get(0))?;
+    if shown {
+        Ok(found)
+    } else {
+        Err(Rejection::MediaNotFound.into())
+    }
+}
+
+/// Sends an image message: `media` must be the sender's own; the rest is
+/// `writes::send_message`'s rules (a retry with the same `client_msg_id`,
+/// conversation, caption and media replays the first answer).
+pub fn send_image(
+    ctx: &mut WriteCtx<'_>,
+    sender: AccountId,
+    conversation: ConversationId,
+    client_msg_id: ClientMsgId,
+    caption: MessageText,
+    media: MediaId,
+) -> Result<Sent> {
+    let reference = media.to_string();
+    if let Some(earlier) = reads::message_by_client_id(ctx.conn, sender, &client_msg_id)? {
+        let same = earlier.conversation_id == conversation
+            && earlier.text == caption
+            && earlier.kind.as_deref() == Some(IMAGE_KIND)
+            && earlier.reference.as_deref() == Some(reference.as_str());
+        if same {
+            return Ok(Sent {
+                message: Arc::new(earlier),
+                replayed: true,
+            });
+        }
+        return Err(Rejection::ClientMsgIdReused.into());
+    }
+    match load(ctx.conn, media)? {
+        Some(found) if found.uploader == sender => {}
+        _ => return Err(Rejection::MediaNotFound.into()),
+    }
+    let found = reads::membership(ctx.conn, sender, conversation)?.ok_or(Rejection::NotAMember)?;
+    let members = reads::member_ids(ctx.conn, conversation)?;
+    if found.kind == ConversationKind::Direct {
+        let peer = members.iter().copied().find(|member| *member != sender);
+        match peer {
+            Some(peer) if reads::are_contacts(ctx.conn, sender, peer)? => {}
+            _ => return Err(Rejection::NotAContact.into()),
+        }
+    }
+    let message = writes::append_message(
+        ctx,
+        sender,
+        conversation,
+        found.last_seq,
+        members,
+        client_msg_id,
+        caption,
+        Some((IMAGE_KIND, reference)),
+    )?;
+    Ok(Sent {
+        message,
+        replayed: false,
+    })
+}
