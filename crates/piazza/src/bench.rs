@@ -16,6 +16,8 @@
 //!   into the store, then a check that the ledger still balances.
 //! - `red-packet`: every member of a full group claims one hot red packet
 //!   at once; claims per second, and the shares adding up exactly.
+//! - `soak`: many WebSockets held open for minutes while a trickle of
+//!   messages flows; the server's memory trend, nothing dropped or lost.
 //!
 //! Every loop here is bounded in count and in time, and all traffic goes
 //! to a loopback address.
@@ -30,12 +32,14 @@ mod red_packet;
 mod report;
 mod server;
 mod setup;
+mod soak;
 
 pub use catchup::CatchupArgs;
 pub use connections::ConnectionsArgs;
 pub use ledger::LedgerArgs;
 pub use messaging::MessagingArgs;
 pub use red_packet::RedPacketArgs;
+pub use soak::SoakArgs;
 
 use anyhow::bail;
 
@@ -73,6 +77,9 @@ pub enum BenchCommand {
     Ledger(LedgerArgs),
     /// Every member of a group claims one red packet at once.
     RedPacket(RedPacketArgs),
+    /// Many WebSockets held open for minutes with a trickle of messages:
+    /// memory flat, nothing dropped or lost.
+    Soak(SoakArgs),
 }
 
 impl BenchCommand {
@@ -86,6 +93,7 @@ impl BenchCommand {
             BenchCommand::Catchup(_) => 2,
             BenchCommand::Ledger(args) => args.connections as u64,
             BenchCommand::RedPacket(args) => args.members as u64,
+            BenchCommand::Soak(args) => args.sockets as u64,
         };
         sockets + SLACK
     }
@@ -130,6 +138,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Catchup(args) => catchup::run(&mut server, args).await,
         BenchCommand::Ledger(args) => ledger::run(&mut server, args).await,
         BenchCommand::RedPacket(args) => red_packet::run(&mut server, args).await,
+        BenchCommand::Soak(args) => soak::run(&mut server, args).await,
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.
