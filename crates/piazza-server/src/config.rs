@@ -129,6 +129,9 @@ pub struct Limits {
     /// fully arrived this long after it began waiting for one is closed:
     /// slow clients (slowloris), and kept-alive connections left idle.
     pub header_read_timeout_s: u64,
+    /// The store writer's SQLite page cache, in MiB: memory the server
+    /// grows into as the data is written, and keeps.
+    pub writer_cache_mib: u32,
     /// Bytes in one uploaded image (`POST /api/v1/media`); past it 413.
     /// The only body allowed past the 64 KiB of JSON requests.
     pub media_bytes_max: usize,
@@ -162,6 +165,7 @@ impl Default for Limits {
             socket_messages_per_s: 1_000,
             socket_messages_burst: 2_000,
             header_read_timeout_s: 30,
+            writer_cache_mib: 64,
             media_bytes_max: piazza_domain::limits::MEDIA_BYTES_MAX,
         }
     }
@@ -227,6 +231,7 @@ impl Limits {
                 u64::from(self.socket_messages_burst),
             ),
             ("header_read_timeout_s", self.header_read_timeout_s),
+            ("writer_cache_mib", u64::from(self.writer_cache_mib)),
             ("media_bytes_max", self.media_bytes_max as u64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {

@@ -291,6 +291,7 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
     let data_dir = config.data_dir.clone();
     let options = StoreOptions {
         pin_policy: config.limits.pin_policy(),
+        writer_cache_kib: config.limits.writer_cache_mib.saturating_mul(1024),
         ..StoreOptions::default()
     };
     let sink = Arc::clone(&hub) as Arc<dyn piazza_domain::store::NoticeSink>;
