@@ -30,7 +30,7 @@ mod money;
 mod progress;
 mod red_packet;
 mod report;
-mod server;
+pub(crate) mod server;
 mod setup;
 mod soak;
 

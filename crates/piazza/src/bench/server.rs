@@ -74,7 +74,7 @@ impl SpawnOptions {
 /// What the server prints first on stdout, followed by its address.
 const LISTENING_PREFIX: &str = "listening on ";
 /// How long a spawned server may take to open its store and listen.
-const START_TIMEOUT_S: u64 = 30;
+const START_TIMEOUT_S: u64 = 60;
 /// How long a spawned server may take to shut down after SIGTERM before
 /// it is killed.
 const STOP_TIMEOUT_S: u64 = 10;
@@ -240,7 +240,7 @@ impl Server {
     }
 }
 
-fn serve_command(data_dir: &Path, config_path: &Path) -> anyhow::Result<Command> {
+pub(crate) fn serve_command(data_dir: &Path, config_path: &Path) -> anyhow::Result<Command> {
     let executable = std::env::current_exe().context("cannot find the piazza executable")?;
     let mut command = Command::new(executable);
     command
@@ -267,7 +267,7 @@ fn serve_command(data_dir: &Path, config_path: &Path) -> anyhow::Result<Command>
 /// Reads the child's first stdout line, `listening on http://<addr>`, and
 /// returns the base URL. The rest of stdout is drained in the background so
 /// a later line can never block the server on a full pipe.
-async fn read_listening_line(child: &mut Child) -> anyhow::Result<String> {
+pub(crate) async fn read_listening_line(child: &mut Child) -> anyhow::Result<String> {
     let stdout = child
         .stdout
         .take()

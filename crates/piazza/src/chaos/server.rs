@@ -2,13 +2,14 @@
 //! data directory that outlives it, so it can be killed with SIGKILL and
 //! started again on what the kill left behind.
 
-use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::path::PathBuf;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+use crate::bench::server::{read_listening_line, serve_command};
 
 /// The child's config. Password and PIN hashing are made cheap because
 /// every transfer, packet and payment checks a PIN, and the load is about
@@ -23,10 +24,6 @@ memory_kib = 1024
 iterations = 1
 ";
 
-/// What the server prints first on stdout, followed by its address.
-const LISTENING_PREFIX: &str = "listening on ";
-/// How long a (re)started server may take to recover its store and listen.
-const START_TIMEOUT_S: u64 = 60;
 /// How long the last server may take to stop after SIGTERM.
 const STOP_TIMEOUT_S: u64 = 10;
 
@@ -134,54 +131,4 @@ impl ChildServer {
         }
         Ok(())
     }
-}
-
-fn serve_command(data_dir: &Path, config_path: &Path) -> anyhow::Result<Command> {
-    let executable = std::env::current_exe().context("cannot find the piazza executable")?;
-    let mut command = Command::new(executable);
-    command
-        .arg("serve")
-        .arg("--listen")
-        .arg("127.0.0.1:0")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--config")
-        .arg(config_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        // If the run fails or is interrupted, the server goes too.
-        .kill_on_drop(true);
-    // The server's info log would drown the progress lines; its warnings
-    // and errors are worth seeing. An explicit RUST_LOG wins.
-    if std::env::var_os("RUST_LOG").is_none() {
-        command.env("RUST_LOG", "warn");
-    }
-    Ok(command)
-}
-
-/// Reads the child's first stdout line, `listening on http://<addr>`, and
-/// returns the base URL. The rest of stdout is drained in the background so
-/// a later line can never block the server on a full pipe.
-async fn read_listening_line(child: &mut Child) -> anyhow::Result<String> {
-    let stdout = child
-        .stdout
-        .take()
-        .context("the server's stdout is not piped")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let first = tokio::time::timeout(Duration::from_secs(START_TIMEOUT_S), lines.next_line())
-        .await
-        .with_context(|| format!("the server did not start listening within {START_TIMEOUT_S} s"))?
-        .context("cannot read the server's stdout")?;
-    let Some(line) = first else {
-        let status = child.wait().await?;
-        bail!("the server exited before listening ({status}); see its log above");
-    };
-    let base_url = line
-        .strip_prefix(LISTENING_PREFIX)
-        .filter(|url| url.starts_with("http://"))
-        .with_context(|| format!("unexpected first line from the server: {line:?}"))?
-        .to_owned();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(base_url)
 }

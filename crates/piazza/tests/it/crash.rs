@@ -2,13 +2,9 @@
 //! acknowledged, stores nothing twice, and leaves every log gapless.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use piazza_client::Client;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio::sync::Notify;
 
 use crate::helpers::*;
@@ -16,44 +12,6 @@ use crate::helpers::*;
 const KILLS: usize = 3;
 const ACKS_BEFORE_KILL: usize = 150;
 const SENDERS: usize = 4;
-
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
-
-async fn start_server(data_dir: &Path) -> ServerProcess {
-    let config = data_dir.with_extension("toml");
-    std::fs::write(
-        &config,
-        "[password_hashing]\nmemory_kib = 1024\niterations = 1\n",
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_piazza"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .arg("--config")
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the piazza binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut first = String::new();
-    tokio::time::timeout(PATIENCE, BufReader::new(stdout).read_line(&mut first))
-        .await
-        .unwrap()
-        .unwrap();
-    let address = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
-    ServerProcess {
-        child,
-        base: address.to_owned(),
-    }
-}
 
 #[derive(Debug, Clone)]
 struct Acked {
@@ -66,7 +24,7 @@ struct Acked {
 async fn kill_9_under_load_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let mut server = start_server(&data_dir).await;
+    let mut server = start_server_process(&data_dir, &[]).await;
 
     let anonymous = Client::new(&server.base);
     let mut tokens = HashMap::new();
@@ -152,7 +110,7 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
                 uncertain.push(in_flight);
             }
         }
-        server = start_server(&data_dir).await;
+        server = start_server_process(&data_dir, &[]).await;
     }
 
     // Tokens are durable too: the same tokens work after the restarts.

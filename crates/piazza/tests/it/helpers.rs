@@ -269,3 +269,52 @@ pub async fn statement_entries(client: &Client) -> Vec<serde_json::Value> {
     }
     panic!("the statement did not end");
 }
+
+/// The real `piazza` binary serving a data directory as a child process,
+/// so a test can SIGKILL it and start another on what it left.
+pub struct ServerProcess {
+    pub child: tokio::process::Child,
+    pub base: String,
+}
+
+/// Starts `piazza serve` (cheap hashing, any port, `extra_args` added) on
+/// `data_dir` and waits for its `listening on` line.
+pub async fn start_server_process(
+    data_dir: &std::path::Path,
+    extra_args: &[&str],
+) -> ServerProcess {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let config = data_dir.with_extension("toml");
+    std::fs::write(
+        &config,
+        "[password_hashing]\nmemory_kib = 1024\niterations = 1\n",
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra_args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the piazza binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut first = String::new();
+    tokio::time::timeout(PATIENCE, BufReader::new(stdout).read_line(&mut first))
+        .await
+        .expect("the server says where it listens")
+        .unwrap();
+    let address = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+    ServerProcess {
+        child,
+        base: address.to_owned(),
+    }
+}

@@ -33,7 +33,9 @@ const _: () = assert!(CLAIMERS < GROUP_MEMBERS_MAX);
 /// Sign-ups and contact requests in flight at once while building the crowd.
 const SETUP_IN_FLIGHT: usize = 16;
 /// The server's default cap on one red packet's total.
-const RED_PACKET_TOTAL_MAX_MINOR: i64 = 20_000;
+fn red_packet_total_max_minor() -> i64 {
+    piazza_server::config::Limits::default().red_packet_total_max_minor
+}
 /// What the packet sender starts with, in minor units.
 const FUND_MINOR: i64 = 1_000_000;
 
@@ -177,7 +179,7 @@ async fn two_hundred_members_racing_for_packets_never_over_claim_or_under_pay() 
     // A full lucky packet, a full equal one, and one with exactly a minor
     // unit per share, so no draw has anything to spare.
     let specs: [(i64, u32, &str); 3] = [
-        (RED_PACKET_TOTAL_MAX_MINOR, RED_PACKET_SHARES_MAX, "lucky"),
+        (red_packet_total_max_minor(), RED_PACKET_SHARES_MAX, "lucky"),
         (10_000, RED_PACKET_SHARES_MAX, "equal"),
         (7, 7, "lucky"),
     ];
@@ -436,7 +438,7 @@ async fn spenders_racing_for_the_last_balance_never_both_succeed() {
     // packet, each for everything there is.
     let mut packets = 0;
     for round in 0..ROUNDS / 2 {
-        let amount = rng.random_range(2..=RED_PACKET_TOTAL_MAX_MINOR);
+        let amount = rng.random_range(2..=red_packet_total_max_minor());
         assert_eq!(top_up(&ann, amount, &format!("tm{round}")).await.0, 201);
         let keys = [
             format!("wm{round}"),

@@ -8,8 +8,6 @@
 //! must pass — also over the data left by each kill, before the restart.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,8 +19,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio::sync::Notify;
 
 use crate::helpers::*;
@@ -44,45 +40,6 @@ const PAYERS: [usize; 2] = [0, 2];
 /// than the storm spends, so no send is refused for want of money.
 const FUND_MINOR: i64 = 10_000_000;
 const SHARES: usize = 3;
-
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
-
-async fn start_server(data_dir: &Path) -> ServerProcess {
-    let config = data_dir.with_extension("toml");
-    std::fs::write(
-        &config,
-        "[password_hashing]\nmemory_kib = 1024\niterations = 1\n",
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_piazza"))
-        .args(["serve", "--sandbox-payments", "--listen", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--config")
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the piazza binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut first = String::new();
-    tokio::time::timeout(PATIENCE, BufReader::new(stdout).read_line(&mut first))
-        .await
-        .expect("the server says where it listens")
-        .unwrap();
-    let address = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
-    ServerProcess {
-        child,
-        base: address.to_owned(),
-    }
-}
 
 /// Like `wallet::call`, but a request the server never answered (it was
 /// killed) is `None` rather than a panic.
@@ -390,7 +347,7 @@ async fn balances(clients: &[Client], shop: &Client, merchant: &str) -> Vec<i64>
 async fn kill_9_during_a_payment_storm_loses_and_repeats_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let mut server = start_server(&data_dir).await;
+    let mut server = start_server_process(&data_dir, &["--sandbox-payments"]).await;
     let mut rng = StdRng::seed_from_u64(SEED);
 
     // The storm's accounts, each with a PIN, money, every other as a
@@ -497,7 +454,7 @@ async fn kill_9_during_a_payment_storm_loses_and_repeats_nothing() {
         tasks.join_all().await;
         // What the kill left behind balances before any recovery runs.
         admin_check_passes("ledger-check", &data_dir);
-        server = start_server(&data_dir).await;
+        server = start_server_process(&data_dir, &["--sandbox-payments"]).await;
     }
 
     // The load has stopped; the last server runs on the same data.
