@@ -13,7 +13,7 @@ use piazza_api::{
 };
 use piazza_domain::emvco::{self, MerchantQr};
 use piazza_domain::money::{AmountMinor, Money};
-use piazza_domain::store::{CollectRequest, PaymentDecision};
+use piazza_domain::store::{CollectRequest, Payment, PaymentDecision};
 use piazza_domain::{MerchantId, PaymentId, Rejection, Timestamp};
 use rand::Rng;
 use serde::Deserialize;
@@ -25,6 +25,14 @@ use crate::config::ms;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::routes::wallet::{amount, check_pin, idempotent, invalid_pin, is_pin};
+
+/// The answer to every call that makes or moves a payment.
+fn done(payment: &Payment) -> Json<PaymentDone> {
+    Json(PaymentDone {
+        payment_id: payment.payment_id.to_string(),
+        status: payment.status.as_str().to_owned(),
+    })
+}
 
 fn merchant_id(text: &str) -> Result<MerchantId, ApiError> {
     MerchantId::parse(text).map_err(|_| Rejection::MerchantNotFound.into())
@@ -260,13 +268,7 @@ pub async fn pay(
         .store
         .pay_merchant(auth.account, request, merchant, money, pin)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(PaymentDone {
-            payment_id: payment.payment_id.to_string(),
-            status: payment.status.as_str().to_owned(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, done(&payment)))
 }
 
 /// The merchant's owner gives (part of) a payment back to the buyer.
@@ -399,13 +401,7 @@ pub async fn collect(
             },
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(PaymentDone {
-            payment_id: payment.payment_id.to_string(),
-            status: payment.status.as_str().to_owned(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, done(&payment)))
 }
 
 /// The buyer confirms, with their PIN, a collection above the no-PIN limit
@@ -438,10 +434,7 @@ pub async fn confirm(
         .store
         .decide_payment(auth.account, payment, PaymentDecision::Confirm(pin))
         .await?;
-    Ok(Json(PaymentDone {
-        payment_id: payment.payment_id.to_string(),
-        status: payment.status.as_str().to_owned(),
-    }))
+    Ok(done(&payment))
 }
 
 /// The buyer declines a collection that waits for them; nothing moves.
@@ -463,10 +456,7 @@ pub async fn decline(
         .store
         .decide_payment(auth.account, payment, PaymentDecision::Decline)
         .await?;
-    Ok(Json(PaymentDone {
-        payment_id: payment.payment_id.to_string(),
-        status: payment.status.as_str().to_owned(),
-    }))
+    Ok(done(&payment))
 }
 
 /// A payment, for its buyer or its merchant's owner: how a till learns
