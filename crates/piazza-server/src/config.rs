@@ -132,6 +132,10 @@ pub struct Limits {
     /// The store writer's SQLite page cache, in MiB: memory the server
     /// grows into as the data is written, and keeps.
     pub writer_cache_mib: u32,
+    /// WAL the store's commits may write, in MiB, before a checkpoint
+    /// copies it back into the database file (on a thread of its own).
+    /// Larger: fewer writes of hot pages, a longer WAL to read through.
+    pub wal_checkpoint_mib: u32,
     /// Bytes in one uploaded image (`POST /api/v1/media`); past it 413.
     /// The only body allowed past the 64 KiB of JSON requests.
     pub media_bytes_max: usize,
@@ -166,6 +170,7 @@ impl Default for Limits {
             socket_messages_burst: 2_000,
             header_read_timeout_s: 30,
             writer_cache_mib: 64,
+            wal_checkpoint_mib: 64,
             media_bytes_max: piazza_domain::limits::MEDIA_BYTES_MAX,
         }
     }
@@ -232,6 +237,7 @@ impl Limits {
             ),
             ("header_read_timeout_s", self.header_read_timeout_s),
             ("writer_cache_mib", u64::from(self.writer_cache_mib)),
+            ("wal_checkpoint_mib", u64::from(self.wal_checkpoint_mib)),
             ("media_bytes_max", self.media_bytes_max as u64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {

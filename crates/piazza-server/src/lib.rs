@@ -32,7 +32,7 @@ use axum::serve::ListenerExt;
 use axum::{Router, middleware};
 use piazza_domain::money::Currency;
 use piazza_domain::{Store, limits};
-use piazza_store::{SqliteStore, StoreOptions};
+use piazza_store::{SqliteStore, StoreOptions, WriterLimits};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -292,6 +292,12 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
     let options = StoreOptions {
         pin_policy: config.limits.pin_policy(),
         writer_cache_kib: config.limits.writer_cache_mib.saturating_mul(1024),
+        writer: WriterLimits {
+            checkpoint_frames: WriterLimits::checkpoint_frames_for_mib(
+                config.limits.wal_checkpoint_mib,
+            ),
+            ..WriterLimits::default()
+        },
         ..StoreOptions::default()
     };
     let sink = Arc::clone(&hub) as Arc<dyn piazza_domain::store::NoticeSink>;

@@ -8,6 +8,7 @@
 //! before its batch has committed. What was acknowledged survives `kill -9`
 //! and power loss (as far as the disk honours fsync).
 
+mod checkpointer;
 mod error;
 pub mod integrity;
 mod login_requests;
@@ -43,6 +44,7 @@ use rusqlite::Connection;
 pub use error::Error;
 pub use writer::WriterLimits;
 
+use checkpointer::Checkpointer;
 use readers::Readers;
 use writer::Writer;
 
@@ -104,7 +106,8 @@ impl SqliteStore {
         let conn = open_writer_connection(&path, options.writer_cache_kib)?;
         migrate(&conn)?;
         let readers = Readers::open(&path, options.reader_count)?;
-        let writer = Writer::start(conn, sink, options.writer, options.pin_policy);
+        let checkpointer = Checkpointer::start(&path, options.writer.checkpoint_frames)?;
+        let writer = Writer::start(conn, checkpointer, sink, options.writer, options.pin_policy);
         Ok(SqliteStore {
             path,
             media_dir: data_dir.join(media::MEDIA_DIR),
@@ -165,9 +168,11 @@ fn open_writer_connection(path: &Path, cache_kib: u32) -> Result<Connection, Err
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA wal_autocheckpoint = 4000;",
+         PRAGMA temp_store = MEMORY;",
     )?;
+    // Checkpoints run on their own thread (`checkpointer.rs`); the writer
+    // only counts the WAL's frames.
+    checkpointer::count_wal_frames(&conn);
     // Negative: KiB rather than pages.
     conn.execute_batch(&format!("PRAGMA cache_size = -{cache_kib};"))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;

@@ -17,6 +17,7 @@ use piazza_domain::{AccountId, LogSeq, Timestamp};
 use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::checkpointer::Checkpointer;
 use crate::error::{Error, Result};
 
 /// What a job sees: the open transaction, the batch's clock, and the place
@@ -109,6 +110,15 @@ pub struct WriterLimits {
     pub queue_len_max: usize,
     /// Jobs committed together at most.
     pub batch_len_max: usize,
+    /// WAL length, in pages, that wakes the checkpoint thread.
+    pub checkpoint_frames: u32,
+}
+
+impl WriterLimits {
+    /// The WAL length, in pages of the store's 4 KiB, that is `mib` MiB.
+    pub fn checkpoint_frames_for_mib(mib: u32) -> u32 {
+        mib.saturating_mul(256).max(1)
+    }
 }
 
 impl Default for WriterLimits {
@@ -116,6 +126,8 @@ impl Default for WriterLimits {
         WriterLimits {
             queue_len_max: 16_384,
             batch_len_max: 2_048,
+            // 64 MiB: measured in BENCHMARKS.md ("Checkpoints").
+            checkpoint_frames: WriterLimits::checkpoint_frames_for_mib(64),
         }
     }
 }
@@ -126,8 +138,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(
+    pub(crate) fn start(
         conn: Connection,
+        checkpointer: Checkpointer,
         sink: Arc<dyn NoticeSink>,
         limits: WriterLimits,
         pin_policy: PinPolicy,
@@ -136,7 +149,19 @@ impl Writer {
         let (sender, receiver) = mpsc::channel(limits.queue_len_max);
         let thread = std::thread::Builder::new()
             .name("piazza-writer".into())
-            .spawn(move || run(conn, receiver, sink, limits.batch_len_max, pin_policy))
+            .spawn(move || {
+                run(
+                    &conn,
+                    &checkpointer,
+                    receiver,
+                    sink.as_ref(),
+                    limits.batch_len_max,
+                    pin_policy,
+                );
+                // The checkpointing connection closes after the writer's.
+                drop(conn);
+                drop(checkpointer);
+            })
             .expect("cannot start the writer thread");
         Writer {
             jobs: Mutex::new(Some(sender)),
@@ -198,9 +223,10 @@ impl Drop for Writer {
 }
 
 fn run(
-    conn: Connection,
+    conn: &Connection,
+    checkpointer: &Checkpointer,
     mut jobs: mpsc::Receiver<Job>,
-    sink: Arc<dyn NoticeSink>,
+    sink: &dyn NoticeSink,
     batch_len_max: usize,
     pin_policy: PinPolicy,
 ) {
@@ -213,7 +239,8 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(&conn, &mut batch, sink.as_ref(), pin_policy);
+        commit_batch(conn, &mut batch, sink, pin_policy);
+        checkpointer.after_commit(conn);
     }
     tracing::debug!("writer stopped");
 }
