@@ -39,7 +39,7 @@ use piazza_domain::{
     EntryId, Greeting, GroupTitle, LogSeq, MediaId, MerchantId, MessageText, PaymentId,
     RedPacketId, Rejection, Seq, Store, Timestamp, TransferId, Username,
 };
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 pub use error::Error;
 pub use writer::WriterLimits;
@@ -61,6 +61,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_7_money_housekeeping.sql"),
     include_str!("schema_8_login_requests.sql"),
     include_str!("schema_9_media.sql"),
+    include_str!("schema_10_message_client_ids.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -188,14 +189,44 @@ fn migrate(conn: &Connection) -> Result<(), Error> {
             "the data directory was written by a newer Piazza (schema {version}, this one knows {known})"
         )));
     }
+    if version == known {
+        return Ok(());
+    }
+    // A migration that rebuilds a table drops the old one while rows of
+    // other tables still point at it: foreign keys are off while the
+    // migrations run (SQLite ignores the pragma inside a transaction), and
+    // each migration checks them itself before it commits.
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
     for (index, script) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let target = index as i64 + 1;
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE; {script}; PRAGMA user_version = {target}; COMMIT;"
-        ))?;
+        tracing::info!(schema = target, "migrating the store");
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let applied = conn
+            .execute_batch(script)
+            .map_err(Error::from)
+            .and_then(|()| foreign_keys_hold(conn, target))
+            .and_then(|()| Ok(conn.execute_batch(&format!("PRAGMA user_version = {target}"))?));
+        if let Err(error) = applied {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(error);
+        }
+        conn.execute_batch("COMMIT")?;
         tracing::info!(schema = target, "migrated the store");
     }
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
     Ok(())
+}
+
+fn foreign_keys_hold(conn: &Connection, schema: i64) -> Result<(), Error> {
+    let broken: Option<String> = conn
+        .query_row("PRAGMA foreign_key_check", [], |row| row.get(0))
+        .optional()?;
+    match broken {
+        None => Ok(()),
+        Some(table) => Err(Error::Corrupt(format!(
+            "migrating to schema {schema} left rows of {table} pointing at nothing"
+        ))),
+    }
 }
 
 fn not_member<T>(found: Option<T>) -> Result<T, Error> {
@@ -925,5 +956,106 @@ mod tests {
                 Rejection::UsernameTaken
             ))
         ));
+    }
+
+    /// A store at schema 9 with one text message and one transfer
+    /// message, written with that schema's SQL as an older Piazza would.
+    fn store_at_schema_9(dir: &Path) {
+        let conn = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        for (index, script) in MIGRATIONS[..9].iter().enumerate() {
+            conn.execute_batch(&format!(
+                "BEGIN; {script}; PRAGMA user_version = {}; COMMIT;",
+                index + 1
+            ))
+            .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO accounts (id, username, display_name, password_hash, created_at, log_head)
+             VALUES (1, 'ann', 'Ann', 'x', 0, 2), (2, 'bob', 'Bob', 'x', 0, 0);
+             INSERT INTO conversations (id, kind, direct_key, last_seq, created_at, last_activity_at)
+             VALUES (1, 0, '1:2', 2, 0, 0);
+             INSERT INTO members (conversation_id, account_id, joined_at, from_seq, read_seq)
+             VALUES (1, 1, 0, 0, 2), (1, 2, 0, 0, 0);
+             INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref)
+             VALUES (1, 1, 1, 1, 'c1', 'hello', 0, NULL, NULL),
+                    (2, 1, 2, 1, 'transfer tr_1', 'Transfer of 0.01 CNY', 0, 'transfer', 'tr_1');
+             INSERT INTO account_log (account_id, log_seq, at, message_id)
+             VALUES (1, 1, 0, 1), (1, 2, 0, 2);",
+        )
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn schema_10_keeps_every_message_and_client_ids_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        store_at_schema_9(dir.path());
+        let store =
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        let ann = AccountId::from_row(1);
+        let conversation = ConversationId::from_row(1);
+        // A retry of the text message answers the stored one.
+        let again = store
+            .send_message(
+                ann,
+                conversation,
+                ClientMsgId::parse("c1").unwrap(),
+                MessageText::parse("hello").unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            again.message.message_id,
+            piazza_domain::MessageId::from_row(1)
+        );
+        let history = store
+            .history(ann, conversation, None, 10)
+            .await
+            .unwrap()
+            .messages;
+        let kept: Vec<_> = history
+            .iter()
+            .map(|message| (message.seq.get(), message.client_msg_id.as_str().to_owned()))
+            .collect();
+        assert_eq!(
+            kept,
+            [(2, "transfer tr_1".to_owned()), (1, "c1".to_owned())],
+            "both messages kept, nothing added by the retry"
+        );
+        store.shut_down();
+        drop(store);
+
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        foreign_keys_hold(&conn, version).unwrap();
+        // The retry lookup uses the new index, not a scan.
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM messages
+                 WHERE sender_id = 1 AND client_msg_id = 'c1'
+                   AND kind IS NOT 'transfer' AND kind IS NOT 'red_packet'",
+                [],
+                |row| row.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("messages_by_client_id"), "{plan}");
+        // A second text message with the same client id is still refused
+        // by the store itself; a second server-posted one is not indexed.
+        let duplicate = conn.execute(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, text, sent_at)
+             VALUES (1, 3, 1, 'c1', 'again', 0)",
+            [],
+        );
+        assert!(duplicate.is_err(), "client ids stay unique per sender");
+        conn.execute(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref)
+             VALUES (1, 3, 1, 'c1', 'Red packet', 0, 'red_packet', 'rp_1')",
+            [],
+        )
+        .unwrap();
     }
 }

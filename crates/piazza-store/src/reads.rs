@@ -309,6 +309,9 @@ fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Message> {
     })
 }
 
+/// The message `sender` sent with `client_msg_id`, to answer a retry. Only
+/// messages people send have client ids to look up (schema 10): those the
+/// server posts for a transfer or a red packet are never found here.
 pub fn message_by_client_id(
     conn: &Connection,
     sender: AccountId,
@@ -316,7 +319,9 @@ pub fn message_by_client_id(
 ) -> Result<Option<Message>> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ?1 AND client_msg_id = ?2"
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE sender_id = ?1 AND client_msg_id = ?2
+               AND kind IS NOT 'transfer' AND kind IS NOT 'red_packet'"
         ))?
         .query_row(
             rusqlite::params![sender.row(), client_msg_id.as_str()],
