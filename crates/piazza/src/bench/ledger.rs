@@ -646,6 +646,7 @@ async fn engine_phase(args: &LedgerArgs, report: &mut Report) -> anyhow::Result<
     // Far enough that the (absent) sweeper could never return one.
     let expires_at = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 86_400_000);
     let (driven_store, senders) = (Arc::clone(&store), Arc::clone(&accounts));
+    let (written_before, started) = (bytes_written(), Instant::now());
     let tally = drive_all(
         "transfers in the store",
         &plan,
@@ -683,6 +684,7 @@ async fn engine_phase(args: &LedgerArgs, report: &mut Report) -> anyhow::Result<
     .await?;
 
     report_phase(report, &ENGINE_KEYS, args.engine_tasks, &plan, &tally);
+    report_disk_writes(report, written_before, started, tally.done);
     let mut wallets = 0i64;
     for account in accounts.iter() {
         let balance = store.wallet_balance(*account, currency).await?;
@@ -700,6 +702,45 @@ async fn engine_phase(args: &LedgerArgs, report: &mut Report) -> anyhow::Result<
     let key = ("engine_ledger_check", "engine: ledger-check");
     check_ledger(report, key, directory.path());
     Ok(())
+}
+
+/// Bytes this process has had written to disk so far (Linux), WAL and
+/// checkpoints included: in the engine phase that is the store's writing.
+fn bytes_written() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    io.lines()
+        .find_map(|line| line.strip_prefix("write_bytes:"))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+/// What the store wrote per transfer over the engine phase (warm-up
+/// included): with the writer waiting on the disk, this divides the
+/// disk's bandwidth into transfers per second (BENCHMARKS.md).
+fn report_disk_writes(report: &mut Report, before: Option<u64>, started: Instant, done: u64) {
+    let (Some(before), Some(after)) = (before, bytes_written()) else {
+        report.text(
+            "engine_written_per_transfer_kb",
+            "engine: disk written per transfer",
+            "unknown (no /proc/self/io)".to_owned(),
+        );
+        return;
+    };
+    let written = after.saturating_sub(before) as f64;
+    let seconds = started.elapsed().as_secs_f64().max(f64::EPSILON);
+    report.measure(
+        "engine_written_per_transfer_kb",
+        "engine: disk written per transfer (WAL and checkpoints)",
+        written / done.max(1) as f64 / 1000.0,
+        1,
+        "KB",
+    );
+    report.measure(
+        "engine_written_mb_per_s",
+        "engine: disk write rate",
+        written / seconds / 1e6,
+        0,
+        "MB/s",
+    );
 }
 
 const ENGINE_KEYS: Keys = Keys {
