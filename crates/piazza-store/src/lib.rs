@@ -11,6 +11,7 @@
 mod checkpointer;
 mod error;
 pub mod integrity;
+mod log_data;
 mod login_requests;
 mod media;
 mod merchants;

@@ -395,7 +395,7 @@ pub fn log_after(
         let at = Timestamp::from_unix_ms(row.get(1)?);
         let data: Option<String> = row.get(2)?;
         let event = match data {
-            Some(data) => serde_json::from_str::<Event>(&data).map_err(|error| {
+            Some(data) => crate::log_data::decode(conn, &data).map_err(|error| {
                 Error::Corrupt(format!("log entry {seq:?} of {account}: {error}"))
             })?,
             None => Event::MessageNew(Arc::new(message_from_row(row, 3)?)),

@@ -39,7 +39,7 @@ fn transfer_from_row(row: &Row<'_>) -> Result<Transfer> {
     })
 }
 
-fn load(conn: &Connection, transfer: TransferId) -> Result<Option<Transfer>> {
+pub(crate) fn load(conn: &Connection, transfer: TransferId) -> Result<Option<Transfer>> {
     let mut statement = conn.prepare_cached(&format!(
         "SELECT {TRANSFER_COLUMNS} FROM transfers WHERE id = ?1"
     ))?;
@@ -50,7 +50,7 @@ fn load(conn: &Connection, transfer: TransferId) -> Result<Option<Transfer>> {
     }
 }
 
-fn event(transfer: &Transfer) -> TransferEvent {
+pub(crate) fn event(transfer: &Transfer) -> TransferEvent {
     TransferEvent {
         transfer_id: transfer.transfer_id,
         from: transfer.from,

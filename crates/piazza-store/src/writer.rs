@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpointer::Checkpointer;
 use crate::error::{Error, Result};
+use crate::log_data;
 
 /// What a job sees: the open transaction, the batch's clock, and the place
 /// to put log entries so they reach live devices after the commit.
@@ -51,8 +52,7 @@ impl WriteCtx<'_> {
                     .execute(params![account.row(), seq, self.now.unix_ms(), message.message_id.row()])?;
             }
             other => {
-                let data = serde_json::to_string(other)
-                    .map_err(|error| Error::Corrupt(format!("cannot encode event: {error}")))?;
+                let data = log_data::encode(other)?;
                 self.conn
                     .prepare_cached(
                         "INSERT INTO account_log (account_id, log_seq, at, data) VALUES (?1, ?2, ?3, ?4)",
