@@ -120,10 +120,7 @@ mod tests {
 
     /// The events of `account`'s log whose type starts with `prefix`.
     async fn logged(store: &SqliteStore, account: AccountId, prefix: &str) -> Vec<Event> {
-        let page = store
-            .log_after(account, LogSeq::START, 100)
-            .await
-            .unwrap();
+        let page = store.log_after(account, LogSeq::START, 100).await.unwrap();
         page.entries
             .into_iter()
             .map(|entry| entry.event)
