@@ -93,6 +93,18 @@ pub fn check(conn: &Connection) -> Result<Report> {
             .problems
             .push(format!("{dangling} log entries point at missing messages"));
     }
+    // Transfer events are kept as their transfer's row (`log_data.rs`).
+    let dangling = count(
+        "SELECT COUNT(*) FROM account_log l
+         WHERE l.data LIKE '{\"transfer_row\":%'
+           AND NOT EXISTS (SELECT 1 FROM transfers t
+                           WHERE t.id = json_extract(l.data, '$.transfer_row'))",
+    )?;
+    if dangling > 0 {
+        report
+            .problems
+            .push(format!("{dangling} log entries point at missing transfers"));
+    }
     Ok(report)
 }
 
@@ -247,6 +259,24 @@ mod tests {
         let report = check_ledger(&ledger_db()).unwrap();
         assert!(report.is_sound(), "{:?}", report.problems);
         assert_eq!((report.transactions, report.postings), (1, 2));
+    }
+
+    #[test]
+    fn a_log_entry_naming_a_missing_transfer_is_reported() {
+        let conn = ledger_db();
+        conn.execute_batch(
+            "UPDATE accounts SET log_head = 1 WHERE id = 1;
+             INSERT INTO account_log (account_id, log_seq, at, data)
+             VALUES (1, 1, 0, '{\"transfer_row\":42,\"type\":\"transfer.sent\"}');",
+        )
+        .unwrap();
+        let report = check(&conn).unwrap();
+        assert_eq!(
+            report.problems,
+            ["1 log entries point at missing transfers"],
+            "{:?}",
+            report.problems
+        );
     }
 
     #[test]
