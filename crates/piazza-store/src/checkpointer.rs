@@ -88,6 +88,9 @@ pub(crate) struct Checkpointer {
     /// `shared.rounds` when the writer last copied a tail: a round after
     /// it has copied the WAL as it was when that round began.
     rounds_seen: Cell<u64>,
+    /// Whether the writer said it is checkpointing a WAL grown too long;
+    /// said once until the WAL is short again, not on every commit.
+    warned: Cell<bool>,
 }
 
 impl Checkpointer {
@@ -113,6 +116,7 @@ impl Checkpointer {
             frames_max,
             shared,
             rounds_seen: Cell::new(0),
+            warned: Cell::new(false),
         })
     }
 
@@ -122,6 +126,7 @@ impl Checkpointer {
         self.shared.wal_frames.store(frames, Ordering::Release);
         metrics::gauge!("piazza_wal_frames").set(f64::from(frames));
         if frames < self.frames_max {
+            self.warned.set(false);
             return AfterCommit::Nothing;
         }
         // Once a round has finished, what is left is what the writer
@@ -132,7 +137,7 @@ impl Checkpointer {
         let finish = copied_once && !self.shared.busy.load(Ordering::Acquire);
         let behind = frames >= self.frames_max.saturating_mul(4);
         if finish || behind {
-            if behind {
+            if behind && !self.warned.replace(true) {
                 tracing::warn!(
                     frames,
                     "the WAL outgrew its checkpoints; checkpointing on the writer"
