@@ -324,16 +324,26 @@ impl Client {
         client_msg_id: &str,
         text: &str,
     ) -> Result<(MessageSent, bool), ClientError> {
-        let path = format!(
-            "/api/v1/conversations/{}/messages",
-            encode_segment(conversation_id)
-        );
         let body = SendMessage {
             client_msg_id: client_msg_id.to_owned(),
             text: text.to_owned(),
             media_id: None,
         };
-        let answer = send(self.request(Method::POST, &path).json(&body)).await?;
+        self.post_message(conversation_id, &body).await
+    }
+
+    /// The one `POST …/messages` behind [`Client::send_message`] and
+    /// [`Client::send_image`]: 200 is a replay of a stored message.
+    pub(crate) async fn post_message(
+        &self,
+        conversation_id: &str,
+        body: &SendMessage,
+    ) -> Result<(MessageSent, bool), ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/messages",
+            encode_segment(conversation_id)
+        );
+        let answer = send(self.request(Method::POST, &path).json(body)).await?;
         let replayed = answer.status == StatusCode::OK;
         Ok((decode(&answer)?, replayed))
     }

@@ -74,17 +74,11 @@ impl Client {
         media_id: &str,
         caption: &str,
     ) -> Result<(MessageSent, bool), ClientError> {
-        let path = format!(
-            "/api/v1/conversations/{}/messages",
-            encode_segment(conversation_id)
-        );
         let body = SendMessage {
             client_msg_id: client_msg_id.to_owned(),
             text: caption.to_owned(),
             media_id: Some(media_id.to_owned()),
         };
-        let answer = send(self.request(Method::POST, &path).json(&body)).await?;
-        let replayed = answer.status == reqwest::StatusCode::OK;
-        Ok((decode(&answer)?, replayed))
+        self.post_message(conversation_id, &body).await
     }
 }

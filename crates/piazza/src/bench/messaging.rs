@@ -318,20 +318,14 @@ fn running_status(plan: &Arc<Plan>, tallies: &Arc<Tallies>) -> StatusLine {
 /// Waits, boundedly, until every acknowledged message has been counted at
 /// its peer. What is still missing afterwards is lost.
 async fn wait_for_delivery(tallies: &Arc<Tallies>) {
-    let deadline = Instant::now() + Duration::from_secs(DELIVERY_WAIT_S);
-    let status = StatusLine::start({
-        let tallies = Arc::clone(tallies);
-        move || {
-            format!(
-                "waiting for delivery… {} outstanding",
-                tallies.undelivered()
-            )
-        }
-    });
-    while tallies.undelivered() > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(DELIVERY_POLL_MS)).await;
-    }
-    status.finish();
+    let tallies = Arc::clone(tallies);
+    progress::wait_until_none(
+        "waiting for delivery",
+        Duration::from_secs(DELIVERY_WAIT_S),
+        Duration::from_millis(DELIVERY_POLL_MS),
+        move || tallies.undelivered(),
+    )
+    .await;
 }
 
 // ------------------------------------------------------------------ sending

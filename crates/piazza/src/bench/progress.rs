@@ -83,3 +83,23 @@ fn show(line: &str, terminal: bool) {
         eprintln!("{line}");
     }
 }
+
+/// Polls `outstanding` every `poll` until it reaches zero or `limit` has
+/// passed, showing the count as `what… N outstanding`. What is left after
+/// it is the caller's to report (lost, undelivered).
+pub async fn wait_until_none(
+    what: &'static str,
+    limit: Duration,
+    poll: Duration,
+    outstanding: impl Fn() -> u64 + Clone + Send + Sync + 'static,
+) {
+    let deadline = tokio::time::Instant::now() + limit;
+    let status = StatusLine::start({
+        let outstanding = outstanding.clone();
+        move || format!("{what}… {} outstanding", outstanding())
+    });
+    while outstanding() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(poll).await;
+    }
+    status.finish();
+}

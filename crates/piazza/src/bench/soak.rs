@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use super::progress::{self, StatusLine};
+use super::progress;
 use super::report::Report;
 use super::server::Server;
 use super::setup;
@@ -533,20 +533,14 @@ fn print_samples(samples: &[Sample]) {
 
 /// Waits, boundedly, until every send is acknowledged and delivered.
 async fn wait_for_delivery(ledger: &Arc<Ledger>) {
-    let deadline = Instant::now() + Duration::from_secs(DELIVERY_WAIT_S);
-    let status = StatusLine::start({
-        let ledger = Arc::clone(ledger);
-        move || {
-            format!(
-                "waiting for the last deliveries… {} outstanding",
-                ledger.outstanding()
-            )
-        }
-    });
-    while ledger.outstanding() > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(DELIVERY_POLL_MS)).await;
-    }
-    status.finish();
+    let ledger = Arc::clone(ledger);
+    progress::wait_until_none(
+        "waiting for the last deliveries",
+        Duration::from_secs(DELIVERY_WAIT_S),
+        Duration::from_millis(DELIVERY_POLL_MS),
+        move || ledger.outstanding(),
+    )
+    .await;
 }
 
 /// Closes every socket with a close handshake, all at once, each bounded.
