@@ -136,6 +136,14 @@ pub struct Limits {
     /// copies it back into the database file (on a thread of its own).
     /// Larger: fewer writes of hot pages, a longer WAL to read through.
     pub wal_checkpoint_mib: u32,
+    /// Entries each log-structured tail of the store (new log entries, new
+    /// statement lines) keeps before the writer moves the rest into the
+    /// big B-trees (`piazza-store`'s `tails.rs`). Larger: each moved page
+    /// gathers more entries, but every commit rewrites more tail pages.
+    pub tail_keep: u64,
+    /// Entries moved out of one tail after one batch, at most: bounds the
+    /// time a batch spends moving.
+    pub tail_move_max: u64,
     /// Bytes in one uploaded image (`POST /api/v1/media`); past it 413.
     /// The only body allowed past the 64 KiB of JSON requests.
     pub media_bytes_max: usize,
@@ -171,6 +179,8 @@ impl Default for Limits {
             header_read_timeout_s: 30,
             writer_cache_mib: 64,
             wal_checkpoint_mib: 64,
+            tail_keep: piazza_store::TailLimits::default().keep,
+            tail_move_max: piazza_store::TailLimits::default().move_max,
             media_bytes_max: piazza_domain::limits::MEDIA_BYTES_MAX,
         }
     }
@@ -238,6 +248,7 @@ impl Limits {
             ("header_read_timeout_s", self.header_read_timeout_s),
             ("writer_cache_mib", u64::from(self.writer_cache_mib)),
             ("wal_checkpoint_mib", u64::from(self.wal_checkpoint_mib)),
+            ("tail_move_max", self.tail_move_max),
             ("media_bytes_max", self.media_bytes_max as u64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {

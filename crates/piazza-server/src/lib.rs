@@ -32,7 +32,7 @@ use axum::serve::ListenerExt;
 use axum::{Router, middleware};
 use piazza_domain::money::Currency;
 use piazza_domain::{Store, limits};
-use piazza_store::{SqliteStore, StoreOptions, WriterLimits};
+use piazza_store::{SqliteStore, StoreOptions, TailLimits, WriterLimits};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -296,6 +296,10 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
             checkpoint_frames: WriterLimits::checkpoint_frames_for_mib(
                 config.limits.wal_checkpoint_mib,
             ),
+            tails: TailLimits {
+                keep: config.limits.tail_keep,
+                move_max: config.limits.tail_move_max,
+            },
             ..WriterLimits::default()
         },
         ..StoreOptions::default()

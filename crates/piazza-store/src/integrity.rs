@@ -42,7 +42,7 @@ pub fn check(conn: &Connection) -> Result<Report> {
     report.accounts = count("SELECT COUNT(*) FROM accounts")?;
     report.conversations = count("SELECT COUNT(*) FROM conversations")?;
     report.messages = count("SELECT COUNT(*) FROM messages")?;
-    report.log_entries = count("SELECT COUNT(*) FROM account_log")?;
+    report.log_entries = count("SELECT COUNT(*) FROM account_log_all")?;
 
     let mut gaps = conn.prepare(
         "SELECT c.id, c.last_seq, COUNT(m.id), COALESCE(MIN(m.seq), 0), COALESCE(MAX(m.seq), 0)
@@ -66,7 +66,7 @@ pub fn check(conn: &Connection) -> Result<Report> {
 
     let mut logs = conn.prepare(
         "SELECT a.id, a.log_head, COUNT(l.log_seq), COALESCE(MIN(l.log_seq), 0), COALESCE(MAX(l.log_seq), 0)
-         FROM accounts a LEFT JOIN account_log l ON l.account_id = a.id
+         FROM accounts a LEFT JOIN account_log_all l ON l.account_id = a.id
          GROUP BY a.id
          HAVING COUNT(l.log_seq) <> a.log_head OR (a.log_head > 0 AND (MIN(l.log_seq) <> 1 OR MAX(l.log_seq) <> a.log_head))",
     )?;
@@ -85,7 +85,7 @@ pub fn check(conn: &Connection) -> Result<Report> {
     }
 
     let dangling = count(
-        "SELECT COUNT(*) FROM account_log l LEFT JOIN messages m ON m.id = l.message_id
+        "SELECT COUNT(*) FROM account_log_all l LEFT JOIN messages m ON m.id = l.message_id
          WHERE l.message_id IS NOT NULL AND m.id IS NULL",
     )?;
     if dangling > 0 {
@@ -95,7 +95,7 @@ pub fn check(conn: &Connection) -> Result<Report> {
     }
     // Transfer events are kept as their transfer's row (`log_data.rs`).
     let dangling = count(
-        "SELECT COUNT(*) FROM account_log l
+        "SELECT COUNT(*) FROM account_log_all l
          WHERE l.data LIKE '{\"transfer_row\":%'
            AND NOT EXISTS (SELECT 1 FROM transfers t
                            WHERE t.id = json_extract(l.data, '$.transfer_row'))",
@@ -192,11 +192,39 @@ pub fn check_ledger(conn: &Connection) -> Result<LedgerReport> {
         ));
     }
 
+    // The statement's index (`tails.rs`): each posting in exactly one of
+    // its two tables, under its own ledger account.
+    let unindexed = count(
+        "SELECT COUNT(*) FROM ledger_postings p
+         WHERE (SELECT COUNT(*) FROM postings_by_account i
+                WHERE i.ledger_account_id = p.ledger_account_id AND i.posting_id = p.id)
+             + (SELECT COUNT(*) FROM postings_by_account_tail i
+                WHERE i.ledger_account_id = p.ledger_account_id AND i.posting_id = p.id) <> 1",
+    )?;
+    if unindexed > 0 {
+        report.problems.push(format!(
+            "{unindexed} postings are not in their account's statement exactly once"
+        ));
+    }
+    let stray = count(
+        "SELECT COUNT(*) FROM (SELECT ledger_account_id, posting_id FROM postings_by_account
+                               UNION ALL
+                               SELECT ledger_account_id, posting_id FROM postings_by_account_tail) i
+         LEFT JOIN ledger_postings p ON p.id = i.posting_id AND p.ledger_account_id = i.ledger_account_id
+         WHERE p.id IS NULL",
+    )?;
+    if stray > 0 {
+        report.problems.push(format!(
+            "{stray} statement entries name no posting of their account"
+        ));
+    }
+
     let mut accounts = conn.prepare(
-        "SELECT a.id, a.kind, a.holder, a.currency, a.balance_minor,
-                COALESCE(SUM(p.amount_minor), 0)
-         FROM ledger_accounts a LEFT JOIN ledger_postings p ON p.ledger_account_id = a.id
-         GROUP BY a.id",
+        "SELECT a.id, a.kind, a.holder, a.currency, a.balance_minor, COALESCE(s.total, 0)
+         FROM ledger_accounts a
+         LEFT JOIN (SELECT ledger_account_id, SUM(amount_minor) AS total
+                    FROM ledger_postings GROUP BY ledger_account_id) s
+                ON s.ledger_account_id = a.id",
     )?;
     let mut rows = accounts.query([])?;
     let mut balances = Balances::new();
@@ -247,8 +275,10 @@ mod tests {
              VALUES (1, 'gateway', 0, 'CNY', -500), (2, 'user_wallet', 1, 'CNY', 500);
              INSERT INTO ledger_transactions (id, kind, account_id, ref, at)
              VALUES (1, 'topup', 1, 'sandbox', 0);
-             INSERT INTO ledger_postings (transaction_id, ledger_account_id, amount_minor, balance_after_minor)
-             VALUES (1, 1, -500, -500), (1, 2, 500, 500);",
+             INSERT INTO ledger_postings (id, transaction_id, ledger_account_id, amount_minor, balance_after_minor)
+             VALUES (1, 1, 1, -500, -500), (2, 1, 2, 500, 500);
+             INSERT INTO postings_by_account (ledger_account_id, posting_id) VALUES (1, 1);
+             INSERT INTO postings_by_account_tail (ledger_account_id, posting_id) VALUES (2, 2);",
         )
         .unwrap();
         conn
@@ -297,6 +327,14 @@ mod tests {
              UPDATE ledger_accounts SET balance_minor = -501 WHERE id = 1;
              INSERT INTO ledger_postings (transaction_id, ledger_account_id, amount_minor, balance_after_minor)
              VALUES (99, 1, -1, -501)",
+            // A posting missing from its account's statement.
+            "DELETE FROM postings_by_account_tail",
+            // A posting in both of the statement's tables.
+            "INSERT INTO postings_by_account (ledger_account_id, posting_id) VALUES (2, 2)",
+            // A statement entry under another account than its posting's.
+            "UPDATE postings_by_account SET ledger_account_id = 2",
+            // A statement entry naming no posting.
+            "INSERT INTO postings_by_account_tail (ledger_account_id, posting_id) VALUES (1, 99)",
         ];
         for damage in damages {
             let conn = ledger_db();

@@ -18,6 +18,7 @@ mod merchants;
 mod readers;
 mod reads;
 mod red_packets;
+mod tails;
 mod transfers;
 mod wallet;
 pub mod writer;
@@ -43,6 +44,7 @@ use piazza_domain::{
 use rusqlite::{Connection, OptionalExtension};
 
 pub use error::Error;
+pub use tails::TailLimits;
 pub use writer::WriterLimits;
 
 use checkpointer::Checkpointer;
@@ -63,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_8_login_requests.sql"),
     include_str!("schema_9_media.sql"),
     include_str!("schema_10_message_client_ids.sql"),
+    include_str!("schema_11_tails.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -199,7 +199,7 @@ mod tests {
         let conn = Connection::open(dir.path().join(crate::DATABASE_FILE)).unwrap();
         let kept: Vec<String> = conn
             .prepare(
-                "SELECT data FROM account_log WHERE data IS NOT NULL ORDER BY account_id, log_seq",
+                "SELECT data FROM account_log_all WHERE data IS NOT NULL ORDER BY account_id, log_seq",
             )
             .unwrap()
             .query_map([], |row| row.get(0))

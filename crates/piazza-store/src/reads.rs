@@ -369,15 +369,22 @@ pub fn log_after(
     after: LogSeq,
     limit: u32,
 ) -> Result<LogPage> {
+    // The log is in two tables (`tails.rs`): one statement, so one
+    // snapshot, merges their ranges in order.
+    let columns = MESSAGE_COLUMNS
+        .split(", ")
+        .map(|column| format!("m.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut statement = conn.prepare_cached(&format!(
-        "SELECT l.log_seq, l.at, l.data, {}
+        "SELECT l.log_seq, l.at, l.data, {columns}
          FROM account_log l LEFT JOIN messages m ON m.id = l.message_id
-         WHERE l.account_id = ?1 AND l.log_seq > ?2 ORDER BY l.log_seq LIMIT ?3",
-        MESSAGE_COLUMNS
-            .split(", ")
-            .map(|column| format!("m.{column}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+         WHERE l.account_id = ?1 AND l.log_seq > ?2
+         UNION ALL
+         SELECT l.log_seq, l.at, l.data, {columns}
+         FROM account_log_tail l LEFT JOIN messages m ON m.id = l.message_id
+         WHERE l.account_id = ?1 AND l.log_seq > ?2
+         ORDER BY 1 LIMIT ?3"
     ))?;
     let mut rows = statement.query(rusqlite::params![
         account.row(),

@@ -17,6 +17,7 @@ use piazza_domain::{AccountId, EntryId, Rejection, Timestamp, TransactionId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
+use crate::tails;
 use crate::writer::WriteCtx;
 
 /// The `status` of an idempotency key whose response is final. The only
@@ -99,6 +100,12 @@ pub(crate) fn post(
                  VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![transaction_row, row, change.amount, change.after])?;
+        ctx.conn
+            .prepare_cached(
+                "INSERT INTO postings_by_account_tail (ledger_account_id, posting_id) VALUES (?1, ?2)",
+            )?
+            .execute(params![row, ctx.conn.last_insert_rowid()])?;
+        ctx.appended_to(tails::POSTINGS_BY_ACCOUNT);
         after.insert(change.account, change.after);
     }
     Ok((TransactionId::from_row(transaction_row), after))
@@ -384,11 +391,19 @@ pub fn statement(
             has_more: false,
         });
     };
+    // The account's postings are indexed in two tables (`tails.rs`): the
+    // page's ids come from both, newest first, in one statement.
     let mut statement = conn.prepare_cached(
         "SELECT p.id, p.transaction_id, p.amount_minor, p.balance_after_minor, t.kind, t.at
-         FROM ledger_postings p JOIN ledger_transactions t ON t.id = p.transaction_id
-         WHERE p.ledger_account_id = ?1 AND p.id < ?2
-         ORDER BY p.id DESC LIMIT ?3",
+         FROM (SELECT posting_id FROM postings_by_account
+               WHERE ledger_account_id = ?1 AND posting_id < ?2
+               UNION ALL
+               SELECT posting_id FROM postings_by_account_tail
+               WHERE ledger_account_id = ?1 AND posting_id < ?2
+               ORDER BY posting_id DESC LIMIT ?3) page
+         JOIN ledger_postings p ON p.id = page.posting_id
+         JOIN ledger_transactions t ON t.id = p.transaction_id
+         ORDER BY p.id DESC",
     )?;
     let before = before.map_or(i64::MAX, EntryId::row);
     let mut rows = statement.query(params![wallet, before, i64::from(limit) + 1])?;

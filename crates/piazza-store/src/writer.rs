@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::checkpointer::Checkpointer;
 use crate::error::{Error, Result};
 use crate::log_data;
+use crate::tails::{self, Appended, Mover, TailLimits};
 
 /// What a job sees: the open transaction, the batch's clock, and the place
 /// to put log entries so they reach live devices after the commit.
@@ -29,6 +30,16 @@ pub struct WriteCtx<'c> {
     /// When wrong payment PINs lock money-out.
     pub pin_policy: PinPolicy,
     notices: Vec<Notice>,
+    /// Entries this batch's jobs added to each tail (`tails.rs`).
+    appended: Appended,
+}
+
+/// Where a job (or a refusable part of one) began, to undo its notices and
+/// tail counts with its savepoint.
+#[derive(Clone, Copy)]
+struct Mark {
+    notices: usize,
+    appended: Appended,
 }
 
 impl WriteCtx<'_> {
@@ -47,7 +58,7 @@ impl WriteCtx<'_> {
             Event::MessageNew(message) => {
                 self.conn
                     .prepare_cached(
-                        "INSERT INTO account_log (account_id, log_seq, at, message_id) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO account_log_tail (account_id, log_seq, at, message_id) VALUES (?1, ?2, ?3, ?4)",
                     )?
                     .execute(params![account.row(), seq, self.now.unix_ms(), message.message_id.row()])?;
             }
@@ -55,11 +66,12 @@ impl WriteCtx<'_> {
                 let data = log_data::encode(other)?;
                 self.conn
                     .prepare_cached(
-                        "INSERT INTO account_log (account_id, log_seq, at, data) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO account_log_tail (account_id, log_seq, at, data) VALUES (?1, ?2, ?3, ?4)",
                     )?
                     .execute(params![account.row(), seq, self.now.unix_ms(), data])?;
             }
         }
+        self.appended[tails::ACCOUNT_LOG] += 1;
         let seq = LogSeq::from_stored(seq);
         self.notices.push(Notice::Logged(Arc::new(LogEntry {
             account,
@@ -78,7 +90,7 @@ impl WriteCtx<'_> {
         &mut self,
         effect: impl FnOnce(&mut Self) -> Result<T>,
     ) -> Result<std::result::Result<T, piazza_domain::Rejection>> {
-        let notices_before = self.notices.len();
+        let mark = self.mark();
         run_cached(self.conn, "SAVEPOINT refusable")?;
         match effect(self) {
             Ok(done) => {
@@ -88,11 +100,28 @@ impl WriteCtx<'_> {
             Err(Error::Rejected(rejection)) => {
                 run_cached(self.conn, "ROLLBACK TO refusable")?;
                 run_cached(self.conn, "RELEASE refusable")?;
-                self.notices.truncate(notices_before);
+                self.rewind(mark);
                 Ok(Err(rejection))
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// Counts an entry added to tail `tail` (one of `tails::TAILS`).
+    pub(crate) fn appended_to(&mut self, tail: usize) {
+        self.appended[tail] += 1;
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            notices: self.notices.len(),
+            appended: self.appended,
+        }
+    }
+
+    fn rewind(&mut self, mark: Mark) {
+        self.notices.truncate(mark.notices);
+        self.appended = mark.appended;
     }
 
     /// Tells the live side something that is not a log entry.
@@ -112,6 +141,8 @@ pub struct WriterLimits {
     pub batch_len_max: usize,
     /// WAL length, in pages, that wakes the checkpoint thread.
     pub checkpoint_frames: u32,
+    /// How big the tails grow, how much a batch moves out of them.
+    pub tails: TailLimits,
 }
 
 impl WriterLimits {
@@ -128,6 +159,7 @@ impl Default for WriterLimits {
             batch_len_max: 2_048,
             // 64 MiB: measured in BENCHMARKS.md ("Checkpoints").
             checkpoint_frames: WriterLimits::checkpoint_frames_for_mib(64),
+            tails: TailLimits::default(),
         }
     }
 }
@@ -155,7 +187,7 @@ impl Writer {
                     &checkpointer,
                     receiver,
                     sink.as_ref(),
-                    limits.batch_len_max,
+                    limits,
                     pin_policy,
                 );
                 // The checkpointing connection closes after the writer's.
@@ -227,9 +259,11 @@ fn run(
     checkpointer: &Checkpointer,
     mut jobs: mpsc::Receiver<Job>,
     sink: &dyn NoticeSink,
-    batch_len_max: usize,
+    limits: WriterLimits,
     pin_policy: PinPolicy,
 ) {
+    let batch_len_max = limits.batch_len_max;
+    let mut mover = Mover::new(limits.tails);
     let mut batch: Vec<Job> = Vec::with_capacity(batch_len_max);
     while let Some(first) = jobs.blocking_recv() {
         batch.push(first);
@@ -239,7 +273,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(conn, &mut batch, sink, pin_policy);
+        commit_batch(conn, &mut batch, &mut mover, sink, pin_policy);
         checkpointer.after_commit(conn);
     }
     tracing::debug!("writer stopped");
@@ -248,6 +282,7 @@ fn run(
 fn commit_batch(
     conn: &Connection,
     batch: &mut Vec<Job>,
+    mover: &mut Mover,
     sink: &dyn NoticeSink,
     pin_policy: PinPolicy,
 ) {
@@ -265,10 +300,11 @@ fn commit_batch(
         now: Timestamp::now(),
         pin_policy,
         notices: Vec::new(),
+        appended: Appended::default(),
     };
     let mut replies: Vec<Reply> = Vec::with_capacity(size);
     for job in batch.drain(..) {
-        let notices_before = ctx.notices.len();
+        let mark = ctx.mark();
         if let Err(error) = run_cached(conn, "SAVEPOINT job") {
             tracing::error!(%error, "cannot open a savepoint");
             continue;
@@ -281,7 +317,7 @@ fn commit_batch(
             Ok((false, reply)) => {
                 let _ = run_cached(conn, "ROLLBACK TO job")
                     .and_then(|()| run_cached(conn, "RELEASE job"));
-                ctx.notices.truncate(notices_before);
+                ctx.rewind(mark);
                 replies.push(reply);
             }
             Err(_) => {
@@ -290,7 +326,7 @@ fn commit_batch(
                 tracing::error!("a write job panicked; its changes were rolled back");
                 let _ = run_cached(conn, "ROLLBACK TO job")
                     .and_then(|()| run_cached(conn, "RELEASE job"));
-                ctx.notices.truncate(notices_before);
+                ctx.rewind(mark);
             }
         }
         if conn.is_autocommit() {
@@ -309,8 +345,12 @@ fn commit_batch(
         }
     }
     let notices = std::mem::take(&mut ctx.notices);
+    let moved = move_tails(conn, mover, &ctx.appended);
     match conn.execute_batch("COMMIT") {
         Ok(()) => {
+            if let Some(moved) = moved {
+                mover.committed(moved);
+            }
             metrics::counter!("piazza_commits_total").increment(1);
             metrics::histogram!("piazza_commit_batch_size").record(size as f64);
             metrics::histogram!("piazza_commit_seconds").record(started.elapsed().as_secs_f64());
@@ -325,7 +365,28 @@ fn commit_batch(
             tracing::error!(%error, size, "commit failed; the whole batch is refused");
             metrics::counter!("piazza_commit_failures_total").increment(1);
             let _ = conn.execute_batch("ROLLBACK");
+            mover.forget();
             refuse(replies, "commit failed");
+        }
+    }
+}
+
+/// Moves what is beyond the tails' `keep` into their mains, in a savepoint:
+/// if that fails, the batch still commits and the tails only wait longer.
+fn move_tails(conn: &Connection, mover: &Mover, appended: &Appended) -> Option<tails::Moved> {
+    let moved = run_cached(conn, "SAVEPOINT tails")
+        .map_err(Error::from)
+        .and_then(|()| mover.move_beyond_keep(conn, appended));
+    match moved {
+        Ok(moved) => {
+            let _ = run_cached(conn, "RELEASE tails");
+            Some(moved)
+        }
+        Err(error) => {
+            tracing::error!(%error, "moving the tails failed; they are left as they were");
+            let _ = run_cached(conn, "ROLLBACK TO tails")
+                .and_then(|()| run_cached(conn, "RELEASE tails"));
+            None
         }
     }
 }

@@ -53,7 +53,7 @@ use piazza_domain::{
     AccountId, ConversationId, DisplayName, Greeting, GroupTitle, MerchantId, Notice, PaymentId,
     RedPacketId, Rejection, Store, StoreError, Timestamp, TransactionId, TransferId, Username,
 };
-use piazza_store::{SqliteStore, StoreOptions, integrity};
+use piazza_store::{SqliteStore, StoreOptions, TailLimits, WriterLimits, integrity};
 use proptest::prelude::*;
 use rusqlite::{Connection, OpenFlags};
 
@@ -638,8 +638,18 @@ struct World {
 impl World {
     async fn open() -> World {
         let dir = tempfile::tempdir().expect("temp dir");
+        // Tails of two entries (`tails.rs`): nearly every step moves log
+        // entries and statement lines from a tail into its main B-tree, so
+        // every read below reads both.
         let options = StoreOptions {
             reader_count: 2,
+            writer: WriterLimits {
+                tails: TailLimits {
+                    keep: 2,
+                    move_max: 3,
+                },
+                ..WriterLimits::default()
+            },
             ..StoreOptions::default()
         };
         let store = SqliteStore::open(dir.path(), options, Arc::new(Nobody)).expect("open store");
@@ -1513,6 +1523,36 @@ async fn check(world: &World, model: &Model, done: &str) -> Result<(), String> {
         if ends_at != stored {
             return fail(format!(
                 "{}'s statement ends at {ends_at}, the wallet holds {stored}",
+                NAMES[i]
+            ));
+        }
+        // The whole statement, two lines a page: every line once, each
+        // balance the older one's plus its amount, down to zero.
+        let mut before = None;
+        let mut older_than = ends_at;
+        loop {
+            let page = world
+                .store
+                .statement(*account, CNY, before, 2)
+                .await
+                .map_err(|error| format!("statement: {error}"))?;
+            for line in &page.items {
+                if line.balance_after_minor != older_than {
+                    return fail(format!(
+                        "{}'s statement skips or repeats a line at {:?}",
+                        NAMES[i], line.entry_id
+                    ));
+                }
+                older_than = line.balance_after_minor - line.amount_minor;
+            }
+            before = page.items.last().map(|line| line.entry_id);
+            if !page.has_more {
+                break;
+            }
+        }
+        if older_than != 0 {
+            return fail(format!(
+                "{}'s statement starts at {older_than}, not 0",
                 NAMES[i]
             ));
         }

@@ -14,14 +14,20 @@ use crate::bench::server::{read_listening_line, serve_command};
 /// The child's config. Password and PIN hashing are made cheap because
 /// every transfer, packet and payment checks a PIN, and the load is about
 /// the store, not Argon2. The sandbox gateway lets the wallets be topped
-/// up. The keys must match the server's config exactly: it refuses
-/// unknown ones.
+/// up. Tails of a few dozen entries make nearly every batch move log
+/// entries and statement lines into their main B-trees, so the kills land
+/// in the middle of moves too. The keys must match the server's config
+/// exactly: it refuses unknown ones.
 const CHAOS_CONFIG_TOML: &str = "\
 sandbox_payments = true
 
 [password_hashing]
 memory_kib = 1024
 iterations = 1
+
+[limits]
+tail_keep = 48
+tail_move_max = 32
 ";
 
 /// How long the last server may take to stop after SIGTERM.

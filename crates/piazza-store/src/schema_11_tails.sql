@@ -1,0 +1,42 @@
+-- Version 11: the B-trees that grow at one end per account — each
+-- account's log, and each ledger account's postings in statement order —
+-- get a small "tail" beside them (see tails.rs). New entries go into the
+-- tail, whose few pages every commit rewrites anyway; the writer moves
+-- them into the big B-tree a key range at a time, so a page of the big
+-- tree is written once for many of its account's entries instead of once
+-- per commit. An entry is in exactly one of the two at any commit; readers
+-- read both in one statement.
+
+CREATE TABLE account_log_tail (
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    log_seq    INTEGER NOT NULL,
+    at         INTEGER NOT NULL,
+    message_id INTEGER REFERENCES messages(id),
+    data       TEXT,
+    PRIMARY KEY (account_id, log_seq),
+    CHECK ((message_id IS NULL) <> (data IS NULL))
+) WITHOUT ROWID;
+
+CREATE VIEW account_log_all AS
+    SELECT account_id, log_seq, at, message_id, data FROM account_log
+    UNION ALL
+    SELECT account_id, log_seq, at, message_id, data FROM account_log_tail;
+
+-- The statement's index, kept by hand instead of by CREATE INDEX so that
+-- it can have a tail: (ledger account, posting) pairs.
+DROP INDEX ledger_postings_by_account;
+
+CREATE TABLE postings_by_account (
+    ledger_account_id INTEGER NOT NULL,
+    posting_id        INTEGER NOT NULL,
+    PRIMARY KEY (ledger_account_id, posting_id)
+) WITHOUT ROWID;
+
+INSERT INTO postings_by_account (ledger_account_id, posting_id)
+SELECT ledger_account_id, id FROM ledger_postings ORDER BY ledger_account_id, id;
+
+CREATE TABLE postings_by_account_tail (
+    ledger_account_id INTEGER NOT NULL,
+    posting_id        INTEGER NOT NULL,
+    PRIMARY KEY (ledger_account_id, posting_id)
+) WITHOUT ROWID;

@@ -1,0 +1,413 @@
+//! Tails: the per-account B-trees written a key range at a time.
+//!
+//! An account's log and a ledger account's statement are B-trees ordered
+//! by account first. A commit that adds one entry for each of 500
+//! accounts dirties 500 of their pages, and SQLite writes each dirtied page
+//! whole, to the WAL and later to the database file: ~8 KB of disk for an
+//! entry of ~40 bytes. Measured in BENCHMARKS.md ("Tails"), that was most
+//! of what a chat transfer wrote.
+//!
+//! So each such B-tree (the *main*) has a *tail*: a table of the same
+//! shape that takes the new entries. The tail stays small (`keep`
+//! entries), so a commit dirties at most its few pages however many
+//! accounts it touches. After each batch the writer moves the entries
+//! beyond `keep` from the tail into the main, a key range at a time (one
+//! `INSERT … SELECT` and one `DELETE` over the same range, in the batch's
+//! transaction), walking the key space round and round: by the time the
+//! walk comes back to an account, it has gathered several entries, which
+//! land on its page of the main together. It is the pending list of
+//! PostgreSQL's GIN indexes, or the first level of an LSM tree, inside
+//! SQLite's transactions.
+//!
+//! The rules that keep this invisible to readers: an entry is in exactly
+//! one of the two tables at every commit (it moves in one transaction),
+//! and every read takes both in one statement (one snapshot), in key
+//! order. `integrity::check` verifies the first.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Error, Result};
+
+/// One B-tree with a tail. Both tables are `WITHOUT ROWID`, keyed by two
+/// integers, the first being the account.
+pub(crate) struct Tail {
+    pub(crate) main: &'static str,
+    pub(crate) tail: &'static str,
+    columns: &'static str,
+    key: [&'static str; 2],
+}
+
+/// Each account's log (`WriteCtx::append_log`).
+pub(crate) const ACCOUNT_LOG: usize = 0;
+/// Each ledger account's postings, for its statement (`wallet::post`).
+pub(crate) const POSTINGS_BY_ACCOUNT: usize = 1;
+
+pub(crate) const TAILS: [Tail; 2] = [
+    Tail {
+        main: "account_log",
+        tail: "account_log_tail",
+        columns: "account_id, log_seq, at, message_id, data",
+        key: ["account_id", "log_seq"],
+    },
+    Tail {
+        main: "postings_by_account",
+        tail: "postings_by_account_tail",
+        columns: "ledger_account_id, posting_id",
+        key: ["ledger_account_id", "posting_id"],
+    },
+];
+
+/// Entries added to each tail by the jobs of a batch so far.
+pub(crate) type Appended = [u64; TAILS.len()];
+
+/// How big the tails grow and how much one batch moves.
+#[derive(Debug, Clone, Copy)]
+pub struct TailLimits {
+    /// Entries a tail keeps before the writer moves the rest.
+    pub keep: u64,
+    /// Entries moved from one tail after one batch, at most: bounds the
+    /// time a batch spends moving (a tail that fell behind catches up over
+    /// several batches).
+    pub move_max: u64,
+}
+
+impl Default for TailLimits {
+    fn default() -> TailLimits {
+        // Measured in BENCHMARKS.md ("Tails").
+        TailLimits {
+            keep: 8_192,
+            move_max: 8_192,
+        }
+    }
+}
+
+struct State {
+    /// Entries in the tail after the last commit; `None` after a failed
+    /// batch, until counted again.
+    len: Option<u64>,
+    /// The key the walk has moved up to (exclusive lower bound of the
+    /// next range).
+    cursor: (i64, i64),
+}
+
+/// What a batch's moves will make the state, once it commits.
+pub(crate) struct Moved {
+    states: Vec<State>,
+}
+
+/// The writer's side: after each batch's jobs, moves what is beyond
+/// `keep`. Lives on the writer thread.
+pub(crate) struct Mover {
+    limits: TailLimits,
+    states: Vec<State>,
+}
+
+const START: (i64, i64) = (i64::MIN, i64::MIN);
+
+impl Mover {
+    pub(crate) fn new(limits: TailLimits) -> Mover {
+        assert!(limits.move_max > 0, "a tail must be able to move");
+        Mover {
+            limits,
+            states: TAILS
+                .iter()
+                .map(|_| State {
+                    len: None,
+                    cursor: START,
+                })
+                .collect(),
+        }
+    }
+
+    /// Inside the batch's transaction, after its jobs: moves entries from
+    /// each tail past `keep` into its main. Nothing changes in `self`
+    /// until [`Mover::committed`].
+    pub(crate) fn move_beyond_keep(&self, conn: &Connection, appended: &Appended) -> Result<Moved> {
+        let mut next = Vec::with_capacity(TAILS.len());
+        for ((tail, state), added) in TAILS.iter().zip(&self.states).zip(appended) {
+            let len = match state.len {
+                Some(len) => len + added,
+                None => count(conn, tail)?,
+            };
+            let mut cursor = state.cursor;
+            let mut left = len;
+            let mut want = len
+                .saturating_sub(self.limits.keep)
+                .min(self.limits.move_max);
+            // At most two ranges: up to the end of the key space, then
+            // from its start.
+            for _ in 0..2 {
+                if want == 0 {
+                    break;
+                }
+                let (moved, reached) = move_range(conn, tail, cursor, want)?;
+                left -= moved;
+                want -= moved;
+                cursor = reached;
+            }
+            next.push(State {
+                len: Some(left),
+                cursor,
+            });
+        }
+        Ok(Moved { states: next })
+    }
+
+    pub(crate) fn committed(&mut self, moved: Moved) {
+        self.states = moved.states;
+    }
+
+    /// The batch did not commit: count the tails again before the next.
+    pub(crate) fn forget(&mut self) {
+        for state in &mut self.states {
+            state.len = None;
+        }
+    }
+}
+
+fn count(conn: &Connection, tail: &Tail) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM {}", tail.tail))?
+        .query_row([], |row| row.get(0))?;
+    Ok(n as u64)
+}
+
+/// Moves up to `want` entries after `cursor`, in key order, from the tail
+/// into the main. Returns how many moved and where the walk stands (back
+/// at the start if it reached the end of the key space).
+fn move_range(
+    conn: &Connection,
+    tail: &Tail,
+    cursor: (i64, i64),
+    want: u64,
+) -> Result<(u64, (i64, i64))> {
+    let [first, second] = tail.key;
+    let tail_table = tail.tail;
+    let want = i64::try_from(want).unwrap_or(i64::MAX);
+    // The last key of the range: the `want`-th after the cursor, or the
+    // end of the key space if there are fewer.
+    let last: Option<(i64, i64)> = conn
+        .prepare_cached(&format!(
+            "SELECT {first}, {second} FROM {tail_table}
+             WHERE ({first}, {second}) > (?1, ?2)
+             ORDER BY {first}, {second} LIMIT 1 OFFSET ?3"
+        ))?
+        .query_row(params![cursor.0, cursor.1, want - 1], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    let (end, reached) = match last {
+        Some(last) => (last, last),
+        None => ((i64::MAX, i64::MAX), START),
+    };
+    let range = format!("({first}, {second}) > (?1, ?2) AND ({first}, {second}) <= (?3, ?4)");
+    let bounds = params![cursor.0, cursor.1, end.0, end.1];
+    let inserted = conn
+        .prepare_cached(&format!(
+            "INSERT INTO {main} ({columns}) SELECT {columns} FROM {tail_table}
+             WHERE {range} ORDER BY {first}, {second}",
+            main = tail.main,
+            columns = tail.columns,
+        ))?
+        .execute(bounds)?;
+    let deleted = conn
+        .prepare_cached(&format!("DELETE FROM {tail_table} WHERE {range}"))?
+        .execute(bounds)?;
+    if inserted != deleted {
+        return Err(Error::Corrupt(format!(
+            "moving {tail_table}: {inserted} entries copied but {deleted} removed"
+        )));
+    }
+    Ok((inserted as u64, reached))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use piazza_domain::money::{AmountMinor, Currency, Money};
+    use piazza_domain::store::{IdempotencyKey, Idempotent, NoticeSink};
+    use piazza_domain::{AccountId, DisplayName, LogSeq, Store, Username};
+    use rusqlite::Connection;
+
+    use super::TailLimits;
+    use crate::{DATABASE_FILE, SqliteStore, StoreOptions, WriterLimits, integrity};
+
+    struct Nobody;
+
+    impl NoticeSink for Nobody {
+        fn notify(&self, _: Vec<piazza_domain::Notice>) {}
+    }
+
+    const KEEP: u64 = 5;
+
+    /// Tails of five entries, of which a batch moves at most three: every
+    /// batch moves, walks wrap around, and most entries have moved by the
+    /// end while some are still in the tails.
+    fn tiny_tails() -> StoreOptions {
+        StoreOptions {
+            writer: WriterLimits {
+                tails: TailLimits {
+                    keep: KEEP,
+                    move_max: 3,
+                },
+                ..WriterLimits::default()
+            },
+            ..StoreOptions::default()
+        }
+    }
+
+    fn count(conn: &Connection, table: &str) -> i64 {
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+            row.get(0)
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn entries_moving_between_tail_and_main_read_whole_and_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Arc::new(SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap());
+        let mut accounts = Vec::new();
+        for name in ["ann", "bob", "cyd"] {
+            let account = store
+                .create_account(
+                    Username::parse(name).unwrap(),
+                    DisplayName::parse(name).unwrap(),
+                    "x".into(),
+                )
+                .await
+                .unwrap();
+            accounts.push(account.account_id);
+        }
+        let money = |minor| Money::new(AmountMinor::positive(minor).unwrap(), Currency::CNY);
+        let top_up = |account: AccountId, n: usize| {
+            let store = Arc::clone(&store);
+            async move {
+                let request = Idempotent {
+                    key: IdempotencyKey::parse(&format!("k{n}")).unwrap(),
+                    request_hash: [1; 32],
+                };
+                store
+                    .top_up(account, request, money(n as i64 + 1), "test".into())
+                    .await
+                    .unwrap();
+            }
+        };
+        // One job per batch, then batches of many jobs.
+        for n in 0..10 {
+            for &account in &accounts {
+                top_up(account, n).await;
+            }
+        }
+        for round in 1..4 {
+            let calls = (0..10).flat_map(|i| accounts.iter().map(move |&a| (a, round * 10 + i)));
+            let calls: Vec<_> = calls
+                .map(|(account, n)| tokio::spawn(top_up(account, n)))
+                .collect();
+            for call in calls {
+                call.await.unwrap();
+            }
+        }
+
+        for &account in &accounts {
+            // The log, four entries a page: 1, 2, … 40, nothing missing
+            // or repeated, whichever table each entry is in.
+            let mut seen = Vec::new();
+            let mut after = LogSeq::START;
+            loop {
+                let page = store.log_after(account, after, 4).await.unwrap();
+                seen.extend(page.entries.iter().map(|entry| entry.seq.get()));
+                after = page.end;
+                if !page.has_more {
+                    break;
+                }
+            }
+            assert_eq!(seen, (1..=40).collect::<Vec<_>>(), "{account}");
+            // The statement, three lines a page, newest first: 40 lines,
+            // each balance the next one's plus its amount.
+            let mut lines = Vec::new();
+            let mut before = None;
+            loop {
+                let page = store
+                    .statement(account, Currency::CNY, before, 3)
+                    .await
+                    .unwrap();
+                before = page.items.last().map(|line| line.entry_id);
+                lines.extend(page.items);
+                if !page.has_more {
+                    break;
+                }
+            }
+            assert_eq!(lines.len(), 40, "{account}");
+            for pair in lines.windows(2) {
+                assert!(pair[0].entry_id > pair[1].entry_id);
+                assert_eq!(
+                    pair[0].balance_after_minor - pair[0].amount_minor,
+                    pair[1].balance_after_minor
+                );
+            }
+        }
+
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        // Both tables hold entries: many moved (a batch of thirty jobs
+        // moves only three, the rest over the batches after), the newest
+        // wait in the tails.
+        for (main, tail) in [
+            ("account_log", "account_log_tail"),
+            ("postings_by_account", "postings_by_account_tail"),
+        ] {
+            let (main, tail) = (count(&conn, main), count(&conn, tail));
+            assert!(
+                main >= 25 && tail >= KEEP as i64,
+                "{main} moved, {tail} left"
+            );
+        }
+        let report = integrity::check(&conn).unwrap();
+        assert!(report.is_sound(), "{:?}", report.problems);
+        assert_eq!(report.log_entries, 120);
+        let ledger = integrity::check_ledger(&conn).unwrap();
+        assert!(ledger.is_sound(), "{:?}", ledger.problems);
+    }
+
+    #[tokio::test]
+    async fn a_reopened_store_counts_its_tails_and_moves_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap();
+        let mut store = open();
+        let ann = store
+            .create_account(
+                Username::parse("ann").unwrap(),
+                DisplayName::parse("Ann").unwrap(),
+                "x".into(),
+            )
+            .await
+            .unwrap()
+            .account_id;
+        let money = Money::new(AmountMinor::positive(1).unwrap(), Currency::CNY);
+        for n in 0..30 {
+            if n == 15 {
+                store.shut_down();
+                drop(store);
+                store = open();
+            }
+            let request = Idempotent {
+                key: IdempotencyKey::parse(&format!("k{n}")).unwrap(),
+                request_hash: [1; 32],
+            };
+            store
+                .top_up(ann, request, money, "test".into())
+                .await
+                .unwrap();
+        }
+        store.shut_down();
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        // One top-up adds one entry to the log, so each batch moves one
+        // and the tail holds `KEEP`.
+        assert_eq!(count(&conn, "account_log_tail"), KEEP as i64);
+        assert_eq!(count(&conn, "account_log"), 30 - KEEP as i64);
+        let report = integrity::check(&conn).unwrap();
+        assert!(report.is_sound(), "{:?}", report.problems);
+    }
+}
