@@ -93,6 +93,17 @@ pub fn check(conn: &Connection) -> Result<Report> {
             .problems
             .push(format!("{dangling} log entries point at missing messages"));
     }
+    // An idempotency key moves from its tail in one transaction
+    // (`tails.rs`); in both tables, a retry could read either answer.
+    let twice = count(
+        "SELECT COUNT(*) FROM idempotency_keys_tail t
+         JOIN idempotency_keys k ON k.account_id = t.account_id AND k.key = t.key",
+    )?;
+    if twice > 0 {
+        report
+            .problems
+            .push(format!("{twice} idempotency keys are stored twice"));
+    }
     // Transfer events are kept as their transfer's row (`log_data.rs`).
     let dangling = count(
         "SELECT COUNT(*) FROM account_log_all l
@@ -289,6 +300,23 @@ mod tests {
         let report = check_ledger(&ledger_db()).unwrap();
         assert!(report.is_sound(), "{:?}", report.problems);
         assert_eq!((report.transactions, report.postings), (1, 2));
+    }
+
+    #[test]
+    fn an_idempotency_key_in_both_tables_is_reported() {
+        let conn = ledger_db();
+        for table in ["idempotency_keys", "idempotency_keys_tail"] {
+            conn.execute(
+                &format!(
+                    "INSERT INTO {table} (account_id, key, request_hash, status, response_body, created_at)
+                     VALUES (1, 'k', x'00', 1, '{{}}', 0)"
+                ),
+                [],
+            )
+            .unwrap();
+        }
+        let report = check(&conn).unwrap();
+        assert_eq!(report.problems, ["1 idempotency keys are stored twice"]);
     }
 
     #[test]

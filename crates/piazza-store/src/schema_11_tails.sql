@@ -1,6 +1,6 @@
--- Version 11: the B-trees that grow at one end per account — each
--- account's log, and each ledger account's postings in statement order —
--- get a small "tail" beside them (see tails.rs). New entries go into the
+-- Version 11: the B-trees ordered by account — each account's log, each
+-- ledger account's postings in statement order, each account's
+-- idempotency keys — get a small "tail" beside them (see tails.rs). New entries go into the
 -- tail, whose few pages every commit rewrites anyway; the writer moves
 -- them into the big B-tree a key range at a time, so a page of the big
 -- tree is written once for many of its account's entries instead of once
@@ -39,4 +39,14 @@ CREATE TABLE postings_by_account_tail (
     ledger_account_id INTEGER NOT NULL,
     posting_id        INTEGER NOT NULL,
     PRIMARY KEY (ledger_account_id, posting_id)
+) WITHOUT ROWID;
+
+CREATE TABLE idempotency_keys_tail (
+    account_id    INTEGER NOT NULL REFERENCES accounts(id),
+    key           TEXT    NOT NULL,
+    request_hash  BLOB    NOT NULL,
+    status        INTEGER NOT NULL,
+    response_body TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    PRIMARY KEY (account_id, key)
 ) WITHOUT ROWID;

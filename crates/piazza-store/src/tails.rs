@@ -24,12 +24,13 @@
 //! and every read takes both in one statement (one snapshot), in key
 //! order. `integrity::check` verifies the first.
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
 
 /// One B-tree with a tail. Both tables are `WITHOUT ROWID`, keyed by two
-/// integers, the first being the account.
+/// columns, the first being the account (an integer).
 pub(crate) struct Tail {
     pub(crate) main: &'static str,
     pub(crate) tail: &'static str,
@@ -41,8 +42,11 @@ pub(crate) struct Tail {
 pub(crate) const ACCOUNT_LOG: usize = 0;
 /// Each ledger account's postings, for its statement (`wallet::post`).
 pub(crate) const POSTINGS_BY_ACCOUNT: usize = 1;
+/// Each account's idempotency keys and their answers
+/// (`wallet::store_response`).
+pub(crate) const IDEMPOTENCY_KEYS: usize = 2;
 
-pub(crate) const TAILS: [Tail; 2] = [
+pub(crate) const TAILS: [Tail; 3] = [
     Tail {
         main: "account_log",
         tail: "account_log_tail",
@@ -54,6 +58,12 @@ pub(crate) const TAILS: [Tail; 2] = [
         tail: "postings_by_account_tail",
         columns: "ledger_account_id, posting_id",
         key: ["ledger_account_id", "posting_id"],
+    },
+    Tail {
+        main: "idempotency_keys",
+        tail: "idempotency_keys_tail",
+        columns: "account_id, key, request_hash, status, response_body, created_at",
+        key: ["account_id", "key"],
     },
 ];
 
@@ -87,8 +97,11 @@ struct State {
     len: Option<u64>,
     /// The key the walk has moved up to (exclusive lower bound of the
     /// next range).
-    cursor: (i64, i64),
+    cursor: Key,
 }
+
+/// A key of a tail: the account, then an integer or a text.
+type Key = (i64, Value);
 
 /// What a batch's moves will make the state, once it commits.
 pub(crate) struct Moved {
@@ -102,7 +115,16 @@ pub(crate) struct Mover {
     states: Vec<State>,
 }
 
-const START: (i64, i64) = (i64::MIN, i64::MIN);
+/// Before every key: no account is `i64::MIN`, and a row value compares
+/// by its first column when that differs, whatever the second's type.
+fn start() -> Key {
+    (i64::MIN, Value::Integer(i64::MIN))
+}
+
+/// After every key, for the same reason.
+fn end() -> Key {
+    (i64::MAX, Value::Integer(i64::MAX))
+}
 
 impl Mover {
     pub(crate) fn new(limits: TailLimits) -> Mover {
@@ -113,7 +135,7 @@ impl Mover {
                 .iter()
                 .map(|_| State {
                     len: None,
-                    cursor: START,
+                    cursor: start(),
                 })
                 .collect(),
         }
@@ -129,7 +151,7 @@ impl Mover {
                 Some(len) => len + added,
                 None => count(conn, tail)?,
             };
-            let mut cursor = state.cursor;
+            let mut cursor = state.cursor.clone();
             let mut left = len;
             let mut want = len
                 .saturating_sub(self.limits.keep)
@@ -140,7 +162,7 @@ impl Mover {
                 if want == 0 {
                     break;
                 }
-                let (moved, reached) = move_range(conn, tail, cursor, want)?;
+                let (moved, reached) = move_range(conn, tail, &cursor, want)?;
                 left -= moved;
                 want -= moved;
                 cursor = reached;
@@ -175,33 +197,28 @@ fn count(conn: &Connection, tail: &Tail) -> Result<u64> {
 /// Moves up to `want` entries after `cursor`, in key order, from the tail
 /// into the main. Returns how many moved and where the walk stands (back
 /// at the start if it reached the end of the key space).
-fn move_range(
-    conn: &Connection,
-    tail: &Tail,
-    cursor: (i64, i64),
-    want: u64,
-) -> Result<(u64, (i64, i64))> {
+fn move_range(conn: &Connection, tail: &Tail, cursor: &Key, want: u64) -> Result<(u64, Key)> {
     let [first, second] = tail.key;
     let tail_table = tail.tail;
     let want = i64::try_from(want).unwrap_or(i64::MAX);
     // The last key of the range: the `want`-th after the cursor, or the
     // end of the key space if there are fewer.
-    let last: Option<(i64, i64)> = conn
+    let last: Option<Key> = conn
         .prepare_cached(&format!(
             "SELECT {first}, {second} FROM {tail_table}
              WHERE ({first}, {second}) > (?1, ?2)
              ORDER BY {first}, {second} LIMIT 1 OFFSET ?3"
         ))?
-        .query_row(params![cursor.0, cursor.1, want - 1], |row| {
+        .query_row(params![cursor.0, &cursor.1, want - 1], |row| {
             Ok((row.get(0)?, row.get(1)?))
         })
         .optional()?;
-    let (end, reached) = match last {
-        Some(last) => (last, last),
-        None => ((i64::MAX, i64::MAX), START),
+    let (last, reached) = match last {
+        Some(last) => (last.clone(), last),
+        None => (end(), start()),
     };
     let range = format!("({first}, {second}) > (?1, ?2) AND ({first}, {second}) <= (?3, ?4)");
-    let bounds = params![cursor.0, cursor.1, end.0, end.1];
+    let bounds = params![cursor.0, &cursor.1, last.0, &last.1];
     let inserted = conn
         .prepare_cached(&format!(
             "INSERT INTO {main} ({columns}) SELECT {columns} FROM {tail_table}
@@ -369,6 +386,51 @@ mod tests {
         assert_eq!(report.log_entries, 120);
         let ledger = integrity::check_ledger(&conn).unwrap();
         assert!(ledger.is_sound(), "{:?}", ledger.problems);
+        let keys = count(&conn, "idempotency_keys");
+        assert!(keys >= 25, "{keys} keys moved");
+        assert_eq!(keys + count(&conn, "idempotency_keys_tail"), 120);
+
+        // A retry is answered from whichever table holds its key, and a
+        // key reused for another request is refused from either.
+        for n in [0, 39] {
+            let retry = Idempotent {
+                key: IdempotencyKey::parse(&format!("k{n}")).unwrap(),
+                request_hash: [1; 32],
+            };
+            let again = store
+                .top_up(
+                    accounts[0],
+                    retry.clone(),
+                    money(n as i64 + 1),
+                    "test".into(),
+                )
+                .await
+                .unwrap();
+            assert!(again.replayed, "k{n}");
+            let reused = Idempotent {
+                request_hash: [2; 32],
+                ..retry
+            };
+            let refused = store
+                .top_up(accounts[0], reused, money(n as i64 + 1), "test".into())
+                .await;
+            assert!(refused.is_err(), "k{n}");
+        }
+        let kept = |key: &str| -> (i64, i64) {
+            let count_in = |table: &str| -> i64 {
+                conn.query_row(
+                    &format!("SELECT COUNT(*) FROM {table} WHERE account_id = ?1 AND key = ?2"),
+                    rusqlite::params![accounts[0].row(), key],
+                    |row| row.get(0),
+                )
+                .unwrap()
+            };
+            (
+                count_in("idempotency_keys"),
+                count_in("idempotency_keys_tail"),
+            )
+        };
+        assert_eq!(kept("k0"), (1, 0), "the oldest key has moved");
     }
 
     #[tokio::test]

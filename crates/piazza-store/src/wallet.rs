@@ -141,6 +141,9 @@ pub(crate) fn stored_response(
     let found: Option<(Vec<u8>, String)> = conn
         .prepare_cached(
             "SELECT request_hash, response_body FROM idempotency_keys
+             WHERE account_id = ?1 AND key = ?2 AND status = ?3
+             UNION ALL
+             SELECT request_hash, response_body FROM idempotency_keys_tail
              WHERE account_id = ?1 AND key = ?2 AND status = ?3",
         )?
         .query_row(
@@ -182,7 +185,7 @@ pub(crate) fn store_response(
     let body = body.to_string();
     ctx.conn
         .prepare_cached(
-            "INSERT INTO idempotency_keys
+            "INSERT INTO idempotency_keys_tail
              (account_id, key, request_hash, status, response_body, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
@@ -194,6 +197,7 @@ pub(crate) fn store_response(
             body,
             ctx.now.unix_ms()
         ])?;
+    ctx.appended_to(tails::IDEMPOTENCY_KEYS);
     Ok(())
 }
 
