@@ -45,10 +45,13 @@ pub fn check(conn: &Connection) -> Result<Report> {
     report.log_entries = count("SELECT COUNT(*) FROM account_log_all")?;
 
     let mut gaps = conn.prepare(
-        "SELECT c.id, c.last_seq, COUNT(m.id), COALESCE(MIN(m.seq), 0), COALESCE(MAX(m.seq), 0)
-         FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id
-         GROUP BY c.id
-         HAVING COUNT(m.id) <> c.last_seq OR (c.last_seq > 0 AND (MIN(m.seq) <> 1 OR MAX(m.seq) <> c.last_seq))",
+        "SELECT c.id, c.last_seq, COALESCE(s.n, 0), COALESCE(s.low, 0), COALESCE(s.high, 0)
+         FROM conversations c
+         LEFT JOIN (SELECT conversation_id, COUNT(*) AS n, MIN(seq) AS low, MAX(seq) AS high
+                    FROM messages GROUP BY conversation_id) s
+                ON s.conversation_id = c.id
+         WHERE COALESCE(s.n, 0) <> c.last_seq
+            OR (c.last_seq > 0 AND (s.low <> 1 OR s.high <> c.last_seq))",
     )?;
     let mut rows = gaps.query([])?;
     while let Some(row) = rows.next()? {
@@ -92,6 +95,33 @@ pub fn check(conn: &Connection) -> Result<Report> {
         report
             .problems
             .push(format!("{dangling} log entries point at missing messages"));
+    }
+    // The history's index (`tails.rs`): each message in exactly one of its
+    // two tables, under its own conversation and seq.
+    let unindexed = count(
+        "SELECT COUNT(*) FROM messages m
+         WHERE (SELECT COUNT(*) FROM messages_by_conversation i
+                WHERE i.conversation_id = m.conversation_id AND i.seq = m.seq AND i.message_id = m.id)
+             + (SELECT COUNT(*) FROM messages_by_conversation_tail i
+                WHERE i.conversation_id = m.conversation_id AND i.seq = m.seq AND i.message_id = m.id) <> 1",
+    )?;
+    if unindexed > 0 {
+        report.problems.push(format!(
+            "{unindexed} messages are not in their conversation's history exactly once"
+        ));
+    }
+    let stray = count(
+        "SELECT COUNT(*) FROM (SELECT conversation_id, seq, message_id FROM messages_by_conversation
+                               UNION ALL
+                               SELECT conversation_id, seq, message_id FROM messages_by_conversation_tail) i
+         LEFT JOIN messages m
+                ON m.id = i.message_id AND m.conversation_id = i.conversation_id AND m.seq = i.seq
+         WHERE m.id IS NULL",
+    )?;
+    if stray > 0 {
+        report.problems.push(format!(
+            "{stray} history entries name no message of their conversation"
+        ));
     }
     // An idempotency key moves from its tail in one transaction
     // (`tails.rs`); in both tables, a retry could read either answer.

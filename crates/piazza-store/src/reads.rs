@@ -295,6 +295,15 @@ pub fn conversations(
 const MESSAGE_COLUMNS: &str =
     "id, conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref";
 
+/// `columns` ("a, b") as columns of the table named `alias` ("m.a, m.b").
+fn prefixed(columns: &str, alias: &str) -> String {
+    columns
+        .split(", ")
+        .map(|column| format!("{alias}.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Message> {
     Ok(Message {
         message_id: MessageId::from_row(row.get(first)?),
@@ -342,9 +351,19 @@ pub fn history(
         return Ok(None);
     };
     let before = before.map_or(i64::MAX, Seq::get);
+    // The history's index is in two tables (`tails.rs`): the page's
+    // messages come from both, newest first, in one statement.
     let mut statement = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages
-         WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4"
+        "SELECT {} FROM (
+             SELECT message_id, seq FROM messages_by_conversation
+             WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3
+             UNION ALL
+             SELECT message_id, seq FROM messages_by_conversation_tail
+             WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3
+             ORDER BY seq DESC LIMIT ?4) page
+         JOIN messages m ON m.id = page.message_id
+         ORDER BY page.seq DESC",
+        prefixed(MESSAGE_COLUMNS, "m")
     ))?;
     let mut messages = statement
         .query_map(
@@ -371,11 +390,7 @@ pub fn log_after(
 ) -> Result<LogPage> {
     // The log is in two tables (`tails.rs`): one statement, so one
     // snapshot, merges their ranges in order.
-    let columns = MESSAGE_COLUMNS
-        .split(", ")
-        .map(|column| format!("m.{column}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let columns = prefixed(MESSAGE_COLUMNS, "m");
     let mut statement = conn.prepare_cached(&format!(
         "SELECT l.log_seq, l.at, l.data, {columns}
          FROM account_log l LEFT JOIN messages m ON m.id = l.message_id

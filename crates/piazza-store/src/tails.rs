@@ -30,7 +30,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::{Error, Result};
 
 /// One B-tree with a tail. Both tables are `WITHOUT ROWID`, keyed by two
-/// columns, the first being the account (an integer).
+/// columns, the first being the account or conversation (an integer).
 pub(crate) struct Tail {
     pub(crate) main: &'static str,
     pub(crate) tail: &'static str,
@@ -45,8 +45,11 @@ pub(crate) const POSTINGS_BY_ACCOUNT: usize = 1;
 /// Each account's idempotency keys and their answers
 /// (`wallet::store_response`).
 pub(crate) const IDEMPOTENCY_KEYS: usize = 2;
+/// Each conversation's messages by seq, for its history
+/// (`writes::append_message`).
+pub(crate) const MESSAGES_BY_CONVERSATION: usize = 3;
 
-pub(crate) const TAILS: [Tail; 3] = [
+pub(crate) const TAILS: [Tail; 4] = [
     Tail {
         main: "account_log",
         tail: "account_log_tail",
@@ -64,6 +67,12 @@ pub(crate) const TAILS: [Tail; 3] = [
         tail: "idempotency_keys_tail",
         columns: "account_id, key, request_hash, status, response_body, created_at",
         key: ["account_id", "key"],
+    },
+    Tail {
+        main: "messages_by_conversation",
+        tail: "messages_by_conversation_tail",
+        columns: "conversation_id, seq, message_id",
+        key: ["conversation_id", "seq"],
     },
 ];
 
@@ -85,7 +94,7 @@ impl Default for TailLimits {
     fn default() -> TailLimits {
         // Measured in BENCHMARKS.md ("Tails").
         TailLimits {
-            keep: 8_192,
+            keep: 4_096,
             move_max: 8_192,
         }
     }
@@ -244,7 +253,10 @@ mod tests {
 
     use piazza_domain::money::{AmountMinor, Currency, Money};
     use piazza_domain::store::{IdempotencyKey, Idempotent, NoticeSink};
-    use piazza_domain::{AccountId, DisplayName, LogSeq, Store, Username};
+    use piazza_domain::{
+        AccountId, ClientMsgId, DisplayName, Greeting, GroupTitle, LogSeq, MessageText, Store,
+        Username,
+    };
     use rusqlite::Connection;
 
     use super::TailLimits;
@@ -431,6 +443,100 @@ mod tests {
             )
         };
         assert_eq!(kept("k0"), (1, 0), "the oldest key has moved");
+    }
+
+    #[tokio::test]
+    async fn a_history_moving_between_tail_and_main_pages_whole_and_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Arc::new(SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap());
+        let mut people = Vec::new();
+        for name in ["ann", "bob", "cyd"] {
+            let account = store
+                .create_account(
+                    Username::parse(name).unwrap(),
+                    DisplayName::parse(name).unwrap(),
+                    "x".into(),
+                )
+                .await
+                .unwrap();
+            people.push(account.account_id);
+        }
+        for (to, name) in [(people[1], "bob"), (people[2], "cyd")] {
+            let request = store
+                .request_contact(
+                    people[0],
+                    Username::parse(name).unwrap(),
+                    Greeting::parse("hi").unwrap(),
+                )
+                .await
+                .unwrap();
+            store.accept_request(to, request).await.unwrap();
+        }
+        let group = store
+            .create_group(
+                people[0],
+                GroupTitle::parse("g").unwrap(),
+                people[1..].to_vec(),
+            )
+            .await
+            .unwrap();
+        // Ten one at a time, then thirty at once.
+        let send = |n: usize| {
+            let store = Arc::clone(&store);
+            let sender = people[n % 3];
+            async move {
+                store
+                    .send_message(
+                        sender,
+                        group,
+                        ClientMsgId::parse(&format!("m{n}")).unwrap(),
+                        MessageText::parse(&format!("message {n}")).unwrap(),
+                    )
+                    .await
+                    .unwrap();
+            }
+        };
+        for n in 0..10 {
+            send(n).await;
+        }
+        let sends: Vec<_> = (10..40).map(|n| tokio::spawn(send(n))).collect();
+        for sent in sends {
+            sent.await.unwrap();
+        }
+        for &viewer in &people {
+            let mut seqs = Vec::new();
+            let mut before = None;
+            loop {
+                let page = store.history(viewer, group, before, 3).await.unwrap();
+                seqs.extend(page.messages.iter().map(|message| message.seq.get()));
+                before = page.messages.last().map(|message| message.seq);
+                if !page.has_more {
+                    break;
+                }
+            }
+            assert_eq!(seqs, (1..=40).rev().collect::<Vec<_>>(), "{viewer}");
+        }
+
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        let (main, tail) = (
+            count(&conn, "messages_by_conversation"),
+            count(&conn, "messages_by_conversation_tail"),
+        );
+        assert!(
+            main >= 5 && tail >= KEEP as i64,
+            "{main} moved, {tail} left"
+        );
+        let report = integrity::check(&conn).unwrap();
+        assert!(report.is_sound(), "{:?}", report.problems);
+        // A message missing from the history's index is found.
+        conn.execute("DELETE FROM messages_by_conversation WHERE seq = 1", [])
+            .unwrap();
+        let report = integrity::check(&conn).unwrap();
+        assert_eq!(
+            report.problems,
+            ["1 messages are not in their conversation's history exactly once"]
+        );
     }
 
     #[tokio::test]

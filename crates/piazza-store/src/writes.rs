@@ -16,6 +16,7 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::error::Result;
 use crate::reads;
+use crate::tails;
 use crate::writer::WriteCtx;
 
 pub fn create_account(
@@ -553,6 +554,13 @@ pub fn append_message(
             special.as_ref().map(|(_, reference)| reference.as_str()),
         ])?;
     let row = ctx.conn.last_insert_rowid();
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO messages_by_conversation_tail (conversation_id, seq, message_id)
+             VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![conversation.row(), seq, row])?;
+    ctx.appended_to(tails::MESSAGES_BY_CONVERSATION);
     // Sending is reading: everything up to one's own message counts as seen.
     ctx.conn
         .prepare_cached(
