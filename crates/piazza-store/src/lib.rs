@@ -566,7 +566,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Transfer> {
         Ok(self
             .writer
-            .run(move |ctx| transfers::send(ctx, sender, request, transfer, pin))
+            .run_refusing_first(move |ctx| transfers::send(ctx, sender, request, transfer, pin))
             .await??)
     }
 

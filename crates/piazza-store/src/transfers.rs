@@ -72,8 +72,10 @@ fn describe(money: Money) -> String {
     )
 }
 
-/// The outer `Result` rolls the job back; the inner one is a refusal that
-/// must still commit (a wrong PIN is counted).
+/// The outer `Result` fails the job; the inner one is a refusal that must
+/// still commit (a wrong PIN is counted). Every refusal is decided by
+/// reading, before the first change: the job runs without a savepoint of
+/// its own (`Writer::run_refusing_first`).
 pub fn send(
     ctx: &mut WriteCtx<'_>,
     sender: AccountId,
@@ -96,7 +98,11 @@ pub fn send(
     if let Some(refused) = wallet::check_pin(ctx, sender, pin)? {
         return Ok(Err(refused));
     }
-    ctx.refusable(|ctx| send_money(ctx, sender, &request, asked))
+    let balance = wallet::balance(ctx.conn, sender, asked.money.currency)?;
+    if balance < asked.money.amount.get() {
+        return Ok(Err(Rejection::InsufficientFunds));
+    }
+    send_money(ctx, sender, &request, asked).map(Ok)
 }
 
 fn send_money(

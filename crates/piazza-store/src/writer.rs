@@ -131,7 +131,18 @@ impl WriteCtx<'_> {
 }
 
 type Reply = Box<dyn FnOnce(Result<()>) + Send>;
-type Job = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (bool, Reply) + Send>;
+type Work = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (bool, Reply) + Send>;
+
+/// A job and how a failure of it is undone.
+struct Job {
+    work: Work,
+    /// Runs in a savepoint of its own, so an `Err` rolls back only its
+    /// changes. Without one, the job must refuse before it changes
+    /// anything (`Writer::run_refusing_first`); SQLite copies each page
+    /// a savepoint changes into its journal first, ~10% of a transfer's
+    /// time in the writer (BENCHMARKS.md, "Tails").
+    savepoint: bool,
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct WriterLimits {
@@ -208,8 +219,29 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
     {
+        self.submit(work, true).await
+    }
+
+    /// As [`Writer::run`], for a job that returns every `Err` before its
+    /// first change (its refusals are decided by reading first), so it
+    /// needs no savepoint. Should it fail after changing something all
+    /// the same (a bug, a failing disk), its batch cannot commit without
+    /// it being half done: the whole batch is rolled back and refused.
+    pub async fn run_refusing_first<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
+    {
+        self.submit(work, false).await
+    }
+
+    async fn submit<T, F>(&self, work: F, savepoint: bool) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
+    {
         let (answer, answered) = oneshot::channel::<Result<T>>();
-        let job: Job = Box::new(move |ctx| {
+        let work: Work = Box::new(move |ctx| {
             let outcome = work(ctx);
             let ok = outcome.is_ok();
             let reply: Reply = Box::new(move |committed: Result<()>| {
@@ -217,6 +249,7 @@ impl Writer {
             });
             (ok, reply)
         });
+        let job = Job { work, savepoint };
         let sender = self
             .jobs
             .lock()
@@ -290,9 +323,7 @@ fn commit_batch(
     let size = batch.len();
     if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(%error, "cannot begin a write transaction");
-        for job in batch.drain(..) {
-            drop(job);
-        }
+        batch.clear();
         return;
     }
     let mut ctx = WriteCtx {
@@ -303,31 +334,25 @@ fn commit_batch(
         appended: Appended::default(),
     };
     let mut replies: Vec<Reply> = Vec::with_capacity(size);
-    for job in batch.drain(..) {
+    for Job { work, savepoint } in batch.drain(..) {
         let mark = ctx.mark();
-        if let Err(error) = run_cached(conn, "SAVEPOINT job") {
-            tracing::error!(%error, "cannot open a savepoint");
-            continue;
-        }
-        match catch_unwind(AssertUnwindSafe(|| job(&mut ctx))) {
-            Ok((true, reply)) => {
-                let _ = run_cached(conn, "RELEASE job");
-                replies.push(reply);
-            }
-            Ok((false, reply)) => {
-                let _ = run_cached(conn, "ROLLBACK TO job")
-                    .and_then(|()| run_cached(conn, "RELEASE job"));
-                ctx.rewind(mark);
-                replies.push(reply);
-            }
-            Err(_) => {
-                // The job panicked: undo it and drop its reply, which its
-                // caller sees as the writer failing that one request.
-                tracing::error!("a write job panicked; its changes were rolled back");
-                let _ = run_cached(conn, "ROLLBACK TO job")
-                    .and_then(|()| run_cached(conn, "RELEASE job"));
-                ctx.rewind(mark);
-            }
+        let half_done = if savepoint {
+            run_in_savepoint(&mut ctx, work, mark, &mut replies);
+            false
+        } else {
+            run_without_savepoint(&mut ctx, work, mark, &mut replies)
+        };
+        if half_done {
+            // Nothing to roll the job back to alone. The jobs not yet run
+            // are dropped, which their callers see as the writer failing.
+            tracing::error!(
+                size,
+                "a write job without a savepoint failed after changing the store; the whole batch is refused"
+            );
+            metrics::counter!("piazza_commit_failures_total").increment(1);
+            let _ = conn.execute_batch("ROLLBACK");
+            refuse(replies, "a job failed half done; the batch was rolled back");
+            return;
         }
         if conn.is_autocommit() {
             // SQLite ended the transaction itself (disk full, I/O error):
@@ -371,6 +396,60 @@ fn commit_batch(
     }
 }
 
+/// Runs a job in a savepoint: a failure rolls back its changes alone.
+fn run_in_savepoint(ctx: &mut WriteCtx<'_>, work: Work, mark: Mark, replies: &mut Vec<Reply>) {
+    let conn = ctx.conn;
+    if let Err(error) = run_cached(conn, "SAVEPOINT job") {
+        tracing::error!(%error, "cannot open a savepoint");
+        return;
+    }
+    match catch_unwind(AssertUnwindSafe(|| work(ctx))) {
+        Ok((true, reply)) => {
+            let _ = run_cached(conn, "RELEASE job");
+            replies.push(reply);
+        }
+        Ok((false, reply)) => {
+            let _ =
+                run_cached(conn, "ROLLBACK TO job").and_then(|()| run_cached(conn, "RELEASE job"));
+            ctx.rewind(mark);
+            replies.push(reply);
+        }
+        Err(_) => {
+            // The job panicked: undo it and drop its reply, which its
+            // caller sees as the writer failing that one request.
+            tracing::error!("a write job panicked; its changes were rolled back");
+            let _ =
+                run_cached(conn, "ROLLBACK TO job").and_then(|()| run_cached(conn, "RELEASE job"));
+            ctx.rewind(mark);
+        }
+    }
+}
+
+/// Runs a job that refuses before it changes anything. True if it failed
+/// after changing something: then its reply is in `replies` and the batch
+/// must be rolled back whole.
+fn run_without_savepoint(
+    ctx: &mut WriteCtx<'_>,
+    work: Work,
+    mark: Mark,
+    replies: &mut Vec<Reply>,
+) -> bool {
+    // Rows inserted, updated or deleted on this connection so far.
+    let changes = ctx.conn.total_changes();
+    let outcome = catch_unwind(AssertUnwindSafe(|| work(ctx)));
+    let failed = !matches!(outcome, Ok((true, _)));
+    let half_done = failed && ctx.conn.total_changes() != changes;
+    if failed {
+        ctx.rewind(mark);
+    }
+    match outcome {
+        Ok((_, reply)) => replies.push(reply),
+        Err(_) if half_done => {}
+        Err(_) => tracing::error!("a write job panicked before changing anything"),
+    }
+    half_done
+}
+
 /// Moves what is beyond the tails' `keep` into their mains, in a savepoint:
 /// if that fails, the batch still commits and the tails only wait longer.
 fn move_tails(conn: &Connection, mover: &Mover, appended: &Appended) -> Option<tails::Moved> {
@@ -404,4 +483,73 @@ fn refuse(replies: Vec<Reply>, why: &str) {
 /// Runs a statement that is executed for every job, parsed once.
 fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use piazza_domain::Rejection;
+    use piazza_domain::store::NoticeSink;
+
+    use crate::error::{Error, Result};
+    use crate::{SqliteStore, StoreOptions};
+
+    struct Nobody;
+
+    impl NoticeSink for Nobody {
+        fn notify(&self, _: Vec<piazza_domain::Notice>) {}
+    }
+
+    #[tokio::test]
+    async fn a_job_without_a_savepoint_that_fails_half_done_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        let writer = &store.writer;
+        writer
+            .run(|ctx| Ok(ctx.conn.execute_batch("CREATE TABLE t (x INTEGER)")?))
+            .await
+            .unwrap();
+        let rows = || async {
+            writer
+                .run(|ctx| {
+                    let mut statement = ctx.conn.prepare("SELECT x FROM t ORDER BY x")?;
+                    let rows = statement.query_map([], |row| row.get::<_, i64>(0))?;
+                    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                })
+                .await
+                .unwrap()
+        };
+
+        // Refused before any change: nothing to undo, the refusal comes back.
+        let refused = writer
+            .run_refusing_first(|_| -> Result<()> { Err(Rejection::InsufficientFunds.into()) })
+            .await;
+        assert!(matches!(
+            refused,
+            Err(Error::Rejected(Rejection::InsufficientFunds))
+        ));
+
+        // Failing after a change, beside a job with a savepoint: the
+        // failing one's row never shows, whichever batch each landed in,
+        // and the other's row is there exactly when it was acknowledged.
+        let half_done = writer.run_refusing_first(|ctx| -> Result<()> {
+            ctx.conn.execute("INSERT INTO t VALUES (1)", [])?;
+            Err(Error::Corrupt("failing on purpose".into()))
+        });
+        let beside = writer.run(|ctx| Ok(ctx.conn.execute("INSERT INTO t VALUES (2)", [])?));
+        let (half_done, beside) = tokio::join!(half_done, beside);
+        assert!(half_done.is_err());
+        let expected = if beside.is_ok() { vec![2] } else { vec![] };
+        assert_eq!(rows().await, expected);
+
+        // The writer goes on.
+        writer
+            .run_refusing_first(|ctx| Ok(ctx.conn.execute("INSERT INTO t VALUES (3)", [])?))
+            .await
+            .unwrap();
+        assert!(rows().await.ends_with(&[3]));
+        store.shut_down();
+    }
 }
