@@ -233,10 +233,11 @@ pub fn check_ledger(conn: &Connection) -> Result<LedgerReport> {
         ));
     }
 
-    // The statement's index (`tails.rs`): each posting in exactly one of
-    // its two tables, under its own ledger account.
+    // The statement's index (`tails.rs`): each posting of a wallet in
+    // exactly one of its two tables, under its own ledger account.
     let unindexed = count(
         "SELECT COUNT(*) FROM ledger_postings p
+         JOIN ledger_accounts a ON a.id = p.ledger_account_id AND a.kind = 'user_wallet'
          WHERE (SELECT COUNT(*) FROM postings_by_account i
                 WHERE i.ledger_account_id = p.ledger_account_id AND i.posting_id = p.id)
              + (SELECT COUNT(*) FROM postings_by_account_tail i
@@ -244,7 +245,7 @@ pub fn check_ledger(conn: &Connection) -> Result<LedgerReport> {
     )?;
     if unindexed > 0 {
         report.problems.push(format!(
-            "{unindexed} postings are not in their account's statement exactly once"
+            "{unindexed} postings are not in their wallet's statement exactly once"
         ));
     }
     let stray = count(
@@ -252,11 +253,12 @@ pub fn check_ledger(conn: &Connection) -> Result<LedgerReport> {
                                UNION ALL
                                SELECT ledger_account_id, posting_id FROM postings_by_account_tail) i
          LEFT JOIN ledger_postings p ON p.id = i.posting_id AND p.ledger_account_id = i.ledger_account_id
-         WHERE p.id IS NULL",
+         LEFT JOIN ledger_accounts a ON a.id = p.ledger_account_id
+         WHERE p.id IS NULL OR a.kind IS NOT 'user_wallet'",
     )?;
     if stray > 0 {
         report.problems.push(format!(
-            "{stray} statement entries name no posting of their account"
+            "{stray} statement entries name no posting of their wallet"
         ));
     }
 
@@ -318,7 +320,6 @@ mod tests {
              VALUES (1, 'topup', 1, 'sandbox', 0);
              INSERT INTO ledger_postings (id, transaction_id, ledger_account_id, amount_minor, balance_after_minor)
              VALUES (1, 1, 1, -500, -500), (2, 1, 2, 500, 500);
-             INSERT INTO postings_by_account (ledger_account_id, posting_id) VALUES (1, 1);
              INSERT INTO postings_by_account_tail (ledger_account_id, posting_id) VALUES (2, 2);",
         )
         .unwrap();
@@ -390,9 +391,11 @@ mod tests {
             // A posting in both of the statement's tables.
             "INSERT INTO postings_by_account (ledger_account_id, posting_id) VALUES (2, 2)",
             // A statement entry under another account than its posting's.
-            "UPDATE postings_by_account SET ledger_account_id = 2",
+            "UPDATE postings_by_account_tail SET ledger_account_id = 1",
             // A statement entry naming no posting.
-            "INSERT INTO postings_by_account_tail (ledger_account_id, posting_id) VALUES (1, 99)",
+            "INSERT INTO postings_by_account_tail (ledger_account_id, posting_id) VALUES (2, 99)",
+            // A statement for something that is not a wallet.
+            "INSERT INTO postings_by_account (ledger_account_id, posting_id) VALUES (1, 1)",
         ];
         for damage in damages {
             let conn = ledger_db();

@@ -24,7 +24,8 @@ CREATE VIEW account_log_all AS
     SELECT account_id, log_seq, at, message_id, data FROM account_log_tail;
 
 -- The statement's index, kept by hand instead of by CREATE INDEX so that
--- it can have a tail: (ledger account, posting) pairs.
+-- it can have a tail: (ledger account, posting) pairs, for user wallets
+-- only (nothing else has a statement to read).
 DROP INDEX ledger_postings_by_account;
 
 CREATE TABLE postings_by_account (
@@ -34,7 +35,10 @@ CREATE TABLE postings_by_account (
 ) WITHOUT ROWID;
 
 INSERT INTO postings_by_account (ledger_account_id, posting_id)
-SELECT ledger_account_id, id FROM ledger_postings ORDER BY ledger_account_id, id;
+SELECT p.ledger_account_id, p.id
+FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.ledger_account_id
+WHERE a.kind = 'user_wallet'
+ORDER BY p.ledger_account_id, p.id;
 
 CREATE TABLE postings_by_account_tail (
     ledger_account_id INTEGER NOT NULL,

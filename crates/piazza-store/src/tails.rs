@@ -40,7 +40,7 @@ pub(crate) struct Tail {
 
 /// Each account's log (`WriteCtx::append_log`).
 pub(crate) const ACCOUNT_LOG: usize = 0;
-/// Each ledger account's postings, for its statement (`wallet::post`).
+/// Each wallet's postings, for its statement (`wallet::post`).
 pub(crate) const POSTINGS_BY_ACCOUNT: usize = 1;
 /// Each account's idempotency keys and their answers
 /// (`wallet::store_response`).

@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 
 use piazza_domain::event::{Event, WalletMovement};
-use piazza_domain::ledger::{LedgerAccountRef, LedgerError, OperationKind, Transaction};
+use piazza_domain::ledger::{
+    LedgerAccountKind, LedgerAccountRef, LedgerError, OperationKind, Transaction,
+};
 use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{Idempotent, MoneyMoved, Page, PinCheck, PinState, StatementEntry};
 use piazza_domain::{AccountId, EntryId, Rejection, Timestamp, TransactionId};
@@ -100,12 +102,15 @@ pub(crate) fn post(
                  VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![transaction_row, row, change.amount, change.after])?;
-        ctx.conn
-            .prepare_cached(
-                "INSERT INTO postings_by_account_tail (ledger_account_id, posting_id) VALUES (?1, ?2)",
-            )?
-            .execute(params![row, ctx.conn.last_insert_rowid()])?;
-        ctx.appended_to(tails::POSTINGS_BY_ACCOUNT);
+        // Only wallets have a statement to read.
+        if change.account.kind() == LedgerAccountKind::UserWallet {
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO postings_by_account_tail (ledger_account_id, posting_id) VALUES (?1, ?2)",
+                )?
+                .execute(params![row, ctx.conn.last_insert_rowid()])?;
+            ctx.appended_to(tails::POSTINGS_BY_ACCOUNT);
+        }
         after.insert(change.account, change.after);
     }
     Ok((TransactionId::from_row(transaction_row), after))
