@@ -6,6 +6,7 @@
 //! notices to the live hub. A job that breaks a rule rolls back to its
 //! savepoint and fails alone; its batch-mates still commit.
 
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -32,28 +33,51 @@ pub struct WriteCtx<'c> {
     notices: Vec<Notice>,
     /// Entries this batch's jobs added to each tail (`tails.rs`).
     appended: Appended,
+    /// The log heads this batch has moved: `accounts.log_head` is written
+    /// once per account at the end of the batch (`write_log_heads`), not
+    /// once per entry. Nothing but `append_log` reads it in the writer.
+    log_heads: HashMap<AccountId, LogHead>,
+    /// Each change to `log_heads` and the value it replaced, so that a
+    /// rolled-back job's can be undone.
+    log_heads_undo: Vec<(AccountId, Option<LogHead>)>,
 }
 
-/// Where a job (or a refusable part of one) began, to undo its notices and
-/// tail counts with its savepoint.
+#[derive(Clone, Copy)]
+struct LogHead {
+    /// `accounts.log_head` as stored.
+    stored: i64,
+    /// The last log_seq this batch handed out.
+    now: i64,
+}
+
+/// Where a job (or a refusable part of one) began, to undo its notices,
+/// tail counts and log heads with its savepoint.
 #[derive(Clone, Copy)]
 struct Mark {
     notices: usize,
     appended: Appended,
+    log_heads_undo: usize,
 }
 
 impl WriteCtx<'_> {
     /// Appends `event` to `account`'s log with the next log_seq. The seq is
     /// taken inside this transaction, so logs are gapless and in commit order.
     pub fn append_log(&mut self, account: AccountId, event: Event) -> Result<LogSeq> {
-        // Two plain statements: `RETURNING` would build an ephemeral table.
-        self.conn
-            .prepare_cached("UPDATE accounts SET log_head = log_head + 1 WHERE id = ?1")?
-            .execute([account.row()])?;
-        let seq: i64 = self
-            .conn
-            .prepare_cached("SELECT log_head FROM accounts WHERE id = ?1")?
-            .query_row([account.row()], |row| row.get(0))?;
+        let before = self.log_heads.get(&account).copied();
+        let head = match before {
+            Some(head) => head,
+            None => {
+                let stored: i64 = self
+                    .conn
+                    .prepare_cached("SELECT log_head FROM accounts WHERE id = ?1")?
+                    .query_row([account.row()], |row| row.get(0))?;
+                LogHead {
+                    stored,
+                    now: stored,
+                }
+            }
+        };
+        let seq = head.now + 1;
         match &event {
             Event::MessageNew(message) => {
                 self.conn
@@ -72,6 +96,8 @@ impl WriteCtx<'_> {
             }
         }
         self.appended[tails::ACCOUNT_LOG] += 1;
+        self.log_heads.insert(account, LogHead { now: seq, ..head });
+        self.log_heads_undo.push((account, before));
         let seq = LogSeq::from_stored(seq);
         self.notices.push(Notice::Logged(Arc::new(LogEntry {
             account,
@@ -116,12 +142,45 @@ impl WriteCtx<'_> {
         Mark {
             notices: self.notices.len(),
             appended: self.appended,
+            log_heads_undo: self.log_heads_undo.len(),
         }
     }
 
     fn rewind(&mut self, mark: Mark) {
         self.notices.truncate(mark.notices);
         self.appended = mark.appended;
+        while self.log_heads_undo.len() > mark.log_heads_undo {
+            let Some((account, before)) = self.log_heads_undo.pop() else {
+                break;
+            };
+            match before {
+                Some(head) => self.log_heads.insert(account, head),
+                None => self.log_heads.remove(&account),
+            };
+        }
+    }
+
+    /// Stores the log heads this batch moved, each guarded by the value it
+    /// was read as: one `UPDATE` per account per batch.
+    fn write_log_heads(&mut self) -> Result<()> {
+        for (account, head) in self.log_heads.drain() {
+            if head.now == head.stored {
+                continue;
+            }
+            let moved = self
+                .conn
+                .prepare_cached(
+                    "UPDATE accounts SET log_head = ?1 WHERE id = ?2 AND log_head = ?3",
+                )?
+                .execute(params![head.now, account.row(), head.stored])?;
+            if moved != 1 {
+                return Err(Error::Corrupt(format!(
+                    "{account}'s log head moved under the writer"
+                )));
+            }
+        }
+        self.log_heads_undo.clear();
+        Ok(())
     }
 
     /// Tells the live side something that is not a log entry.
@@ -332,6 +391,8 @@ fn commit_batch(
         pin_policy,
         notices: Vec::new(),
         appended: Appended::default(),
+        log_heads: HashMap::new(),
+        log_heads_undo: Vec::new(),
     };
     let mut replies: Vec<Reply> = Vec::with_capacity(size);
     for Job { work, savepoint } in batch.drain(..) {
@@ -368,6 +429,13 @@ fn commit_batch(
             refuse(replies, "the write transaction was lost");
             return;
         }
+    }
+    if let Err(error) = ctx.write_log_heads() {
+        tracing::error!(%error, size, "storing the log heads failed; the whole batch is refused");
+        metrics::counter!("piazza_commit_failures_total").increment(1);
+        let _ = conn.execute_batch("ROLLBACK");
+        refuse(replies, "storing the log heads failed");
+        return;
     }
     let notices = std::mem::take(&mut ctx.notices);
     let moved = move_tails(conn, mover, &ctx.appended);
@@ -551,5 +619,63 @@ mod tests {
             .unwrap();
         assert!(rows().await.ends_with(&[3]));
         store.shut_down();
+    }
+
+    #[tokio::test]
+    async fn log_seqs_handed_out_by_undone_work_are_handed_out_again() {
+        use piazza_domain::event::Event;
+        use piazza_domain::{DisplayName, LogSeq, Store, Username};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        let ann = store
+            .create_account(
+                Username::parse("ann").unwrap(),
+                DisplayName::parse("Ann").unwrap(),
+                "x".into(),
+            )
+            .await
+            .unwrap()
+            .account_id;
+        let entry = move || Event::ContactRemoved { account_id: ann };
+        // In one job: an entry, one undone with its refused part, another.
+        let seqs = store
+            .writer
+            .run(move |ctx| {
+                let first = ctx.append_log(ann, entry())?;
+                let refused = ctx.refusable(|ctx| -> Result<()> {
+                    ctx.append_log(ann, entry())?;
+                    Err(Rejection::InsufficientFunds.into())
+                })?;
+                assert!(refused.is_err());
+                let second = ctx.append_log(ann, entry())?;
+                Ok((first, second))
+            })
+            .await
+            .unwrap();
+        assert_eq!((seqs.0.get(), seqs.1.get()), (1, 2));
+        // A whole job undone, then another.
+        let undone = store
+            .writer
+            .run(move |ctx| -> Result<()> {
+                ctx.append_log(ann, entry())?;
+                Err(Rejection::InsufficientFunds.into())
+            })
+            .await;
+        assert!(undone.is_err());
+        let third = store
+            .writer
+            .run(move |ctx| ctx.append_log(ann, entry()))
+            .await
+            .unwrap();
+        assert_eq!(third.get(), 3);
+        let page = store.log_after(ann, LogSeq::START, 10).await.unwrap();
+        let seqs: Vec<i64> = page.entries.iter().map(|entry| entry.seq.get()).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        store.shut_down();
+        let conn = rusqlite::Connection::open(dir.path().join(crate::DATABASE_FILE)).unwrap();
+        let report = crate::integrity::check(&conn).unwrap();
+        assert!(report.is_sound(), "{:?}", report.problems);
     }
 }
