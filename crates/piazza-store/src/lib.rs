@@ -1036,6 +1036,11 @@ mod tests {
             .unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
         foreign_keys_hold(&conn, version).unwrap();
+        // Schema 11 indexed the history, log and statement anew (tails.rs):
+        // every message and log entry is found there exactly once.
+        let report = integrity::check(&conn).unwrap();
+        assert!(report.is_sound(), "{:?}", report.problems);
+        assert_eq!((report.messages, report.log_entries), (2, 2));
         // The retry lookup uses the new index, not a scan.
         let plan: String = conn
             .query_row(
