@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Default, Clone)]
 pub struct Report {
@@ -27,11 +27,26 @@ impl Report {
 
 /// Opens the store read-only in `data_dir` and checks it.
 pub fn check_data_dir(data_dir: &Path) -> Result<Report> {
+    check(&open_current(data_dir)?)
+}
+
+/// Opens the store in `data_dir` read-only, if it is at the schema this
+/// version writes: the checks read its tables, and a check changes
+/// nothing, so an older store is not migrated here.
+fn open_current(data_dir: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         data_dir.join(crate::DATABASE_FILE),
         OpenFlags::SQLITE_OPEN_READ_ONLY,
     )?;
-    check(&conn)
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let current = crate::MIGRATIONS.len() as i64;
+    if version != current {
+        return Err(Error::Corrupt(format!(
+            "{} is at schema {version} and this Piazza checks schema {current}: run `piazza serve` on it once (it migrates the store as it starts), then check again",
+            data_dir.display()
+        )));
+    }
+    Ok(conn)
 }
 
 pub fn check(conn: &Connection) -> Result<Report> {
@@ -123,6 +138,17 @@ pub fn check(conn: &Connection) -> Result<Report> {
             "{stray} history entries name no message of their conversation"
         ));
     }
+    // A log entry moves from its tail in one transaction (`tails.rs`); in
+    // both tables, a sync would hand it out twice.
+    let twice = count(
+        "SELECT COUNT(*) FROM account_log_tail t
+         JOIN account_log l ON l.account_id = t.account_id AND l.log_seq = t.log_seq",
+    )?;
+    if twice > 0 {
+        report
+            .problems
+            .push(format!("{twice} log entries are stored twice"));
+    }
     // An idempotency key moves from its tail in one transaction
     // (`tails.rs`); in both tables, a retry could read either answer.
     let twice = count(
@@ -167,11 +193,7 @@ impl LedgerReport {
 
 /// Opens the store read-only in `data_dir` and re-verifies the ledger.
 pub fn check_ledger_data_dir(data_dir: &Path) -> Result<LedgerReport> {
-    let conn = Connection::open_with_flags(
-        data_dir.join(crate::DATABASE_FILE),
-        OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
-    check_ledger(&conn)
+    check_ledger(&open_current(data_dir)?)
 }
 
 /// Re-verifies the ledger from its postings alone, trusting no stored

@@ -181,7 +181,8 @@ fn open_writer_connection(path: &Path, cache_kib: u32) -> Result<Connection, Err
     // Negative: KiB rather than pages.
     conn.execute_batch(&format!("PRAGMA cache_size = -{cache_kib};"))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.set_prepared_statement_cache_capacity(64);
+    // Every job's statements and the tails' moves (~12) stay prepared.
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
 }
 
@@ -989,6 +990,22 @@ mod tests {
              VALUES (1, 1, 0, 1), (1, 2, 0, 2);",
         )
         .unwrap();
+    }
+
+    #[test]
+    fn an_old_store_is_not_checked_but_told_to_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        store_at_schema_9(dir.path());
+        for result in [
+            integrity::check_data_dir(dir.path()).map(drop),
+            integrity::check_ledger_data_dir(dir.path()).map(drop),
+        ] {
+            let error = result.unwrap_err().to_string();
+            assert!(
+                error.contains("at schema 9") && error.contains("piazza serve"),
+                "{error}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -14,6 +14,7 @@ use piazza_domain::{AccountId, DeviceId, MerchantId, PaymentId, RefundId, Reject
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::{Error, Result};
+use crate::tails;
 use crate::wallet;
 use crate::writer::WriteCtx;
 
@@ -555,6 +556,7 @@ pub fn purge(
             ))?
             .execute(params![keys_before.unix_ms(), left])?;
     }
+    ctx.removed_from(tails::IDEMPOTENCY_KEYS);
     let codes = ctx
         .conn
         .prepare_cached(

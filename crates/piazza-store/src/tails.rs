@@ -76,8 +76,15 @@ pub(crate) const TAILS: [Tail; 4] = [
     },
 ];
 
-/// Entries added to each tail by the jobs of a batch so far.
-pub(crate) type Appended = [u64; TAILS.len()];
+/// What the jobs of a batch did to each tail so far.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Appended {
+    /// Entries added.
+    pub(crate) added: [u64; TAILS.len()],
+    /// Entries removed other than by moving (the purge of old keys): the
+    /// tail is counted again.
+    pub(crate) recount: [bool; TAILS.len()],
+}
 
 /// How big the tails grow and how much one batch moves.
 #[derive(Debug, Clone, Copy)]
@@ -151,37 +158,66 @@ impl Mover {
     }
 
     /// Inside the batch's transaction, after its jobs: moves entries from
-    /// each tail past `keep` into its main. Nothing changes in `self`
+    /// each tail past `keep` into its main, each tail in a savepoint of
+    /// its own. A tail that cannot move is left as it was (and logged);
+    /// the others move, and the batch commits. Nothing changes in `self`
     /// until [`Mover::committed`].
-    pub(crate) fn move_beyond_keep(&self, conn: &Connection, appended: &Appended) -> Result<Moved> {
+    pub(crate) fn move_beyond_keep(&self, conn: &Connection, appended: &Appended) -> Moved {
         let mut next = Vec::with_capacity(TAILS.len());
-        for ((tail, state), added) in TAILS.iter().zip(&self.states).zip(appended) {
-            let len = match state.len {
-                Some(len) => len + added,
-                None => count(conn, tail)?,
-            };
-            let mut cursor = state.cursor.clone();
-            let mut left = len;
-            let mut want = len
-                .saturating_sub(self.limits.keep)
-                .min(self.limits.move_max);
-            // At most two ranges: up to the end of the key space, then
-            // from its start.
-            for _ in 0..2 {
-                if want == 0 {
-                    break;
-                }
-                let (moved, reached) = move_range(conn, tail, &cursor, want)?;
-                left -= moved;
-                want -= moved;
-                cursor = reached;
-            }
-            next.push(State {
-                len: Some(left),
-                cursor,
+        for (index, (tail, state)) in TAILS.iter().zip(&self.states).enumerate() {
+            let moved = savepoint(conn, || {
+                self.move_one(
+                    conn,
+                    tail,
+                    state,
+                    appended.added[index],
+                    appended.recount[index],
+                )
             });
+            next.push(moved.unwrap_or_else(|error| {
+                tracing::error!(%error, tail = tail.tail, "moving a tail failed; it is left as it was");
+                metrics::counter!("piazza_tail_move_failures_total").increment(1);
+                State {
+                    len: None,
+                    cursor: state.cursor.clone(),
+                }
+            }));
         }
-        Ok(Moved { states: next })
+        Moved { states: next }
+    }
+
+    fn move_one(
+        &self,
+        conn: &Connection,
+        tail: &Tail,
+        state: &State,
+        added: u64,
+        recount: bool,
+    ) -> Result<State> {
+        let len = match state.len {
+            Some(len) if !recount => len + added,
+            _ => count(conn, tail)?,
+        };
+        let mut cursor = state.cursor.clone();
+        let mut left = len;
+        let mut want = len
+            .saturating_sub(self.limits.keep)
+            .min(self.limits.move_max);
+        // At most two ranges: up to the end of the key space, then from
+        // its start.
+        for _ in 0..2 {
+            if want == 0 {
+                break;
+            }
+            let (moved, reached) = move_range(conn, tail, &cursor, want)?;
+            left = left.saturating_sub(moved);
+            want = want.saturating_sub(moved);
+            cursor = reached;
+        }
+        Ok(State {
+            len: Some(left),
+            cursor,
+        })
     }
 
     pub(crate) fn committed(&mut self, moved: Moved) {
@@ -192,6 +228,24 @@ impl Mover {
     pub(crate) fn forget(&mut self) {
         for state in &mut self.states {
             state.len = None;
+        }
+    }
+}
+
+/// Runs `work` in a savepoint: if it fails, what it did is rolled back.
+fn savepoint<T>(conn: &Connection, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    conn.prepare_cached("SAVEPOINT tail")?.execute([])?;
+    match work() {
+        Ok(done) => {
+            conn.prepare_cached("RELEASE tail")?.execute([])?;
+            Ok(done)
+        }
+        Err(error) => {
+            let _ = conn
+                .prepare_cached("ROLLBACK TO tail")
+                .and_then(|mut statement| statement.execute([]))
+                .and_then(|_| conn.prepare_cached("RELEASE tail")?.execute([]));
+            Err(error)
         }
     }
 }
@@ -241,7 +295,7 @@ fn move_range(conn: &Connection, tail: &Tail, cursor: &Key, want: u64) -> Result
         .execute(bounds)?;
     if inserted != deleted {
         return Err(Error::Corrupt(format!(
-            "moving {tail_table}: {inserted} entries copied but {deleted} removed"
+            "moving {tail_table} after {cursor:?}: {inserted} entries copied but {deleted} removed"
         )));
     }
     Ok((inserted as u64, reached))
@@ -537,6 +591,91 @@ mod tests {
             report.problems,
             ["1 messages are not in their conversation's history exactly once"]
         );
+    }
+
+    async fn ann_with_keys(store: &SqliteStore, keys: std::ops::Range<usize>) -> AccountId {
+        let ann = match store
+            .create_account(
+                Username::parse("ann").unwrap(),
+                DisplayName::parse("Ann").unwrap(),
+                "x".into(),
+            )
+            .await
+        {
+            Ok(account) => account.account_id,
+            Err(_) => AccountId::from_row(1),
+        };
+        top_ups(store, ann, keys).await;
+        ann
+    }
+
+    async fn top_ups(store: &SqliteStore, account: AccountId, keys: std::ops::Range<usize>) {
+        let money = Money::new(AmountMinor::positive(1).unwrap(), Currency::CNY);
+        for n in keys {
+            let request = Idempotent {
+                key: IdempotencyKey::parse(&format!("k{n}")).unwrap(),
+                request_hash: [1; 32],
+            };
+            store
+                .top_up(account, request, money, "test".into())
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_purge_of_old_keys_makes_the_writer_count_the_tail_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap();
+        let ann = ann_with_keys(&store, 0..10).await;
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        assert_eq!(count(&conn, "idempotency_keys_tail"), KEEP as i64);
+        // Every key purged, from both tables; then three new ones.
+        let later = piazza_domain::Timestamp::from_unix_ms(i64::MAX / 2);
+        let purged = store
+            .purge_money_housekeeping(later, later, 100)
+            .await
+            .unwrap();
+        assert_eq!(purged, 10);
+        top_ups(&store, ann, 10..13).await;
+        // Counted again, the tail holds three, under `KEEP`: none moved. A
+        // count still at five would have moved them all.
+        assert_eq!(count(&conn, "idempotency_keys_tail"), 3);
+        assert_eq!(count(&conn, "idempotency_keys"), 0);
+        store.shut_down();
+    }
+
+    #[tokio::test]
+    async fn a_tail_that_cannot_move_stays_put_and_the_others_move_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap();
+        let ann = ann_with_keys(&store, 0..10).await;
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        // Damage: a log entry still in the tail is also in the main table,
+        // so moving it breaks the main table's key.
+        conn.execute(
+            "INSERT INTO account_log (account_id, log_seq, at, data)
+             SELECT account_id, log_seq, at, '{}' FROM account_log_tail
+             ORDER BY account_id, log_seq LIMIT 1",
+            [],
+        )
+        .unwrap();
+        let keys_moved = count(&conn, "idempotency_keys");
+        top_ups(&store, ann, 10..20).await;
+        // Every top-up committed; the keys went on moving; the log's tail
+        // kept what it could not move.
+        assert_eq!(store.wallet_balance(ann, Currency::CNY).await.unwrap(), 20);
+        assert_eq!(count(&conn, "idempotency_keys"), keys_moved + 10);
+        assert!(count(&conn, "account_log_tail") > KEEP as i64);
+        let report = integrity::check(&conn).unwrap();
+        assert!(
+            report
+                .problems
+                .contains(&"1 log entries are stored twice".to_owned()),
+            "{:?}",
+            report.problems
+        );
+        store.shut_down();
     }
 
     #[tokio::test]

@@ -95,7 +95,7 @@ impl WriteCtx<'_> {
                     .execute(params![account.row(), seq, self.now.unix_ms(), data])?;
             }
         }
-        self.appended[tails::ACCOUNT_LOG] += 1;
+        self.appended.added[tails::ACCOUNT_LOG] += 1;
         self.log_heads.insert(account, LogHead { now: seq, ..head });
         self.log_heads_undo.push((account, before));
         let seq = LogSeq::from_stored(seq);
@@ -135,7 +135,13 @@ impl WriteCtx<'_> {
 
     /// Counts an entry added to tail `tail` (one of `tails::TAILS`).
     pub(crate) fn appended_to(&mut self, tail: usize) {
-        self.appended[tail] += 1;
+        self.appended.added[tail] += 1;
+    }
+
+    /// Tells the writer that entries of tail `tail` were deleted other than
+    /// by moving them (the purge): it counts that tail again.
+    pub(crate) fn removed_from(&mut self, tail: usize) {
+        self.appended.recount[tail] = true;
     }
 
     fn mark(&self) -> Mark {
@@ -438,12 +444,10 @@ fn commit_batch(
         return;
     }
     let notices = std::mem::take(&mut ctx.notices);
-    let moved = move_tails(conn, mover, &ctx.appended);
+    let moved = mover.move_beyond_keep(conn, &ctx.appended);
     match conn.execute_batch("COMMIT") {
         Ok(()) => {
-            if let Some(moved) = moved {
-                mover.committed(moved);
-            }
+            mover.committed(moved);
             metrics::counter!("piazza_commits_total").increment(1);
             metrics::histogram!("piazza_commit_batch_size").record(size as f64);
             metrics::histogram!("piazza_commit_seconds").record(started.elapsed().as_secs_f64());
@@ -516,26 +520,6 @@ fn run_without_savepoint(
         Err(_) => tracing::error!("a write job panicked before changing anything"),
     }
     half_done
-}
-
-/// Moves what is beyond the tails' `keep` into their mains, in a savepoint:
-/// if that fails, the batch still commits and the tails only wait longer.
-fn move_tails(conn: &Connection, mover: &Mover, appended: &Appended) -> Option<tails::Moved> {
-    let moved = run_cached(conn, "SAVEPOINT tails")
-        .map_err(Error::from)
-        .and_then(|()| mover.move_beyond_keep(conn, appended));
-    match moved {
-        Ok(moved) => {
-            let _ = run_cached(conn, "RELEASE tails");
-            Some(moved)
-        }
-        Err(error) => {
-            tracing::error!(%error, "moving the tails failed; they are left as they were");
-            let _ = run_cached(conn, "ROLLBACK TO tails")
-                .and_then(|()| run_cached(conn, "RELEASE tails"));
-            None
-        }
-    }
 }
 
 /// Answers every job of a batch that did not commit with an error.
