@@ -371,21 +371,35 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(conn, &mut batch, &mut mover, sink, pin_policy);
+        commit_batch(
+            conn,
+            &mut batch,
+            &mut jobs,
+            batch_len_max,
+            &mut mover,
+            sink,
+            pin_policy,
+        );
         checkpointer.after_commit(conn);
     }
     tracing::debug!("writer stopped");
 }
 
+/// Runs `batch`, then whatever has queued up meanwhile (up to
+/// `batch_len_max` jobs in all), and commits them together: jobs that
+/// arrive while a batch runs share its commit instead of waiting for
+/// their own.
 fn commit_batch(
     conn: &Connection,
     batch: &mut Vec<Job>,
+    queued: &mut mpsc::Receiver<Job>,
+    batch_len_max: usize,
     mover: &mut Mover,
     sink: &dyn NoticeSink,
     pin_policy: PinPolicy,
 ) {
     let started = Instant::now();
-    let size = batch.len();
+    let mut size = batch.len();
     if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(%error, "cannot begin a write transaction");
         batch.clear();
@@ -401,7 +415,16 @@ fn commit_batch(
         log_heads_undo: Vec::new(),
     };
     let mut replies: Vec<Reply> = Vec::with_capacity(size);
-    for Job { work, savepoint } in batch.drain(..) {
+    let mut taken = batch.drain(..);
+    loop {
+        let next = match taken.next() {
+            Some(job) => Some(job),
+            None if size < batch_len_max => queued.try_recv().ok().inspect(|_| size += 1),
+            None => None,
+        };
+        let Some(Job { work, savepoint }) = next else {
+            break;
+        };
         let mark = ctx.mark();
         let half_done = if savepoint {
             run_in_savepoint(&mut ctx, work, mark, &mut replies);
@@ -602,6 +625,33 @@ mod tests {
             .await
             .unwrap();
         assert!(rows().await.ends_with(&[3]));
+        store.shut_down();
+    }
+
+    #[tokio::test]
+    async fn a_job_queued_while_a_batch_runs_joins_its_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap(),
+        );
+        let slow = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .writer
+                    .run(|ctx| {
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        Ok(ctx.now)
+                    })
+                    .await
+                    .unwrap()
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        // Queued while the slow job runs: it runs in the same batch (one
+        // batch, one clock) instead of waiting for the next commit.
+        let late = store.writer.run(|ctx| Ok(ctx.now)).await.unwrap();
+        assert_eq!(slow.await.unwrap(), late);
         store.shut_down();
     }
 
