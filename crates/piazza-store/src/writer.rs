@@ -416,11 +416,22 @@ fn commit_batch(
     };
     let mut replies: Vec<Reply> = Vec::with_capacity(size);
     let mut taken = batch.drain(..);
+    // Once: the jobs queued by the time the batch's own have run, not
+    // those that keep arriving while these run (with few clients, a batch
+    // that kept growing would only hold back every answer in it).
+    let mut late: Option<usize> = None;
     loop {
         let next = match taken.next() {
             Some(job) => Some(job),
-            None if size < batch_len_max => queued.try_recv().ok().inspect(|_| size += 1),
-            None => None,
+            None => {
+                let left = late.get_or_insert_with(|| queued.len().min(batch_len_max - size));
+                if *left == 0 {
+                    None
+                } else {
+                    *left -= 1;
+                    queued.try_recv().ok().inspect(|_| size += 1)
+                }
+            }
         };
         let Some(Job { work, savepoint }) = next else {
             break;
