@@ -136,9 +136,10 @@ pub struct Limits {
     /// copies it back into the database file (on a thread of its own).
     /// Larger: fewer writes of hot pages, a longer WAL to read through.
     pub wal_checkpoint_mib: u32,
-    /// Entries each log-structured tail of the store (new log entries, new
-    /// statement lines) keeps before the writer moves the rest into the
-    /// big B-trees (`piazza-store`'s `tails.rs`). Larger: each moved page
+    /// Entries each log-structured tail of the store (new log entries,
+    /// statement lines, idempotency keys, history entries) keeps before the
+    /// writer moves the rest into the big B-trees (`piazza-store`'s
+    /// `tails.rs`). Larger: each moved page
     /// gathers more entries, but every commit rewrites more tail pages.
     pub tail_keep: u64,
     /// Entries moved out of one tail after one batch, at most: bounds the

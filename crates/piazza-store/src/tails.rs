@@ -1,7 +1,8 @@
 //! Tails: the per-account B-trees written a key range at a time.
 //!
-//! An account's log and a ledger account's statement are B-trees ordered
-//! by account first. A commit that adds one entry for each of 500
+//! An account's log, a wallet's statement, an account's idempotency keys
+//! and a conversation's history are B-trees ordered by account (or
+//! conversation) first. A commit that adds one entry for each of 500
 //! accounts dirties 500 of their pages, and SQLite writes each dirtied page
 //! whole, to the WAL and later to the database file: ~8 KB of disk for an
 //! entry of ~40 bytes. Measured in BENCHMARKS.md ("Tails"), that was most

@@ -424,7 +424,8 @@ fn commit_batch(
         let next = match taken.next() {
             Some(job) => Some(job),
             None => {
-                let left = late.get_or_insert_with(|| queued.len().min(batch_len_max - size));
+                let left = late
+                    .get_or_insert_with(|| queued.len().min(batch_len_max.saturating_sub(size)));
                 if *left == 0 {
                     None
                 } else {
