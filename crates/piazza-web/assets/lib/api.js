@@ -29,19 +29,11 @@ export class Api {
 
   async request(method, path, body, { timeoutMs = REQUEST_TIMEOUT_MS, headers = {} } = {}) {
     const init = { method, headers: { Accept: 'application/json', ...headers } };
-    if (this.token) init.headers.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
-    init.signal = AbortSignal.timeout(timeoutMs);
-    let response;
-    try {
-      response = await fetch(BASE + path, init);
-    } catch (error) {
-      throw new ApiError(0, { detail: String(error?.message ?? error) });
-    }
-    if (response.status === 401 && this.token) this.onUnauthorized();
+    const response = await this.fetchRaw(path, init, timeoutMs);
     if (response.status === 204) return null;
     const text = await response.text();
     let json = null;
@@ -165,6 +157,10 @@ export class Api {
     if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
     return response.blob();
   }
+  /**
+   * One fetch with the token, a timeout and the 401 hook; a network
+   * failure becomes `ApiError` code `network`. Every call goes through it.
+   */
   async fetchRaw(path, init, timeoutMs) {
     init.headers = { ...(init.headers ?? {}) };
     if (this.token) init.headers.Authorization = `Bearer ${this.token}`;
