@@ -850,15 +850,39 @@ impl Store for SqliteStore {
     }
 }
 
+/// What the store's unit tests share.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_support {
+    use piazza_domain::store::NoticeSink;
+    use piazza_domain::{AccountId, DisplayName, Store, Username};
 
-    struct Nobody;
+    use crate::SqliteStore;
+
+    /// A live side that drops every notice.
+    pub(crate) struct Nobody;
 
     impl NoticeSink for Nobody {
         fn notify(&self, _: Vec<piazza_domain::Notice>) {}
     }
+
+    /// A new account named `name` (its display name too).
+    pub(crate) async fn account(store: &SqliteStore, name: &str) -> AccountId {
+        store
+            .create_account(
+                Username::parse(name).unwrap(),
+                DisplayName::parse(name).unwrap(),
+                "x".into(),
+            )
+            .await
+            .unwrap()
+            .account_id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::Nobody;
 
     #[tokio::test]
     async fn health_fails_once_the_writer_has_stopped() {

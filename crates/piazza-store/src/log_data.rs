@@ -83,23 +83,18 @@ pub(crate) fn decode(conn: &Connection, data: &str) -> Result<Event> {
 
 #[cfg(test)]
 mod tests {
+    use crate::test_support::Nobody;
     use std::sync::Arc;
 
-    use piazza_domain::event::{Notice, TransferEvent};
+    use piazza_domain::event::TransferEvent;
     use piazza_domain::money::{AmountMinor, Currency, Money};
     use piazza_domain::store::{
-        IdempotencyKey, Idempotent, NoticeSink, PinCheck, TransferDecision, TransferRequest,
+        IdempotencyKey, Idempotent, PinCheck, TransferDecision, TransferRequest,
     };
     use piazza_domain::{AccountId, DisplayName, Greeting, LogSeq, Store, Timestamp, Username};
 
     use super::*;
     use crate::{SqliteStore, StoreOptions};
-
-    struct Nobody;
-
-    impl NoticeSink for Nobody {
-        fn notify(&self, _: Vec<Notice>) {}
-    }
 
     fn request(key: &str) -> Idempotent {
         Idempotent {

@@ -304,24 +304,18 @@ fn move_range(conn: &Connection, tail: &Tail, cursor: &Key, want: u64) -> Result
 
 #[cfg(test)]
 mod tests {
+    use crate::test_support::{Nobody, account};
     use std::sync::Arc;
 
     use piazza_domain::money::{AmountMinor, Currency, Money};
-    use piazza_domain::store::{IdempotencyKey, Idempotent, NoticeSink};
+    use piazza_domain::store::{IdempotencyKey, Idempotent};
     use piazza_domain::{
-        AccountId, ClientMsgId, DisplayName, Greeting, GroupTitle, LogSeq, MessageText, Store,
-        Username,
+        AccountId, ClientMsgId, Greeting, GroupTitle, LogSeq, MessageText, Store, Username,
     };
     use rusqlite::Connection;
 
     use super::TailLimits;
     use crate::{DATABASE_FILE, SqliteStore, StoreOptions, WriterLimits, integrity};
-
-    struct Nobody;
-
-    impl NoticeSink for Nobody {
-        fn notify(&self, _: Vec<piazza_domain::Notice>) {}
-    }
 
     const KEEP: u64 = 5;
 
@@ -355,15 +349,7 @@ mod tests {
             Arc::new(SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap());
         let mut accounts = Vec::new();
         for name in ["ann", "bob", "cyd"] {
-            let account = store
-                .create_account(
-                    Username::parse(name).unwrap(),
-                    DisplayName::parse(name).unwrap(),
-                    "x".into(),
-                )
-                .await
-                .unwrap();
-            accounts.push(account.account_id);
+            accounts.push(account(&store, name).await);
         }
         let money = |minor| Money::new(AmountMinor::positive(minor).unwrap(), Currency::CNY);
         let top_up = |account: AccountId, n: usize| {
@@ -507,15 +493,7 @@ mod tests {
             Arc::new(SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap());
         let mut people = Vec::new();
         for name in ["ann", "bob", "cyd"] {
-            let account = store
-                .create_account(
-                    Username::parse(name).unwrap(),
-                    DisplayName::parse(name).unwrap(),
-                    "x".into(),
-                )
-                .await
-                .unwrap();
-            people.push(account.account_id);
+            people.push(account(&store, name).await);
         }
         for (to, name) in [(people[1], "bob"), (people[2], "cyd")] {
             let request = store
@@ -595,17 +573,7 @@ mod tests {
     }
 
     async fn ann_with_keys(store: &SqliteStore, keys: std::ops::Range<usize>) -> AccountId {
-        let ann = match store
-            .create_account(
-                Username::parse("ann").unwrap(),
-                DisplayName::parse("Ann").unwrap(),
-                "x".into(),
-            )
-            .await
-        {
-            Ok(account) => account.account_id,
-            Err(_) => AccountId::from_row(1),
-        };
+        let ann = account(store, "ann").await;
         top_ups(store, ann, keys).await;
         ann
     }
@@ -684,31 +652,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let open = || SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap();
         let mut store = open();
-        let ann = store
-            .create_account(
-                Username::parse("ann").unwrap(),
-                DisplayName::parse("Ann").unwrap(),
-                "x".into(),
-            )
-            .await
-            .unwrap()
-            .account_id;
-        let money = Money::new(AmountMinor::positive(1).unwrap(), Currency::CNY);
-        for n in 0..30 {
-            if n == 15 {
-                store.shut_down();
-                drop(store);
-                store = open();
-            }
-            let request = Idempotent {
-                key: IdempotencyKey::parse(&format!("k{n}")).unwrap(),
-                request_hash: [1; 32],
-            };
-            store
-                .top_up(ann, request, money, "test".into())
-                .await
-                .unwrap();
-        }
+        let ann = ann_with_keys(&store, 0..15).await;
+        store.shut_down();
+        drop(store);
+        store = open();
+        top_ups(&store, ann, 15..30).await;
         store.shut_down();
         let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
         // One top-up adds one entry to the log, so each batch moves one

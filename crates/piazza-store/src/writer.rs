@@ -574,19 +574,13 @@ fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use crate::test_support::Nobody;
     use std::sync::Arc;
 
     use piazza_domain::Rejection;
-    use piazza_domain::store::NoticeSink;
 
     use crate::error::{Error, Result};
     use crate::{SqliteStore, StoreOptions};
-
-    struct Nobody;
-
-    impl NoticeSink for Nobody {
-        fn notify(&self, _: Vec<piazza_domain::Notice>) {}
-    }
 
     #[tokio::test]
     async fn a_job_without_a_savepoint_that_fails_half_done_leaves_nothing() {
@@ -670,20 +664,12 @@ mod tests {
     #[tokio::test]
     async fn log_seqs_handed_out_by_undone_work_are_handed_out_again() {
         use piazza_domain::event::Event;
-        use piazza_domain::{DisplayName, LogSeq, Store, Username};
+        use piazza_domain::{LogSeq, Store};
 
         let dir = tempfile::tempdir().unwrap();
         let store =
             SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
-        let ann = store
-            .create_account(
-                Username::parse("ann").unwrap(),
-                DisplayName::parse("Ann").unwrap(),
-                "x".into(),
-            )
-            .await
-            .unwrap()
-            .account_id;
+        let ann = crate::test_support::account(&store, "ann").await;
         let entry = move || Event::ContactRemoved { account_id: ann };
         // In one job: an entry, one undone with its refused part, another.
         let seqs = store
