@@ -105,6 +105,10 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The answer to a write that is already queued: it resolves once the
+/// write has committed (or failed). See [`Store::queue_message`].
+pub type Answer<T> = std::pin::Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'static>>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     pub account_id: AccountId,
@@ -589,6 +593,18 @@ pub trait Store: Send + Sync + 'static {
         client_msg_id: ClientMsgId,
         text: MessageText,
     ) -> StoreResult<Sent>;
+    /// `send_message` in two steps, for a caller that pipelines its sends
+    /// and must keep their order (a socket): the outer future ends once
+    /// this send is queued behind every send queued before it, and the
+    /// [`Answer`] resolves after its commit. Sends that one caller queues
+    /// one after the other are stored in that order, whatever the load.
+    async fn queue_message(
+        &self,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        text: MessageText,
+    ) -> StoreResult<Answer<Sent>>;
     async fn history(
         &self,
         viewer: AccountId,

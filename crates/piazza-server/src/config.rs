@@ -129,6 +129,9 @@ pub struct Limits {
     /// fully arrived this long after it began waiting for one is closed:
     /// slow clients (slowloris), and kept-alive connections left idle.
     pub header_read_timeout_s: u64,
+    /// Writes waiting for the store's writer at once; past it callers wait
+    /// for room (back-pressure), in the order they came.
+    pub writer_queue_len_max: usize,
     /// The store writer's SQLite page cache, in MiB: memory the server
     /// grows into as the data is written, and keeps.
     pub writer_cache_mib: u32,
@@ -178,6 +181,7 @@ impl Default for Limits {
             socket_messages_per_s: 1_000,
             socket_messages_burst: 2_000,
             header_read_timeout_s: 30,
+            writer_queue_len_max: piazza_store::WriterLimits::default().queue_len_max,
             writer_cache_mib: 64,
             wal_checkpoint_mib: 64,
             tail_keep: piazza_store::TailLimits::default().keep,
@@ -247,6 +251,7 @@ impl Limits {
                 u64::from(self.socket_messages_burst),
             ),
             ("header_read_timeout_s", self.header_read_timeout_s),
+            ("writer_queue_len_max", self.writer_queue_len_max as u64),
             ("writer_cache_mib", u64::from(self.writer_cache_mib)),
             ("wal_checkpoint_mib", u64::from(self.wal_checkpoint_mib)),
             ("tail_move_max", self.tail_move_max),

@@ -293,6 +293,7 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
         pin_policy: config.limits.pin_policy(),
         writer_cache_kib: config.limits.writer_cache_mib.saturating_mul(1024),
         writer: WriterLimits {
+            queue_len_max: config.limits.writer_queue_len_max,
             checkpoint_frames: WriterLimits::checkpoint_frames_for_mib(
                 config.limits.wal_checkpoint_mib,
             ),

@@ -3,7 +3,9 @@
 //! client sends `{"op":"sync"}`, and takes `{"op":"send"}` with an ack after
 //! commit. Sends are pipelined: up to `SOCKET_SENDS_IN_FLIGHT_MAX` may wait
 //! for their commit at once, acked in the order they arrived; past that the
-//! socket is not read, which pushes back on the client. Each socket may
+//! socket is not read, which pushes back on the client. Each send enters
+//! the store's queue only after the one before it (`Sends`), so a socket's
+//! sends are stored, and delivered, in the order it sent them. Each socket may
 //! send `socket_messages_per_s` frames a second (see `rate_limit`): a frame
 //! past it is answered by an error frame `rate_limited` (status 429) and
 //! dropped; a whole burst of those in a row closes the socket with 1008
@@ -26,7 +28,9 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use piazza_api::{ClientFrame, ServerFrame};
+use piazza_domain::store::{Sent, StoreResult};
 use piazza_domain::{ClientMsgId, ConversationId, Cursor, LogSeq, MessageText, Rejection, limits};
+use tokio::sync::oneshot;
 
 use crate::App;
 use crate::auth::{self, Auth};
@@ -93,6 +97,36 @@ pub async fn upgrade(
 
 type PendingAck = BoxFuture<'static, ServerFrame>;
 
+/// A socket's sends waiting for their commit, acked in the order they
+/// came. Each send enters the store's queue only once the one before it
+/// is in (its `turn`), so the order of a socket's frames is the order of
+/// their `seq` whatever the pressure: left to the futures' polling order,
+/// a send that found its task's budget spent could be overtaken by a
+/// later one.
+struct Sends {
+    acks: FuturesOrdered<PendingAck>,
+    /// Resolves once the last send taken is in the store's queue (or has
+    /// failed before it).
+    turn: oneshot::Receiver<()>,
+}
+
+impl Sends {
+    fn new() -> Sends {
+        let (_, turn) = oneshot::channel();
+        Sends {
+            acks: FuturesOrdered::new(),
+            turn,
+        }
+    }
+
+    /// Takes the next send's place in line: its turn comes once the
+    /// previous send is queued, and dropping the sender hands the turn on.
+    fn next_turn(&mut self) -> (oneshot::Receiver<()>, oneshot::Sender<()>) {
+        let (queued, next) = oneshot::channel();
+        (std::mem::replace(&mut self.turn, next), queued)
+    }
+}
+
 /// Bytes a socket gathers before it writes without waiting for the flush.
 const SOCKET_WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// Frames sent in one burst before the loop looks at its other work.
@@ -101,7 +135,7 @@ const BURST_LEN_MAX: usize = 256;
 async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: WebSocket) {
     let close_signal = subscription.close_signal();
     let mut delivered = LogSeq::START;
-    let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
+    let mut sends = Sends::new();
     let ping_every = Duration::from_secs(app.limits.socket_ping_interval_s.max(1));
     let idle_timeout = Duration::from_secs(app.limits.socket_idle_timeout_s.max(1));
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
@@ -126,8 +160,8 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
         tokio::select! {
             reason = close_signal.closed() => break reason.close_frame(),
             _ = app.shutdown.cancelled() => break CloseReason::ShuttingDown.close_frame(),
-            Some(frame) = pending.next(), if !pending.is_empty() => {
-                if !within(write_timeout, write_acks(&mut socket, frame, &mut pending)).await {
+            Some(frame) = sends.acks.next(), if !sends.acks.is_empty() => {
+                if !within(write_timeout, write_acks(&mut socket, frame, &mut sends.acks)).await {
                     return;
                 }
             }
@@ -137,7 +171,7 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
                     return;
                 }
             }
-            received = socket.recv(), if pending.len() < limits::SOCKET_SENDS_IN_FLIGHT_MAX => {
+            received = socket.recv(), if sends.acks.len() < limits::SOCKET_SENDS_IN_FLIGHT_MAX => {
                 last_heard = Instant::now();
                 if let Some(Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_))) = received {
                     match frame_rate.admit() {
@@ -159,8 +193,8 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
                         Admission::Close => {
                             // Answer the sends already taken first, so the
                             // client is left in doubt about none of them.
-                            while let Some(frame) = pending.next().await {
-                                if !within(write_timeout, write_acks(&mut socket, frame, &mut pending)).await {
+                            while let Some(frame) = sends.acks.next().await {
+                                if !within(write_timeout, write_acks(&mut socket, frame, &mut sends.acks)).await {
                                     return;
                                 }
                             }
@@ -171,7 +205,7 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
                 match received {
                     Some(Ok(Message::Text(text))) => {
                         let link = Link { app: &app, auth, write_timeout, close_signal: &close_signal };
-                        let outcome = handle_text(&link, &text, &mut socket, &mut delivered, &mut pending).await;
+                        let outcome = handle_text(&link, &text, &mut socket, &mut delivered, &mut sends).await;
                         if outcome.is_err() {
                             return;
                         }
@@ -335,7 +369,7 @@ async fn handle_text(
     text: &str,
     socket: &mut WebSocket,
     delivered: &mut LogSeq,
-    pending: &mut FuturesOrdered<PendingAck>,
+    sends: &mut Sends,
 ) -> Result<(), Gone> {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
@@ -374,16 +408,14 @@ async fn handle_text(
             };
             let store = app.store.clone();
             let account = auth.account;
-            pending.push_back(
+            let (turn, queued) = sends.next_turn();
+            sends.acks.push_back(
                 async move {
-                    match store.send_message(account, conversation, id, text).await {
-                        Ok(sent) => ServerFrame::Ack {
-                            client_msg_id: sent.message.client_msg_id.as_str().to_owned(),
-                            message_id: sent.message.message_id.to_string(),
-                            seq: sent.message.seq.get(),
-                            conversation_id: sent.message.conversation_id.to_string(),
-                            sent_at: sent.message.sent_at.to_rfc3339(),
-                        },
+                    let _ = turn.await;
+                    let answer = store.queue_message(account, conversation, id, text).await;
+                    drop(queued);
+                    match answer {
+                        Ok(answer) => ack_or_error(answer.await, client_msg_id),
                         Err(error) => error_frame(Some(client_msg_id), error.into()),
                     }
                 }
@@ -391,6 +423,19 @@ async fn handle_text(
             );
             Ok(())
         }
+    }
+}
+
+fn ack_or_error(answer: StoreResult<Sent>, client_msg_id: String) -> ServerFrame {
+    match answer {
+        Ok(sent) => ServerFrame::Ack {
+            client_msg_id: sent.message.client_msg_id.as_str().to_owned(),
+            message_id: sent.message.message_id.to_string(),
+            seq: sent.message.seq.get(),
+            conversation_id: sent.message.conversation_id.to_string(),
+            sent_at: sent.message.sent_at.to_rfc3339(),
+        },
+        Err(error) => error_frame(Some(client_msg_id), error.into()),
     }
 }
 

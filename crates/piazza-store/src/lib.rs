@@ -31,10 +31,11 @@ use async_trait::async_trait;
 use piazza_domain::limits;
 use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
-    Account, CollectRequest, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage,
-    Idempotent, LogPage, Merchant, MoneyMoved, NoticeSink, Page, Payment, PaymentDecision,
-    PinCheck, PinPolicy, PinState, RedPacket, RedPacketClaim, RedPacketRequest, Refund, Sent,
-    Session, StatementEntry, StoreResult, TokenHash, Transfer, TransferDecision, TransferRequest,
+    Account, Answer, CollectRequest, ContactRequest, ConversationSummary, Credentials, Device,
+    HistoryPage, Idempotent, LogPage, Merchant, MoneyMoved, NoticeSink, Page, Payment,
+    PaymentDecision, PinCheck, PinPolicy, PinState, RedPacket, RedPacketClaim, RedPacketRequest,
+    Refund, Sent, Session, StatementEntry, StoreResult, TokenHash, Transfer, TransferDecision,
+    TransferRequest,
 };
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
@@ -440,6 +441,20 @@ impl Store for SqliteStore {
             .writer
             .run(move |ctx| writes::send_message(ctx, sender, conversation, client_msg_id, text))
             .await?)
+    }
+
+    async fn queue_message(
+        &self,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        text: MessageText,
+    ) -> StoreResult<Answer<Sent>> {
+        let queued = self
+            .writer
+            .queue(move |ctx| writes::send_message(ctx, sender, conversation, client_msg_id, text))
+            .await?;
+        Ok(Box::pin(async move { Ok(queued.answer().await?) }))
     }
 
     async fn history(

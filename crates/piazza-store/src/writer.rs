@@ -240,6 +240,16 @@ impl Default for WriterLimits {
     }
 }
 
+/// A job in the writer's queue; see [`Writer::queue`].
+pub struct Queued<T>(oneshot::Receiver<Result<T>>);
+
+impl<T> Queued<T> {
+    /// The job's answer, once its batch has committed (or failed).
+    pub async fn answer(self) -> Result<T> {
+        self.0.await.map_err(|_| Error::WriterGone)?
+    }
+}
+
 pub struct Writer {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -300,7 +310,28 @@ impl Writer {
         self.submit(work, false).await
     }
 
+    /// As [`Writer::run`], in two steps: the returned future ends once the
+    /// job is in the writer's queue, and [`Queued::answer`] then waits for
+    /// its commit. The queue is first come, first served and the writer runs
+    /// its jobs in queue order, so jobs one caller queues one after the
+    /// other commit in that order (a socket's pipelined sends).
+    pub async fn queue<T, F>(&self, work: F) -> Result<Queued<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
+    {
+        self.enqueue(work, true).await
+    }
+
     async fn submit<T, F>(&self, work: F, savepoint: bool) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
+    {
+        self.enqueue(work, savepoint).await?.answer().await
+    }
+
+    async fn enqueue<T, F>(&self, work: F, savepoint: bool) -> Result<Queued<T>>
     where
         T: Send + 'static,
         F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
@@ -322,7 +353,7 @@ impl Writer {
             .clone()
             .ok_or(Error::WriterGone)?;
         sender.send(job).await.map_err(|_| Error::WriterGone)?;
-        answered.await.map_err(|_| Error::WriterGone)?
+        Ok(Queued(answered))
     }
 
     /// True while the writer thread is running and taking jobs.

@@ -19,6 +19,7 @@ mod pay_concurrency;
 mod pay_crash;
 mod pay_rules;
 mod red_packets;
+mod send_order;
 mod sync_property;
 mod transfers;
 mod wallet;
