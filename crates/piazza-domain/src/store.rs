@@ -91,6 +91,10 @@ pub enum Rejection {
     PaymentNotPending { status: &'static str },
     #[error("no such media")]
     MediaNotFound,
+    #[error(
+        "the server found damage in its store and has halted all money movement until an operator restores it"
+    )]
+    MoneyHalted,
 }
 
 #[derive(Debug, thiserror::Error)]

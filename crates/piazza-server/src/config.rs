@@ -148,6 +148,14 @@ pub struct Limits {
     /// Entries moved out of one tail after one batch, at most: bounds the
     /// time a batch spends moving.
     pub tail_move_max: u64,
+    /// Seconds the start-up integrity check (SQLite's `quick_check` of
+    /// every page, then the ledger's sums) may take; past it the server
+    /// starts and the background verifier checks at once. 0 skips it.
+    pub integrity_start_check_s: u64,
+    /// Seconds from the end of one background integrity pass to the next.
+    pub integrity_verify_interval_s: u64,
+    /// Milliseconds the background verifier rests between two tables.
+    pub integrity_verify_pause_ms: u64,
     /// Bytes in one uploaded image (`POST /api/v1/media`); past it 413.
     /// The only body allowed past the 64 KiB of JSON requests.
     pub media_bytes_max: usize,
@@ -186,6 +194,9 @@ impl Default for Limits {
             wal_checkpoint_mib: 64,
             tail_keep: piazza_store::TailLimits::default().keep,
             tail_move_max: piazza_store::TailLimits::default().move_max,
+            integrity_start_check_s: 30,
+            integrity_verify_interval_s: 10 * 60,
+            integrity_verify_pause_ms: 50,
             media_bytes_max: piazza_domain::limits::MEDIA_BYTES_MAX,
         }
     }
@@ -197,6 +208,15 @@ pub const IDEMPOTENCY_KEY_RETENTION_MIN_S: u64 = 24 * 60 * 60;
 impl Limits {
     pub fn login_failure_window(&self) -> Duration {
         Duration::from_secs(self.login_failure_window_s)
+    }
+
+    /// How the store checks itself (`piazza_store::verifier`).
+    pub fn verify_options(&self) -> piazza_store::VerifyOptions {
+        piazza_store::VerifyOptions {
+            start_budget: Duration::from_secs(self.integrity_start_check_s),
+            interval: Duration::from_secs(self.integrity_verify_interval_s),
+            pause: Duration::from_millis(self.integrity_verify_pause_ms),
+        }
     }
 
     /// The store's side of the PIN rules.
@@ -256,6 +276,10 @@ impl Limits {
             ("wal_checkpoint_mib", u64::from(self.wal_checkpoint_mib)),
             ("tail_move_max", self.tail_move_max),
             ("media_bytes_max", self.media_bytes_max as u64),
+            (
+                "integrity_verify_interval_s",
+                self.integrity_verify_interval_s,
+            ),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(format!("`limits.{name}` must be at least 1"));

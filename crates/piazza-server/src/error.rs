@@ -140,6 +140,7 @@ impl From<Rejection> for ApiError {
             Rejection::PaymentCodeExpired => (StatusCode::GONE, "payment_code_expired"),
             Rejection::PaymentCodeUsed => (StatusCode::CONFLICT, "payment_code_used"),
             Rejection::MediaNotFound => (StatusCode::NOT_FOUND, "media_not_found"),
+            Rejection::MoneyHalted => (StatusCode::SERVICE_UNAVAILABLE, "money_halted"),
         };
         ApiError::new(status, code, detail)
     }

@@ -292,6 +292,7 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
     let options = StoreOptions {
         pin_policy: config.limits.pin_policy(),
         writer_cache_kib: config.limits.writer_cache_mib.saturating_mul(1024),
+        verify: config.limits.verify_options(),
         writer: WriterLimits {
             queue_len_max: config.limits.writer_queue_len_max,
             checkpoint_frames: WriterLimits::checkpoint_frames_for_mib(

@@ -9,8 +9,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use piazza_domain::Timestamp;
 use piazza_domain::store::StoreResult;
+use piazza_domain::{Rejection, StoreError, Timestamp};
 
 use crate::App;
 use crate::config::ms;
@@ -72,6 +72,8 @@ where
         match job().await {
             Ok(done) if done >= SWEEP_BATCH as usize => continue,
             Ok(_) => return,
+            // Said once, loudly, by the store's verifier.
+            Err(StoreError::Rejected(Rejection::MoneyHalted)) => return,
             Err(error) => {
                 tracing::warn!(%error, "{what} failed");
                 return;

@@ -9,6 +9,11 @@ pub enum Error {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored data is not what this version wrote: {0}")]
     Corrupt(String),
+    /// An integrity check found the stored data damaged (`verifier.rs`).
+    #[error(
+        "the store is damaged: {0}. Restore the data directory from a backup; `piazza admin check` and `piazza admin ledger-check` list every problem"
+    )]
+    Damaged(String),
     #[error("the writer has stopped")]
     WriterGone,
     #[error("{0}")]

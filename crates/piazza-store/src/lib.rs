@@ -20,12 +20,14 @@ mod reads;
 mod red_packets;
 mod tails;
 mod transfers;
+pub mod verifier;
 mod wallet;
 pub mod writer;
 mod writes;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use piazza_domain::limits;
@@ -46,6 +48,8 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use error::Error;
 pub use tails::TailLimits;
+use verifier::Verifier;
+pub use verifier::{Health, StartCheck, VerifyOptions};
 pub use writer::WriterLimits;
 
 use checkpointer::Checkpointer;
@@ -78,6 +82,8 @@ pub struct StoreOptions {
     /// The writer connection's page cache, in KiB (filled as pages are
     /// touched; SQLite's own default is 2 MiB).
     pub writer_cache_kib: u32,
+    /// The start-up check and the background verifier (`verifier.rs`).
+    pub verify: VerifyOptions,
 }
 
 impl Default for StoreOptions {
@@ -87,6 +93,7 @@ impl Default for StoreOptions {
             writer: WriterLimits::default(),
             pin_policy: PinPolicy::default(),
             writer_cache_kib: 64 * 1024,
+            verify: VerifyOptions::default(),
         }
     }
 }
@@ -97,6 +104,9 @@ pub struct SqliteStore {
     media_dir: PathBuf,
     writer: Writer,
     readers: Arc<Readers>,
+    health: Arc<Health>,
+    /// Kept for its thread, which stops when the store is dropped.
+    _verifier: Verifier,
 }
 
 impl SqliteStore {
@@ -111,19 +121,41 @@ impl SqliteStore {
         let path = data_dir.join(DATABASE_FILE);
         let conn = open_writer_connection(&path, options.writer_cache_kib)?;
         migrate(&conn)?;
+        let started = Instant::now();
+        let checked = verifier::check_at_start(&conn, options.verify.start_budget)?;
+        tracing::info!(?checked, elapsed = ?started.elapsed(), "store checked at start");
+        let health = Arc::new(Health::default());
+        metrics::gauge!("piazza_store_damaged").set(0.0);
+        let verifier = Verifier::start(
+            &path,
+            Arc::clone(&health),
+            options.verify,
+            checked == StartCheck::Cut,
+        )?;
         let readers = Readers::open(&path, options.reader_count)?;
         let checkpointer = Checkpointer::start(&path, options.writer.checkpoint_frames)?;
-        let writer = Writer::start(conn, checkpointer, sink, options.writer, options.pin_policy);
+        let rules = writer::Rules {
+            pin_policy: options.pin_policy,
+            health: Arc::clone(&health),
+        };
+        let writer = Writer::start(conn, checkpointer, sink, options.writer, rules);
         Ok(SqliteStore {
             path,
             media_dir: data_dir.join(media::MEDIA_DIR),
             writer,
             readers,
+            health,
+            _verifier: verifier,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What the integrity checks have found (`verifier.rs`).
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
     }
 
     /// Finishes the writes already queued, then stops the writer.
@@ -487,6 +519,11 @@ impl Store for SqliteStore {
     }
 
     async fn check_health(&self) -> StoreResult<()> {
+        if let Some(damage) = self.health.damage() {
+            return Err(piazza_domain::StoreError::Unavailable(format!(
+                "the store is damaged ({damage}); money is halted"
+            )));
+        }
         if !self.writer.is_running() {
             return Err(piazza_domain::StoreError::Unavailable(
                 "the writer has stopped".into(),

@@ -83,6 +83,10 @@ pub fn send(
     asked: TransferRequest,
     pin: PinCheck,
 ) -> Result<std::result::Result<Transfer, Rejection>> {
+    // Decided before any change: this job runs without a savepoint.
+    if ctx.money_halted {
+        return Ok(Err(Rejection::MoneyHalted));
+    }
     if let Some(value) = wallet::stored_response(ctx.conn, sender, &request)? {
         let row = value["transfer_id"]
             .as_i64()

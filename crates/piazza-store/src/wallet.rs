@@ -67,6 +67,11 @@ pub(crate) fn post(
     initiator: AccountId,
     reference: &str,
 ) -> Result<(TransactionId, HashMap<LedgerAccountRef, i64>)> {
+    // Every money move posts, so this one check halts them all once the
+    // verifier has found damage.
+    if ctx.money_halted {
+        return Err(Error::Rejected(Rejection::MoneyHalted));
+    }
     let mut rows = HashMap::with_capacity(transaction.postings().len());
     for posting in transaction.postings() {
         let account = posting.account();

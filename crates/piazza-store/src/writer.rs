@@ -22,6 +22,7 @@ use crate::checkpointer::Checkpointer;
 use crate::error::{Error, Result};
 use crate::log_data;
 use crate::tails::{self, Appended, Mover, TailLimits};
+use crate::verifier::Health;
 
 /// What a job sees: the open transaction, the batch's clock, and the place
 /// to put log entries so they reach live devices after the commit.
@@ -30,6 +31,8 @@ pub struct WriteCtx<'c> {
     pub now: Timestamp,
     /// When wrong payment PINs lock money-out.
     pub pin_policy: PinPolicy,
+    /// Damage was found in the store (`verifier.rs`): no money may move.
+    pub money_halted: bool,
     notices: Vec<Notice>,
     /// Entries this batch's jobs added to each tail (`tails.rs`).
     appended: Appended,
@@ -250,6 +253,14 @@ impl<T> Queued<T> {
     }
 }
 
+/// What the writer's jobs are run under besides their data.
+pub(crate) struct Rules {
+    /// When wrong payment PINs lock money-out.
+    pub pin_policy: PinPolicy,
+    /// What the verifier found; damage halts money (`WriteCtx::money_halted`).
+    pub health: Arc<Health>,
+}
+
 pub struct Writer {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -261,21 +272,14 @@ impl Writer {
         checkpointer: Checkpointer,
         sink: Arc<dyn NoticeSink>,
         limits: WriterLimits,
-        pin_policy: PinPolicy,
+        rules: Rules,
     ) -> Writer {
         assert!(limits.queue_len_max > 0 && limits.batch_len_max > 0);
         let (sender, receiver) = mpsc::channel(limits.queue_len_max);
         let thread = std::thread::Builder::new()
             .name("piazza-writer".into())
             .spawn(move || {
-                run(
-                    &conn,
-                    &checkpointer,
-                    receiver,
-                    sink.as_ref(),
-                    limits,
-                    pin_policy,
-                );
+                run(&conn, &checkpointer, receiver, sink.as_ref(), limits, rules);
                 // The checkpointing connection closes after the writer's.
                 drop(conn);
                 drop(checkpointer);
@@ -389,7 +393,7 @@ fn run(
     mut jobs: mpsc::Receiver<Job>,
     sink: &dyn NoticeSink,
     limits: WriterLimits,
-    pin_policy: PinPolicy,
+    rules: Rules,
 ) {
     let batch_len_max = limits.batch_len_max;
     let mut mover = Mover::new(limits.tails);
@@ -409,7 +413,7 @@ fn run(
             batch_len_max,
             &mut mover,
             sink,
-            pin_policy,
+            &rules,
         );
         checkpointer.after_commit(conn);
     }
@@ -427,7 +431,7 @@ fn commit_batch(
     batch_len_max: usize,
     mover: &mut Mover,
     sink: &dyn NoticeSink,
-    pin_policy: PinPolicy,
+    rules: &Rules,
 ) {
     let started = Instant::now();
     let mut size = batch.len();
@@ -439,7 +443,8 @@ fn commit_batch(
     let mut ctx = WriteCtx {
         conn,
         now: Timestamp::now(),
-        pin_policy,
+        pin_policy: rules.pin_policy,
+        money_halted: rules.health.money_halted(),
         notices: Vec::new(),
         appended: Appended::default(),
         log_heads: HashMap::new(),

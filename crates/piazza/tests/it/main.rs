@@ -9,6 +9,7 @@ mod cli_pay;
 mod crash;
 mod devices;
 mod helpers;
+mod integrity;
 mod isolation;
 mod lists;
 mod login_requests;
