@@ -90,10 +90,23 @@ impl Client {
     /// The URL is not checked here: a bad one fails every call with a
     /// `Transport` error that names it.
     pub fn new(base_url: &str) -> Client {
+        Client::connecting_from(base_url, None)
+    }
+
+    /// A client whose connections leave from `local_address` (one of this
+    /// host's addresses, such as `127.0.0.2` on Linux's loopback): a host
+    /// with several addresses picks which one the server sees, and a test
+    /// plays several clients at different addresses.
+    pub fn from_address(base_url: &str, local_address: std::net::IpAddr) -> Client {
+        Client::connecting_from(base_url, Some(local_address))
+    }
+
+    fn connecting_from(base_url: &str, local_address: Option<std::net::IpAddr>) -> Client {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_S))
             .timeout(Duration::from_secs(REQUEST_TIMEOUT_S))
             .tcp_nodelay(true)
+            .local_address(local_address)
             .build()
             // Without TLS features there is no backend to initialise, and
             // the builder fails only on such initialisation.

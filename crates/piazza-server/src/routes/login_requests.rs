@@ -116,10 +116,9 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<LoginRequestCreated>), ApiError> {
     let device_name =
         DeviceName::parse(body.device_name.as_deref().unwrap_or(DEFAULT_DEVICE_NAME))?;
-    // The log-in limiter under keys of its own: it is a bounded sliding
-    // window per key, which is what a per-address creation limit needs.
-    let key = format!("qr:ip:{address}");
-    app.login_failures
+    // A bounded window per key is what a per-address creation limit needs.
+    let key = crate::rate_limit::address_key(address).to_string();
+    app.login_request_creations
         .check(&key, LOGIN_REQUESTS_PER_ADDRESS_MAX)
         .map_err(|retry_after_s| {
             ApiError::too_many(
@@ -128,7 +127,7 @@ pub async fn create(
                 retry_after_s,
             )
         })?;
-    app.login_failures.record_failure(&key);
+    app.login_request_creations.record_failure(&key);
     let request_id = LoginRequestId::parse(&format!(
         "{}{}",
         LoginRequestId::PREFIX,
