@@ -20,6 +20,7 @@ pub mod routes;
 pub mod socket;
 pub mod sweeper;
 pub mod telemetry;
+pub mod user_agent;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -176,6 +177,10 @@ pub fn router(app: App) -> Router {
         .route("/payments/{id}/refunds", post(merchants::refund))
         .route("/login-requests", post(routes::login_requests::create))
         .route("/login-requests/{id}", get(routes::login_requests::status))
+        .route(
+            "/login-requests/{id}/details",
+            get(routes::login_requests::details),
+        )
         .route(
             "/login-requests/{id}/approve",
             post(routes::login_requests::approve),
