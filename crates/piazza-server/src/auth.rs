@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use piazza_domain::store::TokenHash;
-use piazza_domain::{AccountId, DeviceId, Password, Timestamp, Username};
+use piazza_domain::{AccountId, DeviceId, Password, Timestamp};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -206,7 +206,6 @@ impl PasswordHasherPool {
 /// counts as failed from here until it is recorded as a success, so
 /// concurrent guesses cannot all pass before the first is counted.
 pub fn check_password_attempt(app: &App, username: &str, address: IpAddr) -> Result<(), ApiError> {
-    let username = limiter_username(username);
     app.password_attempts
         .admit(username, address, Instant::now())
         .map_err(|refusal| {
@@ -231,19 +230,8 @@ pub fn check_password_attempt(app: &App, username: &str, address: IpAddr) -> Res
 /// `address` clean for `username` again.
 pub fn record_password_attempt(app: &App, username: &str, address: IpAddr, succeeded: bool) {
     if succeeded {
-        let username = limiter_username(username);
         app.password_attempts
             .succeeded(username, address, Instant::now());
-    }
-}
-
-/// The username as the limiter keys it: only a name that parses can
-/// exist, and it is at most 32 characters, so keys stay small whatever a
-/// request holds; every other text is one key.
-fn limiter_username(username: &str) -> &str {
-    match Username::parse(username) {
-        Ok(_) => username,
-        Err(_) => "(not a username)",
     }
 }
 

@@ -28,9 +28,12 @@
 //! password is checked, and taken back when it succeeds: a flood of
 //! concurrent guesses cannot all pass the check before the first is
 //! counted. Memory is bounded: each of the three maps holds at most
-//! `keys_max` keys, dropping expired ones first and then the oldest quarter.
+//! `keys_max` keys of 48 to 64 bytes, dropping expired ones first and then
+//! the oldest quarter.
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
@@ -102,22 +105,27 @@ impl Refusal {
 }
 
 /// The three counts behind the policy, under one lock so an admission
-/// checks and counts at once.
+/// checks and counts at once. Usernames and pairs are kept as 64-bit
+/// hashes under a key random to this process: fixed-size keys with no
+/// allocation each, no username held in memory, and collisions nobody
+/// can aim at.
 pub struct PasswordAttempts {
     policy: AttemptPolicy,
+    hasher: RandomState,
     counts: Mutex<Counts>,
 }
 
 struct Counts {
-    pairs: FailureCounts<(Box<str>, IpAddr)>,
+    pairs: FailureCounts<u64>,
     addresses: FailureCounts<IpAddr>,
-    usernames: FailureCounts<Box<str>>,
+    usernames: FailureCounts<u64>,
 }
 
 impl PasswordAttempts {
     pub fn new(policy: AttemptPolicy) -> PasswordAttempts {
         PasswordAttempts {
             policy,
+            hasher: RandomState::new(),
             counts: Mutex::new(Counts {
                 pairs: FailureCounts::default(),
                 addresses: FailureCounts::default(),
@@ -132,14 +140,11 @@ impl PasswordAttempts {
 
     /// Whether `username`'s password may be checked for `address` now; if
     /// so, the attempt is counted as failed until [`Self::succeeded`].
-    /// `username` must be bounded (a parsed username, or one fixed key
-    /// for all that do not parse).
     pub fn admit(&self, username: &str, address: IpAddr, now: Instant) -> Result<(), Refusal> {
         let policy = &self.policy;
-        let address = address_key(address);
-        let pair: (Box<str>, IpAddr) = (username.into(), address);
+        let (user, pair, address) = self.keys(username, address);
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        let pair_failures = counts.pairs.live(&pair, policy.window, now);
+        let pair_failures = counts.pairs.live(pair, policy.window, now);
         if let Some(count) = pair_failures.filter(|c| c.failures >= policy.per_username_address_max)
         {
             return Err(Refusal::UsernameAtAddress {
@@ -148,7 +153,7 @@ impl PasswordAttempts {
         }
         if let Some(count) = counts
             .addresses
-            .live(&address, policy.window, now)
+            .live(address, policy.window, now)
             .filter(|c| c.failures >= policy.per_address_max)
         {
             return Err(Refusal::Address {
@@ -156,34 +161,42 @@ impl PasswordAttempts {
             });
         }
         // Only an address that has failed for this username waits.
-        if pair_failures.is_some() {
-            if let Some(count) = counts.usernames.live(username, policy.window, now) {
-                let pause = policy.backoff(count.failures);
-                let waited = now.saturating_duration_since(count.last);
-                if waited < pause {
-                    return Err(Refusal::Backoff {
-                        retry_after: pause - waited,
-                    });
-                }
+        if pair_failures.is_some()
+            && let Some(count) = counts.usernames.live(user, policy.window, now)
+        {
+            let pause = policy.backoff(count.failures);
+            let waited = now.saturating_duration_since(count.last);
+            if waited < pause {
+                return Err(Refusal::Backoff {
+                    retry_after: pause - waited,
+                });
             }
         }
         counts.pairs.charge(pair, policy, now);
         counts.addresses.charge(address, policy, now);
-        counts.usernames.charge(username.into(), policy, now);
+        counts.usernames.charge(user, policy, now);
         Ok(())
     }
 
     /// The admitted attempt had the right password: the address is clean
     /// for the username again, and the attempt no longer counts.
     pub fn succeeded(&self, username: &str, address: IpAddr, now: Instant) {
-        let address = address_key(address);
+        let (user, pair, address) = self.keys(username, address);
+        let window = self.policy.window;
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        counts
-            .pairs
-            .map
-            .remove(&(Box::<str>::from(username), address));
-        counts.addresses.refund(&address, self.policy.window, now);
-        counts.usernames.refund(username, self.policy.window, now);
+        counts.pairs.map.remove(&pair);
+        counts.addresses.refund(address, window, now);
+        counts.usernames.refund(user, window, now);
+    }
+
+    /// The username's key, the pair's key and the address's key.
+    fn keys(&self, username: &str, address: IpAddr) -> (u64, u64, IpAddr) {
+        let address = address_key(address);
+        (
+            self.hasher.hash_one(username),
+            self.hasher.hash_one((username, address)),
+            address,
+        )
     }
 }
 
@@ -216,15 +229,11 @@ impl<K> Default for FailureCounts<K> {
     }
 }
 
-impl<K: Hash + Eq> FailureCounts<K> {
+impl<K: Hash + Eq + Copy> FailureCounts<K> {
     /// The key's count, if its window is still open.
-    fn live<Q>(&self, key: &Q, window: Duration, now: Instant) -> Option<FailureCount>
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
+    fn live(&self, key: K, window: Duration, now: Instant) -> Option<FailureCount> {
         self.map
-            .get(key)
+            .get(&key)
             .filter(|count| now.saturating_duration_since(count.since) < window)
             .copied()
     }
@@ -246,12 +255,8 @@ impl<K: Hash + Eq> FailureCounts<K> {
         count.last = now;
     }
 
-    fn refund<Q>(&mut self, key: &Q, window: Duration, now: Instant)
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        if let Some(count) = self.map.get_mut(key)
+    fn refund(&mut self, key: K, window: Duration, now: Instant) {
+        if let Some(count) = self.map.get_mut(&key)
             && now.saturating_duration_since(count.since) < window
         {
             count.failures = count.failures.saturating_sub(1);
@@ -424,8 +429,9 @@ mod tests {
         for _ in 0..10 {
             attempts.admit("ann", address(1), now).unwrap();
         }
+        let ann = attempts.hasher.hash_one("ann");
         let counts = attempts.counts.lock().unwrap();
-        assert_eq!(counts.usernames.map["ann"].failures, 19);
+        assert_eq!(counts.usernames.map[&ann].failures, 19);
         assert_eq!(counts.addresses.map[&address(1)].failures, 19);
     }
 
@@ -454,11 +460,12 @@ mod tests {
                 .admit(&format!("user{n}"), address(n), now)
                 .unwrap();
         }
+        let newest = attempts.hasher.hash_one("user9999");
         let counts = attempts.counts.lock().unwrap();
         assert!(counts.pairs.map.len() <= 100);
         assert!(counts.addresses.map.len() <= 100);
         assert!(counts.usernames.map.len() <= 100);
         // The newest are the ones kept.
-        assert!(counts.usernames.map.contains_key("user9999"));
+        assert!(counts.usernames.map.contains_key(&newest));
     }
 }
