@@ -8,6 +8,13 @@
 //! (never in the QR code) proves the poller is the page. Only hashes of
 //! the code and the secret are stored, and the token is made when the page
 //! picks it up, so it is never stored at all.
+//!
+//! The code proves the approver saw *a* page, not that it is the person's
+//! own: a phishing page can show a real code. So the server records what
+//! it observed of the page when the request is made (its browser kind
+//! from the `User-Agent`, its address), the approver reads that with
+//! [`details`] and shows it, and [`approve`] needs an explicit
+//! `confirm: true`. Nothing the page wrote about itself is shown.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
