@@ -57,8 +57,9 @@ requests_per_account_per_s = 100000
 requests_per_account_burst = 100000
 anonymous_requests_per_address_per_s = 100000
 anonymous_requests_per_address_burst = 100000
-login_failures_per_username_max = 100000
+login_failures_per_username_address_max = 100000
 login_failures_per_address_max = 100000
+login_backoff_after_username_failures = 100000
 
 [password_hashing]
 memory_kib = 1024

@@ -317,6 +317,23 @@ scenario('qr-login', async (t) => {
   await approver.click('[data-testid=approve-link]');
   await approver.fill('#approve-payload', payload);
   await approver.click('form button[type=submit]');
+  // First what the server saw of the fresh browser (its kind from its
+  // User-Agent, its address, when it asked), not the name it gave itself;
+  // nothing is approved until the explicit Approve under those facts.
+  await expectVisible(approver, '[data-testid=login-review]', 'the login request under review');
+  const fact = async (name) => (await approver.locator(`[data-testid=login-${name}]`).textContent()).trim();
+  const browserKind = await fact('browser');
+  if (!/^Chrome on (Linux|macOS|Windows)$/.test(browserKind)) fail(`the approver sees the browser as "${browserKind}"`);
+  const address = await fact('address');
+  if (!['127.0.0.1', '::1'].includes(address)) fail(`the approver sees the address as "${address}"`);
+  if (!/\d/.test(await fact('requested-at'))) fail('the approver sees no time of asking');
+  const review = await approver.locator('[data-testid=login-review]').textContent();
+  if (review.includes('Web browser')) fail('the approver is shown the name the requesting page chose');
+  const waiting = await call(owner.token, 'GET', '/devices');
+  if (waiting.devices.length !== 2) fail(`approved before the confirmation: ${waiting.devices.length} devices`);
+  t.metric(`qr-login: the approver sees ${browserKind} at ${address}`);
+  await t.screenshotNow(approver, 'review');
+  await approver.click('[data-testid=approve-confirm]');
   await expectVisible(approver, 'form .status:not(:empty)', 'the approval confirmation');
 
   // The new browser polls, becomes a device of the account, and rebuilds

@@ -629,13 +629,34 @@ pub struct LoginRequestCreated {
 }
 
 /// `POST /api/v1/login-requests/{id}/approve`: the code, or the whole
-/// scanned payload.
+/// scanned payload, and `confirm: true` — sent only once the person has
+/// seen the request's details (`GET /api/v1/login-requests/{id}/details`)
+/// and said yes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ApproveLogin {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_payload: Option<String>,
+    /// Must be `true`; anything else is 400 `confirmation_required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<bool>,
+}
+
+/// `GET /api/v1/login-requests/{id}/details`: what the server itself saw
+/// of the page asking to log in, for the approving device to show before
+/// it confirms. Nothing here is text the page chose.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct LoginRequestDetails {
+    /// The page's browser and system from its User-Agent, one of a fixed
+    /// few ("Chrome on Linux", "Safari on iOS", "Unknown browser").
+    pub browser: String,
+    /// The address the request came from, as the server saw it.
+    pub address: String,
+    /// RFC 3339; when the page asked.
+    pub requested_at: String,
+    /// RFC 3339; when the QR code stops working.
+    pub expires_at: String,
 }
 
 /// `GET /api/v1/login-requests/{id}`: `pending`, `expired` or `approved`;

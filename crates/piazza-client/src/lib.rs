@@ -90,10 +90,23 @@ impl Client {
     /// The URL is not checked here: a bad one fails every call with a
     /// `Transport` error that names it.
     pub fn new(base_url: &str) -> Client {
+        Client::connecting_from(base_url, None)
+    }
+
+    /// A client whose connections leave from `local_address` (one of this
+    /// host's addresses, such as `127.0.0.2` on Linux's loopback): a host
+    /// with several addresses picks which one the server sees, and a test
+    /// plays several clients at different addresses.
+    pub fn from_address(base_url: &str, local_address: std::net::IpAddr) -> Client {
+        Client::connecting_from(base_url, Some(local_address))
+    }
+
+    fn connecting_from(base_url: &str, local_address: Option<std::net::IpAddr>) -> Client {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_S))
             .timeout(Duration::from_secs(REQUEST_TIMEOUT_S))
             .tcp_nodelay(true)
+            .local_address(local_address)
             .build()
             // Without TLS features there is no backend to initialise, and
             // the builder fails only on such initialisation.
@@ -536,21 +549,41 @@ impl Client {
         decode(&answer)
     }
 
-    /// `POST /api/v1/login-requests/{id}/approve` with the scanned payload
+    /// `GET /api/v1/login-requests/{id}/details` for a scanned payload
     /// (`piazza-login:<request_id>:<code>`; the prefix may be left off):
-    /// this account gets the new device.
+    /// the browser, address and time the server saw, to show the person
+    /// before they approve.
+    pub async fn login_request_details(
+        &self,
+        qr_payload: &str,
+    ) -> Result<piazza_api::LoginRequestDetails, ClientError> {
+        let (request_id, code) = split_login_payload(qr_payload);
+        let path = format!(
+            "/api/v1/login-requests/{}/details",
+            encode_segment(request_id)
+        );
+        let answer = send(
+            self.request(Method::GET, &path)
+                .header("x-login-code", code),
+        )
+        .await?;
+        decode(&answer)
+    }
+
+    /// `POST /api/v1/login-requests/{id}/approve` with the scanned payload:
+    /// this account gets the new device. This is the confirmation itself
+    /// (`confirm: true`): call it only after the person saw
+    /// [`Self::login_request_details`] and said yes.
     pub async fn approve_login(&self, qr_payload: &str) -> Result<(), ClientError> {
-        const PREFIX: &str = "piazza-login:";
-        let payload = qr_payload.trim();
-        let rest = payload.strip_prefix(PREFIX).unwrap_or(payload);
-        let request_id = rest.split(':').next().unwrap_or_default();
+        let (request_id, code) = split_login_payload(qr_payload);
         let path = format!(
             "/api/v1/login-requests/{}/approve",
             encode_segment(request_id)
         );
         let body = piazza_api::ApproveLogin {
             code: None,
-            qr_payload: Some(format!("{PREFIX}{rest}")),
+            qr_payload: Some(format!("{LOGIN_PAYLOAD_PREFIX}{request_id}:{code}")),
+            confirm: Some(true),
         };
         send(self.request(Method::POST, &path).json(&body)).await?;
         Ok(())
@@ -572,6 +605,18 @@ impl Client {
         .await?;
         decode(&answer)
     }
+}
+
+const LOGIN_PAYLOAD_PREFIX: &str = "piazza-login:";
+
+/// A QR log-in payload's request id and code (empty when missing: the
+/// server then answers 404, as for any unknown request).
+fn split_login_payload(qr_payload: &str) -> (&str, &str) {
+    let payload = qr_payload.trim();
+    let rest = payload
+        .strip_prefix(LOGIN_PAYLOAD_PREFIX)
+        .unwrap_or(payload);
+    rest.split_once(':').unwrap_or((rest, ""))
 }
 
 /// A 2xx answer, read in full.

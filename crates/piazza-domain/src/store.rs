@@ -806,6 +806,14 @@ pub trait Store: Send + Sync + 'static {
         code_hash: TokenHash,
         placeholder: TokenHash,
     ) -> StoreResult<LoginApproval>;
+    /// The request as an approver holding its code sees it at `now`: who
+    /// asked (as the server saw them) and until when it can be approved.
+    async fn review_login_request(
+        &self,
+        request: LoginRequestId,
+        code_hash: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<LoginRequestReview>;
     /// The request as its page sees it at `now`, found by id and secret.
     async fn login_request_status(
         &self,
@@ -885,7 +893,34 @@ pub struct NewLoginRequest {
     pub secret_hash: TokenHash,
     /// The name the new device will have.
     pub device_name: DeviceName,
+    /// What the server saw of the page, for the approver to check.
+    pub origin: LoginOrigin,
     pub expires_at: Timestamp,
+}
+
+/// What the server itself observed of a page asking to log in by QR code,
+/// chosen at the request's creation, never text the page wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginOrigin {
+    /// The browser kind read from its User-Agent ("Chrome on Linux").
+    pub browser: String,
+    /// The address it connected from.
+    pub address: String,
+}
+
+/// A login request as a logged-in device holding its code sees it, before
+/// it approves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginRequestReview {
+    /// No request has that id and code.
+    NotFound,
+    Expired,
+    AlreadyUsed,
+    Pending {
+        origin: LoginOrigin,
+        requested_at: Timestamp,
+        expires_at: Timestamp,
+    },
 }
 
 /// What approving a login request came to.

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::App;
 use crate::config::PasswordHashing;
 use crate::error::ApiError;
+use crate::password_attempts::Refusal;
 
 /// The caller, authenticated.
 #[derive(Debug, Clone, Copy)]
@@ -197,9 +198,46 @@ impl PasswordHasherPool {
     }
 }
 
-/// Counts failed log-ins per key (a username, a client address) in a
-/// sliding window; past the maximum the key is refused until the window
-/// after its first failure ends. Bounded: past `keys_max` keys, expired
+/// Whether a password for `username` may be checked for a client at
+/// `address` now: 429 `too_many_login_attempts` with `Retry-After` if not.
+/// Every route that checks an account password calls this first and
+/// [`record_password_attempt`] after, so they share one count of wrong
+/// passwords; the policy is in [`crate::password_attempts`]. The attempt
+/// counts as failed from here until it is recorded as a success, so
+/// concurrent guesses cannot all pass before the first is counted.
+pub fn check_password_attempt(app: &App, username: &str, address: IpAddr) -> Result<(), ApiError> {
+    app.password_attempts
+        .admit(username, address, Instant::now())
+        .map_err(|refusal| {
+            let detail = match refusal {
+                Refusal::UsernameAtAddress { .. } | Refusal::Address { .. } => {
+                    "too many wrong passwords from this address; wait and try again"
+                }
+                Refusal::Backoff { .. } => {
+                    "many wrong passwords for this account lately; wait a few seconds and try again"
+                }
+            };
+            ApiError::too_many(
+                "too_many_login_attempts",
+                detail,
+                crate::rate_limit::whole_seconds(refusal.retry_after()),
+            )
+        })
+}
+
+/// How the password checked after [`check_password_attempt`] came out. A
+/// wrong one was counted already; a right one is taken back and makes
+/// `address` clean for `username` again.
+pub fn record_password_attempt(app: &App, username: &str, address: IpAddr, succeeded: bool) {
+    if succeeded {
+        app.password_attempts
+            .succeeded(username, address, Instant::now());
+    }
+}
+
+/// Counts events per key (QR log-in requests per address) in a window
+/// that starts at the key's first event; past the maximum the key is
+/// refused until that window ends. Bounded: past `keys_max` keys, expired
 /// ones are dropped, and if none are, the oldest are.
 pub struct FailureLimiter {
     window: Duration,

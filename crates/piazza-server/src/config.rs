@@ -77,12 +77,32 @@ pub struct Limits {
     pub socket_queue_len_max: usize,
     /// A socket that takes no data for this long is dropped.
     pub socket_write_timeout_s: u64,
-    /// Failed log-ins per username within the window before 429.
-    pub login_failures_per_username_max: u32,
-    /// Failed log-ins per client address within the window before 429.
+    /// Wrong passwords for one username from one client address (one
+    /// IPv6 /64) within the window; past it that address gets 429 for that
+    /// username until the window ends. Stops brute force from one address
+    /// without touching the owner elsewhere.
+    pub login_failures_per_username_address_max: u32,
+    /// Wrong passwords from one client address within the window, for any
+    /// usernames; past it 429 for every username until the window ends.
     pub login_failures_per_address_max: u32,
-    /// How long failed log-ins are remembered.
+    /// Wrong passwords for one username within the window, from anywhere,
+    /// after which an address that has already failed for it must pause
+    /// (429 with a `Retry-After` of seconds) before its next try. Never a
+    /// lock: an address that has not failed for the username is always
+    /// checked. (Named `login_failures_per_username_max` before, when it
+    /// was a lock; that name is still read.)
+    #[serde(alias = "login_failures_per_username_max")]
+    pub login_backoff_after_username_failures: u32,
+    /// The first such pause; each further failure doubles it.
+    pub login_backoff_first_ms: u64,
+    /// The longest such pause.
+    pub login_backoff_max_ms: u64,
+    /// How long failed log-ins are remembered (each count's window).
     pub login_failure_window_s: u64,
+    /// Usernames, addresses and (username, address) pairs whose failures
+    /// are remembered, each; past it expired ones are forgotten first, then
+    /// the oldest.
+    pub login_limiter_keys_max: usize,
     /// Password hashes computed at once (each takes ~19 MiB and a core).
     pub password_hashes_in_flight_max: usize,
     /// Longest a plain HTTP request may take (long-polls included).
@@ -168,9 +188,13 @@ impl Default for Limits {
             sockets_per_account_max: 64,
             socket_queue_len_max: piazza_domain::limits::DEVICE_SEND_QUEUE_LEN_MAX,
             socket_write_timeout_s: 10,
-            login_failures_per_username_max: 10,
-            login_failures_per_address_max: 50,
+            login_failures_per_username_address_max: 10,
+            login_failures_per_address_max: 100,
+            login_backoff_after_username_failures: 50,
+            login_backoff_first_ms: 1000,
+            login_backoff_max_ms: 5000,
             login_failure_window_s: 15 * 60,
+            login_limiter_keys_max: 100_000,
             password_hashes_in_flight_max: 4,
             request_timeout_s: 45,
             socket_ping_interval_s: 30,
@@ -242,6 +266,16 @@ impl Limits {
                 self.password_hashes_in_flight_max as u64,
             ),
             ("request_timeout_s", self.request_timeout_s),
+            (
+                "login_failures_per_username_address_max",
+                u64::from(self.login_failures_per_username_address_max),
+            ),
+            (
+                "login_failures_per_address_max",
+                u64::from(self.login_failures_per_address_max),
+            ),
+            ("login_failure_window_s", self.login_failure_window_s),
+            ("login_limiter_keys_max", self.login_limiter_keys_max as u64),
             ("pin_attempts_max", u64::from(self.pin_attempts_max)),
             ("payment_code_valid_s", self.payment_code_valid_s),
             ("collect_confirm_s", self.collect_confirm_s),
@@ -283,6 +317,12 @@ impl Limits {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(format!("`limits.{name}` must be at least 1"));
+        }
+        if self.login_backoff_first_ms > self.login_backoff_max_ms {
+            return Err(
+                "`limits.login_backoff_first_ms` must be at most `limits.login_backoff_max_ms`"
+                    .into(),
+            );
         }
         if self.red_packet_total_max_minor < 1 {
             return Err("`limits.red_packet_total_max_minor` must be at least 1".into());

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod gateway;
 pub mod hub;
 pub mod openapi;
+pub mod password_attempts;
 pub mod pin_cache;
 mod qr_image;
 pub mod rate_limit;
@@ -19,6 +20,7 @@ pub mod routes;
 pub mod socket;
 pub mod sweeper;
 pub mod telemetry;
+pub mod user_agent;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,6 +45,7 @@ use crate::auth::{FailureLimiter, PasswordHasherPool};
 use crate::config::{Config, Limits};
 use crate::error::ApiError;
 use crate::hub::Hub;
+use crate::password_attempts::{AttemptPolicy, PasswordAttempts};
 use crate::routes::{
     accounts, contacts, conversations, merchants, red_packets, sync, transfers, wallet,
 };
@@ -53,7 +56,11 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub hub: Arc<Hub>,
     pub passwords: Arc<PasswordHasherPool>,
-    pub login_failures: Arc<FailureLimiter>,
+    /// Wrong passwords counted per (username, address), address and
+    /// username; see `auth::check_password_attempt`.
+    pub password_attempts: Arc<PasswordAttempts>,
+    /// QR log-in requests created per address.
+    pub login_request_creations: Arc<FailureLimiter>,
     /// Requests per account and per anonymous address (see `rate_limit`).
     pub rate_limits: Arc<rate_limit::RateLimits>,
     /// Right payment PINs seen lately, so bursts skip Argon2.
@@ -76,9 +83,6 @@ pub struct App {
     pub tasks: TaskTracker,
 }
 
-/// Keys the login limiter remembers at most.
-const LOGIN_LIMITER_KEYS_MAX: usize = 100_000;
-
 impl App {
     pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>, config: &Config) -> App {
         App {
@@ -88,9 +92,12 @@ impl App {
                 config.password_hashing,
                 config.limits.password_hashes_in_flight_max,
             )),
-            login_failures: Arc::new(FailureLimiter::new(
+            password_attempts: Arc::new(PasswordAttempts::new(AttemptPolicy::from_limits(
+                &config.limits,
+            ))),
+            login_request_creations: Arc::new(FailureLimiter::new(
                 config.limits.login_failure_window(),
-                LOGIN_LIMITER_KEYS_MAX,
+                config.limits.login_limiter_keys_max,
             )),
             rate_limits: Arc::new(rate_limit::RateLimits::new(&config.limits)),
             verified_pins: Arc::new(pin_cache::VerifiedPins::default()),
@@ -170,6 +177,10 @@ pub fn router(app: App) -> Router {
         .route("/payments/{id}/refunds", post(merchants::refund))
         .route("/login-requests", post(routes::login_requests::create))
         .route("/login-requests/{id}", get(routes::login_requests::status))
+        .route(
+            "/login-requests/{id}/details",
+            get(routes::login_requests::details),
+        )
         .route(
             "/login-requests/{id}/approve",
             post(routes::login_requests::approve),

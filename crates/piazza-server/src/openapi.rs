@@ -27,7 +27,7 @@ use crate::socket;
         merchants::get_payment,
         sync::sync, socket::upgrade, crate::healthz, crate::metrics_text, crate::openapi_json,
         crate::routes::login_requests::create, crate::routes::login_requests::approve,
-        crate::routes::login_requests::status,
+        crate::routes::login_requests::status, crate::routes::login_requests::details,
         crate::routes::media::upload, crate::routes::media::get,
     ),
     components(schemas(piazza_api::EventView, piazza_api::ClientFrame, piazza_api::ServerFrame)),

@@ -169,7 +169,7 @@ fn too_many(whom: &str, wait: Duration) -> ApiError {
 }
 
 /// A wait rounded up to whole seconds, at least one (`Retry-After`).
-fn whole_seconds(wait: Duration) -> u64 {
+pub(crate) fn whole_seconds(wait: Duration) -> u64 {
     u64::try_from(wait.as_nanos().div_ceil(1_000_000_000))
         .unwrap_or(u64::MAX)
         .max(1)
@@ -177,7 +177,7 @@ fn whole_seconds(wait: Duration) -> u64 {
 
 /// IPv6 clients usually hold a whole /64, so that is one key; an
 /// IPv4-mapped address is the IPv4 address it maps.
-fn address_key(address: IpAddr) -> IpAddr {
+pub(crate) fn address_key(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(_) => address,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -71,6 +71,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_9_media.sql"),
     include_str!("schema_10_message_client_ids.sql"),
     include_str!("schema_11_tails.sql"),
+    include_str!("schema_13_login_request_facts.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -822,6 +823,18 @@ impl Store for SqliteStore {
         Ok(self
             .writer
             .run(move |ctx| login_requests::approve(ctx, account, &request, code_hash, placeholder))
+            .await?)
+    }
+
+    async fn review_login_request(
+        &self,
+        request: piazza_domain::store::LoginRequestId,
+        code_hash: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<piazza_domain::store::LoginRequestReview> {
+        Ok(self
+            .readers
+            .read(move |conn| login_requests::review(conn, &request, code_hash, now))
             .await?)
     }
 

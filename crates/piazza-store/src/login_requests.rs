@@ -7,7 +7,8 @@
 //! at pick-up and never stored, so a copy of the database logs nobody in.
 
 use piazza_domain::store::{
-    LoginApproval, LoginRequestId, LoginRequestStatus, NewLoginRequest, TokenHash,
+    LoginApproval, LoginOrigin, LoginRequestId, LoginRequestReview, LoginRequestStatus,
+    NewLoginRequest, TokenHash,
 };
 use piazza_domain::{AccountId, DeviceId, DeviceName, Timestamp, Username};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -52,8 +53,8 @@ pub fn create(ctx: &mut WriteCtx<'_>, request: NewLoginRequest) -> Result<bool> 
     ctx.conn
         .prepare_cached(
             "INSERT INTO login_requests
-               (id, code_hash, secret_hash, device_name, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+               (id, code_hash, secret_hash, device_name, created_at, expires_at, browser, address)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             request.request_id.as_str(),
@@ -62,6 +63,8 @@ pub fn create(ctx: &mut WriteCtx<'_>, request: NewLoginRequest) -> Result<bool> 
             request.device_name.as_str(),
             now,
             request.expires_at.unix_ms(),
+            request.origin.browser,
+            request.origin.address,
         ])?;
     Ok(true)
 }
@@ -111,6 +114,45 @@ pub fn approve(
             request.as_str()
         ])?;
     Ok(LoginApproval::Approved(device))
+}
+
+/// The request with this id and code, as a device that may approve it
+/// sees it at `now`. Used before expired, as in [`approve`].
+pub fn review(
+    conn: &Connection,
+    request: &LoginRequestId,
+    code_hash: TokenHash,
+    now: Timestamp,
+) -> Result<LoginRequestReview> {
+    let found: Option<(i64, i64, Option<i64>, String, String)> = conn
+        .prepare_cached(
+            "SELECT created_at, expires_at, approved_at, browser, address FROM login_requests
+             WHERE id = ?1 AND code_hash = ?2",
+        )?
+        .query_row(params![request.as_str(), &code_hash.0[..]], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((created_at, expires_at, approved_at, browser, address)) = found else {
+        return Ok(LoginRequestReview::NotFound);
+    };
+    if approved_at.is_some() {
+        return Ok(LoginRequestReview::AlreadyUsed);
+    }
+    if expires_at <= now.unix_ms() {
+        return Ok(LoginRequestReview::Expired);
+    }
+    Ok(LoginRequestReview::Pending {
+        origin: LoginOrigin { browser, address },
+        requested_at: Timestamp::from_unix_ms(created_at),
+        expires_at: Timestamp::from_unix_ms(expires_at),
+    })
 }
 
 /// The request with this id and secret, as its page sees it at `now`.

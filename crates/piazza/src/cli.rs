@@ -93,6 +93,10 @@ pub enum ClientCommand {
     ApproveLogin {
         /// The text of the scanned QR code (`piazza-login:<id>:<code>`)
         qr_payload: String,
+        /// Approve without asking (the request's browser, address and time
+        /// are still printed); else a line of standard input must say yes
+        #[arg(long)]
+        yes: bool,
     },
     /// Show your wallet's balance; set the payment PIN; list the statement
     Wallet(pay::WalletArgs),
@@ -236,7 +240,9 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         } => read(&cli, &conversation_id, seq).await,
         ClientCommand::Watch => watch(&cli).await,
         ClientCommand::Devices(command) => devices(&cli, command).await,
-        ClientCommand::ApproveLogin { qr_payload } => approve_login(&cli, &qr_payload).await,
+        ClientCommand::ApproveLogin { qr_payload, yes } => {
+            approve_login(&cli, &qr_payload, yes).await
+        }
         ClientCommand::Wallet(args) => pay::wallet(&cli, args).await,
         ClientCommand::Topup { amount, key } => pay::top_up(&cli, amount, key).await,
         ClientCommand::Withdraw { amount, key } => pay::withdraw(&cli, amount, key).await,
@@ -518,8 +524,27 @@ async fn devices(cli: &Cli, command: DevicesCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn approve_login(cli: &Cli, qr_payload: &str) -> anyhow::Result<()> {
+/// Shows what the server saw of the browser asking to log in and approves
+/// only once the person says yes (or passed `--yes`): a QR code from a
+/// phishing page looks like any other, its browser and address do not.
+async fn approve_login(cli: &Cli, qr_payload: &str, yes: bool) -> anyhow::Result<()> {
     let session = cli.session()?;
+    let details = session
+        .client
+        .login_request_details(qr_payload)
+        .await
+        .map_err(|e| session.explain(e))?;
+    println!(
+        "a browser asks to log in as {}:\n  browser:    {}\n  address:    {}\n  asked at:   {}\n  expires at: {}",
+        session.saved.username,
+        details.browser,
+        details.address,
+        details.requested_at,
+        details.expires_at
+    );
+    if !yes && !confirmed("approve it? it becomes a device of your account [y/N]")? {
+        bail!("not approved: nothing changed");
+    }
     session
         .client
         .approve_login(qr_payload)
@@ -970,6 +995,25 @@ fn secret_line(what: &str) -> anyhow::Result<String> {
     drop(hidden);
     read.with_context(|| format!("cannot read the {what} from standard input"))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Asks `question` (at a terminal) and reads one line of standard input:
+/// `y` or `yes` is a yes; anything else, or nothing, is a no.
+fn confirmed(question: &str) -> anyhow::Result<bool> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("{question} ");
+        std::io::stderr().flush().ok();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the answer from standard input")?;
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 /// The terminal on standard input with echo turned off, until dropped.

@@ -158,3 +158,42 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(toml_text: &str) -> Limits {
+        toml::from_str::<FileConfig>(toml_text)
+            .expect("the file parses")
+            .limits
+    }
+
+    #[test]
+    fn the_log_in_limits_are_read_and_checked() {
+        let read = limits(
+            "[limits]\n\
+             login_failures_per_username_address_max = 3\n\
+             login_failures_per_address_max = 30\n\
+             login_backoff_after_username_failures = 20\n\
+             login_backoff_first_ms = 500\n\
+             login_backoff_max_ms = 2000\n",
+        );
+        assert_eq!(read.login_failures_per_username_address_max, 3);
+        assert_eq!(read.login_backoff_after_username_failures, 20);
+        assert_eq!(read.login_backoff_max_ms, 2000);
+        read.check().unwrap();
+        // The old name of the per-username threshold still works.
+        let old = limits("[limits]\nlogin_failures_per_username_max = 7\n");
+        assert_eq!(old.login_backoff_after_username_failures, 7);
+        let backwards = limits("[limits]\nlogin_backoff_first_ms = 9000\n");
+        assert!(
+            backwards
+                .check()
+                .unwrap_err()
+                .contains("login_backoff_first_ms")
+        );
+        let zero = limits("[limits]\nlogin_failures_per_username_address_max = 0\n");
+        assert!(zero.check().is_err());
+    }
+}

@@ -9,7 +9,7 @@ use piazza_domain::store::Account;
 use piazza_domain::{DeviceId, DeviceName, DisplayName, Password, Username};
 
 use crate::App;
-use crate::auth::{Auth, ClientAddr, new_token};
+use crate::auth::{Auth, ClientAddr, check_password_attempt, new_token, record_password_attempt};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::routes::paging::{ListQuery, next_cursor};
@@ -53,7 +53,7 @@ pub async fn create_account(
         (status = 201, body = SessionCreated),
         (status = 400, body = Problem),
         (status = 401, description = "wrong username or password (the same answer for both)", body = Problem),
-        (status = 429, description = "too many failed log-ins; see Retry-After", body = Problem),
+        (status = 429, description = "too_many_login_attempts: too many wrong passwords from this address (for this username, or for any), or a short pause for an address that already failed for a username under attack; see Retry-After", body = Problem),
     ))]
 pub async fn create_session(
     State(app): State<App>,
@@ -68,31 +68,10 @@ pub async fn create_session(
             "wrong username or password",
         )
     };
+    check_password_attempt(&app, &body.username, address)?;
     // A username that cannot exist is answered like any other wrong one.
     let username = Username::parse(&body.username).ok();
     let password_ok = body.password.len() <= piazza_domain::limits::PASSWORD_BYTES_MAX;
-    // Only a name that parses can exist, and it is at most 32 characters,
-    // so the limiter's keys stay small whatever the request holds.
-    let user_key = match &username {
-        Some(username) => format!("u:{username}"),
-        None => String::from("u:(not a username)"),
-    };
-    let address_key = format!("ip:{address}");
-    let limits = &app.limits;
-    for (key, max) in [
-        (&user_key, limits.login_failures_per_username_max),
-        (&address_key, limits.login_failures_per_address_max),
-    ] {
-        app.login_failures
-            .check(key, max)
-            .map_err(|retry_after_s| {
-                ApiError::too_many(
-                    "too_many_login_attempts",
-                    "too many failed log-ins; wait and try again",
-                    retry_after_s,
-                )
-            })?;
-    }
     let credentials = match &username {
         Some(username) => app.store.credentials(username).await?,
         None => None,
@@ -107,12 +86,11 @@ pub async fn create_session(
                     .map(|found| found.password_hash.clone()),
             )
             .await?;
-    let Some(credentials) = credentials.filter(|_| verified) else {
-        app.login_failures.record_failure(&user_key);
-        app.login_failures.record_failure(&address_key);
+    let credentials = credentials.filter(|_| verified);
+    record_password_attempt(&app, &body.username, address, credentials.is_some());
+    let Some(credentials) = credentials else {
         return Err(wrong());
     };
-    app.login_failures.clear(&user_key);
     let (token, hash) = new_token();
     let device = app
         .store

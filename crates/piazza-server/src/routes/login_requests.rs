@@ -8,17 +8,26 @@
 //! (never in the QR code) proves the poller is the page. Only hashes of
 //! the code and the secret are stored, and the token is made when the page
 //! picks it up, so it is never stored at all.
+//!
+//! The code proves the approver saw *a* page, not that it is the person's
+//! own: a phishing page can show a real code. So the server records what
+//! it observed of the page when the request is made (its browser kind
+//! from the `User-Agent`, its address), the approver reads that with
+//! [`details`] and shows it, and [`approve`] needs an explicit
+//! `confirm: true`. Nothing the page wrote about itself is shown.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use piazza_api::{
-    ApproveLogin, CreateLoginRequest, LoginRequestCreated, LoginRequestView, Problem,
+    ApproveLogin, CreateLoginRequest, LoginRequestCreated, LoginRequestDetails, LoginRequestView,
+    Problem,
 };
 use piazza_domain::store::{
-    LoginApproval, LoginRequestId, LoginRequestStatus, NewLoginRequest, TokenHash,
+    LoginApproval, LoginOrigin, LoginRequestId, LoginRequestReview, LoginRequestStatus,
+    NewLoginRequest, TokenHash,
 };
 use piazza_domain::{DeviceName, Timestamp};
 use rand::RngCore;
@@ -29,6 +38,7 @@ use crate::App;
 use crate::auth::{Auth, ClientAddr, new_token};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::user_agent::BrowserKind;
 
 /// How long a request can be approved (the issue asks for two minutes).
 pub const LOGIN_REQUEST_TTL_MS: i64 = 2 * 60 * 1000;
@@ -40,8 +50,8 @@ pub const LOGIN_REQUESTS_PER_ADDRESS_MAX: u32 = 60;
 pub const QR_PREFIX: &str = "piazza-login:";
 /// The header a page may send its secret in instead of `?secret=`.
 pub const SECRET_HEADER: &str = "x-login-secret";
-/// The name of a device logged in by QR code when the page gives none.
-const DEFAULT_DEVICE_NAME: &str = "Browser (QR log-in)";
+/// The header an approver may send the QR code's code in instead of `?code=`.
+pub const CODE_HEADER: &str = "x-login-code";
 /// Longer codes and secrets than these were never issued.
 const CODE_CHARS_MAX: usize = 64;
 
@@ -112,14 +122,25 @@ fn not_found() -> ApiError {
 pub async fn create(
     State(app): State<App>,
     ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     Json(body): Json<CreateLoginRequest>,
 ) -> Result<(StatusCode, Json<LoginRequestCreated>), ApiError> {
-    let device_name =
-        DeviceName::parse(body.device_name.as_deref().unwrap_or(DEFAULT_DEVICE_NAME))?;
-    // The log-in limiter under keys of its own: it is a bounded sliding
-    // window per key, which is what a per-address creation limit needs.
-    let key = format!("qr:ip:{address}");
-    app.login_failures
+    // Chosen here, from what the server sees, for the approver to check.
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let origin = LoginOrigin {
+        browser: BrowserKind::from_user_agent(user_agent).to_string(),
+        address: address.to_string(),
+    };
+    let device_name = match body.device_name.as_deref() {
+        Some(name) => DeviceName::parse(name)?,
+        None => DeviceName::parse(&format!("{} (QR log-in)", origin.browser))?,
+    };
+    // A bounded window per key is what a per-address creation limit needs.
+    let key = crate::rate_limit::address_key(address).to_string();
+    app.login_request_creations
         .check(&key, LOGIN_REQUESTS_PER_ADDRESS_MAX)
         .map_err(|retry_after_s| {
             ApiError::too_many(
@@ -128,7 +149,7 @@ pub async fn create(
                 retry_after_s,
             )
         })?;
-    app.login_failures.record_failure(&key);
+    app.login_request_creations.record_failure(&key);
     let request_id = LoginRequestId::parse(&format!(
         "{}{}",
         LoginRequestId::PREFIX,
@@ -150,6 +171,7 @@ pub async fn create(
             code_hash: code_hash(&code),
             secret_hash: secret_hash(&secret),
             device_name,
+            origin,
             expires_at,
         })
         .await?;
@@ -170,13 +192,66 @@ pub async fn create(
     ))
 }
 
+/// What the server saw of a QR log-in's page — its browser, address and
+/// when it asked — for a logged-in device holding the QR code to show
+/// before the person confirms (the code is the capability, as for
+/// approving).
+#[utoipa::path(get, path = "/api/v1/login-requests/{id}/details", tag = "accounts", security(("bearer" = [])),
+    params(("id" = String, Path), CodeQuery),
+    responses(
+        (status = 200, body = LoginRequestDetails),
+        (status = 400, description = "missing_login_code", body = Problem),
+        (status = 401, body = Problem),
+        (status = 404, description = "login_request_not_found (unknown id or wrong code)", body = Problem),
+        (status = 409, description = "login_request_used", body = Problem),
+        (status = 410, description = "login_request_expired", body = Problem),
+    ))]
+pub async fn details(
+    State(app): State<App>,
+    _auth: Auth,
+    id: Result<Path<String>, PathRejection>,
+    Query(query): Query<CodeQuery>,
+    headers: HeaderMap,
+) -> Result<Json<LoginRequestDetails>, ApiError> {
+    let code = header_or_query(&headers, CODE_HEADER, query.code).ok_or_else(|| {
+        ApiError::invalid(
+            "missing_login_code",
+            "send the QR code's code as the `X-Login-Code` header or `?code=`",
+        )
+    })?;
+    let request = request_id(id)?;
+    if code.is_empty() || code.len() > CODE_CHARS_MAX {
+        return Err(not_found());
+    }
+    let review = app
+        .store
+        .review_login_request(request, code_hash(&code), Timestamp::now())
+        .await?;
+    match review {
+        LoginRequestReview::Pending {
+            origin,
+            requested_at,
+            expires_at,
+        } => Ok(Json(LoginRequestDetails {
+            browser: origin.browser,
+            address: origin.address,
+            requested_at: requested_at.to_rfc3339(),
+            expires_at: expires_at.to_rfc3339(),
+        })),
+        LoginRequestReview::NotFound => Err(not_found()),
+        LoginRequestReview::Expired => Err(expired()),
+        LoginRequestReview::AlreadyUsed => Err(used()),
+    }
+}
+
 /// Approve a QR log-in: the caller's account gets a new device, which the
-/// page that shows the code becomes.
+/// page that shows the code becomes. `confirm` must be `true`: a client
+/// shows the request's details first and sends it when the person says yes.
 #[utoipa::path(post, path = "/api/v1/login-requests/{id}/approve", tag = "accounts", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = ApproveLogin,
     responses(
         (status = 204, description = "approved; the page picks its session up"),
-        (status = 400, description = "invalid_login_code: neither `code` nor `qr_payload`, or a payload of another request", body = Problem),
+        (status = 400, description = "invalid_login_code: neither `code` nor `qr_payload`, or a payload of another request; confirmation_required: `confirm` is not `true`", body = Problem),
         (status = 401, body = Problem),
         (status = 404, description = "login_request_not_found (unknown id or wrong code)", body = Problem),
         (status = 409, description = "login_request_used, or limit_reached (devices)", body = Problem),
@@ -189,30 +264,13 @@ pub async fn approve(
     Json(body): Json<ApproveLogin>,
 ) -> Result<StatusCode, ApiError> {
     let request = request_id(id)?;
-    let code = match (&body.code, &body.qr_payload) {
-        (Some(code), _) => code.trim(),
-        (None, Some(payload)) => {
-            let (named, code) = parse_qr_payload(payload).ok_or_else(|| {
-                ApiError::invalid(
-                    "invalid_login_code",
-                    "`qr_payload` is not a Piazza log-in code (piazza-login:<id>:<code>)",
-                )
-            })?;
-            if named != request {
-                return Err(ApiError::invalid(
-                    "invalid_login_code",
-                    "`qr_payload` names another login request than the path",
-                ));
-            }
-            code
-        }
-        (None, None) => {
-            return Err(ApiError::invalid(
-                "invalid_login_code",
-                "send the scanned code as `code` or the whole payload as `qr_payload`",
-            ));
-        }
-    };
+    let code = scanned_code(&request, &body)?;
+    if body.confirm != Some(true) {
+        return Err(ApiError::invalid(
+            "confirmation_required",
+            "show the request's browser, address and time (GET /api/v1/login-requests/{id}/details) and send `\"confirm\": true` once the person says yes",
+        ));
+    }
     if code.is_empty() || code.len() > CODE_CHARS_MAX {
         return Err(not_found());
     }
@@ -231,17 +289,67 @@ pub async fn approve(
     match approval {
         LoginApproval::Approved(_) => Ok(StatusCode::NO_CONTENT),
         LoginApproval::NotFound => Err(not_found()),
-        LoginApproval::Expired => Err(ApiError::new(
-            StatusCode::GONE,
-            "login_request_expired",
-            "this QR code has expired; show a new one",
-        )),
-        LoginApproval::AlreadyUsed => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "login_request_used",
-            "this QR code was approved already; show a new one",
+        LoginApproval::Expired => Err(expired()),
+        LoginApproval::AlreadyUsed => Err(used()),
+    }
+}
+
+/// The code an approval carries: `code`, or the code in `qr_payload`,
+/// which must name the request in the path.
+fn scanned_code<'b>(request: &LoginRequestId, body: &'b ApproveLogin) -> Result<&'b str, ApiError> {
+    match (&body.code, &body.qr_payload) {
+        (Some(code), _) => Ok(code.trim()),
+        (None, Some(payload)) => {
+            let (named, code) = parse_qr_payload(payload).ok_or_else(|| {
+                ApiError::invalid(
+                    "invalid_login_code",
+                    "`qr_payload` is not a Piazza log-in code (piazza-login:<id>:<code>)",
+                )
+            })?;
+            if named != *request {
+                return Err(ApiError::invalid(
+                    "invalid_login_code",
+                    "`qr_payload` names another login request than the path",
+                ));
+            }
+            Ok(code)
+        }
+        (None, None) => Err(ApiError::invalid(
+            "invalid_login_code",
+            "send the scanned code as `code` or the whole payload as `qr_payload`",
         )),
     }
+}
+
+fn expired() -> ApiError {
+    ApiError::new(
+        StatusCode::GONE,
+        "login_request_expired",
+        "this QR code has expired; show a new one",
+    )
+}
+
+fn used() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "login_request_used",
+        "this QR code was approved already; show a new one",
+    )
+}
+
+/// A header's value, else the query parameter's.
+fn header_or_query(headers: &HeaderMap, name: &str, query: Option<String>) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+        .or(query)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CodeQuery {
+    /// The QR code's code (or send it in the `X-Login-Code` header).
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -265,17 +373,12 @@ pub async fn status(
     Query(query): Query<StatusQuery>,
     headers: HeaderMap,
 ) -> Result<Json<LoginRequestView>, ApiError> {
-    let secret = headers
-        .get(SECRET_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
-        .or(query.secret)
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "missing_secret",
-                "send the request's secret as `?secret=` or the `X-Login-Secret` header",
-            )
-        })?;
+    let secret = header_or_query(&headers, SECRET_HEADER, query.secret).ok_or_else(|| {
+        ApiError::invalid(
+            "missing_secret",
+            "send the request's secret as `?secret=` or the `X-Login-Secret` header",
+        )
+    })?;
     let request = request_id(id)?;
     if secret.is_empty() || secret.len() > CODE_CHARS_MAX {
         return Err(not_found());

@@ -86,9 +86,17 @@ export class Api {
       headers: { 'X-Login-Secret': secret },
     });
   }
+  /** What the server saw of the browser asking: shown before approving. */
+  loginRequestDetails(requestId, code) {
+    return this.get(`/login-requests/${encodeURIComponent(requestId)}/details`, {
+      headers: { 'X-Login-Code': code },
+    });
+  }
+  /** The explicit confirmation, once the person saw the details. */
   approveLogin(requestId, payload) {
     return this.post(`/login-requests/${encodeURIComponent(requestId)}/approve`, {
       qr_payload: payload,
+      confirm: true,
     });
   }
 

@@ -16,7 +16,7 @@
 //! | group size | [`a_group_is_capped_at_500_members`] |
 //! | red-packet shares | [`red_packet_shares_are_capped`] |
 //! | red-packet total | `pay_rules::a_red_packet_above_the_configured_cap_is_refused` |
-//! | log-in attempts | `bad_input::repeated_failed_logins_are_refused_with_429` |
+//! | wrong passwords: per (username, address), per address, per-username backoff | `password_attempts::*`, `bad_input::repeated_failed_logins_are_refused_with_429` |
 //! | QR log-in requests per address | `login_requests::creation_is_rate_limited_per_address` |
 //! | payment PIN attempts | `wallet::withdrawal_needs_the_pin_and_five_wrong_ones_lock_it`, `pay_rules::the_pin_lock_out_follows_the_config`, `pay_concurrency::wrong_pins_racing_each_other_lock_after_exactly_five` |
 //! | CORS closed, `nosniff` on API answers | [`cors_is_closed_and_api_answers_are_nosniff`] |

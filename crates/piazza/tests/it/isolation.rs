@@ -38,6 +38,10 @@ struct Owned {
     merchant: String,
     payment_done: String,
     payment_waiting: String,
+    /// A QR log-in a page asked for, and the page's secret; its code is
+    /// on the page's screen only.
+    login_request: String,
+    login_secret: String,
 }
 
 /// One attempt of the stranger: the request, the id it aims at, that id's
@@ -257,6 +261,34 @@ fn attempts(owned: &Owned, bob: &User) -> Vec<Attempt> {
             ));
         }
     }
+    // A QR log-in's id alone, without the code on the page's screen (or
+    // the page's secret), shows and approves nothing.
+    for (method, path, body) in [
+        (
+            Method::GET,
+            "/api/v1/login-requests/{id}/details?code=guess",
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/login-requests/{id}/approve",
+            Some(json!({ "code": "guess", "confirm": true })),
+        ),
+        (
+            Method::GET,
+            "/api/v1/login-requests/{id}?secret=guess",
+            None,
+        ),
+    ] {
+        attempts.push(attempt(
+            method,
+            path,
+            &owned.login_request,
+            "lr_",
+            body,
+            (404, "login_request_not_found"),
+        ));
+    }
     attempts
 }
 
@@ -293,6 +325,11 @@ async fn snapshot(owned: &Owned) -> Value {
         "red_packet": get(ann, format!("/api/v1/red-packets/{}", owned.red_packet)).await,
         "payment_done": get(ann, format!("/api/v1/payments/{}", owned.payment_done)).await,
         "payment_waiting": get(cat, format!("/api/v1/payments/{}", owned.payment_waiting)).await,
+        "login_request": owned.ann.client
+            .login_request_status(&owned.login_request, &owned.login_secret)
+            .await
+            .expect("the page reads its request")
+            .status,
         "ann_statement": statement_entries(&ann.client).await,
         "ann_log": sync_all(&ann.client, None, 200).await.0.len(),
         "cat_log": sync_all(&cat.client, None, 200).await.0.len(),
@@ -382,7 +419,14 @@ async fn owner_with_one_of_everything(app: &TestApp) -> Owned {
     let waiting = collect(&ann, &merchant, &cat_code, COLLECTION_MINOR, "c1").await;
     assert_eq!(waiting.0, 201, "{}", waiting.1);
     assert_eq!(waiting.1["status"], "needs_confirmation", "{}", waiting.1);
+    let login = app
+        .anonymous()
+        .create_login_request(Some("ann's kitchen"))
+        .await
+        .expect("login request created");
     Owned {
+        login_request: login.request_id,
+        login_secret: login.secret,
         phone_device: phone.device_id,
         ann,
         cat,
@@ -422,6 +466,8 @@ fn secrets(owned: &Owned) -> Vec<String> {
         &owned.merchant,
         &owned.payment_done,
         &owned.payment_waiting,
+        &owned.login_request,
+        &owned.login_secret,
     ]
     .iter()
     .map(|secret| (*secret).to_owned())

@@ -2,9 +2,9 @@
 //! picks its new device's token up once; and everything that must not
 //! work: wrong secrets and codes, a second approval, expiry, no token.
 
-use piazza_api::LoginRequestView;
+use piazza_api::{LoginRequestCreated, LoginRequestDetails, LoginRequestView};
 use piazza_client::Client;
-use piazza_domain::store::{LoginRequestId, NewLoginRequest};
+use piazza_domain::store::{LoginOrigin, LoginRequestId, NewLoginRequest};
 use piazza_domain::{DeviceName, Timestamp};
 use piazza_server::routes::login_requests::{
     LOGIN_REQUESTS_PER_ADDRESS_MAX, code_hash, qr_payload, secret_hash,
@@ -112,6 +112,148 @@ async fn a_page_becomes_a_device_of_the_approving_account_once() {
     app.shut_down().await;
 }
 
+const FIREFOX_ON_WINDOWS: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:124.0) Gecko/20100101 Firefox/124.0";
+
+/// A page at 127.0.0.3 with Firefox's User-Agent asks to log in, naming
+/// its device as it likes.
+async fn request_from_firefox(app: &TestApp, device_name: &str) -> LoginRequestCreated {
+    let page = Client::from_address(&app.base, "127.0.0.3".parse().unwrap());
+    let body = serde_json::json!({ "device_name": device_name }).to_string();
+    let answer = page
+        .raw_with_headers(
+            Method::POST,
+            "/api/v1/login-requests",
+            Some(body.into_bytes()),
+            Some("application/json"),
+            &[("user-agent", FIREFOX_ON_WINDOWS)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    serde_json::from_slice(&answer.body).unwrap()
+}
+
+#[tokio::test]
+async fn the_approver_sees_what_the_server_saw_not_what_the_page_typed() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let before = Timestamp::now().to_rfc3339();
+    let request = request_from_firefox(&app, "Ann's iPhone, safe to approve").await;
+    let answer = ann
+        .client
+        .raw_with_headers(
+            Method::GET,
+            &format!("/api/v1/login-requests/{}/details", request.request_id),
+            None,
+            None,
+            &[(
+                "x-login-code",
+                request.qr_payload.rsplit(':').next().unwrap(),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let text = String::from_utf8_lossy(&answer.body);
+    assert!(
+        !text.contains("iPhone"),
+        "the page's own words are not shown: {text}"
+    );
+    let details: LoginRequestDetails = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(details.browser, "Firefox on Windows");
+    assert_eq!(details.address, "127.0.0.3");
+    assert_eq!(details.expires_at, request.expires_at);
+    // To the second, RFC 3339 in UTC is fixed-width: text order is time order.
+    let seconds = |rfc3339: &str| rfc3339[..19].to_owned();
+    let after = Timestamp::now().to_rfc3339();
+    assert!((seconds(&before)..=seconds(&after)).contains(&seconds(&details.requested_at)));
+    // The client reads them from the scanned payload; any logged-in
+    // account holding the code may (the code is the capability).
+    let bob = app.signup("bob").await;
+    assert_eq!(
+        bob.client
+            .login_request_details(&request.qr_payload)
+            .await
+            .unwrap(),
+        details
+    );
+    // Without the code, or without a device, nothing is shown.
+    let forged = format!("piazza-login:{}:not-the-code", request.request_id);
+    let error = ann.client.login_request_details(&forged).await.unwrap_err();
+    assert_problem(&error, 404, "login_request_not_found");
+    let error = app
+        .anonymous()
+        .login_request_details(&request.qr_payload)
+        .await
+        .unwrap_err();
+    assert_problem(&error, 401, "unauthorized");
+    // Once approved, the request is used up for review as for approval.
+    ann.client.approve_login(&request.qr_payload).await.unwrap();
+    let error = bob
+        .client
+        .login_request_details(&request.qr_payload)
+        .await
+        .unwrap_err();
+    assert_problem(&error, 409, "login_request_used");
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn approving_needs_an_explicit_confirmation() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let request = request_from_firefox(&app, "laptop").await;
+    let approve = format!("/api/v1/login-requests/{}/approve", request.request_id);
+    for body in [
+        serde_json::json!({ "qr_payload": request.qr_payload }),
+        serde_json::json!({ "qr_payload": request.qr_payload, "confirm": false }),
+    ] {
+        let answer = ann
+            .client
+            .raw(
+                Method::POST,
+                &approve,
+                Some(body.to_string().into_bytes()),
+                Some("application/json"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 400, "{body}");
+        assert_eq!(problem_code(&answer), "confirmation_required");
+    }
+    let page = app.anonymous();
+    let status = page
+        .login_request_status(&request.request_id, &request.secret)
+        .await
+        .unwrap();
+    assert_eq!(status.status, "pending", "nothing was approved");
+    assert_eq!(ann.client.devices().await.unwrap().devices.len(), 1);
+    let body = serde_json::json!({ "qr_payload": request.qr_payload, "confirm": true });
+    let answer = ann
+        .client
+        .raw(
+            Method::POST,
+            &approve,
+            Some(body.to_string().into_bytes()),
+            Some("application/json"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 204);
+    app.shut_down().await;
+}
+
 #[tokio::test]
 async fn concurrent_polls_hand_the_token_out_once() {
     let app = spawn_app().await;
@@ -141,8 +283,10 @@ async fn concurrent_polls_hand_the_token_out_once() {
         .into_iter()
         .map(|device| device.device_name)
         .collect();
+    // Unnamed, the device is named after what the server saw (this
+    // client sends no User-Agent).
     assert!(
-        names.contains(&"Browser (QR log-in)".to_owned()),
+        names.contains(&"Unknown browser (QR log-in)".to_owned()),
         "{names:?}"
     );
     app.shut_down().await;
@@ -239,6 +383,10 @@ async fn an_expired_request_cannot_be_approved() {
             code_hash: code_hash("the-code"),
             secret_hash: secret_hash("the-secret"),
             device_name: DeviceName::parse("late browser").unwrap(),
+            origin: LoginOrigin {
+                browser: "Chrome on Linux".into(),
+                address: "127.0.0.1".into(),
+            },
             expires_at: Timestamp::from_unix_ms(Timestamp::now().unix_ms() - 1),
         })
         .await
@@ -254,6 +402,12 @@ async fn an_expired_request_cannot_be_approved() {
     let error = ann
         .client
         .approve_login(&qr_payload(&request_id, "the-code"))
+        .await
+        .unwrap_err();
+    assert_problem(&error, 410, "login_request_expired");
+    let error = ann
+        .client
+        .login_request_details(&qr_payload(&request_id, "the-code"))
         .await
         .unwrap_err();
     assert_problem(&error, 410, "login_request_expired");
@@ -277,6 +431,7 @@ async fn garbage_is_a_problem_not_a_crash() {
     let ann = app.signup("ann").await;
     let request = app.anonymous().create_login_request(None).await.unwrap();
     let approve_path = format!("/api/v1/login-requests/{}/approve", request.request_id);
+    let details_path = format!("/api/v1/login-requests/{}/details", request.request_id);
     let other = app.anonymous().create_login_request(None).await.unwrap();
     let json = Some("application/json");
     let anonymous = app.anonymous();
@@ -310,9 +465,60 @@ async fn garbage_is_a_problem_not_a_crash() {
             &ann.client,
             Method::POST,
             approve_path.clone(),
-            Some(format!(r#"{{"code":"{}"}}"#, "x".repeat(10_000))),
+            Some(format!(
+                r#"{{"code":"{}","confirm":true}}"#,
+                "x".repeat(10_000)
+            )),
             404,
             "login_request_not_found",
+        ),
+        (
+            &ann.client,
+            Method::POST,
+            approve_path.clone(),
+            body(r#"{"code":"abc","confirm":"yes"}"#),
+            400,
+            "invalid_body",
+        ),
+        (
+            &ann.client,
+            Method::POST,
+            approve_path.clone(),
+            body(r#"{"code":"abc"}"#),
+            400,
+            "confirmation_required",
+        ),
+        (
+            &ann.client,
+            Method::GET,
+            details_path.clone(),
+            None,
+            400,
+            "missing_login_code",
+        ),
+        (
+            &ann.client,
+            Method::GET,
+            format!("{details_path}?code={}", "c".repeat(5000)),
+            None,
+            404,
+            "login_request_not_found",
+        ),
+        (
+            &ann.client,
+            Method::GET,
+            "/api/v1/login-requests/%00%ff/details?code=x".into(),
+            None,
+            404,
+            "login_request_not_found",
+        ),
+        (
+            &anonymous,
+            Method::GET,
+            format!("{details_path}?code=x"),
+            None,
+            401,
+            "unauthorized",
         ),
         (
             &ann.client,
@@ -423,34 +629,59 @@ async fn creation_is_rate_limited_per_address() {
 }
 
 #[tokio::test]
-async fn the_cli_approves_a_scanned_payload() {
+async fn the_cli_shows_the_request_and_approves_only_on_yes() {
     let app = spawn_app().await;
     app.signup("ann").await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cli.toml");
-    let run = |args: Vec<String>| {
+    // Runs the binary with `stdin` as its standard input.
+    let run = |args: Vec<String>, stdin: &'static str| {
         let config = config.clone();
         let server = app.base.clone();
         async move {
-            tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
+            let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
                 .args(args)
                 .env("PIAZZA_CONFIG", config)
                 .env("PIAZZA_SERVER", server)
                 .env("PIAZZA_ACCOUNT", "ann")
                 .env("PIAZZA_PASSWORD", PASSWORD)
                 .env("RUST_LOG", "warn")
-                .stdin(std::process::Stdio::null())
-                .output()
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("the piazza binary runs");
+            let mut input = child.stdin.take().unwrap();
+            tokio::io::AsyncWriteExt::write_all(&mut input, stdin.as_bytes())
                 .await
-                .expect("the piazza binary runs")
+                .unwrap();
+            drop(input);
+            child.wait_with_output().await.unwrap()
         }
     };
-    let login = run(vec!["login".into(), "ann".into()]).await;
+    let login = run(vec!["login".into(), "ann".into()], "").await;
     assert!(login.status.success(), "{login:?}");
+    let request = request_from_firefox(&app, "phishing page").await;
+    let approve = || vec!["approve-login".to_owned(), request.qr_payload.clone()];
+    // It shows the browser, address and time, and "no" changes nothing.
+    for answer in ["n\n", "", "approve\n"] {
+        let refused = run(approve(), answer).await;
+        assert!(!refused.status.success(), "{refused:?}");
+        let shown = String::from_utf8_lossy(&refused.stdout);
+        assert!(shown.contains("Firefox on Windows"), "{shown}");
+        assert!(shown.contains("127.0.0.3"), "{shown}");
+        assert!(!shown.contains("phishing"), "{shown}");
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("not approved"));
+    }
     let page = app.anonymous();
-    let request = page.create_login_request(None).await.unwrap();
-    let approve = run(vec!["approve-login".into(), request.qr_payload.clone()]).await;
-    assert!(approve.status.success(), "{approve:?}");
+    let status = page
+        .login_request_status(&request.request_id, &request.secret)
+        .await
+        .unwrap();
+    assert_eq!(status.status, "pending");
+
+    let approved = run(approve(), "y\n").await;
+    assert!(approved.status.success(), "{approved:?}");
     let status = page
         .login_request_status(&request.request_id, &request.secret)
         .await
@@ -458,10 +689,24 @@ async fn the_cli_approves_a_scanned_payload() {
     assert_eq!(status.username.as_deref(), Some("ann"));
     assert!(status.token.is_some());
     // A second approval fails with the server's reason.
-    let again = run(vec!["approve-login".into(), request.qr_payload.clone()]).await;
+    let mut again = approve();
+    again.push("--yes".into());
+    let again = run(again, "").await;
     assert!(!again.status.success());
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("login_request_used"), "{stderr}");
+    // `--yes` approves without asking.
+    let other = request_from_firefox(&app, "laptop").await;
+    let yes = run(
+        vec![
+            "approve-login".into(),
+            other.qr_payload.clone(),
+            "--yes".into(),
+        ],
+        "",
+    )
+    .await;
+    assert!(yes.status.success(), "{yes:?}");
     app.shut_down().await;
 }
 
@@ -478,5 +723,6 @@ async fn the_endpoints_are_in_the_openapi_document() {
     assert!(paths["/api/v1/login-requests"]["post"].is_object());
     assert!(paths["/api/v1/login-requests/{id}"]["get"].is_object());
     assert!(paths["/api/v1/login-requests/{id}/approve"]["post"].is_object());
+    assert!(paths["/api/v1/login-requests/{id}/details"]["get"].is_object());
     app.shut_down().await;
 }

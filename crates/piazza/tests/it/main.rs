@@ -16,6 +16,7 @@ mod login_requests;
 mod media;
 mod merchants;
 mod operations;
+mod password_attempts;
 mod pay_concurrency;
 mod pay_crash;
 mod pay_rules;

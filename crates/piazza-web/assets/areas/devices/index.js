@@ -74,14 +74,21 @@ function devicesView(ctx) {
   return page;
 }
 
-/** `piazza-login:<request_id>:<code>` → its request id, or null. */
+/** `piazza-login:<request_id>:<code>` → its request id and code, or null. */
 export function parsePayload(text) {
   const trimmed = text.trim();
   if (!trimmed.startsWith(PAYLOAD_PREFIX)) return null;
   const [requestId, code] = trimmed.slice(PAYLOAD_PREFIX.length).split(':');
-  return requestId && code ? { requestId, payload: trimmed } : null;
+  return requestId && code ? { requestId, code, payload: trimmed } : null;
 }
 
+/**
+ * Approving a login takes two steps: the pasted code is looked up, and
+ * what the server saw of the browser asking — its kind, address and when
+ * it asked, never a name it typed — is shown; only the explicit Approve
+ * under those facts approves. A phishing page's QR code looks like any
+ * other; the browser and address it comes from do not.
+ */
 function approveView(ctx) {
   const { session } = ctx;
   const error = errorLine();
@@ -96,6 +103,8 @@ function approveView(ctx) {
     spellcheck: 'false',
     'aria-describedby': 'approve-hint',
   });
+  const next = h('button', { type: 'submit', class: 'primary' }, t('approve.review'));
+  const review = h('section', { class: 'login-review', 'data-testid': 'login-review', hidden: true });
   const form = h(
     'form',
     { class: 'card', 'aria-labelledby': 'approve-title' },
@@ -105,8 +114,19 @@ function approveView(ctx) {
     input,
     error,
     done,
-    h('button', { type: 'submit', class: 'primary' }, t('approve.submit')),
+    review,
+    next,
   );
+  const failed = (failure) => {
+    const known = { 404: 'approve.unknown', 410: 'approve.expired', 409: 'approve.used' }[failure.status];
+    error.textContent = known ? t(known) : problemText(failure);
+  };
+  const close = () => {
+    review.hidden = true;
+    replace(review);
+    next.hidden = false;
+    input.disabled = false;
+  };
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     error.textContent = '';
@@ -116,14 +136,59 @@ function approveView(ctx) {
       error.textContent = t('approve.bad_payload');
       return;
     }
+    let details;
     try {
-      await session.api.approveLogin(parsed.requestId, parsed.payload);
-      done.textContent = t('approve.done');
-      input.value = '';
+      details = await session.api.loginRequestDetails(parsed.requestId, parsed.code);
     } catch (failure) {
-      const known = { 404: 'approve.unknown', 410: 'approve.expired', 409: 'approve.used' }[failure.status];
-      error.textContent = known ? t(known) : problemText(failure);
+      failed(failure);
+      return;
     }
+    const approve = async () => {
+      error.textContent = '';
+      try {
+        await session.api.approveLogin(parsed.requestId, parsed.payload);
+        close();
+        done.textContent = t('approve.done');
+        input.value = '';
+      } catch (failure) {
+        failed(failure);
+      }
+    };
+    showReview(review, details, session.account.username, {
+      approve,
+      cancel: () => {
+        close();
+        done.textContent = t('approve.cancelled');
+      },
+    });
+    next.hidden = true;
+    input.disabled = true;
   });
   return form;
+}
+
+/** The request's facts, as the server saw them, and the two choices. */
+function showReview(review, details, username, { approve, cancel }) {
+  const fact = (label, value, testid) => [h('dt', {}, label), h('dd', { 'data-testid': testid }, value)];
+  const asked = new Date(details.requested_at).toLocaleString(language());
+  replace(
+    review,
+    h('h2', {}, t('approve.review_title', { username })),
+    h(
+      'dl',
+      { class: 'facts' },
+      fact(t('approve.browser'), details.browser, 'login-browser'),
+      fact(t('approve.address'), details.address, 'login-address'),
+      fact(t('approve.requested_at'), asked, 'login-requested-at'),
+    ),
+    h('p', { class: 'hint' }, t('approve.review_warning')),
+    h(
+      'p',
+      { class: 'card-actions' },
+      h('button', { type: 'button', class: 'primary', 'data-testid': 'approve-confirm', onclick: approve }, t('approve.submit')),
+      h('button', { type: 'button', 'data-testid': 'approve-cancel', onclick: cancel }, t('approve.cancel')),
+    ),
+  );
+  review.hidden = false;
+  review.querySelector('[data-testid=approve-confirm]').focus();
 }
