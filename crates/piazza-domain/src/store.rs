@@ -63,6 +63,19 @@ pub enum Rejection {
     PinLocked { until: Timestamp },
     #[error("set a payment PIN first (PUT /api/v1/wallet/pin)")]
     PinNotSet,
+    #[error("enter the payment PIN: this device has not entered it lately")]
+    PinRequired,
+    #[error(
+        "the payment PIN is being reset: no money can leave the wallet until {}",
+        until.to_rfc3339()
+    )]
+    PinResetPending { until: Timestamp },
+    #[error("a wallet holds at most {max} minor units: top up less, or spend first")]
+    WalletBalanceLimit { max: i64 },
+    #[error(
+        "this server holds as much money as its ledger can account for: withdraw first, or top up less"
+    )]
+    GatewayLimit,
     #[error("no such transfer")]
     TransferNotFound,
     #[error("the transfer is no longer pending (it is {status})")]
@@ -262,11 +275,71 @@ impl Default for PinPolicy {
     }
 }
 
-/// The stored payment PIN of an account.
+/// The stored payment PIN of an account, as it stands at the moment it
+/// was read: a reset whose wait is over has already taken effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinState {
+    /// The PIN that verifies now.
     pub pin_hash: String,
     pub locked_until: Option<Timestamp>,
+    /// A reset of a forgotten PIN still waiting: when the new PIN takes
+    /// effect. Until then no money leaves the wallet.
+    pub reset_effective_at: Option<Timestamp>,
+}
+
+impl PinState {
+    /// Why money cannot leave the wallet at `now`, if it cannot: a reset
+    /// still waiting, or a lock. The PIN itself is not looked at.
+    pub fn money_out_refusal(&self, now: Timestamp) -> Option<Rejection> {
+        if let Some(until) = self.reset_effective_at.filter(|until| *until > now) {
+            return Some(Rejection::PinResetPending { until });
+        }
+        self.lock_refusal(now)
+    }
+
+    /// `PinLocked` while wrong PINs keep the PIN locked at `now`.
+    pub fn lock_refusal(&self, now: Timestamp) -> Option<Rejection> {
+        self.locked_until
+            .filter(|until| *until > now)
+            .map(|until| Rejection::PinLocked { until })
+    }
+}
+
+/// How the payment PIN is to be set, with the proof the caller gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinChange {
+    /// The account password was verified. With no PIN yet, `pin_hash` is
+    /// the PIN at once; with one (forgotten), it becomes the PIN at
+    /// `reset_effective_at`, and until then no money leaves the wallet.
+    WithPassword {
+        pin_hash: String,
+        reset_effective_at: Timestamp,
+    },
+    /// The current PIN, checked like any PIN (counted when wrong, refused
+    /// while locked). Right, `pin_hash` is the PIN at once and a pending
+    /// reset is cancelled: whoever knows the current PIN is the owner.
+    WithOldPin { old: PinCheck, pin_hash: String },
+}
+
+/// What setting the PIN came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinSet {
+    /// The new PIN works now.
+    Now,
+    /// A forgotten PIN's reset: the new PIN works, and money may leave
+    /// again, from `effective_at`.
+    AfterWait { effective_at: Timestamp },
+}
+
+/// What lets a device show a payment code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeAuthorization {
+    /// The PIN came with the request (counted when wrong; right, the
+    /// device is remembered as having entered it now).
+    Pin(PinCheck),
+    /// No PIN: the device must have entered the right one within the last
+    /// `window_ms`, as the store remembers it.
+    RecentPin { window_ms: i64 },
 }
 
 /// One line of a wallet statement.
@@ -367,10 +440,21 @@ pub struct CollectRequest {
     /// SHA-256 of the 18-digit code.
     pub code_hash: [u8; 32],
     pub money: Money,
-    /// At or under this many minor units the money moves at once.
+    /// At or under this many minor units the money moves at once, while
+    /// the buyer's day stays within `without_confirmation_per_day`.
     pub without_confirmation_max_minor: i64,
+    /// How many collections, and how much, complete without the buyer's
+    /// confirmation per buyer and UTC day; past either, the buyer confirms.
+    pub without_confirmation_per_day: DailyCap,
     /// Above it, when the buyer's confirmation lapses.
     pub confirm_by: Timestamp,
+}
+
+/// A count and an amount one account may reach in a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyCap {
+    pub count_max: u32,
+    pub amount_max_minor: i64,
 }
 
 /// A refund, with the payment's refunded total after it.
@@ -619,10 +703,20 @@ pub trait Store: Send + Sync + 'static {
     /// The balance of the account's wallet in `currency` (0 before any
     /// money moved).
     async fn wallet_balance(&self, account: AccountId, currency: Currency) -> StoreResult<i64>;
-    /// Sets (or replaces) the payment PIN's Argon2 hash and clears any
-    /// lock-out.
-    async fn set_pin(&self, account: AccountId, pin_hash: String) -> StoreResult<()>;
+    /// Sets the payment PIN (an Argon2 hash) as `change` allows. It never
+    /// clears a lock: a wrong old PIN is counted, and a lock stays until
+    /// it runs out. A reset notifies every device of the account.
+    async fn set_pin(&self, account: AccountId, change: PinChange) -> StoreResult<PinSet>;
     async fn pin(&self, account: AccountId) -> StoreResult<Option<PinState>>;
+    /// The stored answer of a wallet movement (top-up, withdrawal) under
+    /// `request`'s key, if it was done: lets a retry be answered before
+    /// anything is asked of the gateway. `IdempotencyKeyReused` if the key
+    /// was used for another request.
+    async fn replayed_movement(
+        &self,
+        account: AccountId,
+        request: Idempotent,
+    ) -> StoreResult<Option<MoneyMoved>>;
     /// Credits the wallet from the gateway. `reference` is the gateway's.
     async fn top_up(
         &self,
@@ -729,16 +823,20 @@ pub trait Store: Send + Sync + 'static {
         payment: PaymentId,
         money: Money,
     ) -> StoreResult<Refund>;
-    /// Stores a buyer's new payment code (its hash), bound to `device`.
+    /// Stores a buyer's new payment code (its hash), bound to `device`, if
+    /// `authorization` holds and money may leave the wallet (no lock, no
+    /// reset waiting). A wrong PIN is counted in the refusing job.
     async fn create_payment_code(
         &self,
         account: AccountId,
         device: DeviceId,
         code_hash: [u8; 32],
         expires_at: Timestamp,
+        authorization: CodeAuthorization,
     ) -> StoreResult<()>;
     /// The merchant's owner collects from a buyer's payment code; the code
-    /// is used up either way.
+    /// is used up either way. Refused while the buyer's PIN is locked or
+    /// being reset; past the buyer's daily cap it waits for confirmation.
     async fn collect_payment(
         &self,
         owner: AccountId,

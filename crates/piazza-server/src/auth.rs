@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use piazza_domain::store::TokenHash;
-use piazza_domain::{AccountId, DeviceId, Password, Timestamp};
+use piazza_domain::{AccountId, DeviceId, Password, Timestamp, Username};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -195,6 +195,61 @@ impl PasswordHasherPool {
         })
         .await
     }
+}
+
+/// Refuses a password check for `username` from `address` while failed
+/// password checks have locked it out: the answer log-in gives (429
+/// `too_many_login_attempts` with `Retry-After`). Every password check —
+/// log-in, and the password that sets or resets a payment PIN — asks this
+/// first and reports to [`record_password_attempt`] after, so they share
+/// one count and one lock.
+pub fn check_password_attempt(app: &App, username: &str, address: IpAddr) -> Result<(), ApiError> {
+    let limits = &app.limits;
+    for (key, max) in [
+        (
+            username_key(username),
+            limits.login_failures_per_username_max,
+        ),
+        (address_key(address), limits.login_failures_per_address_max),
+    ] {
+        app.login_failures
+            .check(&key, max)
+            .map_err(|retry_after_s| {
+                ApiError::too_many(
+                    "too_many_login_attempts",
+                    "too many failed log-ins; wait and try again",
+                    retry_after_s,
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// Counts a password check for `username` from `address`: a failure
+/// towards the lock of [`check_password_attempt`]; a success forgets the
+/// username's failures.
+pub fn record_password_attempt(app: &App, username: &str, address: IpAddr, succeeded: bool) {
+    let user_key = username_key(username);
+    if succeeded {
+        app.login_failures.clear(&user_key);
+    } else {
+        app.login_failures.record_failure(&user_key);
+        app.login_failures.record_failure(&address_key(address));
+    }
+}
+
+/// The limiter's key for a username. Only a name that parses can exist,
+/// and it is at most 32 characters, so keys stay small whatever a request
+/// holds.
+fn username_key(username: &str) -> String {
+    match Username::parse(username) {
+        Ok(username) => format!("u:{username}"),
+        Err(_) => String::from("u:(not a username)"),
+    }
+}
+
+fn address_key(address: IpAddr) -> String {
+    format!("ip:{address}")
 }
 
 /// Counts failed log-ins per key (a username, a client address) in a

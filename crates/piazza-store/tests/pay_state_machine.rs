@@ -46,8 +46,8 @@ use piazza_domain::ledger::LedgerAccountKind;
 use piazza_domain::money::{AMOUNT_MINOR_MAX, AmountMinor, Currency, Money};
 use piazza_domain::red_packet::{RED_PACKET_SHARES_MAX, RedPacketPot, ShareCount, SplitMode};
 use piazza_domain::store::{
-    IdempotencyKey, Idempotent, NoticeSink, PinCheck, RedPacketRequest, Refund, TransferDecision,
-    TransferRequest, TransferStatus,
+    IdempotencyKey, Idempotent, NoticeSink, PinChange, PinCheck, RedPacketRequest, Refund,
+    TransferDecision, TransferRequest, TransferStatus,
 };
 use piazza_domain::{
     AccountId, ConversationId, DisplayName, Greeting, GroupTitle, MerchantId, Notice, PaymentId,
@@ -699,10 +699,11 @@ impl World {
             .expect("group of three");
         for (i, account) in accounts.iter().enumerate() {
             if i != NO_PIN {
-                store
-                    .set_pin(*account, "a hash; the store never reads it".into())
-                    .await
-                    .expect("set pin");
+                let first = PinChange::WithPassword {
+                    pin_hash: "a hash; the store never reads it".into(),
+                    reset_effective_at: Timestamp::now(),
+                };
+                store.set_pin(*account, first).await.expect("set pin");
             }
         }
         let merchant = store

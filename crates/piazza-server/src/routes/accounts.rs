@@ -9,7 +9,7 @@ use piazza_domain::store::Account;
 use piazza_domain::{DeviceId, DeviceName, DisplayName, Password, Username};
 
 use crate::App;
-use crate::auth::{Auth, ClientAddr, new_token};
+use crate::auth::{Auth, ClientAddr, check_password_attempt, new_token, record_password_attempt};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::routes::paging::{ListQuery, next_cursor};
@@ -71,28 +71,7 @@ pub async fn create_session(
     // A username that cannot exist is answered like any other wrong one.
     let username = Username::parse(&body.username).ok();
     let password_ok = body.password.len() <= piazza_domain::limits::PASSWORD_BYTES_MAX;
-    // Only a name that parses can exist, and it is at most 32 characters,
-    // so the limiter's keys stay small whatever the request holds.
-    let user_key = match &username {
-        Some(username) => format!("u:{username}"),
-        None => String::from("u:(not a username)"),
-    };
-    let address_key = format!("ip:{address}");
-    let limits = &app.limits;
-    for (key, max) in [
-        (&user_key, limits.login_failures_per_username_max),
-        (&address_key, limits.login_failures_per_address_max),
-    ] {
-        app.login_failures
-            .check(key, max)
-            .map_err(|retry_after_s| {
-                ApiError::too_many(
-                    "too_many_login_attempts",
-                    "too many failed log-ins; wait and try again",
-                    retry_after_s,
-                )
-            })?;
-    }
+    check_password_attempt(&app, &body.username, address)?;
     let credentials = match &username {
         Some(username) => app.store.credentials(username).await?,
         None => None,
@@ -107,12 +86,11 @@ pub async fn create_session(
                     .map(|found| found.password_hash.clone()),
             )
             .await?;
-    let Some(credentials) = credentials.filter(|_| verified) else {
-        app.login_failures.record_failure(&user_key);
-        app.login_failures.record_failure(&address_key);
+    let credentials = credentials.filter(|_| verified);
+    record_password_attempt(&app, &body.username, address, credentials.is_some());
+    let Some(credentials) = credentials else {
         return Err(wrong());
     };
-    app.login_failures.clear(&user_key);
     let (token, hash) = new_token();
     let device = app
         .store
