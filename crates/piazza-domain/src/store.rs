@@ -288,6 +288,19 @@ pub struct PinState {
 }
 
 impl PinState {
+    /// This PIN with the reset stored beside it (the new PIN's hash and
+    /// when it takes effect), as it stands at `now`: past its wait the
+    /// reset is the PIN; before it, the reset is waiting.
+    pub fn with_reset(mut self, reset: Option<(String, Timestamp)>, now: Timestamp) -> PinState {
+        self.reset_effective_at = None;
+        match reset {
+            Some((pin_hash, at)) if at <= now => self.pin_hash = pin_hash,
+            Some((_, at)) => self.reset_effective_at = Some(at),
+            None => {}
+        }
+        self
+    }
+
     /// Why money cannot leave the wallet at `now`, if it cannot: a reset
     /// still waiting, or a lock. The PIN itself is not looked at.
     pub fn money_out_refusal(&self, now: Timestamp) -> Option<Rejection> {
@@ -1000,4 +1013,60 @@ pub enum LoginRequestStatus {
         /// Whether the device's token is still to be handed out.
         awaiting_token: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_unix_ms(ms)
+    }
+
+    fn pin(locked_until: Option<i64>) -> PinState {
+        PinState {
+            pin_hash: "old".into(),
+            locked_until: locked_until.map(at),
+            reset_effective_at: None,
+        }
+    }
+
+    #[test]
+    fn a_reset_is_the_pin_once_its_wait_is_over_and_holds_money_before() {
+        let reset = Some(("new".to_owned(), at(2_000)));
+        let waiting = pin(None).with_reset(reset.clone(), at(1_999));
+        assert_eq!(waiting.pin_hash, "old", "the PIN in force until then");
+        assert_eq!(
+            waiting.money_out_refusal(at(1_999)),
+            Some(Rejection::PinResetPending { until: at(2_000) })
+        );
+        assert_eq!(
+            waiting.lock_refusal(at(1_999)),
+            None,
+            "a change may cancel it"
+        );
+        let over = pin(None).with_reset(reset, at(2_000));
+        assert_eq!(over.pin_hash, "new");
+        assert_eq!(over.reset_effective_at, None);
+        assert_eq!(over.money_out_refusal(at(2_000)), None);
+    }
+
+    #[test]
+    fn a_lock_refuses_money_out_until_it_runs_out_and_a_reset_first() {
+        let locked = pin(Some(5_000));
+        assert_eq!(
+            locked.money_out_refusal(at(4_999)),
+            Some(Rejection::PinLocked { until: at(5_000) })
+        );
+        assert_eq!(locked.money_out_refusal(at(5_000)), None);
+        let both = pin(Some(5_000)).with_reset(Some(("new".into(), at(9_000))), at(1));
+        assert_eq!(
+            both.money_out_refusal(at(1)),
+            Some(Rejection::PinResetPending { until: at(9_000) })
+        );
+        assert_eq!(
+            both.lock_refusal(at(1)),
+            Some(Rejection::PinLocked { until: at(5_000) })
+        );
+    }
 }

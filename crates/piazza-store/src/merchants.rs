@@ -330,7 +330,7 @@ pub fn create_code(
                 .optional()?
                 .flatten();
             let since = ctx.now.unix_ms().saturating_sub(window_ms);
-            if !entered.is_some_and(|at| at > since) {
+            if entered.is_none_or(|at| at <= since) {
                 return Ok(Err(Rejection::PinRequired));
             }
             // Omitting the PIN does not stretch the window.

@@ -439,37 +439,28 @@ pub fn pin_state(
     account: AccountId,
     now: Timestamp,
 ) -> Result<Option<PinState>> {
-    let found: Option<(String, Option<i64>, Option<String>, Option<i64>)> = conn
+    let found = conn
         .prepare_cached(
             "SELECT pin_hash, locked_until, reset_pin_hash, reset_effective_at
              FROM payment_pins WHERE account_id = ?1",
         )?
         .query_row([account.row()], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            let reset = match (
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Option<i64>>(3)?,
+            ) {
+                (Some(hash), Some(at)) => Some((hash, Timestamp::from_unix_ms(at))),
+                _ => None,
+            };
+            Ok(PinState {
+                pin_hash: row.get(0)?,
+                locked_until: row.get::<_, Option<i64>>(1)?.map(Timestamp::from_unix_ms),
+                reset_effective_at: None,
+            }
+            .with_reset(reset, now))
         })
         .optional()?;
-    let Some((pin_hash, locked_until, reset_hash, reset_at)) = found else {
-        return Ok(None);
-    };
-    let locked_until = locked_until.map(Timestamp::from_unix_ms);
-    let reset_at = reset_at.map(Timestamp::from_unix_ms);
-    Ok(Some(match (reset_hash, reset_at) {
-        (Some(reset_hash), Some(at)) if at <= now => PinState {
-            pin_hash: reset_hash,
-            locked_until,
-            reset_effective_at: None,
-        },
-        (Some(_), Some(at)) => PinState {
-            pin_hash,
-            locked_until,
-            reset_effective_at: Some(at),
-        },
-        _ => PinState {
-            pin_hash,
-            locked_until,
-            reset_effective_at: None,
-        },
-    }))
+    Ok(found)
 }
 
 /// The wallet's ledger row, if money ever moved through it.

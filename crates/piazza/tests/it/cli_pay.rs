@@ -305,17 +305,31 @@ async fn the_cli_asks_for_the_pin_where_the_server_does() {
     cli.ok("alice", &["payment-code", "--no-pin"]).await;
 
     let changed = cli
-        .run_with_stdin("alice", &["wallet", "pin", "--change"], &format!("{PIN}\n135791\n"))
+        .run_with_stdin(
+            "alice",
+            &["wallet", "pin", "--change"],
+            &format!("{PIN}\n135791\n"),
+        )
         .await;
     let stdout = String::from_utf8_lossy(&changed.stdout);
     assert!(stdout.contains("payment PIN changed"), "{changed:?}");
     let wrong = cli
-        .run_with_stdin("alice", &["wallet", "pin", "--change"], &format!("{PIN}\n{PIN}\n"))
+        .run_with_stdin(
+            "alice",
+            &["wallet", "pin", "--change"],
+            &format!("{PIN}\n{PIN}\n"),
+        )
         .await;
-    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong"), "{wrong:?}");
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("wrong"),
+        "{wrong:?}"
+    );
 
     let reset = cli.ok("alice", &["wallet", "pin"]).await;
     assert!(reset.contains("takes effect at"), "{reset}");
     let held = cli.fails("alice", &["payment-code"]).await;
-    assert!(held.contains("pin_reset_pending") || held.contains("reset"), "{held}");
+    assert!(
+        held.contains("pin_reset_pending") || held.contains("reset"),
+        "{held}"
+    );
 }

@@ -80,7 +80,11 @@ async fn a_code_needs_the_pin_or_one_entered_lately_on_that_device() {
     .await;
     let (_, buyer, _) = shop_with(&app, 10_000).await;
     assert_code(&ask_code(&buyer, None).await, 403, "pin_required");
-    assert_code(&ask_code(&buyer, Some(json!({}))).await, 403, "pin_required");
+    assert_code(
+        &ask_code(&buyer, Some(json!({}))).await,
+        403,
+        "pin_required",
+    );
     assert_code(
         &ask_code(&buyer, Some(json!({ "pin": "12345" }))).await,
         400,
@@ -166,7 +170,14 @@ async fn collections_without_confirmation_are_capped_per_day() {
     let (owner, buyer, merchant) = shop_with(&app, 10_000).await;
     let mut statuses = Vec::new();
     for (n, amount) in [600, 500, 400, 1, 1].into_iter().enumerate() {
-        let done = collect(&owner, &merchant, &code(&buyer).await, amount, &format!("c{n}")).await;
+        let done = collect(
+            &owner,
+            &merchant,
+            &code(&buyer).await,
+            amount,
+            &format!("c{n}"),
+        )
+        .await;
         assert_eq!(done.0, 201, "{}", done.1);
         statuses.push(done.1["status"].as_str().unwrap().to_owned());
     }

@@ -108,7 +108,11 @@ async fn changing_the_pin_needs_the_old_pin() {
     let app = crate::wallet::sandbox().await;
     let ann = app.signup("ann").await;
     let change = |old: &str, new: &str| json!({ "old_pin": old, "pin": new });
-    assert_code(&put_pin(&ann, change(PIN, NEW_PIN)).await, 403, "pin_not_set");
+    assert_code(
+        &put_pin(&ann, change(PIN, NEW_PIN)).await,
+        403,
+        "pin_not_set",
+    );
     set_pin(&ann).await;
     assert_eq!(top_up(&ann, 10_000, "fund").await.0, 201);
     for body in [
@@ -117,8 +121,16 @@ async fn changing_the_pin_needs_the_old_pin() {
     ] {
         assert_code(&put_pin(&ann, body).await, 400, "pin_proof_required");
     }
-    assert_code(&put_pin(&ann, change("12345", NEW_PIN)).await, 400, "invalid_pin");
-    assert_code(&put_pin(&ann, change("000000", NEW_PIN)).await, 403, "wrong_pin");
+    assert_code(
+        &put_pin(&ann, change("12345", NEW_PIN)).await,
+        400,
+        "invalid_pin",
+    );
+    assert_code(
+        &put_pin(&ann, change("000000", NEW_PIN)).await,
+        403,
+        "wrong_pin",
+    );
     assert_eq!(put_pin(&ann, change(PIN, NEW_PIN)).await.0, 204);
     assert_code(&withdraw(&ann, 100, PIN, "old").await, 403, "wrong_pin");
     assert_eq!(withdraw(&ann, 100, NEW_PIN, "new").await.0, 201);
@@ -127,8 +139,16 @@ async fn changing_the_pin_needs_the_old_pin() {
         let wrong = put_pin(&ann, change("000000", PIN)).await;
         assert_code(&wrong, 403, "wrong_pin");
     }
-    assert_code(&put_pin(&ann, change(NEW_PIN, PIN)).await, 423, "pin_locked");
-    assert_code(&withdraw(&ann, 100, NEW_PIN, "locked").await, 423, "pin_locked");
+    assert_code(
+        &put_pin(&ann, change(NEW_PIN, PIN)).await,
+        423,
+        "pin_locked",
+    );
+    assert_code(
+        &withdraw(&ann, 100, NEW_PIN, "locked").await,
+        423,
+        "pin_locked",
+    );
     let log = ann.client.sync(None, None, None).await.unwrap();
     let changed = log
         .events
@@ -239,13 +259,23 @@ async fn a_forgotten_pin_is_reset_after_a_wait_that_holds_the_money() {
     assert_eq!(sent.0, 201, "{}", sent.1);
     let transfer = sent.1["transfer_id"].as_str().unwrap();
     let path = format!("/api/v1/transfers/{transfer}/accept");
-    assert_eq!(call(&ann.client, Method::POST, &path, None, None).await.0, 200);
+    assert_eq!(
+        call(&ann.client, Method::POST, &path, None, None).await.0,
+        200
+    );
     assert_eq!(balance(&ann).await, 10_800);
 
     // After the wait the new PIN is the PIN, and money leaves again.
-    assert!(tokio::time::Instant::now() < over, "the checks outlasted the wait");
+    assert!(
+        tokio::time::Instant::now() < over,
+        "the checks outlasted the wait"
+    );
     tokio::time::sleep_until(over).await;
-    assert_code(&withdraw(&ann, 100, PIN, "after-old").await, 403, "wrong_pin");
+    assert_code(
+        &withdraw(&ann, 100, PIN, "after-old").await,
+        403,
+        "wrong_pin",
+    );
     assert_eq!(withdraw(&ann, 100, NEW_PIN, "after-new").await.0, 201);
     assert_ledger_sound(&app);
 }
@@ -261,7 +291,11 @@ async fn the_current_pin_cancels_a_reset() {
     assert_eq!(top_up(&ann, 10_000, "fund").await.0, 201);
     let reset = put_pin(&ann, json!({ "pin": NEW_PIN, "password": PASSWORD })).await;
     assert_eq!(reset.0, 202, "{}", reset.1);
-    assert_code(&withdraw(&ann, 100, PIN, "held").await, 423, "pin_reset_pending");
+    assert_code(
+        &withdraw(&ann, 100, PIN, "held").await,
+        423,
+        "pin_reset_pending",
+    );
     let cancel = put_pin(&ann, json!({ "old_pin": PIN, "pin": PIN })).await;
     assert_eq!(cancel.0, 204, "{}", cancel.1);
     assert_eq!(withdraw(&ann, 100, PIN, "free").await.0, 201);
