@@ -215,7 +215,7 @@ fn invalid_qr(detail: impl Into<String>) -> ApiError {
         (status = 403, description = "wrong_pin or pin_not_set", body = Problem),
         (status = 409, description = "insufficient_funds", body = Problem),
         (status = 422, description = "idempotency_key_reused", body = Problem),
-        (status = 423, description = "pin_locked", body = Problem),
+        (status = 423, description = "pin_locked, or pin_reset_pending (a forgotten PIN is being reset: no money leaves until it takes effect)", body = Problem),
     ))]
 pub async fn pay(
     State(app): State<App>,
@@ -446,7 +446,7 @@ pub async fn collect(
         (status = 403, description = "wrong_pin or pin_not_set", body = Problem),
         (status = 404, description = "payment_not_found (also for anyone but the buyer)", body = Problem),
         (status = 409, description = "payment_not_pending (declined or expired) or insufficient_funds", body = Problem),
-        (status = 423, description = "pin_locked", body = Problem),
+        (status = 423, description = "pin_locked, or pin_reset_pending (a forgotten PIN is being reset: no money leaves until it takes effect)", body = Problem),
     ))]
 pub async fn confirm(
     State(app): State<App>,

@@ -361,7 +361,7 @@ async fn within_balance_max(app: &App, account: AccountId, money: Money) -> Resu
         (status = 403, description = "wrong_pin or pin_not_set", body = Problem),
         (status = 409, description = "insufficient_funds", body = Problem),
         (status = 422, description = "idempotency_key_reused", body = Problem),
-        (status = 423, description = "pin_locked", body = Problem),
+        (status = 423, description = "pin_locked, or pin_reset_pending (a forgotten PIN is being reset: no money leaves until it takes effect)", body = Problem),
         (status = 502, description = "payment_gateway_failed: the payout was not confirmed; retry with the same key (the debit replays, the payout is asked again)", body = Problem),
         (status = 503, description = "no_payment_gateway", body = Problem),
     ))]
