@@ -331,6 +331,7 @@ pub enum PinChange {
     /// The current PIN, checked like any PIN (counted when wrong, refused
     /// while locked). Right, `pin_hash` is the PIN at once and a pending
     /// reset is cancelled: whoever knows the current PIN is the owner.
+    /// Wrong, `pin_hash` is never read (the caller need not hash it).
     WithOldPin { old: PinCheck, pin_hash: String },
 }
 
