@@ -839,6 +839,13 @@ scenario('payment-code', async (t) => {
   await logInInBrowser(page, buyer.username);
   await openWallet(page);
   await page.click('[data-testid=wallet-code-link]');
+  // No code without the PIN: this browser never typed it.
+  await expectVisible(page, '[data-testid=code-pin-form]', 'the PIN asked before the code');
+  await page.fill('[data-testid=code-pin-form] [data-testid=pin-input]', '000000');
+  await page.click('[data-testid=code-pin-form] button[type=submit]');
+  await expectVisible(page, '[data-testid=code-pin-form] .error:not(:empty)', 'the wrong PIN refused');
+  await page.fill('[data-testid=code-pin-form] [data-testid=pin-input]', PIN);
+  await page.click('[data-testid=code-pin-form] button[type=submit]');
   await expectVisible(page, 'img[data-testid=payment-code-qr]', 'the payment code as a QR code');
   await expectVisible(page, 'svg.barcode', 'the payment code as a barcode');
   const first = await page.locator('pz-payment-code').getAttribute('data-code');
@@ -854,7 +861,9 @@ scenario('payment-code', async (t) => {
   const small = await call(shop.token, 'POST', `/merchants/${merchant.merchant_id}/collect`, { payment_code: first, amount_minor: 550 }, { 'Idempotency-Key': randomUUID() });
   if (small.status !== 'completed') fail(`collect answered ${JSON.stringify(small)}`);
   await expectBalance(page, 100000 - 550, 'the buyer after the till collected');
-  // A used code is replaced at once.
+  // Announced on top of the page, with the merchant and the amount.
+  await expectText(page, '[data-testid=money-alert]', '¥5.50 paid to Corner', 'the payment alert, with the merchant');
+  // A used code is replaced at once (the PIN typed a moment ago still counts).
   await page.waitForFunction((old) => {
     const code = document.querySelector('pz-payment-code')?.dataset.code;
     return code && code !== old;
@@ -866,11 +875,110 @@ scenario('payment-code', async (t) => {
   const large = await call(shop.token, 'POST', `/merchants/${merchant.merchant_id}/collect`, { payment_code: second, amount_minor: 60000 }, { 'Idempotency-Key': randomUUID() });
   if (large.status !== 'needs_confirmation') fail(`a large collect answered ${JSON.stringify(large)}`);
   await expectVisible(page, '[data-testid=confirm-dialog]', 'the confirmation dialog');
+  await expectText(page, '[data-testid=confirm-text]', 'Corner', 'the merchant named in the dialog');
   await page.fill('[data-testid=confirm-dialog] [data-testid=pin-input]', PIN);
   await page.click('[data-testid=confirm-payment]');
   await expectBalance(page, 100000 - 550 - 60000, 'the buyer after confirming');
   const payment = await call(shop.token, 'GET', `/payments/${large.payment_id}`);
   if (payment.status !== 'completed') fail(`the confirmed payment is ${payment.status}`);
+  t.screenshot(page);
+});
+
+scenario('collection-alert', async (t) => {
+  // A till collects from a code shown on the buyer's other device: the
+  // browser, on another page altogether, announces each collection at once,
+  // and one past the day's no-PIN cap waits for the buyer, who declines it.
+  const shop = await apiUser('shop');
+  const buyer = await apiUser('buyer');
+  await apiFund(buyer, 500000);
+  const name = `Night ${run}`.slice(0, 25);
+  const merchant = await call(shop.token, 'POST', '/merchants', { name });
+  const page = await t.page({ viewport: DESKTOP });
+  await logInInBrowser(page, buyer.username);
+  await page.click('a[href="#/contacts"]');
+  const collect = async (amountMinor) => {
+    const code = await call(buyer.token, 'POST', '/wallet/payment-code', { pin: PIN });
+    return call(shop.token, 'POST', `/merchants/${merchant.merchant_id}/collect`, { payment_code: code.code, amount_minor: amountMinor }, { 'Idempotency-Key': randomUUID() });
+  };
+  const first = await collect(30000);
+  if (first.status !== 'completed') fail(`the first collection answered ${JSON.stringify(first)}`);
+  await expectText(page, `[data-testid=money-alert][data-payment-id="${first.payment_id}"]`, '¥300.00', 'the first collection announced');
+  await expectText(page, `[data-testid=money-alert][data-payment-id="${first.payment_id}"]`, name, 'with the merchant named');
+  // 300.00 + 400.00 stays within the day's 1,000.00 without the PIN; one
+  // more 400.00 would pass it, so it waits for the buyer.
+  const second = await collect(40000);
+  if (second.status !== 'completed') fail(`the second collection answered ${JSON.stringify(second)}`);
+  const third = await collect(40000);
+  if (third.status !== 'needs_confirmation') fail(`past the day's cap a collection answered ${JSON.stringify(third)}`);
+  await expectVisible(page, `[data-testid=money-alert][data-payment-id="${third.payment_id}"]`, 'the waiting collection announced');
+  await expectVisible(page, '[data-testid=confirm-dialog]', 'the confirmation dialog over the contacts page');
+  await expectText(page, '[data-testid=confirm-text]', '¥400.00', 'the amount asked');
+  await t.screenshotNow(page, 'asked');
+  await page.click('[data-testid=decline-payment]');
+  await page.locator('[data-testid=confirm-dialog]').waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS });
+  const declined = await call(shop.token, 'GET', `/payments/${third.payment_id}`);
+  if (declined.status !== 'declined') fail(`the declined collection is ${declined.status}`);
+  if ((await apiBalance(buyer)) !== 500000 - 70000) fail('the buyer paid other than the two collections');
+  // Alerts stay until dismissed.
+  await page.click(`[data-testid=money-alert][data-payment-id="${first.payment_id}"] .alert-dismiss`);
+  await page.locator(`[data-testid=money-alert][data-payment-id="${first.payment_id}"]`).waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS });
+  t.screenshot(page);
+});
+
+scenario('pin-reset', async (t) => {
+  // The PIN card: change with the current PIN; forgot it, reset with the
+  // password and read the wait; money held (the payment code refuses);
+  // the current PIN cancels the reset.
+  const ann = await apiUser('ann');
+  await apiFund(ann, 10000);
+  const NEW_PIN = '246813';
+  const page = await t.page({ viewport: PHONE });
+  await logInInBrowser(page, ann.username);
+  await openWallet(page);
+  const form = page.locator('[data-testid=pin-form][data-mode=change]');
+  await form.waitFor({ state: 'visible', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('no "change PIN" form for a set PIN'));
+  let pins = form.locator('[data-testid=pin-input]');
+  await pins.nth(0).fill('000000');
+  await pins.nth(1).fill(NEW_PIN);
+  await pins.nth(2).fill(NEW_PIN);
+  await form.locator('button[type=submit]').click();
+  await expectText(page, '[data-testid=pin-form] .error', 'Wrong payment PIN', 'a wrong current PIN refused');
+  await pins.nth(0).fill(PIN);
+  await form.locator('button[type=submit]').click();
+  await expectText(page, '[data-testid=pin-form] .status', 'changed', 'the PIN changed');
+
+  // Forgotten: the password resets it, after a wait the card explains first.
+  await page.click('[data-testid=pin-forgot]');
+  const reset = page.locator('[data-testid=pin-form][data-mode=reset]');
+  await expectText(page, '[data-testid=pin-form][data-mode=reset] .hint', 'no money can leave', 'the wait explained');
+  pins = reset.locator('[data-testid=pin-input]');
+  await pins.nth(0).fill(PIN);
+  await pins.nth(1).fill(PIN);
+  await reset.locator('[data-testid=pin-password]').fill(PASSWORD);
+  await reset.locator('button[type=submit]').click();
+  await expectText(page, '[data-testid=pin-form] .status', 'takes effect at', 'when the new PIN works');
+  await expectVisible(page, '[data-testid=pin-reset-banner]', 'the banner while money is held');
+  await expectVisible(page, '[data-testid=money-alert][data-type="wallet.pin_reset"]', 'the alert every device gets');
+  await t.screenshotNow(page, 'held');
+  const wallet = await call(ann.token, 'GET', '/wallet');
+  if (!wallet.pin_reset_effective_at) fail(`the server holds no reset: ${JSON.stringify(wallet)}`);
+
+  // Money is held: the page shows no payment code, and says why.
+  await page.click('[data-testid=wallet-code-link]');
+  await expectText(page, 'pz-payment-code .status', 'being reset', 'the code refused during the wait');
+  if (await page.locator('img[data-testid=payment-code-qr]').count()) fail('a code was shown during the wait');
+
+  // The owner still knows the current PIN: changing it cancels the reset.
+  await openWallet(page);
+  const change = page.locator('[data-testid=pin-form][data-mode=change]');
+  pins = change.locator('[data-testid=pin-input]');
+  await pins.nth(0).fill(NEW_PIN);
+  await pins.nth(1).fill(NEW_PIN);
+  await pins.nth(2).fill(NEW_PIN);
+  await change.locator('button[type=submit]').click();
+  await page.locator('[data-testid=pin-reset-banner]').waitFor({ state: 'hidden', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('the banner stayed after the cancel'));
+  const after = await call(ann.token, 'GET', '/wallet');
+  if (after.pin_reset_effective_at) fail(`the reset was not cancelled: ${JSON.stringify(after)}`);
   t.screenshot(page);
 });
 

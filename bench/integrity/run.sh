@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIZE_GIB=${1:-10}
-BIN=./target/release/piazza
+BIN=${PIAZZA_BIN:-./target/release/piazza}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/piazza-integrity.XXXXXX")
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 DATA=$WORK/data

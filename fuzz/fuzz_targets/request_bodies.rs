@@ -10,7 +10,8 @@ use libfuzzer_sys::fuzz_target;
 use piazza_api::{
     AddMember, ApproveLogin, Collect, ConfirmPayment, CreateAccount, CreateContactRequest,
     CreateGroup, CreateLoginRequest, CreateMerchant, CreateSession, MarkRead, OpenDirect, Pay,
-    RefundPayment, SendMessage, SendRedPacket, SendTransfer, SetPin, TopUp, Withdraw,
+    PaymentCodeRequest, RefundPayment, SendMessage, SendRedPacket, SendTransfer, SetPin, TopUp,
+    Withdraw,
 };
 use piazza_domain::money::AmountMinor;
 use piazza_domain::red_packet::{RedPacketPot, ShareCount, SplitMode};
@@ -123,6 +124,14 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(body) = body::<SetPin>(data) {
         let _ = is_pin(&body.pin);
+        if let Some(old_pin) = &body.old_pin {
+            let _ = is_pin(old_pin);
+        }
+    }
+    if let Some(body) = body::<PaymentCodeRequest>(data) {
+        if let Some(pin) = &body.pin {
+            let _ = is_pin(pin);
+        }
     }
     if let Some(body) = body::<TopUp>(data) {
         let _ = amount(&body.amount_minor);

@@ -316,15 +316,39 @@ pub struct Health {
 pub struct WalletView {
     pub currency: String,
     pub balance_minor: i64,
+    /// Whether a payment PIN is set (money-out needs one).
+    #[serde(default)]
+    pub pin_set: bool,
+    /// RFC 3339: wrong PINs lock money-out until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_locked_until: Option<String>,
+    /// RFC 3339: a forgotten PIN is being reset; no money leaves the
+    /// wallet until then, when the new PIN takes effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_reset_effective_at: Option<String>,
 }
 
-/// `PUT /api/v1/wallet/pin`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// `PUT /api/v1/wallet/pin`: the new `pin` and one proof. `password` sets
+/// the first PIN at once, or resets a forgotten one after a wait during
+/// which no money leaves the wallet (202); `old_pin` changes the PIN at
+/// once (204), counted like any PIN, and cancels a reset still waiting.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct SetPin {
-    /// Exactly six ASCII digits.
+    /// The new PIN: exactly six ASCII digits.
     pub pin: String,
-    /// The account's password, to prove it is the owner setting the PIN.
-    pub password: String,
+    /// The account's password. Wrong ones count with the log-in failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// The PIN in force now, to change it without a wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_pin: Option<String>,
+}
+
+/// The 202 answer of `PUT /api/v1/wallet/pin` that reset a forgotten PIN.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PinResetStarted {
+    /// RFC 3339: when the new PIN takes effect and money may leave again.
+    pub effective_at: String,
 }
 
 /// `POST /api/v1/wallet/topups`. `amount_minor` is taken as any JSON value
@@ -580,6 +604,16 @@ pub struct RefundDone {
     pub refund_id: String,
     /// The payment's refunded total after this refund.
     pub refunded_minor: i64,
+}
+
+/// `POST /api/v1/wallet/payment-code`'s body: the payment PIN, which a
+/// device that entered it within `limits.payment_code_pin_window_s` may
+/// leave out (as it may the whole body).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct PaymentCodeRequest {
+    /// The six-digit payment PIN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
 }
 
 /// `POST /api/v1/wallet/payment-code`: a one-use code for a merchant to scan.

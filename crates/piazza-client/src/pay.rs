@@ -8,10 +8,10 @@
 
 use piazza_api::{
     Collect, ConfirmPayment, CreateMerchant, MerchantCreated, MerchantView, Pay, PaymentCodeIssued,
-    PaymentDone, PaymentView, QrPayload, RedPacketClaimed, RedPacketSent, RedPacketView,
-    RefundDone, RefundPayment, SendRedPacket, SendTransfer, SetPin, Statement, StatementEntryView,
-    TopUp, TopUpDone, TransferSent, TransferStatusView, TransferView, WalletView, Withdraw,
-    WithdrawalDone,
+    PaymentCodeRequest, PaymentDone, PaymentView, PinResetStarted, QrPayload, RedPacketClaimed,
+    RedPacketSent, RedPacketView, RefundDone, RefundPayment, SendRedPacket, SendTransfer, SetPin,
+    Statement, StatementEntryView, TopUp, TopUpDone, TransferSent, TransferStatusView,
+    TransferView, WalletView, Withdraw, WithdrawalDone,
 };
 use reqwest::Method;
 
@@ -106,12 +106,35 @@ impl Client {
         decode(&send(self.request(Method::GET, "/api/v1/wallet")).await?)
     }
 
-    /// `PUT /api/v1/wallet/pin`: sets or changes the six-digit payment PIN;
-    /// the account password proves ownership.
-    pub async fn set_pin(&self, pin: &str, password: &str) -> Result<(), ClientError> {
+    /// `PUT /api/v1/wallet/pin` with the account password: sets the first
+    /// six-digit payment PIN (`None`: it works now), or, when one is set,
+    /// resets a forgotten one (`Some`: it takes effect, and money may
+    /// leave the wallet again, at the answer's `effective_at`). Wrong
+    /// passwords count with the log-in failures.
+    pub async fn set_pin(
+        &self,
+        pin: &str,
+        password: &str,
+    ) -> Result<Option<PinResetStarted>, ClientError> {
         let body = SetPin {
             pin: pin.to_owned(),
-            password: password.to_owned(),
+            password: Some(password.to_owned()),
+            old_pin: None,
+        };
+        let answer = send(self.request(Method::PUT, "/api/v1/wallet/pin").json(&body)).await?;
+        if answer.status == reqwest::StatusCode::ACCEPTED {
+            return decode(&answer).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// `PUT /api/v1/wallet/pin` with the current PIN: the new one works at
+    /// once, and a reset still waiting is cancelled.
+    pub async fn change_pin(&self, old_pin: &str, pin: &str) -> Result<(), ClientError> {
+        let body = SetPin {
+            pin: pin.to_owned(),
+            password: None,
+            old_pin: Some(old_pin.to_owned()),
         };
         send(self.request(Method::PUT, "/api/v1/wallet/pin").json(&body)).await?;
         Ok(())
@@ -404,9 +427,16 @@ impl Client {
     }
 
     /// `POST /api/v1/wallet/payment-code`: a one-use 18-digit code, bound
-    /// to this device, for a merchant to scan within a minute.
-    pub async fn payment_code(&self) -> Result<PaymentCodeIssued, ClientError> {
-        let request = self.request(Method::POST, "/api/v1/wallet/payment-code");
+    /// to this device, for a merchant to scan within a minute. It needs the
+    /// payment PIN; `None` works only within a few minutes of this device
+    /// entering it (else 403 `pin_required`).
+    pub async fn payment_code(&self, pin: Option<&str>) -> Result<PaymentCodeIssued, ClientError> {
+        let body = PaymentCodeRequest {
+            pin: pin.map(str::to_owned),
+        };
+        let request = self
+            .request(Method::POST, "/api/v1/wallet/payment-code")
+            .json(&body);
         decode(&send(request).await?)
     }
 

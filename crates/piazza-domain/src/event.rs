@@ -146,6 +146,16 @@ pub enum Event {
     /// The buyer did not confirm a collection in time (both logs).
     #[serde(rename = "payment.expired")]
     PaymentExpired(PaymentEvent),
+    /// A forgotten PIN is being reset with the password: no money leaves
+    /// the wallet until `effective_at`, when the new PIN takes over. Every
+    /// device of the account learns it, so an owner who did not ask can
+    /// cancel it with the current PIN.
+    #[serde(rename = "wallet.pin_reset")]
+    PinReset { effective_at: Timestamp },
+    /// The PIN was set or changed at once (the first PIN, or a change with
+    /// the old PIN, which also cancels a pending reset).
+    #[serde(rename = "wallet.pin_changed")]
+    PinChanged { reset_cancelled: bool },
 }
 
 /// A merchant payment or refund as the logs keep it.
@@ -160,6 +170,11 @@ pub struct PaymentEvent {
     /// For `payment.refunded`.
     #[serde(default)]
     pub refund_id: Option<RefundId>,
+    /// The merchant's name, so the buyer sees who took the money without
+    /// a read of the merchant (which only its owner may read). Absent
+    /// from entries logged before it was kept.
+    #[serde(default)]
+    pub merchant_name: Option<String>,
 }
 
 /// A red packet event as the logs keep it.
@@ -227,6 +242,8 @@ impl Event {
             Event::PaymentConfirmationRequested(_) => "payment.confirmation_requested",
             Event::PaymentDeclined(_) => "payment.declined",
             Event::PaymentExpired(_) => "payment.expired",
+            Event::PinReset { .. } => "wallet.pin_reset",
+            Event::PinChanged { .. } => "wallet.pin_changed",
         }
     }
 }

@@ -29,6 +29,23 @@ use crate::money::{AmountMinor, Currency, Money, MoneyError};
 /// bug cannot build an unbounded one.
 pub const POSTINGS_PER_TRANSACTION_MAX: usize = 16;
 
+/// The most money Piazza may hold at once in one currency, in minor units:
+/// the gateway's balance, which is minus everything inside, never goes
+/// below its negative. Every other balance is a part of what is inside and
+/// never negative, so none can exceed it either, and one more posting
+/// (at most [`AMOUNT_MINOR_MAX`](crate::money::AMOUNT_MINOR_MAX)) still
+/// fits in an `i64`: with this bound no balance can overflow, whatever
+/// clients ask. Real money never comes near it (it is 9 × 10^16 major
+/// units); play money in a sandbox could, and is then refused, not
+/// broken.
+pub const MONEY_INSIDE_MAX: i64 = 9_000_000_000_000_000_000;
+
+const _: () = assert!(
+    MONEY_INSIDE_MAX
+        .checked_add(crate::money::AMOUNT_MINOR_MAX)
+        .is_some()
+);
+
 /// What an account is for, which decides whether it may go negative.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LedgerAccountKind {
@@ -333,14 +350,18 @@ pub enum LedgerError {
     },
     #[error("the balance of account {account} would overflow")]
     BalanceOverflow { account: LedgerAccountRef },
+    #[error("{account} would stand for more than {MONEY_INSIDE_MAX} minor units inside Piazza")]
+    MoneyInsideLimit { account: LedgerAccountRef },
 }
 
 impl LedgerError {
-    /// The stable machine-readable reason. Only `insufficient_funds` is the
-    /// user's doing; the others mean a bug or damaged data.
+    /// The stable machine-readable reason. Only `insufficient_funds` and
+    /// `money_inside_limit` are the users' doing; the others mean a bug or
+    /// damaged data.
     pub fn code(&self) -> &'static str {
         match self {
             LedgerError::InsufficientFunds { .. } => "insufficient_funds",
+            LedgerError::MoneyInsideLimit { .. } => "money_inside_limit",
             LedgerError::TooFewPostings { .. }
             | LedgerError::TooManyPostings { .. }
             | LedgerError::MixedCurrencies { .. }
@@ -517,7 +538,8 @@ impl Transaction {
 
     /// The new balance of every account the transaction touches, given the
     /// current ones, or the reason it must be refused: an account whose kind
-    /// forbids negative balances would go below zero, or a balance would
+    /// forbids negative balances would go below zero, the gateway would
+    /// stand for more than [`MONEY_INSIDE_MAX`] inside, or a balance would
     /// overflow. The store writes all the changes or none.
     pub fn balance_changes(
         &self,
@@ -536,6 +558,9 @@ impl Transaction {
                     balance: before,
                     needed: -posting.amount,
                 });
+            }
+            if after < -MONEY_INSIDE_MAX && posting.amount < 0 {
+                return Err(LedgerError::MoneyInsideLimit { account });
             }
             changes.push(BalanceChange {
                 account,
@@ -603,6 +628,11 @@ pub enum Violation {
     },
     #[error("{currency} balances sum to {total}, not zero")]
     NonZeroTotal { currency: Currency, total: i128 },
+    #[error("{account} stands for {balance}, more than {MONEY_INSIDE_MAX} inside")]
+    BeyondMoneyInsideLimit {
+        account: LedgerAccountRef,
+        balance: i64,
+    },
 }
 
 /// What `ledger-check` and the tests look for in a set of balances: each
@@ -619,6 +649,9 @@ pub fn invariant_violations(balances: &Balances) -> Vec<Violation> {
         *totals.entry(account.currency).or_insert(0) += i128::from(balance);
         if balance < 0 && account.kind.debits_must_not_exceed_credits() {
             violations.push(Violation::NegativeBalance { account, balance });
+        }
+        if balance < -MONEY_INSIDE_MAX {
+            violations.push(Violation::BeyondMoneyInsideLimit { account, balance });
         }
     }
     for (currency, total) in totals {
@@ -848,6 +881,35 @@ mod tests {
             Err(LedgerError::BalanceOverflow { account: gateway })
         );
         assert_eq!(balances, before);
+    }
+
+    #[test]
+    fn the_money_inside_is_bounded_and_the_bound_is_a_refusal() {
+        let gateway = LedgerAccountRef::gateway(Currency::CNY);
+        let mut balances = Balances::new();
+        balances.insert(gateway, -(MONEY_INSIDE_MAX - 3));
+        balances.insert(wallet(alice()), MONEY_INSIDE_MAX - 3);
+        let before = balances.clone();
+        let refused = apply(&mut balances, &Transaction::top_up(bob(), cny(4)));
+        assert_eq!(
+            refused,
+            Err(LedgerError::MoneyInsideLimit { account: gateway })
+        );
+        assert_eq!(refused.unwrap_err().code(), "money_inside_limit");
+        assert_eq!(balances, before, "refused whole");
+        // Up to the bound exactly, then a withdrawal makes room again.
+        apply(&mut balances, &Transaction::top_up(bob(), cny(3))).unwrap();
+        assert_eq!(balances[&gateway], -MONEY_INSIDE_MAX);
+        assert!(apply(&mut balances, &Transaction::top_up(bob(), cny(1))).is_err());
+        apply(&mut balances, &Transaction::withdrawal(alice(), cny(10))).unwrap();
+        apply(&mut balances, &Transaction::top_up(bob(), cny(10))).unwrap();
+        assert!(invariant_violations(&balances).is_empty());
+        // Whatever sits inside, one more posting cannot overflow a balance.
+        assert!(
+            balances[&wallet(alice())]
+                .checked_add(AMOUNT_MINOR_MAX)
+                .is_some()
+        );
     }
 
     #[test]

@@ -63,6 +63,19 @@ pub enum Rejection {
     PinLocked { until: Timestamp },
     #[error("set a payment PIN first (PUT /api/v1/wallet/pin)")]
     PinNotSet,
+    #[error("enter the payment PIN: this device has not entered it lately")]
+    PinRequired,
+    #[error(
+        "the payment PIN is being reset: no money can leave the wallet until {}",
+        until.to_rfc3339()
+    )]
+    PinResetPending { until: Timestamp },
+    #[error("a wallet holds at most {max} minor units: top up less, or spend first")]
+    WalletBalanceLimit { max: i64 },
+    #[error(
+        "this server holds as much money as its ledger can account for: withdraw first, or top up less"
+    )]
+    GatewayLimit,
     #[error("no such transfer")]
     TransferNotFound,
     #[error("the transfer is no longer pending (it is {status})")]
@@ -270,11 +283,85 @@ impl Default for PinPolicy {
     }
 }
 
-/// The stored payment PIN of an account.
+/// The stored payment PIN of an account, as it stands at the moment it
+/// was read: a reset whose wait is over has already taken effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinState {
+    /// The PIN that verifies now.
     pub pin_hash: String,
     pub locked_until: Option<Timestamp>,
+    /// A reset of a forgotten PIN still waiting: when the new PIN takes
+    /// effect. Until then no money leaves the wallet.
+    pub reset_effective_at: Option<Timestamp>,
+}
+
+impl PinState {
+    /// This PIN with the reset stored beside it (the new PIN's hash and
+    /// when it takes effect), as it stands at `now`: past its wait the
+    /// reset is the PIN; before it, the reset is waiting.
+    pub fn with_reset(mut self, reset: Option<(String, Timestamp)>, now: Timestamp) -> PinState {
+        self.reset_effective_at = None;
+        match reset {
+            Some((pin_hash, at)) if at <= now => self.pin_hash = pin_hash,
+            Some((_, at)) => self.reset_effective_at = Some(at),
+            None => {}
+        }
+        self
+    }
+
+    /// Why money cannot leave the wallet at `now`, if it cannot: a reset
+    /// still waiting, or a lock. The PIN itself is not looked at.
+    pub fn money_out_refusal(&self, now: Timestamp) -> Option<Rejection> {
+        if let Some(until) = self.reset_effective_at.filter(|until| *until > now) {
+            return Some(Rejection::PinResetPending { until });
+        }
+        self.lock_refusal(now)
+    }
+
+    /// `PinLocked` while wrong PINs keep the PIN locked at `now`.
+    pub fn lock_refusal(&self, now: Timestamp) -> Option<Rejection> {
+        self.locked_until
+            .filter(|until| *until > now)
+            .map(|until| Rejection::PinLocked { until })
+    }
+}
+
+/// How the payment PIN is to be set, with the proof the caller gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinChange {
+    /// The account password was verified. With no PIN yet, `pin_hash` is
+    /// the PIN at once; with one (forgotten), it becomes the PIN at
+    /// `reset_effective_at`, and until then no money leaves the wallet.
+    WithPassword {
+        pin_hash: String,
+        reset_effective_at: Timestamp,
+    },
+    /// The current PIN, checked like any PIN (counted when wrong, refused
+    /// while locked). Right, `pin_hash` is the PIN at once and a pending
+    /// reset is cancelled: whoever knows the current PIN is the owner.
+    /// Wrong, `pin_hash` is never read (the caller need not hash it).
+    WithOldPin { old: PinCheck, pin_hash: String },
+}
+
+/// What setting the PIN came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinSet {
+    /// The new PIN works now.
+    Now,
+    /// A forgotten PIN's reset: the new PIN works, and money may leave
+    /// again, from `effective_at`.
+    AfterWait { effective_at: Timestamp },
+}
+
+/// What lets a device show a payment code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeAuthorization {
+    /// The PIN came with the request (counted when wrong; right, the
+    /// device is remembered as having entered it now).
+    Pin(PinCheck),
+    /// No PIN: the device must have entered the right one within the last
+    /// `window_ms`, as the store remembers it.
+    RecentPin { window_ms: i64 },
 }
 
 /// One line of a wallet statement.
@@ -375,10 +462,21 @@ pub struct CollectRequest {
     /// SHA-256 of the 18-digit code.
     pub code_hash: [u8; 32],
     pub money: Money,
-    /// At or under this many minor units the money moves at once.
+    /// At or under this many minor units the money moves at once, while
+    /// the buyer's day stays within `without_confirmation_per_day`.
     pub without_confirmation_max_minor: i64,
+    /// How many collections, and how much, complete without the buyer's
+    /// confirmation per buyer and UTC day; past either, the buyer confirms.
+    pub without_confirmation_per_day: DailyCap,
     /// Above it, when the buyer's confirmation lapses.
     pub confirm_by: Timestamp,
+}
+
+/// A count and an amount one account may reach in a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyCap {
+    pub count_max: u32,
+    pub amount_max_minor: i64,
 }
 
 /// A refund, with the payment's refunded total after it.
@@ -639,10 +737,20 @@ pub trait Store: Send + Sync + 'static {
     /// The balance of the account's wallet in `currency` (0 before any
     /// money moved).
     async fn wallet_balance(&self, account: AccountId, currency: Currency) -> StoreResult<i64>;
-    /// Sets (or replaces) the payment PIN's Argon2 hash and clears any
-    /// lock-out.
-    async fn set_pin(&self, account: AccountId, pin_hash: String) -> StoreResult<()>;
+    /// Sets the payment PIN (an Argon2 hash) as `change` allows. It never
+    /// clears a lock: a wrong old PIN is counted, and a lock stays until
+    /// it runs out. A reset notifies every device of the account.
+    async fn set_pin(&self, account: AccountId, change: PinChange) -> StoreResult<PinSet>;
     async fn pin(&self, account: AccountId) -> StoreResult<Option<PinState>>;
+    /// The stored answer of a wallet movement (top-up, withdrawal) under
+    /// `request`'s key, if it was done: lets a retry be answered before
+    /// anything is asked of the gateway. `IdempotencyKeyReused` if the key
+    /// was used for another request.
+    async fn replayed_movement(
+        &self,
+        account: AccountId,
+        request: Idempotent,
+    ) -> StoreResult<Option<MoneyMoved>>;
     /// Credits the wallet from the gateway. `reference` is the gateway's.
     async fn top_up(
         &self,
@@ -749,16 +857,20 @@ pub trait Store: Send + Sync + 'static {
         payment: PaymentId,
         money: Money,
     ) -> StoreResult<Refund>;
-    /// Stores a buyer's new payment code (its hash), bound to `device`.
+    /// Stores a buyer's new payment code (its hash), bound to `device`, if
+    /// `authorization` holds and money may leave the wallet (no lock, no
+    /// reset waiting). A wrong PIN is counted in the refusing job.
     async fn create_payment_code(
         &self,
         account: AccountId,
         device: DeviceId,
         code_hash: [u8; 32],
         expires_at: Timestamp,
+        authorization: CodeAuthorization,
     ) -> StoreResult<()>;
     /// The merchant's owner collects from a buyer's payment code; the code
-    /// is used up either way.
+    /// is used up either way. Refused while the buyer's PIN is locked or
+    /// being reset; past the buyer's daily cap it waits for confirmation.
     async fn collect_payment(
         &self,
         owner: AccountId,
@@ -957,4 +1069,60 @@ pub enum LoginRequestStatus {
         /// Whether the device's token is still to be handed out.
         awaiting_token: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_unix_ms(ms)
+    }
+
+    fn pin(locked_until: Option<i64>) -> PinState {
+        PinState {
+            pin_hash: "old".into(),
+            locked_until: locked_until.map(at),
+            reset_effective_at: None,
+        }
+    }
+
+    #[test]
+    fn a_reset_is_the_pin_once_its_wait_is_over_and_holds_money_before() {
+        let reset = Some(("new".to_owned(), at(2_000)));
+        let waiting = pin(None).with_reset(reset.clone(), at(1_999));
+        assert_eq!(waiting.pin_hash, "old", "the PIN in force until then");
+        assert_eq!(
+            waiting.money_out_refusal(at(1_999)),
+            Some(Rejection::PinResetPending { until: at(2_000) })
+        );
+        assert_eq!(
+            waiting.lock_refusal(at(1_999)),
+            None,
+            "a change may cancel it"
+        );
+        let over = pin(None).with_reset(reset, at(2_000));
+        assert_eq!(over.pin_hash, "new");
+        assert_eq!(over.reset_effective_at, None);
+        assert_eq!(over.money_out_refusal(at(2_000)), None);
+    }
+
+    #[test]
+    fn a_lock_refuses_money_out_until_it_runs_out_and_a_reset_first() {
+        let locked = pin(Some(5_000));
+        assert_eq!(
+            locked.money_out_refusal(at(4_999)),
+            Some(Rejection::PinLocked { until: at(5_000) })
+        );
+        assert_eq!(locked.money_out_refusal(at(5_000)), None);
+        let both = pin(Some(5_000)).with_reset(Some(("new".into(), at(9_000))), at(1));
+        assert_eq!(
+            both.money_out_refusal(at(1)),
+            Some(Rejection::PinResetPending { until: at(9_000) })
+        );
+        assert_eq!(
+            both.lock_refusal(at(1)),
+            Some(Rejection::PinLocked { until: at(5_000) })
+        );
+    }
 }

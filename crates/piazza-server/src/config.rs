@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use piazza_domain::ledger::MONEY_INSIDE_MAX;
 use piazza_domain::money::Currency;
-use piazza_domain::store::PinPolicy;
+use piazza_domain::store::{DailyCap, PinPolicy};
 use serde::Deserialize;
 
 use crate::gateway::PaymentGateway;
@@ -125,6 +126,24 @@ pub struct Limits {
     /// How long a collection above the no-PIN limit waits for the buyer to
     /// confirm it before it lapses (nothing moved).
     pub collect_confirm_s: u64,
+    /// A device that entered the right payment PIN this recently may show
+    /// a payment code without typing it again (0: every code asks). The
+    /// store remembers it per device, so every node of a cluster agrees.
+    pub payment_code_pin_window_s: u64,
+    /// Collections per buyer and UTC day that complete without the buyer
+    /// confirming; past it, each one waits for their PIN.
+    pub collect_without_pin_per_day_max: u32,
+    /// The amount, in minor units, that collections may take from one
+    /// buyer per UTC day without the buyer confirming; past it, likewise.
+    pub collect_without_pin_per_day_max_minor: i64,
+    /// How long a forgotten PIN's reset (with the password) waits before
+    /// the new PIN takes effect; until then no money leaves the wallet.
+    pub pin_reset_wait_s: u64,
+    /// The most a wallet may hold after a top-up, in minor units (a top-up
+    /// past it is 409 `wallet_balance_limit`, refused before the gateway
+    /// charges anything). It keeps one account from filling the ledger's
+    /// bound on all the money inside (`ledger::MONEY_INSIDE_MAX`).
+    pub wallet_balance_max_minor: i64,
     /// Requests one account may make per second, all its devices together
     /// (WebSocket frames not included; see `socket_messages_per_s`). Past
     /// it: 429 `rate_limited` with `Retry-After`.
@@ -205,6 +224,11 @@ impl Default for Limits {
             idempotency_key_retention_s: IDEMPOTENCY_KEY_RETENTION_MIN_S,
             payment_code_valid_s: 60,
             collect_confirm_s: 5 * 60,
+            payment_code_pin_window_s: 5 * 60,
+            collect_without_pin_per_day_max: 5,
+            collect_without_pin_per_day_max_minor: 100_000,
+            pin_reset_wait_s: 24 * 60 * 60,
+            wallet_balance_max_minor: 100_000_000_000,
             requests_per_account_per_s: 200,
             requests_per_account_burst: 400,
             anonymous_requests_per_address_per_s: 50,
@@ -240,6 +264,14 @@ impl Limits {
             start_budget: Duration::from_secs(self.integrity_start_check_s),
             interval: Duration::from_secs(self.integrity_verify_interval_s),
             pause: Duration::from_millis(self.integrity_verify_pause_ms),
+        }
+    }
+
+    /// The daily cap on collections without the buyer's confirmation.
+    pub fn collect_without_pin_per_day(&self) -> DailyCap {
+        DailyCap {
+            count_max: self.collect_without_pin_per_day_max,
+            amount_max_minor: self.collect_without_pin_per_day_max_minor,
         }
     }
 
@@ -279,6 +311,7 @@ impl Limits {
             ("pin_attempts_max", u64::from(self.pin_attempts_max)),
             ("payment_code_valid_s", self.payment_code_valid_s),
             ("collect_confirm_s", self.collect_confirm_s),
+            ("pin_reset_wait_s", self.pin_reset_wait_s),
             (
                 "requests_per_account_per_s",
                 u64::from(self.requests_per_account_per_s),
@@ -326,6 +359,16 @@ impl Limits {
         }
         if self.red_packet_total_max_minor < 1 {
             return Err("`limits.red_packet_total_max_minor` must be at least 1".into());
+        }
+        if self.collect_without_pin_per_day_max_minor < 0 {
+            return Err(
+                "`limits.collect_without_pin_per_day_max_minor` must not be negative".into(),
+            );
+        }
+        if !(1..=MONEY_INSIDE_MAX).contains(&self.wallet_balance_max_minor) {
+            return Err(format!(
+                "`limits.wallet_balance_max_minor` must be from 1 to {MONEY_INSIDE_MAX}"
+            ));
         }
         if self.idempotency_key_retention_s < IDEMPOTENCY_KEY_RETENTION_MIN_S {
             return Err(format!(

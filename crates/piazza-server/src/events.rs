@@ -125,7 +125,10 @@ pub fn to_view(entry: &LogEntry) -> EventView {
             "amount_minor": payment.amount_minor,
             "currency": payment.currency,
             "refund_id": payment.refund_id.map(|refund| refund.to_string()),
+            "merchant_name": payment.merchant_name,
         }),
+        Event::PinReset { effective_at } => json!({ "effective_at": effective_at.to_rfc3339() }),
+        Event::PinChanged { reset_cancelled } => json!({ "reset_cancelled": reset_cancelled }),
     };
     let Value::Object(mut fields) = fields else {
         unreachable!("every event encodes as an object")
@@ -134,9 +137,12 @@ pub fn to_view(entry: &LogEntry) -> EventView {
     if fields.get("ref").is_some_and(Value::is_null) {
         fields.remove("ref");
     }
-    // Likewise a payment event's `refund_id`, only on `payment.refunded`.
-    if fields.get("refund_id").is_some_and(Value::is_null) {
-        fields.remove("refund_id");
+    // Likewise a payment event's `refund_id`, only on `payment.refunded`,
+    // and its `merchant_name`, absent from entries logged before it was.
+    for optional in ["refund_id", "merchant_name"] {
+        if fields.get(optional).is_some_and(Value::is_null) {
+            fields.remove(optional);
+        }
     }
     EventView {
         cursor: Cursor::at(entry.seq).to_string(),

@@ -33,11 +33,11 @@ use async_trait::async_trait;
 use piazza_domain::limits;
 use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
-    Account, Answer, CollectRequest, ContactRequest, ConversationSummary, Credentials, Device,
-    HistoryPage, Idempotent, LogPage, Merchant, MoneyMoved, NoticeSink, Page, Payment,
-    PaymentDecision, PinCheck, PinPolicy, PinState, RedPacket, RedPacketClaim, RedPacketRequest,
-    Refund, Sent, Session, StatementEntry, StoreResult, TokenHash, Transfer, TransferDecision,
-    TransferRequest,
+    Account, Answer, CodeAuthorization, CollectRequest, ContactRequest, ConversationSummary,
+    Credentials, Device, HistoryPage, Idempotent, LogPage, Merchant, MoneyMoved, NoticeSink, Page,
+    Payment, PaymentDecision, PinChange, PinCheck, PinPolicy, PinSet, PinState, RedPacket,
+    RedPacketClaim, RedPacketRequest, Refund, Sent, Session, StatementEntry, StoreResult,
+    TokenHash, Transfer, TransferDecision, TransferRequest,
 };
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
@@ -71,6 +71,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_9_media.sql"),
     include_str!("schema_10_message_client_ids.sql"),
     include_str!("schema_11_tails.sql"),
+    include_str!("schema_12_money_safety.sql"),
     include_str!("schema_13_login_request_facts.sql"),
 ];
 
@@ -556,17 +557,28 @@ impl Store for SqliteStore {
             .await?)
     }
 
-    async fn set_pin(&self, account: AccountId, pin_hash: String) -> StoreResult<()> {
+    async fn set_pin(&self, account: AccountId, change: PinChange) -> StoreResult<PinSet> {
         Ok(self
             .writer
-            .run(move |ctx| wallet::set_pin(ctx, account, pin_hash))
-            .await?)
+            .run(move |ctx| wallet::set_pin(ctx, account, change))
+            .await??)
     }
 
     async fn pin(&self, account: AccountId) -> StoreResult<Option<PinState>> {
         Ok(self
             .readers
-            .read(move |conn| wallet::pin_state(conn, account))
+            .read(move |conn| wallet::pin_state(conn, account, Timestamp::now()))
+            .await?)
+    }
+
+    async fn replayed_movement(
+        &self,
+        account: AccountId,
+        request: Idempotent,
+    ) -> StoreResult<Option<MoneyMoved>> {
+        Ok(self
+            .readers
+            .read(move |conn| wallet::stored_answer(conn, account, &request))
             .await?)
     }
 
@@ -746,11 +758,14 @@ impl Store for SqliteStore {
         device: DeviceId,
         code_hash: [u8; 32],
         expires_at: Timestamp,
+        authorization: CodeAuthorization,
     ) -> StoreResult<()> {
         Ok(self
             .writer
-            .run(move |ctx| merchants::create_code(ctx, account, device, code_hash, expires_at))
-            .await?)
+            .run(move |ctx| {
+                merchants::create_code(ctx, account, device, code_hash, expires_at, authorization)
+            })
+            .await??)
     }
 
     async fn collect_payment(
@@ -928,6 +943,16 @@ pub(crate) mod test_support {
 
     impl NoticeSink for Nobody {
         fn notify(&self, _: Vec<piazza_domain::Notice>) {}
+    }
+
+    /// Gives `account` its first payment PIN (the store never reads the hash).
+    pub(crate) async fn set_first_pin(store: &SqliteStore, account: AccountId) {
+        let first = piazza_domain::store::PinChange::WithPassword {
+            pin_hash: "unused".into(),
+            reset_effective_at: piazza_domain::Timestamp::now(),
+        };
+        let set = store.set_pin(account, first).await.unwrap();
+        assert_eq!(set, piazza_domain::store::PinSet::Now);
     }
 
     /// A new account named `name` (its display name too).

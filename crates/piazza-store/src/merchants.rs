@@ -8,7 +8,8 @@ use piazza_domain::event::{Event, PaymentEvent};
 use piazza_domain::ledger::{LedgerAccountRef, Transaction};
 use piazza_domain::money::{AmountMinor, Currency, Money};
 use piazza_domain::store::{
-    CollectRequest, Idempotent, Merchant, Payment, PaymentDecision, PaymentStatus, PinCheck, Refund,
+    CodeAuthorization, CollectRequest, Idempotent, Merchant, Payment, PaymentDecision,
+    PaymentStatus, PinCheck, Refund,
 };
 use piazza_domain::{AccountId, DeviceId, MerchantId, PaymentId, RefundId, Rejection, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -126,7 +127,12 @@ fn load_payment(conn: &Connection, payment: PaymentId) -> Result<Option<Payment>
     }
 }
 
-fn payment_event(payment: &Payment, amount_minor: i64, refund: Option<RefundId>) -> PaymentEvent {
+fn payment_event(
+    payment: &Payment,
+    merchant_name: &str,
+    amount_minor: i64,
+    refund: Option<RefundId>,
+) -> PaymentEvent {
     PaymentEvent {
         payment_id: payment.payment_id,
         merchant_id: payment.merchant_id,
@@ -134,6 +140,7 @@ fn payment_event(payment: &Payment, amount_minor: i64, refund: Option<RefundId>)
         amount_minor,
         currency: payment.money.currency.as_str().to_owned(),
         refund_id: refund,
+        merchant_name: Some(merchant_name.to_owned()),
     }
 }
 
@@ -155,7 +162,7 @@ pub fn pay(
             .ok_or_else(|| Error::Corrupt(format!("idempotency answer without payment {row}")))?;
         return Ok(Ok(payment));
     }
-    let Some((owner, _, _)) = load_merchant(ctx.conn, merchant)? else {
+    let Some((owner, merchant_name, _)) = load_merchant(ctx.conn, merchant)? else {
         return Ok(Err(Rejection::InvalidQr));
     };
     if let Some(refused) = wallet::check_pin(ctx, buyer, pin)? {
@@ -194,7 +201,7 @@ pub fn pay(
             buyer,
             &payment.payment_id.to_string(),
         )?;
-        let logged = payment_event(&payment, money.amount.get(), None);
+        let logged = payment_event(&payment, &merchant_name, money.amount.get(), None);
         ctx.append_log(buyer, Event::PaymentSent(logged.clone()))?;
         ctx.append_log(owner, Event::PaymentReceived(logged))?;
         wallet::store_response(
@@ -226,7 +233,7 @@ pub fn refund(
     }
     // A stranger's payment, or an unknown one, is not found.
     let found = load_payment(ctx.conn, payment)?.ok_or(Rejection::PaymentNotFound)?;
-    let (merchant_owner, _, _) = load_merchant(ctx.conn, found.merchant_id)?
+    let (merchant_owner, merchant_name, _) = load_merchant(ctx.conn, found.merchant_id)?
         .ok_or_else(|| Error::Corrupt(format!("{payment} without its merchant")))?;
     if merchant_owner != owner {
         return Err(Rejection::PaymentNotFound.into());
@@ -260,7 +267,7 @@ pub fn refund(
         owner,
         &refund_id.to_string(),
     )?;
-    let logged = payment_event(&found, money.amount.get(), Some(refund_id));
+    let logged = payment_event(&found, &merchant_name, money.amount.get(), Some(refund_id));
     ctx.append_log(found.buyer, Event::PaymentRefunded(logged.clone()))?;
     if owner != found.buyer {
         ctx.append_log(owner, Event::PaymentRefunded(logged))?;
@@ -284,14 +291,55 @@ pub fn refund(
     Ok(refund)
 }
 
-/// Stores a new payment code's hash for `account`'s `device`.
+/// Stores a new payment code's hash for `account`'s `device`, if the PIN
+/// came with it or the device entered it within the window, and money may
+/// leave the wallet. The outer `Result` rolls the job back; the inner
+/// refusal commits (a wrong PIN is counted, and forgets the device's
+/// window).
 pub fn create_code(
     ctx: &mut WriteCtx<'_>,
     account: AccountId,
     device: DeviceId,
     code_hash: [u8; 32],
     expires_at: Timestamp,
-) -> Result<()> {
+    authorization: CodeAuthorization,
+) -> Result<std::result::Result<(), Rejection>> {
+    let entered_at = match authorization {
+        CodeAuthorization::Pin(pin) => {
+            if let Some(refused) = wallet::check_pin(ctx, account, pin)? {
+                if pin == PinCheck::Wrong {
+                    set_pin_entered(ctx, device, None)?;
+                }
+                return Ok(Err(refused));
+            }
+            Some(ctx.now)
+        }
+        CodeAuthorization::RecentPin { window_ms } => {
+            let Some(state) = wallet::pin_state(ctx.conn, account, ctx.now)? else {
+                return Ok(Err(Rejection::PinNotSet));
+            };
+            if let Some(refused) = state.money_out_refusal(ctx.now) {
+                return Ok(Err(refused));
+            }
+            let entered: Option<i64> = ctx
+                .conn
+                .prepare_cached(
+                    "SELECT pin_entered_at FROM devices WHERE id = ?1 AND account_id = ?2",
+                )?
+                .query_row(params![device.row(), account.row()], |row| row.get(0))
+                .optional()?
+                .flatten();
+            let since = ctx.now.unix_ms().saturating_sub(window_ms);
+            if entered.is_none_or(|at| at <= since) {
+                return Ok(Err(Rejection::PinRequired));
+            }
+            // Omitting the PIN does not stretch the window.
+            None
+        }
+    };
+    if entered_at.is_some() {
+        set_pin_entered(ctx, device, entered_at)?;
+    }
     ctx.conn
         .prepare_cached(
             "INSERT INTO payment_codes (code_hash, account_id, device_id, created_at, expires_at)
@@ -304,12 +352,21 @@ pub fn create_code(
             ctx.now.unix_ms(),
             expires_at.unix_ms()
         ])?;
+    Ok(Ok(()))
+}
+
+/// Remembers when `device` last entered the right PIN (`None`: forget it).
+fn set_pin_entered(ctx: &mut WriteCtx<'_>, device: DeviceId, at: Option<Timestamp>) -> Result<()> {
+    ctx.conn
+        .prepare_cached("UPDATE devices SET pin_entered_at = ?1 WHERE id = ?2")?
+        .execute(params![at.map(Timestamp::unix_ms), device.row()])?;
     Ok(())
 }
 
 /// The merchant's owner collects from a buyer's payment code. Keys are the
 /// owner's. The code is used up in the same job as the payment; a refusal
-/// (an expired or used code, too little money) rolls the whole job back.
+/// (an expired or used code, a buyer whose PIN is locked or being reset,
+/// too little money) rolls the whole job back.
 pub fn collect(
     ctx: &mut WriteCtx<'_>,
     owner: AccountId,
@@ -323,11 +380,47 @@ pub fn collect(
         return load_payment(ctx.conn, PaymentId::from_row(row))?
             .ok_or_else(|| Error::Corrupt(format!("idempotency answer without payment {row}")));
     }
-    let merchant = asked.merchant;
-    load_merchant(ctx.conn, merchant)?
+    let (_, merchant_name, _) = load_merchant(ctx.conn, asked.merchant)?
         .filter(|(found, _, _)| *found == owner)
         .ok_or(Rejection::MerchantNotFound)?;
-    // The code, and the device it is bound to, which must still be signed in.
+    let buyer = use_code(ctx, &asked.code_hash)?;
+    // A code is money leaving like any other: a lock or a reset waiting
+    // stops it, whatever the amount.
+    if let Some(refused) = wallet::pin_state(ctx.conn, buyer, ctx.now)?
+        .and_then(|state| state.money_out_refusal(ctx.now))
+    {
+        return Err(refused.into());
+    }
+    let status = if without_confirmation(ctx, buyer, &asked)? {
+        PaymentStatus::Completed
+    } else {
+        PaymentStatus::AwaitingConfirmation
+    };
+    let payment = insert_collection(ctx, buyer, &asked, status)?;
+    let money = asked.money;
+    let logged = payment_event(&payment, &merchant_name, money.amount.get(), None);
+    if status == PaymentStatus::Completed {
+        wallet::post(
+            ctx,
+            &Transaction::merchant_payment(buyer, asked.merchant.row(), money),
+            owner,
+            &payment.payment_id.to_string(),
+        )?;
+        ctx.append_log(buyer, Event::PaymentSent(logged.clone()))?;
+        ctx.append_log(owner, Event::PaymentReceived(logged))?;
+    } else {
+        // Nothing moves until the buyer confirms with their PIN; their
+        // devices learn of it from their log.
+        ctx.append_log(buyer, Event::PaymentConfirmationRequested(logged))?;
+    }
+    let body = serde_json::json!({ "payment_id": payment.payment_id.row() });
+    wallet::store_response(ctx, owner, &request, &body)?;
+    Ok(payment)
+}
+
+/// Uses up the code whose hash is `code_hash` and answers its buyer: it
+/// must exist, be unused and unexpired, and its device still signed in.
+fn use_code(ctx: &mut WriteCtx<'_>, code_hash: &[u8; 32]) -> Result<AccountId> {
     let found: Option<(i64, Option<i64>, i64, bool)> = ctx
         .conn
         .prepare_cached(
@@ -335,7 +428,7 @@ pub fn collect(
              FROM payment_codes c JOIN devices d ON d.id = c.device_id
              WHERE c.code_hash = ?1",
         )?
-        .query_row([&asked.code_hash[..]], |row| {
+        .query_row([&code_hash[..]], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
         })
         .optional()?;
@@ -348,16 +441,68 @@ pub fn collect(
     if expires_at <= ctx.now.unix_ms() || !device_active {
         return Err(Rejection::PaymentCodeExpired.into());
     }
-    let buyer = AccountId::from_row(buyer);
     ctx.conn
         .prepare_cached("UPDATE payment_codes SET used_at = ?1 WHERE code_hash = ?2")?
-        .execute(params![ctx.now.unix_ms(), &asked.code_hash[..]])?;
+        .execute(params![ctx.now.unix_ms(), &code_hash[..]])?;
+    Ok(AccountId::from_row(buyer))
+}
+
+/// Milliseconds in a UTC day, the period of the daily cap.
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Whether this collection completes without the buyer confirming: at or
+/// under the amount limit and within the buyer's cap for the day, against
+/// which it is then counted. In the writer job that decides, so racing
+/// collections see each other's counts; a job refused later (too little
+/// money) takes its count back with it.
+fn without_confirmation(
+    ctx: &mut WriteCtx<'_>,
+    buyer: AccountId,
+    asked: &CollectRequest,
+) -> Result<bool> {
+    let amount = asked.money.amount.get();
+    if amount > asked.without_confirmation_max_minor {
+        return Ok(false);
+    }
+    let day = ctx.now.unix_ms().div_euclid(DAY_MS);
+    let (count, total): (i64, i64) = ctx
+        .conn
+        .prepare_cached(
+            "SELECT count, amount_minor FROM collections_without_confirmation
+             WHERE account_id = ?1 AND day = ?2",
+        )?
+        .query_row(params![buyer.row(), day], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?
+        .unwrap_or((0, 0));
+    let cap = asked.without_confirmation_per_day;
+    let within = count < i64::from(cap.count_max)
+        && total
+            .checked_add(amount)
+            .is_some_and(|total| total <= cap.amount_max_minor);
+    if within {
+        ctx.conn
+            .prepare_cached(
+                "INSERT INTO collections_without_confirmation (account_id, day, count, amount_minor)
+                 VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (account_id, day) DO UPDATE
+                 SET count = count + 1, amount_minor = amount_minor + excluded.amount_minor",
+            )?
+            .execute(params![buyer.row(), day, amount])?;
+    }
+    Ok(within)
+}
+
+/// The payment row of a collection, completed or waiting for the buyer.
+fn insert_collection(
+    ctx: &mut WriteCtx<'_>,
+    buyer: AccountId,
+    asked: &CollectRequest,
+    status: PaymentStatus,
+) -> Result<Payment> {
+    let confirm_by = (status == PaymentStatus::AwaitingConfirmation).then_some(asked.confirm_by);
     let money = asked.money;
-    let (status, confirm_by) = if money.amount.get() <= asked.without_confirmation_max_minor {
-        (PaymentStatus::Completed, None)
-    } else {
-        (PaymentStatus::AwaitingConfirmation, Some(asked.confirm_by))
-    };
     let row: i64 = ctx
         .conn
         .prepare_cached(
@@ -367,7 +512,7 @@ pub fn collect(
         )?
         .query_row(
             params![
-                merchant.row(),
+                asked.merchant.row(),
                 buyer.row(),
                 money.amount.get(),
                 money.currency.as_str(),
@@ -377,38 +522,16 @@ pub fn collect(
             ],
             |row| row.get(0),
         )?;
-    let payment = Payment {
+    Ok(Payment {
         payment_id: PaymentId::from_row(row),
-        merchant_id: merchant,
+        merchant_id: asked.merchant,
         buyer,
         money,
         refunded_minor: 0,
         created_at: ctx.now,
         status,
         confirm_by,
-    };
-    let logged = payment_event(&payment, money.amount.get(), None);
-    if status == PaymentStatus::Completed {
-        wallet::post(
-            ctx,
-            &Transaction::merchant_payment(buyer, merchant.row(), money),
-            owner,
-            &payment.payment_id.to_string(),
-        )?;
-        ctx.append_log(buyer, Event::PaymentSent(logged.clone()))?;
-        ctx.append_log(owner, Event::PaymentReceived(logged))?;
-    } else {
-        // Nothing moves until the buyer confirms with their PIN; their
-        // devices learn of it from their log.
-        ctx.append_log(buyer, Event::PaymentConfirmationRequested(logged))?;
-    }
-    wallet::store_response(
-        ctx,
-        owner,
-        &request,
-        &serde_json::json!({ "payment_id": row }),
-    )?;
-    Ok(payment)
+    })
 }
 
 /// Moves a waiting collection to `status`. Confirming moves the money
@@ -416,9 +539,9 @@ pub fn collect(
 /// lapsing move nothing. Both sides' logs learn the outcome.
 fn settle(ctx: &mut WriteCtx<'_>, payment: &mut Payment, status: PaymentStatus) -> Result<()> {
     debug_assert_eq!(payment.status, PaymentStatus::AwaitingConfirmation);
-    let (owner, _, _) = load_merchant(ctx.conn, payment.merchant_id)?
+    let (owner, merchant_name, _) = load_merchant(ctx.conn, payment.merchant_id)?
         .ok_or_else(|| Error::Corrupt(format!("{} without its merchant", payment.payment_id)))?;
-    let logged = payment_event(payment, payment.money.amount.get(), None);
+    let logged = payment_event(payment, &merchant_name, payment.money.amount.get(), None);
     match status {
         PaymentStatus::Completed => {
             wallet::post(
@@ -535,8 +658,9 @@ pub fn lapse_unconfirmed(ctx: &mut WriteCtx<'_>, now: Timestamp, limit: u32) -> 
     Ok(count)
 }
 
-/// Deletes idempotency keys older than their retention and payment codes
-/// past their expiry, at most `limit` of each.
+/// Deletes idempotency keys older than their retention, payment codes
+/// past their expiry and the daily collection counts of days before
+/// yesterday, at most `limit` of each.
 pub fn purge(
     ctx: &mut WriteCtx<'_>,
     keys_before: Timestamp,
@@ -564,5 +688,17 @@ pub fn purge(
                  SELECT code_hash FROM payment_codes WHERE expires_at < ?1 LIMIT ?2)",
         )?
         .execute(params![codes_before.unix_ms(), i64::from(limit)])?;
-    Ok(keys + codes)
+    // Yesterday's counts are kept: a day's cap is read in UTC.
+    let days = ctx
+        .conn
+        .prepare_cached(
+            "DELETE FROM collections_without_confirmation WHERE (account_id, day) IN (
+                 SELECT account_id, day FROM collections_without_confirmation
+                 WHERE day < ?1 LIMIT ?2)",
+        )?
+        .execute(params![
+            ctx.now.unix_ms().div_euclid(DAY_MS) - 1,
+            i64::from(limit)
+        ])?;
+    Ok(keys + codes + days)
 }

@@ -14,7 +14,9 @@ use piazza_domain::ledger::{
     LedgerAccountKind, LedgerAccountRef, LedgerError, OperationKind, Transaction,
 };
 use piazza_domain::money::{Currency, Money};
-use piazza_domain::store::{Idempotent, MoneyMoved, Page, PinCheck, PinState, StatementEntry};
+use piazza_domain::store::{
+    Idempotent, MoneyMoved, Page, PinChange, PinCheck, PinSet, PinState, StatementEntry,
+};
 use piazza_domain::{AccountId, EntryId, Rejection, Timestamp, TransactionId};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -59,7 +61,8 @@ fn ledger_account(conn: &Connection, account: &LedgerAccountRef) -> Result<(i64,
 
 /// Writes `transaction`'s postings and the new balances of the accounts it
 /// touches, or refuses it whole: a user wallet that would go below zero is
-/// the caller's `InsufficientFunds`; any other ledger error is a bug.
+/// the caller's `InsufficientFunds`, more money inside Piazza than the
+/// ledger may hold is `GatewayLimit`; any other ledger error is a bug.
 /// Returns the transaction's id and the new balance of each account.
 pub(crate) fn post(
     ctx: &mut WriteCtx<'_>,
@@ -81,6 +84,7 @@ pub(crate) fn post(
         .balance_changes(|account| rows[account].1)
         .map_err(|error| match error {
             LedgerError::InsufficientFunds { .. } => Error::Rejected(Rejection::InsufficientFunds),
+            LedgerError::MoneyInsideLimit { .. } => Error::Rejected(Rejection::GatewayLimit),
             other => Error::Corrupt(format!("ledger refused a transaction: {other}")),
         })?;
     ctx.conn
@@ -123,7 +127,7 @@ pub(crate) fn post(
 
 /// The stored answer for `request`'s key: `Some` to replay it, an error if
 /// the key was used for another request, `None` if it is new.
-fn stored_answer(
+pub(crate) fn stored_answer(
     conn: &Connection,
     account: AccountId,
     request: &Idempotent,
@@ -290,8 +294,9 @@ pub fn withdraw(
 }
 
 /// The PIN check of a money-out job, in the writer: `Some` refusal to
-/// commit (a wrong PIN is counted, five lock money-out), `None` to go on
-/// (a right PIN clears the count).
+/// commit (a reset waiting or a lock refuses before the PIN is looked at;
+/// a wrong PIN is counted, five lock money-out), `None` to go on (a right
+/// PIN clears the count).
 pub(crate) fn check_pin(
     ctx: &mut WriteCtx<'_>,
     account: AccountId,
@@ -299,12 +304,22 @@ pub(crate) fn check_pin(
 ) -> Result<Option<Rejection>> {
     // Checked again here, in the writer: wrong PINs racing each other were
     // each verified before the lock was written.
-    let Some(state) = pin_state(ctx.conn, account)? else {
+    let Some(state) = pin_state(ctx.conn, account, ctx.now)? else {
         return Ok(Some(Rejection::PinNotSet));
     };
-    if let Some(until) = state.locked_until.filter(|until| *until > ctx.now) {
-        return Ok(Some(Rejection::PinLocked { until }));
+    if let Some(refused) = state.money_out_refusal(ctx.now) {
+        return Ok(Some(refused));
     }
+    count_pin(ctx, account, pin)
+}
+
+/// Counts a checked PIN: wrong, one more failure (locking past the
+/// policy's maximum); right, the failures are forgotten.
+fn count_pin(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    pin: PinCheck,
+) -> Result<Option<Rejection>> {
     match pin {
         PinCheck::Wrong => {
             let attempts: i64 = ctx
@@ -343,30 +358,114 @@ pub(crate) fn check_pin(
     }
 }
 
-pub fn set_pin(ctx: &mut WriteCtx<'_>, account: AccountId, pin_hash: String) -> Result<()> {
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO payment_pins (account_id, pin_hash, failed_attempts, locked_until)
-             VALUES (?1, ?2, 0, NULL)
-             ON CONFLICT (account_id) DO UPDATE
-             SET pin_hash = excluded.pin_hash, failed_attempts = 0, locked_until = NULL",
-        )?
-        .execute(params![account.row(), pin_hash])?;
-    Ok(())
+/// Sets the PIN as `change` allows; see [`PinChange`]. Never touches the
+/// lock: `failed_attempts` and `locked_until` change only by counting
+/// PINs. The outer `Result` rolls the job back; the inner refusal commits
+/// (a wrong old PIN is counted).
+pub fn set_pin(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    change: PinChange,
+) -> Result<std::result::Result<PinSet, Rejection>> {
+    let state = pin_state(ctx.conn, account, ctx.now)?;
+    match (change, state) {
+        (PinChange::WithPassword { pin_hash, .. }, None) => {
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO payment_pins (account_id, pin_hash, failed_attempts)
+                     VALUES (?1, ?2, 0)",
+                )?
+                .execute(params![account.row(), pin_hash])?;
+            ctx.append_log(
+                account,
+                Event::PinChanged {
+                    reset_cancelled: false,
+                },
+            )?;
+            Ok(Ok(PinSet::Now))
+        }
+        (
+            PinChange::WithPassword {
+                pin_hash,
+                reset_effective_at,
+            },
+            Some(state),
+        ) => {
+            // The PIN in force stays until the wait ends (a reset that
+            // already ended is made the PIN here); a second reset starts
+            // the wait again.
+            ctx.conn
+                .prepare_cached(
+                    "UPDATE payment_pins
+                     SET pin_hash = ?1, reset_pin_hash = ?2, reset_effective_at = ?3
+                     WHERE account_id = ?4",
+                )?
+                .execute(params![
+                    state.pin_hash,
+                    pin_hash,
+                    reset_effective_at.unix_ms(),
+                    account.row()
+                ])?;
+            let effective_at = reset_effective_at;
+            ctx.append_log(account, Event::PinReset { effective_at })?;
+            Ok(Ok(PinSet::AfterWait { effective_at }))
+        }
+        (PinChange::WithOldPin { .. }, None) => Ok(Err(Rejection::PinNotSet)),
+        (PinChange::WithOldPin { old, pin_hash }, Some(state)) => {
+            // A reset waiting does not stop this: knowing the current PIN
+            // proves the owner, who may be cancelling a stranger's reset.
+            if let Some(refused) = state.lock_refusal(ctx.now) {
+                return Ok(Err(refused));
+            }
+            if let Some(refused) = count_pin(ctx, account, old)? {
+                return Ok(Err(refused));
+            }
+            ctx.conn
+                .prepare_cached(
+                    "UPDATE payment_pins
+                     SET pin_hash = ?1, reset_pin_hash = NULL, reset_effective_at = NULL
+                     WHERE account_id = ?2",
+                )?
+                .execute(params![pin_hash, account.row()])?;
+            let reset_cancelled = state.reset_effective_at.is_some();
+            ctx.append_log(account, Event::PinChanged { reset_cancelled })?;
+            Ok(Ok(PinSet::Now))
+        }
+    }
 }
 
 // ------------------------------------------------------------------ reads
 
-pub fn pin_state(conn: &Connection, account: AccountId) -> Result<Option<PinState>> {
-    Ok(conn
-        .prepare_cached("SELECT pin_hash, locked_until FROM payment_pins WHERE account_id = ?1")?
+/// The account's PIN as it stands at `now`: a reset whose wait has ended
+/// is the PIN (it is written as such by the next change), one still
+/// waiting is reported beside the PIN in force.
+pub fn pin_state(
+    conn: &Connection,
+    account: AccountId,
+    now: Timestamp,
+) -> Result<Option<PinState>> {
+    let found = conn
+        .prepare_cached(
+            "SELECT pin_hash, locked_until, reset_pin_hash, reset_effective_at
+             FROM payment_pins WHERE account_id = ?1",
+        )?
         .query_row([account.row()], |row| {
+            let reset = match (
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Option<i64>>(3)?,
+            ) {
+                (Some(hash), Some(at)) => Some((hash, Timestamp::from_unix_ms(at))),
+                _ => None,
+            };
             Ok(PinState {
                 pin_hash: row.get(0)?,
                 locked_until: row.get::<_, Option<i64>>(1)?.map(Timestamp::from_unix_ms),
-            })
+                reset_effective_at: None,
+            }
+            .with_reset(reset, now))
         })
-        .optional()?)
+        .optional()?;
+    Ok(found)
 }
 
 /// The wallet's ledger row, if money ever moved through it.
@@ -438,4 +537,75 @@ pub fn statement(
     let has_more = items.len() > limit as usize;
     items.truncate(limit as usize);
     Ok(Page { items, has_more })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use piazza_domain::Store;
+    use piazza_domain::ledger::MONEY_INSIDE_MAX;
+    use piazza_domain::money::{AMOUNT_MINOR_MAX, AmountMinor, Currency, Money};
+    use piazza_domain::store::{IdempotencyKey, Idempotent, PinCheck};
+    use piazza_domain::{Rejection, StoreError};
+
+    use crate::test_support::{Nobody, account, set_first_pin};
+    use crate::{SqliteStore, StoreOptions};
+
+    fn request(key: &str) -> Idempotent {
+        Idempotent {
+            key: IdempotencyKey::parse(key).unwrap(),
+            request_hash: [1; 32],
+        }
+    }
+
+    /// Top-ups filled the gateway's account until it overflowed, and every
+    /// later top-up failed as the store's error (503). The ledger bounds
+    /// the money inside instead: the top-up past it is a refusal, and money
+    /// going out makes room again.
+    #[tokio::test]
+    async fn the_money_inside_is_bounded_by_a_refusal_not_an_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap(),
+        );
+        let ann = account(&store, "ann").await;
+        let largest = Money::new(AmountMinor::MAX, Currency::CNY);
+        // 9,000 top-ups of the largest amount, many at a time so that they
+        // share commits.
+        let mut fills = tokio::task::JoinSet::new();
+        for n in 0..MONEY_INSIDE_MAX / AMOUNT_MINOR_MAX {
+            let store = Arc::clone(&store);
+            fills.spawn(async move {
+                let key = format!("fill-{n}");
+                store
+                    .top_up(ann, request(&key), largest, "test".into())
+                    .await
+            });
+        }
+        while let Some(done) = fills.join_next().await {
+            done.unwrap().unwrap();
+        }
+        let one = Money::new(AmountMinor::ONE, Currency::CNY);
+        let refused = store.top_up(ann, request("past"), one, "test".into()).await;
+        assert!(
+            matches!(refused, Err(StoreError::Rejected(Rejection::GatewayLimit))),
+            "{refused:?}"
+        );
+        set_first_pin(&store, ann).await;
+        store
+            .withdraw(ann, request("out"), one, PinCheck::Verified, "test".into())
+            .await
+            .unwrap();
+        store
+            .top_up(ann, request("again"), one, "test".into())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.wallet_balance(ann, Currency::CNY).await.unwrap(),
+            MONEY_INSIDE_MAX
+        );
+        let report = crate::integrity::check_ledger_data_dir(dir.path()).unwrap();
+        assert!(report.is_sound(), "{:?}", report.problems);
+    }
 }

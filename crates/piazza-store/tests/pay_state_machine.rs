@@ -1,8 +1,10 @@
 //! Piazza Pay over the real SQLite store, as a state machine: proptest
 //! draws sequences of top-ups, withdrawals, transfers and their accepts,
 //! declines and expiries, red packets and their claims and refunds,
-//! merchant payments and refunds, replays of idempotency keys and keys
-//! reused for another request, over four accounts. A plain reference
+//! merchant payments and refunds, collections from payment codes (done at
+//! once within the buyer's daily cap, waiting for the buyer past it),
+//! replays of idempotency keys and keys reused for another request, over
+//! four accounts. A plain reference
 //! model predicts each outcome (success, or which `Rejection`; a replay
 //! must give the first answer again), and after every step the test
 //! compares with the model every wallet, statement, the merchant, every
@@ -46,12 +48,14 @@ use piazza_domain::ledger::LedgerAccountKind;
 use piazza_domain::money::{AMOUNT_MINOR_MAX, AmountMinor, Currency, Money};
 use piazza_domain::red_packet::{RED_PACKET_SHARES_MAX, RedPacketPot, ShareCount, SplitMode};
 use piazza_domain::store::{
-    IdempotencyKey, Idempotent, NoticeSink, PinCheck, RedPacketRequest, Refund, TransferDecision,
+    CodeAuthorization, CollectRequest, DailyCap, IdempotencyKey, Idempotent, NoticeSink,
+    PaymentStatus, PinChange, PinCheck, RedPacketRequest, Refund, TokenHash, TransferDecision,
     TransferRequest, TransferStatus,
 };
 use piazza_domain::{
-    AccountId, ConversationId, DisplayName, Greeting, GroupTitle, MerchantId, Notice, PaymentId,
-    RedPacketId, Rejection, Store, StoreError, Timestamp, TransactionId, TransferId, Username,
+    AccountId, ConversationId, DeviceId, DeviceName, DisplayName, Greeting, GroupTitle, MerchantId,
+    Notice, PaymentId, RedPacketId, Rejection, Store, StoreError, Timestamp, TransactionId,
+    TransferId, Username,
 };
 use piazza_store::{SqliteStore, StoreOptions, TailLimits, WriterLimits, integrity};
 use proptest::prelude::*;
@@ -67,6 +71,15 @@ const NO_PIN: usize = 3;
 const GROUPS: usize = 2;
 const HOUR_MS: i64 = 3_600_000;
 const CNY: Currency = Currency::CNY;
+/// A collection above this waits for the buyer.
+const COLLECT_WITHOUT_PIN_MAX: i64 = 300;
+/// Collections done without the buyer, per buyer and day: small, so that
+/// cases reach it. (A case never runs across a UTC midnight but by a
+/// chance of milliseconds in a day.)
+const COLLECT_PER_DAY: DailyCap = DailyCap {
+    count_max: 2,
+    amount_max_minor: 500,
+};
 
 struct Nobody;
 
@@ -138,6 +151,13 @@ enum Op {
     /// `by: None` is the merchant's owner.
     Refund {
         payment: usize,
+        by: Option<usize>,
+        amount: i64,
+    },
+    /// The buyer shows a payment code (with the right PIN) and `by` (None:
+    /// the merchant's owner) collects `amount` with it.
+    Collect {
+        buyer: usize,
         by: Option<usize>,
         amount: i64,
     },
@@ -246,6 +266,8 @@ fn op() -> impl Strategy<Value = Op> {
         ),
         3 => (any::<usize>(), prop_oneof![3 => Just(None), 1 => account().prop_map(Some)], amount())
             .prop_map(|(payment, by, amount)| Op::Refund { payment, by, amount }),
+        3 => (account(), prop_oneof![4 => Just(None), 1 => account().prop_map(Some)], amount())
+            .prop_map(|(buyer, by, amount)| Op::Collect { buyer, by, amount }),
         1 => (account(), 20i64..=60).prop_map(|(buyer, percent)| Op::RaceToPay { buyer, percent }),
         2 => any::<usize>().prop_map(|call| Op::Replay { call }),
         1 => (any::<usize>(), any::<bool>())
@@ -288,6 +310,10 @@ enum Body {
         payment: usize,
         amount: i64,
     },
+    Collect {
+        buyer: usize,
+        amount: i64,
+    },
 }
 
 impl Body {
@@ -297,7 +323,8 @@ impl Body {
             | Body::Withdraw { amount, .. }
             | Body::Transfer { amount, .. }
             | Body::Pay { amount, .. }
-            | Body::Refund { amount, .. } => *amount,
+            | Body::Refund { amount, .. }
+            | Body::Collect { amount, .. } => *amount,
             Body::RedPacket { total, .. } => *total,
         }
     }
@@ -317,7 +344,8 @@ impl Body {
             | Body::Withdraw { amount, .. }
             | Body::Transfer { amount, .. }
             | Body::Pay { amount, .. }
-            | Body::Refund { amount, .. } => *amount = other(*amount),
+            | Body::Refund { amount, .. }
+            | Body::Collect { amount, .. } => *amount = other(*amount),
             // Another valid split: one share more or less of the same size
             // keeps an equal packet a multiple of its count.
             // A single share may hold any total.
@@ -343,7 +371,8 @@ impl Body {
             | Body::Transfer { pin_ok, .. }
             | Body::RedPacket { pin_ok, .. }
             | Body::Pay { pin_ok, .. } => *pin_ok,
-            Body::TopUp { .. } | Body::Refund { .. } => true,
+            // The buyer's code is shown with the right PIN.
+            Body::TopUp { .. } | Body::Refund { .. } | Body::Collect { .. } => true,
         };
         if ok {
             PinCheck::Verified
@@ -384,6 +413,11 @@ enum Answer {
     Packet(RedPacketId),
     Payment(PaymentId),
     Refund(Refund),
+    /// A collection: done at once, or waiting for the buyer.
+    Collected {
+        payment: PaymentId,
+        completed: bool,
+    },
 }
 
 // ------------------------------------------------------------------ model
@@ -425,6 +459,8 @@ struct PaymentModel {
     buyer: usize,
     amount: i64,
     refunded: i64,
+    /// False for a collection waiting for the buyer: nothing was paid.
+    completed: bool,
 }
 
 /// The reference: plain numbers, no ledger, no SQL.
@@ -442,6 +478,8 @@ struct Model {
     transfers: Vec<TransferModel>,
     packets: Vec<PacketModel>,
     payments: Vec<PaymentModel>,
+    /// Per buyer: collections done without them today, and their sum.
+    collected_today: BTreeMap<usize, (u32, i64)>,
     /// (caller, key) → the request's hash and the stored answer.
     keys: HashMap<(usize, String), ([u8; 32], Answer)>,
 }
@@ -509,9 +547,24 @@ impl Model {
         (self.balance(account) < amount).then_some(Rejection::InsufficientFunds)
     }
 
+    /// Whether a collection of `amount` from `buyer` completes without
+    /// them: under the no-PIN limit and within their day's cap.
+    fn collects_without_buyer(&self, buyer: usize, amount: i64) -> bool {
+        let (count, total) = self.collected_today.get(&buyer).copied().unwrap_or((0, 0));
+        amount <= COLLECT_WITHOUT_PIN_MAX
+            && count < COLLECT_PER_DAY.count_max
+            && total + amount <= COLLECT_PER_DAY.amount_max_minor
+    }
+
     /// Predicts a keyed call, in the order the store checks: the key, the
-    /// call's own preconditions, the PIN, the money.
+    /// call's own preconditions, the PIN, the money. A collection first
+    /// has the buyer show a code with the PIN, whatever its key.
     fn predict(&mut self, call: &Call, hash: [u8; 32]) -> Expect {
+        if let Body::Collect { buyer, .. } = &call.body
+            && let Some(refused) = self.check_pin(*buyer, PinCheck::Verified)
+        {
+            return Expect::Refused(refused);
+        }
         if let Some((stored, answer)) = self.keys.get(&(call.caller, call.key.clone())) {
             return if *stored == hash {
                 Expect::Replayed(answer.clone())
@@ -557,8 +610,17 @@ impl Model {
                 let paid = &self.payments[*payment];
                 if caller != OWNER {
                     Some(Rejection::PaymentNotFound)
-                } else if paid.refunded + amount > paid.amount {
+                } else if !paid.completed || paid.refunded + amount > paid.amount {
                     Some(Rejection::RefundExceedsPayment)
+                } else {
+                    None
+                }
+            }
+            Body::Collect { buyer, amount } => {
+                if caller != OWNER {
+                    Some(Rejection::MerchantNotFound)
+                } else if self.collects_without_buyer(*buyer, *amount) {
+                    self.funds(*buyer, *amount)
                 } else {
                     None
                 }
@@ -570,10 +632,20 @@ impl Model {
         }
     }
 
+    /// Stores a fresh call's answer under its key, and counts the ledger
+    /// transaction it wrote (all but a collection left waiting).
     fn remember(&mut self, call: &Call, hash: [u8; 32], answer: Answer) {
+        if !matches!(
+            answer,
+            Answer::Collected {
+                completed: false,
+                ..
+            }
+        ) {
+            self.transactions += 1;
+        }
         self.keys
             .insert((call.caller, call.key.clone()), (hash, answer));
-        self.transactions += 1;
     }
 
     /// Expiry of transfers as the sweeper does it: pending ones due by
@@ -629,6 +701,8 @@ struct World {
     /// A read-only connection for the ledger check and the sums.
     conn: Connection,
     accounts: Vec<AccountId>,
+    /// Each account's device, which shows its payment codes.
+    devices: Vec<DeviceId>,
     groups: [ConversationId; GROUPS],
     merchant: MerchantId,
     /// When the case started (unix ms); every expiry is relative to it.
@@ -699,10 +773,11 @@ impl World {
             .expect("group of three");
         for (i, account) in accounts.iter().enumerate() {
             if i != NO_PIN {
-                store
-                    .set_pin(*account, "a hash; the store never reads it".into())
-                    .await
-                    .expect("set pin");
+                let first = PinChange::WithPassword {
+                    pin_hash: "a hash; the store never reads it".into(),
+                    reset_effective_at: Timestamp::now(),
+                };
+                store.set_pin(*account, first).await.expect("set pin");
             }
         }
         let merchant = store
@@ -710,6 +785,17 @@ impl World {
             .await
             .expect("create merchant")
             .merchant_id;
+        let mut devices = Vec::new();
+        for (i, account) in accounts.iter().enumerate() {
+            let token = TokenHash([i as u8; 32]);
+            let name = DeviceName::parse("phone").unwrap();
+            devices.push(
+                store
+                    .create_session(*account, name, token)
+                    .await
+                    .expect("a device"),
+            );
+        }
         let conn = Connection::open_with_flags(
             store.path(),
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -720,6 +806,7 @@ impl World {
             store,
             conn,
             accounts,
+            devices,
             groups: [everyone, trio],
             merchant,
             base: Timestamp::now().unix_ms(),
@@ -865,7 +952,67 @@ impl World {
                     .map_err(Outcome::from)?;
                 Ok((Answer::Refund(refund), None))
             }
+            Body::Collect { buyer, amount } => {
+                self.collect(caller, request, *buyer, money(*amount)).await
+            }
         }
+    }
+
+    /// The buyer shows a new code with the right PIN, and `caller`
+    /// collects `money` with it under `request`'s key.
+    async fn collect(
+        &self,
+        caller: AccountId,
+        request: Idempotent,
+        buyer: usize,
+        money: Money,
+    ) -> Result<(Answer, Option<bool>), Outcome> {
+        static CODES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let mut code_hash = [0u8; 32];
+        let number = CODES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        code_hash[..8].copy_from_slice(&number.to_le_bytes());
+        let now = Timestamp::now().unix_ms();
+        self.store
+            .create_payment_code(
+                self.accounts[buyer],
+                self.devices[buyer],
+                code_hash,
+                Timestamp::from_unix_ms(now + 60_000),
+                CodeAuthorization::Pin(PinCheck::Verified),
+            )
+            .await
+            .map_err(Outcome::from)?;
+        let asked = CollectRequest {
+            merchant: self.merchant,
+            code_hash,
+            money,
+            without_confirmation_max_minor: COLLECT_WITHOUT_PIN_MAX,
+            without_confirmation_per_day: COLLECT_PER_DAY,
+            confirm_by: Timestamp::from_unix_ms(now + HOUR_MS),
+        };
+        let payment = self
+            .store
+            .collect_payment(caller, request, asked)
+            .await
+            .map_err(Outcome::from)?;
+        let terms = (self.accounts[buyer], self.merchant, money);
+        if (payment.buyer, payment.merchant_id, payment.money) != terms {
+            return Err(Outcome::Broken(format!(
+                "answered {payment:?} to a collection of {terms:?}"
+            )));
+        }
+        let completed = match payment.status {
+            PaymentStatus::Completed => true,
+            PaymentStatus::AwaitingConfirmation => false,
+            other => return Err(Outcome::Broken(format!("a new collection is {other:?}"))),
+        };
+        Ok((
+            Answer::Collected {
+                payment: payment.payment_id,
+                completed,
+            },
+            None,
+        ))
     }
 }
 
@@ -1066,6 +1213,14 @@ async fn step(
             let payment = payment % model.payments.len();
             let body = Body::Refund {
                 payment,
+                amount: *amount,
+            };
+            let call = new_call(by.unwrap_or(OWNER), body);
+            keyed(world, model, calls, call).await
+        }
+        Op::Collect { buyer, by, amount } => {
+            let body = Body::Collect {
+                buyer: *buyer,
                 amount: *amount,
             };
             let call = new_call(by.unwrap_or(OWNER), body);
@@ -1323,6 +1478,29 @@ fn apply(model: &mut Model, call: &Call, hash: [u8; 32], answer: Answer) -> Resu
                 buyer: caller,
                 amount,
                 refunded: 0,
+                completed: true,
+            });
+        }
+        (Body::Collect { buyer, .. }, Answer::Collected { payment, completed }) => {
+            let expected = model.collects_without_buyer(*buyer, amount);
+            if *completed != expected {
+                return Err(format!(
+                    "a collection of {amount} from {} answered completed: {completed}, the model {expected}",
+                    NAMES[*buyer]
+                ));
+            }
+            if *completed {
+                model.credit(*buyer, -amount);
+                model.merchant += amount;
+                let today = model.collected_today.entry(*buyer).or_default();
+                *today = (today.0 + 1, today.1 + amount);
+            }
+            model.payments.push(PaymentModel {
+                id: *payment,
+                buyer: *buyer,
+                amount,
+                refunded: 0,
+                completed: *completed,
             });
         }
         (Body::Refund { payment, .. }, Answer::Refund(refund)) => {
@@ -1566,6 +1744,44 @@ async fn check(world: &World, model: &Model, done: &str) -> Result<(), String> {
         return fail(format!(
             "the merchant holds {}, the model {}",
             merchant.balance_minor, model.merchant
+        ));
+    }
+    for (i, expected) in model.payments.iter().enumerate() {
+        let stored = world
+            .store
+            .payment(world.accounts[OWNER], expected.id)
+            .await
+            .map_err(|error| format!("payment: {error}"))?;
+        let status = if expected.completed {
+            PaymentStatus::Completed
+        } else {
+            PaymentStatus::AwaitingConfirmation
+        };
+        if (stored.status, stored.refunded_minor) != (status, expected.refunded) {
+            return fail(format!(
+                "payment #{i} is {:?} with {} refunded, the model {status:?} with {}",
+                stored.status, stored.refunded_minor, expected.refunded
+            ));
+        }
+    }
+    let (count, total): (i64, i64) = world
+        .conn
+        .query_row(
+            "SELECT COALESCE(SUM(count), 0), COALESCE(SUM(amount_minor), 0)
+             FROM collections_without_confirmation",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(|error| format!("reading the daily counts: {error}"))?;
+    let counted = model
+        .collected_today
+        .values()
+        .fold((0, 0), |(count, total), (n, sum)| {
+            (count + i64::from(*n), total + sum)
+        });
+    if (count, total) != counted {
+        return fail(format!(
+            "the daily counts hold {count} collections of {total} in all, the model {counted:?}"
         ));
     }
     for (i, expected) in model.transfers.iter().enumerate() {
@@ -2031,6 +2247,60 @@ fn a_fixed_tour_of_every_step_matches_the_model() {
             expiry_hours: 4,
             pin_ok: true,
         },
+        // Collections from bob (who holds little by now, then more): done
+        // at once within the day's cap, waiting past it in number or in
+        // amount, or above the no-PIN limit; refused for a stranger's
+        // merchant and for dee, who has no PIN to show a code with.
+        Op::TopUp {
+            account: 1,
+            amount: 2_000,
+        },
+        Op::Collect {
+            buyer: 1,
+            by: None,
+            amount: 301,
+        },
+        Op::Collect {
+            buyer: 1,
+            by: None,
+            amount: 300,
+        },
+        Op::Collect {
+            buyer: 1,
+            by: None,
+            amount: 201,
+        },
+        Op::Collect {
+            buyer: 1,
+            by: None,
+            amount: 200,
+        },
+        Op::Collect {
+            buyer: 1,
+            by: None,
+            amount: 1,
+        },
+        Op::Collect {
+            buyer: 1,
+            by: Some(2),
+            amount: 1,
+        },
+        Op::Collect {
+            buyer: 3,
+            by: None,
+            amount: 1,
+        },
+        Op::Collect {
+            buyer: 2,
+            by: None,
+            amount: 5,
+        },
+        Op::Refund {
+            payment: usize::MAX,
+            by: None,
+            amount: 1,
+        },
+        Op::Replay { call: usize::MAX },
     ];
     if let Err(failure) = runtime().block_on(run(&ops)) {
         panic!("{failure}");

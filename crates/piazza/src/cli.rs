@@ -134,8 +134,14 @@ pub enum ClientCommand {
         #[command(flatten)]
         key: pay::KeyOpts,
     },
-    /// Show a one-use code for a merchant to collect a payment with
-    PaymentCode,
+    /// Show a one-use code for a merchant to collect a payment with; needs
+    /// the payment PIN (from $PIAZZA_PIN, else a line of stdin)
+    PaymentCode {
+        /// Leave the PIN out: works within a few minutes of this device
+        /// entering it
+        #[arg(long)]
+        no_pin: bool,
+    },
     /// Show a payment; confirm or decline a collection that waits for you
     #[command(subcommand)]
     Payment(pay::PaymentCommand),
@@ -254,7 +260,7 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
             amount,
             key,
         } => pay::pay(&cli, &qr_payload, amount, key).await,
-        ClientCommand::PaymentCode => pay::payment_code(&cli).await,
+        ClientCommand::PaymentCode { no_pin } => pay::payment_code(&cli, no_pin).await,
         ClientCommand::Payment(command) => pay::payment(&cli, command).await,
     }
 }

@@ -9,11 +9,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use piazza_api::{
     Collect, ConfirmPayment, CreateMerchant, MerchantCreated, MerchantView, Pay, PaymentCodeIssued,
-    PaymentDone, PaymentView, Problem, QrPayload, RefundDone, RefundPayment,
+    PaymentCodeRequest, PaymentDone, PaymentView, Problem, QrPayload, RefundDone, RefundPayment,
 };
 use piazza_domain::emvco::{self, MerchantQr};
 use piazza_domain::money::{AmountMinor, Money};
-use piazza_domain::store::{CollectRequest, Payment, PaymentDecision};
+use piazza_domain::store::{CodeAuthorization, CollectRequest, Payment, PaymentDecision};
 use piazza_domain::{MerchantId, PaymentId, Rejection, Timestamp};
 use rand::Rng;
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use crate::App;
 use crate::auth::Auth;
 use crate::config::ms;
 use crate::error::ApiError;
-use crate::extract::{Json, Query};
+use crate::extract::{Json, OptionalJson, Query};
 use crate::routes::wallet::{amount, check_pin, idempotent, invalid_pin, is_pin};
 
 /// The answer to every call that makes or moves a payment.
@@ -215,7 +215,7 @@ fn invalid_qr(detail: impl Into<String>) -> ApiError {
         (status = 403, description = "wrong_pin or pin_not_set", body = Problem),
         (status = 409, description = "insufficient_funds", body = Problem),
         (status = 422, description = "idempotency_key_reused", body = Problem),
-        (status = 423, description = "pin_locked", body = Problem),
+        (status = 423, description = "pin_locked, or pin_reset_pending (a forgotten PIN is being reset: no money leaves until it takes effect)", body = Problem),
     ))]
 pub async fn pay(
     State(app): State<App>,
@@ -314,15 +314,32 @@ fn code_hash(code: &str) -> [u8; 32] {
 }
 
 /// A one-use payment code for a merchant to scan, bound to this device.
+/// It needs the payment PIN, which a device that entered it within
+/// `limits.payment_code_pin_window_s` may leave out; a locked PIN or a
+/// reset waiting refuses it, as it refuses all money-out.
 #[utoipa::path(post, path = "/api/v1/wallet/payment-code", tag = "merchants", security(("bearer" = [])),
+    request_body(content = PaymentCodeRequest, description = "`pin`; the body may be left out within the PIN window"),
     responses(
         (status = 201, body = PaymentCodeIssued),
+        (status = 400, description = "invalid_pin", body = Problem),
         (status = 401, body = Problem),
+        (status = 403, description = "pin_required (this device has not entered the PIN lately), wrong_pin or pin_not_set", body = Problem),
+        (status = 423, description = "pin_locked or pin_reset_pending", body = Problem),
     ))]
 pub async fn payment_code(
     State(app): State<App>,
     auth: Auth,
+    OptionalJson(body): OptionalJson<PaymentCodeRequest>,
 ) -> Result<(StatusCode, Json<PaymentCodeIssued>), ApiError> {
+    let authorization = match body.pin {
+        Some(pin) if is_pin(&pin) => {
+            CodeAuthorization::Pin(check_pin(&app, auth.account, pin).await?)
+        }
+        Some(_) => return Err(invalid_pin()),
+        None => CodeAuthorization::RecentPin {
+            window_ms: ms(app.limits.payment_code_pin_window_s),
+        },
+    };
     let code: String = {
         let mut rng = rand::rng();
         (0..PAYMENT_CODE_DIGITS)
@@ -339,7 +356,13 @@ pub async fn payment_code(
         ApiError::unavailable("cannot draw the payment code")
     })?;
     app.store
-        .create_payment_code(auth.account, auth.device, code_hash(&code), expires_at)
+        .create_payment_code(
+            auth.account,
+            auth.device,
+            code_hash(&code),
+            expires_at,
+            authorization,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -352,8 +375,12 @@ pub async fn payment_code(
 }
 
 /// The merchant's owner collects from a buyer's payment code. At or under
-/// the no-PIN limit the money moves at once (`completed`); above it nothing
-/// moves and the buyer must confirm (`needs_confirmation`).
+/// the no-PIN limit, and within the buyer's daily cap of such collections,
+/// the money moves at once (`completed`); otherwise nothing moves and the
+/// buyer must confirm (`needs_confirmation`). Either way the buyer's
+/// devices are told at once (`payment.sent` or
+/// `payment.confirmation_requested`, with the merchant's name). A buyer
+/// whose PIN is locked or being reset cannot be collected from.
 #[utoipa::path(post, path = "/api/v1/merchants/{id}/collect", tag = "merchants", security(("bearer" = [])),
     request_body = Collect,
     params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "required; the same key and body replay the first answer")),
@@ -365,6 +392,7 @@ pub async fn payment_code(
         (status = 409, description = "payment_code_used or insufficient_funds", body = Problem),
         (status = 410, description = "payment_code_expired", body = Problem),
         (status = 422, description = "idempotency_key_reused", body = Problem),
+        (status = 423, description = "pin_locked or pin_reset_pending (the buyer's: no money leaves their wallet now)", body = Problem),
     ))]
 pub async fn collect(
     State(app): State<App>,
@@ -393,6 +421,7 @@ pub async fn collect(
                 code_hash: code_hash(code),
                 money,
                 without_confirmation_max_minor: app.collect_without_pin_max_minor,
+                without_confirmation_per_day: app.limits.collect_without_pin_per_day(),
                 confirm_by: Timestamp::from_unix_ms(
                     Timestamp::now()
                         .unix_ms()
@@ -417,7 +446,7 @@ pub async fn collect(
         (status = 403, description = "wrong_pin or pin_not_set", body = Problem),
         (status = 404, description = "payment_not_found (also for anyone but the buyer)", body = Problem),
         (status = 409, description = "payment_not_pending (declined or expired) or insufficient_funds", body = Problem),
-        (status = 423, description = "pin_locked", body = Problem),
+        (status = 423, description = "pin_locked, or pin_reset_pending (a forgotten PIN is being reset: no money leaves until it takes effect)", body = Problem),
     ))]
 pub async fn confirm(
     State(app): State<App>,

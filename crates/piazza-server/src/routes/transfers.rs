@@ -46,7 +46,7 @@ fn view(transfer: &Transfer) -> TransferView {
         (status = 403, description = "not_a_contact, wrong_pin or pin_not_set", body = Problem),
         (status = 409, description = "insufficient_funds", body = Problem),
         (status = 422, description = "idempotency_key_reused", body = Problem),
-        (status = 423, description = "pin_locked", body = Problem),
+        (status = 423, description = "pin_locked, or pin_reset_pending (a forgotten PIN is being reset: no money leaves until it takes effect)", body = Problem),
     ))]
 pub async fn send(
     State(app): State<App>,

@@ -7,20 +7,24 @@
 //! job, so a retry after a lost answer (or a crash) replays the answer and
 //! never moves the money twice.
 
+use std::net::IpAddr;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use piazza_api::{
-    Problem, SetPin, Statement, StatementEntryView, TopUp, TopUpDone, WalletView, Withdraw,
-    WithdrawalDone,
+    PinResetStarted, Problem, SetPin, Statement, StatementEntryView, TopUp, TopUpDone, WalletView,
+    Withdraw, WithdrawalDone,
 };
 use piazza_domain::money::{AmountMinor, Money};
-use piazza_domain::store::{IdempotencyKey, Idempotent, PinCheck};
+use piazza_domain::store::{IdempotencyKey, Idempotent, PinChange, PinCheck, PinSet, PinState};
 use piazza_domain::{AccountId, EntryId};
 use piazza_domain::{Rejection, Timestamp};
 use sha2::{Digest, Sha256};
 
 use crate::App;
-use crate::auth::Auth;
+use crate::auth::{Auth, ClientAddr, check_password_attempt, record_password_attempt};
+use crate::config::ms;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::gateway::{GatewayError, GatewayRequest};
@@ -107,18 +111,38 @@ pub(crate) fn invalid_pin() -> ApiError {
     ApiError::invalid("invalid_pin", "`pin` is exactly six digits")
 }
 
-/// Runs Argon2 over the PIN, off the writer. The lock is checked before
-/// Argon2 runs, so a locked account costs no hashing; the store checks it
-/// again in the writer, where a wrong PIN is counted.
+/// Runs Argon2 over the PIN of a call that moves money out, off the
+/// writer. A reset waiting or a lock is refused before Argon2 runs, so it
+/// costs no hashing; the store checks both again in the writer, where a
+/// wrong PIN is counted.
 pub(crate) async fn check_pin(
     app: &App,
     account: AccountId,
     pin: String,
 ) -> Result<PinCheck, ApiError> {
     let state = app.store.pin(account).await?.ok_or(Rejection::PinNotSet)?;
-    if let Some(until) = state.locked_until.filter(|until| *until > Timestamp::now()) {
-        return Err(Rejection::PinLocked { until }.into());
+    if let Some(refused) = state.money_out_refusal(Timestamp::now()) {
+        return Err(refused.into());
     }
+    verify_against(app, account, state, pin).await
+}
+
+/// Runs Argon2 over the PIN of a call that moves no money (changing the
+/// PIN): only a lock refuses it first.
+async fn verify_pin(app: &App, account: AccountId, pin: String) -> Result<PinCheck, ApiError> {
+    let state = app.store.pin(account).await?.ok_or(Rejection::PinNotSet)?;
+    if let Some(refused) = state.lock_refusal(Timestamp::now()) {
+        return Err(refused.into());
+    }
+    verify_against(app, account, state, pin).await
+}
+
+async fn verify_against(
+    app: &App,
+    account: AccountId,
+    state: PinState,
+    pin: String,
+) -> Result<PinCheck, ApiError> {
     if app.verified_pins.knows(account, &state.pin_hash, &pin) {
         return Ok(PinCheck::Verified);
     }
@@ -138,51 +162,128 @@ pub(crate) async fn check_pin(
     )
 }
 
-/// The caller's balance.
+/// The caller's balance, and where their payment PIN stands.
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet", security(("bearer" = [])),
     responses((status = 200, body = WalletView), (status = 401, body = Problem)))]
 pub async fn balance(State(app): State<App>, auth: Auth) -> Result<Json<WalletView>, ApiError> {
     let balance_minor = app.store.wallet_balance(auth.account, app.currency).await?;
+    let pin = app.store.pin(auth.account).await?;
+    let now = Timestamp::now();
     Ok(Json(WalletView {
         currency: app.currency.as_str().to_owned(),
         balance_minor,
+        pin_set: pin.is_some(),
+        pin_locked_until: pin
+            .as_ref()
+            .and_then(|pin| pin.locked_until.filter(|until| *until > now))
+            .map(Timestamp::to_rfc3339),
+        pin_reset_effective_at: pin
+            .and_then(|pin| pin.reset_effective_at)
+            .map(Timestamp::to_rfc3339),
     }))
 }
 
-/// Set or change the payment PIN; the account password proves ownership.
+/// Set, change or reset the payment PIN. `{"pin","password"}` sets the
+/// first PIN at once (204), or resets a forgotten one: the new PIN takes
+/// effect after `limits.pin_reset_wait_s`, no money leaves the wallet
+/// until then, and every device of the account is told (202). Wrong
+/// passwords count with the log-in failures. `{"pin","old_pin"}` changes
+/// the PIN at once (204) and cancels a reset still waiting; a wrong old
+/// PIN counts like any wrong PIN. No PIN change ever lifts a lock.
 #[utoipa::path(put, path = "/api/v1/wallet/pin", tag = "wallet", security(("bearer" = [])),
     request_body = SetPin,
     responses(
-        (status = 204, description = "the PIN is set and any lock-out cleared"),
-        (status = 400, description = "invalid_pin", body = Problem),
+        (status = 202, description = "a forgotten PIN's reset started: the new PIN, and money-out, from `effective_at`", body = PinResetStarted),
+        (status = 204, description = "the PIN is set (the first one, or changed with the old one)"),
+        (status = 400, description = "invalid_pin or pin_proof_required", body = Problem),
         (status = 401, body = Problem),
-        (status = 403, description = "wrong_password", body = Problem),
+        (status = 403, description = "wrong_password, wrong_pin or pin_not_set", body = Problem),
+        (status = 423, description = "pin_locked (changing it needs the lock to run out)", body = Problem),
+        (status = 429, description = "too_many_login_attempts: failed password checks, log-ins included; see Retry-After", body = Problem),
     ))]
 pub async fn set_pin(
     State(app): State<App>,
     auth: Auth,
+    ClientAddr(address): ClientAddr,
     Json(body): Json<SetPin>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     if !is_pin(&body.pin) {
         return Err(invalid_pin());
     }
+    let pin_hash = || app.passwords.hash_secret(body.pin.clone());
+    let change = match (body.old_pin.as_deref(), body.password) {
+        (Some(old_pin), None) => {
+            if !is_pin(old_pin) {
+                return Err(invalid_pin());
+            }
+            let old = verify_pin(&app, auth.account, old_pin.to_owned()).await?;
+            // A wrong old PIN is not worth a hash of the new one.
+            let pin_hash = match old {
+                PinCheck::Verified => pin_hash().await?,
+                PinCheck::Wrong => String::new(),
+            };
+            PinChange::WithOldPin { old, pin_hash }
+        }
+        (None, Some(password)) => {
+            check_password(&app, &auth, address, password).await?;
+            PinChange::WithPassword {
+                pin_hash: pin_hash().await?,
+                reset_effective_at: Timestamp::from_unix_ms(
+                    Timestamp::now()
+                        .unix_ms()
+                        .saturating_add(ms(app.limits.pin_reset_wait_s)),
+                ),
+            }
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "pin_proof_required",
+                "send `old_pin` to change the PIN, or `password` (not both) to set the first PIN or reset a forgotten one",
+            ));
+        }
+    };
+    let set = app.store.set_pin(auth.account, change).await?;
+    app.verified_pins.forget(auth.account);
+    Ok(match set {
+        PinSet::Now => StatusCode::NO_CONTENT.into_response(),
+        PinSet::AfterWait { effective_at } => (
+            StatusCode::ACCEPTED,
+            Json(PinResetStarted {
+                effective_at: effective_at.to_rfc3339(),
+            }),
+        )
+            .into_response(),
+    })
+}
+
+/// The account password, checked under the log-in limiter: refused
+/// unchecked while failures lock it out, counted when wrong.
+async fn check_password(
+    app: &App,
+    auth: &Auth,
+    address: IpAddr,
+    password: String,
+) -> Result<(), ApiError> {
     let account = app.store.account(auth.account).await?;
+    let username = account.username.as_str();
+    check_password_attempt(app, username, address)?;
     let stored = app
         .store
         .credentials(&account.username)
         .await?
         .map(|credentials| credentials.password_hash);
-    if !app.passwords.verify(body.password, stored).await? {
-        return Err(ApiError::new(
+    let fits = password.len() <= piazza_domain::limits::PASSWORD_BYTES_MAX;
+    let verified = fits && app.passwords.verify(password, stored).await?;
+    record_password_attempt(app, username, address, verified);
+    if verified {
+        Ok(())
+    } else {
+        Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "wrong_password",
             "the account password is wrong",
-        ));
+        ))
     }
-    let pin_hash = app.passwords.hash_secret(body.pin).await?;
-    app.store.set_pin(auth.account, pin_hash).await?;
-    app.verified_pins.forget(auth.account);
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Add money through the payment gateway (the sandbox credits at once).
@@ -193,6 +294,7 @@ pub async fn set_pin(
         (status = 201, body = TopUpDone),
         (status = 400, description = "invalid_amount or idempotency_key_required", body = Problem),
         (status = 401, body = Problem),
+        (status = 409, description = "wallet_balance_limit (the wallet would hold more than `limits.wallet_balance_max_minor`; nothing was charged) or gateway_limit_reached (the server holds all the money its ledger can account for)", body = Problem),
         (status = 422, description = "idempotency_key_reused", body = Problem),
         (status = 502, description = "payment_gateway_failed: nothing was credited; retry with the same key", body = Problem),
         (status = 503, description = "no_payment_gateway", body = Problem),
@@ -206,13 +308,23 @@ pub async fn top_up(
     let money = amount(&app, &body.amount_minor)?;
     let request = idempotent(&headers, "topup", money)?;
     let gateway = app.gateway.as_ref().ok_or_else(no_gateway)?;
-    // Charged first, credited second: see `gateway` for why this order.
-    let asked = GatewayRequest::new(auth.account, money, "topup", request.key.as_str());
-    let reference = gateway.charge(&asked).await.map_err(gateway_failed)?;
-    let moved = app
+    let moved = match app
         .store
-        .top_up(auth.account, request, money, reference)
-        .await?;
+        .replayed_movement(auth.account, request.clone())
+        .await?
+    {
+        // Done before: the same answer, and nothing asked of the gateway.
+        Some(replay) => replay,
+        None => {
+            within_balance_max(&app, auth.account, money).await?;
+            // Charged first, credited second: see `gateway` for why this order.
+            let asked = GatewayRequest::new(auth.account, money, "topup", request.key.as_str());
+            let reference = gateway.charge(&asked).await.map_err(gateway_failed)?;
+            app.store
+                .top_up(auth.account, request, money, reference)
+                .await?
+        }
+    };
     Ok((
         StatusCode::CREATED,
         Json(TopUpDone {
@@ -220,6 +332,22 @@ pub async fn top_up(
             balance_minor: moved.balance_minor,
         }),
     ))
+}
+
+/// Refuses a top-up that would take the wallet past
+/// `limits.wallet_balance_max_minor`. Checked before the gateway charges:
+/// refusing after a charge would keep the customer's money at the
+/// provider. So two top-ups of one account racing each other may pass it
+/// together, by at most what they carry; the bound is what matters (it
+/// keeps one account from filling the ledger's `MONEY_INSIDE_MAX`, which
+/// the store enforces exactly).
+async fn within_balance_max(app: &App, account: AccountId, money: Money) -> Result<(), ApiError> {
+    let max = app.limits.wallet_balance_max_minor;
+    let balance = app.store.wallet_balance(account, money.currency).await?;
+    match balance.checked_add(money.amount.get()) {
+        Some(after) if after <= max => Ok(()),
+        _ => Err(Rejection::WalletBalanceLimit { max }.into()),
+    }
 }
 
 /// Take money out through the payment gateway; needs the payment PIN.
@@ -233,7 +361,7 @@ pub async fn top_up(
         (status = 403, description = "wrong_pin or pin_not_set", body = Problem),
         (status = 409, description = "insufficient_funds", body = Problem),
         (status = 422, description = "idempotency_key_reused", body = Problem),
-        (status = 423, description = "pin_locked", body = Problem),
+        (status = 423, description = "pin_locked, or pin_reset_pending (a forgotten PIN is being reset: no money leaves until it takes effect)", body = Problem),
         (status = 502, description = "payment_gateway_failed: the payout was not confirmed; retry with the same key (the debit replays, the payout is asked again)", body = Problem),
         (status = 503, description = "no_payment_gateway", body = Problem),
     ))]

@@ -32,7 +32,9 @@ use hdrhistogram::Histogram;
 use piazza_client::Client;
 use piazza_domain::Username;
 use piazza_domain::money::{AmountMinor, Currency, Money};
-use piazza_domain::store::{IdempotencyKey, Idempotent, NoticeSink, PinCheck, TransferRequest};
+use piazza_domain::store::{
+    IdempotencyKey, Idempotent, NoticeSink, PinChange, PinCheck, TransferRequest,
+};
 use piazza_domain::{AccountId, DisplayName, Greeting, Notice, Store, StoreError, Timestamp};
 use piazza_store::{SqliteStore, StoreOptions};
 use reqwest::Method;
@@ -778,7 +780,15 @@ async fn engine_accounts(store: &Arc<SqliteStore>, count: usize) -> anyhow::Resu
                     .create_account(username.clone(), display_name, "unused".to_owned())
                     .await?;
                 let id = account.account_id;
-                store.set_pin(id, "unused".to_owned()).await?;
+                store
+                    .set_pin(
+                        id,
+                        PinChange::WithPassword {
+                            pin_hash: "unused".to_owned(),
+                            reset_effective_at: Timestamp::now(),
+                        },
+                    )
+                    .await?;
                 let key = IdempotencyKey::parse(&format!("fund-{index}"))
                     .context("a valid idempotency key")?;
                 let request = Idempotent {

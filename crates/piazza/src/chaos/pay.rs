@@ -246,10 +246,14 @@ impl Pay {
         for index in 0..MEMBERS {
             let member = Member::create(server, &format!("chaos_pay_{index}")).await?;
             let client = member.on(server);
-            client
+            let reset = client
                 .set_pin(PIN, PASSWORD)
                 .await
                 .context("cannot set a PIN")?;
+            anyhow::ensure!(
+                reset.is_none(),
+                "the account had a PIN already: setting it started a reset"
+            );
             let key = IdempotencyKey::parse("chaos-fund").context("a valid key")?;
             client
                 .top_up(&key, FUND_MINOR)

@@ -20,6 +20,8 @@ use super::{Cli, Session, find_by_username, password_or_stdin, secret_line};
 
 /// The environment variable scripts pass the payment PIN in.
 const PIN_ENV: &str = "PIAZZA_PIN";
+/// The one `piazza wallet pin --change` reads the current PIN from.
+const OLD_PIN_ENV: &str = "PIAZZA_OLD_PIN";
 /// Statement entries `piazza wallet statement` shows by default.
 const STATEMENT_LIMIT_DEFAULT: u32 = 20;
 
@@ -33,12 +35,25 @@ pub struct WalletArgs {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum WalletCommand {
-    /// Set or change the six-digit payment PIN (from $PIAZZA_PIN, else a
-    /// line of stdin after the password's)
+    /// Set the six-digit payment PIN (from $PIAZZA_PIN, else a line of
+    /// stdin after the password's). With one set already, the password
+    /// resets a forgotten PIN: it takes effect after a wait (24 h by
+    /// default) during which no money leaves the wallet. --change changes
+    /// it at once with the current PIN instead.
     Pin {
         /// The account password (else $PIAZZA_PASSWORD, else one line of stdin)
-        #[arg(long, env = "PIAZZA_PASSWORD", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "PIAZZA_PASSWORD",
+            hide_env_values = true,
+            conflicts_with = "change"
+        )]
         password: Option<String>,
+        /// Change the PIN with the current one (from $PIAZZA_OLD_PIN, else
+        /// a line of stdin before the new one's); also cancels a reset
+        /// still waiting
+        #[arg(long)]
+        change: bool,
     },
     /// Show the latest wallet entries, newest first
     Statement {
@@ -222,12 +237,18 @@ fn key_for(opts: KeyOpts) -> IdempotencyKey {
 /// The payment PIN from `PIAZZA_PIN`, else one line of standard input
 /// (not echoed at a terminal, like the password).
 fn pin() -> anyhow::Result<String> {
-    let pin = match std::env::var(PIN_ENV) {
+    pin_from(PIN_ENV, "payment PIN")
+}
+
+/// A PIN from the environment variable `env`, else one line of standard
+/// input prompted as `what`.
+fn pin_from(env: &str, what: &str) -> anyhow::Result<String> {
+    let pin = match std::env::var(env) {
         Ok(pin) if !pin.is_empty() => pin,
-        _ => secret_line("payment PIN")?,
+        _ => secret_line(what)?,
     };
     if pin.len() != 6 || !pin.bytes().all(|byte| byte.is_ascii_digit()) {
-        bail!("a payment PIN is exactly six digits: set {PIN_ENV} or type it on standard input");
+        bail!("a payment PIN is exactly six digits: set {env} or type it on standard input");
     }
     Ok(pin)
 }
@@ -257,17 +278,8 @@ pub(super) async fn wallet(cli: &Cli, args: WalletArgs) -> anyhow::Result<()> {
                 wallet.currency
             );
         }
-        Some(WalletCommand::Pin { password }) => {
-            let password = password_or_stdin(password)?;
-            let pin = pin()?;
-            client
-                .set_pin(&pin, &password)
-                .await
-                .map_err(|e| session.explain(e))?;
-            println!(
-                "payment PIN set for {}; pass it in {PIN_ENV} to script payments",
-                session.saved.username
-            );
+        Some(WalletCommand::Pin { password, change }) => {
+            set_pin(&session, password, change).await?;
         }
         Some(WalletCommand::Statement { limit }) => {
             let currency = currency(&session).await?;
@@ -293,6 +305,37 @@ pub(super) async fn wallet(cli: &Cli, args: WalletArgs) -> anyhow::Result<()> {
                 println!("(older entries not shown: raise --limit)");
             }
         }
+    }
+    Ok(())
+}
+
+/// `piazza wallet pin`: the first PIN or a reset with the password, or a
+/// change with the current PIN.
+async fn set_pin(session: &Session, password: Option<String>, change: bool) -> anyhow::Result<()> {
+    let client = &session.client;
+    let username = &session.saved.username;
+    if change {
+        let old = pin_from(OLD_PIN_ENV, "current payment PIN")?;
+        let new = pin()?;
+        client
+            .change_pin(&old, &new)
+            .await
+            .map_err(|e| session.explain(e))?;
+        println!("payment PIN changed for {username} (a reset that was waiting is cancelled)");
+        return Ok(());
+    }
+    let password = password_or_stdin(password)?;
+    let pin = pin()?;
+    let reset = client
+        .set_pin(&pin, &password)
+        .await
+        .map_err(|e| session.explain(e))?;
+    match reset {
+        None => println!("payment PIN set for {username}; pass it in {PIN_ENV} to script payments"),
+        Some(reset) => println!(
+            "payment PIN reset for {username}: the new PIN takes effect at {}, and no money can leave the wallet until then (every device of the account is told; the current PIN cancels it: wallet pin --change)",
+            reset.effective_at
+        ),
     }
     Ok(())
 }
@@ -688,11 +731,12 @@ pub(super) async fn payment(cli: &Cli, command: PaymentCommand) -> anyhow::Resul
     Ok(())
 }
 
-pub(super) async fn payment_code(cli: &Cli) -> anyhow::Result<()> {
+pub(super) async fn payment_code(cli: &Cli, without_pin: bool) -> anyhow::Result<()> {
     let session = cli.session()?;
+    let pin = if without_pin { None } else { Some(pin()?) };
     let issued = session
         .client
-        .payment_code()
+        .payment_code(pin.as_deref())
         .await
         .map_err(|e| session.explain(e))?;
     println!("{}", issued.code);

@@ -19,6 +19,11 @@
 //! | wrong passwords: per (username, address), per address, per-username backoff | `password_attempts::*`, `bad_input::repeated_failed_logins_are_refused_with_429` |
 //! | QR log-in requests per address | `login_requests::creation_is_rate_limited_per_address` |
 //! | payment PIN attempts | `wallet::withdrawal_needs_the_pin_and_five_wrong_ones_lock_it`, `pay_rules::the_pin_lock_out_follows_the_config`, `pay_concurrency::wrong_pins_racing_each_other_lock_after_exactly_five` |
+//! | passwords on `PUT /wallet/pin` (counted with log-ins) | `pay_pin::wrong_passwords_on_the_pin_are_limited_like_log_in`, `pay_pin::a_log_in_lock_blocks_setting_the_pin` |
+//! | payment codes without the PIN (per-device window) | `pay_codes::a_code_needs_the_pin_or_one_entered_lately_on_that_device` |
+//! | collections without confirmation per buyer and day | `pay_codes::collections_without_confirmation_are_capped_per_day`, `pay_codes::racing_collections_cannot_both_slip_under_the_cap` |
+//! | money held during a forgotten PIN's reset | `pay_pin::a_forgotten_pin_is_reset_after_a_wait_that_holds_the_money` |
+//! | what a wallet may hold; the money inside the ledger | `wallet::top_ups_past_what_a_wallet_may_hold_are_refused_not_503`, `wallet::the_wallet_cap_counts_the_balance_and_spares_replays`; `piazza-store` `wallet::tests::the_money_inside_is_bounded_by_a_refusal_not_an_overflow` |
 //! | CORS closed, `nosniff` on API answers | [`cors_is_closed_and_api_answers_are_nosniff`] |
 
 use std::time::{Duration, Instant};

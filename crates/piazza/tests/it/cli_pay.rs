@@ -284,3 +284,52 @@ async fn the_pay_commands_move_money_end_to_end() {
     assert_eq!(balance_minor(&bob).await, 1234 - 650 + 50 + 888);
     app.shut_down().await;
 }
+
+/// `payment-code` asks for the PIN (or, with --no-pin, leans on one this
+/// device entered lately); `wallet pin --change` takes the current PIN;
+/// the password on a set PIN starts a reset and says when it ends.
+#[tokio::test]
+async fn the_cli_asks_for_the_pin_where_the_server_does() {
+    let app = sandbox().await;
+    app.signup("alice").await;
+    let cli = Terminal::new(&app);
+    cli.ok("alice", &["login", "alice"]).await;
+    cli.ok("alice", &["wallet", "pin"]).await;
+    let refused = cli.fails("alice", &["payment-code", "--no-pin"]).await;
+    assert!(refused.contains("pin_required"), "{refused}");
+    // From standard input when not in the environment.
+    let shown = cli
+        .run_with_stdin("alice", &["payment-code"], &format!("{PIN}\n"))
+        .await;
+    assert!(shown.status.success(), "{shown:?}");
+    cli.ok("alice", &["payment-code", "--no-pin"]).await;
+
+    let changed = cli
+        .run_with_stdin(
+            "alice",
+            &["wallet", "pin", "--change"],
+            &format!("{PIN}\n135791\n"),
+        )
+        .await;
+    let stdout = String::from_utf8_lossy(&changed.stdout);
+    assert!(stdout.contains("payment PIN changed"), "{changed:?}");
+    let wrong = cli
+        .run_with_stdin(
+            "alice",
+            &["wallet", "pin", "--change"],
+            &format!("{PIN}\n{PIN}\n"),
+        )
+        .await;
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("wrong"),
+        "{wrong:?}"
+    );
+
+    let reset = cli.ok("alice", &["wallet", "pin"]).await;
+    assert!(reset.contains("takes effect at"), "{reset}");
+    let held = cli.fails("alice", &["payment-code"]).await;
+    assert!(
+        held.contains("pin_reset_pending") || held.contains("reset"),
+        "{held}"
+    );
+}

@@ -374,12 +374,13 @@ async fn only_the_merchant_owner_refunds() {
     assert_ledger_sound(&app);
 }
 
+/// A new payment code of the buyer's, shown with the PIN.
 pub(crate) async fn payment_code(buyer: &User) -> String {
     let (status, body) = call(
         &buyer.client,
         Method::POST,
         "/api/v1/wallet/payment-code",
-        None,
+        Some(json!({ "pin": PIN })),
         None,
     )
     .await;

@@ -384,3 +384,66 @@ async fn a_wallet_is_its_owners_alone() {
     assert_eq!(status, 401);
     assert_eq!(balance(&ann).await, 4_200);
 }
+
+/// Enough top-ups of the largest amount overflowed the gateway's ledger
+/// account, and from then on every top-up of every account answered 503.
+/// Now a top-up that would take a wallet past what it may hold is refused
+/// with a 4xx before anything is charged, and other wallets keep working.
+#[tokio::test]
+async fn top_ups_past_what_a_wallet_may_hold_are_refused_not_503() {
+    // The old overflow took ~9,200 top-ups: no rate limit in the way.
+    let app = spawn_app_with(|config| {
+        config.sandbox_payments = true;
+        config.limits.requests_per_account_per_s = 1_000_000;
+        config.limits.requests_per_account_burst = 1_000_000;
+    })
+    .await;
+    let ann = app.signup("ann").await;
+    let max = piazza_domain::money::AMOUNT_MINOR_MAX;
+    let mut refused = None;
+    for attempt in 0..10_000 {
+        let answer = top_up(&ann, max, &format!("big{attempt}")).await;
+        if answer.0 != 201 {
+            refused = Some(answer);
+            break;
+        }
+    }
+    let refused = refused.expect("some top-up is refused");
+    assert_code(&refused, 409, "wallet_balance_limit");
+    // Refused, and still refused on a retry: a 4xx, not a stuck 503.
+    let again = top_up(&ann, max, "one-more").await;
+    assert_code(&again, 409, "wallet_balance_limit");
+    let bob = app.signup("bob").await;
+    assert_eq!(top_up(&bob, 100, "small").await.0, 201);
+    assert_eq!(balance(&bob).await, 100);
+    assert_ledger_sound(&app);
+}
+
+/// The cap counts what the wallet holds: up to it top-ups go through, past
+/// it they are refused before the gateway charges, and a retry of one that
+/// went through still replays its answer (the check is for new keys only).
+#[tokio::test]
+async fn the_wallet_cap_counts_the_balance_and_spares_replays() {
+    let app = spawn_app_with(|config| {
+        config.sandbox_payments = true;
+        config.limits.wallet_balance_max_minor = 10_000;
+    })
+    .await;
+    let ann = app.signup("ann").await;
+    let first = top_up(&ann, 6_000, "first").await;
+    assert_eq!(first.0, 201, "{}", first.1);
+    assert_code(
+        &top_up(&ann, 4_001, "over").await,
+        409,
+        "wallet_balance_limit",
+    );
+    assert_eq!(top_up(&ann, 4_000, "to-the-cap").await.0, 201);
+    assert_eq!(top_up(&ann, 6_000, "first").await, first, "replayed");
+    assert_eq!(balance(&ann).await, 10_000);
+    // Spending makes room again.
+    set_pin(&ann).await;
+    assert_eq!(withdraw(&ann, 500, PIN, "out").await.0, 201);
+    assert_eq!(top_up(&ann, 500, "refill").await.0, 201);
+    assert_eq!(balance(&ann).await, 10_000);
+    assert_ledger_sound(&app);
+}

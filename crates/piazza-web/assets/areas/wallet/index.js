@@ -1,12 +1,15 @@
-// The wallet area: the balance and statement, the payment PIN, top-ups
-// (through the server's gateway; the sandbox credits at once), the payment
-// code a till scans, a merchant's code to print, and paying a merchant by
-// pasting or scanning its code. Money in chats (transfers, red packets)
-// lives in chat.js; a collection that needs the buyer's PIN pops up here
-// wherever the user is.
+// The wallet area: the balance and statement, the payment PIN (set,
+// changed with the old one, or reset when forgotten), top-ups (through the
+// server's gateway; the sandbox credits at once), the payment code a till
+// scans, a merchant's code to print, and paying a merchant by pasting or
+// scanning its code. Money in chats (transfers, red packets) lives in
+// chat.js; every payment that leaves the wallet, and a PIN reset, is
+// announced here wherever the user is (alerts.js), and a collection that
+// needs the buyer's PIN pops up its dialog.
 
 import { h, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
+import { confirmationAlert, localTime, merchantOf, paymentAlert, pinResetAlert } from './alerts.js';
 import { registerChatExtensions } from './chat.js';
 import { MoneyAction } from './money.js';
 import { merchantView, payView } from './merchants.js';
@@ -44,10 +47,17 @@ export const area = {
   attach(session) {
     const wallet = walletOf(session);
     wallet.refresh();
+    const current = () => session.state.wallet === wallet;
     wallet.addEventListener('payment', (e) => {
-      if (e.detail.type === 'payment.confirmation_requested' && session.state.wallet === wallet) {
-        askConfirmation(wallet, e.detail.payment_id);
+      if (!current()) return;
+      if (e.detail.type === 'payment.sent') paymentAlert(e.detail);
+      if (e.detail.type === 'payment.confirmation_requested') {
+        confirmationAlert(e.detail);
+        askConfirmation(wallet, e.detail);
       }
+    });
+    wallet.addEventListener('pin-event', (e) => {
+      if (current() && e.detail.type === 'wallet.pin_reset') pinResetAlert(e.detail);
     });
   },
 };
@@ -95,6 +105,7 @@ function walletView(ctx) {
     { class: 'page wallet-page', 'aria-labelledby': 'wallet-title' },
     h('h1', { id: 'wallet-title' }, t('wallet.title')),
     balanceElement(session),
+    pinResetBanner(wallet),
     h(
       'nav',
       { class: 'wallet-links', 'aria-label': t('wallet.links_label') },
@@ -103,7 +114,7 @@ function walletView(ctx) {
       h('a', { class: 'button', href: '#/wallet/merchant', 'data-testid': 'wallet-merchant-link' }, t('wallet.merchant_title')),
     ),
     topUpForm(wallet),
-    pinForm(wallet),
+    pinCard(wallet),
     statementSection(wallet),
   );
   return page;
@@ -151,10 +162,30 @@ function topUpForm(wallet) {
   return form;
 }
 
-function pinForm(wallet) {
-  const pin = pinField('wallet.new_pin');
-  const again = pinField('wallet.repeat_pin');
-  const password = h('input', {
+/** Runs `render` now and whenever the PIN's state changes, while `element` is on the page. */
+function onPinState(wallet, element, render) {
+  const listener = () => {
+    if (!element.isConnected && element.dataset.rendered) return wallet.removeEventListener('pin', listener);
+    element.dataset.rendered = '1';
+    render();
+  };
+  wallet.addEventListener('pin', listener);
+  listener();
+  return element;
+}
+
+/** While a forgotten PIN's reset waits: no money leaves, and the owner can cancel it. */
+function pinResetBanner(wallet) {
+  const banner = h('p', { class: 'pin-reset-banner', role: 'status', 'data-testid': 'pin-reset-banner', hidden: true });
+  return onPinState(wallet, banner, () => {
+    const resetAt = wallet.pin?.resetAt;
+    banner.hidden = !resetAt;
+    banner.textContent = resetAt ? t('wallet.pin_reset_banner', { time: localTime(resetAt) }) : '';
+  });
+}
+
+function passwordField() {
+  const input = h('input', {
     id: 'pin-password',
     name: 'password',
     type: 'password',
@@ -163,20 +194,63 @@ function pinForm(wallet) {
     maxlength: PASSWORD_MAX,
     'data-testid': 'pin-password',
   });
+  return { input, element: h('div', { class: 'field' }, h('label', { for: 'pin-password' }, t('wallet.password')), input) };
+}
+
+/**
+ * The payment PIN's card. No PIN yet: set one with the password. A PIN
+ * set: change it with the current one, or, forgotten, reset it with the
+ * password (the wait is explained before anything is sent).
+ */
+function pinCard(wallet) {
+  const card = h('section', { class: 'card wallet-form pin-card', 'aria-labelledby': 'pin-title', 'data-testid': 'pin-card' });
+  const title = h('h2', { id: 'pin-title' }, t('wallet.pin_title'));
+  // What the last change came to: kept across the re-render it causes.
+  const state = { forgot: false, message: '' };
+  const render = () => {
+    const pin = wallet.pin;
+    if (!pin) return replace(card, title, h('p', { class: 'hint' }, t('wallet.loading')));
+    const mode = !pin.set ? 'set' : state.forgot ? 'reset' : 'change';
+    const switchTo = (forgot) => {
+      state.forgot = forgot;
+      state.message = '';
+      render();
+    };
+    replace(card, title, pinStatus(pin), pinForm(wallet, mode, state, switchTo));
+  };
+  return onPinState(wallet, card, render);
+}
+
+function pinStatus(pin) {
+  if (pin?.lockedUntil) return h('p', { class: 'hint', 'data-testid': 'pin-locked' }, t('wallet.pin_locked_until', { time: localTime(pin.lockedUntil) }));
+  return null;
+}
+
+function pinForm(wallet, mode, state, setForgot) {
+  const old = mode === 'change' ? pinField('wallet.current_pin') : null;
+  const pin = pinField('wallet.new_pin');
+  const again = pinField('wallet.repeat_pin');
+  const password = mode === 'change' ? null : passwordField();
   const error = h('p', { class: 'error', role: 'alert' });
-  const done = h('p', { class: 'status', role: 'status' });
-  const submit = h('button', { type: 'submit', class: 'primary' }, t('wallet.set_pin'));
+  const done = h('p', { class: 'status', role: 'status' }, state.message);
+  const submit = h('button', { type: 'submit', class: 'primary' }, t(`wallet.pin_submit.${mode}`));
+  const other =
+    mode === 'change'
+      ? h('button', { type: 'button', class: 'link-button', 'data-testid': 'pin-forgot', onclick: () => setForgot(true) }, t('wallet.pin_forgot'))
+      : mode === 'reset'
+        ? h('button', { type: 'button', class: 'link-button', onclick: () => setForgot(false) }, t('wallet.pin_remembered'))
+        : null;
   const form = h(
     'form',
-    { class: 'card wallet-form', 'aria-labelledby': 'pin-title', 'data-testid': 'pin-form' },
-    h('h2', { id: 'pin-title' }, t('wallet.pin_title')),
-    h('p', { class: 'hint' }, t('wallet.pin_hint')),
+    { class: 'pin-form', 'data-testid': 'pin-form', dataset: { mode } },
+    h('p', { class: 'hint' }, t(`wallet.pin_hint.${mode}`)),
+    old?.element,
     pin.element,
     again.element,
-    h('div', { class: 'field' }, h('label', { for: 'pin-password' }, t('wallet.password')), password),
+    password?.element,
     error,
     done,
-    submit,
+    h('div', { class: 'form-actions' }, submit, other),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -184,11 +258,21 @@ function pinForm(wallet) {
     done.textContent = '';
     submit.disabled = true;
     try {
+      const current = old ? readPin(old.input) : null;
       const chosen = readPin(pin.input);
       if (again.input.value !== chosen) throw Object.assign(new Error('mismatch'), { catalogKey: 'wallet.pin_mismatch' });
-      await wallet.setPin(chosen, password.value);
+      if (current) {
+        await wallet.changePin(current, chosen);
+        state.message = t('wallet.pin_changed');
+      } else {
+        const reset = await wallet.setPin(chosen, password.input.value);
+        state.message = reset?.effective_at
+          ? t('wallet.pin_reset_started', { time: localTime(reset.effective_at) })
+          : t('wallet.pin_done');
+      }
+      state.forgot = false;
       form.reset();
-      done.textContent = t('wallet.pin_done');
+      done.textContent = state.message;
     } catch (failure) {
       error.textContent = failureText(failure);
     } finally {
@@ -264,8 +348,9 @@ function codeView(ctx) {
   );
 }
 
-/** A merchant asked for more than the no-PIN limit: the buyer confirms or declines. */
-async function askConfirmation(wallet, paymentId) {
+/** A merchant asked for more than may go without the PIN: the buyer confirms or declines. */
+async function askConfirmation(wallet, event) {
+  const paymentId = event.payment_id;
   let payment;
   try {
     payment = await wallet.payment(paymentId);
@@ -284,7 +369,11 @@ async function askConfirmation(wallet, paymentId) {
       const form = h(
         'form',
         { class: 'dialog-body' },
-        h('p', { class: 'confirm-amount' }, t('wallet.confirm_text', { amount: moneyText(payment.amount_minor) })),
+        h(
+          'p',
+          { class: 'confirm-amount', 'data-testid': 'confirm-text' },
+          t('wallet.confirm_text', { amount: moneyText(payment.amount_minor), name: merchantOf(event) }),
+        ),
         pin.element,
         error,
         h('div', { class: 'dialog-actions' }, decline, confirm),

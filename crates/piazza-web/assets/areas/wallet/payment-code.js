@@ -2,11 +2,15 @@
 // QR code (by the server) and a Code 128 barcode (here), with its digits.
 // A code is valid for a minute and bound to this device; the element asks
 // for a new one before it lapses and right after a merchant used it.
+// Showing a code takes the payment PIN: the server lets this device leave
+// it out for a few minutes after it was typed here, and past that the
+// element asks for it again rather than keep it anywhere.
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
+import { merchantOf } from './alerts.js';
 import { code128cSvg } from './code128.js';
-import { failureText, moneyText } from './ui.js';
+import { failureText, moneyText, pinField, readPin } from './ui.js';
 
 /** Ask for the next code this long before the current one lapses. */
 const REFRESH_BEFORE_EXPIRY_MS = 10000;
@@ -37,14 +41,20 @@ class PaymentCode extends HTMLElement {
     if (this.imageUrl) URL.revokeObjectURL(this.imageUrl);
   }
 
-  async next() {
+  /** The next code: without the PIN first (this device may have typed it lately). */
+  async next(pin = null) {
     clearTimeout(this.timer);
     if (!this.alive) return;
     let issued;
     try {
-      issued = await this.wallet.paymentCode();
+      issued = await this.wallet.paymentCode(pin);
     } catch (error) {
       if (!this.alive) return;
+      this.dataset.code = '';
+      if (error.code === 'pin_required' || error.code === 'wrong_pin') {
+        this.askPin(error.code === 'wrong_pin' ? failureText(error) : '');
+        return;
+      }
       this.status.textContent = failureText(error);
       this.figure.replaceChildren(this.renewButton());
       return;
@@ -77,6 +87,28 @@ class PaymentCode extends HTMLElement {
     this.status.textContent = t('wallet.code_valid');
   }
 
+  /** The PIN, asked in place of the code; `problem` says why it is asked again. */
+  askPin(problem) {
+    const pin = pinField();
+    const error = h('p', { class: 'error', role: 'alert' }, problem);
+    const submit = h('button', { type: 'submit', class: 'primary' }, t('wallet.code_show'));
+    const form = h('form', { class: 'code-pin-form', 'data-testid': 'code-pin-form' }, pin.element, error, submit);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      try {
+        const typed = readPin(pin.input);
+        submit.disabled = true;
+        this.renewals = 0;
+        this.next(typed);
+      } catch (failure) {
+        error.textContent = failureText(failure);
+      }
+    });
+    this.figure.replaceChildren(form);
+    this.status.textContent = t('wallet.code_pin_hint');
+    pin.input.focus();
+  }
+
   lapse() {
     this.dataset.code = '';
     this.figure.replaceChildren(this.renewButton());
@@ -92,15 +124,16 @@ class PaymentCode extends HTMLElement {
   }
 
   paymentEvent(event) {
+    const said = { amount: moneyText(event.amount_minor), name: merchantOf(event) };
     if (event.type === 'payment.sent') {
-      this.status.textContent = t('wallet.code_paid', { amount: moneyText(event.amount_minor) });
+      this.status.textContent = t('wallet.code_paid', said);
       // The code was used: it cannot pay again, so show a fresh one.
       this.renewals = 0;
       this.next().then(() => {
-        this.status.textContent = t('wallet.code_paid', { amount: moneyText(event.amount_minor) });
+        if (this.dataset.code) this.status.textContent = t('wallet.code_paid', said);
       });
     } else if (event.type === 'payment.confirmation_requested') {
-      this.status.textContent = t('wallet.code_needs_confirmation', { amount: moneyText(event.amount_minor) });
+      this.status.textContent = t('wallet.code_needs_confirmation', said);
     }
   }
 }

@@ -22,6 +22,8 @@ export class WalletState extends EventTarget {
     this.api = session.api;
     this.balance = null;
     this.currency = null;
+    /** Where the payment PIN stands: `{ set, lockedUntil, resetAt }` (null until read). */
+    this.pin = null;
     this.transfers = new Map();
     this.packets = new Map();
     this.refreshTimer = null;
@@ -38,6 +40,11 @@ export class WalletState extends EventTarget {
     try {
       const wallet = await this.api.get('/wallet');
       this.setBalance(wallet.balance_minor, wallet.currency);
+      this.setPinState({
+        set: wallet.pin_set === true,
+        lockedUntil: wallet.pin_locked_until ?? null,
+        resetAt: wallet.pin_reset_effective_at ?? null,
+      });
     } catch {
       // The next event or view will ask again.
     }
@@ -49,8 +56,20 @@ export class WalletState extends EventTarget {
     return this.api.get(`/wallet/statement?${query}`);
   }
 
-  setPin(pin, password) {
-    return this.api.request('PUT', '/wallet/pin', { pin, password });
+  /**
+   * With the password: the first PIN (answers null), or a forgotten PIN's
+   * reset (answers `{ effective_at }`: until then no money leaves).
+   */
+  async setPin(pin, password) {
+    const answer = await this.api.request('PUT', '/wallet/pin', { pin, password });
+    this.refresh();
+    return answer;
+  }
+
+  /** With the current PIN: the new one works at once (a waiting reset is cancelled). */
+  async changePin(oldPin, pin) {
+    await this.api.request('PUT', '/wallet/pin', { old_pin: oldPin, pin });
+    this.refresh();
   }
 
   async topUp(key, amountMinor) {
@@ -97,8 +116,9 @@ export class WalletState extends EventTarget {
     }
   }
 
-  paymentCode() {
-    return this.api.post('/wallet/payment-code');
+  /** A payment code; without `pin`, only within minutes of this device entering it. */
+  paymentCode(pin = null) {
+    return this.api.post('/wallet/payment-code', pin ? { pin } : {});
   }
 
   async createMerchant(name, city) {
@@ -184,6 +204,13 @@ export class WalletState extends EventTarget {
     this.dispatchEvent(new Event('balance'));
   }
 
+  setPinState(pin) {
+    const same = this.pin && ['set', 'lockedUntil', 'resetAt'].every((key) => this.pin[key] === pin[key]);
+    if (same) return;
+    this.pin = pin;
+    this.dispatchEvent(new Event('pin'));
+  }
+
   noteTransfer(view) {
     this.transfers.set(view.transfer_id, view);
     this.dispatchEvent(new CustomEvent('transfer', { detail: view.transfer_id }));
@@ -217,6 +244,9 @@ export class WalletState extends EventTarget {
       this.scheduleRefresh();
     } else if (type.startsWith('payment.')) {
       this.dispatchEvent(new CustomEvent('payment', { detail: event }));
+      this.scheduleRefresh();
+    } else if (type === 'wallet.pin_reset' || type === 'wallet.pin_changed') {
+      this.dispatchEvent(new CustomEvent('pin-event', { detail: event }));
       this.scheduleRefresh();
     }
   }
