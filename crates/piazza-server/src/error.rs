@@ -140,6 +140,9 @@ impl From<Rejection> for ApiError {
             Rejection::PaymentCodeExpired => (StatusCode::GONE, "payment_code_expired"),
             Rejection::PaymentCodeUsed => (StatusCode::CONFLICT, "payment_code_used"),
             Rejection::MediaNotFound => (StatusCode::NOT_FOUND, "media_not_found"),
+            Rejection::MediaQuotaExceeded { .. } => {
+                (StatusCode::INSUFFICIENT_STORAGE, "media_quota_exceeded")
+            }
         };
         ApiError::new(status, code, detail)
     }

@@ -202,6 +202,7 @@ async fn a_socket_past_its_frame_rate_is_refused_then_closed() {
     let app = spawn_app_with(|config| {
         config.limits.socket_messages_per_s = 1;
         config.limits.socket_messages_burst = 3;
+        config.limits.socket_refusals_max = 3;
     })
     .await;
     let ann = app.signup("ann").await;
@@ -254,6 +255,155 @@ async fn a_socket_past_its_frame_rate_is_refused_then_closed() {
     );
     assert_eq!(acked, taken);
     assert_eq!(message_count(&bob, &conversation).await, taken);
+    app.shut_down().await;
+}
+
+/// What a socket answered to a stream of sends, in the order it came.
+#[derive(Debug, Default)]
+struct Answers {
+    /// The numbers of the sends acked and refused (`rate_limited`).
+    acked: Vec<usize>,
+    refused: Vec<usize>,
+    /// The close code, if the server closed the socket.
+    closed: Option<u16>,
+}
+
+/// Sends numbered messages over `socket` in phases of (count, frames per
+/// second), while reading every answer, until all are answered or the
+/// server closes the socket.
+async fn send_paced(
+    socket: piazza_client::Socket,
+    conversation: &str,
+    phases: &[(usize, u64)],
+) -> Answers {
+    let (mut sender, mut receiver) = socket.split();
+    let conversation = conversation.to_owned();
+    let phases = phases.to_vec();
+    let count: usize = phases.iter().map(|(count, _)| count).sum();
+    let sending = tokio::spawn(async move {
+        let mut n = 0;
+        for (count, per_s) in phases {
+            // Each frame one period after the one before, the first too.
+            let period = Duration::from_micros(1_000_000 / per_s);
+            let mut pace = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            for _ in 0..count {
+                pace.tick().await;
+                let frame = ClientFrame::Send {
+                    conversation_id: conversation.clone(),
+                    client_msg_id: format!("s-{n}"),
+                    text: format!("paced {n}"),
+                };
+                n += 1;
+                if sender.send(&frame).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let number = |id: &str| -> usize {
+        id.strip_prefix("s-")
+            .and_then(|n| n.parse().ok())
+            .expect("a send id")
+    };
+    let mut answers = Answers::default();
+    while answers.acked.len() + answers.refused.len() < count {
+        match tokio::time::timeout(PATIENCE, receiver.next())
+            .await
+            .expect("an answer in time")
+        {
+            Some(Ok(Incoming::Frame(ServerFrame::Ack { client_msg_id, .. }))) => {
+                answers.acked.push(number(&client_msg_id));
+            }
+            Some(Ok(Incoming::Frame(ServerFrame::Error {
+                client_msg_id,
+                code,
+                status,
+                ..
+            }))) => {
+                assert_eq!((status, code.as_str()), (429, "rate_limited"));
+                let refused = client_msg_id.expect("the refused send is named");
+                answers.refused.push(number(&refused));
+            }
+            Some(Ok(Incoming::Closed { code, .. })) => {
+                answers.closed = Some(code);
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected an answer or a close frame, got {other:?}"),
+        }
+    }
+    sending.abort();
+    answers
+}
+
+/// The flood the outside review sent: faster than the rate, so most frames
+/// are refused, but the bucket refills in between, so a frame is taken now
+/// and then. Counting refusals "in a row" restarted at every taken frame
+/// and the socket was never closed; a sustained excess closes it.
+#[tokio::test]
+async fn a_flood_that_lets_the_bucket_refill_is_still_closed() {
+    let app = spawn_app_with(|config| {
+        config.limits.socket_messages_per_s = 100;
+        config.limits.socket_messages_burst = 10;
+        config.limits.socket_refusals_max = 20;
+        config.limits.socket_refusals_window_s = 10;
+    })
+    .await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let conversation = befriend(&ann, &bob).await;
+    let (socket, _) = live_socket(&ann).await;
+    // 250 frames a second against 100 allowed: about three refused for
+    // every two taken, for up to 4 s.
+    let answers = send_paced(socket, &conversation, &[(1_000, 250)]).await;
+    assert_eq!(
+        answers.closed,
+        Some(1008),
+        "closed as a policy violation: {answers:?}"
+    );
+    let refused = answers.refused.len();
+    assert!(
+        (20..=22).contains(&refused),
+        "closed after about `socket_refusals_max` refusals, not {refused}"
+    );
+    // The flood was interleaved: frames were taken after refusals began.
+    let first_refused = answers.refused[0];
+    assert!(
+        answers.acked.iter().any(|&n| n > first_refused),
+        "the bucket refilled during the flood: {answers:?}"
+    );
+    app.shut_down().await;
+}
+
+/// Sending at the rate, after a burst past it, is never closed: refusals
+/// are forgiven as the window passes.
+#[tokio::test]
+async fn a_socket_at_its_frame_rate_is_never_closed() {
+    let app = spawn_app_with(|config| {
+        config.limits.socket_messages_per_s = 50;
+        config.limits.socket_messages_burst = 5;
+        config.limits.socket_refusals_max = 10;
+        config.limits.socket_refusals_window_s = 1;
+    })
+    .await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let conversation = befriend(&ann, &bob).await;
+    let (socket, _) = live_socket(&ann).await;
+    // Well past the rate for a moment (some refusals, fewer than the
+    // cap), then for three windows just under the rate.
+    let answers = send_paced(socket, &conversation, &[(12, 1_000), (120, 40)]).await;
+    assert_eq!(answers.closed, None, "{answers:?}");
+    let refused = answers.refused.len();
+    assert!(
+        (1..10).contains(&refused),
+        "the burst was refused in part: {answers:?}"
+    );
+    assert!(
+        answers.refused.iter().all(|&n| n < 12),
+        "nothing at the rate is refused: {answers:?}"
+    );
     app.shut_down().await;
 }
 
@@ -362,13 +512,16 @@ async fn pages_are_capped() {
         assert_eq!(page.messages.len(), cap, "asked for {asked}");
         assert!(page.has_more);
     }
-    let sync_cap = piazza_domain::limits::SYNC_PAGE_LEN_MAX as usize;
-    let page = ann
-        .client
-        .sync(None, Some(u32::MAX), None)
-        .await
-        .expect("a sync page");
-    assert!(page.events.len() > cap && page.events.len() <= sync_cap);
+    // `/sync` is a list like the others: api-v1 caps every `limit` at 200.
+    for asked in [cap as u32 + 1, 1_000, u32::MAX] {
+        let page = ann
+            .client
+            .sync(None, Some(asked), None)
+            .await
+            .expect("a sync page");
+        assert_eq!(page.events.len(), cap, "sync asked for {asked}");
+        assert!(page.has_more);
+    }
     app.shut_down().await;
 }
 
