@@ -8,11 +8,14 @@
 //! | anonymous requests per address, bad tokens included | [`anonymous_requests_are_limited_per_address`], [`every_route_without_a_token_is_charged_to_its_address`] |
 //! | request body cap (413) | `bad_input::bad_input_is_a_4xx_problem_and_changes_nothing` |
 //! | WebSocket frame cap | [`a_websocket_frame_past_the_cap_ends_the_socket`] |
-//! | WebSocket frames per second | [`a_socket_past_its_frame_rate_is_refused_then_closed`] |
+//! | WebSocket frames per second, and a sustained excess closed (1008) | [`a_socket_past_its_frame_rate_is_refused_then_closed`], [`a_flood_that_lets_the_bucket_refill_is_still_closed`], [`a_socket_at_its_frame_rate_is_never_closed`] |
 //! | WebSockets per account | [`sockets_per_account_are_capped`] |
 //! | slow request head (slowloris), idle keep-alive | [`a_slow_request_head_is_cut_off`] |
+//! | connections per address and in all, oldest idle shed first | `connections::an_address_past_its_cap_loses_its_oldest_idle_connections`, `connections::past_the_total_cap_the_oldest_idle_go_and_busy_ones_stay`, `connections::a_flood_of_half_sent_requests_leaves_the_server_to_everyone_else` |
+//! | request heads hyper refuses (problem+json 400/431) | `bad_input::requests_the_http_parser_refuses_are_problem_json_too` |
+//! | media kept per account (507) | `media::each_account_has_a_storage_quota`, `media::racing_uploads_do_not_pass_the_quota` |
 //! | slow request body | [`a_slow_body_is_cut_by_the_request_timeout`] |
-//! | pagination caps | [`pages_are_capped`]; `bad_input` (`limit=0`, `-1`) |
+//! | pagination caps, `/sync` at 200 too | [`pages_are_capped`]; `bad_input` (`limit=0`, `-1`) |
 //! | group size | [`a_group_is_capped_at_500_members`] |
 //! | red-packet shares | [`red_packet_shares_are_capped`] |
 //! | red-packet total | `pay_rules::a_red_packet_above_the_configured_cap_is_refused` |
