@@ -49,7 +49,7 @@ pub const SECURITY_HEADERS: [(&str, &str); 6] = [
     ("cross-origin-opener-policy", "same-origin"),
     (
         "permissions-policy",
-        "camera=(self), clipboard-write=(self), accelerometer=(), autoplay=(), bluetooth=(), \
+        "camera=(self), clipboard-write=(self), accelerometer=(), autoplay=(), \
          clipboard-read=(), display-capture=(), encrypted-media=(), fullscreen=(), \
          geolocation=(), gyroscope=(), hid=(), idle-detection=(), magnetometer=(), \
          microphone=(), midi=(), payment=(), picture-in-picture=(), \
