@@ -162,10 +162,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 fn start_failure(error: StartError) -> anyhow::Error {
     let advice = match &error {
         StartError::Store { dir, .. } => format!(
-            "the store in {dir} could not be opened, and nothing was changed. Check it with \
-             `piazza admin check --data-dir {dir}` (and `piazza admin ledger-check`); if it is \
-             damaged, stop every process using it and restore the whole data directory from \
-             your latest backup"
+            "nothing was changed. Check the store with `piazza admin check --data-dir {dir}` \
+             (and `piazza admin ledger-check --data-dir {dir}`); if it is damaged, stop every \
+             process using it and restore the whole data directory from your latest backup"
         ),
         StartError::Listen { addr, .. } => format!(
             "is another process listening on {addr}? Choose another address with `--listen`"
@@ -175,7 +174,7 @@ fn start_failure(error: StartError) -> anyhow::Error {
              `--metrics-listen`, or `--metrics-listen off`"
         ),
     };
-    anyhow::Error::new(error).context(format!("the server could not start: {advice}"))
+    anyhow::anyhow!("the server could not start: {error}\n{advice}")
 }
 
 /// Each connection is a file descriptor, and the server caps its
