@@ -36,6 +36,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().to_path_buf());
     config.password_hashing = cheap_hashing();
+    // Every client of a test connects from 127.0.0.1, hundreds of users
+    // behind one address; a test of the per-address cap sets its own.
+    config.limits.connections_per_address_max = 100_000;
     adjust(&mut config);
     let running = piazza_server::spawn(config).await.expect("server starts");
     TestApp {
