@@ -10,10 +10,14 @@ pub const CLIENT_MSG_ID_CHARS_MAX: usize = 64;
 pub const PAGE_LEN_MAX: u32 = 200;
 /// Items in a page when the client does not say.
 pub const PAGE_LEN_DEFAULT: u32 = 50;
-/// Events in one page of the sync log.
-pub const SYNC_PAGE_LEN_MAX: u32 = 1000;
+/// Events in one page of `GET /sync`, a list like the others: api-v1
+/// caps every `limit` at 200, and larger ones are clamped.
+pub const SYNC_PAGE_LEN_MAX: u32 = PAGE_LEN_MAX;
 /// Events in a sync page when the client does not say.
 pub const SYNC_PAGE_LEN_DEFAULT: u32 = 200;
+/// Events a socket's replay reads from the log at a time: internal, so
+/// not bound by the API's list cap; fewer, larger reads replay faster.
+pub const REPLAY_PAGE_LEN_MAX: u32 = 1000;
 /// Longest long-poll wait.
 pub const LONG_POLL_WAIT_MS_MAX: u64 = 30_000;
 /// Bytes in a request body (uploads have their own cap).

@@ -108,6 +108,10 @@ pub enum Rejection {
         "the server found damage in its store and has halted all money movement until an operator restores it"
     )]
     MoneyHalted,
+    #[error(
+        "this upload would pass the account's media quota of {quota_bytes} bytes ({used_bytes} used)"
+    )]
+    MediaQuotaExceeded { quota_bytes: u64, used_bytes: u64 },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -949,8 +953,15 @@ pub trait Store: Send + Sync + 'static {
     /// Keeps an upload of `uploader`'s: the bytes are durable (written,
     /// fsynced, renamed into place) before its row commits, so a row never
     /// names a missing file. The same bytes again from the same account
-    /// answer the first media (`replayed`).
-    async fn put_media(&self, uploader: AccountId, media: NewMedia) -> StoreResult<MediaStored>;
+    /// answer the first media (`replayed`). The account's media, each
+    /// content counted once, may not pass `quota_bytes`
+    /// (`MediaQuotaExceeded`, and no file is written for the refusal).
+    async fn put_media(
+        &self,
+        uploader: AccountId,
+        media: NewMedia,
+        quota_bytes: u64,
+    ) -> StoreResult<MediaStored>;
     /// A media and its bytes, for its uploader or a member who can see a
     /// message showing it; `MediaNotFound` for anyone else, as for an
     /// unknown id.

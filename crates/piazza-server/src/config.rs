@@ -15,6 +15,10 @@ use crate::gateway::PaymentGateway;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// Where `/metrics` is served, on a listener of its own; `None`, not
+    /// at all. Never on `listen`: metrics tell who uses what and how much,
+    /// which is the operator's business, not the world's.
+    pub metrics_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub limits: Limits,
     pub password_hashing: PasswordHashing,
@@ -41,6 +45,7 @@ impl Config {
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Config {
         Config {
             listen,
+            metrics_listen: None,
             data_dir,
             limits: Limits::default(),
             password_hashing: PasswordHashing::default(),
@@ -159,11 +164,34 @@ pub struct Limits {
     /// past it the idle ones are forgotten first.
     pub rate_limit_keys_max: usize,
     /// Frames per second one WebSocket may send. A frame past it gets an
-    /// error frame `rate_limited`; a whole burst of them in a row closes
-    /// the socket (1008).
+    /// error frame `rate_limited`; a sustained excess (see
+    /// `socket_refusals_max`) closes the socket (1008).
     pub socket_messages_per_s: u32,
     /// Frames one WebSocket may send at once before that rate applies.
     pub socket_messages_burst: u32,
+    /// Frames refused for the rate that one WebSocket may be answered
+    /// within `socket_refusals_window_s`; the next one closes it (1008). A
+    /// client that keeps sending past its rate is not reading its error
+    /// frames, and answering each one costs the server a write.
+    pub socket_refusals_max: u32,
+    /// The window over which refusals are counted: they are forgiven at
+    /// `socket_refusals_max` per window, so an occasional burst never adds
+    /// up to a close.
+    pub socket_refusals_window_s: u64,
+    /// Connections one client address (one IPv6 /64) holds at once. Past
+    /// it, that address's oldest idle connection is closed to make room;
+    /// with none idle, the new one is.
+    pub connections_per_address_max: usize,
+    /// Connections the server holds at once, WebSockets included. At start
+    /// it is lowered to what the open-file limit allows after
+    /// `open_files_reserved`. Past it, the oldest idle connection is
+    /// closed to make room; with none idle, the new one is.
+    pub connections_max: usize,
+    /// File descriptors kept out of `connections_max` for everything that
+    /// is not a connection: the store's database and WAL files (each
+    /// connection of the store holds two), media files being written or
+    /// read, the listeners.
+    pub open_files_reserved: u64,
     /// A connection whose request head (request line and headers) has not
     /// fully arrived this long after it began waiting for one is closed:
     /// slow clients (slowloris), and kept-alive connections left idle.
@@ -198,6 +226,10 @@ pub struct Limits {
     /// Bytes in one uploaded image (`POST /api/v1/media`); past it 413.
     /// The only body allowed past the 64 KiB of JSON requests.
     pub media_bytes_max: usize,
+    /// Bytes of media one account may keep, each distinct content counted
+    /// once however often it was uploaded; past it 507
+    /// `media_quota_exceeded`.
+    pub media_quota_bytes_per_account: u64,
 }
 
 impl Default for Limits {
@@ -236,6 +268,11 @@ impl Default for Limits {
             rate_limit_keys_max: 100_000,
             socket_messages_per_s: 1_000,
             socket_messages_burst: 2_000,
+            socket_refusals_max: 100,
+            socket_refusals_window_s: 10,
+            connections_per_address_max: 256,
+            connections_max: 100_000,
+            open_files_reserved: 256,
             header_read_timeout_s: 30,
             writer_queue_len_max: piazza_store::WriterLimits::default().queue_len_max,
             writer_cache_mib: 64,
@@ -246,6 +283,7 @@ impl Default for Limits {
             integrity_verify_interval_s: 10 * 60,
             integrity_verify_pause_ms: 50,
             media_bytes_max: piazza_domain::limits::MEDIA_BYTES_MAX,
+            media_quota_bytes_per_account: 1 << 30,
         }
     }
 }
@@ -254,6 +292,14 @@ impl Default for Limits {
 pub const IDEMPOTENCY_KEY_RETENTION_MIN_S: u64 = 24 * 60 * 60;
 
 impl Limits {
+    /// The connection caps of the public listener.
+    pub fn connection_limits(&self) -> crate::connections::ConnectionLimits {
+        crate::connections::ConnectionLimits {
+            per_address_max: self.connections_per_address_max,
+            total_max: self.connections_max,
+        }
+    }
+
     pub fn login_failure_window(&self) -> Duration {
         Duration::from_secs(self.login_failure_window_s)
     }
@@ -281,6 +327,23 @@ impl Limits {
             attempts_max: self.pin_attempts_max,
             lock_ms: ms(self.pin_lock_s),
         }
+    }
+
+    /// Lowers the connection caps to what `open_files_max` file
+    /// descriptors hold: `open_files_reserved` of them stay for the store
+    /// and media files (half the limit, if it is that small), the rest may
+    /// be connections, and WebSockets, which are never closed to make
+    /// room, may take at most 7/8 of those, so plain requests (log-ins,
+    /// syncs, uploads) always find a place.
+    pub fn fit_to_open_files(&mut self, open_files_max: u64) {
+        let for_connections = open_files_max
+            .saturating_sub(self.open_files_reserved)
+            .max(open_files_max / 2)
+            .max(1);
+        let for_connections = usize::try_from(for_connections).unwrap_or(usize::MAX);
+        self.connections_max = self.connections_max.min(for_connections);
+        let for_sockets = (self.connections_max - self.connections_max / 8).max(1);
+        self.sockets_max = self.sockets_max.min(for_sockets);
     }
 
     /// Every rule a limit must keep, so a bad config file is refused at
@@ -347,6 +410,17 @@ impl Limits {
                 "integrity_verify_interval_s",
                 self.integrity_verify_interval_s,
             ),
+            ("socket_refusals_max", u64::from(self.socket_refusals_max)),
+            ("socket_refusals_window_s", self.socket_refusals_window_s),
+            (
+                "connections_per_address_max",
+                self.connections_per_address_max as u64,
+            ),
+            ("connections_max", self.connections_max as u64),
+            (
+                "media_quota_bytes_per_account",
+                self.media_quota_bytes_per_account,
+            ),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(format!("`limits.{name}` must be at least 1"));
@@ -399,5 +473,30 @@ impl Default for PasswordHashing {
             memory_kib: 19 * 1024,
             iterations: 2,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_fit_the_open_file_limit() {
+        let mut limits = Limits::default();
+        limits.fit_to_open_files(20_000);
+        assert_eq!(limits.connections_max, 20_000 - 256);
+        assert_eq!(limits.sockets_max, 19_744 - 19_744 / 8);
+        // A small limit keeps half for connections.
+        let mut limits = Limits::default();
+        limits.fit_to_open_files(400);
+        assert_eq!(limits.connections_max, 200);
+        assert_eq!(limits.sockets_max, 175);
+        // A large one leaves the configured caps alone.
+        let mut limits = Limits::default();
+        limits.fit_to_open_files(1 << 20);
+        assert_eq!(
+            (limits.connections_max, limits.sockets_max),
+            (100_000, 50_000)
+        );
     }
 }

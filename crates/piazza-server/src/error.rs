@@ -145,6 +145,9 @@ impl From<Rejection> for ApiError {
             Rejection::PaymentCodeUsed => (StatusCode::CONFLICT, "payment_code_used"),
             Rejection::MediaNotFound => (StatusCode::NOT_FOUND, "media_not_found"),
             Rejection::MoneyHalted => (StatusCode::SERVICE_UNAVAILABLE, "money_halted"),
+            Rejection::MediaQuotaExceeded { .. } => {
+                (StatusCode::INSUFFICIENT_STORAGE, "media_quota_exceeded")
+            }
         };
         ApiError::new(status, code, detail)
     }

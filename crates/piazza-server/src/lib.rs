@@ -35,7 +35,7 @@ use axum::{Router, middleware};
 use piazza_domain::money::Currency;
 use piazza_domain::{Store, limits};
 use piazza_store::{SqliteStore, StoreOptions, TailLimits, WriterLimits};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::timeout::TimeoutLayer;
@@ -198,7 +198,6 @@ pub fn router(app: App) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
         .fallback(web_or_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -247,9 +246,16 @@ pub async fn healthz(
     }))
 }
 
+/// The metrics listener's routes: `/metrics` and nothing else. It is not
+/// part of the public API (and not in its OpenAPI document).
+pub fn metrics_router(app: App) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_text))
+        .fallback(|| async { ApiError::not_found() })
+        .with_state(app)
+}
+
 /// Prometheus metrics, in its text format.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
 pub async fn metrics_text(State(app): State<App>) -> impl IntoResponse {
     metrics::gauge!("piazza_sockets_open").set(app.hub.sockets() as f64);
     (
@@ -277,6 +283,8 @@ pub struct Running {
     app: App,
     store: Arc<SqliteStore>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The metrics listener, if the config asked for one.
+    metrics: Option<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)>,
     /// Returns expired transfers; stopped with the server.
     sweeper: tokio::task::JoinHandle<()>,
 }
@@ -293,11 +301,64 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot listen for metrics on {addr}: {source}")]
+    MetricsListen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Connections waiting to be accepted that the kernel holds for a
+/// listener. Linux's default for Rust programs is 128, which a burst of
+/// connects (or a flood being shed) fills within a millisecond; further
+/// SYNs are then dropped and the client retries only after a second.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// The metrics listener's caps: it serves one scraper, or a few.
+const METRICS_CONNECTION_LIMITS: connections::ConnectionLimits = connections::ConnectionLimits {
+    per_address_max: 16,
+    total_max: 64,
+};
+
+/// Binds `addr` with [`LISTEN_BACKLOG`].
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted server may bind again at
+    // once, while the old connections linger in TIME_WAIT.
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// The process's soft open-file limit, where there is one.
+fn open_files_max() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        rlimit::Resource::NOFILE.get().ok().map(|(soft, _)| soft)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// Opens (and migrates) the store, binds the listener and starts serving.
-pub async fn spawn(config: Config) -> Result<Running, StartError> {
+pub async fn spawn(mut config: Config) -> Result<Running, StartError> {
     telemetry::handle();
+    if let Some(open_files) = open_files_max() {
+        config.limits.fit_to_open_files(open_files);
+        tracing::info!(
+            open_files,
+            connections_max = config.limits.connections_max,
+            sockets_max = config.limits.sockets_max,
+            "connection caps fitted to the open-file limit"
+        );
+    }
     let hub = Hub::new(&config.limits);
     let data_dir = config.data_dir.clone();
     let options = StoreOptions {
@@ -326,12 +387,10 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
             source,
         })?;
     let store = Arc::new(store);
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: config.listen,
-            source,
-        })?;
+    let listener = bind(config.listen).map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen {
         addr: config.listen,
         source,
@@ -346,6 +405,10 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
     let app = App::new(Arc::clone(&store) as Arc<dyn Store>, hub, &config);
     let service = router(app.clone());
     let header_read_timeout = Duration::from_secs(config.limits.header_read_timeout_s);
+    let metrics = match config.metrics_listen {
+        Some(addr) => Some(spawn_metrics(addr, &app, header_read_timeout)?),
+        None => None,
+    };
     // Returns expired transfers and refunds expired red packets; stops
     // with `app.shutdown`.
     let sweeper = tokio::spawn(sweeper::run(app.clone(), SWEEP_INTERVAL));
@@ -354,20 +417,54 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
         listener,
         service,
         stop,
-        header_read_timeout,
+        connections::ServeOptions {
+            header_read_timeout,
+            limits: config.limits.connection_limits(),
+            name: "public",
+        },
     ));
     Ok(Running {
         addr,
         app,
         store,
         served,
+        metrics,
         sweeper,
     })
+}
+
+/// Binds the metrics listener and serves `/metrics` on it until the app
+/// shuts down.
+fn spawn_metrics(
+    addr: SocketAddr,
+    app: &App,
+    header_read_timeout: Duration,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>), StartError> {
+    let failed = |source| StartError::MetricsListen { addr, source };
+    let listener = bind(addr).map_err(failed)?;
+    let bound = listener.local_addr().map_err(failed)?;
+    let served = tokio::spawn(connections::serve(
+        listener,
+        metrics_router(app.clone()),
+        app.shutdown.clone(),
+        connections::ServeOptions {
+            header_read_timeout,
+            limits: METRICS_CONNECTION_LIMITS,
+            name: "metrics",
+        },
+    ));
+    tracing::info!(addr = %bound, "serving metrics");
+    Ok((bound, served))
 }
 
 impl Running {
     pub fn app(&self) -> &App {
         &self.app
+    }
+
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _)| *addr)
     }
 
     /// Stops accepting, closes every socket with "going away", lets
@@ -385,6 +482,9 @@ impl Running {
             Ok(Err(error)) => tracing::warn!(%error, "the server task failed"),
             Err(_) => tracing::warn!("in-flight requests did not finish within 30 s"),
         }
+        if let Some((_, metrics)) = self.metrics {
+            let _ = tokio::time::timeout(Duration::from_secs(5), metrics).await;
+        }
         let store = self.store;
         let _ = tokio::task::spawn_blocking(move || store.shut_down()).await;
     }
@@ -393,5 +493,8 @@ impl Running {
     pub fn abort(self) {
         self.sweeper.abort();
         self.served.abort();
+        if let Some((_, metrics)) = self.metrics {
+            metrics.abort();
+        }
     }
 }

@@ -25,7 +25,7 @@ use crate::socket;
         merchants::create, merchants::get, merchants::qr, merchants::pay, merchants::refund,
         merchants::payment_code, merchants::collect, merchants::confirm, merchants::decline,
         merchants::get_payment,
-        sync::sync, socket::upgrade, crate::healthz, crate::metrics_text, crate::openapi_json,
+        sync::sync, socket::upgrade, crate::healthz, crate::openapi_json,
         crate::routes::login_requests::create, crate::routes::login_requests::approve,
         crate::routes::login_requests::status, crate::routes::login_requests::details,
         crate::routes::media::upload, crate::routes::media::get,
@@ -150,7 +150,7 @@ fn add_common_answers(operation: &mut Operation) {
             .description("the request took longer than `limits.request_timeout_s`; no body")
             .build(),
     );
-    // The operations routes (health, metrics, this document) say for
+    // The operations routes (health, this document) say for
     // themselves whether they can fail; every other route reads the store.
     let operations_route = operation
         .tags

@@ -100,14 +100,13 @@ struct Authenticated(Arc<AtomicBool>);
 /// A route missing here that needs no token could be called past the
 /// address's limit by sending a made-up token (a test checks this list
 /// against the OpenAPI document).
-pub const ANONYMOUS_ROUTES: [&str; 7] = [
+pub const ANONYMOUS_ROUTES: [&str; 6] = [
     "/api/v1/accounts",
     "/api/v1/sessions",
     "/api/v1/login-requests",
     "/api/v1/login-requests/{id}",
     "/api/v1/openapi.json",
     "/healthz",
-    "/metrics",
 ];
 
 /// The address half of the rules above (the account half is in the `Auth`
@@ -201,10 +200,23 @@ struct Gcra {
 
 impl Gcra {
     fn new(per_s: u32, burst: u32) -> Gcra {
-        let interval = Duration::from_nanos(1_000_000_000 / u64::from(per_s.max(1)));
+        Gcra::per_window(per_s, Duration::from_secs(1)).with_burst(burst)
+    }
+
+    /// `count` tokens per `window`, all of which may be taken at once.
+    fn per_window(count: u32, window: Duration) -> Gcra {
+        let count = count.max(1);
+        let interval = (window / count).max(Duration::from_nanos(1));
         Gcra {
             interval,
-            burst_span: interval.saturating_mul(burst.max(1)),
+            burst_span: interval.saturating_mul(count),
+        }
+    }
+
+    fn with_burst(self, burst: u32) -> Gcra {
+        Gcra {
+            burst_span: self.interval.saturating_mul(burst.max(1)),
+            ..self
         }
     }
 
@@ -272,44 +284,52 @@ pub enum Admission {
     Refuse {
         retry_after_s: u64,
     },
-    /// The client kept sending a whole burst past its limit without
-    /// slowing down: close the socket (1008, policy violation).
+    /// The client kept sending past its rate: more than
+    /// `socket_refusals_max` refusals within `socket_refusals_window_s`.
+    /// Close the socket (1008, policy violation).
     Close,
 }
 
-/// One socket's frame rate. Frames past it are refused one by one; a whole
-/// burst of refusals in a row closes the socket, since such a client is
-/// not reading its error frames.
+/// One socket's frame rate. Frames past it are refused one by one; the
+/// refusals themselves are counted by a second bucket, which a sustained
+/// excess empties and which then closes the socket. A count of refusals
+/// "in a row" is not enough: a flood lets the first bucket refill now and
+/// then, and each frame taken would start the count over (an outside flood
+/// was answered 27,614 refusals and never closed).
 pub struct SocketRate {
     rate: Gcra,
     arrival: Instant,
-    refused_in_a_row: u32,
-    refused_max: u32,
+    refusals: Gcra,
+    refusals_arrival: Instant,
 }
 
 impl SocketRate {
     pub fn new(limits: &Limits) -> SocketRate {
+        let now = Instant::now();
         SocketRate {
             rate: Gcra::new(limits.socket_messages_per_s, limits.socket_messages_burst),
-            arrival: Instant::now(),
-            refused_in_a_row: 0,
-            refused_max: limits.socket_messages_burst.max(1),
+            arrival: now,
+            refusals: Gcra::per_window(
+                limits.socket_refusals_max,
+                Duration::from_secs(limits.socket_refusals_window_s),
+            ),
+            refusals_arrival: now,
         }
     }
 
     pub fn admit(&mut self) -> Admission {
-        match self.rate.take(&mut self.arrival, Instant::now()) {
-            Ok(()) => {
-                self.refused_in_a_row = 0;
-                Admission::Accept
-            }
-            Err(_) if self.refused_in_a_row >= self.refused_max => Admission::Close,
-            Err(wait) => {
-                self.refused_in_a_row += 1;
-                Admission::Refuse {
+        self.admit_at(Instant::now())
+    }
+
+    fn admit_at(&mut self, now: Instant) -> Admission {
+        match self.rate.take(&mut self.arrival, now) {
+            Ok(()) => Admission::Accept,
+            Err(wait) => match self.refusals.take(&mut self.refusals_arrival, now) {
+                Ok(()) => Admission::Refuse {
                     retry_after_s: whole_seconds(wait),
-                }
-            }
+                },
+                Err(_) => Admission::Close,
+            },
         }
     }
 }
@@ -375,6 +395,7 @@ mod tests {
         let limits = Limits {
             socket_messages_per_s: 1,
             socket_messages_burst: 2,
+            socket_refusals_max: 2,
             ..Limits::default()
         };
         let mut rate = SocketRate::new(&limits);
@@ -386,5 +407,54 @@ mod tests {
         ));
         assert!(matches!(rate.admit(), Admission::Refuse { .. }));
         assert_eq!(rate.admit(), Admission::Close);
+    }
+
+    /// The flood that was never closed: ten frames a second against one
+    /// allowed, so one frame in ten is taken between the refusals.
+    #[test]
+    fn a_flood_with_frames_taken_in_between_is_still_closed() {
+        let limits = Limits {
+            socket_messages_per_s: 1,
+            socket_messages_burst: 1,
+            socket_refusals_max: 20,
+            socket_refusals_window_s: 10,
+            ..Limits::default()
+        };
+        let mut rate = SocketRate::new(&limits);
+        let start = Instant::now();
+        let mut accepted = 0;
+        let mut refused = 0;
+        for frame in 0..1_000u64 {
+            match rate.admit_at(start + Duration::from_millis(100 * frame)) {
+                Admission::Accept => accepted += 1,
+                Admission::Refuse { .. } => refused += 1,
+                Admission::Close => break,
+            }
+        }
+        assert!(accepted > 1, "frames were taken in between: {accepted}");
+        // Twenty at once, and two a second forgiven meanwhile.
+        assert!((20..=26).contains(&refused), "{refused} refusals");
+    }
+
+    #[test]
+    fn a_socket_at_its_rate_with_bursts_now_and_then_stays_open() {
+        let limits = Limits {
+            socket_messages_per_s: 10,
+            socket_messages_burst: 10,
+            socket_refusals_max: 5,
+            socket_refusals_window_s: 1,
+            ..Limits::default()
+        };
+        let mut rate = SocketRate::new(&limits);
+        let start = Instant::now();
+        // Fifteen frames at once every second: ten taken, five refused,
+        // and both buckets full again a second later.
+        for second in 0..60u64 {
+            let at = start + Duration::from_secs(second);
+            let answers: Vec<_> = (0..15).map(|_| rate.admit_at(at)).collect();
+            let accepted = answers.iter().filter(|a| **a == Admission::Accept).count();
+            assert_eq!(accepted, 10, "second {second}: {answers:?}");
+            assert!(!answers.contains(&Admission::Close), "second {second}");
+        }
     }
 }

@@ -8,7 +8,8 @@
 //! sends are stored, and delivered, in the order it sent them. Each socket may
 //! send `socket_messages_per_s` frames a second (see `rate_limit`): a frame
 //! past it is answered by an error frame `rate_limited` (status 429) and
-//! dropped; a whole burst of those in a row closes the socket with 1008
+//! dropped; a sustained excess of those (`socket_refusals_max` within
+//! `socket_refusals_window_s`) closes the socket with 1008
 //! once the sends already taken are acked.
 //!
 //! Gaplessness: the subscription is made before the upgrade, so every event
@@ -472,7 +473,7 @@ async fn replay(
         let page = match link
             .app
             .store
-            .log_after(link.auth.account, after, limits::SYNC_PAGE_LEN_MAX)
+            .log_after(link.auth.account, after, limits::REPLAY_PAGE_LEN_MAX)
             .await
         {
             Ok(page) => page,

@@ -172,6 +172,22 @@ pub fn check(conn: &Connection) -> Result<Report> {
             .problems
             .push(format!("{dangling} log entries point at missing transfers"));
     }
+    // What an account's media quota is checked against (`media.rs`) is
+    // the sum of its media rows.
+    let miscounted = count(
+        "SELECT (SELECT COUNT(*) FROM (SELECT uploader_id, SUM(bytes) AS total
+                                        FROM media GROUP BY uploader_id) m
+                 LEFT JOIN media_usage u ON u.account_id = m.uploader_id
+                 WHERE u.bytes IS NOT m.total)
+              + (SELECT COUNT(*) FROM media_usage u
+                 WHERE u.bytes <> (SELECT COALESCE(SUM(bytes), 0) FROM media
+                                   WHERE uploader_id = u.account_id))",
+    )?;
+    if miscounted > 0 {
+        report.problems.push(format!(
+            "{miscounted} accounts' media usage is not the sum of their media"
+        ));
+    }
     Ok(report)
 }
 

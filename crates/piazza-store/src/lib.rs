@@ -73,6 +73,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_11_tails.sql"),
     include_str!("schema_12_money_safety.sql"),
     include_str!("schema_13_login_request_facts.sql"),
+    include_str!("schema_14_media_usage.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +110,8 @@ pub struct SqliteStore {
     health: Arc<Health>,
     /// Kept for its thread, which stops when the store is dropped.
     _verifier: Verifier,
+    /// One media upload at a time per account (see `media::UploadTurns`).
+    media_uploads: media::UploadTurns,
 }
 
 impl SqliteStore {
@@ -148,6 +151,7 @@ impl SqliteStore {
             readers,
             health,
             _verifier: verifier,
+            media_uploads: media::UploadTurns::default(),
         })
     }
 
@@ -543,7 +547,8 @@ impl Store for SqliteStore {
         after: LogSeq,
         limit: u32,
     ) -> StoreResult<LogPage> {
-        let limit = limit.clamp(1, limits::SYNC_PAGE_LEN_MAX);
+        // The largest page anyone reads: a socket's replay.
+        let limit = limit.clamp(1, limits::REPLAY_PAGE_LEN_MAX);
         Ok(self
             .readers
             .read(move |conn| reads::log_after(conn, account, after, limit))
@@ -881,7 +886,22 @@ impl Store for SqliteStore {
         &self,
         uploader: AccountId,
         upload: piazza_domain::media::NewMedia,
+        quota_bytes: u64,
     ) -> StoreResult<piazza_domain::media::MediaStored> {
+        // The quota is checked before the file is written, so a refused
+        // upload leaves nothing on disk; with one upload of the account at
+        // a time, the check still holds when the row commits (where the
+        // writer checks it again).
+        let _turn = self.media_uploads.take(uploader).await;
+        let sha256 = upload.sha256;
+        let bytes = upload.bytes.len() as u64;
+        let usage = self
+            .readers
+            .read(move |conn| media::usage(conn, uploader, &sha256))
+            .await?;
+        if !usage.kept_already {
+            media::within_quota(usage.used_bytes, bytes, quota_bytes)?;
+        }
         // The file is durable before the row that names it commits.
         let media_dir = self.media_dir.clone();
         let upload = tokio::task::spawn_blocking(move || {
@@ -891,7 +911,7 @@ impl Store for SqliteStore {
         .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))??;
         Ok(self
             .writer
-            .run(move |ctx| media::insert(ctx, uploader, upload))
+            .run(move |ctx| media::insert(ctx, uploader, upload, quota_bytes))
             .await?)
     }
 

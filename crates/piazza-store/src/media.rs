@@ -6,10 +6,18 @@
 //! at most an unreferenced file, which the next upload of the same bytes
 //! reuses. Who may read a media is decided by SQL here, in one read: its
 //! uploader, or a member who can see an image message showing it.
+//!
+//! Each account's media are counted in `media_usage` for its quota: the
+//! same bytes again are the same row and count once, and the writer job
+//! that inserts a row adds its bytes there, refusing the row past the
+//! quota. The quota is also checked before the file is written, so a
+//! refused upload leaves no file; one upload of an account at a time
+//! ([`UploadTurns`]) keeps that first check true until the row commits.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use piazza_domain::event::ConversationKind;
 use piazza_domain::media::{Media, MediaStored, MediaType, NewMedia};
@@ -124,9 +132,110 @@ fn media_from_row(row: &Row<'_>) -> Result<Media> {
     })
 }
 
+/// Lets one upload of each account run at a time; the others of that
+/// account wait their turn. Entries live only while someone holds or
+/// waits for a turn.
+#[derive(Default)]
+pub struct UploadTurns {
+    locks: Mutex<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The turn of one upload; the next upload of the account goes once it
+/// is dropped.
+pub struct UploadTurn<'a> {
+    turns: &'a UploadTurns,
+    account: AccountId,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl UploadTurns {
+    pub async fn take(&self, account: AccountId) -> UploadTurn<'_> {
+        let lock = Arc::clone(
+            self.locks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(account)
+                .or_default(),
+        );
+        let guard = Arc::clone(&lock).lock_owned().await;
+        UploadTurn {
+            turns: self,
+            account,
+            lock,
+            guard: Some(guard),
+        }
+    }
+}
+
+impl Drop for UploadTurn<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut locks = self
+            .turns
+            .locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // The map's reference and ours: nobody else holds or waits.
+        if Arc::strong_count(&self.lock) == 2 {
+            locks.remove(&self.account);
+        }
+    }
+}
+
+/// What an account keeps, as far as one new upload is concerned.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    pub used_bytes: u64,
+    /// The account already keeps these very bytes: the upload answers
+    /// that media and adds nothing.
+    pub kept_already: bool,
+}
+
+/// The account's media bytes, and whether it keeps `sha256` already.
+pub fn usage(conn: &Connection, account: AccountId, sha256: &[u8; 32]) -> Result<Usage> {
+    let used_bytes = used_bytes(conn, account)?;
+    let kept_already = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM media WHERE uploader_id = ?1 AND sha256 = ?2)",
+        )?
+        .query_row(params![account.row(), &sha256[..]], |row| row.get(0))?;
+    Ok(Usage {
+        used_bytes,
+        kept_already,
+    })
+}
+
+fn used_bytes(conn: &Connection, account: AccountId) -> Result<u64> {
+    let used: Option<i64> = conn
+        .prepare_cached("SELECT bytes FROM media_usage WHERE account_id = ?1")?
+        .query_row([account.row()], |row| row.get(0))
+        .optional()?;
+    Ok(used.map_or(0, |used| used.max(0) as u64))
+}
+
+/// `MediaQuotaExceeded` unless `adding` more bytes keeps `used` within
+/// `quota`.
+pub fn within_quota(used: u64, adding: u64, quota: u64) -> Result<()> {
+    if used.saturating_add(adding) > quota {
+        return Err(Rejection::MediaQuotaExceeded {
+            quota_bytes: quota,
+            used_bytes: used,
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// Records an upload whose file is already durable; the same bytes again
-/// from the same account answer the first row.
-pub fn insert(ctx: &mut WriteCtx<'_>, uploader: AccountId, media: NewMedia) -> Result<MediaStored> {
+/// from the same account answer the first row. A new row past the
+/// account's `quota` is refused.
+pub fn insert(
+    ctx: &mut WriteCtx<'_>,
+    uploader: AccountId,
+    media: NewMedia,
+    quota: u64,
+) -> Result<MediaStored> {
     let earlier = ctx
         .conn
         .prepare_cached(&format!(
@@ -144,6 +253,13 @@ pub fn insert(ctx: &mut WriteCtx<'_>, uploader: AccountId, media: NewMedia) -> R
         });
     }
     let bytes = media.bytes.len() as u64;
+    within_quota(used_bytes(ctx.conn, uploader)?, bytes, quota)?;
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO media_usage (account_id, bytes) VALUES (?1, ?2)
+             ON CONFLICT (account_id) DO UPDATE SET bytes = bytes + excluded.bytes",
+        )?
+        .execute(params![uploader.row(), bytes as i64])?;
     ctx.conn
         .prepare_cached(
             "INSERT INTO media (uploader_id, sha256, content_type, bytes, created_at)

@@ -31,8 +31,13 @@ const INDEX: &str = "index.html";
 /// origin's scripts, styles and connections (no `'unsafe-inline'`, no
 /// `eval`), images also from `data:` and `blob:` URLs (QR codes, pasted
 /// pictures), and no framing, so a page cannot be clickjacked or made to
-/// run injected markup.
-pub const SECURITY_HEADERS: [(&str, &str); 4] = [
+/// run injected markup. No page of another origin keeps a handle on ours
+/// (`Cross-Origin-Opener-Policy`: a page that opened the client, or one
+/// the client opened, gets no `window.opener` to script or navigate it).
+/// The page may use no powerful browser feature but the two it needs: the
+/// camera (scanning a merchant's QR code) and writing to the clipboard
+/// (copying a payment code), both for this origin only.
+pub const SECURITY_HEADERS: [(&str, &str); 6] = [
     (
         "content-security-policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
@@ -41,6 +46,16 @@ pub const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     ("referrer-policy", "no-referrer"),
+    ("cross-origin-opener-policy", "same-origin"),
+    (
+        "permissions-policy",
+        "camera=(self), clipboard-write=(self), accelerometer=(), autoplay=(), \
+         clipboard-read=(), display-capture=(), encrypted-media=(), fullscreen=(), \
+         geolocation=(), gyroscope=(), hid=(), idle-detection=(), magnetometer=(), \
+         microphone=(), midi=(), payment=(), picture-in-picture=(), \
+         publickey-credentials-get=(), screen-wake-lock=(), serial=(), usb=(), \
+         xr-spatial-tracking=()",
+    ),
 ];
 
 /// The longest path taken as an asset name; longer ones are never files.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use piazza_domain::money::Currency;
+use piazza_server::StartError;
 use piazza_server::config::{Config, Limits, PasswordHashing};
 use serde::Deserialize;
 
@@ -13,6 +14,11 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, env = "PIAZZA_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// Where to serve `/metrics` (Prometheus), on a listener of its own:
+    /// an address, a bare port (on 127.0.0.1), or `off` (the default).
+    /// The public listener never answers `/metrics`.
+    #[arg(long, env = "PIAZZA_METRICS_LISTEN")]
+    pub metrics_listen: Option<MetricsListen>,
     /// Where the store lives; created and migrated on first run.
     #[arg(long, env = "PIAZZA_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -26,10 +32,35 @@ pub struct ServeArgs {
     pub sandbox_payments: bool,
 }
 
+/// Where `/metrics` is served: `off`, a port on loopback, or an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsListen {
+    Off,
+    At(SocketAddr),
+}
+
+impl std::str::FromStr for MetricsListen {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<MetricsListen, String> {
+        if text == "off" {
+            return Ok(MetricsListen::Off);
+        }
+        if let Ok(port) = text.parse::<u16>() {
+            return Ok(MetricsListen::At(SocketAddr::from(([127, 0, 0, 1], port))));
+        }
+        text.parse().map(MetricsListen::At).map_err(|_| {
+            format!("{text:?} is not `off`, a port or an address such as 127.0.0.1:9464")
+        })
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<SocketAddr>,
+    /// As `--metrics-listen`.
+    metrics_listen: Option<String>,
     data_dir: Option<PathBuf>,
     #[serde(default)]
     limits: Limits,
@@ -68,6 +99,17 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from("./piazza-data"));
     let mut config = Config::new(listen, data_dir);
+    let metrics_listen = match (args.metrics_listen, &file.metrics_listen) {
+        (Some(flag), _) => flag,
+        (None, Some(text)) => text.parse().map_err(|problem| {
+            anyhow::anyhow!("`metrics_listen`: {problem} (in the config file)")
+        })?,
+        (None, None) => MetricsListen::Off,
+    };
+    config.metrics_listen = match metrics_listen {
+        MetricsListen::Off => None,
+        MetricsListen::At(addr) => Some(addr),
+    };
     file.limits
         .check()
         .map_err(|problem| anyhow::anyhow!("{problem} (in the config file)"))?;
@@ -97,11 +139,11 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let mut config = config(&args)?;
-    fit_sockets_to_fd_limit(&mut config);
-    let running = piazza_server::spawn(config.clone()).await.with_context(
-        || "the server could not start (is another process using the port or the data directory?)",
-    )?;
+    let config = config(&args)?;
+    raise_open_file_limit();
+    let running = piazza_server::spawn(config.clone())
+        .await
+        .map_err(start_failure)?;
     // The first line on stdout, exactly, so scripts and tests can read the port.
     println!("listening on http://{}", running.addr);
     use std::io::Write;
@@ -114,29 +156,49 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// File descriptors kept for everything that is not a WebSocket: the
-/// store's files, plain HTTP connections, the listener.
-const FDS_SPARE: u64 = 1024;
+/// Why the server did not start, and what to do about it. A store that
+/// cannot be opened is most likely damaged, not busy: the message says how
+/// to check it and restore it, and nothing about ports.
+fn start_failure(error: StartError) -> anyhow::Error {
+    let advice = match &error {
+        StartError::Store { dir, .. } => format!(
+            "nothing was changed. Check the store with `piazza admin check --data-dir {dir}` \
+             (and `piazza admin ledger-check --data-dir {dir}`); if it is damaged, stop every \
+             process using it and restore the whole data directory from your latest backup"
+        ),
+        StartError::Listen { addr, .. } => format!(
+            "is another process listening on {addr}? Choose another address with `--listen`"
+        ),
+        StartError::MetricsListen { addr, .. } => format!(
+            "is another process listening on {addr}? Choose another address with \
+             `--metrics-listen`, or `--metrics-listen off`"
+        ),
+    };
+    anyhow::anyhow!("the server could not start: {error}\n{advice}")
+}
 
-/// Each socket is a file descriptor: ask for enough of them, and if the
-/// system gives fewer, lower the socket limit to what fits, so the server
-/// refuses the extra sockets cleanly (503) instead of failing to accept.
-fn fit_sockets_to_fd_limit(config: &mut piazza_server::config::Config) {
-    let wanted = config.limits.sockets_max as u64 + FDS_SPARE;
-    match rlimit::increase_nofile_limit(wanted) {
-        Ok(got) if got < wanted => {
-            let fits = got.saturating_sub(FDS_SPARE).max(1) as usize;
-            tracing::info!(
-                sockets_max = fits,
-                open_file_limit = got,
-                "the open-file limit caps WebSockets; raise it (ulimit -n) for more"
-            );
-            config.limits.sockets_max = fits;
+/// Each connection is a file descriptor, and the server caps its
+/// connections to fit the open-file limit (`Limits::fit_to_open_files`):
+/// the soft limit is raised to the hard one, which is what the operator
+/// (or systemd's `LimitNOFILE`) allowed, and both are logged.
+#[cfg(unix)]
+fn raise_open_file_limit() {
+    let before = rlimit::Resource::NOFILE.get();
+    match (before, rlimit::increase_nofile_limit(u64::MAX)) {
+        (Ok((soft_before, hard)), Ok(soft)) => tracing::info!(
+            soft_before,
+            soft,
+            hard,
+            "open-file limit raised to its hard limit; raise that (ulimit -Hn, LimitNOFILE) for more connections"
+        ),
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::warn!(%error, "cannot read or raise the open-file limit");
         }
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
     }
 }
+
+#[cfg(not(unix))]
+fn raise_open_file_limit() {}
 
 async fn shutdown_signal() {
     let interrupt = async {

@@ -4,8 +4,9 @@
 //! browser believes). It is kept by content, once per account, and shown by
 //! sending a message with its `media_id`. Only the uploader and members who
 //! can see a message showing it may fetch it; anyone else, like an unknown
-//! id, gets the same 404. There is no per-account storage quota yet: only
-//! the size of each upload is capped (`limits.media_bytes_max`).
+//! id, gets the same 404. Each upload is capped (`limits.media_bytes_max`,
+//! 413) and so is what one account keeps in all
+//! (`limits.media_quota_bytes_per_account`, 507 `media_quota_exceeded`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -38,6 +39,7 @@ const CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
         (status = 401, body = Problem),
         (status = 413, description = "body_too_large: past `limits.media_bytes_max`", body = Problem),
         (status = 415, description = "unsupported_media_type", body = Problem),
+        (status = 507, description = "media_quota_exceeded: this account's media would pass `limits.media_quota_bytes_per_account` (each distinct content counted once); the same bytes as an earlier upload are still answered", body = Problem),
     ))]
 pub async fn upload(
     State(app): State<App>,
@@ -87,6 +89,7 @@ pub async fn upload(
                 sha256,
                 bytes: bytes.to_vec(),
             },
+            app.limits.media_quota_bytes_per_account,
         )
         .await?;
     let media = stored.media;

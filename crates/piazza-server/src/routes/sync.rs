@@ -21,7 +21,8 @@ use crate::routes::conversations::page_limit;
 pub struct SyncQuery {
     /// A cursor from an earlier answer; absent means from the very beginning.
     pub since: Option<String>,
-    /// Events per page, 1 to 1000 (default 200; larger values are capped).
+    /// Events per page, 1 to 200 (default 200; larger values are capped,
+    /// as for every list).
     #[param(minimum = 1)]
     pub limit: Option<u32>,
     /// With nothing new, wait up to this long (at most 30000) for an event.

@@ -28,7 +28,7 @@ const EVENTS_MAX: u64 = 10_000_000;
 /// Sends in flight on A's socket, as the server allows at most.
 const SEND_WINDOW: usize = 256;
 /// Events asked for per sync page; the server's maximum.
-const SYNC_PAGE_LEN: u32 = 1000;
+const SYNC_PAGE_LEN: u32 = piazza_domain::limits::SYNC_PAGE_LEN_MAX;
 /// Time allowed for each phase: a fixed margin plus a floor rate well below
 /// anything a healthy server does, so only a stuck run hits it.
 const PHASE_MARGIN_S: u64 = 60;

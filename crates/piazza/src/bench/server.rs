@@ -13,9 +13,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// The config of a spawned server. Password hashing is made cheap so that
-/// creating thousands of accounts takes seconds, and the socket and log-in
-/// limits are lifted because the bench is one client with many sockets
-/// and many log-ins from one address; so are the request and frame rates,
+/// creating thousands of accounts takes seconds, and the socket, connection
+/// and log-in limits are lifted because the bench is one client with many
+/// sockets and many log-ins from one address (the open-file limit still
+/// caps connections); so are the request and frame rates,
 /// which the bench exists to push past any production setting. The keys
 /// must match the server's config exactly: it refuses unknown ones.
 const BENCH_CONFIG_TOML: &str = "\
@@ -33,6 +34,8 @@ anonymous_requests_per_address_per_s = 1000000
 anonymous_requests_per_address_burst = 1000000
 socket_messages_per_s = 1000000
 socket_messages_burst = 1000000
+connections_per_address_max = 1000000
+connections_max = 1000000
 ";
 
 /// The Argon2 cost of a deployment (the server's defaults), for runs that

@@ -8,11 +8,14 @@
 //! | anonymous requests per address, bad tokens included | [`anonymous_requests_are_limited_per_address`], [`every_route_without_a_token_is_charged_to_its_address`] |
 //! | request body cap (413) | `bad_input::bad_input_is_a_4xx_problem_and_changes_nothing` |
 //! | WebSocket frame cap | [`a_websocket_frame_past_the_cap_ends_the_socket`] |
-//! | WebSocket frames per second | [`a_socket_past_its_frame_rate_is_refused_then_closed`] |
+//! | WebSocket frames per second, and a sustained excess closed (1008) | [`a_socket_past_its_frame_rate_is_refused_then_closed`], [`a_flood_that_lets_the_bucket_refill_is_still_closed`], [`a_socket_at_its_frame_rate_is_never_closed`] |
 //! | WebSockets per account | [`sockets_per_account_are_capped`] |
 //! | slow request head (slowloris), idle keep-alive | [`a_slow_request_head_is_cut_off`] |
+//! | connections per address and in all, oldest idle shed first | `connections::an_address_past_its_cap_loses_its_oldest_idle_connections`, `connections::past_the_total_cap_the_oldest_idle_go_and_busy_ones_stay`, `connections::a_flood_of_half_sent_requests_leaves_the_server_to_everyone_else` |
+//! | request heads hyper refuses (problem+json 400/431) | `bad_input::requests_the_http_parser_refuses_are_problem_json_too` |
+//! | media kept per account (507) | `media::each_account_has_a_storage_quota`, `media::racing_uploads_do_not_pass_the_quota` |
 //! | slow request body | [`a_slow_body_is_cut_by_the_request_timeout`] |
-//! | pagination caps | [`pages_are_capped`]; `bad_input` (`limit=0`, `-1`) |
+//! | pagination caps, `/sync` at 200 too | [`pages_are_capped`]; `bad_input` (`limit=0`, `-1`) |
 //! | group size | [`a_group_is_capped_at_500_members`] |
 //! | red-packet shares | [`red_packet_shares_are_capped`] |
 //! | red-packet total | `pay_rules::a_red_packet_above_the_configured_cap_is_refused` |
@@ -207,6 +210,7 @@ async fn a_socket_past_its_frame_rate_is_refused_then_closed() {
     let app = spawn_app_with(|config| {
         config.limits.socket_messages_per_s = 1;
         config.limits.socket_messages_burst = 3;
+        config.limits.socket_refusals_max = 3;
     })
     .await;
     let ann = app.signup("ann").await;
@@ -259,6 +263,155 @@ async fn a_socket_past_its_frame_rate_is_refused_then_closed() {
     );
     assert_eq!(acked, taken);
     assert_eq!(message_count(&bob, &conversation).await, taken);
+    app.shut_down().await;
+}
+
+/// What a socket answered to a stream of sends, in the order it came.
+#[derive(Debug, Default)]
+struct Answers {
+    /// The numbers of the sends acked and refused (`rate_limited`).
+    acked: Vec<usize>,
+    refused: Vec<usize>,
+    /// The close code, if the server closed the socket.
+    closed: Option<u16>,
+}
+
+/// Sends numbered messages over `socket` in phases of (count, frames per
+/// second), while reading every answer, until all are answered or the
+/// server closes the socket.
+async fn send_paced(
+    socket: piazza_client::Socket,
+    conversation: &str,
+    phases: &[(usize, u64)],
+) -> Answers {
+    let (mut sender, mut receiver) = socket.split();
+    let conversation = conversation.to_owned();
+    let phases = phases.to_vec();
+    let count: usize = phases.iter().map(|(count, _)| count).sum();
+    let sending = tokio::spawn(async move {
+        let mut n = 0;
+        for (count, per_s) in phases {
+            // Each frame one period after the one before, the first too.
+            let period = Duration::from_micros(1_000_000 / per_s);
+            let mut pace = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            for _ in 0..count {
+                pace.tick().await;
+                let frame = ClientFrame::Send {
+                    conversation_id: conversation.clone(),
+                    client_msg_id: format!("s-{n}"),
+                    text: format!("paced {n}"),
+                };
+                n += 1;
+                if sender.send(&frame).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let number = |id: &str| -> usize {
+        id.strip_prefix("s-")
+            .and_then(|n| n.parse().ok())
+            .expect("a send id")
+    };
+    let mut answers = Answers::default();
+    while answers.acked.len() + answers.refused.len() < count {
+        match tokio::time::timeout(PATIENCE, receiver.next())
+            .await
+            .expect("an answer in time")
+        {
+            Some(Ok(Incoming::Frame(ServerFrame::Ack { client_msg_id, .. }))) => {
+                answers.acked.push(number(&client_msg_id));
+            }
+            Some(Ok(Incoming::Frame(ServerFrame::Error {
+                client_msg_id,
+                code,
+                status,
+                ..
+            }))) => {
+                assert_eq!((status, code.as_str()), (429, "rate_limited"));
+                let refused = client_msg_id.expect("the refused send is named");
+                answers.refused.push(number(&refused));
+            }
+            Some(Ok(Incoming::Closed { code, .. })) => {
+                answers.closed = Some(code);
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected an answer or a close frame, got {other:?}"),
+        }
+    }
+    sending.abort();
+    answers
+}
+
+/// The flood the outside review sent: faster than the rate, so most frames
+/// are refused, but the bucket refills in between, so a frame is taken now
+/// and then. Counting refusals "in a row" restarted at every taken frame
+/// and the socket was never closed; a sustained excess closes it.
+#[tokio::test]
+async fn a_flood_that_lets_the_bucket_refill_is_still_closed() {
+    let app = spawn_app_with(|config| {
+        config.limits.socket_messages_per_s = 100;
+        config.limits.socket_messages_burst = 10;
+        config.limits.socket_refusals_max = 20;
+        config.limits.socket_refusals_window_s = 10;
+    })
+    .await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let conversation = befriend(&ann, &bob).await;
+    let (socket, _) = live_socket(&ann).await;
+    // 250 frames a second against 100 allowed: about three refused for
+    // every two taken, for up to 4 s.
+    let answers = send_paced(socket, &conversation, &[(1_000, 250)]).await;
+    assert_eq!(
+        answers.closed,
+        Some(1008),
+        "closed as a policy violation: {answers:?}"
+    );
+    let refused = answers.refused.len();
+    assert!(
+        (20..=22).contains(&refused),
+        "closed after about `socket_refusals_max` refusals, not {refused}"
+    );
+    // The flood was interleaved: frames were taken after refusals began.
+    let first_refused = answers.refused[0];
+    assert!(
+        answers.acked.iter().any(|&n| n > first_refused),
+        "the bucket refilled during the flood: {answers:?}"
+    );
+    app.shut_down().await;
+}
+
+/// Sending at the rate, after a burst past it, is never closed: refusals
+/// are forgiven as the window passes.
+#[tokio::test]
+async fn a_socket_at_its_frame_rate_is_never_closed() {
+    let app = spawn_app_with(|config| {
+        config.limits.socket_messages_per_s = 50;
+        config.limits.socket_messages_burst = 5;
+        config.limits.socket_refusals_max = 10;
+        config.limits.socket_refusals_window_s = 1;
+    })
+    .await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let conversation = befriend(&ann, &bob).await;
+    let (socket, _) = live_socket(&ann).await;
+    // Well past the rate for a moment (some refusals, fewer than the
+    // cap), then for three windows just under the rate.
+    let answers = send_paced(socket, &conversation, &[(12, 1_000), (120, 40)]).await;
+    assert_eq!(answers.closed, None, "{answers:?}");
+    let refused = answers.refused.len();
+    assert!(
+        (1..10).contains(&refused),
+        "the burst was refused in part: {answers:?}"
+    );
+    assert!(
+        answers.refused.iter().all(|&n| n < 12),
+        "nothing at the rate is refused: {answers:?}"
+    );
     app.shut_down().await;
 }
 
@@ -367,13 +520,16 @@ async fn pages_are_capped() {
         assert_eq!(page.messages.len(), cap, "asked for {asked}");
         assert!(page.has_more);
     }
-    let sync_cap = piazza_domain::limits::SYNC_PAGE_LEN_MAX as usize;
-    let page = ann
-        .client
-        .sync(None, Some(u32::MAX), None)
-        .await
-        .expect("a sync page");
-    assert!(page.events.len() > cap && page.events.len() <= sync_cap);
+    // `/sync` is a list like the others: api-v1 caps every `limit` at 200.
+    for asked in [cap as u32 + 1, 1_000, u32::MAX] {
+        let page = ann
+            .client
+            .sync(None, Some(asked), None)
+            .await
+            .expect("a sync page");
+        assert_eq!(page.events.len(), cap, "sync asked for {asked}");
+        assert!(page.has_more);
+    }
     app.shut_down().await;
 }
 

@@ -489,3 +489,90 @@ async fn repeated_failed_logins_are_refused_with_429() {
     assert!(retry_after > 0);
     app.shut_down().await;
 }
+
+/// Requests that hyper's parser refuses before any handler runs: a
+/// control byte in a header value, a malformed header name, bytes past
+/// ASCII in the path, a `Content-Length` that is no number, too many
+/// headers. They are answered with a problem+json like every other bad
+/// request (hyper's own answer had no body), and the connection closes.
+#[tokio::test]
+async fn requests_the_http_parser_refuses_are_problem_json_too() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app().await;
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let mut many_headers = b"GET /healthz HTTP/1.1\r\nHost: piazza\r\n".to_vec();
+    for n in 0..150 {
+        many_headers.extend_from_slice(format!("X-Header-{n}: {n}\r\n").as_bytes());
+    }
+    many_headers.extend_from_slice(b"\r\n");
+    let cases: [(&str, &[u8], u16); 8] = [
+        (
+            "a control byte in Authorization",
+            b"GET /api/v1/me HTTP/1.1\r\nHost: piazza\r\nAuthorization: Bearer \x01abc\r\n\r\n",
+            400,
+        ),
+        (
+            "DEL in Idempotency-Key",
+            b"POST /api/v1/wallet/topups HTTP/1.1\r\nHost: piazza\r\nIdempotency-Key: a\x7fb\r\n\r\n",
+            400,
+        ),
+        (
+            "NUL in a header value",
+            b"GET /healthz HTTP/1.1\r\nHost: piazza\r\nX-Any: a\x00b\r\n\r\n",
+            400,
+        ),
+        (
+            "a space in a header name",
+            b"GET /healthz HTTP/1.1\r\nHost: piazza\r\nX Any: b\r\n\r\n",
+            400,
+        ),
+        (
+            "a byte past ASCII in the path",
+            b"GET /api/v1/\xff HTTP/1.1\r\nHost: piazza\r\n\r\n",
+            400,
+        ),
+        (
+            "a Content-Length that is no number",
+            b"POST /api/v1/accounts HTTP/1.1\r\nHost: piazza\r\nContent-Length: abc\r\n\r\n",
+            400,
+        ),
+        ("no request line at all", b"HELLO\r\n\r\n", 400),
+        ("150 headers", &many_headers, 431),
+    ];
+    for (what, request, status) in cases {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(PATIENCE, stream.read_to_end(&mut answer))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: the server answers and closes"))
+            .unwrap_or_else(|error| panic!("{what}: {error}"));
+        let answer = String::from_utf8_lossy(&answer);
+        let (head, body) = answer
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("{what}: no head in {answer:?}"));
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{what}: {head}"
+        );
+        let head = head.to_ascii_lowercase();
+        let headers: Vec<&str> = head.split("\r\n").skip(1).collect();
+        for expected in [
+            "content-type: application/problem+json",
+            "connection: close",
+        ] {
+            assert!(headers.contains(&expected), "{what}: {head}");
+        }
+        let problem: piazza_api::Problem = serde_json::from_str(body)
+            .unwrap_or_else(|error| panic!("{what}: {error} in {body:?}"));
+        assert_eq!(problem.status, status, "{what}");
+        assert!(
+            !problem.code.is_empty() && !problem.detail.is_empty(),
+            "{what}"
+        );
+    }
+    // The server still answers everyone after all that.
+    assert_eq!(app.anonymous().health().await.unwrap().status, "ok");
+    app.shut_down().await;
+}

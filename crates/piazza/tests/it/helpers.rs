@@ -36,6 +36,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().to_path_buf());
     config.password_hashing = cheap_hashing();
+    // Every client of a test connects from 127.0.0.1, hundreds of users
+    // behind one address; a test of the per-address cap sets its own.
+    config.limits.connections_per_address_max = 100_000;
     adjust(&mut config);
     let running = piazza_server::spawn(config).await.expect("server starts");
     TestApp {
@@ -283,6 +286,33 @@ pub async fn start_server_process(
     data_dir: &std::path::Path,
     extra_args: &[&str],
 ) -> ServerProcess {
+    let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"));
+    spawn_server_process(command, data_dir, extra_args).await
+}
+
+/// `start_server_process` with the server's open-file limit, soft and
+/// hard, lowered to `open_files_max` (by the shell's `ulimit`), so that a
+/// test can run it out of file descriptors for real.
+pub async fn start_server_process_with_open_files(
+    data_dir: &std::path::Path,
+    open_files_max: u64,
+) -> ServerProcess {
+    let mut command = tokio::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("ulimit -n {open_files_max} && exec \"$@\""))
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_piazza"));
+    spawn_server_process(command, data_dir, &[]).await
+}
+
+/// Adds the `serve` arguments to `command` (the binary, or something that
+/// runs it), starts it and waits for its `listening on` line.
+async fn spawn_server_process(
+    mut command: tokio::process::Command,
+    data_dir: &std::path::Path,
+    extra_args: &[&str],
+) -> ServerProcess {
     use tokio::io::{AsyncBufReadExt, BufReader};
 
     let config = data_dir.with_extension("toml");
@@ -291,7 +321,7 @@ pub async fn start_server_process(
         "[password_hashing]\nmemory_kib = 1024\niterations = 1\n",
     )
     .unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra_args)
         .arg("--data-dir")

@@ -120,6 +120,117 @@ async fn uploads_are_checked_for_type_magic_and_size() {
     app.shut_down().await;
 }
 
+/// A PNG of exactly `bytes` bytes, different for each `tag`: the magic
+/// number is all an upload is checked for.
+fn png_of(bytes: usize, tag: u8) -> Vec<u8> {
+    let mut image = TINY_PNG.to_vec();
+    image.resize(bytes, tag);
+    image
+}
+
+/// The files under the store's media folder (temporary ones included).
+fn media_files(app: &TestApp) -> usize {
+    fn count(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .map(|entry| entry.unwrap().path())
+                .map(|path| if path.is_dir() { count(&path) } else { 1 })
+                .sum()
+        })
+    }
+    count(&app.data_dir().join("media"))
+}
+
+#[tokio::test]
+async fn each_account_has_a_storage_quota() {
+    let app = spawn_app_with(|config: &mut Config| {
+        config.limits.media_bytes_max = 1024;
+        config.limits.media_quota_bytes_per_account = 300;
+    })
+    .await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    for tag in [1, 2] {
+        assert_eq!(
+            upload_raw(&ann, &png_of(100, tag), "image/png")
+                .await
+                .status,
+            201
+        );
+    }
+    // The same bytes again are the same media: counted once.
+    assert_eq!(
+        upload_raw(&ann, &png_of(100, 1), "image/png").await.status,
+        200
+    );
+    // Up to the quota itself...
+    assert_eq!(
+        upload_raw(&ann, &png_of(100, 3), "image/png").await.status,
+        201
+    );
+    let files = media_files(&app);
+    // ...and not a byte past it; nothing is left on disk for the refusal.
+    let answer = upload_raw(&ann, &png_of(70, 4), "image/png").await;
+    assert_eq!(
+        (answer.status, problem_code(&answer).as_str()),
+        (507, "media_quota_exceeded")
+    );
+    assert_eq!(media_files(&app), files, "a refused upload leaves no file");
+    // What is stored stays usable: uploading it again still answers it.
+    assert_eq!(
+        upload_raw(&ann, &png_of(100, 1), "image/png").await.status,
+        200
+    );
+    // Another account has its own quota, even for the same bytes.
+    assert_eq!(
+        upload_raw(&bob, &png_of(100, 1), "image/png").await.status,
+        201
+    );
+    // One file past the size cap is still a 413, whatever the quota.
+    let answer = upload_raw(&bob, &png_of(1025, 5), "image/png").await;
+    assert_eq!(
+        (answer.status, problem_code(&answer).as_str()),
+        (413, "body_too_large")
+    );
+    app.shut_down().await;
+}
+
+/// Uploads racing each other near the quota: the quota holds, and the
+/// refused ones leave no files behind.
+#[tokio::test]
+async fn racing_uploads_do_not_pass_the_quota() {
+    let app = spawn_app_with(|config: &mut Config| {
+        config.limits.media_bytes_max = 1024;
+        config.limits.media_quota_bytes_per_account = 350;
+    })
+    .await;
+    let ann = app.signup("ann").await;
+    let uploads = (0..12u8).map(|tag| {
+        let ann = ann.clone();
+        async move { upload_raw(&ann, &png_of(100, tag), "image/png").await }
+    });
+    let answers = futures_util::future::join_all(uploads).await;
+    let taken = answers.iter().filter(|answer| answer.status == 201).count();
+    for answer in &answers {
+        assert!(
+            answer.status == 201 || problem_code(answer) == "media_quota_exceeded",
+            "{}: {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
+    assert!(
+        (1..=3).contains(&taken),
+        "{taken} uploads of 100 bytes taken under 350"
+    );
+    assert_eq!(
+        media_files(&app),
+        taken,
+        "a file for each upload taken, no other"
+    );
+    app.shut_down().await;
+}
+
 #[tokio::test]
 async fn an_image_message_reaches_the_other_member_and_no_one_else() {
     let mut app = spawn_app().await;

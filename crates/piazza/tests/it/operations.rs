@@ -7,7 +7,10 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn health_metrics_and_openapi() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|config| {
+        config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
     let ann = app.signup("ann").await;
     let bob = app.signup("bob").await;
     let conversation = befriend(&ann, &bob).await;
@@ -17,8 +20,24 @@ async fn health_metrics_and_openapi() {
         .unwrap();
     assert_eq!(app.anonymous().health().await.unwrap().status, "ok");
 
-    let metrics = app
+    // The public listener does not show its metrics to the world...
+    let public = app
         .anonymous()
+        .raw(Method::GET, "/metrics", None, None)
+        .await
+        .unwrap();
+    assert_eq!(public.status, 404, "/metrics on the public listener");
+    assert_eq!(
+        public.content_type.as_deref(),
+        Some("application/problem+json")
+    );
+    // ...its own listener (loopback, for the operator's scraper) does.
+    let metrics_addr = app
+        .running
+        .as_ref()
+        .and_then(|running| running.metrics_addr())
+        .expect("a metrics listener");
+    let metrics = piazza_client::Client::new(&format!("http://{metrics_addr}"))
         .raw(Method::GET, "/metrics", None, None)
         .await
         .unwrap();
@@ -30,6 +49,7 @@ async fn health_metrics_and_openapi() {
         "piazza_commits_total",
         "piazza_commit_batch_size_bucket",
         "piazza_sockets_open",
+        "piazza_connections_open",
     ] {
         assert!(metrics.contains(name), "/metrics has {name}");
     }
@@ -46,6 +66,10 @@ async fn health_metrics_and_openapi() {
     assert_eq!(document.status, 200);
     let document: serde_json::Value = serde_json::from_slice(&document.body).unwrap();
     let paths = document["paths"].as_object().expect("paths");
+    assert!(
+        !paths.contains_key("/metrics"),
+        "the public API does not offer /metrics"
+    );
     for (path, method) in [
         ("/api/v1/accounts", "post"),
         ("/api/v1/sessions", "post"),
@@ -90,4 +114,43 @@ async fn health_metrics_and_openapi() {
         );
     }
     app.shut_down().await;
+}
+
+/// A store that cannot be opened is named, with what to do about it; the
+/// message once guessed that the port was taken.
+#[tokio::test]
+async fn a_damaged_store_is_reported_as_such_at_start() {
+    let mut app = spawn_app().await;
+    app.signup("ann").await;
+    stop_keeping_data(&mut app).await;
+    let file = app.data_dir().join(piazza_store::DATABASE_FILE);
+    let mut bytes = std::fs::read(&file).unwrap();
+    // The header ("SQLite format 3", the page size, …) overwritten, and
+    // no WAL left to hold a good copy of that page.
+    bytes[..100].fill(0x5a);
+    std::fs::write(&file, bytes).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(
+            file.with_file_name(format!("{}{suffix}", piazza_store::DATABASE_FILE)),
+        );
+    }
+    let started = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(app.data_dir())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(PATIENCE, started)
+        .await
+        .expect("the server gives up in time")
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let data_dir = app.data_dir().display().to_string();
+    for expected in [data_dir.as_str(), "piazza admin check", "backup"] {
+        assert!(stderr.contains(expected), "{expected:?} in {stderr}");
+    }
+    assert!(!stderr.contains("port"), "{stderr}");
 }

@@ -39,6 +39,31 @@ fn assert_security_headers(response: &RawResponse) {
     assert_eq!(header(response, "x-content-type-options"), "nosniff");
     assert_eq!(header(response, "x-frame-options"), "DENY");
     assert_eq!(header(response, "referrer-policy"), "no-referrer");
+    // No other page may hold a handle on ours (`window.opener`)...
+    assert_eq!(
+        header(response, "cross-origin-opener-policy"),
+        "same-origin"
+    );
+    // ...and the page may use no powerful feature it does not need: the
+    // camera only for scanning a merchant's code, from this origin.
+    let permissions = header(response, "permissions-policy");
+    for denied in [
+        "microphone=()",
+        "geolocation=()",
+        "payment=()",
+        "usb=()",
+        "serial=()",
+        "display-capture=()",
+    ] {
+        assert!(
+            permissions.split(", ").any(|rule| rule == denied),
+            "{denied} in {permissions}"
+        );
+    }
+    assert!(
+        permissions.split(", ").any(|rule| rule == "camera=(self)"),
+        "{permissions}"
+    );
 }
 
 #[tokio::test]
