@@ -369,6 +369,11 @@ async fn recover_and_verify(
             .await
             .with_context(|| format!("{}: verifying", area.name()))?;
     }
+    // The store's own verifier ran through the round (every second, see
+    // `server.rs`): a false alarm under load would halt money and show here.
+    client.health().await.context(
+        "/healthz after the round: the store's verifier found damage, or the server is unwell",
+    )?;
     Ok((recovered, verified))
 }
 

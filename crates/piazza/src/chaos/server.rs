@@ -16,7 +16,9 @@ use crate::bench::server::{read_listening_line, serve_command};
 /// the store, not Argon2. The sandbox gateway lets the wallets be topped
 /// up. Tails of a few dozen entries make nearly every batch move log
 /// entries and statement lines into their main B-trees, so the kills land
-/// in the middle of moves too. The keys must match the server's config
+/// in the middle of moves too. The store's verifier checks every second,
+/// so its passes run against the writer and across the kills (a false
+/// alarm fails the round's `/healthz`). The keys must match the server's config
 /// exactly: it refuses unknown ones.
 const CHAOS_CONFIG_TOML: &str = "\
 sandbox_payments = true
@@ -28,6 +30,8 @@ iterations = 1
 [limits]
 tail_keep = 48
 tail_move_max = 32
+integrity_verify_interval_s = 1
+integrity_verify_pause_ms = 0
 ";
 
 /// How long the last server may take to stop after SIGTERM.
