@@ -728,6 +728,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Ok when the store can both read and write (its writer is running).
     async fn check_health(&self) -> StoreResult<()>;
+    /// True once the store found damage in itself: no money may move, and
+    /// a caller about to ask the outside world for money (a top-up's
+    /// charge) must not.
+    fn money_halted(&self) -> bool;
 
     // Sync.
     async fn log_after(

@@ -49,7 +49,7 @@ use rusqlite::{Connection, OptionalExtension};
 pub use error::Error;
 pub use tails::TailLimits;
 use verifier::Verifier;
-pub use verifier::{Health, StartCheck, VerifyOptions};
+pub use verifier::{Health, StartBudget, StartCheck, VerifyOptions};
 pub use writer::WriterLimits;
 
 use checkpointer::Checkpointer;
@@ -125,9 +125,14 @@ impl SqliteStore {
         std::fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let conn = open_writer_connection(&path, options.writer_cache_kib)?;
-        migrate(&conn)?;
         let started = Instant::now();
-        let checked = verifier::check_at_start(&conn, options.verify.start_budget)?;
+        let budget = StartBudget::new(options.verify.start_budget);
+        // Pages first, so that nothing is written to a damaged file.
+        let mut checked = verifier::check_pages_at_start(&conn, budget)?;
+        migrate(&conn)?;
+        if checked == StartCheck::Complete {
+            checked = verifier::check_ledger_at_start(&conn, budget)?;
+        }
         tracing::info!(?checked, elapsed = ?started.elapsed(), "store checked at start");
         let health = Arc::new(Health::default());
         metrics::gauge!("piazza_store_damaged").set(0.0);
@@ -522,6 +527,10 @@ impl Store for SqliteStore {
             .writer
             .run(move |ctx| writes::mark_read(ctx, account, device, conversation, seq))
             .await?)
+    }
+
+    fn money_halted(&self) -> bool {
+        self.health.money_halted()
     }
 
     async fn check_health(&self) -> StoreResult<()> {

@@ -238,6 +238,13 @@ pub fn refund(
     if merchant_owner != owner {
         return Err(Rejection::PaymentNotFound.into());
     }
+    // A refund is money leaving the owner's merchant account: the owner's
+    // PIN lock or reset waiting stops it as it stops every way out.
+    if let Some(refused) = wallet::pin_state(ctx.conn, owner, ctx.now)?
+        .and_then(|state| state.money_out_refusal(ctx.now))
+    {
+        return Err(refused.into());
+    }
     // Nothing was paid yet on a collection waiting for confirmation.
     if found.status != PaymentStatus::Completed || money.currency != found.money.currency {
         return Err(Rejection::RefundExceedsPayment.into());

@@ -83,10 +83,6 @@ pub fn send(
     asked: TransferRequest,
     pin: PinCheck,
 ) -> Result<std::result::Result<Transfer, Rejection>> {
-    // Decided before any change: this job runs without a savepoint.
-    if ctx.money_halted {
-        return Ok(Err(Rejection::MoneyHalted));
-    }
     if let Some(value) = wallet::stored_response(ctx.conn, sender, &request)? {
         let row = value["transfer_id"]
             .as_i64()
@@ -94,6 +90,10 @@ pub fn send(
         let transfer = load(ctx.conn, TransferId::from_row(row))?
             .ok_or_else(|| Error::Corrupt(format!("idempotency answer without transfer {row}")))?;
         return Ok(Ok(transfer));
+    }
+    // Decided before any change: this job runs without a savepoint.
+    if ctx.money_halted {
+        return Ok(Err(Rejection::MoneyHalted));
     }
     // The same answer for an unknown id as for a stranger.
     if asked.to == sender || !reads::are_contacts(ctx.conn, sender, asked.to)? {

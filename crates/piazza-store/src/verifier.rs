@@ -1,9 +1,11 @@
 //! Checks the store's integrity at start and keeps checking it while the
 //! server runs, so a damaged database is never served as healthy.
 //!
-//! - At start ([`check_at_start`]), before the writer takes a job: SQLite's
-//!   `quick_check` over the whole file (every page and index entry), then
-//!   the ledger's sums (`integrity::check_ledger`), within a time budget.
+//! - At start, before the writer takes a job: SQLite's `quick_check` over
+//!   the whole file (every page and index entry) before the store is
+//!   migrated ([`check_pages_at_start`]), then the ledger's sums
+//!   (`integrity::check_ledger`, [`check_ledger_at_start`]), within one
+//!   time budget ([`StartBudget`]).
 //!   Damage found refuses the start ([`Error::Damaged`]) with what is wrong
 //!   and how to restore. A store too large to check within the budget
 //!   starts, and the verifier's first pass begins at once instead.
@@ -123,19 +125,45 @@ pub enum StartCheck {
     Skipped,
 }
 
-/// Runs the start-up check on `conn` (see the module doc).
-pub fn check_at_start(conn: &Connection, budget: Duration) -> Result<StartCheck> {
-    if budget.is_zero() {
-        return Ok(StartCheck::Skipped);
-    }
-    let deadline = Instant::now() + budget;
-    conn.progress_handler(10_000, Some(move || Instant::now() >= deadline));
-    let outcome = pages(conn, None).and_then(|mut problems| {
-        if problems.is_empty() {
-            problems = integrity::check_ledger(conn)?.problems;
+/// The start-up check's two halves share one budget: the pages are checked
+/// before the store is migrated (nothing is written to a damaged file),
+/// the ledger's sums after (they read the current schema).
+#[derive(Debug, Clone, Copy)]
+pub struct StartBudget {
+    deadline: Option<Instant>,
+}
+
+impl StartBudget {
+    /// Zero skips the start-up check.
+    pub fn new(budget: Duration) -> StartBudget {
+        StartBudget {
+            deadline: (!budget.is_zero()).then(|| Instant::now() + budget),
         }
-        Ok(problems)
-    });
+    }
+}
+
+/// The first half of the start-up check: `quick_check` of every page.
+pub fn check_pages_at_start(conn: &Connection, budget: StartBudget) -> Result<StartCheck> {
+    within(conn, budget, || pages(conn, None))
+}
+
+/// The second half, once the pages were checked whole: the ledger's sums.
+pub fn check_ledger_at_start(conn: &Connection, budget: StartBudget) -> Result<StartCheck> {
+    within(conn, budget, || Ok(integrity::check_ledger(conn)?.problems))
+}
+
+/// Runs `check` until the budget's deadline (SQLite's progress handler
+/// interrupts it there).
+fn within(
+    conn: &Connection,
+    budget: StartBudget,
+    check: impl FnOnce() -> Result<Vec<String>>,
+) -> Result<StartCheck> {
+    let Some(deadline) = budget.deadline else {
+        return Ok(StartCheck::Skipped);
+    };
+    conn.progress_handler(10_000, Some(move || Instant::now() >= deadline));
+    let outcome = check();
     conn.progress_handler(0, None::<fn() -> bool>);
     match outcome {
         Ok(problems) if problems.is_empty() => Ok(StartCheck::Complete),
@@ -187,6 +215,9 @@ fn damage_or(error: Error) -> Error {
 
 /// The background verifier's thread; stops when dropped.
 pub(crate) struct Verifier {
+    /// Stops a check in the middle, so that shutting down never waits for
+    /// a pass over a large store.
+    interrupt: rusqlite::InterruptHandle,
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -204,6 +235,7 @@ impl Verifier {
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        let interrupt = conn.get_interrupt_handle();
         let (stop, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("piazza-verify".into())
@@ -222,6 +254,7 @@ impl Verifier {
                 }
             })?;
         Ok(Verifier {
+            interrupt,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -231,6 +264,7 @@ impl Verifier {
 impl Drop for Verifier {
     fn drop(&mut self) {
         drop(self.stop.take());
+        self.interrupt.interrupt();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -300,6 +334,10 @@ fn verify(
 /// A check that could not run: damage if SQLite says the file is damaged,
 /// otherwise logged and tried again next pass.
 fn keep_going_after(error: Error, health: &Health) -> bool {
+    if interrupted(&error) {
+        // Told to stop (`Verifier`'s drop).
+        return false;
+    }
     match damage_or(error) {
         Error::Damaged(found) => {
             health.record_damage(&[found]);
@@ -348,12 +386,18 @@ mod tests {
     #[test]
     fn a_sound_store_passes_the_start_check() {
         let (_dir, conn) = store_file();
+        let budget = StartBudget::new(Duration::from_secs(60));
         assert_eq!(
-            check_at_start(&conn, Duration::from_secs(60)).unwrap(),
+            check_pages_at_start(&conn, budget).unwrap(),
             StartCheck::Complete
         );
         assert_eq!(
-            check_at_start(&conn, Duration::ZERO).unwrap(),
+            check_ledger_at_start(&conn, budget).unwrap(),
+            StartCheck::Complete
+        );
+        let none = StartBudget::new(Duration::ZERO);
+        assert_eq!(
+            check_pages_at_start(&conn, none).unwrap(),
             StartCheck::Skipped
         );
     }
@@ -361,8 +405,9 @@ mod tests {
     #[test]
     fn a_start_check_past_its_budget_is_cut_not_failed() {
         let (_dir, conn) = store_file();
+        let budget = StartBudget::new(Duration::from_nanos(1));
         assert_eq!(
-            check_at_start(&conn, Duration::from_nanos(1)).unwrap(),
+            check_pages_at_start(&conn, budget).unwrap(),
             StartCheck::Cut
         );
         // The handler is gone afterwards: the connection works as before.

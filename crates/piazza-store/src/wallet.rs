@@ -339,6 +339,7 @@ fn count_pin(
                         ctx.now.unix_ms().saturating_add(ctx.pin_policy.lock_ms),
                         account.row()
                     ])?;
+                forget_pin_windows(ctx, account)?;
             }
             Ok(Some(Rejection::WrongPin))
         }
@@ -376,6 +377,7 @@ pub fn set_pin(
                      VALUES (?1, ?2, 0)",
                 )?
                 .execute(params![account.row(), pin_hash])?;
+            forget_pin_windows(ctx, account)?;
             ctx.append_log(
                 account,
                 Event::PinChanged {
@@ -406,6 +408,7 @@ pub fn set_pin(
                     reset_effective_at.unix_ms(),
                     account.row()
                 ])?;
+            forget_pin_windows(ctx, account)?;
             let effective_at = reset_effective_at;
             ctx.append_log(account, Event::PinReset { effective_at })?;
             Ok(Ok(PinSet::AfterWait { effective_at }))
@@ -427,11 +430,22 @@ pub fn set_pin(
                      WHERE account_id = ?2",
                 )?
                 .execute(params![pin_hash, account.row()])?;
+            forget_pin_windows(ctx, account)?;
             let reset_cancelled = state.reset_effective_at.is_some();
             ctx.append_log(account, Event::PinChanged { reset_cancelled })?;
             Ok(Ok(PinSet::Now))
         }
     }
+}
+
+/// Closes every device's "right PIN lately" window (a payment code
+/// without the PIN, `merchants::create_code`): a PIN changed, reset or
+/// locked must be entered again on each device.
+fn forget_pin_windows(ctx: &mut WriteCtx<'_>, account: AccountId) -> Result<()> {
+    ctx.conn
+        .prepare_cached("UPDATE devices SET pin_entered_at = NULL WHERE account_id = ?1")?
+        .execute([account.row()])?;
+    Ok(())
 }
 
 // ------------------------------------------------------------------ reads

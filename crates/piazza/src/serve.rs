@@ -162,7 +162,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 fn start_failure(error: StartError) -> anyhow::Error {
     let advice = match &error {
         StartError::Store { dir, .. } => format!(
-            "nothing was changed. Check the store with `piazza admin check --data-dir {dir}` \
+            "the server did not start. Check the store with `piazza admin check --data-dir {dir}` \
              (and `piazza admin ledger-check --data-dir {dir}`); if it is damaged, stop every \
              process using it and restore the whole data directory from your latest backup"
         ),

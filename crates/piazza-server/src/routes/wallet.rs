@@ -317,6 +317,10 @@ pub async fn top_up(
         Some(replay) => replay,
         None => {
             within_balance_max(&app, auth.account, money).await?;
+            // The credit would be refused after the charge: ask nothing.
+            if app.store.money_halted() {
+                return Err(Rejection::MoneyHalted.into());
+            }
             // Charged first, credited second: see `gateway` for why this order.
             let asked = GatewayRequest::new(auth.account, money, "topup", request.key.as_str());
             let reference = gateway.charge(&asked).await.map_err(gateway_failed)?;

@@ -8,6 +8,13 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use async_trait::async_trait;
+use piazza_server::config::Gateway;
+use piazza_server::gateway::{GatewayError, GatewayRequest, PaymentGateway};
+
 use crate::helpers::*;
 use crate::wallet::{PIN, assert_code, call, set_pin, top_up};
 
@@ -109,10 +116,30 @@ async fn a_sound_store_starts_after_its_check() {
     running.shut_down().await;
 }
 
+/// A gateway that counts the charges Piazza asks of it.
+#[derive(Default)]
+struct Counting {
+    charges: AtomicU32,
+}
+
+#[async_trait]
+impl PaymentGateway for Counting {
+    async fn charge(&self, request: &GatewayRequest) -> Result<String, GatewayError> {
+        self.charges.fetch_add(1, Ordering::SeqCst);
+        Ok(format!("ch_{}", &request.key[..8]))
+    }
+
+    async fn pay_out(&self, request: &GatewayRequest) -> Result<String, GatewayError> {
+        Ok(format!("po_{}", &request.key[..8]))
+    }
+}
+
 #[tokio::test]
 async fn damage_found_while_running_fails_healthz_and_halts_money() {
-    let app = spawn_app_with(|config| {
-        config.sandbox_payments = true;
+    let gateway = Arc::new(Counting::default());
+    let handle = Arc::clone(&gateway) as Arc<dyn PaymentGateway>;
+    let app = spawn_app_with(move |config| {
+        config.gateway = Some(Gateway(handle));
         config.limits.integrity_verify_interval_s = 1;
         config.limits.integrity_verify_pause_ms = 0;
     })
@@ -154,10 +181,16 @@ async fn damage_found_while_running_fails_healthz_and_halts_money() {
     )
     .await;
     assert_code(&transfer, 503, "money_halted");
+    let charged = gateway.charges.load(Ordering::SeqCst);
     assert_code(
         &top_up(&ann, 100, "after-damage-2").await,
         503,
         "money_halted",
+    );
+    assert_eq!(
+        gateway.charges.load(Ordering::SeqCst),
+        charged,
+        "a top-up the store will refuse must not charge the customer"
     );
     // Chat goes on: only money stops.
     ann.client

@@ -250,3 +250,46 @@ async fn every_collection_reaches_the_buyers_devices_at_once() {
     assert_eq!(field(&asked, "amount_minor"), 5_000);
     assert_eq!(field(&asked, "merchant_name"), "Night Market");
 }
+
+/// A PIN changed (or reset, or locked) must be typed again on every
+/// device: a window opened with the old PIN does not outlive it.
+#[tokio::test]
+async fn a_pin_change_closes_every_devices_window() {
+    let app = crate::wallet::sandbox().await;
+    let (_, buyer, _) = shop_with(&app, 10_000).await;
+    code(&buyer).await;
+    assert_eq!(ask_code(&buyer, None).await.0, 201, "the window is open");
+    let (status, body) = call(
+        &buyer.client,
+        Method::PUT,
+        "/api/v1/wallet/pin",
+        Some(json!({ "old_pin": PIN, "pin": "975310" })),
+        None,
+    )
+    .await;
+    assert!(status < 300, "{status} {body}");
+    assert_code(&ask_code(&buyer, None).await, 403, "pin_required");
+}
+
+/// A refund is money leaving the owner's merchant account: a locked PIN
+/// stops it as it stops every other way out.
+#[tokio::test]
+async fn a_locked_pin_blocks_the_owners_refunds() {
+    let app = crate::wallet::sandbox().await;
+    let (owner, buyer, merchant) = shop_with(&app, 10_000).await;
+    let paid = collect(&owner, &merchant, &code(&buyer).await, 1_000, "c1").await;
+    assert_eq!(paid.0, 201, "{}", paid.1);
+    let payment = paid.1["payment_id"].as_str().unwrap().to_owned();
+    set_pin(&owner).await;
+    for attempt in 0..5 {
+        let wrong = crate::wallet::withdraw(&owner, 100, "000000", &format!("w{attempt}")).await;
+        assert_code(&wrong, 403, "wrong_pin");
+    }
+    assert_code(
+        &crate::merchants::refund(&owner, &payment, 500, "r1").await,
+        423,
+        "pin_locked",
+    );
+    assert_eq!(balance(&buyer).await, 9_000);
+    assert_ledger_sound(&app);
+}
