@@ -68,7 +68,7 @@ pub async fn create_session(
             "wrong username or password",
         )
     };
-    check_password_attempt(&app, &body.username, address)?;
+    let attempt = check_password_attempt(&app, &body.username, address)?;
     // A username that cannot exist is answered like any other wrong one.
     let username = Username::parse(&body.username).ok();
     let password_ok = body.password.len() <= piazza_domain::limits::PASSWORD_BYTES_MAX;
@@ -87,7 +87,7 @@ pub async fn create_session(
             )
             .await?;
     let credentials = credentials.filter(|_| verified);
-    record_password_attempt(&app, &body.username, address, credentials.is_some());
+    record_password_attempt(attempt, credentials.is_some());
     let Some(credentials) = credentials else {
         return Err(wrong());
     };
