@@ -92,10 +92,10 @@ pub struct Limits {
     /// usernames; past it 429 for every username until the window ends.
     pub login_failures_per_address_max: u32,
     /// Wrong passwords for one username within the window, from anywhere,
-    /// after which an address that has already failed for it must pause
-    /// (429 with a `Retry-After` of seconds) before its next try. Never a
-    /// lock: an address that has not failed for the username is always
-    /// checked. (Named `login_failures_per_username_max` before, when it
+    /// after which every address without a right password for it lately
+    /// (`login_known_address_s`) shares one pace: an attempt per pause
+    /// (429 with a `Retry-After` of seconds otherwise). Never a lock: an
+    /// address the owner logged in from is always checked. (Named `login_failures_per_username_max` before, when it
     /// was a lock; that name is still read.)
     #[serde(alias = "login_failures_per_username_max")]
     pub login_backoff_after_username_failures: u32,

@@ -4,18 +4,22 @@
 //! A limit per username alone is a lock-out button: anyone who knows a
 //! username can keep its owner out by guessing wrong. So, as Microsoft's
 //! "smart lockout" and GitHub do, failures are counted three ways, within
-//! one window (15 minutes by default):
+//! one window (15 minutes by default), an "address" being an IPv4 address
+//! or an IPv6 /56 (one customer site):
 //!
 //! - per (username, address): past 10, that address is refused for that
 //!   username until the window ends. One address cannot brute-force one
 //!   account, and the owner at another address is not affected.
 //! - per address: past 100, that address is refused for every username.
 //!   One address cannot spray guesses across many accounts.
-//! - per username: past 50, an address that has already failed for that
-//!   username waits a growing pause (1 s, 2 s, 4 s, capped at 5 s) after
-//!   the username's latest attempt: many addresses together get about one
-//!   guess per pause. An address that has not failed for it is never made
-//!   to wait, so the owner's right password from their own phone or laptop
+//! - per username: past 50, every address without a right password for
+//!   that username in the last 30 days shares one pace: one attempt a
+//!   pause (1 s, 2 s, 4 s, capped at 5 s), the pause's slot going to an
+//!   address that was told to wait within the last minute and came back.
+//!   Refusals never move the slot, so someone gets it every pause; fresh
+//!   addresses guessing once each cannot take it, so an owner at a new
+//!   address who retries gets in within a couple of tries. An address the
+//!   owner logged in from lately is never paced: her right password there
 //!   is always checked, whatever the rest of the internet is doing.
 //!
 //! There is never a lock on a username itself. Apple locks an Apple ID
@@ -25,11 +29,13 @@
 //! this, so the owner always has a way in that guessing cannot touch.
 //!
 //! Each attempt is counted as a failure when it is admitted, before its
-//! password is checked, and taken back when it succeeds: a flood of
-//! concurrent guesses cannot all pass the check before the first is
-//! counted. Memory is bounded: each of the three maps holds at most
-//! `keys_max` keys of 48 to 64 bytes, dropping expired ones first and then
-//! the oldest quarter.
+//! password is checked: a flood of concurrent guesses cannot all pass the
+//! check before the first is counted. The [`Admission`] it returns takes
+//! the attempt back when it succeeds, or when it is dropped before its
+//! password was judged (a cancelled request, a busy hash pool). Memory is
+//! bounded: each map holds at most `keys_max` keys (failure counts of 48
+//! to 64 bytes, known and waiting pairs of 24), dropping stale ones first
+//! and then the oldest quarter.
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;

@@ -53,7 +53,7 @@ pub async fn create_account(
         (status = 201, body = SessionCreated),
         (status = 400, body = Problem),
         (status = 401, description = "wrong username or password (the same answer for both)", body = Problem),
-        (status = 429, description = "too_many_login_attempts: too many wrong passwords from this address (for this username, or for any), or a short pause for an address that already failed for a username under attack; see Retry-After", body = Problem),
+        (status = 429, description = "too_many_login_attempts: too many wrong passwords from this address (for this username, or for any), or, for a username under attack, a short wait for its shared pace (addresses without a right password for it lately); see Retry-After", body = Problem),
     ))]
 pub async fn create_session(
     State(app): State<App>,
