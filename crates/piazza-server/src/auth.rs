@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::App;
 use crate::config::PasswordHashing;
 use crate::error::ApiError;
-use crate::password_attempts::Refusal;
+use crate::password_attempts::{Admission, Refusal};
 
 /// The caller, authenticated.
 #[derive(Debug, Clone, Copy)]
@@ -203,9 +203,15 @@ impl PasswordHasherPool {
 /// Every route that checks an account password calls this first and
 /// [`record_password_attempt`] after, so they share one count of wrong
 /// passwords; the policy is in [`crate::password_attempts`]. The attempt
-/// counts as failed from here until it is recorded as a success, so
-/// concurrent guesses cannot all pass before the first is counted.
-pub fn check_password_attempt(app: &App, username: &str, address: IpAddr) -> Result<(), ApiError> {
+/// counts as failed from here, so concurrent guesses cannot all pass
+/// before the first is counted; the [`Admission`] returned takes it back
+/// if dropped unrecorded (the client went away, or the check failed with
+/// a server error), since no password was judged.
+pub fn check_password_attempt(
+    app: &App,
+    username: &str,
+    address: IpAddr,
+) -> Result<Admission, ApiError> {
     app.password_attempts
         .admit(username, address, Instant::now())
         .map_err(|refusal| {
@@ -226,12 +232,13 @@ pub fn check_password_attempt(app: &App, username: &str, address: IpAddr) -> Res
 }
 
 /// How the password checked after [`check_password_attempt`] came out. A
-/// wrong one was counted already; a right one is taken back and makes
-/// `address` clean for `username` again.
-pub fn record_password_attempt(app: &App, username: &str, address: IpAddr, succeeded: bool) {
+/// wrong one stays counted; a right one is taken back and makes the
+/// address clean, and known, for the username.
+pub fn record_password_attempt(attempt: Admission, succeeded: bool) {
     if succeeded {
-        app.password_attempts
-            .succeeded(username, address, Instant::now());
+        attempt.succeeded(Instant::now());
+    } else {
+        attempt.failed();
     }
 }
 

@@ -92,10 +92,10 @@ pub struct Limits {
     /// usernames; past it 429 for every username until the window ends.
     pub login_failures_per_address_max: u32,
     /// Wrong passwords for one username within the window, from anywhere,
-    /// after which an address that has already failed for it must pause
-    /// (429 with a `Retry-After` of seconds) before its next try. Never a
-    /// lock: an address that has not failed for the username is always
-    /// checked. (Named `login_failures_per_username_max` before, when it
+    /// after which every address without a right password for it lately
+    /// (`login_known_address_s`) shares one pace: an attempt per pause
+    /// (429 with a `Retry-After` of seconds otherwise). Never a lock: an
+    /// address the owner logged in from is always checked. (Named `login_failures_per_username_max` before, when it
     /// was a lock; that name is still read.)
     #[serde(alias = "login_failures_per_username_max")]
     pub login_backoff_after_username_failures: u32,
@@ -105,6 +105,17 @@ pub struct Limits {
     pub login_backoff_max_ms: u64,
     /// How long failed log-ins are remembered (each count's window).
     pub login_failure_window_s: u64,
+    /// How long a right password keeps its address (an IPv4 address or
+    /// IPv6 /56) exempt from a username's shared pace: 30 days, as an
+    /// owner's home or office address usually lasts that long, while the
+    /// pace only matters during an attack.
+    pub login_known_address_s: u64,
+    /// How long an address told to wait by a username's pace may come
+    /// back and take its next slot; past it the address must be told to
+    /// wait again. Only addresses that come back take slots, so guessers
+    /// trying each address once cannot snatch every slot from an owner
+    /// who retries.
+    pub login_pace_return_s: u64,
     /// Usernames, addresses and (username, address) pairs whose failures
     /// are remembered, each; past it expired ones are forgotten first, then
     /// the oldest.
@@ -245,6 +256,8 @@ impl Default for Limits {
             login_backoff_first_ms: 1000,
             login_backoff_max_ms: 5000,
             login_failure_window_s: 15 * 60,
+            login_known_address_s: 30 * 24 * 3600,
+            login_pace_return_s: 60,
             login_limiter_keys_max: 100_000,
             password_hashes_in_flight_max: 4,
             request_timeout_s: 45,
@@ -370,6 +383,8 @@ impl Limits {
                 u64::from(self.login_failures_per_address_max),
             ),
             ("login_failure_window_s", self.login_failure_window_s),
+            ("login_known_address_s", self.login_known_address_s),
+            ("login_pace_return_s", self.login_pace_return_s),
             ("login_limiter_keys_max", self.login_limiter_keys_max as u64),
             ("pin_attempts_max", u64::from(self.pin_attempts_max)),
             ("payment_code_valid_s", self.payment_code_valid_s),

@@ -4,18 +4,22 @@
 //! A limit per username alone is a lock-out button: anyone who knows a
 //! username can keep its owner out by guessing wrong. So, as Microsoft's
 //! "smart lockout" and GitHub do, failures are counted three ways, within
-//! one window (15 minutes by default):
+//! one window (15 minutes by default), an "address" being an IPv4 address
+//! or an IPv6 /56 (one customer site):
 //!
 //! - per (username, address): past 10, that address is refused for that
 //!   username until the window ends. One address cannot brute-force one
 //!   account, and the owner at another address is not affected.
 //! - per address: past 100, that address is refused for every username.
 //!   One address cannot spray guesses across many accounts.
-//! - per username: past 50, an address that has already failed for that
-//!   username waits a growing pause (1 s, 2 s, 4 s, capped at 5 s) after
-//!   the username's latest attempt: many addresses together get about one
-//!   guess per pause. An address that has not failed for it is never made
-//!   to wait, so the owner's right password from their own phone or laptop
+//! - per username: past 50, every address without a right password for
+//!   that username in the last 30 days shares one pace: one attempt a
+//!   pause (1 s, 2 s, 4 s, capped at 5 s), the pause's slot going to an
+//!   address that was told to wait within the last minute and came back.
+//!   Refusals never move the slot, so someone gets it every pause; fresh
+//!   addresses guessing once each cannot take it, so an owner at a new
+//!   address who retries gets in within a couple of tries. An address the
+//!   owner logged in from lately is never paced: her right password there
 //!   is always checked, whatever the rest of the internet is doing.
 //!
 //! There is never a lock on a username itself. Apple locks an Apple ID
@@ -25,18 +29,20 @@
 //! this, so the owner always has a way in that guessing cannot touch.
 //!
 //! Each attempt is counted as a failure when it is admitted, before its
-//! password is checked, and taken back when it succeeds: a flood of
-//! concurrent guesses cannot all pass the check before the first is
-//! counted. Memory is bounded: each of the three maps holds at most
-//! `keys_max` keys of 48 to 64 bytes, dropping expired ones first and then
-//! the oldest quarter.
+//! password is checked: a flood of concurrent guesses cannot all pass the
+//! check before the first is counted. The [`Admission`] it returns takes
+//! the attempt back when it succeeds, or when it is dropped before its
+//! password was judged (a cancelled request, a busy hash pool). Memory is
+//! bounded: each map holds at most `keys_max` keys (failure counts of 48
+//! to 64 bytes, known and waiting pairs of 24), dropping stale ones first
+//! and then the oldest quarter.
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::hash::Hash;
-use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::Limits;
@@ -51,7 +57,12 @@ pub struct AttemptPolicy {
     pub backoff_after_username_failures: u32,
     pub backoff_first: Duration,
     pub backoff_max: Duration,
-    /// Keys each of the three maps holds at most.
+    /// How long a right password keeps its address exempt from the pace.
+    pub known_address_for: Duration,
+    /// How long an address told to wait by the pace may come back for a
+    /// slot.
+    pub pace_return_within: Duration,
+    /// Keys each of the maps holds at most.
     pub keys_max: usize,
 }
 
@@ -64,6 +75,8 @@ impl AttemptPolicy {
             backoff_after_username_failures: limits.login_backoff_after_username_failures,
             backoff_first: Duration::from_millis(limits.login_backoff_first_ms),
             backoff_max: Duration::from_millis(limits.login_backoff_max_ms),
+            known_address_for: Duration::from_secs(limits.login_known_address_s),
+            pace_return_within: Duration::from_secs(limits.login_pace_return_s),
             keys_max: limits.login_limiter_keys_max,
         }
     }
@@ -89,8 +102,8 @@ pub enum Refusal {
     UsernameAtAddress { retry_after: Duration },
     /// This address failed too often, across usernames.
     Address { retry_after: Duration },
-    /// The username is under attack and this address has failed for it:
-    /// a short pause, never a lock.
+    /// The username is under attack and this address has no right
+    /// password for it lately: it waits its turn, never a lock.
     Backoff { retry_after: Duration },
 }
 
@@ -104,9 +117,9 @@ impl Refusal {
     }
 }
 
-/// The three counts behind the policy, under one lock so an admission
-/// checks and counts at once. Usernames and pairs are kept as 64-bit
-/// hashes under a key random to this process: fixed-size keys with no
+/// The counts behind the policy, under one lock so an admission checks
+/// and counts at once. Usernames and pairs are kept as 64-bit hashes
+/// under a key random to this process: fixed-size keys with no
 /// allocation each, no username held in memory, and collisions nobody
 /// can aim at.
 pub struct PasswordAttempts {
@@ -119,6 +132,56 @@ struct Counts {
     pairs: FailureCounts<u64>,
     addresses: FailureCounts<IpAddr>,
     usernames: FailureCounts<u64>,
+    /// Pairs whose password was right lately: exempt from the pace.
+    known: Stamps,
+    /// Pairs the pace told to wait lately: the only ones that may take
+    /// its next slot.
+    waiting: Stamps,
+}
+
+/// The keys of one attempt: the username's, the pair's, the address's.
+#[derive(Debug, Clone, Copy)]
+struct Keys {
+    user: u64,
+    pair: u64,
+    address: IpAddr,
+}
+
+/// An attempt admitted by [`PasswordAttempts::admit`], counted as failed
+/// until it is settled: [`Admission::failed`] keeps it counted,
+/// [`Admission::succeeded`] takes it back and makes the address known
+/// for the username. Dropped unsettled (the request was cancelled, or
+/// failed before the password was checked), it is taken back, and so is
+/// the pace's slot it took: nothing was learnt from it.
+#[must_use = "an admission dropped unsettled is taken back"]
+pub struct Admission {
+    attempts: Arc<PasswordAttempts>,
+    keys: Keys,
+    at: Instant,
+    /// The pace's slot this attempt took: when it had opened.
+    slot: Option<Instant>,
+    settled: bool,
+}
+
+impl Admission {
+    /// The password was wrong: the attempt stays counted.
+    pub fn failed(mut self) {
+        self.settled = true;
+    }
+
+    /// The password was right.
+    pub fn succeeded(mut self, now: Instant) {
+        self.settled = true;
+        self.attempts.settle_success(self.keys, self.at, now);
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.attempts.take_back(self.keys, self.at, self.slot);
+        }
+    }
 }
 
 impl PasswordAttempts {
@@ -130,6 +193,8 @@ impl PasswordAttempts {
                 pairs: FailureCounts::default(),
                 addresses: FailureCounts::default(),
                 usernames: FailureCounts::default(),
+                known: Stamps::default(),
+                waiting: Stamps::default(),
             }),
         }
     }
@@ -139,64 +204,185 @@ impl PasswordAttempts {
     }
 
     /// Whether `username`'s password may be checked for `address` now; if
-    /// so, the attempt is counted as failed until [`Self::succeeded`].
-    pub fn admit(&self, username: &str, address: IpAddr, now: Instant) -> Result<(), Refusal> {
+    /// so, the attempt is counted as failed until the [`Admission`] is
+    /// settled.
+    pub fn admit(
+        self: &Arc<Self>,
+        username: &str,
+        address: IpAddr,
+        now: Instant,
+    ) -> Result<Admission, Refusal> {
         let policy = &self.policy;
-        let (user, pair, address) = self.keys(username, address);
+        let keys = self.keys(username, address);
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        let pair_failures = counts.pairs.live(pair, policy.window, now);
-        if let Some(count) = pair_failures.filter(|c| c.failures >= policy.per_username_address_max)
+        counts.check_limits(keys, policy, now)?;
+        let slot = counts.take_pace_slot(keys, policy, now)?;
+        counts.pairs.charge(keys.pair, policy, now);
+        counts.addresses.charge(keys.address, policy, now);
+        counts.usernames.charge(keys.user, policy, now);
+        Ok(Admission {
+            attempts: Arc::clone(self),
+            keys,
+            at: now,
+            slot,
+            settled: false,
+        })
+    }
+
+    /// A right password: the address is clean and known for the username,
+    /// and the attempt admitted `at` no longer counts.
+    fn settle_success(&self, keys: Keys, at: Instant, now: Instant) {
+        let policy = &self.policy;
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.pairs.map.remove(&keys.pair);
+        counts
+            .addresses
+            .refund(keys.address, at, policy.window, now);
+        counts.usernames.refund(keys.user, at, policy.window, now);
+        counts.waiting.map.remove(&keys.pair);
+        counts
+            .known
+            .stamp(keys.pair, now, policy.known_address_for, policy.keys_max);
+    }
+
+    /// An attempt that never had its password checked: uncounted, and the
+    /// pace's slot it took open again if nobody took the next one.
+    fn take_back(&self, keys: Keys, at: Instant, slot: Option<Instant>) {
+        let now = Instant::now().max(at);
+        let window = self.policy.window;
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.pairs.refund(keys.pair, at, window, now);
+        counts.addresses.refund(keys.address, at, window, now);
+        counts.usernames.refund(keys.user, at, window, now);
+        if let Some(opened) = slot
+            && let Some(count) = counts.usernames.map.get_mut(&keys.user)
+            && count.next_slot > at
+            && count.since <= at
+        {
+            count.next_slot = opened;
+        }
+    }
+
+    /// The keys of `username` at `address`.
+    fn keys(&self, username: &str, address: IpAddr) -> Keys {
+        let address = network_key(address);
+        Keys {
+            user: self.hasher.hash_one(username),
+            pair: self.hasher.hash_one((username, address)),
+            address,
+        }
+    }
+}
+
+/// The network whose failures are counted as one address: an IPv4
+/// address, or an IPv6 /56, the usual delegation to one customer site
+/// (RFC 6177; /48 for some, /64 for a phone). Counting per /64 let one
+/// site with a /48 spray 65,536 times the per-address limit.
+fn network_key(address: IpAddr) -> IpAddr {
+    match address_key(address) {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 72) - 1))),
+        v4 => v4,
+    }
+}
+
+impl Counts {
+    /// The limits that stop brute force from one address.
+    fn check_limits(
+        &self,
+        keys: Keys,
+        policy: &AttemptPolicy,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        let window = policy.window;
+        if let Some(count) = self
+            .pairs
+            .live(keys.pair, window, now)
+            .filter(|c| c.failures >= policy.per_username_address_max)
         {
             return Err(Refusal::UsernameAtAddress {
-                retry_after: count.window_left(policy.window, now),
+                retry_after: count.window_left(window, now),
             });
         }
-        if let Some(count) = counts
+        if let Some(count) = self
             .addresses
-            .live(address, policy.window, now)
+            .live(keys.address, window, now)
             .filter(|c| c.failures >= policy.per_address_max)
         {
             return Err(Refusal::Address {
-                retry_after: count.window_left(policy.window, now),
+                retry_after: count.window_left(window, now),
             });
         }
-        // Only an address that has failed for this username waits.
-        if pair_failures.is_some()
-            && let Some(count) = counts.usernames.live(user, policy.window, now)
-        {
-            let pause = policy.backoff(count.failures);
-            let waited = now.saturating_duration_since(count.last);
-            if waited < pause {
-                return Err(Refusal::Backoff {
-                    retry_after: pause - waited,
-                });
-            }
-        }
-        counts.pairs.charge(pair, policy, now);
-        counts.addresses.charge(address, policy, now);
-        counts.usernames.charge(user, policy, now);
         Ok(())
     }
 
-    /// The admitted attempt had the right password: the address is clean
-    /// for the username again, and the attempt no longer counts.
-    pub fn succeeded(&self, username: &str, address: IpAddr, now: Instant) {
-        let (user, pair, address) = self.keys(username, address);
-        let window = self.policy.window;
-        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        counts.pairs.map.remove(&pair);
-        counts.addresses.refund(address, window, now);
-        counts.usernames.refund(user, window, now);
+    /// The shared pace of a username past its threshold: an address
+    /// without a right password for it lately is admitted only into the
+    /// pace's slot, one a pause, and only after it was told to wait and
+    /// came back. Refusals never move the slot, so someone gets it every
+    /// pause; and a fresh address cannot snatch it the instant it opens,
+    /// so an owner who retries gets it even while thousands of addresses
+    /// guess once each. `Some(when the slot opened)` if one was taken.
+    fn take_pace_slot(
+        &mut self,
+        keys: Keys,
+        policy: &AttemptPolicy,
+        now: Instant,
+    ) -> Result<Option<Instant>, Refusal> {
+        let Some(count) = self.usernames.live(keys.user, policy.window, now) else {
+            return Ok(None);
+        };
+        let pause = policy.backoff(count.failures);
+        if pause.is_zero() || self.known.fresh(keys.pair, policy.known_address_for, now) {
+            return Ok(None);
+        }
+        let returning = self
+            .waiting
+            .fresh(keys.pair, policy.pace_return_within, now);
+        if returning && count.next_slot <= now {
+            self.waiting.map.remove(&keys.pair);
+            if let Some(count) = self.usernames.map.get_mut(&keys.user) {
+                count.next_slot = now + pause;
+            }
+            return Ok(Some(count.next_slot));
+        }
+        self.waiting
+            .stamp(keys.pair, now, policy.pace_return_within, policy.keys_max);
+        let until_slot = count.next_slot.saturating_duration_since(now);
+        Err(Refusal::Backoff {
+            retry_after: until_slot.max(policy.backoff_first),
+        })
+    }
+}
+
+/// When each key was last stamped, for keys stamped within some age.
+/// Bounded like [`FailureCounts`]: stale stamps go first, then the oldest
+/// quarter.
+#[derive(Default)]
+struct Stamps {
+    map: HashMap<u64, Instant>,
+}
+
+impl Stamps {
+    fn fresh(&self, key: u64, age: Duration, now: Instant) -> bool {
+        self.map
+            .get(&key)
+            .is_some_and(|stamped| now.saturating_duration_since(*stamped) < age)
     }
 
-    /// The username's key, the pair's key and the address's key.
-    fn keys(&self, username: &str, address: IpAddr) -> (u64, u64, IpAddr) {
-        let address = address_key(address);
-        (
-            self.hasher.hash_one(username),
-            self.hasher.hash_one((username, address)),
-            address,
-        )
+    fn stamp(&mut self, key: u64, now: Instant, age: Duration, keys_max: usize) {
+        if !self.map.contains_key(&key) && self.map.len() >= keys_max {
+            self.map
+                .retain(|_, stamped| now.saturating_duration_since(*stamped) < age);
+            if self.map.len() >= keys_max {
+                let mut stamps: Vec<Instant> = self.map.values().copied().collect();
+                let cut = stamps.len() / 4;
+                if cut < stamps.len() {
+                    let (_, &mut oldest_kept, _) = stamps.select_nth_unstable(cut);
+                    self.map.retain(|_, stamped| *stamped > oldest_kept);
+                }
+            }
+        }
+        self.map.insert(key, now);
     }
 }
 
@@ -206,8 +392,8 @@ struct FailureCount {
     failures: u32,
     /// When the window began: the first failure after the last one ended.
     since: Instant,
-    /// The latest failure.
-    last: Instant,
+    /// Usernames only: when the pace's next slot opens.
+    next_slot: Instant,
 }
 
 impl FailureCount {
@@ -245,18 +431,19 @@ impl<K: Hash + Eq + Copy> FailureCounts<K> {
         let fresh = FailureCount {
             failures: 0,
             since: now,
-            last: now,
+            next_slot: now,
         };
         let count = self.map.entry(key).or_insert(fresh);
         if now.saturating_duration_since(count.since) >= policy.window {
             *count = fresh;
         }
         count.failures = count.failures.saturating_add(1);
-        count.last = now;
     }
 
-    fn refund(&mut self, key: K, window: Duration, now: Instant) {
+    /// Takes back a failure charged `at`, if it is still in the count.
+    fn refund(&mut self, key: K, at: Instant, window: Duration, now: Instant) {
         if let Some(count) = self.map.get_mut(&key)
+            && count.since <= at
             && now.saturating_duration_since(count.since) < window
         {
             count.failures = count.failures.saturating_sub(1);
@@ -301,8 +488,34 @@ mod tests {
             backoff_after_username_failures: 50,
             backoff_first: Duration::from_secs(1),
             backoff_max: Duration::from_secs(5),
+            known_address_for: Duration::from_secs(30 * 24 * 3600),
+            pace_return_within: Duration::from_secs(60),
             keys_max: 100_000,
         }
+    }
+
+    /// A wrong password, if it is checked at all.
+    fn guess(
+        attempts: &Arc<PasswordAttempts>,
+        username: &str,
+        address: IpAddr,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        attempts
+            .admit(username, address, now)
+            .map(Admission::failed)
+    }
+
+    /// The right password, if it is checked at all.
+    fn log_in(
+        attempts: &Arc<PasswordAttempts>,
+        username: &str,
+        address: IpAddr,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        let admission = attempts.admit(username, address, now)?;
+        admission.succeeded(now);
+        Ok(())
     }
 
     fn address(n: u32) -> IpAddr {
@@ -311,13 +524,13 @@ mod tests {
 
     #[test]
     fn one_address_gets_ten_guesses_at_one_username_and_no_more() {
-        let attempts = PasswordAttempts::new(policy());
+        let attempts = Arc::new(PasswordAttempts::new(policy()));
         let start = Instant::now();
         for _ in 0..10 {
-            attempts.admit("ann", address(1), start).unwrap();
+            guess(&attempts, "ann", address(1), start).unwrap();
         }
         // Counted on admission: no eleventh, even while the ten are checked.
-        let refusal = attempts.admit("ann", address(1), start).unwrap_err();
+        let refusal = guess(&attempts, "ann", address(1), start).unwrap_err();
         assert_eq!(
             refusal,
             Refusal::UsernameAtAddress {
@@ -325,77 +538,81 @@ mod tests {
             }
         );
         // Other usernames from there, and ann from elsewhere, are fine.
-        attempts.admit("bob", address(1), start).unwrap();
-        attempts.admit("ann", address(2), start).unwrap();
+        guess(&attempts, "bob", address(1), start).unwrap();
+        guess(&attempts, "ann", address(2), start).unwrap();
         // The window ends: the address may try again.
         let later = start + Duration::from_secs(900);
-        attempts.admit("ann", address(1), later).unwrap();
+        guess(&attempts, "ann", address(1), later).unwrap();
     }
 
     #[test]
     fn one_address_gets_a_hundred_guesses_across_usernames() {
-        let attempts = PasswordAttempts::new(policy());
+        let attempts = Arc::new(PasswordAttempts::new(policy()));
         let now = Instant::now();
         for n in 0..100 {
-            attempts
-                .admit(&format!("user{n}"), address(1), now)
-                .unwrap();
+            guess(&attempts, &format!("user{n}"), address(1), now).unwrap();
         }
         assert!(matches!(
-            attempts.admit("ann", address(1), now),
+            guess(&attempts, "ann", address(1), now),
             Err(Refusal::Address { .. })
         ));
-        attempts.admit("ann", address(2), now).unwrap();
+        guess(&attempts, "ann", address(2), now).unwrap();
     }
 
     #[test]
-    fn an_ipv6_client_is_one_address_per_64() {
-        let attempts = PasswordAttempts::new(policy());
+    fn an_ipv6_client_is_one_address_per_56() {
+        let attempts = Arc::new(PasswordAttempts::new(policy()));
         let now = Instant::now();
         for n in 0..10u128 {
             let within = std::net::Ipv6Addr::from(0x2001_0db8_0000_0001_0000_0000_0000_0000 + n);
-            attempts.admit("ann", IpAddr::V6(within), now).unwrap();
+            guess(&attempts, "ann", IpAddr::V6(within), now).unwrap();
         }
         let same_network = "2001:db8:0:1:ffff::1".parse().unwrap();
-        assert!(attempts.admit("ann", same_network, now).is_err());
-        let next_network = "2001:db8:0:2::1".parse().unwrap();
-        attempts.admit("ann", next_network, now).unwrap();
+        assert!(guess(&attempts, "ann", same_network, now).is_err());
+        let next_64 = "2001:db8:0:2::1".parse().unwrap();
+        assert!(guess(&attempts, "ann", next_64, now).is_err());
+        let next_56 = "2001:db8:0:100::1".parse().unwrap();
+        guess(&attempts, "ann", next_56, now).unwrap();
     }
 
     #[test]
-    fn an_attacked_username_slows_failing_addresses_only() {
-        let attempts = PasswordAttempts::new(policy());
+    fn an_attacked_username_paces_every_address_not_known_for_it() {
+        let attempts = Arc::new(PasswordAttempts::new(policy()));
         let start = Instant::now();
+        log_in(&attempts, "ann", address(999), start).unwrap();
         for n in 0..50 {
-            attempts.admit("ann", address(n), start).unwrap();
+            guess(&attempts, "ann", address(n), start).unwrap();
         }
-        // Address 0 failed for ann before: it waits the first pause.
-        let refusal = attempts.admit("ann", address(0), start).unwrap_err();
-        assert_eq!(
-            refusal,
-            Refusal::Backoff {
-                retry_after: Duration::from_secs(1)
-            }
-        );
-        // A clean address is checked at once, however many fail (and its
+        // Past 50, an address is told to wait, failed before or not...
+        for n in [0, 1000] {
+            let refusal = guess(&attempts, "ann", address(n), start).unwrap_err();
+            assert_eq!(
+                refusal,
+                Refusal::Backoff {
+                    retry_after: Duration::from_secs(1)
+                }
+            );
+        }
+        // ...but the address ann logged in from is checked at once (its
         // failure is the 51st: the next pause is 2 s).
-        attempts.admit("ann", address(1000), start).unwrap();
-        // After the pause, one more guess; the pauses grow to the cap.
+        guess(&attempts, "ann", address(999), start).unwrap();
+        // One told to wait takes the open slot; then the next waits a
+        // pause, growing to the cap, whoever asks.
+        guess(&attempts, "ann", address(1000), start).unwrap();
         let mut now = start;
-        for expected_s in [4, 5, 5, 5] {
-            now += attempts
-                .admit("ann", address(0), now)
-                .unwrap_err()
-                .retry_after();
-            attempts.admit("ann", address(0), now).unwrap();
-            let pause = attempts.admit("ann", address(0), now).unwrap_err();
+        for expected_s in [2, 4, 5, 5] {
+            let pause = guess(&attempts, "ann", address(0), now).unwrap_err();
             assert_eq!(pause.retry_after(), Duration::from_secs(expected_s));
+            // Refusals do not move the slot.
+            assert_eq!(guess(&attempts, "ann", address(7), now), Err(pause));
+            now += pause.retry_after();
+            guess(&attempts, "ann", address(0), now).unwrap();
         }
     }
 
     #[test]
     fn the_owner_at_a_clean_address_is_never_refused() {
-        let attempts = PasswordAttempts::new(policy());
+        let attempts = Arc::new(PasswordAttempts::new(policy()));
         let start = Instant::now();
         let owner = address(1_000_000);
         // 2,000 addresses each guessing until refused, over 15 minutes,
@@ -405,34 +622,122 @@ mod tests {
             let now = start + Duration::from_secs(u64::from(second));
             for n in 0..20 {
                 let attacker = address(second % 100 * 20 + n);
-                if attempts.admit("ann", attacker, now).is_err() {
+                if guess(&attempts, "ann", attacker, now).is_err() {
                     refused += 1;
                 }
             }
             if second % 7 == 0 {
-                attempts.admit("ann", owner, now).unwrap();
-                attempts.succeeded("ann", owner, now);
+                log_in(&attempts, "ann", owner, now).unwrap();
             }
         }
         assert!(refused > 15_000, "the attack was slowed: {refused} refused");
     }
 
     #[test]
+    fn many_fresh_addresses_share_one_pace_past_the_threshold() {
+        let attempts = Arc::new(PasswordAttempts::new(policy()));
+        let start = Instant::now();
+        // 5,000 addresses, each guessing once or twice a second for a
+        // minute (as one that honours Retry-After would).
+        let mut admitted = 0;
+        for tenth in 0..600u32 {
+            let now = start + Duration::from_millis(u64::from(tenth) * 100);
+            for n in 0..10 {
+                let guesser = address((tenth * 10 + n) % 5_000);
+                if guess(&attempts, "ann", guesser, now).is_ok() {
+                    admitted += 1;
+                }
+            }
+        }
+        // 50 before the pace, then one per pause (1, 2, 4, then 5 s).
+        assert!(admitted <= 50 + 3 + 60 / 5 + 1, "{admitted} admitted");
+    }
+
+    #[test]
+    fn the_owner_gets_a_slot_under_attack_and_a_known_address_is_never_paced() {
+        let attempts = Arc::new(PasswordAttempts::new(policy()));
+        let start = Instant::now();
+        let home = address(1_000_000);
+        log_in(&attempts, "ann", home, start).unwrap();
+        let mut attacker_admitted = 0;
+        let (mut typed_wrong, mut logged_in_on_the_road) = (Vec::new(), Vec::new());
+        for second in 0..900u32 {
+            let now = start + Duration::from_secs(u64::from(second));
+            // 2,000 fresh addresses, 20 a second.
+            for n in 0..20 {
+                let attacker = address(second % 100 * 20 + n);
+                if guess(&attempts, "ann", attacker, now).is_ok() {
+                    attacker_admitted += 1;
+                }
+            }
+            // The owner on the road: a new address each minute, trying
+            // every 7 s; her first password is a typo, her second right.
+            let minute = second / 60;
+            let road = address(2_000_000 + minute);
+            if second % 7 == 3 && logged_in_on_the_road.last() != Some(&minute) {
+                if typed_wrong.last() != Some(&minute) {
+                    if guess(&attempts, "ann", road, now).is_ok() {
+                        typed_wrong.push(minute);
+                    }
+                } else if log_in(&attempts, "ann", road, now).is_ok() {
+                    logged_in_on_the_road.push(minute);
+                }
+            }
+            // And at home, where she logged in before: always checked.
+            if second % 7 == 0 {
+                log_in(&attempts, "ann", home, now).unwrap();
+            }
+        }
+        assert_eq!(
+            logged_in_on_the_road,
+            (0..15).collect::<Vec<u32>>(),
+            "every minute she got in from the road"
+        );
+        // 50 before the pace, then at most one a pause (5 s at most).
+        assert!(attacker_admitted <= 50 + 3 + 900 / 5, "{attacker_admitted}");
+    }
+
+    #[test]
     fn a_success_makes_the_address_clean_and_does_not_count() {
-        let attempts = PasswordAttempts::new(policy());
+        let attempts = Arc::new(PasswordAttempts::new(policy()));
         let now = Instant::now();
         for _ in 0..9 {
-            attempts.admit("ann", address(1), now).unwrap();
+            guess(&attempts, "ann", address(1), now).unwrap();
         }
-        attempts.admit("ann", address(1), now).unwrap();
-        attempts.succeeded("ann", address(1), now);
+        log_in(&attempts, "ann", address(1), now).unwrap();
         for _ in 0..10 {
-            attempts.admit("ann", address(1), now).unwrap();
+            guess(&attempts, "ann", address(1), now).unwrap();
         }
         let ann = attempts.hasher.hash_one("ann");
         let counts = attempts.counts.lock().unwrap();
         assert_eq!(counts.usernames.map[&ann].failures, 19);
         assert_eq!(counts.addresses.map[&address(1)].failures, 19);
+    }
+
+    #[test]
+    fn an_attempt_dropped_before_its_password_was_judged_is_taken_back() {
+        let attempts = Arc::new(PasswordAttempts::new(policy()));
+        let now = Instant::now();
+        // Ten cancelled requests (client gone, hash pool busy) from one
+        // address: none counts, so the owner there is not refused.
+        for _ in 0..10 {
+            drop(attempts.admit("ann", address(1), now).unwrap());
+        }
+        log_in(&attempts, "ann", address(1), now).unwrap();
+        {
+            let ann = attempts.hasher.hash_one("ann");
+            let counts = attempts.counts.lock().unwrap();
+            assert_eq!(counts.usernames.map[&ann].failures, 0);
+            assert_eq!(counts.addresses.map[&address(1)].failures, 0);
+        }
+        // A paced slot taken by a cancelled attempt opens again.
+        for n in 0..50 {
+            guess(&attempts, "ann", address(100 + n), now).unwrap();
+        }
+        assert!(guess(&attempts, "ann", address(2), now).is_err());
+        drop(attempts.admit("ann", address(2), now).unwrap());
+        guess(&attempts, "ann", address(3), now).unwrap_err();
+        guess(&attempts, "ann", address(3), now).unwrap();
     }
 
     #[test]
@@ -449,22 +754,27 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded() {
-        let attempts = PasswordAttempts::new(AttemptPolicy {
+        let attempts = Arc::new(PasswordAttempts::new(AttemptPolicy {
             keys_max: 100,
             ..policy()
-        });
+        }));
         let start = Instant::now();
         for n in 0..10_000 {
             let now = start + Duration::from_millis(u64::from(n));
-            attempts
-                .admit(&format!("user{n}"), address(n), now)
-                .unwrap();
+            guess(&attempts, &format!("user{n}"), address(n), now).unwrap();
         }
         let newest = attempts.hasher.hash_one("user9999");
         let counts = attempts.counts.lock().unwrap();
         assert!(counts.pairs.map.len() <= 100);
         assert!(counts.addresses.map.len() <= 100);
         assert!(counts.usernames.map.len() <= 100);
+        drop(counts);
+        for n in 0..10_000 {
+            let now = start + Duration::from_millis(u64::from(n));
+            log_in(&attempts, "ann", address(n), now).unwrap();
+        }
+        let counts = attempts.counts.lock().unwrap();
+        assert!(counts.known.map.len() <= 100);
         // The newest are the ones kept.
         assert!(counts.usernames.map.contains_key(&newest));
     }

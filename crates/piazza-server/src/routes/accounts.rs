@@ -53,7 +53,7 @@ pub async fn create_account(
         (status = 201, body = SessionCreated),
         (status = 400, body = Problem),
         (status = 401, description = "wrong username or password (the same answer for both)", body = Problem),
-        (status = 429, description = "too_many_login_attempts: too many wrong passwords from this address (for this username, or for any), or a short pause for an address that already failed for a username under attack; see Retry-After", body = Problem),
+        (status = 429, description = "too_many_login_attempts: too many wrong passwords from this address (for this username, or for any), or, for a username under attack, a short wait for its shared pace (addresses without a right password for it lately); see Retry-After", body = Problem),
     ))]
 pub async fn create_session(
     State(app): State<App>,
@@ -68,7 +68,7 @@ pub async fn create_session(
             "wrong username or password",
         )
     };
-    check_password_attempt(&app, &body.username, address)?;
+    let attempt = check_password_attempt(&app, &body.username, address)?;
     // A username that cannot exist is answered like any other wrong one.
     let username = Username::parse(&body.username).ok();
     let password_ok = body.password.len() <= piazza_domain::limits::PASSWORD_BYTES_MAX;
@@ -87,7 +87,7 @@ pub async fn create_session(
             )
             .await?;
     let credentials = credentials.filter(|_| verified);
-    record_password_attempt(&app, &body.username, address, credentials.is_some());
+    record_password_attempt(attempt, credentials.is_some());
     let Some(credentials) = credentials else {
         return Err(wrong());
     };

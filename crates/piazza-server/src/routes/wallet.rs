@@ -266,7 +266,7 @@ async fn check_password(
 ) -> Result<(), ApiError> {
     let account = app.store.account(auth.account).await?;
     let username = account.username.as_str();
-    check_password_attempt(app, username, address)?;
+    let attempt = check_password_attempt(app, username, address)?;
     let stored = app
         .store
         .credentials(&account.username)
@@ -274,7 +274,7 @@ async fn check_password(
         .map(|credentials| credentials.password_hash);
     let fits = password.len() <= piazza_domain::limits::PASSWORD_BYTES_MAX;
     let verified = fits && app.passwords.verify(password, stored).await?;
-    record_password_attempt(app, username, address, verified);
+    record_password_attempt(attempt, verified);
     if verified {
         Ok(())
     } else {
