@@ -101,8 +101,9 @@ const WARMUP_S_MAX: u64 = 600;
 /// Every transfer moves the smallest amount, so a top-up lasts.
 const AMOUNT_MINOR: i64 = 1;
 /// Each sender's top-up: more than any run can spend at one minor unit
-/// per transfer, so no transfer is refused for want of money.
-const TOP_UP_MINOR: i64 = 1_000_000_000_000;
+/// per transfer, so no transfer is refused for want of money, and within
+/// what a wallet may hold after a top-up (`limits.wallet_balance_max_minor`).
+const TOP_UP_MINOR: i64 = 100_000_000_000;
 /// Transfers per sender in one phase, at most.
 const TRANSFERS_PER_SENDER_MAX: u64 = 100_000_000;
 /// Setup calls in flight at once (accounts, pairings, top-ups).
