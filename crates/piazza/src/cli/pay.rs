@@ -321,7 +321,9 @@ async fn set_pin(session: &Session, password: Option<String>, change: bool) -> a
             .change_pin(&old, &new)
             .await
             .map_err(|e| session.explain(e))?;
-        println!("payment PIN changed for {username} (a reset that was waiting is cancelled)");
+        println!(
+            "payment PIN changed for {username}; a reset that may have been waiting is cancelled"
+        );
         return Ok(());
     }
     let password = password_or_stdin(password)?;
