@@ -49,7 +49,8 @@ use rusqlite::{Connection, OptionalExtension};
 pub use error::Error;
 pub use tails::TailLimits;
 use verifier::Verifier;
-pub use verifier::{Health, StartBudget, StartCheck, VerifyOptions};
+pub use verifier::VerifyOptions;
+use verifier::{Health, StartBudget, StartCheck};
 pub use writer::WriterLimits;
 
 use checkpointer::Checkpointer;
@@ -162,11 +163,6 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// What the integrity checks have found (`verifier.rs`).
-    pub fn health(&self) -> &Arc<Health> {
-        &self.health
     }
 
     /// Finishes the writes already queued, then stops the writer.

@@ -69,6 +69,62 @@ pub fn create(ctx: &mut WriteCtx<'_>, request: NewLoginRequest) -> Result<bool> 
     Ok(true)
 }
 
+/// A request looked up by its id and code, as an approving device sees it.
+enum Lookup {
+    NotFound,
+    AlreadyUsed,
+    Expired,
+    Pending {
+        device_name: String,
+        origin: LoginOrigin,
+        requested_at: Timestamp,
+        expires_at: Timestamp,
+    },
+}
+
+/// The one reading of a request for its approver, shared by [`review`] and
+/// [`approve`]: used before expired, so a second approval is refused as a
+/// repeat even once the time has also run out.
+fn lookup(
+    conn: &Connection,
+    request: &LoginRequestId,
+    code_hash: TokenHash,
+    now: Timestamp,
+) -> Result<Lookup> {
+    type Found = (i64, i64, Option<i64>, String, String, String);
+    let found: Option<Found> = conn
+        .prepare_cached(
+            "SELECT created_at, expires_at, approved_at, device_name, browser, address
+             FROM login_requests WHERE id = ?1 AND code_hash = ?2",
+        )?
+        .query_row(params![request.as_str(), &code_hash.0[..]], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ))
+        })
+        .optional()?;
+    let Some((created_at, expires_at, approved_at, device_name, browser, address)) = found else {
+        return Ok(Lookup::NotFound);
+    };
+    if approved_at.is_some() {
+        return Ok(Lookup::AlreadyUsed);
+    }
+    if expires_at <= now.unix_ms() {
+        return Ok(Lookup::Expired);
+    }
+    Ok(Lookup::Pending {
+        device_name,
+        origin: LoginOrigin { browser, address },
+        requested_at: Timestamp::from_unix_ms(created_at),
+        expires_at: Timestamp::from_unix_ms(expires_at),
+    })
+}
+
 /// `account` approves the request with this id and code.
 pub fn approve(
     ctx: &mut WriteCtx<'_>,
@@ -77,27 +133,12 @@ pub fn approve(
     code_hash: TokenHash,
     placeholder: TokenHash,
 ) -> Result<LoginApproval> {
-    let found: Option<(i64, Option<i64>, String)> = ctx
-        .conn
-        .prepare_cached(
-            "SELECT expires_at, approved_at, device_name FROM login_requests
-             WHERE id = ?1 AND code_hash = ?2",
-        )?
-        .query_row(params![request.as_str(), &code_hash.0[..]], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
-        .optional()?;
-    let Some((expires_at, approved_at, device_name)) = found else {
-        return Ok(LoginApproval::NotFound);
+    let device_name = match lookup(ctx.conn, request, code_hash, ctx.now)? {
+        Lookup::NotFound => return Ok(LoginApproval::NotFound),
+        Lookup::AlreadyUsed => return Ok(LoginApproval::AlreadyUsed),
+        Lookup::Expired => return Ok(LoginApproval::Expired),
+        Lookup::Pending { device_name, .. } => device_name,
     };
-    // Used before expired: a second approval is refused as a repeat even
-    // once the time has also run out.
-    if approved_at.is_some() {
-        return Ok(LoginApproval::AlreadyUsed);
-    }
-    if expires_at <= ctx.now.unix_ms() {
-        return Ok(LoginApproval::Expired);
-    }
     let device_name = DeviceName::parse(&device_name)
         .map_err(|_| Error::Corrupt(format!("login request {request} has a bad device name")))?;
     // The same path as a password log-in, with its limit on devices.
@@ -117,41 +158,27 @@ pub fn approve(
 }
 
 /// The request with this id and code, as a device that may approve it
-/// sees it at `now`. Used before expired, as in [`approve`].
+/// sees it at `now`.
 pub fn review(
     conn: &Connection,
     request: &LoginRequestId,
     code_hash: TokenHash,
     now: Timestamp,
 ) -> Result<LoginRequestReview> {
-    let found: Option<(i64, i64, Option<i64>, String, String)> = conn
-        .prepare_cached(
-            "SELECT created_at, expires_at, approved_at, browser, address FROM login_requests
-             WHERE id = ?1 AND code_hash = ?2",
-        )?
-        .query_row(params![request.as_str(), &code_hash.0[..]], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-            ))
-        })
-        .optional()?;
-    let Some((created_at, expires_at, approved_at, browser, address)) = found else {
-        return Ok(LoginRequestReview::NotFound);
-    };
-    if approved_at.is_some() {
-        return Ok(LoginRequestReview::AlreadyUsed);
-    }
-    if expires_at <= now.unix_ms() {
-        return Ok(LoginRequestReview::Expired);
-    }
-    Ok(LoginRequestReview::Pending {
-        origin: LoginOrigin { browser, address },
-        requested_at: Timestamp::from_unix_ms(created_at),
-        expires_at: Timestamp::from_unix_ms(expires_at),
+    Ok(match lookup(conn, request, code_hash, now)? {
+        Lookup::NotFound => LoginRequestReview::NotFound,
+        Lookup::AlreadyUsed => LoginRequestReview::AlreadyUsed,
+        Lookup::Expired => LoginRequestReview::Expired,
+        Lookup::Pending {
+            origin,
+            requested_at,
+            expires_at,
+            ..
+        } => LoginRequestReview::Pending {
+            origin,
+            requested_at,
+            expires_at,
+        },
     })
 }
 

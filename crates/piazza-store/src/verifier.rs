@@ -39,7 +39,6 @@ use crate::integrity;
 #[derive(Debug, Default)]
 pub struct Health {
     damage: Mutex<Option<String>>,
-    passes: std::sync::atomic::AtomicU64,
 }
 
 impl Health {
@@ -57,11 +56,6 @@ impl Health {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .is_some()
-    }
-
-    /// Whole passes the verifier has finished.
-    pub fn passes(&self) -> u64 {
-        self.passes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn record_damage(&self, problems: &[String]) {
@@ -323,9 +317,6 @@ fn verify(
         health.record_damage(&problems);
         return false;
     }
-    health
-        .passes
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     metrics::histogram!("piazza_store_verify_seconds").record(started.elapsed().as_secs_f64());
     tracing::debug!(tables = tables.len(), elapsed = ?started.elapsed(), "store verified");
     true

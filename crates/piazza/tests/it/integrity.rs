@@ -16,7 +16,7 @@ use piazza_server::config::Gateway;
 use piazza_server::gateway::{GatewayError, GatewayRequest, PaymentGateway};
 
 use crate::helpers::*;
-use crate::wallet::{PIN, assert_code, call, set_pin, top_up};
+use crate::wallet::{PIN, assert_code, call, top_up};
 
 /// A posting's amount changed behind the ledger's back: its transaction no
 /// longer sums to zero and its account's balance no longer matches.
@@ -144,12 +144,7 @@ async fn damage_found_while_running_fails_healthz_and_halts_money() {
         config.limits.integrity_verify_pause_ms = 0;
     })
     .await;
-    let ann = app.signup("ann").await;
-    let bob = app.signup("bob").await;
-    let conversation = befriend(&ann, &bob).await;
-    set_pin(&ann).await;
-    let (status, body) = top_up(&ann, 10_000, "fund").await;
-    assert_eq!(status, 201, "{body}");
+    let (ann, bob, conversation) = crate::transfers::pair(&app).await;
     let health = |client: &piazza_client::Client| {
         let client = client.clone();
         async move {

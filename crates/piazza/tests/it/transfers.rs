@@ -12,7 +12,7 @@ use crate::wallet::{
 };
 
 /// Two contacts, the first with a PIN and 100.00 in the wallet.
-async fn pair(app: &TestApp) -> (User, User, String) {
+pub(crate) async fn pair(app: &TestApp) -> (User, User, String) {
     let ann = app.signup("ann").await;
     let bob = app.signup("bob").await;
     let conversation = befriend(&ann, &bob).await;
