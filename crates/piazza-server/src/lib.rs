@@ -234,7 +234,8 @@ async fn web_or_not_found(
     }
 }
 
-/// Liveness: the server answers, its store reads, and its writer runs.
+/// Liveness: the server answers, its store reads, its writer runs, and the
+/// store's integrity checks have found no damage.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = piazza_api::Health), (status = 503, body = piazza_api::Problem)))]
 pub async fn healthz(
