@@ -128,7 +128,8 @@ scenario('group', async (t) => {
   await expectText(carlPage, '.areas a', '聊天', 'the Chinese navigation');
 
   const title = `Picnic ${run}`;
-  await ginaPage.click('[data-testid=new-group]');
+  await ginaPage.click('[data-testid=new-chat]');
+  await ginaPage.click('[data-testid=new-group] a');
   await ginaPage.fill('#group-title', title);
   await ginaPage.check(`input[data-username="${bea.username}"]`);
   await ginaPage.check(`input[data-username="${carl.username}"]`);
@@ -347,3 +348,6 @@ scenario('image', async (t) => {
 });
 
 /** The direct conversation of two contacts (opening it again finds the same one). */
+async function apiDirect(a, b) {
+  return (await call(a.token, 'POST', '/conversations/direct', { peer: b.account_id })).conversation_id;
+}

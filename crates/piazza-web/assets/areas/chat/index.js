@@ -3,7 +3,9 @@
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
+import { emptyState } from '../../lib/ui.js';
 import { ChatState } from './state.js';
+import { contactsOf } from './contacts-cache.js';
 import { groupInfoView, newGroupView } from './groups.js';
 import './list.js';
 import './conversation.js';
@@ -28,16 +30,7 @@ export const area = {
 };
 
 /** The contacts, fetched once per session and refreshed on contact events. */
-export function contactsOf(session) {
-  if (!session.state.contactsPromise) {
-    session.state.contactsPromise = session.api.contacts().then((answer) => {
-      for (const contact of answer.contacts) session.remember(contact);
-      return answer.contacts;
-    });
-    session.state.contactsPromise.catch(() => (session.state.contactsPromise = null));
-  }
-  return session.state.contactsPromise;
-}
+export { contactsOf };
 
 function layout(ctx, detail) {
   const { session } = ctx;
@@ -68,7 +61,7 @@ function layout(ctx, detail) {
   } else if (detail === 'new-group') {
     replace(pane, newGroupView(ctx, contactsOf));
   } else {
-    replace(pane, h('p', { class: 'placeholder' }, t('chat.pick')));
+    replace(pane, emptyState({ iconName: 'chat', title: t('chat.pick') }));
   }
   return chats;
 }
