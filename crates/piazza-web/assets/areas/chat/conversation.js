@@ -7,6 +7,7 @@
 import { h, icon, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
 import { avatar, bubble, iconButton } from '../../lib/ui.js';
+import { openViewer, previewPicture } from './pictures.js';
 
 /** Rows rendered beyond the visible area, in pixels, above and below. */
 const OVERSCAN_PX = 600;
@@ -154,7 +155,7 @@ class Conversation extends HTMLElement {
     picker.addEventListener('change', () => {
       const file = picker.files?.[0];
       picker.value = '';
-      if (file) this.sendImage(file);
+      if (file) this.pickImage(file);
     });
     this.attach = h(
       'button',
@@ -168,13 +169,13 @@ class Conversation extends HTMLElement {
       },
       icon('image'),
     );
-    // A pasted image (a screenshot) is sent like a picked one.
+    // A pasted image (a screenshot) is previewed like a picked one.
     input.addEventListener('paste', (e) => {
       const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file' && i.type.startsWith('image/'));
       const file = item?.getAsFile();
       if (!file) return;
       e.preventDefault();
-      this.sendImage(file);
+      this.pickImage(file);
     });
     const form = h(
       'form',
@@ -271,8 +272,11 @@ class Conversation extends HTMLElement {
     this.schedule();
   }
 
-  /** Sends an image with what the composer holds as its caption. */
-  sendImage(file) {
+  /**
+   * A picture picked or pasted: shown with a caption field (holding what
+   * the composer held) and sent only from there.
+   */
+  pickImage(file) {
     if (!IMAGE_TYPES.has(file.type)) {
       this.status.textContent = t('chat.image_unsupported');
       return;
@@ -283,10 +287,24 @@ class Conversation extends HTMLElement {
     }
     this.status.textContent = '';
     const input = this.composer.querySelector('textarea');
-    const caption = input.value.trim().slice(0, TEXT_MAX);
-    input.value = '';
-    this.stick = true;
-    this.state.sendImage(this.conversationId, file, caption);
+    previewPicture(file, input.value.trim().slice(0, TEXT_MAX), {
+      captionMax: TEXT_MAX,
+      send: (caption) => {
+        input.value = '';
+        this.stick = true;
+        this.state.sendImage(this.conversationId, file, caption);
+      },
+    });
+  }
+
+  /** The viewer, opened on one picture of this conversation. */
+  view(item) {
+    const pictures = this.state
+      .log(this.conversationId)
+      .all()
+      .filter((m) => m.kind === 'image' && (m.ref || m.file));
+    const index = Math.max(0, pictures.findIndex((m) => this.key(m) === this.key(item)));
+    openViewer(pictures, index, (m) => (m.file ? Promise.resolve(m.file) : this.session.api.media(m.ref)));
   }
 
   schedule() {
@@ -493,10 +511,15 @@ class Conversation extends HTMLElement {
           img.classList.add('broken');
         });
     }
+    const open = h(
+      'button',
+      { type: 'button', class: 'thumb-button', 'aria-label': t('chat.view_image'), onclick: () => this.view(item) },
+      img,
+    );
     return h(
       'figure',
       { class: 'image' },
-      img,
+      open,
       item.text ? h('figcaption', { class: 'text' }, item.text) : null,
     );
   }

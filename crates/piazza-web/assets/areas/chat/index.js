@@ -7,6 +7,7 @@ import { emptyState } from '../../lib/ui.js';
 import { ChatState } from './state.js';
 import { contactsOf } from './contacts-cache.js';
 import { groupInfoView, newGroupView } from './groups.js';
+import { watchIncoming } from './notify.js';
 import './list.js';
 import './conversation.js';
 
@@ -23,6 +24,7 @@ export const area = {
   attach(session) {
     const state = new ChatState(session);
     session.state.chat = state;
+    watchIncoming(session, state);
     state.load().catch(() => {});
     // Contacts' names label senders in groups and previews.
     contactsOf(session).catch(() => {});

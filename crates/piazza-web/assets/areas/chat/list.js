@@ -6,6 +6,7 @@ import { h, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
 import { avatar, emptyState, iconButton, listRow, setBadge } from '../../lib/ui.js';
 import { newChatDialog } from './new-chat.js';
+import { notifyBanner, shouldAsk } from './notify.js';
 
 class ChatList extends HTMLElement {
   connectedCallback() {
@@ -28,9 +29,10 @@ class ChatList extends HTMLElement {
       title: t('chat.empty_title'),
       text: t('chat.empty'),
       action: h('a', { class: 'button primary', href: '#/contacts' }, t('chat.find_contacts')),
+      testid: 'empty-chats',
     });
     this.empty.hidden = true;
-    this.banner = h('div', { class: 'chat-list-banner' });
+    this.banner = h('div', { class: 'chat-list-banner' }, shouldAsk() ? notifyBanner() : null);
     replace(
       this,
       h(
