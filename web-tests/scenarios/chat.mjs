@@ -34,11 +34,12 @@ scenario('chat-realtime', async (t) => {
   // Alice asks, Bob accepts: both sides update live.
   await alice.click('a[href="#/contacts"]');
   await alice.fill('#contact-search', bobName);
-  await alice.click('form.inline button[type=submit]');
-  await expectVisible(alice, '.status:not(:empty)', 'the "request sent" line');
+  await alice.click('[data-testid=add-contact-form] button[type=submit]');
+  await alice.click('[data-testid=send-request]');
+  await expectVisible(alice, '.toast', 'the "request sent" toast');
   await bob.click('a[href="#/contacts"]');
   await expectVisible(bob, `.requests li[data-from="${aliceName}"]`, "Alice's request at Bob");
-  await bob.click(`.requests li[data-from="${aliceName}"] button`);
+  await bob.click(`.requests li[data-from="${aliceName}"] [data-testid=accept-request]`);
   await expectVisible(bob, `.contacts li[data-username="${aliceName}"]`, 'Alice among Bob\'s contacts');
   await expectVisible(alice, `.contacts li[data-username="${bobName}"]`, 'Bob among Alice\'s contacts');
   await alice.click(`.contacts li[data-username="${bobName}"] button`);

@@ -57,6 +57,12 @@ export class Api {
   delete(path) {
     return this.request('DELETE', path);
   }
+  patch(path, body) {
+    return this.request('PATCH', path, body);
+  }
+  put(path, body) {
+    return this.request('PUT', path, body);
+  }
 
   // Accounts and sessions.
   signup(username, password, displayName) {
@@ -69,6 +75,25 @@ export class Api {
   }
   me() {
     return this.get('/me');
+  }
+  /** `{display_name?, avatar_media_id?, bio?}`: only what is given changes (null clears). */
+  updateMe(changes) {
+    return this.patch('/me', changes);
+  }
+  changePassword(oldPassword, newPassword, signOutOtherDevices) {
+    return this.put('/me/password', {
+      old_password: oldPassword,
+      new_password: newPassword,
+      sign_out_other_devices: signOutOtherDevices,
+    });
+  }
+  /** A profile as this account may see it (a stranger sees less). */
+  account(accountId) {
+    return this.get(`/accounts/${encodeURIComponent(accountId)}`);
+  }
+  /** Who has this username (what a contact request needs to show). */
+  accountByUsername(username) {
+    return this.get(`/accounts?${new URLSearchParams({ username })}`);
   }
   devices() {
     return this.get('/devices');
@@ -114,6 +139,13 @@ export class Api {
   }
   acceptRequest(requestId) {
     return this.post(`/contacts/requests/${encodeURIComponent(requestId)}/accept`);
+  }
+  declineRequest(requestId) {
+    return this.post(`/contacts/requests/${encodeURIComponent(requestId)}/decline`);
+  }
+  /** The requests this account sent that wait for an answer. */
+  outgoingRequests() {
+    return this.get('/contacts/requests/outgoing?limit=200');
   }
 
   // Conversations.

@@ -163,6 +163,12 @@ export class Session extends EventTarget {
       this.remember(event.to);
     } else if (event.type === 'contact.added') {
       this.remember(event.contact);
+    } else if (event.type === 'account.updated') {
+      const { account_id, display_name, avatar_media_id, bio } = event;
+      this.remember({ account_id, display_name, avatar_media_id: avatar_media_id ?? null, bio });
+    } else if (event.type === 'conversation.member_added' && event.display_name && !this.people.has(event.account_id)) {
+      // The name as it was when the member joined: only for someone not known better.
+      this.remember({ account_id: event.account_id, display_name: event.display_name, avatar_media_id: event.avatar_media_id ?? null });
     }
   }
 }
