@@ -33,7 +33,8 @@ export const area = {
         session.dispatchEvent(new Event('contacts-changed'));
       }
     });
-    count();
+    // Not before the chat list's first paint: the count can wait a moment.
+    requestIdleCallback(count, { timeout: 2000 });
   },
 };
 
