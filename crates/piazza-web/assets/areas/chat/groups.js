@@ -3,6 +3,7 @@
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
+import { avatar, listRow } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
 
 const TITLE_MAX = 64;
@@ -33,7 +34,12 @@ export function newGroupView(ctx, contactsOf) {
           'div',
           { class: 'choice' },
           h('input', { type: 'checkbox', id, name: 'member', value: contact.account_id, dataset: { username: contact.username } }),
-          h('label', { for: id }, `${contact.display_name || contact.username} (@${contact.username})`),
+          h(
+            'label',
+            { for: id },
+            avatar(ctx.session, contact, { size: 'sm' }),
+            h('span', {}, contact.display_name || contact.username, ' ', h('small', {}, `@${contact.username}`)),
+          ),
         ),
       );
     }
@@ -59,7 +65,7 @@ export function groupInfoView(ctx, contactsOf) {
   const chat = session.state.chat;
   const id = ctx.params.id;
   const error = errorLine();
-  const memberList = h('ul', { class: 'members', 'aria-label': t('group.members') });
+  const memberList = h('ul', { class: 'rows-list members', 'aria-label': t('group.members') });
   const addSelect = h('select', { id: 'add-member', name: 'account_id' });
   const addForm = h(
     'form',
@@ -90,17 +96,23 @@ export function groupInfoView(ctx, contactsOf) {
     const members = await chat.loadMembers(id);
     replace(
       memberList,
-      [...members].map((accountId) =>
-        h(
-          'li',
-          { dataset: { accountId } },
-          h('span', {}, accountId === session.me ? t('chat.you') : session.name(accountId)),
-          conversation?.owner === accountId ? h('span', { class: 'tag' }, t('group.owner')) : null,
-          owner && accountId !== session.me
-            ? h('button', { type: 'button', class: 'danger', onclick: () => act(() => session.api.removeMember(id, accountId)) }, t('group.remove'))
-            : null,
-        ),
-      ),
+      [...members].map((accountId) => {
+        const person = session.people.get(accountId);
+        const row = listRow({
+          href: `#/contacts/${encodeURIComponent(accountId)}`,
+          avatar: avatar(session, accountId),
+          title: accountId === session.me ? t('chat.you') : session.name(accountId),
+          subtitle: person?.username ? `@${person.username}` : '',
+          dataset: { accountId },
+          trailing: [
+            conversation?.owner === accountId ? h('span', { class: 'tag' }, t('group.owner')) : null,
+            owner && accountId !== session.me
+              ? h('button', { type: 'button', class: 'danger', onclick: () => act(() => session.api.removeMember(id, accountId)) }, t('group.remove'))
+              : null,
+          ],
+        });
+        return row.item;
+      }),
     );
     const contacts = await contactsOf(session);
     replace(
