@@ -2,10 +2,12 @@
 // It knows no area by name; each area brings its routes and nav entry.
 //
 // An area is `{ id, nav?: {label, href, icon}, menu?: [{label, href}],
-// routes: [{ path, view, public? }], attach?(session) }`. `path` is like
-// '/chats/:id'; `view(ctx)` returns the element to show (returning the
+// routes: [{ path, view | lazy, public? }], attach?(session) }`. `path` is
+// like '/chats/:id'; `view(ctx)` returns the element to show (returning the
 // element already shown keeps it, so an area can keep a two-pane layout
-// alive across its routes). `menu` entries go into the account menu. An
+// alive across its routes). A screen few visits need gives `lazy: () =>
+// import(…).then((m) => m.view)` instead: its module loads on the first
+// visit, not before the first paint. `menu` entries go into the account menu. An
 // area puts a count on its navigation entry with `session.setBadge(id, n)`;
 // the sum of the counts also leads the page title, "(3) Piazza".
 
@@ -128,6 +130,17 @@ function render() {
   if (!found) return navigate(session ? '/chats' : '/login');
   const { route, params } = found;
   if (!route.public && !session) return navigate('/login');
+  if (!route.view) {
+    route.loading ??= route.lazy().then(
+      (view) => (route.view = view),
+      (error) => {
+        route.loading = null; // offline for a moment: the next visit tries again
+        throw error;
+      },
+    );
+    route.loading.then(() => currentPath() === path && render(), () => {});
+    return;
+  }
   const query = new URLSearchParams(location.hash.split('?')[1] ?? '');
   const context = { session, params, query, navigate, useAccount, logOut, flash };
   if (route.public) {

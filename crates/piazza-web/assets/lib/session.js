@@ -124,6 +124,26 @@ export class Session extends EventTarget {
     }
   }
 
+  /**
+   * The account's contacts, fetched once (and again after
+   * `forgetContacts()`, which contact events call); their names and
+   * pictures go into `people` as they come.
+   */
+  contacts() {
+    if (!this.contactsPromise) {
+      this.contactsPromise = this.api.contacts().then((answer) => {
+        for (const contact of answer.contacts) this.remember(contact);
+        return answer.contacts;
+      });
+      this.contactsPromise.catch(() => (this.contactsPromise = null));
+    }
+    return this.contactsPromise;
+  }
+
+  forgetContacts() {
+    this.contactsPromise = null;
+  }
+
   /** The count on an area's navigation entry (0 hides it); the shell listens for 'badges'. */
   setBadge(areaId, count) {
     if ((this.badges.get(areaId) ?? 0) === count) return;

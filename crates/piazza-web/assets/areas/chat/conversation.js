@@ -7,7 +7,8 @@
 import { h, icon, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
 import { avatar, bubble, iconButton } from '../../lib/ui.js';
-import { openViewer, previewPicture } from './pictures.js';
+/** The preview and the viewer load on first use, not before the first paint. */
+const pictures = () => import('./pictures.js');
 
 /** Rows rendered beyond the visible area, in pixels, above and below. */
 const OVERSCAN_PX = 600;
@@ -287,24 +288,27 @@ class Conversation extends HTMLElement {
     }
     this.status.textContent = '';
     const input = this.composer.querySelector('textarea');
-    previewPicture(file, input.value.trim().slice(0, TEXT_MAX), {
-      captionMax: TEXT_MAX,
-      send: (caption) => {
-        input.value = '';
-        this.stick = true;
-        this.state.sendImage(this.conversationId, file, caption);
-      },
-    });
+    pictures().then(({ previewPicture }) =>
+      previewPicture(file, input.value.trim().slice(0, TEXT_MAX), {
+        captionMax: TEXT_MAX,
+        send: (caption) => {
+          input.value = '';
+          this.stick = true;
+          this.state.sendImage(this.conversationId, file, caption);
+        },
+      }),
+    );
   }
 
   /** The viewer, opened on one picture of this conversation. */
   view(item) {
-    const pictures = this.state
+    const shown = this.state
       .log(this.conversationId)
       .all()
       .filter((m) => m.kind === 'image' && (m.ref || m.file));
-    const index = Math.max(0, pictures.findIndex((m) => this.key(m) === this.key(item)));
-    openViewer(pictures, index, (m) => (m.file ? Promise.resolve(m.file) : this.session.api.media(m.ref)));
+    const index = Math.max(0, shown.findIndex((m) => this.key(m) === this.key(item)));
+    const load = (m) => (m.file ? Promise.resolve(m.file) : this.session.api.media(m.ref));
+    pictures().then(({ openViewer }) => openViewer(shown, index, load));
   }
 
   schedule() {

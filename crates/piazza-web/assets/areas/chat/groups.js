@@ -8,7 +8,7 @@ import { errorLine, problemText } from '../auth/index.js';
 
 const TITLE_MAX = 64;
 
-export function newGroupView(ctx, contactsOf) {
+export function newGroupView(ctx) {
   const error = errorLine();
   const choices = h('fieldset', { class: 'choices' }, h('legend', {}, t('group.choose_members')));
   const form = h(
@@ -25,7 +25,7 @@ export function newGroupView(ctx, contactsOf) {
     error,
     h('button', { type: 'submit', class: 'primary' }, t('group.create')),
   );
-  contactsOf(ctx.session).then((contacts) => {
+  ctx.session.contacts().then((contacts) => {
     if (!contacts.length) choices.append(h('p', { class: 'hint' }, t('group.no_contacts')));
     for (const contact of contacts) {
       const id = `member-${contact.account_id}`;
@@ -60,7 +60,7 @@ export function newGroupView(ctx, contactsOf) {
   return form;
 }
 
-export function groupInfoView(ctx, contactsOf) {
+export function groupInfoView(ctx) {
   const { session } = ctx;
   const chat = session.state.chat;
   const id = ctx.params.id;
@@ -114,7 +114,7 @@ export function groupInfoView(ctx, contactsOf) {
         return row.item;
       }),
     );
-    const contacts = await contactsOf(session);
+    const contacts = await session.contacts();
     replace(
       addSelect,
       contacts

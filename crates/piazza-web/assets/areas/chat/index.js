@@ -5,7 +5,6 @@ import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { emptyState } from '../../lib/ui.js';
 import { ChatState } from './state.js';
-import { contactsOf } from './contacts-cache.js';
 import { groupInfoView, newGroupView } from './groups.js';
 import { watchIncoming } from './notify.js';
 import './list.js';
@@ -27,12 +26,16 @@ export const area = {
     watchIncoming(session, state);
     state.load().catch(() => {});
     // Contacts' names label senders in groups and previews.
-    contactsOf(session).catch(() => {});
+    session.contacts().catch(() => {});
   },
 };
 
-/** The contacts, fetched once per session and refreshed on contact events. */
-export { contactsOf };
+/** Opens the direct chat with a contact (the same one every time) and shows it. */
+export async function openDirectChat(session, accountId) {
+  const opened = await session.api.openDirect(accountId);
+  await session.state.chat.load();
+  location.hash = `#/chats/${encodeURIComponent(opened.conversation_id)}`;
+}
 
 function layout(ctx, detail) {
   const { session } = ctx;
@@ -59,9 +62,9 @@ function layout(ctx, detail) {
       replace(pane, view);
     }
   } else if (detail === 'info') {
-    replace(pane, groupInfoView(ctx, contactsOf));
+    replace(pane, groupInfoView(ctx));
   } else if (detail === 'new-group') {
-    replace(pane, newGroupView(ctx, contactsOf));
+    replace(pane, newGroupView(ctx));
   } else {
     replace(pane, emptyState({ iconName: 'chat', title: t('chat.pick') }));
   }

@@ -5,7 +5,6 @@
 import { h, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
 import { avatar, emptyState, iconButton, listRow, setBadge } from '../../lib/ui.js';
-import { newChatDialog } from './new-chat.js';
 import { notifyBanner, shouldAsk } from './notify.js';
 
 class ChatList extends HTMLElement {
@@ -41,7 +40,7 @@ class ChatList extends HTMLElement {
         h('h1', {}, t('chat.title')),
         iconButton('compose', t('chat.new_chat'), {
           'data-testid': 'new-chat',
-          onclick: () => newChatDialog(this.session),
+          onclick: () => import('./new-chat.js').then((m) => m.newChatDialog(this.session)),
         }),
       ),
       this.banner,

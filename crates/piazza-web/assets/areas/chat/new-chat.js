@@ -1,18 +1,11 @@
 // "New chat": a dialog that picks a contact (their direct chat opens) or
-// goes on to create a group.
+// goes on to create a group. Loaded when the pencil is first pressed.
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { avatar, emptyState, listRow, openDialog } from '../../lib/ui.js';
 import { problemText } from '../auth/index.js';
-import { contactsOf } from './contacts-cache.js';
-
-/** Opens the direct chat with a contact and shows it. */
-export async function openDirectChat(session, accountId) {
-  const opened = await session.api.openDirect(accountId);
-  await session.state.chat.load();
-  location.hash = `#/chats/${encodeURIComponent(opened.conversation_id)}`;
-}
+import { openDirectChat } from './index.js';
 
 export function newChatDialog(session) {
   openDialog({
@@ -66,7 +59,8 @@ export function newChatDialog(session) {
         );
       };
       filter.addEventListener('input', show);
-      contactsOf(session)
+      session
+        .contacts()
         .then((answer) => {
           contacts = answer;
           show();

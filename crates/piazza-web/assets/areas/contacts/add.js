@@ -6,7 +6,7 @@ import { h } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { actions, avatar, openDialog, toast } from '../../lib/ui.js';
 import { problemText } from '../auth/index.js';
-import { openDirectChat } from '../chat/new-chat.js';
+import { openDirectChat } from '../chat/index.js';
 
 /** The server's cap on a greeting, in characters. */
 const GREETING_MAX = 200;
@@ -25,7 +25,12 @@ export async function addContactDialog(session, username, { sent = () => {}, fai
     if (failure.status !== 405) return failed(problemText(failure));
     profile = { username };
   }
-  session.remember(profile);
+  if (profile.account_id) {
+    session.remember(profile);
+    // The look-up answers anyone the same; whether they are already a contact is ours to know.
+    const contacts = await session.contacts().catch(() => []);
+    if (contacts.some((c) => c.account_id === profile.account_id)) profile = { ...profile, is_contact: true };
+  }
   openDialog({
     title: t('contacts.add_title'),
     testid: 'add-contact-dialog',

@@ -7,17 +7,19 @@ import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { avatar, emptyState, listRow, toast } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
-import { contactsOf } from '../chat/contacts-cache.js';
-import { openDirectChat } from '../chat/new-chat.js';
-import { addContactDialog } from './add.js';
-import { profileView } from './profile.js';
+import { openDirectChat } from '../chat/index.js';
+
+/** The add dialog loads when it is first needed. */
+export function addContact(...args) {
+  return import('./add.js').then((m) => m.addContactDialog(...args));
+}
 
 export const area = {
   id: 'contacts',
   nav: { label: 'nav.contacts', href: '#/contacts', icon: 'contacts' },
   routes: [
     { path: '/contacts', view: contactsView },
-    { path: '/contacts/:id', view: profileView },
+    { path: '/contacts/:id', lazy: () => import('./profile.js').then((m) => m.profileView) },
   ],
   attach(session) {
     const count = () =>
@@ -27,8 +29,8 @@ export const area = {
         .catch(() => {});
     session.addEventListener('event', (e) => {
       const type = e.detail.type;
-      if (type === 'contact.added' || type === 'contact.removed') session.state.contactsPromise = null;
-      if (type.startsWith('contact.')) {
+      if (type === 'contact.added' || type === 'contact.removed' || type === 'account.updated') session.forgetContacts();
+      if (type.startsWith('contact.') || type === 'account.updated') {
         count();
         session.dispatchEvent(new Event('contacts-changed'));
       }
@@ -102,7 +104,7 @@ function contactsView(ctx) {
       const [received, sent, friends] = await Promise.all([
         session.api.incomingRequests(),
         session.api.outgoingRequests().catch(() => ({ requests: [] })),
-        contactsOf(session),
+        session.contacts(),
       ]);
       contacts = friends;
       session.setBadge('contacts', received.requests.length);
@@ -125,7 +127,7 @@ function contactsView(ctx) {
     e.preventDefault();
     const username = search.value.trim().toLowerCase();
     error.textContent = '';
-    addContactDialog(session, username, {
+    addContact(session, username, {
       sent: () => {
         search.value = '';
         refresh();
@@ -170,7 +172,7 @@ function incomingRow(session, request, error, refresh) {
     error.textContent = '';
     try {
       await call();
-      session.state.contactsPromise = null;
+      session.forgetContacts();
       toast(done);
       refresh();
     } catch (failure) {

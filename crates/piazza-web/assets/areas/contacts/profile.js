@@ -6,9 +6,8 @@ import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { actions, avatar } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
-import { contactsOf } from '../chat/contacts-cache.js';
-import { openDirectChat } from '../chat/new-chat.js';
-import { addContactDialog } from './add.js';
+import { openDirectChat } from '../chat/index.js';
+import { addContact } from './index.js';
 
 export function profileView(ctx) {
   const { session } = ctx;
@@ -46,7 +45,7 @@ export function profileView(ctx) {
                 type: 'button',
                 class: 'primary',
                 'data-testid': 'profile-add',
-                onclick: () => addContactDialog(session, person.username, { failed: (text) => (error.textContent = text) }),
+                onclick: () => addContact(session, person.username, { failed: (text) => (error.textContent = text) }),
               },
               t('contacts.add_title'),
             )
@@ -63,7 +62,7 @@ export function profileView(ctx) {
   show(session.people.get(id) ?? {});
   Promise.all([
     session.api.account(id),
-    contactsOf(session).then((contacts) => (isContact = contacts.some((c) => c.account_id === id)), () => {}),
+    session.contacts().then((contacts) => (isContact = contacts.some((c) => c.account_id === id)), () => {}),
   ])
     .then(([profile]) => {
       session.remember(profile);
