@@ -158,6 +158,10 @@ export class Api {
   createGroup(title, members) {
     return this.post('/conversations', { title, members });
   }
+  /** A group's `{title?, avatar_media_id?}` (owner only; null clears the picture). */
+  updateGroup(conversationId, changes) {
+    return this.patch(`/conversations/${encodeURIComponent(conversationId)}`, changes);
+  }
   addMember(conversationId, accountId) {
     return this.post(`/conversations/${encodeURIComponent(conversationId)}/members`, {
       account_id: accountId,

@@ -76,11 +76,23 @@ export function groupInfoView(ctx) {
   );
   const leave = h('button', { type: 'button', class: 'danger', 'data-testid': 'leave-group' }, t('group.leave'));
   const title = h('h2', {});
+  const picture = h('span', { class: 'avatar-slot' });
+  const rename = h('input', { id: 'group-rename', name: 'title', required: true, maxlength: TITLE_MAX, 'aria-label': t('group.title_label') });
+  const file = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/webp,image/gif', class: 'sr-only', tabindex: '-1', 'aria-hidden': 'true', 'data-testid': 'group-avatar-input' });
+  const ownerTools = h(
+    'form',
+    { class: 'group-edit', 'data-testid': 'group-edit' },
+    rename,
+    h('button', { type: 'submit' }, t('group.rename')),
+    h('button', { type: 'button', onclick: () => file.click() }, t('group.change_picture')),
+    file,
+  );
   const card = h(
     'section',
     { class: 'card group-info', 'aria-label': t('group.info') },
     h('a', { href: `#/chats/${encodeURIComponent(id)}` }, t('group.back_to_chat')),
-    title,
+    h('div', { class: 'who' }, picture, title),
+    ownerTools,
     h('h3', {}, t('group.members')),
     memberList,
     addForm,
@@ -91,8 +103,11 @@ export function groupInfoView(ctx) {
   async function fill() {
     const conversation = chat.conversations.get(id);
     title.textContent = conversation?.title ?? '';
+    replace(picture, avatar(session, { conversation_id: id, title: conversation?.title, avatar_media_id: conversation?.avatar_media_id }, { size: 'md' }));
     const owner = conversation?.owner === session.me;
     addForm.hidden = !owner;
+    ownerTools.hidden = !owner;
+    if (document.activeElement !== rename) rename.value = conversation?.title ?? '';
     const members = await chat.loadMembers(id);
     replace(
       memberList,
@@ -134,6 +149,20 @@ export function groupInfoView(ctx) {
     }
   }
 
+  ownerTools.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const wanted = rename.value.trim();
+    if (wanted) act(() => session.api.updateGroup(id, { title: wanted }));
+  });
+  file.addEventListener('change', () => {
+    const chosen = file.files?.[0];
+    file.value = '';
+    if (!chosen) return;
+    act(async () => {
+      const uploaded = await session.api.uploadMedia(chosen);
+      await session.api.updateGroup(id, { avatar_media_id: uploaded.media_id });
+    });
+  });
   addForm.addEventListener('submit', (e) => {
     e.preventDefault();
     if (addSelect.value) act(() => session.api.addMember(id, addSelect.value));

@@ -354,6 +354,16 @@ export class ChatState extends EventTarget {
         this.members.set(event.conversation_id, new Set(event.members ?? []));
         this.scheduleReload();
         break;
+      case 'conversation.updated': {
+        // A group's new title or picture.
+        const conversation = this.conversations.get(event.conversation_id);
+        if (conversation) {
+          conversation.title = event.title;
+          conversation.avatar_media_id = event.avatar_media_id ?? null;
+          this.changed();
+        }
+        break;
+      }
       case 'conversation.member_added':
         this.members.get(event.conversation_id)?.add(event.account_id);
         this.scheduleReload();
