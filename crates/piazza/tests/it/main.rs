@@ -25,6 +25,7 @@ mod pay_pin;
 mod pay_rules;
 mod red_packets;
 mod send_order;
+mod serve_output;
 mod sync_property;
 mod transfers;
 mod wallet;
