@@ -27,6 +27,7 @@ mod red_packets;
 mod send_order;
 mod serve_output;
 mod sync_property;
+mod tour;
 mod transfers;
 mod wallet;
 mod web_pages;
