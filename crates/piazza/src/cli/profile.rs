@@ -270,17 +270,18 @@ fn greeting(greeting: &str) -> String {
     }
 }
 
-pub async fn decline(session: &Session, request_id: &str) -> anyhow::Result<()> {
+pub async fn decline(session: &Session, named: &str) -> anyhow::Result<()> {
+    let (request_id, from) = session.incoming_request(named).await?;
     session
         .client
-        .decline_request(request_id)
+        .decline_request(&request_id)
         .await
         .map_err(|error| {
             not_found(error, session, || {
                 format!("no request {request_id} waits for you: see `piazza contacts requests`")
             })
         })?;
-    println!("declined contact request {request_id} (its sender is not told)");
+    println!("declined the contact request of {from} ({request_id}); they are not told");
     Ok(())
 }
 

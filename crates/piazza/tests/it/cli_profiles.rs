@@ -139,8 +139,11 @@ async fn the_cli_shows_and_sets_profiles_declines_and_changes_passwords() {
         "{sent}"
     );
     let declined =
-        stdout_of(&piazza(&app, &config, "ann", &["contacts", "decline", &request], "").await);
-    assert!(declined.contains("declined"), "{declined}");
+        stdout_of(&piazza(&app, &config, "ann", &["contacts", "decline", "bob"], "").await);
+    assert!(
+        declined.contains(&request) && declined.contains("not told"),
+        "{declined}"
+    );
     let empty = stdout_of(&piazza(&app, &config, "ann", &["contacts", "requests"], "").await);
     assert!(empty.contains("no contact requests waiting"), "{empty}");
     let still = stdout_of(&piazza(&app, &config, "bob", &["contacts", "requests"], "").await);
