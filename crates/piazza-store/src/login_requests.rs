@@ -7,7 +7,7 @@
 //! at pick-up and never stored, so a copy of the database logs nobody in.
 
 use piazza_domain::store::{
-    LoginApproval, LoginOrigin, LoginRequestId, LoginRequestReview, LoginRequestStatus,
+    DeviceSeen, LoginApproval, LoginOrigin, LoginRequestId, LoginRequestReview, LoginRequestStatus,
     NewLoginRequest, TokenHash,
 };
 use piazza_domain::{AccountId, DeviceId, DeviceName, Timestamp, Username};
@@ -133,16 +133,25 @@ pub fn approve(
     code_hash: TokenHash,
     placeholder: TokenHash,
 ) -> Result<LoginApproval> {
-    let device_name = match lookup(ctx.conn, request, code_hash, ctx.now)? {
+    let (device_name, origin) = match lookup(ctx.conn, request, code_hash, ctx.now)? {
         Lookup::NotFound => return Ok(LoginApproval::NotFound),
         Lookup::AlreadyUsed => return Ok(LoginApproval::AlreadyUsed),
         Lookup::Expired => return Ok(LoginApproval::Expired),
-        Lookup::Pending { device_name, .. } => device_name,
+        Lookup::Pending {
+            device_name,
+            origin,
+            ..
+        } => (device_name, origin),
     };
     let device_name = DeviceName::parse(&device_name)
         .map_err(|_| Error::Corrupt(format!("login request {request} has a bad device name")))?;
-    // The same path as a password log-in, with its limit on devices.
-    let device = writes::create_session(ctx, account, device_name, placeholder)?;
+    // The same path as a password log-in, with its limit on devices. The
+    // page is seen where it asked from until it picks its token up.
+    let seen = DeviceSeen {
+        user_agent: None,
+        address: Some(origin.address),
+    };
+    let device = writes::create_session(ctx, account, device_name, placeholder, &seen)?;
     ctx.conn
         .prepare_cached(
             "UPDATE login_requests SET account_id = ?1, device_id = ?2, approved_at = ?3
@@ -258,6 +267,7 @@ pub fn deliver(
     request: &LoginRequestId,
     secret_hash: TokenHash,
     token_hash: TokenHash,
+    seen: &DeviceSeen,
 ) -> Result<LoginRequestStatus> {
     let found = status(ctx.conn, request, secret_hash, ctx.now)?;
     if let LoginRequestStatus::Approved {
@@ -269,9 +279,17 @@ pub fn deliver(
         let changed = ctx
             .conn
             .prepare_cached(
-                "UPDATE devices SET token_hash = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+                "UPDATE devices SET token_hash = ?1, last_seen_at = ?2, user_agent = ?3,
+                        last_seen_address = ?4
+                 WHERE id = ?5 AND revoked_at IS NULL",
             )?
-            .execute(params![&token_hash.0[..], device.row()])?;
+            .execute(params![
+                &token_hash.0[..],
+                ctx.now.unix_ms(),
+                seen.user_agent,
+                seen.address,
+                device.row()
+            ])?;
         if changed != 1 {
             return Err(Error::Corrupt(format!(
                 "login request {request} names a device that is gone"

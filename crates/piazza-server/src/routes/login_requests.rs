@@ -35,7 +35,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::App;
-use crate::auth::{Auth, ClientAddr, new_token};
+use crate::auth::{Auth, ClientAddr, Seen, new_token};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::user_agent::BrowserKind;
@@ -371,6 +371,7 @@ pub async fn status(
     State(app): State<App>,
     id: Result<Path<String>, PathRejection>,
     Query(query): Query<StatusQuery>,
+    Seen(seen): Seen,
     headers: HeaderMap,
 ) -> Result<Json<LoginRequestView>, ApiError> {
     let secret = header_or_query(&headers, SECRET_HEADER, query.secret).ok_or_else(|| {
@@ -397,7 +398,7 @@ pub async fn status(
             let (token, token_hash) = new_token();
             let found = app
                 .store
-                .deliver_login_token(request, secret_hash, token_hash)
+                .deliver_login_token(request, secret_hash, token_hash, seen)
                 .await?;
             // Another poll may have taken it between the read and the write.
             let delivered = matches!(
