@@ -58,8 +58,9 @@ async function runScenario(browser, { name, body }) {
   const shots = [];
   const consoleErrors = [];
   const t = {
-    async page({ viewport, name: label = null, locale = 'en-US' }) {
-      const context = await browser.newContext({ viewport, locale });
+    /** A page in a fresh context; other options (colorScheme, permissions, …) go to the context. */
+    async page({ viewport, name: label = null, locale = 'en-US', ...options }) {
+      const context = await browser.newContext({ viewport, locale, ...options });
       await context.tracing.start({ screenshots: true, snapshots: true });
       contexts.push(context);
       const page = await context.newPage();

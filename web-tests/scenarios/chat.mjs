@@ -34,11 +34,12 @@ scenario('chat-realtime', async (t) => {
   // Alice asks, Bob accepts: both sides update live.
   await alice.click('a[href="#/contacts"]');
   await alice.fill('#contact-search', bobName);
-  await alice.click('form.inline button[type=submit]');
-  await expectVisible(alice, '.status:not(:empty)', 'the "request sent" line');
+  await alice.click('[data-testid=add-contact-form] button[type=submit]');
+  await alice.click('[data-testid=send-request]');
+  await expectVisible(alice, '.toast', 'the "request sent" toast');
   await bob.click('a[href="#/contacts"]');
   await expectVisible(bob, `.requests li[data-from="${aliceName}"]`, "Alice's request at Bob");
-  await bob.click(`.requests li[data-from="${aliceName}"] button`);
+  await bob.click(`.requests li[data-from="${aliceName}"] [data-testid=accept-request]`);
   await expectVisible(bob, `.contacts li[data-username="${aliceName}"]`, 'Alice among Bob\'s contacts');
   await expectVisible(alice, `.contacts li[data-username="${bobName}"]`, 'Bob among Alice\'s contacts');
   await alice.click(`.contacts li[data-username="${bobName}"] button`);
@@ -128,7 +129,8 @@ scenario('group', async (t) => {
   await expectText(carlPage, '.areas a', '聊天', 'the Chinese navigation');
 
   const title = `Picnic ${run}`;
-  await ginaPage.click('[data-testid=new-group]');
+  await ginaPage.click('[data-testid=new-chat]');
+  await ginaPage.click('[data-testid=new-group] a');
   await ginaPage.fill('#group-title', title);
   await ginaPage.check(`input[data-username="${bea.username}"]`);
   await ginaPage.check(`input[data-username="${carl.username}"]`);
@@ -307,6 +309,14 @@ scenario('image', async (t) => {
     mimeType: 'image/png',
     buffer: Buffer.from(png, 'base64'),
   });
+  // The picture is shown first, with the composer's text as its caption;
+  // nothing is uploaded before Send.
+  await expectVisible(annPage, '[data-testid=image-preview] img[data-testid=preview-image]', 'the preview of the picked picture');
+  const caption = await annPage.inputValue('#image-caption');
+  if (caption !== 'a red card') fail(`the preview's caption is "${caption}"`);
+  if (uploads.length) fail('the picture was uploaded before Send');
+  await t.screenshotNow(annPage, 'preview');
+  await annPage.click('[data-testid=preview-send]');
   await expectVisible(annPage, '.msg.mine[data-status=failed] img[data-testid=chat-image]', "Ann's image, failed");
   await annPage.click('.msg.mine[data-status=failed] button.retry');
   await expectVisible(annPage, '.msg.mine[data-status=sent] img[data-testid=chat-image]', "Ann's image, sent");
@@ -344,6 +354,155 @@ scenario('image', async (t) => {
     fail(`not one image message naming the upload: ${JSON.stringify(history)}`);
   }
   t.screenshot(bobPage);
+  // A tap opens the viewer with the whole picture; Escape closes it.
+  await bobPage.click('.msg.theirs .thumb-button');
+  await bobPage.waitForFunction(
+    () => {
+      const img = document.querySelector('[data-testid=image-viewer] img[data-testid=viewer-image]');
+      return img && img.complete && img.naturalWidth === 96;
+    },
+    null,
+    { timeout: EXPECT_TIMEOUT_MS },
+  ).catch(() => fail('the viewer did not show the picture'));
+  await expectText(bobPage, '[data-testid=image-viewer] figcaption', 'a red card', 'the caption in the viewer');
+  await t.screenshotNow(bobPage, 'viewer');
+  await bobPage.keyboard.press('Escape');
+  await bobPage.waitForSelector('[data-testid=image-viewer]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail('Escape did not close the viewer'));
 });
 
 /** The direct conversation of two contacts (opening it again finds the same one). */
+async function apiDirect(a, b) {
+  return (await call(a.token, 'POST', '/conversations/direct', { peer: b.account_id })).conversation_id;
+}
+
+/** Two accounts made contacts through the API, without opening their chat. */
+async function apiContacts(a, b) {
+  const request = await call(a.token, 'POST', '/contacts/requests', { to: b.username });
+  await call(b.token, 'POST', `/contacts/requests/${request.request_id}/accept`);
+}
+
+scenario('new-chat', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const cat = await apiUser('cat');
+  await apiContacts(ann, bob);
+  await apiContacts(ann, cat);
+  // Desktop: the pencil opens the contact picker; picking Cat opens the
+  // chat with her, which did not exist before.
+  const page = await t.page({ viewport: DESKTOP });
+  await logInInBrowser(page, ann.username);
+  await expectVisible(page, '[data-testid=empty-chats]', 'the empty chat list');
+  await page.click('[data-testid=new-chat]');
+  await expectVisible(page, `[data-testid=new-chat-dialog] li[data-username="${cat.username}"] .avatar`, 'Cat with her avatar in the picker');
+  await expectVisible(page, `[data-testid=new-chat-dialog] li[data-username="${bob.username}"]`, 'Bob in the picker');
+  await t.screenshotNow(page, 'dialog');
+  await page.fill('[data-testid=new-chat-filter]', 'cat');
+  const shown = await page.locator('[data-testid=new-chat-dialog] li[data-username]').count();
+  if (shown !== 1) fail(`the filter left ${shown} contacts`);
+  await page.click(`[data-testid=new-chat-dialog] li[data-username="${cat.username}"] .row-main`);
+  await expectVisible(page, 'pz-conversation #composer', 'the new chat with Cat');
+  await expectText(page, '#conversation-title', `cat ${run}`, "Cat's name in the header");
+  if (await page.locator('dialog[open]').count()) fail('the dialog is still open');
+  await sendInBrowser(page, 'Hi Cat, new chat');
+  await expectText(page, '.chat-list li', `cat ${run}`, 'the chat with Cat in the list');
+  t.screenshot(page);
+
+  // A phone in the dark: the same dialog as a sheet; "New group" leads to the group form.
+  const phone = await t.page({ viewport: PHONE, name: 'phone', colorScheme: 'dark' });
+  await logInInBrowser(phone, bob.username);
+  await phone.click('[data-testid=new-chat]');
+  await expectVisible(phone, `[data-testid=new-chat-dialog] li[data-username="${ann.username}"]`, 'Ann in Bob\'s picker');
+  await t.screenshotNow(phone, 'phone-dark');
+  await phone.click('[data-testid=new-group] a');
+  await expectVisible(phone, '#group-title', 'the group form on the phone');
+  if (await phone.locator('dialog[open]').count()) fail('the dialog stayed open over the group form');
+});
+
+/** A Notification stand-in that records what the page does with it. */
+function fakeNotifications() {
+  window.__notes = [];
+  window.__asked = 0;
+  // The answer is kept like a browser keeps it, across reloads.
+  class FakeNotification extends EventTarget {
+    static get permission() {
+      return localStorage.getItem('fake-notification-permission') ?? 'default';
+    }
+    static requestPermission() {
+      window.__asked += 1;
+      localStorage.setItem('fake-notification-permission', 'granted');
+      return Promise.resolve('granted');
+    }
+    constructor(title, options = {}) {
+      super();
+      window.__notes.push({ title, body: options.body, tag: options.tag });
+    }
+    close() {}
+  }
+  window.Notification = FakeNotification;
+}
+
+scenario('unread-notify', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const direct = await apiBefriend(ann, bob);
+  const page = await t.page({ viewport: DESKTOP });
+  await page.addInitScript(fakeNotifications);
+  await logInInBrowser(page, bob.username);
+  // Asked politely: a banner, and nothing asked before its button.
+  await expectVisible(page, '[data-testid=notify-banner]', 'the notifications banner');
+  await page.waitForTimeout(300);
+  if (await page.evaluate(() => window.__asked)) fail('notifications were asked for on load');
+  await t.screenshotNow(page, 'banner');
+  await page.click('[data-testid=notify-enable]');
+  await expectVisible(page, '.toast', 'the "notifications are on" toast');
+  if ((await page.evaluate(() => window.__asked)) !== 1) fail('the button did not ask for notifications');
+  if (await page.locator('[data-testid=notify-banner]').count()) fail('the banner stayed after the answer');
+
+  const phone = await t.page({ viewport: PHONE, name: 'phone', colorScheme: 'dark' });
+  await logInInBrowser(phone, bob.username);
+
+  const sounds = () => page.evaluate(() => performance.getEntriesByName('piazza:notify-sound').length);
+  const notes = () => page.evaluate(() => window.__notes);
+  const chatsBadge = '.areas a[data-area=chat] .nav-badge:not([hidden])';
+  await apiSend(ann, direct, 'ping one');
+  await expectText(page, chatsBadge, '1', 'one unread on the Chats tab');
+  await page.waitForFunction(() => document.title.startsWith('(1) '), null, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(async () => fail(`the title is "${await page.title()}"`));
+  await apiSend(ann, direct, 'ping two');
+  await expectText(page, chatsBadge, '2', 'two unread on the Chats tab');
+  await expectText(phone, chatsBadge, '2', 'two unread on the phone\'s tab');
+  await page.waitForFunction(() => document.title.startsWith('(2) '), null, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(async () => fail(`the title is "${await page.title()}"`));
+  const shown = await notes();
+  if (shown.length !== 2 || shown[0].title !== `ann ${run}` || shown[1].body !== 'ping two' || shown[0].tag !== direct) {
+    fail(`notifications: ${JSON.stringify(shown)}`);
+  }
+  if ((await sounds()) !== 2) fail(`sounds played: ${await sounds()}`);
+  t.screenshot(phone, 'phone-dark');
+  await t.screenshotNow(page, 'badges');
+
+  // Reading clears the counts; muting silences the next message.
+  await openChatWith(page, `ann ${run}`);
+  await page.waitForFunction(() => !/^\(\d+\)/.test(document.title), null, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(async () => fail(`the title still counts: "${await page.title()}"`));
+  await page.click('[data-testid=mute-toggle]');
+  await expectAttached(page, '[data-testid=mute-toggle][aria-pressed=true]', 'the conversation muted');
+  await page.click('.areas a[href="#/chats"]');
+  await apiSend(ann, direct, 'ping three, muted');
+  await expectText(page, '.chat-list li .badge.muted:not([hidden])', '1', 'a grey badge on the muted chat');
+  await page.waitForTimeout(500);
+  if (await page.locator(chatsBadge).count()) fail('a muted chat counted on the tab');
+  if ((await notes()).length !== 2 || (await sounds()) !== 2) fail('a muted chat notified or made a sound');
+  // The mute is kept (per account, in this browser) across a reload.
+  await page.reload();
+  await openChatWith(page, `ann ${run}`);
+  await expectAttached(page, '[data-testid=mute-toggle][aria-pressed=true]', 'the mute after a reload');
+  await page.click('[data-testid=mute-toggle]');
+  await page.click('.areas a[href="#/chats"]');
+  await apiSend(ann, direct, 'ping four');
+  await expectText(page, chatsBadge, '1', 'the unmuted chat counted again');
+  await page.waitForFunction(() => window.__notes.length === 1, null, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(async () => fail(`after unmuting: ${JSON.stringify(await notes())}`));
+  t.screenshot(page);
+});

@@ -353,13 +353,24 @@ pub async fn spawn(mut config: Config) -> Result<Running, StartError> {
     telemetry::handle();
     if let Some(open_files) = open_files_max() {
         config.limits.fit_to_open_files(open_files);
-        tracing::info!(
+        // `piazza serve` warns when this leaves too few (see `serve.rs`).
+        tracing::debug!(
             open_files,
             connections_max = config.limits.connections_max,
             sockets_max = config.limits.sockets_max,
             "connection caps fitted to the open-file limit"
         );
     }
+    // The listener first: a port in use is the commonest failure, and it
+    // should not first create (and migrate) a data directory.
+    let listener = bind(config.listen).map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
     let hub = Hub::new(&config.limits);
     let data_dir = config.data_dir.clone();
     let options = StoreOptions {
@@ -388,14 +399,6 @@ pub async fn spawn(mut config: Config) -> Result<Running, StartError> {
             source,
         })?;
     let store = Arc::new(store);
-    let listener = bind(config.listen).map_err(|source| StartError::Listen {
-        addr: config.listen,
-        source,
-    })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Listen {
-        addr: config.listen,
-        source,
-    })?;
     // Chat frames are small and latency-bound: Nagle's algorithm would hold
     // each ack and push back up to ~40 ms waiting for more bytes.
     let listener = listener.tap_io(|tcp| {

@@ -135,7 +135,13 @@ impl SqliteStore {
         if checked == StartCheck::Complete {
             checked = verifier::check_ledger_at_start(&conn, budget)?;
         }
-        tracing::info!(?checked, elapsed = ?started.elapsed(), "store checked at start");
+        // A complete check is the normal case and says nothing an operator
+        // needs at every start; a partial one (the budget ran out) does.
+        if checked == StartCheck::Complete {
+            tracing::debug!(?checked, elapsed = ?started.elapsed(), "store checked at start");
+        } else {
+            tracing::info!(?checked, elapsed = ?started.elapsed(), "store checked at start");
+        }
         let health = Arc::new(Health::default());
         metrics::gauge!("piazza_store_damaged").set(0.0);
         let verifier = Verifier::start(
@@ -243,9 +249,16 @@ fn migrate(conn: &Connection) -> Result<(), Error> {
     // migrations run (SQLite ignores the pragma inside a transaction), and
     // each migration checks them itself before it commits.
     conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    // One line for the operator (a new store, or an upgrade); each step
+    // is logged at debug level.
+    if version == 0 {
+        tracing::info!(schema = known, "creating a new store");
+    } else {
+        tracing::info!(from = version, to = known, "migrating the store");
+    }
     for (index, script) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let target = index as i64 + 1;
-        tracing::info!(schema = target, "migrating the store");
+        tracing::debug!(schema = target, "migrating the store");
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let applied = conn
             .execute_batch(script)
@@ -257,7 +270,7 @@ fn migrate(conn: &Connection) -> Result<(), Error> {
             return Err(error);
         }
         conn.execute_batch("COMMIT")?;
-        tracing::info!(schema = target, "migrated the store");
+        tracing::debug!(schema = target, "migrated the store");
     }
     conn.execute_batch("PRAGMA foreign_keys = ON")?;
     Ok(())

@@ -5,6 +5,7 @@
 mod config;
 mod money;
 mod pay;
+mod payload;
 mod render;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -92,7 +93,8 @@ pub enum ClientCommand {
     /// your account
     ApproveLogin {
         /// The text of the scanned QR code (`piazza-login:<id>:<code>`)
-        qr_payload: String,
+        #[command(flatten)]
+        payload: payload::PayloadArgs,
         /// Approve without asking (the request's browser, address and time
         /// are still printed); else a line of standard input must say yes
         #[arg(long)]
@@ -126,8 +128,10 @@ pub enum ClientCommand {
     Merchant(pay::MerchantCommand),
     /// Pay a merchant whose QR code you scanned (needs the payment PIN)
     Pay {
-        /// The text of the scanned code
-        qr_payload: String,
+        /// The text of the scanned code: as an argument, `-` for standard
+        /// input, or --from-file FILE (safe whatever quotes the shop's name has)
+        #[command(flatten)]
+        payload: payload::PayloadArgs,
         /// In major units; needed when the code carries no amount
         #[arg(long, allow_hyphen_values = true, value_parser = money::TypedAmount::parse)]
         amount: Option<money::TypedAmount>,
@@ -173,7 +177,10 @@ pub enum ContactsCommand {
     /// List the contact requests waiting for your answer
     Requests,
     /// Accept a contact request
-    Accept { request_id: String },
+    Accept {
+        /// The request's id, or the username of who sent it
+        request: String,
+    },
     /// List your contacts
     List,
     /// Remove a contact
@@ -210,7 +217,10 @@ pub enum DevicesCommand {
     /// List the devices logged in to your account
     List,
     /// Revoke a device: its token stops working at once
-    Revoke { device_id: String },
+    Revoke {
+        /// The device's id, or its name when no other device has it
+        device: String,
+    },
 }
 
 /// Runs one client command to completion.
@@ -246,9 +256,7 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         } => read(&cli, &conversation_id, seq).await,
         ClientCommand::Watch => watch(&cli).await,
         ClientCommand::Devices(command) => devices(&cli, command).await,
-        ClientCommand::ApproveLogin { qr_payload, yes } => {
-            approve_login(&cli, &qr_payload, yes).await
-        }
+        ClientCommand::ApproveLogin { payload, yes } => approve_login(&cli, &payload, yes).await,
         ClientCommand::Wallet(args) => pay::wallet(&cli, args).await,
         ClientCommand::Topup { amount, key } => pay::top_up(&cli, amount, key).await,
         ClientCommand::Withdraw { amount, key } => pay::withdraw(&cli, amount, key).await,
@@ -256,10 +264,10 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         ClientCommand::RedPacket(command) => pay::red_packet(&cli, command).await,
         ClientCommand::Merchant(command) => pay::merchant(&cli, command).await,
         ClientCommand::Pay {
-            qr_payload,
+            payload,
             amount,
             key,
-        } => pay::pay(&cli, &qr_payload, amount, key).await,
+        } => pay::pay(&cli, &payload, amount, key).await,
         ClientCommand::PaymentCode { no_pin } => pay::payment_code(&cli, no_pin).await,
         ClientCommand::Payment(command) => pay::payment(&cli, command).await,
     }
@@ -327,6 +335,27 @@ impl Session {
             .all_contacts()
             .await
             .map_err(|e| self.explain(e))
+    }
+
+    /// A request waiting for this account's answer, named by its id or
+    /// by its sender's username: its id and who sent it. An id that is not
+    /// in the list is passed on as it is, for the server to judge.
+    async fn incoming_request(&self, named: &str) -> anyhow::Result<(String, String)> {
+        let list = self
+            .client
+            .contact_requests()
+            .await
+            .map_err(|e| self.explain(e))?;
+        let found = list.requests.iter().find(|request| {
+            request.request_id == named || request.from.username.eq_ignore_ascii_case(named)
+        });
+        match found {
+            Some(request) => Ok((request.request_id.clone(), request.from.username.clone())),
+            None if named.starts_with("req_") => Ok((named.to_owned(), named.to_owned())),
+            None => bail!(
+                "no contact request from {named} waits for you: see `piazza contacts requests`"
+            ),
+        }
     }
 
     /// A contact's username or a conversation id, turned into the
@@ -508,7 +537,8 @@ async fn devices(cli: &Cli, command: DevicesCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        DevicesCommand::Revoke { device_id } => {
+        DevicesCommand::Revoke { device } => {
+            let device_id = device_named(&session, &device).await?;
             session
                 .client
                 .revoke_device(&device_id)
@@ -530,10 +560,47 @@ async fn devices(cli: &Cli, command: DevicesCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A device of the account by its id, or by its name if exactly one
+/// device has it; an unknown id is passed on for the server to judge.
+async fn device_named(session: &Session, named: &str) -> anyhow::Result<String> {
+    let list = session
+        .client
+        .devices()
+        .await
+        .map_err(|e| session.explain(e))?;
+    if list.devices.iter().any(|device| device.device_id == named) {
+        return Ok(named.to_owned());
+    }
+    let by_name: Vec<_> = list
+        .devices
+        .iter()
+        .filter(|device| device.device_name == named)
+        .collect();
+    match by_name.as_slice() {
+        [device] => Ok(device.device_id.clone()),
+        [] if named.starts_with("dev_") => Ok(named.to_owned()),
+        [] => bail!("no device is called {named}: see `piazza devices list`"),
+        several => bail!(
+            "{} devices are called {named}; revoke one by its id: {}",
+            several.len(),
+            several
+                .iter()
+                .map(|device| device.device_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// Shows what the server saw of the browser asking to log in and approves
 /// only once the person says yes (or passed `--yes`): a QR code from a
 /// phishing page looks like any other, its browser and address do not.
-async fn approve_login(cli: &Cli, qr_payload: &str, yes: bool) -> anyhow::Result<()> {
+async fn approve_login(cli: &Cli, payload: &payload::PayloadArgs, yes: bool) -> anyhow::Result<()> {
+    let (qr_payload, source) = payload.read()?;
+    if source == payload::PayloadSource::Stdin && !yes {
+        bail!("the code came from standard input, so the answer cannot: add --yes");
+    }
+    let qr_payload = qr_payload.as_str();
     let session = cli.session()?;
     let details = session
         .client
@@ -594,12 +661,13 @@ async fn contacts(cli: &Cli, command: ContactsCommand) -> anyhow::Result<()> {
                 println!("accept with `piazza contacts accept {}`", first.request_id);
             }
         }
-        ContactsCommand::Accept { request_id } => {
+        ContactsCommand::Accept { request } => {
+            let (request_id, from) = session.incoming_request(&request).await?;
             client
                 .accept_request(&request_id)
                 .await
                 .map_err(|e| session.explain(e))?;
-            println!("accepted contact request {request_id}");
+            println!("{from} is now a contact (request {request_id} accepted)");
         }
         ContactsCommand::List => {
             let contacts = session.contacts().await?;
@@ -1196,6 +1264,37 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_payload_comes_as_an_argument_from_stdin_or_from_a_file() {
+        let cli = parse(&["pay", "000201abc", "--amount", "1"]);
+        let ClientCommand::Pay { payload, .. } = cli.command else {
+            panic!("expected pay");
+        };
+        assert_eq!(payload.qr_payload.as_deref(), Some("000201abc"));
+        let cli = parse(&["pay", "-"]);
+        let ClientCommand::Pay { payload, .. } = cli.command else {
+            panic!("expected pay");
+        };
+        assert_eq!(payload.qr_payload.as_deref(), Some("-"));
+        let cli = parse(&["pay", "--from-file", "code.txt"]);
+        let ClientCommand::Pay { payload, .. } = cli.command else {
+            panic!("expected pay");
+        };
+        assert_eq!(payload.from_file, Some(PathBuf::from("code.txt")));
+        let cli = parse(&["approve-login", "--from-file", "qr.txt", "--yes"]);
+        assert!(matches!(
+            cli.command,
+            ClientCommand::ApproveLogin { yes: true, .. }
+        ));
+        for refused in [&["pay"][..], &["pay", "x", "--from-file", "f"]] {
+            assert!(
+                TestCli::try_parse_from(std::iter::once("piazza").chain(refused.iter().copied()))
+                    .is_err(),
+                "{refused:?}"
+            );
+        }
     }
 
     #[test]

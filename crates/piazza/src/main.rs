@@ -60,6 +60,8 @@ fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
+        // Colours for a person at a terminal, not escape codes in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     // Blocking threads run store reads and Argon2, both bounded by their
     // own semaphores; this caps the threads (and their malloc arenas) too.

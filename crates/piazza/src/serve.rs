@@ -140,7 +140,10 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = config(&args)?;
-    raise_open_file_limit();
+    let open_files = raise_open_file_limit();
+    if let Some(warning) = open_files.and_then(|open| too_few_open_files(&config.limits, open)) {
+        tracing::warn!("{warning}");
+    }
     let running = piazza_server::spawn(config.clone())
         .await
         .map_err(start_failure)?;
@@ -148,7 +151,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("listening on http://{}", running.addr);
     use std::io::Write;
     std::io::stdout().flush().ok();
-    tracing::info!(addr = %running.addr, data_dir = %config.data_dir.display(), "serving");
+    // What a first start needs to know, on stderr with the logs (a script
+    // that reads the first line of stdout and closes it must not make a
+    // later line fail).
+    let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or(config.data_dir.clone());
+    tracing::info!(
+        "serving the API and the web client at http://{}/ with the data in {}; Ctrl-C stops it",
+        running.addr,
+        data_dir.display()
+    );
+    if config.sandbox_payments {
+        tracing::info!("sandbox payments: top-ups and withdrawals move play money");
+    }
     shutdown_signal().await;
     tracing::info!("shutting down: closing sockets and finishing in-flight commits");
     running.shut_down().await;
@@ -156,49 +170,102 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Why the server did not start, and what to do about it. A store that
-/// cannot be opened is most likely damaged, not busy: the message says how
-/// to check it and restore it, and nothing about ports.
+/// Why the server did not start, and what to do about it, said once. A
+/// store that cannot be opened is most likely damaged, not busy: the
+/// message says how to check it and restore it, and nothing about ports.
 fn start_failure(error: StartError) -> anyhow::Error {
-    let advice = match &error {
-        StartError::Store { dir, .. } => format!(
-            "the server did not start. Check the store with `piazza admin check --data-dir {dir}` \
+    match &error {
+        StartError::Store { dir, .. } => anyhow::anyhow!(
+            "the server could not start: {error}\nCheck the store with `piazza admin check --data-dir {dir}` \
              (and `piazza admin ledger-check --data-dir {dir}`); if it is damaged, stop every \
              process using it and restore the whole data directory from your latest backup"
         ),
-        StartError::Listen { addr, .. } => format!(
-            "is another process listening on {addr}? Choose another address with `--listen`"
+        StartError::Listen { addr, source } => listen_failure(*addr, source, "--listen"),
+        StartError::MetricsListen { addr, source } => {
+            listen_failure(*addr, source, "--metrics-listen")
+        }
+    }
+}
+
+/// One sentence for an address the server cannot listen on: what is
+/// wrong and what to do, for the commonest causes.
+fn listen_failure(addr: SocketAddr, source: &std::io::Error, flag: &str) -> anyhow::Error {
+    let other_port = SocketAddr::new(addr.ip(), addr.port().wrapping_add(1).max(1));
+    match source.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+            "{addr} is already in use (is Piazza already running?): stop what listens there, \
+             or pass another address such as `{flag} {other_port}`"
         ),
-        StartError::MetricsListen { addr, .. } => format!(
-            "is another process listening on {addr}? Choose another address with \
-             `--metrics-listen`, or `--metrics-listen off`"
+        std::io::ErrorKind::PermissionDenied => anyhow::anyhow!(
+            "not allowed to listen on {addr} (ports below 1024 need privileges): \
+             pass another address such as `{flag} {}`",
+            SocketAddr::new(addr.ip(), 8080)
         ),
-    };
-    anyhow::anyhow!("the server could not start: {error}\n{advice}")
+        std::io::ErrorKind::AddrNotAvailable => anyhow::anyhow!(
+            "{addr} is not an address of this machine: pass one that is, \
+             such as `{flag} 127.0.0.1:{}`",
+            addr.port()
+        ),
+        _ => anyhow::anyhow!(
+            "cannot listen on {addr} ({source}): pass another address with `{flag}`"
+        ),
+    }
 }
 
 /// Each connection is a file descriptor, and the server caps its
 /// connections to fit the open-file limit (`Limits::fit_to_open_files`):
 /// the soft limit is raised to the hard one, which is what the operator
-/// (or systemd's `LimitNOFILE`) allowed, and both are logged.
+/// (or systemd's `LimitNOFILE`) allowed. Returns the limit now in force.
 #[cfg(unix)]
-fn raise_open_file_limit() {
+fn raise_open_file_limit() -> Option<u64> {
     let before = rlimit::Resource::NOFILE.get();
     match (before, rlimit::increase_nofile_limit(u64::MAX)) {
-        (Ok((soft_before, hard)), Ok(soft)) => tracing::info!(
-            soft_before,
-            soft,
-            hard,
-            "open-file limit raised to its hard limit; raise that (ulimit -Hn, LimitNOFILE) for more connections"
-        ),
+        (Ok((soft_before, hard)), Ok(soft)) => {
+            tracing::debug!(
+                soft_before,
+                soft,
+                hard,
+                "open-file limit raised to its hard limit"
+            );
+            Some(soft)
+        }
         (Err(error), _) | (_, Err(error)) => {
             tracing::warn!(%error, "cannot read or raise the open-file limit");
+            None
         }
     }
 }
 
 #[cfg(not(unix))]
-fn raise_open_file_limit() {}
+fn raise_open_file_limit() -> Option<u64> {
+    None
+}
+
+/// WebSockets below which a server is short of them whatever it was
+/// configured for: a few hundred people online.
+const SOCKETS_TOO_FEW: usize = 1000;
+
+/// A warning when `open_files` holds fewer WebSockets than the server is
+/// configured for, and that is worth an operator's attention: the caps
+/// were set in the config file (they differ from the defaults), or what
+/// is left is below [`SOCKETS_TOO_FEW`]. A default configuration on a
+/// machine whose limit holds thousands says nothing.
+fn too_few_open_files(limits: &Limits, open_files: u64) -> Option<String> {
+    let mut fitted = limits.clone();
+    fitted.fit_to_open_files(open_files);
+    let defaults = Limits::default();
+    let configured = limits.sockets_max != defaults.sockets_max
+        || limits.connections_max != defaults.connections_max;
+    let short = fitted.sockets_max < limits.sockets_max;
+    (short && (configured || fitted.sockets_max < SOCKETS_TOO_FEW)).then(|| {
+        format!(
+            "the open-file limit ({open_files}) leaves room for {} WebSockets and {} connections, \
+             fewer than the {} and {} configured: raise the hard limit (`ulimit -Hn`, systemd's \
+             `LimitNOFILE=`) and start again",
+            fitted.sockets_max, fitted.connections_max, limits.sockets_max, limits.connections_max
+        )
+    })
+}
 
 async fn shutdown_signal() {
     let interrupt = async {
@@ -257,5 +324,34 @@ mod tests {
         );
         let zero = limits("[limits]\nlogin_failures_per_username_address_max = 0\n");
         assert!(zero.check().is_err());
+    }
+
+    #[test]
+    fn the_open_file_warning_comes_only_when_the_limit_is_really_too_low() {
+        let defaults = Limits::default();
+        // A default configuration with room for thousands: nothing to say.
+        assert_eq!(too_few_open_files(&defaults, 20_000), None);
+        assert_eq!(too_few_open_files(&defaults, 1 << 20), None);
+        // A few hundred sockets is too few for any server.
+        let warning = too_few_open_files(&defaults, 1024).expect("a warning");
+        assert!(warning.contains("ulimit -Hn"), "{warning}");
+        // Caps set in the config file above what the limit holds.
+        let asked = limits("[limits]\nsockets_max = 100000\nconnections_max = 200000\n");
+        let warning = too_few_open_files(&asked, 20_000).expect("a warning");
+        assert!(warning.contains("100000"), "{warning}");
+        assert_eq!(too_few_open_files(&asked, 1 << 20), None);
+        // Caps set below what the limit holds are no problem.
+        let small = limits("[limits]\nsockets_max = 500\nconnections_max = 1000\n");
+        assert_eq!(too_few_open_files(&small, 20_000), None);
+    }
+
+    #[test]
+    fn a_port_in_use_is_said_once_with_what_to_do() {
+        let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let source = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let message = start_failure(StartError::Listen { addr, source }).to_string();
+        assert_eq!(message.matches("127.0.0.1:8080").count(), 1, "{message}");
+        assert!(message.contains("--listen 127.0.0.1:8081"), "{message}");
+        assert!(!message.contains('\n'), "{message}");
     }
 }

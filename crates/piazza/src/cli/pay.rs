@@ -16,6 +16,7 @@ use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 
 use super::money::{TypedAmount, format_minor, minor_digits};
+use super::payload::{PayloadArgs, PayloadSource};
 use super::{Cli, Session, find_by_username, password_or_stdin, secret_line};
 
 /// The environment variable scripts pass the payment PIN in.
@@ -154,6 +155,10 @@ pub enum MerchantCommand {
         /// Also write the code as a PNG image to this file
         #[arg(long)]
         png: Option<PathBuf>,
+        /// Also write the payload's text to this file, for
+        /// `piazza pay --from-file FILE`: no shell quoting to get wrong
+        #[arg(long, value_name = "FILE")]
+        payload_file: Option<PathBuf>,
     },
     /// Charge a buyer's payment code (from `piazza payment-code`)
     Collect {
@@ -243,14 +248,23 @@ fn pin() -> anyhow::Result<String> {
 /// A PIN from the environment variable `env`, else one line of standard
 /// input prompted as `what`.
 fn pin_from(env: &str, what: &str) -> anyhow::Result<String> {
-    let pin = match std::env::var(env) {
-        Ok(pin) if !pin.is_empty() => pin,
-        _ => secret_line(what)?,
+    let pin = match non_empty_env(env) {
+        Some(pin) => pin,
+        None => secret_line(what)?,
     };
     if pin.len() != 6 || !pin.bytes().all(|byte| byte.is_ascii_digit()) {
         bail!("a payment PIN is exactly six digits: set {env} or type it on standard input");
     }
     Ok(pin)
+}
+
+/// The payment PIN from `PIAZZA_PIN`, if it is set.
+fn pin_in_env() -> Option<String> {
+    non_empty_env(PIN_ENV)
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 /// Draws `text` as a QR code with two modules per character cell, light
@@ -584,6 +598,7 @@ pub(super) async fn merchant(cli: &Cli, command: MerchantCommand) -> anyhow::Res
             amount,
             svg,
             png,
+            payload_file,
         } => {
             let amount_minor = match &amount {
                 Some(amount) => Some(currency(&session).await?.minor(amount)?),
@@ -595,6 +610,14 @@ pub(super) async fn merchant(cli: &Cli, command: MerchantCommand) -> anyhow::Res
                 .map_err(|e| session.explain(e))?;
             println!("{payload}");
             println!("{}", draw_qr(&payload)?);
+            if let Some(path) = payload_file {
+                std::fs::write(&path, format!("{payload}\n"))
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!(
+                    "wrote the payload to {0}: `piazza pay --from-file {0}` pays it",
+                    path.display()
+                );
+            }
             for (path, format) in [(svg, QrImageFormat::Svg), (png, QrImageFormat::Png)] {
                 let Some(path) = path else { continue };
                 let image = client
@@ -658,10 +681,15 @@ pub(super) async fn merchant(cli: &Cli, command: MerchantCommand) -> anyhow::Res
 
 pub(super) async fn pay(
     cli: &Cli,
-    qr_payload: &str,
+    payload: &PayloadArgs,
     amount: Option<TypedAmount>,
     key: KeyOpts,
 ) -> anyhow::Result<()> {
+    let (qr_payload, source) = payload.read()?;
+    let qr_payload = qr_payload.as_str();
+    if source == PayloadSource::Stdin && pin_in_env().is_none() {
+        bail!("the code came from standard input, so the PIN cannot: set {PIN_ENV}");
+    }
     // Read here only to say whom and how much is paid, and to catch a
     // mistyped code before the PIN is asked; the server checks it again.
     let scanned = emvco::parse(qr_payload.trim())
