@@ -77,7 +77,7 @@ pub struct DeviceView {
 
 /// A device's program and system, from its `User-Agent`: one of a fixed few
 /// codes each, never text the device wrote.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct DeviceClient {
     /// `chrome`, `edge`, `firefox`, `safari`, `piazza_cli` (the command-line
     /// client) or `unknown`.
@@ -707,6 +707,9 @@ pub struct LoginRequestDetails {
     /// The page's browser and system from its User-Agent, one of a fixed
     /// few ("Chrome on Linux", "Safari on iOS", "Unknown browser").
     pub browser: String,
+    /// The same as codes, for a client to word in its own language.
+    #[serde(default)]
+    pub client: DeviceClient,
     /// The address the request came from, as the server saw it.
     pub address: String,
     /// RFC 3339; when the page asked.

@@ -1050,6 +1050,8 @@ pub struct NewLoginRequest {
 pub struct LoginOrigin {
     /// The browser kind read from its User-Agent ("Chrome on Linux").
     pub browser: String,
+    /// The User-Agent itself, cut short (none if the page sent none).
+    pub user_agent: Option<String>,
     /// The address it connected from.
     pub address: String,
 }

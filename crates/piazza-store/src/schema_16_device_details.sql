@@ -5,3 +5,7 @@
 -- version (or one that sends no `User-Agent`).
 ALTER TABLE devices ADD COLUMN user_agent TEXT;
 ALTER TABLE devices ADD COLUMN last_seen_address TEXT;
+-- And the `User-Agent` of a page asking to log in by QR code (cut short),
+-- so its approver is told what it is in their own language, and the
+-- device made by the approval starts with it.
+ALTER TABLE login_requests ADD COLUMN user_agent TEXT;

@@ -148,14 +148,17 @@ pub async fn devices(
     }))
 }
 
+/// What a `User-Agent` says the device is, as the API's codes.
+pub fn device_client(user_agent: &str) -> DeviceClient {
+    let kind = BrowserKind::from_user_agent(user_agent);
+    DeviceClient {
+        app: kind.family.code().to_owned(),
+        system: kind.system.code().to_owned(),
+    }
+}
+
 fn device_view(device: Device, auth: Auth) -> DeviceView {
-    let client = device.seen.user_agent.as_deref().map(|user_agent| {
-        let kind = BrowserKind::from_user_agent(user_agent);
-        DeviceClient {
-            app: kind.family.code().to_owned(),
-            system: kind.system.code().to_owned(),
-        }
-    });
+    let client = device.seen.user_agent.as_deref().map(device_client);
     DeviceView {
         device_id: device.device_id.to_string(),
         device_name: device.device_name,

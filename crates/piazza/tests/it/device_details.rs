@@ -5,7 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use piazza_api::{DeviceClient, DeviceView, LoginRequestCreated, LoginRequestView, SessionCreated};
+use piazza_api::{
+    DeviceClient, DeviceView, LoginRequestCreated, LoginRequestDetails, LoginRequestView,
+    SessionCreated,
+};
 use piazza_client::Client;
 use reqwest::Method;
 
@@ -192,6 +195,18 @@ async fn a_qr_log_in_is_seen_as_the_page_that_picked_its_token_up() {
         &firefox,
     )
     .await;
+    // The approver is told what it is as codes, to word in their language.
+    let code = request.qr_payload.rsplit(':').next().unwrap();
+    let details: LoginRequestDetails = raw_json(
+        &ann.client,
+        Method::GET,
+        &format!("/api/v1/login-requests/{}/details", request.request_id),
+        None,
+        &[("x-login-code", code)],
+    )
+    .await;
+    assert_eq!(Some(details.client), client("firefox", "windows"));
+    assert_eq!(details.browser, "Firefox on Windows");
     ann.client.approve_login(&request.qr_payload).await.unwrap();
     let approved = ann
         .client
@@ -202,13 +217,16 @@ async fn a_qr_log_in_is_seen_as_the_page_that_picked_its_token_up() {
         .into_iter()
         .find(|device| device.device_name == "kitchen")
         .unwrap();
-    // Approved, not picked up yet: where it asked from, nothing more.
+    // Approved, not picked up yet: as it asked.
     assert_eq!(approved.last_seen_address.as_deref(), Some("127.0.0.3"));
-    assert_eq!(approved.user_agent, None);
+    assert_eq!(approved.user_agent.as_deref(), Some(FIREFOX_ON_WINDOWS));
+    assert_eq!(approved.client, client("firefox", "windows"));
 
+    // Picked up from another address (the page moved networks meanwhile).
+    let moved = Client::from_address(&app.base, "127.0.0.4".parse().unwrap());
     let status_path = format!("/api/v1/login-requests/{}", request.request_id);
     let picked: LoginRequestView = raw_json(
-        &page,
+        &moved,
         Method::GET,
         &status_path,
         None,
@@ -222,6 +240,6 @@ async fn a_qr_log_in_is_seen_as_the_page_that_picked_its_token_up() {
     let seen = device(&ann, &approved.device_id).await;
     assert_eq!(seen.user_agent.as_deref(), Some(FIREFOX_ON_WINDOWS));
     assert_eq!(seen.client, client("firefox", "windows"));
-    assert_eq!(seen.last_seen_address.as_deref(), Some("127.0.0.3"));
+    assert_eq!(seen.last_seen_address.as_deref(), Some("127.0.0.4"));
     app.shut_down().await;
 }

@@ -385,6 +385,7 @@ async fn an_expired_request_cannot_be_approved() {
             origin: LoginOrigin {
                 browser: "Chrome on Linux".into(),
                 address: "127.0.0.1".into(),
+                user_agent: None,
             },
             expires_at: Timestamp::from_unix_ms(Timestamp::now().unix_ms() - 1),
         })
