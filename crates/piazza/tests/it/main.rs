@@ -9,6 +9,7 @@ mod cli_pay;
 mod cli_profiles;
 mod connections;
 mod crash;
+mod device_details;
 mod devices;
 mod helpers;
 mod integrity;
