@@ -1,13 +1,19 @@
 // The shell: the router, the account switcher and the registry of areas.
 // It knows no area by name; each area brings its routes and nav entry.
 //
-// An area is `{ id, nav?: {label, href, icon}, routes: [{ path, view,
-// public? }], attach?(session) }`. `path` is like '/chats/:id'; `view(ctx)`
-// returns the element to show (returning the element already shown keeps
-// it, so an area can keep a two-pane layout alive across its routes).
+// An area is `{ id, nav?: {label, href, icon}, menu?: [{label, href}],
+// routes: [{ path, view | lazy, public? }], attach?(session) }`. `path` is
+// like '/chats/:id'; `view(ctx)` returns the element to show (returning the
+// element already shown keeps it, so an area can keep a two-pane layout
+// alive across its routes). A screen few visits need gives `lazy: () =>
+// import(…).then((m) => m.view)` instead: its module loads on the first
+// visit, not before the first paint. `menu` entries go into the account menu. An
+// area puts a count on its navigation entry with `session.setBadge(id, n)`;
+// the sum of the counts also leads the page title, "(3) Piazza".
 
 import * as registry from './areas/index.js';
 import { h, icon, replace } from './lib/dom.js';
+import { avatar, setBadge } from './lib/ui.js';
 import { initI18n, t, LANGUAGES, language, setLanguage } from './lib/i18n.js';
 import { Session, accounts } from './lib/session.js';
 
@@ -72,6 +78,16 @@ function startSession(account) {
     const dot = root.querySelector('.sync-status');
     if (dot) showStatus(dot, e.detail);
   });
+  session.addEventListener('badges', showBadges);
+  session.addEventListener('person', (e) => {
+    // My own name or picture changed (the profile page): a new shell shows it.
+    if (e.detail === session.me && shell) {
+      const me = session.people.get(session.me);
+      accounts.save({ ...session.account, display_name: me.display_name ?? session.account.display_name });
+      shell = null;
+      render();
+    }
+  });
   session.start();
 }
 
@@ -114,6 +130,17 @@ function render() {
   if (!found) return navigate(session ? '/chats' : '/login');
   const { route, params } = found;
   if (!route.public && !session) return navigate('/login');
+  if (!route.view) {
+    route.loading ??= route.lazy().then(
+      (view) => (route.view = view),
+      (error) => {
+        route.loading = null; // offline for a moment: the next visit tries again
+        throw error;
+      },
+    );
+    route.loading.then(() => currentPath() === path && render(), () => {});
+    return;
+  }
   const query = new URLSearchParams(location.hash.split('?')[1] ?? '');
   const context = { session, params, query, navigate, useAccount, logOut, flash };
   if (route.public) {
@@ -154,7 +181,20 @@ function renderShell(route, view) {
   notice = null;
   if (shell.main.firstElementChild !== view) replace(shell.main, view);
   root.dataset.area = route.area.id;
-  document.title = route.area.nav ? `${t(route.area.nav.label)} · ${t('app.name')}` : t('app.name');
+  shell.title = route.area.nav ? `${t(route.area.nav.label)} · ${t('app.name')}` : t('app.name');
+  showBadges();
+}
+
+/** The areas' counts on their navigation entries, and their sum in the title. */
+function showBadges() {
+  if (!session || !shell) return;
+  let total = 0;
+  for (const link of shell.nav.querySelectorAll('a[data-area]')) {
+    const count = session.badges.get(link.dataset.area) ?? 0;
+    total += count;
+    setBadge(link.querySelector('.nav-badge'), count, { label: t('nav.unread', { count }) });
+  }
+  document.title = total ? `(${total > 99 ? '99+' : total}) ${shell.title}` : shell.title;
 }
 
 function showStatus(dot, status) {
@@ -169,7 +209,12 @@ function buildShell() {
   const header = h(
     'header',
     { class: 'topbar' },
-    h('a', { class: 'brand', href: '#/chats' }, t('app.name')),
+    h(
+      'a',
+      { class: 'brand', href: '#/chats' },
+      h('img', { src: '/favicon.svg', alt: '' }),
+      h('span', { class: 'brand-name' }, t('app.name')),
+    ),
     statusDot(),
     menu,
   );
@@ -184,11 +229,12 @@ function buildShell() {
           { href: area.nav.href, dataset: { area: area.id } },
           icon(area.nav.icon),
           h('span', { class: 'label' }, t(area.nav.label)),
+          h('span', { class: 'badge nav-badge', hidden: true }),
         ),
       ),
   );
   const main = h('main', { class: 'view', id: 'main' });
-  return { header, nav, main, account: me.account_id, lang: language() };
+  return { header, nav, main, account: me.account_id, lang: language(), title: t('app.name') };
 }
 
 function statusDot() {
@@ -209,7 +255,8 @@ function accountMenu(me) {
       'aria-controls': 'account-menu',
       'data-testid': 'account-menu',
     },
-    me.display_name || me.username,
+    avatar(session, session.people.get(me.account_id) ?? me, { size: 'sm' }),
+    h('span', { class: 'account-name' }, me.display_name || me.username),
   );
   const close = () => {
     panel.hidden = true;
@@ -233,6 +280,9 @@ function accountMenu(me) {
       ),
       item(t('menu.add_account'), () => navigate('/login?add=1'), { 'data-testid': 'add-account' }),
       h('hr'),
+      areas.flatMap((area) => area.menu ?? []).map((entry) =>
+        h('a', { class: 'menu-link', role: 'menuitem', href: entry.href, onclick: close, 'data-testid': entry.testid }, t(entry.label)),
+      ),
       h(
         'label',
         { class: 'menu-language' },
@@ -268,7 +318,7 @@ function accountMenu(me) {
   });
   const outside = (e) => {
     if (!panel.isConnected) document.removeEventListener('click', outside);
-    else if (!panel.hidden && !panel.contains(e.target) && e.target !== button) close();
+    else if (!panel.hidden && !panel.contains(e.target) && !button.contains(e.target)) close();
   };
   document.addEventListener('click', outside);
   return h('div', { class: 'account-menu' }, button, panel);

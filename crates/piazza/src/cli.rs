@@ -357,25 +357,15 @@ impl Session {
         strangers.sort_unstable();
         strangers.dedup();
         for id in strangers {
-            if let Some(account) = self.profile(id).await {
-                directory.add_people([&account]);
+            // A 404 (nothing of it is ours to see) leaves the id.
+            if let Ok(profile) = self.client.profile(id).await {
+                directory.add_person(
+                    &profile.account_id,
+                    &profile.username,
+                    &profile.display_name,
+                );
             }
         }
-    }
-
-    /// `GET /api/v1/accounts/{id}`, when the server has it and shows the
-    /// account to this one.
-    async fn profile(&self, account_id: &str) -> Option<AccountView> {
-        let path = format!("/api/v1/accounts/{account_id}");
-        let answer = self
-            .client
-            .raw(reqwest::Method::GET, &path, None, None)
-            .await
-            .ok()?;
-        if answer.status != 200 {
-            return None;
-        }
-        serde_json::from_slice(&answer.body).ok()
     }
 
     async fn contacts(&self) -> anyhow::Result<Vec<AccountView>> {

@@ -8,3 +8,4 @@ export { area as chat } from './chat/index.js';
 export { area as contacts } from './contacts/index.js';
 export { area as devices } from './devices/index.js';
 export { area as wallet } from './wallet/index.js';
+export { area as me } from './me/index.js';

@@ -57,6 +57,12 @@ export class Api {
   delete(path) {
     return this.request('DELETE', path);
   }
+  patch(path, body) {
+    return this.request('PATCH', path, body);
+  }
+  put(path, body) {
+    return this.request('PUT', path, body);
+  }
 
   // Accounts and sessions.
   signup(username, password, displayName) {
@@ -69,6 +75,25 @@ export class Api {
   }
   me() {
     return this.get('/me');
+  }
+  /** `{display_name?, avatar_media_id?, bio?}`: only what is given changes (null clears). */
+  updateMe(changes) {
+    return this.patch('/me', changes);
+  }
+  changePassword(oldPassword, newPassword, signOutOtherDevices) {
+    return this.put('/me/password', {
+      old_password: oldPassword,
+      new_password: newPassword,
+      sign_out_other_devices: signOutOtherDevices,
+    });
+  }
+  /** A profile as this account may see it (a stranger sees less). */
+  account(accountId) {
+    return this.get(`/accounts/${encodeURIComponent(accountId)}`);
+  }
+  /** Who has this username (what a contact request needs to show). */
+  accountByUsername(username) {
+    return this.get(`/accounts?${new URLSearchParams({ username })}`);
   }
   devices() {
     return this.get('/devices');
@@ -115,6 +140,13 @@ export class Api {
   acceptRequest(requestId) {
     return this.post(`/contacts/requests/${encodeURIComponent(requestId)}/accept`);
   }
+  declineRequest(requestId) {
+    return this.post(`/contacts/requests/${encodeURIComponent(requestId)}/decline`);
+  }
+  /** The requests this account sent that wait for an answer. */
+  outgoingRequests() {
+    return this.get('/contacts/requests/outgoing?limit=200');
+  }
 
   // Conversations.
   conversations() {
@@ -125,6 +157,10 @@ export class Api {
   }
   createGroup(title, members) {
     return this.post('/conversations', { title, members });
+  }
+  /** A group's `{title?, avatar_media_id?}` (owner only; null clears the picture). */
+  updateGroup(conversationId, changes) {
+    return this.patch(`/conversations/${encodeURIComponent(conversationId)}`, changes);
   }
   addMember(conversationId, accountId) {
     return this.post(`/conversations/${encodeURIComponent(conversationId)}/members`, {
@@ -162,6 +198,21 @@ export class Api {
   /** An image's bytes as a Blob (for a blob: URL; `<img>` cannot send the token). */
   async media(mediaId) {
     const response = await this.fetchRaw(`/media/${encodeURIComponent(mediaId)}`, { method: 'GET' }, MEDIA_TIMEOUT_MS);
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    return response.blob();
+  }
+  /**
+   * An image's thumbnail (avatars, previews). A server without thumbnails
+   * (404 on the route) gives the whole picture instead.
+   */
+  async thumbnail(mediaId) {
+    const id = encodeURIComponent(mediaId);
+    const response = await this.fetchRaw(`/media/${id}/thumbnail`, { method: 'GET' }, MEDIA_TIMEOUT_MS);
+    if (response.status === 404 || response.status === 405) {
+      const problem = await response.json().catch(() => null);
+      if (response.status === 405 || problem?.code === 'not_found') return this.media(mediaId);
+      throw new ApiError(response.status, problem);
+    }
     if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
     return response.blob();
   }

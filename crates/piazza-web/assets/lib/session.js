@@ -8,6 +8,8 @@ const ACCOUNTS_KEY = 'piazza.accounts';
 const CURRENT_KEY = 'piazza.current';
 /** More would make the menu useless; WeChat users run two or three. */
 export const ACCOUNTS_MAX = 10;
+/** Avatar pictures kept as blob: URLs per session. */
+const THUMBNAILS_MAX = 400;
 
 export const accounts = {
   list() {
@@ -68,6 +70,10 @@ export class Session extends EventTarget {
     this.sync = new Sync(this.api, revokedOnce);
     this.people = new Map();
     this.state = {};
+    /** Counts shown on the areas' navigation entries, by area id. */
+    this.badges = new Map();
+    /** Avatar pictures as blob: URLs, by media id (see `thumbnailUrl`). */
+    this.thumbnails = new Map();
     this.remember({
       account_id: account.account_id,
       username: account.username,
@@ -98,12 +104,71 @@ export class Session extends EventTarget {
 
   stop() {
     this.sync.stop();
+    for (const url of this.thumbnails.values()) url.then((u) => URL.revokeObjectURL(u), () => {});
+    this.thumbnails.clear();
   }
 
+  /**
+   * What a person looks like, merged into what was known; 'person'
+   * (detail = account id) tells views when their name or avatar changed.
+   */
   remember(person) {
     if (!person?.account_id) return;
     const known = this.people.get(person.account_id) ?? {};
-    this.people.set(person.account_id, { ...known, ...person });
+    const merged = { ...known };
+    for (const [key, value] of Object.entries(person)) if (value !== undefined) merged[key] = value;
+    this.people.set(person.account_id, merged);
+    const looks = (p) => `${p.display_name ?? ''}\u0000${p.username ?? ''}\u0000${p.avatar_media_id ?? ''}`;
+    if (looks(known) !== looks(merged)) {
+      this.dispatchEvent(new CustomEvent('person', { detail: person.account_id }));
+    }
+  }
+
+  /**
+   * The account's contacts, fetched once (and again after
+   * `forgetContacts()`, which contact events call); their names and
+   * pictures go into `people` as they come.
+   */
+  contacts() {
+    if (!this.contactsPromise) {
+      this.contactsPromise = this.api.contacts().then((answer) => {
+        for (const contact of answer.contacts) this.remember(contact);
+        return answer.contacts;
+      });
+      this.contactsPromise.catch(() => (this.contactsPromise = null));
+    }
+    return this.contactsPromise;
+  }
+
+  forgetContacts() {
+    this.contactsPromise = null;
+  }
+
+  /** The count on an area's navigation entry (0 hides it); the shell listens for 'badges'. */
+  setBadge(areaId, count) {
+    if ((this.badges.get(areaId) ?? 0) === count) return;
+    this.badges.set(areaId, count);
+    this.dispatchEvent(new Event('badges'));
+  }
+
+  /**
+   * A picture's thumbnail as a blob: URL (an <img> cannot send the token),
+   * fetched once per media id and kept while the session lives; at most
+   * THUMBNAILS_MAX are kept, the oldest given back first.
+   */
+  thumbnailUrl(mediaId) {
+    let url = this.thumbnails.get(mediaId);
+    if (!url) {
+      url = this.api.thumbnail(mediaId).then((blob) => URL.createObjectURL(blob));
+      url.catch(() => this.thumbnails.delete(mediaId));
+      this.thumbnails.set(mediaId, url);
+      if (this.thumbnails.size > THUMBNAILS_MAX) {
+        const [oldest, oldUrl] = this.thumbnails.entries().next().value;
+        this.thumbnails.delete(oldest);
+        oldUrl.then((u) => URL.revokeObjectURL(u), () => {});
+      }
+    }
+    return url;
   }
 
   /** A person's display name, their username, or a short form of the id. */
@@ -118,6 +183,12 @@ export class Session extends EventTarget {
       this.remember(event.to);
     } else if (event.type === 'contact.added') {
       this.remember(event.contact);
+    } else if (event.type === 'account.updated') {
+      const { account_id, display_name, avatar_media_id, bio } = event;
+      this.remember({ account_id, display_name, avatar_media_id: avatar_media_id ?? null, bio });
+    } else if (event.type === 'conversation.member_added' && event.display_name && !this.people.has(event.account_id)) {
+      // The name as it was when the member joined: only for someone not known better.
+      this.remember({ account_id: event.account_id, display_name: event.display_name, avatar_media_id: event.avatar_media_id ?? null });
     }
   }
 }

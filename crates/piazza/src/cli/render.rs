@@ -41,6 +41,9 @@ struct Conversation {
 pub struct Directory {
     me: String,
     people: HashMap<String, Person>,
+    /// Display names of accounts known by nothing else (an event named
+    /// them; their profile is not ours to read).
+    called: HashMap<String, String>,
     conversations: HashMap<String, Conversation>,
 }
 
@@ -85,9 +88,16 @@ impl Directory {
                 Conversation {
                     group: view.kind == "group",
                     title: view.title.clone(),
-                    peer: known.and_then(|known| known.peer),
+                    peer: view.peer.clone().or(known.and_then(|known| known.peer)),
                 },
             );
+        }
+    }
+
+    /// A group's new title, as `conversation.updated` gives it.
+    fn retitle(&mut self, id: &str, title: &str) {
+        if let Some(conversation) = self.conversations.get_mut(id) {
+            conversation.title = title.to_owned();
         }
     }
 
@@ -103,12 +113,33 @@ impl Directory {
         self.people.contains_key(account_id)
     }
 
+    /// A new display name for someone known (an event that carries the
+    /// name alone); someone unknown gets it as what to call them until
+    /// their username is known.
+    pub fn rename(&mut self, account_id: &str, display_name: &str) {
+        match self.people.get_mut(account_id) {
+            Some(person) => person.display_name = display_name.to_owned(),
+            None if !display_name.is_empty() => {
+                self.called
+                    .insert(account_id.to_owned(), display_name.to_owned());
+            }
+            None => {}
+        }
+    }
+
     /// "Bob Chen (bob)", or "bob" when the display name is the username;
-    /// the id itself for someone the CLI cannot name.
+    /// for someone known by display name alone, that name; the id itself
+    /// for someone the CLI cannot name.
     pub fn name(&self, account_id: &str) -> String {
-        match self.people.get(account_id) {
-            Some(person) => person_label(&person.username, &person.display_name),
-            None => account_id.to_owned(),
+        self.name_or(account_id, account_id)
+    }
+
+    /// [`Directory::name`], with `fallback` for someone the CLI cannot name.
+    pub fn name_or(&self, account_id: &str, fallback: &str) -> String {
+        match (self.people.get(account_id), self.called.get(account_id)) {
+            (Some(person), _) => person_label(&person.username, &person.display_name),
+            (None, Some(called)) => called.clone(),
+            (None, None) => fallback.to_owned(),
         }
     }
 
@@ -259,10 +290,10 @@ pub fn conversation_line(view: &ConversationView, directory: &Directory) -> Stri
 
 /// One line of `piazza contacts requests`.
 pub fn request_line(request: &ContactRequestView, directory: &Directory) -> String {
-    let from = if directory.knows(&request.from.account_id) {
-        directory.name(&request.from.account_id)
+    let from = if request.from.display_name.is_empty() {
+        directory.name_or(&request.from.account_id, &request.from.username)
     } else {
-        request.from.username.clone()
+        person_label(&request.from.username, &request.from.display_name)
     };
     let greeting = if request.greeting.is_empty() {
         String::new()
@@ -442,6 +473,7 @@ mod tests {
             account_id: id.to_owned(),
             username: username.to_owned(),
             display_name: display_name.to_owned(),
+            ..AccountView::default()
         }
     }
 
@@ -469,6 +501,8 @@ mod tests {
             read_seq: 2,
             member_count: 3,
             owner: None,
+            avatar_media_id: None,
+            peer: (kind == "direct").then(|| "acct_2".to_owned()),
         }
     }
 
@@ -508,15 +542,7 @@ mod tests {
         assert_eq!(directory.place("conv_1"), "your chat with Bob Chen");
         assert_eq!(directory.place("conv_2"), "Weekend");
         // A peer who renames themselves renames the conversation.
-        directory.add_conversation(
-            "conv_1",
-            Conversation {
-                group: false,
-                title: "Bob Chen".to_owned(),
-                peer: Some("acct_2".to_owned()),
-            },
-        );
-        directory.add_person("acct_2", "bob", "Bobby");
+        directory.rename("acct_2", "Bobby");
         assert_eq!(directory.conversation("conv_1"), "Bobby");
         assert_eq!(
             conversation_line(&conversation("conv_2", "group", "Weekend"), &directory),
@@ -586,6 +612,8 @@ mod tests {
             from: AccountBrief {
                 account_id: "acct_3".to_owned(),
                 username: "carol".to_owned(),
+                display_name: String::new(),
+                avatar_media_id: None,
             },
             greeting: "hi, it's Carol".to_owned(),
             created_at: "2025-01-02T10:00:00Z".to_owned(),
@@ -596,6 +624,15 @@ mod tests {
         );
         directory.add_person("acct_3", "carol", "Carol Wu");
         assert!(request_line(&request, &directory).starts_with("Carol Wu (carol) asks"));
+        // The request itself carries the name (servers since profiles).
+        let named = ContactRequestView {
+            from: AccountBrief {
+                display_name: "Carol W.".to_owned(),
+                ..request.from.clone()
+            },
+            ..request
+        };
+        assert!(request_line(&named, &directory).starts_with("Carol W. (carol) asks"));
     }
 
     fn entry(kind: &str, amount_minor: i64, about: Option<&str>) -> StatementEntryView {

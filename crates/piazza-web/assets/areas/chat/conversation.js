@@ -4,8 +4,11 @@
 // messages scroll like 30. Scrolling near the top loads the page before the
 // oldest message held (history API, `before` = that seq).
 
-import { h, replace, shortTime } from '../../lib/dom.js';
+import { h, icon, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
+import { avatar, bubble, iconButton } from '../../lib/ui.js';
+/** The preview and the viewer load on first use, not before the first paint. */
+const pictures = () => import('./pictures.js');
 
 /** Rows rendered beyond the visible area, in pixels, above and below. */
 const OVERSCAN_PX = 600;
@@ -62,6 +65,7 @@ class Conversation extends HTMLElement {
     };
     this.state.addEventListener('messages', this.onMessages);
     this.state.addEventListener('changed', this.onChanged);
+    this.session.addEventListener('person', this.onChanged);
     this.state.addEventListener('incoming', this.onIncoming);
     this.onResize = new ResizeObserver(() => this.schedule());
     this.onResize.observe(this.scroller);
@@ -77,6 +81,7 @@ class Conversation extends HTMLElement {
   disconnectedCallback() {
     this.state.removeEventListener('messages', this.onMessages);
     this.state.removeEventListener('changed', this.onChanged);
+    this.session.removeEventListener('person', this.onChanged);
     this.state.removeEventListener('incoming', this.onIncoming);
     this.onResize.disconnect();
     if (this.state.viewing === this.conversationId) this.state.viewing = null;
@@ -84,13 +89,7 @@ class Conversation extends HTMLElement {
   }
 
   build() {
-    this.titleElement = h('h2', { id: 'conversation-title' });
-    this.subtitle = h('span', { class: 'subtitle' });
-    this.infoLink = h(
-      'a',
-      { class: 'button', href: `#/chats/${encodeURIComponent(this.conversationId)}/info`, 'data-testid': 'group-info' },
-      t('group.info'),
-    );
+    const header = this.buildHeader();
     this.topSpacer = h('div', { class: 'spacer', 'aria-hidden': 'true' });
     this.bottomSpacer = h('div', { class: 'spacer', 'aria-hidden': 'true' });
     this.rowsBox = h('div', { class: 'rows' });
@@ -108,6 +107,59 @@ class Conversation extends HTMLElement {
     // much to be a live region.
     this.live = h('div', { class: 'sr-only', 'aria-live': 'polite', role: 'status' });
     this.status = h('p', { class: 'error', role: 'alert' });
+    this.composer = this.buildComposer();
+    this.className = 'conversation';
+    replace(this, header, this.scroller, this.status, this.composer, this.live);
+    this.updateHeader();
+    // On a desktop the composer takes the keyboard at once; a phone would
+    // pop its keyboard over the messages, so it waits for a tap.
+    if (matchMedia('(min-width: 800px)').matches) {
+      this.composer.querySelector('textarea').focus({ preventScroll: true });
+    }
+  }
+
+  /** Back, the person (or group) with their picture opening their profile, mute, group info. */
+  buildHeader() {
+    this.titleElement = h('h2', { id: 'conversation-title' });
+    this.subtitle = h('span', { class: 'subtitle' });
+    this.avatarSlot = h('span', { class: 'peer-avatar' });
+    this.peerLink = h(
+      'a',
+      { class: 'peer', 'data-testid': 'conversation-peer' },
+      this.avatarSlot,
+      h('span', { class: 'heading' }, this.titleElement, this.subtitle),
+    );
+    this.muteButton = iconButton('bell', t('chat.mute'), {
+      'data-testid': 'mute-toggle',
+      'aria-pressed': 'false',
+      onclick: () => {
+        this.state.setMuted(this.conversationId, !this.state.isMuted(this.conversationId));
+        this.updateHeader();
+      },
+    });
+    this.infoLink = h(
+      'a',
+      {
+        class: 'button icon-button',
+        href: `#/chats/${encodeURIComponent(this.conversationId)}/info`,
+        'data-testid': 'group-info',
+        'aria-label': t('group.info'),
+        title: t('group.info'),
+      },
+      icon('info'),
+    );
+    return h(
+      'header',
+      { class: 'pane-header' },
+      h('a', { class: 'back', href: '#/chats', 'aria-label': t('chat.back') }, icon('back')),
+      this.peerLink,
+      this.muteButton,
+      this.infoLink,
+    );
+  }
+
+  /** The picture button, the text, the other areas' buttons, Send. */
+  buildComposer() {
     const input = h('textarea', {
       id: 'composer',
       name: 'text',
@@ -128,27 +180,20 @@ class Conversation extends HTMLElement {
     picker.addEventListener('change', () => {
       const file = picker.files?.[0];
       picker.value = '';
-      if (file) this.sendImage(file);
+      if (file) this.pickImage(file);
     });
-    this.attach = h(
-      'button',
-      {
-        type: 'button',
-        class: 'attach',
-        'aria-label': t('chat.attach_image'),
-        title: t('chat.attach_image'),
-        'data-testid': 'attach-image',
-        onclick: () => picker.click(),
-      },
-      '+',
-    );
-    // A pasted image (a screenshot) is sent like a picked one.
+    this.attach = iconButton('image', t('chat.attach_image'), {
+      class: 'attach',
+      'data-testid': 'attach-image',
+      onclick: () => picker.click(),
+    });
+    // A pasted image (a screenshot) is previewed like a picked one.
     input.addEventListener('paste', (e) => {
       const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file' && i.type.startsWith('image/'));
       const file = item?.getAsFile();
       if (!file) return;
       e.preventDefault();
-      this.sendImage(file);
+      this.pickImage(file);
     });
     const form = h(
       'form',
@@ -173,26 +218,7 @@ class Conversation extends HTMLElement {
       this.stick = true;
       this.state.send(this.conversationId, text);
     });
-    this.composer = form;
-    this.className = 'conversation';
-    replace(
-      this,
-      h(
-        'header',
-        { class: 'pane-header' },
-        h('a', { class: 'back', href: '#/chats', 'aria-label': t('chat.back') }, '‹'),
-        h('div', { class: 'heading' }, this.titleElement, this.subtitle),
-        this.infoLink,
-      ),
-      this.scroller,
-      this.status,
-      form,
-      this.live,
-    );
-    this.updateHeader();
-    // On a desktop the composer takes the keyboard at once; a phone would
-    // pop its keyboard over the messages, so it waits for a tap.
-    if (matchMedia('(min-width: 800px)').matches) input.focus({ preventScroll: true });
+    return form;
   }
 
   updateHeader() {
@@ -208,18 +234,47 @@ class Conversation extends HTMLElement {
       this.titleElement.textContent = t('chat.title');
       return;
     }
-    this.titleElement.textContent = conversation.title || t('chat.direct');
+    const title = conversation.title || t('chat.direct');
+    this.titleElement.textContent = title;
     const group = conversation.kind === 'group';
     this.subtitle.textContent = group ? t('group.member_count', { count: conversation.member_count }) : '';
     this.infoLink.hidden = !group;
+    const face = this.state.face(this.conversationId);
+    const faceKey = `${face.account_id ?? ''}|${face.avatar_media_id ?? ''}|${title}`;
+    if (this.faceKey !== faceKey) {
+      this.faceKey = faceKey;
+      replace(this.avatarSlot, avatar(this.session, { ...face, title }, { size: 'sm' }));
+    }
+    const profile = group
+      ? `#/chats/${encodeURIComponent(this.conversationId)}/info`
+      : face.account_id
+        ? `#/contacts/${encodeURIComponent(face.account_id)}`
+        : null;
+    if (profile) this.peerLink.setAttribute('href', profile);
+    else this.peerLink.removeAttribute('href');
+    this.peerLink.setAttribute('aria-label', group ? t('group.info') : t('chat.open_profile', { name: title }));
+    if (!group && !face.account_id && !this.peerAsked) {
+      // A new device may not know the peer yet: the log tells.
+      this.peerAsked = true;
+      this.state.loadPeer(this.conversationId).then((peer) => peer && this.updateHeader(), () => {});
+    }
+    const muted = this.state.isMuted(this.conversationId);
+    this.muteButton.setAttribute('aria-pressed', String(muted));
+    const muteLabel = muted ? t('chat.unmute') : t('chat.mute');
+    this.muteButton.setAttribute('aria-label', muteLabel);
+    this.muteButton.title = muteLabel;
+    replace(this.muteButton, icon(muted ? 'bell-off' : 'bell'));
   }
 
   refresh() {
     this.schedule();
   }
 
-  /** Sends an image with what the composer holds as its caption. */
-  sendImage(file) {
+  /**
+   * A picture picked or pasted: shown with a caption field (holding what
+   * the composer held) and sent only from there.
+   */
+  pickImage(file) {
     if (!IMAGE_TYPES.has(file.type)) {
       this.status.textContent = t('chat.image_unsupported');
       return;
@@ -230,10 +285,27 @@ class Conversation extends HTMLElement {
     }
     this.status.textContent = '';
     const input = this.composer.querySelector('textarea');
-    const caption = input.value.trim().slice(0, TEXT_MAX);
-    input.value = '';
-    this.stick = true;
-    this.state.sendImage(this.conversationId, file, caption);
+    pictures().then(({ previewPicture }) =>
+      previewPicture(file, input.value.trim().slice(0, TEXT_MAX), {
+        captionMax: TEXT_MAX,
+        send: (caption) => {
+          input.value = '';
+          this.stick = true;
+          this.state.sendImage(this.conversationId, file, caption);
+        },
+      }),
+    );
+  }
+
+  /** The viewer, opened on one picture of this conversation. */
+  view(item) {
+    const shown = this.state
+      .log(this.conversationId)
+      .all()
+      .filter((m) => m.kind === 'image' && (m.ref || m.file));
+    const index = Math.max(0, shown.findIndex((m) => this.key(m) === this.key(item)));
+    const load = (m) => (m.file ? Promise.resolve(m.file) : this.session.api.media(m.ref));
+    pictures().then(({ openViewer }) => openViewer(shown, index, load));
   }
 
   schedule() {
@@ -372,15 +444,9 @@ class Conversation extends HTMLElement {
     const mine = item.sender === this.session.me;
     const conversation = this.state.conversations.get(this.conversationId);
     const group = conversation?.kind === 'group';
-    const status = mine
-      ? h(
-          'span',
-          { class: 'send-status', 'data-status': item.status },
-          item.status === 'failed' ? t('chat.failed') : item.status === 'sending' ? t('chat.sending') : t('chat.sent'),
-        )
-      : null;
+    const status = item.status ?? 'sent';
     const retry =
-      mine && item.status === 'failed'
+      mine && status === 'failed'
         ? h(
             'button',
             {
@@ -395,20 +461,22 @@ class Conversation extends HTMLElement {
       this.dividerSeq && item.seq === this.dividerSeq
         ? h('p', { class: 'divider', role: 'separator' }, t('chat.new_messages'))
         : null;
+    const body = bubble({
+      mine,
+      status,
+      sender: group && !mine ? this.session.name(item.sender) : null,
+      content: this.content(item),
+      time: h('time', { datetime: item.sent_at }, shortTime(item.sent_at, language())),
+      extra: retry,
+    });
     return h(
       'div',
       {
         class: `msg ${mine ? 'mine' : 'theirs'}`,
-        dataset: { seq: item.seq ?? '', status: item.status ?? 'sent', clientMsgId: item.client_msg_id },
+        dataset: { seq: item.seq ?? '', status, clientMsgId: item.client_msg_id },
       },
       divider,
-      h(
-        'div',
-        { class: 'bubble' },
-        group && !mine ? h('span', { class: 'sender' }, this.session.name(item.sender)) : null,
-        this.content(item),
-        h('span', { class: 'meta' }, h('time', { datetime: item.sent_at }, shortTime(item.sent_at, language())), status, retry),
-      ),
+      group && !mine ? h('div', { class: 'msg-line' }, avatar(this.session, item.sender, { size: 'sm' }), body) : body,
     );
   }
 
@@ -444,10 +512,15 @@ class Conversation extends HTMLElement {
           img.classList.add('broken');
         });
     }
+    const open = h(
+      'button',
+      { type: 'button', class: 'thumb-button', 'aria-label': t('chat.view_image'), onclick: () => this.view(item) },
+      img,
+    );
     return h(
       'figure',
       { class: 'image' },
-      img,
+      open,
       item.text ? h('figcaption', { class: 'text' }, item.text) : null,
     );
   }

@@ -3,11 +3,12 @@
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
+import { avatar, listRow } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
 
 const TITLE_MAX = 64;
 
-export function newGroupView(ctx, contactsOf) {
+export function newGroupView(ctx) {
   const error = errorLine();
   const choices = h('fieldset', { class: 'choices' }, h('legend', {}, t('group.choose_members')));
   const form = h(
@@ -24,7 +25,7 @@ export function newGroupView(ctx, contactsOf) {
     error,
     h('button', { type: 'submit', class: 'primary' }, t('group.create')),
   );
-  contactsOf(ctx.session).then((contacts) => {
+  ctx.session.contacts().then((contacts) => {
     if (!contacts.length) choices.append(h('p', { class: 'hint' }, t('group.no_contacts')));
     for (const contact of contacts) {
       const id = `member-${contact.account_id}`;
@@ -33,7 +34,12 @@ export function newGroupView(ctx, contactsOf) {
           'div',
           { class: 'choice' },
           h('input', { type: 'checkbox', id, name: 'member', value: contact.account_id, dataset: { username: contact.username } }),
-          h('label', { for: id }, `${contact.display_name || contact.username} (@${contact.username})`),
+          h(
+            'label',
+            { for: id },
+            avatar(ctx.session, contact, { size: 'sm' }),
+            h('span', {}, contact.display_name || contact.username, ' ', h('small', {}, `@${contact.username}`)),
+          ),
         ),
       );
     }
@@ -54,12 +60,12 @@ export function newGroupView(ctx, contactsOf) {
   return form;
 }
 
-export function groupInfoView(ctx, contactsOf) {
+export function groupInfoView(ctx) {
   const { session } = ctx;
   const chat = session.state.chat;
   const id = ctx.params.id;
   const error = errorLine();
-  const memberList = h('ul', { class: 'members', 'aria-label': t('group.members') });
+  const memberList = h('ul', { class: 'rows-list members', 'aria-label': t('group.members') });
   const addSelect = h('select', { id: 'add-member', name: 'account_id' });
   const addForm = h(
     'form',
@@ -70,11 +76,15 @@ export function groupInfoView(ctx, contactsOf) {
   );
   const leave = h('button', { type: 'button', class: 'danger', 'data-testid': 'leave-group' }, t('group.leave'));
   const title = h('h2', {});
+  const picture = h('span', { class: 'avatar-slot' });
+  const ownerTools = groupEditForm(session, id, (call) => act(call));
+  const rename = ownerTools.querySelector('#group-rename');
   const card = h(
     'section',
     { class: 'card group-info', 'aria-label': t('group.info') },
     h('a', { href: `#/chats/${encodeURIComponent(id)}` }, t('group.back_to_chat')),
-    title,
+    h('div', { class: 'who' }, picture, title),
+    ownerTools,
     h('h3', {}, t('group.members')),
     memberList,
     addForm,
@@ -85,24 +95,18 @@ export function groupInfoView(ctx, contactsOf) {
   async function fill() {
     const conversation = chat.conversations.get(id);
     title.textContent = conversation?.title ?? '';
+    replace(picture, avatar(session, { conversation_id: id, title: conversation?.title, avatar_media_id: conversation?.avatar_media_id }, { size: 'md' }));
     const owner = conversation?.owner === session.me;
     addForm.hidden = !owner;
+    ownerTools.hidden = !owner;
+    if (document.activeElement !== rename) rename.value = conversation?.title ?? '';
     const members = await chat.loadMembers(id);
+    const remove = (accountId) => act(() => session.api.removeMember(id, accountId));
     replace(
       memberList,
-      [...members].map((accountId) =>
-        h(
-          'li',
-          { dataset: { accountId } },
-          h('span', {}, accountId === session.me ? t('chat.you') : session.name(accountId)),
-          conversation?.owner === accountId ? h('span', { class: 'tag' }, t('group.owner')) : null,
-          owner && accountId !== session.me
-            ? h('button', { type: 'button', class: 'danger', onclick: () => act(() => session.api.removeMember(id, accountId)) }, t('group.remove'))
-            : null,
-        ),
-      ),
+      [...members].map((accountId) => memberRow(session, accountId, conversation?.owner, remove)),
     );
-    const contacts = await contactsOf(session);
+    const contacts = await session.contacts();
     replace(
       addSelect,
       contacts
@@ -138,4 +142,58 @@ export function groupInfoView(ctx, contactsOf) {
   });
   fill().catch((failure) => (error.textContent = problemText(failure)));
   return card;
+}
+
+/** A member: picture, name and username (opening their profile), owner tag, Remove for the owner. */
+function memberRow(session, accountId, ownerId, remove) {
+  const person = session.people.get(accountId);
+  return listRow({
+    href: `#/contacts/${encodeURIComponent(accountId)}`,
+    avatar: avatar(session, accountId),
+    title: accountId === session.me ? t('chat.you') : session.name(accountId),
+    subtitle: person?.username ? `@${person.username}` : '',
+    dataset: { accountId },
+    trailing: [
+      ownerId === accountId ? h('span', { class: 'tag' }, t('group.owner')) : null,
+      ownerId === session.me && accountId !== session.me
+        ? h('button', { type: 'button', class: 'danger', onclick: () => remove(accountId) }, t('group.remove'))
+        : null,
+    ],
+  }).item;
+}
+
+/** The owner's tools: rename the group, change its picture (PATCH /conversations/{id}). */
+function groupEditForm(session, id, act) {
+  const rename = h('input', { id: 'group-rename', name: 'title', required: true, maxlength: TITLE_MAX, 'aria-label': t('group.title_label') });
+  const file = h('input', {
+    type: 'file',
+    accept: 'image/png,image/jpeg,image/webp,image/gif',
+    class: 'sr-only',
+    tabindex: '-1',
+    'aria-hidden': 'true',
+    'data-testid': 'group-avatar-input',
+  });
+  const form = h(
+    'form',
+    { class: 'group-edit', 'data-testid': 'group-edit' },
+    rename,
+    h('button', { type: 'submit' }, t('group.rename')),
+    h('button', { type: 'button', onclick: () => file.click() }, t('group.change_picture')),
+    file,
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const wanted = rename.value.trim();
+    if (wanted) act(() => session.api.updateGroup(id, { title: wanted }));
+  });
+  file.addEventListener('change', () => {
+    const chosen = file.files?.[0];
+    file.value = '';
+    if (!chosen) return;
+    act(async () => {
+      const uploaded = await session.api.uploadMedia(chosen);
+      await session.api.updateGroup(id, { avatar_media_id: uploaded.media_id });
+    });
+  });
+  return form;
 }

@@ -3,8 +3,10 @@
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
+import { emptyState } from '../../lib/ui.js';
 import { ChatState } from './state.js';
 import { groupInfoView, newGroupView } from './groups.js';
+import { watchIncoming } from './notify.js';
 import './list.js';
 import './conversation.js';
 
@@ -21,22 +23,18 @@ export const area = {
   attach(session) {
     const state = new ChatState(session);
     session.state.chat = state;
+    watchIncoming(session, state);
     state.load().catch(() => {});
     // Contacts' names label senders in groups and previews.
-    contactsOf(session).catch(() => {});
+    session.contacts().catch(() => {});
   },
 };
 
-/** The contacts, fetched once per session and refreshed on contact events. */
-export function contactsOf(session) {
-  if (!session.state.contactsPromise) {
-    session.state.contactsPromise = session.api.contacts().then((answer) => {
-      for (const contact of answer.contacts) session.remember(contact);
-      return answer.contacts;
-    });
-    session.state.contactsPromise.catch(() => (session.state.contactsPromise = null));
-  }
-  return session.state.contactsPromise;
+/** Opens the direct chat with a contact (the same one every time) and shows it. */
+export async function openDirectChat(session, accountId) {
+  const opened = await session.api.openDirect(accountId);
+  await session.state.chat.load();
+  location.hash = `#/chats/${encodeURIComponent(opened.conversation_id)}`;
 }
 
 function layout(ctx, detail) {
@@ -64,11 +62,11 @@ function layout(ctx, detail) {
       replace(pane, view);
     }
   } else if (detail === 'info') {
-    replace(pane, groupInfoView(ctx, contactsOf));
+    replace(pane, groupInfoView(ctx));
   } else if (detail === 'new-group') {
-    replace(pane, newGroupView(ctx, contactsOf));
+    replace(pane, newGroupView(ctx));
   } else {
-    replace(pane, h('p', { class: 'placeholder' }, t('chat.pick')));
+    replace(pane, emptyState({ iconName: 'chat', title: t('chat.pick') }));
   }
   return chats;
 }

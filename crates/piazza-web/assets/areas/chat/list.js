@@ -4,6 +4,8 @@
 
 import { h, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
+import { avatar, emptyState, iconButton, listRow, setBadge } from '../../lib/ui.js';
+import { notifyBanner, shouldAsk } from './notify.js';
 
 class ChatList extends HTMLElement {
   connectedCallback() {
@@ -20,19 +22,33 @@ class ChatList extends HTMLElement {
   build() {
     this.built = true;
     this.entries = new Map();
-    this.list = h('ul', { class: 'chat-list', 'aria-label': t('chat.list_label') });
-    this.empty = h('p', { class: 'empty', hidden: true }, t('chat.empty'));
+    this.list = h('ul', { class: 'chat-list rows-list', 'aria-label': t('chat.list_label') });
+    this.empty = emptyState({
+      iconName: 'chat',
+      title: t('chat.empty_title'),
+      text: t('chat.empty'),
+      action: h('a', { class: 'button primary', href: '#/contacts' }, t('chat.find_contacts')),
+      testid: 'empty-chats',
+    });
+    this.empty.hidden = true;
+    this.banner = h('div', { class: 'chat-list-banner' }, shouldAsk() ? notifyBanner() : null);
     replace(
       this,
       h(
         'div',
         { class: 'pane-header' },
         h('h1', {}, t('chat.title')),
-        h('a', { class: 'button', href: '#/groups/new', 'data-testid': 'new-group' }, t('group.new')),
+        iconButton('compose', t('chat.new_chat'), {
+          'data-testid': 'new-chat',
+          onclick: () => import('./new-chat.js').then((m) => m.newChatDialog(this.session)),
+        }),
       ),
+      this.banner,
       this.empty,
       this.list,
     );
+    this.onPerson = () => this.schedule();
+    this.session.addEventListener('person', this.onPerson);
   }
 
   schedule() {
@@ -84,17 +100,9 @@ class ChatList extends HTMLElement {
   }
 
   entry(id) {
-    const title = h('span', { class: 'title' });
-    const time = h('span', { class: 'time' });
-    const preview = h('span', { class: 'preview' });
-    const badge = h('span', { class: 'badge' });
-    const link = h(
-      'a',
-      { href: `#/chats/${encodeURIComponent(id)}`, dataset: { conversationId: id } },
-      h('span', { class: 'line' }, title, time),
-      h('span', { class: 'line' }, preview, badge),
-    );
-    return { item: h('li', { dataset: { conversationId: id } }, link), link, title, time, preview, badge };
+    const row = listRow({ href: `#/chats/${encodeURIComponent(id)}`, dataset: { conversationId: id } });
+    row.main.dataset.conversationId = id;
+    return { ...row, link: row.main, avatarKey: null };
   }
 
   fill(entry, conversation) {
@@ -102,20 +110,27 @@ class ChatList extends HTMLElement {
     const title =
       conversation.title || (conversation.kind === 'group' ? t('group.untitled') : t('chat.direct'));
     entry.title.textContent = title;
+    const face = this.state.face(conversation.conversation_id);
+    const avatarKey = `${face.account_id ?? face.conversation_id}|${face.avatar_media_id ?? ''}|${title}`;
+    if (entry.avatarKey !== avatarKey) {
+      entry.avatarKey = avatarKey;
+      replace(entry.avatar, avatar(session, { ...face, title }));
+    }
     const last = conversation.last;
-    entry.time.textContent = last ? shortTime(last.sent_at, language()) : '';
+    entry.meta.textContent = last ? shortTime(last.sent_at, language()) : '';
     let preview = '';
     if (last) {
       const who = last.sender === session.me ? t('chat.you') : session.name(last.sender);
       const body = last.kind === 'image' ? `[${t('chat.kind.image')}] ${last.text}`.trim() : last.text;
       preview = conversation.kind === 'group' || last.sender === session.me ? `${who}: ${body}` : body;
     }
-    entry.preview.textContent = preview;
+    entry.subtitle.textContent = preview;
+    entry.subtitle.hidden = !preview;
     const unread = conversation.unread ?? 0;
-    entry.badge.textContent = unread > 99 ? '99+' : String(unread);
-    entry.badge.hidden = unread === 0;
-    entry.badge.setAttribute('aria-label', t('chat.unread', { count: unread }));
+    const muted = this.state.isMuted(conversation.conversation_id);
+    setBadge(entry.badge, unread, { muted, label: t('chat.unread', { count: unread }) });
     entry.item.classList.toggle('unread', unread > 0);
+    entry.item.classList.toggle('muted', muted);
     if (this.currentId === conversation.conversation_id) entry.link.setAttribute('aria-current', 'page');
     else entry.link.removeAttribute('aria-current');
   }

@@ -11,6 +11,8 @@ export const HISTORY_PAGE_LEN = 100;
 const PREVIEWS_MAX = 40;
 /** How long a send may take before it shows as failed. */
 const SEND_TIMEOUT_MS = 10000;
+/** Where the muted conversations of an account are kept (this browser only). */
+const MUTED_KEY = 'piazza.muted.';
 
 /** One conversation's messages, oldest first, plus sends not yet stored. */
 export class MessageLog {
@@ -62,6 +64,7 @@ export class ChatState extends EventTarget {
     this.viewing = null;
     this.loaded = false;
     this.reloadTimer = null;
+    this.muted = readMuted(session.me);
     session.addEventListener('event', (e) => this.apply(e.detail));
     session.addEventListener('connected', (e) => {
       // A fresh socket (no cursor yet) only carries what happens from now
@@ -124,7 +127,74 @@ export class ChatState extends EventTarget {
   }
 
   changed() {
+    let unread = 0;
+    for (const conversation of this.conversations.values()) {
+      if (!this.muted.has(conversation.conversation_id)) unread += conversation.unread ?? 0;
+    }
+    this.session.setBadge('chat', unread);
     this.dispatchEvent(new Event('changed'));
+  }
+
+  isMuted(conversationId) {
+    return this.muted.has(conversationId);
+  }
+
+  /** Mutes (no notification, no sound, not counted on the tab) or unmutes a conversation. */
+  setMuted(conversationId, muted) {
+    if (muted) this.muted.add(conversationId);
+    else this.muted.delete(conversationId);
+    try {
+      localStorage.setItem(MUTED_KEY + this.session.me, JSON.stringify([...this.muted]));
+    } catch {
+      // A full or refused storage: the choice holds for this visit.
+    }
+    this.changed();
+  }
+
+  /**
+   * The other person of a direct conversation, as far as known: from the
+   * membership events, else from a message they sent; null if neither
+   * is known yet (`loadPeer` finds out).
+   */
+  peerOf(conversationId) {
+    const conversation = this.conversations.get(conversationId);
+    if (conversation?.kind !== 'direct') return null;
+    if (conversation.peer) return conversation.peer;
+    const me = this.session.me;
+    const members = this.members.get(conversationId);
+    if (members) for (const id of members) if (id !== me) return id;
+    if (conversation.last && conversation.last.sender !== me) return conversation.last.sender;
+    const log = this.logs.get(conversationId);
+    const theirs = log?.items.find((m) => m.sender !== me);
+    return theirs?.sender ?? null;
+  }
+
+  /** The peer of a direct conversation, reading the membership from the log if need be. */
+  async loadPeer(conversationId) {
+    const known = this.peerOf(conversationId);
+    if (known) return known;
+    const members = await this.loadMembers(conversationId);
+    for (const id of members) if (id !== this.session.me) return id;
+    return null;
+  }
+
+  /**
+   * What a conversation looks like in a list or a header: the peer (name
+   * and picture) of a direct chat, else the group itself.
+   */
+  face(conversationId) {
+    const conversation = this.conversations.get(conversationId) ?? { conversation_id: conversationId };
+    const peer = this.peerOf(conversationId);
+    if (peer) {
+      const person = this.session.people.get(peer) ?? {};
+      // The list's picture of a direct chat is the peer's.
+      return { ...person, account_id: peer, avatar_media_id: person.avatar_media_id ?? conversation.avatar_media_id };
+    }
+    return {
+      conversation_id: conversationId,
+      title: conversation.title,
+      avatar_media_id: conversation.avatar_media_id,
+    };
   }
 
   log(conversationId) {
@@ -284,6 +354,16 @@ export class ChatState extends EventTarget {
         this.members.set(event.conversation_id, new Set(event.members ?? []));
         this.scheduleReload();
         break;
+      case 'conversation.updated': {
+        // A group's new title or picture.
+        const conversation = this.conversations.get(event.conversation_id);
+        if (conversation) {
+          conversation.title = event.title;
+          conversation.avatar_media_id = event.avatar_media_id ?? null;
+          this.changed();
+        }
+        break;
+      }
       case 'conversation.member_added':
         this.members.get(event.conversation_id)?.add(event.account_id);
         this.scheduleReload();
@@ -346,5 +426,14 @@ export class ChatState extends EventTarget {
     }
     await this.membersReplayed;
     return this.members.get(conversationId) ?? new Set();
+  }
+}
+
+function readMuted(accountId) {
+  try {
+    const list = JSON.parse(localStorage.getItem(MUTED_KEY + accountId) ?? '[]');
+    return new Set(Array.isArray(list) ? list.filter((id) => typeof id === 'string') : []);
+  } catch {
+    return new Set();
   }
 }

@@ -1,58 +1,106 @@
-// Contacts: the list (each opens its direct chat), incoming requests to
-// accept, and a request sent by username.
+// Contacts: adding someone by username (who they are shown first, with a
+// greeting to send), the requests received (accept or decline) and sent
+// (pending), the contacts themselves (each opens their profile), and a
+// person's profile page.
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
+import { avatar, emptyState, listRow, toast } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
-import { contactsOf } from '../chat/index.js';
+import { openDirectChat } from '../chat/index.js';
+
+/** The add dialog loads when it is first needed. */
+export function addContact(...args) {
+  return import('./add.js').then((m) => m.addContactDialog(...args));
+}
 
 export const area = {
   id: 'contacts',
   nav: { label: 'nav.contacts', href: '#/contacts', icon: 'contacts' },
-  routes: [{ path: '/contacts', view: contactsView }],
+  routes: [
+    { path: '/contacts', view: contactsView },
+    { path: '/contacts/:id', lazy: () => import('./profile.js').then((m) => m.profileView) },
+  ],
   attach(session) {
+    const count = () =>
+      session.api
+        .incomingRequests()
+        .then((answer) => session.setBadge('contacts', answer.requests.length))
+        .catch(() => {});
     session.addEventListener('event', (e) => {
       const type = e.detail.type;
-      if (type === 'contact.added' || type === 'contact.removed') session.state.contactsPromise = null;
-      if (type.startsWith('contact.')) session.dispatchEvent(new Event('contacts-changed'));
+      if (type === 'contact.added' || type === 'contact.removed' || type === 'account.updated') session.forgetContacts();
+      if (type.startsWith('contact.') || type === 'account.updated') {
+        count();
+        session.dispatchEvent(new Event('contacts-changed'));
+      }
     });
+    // Not before the chat list's first paint: the count can wait a moment.
+    requestIdleCallback(count, { timeout: 2000 });
   },
 };
 
-function contactsView(ctx) {
-  const { session } = ctx;
+/** Find someone by username: the add dialog shows who it is and takes the greeting. */
+function addContactForm(session, sent) {
   const error = errorLine();
-  const sent = h('p', { class: 'status', role: 'status' });
   const search = h('input', {
     id: 'contact-search',
     name: 'username',
     type: 'search',
     autocapitalize: 'none',
+    autocomplete: 'off',
     required: true,
     pattern: '[a-z0-9_.]{3,32}',
     placeholder: t('contacts.search_placeholder'),
   });
   const requestForm = h(
     'form',
-    { class: 'inline', 'aria-labelledby': 'add-contact-title' },
+    { class: 'card add-contact', 'aria-labelledby': 'add-contact-title', 'data-testid': 'add-contact-form' },
     h('h2', { id: 'add-contact-title' }, t('contacts.add_title')),
-    h('label', { for: 'contact-search' }, t('contacts.search_label')),
-    search,
-    h('button', { type: 'submit', class: 'primary' }, t('contacts.send_request')),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'contact-search' }, t('contacts.search_label')),
+      h('div', { class: 'inline-field' }, search, h('button', { type: 'submit', class: 'primary' }, t('contacts.find'))),
+    ),
+    error,
   );
+  requestForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const username = search.value.trim().toLowerCase();
+    error.textContent = '';
+    addContact(session, username, {
+      sent: () => {
+        search.value = '';
+        sent();
+      },
+      failed: (text) => (error.textContent = text),
+    });
+  });
+  return requestForm;
+}
+
+function contactsView(ctx) {
+  const { session } = ctx;
+  const error = errorLine();
+  const requestForm = addContactForm(session, () => refresh());
   const filter = h('input', { id: 'contact-filter', type: 'search', 'aria-label': t('contacts.filter_label'), placeholder: t('contacts.filter_placeholder') });
-  const incoming = h('ul', { class: 'requests', 'aria-label': t('contacts.requests') });
-  const list = h('ul', { class: 'contacts', 'aria-label': t('contacts.title') });
+  const incoming = h('ul', { class: 'rows-list requests', 'aria-label': t('contacts.requests') });
+  const outgoing = h('ul', { class: 'rows-list outgoing', 'aria-label': t('contacts.sent_requests') });
+  const list = h('ul', { class: 'rows-list contacts', 'aria-label': t('contacts.title') });
+  const incomingTitle = h('h2', { class: 'section-title' }, t('contacts.requests'));
+  const outgoingTitle = h('h2', { class: 'section-title' }, t('contacts.sent_requests'));
   const page = h(
     'section',
     { class: 'page contacts-page', 'aria-labelledby': 'contacts-title' },
     h('h1', { id: 'contacts-title' }, t('contacts.title')),
     requestForm,
-    sent,
     error,
-    h('h2', {}, t('contacts.requests')),
+    incomingTitle,
     incoming,
-    h('h2', {}, t('contacts.your_contacts')),
+    outgoingTitle,
+    outgoing,
+    h('h2', { class: 'section-title' }, t('contacts.your_contacts')),
     filter,
     list,
   );
@@ -66,63 +114,28 @@ function contactsView(ctx) {
     replace(
       list,
       shown.length
-        ? shown.map((contact) =>
-            h(
-              'li',
-              { dataset: { username: contact.username } },
-              h('span', { class: 'name' }, contact.display_name || contact.username, h('small', {}, ` @${contact.username}`)),
-              h('button', { type: 'button', onclick: () => openChat(contact) }, t('contacts.message')),
-            ),
-          )
-        : h('li', { class: 'empty' }, t('contacts.none')),
+        ? shown.map((contact) => contactRow(session, contact, error).item)
+        : h('li', {}, emptyState({ iconName: 'contacts', title: t('contacts.none'), text: t('contacts.none_hint') })),
     );
-  }
-
-  async function openChat(contact) {
-    try {
-      const opened = await session.api.openDirect(contact.account_id);
-      await session.state.chat.load();
-      ctx.navigate(`/chats/${encodeURIComponent(opened.conversation_id)}`);
-    } catch (failure) {
-      error.textContent = problemText(failure);
-    }
   }
 
   async function refresh() {
     try {
-      const [answer, friends] = await Promise.all([session.api.incomingRequests(), contactsOf(session)]);
+      const [received, sent, friends] = await Promise.all([
+        session.api.incomingRequests(),
+        session.api.outgoingRequests().catch(() => ({ requests: [] })),
+        session.contacts(),
+      ]);
       contacts = friends;
+      session.setBadge('contacts', received.requests.length);
       replace(
         incoming,
-        answer.requests.length
-          ? answer.requests.map((request) =>
-              h(
-                'li',
-                { dataset: { from: request.from.username } },
-                h('span', { class: 'name' }, `@${request.from.username}`, request.greeting ? h('small', {}, ` “${request.greeting}”`) : null),
-                h(
-                  'button',
-                  {
-                    type: 'button',
-                    class: 'primary',
-                    onclick: async (e) => {
-                      e.target.disabled = true;
-                      try {
-                        await session.api.acceptRequest(request.request_id);
-                        session.state.contactsPromise = null;
-                        refresh();
-                      } catch (failure) {
-                        e.target.disabled = false;
-                        error.textContent = problemText(failure);
-                      }
-                    },
-                  },
-                  t('contacts.accept'),
-                ),
-              ),
-            )
+        received.requests.length
+          ? received.requests.map((request) => incomingRow(session, request, error, refresh).item)
           : h('li', { class: 'empty' }, t('contacts.no_requests')),
       );
+      outgoingTitle.hidden = outgoing.hidden = !sent.requests.length;
+      replace(outgoing, sent.requests.map((request) => outgoingRow(session, request).item));
       showContacts();
     } catch (failure) {
       error.textContent = problemText(failure);
@@ -130,19 +143,6 @@ function contactsView(ctx) {
   }
 
   filter.addEventListener('input', showContacts);
-  requestForm.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const username = search.value.trim().toLowerCase();
-    error.textContent = '';
-    sent.textContent = '';
-    try {
-      await session.api.requestContact(username);
-      sent.textContent = t('contacts.request_sent', { username });
-      search.value = '';
-    } catch (failure) {
-      error.textContent = failure.status === 404 ? t('contacts.no_such_user', { username }) : problemText(failure);
-    }
-  });
   const onChange = () => {
     if (page.isConnected) refresh();
     else session.removeEventListener('contacts-changed', onChange);
@@ -151,3 +151,84 @@ function contactsView(ctx) {
   refresh();
   return page;
 }
+
+function contactRow(session, contact, error) {
+  return listRow({
+    href: `#/contacts/${encodeURIComponent(contact.account_id)}`,
+    avatar: avatar(session, session.people.get(contact.account_id) ?? contact),
+    title: contact.display_name || contact.username,
+    subtitle: `@${contact.username}`,
+    dataset: { username: contact.username, accountId: contact.account_id },
+    trailing: h(
+      'button',
+      {
+        type: 'button',
+        'data-testid': 'message-contact',
+        onclick: () => openDirectChat(session, contact.account_id).catch((f) => (error.textContent = problemText(f))),
+      },
+      t('contacts.message'),
+    ),
+  });
+}
+
+/** A request received: who (name, picture, username), their greeting, Accept and Decline. */
+function incomingRow(session, request, error, refresh) {
+  const from = request.from;
+  session.remember(from);
+  const act = (call, done) => async (e) => {
+    for (const button of e.target.closest('li').querySelectorAll('button')) button.disabled = true;
+    error.textContent = '';
+    try {
+      await call();
+      session.forgetContacts();
+      toast(done);
+      refresh();
+    } catch (failure) {
+      for (const button of e.target.closest('li').querySelectorAll('button')) button.disabled = false;
+      error.textContent = problemText(failure);
+    }
+  };
+  const name = from.display_name || from.username;
+  return listRow({
+    href: `#/contacts/${encodeURIComponent(from.account_id)}`,
+    avatar: avatar(session, from),
+    title: name,
+    subtitle: request.greeting ? `“${request.greeting}”` : `@${from.username}`,
+    dataset: { from: from.username, requestId: request.request_id },
+    trailing: [
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'primary',
+          'data-testid': 'accept-request',
+          onclick: act(() => session.api.acceptRequest(request.request_id), t('contacts.accepted', { name })),
+        },
+        t('contacts.accept'),
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          'data-testid': 'decline-request',
+          onclick: act(() => session.api.declineRequest(request.request_id), t('contacts.declined', { name })),
+        },
+        t('contacts.decline'),
+      ),
+    ],
+  });
+}
+
+/** A request sent, still waiting: who, the greeting, "Pending". */
+function outgoingRow(session, request) {
+  const to = request.to;
+  return listRow({
+    href: `#/contacts/${encodeURIComponent(to.account_id)}`,
+    avatar: avatar(session, to),
+    title: to.display_name || to.username,
+    subtitle: request.greeting ? `“${request.greeting}”` : `@${to.username}`,
+    dataset: { to: to.username, requestId: request.request_id },
+    trailing: h('span', { class: 'tag' }, t('contacts.pending')),
+  });
+}
+

@@ -122,19 +122,31 @@ impl Fields<'_> {
 impl Directory {
     pub fn learn(&mut self, event: &EventView) {
         let fields = &event.fields;
-        let mut accounts: Vec<&Map<String, Value>> =
-            fields.values().filter_map(Value::as_object).collect();
-        if event.type_.starts_with("account.") {
-            accounts.push(fields);
-        }
+        let accounts = fields
+            .values()
+            .filter_map(Value::as_object)
+            .chain(std::iter::once(fields));
         for account in accounts {
             let text = |name: &str| account.get(name).and_then(Value::as_str);
-            if let (Some(id), Some(username)) = (text("account_id"), text("username")) {
-                self.add_person(id, username, text("display_name").unwrap_or(username));
+            match (text("account_id"), text("username"), text("display_name")) {
+                (Some(id), Some(username), display_name) => {
+                    self.add_person(id, username, display_name.unwrap_or(username));
+                }
+                // An event that names an account by display name alone
+                // (a member added, a profile updated).
+                (Some(id), None, Some(display_name)) => self.rename(id, display_name),
+                _ => {}
             }
         }
-        if event.type_ == "conversation.created" {
-            self.learn_conversation(&Fields(fields));
+        match event.type_.as_str() {
+            "conversation.created" => self.learn_conversation(&Fields(fields)),
+            "conversation.updated" => {
+                let fields = Fields(fields);
+                if let Some(title) = fields.opt("title") {
+                    self.retitle(fields.str("conversation_id"), title);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -216,6 +228,7 @@ fn conversation(what: &str, fields: &Fields<'_>, directory: &Directory) -> Optio
             Some(peer) => format!("you can now chat with {}", directory.name(peer)),
             None => format!("you can now chat with {place}"),
         },
+        "updated" => format!("{by} updated the group {place} (its name or picture) [{id}]"),
         "member_added" if directory.is_me(account) => format!("{by} added you to {place} [{id}]"),
         "member_added" => format!("{by} added {} to {place}", directory.name(account)),
         "member_removed" if account == fields.str("by") => {
@@ -237,7 +250,11 @@ fn listed(names: &[String]) -> String {
 }
 
 fn contact(what: &str, fields: &Fields<'_>, directory: &Directory) -> Option<String> {
-    let from = fields.account_in("from").unwrap_or("?");
+    // `from` is an account object on a request, an id on a decline.
+    let from = fields
+        .account_in("from")
+        .or_else(|| fields.opt("from"))
+        .unwrap_or("?");
     let to = fields.account_in("to").unwrap_or("?");
     let request = fields.str("request_id");
     Some(match what {
@@ -265,7 +282,8 @@ fn contact(what: &str, fields: &Fields<'_>, directory: &Directory) -> Option<Str
                 directory.name(to)
             )
         }
-        "request_declined" if directory.is_me(to) => format!(
+        // Logged to the one who declined (the asker is not told).
+        "request_declined" if !directory.is_me(from) => format!(
             "you declined the contact request of {} (request {request})",
             directory.name(from)
         ),
@@ -410,10 +428,7 @@ fn account(what: &str, fields: &Fields<'_>, directory: &Directory) -> Option<Str
         "updated" if directory.is_me(id) => "your profile was updated".to_owned(),
         "updated" => format!("{} updated their profile", directory.name(id)),
         "password_changed" => {
-            let others_out = fields
-                .0
-                .iter()
-                .any(|(name, value)| name.contains("sign") && value.as_bool() == Some(true));
+            let others_out = fields.flag("signed_out_other_devices");
             if others_out {
                 "your password was changed, and your other devices were signed out".to_owned()
             } else {
@@ -462,6 +477,44 @@ mod tests {
             "from": {"account_id": "acct_3", "username": "carol"}}),
         );
         assert!(accounts_named(&request).is_empty());
+    }
+
+    #[test]
+    fn the_profile_events_read_as_the_server_logs_them() {
+        // To the one who declined; the asker by id.
+        assert_eq!(
+            said(
+                "contact.request_declined",
+                json!({"request_id": "req_4", "from": "acct_2"})
+            ),
+            "you declined the contact request of Bob Chen (bob) (request req_4)"
+        );
+        assert_eq!(
+            said(
+                "conversation.updated",
+                json!({"conversation_id": "conv_2", "title": "Trip",
+                "avatar_media_id": null, "by": "acct_2"})
+            ),
+            "Bob Chen (bob) updated the group Trip (its name or picture) [conv_2]"
+        );
+        // A member named by display name alone, not otherwise known.
+        assert_eq!(
+            said(
+                "conversation.member_added",
+                json!({"conversation_id": "conv_2",
+                "account_id": "acct_8", "by": "acct_1", "display_name": "Dan Ho"})
+            ),
+            "you added Dan Ho to Weekend"
+        );
+        // A new name, without the username, for someone known.
+        assert_eq!(
+            said(
+                "account.updated",
+                json!({"account_id": "acct_2", "display_name": "Bobby",
+                "avatar_media_id": null, "bio": ""})
+            ),
+            "Bobby (bob) updated their profile"
+        );
     }
 
     #[test]
@@ -760,7 +813,7 @@ mod tests {
         assert_eq!(
             said(
                 "account.password_changed",
-                json!({"signed_out_other_devices": true})
+                json!({"by_device_id": "dev_1", "signed_out_other_devices": true})
             ),
             "your password was changed, and your other devices were signed out"
         );

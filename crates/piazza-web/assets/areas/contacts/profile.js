@@ -1,0 +1,76 @@
+// A person's profile page (#/contacts/<account_id>): picture, name,
+// username and bio as GET /accounts/{id} shows them to this account, with
+// Message for a contact, Add for anyone else, Edit for oneself.
+
+import { h, replace } from '../../lib/dom.js';
+import { t } from '../../lib/i18n.js';
+import { actions, avatar } from '../../lib/ui.js';
+import { errorLine, problemText } from '../auth/index.js';
+import { openDirectChat } from '../chat/index.js';
+import { addContact } from './index.js';
+
+export function profileView(ctx) {
+  const { session } = ctx;
+  const id = ctx.params.id;
+  const error = errorLine();
+  const card = h('div', { class: 'card profile', 'data-testid': 'profile' });
+  const page = h(
+    'section',
+    { class: 'page profile-page', 'aria-labelledby': 'profile-name' },
+    h('p', { class: 'page-back' }, h('a', { href: '#/contacts', 'data-testid': 'profile-back' }, `‹ ${t('contacts.title')}`)),
+    card,
+    error,
+  );
+  let isContact = false;
+  const show = (person) => {
+    const name = person.display_name || person.username || id;
+    const mine = id === session.me;
+    const action = mine
+      ? h('a', { class: 'button', href: '#/me', 'data-testid': 'edit-profile' }, t('me.edit'))
+      : isContact || person.is_contact
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'primary',
+              'data-testid': 'profile-message',
+              onclick: () => openDirectChat(session, id).catch((f) => (error.textContent = problemText(f))),
+            },
+            t('contacts.message'),
+          )
+        : person.username
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'primary',
+                'data-testid': 'profile-add',
+                onclick: () => addContact(session, person.username, { failed: (text) => (error.textContent = text) }),
+              },
+              t('contacts.add_title'),
+            )
+          : null;
+    replace(
+      card,
+      avatar(session, { ...person, account_id: id }, { size: 'lg' }),
+      h('h1', { id: 'profile-name' }, name),
+      person.username ? h('p', { class: 'username' }, `@${person.username}`) : null,
+      person.bio ? h('p', { class: 'bio', 'data-testid': 'profile-bio' }, person.bio) : null,
+      actions(action),
+    );
+  };
+  show(session.people.get(id) ?? {});
+  Promise.all([
+    session.api.account(id),
+    session.contacts().then((contacts) => (isContact = contacts.some((c) => c.account_id === id)), () => {}),
+  ])
+    .then(([profile]) => {
+      session.remember(profile);
+      show({ ...(session.people.get(id) ?? {}), ...profile });
+    })
+    .catch((failure) => {
+      if (session.people.has(id)) show(session.people.get(id));
+      else error.textContent = failure.status === 404 ? t('contacts.no_such_person') : problemText(failure);
+    });
+  return page;
+}

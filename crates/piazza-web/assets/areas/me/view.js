@@ -1,0 +1,149 @@
+// The Me page: my own profile (picture, display name, bio; PATCH /me) and
+// my password (PUT /me/password, optionally logging my other devices out).
+
+import { h, replace } from '../../lib/dom.js';
+import { t } from '../../lib/i18n.js';
+import { actions, avatar, toast } from '../../lib/ui.js';
+import { errorLine, problemText } from '../auth/index.js';
+
+const DISPLAY_NAME_MAX = 64;
+const BIO_MAX = 300;
+const PASSWORD_MIN = 8;
+const PASSWORD_MAX = 1024;
+/** The picture types the server keeps. */
+const IMAGE_TYPES = 'image/png,image/jpeg,image/webp,image/gif';
+
+export function meView(ctx) {
+  const { session } = ctx;
+  const page = h(
+    'section',
+    { class: 'page me-page', 'aria-labelledby': 'me-title' },
+    h('h1', { id: 'me-title' }, t('me.title')),
+    profileCard(session),
+    passwordCard(session),
+  );
+  return page;
+}
+
+function profileCard(session) {
+  const error = errorLine();
+  const picture = h('span', { class: 'avatar-slot' });
+  const username = h('p', { class: 'hint' });
+  const name = h('input', { id: 'me-display-name', name: 'display_name', required: true, maxlength: DISPLAY_NAME_MAX, autocomplete: 'nickname' });
+  const bio = h('textarea', { id: 'me-bio', name: 'bio', rows: 3, maxlength: BIO_MAX, placeholder: t('me.bio_placeholder') });
+  const file = h('input', { type: 'file', accept: IMAGE_TYPES, class: 'sr-only', tabindex: '-1', 'aria-hidden': 'true', 'data-testid': 'avatar-input' });
+  const remove = h('button', { type: 'button', class: 'link-button', 'data-testid': 'avatar-remove' }, t('me.remove_picture'));
+  const form = h(
+    'form',
+    { class: 'card me-profile', 'aria-labelledby': 'me-profile-title', 'data-testid': 'me-profile' },
+    h('h2', { id: 'me-profile-title' }, t('me.profile')),
+    h(
+      'div',
+      { class: 'avatar-edit' },
+      picture,
+      h(
+        'div',
+        { class: 'avatar-edit-actions' },
+        username,
+        h('button', { type: 'button', onclick: () => file.click(), 'data-testid': 'avatar-change' }, t('me.change_picture')),
+        remove,
+        file,
+      ),
+    ),
+    h('div', { class: 'field' }, h('label', { for: 'me-display-name' }, t('me.display_name')), name),
+    h('div', { class: 'field' }, h('label', { for: 'me-bio' }, t('me.bio')), bio),
+    error,
+    actions(h('button', { type: 'submit', class: 'primary', 'data-testid': 'me-save' }, t('me.save'))),
+  );
+  const show = (me) => {
+    replace(picture, avatar(session, me, { size: 'lg' }));
+    username.textContent = `@${me.username}`;
+    remove.hidden = !me.avatar_media_id;
+  };
+  const fill = (me) => {
+    show(me);
+    name.value = me.display_name ?? '';
+    bio.value = me.bio ?? '';
+  };
+  const save = async (changes, done) => {
+    error.textContent = '';
+    try {
+      const me = await session.api.updateMe(changes);
+      session.remember(me);
+      show(me);
+      toast(done, { tone: 'success' });
+      return true;
+    } catch (failure) {
+      error.textContent = problemText(failure);
+      return false;
+    }
+  };
+  fill(session.people.get(session.me) ?? session.account);
+  session.api.me().then((me) => {
+    session.remember(me);
+    fill(me);
+  }, (failure) => (error.textContent = problemText(failure)));
+  file.addEventListener('change', async () => {
+    const chosen = file.files?.[0];
+    file.value = '';
+    if (!chosen) return;
+    error.textContent = '';
+    try {
+      const uploaded = await session.api.uploadMedia(chosen);
+      await save({ avatar_media_id: uploaded.media_id }, t('me.picture_saved'));
+    } catch (failure) {
+      error.textContent = problemText(failure);
+    }
+  });
+  remove.addEventListener('click', () => save({ avatar_media_id: null }, t('me.picture_removed')));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    save({ display_name: name.value.trim(), bio: bio.value.replace(/\s+/g, ' ').trim() }, t('me.saved'));
+  });
+  return form;
+}
+
+function passwordCard(session) {
+  const error = errorLine();
+  const field = (id, label, autocomplete) =>
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: id }, t(label)),
+      h('input', { id, name: id, type: 'password', required: true, autocomplete, minlength: id === 'pw-old' ? 1 : PASSWORD_MIN, maxlength: PASSWORD_MAX }),
+    );
+  const signOut = h('input', { type: 'checkbox', id: 'pw-sign-out', checked: true });
+  const form = h(
+    'form',
+    { class: 'card me-password', 'aria-labelledby': 'me-password-title', 'data-testid': 'me-password' },
+    h('h2', { id: 'me-password-title' }, t('me.password_title')),
+    field('pw-old', 'me.old_password', 'current-password'),
+    field('pw-new', 'me.new_password', 'new-password'),
+    field('pw-repeat', 'me.repeat_password', 'new-password'),
+    h('label', { class: 'check' }, signOut, t('me.sign_out_others')),
+    error,
+    actions(h('button', { type: 'submit', class: 'primary', 'data-testid': 'password-submit' }, t('me.change_password'))),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const [old, fresh, repeat] = ['pw-old', 'pw-new', 'pw-repeat'].map((id) => form.querySelector(`#${id}`).value);
+    error.textContent = '';
+    if (fresh !== repeat) {
+      error.textContent = t('me.password_mismatch');
+      return;
+    }
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      await session.api.changePassword(old, fresh, signOut.checked);
+      form.reset();
+      signOut.checked = true;
+      toast(t('me.password_changed'), { tone: 'success' });
+    } catch (failure) {
+      error.textContent = failure.code === 'wrong_password' ? t('me.wrong_password') : problemText(failure);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}

@@ -1,0 +1,508 @@
+// Chat: live delivery, groups, long conversations, sync fallback, pictures.
+
+import {
+  EXPECT_TIMEOUT_MS,
+  DESKTOP,
+  PHONE,
+  args,
+  run,
+  fail,
+  username,
+  call,
+  apiUser,
+  apiBefriend,
+  apiSend,
+  expectVisible,
+  expectAttached,
+  expectText,
+  expectUrl,
+  signUpInBrowser,
+  logInInBrowser,
+  sendInBrowser,
+  openChatWith,
+  scenario,
+} from '../harness.mjs';
+
+scenario('chat-realtime', async (t) => {
+  const alice = await t.page({ viewport: DESKTOP });
+  const bob = await t.page({ viewport: PHONE, name: 'phone' });
+  const aliceName = username('alice');
+  const bobName = username('bob');
+  await signUpInBrowser(alice, aliceName);
+  await signUpInBrowser(bob, bobName);
+
+  // Alice asks, Bob accepts: both sides update live.
+  await alice.click('a[href="#/contacts"]');
+  await alice.fill('#contact-search', bobName);
+  await alice.click('[data-testid=add-contact-form] button[type=submit]');
+  await alice.click('[data-testid=send-request]');
+  await expectVisible(alice, '.toast', 'the "request sent" toast');
+  await bob.click('a[href="#/contacts"]');
+  await expectVisible(bob, `.requests li[data-from="${aliceName}"]`, "Alice's request at Bob");
+  await bob.click(`.requests li[data-from="${aliceName}"] [data-testid=accept-request]`);
+  await expectVisible(bob, `.contacts li[data-username="${aliceName}"]`, 'Alice among Bob\'s contacts');
+  await expectVisible(alice, `.contacts li[data-username="${bobName}"]`, 'Bob among Alice\'s contacts');
+  await alice.click(`.contacts li[data-username="${bobName}"] button`);
+  await expectVisible(alice, 'pz-conversation #composer', "Alice's conversation with Bob");
+
+  // Bob waits on his chat list; Alice writes; Bob sees the entry, preview
+  // and unread badge arrive without reloading.
+  await bob.click('a[href="#/chats"]');
+  await sendInBrowser(alice, 'Hello Bob, ça va?');
+  await expectText(bob, '.chat-list li', 'Hello Bob', "Bob's chat list entry with the preview");
+  await expectText(bob, '.chat-list .badge:not([hidden])', '1', "Bob's unread badge");
+  await bob.locator('.chat-list a').first().click();
+  await expectText(bob, '.msg.theirs', 'Hello Bob, ça va?', 'the message in Bob\'s conversation');
+  await expectVisible(bob, 'pz-chat-list[hidden], .two-pane.has-detail', 'the phone layout showing one pane');
+
+  // Replies both ways, each seen live on the other side.
+  await sendInBrowser(bob, 'Hi Alice, got it');
+  await expectText(alice, '.msg.theirs', 'Hi Alice, got it', 'Bob\'s reply at Alice');
+  await sendInBrowser(alice, 'Great, real time works');
+  await expectText(bob, '.msg.theirs', 'Great, real time works', 'Alice\'s second message at Bob');
+  // A send that fails shows as failed; Retry sends it again.
+  let dropNext = 'before';
+  await alice.route('**/api/v1/conversations/*/messages', async (route) => {
+    if (route.request().method() !== 'POST' || !dropNext) return route.continue();
+    const when = dropNext;
+    dropNext = null;
+    // 'after': the server stores it but the answer is lost, so the retry
+    // must be recognised by its client_msg_id and stored only once.
+    if (when === 'after') await route.fetch();
+    return route.abort('connectionreset');
+  });
+  await alice.fill('#composer', 'Flaky network');
+  await alice.press('#composer', 'Enter');
+  await expectText(alice, '.msg.mine[data-status=failed]', 'Flaky network', 'the failed send');
+  await alice.click('.msg.mine[data-status=failed] button.retry');
+  await expectText(alice, '.msg.mine[data-status=sent]', 'Flaky network', 'the retried send');
+  await expectText(bob, '.msg.theirs', 'Flaky network', 'the retried message at Bob');
+  dropNext = 'after';
+  await alice.fill('#composer', 'Lost answer');
+  await alice.press('#composer', 'Enter');
+  await expectText(alice, '.msg.mine[data-status=failed], .msg.mine[data-status=sent]', 'Lost answer', 'the send with a lost answer');
+  const retry = alice.locator('.msg.mine[data-status=failed] button.retry');
+  if (await retry.count()) await retry.click();
+  await expectText(alice, '.msg.mine[data-status=sent]', 'Lost answer', 'the send with a lost answer, sent');
+  await expectText(bob, '.msg.theirs', 'Lost answer', 'the message with a lost answer at Bob');
+  await alice.unroute('**/api/v1/conversations/*/messages');
+  const copies = await bob.locator('.msg .text').filter({ hasText: /^Lost answer$/ }).count();
+  if (copies !== 1) fail(`"Lost answer" shown ${copies} times at Bob`);
+
+  // Bob read everything with the conversation open: no badge on his list.
+  await bob.click('a.back');
+  await expectVisible(bob, '.chat-list li:not(.unread)', 'Bob\'s entry without unread');
+
+  // First paint of the chat list on reload (the account is remembered).
+  const paints = [];
+  for (let i = 0; i < 5; i += 1) {
+    await alice.goto(`${args.baseUrl}/#/chats`);
+    await alice.reload();
+    const paint = await alice.waitForFunction(
+      () => performance.getEntriesByName('piazza:chat-list-painted')[0]?.startTime,
+      null,
+      { timeout: EXPECT_TIMEOUT_MS },
+    );
+    paints.push(Math.round(await paint.jsonValue()));
+  }
+  paints.sort((a, b) => a - b);
+  t.metric(`chat list first paint (ms since navigation, 5 reloads, sorted): ${paints.join(', ')}; median ${paints[2]}`);
+  await expectText(alice, '.chat-list li', 'Lost answer', 'the preview after reload');
+  await openChatWith(alice, bobName.split('_')[0]);
+  await bob.locator('.chat-list a').first().click();
+  await expectText(bob, '.msg.theirs', 'Lost answer', 'the conversation on the phone');
+  t.screenshot(alice);
+  t.screenshot(bob, 'phone');
+});
+
+scenario('group', async (t) => {
+  const [owner, bea, carl] = [await apiUser('gina'), await apiUser('bea'), await apiUser('carl')];
+  await apiBefriend(owner, bea);
+  const ginaCarl = await apiBefriend(owner, carl);
+  const ginaPage = await t.page({ viewport: DESKTOP });
+  const beaPage = await t.page({ viewport: DESKTOP, name: 'bea' });
+  const carlPage = await t.page({ viewport: PHONE, name: 'carl', locale: 'zh-CN' });
+  await logInInBrowser(ginaPage, owner.username);
+  await logInInBrowser(beaPage, bea.username);
+  await logInInBrowser(carlPage, carl.username);
+  // Carl's browser speaks Chinese: the language comes from navigator.language.
+  await expectText(carlPage, '.areas a', '聊天', 'the Chinese navigation');
+
+  const title = `Picnic ${run}`;
+  await ginaPage.click('[data-testid=new-chat]');
+  await ginaPage.click('[data-testid=new-group] a');
+  await ginaPage.fill('#group-title', title);
+  await ginaPage.check(`input[data-username="${bea.username}"]`);
+  await ginaPage.check(`input[data-username="${carl.username}"]`);
+  await ginaPage.click('.group-form button[type=submit]');
+  await expectVisible(ginaPage, 'pz-conversation #composer', 'the new group');
+  await expectText(ginaPage, '.subtitle', '3', 'three members');
+  await sendInBrowser(ginaPage, 'Saturday at noon?');
+
+  await openChatWith(beaPage, title);
+  await expectText(beaPage, '.msg.theirs', 'Saturday at noon?', 'the group message at Bea');
+  await openChatWith(carlPage, title);
+  await expectText(carlPage, '.msg.theirs', 'Saturday at noon?', 'the group message at Carl');
+  await sendInBrowser(beaPage, 'Yes!');
+  await sendInBrowser(carlPage, 'I bring bread');
+  await expectText(ginaPage, '.msg.theirs', 'Yes!', "Bea's answer at Gina");
+  await expectText(ginaPage, '.msg.theirs', 'I bring bread', "Carl's answer at Gina");
+  await expectText(beaPage, '.msg.theirs', 'I bring bread', "Carl's answer at Bea");
+
+  // The owner removes Carl and adds him back; Bea leaves.
+  await ginaPage.click('[data-testid=group-info]');
+  await expectVisible(ginaPage, `.members li[data-account-id="${carl.account_id}"] button`, 'Carl in the member list');
+  await ginaPage.click(`.members li[data-account-id="${carl.account_id}"] button`);
+  await expectAttached(ginaPage, `#add-member option[value="${carl.account_id}"]`, 'Carl addable again');
+  // Carl had the group open: it tells him he is out and stops his sending.
+  await expectVisible(carlPage, 'pz-conversation textarea:disabled', "Carl's composer disabled after his removal");
+  await carlPage.click('a.back');
+  await carlPage.waitForFunction(
+    (name) => ![...document.querySelectorAll('.chat-list li')].some((li) => li.textContent.includes(name)),
+    title,
+    { timeout: EXPECT_TIMEOUT_MS },
+  ).catch(() => fail('the group still in Carl\'s list after his removal'));
+  await ginaPage.selectOption('#add-member', carl.account_id);
+  await ginaPage.click('.group-info form.inline button[type=submit]');
+  await expectVisible(ginaPage, `.members li[data-account-id="${carl.account_id}"]`, 'Carl back in the group');
+  await expectText(carlPage, '.chat-list li', title, 'the group back in Carl\'s list');
+
+  await beaPage.click('[data-testid=group-info]');
+  await beaPage.click('[data-testid=leave-group]');
+  await expectUrl(beaPage, '#/chats');
+  await beaPage.waitForFunction(
+    (name) => ![...document.querySelectorAll('.chat-list li')].some((li) => li.textContent.includes(name)),
+    title,
+    { timeout: EXPECT_TIMEOUT_MS },
+  ).catch(() => fail('the group still in Bea\'s list after she left'));
+  const groups = await call(owner.token, 'GET', '/conversations');
+  const group = groups.conversations.find((c) => c.title === title);
+  if (group?.member_count !== 2) fail(`expected 2 members after Bea left, got ${group?.member_count}`);
+  // Live reordering: a message in another conversation moves it to the top.
+  await expectText(ginaPage, '.chat-list li:first-child', title, 'the group on top of Gina\'s list');
+  await apiSend(carl, ginaCarl, 'Unrelated ping');
+  await expectText(ginaPage, '.chat-list li:first-child', 'Unrelated ping', 'the direct chat moved to the top');
+  await expectText(ginaPage, '.chat-list li:first-child .badge:not([hidden])', '1', 'its unread badge');
+  await ginaPage.click(`.chat-list a[href="#/chats/${encodeURIComponent(group.conversation_id)}"]`);
+  await expectText(ginaPage, '.msg.theirs', 'I bring bread', 'the group conversation again');
+  t.screenshot(ginaPage);
+});
+
+scenario('long-conversation', async (t) => {
+  const reader = await apiUser('lena');
+  const writer = await apiUser('walt');
+  const direct = await apiBefriend(reader, writer);
+  const total = 10_000;
+  const parallel = 32;
+  const setupStarted = Date.now();
+  for (let next = 1; next <= total; next += parallel) {
+    const batch = [];
+    for (let i = next; i < next + parallel && i <= total; i += 1) {
+      batch.push(apiSend(i % 3 ? writer : reader, direct, `line ${i} ${'lorem ipsum '.repeat(i % 7)}`));
+    }
+    await Promise.all(batch);
+  }
+  t.metric(`long-conversation: ${total} messages stored in ${Date.now() - setupStarted} ms`);
+  const page = await t.page({ viewport: DESKTOP });
+  await logInInBrowser(page, reader.username);
+  await page.locator('.chat-list a').first().click();
+  await expectText(page, '.msg .text', `line ${total}`, 'the newest message');
+
+  // Load the whole history by scrolling to the top again and again.
+  const loadStarted = Date.now();
+  for (let i = 0; i < 400; i += 1) {
+    if (await page.locator('.msg .text').filter({ hasText: /^line 1(\s|$)/ }).count()) break;
+    await page.locator('.messages').evaluate((el) => (el.scrollTop = 0));
+    await page.waitForTimeout(30);
+  }
+  await expectText(page, '.msg .text', /^line 1(\s|$)/, 'the first of 10,000 messages');
+  const loadMs = Date.now() - loadStarted;
+
+  // Then scroll down through it with the wheel, recording frame times.
+  await page.hover('.messages');
+  await page.evaluate(() => {
+    window.__frames = [];
+    const tick = (now) => {
+      window.__frames.push(now);
+      if (window.__frames.length < 100000) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  let rowsMax = 0;
+  for (let i = 0; i < 120; i += 1) {
+    await page.mouse.wheel(0, 900);
+    await page.waitForTimeout(16);
+    rowsMax = Math.max(rowsMax, await page.locator('.msg').count());
+  }
+  const frames = await page.evaluate(() => window.__frames);
+  const deltas = frames.slice(1).map((now, i) => now - frames[i]).sort((a, b) => a - b);
+  const at = (q) => deltas[Math.min(deltas.length - 1, Math.floor(q * deltas.length))].toFixed(1);
+  t.metric(
+    `long-conversation: whole history paged in ${loadMs} ms; wheel scroll over ${deltas.length} frames: ` +
+      `p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${deltas[deltas.length - 1].toFixed(1)} ms; at most ${rowsMax} rows in the DOM`,
+  );
+  if (rowsMax > 200) fail(`the list is not virtualised: ${rowsMax} rows in the DOM`);
+  t.screenshot(page);
+});
+
+scenario('sync-fallback', async (t) => {
+  const reader = await apiUser('sam');
+  const writer = await apiUser('tess');
+  const direct = await apiBefriend(reader, writer);
+  const page = await t.page({ viewport: DESKTOP });
+  // A network that refuses WebSockets: the client must fall back to
+  // long-polling /sync and still get every message live.
+  await page.context().routeWebSocket('**/api/v1/ws**', (socket) => socket.close({ code: 1011, reason: 'blocked' }));
+  await logInInBrowser(page, reader.username);
+  await page.waitForFunction(() => document.querySelector('.sync-status')?.dataset.status === 'polling', null, {
+    timeout: EXPECT_TIMEOUT_MS,
+  }).catch(() => fail('the client did not fall back to long-polling'));
+  await page.locator('.chat-list a').first().click();
+  await expectVisible(page, 'pz-conversation #composer', 'the conversation');
+  await apiSend(writer, direct, 'Through long-polling');
+  await expectText(page, '.msg.theirs', 'Through long-polling', 'the message delivered by /sync');
+  await sendInBrowser(page, 'Sent over plain HTTP');
+  t.screenshot(page);
+});
+
+scenario('image', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  await apiBefriend(ann, bob);
+  const annPage = await t.page({ viewport: DESKTOP });
+  const bobPage = await t.page({ viewport: PHONE, name: 'bob' });
+  await logInInBrowser(annPage, ann.username);
+  await logInInBrowser(bobPage, bob.username);
+  await openChatWith(bobPage, `ann ${run}`);
+  await openChatWith(annPage, `bob ${run}`);
+
+  // A small PNG drawn in the page (a red card with a white square).
+  const png = await annPage.evaluate(async () => {
+    const canvas = new OffscreenCanvas(96, 64);
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#d33';
+    g.fillRect(0, 0, 96, 64);
+    g.fillStyle = '#fff';
+    g.fillRect(24, 16, 48, 32);
+    const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+    let binary = '';
+    for (const byte of bytes) binary += String.fromCharCode(byte);
+    return btoa(binary);
+  });
+  // The first send fails on the way (the upload went through): the row
+  // shows as failed, and Retry sends the same client_msg_id and media id
+  // without uploading again, so one message is stored.
+  const uploads = [];
+  const sends = [];
+  await annPage.route('**/api/v1/media', (route) => {
+    uploads.push(route.request().headers()['content-type']);
+    return route.continue();
+  });
+  await annPage.route('**/api/v1/conversations/*/messages', async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    sends.push(route.request().postDataJSON());
+    return sends.length > 1 ? route.continue() : route.abort('connectionreset');
+  });
+  await annPage.fill('#composer', 'a red card');
+  await annPage.setInputFiles('[data-testid=attach-input]', {
+    name: 'card.png',
+    mimeType: 'image/png',
+    buffer: Buffer.from(png, 'base64'),
+  });
+  // The picture is shown first, with the composer's text as its caption;
+  // nothing is uploaded before Send.
+  await expectVisible(annPage, '[data-testid=image-preview] img[data-testid=preview-image]', 'the preview of the picked picture');
+  const caption = await annPage.inputValue('#image-caption');
+  if (caption !== 'a red card') fail(`the preview's caption is "${caption}"`);
+  if (uploads.length) fail('the picture was uploaded before Send');
+  await t.screenshotNow(annPage, 'preview');
+  await annPage.click('[data-testid=preview-send]');
+  await expectVisible(annPage, '.msg.mine[data-status=failed] img[data-testid=chat-image]', "Ann's image, failed");
+  await annPage.click('.msg.mine[data-status=failed] button.retry');
+  await expectVisible(annPage, '.msg.mine[data-status=sent] img[data-testid=chat-image]', "Ann's image, sent");
+  await annPage.unroute('**/api/v1/conversations/*/messages');
+  await annPage.unroute('**/api/v1/media');
+  const [first, second] = sends;
+  if (uploads.join() !== 'image/png') fail(`uploads: ${JSON.stringify(uploads)}`);
+  if (sends.length !== 2 || first.client_msg_id !== second.client_msg_id || !first.media_id || first.media_id !== second.media_id) {
+    fail(`the retry did not repeat the send: ${JSON.stringify(sends)}`);
+  }
+
+  // Bob sees it arrive live and render from a blob: URL, captioned.
+  const rendered = async (page, who) => {
+    try {
+      await page.waitForFunction(
+        () => {
+          const img = document.querySelector('.msg img[data-testid=chat-image]');
+          return img && img.complete && img.naturalWidth === 96 && img.src.startsWith('blob:');
+        },
+        null,
+        { timeout: EXPECT_TIMEOUT_MS },
+      );
+    } catch {
+      fail(`${who}: the image did not render within ${EXPECT_TIMEOUT_MS} ms`);
+    }
+  };
+  await rendered(bobPage, 'Bob');
+  await expectText(bobPage, '.msg.theirs figcaption', 'a red card', 'the caption at Bob');
+  const alt = await bobPage.getAttribute('.msg.theirs img[data-testid=chat-image]', 'alt');
+  if (alt !== 'a red card') fail(`the image's alt text is "${alt}"`);
+  // Stored as an image message pointing at the upload.
+  const history = await call(bob.token, 'GET', `/conversations/${await apiDirect(ann, bob)}/messages?limit=5`);
+  const images = history.messages.filter((message) => message.kind === 'image');
+  if (images.length !== 1 || images[0].ref !== first.media_id) {
+    fail(`not one image message naming the upload: ${JSON.stringify(history)}`);
+  }
+  t.screenshot(bobPage);
+  // A tap opens the viewer with the whole picture; Escape closes it.
+  await bobPage.click('.msg.theirs .thumb-button');
+  await bobPage.waitForFunction(
+    () => {
+      const img = document.querySelector('[data-testid=image-viewer] img[data-testid=viewer-image]');
+      return img && img.complete && img.naturalWidth === 96;
+    },
+    null,
+    { timeout: EXPECT_TIMEOUT_MS },
+  ).catch(() => fail('the viewer did not show the picture'));
+  await expectText(bobPage, '[data-testid=image-viewer] figcaption', 'a red card', 'the caption in the viewer');
+  await t.screenshotNow(bobPage, 'viewer');
+  await bobPage.keyboard.press('Escape');
+  await bobPage.waitForSelector('[data-testid=image-viewer]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail('Escape did not close the viewer'));
+});
+
+/** The direct conversation of two contacts (opening it again finds the same one). */
+async function apiDirect(a, b) {
+  return (await call(a.token, 'POST', '/conversations/direct', { peer: b.account_id })).conversation_id;
+}
+
+/** Two accounts made contacts through the API, without opening their chat. */
+async function apiContacts(a, b) {
+  const request = await call(a.token, 'POST', '/contacts/requests', { to: b.username });
+  await call(b.token, 'POST', `/contacts/requests/${request.request_id}/accept`);
+}
+
+scenario('new-chat', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const cat = await apiUser('cat');
+  await apiContacts(ann, bob);
+  await apiContacts(ann, cat);
+  // Desktop: the pencil opens the contact picker; picking Cat opens the
+  // chat with her, which did not exist before.
+  const page = await t.page({ viewport: DESKTOP });
+  await logInInBrowser(page, ann.username);
+  await expectVisible(page, '[data-testid=empty-chats]', 'the empty chat list');
+  await page.click('[data-testid=new-chat]');
+  await expectVisible(page, `[data-testid=new-chat-dialog] li[data-username="${cat.username}"] .avatar`, 'Cat with her avatar in the picker');
+  await expectVisible(page, `[data-testid=new-chat-dialog] li[data-username="${bob.username}"]`, 'Bob in the picker');
+  await t.screenshotNow(page, 'dialog');
+  await page.fill('[data-testid=new-chat-filter]', 'cat');
+  const shown = await page.locator('[data-testid=new-chat-dialog] li[data-username]').count();
+  if (shown !== 1) fail(`the filter left ${shown} contacts`);
+  await page.click(`[data-testid=new-chat-dialog] li[data-username="${cat.username}"] .row-main`);
+  await expectVisible(page, 'pz-conversation #composer', 'the new chat with Cat');
+  await expectText(page, '#conversation-title', `cat ${run}`, "Cat's name in the header");
+  if (await page.locator('dialog[open]').count()) fail('the dialog is still open');
+  await sendInBrowser(page, 'Hi Cat, new chat');
+  await expectText(page, '.chat-list li', `cat ${run}`, 'the chat with Cat in the list');
+  t.screenshot(page);
+
+  // A phone in the dark: the same dialog as a sheet; "New group" leads to the group form.
+  const phone = await t.page({ viewport: PHONE, name: 'phone', colorScheme: 'dark' });
+  await logInInBrowser(phone, bob.username);
+  await phone.click('[data-testid=new-chat]');
+  await expectVisible(phone, `[data-testid=new-chat-dialog] li[data-username="${ann.username}"]`, 'Ann in Bob\'s picker');
+  await t.screenshotNow(phone, 'phone-dark');
+  await phone.click('[data-testid=new-group] a');
+  await expectVisible(phone, '#group-title', 'the group form on the phone');
+  if (await phone.locator('dialog[open]').count()) fail('the dialog stayed open over the group form');
+});
+
+/** A Notification stand-in that records what the page does with it. */
+function fakeNotifications() {
+  window.__notes = [];
+  window.__asked = 0;
+  // The answer is kept like a browser keeps it, across reloads.
+  class FakeNotification extends EventTarget {
+    static get permission() {
+      return localStorage.getItem('fake-notification-permission') ?? 'default';
+    }
+    static requestPermission() {
+      window.__asked += 1;
+      localStorage.setItem('fake-notification-permission', 'granted');
+      return Promise.resolve('granted');
+    }
+    constructor(title, options = {}) {
+      super();
+      window.__notes.push({ title, body: options.body, tag: options.tag });
+    }
+    close() {}
+  }
+  window.Notification = FakeNotification;
+}
+
+scenario('unread-notify', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const direct = await apiBefriend(ann, bob);
+  const page = await t.page({ viewport: DESKTOP });
+  await page.addInitScript(fakeNotifications);
+  await logInInBrowser(page, bob.username);
+  // Asked politely: a banner, and nothing asked before its button.
+  await expectVisible(page, '[data-testid=notify-banner]', 'the notifications banner');
+  await page.waitForTimeout(300);
+  if (await page.evaluate(() => window.__asked)) fail('notifications were asked for on load');
+  await t.screenshotNow(page, 'banner');
+  await page.click('[data-testid=notify-enable]');
+  await expectVisible(page, '.toast', 'the "notifications are on" toast');
+  if ((await page.evaluate(() => window.__asked)) !== 1) fail('the button did not ask for notifications');
+  if (await page.locator('[data-testid=notify-banner]').count()) fail('the banner stayed after the answer');
+
+  const phone = await t.page({ viewport: PHONE, name: 'phone', colorScheme: 'dark' });
+  await logInInBrowser(phone, bob.username);
+
+  const sounds = () => page.evaluate(() => performance.getEntriesByName('piazza:notify-sound').length);
+  const notes = () => page.evaluate(() => window.__notes);
+  const chatsBadge = '.areas a[data-area=chat] .nav-badge:not([hidden])';
+  await apiSend(ann, direct, 'ping one');
+  await expectText(page, chatsBadge, '1', 'one unread on the Chats tab');
+  await page.waitForFunction(() => document.title.startsWith('(1) '), null, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(async () => fail(`the title is "${await page.title()}"`));
+  await apiSend(ann, direct, 'ping two');
+  await expectText(page, chatsBadge, '2', 'two unread on the Chats tab');
+  await expectText(phone, chatsBadge, '2', 'two unread on the phone\'s tab');
+  await page.waitForFunction(() => document.title.startsWith('(2) '), null, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(async () => fail(`the title is "${await page.title()}"`));
+  const shown = await notes();
+  if (shown.length !== 2 || shown[0].title !== `ann ${run}` || shown[1].body !== 'ping two' || shown[0].tag !== direct) {
+    fail(`notifications: ${JSON.stringify(shown)}`);
+  }
+  if ((await sounds()) !== 2) fail(`sounds played: ${await sounds()}`);
+  t.screenshot(phone, 'phone-dark');
+  await t.screenshotNow(page, 'badges');
+
+  // Reading clears the counts; muting silences the next message.
+  await openChatWith(page, `ann ${run}`);
+  await page.waitForFunction(() => !/^\(\d+\)/.test(document.title), null, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(async () => fail(`the title still counts: "${await page.title()}"`));
+  await page.click('[data-testid=mute-toggle]');
+  await expectAttached(page, '[data-testid=mute-toggle][aria-pressed=true]', 'the conversation muted');
+  await page.click('.areas a[href="#/chats"]');
+  await apiSend(ann, direct, 'ping three, muted');
+  await expectText(page, '.chat-list li .badge.muted:not([hidden])', '1', 'a grey badge on the muted chat');
+  await page.waitForTimeout(500);
+  if (await page.locator(chatsBadge).count()) fail('a muted chat counted on the tab');
+  if ((await notes()).length !== 2 || (await sounds()) !== 2) fail('a muted chat notified or made a sound');
+  // The mute is kept (per account, in this browser) across a reload.
+  await page.reload();
+  await openChatWith(page, `ann ${run}`);
+  await expectAttached(page, '[data-testid=mute-toggle][aria-pressed=true]', 'the mute after a reload');
+  await page.click('[data-testid=mute-toggle]');
+  await page.click('.areas a[href="#/chats"]');
+  await apiSend(ann, direct, 'ping four');
+  await expectText(page, chatsBadge, '1', 'the unmuted chat counted again');
+  await page.waitForFunction(() => window.__notes.length === 1, null, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(async () => fail(`after unmuting: ${JSON.stringify(await notes())}`));
+  t.screenshot(page);
+});
