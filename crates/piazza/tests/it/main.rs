@@ -7,6 +7,7 @@ mod chaos;
 mod chat;
 mod cli_pay;
 mod cli_profiles;
+mod cli_watch;
 mod connections;
 mod crash;
 mod device_details;
