@@ -506,3 +506,37 @@ scenario('unread-notify', async (t) => {
     .catch(async () => fail(`after unmuting: ${JSON.stringify(await notes())}`));
   t.screenshot(page);
 });
+
+scenario('group-picture', async (t) => {
+  const [gina, bea] = [await apiUser('gina'), await apiUser('bea')];
+  await apiBefriend(gina, bea);
+  const group = await call(gina.token, 'POST', '/conversations', { title: `Choir ${run}`, members: [bea.account_id] });
+  const page = await t.page({ viewport: DESKTOP });
+  const phone = await t.page({ viewport: PHONE, name: 'phone', colorScheme: 'dark' });
+  await logInInBrowser(page, gina.username);
+  await logInInBrowser(phone, bea.username);
+  await page.goto(`${args.baseUrl}/#/chats/${group.conversation_id}/info`);
+  await expectVisible(page, '[data-testid=group-edit]', "the owner's tools");
+  await expectVisible(page, `.members li[data-account-id="${bea.account_id}"] .avatar`, "Bea's avatar among the members");
+  await page.fill('#group-rename', `Choir of the hill ${run}`);
+  await page.click('[data-testid=group-edit] button[type=submit]');
+  const png = await page.evaluate(async () => {
+    const canvas = new OffscreenCanvas(80, 80);
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#7357d6';
+    g.fillRect(0, 0, 80, 80);
+    const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+    return btoa(String.fromCharCode(...bytes));
+  });
+  await page.setInputFiles('[data-testid=group-avatar-input]', { name: 'g.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
+  await expectVisible(page, '.group-info .who .avatar.has-picture', 'the group picture on its page');
+  // Bea, who is not the owner, sees the new title and picture live and no owner's tools.
+  await expectText(phone, '.chat-list li', `Choir of the hill ${run}`, 'the new title at Bea');
+  await expectVisible(phone, `.chat-list li[data-conversation-id="${group.conversation_id}"] .avatar.has-picture`, 'the group picture at Bea');
+  await phone.click(`.chat-list li[data-conversation-id="${group.conversation_id}"] a`);
+  await phone.click('[data-testid=group-info]');
+  await expectVisible(phone, '.group-info .members', "the group's page at Bea");
+  if (await phone.locator('[data-testid=group-edit]').isVisible()) fail('a member who is not the owner can edit the group');
+  t.screenshot(page);
+  t.screenshot(phone, 'phone-dark');
+});

@@ -80,13 +80,14 @@ function startSession(account) {
   });
   session.addEventListener('badges', showBadges);
   session.addEventListener('person', (e) => {
-    // My own name or picture changed (the profile page): a new shell shows it.
-    if (e.detail === session.me && shell) {
-      const me = session.people.get(session.me);
-      accounts.save({ ...session.account, display_name: me.display_name ?? session.account.display_name });
-      shell = null;
-      render();
-    }
+    // My own name or picture changed (the Me page, or another device):
+    // the account button shows it, and this browser remembers the name.
+    if (e.detail !== session.me) return;
+    const me = session.people.get(session.me);
+    session.account.display_name = me.display_name ?? session.account.display_name;
+    accounts.save(session.account);
+    const button = root.querySelector('.account-button');
+    if (button) replace(button, ...accountButtonFace(session.account));
   });
   session.start();
 }
@@ -243,6 +244,14 @@ function statusDot() {
   return dot;
 }
 
+/** My picture and name, on the account menu's button. */
+function accountButtonFace(me) {
+  return [
+    avatar(session, session.people.get(me.account_id) ?? me, { size: 'sm' }),
+    h('span', { class: 'account-name' }, me.display_name || me.username),
+  ];
+}
+
 function accountMenu(me) {
   const panel = h('div', { class: 'menu-panel', role: 'menu', hidden: true, id: 'account-menu' });
   const button = h(
@@ -255,8 +264,7 @@ function accountMenu(me) {
       'aria-controls': 'account-menu',
       'data-testid': 'account-menu',
     },
-    avatar(session, session.people.get(me.account_id) ?? me, { size: 'sm' }),
-    h('span', { class: 'account-name' }, me.display_name || me.username),
+    ...accountButtonFace(me),
   );
   const close = () => {
     panel.hidden = true;

@@ -126,7 +126,7 @@ export function watchIncoming(session, state) {
     const conversation = state.conversations.get(id);
     const sender = session.name(message.sender);
     const group = conversation?.kind === 'group';
-    const title = group ? `${conversation.title || t('group.untitled')}` : sender;
+    const title = group ? state.title(id) : sender;
     const body = group ? `${sender}: ${preview(message)}` : preview(message);
     try {
       const note = new Notification(title, { body, tag: id, lang: document.documentElement.lang });
