@@ -8,6 +8,7 @@ mod chat;
 mod cli_pay;
 mod connections;
 mod crash;
+mod device_details;
 mod devices;
 mod helpers;
 mod integrity;
