@@ -207,11 +207,21 @@ scenario('me', async (t) => {
   await page.fill('#pw-repeat', 'a much better password');
   await page.click('[data-testid=password-submit]');
   await expectVisible(page, '[data-testid=me-password] .error:not(:empty)', 'the wrong current password refused');
+  // Changed without logging the others out: they are told, and stay in.
   await page.fill('#pw-old', PASSWORD);
-  await page.fill('#pw-new', 'a much better password');
-  await page.fill('#pw-repeat', 'a much better password');
+  await page.fill('#pw-new', 'an interim password');
+  await page.fill('#pw-repeat', 'an interim password');
+  await page.uncheck('#pw-sign-out');
   await page.click('[data-testid=password-submit]');
   await expectText(page, '.toast', 'Password changed', 'the "password changed" toast');
+  await expectText(other, '.toast', 'another device', 'the other browser told of the change');
+  await expectVisible(other, 'pz-chat-list', 'the other browser still in');
+  // Changed again, logging the others out.
+  await page.fill('#pw-old', 'an interim password');
+  await page.fill('#pw-new', 'a much better password');
+  await page.fill('#pw-repeat', 'a much better password');
+  if (!(await page.isChecked('#pw-sign-out'))) fail('"log out my other devices" is not the default again');
+  await page.click('[data-testid=password-submit]');
   await expectUrl(other, '#/login');
   await expectAttached(page, '#me-display-name', 'this device still in');
   await call(null, 'POST', '/sessions', { username: ann.username, password: 'a much better password', device_name: 'check' });
