@@ -369,6 +369,48 @@ scenario('image', async (t) => {
   await bobPage.keyboard.press('Escape');
   await bobPage.waitForSelector('[data-testid=image-viewer]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS })
     .catch(() => fail('Escape did not close the viewer'));
+
+  // A pasted picture (a screenshot) is previewed too; Cancel sends nothing.
+  const paste = (width) =>
+    annPage.evaluate(async (w) => {
+      const canvas = new OffscreenCanvas(w, 40);
+      const g = canvas.getContext('2d');
+      g.fillStyle = '#1f7ae0';
+      g.fillRect(0, 0, w, 40);
+      const blob = await canvas.convertToBlob({ type: 'image/png' });
+      const data = new DataTransfer();
+      data.items.add(new File([blob], 'pasted.png', { type: 'image/png' }));
+      document.querySelector('#composer').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    }, width);
+  await paste(50);
+  await expectVisible(annPage, '[data-testid=image-preview] img[data-testid=preview-image]', 'the preview of a pasted picture');
+  await annPage.click('[data-testid=image-preview] .actions button[type=button]');
+  await annPage.waitForSelector('[data-testid=image-preview]', { state: 'detached' }).catch(() => fail('Cancel did not close the preview'));
+  await paste(120);
+  await expectVisible(annPage, '[data-testid=image-preview]', 'the preview of the second pasted picture');
+  await annPage.fill('#image-caption', 'a blue band');
+  await annPage.keyboard.press('Enter');
+  await expectVisible(annPage, '.msg.mine[data-status=sent] img[alt="a blue band"]', 'the pasted picture, sent');
+  const stored = await call(bob.token, 'GET', `/conversations/${await apiDirect(ann, bob)}/messages?limit=10`);
+  const pictures = stored.messages.filter((message) => message.kind === 'image').length;
+  if (pictures !== 2) fail(`${pictures} pictures stored (the cancelled one must not be)`);
+  // The viewer steps between the conversation's pictures with the arrow keys.
+  await expectVisible(bobPage, '.msg.theirs img[alt="a blue band"]', 'the pasted picture at Bob');
+  await bobPage.click('.msg.theirs .thumb-button >> nth=0');
+  const shows = (width) =>
+    bobPage.waitForFunction(
+      (w) => document.querySelector('[data-testid=viewer-image]')?.naturalWidth === w,
+      width,
+      { timeout: EXPECT_TIMEOUT_MS },
+    );
+  await shows(96).catch(() => fail('the viewer did not open on the first picture'));
+  await bobPage.keyboard.press('ArrowRight');
+  await shows(120).catch(() => fail('ArrowRight did not show the next picture'));
+  await bobPage.keyboard.press('ArrowLeft');
+  await shows(96).catch(() => fail('ArrowLeft did not go back'));
+  await bobPage.click('[data-testid=viewer-image]');
+  await bobPage.waitForSelector('[data-testid=image-viewer]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail('a click did not close the viewer'));
 });
 
 /** The direct conversation of two contacts (opening it again finds the same one). */
