@@ -435,6 +435,14 @@ scenario('new-chat', async (t) => {
   const page = await t.page({ viewport: DESKTOP });
   await logInInBrowser(page, ann.username);
   await expectVisible(page, '[data-testid=empty-chats]', 'the empty chat list');
+  // The dialog takes the focus, Escape closes it and gives the focus back.
+  await page.click('[data-testid=new-chat]');
+  await expectVisible(page, '[data-testid=new-chat-dialog]', 'the new-chat dialog');
+  if (!(await page.evaluate(() => document.activeElement?.closest('dialog[open]') !== null))) fail('the focus is not in the dialog');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[data-testid=new-chat-dialog]', { state: 'detached' }).catch(() => fail('Escape did not close the dialog'));
+  const focused = await page.evaluate(() => document.activeElement?.dataset.testid);
+  if (focused !== 'new-chat') fail(`the focus went to ${focused}, not back to the pencil`);
   await page.click('[data-testid=new-chat]');
   await expectVisible(page, `[data-testid=new-chat-dialog] li[data-username="${cat.username}"] .avatar`, 'Cat with her avatar in the picker');
   await expectVisible(page, `[data-testid=new-chat-dialog] li[data-username="${bob.username}"]`, 'Bob in the picker');
