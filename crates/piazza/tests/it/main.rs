@@ -6,6 +6,7 @@ mod bad_input;
 mod chaos;
 mod chat;
 mod cli_pay;
+mod cli_profiles;
 mod connections;
 mod crash;
 mod device_details;
