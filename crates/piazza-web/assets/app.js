@@ -11,13 +11,12 @@
 // area puts a count on its navigation entry with `session.setBadge(id, n)`;
 // the sum of the counts also leads the page title, "(3) Piazza".
 
-import * as registry from './areas/index.js';
+import { areas } from './areas/index.js';
 import { h, icon, replace } from './lib/dom.js';
 import { avatar, setBadge } from './lib/ui.js';
 import { initI18n, t, LANGUAGES, language, languageEvents, setLanguage } from './lib/i18n.js';
 import { Session, accounts } from './lib/session.js';
 
-const areas = Object.values(registry);
 const root = document.getElementById('app');
 let session = null;
 let notice = null;
