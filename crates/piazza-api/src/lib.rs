@@ -33,11 +33,82 @@ pub struct CreateAccount {
     pub display_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct AccountView {
     pub account_id: String,
     pub username: String,
     pub display_name: String,
+    /// The account's picture (`GET /api/v1/media/{id}/thumbnail`), or null.
+    #[serde(default)]
+    pub avatar_media_id: Option<String>,
+    /// On `GET /api/v1/me` and `PATCH /api/v1/me` only: empty when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+}
+
+/// `PATCH /api/v1/me`: the fields to change; an absent field is left as
+/// it is, and `null` clears the avatar or the bio.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct UpdateProfile {
+    /// 1 to 64 characters, as at sign-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// An image you uploaded (`POST /api/v1/media`), or null for none.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub avatar_media_id: Option<Option<String>>,
+    /// At most 300 characters on one line; null or empty for none.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub bio: Option<Option<String>>,
+}
+
+/// A field that is present (`Some`, holding `None` for `null`), for bodies
+/// where leaving a field out and sending `null` mean different things.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// `GET /api/v1/accounts/{account_id}` and `GET /api/v1/accounts?username=`:
+/// an account as the caller may see it. The account itself, its contacts
+/// and those sharing a conversation with it get every field; a stranger
+/// with a contact request pending between them (either way), or one
+/// looking a username up, gets only the first four.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ProfileView {
+    pub account_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub avatar_media_id: Option<String>,
+    /// Empty when none; absent from what a stranger sees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    /// Absent from what a stranger sees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_contact: Option<bool>,
+}
+
+/// `PUT /api/v1/me/password`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangePassword {
+    pub old_password: String,
+    /// At least 8 characters, as at sign-up.
+    pub new_password: String,
+    /// Log every other device of the account out in the same step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_out_other_devices: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -111,10 +182,15 @@ pub struct ContactRequestCreated {
     pub request_id: String,
 }
 
+/// Who a contact request is from or to: what it needs to show them.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct AccountBrief {
     pub account_id: String,
     pub username: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub avatar_media_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -123,6 +199,26 @@ pub struct ContactRequestView {
     pub from: AccountBrief,
     pub greeting: String,
     pub created_at: String,
+}
+
+/// A request the caller sent that waits for an answer. (A declined one
+/// looks the same: the sender is not told.)
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OutgoingRequestView {
+    pub request_id: String,
+    pub to: AccountBrief,
+    pub greeting: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OutgoingRequestList {
+    pub requests: Vec<OutgoingRequestView>,
+    /// True when another page follows; pass `next_cursor` as `cursor`.
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -179,6 +275,28 @@ pub struct ConversationView {
     pub member_count: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// The group's picture, or the direct peer's; null when none.
+    #[serde(default)]
+    pub avatar_media_id: Option<String>,
+    /// The other member of a direct conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+}
+
+/// `PATCH /api/v1/conversations/{id}` (a group's owner): an absent field
+/// is left as it is; `null` clears the picture.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct UpdateGroup {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// An image you uploaded (`POST /api/v1/media`), or null for none.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub avatar_media_id: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

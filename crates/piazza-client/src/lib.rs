@@ -19,6 +19,7 @@
 mod error;
 mod media;
 mod pay;
+mod profiles;
 mod socket;
 
 use std::sync::Arc;

@@ -39,8 +39,19 @@ impl Client {
     /// of a conversation showing them.
     pub async fn media(&self, media_id: &str) -> Result<MediaBytes, ClientError> {
         let path = format!("/api/v1/media/{}", encode_segment(media_id));
+        self.fetch_image(&path).await
+    }
+
+    /// `GET /api/v1/media/{id}/thumbnail`: a JPEG or PNG at most 320
+    /// pixels on its long side, for whoever may fetch the media.
+    pub async fn media_thumbnail(&self, media_id: &str) -> Result<MediaBytes, ClientError> {
+        let path = format!("/api/v1/media/{}/thumbnail", encode_segment(media_id));
+        self.fetch_image(&path).await
+    }
+
+    async fn fetch_image(&self, path: &str) -> Result<MediaBytes, ClientError> {
         let response = self
-            .request(Method::GET, &path)
+            .request(Method::GET, path)
             .send()
             .await
             .map_err(|error| ClientError::transport(&error))?;

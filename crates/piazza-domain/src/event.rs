@@ -6,9 +6,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MerchantId,
-    MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId,
-    TransferId, Username,
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MediaId,
+    MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp,
+    TransactionId, TransferId, Username,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,12 +46,37 @@ pub struct Message {
     pub reference: Option<String>,
 }
 
-/// A public reference to an account, as events carry it.
+/// A public reference to an account, as events carry it: what a contact
+/// request needs to show who it is from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountRef {
     pub account_id: AccountId,
     pub username: Username,
     pub display_name: String,
+    /// The account's avatar when the event was logged. Absent from
+    /// entries logged before profiles had avatars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_media_id: Option<MediaId>,
+}
+
+/// Who an event is about, by name and picture as they were when it was
+/// logged, for events that name an account by id only. Every field is
+/// absent from entries logged before profiles (`#[serde(default)]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_media_id: Option<MediaId>,
+}
+
+impl From<&AccountRef> for Named {
+    fn from(account: &AccountRef) -> Named {
+        Named {
+            display_name: Some(account.display_name.clone()),
+            avatar_media_id: account.avatar_media_id,
+        }
+    }
 }
 
 /// One thing an account must learn about. The storage form of the log is
@@ -69,12 +94,27 @@ pub enum Event {
         title: Option<String>,
         owner: Option<AccountId>,
         members: Vec<AccountId>,
+        /// A group's picture (absent from older entries and for direct
+        /// conversations).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        avatar_media_id: Option<MediaId>,
+    },
+    /// A group's title or picture changed (every member's log).
+    #[serde(rename = "conversation.updated")]
+    ConversationUpdated {
+        conversation_id: ConversationId,
+        title: String,
+        avatar_media_id: Option<MediaId>,
+        by: AccountId,
     },
     #[serde(rename = "conversation.member_added")]
     MemberAdded {
         conversation_id: ConversationId,
         account_id: AccountId,
         by: AccountId,
+        /// The new member's name and picture.
+        #[serde(flatten)]
+        member: Named,
     },
     #[serde(rename = "conversation.member_removed")]
     MemberRemoved {
@@ -84,6 +124,9 @@ pub enum Event {
         /// The owner once the member is gone: it changes when the owner leaves.
         #[serde(default)]
         owner: Option<AccountId>,
+        /// The removed member's name and picture.
+        #[serde(flatten)]
+        member: Named,
     },
     #[serde(rename = "contact.request")]
     ContactRequest {
@@ -92,10 +135,39 @@ pub enum Event {
         to: AccountRef,
         greeting: String,
     },
+    /// The recipient declined a request (the recipient's log only: the
+    /// sender is not told, and still sees it pending).
+    #[serde(rename = "contact.request_declined")]
+    ContactRequestDeclined {
+        request_id: ContactRequestId,
+        from: AccountId,
+    },
     #[serde(rename = "contact.added")]
     ContactAdded { contact: AccountRef },
     #[serde(rename = "contact.removed")]
-    ContactRemoved { account_id: AccountId },
+    ContactRemoved {
+        account_id: AccountId,
+        /// The former contact's name and picture.
+        #[serde(flatten)]
+        contact: Named,
+    },
+    /// An account changed its profile (its own log and its contacts').
+    #[serde(rename = "account.updated")]
+    AccountUpdated {
+        account_id: AccountId,
+        display_name: String,
+        avatar_media_id: Option<MediaId>,
+        /// Empty when the account has none.
+        bio: String,
+    },
+    /// The account's password was changed from one of its devices; the
+    /// others, if `signed_out_other_devices`, were logged out in the same
+    /// commit.
+    #[serde(rename = "account.password_changed")]
+    PasswordChanged {
+        by_device_id: DeviceId,
+        signed_out_other_devices: bool,
+    },
     #[serde(rename = "read.marker")]
     ReadMarker {
         conversation_id: ConversationId,
@@ -223,9 +295,13 @@ impl Event {
             Event::ConversationCreated { .. } => "conversation.created",
             Event::MemberAdded { .. } => "conversation.member_added",
             Event::MemberRemoved { .. } => "conversation.member_removed",
+            Event::ConversationUpdated { .. } => "conversation.updated",
             Event::ContactRequest { .. } => "contact.request",
+            Event::ContactRequestDeclined { .. } => "contact.request_declined",
             Event::ContactAdded { .. } => "contact.added",
             Event::ContactRemoved { .. } => "contact.removed",
+            Event::AccountUpdated { .. } => "account.updated",
+            Event::PasswordChanged { .. } => "account.password_changed",
             Event::ReadMarker { .. } => "read.marker",
             Event::WalletCredited(_) => "wallet.credited",
             Event::WalletDebited(_) => "wallet.debited",
@@ -265,4 +341,57 @@ pub enum Notice {
         account: AccountId,
         device: DeviceId,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries logged before profiles had avatars read as they were, with
+    /// the new fields empty.
+    #[test]
+    fn entries_logged_before_profiles_still_read() {
+        let old = [
+            r#"{"type":"contact.request","request_id":1,"from":{"account_id":1,"username":"ann","display_name":"Ann"},"to":{"account_id":2,"username":"bob","display_name":"bob"},"greeting":"hi"}"#,
+            r#"{"type":"contact.added","contact":{"account_id":1,"username":"ann","display_name":"Ann"}}"#,
+            r#"{"type":"contact.removed","account_id":1}"#,
+            r#"{"type":"conversation.member_added","conversation_id":3,"account_id":2,"by":1}"#,
+            r#"{"type":"conversation.member_removed","conversation_id":3,"account_id":2,"by":1}"#,
+            r#"{"type":"conversation.created","conversation_id":3,"kind":"group","title":"T","owner":1,"members":[1,2]}"#,
+        ];
+        for text in old {
+            let event: Event = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            match event {
+                Event::ContactRequest { from, .. } => assert_eq!(from.avatar_media_id, None),
+                Event::ContactAdded { contact } => assert_eq!(contact.display_name, "Ann"),
+                Event::ContactRemoved { contact, .. }
+                | Event::MemberAdded {
+                    member: contact, ..
+                }
+                | Event::MemberRemoved {
+                    member: contact, ..
+                } => assert_eq!(contact, Named::default()),
+                Event::ConversationCreated {
+                    avatar_media_id, ..
+                } => assert_eq!(avatar_media_id, None),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn new_fields_round_trip() {
+        let event = Event::MemberAdded {
+            conversation_id: ConversationId::from_row(3),
+            account_id: AccountId::from_row(2),
+            by: AccountId::from_row(1),
+            member: Named {
+                display_name: Some("Bob".into()),
+                avatar_media_id: Some(MediaId::from_row(9)),
+            },
+        };
+        let text = serde_json::to_string(&event).unwrap();
+        assert!(text.contains(r#""display_name":"Bob""#), "{text}");
+        assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), event);
+    }
 }

@@ -29,6 +29,6 @@ pub use ids::{
 pub use store::{Rejection, Store, StoreError};
 pub use time::Timestamp;
 pub use values::{
-    ClientMsgId, DeviceName, DisplayName, Greeting, GroupTitle, MessageText, Password, Seq,
+    Bio, ClientMsgId, DeviceName, DisplayName, Greeting, GroupTitle, MessageText, Password, Seq,
     Username, ValueError,
 };

@@ -40,6 +40,12 @@ pub const PASSWORD_CHARS_MIN: usize = 8;
 pub const PASSWORD_BYTES_MAX: usize = 1024;
 /// Characters in a display name.
 pub const DISPLAY_NAME_CHARS_MAX: usize = 64;
+/// Characters in a profile's bio.
+pub const BIO_CHARS_MAX: usize = 300;
+/// How long a declined contact request keeps its sender's later requests
+/// to the same account from reaching it again (they are kept silently, as
+/// the first one looks pending to its sender): one a week at most.
+pub const CONTACT_REQUEST_RETRY_AFTER_DECLINE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// Characters in a device name.
 pub const DEVICE_NAME_CHARS_MAX: usize = 64;
 /// Characters in a group title.

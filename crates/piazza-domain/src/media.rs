@@ -53,6 +53,17 @@ impl MediaType {
     }
 }
 
+/// The long side of a thumbnail, at most, in pixels.
+pub const THUMBNAIL_EDGE_PX_MAX: u32 = 320;
+
+/// A media's thumbnail: a PNG (when the picture has transparency) or a
+/// JPEG.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thumbnail {
+    pub media_type: MediaType,
+    pub bytes: Vec<u8>,
+}
+
 /// An upload to keep: its type and magic number are checked and its
 /// SHA-256 computed before it reaches the store.
 #[derive(Debug, Clone, PartialEq, Eq)]

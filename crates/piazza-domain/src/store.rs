@@ -12,12 +12,12 @@ use async_trait::async_trait;
 
 use crate::event::{AccountRef, ConversationKind, LogEntry, Message, Notice};
 use crate::ledger::OperationKind;
-use crate::media::{Media, MediaStored, NewMedia};
+use crate::media::{Media, MediaStored, NewMedia, Thumbnail};
 use crate::money::{Currency, Money};
 use crate::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    EntryId, Greeting, GroupTitle, LogSeq, MediaId, MerchantId, MessageText, PaymentId,
-    RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username, limits,
+    AccountId, Bio, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName,
+    DisplayName, EntryId, Greeting, GroupTitle, LogSeq, MediaId, MerchantId, MessageText,
+    PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username, limits,
 };
 
 /// A rule the request broke. Each maps to one HTTP status and stable code.
@@ -25,7 +25,7 @@ use crate::{
 pub enum Rejection {
     #[error("that username is taken")]
     UsernameTaken,
-    #[error("no account has that username")]
+    #[error("no such account")]
     AccountNotFound,
     #[error("you cannot do this with your own account")]
     SelfTarget,
@@ -112,6 +112,10 @@ pub enum Rejection {
         "this upload would pass the account's media quota of {quota_bytes} bytes ({used_bytes} used)"
     )]
     MediaQuotaExceeded { quota_bytes: u64, used_bytes: u64 },
+    #[error("the account password is wrong")]
+    WrongPassword,
+    #[error("the image cannot be decoded: {reason}")]
+    ImageUndecodable { reason: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +139,10 @@ pub struct Account {
     pub account_id: AccountId,
     pub username: Username,
     pub display_name: String,
+    /// The account's picture: one of its own uploads.
+    pub avatar_media_id: Option<MediaId>,
+    /// Empty when the account has none.
+    pub bio: String,
 }
 
 impl Account {
@@ -143,8 +151,55 @@ impl Account {
             account_id: self.account_id,
             username: self.username.clone(),
             display_name: self.display_name.clone(),
+            avatar_media_id: self.avatar_media_id,
         }
     }
+}
+
+/// How an update changes one field that may be cleared: left alone,
+/// cleared, or set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldChange<T> {
+    Keep,
+    Clear,
+    Set(T),
+}
+
+/// A change of an account's own profile; `None` leaves a field alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileChange {
+    pub display_name: Option<DisplayName>,
+    /// Must name an image the account uploaded itself.
+    pub avatar: FieldChange<MediaId>,
+    /// An empty bio clears it.
+    pub bio: Option<Bio>,
+}
+
+/// A change of a group's title or picture (owner only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupChange {
+    pub title: Option<GroupTitle>,
+    /// Must name an image the owner uploaded itself.
+    pub avatar: FieldChange<MediaId>,
+}
+
+/// An account as one viewer may see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Profile {
+    /// The account itself, a contact, or someone it shares a conversation
+    /// with: everything.
+    Full { account: Account, is_contact: bool },
+    /// A stranger party to a pending contact request with the viewer
+    /// (either way), or one looked up by exact username: what a request
+    /// needs and no more (id, username, name, picture).
+    Card(Account),
+}
+
+/// Whether a password change logs the account's other devices out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtherDevices {
+    Keep,
+    SignOut,
 }
 
 /// What a log-in checks against.
@@ -195,6 +250,16 @@ pub struct ContactRequest {
     pub created_at: Timestamp,
 }
 
+/// A contact request the account sent that has not been answered, as its
+/// sender sees it (a declined one looks the same: senders are not told).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingRequest {
+    pub request_id: ContactRequestId,
+    pub to: AccountRef,
+    pub greeting: String,
+    pub created_at: Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationSummary {
     pub conversation_id: ConversationId,
@@ -205,6 +270,10 @@ pub struct ConversationSummary {
     pub unread: i64,
     pub member_count: i64,
     pub owner: Option<AccountId>,
+    /// A group's picture, or a direct conversation's peer's.
+    pub avatar_media_id: Option<MediaId>,
+    /// The other member of a direct conversation.
+    pub peer: Option<AccountId>,
     /// When a message was last sent (or the conversation created); the
     /// list is ordered by it, newest first.
     pub last_activity_at: Timestamp,
@@ -651,6 +720,38 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Page<Device>>;
     async fn revoke_device(&self, account: AccountId, device: DeviceId) -> StoreResult<()>;
 
+    // Profiles and passwords.
+    /// Changes the account's own profile and tells its devices and its
+    /// contacts (`account.updated`); a change that changes nothing logs
+    /// nothing. The avatar must be the account's own upload
+    /// (`MediaNotFound` otherwise).
+    async fn update_profile(
+        &self,
+        account: AccountId,
+        change: ProfileChange,
+    ) -> StoreResult<Account>;
+    /// `account` as `viewer` may see it; `AccountNotFound` when `viewer`
+    /// may see nothing of it, as for an id that does not exist.
+    async fn profile(&self, viewer: AccountId, account: AccountId) -> StoreResult<Profile>;
+    /// The account with exactly this username (`AccountNotFound` if none),
+    /// as a contact request would show it.
+    async fn find_account(&self, username: Username) -> StoreResult<Account>;
+    /// The stored password hash of an account.
+    async fn password_hash(&self, account: AccountId) -> StoreResult<String>;
+    /// Replaces the password hash, if it is still `old_hash` (the one the
+    /// caller verified; `WrongPassword` if another change came first), and
+    /// logs `account.password_changed`; with `OtherDevices::SignOut` every
+    /// other device of the account is revoked in the same commit. Answers
+    /// the devices revoked.
+    async fn change_password(
+        &self,
+        account: AccountId,
+        device: DeviceId,
+        old_hash: String,
+        new_hash: String,
+        others: OtherDevices,
+    ) -> StoreResult<Vec<DeviceId>>;
+
     // Contacts.
     async fn request_contact(
         &self,
@@ -666,6 +767,22 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Page<ContactRequest>>;
     async fn accept_request(
+        &self,
+        account: AccountId,
+        request: ContactRequestId,
+    ) -> StoreResult<()>;
+    /// Requests `account` sent that are still unanswered as far as it
+    /// knows (pending or declined), newest first, older than `before`.
+    async fn outgoing_requests(
+        &self,
+        account: AccountId,
+        before: Option<ContactRequestId>,
+        limit: u32,
+    ) -> StoreResult<Page<OutgoingRequest>>;
+    /// The recipient declines a pending request: it leaves their list and
+    /// their log says so; its sender is not told. Anyone else, or a
+    /// request already accepted, gets `RequestNotFound`.
+    async fn decline_request(
         &self,
         account: AccountId,
         request: ContactRequestId,
@@ -707,6 +824,14 @@ pub trait Store: Send + Sync + 'static {
         actor: AccountId,
         conversation: ConversationId,
         member: AccountId,
+    ) -> StoreResult<()>;
+    /// The owner changes a group's title or picture; every member's log
+    /// gets `conversation.updated` (nothing when nothing changed).
+    async fn update_group(
+        &self,
+        actor: AccountId,
+        conversation: ConversationId,
+        change: GroupChange,
     ) -> StoreResult<()>;
     async fn send_message(
         &self,
@@ -985,10 +1110,16 @@ pub trait Store: Send + Sync + 'static {
         media: NewMedia,
         quota_bytes: u64,
     ) -> StoreResult<MediaStored>;
-    /// A media and its bytes, for its uploader or a member who can see a
-    /// message showing it; `MediaNotFound` for anyone else, as for an
+    /// A media and its bytes, for its uploader, a member who can see a
+    /// message showing it, or any account while it is an account's or a
+    /// group's current avatar; `MediaNotFound` for anyone else, as for an
     /// unknown id.
     async fn media(&self, viewer: AccountId, media: MediaId) -> StoreResult<(Media, Vec<u8>)>;
+    /// A small picture of a media (at most `media::THUMBNAIL_EDGE_PX_MAX`
+    /// on its long side), for whoever may read the media: made on first
+    /// use and kept beside the original. `ImageUndecodable` when the bytes
+    /// are not a picture the decoder takes within its limits.
+    async fn media_thumbnail(&self, viewer: AccountId, media: MediaId) -> StoreResult<Thumbnail>;
     /// Sends a `kind = image` message whose `ref` is `media`, which must be
     /// the sender's own upload (`MediaNotFound` otherwise). Otherwise as
     /// `send_message`, idempotent by `client_msg_id`.

@@ -166,6 +166,11 @@ bounded_text!(
     /// The note sent with a contact request; may be empty.
     Greeting, "greeting", "invalid_greeting", limits::GREETING_CHARS_MAX, allow_empty = true
 );
+bounded_text!(
+    /// A few words an account says about itself, shown on its profile; one
+    /// line, and empty means none.
+    Bio, "bio", "invalid_bio", limits::BIO_CHARS_MAX, allow_empty = true
+);
 
 impl DisplayName {
     pub fn from_username(username: &Username) -> DisplayName {
@@ -370,6 +375,18 @@ mod tests {
         assert!(GroupTitle::parse(&"t".repeat(101)).is_err());
         assert_eq!(Greeting::parse("").unwrap().as_str(), "");
         assert!(DeviceName::parse("phone\u{0}").is_err());
+    }
+
+    #[test]
+    fn bio_boundaries() {
+        assert_eq!(Bio::parse("").unwrap().as_str(), "");
+        assert_eq!(Bio::parse("  likes tea  ").unwrap().as_str(), "likes tea");
+        assert!(Bio::parse(&"é".repeat(300)).is_ok(), "counts characters");
+        assert_eq!(
+            Bio::parse(&"b".repeat(301)).unwrap_err().code,
+            "invalid_bio"
+        );
+        assert!(Bio::parse("two\nlines").is_err());
     }
 
     proptest! {

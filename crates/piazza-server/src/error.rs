@@ -148,6 +148,10 @@ impl From<Rejection> for ApiError {
             Rejection::MediaQuotaExceeded { .. } => {
                 (StatusCode::INSUFFICIENT_STORAGE, "media_quota_exceeded")
             }
+            Rejection::WrongPassword => (StatusCode::FORBIDDEN, "wrong_password"),
+            Rejection::ImageUndecodable { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_image")
+            }
         };
         ApiError::new(status, code, detail)
     }

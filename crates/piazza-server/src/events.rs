@@ -4,7 +4,8 @@
 
 use piazza_api::EventView;
 use piazza_domain::Cursor;
-use piazza_domain::event::{AccountRef, Event, LogEntry};
+use piazza_domain::MediaId;
+use piazza_domain::event::{AccountRef, Event, LogEntry, Named};
 use serde_json::{Map, Value, json};
 
 fn account_ref(account: &AccountRef) -> Value {
@@ -12,7 +13,22 @@ fn account_ref(account: &AccountRef) -> Value {
         "account_id": account.account_id.to_string(),
         "username": account.username.as_str(),
         "display_name": account.display_name,
+        "avatar_media_id": media(account.avatar_media_id),
     })
+}
+
+fn media(media: Option<MediaId>) -> Option<String> {
+    media.map(|media| media.to_string())
+}
+
+/// Adds an account's name and picture to an event that names it by id;
+/// entries logged before profiles have neither, and say nothing of them.
+fn with_named(mut fields: Value, named: &Named) -> Value {
+    if let Some(display_name) = &named.display_name {
+        fields["display_name"] = json!(display_name);
+        fields["avatar_media_id"] = json!(media(named.avatar_media_id));
+    }
+    fields
 }
 
 pub fn to_view(entry: &LogEntry) -> EventView {
@@ -34,33 +50,54 @@ pub fn to_view(entry: &LogEntry) -> EventView {
             title,
             owner,
             members,
+            avatar_media_id,
         } => json!({
             "conversation_id": conversation_id.to_string(),
             "kind": kind.as_str(),
             "title": title,
             "owner": owner.map(|owner| owner.to_string()),
             "members": members.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "avatar_media_id": media(*avatar_media_id),
+        }),
+        Event::ConversationUpdated {
+            conversation_id,
+            title,
+            avatar_media_id,
+            by,
+        } => json!({
+            "conversation_id": conversation_id.to_string(),
+            "title": title,
+            "avatar_media_id": media(*avatar_media_id),
+            "by": by.to_string(),
         }),
         Event::MemberAdded {
             conversation_id,
             account_id,
             by,
-        } => json!({
-            "conversation_id": conversation_id.to_string(),
-            "account_id": account_id.to_string(),
-            "by": by.to_string(),
-        }),
+            member,
+        } => with_named(
+            json!({
+                "conversation_id": conversation_id.to_string(),
+                "account_id": account_id.to_string(),
+                "by": by.to_string(),
+            }),
+            member,
+        ),
         Event::MemberRemoved {
             conversation_id,
             account_id,
             by,
             owner,
-        } => json!({
-            "conversation_id": conversation_id.to_string(),
-            "account_id": account_id.to_string(),
-            "by": by.to_string(),
-            "owner": owner.map(|owner| owner.to_string()),
-        }),
+            member,
+        } => with_named(
+            json!({
+                "conversation_id": conversation_id.to_string(),
+                "account_id": account_id.to_string(),
+                "by": by.to_string(),
+                "owner": owner.map(|owner| owner.to_string()),
+            }),
+            member,
+        ),
         Event::ContactRequest {
             request_id,
             from,
@@ -76,7 +113,32 @@ pub fn to_view(entry: &LogEntry) -> EventView {
             "account_id": contact.account_id.to_string(),
             "contact": account_ref(contact),
         }),
-        Event::ContactRemoved { account_id } => json!({ "account_id": account_id.to_string() }),
+        Event::ContactRequestDeclined { request_id, from } => json!({
+            "request_id": request_id.to_string(),
+            "from": from.to_string(),
+        }),
+        Event::ContactRemoved {
+            account_id,
+            contact,
+        } => with_named(json!({ "account_id": account_id.to_string() }), contact),
+        Event::AccountUpdated {
+            account_id,
+            display_name,
+            avatar_media_id,
+            bio,
+        } => json!({
+            "account_id": account_id.to_string(),
+            "display_name": display_name,
+            "avatar_media_id": media(*avatar_media_id),
+            "bio": bio,
+        }),
+        Event::PasswordChanged {
+            by_device_id,
+            signed_out_other_devices,
+        } => json!({
+            "by_device_id": by_device_id.to_string(),
+            "signed_out_other_devices": signed_out_other_devices,
+        }),
         Event::ReadMarker {
             conversation_id,
             seq,

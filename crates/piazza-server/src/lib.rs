@@ -29,7 +29,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::serve::ListenerExt;
 use axum::{Router, middleware};
 use piazza_domain::money::Currency;
@@ -47,7 +47,7 @@ use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::password_attempts::{AttemptPolicy, PasswordAttempts};
 use crate::routes::{
-    accounts, contacts, conversations, merchants, red_packets, sync, transfers, wallet,
+    accounts, contacts, conversations, merchants, profiles, red_packets, sync, transfers, wallet,
 };
 
 /// Everything a handler may reach. Cheap to clone.
@@ -120,9 +120,14 @@ impl App {
 
 pub fn router(app: App) -> Router {
     let api = Router::new()
-        .route("/accounts", post(accounts::create_account))
+        .route(
+            "/accounts",
+            post(accounts::create_account).get(profiles::lookup),
+        )
+        .route("/accounts/{account_id}", get(profiles::account))
         .route("/sessions", post(accounts::create_session))
-        .route("/me", get(accounts::me))
+        .route("/me", get(accounts::me).patch(profiles::update_me))
+        .route("/me/password", put(profiles::change_password))
         .route("/devices", get(accounts::devices))
         .route("/devices/{device_id}", delete(accounts::revoke_device))
         .route("/contacts", get(contacts::list))
@@ -131,15 +136,21 @@ pub fn router(app: App) -> Router {
             "/contacts/requests",
             post(contacts::request).get(contacts::incoming),
         )
+        .route("/contacts/requests/outgoing", get(contacts::outgoing))
         .route(
             "/contacts/requests/{request_id}/accept",
             post(contacts::accept),
+        )
+        .route(
+            "/contacts/requests/{request_id}/decline",
+            post(contacts::decline),
         )
         .route(
             "/conversations",
             post(conversations::create_group).get(conversations::list),
         )
         .route("/conversations/direct", post(conversations::open_direct))
+        .route("/conversations/{id}", patch(conversations::update))
         .route(
             "/conversations/{id}/members",
             post(conversations::add_member),
@@ -191,6 +202,7 @@ pub fn router(app: App) -> Router {
             post(routes::media::upload).layer(DefaultBodyLimit::max(app.limits.media_bytes_max)),
         )
         .route("/media/{id}", get(routes::media::get))
+        .route("/media/{id}/thumbnail", get(routes::media::thumbnail))
         .route("/sync", get(sync::sync))
         .route("/ws", get(socket::upgrade))
         .route("/openapi.json", get(openapi_json));

@@ -7,7 +7,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Typ
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    accounts, contacts, conversations, merchants, red_packets, sync, transfers, wallet,
+    accounts, contacts, conversations, merchants, profiles, red_packets, sync, transfers, wallet,
 };
 use crate::socket;
 
@@ -16,8 +16,10 @@ use crate::socket;
     info(title = "Piazza API", version = "1", description = "The stable core contract of Piazza (api-v1). Errors are RFC 9457 problem+json with a stable `code`."),
     paths(
         accounts::create_account, accounts::create_session, accounts::me, accounts::devices, accounts::revoke_device,
-        contacts::request, contacts::incoming, contacts::accept, contacts::list, contacts::remove,
-        conversations::open_direct, conversations::create_group, conversations::list, conversations::add_member,
+        profiles::update_me, profiles::account, profiles::lookup, profiles::change_password,
+        contacts::request, contacts::incoming, contacts::outgoing, contacts::accept, contacts::decline,
+        contacts::list, contacts::remove,
+        conversations::open_direct, conversations::update, conversations::create_group, conversations::list, conversations::add_member,
         conversations::remove_member, conversations::send, conversations::history, conversations::mark_read,
         wallet::balance, wallet::set_pin, wallet::top_up, wallet::withdraw, wallet::statement,
         transfers::send, transfers::accept, transfers::decline, transfers::get,
@@ -28,7 +30,7 @@ use crate::socket;
         sync::sync, socket::upgrade, crate::healthz, crate::openapi_json,
         crate::routes::login_requests::create, crate::routes::login_requests::approve,
         crate::routes::login_requests::status, crate::routes::login_requests::details,
-        crate::routes::media::upload, crate::routes::media::get,
+        crate::routes::media::upload, crate::routes::media::get, crate::routes::media::thumbnail,
     ),
     components(schemas(piazza_api::EventView, piazza_api::ClientFrame, piazza_api::ServerFrame)),
     modifiers(&BearerAuth, &CommonAnswers),

@@ -232,6 +232,19 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
             }
         }
     };
+    // A revoked device still gets what was committed before its revocation
+    // and already waits in its queue: a password change that logs the
+    // other devices out tells them why (`account.password_changed` is
+    // logged, and pushed, before the revocation). The queue is bounded,
+    // and so is the time each write may take.
+    if code == CloseReason::Revoked.close_frame().0 {
+        while let Ok(pushed) = subscription.queue.try_recv() {
+            let write = write_pushes(&mut socket, pushed, &mut subscription, &mut delivered);
+            if !within(write_timeout, write).await {
+                return;
+            }
+        }
+    }
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from(reason),

@@ -15,10 +15,12 @@ mod log_data;
 mod login_requests;
 mod media;
 mod merchants;
+mod profiles;
 mod readers;
 mod reads;
 mod red_packets;
 mod tails;
+mod thumbnails;
 mod transfers;
 pub mod verifier;
 mod wallet;
@@ -34,10 +36,11 @@ use piazza_domain::limits;
 use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
     Account, Answer, CodeAuthorization, CollectRequest, ContactRequest, ConversationSummary,
-    Credentials, Device, DeviceSeen, HistoryPage, Idempotent, LogPage, Merchant, MoneyMoved,
-    NoticeSink, Page, Payment, PaymentDecision, PinChange, PinCheck, PinPolicy, PinSet, PinState,
-    RedPacket, RedPacketClaim, RedPacketRequest, Refund, Sent, Session, StatementEntry,
-    StoreResult, TokenHash, Transfer, TransferDecision, TransferRequest,
+    Credentials, Device, DeviceSeen, GroupChange, HistoryPage, Idempotent, LogPage, Merchant,
+    MoneyMoved, NoticeSink, OtherDevices, OutgoingRequest, Page, Payment, PaymentDecision,
+    PinChange, PinCheck, PinPolicy, PinSet, PinState, Profile, ProfileChange, RedPacket,
+    RedPacketClaim, RedPacketRequest, Refund, Sent, Session, StatementEntry, StoreResult,
+    TokenHash, Transfer, TransferDecision, TransferRequest,
 };
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
@@ -75,6 +78,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_12_money_safety.sql"),
     include_str!("schema_13_login_request_facts.sql"),
     include_str!("schema_14_media_usage.sql"),
+    include_str!("schema_15_profiles.sql"),
     include_str!("schema_16_device_details.sql"),
 ];
 
@@ -114,7 +118,13 @@ pub struct SqliteStore {
     _verifier: Verifier,
     /// One media upload at a time per account (see `media::UploadTurns`).
     media_uploads: media::UploadTurns,
+    /// Thumbnails being made at once, at most: each decodes a picture of
+    /// up to `thumbnails::DECODE_BYTES_MAX` on a core.
+    thumbnail_turns: tokio::sync::Semaphore,
 }
+
+/// Thumbnails made at once, at most.
+const THUMBNAILS_IN_FLIGHT_MAX: usize = 2;
 
 impl SqliteStore {
     /// Opens (creating and migrating on first run) the store in `data_dir`.
@@ -165,6 +175,7 @@ impl SqliteStore {
             health,
             _verifier: verifier,
             media_uploads: media::UploadTurns::default(),
+            thumbnail_turns: tokio::sync::Semaphore::new(THUMBNAILS_IN_FLIGHT_MAX),
         })
     }
 
@@ -365,6 +376,96 @@ impl Store for SqliteStore {
         Ok(self
             .writer
             .run(move |ctx| writes::revoke_device(ctx, account, device))
+            .await?)
+    }
+
+    async fn update_profile(
+        &self,
+        account: AccountId,
+        change: ProfileChange,
+    ) -> StoreResult<Account> {
+        Ok(self
+            .writer
+            .run(move |ctx| profiles::update_profile(ctx, account, change))
+            .await?)
+    }
+
+    async fn profile(&self, viewer: AccountId, account: AccountId) -> StoreResult<Profile> {
+        Ok(self
+            .readers
+            .read(move |conn| {
+                reads::profile(conn, viewer, account)?
+                    .ok_or_else(|| Rejection::AccountNotFound.into())
+            })
+            .await?)
+    }
+
+    async fn find_account(&self, username: Username) -> StoreResult<Account> {
+        Ok(self
+            .readers
+            .read(move |conn| {
+                reads::account_by_username(conn, &username)?
+                    .ok_or_else(|| Rejection::AccountNotFound.into())
+            })
+            .await?)
+    }
+
+    async fn password_hash(&self, account: AccountId) -> StoreResult<String> {
+        Ok(self
+            .readers
+            .read(move |conn| reads::password_hash(conn, account))
+            .await?)
+    }
+
+    async fn change_password(
+        &self,
+        account: AccountId,
+        device: DeviceId,
+        old_hash: String,
+        new_hash: String,
+        others: OtherDevices,
+    ) -> StoreResult<Vec<DeviceId>> {
+        Ok(self
+            .writer
+            .run(move |ctx| {
+                profiles::change_password(ctx, account, device, old_hash, new_hash, others)
+            })
+            .await?)
+    }
+
+    async fn outgoing_requests(
+        &self,
+        account: AccountId,
+        before: Option<ContactRequestId>,
+        limit: u32,
+    ) -> StoreResult<Page<OutgoingRequest>> {
+        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
+        Ok(self
+            .readers
+            .read(move |conn| reads::outgoing_requests(conn, account, before, limit))
+            .await?)
+    }
+
+    async fn decline_request(
+        &self,
+        account: AccountId,
+        request: ContactRequestId,
+    ) -> StoreResult<()> {
+        Ok(self
+            .writer
+            .run(move |ctx| profiles::decline_request(ctx, account, request))
+            .await?)
+    }
+
+    async fn update_group(
+        &self,
+        actor: AccountId,
+        conversation: ConversationId,
+        change: GroupChange,
+    ) -> StoreResult<()> {
+        Ok(self
+            .writer
+            .run(move |ctx| profiles::update_group(ctx, actor, conversation, change))
             .await?)
     }
 
@@ -952,6 +1053,28 @@ impl Store for SqliteStore {
         .await
         .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))??;
         Ok(bytes)
+    }
+
+    async fn media_thumbnail(
+        &self,
+        viewer: AccountId,
+        media_id: MediaId,
+    ) -> StoreResult<piazza_domain::media::Thumbnail> {
+        let found = self
+            .readers
+            .read(move |conn| media::visible(conn, viewer, media_id))
+            .await?;
+        let _turn = self
+            .thumbnail_turns
+            .acquire()
+            .await
+            .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))?;
+        let media_dir = self.media_dir.clone();
+        let thumbnail =
+            tokio::task::spawn_blocking(move || thumbnails::get_or_make(&media_dir, &found))
+                .await
+                .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))??;
+        Ok(thumbnail)
     }
 
     async fn send_image(

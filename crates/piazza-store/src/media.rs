@@ -75,25 +75,35 @@ pub fn write_file(media_dir: &Path, media: &NewMedia) -> Result<()> {
             sync_dir(data_dir)?;
         }
     }
-    let temporary = dir.join(format!(
-        ".{}.{:016x}.tmp",
-        hex(&media.sha256),
-        rand::random::<u64>()
-    ));
+    Ok(write_durably(&path, &media.bytes)?)
+}
+
+/// Writes `bytes` as the file `path` (in a directory that exists) so that
+/// it is there whole or not at all after a crash: a temporary file beside
+/// it, fsynced, renamed into place, and the directory fsynced.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("a media file is inside a directory"))?;
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("media");
+    let temporary = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
     let written = (|| -> std::io::Result<()> {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&temporary)?;
-        file.write_all(&media.bytes)?;
+        file.write_all(bytes)?;
         file.sync_all()?;
-        std::fs::rename(&temporary, &path)?;
+        std::fs::rename(&temporary, path)?;
         sync_dir(dir)
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
-    Ok(written?)
+    written
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -292,9 +302,12 @@ fn load(conn: &Connection, media: MediaId) -> Result<Option<Media>> {
         .transpose()
 }
 
-/// The media if `viewer` may see it: its uploader, or a member of a
+/// The media if `viewer` may see it: its uploader, a member of a
 /// conversation whose image message showing it is in their view (sent
-/// after they joined). Anyone else learns nothing, not even that it exists.
+/// after they joined), or any account while it is an account's or a
+/// group's current avatar (avatars are shown wherever a person or a group
+/// appears, to strangers asking to be contacts too). Anyone else learns
+/// nothing, not even that it exists.
 pub fn visible(conn: &Connection, viewer: AccountId, media: MediaId) -> Result<Media> {
     let found = load(conn, media)?.ok_or(Rejection::MediaNotFound)?;
     if found.uploader == viewer {
@@ -302,13 +315,18 @@ pub fn visible(conn: &Connection, viewer: AccountId, media: MediaId) -> Result<M
     }
     let shown: bool = conn
         .prepare_cached(
-            "SELECT EXISTS (
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE avatar_media_id = ?3)
+                 OR EXISTS (SELECT 1 FROM conversations WHERE avatar_media_id = ?3)
+                 OR EXISTS (
                  SELECT 1 FROM messages m
                  JOIN members mb ON mb.conversation_id = m.conversation_id
                      AND mb.account_id = ?2
                  WHERE m.kind = 'image' AND m.ref = ?1 AND m.seq > mb.from_seq)",
         )?
-        .query_row(params![media.to_string(), viewer.row()], |row| row.get(0))?;
+        .query_row(
+            params![media.to_string(), viewer.row(), media.row()],
+            |row| row.get(0),
+        )?;
     if shown {
         Ok(found)
     } else {

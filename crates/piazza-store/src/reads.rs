@@ -6,10 +6,10 @@ use std::sync::Arc;
 use piazza_domain::event::{ConversationKind, Event, LogEntry, Message};
 use piazza_domain::store::{
     Account, ContactRequest, ConversationSummary, Credentials, Device, DeviceSeen, HistoryPage,
-    LogPage, Page, Session, TokenHash,
+    LogPage, OutgoingRequest, Page, Profile, Session, TokenHash,
 };
 use piazza_domain::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MessageId,
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MediaId, MessageId,
     MessageText, Seq, Timestamp, Username,
 };
 use rusqlite::{Connection, OptionalExtension, Row};
@@ -34,26 +34,99 @@ fn kind_from_row(kind: i64) -> Result<ConversationKind> {
     }
 }
 
-fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
+/// The columns `account_from_row` reads, of the `accounts` table.
+pub const ACCOUNT_COLUMNS: &str = "id, username, display_name, avatar_media_id, bio";
+
+/// An account from `ACCOUNT_COLUMNS` starting at column `first`.
+pub fn account_at(row: &Row<'_>, first: usize) -> rusqlite::Result<Account> {
     Ok(Account {
-        account_id: AccountId::from_row(row.get(0)?),
-        username: Username::from_store(row.get(1)?),
-        display_name: row.get(2)?,
+        account_id: AccountId::from_row(row.get(first)?),
+        username: Username::from_store(row.get(first + 1)?),
+        display_name: row.get(first + 2)?,
+        avatar_media_id: row.get::<_, Option<i64>>(first + 3)?.map(MediaId::from_row),
+        bio: row.get::<_, Option<String>>(first + 4)?.unwrap_or_default(),
     })
 }
 
+fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
+    account_at(row, 0)
+}
+
 pub fn account(conn: &Connection, account: AccountId) -> Result<Account> {
-    conn.prepare_cached("SELECT id, username, display_name FROM accounts WHERE id = ?1")?
-        .query_row([account.row()], account_from_row)
-        .optional()?
+    find_account(conn, account)?
         .ok_or_else(|| Error::Corrupt(format!("{account} is referenced but missing")))
+}
+
+/// An account by id, if there is one (an id from outside may name none).
+pub fn find_account(conn: &Connection, account: AccountId) -> Result<Option<Account>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1"
+        ))?
+        .query_row([account.row()], account_from_row)
+        .optional()?)
 }
 
 pub fn account_by_username(conn: &Connection, username: &Username) -> Result<Option<Account>> {
     Ok(conn
-        .prepare_cached("SELECT id, username, display_name FROM accounts WHERE username = ?1")?
+        .prepare_cached(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = ?1"
+        ))?
         .query_row([username.as_str()], account_from_row)
         .optional()?)
+}
+
+pub fn password_hash(conn: &Connection, account: AccountId) -> Result<String> {
+    conn.prepare_cached("SELECT password_hash FROM accounts WHERE id = ?1")?
+        .query_row([account.row()], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| Error::Corrupt(format!("{account} is referenced but missing")))
+}
+
+/// `account` as `viewer` may see it, in one read: whole to itself, its
+/// contacts and anyone it shares a conversation with (a group, or a
+/// direct one from when they were contacts); as a card to a stranger with
+/// a request open between them either way (a declined one included, so
+/// its sender notices nothing); to anyone else nothing, as for an id that
+/// does not exist.
+pub fn profile(
+    conn: &Connection,
+    viewer: AccountId,
+    account: AccountId,
+) -> Result<Option<Profile>> {
+    let Some(found) = find_account(conn, account)? else {
+        return Ok(None);
+    };
+    if viewer == account {
+        return Ok(Some(Profile::Full {
+            account: found,
+            is_contact: false,
+        }));
+    }
+    let (is_contact, shares_conversation, has_request): (bool, bool, bool) = conn
+        .prepare_cached(
+            "SELECT
+                 EXISTS (SELECT 1 FROM contacts WHERE account_id = ?1 AND contact_id = ?2),
+                 EXISTS (SELECT 1 FROM members mine JOIN members theirs
+                             ON theirs.conversation_id = mine.conversation_id
+                         WHERE mine.account_id = ?1 AND theirs.account_id = ?2),
+                 EXISTS (SELECT 1 FROM contact_requests
+                         WHERE ((from_id = ?1 AND to_id = ?2) OR (from_id = ?2 AND to_id = ?1))
+                           AND status IN (0, 2))",
+        )?
+        .query_row([viewer.row(), account.row()], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?;
+    Ok(if is_contact || shares_conversation {
+        Some(Profile::Full {
+            account: found,
+            is_contact,
+        })
+    } else if has_request {
+        Some(Profile::Card(found))
+    } else {
+        None
+    })
 }
 
 pub fn credentials(conn: &Connection, username: &Username) -> Result<Option<Credentials>> {
@@ -148,7 +221,8 @@ pub fn contacts(
     limit: u32,
 ) -> Result<Page<Account>> {
     let mut statement = conn.prepare_cached(
-        "SELECT a.id, a.username, a.display_name FROM contacts c JOIN accounts a ON a.id = c.contact_id
+        "SELECT a.id, a.username, a.display_name, a.avatar_media_id, a.bio
+         FROM contacts c JOIN accounts a ON a.id = c.contact_id
          WHERE c.account_id = ?1 AND a.username > ?2 ORDER BY a.username LIMIT ?3",
     )?;
     let after = after.map_or("", Username::as_str);
@@ -168,7 +242,7 @@ pub fn incoming_requests(
     limit: u32,
 ) -> Result<Page<ContactRequest>> {
     let mut statement = conn.prepare_cached(
-        "SELECT r.id, a.id, a.username, a.display_name, r.greeting, r.created_at
+        "SELECT r.id, r.greeting, r.created_at, a.id, a.username, a.display_name, a.avatar_media_id, a.bio
          FROM contact_requests r JOIN accounts a ON a.id = r.from_id
          WHERE r.to_id = ?1 AND r.status = 0 AND r.id < ?2 ORDER BY r.id DESC LIMIT ?3",
     )?;
@@ -179,14 +253,39 @@ pub fn incoming_requests(
             |row| {
                 Ok(ContactRequest {
                     request_id: ContactRequestId::from_row(row.get(0)?),
-                    from: Account {
-                        account_id: AccountId::from_row(row.get(1)?),
-                        username: Username::from_store(row.get(2)?),
-                        display_name: row.get(3)?,
-                    }
-                    .to_ref(),
-                    greeting: row.get(4)?,
-                    created_at: Timestamp::from_unix_ms(row.get(5)?),
+                    from: account_at(row, 3)?.to_ref(),
+                    greeting: row.get(1)?,
+                    created_at: Timestamp::from_unix_ms(row.get(2)?),
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(page(requests, limit))
+}
+
+/// Requests `account` sent that it still sees pending: pending ones and
+/// declined ones alike (a sender is not told of a decline).
+pub fn outgoing_requests(
+    conn: &Connection,
+    account: AccountId,
+    before: Option<ContactRequestId>,
+    limit: u32,
+) -> Result<Page<OutgoingRequest>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT r.id, r.greeting, r.created_at, a.id, a.username, a.display_name, a.avatar_media_id, a.bio
+         FROM contact_requests r JOIN accounts a ON a.id = r.to_id
+         WHERE r.from_id = ?1 AND r.status IN (0, 2) AND r.id < ?2 ORDER BY r.id DESC LIMIT ?3",
+    )?;
+    let before = before.map_or(i64::MAX, ContactRequestId::row);
+    let requests = statement
+        .query_map(
+            rusqlite::params![account.row(), before, i64::from(limit) + 1],
+            |row| {
+                Ok(OutgoingRequest {
+                    request_id: ContactRequestId::from_row(row.get(0)?),
+                    to: account_at(row, 3)?.to_ref(),
+                    greeting: row.get(1)?,
+                    created_at: Timestamp::from_unix_ms(row.get(2)?),
                 })
             },
         )?
@@ -248,10 +347,12 @@ pub fn conversations(
     let mut statement = conn.prepare_cached(
         "SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, m.read_seq,
                 (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id),
-                (SELECT a.display_name FROM members p JOIN accounts a ON a.id = p.account_id
-                  WHERE p.conversation_id = c.id AND p.account_id <> ?1 LIMIT 1),
-                c.last_activity_at
+                peer.display_name, c.last_activity_at, c.avatar_media_id,
+                peer.id, peer.avatar_media_id
          FROM members m JOIN conversations c ON c.id = m.conversation_id
+         LEFT JOIN accounts peer ON c.kind = 0 AND peer.id =
+             (SELECT p.account_id FROM members p
+              WHERE p.conversation_id = c.id AND p.account_id <> ?1 LIMIT 1)
          WHERE m.account_id = ?1
            AND (c.last_activity_at < ?2 OR (c.last_activity_at = ?2 AND c.id < ?3))
          ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?4",
@@ -262,41 +363,45 @@ pub fn conversations(
         .query_map(
             rusqlite::params![account.row(), after_at, after_row, i64::from(limit) + 1],
             |row| {
+                let kind = row.get::<_, i64>(1)?;
+                let last_seq: i64 = row.get(4)?;
+                let read_seq: i64 = row.get(5)?;
+                let peer = row.get::<_, Option<i64>>(10)?.map(AccountId::from_row);
+                let (title, avatar) = if peer.is_some() {
+                    (
+                        row.get::<_, Option<String>>(7)?,
+                        row.get::<_, Option<i64>>(11)?,
+                    )
+                } else {
+                    (
+                        row.get::<_, Option<String>>(2)?,
+                        row.get::<_, Option<i64>>(9)?,
+                    )
+                };
                 Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, Option<String>>(2)?,
-                    row.get::<_, Option<i64>>(3)?,
-                    row.get::<_, i64>(4)?,
-                    row.get::<_, i64>(5)?,
-                    row.get::<_, i64>(6)?,
-                    row.get::<_, Option<String>>(7)?,
-                    row.get::<_, i64>(8)?,
+                    kind,
+                    ConversationSummary {
+                        conversation_id: ConversationId::from_row(row.get(0)?),
+                        kind: ConversationKind::Group,
+                        title: title.unwrap_or_default(),
+                        last_seq: Seq::from_store(last_seq),
+                        read_seq: Seq::from_store(read_seq),
+                        unread: (last_seq - read_seq).max(0),
+                        member_count: row.get(6)?,
+                        owner: row.get::<_, Option<i64>>(3)?.map(AccountId::from_row),
+                        avatar_media_id: avatar.map(MediaId::from_row),
+                        peer,
+                        last_activity_at: Timestamp::from_unix_ms(row.get(8)?),
+                    },
                 ))
             },
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
-        .map(
-            |(id, kind, title, owner, last_seq, read_seq, member_count, peer_name, active_at)| {
-                let kind = kind_from_row(kind)?;
-                let title = match kind {
-                    ConversationKind::Group => title.unwrap_or_default(),
-                    ConversationKind::Direct => peer_name.unwrap_or_default(),
-                };
-                Ok(ConversationSummary {
-                    conversation_id: ConversationId::from_row(id),
-                    kind,
-                    title,
-                    last_seq: Seq::from_store(last_seq),
-                    read_seq: Seq::from_store(read_seq),
-                    unread: (last_seq - read_seq).max(0),
-                    member_count,
-                    owner: owner.map(AccountId::from_row),
-                    last_activity_at: Timestamp::from_unix_ms(active_at),
-                })
-            },
-        )
+        .map(|(kind, mut summary)| {
+            summary.kind = kind_from_row(kind)?;
+            Ok(summary)
+        })
         .collect::<Result<Vec<_>>>()
         .map(|items| page(items, limit))
 }

@@ -706,7 +706,10 @@ mod tests {
         let store =
             SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
         let ann = crate::test_support::account(&store, "ann").await;
-        let entry = move || Event::ContactRemoved { account_id: ann };
+        let entry = move || Event::ContactRemoved {
+            account_id: ann,
+            contact: Default::default(),
+        };
         // In one job: an entry, one undone with its refused part, another.
         let seqs = store
             .writer

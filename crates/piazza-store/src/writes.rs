@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use piazza_domain::event::{ConversationKind, Event, Message, Notice};
+use piazza_domain::event::{ConversationKind, Event, Message, Named, Notice};
 use piazza_domain::limits;
 use piazza_domain::store::{Account, DeviceSeen, Sent, TokenHash};
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    Greeting, GroupTitle, MessageId, MessageText, Rejection, Seq, Username,
+    Greeting, GroupTitle, MediaId, MessageId, MessageText, Rejection, Seq, Username,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -52,6 +52,8 @@ pub fn create_account(
         account_id: AccountId::from_row(row),
         username,
         display_name: display_name.as_str().to_owned(),
+        avatar_media_id: None,
+        bio: String::new(),
     })
 }
 
@@ -140,43 +142,15 @@ pub fn request_contact(
     if reads::are_contacts(ctx.conn, from, to.account_id)? {
         return Err(Rejection::AlreadyContacts.into());
     }
-    let pending = "SELECT id, greeting FROM contact_requests WHERE from_id = ?1 AND to_id = ?2 AND status = 0";
-    // They already asked us: asking back is accepting.
-    let reverse: Option<(i64, String)> = ctx
-        .conn
-        .prepare_cached(pending)?
-        .query_row([to.account_id.row(), from.row()], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
-        .optional()?;
-    if let Some((request, _)) = reverse {
-        let request = ContactRequestId::from_row(request);
+    // They already asked us (even if we declined it then): asking back is
+    // accepting.
+    if let Some(reverse) = open_request(ctx.conn, to.account_id, from)? {
+        let request = ContactRequestId::from_row(reverse.row);
         accept_request(ctx, from, request)?;
         return Ok(request);
     }
-    let from_account = reads::account(ctx.conn, from)?;
-    let existing: Option<(i64, String)> = ctx
-        .conn
-        .prepare_cached(pending)?
-        .query_row([from.row(), to.account_id.row()], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
-        .optional()?;
-    let request = match existing {
-        // The same request again changes nothing and tells no one twice.
-        Some((request, old)) if old == greeting.as_str() => {
-            return Ok(ContactRequestId::from_row(request));
-        }
-        Some((request, _)) => {
-            ctx.conn
-                .prepare_cached(
-                    "UPDATE contact_requests SET greeting = ?1, created_at = ?2 WHERE id = ?3",
-                )?
-                .execute(params![greeting.as_str(), ctx.now.unix_ms(), request])?;
-            // Not logged again: a stranger editing a greeting must not be
-            // able to grow someone else's log without end.
-            return Ok(ContactRequestId::from_row(request));
-        }
+    let (request, reaches) = match open_request(ctx.conn, from, to.account_id)? {
+        Some(open) => ask_again(ctx, open, &greeting)?,
         None => {
             let row: i64 = ctx
                 .conn
@@ -193,18 +167,86 @@ pub fn request_contact(
                     ],
                     |row| row.get(0),
                 )?;
-            ContactRequestId::from_row(row)
+            (ContactRequestId::from_row(row), true)
         }
     };
+    if !reaches {
+        return Ok(request);
+    }
     let event = Event::ContactRequest {
         request_id: request,
-        from: from_account.to_ref(),
+        from: reads::account(ctx.conn, from)?.to_ref(),
         to: to.to_ref(),
         greeting: greeting.as_str().to_owned(),
     };
     ctx.append_log(to.account_id, event.clone())?;
     ctx.append_log(from, event)?;
     Ok(request)
+}
+
+/// The request open (pending, or declined: its sender still sees it
+/// pending) from `from` to `to`, if there is one.
+fn open_request(
+    conn: &rusqlite::Connection,
+    from: AccountId,
+    to: AccountId,
+) -> Result<Option<OpenRequest>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, greeting, status, declined_at FROM contact_requests
+             WHERE from_id = ?1 AND to_id = ?2 AND status IN (0, 2)",
+        )?
+        .query_row([from.row(), to.row()], |row| {
+            let declined = row.get::<_, i64>(2)? == 2;
+            let declined_at: Option<i64> = row.get(3)?;
+            Ok(OpenRequest {
+                row: row.get(0)?,
+                greeting: row.get(1)?,
+                declined_at: declined.then(|| declined_at.unwrap_or(0)),
+            })
+        })
+        .optional()?)
+}
+
+/// The sender asks again: the open request answers, and whether it
+/// reaches the recipient (to be logged) is answered beside it.
+fn ask_again(
+    ctx: &mut WriteCtx<'_>,
+    open: OpenRequest,
+    greeting: &Greeting,
+) -> Result<(ContactRequestId, bool)> {
+    let request = ContactRequestId::from_row(open.row);
+    let reopen = match open.declined_at {
+        // Declined lately: kept as it is, silently, so a refused sender
+        // reaches the same person again at most once per wait.
+        Some(at) if ctx.now.unix_ms() - at < limits::CONTACT_REQUEST_RETRY_AFTER_DECLINE_MS => {
+            return Ok((request, false));
+        }
+        // Declined long enough ago: pending again, and it reaches the
+        // recipient like a new request.
+        Some(_) => true,
+        // The same request again changes nothing and tells no one twice.
+        None if open.greeting == greeting.as_str() => return Ok((request, false)),
+        // A new greeting is kept but not logged again: a stranger editing
+        // a greeting must not be able to grow someone else's log without end.
+        None => false,
+    };
+    ctx.conn
+        .prepare_cached(
+            "UPDATE contact_requests
+             SET status = 0, declined_at = NULL, greeting = ?1, created_at = ?2
+             WHERE id = ?3",
+        )?
+        .execute(params![greeting.as_str(), ctx.now.unix_ms(), open.row])?;
+    Ok((request, reopen))
+}
+
+/// A contact request still open for its sender.
+struct OpenRequest {
+    row: i64,
+    greeting: String,
+    /// When the recipient declined it, if they did.
+    declined_at: Option<i64>,
 }
 
 pub fn accept_request(
@@ -225,15 +267,18 @@ pub fn accept_request(
     if to != account.row() {
         return Err(Rejection::RequestNotFound.into());
     }
-    if status != 0 {
+    // Accepted already; a declined one may still be accepted (its sender
+    // still waits for an answer).
+    if status == 1 {
         return Ok(());
     }
     let from = AccountId::from_row(from);
-    // Settle requests in both directions between the pair.
+    // Settle open requests in both directions between the pair.
     ctx.conn
         .prepare_cached(
-            "UPDATE contact_requests SET status = 1
-             WHERE status = 0 AND ((from_id = ?1 AND to_id = ?2) OR (from_id = ?2 AND to_id = ?1))",
+            "UPDATE contact_requests SET status = 1, declined_at = NULL
+             WHERE status IN (0, 2)
+               AND ((from_id = ?1 AND to_id = ?2) OR (from_id = ?2 AND to_id = ?1))",
         )?
         .execute([from.row(), account.row()])?;
     if reads::are_contacts(ctx.conn, from, account)? {
@@ -274,11 +319,20 @@ pub fn remove_contact(ctx: &mut WriteCtx<'_>, account: AccountId, other: Account
         )?
         .execute([account.row(), other.row()])?;
     if removed > 0 {
-        ctx.append_log(account, Event::ContactRemoved { account_id: other })?;
+        let named = |conn, id| reads::account(conn, id).map(|found| Named::from(&found.to_ref()));
+        let (other_named, account_named) = (named(ctx.conn, other)?, named(ctx.conn, account)?);
+        ctx.append_log(
+            account,
+            Event::ContactRemoved {
+                account_id: other,
+                contact: other_named,
+            },
+        )?;
         ctx.append_log(
             other,
             Event::ContactRemoved {
                 account_id: account,
+                contact: account_named,
             },
         )?;
     }
@@ -320,6 +374,7 @@ pub fn open_direct(
         title: None,
         owner: None,
         members: members.clone(),
+        avatar_media_id: None,
     };
     for member in members {
         ctx.append_log(member, event.clone())?;
@@ -366,6 +421,7 @@ pub fn create_group(
         title: Some(title.as_str().to_owned()),
         owner: Some(owner),
         members: members.clone(),
+        avatar_media_id: None,
     };
     for member in members {
         ctx.append_log(member, event.clone())?;
@@ -401,22 +457,24 @@ pub fn add_member(
     }
     insert_member(ctx, conversation, member, found.last_seq)?;
     // The newcomer's log gets the whole picture first, as a creator would.
-    let title: Option<String> = ctx
+    let (title, avatar): (Option<String>, Option<i64>) = ctx
         .conn
-        .prepare_cached("SELECT title FROM conversations WHERE id = ?1")?
-        .query_row([conversation.row()], |row| row.get(0))?;
+        .prepare_cached("SELECT title, avatar_media_id FROM conversations WHERE id = ?1")?
+        .query_row([conversation.row()], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let snapshot = Event::ConversationCreated {
         conversation_id: conversation,
         kind: ConversationKind::Group,
         title,
         owner: found.owner,
         members: members.iter().copied().chain([member]).collect(),
+        avatar_media_id: avatar.map(MediaId::from_row),
     };
     ctx.append_log(member, snapshot)?;
     let event = Event::MemberAdded {
         conversation_id: conversation,
         account_id: member,
         by: actor,
+        member: Named::from(&reads::account(ctx.conn, member)?.to_ref()),
     };
     for account in members.into_iter().chain([member]) {
         ctx.append_log(account, event.clone())?;
@@ -467,6 +525,7 @@ pub fn remove_member(
         account_id: member,
         by: actor,
         owner,
+        member: Named::from(&reads::account(ctx.conn, member)?.to_ref()),
     };
     for account in &members {
         ctx.append_log(*account, event.clone())?;

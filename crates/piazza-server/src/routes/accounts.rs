@@ -23,6 +23,8 @@ pub fn account_view(account: &Account) -> AccountView {
         account_id: account.account_id.to_string(),
         username: account.username.to_string(),
         display_name: account.display_name.clone(),
+        avatar_media_id: account.avatar_media_id.map(|media| media.to_string()),
+        bio: None,
     }
 }
 
@@ -111,12 +113,12 @@ pub async fn create_session(
     ))
 }
 
-/// The calling account.
+/// The calling account, with its avatar and bio.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = AccountView), (status = 401, body = Problem)))]
 pub async fn me(State(app): State<App>, auth: Auth) -> Result<Json<AccountView>, ApiError> {
     let account = app.store.account(auth.account).await?;
-    Ok(Json(account_view(&account)))
+    Ok(Json(crate::routes::profiles::me_view(&account)))
 }
 
 /// The account's logged-in devices.

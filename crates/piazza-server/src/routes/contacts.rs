@@ -4,8 +4,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use piazza_api::{
     AccountBrief, ContactList, ContactRequestCreated, ContactRequestList, ContactRequestView,
-    CreateContactRequest, Problem,
+    CreateContactRequest, OutgoingRequestList, OutgoingRequestView, Problem,
 };
+use piazza_domain::event::AccountRef;
 use piazza_domain::{AccountId, ContactRequestId, Greeting, Rejection, Username};
 
 use crate::App;
@@ -46,6 +47,15 @@ pub async fn request(
     ))
 }
 
+pub fn account_brief(account: &AccountRef) -> AccountBrief {
+    AccountBrief {
+        account_id: account.account_id.to_string(),
+        username: account.username.to_string(),
+        display_name: account.display_name.clone(),
+        avatar_media_id: account.avatar_media_id.map(|media| media.to_string()),
+    }
+}
+
 /// Pending requests sent to the caller, newest first.
 #[utoipa::path(get, path = "/api/v1/contacts/requests", tag = "contacts", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = ContactRequestList), (status = 400, description = "invalid_cursor or invalid_limit", body = Problem), (status = 401, body = Problem)))]
@@ -68,10 +78,7 @@ pub async fn incoming(
         .into_iter()
         .map(|request| ContactRequestView {
             request_id: request.request_id.to_string(),
-            from: AccountBrief {
-                account_id: request.from.account_id.to_string(),
-                username: request.from.username.to_string(),
-            },
+            from: account_brief(&request.from),
             greeting: request.greeting,
             created_at: request.created_at.to_rfc3339(),
         })
@@ -100,6 +107,63 @@ pub async fn accept(
         .map_err(|_| ApiError::from(Rejection::RequestNotFound))?;
     app.store.accept_request(auth.account, request).await?;
     Ok(Json(serde_json::json!({})))
+}
+
+/// Requests the caller sent that wait for an answer, newest first. A
+/// declined request stays here as if pending: its sender is not told.
+#[utoipa::path(get, path = "/api/v1/contacts/requests/outgoing", tag = "contacts", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = OutgoingRequestList), (status = 400, description = "invalid_cursor or invalid_limit", body = Problem), (status = 401, body = Problem)))]
+pub async fn outgoing(
+    State(app): State<App>,
+    auth: Auth,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<OutgoingRequestList>, ApiError> {
+    let before = query.after(|key| ContactRequestId::parse(key).ok())?;
+    let page = app
+        .store
+        .outgoing_requests(auth.account, before, query.limit()?)
+        .await?;
+    let next_cursor = next_cursor(
+        page.has_more,
+        page.items.last().map(|r| r.request_id.to_string()),
+    );
+    let requests = page
+        .items
+        .into_iter()
+        .map(|request| OutgoingRequestView {
+            request_id: request.request_id.to_string(),
+            to: account_brief(&request.to),
+            greeting: request.greeting,
+            created_at: request.created_at.to_rfc3339(),
+        })
+        .collect();
+    Ok(Json(OutgoingRequestList {
+        requests,
+        has_more: page.has_more,
+        next_cursor,
+    }))
+}
+
+/// Decline a request sent to the caller: it leaves the caller's list, and
+/// the caller's other devices learn it (`contact.request_declined`). The
+/// sender is not told; their later requests to the caller are kept
+/// silently for a week after the decline, then reach the caller again.
+#[utoipa::path(post, path = "/api/v1/contacts/requests/{request_id}/decline", tag = "contacts",
+    security(("bearer" = [])), params(("request_id" = String, Path)),
+    responses(
+        (status = 204, description = "declined (declining again changes nothing)"),
+        (status = 401, body = Problem),
+        (status = 404, description = "request_not_found: no such request, not sent to you, or accepted already", body = Problem),
+    ))]
+pub async fn decline(
+    State(app): State<App>,
+    auth: Auth,
+    Path(request): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let request = ContactRequestId::parse(&request)
+        .map_err(|_| ApiError::from(Rejection::RequestNotFound))?;
+    app.store.decline_request(auth.account, request).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The caller's contacts.

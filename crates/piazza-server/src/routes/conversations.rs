@@ -7,9 +7,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use piazza_api::{
     AddMember, ConversationCreated, ConversationList, ConversationView, CreateGroup, MarkRead,
-    MessagePage, MessageSent, MessageView, OpenDirect, Problem, SendMessage,
+    MessagePage, MessageSent, MessageView, OpenDirect, Problem, SendMessage, UpdateGroup,
 };
 use piazza_domain::event::Message;
+use piazza_domain::store::GroupChange;
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, GroupTitle, MessageText, Rejection, Seq, Timestamp,
     limits,
@@ -134,6 +135,8 @@ pub async fn list(
             read_seq: summary.read_seq.get(),
             member_count: summary.member_count,
             owner: summary.owner.map(|owner| owner.to_string()),
+            avatar_media_id: summary.avatar_media_id.map(|media| media.to_string()),
+            peer: summary.peer.map(|peer| peer.to_string()),
         })
         .collect();
     Ok(Json(ConversationList {
@@ -141,6 +144,34 @@ pub async fn list(
         has_more: page.has_more,
         next_cursor,
     }))
+}
+
+/// Change a group's title or picture (owner only, as adding members is);
+/// every member learns it (`conversation.updated`).
+#[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "conversations",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = UpdateGroup,
+    responses(
+        (status = 204),
+        (status = 400, description = "invalid_title or not_a_group", body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member or not_owner", body = Problem),
+        (status = 404, description = "media_not_found: the picture is not an image you uploaded", body = Problem),
+        (status = 422, description = "invalid_image: the picture's bytes cannot be decoded", body = Problem),
+    ))]
+pub async fn update(
+    State(app): State<App>,
+    auth: Auth,
+    Path(conversation): Path<String>,
+    Json(body): Json<UpdateGroup>,
+) -> Result<StatusCode, ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    let title = body.title.as_deref().map(GroupTitle::parse).transpose()?;
+    let avatar =
+        crate::routes::profiles::avatar_change(&app, auth.account, body.avatar_media_id).await?;
+    app.store
+        .update_group(auth.account, conversation, GroupChange { title, avatar })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Add one of the owner's contacts to a group (owner only).

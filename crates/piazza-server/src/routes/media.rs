@@ -109,8 +109,9 @@ pub async fn upload(
     ))
 }
 
-/// An image's bytes, for its uploader and the members of a conversation
-/// showing it (in a message they can see).
+/// An image's bytes, for its uploader, the members of a conversation
+/// showing it (in a message they can see), and any account while it is an
+/// account's or a group's avatar.
 #[utoipa::path(get, path = "/api/v1/media/{id}", tag = "media", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
@@ -126,11 +127,39 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let media = media_id(&id)?;
     let (media, bytes) = app.store.media(auth.account, media).await?;
+    Ok(image_response(media.media_type, bytes))
+}
+
+/// A small picture of an image (at most 320 pixels on its long side; a
+/// JPEG, or a PNG when the image has transparency), for whoever may fetch
+/// the image itself. Made on first use and kept; clients show avatars
+/// through it.
+#[utoipa::path(get, path = "/api/v1/media/{id}/thumbnail", tag = "media", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "the thumbnail's bytes, with `X-Content-Type-Options: nosniff` and an immutable cache lifetime",
+            content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
+        (status = 401, body = Problem),
+        (status = 404, description = "media_not_found: unknown, or not shown to you", body = Problem),
+        (status = 422, description = "invalid_image: the image's bytes cannot be decoded as a picture (or it is too large to)", body = Problem),
+    ))]
+pub async fn thumbnail(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let media = media_id(&id)?;
+    let thumbnail = app.store.media_thumbnail(auth.account, media).await?;
+    Ok(image_response(thumbnail.media_type, thumbnail.bytes))
+}
+
+/// An image's bytes as an answer that a browser shows and never runs.
+fn image_response(media_type: MediaType, bytes: Vec<u8>) -> Response {
     let mut response = (StatusCode::OK, bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(media.media_type.as_mime()),
+        HeaderValue::from_static(media_type.as_mime()),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -149,7 +178,7 @@ pub async fn get(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    Ok(response)
+    response
 }
 
 /// Sends an image message for `POST /conversations/{id}/messages` with a

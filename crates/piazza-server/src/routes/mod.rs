@@ -5,6 +5,7 @@ pub mod login_requests;
 pub mod media;
 pub mod merchants;
 pub mod paging;
+pub mod profiles;
 pub mod red_packets;
 pub mod sync;
 pub mod transfers;

@@ -153,6 +153,7 @@ mod tests {
             account_id: id.to_owned(),
             username: username.to_owned(),
             display_name: username.to_uppercase(),
+            ..AccountView::default()
         }
     }
 

@@ -388,7 +388,7 @@ async fn bad_input_is_a_4xx_problem_and_changes_nothing() {
         ),
         (
             &ann.client,
-            Method::PATCH,
+            Method::DELETE,
             "/api/v1/me".to_owned(),
             None,
             405,

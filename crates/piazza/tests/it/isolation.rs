@@ -156,8 +156,37 @@ fn attempts(owned: &Owned, bob: &User) -> Vec<Attempt> {
                 Some(json!({ "account_id": bob.account_id })),
                 NOT_A_MEMBER,
             ),
+            attempt(
+                Method::PATCH,
+                "/api/v1/conversations/{id}",
+                conversation,
+                "conv_",
+                Some(json!({ "title": "bob's now", "avatar_media_id": null })),
+                NOT_A_MEMBER,
+            ),
         ]);
     }
+    // Ann's and cat's profiles: bob shares nothing with them, not even a
+    // request, so he learns nothing, not even that they exist.
+    for account in [&owned.ann.account_id, &owned.cat.account_id] {
+        attempts.push(attempt(
+            Method::GET,
+            "/api/v1/accounts/{id}",
+            account,
+            "acct_",
+            None,
+            (404, "account_not_found"),
+        ));
+    }
+    // Declining ann's request to dan, which bob did not receive.
+    attempts.push(attempt(
+        Method::POST,
+        "/api/v1/contacts/requests/{id}/decline",
+        &owned.request,
+        "req_",
+        None,
+        (404, "request_not_found"),
+    ));
     // Removing ann or cat from ann's conversations, and "leaving" them.
     for (conversation, member) in [
         (&owned.direct, &owned.cat.account_id),
@@ -317,6 +346,8 @@ async fn snapshot(owned: &Owned) -> Value {
         "ann_contacts": get(ann, "/api/v1/contacts".into()).await,
         "cat_contacts": get(cat, "/api/v1/contacts".into()).await,
         "dan_requests": get(&owned.dan, "/api/v1/contacts/requests".into()).await,
+        "ann_outgoing": get(ann, "/api/v1/contacts/requests/outgoing".into()).await,
+        "ann_profile": get(ann, "/api/v1/me".into()).await,
         "ann_conversations": get(ann, "/api/v1/conversations".into()).await,
         "cat_conversations": get(cat, "/api/v1/conversations".into()).await,
         "direct": get(ann, format!("/api/v1/conversations/{}/messages?limit=200", owned.direct)).await,

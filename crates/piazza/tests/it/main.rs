@@ -24,6 +24,7 @@ mod pay_concurrency;
 mod pay_crash;
 mod pay_pin;
 mod pay_rules;
+mod profiles;
 mod red_packets;
 mod send_order;
 mod serve_output;

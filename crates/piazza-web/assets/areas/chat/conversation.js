@@ -92,11 +92,40 @@ class Conversation extends HTMLElement {
   }
 
   build() {
+    const header = this.buildHeader();
+    this.topSpacer = h('div', { class: 'spacer', 'aria-hidden': 'true' });
+    this.bottomSpacer = h('div', { class: 'spacer', 'aria-hidden': 'true' });
+    this.rowsBox = h('div', { class: 'rows' });
+    this.loadingTop = h('p', { class: 'loading-older', hidden: true }, t('chat.loading_older'));
+    this.scroller = h(
+      'div',
+      { class: 'messages', role: 'log', 'aria-labelledby': 'conversation-title', tabindex: '0' },
+      this.loadingTop,
+      this.topSpacer,
+      this.rowsBox,
+      this.bottomSpacer,
+    );
+    this.scroller.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    // New messages are announced here; the virtual list itself changes too
+    // much to be a live region.
+    this.live = h('div', { class: 'sr-only', 'aria-live': 'polite', role: 'status' });
+    this.status = h('p', { class: 'error', role: 'alert' });
+    this.composer = this.buildComposer();
+    this.className = 'conversation';
+    replace(this, header, this.scroller, this.status, this.composer, this.live);
+    this.updateHeader();
+    // On a desktop the composer takes the keyboard at once; a phone would
+    // pop its keyboard over the messages, so it waits for a tap.
+    if (matchMedia('(min-width: 800px)').matches) {
+      this.composer.querySelector('textarea').focus({ preventScroll: true });
+    }
+  }
+
+  /** Back, the person (or group) with their picture opening their profile, mute, group info. */
+  buildHeader() {
     this.titleElement = h('h2', { id: 'conversation-title' });
     this.subtitle = h('span', { class: 'subtitle' });
     this.avatarSlot = h('span', { class: 'peer-avatar' });
-    // The person (or group) at the top: their picture and name, opening
-    // their profile (or the group's page).
     this.peerLink = h(
       'a',
       { class: 'peer', 'data-testid': 'conversation-peer' },
@@ -122,23 +151,18 @@ class Conversation extends HTMLElement {
       },
       icon('info'),
     );
-    this.topSpacer = h('div', { class: 'spacer', 'aria-hidden': 'true' });
-    this.bottomSpacer = h('div', { class: 'spacer', 'aria-hidden': 'true' });
-    this.rowsBox = h('div', { class: 'rows' });
-    this.loadingTop = h('p', { class: 'loading-older', hidden: true }, t('chat.loading_older'));
-    this.scroller = h(
-      'div',
-      { class: 'messages', role: 'log', 'aria-labelledby': 'conversation-title', tabindex: '0' },
-      this.loadingTop,
-      this.topSpacer,
-      this.rowsBox,
-      this.bottomSpacer,
+    return h(
+      'header',
+      { class: 'pane-header' },
+      h('a', { class: 'back', href: '#/chats', 'aria-label': t('chat.back') }, icon('back')),
+      this.peerLink,
+      this.muteButton,
+      this.infoLink,
     );
-    this.scroller.addEventListener('scroll', () => this.onScroll(), { passive: true });
-    // New messages are announced here; the virtual list itself changes too
-    // much to be a live region.
-    this.live = h('div', { class: 'sr-only', 'aria-live': 'polite', role: 'status' });
-    this.status = h('p', { class: 'error', role: 'alert' });
+  }
+
+  /** The picture button, the text, the other areas' buttons, Send. */
+  buildComposer() {
     const input = h('textarea', {
       id: 'composer',
       name: 'text',
@@ -161,18 +185,11 @@ class Conversation extends HTMLElement {
       picker.value = '';
       if (file) this.pickImage(file);
     });
-    this.attach = h(
-      'button',
-      {
-        type: 'button',
-        class: 'attach',
-        'aria-label': t('chat.attach_image'),
-        title: t('chat.attach_image'),
-        'data-testid': 'attach-image',
-        onclick: () => picker.click(),
-      },
-      icon('image'),
-    );
+    this.attach = iconButton('image', t('chat.attach_image'), {
+      class: 'attach',
+      'data-testid': 'attach-image',
+      onclick: () => picker.click(),
+    });
     // A pasted image (a screenshot) is previewed like a picked one.
     input.addEventListener('paste', (e) => {
       const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file' && i.type.startsWith('image/'));
@@ -204,27 +221,7 @@ class Conversation extends HTMLElement {
       this.stick = true;
       this.state.send(this.conversationId, text);
     });
-    this.composer = form;
-    this.className = 'conversation';
-    replace(
-      this,
-      h(
-        'header',
-        { class: 'pane-header' },
-        h('a', { class: 'back', href: '#/chats', 'aria-label': t('chat.back') }, icon('back')),
-        this.peerLink,
-        this.muteButton,
-        this.infoLink,
-      ),
-      this.scroller,
-      this.status,
-      form,
-      this.live,
-    );
-    this.updateHeader();
-    // On a desktop the composer takes the keyboard at once; a phone would
-    // pop its keyboard over the messages, so it waits for a tap.
-    if (matchMedia('(min-width: 800px)').matches) input.focus({ preventScroll: true });
+    return form;
   }
 
   updateHeader() {

@@ -77,16 +77,8 @@ export function groupInfoView(ctx) {
   const leave = h('button', { type: 'button', class: 'danger', 'data-testid': 'leave-group' }, t('group.leave'));
   const title = h('h2', {});
   const picture = h('span', { class: 'avatar-slot' });
-  const rename = h('input', { id: 'group-rename', name: 'title', required: true, maxlength: TITLE_MAX, 'aria-label': t('group.title_label') });
-  const file = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/webp,image/gif', class: 'sr-only', tabindex: '-1', 'aria-hidden': 'true', 'data-testid': 'group-avatar-input' });
-  const ownerTools = h(
-    'form',
-    { class: 'group-edit', 'data-testid': 'group-edit' },
-    rename,
-    h('button', { type: 'submit' }, t('group.rename')),
-    h('button', { type: 'button', onclick: () => file.click() }, t('group.change_picture')),
-    file,
-  );
+  const ownerTools = groupEditForm(session, id, (call) => act(call));
+  const rename = ownerTools.querySelector('#group-rename');
   const card = h(
     'section',
     { class: 'card group-info', 'aria-label': t('group.info') },
@@ -109,25 +101,10 @@ export function groupInfoView(ctx) {
     ownerTools.hidden = !owner;
     if (document.activeElement !== rename) rename.value = conversation?.title ?? '';
     const members = await chat.loadMembers(id);
+    const remove = (accountId) => act(() => session.api.removeMember(id, accountId));
     replace(
       memberList,
-      [...members].map((accountId) => {
-        const person = session.people.get(accountId);
-        const row = listRow({
-          href: `#/contacts/${encodeURIComponent(accountId)}`,
-          avatar: avatar(session, accountId),
-          title: accountId === session.me ? t('chat.you') : session.name(accountId),
-          subtitle: person?.username ? `@${person.username}` : '',
-          dataset: { accountId },
-          trailing: [
-            conversation?.owner === accountId ? h('span', { class: 'tag' }, t('group.owner')) : null,
-            owner && accountId !== session.me
-              ? h('button', { type: 'button', class: 'danger', onclick: () => act(() => session.api.removeMember(id, accountId)) }, t('group.remove'))
-              : null,
-          ],
-        });
-        return row.item;
-      }),
+      [...members].map((accountId) => memberRow(session, accountId, conversation?.owner, remove)),
     );
     const contacts = await session.contacts();
     replace(
@@ -149,20 +126,6 @@ export function groupInfoView(ctx) {
     }
   }
 
-  ownerTools.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const wanted = rename.value.trim();
-    if (wanted) act(() => session.api.updateGroup(id, { title: wanted }));
-  });
-  file.addEventListener('change', () => {
-    const chosen = file.files?.[0];
-    file.value = '';
-    if (!chosen) return;
-    act(async () => {
-      const uploaded = await session.api.uploadMedia(chosen);
-      await session.api.updateGroup(id, { avatar_media_id: uploaded.media_id });
-    });
-  });
   addForm.addEventListener('submit', (e) => {
     e.preventDefault();
     if (addSelect.value) act(() => session.api.addMember(id, addSelect.value));
@@ -179,4 +142,58 @@ export function groupInfoView(ctx) {
   });
   fill().catch((failure) => (error.textContent = problemText(failure)));
   return card;
+}
+
+/** A member: picture, name and username (opening their profile), owner tag, Remove for the owner. */
+function memberRow(session, accountId, ownerId, remove) {
+  const person = session.people.get(accountId);
+  return listRow({
+    href: `#/contacts/${encodeURIComponent(accountId)}`,
+    avatar: avatar(session, accountId),
+    title: accountId === session.me ? t('chat.you') : session.name(accountId),
+    subtitle: person?.username ? `@${person.username}` : '',
+    dataset: { accountId },
+    trailing: [
+      ownerId === accountId ? h('span', { class: 'tag' }, t('group.owner')) : null,
+      ownerId === session.me && accountId !== session.me
+        ? h('button', { type: 'button', class: 'danger', onclick: () => remove(accountId) }, t('group.remove'))
+        : null,
+    ],
+  }).item;
+}
+
+/** The owner's tools: rename the group, change its picture (PATCH /conversations/{id}). */
+function groupEditForm(session, id, act) {
+  const rename = h('input', { id: 'group-rename', name: 'title', required: true, maxlength: TITLE_MAX, 'aria-label': t('group.title_label') });
+  const file = h('input', {
+    type: 'file',
+    accept: 'image/png,image/jpeg,image/webp,image/gif',
+    class: 'sr-only',
+    tabindex: '-1',
+    'aria-hidden': 'true',
+    'data-testid': 'group-avatar-input',
+  });
+  const form = h(
+    'form',
+    { class: 'group-edit', 'data-testid': 'group-edit' },
+    rename,
+    h('button', { type: 'submit' }, t('group.rename')),
+    h('button', { type: 'button', onclick: () => file.click() }, t('group.change_picture')),
+    file,
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const wanted = rename.value.trim();
+    if (wanted) act(() => session.api.updateGroup(id, { title: wanted }));
+  });
+  file.addEventListener('change', () => {
+    const chosen = file.files?.[0];
+    file.value = '';
+    if (!chosen) return;
+    act(async () => {
+      const uploaded = await session.api.uploadMedia(chosen);
+      await session.api.updateGroup(id, { avatar_media_id: uploaded.media_id });
+    });
+  });
+  return form;
 }

@@ -40,8 +40,8 @@ export const area = {
   },
 };
 
-function contactsView(ctx) {
-  const { session } = ctx;
+/** Find someone by username: the add dialog shows who it is and takes the greeting. */
+function addContactForm(session, sent) {
   const error = errorLine();
   const search = h('input', {
     id: 'contact-search',
@@ -65,6 +65,25 @@ function contactsView(ctx) {
     ),
     error,
   );
+  requestForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const username = search.value.trim().toLowerCase();
+    error.textContent = '';
+    addContact(session, username, {
+      sent: () => {
+        search.value = '';
+        sent();
+      },
+      failed: (text) => (error.textContent = text),
+    });
+  });
+  return requestForm;
+}
+
+function contactsView(ctx) {
+  const { session } = ctx;
+  const error = errorLine();
+  const requestForm = addContactForm(session, () => refresh());
   const filter = h('input', { id: 'contact-filter', type: 'search', 'aria-label': t('contacts.filter_label'), placeholder: t('contacts.filter_placeholder') });
   const incoming = h('ul', { class: 'rows-list requests', 'aria-label': t('contacts.requests') });
   const outgoing = h('ul', { class: 'rows-list outgoing', 'aria-label': t('contacts.sent_requests') });
@@ -76,6 +95,7 @@ function contactsView(ctx) {
     { class: 'page contacts-page', 'aria-labelledby': 'contacts-title' },
     h('h1', { id: 'contacts-title' }, t('contacts.title')),
     requestForm,
+    error,
     incomingTitle,
     incoming,
     outgoingTitle,
@@ -123,18 +143,6 @@ function contactsView(ctx) {
   }
 
   filter.addEventListener('input', showContacts);
-  requestForm.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const username = search.value.trim().toLowerCase();
-    error.textContent = '';
-    addContact(session, username, {
-      sent: () => {
-        search.value = '';
-        refresh();
-      },
-      failed: (text) => (error.textContent = text),
-    });
-  });
   const onChange = () => {
     if (page.isConnected) refresh();
     else session.removeEventListener('contacts-changed', onChange);

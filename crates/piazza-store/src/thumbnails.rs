@@ -1,0 +1,216 @@
+//! Thumbnails of uploaded images: at most `THUMBNAIL_EDGE_PX_MAX` pixels
+//! on the long side, made on first use from the original and kept beside
+//! it (`<hex>.thumb`), so each content is decoded once however many
+//! accounts or avatars show it.
+//!
+//! Decoding is the one place Piazza parses an image's insides (an upload
+//! is checked only by its magic number), so it runs with the `image`
+//! crate's limits: a small file may declare a huge picture (a
+//! "decompression bomb"), and the decoder refuses one past
+//! `DECODE_EDGE_PX_MAX` on a side or `DECODE_BYTES_MAX` of pixels before
+//! allocating them. Only the formats uploads may have are compiled in.
+//!
+//! A thumbnail is a JPEG, or a PNG when the picture has transparency; what
+//! a kept one is, is read from its magic number.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use image::codecs::jpeg::JpegEncoder;
+use image::codecs::png::PngEncoder;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use piazza_domain::Rejection;
+use piazza_domain::media::{Media, MediaType, THUMBNAIL_EDGE_PX_MAX, Thumbnail};
+
+use crate::error::{Error, Result};
+use crate::media;
+
+/// The longest side of a picture the decoder takes, in pixels.
+pub const DECODE_EDGE_PX_MAX: u32 = 16_384;
+/// The decoded pixels of one picture, in bytes, at most: a 40 MP photo
+/// in RGB fits (120 MB), a bomb does not.
+pub const DECODE_BYTES_MAX: u64 = 128 * 1024 * 1024;
+/// Good enough for a small picture, a third of the bytes of quality 95.
+const JPEG_QUALITY: u8 = 80;
+
+/// Where the thumbnail of the bytes hashing to `sha256` is kept.
+pub fn path(media_dir: &Path, sha256: &[u8; 32]) -> PathBuf {
+    let mut path = media::file_path(media_dir, sha256).into_os_string();
+    path.push(".thumb");
+    PathBuf::from(path)
+}
+
+/// The thumbnail of a stored media: the kept one, or one made now and
+/// kept. Blocking I/O and CPU work; run it off the async threads.
+pub fn get_or_make(media_dir: &Path, found: &Media) -> Result<Thumbnail> {
+    let kept = path(media_dir, &found.sha256);
+    match std::fs::read(&kept) {
+        Ok(bytes) => {
+            if let Some(thumbnail) = recognise(bytes) {
+                return Ok(thumbnail);
+            }
+            tracing::warn!(path = %kept.display(), "a kept thumbnail is not a picture; making it again");
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error.into()),
+    }
+    let original = media::read_file(media_dir, found)?;
+    let made = make(&original, found.media_type)?;
+    media::write_durably(&kept, &made.bytes)?;
+    Ok(made)
+}
+
+fn recognise(bytes: Vec<u8>) -> Option<Thumbnail> {
+    let media_type = [MediaType::Jpeg, MediaType::Png]
+        .into_iter()
+        .find(|kind| kind.matches(&bytes))?;
+    Some(Thumbnail { media_type, bytes })
+}
+
+/// Decodes `bytes` (within the limits), turns it upright as its EXIF
+/// orientation says, shrinks it to fit `THUMBNAIL_EDGE_PX_MAX` and
+/// encodes it. `ImageUndecodable` when the decoder refuses the bytes.
+pub fn make(bytes: &[u8], media_type: MediaType) -> Result<Thumbnail> {
+    let undecodable = |error: image::ImageError| {
+        Error::Rejected(Rejection::ImageUndecodable {
+            reason: error.to_string(),
+        })
+    };
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(DECODE_EDGE_PX_MAX);
+    limits.max_image_height = Some(DECODE_EDGE_PX_MAX);
+    limits.max_alloc = Some(DECODE_BYTES_MAX);
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    reader.set_format(format_of(media_type));
+    reader.limits(limits.clone());
+    let mut decoder = reader.into_decoder().map_err(undecodable)?;
+    // The decoder checks the sides; the pixels' bytes are checked here,
+    // before `from_decoder` allocates them.
+    limits.reserve(decoder.total_bytes()).map_err(undecodable)?;
+    let orientation = decoder.orientation().map_err(undecodable)?;
+    let mut picture = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
+    picture.apply_orientation(orientation);
+    let edge = THUMBNAIL_EDGE_PX_MAX;
+    if picture.width() > edge || picture.height() > edge {
+        picture = picture.thumbnail(edge, edge);
+    }
+    assert!(picture.width() <= edge && picture.height() <= edge);
+    let mut out = Vec::new();
+    let media_type = if picture.color().has_alpha() {
+        picture
+            .to_rgba8()
+            .write_with_encoder(PngEncoder::new(&mut out))
+            .map_err(undecodable)?;
+        MediaType::Png
+    } else {
+        picture
+            .to_rgb8()
+            .write_with_encoder(JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY))
+            .map_err(undecodable)?;
+        MediaType::Jpeg
+    };
+    Ok(Thumbnail {
+        media_type,
+        bytes: out,
+    })
+}
+
+fn format_of(media_type: MediaType) -> ImageFormat {
+    match media_type {
+        MediaType::Png => ImageFormat::Png,
+        MediaType::Jpeg => ImageFormat::Jpeg,
+        MediaType::Webp => ImageFormat::WebP,
+        MediaType::Gif => ImageFormat::Gif,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use image::{ImageBuffer, Rgb, Rgba};
+
+    use super::*;
+
+    fn png(width: u32, height: u32, alpha: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        if alpha {
+            ImageBuffer::from_pixel(width, height, Rgba([10u8, 20, 30, 128]))
+                .write_with_encoder(PngEncoder::new(&mut out))
+                .unwrap();
+        } else {
+            ImageBuffer::from_pixel(width, height, Rgb([10u8, 20, 30]))
+                .write_with_encoder(PngEncoder::new(&mut out))
+                .unwrap();
+        }
+        out
+    }
+
+    /// A PNG whose header says `width` × `height`, with the header's CRC
+    /// right (so only the size can refuse it) and a 1 × 1 body.
+    fn declaring(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = png(1, 1, false);
+        bytes[16..20].copy_from_slice(&width.to_be_bytes());
+        bytes[20..24].copy_from_slice(&height.to_be_bytes());
+        let crc = crc32(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        bytes
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for byte in data {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    fn dimensions(thumbnail: &Thumbnail) -> (u32, u32) {
+        let picture = image::load_from_memory(&thumbnail.bytes).unwrap();
+        (picture.width(), picture.height())
+    }
+
+    #[test]
+    fn a_large_picture_shrinks_to_fit_keeping_its_shape() {
+        let thumbnail = make(&png(1000, 500, false), MediaType::Png).unwrap();
+        assert_eq!(thumbnail.media_type, MediaType::Jpeg);
+        assert_eq!(dimensions(&thumbnail), (320, 160));
+        let tall = make(&png(100, 640, true), MediaType::Png).unwrap();
+        assert_eq!(tall.media_type, MediaType::Png, "transparency kept");
+        assert_eq!(dimensions(&tall), (50, 320));
+    }
+
+    #[test]
+    fn a_small_picture_keeps_its_size() {
+        let thumbnail = make(&png(40, 30, false), MediaType::Png).unwrap();
+        assert_eq!(dimensions(&thumbnail), (40, 30));
+    }
+
+    #[test]
+    fn garbage_and_bombs_are_refused_before_decoding() {
+        let mut garbage = b"\x89PNG\r\n\x1a\n".to_vec();
+        garbage.extend_from_slice(&[0; 64]);
+        assert!(matches!(
+            make(&garbage, MediaType::Png),
+            Err(Error::Rejected(Rejection::ImageUndecodable { .. }))
+        ));
+        // A PNG whose header declares 20,000 × 20,000 pixels: a few bytes
+        // that would decode into 1.2 GB; then one within the sides but past
+        // the bytes (12,000 × 12,000 RGB).
+        for (width, height) in [(20_000, 20_000), (12_000, 12_000)] {
+            assert!(
+                matches!(
+                    make(&declaring(width, height), MediaType::Png),
+                    Err(Error::Rejected(Rejection::ImageUndecodable { ref reason }))
+                        if reason.contains("limit")
+                ),
+                "{width} × {height}"
+            );
+        }
+    }
+}
