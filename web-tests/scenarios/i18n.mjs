@@ -269,4 +269,4 @@ function languagesScenario(viewport, prefix) {
 }
 
 scenario('i18n', languagesScenario(DESKTOP, ''));
-scenario('i18n-phone', languagesScenario(PHONE, 'phone-'));
+scenario('i18n-phone', languagesScenario(PHONE, ''));

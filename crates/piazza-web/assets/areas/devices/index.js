@@ -59,9 +59,13 @@ function deviceIcon(device) {
   return h('span', { class: 'device-icon' }, icon(name));
 }
 
+/** A device used within this long is "active now" (the server notes a use once a minute). */
+const ACTIVE_MS = 2 * 60 * 1000;
+
 /** @param {DeviceView} device */
 function lastUse(device) {
-  const when = device.current ? t('devices.active_now') : t('devices.last_used', { when: formatRelative(device.last_seen_at) });
+  const active = device.current || Date.now() - Date.parse(device.last_seen_at) < ACTIVE_MS;
+  const when = active ? t('devices.active_now') : t('devices.last_used', { when: formatRelative(device.last_seen_at) });
   return device.last_seen_address ? t('devices.used_from', { when, address: device.last_seen_address }) : when;
 }
 
