@@ -100,10 +100,15 @@ scenario('red-packet', async (t) => {
   await pins.nth(1).fill(PIN);
   await annPage.fill('[data-testid=pin-password]', PASSWORD);
   await annPage.click('[data-testid=pin-form] button[type=submit]');
-  await expectVisible(annPage, '[data-testid=pin-form] .status:not(:empty)', 'the "PIN set" line');
-  await annPage.fill('[data-testid=topup-form] input', '100');
-  await annPage.click('[data-testid=topup-form] button[type=submit]');
+  await expectVisible(annPage, '[data-testid=wallet-toast]', 'the "PIN set" toast');
+  // Set, the PIN's card goes; changing it is a dialog from then on.
+  await annPage.locator('[data-testid=pin-form]').waitFor({ state: 'hidden', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('the PIN form stayed'));
+  await expectVisible(annPage, '[data-testid=wallet-pin]', 'the change-PIN button');
+  await annPage.click('[data-testid=wallet-topup]');
+  await annPage.fill('[data-testid=topup-dialog] [data-testid=topup-input]', '100');
+  await annPage.click('[data-testid=topup-dialog] [data-testid=dialog-submit]');
   await expectBalance(annPage, 10000, 'Ann after topping up');
+  await annPage.locator('[data-testid=topup-dialog]').waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('the top-up dialog stayed'));
   await expectVisible(annPage, '[data-testid=statement] li[data-kind=topup]', 'the top-up in the statement');
 
   // A lucky red packet of 10.00 in 3 shares into the group.
@@ -298,7 +303,7 @@ scenario('collection-alert', async (t) => {
 });
 
 scenario('pin-reset', async (t) => {
-  // The PIN card: change with the current PIN; forgot it, reset with the
+  // The PIN dialog: change with the current PIN; forgot it, reset with the
   // password and read the wait; money held (the payment code refuses);
   // the current PIN cancels the reset.
   const ann = await apiUser('ann');
@@ -307,28 +312,33 @@ scenario('pin-reset', async (t) => {
   const page = await t.page({ viewport: PHONE });
   await logInInBrowser(page, ann.username);
   await openWallet(page);
-  const form = page.locator('[data-testid=pin-form][data-mode=change]');
-  await form.waitFor({ state: 'visible', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('no "change PIN" form for a set PIN'));
+  if (await page.locator('[data-testid=pin-form]').isVisible()) fail('a PIN form on the page of a wallet with a PIN');
+  await page.click('[data-testid=wallet-pin]');
+  const form = page.locator('[data-testid=pin-dialog][data-mode=change]');
+  await form.waitFor({ state: 'visible', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('no "change PIN" dialog for a set PIN'));
   let pins = form.locator('[data-testid=pin-input]');
   await pins.nth(0).fill('000000');
   await pins.nth(1).fill(NEW_PIN);
   await pins.nth(2).fill(NEW_PIN);
   await form.locator('button[type=submit]').click();
-  await expectText(page, '[data-testid=pin-form] .error', 'Wrong payment PIN', 'a wrong current PIN refused');
+  await expectText(page, '[data-testid=pin-dialog] .error', 'Wrong payment PIN', 'a wrong current PIN refused');
   await pins.nth(0).fill(PIN);
   await form.locator('button[type=submit]').click();
-  await expectText(page, '[data-testid=pin-form] .status', 'changed', 'the PIN changed');
+  await expectText(page, '[data-testid=wallet-toast]', 'changed', 'the PIN changed');
+  await form.waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('the dialog stayed after the change'));
 
-  // Forgotten: the password resets it, after a wait the card explains first.
+  // Forgotten: the password resets it, after a wait the dialog explains first.
+  await page.click('[data-testid=wallet-pin]');
   await page.click('[data-testid=pin-forgot]');
-  const reset = page.locator('[data-testid=pin-form][data-mode=reset]');
-  await expectText(page, '[data-testid=pin-form][data-mode=reset] .hint', 'no money can leave', 'the wait explained');
+  const reset = page.locator('[data-testid=pin-dialog][data-mode=reset]');
+  await expectText(page, '[data-testid=pin-dialog][data-mode=reset] .hint', 'no money can leave', 'the wait explained');
+  await t.screenshotNow(page, 'forgot');
   pins = reset.locator('[data-testid=pin-input]');
   await pins.nth(0).fill(PIN);
   await pins.nth(1).fill(PIN);
   await reset.locator('[data-testid=pin-password]').fill(PASSWORD);
   await reset.locator('button[type=submit]').click();
-  await expectText(page, '[data-testid=pin-form] .status', 'takes effect at', 'when the new PIN works');
+  await expectText(page, '[data-testid=wallet-toast]', 'takes effect at', 'when the new PIN works');
   await expectVisible(page, '[data-testid=pin-reset-banner]', 'the banner while money is held');
   await expectVisible(page, '[data-testid=money-alert][data-type="wallet.pin_reset"]', 'the alert every device gets');
   await t.screenshotNow(page, 'held');
@@ -342,7 +352,8 @@ scenario('pin-reset', async (t) => {
 
   // The owner still knows the current PIN: changing it cancels the reset.
   await openWallet(page);
-  const change = page.locator('[data-testid=pin-form][data-mode=change]');
+  await page.click('[data-testid=wallet-pin]');
+  const change = page.locator('[data-testid=pin-dialog][data-mode=change]');
   pins = change.locator('[data-testid=pin-input]');
   await pins.nth(0).fill(NEW_PIN);
   await pins.nth(1).fill(NEW_PIN);

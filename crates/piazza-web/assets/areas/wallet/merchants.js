@@ -107,7 +107,7 @@ export function merchantView(ctx, wallet) {
         h('p', { class: 'sheet-payload' }, t('wallet.merchant_payload_label'), ' ', payloadText),
         h(
           'div',
-          { class: 'card-actions no-print' },
+          { class: 'actions no-print' },
           h(
             'button',
             {
