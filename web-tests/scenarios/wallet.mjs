@@ -424,3 +424,40 @@ scenario('merchant-pay', async (t) => {
 });
 
 // ------------------------------------------------------------------ runner
+
+scenario('wallet-home', async (t) => {
+  // The wallet page: the balance and the four actions first and the
+  // statement in view without scrolling past a form; no PIN form once a
+  // PIN is set, the set-PIN card while there is none; a top-up from the
+  // dialog's common amounts; in the dark too.
+  const ann = await apiUser('ann');
+  await apiFund(ann, 25000);
+  const fresh = await apiUser('fred');
+  const phone = await t.page({ viewport: PHONE });
+  await logInInBrowser(phone, ann.username);
+  await openWallet(phone);
+  await expectVisible(phone, '[data-testid=statement] li[data-kind=topup]', 'the statement');
+  if (await phone.locator('[data-testid=pin-form]').isVisible()) fail('a PIN form beside a set PIN');
+  const top = await phone.locator('[data-testid=statement] li').first().evaluate((row) => row.getBoundingClientRect().top);
+  if (top > PHONE.height - 120) fail(`the statement starts ${top}px down a ${PHONE.height}px phone`);
+  await t.screenshotNow(phone, 'phone');
+  await phone.click('[data-testid=wallet-topup]');
+  const dialog = phone.locator('[data-testid=topup-dialog]');
+  await dialog.locator('.chip').nth(1).click();
+  const typed = await dialog.locator('[data-testid=topup-input]').inputValue();
+  if (typed !== '100') fail(`the ¥100 chip typed "${typed}"`);
+  await t.screenshotNow(phone, 'topup');
+  await dialog.locator('[data-testid=dialog-submit]').click();
+  await expectBalance(phone, 35000, 'after the top-up');
+  await expectText(phone, '[data-testid=wallet-toast]', '¥100.00', 'the top-up said');
+
+  // No PIN yet: the card to set one, the statement's empty state below.
+  const dark = await t.page({ viewport: DESKTOP, name: 'fred', colorScheme: 'dark' });
+  await logInInBrowser(dark, fresh.username);
+  await openWallet(dark);
+  await expectVisible(dark, '[data-testid=pin-form][data-mode=set]', 'the set-PIN card');
+  await expectVisible(dark, '[data-testid=statement] .empty-state', 'the empty statement');
+  if (await dark.locator('[data-testid=wallet-pin]').isVisible()) fail('a change-PIN button without a PIN');
+  await t.screenshotNow(dark, 'no-pin-dark');
+  t.screenshot(phone);
+});
