@@ -22,6 +22,8 @@ import {
   expectText,
   logInInBrowser,
   openChatWith,
+  fakeCamera,
+  showQr,
   scenarios,
   scenario,
 } from '../harness.mjs';
@@ -460,4 +462,36 @@ scenario('wallet-home', async (t) => {
   if (await dark.locator('[data-testid=wallet-pin]').isVisible()) fail('a change-PIN button without a PIN');
   await t.screenshotNow(dark, 'no-pin-dark');
   t.screenshot(phone);
+});
+
+scenario('pay-scan', async (t) => {
+  // The buyer's phone films the merchant's code: another kind of QR code
+  // is refused while the camera keeps looking; the merchant's fills the
+  // form, named before paying.
+  const shop = await apiUser('shop');
+  const buyer = await apiUser('buyer');
+  await apiFund(buyer, 10000);
+  const merchant = await call(shop.token, 'POST', '/merchants', { name: 'Gelato 7' });
+  const payload = (await call(shop.token, 'GET', `/merchants/${merchant.merchant_id}/qr?format=payload&amount_minor=450`)).payload;
+  const page = await t.page({ viewport: PHONE });
+  await fakeCamera(page);
+  await logInInBrowser(page, buyer.username);
+  await openWallet(page);
+  await page.click('[data-testid=wallet-pay-link]');
+  await expectText(page, '#pay-hint', 'Scan', 'the hint offers the camera');
+  await page.click('[data-testid=pay-scan]');
+  await expectVisible(page, '[data-testid=scanner] video', 'the camera');
+  await page.waitForFunction(() => window.__qrFrames > 2, null, { timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('no frame was searched'));
+  await showQr(page, 'piazza-login:lr_x:y');
+  await expectText(page, '[data-testid=scanner-status]', "not a merchant's code", 'a log-in code refused');
+  await showQr(page, payload);
+  await page.locator('[data-testid=scanner]').waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('the scanner stayed open'));
+  await expectText(page, '[data-testid=pay-preview]', '¥4.50 to Gelato 7', 'the merchant and amount before paying');
+  if ((await page.inputValue('#pay-payload')) !== payload) fail('the scanned code is not in the form');
+  await t.screenshotNow(page, 'preview');
+  await page.fill('[data-testid=pay-form] [data-testid=pin-input]', PIN);
+  await page.click('[data-testid=pay-submit]');
+  await expectText(page, '[data-testid=pay-done]', '¥4.50', 'paid');
+  if ((await apiBalance(buyer)) !== 10000 - 450) fail('the buyer did not pay 4.50 once');
+  t.screenshot(page);
 });
