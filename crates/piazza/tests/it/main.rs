@@ -10,6 +10,7 @@ mod cli_watch;
 mod connections;
 mod crash;
 mod devices;
+mod docs;
 mod helpers;
 mod integrity;
 mod isolation;
