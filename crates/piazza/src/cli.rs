@@ -1,6 +1,11 @@
 //! The client commands of the `piazza` binary (`piazza login`, `piazza
 //! send`, `piazza watch`, ...): a thin layer over `piazza-client` that
-//! remembers logins in a per-user config file and prints readable lines.
+//! remembers logins in a per-user config file (`cli/config.rs`) and prints
+//! readable lines. What a line says about people, conversations, messages
+//! and money is made in `cli/render.rs` (and `cli/render/events.rs` for
+//! `watch`): display names and usernames, never a bare id. Pay is in
+//! `cli/pay.rs`, `watch` and its reconnection in `cli/watch.rs`, a scanned
+//! code read from an argument, a file or stdin in `cli/payload.rs`.
 
 mod config;
 mod money;
@@ -879,7 +884,12 @@ async fn group(cli: &Cli, command: GroupCommand) -> anyhow::Result<()> {
                 .add_member(&conversation_id, &contact.account_id)
                 .await
                 .map_err(|e| session.explain(e))?;
-            println!("added {} to {conversation_id}", contact.username);
+            let directory = session.names().await?;
+            println!(
+                "added {} to {}",
+                render::person_label(&contact.username, &contact.display_name),
+                directory.conversation(&conversation_id)
+            );
         }
         GroupCommand::Remove {
             conversation_id,
@@ -899,10 +909,15 @@ async fn group(cli: &Cli, command: GroupCommand) -> anyhow::Result<()> {
                 .remove_member(&conversation_id, &account_id)
                 .await
                 .map_err(|e| session.explain(e))?;
+            let mut directory = session.names().await?;
+            session
+                .name_strangers(&mut directory, [account_id.as_str()])
+                .await;
+            let group = directory.conversation(&conversation_id);
             if leaving {
-                println!("left {conversation_id}");
+                println!("left {group}");
             } else {
-                println!("removed {username} from {conversation_id}");
+                println!("removed {} from {group}", directory.name(&account_id));
             }
         }
     }

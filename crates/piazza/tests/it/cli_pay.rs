@@ -264,7 +264,10 @@ async fn the_pay_commands_move_money_end_to_end() {
         .await;
     let packet_id = id_in(&sent, "rpk_");
     let claimed = cli.ok("bob", &["red-packet", "claim", &packet_id]).await;
-    assert!(claimed.contains("claimed 8.88 CNY"), "{claimed}");
+    assert!(
+        claimed.contains("claimed 8.88 CNY from the red packet of alice"),
+        "{claimed}"
+    );
     let shown = cli.ok("alice", &["red-packet", "show", &packet_id]).await;
     assert!(shown.contains("bob claimed 8.88 CNY"), "{shown}");
     assert!(!shown.contains(&bob.account_id), "names, not ids: {shown}");

@@ -5,6 +5,7 @@ mod abuse;
 mod bad_input;
 mod chaos;
 mod chat;
+mod cli_chat;
 mod cli_pay;
 mod cli_watch;
 mod connections;
