@@ -517,6 +517,29 @@ mod tests {
         );
     }
 
+    /// Every kind of event the server logs (the `rename`s of the domain's
+    /// `Event`) has a sentence of its own: a new kind fails here until it
+    /// gets one.
+    #[test]
+    fn every_kind_the_server_logs_has_a_sentence() {
+        let source = include_str!("../../../../piazza-domain/src/event.rs");
+        let kinds: Vec<&str> = source
+            .split("#[serde(rename = \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(kinds.len() >= 29, "{kinds:?}");
+        let generic = said("no.such_kind", json!({}));
+        for kind in kinds {
+            let sentence = said(kind, json!({}));
+            assert_ne!(
+                sentence,
+                generic.replace("no.such_kind", kind),
+                "{kind} has no sentence"
+            );
+        }
+    }
+
     #[test]
     fn a_line_starts_with_the_time() {
         let line = event_line(
