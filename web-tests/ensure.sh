@@ -1,6 +1,7 @@
 #!/bin/sh
-# Makes the browser-test tools present: the npm packages in web-tests/ and
-# Debian's chromium (and node and npm if they are missing). Safe to run
+# Makes the browser-test tools present: the npm packages in web-tests/,
+# Debian's chromium and a Chinese font (and node and npm if they are
+# missing). Safe to run
 # again: it does nothing when everything is there.
 set -eu
 
@@ -34,6 +35,12 @@ fi
 
 if [ ! -x "$chromium" ]; then
     install_or_explain chromium
+fi
+
+# A Chinese font, so the Chinese pages are drawn (and measured: does a
+# button's label fit?) as people see them, not as empty boxes.
+if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh family)" ]; then
+    install_or_explain fonts-wqy-microhei
 fi
 
 if [ ! -x "$chromium" ]; then

@@ -133,6 +133,28 @@ pub struct DeviceView {
     pub last_seen_at: String,
     /// True for the device whose token made this call.
     pub current: bool,
+    /// The `User-Agent` it last sent (at most 256 bytes); absent when it
+    /// sent none, or was not seen since the server kept them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The address it was last used from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_address: Option<String>,
+    /// What the device is, read by the server from `user_agent` (absent
+    /// with it), as codes a client words in its own language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<DeviceClient>,
+}
+
+/// A device's program and system, from its `User-Agent`: one of a fixed few
+/// codes each, never text the device wrote.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct DeviceClient {
+    /// `chrome`, `edge`, `firefox`, `safari`, `piazza_cli` (the command-line
+    /// client) or `unknown`.
+    pub app: String,
+    /// `windows`, `macos`, `linux`, `android`, `ios` or `unknown`.
+    pub system: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -812,6 +834,9 @@ pub struct LoginRequestDetails {
     /// The page's browser and system from its User-Agent, one of a fixed
     /// few ("Chrome on Linux", "Safari on iOS", "Unknown browser").
     pub browser: String,
+    /// The same as codes, for a client to word in its own language.
+    #[serde(default)]
+    pub client: DeviceClient,
     /// The address the request came from, as the server saw it.
     pub address: String,
     /// RFC 3339; when the page asked.

@@ -36,7 +36,7 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
+use tokio_tungstenite::tungstenite::http::header::{AUTHORIZATION, USER_AGENT};
 
 pub use error::{ClientError, UNEXPECTED_BODY};
 pub use media::MediaBytes;
@@ -86,6 +86,17 @@ const CONNECT_TIMEOUT_S: u64 = 10;
 /// wait. Generous, because a server under load test is slow on purpose.
 const REQUEST_TIMEOUT_S: u64 = 30;
 
+/// What this client calls itself (`User-Agent`): the server names the
+/// device in its devices list by it ("Piazza CLI on Linux").
+pub fn user_agent() -> String {
+    format!(
+        "piazza-cli/{} ({}; {})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
 impl Client {
     /// A client of the server at `base_url`, such as `http://127.0.0.1:8080`.
     /// The URL is not checked here: a bad one fails every call with a
@@ -107,6 +118,7 @@ impl Client {
             .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_S))
             .timeout(Duration::from_secs(REQUEST_TIMEOUT_S))
             .tcp_nodelay(true)
+            .user_agent(user_agent())
             .local_address(local_address)
             .build()
             // Without TLS features there is no backend to initialise, and
@@ -446,6 +458,9 @@ impl Client {
                 ClientError::Transport("the token is not a valid header value".to_owned())
             })?;
             request.headers_mut().insert(AUTHORIZATION, value);
+        }
+        if let Ok(value) = HeaderValue::from_str(&user_agent()) {
+            request.headers_mut().insert(USER_AGENT, value);
         }
         // Nagle's algorithm would hold back the small frames a chat sends,
         // adding tens of milliseconds to every message.

@@ -214,11 +214,22 @@ pub struct Credentials {
 pub struct TokenHash(pub [u8; 32]);
 
 /// The device a valid token belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub account_id: AccountId,
     pub device_id: DeviceId,
     pub last_seen_at: Timestamp,
+    /// What was seen of it then.
+    pub seen: DeviceSeen,
+}
+
+/// What the server saw of a device when it last used its token: the
+/// `User-Agent` it sent (cut short by the server; none if it sent none)
+/// and the address it came from. Shown to the account's own devices only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceSeen {
+    pub user_agent: Option<String>,
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,6 +238,8 @@ pub struct Device {
     pub device_name: String,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
+    /// What was seen of it at `last_seen_at` (or at its creation).
+    pub seen: DeviceSeen,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -693,14 +706,17 @@ pub trait Store: Send + Sync + 'static {
         password_hash: String,
     ) -> StoreResult<Account>;
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>>;
+    /// A new device of `account`, seen as `seen` as it logs in.
     async fn create_session(
         &self,
         account: AccountId,
         device_name: DeviceName,
         token_hash: TokenHash,
+        seen: DeviceSeen,
     ) -> StoreResult<DeviceId>;
     async fn authenticate(&self, token_hash: TokenHash) -> StoreResult<Option<Session>>;
-    async fn touch_device(&self, device: DeviceId) -> StoreResult<()>;
+    /// The device was used now, as `seen`.
+    async fn touch_device(&self, device: DeviceId, seen: DeviceSeen) -> StoreResult<()>;
     async fn account(&self, account: AccountId) -> StoreResult<Account>;
     async fn devices(
         &self,
@@ -1075,12 +1091,15 @@ pub trait Store: Send + Sync + 'static {
     /// Hands the approved device its token, once: when the state found is
     /// `Approved { awaiting_token: true, .. }`, this call set the device's
     /// token hash to `token_hash` (and any later call finds
-    /// `awaiting_token: false`). Any other state is returned unchanged.
+    /// `awaiting_token: false`), and recorded the page picking it up as
+    /// the device's first sight (`seen`). Any other state is returned
+    /// unchanged.
     async fn deliver_login_token(
         &self,
         request: LoginRequestId,
         secret_hash: TokenHash,
         token_hash: TokenHash,
+        seen: DeviceSeen,
     ) -> StoreResult<LoginRequestStatus>;
 
     // Media: images in chat.
@@ -1168,6 +1187,8 @@ pub struct NewLoginRequest {
 pub struct LoginOrigin {
     /// The browser kind read from its User-Agent ("Chrome on Linux").
     pub browser: String,
+    /// The User-Agent itself, cut short (none if the page sent none).
+    pub user_agent: Option<String>,
     /// The address it connected from.
     pub address: String,
 }

@@ -15,7 +15,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use piazza_domain::store::TokenHash;
+use piazza_domain::store::{DeviceSeen, Session, TokenHash};
 use piazza_domain::{AccountId, DeviceId, Password, Timestamp};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -55,8 +55,15 @@ fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Looks a token up; every failure is the same 401.
-pub async fn authenticate(app: &App, token: &str) -> Result<Auth, ApiError> {
+/// Looks a token up; every failure is the same 401. With `seen` (what
+/// this request shows of the device), the device's last use is recorded:
+/// at most once a minute, or at once when it comes from another address
+/// or program than last time.
+pub async fn authenticate(
+    app: &App,
+    token: &str,
+    seen: Option<DeviceSeen>,
+) -> Result<Auth, ApiError> {
     if token.is_empty() || token.len() > 128 {
         return Err(ApiError::unauthorized());
     }
@@ -65,11 +72,11 @@ pub async fn authenticate(app: &App, token: &str) -> Result<Auth, ApiError> {
         .authenticate(hash_token(token))
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    if Timestamp::now().unix_ms() - session.last_seen_at.unix_ms() > LAST_SEEN_RESOLUTION_MS {
+    if let Some(seen) = seen.filter(|seen| worth_recording(&session, seen)) {
         let store = app.store.clone();
         let device = session.device_id;
         tokio::spawn(async move {
-            if let Err(error) = store.touch_device(device).await {
+            if let Err(error) = store.touch_device(device, seen).await {
                 tracing::warn!(%error, "cannot record a device's last-seen time");
             }
         });
@@ -80,12 +87,38 @@ pub async fn authenticate(app: &App, token: &str) -> Result<Auth, ApiError> {
     })
 }
 
+fn worth_recording(session: &Session, seen: &DeviceSeen) -> bool {
+    Timestamp::now().unix_ms() - session.last_seen_at.unix_ms() > LAST_SEEN_RESOLUTION_MS
+        || session.seen != *seen
+}
+
+/// What a request shows of the device making it: its `User-Agent` (as
+/// `user_agent::stored` keeps it) and its address.
+pub struct Seen(pub DeviceSeen);
+
+impl Seen {
+    pub fn of(parts: &Parts) -> DeviceSeen {
+        DeviceSeen {
+            user_agent: crate::user_agent::stored(parts.headers.get(header::USER_AGENT)),
+            address: Some(client_address(parts).to_string()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Seen {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Seen, Self::Rejection> {
+        Ok(Seen(Seen::of(parts)))
+    }
+}
+
 impl FromRequestParts<App> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Auth, ApiError> {
         let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
-        let auth = authenticate(app, token).await?;
+        let auth = authenticate(app, token, Some(Seen::of(parts))).await?;
         crate::rate_limit::charge_authenticated(app, parts, auth.account)?;
         Ok(auth)
     }
@@ -112,12 +145,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientAddr, Self::Rejection> {
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
-        Ok(ClientAddr(address))
+        Ok(ClientAddr(client_address(parts)))
     }
+}
+
+fn client_address(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip())
 }
 
 /// Argon2id, computed on the blocking pool so it never stalls the runtime,

@@ -51,7 +51,7 @@ impl FromRequestParts<App> for SocketAuth {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<SocketAuth, ApiError> {
         let token = auth::socket_token(parts).ok_or_else(ApiError::unauthorized)?;
-        let auth = auth::authenticate(app, &token).await?;
+        let auth = auth::authenticate(app, &token, Some(auth::Seen::of(parts))).await?;
         crate::rate_limit::charge_authenticated(app, parts, auth.account)?;
         Ok(SocketAuth { auth, token })
     }
@@ -83,7 +83,7 @@ pub async fn upgrade(
         })?;
     // A revocation committed between the first check and the subscription
     // would never reach this socket: check again now that it is subscribed.
-    auth::authenticate(&app, &token).await?;
+    auth::authenticate(&app, &token, None).await?;
     let tasks = app.tasks.clone();
     Ok(upgrade
         .read_buffer_size(4 * 1024)

@@ -1,6 +1,8 @@
 //! The kind of browser a request comes from, read from its `User-Agent`,
 //! for a person approving a QR log-in to check against the browser in
-//! front of them ("Chrome on Linux").
+//! front of them ("Chrome on Linux"), and for the devices list, which
+//! names each device by it (as codes, `chrome` and `linux`, that the
+//! client words in its reader's language).
 //!
 //! A page can send any `User-Agent` it likes, so this is a hint, never
 //! proof; what it buys is that the approver is shown one of a fixed few
@@ -23,6 +25,8 @@ pub enum Family {
     Edge,
     Firefox,
     Safari,
+    /// The `piazza` command-line client (`piazza-cli/<version> (<os>)`).
+    PiazzaCli,
     Unknown,
 }
 
@@ -51,7 +55,9 @@ impl BrowserKind {
 /// Safari name themselves with their own tokens (CriOS, FxiOS, EdgiOS).
 fn family(user_agent: &str) -> Family {
     let has = |token: &str| user_agent.contains(token);
-    if has("Edg/") || has("EdgA/") || has("EdgiOS/") || has("Edge/") {
+    if user_agent.starts_with(CLI_PRODUCT) {
+        Family::PiazzaCli
+    } else if has("Edg/") || has("EdgA/") || has("EdgiOS/") || has("Edge/") {
         Family::Edge
     } else if has("Firefox/") || has("FxiOS/") {
         Family::Firefox
@@ -65,9 +71,12 @@ fn family(user_agent: &str) -> Family {
 }
 
 /// Android says "Linux" and iOS says "like Mac OS X": they come first.
+/// The CLI names its system in lower case, as Rust's `std::env::consts::OS`.
 fn system(user_agent: &str) -> System {
     let has = |token: &str| user_agent.contains(token);
-    if has("Android") {
+    if user_agent.starts_with(CLI_PRODUCT) {
+        cli_system(user_agent)
+    } else if has("Android") {
         System::Android
     } else if has("iPhone") || has("iPad") || has("iPod") {
         System::Ios
@@ -82,6 +91,70 @@ fn system(user_agent: &str) -> System {
     }
 }
 
+/// The product token the `piazza` CLI's `User-Agent` starts with.
+pub const CLI_PRODUCT: &str = "piazza-cli/";
+
+fn cli_system(user_agent: &str) -> System {
+    let has = |token: &str| user_agent.contains(token);
+    if has("(linux") {
+        System::Linux
+    } else if has("(macos") {
+        System::MacOs
+    } else if has("(windows") {
+        System::Windows
+    } else if has("(android") {
+        System::Android
+    } else if has("(ios") {
+        System::Ios
+    } else {
+        System::Unknown
+    }
+}
+
+/// The `User-Agent` a `User-Agent` header is kept as: at most this many
+/// bytes (real ones are under 200; the rest is someone's padding).
+pub const STORED_BYTES_MAX: usize = 256;
+
+/// A header value as kept for the devices list: visible ASCII only (what
+/// `HeaderValue::to_str` accepts), cut to [`STORED_BYTES_MAX`]; none for
+/// an empty one.
+pub fn stored(value: Option<&axum::http::HeaderValue>) -> Option<String> {
+    let text = value?.to_str().ok()?.trim();
+    if text.is_empty() {
+        return None;
+    }
+    // Visible ASCII: one byte per character, so any cut is on a boundary.
+    Some(text[..text.len().min(STORED_BYTES_MAX)].to_owned())
+}
+
+impl Family {
+    /// The code the API gives for it (`DeviceClient::app`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Family::Chrome => "chrome",
+            Family::Edge => "edge",
+            Family::Firefox => "firefox",
+            Family::Safari => "safari",
+            Family::PiazzaCli => "piazza_cli",
+            Family::Unknown => "unknown",
+        }
+    }
+}
+
+impl System {
+    /// The code the API gives for it (`DeviceClient::system`).
+    pub fn code(self) -> &'static str {
+        match self {
+            System::Windows => "windows",
+            System::MacOs => "macos",
+            System::Linux => "linux",
+            System::Android => "android",
+            System::Ios => "ios",
+            System::Unknown => "unknown",
+        }
+    }
+}
+
 impl fmt::Display for BrowserKind {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         let family = match self.family {
@@ -89,6 +162,7 @@ impl fmt::Display for BrowserKind {
             Family::Edge => "Edge",
             Family::Firefox => "Firefox",
             Family::Safari => "Safari",
+            Family::PiazzaCli => "Piazza CLI",
             Family::Unknown => "Unknown browser",
         };
         let system = match self.system {
@@ -167,6 +241,10 @@ mod tests {
             ("curl/8.5.0", "Unknown browser"),
             ("Your phone, safe to approve", "Unknown browser"),
             ("piazza-cli (Linux)", "Unknown browser on Linux"),
+            ("piazza-cli/0.1.0 (linux; x86_64)", "Piazza CLI on Linux"),
+            ("piazza-cli/0.1.0 (macos; aarch64)", "Piazza CLI on macOS"),
+            ("piazza-cli/0.1.0", "Piazza CLI"),
+            ("Mozilla/5.0 piazza-cli/0.1.0 (linux)", "Unknown browser"),
             (
                 "Mozilla/5.0 (X11; CrOS x86_64) Chrome/124.0",
                 "Chrome on Linux",
@@ -178,5 +256,36 @@ mod tests {
                 "{user_agent}"
             );
         }
+    }
+
+    #[test]
+    fn a_stored_user_agent_is_visible_ascii_and_short() {
+        use axum::http::HeaderValue;
+        assert_eq!(stored(None), None);
+        assert_eq!(stored(Some(&HeaderValue::from_static("  "))), None);
+        assert_eq!(
+            stored(Some(&HeaderValue::from_static(" curl/8.5.0 "))).as_deref(),
+            Some("curl/8.5.0")
+        );
+        let long = "x".repeat(STORED_BYTES_MAX * 4);
+        let kept = stored(Some(&HeaderValue::from_str(&long).unwrap())).unwrap();
+        assert_eq!(kept.len(), STORED_BYTES_MAX);
+        // Bytes past ASCII are refused by `to_str`: nothing is kept.
+        let latin1 = HeaderValue::from_bytes(b"caf\xe9").unwrap();
+        assert_eq!(stored(Some(&latin1)), None);
+    }
+
+    #[test]
+    fn codes_name_every_kind() {
+        let kind = BrowserKind::from_user_agent("piazza-cli/0.1.0 (windows; x86_64)");
+        assert_eq!(
+            (kind.family.code(), kind.system.code()),
+            ("piazza_cli", "windows")
+        );
+        let kind = BrowserKind::from_user_agent("");
+        assert_eq!(
+            (kind.family.code(), kind.system.code()),
+            ("unknown", "unknown")
+        );
     }
 }

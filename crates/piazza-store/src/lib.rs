@@ -36,11 +36,11 @@ use piazza_domain::limits;
 use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
     Account, Answer, CodeAuthorization, CollectRequest, ContactRequest, ConversationSummary,
-    Credentials, Device, GroupChange, HistoryPage, Idempotent, LogPage, Merchant, MoneyMoved,
-    NoticeSink, OtherDevices, OutgoingRequest, Page, Payment, PaymentDecision, PinChange, PinCheck,
-    PinPolicy, PinSet, PinState, Profile, ProfileChange, RedPacket, RedPacketClaim,
-    RedPacketRequest, Refund, Sent, Session, StatementEntry, StoreResult, TokenHash, Transfer,
-    TransferDecision, TransferRequest,
+    Credentials, Device, DeviceSeen, GroupChange, HistoryPage, Idempotent, LogPage, Merchant,
+    MoneyMoved, NoticeSink, OtherDevices, OutgoingRequest, Page, Payment, PaymentDecision,
+    PinChange, PinCheck, PinPolicy, PinSet, PinState, Profile, ProfileChange, RedPacket,
+    RedPacketClaim, RedPacketRequest, Refund, Sent, Session, StatementEntry, StoreResult,
+    TokenHash, Transfer, TransferDecision, TransferRequest,
 };
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
@@ -79,6 +79,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_13_login_request_facts.sql"),
     include_str!("schema_14_media_usage.sql"),
     include_str!("schema_15_profiles.sql"),
+    include_str!("schema_16_device_details.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -329,10 +330,11 @@ impl Store for SqliteStore {
         account: AccountId,
         device_name: DeviceName,
         token_hash: TokenHash,
+        seen: DeviceSeen,
     ) -> StoreResult<DeviceId> {
         Ok(self
             .writer
-            .run(move |ctx| writes::create_session(ctx, account, device_name, token_hash))
+            .run(move |ctx| writes::create_session(ctx, account, device_name, token_hash, &seen))
             .await?)
     }
 
@@ -343,10 +345,10 @@ impl Store for SqliteStore {
             .await?)
     }
 
-    async fn touch_device(&self, device: DeviceId) -> StoreResult<()> {
+    async fn touch_device(&self, device: DeviceId, seen: DeviceSeen) -> StoreResult<()> {
         Ok(self
             .writer
-            .run(move |ctx| writes::touch_device(ctx, device))
+            .run(move |ctx| writes::touch_device(ctx, device, &seen))
             .await?)
     }
 
@@ -994,10 +996,11 @@ impl Store for SqliteStore {
         request: piazza_domain::store::LoginRequestId,
         secret_hash: TokenHash,
         token_hash: TokenHash,
+        seen: DeviceSeen,
     ) -> StoreResult<piazza_domain::store::LoginRequestStatus> {
         Ok(self
             .writer
-            .run(move |ctx| login_requests::deliver(ctx, &request, secret_hash, token_hash))
+            .run(move |ctx| login_requests::deliver(ctx, &request, secret_hash, token_hash, &seen))
             .await?)
     }
 

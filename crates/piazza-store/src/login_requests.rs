@@ -7,7 +7,7 @@
 //! at pick-up and never stored, so a copy of the database logs nobody in.
 
 use piazza_domain::store::{
-    LoginApproval, LoginOrigin, LoginRequestId, LoginRequestReview, LoginRequestStatus,
+    DeviceSeen, LoginApproval, LoginOrigin, LoginRequestId, LoginRequestReview, LoginRequestStatus,
     NewLoginRequest, TokenHash,
 };
 use piazza_domain::{AccountId, DeviceId, DeviceName, Timestamp, Username};
@@ -53,8 +53,9 @@ pub fn create(ctx: &mut WriteCtx<'_>, request: NewLoginRequest) -> Result<bool> 
     ctx.conn
         .prepare_cached(
             "INSERT INTO login_requests
-               (id, code_hash, secret_hash, device_name, created_at, expires_at, browser, address)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+               (id, code_hash, secret_hash, device_name, created_at, expires_at, browser, address,
+                user_agent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             request.request_id.as_str(),
@@ -65,6 +66,7 @@ pub fn create(ctx: &mut WriteCtx<'_>, request: NewLoginRequest) -> Result<bool> 
             request.expires_at.unix_ms(),
             request.origin.browser,
             request.origin.address,
+            request.origin.user_agent,
         ])?;
     Ok(true)
 }
@@ -91,10 +93,10 @@ fn lookup(
     code_hash: TokenHash,
     now: Timestamp,
 ) -> Result<Lookup> {
-    type Found = (i64, i64, Option<i64>, String, String, String);
+    type Found = (i64, i64, Option<i64>, String, LoginOrigin);
     let found: Option<Found> = conn
         .prepare_cached(
-            "SELECT created_at, expires_at, approved_at, device_name, browser, address
+            "SELECT created_at, expires_at, approved_at, device_name, browser, address, user_agent
              FROM login_requests WHERE id = ?1 AND code_hash = ?2",
         )?
         .query_row(params![request.as_str(), &code_hash.0[..]], |row| {
@@ -103,12 +105,15 @@ fn lookup(
                 row.get(1)?,
                 row.get(2)?,
                 row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
+                LoginOrigin {
+                    browser: row.get(4)?,
+                    address: row.get(5)?,
+                    user_agent: row.get(6)?,
+                },
             ))
         })
         .optional()?;
-    let Some((created_at, expires_at, approved_at, device_name, browser, address)) = found else {
+    let Some((created_at, expires_at, approved_at, device_name, origin)) = found else {
         return Ok(Lookup::NotFound);
     };
     if approved_at.is_some() {
@@ -119,7 +124,7 @@ fn lookup(
     }
     Ok(Lookup::Pending {
         device_name,
-        origin: LoginOrigin { browser, address },
+        origin,
         requested_at: Timestamp::from_unix_ms(created_at),
         expires_at: Timestamp::from_unix_ms(expires_at),
     })
@@ -133,16 +138,25 @@ pub fn approve(
     code_hash: TokenHash,
     placeholder: TokenHash,
 ) -> Result<LoginApproval> {
-    let device_name = match lookup(ctx.conn, request, code_hash, ctx.now)? {
+    let (device_name, origin) = match lookup(ctx.conn, request, code_hash, ctx.now)? {
         Lookup::NotFound => return Ok(LoginApproval::NotFound),
         Lookup::AlreadyUsed => return Ok(LoginApproval::AlreadyUsed),
         Lookup::Expired => return Ok(LoginApproval::Expired),
-        Lookup::Pending { device_name, .. } => device_name,
+        Lookup::Pending {
+            device_name,
+            origin,
+            ..
+        } => (device_name, origin),
     };
     let device_name = DeviceName::parse(&device_name)
         .map_err(|_| Error::Corrupt(format!("login request {request} has a bad device name")))?;
-    // The same path as a password log-in, with its limit on devices.
-    let device = writes::create_session(ctx, account, device_name, placeholder)?;
+    // The same path as a password log-in, with its limit on devices. The
+    // page is seen as it asked until it picks its token up.
+    let seen = DeviceSeen {
+        user_agent: origin.user_agent,
+        address: Some(origin.address),
+    };
+    let device = writes::create_session(ctx, account, device_name, placeholder, &seen)?;
     ctx.conn
         .prepare_cached(
             "UPDATE login_requests SET account_id = ?1, device_id = ?2, approved_at = ?3
@@ -258,6 +272,7 @@ pub fn deliver(
     request: &LoginRequestId,
     secret_hash: TokenHash,
     token_hash: TokenHash,
+    seen: &DeviceSeen,
 ) -> Result<LoginRequestStatus> {
     let found = status(ctx.conn, request, secret_hash, ctx.now)?;
     if let LoginRequestStatus::Approved {
@@ -269,9 +284,17 @@ pub fn deliver(
         let changed = ctx
             .conn
             .prepare_cached(
-                "UPDATE devices SET token_hash = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+                "UPDATE devices SET token_hash = ?1, last_seen_at = ?2, user_agent = ?3,
+                        last_seen_address = ?4
+                 WHERE id = ?5 AND revoked_at IS NULL",
             )?
-            .execute(params![&token_hash.0[..], device.row()])?;
+            .execute(params![
+                &token_hash.0[..],
+                ctx.now.unix_ms(),
+                seen.user_agent,
+                seen.address,
+                device.row()
+            ])?;
         if changed != 1 {
             return Err(Error::Corrupt(format!(
                 "login request {request} names a device that is gone"

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use piazza_domain::event::{ConversationKind, Event, LogEntry, Message};
 use piazza_domain::store::{
-    Account, ContactRequest, ConversationSummary, Credentials, Device, HistoryPage, LogPage,
-    OutgoingRequest, Page, Profile, Session, TokenHash,
+    Account, ContactRequest, ConversationSummary, Credentials, Device, DeviceSeen, HistoryPage,
+    LogPage, OutgoingRequest, Page, Profile, Session, TokenHash,
 };
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MediaId, MessageId,
@@ -144,13 +144,18 @@ pub fn credentials(conn: &Connection, username: &Username) -> Result<Option<Cred
 pub fn authenticate(conn: &Connection, token_hash: TokenHash) -> Result<Option<Session>> {
     Ok(conn
         .prepare_cached(
-            "SELECT account_id, id, last_seen_at FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL",
+            "SELECT account_id, id, last_seen_at, user_agent, last_seen_address
+             FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL",
         )?
         .query_row([&token_hash.0[..]], |row| {
             Ok(Session {
                 account_id: AccountId::from_row(row.get(0)?),
                 device_id: DeviceId::from_row(row.get(1)?),
                 last_seen_at: Timestamp::from_unix_ms(row.get(2)?),
+                seen: DeviceSeen {
+                    user_agent: row.get(3)?,
+                    address: row.get(4)?,
+                },
             })
         })
         .optional()?)
@@ -170,7 +175,7 @@ pub fn devices(
     limit: u32,
 ) -> Result<Page<Device>> {
     let mut statement = conn.prepare_cached(
-        "SELECT id, name, created_at, last_seen_at FROM devices
+        "SELECT id, name, created_at, last_seen_at, user_agent, last_seen_address FROM devices
          WHERE account_id = ?1 AND revoked_at IS NULL AND id > ?2 ORDER BY id LIMIT ?3",
     )?;
     let after = after.map_or(0, DeviceId::row);
@@ -183,6 +188,10 @@ pub fn devices(
                     device_name: row.get(1)?,
                     created_at: Timestamp::from_unix_ms(row.get(2)?),
                     last_seen_at: Timestamp::from_unix_ms(row.get(3)?),
+                    seen: DeviceSeen {
+                        user_agent: row.get(4)?,
+                        address: row.get(5)?,
+                    },
                 })
             },
         )?

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use piazza_domain::event::{ConversationKind, Event, Message, Named, Notice};
 use piazza_domain::limits;
-use piazza_domain::store::{Account, Sent, TokenHash};
+use piazza_domain::store::{Account, DeviceSeen, Sent, TokenHash};
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
     Greeting, GroupTitle, MediaId, MessageId, MessageText, Rejection, Seq, Username,
@@ -62,6 +62,7 @@ pub fn create_session(
     account: AccountId,
     device_name: DeviceName,
     token_hash: TokenHash,
+    seen: &DeviceSeen,
 ) -> Result<DeviceId> {
     let live: i64 = ctx
         .conn
@@ -79,25 +80,37 @@ pub fn create_session(
     let row: i64 = ctx
         .conn
         .prepare_cached(
-            "INSERT INTO devices (account_id, name, token_hash, created_at, last_seen_at)
-             VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
+            "INSERT INTO devices
+                 (account_id, name, token_hash, created_at, last_seen_at, user_agent, last_seen_address)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6) RETURNING id",
         )?
         .query_row(
             params![
                 account.row(),
                 device_name.as_str(),
                 &token_hash.0[..],
-                ctx.now.unix_ms()
+                ctx.now.unix_ms(),
+                seen.user_agent,
+                seen.address
             ],
             |row| row.get(0),
         )?;
     Ok(DeviceId::from_row(row))
 }
 
-pub fn touch_device(ctx: &mut WriteCtx<'_>, device: DeviceId) -> Result<()> {
+/// The device was used now, as `seen`.
+pub fn touch_device(ctx: &mut WriteCtx<'_>, device: DeviceId, seen: &DeviceSeen) -> Result<()> {
     ctx.conn
-        .prepare_cached("UPDATE devices SET last_seen_at = ?1 WHERE id = ?2")?
-        .execute(params![ctx.now.unix_ms(), device.row()])?;
+        .prepare_cached(
+            "UPDATE devices SET last_seen_at = ?1, user_agent = ?2, last_seen_address = ?3
+             WHERE id = ?4",
+        )?
+        .execute(params![
+            ctx.now.unix_ms(),
+            seen.user_agent,
+            seen.address,
+            device.row()
+        ])?;
     Ok(())
 }
 

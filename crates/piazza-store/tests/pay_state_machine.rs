@@ -791,7 +791,7 @@ impl World {
             let name = DeviceName::parse("phone").unwrap();
             devices.push(
                 store
-                    .create_session(*account, name, token)
+                    .create_session(*account, name, token, Default::default())
                     .await
                     .expect("a device"),
             );

@@ -14,7 +14,7 @@
 import * as registry from './areas/index.js';
 import { h, icon, replace } from './lib/dom.js';
 import { avatar, setBadge } from './lib/ui.js';
-import { initI18n, t, LANGUAGES, language, setLanguage } from './lib/i18n.js';
+import { initI18n, t, LANGUAGES, language, languageEvents, setLanguage } from './lib/i18n.js';
 import { Session, accounts } from './lib/session.js';
 
 const areas = Object.values(registry);
@@ -162,7 +162,22 @@ function renderPublic(view) {
   shell = null;
   root.className = 'app app-public';
   document.title = t('app.name');
-  replace(root, h('main', { class: 'public', id: 'main' }, takeNotice(), view));
+  const footer = h('footer', { class: 'public-footer' }, languagePicker('public-language'));
+  replace(root, h('main', { class: 'public', id: 'main' }, takeNotice(), view, footer));
+}
+
+/** The language select (the account menu, and under the public pages). */
+function languagePicker(id) {
+  return h(
+    'label',
+    { class: 'menu-language', for: id },
+    t('menu.language'),
+    h(
+      'select',
+      { id, 'data-testid': 'language-select', onchange: (e) => setLanguage(e.target.value) },
+      LANGUAGES.map((l) => h('option', { value: l.code, selected: l.code === language(), lang: l.code }, l.name)),
+    ),
+  );
 }
 
 let shell = null;
@@ -283,22 +298,7 @@ function accountMenu(me) {
       areas.flatMap((area) => area.menu ?? []).map((entry) =>
         h('a', { class: 'menu-link', role: 'menuitem', href: entry.href, onclick: close, 'data-testid': entry.testid }, t(entry.label)),
       ),
-      h(
-        'label',
-        { class: 'menu-language' },
-        t('menu.language'),
-        h(
-          'select',
-          {
-            onchange: async (e) => {
-              await setLanguage(e.target.value);
-              shell = null;
-              render();
-            },
-          },
-          LANGUAGES.map((l) => h('option', { value: l.code, selected: l.code === language() }, l.name)),
-        ),
-      ),
+      languagePicker('menu-language'),
       h('hr'),
       item(t('menu.log_out'), logOut, { 'data-testid': 'log-out' }),
     );
@@ -331,6 +331,12 @@ async function boot() {
   startSession(accounts.current());
   await catalog;
   window.addEventListener('hashchange', render);
+  // A new language redraws the whole page at once: the shell is built
+  // again and the current view made afresh, from the new catalog.
+  languageEvents.addEventListener('change', () => {
+    shell = null;
+    render();
+  });
   render();
 }
 

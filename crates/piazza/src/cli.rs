@@ -11,6 +11,7 @@ mod config;
 mod money;
 mod pay;
 mod payload;
+mod profile;
 mod render;
 mod watch;
 
@@ -110,6 +111,11 @@ pub enum ClientCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Show a profile (yours, or someone's by username), or change yours
+    Profile(profile::ProfileArgs),
+    /// Change your password
+    #[command(subcommand)]
+    Password(profile::PasswordCommand),
     /// Show your wallet's balance; set the payment PIN; list the statement
     Wallet(pay::WalletArgs),
     /// Add money to your wallet through the server's payment gateway
@@ -184,10 +190,16 @@ pub enum ContactsCommand {
         #[arg(long)]
         greeting: Option<String>,
     },
-    /// List the contact requests waiting for your answer
+    /// List the contact requests waiting for your answer, and yours
+    /// waiting for others'
     Requests,
     /// Accept a contact request
     Accept {
+        /// The request's id, or the username of who sent it
+        request: String,
+    },
+    /// Decline a contact request (its sender is not told)
+    Decline {
         /// The request's id, or the username of who sent it
         request: String,
     },
@@ -264,6 +276,8 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         ClientCommand::Watch => watch::watch(&cli).await,
         ClientCommand::Devices(command) => devices(&cli, command).await,
         ClientCommand::ApproveLogin { payload, yes } => approve_login(&cli, &payload, yes).await,
+        ClientCommand::Profile(args) => profile::profile(&cli, args).await,
+        ClientCommand::Password(command) => profile::password(&cli, command).await,
         ClientCommand::Wallet(args) => pay::wallet(&cli, args).await,
         ClientCommand::Topup { amount, key } => pay::top_up(&cli, amount, key).await,
         ClientCommand::Withdraw { amount, key } => pay::withdraw(&cli, amount, key).await,
@@ -710,30 +724,8 @@ async fn contacts(cli: &Cli, command: ContactsCommand) -> anyhow::Result<()> {
                 .map_err(|e| session.explain(e))?;
             println!("asked {username} to be a contact (request {request_id})");
         }
-        ContactsCommand::Requests => {
-            let list = client
-                .contact_requests()
-                .await
-                .map_err(|e| session.explain(e))?;
-            if list.requests.is_empty() {
-                println!("no contact requests waiting");
-            }
-            let mut directory = session.names().await?;
-            let senders = list
-                .requests
-                .iter()
-                .map(|request| request.from.account_id.as_str());
-            session.name_strangers(&mut directory, senders).await;
-            for request in &list.requests {
-                println!("{}", render::request_line(request, &directory));
-            }
-            if let Some(first) = list.requests.first() {
-                println!(
-                    "accept with `piazza contacts accept {}` (their username or the request id)",
-                    first.from.username
-                );
-            }
-        }
+        ContactsCommand::Requests => profile::requests(&session).await?,
+        ContactsCommand::Decline { request } => profile::decline(&session, &request).await?,
         ContactsCommand::Accept { request } => {
             let (request_id, from) = session.incoming_request(&request).await?;
             client

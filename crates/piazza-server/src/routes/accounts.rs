@@ -3,16 +3,20 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use piazza_api::{
-    AccountView, CreateAccount, CreateSession, DeviceList, DeviceView, Problem, SessionCreated,
+    AccountView, CreateAccount, CreateSession, DeviceClient, DeviceList, DeviceView, Problem,
+    SessionCreated,
 };
-use piazza_domain::store::Account;
+use piazza_domain::store::{Account, Device};
 use piazza_domain::{DeviceId, DeviceName, DisplayName, Password, Username};
 
 use crate::App;
-use crate::auth::{Auth, ClientAddr, check_password_attempt, new_token, record_password_attempt};
+use crate::auth::{
+    Auth, ClientAddr, Seen, check_password_attempt, new_token, record_password_attempt,
+};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::routes::paging::{ListQuery, next_cursor};
+use crate::user_agent::BrowserKind;
 
 pub fn account_view(account: &Account) -> AccountView {
     AccountView {
@@ -60,6 +64,7 @@ pub async fn create_account(
 pub async fn create_session(
     State(app): State<App>,
     ClientAddr(address): ClientAddr,
+    Seen(seen): Seen,
     Json(body): Json<CreateSession>,
 ) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
     let device_name = DeviceName::parse(&body.device_name)?;
@@ -96,7 +101,7 @@ pub async fn create_session(
     let (token, hash) = new_token();
     let device = app
         .store
-        .create_session(credentials.account_id, device_name, hash)
+        .create_session(credentials.account_id, device_name, hash, seen)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -136,19 +141,36 @@ pub async fn devices(
     let devices = page
         .items
         .into_iter()
-        .map(|device| DeviceView {
-            device_id: device.device_id.to_string(),
-            device_name: device.device_name,
-            created_at: device.created_at.to_rfc3339(),
-            last_seen_at: device.last_seen_at.to_rfc3339(),
-            current: device.device_id == auth.device,
-        })
+        .map(|device| device_view(device, auth))
         .collect();
     Ok(Json(DeviceList {
         devices,
         has_more: page.has_more,
         next_cursor,
     }))
+}
+
+/// What a `User-Agent` says the device is, as the API's codes.
+pub fn device_client(user_agent: &str) -> DeviceClient {
+    let kind = BrowserKind::from_user_agent(user_agent);
+    DeviceClient {
+        app: kind.family.code().to_owned(),
+        system: kind.system.code().to_owned(),
+    }
+}
+
+fn device_view(device: Device, auth: Auth) -> DeviceView {
+    let client = device.seen.user_agent.as_deref().map(device_client);
+    DeviceView {
+        device_id: device.device_id.to_string(),
+        device_name: device.device_name,
+        created_at: device.created_at.to_rfc3339(),
+        last_seen_at: device.last_seen_at.to_rfc3339(),
+        current: device.device_id == auth.device,
+        user_agent: device.seen.user_agent,
+        last_seen_address: device.seen.address,
+        client,
+    }
 }
 
 /// Log a device out: its token stops working and its sockets close.

@@ -35,7 +35,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::App;
-use crate::auth::{Auth, ClientAddr, new_token};
+use crate::auth::{Auth, ClientAddr, Seen, new_token};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::user_agent::BrowserKind;
@@ -126,13 +126,12 @@ pub async fn create(
     Json(body): Json<CreateLoginRequest>,
 ) -> Result<(StatusCode, Json<LoginRequestCreated>), ApiError> {
     // Chosen here, from what the server sees, for the approver to check.
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
+    let user_agent = crate::user_agent::stored(headers.get(header::USER_AGENT));
     let origin = LoginOrigin {
-        browser: BrowserKind::from_user_agent(user_agent).to_string(),
+        browser: BrowserKind::from_user_agent(user_agent.as_deref().unwrap_or_default())
+            .to_string(),
         address: address.to_string(),
+        user_agent,
     };
     let device_name = match body.device_name.as_deref() {
         Some(name) => DeviceName::parse(name)?,
@@ -233,6 +232,9 @@ pub async fn details(
             requested_at,
             expires_at,
         } => Ok(Json(LoginRequestDetails {
+            client: crate::routes::accounts::device_client(
+                origin.user_agent.as_deref().unwrap_or_default(),
+            ),
             browser: origin.browser,
             address: origin.address,
             requested_at: requested_at.to_rfc3339(),
@@ -371,6 +373,7 @@ pub async fn status(
     State(app): State<App>,
     id: Result<Path<String>, PathRejection>,
     Query(query): Query<StatusQuery>,
+    Seen(seen): Seen,
     headers: HeaderMap,
 ) -> Result<Json<LoginRequestView>, ApiError> {
     let secret = header_or_query(&headers, SECRET_HEADER, query.secret).ok_or_else(|| {
@@ -397,7 +400,7 @@ pub async fn status(
             let (token, token_hash) = new_token();
             let found = app
                 .store
-                .deliver_login_token(request, secret_hash, token_hash)
+                .deliver_login_token(request, secret_hash, token_hash, seen)
                 .await?;
             // Another poll may have taken it between the read and the write.
             let delivered = matches!(

@@ -1,5 +1,9 @@
 // All user-visible text comes from one catalog per language. A missing key
 // falls back to English, then to the key itself, so a gap shows up plainly.
+// Numbers, money, dates and times are formatted by `Intl` for the chosen
+// language, never by hand. Switching language tells `languageEvents`
+// listeners ('change'), and the shell draws every page again from the
+// catalog: nothing built in the old language stays on screen.
 
 export const LANGUAGES = [
   { code: 'en', name: 'English' },
@@ -7,10 +11,17 @@ export const LANGUAGES = [
   { code: 'it', name: 'Italiano' },
 ];
 const STORAGE_KEY = 'piazza.lang';
+/** The BCP 47 tag each language formats with (and sets as the page's `lang`). */
+const LOCALES = { en: 'en', zh: 'zh-Hans-CN', it: 'it-IT' };
 
 let current = 'en';
+/** @type {Record<string, string>} */
 let catalog = {};
+/** @type {Record<string, string>} */
 let fallback = {};
+
+/** 'change' is dispatched after a new language's catalog is in use. */
+export const languageEvents = new EventTarget();
 
 function pickLanguage() {
   const stored = localStorage.getItem(STORAGE_KEY);
@@ -22,6 +33,10 @@ function pickLanguage() {
   return 'en';
 }
 
+/**
+ * @param {string} code
+ * @returns {Promise<Record<string, string>>}
+ */
 async function load(code) {
   const response = await fetch(`/i18n/${code}.json`);
   if (!response.ok) throw new Error(`catalog ${code}: ${response.status}`);
@@ -30,31 +45,115 @@ async function load(code) {
 
 /** Loads the catalog of the browser's (or the chosen) language. */
 export async function initI18n() {
-  current = pickLanguage();
+  const wanted = pickLanguage();
   const [english, chosen] = await Promise.all([
     load('en'),
-    current === 'en' ? null : load(current).catch(() => null),
+    wanted === 'en' ? null : load(wanted).catch(() => null),
   ]);
   fallback = english;
   catalog = chosen ?? english;
-  if (!chosen) current = 'en';
-  document.documentElement.lang = current === 'zh' ? 'zh-Hans' : current;
+  current = chosen ? wanted : 'en';
+  document.documentElement.lang = locale();
 }
 
-/** Remembers the choice; the caller re-renders. */
+/**
+ * Remembers the choice and loads its catalog; listeners of
+ * `languageEvents` hear 'change' once it is in use.
+ * @param {string} code
+ */
 export async function setLanguage(code) {
   localStorage.setItem(STORAGE_KEY, code);
   await initI18n();
+  languageEvents.dispatchEvent(new Event('change'));
 }
 
+/** The language in use: 'en', 'zh' or 'it'. */
 export function language() {
   return current;
 }
 
-/** `t('group.member_count', {count: 3})` → "3 members"; `{name}` placeholders. */
+/** The locale `Intl` formats with for the language in use. */
+export function locale() {
+  return LOCALES[/** @type {keyof typeof LOCALES} */ (current)] ?? 'en';
+}
+
+/**
+ * `t('group.member_count', {count: 3})` → "3 members"; `{name}` placeholders.
+ * @param {string} key
+ * @param {Record<string, string | number>} [params]
+ */
 export function t(key, params = {}) {
   const text = catalog[key] ?? fallback[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (whole, name) =>
     name in params ? String(params[name]) : whole,
   );
+}
+
+/** True when the catalog has `key` (for keys made from server codes). */
+export function has(key) {
+  return key in catalog || key in fallback;
+}
+
+/** @type {Map<string, Intl.NumberFormat>} */
+const numberFormats = new Map();
+
+/**
+ * A number in the language's digits and separators ("1,234", "1.234").
+ * @param {number} value
+ */
+export function formatNumber(value) {
+  const key = `${locale()}|number`;
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale());
+    numberFormats.set(key, format);
+  }
+  return format.format(value);
+}
+
+/**
+ * An amount of money given in integer minor units, formatted by
+ * `Intl.NumberFormat` for the language and the currency: the sign, the
+ * symbol's side and the decimal separator are the locale's ("-¥8.88",
+ * "8,88 ¥"). `signed` adds "+" to money in. The minor units become a
+ * decimal string (never a float) that `Intl` reads exactly.
+ * @param {number} minor
+ * @param {{ currency?: string, signed?: boolean, decimals?: number }} [options]
+ */
+export function formatMoney(minor, { currency = 'CNY', signed = false, decimals = 2 } = {}) {
+  const value = Number(minor);
+  if (!Number.isSafeInteger(value)) return '—';
+  const key = `${locale()}|${currency}|${signed}|${decimals}`;
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale(), {
+      style: 'currency',
+      currency,
+      // "¥", not "CN¥": the wallet holds one currency, and the narrow
+      // symbol is what people there write.
+      currencyDisplay: 'narrowSymbol',
+      signDisplay: signed ? 'exceptZero' : 'auto',
+      minimumFractionDigits: decimals,
+      maximumFractionDigits: decimals,
+    });
+    numberFormats.set(key, format);
+  }
+  const scale = 10 ** decimals;
+  const magnitude = Math.abs(value);
+  const digits = decimals
+    ? `${Math.trunc(magnitude / scale)}.${String(magnitude % scale).padStart(decimals, '0')}`
+    : String(magnitude);
+  // A decimal string is read exactly (Intl.NumberFormat v3); an older
+  // engine reads it as a Number, exact for every amount a wallet holds.
+  return format.format(/** @type {any} */ (`${value < 0 ? '-' : ''}${digits}`));
+}
+
+/**
+ * A date and time in the language's own way ("3 mar 2025, 14:05").
+ * @param {string | number | Date} when
+ */
+export function formatDateTime(when) {
+  const date = new Date(when);
+  if (Number.isNaN(date.getTime())) return '';
+  return date.toLocaleString(locale(), { dateStyle: 'medium', timeStyle: 'short' });
 }

@@ -65,9 +65,9 @@ async fn history_names_people_marks_pictures_and_marks_the_conversation_read() {
     let history = piazza(&app, &config, "ann", &["history", "bob"]).await;
     let lines: Vec<&str> = history.lines().collect();
     assert_eq!(lines.len(), 2, "{history}");
-    assert!(lines[0].ends_with("Bob Chen (bob): hi Ann"), "{history}");
+    assert!(lines[0].ends_with("Bob Chen (@bob): hi Ann"), "{history}");
     assert!(
-        lines[1].ends_with("Bob Chen (bob): [picture] the view"),
+        lines[1].ends_with("Bob Chen (@bob): [picture] the view"),
         "{history}"
     );
     assert!(!history.contains("acct_"), "{history}");
@@ -88,6 +88,6 @@ async fn history_names_people_marks_pictures_and_marks_the_conversation_read() {
     let sent = piazza(&app, &config, "ann", &["send", "weekend", "who's in?"]).await;
     assert!(sent.starts_with("sent #1 to Weekend"), "{sent}");
     let contacts = piazza(&app, &config, "ann", &["contacts", "list"]).await;
-    assert_eq!(contacts.trim(), "Bob Chen (bob)");
+    assert_eq!(contacts.trim(), "Bob Chen (@bob)");
     app.shut_down().await;
 }

@@ -284,11 +284,10 @@ async fn concurrent_polls_hand_the_token_out_once() {
         .map(|device| device.device_name)
         .collect();
     // Unnamed, the device is named after what the server saw (this
-    // client sends no User-Agent).
-    assert!(
-        names.contains(&"Unknown browser (QR log-in)".to_owned()),
-        "{names:?}"
-    );
+    // client's own User-Agent).
+    let kind =
+        piazza_server::user_agent::BrowserKind::from_user_agent(&piazza_client::user_agent());
+    assert!(names.contains(&format!("{kind} (QR log-in)")), "{names:?}");
     app.shut_down().await;
 }
 
@@ -386,6 +385,7 @@ async fn an_expired_request_cannot_be_approved() {
             origin: LoginOrigin {
                 browser: "Chrome on Linux".into(),
                 address: "127.0.0.1".into(),
+                user_agent: None,
             },
             expires_at: Timestamp::from_unix_ms(Timestamp::now().unix_ms() - 1),
         })

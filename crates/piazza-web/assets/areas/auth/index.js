@@ -3,7 +3,7 @@
 
 import { Api } from '../../lib/api.js';
 import { h } from '../../lib/dom.js';
-import { t } from '../../lib/i18n.js';
+import { has, t } from '../../lib/i18n.js';
 import { accounts, deviceName } from '../../lib/session.js';
 import './qr-login.js';
 
@@ -32,10 +32,15 @@ export function errorLine() {
   return h('p', { class: 'error', role: 'alert', 'aria-live': 'assertive' });
 }
 
+/**
+ * A failure in the reader's language: the catalog's text for its stable
+ * code, never the server's English `detail`; an unknown code is named.
+ * @param {{ code?: string, status?: number } | null | undefined} error
+ */
 export function problemText(error) {
-  const key = `error.${error.code}`;
-  const text = t(key);
-  return text === key ? t('error.generic', { detail: error.message }) : text;
+  if (error?.status === 0) return t('error.network');
+  const code = error?.code ?? 'unknown';
+  return has(`error.${code}`) ? t(`error.${code}`) : t('error.generic', { detail: code });
 }
 
 function switcher(ctx) {

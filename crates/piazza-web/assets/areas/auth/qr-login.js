@@ -6,6 +6,7 @@ import { Api } from '../../lib/api.js';
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { deviceName } from '../../lib/session.js';
+import { problemText } from './index.js';
 
 const POLL_INTERVAL_MS = 1000;
 /** A page left open renews its request this many times, then stops. */
@@ -41,7 +42,7 @@ class QrLogin extends HTMLElement {
     try {
       request = await this.api.createLoginRequest(deviceName());
     } catch (error) {
-      this.status.textContent = t('qr.failed', { detail: error.message });
+      this.status.textContent = t('qr.failed', { detail: problemText(error) });
       return;
     }
     if (!this.alive) return;
@@ -63,7 +64,7 @@ class QrLogin extends HTMLElement {
       width: 240,
       height: 240,
     });
-    const payload = h('code', { class: 'qr-payload', 'data-testid': 'qr-payload' }, request.qr_payload);
+    const payload = h('code', { class: 'qr-payload', translate: 'no', 'data-testid': 'qr-payload' }, request.qr_payload);
     const copy = h(
       'button',
       {

@@ -7,6 +7,8 @@
 import { h, icon, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
 import { avatar, bubble, iconButton } from '../../lib/ui.js';
+import { messageSummary } from './summary.js';
+import { problemText } from '../auth/index.js';
 /** The preview and the viewer load on first use, not before the first paint. */
 const pictures = () => import('./pictures.js');
 
@@ -31,7 +33,8 @@ const IMAGE_BYTES_MAX = 10 * 1024 * 1024;
  * so the row is measured again); `composer` holds `(view) => element`
  * makers of buttons beside Send, whose optional `update(conversation,
  * gone)` runs when the conversation changes. The wallet adds transfers and
- * red packets here.
+ * red packets here (and their one-line previews to summary.js's
+ * `previewMakers`).
  */
 export const chatExtensions = { cards: new Map(), composer: [] };
 
@@ -60,7 +63,7 @@ class Conversation extends HTMLElement {
       if (event.conversation_id !== this.conversationId) return;
       this.live.textContent = t('chat.new_message_from', {
         name: this.session.name(event.sender),
-        text: event.kind === 'image' ? `[${t('chat.kind.image')}] ${event.text}`.trim() : event.text,
+        text: messageSummary(event, this.session),
       });
     };
     this.state.addEventListener('messages', this.onMessages);
@@ -73,7 +76,7 @@ class Conversation extends HTMLElement {
     const conversation = this.state.conversations.get(this.conversationId);
     if (conversation && conversation.unread > 0) this.dividerSeq = (conversation.read_seq ?? 0) + 1;
     this.state.openLog(this.conversationId).catch((error) => {
-      this.status.textContent = t('error.generic', { detail: error.message });
+      this.status.textContent = problemText(error);
     });
     this.refresh();
   }
@@ -486,7 +489,7 @@ class Conversation extends HTMLElement {
     const special = item.kind && item.kind !== 'text';
     const card = special ? chatExtensions.cards.get(item.kind)?.(item, this) : null;
     if (card) return card;
-    return h('p', { class: 'text' }, special ? `[${t(`chat.kind.${item.kind}`)}] ${item.text}` : item.text);
+    return h('p', { class: 'text' }, special ? messageSummary(item, this.session) : item.text);
   }
 
   /**

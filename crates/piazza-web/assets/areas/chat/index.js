@@ -2,7 +2,7 @@
 // desktop, one at a time on a phone), groups.
 
 import { h, replace } from '../../lib/dom.js';
-import { t } from '../../lib/i18n.js';
+import { language, t } from '../../lib/i18n.js';
 import { emptyState } from '../../lib/ui.js';
 import { ChatState } from './state.js';
 import { groupInfoView, newGroupView } from './groups.js';
@@ -40,7 +40,8 @@ export async function openDirectChat(session, accountId) {
 function layout(ctx, detail) {
   const { session } = ctx;
   let chats = session.state.chatLayout;
-  if (!chats) {
+  // Kept across routes, but built again in a new language.
+  if (!chats || chats.lang !== language()) {
     const list = document.createElement('pz-chat-list');
     list.session = session;
     list.state = session.state.chat;
@@ -48,6 +49,7 @@ function layout(ctx, detail) {
     chats = h('div', { class: 'two-pane' }, list, pane);
     chats.list = list;
     chats.pane = pane;
+    chats.lang = language();
     session.state.chatLayout = chats;
   }
   const id = ctx.params.id ?? null;

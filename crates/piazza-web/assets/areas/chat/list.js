@@ -4,6 +4,7 @@
 
 import { h, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
+import { messageSummary } from './summary.js';
 import { avatar, emptyState, iconButton, listRow, setBadge } from '../../lib/ui.js';
 import { notifyBanner, shouldAsk } from './notify.js';
 
@@ -121,7 +122,7 @@ class ChatList extends HTMLElement {
     let preview = '';
     if (last) {
       const who = last.sender === session.me ? t('chat.you') : session.name(last.sender);
-      const body = last.kind === 'image' ? `[${t('chat.kind.image')}] ${last.text}`.trim() : last.text;
+      const body = messageSummary(last, session, () => this.schedule());
       preview = conversation.kind === 'group' || last.sender === session.me ? `${who}: ${body}` : body;
     }
     entry.subtitle.textContent = preview;

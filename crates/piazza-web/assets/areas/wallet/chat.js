@@ -6,6 +6,7 @@
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { chatExtensions } from '../chat/conversation.js';
+import { kindLabel, previewMakers } from '../chat/summary.js';
 import { MoneyAction } from './money.js';
 import {
   amountField,
@@ -35,6 +36,34 @@ export function registerChatExtensions(walletOf) {
     return card;
   });
   chatExtensions.composer.push((view) => moneyButton(view, walletOf(view.session)));
+  previewMakers.set('transfer', (message, session, redraw) => {
+    const transfer = known(walletOf(session), 'transfers', message.ref, redraw);
+    const label = `[${kindLabel('transfer')}]`;
+    return transfer ? `${label} ${moneyText(transfer.amount_minor, { currency: transfer.currency })}` : label;
+  });
+  previewMakers.set('red_packet', (message, session, redraw) => {
+    const packet = known(walletOf(session), 'packets', message.ref, redraw);
+    return `[${kindLabel('red_packet')}] ${packet?.greeting || t('wallet.red_packet_default_greeting')}`;
+  });
+}
+
+/**
+ * A transfer or packet the wallet holds; else asked for once, and
+ * `redraw` runs when it arrives.
+ * @param {import('./state.js').WalletState} wallet
+ * @param {'transfers' | 'packets'} which
+ * @param {string | null | undefined} ref
+ * @param {() => void} redraw
+ */
+function known(wallet, which, ref, redraw) {
+  if (!ref) return null;
+  const held = wallet[which].get(ref);
+  // Asked once: a preview that cannot load is not asked again on every redraw.
+  if (held || wallet.previewsAsked.has(ref)) return held ?? null;
+  wallet.previewsAsked.add(ref);
+  const loading = which === 'transfers' ? wallet.transfer(ref) : wallet.redPacket(ref);
+  loading.then(redraw, () => {});
+  return null;
 }
 
 /** A card that redraws when its wallet learns something about it. */
@@ -107,7 +136,7 @@ class TransferCard extends MoneyCard {
     replace(
       this,
       h('span', { class: 'card-kind' }, t('chat.kind.transfer')),
-      h('strong', { class: 'card-amount', 'data-testid': 'transfer-amount' }, transfer ? moneyText(transfer.amount_minor) : this.message.text),
+      h('strong', { class: 'card-amount', 'data-testid': 'transfer-amount' }, transfer ? moneyText(transfer.amount_minor) : '…'),
       transfer?.note ? h('span', { class: 'card-note' }, transfer.note) : null,
       h('span', { class: 'card-status', 'data-testid': 'transfer-status' }, status),
       actions,

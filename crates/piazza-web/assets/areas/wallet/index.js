@@ -301,7 +301,7 @@ function statementSection(wallet) {
       'li',
       { dataset: { kind: entry.kind, amountMinor: String(entry.amount_minor) } },
       h('span', { class: 'name' }, kindText(entry.kind), h('small', {}, ' ', h('time', { datetime: entry.at }, shortTime(entry.at, language())))),
-      h('span', { class: `amount ${entry.amount_minor < 0 ? 'out' : 'in'}` }, `${entry.amount_minor > 0 ? '+' : ''}${moneyText(entry.amount_minor)}`),
+      h('span', { class: `amount ${entry.amount_minor < 0 ? 'out' : 'in'}` }, moneyText(entry.amount_minor, { signed: true })),
       h('small', { class: 'after' }, t('wallet.balance_after', { amount: moneyText(entry.balance_after_minor) })),
     );
 

@@ -98,7 +98,7 @@ export function merchantView(ctx, wallet) {
       if (imageUrl) URL.revokeObjectURL(imageUrl);
       imageUrl = URL.createObjectURL(image);
       shown = merchantId;
-      const payloadText = h('code', { class: 'qr-payload', 'data-testid': 'merchant-payload' }, payload.payload);
+      const payloadText = h('code', { class: 'qr-payload', translate: 'no', 'data-testid': 'merchant-payload' }, payload.payload);
       const copied = h('span', { class: 'status', role: 'status' });
       sheet.hidden = false;
       replace(

@@ -1,23 +1,14 @@
-// Money on screen and from the keyboard. Amounts are integer minor units
-// (fen) end to end; they are formatted and parsed as strings, never through
-// floating point, so 0.1 + 0.2 never shows up as a balance.
+// Money from the keyboard. Amounts are integer minor units (fen) end to
+// end; they are parsed as strings, never through floating point, so
+// 0.1 + 0.2 never shows up as a balance (and shown by `formatMoney` in
+// lib/i18n.js, for the language in use).
 
-/** Decimal places of the wallet's currency (CNY). */
+/** The wallet's one currency, and its decimal places. */
+export const CURRENCY = 'CNY';
 export const DECIMALS = 2;
 const SCALE = 10 ** DECIMALS;
 /** Digits before the point a user may type: keeps every value an exact integer. */
 const WHOLE_DIGITS_MAX = 12;
-
-/** 1234 → "12.34", -5 → "-0.05". */
-export function formatMinor(minor) {
-  const value = Number(minor);
-  if (!Number.isSafeInteger(value)) return '—';
-  const negative = value < 0;
-  const magnitude = Math.abs(value);
-  const whole = Math.trunc(magnitude / SCALE);
-  const fraction = String(magnitude % SCALE).padStart(DECIMALS, '0');
-  return `${negative ? '-' : ''}${whole}.${fraction}`;
-}
 
 /**
  * "12.34" (or "12,34", "12", "12.5") → { minor: 1234 }; otherwise

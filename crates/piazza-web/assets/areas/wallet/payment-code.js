@@ -82,7 +82,7 @@ class PaymentCode extends HTMLElement {
       this.figure,
       h('img', { class: 'qr', src: this.imageUrl, alt: t('wallet.code_qr_alt'), width: 220, height: 220, 'data-testid': 'payment-code-qr' }),
       code128cSvg(issued.code, { label: t('wallet.code_barcode_alt') }),
-      h('code', { class: 'code-digits', 'data-testid': 'payment-code-digits' }, grouped),
+      h('code', { class: 'code-digits', translate: 'no', 'data-testid': 'payment-code-digits' }, grouped),
     );
     this.status.textContent = t('wallet.code_valid');
   }

@@ -26,6 +26,8 @@ export class WalletState extends EventTarget {
     this.pin = null;
     this.transfers = new Map();
     this.packets = new Map();
+    /** Transfers and packets a chat preview asked for (once each). */
+    this.previewsAsked = new Set();
     this.refreshTimer = null;
     session.addEventListener('event', (e) => this.apply(e.detail));
     session.addEventListener('connected', (e) => {

@@ -2,13 +2,18 @@
 // PIN fields, and modal dialogs.
 
 import { h } from '../../lib/dom.js';
-import { t } from '../../lib/i18n.js';
+import { formatMoney, t } from '../../lib/i18n.js';
 import { problemText } from '../auth/index.js';
-import { formatMinor, isPin, parseMajor } from './money.js';
+import { CURRENCY, DECIMALS, isPin, parseMajor } from './money.js';
 
-/** "¥12.34" with the catalog's currency format. */
-export function moneyText(minor) {
-  return t('wallet.money', { amount: formatMinor(minor) });
+/**
+ * Money for the eye, from integer minor units: "¥12.34", "12,34 ¥";
+ * `signed` writes "+" before money in (a statement line).
+ * @param {number} minor
+ * @param {{ signed?: boolean, currency?: string }} [options]
+ */
+export function moneyText(minor, { signed = false, currency = CURRENCY } = {}) {
+  return formatMoney(minor, { currency, signed, decimals: DECIMALS });
 }
 
 let fieldCount = 0;
@@ -25,7 +30,7 @@ export function amountField(labelKey, { name = 'amount', required = true, value 
     required,
     value,
     maxlength: 16,
-    placeholder: '0.00',
+    placeholder: formatMoney(0, { decimals: DECIMALS }).replace(/[^\d.,]/g, ''),
     'data-testid': `${name}-input`,
   });
   return { input, element: h('div', { class: 'field' }, h('label', { for: inputId }, t(labelKey)), input) };

@@ -1,0 +1,43 @@
+// A message in one line, for the chat list's preview and the screen
+// reader's "new message" announcement: written here from the message's
+// fields and the catalog, never from text the server made for another
+// language (a transfer's message text is the server's English fallback,
+// "Transfer of 12.34 CNY", for clients that know no better). Areas that
+// own a kind of message (the wallet: transfers, red packets) add a maker
+// to `previewMakers`.
+
+import { has, t } from '../../lib/i18n.js';
+
+/**
+ * @typedef {{ kind?: string, text?: string, ref?: string | null, sender?: string }} MessageLike
+ * @typedef {(message: MessageLike, session: any, redraw: () => void) => string | null} PreviewMaker
+ */
+
+/**
+ * kind → maker of its one-line summary. A maker may answer null while it
+ * loads what it needs, then call `redraw()` once it has it.
+ * @type {Map<string, PreviewMaker>}
+ */
+export const previewMakers = new Map();
+
+/**
+ * The catalog's name of a kind of message ("Photo", "Transfer").
+ * @param {string} kind
+ */
+export function kindLabel(kind) {
+  const key = `chat.kind.${kind}`;
+  return has(key) ? t(key) : t('chat.kind.other');
+}
+
+/**
+ * @param {MessageLike} message
+ * @param {any} session
+ * @param {() => void} [redraw]
+ */
+export function messageSummary(message, session, redraw = () => {}) {
+  const kind = message.kind ?? 'text';
+  if (kind === 'text') return message.text ?? '';
+  if (kind === 'image') return `[${kindLabel('image')}] ${message.text ?? ''}`.trim();
+  const made = previewMakers.get(kind)?.(message, session, redraw);
+  return made ?? `[${kindLabel(kind)}]`;
+}
