@@ -603,19 +603,8 @@ async fn devices(cli: &Cli, command: DevicesCommand) -> anyhow::Result<()> {
                 .devices()
                 .await
                 .map_err(|e| session.explain(e))?;
-            for device in list.devices {
-                let this = if device.current {
-                    "  (this device)"
-                } else {
-                    ""
-                };
-                println!(
-                    "{}{this}  logged in {}, last seen {}  [{}]",
-                    device.device_name,
-                    render::short_time(&device.created_at),
-                    render::short_time(&device.last_seen_at),
-                    device.device_id
-                );
+            for device in &list.devices {
+                println!("{}", render::device_line(device));
             }
         }
         DevicesCommand::Revoke { device } => {

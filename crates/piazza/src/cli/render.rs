@@ -10,8 +10,8 @@ mod events;
 use std::collections::HashMap;
 
 use piazza_api::{
-    AccountView, ConversationView, MessageView, PaymentView, RedPacketView, StatementEntryView,
-    TransferView,
+    AccountView, ConversationView, DeviceClient, DeviceView, MessageView, PaymentView,
+    RedPacketView, StatementEntryView, TransferView,
 };
 
 pub use events::{accounts_named, event_line};
@@ -286,6 +286,52 @@ pub fn conversation_line(view: &ConversationView, directory: &Directory) -> Stri
         "{}  ({kind}, {unread})  [{}]",
         directory.conversation(&view.conversation_id),
         view.conversation_id
+    )
+}
+
+/// What a device is, from the codes the server read off its User-Agent:
+/// "Firefox on Linux", "the Piazza CLI on macOS".
+pub fn device_kind(client: &DeviceClient) -> Option<String> {
+    let app = match client.app.as_str() {
+        "chrome" => "Chrome",
+        "edge" => "Edge",
+        "firefox" => "Firefox",
+        "safari" => "Safari",
+        "piazza_cli" => "the Piazza CLI",
+        _ => return None,
+    };
+    let system = match client.system.as_str() {
+        "windows" => "Windows",
+        "macos" => "macOS",
+        "linux" => "Linux",
+        "android" => "Android",
+        "ios" => "iOS",
+        _ => return Some(app.to_owned()),
+    };
+    Some(format!("{app} on {system}"))
+}
+
+/// One line of `piazza devices list`, with the id `devices revoke` takes
+/// (it takes the name too).
+pub fn device_line(device: &DeviceView) -> String {
+    let this = if device.current { " (this device)" } else { "" };
+    let kind = device
+        .client
+        .as_ref()
+        .and_then(device_kind)
+        .map(|kind| format!(", {kind}"))
+        .unwrap_or_default();
+    let from = device
+        .last_seen_address
+        .as_deref()
+        .map(|address| format!(" from {address}"))
+        .unwrap_or_default();
+    format!(
+        "{}{this}{kind}  logged in {}, last used {}{from}  [{}]",
+        device.device_name,
+        short_time(&device.created_at),
+        short_time(&device.last_seen_at),
+        device.device_id
     )
 }
 
@@ -565,6 +611,40 @@ mod tests {
             line("acct_2", "sticker", "a cat", Some("stk_1")),
             "#3 2025-01-02 10:00:00  Bob Chen (@bob): [sticker] a cat (stk_1)"
         );
+    }
+
+    #[test]
+    fn a_device_says_what_it_is_and_where_it_was_used() {
+        let mut device = DeviceView {
+            device_id: "dev_3".to_owned(),
+            device_name: "phone".to_owned(),
+            created_at: "2025-01-02T10:00:00Z".to_owned(),
+            last_seen_at: "2025-01-03T11:00:00Z".to_owned(),
+            current: true,
+            user_agent: Some("Mozilla/5.0 …".to_owned()),
+            last_seen_address: Some("192.0.2.7".to_owned()),
+            client: Some(DeviceClient {
+                app: "firefox".to_owned(),
+                system: "android".to_owned(),
+            }),
+        };
+        assert_eq!(
+            device_line(&device),
+            "phone (this device), Firefox on Android  logged in 2025-01-02 10:00:00, last used \
+             2025-01-03 11:00:00 from 192.0.2.7  [dev_3]"
+        );
+        device.current = false;
+        device.client = None;
+        device.last_seen_address = None;
+        assert_eq!(
+            device_line(&device),
+            "phone  logged in 2025-01-02 10:00:00, last used 2025-01-03 11:00:00  [dev_3]"
+        );
+        let cli = DeviceClient {
+            app: "piazza_cli".to_owned(),
+            system: "unknown".to_owned(),
+        };
+        assert_eq!(device_kind(&cli).as_deref(), Some("the Piazza CLI"));
     }
 
     #[test]
