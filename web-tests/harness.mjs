@@ -186,6 +186,44 @@ export async function openChatWith(page, title) {
   await expectVisible(page, 'pz-conversation #composer', `the conversation "${title}"`);
 }
 
+// ------------------------------------------------------------ the camera
+
+/**
+ * Lets `page` film with chromium's fake camera (a moving test pattern) and
+ * gives it a `BarcodeDetector` (chromium on Linux has none) that reads
+ * the codes queued by `showQr(page, text)` — only from a <video> playing a
+ * live camera stream with frames, so the scanner's whole path runs: the
+ * permission, getUserMedia, the video, the frame loop, the dialog.
+ */
+export async function fakeCamera(page, { allow = true } = {}) {
+  if (allow) await page.context().grantPermissions(['camera'], { origin: args.baseUrl });
+  await page.context().addInitScript(() => {
+    window.__qrQueue = [];
+    window.__qrFrames = 0;
+    window.BarcodeDetector = class {
+      static async getSupportedFormats() {
+        return ['qr_code', 'ean_13'];
+      }
+      constructor({ formats = [] } = {}) {
+        if (!formats.includes('qr_code')) throw new TypeError('this fake reads QR codes only');
+      }
+      async detect(source) {
+        const stream = source?.srcObject;
+        const live = stream instanceof MediaStream && stream.getVideoTracks().some((track) => track.readyState === 'live');
+        if (!(source instanceof HTMLVideoElement) || !live || source.readyState < 2 || !source.videoWidth) return [];
+        window.__qrFrames += 1;
+        const text = window.__qrQueue.shift();
+        return text ? [{ rawValue: text, format: 'qr_code', boundingBox: new DOMRectReadOnly(0, 0, 10, 10), cornerPoints: [] }] : [];
+      }
+    };
+  });
+}
+
+/** Puts `text` before the fake camera: the next frame searched reads it. */
+export async function showQr(page, text) {
+  await page.evaluate((code) => window.__qrQueue.push(code), text);
+}
+
 // --------------------------------------------------------------- scenarios
 
 export const scenarios = [];

@@ -148,8 +148,10 @@ async function main() {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    // Containers often run tests as root, where chromium's sandbox cannot start.
-    args: ['--no-sandbox'],
+    // Containers often run tests as root, where chromium's sandbox cannot
+    // start. The fake camera (a moving test pattern) is what the QR
+    // scanner films when a scenario lets a page use the camera.
+    args: ['--no-sandbox', '--use-fake-device-for-media-stream'],
   });
   const started = Date.now();
   let failed = 0;

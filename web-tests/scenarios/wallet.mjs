@@ -22,6 +22,8 @@ import {
   expectText,
   logInInBrowser,
   openChatWith,
+  fakeCamera,
+  showQr,
   scenarios,
   scenario,
 } from '../harness.mjs';
@@ -100,10 +102,15 @@ scenario('red-packet', async (t) => {
   await pins.nth(1).fill(PIN);
   await annPage.fill('[data-testid=pin-password]', PASSWORD);
   await annPage.click('[data-testid=pin-form] button[type=submit]');
-  await expectVisible(annPage, '[data-testid=pin-form] .status:not(:empty)', 'the "PIN set" line');
-  await annPage.fill('[data-testid=topup-form] input', '100');
-  await annPage.click('[data-testid=topup-form] button[type=submit]');
+  await expectVisible(annPage, '[data-testid=wallet-toast]', 'the "PIN set" toast');
+  // Set, the PIN's card goes; changing it is a dialog from then on.
+  await annPage.locator('[data-testid=pin-form]').waitFor({ state: 'hidden', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('the PIN form stayed'));
+  await expectVisible(annPage, '[data-testid=wallet-pin]', 'the change-PIN button');
+  await annPage.click('[data-testid=wallet-topup]');
+  await annPage.fill('[data-testid=topup-dialog] [data-testid=topup-input]', '100');
+  await annPage.click('[data-testid=topup-dialog] [data-testid=dialog-submit]');
   await expectBalance(annPage, 10000, 'Ann after topping up');
+  await annPage.locator('[data-testid=topup-dialog]').waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('the top-up dialog stayed'));
   await expectVisible(annPage, '[data-testid=statement] li[data-kind=topup]', 'the top-up in the statement');
 
   // A lucky red packet of 10.00 in 3 shares into the group.
@@ -298,7 +305,7 @@ scenario('collection-alert', async (t) => {
 });
 
 scenario('pin-reset', async (t) => {
-  // The PIN card: change with the current PIN; forgot it, reset with the
+  // The PIN dialog: change with the current PIN; forgot it, reset with the
   // password and read the wait; money held (the payment code refuses);
   // the current PIN cancels the reset.
   const ann = await apiUser('ann');
@@ -307,28 +314,33 @@ scenario('pin-reset', async (t) => {
   const page = await t.page({ viewport: PHONE });
   await logInInBrowser(page, ann.username);
   await openWallet(page);
-  const form = page.locator('[data-testid=pin-form][data-mode=change]');
-  await form.waitFor({ state: 'visible', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('no "change PIN" form for a set PIN'));
+  if (await page.locator('[data-testid=pin-form]').isVisible()) fail('a PIN form on the page of a wallet with a PIN');
+  await page.click('[data-testid=wallet-pin]');
+  const form = page.locator('[data-testid=pin-dialog][data-mode=change]');
+  await form.waitFor({ state: 'visible', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('no "change PIN" dialog for a set PIN'));
   let pins = form.locator('[data-testid=pin-input]');
   await pins.nth(0).fill('000000');
   await pins.nth(1).fill(NEW_PIN);
   await pins.nth(2).fill(NEW_PIN);
   await form.locator('button[type=submit]').click();
-  await expectText(page, '[data-testid=pin-form] .error', 'Wrong payment PIN', 'a wrong current PIN refused');
+  await expectText(page, '[data-testid=pin-dialog] .error', 'Wrong payment PIN', 'a wrong current PIN refused');
   await pins.nth(0).fill(PIN);
   await form.locator('button[type=submit]').click();
-  await expectText(page, '[data-testid=pin-form] .status', 'changed', 'the PIN changed');
+  await expectText(page, '[data-testid=wallet-toast]', 'changed', 'the PIN changed');
+  await form.waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('the dialog stayed after the change'));
 
-  // Forgotten: the password resets it, after a wait the card explains first.
+  // Forgotten: the password resets it, after a wait the dialog explains first.
+  await page.click('[data-testid=wallet-pin]');
   await page.click('[data-testid=pin-forgot]');
-  const reset = page.locator('[data-testid=pin-form][data-mode=reset]');
-  await expectText(page, '[data-testid=pin-form][data-mode=reset] .hint', 'no money can leave', 'the wait explained');
+  const reset = page.locator('[data-testid=pin-dialog][data-mode=reset]');
+  await expectText(page, '[data-testid=pin-dialog][data-mode=reset] .hint', 'no money can leave', 'the wait explained');
+  await t.screenshotNow(page, 'forgot');
   pins = reset.locator('[data-testid=pin-input]');
   await pins.nth(0).fill(PIN);
   await pins.nth(1).fill(PIN);
   await reset.locator('[data-testid=pin-password]').fill(PASSWORD);
   await reset.locator('button[type=submit]').click();
-  await expectText(page, '[data-testid=pin-form] .status', 'takes effect at', 'when the new PIN works');
+  await expectText(page, '[data-testid=wallet-toast]', 'takes effect at', 'when the new PIN works');
   await expectVisible(page, '[data-testid=pin-reset-banner]', 'the banner while money is held');
   await expectVisible(page, '[data-testid=money-alert][data-type="wallet.pin_reset"]', 'the alert every device gets');
   await t.screenshotNow(page, 'held');
@@ -342,7 +354,8 @@ scenario('pin-reset', async (t) => {
 
   // The owner still knows the current PIN: changing it cancels the reset.
   await openWallet(page);
-  const change = page.locator('[data-testid=pin-form][data-mode=change]');
+  await page.click('[data-testid=wallet-pin]');
+  const change = page.locator('[data-testid=pin-dialog][data-mode=change]');
   pins = change.locator('[data-testid=pin-input]');
   await pins.nth(0).fill(NEW_PIN);
   await pins.nth(1).fill(NEW_PIN);
@@ -413,3 +426,72 @@ scenario('merchant-pay', async (t) => {
 });
 
 // ------------------------------------------------------------------ runner
+
+scenario('wallet-home', async (t) => {
+  // The wallet page: the balance and the four actions first and the
+  // statement in view without scrolling past a form; no PIN form once a
+  // PIN is set, the set-PIN card while there is none; a top-up from the
+  // dialog's common amounts; in the dark too.
+  const ann = await apiUser('ann');
+  await apiFund(ann, 25000);
+  const fresh = await apiUser('fred');
+  const phone = await t.page({ viewport: PHONE });
+  await logInInBrowser(phone, ann.username);
+  await openWallet(phone);
+  await expectVisible(phone, '[data-testid=statement] li[data-kind=topup]', 'the statement');
+  if (await phone.locator('[data-testid=pin-form]').isVisible()) fail('a PIN form beside a set PIN');
+  const top = await phone.locator('[data-testid=statement] li').first().evaluate((row) => row.getBoundingClientRect().top);
+  if (top > PHONE.height - 120) fail(`the statement starts ${top}px down a ${PHONE.height}px phone`);
+  await t.screenshotNow(phone, 'phone');
+  await phone.click('[data-testid=wallet-topup]');
+  const dialog = phone.locator('[data-testid=topup-dialog]');
+  await dialog.locator('.chip').nth(1).click();
+  const typed = await dialog.locator('[data-testid=topup-input]').inputValue();
+  if (typed !== '100') fail(`the ¥100 chip typed "${typed}"`);
+  await t.screenshotNow(phone, 'topup');
+  await dialog.locator('[data-testid=dialog-submit]').click();
+  await expectBalance(phone, 35000, 'after the top-up');
+  await expectText(phone, '[data-testid=wallet-toast]', '¥100.00', 'the top-up said');
+
+  // No PIN yet: the card to set one, the statement's empty state below.
+  const dark = await t.page({ viewport: DESKTOP, name: 'fred', colorScheme: 'dark' });
+  await logInInBrowser(dark, fresh.username);
+  await openWallet(dark);
+  await expectVisible(dark, '[data-testid=pin-form][data-mode=set]', 'the set-PIN card');
+  await expectVisible(dark, '[data-testid=statement] .empty-state', 'the empty statement');
+  if (await dark.locator('[data-testid=wallet-pin]').isVisible()) fail('a change-PIN button without a PIN');
+  await t.screenshotNow(dark, 'no-pin-dark');
+  t.screenshot(phone);
+});
+
+scenario('pay-scan', async (t) => {
+  // The buyer's phone films the merchant's code: another kind of QR code
+  // is refused while the camera keeps looking; the merchant's fills the
+  // form, named before paying.
+  const shop = await apiUser('shop');
+  const buyer = await apiUser('buyer');
+  await apiFund(buyer, 10000);
+  const merchant = await call(shop.token, 'POST', '/merchants', { name: 'Gelato 7' });
+  const payload = (await call(shop.token, 'GET', `/merchants/${merchant.merchant_id}/qr?format=payload&amount_minor=450`)).payload;
+  const page = await t.page({ viewport: PHONE });
+  await fakeCamera(page);
+  await logInInBrowser(page, buyer.username);
+  await openWallet(page);
+  await page.click('[data-testid=wallet-pay-link]');
+  await expectText(page, '#pay-hint', 'Scan', 'the hint offers the camera');
+  await page.click('[data-testid=pay-scan]');
+  await expectVisible(page, '[data-testid=scanner] video', 'the camera');
+  await page.waitForFunction(() => window.__qrFrames > 2, null, { timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('no frame was searched'));
+  await showQr(page, 'piazza-login:lr_x:y');
+  await expectText(page, '[data-testid=scanner-status]', "not a merchant's code", 'a log-in code refused');
+  await showQr(page, payload);
+  await page.locator('[data-testid=scanner]').waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('the scanner stayed open'));
+  await expectText(page, '[data-testid=pay-preview]', '¥4.50 to Gelato 7', 'the merchant and amount before paying');
+  if ((await page.inputValue('#pay-payload')) !== payload) fail('the scanned code is not in the form');
+  await t.screenshotNow(page, 'preview');
+  await page.fill('[data-testid=pay-form] [data-testid=pin-input]', PIN);
+  await page.click('[data-testid=pay-submit]');
+  await expectText(page, '[data-testid=pay-done]', '¥4.50', 'paid');
+  if ((await apiBalance(buyer)) !== 10000 - 450) fail('the buyer did not pay 4.50 once');
+  t.screenshot(page);
+});

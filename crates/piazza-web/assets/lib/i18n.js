@@ -157,3 +157,32 @@ export function formatDateTime(when) {
   if (Number.isNaN(date.getTime())) return '';
   return date.toLocaleString(locale(), { dateStyle: 'medium', timeStyle: 'short' });
 }
+
+/** @type {Map<string, Intl.RelativeTimeFormat>} */
+const relativeFormats = new Map();
+const RELATIVE_UNITS = /** @type {const} */ ([
+  ['minute', 60, 3600],
+  ['hour', 3600, 86400],
+  ['day', 86400, 7 * 86400],
+]);
+
+/**
+ * How long ago (or from now) in the language's words: "now", "5 minutes
+ * ago", "昨天"; past a week, the date and time.
+ * @param {string | number | Date} when
+ */
+export function formatRelative(when) {
+  const time = new Date(when).getTime();
+  if (Number.isNaN(time)) return '';
+  let format = relativeFormats.get(locale());
+  if (!format) {
+    format = new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' });
+    relativeFormats.set(locale(), format);
+  }
+  const seconds = (time - Date.now()) / 1000;
+  if (Math.abs(seconds) < 60) return format.format(0, 'second');
+  for (const [unit, size, below] of RELATIVE_UNITS) {
+    if (Math.abs(seconds) < below) return format.format(Math.round(seconds / size), unit);
+  }
+  return formatDateTime(time);
+}

@@ -223,14 +223,9 @@ pub async fn requests(session: &Session) -> anyhow::Result<()> {
     } else {
         println!("waiting for you:");
     }
+    let directory = session.names().await?;
     for request in &incoming.requests {
-        println!(
-            "  {}  from {}  {}{}",
-            request.request_id,
-            who(&request.from),
-            request.created_at,
-            greeting(&request.greeting)
-        );
+        println!("  {}", super::render::request_line(request, &directory));
     }
     if let Some(first) = incoming.requests.first() {
         println!(

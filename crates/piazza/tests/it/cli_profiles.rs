@@ -125,13 +125,14 @@ async fn the_cli_shows_and_sets_profiles_declines_and_changes_passwords() {
     );
     let waiting = stdout_of(&piazza(&app, &config, "ann", &["contacts", "requests"], "").await);
     assert!(
-        waiting.contains("from @bob") && waiting.contains("\"hi ann\""),
+        waiting.contains("bob asks to be your contact") && waiting.contains("\"hi ann\""),
         "{waiting}"
     );
     let request = waiting
         .split_whitespace()
         .find(|word| word.starts_with("req_"))
         .expect("a request id")
+        .trim_end_matches(')')
         .to_owned();
     let sent = stdout_of(&piazza(&app, &config, "bob", &["contacts", "requests"], "").await);
     assert!(

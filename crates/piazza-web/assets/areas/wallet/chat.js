@@ -1,23 +1,18 @@
-// Money in chats: a transfer or red-packet message is drawn as a card
-// (Accept / Decline, Open, Details), and the composer gets a button to send
-// one. The chat view calls in through its `chatExtensions`; it knows
-// nothing of money.
+// Money in chats: a transfer or red-packet message is drawn as a card in
+// WeChat's way — orange for a transfer, red for a red packet, the amount
+// or greeting beside its icon, the kind on a strip below, faded once
+// settled — with Accept / Decline, Open and Details; the composer gets a
+// button to send one, and the chat list a one-line preview of each. The
+// chat view calls in through its `chatExtensions`; it knows nothing of
+// money.
 
-import { h, replace } from '../../lib/dom.js';
+import { h, icon, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
+import { actions, openDialog } from '../../lib/ui.js';
 import { chatExtensions } from '../chat/conversation.js';
 import { kindLabel, previewMakers } from '../chat/summary.js';
 import { MoneyAction } from './money.js';
-import {
-  amountField,
-  cancelButton,
-  failureText,
-  moneyText,
-  openDialog,
-  pinField,
-  readAmount,
-  readPin,
-} from './ui.js';
+import { amountField, failureText, formDialog, moneyText, pinField, readAmount, readPin } from './ui.js';
 
 /** Shares a red packet may have (the server's cap). */
 const SHARES_MAX = 100;
@@ -103,6 +98,17 @@ class MoneyCard extends HTMLElement {
   button(label, onclick, extra = {}) {
     return h('button', { type: 'button', onclick, ...extra }, label);
   }
+
+  /** The card's parts: its icon beside its lines, its buttons, the kind strip. */
+  draw_(iconName, lines, buttons, kind) {
+    replace(
+      this,
+      h('div', { class: 'money-card-main' }, h('span', { class: 'money-card-icon' }, icon(iconName)), h('span', { class: 'money-card-text' }, lines)),
+      buttons ? h('div', { class: 'card-actions' }, buttons) : null,
+      h('span', { class: 'error', role: 'alert' }, this.failure ?? ''),
+      h('span', { class: 'card-kind' }, kind),
+    );
+  }
 }
 
 class TransferCard extends MoneyCard {
@@ -119,28 +125,28 @@ class TransferCard extends MoneyCard {
   render() {
     const transfer = this.known();
     const me = this.view.session.me;
-    this.className = 'money-card transfer-card';
+    const status = transfer?.status ?? 'loading';
+    this.className = `money-card transfer-card${status === 'pending' || status === 'loading' ? '' : ' settled'}`;
     this.dataset.transferId = this.refId;
-    this.dataset.status = transfer?.status ?? 'loading';
+    this.dataset.status = status;
     const incoming = transfer ? transfer.to === me : this.message.sender !== me;
-    const status = transfer ? t(`wallet.transfer_status.${transfer.status}`) : t('wallet.loading');
-    const actions =
-      transfer?.status === 'pending' && incoming
-        ? h(
-            'div',
-            { class: 'card-actions' },
-            this.button(t('wallet.accept'), () => this.decide('accept'), { class: 'primary', 'data-testid': 'transfer-accept' }),
-            this.button(t('wallet.decline'), () => this.decide('decline'), { 'data-testid': 'transfer-decline' }),
-          )
-        : null;
-    replace(
-      this,
-      h('span', { class: 'card-kind' }, t('chat.kind.transfer')),
-      h('strong', { class: 'card-amount', 'data-testid': 'transfer-amount' }, transfer ? moneyText(transfer.amount_minor) : '…'),
-      transfer?.note ? h('span', { class: 'card-note' }, transfer.note) : null,
-      h('span', { class: 'card-status', 'data-testid': 'transfer-status' }, status),
-      actions,
-      h('span', { class: 'error', role: 'alert' }, this.failure ?? ''),
+    const pendingForMe = status === 'pending' && incoming;
+    const said = !transfer ? t('wallet.loading') : pendingForMe ? t('wallet.transfer_status.to_you') : t(`wallet.transfer_status.${status}`);
+    const buttons = pendingForMe
+      ? [
+          this.button(t('wallet.accept'), () => this.decide('accept'), { class: 'primary', 'data-testid': 'transfer-accept' }),
+          this.button(t('wallet.decline'), () => this.decide('decline'), { 'data-testid': 'transfer-decline' }),
+        ]
+      : null;
+    this.draw_(
+      'transfer',
+      [
+        h('strong', { class: 'card-amount', 'data-testid': 'transfer-amount' }, transfer ? moneyText(transfer.amount_minor, { currency: transfer.currency }) : '…'),
+        transfer?.note ? h('span', { class: 'card-note' }, transfer.note) : null,
+        h('span', { class: 'card-status', 'data-testid': 'transfer-status' }, said),
+      ],
+      buttons,
+      t('chat.kind.transfer'),
     );
   }
 
@@ -174,29 +180,25 @@ class RedPacketCard extends MoneyCard {
     const packet = this.known();
     const me = this.view.session.me;
     const mine = packet?.claims.find((claim) => claim.account_id === me);
-    this.className = 'money-card red-packet-card';
+    const status = packet?.status ?? 'loading';
+    const openable = !!packet && !mine && status === 'open';
+    this.className = `money-card red-packet-card${packet && !openable ? ' settled' : ''}`;
     this.dataset.redPacketId = this.refId;
-    this.dataset.status = packet?.status ?? 'loading';
+    this.dataset.status = status;
     let line;
     if (!packet) line = t('wallet.loading');
     else if (mine) line = h('span', { 'data-testid': 'red-packet-mine' }, t('wallet.red_packet_you_got', { amount: moneyText(mine.amount_minor) }));
-    else line = t(`wallet.red_packet_status.${packet.status}`);
-    const open =
-      packet && !mine && packet.status === 'open'
-        ? this.button(t('wallet.red_packet_open'), () => this.open(), { class: 'primary', 'data-testid': 'red-packet-open' })
-        : null;
-    replace(
-      this,
-      h('span', { class: 'card-kind' }, t('chat.kind.red_packet')),
-      h('strong', { class: 'card-greeting' }, packet?.greeting || t('wallet.red_packet_default_greeting')),
-      h('span', { class: 'card-status' }, line),
-      h(
-        'div',
-        { class: 'card-actions' },
-        open,
-        packet ? this.button(t('wallet.red_packet_details'), () => this.details(), { 'data-testid': 'red-packet-details' }) : null,
-      ),
-      h('span', { class: 'error', role: 'alert' }, this.failure ?? ''),
+    else line = t(`wallet.red_packet_status.${status}`);
+    this.draw_(
+      'red-packet',
+      [h('strong', { class: 'card-greeting' }, packet?.greeting || t('wallet.red_packet_default_greeting')), h('span', { class: 'card-status' }, line)],
+      packet
+        ? [
+            openable ? this.button(t('wallet.red_packet_open'), () => this.open(), { class: 'primary open-packet', 'data-testid': 'red-packet-open' }) : null,
+            this.button(t('wallet.red_packet_details'), () => this.details(), { 'data-testid': 'red-packet-details' }),
+          ]
+        : null,
+      t('chat.kind.red_packet'),
     );
   }
 
@@ -221,39 +223,36 @@ class RedPacketCard extends MoneyCard {
     }
     const session = this.view.session;
     const claimed = packet.claims.reduce((sum, claim) => sum + claim.amount_minor, 0);
-    openDialog(
-      'wallet.red_packet_details_title',
-      (close) =>
+    openDialog({
+      title: t('wallet.red_packet_details_title'),
+      testid: 'red-packet-dialog',
+      body: (close) => [
+        h('p', {}, t('wallet.red_packet_from', { name: session.name(packet.sender) })),
         h(
-          'div',
-          { class: 'dialog-body' },
-          h('p', {}, t('wallet.red_packet_from', { name: session.name(packet.sender) })),
-          h(
-            'p',
-            { 'data-testid': 'red-packet-summary' },
-            t('wallet.red_packet_summary', {
-              opened: packet.claims.length,
-              count: packet.count,
-              claimed: moneyText(claimed),
-              total: moneyText(packet.total_minor),
-            }),
-          ),
-          h(
-            'ul',
-            { class: 'claims', 'aria-label': t('wallet.red_packet_claims') },
-            packet.claims.map((claim) =>
-              h(
-                'li',
-                { dataset: { accountId: claim.account_id, amountMinor: String(claim.amount_minor) } },
-                h('span', { class: 'name' }, claim.account_id === session.me ? t('chat.you') : session.name(claim.account_id)),
-                h('span', { class: 'amount' }, moneyText(claim.amount_minor)),
-              ),
+          'p',
+          { 'data-testid': 'red-packet-summary' },
+          t('wallet.red_packet_summary', {
+            opened: packet.claims.length,
+            count: packet.count,
+            claimed: moneyText(claimed),
+            total: moneyText(packet.total_minor),
+          }),
+        ),
+        h(
+          'ul',
+          { class: 'claims', 'aria-label': t('wallet.red_packet_claims') },
+          packet.claims.map((claim) =>
+            h(
+              'li',
+              { dataset: { accountId: claim.account_id, amountMinor: String(claim.amount_minor) } },
+              h('span', { class: 'name' }, claim.account_id === session.me ? t('chat.you') : session.name(claim.account_id)),
+              h('span', { class: 'amount' }, moneyText(claim.amount_minor)),
             ),
           ),
-          h('div', { class: 'dialog-actions' }, h('button', { type: 'button', class: 'primary', onclick: close }, t('wallet.close'))),
         ),
-      { testid: 'red-packet-dialog' },
-    );
+        actions(h('button', { type: 'button', class: 'primary', onclick: close }, t('ui.close'))),
+      ],
+    });
   }
 }
 
@@ -276,25 +275,21 @@ function moneyButton(view, wallet) {
   button.addEventListener('click', () => {
     const conversation = view.state.conversations.get(view.conversationId);
     if (!conversation) return;
-    openDialog('wallet.send_money', (close) =>
-      h(
-        'div',
-        { class: 'dialog-body choices-row' },
-        conversation.kind === 'direct'
-          ? h(
-              'button',
-              { type: 'button', class: 'primary', 'data-testid': 'choose-transfer', onclick: () => (close(), transferDialog(view, wallet)) },
-              t('chat.kind.transfer'),
-            )
-          : null,
+    const choice = (testid, iconName, label, then) =>
+      h('button', { type: 'button', class: `money-choice ${iconName}`, 'data-testid': testid, onclick: then }, icon(iconName), h('span', {}, label));
+    openDialog({
+      title: t('wallet.send_money'),
+      testid: 'money-choices',
+      body: (close) =>
         h(
-          'button',
-          { type: 'button', class: 'primary', 'data-testid': 'choose-red-packet', onclick: () => (close(), redPacketDialog(view, wallet, conversation)) },
-          t('chat.kind.red_packet'),
+          'div',
+          { class: 'money-choices' },
+          conversation.kind === 'direct'
+            ? choice('choose-transfer', 'transfer', t('chat.kind.transfer'), () => (close(), transferDialog(view, wallet)))
+            : null,
+          choice('choose-red-packet', 'red-packet', t('chat.kind.red_packet'), () => (close(), redPacketDialog(view, wallet, conversation))),
         ),
-        cancelButton(close),
-      ),
-    );
+    });
   });
   button.update = (conversation, gone) => {
     button.disabled = gone || !conversation;
@@ -302,28 +297,35 @@ function moneyButton(view, wallet) {
   return button;
 }
 
-/** A form in a dialog that moves money: one MoneyAction per dialog. */
-function moneyForm(fields, submitKey, send) {
+/**
+ * A dialog whose form moves money once: one MoneyAction (its idempotency
+ * key) per dialog, `body(action)` making the call.
+ */
+function moneyDialog({ title, testid, fields, submitLabel, send }) {
   const action = new MoneyAction();
-  const error = h('p', { class: 'error', role: 'alert' });
-  return (close) => {
-    const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'money-submit' }, t(submitKey));
-    const form = h('form', { class: 'dialog-body' }, fields, error, h('div', { class: 'dialog-actions' }, cancelButton(close), submit));
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      error.textContent = '';
-      submit.disabled = true;
-      try {
-        await send(action);
-        close();
-      } catch (failure) {
-        error.textContent = failureText(failure);
-      } finally {
-        submit.disabled = false;
-      }
-    });
-    return form;
-  };
+  return formDialog({
+    title,
+    testid,
+    fields,
+    submitLabel,
+    submitTestid: 'money-submit',
+    submit: async (close) => {
+      await send(action);
+      close();
+    },
+  });
+}
+
+/** Runs a money call under `action`'s key, settling the key by its outcome. */
+async function underKey(action, body, call) {
+  const key = action.keyFor(JSON.stringify({ ...body, pin: null }));
+  try {
+    await call(key);
+    action.settle();
+  } catch (error) {
+    action.settle(error);
+    throw error;
+  }
 }
 
 async function transferDialog(view, wallet) {
@@ -333,26 +335,17 @@ async function transferDialog(view, wallet) {
   const noteId = `transfer-note-${view.conversationId}`;
   const note = h('input', { id: noteId, name: 'note', maxlength: NOTE_MAX, autocomplete: 'off' });
   const pin = pinField();
-  openDialog(
-    'wallet.transfer_title',
-    moneyForm(
-      [amount.element, h('div', { class: 'field' }, h('label', { for: noteId }, t('wallet.note')), note), pin.element],
-      'wallet.transfer_send',
-      async (action) => {
-        const body = { to: peer ?? '', amount_minor: readAmount(amount.input), pin: readPin(pin.input) };
-        if (note.value.trim()) body.note = note.value.trim();
-        const key = action.keyFor(JSON.stringify({ ...body, pin: null }));
-        try {
-          await wallet.sendTransfer(key, body);
-          action.settle();
-        } catch (error) {
-          action.settle(error);
-          throw error;
-        }
-      },
-    ),
-    { testid: 'transfer-dialog', params: { name: view.state.conversations.get(view.conversationId)?.title ?? '' } },
-  );
+  moneyDialog({
+    title: t('wallet.transfer_title', { name: view.state.conversations.get(view.conversationId)?.title ?? '' }),
+    testid: 'transfer-dialog',
+    fields: [amount.element, h('div', { class: 'field' }, h('label', { for: noteId }, t('wallet.note')), note), pin.element],
+    submitLabel: t('wallet.transfer_send'),
+    send: async (action) => {
+      const body = { to: peer ?? '', amount_minor: readAmount(amount.input), pin: readPin(pin.input) };
+      if (note.value.trim()) body.note = note.value.trim();
+      await underKey(action, body, (key) => wallet.sendTransfer(key, body));
+    },
+  });
 }
 
 function redPacketDialog(view, wallet, conversation) {
@@ -385,40 +378,31 @@ function redPacketDialog(view, wallet, conversation) {
     placeholder: t('wallet.red_packet_default_greeting'),
   });
   const pin = pinField();
-  openDialog(
-    'wallet.red_packet_title',
-    moneyForm(
-      [
-        total.element,
-        h('div', { class: 'field' }, h('label', { for: countId }, t('wallet.red_packet_count')), count),
-        h('div', { class: 'field' }, h('label', { for: modeId }, t('wallet.red_packet_mode_label')), mode),
-        h('div', { class: 'field' }, h('label', { for: greetingId }, t('wallet.red_packet_greeting')), greeting),
-        pin.element,
-      ],
-      'wallet.red_packet_send',
-      async (action) => {
-        const shares = Number(count.value);
-        if (!Number.isInteger(shares) || shares < 1 || shares > SHARES_MAX) {
-          throw Object.assign(new Error('count'), { catalogKey: 'wallet.red_packet_count_invalid' });
-        }
-        const body = {
-          conversation_id: view.conversationId,
-          total_minor: readAmount(total.input),
-          count: shares,
-          mode: mode.value,
-          pin: readPin(pin.input),
-        };
-        if (greeting.value.trim()) body.greeting = greeting.value.trim();
-        const key = action.keyFor(JSON.stringify({ ...body, pin: null }));
-        try {
-          await wallet.sendRedPacket(key, body);
-          action.settle();
-        } catch (error) {
-          action.settle(error);
-          throw error;
-        }
-      },
-    ),
-    { testid: 'red-packet-form' },
-  );
+  moneyDialog({
+    title: t('wallet.red_packet_title'),
+    testid: 'red-packet-form',
+    fields: [
+      total.element,
+      h('div', { class: 'field' }, h('label', { for: countId }, t('wallet.red_packet_count')), count),
+      h('div', { class: 'field' }, h('label', { for: modeId }, t('wallet.red_packet_mode_label')), mode),
+      h('div', { class: 'field' }, h('label', { for: greetingId }, t('wallet.red_packet_greeting')), greeting),
+      pin.element,
+    ],
+    submitLabel: t('wallet.red_packet_send'),
+    send: async (action) => {
+      const shares = Number(count.value);
+      if (!Number.isInteger(shares) || shares < 1 || shares > SHARES_MAX) {
+        throw Object.assign(new Error('count'), { catalogKey: 'wallet.red_packet_count_invalid' });
+      }
+      const body = {
+        conversation_id: view.conversationId,
+        total_minor: readAmount(total.input),
+        count: shares,
+        mode: mode.value,
+        pin: readPin(pin.input),
+      };
+      if (greeting.value.trim()) body.greeting = greeting.value.trim();
+      await underKey(action, body, (key) => wallet.sendRedPacket(key, body));
+    },
+  });
 }

@@ -4,16 +4,14 @@
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
+import { canScan, scanButton } from '../../lib/scanner.js';
 import { MoneyAction, parseMajor } from './money.js';
-import { amountField, failureText, moneyText, openDialog, cancelButton, pinField, readAmount, readPin } from './ui.js';
+import { amountField, failureText, moneyText, pinField, readAmount, readPin } from './ui.js';
 
 const NAME_MAX = 25;
 const CITY_MAX = 15;
 /** A pasted code longer than this is not an EMVCo code (they stop at 512). */
 const PAYLOAD_MAX = 512;
-/** How often the camera frame is searched, and for how long at most. */
-const SCAN_INTERVAL_MS = 250;
-const SCAN_TIMEOUT_MS = 120000;
 
 /** The fields of an EMVCo code that a buyer should see before paying. */
 export function readMerchantCode(payload) {
@@ -109,7 +107,7 @@ export function merchantView(ctx, wallet) {
         h('p', { class: 'sheet-payload' }, t('wallet.merchant_payload_label'), ' ', payloadText),
         h(
           'div',
-          { class: 'card-actions no-print' },
+          { class: 'actions no-print' },
           h(
             'button',
             {
@@ -190,17 +188,24 @@ export function payView(ctx, wallet) {
   const error = h('p', { class: 'error', role: 'alert' });
   const done = h('p', { class: 'status done', role: 'status', 'data-testid': 'pay-done' });
   const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'pay-submit' }, t('wallet.pay'));
-  const canScan = 'BarcodeDetector' in window && !!navigator.mediaDevices?.getUserMedia;
-  const scanButton = canScan
-    ? h('button', { type: 'button', 'data-testid': 'pay-scan' }, t('wallet.scan'))
-    : null;
+  const scan = scanButton({
+    testid: 'pay-scan',
+    check: (text) => (readMerchantCode(text) ? null : 'wallet.pay_unknown_code'),
+    onCode: (text) => {
+      payload.value = text;
+      showPreview();
+      (amount.element.hidden ? pin.input : amount.input).focus();
+    },
+  });
+  const hint = h('p', { class: 'hint', id: 'pay-hint' }, t('wallet.pay_hint'));
+  canScan().then((yes) => yes && (hint.textContent = t('wallet.pay_hint_scan')));
   const form = h(
     'form',
     { class: 'card wallet-form', 'aria-labelledby': 'pay-page-title', 'data-testid': 'pay-form' },
-    h('p', { class: 'hint', id: 'pay-hint' }, canScan ? t('wallet.pay_hint_scan') : t('wallet.pay_hint')),
+    hint,
+    scan,
     h('label', { for: 'pay-payload' }, t('wallet.pay_payload')),
     payload,
-    scanButton,
     preview,
     amount.element,
     pin.element,
@@ -219,13 +224,6 @@ export function payView(ctx, wallet) {
     return code;
   }
   payload.addEventListener('input', showPreview);
-  scanButton?.addEventListener('click', () =>
-    scan((text) => {
-      payload.value = text;
-      showPreview();
-      (amount.element.hidden ? pin.input : amount.input).focus();
-    }),
-  );
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -264,52 +262,4 @@ export function payView(ctx, wallet) {
     h('h1', { id: 'pay-page-title' }, t('wallet.pay_title')),
     form,
   );
-}
-
-/** Reads a QR code with the camera (where the browser can: BarcodeDetector). */
-function scan(onCode) {
-  const video = h('video', { class: 'scanner', autoplay: true, muted: true, playsinline: true });
-  const status = h('p', { class: 'status', role: 'status' }, t('wallet.scan_starting'));
-  let stream = null;
-  let timer = null;
-  const dialog = openDialog('wallet.scan_title', (close) =>
-    h('div', { class: 'dialog-body' }, video, status, h('div', { class: 'dialog-actions' }, cancelButton(close))),
-  );
-  const stop = () => {
-    clearTimeout(timer);
-    stream?.getTracks().forEach((track) => track.stop());
-  };
-  dialog.addEventListener('close', stop);
-  (async () => {
-    try {
-      const detector = new window.BarcodeDetector({ formats: ['qr_code'] });
-      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
-      if (!dialog.open) return stop();
-      video.srcObject = stream;
-      status.textContent = t('wallet.scan_looking');
-      const until = Date.now() + SCAN_TIMEOUT_MS;
-      const look = async () => {
-        if (!dialog.open) return;
-        if (Date.now() > until) {
-          status.textContent = t('wallet.scan_gave_up');
-          return stop();
-        }
-        try {
-          const found = await detector.detect(video);
-          if (found[0]?.rawValue) {
-            dialog.close();
-            onCode(found[0].rawValue);
-            return;
-          }
-        } catch {
-          // A frame that is not ready yet; try the next one.
-        }
-        timer = setTimeout(look, SCAN_INTERVAL_MS);
-      };
-      look();
-    } catch (failure) {
-      status.textContent = t('wallet.scan_failed', { detail: failure?.message ?? String(failure) });
-      stop();
-    }
-  })();
 }

@@ -1,7 +1,8 @@
 // Pieces the wallet's views and chat cards share: money as text, amount and
-// PIN fields, and modal dialogs.
+// PIN fields, and forms in the design system's dialogs.
 
 import { h } from '../../lib/dom.js';
+import { actions, openDialog } from '../../lib/ui.js';
 import { formatMoney, t } from '../../lib/i18n.js';
 import { problemText } from '../auth/index.js';
 import { CURRENCY, DECIMALS, isPin, parseMajor } from './money.js';
@@ -75,26 +76,43 @@ export function failureText(error) {
 }
 
 /**
- * A modal <dialog> (focus moves in, Escape closes, focus returns to where it
- * was), removed from the page when closed. `build(close)` returns its body.
+ * A form in a dialog (the design system's `openDialog`): its fields, an
+ * error line, Cancel and the submit button. `submit(close)` runs on
+ * submit with the button disabled; what it throws is shown in the error
+ * line (its catalog text). Returns what `openDialog` returns.
+ * @param {{ title: string, testid: string, fields: (Node | null)[], submitLabel: string,
+ *   submit: (close: () => void) => Promise<void>, modalOnly?: boolean, extra?: Node | null,
+ *   submitTestid?: string }} options
  */
-export function openDialog(titleKey, build, { testid = null, params = {} } = {}) {
-  fieldCount += 1;
-  const titleId = `dialog-title-${fieldCount}`;
-  const opener = document.activeElement;
-  const dialog = h('dialog', { class: 'wallet-dialog', 'aria-labelledby': titleId, 'data-testid': testid });
-  const close = () => dialog.close();
-  dialog.addEventListener('close', () => {
-    dialog.remove();
-    if (opener?.isConnected) opener.focus();
+export function formDialog({ title, testid, fields, submitLabel, submit, modalOnly = false, extra = null, submitTestid = 'dialog-submit' }) {
+  return openDialog({
+    title,
+    testid,
+    modalOnly,
+    body: (close) => {
+      const error = h('p', { class: 'error', role: 'alert' });
+      const button = h('button', { type: 'submit', class: 'primary', 'data-testid': submitTestid }, submitLabel);
+      const form = h(
+        'form',
+        { class: 'dialog-form' },
+        fields,
+        error,
+        extra,
+        actions(h('button', { type: 'button', onclick: close }, t('ui.cancel')), button),
+      );
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        error.textContent = '';
+        button.disabled = true;
+        try {
+          await submit(close);
+        } catch (failure) {
+          error.textContent = failureText(failure);
+        } finally {
+          button.disabled = false;
+        }
+      });
+      return form;
+    },
   });
-  dialog.append(h('h2', { id: titleId }, t(titleKey, params)), build(close));
-  document.body.append(dialog);
-  dialog.showModal();
-  return dialog;
-}
-
-/** A "Cancel" button for a dialog form. */
-export function cancelButton(close) {
-  return h('button', { type: 'button', onclick: close }, t('wallet.cancel'));
 }
