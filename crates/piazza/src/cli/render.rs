@@ -10,8 +10,8 @@ mod events;
 use std::collections::HashMap;
 
 use piazza_api::{
-    AccountView, ConversationView, DeviceClient, DeviceView, MessageView, PaymentView,
-    RedPacketView, StatementEntryView, TransferView,
+    AccountView, ContactRequestView, ConversationView, DeviceClient, DeviceView, MessageView,
+    PaymentView, RedPacketView, StatementEntryView, TransferView,
 };
 
 pub use events::{accounts_named, event_line};
@@ -286,6 +286,29 @@ pub fn conversation_line(view: &ConversationView, directory: &Directory) -> Stri
         "{}  ({kind}, {unread})  [{}]",
         directory.conversation(&view.conversation_id),
         view.conversation_id
+    )
+}
+
+/// One line of `piazza contacts requests`: who asks, their greeting, the
+/// request's id.
+pub fn request_line(request: &ContactRequestView, directory: &Directory) -> String {
+    let from = if request.from.display_name.is_empty() {
+        directory.name_or(
+            &request.from.account_id,
+            &format!("@{}", request.from.username),
+        )
+    } else {
+        person_label(&request.from.username, &request.from.display_name)
+    };
+    let greeting = if request.greeting.is_empty() {
+        String::new()
+    } else {
+        format!(": \"{}\"", request.greeting)
+    };
+    format!(
+        "{from} asks to be your contact{greeting}  {}  (request {})",
+        short_time(&request.created_at),
+        request.request_id
     )
 }
 
@@ -645,6 +668,32 @@ mod tests {
             system: "unknown".to_owned(),
         };
         assert_eq!(device_kind(&cli).as_deref(), Some("the Piazza CLI"));
+    }
+
+    #[test]
+    fn a_request_names_who_asks_and_says_which_it_is() {
+        let mut directory = directory();
+        let request = ContactRequestView {
+            request_id: "req_4".to_owned(),
+            from: piazza_api::AccountBrief {
+                account_id: "acct_3".to_owned(),
+                username: "carol".to_owned(),
+                display_name: String::new(),
+                avatar_media_id: None,
+            },
+            greeting: "hi, it's Carol".to_owned(),
+            created_at: "2025-01-02T10:00:00Z".to_owned(),
+        };
+        assert_eq!(
+            request_line(&request, &directory),
+            "@carol asks to be your contact: \"hi, it's Carol\"  2025-01-02 10:00:00  (request req_4)"
+        );
+        directory.add_person("acct_3", "carol", "Carol Wu");
+        assert!(request_line(&request, &directory).starts_with("Carol Wu (@carol) asks"));
+        // The request itself carries the name (servers since profiles).
+        let mut named = request.clone();
+        named.from.display_name = "Carol W.".to_owned();
+        assert!(request_line(&named, &directory).starts_with("Carol W. (@carol) asks"));
     }
 
     #[test]
