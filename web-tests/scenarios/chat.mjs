@@ -369,6 +369,48 @@ scenario('image', async (t) => {
   await bobPage.keyboard.press('Escape');
   await bobPage.waitForSelector('[data-testid=image-viewer]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS })
     .catch(() => fail('Escape did not close the viewer'));
+
+  // A pasted picture (a screenshot) is previewed too; Cancel sends nothing.
+  const paste = (width) =>
+    annPage.evaluate(async (w) => {
+      const canvas = new OffscreenCanvas(w, 40);
+      const g = canvas.getContext('2d');
+      g.fillStyle = '#1f7ae0';
+      g.fillRect(0, 0, w, 40);
+      const blob = await canvas.convertToBlob({ type: 'image/png' });
+      const data = new DataTransfer();
+      data.items.add(new File([blob], 'pasted.png', { type: 'image/png' }));
+      document.querySelector('#composer').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    }, width);
+  await paste(50);
+  await expectVisible(annPage, '[data-testid=image-preview] img[data-testid=preview-image]', 'the preview of a pasted picture');
+  await annPage.click('[data-testid=image-preview] .actions button[type=button]');
+  await annPage.waitForSelector('[data-testid=image-preview]', { state: 'detached' }).catch(() => fail('Cancel did not close the preview'));
+  await paste(120);
+  await expectVisible(annPage, '[data-testid=image-preview]', 'the preview of the second pasted picture');
+  await annPage.fill('#image-caption', 'a blue band');
+  await annPage.keyboard.press('Enter');
+  await expectVisible(annPage, '.msg.mine[data-status=sent] img[alt="a blue band"]', 'the pasted picture, sent');
+  const stored = await call(bob.token, 'GET', `/conversations/${await apiDirect(ann, bob)}/messages?limit=10`);
+  const pictures = stored.messages.filter((message) => message.kind === 'image').length;
+  if (pictures !== 2) fail(`${pictures} pictures stored (the cancelled one must not be)`);
+  // The viewer steps between the conversation's pictures with the arrow keys.
+  await expectVisible(bobPage, '.msg.theirs img[alt="a blue band"]', 'the pasted picture at Bob');
+  await bobPage.click('.msg.theirs .thumb-button >> nth=0');
+  const shows = (width) =>
+    bobPage.waitForFunction(
+      (w) => document.querySelector('[data-testid=viewer-image]')?.naturalWidth === w,
+      width,
+      { timeout: EXPECT_TIMEOUT_MS },
+    );
+  await shows(96).catch(() => fail('the viewer did not open on the first picture'));
+  await bobPage.keyboard.press('ArrowRight');
+  await shows(120).catch(() => fail('ArrowRight did not show the next picture'));
+  await bobPage.keyboard.press('ArrowLeft');
+  await shows(96).catch(() => fail('ArrowLeft did not go back'));
+  await bobPage.click('[data-testid=viewer-image]');
+  await bobPage.waitForSelector('[data-testid=image-viewer]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail('a click did not close the viewer'));
 });
 
 /** The direct conversation of two contacts (opening it again finds the same one). */
@@ -393,6 +435,14 @@ scenario('new-chat', async (t) => {
   const page = await t.page({ viewport: DESKTOP });
   await logInInBrowser(page, ann.username);
   await expectVisible(page, '[data-testid=empty-chats]', 'the empty chat list');
+  // The dialog takes the focus, Escape closes it and gives the focus back.
+  await page.click('[data-testid=new-chat]');
+  await expectVisible(page, '[data-testid=new-chat-dialog]', 'the new-chat dialog');
+  if (!(await page.evaluate(() => document.activeElement?.closest('dialog[open]') !== null))) fail('the focus is not in the dialog');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[data-testid=new-chat-dialog]', { state: 'detached' }).catch(() => fail('Escape did not close the dialog'));
+  const focused = await page.evaluate(() => document.activeElement?.dataset.testid);
+  if (focused !== 'new-chat') fail(`the focus went to ${focused}, not back to the pencil`);
   await page.click('[data-testid=new-chat]');
   await expectVisible(page, `[data-testid=new-chat-dialog] li[data-username="${cat.username}"] .avatar`, 'Cat with her avatar in the picker');
   await expectVisible(page, `[data-testid=new-chat-dialog] li[data-username="${bob.username}"]`, 'Bob in the picker');
@@ -505,4 +555,38 @@ scenario('unread-notify', async (t) => {
   await page.waitForFunction(() => window.__notes.length === 1, null, { timeout: EXPECT_TIMEOUT_MS })
     .catch(async () => fail(`after unmuting: ${JSON.stringify(await notes())}`));
   t.screenshot(page);
+});
+
+scenario('group-picture', async (t) => {
+  const [gina, bea] = [await apiUser('gina'), await apiUser('bea')];
+  await apiBefriend(gina, bea);
+  const group = await call(gina.token, 'POST', '/conversations', { title: `Choir ${run}`, members: [bea.account_id] });
+  const page = await t.page({ viewport: DESKTOP });
+  const phone = await t.page({ viewport: PHONE, name: 'phone', colorScheme: 'dark' });
+  await logInInBrowser(page, gina.username);
+  await logInInBrowser(phone, bea.username);
+  await page.goto(`${args.baseUrl}/#/chats/${group.conversation_id}/info`);
+  await expectVisible(page, '[data-testid=group-edit]', "the owner's tools");
+  await expectVisible(page, `.members li[data-account-id="${bea.account_id}"] .avatar`, "Bea's avatar among the members");
+  await page.fill('#group-rename', `Choir of the hill ${run}`);
+  await page.click('[data-testid=group-edit] button[type=submit]');
+  const png = await page.evaluate(async () => {
+    const canvas = new OffscreenCanvas(80, 80);
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#7357d6';
+    g.fillRect(0, 0, 80, 80);
+    const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+    return btoa(String.fromCharCode(...bytes));
+  });
+  await page.setInputFiles('[data-testid=group-avatar-input]', { name: 'g.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
+  await expectVisible(page, '.group-info .who .avatar.has-picture', 'the group picture on its page');
+  // Bea, who is not the owner, sees the new title and picture live and no owner's tools.
+  await expectText(phone, '.chat-list li', `Choir of the hill ${run}`, 'the new title at Bea');
+  await expectVisible(phone, `.chat-list li[data-conversation-id="${group.conversation_id}"] .avatar.has-picture`, 'the group picture at Bea');
+  await phone.click(`.chat-list li[data-conversation-id="${group.conversation_id}"] a`);
+  await phone.click('[data-testid=group-info]');
+  await expectVisible(phone, '.group-info .members', "the group's page at Bea");
+  if (await phone.locator('[data-testid=group-edit]').isVisible()) fail('a member who is not the owner can edit the group');
+  t.screenshot(page);
+  t.screenshot(phone, 'phone-dark');
 });

@@ -535,6 +535,12 @@ pub struct StatementEntryView {
     /// The operation's id (`topup_id`, `withdrawal_id`, …).
     #[serde(rename = "ref")]
     pub ref_: String,
+    /// What the entry belongs to, for a client to show whom the money went
+    /// to or came from: the transfer (`trf_…`), red packet (`rpk_…`),
+    /// payment (`pay_…`) or refund (`rfd_…`). Absent for top-ups and
+    /// withdrawals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
     pub at: String,
 }
 
@@ -720,6 +726,9 @@ pub struct ConfirmPayment {
 pub struct PaymentView {
     pub payment_id: String,
     pub merchant_id: String,
+    /// The merchant's name, as its codes carry it.
+    #[serde(default)]
+    pub merchant_name: String,
     pub buyer: String,
     pub amount_minor: i64,
     pub currency: String,

@@ -247,6 +247,11 @@ pub struct PaymentEvent {
     /// from entries logged before it was kept.
     #[serde(default)]
     pub merchant_name: Option<String>,
+    /// The merchant collected it with the buyer's payment code (rather
+    /// than the buyer paying a scanned merchant code). False in entries
+    /// logged before it was kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub collected: bool,
 }
 
 /// A red packet event as the logs keep it.

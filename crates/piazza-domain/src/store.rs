@@ -459,6 +459,9 @@ pub struct StatementEntry {
     pub amount_minor: i64,
     pub balance_after_minor: i64,
     pub kind: OperationKind,
+    /// What the operation belongs to: a transfer, red packet, payment or
+    /// refund id, or the gateway's reference of a top-up or withdrawal.
+    pub reference: String,
     pub at: Timestamp,
 }
 
@@ -479,6 +482,9 @@ pub struct Merchant {
 pub struct Payment {
     pub payment_id: PaymentId,
     pub merchant_id: MerchantId,
+    /// The merchant's name, so a buyer sees whom they paid (only the
+    /// owner may read the merchant itself).
+    pub merchant_name: String,
     pub buyer: AccountId,
     pub money: Money,
     /// Refunded so far, in minor units.

@@ -188,6 +188,7 @@ pub fn to_view(entry: &LogEntry) -> EventView {
             "currency": payment.currency,
             "refund_id": payment.refund_id.map(|refund| refund.to_string()),
             "merchant_name": payment.merchant_name,
+            "collected": payment.collected,
         }),
         Event::PinReset { effective_at } => json!({ "effective_at": effective_at.to_rfc3339() }),
         Event::PinChanged { reset_cancelled } => json!({ "reset_cancelled": reset_cancelled }),
@@ -205,6 +206,10 @@ pub fn to_view(entry: &LogEntry) -> EventView {
         if fields.get(optional).is_some_and(Value::is_null) {
             fields.remove(optional);
         }
+    }
+    // `collected` is there only when true: a collection by the merchant.
+    if fields.get("collected") == Some(&Value::Bool(false)) {
+        fields.remove("collected");
     }
     EventView {
         cursor: Cursor::at(entry.seq).to_string(),

@@ -94,7 +94,8 @@ pub fn get(
     })
 }
 
-const PAYMENT_COLUMNS: &str = "id, merchant_id, buyer_id, amount_minor, currency, refunded_minor, created_at, status, confirm_by";
+const PAYMENT_COLUMNS: &str = "id, merchant_id, buyer_id, amount_minor, currency, refunded_minor, created_at, status, confirm_by, \
+     (SELECT name FROM merchants WHERE merchants.id = payments.merchant_id)";
 
 fn payment_from_row(row: &Row<'_>) -> Result<Payment> {
     let id: i64 = row.get(0)?;
@@ -104,6 +105,9 @@ fn payment_from_row(row: &Row<'_>) -> Result<Payment> {
     Ok(Payment {
         payment_id: PaymentId::from_row(id),
         merchant_id: MerchantId::from_row(row.get(1)?),
+        merchant_name: row
+            .get::<_, Option<String>>(9)?
+            .ok_or_else(|| corrupt("no merchant"))?,
         buyer: AccountId::from_row(row.get(2)?),
         money: Money::new(
             AmountMinor::positive(amount).map_err(|_| corrupt("amount"))?,
@@ -141,6 +145,7 @@ fn payment_event(
         currency: payment.money.currency.as_str().to_owned(),
         refund_id: refund,
         merchant_name: Some(merchant_name.to_owned()),
+        collected: false,
     }
 }
 
@@ -188,6 +193,7 @@ pub fn pay(
         let payment = Payment {
             payment_id: PaymentId::from_row(row),
             merchant_id: merchant,
+            merchant_name: merchant_name.clone(),
             buyer,
             money,
             refunded_minor: 0,
@@ -403,9 +409,12 @@ pub fn collect(
     } else {
         PaymentStatus::AwaitingConfirmation
     };
-    let payment = insert_collection(ctx, buyer, &asked, status)?;
+    let payment = insert_collection(ctx, buyer, &asked, &merchant_name, status)?;
     let money = asked.money;
-    let logged = payment_event(&payment, &merchant_name, money.amount.get(), None);
+    let logged = PaymentEvent {
+        collected: true,
+        ..payment_event(&payment, &merchant_name, money.amount.get(), None)
+    };
     if status == PaymentStatus::Completed {
         wallet::post(
             ctx,
@@ -506,6 +515,7 @@ fn insert_collection(
     ctx: &mut WriteCtx<'_>,
     buyer: AccountId,
     asked: &CollectRequest,
+    merchant_name: &str,
     status: PaymentStatus,
 ) -> Result<Payment> {
     let confirm_by = (status == PaymentStatus::AwaitingConfirmation).then_some(asked.confirm_by);
@@ -532,6 +542,7 @@ fn insert_collection(
     Ok(Payment {
         payment_id: PaymentId::from_row(row),
         merchant_id: asked.merchant,
+        merchant_name: merchant_name.to_owned(),
         buyer,
         money,
         refunded_minor: 0,
@@ -548,7 +559,11 @@ fn settle(ctx: &mut WriteCtx<'_>, payment: &mut Payment, status: PaymentStatus) 
     debug_assert_eq!(payment.status, PaymentStatus::AwaitingConfirmation);
     let (owner, merchant_name, _) = load_merchant(ctx.conn, payment.merchant_id)?
         .ok_or_else(|| Error::Corrupt(format!("{} without its merchant", payment.payment_id)))?;
-    let logged = payment_event(payment, &merchant_name, payment.money.amount.get(), None);
+    // Only a collection waits for the buyer.
+    let logged = PaymentEvent {
+        collected: true,
+        ..payment_event(payment, &merchant_name, payment.money.amount.get(), None)
+    };
     match status {
         PaymentStatus::Completed => {
             wallet::post(

@@ -521,7 +521,7 @@ pub fn statement(
     // The account's postings are indexed in two tables (`tails.rs`): the
     // page's ids come from both, newest first, in one statement.
     let mut statement = conn.prepare_cached(
-        "SELECT p.id, p.transaction_id, p.amount_minor, p.balance_after_minor, t.kind, t.at
+        "SELECT p.id, p.transaction_id, p.amount_minor, p.balance_after_minor, t.kind, t.at, t.ref
          FROM (SELECT posting_id FROM postings_by_account
                WHERE ledger_account_id = ?1 AND posting_id < ?2
                UNION ALL
@@ -545,6 +545,7 @@ pub fn statement(
             amount_minor: row.get(2)?,
             balance_after_minor: row.get(3)?,
             kind,
+            reference: row.get(6)?,
             at: Timestamp::from_unix_ms(row.get(5)?),
         });
     }

@@ -11,13 +11,12 @@
 // area puts a count on its navigation entry with `session.setBadge(id, n)`;
 // the sum of the counts also leads the page title, "(3) Piazza".
 
-import * as registry from './areas/index.js';
+import { areas } from './areas/index.js';
 import { h, icon, replace } from './lib/dom.js';
 import { avatar, setBadge } from './lib/ui.js';
 import { initI18n, t, LANGUAGES, language, languageEvents, setLanguage } from './lib/i18n.js';
 import { Session, accounts } from './lib/session.js';
 
-const areas = Object.values(registry);
 const root = document.getElementById('app');
 let session = null;
 let notice = null;
@@ -80,13 +79,14 @@ function startSession(account) {
   });
   session.addEventListener('badges', showBadges);
   session.addEventListener('person', (/** @type {CustomEvent} */ e) => {
-    // My own name or picture changed (the profile page): a new shell shows it.
-    if (e.detail === session.me && shell) {
-      const me = session.people.get(session.me);
-      accounts.save({ ...session.account, display_name: me.display_name ?? session.account.display_name });
-      shell = null;
-      render();
-    }
+    // My own name or picture changed (the Me page, or another device):
+    // the account button shows it, and this browser remembers the name.
+    if (e.detail !== session.me) return;
+    const me = session.people.get(session.me);
+    session.account.display_name = me.display_name ?? session.account.display_name;
+    accounts.save(session.account);
+    const button = root.querySelector('.account-button');
+    if (button) replace(button, ...accountButtonFace(session.account));
   });
   session.start();
 }
@@ -258,6 +258,14 @@ function statusDot() {
   return dot;
 }
 
+/** My picture and name, on the account menu's button. */
+function accountButtonFace(me) {
+  return [
+    avatar(session, session.people.get(me.account_id) ?? me, { size: 'sm' }),
+    h('span', { class: 'account-name' }, me.display_name || me.username),
+  ];
+}
+
 function accountMenu(me) {
   const panel = h('div', { class: 'menu-panel', role: 'menu', hidden: true, id: 'account-menu' });
   const button = h(
@@ -270,8 +278,7 @@ function accountMenu(me) {
       'aria-controls': 'account-menu',
       'data-testid': 'account-menu',
     },
-    avatar(session, session.people.get(me.account_id) ?? me, { size: 'sm' }),
-    h('span', { class: 'account-name' }, me.display_name || me.username),
+    ...accountButtonFace(me),
   );
   const close = () => {
     panel.hidden = true;

@@ -6,15 +6,16 @@ mod config;
 mod money;
 mod pay;
 mod payload;
+mod profile;
 mod render;
+mod watch;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use piazza_api::{AccountView, ClientFrame, ServerFrame};
-use piazza_client::{Client, ClientError, Incoming};
+use piazza_api::AccountView;
+use piazza_client::{Client, ClientError};
 
 use config::{Config, SavedAccount};
 use render::Directory;
@@ -54,12 +55,12 @@ pub enum ClientCommand {
     /// Ask for, accept, list and remove contacts
     #[command(subcommand)]
     Contacts(ContactsCommand),
-    /// Send a message to a contact (by username) or to a conversation (by id)
+    /// Send a message to a contact (by username) or a group (by title or id)
     Send {
         /// Send this image (PNG, JPEG, WebP or GIF); the text is then its caption
         #[arg(long, value_name = "FILE")]
         image: Option<PathBuf>,
-        /// A contact's username or a conversation id
+        /// A contact's username, a group's title or a conversation id
         to: String,
         /// The message; several words are joined with spaces
         #[arg(
@@ -74,16 +75,21 @@ pub enum ClientCommand {
     Group(GroupCommand),
     /// List your conversations with their unread counts
     Conversations,
-    /// Show the latest messages with a contact or in a conversation, oldest first
+    /// Show the latest messages with a contact or in a group, oldest first, and mark them read
     History {
-        /// A contact's username or a conversation id
+        /// A contact's username, a group's title or a conversation id
         with: String,
         /// How many messages to show (the server allows at most 200)
         #[arg(long, default_value_t = HISTORY_LIMIT_DEFAULT)]
         limit: u32,
     },
-    /// Mark a conversation read up to a message's seq
-    Read { conversation_id: String, seq: i64 },
+    /// Mark a conversation read up to a message's seq (`history` marks
+    /// what it shows read by itself)
+    Read {
+        /// A contact's username, a group's title or a conversation id
+        conversation: String,
+        seq: i64,
+    },
     /// Print events as they happen, resuming where the last watch stopped
     Watch,
     /// List or revoke the devices logged in to your account
@@ -100,6 +106,11 @@ pub enum ClientCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Show a profile (yours, or someone's by username), or change yours
+    Profile(profile::ProfileArgs),
+    /// Change your password
+    #[command(subcommand)]
+    Password(profile::PasswordCommand),
     /// Show your wallet's balance; set the payment PIN; list the statement
     Wallet(pay::WalletArgs),
     /// Add money to your wallet through the server's payment gateway
@@ -174,10 +185,16 @@ pub enum ContactsCommand {
         #[arg(long)]
         greeting: Option<String>,
     },
-    /// List the contact requests waiting for your answer
+    /// List the contact requests waiting for your answer, and yours
+    /// waiting for others'
     Requests,
     /// Accept a contact request
     Accept {
+        /// The request's id, or the username of who sent it
+        request: String,
+    },
+    /// Decline a contact request (its sender is not told)
+    Decline {
         /// The request's id, or the username of who sent it
         request: String,
     },
@@ -250,13 +267,12 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         ClientCommand::Group(command) => group(&cli, command).await,
         ClientCommand::Conversations => conversations(&cli).await,
         ClientCommand::History { with, limit } => history(&cli, &with, limit).await,
-        ClientCommand::Read {
-            conversation_id,
-            seq,
-        } => read(&cli, &conversation_id, seq).await,
-        ClientCommand::Watch => watch(&cli).await,
+        ClientCommand::Read { conversation, seq } => read(&cli, &conversation, seq).await,
+        ClientCommand::Watch => watch::watch(&cli).await,
         ClientCommand::Devices(command) => devices(&cli, command).await,
         ClientCommand::ApproveLogin { payload, yes } => approve_login(&cli, &payload, yes).await,
+        ClientCommand::Profile(args) => profile::profile(&cli, args).await,
+        ClientCommand::Password(command) => profile::password(&cli, command).await,
         ClientCommand::Wallet(args) => pay::wallet(&cli, args).await,
         ClientCommand::Topup { amount, key } => pay::top_up(&cli, amount, key).await,
         ClientCommand::Withdraw { amount, key } => pay::withdraw(&cli, amount, key).await,
@@ -274,10 +290,6 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
 }
 
 const HISTORY_LIMIT_DEFAULT: u32 = 20;
-/// How often `watch` writes its cursor to the config while events stream
-/// in: often enough that a crash replays little, rarely enough that a long
-/// replay does not rewrite the file thousands of times.
-const CURSOR_SAVE_INTERVAL_MS: u64 = 1000;
 
 /// What every command needs: the server, the chosen login and the config.
 struct Cli {
@@ -330,6 +342,46 @@ impl Session {
         Ok((me, contacts))
     }
 
+    /// Everything the CLI can name without asking per person: the
+    /// account, its contacts and its conversations.
+    async fn names(&self) -> anyhow::Result<Directory> {
+        let (me, contacts) = self.directory().await?;
+        let mut directory = Directory::new(&me, &contacts);
+        let list = self
+            .client
+            .conversations()
+            .await
+            .map_err(|e| self.explain(e))?;
+        directory.add_conversations(&list.conversations);
+        Ok(directory)
+    }
+
+    /// Reads the profiles of the accounts among `ids` that `directory`
+    /// cannot name yet (a group member who is not a contact, a buyer), as
+    /// far as the server shows them to this account; the others stay ids.
+    async fn name_strangers<'a>(
+        &self,
+        directory: &mut Directory,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) {
+        let mut strangers: Vec<&str> = ids
+            .into_iter()
+            .filter(|id| id.starts_with("acct_") && !directory.knows(id))
+            .collect();
+        strangers.sort_unstable();
+        strangers.dedup();
+        for id in strangers {
+            // A 404 (nothing of it is ours to see) leaves the id.
+            if let Ok(profile) = self.client.profile(id).await {
+                directory.add_person(
+                    &profile.account_id,
+                    &profile.username,
+                    &profile.display_name,
+                );
+            }
+        }
+    }
+
     async fn contacts(&self) -> anyhow::Result<Vec<AccountView>> {
         self.client
             .all_contacts()
@@ -358,8 +410,8 @@ impl Session {
         }
     }
 
-    /// A contact's username or a conversation id, turned into the
-    /// conversation to use. Usernames win: opening the direct conversation
+    /// A contact's username, a group's title or a conversation id, turned
+    /// into the conversation to use. Usernames win: opening the direct conversation
     /// with a contact is idempotent, and a mistyped name should not fall
     /// through to a confusing "not a member".
     async fn conversation_for(&self, target: &str) -> anyhow::Result<String> {
@@ -383,9 +435,26 @@ impl Session {
         {
             return Ok(target.to_owned());
         }
+        // A group by its title, when no other group has it.
+        let groups: Vec<_> = conversations
+            .conversations
+            .iter()
+            .filter(|conversation| {
+                conversation.kind == "group" && conversation.title.eq_ignore_ascii_case(target)
+            })
+            .collect();
+        if let [group] = groups.as_slice() {
+            return Ok(group.conversation_id.clone());
+        }
+        if groups.len() > 1 {
+            bail!(
+                "{} groups are called {target}: name one by its id (see `piazza conversations`)",
+                groups.len()
+            );
+        }
         bail!(
-            "{target} is neither a contact's username nor one of your conversations: \
-             see `piazza contacts list` and `piazza conversations`"
+            "{target} is neither a contact's username nor a group's title nor one of your \
+             conversations' ids: see `piazza contacts list` and `piazza conversations`"
         )
     }
 }
@@ -508,7 +577,11 @@ async fn logout(cli: &Cli) -> anyhow::Result<()> {
 async fn whoami(cli: &Cli) -> anyhow::Result<()> {
     let session = cli.session()?;
     let me = session.client.me().await.map_err(|e| session.explain(e))?;
-    println!("{} ({}) on {}", me.username, me.display_name, cli.server);
+    println!(
+        "{} on {}",
+        render::person_label(&me.username, &me.display_name),
+        cli.server
+    );
     println!(
         "account {}, device {}",
         me.account_id, session.saved.device_id
@@ -532,8 +605,11 @@ async fn devices(cli: &Cli, command: DevicesCommand) -> anyhow::Result<()> {
                     ""
                 };
                 println!(
-                    "{}  {}  logged in {}  last seen {}{this}",
-                    device.device_id, device.device_name, device.created_at, device.last_seen_at
+                    "{}{this}  logged in {}, last seen {}  [{}]",
+                    device.device_name,
+                    render::short_time(&device.created_at),
+                    render::short_time(&device.last_seen_at),
+                    device.device_id
                 );
             }
         }
@@ -612,8 +688,8 @@ async fn approve_login(cli: &Cli, payload: &payload::PayloadArgs, yes: bool) -> 
         session.saved.username,
         details.browser,
         details.address,
-        details.requested_at,
-        details.expires_at
+        render::short_time(&details.requested_at),
+        render::short_time(&details.expires_at)
     );
     if !yes && !confirmed("approve it? it becomes a device of your account [y/N]")? {
         bail!("not approved: nothing changed");
@@ -643,31 +719,19 @@ async fn contacts(cli: &Cli, command: ContactsCommand) -> anyhow::Result<()> {
                 .map_err(|e| session.explain(e))?;
             println!("asked {username} to be a contact (request {request_id})");
         }
-        ContactsCommand::Requests => {
-            let list = client
-                .contact_requests()
-                .await
-                .map_err(|e| session.explain(e))?;
-            if list.requests.is_empty() {
-                println!("no contact requests waiting");
-            }
-            for request in &list.requests {
-                println!(
-                    "{}  from {}  {}  \"{}\"",
-                    request.request_id, request.from.username, request.created_at, request.greeting
-                );
-            }
-            if let Some(first) = list.requests.first() {
-                println!("accept with `piazza contacts accept {}`", first.request_id);
-            }
-        }
+        ContactsCommand::Requests => profile::requests(&session).await?,
+        ContactsCommand::Decline { request } => profile::decline(&session, &request).await?,
         ContactsCommand::Accept { request } => {
             let (request_id, from) = session.incoming_request(&request).await?;
             client
                 .accept_request(&request_id)
                 .await
                 .map_err(|e| session.explain(e))?;
-            println!("{from} is now a contact (request {request_id} accepted)");
+            let contacts = session.contacts().await?;
+            let from = find_by_username(&contacts, &from).map_or(from, |contact| {
+                render::person_label(&contact.username, &contact.display_name)
+            });
+            println!("{from} is now your contact (request {request_id} accepted)");
         }
         ContactsCommand::List => {
             let contacts = session.contacts().await?;
@@ -676,8 +740,8 @@ async fn contacts(cli: &Cli, command: ContactsCommand) -> anyhow::Result<()> {
             }
             for contact in contacts {
                 println!(
-                    "{}  {}  {}",
-                    contact.username, contact.display_name, contact.account_id
+                    "{}",
+                    render::person_label(&contact.username, &contact.display_name)
                 );
             }
         }
@@ -692,7 +756,10 @@ async fn contacts(cli: &Cli, command: ContactsCommand) -> anyhow::Result<()> {
                 .remove_contact(&found.account_id)
                 .await
                 .map_err(|e| session.explain(e))?;
-            println!("removed {} from your contacts", found.username);
+            println!(
+                "removed {} from your contacts",
+                render::person_label(&found.username, &found.display_name)
+            );
         }
     }
     Ok(())
@@ -739,9 +806,12 @@ async fn send(
         }
     };
     let (sent, _replayed) = sent.map_err(|e| session.explain(e))?;
+    let directory = session.names().await?;
     println!(
-        "sent #{} to {conversation_id} (message {})",
-        sent.seq, sent.message_id
+        "sent #{} to {} (message {})",
+        sent.seq,
+        directory.conversation(&conversation_id),
+        sent.message_id
     );
     Ok(())
 }
@@ -838,22 +908,20 @@ async fn conversations(cli: &Cli) -> anyhow::Result<()> {
         .conversations()
         .await
         .map_err(|e| session.explain(e))?;
+    let (me, contacts) = session.directory().await?;
+    let mut directory = Directory::new(&me, &contacts);
+    directory.add_conversations(&list.conversations);
     if list.conversations.is_empty() {
         println!("no conversations yet: `piazza send <contact> <text>` starts one");
     }
-    for conversation in list.conversations {
-        println!(
-            "{}  {:<6}  {}  {} unread  (last #{})",
-            conversation.conversation_id,
-            conversation.kind,
-            conversation.title,
-            conversation.unread,
-            conversation.last_seq
-        );
+    for conversation in &list.conversations {
+        println!("{}", render::conversation_line(conversation, &directory));
     }
     Ok(())
 }
 
+/// Shows the latest messages, oldest first, and marks the conversation
+/// read up to the newest, as the web client does when it shows them.
 async fn history(cli: &Cli, with: &str, limit: u32) -> anyhow::Result<()> {
     let session = cli.session()?;
     let conversation_id = session.conversation_for(with).await?;
@@ -862,159 +930,52 @@ async fn history(cli: &Cli, with: &str, limit: u32) -> anyhow::Result<()> {
         .history(&conversation_id, None, Some(limit))
         .await
         .map_err(|e| session.explain(e))?;
-    let (me, contacts) = session.directory().await?;
-    let directory = Directory::new(&me, &contacts);
+    let mut directory = session.names().await?;
+    let senders = page.messages.iter().map(|message| message.sender.as_str());
+    session.name_strangers(&mut directory, senders).await;
     if page.has_more {
         println!("(older messages not shown: raise --limit)");
+    }
+    if page.messages.is_empty() {
+        println!(
+            "no messages yet with {}",
+            directory.conversation(&conversation_id)
+        );
     }
     // The server pages newest first; a conversation reads oldest first.
     for message in page.messages.iter().rev() {
         println!("{}", render::message_line(message, &directory));
     }
+    if let Some(newest) = page.messages.first()
+        && let Err(error) = session.client.mark_read(&conversation_id, newest.seq).await
+    {
+        eprintln!(
+            "(not marked read: {})",
+            session
+                .explain(error)
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+        );
+    }
     Ok(())
 }
 
-async fn read(cli: &Cli, conversation_id: &str, seq: i64) -> anyhow::Result<()> {
+async fn read(cli: &Cli, conversation: &str, seq: i64) -> anyhow::Result<()> {
     let session = cli.session()?;
+    let conversation_id = session.conversation_for(conversation).await?;
     session
         .client
-        .mark_read(conversation_id, seq)
+        .mark_read(&conversation_id, seq)
         .await
         .map_err(|e| session.explain(e))?;
-    println!("marked {conversation_id} read up to #{seq}");
-    Ok(())
-}
-
-// ----------------------------------------------------------------- watch
-
-/// Streams the account's events until Ctrl-C or until the server closes
-/// the connection, saving the cursor so the next `watch` resumes.
-async fn watch(cli: &Cli) -> anyhow::Result<()> {
-    let session = cli.session()?;
-    let (me, contacts) = session.directory().await?;
-    let mut directory = Directory::new(&me, &contacts);
-    let mut socket = session
-        .client
-        .connect_socket()
-        .await
-        .map_err(|e| session.explain(e))?;
-    let since = session.saved.cursor.clone();
-    socket
-        .send(&ClientFrame::Sync {
-            since: since.clone(),
-        })
-        .await
-        .map_err(|e| session.explain(e))?;
-    eprintln!(
-        "watching {} on {} ({}); Ctrl-C to stop",
-        session.saved.username,
-        cli.server,
-        if since.is_some() {
-            "resuming where the last watch stopped"
-        } else {
-            "from the beginning"
-        }
+    let directory = session.names().await?;
+    println!(
+        "marked {} read up to #{seq}",
+        directory.conversation(&conversation_id)
     );
-
-    let mut cursor = CursorKeeper::new(cli, &session.saved);
-    let stop = tokio::signal::ctrl_c();
-    tokio::pin!(stop);
-    let outcome = loop {
-        let incoming = tokio::select! {
-            _ = &mut stop => break Ok(()),
-            incoming = socket.next() => incoming,
-        };
-        match incoming {
-            Some(Ok(Incoming::Event(event))) => {
-                directory.learn(&event);
-                println!("{}", render::event_line(&event, &directory));
-                cursor.advance(&event.cursor, SaveWhen::Due)?;
-            }
-            Some(Ok(Incoming::Frame(ServerFrame::Synced { cursor: synced }))) => {
-                cursor.advance(&synced, SaveWhen::Now)?;
-                eprintln!("(up to date; new events follow as they happen)");
-            }
-            Some(Ok(Incoming::Frame(ServerFrame::Error { code, detail, .. }))) => {
-                eprintln!("server error: {detail} ({code})");
-            }
-            // Acks and pongs answer frames this command never sends.
-            Some(Ok(Incoming::Frame(_))) => {}
-            Some(Ok(Incoming::Closed { code, reason })) => {
-                let reason = if reason.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {reason}")
-                };
-                break Err(anyhow!(
-                    "the server closed the connection (code {code}{reason}); \
-                     run `piazza watch` again to resume"
-                ));
-            }
-            // One unreadable message is no reason to stop watching.
-            Some(Err(ClientError::Decode(detail))) => {
-                eprintln!("warning: skipped a message the CLI does not understand: {detail}");
-            }
-            Some(Err(error)) => break Err(session.explain(error)),
-            None => {
-                break Err(anyhow!(
-                    "the connection ended; run `piazza watch` again to resume"
-                ));
-            }
-        }
-    };
-    cursor.save()?;
-    outcome
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SaveWhen {
-    Now,
-    /// Only if the last save is older than `CURSOR_SAVE_INTERVAL_MS`.
-    Due,
-}
-
-/// The latest cursor `watch` has seen, and when it last reached the file.
-struct CursorKeeper<'a> {
-    cli: &'a Cli,
-    saved: &'a SavedAccount,
-    latest: Option<String>,
-    unsaved: bool,
-    saved_at: Instant,
-}
-
-impl<'a> CursorKeeper<'a> {
-    fn new(cli: &'a Cli, saved: &'a SavedAccount) -> CursorKeeper<'a> {
-        CursorKeeper {
-            cli,
-            saved,
-            latest: saved.cursor.clone(),
-            unsaved: false,
-            saved_at: Instant::now(),
-        }
-    }
-
-    fn advance(&mut self, cursor: &str, when: SaveWhen) -> anyhow::Result<()> {
-        self.latest = Some(cursor.to_owned());
-        self.unsaved = true;
-        let interval = Duration::from_millis(CURSOR_SAVE_INTERVAL_MS);
-        if when == SaveWhen::Now || self.saved_at.elapsed() >= interval {
-            self.save()?;
-        }
-        Ok(())
-    }
-
-    fn save(&mut self) -> anyhow::Result<()> {
-        let Some(latest) = self.latest.as_deref().filter(|_| self.unsaved) else {
-            return Ok(());
-        };
-        config::update(&self.cli.config_path, |config| {
-            config.set_cursor(&self.saved.server, &self.saved.username, latest);
-        })
-        .context("cannot save how far `watch` got")?;
-        self.unsaved = false;
-        self.saved_at = Instant::now();
-        Ok(())
-    }
+    Ok(())
 }
 
 // --------------------------------------------------------------- helpers

@@ -506,6 +506,7 @@ pub async fn get_payment(
     Ok(Json(PaymentView {
         payment_id: payment.payment_id.to_string(),
         merchant_id: payment.merchant_id.to_string(),
+        merchant_name: payment.merchant_name,
         buyer: payment.buyer.to_string(),
         amount_minor: payment.money.amount.get(),
         currency: payment.money.currency.as_str().to_owned(),

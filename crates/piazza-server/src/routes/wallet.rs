@@ -16,6 +16,7 @@ use piazza_api::{
     PinResetStarted, Problem, SetPin, Statement, StatementEntryView, TopUp, TopUpDone, WalletView,
     Withdraw, WithdrawalDone,
 };
+use piazza_domain::ledger::OperationKind;
 use piazza_domain::money::{AmountMinor, Money};
 use piazza_domain::store::{IdempotencyKey, Idempotent, PinChange, PinCheck, PinSet, PinState};
 use piazza_domain::{AccountId, EntryId};
@@ -399,6 +400,24 @@ pub async fn withdraw(
     ))
 }
 
+/// The record a statement entry belongs to, shown for the operations
+/// that have one of ours (a top-up's or withdrawal's reference is the
+/// gateway's, not for clients).
+fn statement_about(kind: OperationKind, reference: String) -> Option<String> {
+    match kind {
+        OperationKind::TopUp | OperationKind::Withdrawal => None,
+        OperationKind::TransferSent
+        | OperationKind::TransferAccepted
+        | OperationKind::TransferDeclined
+        | OperationKind::TransferExpired
+        | OperationKind::RedPacketCreated
+        | OperationKind::RedPacketClaimed
+        | OperationKind::RedPacketRefunded
+        | OperationKind::MerchantPayment
+        | OperationKind::MerchantRefund => Some(reference),
+    }
+}
+
 /// The wallet's statement, newest first.
 #[utoipa::path(get, path = "/api/v1/wallet/statement", tag = "wallet", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = Statement), (status = 400, description = "invalid_cursor or invalid_limit", body = Problem), (status = 401, body = Problem)))]
@@ -425,6 +444,7 @@ pub async fn statement(
             balance_after_minor: entry.balance_after_minor,
             kind: entry.kind.as_str().to_owned(),
             ref_: entry.transaction_id.to_string(),
+            about: statement_about(entry.kind, entry.reference),
             at: entry.at.to_rfc3339(),
         })
         .collect();

@@ -1,11 +1,15 @@
-// The areas of the client, in navigation order. Adding an area (wallet,
-// moments, channels, shops) is adding its module here: each exports `area`
-// with its routes, its navigation entry and an optional `attach(session)`
-// that sets up its per-account state.
+// The areas of the client. Adding an area (moments, channels, shops) is
+// importing its module here and giving it its place in `areas`, the order
+// of the navigation: each module exports `area` with its routes, its
+// navigation entry and an optional `attach(session)` that sets up its
+// per-account state.
 
-export { area as auth } from './auth/index.js';
-export { area as chat } from './chat/index.js';
-export { area as contacts } from './contacts/index.js';
-export { area as devices } from './devices/index.js';
-export { area as wallet } from './wallet/index.js';
-export { area as me } from './me/index.js';
+import { area as auth } from './auth/index.js';
+import { area as chat } from './chat/index.js';
+import { area as contacts } from './contacts/index.js';
+import { area as devices } from './devices/index.js';
+import { area as me } from './me/index.js';
+import { area as wallet } from './wallet/index.js';
+
+/** In navigation order: Me comes last, as in the apps people know. */
+export const areas = [auth, chat, contacts, devices, wallet, me];

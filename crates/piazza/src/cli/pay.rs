@@ -7,9 +7,11 @@
 //! `--idempotency-key` repeats the one an interrupted attempt printed, so
 //! retrying after a lost answer never moves the money twice.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
+use piazza_api::PaymentDone;
 use piazza_client::{IdempotencyKey, QrImageFormat, SplitMode};
 use piazza_domain::emvco;
 use qrcode::QrCode;
@@ -17,6 +19,7 @@ use qrcode::render::unicode::Dense1x2;
 
 use super::money::{TypedAmount, format_minor, minor_digits};
 use super::payload::{PayloadArgs, PayloadSource};
+use super::render::{self, About};
 use super::{Cli, Session, find_by_username, password_or_stdin, secret_line};
 
 /// The environment variable scripts pass the payment PIN in.
@@ -105,7 +108,7 @@ pub enum TransferCommand {
 pub enum RedPacketCommand {
     /// Put a red packet in a conversation for its members to claim
     Send {
-        /// A contact's username or a conversation id
+        /// A contact's username, a group's title or a conversation id
         conversation: String,
         /// The total, in major units, such as 8.88
         #[arg(allow_hyphen_values = true, value_parser = TypedAmount::parse)]
@@ -284,43 +287,77 @@ pub(super) async fn wallet(cli: &Cli, args: WalletArgs) -> anyhow::Result<()> {
     match args.command {
         None => {
             let wallet = client.wallet().await.map_err(|e| session.explain(e))?;
-            let digits = minor_digits(&wallet.currency)?;
+            let me = client.me().await.map_err(|e| session.explain(e))?;
             println!(
-                "{}: balance {} {}",
-                session.saved.username,
-                format_minor(wallet.balance_minor, digits),
-                wallet.currency
+                "{}: balance {}",
+                render::person_label(&me.username, &me.display_name),
+                render::money(wallet.balance_minor, &wallet.currency)
             );
         }
         Some(WalletCommand::Pin { password, change }) => {
             set_pin(&session, password, change).await?;
         }
-        Some(WalletCommand::Statement { limit }) => {
-            let currency = currency(&session).await?;
-            let page = client
-                .statement_page(None, Some(limit))
-                .await
-                .map_err(|e| session.explain(e))?;
-            if page.entries.is_empty() {
-                println!("no wallet entries yet: `piazza topup <amount>` adds money");
-            }
-            for entry in &page.entries {
-                let sign = if entry.amount_minor > 0 { "+" } else { "" };
-                println!(
-                    "{}  {sign}{}  balance {}  {}  {}",
-                    entry.at,
-                    format_minor(entry.amount_minor, currency.digits),
-                    format_minor(entry.balance_after_minor, currency.digits),
-                    entry.kind,
-                    entry.ref_
-                );
-            }
-            if page.cursor.is_some() {
-                println!("(older entries not shown: raise --limit)");
-            }
-        }
+        Some(WalletCommand::Statement { limit }) => statement(&session, limit).await?,
     }
     Ok(())
+}
+
+/// `piazza wallet statement`: each entry with whom the money moved, read
+/// from the transfer, red packet or payment it belongs to.
+async fn statement(session: &Session, limit: u32) -> anyhow::Result<()> {
+    let currency = currency(session).await?;
+    let page = session
+        .client
+        .statement_page(None, Some(limit))
+        .await
+        .map_err(|e| session.explain(e))?;
+    if page.entries.is_empty() {
+        println!("no wallet entries yet: `piazza topup <amount>` adds money");
+    }
+    let mut abouts: HashMap<String, About> = HashMap::new();
+    for id in page
+        .entries
+        .iter()
+        .filter_map(|entry| entry.about.as_deref())
+    {
+        if !abouts.contains_key(id)
+            && let Some(about) = read_about(session, id).await
+        {
+            abouts.insert(id.to_owned(), about);
+        }
+    }
+    let mut directory = session.names().await?;
+    let people = abouts.values().flat_map(|about| match about {
+        About::Transfer(transfer) => vec![transfer.from.as_str(), transfer.to.as_str()],
+        About::RedPacket(packet) => vec![packet.sender.as_str()],
+        About::Payment(payment) => vec![payment.buyer.as_str()],
+    });
+    let people: Vec<&str> = people.collect();
+    session.name_strangers(&mut directory, people).await;
+    for entry in &page.entries {
+        let about = entry.about.as_deref().and_then(|id| abouts.get(id));
+        println!(
+            "{}",
+            render::statement_line(entry, about, &currency.code, &directory)
+        );
+    }
+    if page.cursor.is_some() {
+        println!("(older entries not shown: raise --limit)");
+    }
+    Ok(())
+}
+
+/// The record a statement entry belongs to, if this account may read it
+/// (a refund, say, has no record of its own to read).
+async fn read_about(session: &Session, id: &str) -> Option<About> {
+    let client = &session.client;
+    let (kind, _) = id.split_once('_')?;
+    match kind {
+        "trf" => client.transfer(id).await.ok().map(About::Transfer),
+        "rpk" => client.red_packet(id).await.ok().map(About::RedPacket),
+        "pay" => client.payment(id).await.ok().map(About::Payment),
+        _ => None,
+    }
 }
 
 /// `piazza wallet pin`: the first PIN or a reset with the password, or a
@@ -408,12 +445,19 @@ pub(super) async fn transfer(cli: &Cli, args: TransferArgs) -> anyhow::Result<()
                 .transfer(&transfer_id)
                 .await
                 .map_err(|e| session.explain(e))?;
-            let digits = minor_digits(&shown.currency)?;
+            let mut directory = session.names().await?;
+            session
+                .name_strangers(&mut directory, [shown.from.as_str()])
+                .await;
             println!(
-                "transfer {transfer_id} {}: {} {} is in your wallet",
-                decided.status,
-                format_minor(shown.amount_minor, digits),
-                shown.currency
+                "{} the transfer of {} from {} ({transfer_id}): it is in your wallet",
+                if decided.status == "accepted" {
+                    "accepted"
+                } else {
+                    decided.status.as_str()
+                },
+                render::money(shown.amount_minor, &shown.currency),
+                directory.name(&shown.from)
             );
             return Ok(());
         }
@@ -433,20 +477,12 @@ pub(super) async fn transfer(cli: &Cli, args: TransferArgs) -> anyhow::Result<()
                 .transfer(&transfer_id)
                 .await
                 .map_err(|e| session.explain(e))?;
-            let digits = minor_digits(&shown.currency)?;
-            println!(
-                "transfer {}  {}  {} {}  from {} to {}  sent {}  expires {}",
-                shown.transfer_id,
-                shown.status,
-                format_minor(shown.amount_minor, digits),
-                shown.currency,
-                shown.from,
-                shown.to,
-                shown.created_at,
-                shown.expires_at
-            );
-            if let Some(note) = shown.note {
-                println!("note: {note}");
+            let mut directory = session.names().await?;
+            session
+                .name_strangers(&mut directory, [shown.from.as_str(), shown.to.as_str()])
+                .await;
+            for line in render::transfer_lines(&shown, &directory) {
+                println!("{line}");
             }
             return Ok(());
         }
@@ -457,11 +493,11 @@ pub(super) async fn transfer(cli: &Cli, args: TransferArgs) -> anyhow::Result<()
     let currency = currency(&session).await?;
     let minor = currency.minor(&amount)?;
     let contacts = session.contacts().await?;
-    let (account_id, name) = match find_by_username(&contacts, &to) {
-        Some(contact) => (contact.account_id.clone(), contact.username.clone()),
-        None if contacts.iter().any(|contact| contact.account_id == to) => (to.clone(), to.clone()),
-        None => bail!("{to} is not one of your contacts: see `piazza contacts list`"),
-    };
+    let contact = find_by_username(&contacts, &to)
+        .or_else(|| contacts.iter().find(|contact| contact.account_id == to))
+        .ok_or_else(|| anyhow!("{to} is not one of your contacts: see `piazza contacts list`"))?;
+    let account_id = contact.account_id.clone();
+    let name = render::person_label(&contact.username, &contact.display_name);
     let pin = pin()?;
     let key = key_for(args.key);
     let sent = client
@@ -469,10 +505,9 @@ pub(super) async fn transfer(cli: &Cli, args: TransferArgs) -> anyhow::Result<()
         .await
         .map_err(|e| session.explain(e))?;
     println!(
-        "sent {} to {name} (transfer {}, {}): it waits for them to accept",
+        "sent {} to {name} (transfer {}): it waits for them to accept",
         currency.show(minor),
-        sent.transfer_id,
-        sent.status
+        sent.transfer_id
     );
     Ok(())
 }
@@ -512,9 +547,11 @@ pub(super) async fn red_packet(cli: &Cli, command: RedPacketCommand) -> anyhow::
                 )
                 .await
                 .map_err(|e| session.explain(e))?;
+            let directory = session.names().await?;
             println!(
-                "sent red packet {} to {conversation_id}: {} in {count} {} share(s)",
+                "sent red packet {} to {}: {} in {count} {} share(s)",
                 sent.red_packet_id,
+                directory.conversation(&conversation_id),
                 currency.show(minor),
                 mode.as_str()
             );
@@ -535,30 +572,12 @@ pub(super) async fn red_packet(cli: &Cli, command: RedPacketCommand) -> anyhow::
                 .red_packet(&red_packet_id)
                 .await
                 .map_err(|e| session.explain(e))?;
-            let digits = minor_digits(&packet.currency)?;
-            let money = |minor| format!("{} {}", format_minor(minor, digits), packet.currency);
-            println!(
-                "red packet {}  {}  {} in {} {} share(s), {} left  from {}  in {}  expires {}",
-                packet.red_packet_id,
-                packet.status,
-                money(packet.total_minor),
-                packet.count,
-                packet.mode,
-                packet.remaining_shares,
-                packet.sender,
-                packet.conversation_id,
-                packet.expires_at
-            );
-            if let Some(greeting) = &packet.greeting {
-                println!("greeting: {greeting}");
-            }
-            for claim in &packet.claims {
-                println!(
-                    "  {}  {}  claimed {}",
-                    claim.account_id,
-                    money(claim.amount_minor),
-                    claim.claimed_at
-                );
+            let mut directory = session.names().await?;
+            let people = std::iter::once(packet.sender.as_str())
+                .chain(packet.claims.iter().map(|claim| claim.account_id.as_str()));
+            session.name_strangers(&mut directory, people).await;
+            for line in render::red_packet_lines(&packet, &directory) {
+                println!("{line}");
             }
         }
     }
@@ -642,19 +661,7 @@ pub(super) async fn merchant(cli: &Cli, command: MerchantCommand) -> anyhow::Res
                 .collect(&key, &merchant_id, &payment_code, minor)
                 .await
                 .map_err(|e| session.explain(e))?;
-            let outcome = if done.status == "completed" {
-                "completed".to_owned()
-            } else {
-                format!(
-                    "{}: the buyer confirms with `piazza payment confirm {}`",
-                    done.status, done.payment_id
-                )
-            };
-            println!(
-                "collected {} (payment {}, {outcome})",
-                currency.show(minor),
-                done.payment_id
-            );
+            println!("{}", collected_line(&done, &currency.show(minor)));
         }
         MerchantCommand::Refund {
             payment_id,
@@ -677,6 +684,27 @@ pub(super) async fn merchant(cli: &Cli, command: MerchantCommand) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+/// What a collection did: collected, or (above the no-PIN limit, or past
+/// the day's count) nothing yet, waiting for the buyer.
+fn collected_line(done: &PaymentDone, amount: &str) -> String {
+    match done.status.as_str() {
+        "completed" => format!(
+            "collected {amount} (payment {}, completed)",
+            done.payment_id
+        ),
+        "needs_confirmation" => format!(
+            "waiting for confirmation: {amount} (payment {}) moves once the buyer confirms \
+             with `piazza payment confirm {}`",
+            done.payment_id, done.payment_id
+        ),
+        other => format!(
+            "not collected: {amount} (payment {}, {})",
+            done.payment_id,
+            render::payment_status(other)
+        ),
+    }
 }
 
 pub(super) async fn pay(
@@ -729,24 +757,12 @@ pub(super) async fn payment(cli: &Cli, command: PaymentCommand) -> anyhow::Resul
                 .payment(&payment_id)
                 .await
                 .map_err(|e| session.explain(e))?;
-            let digits = minor_digits(&payment.currency)?;
-            let money = |minor| format!("{} {}", format_minor(minor, digits), payment.currency);
-            println!(
-                "payment {}  {}  {} to {} from {}  refunded {}  at {}",
-                payment.payment_id,
-                payment.status,
-                money(payment.amount_minor),
-                payment.merchant_id,
-                payment.buyer,
-                money(payment.refunded_minor),
-                payment.created_at
-            );
-            if let Some(confirm_by) = payment.confirm_by {
-                println!(
-                    "waits for the buyer's confirmation until {confirm_by}: \
-                     `piazza payment confirm {}`",
-                    payment.payment_id
-                );
+            let mut directory = session.names().await?;
+            session
+                .name_strangers(&mut directory, [payment.buyer.as_str()])
+                .await;
+            for line in render::payment_lines(&payment, &directory) {
+                println!("{line}");
             }
             return Ok(());
         }
@@ -757,7 +773,11 @@ pub(super) async fn payment(cli: &Cli, command: PaymentCommand) -> anyhow::Resul
         PaymentCommand::Decline { payment_id } => client.decline_payment(&payment_id).await,
     }
     .map_err(|e| session.explain(e))?;
-    println!("payment {} {}", done.payment_id, done.status);
+    println!(
+        "payment {}: {}",
+        done.payment_id,
+        render::payment_status(&done.status)
+    );
     Ok(())
 }
 
@@ -771,8 +791,8 @@ pub(super) async fn payment_code(cli: &Cli, without_pin: bool) -> anyhow::Result
         .map_err(|e| session.explain(e))?;
     println!("{}", issued.code);
     println!(
-        "valid once, until {}; a merchant collects with it",
-        issued.expires_at
+        "valid once, until {} (UTC); a merchant collects with it",
+        render::short_time(&issued.expires_at)
     );
     println!(
         "{}",

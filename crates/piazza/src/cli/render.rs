@@ -1,251 +1,766 @@
-//! Turning events and messages into one readable line each, with account
-//! ids replaced by usernames wherever the CLI knows them.
+//! Everything the CLI prints about people, conversations, messages and
+//! money, as text a person reads: display names and usernames, not
+//! `acct_1`; amounts with their currency; ids only in brackets where a
+//! later command needs them (`trf_1` to accept a transfer). The watch
+//! sentences are in `render/events.rs`. Pure functions over API views and
+//! a [`Directory`], so they are unit-tested here without a server.
+
+mod events;
 
 use std::collections::HashMap;
 
-use piazza_api::{AccountView, EventView, MessageView};
-use serde_json::Value;
+use piazza_api::{
+    AccountView, ContactRequestView, ConversationView, MessageView, PaymentView, RedPacketView,
+    StatementEntryView, TransferView,
+};
 
-/// The usernames the CLI knows: its own and its contacts', learned along
-/// the way from contact events.
+pub use events::{accounts_named, event_line};
+
+use super::money::{format_minor, minor_digits};
+
+/// A person as the CLI names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Person {
+    username: String,
+    display_name: String,
+}
+
+/// A conversation as the CLI names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Conversation {
+    group: bool,
+    title: String,
+    /// The other member of a direct conversation, when known: its label
+    /// follows their name.
+    peer: Option<String>,
+}
+
+/// The names the CLI knows: its own account's, its contacts', anyone an
+/// event or a profile read named, and its conversations' titles.
 #[derive(Debug, Default)]
 pub struct Directory {
     me: String,
-    usernames: HashMap<String, String>,
+    people: HashMap<String, Person>,
+    /// Display names of accounts known by nothing else (an event named
+    /// them; their profile is not ours to read).
+    called: HashMap<String, String>,
+    conversations: HashMap<String, Conversation>,
 }
 
 impl Directory {
     pub fn new(me: &AccountView, contacts: &[AccountView]) -> Directory {
-        let usernames = std::iter::once(me)
-            .chain(contacts)
-            .map(|account| (account.account_id.clone(), account.username.clone()))
-            .collect();
-        Directory {
+        let mut directory = Directory {
             me: me.account_id.clone(),
-            usernames,
+            ..Directory::default()
+        };
+        directory.add_people(std::iter::once(me).chain(contacts));
+        directory
+    }
+
+    pub fn add_people<'a>(&mut self, accounts: impl IntoIterator<Item = &'a AccountView>) {
+        for account in accounts {
+            self.add_person(
+                &account.account_id,
+                &account.username,
+                &account.display_name,
+            );
         }
     }
 
-    /// The username for `account_id`, or the id itself when unknown (a
-    /// group member who is not a contact).
-    pub fn name<'a>(&'a self, account_id: &'a str) -> &'a str {
-        self.usernames
-            .get(account_id)
-            .map_or(account_id, String::as_str)
+    pub fn add_person(&mut self, account_id: &str, username: &str, display_name: &str) {
+        if account_id.is_empty() || username.is_empty() {
+            return;
+        }
+        self.people.insert(
+            account_id.to_owned(),
+            Person {
+                username: username.to_owned(),
+                display_name: display_name.to_owned(),
+            },
+        );
+    }
+
+    pub fn add_conversations(&mut self, list: &[ConversationView]) {
+        for view in list {
+            let known = self.conversations.remove(&view.conversation_id);
+            self.conversations.insert(
+                view.conversation_id.clone(),
+                Conversation {
+                    group: view.kind == "group",
+                    title: view.title.clone(),
+                    peer: view.peer.clone().or(known.and_then(|known| known.peer)),
+                },
+            );
+        }
+    }
+
+    /// A group's new title, as `conversation.updated` gives it.
+    fn retitle(&mut self, id: &str, title: &str) {
+        if let Some(conversation) = self.conversations.get_mut(id) {
+            conversation.title = title.to_owned();
+        }
+    }
+
+    fn add_conversation(&mut self, id: &str, conversation: Conversation) {
+        self.conversations.insert(id.to_owned(), conversation);
     }
 
     pub fn is_me(&self, account_id: &str) -> bool {
         self.me == account_id
     }
 
-    /// Picks up the names that contact events carry.
-    pub fn learn(&mut self, event: &EventView) {
-        let account = match event.type_.as_str() {
-            "contact.added" => event.fields.get("contact"),
-            "contact.request" => event.fields.get("from"),
-            _ => None,
-        };
-        let id = account.and_then(|account| account.get("account_id")?.as_str());
-        let username = account.and_then(|account| account.get("username")?.as_str());
-        if let (Some(id), Some(username)) = (id, username) {
-            self.usernames.insert(id.to_owned(), username.to_owned());
+    pub fn knows(&self, account_id: &str) -> bool {
+        self.people.contains_key(account_id)
+    }
+
+    /// A new display name for someone known (an event that carries the
+    /// name alone); someone unknown gets it as what to call them until
+    /// their username is known.
+    pub fn rename(&mut self, account_id: &str, display_name: &str) {
+        match self.people.get_mut(account_id) {
+            Some(person) => person.display_name = display_name.to_owned(),
+            None if !display_name.is_empty() => {
+                self.called
+                    .insert(account_id.to_owned(), display_name.to_owned());
+            }
+            None => {}
         }
+    }
+
+    /// "Bob Chen (bob)", or "bob" when the display name is the username;
+    /// for someone known by display name alone, that name; the id itself
+    /// for someone the CLI cannot name.
+    pub fn name(&self, account_id: &str) -> String {
+        self.name_or(account_id, account_id)
+    }
+
+    /// [`Directory::name`], with `fallback` for someone the CLI cannot name.
+    pub fn name_or(&self, account_id: &str, fallback: &str) -> String {
+        match (self.people.get(account_id), self.called.get(account_id)) {
+            (Some(person), _) => person_label(&person.username, &person.display_name),
+            (None, Some(called)) => called.clone(),
+            (None, None) => fallback.to_owned(),
+        }
+    }
+
+    /// [`Directory::name`], or "you" for the CLI's own account.
+    pub fn who(&self, account_id: &str) -> String {
+        if self.is_me(account_id) {
+            "you".to_owned()
+        } else {
+            self.name(account_id)
+        }
+    }
+
+    /// The display name alone (a direct conversation's label).
+    fn display_name(&self, account_id: &str) -> Option<&str> {
+        let person = self.people.get(account_id)?;
+        Some(if person.display_name.is_empty() {
+            &person.username
+        } else {
+            &person.display_name
+        })
+    }
+
+    /// A group's title, or a direct conversation's other member; the id
+    /// for one the CLI has not seen.
+    pub fn conversation(&self, conversation_id: &str) -> String {
+        let Some(conversation) = self.conversations.get(conversation_id) else {
+            return conversation_id.to_owned();
+        };
+        if let Some(name) = conversation
+            .peer
+            .as_deref()
+            .and_then(|peer| self.display_name(peer))
+        {
+            return name.to_owned();
+        }
+        conversation.title.clone()
+    }
+
+    /// Where something happened: a group's title, or "your chat with
+    /// Bob Chen" for a direct conversation.
+    pub fn place(&self, conversation_id: &str) -> String {
+        let label = self.conversation(conversation_id);
+        match self.conversations.get(conversation_id) {
+            Some(conversation) if !conversation.group => format!("your chat with {label}"),
+            _ => label,
+        }
+    }
+
+    /// Whether the conversation is a group (false when unknown).
+    pub fn is_group(&self, conversation_id: &str) -> bool {
+        self.conversations
+            .get(conversation_id)
+            .is_some_and(|conversation| conversation.group)
     }
 }
 
-/// One line for a message of `piazza history`.
+/// "Bob Chen (bob)", or "bob" alone when the display name adds nothing.
+pub fn person_label(username: &str, display_name: &str) -> String {
+    let display_name = display_name.trim();
+    if display_name.is_empty() || display_name == username {
+        username.to_owned()
+    } else {
+        format!("{display_name} ({username})")
+    }
+}
+
+/// "12.34 CNY"; an amount in a currency the CLI does not know is shown
+/// in minor units rather than guessed.
+pub fn money(amount_minor: i64, currency: &str) -> String {
+    match minor_digits(currency) {
+        Ok(digits) => format!("{} {currency}", format_minor(amount_minor, digits)),
+        Err(_) => format!("{amount_minor} minor units of {currency}"),
+    }
+}
+
+/// An RFC 3339 time to the second, "2025-01-02 10:00:00" (UTC, as the
+/// server gives it); anything else as it is.
+pub fn short_time(rfc3339: &str) -> String {
+    let bytes = rfc3339.as_bytes();
+    if bytes.len() >= 19 && bytes[10] == b'T' && rfc3339.is_char_boundary(19) {
+        format!("{} {}", &rfc3339[..10], &rfc3339[11..19])
+    } else {
+        rfc3339.to_owned()
+    }
+}
+
+/// What a payment's status means to a person.
+pub fn payment_status(status: &str) -> &str {
+    match status {
+        "needs_confirmation" => "waiting for confirmation",
+        "expired" => "expired unconfirmed",
+        other => other,
+    }
+}
+
+// -------------------------------------------------------------- messages
+
+/// A message's content with its kind marked: "[picture] caption",
+/// "[transfer 12.34 CNY] (trf_1)", "[red packet] happy new year (rpk_1)".
+pub fn message_body(kind: &str, text: &str, reference: Option<&str>) -> String {
+    let id = reference.map(|id| format!(" ({id})")).unwrap_or_default();
+    match kind {
+        "text" => text.to_owned(),
+        "image" if text.is_empty() => "[picture]".to_owned(),
+        "image" => format!("[picture] {text}"),
+        "transfer" => {
+            let amount = text.strip_prefix("Transfer of ").unwrap_or(text);
+            format!("[transfer {amount}]{id}")
+        }
+        "red_packet" => {
+            let greeting = text.strip_prefix("Red packet: ").unwrap_or(text);
+            format!("[red packet] {greeting}{id}")
+        }
+        other => format!("[{}] {text}{id}", other.replace('_', " ")),
+    }
+}
+
+/// One line of `piazza history`: "#3 2025-01-02 10:00:00  Bob Chen (bob): hi".
 pub fn message_line(message: &MessageView, directory: &Directory) -> String {
     format!(
-        "#{} {} {}: {}",
+        "#{} {}  {}: {}",
         message.seq,
-        message.sent_at,
-        directory.name(&message.sender),
-        message.text
+        short_time(&message.sent_at),
+        directory.who(&message.sender),
+        message_body(&message.kind, &message.text, message.ref_.as_deref())
     )
 }
 
-/// One line for an event of `piazza watch`. Fields the CLI does not find
-/// show as `?` rather than failing: a newer server may shape events a
-/// little differently, and the line is only for reading.
-pub fn event_line(event: &EventView, directory: &Directory) -> String {
-    let field = |name: &str| plain(event.fields.get(name));
-    let account = |name: &str| {
-        let id = field(name);
-        directory.name(&id).to_owned()
+// ----------------------------------------------------------------- lists
+
+/// One line of `piazza conversations`, with the id `group add` needs.
+pub fn conversation_line(view: &ConversationView, directory: &Directory) -> String {
+    let kind = if view.kind == "group" {
+        format!("group of {}", view.member_count)
+    } else {
+        "direct".to_owned()
     };
-    let conversation = field("conversation_id");
-    let what = match event.type_.as_str() {
-        "message.new" => format!(
-            "[{conversation} #{}] {}: {}",
-            field("seq"),
-            account("sender"),
-            field("text")
-        ),
-        "conversation.created" => {
-            let title = match event.fields.get("title") {
-                Some(Value::String(title)) => format!(" \"{title}\""),
-                _ => String::new(),
-            };
-            format!("new {} conversation {conversation}{title}", field("kind"))
-        }
-        "conversation.member_added" => format!(
-            "{} joined {conversation} (added by {})",
-            account("account_id"),
-            account("by")
-        ),
-        "conversation.member_removed" if field("account_id") == field("by") => {
-            format!("{} left {conversation}", account("account_id"))
-        }
-        "conversation.member_removed" => format!(
-            "{} was removed from {conversation} by {}",
-            account("account_id"),
-            account("by")
-        ),
-        "contact.request" => {
-            let from = event.fields.get("from");
-            let from_id = plain(from.and_then(|from| from.get("account_id")));
-            let request = field("request_id");
-            let greeting = field("greeting");
-            if directory.is_me(&from_id) {
-                let to = plain(event.fields.get("to").and_then(|to| to.get("username")));
-                format!("you asked {to} to be a contact (request {request})")
-            } else {
-                let from = plain(from.and_then(|from| from.get("username")));
-                format!(
-                    "{from} asks to be a contact: \"{greeting}\"; \
-                     accept with `piazza contacts accept {request}`"
-                )
-            }
-        }
-        "contact.added" => {
-            let contact = event.fields.get("contact");
-            let username = plain(contact.and_then(|contact| contact.get("username")));
-            format!("{username} is now a contact")
-        }
-        "contact.removed" => format!("{} is no longer a contact", account("account_id")),
-        "read.marker" => format!(
-            "read {conversation} up to #{} on device {}",
-            field("seq"),
-            field("device_id")
-        ),
-        other => format!("{other} {}", Value::Object(event.fields.clone())),
+    let unread = match view.unread {
+        0 => "all read".to_owned(),
+        count => format!("{count} unread"),
     };
-    format!("{} {what}", event.at)
+    format!(
+        "{}  ({kind}, {unread})  [{}]",
+        directory.conversation(&view.conversation_id),
+        view.conversation_id
+    )
 }
 
-/// A JSON scalar as a person would write it: strings without quotes.
-fn plain(value: Option<&Value>) -> String {
-    match value {
-        Some(Value::String(text)) => text.clone(),
-        Some(Value::Null) | None => "?".to_owned(),
-        Some(other) => other.to_string(),
+/// One line of `piazza contacts requests`.
+pub fn request_line(request: &ContactRequestView, directory: &Directory) -> String {
+    let from = if request.from.display_name.is_empty() {
+        directory.name_or(&request.from.account_id, &request.from.username)
+    } else {
+        person_label(&request.from.username, &request.from.display_name)
+    };
+    let greeting = if request.greeting.is_empty() {
+        String::new()
+    } else {
+        format!(": \"{}\"", request.greeting)
+    };
+    format!(
+        "{from} asks to be your contact{greeting}  {}  (request {})",
+        short_time(&request.created_at),
+        request.request_id
+    )
+}
+
+// ------------------------------------------------------------------ money
+
+/// What a statement entry's `about` turned out to be, read from the server.
+#[derive(Debug, Clone)]
+pub enum About {
+    Transfer(TransferView),
+    RedPacket(RedPacketView),
+    Payment(PaymentView),
+}
+
+/// One line of `piazza wallet statement`.
+pub fn statement_line(
+    entry: &StatementEntryView,
+    about: Option<&About>,
+    currency: &str,
+    directory: &Directory,
+) -> String {
+    let sign = if entry.amount_minor > 0 { "+" } else { "" };
+    let id = entry
+        .about
+        .as_deref()
+        .map(|id| format!("  [{id}]"))
+        .unwrap_or_default();
+    format!(
+        "{}  {sign}{}  balance {}  {}{id}",
+        short_time(&entry.at),
+        money(entry.amount_minor, currency),
+        money(entry.balance_after_minor, currency),
+        statement_what(&entry.kind, about, directory)
+    )
+}
+
+/// What a statement entry was, with whom.
+fn statement_what(kind: &str, about: Option<&About>, directory: &Directory) -> String {
+    let transfer = match about {
+        Some(About::Transfer(transfer)) => Some(transfer),
+        _ => None,
+    };
+    let packet = match about {
+        Some(About::RedPacket(packet)) => Some(packet),
+        _ => None,
+    };
+    let to = transfer.map(|transfer| format!(" to {}", directory.name(&transfer.to)));
+    let from = transfer.map(|transfer| format!(" from {}", directory.name(&transfer.from)));
+    let packet_in =
+        packet.map(|packet| format!(" in {}", directory.place(&packet.conversation_id)));
+    let packet_from = packet.map(|packet| format!(" from {}", directory.name(&packet.sender)));
+    match (kind, about) {
+        ("topup", _) => "top-up".to_owned(),
+        ("withdrawal", _) => "withdrawal".to_owned(),
+        ("transfer_sent", _) => format!("transfer{}", to.unwrap_or_default()),
+        ("transfer_accepted", _) => format!("transfer{}", from.unwrap_or_default()),
+        ("transfer_declined", _) => {
+            format!("transfer{} came back: declined", to.unwrap_or_default())
+        }
+        ("transfer_expired", _) => {
+            format!(
+                "transfer{} came back: not accepted in time",
+                to.unwrap_or_default()
+            )
+        }
+        ("red_packet_created", _) => format!("red packet{}", packet_in.unwrap_or_default()),
+        ("red_packet_claimed", _) => format!("red packet{}", packet_from.unwrap_or_default()),
+        ("red_packet_refunded", _) => format!(
+            "the unclaimed rest of your red packet{}",
+            packet_in.unwrap_or_default()
+        ),
+        ("merchant_payment", Some(About::Payment(payment))) => {
+            format!("paid {}", merchant(payment))
+        }
+        ("merchant_payment", _) => "paid a merchant".to_owned(),
+        ("merchant_refund", _) => "refund from a merchant".to_owned(),
+        (other, _) => other.replace('_', " "),
     }
+}
+
+fn merchant(payment: &PaymentView) -> String {
+    if payment.merchant_name.is_empty() {
+        payment.merchant_id.clone()
+    } else {
+        payment.merchant_name.clone()
+    }
+}
+
+/// `piazza transfer show`.
+pub fn transfer_lines(transfer: &TransferView, directory: &Directory) -> Vec<String> {
+    let mut lines = vec![format!(
+        "transfer {}  {}  {} from {} to {}  sent {}, expires {}",
+        transfer.transfer_id,
+        transfer.status,
+        money(transfer.amount_minor, &transfer.currency),
+        directory.who(&transfer.from),
+        directory.who(&transfer.to),
+        short_time(&transfer.created_at),
+        short_time(&transfer.expires_at)
+    )];
+    if let Some(note) = &transfer.note {
+        lines.push(format!("note: {note}"));
+    }
+    lines
+}
+
+/// `piazza red-packet show`: the packet, then one line per claim.
+pub fn red_packet_lines(packet: &RedPacketView, directory: &Directory) -> Vec<String> {
+    let amount = |minor| money(minor, &packet.currency);
+    let mut lines = vec![format!(
+        "red packet {}  {}  {} in {} {} share(s), {} left  from {} in {}  expires {}",
+        packet.red_packet_id,
+        packet.status,
+        amount(packet.total_minor),
+        packet.count,
+        packet.mode,
+        packet.remaining_shares,
+        directory.who(&packet.sender),
+        directory.place(&packet.conversation_id),
+        short_time(&packet.expires_at)
+    )];
+    if let Some(greeting) = &packet.greeting {
+        lines.push(format!("greeting: {greeting}"));
+    }
+    for claim in &packet.claims {
+        lines.push(format!(
+            "  {} claimed {}  {}",
+            directory.who(&claim.account_id),
+            amount(claim.amount_minor),
+            short_time(&claim.claimed_at)
+        ));
+    }
+    lines
+}
+
+/// `piazza payment show`.
+pub fn payment_lines(payment: &PaymentView, directory: &Directory) -> Vec<String> {
+    let amount = |minor| money(minor, &payment.currency);
+    let mut lines = vec![format!(
+        "payment {}  {}  {} to {} ({}) from {}  refunded {}  at {}",
+        payment.payment_id,
+        payment_status(&payment.status),
+        amount(payment.amount_minor),
+        merchant(payment),
+        payment.merchant_id,
+        directory.who(&payment.buyer),
+        amount(payment.refunded_minor),
+        short_time(&payment.created_at)
+    )];
+    if let Some(confirm_by) = &payment.confirm_by {
+        lines.push(format!(
+            "waits for the buyer's confirmation until {}: `piazza payment confirm {}`",
+            short_time(confirm_by),
+            payment.payment_id
+        ));
+    }
+    lines
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use piazza_api::AccountBrief;
 
     use super::*;
 
-    fn account(id: &str, username: &str) -> AccountView {
+    pub(super) fn account(id: &str, username: &str, display_name: &str) -> AccountView {
         AccountView {
             account_id: id.to_owned(),
             username: username.to_owned(),
-            display_name: username.to_uppercase(),
+            display_name: display_name.to_owned(),
             ..AccountView::default()
         }
     }
 
-    fn directory() -> Directory {
-        Directory::new(&account("a1", "alice"), &[account("a2", "bob")])
-    }
-
-    fn event(value: serde_json::Value) -> EventView {
-        serde_json::from_value(value).unwrap()
-    }
-
-    #[test]
-    fn a_message_names_its_sender() {
-        let message = event(json!({
-            "cursor": "v1.1", "type": "message.new", "at": "2025-01-01T10:00:00Z",
-            "conversation_id": "c1", "message_id": "m1", "seq": 7, "sender": "a2",
-            "text": "hello", "sent_at": "2025-01-01T10:00:00Z", "client_msg_id": "x"
-        }));
-        assert_eq!(
-            event_line(&message, &directory()),
-            "2025-01-01T10:00:00Z [c1 #7] bob: hello"
+    /// Ann (the CLI's account), her contact Bob, a direct conversation
+    /// with him and a group.
+    pub(super) fn directory() -> Directory {
+        let mut directory = Directory::new(
+            &account("acct_1", "ann", "Ann Lee"),
+            &[account("acct_2", "bob", "Bob Chen")],
         );
+        directory.add_conversations(&[
+            conversation("conv_1", "direct", "Bob Chen"),
+            conversation("conv_2", "group", "Weekend"),
+        ]);
+        directory
     }
 
-    #[test]
-    fn an_unknown_sender_shows_as_its_id() {
-        let message = MessageView {
-            message_id: "m".to_owned(),
-            seq: 2,
-            sender: "a9".to_owned(),
-            text: "hi".to_owned(),
-            sent_at: "t".to_owned(),
+    fn conversation(id: &str, kind: &str, title: &str) -> ConversationView {
+        ConversationView {
+            conversation_id: id.to_owned(),
+            kind: kind.to_owned(),
+            title: title.to_owned(),
+            last_seq: 4,
+            unread: 2,
+            read_seq: 2,
+            member_count: 3,
+            owner: None,
+            avatar_media_id: None,
+            peer: (kind == "direct").then(|| "acct_2".to_owned()),
+        }
+    }
+
+    fn message(sender: &str, kind: &str, text: &str, reference: Option<&str>) -> MessageView {
+        MessageView {
+            message_id: "msg_9".to_owned(),
+            seq: 3,
+            sender: sender.to_owned(),
+            text: text.to_owned(),
+            sent_at: "2025-01-02T10:00:00.123Z".to_owned(),
             client_msg_id: "x".to_owned(),
-            kind: "text".to_owned(),
-            ref_: None,
-        };
-        assert_eq!(message_line(&message, &directory()), "#2 t a9: hi");
+            kind: kind.to_owned(),
+            ref_: reference.map(str::to_owned),
+        }
     }
 
     #[test]
-    fn membership_events_read_as_sentences() {
+    fn people_are_named_by_display_name_and_username() {
         let directory = directory();
-        let left = event(json!({"cursor": "c", "type": "conversation.member_removed",
-            "at": "t", "conversation_id": "g", "account_id": "a2", "by": "a2"}));
-        assert_eq!(event_line(&left, &directory), "t bob left g");
-        let removed = event(json!({"cursor": "c", "type": "conversation.member_removed",
-            "at": "t", "conversation_id": "g", "account_id": "a2", "by": "a1"}));
-        assert_eq!(
-            event_line(&removed, &directory),
-            "t bob was removed from g by alice"
-        );
-        let created = event(json!({"cursor": "c", "type": "conversation.created",
-            "at": "t", "conversation_id": "g", "kind": "group", "title": "Team"}));
-        assert_eq!(
-            event_line(&created, &directory),
-            "t new group conversation g \"Team\""
-        );
+        assert_eq!(directory.name("acct_2"), "Bob Chen (bob)");
+        assert_eq!(directory.who("acct_2"), "Bob Chen (bob)");
+        assert_eq!(directory.who("acct_1"), "you");
+        assert_eq!(directory.name("acct_1"), "Ann Lee (ann)");
+        assert_eq!(person_label("carol", "carol"), "carol");
+        assert_eq!(person_label("carol", " "), "carol");
+        // Someone the CLI cannot name keeps their id, rather than a guess.
+        assert_eq!(directory.who("acct_9"), "acct_9");
     }
 
     #[test]
-    fn contact_events_teach_the_directory_new_names() {
+    fn conversations_are_named_by_title_or_peer() {
         let mut directory = directory();
-        let request = event(json!({"cursor": "c", "type": "contact.request", "at": "t",
-            "request_id": "r1", "greeting": "hi!",
-            "from": {"account_id": "a3", "username": "carol", "display_name": "C"},
-            "to": {"account_id": "a1", "username": "alice", "display_name": "A"}}));
-        directory.learn(&request);
-        assert_eq!(directory.name("a3"), "carol");
+        assert_eq!(directory.conversation("conv_1"), "Bob Chen");
+        assert_eq!(directory.conversation("conv_2"), "Weekend");
+        assert_eq!(directory.conversation("conv_7"), "conv_7");
+        assert!(directory.is_group("conv_2") && !directory.is_group("conv_1"));
+        assert_eq!(directory.place("conv_1"), "your chat with Bob Chen");
+        assert_eq!(directory.place("conv_2"), "Weekend");
+        // A peer who renames themselves renames the conversation.
+        directory.rename("acct_2", "Bobby");
+        assert_eq!(directory.conversation("conv_1"), "Bobby");
         assert_eq!(
-            event_line(&request, &directory),
-            "t carol asks to be a contact: \"hi!\"; accept with `piazza contacts accept r1`"
-        );
-        let mine = event(json!({"cursor": "c", "type": "contact.request", "at": "t",
-            "request_id": "r2", "greeting": "",
-            "from": {"account_id": "a1", "username": "alice"},
-            "to": {"account_id": "a4", "username": "dave"}}));
-        assert_eq!(
-            event_line(&mine, &directory),
-            "t you asked dave to be a contact (request r2)"
+            conversation_line(&conversation("conv_2", "group", "Weekend"), &directory),
+            "Weekend  (group of 3, 2 unread)  [conv_2]"
         );
     }
 
     #[test]
-    fn unknown_events_and_missing_fields_still_print() {
+    fn history_marks_each_kind_of_message() {
         let directory = directory();
-        let future = event(json!({"cursor": "c", "type": "wallet.credited", "at": "t",
-            "amount_minor": 100}));
+        let line = |sender, kind, text, reference| {
+            message_line(&message(sender, kind, text, reference), &directory)
+        };
         assert_eq!(
-            event_line(&future, &directory),
-            "t wallet.credited {\"amount_minor\":100}"
+            line("acct_2", "text", "hi", None),
+            "#3 2025-01-02 10:00:00  Bob Chen (bob): hi"
         );
-        let sparse = event(json!({"cursor": "c", "type": "message.new", "at": "t"}));
-        assert_eq!(event_line(&sparse, &directory), "t [? #?] ?: ?");
+        assert_eq!(
+            line("acct_1", "image", "the view", Some("med_1")),
+            "#3 2025-01-02 10:00:00  you: [picture] the view"
+        );
+        assert_eq!(
+            line("acct_1", "image", "", Some("med_1")),
+            "#3 2025-01-02 10:00:00  you: [picture]"
+        );
+        assert_eq!(
+            line("acct_1", "transfer", "Transfer of 12.34 CNY", Some("trf_1")),
+            "#3 2025-01-02 10:00:00  you: [transfer 12.34 CNY] (trf_1)"
+        );
+        assert_eq!(
+            line(
+                "acct_2",
+                "red_packet",
+                "Red packet: happy new year",
+                Some("rpk_1")
+            ),
+            "#3 2025-01-02 10:00:00  Bob Chen (bob): [red packet] happy new year (rpk_1)"
+        );
+        assert_eq!(
+            line("acct_2", "sticker", "a cat", Some("stk_1")),
+            "#3 2025-01-02 10:00:00  Bob Chen (bob): [sticker] a cat (stk_1)"
+        );
+    }
+
+    #[test]
+    fn money_and_times_read_as_a_person_writes_them() {
+        assert_eq!(money(1234, "CNY"), "12.34 CNY");
+        assert_eq!(money(-888, "CNY"), "-8.88 CNY");
+        assert_eq!(money(500, "JPY"), "500 JPY");
+        assert_eq!(money(5, "XXZ"), "5 minor units of XXZ");
+        assert_eq!(
+            short_time("2025-01-02T10:00:00.123Z"),
+            "2025-01-02 10:00:00"
+        );
+        assert_eq!(short_time("later"), "later");
+        assert_eq!(
+            payment_status("needs_confirmation"),
+            "waiting for confirmation"
+        );
+    }
+
+    #[test]
+    fn a_request_names_who_asks_and_how_to_answer() {
+        let mut directory = directory();
+        let request = ContactRequestView {
+            request_id: "req_4".to_owned(),
+            from: AccountBrief {
+                account_id: "acct_3".to_owned(),
+                username: "carol".to_owned(),
+                display_name: String::new(),
+                avatar_media_id: None,
+            },
+            greeting: "hi, it's Carol".to_owned(),
+            created_at: "2025-01-02T10:00:00Z".to_owned(),
+        };
+        assert_eq!(
+            request_line(&request, &directory),
+            "carol asks to be your contact: \"hi, it's Carol\"  2025-01-02 10:00:00  (request req_4)"
+        );
+        directory.add_person("acct_3", "carol", "Carol Wu");
+        assert!(request_line(&request, &directory).starts_with("Carol Wu (carol) asks"));
+        // The request itself carries the name (servers since profiles).
+        let named = ContactRequestView {
+            from: AccountBrief {
+                display_name: "Carol W.".to_owned(),
+                ..request.from.clone()
+            },
+            ..request
+        };
+        assert!(request_line(&named, &directory).starts_with("Carol W. (carol) asks"));
+    }
+
+    fn entry(kind: &str, amount_minor: i64, about: Option<&str>) -> StatementEntryView {
+        StatementEntryView {
+            entry_id: "ent_1".to_owned(),
+            amount_minor,
+            balance_after_minor: 5000,
+            kind: kind.to_owned(),
+            ref_: "txn_1".to_owned(),
+            about: about.map(str::to_owned),
+            at: "2025-01-02T10:00:00Z".to_owned(),
+        }
+    }
+
+    fn transfer(from: &str, to: &str, status: &str) -> TransferView {
+        TransferView {
+            transfer_id: "trf_1".to_owned(),
+            status: status.to_owned(),
+            amount_minor: 1234,
+            currency: "CNY".to_owned(),
+            from: from.to_owned(),
+            to: to.to_owned(),
+            note: Some("lunch".to_owned()),
+            created_at: "2025-01-02T10:00:00Z".to_owned(),
+            expires_at: "2025-01-03T10:00:00Z".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_statement_says_with_whom_money_moved() {
+        let directory = directory();
+        let line = |kind, amount, about: Option<&About>, id| {
+            statement_line(&entry(kind, amount, id), about, "CNY", &directory)
+        };
+        assert_eq!(
+            line("topup", 10000, None, None),
+            "2025-01-02 10:00:00  +100.00 CNY  balance 50.00 CNY  top-up"
+        );
+        let sent = About::Transfer(transfer("acct_1", "acct_2", "accepted"));
+        assert_eq!(
+            line("transfer_sent", -1234, Some(&sent), Some("trf_1")),
+            "2025-01-02 10:00:00  -12.34 CNY  balance 50.00 CNY  transfer to Bob Chen (bob)  [trf_1]"
+        );
+        let received = About::Transfer(transfer("acct_2", "acct_1", "accepted"));
+        assert!(
+            line("transfer_accepted", 1234, Some(&received), Some("trf_1"))
+                .ends_with("transfer from Bob Chen (bob)  [trf_1]")
+        );
+        // A record the CLI could not read still says what kind it was.
+        assert!(
+            line("transfer_declined", 1234, None, Some("trf_2"))
+                .ends_with("transfer came back: declined  [trf_2]")
+        );
+        let paid = About::Payment(payment("needs_confirmation"));
+        assert!(
+            line("merchant_payment", -350, Some(&paid), Some("pay_1"))
+                .ends_with("paid Ann's Noodles  [pay_1]")
+        );
+    }
+
+    fn payment(status: &str) -> PaymentView {
+        PaymentView {
+            payment_id: "pay_3".to_owned(),
+            merchant_id: "mer_1".to_owned(),
+            merchant_name: "Ann's Noodles".to_owned(),
+            buyer: "acct_2".to_owned(),
+            amount_minor: 60000,
+            currency: "CNY".to_owned(),
+            refunded_minor: 0,
+            status: status.to_owned(),
+            created_at: "2025-01-02T10:00:00Z".to_owned(),
+            confirm_by: (status == "needs_confirmation").then(|| "2025-01-02T10:05:00Z".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_payment_waiting_for_the_buyer_is_not_collected() {
+        let lines = payment_lines(&payment("needs_confirmation"), &directory());
+        assert_eq!(
+            lines[0],
+            "payment pay_3  waiting for confirmation  600.00 CNY to Ann's Noodles (mer_1) from \
+             Bob Chen (bob)  refunded 0.00 CNY  at 2025-01-02 10:00:00"
+        );
+        assert!(
+            lines[1].contains("`piazza payment confirm pay_3`"),
+            "{lines:?}"
+        );
+        assert!(!lines.join("\n").contains("collected"));
+    }
+
+    #[test]
+    fn transfers_and_red_packets_name_their_people() {
+        let directory = directory();
+        let lines = transfer_lines(&transfer("acct_1", "acct_2", "pending"), &directory);
+        assert_eq!(
+            lines,
+            [
+                "transfer trf_1  pending  12.34 CNY from you to Bob Chen (bob)  sent 2025-01-02 \
+                 10:00:00, expires 2025-01-03 10:00:00",
+                "note: lunch"
+            ]
+        );
+        let packet = RedPacketView {
+            red_packet_id: "rpk_1".to_owned(),
+            conversation_id: "conv_2".to_owned(),
+            sender: "acct_1".to_owned(),
+            mode: "lucky".to_owned(),
+            total_minor: 888,
+            currency: "CNY".to_owned(),
+            count: 2,
+            greeting: None,
+            status: "open".to_owned(),
+            remaining_shares: 1,
+            created_at: "2025-01-02T10:00:00Z".to_owned(),
+            expires_at: "2025-01-03T10:00:00Z".to_owned(),
+            claims: vec![piazza_api::RedPacketClaimView {
+                account_id: "acct_2".to_owned(),
+                amount_minor: 300,
+                claimed_at: "2025-01-02T10:01:00Z".to_owned(),
+            }],
+        };
+        assert_eq!(
+            red_packet_lines(&packet, &directory),
+            [
+                "red packet rpk_1  open  8.88 CNY in 2 lucky share(s), 1 left  from you in Weekend  \
+                 expires 2025-01-03 10:00:00",
+                "  Bob Chen (bob) claimed 3.00 CNY  2025-01-02 10:01:00"
+            ]
+        );
     }
 }

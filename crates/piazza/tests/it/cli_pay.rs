@@ -172,13 +172,19 @@ async fn the_pay_commands_move_money_end_to_end() {
         .await;
     let transfer_id = id_in(&sent, "trf_");
     let accepted = cli.ok("bob", &["transfer", "accept", &transfer_id]).await;
-    assert!(accepted.contains("accepted: 12.34 CNY"), "{accepted}");
+    assert!(
+        accepted.contains("accepted the transfer of 12.34 CNY from alice"),
+        "{accepted}"
+    );
     let shown = cli.ok("alice", &["wallet"]).await;
     assert!(shown.contains("balance 89.16 CNY"), "{shown}");
     let shown = cli.ok("bob", &["wallet"]).await;
     assert!(shown.contains("balance 12.34 CNY"), "{shown}");
     let statement = cli.ok("bob", &["wallet", "statement"]).await;
-    assert!(statement.contains("+12.34"), "{statement}");
+    assert!(
+        statement.contains("+12.34 CNY") && statement.contains("transfer from alice"),
+        "{statement}"
+    );
 
     // A merchant's dynamic code, paid by scanning its payload.
     let created = cli
@@ -260,7 +266,8 @@ async fn the_pay_commands_move_money_end_to_end() {
     let claimed = cli.ok("bob", &["red-packet", "claim", &packet_id]).await;
     assert!(claimed.contains("claimed 8.88 CNY"), "{claimed}");
     let shown = cli.ok("alice", &["red-packet", "show", &packet_id]).await;
-    assert!(shown.contains(&bob.account_id), "{shown}");
+    assert!(shown.contains("bob claimed 8.88 CNY"), "{shown}");
+    assert!(!shown.contains(&bob.account_id), "names, not ids: {shown}");
 
     // Above the no-PIN limit (500.00) a collection waits for the buyer.
     cli.ok("bob", &["topup", "600"]).await;
@@ -272,13 +279,19 @@ async fn the_pay_commands_move_money_end_to_end() {
             &["merchant", "collect", &merchant_id, &digits, "600"],
         )
         .await;
-    assert!(collected.contains("needs_confirmation"), "{collected}");
+    assert!(
+        collected.contains("waiting for confirmation") && !collected.contains("collected"),
+        "{collected}"
+    );
     let payment_id = id_in(&collected, "pay_");
     assert_eq!(balance_minor(&bob).await, 1234 - 650 + 50 + 888 + 60_000);
     let confirmed = cli.ok("bob", &["payment", "confirm", &payment_id]).await;
     assert!(confirmed.contains("completed"), "{confirmed}");
     let shown = cli.ok("alice", &["payment", "show", &payment_id]).await;
-    assert!(shown.contains("completed  600.00 CNY"), "{shown}");
+    assert!(
+        shown.contains("completed  600.00 CNY to Cafe") && shown.contains("from bob"),
+        "{shown}"
+    );
 
     assert_eq!(balance_minor(&alice).await, 10_150 - 1234 - 888);
     assert_eq!(balance_minor(&bob).await, 1234 - 650 + 50 + 888);

@@ -286,8 +286,18 @@ pub async fn start_server_process(
     data_dir: &std::path::Path,
     extra_args: &[&str],
 ) -> ServerProcess {
+    start_server_process_on(data_dir, "127.0.0.1:0", extra_args).await
+}
+
+/// `start_server_process` listening on `listen` (to restart a server on
+/// the port it had).
+pub async fn start_server_process_on(
+    data_dir: &std::path::Path,
+    listen: &str,
+    extra_args: &[&str],
+) -> ServerProcess {
     let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"));
-    spawn_server_process(command, data_dir, extra_args).await
+    spawn_server_process(command, data_dir, listen, extra_args).await
 }
 
 /// `start_server_process` with the server's open-file limit, soft and
@@ -303,7 +313,7 @@ pub async fn start_server_process_with_open_files(
         .arg(format!("ulimit -n {open_files_max} && exec \"$@\""))
         .arg("sh")
         .arg(env!("CARGO_BIN_EXE_piazza"));
-    spawn_server_process(command, data_dir, &[]).await
+    spawn_server_process(command, data_dir, "127.0.0.1:0", &[]).await
 }
 
 /// Adds the `serve` arguments to `command` (the binary, or something that
@@ -311,6 +321,7 @@ pub async fn start_server_process_with_open_files(
 async fn spawn_server_process(
     mut command: tokio::process::Command,
     data_dir: &std::path::Path,
+    listen: &str,
     extra_args: &[&str],
 ) -> ServerProcess {
     use tokio::io::{AsyncBufReadExt, BufReader};
@@ -322,7 +333,7 @@ async fn spawn_server_process(
     )
     .unwrap();
     let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", listen])
         .args(extra_args)
         .arg("--data-dir")
         .arg(data_dir)

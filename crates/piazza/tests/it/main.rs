@@ -6,6 +6,8 @@ mod bad_input;
 mod chaos;
 mod chat;
 mod cli_pay;
+mod cli_profiles;
+mod cli_watch;
 mod connections;
 mod crash;
 mod device_details;

@@ -210,6 +210,15 @@ async fn static_and_dynamic_payments_reach_the_settlement_account() {
     let sent = wait_for(&buyer, "payment.sent").await;
     assert_eq!(field(&sent, "payment_id"), first.as_str());
     assert_eq!(field(&sent, "amount_minor"), 500);
+    // Paid by scanning the merchant's code: not a collection.
+    assert!(sent.fields.get("collected").is_none(), "{sent:?}");
+    // The buyer sees whom they paid, though only the owner reads the merchant.
+    let shown = buyer
+        .client
+        .payment(&first)
+        .await
+        .expect("the buyer's payment");
+    assert_eq!(shown.merchant_name, "Noodle Bar");
     let received = wait_for(&owner, "payment.received").await;
     assert_eq!(field(&received, "merchant_id"), merchant.as_str());
     assert_eq!(field(&received, "buyer"), buyer.account_id.as_str());

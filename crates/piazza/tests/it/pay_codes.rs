@@ -243,12 +243,15 @@ async fn every_collection_reaches_the_buyers_devices_at_once() {
     assert_eq!(field(&sent, "payment_id"), &small.1["payment_id"]);
     assert_eq!(field(&sent, "amount_minor"), 250);
     assert_eq!(field(&sent, "merchant_name"), "Night Market");
+    // A collection says so, for clients to word it ("… collected from you").
+    assert_eq!(field(&sent, "collected"), true);
     let large = collect(&owner, &merchant, &code(&buyer).await, 5_000, "large").await;
     assert_eq!(large.1["status"], "needs_confirmation");
     let asked = next_of_type(&mut socket, "payment.confirmation_requested").await;
     assert_eq!(field(&asked, "payment_id"), &large.1["payment_id"]);
     assert_eq!(field(&asked, "amount_minor"), 5_000);
     assert_eq!(field(&asked, "merchant_name"), "Night Market");
+    assert_eq!(field(&asked, "collected"), true);
 }
 
 /// A PIN changed (or reset, or locked) must be typed again on every

@@ -125,6 +125,8 @@ async fn top_up_credits_the_wallet_and_shows_in_statement_and_log() {
     assert_eq!(entries[1]["amount_minor"], 10_000);
     assert_eq!(entries[1]["balance_after_minor"], 10_000);
     assert!(entries[0]["at"].is_string() && entries[0]["entry_id"].is_string());
+    // A top-up's reference is the gateway's, not shown as what it is about.
+    assert!(entries[0].get("about").is_none(), "{}", entries[0]);
     assert!(statement["cursor"].is_null());
 
     // Paged one at a time, the same lines in the same order.

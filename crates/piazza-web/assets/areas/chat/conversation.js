@@ -92,6 +92,7 @@ export class Conversation extends HTMLElement {
   }
 
   build() {
+    this.faceKey = null;
     const header = this.buildHeader();
     this.topSpacer = h('div', { class: 'spacer', 'aria-hidden': 'true' });
     this.bottomSpacer = h('div', { class: 'spacer', 'aria-hidden': 'true' });
@@ -237,7 +238,7 @@ export class Conversation extends HTMLElement {
       this.titleElement.textContent = t('chat.title');
       return;
     }
-    const title = conversation.title || t('chat.direct');
+    const title = this.state.title(this.conversationId);
     this.titleElement.textContent = title;
     const group = conversation.kind === 'group';
     this.subtitle.textContent = group ? t('group.member_count', { count: conversation.member_count }) : '';

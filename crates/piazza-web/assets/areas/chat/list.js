@@ -111,8 +111,7 @@ export class ChatList extends HTMLElement {
 
   fill(entry, conversation) {
     const session = this.session;
-    const title =
-      conversation.title || (conversation.kind === 'group' ? t('group.untitled') : t('chat.direct'));
+    const title = this.state.title(conversation.conversation_id);
     entry.title.textContent = title;
     const face = this.state.face(conversation.conversation_id);
     const avatarKey = `${face.account_id ?? face.conversation_id}|${face.avatar_media_id ?? ''}|${title}`;

@@ -7,6 +7,7 @@
 import { h } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { toast } from '../../lib/ui.js';
+import { messageSummary } from './summary.js';
 
 /** Where "don't ask again" is kept (per browser: the permission is the browser's too). */
 const DISMISSED_KEY = 'piazza.notify.dismissed';
@@ -108,10 +109,9 @@ function seen(state, conversationId) {
   return document.visibilityState === 'visible' && document.hasFocus() && state.viewing === conversationId;
 }
 
-/** A message's text as a notification shows it. */
-function preview(message) {
-  const kind = message.kind && message.kind !== 'text' ? `[${t(`chat.kind.${message.kind}`)}] ` : '';
-  const text = `${kind}${message.text ?? ''}`.trim();
+/** A message as a notification shows it: the list's one-line summary, cut short. */
+function preview(message, session) {
+  const text = messageSummary(message, session);
   return text.length > BODY_MAX ? `${text.slice(0, BODY_MAX - 1)}…` : text;
 }
 
@@ -126,8 +126,8 @@ export function watchIncoming(session, state) {
     const conversation = state.conversations.get(id);
     const sender = session.name(message.sender);
     const group = conversation?.kind === 'group';
-    const title = group ? `${conversation.title || t('group.untitled')}` : sender;
-    const body = group ? `${sender}: ${preview(message)}` : preview(message);
+    const title = group ? state.title(id) : sender;
+    const body = group ? `${sender}: ${preview(message, session)}` : preview(message, session);
     try {
       const note = new Notification(title, { body, tag: id, lang: document.documentElement.lang });
       note.addEventListener('click', () => {

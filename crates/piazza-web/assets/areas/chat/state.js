@@ -4,6 +4,7 @@
 // and 'messages' (one conversation's messages, detail = conversation id).
 
 import { newClientMsgId } from '../../lib/dom.js';
+import { t } from '../../lib/i18n.js';
 
 /** Messages fetched per history page. */
 export const HISTORY_PAGE_LEN = 100;
@@ -176,6 +177,19 @@ export class ChatState extends EventTarget {
     const members = await this.loadMembers(conversationId);
     for (const id of members) if (id !== this.session.me) return id;
     return null;
+  }
+
+  /**
+   * A conversation's name: a group's title, or the peer's name as this
+   * session knows it now (a profile change arrives as an event, while
+   * the server's `title` is from the last snapshot).
+   */
+  title(conversationId) {
+    const conversation = this.conversations.get(conversationId);
+    if (conversation?.kind === 'group') return conversation.title || t('group.untitled');
+    const peer = this.peerOf(conversationId);
+    const person = peer ? this.session.people.get(peer) : null;
+    return person?.display_name || conversation?.title || person?.username || t('chat.direct');
   }
 
   /**

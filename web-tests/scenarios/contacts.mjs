@@ -1,0 +1,228 @@
+// Contacts and profiles: adding with a greeting, requests received
+// (accept, decline) and sent (pending), a person's profile, my own
+// profile and password.
+
+import {
+  DESKTOP,
+  PHONE,
+  PASSWORD,
+  args,
+  run,
+  fail,
+  call,
+  apiUser,
+  apiBefriend,
+  expectVisible,
+  expectAttached,
+  expectText,
+  expectUrl,
+  logInInBrowser,
+  openChatWith,
+  scenario,
+} from '../harness.mjs';
+
+/** A PNG drawn by the page itself (w×h, one colour with a white square), as bytes. */
+async function drawPng(page, width, height, colour) {
+  const base64 = await page.evaluate(
+    async ([w, h, fill]) => {
+      const canvas = new OffscreenCanvas(w, h);
+      const g = canvas.getContext('2d');
+      g.fillStyle = fill;
+      g.fillRect(0, 0, w, h);
+      g.fillStyle = '#fff';
+      g.fillRect(w / 4, h / 4, w / 2, h / 2);
+      const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+      let binary = '';
+      for (const byte of bytes) binary += String.fromCharCode(byte);
+      return btoa(binary);
+    },
+    [width, height, colour],
+  );
+  return Buffer.from(base64, 'base64');
+}
+
+/** Uploads a picture through the API and makes it the account's avatar. */
+async function apiAvatar(user, png) {
+  const response = await fetch(`${args.baseUrl}/api/v1/media`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'image/png', Accept: 'application/json' },
+    body: png,
+  });
+  if (!response.ok) fail(`upload: ${response.status} ${await response.text()}`);
+  const { media_id: mediaId } = await response.json();
+  await call(user.token, 'PATCH', '/me', { avatar_media_id: mediaId });
+  return mediaId;
+}
+
+scenario('contacts-requests', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const cat = await apiUser('cat');
+  const page = await t.page({ viewport: DESKTOP });
+  await logInInBrowser(page, ann.username);
+  await page.click('.areas a[href="#/contacts"]');
+
+  // An unknown username is said so, before any request.
+  await page.fill('#contact-search', `nobody_${run}`);
+  await page.click('[data-testid=add-contact-form] button[type=submit]');
+  await expectText(page, '[data-testid=add-contact-form] .error', `nobody_${run}`, 'the unknown username');
+
+  // Adding Bob: who he is first, then a greeting to send.
+  await page.fill('#contact-search', bob.username);
+  await page.click('[data-testid=add-contact-form] button[type=submit]');
+  await expectText(page, '[data-testid=add-contact-who]', `bob ${run}`, "Bob's display name in the add dialog");
+  await expectVisible(page, '[data-testid=add-contact-who] .avatar', "Bob's avatar in the add dialog");
+  const suggested = await page.inputValue('#add-greeting');
+  if (!suggested.includes(`ann ${run}`)) fail(`the suggested greeting is "${suggested}"`);
+  await page.fill('#add-greeting', 'Hello Bob, Ann from the picnic');
+  await t.screenshotNow(page, 'add');
+  await page.click('[data-testid=send-request]');
+  await expectVisible(page, '.toast', 'the "request sent" toast');
+  await expectText(page, `.outgoing li[data-to="${bob.username}"]`, 'Ann from the picnic', 'the pending request with its greeting');
+  await expectText(page, `.outgoing li[data-to="${bob.username}"] .tag`, 'Pending', 'marked pending');
+
+  // Cat asks Ann: her name, picture and greeting arrive live, with a count on the tab.
+  await call(cat.token, 'POST', '/contacts/requests', { to: ann.username, greeting: 'Ciao Ann, sono Cat' });
+  const catRow = `.requests li[data-from="${cat.username}"]`;
+  await expectText(page, catRow, `cat ${run}`, "Cat's display name on her request");
+  await expectText(page, catRow, 'Ciao Ann, sono Cat', "Cat's greeting");
+  await expectVisible(page, `${catRow} .avatar`, "Cat's avatar on her request");
+  await expectText(page, '.areas a[data-area=contacts] .nav-badge:not([hidden])', '1', 'the count on the Contacts tab');
+  t.screenshot(page);
+
+  // Bob, on a phone in the dark, sees Ann's request as she wrote it and accepts.
+  const phone = await t.page({ viewport: PHONE, name: 'phone', colorScheme: 'dark' });
+  await logInInBrowser(phone, bob.username);
+  await phone.click('.areas a[href="#/contacts"]');
+  const annRow = `.requests li[data-from="${ann.username}"]`;
+  await expectText(phone, annRow, `ann ${run}`, "Ann's name at Bob");
+  await expectText(phone, annRow, 'Ann from the picnic', "Ann's greeting at Bob");
+  t.screenshot(phone, 'phone-dark');
+  await phone.click(`${annRow} [data-testid=accept-request]`);
+  await expectVisible(phone, `.contacts li[data-username="${ann.username}"]`, 'Ann among Bob\'s contacts');
+  await expectVisible(page, `.contacts li[data-username="${bob.username}"]`, 'Bob among Ann\'s contacts');
+  await page.waitForSelector(`.outgoing li[data-to="${bob.username}"]`, { state: 'detached' })
+    .catch(() => fail('the accepted request still pending at Ann'));
+
+  // Ann declines Cat: gone from her list; Cat is not told (still pending for her).
+  await page.click(`${catRow} [data-testid=decline-request]`);
+  await page.waitForSelector(catRow, { state: 'detached' }).catch(() => fail('the declined request is still listed'));
+  const incoming = await call(ann.token, 'GET', '/contacts/requests');
+  if (incoming.requests.length) fail(`Ann still has requests: ${JSON.stringify(incoming)}`);
+  const pending = await call(cat.token, 'GET', '/contacts/requests/outgoing');
+  if (!pending.requests.some((r) => r.to.username === ann.username)) fail(`Cat's request is not pending: ${JSON.stringify(pending)}`);
+  await page.waitForSelector('.areas a[data-area=contacts] .nav-badge:not([hidden])', { state: 'detached' })
+    .catch(() => fail('the Contacts tab still counts a request'));
+});
+
+scenario('profile', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  await apiBefriend(ann, bob);
+  const page = await t.page({ viewport: DESKTOP });
+  const png = await drawPng(page, 120, 120, '#2b7f9e');
+  await apiAvatar(bob, png);
+  await call(bob.token, 'PATCH', '/me', { bio: 'Bakes bread on Saturdays' });
+  await logInInBrowser(page, ann.username);
+
+  // Bob's picture in the chat list and the conversation header.
+  const picture = (scope) => page.waitForFunction(
+    (selector) => {
+      const img = document.querySelector(`${selector} .avatar.has-picture img`);
+      return img && img.complete && img.naturalWidth > 0 && img.src.startsWith('blob:');
+    },
+    scope,
+    { timeout: 10_000 },
+  );
+  await picture('.chat-list').catch(() => fail("Bob's picture is not in the chat list"));
+  await openChatWith(page, `bob ${run}`);
+  await picture('[data-testid=conversation-peer]').catch(() => fail("Bob's picture is not in the header"));
+
+  // The header opens his profile: picture, name, username, bio, Message.
+  await page.click('[data-testid=conversation-peer]');
+  await expectUrl(page, `#/contacts/${bob.account_id}`);
+  await expectText(page, '[data-testid=profile] h1', `bob ${run}`, "Bob's name on his profile");
+  await expectText(page, '[data-testid=profile] .username', `@${bob.username}`, "Bob's username");
+  await expectText(page, '[data-testid=profile-bio]', 'Bakes bread on Saturdays', "Bob's bio");
+  await picture('[data-testid=profile]').catch(() => fail("Bob's picture is not on his profile"));
+  t.screenshot(page);
+  await page.click('[data-testid=profile-message]');
+  await expectVisible(page, 'pz-conversation #composer', 'back in the chat from the profile');
+  await picture('[data-testid=conversation-peer]').catch(() => fail("Bob's picture is not in the header again"));
+
+  // The same on a phone, in the dark.
+  const phone = await t.page({ viewport: PHONE, name: 'phone', colorScheme: 'dark' });
+  await logInInBrowser(phone, ann.username);
+  await phone.goto(`${args.baseUrl}/#/contacts/${bob.account_id}`);
+  await expectText(phone, '[data-testid=profile-bio]', 'Bakes bread on Saturdays', "Bob's bio on the phone");
+  t.screenshot(phone, 'phone-dark');
+});
+
+scenario('me', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  await apiBefriend(ann, bob);
+  // Bob watches his chat list: Ann's new name and picture arrive live.
+  const bobPage = await t.page({ viewport: DESKTOP, name: 'bob' });
+  await logInInBrowser(bobPage, bob.username);
+  const page = await t.page({ viewport: PHONE, colorScheme: 'dark' });
+  await logInInBrowser(page, ann.username);
+  // The profile is where people look for it: the Me tab and the account menu.
+  await page.click('[data-testid=account-menu]');
+  await page.click('[data-testid=menu-profile]');
+  await expectUrl(page, '#/me');
+  await expectVisible(page, '#me-display-name', 'the profile form');
+  await page.fill('#me-display-name', `Ann Lee ${run}`);
+  await page.fill('#me-bio', 'Plays the cello');
+  await page.click('[data-testid=me-save]');
+  await expectVisible(page, '.toast', 'the "saved" toast');
+  await page.setInputFiles('[data-testid=avatar-input]', {
+    name: 'me.png',
+    mimeType: 'image/png',
+    buffer: await drawPng(page, 64, 64, '#c8377e'),
+  });
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=me-profile] .avatar.has-picture img')?.naturalWidth > 0,
+    null,
+    { timeout: 10_000 },
+  ).catch(() => fail('the new picture is not shown'));
+  await expectVisible(page, '[data-testid=account-menu] .avatar.has-picture', 'the new picture in the header');
+  await expectText(page, '[data-testid=account-menu]', `Ann Lee ${run}`, 'the new name in the header');
+  await expectAttached(page, '#me-bio', 'the page kept (not rebuilt) after the change');
+  const me = await call(ann.token, 'GET', '/me');
+  if (me.display_name !== `Ann Lee ${run}` || me.bio !== 'Plays the cello' || !me.avatar_media_id) {
+    fail(`the profile was not saved: ${JSON.stringify(me)}`);
+  }
+  await expectText(bobPage, '.chat-list li', `Ann Lee ${run}`, "Ann's new name at Bob, live");
+  await expectVisible(bobPage, '.chat-list .avatar.has-picture', "Ann's new picture at Bob, live");
+  t.screenshot(page, 'phone-dark');
+  t.screenshot(bobPage, 'bob');
+
+  // The password: a wrong current one is refused; the right one changes
+  // it and, as asked, logs the other devices out.
+  const other = await t.page({ viewport: DESKTOP, name: 'other' });
+  await logInInBrowser(other, ann.username);
+  await page.fill('#pw-old', 'not my password');
+  await page.fill('#pw-new', 'a much better password');
+  await page.fill('#pw-repeat', 'a much better password');
+  await page.click('[data-testid=password-submit]');
+  await expectVisible(page, '[data-testid=me-password] .error:not(:empty)', 'the wrong current password refused');
+  // Changed without logging the others out: they are told, and stay in.
+  await page.fill('#pw-old', PASSWORD);
+  await page.fill('#pw-new', 'an interim password');
+  await page.fill('#pw-repeat', 'an interim password');
+  await page.uncheck('#pw-sign-out');
+  await page.click('[data-testid=password-submit]');
+  await expectText(page, '.toast', 'Password changed', 'the "password changed" toast');
+  await expectText(other, '.toast', 'another device', 'the other browser told of the change');
+  await expectVisible(other, 'pz-chat-list', 'the other browser still in');
+  // Changed again, logging the others out.
+  await page.fill('#pw-old', 'an interim password');
+  await page.fill('#pw-new', 'a much better password');
+  await page.fill('#pw-repeat', 'a much better password');
+  if (!(await page.isChecked('#pw-sign-out'))) fail('"log out my other devices" is not the default again');
+  await page.click('[data-testid=password-submit]');
+  await expectUrl(other, '#/login');
+  await expectAttached(page, '#me-display-name', 'this device still in');
+  await call(null, 'POST', '/sessions', { username: ann.username, password: 'a much better password', device_name: 'check' });
+});
