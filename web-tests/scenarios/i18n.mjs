@@ -173,7 +173,7 @@ async function setUp() {
   const dan = await apiUser('dan');
   await call(dan.token, 'POST', '/contacts/requests', { to: ann.username, greeting: '🙂' });
   const data = [['ann', ann], ['bob', bob], ['cat', cat], ['dan', dan]].flatMap(([role, u]) => [u.username, `${role} ${run}`]);
-  return { ann, direct, group, payload, data: [...data, 'Bar 7878', 'Roma', payload, '🎉 2025', '👋 42', '🙂', 'setup', 'Piazza'] };
+  return { ann, bob, direct, group, payload, data: [...data, 'Bar 7878', 'Roma', payload, '🎉 2025', '👋 42', '🙂', 'setup', 'Piazza'] };
 }
 
 async function switchLanguage(page, lang) {
@@ -194,6 +194,8 @@ function screens(world) {
     { name: 'group-info', hash: `#/chats/${world.group}/info`, ready: '.members li.row' },
     { name: 'new-group', hash: '#/groups/new', ready: '.choice' },
     { name: 'contacts', hash: '#/contacts', ready: '.requests li.row' },
+    { name: 'profile', hash: `#/contacts/${world.bob.account_id}`, ready: '[data-testid=profile-message]' },
+    { name: 'me', hash: '#/me', ready: '.me-page input' },
     { name: 'devices', hash: '#/devices', ready: '.devices li' },
     { name: 'approve', hash: '#/approve', ready: '#approve-payload' },
     { name: 'wallet', hash: '#/wallet', ready: '[data-testid=statement] li[data-kind=merchant_payment]' },
