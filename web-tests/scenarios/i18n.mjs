@@ -195,7 +195,7 @@ function screens(world) {
     { name: 'new-group', hash: '#/groups/new', ready: '.choice' },
     { name: 'contacts', hash: '#/contacts', ready: '.requests li.row' },
     { name: 'profile', hash: `#/contacts/${world.bob.account_id}`, ready: '[data-testid=profile-message]' },
-    { name: 'me', hash: '#/me', ready: '.me-page input' },
+    { name: 'me', hash: '#/me', ready: '#me-display-name' },
     { name: 'devices', hash: '#/devices', ready: '.devices li' },
     { name: 'approve', hash: '#/approve', ready: '#approve-payload' },
     { name: 'wallet', hash: '#/wallet', ready: '[data-testid=statement] li[data-kind=merchant_payment]' },
