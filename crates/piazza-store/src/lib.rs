@@ -120,11 +120,38 @@ pub struct SqliteStore {
     media_uploads: media::UploadTurns,
     /// Thumbnails being made at once, at most: each decodes a picture of
     /// up to `thumbnails::DECODE_BYTES_MAX` on a core.
-    thumbnail_turns: tokio::sync::Semaphore,
+    /// Shared with the blocking job that holds a permit, so a dropped
+    /// request does not free its slot while the decode goes on.
+    thumbnail_turns: Arc<tokio::sync::Semaphore>,
 }
 
 /// Thumbnails made at once, at most.
 const THUMBNAILS_IN_FLIGHT_MAX: usize = 2;
+
+/// Runs `work` on a blocking thread once `turns` has a permit for it. The
+/// permit moves into the blocking job and is freed when the work ends, not
+/// when the caller stops waiting: a request dropped meanwhile (a timeout,
+/// a disconnect) cannot free its slot while its work goes on.
+async fn blocking_with_turn<T, F>(
+    turns: &Arc<tokio::sync::Semaphore>,
+    work: F,
+) -> Result<T, piazza_domain::StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let unavailable = |error: String| piazza_domain::StoreError::Unavailable(error);
+    let turn = Arc::clone(turns)
+        .acquire_owned()
+        .await
+        .map_err(|error| unavailable(error.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work()
+    })
+    .await
+    .map_err(|error| unavailable(error.to_string()))
+}
 
 impl SqliteStore {
     /// Opens (creating and migrating on first run) the store in `data_dir`.
@@ -175,7 +202,7 @@ impl SqliteStore {
             health,
             _verifier: verifier,
             media_uploads: media::UploadTurns::default(),
-            thumbnail_turns: tokio::sync::Semaphore::new(THUMBNAILS_IN_FLIGHT_MAX),
+            thumbnail_turns: Arc::new(tokio::sync::Semaphore::new(THUMBNAILS_IN_FLIGHT_MAX)),
         })
     }
 
@@ -1014,7 +1041,10 @@ impl Store for SqliteStore {
         // upload leaves nothing on disk; with one upload of the account at
         // a time, the check still holds when the row commits (where the
         // writer checks it again).
-        let _turn = self.media_uploads.take(uploader).await;
+        // The turn moves into the blocking write and then into the writer
+        // job: a request dropped meanwhile (a timeout, a disconnect) does
+        // not free it while its file is being written or its row waits.
+        let turn = self.media_uploads.take(uploader).await;
         let sha256 = upload.sha256;
         let bytes = upload.bytes.len() as u64;
         let usage = self
@@ -1026,14 +1056,19 @@ impl Store for SqliteStore {
         }
         // The file is durable before the row that names it commits.
         let media_dir = self.media_dir.clone();
-        let upload = tokio::task::spawn_blocking(move || {
-            media::write_file(&media_dir, &upload).map(|()| upload)
+        let (turn, upload) = tokio::task::spawn_blocking(move || {
+            let written = media::write_file(&media_dir, &upload);
+            (turn, written.map(|()| upload))
         })
         .await
-        .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))??;
+        .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))?;
+        let upload = upload?;
         Ok(self
             .writer
-            .run(move |ctx| media::insert(ctx, uploader, upload, quota_bytes))
+            .run(move |ctx| {
+                let _turn = turn;
+                media::insert(ctx, uploader, upload, quota_bytes)
+            })
             .await?)
     }
 
@@ -1064,16 +1099,11 @@ impl Store for SqliteStore {
             .readers
             .read(move |conn| media::visible(conn, viewer, media_id))
             .await?;
-        let _turn = self
-            .thumbnail_turns
-            .acquire()
-            .await
-            .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))?;
         let media_dir = self.media_dir.clone();
-        let thumbnail =
-            tokio::task::spawn_blocking(move || thumbnails::get_or_make(&media_dir, &found))
-                .await
-                .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))??;
+        let thumbnail = blocking_with_turn(&self.thumbnail_turns, move || {
+            thumbnails::get_or_make(&media_dir, &found)
+        })
+        .await??;
         Ok(thumbnail)
     }
 
@@ -1137,6 +1167,40 @@ pub(crate) mod test_support {
 mod tests {
     use super::*;
     use crate::test_support::Nobody;
+
+    #[tokio::test]
+    async fn a_dropped_request_keeps_its_turn_until_its_blocking_work_ends() {
+        let turns = Arc::new(tokio::sync::Semaphore::new(1));
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
+        let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
+        let request = tokio::spawn({
+            let turns = Arc::clone(&turns);
+            async move {
+                blocking_with_turn(&turns, move || {
+                    started_tx.send(()).unwrap();
+                    finish_rx.recv().unwrap();
+                    ended_tx.send(()).unwrap();
+                })
+                .await
+            }
+        });
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+            .await
+            .unwrap();
+        // The request goes away (a timeout, a disconnect); its work does not.
+        request.abort();
+        assert!(request.await.unwrap_err().is_cancelled());
+        assert_eq!(
+            turns.available_permits(),
+            0,
+            "the work still holds its turn"
+        );
+        finish_tx.send(()).unwrap();
+        ended_rx.await.unwrap();
+        let freed = tokio::time::timeout(std::time::Duration::from_secs(5), turns.acquire()).await;
+        assert!(freed.is_ok(), "the turn is freed once the work ends");
+    }
 
     #[tokio::test]
     async fn health_fails_once_the_writer_has_stopped() {

@@ -147,20 +147,23 @@ fn media_from_row(row: &Row<'_>) -> Result<Media> {
 /// waits for a turn.
 #[derive(Default)]
 pub struct UploadTurns {
-    locks: Mutex<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
+    locks: Arc<Mutex<TurnLocks>>,
 }
 
+type TurnLocks = HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>;
+
 /// The turn of one upload; the next upload of the account goes once it
-/// is dropped.
-pub struct UploadTurn<'a> {
-    turns: &'a UploadTurns,
+/// is dropped. It owns what it needs, so it can move into the blocking
+/// job and the writer job that finish the upload.
+pub struct UploadTurn {
+    turns: Arc<Mutex<TurnLocks>>,
     account: AccountId,
     lock: Arc<tokio::sync::Mutex<()>>,
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl UploadTurns {
-    pub async fn take(&self, account: AccountId) -> UploadTurn<'_> {
+    pub async fn take(&self, account: AccountId) -> UploadTurn {
         let lock = Arc::clone(
             self.locks
                 .lock()
@@ -170,7 +173,7 @@ impl UploadTurns {
         );
         let guard = Arc::clone(&lock).lock_owned().await;
         UploadTurn {
-            turns: self,
+            turns: Arc::clone(&self.locks),
             account,
             lock,
             guard: Some(guard),
@@ -178,14 +181,10 @@ impl UploadTurns {
     }
 }
 
-impl Drop for UploadTurn<'_> {
+impl Drop for UploadTurn {
     fn drop(&mut self) {
         self.guard.take();
-        let mut locks = self
-            .turns
-            .locks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut locks = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
         // The map's reference and ours: nobody else holds or waits.
         if Arc::strong_count(&self.lock) == 2 {
             locks.remove(&self.account);

@@ -12,6 +12,12 @@
 //!
 //! A thumbnail is a JPEG, or a PNG when the picture has transparency; what
 //! a kept one is, is read from its magic number.
+//!
+//! Bytes the decoder refuses are remembered by a marker beside where their
+//! thumbnail would be (`<hex>.thumb.undecodable`, holding the reason), so
+//! an undecodable upload is refused from the marker, not decoded again on
+//! every request. The refusal depends only on the bytes (and the limits
+//! here), which the file's name fixes.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -40,10 +46,23 @@ pub fn path(media_dir: &Path, sha256: &[u8; 32]) -> PathBuf {
     PathBuf::from(path)
 }
 
+/// Where the refusal of the bytes hashing to `sha256` is remembered.
+pub fn undecodable_path(media_dir: &Path, sha256: &[u8; 32]) -> PathBuf {
+    let mut path = path(media_dir, sha256).into_os_string();
+    path.push(".undecodable");
+    PathBuf::from(path)
+}
+
 /// The thumbnail of a stored media: the kept one, or one made now and
 /// kept. Blocking I/O and CPU work; run it off the async threads.
 pub fn get_or_make(media_dir: &Path, found: &Media) -> Result<Thumbnail> {
     let kept = path(media_dir, &found.sha256);
+    let refused = undecodable_path(media_dir, &found.sha256);
+    match std::fs::read_to_string(&refused) {
+        Ok(reason) => return Err(Error::Rejected(Rejection::ImageUndecodable { reason })),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error.into()),
+    }
     match std::fs::read(&kept) {
         Ok(bytes) => {
             if let Some(thumbnail) = recognise(bytes) {
@@ -55,7 +74,17 @@ pub fn get_or_make(media_dir: &Path, found: &Media) -> Result<Thumbnail> {
         Err(error) => return Err(error.into()),
     }
     let original = media::read_file(media_dir, found)?;
-    let made = make(&original, found.media_type)?;
+    let made = match make(&original, found.media_type) {
+        Ok(made) => made,
+        Err(Error::Rejected(Rejection::ImageUndecodable { reason })) => {
+            // Not remembering costs only a decode more; the refusal stands.
+            if let Err(error) = media::write_durably(&refused, reason.as_bytes()) {
+                tracing::warn!(%error, path = %refused.display(), "cannot remember an undecodable image");
+            }
+            return Err(Error::Rejected(Rejection::ImageUndecodable { reason }));
+        }
+        Err(error) => return Err(error),
+    };
     media::write_durably(&kept, &made.bytes)?;
     Ok(made)
 }
@@ -67,8 +96,9 @@ fn recognise(bytes: Vec<u8>) -> Option<Thumbnail> {
     Some(Thumbnail { media_type, bytes })
 }
 
-/// Decodes `bytes` (within the limits), turns it upright as its EXIF
-/// orientation says, shrinks it to fit `THUMBNAIL_EDGE_PX_MAX` and
+/// Decodes `bytes` (within the limits), shrinks it to fit
+/// `THUMBNAIL_EDGE_PX_MAX`, turns the small picture upright as its EXIF
+/// orientation says (turning the full one would copy all its pixels) and
 /// encodes it. `ImageUndecodable` when the decoder refuses the bytes.
 pub fn make(bytes: &[u8], media_type: MediaType) -> Result<Thumbnail> {
     let undecodable = |error: image::ImageError| {
@@ -89,11 +119,12 @@ pub fn make(bytes: &[u8], media_type: MediaType) -> Result<Thumbnail> {
     limits.reserve(decoder.total_bytes()).map_err(undecodable)?;
     let orientation = decoder.orientation().map_err(undecodable)?;
     let mut picture = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
-    picture.apply_orientation(orientation);
     let edge = THUMBNAIL_EDGE_PX_MAX;
     if picture.width() > edge || picture.height() > edge {
         picture = picture.thumbnail(edge, edge);
     }
+    // The bound is a square, so a quarter turn keeps the picture inside.
+    picture.apply_orientation(orientation);
     assert!(picture.width() <= edge && picture.height() <= edge);
     let mut out = Vec::new();
     let media_type = if picture.color().has_alpha() {
@@ -183,6 +214,74 @@ mod tests {
         let tall = make(&png(100, 640, true), MediaType::Png).unwrap();
         assert_eq!(tall.media_type, MediaType::Png, "transparency kept");
         assert_eq!(dimensions(&tall), (50, 320));
+    }
+
+    #[test]
+    fn a_turned_picture_is_shrunk_then_turned_upright() {
+        use image::ImageEncoder;
+        // EXIF saying "turn a quarter clockwise" (orientation 6).
+        let exif = [
+            b'M', b'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0,
+            0,
+        ];
+        let picture = ImageBuffer::from_pixel(640, 320, Rgb([10u8, 20, 30]));
+        let mut bytes = Vec::new();
+        let mut encoder = PngEncoder::new(&mut bytes);
+        encoder.set_exif_metadata(exif.to_vec()).unwrap();
+        encoder
+            .write_image(&picture, 640, 320, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        let thumbnail = make(&bytes, MediaType::Png).unwrap();
+        assert_eq!(
+            dimensions(&thumbnail),
+            (160, 320),
+            "upright and within the bound"
+        );
+    }
+
+    fn stored(media_dir: &Path, bytes: &[u8]) -> Media {
+        let sha256 = [7u8; 32];
+        let file = media::file_path(media_dir, &sha256);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, bytes).unwrap();
+        Media {
+            media_id: piazza_domain::MediaId::from_row(1),
+            uploader: piazza_domain::AccountId::from_row(1),
+            media_type: MediaType::Png,
+            sha256,
+            bytes: bytes.len() as u64,
+            created_at: piazza_domain::Timestamp::from_unix_ms(0),
+        }
+    }
+
+    #[test]
+    fn undecodable_bytes_are_refused_from_memory_not_decoded_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut garbage = b"\x89PNG\r\n\x1a\n".to_vec();
+        garbage.extend_from_slice(&[0; 64]);
+        let found = stored(dir.path(), &garbage);
+        let refused = |result: Result<Thumbnail>| {
+            matches!(
+                result,
+                Err(Error::Rejected(Rejection::ImageUndecodable { .. }))
+            )
+        };
+        assert!(refused(get_or_make(dir.path(), &found)));
+        assert!(undecodable_path(dir.path(), &found.sha256).is_file());
+        // Without its original, a second request could only fail to read
+        // it; it is refused from the marker without reading it.
+        std::fs::remove_file(media::file_path(dir.path(), &found.sha256)).unwrap();
+        assert!(refused(get_or_make(dir.path(), &found)));
+    }
+
+    #[test]
+    fn a_thumbnail_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let found = stored(dir.path(), &png(400, 100, false));
+        let made = get_or_make(dir.path(), &found).unwrap();
+        assert_eq!(dimensions(&made), (320, 80));
+        std::fs::remove_file(media::file_path(dir.path(), &found.sha256)).unwrap();
+        assert_eq!(get_or_make(dir.path(), &found).unwrap(), made);
     }
 
     #[test]
