@@ -1116,14 +1116,16 @@ pub trait Store: Send + Sync + 'static {
         media: NewMedia,
         quota_bytes: u64,
     ) -> StoreResult<MediaStored>;
-    /// A media and its bytes, for its uploader, a member who can see a
-    /// message showing it, or any account while it is an account's or a
-    /// group's current avatar; `MediaNotFound` for anyone else, as for an
-    /// unknown id.
+    /// A media and its original bytes (EXIF and all), for its uploader or
+    /// a member who can see a message showing it; `MediaNotFound` for
+    /// anyone else, as for an unknown id. Being an avatar does not make
+    /// the original readable: others read an avatar's thumbnail.
     async fn media(&self, viewer: AccountId, media: MediaId) -> StoreResult<(Media, Vec<u8>)>;
     /// A small picture of a media (at most `media::THUMBNAIL_EDGE_PX_MAX`
-    /// on its long side), for whoever may read the media: made on first
-    /// use and kept beside the original. `ImageUndecodable` when the bytes
+    /// on its long side), re-encoded with none of the original's
+    /// metadata, for whoever may read the media and for any account while
+    /// it is an account's or a group's current avatar: made on first use
+    /// and kept beside the original. `ImageUndecodable` when the bytes
     /// are not a picture the decoder takes within its limits.
     async fn media_thumbnail(&self, viewer: AccountId, media: MediaId) -> StoreResult<Thumbnail>;
     /// Sends a `kind = image` message whose `ref` is `media`, which must be

@@ -1079,7 +1079,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<(piazza_domain::media::Media, Vec<u8>)> {
         let found = self
             .readers
-            .read(move |conn| media::visible(conn, viewer, media_id))
+            .read(move |conn| media::visible(conn, viewer, media_id, media::Reading::Original))
             .await?;
         let media_dir = self.media_dir.clone();
         let bytes = tokio::task::spawn_blocking(move || {
@@ -1097,7 +1097,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<piazza_domain::media::Thumbnail> {
         let found = self
             .readers
-            .read(move |conn| media::visible(conn, viewer, media_id))
+            .read(move |conn| media::visible(conn, viewer, media_id, media::Reading::Thumbnail))
             .await?;
         let media_dir = self.media_dir.clone();
         let thumbnail = blocking_with_turn(&self.thumbnail_turns, move || {

@@ -301,21 +301,37 @@ fn load(conn: &Connection, media: MediaId) -> Result<Option<Media>> {
         .transpose()
 }
 
-/// The media if `viewer` may see it: its uploader, a member of a
-/// conversation whose image message showing it is in their view (sent
-/// after they joined), or any account while it is an account's or a
-/// group's current avatar (avatars are shown wherever a person or a group
-/// appears, to strangers asking to be contacts too). Anyone else learns
+/// What of a media is read: the original bytes as uploaded (EXIF and
+/// all), or its thumbnail (re-encoded, with nothing of the original's
+/// metadata).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    Original,
+    Thumbnail,
+}
+
+/// The media if `viewer` may read it as `reading`: its uploader, or a
+/// member of a conversation whose image message showing it is in their
+/// view (sent after they joined). Its thumbnail, too, to any account
+/// while it is an account's or a group's current avatar (avatars are
+/// shown wherever a person or a group appears, to strangers asking to be
+/// contacts too); the original of an avatar is not, since it may carry
+/// the uploader's EXIF (where a photo was taken). Anyone else learns
 /// nothing, not even that it exists.
-pub fn visible(conn: &Connection, viewer: AccountId, media: MediaId) -> Result<Media> {
+pub fn visible(
+    conn: &Connection,
+    viewer: AccountId,
+    media: MediaId,
+    reading: Reading,
+) -> Result<Media> {
     let found = load(conn, media)?.ok_or(Rejection::MediaNotFound)?;
     if found.uploader == viewer {
         return Ok(found);
     }
     let shown: bool = conn
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM accounts WHERE avatar_media_id = ?3)
-                 OR EXISTS (SELECT 1 FROM conversations WHERE avatar_media_id = ?3)
+            "SELECT (?4 AND (EXISTS (SELECT 1 FROM accounts WHERE avatar_media_id = ?3)
+                     OR EXISTS (SELECT 1 FROM conversations WHERE avatar_media_id = ?3)))
                  OR EXISTS (
                  SELECT 1 FROM messages m
                  JOIN members mb ON mb.conversation_id = m.conversation_id
@@ -323,7 +339,12 @@ pub fn visible(conn: &Connection, viewer: AccountId, media: MediaId) -> Result<M
                  WHERE m.kind = 'image' AND m.ref = ?1 AND m.seq > mb.from_seq)",
         )?
         .query_row(
-            params![media.to_string(), viewer.row(), media.row()],
+            params![
+                media.to_string(),
+                viewer.row(),
+                media.row(),
+                reading == Reading::Thumbnail
+            ],
             |row| row.get(0),
         )?;
     if shown {

@@ -109,9 +109,10 @@ pub async fn upload(
     ))
 }
 
-/// An image's bytes, for its uploader, the members of a conversation
-/// showing it (in a message they can see), and any account while it is an
-/// account's or a group's avatar.
+/// An image's original bytes (its EXIF included), for its uploader and
+/// the members of a conversation showing it (in a message they can see).
+/// Being an avatar does not open the original to others: they read its
+/// thumbnail.
 #[utoipa::path(get, path = "/api/v1/media/{id}", tag = "media", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
@@ -131,9 +132,10 @@ pub async fn get(
 }
 
 /// A small picture of an image (at most 320 pixels on its long side; a
-/// JPEG, or a PNG when the image has transparency), for whoever may fetch
-/// the image itself. Made on first use and kept; clients show avatars
-/// through it.
+/// JPEG, or a PNG when the image has transparency, re-encoded without the
+/// original's metadata), for whoever may fetch the image itself and, while
+/// it is an account's or a group's current avatar, for any account. Made
+/// on first use and kept; clients show avatars through it.
 #[utoipa::path(get, path = "/api/v1/media/{id}/thumbnail", tag = "media", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(

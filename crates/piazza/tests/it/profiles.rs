@@ -275,9 +275,9 @@ async fn a_refused_profile_change_changes_nothing() {
     app.shut_down().await;
 }
 
-/// A picture is readable by any signed-in account while it is someone's
-/// (or some group's) avatar, and only then; its thumbnail follows the
-/// same rule.
+/// A picture's thumbnail is readable by any signed-in account while it
+/// is someone's (or some group's) avatar, and only then; the original
+/// (with its EXIF) stays its uploader's and those shown it in a message.
 #[tokio::test]
 async fn an_avatar_is_readable_by_others_only_while_it_is_one() {
     let app = spawn_app().await;
@@ -288,12 +288,19 @@ async fn an_avatar_is_readable_by_others_only_while_it_is_one() {
     let readable = |user: &User, media: &str| {
         let (client, media) = (user.client.clone(), media.to_owned());
         async move {
-            let full = client.media(&media).await.is_ok();
-            let small = client.media_thumbnail(&media).await.is_ok();
-            assert_eq!(full, small, "the thumbnail follows the media's rule");
-            full
+            let original = client.media(&media).await;
+            assert_problem(
+                &original.expect_err("an avatar's original is not anyone's"),
+                404,
+                "media_not_found",
+            );
+            client.media_thumbnail(&media).await.is_ok()
         }
     };
+    assert!(
+        ann.client.media(&picture).await.is_ok(),
+        "its uploader reads the original"
+    );
     assert!(
         !readable(&eve, &picture).await,
         "a plain upload is its uploader's"
