@@ -149,8 +149,8 @@ pub fn request_contact(
         accept_request(ctx, from, request)?;
         return Ok(request);
     }
-    let (request, reaches) = match open_request(ctx.conn, from, to.account_id)? {
-        Some(open) => ask_again(ctx, open, &greeting)?,
+    let request = match open_request(ctx.conn, from, to.account_id)? {
+        Some(open) => return ask_again(ctx, open, from, &to, &greeting),
         None => {
             let row: i64 = ctx
                 .conn
@@ -167,21 +167,28 @@ pub fn request_contact(
                     ],
                     |row| row.get(0),
                 )?;
-            (ContactRequestId::from_row(row), true)
+            ContactRequestId::from_row(row)
         }
     };
-    if !reaches {
-        return Ok(request);
-    }
-    let event = Event::ContactRequest {
+    let event = request_event(ctx, request, from, &to, &greeting)?;
+    ctx.append_log(to.account_id, event.clone())?;
+    ctx.append_log(from, event)?;
+    Ok(request)
+}
+
+fn request_event(
+    ctx: &WriteCtx<'_>,
+    request: ContactRequestId,
+    from: AccountId,
+    to: &Account,
+    greeting: &Greeting,
+) -> Result<Event> {
+    Ok(Event::ContactRequest {
         request_id: request,
         from: reads::account(ctx.conn, from)?.to_ref(),
         to: to.to_ref(),
         greeting: greeting.as_str().to_owned(),
-    };
-    ctx.append_log(to.account_id, event.clone())?;
-    ctx.append_log(from, event)?;
-    Ok(request)
+    })
 }
 
 /// The request open (pending, or declined: its sender still sees it
@@ -208,37 +215,44 @@ fn open_request(
         .optional()?)
 }
 
-/// The sender asks again: the open request answers, and whether it
-/// reaches the recipient (to be logged) is answered beside it.
+/// The sender asks again. Whatever the recipient did, the sender sees
+/// exactly what asking again about a pending request shows (the answer,
+/// their outgoing list, nothing in their log), so a decline cannot be
+/// told from silence: the same greeting changes nothing; a new one is
+/// kept with the time it was asked, and is not logged again (a stranger
+/// editing a greeting must not grow someone else's log without end).
+/// Apart from that, a request declined long enough ago is pending again
+/// and reaches the recipient's log once more, not the sender's; one
+/// declined lately stays declined, so a refused sender reaches the same
+/// person again at most once per wait.
 fn ask_again(
     ctx: &mut WriteCtx<'_>,
     open: OpenRequest,
+    from: AccountId,
+    to: &Account,
     greeting: &Greeting,
-) -> Result<(ContactRequestId, bool)> {
+) -> Result<ContactRequestId> {
     let request = ContactRequestId::from_row(open.row);
-    let reopen = match open.declined_at {
-        // Declined lately: kept as it is, silently, so a refused sender
-        // reaches the same person again at most once per wait.
-        Some(at) if ctx.now.unix_ms() - at < limits::CONTACT_REQUEST_RETRY_AFTER_DECLINE_MS => {
-            return Ok((request, false));
-        }
-        // Declined long enough ago: pending again, and it reaches the
-        // recipient like a new request.
-        Some(_) => true,
-        // The same request again changes nothing and tells no one twice.
-        None if open.greeting == greeting.as_str() => return Ok((request, false)),
-        // A new greeting is kept but not logged again: a stranger editing
-        // a greeting must not be able to grow someone else's log without end.
-        None => false,
-    };
-    ctx.conn
-        .prepare_cached(
-            "UPDATE contact_requests
-             SET status = 0, declined_at = NULL, greeting = ?1, created_at = ?2
-             WHERE id = ?3",
-        )?
-        .execute(params![greeting.as_str(), ctx.now.unix_ms(), open.row])?;
-    Ok((request, reopen))
+    if open.greeting != greeting.as_str() {
+        ctx.conn
+            .prepare_cached(
+                "UPDATE contact_requests SET greeting = ?1, created_at = ?2 WHERE id = ?3",
+            )?
+            .execute(params![greeting.as_str(), ctx.now.unix_ms(), open.row])?;
+    }
+    let reopens = open
+        .declined_at
+        .is_some_and(|at| ctx.now.unix_ms() - at >= limits::CONTACT_REQUEST_RETRY_AFTER_DECLINE_MS);
+    if reopens {
+        ctx.conn
+            .prepare_cached(
+                "UPDATE contact_requests SET status = 0, declined_at = NULL WHERE id = ?1",
+            )?
+            .execute([open.row])?;
+        let event = request_event(ctx, request, from, to, greeting)?;
+        ctx.append_log(to.account_id, event)?;
+    }
+    Ok(request)
 }
 
 /// A contact request still open for its sender.

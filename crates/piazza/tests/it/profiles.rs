@@ -633,6 +633,31 @@ async fn a_declined_request_stays_pending_for_its_sender_only() {
             && field(event, "request_id") == &json!(request)),
         "the sender's log has it too"
     );
+    // What the sender can observe of their request: their outgoing list
+    // (greeting, time) and the length of their log.
+    let dan_sees = || async {
+        let outgoing = dan.client.outgoing_requests().await.unwrap().requests;
+        let listed: Vec<(String, String)> = outgoing
+            .into_iter()
+            .map(|r| (r.greeting, r.created_at))
+            .collect();
+        (listed, sync_all(&dan.client, None, 200).await.0.len())
+    };
+    // Asking again while pending: the new greeting and its time are kept,
+    // nothing is logged. A declined request must look exactly the same.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    dan.client
+        .request_contact("ann", Some("it's dan, again"))
+        .await
+        .unwrap();
+    let (pending_view, pending_log) = dan_sees().await;
+    assert_eq!(pending_view[0].0, "it's dan, again");
+    assert!(
+        pending_view[0].1 > outgoing[0].created_at,
+        "asked again now"
+    );
+    assert_eq!(pending_log, dan_log.len(), "re-asking logs nothing");
+    let dan_log = sync_all(&dan.client, None, 200).await.0;
 
     for (who, id) in [
         (&eve, request.as_str()),
@@ -685,8 +710,10 @@ async fn a_declined_request_stays_pending_for_its_sender_only() {
         "the sender is told nothing"
     );
 
-    // Asking again within the week: the same request, kept silently.
+    // Asking again within the week: the same request, kept silently
+    // from her, and to him just as asking again about a pending one.
     let (ann_log, _) = sync_all(&ann.client, None, 200).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     assert_eq!(
         dan.client
             .request_contact("ann", Some("again!"))
@@ -694,6 +721,11 @@ async fn a_declined_request_stays_pending_for_its_sender_only() {
             .unwrap(),
         request
     );
+    let (declined_view, declined_log) = dan_sees().await;
+    assert_eq!(declined_view.len(), 1);
+    assert_eq!(declined_view[0].0, "again!", "the new greeting is shown");
+    assert!(declined_view[0].1 > pending_view[0].1, "with its time");
+    assert_eq!(declined_log, dan_log.len(), "and nothing logged");
     assert!(
         ann.client
             .contact_requests()
@@ -720,6 +752,7 @@ async fn a_declined_request_stays_pending_for_its_sender_only() {
         )
         .unwrap();
     drop(store);
+    let (ann_log, _) = sync_all(&ann.client, None, 200).await;
     assert_eq!(
         dan.client
             .request_contact("ann", Some("one more time"))
@@ -727,6 +760,19 @@ async fn a_declined_request_stays_pending_for_its_sender_only() {
             .unwrap(),
         request
     );
+    let (reopened_view, reopened_log) = dan_sees().await;
+    assert_eq!(reopened_view[0].0, "one more time");
+    assert_eq!(
+        reopened_log,
+        dan_log.len(),
+        "reopening logs to her only: he sees what re-asking a pending request shows"
+    );
+    let (ann_log_after, _) = sync_all(&ann.client, None, 200).await;
+    let told: Vec<_> = ann_log_after[ann_log.len()..]
+        .iter()
+        .map(|event| event.type_.as_str())
+        .collect();
+    assert_eq!(told, ["contact.request"], "she is told once");
     let incoming = ann.client.contact_requests().await.unwrap().requests;
     assert_eq!(
         incoming
