@@ -1042,8 +1042,11 @@ impl Store for SqliteStore {
         // a time, the check still holds when the row commits (where the
         // writer checks it again).
         // The turn moves into the blocking write and then into the writer
-        // job: a request dropped meanwhile (a timeout, a disconnect) does
-        // not free it while its file is being written or its row waits.
+        // job, whose answer hands it back once the row has committed (a
+        // dropped answer drops it then): a request dropped meanwhile (a
+        // timeout, a disconnect) does not free it while its file is being
+        // written or its row waits, and the next upload's quota check
+        // reads the committed row.
         let turn = self.media_uploads.take(uploader).await;
         let sha256 = upload.sha256;
         let bytes = upload.bytes.len() as u64;
@@ -1063,13 +1066,14 @@ impl Store for SqliteStore {
         .await
         .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))?;
         let upload = upload?;
-        Ok(self
+        let (stored, _turn) = self
             .writer
             .run(move |ctx| {
-                let _turn = turn;
-                media::insert(ctx, uploader, upload, quota_bytes)
+                // Refused, it changed nothing: the turn may go at once.
+                media::insert(ctx, uploader, upload, quota_bytes).map(|stored| (stored, turn))
             })
-            .await?)
+            .await?;
+        Ok(stored)
     }
 
     async fn media(
