@@ -149,9 +149,9 @@ impl From<Rejection> for ApiError {
                 (StatusCode::INSUFFICIENT_STORAGE, "media_quota_exceeded")
             }
             Rejection::WrongPassword => (StatusCode::FORBIDDEN, "wrong_password"),
-            Rejection::ImageUndecodable { .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_image")
-            }
+            // The code and status an upload answers for bytes that are not
+            // the picture they claim to be.
+            Rejection::ImageUndecodable { .. } => (StatusCode::BAD_REQUEST, "invalid_image"),
         };
         ApiError::new(status, code, detail)
     }

@@ -152,11 +152,10 @@ pub async fn list(
     security(("bearer" = [])), params(("id" = String, Path)), request_body = UpdateGroup,
     responses(
         (status = 204),
-        (status = 400, description = "invalid_title or not_a_group", body = Problem),
+        (status = 400, description = "invalid_title, not_a_group, or invalid_image: the picture's bytes cannot be decoded", body = Problem),
         (status = 401, body = Problem),
         (status = 403, description = "not_a_member or not_owner", body = Problem),
         (status = 404, description = "media_not_found: the picture is not an image you uploaded", body = Problem),
-        (status = 422, description = "invalid_image: the picture's bytes cannot be decoded", body = Problem),
     ))]
 pub async fn update(
     State(app): State<App>,

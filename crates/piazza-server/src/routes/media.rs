@@ -143,7 +143,7 @@ pub async fn get(
             content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
         (status = 401, body = Problem),
         (status = 404, description = "media_not_found: unknown, or not shown to you", body = Problem),
-        (status = 422, description = "invalid_image: the image's bytes cannot be decoded as a picture (or it is too large to)", body = Problem),
+        (status = 400, description = "invalid_image: the image's bytes cannot be decoded as a picture (or it is too large to)", body = Problem),
     ))]
 pub async fn thumbnail(
     State(app): State<App>,

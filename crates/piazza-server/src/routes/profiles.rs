@@ -35,10 +35,9 @@ pub fn me_view(account: &Account) -> AccountView {
     request_body = UpdateProfile,
     responses(
         (status = 200, description = "the profile as it is now", body = AccountView),
-        (status = 400, description = "invalid_display_name or invalid_bio", body = Problem),
+        (status = 400, description = "invalid_display_name, invalid_bio, or invalid_image: the avatar's bytes cannot be decoded as a picture", body = Problem),
         (status = 401, body = Problem),
         (status = 404, description = "media_not_found: the avatar is not an image you uploaded", body = Problem),
-        (status = 422, description = "invalid_image: the avatar's bytes cannot be decoded as a picture", body = Problem),
     ))]
 pub async fn update_me(
     State(app): State<App>,
