@@ -171,6 +171,13 @@ pub struct Limits {
     pub anonymous_requests_per_address_per_s: u32,
     /// Such requests one address may make at once before that rate applies.
     pub anonymous_requests_per_address_burst: u32,
+    /// Profile changes (`PATCH /api/v1/me`) one account may make per
+    /// minute, all at once if it likes; each logs `account.updated` to up
+    /// to 5,000 contacts, so the general request rate is far too loose for
+    /// it. Group changes (`PATCH /api/v1/conversations/{id}`, logged to up
+    /// to 500 members) have a bucket of their own at the same rate. Past
+    /// it: 429 `rate_limited` with `Retry-After`.
+    pub profile_changes_per_account_per_min: u32,
     /// Accounts, and addresses, whose request rate is remembered at once;
     /// past it the idle ones are forgotten first.
     pub rate_limit_keys_max: usize,
@@ -278,6 +285,7 @@ impl Default for Limits {
             requests_per_account_burst: 400,
             anonymous_requests_per_address_per_s: 50,
             anonymous_requests_per_address_burst: 500,
+            profile_changes_per_account_per_min: 5,
             rate_limit_keys_max: 100_000,
             socket_messages_per_s: 1_000,
             socket_messages_burst: 2_000,
@@ -407,6 +415,10 @@ impl Limits {
                 u64::from(self.anonymous_requests_per_address_burst),
             ),
             ("rate_limit_keys_max", self.rate_limit_keys_max as u64),
+            (
+                "profile_changes_per_account_per_min",
+                u64::from(self.profile_changes_per_account_per_min),
+            ),
             (
                 "socket_messages_per_s",
                 u64::from(self.socket_messages_per_s),

@@ -41,10 +41,23 @@ use crate::App;
 use crate::config::Limits;
 use crate::error::ApiError;
 
-/// Both keyed limiters of a server.
+/// The keyed limiters of a server: requests by account and by address,
+/// and the changes that fan out to many logs, by account.
 pub struct RateLimits {
     accounts: KeyedLimiter<AccountId>,
     addresses: KeyedLimiter<IpAddr>,
+    profile_changes: KeyedLimiter<AccountId>,
+    group_changes: KeyedLimiter<AccountId>,
+}
+
+/// A change whose events fan out to many logs, limited per account on
+/// top of the request rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FanOut {
+    /// `PATCH /me`: `account.updated` to every contact.
+    Profile,
+    /// `PATCH /conversations/{id}`: `conversation.updated` to every member.
+    Group,
 }
 
 impl RateLimits {
@@ -64,7 +77,25 @@ impl RateLimits {
                 ),
                 limits.rate_limit_keys_max,
             ),
+            profile_changes: KeyedLimiter::new(fan_out_rate(limits), limits.rate_limit_keys_max),
+            group_changes: KeyedLimiter::new(fan_out_rate(limits), limits.rate_limit_keys_max),
         }
+    }
+
+    /// One change of `account` that fans out (see [`FanOut`]), or 429.
+    pub fn charge_fan_out(&self, account: AccountId, change: FanOut) -> Result<(), ApiError> {
+        let limiter = match change {
+            FanOut::Profile => &self.profile_changes,
+            FanOut::Group => &self.group_changes,
+        };
+        limiter.take(account).map_err(|wait| {
+            let seconds = whole_seconds(wait);
+            ApiError::too_many(
+                "rate_limited",
+                format!("too many changes from this account; retry in {seconds} s"),
+                seconds,
+            )
+        })
     }
 
     /// One request of `account`, or 429.
@@ -164,6 +195,14 @@ fn too_many(whom: &str, wait: Duration) -> ApiError {
         "rate_limited",
         format!("too many requests from {whom}; retry in {seconds} s"),
         seconds,
+    )
+}
+
+/// `profile_changes_per_account_per_min` a minute, all of them at once.
+fn fan_out_rate(limits: &Limits) -> Gcra {
+    Gcra::per_window(
+        limits.profile_changes_per_account_per_min,
+        Duration::from_secs(60),
     )
 }
 
@@ -356,6 +395,25 @@ mod tests {
             assert_eq!(rate.take(&mut arrival, later), Ok(()));
         }
         assert!(rate.take(&mut arrival, later).is_err());
+    }
+
+    #[test]
+    fn profile_and_group_changes_have_buckets_of_their_own() {
+        let limits = Limits {
+            profile_changes_per_account_per_min: 2,
+            ..Limits::default()
+        };
+        let limits = RateLimits::new(&limits);
+        let (ann, bob) = (AccountId::from_row(1), AccountId::from_row(2));
+        for _ in 0..2 {
+            limits.charge_fan_out(ann, FanOut::Profile).unwrap();
+        }
+        let refused = limits.charge_fan_out(ann, FanOut::Profile).unwrap_err();
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.retry_after_s, Some(30));
+        assert!(limits.charge_fan_out(ann, FanOut::Group).is_ok());
+        assert!(limits.charge_fan_out(bob, FanOut::Profile).is_ok());
+        assert!(limits.charge_account(ann).is_ok(), "other requests go on");
     }
 
     #[test]

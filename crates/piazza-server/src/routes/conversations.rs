@@ -156,6 +156,7 @@ pub async fn list(
         (status = 401, body = Problem),
         (status = 403, description = "not_a_member or not_owner", body = Problem),
         (status = 404, description = "media_not_found: the picture is not an image you uploaded", body = Problem),
+        (status = 429, description = "rate_limited: past `limits.profile_changes_per_account_per_min` group changes (each is logged to every member)", body = Problem),
     ))]
 pub async fn update(
     State(app): State<App>,
@@ -167,6 +168,8 @@ pub async fn update(
     let title = body.title.as_deref().map(GroupTitle::parse).transpose()?;
     let avatar =
         crate::routes::profiles::avatar_change(&app, auth.account, body.avatar_media_id).await?;
+    app.rate_limits
+        .charge_fan_out(auth.account, crate::rate_limit::FanOut::Group)?;
     app.store
         .update_group(auth.account, conversation, GroupChange { title, avatar })
         .await?;

@@ -21,6 +21,7 @@ use crate::App;
 use crate::auth::{Auth, ClientAddr, check_password_attempt, record_password_attempt};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::rate_limit::FanOut;
 
 /// The caller's own account, bio included.
 pub fn me_view(account: &Account) -> AccountView {
@@ -38,6 +39,7 @@ pub fn me_view(account: &Account) -> AccountView {
         (status = 400, description = "invalid_display_name, invalid_bio, or invalid_image: the avatar's bytes cannot be decoded as a picture", body = Problem),
         (status = 401, body = Problem),
         (status = 404, description = "media_not_found: the avatar is not an image you uploaded", body = Problem),
+        (status = 429, description = "rate_limited: past `limits.profile_changes_per_account_per_min` (each change is logged to every contact)", body = Problem),
     ))]
 pub async fn update_me(
     State(app): State<App>,
@@ -54,6 +56,11 @@ pub async fn update_me(
         .map(|bio| Bio::parse(bio.as_deref().unwrap_or("")))
         .transpose()?;
     let avatar = avatar_change(&app, auth.account, body.avatar_media_id).await?;
+    // Charged once the change is known to be valid: a refused one fans
+    // out nothing (and a picture's thumbnail is made once however often
+    // it is asked for).
+    app.rate_limits
+        .charge_fan_out(auth.account, FanOut::Profile)?;
     let change = ProfileChange {
         display_name,
         avatar,

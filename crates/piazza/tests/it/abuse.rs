@@ -5,6 +5,7 @@
 //! | limit | test |
 //! |---|---|
 //! | requests per account (429 + `Retry-After`) | [`an_account_past_its_request_rate_is_told_when_to_retry`] |
+//! | profile and group changes per account (each fans out to many logs) | [`profile_and_group_changes_are_limited_per_account`] |
 //! | anonymous requests per address, bad tokens included | [`anonymous_requests_are_limited_per_address`], [`every_route_without_a_token_is_charged_to_its_address`] |
 //! | request body cap (413) | `bad_input::bad_input_is_a_4xx_problem_and_changes_nothing` |
 //! | WebSocket frame cap | [`a_websocket_frame_past_the_cap_ends_the_socket`] |
@@ -90,6 +91,70 @@ async fn until_refused(client: &Client, path: &str, tries: usize) -> (usize, Raw
         );
     }
     panic!("{tries} calls of {path} were never refused");
+}
+
+/// A profile change is logged to every contact (a group's to every
+/// member), so each has a small per-account rate of its own: past it the
+/// change is refused with 429 and changes nothing, while the account's
+/// other calls, and other accounts' changes, go on.
+#[tokio::test]
+async fn profile_and_group_changes_are_limited_per_account() {
+    let app = spawn_app_with(|config| config.limits.profile_changes_per_account_per_min = 3).await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    befriend(&ann, &bob).await;
+    let group = ann
+        .client
+        .create_group("tea", std::slice::from_ref(&bob.account_id))
+        .await
+        .unwrap();
+    let patch = |client: &Client, path: String, body: serde_json::Value| {
+        let client = client.clone();
+        async move {
+            client
+                .raw(
+                    Method::PATCH,
+                    &path,
+                    Some(body.to_string().into_bytes()),
+                    Some("application/json"),
+                )
+                .await
+                .expect("the server answers")
+        }
+    };
+    for n in 0..3 {
+        let name = json!({"display_name": format!("Ann {n}")});
+        let answer = patch(&ann.client, "/api/v1/me".into(), name).await;
+        assert_eq!(answer.status, 200, "change {n}");
+    }
+    let refused = patch(
+        &ann.client,
+        "/api/v1/me".into(),
+        json!({"display_name": "Ann 3"}),
+    )
+    .await;
+    let retry_after = assert_rate_limited(&refused, "a fourth profile change");
+    assert!(
+        retry_after <= 20,
+        "a slot frees within a third of a minute: {retry_after}"
+    );
+    assert_eq!(
+        ann.client.me().await.unwrap().display_name,
+        "Ann 2",
+        "nothing changed"
+    );
+    let by_bob = patch(&bob.client, "/api/v1/me".into(), json!({"bio": "hi"})).await;
+    assert_eq!(by_bob.status, 200, "another account's bucket is its own");
+
+    let group_path = format!("/api/v1/conversations/{group}");
+    for n in 0..3 {
+        let title = json!({"title": format!("tea {n}")});
+        let answer = patch(&ann.client, group_path.clone(), title).await;
+        assert_eq!(answer.status, 204, "group change {n}: a bucket of its own");
+    }
+    let refused = patch(&ann.client, group_path, json!({"title": "tea 3"})).await;
+    assert_rate_limited(&refused, "a fourth group change");
+    app.shut_down().await;
 }
 
 #[tokio::test]
