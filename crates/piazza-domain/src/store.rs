@@ -116,6 +116,10 @@ pub enum Rejection {
     WrongPassword,
     #[error("the image cannot be decoded: {reason}")]
     ImageUndecodable { reason: String },
+    /// The acting device was signed out (revoked) while its request ran:
+    /// answered as its next request would be, 401.
+    #[error("this device has been signed out")]
+    DeviceSignedOut,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -152,6 +152,7 @@ impl From<Rejection> for ApiError {
             // The code and status an upload answers for bytes that are not
             // the picture they claim to be.
             Rejection::ImageUndecodable { .. } => (StatusCode::BAD_REQUEST, "invalid_image"),
+            Rejection::DeviceSignedOut => return ApiError::unauthorized(),
         };
         ApiError::new(status, code, detail)
     }

@@ -91,9 +91,10 @@ fn contact_ids(conn: &Connection, account: AccountId) -> Result<Vec<AccountId>> 
 }
 
 /// Replaces the password hash if it is still the one the caller checked
-/// the old password against, logs `account.password_changed`, and with
-/// `OtherDevices::SignOut` revokes every other live device of the account
-/// in the same commit. Answers the devices revoked.
+/// the old password against and the acting `device` is still signed in,
+/// logs `account.password_changed`, and with `OtherDevices::SignOut`
+/// revokes every other live device of the account in the same commit.
+/// Answers the devices revoked.
 pub fn change_password(
     ctx: &mut WriteCtx<'_>,
     account: AccountId,
@@ -102,6 +103,20 @@ pub fn change_password(
     new_hash: String,
     others: OtherDevices,
 ) -> Result<Vec<DeviceId>> {
+    // The caller's token was checked before the old password's Argon2 ran
+    // (a second or so); a device revoked meanwhile (by another device, or
+    // by a password change that signed the others out) must not commit a
+    // change, least of all one that signs the others out.
+    let signed_in: bool = ctx
+        .conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM devices
+                            WHERE id = ?1 AND account_id = ?2 AND revoked_at IS NULL)",
+        )?
+        .query_row([device.row(), account.row()], |row| row.get(0))?;
+    if !signed_in {
+        return Err(Rejection::DeviceSignedOut.into());
+    }
     // Another change committed since the caller verified the old password:
     // that password is no longer the account's.
     if reads::password_hash(ctx.conn, account)? != old_hash {
@@ -231,4 +246,74 @@ pub fn update_group(
         ctx.append_log(member, event.clone())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use piazza_domain::store::{DeviceSeen, OtherDevices, TokenHash};
+    use piazza_domain::{DeviceName, DisplayName, Rejection, Store, StoreError, Username};
+
+    use crate::test_support::Nobody;
+    use crate::{SqliteStore, StoreOptions};
+
+    /// The route checks the token, then runs Argon2 on the old password
+    /// (a second or so) before the store commits: a device signed out in
+    /// between must not change the password, nor sign the others out.
+    #[tokio::test]
+    async fn a_device_signed_out_meanwhile_cannot_change_the_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        let ann = store
+            .create_account(
+                Username::parse("ann").unwrap(),
+                DisplayName::parse("Ann").unwrap(),
+                "old".into(),
+            )
+            .await
+            .unwrap()
+            .account_id;
+        let mut devices = Vec::new();
+        for (n, name) in ["laptop", "phone"].into_iter().enumerate() {
+            let device = store
+                .create_session(
+                    ann,
+                    DeviceName::parse(name).unwrap(),
+                    TokenHash([u8::try_from(n).unwrap(); 32]),
+                    DeviceSeen::default(),
+                )
+                .await
+                .unwrap();
+            devices.push(device);
+        }
+        let (stolen, phone) = (devices[0], devices[1]);
+        // The thief's request has checked the old password; meanwhile the
+        // owner signs that device out from the phone.
+        store.revoke_device(ann, stolen).await.unwrap();
+        let refused = store
+            .change_password(
+                ann,
+                stolen,
+                "old".into(),
+                "new".into(),
+                OtherDevices::SignOut,
+            )
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(StoreError::Rejected(Rejection::DeviceSignedOut))
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(store.password_hash(ann).await.unwrap(), "old");
+        let live = store.devices(ann, None, 10).await.unwrap();
+        assert_eq!(
+            live.items.iter().map(|d| d.device_id).collect::<Vec<_>>(),
+            [phone],
+            "the phone is still signed in"
+        );
+    }
 }

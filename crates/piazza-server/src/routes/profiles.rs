@@ -167,7 +167,7 @@ pub async fn lookup(
     responses(
         (status = 204, description = "changed"),
         (status = 400, description = "invalid_password: the new password", body = Problem),
-        (status = 401, body = Problem),
+        (status = 401, description = "unauthorized: also when this device was signed out while the old password was checked (nothing changed)", body = Problem),
         (status = 403, description = "wrong_password: the old password", body = Problem),
         (status = 429, description = "too_many_login_attempts: failed password checks, log-ins included; see Retry-After", body = Problem),
     ))]
