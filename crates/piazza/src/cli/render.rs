@@ -503,6 +503,7 @@ mod tests {
             owner: None,
             avatar_media_id: None,
             peer: (kind == "direct").then(|| "acct_2".to_owned()),
+            peer_read_seq: (kind == "direct").then_some(3),
         }
     }
 
