@@ -1,7 +1,7 @@
 #!/bin/sh
-# Makes the browser-test tools present: the npm packages in web-tests/,
-# Debian's chromium and a Chinese font (and node and npm if they are
-# missing). Safe to run
+# Makes the web client's test tools present: the npm packages in
+# web-tests/ (playwright-core, typescript, eslint), Debian's chromium and a
+# Chinese font (and node and npm if they are missing). Safe to run
 # again: it does nothing when everything is there.
 set -eu
 
@@ -24,7 +24,10 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     install_or_explain nodejs npm
 fi
 
-if [ ! -d "$here/node_modules/playwright-core" ]; then
+# The npm packages pinned in package-lock.json: playwright-core for the
+# browser, typescript and eslint for checking the client's modules. `npm ls`
+# fails when one is missing or not the pinned version.
+if ! (cd "$here" && npm ls --depth=0 >/dev/null 2>&1); then
     cd "$here"
     if [ -f package-lock.json ]; then
         npm ci --no-audit --no-fund

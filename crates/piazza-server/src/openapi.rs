@@ -37,6 +37,16 @@ use crate::socket;
 )]
 pub struct ApiDoc;
 
+/// The document as `docs/openapi.json` keeps it: pretty JSON and a final
+/// newline (`piazza admin openapi` prints it; a test compares the two).
+pub fn pretty_json() -> String {
+    let mut text = ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document always encodes");
+    text.push('\n');
+    text
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {

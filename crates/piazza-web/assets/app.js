@@ -73,12 +73,12 @@ function startSession(account) {
   session = account ? new Session(account, onRevoked) : null;
   if (!session) return;
   for (const area of areas) area.attach?.(session);
-  session.addEventListener('status', (e) => {
+  session.addEventListener('status', (/** @type {CustomEvent} */ e) => {
     const dot = root.querySelector('.sync-status');
     if (dot) showStatus(dot, e.detail);
   });
   session.addEventListener('badges', showBadges);
-  session.addEventListener('person', (e) => {
+  session.addEventListener('person', (/** @type {CustomEvent} */ e) => {
     // My own name or picture changed (the Me page, or another device):
     // the account button shows it, and this browser remembers the name.
     if (e.detail !== session.me) return;
@@ -315,7 +315,7 @@ function accountMenu(me) {
     if (opening) fill();
     panel.hidden = !opening;
     button.setAttribute('aria-expanded', String(opening));
-    if (opening) panel.querySelector('[role=menuitem]')?.focus();
+    if (opening) /** @type {HTMLElement | null} */ (panel.querySelector('[role=menuitem]'))?.focus();
   });
   panel.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') {

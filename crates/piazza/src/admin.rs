@@ -19,10 +19,18 @@ pub enum AdminCommand {
         #[arg(long, env = "PIAZZA_DATA_DIR", default_value = "./piazza-data")]
         data_dir: PathBuf,
     },
+    /// Print the OpenAPI document of this build (what the server serves at
+    /// /api/v1/openapi.json), as docs/openapi.json keeps it:
+    /// `piazza admin openapi > docs/openapi.json`
+    Openapi,
 }
 
 pub fn run(command: AdminCommand) -> anyhow::Result<()> {
     match command {
+        AdminCommand::Openapi => {
+            print!("{}", piazza_server::openapi::pretty_json());
+            Ok(())
+        }
         AdminCommand::Check { data_dir } => {
             let report = piazza_store::integrity::check_data_dir(&data_dir)
                 .with_context(|| format!("cannot read the store in {}", data_dir.display()))?;

@@ -1,6 +1,11 @@
 //! The client commands of the `piazza` binary (`piazza login`, `piazza
 //! send`, `piazza watch`, ...): a thin layer over `piazza-client` that
-//! remembers logins in a per-user config file and prints readable lines.
+//! remembers logins in a per-user config file (`cli/config.rs`) and prints
+//! readable lines. What a line says about people, conversations, messages
+//! and money is made in `cli/render.rs` (and `cli/render/events.rs` for
+//! `watch`): display names and usernames, never a bare id. Pay is in
+//! `cli/pay.rs`, `watch` and its reconnection in `cli/watch.rs`, a scanned
+//! code read from an argument, a file or stdin in `cli/payload.rs`.
 
 mod config;
 mod money;
@@ -598,19 +603,8 @@ async fn devices(cli: &Cli, command: DevicesCommand) -> anyhow::Result<()> {
                 .devices()
                 .await
                 .map_err(|e| session.explain(e))?;
-            for device in list.devices {
-                let this = if device.current {
-                    "  (this device)"
-                } else {
-                    ""
-                };
-                println!(
-                    "{}{this}  logged in {}, last seen {}  [{}]",
-                    device.device_name,
-                    render::short_time(&device.created_at),
-                    render::short_time(&device.last_seen_at),
-                    device.device_id
-                );
+            for device in &list.devices {
+                println!("{}", render::device_line(device));
             }
         }
         DevicesCommand::Revoke { device } => {
@@ -871,7 +865,12 @@ async fn group(cli: &Cli, command: GroupCommand) -> anyhow::Result<()> {
                 .add_member(&conversation_id, &contact.account_id)
                 .await
                 .map_err(|e| session.explain(e))?;
-            println!("added {} to {conversation_id}", contact.username);
+            let directory = session.names().await?;
+            println!(
+                "added {} to {}",
+                render::person_label(&contact.username, &contact.display_name),
+                directory.conversation(&conversation_id)
+            );
         }
         GroupCommand::Remove {
             conversation_id,
@@ -891,10 +890,15 @@ async fn group(cli: &Cli, command: GroupCommand) -> anyhow::Result<()> {
                 .remove_member(&conversation_id, &account_id)
                 .await
                 .map_err(|e| session.explain(e))?;
+            let mut directory = session.names().await?;
+            session
+                .name_strangers(&mut directory, [account_id.as_str()])
+                .await;
+            let group = directory.conversation(&conversation_id);
             if leaving {
-                println!("left {conversation_id}");
+                println!("left {group}");
             } else {
-                println!("removed {username} from {conversation_id}");
+                println!("removed {} from {group}", directory.name(&account_id));
             }
         }
     }

@@ -4,6 +4,12 @@
 /**
  * h('button', {class: 'x', onclick: fn, 'aria-label': '…'}, 'text', child)
  * Attributes starting with "on" become listeners; `false`/`null` skip.
+ *
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, any> | null} [attributes]
+ * @param {...any} children
+ * @returns {HTMLElementTagNameMap[K]}
  */
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
@@ -50,7 +56,7 @@ export function shortTime(iso, locale) {
 
 /** A random id for idempotent sends (`client_msg_id`, at most 64 chars). */
 export function newClientMsgId() {
-  return 'web-' + crypto.randomUUID();
+  return `web-${crypto.randomUUID()}`;
 }
 
 /** Icons drawn as SVG paths (24×24), so no emoji font or image file is needed. */

@@ -47,7 +47,7 @@ export const accounts = {
 
 /** What this browser calls itself in the devices list. */
 export function deviceName() {
-  const platform = navigator.userAgentData?.platform || navigator.platform || '';
+  const platform = /** @type {any} */ (navigator).userAgentData?.platform || navigator.platform || '';
   return `Web browser${platform ? ` (${platform})` : ''}`.slice(0, 64);
 }
 
@@ -79,17 +79,17 @@ export class Session extends EventTarget {
       username: account.username,
       display_name: account.display_name,
     });
-    this.sync.addEventListener('event', (e) => {
+    this.sync.addEventListener('event', (/** @type {CustomEvent} */ e) => {
       this.learnFrom(e.detail);
       this.dispatchEvent(new CustomEvent('event', { detail: e.detail }));
     });
     /** 'online', 'offline' or 'polling', for the shell's indicator. */
     this.status = 'offline';
-    this.sync.addEventListener('status', (e) => {
+    this.sync.addEventListener('status', (/** @type {CustomEvent} */ e) => {
       this.status = e.detail;
       this.dispatchEvent(new CustomEvent('status', { detail: e.detail }));
     });
-    this.sync.addEventListener('connected', (e) =>
+    this.sync.addEventListener('connected', (/** @type {CustomEvent} */ e) =>
       this.dispatchEvent(new CustomEvent('connected', { detail: e.detail })),
     );
   }

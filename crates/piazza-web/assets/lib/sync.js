@@ -129,7 +129,9 @@ export class Sync extends EventTarget {
         if (page.cursor) this.cursor = page.cursor;
       } catch (error) {
         if (error.status === 401) return this.revoked();
-        await new Promise((resolve) => setTimeout(resolve, BACKOFF_MAX_MS));
+        await new Promise((resolve) => {
+          setTimeout(resolve, BACKOFF_MAX_MS);
+        });
       }
     }
     this.mode = 'socket';

@@ -147,7 +147,7 @@ export function bubble({ mine, status = 'sent', sender = null, content, time = n
  * an amount, a note, a status line and actions. Tones: 'plain' (surface),
  * 'money' (orange, transfers), 'red' (red packets), 'accent'.
  */
-export function card({ tone = 'plain', kind = null, kindIcon = null, title = null, amount = null, note = null, status = null, actions = null, testid = null, dataset = {} } = {}) {
+export function card({ tone = 'plain', kind = null, kindIcon = null, title = null, amount = null, note = null, status = null, actions: buttons = null, testid = null, dataset = {} } = {}) {
   return h(
     'div',
     { class: `ui-card tone-${tone}`, 'data-testid': testid, dataset },
@@ -156,11 +156,16 @@ export function card({ tone = 'plain', kind = null, kindIcon = null, title = nul
     amount ? h('span', { class: 'card-amount' }, amount) : null,
     note ? h('span', { class: 'card-note' }, note) : null,
     status ? h('span', { class: 'card-status' }, status) : null,
-    actions ? h('span', { class: 'card-actions' }, actions) : null,
+    buttons ? h('span', { class: 'card-actions' }, buttons) : null,
   );
 }
 
-/** A button showing only an icon, named for screen readers and by its tooltip. */
+/**
+ * A button showing only an icon, named for screen readers and by its tooltip.
+ * @param {string} name
+ * @param {string} label
+ * @param {Record<string, any>} [attributes]
+ */
 export function iconButton(name, label, { class: extra = '', ...attributes } = {}) {
   return h(
     'button',
@@ -181,7 +186,7 @@ let dialogCount = 0;
 export function openDialog({ title, body, testid = null, size = 'md', modalOnly = false, onClose = null, className = '' }) {
   dialogCount += 1;
   const titleId = `ui-dialog-title-${dialogCount}`;
-  const opener = document.activeElement;
+  const opener = /** @type {HTMLElement | null} */ (document.activeElement);
   const dialog = h('dialog', {
     class: `ui-dialog dialog-${size} ${className}`.trim(),
     'aria-labelledby': titleId,
@@ -212,9 +217,9 @@ export function openDialog({ title, body, testid = null, size = 'md', modalOnly 
   );
   document.body.append(dialog);
   dialog.showModal();
-  const first =
+  const first = /** @type {HTMLElement | null} */ (
     dialog.querySelector('[autofocus]') ??
-    dialog.querySelector('.dialog-body :is(input, textarea, select, button, a[href]):not(:disabled)');
+    dialog.querySelector('.dialog-body :is(input, textarea, select, button, a[href]):not(:disabled)'));
   first?.focus();
   return { dialog, close };
 }

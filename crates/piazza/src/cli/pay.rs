@@ -466,9 +466,19 @@ pub(super) async fn transfer(cli: &Cli, args: TransferArgs) -> anyhow::Result<()
                 .decline_transfer(&transfer_id)
                 .await
                 .map_err(|e| session.explain(e))?;
+            let shown = client
+                .transfer(&transfer_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            let mut directory = session.names().await?;
+            session
+                .name_strangers(&mut directory, [shown.from.as_str()])
+                .await;
             println!(
-                "transfer {transfer_id} {}: the money went back to its sender",
-                decided.status
+                "{} the transfer of {} from {} ({transfer_id}): the money went back to them",
+                decided.status,
+                render::money(shown.amount_minor, &shown.currency),
+                directory.name(&shown.from)
             );
             return Ok(());
         }
@@ -561,10 +571,19 @@ pub(super) async fn red_packet(cli: &Cli, command: RedPacketCommand) -> anyhow::
                 .claim_red_packet(&red_packet_id)
                 .await
                 .map_err(|e| session.explain(e))?;
-            let currency = currency(&session).await?;
+            let packet = client
+                .red_packet(&red_packet_id)
+                .await
+                .map_err(|e| session.explain(e))?;
+            let mut directory = session.names().await?;
+            session
+                .name_strangers(&mut directory, [packet.sender.as_str()])
+                .await;
             println!(
-                "claimed {} from red packet {red_packet_id}",
-                currency.show(claimed.amount_minor)
+                "claimed {} from the red packet of {} in {} ({red_packet_id})",
+                render::money(claimed.amount_minor, &packet.currency),
+                directory.who(&packet.sender),
+                directory.place(&packet.conversation_id)
             );
         }
         RedPacketCommand::Show { red_packet_id } => {

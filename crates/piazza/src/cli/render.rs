@@ -10,8 +10,8 @@ mod events;
 use std::collections::HashMap;
 
 use piazza_api::{
-    AccountView, ContactRequestView, ConversationView, MessageView, PaymentView, RedPacketView,
-    StatementEntryView, TransferView,
+    AccountView, ContactRequestView, ConversationView, DeviceClient, DeviceView, MessageView,
+    PaymentView, RedPacketView, StatementEntryView, TransferView,
 };
 
 pub use events::{accounts_named, event_line};
@@ -127,7 +127,7 @@ impl Directory {
         }
     }
 
-    /// "Bob Chen (bob)", or "bob" when the display name is the username;
+    /// "Bob Chen (@bob)", or "bob" when the display name is the username;
     /// for someone known by display name alone, that name; the id itself
     /// for someone the CLI cannot name.
     pub fn name(&self, account_id: &str) -> String {
@@ -196,13 +196,14 @@ impl Directory {
     }
 }
 
-/// "Bob Chen (bob)", or "bob" alone when the display name adds nothing.
+/// "Bob Chen (@bob)", or "@bob" alone when the display name adds nothing
+/// (as `piazza profile` names people too).
 pub fn person_label(username: &str, display_name: &str) -> String {
     let display_name = display_name.trim();
     if display_name.is_empty() || display_name == username {
-        username.to_owned()
+        format!("@{username}")
     } else {
-        format!("{display_name} ({username})")
+        format!("{display_name} (@{username})")
     }
 }
 
@@ -257,7 +258,7 @@ pub fn message_body(kind: &str, text: &str, reference: Option<&str>) -> String {
     }
 }
 
-/// One line of `piazza history`: "#3 2025-01-02 10:00:00  Bob Chen (bob): hi".
+/// One line of `piazza history`: "#3 2025-01-02 10:00:00  Bob Chen (@bob): hi".
 pub fn message_line(message: &MessageView, directory: &Directory) -> String {
     format!(
         "#{} {}  {}: {}",
@@ -288,10 +289,14 @@ pub fn conversation_line(view: &ConversationView, directory: &Directory) -> Stri
     )
 }
 
-/// One line of `piazza contacts requests`.
+/// One line of `piazza contacts requests`: who asks, their greeting, the
+/// request's id.
 pub fn request_line(request: &ContactRequestView, directory: &Directory) -> String {
     let from = if request.from.display_name.is_empty() {
-        directory.name_or(&request.from.account_id, &request.from.username)
+        directory.name_or(
+            &request.from.account_id,
+            &format!("@{}", request.from.username),
+        )
     } else {
         person_label(&request.from.username, &request.from.display_name)
     };
@@ -304,6 +309,52 @@ pub fn request_line(request: &ContactRequestView, directory: &Directory) -> Stri
         "{from} asks to be your contact{greeting}  {}  (request {})",
         short_time(&request.created_at),
         request.request_id
+    )
+}
+
+/// What a device is, from the codes the server read off its User-Agent:
+/// "Firefox on Linux", "the Piazza CLI on macOS".
+pub fn device_kind(client: &DeviceClient) -> Option<String> {
+    let app = match client.app.as_str() {
+        "chrome" => "Chrome",
+        "edge" => "Edge",
+        "firefox" => "Firefox",
+        "safari" => "Safari",
+        "piazza_cli" => "the Piazza CLI",
+        _ => return None,
+    };
+    let system = match client.system.as_str() {
+        "windows" => "Windows",
+        "macos" => "macOS",
+        "linux" => "Linux",
+        "android" => "Android",
+        "ios" => "iOS",
+        _ => return Some(app.to_owned()),
+    };
+    Some(format!("{app} on {system}"))
+}
+
+/// One line of `piazza devices list`, with the id `devices revoke` takes
+/// (it takes the name too).
+pub fn device_line(device: &DeviceView) -> String {
+    let this = if device.current { " (this device)" } else { "" };
+    let kind = device
+        .client
+        .as_ref()
+        .and_then(device_kind)
+        .map(|kind| format!(", {kind}"))
+        .unwrap_or_default();
+    let from = device
+        .last_seen_address
+        .as_deref()
+        .map(|address| format!(" from {address}"))
+        .unwrap_or_default();
+    format!(
+        "{}{this}{kind}  logged in {}, last used {}{from}  [{}]",
+        device.device_name,
+        short_time(&device.created_at),
+        short_time(&device.last_seen_at),
+        device.device_id
     )
 }
 
@@ -464,8 +515,6 @@ pub fn payment_lines(payment: &PaymentView, directory: &Directory) -> Vec<String
 
 #[cfg(test)]
 mod tests {
-    use piazza_api::AccountBrief;
-
     use super::*;
 
     pub(super) fn account(id: &str, username: &str, display_name: &str) -> AccountView {
@@ -523,12 +572,12 @@ mod tests {
     #[test]
     fn people_are_named_by_display_name_and_username() {
         let directory = directory();
-        assert_eq!(directory.name("acct_2"), "Bob Chen (bob)");
-        assert_eq!(directory.who("acct_2"), "Bob Chen (bob)");
+        assert_eq!(directory.name("acct_2"), "Bob Chen (@bob)");
+        assert_eq!(directory.who("acct_2"), "Bob Chen (@bob)");
         assert_eq!(directory.who("acct_1"), "you");
-        assert_eq!(directory.name("acct_1"), "Ann Lee (ann)");
-        assert_eq!(person_label("carol", "carol"), "carol");
-        assert_eq!(person_label("carol", " "), "carol");
+        assert_eq!(directory.name("acct_1"), "Ann Lee (@ann)");
+        assert_eq!(person_label("carol", "carol"), "@carol");
+        assert_eq!(person_label("carol", " "), "@carol");
         // Someone the CLI cannot name keeps their id, rather than a guess.
         assert_eq!(directory.who("acct_9"), "acct_9");
     }
@@ -559,7 +608,7 @@ mod tests {
         };
         assert_eq!(
             line("acct_2", "text", "hi", None),
-            "#3 2025-01-02 10:00:00  Bob Chen (bob): hi"
+            "#3 2025-01-02 10:00:00  Bob Chen (@bob): hi"
         );
         assert_eq!(
             line("acct_1", "image", "the view", Some("med_1")),
@@ -580,12 +629,72 @@ mod tests {
                 "Red packet: happy new year",
                 Some("rpk_1")
             ),
-            "#3 2025-01-02 10:00:00  Bob Chen (bob): [red packet] happy new year (rpk_1)"
+            "#3 2025-01-02 10:00:00  Bob Chen (@bob): [red packet] happy new year (rpk_1)"
         );
         assert_eq!(
             line("acct_2", "sticker", "a cat", Some("stk_1")),
-            "#3 2025-01-02 10:00:00  Bob Chen (bob): [sticker] a cat (stk_1)"
+            "#3 2025-01-02 10:00:00  Bob Chen (@bob): [sticker] a cat (stk_1)"
         );
+    }
+
+    #[test]
+    fn a_device_says_what_it_is_and_where_it_was_used() {
+        let mut device = DeviceView {
+            device_id: "dev_3".to_owned(),
+            device_name: "phone".to_owned(),
+            created_at: "2025-01-02T10:00:00Z".to_owned(),
+            last_seen_at: "2025-01-03T11:00:00Z".to_owned(),
+            current: true,
+            user_agent: Some("Mozilla/5.0 …".to_owned()),
+            last_seen_address: Some("192.0.2.7".to_owned()),
+            client: Some(DeviceClient {
+                app: "firefox".to_owned(),
+                system: "android".to_owned(),
+            }),
+        };
+        assert_eq!(
+            device_line(&device),
+            "phone (this device), Firefox on Android  logged in 2025-01-02 10:00:00, last used \
+             2025-01-03 11:00:00 from 192.0.2.7  [dev_3]"
+        );
+        device.current = false;
+        device.client = None;
+        device.last_seen_address = None;
+        assert_eq!(
+            device_line(&device),
+            "phone  logged in 2025-01-02 10:00:00, last used 2025-01-03 11:00:00  [dev_3]"
+        );
+        let cli = DeviceClient {
+            app: "piazza_cli".to_owned(),
+            system: "unknown".to_owned(),
+        };
+        assert_eq!(device_kind(&cli).as_deref(), Some("the Piazza CLI"));
+    }
+
+    #[test]
+    fn a_request_names_who_asks_and_says_which_it_is() {
+        let mut directory = directory();
+        let request = ContactRequestView {
+            request_id: "req_4".to_owned(),
+            from: piazza_api::AccountBrief {
+                account_id: "acct_3".to_owned(),
+                username: "carol".to_owned(),
+                display_name: String::new(),
+                avatar_media_id: None,
+            },
+            greeting: "hi, it's Carol".to_owned(),
+            created_at: "2025-01-02T10:00:00Z".to_owned(),
+        };
+        assert_eq!(
+            request_line(&request, &directory),
+            "@carol asks to be your contact: \"hi, it's Carol\"  2025-01-02 10:00:00  (request req_4)"
+        );
+        directory.add_person("acct_3", "carol", "Carol Wu");
+        assert!(request_line(&request, &directory).starts_with("Carol Wu (@carol) asks"));
+        // The request itself carries the name (servers since profiles).
+        let mut named = request.clone();
+        named.from.display_name = "Carol W.".to_owned();
+        assert!(request_line(&named, &directory).starts_with("Carol W. (@carol) asks"));
     }
 
     #[test]
@@ -603,37 +712,6 @@ mod tests {
             payment_status("needs_confirmation"),
             "waiting for confirmation"
         );
-    }
-
-    #[test]
-    fn a_request_names_who_asks_and_how_to_answer() {
-        let mut directory = directory();
-        let request = ContactRequestView {
-            request_id: "req_4".to_owned(),
-            from: AccountBrief {
-                account_id: "acct_3".to_owned(),
-                username: "carol".to_owned(),
-                display_name: String::new(),
-                avatar_media_id: None,
-            },
-            greeting: "hi, it's Carol".to_owned(),
-            created_at: "2025-01-02T10:00:00Z".to_owned(),
-        };
-        assert_eq!(
-            request_line(&request, &directory),
-            "carol asks to be your contact: \"hi, it's Carol\"  2025-01-02 10:00:00  (request req_4)"
-        );
-        directory.add_person("acct_3", "carol", "Carol Wu");
-        assert!(request_line(&request, &directory).starts_with("Carol Wu (carol) asks"));
-        // The request itself carries the name (servers since profiles).
-        let named = ContactRequestView {
-            from: AccountBrief {
-                display_name: "Carol W.".to_owned(),
-                ..request.from.clone()
-            },
-            ..request
-        };
-        assert!(request_line(&named, &directory).starts_with("Carol W. (carol) asks"));
     }
 
     fn entry(kind: &str, amount_minor: i64, about: Option<&str>) -> StatementEntryView {
@@ -675,12 +753,12 @@ mod tests {
         let sent = About::Transfer(transfer("acct_1", "acct_2", "accepted"));
         assert_eq!(
             line("transfer_sent", -1234, Some(&sent), Some("trf_1")),
-            "2025-01-02 10:00:00  -12.34 CNY  balance 50.00 CNY  transfer to Bob Chen (bob)  [trf_1]"
+            "2025-01-02 10:00:00  -12.34 CNY  balance 50.00 CNY  transfer to Bob Chen (@bob)  [trf_1]"
         );
         let received = About::Transfer(transfer("acct_2", "acct_1", "accepted"));
         assert!(
             line("transfer_accepted", 1234, Some(&received), Some("trf_1"))
-                .ends_with("transfer from Bob Chen (bob)  [trf_1]")
+                .ends_with("transfer from Bob Chen (@bob)  [trf_1]")
         );
         // A record the CLI could not read still says what kind it was.
         assert!(
@@ -715,7 +793,7 @@ mod tests {
         assert_eq!(
             lines[0],
             "payment pay_3  waiting for confirmation  600.00 CNY to Ann's Noodles (mer_1) from \
-             Bob Chen (bob)  refunded 0.00 CNY  at 2025-01-02 10:00:00"
+             Bob Chen (@bob)  refunded 0.00 CNY  at 2025-01-02 10:00:00"
         );
         assert!(
             lines[1].contains("`piazza payment confirm pay_3`"),
@@ -731,7 +809,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "transfer trf_1  pending  12.34 CNY from you to Bob Chen (bob)  sent 2025-01-02 \
+                "transfer trf_1  pending  12.34 CNY from you to Bob Chen (@bob)  sent 2025-01-02 \
                  10:00:00, expires 2025-01-03 10:00:00",
                 "note: lunch"
             ]
@@ -760,7 +838,7 @@ mod tests {
             [
                 "red packet rpk_1  open  8.88 CNY in 2 lucky share(s), 1 left  from you in Weekend  \
                  expires 2025-01-03 10:00:00",
-                "  Bob Chen (bob) claimed 3.00 CNY  2025-01-02 10:01:00"
+                "  Bob Chen (@bob) claimed 3.00 CNY  2025-01-02 10:01:00"
             ]
         );
     }

@@ -173,7 +173,7 @@ async fn the_pay_commands_move_money_end_to_end() {
     let transfer_id = id_in(&sent, "trf_");
     let accepted = cli.ok("bob", &["transfer", "accept", &transfer_id]).await;
     assert!(
-        accepted.contains("accepted the transfer of 12.34 CNY from alice"),
+        accepted.contains("accepted the transfer of 12.34 CNY from @alice"),
         "{accepted}"
     );
     let shown = cli.ok("alice", &["wallet"]).await;
@@ -182,7 +182,7 @@ async fn the_pay_commands_move_money_end_to_end() {
     assert!(shown.contains("balance 12.34 CNY"), "{shown}");
     let statement = cli.ok("bob", &["wallet", "statement"]).await;
     assert!(
-        statement.contains("+12.34 CNY") && statement.contains("transfer from alice"),
+        statement.contains("+12.34 CNY") && statement.contains("transfer from @alice"),
         "{statement}"
     );
 
@@ -264,9 +264,12 @@ async fn the_pay_commands_move_money_end_to_end() {
         .await;
     let packet_id = id_in(&sent, "rpk_");
     let claimed = cli.ok("bob", &["red-packet", "claim", &packet_id]).await;
-    assert!(claimed.contains("claimed 8.88 CNY"), "{claimed}");
+    assert!(
+        claimed.contains("claimed 8.88 CNY from the red packet of @alice"),
+        "{claimed}"
+    );
     let shown = cli.ok("alice", &["red-packet", "show", &packet_id]).await;
-    assert!(shown.contains("bob claimed 8.88 CNY"), "{shown}");
+    assert!(shown.contains("@bob claimed 8.88 CNY"), "{shown}");
     assert!(!shown.contains(&bob.account_id), "names, not ids: {shown}");
 
     // Above the no-PIN limit (500.00) a collection waits for the buyer.
@@ -289,7 +292,7 @@ async fn the_pay_commands_move_money_end_to_end() {
     assert!(confirmed.contains("completed"), "{confirmed}");
     let shown = cli.ok("alice", &["payment", "show", &payment_id]).await;
     assert!(
-        shown.contains("completed  600.00 CNY to Cafe") && shown.contains("from bob"),
+        shown.contains("completed  600.00 CNY to Cafe") && shown.contains("from @bob"),
         "{shown}"
     );
 

@@ -114,7 +114,7 @@ async fn watch_outlives_a_server_restart_and_prints_every_event_once() {
     let mut stdout = lines_of(watch.stdout.take().unwrap());
     let mut stderr = lines_of(watch.stderr.take().unwrap());
     let (mut printed, mut said) = (Vec::new(), Vec::new());
-    wait_for(&mut stdout, &mut printed, "Bob Chen (bob): one").await;
+    wait_for(&mut stdout, &mut printed, "Bob Chen (@bob): one").await;
     wait_for(&mut stderr, &mut said, "up to date").await;
 
     // The server restarts on its port and data; meanwhile Bob writes.
@@ -124,9 +124,9 @@ async fn watch_outlives_a_server_restart_and_prints_every_event_once() {
     let server = start_server_process_on(&data, listen, &[]).await;
     bob.send_message(&direct, "m2", "two").await.unwrap();
     wait_for(&mut stderr, &mut said, "reconnected").await;
-    wait_for(&mut stdout, &mut printed, "Bob Chen (bob): two").await;
+    wait_for(&mut stdout, &mut printed, "Bob Chen (@bob): two").await;
     bob.send_message(&direct, "m3", "three").await.unwrap();
-    wait_for(&mut stdout, &mut printed, "Bob Chen (bob): three").await;
+    wait_for(&mut stdout, &mut printed, "Bob Chen (@bob): three").await;
 
     watch.kill().await.unwrap();
     // Shown with `--nocapture`: what a person watching saw.
@@ -136,7 +136,7 @@ async fn watch_outlives_a_server_restart_and_prints_every_event_once() {
         said.join("\n")
     );
     for message in ["one", "two", "three"] {
-        let wanted = format!("Bob Chen (bob): {message}");
+        let wanted = format!("Bob Chen (@bob): {message}");
         let count = printed
             .iter()
             .filter(|line| line.ends_with(&wanted))

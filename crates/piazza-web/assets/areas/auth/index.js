@@ -71,7 +71,7 @@ function loginPage(ctx) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const data = new FormData(form);
-    const button = form.querySelector('button[type=submit]');
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]'));
     button.disabled = true;
     error.textContent = '';
     try {
@@ -123,7 +123,7 @@ function signupPage(ctx) {
     const data = new FormData(form);
     const username = String(data.get('username')).trim();
     const password = String(data.get('password'));
-    const button = form.querySelector('button[type=submit]');
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]'));
     button.disabled = true;
     error.textContent = '';
     try {

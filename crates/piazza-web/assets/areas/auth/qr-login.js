@@ -12,7 +12,9 @@ const POLL_INTERVAL_MS = 1000;
 /** A page left open renews its request this many times, then stops. */
 const RENEWALS_MAX = 10;
 
-class QrLogin extends HTMLElement {
+export class QrLogin extends HTMLElement {
+  /** Runs with the new device's session once another device approved. */
+  /** @type {((answer: any) => void) | null} */ onApproved = null;
   connectedCallback() {
     this.api = new Api();
     this.alive = true;

@@ -38,7 +38,7 @@ const IMAGE_BYTES_MAX = 10 * 1024 * 1024;
  */
 export const chatExtensions = { cards: new Map(), composer: [] };
 
-class Conversation extends HTMLElement {
+export class Conversation extends HTMLElement {
   /** Called by the chat layout before the element is connected. */
   open(session, state, conversationId) {
     this.session = session;
@@ -230,7 +230,7 @@ class Conversation extends HTMLElement {
     // Removed from a group (or it never was ours): say so and stop sending.
     const gone = this.state.loaded && !conversation;
     this.composer.querySelector('textarea').disabled = gone;
-    this.composer.querySelector('button[type=submit]').disabled = gone;
+    /** @type {HTMLButtonElement} */ (this.composer.querySelector('button[type=submit]')).disabled = gone;
     this.attach.disabled = gone;
     for (const extra of this.extras) extra.update?.(conversation, gone);
     this.status.textContent = gone ? t('chat.not_member') : '';
@@ -503,7 +503,7 @@ class Conversation extends HTMLElement {
     const img = h('img', { class: 'thumb', alt: item.text || t('chat.image_alt'), 'data-testid': 'chat-image' });
     img.addEventListener('load', () => this.schedule());
     const show = (blob) => {
-      if (img.released) return;
+      if (releasedImages.has(img)) return;
       img.src = URL.createObjectURL(blob);
     };
     if (item.file) show(item.file);
@@ -541,10 +541,13 @@ class Conversation extends HTMLElement {
   }
 }
 
+/** Images whose row left: a picture arriving late is not shown (nor its URL kept). */
+const releasedImages = new WeakSet();
+
 /** Revokes the blob: URLs of a row's images (and stops any still loading). */
 function releaseImages(row) {
   for (const img of row.querySelectorAll('img.thumb')) {
-    img.released = true;
+    releasedImages.add(img);
     if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src);
   }
 }

@@ -78,7 +78,7 @@ export function groupInfoView(ctx) {
   const title = h('h2', {});
   const picture = h('span', { class: 'avatar-slot' });
   const ownerTools = groupEditForm(session, id, (call) => act(call));
-  const rename = ownerTools.querySelector('#group-rename');
+  const rename = /** @type {HTMLInputElement} */ (ownerTools.querySelector('#group-rename'));
   const card = h(
     'section',
     { class: 'card group-info', 'aria-label': t('group.info') },

@@ -8,7 +8,10 @@ import { messageSummary } from './summary.js';
 import { avatar, emptyState, iconButton, listRow, setBadge } from '../../lib/ui.js';
 import { notifyBanner, shouldAsk } from './notify.js';
 
-class ChatList extends HTMLElement {
+export class ChatList extends HTMLElement {
+  /** The account's session and chat state, given before it is connected. */
+  /** @type {any} */ session;
+  /** @type {import('./state.js').ChatState} */ state;
   connectedCallback() {
     if (!this.built) this.build();
     this.onChanged = () => this.schedule();

@@ -60,7 +60,7 @@ export function previewPicture(file, caption, { send, captionMax }) {
  * promise of its blob.
  */
 export function openViewer(pictures, index, load) {
-  const opener = document.activeElement;
+  const opener = /** @type {HTMLElement | null} */ (document.activeElement);
   let current = index;
   let url = null;
   const img = h('img', { 'data-testid': 'viewer-image', alt: '' });
@@ -101,7 +101,7 @@ export function openViewer(pictures, index, load) {
   }
   // A click anywhere but on a control closes, as in every photo viewer.
   viewer.addEventListener('click', (e) => {
-    if (!e.target.closest('button')) viewer.close();
+    if (!/** @type {Element} */ (e.target).closest('button')) viewer.close();
   });
   viewer.addEventListener('keydown', (e) => {
     if (e.key === 'ArrowLeft') step(e, -1);
@@ -114,7 +114,7 @@ export function openViewer(pictures, index, load) {
   });
   document.body.append(viewer);
   viewer.showModal();
-  viewer.querySelector('.viewer-close').focus();
+  /** @type {HTMLElement} */ (viewer.querySelector('.viewer-close')).focus();
   show();
   return viewer;
 }

@@ -303,7 +303,9 @@ export class ChatState extends EventTarget {
       }
       const stored = await Promise.race([
         this.session.api.send(conversationId, item.client_msg_id, item.text, item.ref),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), SEND_TIMEOUT_MS)),
+        new Promise((_, reject) => {
+          setTimeout(() => reject(new Error('timeout')), SEND_TIMEOUT_MS);
+        }),
       ]);
       const { file: _file, ...sent } = item;
       this.noteMessage(conversationId, { ...sent, ...stored });

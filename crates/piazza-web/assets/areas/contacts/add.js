@@ -14,6 +14,9 @@ const GREETING_MAX = 200;
 /**
  * Looks `username` up and opens the dialog. `sent()` runs once the
  * request is out; `failed(text)` when there is no one to add.
+ * @param {any} session
+ * @param {string} username
+ * @param {{ sent?: () => void, failed?: (text: string) => void }} [callbacks]
  */
 export async function addContactDialog(session, username, { sent = () => {}, failed = () => {} } = {}) {
   let profile;
@@ -88,7 +91,7 @@ function addBody(session, profile, close, sent) {
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const button = form.querySelector('button[type=submit]');
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]'));
     button.disabled = true;
     error.textContent = '';
     try {

@@ -9,7 +9,10 @@ import { avatar, emptyState, listRow, toast } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
 import { openDirectChat } from '../chat/index.js';
 
-/** The add dialog loads when it is first needed. */
+/**
+ * The add dialog loads when it is first needed.
+ * @param {Parameters<typeof import('./add.js').addContactDialog>} args
+ */
 export function addContact(...args) {
   return import('./add.js').then((m) => m.addContactDialog(...args));
 }

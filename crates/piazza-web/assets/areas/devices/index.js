@@ -155,10 +155,10 @@ export function parsePayload(text) {
  */
 function approveView(ctx) {
   const { session } = ctx;
-  const error = errorLine();
-  const done = h('p', { class: 'status', role: 'status' });
-  const input = /** @type {HTMLTextAreaElement} */ (
-    h('textarea', {
+  const parts = {
+    error: errorLine(),
+    done: h('p', { class: 'status', role: 'status' }),
+    input: h('textarea', {
       id: 'approve-payload',
       name: 'payload',
       rows: 2,
@@ -168,15 +168,15 @@ function approveView(ctx) {
       spellcheck: 'false',
       translate: 'no',
       'aria-describedby': 'approve-hint',
-    })
-  );
-  const next = h('button', { type: 'submit', class: 'primary' }, t('approve.review'));
-  const review = h('section', { class: 'login-review', 'data-testid': 'login-review', hidden: true });
+    }),
+    next: h('button', { type: 'submit', class: 'primary' }, t('approve.review')),
+    review: h('section', { class: 'login-review', 'data-testid': 'login-review', hidden: true }),
+  };
   const scan = scanButton({
     testid: 'approve-scan',
     check: (text) => (parsePayload(text) ? null : 'approve.not_a_login_code'),
     onCode: (text) => {
-      input.value = text;
+      parts.input.value = text;
       form.requestSubmit();
     },
   });
@@ -188,12 +188,27 @@ function approveView(ctx) {
     h('p', { class: 'hint', id: 'approve-hint' }, t('approve.hint')),
     scan,
     h('label', { for: 'approve-payload' }, t('approve.payload_label')),
-    input,
-    error,
-    done,
-    review,
-    actions(next),
+    parts.input,
+    parts.error,
+    parts.done,
+    parts.review,
+    actions(parts.next),
   );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    lookUp(session, parts);
+  });
+  return h('section', { class: 'page approve-page' }, form);
+}
+
+/**
+ * The code typed or scanned is looked up; its facts shown for review.
+ * @param {any} session
+ * @param {{ error: HTMLElement, done: HTMLElement, input: HTMLTextAreaElement, next: HTMLButtonElement, review: HTMLElement }} parts
+ */
+async function lookUp(session, { error, done, input, next, review }) {
+  error.textContent = '';
+  done.textContent = '';
   const failed = (failure) => {
     const known = { 404: 'approve.unknown', 410: 'approve.expired', 409: 'approve.used' }[failure.status];
     error.textContent = known ? t(known) : problemText(failure);
@@ -204,44 +219,36 @@ function approveView(ctx) {
     next.hidden = false;
     input.disabled = false;
   };
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
+  const parsed = parsePayload(input.value);
+  if (!parsed) {
+    error.textContent = t('approve.bad_payload');
+    return;
+  }
+  let details;
+  try {
+    details = await session.api.loginRequestDetails(parsed.requestId, parsed.code);
+  } catch (failure) {
+    failed(failure);
+    return;
+  }
+  const approve = async () => {
     error.textContent = '';
-    done.textContent = '';
-    const parsed = parsePayload(input.value);
-    if (!parsed) {
-      error.textContent = t('approve.bad_payload');
-      return;
-    }
-    let details;
     try {
-      details = await session.api.loginRequestDetails(parsed.requestId, parsed.code);
+      await session.api.approveLogin(parsed.requestId, parsed.payload);
+      close();
+      done.textContent = t('approve.done');
+      input.value = '';
     } catch (failure) {
       failed(failure);
-      return;
     }
-    const approve = async () => {
-      error.textContent = '';
-      try {
-        await session.api.approveLogin(parsed.requestId, parsed.payload);
-        close();
-        done.textContent = t('approve.done');
-        input.value = '';
-      } catch (failure) {
-        failed(failure);
-      }
-    };
-    showReview(review, details, session.account.username, {
-      approve,
-      cancel: () => {
-        close();
-        done.textContent = t('approve.cancelled');
-      },
-    });
-    next.hidden = true;
-    input.disabled = true;
-  });
-  return h('section', { class: 'page approve-page' }, form);
+  };
+  const cancel = () => {
+    close();
+    done.textContent = t('approve.cancelled');
+  };
+  showReview(review, details, session.account.username, { approve, cancel });
+  next.hidden = true;
+  input.disabled = true;
 }
 
 /** The request's facts, as the server saw them, and the two choices. */

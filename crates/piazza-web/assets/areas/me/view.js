@@ -126,13 +126,13 @@ function passwordCard(session) {
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const [old, fresh, repeat] = ['pw-old', 'pw-new', 'pw-repeat'].map((id) => form.querySelector(`#${id}`).value);
+    const [old, fresh, repeat] = ['pw-old', 'pw-new', 'pw-repeat'].map((id) => /** @type {HTMLInputElement} */ (form.querySelector(`#${id}`)).value);
     error.textContent = '';
     if (fresh !== repeat) {
       error.textContent = t('me.password_mismatch');
       return;
     }
-    const button = form.querySelector('button[type=submit]');
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]'));
     button.disabled = true;
     try {
       await session.api.changePassword(old, fresh, signOut.checked);

@@ -89,6 +89,21 @@ class MoneyCard extends HTMLElement {
     this.wallet.removeEventListener(this.eventName, this.onChange);
   }
 
+  // What each kind of card says for itself.
+  /** The wallet event naming this card's money ('transfer', 'red-packet'). */
+  get eventName() {
+    return '';
+  }
+  /** @returns {any} what the wallet holds of it, if anything */
+  known() {
+    return null;
+  }
+  /** @returns {Promise<unknown>} asks the wallet for it */
+  load() {
+    return Promise.resolve();
+  }
+  render() {}
+
   /** Redraws and has the virtual list measure the row again. */
   draw() {
     this.render();
@@ -111,7 +126,7 @@ class MoneyCard extends HTMLElement {
   }
 }
 
-class TransferCard extends MoneyCard {
+export class TransferCard extends MoneyCard {
   get eventName() {
     return 'transfer';
   }
@@ -165,7 +180,7 @@ class TransferCard extends MoneyCard {
   }
 }
 
-class RedPacketCard extends MoneyCard {
+export class RedPacketCard extends MoneyCard {
   get eventName() {
     return 'red-packet';
   }
@@ -291,10 +306,12 @@ function moneyButton(view, wallet) {
         ),
     });
   });
-  button.update = (conversation, gone) => {
-    button.disabled = gone || !conversation;
-  };
-  return button;
+  // The chat view calls `update` when the conversation changes.
+  return Object.assign(button, {
+    update: (conversation, gone) => {
+      button.disabled = gone || !conversation;
+    },
+  });
 }
 
 /**

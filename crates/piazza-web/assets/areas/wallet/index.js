@@ -57,7 +57,8 @@ export const area = {
 };
 
 /** The balance, kept current while it is on the page. */
-class Balance extends HTMLElement {
+export class Balance extends HTMLElement {
+  /** @type {any} the account's session, given before it is connected */ session;
   connectedCallback() {
     this.wallet = this.session.state.wallet;
     this.onBalance = () => this.render();

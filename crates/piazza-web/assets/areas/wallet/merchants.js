@@ -32,8 +32,8 @@ export function readMerchantCode(payload) {
   return { name: fields.get('59'), amountMinor: amount };
 }
 
-export function merchantView(ctx, wallet) {
-  const error = h('p', { class: 'error', role: 'alert' });
+/** The two forms of the merchant page: show a merchant's code, open a merchant. */
+function merchantForms() {
   const name = h('input', { id: 'merchant-name', name: 'name', required: true, maxlength: NAME_MAX, autocomplete: 'organization' });
   const city = h('input', { id: 'merchant-city', name: 'city', maxlength: CITY_MAX, autocomplete: 'address-level2' });
   const createForm = h(
@@ -55,6 +55,45 @@ export function merchantView(ctx, wallet) {
     h('p', { class: 'hint' }, t('wallet.merchant_amount_hint')),
     h('button', { type: 'submit', class: 'primary', 'data-testid': 'merchant-show-code' }, t('wallet.merchant_show_code')),
   );
+  return { name, city, createForm, picker, amount, codeForm };
+}
+
+/**
+ * The sheet to print (or copy from): the merchant's name, the amount if
+ * fixed, its QR code, its text, and what it took in.
+ */
+function fillSheet(sheet, { merchant, payload, imageUrl, amountMinor }) {
+  const payloadText = h('code', { class: 'qr-payload', translate: 'no', 'data-testid': 'merchant-payload' }, payload);
+  const copied = h('span', { class: 'status', role: 'status' });
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(payload);
+      copied.textContent = t('qr.copied');
+    } catch {
+      getSelection()?.selectAllChildren(payloadText);
+    }
+  };
+  sheet.hidden = false;
+  replace(
+    sheet,
+    h('h2', { class: 'sheet-name' }, merchant.name),
+    amountMinor ? h('p', { class: 'sheet-amount' }, moneyText(amountMinor)) : h('p', { class: 'hint' }, t('wallet.merchant_any_amount')),
+    h('img', { class: 'qr merchant-qr', src: imageUrl, alt: t('wallet.merchant_qr_alt', { name: merchant.name }), width: 240, height: 240, 'data-testid': 'merchant-qr' }),
+    h('p', { class: 'sheet-payload' }, t('wallet.merchant_payload_label'), ' ', payloadText),
+    h(
+      'div',
+      { class: 'actions no-print' },
+      h('button', { type: 'button', onclick: copy }, t('qr.copy')),
+      h('button', { type: 'button', class: 'primary', onclick: () => window.print(), 'data-testid': 'merchant-print' }, t('wallet.merchant_print')),
+      copied,
+    ),
+    h('p', { class: 'no-print merchant-balance' }, t('wallet.merchant_balance'), ' ', h('strong', { 'data-testid': 'merchant-balance' }, moneyText(merchant.balance_minor))),
+  );
+}
+
+export function merchantView(_ctx, wallet) {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const { name, city, createForm, picker, amount, codeForm } = merchantForms();
   const sheet = h('section', { class: 'card print-area merchant-sheet', 'aria-live': 'polite', hidden: true });
   const page = h(
     'section',
@@ -75,9 +114,7 @@ export function merchantView(ctx, wallet) {
     const views = await Promise.all(ids.map((id) => wallet.merchant(id).catch(() => null)));
     replace(
       picker,
-      views.filter(Boolean).map((view) =>
-        h('option', { value: view.merchant_id, selected: view.merchant_id === selected }, view.name),
-      ),
+      views.filter(Boolean).map((view) => h('option', { value: view.merchant_id, selected: view.merchant_id === selected }, view.name)),
     );
   }
 
@@ -85,9 +122,8 @@ export function merchantView(ctx, wallet) {
     error.textContent = '';
     const merchantId = picker.value;
     if (!merchantId) return;
-    let amountMinor = null;
     try {
-      if (amount.input.value.trim()) amountMinor = readAmount(amount.input);
+      const amountMinor = amount.input.value.trim() ? readAmount(amount.input) : null;
       const [merchant, payload, image] = await Promise.all([
         wallet.merchant(merchantId),
         wallet.merchantPayload(merchantId, amountMinor),
@@ -96,45 +132,16 @@ export function merchantView(ctx, wallet) {
       if (imageUrl) URL.revokeObjectURL(imageUrl);
       imageUrl = URL.createObjectURL(image);
       shown = merchantId;
-      const payloadText = h('code', { class: 'qr-payload', translate: 'no', 'data-testid': 'merchant-payload' }, payload.payload);
-      const copied = h('span', { class: 'status', role: 'status' });
-      sheet.hidden = false;
-      replace(
-        sheet,
-        h('h2', { class: 'sheet-name' }, merchant.name),
-        amountMinor ? h('p', { class: 'sheet-amount' }, moneyText(amountMinor)) : h('p', { class: 'hint' }, t('wallet.merchant_any_amount')),
-        h('img', { class: 'qr merchant-qr', src: imageUrl, alt: t('wallet.merchant_qr_alt', { name: merchant.name }), width: 240, height: 240, 'data-testid': 'merchant-qr' }),
-        h('p', { class: 'sheet-payload' }, t('wallet.merchant_payload_label'), ' ', payloadText),
-        h(
-          'div',
-          { class: 'actions no-print' },
-          h(
-            'button',
-            {
-              type: 'button',
-              onclick: async () => {
-                try {
-                  await navigator.clipboard.writeText(payload.payload);
-                  copied.textContent = t('qr.copied');
-                } catch {
-                  getSelection()?.selectAllChildren(payloadText);
-                }
-              },
-            },
-            t('qr.copy'),
-          ),
-          h('button', { type: 'button', class: 'primary', onclick: () => window.print(), 'data-testid': 'merchant-print' }, t('wallet.merchant_print')),
-          copied,
-        ),
-        h('p', { class: 'no-print merchant-balance' }, t('wallet.merchant_balance'), ' ', h('strong', { 'data-testid': 'merchant-balance' }, moneyText(merchant.balance_minor))),
-      );
+      fillSheet(sheet, { merchant, payload: payload.payload, imageUrl, amountMinor });
     } catch (failure) {
       error.textContent = failureText(failure);
     }
   }
 
-  async function refreshBalance() {
-    if (!shown || !page.isConnected) return;
+  // What the till took in, kept current while the page is open.
+  const onPayment = async (e) => {
+    if (!page.isConnected) return wallet.removeEventListener('payment', onPayment);
+    if (e.detail.merchant_id !== shown) return;
     try {
       const merchant = await wallet.merchant(shown);
       const line = sheet.querySelector('[data-testid=merchant-balance]');
@@ -142,10 +149,6 @@ export function merchantView(ctx, wallet) {
     } catch {
       // The next payment event tries again.
     }
-  }
-  const onPayment = (e) => {
-    if (!page.isConnected) return wallet.removeEventListener('payment', onPayment);
-    if (e.detail.merchant_id === shown) refreshBalance();
   };
   wallet.addEventListener('payment', onPayment);
 
@@ -170,7 +173,22 @@ export function merchantView(ctx, wallet) {
   return page;
 }
 
-export function payView(ctx, wallet) {
+/** Pays what the form says, once per definite answer (one idempotency key until then). */
+async function pay(wallet, action, { payload, pin, amount, code }) {
+  const body = { qr_payload: payload.value.trim(), pin: readPin(pin.input) };
+  if (code?.amountMinor == null) body.amount_minor = readAmount(amount.input);
+  const key = action.keyFor(JSON.stringify({ ...body, pin: null }));
+  try {
+    const paid = await wallet.pay(key, body);
+    action.settle();
+    return { paid, sum: body.amount_minor ?? code?.amountMinor };
+  } catch (failure) {
+    action.settle(failure);
+    throw failure;
+  }
+}
+
+export function payView(_ctx, wallet) {
   const action = new MoneyAction();
   const payload = h('textarea', {
     id: 'pay-payload',
@@ -180,6 +198,7 @@ export function payView(ctx, wallet) {
     maxlength: PAYLOAD_MAX,
     autocapitalize: 'none',
     spellcheck: 'false',
+    translate: 'no',
     'aria-describedby': 'pay-hint',
   });
   const preview = h('p', { class: 'pay-preview', role: 'status', 'data-testid': 'pay-preview' });
@@ -188,6 +207,15 @@ export function payView(ctx, wallet) {
   const error = h('p', { class: 'error', role: 'alert' });
   const done = h('p', { class: 'status done', role: 'status', 'data-testid': 'pay-done' });
   const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'pay-submit' }, t('wallet.pay'));
+  const showPreview = () => {
+    const code = readMerchantCode(payload.value);
+    amount.element.hidden = code?.amountMinor != null;
+    if (!payload.value.trim()) preview.textContent = '';
+    else if (!code) preview.textContent = t('wallet.pay_unknown_code');
+    else if (code.amountMinor != null) preview.textContent = t('wallet.pay_preview_fixed', { name: code.name, amount: moneyText(code.amountMinor) });
+    else preview.textContent = t('wallet.pay_preview', { name: code.name });
+    return code;
+  };
   const scan = scanButton({
     testid: 'pay-scan',
     check: (text) => (readMerchantCode(text) ? null : 'wallet.pay_unknown_code'),
@@ -213,18 +241,7 @@ export function payView(ctx, wallet) {
     done,
     submit,
   );
-
-  function showPreview() {
-    const code = readMerchantCode(payload.value);
-    amount.element.hidden = code?.amountMinor != null;
-    if (!payload.value.trim()) preview.textContent = '';
-    else if (!code) preview.textContent = t('wallet.pay_unknown_code');
-    else if (code.amountMinor != null) preview.textContent = t('wallet.pay_preview_fixed', { name: code.name, amount: moneyText(code.amountMinor) });
-    else preview.textContent = t('wallet.pay_preview', { name: code.name });
-    return code;
-  }
   payload.addEventListener('input', showPreview);
-
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     error.textContent = '';
@@ -232,22 +249,11 @@ export function payView(ctx, wallet) {
     submit.disabled = true;
     try {
       const code = showPreview();
-      const body = { qr_payload: payload.value.trim(), pin: readPin(pin.input) };
-      if (code?.amountMinor == null) body.amount_minor = readAmount(amount.input);
-      const key = action.keyFor(JSON.stringify({ ...body, pin: null }));
-      let paid;
-      try {
-        paid = await wallet.pay(key, body);
-        action.settle();
-      } catch (failure) {
-        action.settle(failure);
-        throw failure;
-      }
-      const sum = body.amount_minor ?? code?.amountMinor;
+      const { paid, sum } = await pay(wallet, action, { payload, pin, amount, code });
       done.textContent = t('wallet.pay_done', { amount: moneyText(sum), name: code?.name ?? '' });
       done.dataset.paymentId = paid.payment_id;
-      form.querySelectorAll('input, textarea').forEach((input) => (input.value = ''));
-      preview.textContent = '';
+      form.reset();
+      showPreview();
     } catch (failure) {
       error.textContent = failureText(failure);
     } finally {

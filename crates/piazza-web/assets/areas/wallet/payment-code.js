@@ -19,7 +19,8 @@ const REFRESH_MIN_MS = 5000;
 /** A page left open renews its code this many times (about half an hour), then stops. */
 const RENEWALS_MAX = 30;
 
-class PaymentCode extends HTMLElement {
+export class PaymentCode extends HTMLElement {
+  /** @type {import('./state.js').WalletState} given before it is connected */ wallet;
   connectedCallback() {
     this.alive = true;
     this.renewals = 0;

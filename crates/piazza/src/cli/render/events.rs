@@ -1,5 +1,5 @@
 //! `piazza watch`: every event of the account's log as one sentence, from
-//! the account's side ("Bob Chen (bob) accepted your transfer of 12.34 CNY
+//! the account's side ("Bob Chen (@bob) accepted your transfer of 12.34 CNY
 //! (trf_1)"). A kind this CLI does not know gets a short generic line,
 //! never its JSON; a field it does not find reads as "?" rather than
 //! failing, since a newer server may shape an event a little differently.
@@ -178,7 +178,7 @@ fn members<'a>(fields: &Fields<'a>) -> Vec<&'a str> {
         .unwrap_or_default()
 }
 
-/// "Bob Chen (bob): hi", "you to Bob Chen: hi", "Bob Chen (bob) in Weekend: hi".
+/// "Bob Chen (@bob): hi", "you to Bob Chen: hi", "Bob Chen (@bob) in Weekend: hi".
 fn message(fields: &Fields<'_>, directory: &Directory) -> String {
     let sender = fields.str("sender");
     let conversation = fields.str("conversation_id");
@@ -239,7 +239,7 @@ fn conversation(what: &str, fields: &Fields<'_>, directory: &Directory) -> Optio
     })
 }
 
-/// "Bob Chen (bob)", "Bob and Carol", "Bob, Carol and 3 others".
+/// "Bob Chen (@bob)", "Bob and Carol", "Bob, Carol and 3 others".
 fn listed(names: &[String]) -> String {
     match names {
         [] => "nobody else".to_owned(),
@@ -487,7 +487,7 @@ mod tests {
                 "contact.request_declined",
                 json!({"request_id": "req_4", "from": "acct_2"})
             ),
-            "you declined the contact request of Bob Chen (bob) (request req_4)"
+            "you declined the contact request of Bob Chen (@bob) (request req_4)"
         );
         assert_eq!(
             said(
@@ -495,7 +495,7 @@ mod tests {
                 json!({"conversation_id": "conv_2", "title": "Trip",
                 "avatar_media_id": null, "by": "acct_2"})
             ),
-            "Bob Chen (bob) updated the group Trip (its name or picture) [conv_2]"
+            "Bob Chen (@bob) updated the group Trip (its name or picture) [conv_2]"
         );
         // A member named by display name alone, not otherwise known.
         assert_eq!(
@@ -513,8 +513,31 @@ mod tests {
                 json!({"account_id": "acct_2", "display_name": "Bobby",
                 "avatar_media_id": null, "bio": ""})
             ),
-            "Bobby (bob) updated their profile"
+            "Bobby (@bob) updated their profile"
         );
+    }
+
+    /// Every kind of event the server logs (the `rename`s of the domain's
+    /// `Event`) has a sentence of its own: a new kind fails here until it
+    /// gets one.
+    #[test]
+    fn every_kind_the_server_logs_has_a_sentence() {
+        let source = include_str!("../../../../piazza-domain/src/event.rs");
+        let kinds: Vec<&str> = source
+            .split("#[serde(rename = \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(kinds.len() >= 29, "{kinds:?}");
+        let generic = said("no.such_kind", json!({}));
+        for kind in kinds {
+            let sentence = said(kind, json!({}));
+            assert_ne!(
+                sentence,
+                generic.replace("no.such_kind", kind),
+                "{kind} has no sentence"
+            );
+        }
     }
 
     #[test]
@@ -525,7 +548,7 @@ mod tests {
         );
         assert_eq!(
             line,
-            "2025-01-02 10:00:00  Bob Chen (bob) is no longer your contact"
+            "2025-01-02 10:00:00  Bob Chen (@bob) is no longer your contact"
         );
     }
 
@@ -541,7 +564,7 @@ mod tests {
         };
         assert_eq!(
             text("acct_2", "conv_1", "text", "hello", None),
-            "Bob Chen (bob): hello"
+            "Bob Chen (@bob): hello"
         );
         assert_eq!(
             text("acct_1", "conv_1", "text", "hi", None),
@@ -549,7 +572,7 @@ mod tests {
         );
         assert_eq!(
             text("acct_2", "conv_2", "text", "sat?", None),
-            "Bob Chen (bob) in Weekend: sat?"
+            "Bob Chen (@bob) in Weekend: sat?"
         );
         assert_eq!(
             text("acct_1", "conv_2", "image", "", Some("med_1")),
@@ -563,7 +586,7 @@ mod tests {
                 "Transfer of 12.34 CNY",
                 Some("trf_1")
             ),
-            "Bob Chen (bob): [transfer 12.34 CNY] (trf_1)"
+            "Bob Chen (@bob): [transfer 12.34 CNY] (trf_1)"
         );
     }
 
@@ -575,7 +598,7 @@ mod tests {
                 json!({"conversation_id": "conv_5", "kind": "group",
                 "title": "Trip", "owner": "acct_1", "members": ["acct_1", "acct_2"]})
             ),
-            "you created the group Trip with Bob Chen (bob) [conv_5]"
+            "you created the group Trip with Bob Chen (@bob) [conv_5]"
         );
         assert_eq!(
             said(
@@ -583,7 +606,7 @@ mod tests {
                 json!({"conversation_id": "conv_6", "kind": "group",
                 "title": "Work", "owner": "acct_2", "members": ["acct_1", "acct_2"]})
             ),
-            "Bob Chen (bob) added you to the group Work [conv_6]"
+            "Bob Chen (@bob) added you to the group Work [conv_6]"
         );
         assert_eq!(
             said(
@@ -591,28 +614,28 @@ mod tests {
                 json!({"conversation_id": "conv_7", "kind": "direct",
                 "title": null, "owner": null, "members": ["acct_1", "acct_2"]})
             ),
-            "you can now chat with Bob Chen (bob)"
+            "you can now chat with Bob Chen (@bob)"
         );
         assert_eq!(
             said(
                 "conversation.member_removed",
                 json!({"conversation_id": "conv_2", "account_id": "acct_2", "by": "acct_2"})
             ),
-            "Bob Chen (bob) left Weekend"
+            "Bob Chen (@bob) left Weekend"
         );
         assert_eq!(
             said(
                 "conversation.member_removed",
                 json!({"conversation_id": "conv_2", "account_id": "acct_2", "by": "acct_1"})
             ),
-            "you removed Bob Chen (bob) from Weekend"
+            "you removed Bob Chen (@bob) from Weekend"
         );
         assert_eq!(
             said(
                 "conversation.member_added",
                 json!({"conversation_id": "conv_2", "account_id": "acct_1", "by": "acct_2"})
             ),
-            "Bob Chen (bob) added you to Weekend [conv_2]"
+            "Bob Chen (@bob) added you to Weekend [conv_2]"
         );
         let carol =
             json!({"account_id": "acct_3", "username": "carol", "display_name": "Carol Wu"});
@@ -623,7 +646,7 @@ mod tests {
                 json!({"request_id": "req_2", "from": carol, "to": ann,
                 "greeting": "hi, it's Carol"})
             ),
-            "Carol Wu (carol) asks to be your contact: \"hi, it's Carol\"; accept with \
+            "Carol Wu (@carol) asks to be your contact: \"hi, it's Carol\"; accept with \
              `piazza contacts accept carol`"
         );
         assert_eq!(
@@ -631,21 +654,21 @@ mod tests {
                 "contact.request",
                 json!({"request_id": "req_3", "from": ann, "to": carol, "greeting": ""})
             ),
-            "you asked Carol Wu (carol) to be your contact (request req_3)"
+            "you asked Carol Wu (@carol) to be your contact (request req_3)"
         );
         assert_eq!(
             said(
                 "contact.request_declined",
                 json!({"request_id": "req_3", "from": ann, "to": carol})
             ),
-            "Carol Wu (carol) declined your contact request (request req_3)"
+            "Carol Wu (@carol) declined your contact request (request req_3)"
         );
         assert_eq!(
             said(
                 "contact.added",
                 json!({"account_id": "acct_3", "contact": carol})
             ),
-            "Carol Wu (carol) is now your contact"
+            "Carol Wu (@carol) is now your contact"
         );
         assert_eq!(
             said(
@@ -667,19 +690,19 @@ mod tests {
         };
         assert_eq!(
             transfer("transfer.sent", "acct_1", "acct_2"),
-            "you sent Bob Chen (bob) 12.34 CNY (trf_1); it waits for them to accept"
+            "you sent Bob Chen (@bob) 12.34 CNY (trf_1); it waits for them to accept"
         );
         assert_eq!(
             transfer("transfer.received", "acct_2", "acct_1"),
-            "Bob Chen (bob) sent you 12.34 CNY (trf_1): accept with `piazza transfer accept trf_1`"
+            "Bob Chen (@bob) sent you 12.34 CNY (trf_1): accept with `piazza transfer accept trf_1`"
         );
         assert_eq!(
             transfer("transfer.accepted", "acct_1", "acct_2"),
-            "Bob Chen (bob) accepted your transfer of 12.34 CNY (trf_1)"
+            "Bob Chen (@bob) accepted your transfer of 12.34 CNY (trf_1)"
         );
         assert_eq!(
             transfer("transfer.accepted", "acct_2", "acct_1"),
-            "you accepted the transfer of 12.34 CNY from Bob Chen (bob) (trf_1)"
+            "you accepted the transfer of 12.34 CNY from Bob Chen (@bob) (trf_1)"
         );
         assert!(
             transfer("transfer.declined", "acct_1", "acct_2").contains("declined your transfer")
@@ -687,7 +710,7 @@ mod tests {
         assert!(transfer("transfer.returned", "acct_1", "acct_2").contains("back in your wallet"));
         assert!(
             transfer("transfer.returned", "acct_2", "acct_1")
-                .contains("from Bob Chen (bob) went back")
+                .contains("from Bob Chen (@bob) went back")
         );
     }
 
@@ -777,11 +800,11 @@ mod tests {
         };
         assert_eq!(
             packet("acct_2", "acct_1"),
-            "Bob Chen (bob) claimed 3.00 CNY from your red packet in Weekend (rpk_1)"
+            "Bob Chen (@bob) claimed 3.00 CNY from your red packet in Weekend (rpk_1)"
         );
         assert_eq!(
             packet("acct_1", "acct_2"),
-            "you claimed 3.00 CNY from the red packet of Bob Chen (bob) in Weekend (rpk_1)"
+            "you claimed 3.00 CNY from the red packet of Bob Chen (@bob) in Weekend (rpk_1)"
         );
         assert!(
             said(
@@ -801,7 +824,7 @@ mod tests {
                 json!({"account": {"account_id": "acct_2", "username": "bob",
                 "display_name": "Bobby"}})
             ),
-            "Bobby (bob) updated their profile"
+            "Bobby (@bob) updated their profile"
         );
         assert_eq!(
             said(

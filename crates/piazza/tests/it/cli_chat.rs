@@ -1,0 +1,93 @@
+//! The chat commands of the `piazza` binary as a person reads them:
+//! names, not ids; pictures and money marked in `history`, which marks
+//! the conversation read as the web client does.
+
+use crate::helpers::*;
+use crate::media::TINY_PNG;
+
+/// Runs `piazza <args>` as `account` against `app` with `config`, and
+/// returns its standard output; it must succeed.
+async fn piazza(app: &TestApp, config: &std::path::Path, account: &str, args: &[&str]) -> String {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
+        .args(args)
+        .env("PIAZZA_CONFIG", config)
+        .env("PIAZZA_SERVER", &app.base)
+        .env("PIAZZA_ACCOUNT", account)
+        .env("PIAZZA_PASSWORD", PASSWORD)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("the piazza binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "piazza {args:?} failed:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// An account with a display name of its own, logged in.
+async fn person(app: &TestApp, username: &str, display_name: &str) -> User {
+    app.anonymous()
+        .create_account(username, PASSWORD, Some(display_name))
+        .await
+        .expect("account created");
+    app.login(username, "api").await
+}
+
+#[tokio::test]
+async fn history_names_people_marks_pictures_and_marks_the_conversation_read() {
+    let app = spawn_app().await;
+    let ann = person(&app, "ann", "Ann Lee").await;
+    let bob = person(&app, "bob", "Bob Chen").await;
+    let direct = befriend(&ann, &bob).await;
+    bob.client
+        .send_message(&direct, "b1", "hi Ann")
+        .await
+        .unwrap();
+    let (picture, _) = bob
+        .client
+        .upload_media(TINY_PNG.to_vec(), "image/png")
+        .await
+        .unwrap();
+    bob.client
+        .send_image(&direct, "b2", &picture.media_id, "the view")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cli.toml");
+    piazza(&app, &config, "ann", &["login", "ann"]).await;
+
+    let listed = piazza(&app, &config, "ann", &["conversations"]).await;
+    assert!(listed.contains("Bob Chen  (direct, 2 unread)"), "{listed}");
+    let history = piazza(&app, &config, "ann", &["history", "bob"]).await;
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines.len(), 2, "{history}");
+    assert!(lines[0].ends_with("Bob Chen (@bob): hi Ann"), "{history}");
+    assert!(
+        lines[1].ends_with("Bob Chen (@bob): [picture] the view"),
+        "{history}"
+    );
+    assert!(!history.contains("acct_"), "{history}");
+
+    // Read as the web client reads: up to the newest message shown.
+    let list = ann.client.conversations().await.unwrap();
+    let seen = list
+        .conversations
+        .iter()
+        .find(|conversation| conversation.conversation_id == direct)
+        .expect("the direct conversation");
+    assert_eq!((seen.unread, seen.read_seq), (0, 2));
+    let listed = piazza(&app, &config, "ann", &["conversations"]).await;
+    assert!(listed.contains("Bob Chen  (direct, all read)"), "{listed}");
+
+    // A group is named by its title, in `send` as in its lines.
+    piazza(&app, &config, "ann", &["group", "create", "Weekend", "bob"]).await;
+    let sent = piazza(&app, &config, "ann", &["send", "weekend", "who's in?"]).await;
+    assert!(sent.starts_with("sent #1 to Weekend"), "{sent}");
+    let contacts = piazza(&app, &config, "ann", &["contacts", "list"]).await;
+    assert_eq!(contacts.trim(), "Bob Chen (@bob)");
+    app.shut_down().await;
+}
