@@ -173,7 +173,7 @@ async function setUp() {
   const dan = await apiUser('dan');
   await call(dan.token, 'POST', '/contacts/requests', { to: ann.username, greeting: '🙂' });
   const data = [['ann', ann], ['bob', bob], ['cat', cat], ['dan', dan]].flatMap(([role, u]) => [u.username, `${role} ${run}`]);
-  return { ann, bob, direct, group, payload, data: [...data, 'Bar 7878', 'Roma', payload, '🎉 2025', '👋 42', '🙂', 'setup', 'Piazza'] };
+  return { ann, bob, shop, merchant, direct, group, payload, data: [...data, 'Bar 7878', 'Roma', payload, '🎉 2025', '👋 42', '🙂', 'setup', 'Piazza'] };
 }
 
 async function switchLanguage(page, lang) {
@@ -258,12 +258,21 @@ function languagesScenario(viewport, prefix) {
 
     const page = await t.page({ viewport });
     await logInInBrowser(page, world.ann.username);
-    // Switched while a conversation is open: it is redrawn at once.
+    // Switched while a conversation is open: it is redrawn at once. On a
+    // desktop a payment's alert (over every page until dismissed) is
+    // there too, and is told again in the new language.
     await goTo(page, `#/chats/${world.direct}`, 'pz-transfer-card[data-status=pending]', 'the conversation in English');
+    const alerted = viewport === DESKTOP;
+    if (alerted) {
+      const code = await call(world.ann.token, 'POST', '/wallet/payment-code', { pin: PIN });
+      await call(world.shop.token, 'POST', `/merchants/${world.merchant.merchant_id}/collect`, { payment_code: code.code, amount_minor: 100 }, { 'Idempotency-Key': randomUUID() });
+      await expectVisible(page, '[data-testid=money-alert]', 'the payment alert');
+    }
     for (const lang of ['it', 'zh', 'en']) {
       await switchLanguage(page, lang);
       await expectVisible(page, 'pz-transfer-card[data-status=pending]', `the conversation after switching to ${lang}`);
       await expectOnlyLanguage(page, lang, 'the conversation right after the switch', world.data);
+      if (alerted) await t.screenshotNow(page, `${prefix}${lang}-alert`);
       await checkLoggedIn(t, page, lang, world, prefix);
     }
     t.screenshot(page);

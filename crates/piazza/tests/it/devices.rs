@@ -376,6 +376,10 @@ async fn shutting_down_closes_sockets_with_going_away() {
 async fn a_socket_that_falls_behind_is_closed_and_catches_up_by_sync() {
     let app = spawn_app_with(|config| {
         config.limits.socket_queue_len_max = 8;
+        // Bob reads nothing until all the sends are in, which takes longer
+        // than the default write timeout on a loaded machine; a write that
+        // times out drops the connection without the close frame under test.
+        config.limits.socket_write_timeout_s = 300;
         // 1,200 sends as fast as HTTP goes: not what the rate limit is for.
         config.limits.requests_per_account_per_s = 100_000;
         config.limits.requests_per_account_burst = 100_000;
