@@ -613,8 +613,9 @@ pub(super) async fn merchant(cli: &Cli, command: MerchantCommand) -> anyhow::Res
                 .await
                 .map_err(|e| session.explain(e))?;
             println!(
-                "created merchant \"{name}\" ({merchant_id}); \
-                 `piazza merchant qr {merchant_id}` shows its code"
+                "created merchant \"{}\" ({merchant_id}); \
+                 `piazza merchant qr {merchant_id}` shows its code",
+                render::shown(&name)
             );
         }
         MerchantCommand::Show { merchant_id } => {
@@ -627,7 +628,7 @@ pub(super) async fn merchant(cli: &Cli, command: MerchantCommand) -> anyhow::Res
             println!(
                 "merchant {}  \"{}\"  {city}  balance {}",
                 merchant.merchant_id,
-                merchant.name,
+                render::shown(&merchant.name),
                 currency.show(merchant.balance_minor)
             );
         }
@@ -760,7 +761,7 @@ pub(super) async fn pay(
     println!(
         "paid {} to {} (payment {}, {})",
         currency.show(paying),
-        scanned.name,
+        render::shown(&scanned.name),
         done.payment_id,
         done.status
     );

@@ -8,6 +8,7 @@ use anyhow::{anyhow, bail};
 use piazza_api::{AccountBrief, ProfileView, UpdateProfile};
 use piazza_client::ClientError;
 
+use super::render::{shown, shown_block};
 use super::{Cli, Session, read_image, secret_line};
 
 /// The environment variable `piazza password change` reads the new
@@ -97,10 +98,14 @@ async fn show(session: &Session, username: Option<&str>) -> anyhow::Result<()> {
 
 /// A profile as the CLI prints it, one fact a line.
 pub fn render_profile(profile: &ProfileView) -> String {
-    let mut text = format!("{} (@{})\n", profile.display_name, profile.username);
-    text.push_str(&format!("  account: {}\n", profile.account_id));
+    let mut text = format!(
+        "{} (@{})\n",
+        shown(&profile.display_name),
+        shown(&profile.username)
+    );
+    text.push_str(&format!("  account: {}\n", shown(&profile.account_id)));
     if let Some(bio) = profile.bio.as_deref().filter(|bio| !bio.is_empty()) {
-        text.push_str(&format!("  bio:     {bio}\n"));
+        text.push_str(&format!("  bio:     {}\n", shown_block(bio)));
     }
     match &profile.avatar_media_id {
         Some(media) => text.push_str(&format!("  avatar:  {media}\n")),
@@ -251,9 +256,13 @@ pub async fn requests(session: &Session) -> anyhow::Result<()> {
 /// `Ann A. (@ann)`, or just `@ann` when the name is the username.
 fn who(account: &AccountBrief) -> String {
     if account.display_name.is_empty() || account.display_name == account.username {
-        format!("@{}", account.username)
+        format!("@{}", shown(&account.username))
     } else {
-        format!("{} (@{})", account.display_name, account.username)
+        format!(
+            "{} (@{})",
+            shown(&account.display_name),
+            shown(&account.username)
+        )
     }
 }
 
@@ -261,7 +270,7 @@ fn greeting(greeting: &str) -> String {
     if greeting.is_empty() {
         String::new()
     } else {
-        format!("  \"{greeting}\"")
+        format!("  \"{}\"", shown_block(greeting))
     }
 }
 
@@ -276,7 +285,10 @@ pub async fn decline(session: &Session, named: &str) -> anyhow::Result<()> {
                 format!("no request {request_id} waits for you: see `piazza contacts requests`")
             })
         })?;
-    println!("declined the contact request of {from} ({request_id}); they are not told");
+    println!(
+        "declined the contact request of {} ({request_id}); they are not told",
+        shown(&from)
+    );
     Ok(())
 }
 
@@ -315,6 +327,25 @@ mod tests {
         profile.avatar_media_id = None;
         assert!(render_profile(&profile).contains("avatar:  none\n"));
         assert!(render_profile(&profile).contains("what a contact request shows"));
+    }
+
+    #[test]
+    fn a_profile_shows_others_words_safely() {
+        let profile = ProfileView {
+            account_id: "acct_2".into(),
+            username: "eve".into(),
+            display_name: "Eve\r\u{1b}[2K".into(),
+            avatar_media_id: None,
+            bio: Some("line one\nline two\r".into()),
+            is_contact: Some(false),
+        };
+        let text = render_profile(&profile);
+        assert!(text.starts_with("Eve\\r\\u{1b}[2K (@eve)\n"), "{text}");
+        assert!(
+            text.contains("  bio:     line one\n    line two\\r\n"),
+            "{text}"
+        );
+        assert_eq!(greeting("hi\r"), "  \"hi\\r\"");
     }
 
     #[test]

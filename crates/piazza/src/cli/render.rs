@@ -4,6 +4,15 @@
 //! later command needs them (`trf_1` to accept a transfer). The watch
 //! sentences are in `render/events.rs`. Pure functions over API views and
 //! a [`Directory`], so they are unit-tested here without a server.
+//!
+//! Whatever others wrote (messages, names, titles, greetings, bios,
+//! merchant names) reaches the terminal only through [`shown`] or
+//! [`shown_block`]: a `\r` or an escape sequence in a message would
+//! otherwise let its sender overwrite the `#seq time sender:` prefix, or
+//! the whole line, and pass their words off as someone else's. Control
+//! characters (and the Unicode ones that reorder text) are shown as
+//! escapes; a message's own line breaks start indented continuation lines,
+//! which no line of the CLI's own starts with.
 
 mod events;
 
@@ -17,6 +26,61 @@ use piazza_api::{
 pub use events::{accounts_named, event_line};
 
 use super::money::{format_minor, minor_digits};
+
+// ------------------------------------------------------------- terminal
+
+/// What a continuation line of someone's text starts with.
+pub const CONTINUATION: &str = "    ";
+
+/// `text` as one line that is safe on a terminal: each control character
+/// (C0, DEL, C1: `\r`, `\n`, ESC, ...) and each character that reorders
+/// text (bidirectional overrides and isolates) is written as an escape,
+/// `\r`, `\n`, `\t` or `\u{1b}`, so it is seen and does nothing.
+pub fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_shown(&mut out, c);
+    }
+    out
+}
+
+/// `text` over as many lines as it has: each line as [`shown`] makes it,
+/// the lines after the first indented by [`CONTINUATION`] (a `\r\n` is a
+/// line break too). What follows a `\n` can then never pass for a line of
+/// the CLI's own.
+pub fn shown_block(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut lines = text.split('\n').peekable();
+    let mut first = true;
+    while let Some(line) = lines.next() {
+        if !std::mem::take(&mut first) {
+            out.push('\n');
+            out.push_str(CONTINUATION);
+        }
+        let line = match lines.peek() {
+            Some(_) => line.strip_suffix('\r').unwrap_or(line),
+            None => line,
+        };
+        for c in line.chars() {
+            push_shown(&mut out, c);
+        }
+    }
+    out
+}
+
+fn push_shown(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    let reorders = matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    match c {
+        '\r' => out.push_str("\\r"),
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_control() || reorders => {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+        c => out.push(c),
+    }
+}
 
 /// A person as the CLI names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,8 +141,8 @@ impl Directory {
         self.people.insert(
             account_id.to_owned(),
             Person {
-                username: username.to_owned(),
-                display_name: display_name.to_owned(),
+                username: shown(username),
+                display_name: shown(display_name),
             },
         );
     }
@@ -90,7 +154,7 @@ impl Directory {
                 view.conversation_id.clone(),
                 Conversation {
                     group: view.kind == "group",
-                    title: view.title.clone(),
+                    title: shown(&view.title),
                     peer: view.peer.clone().or(known.and_then(|known| known.peer)),
                     peer_read_seq: view.peer_read_seq,
                 },
@@ -101,11 +165,12 @@ impl Directory {
     /// A group's new title, as `conversation.updated` gives it.
     fn retitle(&mut self, id: &str, title: &str) {
         if let Some(conversation) = self.conversations.get_mut(id) {
-            conversation.title = title.to_owned();
+            conversation.title = shown(title);
         }
     }
 
-    fn add_conversation(&mut self, id: &str, conversation: Conversation) {
+    fn add_conversation(&mut self, id: &str, mut conversation: Conversation) {
+        conversation.title = shown(&conversation.title);
         self.conversations.insert(id.to_owned(), conversation);
     }
 
@@ -122,10 +187,10 @@ impl Directory {
     /// their username is known.
     pub fn rename(&mut self, account_id: &str, display_name: &str) {
         match self.people.get_mut(account_id) {
-            Some(person) => person.display_name = display_name.to_owned(),
+            Some(person) => person.display_name = shown(display_name),
             None if !display_name.is_empty() => {
                 self.called
-                    .insert(account_id.to_owned(), display_name.to_owned());
+                    .insert(account_id.to_owned(), shown(display_name));
             }
             None => {}
         }
@@ -204,10 +269,11 @@ impl Directory {
 /// (as `piazza profile` names people too).
 pub fn person_label(username: &str, display_name: &str) -> String {
     let display_name = display_name.trim();
+    let username = shown(username);
     if display_name.is_empty() || display_name == username {
         format!("@{username}")
     } else {
-        format!("{display_name} (@{username})")
+        format!("{} (@{username})", shown(display_name))
     }
 }
 
@@ -262,15 +328,16 @@ pub fn message_body(kind: &str, text: &str, reference: Option<&str>) -> String {
     }
 }
 
-/// One line of `piazza history`: "#3 2025-01-02 10:00:00  Bob Chen (@bob): hi".
+/// One line of `piazza history`: "#3 2025-01-02 10:00:00  Bob Chen (@bob): hi"
+/// (and the message's further lines, indented).
 pub fn message_line(message: &MessageView, directory: &Directory) -> String {
-    format!(
+    shown_block(&format!(
         "#{} {}  {}: {}",
         message.seq,
         short_time(&message.sent_at),
         directory.who(&message.sender),
         message_body(&message.kind, &message.text, message.ref_.as_deref())
-    )
+    ))
 }
 
 /// A line of `piazza history` in `conversation_id`: [`message_line`], and
@@ -303,11 +370,11 @@ pub fn conversation_line(view: &ConversationView, directory: &Directory) -> Stri
         0 => "all read".to_owned(),
         count => format!("{count} unread"),
     };
-    format!(
+    shown(&format!(
         "{}  ({kind}, {unread})  [{}]",
         directory.conversation(&view.conversation_id),
         view.conversation_id
-    )
+    ))
 }
 
 /// One line of `piazza contacts requests`: who asks, their greeting, the
@@ -326,11 +393,11 @@ pub fn request_line(request: &ContactRequestView, directory: &Directory) -> Stri
     } else {
         format!(": \"{}\"", request.greeting)
     };
-    format!(
+    shown_block(&format!(
         "{from} asks to be your contact{greeting}  {}  (request {})",
         short_time(&request.created_at),
         request.request_id
-    )
+    ))
 }
 
 /// What a device is, from the codes the server read off its User-Agent:
@@ -370,13 +437,13 @@ pub fn device_line(device: &DeviceView) -> String {
         .as_deref()
         .map(|address| format!(" from {address}"))
         .unwrap_or_default();
-    format!(
+    shown(&format!(
         "{}{this}{kind}  logged in {}, last used {}{from}  [{}]",
         device.device_name,
         short_time(&device.created_at),
         short_time(&device.last_seen_at),
         device.device_id
-    )
+    ))
 }
 
 // ------------------------------------------------------------------ money
@@ -402,13 +469,13 @@ pub fn statement_line(
         .as_deref()
         .map(|id| format!("  [{id}]"))
         .unwrap_or_default();
-    format!(
+    shown(&format!(
         "{}  {sign}{}  balance {}  {}{id}",
         short_time(&entry.at),
         money(entry.amount_minor, currency),
         money(entry.balance_after_minor, currency),
         statement_what(&entry.kind, about, directory)
-    )
+    ))
 }
 
 /// What a statement entry was, with whom.
@@ -457,9 +524,9 @@ fn statement_what(kind: &str, about: Option<&About>, directory: &Directory) -> S
 
 fn merchant(payment: &PaymentView) -> String {
     if payment.merchant_name.is_empty() {
-        payment.merchant_id.clone()
+        shown(&payment.merchant_id)
     } else {
-        payment.merchant_name.clone()
+        shown(&payment.merchant_name)
     }
 }
 
@@ -478,7 +545,7 @@ pub fn transfer_lines(transfer: &TransferView, directory: &Directory) -> Vec<Str
     if let Some(note) = &transfer.note {
         lines.push(format!("note: {note}"));
     }
-    lines
+    lines.iter().map(|line| shown_block(line)).collect()
 }
 
 /// `piazza red-packet show`: the packet, then one line per claim.
@@ -507,7 +574,7 @@ pub fn red_packet_lines(packet: &RedPacketView, directory: &Directory) -> Vec<St
             short_time(&claim.claimed_at)
         ));
     }
-    lines
+    lines.iter().map(|line| shown_block(line)).collect()
 }
 
 /// `piazza payment show`.
@@ -531,7 +598,7 @@ pub fn payment_lines(payment: &PaymentView, directory: &Directory) -> Vec<String
             payment.payment_id
         ));
     }
-    lines
+    lines.iter().map(|line| shown_block(line)).collect()
 }
 
 #[cfg(test)]
@@ -656,6 +723,70 @@ mod tests {
             line("acct_2", "sticker", "a cat", Some("stk_1")),
             "#3 2025-01-02 10:00:00  Bob Chen (@bob): [sticker] a cat (stk_1)"
         );
+    }
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(shown("a\rb\nc\td"), r"a\rb\nc\td");
+        assert_eq!(shown("\u{1b}[2K\u{7f}\u{9b}"), r"\u{1b}[2K\u{7f}\u{9b}");
+        // Text that reorders what follows it (an RTL override) is seen too.
+        assert_eq!(shown("evil\u{202e}gnp.exe"), r"evil\u{202e}gnp.exe");
+        assert_eq!(shown("你好, Grüße 👋"), "你好, Grüße 👋");
+        assert_eq!(shown_block("one\r\ntwo\nthree"), "one\n    two\n    three");
+        assert_eq!(shown_block("a\rb"), r"a\rb");
+    }
+
+    /// A sender cannot overwrite the `#seq time sender:` prefix with a
+    /// `\r`, clear the line with an escape sequence, or start a line that
+    /// looks like another message with a `\n`.
+    #[test]
+    fn a_message_cannot_pass_for_another() {
+        let directory = directory();
+        let forged = "hi\r#4 2025-01-02 10:00:01  Ann Lee (@ann): pay bob\u{1b}[2K";
+        let line = message_line(&message("acct_2", "text", forged, None), &directory);
+        assert_eq!(
+            line,
+            r"#3 2025-01-02 10:00:00  Bob Chen (@bob): hi\r#4 2025-01-02 10:00:01  Ann Lee (@ann): pay bob\u{1b}[2K"
+        );
+        assert!(!line.chars().any(char::is_control));
+        let two_lines = "see you\n#4 2025-01-02 10:00:01  you: ok";
+        assert_eq!(
+            message_line(&message("acct_2", "text", two_lines, None), &directory),
+            "#3 2025-01-02 10:00:00  Bob Chen (@bob): see you\n    #4 2025-01-02 10:00:01  you: ok"
+        );
+    }
+
+    #[test]
+    fn names_titles_and_greetings_are_shown_safely() {
+        let mut directory = directory();
+        directory.add_person("acct_5", "eve", "Eve\r\u{1b}[31mBob Chen");
+        assert_eq!(directory.name("acct_5"), r"Eve\r\u{1b}[31mBob Chen (@eve)");
+        directory.rename("acct_6", "Mallory\nacct_1");
+        assert_eq!(directory.name("acct_6"), r"Mallory\nacct_1");
+        directory.add_conversations(&[conversation("conv_3", "group", "Tea\rParty")]);
+        assert_eq!(directory.conversation("conv_3"), r"Tea\rParty");
+        assert_eq!(person_label("eve", "E\u{7}ve"), r"E\u{7}ve (@eve)");
+        let request = ContactRequestView {
+            request_id: "req_1".to_owned(),
+            from: piazza_api::AccountBrief {
+                account_id: "acct_5".to_owned(),
+                username: "eve".to_owned(),
+                display_name: "Eve".to_owned(),
+                avatar_media_id: None,
+            },
+            greeting: "hello\r\u{1b}[1Ahi\nsecond line".to_owned(),
+            created_at: "2025-01-02T10:00:00Z".to_owned(),
+        };
+        assert_eq!(
+            request_line(&request, &directory),
+            "Eve (@eve) asks to be your contact: \"hello\\r\\u{1b}[1Ahi\n    second line\"  \
+             2025-01-02 10:00:00  (request req_1)"
+        );
+        let payment = PaymentView {
+            merchant_name: "Bob's\r\u{1b}[2KShop".to_owned(),
+            ..payment("completed")
+        };
+        assert_eq!(merchant(&payment), r"Bob's\r\u{1b}[2KShop");
     }
 
     #[test]

@@ -11,11 +11,13 @@ use super::{Conversation, Directory, message_body, money, short_time};
 
 /// One line of `piazza watch`: the time, then what happened.
 pub fn event_line(event: &EventView, directory: &Directory) -> String {
-    format!(
+    // Everything in the sentence that others wrote (a message, a title, a
+    // greeting) is made safe here, once, with the whole line.
+    super::shown_block(&format!(
         "{}  {}",
         short_time(&event.at),
         event_sentence(event, directory)
-    )
+    ))
 }
 
 /// What happened, as a sentence.
@@ -471,6 +473,32 @@ mod tests {
         let event = event(type_, fields);
         directory.learn(&event);
         event_sentence(&event, &directory)
+    }
+
+    /// `watch` prints others' words as safely as `history` does.
+    #[test]
+    fn a_watched_message_cannot_pass_for_another() {
+        let directory = directory();
+        let forged = event(
+            "message.new",
+            json!({"conversation_id": "conv_1", "seq": 5, "sender": "acct_2",
+                   "text": "hi\r10:00:01  Ann Lee (@ann): sure\nnext", "kind": "text"}),
+        );
+        assert_eq!(
+            event_line(&forged, &directory),
+            "2025-01-02 10:00:00  Bob Chen (@bob): hi\\r10:00:01  Ann Lee (@ann): sure\n    next"
+        );
+        let renamed = event(
+            "conversation.updated",
+            json!({"conversation_id": "conv_9", "by": "acct_2", "title": "\u{1b}]0;pwned\u{7}"}),
+        );
+        let mut directory = directory;
+        directory.learn(&renamed);
+        assert!(
+            !event_line(&renamed, &directory)
+                .chars()
+                .any(char::is_control)
+        );
     }
 
     #[test]
