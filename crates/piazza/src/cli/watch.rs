@@ -5,9 +5,15 @@
 //! a network blip, a full queue) it says so on stderr, tries again with a
 //! growing pause (half a second, doubling, at most ten seconds), says when
 //! it is back, and asks the server for everything after the last event it
-//! printed. Events at or before that position are skipped, so a replay
-//! that overlaps what was already pushed prints nothing twice. Only what
-//! retrying cannot mend stops it: a revoked login, Ctrl-C.
+//! printed. Only what retrying cannot mend stops it: a revoked login,
+//! Ctrl-C.
+//!
+//! The server pushes live events from the moment the socket opens, before
+//! it has read the `sync` and replayed the log after the cursor: after
+//! event 100, a live 105 may come before the replay of 101–105. So an
+//! event is printed only when it is the next one (`latest + 1`); one at or
+//! before `latest` is a copy; one further on, before `synced`, is dropped,
+//! since the replay brings it in order (see [`accepts`]).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -55,7 +61,7 @@ pub(super) async fn watch(cli: &Cli) -> anyhow::Result<()> {
     let outcome = loop {
         let ended = tokio::select! {
             _ = &mut stop => break Ok(()),
-            ended = watcher.follow(&mut lost_at) => ended,
+            ended = watcher.follow(&mut lost_at, &mut pause) => ended,
         };
         let reason = match ended {
             Ended::Fatal(error) => break Err(error),
@@ -98,8 +104,9 @@ struct Watcher<'a> {
 impl Watcher<'_> {
     /// One connection: connect, replay from the cursor, then print live
     /// events until it ends. `lost_at` is set while reconnecting; a
-    /// connection that opens says it resumed and clears it.
-    async fn follow(&mut self, lost_at: &mut Option<Instant>) -> Ended {
+    /// connection that opens says it resumed and clears it, and one that
+    /// has synced starts the next reconnection's pauses from the first.
+    async fn follow(&mut self, lost_at: &mut Option<Instant>, pause: &mut Pause) -> Ended {
         let session = self.session;
         let mut socket = match session.client.connect_socket().await {
             Ok(socket) => socket,
@@ -116,14 +123,19 @@ impl Watcher<'_> {
                 lost.elapsed().as_secs_f64()
             );
         }
+        // Until `synced`, the replay brings every event after the cursor in
+        // order; live pushes may come first, out of order.
+        let mut synced = false;
         loop {
             match socket.next().await {
                 Some(Ok(Incoming::Event(event))) => {
-                    if let Err(error) = self.show(&event).await {
+                    if let Err(error) = self.show(&event, synced).await {
                         return Ended::Fatal(error);
                     }
                 }
                 Some(Ok(Incoming::Frame(ServerFrame::Synced { cursor }))) => {
+                    synced = true;
+                    *pause = Pause::default();
                     if let Err(error) = self.cursor.advance(&cursor, SaveWhen::Now) {
                         return Ended::Fatal(error);
                     }
@@ -145,10 +157,10 @@ impl Watcher<'_> {
         }
     }
 
-    /// Prints an event once: one at or before the last shown is a replay's
-    /// overlap with what was pushed, and is skipped.
-    async fn show(&mut self, event: &EventView) -> anyhow::Result<()> {
-        if !self.cursor.is_new(&event.cursor) {
+    /// Prints an event once and in order (see [`accepts`]).
+    async fn show(&mut self, event: &EventView, synced: bool) -> anyhow::Result<()> {
+        let latest = self.cursor.latest.as_deref().and_then(position);
+        if !accepts(latest, position(&event.cursor), synced) {
             return Ok(());
         }
         self.directory.learn(event);
@@ -162,6 +174,30 @@ impl Watcher<'_> {
         println!("{}", render::event_line(event, &self.directory));
         self.cursor.advance(&event.cursor, SaveWhen::Due)
     }
+}
+
+/// Whether `watch` prints the event at log position `event`, having
+/// printed up to `latest` (`None`: nothing yet, the position before the
+/// first entry), on a connection that has or has not had its `synced`.
+///
+/// - At or before `latest`: a copy (a replay overlapping what was pushed).
+/// - `latest + 1`: the next one, printed.
+/// - Further on, before `synced`: a live push that overtook the replay,
+///   dropped, because the replay brings it after the ones before it.
+///   Printing it would move `latest` past them, and they would then be
+///   dropped as copies: lost.
+/// - Further on, after `synced`: the server sends live events without
+///   gaps (it drops a socket rather than skip one), so this means entries
+///   that no replay could bring; shown, rather than stall every event
+///   after it.
+///
+/// An event whose cursor the CLI cannot read is shown rather than lost.
+fn accepts(latest: Option<i64>, event: Option<i64>, synced: bool) -> bool {
+    let Some(event) = event else {
+        return true;
+    };
+    let next = latest.unwrap_or(piazza_domain::LogSeq::START.get()) + 1;
+    event == next || (synced && event > next)
 }
 
 /// A failed call: a login the server refuses is the end; anything else
@@ -241,8 +277,8 @@ impl<'a> CursorKeeper<'a> {
         }
     }
 
-    /// Whether an event at `cursor` comes after the latest one seen. A
-    /// cursor the CLI cannot read is shown rather than lost.
+    /// Whether `cursor` is past the latest one seen (a cursor the CLI
+    /// cannot read counts as past it).
     fn is_new(&self, cursor: &str) -> bool {
         match (position(cursor), self.latest.as_deref().and_then(position)) {
             (Some(event), Some(latest)) => event > latest,
@@ -322,6 +358,65 @@ mod tests {
             panic!("lost");
         };
         assert_eq!(said, "closed with code 1001: server shutting down");
+    }
+
+    /// Which of a connection's events `watch` prints, in order.
+    fn printed(latest: Option<i64>, arriving: &[Arriving]) -> Vec<i64> {
+        let mut latest = latest;
+        let mut synced = false;
+        let mut shown = Vec::new();
+        for arriving in arriving {
+            match *arriving {
+                Arriving::Event(at) => {
+                    if accepts(latest, Some(at), synced) {
+                        shown.push(at);
+                        latest = Some(at);
+                    }
+                }
+                Arriving::Synced(at) => {
+                    synced = true;
+                    latest = latest.max(Some(at));
+                }
+            }
+        }
+        shown
+    }
+
+    enum Arriving {
+        Event(i64),
+        Synced(i64),
+    }
+
+    /// After event 100, the server pushes a live 105 before it has read
+    /// the `sync` and replayed 101–105: printing 105 at once would make
+    /// 101–104 look like copies and lose them.
+    #[test]
+    fn a_live_event_that_overtakes_the_replay_loses_nothing() {
+        use Arriving::{Event, Synced};
+        let connection = [
+            Event(105),
+            Event(101),
+            Event(102),
+            Event(103),
+            Event(104),
+            Event(105),
+            Synced(105),
+            Event(105),
+            Event(106),
+        ];
+        assert_eq!(
+            printed(Some(100), &connection),
+            [101, 102, 103, 104, 105, 106]
+        );
+        // From the very beginning, likewise.
+        let first = [Event(2), Event(1), Event(2), Synced(2), Event(3)];
+        assert_eq!(printed(None, &first), [1, 2, 3]);
+        // A jump after `synced` cannot be replayed: shown, not stalled on.
+        assert_eq!(printed(Some(4), &[Synced(4), Event(7), Event(8)]), [7, 8]);
+        assert!(
+            accepts(Some(4), None, false),
+            "an unreadable cursor is shown"
+        );
     }
 
     #[test]
