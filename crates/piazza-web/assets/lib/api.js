@@ -2,6 +2,8 @@
 // problem+json; they become `ApiError` with the stable `code`, so callers
 // branch on codes, never on prose.
 
+import { timeoutSignal } from './dom.js';
+
 const BASE = '/api/v1';
 /** No call waits longer than this; long-polls pass their own. */
 const REQUEST_TIMEOUT_MS = 15000;
@@ -223,7 +225,7 @@ export class Api {
   async fetchRaw(path, init, timeoutMs) {
     init.headers = { ...(init.headers ?? {}) };
     if (this.token) init.headers.Authorization = `Bearer ${this.token}`;
-    init.signal = AbortSignal.timeout(timeoutMs);
+    init.signal = timeoutSignal(timeoutMs);
     let response;
     try {
       response = await fetch(BASE + path, init);
