@@ -204,17 +204,12 @@ export class Api {
     return response.blob();
   }
   /**
-   * An image's thumbnail (avatars, previews). A server without thumbnails
-   * (404 on the route) gives the whole picture instead.
+   * An image's thumbnail: every avatar comes this way (others may not read
+   * an avatar's original).
    */
   async thumbnail(mediaId) {
     const id = encodeURIComponent(mediaId);
     const response = await this.fetchRaw(`/media/${id}/thumbnail`, { method: 'GET' }, MEDIA_TIMEOUT_MS);
-    if (response.status === 404 || response.status === 405) {
-      const problem = await response.json().catch(() => null);
-      if (response.status === 405 || problem?.code === 'not_found') return this.media(mediaId);
-      throw new ApiError(response.status, problem);
-    }
     if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
     return response.blob();
   }
