@@ -685,3 +685,71 @@ scenario('group-picture', async (t) => {
   t.screenshot(page);
   t.screenshot(phone, 'phone-dark');
 });
+
+scenario('read-receipts', async (t) => {
+  const [ann, bob, cat] = [await apiUser('ann'), await apiUser('bob'), await apiUser('cat')];
+  await apiBefriend(ann, bob);
+  await apiBefriend(ann, cat);
+  const group = `Trip ${run}`;
+  await call(ann.token, 'POST', '/conversations', { title: group, members: [bob.account_id, cat.account_id] });
+  const page = await t.page({ viewport: DESKTOP });
+  // Ann's phone, another of her devices, in the dark.
+  const annPhone = await t.page({ viewport: PHONE, name: 'phone', colorScheme: 'dark' });
+  const bobPage = await t.page({ viewport: PHONE, name: 'bob' });
+  await logInInBrowser(page, ann.username);
+  await logInInBrowser(annPhone, ann.username);
+  await logInInBrowser(bobPage, bob.username);
+  const mine = (text) => `.msg.mine:has(.text:text-is("${text}"))`;
+  const read = (text) => `${mine(text)}[data-status=sent][data-read=true] .delivery[data-status=read]`;
+  const unread = (text) => `${mine(text)}[data-status=sent]:not([data-read]) .delivery[data-status=sent]`;
+
+  // Ann writes; her bubble is sent, not read, until Bob opens the chat.
+  await openChatWith(page, `bob ${run}`);
+  await sendInBrowser(page, 'Are you there?');
+  await openChatWith(annPhone, `bob ${run}`);
+  await expectVisible(annPhone, unread('Are you there?'), 'sent, not read yet, on her phone');
+  await openChatWith(bobPage, `ann ${run}`);
+  await expectText(bobPage, '.msg.theirs', 'Are you there?', 'the message at Bob');
+  await expectVisible(page, read('Are you there?'), 'read, live, on her desktop');
+  await expectVisible(annPhone, read('Are you there?'), 'read, live, on her phone');
+  // With Bob in the chat, the next one turns read as he sees it.
+  await sendInBrowser(page, 'Lunch at one?');
+  await expectVisible(page, read('Lunch at one?'), 'the second message read live');
+
+  // Bob leaves the chat: a new message stays sent; groups have no receipts.
+  await bobPage.click('a.back');
+  await expectVisible(bobPage, 'pz-chat-list', "Bob's chat list");
+  await openChatWith(page, group);
+  await sendInBrowser(page, 'Tickets booked');
+  await openChatWith(page, `bob ${run}`);
+  await sendInBrowser(page, 'See you there');
+  await page.waitForTimeout(500);
+  await expectVisible(page, unread('See you there'), 'sent, not read, while Bob is away');
+  // Bob reads the group, then the chat: Ann's log gets the chat's receipt
+  // only, and after anything the group's read could have logged.
+  await openChatWith(bobPage, group);
+  await expectText(bobPage, '.msg.theirs', 'Tickets booked', 'the group message at Bob');
+  await openChatWith(bobPage, `ann ${run}`);
+  await expectVisible(page, read('See you there'), 'the third message read live');
+  await openChatWith(page, group);
+  await expectVisible(page, unread('Tickets booked'), 'the group message still only sent');
+
+  // A reload restores the marks from the conversation list's peer_read_seq.
+  await page.reload();
+  await openChatWith(page, `bob ${run}`);
+  for (const text of ['Are you there?', 'Lunch at one?', 'See you there']) {
+    await expectVisible(page, read(text), `"${text}" read after a reload`);
+  }
+  await annPhone.reload();
+  await openChatWith(annPhone, group);
+  await expectVisible(annPhone, unread('Tickets booked'), 'the group message sent after a reload');
+  await openChatWith(annPhone, `bob ${run}`);
+  await expectVisible(annPhone, read('See you there'), 'read after a reload, on her phone');
+  // The screenshots show both marks: read (✓✓) and sent (✓).
+  await bobPage.click('a.back');
+  await expectVisible(bobPage, 'pz-chat-list', "Bob's chat list again");
+  await sendInBrowser(page, 'Bring the map');
+  await expectVisible(annPhone, unread('Bring the map'), 'the last message sent, on her phone');
+  t.screenshot(page);
+  t.screenshot(annPhone, 'phone');
+});

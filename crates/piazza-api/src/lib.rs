@@ -281,6 +281,11 @@ pub struct ConversationView {
     /// The other member of a direct conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
+    /// How far the peer of a direct conversation has read it: my messages
+    /// with `seq` up to it are read (`read.receipt` events move it live).
+    /// Absent for a group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_read_seq: Option<i64>,
 }
 
 /// `PATCH /api/v1/conversations/{id}` (a group's owner): an absent field

@@ -174,6 +174,16 @@ pub enum Event {
         seq: Seq,
         device_id: DeviceId,
     },
+    /// The other member of a direct conversation read it up to `seq`
+    /// (the peer's log only, and only when their read position moved
+    /// forward; never in groups, see ARCHITECTURE.md, "Read receipts").
+    #[serde(rename = "read.receipt")]
+    ReadReceipt {
+        conversation_id: ConversationId,
+        /// Who read: the peer of the account whose log this is.
+        account_id: AccountId,
+        seq: Seq,
+    },
     /// Money came into the account's wallet.
     #[serde(rename = "wallet.credited")]
     WalletCredited(WalletMovement),
@@ -308,6 +318,7 @@ impl Event {
             Event::AccountUpdated { .. } => "account.updated",
             Event::PasswordChanged { .. } => "account.password_changed",
             Event::ReadMarker { .. } => "read.marker",
+            Event::ReadReceipt { .. } => "read.receipt",
             Event::WalletCredited(_) => "wallet.credited",
             Event::WalletDebited(_) => "wallet.debited",
             Event::TransferSent(_) => "transfer.sent",

@@ -274,6 +274,9 @@ pub struct ConversationSummary {
     pub avatar_media_id: Option<MediaId>,
     /// The other member of a direct conversation.
     pub peer: Option<AccountId>,
+    /// How far the peer of a direct conversation has read it (its
+    /// `read_seq`); `None` for a group.
+    pub peer_read_seq: Option<Seq>,
     /// When a message was last sent (or the conversation created); the
     /// list is ordered by it, newest first.
     pub last_activity_at: Timestamp,

@@ -148,6 +148,15 @@ pub fn to_view(entry: &LogEntry) -> EventView {
             "seq": seq.get(),
             "device_id": device_id.to_string(),
         }),
+        Event::ReadReceipt {
+            conversation_id,
+            account_id,
+            seq,
+        } => json!({
+            "conversation_id": conversation_id.to_string(),
+            "account_id": account_id.to_string(),
+            "seq": seq.get(),
+        }),
         Event::WalletCredited(movement) | Event::WalletDebited(movement) => json!({
             "transaction_id": movement.transaction_id.to_string(),
             "kind": movement.kind,

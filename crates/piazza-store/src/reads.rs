@@ -348,11 +348,13 @@ pub fn conversations(
         "SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, m.read_seq,
                 (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id),
                 peer.display_name, c.last_activity_at, c.avatar_media_id,
-                peer.id, peer.avatar_media_id
+                peer.id, peer.avatar_media_id, peer_member.read_seq
          FROM members m JOIN conversations c ON c.id = m.conversation_id
          LEFT JOIN accounts peer ON c.kind = 0 AND peer.id =
              (SELECT p.account_id FROM members p
               WHERE p.conversation_id = c.id AND p.account_id <> ?1 LIMIT 1)
+         LEFT JOIN members peer_member
+             ON peer_member.conversation_id = c.id AND peer_member.account_id = peer.id
          WHERE m.account_id = ?1
            AND (c.last_activity_at < ?2 OR (c.last_activity_at = ?2 AND c.id < ?3))
          ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?4",
@@ -391,6 +393,7 @@ pub fn conversations(
                         owner: row.get::<_, Option<i64>>(3)?.map(AccountId::from_row),
                         avatar_media_id: avatar.map(MediaId::from_row),
                         peer,
+                        peer_read_seq: row.get::<_, Option<i64>>(12)?.map(Seq::from_store),
                         last_activity_at: Timestamp::from_unix_ms(row.get(8)?),
                     },
                 ))

@@ -683,6 +683,37 @@ pub fn mark_read(
             device_id: device,
         },
     )?;
+    // A group's members are not told: every read in a group of 500 would
+    // write 499 entries into others' logs (ARCHITECTURE.md, "Read receipts").
+    if found.kind == ConversationKind::Direct {
+        log_read_receipt(ctx, account, conversation, seq)?;
+    }
+    Ok(())
+}
+
+/// Tells the peer of a direct conversation that `reader` has read it up to
+/// `seq`. The caller has checked that the position moved forward.
+fn log_read_receipt(
+    ctx: &mut WriteCtx<'_>,
+    reader: AccountId,
+    conversation: ConversationId,
+    seq: Seq,
+) -> Result<()> {
+    let members = reads::member_ids(ctx.conn, conversation)?;
+    assert!(
+        members.len() <= 2 && members.contains(&reader),
+        "{conversation} is direct, with {reader} among at most two members"
+    );
+    for peer in members.into_iter().filter(|member| *member != reader) {
+        ctx.append_log(
+            peer,
+            Event::ReadReceipt {
+                conversation_id: conversation,
+                account_id: reader,
+                seq,
+            },
+        )?;
+    }
     Ok(())
 }
 

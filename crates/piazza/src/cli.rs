@@ -948,7 +948,10 @@ async fn history(cli: &Cli, with: &str, limit: u32) -> anyhow::Result<()> {
     }
     // The server pages newest first; a conversation reads oldest first.
     for message in page.messages.iter().rev() {
-        println!("{}", render::message_line(message, &directory));
+        println!(
+            "{}",
+            render::history_line(message, &conversation_id, &directory)
+        );
     }
     if let Some(newest) = page.messages.first()
         && let Err(error) = session.client.mark_read(&conversation_id, newest.seq).await

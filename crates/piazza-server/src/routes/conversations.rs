@@ -137,6 +137,7 @@ pub async fn list(
             owner: summary.owner.map(|owner| owner.to_string()),
             avatar_media_id: summary.avatar_media_id.map(|media| media.to_string()),
             peer: summary.peer.map(|peer| peer.to_string()),
+            peer_read_seq: summary.peer_read_seq.map(Seq::get),
         })
         .collect();
     Ok(Json(ConversationList {

@@ -33,6 +33,9 @@ struct Conversation {
     /// The other member of a direct conversation, when known: its label
     /// follows their name.
     peer: Option<String>,
+    /// How far the peer of a direct conversation has read it, when the
+    /// conversation list said.
+    peer_read_seq: Option<i64>,
 }
 
 /// The names the CLI knows: its own account's, its contacts', anyone an
@@ -89,6 +92,7 @@ impl Directory {
                     group: view.kind == "group",
                     title: view.title.clone(),
                     peer: view.peer.clone().or(known.and_then(|known| known.peer)),
+                    peer_read_seq: view.peer_read_seq,
                 },
             );
         }
@@ -267,6 +271,23 @@ pub fn message_line(message: &MessageView, directory: &Directory) -> String {
         directory.who(&message.sender),
         message_body(&message.kind, &message.text, message.ref_.as_deref())
     )
+}
+
+/// A line of `piazza history` in `conversation_id`: [`message_line`], and
+/// "(read)" after my own messages the peer of a direct conversation has
+/// read.
+pub fn history_line(message: &MessageView, conversation_id: &str, directory: &Directory) -> String {
+    let line = message_line(message, directory);
+    let read_by_peer = directory
+        .conversations
+        .get(conversation_id)
+        .and_then(|conversation| conversation.peer_read_seq)
+        .is_some_and(|peer_read_seq| message.seq <= peer_read_seq);
+    if directory.is_me(&message.sender) && read_by_peer {
+        format!("{line}  (read)")
+    } else {
+        line
+    }
 }
 
 // ----------------------------------------------------------------- lists
@@ -552,6 +573,7 @@ mod tests {
             owner: None,
             avatar_media_id: None,
             peer: (kind == "direct").then(|| "acct_2".to_owned()),
+            peer_read_seq: (kind == "direct").then_some(3),
         }
     }
 
@@ -634,6 +656,25 @@ mod tests {
             line("acct_2", "sticker", "a cat", Some("stk_1")),
             "#3 2025-01-02 10:00:00  Bob Chen (@bob): [sticker] a cat (stk_1)"
         );
+    }
+
+    #[test]
+    fn history_marks_my_messages_the_peer_has_read() {
+        // The peer of conv_1 has read up to #3; conv_2 is a group.
+        let directory = directory();
+        let mine = message("acct_1", "text", "hi", None);
+        assert_eq!(
+            history_line(&mine, "conv_1", &directory),
+            "#3 2025-01-02 10:00:00  you: hi  (read)"
+        );
+        let later = MessageView {
+            seq: 4,
+            ..mine.clone()
+        };
+        assert!(!history_line(&later, "conv_1", &directory).ends_with("(read)"));
+        let theirs = message("acct_2", "text", "hi", None);
+        assert!(!history_line(&theirs, "conv_1", &directory).ends_with("(read)"));
+        assert!(!history_line(&mine, "conv_2", &directory).ends_with("(read)"));
     }
 
     #[test]

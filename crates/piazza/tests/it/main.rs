@@ -29,6 +29,7 @@ mod pay_crash;
 mod pay_pin;
 mod pay_rules;
 mod profiles;
+mod read_receipts;
 mod red_packets;
 mod send_order;
 mod serve_output;

@@ -420,7 +420,7 @@ export class Conversation extends HTMLElement {
       const key = this.key(item);
       wanted.add(key);
       let row = this.rows.get(key);
-      if (!row || row.dataset.status !== item.status) {
+      if (!row || row.dataset.status !== item.status || row.dataset.read !== this.readMark(item)) {
         const fresh = this.row(item);
         if (row) {
           releaseImages(row);
@@ -454,11 +454,23 @@ export class Conversation extends HTMLElement {
     return changed;
   }
 
+  /**
+   * 'true' on my stored messages the peer of a direct chat has read, else
+   * undefined (as the row's dataset reads when unset).
+   */
+  readMark(item) {
+    const read = item.sender === this.session.me && item.status === 'sent' && this.state.readByPeer(this.conversationId, item.seq);
+    return read ? 'true' : undefined;
+  }
+
   row(item) {
     const mine = item.sender === this.session.me;
     const conversation = this.state.conversations.get(this.conversationId);
     const group = conversation?.kind === 'group';
     const status = item.status ?? 'sent';
+    // The row keeps the send's own state (sending, sent, failed); the
+    // bubble's mark shows "read" once the peer has read it.
+    const read = this.readMark(item);
     const retry =
       mine && status === 'failed'
         ? h(
@@ -477,7 +489,7 @@ export class Conversation extends HTMLElement {
         : null;
     const body = bubble({
       mine,
-      status,
+      status: read ? 'read' : status,
       sender: group && !mine ? this.session.name(item.sender) : null,
       content: this.content(item),
       time: h('time', { datetime: item.sent_at }, shortTime(item.sent_at, language())),
@@ -487,7 +499,7 @@ export class Conversation extends HTMLElement {
       'div',
       {
         class: `msg ${mine ? 'mine' : 'theirs'}`,
-        dataset: { seq: item.seq ?? '', status, clientMsgId: item.client_msg_id },
+        dataset: { seq: item.seq ?? '', status, clientMsgId: item.client_msg_id, ...(read ? { read } : {}) },
       },
       divider,
       group && !mine ? h('div', { class: 'msg-line' }, avatar(this.session, item.sender, { size: 'sm' }), body) : body,

@@ -88,10 +88,16 @@ export class ChatState extends EventTarget {
     const ticket = (this.loadTicket = (this.loadTicket ?? 0) + 1);
     const answer = await this.session.api.conversations();
     if (ticket !== this.loadTicket) return;
+    const reread = [];
     answer.conversations.forEach((view, index) => {
       const known = this.conversations.get(view.conversation_id);
+      // A read position only moves forward: a receipt that arrived while
+      // this snapshot was on its way is not taken back by it.
+      const peerRead = view.kind === 'direct' ? Math.max(view.peer_read_seq ?? 0, known?.peer_read_seq ?? 0) : null;
+      if (peerRead && peerRead !== known?.peer_read_seq) reread.push(view.conversation_id);
       this.conversations.set(view.conversation_id, {
         ...view,
+        peer_read_seq: peerRead,
         last: known?.last ?? null,
         // The server lists by last activity; a message arriving live
         // moves its conversation up until the next snapshot agrees.
@@ -104,6 +110,8 @@ export class ChatState extends EventTarget {
     }
     this.loaded = true;
     this.changed();
+    // An open conversation shows its read marks once the peer's position is known.
+    for (const id of reread) this.dispatchEvent(new CustomEvent('messages', { detail: id }));
     this.fetchPreviews();
   }
 
@@ -209,6 +217,24 @@ export class ChatState extends EventTarget {
       title: conversation.title,
       avatar_media_id: conversation.avatar_media_id,
     };
+  }
+
+  /**
+   * Whether the peer of a direct conversation has read my message `seq`
+   * (read receipts: the list's `peer_read_seq`, then `read.receipt`
+   * events and the peer's own messages). Never in a group.
+   */
+  readByPeer(conversationId, seq) {
+    const conversation = this.conversations.get(conversationId);
+    return conversation?.kind === 'direct' && !!seq && seq <= (conversation.peer_read_seq ?? 0);
+  }
+
+  /** The peer of a direct conversation has read it up to `seq`; true if that is news. */
+  notePeerRead(conversationId, seq) {
+    const conversation = this.conversations.get(conversationId);
+    if (conversation?.kind !== 'direct' || seq <= (conversation.peer_read_seq ?? 0)) return false;
+    conversation.peer_read_seq = seq;
+    return true;
   }
 
   log(conversationId) {
@@ -337,6 +363,9 @@ export class ChatState extends EventTarget {
       conversation.activity = Date.now();
       if (mine) conversation.read_seq = Math.max(conversation.read_seq ?? 0, message.seq);
     }
+    // The server counts sending as reading, without a receipt: the peer's
+    // message is the receipt.
+    if (message.sender !== this.session.me) this.notePeerRead(conversationId, message.seq);
     this.changed();
     return isNew;
   }
@@ -404,6 +433,14 @@ export class ChatState extends EventTarget {
           conversation.read_seq = event.seq;
           conversation.unread = remainingUnread(conversation);
           this.changed();
+        }
+        break;
+      }
+      case 'read.receipt': {
+        if (!this.conversations.has(event.conversation_id)) {
+          this.scheduleReload();
+        } else if (this.notePeerRead(event.conversation_id, event.seq)) {
+          this.dispatchEvent(new CustomEvent('messages', { detail: event.conversation_id }));
         }
         break;
       }

@@ -32,6 +32,11 @@ pub fn event_sentence(event: &EventView, directory: &Directory) -> String {
             fields.text("seq"),
             fields.str("device_id")
         )),
+        "read" if what == "receipt" => Some(format!(
+            "{} read your messages up to #{}",
+            directory.name(fields.str("account_id")),
+            fields.text("seq")
+        )),
         "wallet" => wallet(what, &fields),
         "transfer" => transfer(what, &fields, directory),
         "red_packet" => red_packet(what, &fields, directory),
@@ -164,7 +169,12 @@ impl Directory {
         let peer = peer.filter(|_| !group);
         self.add_conversation(
             fields.str("conversation_id"),
-            Conversation { group, title, peer },
+            Conversation {
+                group,
+                title,
+                peer,
+                peer_read_seq: None,
+            },
         );
     }
 }
@@ -676,6 +686,13 @@ mod tests {
                 json!({"conversation_id": "conv_1", "seq": 4, "device_id": "dev_2"})
             ),
             "you read your chat with Bob Chen up to #4 (on device dev_2)"
+        );
+        assert_eq!(
+            said(
+                "read.receipt",
+                json!({"conversation_id": "conv_1", "account_id": "acct_2", "seq": 12})
+            ),
+            "Bob Chen (@bob) read your messages up to #12"
         );
     }
 
