@@ -57,6 +57,7 @@ async function runScenario(browser, { name, body }) {
   const contexts = [];
   const shots = [];
   const consoleErrors = [];
+  const allowedErrors = [/Failed to load resource|WebSocket/];
   const t = {
     /** A page in a fresh context; other options (colorScheme, permissions, …) go to the context. */
     async page({ viewport, name: label = null, locale = 'en-US', ...options }) {
@@ -82,6 +83,14 @@ async function runScenario(browser, { name, body }) {
     metric(line) {
       console.log(`  · ${line}`);
     },
+    /** Console errors matching `pattern` are what the scenario provokes, not failures. */
+    allowConsoleErrors(pattern) {
+      allowedErrors.push(pattern);
+    },
+    /** The page's console errors (and uncaught exceptions) so far. */
+    consoleErrors() {
+      return [...consoleErrors];
+    },
   };
   const started = Date.now();
   let error = null;
@@ -95,7 +104,7 @@ async function runScenario(browser, { name, body }) {
     ]);
     // Uncaught exceptions in the page are failures; console errors from
     // refused connections (a revoked socket, a 401) are expected noise.
-    const thrown = consoleErrors.filter((line) => !/Failed to load resource|WebSocket/.test(line));
+    const thrown = consoleErrors.filter((line) => !allowedErrors.some((pattern) => pattern.test(line)));
     if (thrown.length) throw new Error(`errors in the page:\n  ${thrown.join('\n  ')}`);
   } catch (caught) {
     error = caught;

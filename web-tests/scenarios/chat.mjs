@@ -557,6 +557,101 @@ scenario('unread-notify', async (t) => {
   t.screenshot(page);
 });
 
+/** Makes the page think it is hidden or visible again (and tells it, as a tab switch does). */
+async function setVisibility(page, state) {
+  await page.evaluate((value) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => value === 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+}
+
+/** How many messages of `conversationId` the server counts unread for `user`. */
+async function serverUnread(user, conversationId) {
+  const answer = await call(user.token, 'GET', '/conversations');
+  return answer.conversations.find((c) => c.conversation_id === conversationId)?.unread;
+}
+
+async function waitForServerUnread(user, conversationId, expected, what) {
+  const until = Date.now() + EXPECT_TIMEOUT_MS;
+  let unread;
+  while ((unread = await serverUnread(user, conversationId)) !== expected) {
+    if (Date.now() > until) fail(`${what}: the server counts ${unread} unread, not ${expected}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+scenario('read-visibility', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const direct = await apiBefriend(ann, bob);
+  await apiSend(ann, direct, 'before you left');
+  const page = await t.page({ viewport: DESKTOP });
+  await logInInBrowser(page, bob.username);
+  await openChatWith(page, `ann ${run}`);
+  await waitForServerUnread(bob, direct, 0, 'the open conversation');
+
+  // The tab goes to the background with the conversation open: what
+  // arrives is shown but stays unread, on the server and in the title.
+  await setVisibility(page, 'hidden');
+  await apiSend(ann, direct, 'while you were away');
+  await apiSend(ann, direct, 'still away?');
+  await expectText(page, '.msg.theirs', 'still away?', 'the messages rendered in the hidden tab');
+  await page.waitForFunction(() => document.title.startsWith('(2) '), null, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(async () => fail(`the hidden tab's title is "${await page.title()}"`));
+  await page.waitForTimeout(500);
+  if ((await serverUnread(bob, direct)) !== 2) fail(`a hidden tab marked messages read: ${await serverUnread(bob, direct)} unread`);
+
+  // Back to the tab: the conversation in view is read at once.
+  await setVisibility(page, 'visible');
+  await waitForServerUnread(bob, direct, 0, 'back on the tab');
+  await page.waitForFunction(() => !/^\(\d+\)/.test(document.title), null, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(async () => fail(`the title still counts: "${await page.title()}"`));
+  t.screenshot(page);
+});
+
+scenario('read-partial', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const direct = await apiBefriend(ann, bob);
+  const page = await t.page({ viewport: PHONE });
+  await logInInBrowser(page, bob.username);
+  const sent = [];
+  for (const text of ['one', 'two', 'three']) sent.push(await apiSend(ann, direct, text));
+  const rowBadge = `.chat-list li[data-conversation-id="${direct}"] .badge:not([hidden])`;
+  await expectText(page, rowBadge, '3', 'three unread');
+  // Another device of Bob's reads up to the second: one is left, not none.
+  await call(bob.token, 'POST', `/conversations/${direct}/read`, { seq: sent[1].seq });
+  await expectText(page, rowBadge, '1', 'one left unread after a partial read elsewhere');
+  await call(bob.token, 'POST', `/conversations/${direct}/read`, { seq: sent[2].seq });
+  await page.locator(rowBadge).waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail('the count stayed after everything was read'));
+
+  // The state's own marking: up to seq 3 of 5 leaves 2; an older seq
+  // changes nothing; the last seq clears the count. The server is told
+  // only when the marker moves.
+  const counts = await page.evaluate(async () => {
+    const { ChatState } = await import('/areas/chat/state.js');
+    const told = [];
+    const session = Object.assign(new EventTarget(), {
+      me: 'acct_test',
+      api: { markRead: async (id, seq) => told.push(seq) },
+      setBadge: () => {},
+    });
+    const state = new ChatState(session);
+    const conversation = { conversation_id: 'c1', kind: 'direct', last_seq: 5, read_seq: 1, unread: 4, activity: 0 };
+    state.conversations.set('c1', conversation);
+    const seen = [];
+    for (const seq of [3, 2, 5]) {
+      state.markRead('c1', seq);
+      seen.push(conversation.unread);
+    }
+    return { seen, told };
+  });
+  if (JSON.stringify(counts) !== JSON.stringify({ seen: [2, 2, 0], told: [3, 5] })) fail(`markRead: ${JSON.stringify(counts)}`);
+  t.screenshot(page);
+});
+
 scenario('group-picture', async (t) => {
   const [gina, bea] = [await apiUser('gina'), await apiUser('bea')];
   await apiBefriend(gina, bea);

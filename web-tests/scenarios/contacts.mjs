@@ -226,3 +226,110 @@ scenario('me', async (t) => {
   await expectAttached(page, '#me-display-name', 'this device still in');
   await call(null, 'POST', '/sessions', { username: ann.username, password: 'a much better password', device_name: 'check' });
 });
+
+scenario('avatar-thumbnails', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  await apiBefriend(ann, bob);
+  const page = await t.page({ viewport: DESKTOP });
+  const groupPicture = await apiAvatar(ann, await drawPng(page, 80, 80, '#27ae60'));
+  const annPicture = await apiAvatar(ann, await drawPng(page, 120, 120, '#c0392b'));
+  const group = await call(ann.token, 'POST', '/conversations', { title: `Band ${run}`, members: [bob.account_id] });
+  await call(ann.token, 'PATCH', `/conversations/${group.conversation_id}`, { avatar_media_id: groupPicture });
+  // Every picture of a person or a group is read as its thumbnail: others
+  // may not read an avatar's original.
+  const media = [];
+  page.on('request', (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.startsWith('/api/v1/media/')) media.push(path);
+  });
+  await logInInBrowser(page, bob.username);
+  await expectVisible(page, `.chat-list li[data-conversation-id="${group.conversation_id}"] .avatar.has-picture`, "the group's picture in the list");
+  await openChatWith(page, `ann ${run}`);
+  await expectVisible(page, '[data-testid=conversation-peer] .avatar.has-picture', "Ann's picture in the header");
+  await page.goto(`${args.baseUrl}/#/contacts/${ann.account_id}`);
+  await expectVisible(page, '.avatar-lg.has-picture', "Ann's picture on her profile");
+  await page.goto(`${args.baseUrl}/#/chats/${group.conversation_id}/info`);
+  await expectVisible(page, `.members li[data-account-id="${ann.account_id}"] .avatar.has-picture`, "Ann's picture among the members");
+  const originals = media.filter((path) => !path.endsWith('/thumbnail'));
+  if (originals.length || !media.length) fail(`avatar requests: ${JSON.stringify(media)}`);
+
+  // A thumbnail the server does not give leaves the initials: no other
+  // request is made for the picture (there is no fallback to the original).
+  const fresh = await t.page({ viewport: PHONE, name: 'no-thumbnail' });
+  const freshMedia = [];
+  fresh.on('request', (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.startsWith('/api/v1/media/')) freshMedia.push(path);
+  });
+  await fresh.route(`**/api/v1/media/${annPicture}/thumbnail`, (route) =>
+    route.fulfill({
+      status: 404,
+      contentType: 'application/problem+json',
+      body: JSON.stringify({ type: 'about:blank', title: 'Not found', status: 404, code: 'not_found' }),
+    }),
+  );
+  await logInInBrowser(fresh, bob.username);
+  await expectVisible(fresh, `.chat-list li[data-conversation-id="${group.conversation_id}"] .avatar.has-picture`, "the group's picture on the phone");
+  await fresh.waitForTimeout(500);
+  const annRow = fresh.locator('.chat-list li').filter({ hasText: `ann ${run}` }).first();
+  if ((await annRow.locator('.avatar.has-picture').count()) || !(await annRow.locator('.avatar .initials').count())) {
+    fail("Ann's avatar is not her initials without a thumbnail");
+  }
+  if (freshMedia.includes(`/api/v1/media/${annPicture}`)) fail(`the original was fetched: ${JSON.stringify(freshMedia)}`);
+  t.screenshot(page);
+});
+
+scenario('thumbnail-cache', async (t) => {
+  const page = await t.page({ viewport: DESKTOP });
+  await page.goto(`${args.baseUrl}/#/login`);
+  const result = await page.evaluate(async () => {
+    const { Session } = await import('/lib/session.js');
+    const canvas = new OffscreenCanvas(8, 8);
+    canvas.getContext('2d').fillRect(0, 0, 8, 8);
+    const png = await canvas.convertToBlob({ type: 'image/png' });
+    const session = new Session({ account_id: 'acct_cache', username: 'cache', token: 'none' }, () => {});
+    let fetched = 0;
+    session.api.thumbnail = async () => {
+      fetched += 1;
+      return png;
+    };
+    // The page's CSP lets images, not fetch, read blob: URLs.
+    const alive = async (url) => {
+      const probe = new Image();
+      probe.src = url;
+      try {
+        await probe.decode();
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // The oldest, shown by an image in the page; one nobody shows; one
+    // used again later.
+    const shown = await session.thumbnailUrl('m-shown');
+    const img = new Image();
+    img.src = shown;
+    document.body.append(img);
+    const unused = await session.thumbnailUrl('m-unused');
+    const reused = await session.thumbnailUrl('m-reused');
+    for (let i = 0; i < 450; i += 1) {
+      await session.thumbnailUrl(`m-${i}`);
+      if (i === 300) await session.thumbnailUrl('m-reused');
+    }
+    await img.decode();
+    return {
+      shown: await alive(shown),
+      unused: await alive(unused),
+      reused: await alive(reused),
+      kept: session.thumbnails.size,
+      fetched,
+      imgWidth: img.naturalWidth,
+    };
+  });
+  const expected = { shown: true, unused: false, reused: true, fetched: 453, imgWidth: 8 };
+  for (const [key, value] of Object.entries(expected)) {
+    if (result[key] !== value) fail(`thumbnail cache: ${JSON.stringify(result)}`);
+  }
+  if (result.kept > 400) fail(`thumbnail cache kept ${result.kept}`);
+});

@@ -72,7 +72,15 @@ function startSession(account) {
   if (session) session.stop();
   session = account ? new Session(account, onRevoked) : null;
   if (!session) return;
-  for (const area of areas) area.attach?.(session);
+  for (const area of areas) {
+    // One area failing (an API a browser lacks, a bug) must not keep the
+    // others, or the session's sync, from starting.
+    try {
+      area.attach?.(session);
+    } catch (error) {
+      console.error(`area ${area.id}: attach failed`, error);
+    }
+  }
   session.addEventListener('status', (/** @type {CustomEvent} */ e) => {
     const dot = root.querySelector('.sync-status');
     if (dot) showStatus(dot, e.detail);

@@ -2,6 +2,8 @@
 // problem+json; they become `ApiError` with the stable `code`, so callers
 // branch on codes, never on prose.
 
+import { timeoutSignal } from './dom.js';
+
 const BASE = '/api/v1';
 /** No call waits longer than this; long-polls pass their own. */
 const REQUEST_TIMEOUT_MS = 15000;
@@ -202,17 +204,12 @@ export class Api {
     return response.blob();
   }
   /**
-   * An image's thumbnail (avatars, previews). A server without thumbnails
-   * (404 on the route) gives the whole picture instead.
+   * An image's thumbnail: every avatar comes this way (others may not read
+   * an avatar's original).
    */
   async thumbnail(mediaId) {
     const id = encodeURIComponent(mediaId);
     const response = await this.fetchRaw(`/media/${id}/thumbnail`, { method: 'GET' }, MEDIA_TIMEOUT_MS);
-    if (response.status === 404 || response.status === 405) {
-      const problem = await response.json().catch(() => null);
-      if (response.status === 405 || problem?.code === 'not_found') return this.media(mediaId);
-      throw new ApiError(response.status, problem);
-    }
     if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
     return response.blob();
   }
@@ -223,7 +220,7 @@ export class Api {
   async fetchRaw(path, init, timeoutMs) {
     init.headers = { ...(init.headers ?? {}) };
     if (this.token) init.headers.Authorization = `Bearer ${this.token}`;
-    init.signal = AbortSignal.timeout(timeoutMs);
+    init.signal = timeoutSignal(timeoutMs);
     let response;
     try {
       response = await fetch(BASE + path, init);

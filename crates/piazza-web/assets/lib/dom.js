@@ -56,7 +56,46 @@ export function shortTime(iso, locale) {
 
 /** A random id for idempotent sends (`client_msg_id`, at most 64 chars). */
 export function newClientMsgId() {
-  return `web-${crypto.randomUUID()}`;
+  return `web-${randomUuid()}`;
+}
+
+/**
+ * A random UUID (v4). `crypto.randomUUID` exists only on secure origins
+ * (https or localhost); a server reached at http://192.168.… has
+ * `crypto.getRandomValues` alone, which this falls back to.
+ * @returns {string}
+ */
+export function randomUuid() {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * Runs `task` when the browser is idle, at the latest after `timeoutMs`.
+ * Safari has no `requestIdleCallback`: there it is a plain timeout.
+ * @param {() => void} task
+ * @param {number} timeoutMs
+ */
+export function whenIdle(task, timeoutMs) {
+  if (typeof window.requestIdleCallback === 'function') window.requestIdleCallback(() => task(), { timeout: timeoutMs });
+  else setTimeout(task, Math.min(timeoutMs, 200));
+}
+
+/**
+ * An abort signal that fires after `ms` (`AbortSignal.timeout`, which
+ * Safari has only since 16, or the same from an AbortController).
+ * @param {number} ms
+ * @returns {AbortSignal}
+ */
+export function timeoutSignal(ms) {
+  if (typeof AbortSignal.timeout === 'function') return AbortSignal.timeout(ms);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new DOMException('signal timed out', 'TimeoutError')), ms);
+  return controller.signal;
 }
 
 /** Icons drawn as SVG paths (24×24), so no emoji font or image file is needed. */

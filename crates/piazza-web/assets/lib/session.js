@@ -8,8 +8,10 @@ const ACCOUNTS_KEY = 'piazza.accounts';
 const CURRENT_KEY = 'piazza.current';
 /** More would make the menu useless; WeChat users run two or three. */
 export const ACCOUNTS_MAX = 10;
-/** Avatar pictures kept as blob: URLs per session. */
+/** Avatar pictures kept as blob: URLs per session (more while the page shows them). */
 const THUMBNAILS_MAX = 400;
+/** Past the cap, the least recently used are given back down to this many. */
+const THUMBNAILS_TRIM_TO = THUMBNAILS_MAX - 40;
 
 export const accounts = {
   list() {
@@ -72,7 +74,11 @@ export class Session extends EventTarget {
     this.state = {};
     /** Counts shown on the areas' navigation entries, by area id. */
     this.badges = new Map();
-    /** Avatar pictures as blob: URLs, by media id (see `thumbnailUrl`). */
+    /**
+     * Avatar pictures by media id, least recently used first (see
+     * `thumbnailUrl`): `{promise, url}`, `url` once fetched.
+     * @type {Map<string, {promise: Promise<string>, url: string | null}>}
+     */
     this.thumbnails = new Map();
     this.remember({
       account_id: account.account_id,
@@ -104,7 +110,7 @@ export class Session extends EventTarget {
 
   stop() {
     this.sync.stop();
-    for (const url of this.thumbnails.values()) url.then((u) => URL.revokeObjectURL(u), () => {});
+    for (const entry of this.thumbnails.values()) entry.promise.then((u) => URL.revokeObjectURL(u), () => {});
     this.thumbnails.clear();
   }
 
@@ -153,22 +159,45 @@ export class Session extends EventTarget {
 
   /**
    * A picture's thumbnail as a blob: URL (an <img> cannot send the token),
-   * fetched once per media id and kept while the session lives; at most
-   * THUMBNAILS_MAX are kept, the oldest given back first.
+   * fetched once per media id and kept while the session lives or until
+   * `trimThumbnails` gives it back.
+   * @param {string} mediaId
+   * @returns {Promise<string>}
    */
   thumbnailUrl(mediaId) {
-    let url = this.thumbnails.get(mediaId);
-    if (!url) {
-      url = this.api.thumbnail(mediaId).then((blob) => URL.createObjectURL(blob));
-      url.catch(() => this.thumbnails.delete(mediaId));
-      this.thumbnails.set(mediaId, url);
-      if (this.thumbnails.size > THUMBNAILS_MAX) {
-        const [oldest, oldUrl] = this.thumbnails.entries().next().value;
-        this.thumbnails.delete(oldest);
-        oldUrl.then((u) => URL.revokeObjectURL(u), () => {});
-      }
+    const entry = this.thumbnails.get(mediaId);
+    if (entry) {
+      // Used again: the most recent now (the Map's order is the LRU order).
+      this.thumbnails.delete(mediaId);
+      this.thumbnails.set(mediaId, entry);
+      return entry.promise;
     }
-    return url;
+    const created = { promise: null, url: null };
+    created.promise = this.api.thumbnail(mediaId).then((blob) => (created.url = URL.createObjectURL(blob)));
+    created.promise.catch(() => {
+      if (this.thumbnails.get(mediaId) === created) this.thumbnails.delete(mediaId);
+    });
+    this.thumbnails.set(mediaId, created);
+    if (this.thumbnails.size > THUMBNAILS_MAX) this.trimThumbnails();
+    return created.promise;
+  }
+
+  /**
+   * Gives back the least recently used thumbnails down to
+   * THUMBNAILS_TRIM_TO, but never one still being fetched or one an image
+   * in the page uses (loaded or not): a revoked blob: URL cannot load.
+   */
+  trimThumbnails() {
+    const inUse = new Set();
+    for (const img of document.querySelectorAll('img[src^="blob:"]')) inUse.add(/** @type {HTMLImageElement} */ (img).src);
+    let excess = this.thumbnails.size - THUMBNAILS_TRIM_TO;
+    for (const [mediaId, entry] of this.thumbnails) {
+      if (excess <= 0) break;
+      if (!entry.url || inUse.has(entry.url)) continue;
+      this.thumbnails.delete(mediaId);
+      URL.revokeObjectURL(entry.url);
+      excess -= 1;
+    }
   }
 
   /** A person's display name, their username, or a short form of the id. */

@@ -54,17 +54,32 @@ export function avatar(session, who, { size = 'md', label = null } = {}) {
     h('span', { class: 'initials' }, initials(name)),
   );
   const mediaId = person.avatar_media_id;
-  if (mediaId && session) {
-    session
-      .thumbnailUrl(mediaId)
-      .then((url) => {
-        const img = h('img', { alt: '', src: url, decoding: 'async' });
-        img.addEventListener('load', () => element.classList.add('has-picture'), { once: true });
-        element.append(img);
-      })
-      .catch(() => {});
-  }
+  if (mediaId && session) showPicture(session, element, mediaId, true);
   return element;
+}
+
+/**
+ * Puts the thumbnail over an avatar's initials once it has loaded. A URL
+ * given back before an avatar kept off the page loaded it fails to load:
+ * the thumbnail is asked for once more.
+ */
+function showPicture(session, element, mediaId, retry) {
+  session
+    .thumbnailUrl(mediaId)
+    .then((url) => {
+      const img = h('img', { alt: '', src: url, decoding: 'async' });
+      img.addEventListener('load', () => element.classList.add('has-picture'), { once: true });
+      img.addEventListener(
+        'error',
+        () => {
+          img.remove();
+          if (retry) showPicture(session, element, mediaId, false);
+        },
+        { once: true },
+      );
+      element.append(img);
+    })
+    .catch(() => {});
 }
 
 /** A count badge (hidden at 0; "99+" past 99); `muted` greys it (a muted chat). */

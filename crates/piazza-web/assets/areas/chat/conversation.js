@@ -70,6 +70,14 @@ export class Conversation extends HTMLElement {
     this.state.addEventListener('changed', this.onChanged);
     this.session.addEventListener('person', this.onChanged);
     this.state.addEventListener('incoming', this.onIncoming);
+    // Back to a tab left on this conversation: what it shows is read now.
+    this.onVisible = () => {
+      if (document.visibilityState !== 'visible') return;
+      this.markRead(this.lastItems ?? []);
+      this.schedule();
+    };
+    document.addEventListener('visibilitychange', this.onVisible);
+    window.addEventListener('focus', this.onVisible);
     this.onResize = new ResizeObserver(() => this.schedule());
     this.onResize.observe(this.scroller);
     this.state.viewing = this.conversationId;
@@ -86,6 +94,8 @@ export class Conversation extends HTMLElement {
     this.state.removeEventListener('changed', this.onChanged);
     this.session.removeEventListener('person', this.onChanged);
     this.state.removeEventListener('incoming', this.onIncoming);
+    document.removeEventListener('visibilitychange', this.onVisible);
+    window.removeEventListener('focus', this.onVisible);
     this.onResize.disconnect();
     if (this.state.viewing === this.conversationId) this.state.viewing = null;
     for (const row of this.rows.values()) releaseImages(row);
@@ -541,7 +551,11 @@ export class Conversation extends HTMLElement {
     );
   }
 
-  /** Everything on screen is read once the newest message is in view. */
+  /**
+   * Everything on screen is read once the newest message is in view, and
+   * only while the page is visible: a hidden tab leaves what arrives
+   * unread (and counted in the title) until it is looked at again.
+   */
   markRead(items) {
     if (!this.stick || document.visibilityState !== 'visible') return;
     for (let i = items.length - 1; i >= 0; i -= 1) {

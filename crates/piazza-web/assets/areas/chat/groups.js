@@ -65,55 +65,27 @@ export function groupInfoView(ctx) {
   const chat = session.state.chat;
   const id = ctx.params.id;
   const error = errorLine();
-  const memberList = h('ul', { class: 'rows-list members', 'aria-label': t('group.members') });
-  const addSelect = h('select', { id: 'add-member', name: 'account_id' });
-  const addForm = h(
-    'form',
-    { class: 'inline' },
-    h('label', { for: 'add-member' }, t('group.add_member')),
-    addSelect,
-    h('button', { type: 'submit' }, t('group.add')),
-  );
+  const parts = {
+    title: h('h2', {}),
+    picture: h('span', { class: 'avatar-slot' }),
+    memberList: h('ul', { class: 'rows-list members', 'aria-label': t('group.members') }),
+    add: addMemberForm(),
+    ownerTools: groupEditForm(session, id, (call) => act(call)),
+  };
   const leave = h('button', { type: 'button', class: 'danger', 'data-testid': 'leave-group' }, t('group.leave'));
-  const title = h('h2', {});
-  const picture = h('span', { class: 'avatar-slot' });
-  const ownerTools = groupEditForm(session, id, (call) => act(call));
-  const rename = /** @type {HTMLInputElement} */ (ownerTools.querySelector('#group-rename'));
   const card = h(
     'section',
     { class: 'card group-info', 'aria-label': t('group.info') },
     h('a', { href: `#/chats/${encodeURIComponent(id)}` }, t('group.back_to_chat')),
-    h('div', { class: 'who' }, picture, title),
-    ownerTools,
+    h('div', { class: 'who' }, parts.picture, parts.title),
+    parts.ownerTools,
     h('h3', {}, t('group.members')),
-    memberList,
-    addForm,
+    parts.memberList,
+    parts.add.form,
     error,
     leave,
   );
-
-  async function fill() {
-    const conversation = chat.conversations.get(id);
-    title.textContent = conversation?.title ?? '';
-    replace(picture, avatar(session, { conversation_id: id, title: conversation?.title, avatar_media_id: conversation?.avatar_media_id }, { size: 'md' }));
-    const owner = conversation?.owner === session.me;
-    addForm.hidden = !owner;
-    ownerTools.hidden = !owner;
-    if (document.activeElement !== rename) rename.value = conversation?.title ?? '';
-    const members = await chat.loadMembers(id);
-    const remove = (accountId) => act(() => session.api.removeMember(id, accountId));
-    replace(
-      memberList,
-      [...members].map((accountId) => memberRow(session, accountId, conversation?.owner, remove)),
-    );
-    const contacts = await session.contacts();
-    replace(
-      addSelect,
-      contacts
-        .filter((c) => !members.has(c.account_id))
-        .map((c) => h('option', { value: c.account_id }, `${c.display_name || c.username} (@${c.username})`)),
-    );
-  }
+  const fill = () => fillGroupInfo(session, id, parts, act);
 
   async function act(call) {
     error.textContent = '';
@@ -126,22 +98,67 @@ export function groupInfoView(ctx) {
     }
   }
 
-  addForm.addEventListener('submit', (e) => {
+  parts.add.form.addEventListener('submit', (e) => {
     e.preventDefault();
-    if (addSelect.value) act(() => session.api.addMember(id, addSelect.value));
+    if (parts.add.select.value) act(() => session.api.addMember(id, parts.add.select.value));
   });
-  leave.addEventListener('click', async () => {
-    error.textContent = '';
-    try {
-      await session.api.removeMember(id, session.me);
-      await chat.load();
-      ctx.navigate('/chats');
-    } catch (failure) {
-      error.textContent = problemText(failure);
-    }
-  });
+  leave.addEventListener('click', () => leaveGroup(ctx, id, error));
   fill().catch((failure) => (error.textContent = problemText(failure)));
   return card;
+}
+
+/** The owner's form to add one of their contacts. */
+function addMemberForm() {
+  const select = h('select', { id: 'add-member', name: 'account_id' });
+  const form = h(
+    'form',
+    { class: 'inline' },
+    h('label', { for: 'add-member' }, t('group.add_member')),
+    select,
+    h('button', { type: 'submit' }, t('group.add')),
+  );
+  return { form, select };
+}
+
+/**
+ * The group page's content from what the chat state knows: title and
+ * picture, the owner's tools, the members, the contacts one may add.
+ */
+async function fillGroupInfo(session, id, { title, picture, memberList, add, ownerTools }, act) {
+  const chat = session.state.chat;
+  const conversation = chat.conversations.get(id);
+  const rename = /** @type {HTMLInputElement} */ (ownerTools.querySelector('#group-rename'));
+  title.textContent = conversation?.title ?? '';
+  replace(picture, avatar(session, { conversation_id: id, title: conversation?.title, avatar_media_id: conversation?.avatar_media_id }, { size: 'md' }));
+  const owner = conversation?.owner === session.me;
+  add.form.hidden = !owner;
+  ownerTools.hidden = !owner;
+  if (document.activeElement !== rename) rename.value = conversation?.title ?? '';
+  const members = await chat.loadMembers(id);
+  const remove = (accountId) => act(() => session.api.removeMember(id, accountId));
+  replace(
+    memberList,
+    [...members].map((accountId) => memberRow(session, accountId, conversation?.owner, remove)),
+  );
+  const contacts = await session.contacts();
+  replace(
+    add.select,
+    contacts
+      .filter((c) => !members.has(c.account_id))
+      .map((c) => h('option', { value: c.account_id }, `${c.display_name || c.username} (@${c.username})`)),
+  );
+}
+
+/** Leaves the group, then shows the chats. */
+async function leaveGroup(ctx, id, error) {
+  error.textContent = '';
+  try {
+    await ctx.session.api.removeMember(id, ctx.session.me);
+    await ctx.session.state.chat.load();
+    ctx.navigate('/chats');
+  } catch (failure) {
+    error.textContent = problemText(failure);
+  }
 }
 
 /** A member: picture, name and username (opening their profile), owner tag, Remove for the owner. */

@@ -352,7 +352,10 @@ export class ChatState extends EventTarget {
     }
     if (message.seq > conversation.last_seq || !conversation.last) {
       const mine = message.sender === this.session.me;
-      if (message.seq > conversation.last_seq && !mine && this.viewing !== conversationId) {
+      // A message counts until it is seen: in another conversation, or in
+      // this one while the page is hidden (the title then says so).
+      const seen = this.viewing === conversationId && document.visibilityState === 'visible';
+      if (message.seq > conversation.last_seq && !mine && !seen) {
         conversation.unread += 1;
       }
       conversation.last_seq = Math.max(conversation.last_seq, message.seq);
@@ -367,20 +370,23 @@ export class ChatState extends EventTarget {
     return isNew;
   }
 
-  /** Marks everything up to `seq` read, on the server and here. */
+  /**
+   * Marks everything up to `seq` read, on the server and here. What stays
+   * unread is what lies past it, as the server counts (`last_seq -
+   * read_seq`: one's own messages move the marker, so all past it are
+   * the others').
+   */
   markRead(conversationId, seq) {
     const conversation = this.conversations.get(conversationId);
-    if (!conversation || seq <= (conversation.read_seq ?? 0)) {
-      if (conversation?.unread) {
-        conversation.unread = 0;
-        this.changed();
-      }
-      return;
+    if (!conversation) return;
+    const advanced = seq > (conversation.read_seq ?? 0);
+    if (advanced) conversation.read_seq = seq;
+    const unread = remainingUnread(conversation);
+    if (advanced || unread !== conversation.unread) {
+      conversation.unread = unread;
+      this.changed();
     }
-    conversation.read_seq = seq;
-    if (seq >= conversation.last_seq) conversation.unread = 0;
-    this.changed();
-    this.session.api.markRead(conversationId, seq).catch(() => {});
+    if (advanced) this.session.api.markRead(conversationId, seq).catch(() => {});
   }
 
   apply(event) {
@@ -425,8 +431,7 @@ export class ChatState extends EventTarget {
         const conversation = this.conversations.get(event.conversation_id);
         if (conversation && event.seq > (conversation.read_seq ?? 0)) {
           conversation.read_seq = event.seq;
-          if (event.seq >= conversation.last_seq) conversation.unread = 0;
-          else this.scheduleReload();
+          conversation.unread = remainingUnread(conversation);
           this.changed();
         }
         break;
@@ -480,6 +485,12 @@ export class ChatState extends EventTarget {
     await this.membersReplayed;
     return this.members.get(conversationId) ?? new Set();
   }
+}
+
+/** The messages past the read marker (never more than were counted, never below 0). */
+function remainingUnread(conversation) {
+  const past = Math.max(0, conversation.last_seq - (conversation.read_seq ?? 0));
+  return Math.min(conversation.unread ?? 0, past);
 }
 
 function readMuted(accountId) {

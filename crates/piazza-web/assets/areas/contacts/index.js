@@ -3,7 +3,7 @@
 // (pending), the contacts themselves (each opens their profile), and a
 // person's profile page.
 
-import { h, replace } from '../../lib/dom.js';
+import { h, replace, whenIdle } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { avatar, emptyState, listRow, toast } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
@@ -39,7 +39,7 @@ export const area = {
       }
     });
     // Not before the chat list's first paint: the count can wait a moment.
-    requestIdleCallback(count, { timeout: 2000 });
+    whenIdle(count, 2000);
   },
 };
 

@@ -27,29 +27,15 @@ export function meView(ctx) {
 
 function profileCard(session) {
   const error = errorLine();
-  const picture = h('span', { class: 'avatar-slot' });
-  const username = h('p', { class: 'hint' });
+  const editor = pictureParts();
+  const { picture, username, remove } = editor;
   const name = h('input', { id: 'me-display-name', name: 'display_name', required: true, maxlength: DISPLAY_NAME_MAX, autocomplete: 'nickname' });
   const bio = h('textarea', { id: 'me-bio', name: 'bio', rows: 3, maxlength: BIO_MAX, placeholder: t('me.bio_placeholder') });
-  const file = h('input', { type: 'file', accept: IMAGE_TYPES, class: 'sr-only', tabindex: '-1', 'aria-hidden': 'true', 'data-testid': 'avatar-input' });
-  const remove = h('button', { type: 'button', class: 'link-button', 'data-testid': 'avatar-remove' }, t('me.remove_picture'));
   const form = h(
     'form',
     { class: 'card me-profile', 'aria-labelledby': 'me-profile-title', 'data-testid': 'me-profile' },
     h('h2', { id: 'me-profile-title' }, t('me.profile')),
-    h(
-      'div',
-      { class: 'avatar-edit' },
-      picture,
-      h(
-        'div',
-        { class: 'avatar-edit-actions' },
-        username,
-        h('button', { type: 'button', onclick: () => file.click(), 'data-testid': 'avatar-change' }, t('me.change_picture')),
-        remove,
-        file,
-      ),
-    ),
+    editor.element,
     h('div', { class: 'field' }, h('label', { for: 'me-display-name' }, t('me.display_name')), name),
     h('div', { class: 'field' }, h('label', { for: 'me-bio' }, t('me.bio')), bio),
     error,
@@ -83,6 +69,38 @@ function profileCard(session) {
     session.remember(me);
     fill(me);
   }, (failure) => (error.textContent = problemText(failure)));
+  followPictureChoice(session, editor, save, error);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    save({ display_name: name.value.trim(), bio: bio.value.replace(/\s+/g, ' ').trim() }, t('me.saved'));
+  });
+  return form;
+}
+
+/** My picture with my username beside it, and the buttons to change or remove it. */
+function pictureParts() {
+  const picture = h('span', { class: 'avatar-slot' });
+  const username = h('p', { class: 'hint' });
+  const file = h('input', { type: 'file', accept: IMAGE_TYPES, class: 'sr-only', tabindex: '-1', 'aria-hidden': 'true', 'data-testid': 'avatar-input' });
+  const remove = h('button', { type: 'button', class: 'link-button', 'data-testid': 'avatar-remove' }, t('me.remove_picture'));
+  const element = h(
+    'div',
+    { class: 'avatar-edit' },
+    picture,
+    h(
+      'div',
+      { class: 'avatar-edit-actions' },
+      username,
+      h('button', { type: 'button', onclick: () => file.click(), 'data-testid': 'avatar-change' }, t('me.change_picture')),
+      remove,
+      file,
+    ),
+  );
+  return { element, picture, username, file, remove };
+}
+
+/** A picture chosen is uploaded and made mine; Remove clears it. */
+function followPictureChoice(session, { file, remove }, save, error) {
   file.addEventListener('change', async () => {
     const chosen = file.files?.[0];
     file.value = '';
@@ -96,11 +114,6 @@ function profileCard(session) {
     }
   });
   remove.addEventListener('click', () => save({ avatar_media_id: null }, t('me.picture_removed')));
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    save({ display_name: name.value.trim(), bio: bio.value.replace(/\s+/g, ' ').trim() }, t('me.saved'));
-  });
-  return form;
 }
 
 function passwordCard(session) {

@@ -93,7 +93,8 @@ function fillSheet(sheet, { merchant, payload, imageUrl, amountMinor }) {
 
 export function merchantView(_ctx, wallet) {
   const error = h('p', { class: 'error', role: 'alert' });
-  const { name, city, createForm, picker, amount, codeForm } = merchantForms();
+  const forms = merchantForms();
+  const { name, city, createForm, picker, codeForm } = forms;
   const sheet = h('section', { class: 'card print-area merchant-sheet', 'aria-live': 'polite', hidden: true });
   const page = h(
     'section',
@@ -105,52 +106,10 @@ export function merchantView(_ctx, wallet) {
     sheet,
     createForm,
   );
-  let imageUrl = null;
-  let shown = null;
-
-  async function fillPicker(selected) {
-    const ids = wallet.merchantIds();
-    codeForm.hidden = ids.length === 0;
-    const views = await Promise.all(ids.map((id) => wallet.merchant(id).catch(() => null)));
-    replace(
-      picker,
-      views.filter(Boolean).map((view) => h('option', { value: view.merchant_id, selected: view.merchant_id === selected }, view.name)),
-    );
-  }
-
-  async function showCode() {
-    error.textContent = '';
-    const merchantId = picker.value;
-    if (!merchantId) return;
-    try {
-      const amountMinor = amount.input.value.trim() ? readAmount(amount.input) : null;
-      const [merchant, payload, image] = await Promise.all([
-        wallet.merchant(merchantId),
-        wallet.merchantPayload(merchantId, amountMinor),
-        wallet.merchantQrImage(merchantId, amountMinor),
-      ]);
-      if (imageUrl) URL.revokeObjectURL(imageUrl);
-      imageUrl = URL.createObjectURL(image);
-      shown = merchantId;
-      fillSheet(sheet, { merchant, payload: payload.payload, imageUrl, amountMinor });
-    } catch (failure) {
-      error.textContent = failureText(failure);
-    }
-  }
-
-  // What the till took in, kept current while the page is open.
-  const onPayment = async (e) => {
-    if (!page.isConnected) return wallet.removeEventListener('payment', onPayment);
-    if (e.detail.merchant_id !== shown) return;
-    try {
-      const merchant = await wallet.merchant(shown);
-      const line = sheet.querySelector('[data-testid=merchant-balance]');
-      if (line) line.textContent = moneyText(merchant.balance_minor);
-    } catch {
-      // The next payment event tries again.
-    }
-  };
-  wallet.addEventListener('payment', onPayment);
+  /** The code on the sheet: its merchant and its image's blob: URL. */
+  const shown = { merchantId: null, imageUrl: null };
+  const showCode = () => showMerchantCode(wallet, forms, sheet, error, shown);
+  followMerchantBalance(wallet, page, sheet, shown);
 
   createForm.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -158,7 +117,7 @@ export function merchantView(_ctx, wallet) {
     try {
       const created = await wallet.createMerchant(name.value.trim(), city.value.trim());
       createForm.reset();
-      await fillPicker(created.merchant_id);
+      await fillMerchantPicker(wallet, forms, created.merchant_id);
       picker.value = created.merchant_id;
       await showCode();
     } catch (failure) {
@@ -169,8 +128,56 @@ export function merchantView(_ctx, wallet) {
     e.preventDefault();
     showCode();
   });
-  fillPicker(null).catch((failure) => (error.textContent = failureText(failure)));
+  fillMerchantPicker(wallet, forms, null).catch((failure) => (error.textContent = failureText(failure)));
   return page;
+}
+
+/** The merchants of this browser in the code form's picker (the form hidden when none). */
+async function fillMerchantPicker(wallet, { picker, codeForm }, selected) {
+  const ids = wallet.merchantIds();
+  codeForm.hidden = ids.length === 0;
+  const views = await Promise.all(ids.map((id) => wallet.merchant(id).catch(() => null)));
+  replace(
+    picker,
+    views.filter(Boolean).map((view) => h('option', { value: view.merchant_id, selected: view.merchant_id === selected }, view.name)),
+  );
+}
+
+/** The picked merchant's code (with the amount, if one is typed) on the sheet. */
+async function showMerchantCode(wallet, { picker, amount }, sheet, error, shown) {
+  error.textContent = '';
+  const merchantId = picker.value;
+  if (!merchantId) return;
+  try {
+    const amountMinor = amount.input.value.trim() ? readAmount(amount.input) : null;
+    const [merchant, payload, image] = await Promise.all([
+      wallet.merchant(merchantId),
+      wallet.merchantPayload(merchantId, amountMinor),
+      wallet.merchantQrImage(merchantId, amountMinor),
+    ]);
+    if (shown.imageUrl) URL.revokeObjectURL(shown.imageUrl);
+    shown.imageUrl = URL.createObjectURL(image);
+    shown.merchantId = merchantId;
+    fillSheet(sheet, { merchant, payload: payload.payload, imageUrl: shown.imageUrl, amountMinor });
+  } catch (failure) {
+    error.textContent = failureText(failure);
+  }
+}
+
+/** What the till took in, kept current on the sheet while the page is open. */
+function followMerchantBalance(wallet, page, sheet, shown) {
+  const onPayment = async (e) => {
+    if (!page.isConnected) return wallet.removeEventListener('payment', onPayment);
+    if (e.detail.merchant_id !== shown.merchantId) return;
+    try {
+      const merchant = await wallet.merchant(shown.merchantId);
+      const line = sheet.querySelector('[data-testid=merchant-balance]');
+      if (line) line.textContent = moneyText(merchant.balance_minor);
+    } catch {
+      // The next payment event tries again.
+    }
+  };
+  wallet.addEventListener('payment', onPayment);
 }
 
 /** Pays what the form says, once per definite answer (one idempotency key until then). */
@@ -190,38 +197,22 @@ async function pay(wallet, action, { payload, pin, amount, code }) {
 
 export function payView(_ctx, wallet) {
   const action = new MoneyAction();
-  const payload = h('textarea', {
-    id: 'pay-payload',
-    name: 'payload',
-    rows: 3,
-    required: true,
-    maxlength: PAYLOAD_MAX,
-    autocapitalize: 'none',
-    spellcheck: 'false',
-    translate: 'no',
-    'aria-describedby': 'pay-hint',
-  });
-  const preview = h('p', { class: 'pay-preview', role: 'status', 'data-testid': 'pay-preview' });
-  const amount = amountField('wallet.amount', { name: 'pay-amount', required: false });
-  const pin = pinField();
-  const error = h('p', { class: 'error', role: 'alert' });
-  const done = h('p', { class: 'status done', role: 'status', 'data-testid': 'pay-done' });
-  const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'pay-submit' }, t('wallet.pay'));
-  const showPreview = () => {
-    const code = readMerchantCode(payload.value);
-    amount.element.hidden = code?.amountMinor != null;
-    if (!payload.value.trim()) preview.textContent = '';
-    else if (!code) preview.textContent = t('wallet.pay_unknown_code');
-    else if (code.amountMinor != null) preview.textContent = t('wallet.pay_preview_fixed', { name: code.name, amount: moneyText(code.amountMinor) });
-    else preview.textContent = t('wallet.pay_preview', { name: code.name });
-    return code;
+  const parts = {
+    payload: payloadInput(),
+    preview: h('p', { class: 'pay-preview', role: 'status', 'data-testid': 'pay-preview' }),
+    amount: amountField('wallet.amount', { name: 'pay-amount', required: false }),
+    pin: pinField(),
+    error: h('p', { class: 'error', role: 'alert' }),
+    done: h('p', { class: 'status done', role: 'status', 'data-testid': 'pay-done' }),
+    submit: h('button', { type: 'submit', class: 'primary', 'data-testid': 'pay-submit' }, t('wallet.pay')),
   };
+  const { payload, amount, pin } = parts;
   const scan = scanButton({
     testid: 'pay-scan',
     check: (text) => (readMerchantCode(text) ? null : 'wallet.pay_unknown_code'),
     onCode: (text) => {
       payload.value = text;
-      showPreview();
+      previewCode(parts);
       (amount.element.hidden ? pin.input : amount.input).focus();
     },
   });
@@ -234,31 +225,17 @@ export function payView(_ctx, wallet) {
     scan,
     h('label', { for: 'pay-payload' }, t('wallet.pay_payload')),
     payload,
-    preview,
+    parts.preview,
     amount.element,
     pin.element,
-    error,
-    done,
-    submit,
+    parts.error,
+    parts.done,
+    parts.submit,
   );
-  payload.addEventListener('input', showPreview);
-  form.addEventListener('submit', async (e) => {
+  payload.addEventListener('input', () => previewCode(parts));
+  form.addEventListener('submit', (e) => {
     e.preventDefault();
-    error.textContent = '';
-    done.textContent = '';
-    submit.disabled = true;
-    try {
-      const code = showPreview();
-      const { paid, sum } = await pay(wallet, action, { payload, pin, amount, code });
-      done.textContent = t('wallet.pay_done', { amount: moneyText(sum), name: code?.name ?? '' });
-      done.dataset.paymentId = paid.payment_id;
-      form.reset();
-      showPreview();
-    } catch (failure) {
-      error.textContent = failureText(failure);
-    } finally {
-      submit.disabled = false;
-    }
+    submitPayment(wallet, action, form, parts);
   });
 
   return h(
@@ -268,4 +245,53 @@ export function payView(_ctx, wallet) {
     h('h1', { id: 'pay-page-title' }, t('wallet.pay_title')),
     form,
   );
+}
+
+/** Where the merchant's code is pasted (or put by the scanner). */
+function payloadInput() {
+  return h('textarea', {
+    id: 'pay-payload',
+    name: 'payload',
+    rows: 3,
+    required: true,
+    maxlength: PAYLOAD_MAX,
+    autocapitalize: 'none',
+    spellcheck: 'false',
+    translate: 'no',
+    'aria-describedby': 'pay-hint',
+  });
+}
+
+/**
+ * Says whom the pasted code pays (and how much, when the code fixes it,
+ * hiding the amount field then); returns the code read, or null.
+ */
+function previewCode({ payload, preview, amount }) {
+  const code = readMerchantCode(payload.value);
+  amount.element.hidden = code?.amountMinor != null;
+  if (!payload.value.trim()) preview.textContent = '';
+  else if (!code) preview.textContent = t('wallet.pay_unknown_code');
+  else if (code.amountMinor != null) preview.textContent = t('wallet.pay_preview_fixed', { name: code.name, amount: moneyText(code.amountMinor) });
+  else preview.textContent = t('wallet.pay_preview', { name: code.name });
+  return code;
+}
+
+/** The pay form sent: paid (said, and the form emptied) or the failure said. */
+async function submitPayment(wallet, action, form, parts) {
+  const { error, done, submit } = parts;
+  error.textContent = '';
+  done.textContent = '';
+  submit.disabled = true;
+  try {
+    const code = previewCode(parts);
+    const { paid, sum } = await pay(wallet, action, { ...parts, code });
+    done.textContent = t('wallet.pay_done', { amount: moneyText(sum), name: code?.name ?? '' });
+    done.dataset.paymentId = paid.payment_id;
+    form.reset();
+    previewCode(parts);
+  } catch (failure) {
+    error.textContent = failureText(failure);
+  } finally {
+    submit.disabled = false;
+  }
 }

@@ -3,6 +3,8 @@
 // 0.1 + 0.2 never shows up as a balance (and shown by `formatMoney` in
 // lib/i18n.js, for the language in use).
 
+import { randomUuid } from '../../lib/dom.js';
+
 /** The wallet's one currency, and its decimal places. */
 export const CURRENCY = 'CNY';
 export const DECIMALS = 2;
@@ -43,7 +45,7 @@ export class MoneyAction {
 
   keyFor(fingerprint) {
     if (!this.key || fingerprint !== this.fingerprint) {
-      this.key = crypto.randomUUID();
+      this.key = randomUuid();
       this.fingerprint = fingerprint;
     }
     return this.key;

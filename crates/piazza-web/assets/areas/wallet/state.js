@@ -4,6 +4,7 @@
 // sync events, and the transfers and red packets shown in chats.
 
 import { ApiError } from '../../lib/api.js';
+import { timeoutSignal } from '../../lib/dom.js';
 
 /** Statement entries per page. */
 export const STATEMENT_PAGE_LEN = 50;
@@ -149,7 +150,7 @@ export class WalletState extends EventTarget {
     try {
       response = await fetch(`/api/v1/merchants/${id(merchantId)}/qr?${query}`, {
         headers: { Authorization: `Bearer ${this.api.token}` },
-        signal: AbortSignal.timeout(15000),
+        signal: timeoutSignal(15000),
       });
     } catch (error) {
       throw new ApiError(0, { detail: String(error?.message ?? error) });
