@@ -55,6 +55,22 @@ export class MessageLog {
   }
 }
 
+/**
+ * What live events taught about a conversation after its snapshot was
+ * taken: a message that arrived while the list was on its way is not
+ * taken back by it (its count, its position, my read position).
+ * @param {any} known what this client knew before the snapshot
+ * @param {any} view the snapshot's view of the conversation
+ */
+function fresherThan(known, view) {
+  if (!known || known.last_seq <= view.last_seq) return {};
+  return {
+    last_seq: known.last_seq,
+    unread: known.unread,
+    read_seq: Math.max(known.read_seq ?? 0, view.read_seq ?? 0),
+  };
+}
+
 export class ChatState extends EventTarget {
   constructor(session) {
     super();
@@ -97,6 +113,7 @@ export class ChatState extends EventTarget {
       if (peerRead && peerRead !== known?.peer_read_seq) reread.push(view.conversation_id);
       this.conversations.set(view.conversation_id, {
         ...view,
+        ...fresherThan(known, view),
         peer_read_seq: peerRead,
         last: known?.last ?? null,
         // The server lists by last activity; a message arriving live
