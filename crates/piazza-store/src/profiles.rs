@@ -169,13 +169,7 @@ pub fn decline_request(
     account: AccountId,
     request: ContactRequestId,
 ) -> Result<()> {
-    let found: Option<(i64, i64, i64)> = ctx
-        .conn
-        .prepare_cached("SELECT from_id, to_id, status FROM contact_requests WHERE id = ?1")?
-        .query_row([request.row()], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
-        .optional()?;
+    let found = crate::writes::request_parties(ctx, request)?;
     match found {
         Some((_, to, 2)) if to == account.row() => Ok(()),
         Some((from, to, 0)) if to == account.row() => {

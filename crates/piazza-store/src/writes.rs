@@ -263,18 +263,27 @@ struct OpenRequest {
     declined_at: Option<i64>,
 }
 
-pub fn accept_request(
-    ctx: &mut WriteCtx<'_>,
-    account: AccountId,
+/// A contact request's sender, recipient and status (0 pending, 1
+/// accepted, 2 declined), as the writer sees it now.
+pub(crate) fn request_parties(
+    ctx: &WriteCtx<'_>,
     request: ContactRequestId,
-) -> Result<()> {
-    let found: Option<(i64, i64, i64)> = ctx
+) -> Result<Option<(i64, i64, i64)>> {
+    Ok(ctx
         .conn
         .prepare_cached("SELECT from_id, to_id, status FROM contact_requests WHERE id = ?1")?
         .query_row([request.row()], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })
-        .optional()?;
+        .optional()?)
+}
+
+pub fn accept_request(
+    ctx: &mut WriteCtx<'_>,
+    account: AccountId,
+    request: ContactRequestId,
+) -> Result<()> {
+    let found = request_parties(ctx, request)?;
     let Some((from, to, status)) = found else {
         return Err(Rejection::RequestNotFound.into());
     };
