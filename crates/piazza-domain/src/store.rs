@@ -781,91 +781,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Page<Account>>;
     async fn remove_contact(&self, account: AccountId, other: AccountId) -> StoreResult<()>;
 
-    // Conversations and messages.
-    async fn open_direct(&self, account: AccountId, peer: AccountId)
-    -> StoreResult<ConversationId>;
-    async fn create_group(
-        &self,
-        owner: AccountId,
-        title: GroupTitle,
-        members: Vec<AccountId>,
-    ) -> StoreResult<ConversationId>;
-    /// Conversations, most recently active first, after the given
-    /// (activity time, id) position.
-    async fn conversations(
-        &self,
-        account: AccountId,
-        after: Option<(Timestamp, ConversationId)>,
-        limit: u32,
-    ) -> StoreResult<Page<ConversationSummary>>;
-    async fn add_member(
-        &self,
-        actor: AccountId,
-        conversation: ConversationId,
-        member: AccountId,
-    ) -> StoreResult<()>;
-    async fn remove_member(
-        &self,
-        actor: AccountId,
-        conversation: ConversationId,
-        member: AccountId,
-    ) -> StoreResult<()>;
-    /// The owner changes a group's title or picture; every member's log
-    /// gets `conversation.updated` (nothing when nothing changed).
-    async fn update_group(
-        &self,
-        actor: AccountId,
-        conversation: ConversationId,
-        change: GroupChange,
-    ) -> StoreResult<()>;
-    async fn send_message(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        text: MessageText,
-    ) -> StoreResult<Sent>;
-    /// `send_message` in two steps, for a caller that pipelines its sends
-    /// and must keep their order (a socket): the outer future ends once
-    /// this send is queued behind every send queued before it, and the
-    /// [`Answer`] resolves after its commit. Sends that one caller queues
-    /// one after the other are stored in that order, whatever the load.
-    async fn queue_message(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        text: MessageText,
-    ) -> StoreResult<Answer<Sent>>;
-    async fn history(
-        &self,
-        viewer: AccountId,
-        conversation: ConversationId,
-        before: Option<Seq>,
-        limit: u32,
-    ) -> StoreResult<HistoryPage>;
-    async fn mark_read(
-        &self,
-        account: AccountId,
-        device: DeviceId,
-        conversation: ConversationId,
-        seq: Seq,
-    ) -> StoreResult<()>;
-
     /// Ok when the store can both read and write (its writer is running).
     async fn check_health(&self) -> StoreResult<()>;
     /// True once the store found damage in itself: no money may move, and
     /// a caller about to ask the outside world for money (a top-up's
     /// charge) must not.
     fn money_halted(&self) -> bool;
-
-    // Sync.
-    async fn log_after(
-        &self,
-        account: AccountId,
-        after: LogSeq,
-        limit: u32,
-    ) -> StoreResult<LogPage>;
 
     // Wallet (Piazza Pay).
     /// The balance of the account's wallet in `currency` (0 before any

@@ -9,6 +9,7 @@
 //! and power loss (as far as the disk honours fsync).
 
 mod accounts;
+mod chat;
 mod checkpointer;
 pub mod engine;
 mod error;
@@ -37,16 +38,16 @@ use async_trait::async_trait;
 use piazza_domain::limits;
 use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
-    Account, Answer, CodeAuthorization, CollectRequest, ContactRequest, ConversationSummary,
-    DeviceSeen, GroupChange, HistoryPage, Idempotent, LogPage, Merchant, MoneyMoved, NoticeSink,
-    OtherDevices, OutgoingRequest, Page, Payment, PaymentDecision, PinChange, PinCheck, PinPolicy,
-    PinSet, PinState, Profile, ProfileChange, RedPacket, RedPacketClaim, RedPacketRequest, Refund,
-    Sent, StatementEntry, StoreResult, TokenHash, Transfer, TransferDecision, TransferRequest,
+    Account, CodeAuthorization, CollectRequest, ContactRequest, DeviceSeen, Idempotent, Merchant,
+    MoneyMoved, NoticeSink, OtherDevices, OutgoingRequest, Page, Payment, PaymentDecision,
+    PinChange, PinCheck, PinPolicy, PinSet, PinState, Profile, ProfileChange, RedPacket,
+    RedPacketClaim, RedPacketRequest, Refund, Sent, StatementEntry, StoreResult, TokenHash,
+    Transfer, TransferDecision, TransferRequest,
 };
 use piazza_domain::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, EntryId, Greeting,
-    GroupTitle, LogSeq, MediaId, MerchantId, MessageText, PaymentId, RedPacketId, Rejection, Seq,
-    Store, Timestamp, TransferId, Username,
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, EntryId, Greeting, MediaId,
+    MerchantId, MessageText, PaymentId, RedPacketId, Rejection, Store, Timestamp, TransferId,
+    Username,
 };
 use rusqlite::{Connection, OptionalExtension};
 
@@ -328,10 +329,6 @@ fn foreign_keys_hold(conn: &Connection, schema: i64) -> Result<(), Error> {
     }
 }
 
-fn not_member<T>(found: Option<T>) -> Result<T, Error> {
-    found.ok_or(Error::Rejected(Rejection::NotAMember))
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn update_profile(
@@ -412,18 +409,6 @@ impl Store for SqliteStore {
             .await?)
     }
 
-    async fn update_group(
-        &self,
-        actor: AccountId,
-        conversation: ConversationId,
-        change: GroupChange,
-    ) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| profiles::update_group(ctx, actor, conversation, change))
-            .await?)
-    }
-
     async fn request_contact(
         &self,
         from: AccountId,
@@ -480,122 +465,6 @@ impl Store for SqliteStore {
             .await?)
     }
 
-    async fn open_direct(
-        &self,
-        account: AccountId,
-        peer: AccountId,
-    ) -> StoreResult<ConversationId> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::open_direct(ctx, account, peer))
-            .await?)
-    }
-
-    async fn create_group(
-        &self,
-        owner: AccountId,
-        title: GroupTitle,
-        members: Vec<AccountId>,
-    ) -> StoreResult<ConversationId> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::create_group(ctx, owner, title, members))
-            .await?)
-    }
-
-    async fn conversations(
-        &self,
-        account: AccountId,
-        after: Option<(Timestamp, ConversationId)>,
-        limit: u32,
-    ) -> StoreResult<Page<ConversationSummary>> {
-        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
-        Ok(self
-            .readers
-            .read(move |conn| reads::conversations(conn, account, after, limit))
-            .await?)
-    }
-
-    async fn add_member(
-        &self,
-        actor: AccountId,
-        conversation: ConversationId,
-        member: AccountId,
-    ) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::add_member(ctx, actor, conversation, member))
-            .await?)
-    }
-
-    async fn remove_member(
-        &self,
-        actor: AccountId,
-        conversation: ConversationId,
-        member: AccountId,
-    ) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::remove_member(ctx, actor, conversation, member))
-            .await?)
-    }
-
-    async fn send_message(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        text: MessageText,
-    ) -> StoreResult<Sent> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::send_message(ctx, sender, conversation, client_msg_id, text))
-            .await?)
-    }
-
-    async fn queue_message(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        text: MessageText,
-    ) -> StoreResult<Answer<Sent>> {
-        let queued = self
-            .writer
-            .queue(move |ctx| writes::send_message(ctx, sender, conversation, client_msg_id, text))
-            .await?;
-        Ok(Box::pin(async move { Ok(queued.answer().await?) }))
-    }
-
-    async fn history(
-        &self,
-        viewer: AccountId,
-        conversation: ConversationId,
-        before: Option<Seq>,
-        limit: u32,
-    ) -> StoreResult<HistoryPage> {
-        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
-        Ok(self
-            .readers
-            .read(move |conn| {
-                not_member(reads::history(conn, viewer, conversation, before, limit)?)
-            })
-            .await?)
-    }
-
-    async fn mark_read(
-        &self,
-        account: AccountId,
-        device: DeviceId,
-        conversation: ConversationId,
-        seq: Seq,
-    ) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::mark_read(ctx, account, device, conversation, seq))
-            .await?)
-    }
-
     fn money_halted(&self) -> bool {
         self.health.money_halted()
     }
@@ -614,20 +483,6 @@ impl Store for SqliteStore {
         Ok(self
             .readers
             .read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await?)
-    }
-
-    async fn log_after(
-        &self,
-        account: AccountId,
-        after: LogSeq,
-        limit: u32,
-    ) -> StoreResult<LogPage> {
-        // The largest page anyone reads: a socket's replay.
-        let limit = limit.clamp(1, limits::REPLAY_PAGE_LEN_MAX);
-        Ok(self
-            .readers
-            .read(move |conn| reads::log_after(conn, account, after, limit))
             .await?)
     }
 
@@ -1059,11 +914,17 @@ impl Store for SqliteStore {
 /// What the store's unit tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use piazza_core::accounts;
-    use piazza_domain::store::{Account, DeviceSeen, NoticeSink, StoreResult, TokenHash};
-    use piazza_domain::{AccountId, DeviceId, DeviceName, DisplayName, Store, Username};
+    use piazza_core::{accounts, chat};
+    use piazza_domain::store::{
+        Account, DeviceSeen, HistoryPage, LogPage, NoticeSink, Sent, StoreResult, TokenHash,
+    };
+    use piazza_domain::{
+        AccountId, ClientMsgId, ConversationId, DeviceId, DeviceName, DisplayName, GroupTitle,
+        LogSeq, MessageText, Seq, Store, Username,
+    };
 
     use crate::SqliteStore;
+    use crate::engine::Db;
 
     /// A live side that drops every notice.
     pub(crate) struct Nobody;
@@ -1101,6 +962,74 @@ pub(crate) mod test_support {
                     "x",
                 )?)
             })
+            .await?)
+    }
+
+    /// A group of `owner`'s with its contacts `members`, made by the
+    /// rules' own use case inside the writer (as are the helpers below).
+    pub(crate) async fn create_group(
+        store: &SqliteStore,
+        owner: AccountId,
+        title: GroupTitle,
+        members: Vec<AccountId>,
+    ) -> StoreResult<ConversationId> {
+        Ok(store
+            .writer
+            .run(move |ctx| Ok(chat::create_group(ctx, owner, &title, &members)?))
+            .await?)
+    }
+
+    pub(crate) async fn send_message(
+        store: &SqliteStore,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        text: MessageText,
+    ) -> StoreResult<Sent> {
+        Ok(store
+            .writer
+            .run(move |ctx| {
+                Ok(chat::send_message(
+                    ctx,
+                    sender,
+                    conversation,
+                    &client_msg_id,
+                    &text,
+                )?)
+            })
+            .await?)
+    }
+
+    pub(crate) async fn history(
+        store: &SqliteStore,
+        viewer: AccountId,
+        conversation: ConversationId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> StoreResult<HistoryPage> {
+        Ok(store
+            .readers
+            .read(move |conn| {
+                Ok(chat::history(
+                    &mut Db(conn),
+                    viewer,
+                    conversation,
+                    before,
+                    limit,
+                )?)
+            })
+            .await?)
+    }
+
+    pub(crate) async fn log_after(
+        store: &SqliteStore,
+        account: AccountId,
+        after: LogSeq,
+        limit: u32,
+    ) -> StoreResult<LogPage> {
+        Ok(store
+            .readers
+            .read(move |conn| Ok(chat::log_page(&mut Db(conn), account, after, limit)?))
             .await?)
     }
 
@@ -1296,21 +1225,20 @@ mod tests {
         let ann = AccountId::from_row(1);
         let conversation = ConversationId::from_row(1);
         // A retry of the text message answers the stored one.
-        let again = store
-            .send_message(
-                ann,
-                conversation,
-                ClientMsgId::parse("c1").unwrap(),
-                MessageText::parse("hello").unwrap(),
-            )
-            .await
-            .unwrap();
+        let again = test_support::send_message(
+            &store,
+            ann,
+            conversation,
+            ClientMsgId::parse("c1").unwrap(),
+            MessageText::parse("hello").unwrap(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             again.message.message_id,
             piazza_domain::MessageId::from_row(1)
         );
-        let history = store
-            .history(ann, conversation, None, 10)
+        let history = test_support::history(&store, ann, conversation, None, 10)
             .await
             .unwrap()
             .messages;

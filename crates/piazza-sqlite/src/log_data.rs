@@ -83,7 +83,7 @@ pub(crate) fn decode(conn: &Connection, data: &str) -> Result<Event> {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::{Nobody, account};
+    use crate::test_support::{Nobody, account, log_after};
     use std::sync::Arc;
 
     use piazza_domain::event::TransferEvent;
@@ -105,7 +105,7 @@ mod tests {
 
     /// The events of `account`'s log whose type starts with `prefix`.
     async fn logged(store: &SqliteStore, account: AccountId, prefix: &str) -> Vec<Event> {
-        let page = store.log_after(account, LogSeq::START, 100).await.unwrap();
+        let page = log_after(store, account, LogSeq::START, 100).await.unwrap();
         page.entries
             .into_iter()
             .map(|entry| entry.event)

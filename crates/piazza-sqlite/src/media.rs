@@ -28,8 +28,8 @@ use piazza_domain::{
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::{Error, Result};
+use crate::reads;
 use crate::writer::WriteCtx;
-use crate::{reads, writes};
 
 /// The folder under the data directory that holds the files.
 pub const MEDIA_DIR: &str = "media";
@@ -355,7 +355,7 @@ pub fn visible(
 }
 
 /// Sends an image message: `media` must be the sender's own; the rest is
-/// `writes::send_message`'s rules (a retry with the same `client_msg_id`,
+/// `piazza_core::chat::send_message`'s rules (a retry with the same `client_msg_id`,
 /// conversation, caption and media replays the first answer).
 pub fn send_image(
     ctx: &mut WriteCtx<'_>,
@@ -392,7 +392,7 @@ pub fn send_image(
             _ => return Err(Rejection::NotAContact.into()),
         }
     }
-    let message = writes::append_message(
+    let message = piazza_core::chat::append_message(
         ctx,
         sender,
         conversation,

@@ -1,17 +1,16 @@
-//! Profiles, passwords, declined contact requests and group pictures: the
-//! account basics beside `writes.rs`, each run by the writer in its own
+//! Profiles, passwords and declined contact requests: the account basics beside `writes.rs`, each run by the writer in its own
 //! savepoint with its rules checked in the same transaction.
 //!
 //! Who hears of a change: a profile change goes to the account's own log
 //! and its contacts' logs, not to everyone it shares a group with (a
 //! group holds up to 500 members and an account may sit in many, so one
 //! rename could grow hundreds of thousands of strangers' logs); members
-//! read a co-member's current profile when they show it. A group's change
-//! goes to its members, as its membership changes do.
+//! read a co-member's current profile when they show it. (A group's title
+//! and picture are chat's: `piazza_core::chat::update_group`.)
 
-use piazza_domain::event::{ConversationKind, Event, Notice};
-use piazza_domain::store::{Account, FieldChange, GroupChange, OtherDevices, ProfileChange};
-use piazza_domain::{AccountId, ContactRequestId, ConversationId, DeviceId, MediaId, Rejection};
+use piazza_domain::event::{Event, Notice};
+use piazza_domain::store::{Account, FieldChange, OtherDevices, ProfileChange};
+use piazza_domain::{AccountId, ContactRequestId, DeviceId, MediaId, Rejection};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
@@ -190,56 +189,6 @@ pub fn decline_request(
         // Not the recipient, no such request, or accepted already.
         _ => Err(Rejection::RequestNotFound.into()),
     }
-}
-
-/// The owner changes a group's title or picture; every member's log gets
-/// `conversation.updated` when something changed.
-pub fn update_group(
-    ctx: &mut WriteCtx<'_>,
-    actor: AccountId,
-    conversation: ConversationId,
-    change: GroupChange,
-) -> Result<()> {
-    let found = reads::membership(ctx.conn, actor, conversation)?.ok_or(Rejection::NotAMember)?;
-    if found.kind == ConversationKind::Direct {
-        return Err(Rejection::NotAGroup.into());
-    }
-    if found.owner != Some(actor) {
-        return Err(Rejection::NotOwner.into());
-    }
-    let (title, avatar): (Option<String>, Option<i64>) = ctx
-        .conn
-        .prepare_cached("SELECT title, avatar_media_id FROM conversations WHERE id = ?1")?
-        .query_row([conversation.row()], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    let (title_before, avatar_before) = (title.unwrap_or_default(), avatar.map(MediaId::from_row));
-    let avatar_after = match change.avatar {
-        FieldChange::Keep => avatar_before,
-        FieldChange::Clear => None,
-        FieldChange::Set(media) => Some(own_image(ctx.conn, actor, media)?),
-    };
-    let title_after = change
-        .title
-        .map_or_else(|| title_before.clone(), |title| title.as_str().to_owned());
-    if (&title_after, avatar_after) == (&title_before, avatar_before) {
-        return Ok(());
-    }
-    ctx.conn
-        .prepare_cached("UPDATE conversations SET title = ?1, avatar_media_id = ?2 WHERE id = ?3")?
-        .execute(params![
-            title_after,
-            avatar_after.map(MediaId::row),
-            conversation.row()
-        ])?;
-    let event = Event::ConversationUpdated {
-        conversation_id: conversation,
-        title: title_after,
-        avatar_media_id: avatar_after,
-        by: actor,
-    };
-    for member in reads::member_ids(ctx.conn, conversation)? {
-        ctx.append_log(member, event.clone())?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

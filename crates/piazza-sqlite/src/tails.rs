@@ -47,7 +47,7 @@ pub(crate) const POSTINGS_BY_ACCOUNT: usize = 1;
 /// (`wallet::store_response`).
 pub(crate) const IDEMPOTENCY_KEYS: usize = 2;
 /// Each conversation's messages by seq, for its history
-/// (`writes::append_message`).
+/// (`WriteCtx::insert_message`, `chat.rs`).
 pub(crate) const MESSAGES_BY_CONVERSATION: usize = 3;
 
 pub(crate) const TAILS: [Tail; 4] = [
@@ -304,7 +304,7 @@ fn move_range(conn: &Connection, tail: &Tail, cursor: &Key, want: u64) -> Result
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::{Nobody, account};
+    use crate::test_support::{Nobody, account, create_group, history, log_after, send_message};
     use std::sync::Arc;
 
     use piazza_domain::money::{AmountMinor, Currency, Money};
@@ -387,7 +387,7 @@ mod tests {
             let mut seen = Vec::new();
             let mut after = LogSeq::START;
             loop {
-                let page = store.log_after(account, after, 4).await.unwrap();
+                let page = log_after(&store, account, after, 4).await.unwrap();
                 seen.extend(page.entries.iter().map(|entry| entry.seq.get()));
                 after = page.end;
                 if !page.has_more {
@@ -506,28 +506,28 @@ mod tests {
                 .unwrap();
             store.accept_request(to, request).await.unwrap();
         }
-        let group = store
-            .create_group(
-                people[0],
-                GroupTitle::parse("g").unwrap(),
-                people[1..].to_vec(),
-            )
-            .await
-            .unwrap();
+        let group = create_group(
+            &store,
+            people[0],
+            GroupTitle::parse("g").unwrap(),
+            people[1..].to_vec(),
+        )
+        .await
+        .unwrap();
         // Ten one at a time, then thirty at once.
         let send = |n: usize| {
             let store = Arc::clone(&store);
             let sender = people[n % 3];
             async move {
-                store
-                    .send_message(
-                        sender,
-                        group,
-                        ClientMsgId::parse(&format!("m{n}")).unwrap(),
-                        MessageText::parse(&format!("message {n}")).unwrap(),
-                    )
-                    .await
-                    .unwrap();
+                send_message(
+                    &store,
+                    sender,
+                    group,
+                    ClientMsgId::parse(&format!("m{n}")).unwrap(),
+                    MessageText::parse(&format!("message {n}")).unwrap(),
+                )
+                .await
+                .unwrap();
             }
         };
         for n in 0..10 {
@@ -541,7 +541,7 @@ mod tests {
             let mut seqs = Vec::new();
             let mut before = None;
             loop {
-                let page = store.history(viewer, group, before, 3).await.unwrap();
+                let page = history(&store, viewer, group, before, 3).await.unwrap();
                 seqs.extend(page.messages.iter().map(|message| message.seq.get()));
                 before = page.messages.last().map(|message| message.seq);
                 if !page.has_more {
