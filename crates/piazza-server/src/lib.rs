@@ -32,9 +32,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Router, middleware};
+use piazza_core::{Core, Engine};
+use piazza_domain::limits;
 use piazza_domain::money::Currency;
-use piazza_domain::{Store, limits};
-use piazza_store::{SqliteStore, StoreOptions, TailLimits, WriterLimits};
+use piazza_domain::store::NoticeSink;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -55,7 +56,7 @@ use crate::routes::{
 /// Everything a handler may reach. Cheap to clone.
 #[derive(Clone)]
 pub struct App {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Core>,
     pub hub: Arc<Hub>,
     pub passwords: Arc<PasswordHasherPool>,
     /// Wrong passwords counted per (username, address), address and
@@ -86,7 +87,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>, config: &Config) -> App {
+    pub fn new(store: Arc<Core>, hub: Arc<Hub>, config: &Config) -> App {
         App {
             store,
             hub,
@@ -233,7 +234,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Running {
     pub addr: SocketAddr,
     app: App,
-    store: Arc<SqliteStore>,
+    engine: Arc<dyn Engine>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The metrics listener, if the config asked for one.
     metrics: Option<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)>,
@@ -243,11 +244,9 @@ pub struct Running {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot open the store in {dir}: {source}")]
-    Store {
-        dir: String,
-        source: piazza_store::Error,
-    },
+    /// The engine could not open: the message says where and why.
+    #[error("cannot open the store {0}")]
+    Store(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -299,8 +298,16 @@ fn open_files_max() -> Option<u64> {
     }
 }
 
-/// Opens (and migrates) the store, binds the listener and starts serving.
-pub async fn spawn(mut config: Config) -> Result<Running, StartError> {
+/// How the binary gives the server its storage engine, which the server
+/// knows only as a [`piazza_core::Engine`]: called once, on a blocking
+/// thread, with the hub that is told what each commit made visible. An
+/// error says where and why the store could not open ("in <dir>: …").
+pub type OpenEngine =
+    Box<dyn FnOnce(Arc<dyn NoticeSink>) -> Result<Arc<dyn Engine>, String> + Send>;
+
+/// Opens (and migrates) the store through `open_engine`, binds the
+/// listener and starts serving.
+pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Running, StartError> {
     telemetry::handle();
     if let Some(open_files) = open_files_max() {
         config.limits.fit_to_open_files(open_files);
@@ -323,33 +330,12 @@ pub async fn spawn(mut config: Config) -> Result<Running, StartError> {
         source,
     })?;
     let hub = Hub::new(&config.limits);
-    let data_dir = config.data_dir.clone();
-    let options = StoreOptions {
-        pin_policy: config.limits.pin_policy(),
-        writer_cache_kib: config.limits.writer_cache_mib.saturating_mul(1024),
-        verify: config.limits.verify_options(),
-        writer: WriterLimits {
-            queue_len_max: config.limits.writer_queue_len_max,
-            checkpoint_frames: WriterLimits::checkpoint_frames_for_mib(
-                config.limits.wal_checkpoint_mib,
-            ),
-            tails: TailLimits {
-                keep: config.limits.tail_keep,
-                move_max: config.limits.tail_move_max,
-            },
-            ..WriterLimits::default()
-        },
-        ..StoreOptions::default()
-    };
-    let sink = Arc::clone(&hub) as Arc<dyn piazza_domain::store::NoticeSink>;
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir, options, sink))
+    let sink = Arc::clone(&hub) as Arc<dyn NoticeSink>;
+    let engine = tokio::task::spawn_blocking(move || open_engine(sink))
         .await
         .expect("opening the store does not panic")
-        .map_err(|source| StartError::Store {
-            dir: config.data_dir.display().to_string(),
-            source,
-        })?;
-    let store = Arc::new(store);
+        .map_err(StartError::Store)?;
+    let store = Arc::new(Core::new(Arc::clone(&engine)));
     // Chat frames are small and latency-bound: Nagle's algorithm would hold
     // each ack and push back up to ~40 ms waiting for more bytes.
     let listener = listener.tap_io(|tcp| {
@@ -357,7 +343,7 @@ pub async fn spawn(mut config: Config) -> Result<Running, StartError> {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
     });
-    let app = App::new(Arc::clone(&store) as Arc<dyn Store>, hub, &config);
+    let app = App::new(store, hub, &config);
     let service = router(app.clone());
     let header_read_timeout = Duration::from_secs(config.limits.header_read_timeout_s);
     let metrics = match config.metrics_listen {
@@ -381,7 +367,7 @@ pub async fn spawn(mut config: Config) -> Result<Running, StartError> {
     Ok(Running {
         addr,
         app,
-        store,
+        engine,
         served,
         metrics,
         sweeper,
@@ -440,8 +426,8 @@ impl Running {
         if let Some((_, metrics)) = self.metrics {
             let _ = tokio::time::timeout(Duration::from_secs(5), metrics).await;
         }
-        let store = self.store;
-        let _ = tokio::task::spawn_blocking(move || store.shut_down()).await;
+        let engine = self.engine;
+        let _ = tokio::task::spawn_blocking(move || engine.shut_down()).await;
     }
 
     /// Simulates a crash for tests: stops serving without a graceful close.

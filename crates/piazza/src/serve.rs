@@ -144,9 +144,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(warning) = open_files.and_then(|open| too_few_open_files(&config.limits, open)) {
         tracing::warn!("{warning}");
     }
-    let running = piazza_server::spawn(config.clone())
+    let running = piazza::engines::spawn(config.clone())
         .await
-        .map_err(start_failure)?;
+        .map_err(|error| start_failure(error, &config.data_dir))?;
     // The first line on stdout, exactly, so scripts and tests can read the port.
     println!("listening on http://{}", running.addr);
     use std::io::Write;
@@ -173,9 +173,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// Why the server did not start, and what to do about it, said once. A
 /// store that cannot be opened is most likely damaged, not busy: the
 /// message says how to check it and restore it, and nothing about ports.
-fn start_failure(error: StartError) -> anyhow::Error {
+fn start_failure(error: StartError, data_dir: &std::path::Path) -> anyhow::Error {
+    let dir = data_dir.display();
     match &error {
-        StartError::Store { dir, .. } => anyhow::anyhow!(
+        StartError::Store(_) => anyhow::anyhow!(
             "the server could not start: {error}\nCheck the store with `piazza admin check --data-dir {dir}` \
              (and `piazza admin ledger-check --data-dir {dir}`); if it is damaged, stop every \
              process using it and restore the whole data directory from your latest backup"
@@ -349,7 +350,11 @@ mod tests {
     fn a_port_in_use_is_said_once_with_what_to_do() {
         let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
         let source = std::io::Error::from(std::io::ErrorKind::AddrInUse);
-        let message = start_failure(StartError::Listen { addr, source }).to_string();
+        let message = start_failure(
+            StartError::Listen { addr, source },
+            std::path::Path::new("data"),
+        )
+        .to_string();
         assert_eq!(message.matches("127.0.0.1:8080").count(), 1, "{message}");
         assert!(message.contains("--listen 127.0.0.1:8081"), "{message}");
         assert!(!message.contains('\n'), "{message}");

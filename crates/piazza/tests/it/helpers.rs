@@ -40,7 +40,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     // behind one address; a test of the per-address cap sets its own.
     config.limits.connections_per_address_max = 100_000;
     adjust(&mut config);
-    let running = piazza_server::spawn(config).await.expect("server starts");
+    let running = piazza::engines::spawn(config).await.expect("server starts");
     TestApp {
         base: format!("http://{}", running.addr),
         running: Some(running),
