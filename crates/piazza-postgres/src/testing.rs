@@ -30,13 +30,19 @@ impl TestDatabase {
     /// A new database at the newest schema, empty. Callable from async
     /// code: the blocking client runs on a thread of its own.
     pub fn create() -> TestDatabase {
-        std::thread::spawn(TestDatabase::create_here)
+        TestDatabase::create_on(&server_url())
+    }
+
+    /// As [`TestDatabase::create`], on the server at `server` (a URL to
+    /// any database of it, as a role that may create databases).
+    pub fn create_on(server: &str) -> TestDatabase {
+        let server = server.to_owned();
+        std::thread::spawn(move || TestDatabase::create_here(server))
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
-    fn create_here() -> TestDatabase {
-        let server = server_url();
+    fn create_here(server: String) -> TestDatabase {
         let mut admin = connect(&server);
         let template = template(&mut admin, &server);
         static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -52,7 +58,11 @@ impl TestDatabase {
         let mut tries = 0;
         while let Err(error) = admin.batch_execute(&create) {
             tries += 1;
-            assert!(tries < 50, "cannot create test database {name}: {}", detail(&error));
+            assert!(
+                tries < 50,
+                "cannot create test database {name}: {}",
+                detail(&error)
+            );
             std::thread::sleep(std::time::Duration::from_millis(20 * tries));
         }
         TestDatabase {

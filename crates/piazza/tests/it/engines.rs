@@ -59,3 +59,50 @@ fn the_suite_passes_on_postgres_too() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `piazza admin check` and `ledger-check` on PostgreSQL: a sound
+/// database passes; a gap in a log and a ledger transaction that does not
+/// balance are each named.
+#[test]
+fn the_checks_find_gaps_and_unbalanced_money_on_postgres() {
+    let database = piazza_postgres::testing::TestDatabase::create();
+    let admin = |check: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_piazza"))
+            .args(["admin", check, "--database-url", &database.url])
+            .output()
+            .expect("the piazza binary runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        (output.status.success(), stdout)
+    };
+    assert!(admin("check").0, "an empty database is sound");
+    assert!(admin("ledger-check").0, "an empty ledger is sound");
+    let url = database.url.clone();
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client
+            .batch_execute(
+                "INSERT INTO accounts (id, username, display_name, password_hash, created_at, log_head)
+                 VALUES (1, 'ann', 'Ann', 'x', 0, 2);
+                 INSERT INTO account_log (account_id, log_seq, at, data) VALUES (1, 2, 0, '{}');
+                 INSERT INTO ledger_accounts (id, kind, holder, currency, balance_minor)
+                 VALUES (1, 'gateway', 0, 'CNY', -500), (2, 'user_wallet', 1, 'CNY', 400);
+                 INSERT INTO ledger_transactions (id, kind, account_id, ref, at)
+                 VALUES (1, 'topup', 1, 'sandbox', 0);
+                 INSERT INTO ledger_postings (transaction_id, ledger_account_id, amount_minor, balance_after_minor)
+                 VALUES (1, 1, -500, -500), (1, 2, 400, 400);",
+            )
+            .unwrap();
+    })
+    .join()
+    .unwrap();
+    let (passed, report) = admin("check");
+    assert!(
+        !passed && report.contains("acct_1: log_head 2 but 1 entries"),
+        "{report}"
+    );
+    let (passed, report) = admin("ledger-check");
+    assert!(
+        !passed && report.contains("txn_1: 2 postings summing to -100"),
+        "{report}"
+    );
+}
