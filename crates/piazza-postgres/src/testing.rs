@@ -3,8 +3,8 @@
 //! parallel and no test sees another's rows.
 //!
 //! The server is `PIAZZA_TEST_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`, a role that may create
-//! databases). A test that cannot reach it fails: it is never skipped.
+//! `postgres://piazza_test:piazza_test@127.0.0.1:5432/postgres`, the role
+//! `.ci/postgres.sh` makes, which may create databases). A test that cannot reach it fails: it is never skipped.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -16,7 +16,7 @@ use crate::migrations::{self, MIGRATIONS};
 /// The server tests use, as a URL to its maintenance database.
 pub fn server_url() -> String {
     std::env::var("PIAZZA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+        .unwrap_or_else(|_| "postgres://piazza_test:piazza_test@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// A database of one test, dropped with it.
@@ -90,7 +90,8 @@ impl Drop for TestDatabase {
 fn connect(url: &str) -> Client {
     Client::connect(url, NoTls).unwrap_or_else(|error| {
         panic!(
-            "the tests need PostgreSQL at {url} ({error}); start it (`.ci/run` does) or set \
+            "the tests need PostgreSQL at {url} ({error}): run `sudo bash .ci/postgres.sh` \
+             (it installs and starts it and makes the piazza_test role), or set \
              PIAZZA_TEST_POSTGRES_URL"
         )
     })
