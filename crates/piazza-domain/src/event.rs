@@ -11,6 +11,9 @@ use crate::{
     TransactionId, TransferId, Username,
 };
 
+#[cfg(any(test, feature = "examples"))]
+pub mod examples;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationKind {
