@@ -120,10 +120,14 @@ pub struct ConversationUpdatedEvent {
     pub by: String,
 }
 
-/// An account's name and picture as they were when the event was logged.
-/// Events logged before profiles carry neither field.
+/// An account's name and picture as they were when the event was logged,
+/// beside its id: both fields, or (in events logged before profiles)
+/// neither.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AccountName {
+    // Not required in the schema: a flattened `Option` of this is how
+    // events carry it, absent as a whole.
+    #[schema(required = false)]
     pub display_name: String,
     /// `null` when the account had no avatar.
     pub avatar_media_id: Option<String>,
@@ -136,6 +140,7 @@ pub struct MemberAddedEvent {
     pub by: String,
     /// The new member's name and picture.
     #[serde(flatten)]
+    #[schema(nullable = false)]
     pub member: Option<AccountName>,
 }
 
@@ -149,6 +154,7 @@ pub struct MemberRemovedEvent {
     pub owner: Option<String>,
     /// The removed member's name and picture.
     #[serde(flatten)]
+    #[schema(nullable = false)]
     pub member: Option<AccountName>,
 }
 
@@ -179,6 +185,7 @@ pub struct ContactRemovedEvent {
     pub account_id: String,
     /// The former contact's name and picture.
     #[serde(flatten)]
+    #[schema(nullable = false)]
     pub contact: Option<AccountName>,
 }
 
@@ -265,9 +272,11 @@ pub struct PaymentEvent {
     pub currency: String,
     /// Only on `payment.refunded`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub refund_id: Option<String>,
     /// The merchant's name; absent from entries logged before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub merchant_name: Option<String>,
     /// Present (and `true`) only when the merchant collected it with the
     /// buyer's payment code.

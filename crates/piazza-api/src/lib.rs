@@ -386,16 +386,17 @@ pub struct MarkRead {
 // -------------------------------------------------------------------- sync
 
 /// One entry of the account's log. `cursor`, `type` and `at` are always
-/// present; the other fields are the event's, by `type` (see `Event`).
+/// present; the other fields are the event's, as `Event` gives them for its
+/// `type`. Skip a `type` you do not know: new ones may come.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct EventView {
     pub cursor: String,
     #[serde(rename = "type")]
     pub type_: String,
     pub at: String,
-    /// The fields `events::Event` gives this `type`, kept as a map so that
-    /// a client can read (and skip) a type newer than itself; they go out
-    /// in name order after the three above.
+    // A map rather than `events::Event`, so that a client reads (and can
+    // skip) a type newer than itself; `event()` gives the typed form. The
+    // fields go out in name order, after the three above.
     #[serde(flatten)]
     #[schema(value_type = events::Event)]
     pub fields: serde_json::Map<String, serde_json::Value>,
