@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Every example, by a name unique among them. Every variant of [`Event`]
-/// has at least one ([`covers`] fails to compile otherwise).
+/// has at least one (`stored`'s tests count them with [`covers`]).
 pub fn all() -> Vec<(&'static str, Event)> {
     let mut all = Vec::new();
     all.extend(chat());
