@@ -1,5 +1,5 @@
 //! The contract between the rules and the database. The HTTP layer talks
-//! only to this trait; `piazza-store` fulfils it with SQLite, and a
+//! only to this trait; `piazza-sqlite` fulfils it with SQLite, and a
 //! PostgreSQL implementation will fulfil it the same way.
 //!
 //! Every method that takes an `AccountId` as its first argument acts *as*
@@ -705,34 +705,6 @@ pub trait NoticeSink: Send + Sync + 'static {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    // Accounts and devices.
-    async fn create_account(
-        &self,
-        username: Username,
-        display_name: DisplayName,
-        password_hash: String,
-    ) -> StoreResult<Account>;
-    async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>>;
-    /// A new device of `account`, seen as `seen` as it logs in.
-    async fn create_session(
-        &self,
-        account: AccountId,
-        device_name: DeviceName,
-        token_hash: TokenHash,
-        seen: DeviceSeen,
-    ) -> StoreResult<DeviceId>;
-    async fn authenticate(&self, token_hash: TokenHash) -> StoreResult<Option<Session>>;
-    /// The device was used now, as `seen`.
-    async fn touch_device(&self, device: DeviceId, seen: DeviceSeen) -> StoreResult<()>;
-    async fn account(&self, account: AccountId) -> StoreResult<Account>;
-    async fn devices(
-        &self,
-        account: AccountId,
-        after: Option<DeviceId>,
-        limit: u32,
-    ) -> StoreResult<Page<Device>>;
-    async fn revoke_device(&self, account: AccountId, device: DeviceId) -> StoreResult<()>;
-
     // Profiles and passwords.
     /// Changes the account's own profile and tells its devices and its
     /// contacts (`account.updated`); a change that changes nothing logs

@@ -20,6 +20,11 @@ pub struct Config {
     /// which is the operator's business, not the world's.
     pub metrics_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
+    /// The PostgreSQL database to keep everything in
+    /// (`postgres://user@host/db`); `None`, SQLite in `data_dir`. Media
+    /// files live in `data_dir` either way. The binary reads it to choose
+    /// the engine; the server itself knows no engine.
+    pub database_url: Option<String>,
     pub limits: Limits,
     pub password_hashing: PasswordHashing,
     /// The one currency this deployment's wallets hold.
@@ -47,6 +52,7 @@ impl Config {
             listen,
             metrics_listen: None,
             data_dir,
+            database_url: None,
             limits: Limits::default(),
             password_hashing: PasswordHashing::default(),
             currency: Currency::CNY,
@@ -226,7 +232,7 @@ pub struct Limits {
     pub wal_checkpoint_mib: u32,
     /// Entries each log-structured tail of the store (new log entries,
     /// statement lines, idempotency keys, history entries) keeps before the
-    /// writer moves the rest into the big B-trees (`piazza-store`'s
+    /// writer moves the rest into the big B-trees (`piazza-sqlite`'s
     /// `tails.rs`). Larger: each moved page
     /// gathers more entries, but every commit rewrites more tail pages.
     pub tail_keep: u64,
@@ -295,11 +301,12 @@ impl Default for Limits {
             connections_max: 100_000,
             open_files_reserved: 256,
             header_read_timeout_s: 30,
-            writer_queue_len_max: piazza_store::WriterLimits::default().queue_len_max,
+            // The SQLite engine's measured defaults (BENCHMARKS.md, "Tails").
+            writer_queue_len_max: 16_384,
             writer_cache_mib: 64,
             wal_checkpoint_mib: 64,
-            tail_keep: piazza_store::TailLimits::default().keep,
-            tail_move_max: piazza_store::TailLimits::default().move_max,
+            tail_keep: 4_096,
+            tail_move_max: 8_192,
             integrity_start_check_s: 30,
             integrity_verify_interval_s: 10 * 60,
             integrity_verify_pause_ms: 50,
@@ -323,15 +330,6 @@ impl Limits {
 
     pub fn login_failure_window(&self) -> Duration {
         Duration::from_secs(self.login_failure_window_s)
-    }
-
-    /// How the store checks itself (`piazza_store::verifier`).
-    pub fn verify_options(&self) -> piazza_store::VerifyOptions {
-        piazza_store::VerifyOptions {
-            start_budget: Duration::from_secs(self.integrity_start_check_s),
-            interval: Duration::from_secs(self.integrity_verify_interval_s),
-            pause: Duration::from_millis(self.integrity_verify_pause_ms),
-        }
     }
 
     /// The daily cap on collections without the buyer's confirmation.

@@ -32,7 +32,7 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AdminCommand::Check { data_dir } => {
-            let report = piazza_store::integrity::check_data_dir(&data_dir)
+            let report = piazza_sqlite::integrity::check_data_dir(&data_dir)
                 .with_context(|| format!("cannot read the store in {}", data_dir.display()))?;
             println!(
                 "accounts {} · conversations {} · messages {} · log entries {}",
@@ -49,7 +49,7 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
             }
         }
         AdminCommand::LedgerCheck { data_dir } => {
-            let report = piazza_store::integrity::check_ledger_data_dir(&data_dir)
+            let report = piazza_sqlite::integrity::check_ledger_data_dir(&data_dir)
                 .with_context(|| format!("cannot read the store in {}", data_dir.display()))?;
             println!(
                 "ledger accounts {} · transactions {} · postings {}",

@@ -336,11 +336,11 @@ async fn wait_for_kill_point(
 /// The offline checkers over a store nobody is writing to.
 fn offline_checks(data_dir: &DataDir) -> anyhow::Result<()> {
     let data = data_dir.data();
-    let report = piazza_store::integrity::check_data_dir(&data).context("admin check")?;
+    let report = piazza_sqlite::integrity::check_data_dir(&data).context("admin check")?;
     if !report.is_sound() {
         bail!("admin check: {}", report.problems.join("; "));
     }
-    let ledger = piazza_store::integrity::check_ledger_data_dir(&data).context("ledger-check")?;
+    let ledger = piazza_sqlite::integrity::check_ledger_data_dir(&data).context("ledger-check")?;
     if !ledger.is_sound() {
         bail!("ledger-check: {}", ledger.problems.join("; "));
     }

@@ -118,7 +118,7 @@ async fn browser_scenarios_pass() {
     // test scrolling; the rate limits have their own tests (it/abuse.rs).
     config.limits.requests_per_account_per_s = 100_000;
     config.limits.requests_per_account_burst = 100_000;
-    let running = piazza_server::spawn(config).await.expect("server starts");
+    let running = piazza::engines::spawn(config).await.expect("server starts");
     let base_url = format!("http://{}", running.addr);
 
     let out = repo.join("target/web-tests");

@@ -30,13 +30,13 @@ use futures_util::future::join_all;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use hdrhistogram::Histogram;
 use piazza_client::Client;
+use piazza_core::Core;
 use piazza_domain::Username;
 use piazza_domain::money::{AmountMinor, Currency, Money};
 use piazza_domain::store::{
     IdempotencyKey, Idempotent, NoticeSink, PinChange, PinCheck, TransferRequest,
 };
-use piazza_domain::{AccountId, DisplayName, Greeting, Notice, Store, StoreError, Timestamp};
-use piazza_store::{SqliteStore, StoreOptions};
+use piazza_domain::{AccountId, DisplayName, Greeting, Notice, StoreError, Timestamp};
 use reqwest::Method;
 use serde_json::json;
 
@@ -465,7 +465,7 @@ pub(super) fn check_ledger(
     (key, label): (&'static str, &'static str),
     data_dir: &Path,
 ) {
-    let verdict = match piazza_store::integrity::check_ledger_data_dir(data_dir) {
+    let verdict = match piazza_sqlite::integrity::check_ledger_data_dir(data_dir) {
         Ok(ledger) if ledger.is_sound() => format!(
             "ok: {} transactions, {} postings",
             ledger.transactions, ledger.postings
@@ -638,9 +638,10 @@ async fn engine_phase(args: &LedgerArgs, report: &mut Report) -> anyhow::Result<
         .prefix("piazza-bench-engine-")
         .tempdir()
         .context("cannot create a temporary directory for the store")?;
-    let store = SqliteStore::open(directory.path(), StoreOptions::default(), Arc::new(Nobody))
+    let limits = piazza_server::config::Limits::default();
+    let engine = piazza::engines::open_sqlite(directory.path(), &limits, Arc::new(Nobody))
         .context("cannot open a store for the engine phase")?;
-    let store = Arc::new(store);
+    let store = Arc::new(Core::new(engine));
     let accounts = Arc::new(engine_accounts(&store, args.engine_tasks).await?);
 
     let plan = Arc::new(Plan::new(args));
@@ -765,7 +766,7 @@ const ENGINE_KEYS: Keys = Keys {
 
 /// `count` accounts straight in the store, each with a PIN and a top-up,
 /// in pairs of contacts.
-async fn engine_accounts(store: &Arc<SqliteStore>, count: usize) -> anyhow::Result<Vec<AccountId>> {
+async fn engine_accounts(store: &Arc<Core>, count: usize) -> anyhow::Result<Vec<AccountId>> {
     let (status, done) =
         progress::counting(format!("creating {count} store accounts"), count as u64);
     let currency = Currency::CNY;

@@ -27,7 +27,7 @@
 //! | payment codes without the PIN (per-device window) | `pay_codes::a_code_needs_the_pin_or_one_entered_lately_on_that_device` |
 //! | collections without confirmation per buyer and day | `pay_codes::collections_without_confirmation_are_capped_per_day`, `pay_codes::racing_collections_cannot_both_slip_under_the_cap` |
 //! | money held during a forgotten PIN's reset | `pay_pin::a_forgotten_pin_is_reset_after_a_wait_that_holds_the_money` |
-//! | what a wallet may hold; the money inside the ledger | `wallet::top_ups_past_what_a_wallet_may_hold_are_refused_not_503`, `wallet::the_wallet_cap_counts_the_balance_and_spares_replays`; `piazza-store` `wallet::tests::the_money_inside_is_bounded_by_a_refusal_not_an_overflow` |
+//! | what a wallet may hold; the money inside the ledger | `wallet::top_ups_past_what_a_wallet_may_hold_are_refused_not_503`, `wallet::the_wallet_cap_counts_the_balance_and_spares_replays`; `piazza-sqlite` `wallet::tests::the_money_inside_is_bounded_by_a_refusal_not_an_overflow` |
 //! | CORS closed, `nosniff` on API answers | [`cors_is_closed_and_api_answers_are_nosniff`] |
 
 use std::time::{Duration, Instant};

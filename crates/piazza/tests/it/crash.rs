@@ -195,7 +195,7 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         server.child.wait().await.unwrap().success(),
         "SIGTERM stops it cleanly"
     );
-    let report = piazza_store::integrity::check_data_dir(&data_dir).unwrap();
+    let report = piazza_sqlite::integrity::check_data_dir(&data_dir).unwrap();
     assert!(report.is_sound(), "{:?}", report.problems);
     assert!(report.messages as usize >= acked.len());
     let check = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"))

@@ -15,8 +15,27 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 pub struct TestApp {
     pub base: String,
     pub running: Option<Running>,
+    /// The PostgreSQL database of this test, when the suite runs on
+    /// PostgreSQL (dropped after the server; fields drop in order).
+    _database: Option<piazza_postgres::testing::TestDatabase>,
     /// Kept so the data directory lives as long as the server.
     _dir: TempDir,
+}
+
+/// The engine this run of the suite uses: `PIAZZA_TEST_ENGINE=postgres`
+/// runs it on PostgreSQL (see `engines.rs`), otherwise SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("PIAZZA_TEST_ENGINE").is_ok_and(|engine| engine == "postgres")
+}
+
+/// A fresh database for a server of this test, when on PostgreSQL.
+pub fn test_database(config: &mut Config) -> Option<piazza_postgres::testing::TestDatabase> {
+    if !on_postgres() {
+        return None;
+    }
+    let database = piazza_postgres::testing::TestDatabase::create();
+    config.database_url = Some(database.url.clone());
+    Some(database)
 }
 
 /// Argon2 at its cheapest: the cost is not what these tests test.
@@ -39,11 +58,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     // Every client of a test connects from 127.0.0.1, hundreds of users
     // behind one address; a test of the per-address cap sets its own.
     config.limits.connections_per_address_max = 100_000;
+    let database = test_database(&mut config);
     adjust(&mut config);
-    let running = piazza_server::spawn(config).await.expect("server starts");
+    let running = piazza::engines::spawn(config).await.expect("server starts");
     TestApp {
         base: format!("http://{}", running.addr),
         running: Some(running),
+        _database: database,
         _dir: dir,
     }
 }

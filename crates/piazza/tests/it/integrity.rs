@@ -21,7 +21,7 @@ use crate::wallet::{PIN, assert_code, call, top_up};
 /// A posting's amount changed behind the ledger's back: its transaction no
 /// longer sums to zero and its account's balance no longer matches.
 fn edit_a_posting(data_dir: &Path) {
-    let conn = rusqlite::Connection::open(data_dir.join(piazza_store::DATABASE_FILE)).unwrap();
+    let conn = rusqlite::Connection::open(data_dir.join(piazza_sqlite::DATABASE_FILE)).unwrap();
     let edited = conn
         .execute(
             "UPDATE ledger_postings SET amount_minor = amount_minor + 100
@@ -35,7 +35,7 @@ fn edit_a_posting(data_dir: &Path) {
 /// Flips the bytes of the `messages` table's root page header and cell
 /// pointers, as a failing disk would.
 fn flip_bytes_in_the_messages_table(data_dir: &Path) {
-    let path = data_dir.join(piazza_store::DATABASE_FILE);
+    let path = data_dir.join(piazza_sqlite::DATABASE_FILE);
     let (page_size, root): (u64, u64) = {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
@@ -64,7 +64,7 @@ async fn start_on(data_dir: &Path) -> Result<piazza_server::Running, String> {
     let mut config =
         piazza_server::config::Config::new("127.0.0.1:0".parse().unwrap(), data_dir.to_path_buf());
     config.password_hashing = cheap_hashing();
-    piazza_server::spawn(config)
+    piazza::engines::spawn(config)
         .await
         .map_err(|error| format!("{error:#}"))
 }

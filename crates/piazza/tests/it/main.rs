@@ -31,6 +31,7 @@ mod pay_rules;
 mod profiles;
 mod read_receipts;
 mod red_packets;
+mod routes;
 mod send_order;
 mod serve_output;
 mod sync_property;

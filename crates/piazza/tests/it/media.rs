@@ -369,7 +369,7 @@ async fn an_image_message_reaches_the_other_member_and_no_one_else() {
     stop_keeping_data(&mut app).await;
     let mut config = Config::new("127.0.0.1:0".parse().unwrap(), app.data_dir().to_path_buf());
     config.password_hashing = cheap_hashing();
-    let running = piazza_server::spawn(config).await.expect("restarts");
+    let running = piazza::engines::spawn(config).await.expect("restarts");
     let base = format!("http://{}", running.addr);
     app.running = Some(running);
     let token = |user: &User| user.client.token().unwrap().to_owned();

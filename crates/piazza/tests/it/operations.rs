@@ -123,7 +123,7 @@ async fn a_damaged_store_is_reported_as_such_at_start() {
     let mut app = spawn_app().await;
     app.signup("ann").await;
     stop_keeping_data(&mut app).await;
-    let file = app.data_dir().join(piazza_store::DATABASE_FILE);
+    let file = app.data_dir().join(piazza_sqlite::DATABASE_FILE);
     let mut bytes = std::fs::read(&file).unwrap();
     // The header ("SQLite format 3", the page size, …) overwritten, and
     // no WAL left to hold a good copy of that page.
@@ -131,7 +131,7 @@ async fn a_damaged_store_is_reported_as_such_at_start() {
     std::fs::write(&file, bytes).unwrap();
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(
-            file.with_file_name(format!("{}{suffix}", piazza_store::DATABASE_FILE)),
+            file.with_file_name(format!("{}{suffix}", piazza_sqlite::DATABASE_FILE)),
         );
     }
     let started = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"))

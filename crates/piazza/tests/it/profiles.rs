@@ -984,7 +984,7 @@ async fn log_entries_from_before_profiles_still_read() {
     drop(store);
     let mut config = Config::new("127.0.0.1:0".parse().unwrap(), app.data_dir().to_path_buf());
     config.password_hashing = cheap_hashing();
-    let running = piazza_server::spawn(config).await.expect("restarts");
+    let running = piazza::engines::spawn(config).await.expect("restarts");
     let base = format!("http://{}", running.addr);
     app.running = Some(running);
     let ann_again = Client::new(&base).with_token(ann.client.token().unwrap());

@@ -88,7 +88,7 @@ pub(crate) fn assert_code(answer: &(u16, Value), status: u16, code: &str) {
 
 pub(crate) fn assert_ledger_sound(app: &TestApp) {
     let report =
-        piazza_store::integrity::check_ledger_data_dir(app.data_dir()).expect("ledger readable");
+        piazza_sqlite::integrity::check_ledger_data_dir(app.data_dir()).expect("ledger readable");
     assert!(report.is_sound(), "{:?}", report.problems);
     assert!(report.postings > 0);
 }

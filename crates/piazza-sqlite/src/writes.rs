@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use piazza_domain::event::{ConversationKind, Event, Message, Named, Notice};
+use piazza_domain::event::{ConversationKind, Event, Message, Named};
 use piazza_domain::limits;
 use piazza_domain::store::{Account, DeviceSeen, Sent, TokenHash};
 use piazza_domain::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    Greeting, GroupTitle, MediaId, MessageId, MessageText, Rejection, Seq, Username,
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, Greeting,
+    GroupTitle, MediaId, MessageId, MessageText, Rejection, Seq, Username,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -18,44 +18,6 @@ use crate::error::Result;
 use crate::reads;
 use crate::tails;
 use crate::writer::WriteCtx;
-
-pub fn create_account(
-    ctx: &mut WriteCtx<'_>,
-    username: Username,
-    display_name: DisplayName,
-    password_hash: String,
-) -> Result<Account> {
-    let taken: Option<i64> = ctx
-        .conn
-        .prepare_cached("SELECT id FROM accounts WHERE username = ?1")?
-        .query_row([username.as_str()], |row| row.get(0))
-        .optional()?;
-    if taken.is_some() {
-        return Err(Rejection::UsernameTaken.into());
-    }
-    let row: i64 = ctx
-        .conn
-        .prepare_cached(
-            "INSERT INTO accounts (username, display_name, password_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4) RETURNING id",
-        )?
-        .query_row(
-            params![
-                username.as_str(),
-                display_name.as_str(),
-                password_hash,
-                ctx.now.unix_ms()
-            ],
-            |row| row.get(0),
-        )?;
-    Ok(Account {
-        account_id: AccountId::from_row(row),
-        username,
-        display_name: display_name.as_str().to_owned(),
-        avatar_media_id: None,
-        bio: String::new(),
-    })
-}
 
 pub fn create_session(
     ctx: &mut WriteCtx<'_>,
@@ -96,37 +58,6 @@ pub fn create_session(
             |row| row.get(0),
         )?;
     Ok(DeviceId::from_row(row))
-}
-
-/// The device was used now, as `seen`.
-pub fn touch_device(ctx: &mut WriteCtx<'_>, device: DeviceId, seen: &DeviceSeen) -> Result<()> {
-    ctx.conn
-        .prepare_cached(
-            "UPDATE devices SET last_seen_at = ?1, user_agent = ?2, last_seen_address = ?3
-             WHERE id = ?4",
-        )?
-        .execute(params![
-            ctx.now.unix_ms(),
-            seen.user_agent,
-            seen.address,
-            device.row()
-        ])?;
-    Ok(())
-}
-
-pub fn revoke_device(ctx: &mut WriteCtx<'_>, account: AccountId, device: DeviceId) -> Result<()> {
-    let changed = ctx
-        .conn
-        .prepare_cached(
-            "UPDATE devices SET revoked_at = ?1
-             WHERE id = ?2 AND account_id = ?3 AND revoked_at IS NULL",
-        )?
-        .execute(params![ctx.now.unix_ms(), device.row(), account.row()])?;
-    if changed == 0 {
-        return Err(Rejection::DeviceNotFound.into());
-    }
-    ctx.notice(Notice::DeviceRevoked { account, device });
-    Ok(())
 }
 
 pub fn request_contact(

@@ -16,7 +16,7 @@
 //!   against their postings (`integrity::check_ledger`), one pass every
 //!   `interval`. On damage it records it in [`Health`]: `/healthz` fails,
 //!   the writer refuses every money move (`WriteCtx::money_halted`), the
-//!   log says what was found and the `piazza_store_damaged` gauge is 1.
+//!   log says what was found and the `piazza_sqlite_damaged` gauge is 1.
 //!   Damage is final for the process: an operator restores the store.
 //!
 //! Each check is one read transaction; in WAL mode the checkpointer cannot
@@ -64,7 +64,7 @@ impl Health {
             damage = %found,
             "the store is damaged: money is halted and /healthz fails; stop the server and restore the data directory from a backup (`piazza admin check` gives the full report)"
         );
-        metrics::gauge!("piazza_store_damaged").set(1.0);
+        metrics::gauge!("piazza_sqlite_damaged").set(1.0);
         let mut damage = self.damage.lock().unwrap_or_else(PoisonError::into_inner);
         damage.get_or_insert(found);
     }
@@ -317,7 +317,7 @@ fn verify(
         health.record_damage(&problems);
         return false;
     }
-    metrics::histogram!("piazza_store_verify_seconds").record(started.elapsed().as_secs_f64());
+    metrics::histogram!("piazza_sqlite_verify_seconds").record(started.elapsed().as_secs_f64());
     tracing::debug!(tables = tables.len(), elapsed = ?started.elapsed(), "store verified");
     true
 }

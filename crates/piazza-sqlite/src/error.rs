@@ -18,6 +18,9 @@ pub enum Error {
     WriterGone,
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A use case above the engine failed for a reason of its own.
+    #[error("{0}")]
+    Core(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -27,6 +30,26 @@ impl From<Error> for StoreError {
         match error {
             Error::Rejected(rejection) => StoreError::Rejected(rejection),
             other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<Error> for piazza_core::Error {
+    fn from(error: Error) -> piazza_core::Error {
+        match error {
+            Error::Rejected(rejection) => piazza_core::Error::Rejected(rejection),
+            Error::Corrupt(what) => piazza_core::Error::Corrupt(what),
+            other => piazza_core::Error::Engine(other.to_string()),
+        }
+    }
+}
+
+impl From<piazza_core::Error> for Error {
+    fn from(error: piazza_core::Error) -> Error {
+        match error {
+            piazza_core::Error::Rejected(rejection) => Error::Rejected(rejection),
+            piazza_core::Error::Corrupt(what) => Error::Corrupt(what),
+            other => Error::Core(other.to_string()),
         }
     }
 }

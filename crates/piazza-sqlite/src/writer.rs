@@ -28,6 +28,8 @@ use crate::verifier::Health;
 /// to put log entries so they reach live devices after the commit.
 pub struct WriteCtx<'c> {
     pub conn: &'c Connection,
+    /// `conn` as the rules' reads see it (`engine.rs`).
+    pub(crate) db: crate::engine::Db<'c>,
     pub now: Timestamp,
     /// When wrong payment PINs lock money-out.
     pub pin_policy: PinPolicy,
@@ -442,6 +444,7 @@ fn commit_batch(
     }
     let mut ctx = WriteCtx {
         conn,
+        db: crate::engine::Db(conn),
         now: Timestamp::now(),
         pin_policy: rules.pin_policy,
         money_halted: rules.health.money_halted(),

@@ -44,6 +44,7 @@ use std::fmt::Write as _;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
+use piazza_core::Core;
 use piazza_domain::ledger::LedgerAccountKind;
 use piazza_domain::money::{AMOUNT_MINOR_MAX, AmountMinor, Currency, Money};
 use piazza_domain::red_packet::{RED_PACKET_SHARES_MAX, RedPacketPot, ShareCount, SplitMode};
@@ -54,10 +55,10 @@ use piazza_domain::store::{
 };
 use piazza_domain::{
     AccountId, ConversationId, DeviceId, DeviceName, DisplayName, Greeting, GroupTitle, MerchantId,
-    Notice, PaymentId, RedPacketId, Rejection, Store, StoreError, Timestamp, TransactionId,
-    TransferId, Username,
+    Notice, PaymentId, RedPacketId, Rejection, StoreError, Timestamp, TransactionId, TransferId,
+    Username,
 };
-use piazza_store::{SqliteStore, StoreOptions, TailLimits, WriterLimits, integrity};
+use piazza_sqlite::{SqliteEngine, SqliteStore, StoreOptions, TailLimits, WriterLimits, integrity};
 use proptest::prelude::*;
 use rusqlite::{Connection, OpenFlags};
 
@@ -697,7 +698,7 @@ impl Model {
 /// The store under test and what the setup made.
 struct World {
     _dir: tempfile::TempDir,
-    store: SqliteStore,
+    store: Core,
     /// A read-only connection for the ledger check and the sums.
     conn: Connection,
     accounts: Vec<AccountId>,
@@ -726,7 +727,9 @@ impl World {
             },
             ..StoreOptions::default()
         };
-        let store = SqliteStore::open(dir.path(), options, Arc::new(Nobody)).expect("open store");
+        let sqlite = SqliteStore::open(dir.path(), options, Arc::new(Nobody)).expect("open store");
+        let path = sqlite.path().to_path_buf();
+        let store = Core::new(Arc::new(SqliteEngine(Arc::new(sqlite))));
         let mut accounts = Vec::new();
         for name in NAMES {
             let account = store
@@ -797,7 +800,7 @@ impl World {
             );
         }
         let conn = Connection::open_with_flags(
-            store.path(),
+            &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .expect("read-only connection");

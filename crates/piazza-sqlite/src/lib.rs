@@ -8,7 +8,9 @@
 //! before its batch has committed. What was acknowledged survives `kill -9`
 //! and power loss (as far as the disk honours fsync).
 
+mod accounts;
 mod checkpointer;
+pub mod engine;
 mod error;
 pub mod integrity;
 mod log_data;
@@ -36,19 +38,19 @@ use piazza_domain::limits;
 use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
     Account, Answer, CodeAuthorization, CollectRequest, ContactRequest, ConversationSummary,
-    Credentials, Device, DeviceSeen, GroupChange, HistoryPage, Idempotent, LogPage, Merchant,
-    MoneyMoved, NoticeSink, OtherDevices, OutgoingRequest, Page, Payment, PaymentDecision,
-    PinChange, PinCheck, PinPolicy, PinSet, PinState, Profile, ProfileChange, RedPacket,
-    RedPacketClaim, RedPacketRequest, Refund, Sent, Session, StatementEntry, StoreResult,
-    TokenHash, Transfer, TransferDecision, TransferRequest,
+    DeviceSeen, GroupChange, HistoryPage, Idempotent, LogPage, Merchant, MoneyMoved, NoticeSink,
+    OtherDevices, OutgoingRequest, Page, Payment, PaymentDecision, PinChange, PinCheck, PinPolicy,
+    PinSet, PinState, Profile, ProfileChange, RedPacket, RedPacketClaim, RedPacketRequest, Refund,
+    Sent, StatementEntry, StoreResult, TokenHash, Transfer, TransferDecision, TransferRequest,
 };
 use piazza_domain::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName,
-    EntryId, Greeting, GroupTitle, LogSeq, MediaId, MerchantId, MessageText, PaymentId,
-    RedPacketId, Rejection, Seq, Store, Timestamp, TransferId, Username,
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, EntryId, Greeting,
+    GroupTitle, LogSeq, MediaId, MerchantId, MessageText, PaymentId, RedPacketId, Rejection, Seq,
+    Store, Timestamp, TransferId, Username,
 };
 use rusqlite::{Connection, OptionalExtension};
 
+pub use engine::SqliteEngine;
 pub use error::Error;
 pub use tails::TailLimits;
 use verifier::Verifier;
@@ -180,7 +182,7 @@ impl SqliteStore {
             tracing::info!(?checked, elapsed = ?started.elapsed(), "store checked at start");
         }
         let health = Arc::new(Health::default());
-        metrics::gauge!("piazza_store_damaged").set(0.0);
+        metrics::gauge!("piazza_sqlite_damaged").set(0.0);
         let verifier = Verifier::start(
             &path,
             Arc::clone(&health),
@@ -332,80 +334,6 @@ fn not_member<T>(found: Option<T>) -> Result<T, Error> {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn create_account(
-        &self,
-        username: Username,
-        display_name: DisplayName,
-        password_hash: String,
-    ) -> StoreResult<Account> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::create_account(ctx, username, display_name, password_hash))
-            .await?)
-    }
-
-    async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
-        let username = username.clone();
-        Ok(self
-            .readers
-            .read(move |conn| reads::credentials(conn, &username))
-            .await?)
-    }
-
-    async fn create_session(
-        &self,
-        account: AccountId,
-        device_name: DeviceName,
-        token_hash: TokenHash,
-        seen: DeviceSeen,
-    ) -> StoreResult<DeviceId> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::create_session(ctx, account, device_name, token_hash, &seen))
-            .await?)
-    }
-
-    async fn authenticate(&self, token_hash: TokenHash) -> StoreResult<Option<Session>> {
-        Ok(self
-            .readers
-            .read(move |conn| reads::authenticate(conn, token_hash))
-            .await?)
-    }
-
-    async fn touch_device(&self, device: DeviceId, seen: DeviceSeen) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::touch_device(ctx, device, &seen))
-            .await?)
-    }
-
-    async fn account(&self, account: AccountId) -> StoreResult<Account> {
-        Ok(self
-            .readers
-            .read(move |conn| reads::account(conn, account))
-            .await?)
-    }
-
-    async fn devices(
-        &self,
-        account: AccountId,
-        after: Option<DeviceId>,
-        limit: u32,
-    ) -> StoreResult<Page<Device>> {
-        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
-        Ok(self
-            .readers
-            .read(move |conn| reads::devices(conn, account, after, limit))
-            .await?)
-    }
-
-    async fn revoke_device(&self, account: AccountId, device: DeviceId) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::revoke_device(ctx, account, device))
-            .await?)
-    }
-
     async fn update_profile(
         &self,
         account: AccountId,
@@ -1131,8 +1059,9 @@ impl Store for SqliteStore {
 /// What the store's unit tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use piazza_domain::store::NoticeSink;
-    use piazza_domain::{AccountId, DisplayName, Store, Username};
+    use piazza_core::accounts;
+    use piazza_domain::store::{Account, DeviceSeen, NoticeSink, StoreResult, TokenHash};
+    use piazza_domain::{AccountId, DeviceId, DeviceName, DisplayName, Store, Username};
 
     use crate::SqliteStore;
 
@@ -1153,17 +1082,45 @@ pub(crate) mod test_support {
         assert_eq!(set, piazza_domain::store::PinSet::Now);
     }
 
-    /// A new account named `name` (its display name too).
+    /// A new account named `name` (its display name too), made by the
+    /// rules' own use case inside the writer.
     pub(crate) async fn account(store: &SqliteStore, name: &str) -> AccountId {
+        create_account(store, name).await.unwrap().account_id
+    }
+
+    pub(crate) async fn create_account(store: &SqliteStore, name: &str) -> StoreResult<Account> {
+        let username = Username::parse(name).unwrap();
+        let display_name = DisplayName::parse(name).unwrap();
+        Ok(store
+            .writer
+            .run(move |ctx| {
+                Ok(accounts::create_account(
+                    ctx,
+                    &username,
+                    &display_name,
+                    "x",
+                )?)
+            })
+            .await?)
+    }
+
+    /// A new device of `account` whose token hashes to `token`.
+    pub(crate) async fn device(
+        store: &SqliteStore,
+        account: AccountId,
+        token: TokenHash,
+    ) -> DeviceId {
+        let name = DeviceName::parse("phone").unwrap();
+        let seen = DeviceSeen::default();
         store
-            .create_account(
-                Username::parse(name).unwrap(),
-                DisplayName::parse(name).unwrap(),
-                "x".into(),
-            )
+            .writer
+            .run(move |ctx| {
+                Ok(accounts::create_session(
+                    ctx, account, &name, &token, &seen,
+                )?)
+            })
             .await
             .unwrap()
-            .account_id
     }
 }
 
@@ -1214,13 +1171,7 @@ mod tests {
         assert!(store.check_health().await.is_ok());
         store.shut_down();
         assert!(store.check_health().await.is_err());
-        let refused = store
-            .create_account(
-                Username::parse("ann").unwrap(),
-                DisplayName::parse("Ann").unwrap(),
-                "x".into(),
-            )
-            .await;
+        let refused = test_support::create_account(&store, "ann").await;
         assert!(
             matches!(refused, Err(piazza_domain::StoreError::Unavailable(_))),
             "writes are refused, not lost"
@@ -1235,15 +1186,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store =
             SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
-        let ann = store
-            .create_account(
-                Username::parse("ann").unwrap(),
-                DisplayName::parse("Ann").unwrap(),
-                "x".into(),
-            )
-            .await
-            .unwrap()
-            .account_id;
+        let ann = test_support::account(&store, "ann").await;
         let money = Money::new(AmountMinor::positive(100).unwrap(), Currency::CNY);
         let request = || Idempotent {
             key: IdempotencyKey::parse("k1").unwrap(),
@@ -1281,26 +1224,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store =
             SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
-        let ann = store
-            .create_account(
-                Username::parse("ann").unwrap(),
-                DisplayName::parse("Ann").unwrap(),
-                "x".into(),
-            )
-            .await
-            .unwrap();
+        let ann = test_support::create_account(&store, "ann").await.unwrap();
         store.shut_down();
         drop(store);
         let store =
             SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
-        assert_eq!(store.account(ann.account_id).await.unwrap(), ann);
-        let taken = store
-            .create_account(
-                Username::parse("ann").unwrap(),
-                DisplayName::parse("Ann").unwrap(),
-                "x".into(),
-            )
-            .await;
+        let found = store
+            .readers
+            .read(move |conn| reads::account(conn, ann.account_id));
+        assert_eq!(found.await.unwrap(), ann);
+        let taken = test_support::create_account(&store, "ann").await;
         assert!(matches!(
             taken,
             Err(piazza_domain::StoreError::Rejected(

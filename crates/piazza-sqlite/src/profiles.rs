@@ -246,10 +246,11 @@ pub fn update_group(
 mod tests {
     use std::sync::Arc;
 
-    use piazza_domain::store::{DeviceSeen, OtherDevices, TokenHash};
-    use piazza_domain::{DeviceName, DisplayName, Rejection, Store, StoreError, Username};
+    use piazza_domain::store::{OtherDevices, TokenHash};
+    use piazza_domain::{Rejection, Store, StoreError};
 
-    use crate::test_support::Nobody;
+    use crate::reads;
+    use crate::test_support::{Nobody, account, device};
     use crate::{SqliteStore, StoreOptions};
 
     /// The route checks the token, then runs Argon2 on the old password
@@ -260,40 +261,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store =
             SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
-        let ann = store
-            .create_account(
-                Username::parse("ann").unwrap(),
-                DisplayName::parse("Ann").unwrap(),
-                "old".into(),
-            )
-            .await
-            .unwrap()
-            .account_id;
+        let ann = account(&store, "ann").await;
         let mut devices = Vec::new();
         for (n, name) in ["laptop", "phone"].into_iter().enumerate() {
-            let device = store
-                .create_session(
-                    ann,
-                    DeviceName::parse(name).unwrap(),
-                    TokenHash([u8::try_from(n).unwrap(); 32]),
-                    DeviceSeen::default(),
-                )
-                .await
-                .unwrap();
+            let _ = name;
+            let device = device(&store, ann, TokenHash([u8::try_from(n).unwrap(); 32])).await;
             devices.push(device);
         }
         let (stolen, phone) = (devices[0], devices[1]);
         // The thief's request has checked the old password; meanwhile the
         // owner signs that device out from the phone.
-        store.revoke_device(ann, stolen).await.unwrap();
+        store
+            .writer
+            .run(move |ctx| Ok(piazza_core::accounts::revoke_device(ctx, ann, stolen)?))
+            .await
+            .unwrap();
         let refused = store
-            .change_password(
-                ann,
-                stolen,
-                "old".into(),
-                "new".into(),
-                OtherDevices::SignOut,
-            )
+            .change_password(ann, stolen, "x".into(), "new".into(), OtherDevices::SignOut)
             .await;
         assert!(
             matches!(
@@ -302,10 +286,16 @@ mod tests {
             ),
             "{refused:?}"
         );
-        assert_eq!(store.password_hash(ann).await.unwrap(), "old");
-        let live = store.devices(ann, None, 10).await.unwrap();
+        assert_eq!(store.password_hash(ann).await.unwrap(), "x");
+        let live = store
+            .readers
+            .read(move |conn| reads::devices(conn, ann, None, 10));
         assert_eq!(
-            live.items.iter().map(|d| d.device_id).collect::<Vec<_>>(),
+            live.await
+                .unwrap()
+                .iter()
+                .map(|d| d.device_id)
+                .collect::<Vec<_>>(),
             [phone],
             "the phone is still signed in"
         );

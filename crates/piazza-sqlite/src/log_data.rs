@@ -85,7 +85,7 @@ pub(crate) fn decode(conn: &Connection, data: &str) -> Result<Event> {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::Nobody;
+    use crate::test_support::{Nobody, account};
     use std::sync::Arc;
 
     use piazza_domain::event::TransferEvent;
@@ -93,7 +93,7 @@ mod tests {
     use piazza_domain::store::{
         IdempotencyKey, Idempotent, PinCheck, TransferDecision, TransferRequest,
     };
-    use piazza_domain::{AccountId, DisplayName, Greeting, LogSeq, Store, Timestamp, Username};
+    use piazza_domain::{AccountId, Greeting, LogSeq, Store, Timestamp, Username};
 
     use super::*;
     use crate::{SqliteStore, StoreOptions};
@@ -103,16 +103,6 @@ mod tests {
             key: IdempotencyKey::parse(key).unwrap(),
             request_hash: [1; 32],
         }
-    }
-
-    async fn account(store: &SqliteStore, name: &str) -> AccountId {
-        let username = Username::parse(name).unwrap();
-        let display_name = DisplayName::from_username(&username);
-        store
-            .create_account(username, display_name, "x".into())
-            .await
-            .unwrap()
-            .account_id
     }
 
     /// The events of `account`'s log whose type starts with `prefix`.

@@ -173,7 +173,7 @@ pub fn devices(
     account: AccountId,
     after: Option<DeviceId>,
     limit: u32,
-) -> Result<Page<Device>> {
+) -> Result<Vec<Device>> {
     let mut statement = conn.prepare_cached(
         "SELECT id, name, created_at, last_seen_at, user_agent, last_seen_address FROM devices
          WHERE account_id = ?1 AND revoked_at IS NULL AND id > ?2 ORDER BY id LIMIT ?3",
@@ -196,7 +196,7 @@ pub fn devices(
             },
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(page(devices, limit))
+    Ok(devices)
 }
 
 pub fn are_contacts(conn: &Connection, a: AccountId, b: AccountId) -> Result<bool> {

@@ -1,0 +1,182 @@
+//! Accounts and their devices: sign-up, log-in sessions, the devices list.
+
+use piazza_domain::store::{
+    Account, Credentials, Device, DeviceSeen, Page, Session, StoreResult, TokenHash,
+};
+use piazza_domain::{
+    AccountId, DeviceId, DeviceName, DisplayName, Rejection, Timestamp, Username, limits,
+};
+
+use crate::Core;
+use crate::engine::{Error, Result, Tx};
+use piazza_domain::event::Notice;
+
+/// The queries of this area, as every engine answers them.
+pub trait Reads {
+    fn account(&mut self, account: AccountId) -> Result<Option<Account>>;
+    fn account_by_username(&mut self, username: &Username) -> Result<Option<Account>>;
+    fn credentials(&mut self, username: &Username) -> Result<Option<Credentials>>;
+    /// The live (not revoked) device whose token hashes to `token_hash`.
+    fn session(&mut self, token_hash: &TokenHash) -> Result<Option<Session>>;
+    /// Live devices of `account` after `after`, by id, `limit + 1` at most.
+    fn live_devices(
+        &mut self,
+        account: AccountId,
+        after: Option<DeviceId>,
+        limit: u32,
+    ) -> Result<Vec<Device>>;
+    fn live_device_count(&mut self, account: AccountId) -> Result<usize>;
+}
+
+/// The changes of this area, inside an engine's transaction.
+pub trait Writes {
+    /// A new account; `None` when the username is taken (the engine's
+    /// unique index decides, so two racing sign-ups cannot both win).
+    fn insert_account(
+        &mut self,
+        username: &Username,
+        display_name: &DisplayName,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> Result<Option<AccountId>>;
+    fn insert_device(
+        &mut self,
+        account: AccountId,
+        name: &DeviceName,
+        token_hash: &TokenHash,
+        seen: &DeviceSeen,
+        at: Timestamp,
+    ) -> Result<DeviceId>;
+    fn touch_device(&mut self, device: DeviceId, seen: &DeviceSeen, at: Timestamp) -> Result<()>;
+    /// Revokes a live device of `account`; `false` if it has none such.
+    fn revoke_device(
+        &mut self,
+        account: AccountId,
+        device: DeviceId,
+        at: Timestamp,
+    ) -> Result<bool>;
+}
+
+pub fn create_account(
+    tx: &mut dyn Tx,
+    username: &Username,
+    display_name: &DisplayName,
+    password_hash: &str,
+) -> Result<Account> {
+    if tx.reads().account_by_username(username)?.is_some() {
+        return Err(Rejection::UsernameTaken.into());
+    }
+    let now = tx.now();
+    let account_id = tx
+        .insert_account(username, display_name, password_hash, now)?
+        .ok_or(Rejection::UsernameTaken)?;
+    Ok(Account {
+        account_id,
+        username: username.clone(),
+        display_name: display_name.as_str().to_owned(),
+        avatar_media_id: None,
+        bio: String::new(),
+    })
+}
+
+/// A new device of `account`, within the devices an account may have.
+pub fn create_session(
+    tx: &mut dyn Tx,
+    account: AccountId,
+    device_name: &DeviceName,
+    token_hash: &TokenHash,
+    seen: &DeviceSeen,
+) -> Result<DeviceId> {
+    if tx.reads().live_device_count(account)? >= limits::DEVICES_PER_ACCOUNT_MAX {
+        return Err(Rejection::TooMany {
+            what: "devices",
+            max: limits::DEVICES_PER_ACCOUNT_MAX,
+        }
+        .into());
+    }
+    let now = tx.now();
+    tx.insert_device(account, device_name, token_hash, seen, now)
+}
+
+/// Signs a device out; its open sockets close after the commit.
+pub fn revoke_device(tx: &mut dyn Tx, account: AccountId, device: DeviceId) -> Result<()> {
+    let now = tx.now();
+    if !tx.revoke_device(account, device, now)? {
+        return Err(Rejection::DeviceNotFound.into());
+    }
+    tx.notice(Notice::DeviceRevoked { account, device });
+    Ok(())
+}
+
+/// Cuts a list fetched with one extra row into a page.
+pub fn page<T>(mut items: Vec<T>, limit: u32) -> Page<T> {
+    let has_more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    Page { items, has_more }
+}
+
+impl Core {
+    pub async fn create_account(
+        &self,
+        username: Username,
+        display_name: DisplayName,
+        password_hash: String,
+    ) -> StoreResult<Account> {
+        self.write(move |tx| create_account(tx, &username, &display_name, &password_hash))
+            .await
+    }
+
+    pub async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
+        let username = username.clone();
+        self.read(move |read| read.credentials(&username)).await
+    }
+
+    /// A new device of `account`, seen as `seen` as it logs in.
+    pub async fn create_session(
+        &self,
+        account: AccountId,
+        device_name: DeviceName,
+        token_hash: TokenHash,
+        seen: DeviceSeen,
+    ) -> StoreResult<DeviceId> {
+        self.write(move |tx| create_session(tx, account, &device_name, &token_hash, &seen))
+            .await
+    }
+
+    pub async fn authenticate(&self, token_hash: TokenHash) -> StoreResult<Option<Session>> {
+        self.read(move |read| read.session(&token_hash)).await
+    }
+
+    /// The device was used now, as `seen`.
+    pub async fn touch_device(&self, device: DeviceId, seen: DeviceSeen) -> StoreResult<()> {
+        self.write(move |tx| {
+            let now = tx.now();
+            tx.touch_device(device, &seen, now)
+        })
+        .await
+    }
+
+    pub async fn account(&self, account: AccountId) -> StoreResult<Account> {
+        self.read(move |read| {
+            read.account(account)?
+                .ok_or_else(|| Error::missing(account))
+        })
+        .await
+    }
+
+    pub async fn devices(
+        &self,
+        account: AccountId,
+        after: Option<DeviceId>,
+        limit: u32,
+    ) -> StoreResult<Page<Device>> {
+        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
+        self.read(move |read| Ok(page(read.live_devices(account, after, limit)?, limit)))
+            .await
+    }
+
+    pub async fn revoke_device(&self, account: AccountId, device: DeviceId) -> StoreResult<()> {
+        self.write(move |tx| revoke_device(tx, account, device))
+            .await
+    }
+}

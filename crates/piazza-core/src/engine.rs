@@ -1,0 +1,146 @@
+//! The line between the rules and the engines. An engine (SQLite,
+//! PostgreSQL) runs jobs: a write job inside one of its transactions, a
+//! read job on one of its connections. A job is a use case of this crate,
+//! and sees the engine only through [`Tx`] and [`Read`] — narrow data
+//! access, one trait pair per area, kept in that area's module. How an
+//! engine batches jobs into transactions, hands out sequence numbers,
+//! retries a conflict or migrates its schema is its own business.
+
+use std::any::Any;
+
+use futures_util::future::BoxFuture;
+use piazza_domain::event::{Event, Notice};
+use piazza_domain::store::PinPolicy;
+use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
+
+use crate::accounts;
+
+/// What a job answers, typed again by [`crate::Core`].
+pub type Done = Box<dyn Any + Send>;
+
+/// A write job. An engine may run it more than once (it rolls back and
+/// retries a transaction that conflicted with another writer's), so it is
+/// `FnMut` and must not keep anything from an attempt that did not commit.
+pub type WriteJob = Box<dyn FnMut(&mut dyn Tx) -> Result<Done> + Send>;
+
+/// A read job, run once on a read connection.
+pub type ReadJob = Box<dyn FnOnce(&mut dyn Read) -> Result<Done> + Send>;
+
+/// A queued write's answer: it resolves after the commit (or the failure).
+pub type Committed = BoxFuture<'static, Result<Done>>;
+
+/// A storage engine, as the rules see it.
+pub trait Engine: Send + Sync + 'static {
+    /// Queues a write job. Resolves once the job is queued (a full queue
+    /// waits: back-pressure) to the future of its commit. The engine tells
+    /// the notice sink it was opened with what each commit made visible,
+    /// after the commit, in commit order.
+    fn queue(&self, job: WriteJob) -> BoxFuture<'_, Result<Committed>>;
+    /// Runs a read job on a read connection.
+    fn read(&self, job: ReadJob) -> BoxFuture<'_, Result<Done>>;
+    /// Fails when the engine cannot serve: its writer stopped, its
+    /// database unreachable, its checks found damage.
+    fn check_health(&self) -> BoxFuture<'_, Result<()>>;
+    /// Damage was found: no money may move.
+    fn money_halted(&self) -> bool;
+    /// Finishes the writes already queued, then stops the writers. Blocks.
+    fn shut_down(&self);
+    /// Areas whose rules have not moved above the engines yet answer
+    /// through the engine's own store. Goes away when the last one moves.
+    fn legacy(&self) -> Option<std::sync::Arc<dyn piazza_domain::Store>> {
+        None
+    }
+}
+
+/// What a write job sees: one open transaction of the engine.
+///
+/// Every area adds its data access as a supertrait here, one line.
+pub trait Tx: accounts::Writes {
+    /// The clock of the transaction (one per batch).
+    fn now(&self) -> Timestamp;
+    /// When wrong payment PINs lock money-out.
+    fn pin_policy(&self) -> PinPolicy;
+    /// Damage was found in the store: no money may move.
+    fn money_halted(&self) -> bool;
+    /// Reads inside this transaction: they see what the job wrote.
+    fn reads(&mut self) -> &mut dyn Read;
+    /// Appends `event` to `account`'s log with the next `log_seq`: gapless
+    /// and in commit order, whatever other writers do at the same time.
+    fn append_log(&mut self, account: AccountId, event: Event) -> Result<LogSeq>;
+    /// Hands `notice` to the live hub once the transaction commits.
+    fn notice(&mut self, notice: Notice);
+    /// Runs `effect` so that a rejection undoes only what it wrote (and
+    /// the notices it queued) and comes back as a refusal, while the rest
+    /// of the job still commits: a counted wrong PIN, say.
+    fn refusable_part(
+        &mut self,
+        effect: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+    ) -> Result<std::result::Result<(), Rejection>>;
+}
+
+/// What a read job sees: a connection of the engine.
+///
+/// Every area adds its queries as a supertrait here, one line.
+pub trait Read: accounts::Reads {}
+
+impl<T: accounts::Reads + ?Sized> Read for T {}
+
+/// Runs `effect` as [`Tx::refusable_part`] does, keeping its answer.
+pub fn refusable<T>(
+    tx: &mut dyn Tx,
+    mut effect: impl FnMut(&mut dyn Tx) -> Result<T>,
+) -> Result<std::result::Result<T, Rejection>> {
+    let mut answer = None;
+    let outcome = tx.refusable_part(&mut |tx| {
+        answer = Some(effect(tx)?);
+        Ok(())
+    })?;
+    Ok(outcome.map(|()| answer.expect("a part that succeeded answered")))
+}
+
+/// Why a job did not do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A rule refused it; nothing it wrote stays.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// Another transaction conflicted with this one (a deadlock, a
+    /// serialization failure). The engine rolls back and runs the job
+    /// again; only a conflict that outlasts its retries reaches a caller.
+    #[error("a concurrent transaction conflicted with this one: {0}")]
+    Conflict(String),
+    /// Stored data is not what this version wrote.
+    #[error("stored data is not what this version wrote: {0}")]
+    Corrupt(String),
+    /// The engine failed: the database unreachable, the disk full, the
+    /// writer stopped. The detail is for the log, not for the client.
+    #[error("{0}")]
+    Engine(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Data that should be there is missing.
+    pub fn missing(what: impl std::fmt::Display) -> Error {
+        Error::Corrupt(format!("{what} is referenced but missing"))
+    }
+}
+
+impl From<Error> for StoreError {
+    fn from(error: Error) -> StoreError {
+        match error {
+            Error::Rejected(rejection) => StoreError::Rejected(rejection),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Error {
+        match error {
+            StoreError::Rejected(rejection) => Error::Rejected(rejection),
+            StoreError::Unavailable(why) => Error::Engine(why),
+        }
+    }
+}

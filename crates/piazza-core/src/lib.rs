@@ -1,0 +1,96 @@
+//! Piazza's rules, written once above the storage engines.
+//!
+//! [`Core`] is what the server calls: one method per use case, defined in
+//! the module of its area (`accounts.rs`, …). A use case is a plain
+//! function over [`engine::Tx`] (a write, run inside one transaction of
+//! the engine) or [`engine::Read`]; it checks the rules and asks the
+//! engine for data, never for SQL. Engines (`piazza-sqlite`,
+//! `piazza-postgres`) implement [`engine::Engine`] and the data traits;
+//! the binary picks one. See ARCHITECTURE.md, "Rules and engines".
+
+pub mod accounts;
+pub mod engine;
+mod legacy;
+
+use std::sync::Arc;
+
+use piazza_domain::store::Answer;
+use piazza_domain::store::StoreResult;
+use piazza_domain::{Store, StoreError};
+
+pub use engine::{Engine, Error, Read, Result, Tx};
+
+/// The rules over one engine.
+#[derive(Clone)]
+pub struct Core {
+    engine: Arc<dyn Engine>,
+}
+
+impl Core {
+    pub fn new(engine: Arc<dyn Engine>) -> Core {
+        Core { engine }
+    }
+
+    pub fn engine(&self) -> &Arc<dyn Engine> {
+        &self.engine
+    }
+
+    /// Runs `job` in a transaction of the engine and answers after COMMIT.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        job: impl FnMut(&mut dyn Tx) -> Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.queue(job).await?.await
+    }
+
+    /// Queues `job`; the answer resolves after its COMMIT.
+    pub(crate) async fn queue<T: Send + 'static>(
+        &self,
+        mut job: impl FnMut(&mut dyn Tx) -> Result<T> + Send + 'static,
+    ) -> StoreResult<Answer<T>> {
+        let committed = self
+            .engine
+            .queue(Box::new(move |tx| Ok(Box::new(job(tx)?) as engine::Done)))
+            .await?;
+        Ok(Box::pin(async move {
+            let done = committed.await?;
+            Ok(*done.downcast::<T>().expect("a job answers its own type"))
+        }))
+    }
+
+    /// Runs `job` on a read connection of the engine.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut dyn Read) -> Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let done = self
+            .engine
+            .read(Box::new(move |read| {
+                Ok(Box::new(job(read)?) as engine::Done)
+            }))
+            .await?;
+        Ok(*done.downcast::<T>().expect("a job answers its own type"))
+    }
+
+    /// The store can serve: its writer runs, its database answers, no
+    /// damage was found.
+    pub async fn check_health(&self) -> StoreResult<()> {
+        Ok(self.engine.check_health().await?)
+    }
+
+    /// Damage was found in the store: no money may move.
+    pub fn money_halted(&self) -> bool {
+        self.engine.money_halted()
+    }
+
+    /// Finishes the writes already queued, then stops the engine. Blocks.
+    pub fn shut_down(&self) {
+        self.engine.shut_down();
+    }
+
+    fn legacy(&self) -> StoreResult<Arc<dyn Store>> {
+        self.engine.legacy().ok_or_else(|| {
+            StoreError::Unavailable("this engine does not serve this area yet".into())
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! Fresh databases for tests: each test gets its own, cloned from a
+//! migrated template database on the local server, so the suite runs in
+//! parallel and no test sees another's rows.
+//!
+//! The server is `PIAZZA_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`, a role that may create
+//! databases). A test that cannot reach it fails: it is never skipped.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use postgres::{Client, NoTls};
+
+use crate::migrations::{self, MIGRATIONS};
+
+/// The server tests use, as a URL to its maintenance database.
+pub fn server_url() -> String {
+    std::env::var("PIAZZA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database of one test, dropped with it.
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+    server: String,
+}
+
+impl TestDatabase {
+    /// A new database at the newest schema, empty.
+    pub fn create() -> TestDatabase {
+        let server = server_url();
+        let mut admin = connect(&server);
+        let template = template(&mut admin, &server);
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "piazza_test_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            nanos()
+        );
+        let create = format!("CREATE DATABASE {name} TEMPLATE {template}");
+        // Cloning waits for nobody to be connected to the template; another
+        // process may be cloning it at the same moment.
+        let mut tries = 0;
+        while let Err(error) = admin.batch_execute(&create) {
+            tries += 1;
+            assert!(tries < 50, "cannot create test database {name}: {error}");
+            std::thread::sleep(std::time::Duration::from_millis(20 * tries));
+        }
+        TestDatabase {
+            url: with_database(&server, &name),
+            name,
+            server,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = Client::connect(&self.server, NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+fn connect(url: &str) -> Client {
+    Client::connect(url, NoTls).unwrap_or_else(|error| {
+        panic!(
+            "the tests need PostgreSQL at {url} ({error}); start it (`.ci/run` does) or set \
+             PIAZZA_TEST_POSTGRES_URL"
+        )
+    })
+}
+
+/// The migrated template for this binary's schema, made once per server:
+/// its name carries a hash of the migrations, so a changed schema gets a
+/// new one. Made under a temporary name and renamed, so a half-made one
+/// is never cloned.
+fn template(admin: &mut Client, server: &str) -> String {
+    let mut hasher = DefaultHasher::new();
+    MIGRATIONS.hash(&mut hasher);
+    let name = format!("piazza_template_{:016x}", hasher.finish());
+    if exists(admin, &name) {
+        return name;
+    }
+    let making = format!("{name}_{}_{}", std::process::id(), nanos());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {making}"))
+        .expect("create a template database");
+    {
+        let mut client = connect(&with_database(server, &making));
+        migrations::migrate(&mut client).expect("migrate the template database");
+    }
+    let renamed = admin.batch_execute(&format!("ALTER DATABASE {making} RENAME TO {name}"));
+    if renamed.is_err() {
+        // Another process made it first.
+        let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {making} WITH (FORCE)"));
+        assert!(
+            exists(admin, &name),
+            "template {name} was neither made nor found"
+        );
+    }
+    name
+}
+
+fn exists(admin: &mut Client, name: &str) -> bool {
+    admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .expect("list databases")
+        .is_some()
+}
+
+/// `server` with its database part replaced by `database`.
+pub fn with_database(server: &str, database: &str) -> String {
+    let (base, query) = match server.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (server, String::new()),
+    };
+    let authority_end = base.find("://").map_or(0, |scheme| scheme + 3);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    format!("{base}/{database}{query}")
+}
+
+fn nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos())
+}
