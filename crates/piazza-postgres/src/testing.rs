@@ -27,8 +27,15 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// A new database at the newest schema, empty.
+    /// A new database at the newest schema, empty. Callable from async
+    /// code: the blocking client runs on a thread of its own.
     pub fn create() -> TestDatabase {
+        std::thread::spawn(TestDatabase::create_here)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
+    fn create_here() -> TestDatabase {
         let server = server_url();
         let mut admin = connect(&server);
         let template = template(&mut admin, &server);
@@ -45,7 +52,7 @@ impl TestDatabase {
         let mut tries = 0;
         while let Err(error) = admin.batch_execute(&create) {
             tries += 1;
-            assert!(tries < 50, "cannot create test database {name}: {error}");
+            assert!(tries < 50, "cannot create test database {name}: {}", detail(&error));
             std::thread::sleep(std::time::Duration::from_millis(20 * tries));
         }
         TestDatabase {
@@ -57,13 +64,16 @@ impl TestDatabase {
 }
 
 impl Drop for TestDatabase {
+    /// On a thread of its own, as `create`: drops run inside async code.
     fn drop(&mut self) {
-        if let Ok(mut admin) = Client::connect(&self.server, NoTls) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            if let Ok(mut admin) = Client::connect(&server, NoTls) {
+                let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = admin.batch_execute(&drop);
+            }
+        });
+        let _ = dropped.join();
     }
 }
 
@@ -84,6 +94,7 @@ fn template(admin: &mut Client, server: &str) -> String {
     let mut hasher = DefaultHasher::new();
     MIGRATIONS.hash(&mut hasher);
     let name = format!("piazza_template_{:016x}", hasher.finish());
+    drop_stale(admin);
     if exists(admin, &name) {
         return name;
     }
@@ -95,7 +106,11 @@ fn template(admin: &mut Client, server: &str) -> String {
         let mut client = connect(&with_database(server, &making));
         migrations::migrate(&mut client).expect("migrate the template database");
     }
-    let renamed = admin.batch_execute(&format!("ALTER DATABASE {making} RENAME TO {name}"));
+    // A template may be cloned by any role that may create databases,
+    // whoever made it.
+    let renamed = admin.batch_execute(&format!(
+        "ALTER DATABASE {making} RENAME TO {name}; ALTER DATABASE {name} IS_TEMPLATE true"
+    ));
     if renamed.is_err() {
         // Another process made it first.
         let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {making} WITH (FORCE)"));
@@ -105,6 +120,41 @@ fn template(admin: &mut Client, server: &str) -> String {
         );
     }
     name
+}
+
+/// Drops the test databases of processes that have ended (a test that
+/// kept its database for the life of its process, or one that crashed).
+fn drop_stale(admin: &mut Client) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(rows) = admin.query(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'piazza\\_test\\_%'",
+            &[],
+        ) else {
+            return;
+        };
+        for row in rows {
+            let name: String = row.get(0);
+            let pid = name
+                .split('_')
+                .nth(2)
+                .and_then(|pid| pid.parse::<u32>().ok());
+            let alive =
+                pid.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    });
+}
+
+/// What PostgreSQL said, beyond `db error`.
+fn detail(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => error.to_string(),
+    }
 }
 
 fn exists(admin: &mut Client, name: &str) -> bool {

@@ -28,6 +28,29 @@ pub fn on_postgres() -> bool {
     std::env::var("PIAZZA_TEST_ENGINE").is_ok_and(|engine| engine == "postgres")
 }
 
+/// On PostgreSQL, the database of the server processes started on
+/// `data_dir`: one per data dir, kept for the life of the test process, so
+/// a restarted server finds what its predecessor wrote.
+pub fn process_database(data_dir: &std::path::Path) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static DATABASES: Mutex<Option<HashMap<std::path::PathBuf, String>>> = Mutex::new(None);
+    if !on_postgres() {
+        return None;
+    }
+    let mut databases = DATABASES.lock().unwrap();
+    let databases = databases.get_or_insert_with(HashMap::new);
+    let url = databases.entry(data_dir.to_path_buf()).or_insert_with(|| {
+        // Dropped with the process's other stale databases by the next
+        // run (`testing::TestDatabase::create`).
+        let database = piazza_postgres::testing::TestDatabase::create();
+        let url = database.url.clone();
+        std::mem::forget(database);
+        url
+    });
+    Some(url.clone())
+}
+
 /// A fresh database for a server of this test, when on PostgreSQL.
 pub fn test_database(config: &mut Config) -> Option<piazza_postgres::testing::TestDatabase> {
     if !on_postgres() {
@@ -348,9 +371,13 @@ async fn spawn_server_process(
     use tokio::io::{AsyncBufReadExt, BufReader};
 
     let config = data_dir.with_extension("toml");
+    let database = match process_database(data_dir) {
+        Some(url) => format!("database_url = {url:?}\n"),
+        None => String::new(),
+    };
     std::fs::write(
         &config,
-        "[password_hashing]\nmemory_kib = 1024\niterations = 1\n",
+        format!("{database}[password_hashing]\nmemory_kib = 1024\niterations = 1\n"),
     )
     .unwrap();
     let mut child = command
