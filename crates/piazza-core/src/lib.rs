@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod chat;
 pub mod engine;
+pub mod integrity;
 mod legacy;
 
 use std::sync::Arc;
