@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod contacts;
 pub mod engine;
+pub mod integrity;
 mod legacy;
 pub mod login_requests;
 pub mod media;
