@@ -55,9 +55,10 @@ pub trait Reads {
 
 /// The changes of this area, inside an engine's transaction.
 pub trait Writes {
-    /// As [`Reads::media_used_bytes`], kept from changing under this
-    /// transaction until it commits (PostgreSQL: lock the account's row,
-    /// since its usage row may not exist yet).
+    /// As [`Reads::media_used_bytes`]. The engine must keep the account's
+    /// media (its usage and its rows) from changing under this transaction
+    /// until it commits (PostgreSQL: lock the account's row, since its
+    /// usage row may not exist yet).
     fn media_used_bytes_for_update(&mut self, account: AccountId) -> Result<u64>;
     /// Adds `bytes` to `account`'s usage.
     fn add_media_usage(&mut self, account: AccountId, bytes: u64) -> Result<()>;
@@ -101,6 +102,9 @@ pub fn insert(
     media: &NewMedia,
     quota: u64,
 ) -> Result<MediaStored> {
+    // Locked first, so that an upload of the same bytes racing this one
+    // (from another process) is either seen here or waits for this one.
+    let used = tx.media_used_bytes_for_update(uploader)?;
     if let Some(earlier) = tx.reads().media_by_content(uploader, &media.sha256)? {
         return Ok(MediaStored {
             media: earlier,
@@ -108,7 +112,7 @@ pub fn insert(
         });
     }
     let bytes = media.bytes.len() as u64;
-    within_quota(tx.media_used_bytes_for_update(uploader)?, bytes, quota)?;
+    within_quota(used, bytes, quota)?;
     tx.add_media_usage(uploader, bytes)?;
     let now = tx.now();
     let media_id = tx.insert_media(uploader, media, now)?;
