@@ -75,8 +75,6 @@ pub trait Reads {
         &mut self,
         conversation: ConversationId,
     ) -> Result<Option<AccountId>>;
-    /// Whether `other` is among `account`'s contacts.
-    fn are_contacts(&mut self, account: AccountId, other: AccountId) -> Result<bool>;
     /// The direct conversation between `one` and `other`, in either order.
     fn direct_conversation(
         &mut self,
@@ -85,8 +83,6 @@ pub trait Reads {
     ) -> Result<Option<ConversationId>>;
     /// The title and picture of `conversation`, which must exist.
     fn group_look(&mut self, conversation: ConversationId) -> Result<GroupLook>;
-    /// Who uploaded `media`; `None` if there is no such media.
-    fn media_uploader(&mut self, media: MediaId) -> Result<Option<AccountId>>;
     /// The message `sender` sent with `client_msg_id`, to answer a retry.
     /// Only messages people send are found: never one the server posted
     /// for a transfer or a red packet.

@@ -117,14 +117,6 @@ impl Reads for Db<'_> {
         Ok(row.map(|row| AccountId::from_row(row.get(0))))
     }
 
-    fn are_contacts(&mut self, account: AccountId, other: AccountId) -> Result<bool> {
-        let row = self.0.query_opt(
-            "SELECT 1 FROM contacts WHERE account_id = $1 AND contact_id = $2",
-            &[&account.row(), &other.row()],
-        )?;
-        Ok(row.is_some())
-    }
-
     fn direct_conversation(
         &mut self,
         one: AccountId,
@@ -147,14 +139,6 @@ impl Reads for Db<'_> {
             title: row.get(0),
             avatar: row.get::<_, Option<i64>>(1).map(MediaId::from_row),
         })
-    }
-
-    fn media_uploader(&mut self, media: MediaId) -> Result<Option<AccountId>> {
-        let row = self.0.query_opt(
-            "SELECT uploader_id FROM media WHERE id = $1",
-            &[&media.row()],
-        )?;
-        Ok(row.map(|row| AccountId::from_row(row.get(0))))
     }
 
     fn message_by_client_id(

@@ -12,9 +12,13 @@
 mod accounts;
 mod chat;
 mod conn;
+mod contacts;
 pub mod integrity;
 mod log;
+mod login_requests;
+mod media;
 pub mod migrations;
+mod profiles;
 mod readers;
 pub mod testing;
 mod writer;

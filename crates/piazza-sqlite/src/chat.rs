@@ -50,10 +50,6 @@ impl Reads for Db<'_> {
         Ok(found.map(AccountId::from_row))
     }
 
-    fn are_contacts(&mut self, account: AccountId, other: AccountId) -> Result<bool> {
-        Ok(reads::are_contacts(self.0, account, other)?)
-    }
-
     fn direct_conversation(
         &mut self,
         one: AccountId,
@@ -80,17 +76,6 @@ impl Reads for Db<'_> {
             title,
             avatar: avatar.map(MediaId::from_row),
         })
-    }
-
-    fn media_uploader(&mut self, media: MediaId) -> Result<Option<AccountId>> {
-        let uploader: Option<i64> = self
-            .0
-            .prepare_cached("SELECT uploader_id FROM media WHERE id = ?1")
-            .sql()?
-            .query_row([media.row()], |row| row.get(0))
-            .optional()
-            .sql()?;
-        Ok(uploader.map(AccountId::from_row))
     }
 
     fn message_by_client_id(

@@ -1,6 +1,6 @@
 //! Piazza Pay in the store: posting the domain's balanced transactions,
 //! idempotency keys and payment PINs. The write functions run inside the
-//! writer like those of `writes.rs`; the reads run on either side.
+//! writer like every change; the reads run on either side.
 //!
 //! A money movement is one writer job: the idempotency key is looked up,
 //! the postings and new balances written, the log entry appended and the

@@ -4,12 +4,13 @@
 
 use piazza_domain::event::{ConversationKind, Event, Named};
 use piazza_domain::store::{ConversationSummary, FieldChange, GroupChange, Page, StoreResult};
-use piazza_domain::{AccountId, ConversationId, GroupTitle, MediaId, Rejection, Timestamp, limits};
+use piazza_domain::{AccountId, ConversationId, GroupTitle, Rejection, Timestamp, limits};
 
 use super::Membership;
 use crate::Core;
 use crate::accounts::page;
 use crate::engine::{Error, Result, Tx};
+use crate::media;
 
 /// The direct conversation of `account` and `peer`, opened if they have
 /// none yet. They must be contacts.
@@ -203,7 +204,7 @@ pub fn update_group(
     let avatar = match change.avatar {
         FieldChange::Keep => before.avatar,
         FieldChange::Clear => None,
-        FieldChange::Set(media) => Some(own_image(tx, actor, media)?),
+        FieldChange::Set(media) => Some(media::own_media(tx.reads(), actor, media)?),
     };
     let title = change
         .title
@@ -251,15 +252,6 @@ fn group_membership(
         return Err(Rejection::NotAGroup.into());
     }
     Ok(found)
-}
-
-/// `media` if `account` uploaded it; `MediaNotFound` otherwise, as for
-/// an id that does not exist, so nobody can show another's picture.
-fn own_image(tx: &mut dyn Tx, account: AccountId, media: MediaId) -> Result<MediaId> {
-    match tx.reads().media_uploader(media)? {
-        Some(uploader) if uploader == account => Ok(media),
-        _ => Err(Rejection::MediaNotFound.into()),
-    }
 }
 
 /// `account` as a membership event names it: as it is now.
