@@ -21,7 +21,9 @@ use piazza_domain::{
 use crate::engine::Result;
 
 pub use conversations::{add_member, create_group, open_direct, remove_member, update_group};
-pub use messages::{append_message, history, log_page, mark_read, send_message};
+pub use messages::{
+    IMAGE_KIND, append_message, history, log_page, mark_read, send_image, send_message,
+};
 
 /// What a member's row says about a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

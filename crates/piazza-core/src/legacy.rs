@@ -236,17 +236,4 @@ impl Core {
             .purge_money_housekeeping(keys_before, codes_before, limit)
             .await
     }
-
-    pub async fn send_image(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        caption: MessageText,
-        media: MediaId,
-    ) -> StoreResult<Sent> {
-        self.legacy()?
-            .send_image(sender, conversation, client_msg_id, caption, media)
-            .await
-    }
 }

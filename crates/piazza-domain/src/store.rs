@@ -14,9 +14,9 @@ use crate::event::{AccountRef, ConversationKind, LogEntry, Message, Notice};
 use crate::ledger::OperationKind;
 use crate::money::{Currency, Money};
 use crate::{
-    AccountId, Bio, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName,
-    DisplayName, EntryId, GroupTitle, LogSeq, MediaId, MerchantId, MessageText, PaymentId,
-    RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username, limits,
+    AccountId, Bio, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName, EntryId,
+    GroupTitle, LogSeq, MediaId, MerchantId, PaymentId, RedPacketId, RefundId, Seq, Timestamp,
+    TransactionId, TransferId, Username, limits,
 };
 
 /// A rule the request broke. Each maps to one HTTP status and stable code.
@@ -878,20 +878,6 @@ pub trait Store: Send + Sync + 'static {
         codes_before: Timestamp,
         limit: u32,
     ) -> StoreResult<usize>;
-
-    // Media: images in chat.
-
-    /// Sends a `kind = image` message whose `ref` is `media`, which must be
-    /// the sender's own upload (`MediaNotFound` otherwise). Otherwise as
-    /// `send_message`, idempotent by `client_msg_id`.
-    async fn send_image(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        caption: MessageText,
-        media: MediaId,
-    ) -> StoreResult<Sent>;
 }
 
 /// A QR login request's id: `lr_` and 22 URL-safe base64 characters (128

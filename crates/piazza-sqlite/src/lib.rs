@@ -39,12 +39,11 @@ use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
     CodeAuthorization, CollectRequest, Idempotent, Merchant, MoneyMoved, NoticeSink, Page, Payment,
     PaymentDecision, PinChange, PinCheck, PinPolicy, PinSet, PinState, RedPacket, RedPacketClaim,
-    RedPacketRequest, Refund, Sent, StatementEntry, StoreResult, Transfer, TransferDecision,
+    RedPacketRequest, Refund, StatementEntry, StoreResult, Transfer, TransferDecision,
     TransferRequest,
 };
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, DeviceId, EntryId, MediaId, MerchantId, MessageText,
-    PaymentId, RedPacketId, Store, Timestamp, TransferId,
+    AccountId, DeviceId, EntryId, MerchantId, PaymentId, RedPacketId, Store, Timestamp, TransferId,
 };
 use rusqlite::{Connection, OptionalExtension};
 
@@ -576,22 +575,6 @@ impl Store for SqliteStore {
             .run(move |ctx| merchants::purge(ctx, keys_before, codes_before, limit))
             .await?)
     }
-
-    async fn send_image(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        caption: MessageText,
-        media_id: MediaId,
-    ) -> StoreResult<Sent> {
-        Ok(self
-            .writer
-            .run(move |ctx| {
-                media::send_image(ctx, sender, conversation, client_msg_id, caption, media_id)
-            })
-            .await?)
-    }
 }
 
 /// What the store's unit tests share.
@@ -764,6 +747,7 @@ pub(crate) mod test_support {
 mod tests {
     use super::*;
     use crate::test_support::Nobody;
+    use piazza_domain::{ClientMsgId, ConversationId, MessageText};
 
     #[tokio::test]
     async fn health_fails_once_the_writer_has_stopped() {

@@ -7,12 +7,16 @@ use std::sync::Arc;
 use piazza_domain::event::{ConversationKind, Event, Message};
 use piazza_domain::store::{Answer, HistoryPage, LogPage, Sent, StoreResult};
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, DeviceId, LogSeq, MessageText, Rejection, Seq, limits,
+    AccountId, ClientMsgId, ConversationId, DeviceId, LogSeq, MediaId, MessageText, Rejection, Seq,
+    limits,
 };
 
-use super::NewMessage;
+use super::{Membership, NewMessage};
 use crate::Core;
 use crate::engine::{Read, Result, Tx};
+
+/// The `kind` of an image message; its `ref` is the `med_…` id.
+pub const IMAGE_KIND: &str = "image";
 
 /// Sends a text message: the sender must be a member and, in a direct
 /// conversation, still the peer's contact. A retry with the same
@@ -26,30 +30,14 @@ pub fn send_message(
     client_msg_id: &ClientMsgId,
     text: &MessageText,
 ) -> Result<Sent> {
-    if let Some(earlier) = tx.reads().message_by_client_id(sender, client_msg_id)? {
-        // An image (or money) message's id is not replayed as a text's.
-        let same = earlier.conversation_id == conversation
-            && earlier.text == *text
-            && earlier.kind.is_none();
-        if same {
-            return Ok(Sent {
-                message: Arc::new(earlier),
-                replayed: true,
-            });
-        }
-        return Err(Rejection::ClientMsgIdReused.into());
+    // An image (or money) message's id is not replayed as a text's.
+    let retried = |earlier: &Message| {
+        earlier.conversation_id == conversation && earlier.text == *text && earlier.kind.is_none()
+    };
+    if let Some(replayed) = replay(tx, sender, client_msg_id, retried)? {
+        return Ok(replayed);
     }
-    let found = tx
-        .membership_for_update(sender, conversation)?
-        .ok_or(Rejection::NotAMember)?;
-    let members = tx.reads().member_ids(conversation)?;
-    if found.kind == ConversationKind::Direct {
-        let peer = members.iter().copied().find(|member| *member != sender);
-        match peer {
-            Some(peer) if tx.reads().are_contacts(sender, peer)? => {}
-            _ => return Err(Rejection::NotAContact.into()),
-        }
-    }
+    let (found, members) = audience(tx, sender, conversation)?;
     let message = append_message(
         tx,
         sender,
@@ -64,6 +52,88 @@ pub fn send_message(
         message,
         replayed: false,
     })
+}
+
+/// Sends an image message (`kind = image`, `ref` the media): `media` must
+/// be the sender's own upload (`MediaNotFound` otherwise, as for an id
+/// that does not exist); the rest is as [`send_message`], a retry being
+/// the same conversation, caption and media.
+pub fn send_image(
+    tx: &mut dyn Tx,
+    sender: AccountId,
+    conversation: ConversationId,
+    client_msg_id: &ClientMsgId,
+    caption: &MessageText,
+    media: MediaId,
+) -> Result<Sent> {
+    let reference = media.to_string();
+    let retried = |earlier: &Message| {
+        earlier.conversation_id == conversation
+            && earlier.text == *caption
+            && earlier.kind.as_deref() == Some(IMAGE_KIND)
+            && earlier.reference.as_deref() == Some(reference.as_str())
+    };
+    if let Some(replayed) = replay(tx, sender, client_msg_id, retried)? {
+        return Ok(replayed);
+    }
+    crate::media::own_media(tx.reads(), sender, media)?;
+    let (found, members) = audience(tx, sender, conversation)?;
+    let message = append_message(
+        tx,
+        sender,
+        conversation,
+        found.last_seq,
+        members,
+        client_msg_id.clone(),
+        caption.clone(),
+        Some((IMAGE_KIND, reference)),
+    )?;
+    Ok(Sent {
+        message,
+        replayed: false,
+    })
+}
+
+/// The answer to a retry: the message `sender` stored with
+/// `client_msg_id`, if `retried` says it is this one; `ClientMsgIdReused`
+/// if it is another; `None` if there is none. A retry is answered even if
+/// the sender has left since: it reveals only the sender's own message.
+fn replay(
+    tx: &mut dyn Tx,
+    sender: AccountId,
+    client_msg_id: &ClientMsgId,
+    retried: impl Fn(&Message) -> bool,
+) -> Result<Option<Sent>> {
+    match tx.reads().message_by_client_id(sender, client_msg_id)? {
+        Some(earlier) if retried(&earlier) => Ok(Some(Sent {
+            message: Arc::new(earlier),
+            replayed: true,
+        })),
+        Some(_) => Err(Rejection::ClientMsgIdReused.into()),
+        None => Ok(None),
+    }
+}
+
+/// Who a message of `sender`'s to `conversation` goes to, with the
+/// sender's membership locked for the send: the sender must be a member
+/// and, in a direct conversation, still the peer's contact.
+fn audience(
+    tx: &mut dyn Tx,
+    sender: AccountId,
+    conversation: ConversationId,
+) -> Result<(Membership, Vec<AccountId>)> {
+    let found = tx
+        .membership_for_update(sender, conversation)?
+        .ok_or(Rejection::NotAMember)?;
+    let members = tx.reads().member_ids(conversation)?;
+    if found.kind == ConversationKind::Direct {
+        let peer = members.iter().copied().find(|member| *member != sender);
+        match peer {
+            Some(peer) if tx.reads().are_contacts(sender, peer)? => {}
+            _ => return Err(Rejection::NotAContact.into()),
+        }
+    }
+    Ok((found, members))
 }
 
 /// Stores a message after `last_seq` (read locked in this job, with the
@@ -240,6 +310,21 @@ impl Core {
         text: MessageText,
     ) -> StoreResult<Answer<Sent>> {
         self.queue(move |tx| send_message(tx, sender, conversation, &client_msg_id, &text))
+            .await
+    }
+
+    /// Sends a `kind = image` message whose `ref` is `media`, which must be
+    /// the sender's own upload (`MediaNotFound` otherwise). Otherwise as
+    /// `send_message`, idempotent by `client_msg_id`.
+    pub async fn send_image(
+        &self,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        caption: MessageText,
+        media: MediaId,
+    ) -> StoreResult<Sent> {
+        self.write(move |tx| send_image(tx, sender, conversation, &client_msg_id, &caption, media))
             .await
     }
 
