@@ -31,7 +31,8 @@ pub fn append(conn: &mut Conn, account: AccountId, event: &Event, at: Timestamp)
 }
 
 /// The stored form of an event other than `message.new` (kept as its
-/// message's row).
-fn encode(event: &Event) -> Result<String> {
+/// message's row): its whole JSON. `piazza admin migrate-store` writes
+/// the entries it copies in this form too.
+pub fn encode(event: &Event) -> Result<String> {
     serde_json::to_string(event).map_err(|error| corrupt(format!("cannot encode event: {error}")))
 }

@@ -12,6 +12,7 @@ mod accounts;
 mod checkpointer;
 pub mod engine;
 mod error;
+pub mod export;
 pub mod integrity;
 mod log_data;
 mod login_requests;

@@ -1,4 +1,7 @@
-//! `piazza admin …`: checks run against a data directory, offline.
+//! `piazza admin …`: checks run against a data directory, offline, and
+//! the move of a store from SQLite to PostgreSQL.
+
+mod migrate_store;
 
 use std::path::PathBuf;
 
@@ -23,10 +26,19 @@ pub enum AdminCommand {
     /// /api/v1/openapi.json), as docs/openapi.json keeps it:
     /// `piazza admin openapi > docs/openapi.json`
     Openapi,
+    /// Copy a whole server's store (accounts, devices, contacts,
+    /// conversations, messages, logs, the ledger, idempotency keys, media
+    /// rows, …) from SQLite in a data directory into an empty PostgreSQL
+    /// database, in one transaction, then verify it there (row counts,
+    /// gapless logs and conversations, the ledger) before it is kept.
+    /// Exits 1, keeping nothing, on any mismatch. Stop the server first;
+    /// media files stay in the data directory.
+    MigrateStore(migrate_store::MigrateStoreArgs),
 }
 
-pub fn run(command: AdminCommand) -> anyhow::Result<()> {
+pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
     match command {
+        AdminCommand::MigrateStore(args) => migrate_store::run(args).await,
         AdminCommand::Openapi => {
             print!("{}", piazza_server::openapi::pretty_json());
             Ok(())
