@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod engine;
+pub mod integrity;
 mod legacy;
 
 use std::sync::Arc;

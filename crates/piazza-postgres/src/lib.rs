@@ -11,6 +11,7 @@
 
 mod accounts;
 mod conn;
+pub mod integrity;
 mod log;
 pub mod migrations;
 mod readers;

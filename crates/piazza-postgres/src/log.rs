@@ -3,7 +3,7 @@
 //! every writer of every process.
 
 use piazza_core::Result;
-use piazza_domain::event::Event;
+use piazza_domain::event::{Event, stored};
 use piazza_domain::{AccountId, LogSeq, Timestamp};
 
 use crate::conn::{Conn, corrupt};
@@ -31,8 +31,9 @@ pub fn append(conn: &mut Conn, account: AccountId, event: &Event, at: Timestamp)
 }
 
 /// The stored form of an event other than `message.new` (kept as its
-/// message's row): its whole JSON. `piazza admin migrate-store` writes
-/// the entries it copies in this form too.
+/// message's row): the same JSON as SQLite keeps. `piazza admin
+/// migrate-store` writes the entries it copies in this form too.
 pub fn encode(event: &Event) -> Result<String> {
-    serde_json::to_string(event).map_err(|error| corrupt(format!("cannot encode event: {error}")))
+    serde_json::to_string(&stored::Event::from(event))
+        .map_err(|error| corrupt(format!("cannot encode event: {error}")))
 }

@@ -64,3 +64,15 @@ impl Readers {
         Conn::connect(&self.url).map_err(crate::conn::error)
     }
 }
+
+impl Drop for Readers {
+    /// A connection's client owns a small runtime, which may not be
+    /// dropped inside async code (where the last engine handle may go):
+    /// the idle connections are closed on a thread of their own.
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut *self.idle.lock().expect("readers lock"));
+        if !idle.is_empty() {
+            std::thread::spawn(move || drop(idle));
+        }
+    }
+}

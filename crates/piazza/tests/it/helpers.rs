@@ -28,12 +28,44 @@ pub fn on_postgres() -> bool {
     std::env::var("PIAZZA_TEST_ENGINE").is_ok_and(|engine| engine == "postgres")
 }
 
+/// On PostgreSQL, the database of each data dir a test used, by dir.
+static DATABASES: std::sync::Mutex<Option<std::collections::HashMap<std::path::PathBuf, String>>> =
+    std::sync::Mutex::new(None);
+
+/// On PostgreSQL, the database of the servers started on `data_dir`: one
+/// per data dir, kept for the life of the test process, so a restarted
+/// server finds what its predecessor wrote.
+pub fn process_database(data_dir: &std::path::Path) -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    let mut databases = DATABASES.lock().unwrap();
+    let databases = databases.get_or_insert_with(Default::default);
+    let url = databases.entry(data_dir.to_path_buf()).or_insert_with(|| {
+        // Dropped with the process's other stale databases by the next
+        // run (`testing::TestDatabase::create`).
+        let database = piazza_postgres::testing::TestDatabase::create();
+        let url = database.url.clone();
+        std::mem::forget(database);
+        url
+    });
+    Some(url.clone())
+}
+
+/// Remembers `url` as the database of `data_dir` (see `process_database`).
+fn register_database(data_dir: &std::path::Path, url: &str) {
+    let mut databases = DATABASES.lock().unwrap();
+    let databases = databases.get_or_insert_with(Default::default);
+    databases.insert(data_dir.to_path_buf(), url.to_owned());
+}
+
 /// A fresh database for a server of this test, when on PostgreSQL.
 pub fn test_database(config: &mut Config) -> Option<piazza_postgres::testing::TestDatabase> {
     if !on_postgres() {
         return None;
     }
     let database = piazza_postgres::testing::TestDatabase::create();
+    register_database(&config.data_dir, &database.url);
     config.database_url = Some(database.url.clone());
     Some(database)
 }
@@ -255,11 +287,12 @@ pub async fn stop_keeping_data(app: &mut TestApp) {
 /// Runs `piazza admin <check> --data-dir <dir>` with the real binary and
 /// panics with its output unless it exits 0.
 pub fn admin_check_passes(check: &str, data_dir: &std::path::Path) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
-        .args(["admin", check, "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .expect("the piazza binary runs");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"));
+    command.args(["admin", check, "--data-dir"]).arg(data_dir);
+    if let Some(url) = process_database(data_dir) {
+        command.args(["--database-url", &url]);
+    }
+    let output = command.output().expect("the piazza binary runs");
     assert!(
         output.status.success(),
         "`piazza admin {check}` failed: {}{}",
@@ -348,9 +381,13 @@ async fn spawn_server_process(
     use tokio::io::{AsyncBufReadExt, BufReader};
 
     let config = data_dir.with_extension("toml");
+    let database = match process_database(data_dir) {
+        Some(url) => format!("database_url = {url:?}\n"),
+        None => String::new(),
+    };
     std::fs::write(
         &config,
-        "[password_hashing]\nmemory_kib = 1024\niterations = 1\n",
+        format!("{database}[password_hashing]\nmemory_kib = 1024\niterations = 1\n"),
     )
     .unwrap();
     let mut child = command

@@ -14,6 +14,7 @@ mod crash;
 mod device_details;
 mod devices;
 mod docs;
+mod engines;
 mod helpers;
 mod integrity;
 mod isolation;

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 
 use piazza_api::{EventView, UpdateProfile};
-use piazza_domain::event::{Event, LogEntry};
+use piazza_domain::event::{Event, LogEntry, stored};
 use piazza_domain::{AccountId, LogSeq, Timestamp};
 use piazza_postgres::testing::TestDatabase;
 use postgres::{Client, NoTls};
@@ -367,7 +367,7 @@ fn assert_same_log(db: &mut Client, seen: &Seen) {
             account: AccountId::from_row(account),
             seq: LogSeq::from_stored(log_seq),
             at: Timestamp::from_unix_ms(row.get(1)),
-            event: serde_json::from_str::<Event>(&data).expect("an event, whole"),
+            event: Event::from(serde_json::from_str::<stored::Event>(&data).expect("whole")),
         };
         assert_eq!(&piazza_server::events::to_view(&entry), view);
     }
