@@ -28,7 +28,7 @@ pub(crate) fn open_current(data_dir: &Path) -> Result<Connection> {
     let current = crate::MIGRATIONS.len() as i64;
     if version != current {
         return Err(Error::Corrupt(format!(
-            "{} is at schema {version} and this Piazza checks schema {current}: run `piazza serve` on it once (it migrates the store as it starts), then check again",
+            "{} is at schema {version} and this Piazza reads schema {current}: run `piazza serve` on it once (it migrates the store as it starts), then run this again",
             data_dir.display()
         )));
     }

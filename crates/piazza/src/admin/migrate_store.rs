@@ -201,10 +201,16 @@ fn copy_store(from: &Path, url: &str, progress: &Progress) -> anyhow::Result<Rep
     progress.set(Stage::Verifying);
     let report = verify::verify(&mut tx, copied)?;
     progress.set(Stage::Done);
-    if report.is_sound() {
-        tx.commit().context("cannot commit the copy")?;
+    if !report.is_sound() {
+        // Dropping `tx` rolls the copy back.
+        return Ok(report);
     }
-    // Otherwise dropping `tx` rolls the copy back.
+    tx.commit().context("cannot commit the copy")?;
+    // Statistics for the planner now, rather than whenever autovacuum
+    // notices a million new rows: the first server's queries need them.
+    client
+        .batch_execute("ANALYZE")
+        .context("cannot analyze the target")?;
     Ok(report)
 }
 
@@ -291,17 +297,17 @@ fn refuse_rows(tx: &mut Transaction<'_>) -> anyhow::Result<()> {
     ))?;
     let mut holding = Vec::new();
     for table in TABLES {
-        let rows: i64 = tx
-            .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+        let any: bool = tx
+            .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), &[])?
             .get(0);
-        if rows > 0 {
-            holding.push(format!("{table}: {rows}"));
+        if any {
+            holding.push(*table);
         }
     }
     if !holding.is_empty() {
         bail!(
-            "the target is not empty ({}); migrate-store copies into an empty database only: \
-             create a new one (createdb) and pass its URL",
+            "the target is not empty (rows in {}); migrate-store copies into an empty database \
+             only: create a new one (createdb) and pass its URL",
             holding.join(", ")
         );
     }
