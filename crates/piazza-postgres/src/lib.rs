@@ -11,9 +11,13 @@
 
 mod accounts;
 mod conn;
+mod contacts;
 pub mod integrity;
 mod log;
+mod login_requests;
+mod media;
 pub mod migrations;
+mod profiles;
 mod readers;
 pub mod testing;
 mod writer;

@@ -284,14 +284,18 @@ impl Writer {
         }
     }
 
-    /// One try at the batch, in one transaction.
+    /// One try at the batch, in one transaction. Each job runs in a
+    /// savepoint of its own; the statements between two jobs (release
+    /// one, open the next) go in one round trip, and COMMIT releases the
+    /// last.
     fn attempt(&mut self, batch: &mut [Job]) -> Result<(Vec<Result<Done>>, Vec<Notice>)> {
         let conn = &mut self.conn;
-        conn.batch("BEGIN")?;
+        conn.batch("BEGIN; SAVEPOINT job")?;
         let now = Timestamp::now();
         let (mut answers, mut notices) = (Vec::with_capacity(batch.len()), Vec::new());
-        for job in batch.iter_mut() {
-            conn.batch("SAVEPOINT job")?;
+        let last = batch.len() - 1;
+        for (index, job) in batch.iter_mut().enumerate() {
+            let next = if index == last { "" } else { "; SAVEPOINT job" };
             let mut tx = PgTx {
                 db: Db(conn),
                 now,
@@ -301,9 +305,10 @@ impl Writer {
             };
             match (job.work)(&mut tx) {
                 Ok(done) => {
-                    let job_notices = std::mem::take(&mut tx.notices);
-                    conn.batch("RELEASE SAVEPOINT job")?;
-                    notices.extend(job_notices);
+                    notices.append(&mut tx.notices);
+                    if index != last {
+                        conn.batch(&format!("RELEASE SAVEPOINT job{next}"))?;
+                    }
                     answers.push(Ok(done));
                 }
                 Err(Error::Conflict(why)) => {
@@ -311,7 +316,8 @@ impl Writer {
                     return Err(Error::Conflict(why));
                 }
                 Err(refused) => {
-                    conn.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")?;
+                    let undo = "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job";
+                    conn.batch(&format!("{undo}{next}"))?;
                     answers.push(Err(refused));
                 }
             }

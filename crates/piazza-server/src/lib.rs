@@ -335,7 +335,7 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
         .await
         .expect("opening the store does not panic")
         .map_err(StartError::Store)?;
-    let store = Arc::new(Core::new(Arc::clone(&engine)));
+    let store = Arc::new(Core::new(Arc::clone(&engine), &config.data_dir));
     // Chat frames are small and latency-bound: Nagle's algorithm would hold
     // each ack and push back up to ~40 ms waiting for more bytes.
     let listener = listener.tap_io(|tcp| {

@@ -93,7 +93,7 @@ mod tests {
     use piazza_domain::store::{
         IdempotencyKey, Idempotent, PinCheck, TransferDecision, TransferRequest,
     };
-    use piazza_domain::{AccountId, Greeting, LogSeq, Store, Timestamp, Username};
+    use piazza_domain::{AccountId, LogSeq, Store, Timestamp};
 
     use super::*;
     use crate::{SqliteStore, StoreOptions};
@@ -121,15 +121,7 @@ mod tests {
         let store =
             SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
         let (ann, bob) = (account(&store, "ann").await, account(&store, "bob").await);
-        let asked = store
-            .request_contact(
-                ann,
-                Username::parse("bob").unwrap(),
-                Greeting::parse("").unwrap(),
-            )
-            .await
-            .unwrap();
-        store.accept_request(bob, asked).await.unwrap();
+        crate::test_support::make_contacts(&store, ann, bob).await;
         crate::test_support::set_first_pin(&store, ann).await;
         let money = Money::new(AmountMinor::positive(1_234).unwrap(), Currency::CNY);
         store

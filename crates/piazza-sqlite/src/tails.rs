@@ -309,9 +309,7 @@ mod tests {
 
     use piazza_domain::money::{AmountMinor, Currency, Money};
     use piazza_domain::store::{IdempotencyKey, Idempotent};
-    use piazza_domain::{
-        AccountId, ClientMsgId, Greeting, GroupTitle, LogSeq, MessageText, Store, Username,
-    };
+    use piazza_domain::{AccountId, ClientMsgId, GroupTitle, LogSeq, MessageText, Store};
     use rusqlite::Connection;
 
     use super::TailLimits;
@@ -495,16 +493,8 @@ mod tests {
         for name in ["ann", "bob", "cyd"] {
             people.push(account(&store, name).await);
         }
-        for (to, name) in [(people[1], "bob"), (people[2], "cyd")] {
-            let request = store
-                .request_contact(
-                    people[0],
-                    Username::parse(name).unwrap(),
-                    Greeting::parse("hi").unwrap(),
-                )
-                .await
-                .unwrap();
-            store.accept_request(to, request).await.unwrap();
+        for to in [people[1], people[2]] {
+            crate::test_support::make_contacts(&store, people[0], to).await;
         }
         let group = store
             .create_group(

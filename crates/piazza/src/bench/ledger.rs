@@ -657,7 +657,7 @@ async fn engine_phase(
         None => piazza::engines::open_sqlite(directory.path(), &limits, Arc::new(Nobody))
             .context("cannot open a store for the engine phase")?,
     };
-    let store = Arc::new(Core::new(engine));
+    let store = Arc::new(Core::new(engine, directory.path()));
     let accounts = Arc::new(engine_accounts(&store, args.engine_tasks).await?);
 
     let plan = Arc::new(Plan::new(args));
