@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use piazza_api::{EventView, UpdateProfile};
+use piazza_api::{AccountView, EventView, UpdateProfile};
 use piazza_domain::event::{Event, LogEntry, stored};
 use piazza_domain::{AccountId, LogSeq, Timestamp};
 use piazza_postgres::testing::TestDatabase;
@@ -24,6 +24,8 @@ struct Seen {
     user: User,
     events: Vec<EventView>,
     balance: i64,
+    me: AccountView,
+    contacts: Vec<AccountView>,
 }
 
 #[tokio::test]
@@ -41,12 +43,12 @@ async fn a_sqlite_store_moves_to_postgres_whole_and_verified() {
     money(&users, &group).await;
     let mut seen = Vec::new();
     for user in users {
-        let events = sync_all(&user.client, None, 200).await.0;
-        let balance = balance(&user).await;
         seen.push(Seen {
+            events: sync_all(&user.client, None, 200).await.0,
+            balance: balance(&user).await,
+            me: user.client.me().await.expect("me"),
+            contacts: user.client.all_contacts().await.expect("contacts"),
             user,
-            events,
-            balance,
         });
     }
     stop_keeping_data(&mut app).await;
@@ -57,18 +59,22 @@ async fn a_sqlite_store_moves_to_postgres_whole_and_verified() {
     }
     assert_rows_in_tails_and_main_tables(app.data_dir());
 
+    let target = TestDatabase::create();
     // The `postgres` client runs a runtime of its own: not on this one's.
-    let data_dir = app.data_dir().to_path_buf();
-    tokio::task::spawn_blocking(move || move_and_compare(&data_dir, &seen))
-        .await
-        .expect("the move is checked");
+    let (data_dir, url) = (app.data_dir().to_path_buf(), target.url.clone());
+    let seen = tokio::task::spawn_blocking(move || {
+        move_and_compare(&data_dir, &url, &seen);
+        seen
+    })
+    .await
+    .expect("the move is checked");
+    served_from(app.data_dir(), &target.url, &seen).await;
 }
 
-/// Moves the store in `data_dir` into a fresh database, compares it with
-/// what the accounts saw, and tries again.
-fn move_and_compare(data_dir: &Path, seen: &[Seen]) {
-    let target = TestDatabase::create();
-    let moved = migrate_store(data_dir, &target.url);
+/// Moves the store in `data_dir` into the empty database at `url`,
+/// compares it with what the accounts saw, and tries again.
+fn move_and_compare(data_dir: &Path, url: &str, seen: &[Seen]) {
+    let moved = migrate_store(data_dir, url);
     assert!(moved.status.success(), "{}", described(&moved));
     let report = String::from_utf8_lossy(&moved.stdout);
     assert!(
@@ -83,17 +89,17 @@ fn move_and_compare(data_dir: &Path, seen: &[Seen]) {
 
     // What the checks for a PostgreSQL database say of it, too.
     for check in ["check", "ledger-check"] {
-        let checked = admin(&[check, "--database-url", &target.url]);
+        let checked = admin(&[check, "--database-url", url]);
         assert!(checked.status.success(), "{}", described(&checked));
     }
-    let mut db = Client::connect(&target.url, NoTls).expect("the target answers");
+    let mut db = Client::connect(url, NoTls).expect("the target answers");
     for seen in seen {
         assert_same_log(&mut db, seen);
         assert_eq!(wallet_balance(&mut db, &seen.user), seen.balance);
     }
     assert_avatar_and_sequences(&mut db, &seen[0].user);
 
-    let again = migrate_store(data_dir, &target.url);
+    let again = migrate_store(data_dir, url);
     assert!(!again.status.success(), "{}", described(&again));
     let refusal = String::from_utf8_lossy(&again.stderr);
     assert!(
@@ -314,6 +320,31 @@ fn assert_rows_in_tails_and_main_tables(data_dir: &Path) {
             .unwrap();
         assert!(rows > 0, "{table} is empty");
     }
+}
+
+/// A server started on the target, with the same data directory, serves
+/// what PostgreSQL serves so far as SQLite did: each account logs in with
+/// its password and finds itself, its avatar (whose bytes are still in
+/// the data directory) and its contacts.
+// When PostgreSQL serves chat and Pay, the whole sync and the balance
+// compared in `move_and_compare` are to be read from this server too.
+async fn served_from(data_dir: &Path, url: &str, seen: &[Seen]) {
+    let server = start_server_process(data_dir, &["--database-url", url]).await;
+    let anonymous = piazza_client::Client::new(&server.base);
+    for seen in seen {
+        let session = anonymous
+            .login(&seen.user.username, PASSWORD, "after the move")
+            .await
+            .expect("logs in on PostgreSQL");
+        let client = anonymous.with_token(session.token);
+        assert_eq!(client.me().await.unwrap(), seen.me);
+        assert_eq!(client.all_contacts().await.unwrap(), seen.contacts);
+        if let Some(avatar) = &seen.me.avatar_media_id {
+            let picture = client.media(avatar).await.expect("the avatar's bytes");
+            assert_eq!(picture.bytes, TINY_PNG);
+        }
+    }
+    assert!(seen[0].me.avatar_media_id.is_some(), "ann has an avatar");
 }
 
 /// `piazza admin migrate-store --from <data_dir> --to <url>`.
