@@ -12,11 +12,19 @@ use postgres::{Client, NoTls, Transaction};
 pub fn check(url: &str) -> Result<Report, postgres::Error> {
     let mut client = Client::connect(url, NoTls)?;
     let mut tx = snapshot(&mut client)?;
+    let report = check_in(&mut tx)?;
+    tx.commit()?;
+    Ok(report)
+}
+
+/// [`check`] inside `tx`, which sees its own writes: `piazza admin
+/// migrate-store` checks its copy before it commits it.
+pub fn check_in(tx: &mut Transaction<'_>) -> Result<Report, postgres::Error> {
     let mut report = Report {
-        accounts: count(&mut tx, "SELECT COUNT(*) FROM accounts")?,
-        conversations: count(&mut tx, "SELECT COUNT(*) FROM conversations")?,
-        messages: count(&mut tx, "SELECT COUNT(*) FROM messages")?,
-        log_entries: count(&mut tx, "SELECT COUNT(*) FROM account_log")?,
+        accounts: count(tx, "SELECT COUNT(*) FROM accounts")?,
+        conversations: count(tx, "SELECT COUNT(*) FROM conversations")?,
+        messages: count(tx, "SELECT COUNT(*) FROM messages")?,
+        log_entries: count(tx, "SELECT COUNT(*) FROM account_log")?,
         problems: Vec::new(),
     };
     for row in tx.query(
@@ -49,8 +57,7 @@ pub fn check(url: &str) -> Result<Report, postgres::Error> {
             "account acct_{id}: log_head {head} but {n} entries spanning {low}..={high}"
         ));
     }
-    references(&mut tx, &mut report.problems)?;
-    tx.commit()?;
+    references(tx, &mut report.problems)?;
     Ok(report)
 }
 
@@ -82,10 +89,18 @@ fn references(tx: &mut Transaction<'_>, problems: &mut Vec<String>) -> Result<()
 pub fn check_ledger(url: &str) -> Result<LedgerReport, postgres::Error> {
     let mut client = Client::connect(url, NoTls)?;
     let mut tx = snapshot(&mut client)?;
+    let report = check_ledger_in(&mut tx)?;
+    tx.commit()?;
+    Ok(report)
+}
+
+/// [`check_ledger`] inside `tx`, which sees its own writes (as
+/// [`check_in`]).
+pub fn check_ledger_in(tx: &mut Transaction<'_>) -> Result<LedgerReport, postgres::Error> {
     let mut report = LedgerReport {
-        accounts: count(&mut tx, "SELECT COUNT(*) FROM ledger_accounts")?,
-        transactions: count(&mut tx, "SELECT COUNT(*) FROM ledger_transactions")?,
-        postings: count(&mut tx, "SELECT COUNT(*) FROM ledger_postings")?,
+        accounts: count(tx, "SELECT COUNT(*) FROM ledger_accounts")?,
+        transactions: count(tx, "SELECT COUNT(*) FROM ledger_transactions")?,
+        postings: count(tx, "SELECT COUNT(*) FROM ledger_postings")?,
         problems: Vec::new(),
     };
     for row in tx.query(
@@ -128,7 +143,6 @@ pub fn check_ledger(url: &str) -> Result<LedgerReport, postgres::Error> {
                 postings_sum: row.get(5),
             }
         })));
-    tx.commit()?;
     Ok(report)
 }
 

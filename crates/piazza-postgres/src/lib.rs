@@ -30,6 +30,7 @@ use piazza_core::engine::{Committed, Done, Engine, ReadJob, WriteJob};
 use piazza_domain::store::{NoticeSink, PinPolicy};
 
 pub use conn::Conn;
+pub use log::encode as encode_log_event;
 pub use migrations::MigrateError;
 pub use writer::{PgTx, WriterLimits};
 

@@ -31,8 +31,9 @@ pub fn append(conn: &mut Conn, account: AccountId, event: &Event, at: Timestamp)
 }
 
 /// The stored form of an event other than `message.new` (kept as its
-/// message's row): the same JSON as SQLite keeps.
-fn encode(event: &Event) -> Result<String> {
+/// message's row): the same JSON as SQLite keeps. `piazza admin
+/// migrate-store` writes the entries it copies in this form too.
+pub fn encode(event: &Event) -> Result<String> {
     serde_json::to_string(&stored::Event::from(event))
         .map_err(|error| corrupt(format!("cannot encode event: {error}")))
 }

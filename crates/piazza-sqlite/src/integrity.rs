@@ -19,7 +19,7 @@ pub fn check_data_dir(data_dir: &Path) -> Result<Report> {
 /// Opens the store in `data_dir` read-only, if it is at the schema this
 /// version writes: the checks read its tables, and a check changes
 /// nothing, so an older store is not migrated here.
-fn open_current(data_dir: &Path) -> Result<Connection> {
+pub(crate) fn open_current(data_dir: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         data_dir.join(crate::DATABASE_FILE),
         OpenFlags::SQLITE_OPEN_READ_ONLY,
@@ -28,7 +28,7 @@ fn open_current(data_dir: &Path) -> Result<Connection> {
     let current = crate::MIGRATIONS.len() as i64;
     if version != current {
         return Err(Error::Corrupt(format!(
-            "{} is at schema {version} and this Piazza checks schema {current}: run `piazza serve` on it once (it migrates the store as it starts), then check again",
+            "{} is at schema {version} and this Piazza reads schema {current}: run `piazza serve` on it once (it migrates the store as it starts), then run this again",
             data_dir.display()
         )));
     }

@@ -14,6 +14,7 @@ mod checkpointer;
 mod contacts;
 pub mod engine;
 mod error;
+pub mod export;
 pub mod integrity;
 mod log_data;
 mod login_requests;

@@ -1,5 +1,8 @@
 //! `piazza admin …`: checks run against a data directory (offline) or a
-//! PostgreSQL database (while servers run: the checks read one snapshot).
+//! PostgreSQL database (while servers run: the checks read one snapshot),
+//! and the move of a store from SQLite to PostgreSQL.
+
+mod migrate_store;
 
 use std::path::PathBuf;
 
@@ -30,10 +33,22 @@ pub enum AdminCommand {
     /// /api/v1/openapi.json), as docs/openapi.json keeps it:
     /// `piazza admin openapi > docs/openapi.json`
     Openapi,
+    /// Copy a whole server's store (accounts, devices, contacts,
+    /// conversations, messages, logs, the ledger, idempotency keys, media
+    /// rows, …) from SQLite in a data directory into an empty PostgreSQL
+    /// database, in one transaction, then verify it there (row counts,
+    /// gapless logs and conversations, the ledger) before it is kept.
+    /// Exits 1, keeping nothing, on any mismatch. Stop the server first;
+    /// media files stay in the data directory.
+    MigrateStore(migrate_store::MigrateStoreArgs),
 }
 
-pub fn run(command: AdminCommand) -> anyhow::Result<()> {
+/// Runs `command` on this thread: the checks' PostgreSQL client runs a
+/// runtime of its own, which may not start inside `runtime`'s. Only
+/// migrate-store uses `runtime`, for its progress line.
+pub fn run(command: AdminCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     match command {
+        AdminCommand::MigrateStore(args) => runtime.block_on(migrate_store::run(args)),
         AdminCommand::Openapi => {
             print!("{}", piazza_server::openapi::pretty_json());
             Ok(())

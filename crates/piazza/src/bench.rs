@@ -27,7 +27,7 @@ mod connections;
 mod ledger;
 mod messaging;
 mod money;
-mod progress;
+pub(crate) mod progress;
 mod red_packet;
 mod report;
 pub(crate) mod server;

@@ -22,6 +22,7 @@ mod lists;
 mod login_requests;
 mod media;
 mod merchants;
+mod migrate_store;
 mod operations;
 mod password_attempts;
 mod pay_codes;
