@@ -160,8 +160,13 @@ pub trait Writes {
         from_seq: Seq,
         at: Timestamp,
     ) -> Result<()>;
+    /// `member` is no longer a member of `conversation` (its messages
+    /// stay).
     fn delete_member(&mut self, conversation: ConversationId, member: AccountId) -> Result<()>;
+    /// `owner` owns `conversation` now; `None` when nobody is left.
     fn set_owner(&mut self, conversation: ConversationId, owner: Option<AccountId>) -> Result<()>;
+    /// A group's title and picture are now these (the picture is one the
+    /// rules checked is its owner's upload).
     fn set_group_look(
         &mut self,
         conversation: ConversationId,
