@@ -65,6 +65,8 @@ pub enum OpenError {
     },
     #[error(transparent)]
     Migrate(#[from] MigrateError),
+    #[error("cannot open the read connections: {0}")]
+    Readers(String),
 }
 
 pub struct PostgresEngine {
@@ -98,10 +100,9 @@ impl PostgresEngine {
             options.writer,
             options.pin_policy,
         );
-        let readers = Arc::new(readers::Readers::new(
-            url.to_owned(),
-            options.reader_count.max(1),
-        ));
+        let readers = readers::Readers::open(url.to_owned(), options.reader_count.max(1))
+            .map_err(|error| OpenError::Readers(error.to_string()))?;
+        let readers = Arc::new(readers);
         Ok(PostgresEngine { writers, readers })
     }
 }

@@ -12,7 +12,11 @@ use std::process::Command;
 
 use crate::helpers::on_postgres;
 
-/// The tests (exact names) that run on PostgreSQL too.
+/// The tests (exact names) that run on PostgreSQL too. Left out on
+/// purpose: tests of the engine-free parts (docs, the tour's reader),
+/// tests that open the SQLite file itself, and the flood of half-sent
+/// requests, which is about sockets and times itself tightly (run four at
+/// a time here, it misses its deadline under load on either engine).
 const ON_POSTGRES: &[&str] = &[
     "abuse::a_flood_that_lets_the_bucket_refill_is_still_closed",
     "abuse::a_group_is_capped_at_500_members",
@@ -39,7 +43,6 @@ const ON_POSTGRES: &[&str] = &[
     "cli_chat::history_names_people_marks_pictures_and_marks_the_conversation_read",
     "cli_profiles::the_cli_shows_and_sets_profiles_declines_and_changes_passwords",
     "cli_watch::watch_outlives_a_server_restart_and_prints_every_event_once",
-    "connections::a_flood_of_half_sent_requests_leaves_the_server_to_everyone_else",
     "connections::an_address_past_its_cap_loses_its_oldest_idle_connections",
     "connections::past_the_total_cap_the_oldest_idle_go_and_busy_ones_stay",
     "device_details::a_qr_log_in_is_seen_as_the_page_that_picked_its_token_up",
