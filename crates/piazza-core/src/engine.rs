@@ -13,7 +13,7 @@ use piazza_domain::event::{Event, Notice};
 use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
-use crate::accounts;
+use crate::{accounts, pay};
 
 /// What a job answers, typed again by [`crate::Core`].
 pub type Done = Box<dyn Any + Send>;
@@ -55,7 +55,7 @@ pub trait Engine: Send + Sync + 'static {
 /// What a write job sees: one open transaction of the engine.
 ///
 /// Every area adds its data access as a supertrait here, one line.
-pub trait Tx: accounts::Writes {
+pub trait Tx: accounts::Writes + pay::Writes {
     /// The clock of the transaction (one per batch).
     fn now(&self) -> Timestamp;
     /// When wrong payment PINs lock money-out.
@@ -81,9 +81,9 @@ pub trait Tx: accounts::Writes {
 /// What a read job sees: a connection of the engine.
 ///
 /// Every area adds its queries as a supertrait here, one line.
-pub trait Read: accounts::Reads {}
+pub trait Read: accounts::Reads + pay::Reads {}
 
-impl<T: accounts::Reads + ?Sized> Read for T {}
+impl<T: accounts::Reads + pay::Reads + ?Sized> Read for T {}
 
 /// Runs `effect` as [`Tx::refusable_part`] does, keeping its answer.
 pub fn refusable<T>(

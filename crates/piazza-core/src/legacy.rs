@@ -217,63 +217,6 @@ impl Core {
         self.legacy()?.log_after(account, after, limit).await
     }
 
-    pub async fn wallet_balance(&self, account: AccountId, currency: Currency) -> StoreResult<i64> {
-        self.legacy()?.wallet_balance(account, currency).await
-    }
-
-    pub async fn set_pin(&self, account: AccountId, change: PinChange) -> StoreResult<PinSet> {
-        self.legacy()?.set_pin(account, change).await
-    }
-
-    pub async fn pin(&self, account: AccountId) -> StoreResult<Option<PinState>> {
-        self.legacy()?.pin(account).await
-    }
-
-    pub async fn replayed_movement(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-    ) -> StoreResult<Option<MoneyMoved>> {
-        self.legacy()?.replayed_movement(account, request).await
-    }
-
-    pub async fn top_up(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-        money: Money,
-        reference: String,
-    ) -> StoreResult<MoneyMoved> {
-        self.legacy()?
-            .top_up(account, request, money, reference)
-            .await
-    }
-
-    pub async fn withdraw(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-        money: Money,
-        pin: PinCheck,
-        reference: String,
-    ) -> StoreResult<MoneyMoved> {
-        self.legacy()?
-            .withdraw(account, request, money, pin, reference)
-            .await
-    }
-
-    pub async fn statement(
-        &self,
-        account: AccountId,
-        currency: Currency,
-        before: Option<EntryId>,
-        limit: u32,
-    ) -> StoreResult<Page<StatementEntry>> {
-        self.legacy()?
-            .statement(account, currency, before, limit)
-            .await
-    }
-
     pub async fn send_transfer(
         &self,
         sender: AccountId,

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod engine;
 mod legacy;
+pub mod pay;
 
 use std::sync::Arc;
 

@@ -867,51 +867,6 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<LogPage>;
 
-    // Wallet (Piazza Pay).
-    /// The balance of the account's wallet in `currency` (0 before any
-    /// money moved).
-    async fn wallet_balance(&self, account: AccountId, currency: Currency) -> StoreResult<i64>;
-    /// Sets the payment PIN (an Argon2 hash) as `change` allows. It never
-    /// clears a lock: a wrong old PIN is counted, and a lock stays until
-    /// it runs out. A reset notifies every device of the account.
-    async fn set_pin(&self, account: AccountId, change: PinChange) -> StoreResult<PinSet>;
-    async fn pin(&self, account: AccountId) -> StoreResult<Option<PinState>>;
-    /// The stored answer of a wallet movement (top-up, withdrawal) under
-    /// `request`'s key, if it was done: lets a retry be answered before
-    /// anything is asked of the gateway. `IdempotencyKeyReused` if the key
-    /// was used for another request.
-    async fn replayed_movement(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-    ) -> StoreResult<Option<MoneyMoved>>;
-    /// Credits the wallet from the gateway. `reference` is the gateway's.
-    async fn top_up(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-        money: Money,
-        reference: String,
-    ) -> StoreResult<MoneyMoved>;
-    /// Debits the wallet to the gateway. A `PinCheck::Wrong` is counted in
-    /// the same transaction that refuses it, so it survives the refusal.
-    async fn withdraw(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-        money: Money,
-        pin: PinCheck,
-        reference: String,
-    ) -> StoreResult<MoneyMoved>;
-    /// Statement lines, newest first, older than `before`.
-    async fn statement(
-        &self,
-        account: AccountId,
-        currency: Currency,
-        before: Option<EntryId>,
-        limit: u32,
-    ) -> StoreResult<Page<StatementEntry>>;
-
     // Chat transfers.
     /// Moves the money into the transfer's in-flight account and posts the
     /// transfer message in the direct conversation (opened if needed).

@@ -38,15 +38,15 @@ use piazza_domain::limits;
 use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
     Account, Answer, CodeAuthorization, CollectRequest, ContactRequest, ConversationSummary,
-    DeviceSeen, GroupChange, HistoryPage, Idempotent, LogPage, Merchant, MoneyMoved, NoticeSink,
-    OtherDevices, OutgoingRequest, Page, Payment, PaymentDecision, PinChange, PinCheck, PinPolicy,
-    PinSet, PinState, Profile, ProfileChange, RedPacket, RedPacketClaim, RedPacketRequest, Refund,
-    Sent, StatementEntry, StoreResult, TokenHash, Transfer, TransferDecision, TransferRequest,
+    DeviceSeen, GroupChange, HistoryPage, Idempotent, LogPage, Merchant, NoticeSink, OtherDevices,
+    OutgoingRequest, Page, Payment, PaymentDecision, PinCheck, PinPolicy, Profile, ProfileChange,
+    RedPacket, RedPacketClaim, RedPacketRequest, Refund, Sent, StoreResult, TokenHash, Transfer,
+    TransferDecision, TransferRequest,
 };
 use piazza_domain::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, EntryId, Greeting,
-    GroupTitle, LogSeq, MediaId, MerchantId, MessageText, PaymentId, RedPacketId, Rejection, Seq,
-    Store, Timestamp, TransferId, Username,
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Greeting, GroupTitle,
+    LogSeq, MediaId, MerchantId, MessageText, PaymentId, RedPacketId, Rejection, Seq, Store,
+    Timestamp, TransferId, Username,
 };
 use rusqlite::{Connection, OptionalExtension};
 
@@ -631,79 +631,6 @@ impl Store for SqliteStore {
             .await?)
     }
 
-    async fn wallet_balance(&self, account: AccountId, currency: Currency) -> StoreResult<i64> {
-        Ok(self
-            .readers
-            .read(move |conn| wallet::balance(conn, account, currency))
-            .await?)
-    }
-
-    async fn set_pin(&self, account: AccountId, change: PinChange) -> StoreResult<PinSet> {
-        Ok(self
-            .writer
-            .run(move |ctx| wallet::set_pin(ctx, account, change))
-            .await??)
-    }
-
-    async fn pin(&self, account: AccountId) -> StoreResult<Option<PinState>> {
-        Ok(self
-            .readers
-            .read(move |conn| wallet::pin_state(conn, account, Timestamp::now()))
-            .await?)
-    }
-
-    async fn replayed_movement(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-    ) -> StoreResult<Option<MoneyMoved>> {
-        Ok(self
-            .readers
-            .read(move |conn| wallet::stored_answer(conn, account, &request))
-            .await?)
-    }
-
-    async fn top_up(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-        money: Money,
-        reference: String,
-    ) -> StoreResult<MoneyMoved> {
-        Ok(self
-            .writer
-            .run(move |ctx| wallet::top_up(ctx, account, request, money, reference))
-            .await?)
-    }
-
-    async fn withdraw(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-        money: Money,
-        pin: PinCheck,
-        reference: String,
-    ) -> StoreResult<MoneyMoved> {
-        Ok(self
-            .writer
-            .run(move |ctx| wallet::withdraw(ctx, account, request, money, pin, reference))
-            .await??)
-    }
-
-    async fn statement(
-        &self,
-        account: AccountId,
-        currency: Currency,
-        before: Option<EntryId>,
-        limit: u32,
-    ) -> StoreResult<Page<StatementEntry>> {
-        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
-        Ok(self
-            .readers
-            .read(move |conn| wallet::statement(conn, account, currency, before, limit))
-            .await?)
-    }
-
     async fn send_transfer(
         &self,
         sender: AccountId,
@@ -1059,11 +986,13 @@ impl Store for SqliteStore {
 /// What the store's unit tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use piazza_core::accounts;
-    use piazza_domain::store::{Account, DeviceSeen, NoticeSink, StoreResult, TokenHash};
-    use piazza_domain::{AccountId, DeviceId, DeviceName, DisplayName, Store, Username};
+    use std::sync::Arc;
 
-    use crate::SqliteStore;
+    use piazza_core::{Core, accounts};
+    use piazza_domain::store::{Account, DeviceSeen, NoticeSink, StoreResult, TokenHash};
+    use piazza_domain::{AccountId, DeviceId, DeviceName, DisplayName, Username};
+
+    use crate::{SqliteEngine, SqliteStore};
 
     /// A live side that drops every notice.
     pub(crate) struct Nobody;
@@ -1072,8 +1001,13 @@ pub(crate) mod test_support {
         fn notify(&self, _: Vec<piazza_domain::Notice>) {}
     }
 
+    /// The rules over `store`, as the server calls them.
+    pub(crate) fn core(store: &Arc<SqliteStore>) -> Core {
+        Core::new(Arc::new(SqliteEngine(Arc::clone(store))))
+    }
+
     /// Gives `account` its first payment PIN (the store never reads the hash).
-    pub(crate) async fn set_first_pin(store: &SqliteStore, account: AccountId) {
+    pub(crate) async fn set_first_pin(store: &Core, account: AccountId) {
         let first = piazza_domain::store::PinChange::WithPassword {
             pin_hash: "unused".into(),
             reset_effective_at: piazza_domain::Timestamp::now(),
@@ -1184,9 +1118,11 @@ mod tests {
         use piazza_domain::store::{IdempotencyKey, Idempotent};
 
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        let store = Arc::new(
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap(),
+        );
         let ann = test_support::account(&store, "ann").await;
+        let store = test_support::core(&store);
         let money = Money::new(AmountMinor::positive(100).unwrap(), Currency::CNY);
         let request = || Idempotent {
             key: IdempotencyKey::parse("k1").unwrap(),

@@ -83,15 +83,16 @@ pub(crate) fn decode(conn: &Connection, data: &str) -> Result<Event> {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::{Nobody, account};
+    use crate::test_support::{Nobody, account, core};
     use std::sync::Arc;
 
+    use piazza_core::Core;
     use piazza_domain::event::TransferEvent;
     use piazza_domain::money::{AmountMinor, Currency, Money};
     use piazza_domain::store::{
         IdempotencyKey, Idempotent, PinCheck, TransferDecision, TransferRequest,
     };
-    use piazza_domain::{AccountId, Greeting, LogSeq, Store, Timestamp, Username};
+    use piazza_domain::{AccountId, Greeting, LogSeq, Timestamp, Username};
 
     use super::*;
     use crate::{SqliteStore, StoreOptions};
@@ -104,7 +105,7 @@ mod tests {
     }
 
     /// The events of `account`'s log whose type starts with `prefix`.
-    async fn logged(store: &SqliteStore, account: AccountId, prefix: &str) -> Vec<Event> {
+    async fn logged(store: &Core, account: AccountId, prefix: &str) -> Vec<Event> {
         let page = store.log_after(account, LogSeq::START, 100).await.unwrap();
         page.entries
             .into_iter()
@@ -116,9 +117,11 @@ mod tests {
     #[tokio::test]
     async fn transfer_events_read_back_whole_with_the_status_of_their_time() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        let store = Arc::new(
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap(),
+        );
         let (ann, bob) = (account(&store, "ann").await, account(&store, "bob").await);
+        let store = core(&store);
         let asked = store
             .request_contact(
                 ann,
