@@ -3,7 +3,6 @@
 //! when its rules move above the engines; the file goes with the last one.
 
 use piazza_domain::media::{Media, MediaStored, NewMedia, Thumbnail};
-use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::*;
 use piazza_domain::*;
 
@@ -282,110 +281,6 @@ impl Core {
         limit: u32,
     ) -> StoreResult<usize> {
         self.legacy()?.refund_expired_red_packets(now, limit).await
-    }
-
-    pub async fn create_merchant(
-        &self,
-        owner: AccountId,
-        name: String,
-        city: String,
-        currency: Currency,
-    ) -> StoreResult<Merchant> {
-        self.legacy()?
-            .create_merchant(owner, name, city, currency)
-            .await
-    }
-
-    pub async fn merchant(
-        &self,
-        viewer: AccountId,
-        merchant: MerchantId,
-        currency: Currency,
-    ) -> StoreResult<Merchant> {
-        self.legacy()?.merchant(viewer, merchant, currency).await
-    }
-
-    pub async fn pay_merchant(
-        &self,
-        buyer: AccountId,
-        request: Idempotent,
-        merchant: MerchantId,
-        money: Money,
-        pin: PinCheck,
-    ) -> StoreResult<Payment> {
-        self.legacy()?
-            .pay_merchant(buyer, request, merchant, money, pin)
-            .await
-    }
-
-    pub async fn refund_payment(
-        &self,
-        owner: AccountId,
-        request: Idempotent,
-        payment: PaymentId,
-        money: Money,
-    ) -> StoreResult<Refund> {
-        self.legacy()?
-            .refund_payment(owner, request, payment, money)
-            .await
-    }
-
-    pub async fn create_payment_code(
-        &self,
-        account: AccountId,
-        device: DeviceId,
-        code_hash: [u8; 32],
-        expires_at: Timestamp,
-        authorization: CodeAuthorization,
-    ) -> StoreResult<()> {
-        self.legacy()?
-            .create_payment_code(account, device, code_hash, expires_at, authorization)
-            .await
-    }
-
-    pub async fn collect_payment(
-        &self,
-        owner: AccountId,
-        request: Idempotent,
-        collect: CollectRequest,
-    ) -> StoreResult<Payment> {
-        self.legacy()?
-            .collect_payment(owner, request, collect)
-            .await
-    }
-
-    pub async fn decide_payment(
-        &self,
-        buyer: AccountId,
-        payment: PaymentId,
-        decision: PaymentDecision,
-    ) -> StoreResult<Payment> {
-        self.legacy()?
-            .decide_payment(buyer, payment, decision)
-            .await
-    }
-
-    pub async fn payment(&self, viewer: AccountId, payment: PaymentId) -> StoreResult<Payment> {
-        self.legacy()?.payment(viewer, payment).await
-    }
-
-    pub async fn lapse_unconfirmed_payments(
-        &self,
-        now: Timestamp,
-        limit: u32,
-    ) -> StoreResult<usize> {
-        self.legacy()?.lapse_unconfirmed_payments(now, limit).await
-    }
-
-    pub async fn purge_money_housekeeping(
-        &self,
-        keys_before: Timestamp,
-        codes_before: Timestamp,
-        limit: u32,
-    ) -> StoreResult<usize> {
-        self.legacy()?
-            .purge_money_housekeeping(keys_before, codes_before, limit)
-            .await
     }
 
     pub async fn create_login_request(&self, request: NewLoginRequest) -> StoreResult<bool> {

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use crate::event::{AccountRef, ConversationKind, LogEntry, Message, Notice};
 use crate::ledger::OperationKind;
 use crate::media::{Media, MediaStored, NewMedia, Thumbnail};
-use crate::money::{Currency, Money};
+use crate::money::Money;
 use crate::{
     AccountId, Bio, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName,
     DisplayName, EntryId, Greeting, GroupTitle, LogSeq, MediaId, MerchantId, MessageText,
@@ -912,83 +912,6 @@ pub trait Store: Send + Sync + 'static {
     /// Refunds the unclaimed rest of up to `limit` packets expired by
     /// `now`; answers how many packets were closed.
     async fn refund_expired_red_packets(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
-
-    // Merchants.
-    /// A new merchant owned by `owner`; name and city are already checked.
-    async fn create_merchant(
-        &self,
-        owner: AccountId,
-        name: String,
-        city: String,
-        currency: Currency,
-    ) -> StoreResult<Merchant>;
-    /// A merchant, for its owner only (`MerchantNotFound` for anyone else).
-    async fn merchant(
-        &self,
-        viewer: AccountId,
-        merchant: MerchantId,
-        currency: Currency,
-    ) -> StoreResult<Merchant>;
-    /// The buyer pays the merchant from their wallet into its settlement.
-    async fn pay_merchant(
-        &self,
-        buyer: AccountId,
-        request: Idempotent,
-        merchant: MerchantId,
-        money: Money,
-        pin: PinCheck,
-    ) -> StoreResult<Payment>;
-    /// The merchant's owner gives (part of) a payment back.
-    async fn refund_payment(
-        &self,
-        owner: AccountId,
-        request: Idempotent,
-        payment: PaymentId,
-        money: Money,
-    ) -> StoreResult<Refund>;
-    /// Stores a buyer's new payment code (its hash), bound to `device`, if
-    /// `authorization` holds and money may leave the wallet (no lock, no
-    /// reset waiting). A wrong PIN is counted in the refusing job.
-    async fn create_payment_code(
-        &self,
-        account: AccountId,
-        device: DeviceId,
-        code_hash: [u8; 32],
-        expires_at: Timestamp,
-        authorization: CodeAuthorization,
-    ) -> StoreResult<()>;
-    /// The merchant's owner collects from a buyer's payment code; the code
-    /// is used up either way. Refused while the buyer's PIN is locked or
-    /// being reset; past the buyer's daily cap it waits for confirmation.
-    async fn collect_payment(
-        &self,
-        owner: AccountId,
-        request: Idempotent,
-        collect: CollectRequest,
-    ) -> StoreResult<Payment>;
-    /// The buyer confirms (with their PIN) or declines a collection that
-    /// waits for them. Saying the same again answers the same; anyone but
-    /// the buyer gets `PaymentNotFound`.
-    async fn decide_payment(
-        &self,
-        buyer: AccountId,
-        payment: PaymentId,
-        decision: PaymentDecision,
-    ) -> StoreResult<Payment>;
-    /// A payment, for its buyer or its merchant's owner only.
-    async fn payment(&self, viewer: AccountId, payment: PaymentId) -> StoreResult<Payment>;
-    /// Lapses collections whose confirmation time is past `now`, at most
-    /// `limit`; returns how many. Nothing had moved, so nothing moves.
-    async fn lapse_unconfirmed_payments(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
-    /// Deletes idempotency keys stored before `keys_before` and payment
-    /// codes that expired before `codes_before`, at most `limit` of each;
-    /// returns how many rows went.
-    async fn purge_money_housekeeping(
-        &self,
-        keys_before: Timestamp,
-        codes_before: Timestamp,
-        limit: u32,
-    ) -> StoreResult<usize>;
 
     // QR log-in: a page asks, a logged-in device approves, the page picks
     // its new device's token up once.

@@ -35,18 +35,16 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use piazza_domain::limits;
-use piazza_domain::money::{Currency, Money};
 use piazza_domain::store::{
-    Account, Answer, CodeAuthorization, CollectRequest, ContactRequest, ConversationSummary,
-    DeviceSeen, GroupChange, HistoryPage, Idempotent, LogPage, Merchant, NoticeSink, OtherDevices,
-    OutgoingRequest, Page, Payment, PaymentDecision, PinCheck, PinPolicy, Profile, ProfileChange,
-    RedPacket, RedPacketClaim, RedPacketRequest, Refund, Sent, StoreResult, TokenHash, Transfer,
-    TransferDecision, TransferRequest,
+    Account, Answer, ContactRequest, ConversationSummary, DeviceSeen, GroupChange, HistoryPage,
+    Idempotent, LogPage, NoticeSink, OtherDevices, OutgoingRequest, Page, PinCheck, PinPolicy,
+    Profile, ProfileChange, RedPacket, RedPacketClaim, RedPacketRequest, Sent, StoreResult,
+    TokenHash, Transfer, TransferDecision, TransferRequest,
 };
 use piazza_domain::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Greeting, GroupTitle,
-    LogSeq, MediaId, MerchantId, MessageText, PaymentId, RedPacketId, Rejection, Seq, Store,
-    Timestamp, TransferId, Username,
+    LogSeq, MediaId, MessageText, RedPacketId, Rejection, Seq, Store, Timestamp, TransferId,
+    Username,
 };
 use rusqlite::{Connection, OptionalExtension};
 
@@ -705,124 +703,6 @@ impl Store for SqliteStore {
         Ok(self
             .writer
             .run(move |ctx| red_packets::refund_expired(ctx, now, limit))
-            .await?)
-    }
-
-    async fn create_merchant(
-        &self,
-        owner: AccountId,
-        name: String,
-        city: String,
-        _currency: Currency,
-    ) -> StoreResult<Merchant> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::create(ctx, owner, name, city))
-            .await?)
-    }
-
-    async fn merchant(
-        &self,
-        viewer: AccountId,
-        merchant: MerchantId,
-        currency: Currency,
-    ) -> StoreResult<Merchant> {
-        Ok(self
-            .readers
-            .read(move |conn| merchants::get(conn, viewer, merchant, currency))
-            .await?)
-    }
-
-    async fn pay_merchant(
-        &self,
-        buyer: AccountId,
-        request: Idempotent,
-        merchant: MerchantId,
-        money: Money,
-        pin: PinCheck,
-    ) -> StoreResult<Payment> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::pay(ctx, buyer, request, merchant, money, pin))
-            .await??)
-    }
-
-    async fn refund_payment(
-        &self,
-        owner: AccountId,
-        request: Idempotent,
-        payment: PaymentId,
-        money: Money,
-    ) -> StoreResult<Refund> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::refund(ctx, owner, request, payment, money))
-            .await?)
-    }
-
-    async fn create_payment_code(
-        &self,
-        account: AccountId,
-        device: DeviceId,
-        code_hash: [u8; 32],
-        expires_at: Timestamp,
-        authorization: CodeAuthorization,
-    ) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| {
-                merchants::create_code(ctx, account, device, code_hash, expires_at, authorization)
-            })
-            .await??)
-    }
-
-    async fn collect_payment(
-        &self,
-        owner: AccountId,
-        request: Idempotent,
-        collect: CollectRequest,
-    ) -> StoreResult<Payment> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::collect(ctx, owner, request, collect))
-            .await?)
-    }
-
-    async fn decide_payment(
-        &self,
-        buyer: AccountId,
-        payment: PaymentId,
-        decision: PaymentDecision,
-    ) -> StoreResult<Payment> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::decide(ctx, buyer, payment, decision))
-            .await??)
-    }
-
-    async fn payment(&self, viewer: AccountId, payment: PaymentId) -> StoreResult<Payment> {
-        Ok(self
-            .readers
-            .read(move |conn| merchants::get_payment(conn, viewer, payment))
-            .await?)
-    }
-
-    async fn lapse_unconfirmed_payments(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::lapse_unconfirmed(ctx, now, limit))
-            .await?)
-    }
-
-    async fn purge_money_housekeeping(
-        &self,
-        keys_before: Timestamp,
-        codes_before: Timestamp,
-        limit: u32,
-    ) -> StoreResult<usize> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::purge(ctx, keys_before, codes_before, limit))
             .await?)
     }
 

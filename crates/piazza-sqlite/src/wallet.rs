@@ -517,14 +517,6 @@ pub(crate) fn store_response(
     )?)
 }
 
-pub(crate) fn pin_state(
-    conn: &Connection,
-    account: AccountId,
-    now: Timestamp,
-) -> crate::error::Result<Option<piazza_domain::store::PinState>> {
-    Ok(stored_pin(conn, account)?.map(|stored| stored.at(now)))
-}
-
 pub(crate) fn balance(
     conn: &Connection,
     account: AccountId,

@@ -7,14 +7,15 @@
 //! leaves a wallet. Each submodule holds its area's data traits; the two
 //! traits here gather them for [`crate::engine`].
 
+pub mod merchants;
 pub mod wallet;
 
 /// Every query of Pay, as an engine answers them.
-pub trait Reads: wallet::Reads {}
+pub trait Reads: wallet::Reads + merchants::Reads {}
 
-impl<T: wallet::Reads + ?Sized> Reads for T {}
+impl<T: wallet::Reads + merchants::Reads + ?Sized> Reads for T {}
 
 /// Every change of Pay, inside an engine's transaction.
-pub trait Writes: wallet::Writes {}
+pub trait Writes: wallet::Writes + merchants::Writes {}
 
-impl<T: wallet::Writes + ?Sized> Writes for T {}
+impl<T: wallet::Writes + merchants::Writes + ?Sized> Writes for T {}
