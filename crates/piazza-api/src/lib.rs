@@ -10,6 +10,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod events;
+
 /// RFC 9457 problem details, as every error is answered.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct Problem {
@@ -383,17 +385,48 @@ pub struct MarkRead {
 
 // -------------------------------------------------------------------- sync
 
-/// One entry of the account's log. `cursor` and `type` are always present;
-/// the other fields depend on `type` (see the `Event*` schemas).
+/// One entry of the account's log. `cursor`, `type` and `at` are always
+/// present; the other fields are the event's, as `Event` gives them for its
+/// `type`. Skip a `type` you do not know: new ones may come.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct EventView {
     pub cursor: String,
     #[serde(rename = "type")]
     pub type_: String,
     pub at: String,
+    // A map rather than `events::Event`, so that a client reads (and can
+    // skip) a type newer than itself; `event()` gives the typed form. The
+    // fields go out in name order, after the three above.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = events::Event)]
     pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl EventView {
+    /// The envelope of `event`, logged at `cursor` and `at`.
+    pub fn new(cursor: String, at: String, event: &events::Event) -> EventView {
+        let encoded = serde_json::to_value(event).expect("an event always encodes");
+        let serde_json::Value::Object(mut fields) = encoded else {
+            unreachable!("an internally tagged enum encodes as an object")
+        };
+        let Some(serde_json::Value::String(type_)) = fields.remove("type") else {
+            unreachable!("an internally tagged enum encodes its tag as a string")
+        };
+        EventView {
+            cursor,
+            type_,
+            at,
+            fields,
+        }
+    }
+
+    /// The event as its type, or an error for a type (or a shape) this
+    /// build does not know.
+    pub fn event(&self) -> Result<events::Event, serde_json::Error> {
+        let mut tagged = self.fields.clone();
+        tagged.insert("type".to_owned(), self.type_.clone().into());
+        serde_json::from_value(serde_json::Value::Object(tagged))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

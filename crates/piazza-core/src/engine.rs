@@ -13,7 +13,7 @@ use piazza_domain::event::{Event, Notice};
 use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
-use crate::{accounts, pay};
+use crate::{accounts, contacts, login_requests, media, pay, profiles};
 
 /// What a job answers, typed again by [`crate::Core`].
 pub type Done = Box<dyn Any + Send>;
@@ -55,7 +55,14 @@ pub trait Engine: Send + Sync + 'static {
 /// What a write job sees: one open transaction of the engine.
 ///
 /// Every area adds its data access as a supertrait here, one line.
-pub trait Tx: accounts::Writes + pay::Writes {
+pub trait Tx:
+    accounts::Writes
+    + contacts::Writes
+    + login_requests::Writes
+    + media::Writes
+    + pay::Writes
+    + profiles::Writes
+{
     /// The clock of the transaction (one per batch).
     fn now(&self) -> Timestamp;
     /// When wrong payment PINs lock money-out.
@@ -81,9 +88,26 @@ pub trait Tx: accounts::Writes + pay::Writes {
 /// What a read job sees: a connection of the engine.
 ///
 /// Every area adds its queries as a supertrait here, one line.
-pub trait Read: accounts::Reads + pay::Reads {}
+pub trait Read:
+    accounts::Reads
+    + contacts::Reads
+    + login_requests::Reads
+    + media::Reads
+    + pay::Reads
+    + profiles::Reads
+{
+}
 
-impl<T: accounts::Reads + pay::Reads + ?Sized> Read for T {}
+impl<T> Read for T where
+    T: accounts::Reads
+        + contacts::Reads
+        + login_requests::Reads
+        + media::Reads
+        + pay::Reads
+        + profiles::Reads
+        + ?Sized
+{
+}
 
 /// Runs `effect` as [`Tx::refusable_part`] does, keeping its answer.
 pub fn refusable<T>(

@@ -2,106 +2,12 @@
 //! method forwards to it. A method leaves this file for its area's module
 //! when its rules move above the engines; the file goes with the last one.
 
-use piazza_domain::media::{Media, MediaStored, NewMedia, Thumbnail};
 use piazza_domain::store::*;
 use piazza_domain::*;
 
 use crate::Core;
 
 impl Core {
-    pub async fn update_profile(
-        &self,
-        account: AccountId,
-        change: ProfileChange,
-    ) -> StoreResult<Account> {
-        self.legacy()?.update_profile(account, change).await
-    }
-
-    pub async fn profile(&self, viewer: AccountId, account: AccountId) -> StoreResult<Profile> {
-        self.legacy()?.profile(viewer, account).await
-    }
-
-    pub async fn find_account(&self, username: Username) -> StoreResult<Account> {
-        self.legacy()?.find_account(username).await
-    }
-
-    pub async fn password_hash(&self, account: AccountId) -> StoreResult<String> {
-        self.legacy()?.password_hash(account).await
-    }
-
-    pub async fn change_password(
-        &self,
-        account: AccountId,
-        device: DeviceId,
-        old_hash: String,
-        new_hash: String,
-        others: OtherDevices,
-    ) -> StoreResult<Vec<DeviceId>> {
-        self.legacy()?
-            .change_password(account, device, old_hash, new_hash, others)
-            .await
-    }
-
-    pub async fn request_contact(
-        &self,
-        from: AccountId,
-        to: Username,
-        greeting: Greeting,
-    ) -> StoreResult<ContactRequestId> {
-        self.legacy()?.request_contact(from, to, greeting).await
-    }
-
-    pub async fn incoming_requests(
-        &self,
-        account: AccountId,
-        before: Option<ContactRequestId>,
-        limit: u32,
-    ) -> StoreResult<Page<ContactRequest>> {
-        self.legacy()?
-            .incoming_requests(account, before, limit)
-            .await
-    }
-
-    pub async fn accept_request(
-        &self,
-        account: AccountId,
-        request: ContactRequestId,
-    ) -> StoreResult<()> {
-        self.legacy()?.accept_request(account, request).await
-    }
-
-    pub async fn outgoing_requests(
-        &self,
-        account: AccountId,
-        before: Option<ContactRequestId>,
-        limit: u32,
-    ) -> StoreResult<Page<OutgoingRequest>> {
-        self.legacy()?
-            .outgoing_requests(account, before, limit)
-            .await
-    }
-
-    pub async fn decline_request(
-        &self,
-        account: AccountId,
-        request: ContactRequestId,
-    ) -> StoreResult<()> {
-        self.legacy()?.decline_request(account, request).await
-    }
-
-    pub async fn contacts(
-        &self,
-        account: AccountId,
-        after: Option<Username>,
-        limit: u32,
-    ) -> StoreResult<Page<Account>> {
-        self.legacy()?.contacts(account, after, limit).await
-    }
-
-    pub async fn remove_contact(&self, account: AccountId, other: AccountId) -> StoreResult<()> {
-        self.legacy()?.remove_contact(account, other).await
-    }
-
     pub async fn open_direct(
         &self,
         account: AccountId,
@@ -281,77 +187,6 @@ impl Core {
         limit: u32,
     ) -> StoreResult<usize> {
         self.legacy()?.refund_expired_red_packets(now, limit).await
-    }
-
-    pub async fn create_login_request(&self, request: NewLoginRequest) -> StoreResult<bool> {
-        self.legacy()?.create_login_request(request).await
-    }
-
-    pub async fn approve_login_request(
-        &self,
-        account: AccountId,
-        request: LoginRequestId,
-        code_hash: TokenHash,
-        placeholder: TokenHash,
-    ) -> StoreResult<LoginApproval> {
-        self.legacy()?
-            .approve_login_request(account, request, code_hash, placeholder)
-            .await
-    }
-
-    pub async fn review_login_request(
-        &self,
-        request: LoginRequestId,
-        code_hash: TokenHash,
-        now: Timestamp,
-    ) -> StoreResult<LoginRequestReview> {
-        self.legacy()?
-            .review_login_request(request, code_hash, now)
-            .await
-    }
-
-    pub async fn login_request_status(
-        &self,
-        request: LoginRequestId,
-        secret_hash: TokenHash,
-        now: Timestamp,
-    ) -> StoreResult<LoginRequestStatus> {
-        self.legacy()?
-            .login_request_status(request, secret_hash, now)
-            .await
-    }
-
-    pub async fn deliver_login_token(
-        &self,
-        request: LoginRequestId,
-        secret_hash: TokenHash,
-        token_hash: TokenHash,
-        seen: DeviceSeen,
-    ) -> StoreResult<LoginRequestStatus> {
-        self.legacy()?
-            .deliver_login_token(request, secret_hash, token_hash, seen)
-            .await
-    }
-
-    pub async fn put_media(
-        &self,
-        uploader: AccountId,
-        media: NewMedia,
-        quota_bytes: u64,
-    ) -> StoreResult<MediaStored> {
-        self.legacy()?.put_media(uploader, media, quota_bytes).await
-    }
-
-    pub async fn media(&self, viewer: AccountId, media: MediaId) -> StoreResult<(Media, Vec<u8>)> {
-        self.legacy()?.media(viewer, media).await
-    }
-
-    pub async fn media_thumbnail(
-        &self,
-        viewer: AccountId,
-        media: MediaId,
-    ) -> StoreResult<Thumbnail> {
-        self.legacy()?.media_thumbnail(viewer, media).await
     }
 
     pub async fn send_image(

@@ -9,10 +9,16 @@
 //! the binary picks one. See ARCHITECTURE.md, "Rules and engines".
 
 pub mod accounts;
+pub mod contacts;
 pub mod engine;
+pub mod integrity;
 mod legacy;
+pub mod login_requests;
+pub mod media;
 pub mod pay;
+pub mod profiles;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use piazza_domain::store::Answer;
@@ -25,11 +31,18 @@ pub use engine::{Engine, Error, Read, Result, Tx};
 #[derive(Clone)]
 pub struct Core {
     engine: Arc<dyn Engine>,
+    /// Uploaded images' files, kept in the data directory whatever the
+    /// engine (`media.rs`).
+    media: Arc<media::MediaFiles>,
 }
 
 impl Core {
-    pub fn new(engine: Arc<dyn Engine>) -> Core {
-        Core { engine }
+    /// The rules over `engine`, with media files under `data_dir`.
+    pub fn new(engine: Arc<dyn Engine>, data_dir: &Path) -> Core {
+        Core {
+            engine,
+            media: Arc::new(media::MediaFiles::in_data_dir(data_dir)),
+        }
     }
 
     pub fn engine(&self) -> &Arc<dyn Engine> {

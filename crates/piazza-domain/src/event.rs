@@ -3,16 +3,17 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
 use crate::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MediaId,
     MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp,
     TransactionId, TransferId, Username,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[cfg(any(test, feature = "examples"))]
+pub mod examples;
+pub mod stored;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConversationKind {
     Direct,
     Group,
@@ -28,7 +29,7 @@ impl ConversationKind {
 }
 
 /// A stored message, as every member sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub message_id: MessageId,
     pub conversation_id: ConversationId,
@@ -39,34 +40,29 @@ pub struct Message {
     pub sent_at: Timestamp,
     /// `None` for a plain text message; `transfer`, `red_packet`, … for a
     /// message that stands for a money movement.
-    #[serde(default)]
     pub kind: Option<String>,
     /// The id of what a non-text message stands for (a `trf_…`).
-    #[serde(default)]
     pub reference: Option<String>,
 }
 
 /// A public reference to an account, as events carry it: what a contact
 /// request needs to show who it is from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRef {
     pub account_id: AccountId,
     pub username: Username,
     pub display_name: String,
     /// The account's avatar when the event was logged. Absent from
     /// entries logged before profiles had avatars.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar_media_id: Option<MediaId>,
 }
 
 /// Who an event is about, by name and picture as they were when it was
-/// logged, for events that name an account by id only. Every field is
-/// absent from entries logged before profiles (`#[serde(default)]`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// logged, for events that name an account by id only. Both are `None` in
+/// entries logged before profiles.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Named {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar_media_id: Option<MediaId>,
 }
 
@@ -79,15 +75,13 @@ impl From<&AccountRef> for Named {
     }
 }
 
-/// One thing an account must learn about. The storage form of the log is
-/// this enum in JSON, except `MessageNew`, whose log entry only points at
-/// the message row (one copy of the text, however many members).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
+/// One thing an account must learn about. This is the form the rules use;
+/// it has no serde of its own. Engines keep [`stored::Event`], clients see
+/// `piazza_api::events::Event`: each is converted from this in one place,
+/// so a field here can be renamed without a migration or a client noticing.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    #[serde(rename = "message.new")]
     MessageNew(Arc<Message>),
-    #[serde(rename = "conversation.created")]
     ConversationCreated {
         conversation_id: ConversationId,
         kind: ConversationKind,
@@ -96,39 +90,31 @@ pub enum Event {
         members: Vec<AccountId>,
         /// A group's picture (absent from older entries and for direct
         /// conversations).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         avatar_media_id: Option<MediaId>,
     },
     /// A group's title or picture changed (every member's log).
-    #[serde(rename = "conversation.updated")]
     ConversationUpdated {
         conversation_id: ConversationId,
         title: String,
         avatar_media_id: Option<MediaId>,
         by: AccountId,
     },
-    #[serde(rename = "conversation.member_added")]
     MemberAdded {
         conversation_id: ConversationId,
         account_id: AccountId,
         by: AccountId,
         /// The new member's name and picture.
-        #[serde(flatten)]
         member: Named,
     },
-    #[serde(rename = "conversation.member_removed")]
     MemberRemoved {
         conversation_id: ConversationId,
         account_id: AccountId,
         by: AccountId,
         /// The owner once the member is gone: it changes when the owner leaves.
-        #[serde(default)]
         owner: Option<AccountId>,
         /// The removed member's name and picture.
-        #[serde(flatten)]
         member: Named,
     },
-    #[serde(rename = "contact.request")]
     ContactRequest {
         request_id: ContactRequestId,
         from: AccountRef,
@@ -137,22 +123,19 @@ pub enum Event {
     },
     /// The recipient declined a request (the recipient's log only: the
     /// sender is not told, and still sees it pending).
-    #[serde(rename = "contact.request_declined")]
     ContactRequestDeclined {
         request_id: ContactRequestId,
         from: AccountId,
     },
-    #[serde(rename = "contact.added")]
-    ContactAdded { contact: AccountRef },
-    #[serde(rename = "contact.removed")]
+    ContactAdded {
+        contact: AccountRef,
+    },
     ContactRemoved {
         account_id: AccountId,
         /// The former contact's name and picture.
-        #[serde(flatten)]
         contact: Named,
     },
     /// An account changed its profile (its own log and its contacts').
-    #[serde(rename = "account.updated")]
     AccountUpdated {
         account_id: AccountId,
         display_name: String,
@@ -163,12 +146,10 @@ pub enum Event {
     /// The account's password was changed from one of its devices; the
     /// others, if `signed_out_other_devices`, were logged out in the same
     /// commit.
-    #[serde(rename = "account.password_changed")]
     PasswordChanged {
         by_device_id: DeviceId,
         signed_out_other_devices: bool,
     },
-    #[serde(rename = "read.marker")]
     ReadMarker {
         conversation_id: ConversationId,
         seq: Seq,
@@ -177,7 +158,6 @@ pub enum Event {
     /// The other member of a direct conversation read it up to `seq`
     /// (the peer's log only, and only when their read position moved
     /// forward; never in groups, see ARCHITECTURE.md, "Read receipts").
-    #[serde(rename = "read.receipt")]
     ReadReceipt {
         conversation_id: ConversationId,
         /// Who read: the peer of the account whose log this is.
@@ -185,63 +165,50 @@ pub enum Event {
         seq: Seq,
     },
     /// Money came into the account's wallet.
-    #[serde(rename = "wallet.credited")]
     WalletCredited(WalletMovement),
     /// Money left the account's wallet.
-    #[serde(rename = "wallet.debited")]
     WalletDebited(WalletMovement),
     /// A transfer left the account's wallet (the sender's log).
-    #[serde(rename = "transfer.sent")]
     TransferSent(TransferEvent),
     /// A transfer waits for the account to accept it (the recipient's log).
-    #[serde(rename = "transfer.received")]
     TransferReceived(TransferEvent),
-    #[serde(rename = "transfer.accepted")]
     TransferAccepted(TransferEvent),
-    #[serde(rename = "transfer.declined")]
     TransferDeclined(TransferEvent),
     /// Unaccepted in time, the transfer went back to its sender.
-    #[serde(rename = "transfer.returned")]
     TransferReturned(TransferEvent),
     /// Someone claimed a share (the claimer's and the sender's logs).
-    #[serde(rename = "red_packet.claimed")]
     RedPacketClaimed(RedPacketEvent),
     /// The unclaimed rest went back to the sender (the sender's log).
-    #[serde(rename = "red_packet.refunded")]
     RedPacketRefunded(RedPacketEvent),
     /// The account paid a merchant (the buyer's log).
-    #[serde(rename = "payment.sent")]
     PaymentSent(PaymentEvent),
     /// One of the account's merchants was paid (the owner's log).
-    #[serde(rename = "payment.received")]
     PaymentReceived(PaymentEvent),
     /// A merchant gave (part of) a payment back (buyer's and owner's logs).
-    #[serde(rename = "payment.refunded")]
     PaymentRefunded(PaymentEvent),
     /// A merchant collected more than the no-PIN limit from the account's
     /// payment code: nothing moved until the buyer confirms (buyer's log).
-    #[serde(rename = "payment.confirmation_requested")]
     PaymentConfirmationRequested(PaymentEvent),
     /// The buyer declined a collection (buyer's and owner's logs).
-    #[serde(rename = "payment.declined")]
     PaymentDeclined(PaymentEvent),
     /// The buyer did not confirm a collection in time (both logs).
-    #[serde(rename = "payment.expired")]
     PaymentExpired(PaymentEvent),
     /// A forgotten PIN is being reset with the password: no money leaves
     /// the wallet until `effective_at`, when the new PIN takes over. Every
     /// device of the account learns it, so an owner who did not ask can
     /// cancel it with the current PIN.
-    #[serde(rename = "wallet.pin_reset")]
-    PinReset { effective_at: Timestamp },
+    PinReset {
+        effective_at: Timestamp,
+    },
     /// The PIN was set or changed at once (the first PIN, or a change with
     /// the old PIN, which also cancels a pending reset).
-    #[serde(rename = "wallet.pin_changed")]
-    PinChanged { reset_cancelled: bool },
+    PinChanged {
+        reset_cancelled: bool,
+    },
 }
 
 /// A merchant payment or refund as the logs keep it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentEvent {
     pub payment_id: PaymentId,
     pub merchant_id: MerchantId,
@@ -250,28 +217,24 @@ pub struct PaymentEvent {
     pub amount_minor: i64,
     pub currency: String,
     /// For `payment.refunded`.
-    #[serde(default)]
     pub refund_id: Option<RefundId>,
     /// The merchant's name, so the buyer sees who took the money without
     /// a read of the merchant (which only its owner may read). Absent
     /// from entries logged before it was kept.
-    #[serde(default)]
     pub merchant_name: Option<String>,
     /// The merchant collected it with the buyer's payment code (rather
     /// than the buyer paying a scanned merchant code). False in entries
     /// logged before it was kept.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub collected: bool,
 }
 
 /// A red packet event as the logs keep it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedPacketEvent {
     pub red_packet_id: RedPacketId,
     pub conversation_id: ConversationId,
     pub sender: AccountId,
     /// Who claimed (for `red_packet.claimed`).
-    #[serde(default)]
     pub claimer: Option<AccountId>,
     /// The share claimed, or the rest refunded.
     pub amount_minor: i64,
@@ -279,7 +242,7 @@ pub struct RedPacketEvent {
 }
 
 /// A transfer event as the logs keep it: plain strings and numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferEvent {
     pub transfer_id: TransferId,
     pub from: AccountId,
@@ -292,7 +255,7 @@ pub struct TransferEvent {
 
 /// A money event as the account's log keeps it. Plain strings and numbers,
 /// so old log entries stay readable if the ledger's types change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalletMovement {
     pub transaction_id: TransactionId,
     /// The operation, as `OperationKind::as_str` names it (`topup`, …).
@@ -357,57 +320,4 @@ pub enum Notice {
         account: AccountId,
         device: DeviceId,
     },
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Entries logged before profiles had avatars read as they were, with
-    /// the new fields empty.
-    #[test]
-    fn entries_logged_before_profiles_still_read() {
-        let old = [
-            r#"{"type":"contact.request","request_id":1,"from":{"account_id":1,"username":"ann","display_name":"Ann"},"to":{"account_id":2,"username":"bob","display_name":"bob"},"greeting":"hi"}"#,
-            r#"{"type":"contact.added","contact":{"account_id":1,"username":"ann","display_name":"Ann"}}"#,
-            r#"{"type":"contact.removed","account_id":1}"#,
-            r#"{"type":"conversation.member_added","conversation_id":3,"account_id":2,"by":1}"#,
-            r#"{"type":"conversation.member_removed","conversation_id":3,"account_id":2,"by":1}"#,
-            r#"{"type":"conversation.created","conversation_id":3,"kind":"group","title":"T","owner":1,"members":[1,2]}"#,
-        ];
-        for text in old {
-            let event: Event = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-            match event {
-                Event::ContactRequest { from, .. } => assert_eq!(from.avatar_media_id, None),
-                Event::ContactAdded { contact } => assert_eq!(contact.display_name, "Ann"),
-                Event::ContactRemoved { contact, .. }
-                | Event::MemberAdded {
-                    member: contact, ..
-                }
-                | Event::MemberRemoved {
-                    member: contact, ..
-                } => assert_eq!(contact, Named::default()),
-                Event::ConversationCreated {
-                    avatar_media_id, ..
-                } => assert_eq!(avatar_media_id, None),
-                other => panic!("{other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn new_fields_round_trip() {
-        let event = Event::MemberAdded {
-            conversation_id: ConversationId::from_row(3),
-            account_id: AccountId::from_row(2),
-            by: AccountId::from_row(1),
-            member: Named {
-                display_name: Some("Bob".into()),
-                avatar_media_id: Some(MediaId::from_row(9)),
-            },
-        };
-        let text = serde_json::to_string(&event).unwrap();
-        assert!(text.contains(r#""display_name":"Bob""#), "{text}");
-        assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), event);
-    }
 }

@@ -12,12 +12,11 @@ use async_trait::async_trait;
 
 use crate::event::{AccountRef, ConversationKind, LogEntry, Message, Notice};
 use crate::ledger::OperationKind;
-use crate::media::{Media, MediaStored, NewMedia, Thumbnail};
 use crate::money::Money;
 use crate::{
     AccountId, Bio, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName,
-    DisplayName, EntryId, Greeting, GroupTitle, LogSeq, MediaId, MerchantId, MessageText,
-    PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username, limits,
+    DisplayName, EntryId, GroupTitle, LogSeq, MediaId, MerchantId, MessageText, PaymentId,
+    RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username, limits,
 };
 
 /// A rule the request broke. Each maps to one HTTP status and stable code.
@@ -705,82 +704,6 @@ pub trait NoticeSink: Send + Sync + 'static {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    // Profiles and passwords.
-    /// Changes the account's own profile and tells its devices and its
-    /// contacts (`account.updated`); a change that changes nothing logs
-    /// nothing. The avatar must be the account's own upload
-    /// (`MediaNotFound` otherwise).
-    async fn update_profile(
-        &self,
-        account: AccountId,
-        change: ProfileChange,
-    ) -> StoreResult<Account>;
-    /// `account` as `viewer` may see it; `AccountNotFound` when `viewer`
-    /// may see nothing of it, as for an id that does not exist.
-    async fn profile(&self, viewer: AccountId, account: AccountId) -> StoreResult<Profile>;
-    /// The account with exactly this username (`AccountNotFound` if none),
-    /// as a contact request would show it.
-    async fn find_account(&self, username: Username) -> StoreResult<Account>;
-    /// The stored password hash of an account.
-    async fn password_hash(&self, account: AccountId) -> StoreResult<String>;
-    /// Replaces the password hash, if it is still `old_hash` (the one the
-    /// caller verified; `WrongPassword` if another change came first), and
-    /// logs `account.password_changed`; with `OtherDevices::SignOut` every
-    /// other device of the account is revoked in the same commit. Answers
-    /// the devices revoked.
-    async fn change_password(
-        &self,
-        account: AccountId,
-        device: DeviceId,
-        old_hash: String,
-        new_hash: String,
-        others: OtherDevices,
-    ) -> StoreResult<Vec<DeviceId>>;
-
-    // Contacts.
-    async fn request_contact(
-        &self,
-        from: AccountId,
-        to: Username,
-        greeting: Greeting,
-    ) -> StoreResult<ContactRequestId>;
-    /// Pending requests to `account`, newest first, older than `before`.
-    async fn incoming_requests(
-        &self,
-        account: AccountId,
-        before: Option<ContactRequestId>,
-        limit: u32,
-    ) -> StoreResult<Page<ContactRequest>>;
-    async fn accept_request(
-        &self,
-        account: AccountId,
-        request: ContactRequestId,
-    ) -> StoreResult<()>;
-    /// Requests `account` sent that are still unanswered as far as it
-    /// knows (pending or declined), newest first, older than `before`.
-    async fn outgoing_requests(
-        &self,
-        account: AccountId,
-        before: Option<ContactRequestId>,
-        limit: u32,
-    ) -> StoreResult<Page<OutgoingRequest>>;
-    /// The recipient declines a pending request: it leaves their list and
-    /// their log says so; its sender is not told. Anyone else, or a
-    /// request already accepted, gets `RequestNotFound`.
-    async fn decline_request(
-        &self,
-        account: AccountId,
-        request: ContactRequestId,
-    ) -> StoreResult<()>;
-    /// Contacts by username, after `after`.
-    async fn contacts(
-        &self,
-        account: AccountId,
-        after: Option<Username>,
-        limit: u32,
-    ) -> StoreResult<Page<Account>>;
-    async fn remove_contact(&self, account: AccountId, other: AccountId) -> StoreResult<()>;
-
     // Conversations and messages.
     async fn open_direct(&self, account: AccountId, peer: AccountId)
     -> StoreResult<ConversationId>;
@@ -913,78 +836,8 @@ pub trait Store: Send + Sync + 'static {
     /// `now`; answers how many packets were closed.
     async fn refund_expired_red_packets(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
 
-    // QR log-in: a page asks, a logged-in device approves, the page picks
-    // its new device's token up once.
-
-    /// Stores a new login request (hashes only); `false` when the server
-    /// holds too many live ones already (try again once some expire).
-    async fn create_login_request(&self, request: NewLoginRequest) -> StoreResult<bool>;
-    /// `account` approves the request whose code hashes to `code_hash`: a
-    /// new device of `account` is created, as a log-in creates one, with
-    /// `placeholder` as its token hash until the page picks its real token
-    /// up (nobody knows a token for the placeholder, so it cannot be used).
-    async fn approve_login_request(
-        &self,
-        account: AccountId,
-        request: LoginRequestId,
-        code_hash: TokenHash,
-        placeholder: TokenHash,
-    ) -> StoreResult<LoginApproval>;
-    /// The request as an approver holding its code sees it at `now`: who
-    /// asked (as the server saw them) and until when it can be approved.
-    async fn review_login_request(
-        &self,
-        request: LoginRequestId,
-        code_hash: TokenHash,
-        now: Timestamp,
-    ) -> StoreResult<LoginRequestReview>;
-    /// The request as its page sees it at `now`, found by id and secret.
-    async fn login_request_status(
-        &self,
-        request: LoginRequestId,
-        secret_hash: TokenHash,
-        now: Timestamp,
-    ) -> StoreResult<LoginRequestStatus>;
-    /// Hands the approved device its token, once: when the state found is
-    /// `Approved { awaiting_token: true, .. }`, this call set the device's
-    /// token hash to `token_hash` (and any later call finds
-    /// `awaiting_token: false`), and recorded the page picking it up as
-    /// the device's first sight (`seen`). Any other state is returned
-    /// unchanged.
-    async fn deliver_login_token(
-        &self,
-        request: LoginRequestId,
-        secret_hash: TokenHash,
-        token_hash: TokenHash,
-        seen: DeviceSeen,
-    ) -> StoreResult<LoginRequestStatus>;
-
     // Media: images in chat.
 
-    /// Keeps an upload of `uploader`'s: the bytes are durable (written,
-    /// fsynced, renamed into place) before its row commits, so a row never
-    /// names a missing file. The same bytes again from the same account
-    /// answer the first media (`replayed`). The account's media, each
-    /// content counted once, may not pass `quota_bytes`
-    /// (`MediaQuotaExceeded`, and no file is written for the refusal).
-    async fn put_media(
-        &self,
-        uploader: AccountId,
-        media: NewMedia,
-        quota_bytes: u64,
-    ) -> StoreResult<MediaStored>;
-    /// A media and its original bytes (EXIF and all), for its uploader or
-    /// a member who can see a message showing it; `MediaNotFound` for
-    /// anyone else, as for an unknown id. Being an avatar does not make
-    /// the original readable: others read an avatar's thumbnail.
-    async fn media(&self, viewer: AccountId, media: MediaId) -> StoreResult<(Media, Vec<u8>)>;
-    /// A small picture of a media (at most `media::THUMBNAIL_EDGE_PX_MAX`
-    /// on its long side), re-encoded with none of the original's
-    /// metadata, for whoever may read the media and for any account while
-    /// it is an account's or a group's current avatar: made on first use
-    /// and kept beside the original. `ImageUndecodable` when the bytes
-    /// are not a picture the decoder takes within its limits.
-    async fn media_thumbnail(&self, viewer: AccountId, media: MediaId) -> StoreResult<Thumbnail>;
     /// Sends a `kind = image` message whose `ref` is `media`, which must be
     /// the sender's own upload (`MediaNotFound` otherwise). Otherwise as
     /// `send_message`, idempotent by `client_msg_id`.

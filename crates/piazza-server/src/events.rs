@@ -1,49 +1,81 @@
 //! Log entries on the wire: the same JSON object over `/sync`, long-poll and
-//! the WebSocket. `cursor`, `type` and `at` are always there; the rest
-//! depends on the type.
+//! the WebSocket. `cursor`, `type` and `at` are always there; the rest is
+//! the event's wire form, `piazza_api::events`, which [`wire`] builds from
+//! the domain's event. That conversion is the only place the two meet, so
+//! the wire form and the stored form (`piazza_domain::event::stored`) can
+//! each change without the other.
 
-use piazza_api::EventView;
+use piazza_api::events as api;
+use piazza_api::{AccountBrief, EventView};
 use piazza_domain::Cursor;
 use piazza_domain::MediaId;
-use piazza_domain::event::{AccountRef, Event, LogEntry, Named};
-use serde_json::{Map, Value, json};
+use piazza_domain::event::{
+    AccountRef, Event, LogEntry, Named, PaymentEvent, RedPacketEvent, TransferEvent, WalletMovement,
+};
 
-fn account_ref(account: &AccountRef) -> Value {
-    json!({
-        "account_id": account.account_id.to_string(),
-        "username": account.username.as_str(),
-        "display_name": account.display_name,
-        "avatar_media_id": media(account.avatar_media_id),
-    })
-}
-
-fn media(media: Option<MediaId>) -> Option<String> {
-    media.map(|media| media.to_string())
-}
-
-/// Adds an account's name and picture to an event that names it by id;
-/// entries logged before profiles have neither, and say nothing of them.
-fn with_named(mut fields: Value, named: &Named) -> Value {
-    if let Some(display_name) = &named.display_name {
-        fields["display_name"] = json!(display_name);
-        fields["avatar_media_id"] = json!(media(named.avatar_media_id));
-    }
-    fields
-}
+use crate::routes::conversations::message_view;
 
 pub fn to_view(entry: &LogEntry) -> EventView {
-    let fields = match &entry.event {
-        Event::MessageNew(message) => json!({
-            "conversation_id": message.conversation_id.to_string(),
-            "message_id": message.message_id.to_string(),
-            "seq": message.seq.get(),
-            "sender": message.sender.to_string(),
-            "text": message.text.as_str(),
-            "sent_at": message.sent_at.to_rfc3339(),
-            "client_msg_id": message.client_msg_id.as_str(),
-            "kind": message.kind.as_deref().unwrap_or("text"),
-            "ref": message.reference,
+    EventView::new(
+        Cursor::at(entry.seq).to_string(),
+        entry.at.to_rfc3339(),
+        &wire(&entry.event),
+    )
+}
+
+pub fn to_json(entry: &LogEntry) -> String {
+    serde_json::to_string(&to_view(entry)).expect("an event always encodes")
+}
+
+/// The wire form of `event`.
+pub fn wire(event: &Event) -> api::Event {
+    match event {
+        Event::MessageNew(message) => api::Event::MessageNew(api::MessageEvent {
+            conversation_id: message.conversation_id.to_string(),
+            message: message_view(message),
         }),
+        Event::ConversationCreated { .. }
+        | Event::ConversationUpdated { .. }
+        | Event::MemberAdded { .. }
+        | Event::MemberRemoved { .. }
+        | Event::ReadMarker { .. }
+        | Event::ReadReceipt { .. } => conversation_event(event),
+        Event::ContactRequest { .. }
+        | Event::ContactRequestDeclined { .. }
+        | Event::ContactAdded { .. }
+        | Event::ContactRemoved { .. }
+        | Event::AccountUpdated { .. }
+        | Event::PasswordChanged { .. } => account_event(event),
+        Event::WalletCredited(movement) => api::Event::WalletCredited(wallet_movement(movement)),
+        Event::WalletDebited(movement) => api::Event::WalletDebited(wallet_movement(movement)),
+        Event::TransferSent(sent) => api::Event::TransferSent(transfer(sent)),
+        Event::TransferReceived(sent) => api::Event::TransferReceived(transfer(sent)),
+        Event::TransferAccepted(sent) => api::Event::TransferAccepted(transfer(sent)),
+        Event::TransferDeclined(sent) => api::Event::TransferDeclined(transfer(sent)),
+        Event::TransferReturned(sent) => api::Event::TransferReturned(transfer(sent)),
+        Event::RedPacketClaimed(packet) => api::Event::RedPacketClaimed(red_packet(packet)),
+        Event::RedPacketRefunded(packet) => api::Event::RedPacketRefunded(red_packet(packet)),
+        Event::PaymentSent(paid) => api::Event::PaymentSent(payment(paid)),
+        Event::PaymentReceived(paid) => api::Event::PaymentReceived(payment(paid)),
+        Event::PaymentRefunded(paid) => api::Event::PaymentRefunded(payment(paid)),
+        Event::PaymentConfirmationRequested(paid) => {
+            api::Event::PaymentConfirmationRequested(payment(paid))
+        }
+        Event::PaymentDeclined(paid) => api::Event::PaymentDeclined(payment(paid)),
+        Event::PaymentExpired(paid) => api::Event::PaymentExpired(payment(paid)),
+        Event::PinReset { effective_at } => api::Event::PinReset(api::PinResetEvent {
+            effective_at: effective_at.to_rfc3339(),
+        }),
+        Event::PinChanged { reset_cancelled } => api::Event::PinChanged(api::PinChangedEvent {
+            reset_cancelled: *reset_cancelled,
+        }),
+    }
+}
+
+/// A conversation's events other than its messages. Called only with the
+/// variants [`wire`] sends here (its match names every variant).
+fn conversation_event(event: &Event) -> api::Event {
+    match event {
         Event::ConversationCreated {
             conversation_id,
             kind,
@@ -51,191 +83,192 @@ pub fn to_view(entry: &LogEntry) -> EventView {
             owner,
             members,
             avatar_media_id,
-        } => json!({
-            "conversation_id": conversation_id.to_string(),
-            "kind": kind.as_str(),
-            "title": title,
-            "owner": owner.map(|owner| owner.to_string()),
-            "members": members.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "avatar_media_id": media(*avatar_media_id),
+        } => api::Event::ConversationCreated(api::ConversationCreatedEvent {
+            conversation_id: conversation_id.to_string(),
+            kind: kind.as_str().to_owned(),
+            title: title.clone(),
+            owner: owner.map(|owner| owner.to_string()),
+            members: members.iter().map(ToString::to_string).collect(),
+            avatar_media_id: media(*avatar_media_id),
         }),
         Event::ConversationUpdated {
             conversation_id,
             title,
             avatar_media_id,
             by,
-        } => json!({
-            "conversation_id": conversation_id.to_string(),
-            "title": title,
-            "avatar_media_id": media(*avatar_media_id),
-            "by": by.to_string(),
+        } => api::Event::ConversationUpdated(api::ConversationUpdatedEvent {
+            conversation_id: conversation_id.to_string(),
+            title: title.clone(),
+            avatar_media_id: media(*avatar_media_id),
+            by: by.to_string(),
         }),
         Event::MemberAdded {
             conversation_id,
             account_id,
             by,
             member,
-        } => with_named(
-            json!({
-                "conversation_id": conversation_id.to_string(),
-                "account_id": account_id.to_string(),
-                "by": by.to_string(),
-            }),
-            member,
-        ),
+        } => api::Event::MemberAdded(api::MemberAddedEvent {
+            conversation_id: conversation_id.to_string(),
+            account_id: account_id.to_string(),
+            by: by.to_string(),
+            member: account_name(member),
+        }),
         Event::MemberRemoved {
             conversation_id,
             account_id,
             by,
             owner,
             member,
-        } => with_named(
-            json!({
-                "conversation_id": conversation_id.to_string(),
-                "account_id": account_id.to_string(),
-                "by": by.to_string(),
-                "owner": owner.map(|owner| owner.to_string()),
-            }),
-            member,
-        ),
-        Event::ContactRequest {
-            request_id,
-            from,
-            to,
-            greeting,
-        } => json!({
-            "request_id": request_id.to_string(),
-            "from": account_ref(from),
-            "to": account_ref(to),
-            "greeting": greeting,
-        }),
-        Event::ContactAdded { contact } => json!({
-            "account_id": contact.account_id.to_string(),
-            "contact": account_ref(contact),
-        }),
-        Event::ContactRequestDeclined { request_id, from } => json!({
-            "request_id": request_id.to_string(),
-            "from": from.to_string(),
-        }),
-        Event::ContactRemoved {
-            account_id,
-            contact,
-        } => with_named(json!({ "account_id": account_id.to_string() }), contact),
-        Event::AccountUpdated {
-            account_id,
-            display_name,
-            avatar_media_id,
-            bio,
-        } => json!({
-            "account_id": account_id.to_string(),
-            "display_name": display_name,
-            "avatar_media_id": media(*avatar_media_id),
-            "bio": bio,
-        }),
-        Event::PasswordChanged {
-            by_device_id,
-            signed_out_other_devices,
-        } => json!({
-            "by_device_id": by_device_id.to_string(),
-            "signed_out_other_devices": signed_out_other_devices,
+        } => api::Event::MemberRemoved(api::MemberRemovedEvent {
+            conversation_id: conversation_id.to_string(),
+            account_id: account_id.to_string(),
+            by: by.to_string(),
+            owner: owner.map(|owner| owner.to_string()),
+            member: account_name(member),
         }),
         Event::ReadMarker {
             conversation_id,
             seq,
             device_id,
-        } => json!({
-            "conversation_id": conversation_id.to_string(),
-            "seq": seq.get(),
-            "device_id": device_id.to_string(),
+        } => api::Event::ReadMarker(api::ReadMarkerEvent {
+            conversation_id: conversation_id.to_string(),
+            seq: seq.get(),
+            device_id: device_id.to_string(),
         }),
         Event::ReadReceipt {
             conversation_id,
             account_id,
             seq,
-        } => json!({
-            "conversation_id": conversation_id.to_string(),
-            "account_id": account_id.to_string(),
-            "seq": seq.get(),
+        } => api::Event::ReadReceipt(api::ReadReceiptEvent {
+            conversation_id: conversation_id.to_string(),
+            account_id: account_id.to_string(),
+            seq: seq.get(),
         }),
-        Event::WalletCredited(movement) | Event::WalletDebited(movement) => json!({
-            "transaction_id": movement.transaction_id.to_string(),
-            "kind": movement.kind,
-            "amount_minor": movement.amount_minor,
-            "currency": movement.currency,
-            "balance_minor": movement.balance_minor,
-        }),
-        Event::TransferSent(transfer)
-        | Event::TransferReceived(transfer)
-        | Event::TransferAccepted(transfer)
-        | Event::TransferDeclined(transfer)
-        | Event::TransferReturned(transfer) => json!({
-            "transfer_id": transfer.transfer_id.to_string(),
-            "from": transfer.from.to_string(),
-            "to": transfer.to.to_string(),
-            "amount_minor": transfer.amount_minor,
-            "currency": transfer.currency,
-            "status": transfer.status,
-        }),
-        Event::RedPacketClaimed(packet) | Event::RedPacketRefunded(packet) => json!({
-            "red_packet_id": packet.red_packet_id.to_string(),
-            "conversation_id": packet.conversation_id.to_string(),
-            "sender": packet.sender.to_string(),
-            "claimer": packet.claimer.map(|claimer| claimer.to_string()),
-            "amount_minor": packet.amount_minor,
-            "currency": packet.currency,
-        }),
-        Event::PaymentSent(payment)
-        | Event::PaymentReceived(payment)
-        | Event::PaymentRefunded(payment)
-        | Event::PaymentConfirmationRequested(payment)
-        | Event::PaymentDeclined(payment)
-        | Event::PaymentExpired(payment) => json!({
-            "payment_id": payment.payment_id.to_string(),
-            "merchant_id": payment.merchant_id.to_string(),
-            "buyer": payment.buyer.to_string(),
-            "amount_minor": payment.amount_minor,
-            "currency": payment.currency,
-            "refund_id": payment.refund_id.map(|refund| refund.to_string()),
-            "merchant_name": payment.merchant_name,
-            "collected": payment.collected,
-        }),
-        Event::PinReset { effective_at } => json!({ "effective_at": effective_at.to_rfc3339() }),
-        Event::PinChanged { reset_cancelled } => json!({ "reset_cancelled": reset_cancelled }),
-    };
-    let Value::Object(mut fields) = fields else {
-        unreachable!("every event encodes as an object")
-    };
-    // A message's `ref` is there only when it stands for something.
-    if fields.get("ref").is_some_and(Value::is_null) {
-        fields.remove("ref");
+        other => unreachable!("{} is not a conversation event", other.type_name()),
     }
-    // Likewise a payment event's `refund_id`, only on `payment.refunded`,
-    // and its `merchant_name`, absent from entries logged before it was.
-    for optional in ["refund_id", "merchant_name"] {
-        if fields.get(optional).is_some_and(Value::is_null) {
-            fields.remove(optional);
+}
+
+/// The events of an account's contacts and profile. Called only with the
+/// variants [`wire`] sends here.
+fn account_event(event: &Event) -> api::Event {
+    match event {
+        Event::ContactRequest {
+            request_id,
+            from,
+            to,
+            greeting,
+        } => api::Event::ContactRequest(api::ContactRequestEvent {
+            request_id: request_id.to_string(),
+            from: account_brief(from),
+            to: account_brief(to),
+            greeting: greeting.clone(),
+        }),
+        Event::ContactRequestDeclined { request_id, from } => {
+            api::Event::ContactRequestDeclined(api::ContactRequestDeclinedEvent {
+                request_id: request_id.to_string(),
+                from: from.to_string(),
+            })
         }
-    }
-    // `collected` is there only when true: a collection by the merchant.
-    if fields.get("collected") == Some(&Value::Bool(false)) {
-        fields.remove("collected");
-    }
-    EventView {
-        cursor: Cursor::at(entry.seq).to_string(),
-        type_: entry.event.type_name().to_owned(),
-        at: entry.at.to_rfc3339(),
-        fields: fields_without_reserved(fields),
+        Event::ContactAdded { contact } => api::Event::ContactAdded(api::ContactAddedEvent {
+            account_id: contact.account_id.to_string(),
+            contact: account_brief(contact),
+        }),
+        Event::ContactRemoved {
+            account_id,
+            contact,
+        } => api::Event::ContactRemoved(api::ContactRemovedEvent {
+            account_id: account_id.to_string(),
+            contact: account_name(contact),
+        }),
+        Event::AccountUpdated {
+            account_id,
+            display_name,
+            avatar_media_id,
+            bio,
+        } => api::Event::AccountUpdated(api::AccountUpdatedEvent {
+            account_id: account_id.to_string(),
+            display_name: display_name.clone(),
+            avatar_media_id: media(*avatar_media_id),
+            bio: bio.clone(),
+        }),
+        Event::PasswordChanged {
+            by_device_id,
+            signed_out_other_devices,
+        } => api::Event::PasswordChanged(api::PasswordChangedEvent {
+            by_device_id: by_device_id.to_string(),
+            signed_out_other_devices: *signed_out_other_devices,
+        }),
+        other => unreachable!("{} is not an account event", other.type_name()),
     }
 }
 
-fn fields_without_reserved(mut fields: Map<String, Value>) -> Map<String, Value> {
-    for reserved in ["cursor", "type", "at"] {
-        debug_assert!(!fields.contains_key(reserved));
-        fields.remove(reserved);
-    }
-    fields
+fn media(media: Option<MediaId>) -> Option<String> {
+    media.map(|media| media.to_string())
 }
 
-pub fn to_json(entry: &LogEntry) -> String {
-    serde_json::to_string(&to_view(entry)).expect("an event always encodes")
+fn account_brief(account: &AccountRef) -> AccountBrief {
+    AccountBrief {
+        account_id: account.account_id.to_string(),
+        username: account.username.as_str().to_owned(),
+        display_name: account.display_name.clone(),
+        avatar_media_id: media(account.avatar_media_id),
+    }
 }
+
+/// An account's name and picture for an event that names it by id;
+/// entries logged before profiles have neither, and say nothing of them.
+fn account_name(named: &Named) -> Option<api::AccountName> {
+    let display_name = named.display_name.clone()?;
+    Some(api::AccountName {
+        display_name,
+        avatar_media_id: media(named.avatar_media_id),
+    })
+}
+
+fn wallet_movement(movement: &WalletMovement) -> api::WalletMovementEvent {
+    api::WalletMovementEvent {
+        transaction_id: movement.transaction_id.to_string(),
+        kind: movement.kind.clone(),
+        amount_minor: movement.amount_minor,
+        currency: movement.currency.clone(),
+        balance_minor: movement.balance_minor,
+    }
+}
+
+fn transfer(transfer: &TransferEvent) -> api::TransferEvent {
+    api::TransferEvent {
+        transfer_id: transfer.transfer_id.to_string(),
+        from: transfer.from.to_string(),
+        to: transfer.to.to_string(),
+        amount_minor: transfer.amount_minor,
+        currency: transfer.currency.clone(),
+        status: transfer.status.clone(),
+    }
+}
+
+fn red_packet(packet: &RedPacketEvent) -> api::RedPacketEvent {
+    api::RedPacketEvent {
+        red_packet_id: packet.red_packet_id.to_string(),
+        conversation_id: packet.conversation_id.to_string(),
+        sender: packet.sender.to_string(),
+        claimer: packet.claimer.map(|claimer| claimer.to_string()),
+        amount_minor: packet.amount_minor,
+        currency: packet.currency.clone(),
+    }
+}
+
+fn payment(payment: &PaymentEvent) -> api::PaymentEvent {
+    api::PaymentEvent {
+        payment_id: payment.payment_id.to_string(),
+        merchant_id: payment.merchant_id.to_string(),
+        buyer: payment.buyer.to_string(),
+        amount_minor: payment.amount_minor,
+        currency: payment.currency.clone(),
+        refund_id: payment.refund_id.map(|refund| refund.to_string()),
+        merchant_name: payment.merchant_name.clone(),
+        collected: payment.collected,
+    }
+}
+
+#[cfg(test)]
+mod tests;

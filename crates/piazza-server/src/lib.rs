@@ -29,7 +29,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, patch, post, put};
+use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Router, middleware};
 use piazza_core::{Core, Engine};
@@ -40,7 +40,8 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::timeout::TimeoutLayer;
-use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{FailureLimiter, PasswordHasherPool};
 use crate::config::{Config, Limits};
@@ -48,7 +49,8 @@ use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::password_attempts::{AttemptPolicy, PasswordAttempts};
 use crate::routes::{
-    accounts, contacts, conversations, merchants, profiles, red_packets, sync, transfers, wallet,
+    accounts, contacts, conversations, login_requests, media, merchants, profiles, red_packets,
+    sync, transfers, wallet,
 };
 
 /// Everything a handler may reach. Cheap to clone.
@@ -119,99 +121,36 @@ impl App {
     }
 }
 
+/// Every route of the public API, each with its OpenAPI entry: an area
+/// registers its own in a `routes()` function of its file, and is merged
+/// here once. The limits shape only layers, which the document does not
+/// show (`openapi::document` builds this with the default ones).
+pub fn api_routes(limits: &Limits) -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .merge(accounts::routes())
+        .merge(profiles::routes())
+        .merge(contacts::routes())
+        .merge(conversations::routes())
+        .merge(wallet::routes())
+        .merge(transfers::routes())
+        .merge(red_packets::routes())
+        .merge(merchants::routes())
+        .merge(login_requests::routes())
+        .merge(media::routes(limits.media_bytes_max))
+        .merge(sync::routes())
+        .merge(socket::routes())
+        .routes(routes!(healthz))
+        .routes(routes!(openapi_json))
+}
+
+/// The public listener's app: [`api_routes`], the web client's pages for
+/// the rest, and the layers every request passes.
 pub fn router(app: App) -> Router {
-    let api = Router::new()
-        .route(
-            "/accounts",
-            post(accounts::create_account).get(profiles::lookup),
-        )
-        .route("/accounts/{account_id}", get(profiles::account))
-        .route("/sessions", post(accounts::create_session))
-        .route("/me", get(accounts::me).patch(profiles::update_me))
-        .route("/me/password", put(profiles::change_password))
-        .route("/devices", get(accounts::devices))
-        .route("/devices/{device_id}", delete(accounts::revoke_device))
-        .route("/contacts", get(contacts::list))
-        .route("/contacts/{account_id}", delete(contacts::remove))
-        .route(
-            "/contacts/requests",
-            post(contacts::request).get(contacts::incoming),
-        )
-        .route("/contacts/requests/outgoing", get(contacts::outgoing))
-        .route(
-            "/contacts/requests/{request_id}/accept",
-            post(contacts::accept),
-        )
-        .route(
-            "/contacts/requests/{request_id}/decline",
-            post(contacts::decline),
-        )
-        .route(
-            "/conversations",
-            post(conversations::create_group).get(conversations::list),
-        )
-        .route("/conversations/direct", post(conversations::open_direct))
-        .route("/conversations/{id}", patch(conversations::update))
-        .route(
-            "/conversations/{id}/members",
-            post(conversations::add_member),
-        )
-        .route(
-            "/conversations/{id}/members/{account_id}",
-            delete(conversations::remove_member),
-        )
-        .route(
-            "/conversations/{id}/messages",
-            post(conversations::send).get(conversations::history),
-        )
-        .route("/conversations/{id}/read", post(conversations::mark_read))
-        .route("/wallet", get(wallet::balance))
-        .route("/wallet/pin", put(wallet::set_pin))
-        .route("/wallet/topups", post(wallet::top_up))
-        .route("/wallet/withdrawals", post(wallet::withdraw))
-        .route("/wallet/statement", get(wallet::statement))
-        .route("/transfers", post(transfers::send))
-        .route("/transfers/{id}", get(transfers::get))
-        .route("/transfers/{id}/accept", post(transfers::accept))
-        .route("/transfers/{id}/decline", post(transfers::decline))
-        .route("/red-packets", post(red_packets::send))
-        .route("/red-packets/{id}", get(red_packets::get))
-        .route("/red-packets/{id}/claim", post(red_packets::claim))
-        .route("/merchants", post(merchants::create))
-        .route("/merchants/{id}", get(merchants::get))
-        .route("/merchants/{id}/qr", get(merchants::qr))
-        .route("/merchants/{id}/collect", post(merchants::collect))
-        .route("/wallet/payment-code", post(merchants::payment_code))
-        .route("/payments", post(merchants::pay))
-        .route("/payments/{id}", get(merchants::get_payment))
-        .route("/payments/{id}/confirm", post(merchants::confirm))
-        .route("/payments/{id}/decline", post(merchants::decline))
-        .route("/payments/{id}/refunds", post(merchants::refund))
-        .route("/login-requests", post(routes::login_requests::create))
-        .route("/login-requests/{id}", get(routes::login_requests::status))
-        .route(
-            "/login-requests/{id}/details",
-            get(routes::login_requests::details),
-        )
-        .route(
-            "/login-requests/{id}/approve",
-            post(routes::login_requests::approve),
-        )
-        // The one body past the 64 KiB JSON cap: an image, up to its own.
-        .route(
-            "/media",
-            post(routes::media::upload).layer(DefaultBodyLimit::max(app.limits.media_bytes_max)),
-        )
-        .route("/media/{id}", get(routes::media::get))
-        .route("/media/{id}/thumbnail", get(routes::media::thumbnail))
-        .route("/sync", get(sync::sync))
-        .route("/ws", get(socket::upgrade))
-        .route("/openapi.json", get(openapi_json));
+    let (api, _) = api_routes(&app.limits).split_for_parts();
     let timeout = Duration::from_secs(app.limits.request_timeout_s);
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/healthz", get(healthz))
-        .fallback(web_or_not_found)
+    // The method-not-allowed answer is set on the routes there are when it
+    // is called, so after every route; the layers wrap every route too.
+    api.fallback(web_or_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -284,7 +223,7 @@ pub async fn metrics_text(State(app): State<App>) -> impl IntoResponse {
 pub async fn openapi_json() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        openapi::ApiDoc::openapi().to_json().unwrap_or_default(),
+        openapi::json(),
     )
 }
 
@@ -396,7 +335,7 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
         .await
         .expect("opening the store does not panic")
         .map_err(StartError::Store)?;
-    let store = Arc::new(Core::new(Arc::clone(&engine)));
+    let store = Arc::new(Core::new(Arc::clone(&engine), &config.data_dir));
     // Chat frames are small and latency-bound: Nagle's algorithm would hold
     // each ack and push back up to ~40 ms waiting for more bytes.
     let listener = listener.tap_io(|tcp| {

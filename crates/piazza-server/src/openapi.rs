@@ -1,46 +1,56 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
+use std::sync::LazyLock;
+
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{
-    accounts, contacts, conversations, merchants, profiles, red_packets, sync, transfers, wallet,
-};
-use crate::socket;
+use crate::config::Limits;
 
+/// What the document says besides its paths, which come from the routes
+/// themselves (`crate::api_routes`; each area registers its own).
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Piazza API", version = "1", description = "The stable core contract of Piazza (api-v1). Errors are RFC 9457 problem+json with a stable `code`."),
-    paths(
-        accounts::create_account, accounts::create_session, accounts::me, accounts::devices, accounts::revoke_device,
-        profiles::update_me, profiles::account, profiles::lookup, profiles::change_password,
-        contacts::request, contacts::incoming, contacts::outgoing, contacts::accept, contacts::decline,
-        contacts::list, contacts::remove,
-        conversations::open_direct, conversations::update, conversations::create_group, conversations::list, conversations::add_member,
-        conversations::remove_member, conversations::send, conversations::history, conversations::mark_read,
-        wallet::balance, wallet::set_pin, wallet::top_up, wallet::withdraw, wallet::statement,
-        transfers::send, transfers::accept, transfers::decline, transfers::get,
-        red_packets::send, red_packets::claim, red_packets::get,
-        merchants::create, merchants::get, merchants::qr, merchants::pay, merchants::refund,
-        merchants::payment_code, merchants::collect, merchants::confirm, merchants::decline,
-        merchants::get_payment,
-        sync::sync, socket::upgrade, crate::healthz, crate::openapi_json,
-        crate::routes::login_requests::create, crate::routes::login_requests::approve,
-        crate::routes::login_requests::status, crate::routes::login_requests::details,
-        crate::routes::media::upload, crate::routes::media::get, crate::routes::media::thumbnail,
+    info(
+        title = "Piazza API",
+        version = "1",
+        description = "The stable core contract of Piazza (api-v1). Errors are RFC 9457 problem+json with a stable `code`."
     ),
-    components(schemas(piazza_api::EventView, piazza_api::ClientFrame, piazza_api::ServerFrame)),
-    modifiers(&BearerAuth, &CommonAnswers),
+    components(schemas(
+        piazza_api::EventView,
+        piazza_api::ClientFrame,
+        piazza_api::ServerFrame
+    ))
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The OpenAPI document: the routes' entries with what they all share.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, paths) = crate::api_routes(&Limits::default()).split_for_parts();
+    let mut document = ApiDoc::openapi().merge_from(paths);
+    // After the merge: `CommonAnswers` edits every path's operations.
+    BearerAuth.modify(&mut document);
+    CommonAnswers.modify(&mut document);
+    document
+}
+
+/// The document as `GET /api/v1/openapi.json` sends it, built once.
+pub fn json() -> &'static str {
+    static JSON: LazyLock<String> = LazyLock::new(|| {
+        document()
+            .to_json()
+            .expect("the OpenAPI document always encodes")
+    });
+    &JSON
+}
 
 /// The document as `docs/openapi.json` keeps it: pretty JSON and a final
 /// newline (`piazza admin openapi` prints it; a test compares the two).
 pub fn pretty_json() -> String {
-    let mut text = ApiDoc::openapi()
+    let mut text = document()
         .to_pretty_json()
         .expect("the OpenAPI document always encodes");
     text.push('\n');
@@ -204,12 +214,8 @@ fn problem(description: &str) -> Response {
 mod tests {
     use piazza_domain::money::AMOUNT_MINOR_MAX;
     use serde_json::Value;
-    use utoipa::OpenApi;
-
-    use super::ApiDoc;
-
     fn document() -> Value {
-        serde_json::to_value(ApiDoc::openapi()).expect("the document serializes")
+        serde_json::to_value(super::document()).expect("the document serializes")
     }
 
     fn operations(document: &Value) -> Vec<(String, &Value)> {

@@ -32,6 +32,8 @@ use piazza_api::{ClientFrame, ServerFrame};
 use piazza_domain::store::{Sent, StoreResult};
 use piazza_domain::{ClientMsgId, ConversationId, Cursor, LogSeq, MessageText, Rejection, limits};
 use tokio::sync::oneshot;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::{self, Auth};
@@ -39,6 +41,12 @@ use crate::error::ApiError;
 use crate::events;
 use crate::hub::{CloseReason, CloseSignal, Kind, Pushed, Subscription};
 use crate::rate_limit::{Admission, SocketRate};
+
+/// This area's routes, each registered once with its OpenAPI entry (from
+/// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(upgrade))
+}
 
 /// The caller of a socket upgrade, by header or `?token=`.
 pub struct SocketAuth {

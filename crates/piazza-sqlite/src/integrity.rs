@@ -9,21 +9,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 
-#[derive(Debug, Default, Clone)]
-pub struct Report {
-    pub accounts: u64,
-    pub conversations: u64,
-    pub messages: u64,
-    pub log_entries: u64,
-    /// Each broken invariant, in words. Empty means the store is sound.
-    pub problems: Vec<String>,
-}
-
-impl Report {
-    pub fn is_sound(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
+pub use piazza_core::integrity::{LedgerReport, Report};
 
 /// Opens the store read-only in `data_dir` and checks it.
 pub fn check_data_dir(data_dir: &Path) -> Result<Report> {
@@ -33,7 +19,7 @@ pub fn check_data_dir(data_dir: &Path) -> Result<Report> {
 /// Opens the store in `data_dir` read-only, if it is at the schema this
 /// version writes: the checks read its tables, and a check changes
 /// nothing, so an older store is not migrated here.
-fn open_current(data_dir: &Path) -> Result<Connection> {
+pub(crate) fn open_current(data_dir: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         data_dir.join(crate::DATABASE_FILE),
         OpenFlags::SQLITE_OPEN_READ_ONLY,
@@ -42,7 +28,7 @@ fn open_current(data_dir: &Path) -> Result<Connection> {
     let current = crate::MIGRATIONS.len() as i64;
     if version != current {
         return Err(Error::Corrupt(format!(
-            "{} is at schema {version} and this Piazza checks schema {current}: run `piazza serve` on it once (it migrates the store as it starts), then check again",
+            "{} is at schema {version} and this Piazza reads schema {current}: run `piazza serve` on it once (it migrates the store as it starts), then run this again",
             data_dir.display()
         )));
     }
@@ -192,21 +178,6 @@ pub fn check(conn: &Connection) -> Result<Report> {
 }
 
 /// What `piazza admin ledger-check` found.
-#[derive(Debug, Default, Clone)]
-pub struct LedgerReport {
-    pub accounts: u64,
-    pub transactions: u64,
-    pub postings: u64,
-    /// Each broken invariant, in words. Empty means the ledger is sound.
-    pub problems: Vec<String>,
-}
-
-impl LedgerReport {
-    pub fn is_sound(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
-
 /// Opens the store read-only in `data_dir` and re-verifies the ledger.
 pub fn check_ledger_data_dir(data_dir: &Path) -> Result<LedgerReport> {
     check_ledger(&open_current(data_dir)?)
@@ -219,10 +190,8 @@ pub fn check_ledger_data_dir(data_dir: &Path) -> Result<LedgerReport> {
 /// each currency sums to zero), and every posting belongs to a transaction
 /// of a known operation.
 pub fn check_ledger(conn: &Connection) -> Result<LedgerReport> {
-    use piazza_domain::ledger::{
-        Balances, LedgerAccountKind, LedgerAccountRef, OperationKind, invariant_violations,
-    };
-    use piazza_domain::money::Currency;
+    use piazza_core::integrity::{LedgerAccountRow, ledger_account_findings};
+    use piazza_domain::ledger::OperationKind;
 
     let mut report = LedgerReport::default();
     let count = |sql: &str| -> Result<u64> {
@@ -307,37 +276,19 @@ pub fn check_ledger(conn: &Connection) -> Result<LedgerReport> {
                     FROM ledger_postings GROUP BY ledger_account_id) s
                 ON s.ledger_account_id = a.id",
     )?;
-    let mut rows = accounts.query([])?;
-    let mut balances = Balances::new();
-    while let Some(row) = rows.next()? {
-        let (id, kind, holder, currency, stored, summed): (i64, String, i64, String, i64, i64) = (
-            row.get(0)?,
-            row.get(1)?,
-            row.get(2)?,
-            row.get(3)?,
-            row.get(4)?,
-            row.get(5)?,
-        );
-        if stored != summed {
-            report.problems.push(format!(
-                "ledger account {id} ({kind}:{holder}:{currency}): balance {stored} but its postings sum to {summed}"
-            ));
-        }
-        let (Some(kind), Ok(currency)) =
-            (LedgerAccountKind::parse(&kind), Currency::parse(&currency))
-        else {
-            report.problems.push(format!(
-                "ledger account {id}: unknown kind {kind:?} or currency {currency:?}"
-            ));
-            continue;
-        };
-        balances.insert(LedgerAccountRef::from_store(kind, holder, currency), summed);
-    }
-    report.problems.extend(
-        invariant_violations(&balances)
-            .into_iter()
-            .map(|violation| violation.to_string()),
-    );
+    let rows = accounts
+        .query_map([], |row| {
+            Ok(LedgerAccountRow {
+                id: row.get(0)?,
+                kind: row.get(1)?,
+                holder: row.get(2)?,
+                currency: row.get(3)?,
+                stored_balance: row.get(4)?,
+                postings_sum: row.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    report.problems.extend(ledger_account_findings(rows));
     Ok(report)
 }
 

@@ -10,8 +10,10 @@
 
 mod accounts;
 mod checkpointer;
+mod contacts;
 pub mod engine;
 mod error;
+pub mod export;
 pub mod integrity;
 mod log_data;
 mod login_requests;
@@ -22,7 +24,6 @@ mod readers;
 mod reads;
 mod red_packets;
 mod tails;
-mod thumbnails;
 mod transfers;
 pub mod verifier;
 mod wallet;
@@ -36,15 +37,13 @@ use std::time::Instant;
 use async_trait::async_trait;
 use piazza_domain::limits;
 use piazza_domain::store::{
-    Account, Answer, ContactRequest, ConversationSummary, DeviceSeen, GroupChange, HistoryPage,
-    Idempotent, LogPage, NoticeSink, OtherDevices, OutgoingRequest, Page, PinCheck, PinPolicy,
-    Profile, ProfileChange, RedPacket, RedPacketClaim, RedPacketRequest, Sent, StoreResult,
-    TokenHash, Transfer, TransferDecision, TransferRequest,
+    Answer, ConversationSummary, GroupChange, HistoryPage, Idempotent, LogPage, NoticeSink, Page,
+    PinCheck, PinPolicy, RedPacket, RedPacketClaim, RedPacketRequest, Sent, StoreResult, Transfer,
+    TransferDecision, TransferRequest,
 };
 use piazza_domain::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Greeting, GroupTitle,
-    LogSeq, MediaId, MessageText, RedPacketId, Rejection, Seq, Store, Timestamp, TransferId,
-    Username,
+    AccountId, ClientMsgId, ConversationId, DeviceId, GroupTitle, LogSeq, MediaId, MessageText,
+    RedPacketId, Rejection, Seq, Store, Timestamp, TransferId,
 };
 use rusqlite::{Connection, OptionalExtension};
 
@@ -109,48 +108,11 @@ impl Default for StoreOptions {
 
 pub struct SqliteStore {
     path: PathBuf,
-    /// Where uploaded media files live (`<data_dir>/media`).
-    media_dir: PathBuf,
     writer: Writer,
     readers: Arc<Readers>,
     health: Arc<Health>,
     /// Kept for its thread, which stops when the store is dropped.
     _verifier: Verifier,
-    /// One media upload at a time per account (see `media::UploadTurns`).
-    media_uploads: media::UploadTurns,
-    /// Thumbnails being made at once, at most: each decodes a picture of
-    /// up to `thumbnails::DECODE_BYTES_MAX` on a core.
-    /// Shared with the blocking job that holds a permit, so a dropped
-    /// request does not free its slot while the decode goes on.
-    thumbnail_turns: Arc<tokio::sync::Semaphore>,
-}
-
-/// Thumbnails made at once, at most.
-const THUMBNAILS_IN_FLIGHT_MAX: usize = 2;
-
-/// Runs `work` on a blocking thread once `turns` has a permit for it. The
-/// permit moves into the blocking job and is freed when the work ends, not
-/// when the caller stops waiting: a request dropped meanwhile (a timeout,
-/// a disconnect) cannot free its slot while its work goes on.
-async fn blocking_with_turn<T, F>(
-    turns: &Arc<tokio::sync::Semaphore>,
-    work: F,
-) -> Result<T, piazza_domain::StoreError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
-{
-    let unavailable = |error: String| piazza_domain::StoreError::Unavailable(error);
-    let turn = Arc::clone(turns)
-        .acquire_owned()
-        .await
-        .map_err(|error| unavailable(error.to_string()))?;
-    tokio::task::spawn_blocking(move || {
-        let _turn = turn;
-        work()
-    })
-    .await
-    .map_err(|error| unavailable(error.to_string()))
 }
 
 impl SqliteStore {
@@ -196,13 +158,10 @@ impl SqliteStore {
         let writer = Writer::start(conn, checkpointer, sink, options.writer, rules);
         Ok(SqliteStore {
             path,
-            media_dir: data_dir.join(media::MEDIA_DIR),
             writer,
             readers,
             health,
             _verifier: verifier,
-            media_uploads: media::UploadTurns::default(),
-            thumbnail_turns: Arc::new(tokio::sync::Semaphore::new(THUMBNAILS_IN_FLIGHT_MAX)),
         })
     }
 
@@ -332,84 +291,6 @@ fn not_member<T>(found: Option<T>) -> Result<T, Error> {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn update_profile(
-        &self,
-        account: AccountId,
-        change: ProfileChange,
-    ) -> StoreResult<Account> {
-        Ok(self
-            .writer
-            .run(move |ctx| profiles::update_profile(ctx, account, change))
-            .await?)
-    }
-
-    async fn profile(&self, viewer: AccountId, account: AccountId) -> StoreResult<Profile> {
-        Ok(self
-            .readers
-            .read(move |conn| {
-                reads::profile(conn, viewer, account)?
-                    .ok_or_else(|| Rejection::AccountNotFound.into())
-            })
-            .await?)
-    }
-
-    async fn find_account(&self, username: Username) -> StoreResult<Account> {
-        Ok(self
-            .readers
-            .read(move |conn| {
-                reads::account_by_username(conn, &username)?
-                    .ok_or_else(|| Rejection::AccountNotFound.into())
-            })
-            .await?)
-    }
-
-    async fn password_hash(&self, account: AccountId) -> StoreResult<String> {
-        Ok(self
-            .readers
-            .read(move |conn| reads::password_hash(conn, account))
-            .await?)
-    }
-
-    async fn change_password(
-        &self,
-        account: AccountId,
-        device: DeviceId,
-        old_hash: String,
-        new_hash: String,
-        others: OtherDevices,
-    ) -> StoreResult<Vec<DeviceId>> {
-        Ok(self
-            .writer
-            .run(move |ctx| {
-                profiles::change_password(ctx, account, device, old_hash, new_hash, others)
-            })
-            .await?)
-    }
-
-    async fn outgoing_requests(
-        &self,
-        account: AccountId,
-        before: Option<ContactRequestId>,
-        limit: u32,
-    ) -> StoreResult<Page<OutgoingRequest>> {
-        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
-        Ok(self
-            .readers
-            .read(move |conn| reads::outgoing_requests(conn, account, before, limit))
-            .await?)
-    }
-
-    async fn decline_request(
-        &self,
-        account: AccountId,
-        request: ContactRequestId,
-    ) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| profiles::decline_request(ctx, account, request))
-            .await?)
-    }
-
     async fn update_group(
         &self,
         actor: AccountId,
@@ -419,62 +300,6 @@ impl Store for SqliteStore {
         Ok(self
             .writer
             .run(move |ctx| profiles::update_group(ctx, actor, conversation, change))
-            .await?)
-    }
-
-    async fn request_contact(
-        &self,
-        from: AccountId,
-        to: Username,
-        greeting: Greeting,
-    ) -> StoreResult<ContactRequestId> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::request_contact(ctx, from, to, greeting))
-            .await?)
-    }
-
-    async fn incoming_requests(
-        &self,
-        account: AccountId,
-        before: Option<ContactRequestId>,
-        limit: u32,
-    ) -> StoreResult<Page<ContactRequest>> {
-        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
-        Ok(self
-            .readers
-            .read(move |conn| reads::incoming_requests(conn, account, before, limit))
-            .await?)
-    }
-
-    async fn accept_request(
-        &self,
-        account: AccountId,
-        request: ContactRequestId,
-    ) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::accept_request(ctx, account, request))
-            .await?)
-    }
-
-    async fn contacts(
-        &self,
-        account: AccountId,
-        after: Option<Username>,
-        limit: u32,
-    ) -> StoreResult<Page<Account>> {
-        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
-        Ok(self
-            .readers
-            .read(move |conn| reads::contacts(conn, account, after.as_ref(), limit))
-            .await?)
-    }
-
-    async fn remove_contact(&self, account: AccountId, other: AccountId) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::remove_contact(ctx, account, other))
             .await?)
     }
 
@@ -706,146 +531,6 @@ impl Store for SqliteStore {
             .await?)
     }
 
-    async fn create_login_request(
-        &self,
-        request: piazza_domain::store::NewLoginRequest,
-    ) -> StoreResult<bool> {
-        Ok(self
-            .writer
-            .run(move |ctx| login_requests::create(ctx, request))
-            .await?)
-    }
-
-    async fn approve_login_request(
-        &self,
-        account: AccountId,
-        request: piazza_domain::store::LoginRequestId,
-        code_hash: TokenHash,
-        placeholder: TokenHash,
-    ) -> StoreResult<piazza_domain::store::LoginApproval> {
-        Ok(self
-            .writer
-            .run(move |ctx| login_requests::approve(ctx, account, &request, code_hash, placeholder))
-            .await?)
-    }
-
-    async fn review_login_request(
-        &self,
-        request: piazza_domain::store::LoginRequestId,
-        code_hash: TokenHash,
-        now: Timestamp,
-    ) -> StoreResult<piazza_domain::store::LoginRequestReview> {
-        Ok(self
-            .readers
-            .read(move |conn| login_requests::review(conn, &request, code_hash, now))
-            .await?)
-    }
-
-    async fn login_request_status(
-        &self,
-        request: piazza_domain::store::LoginRequestId,
-        secret_hash: TokenHash,
-        now: Timestamp,
-    ) -> StoreResult<piazza_domain::store::LoginRequestStatus> {
-        Ok(self
-            .readers
-            .read(move |conn| login_requests::status(conn, &request, secret_hash, now))
-            .await?)
-    }
-
-    async fn deliver_login_token(
-        &self,
-        request: piazza_domain::store::LoginRequestId,
-        secret_hash: TokenHash,
-        token_hash: TokenHash,
-        seen: DeviceSeen,
-    ) -> StoreResult<piazza_domain::store::LoginRequestStatus> {
-        Ok(self
-            .writer
-            .run(move |ctx| login_requests::deliver(ctx, &request, secret_hash, token_hash, &seen))
-            .await?)
-    }
-
-    async fn put_media(
-        &self,
-        uploader: AccountId,
-        upload: piazza_domain::media::NewMedia,
-        quota_bytes: u64,
-    ) -> StoreResult<piazza_domain::media::MediaStored> {
-        // The quota is checked before the file is written, so a refused
-        // upload leaves nothing on disk; with one upload of the account at
-        // a time, the check still holds when the row commits (where the
-        // writer checks it again).
-        // The turn moves into the blocking write and then into the writer
-        // job, whose answer hands it back once the row has committed (a
-        // dropped answer drops it then): a request dropped meanwhile (a
-        // timeout, a disconnect) does not free it while its file is being
-        // written or its row waits, and the next upload's quota check
-        // reads the committed row.
-        let turn = self.media_uploads.take(uploader).await;
-        let sha256 = upload.sha256;
-        let bytes = upload.bytes.len() as u64;
-        let usage = self
-            .readers
-            .read(move |conn| media::usage(conn, uploader, &sha256))
-            .await?;
-        if !usage.kept_already {
-            media::within_quota(usage.used_bytes, bytes, quota_bytes)?;
-        }
-        // The file is durable before the row that names it commits.
-        let media_dir = self.media_dir.clone();
-        let (turn, upload) = tokio::task::spawn_blocking(move || {
-            let written = media::write_file(&media_dir, &upload);
-            (turn, written.map(|()| upload))
-        })
-        .await
-        .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))?;
-        let upload = upload?;
-        let (stored, _turn) = self
-            .writer
-            .run(move |ctx| {
-                // Refused, it changed nothing: the turn may go at once.
-                media::insert(ctx, uploader, upload, quota_bytes).map(|stored| (stored, turn))
-            })
-            .await?;
-        Ok(stored)
-    }
-
-    async fn media(
-        &self,
-        viewer: AccountId,
-        media_id: MediaId,
-    ) -> StoreResult<(piazza_domain::media::Media, Vec<u8>)> {
-        let found = self
-            .readers
-            .read(move |conn| media::visible(conn, viewer, media_id, media::Reading::Original))
-            .await?;
-        let media_dir = self.media_dir.clone();
-        let bytes = tokio::task::spawn_blocking(move || {
-            media::read_file(&media_dir, &found).map(|bytes| (found, bytes))
-        })
-        .await
-        .map_err(|error| piazza_domain::StoreError::Unavailable(error.to_string()))??;
-        Ok(bytes)
-    }
-
-    async fn media_thumbnail(
-        &self,
-        viewer: AccountId,
-        media_id: MediaId,
-    ) -> StoreResult<piazza_domain::media::Thumbnail> {
-        let found = self
-            .readers
-            .read(move |conn| media::visible(conn, viewer, media_id, media::Reading::Thumbnail))
-            .await?;
-        let media_dir = self.media_dir.clone();
-        let thumbnail = blocking_with_turn(&self.thumbnail_turns, move || {
-            thumbnails::get_or_make(&media_dir, &found)
-        })
-        .await??;
-        Ok(thumbnail)
-    }
-
     async fn send_image(
         &self,
         sender: AccountId,
@@ -866,24 +551,26 @@ impl Store for SqliteStore {
 /// What the store's unit tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
+    use std::path::Path;
     use std::sync::Arc;
 
-    use piazza_core::{Core, accounts};
+    use piazza_core::{Core, accounts, contacts};
     use piazza_domain::store::{Account, DeviceSeen, NoticeSink, StoreResult, TokenHash};
-    use piazza_domain::{AccountId, DeviceId, DeviceName, DisplayName, Username};
+    use piazza_domain::{AccountId, DeviceId, DeviceName, DisplayName, Greeting, Username};
 
     use crate::{SqliteEngine, SqliteStore};
+
+    /// The rules over `store`, as the server runs them, with media files
+    /// under `data_dir`.
+    pub(crate) fn core(store: &Arc<SqliteStore>, data_dir: &Path) -> Core {
+        Core::new(Arc::new(SqliteEngine(Arc::clone(store))), data_dir)
+    }
 
     /// A live side that drops every notice.
     pub(crate) struct Nobody;
 
     impl NoticeSink for Nobody {
         fn notify(&self, _: Vec<piazza_domain::Notice>) {}
-    }
-
-    /// The rules over `store`, as the server calls them.
-    pub(crate) fn core(store: &Arc<SqliteStore>) -> Core {
-        Core::new(Arc::new(SqliteEngine(Arc::clone(store))))
     }
 
     /// Gives `account` its first payment PIN (the store never reads the hash).
@@ -918,6 +605,21 @@ pub(crate) mod test_support {
             .await?)
     }
 
+    /// Makes `from` and `to` contacts: `from` asks and `to` accepts, by
+    /// the rules' own use cases inside the writer.
+    pub(crate) async fn make_contacts(store: &SqliteStore, from: AccountId, to: AccountId) {
+        store
+            .writer
+            .run(move |ctx| {
+                let name = crate::reads::account(ctx.conn, to)?.username;
+                let greeting = Greeting::parse("hi").unwrap();
+                let request = contacts::request_contact(ctx, from, &name, &greeting)?;
+                Ok(contacts::accept_request(ctx, to, request)?)
+            })
+            .await
+            .unwrap();
+    }
+
     /// A new device of `account` whose token hashes to `token`.
     pub(crate) async fn device(
         store: &SqliteStore,
@@ -944,40 +646,6 @@ mod tests {
     use crate::test_support::Nobody;
 
     #[tokio::test]
-    async fn a_dropped_request_keeps_its_turn_until_its_blocking_work_ends() {
-        let turns = Arc::new(tokio::sync::Semaphore::new(1));
-        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
-        let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
-        let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
-        let request = tokio::spawn({
-            let turns = Arc::clone(&turns);
-            async move {
-                blocking_with_turn(&turns, move || {
-                    started_tx.send(()).unwrap();
-                    finish_rx.recv().unwrap();
-                    ended_tx.send(()).unwrap();
-                })
-                .await
-            }
-        });
-        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
-            .await
-            .unwrap();
-        // The request goes away (a timeout, a disconnect); its work does not.
-        request.abort();
-        assert!(request.await.unwrap_err().is_cancelled());
-        assert_eq!(
-            turns.available_permits(),
-            0,
-            "the work still holds its turn"
-        );
-        finish_tx.send(()).unwrap();
-        ended_rx.await.unwrap();
-        let freed = tokio::time::timeout(std::time::Duration::from_secs(5), turns.acquire()).await;
-        assert!(freed.is_ok(), "the turn is freed once the work ends");
-    }
-
-    #[tokio::test]
     async fn health_fails_once_the_writer_has_stopped() {
         let dir = tempfile::tempdir().unwrap();
         let store =
@@ -1002,7 +670,7 @@ mod tests {
             SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap(),
         );
         let ann = test_support::account(&store, "ann").await;
-        let store = test_support::core(&store);
+        let store = test_support::core(&store, dir.path());
         let money = Money::new(AmountMinor::positive(100).unwrap(), Currency::CNY);
         let request = || Idempotent {
             key: IdempotencyKey::parse("k1").unwrap(),

@@ -1,9 +1,10 @@
 //! How an account log entry's `data` is kept.
 //!
-//! Most events are kept whole, as their JSON. A transfer event names only
-//! its transfer's row: who, how much and in what currency are in
-//! `transfers` and never change, and the status at the time follows from
-//! the event (sent and received: pending; then accepted, declined or
+//! Most events are kept whole, as the JSON of their stored form
+//! (`piazza_domain::event::stored`, the same on every engine). A transfer
+//! event names only its transfer's row: who, how much and in what currency
+//! are in `transfers` and never change, and the status at the time follows
+//! from the event (sent and received: pending; then accepted, declined or
 //! returned). Each chat transfer logs two of them, in two accounts' logs;
 //! at ~25 bytes instead of ~170 they fill `account_log`'s pages (ordered
 //! by account) several times more slowly, which is fewer pages split and
@@ -13,7 +14,7 @@
 //! always did.
 
 use piazza_domain::TransferId;
-use piazza_domain::event::Event;
+use piazza_domain::event::{Event, stored};
 use piazza_domain::store::TransferStatus;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -49,7 +50,7 @@ pub(crate) fn encode(event: &Event) -> Result<String> {
             transfer_row: transfer.row(),
             kind: event.type_name(),
         }),
-        None => serde_json::to_string(event),
+        None => serde_json::to_string(&stored::Event::from(event)),
     };
     encoded.map_err(|error| Error::Corrupt(format!("cannot encode event: {error}")))
 }
@@ -57,7 +58,8 @@ pub(crate) fn encode(event: &Event) -> Result<String> {
 /// The event kept as `data`; a transfer's is rebuilt from its row.
 pub(crate) fn decode(conn: &Connection, data: &str) -> Result<Event> {
     if !data.starts_with(TRANSFER_REF_PREFIX) {
-        return serde_json::from_str::<Event>(data)
+        return serde_json::from_str::<stored::Event>(data)
+            .map(Event::from)
             .map_err(|error| Error::Corrupt(format!("log entry {data:?}: {error}")));
     }
     let reference: TransferRef<'_> = serde_json::from_str(data)
@@ -92,7 +94,7 @@ mod tests {
     use piazza_domain::store::{
         IdempotencyKey, Idempotent, PinCheck, TransferDecision, TransferRequest,
     };
-    use piazza_domain::{AccountId, Greeting, LogSeq, Timestamp, Username};
+    use piazza_domain::{AccountId, LogSeq, Timestamp};
 
     use super::*;
     use crate::{SqliteStore, StoreOptions};
@@ -121,16 +123,8 @@ mod tests {
             SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap(),
         );
         let (ann, bob) = (account(&store, "ann").await, account(&store, "bob").await);
-        let store = core(&store);
-        let asked = store
-            .request_contact(
-                ann,
-                Username::parse("bob").unwrap(),
-                Greeting::parse("").unwrap(),
-            )
-            .await
-            .unwrap();
-        store.accept_request(bob, asked).await.unwrap();
+        crate::test_support::make_contacts(&store, ann, bob).await;
+        let store = core(&store, dir.path());
         crate::test_support::set_first_pin(&store, ann).await;
         let money = Money::new(AmountMinor::positive(1_234).unwrap(), Currency::CNY);
         store
@@ -213,7 +207,7 @@ mod tests {
             currency: "CNY".into(),
             status: "pending".into(),
         });
-        let data = serde_json::to_string(&whole).unwrap();
+        let data = serde_json::to_string(&stored::Event::from(&whole)).unwrap();
         assert!(!data.starts_with(TRANSFER_REF_PREFIX));
         assert_eq!(decode(&conn, &data).unwrap(), whole);
     }

@@ -1,71 +1,143 @@
-//! Profiles, passwords, declined contact requests and group pictures: the
-//! account basics beside `writes.rs`, each run by the writer in its own
-//! savepoint with its rules checked in the same transaction.
-//!
-//! Who hears of a change: a profile change goes to the account's own log
-//! and its contacts' logs, not to everyone it shares a group with (a
-//! group holds up to 500 members and an account may sit in many, so one
-//! rename could grow hundreds of thousands of strangers' logs); members
-//! read a co-member's current profile when they show it. A group's change
-//! goes to its members, as its membership changes do.
+//! Profiles and passwords: the SQL behind `piazza_core::profiles`; and a
+//! group's title and picture (owner only, `conversation.updated` to the
+//! members), whose rules have not moved above the engines yet.
 
-use piazza_domain::event::{ConversationKind, Event, Notice};
-use piazza_domain::store::{Account, FieldChange, GroupChange, OtherDevices, ProfileChange};
-use piazza_domain::{AccountId, ContactRequestId, ConversationId, DeviceId, MediaId, Rejection};
+use piazza_core::profiles::{Reads, Relation, Writes};
+use piazza_domain::event::{ConversationKind, Event};
+use piazza_domain::store::{Account, FieldChange, GroupChange};
+use piazza_domain::{AccountId, ConversationId, DeviceId, MediaId, Rejection, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::engine::{Db, Sql};
 use crate::error::Result;
 use crate::reads;
 use crate::writer::WriteCtx;
 
-/// Changes the account's own profile; logs `account.updated` to it and
-/// its contacts when something changed.
-pub fn update_profile(
-    ctx: &mut WriteCtx<'_>,
-    account: AccountId,
-    change: ProfileChange,
-) -> Result<Account> {
-    let before = reads::account(ctx.conn, account)?;
-    let avatar_media_id = match change.avatar {
-        FieldChange::Keep => before.avatar_media_id,
-        FieldChange::Clear => None,
-        FieldChange::Set(media) => Some(own_image(ctx.conn, account, media)?),
-    };
-    let after = Account {
-        display_name: change.display_name.map_or_else(
-            || before.display_name.clone(),
-            |name| name.as_str().to_owned(),
-        ),
-        avatar_media_id,
-        bio: change
-            .bio
-            .map_or_else(|| before.bio.clone(), |bio| bio.as_str().to_owned()),
-        ..before.clone()
-    };
-    if after == before {
-        return Ok(after);
+impl Reads for Db<'_> {
+    fn password_hash(&mut self, account: AccountId) -> piazza_core::Result<Option<String>> {
+        password_hash(self.0, account)
     }
-    ctx.conn
-        .prepare_cached(
-            "UPDATE accounts SET display_name = ?1, avatar_media_id = ?2, bio = ?3 WHERE id = ?4",
-        )?
-        .execute(params![
-            after.display_name,
-            after.avatar_media_id.map(MediaId::row),
-            (!after.bio.is_empty()).then_some(after.bio.as_str()),
-            account.row()
-        ])?;
-    let event = Event::AccountUpdated {
-        account_id: account,
-        display_name: after.display_name.clone(),
-        avatar_media_id: after.avatar_media_id,
-        bio: after.bio.clone(),
-    };
-    ctx.append_log(account, event.clone())?;
-    for contact in contact_ids(ctx.conn, account)? {
-        ctx.append_log(contact, event.clone())?;
+
+    fn relation(&mut self, viewer: AccountId, account: AccountId) -> piazza_core::Result<Relation> {
+        let (is_contact, shares_conversation, has_open_request) = self
+            .0
+            .prepare_cached(
+                "SELECT
+                     EXISTS (SELECT 1 FROM contacts WHERE account_id = ?1 AND contact_id = ?2),
+                     EXISTS (SELECT 1 FROM members mine JOIN members theirs
+                                 ON theirs.conversation_id = mine.conversation_id
+                             WHERE mine.account_id = ?1 AND theirs.account_id = ?2),
+                     EXISTS (SELECT 1 FROM contact_requests
+                             WHERE ((from_id = ?1 AND to_id = ?2) OR (from_id = ?2 AND to_id = ?1))
+                               AND status IN (0, 2))",
+            )
+            .sql()?
+            .query_row([viewer.row(), account.row()], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .sql()?;
+        Ok(Relation {
+            is_contact,
+            shares_conversation,
+            has_open_request,
+        })
     }
-    Ok(after)
+}
+
+fn password_hash(conn: &Connection, account: AccountId) -> piazza_core::Result<Option<String>> {
+    conn.prepare_cached("SELECT password_hash FROM accounts WHERE id = ?1")
+        .sql()?
+        .query_row([account.row()], |row| row.get(0))
+        .optional()
+        .sql()
+}
+
+// The single writer holds the only write transaction: what it reads stays
+// as read until it commits, so the `_for_update` reads need no locks.
+impl Writes for WriteCtx<'_> {
+    fn account_for_update(&mut self, account: AccountId) -> piazza_core::Result<Option<Account>> {
+        Ok(reads::find_account(self.conn, account)?)
+    }
+
+    fn password_hash_for_update(
+        &mut self,
+        account: AccountId,
+    ) -> piazza_core::Result<Option<String>> {
+        password_hash(self.conn, account)
+    }
+
+    fn live_device_for_update(
+        &mut self,
+        account: AccountId,
+        device: DeviceId,
+    ) -> piazza_core::Result<bool> {
+        self.conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM devices
+                                WHERE id = ?1 AND account_id = ?2 AND revoked_at IS NULL)",
+            )
+            .sql()?
+            .query_row([device.row(), account.row()], |row| row.get(0))
+            .sql()
+    }
+
+    fn set_profile(&mut self, profile: &Account) -> piazza_core::Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE accounts SET display_name = ?1, avatar_media_id = ?2, bio = ?3 WHERE id = ?4",
+            )
+            .sql()?
+            .execute(params![
+                profile.display_name,
+                profile.avatar_media_id.map(MediaId::row),
+                (!profile.bio.is_empty()).then_some(profile.bio.as_str()),
+                profile.account_id.row()
+            ])
+            .sql()?;
+        Ok(())
+    }
+
+    fn set_password_hash(
+        &mut self,
+        account: AccountId,
+        password_hash: &str,
+    ) -> piazza_core::Result<()> {
+        self.conn
+            .prepare_cached("UPDATE accounts SET password_hash = ?1 WHERE id = ?2")
+            .sql()?
+            .execute(params![password_hash, account.row()])
+            .sql()?;
+        Ok(())
+    }
+
+    fn revoke_other_devices(
+        &mut self,
+        account: AccountId,
+        kept: DeviceId,
+        at: Timestamp,
+    ) -> piazza_core::Result<Vec<DeviceId>> {
+        let revoked = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM devices WHERE account_id = ?1 AND revoked_at IS NULL AND id <> ?2",
+            )
+            .sql()?
+            .query_map([account.row(), kept.row()], |row| {
+                Ok(DeviceId::from_row(row.get(0)?))
+            })
+            .sql()?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .sql()?;
+        self.conn
+            .prepare_cached(
+                "UPDATE devices SET revoked_at = ?1
+                 WHERE account_id = ?2 AND revoked_at IS NULL AND id <> ?3",
+            )
+            .sql()?
+            .execute(params![at.unix_ms(), account.row(), kept.row()])
+            .sql()?;
+        Ok(revoked)
+    }
 }
 
 /// `media` if `account` uploaded it; `MediaNotFound` otherwise, as for
@@ -78,117 +150,6 @@ fn own_image(conn: &Connection, account: AccountId, media: MediaId) -> Result<Me
     match uploader {
         Some(uploader) if uploader == account.row() => Ok(media),
         _ => Err(Rejection::MediaNotFound.into()),
-    }
-}
-
-fn contact_ids(conn: &Connection, account: AccountId) -> Result<Vec<AccountId>> {
-    let mut statement =
-        conn.prepare_cached("SELECT contact_id FROM contacts WHERE account_id = ?1")?;
-    let contacts = statement
-        .query_map([account.row()], |row| Ok(AccountId::from_row(row.get(0)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(contacts)
-}
-
-/// Replaces the password hash if it is still the one the caller checked
-/// the old password against and the acting `device` is still signed in,
-/// logs `account.password_changed`, and with `OtherDevices::SignOut`
-/// revokes every other live device of the account in the same commit.
-/// Answers the devices revoked.
-pub fn change_password(
-    ctx: &mut WriteCtx<'_>,
-    account: AccountId,
-    device: DeviceId,
-    old_hash: String,
-    new_hash: String,
-    others: OtherDevices,
-) -> Result<Vec<DeviceId>> {
-    // The caller's token was checked before the old password's Argon2 ran
-    // (a second or so); a device revoked meanwhile (by another device, or
-    // by a password change that signed the others out) must not commit a
-    // change, least of all one that signs the others out.
-    let signed_in: bool = ctx
-        .conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM devices
-                            WHERE id = ?1 AND account_id = ?2 AND revoked_at IS NULL)",
-        )?
-        .query_row([device.row(), account.row()], |row| row.get(0))?;
-    if !signed_in {
-        return Err(Rejection::DeviceSignedOut.into());
-    }
-    // Another change committed since the caller verified the old password:
-    // that password is no longer the account's.
-    if reads::password_hash(ctx.conn, account)? != old_hash {
-        return Err(Rejection::WrongPassword.into());
-    }
-    ctx.conn
-        .prepare_cached("UPDATE accounts SET password_hash = ?1 WHERE id = ?2")?
-        .execute(params![new_hash, account.row()])?;
-    let mut revoked = Vec::new();
-    if others == OtherDevices::SignOut {
-        let mut statement = ctx.conn.prepare_cached(
-            "SELECT id FROM devices WHERE account_id = ?1 AND revoked_at IS NULL AND id <> ?2",
-        )?;
-        revoked = statement
-            .query_map([account.row(), device.row()], |row| {
-                Ok(DeviceId::from_row(row.get(0)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        drop(statement);
-        ctx.conn
-            .prepare_cached(
-                "UPDATE devices SET revoked_at = ?1
-                 WHERE account_id = ?2 AND revoked_at IS NULL AND id <> ?3",
-            )?
-            .execute(params![ctx.now.unix_ms(), account.row(), device.row()])?;
-    }
-    // Logged before the revocations' notices, so the hub pushes it to the
-    // other devices' sockets before it closes them.
-    ctx.append_log(
-        account,
-        Event::PasswordChanged {
-            by_device_id: device,
-            signed_out_other_devices: others == OtherDevices::SignOut,
-        },
-    )?;
-    for other in &revoked {
-        ctx.notice(Notice::DeviceRevoked {
-            account,
-            device: *other,
-        });
-    }
-    Ok(revoked)
-}
-
-/// The recipient declines a pending request. The request stays open for
-/// its sender (who is not told); the recipient's log says it was declined
-/// so their other devices drop it. Declining again changes nothing.
-pub fn decline_request(
-    ctx: &mut WriteCtx<'_>,
-    account: AccountId,
-    request: ContactRequestId,
-) -> Result<()> {
-    let found = crate::writes::request_parties(ctx, request)?;
-    match found {
-        Some((_, to, 2)) if to == account.row() => Ok(()),
-        Some((from, to, 0)) if to == account.row() => {
-            ctx.conn
-                .prepare_cached(
-                    "UPDATE contact_requests SET status = 2, declined_at = ?1 WHERE id = ?2",
-                )?
-                .execute(params![ctx.now.unix_ms(), request.row()])?;
-            ctx.append_log(
-                account,
-                Event::ContactRequestDeclined {
-                    request_id: request,
-                    from: AccountId::from_row(from),
-                },
-            )?;
-            Ok(())
-        }
-        // Not the recipient, no such request, or accepted already.
-        _ => Err(Rejection::RequestNotFound.into()),
     }
 }
 
@@ -247,10 +208,10 @@ mod tests {
     use std::sync::Arc;
 
     use piazza_domain::store::{OtherDevices, TokenHash};
-    use piazza_domain::{Rejection, Store, StoreError};
+    use piazza_domain::{Rejection, StoreError};
 
     use crate::reads;
-    use crate::test_support::{Nobody, account, device};
+    use crate::test_support::{Nobody, account, core, device};
     use crate::{SqliteStore, StoreOptions};
 
     /// The route checks the token, then runs Argon2 on the old password
@@ -259,8 +220,10 @@ mod tests {
     #[tokio::test]
     async fn a_device_signed_out_meanwhile_cannot_change_the_password() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        let store = Arc::new(
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap(),
+        );
+        let core = core(&store, dir.path());
         let ann = account(&store, "ann").await;
         let mut devices = Vec::new();
         for (n, name) in ["laptop", "phone"].into_iter().enumerate() {
@@ -276,7 +239,7 @@ mod tests {
             .run(move |ctx| Ok(piazza_core::accounts::revoke_device(ctx, ann, stolen)?))
             .await
             .unwrap();
-        let refused = store
+        let refused = core
             .change_password(ann, stolen, "x".into(), "new".into(), OtherDevices::SignOut)
             .await;
         assert!(
@@ -286,7 +249,7 @@ mod tests {
             ),
             "{refused:?}"
         );
-        assert_eq!(store.password_hash(ann).await.unwrap(), "x");
+        assert_eq!(core.password_hash(ann).await.unwrap(), "x");
         let live = store
             .readers
             .read(move |conn| reads::devices(conn, ann, None, 10));

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use piazza_domain::event::{ConversationKind, Event, LogEntry, Message};
 use piazza_domain::store::{
-    Account, ContactRequest, ConversationSummary, Credentials, Device, DeviceSeen, HistoryPage,
-    LogPage, OutgoingRequest, Page, Profile, Session, TokenHash,
+    Account, ConversationSummary, Credentials, Device, DeviceSeen, HistoryPage, LogPage, Page,
+    Session, TokenHash,
 };
 use piazza_domain::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MediaId, MessageId,
-    MessageText, Seq, Timestamp, Username,
+    AccountId, ClientMsgId, ConversationId, DeviceId, LogSeq, MediaId, MessageId, MessageText, Seq,
+    Timestamp, Username,
 };
 use rusqlite::{Connection, OptionalExtension, Row};
 
@@ -74,59 +74,6 @@ pub fn account_by_username(conn: &Connection, username: &Username) -> Result<Opt
         ))?
         .query_row([username.as_str()], account_from_row)
         .optional()?)
-}
-
-pub fn password_hash(conn: &Connection, account: AccountId) -> Result<String> {
-    conn.prepare_cached("SELECT password_hash FROM accounts WHERE id = ?1")?
-        .query_row([account.row()], |row| row.get(0))
-        .optional()?
-        .ok_or_else(|| Error::Corrupt(format!("{account} is referenced but missing")))
-}
-
-/// `account` as `viewer` may see it, in one read: whole to itself, its
-/// contacts and anyone it shares a conversation with (a group, or a
-/// direct one from when they were contacts); as a card to a stranger with
-/// a request open between them either way (a declined one included, so
-/// its sender notices nothing); to anyone else nothing, as for an id that
-/// does not exist.
-pub fn profile(
-    conn: &Connection,
-    viewer: AccountId,
-    account: AccountId,
-) -> Result<Option<Profile>> {
-    let Some(found) = find_account(conn, account)? else {
-        return Ok(None);
-    };
-    if viewer == account {
-        return Ok(Some(Profile::Full {
-            account: found,
-            is_contact: false,
-        }));
-    }
-    let (is_contact, shares_conversation, has_request): (bool, bool, bool) = conn
-        .prepare_cached(
-            "SELECT
-                 EXISTS (SELECT 1 FROM contacts WHERE account_id = ?1 AND contact_id = ?2),
-                 EXISTS (SELECT 1 FROM members mine JOIN members theirs
-                             ON theirs.conversation_id = mine.conversation_id
-                         WHERE mine.account_id = ?1 AND theirs.account_id = ?2),
-                 EXISTS (SELECT 1 FROM contact_requests
-                         WHERE ((from_id = ?1 AND to_id = ?2) OR (from_id = ?2 AND to_id = ?1))
-                           AND status IN (0, 2))",
-        )?
-        .query_row([viewer.row(), account.row()], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })?;
-    Ok(if is_contact || shares_conversation {
-        Some(Profile::Full {
-            account: found,
-            is_contact,
-        })
-    } else if has_request {
-        Some(Profile::Card(found))
-    } else {
-        None
-    })
 }
 
 pub fn credentials(conn: &Connection, username: &Username) -> Result<Option<Credentials>> {
@@ -212,85 +159,6 @@ pub fn contact_count(conn: &Connection, account: AccountId) -> Result<usize> {
         .prepare_cached("SELECT COUNT(*) FROM contacts WHERE account_id = ?1")?
         .query_row([account.row()], |row| row.get(0))?;
     Ok(count as usize)
-}
-
-pub fn contacts(
-    conn: &Connection,
-    account: AccountId,
-    after: Option<&Username>,
-    limit: u32,
-) -> Result<Page<Account>> {
-    let mut statement = conn.prepare_cached(
-        "SELECT a.id, a.username, a.display_name, a.avatar_media_id, a.bio
-         FROM contacts c JOIN accounts a ON a.id = c.contact_id
-         WHERE c.account_id = ?1 AND a.username > ?2 ORDER BY a.username LIMIT ?3",
-    )?;
-    let after = after.map_or("", Username::as_str);
-    let contacts = statement
-        .query_map(
-            rusqlite::params![account.row(), after, i64::from(limit) + 1],
-            account_from_row,
-        )?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(page(contacts, limit))
-}
-
-pub fn incoming_requests(
-    conn: &Connection,
-    account: AccountId,
-    before: Option<ContactRequestId>,
-    limit: u32,
-) -> Result<Page<ContactRequest>> {
-    let mut statement = conn.prepare_cached(
-        "SELECT r.id, r.greeting, r.created_at, a.id, a.username, a.display_name, a.avatar_media_id, a.bio
-         FROM contact_requests r JOIN accounts a ON a.id = r.from_id
-         WHERE r.to_id = ?1 AND r.status = 0 AND r.id < ?2 ORDER BY r.id DESC LIMIT ?3",
-    )?;
-    let before = before.map_or(i64::MAX, ContactRequestId::row);
-    let requests = statement
-        .query_map(
-            rusqlite::params![account.row(), before, i64::from(limit) + 1],
-            |row| {
-                Ok(ContactRequest {
-                    request_id: ContactRequestId::from_row(row.get(0)?),
-                    from: account_at(row, 3)?.to_ref(),
-                    greeting: row.get(1)?,
-                    created_at: Timestamp::from_unix_ms(row.get(2)?),
-                })
-            },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(page(requests, limit))
-}
-
-/// Requests `account` sent that it still sees pending: pending ones and
-/// declined ones alike (a sender is not told of a decline).
-pub fn outgoing_requests(
-    conn: &Connection,
-    account: AccountId,
-    before: Option<ContactRequestId>,
-    limit: u32,
-) -> Result<Page<OutgoingRequest>> {
-    let mut statement = conn.prepare_cached(
-        "SELECT r.id, r.greeting, r.created_at, a.id, a.username, a.display_name, a.avatar_media_id, a.bio
-         FROM contact_requests r JOIN accounts a ON a.id = r.to_id
-         WHERE r.from_id = ?1 AND r.status IN (0, 2) AND r.id < ?2 ORDER BY r.id DESC LIMIT ?3",
-    )?;
-    let before = before.map_or(i64::MAX, ContactRequestId::row);
-    let requests = statement
-        .query_map(
-            rusqlite::params![account.row(), before, i64::from(limit) + 1],
-            |row| {
-                Ok(OutgoingRequest {
-                    request_id: ContactRequestId::from_row(row.get(0)?),
-                    to: account_at(row, 3)?.to_ref(),
-                    greeting: row.get(1)?,
-                    created_at: Timestamp::from_unix_ms(row.get(2)?),
-                })
-            },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(page(requests, limit))
 }
 
 pub fn membership(

@@ -310,9 +310,7 @@ mod tests {
     use piazza_core::Core;
     use piazza_domain::money::{AmountMinor, Currency, Money};
     use piazza_domain::store::{IdempotencyKey, Idempotent};
-    use piazza_domain::{
-        AccountId, ClientMsgId, Greeting, GroupTitle, LogSeq, MessageText, Store, Username,
-    };
+    use piazza_domain::{AccountId, ClientMsgId, GroupTitle, LogSeq, MessageText, Store};
     use rusqlite::Connection;
 
     use super::TailLimits;
@@ -352,7 +350,7 @@ mod tests {
         for name in ["ann", "bob", "cyd"] {
             accounts.push(account(&store, name).await);
         }
-        let store = core(&store);
+        let store = core(&store, dir.path());
         let money = |minor| Money::new(AmountMinor::positive(minor).unwrap(), Currency::CNY);
         let top_up = |account: AccountId, n: usize| {
             let store = store.clone();
@@ -497,16 +495,8 @@ mod tests {
         for name in ["ann", "bob", "cyd"] {
             people.push(account(&store, name).await);
         }
-        for (to, name) in [(people[1], "bob"), (people[2], "cyd")] {
-            let request = store
-                .request_contact(
-                    people[0],
-                    Username::parse(name).unwrap(),
-                    Greeting::parse("hi").unwrap(),
-                )
-                .await
-                .unwrap();
-            store.accept_request(to, request).await.unwrap();
+        for to in [people[1], people[2]] {
+            crate::test_support::make_contacts(&store, people[0], to).await;
         }
         let group = store
             .create_group(
@@ -582,7 +572,7 @@ mod tests {
     ) -> (Core, AccountId) {
         let store = Arc::new(SqliteStore::open(dir, tiny_tails(), Arc::new(Nobody)).unwrap());
         let ann = account(&store, "ann").await;
-        let store = core(&store);
+        let store = core(&store, dir);
         top_ups(&store, ann, keys).await;
         (store, ann)
     }
@@ -660,9 +650,10 @@ mod tests {
         let (store, ann) = ann_with_keys(dir.path(), 0..15).await;
         store.shut_down();
         drop(store);
-        let store = core(&Arc::new(
-            SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap(),
-        ));
+        let store = core(
+            &Arc::new(SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap()),
+            dir.path(),
+        );
         top_ups(&store, ann, 15..30).await;
         store.shut_down();
         let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();

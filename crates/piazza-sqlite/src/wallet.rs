@@ -10,9 +10,7 @@ use piazza_domain::ledger::{
 };
 use piazza_domain::money::Currency;
 use piazza_domain::store::{IdempotencyKey, Idempotent, StatementEntry};
-use piazza_domain::{
-    AccountId, EntryId, PaymentId, RedPacketId, RefundId, Timestamp, TransactionId, TransferId,
-};
+use piazza_domain::{AccountId, EntryId, Timestamp, TransactionId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::engine::{Db, Sql};
@@ -328,58 +326,20 @@ fn ledger_account(conn: &Connection, account: &LedgerAccountRef) -> Result<(i64,
     Ok((conn.last_insert_rowid(), 0))
 }
 
-/// The stored answer as the JSON this store has always kept (released
-/// stores hold keys in it).
+/// A key's answer as the JSON object every engine keeps.
 fn encode_answer(answer: &KeyAnswer) -> serde_json::Value {
-    match answer {
-        KeyAnswer::Moved {
-            transaction_id,
-            balance_minor,
-        } => serde_json::json!({
-            "transaction_id": transaction_id.row(),
-            "balance_minor": balance_minor,
-        }),
-        KeyAnswer::Transfer(transfer) => serde_json::json!({ "transfer_id": transfer.row() }),
-        KeyAnswer::RedPacket(packet) => serde_json::json!({ "red_packet_id": packet.row() }),
-        KeyAnswer::Payment(payment) => serde_json::json!({ "payment_id": payment.row() }),
-        KeyAnswer::Refund {
-            refund_id,
-            amount_minor,
-            refunded_minor,
-        } => serde_json::json!({
-            "refund_id": refund_id.row(),
-            "amount_minor": amount_minor,
-            "refunded_minor": refunded_minor,
-        }),
-    }
+    let fields = answer.to_fields().into_iter();
+    serde_json::Value::Object(
+        fields
+            .map(|(name, value)| (name.to_owned(), value.into()))
+            .collect(),
+    )
 }
 
-/// A stored answer, told apart by the id it holds.
 fn decode_answer(body: &str) -> Result<KeyAnswer> {
     let corrupt = || piazza_core::Error::Corrupt(format!("idempotency response {body:?}"));
     let value: serde_json::Value = serde_json::from_str(body).map_err(|_| corrupt())?;
-    let number = |name: &str| value[name].as_i64();
-    let answer = if let Some(transaction) = number("transaction_id") {
-        KeyAnswer::Moved {
-            transaction_id: TransactionId::from_row(transaction),
-            balance_minor: number("balance_minor").ok_or_else(corrupt)?,
-        }
-    } else if let Some(refund) = number("refund_id") {
-        KeyAnswer::Refund {
-            refund_id: RefundId::from_row(refund),
-            amount_minor: number("amount_minor").ok_or_else(corrupt)?,
-            refunded_minor: number("refunded_minor").ok_or_else(corrupt)?,
-        }
-    } else if let Some(transfer) = number("transfer_id") {
-        KeyAnswer::Transfer(TransferId::from_row(transfer))
-    } else if let Some(packet) = number("red_packet_id") {
-        KeyAnswer::RedPacket(RedPacketId::from_row(packet))
-    } else if let Some(payment) = number("payment_id") {
-        KeyAnswer::Payment(PaymentId::from_row(payment))
-    } else {
-        return Err(corrupt());
-    };
-    Ok(answer)
+    KeyAnswer::from_fields(|name| value[name].as_i64()).ok_or_else(corrupt)
 }
 
 /// The stored PIN of `account`.
@@ -555,7 +515,7 @@ mod tests {
             SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap(),
         );
         let ann = account(&store, "ann").await;
-        let store = core(&store);
+        let store = core(&store, dir.path());
         let largest = Money::new(AmountMinor::MAX, Currency::CNY);
         // 9,000 top-ups of the largest amount, many at a time so that they
         // share commits.

@@ -729,7 +729,7 @@ impl World {
         };
         let sqlite = SqliteStore::open(dir.path(), options, Arc::new(Nobody)).expect("open store");
         let path = sqlite.path().to_path_buf();
-        let store = Core::new(Arc::new(SqliteEngine(Arc::new(sqlite))));
+        let store = Core::new(Arc::new(SqliteEngine(Arc::new(sqlite))), dir.path());
         let mut accounts = Vec::new();
         for name in NAMES {
             let account = store

@@ -27,7 +27,7 @@ mod connections;
 mod ledger;
 mod messaging;
 mod money;
-mod progress;
+pub(crate) mod progress;
 mod red_packet;
 mod report;
 pub(crate) mod server;
@@ -62,6 +62,11 @@ pub struct BenchArgs {
     /// The process id of the server given with --attach, to read its memory use
     #[arg(long, global = true)]
     pub server_pid: Option<u32>,
+    /// Run on PostgreSQL: a URL to a server (postgres://user@host/postgres,
+    /// a role that may create databases) where the bench makes a fresh
+    /// database for the run and drops it after. Without it, SQLite.
+    #[arg(long, global = true, env = "PIAZZA_BENCH_DATABASE_URL")]
+    pub database_url: Option<String>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -104,10 +109,11 @@ impl BenchCommand {
             BenchCommand::Ledger(args) => SpawnOptions {
                 sandbox_payments: true,
                 production_hashing: args.production_hashing,
+                ..SpawnOptions::default()
             },
             BenchCommand::RedPacket(_) => SpawnOptions {
                 sandbox_payments: true,
-                production_hashing: false,
+                ..SpawnOptions::default()
             },
             _ => SpawnOptions::default(),
         }
@@ -126,9 +132,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let open_files_wanted = args.command.open_files_wanted();
     let open_files = raise_open_file_limit(open_files_wanted);
 
+    // Fresh for the run, dropped after it (`None` on SQLite).
+    let database = args
+        .database_url
+        .as_deref()
+        .map(piazza_postgres::testing::TestDatabase::create_on);
+    let database_url = database.as_ref().map(|database| database.url.clone());
     let mut server = match &args.server {
         Some(url) => Server::attach(url, args.server_pid)?,
-        None => Server::spawn(args.command.spawn_options()).await?,
+        None => {
+            let mut options = args.command.spawn_options();
+            options.database_url = database_url.clone();
+            Server::spawn(options).await?
+        }
     };
     eprintln!("server: {}", server.base_url());
 
@@ -136,7 +152,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Messaging(args) => messaging::run(&mut server, args).await,
         BenchCommand::Connections(args) => connections::run(&mut server, args, open_files).await,
         BenchCommand::Catchup(args) => catchup::run(&mut server, args).await,
-        BenchCommand::Ledger(args) => ledger::run(&mut server, args).await,
+        BenchCommand::Ledger(args) => ledger::run(&mut server, args, database_url).await,
         BenchCommand::RedPacket(args) => red_packet::run(&mut server, args).await,
         BenchCommand::Soak(args) => soak::run(&mut server, args).await,
     };

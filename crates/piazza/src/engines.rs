@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use piazza_core::Engine;
 use piazza_domain::store::NoticeSink;
+use piazza_postgres::{PostgresEngine, PostgresOptions};
 use piazza_server::config::{Config, Limits};
 use piazza_server::{OpenEngine, Running, StartError};
 use piazza_sqlite::{
@@ -23,10 +24,33 @@ pub async fn spawn(config: Config) -> Result<Running, StartError> {
 pub fn opener(config: &Config) -> OpenEngine {
     let data_dir = config.data_dir.clone();
     let limits = config.limits.clone();
-    Box::new(move |sink| {
-        open_sqlite(&data_dir, &limits, sink)
-            .map_err(|error| format!("in {}: {error}", data_dir.display()))
-    })
+    match config.database_url.clone() {
+        Some(url) => Box::new(move |sink| {
+            open_postgres(&url, &limits, sink)
+                .map_err(|error| format!("at {}: {error}", piazza_postgres::redacted(&url)))
+        }),
+        None => Box::new(move |sink| {
+            open_sqlite(&data_dir, &limits, sink)
+                .map_err(|error| format!("in {}: {error}", data_dir.display()))
+        }),
+    }
+}
+
+/// The PostgreSQL database at `url`, migrated on first use.
+pub fn open_postgres(
+    url: &str,
+    limits: &Limits,
+    sink: Arc<dyn NoticeSink>,
+) -> Result<Arc<dyn Engine>, piazza_postgres::OpenError> {
+    let options = PostgresOptions {
+        pin_policy: limits.pin_policy(),
+        writer: piazza_postgres::WriterLimits {
+            queue_len_max: limits.writer_queue_len_max,
+            ..piazza_postgres::WriterLimits::default()
+        },
+        ..PostgresOptions::default()
+    };
+    Ok(Arc::new(PostgresEngine::open(url, options, sink)?))
 }
 
 /// The SQLite store in `data_dir`, created and migrated on first use.

@@ -35,7 +35,8 @@ struct Cli {
 enum Command {
     /// Run the server on an embedded store.
     Serve(serve::ServeArgs),
-    /// Offline tools for a data directory.
+    /// Checks of a data directory or a PostgreSQL database, and moving a
+    /// store from SQLite to PostgreSQL.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
     /// Load generators that print throughput, latency and memory.
@@ -72,7 +73,7 @@ fn main() -> ExitCode {
         .map_err(anyhow::Error::from)
         .and_then(|runtime| match cli.command {
             Command::Serve(args) => runtime.block_on(serve::run(args)),
-            Command::Admin(command) => admin::run(command),
+            Command::Admin(command) => admin::run(command, &runtime),
             Command::Bench(args) => runtime.block_on(bench::run(args)),
             Command::Chaos(args) => runtime.block_on(chaos::run(args)),
             Command::Client(command) => runtime.block_on(cli::run(cli.client, command)),

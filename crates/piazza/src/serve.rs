@@ -22,6 +22,12 @@ pub struct ServeArgs {
     /// Where the store lives; created and migrated on first run.
     #[arg(long, env = "PIAZZA_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep everything in this PostgreSQL database instead of SQLite in
+    /// the data dir (`postgres://user:password@host:5432/piazza`); media
+    /// files stay in the data dir. Several `piazza serve` processes may
+    /// share one database.
+    #[arg(long, env = "PIAZZA_DATABASE_URL")]
+    pub database_url: Option<String>,
     /// A TOML file with `listen`, `data_dir`, `[limits]` and
     /// `[password_hashing]`; flags and environment variables win over it.
     #[arg(long, env = "PIAZZA_CONFIG_FILE")]
@@ -62,6 +68,8 @@ struct FileConfig {
     /// As `--metrics-listen`.
     metrics_listen: Option<String>,
     data_dir: Option<PathBuf>,
+    /// As `--database-url`.
+    database_url: Option<String>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -99,6 +107,13 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from("./piazza-data"));
     let mut config = Config::new(listen, data_dir);
+    config.database_url = args.database_url.clone().or(file.database_url);
+    if let Some(url) = &config.database_url {
+        anyhow::ensure!(
+            url.starts_with("postgres://") || url.starts_with("postgresql://"),
+            "`--database-url` must be a postgres:// URL, such as postgres://piazza@127.0.0.1/piazza"
+        );
+    }
     let metrics_listen = match (args.metrics_listen, &file.metrics_listen) {
         (Some(flag), _) => flag,
         (None, Some(text)) => text.parse().map_err(|problem| {
@@ -146,7 +161,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let running = piazza::engines::spawn(config.clone())
         .await
-        .map_err(|error| start_failure(error, &config.data_dir))?;
+        .map_err(|error| start_failure(error, &config))?;
     // The first line on stdout, exactly, so scripts and tests can read the port.
     println!("listening on http://{}", running.addr);
     use std::io::Write;
@@ -173,9 +188,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// Why the server did not start, and what to do about it, said once. A
 /// store that cannot be opened is most likely damaged, not busy: the
 /// message says how to check it and restore it, and nothing about ports.
-fn start_failure(error: StartError, data_dir: &std::path::Path) -> anyhow::Error {
-    let dir = data_dir.display();
+fn start_failure(error: StartError, config: &Config) -> anyhow::Error {
+    let dir = config.data_dir.display();
     match &error {
+        StartError::Store(_) if config.database_url.is_some() => anyhow::anyhow!(
+            "the server could not start: {error}\nCheck that PostgreSQL runs and answers at that \
+             address, and that the URL's user may connect to its database and create tables in it"
+        ),
         StartError::Store(_) => anyhow::anyhow!(
             "the server could not start: {error}\nCheck the store with `piazza admin check --data-dir {dir}` \
              (and `piazza admin ledger-check --data-dir {dir}`); if it is damaged, stop every \
@@ -352,7 +371,7 @@ mod tests {
         let source = std::io::Error::from(std::io::ErrorKind::AddrInUse);
         let message = start_failure(
             StartError::Listen { addr, source },
-            std::path::Path::new("data"),
+            &Config::new(addr, "data".into()),
         )
         .to_string();
         assert_eq!(message.matches("127.0.0.1:8080").count(), 1, "{message}");

@@ -168,6 +168,61 @@ pub enum KeyAnswer {
     },
 }
 
+impl KeyAnswer {
+    /// The answer as named numbers: the form every engine keeps, as a JSON
+    /// object with one key per name. Released stores hold answers in it,
+    /// so a name never changes.
+    pub fn to_fields(&self) -> Vec<(&'static str, i64)> {
+        match self {
+            KeyAnswer::Moved {
+                transaction_id,
+                balance_minor,
+            } => vec![
+                ("transaction_id", transaction_id.row()),
+                ("balance_minor", *balance_minor),
+            ],
+            KeyAnswer::Transfer(transfer) => vec![("transfer_id", transfer.row())],
+            KeyAnswer::RedPacket(packet) => vec![("red_packet_id", packet.row())],
+            KeyAnswer::Payment(payment) => vec![("payment_id", payment.row())],
+            KeyAnswer::Refund {
+                refund_id,
+                amount_minor,
+                refunded_minor,
+            } => vec![
+                ("refund_id", refund_id.row()),
+                ("amount_minor", *amount_minor),
+                ("refunded_minor", *refunded_minor),
+            ],
+        }
+    }
+
+    /// The answer kept as [`KeyAnswer::to_fields`] made it, told apart by
+    /// the id it holds; `None` if `field` does not give a whole one.
+    pub fn from_fields(field: impl Fn(&str) -> Option<i64>) -> Option<KeyAnswer> {
+        if let Some(transaction) = field("transaction_id") {
+            return Some(KeyAnswer::Moved {
+                transaction_id: TransactionId::from_row(transaction),
+                balance_minor: field("balance_minor")?,
+            });
+        }
+        if let Some(refund) = field("refund_id") {
+            return Some(KeyAnswer::Refund {
+                refund_id: RefundId::from_row(refund),
+                amount_minor: field("amount_minor")?,
+                refunded_minor: field("refunded_minor")?,
+            });
+        }
+        let answer = if let Some(transfer) = field("transfer_id") {
+            KeyAnswer::Transfer(TransferId::from_row(transfer))
+        } else if let Some(packet) = field("red_packet_id") {
+            KeyAnswer::RedPacket(RedPacketId::from_row(packet))
+        } else {
+            KeyAnswer::Payment(PaymentId::from_row(field("payment_id")?))
+        };
+        Some(answer)
+    }
+}
+
 /// An answer and the hash of the request it answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAnswer {

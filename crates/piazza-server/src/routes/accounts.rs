@@ -8,6 +8,8 @@ use piazza_api::{
 };
 use piazza_domain::store::{Account, Device};
 use piazza_domain::{DeviceId, DeviceName, DisplayName, Password, Username};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::{
@@ -17,6 +19,17 @@ use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::routes::paging::{ListQuery, next_cursor};
 use crate::user_agent::BrowserKind;
+
+/// This area's routes, each registered once with its OpenAPI entry (from
+/// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create_account))
+        .routes(routes!(create_session))
+        .routes(routes!(me))
+        .routes(routes!(devices))
+        .routes(routes!(revoke_device))
+}
 
 pub fn account_view(account: &Account) -> AccountView {
     AccountView {

@@ -8,6 +8,8 @@ use piazza_api::{
 };
 use piazza_domain::event::AccountRef;
 use piazza_domain::{AccountId, ContactRequestId, Greeting, Rejection, Username};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::Auth;
@@ -15,6 +17,18 @@ use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::routes::accounts::account_view;
 use crate::routes::paging::{ListQuery, next_cursor};
+
+/// This area's routes, each registered once with its OpenAPI entry (from
+/// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(remove))
+        .routes(routes!(request, incoming))
+        .routes(routes!(outgoing))
+        .routes(routes!(accept))
+        .routes(routes!(decline))
+}
 
 /// Ask another account to become a contact. Asking someone who already
 /// asked you accepts their request.

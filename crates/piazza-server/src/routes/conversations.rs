@@ -16,6 +16,8 @@ use piazza_domain::{
     limits,
 };
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::Auth;
@@ -23,6 +25,19 @@ use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::routes::media;
 use crate::routes::paging::{ListQuery, next_cursor};
+
+/// This area's routes, each registered once with its OpenAPI entry (from
+/// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create_group, list))
+        .routes(routes!(open_direct))
+        .routes(routes!(update))
+        .routes(routes!(add_member))
+        .routes(routes!(remove_member))
+        .routes(routes!(send, history))
+        .routes(routes!(mark_read))
+}
 
 fn conversation_id(text: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(text).map_err(|_| Rejection::NotAMember.into())

@@ -33,12 +33,24 @@ use piazza_domain::{DeviceName, Timestamp};
 use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::{Auth, ClientAddr, Seen, new_token};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::user_agent::BrowserKind;
+
+/// This area's routes, each registered once with its OpenAPI entry (from
+/// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(status))
+        .routes(routes!(details))
+        .routes(routes!(approve))
+}
 
 /// How long a request can be approved (the issue asks for two minutes).
 pub const LOGIN_REQUEST_TTL_MS: i64 = 2 * 60 * 1000;

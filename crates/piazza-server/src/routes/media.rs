@@ -9,6 +9,7 @@
 //! (`limits.media_quota_bytes_per_account`, 507 `media_quota_exceeded`).
 
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -18,11 +19,25 @@ use piazza_domain::media::{MediaType, NewMedia};
 use piazza_domain::store::Sent;
 use piazza_domain::{AccountId, ClientMsgId, ConversationId, MediaId, MessageText, Rejection};
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::Json;
+
+/// This area's routes, each registered once with its OpenAPI entry (from
+/// the handler's `#[utoipa::path]`); `crate::api_routes` merges them. An
+/// upload is the one body past the 64 KiB cap every other route keeps
+/// (`limits::REQUEST_BODY_BYTES_MAX`, layered in `crate::router`): an image,
+/// up to `media_bytes_max`.
+pub fn routes(media_bytes_max: usize) -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(upload).layer(DefaultBodyLimit::max(media_bytes_max)))
+        .routes(routes!(get))
+        .routes(routes!(thumbnail))
+}
 
 /// How long a browser may keep a media: its bytes never change under its
 /// id, so a year, and private (it is behind a token).

@@ -18,6 +18,8 @@ use piazza_domain::{MerchantId, PaymentId, Rejection, Timestamp};
 use rand::Rng;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::Auth;
@@ -25,6 +27,22 @@ use crate::config::ms;
 use crate::error::ApiError;
 use crate::extract::{Json, OptionalJson, Query};
 use crate::routes::wallet::{amount, check_pin, idempotent, invalid_pin, is_pin};
+
+/// This area's routes, each registered once with its OpenAPI entry (from
+/// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(get))
+        .routes(routes!(qr))
+        .routes(routes!(collect))
+        .routes(routes!(payment_code))
+        .routes(routes!(pay))
+        .routes(routes!(get_payment))
+        .routes(routes!(confirm))
+        .routes(routes!(decline))
+        .routes(routes!(refund))
+}
 
 /// The answer to every call that makes or moves a payment.
 fn done(payment: &Payment) -> Json<PaymentDone> {

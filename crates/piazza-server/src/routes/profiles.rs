@@ -16,12 +16,24 @@ use piazza_api::{AccountView, ChangePassword, Problem, ProfileView, UpdateProfil
 use piazza_domain::store::{Account, FieldChange, OtherDevices, Profile, ProfileChange};
 use piazza_domain::{AccountId, Bio, DisplayName, MediaId, Password, Rejection, Username};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::{Auth, ClientAddr, check_password_attempt, record_password_attempt};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::rate_limit::FanOut;
+
+/// This area's routes, each registered once with its OpenAPI entry (from
+/// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(lookup))
+        .routes(routes!(account))
+        .routes(routes!(update_me))
+        .routes(routes!(change_password))
+}
 
 /// The caller's own account, bio included.
 pub fn me_view(account: &Account) -> AccountView {

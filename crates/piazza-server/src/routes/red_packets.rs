@@ -10,6 +10,8 @@ use piazza_api::{
 use piazza_domain::red_packet::{RedPacketPot, ShareCount, SplitMode};
 use piazza_domain::store::{RedPacket, RedPacketRequest};
 use piazza_domain::{ConversationId, RedPacketId, Rejection, Timestamp};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::Auth;
@@ -17,6 +19,15 @@ use crate::config::ms;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::routes::wallet::{amount, check_pin, idempotent, invalid_pin, is_pin};
+
+/// This area's routes, each registered once with its OpenAPI entry (from
+/// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(send))
+        .routes(routes!(get))
+        .routes(routes!(claim))
+}
 
 /// The longest greeting, in bytes.
 const GREETING_BYTES_MAX: usize = 100;

@@ -8,6 +8,8 @@ use piazza_api::{Problem, SyncPage};
 use piazza_domain::store::LogPage;
 use piazza_domain::{Cursor, limits};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::Auth;
@@ -16,6 +18,12 @@ use crate::events;
 use crate::extract::{Json, Query};
 use crate::hub::{CloseReason, Kind};
 use crate::routes::conversations::page_limit;
+
+/// This area's routes, each registered once with its OpenAPI entry (from
+/// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(sync))
+}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct SyncQuery {

@@ -7,12 +7,24 @@ use axum::http::{HeaderMap, StatusCode};
 use piazza_api::{Problem, SendTransfer, TransferSent, TransferStatusView, TransferView};
 use piazza_domain::store::{Transfer, TransferDecision, TransferRequest, TransferStatus};
 use piazza_domain::{AccountId, Rejection, Timestamp, TransferId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::routes::wallet::{amount, check_pin, idempotent, invalid_pin, is_pin};
+
+/// This area's routes, each registered once with its OpenAPI entry (from
+/// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(send))
+        .routes(routes!(get))
+        .routes(routes!(accept))
+        .routes(routes!(decline))
+}
 
 /// The longest note a transfer carries, in bytes.
 const NOTE_BYTES_MAX: usize = 200;

@@ -22,6 +22,8 @@ use piazza_domain::store::{IdempotencyKey, Idempotent, PinChange, PinCheck, PinS
 use piazza_domain::{AccountId, EntryId};
 use piazza_domain::{Rejection, Timestamp};
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::{Auth, ClientAddr, check_password_attempt, record_password_attempt};
@@ -30,6 +32,17 @@ use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::gateway::{GatewayError, GatewayRequest};
 use crate::routes::paging::{ListQuery, next_cursor};
+
+/// This area's routes, each registered once with its OpenAPI entry (from
+/// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(balance))
+        .routes(routes!(set_pin))
+        .routes(routes!(top_up))
+        .routes(routes!(withdraw))
+        .routes(routes!(statement))
+}
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 

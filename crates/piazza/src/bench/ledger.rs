@@ -113,7 +113,11 @@ const LATENCY_US_MAX: u64 = 600_000_000;
 /// Error details kept for the report; the rest are only counted.
 const NOTES_MAX: usize = 5;
 
-pub async fn run(server: &mut Server, args: &LedgerArgs) -> anyhow::Result<Report> {
+pub async fn run(
+    server: &mut Server,
+    args: &LedgerArgs,
+    database_url: Option<String>,
+) -> anyhow::Result<Report> {
     validate(args)?;
     let mut report = Report::new("ledger");
     report.count(
@@ -133,7 +137,7 @@ pub async fn run(server: &mut Server, args: &LedgerArgs) -> anyhow::Result<Repor
     // process, or SQLite's memory statistics stay on and slow the writer
     // (`SqliteStore::open` can only turn them off before that).
     if args.phases.engine() {
-        engine_phase(args, &mut report).await?;
+        engine_phase(args, database_url, &mut report).await?;
     }
     if args.phases.http() {
         http_phase(server, args, &mut report).await?;
@@ -633,15 +637,27 @@ impl NoticeSink for Nobody {
     fn notify(&self, _: Vec<Notice>) {}
 }
 
-async fn engine_phase(args: &LedgerArgs, report: &mut Report) -> anyhow::Result<()> {
+async fn engine_phase(
+    args: &LedgerArgs,
+    database_url: Option<String>,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     let directory = tempfile::Builder::new()
         .prefix("piazza-bench-engine-")
         .tempdir()
         .context("cannot create a temporary directory for the store")?;
     let limits = piazza_server::config::Limits::default();
-    let engine = piazza::engines::open_sqlite(directory.path(), &limits, Arc::new(Nobody))
-        .context("cannot open a store for the engine phase")?;
-    let store = Arc::new(Core::new(engine));
+    let engine = match database_url {
+        Some(url) => {
+            let open = move || piazza::engines::open_postgres(&url, &limits, Arc::new(Nobody));
+            tokio::task::spawn_blocking(open)
+                .await?
+                .context("cannot open PostgreSQL")?
+        }
+        None => piazza::engines::open_sqlite(directory.path(), &limits, Arc::new(Nobody))
+            .context("cannot open a store for the engine phase")?,
+    };
+    let store = Arc::new(Core::new(engine, directory.path()));
     let accounts = Arc::new(engine_accounts(&store, args.engine_tasks).await?);
 
     let plan = Arc::new(Plan::new(args));

@@ -47,8 +47,10 @@ iterations = 2
 ";
 
 /// What a spawned server runs with beyond the bench config.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct SpawnOptions {
+    /// The PostgreSQL database to run on; `None`, SQLite.
+    pub database_url: Option<String>,
     /// The sandbox payment gateway, so the money benches can top up.
     pub sandbox_payments: bool,
     /// Production Argon2 cost for passwords and payment PINs instead of
@@ -58,8 +60,11 @@ pub struct SpawnOptions {
 
 impl SpawnOptions {
     /// The config file's text. Top-level keys come before any table.
-    fn config_toml(self) -> String {
+    fn config_toml(&self) -> String {
         let mut toml = format!("sandbox_payments = {}\n", self.sandbox_payments);
+        if let Some(url) = &self.database_url {
+            toml.push_str(&format!("database_url = {url:?}\n"));
+        }
         if self.production_hashing {
             let limits = BENCH_CONFIG_TOML
                 .split_once("[limits]")
@@ -364,6 +369,7 @@ mod tests {
             let options = SpawnOptions {
                 sandbox_payments: true,
                 production_hashing,
+                database_url: None,
             };
             let toml = options.config_toml();
             let parsed: toml::Table = toml::from_str(&toml).expect("valid TOML");

@@ -15,8 +15,59 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 pub struct TestApp {
     pub base: String,
     pub running: Option<Running>,
+    /// The PostgreSQL database of this test, when the suite runs on
+    /// PostgreSQL (dropped after the server; fields drop in order).
+    _database: Option<piazza_postgres::testing::TestDatabase>,
     /// Kept so the data directory lives as long as the server.
     _dir: TempDir,
+}
+
+/// The engine this run of the suite uses: `PIAZZA_TEST_ENGINE=postgres`
+/// runs it on PostgreSQL (see `engines.rs`), otherwise SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("PIAZZA_TEST_ENGINE").is_ok_and(|engine| engine == "postgres")
+}
+
+/// On PostgreSQL, the database of each data dir a test used, by dir.
+static DATABASES: std::sync::Mutex<Option<std::collections::HashMap<std::path::PathBuf, String>>> =
+    std::sync::Mutex::new(None);
+
+/// On PostgreSQL, the database of the servers started on `data_dir`: one
+/// per data dir, kept for the life of the test process, so a restarted
+/// server finds what its predecessor wrote.
+pub fn process_database(data_dir: &std::path::Path) -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    let mut databases = DATABASES.lock().unwrap();
+    let databases = databases.get_or_insert_with(Default::default);
+    let url = databases.entry(data_dir.to_path_buf()).or_insert_with(|| {
+        // Dropped with the process's other stale databases by the next
+        // run (`testing::TestDatabase::create`).
+        let database = piazza_postgres::testing::TestDatabase::create();
+        let url = database.url.clone();
+        std::mem::forget(database);
+        url
+    });
+    Some(url.clone())
+}
+
+/// Remembers `url` as the database of `data_dir` (see `process_database`).
+fn register_database(data_dir: &std::path::Path, url: &str) {
+    let mut databases = DATABASES.lock().unwrap();
+    let databases = databases.get_or_insert_with(Default::default);
+    databases.insert(data_dir.to_path_buf(), url.to_owned());
+}
+
+/// A fresh database for a server of this test, when on PostgreSQL.
+pub fn test_database(config: &mut Config) -> Option<piazza_postgres::testing::TestDatabase> {
+    if !on_postgres() {
+        return None;
+    }
+    let database = piazza_postgres::testing::TestDatabase::create();
+    register_database(&config.data_dir, &database.url);
+    config.database_url = Some(database.url.clone());
+    Some(database)
 }
 
 /// Argon2 at its cheapest: the cost is not what these tests test.
@@ -39,11 +90,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     // Every client of a test connects from 127.0.0.1, hundreds of users
     // behind one address; a test of the per-address cap sets its own.
     config.limits.connections_per_address_max = 100_000;
+    let database = test_database(&mut config);
     adjust(&mut config);
     let running = piazza::engines::spawn(config).await.expect("server starts");
     TestApp {
         base: format!("http://{}", running.addr),
         running: Some(running),
+        _database: database,
         _dir: dir,
     }
 }
@@ -234,11 +287,12 @@ pub async fn stop_keeping_data(app: &mut TestApp) {
 /// Runs `piazza admin <check> --data-dir <dir>` with the real binary and
 /// panics with its output unless it exits 0.
 pub fn admin_check_passes(check: &str, data_dir: &std::path::Path) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
-        .args(["admin", check, "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .expect("the piazza binary runs");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"));
+    command.args(["admin", check, "--data-dir"]).arg(data_dir);
+    if let Some(url) = process_database(data_dir) {
+        command.args(["--database-url", &url]);
+    }
+    let output = command.output().expect("the piazza binary runs");
     assert!(
         output.status.success(),
         "`piazza admin {check}` failed: {}{}",
@@ -327,9 +381,13 @@ async fn spawn_server_process(
     use tokio::io::{AsyncBufReadExt, BufReader};
 
     let config = data_dir.with_extension("toml");
+    let database = match process_database(data_dir) {
+        Some(url) => format!("database_url = {url:?}\n"),
+        None => String::new(),
+    };
     std::fs::write(
         &config,
-        "[password_hashing]\nmemory_kib = 1024\niterations = 1\n",
+        format!("{database}[password_hashing]\nmemory_kib = 1024\niterations = 1\n"),
     )
     .unwrap();
     let mut child = command

@@ -28,8 +28,8 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use piazza_domain::Rejection;
 use piazza_domain::media::{Media, MediaType, THUMBNAIL_EDGE_PX_MAX, Thumbnail};
 
-use crate::error::{Error, Result};
-use crate::media;
+use super::files::{self, io};
+use crate::engine::{Error, Result};
 
 /// The longest side of a picture the decoder takes, in pixels.
 pub const DECODE_EDGE_PX_MAX: u32 = 16_384;
@@ -41,7 +41,7 @@ const JPEG_QUALITY: u8 = 80;
 
 /// Where the thumbnail of the bytes hashing to `sha256` is kept.
 pub fn path(media_dir: &Path, sha256: &[u8; 32]) -> PathBuf {
-    let mut path = media::file_path(media_dir, sha256).into_os_string();
+    let mut path = files::file_path(media_dir, sha256).into_os_string();
     path.push(".thumb");
     PathBuf::from(path)
 }
@@ -61,7 +61,7 @@ pub fn get_or_make(media_dir: &Path, found: &Media) -> Result<Thumbnail> {
     match std::fs::read_to_string(&refused) {
         Ok(reason) => return Err(Error::Rejected(Rejection::ImageUndecodable { reason })),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(error.into()),
+        Err(error) => return Err(io(error)),
     }
     match std::fs::read(&kept) {
         Ok(bytes) => {
@@ -71,21 +71,21 @@ pub fn get_or_make(media_dir: &Path, found: &Media) -> Result<Thumbnail> {
             tracing::warn!(path = %kept.display(), "a kept thumbnail is not a picture; making it again");
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(error.into()),
+        Err(error) => return Err(io(error)),
     }
-    let original = media::read_file(media_dir, found)?;
+    let original = files::read_file(media_dir, found)?;
     let made = match make(&original, found.media_type) {
         Ok(made) => made,
         Err(Error::Rejected(Rejection::ImageUndecodable { reason })) => {
             // Not remembering costs only a decode more; the refusal stands.
-            if let Err(error) = media::write_durably(&refused, reason.as_bytes()) {
+            if let Err(error) = files::write_durably(&refused, reason.as_bytes()) {
                 tracing::warn!(%error, path = %refused.display(), "cannot remember an undecodable image");
             }
             return Err(Error::Rejected(Rejection::ImageUndecodable { reason }));
         }
         Err(error) => return Err(error),
     };
-    media::write_durably(&kept, &made.bytes)?;
+    files::write_durably(&kept, &made.bytes).map_err(io)?;
     Ok(made)
 }
 
@@ -241,7 +241,7 @@ mod tests {
 
     fn stored(media_dir: &Path, bytes: &[u8]) -> Media {
         let sha256 = [7u8; 32];
-        let file = media::file_path(media_dir, &sha256);
+        let file = files::file_path(media_dir, &sha256);
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, bytes).unwrap();
         Media {
@@ -270,7 +270,7 @@ mod tests {
         assert!(undecodable_path(dir.path(), &found.sha256).is_file());
         // Without its original, a second request could only fail to read
         // it; it is refused from the marker without reading it.
-        std::fs::remove_file(media::file_path(dir.path(), &found.sha256)).unwrap();
+        std::fs::remove_file(files::file_path(dir.path(), &found.sha256)).unwrap();
         assert!(refused(get_or_make(dir.path(), &found)));
     }
 
@@ -280,7 +280,7 @@ mod tests {
         let found = stored(dir.path(), &png(400, 100, false));
         let made = get_or_make(dir.path(), &found).unwrap();
         assert_eq!(dimensions(&made), (320, 80));
-        std::fs::remove_file(media::file_path(dir.path(), &found.sha256)).unwrap();
+        std::fs::remove_file(files::file_path(dir.path(), &found.sha256)).unwrap();
         assert_eq!(get_or_make(dir.path(), &found).unwrap(), made);
     }
 

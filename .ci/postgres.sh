@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Makes sure a PostgreSQL server answers on 127.0.0.1:5432 with a role
+# `piazza_test` (password `piazza_test`, may create databases), which the
+# tests use: installs Debian's postgresql if it is missing, starts the
+# cluster if it is stopped. Safe to run again.
+set -euo pipefail
+
+if ! command -v pg_ctlcluster >/dev/null; then
+  apt-get update && apt-get install -y --no-install-recommends postgresql
+fi
+version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+fi
+for _ in $(seq 1 50); do
+  pg_isready -q -h 127.0.0.1 -p 5432 && break
+  sleep 0.2
+done
+pg_isready -h 127.0.0.1 -p 5432
+
+as_postgres() { runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qAt "$@"; }
+if [ "$(as_postgres -c "SELECT 1 FROM pg_roles WHERE rolname = 'piazza_test'")" != "1" ]; then
+  as_postgres -c "CREATE ROLE piazza_test LOGIN CREATEDB PASSWORD 'piazza_test'"
+fi
+echo "PostgreSQL $version answers on 127.0.0.1:5432 (role piazza_test)"

@@ -1,0 +1,298 @@
+//! The events of an account's log as clients see them: one type per event,
+//! the only definition of their wire form. An [`EventView`](crate::EventView)
+//! carries one of them beside its `cursor`, `type` and `at`.
+//!
+//! This form is separate from how a storage engine keeps an event
+//! (`piazza_domain::event::stored`): a field here can be renamed without
+//! touching a stored entry, and the stored form can change without a client
+//! noticing. The server's `events::wire` is the one conversion between
+//! them. Ids are their outside form (`acct_12`), times RFC 3339.
+//!
+//! Absent and `null` are both part of the contract, and differ per field:
+//! each field's attributes say which it is.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{AccountBrief, MessageView};
+
+/// What one log entry says, by its `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type")]
+pub enum Event {
+    #[serde(rename = "message.new")]
+    MessageNew(MessageEvent),
+    #[serde(rename = "conversation.created")]
+    ConversationCreated(ConversationCreatedEvent),
+    /// A group's title or picture changed (every member's log).
+    #[serde(rename = "conversation.updated")]
+    ConversationUpdated(ConversationUpdatedEvent),
+    #[serde(rename = "conversation.member_added")]
+    MemberAdded(MemberAddedEvent),
+    #[serde(rename = "conversation.member_removed")]
+    MemberRemoved(MemberRemovedEvent),
+    #[serde(rename = "contact.request")]
+    ContactRequest(ContactRequestEvent),
+    /// The recipient declined a request (the recipient's log only).
+    #[serde(rename = "contact.request_declined")]
+    ContactRequestDeclined(ContactRequestDeclinedEvent),
+    #[serde(rename = "contact.added")]
+    ContactAdded(ContactAddedEvent),
+    #[serde(rename = "contact.removed")]
+    ContactRemoved(ContactRemovedEvent),
+    /// An account changed its profile (its own log and its contacts').
+    #[serde(rename = "account.updated")]
+    AccountUpdated(AccountUpdatedEvent),
+    #[serde(rename = "account.password_changed")]
+    PasswordChanged(PasswordChangedEvent),
+    #[serde(rename = "read.marker")]
+    ReadMarker(ReadMarkerEvent),
+    /// The other member of a direct conversation read it up to `seq`.
+    #[serde(rename = "read.receipt")]
+    ReadReceipt(ReadReceiptEvent),
+    #[serde(rename = "wallet.credited")]
+    WalletCredited(WalletMovementEvent),
+    #[serde(rename = "wallet.debited")]
+    WalletDebited(WalletMovementEvent),
+    #[serde(rename = "transfer.sent")]
+    TransferSent(TransferEvent),
+    #[serde(rename = "transfer.received")]
+    TransferReceived(TransferEvent),
+    #[serde(rename = "transfer.accepted")]
+    TransferAccepted(TransferEvent),
+    #[serde(rename = "transfer.declined")]
+    TransferDeclined(TransferEvent),
+    #[serde(rename = "transfer.returned")]
+    TransferReturned(TransferEvent),
+    #[serde(rename = "red_packet.claimed")]
+    RedPacketClaimed(RedPacketEvent),
+    #[serde(rename = "red_packet.refunded")]
+    RedPacketRefunded(RedPacketEvent),
+    #[serde(rename = "payment.sent")]
+    PaymentSent(PaymentEvent),
+    #[serde(rename = "payment.received")]
+    PaymentReceived(PaymentEvent),
+    #[serde(rename = "payment.refunded")]
+    PaymentRefunded(PaymentEvent),
+    /// Nothing moved until the buyer confirms (the buyer's log).
+    #[serde(rename = "payment.confirmation_requested")]
+    PaymentConfirmationRequested(PaymentEvent),
+    #[serde(rename = "payment.declined")]
+    PaymentDeclined(PaymentEvent),
+    #[serde(rename = "payment.expired")]
+    PaymentExpired(PaymentEvent),
+    /// A forgotten PIN is being reset; no money leaves until `effective_at`.
+    #[serde(rename = "wallet.pin_reset")]
+    PinReset(PinResetEvent),
+    #[serde(rename = "wallet.pin_changed")]
+    PinChanged(PinChangedEvent),
+}
+
+/// `message.new`: a message as history shows it, and its conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessageEvent {
+    pub conversation_id: String,
+    #[serde(flatten)]
+    pub message: MessageView,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConversationCreatedEvent {
+    pub conversation_id: String,
+    /// `direct` or `group`.
+    pub kind: String,
+    /// `null` for a direct conversation.
+    pub title: Option<String>,
+    /// `null` for a direct conversation.
+    pub owner: Option<String>,
+    pub members: Vec<String>,
+    /// A group's picture; `null` when it has none.
+    pub avatar_media_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConversationUpdatedEvent {
+    pub conversation_id: String,
+    pub title: String,
+    /// `null` when the group has no picture.
+    pub avatar_media_id: Option<String>,
+    /// Who changed it.
+    pub by: String,
+}
+
+/// An account's name and picture as they were when the event was logged,
+/// beside its id: both fields, or (in events logged before profiles)
+/// neither.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountName {
+    // Not required in the schema: a flattened `Option` of this is how
+    // events carry it, absent as a whole.
+    #[schema(required = false)]
+    pub display_name: String,
+    /// `null` when the account had no avatar.
+    pub avatar_media_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MemberAddedEvent {
+    pub conversation_id: String,
+    pub account_id: String,
+    pub by: String,
+    /// The new member's name and picture.
+    #[serde(flatten)]
+    #[schema(nullable = false)]
+    pub member: Option<AccountName>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MemberRemovedEvent {
+    pub conversation_id: String,
+    pub account_id: String,
+    pub by: String,
+    /// The owner once the member is gone (it changes when the owner
+    /// leaves); `null` in entries logged before it was kept.
+    pub owner: Option<String>,
+    /// The removed member's name and picture.
+    #[serde(flatten)]
+    #[schema(nullable = false)]
+    pub member: Option<AccountName>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContactRequestEvent {
+    pub request_id: String,
+    pub from: AccountBrief,
+    pub to: AccountBrief,
+    pub greeting: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContactRequestDeclinedEvent {
+    pub request_id: String,
+    /// Who had asked.
+    pub from: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContactAddedEvent {
+    /// The new contact's, as in `contact`.
+    pub account_id: String,
+    pub contact: AccountBrief,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContactRemovedEvent {
+    pub account_id: String,
+    /// The former contact's name and picture.
+    #[serde(flatten)]
+    #[schema(nullable = false)]
+    pub contact: Option<AccountName>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountUpdatedEvent {
+    pub account_id: String,
+    pub display_name: String,
+    /// `null` when the account has no avatar.
+    pub avatar_media_id: Option<String>,
+    /// Empty when the account has none.
+    pub bio: String,
+}
+
+/// The password was changed from one device; the others, if
+/// `signed_out_other_devices`, were signed out in the same commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PasswordChangedEvent {
+    pub by_device_id: String,
+    pub signed_out_other_devices: bool,
+}
+
+/// The account read a conversation up to `seq` (on `device_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReadMarkerEvent {
+    pub conversation_id: String,
+    pub seq: i64,
+    pub device_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReadReceiptEvent {
+    pub conversation_id: String,
+    /// Who read: the peer of the account whose log this is.
+    pub account_id: String,
+    pub seq: i64,
+}
+
+/// `wallet.credited` and `wallet.debited`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WalletMovementEvent {
+    pub transaction_id: String,
+    /// The operation: `topup`, `withdrawal`, …
+    pub kind: String,
+    /// Always positive; the event's type says which way it went.
+    pub amount_minor: i64,
+    pub currency: String,
+    /// The wallet's balance after it.
+    pub balance_minor: i64,
+}
+
+/// `transfer.*`: the transfer as it stood when the event was logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TransferEvent {
+    pub transfer_id: String,
+    pub from: String,
+    pub to: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `pending`, `accepted`, `declined` or `returned`.
+    pub status: String,
+}
+
+/// `red_packet.claimed` and `red_packet.refunded`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RedPacketEvent {
+    pub red_packet_id: String,
+    pub conversation_id: String,
+    pub sender: String,
+    /// Who claimed; `null` on `red_packet.refunded`.
+    pub claimer: Option<String>,
+    /// The share claimed, or the rest refunded.
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+/// `payment.*`: a merchant payment, or a refund of one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PaymentEvent {
+    pub payment_id: String,
+    pub merchant_id: String,
+    pub buyer: String,
+    /// The payment's amount, or the refund's on `payment.refunded`.
+    pub amount_minor: i64,
+    pub currency: String,
+    /// Only on `payment.refunded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub refund_id: Option<String>,
+    /// The merchant's name; absent from entries logged before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub merchant_name: Option<String>,
+    /// Present (and `true`) only when the merchant collected it with the
+    /// buyer's payment code.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub collected: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PinResetEvent {
+    /// When the new PIN takes over (RFC 3339).
+    pub effective_at: String,
+}
+
+/// The PIN was set or changed at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PinChangedEvent {
+    /// A change with the old PIN also cancels a reset in progress.
+    pub reset_cancelled: bool,
+}

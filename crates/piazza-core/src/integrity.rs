@@ -1,0 +1,92 @@
+//! What every engine's checker reports (`piazza admin check` and
+//! `ledger-check`, the crash and chaos tests), and the ledger's rules over
+//! what an engine reads back, so both engines judge alike.
+
+use piazza_domain::ledger::{Balances, LedgerAccountKind, LedgerAccountRef, invariant_violations};
+use piazza_domain::money::Currency;
+
+/// Sequences: every conversation's `seq`s run 1..=last_seq and every
+/// account's log 1..=log_head, with no gap; every reference resolves.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub accounts: u64,
+    pub conversations: u64,
+    pub messages: u64,
+    pub log_entries: u64,
+    /// Each broken invariant, in words. Empty means the store is sound.
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// The ledger, re-verified from its postings alone.
+#[derive(Debug, Default, Clone)]
+pub struct LedgerReport {
+    pub accounts: u64,
+    pub transactions: u64,
+    pub postings: u64,
+    /// Each broken invariant, in words. Empty means the ledger is sound.
+    pub problems: Vec<String>,
+}
+
+impl LedgerReport {
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// A ledger account as stored, with the sum of its postings.
+pub struct LedgerAccountRow {
+    pub id: i64,
+    pub kind: String,
+    pub holder: i64,
+    pub currency: String,
+    pub stored_balance: i64,
+    pub postings_sum: i64,
+}
+
+/// What is wrong with the ledger's accounts: a stored balance that is not
+/// its postings' sum, an unknown kind or currency, and every broken
+/// invariant of the ledger (`ledger::invariant_violations`: each currency
+/// sums to zero, no account that must not go negative has).
+pub fn ledger_account_findings(rows: impl IntoIterator<Item = LedgerAccountRow>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut balances = Balances::new();
+    for row in rows {
+        let LedgerAccountRow {
+            id,
+            kind,
+            holder,
+            currency,
+            stored_balance,
+            postings_sum,
+        } = row;
+        if stored_balance != postings_sum {
+            problems.push(format!(
+                "ledger account {id} ({kind}:{holder}:{currency}): balance {stored_balance} but its postings sum to {postings_sum}"
+            ));
+        }
+        let (Some(kind), Ok(currency)) =
+            (LedgerAccountKind::parse(&kind), Currency::parse(&currency))
+        else {
+            problems.push(format!(
+                "ledger account {id}: unknown kind {kind:?} or currency {currency:?}"
+            ));
+            continue;
+        };
+        balances.insert(
+            LedgerAccountRef::from_store(kind, holder, currency),
+            postings_sum,
+        );
+    }
+    problems.extend(
+        invariant_violations(&balances)
+            .into_iter()
+            .map(|violation| violation.to_string()),
+    );
+    problems
+}

@@ -1,0 +1,163 @@
+//! Media files, the same whatever engine keeps the rows: the bytes are
+//! files named by their SHA-256 under `<data_dir>/media/`, written to a
+//! temporary file in the same directory, fsynced, renamed into place and
+//! the directory fsynced — durable before the row that names them
+//! commits, so a row never points at a missing or half-written file. A
+//! crash between the two leaves at most an unreferenced file, which the
+//! next upload of the same bytes reuses.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use piazza_domain::AccountId;
+use piazza_domain::media::{Media, NewMedia};
+
+use crate::engine::{Error, Result};
+
+/// The folder under the data directory that holds the files.
+pub const MEDIA_DIR: &str = "media";
+
+/// Where the file of the bytes hashing to `sha256` lives: sharded by the
+/// first two hex digits so no directory grows past a few thousand entries
+/// per million files.
+pub fn file_path(media_dir: &Path, sha256: &[u8; 32]) -> PathBuf {
+    let hex = hex(sha256);
+    media_dir.join(&hex[..2]).join(hex)
+}
+
+pub fn hex(bytes: &[u8; 32]) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(64);
+    for byte in bytes {
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
+}
+
+/// Makes the file for `media` durable (unless it already is: a file under
+/// its final name was complete when it was renamed there). Blocking I/O;
+/// run it off the async threads.
+pub fn write_file(media_dir: &Path, media: &NewMedia) -> std::io::Result<()> {
+    let path = file_path(media_dir, &media.sha256);
+    if path.is_file() {
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("a media file is inside a directory"))?;
+    let created = !dir.is_dir();
+    std::fs::create_dir_all(dir)?;
+    if created {
+        // New directories must themselves survive a crash: each is an
+        // entry in its parent.
+        sync_dir(media_dir)?;
+        if let Some(data_dir) = media_dir.parent() {
+            sync_dir(data_dir)?;
+        }
+    }
+    write_durably(&path, &media.bytes)
+}
+
+/// Writes `bytes` as the file `path` (in a directory that exists) so that
+/// it is there whole or not at all after a crash: a temporary file beside
+/// it, fsynced, renamed into place, and the directory fsynced.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("a media file is inside a directory"))?;
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("media");
+    let temporary = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
+    let written = (|| -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)?;
+        sync_dir(dir)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Reads the bytes of a stored media. Blocking I/O.
+pub fn read_file(media_dir: &Path, media: &Media) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(file_path(media_dir, &media.sha256)).map_err(io)?;
+    if bytes.len() as u64 != media.bytes {
+        return Err(Error::Corrupt(format!(
+            "{} holds {} bytes, its row says {}",
+            media.media_id,
+            bytes.len(),
+            media.bytes
+        )));
+    }
+    Ok(bytes)
+}
+
+/// A failed file operation, as the rules report an engine's failure: the
+/// detail is for the log.
+pub fn io(error: std::io::Error) -> Error {
+    Error::Engine(error.to_string())
+}
+
+/// Lets one upload of each account run at a time; the others of that
+/// account wait their turn. Entries live only while someone holds or
+/// waits for a turn.
+#[derive(Default)]
+pub struct UploadTurns {
+    locks: Arc<Mutex<TurnLocks>>,
+}
+
+type TurnLocks = HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>;
+
+/// The turn of one upload; the next upload of the account goes once it
+/// is dropped. It owns what it needs, so it can move into the blocking
+/// job and the writer job that finish the upload.
+pub struct UploadTurn {
+    turns: Arc<Mutex<TurnLocks>>,
+    account: AccountId,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl UploadTurns {
+    pub async fn take(&self, account: AccountId) -> UploadTurn {
+        let lock = Arc::clone(
+            self.locks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(account)
+                .or_default(),
+        );
+        let guard = Arc::clone(&lock).lock_owned().await;
+        UploadTurn {
+            turns: Arc::clone(&self.locks),
+            account,
+            lock,
+            guard: Some(guard),
+        }
+    }
+}
+
+impl Drop for UploadTurn {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut locks = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
+        // The map's reference and ours: nobody else holds or waits.
+        if Arc::strong_count(&self.lock) == 2 {
+            locks.remove(&self.account);
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! One or more examples of every event, each field set and left empty,
+//! named, for the tests that pin the event's stored form (here) and its
+//! wire form (the server's). Built only for tests (feature `examples`).
+
+use std::sync::Arc;
+
+use super::{
+    AccountRef, ConversationKind, Event, Message, Named, PaymentEvent, RedPacketEvent,
+    TransferEvent, WalletMovement,
+};
+use crate::{
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, MediaId, MerchantId,
+    MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId,
+    TransferId, Username,
+};
+
+/// Every example, by a name unique among them. Every variant of [`Event`]
+/// has at least one (`stored`'s tests count them with [`covers`]).
+pub fn all() -> Vec<(&'static str, Event)> {
+    let mut all = Vec::new();
+    all.extend(chat());
+    all.extend(contacts());
+    all.extend(money());
+    all
+}
+
+/// Which variant `event` is, by a match that names them all: adding a
+/// variant breaks it, which sends the author to [`all`] to add an example.
+pub fn covers(event: &Event) -> &'static str {
+    match event {
+        Event::MessageNew(_)
+        | Event::ConversationCreated { .. }
+        | Event::ConversationUpdated { .. }
+        | Event::MemberAdded { .. }
+        | Event::MemberRemoved { .. }
+        | Event::ContactRequest { .. }
+        | Event::ContactRequestDeclined { .. }
+        | Event::ContactAdded { .. }
+        | Event::ContactRemoved { .. }
+        | Event::AccountUpdated { .. }
+        | Event::PasswordChanged { .. }
+        | Event::ReadMarker { .. }
+        | Event::ReadReceipt { .. }
+        | Event::WalletCredited(_)
+        | Event::WalletDebited(_)
+        | Event::TransferSent(_)
+        | Event::TransferReceived(_)
+        | Event::TransferAccepted(_)
+        | Event::TransferDeclined(_)
+        | Event::TransferReturned(_)
+        | Event::RedPacketClaimed(_)
+        | Event::RedPacketRefunded(_)
+        | Event::PaymentSent(_)
+        | Event::PaymentReceived(_)
+        | Event::PaymentRefunded(_)
+        | Event::PaymentConfirmationRequested(_)
+        | Event::PaymentDeclined(_)
+        | Event::PaymentExpired(_)
+        | Event::PinReset { .. }
+        | Event::PinChanged { .. } => event.type_name(),
+    }
+}
+
+fn account(row: i64) -> AccountId {
+    AccountId::from_row(row)
+}
+
+fn conversation() -> ConversationId {
+    ConversationId::from_row(3)
+}
+
+fn message(kind: Option<&str>, reference: Option<&str>) -> Event {
+    Event::MessageNew(Arc::new(Message {
+        message_id: MessageId::from_row(40),
+        conversation_id: conversation(),
+        seq: Seq::from_store(7),
+        sender: account(1),
+        client_msg_id: ClientMsgId::from_store("c-1".into()),
+        text: MessageText::from_store("hello \"you\"".into()),
+        sent_at: Timestamp::from_unix_ms(1_700_000_000_123),
+        kind: kind.map(str::to_owned),
+        reference: reference.map(str::to_owned),
+    }))
+}
+
+fn named(display_name: Option<&str>, avatar: Option<i64>) -> Named {
+    Named {
+        display_name: display_name.map(str::to_owned),
+        avatar_media_id: avatar.map(MediaId::from_row),
+    }
+}
+
+fn chat() -> Vec<(&'static str, Event)> {
+    vec![
+        ("message text", message(None, None)),
+        ("message transfer", message(Some("transfer"), Some("trf_5"))),
+        (
+            "direct conversation",
+            Event::ConversationCreated {
+                conversation_id: conversation(),
+                kind: ConversationKind::Direct,
+                title: None,
+                owner: None,
+                members: vec![account(1), account(2)],
+                avatar_media_id: None,
+            },
+        ),
+        (
+            "group conversation",
+            Event::ConversationCreated {
+                conversation_id: conversation(),
+                kind: ConversationKind::Group,
+                title: Some("Team".into()),
+                owner: Some(account(1)),
+                members: vec![account(1), account(2), account(3)],
+                avatar_media_id: Some(MediaId::from_row(9)),
+            },
+        ),
+        (
+            "group updated",
+            Event::ConversationUpdated {
+                conversation_id: conversation(),
+                title: "Team 2".into(),
+                avatar_media_id: Some(MediaId::from_row(9)),
+                by: account(1),
+            },
+        ),
+        (
+            "group picture removed",
+            Event::ConversationUpdated {
+                conversation_id: conversation(),
+                title: "Team".into(),
+                avatar_media_id: None,
+                by: account(1),
+            },
+        ),
+        (
+            "member added",
+            Event::MemberAdded {
+                conversation_id: conversation(),
+                account_id: account(2),
+                by: account(1),
+                member: named(Some("Bob"), Some(8)),
+            },
+        ),
+        (
+            "member added without a picture",
+            Event::MemberAdded {
+                conversation_id: conversation(),
+                account_id: account(2),
+                by: account(1),
+                member: named(Some("Bob"), None),
+            },
+        ),
+        (
+            "member added before profiles",
+            Event::MemberAdded {
+                conversation_id: conversation(),
+                account_id: account(2),
+                by: account(1),
+                member: named(None, None),
+            },
+        ),
+        (
+            "member removed",
+            Event::MemberRemoved {
+                conversation_id: conversation(),
+                account_id: account(1),
+                by: account(1),
+                owner: Some(account(2)),
+                member: named(Some("Ann"), Some(8)),
+            },
+        ),
+        (
+            "member removed before profiles",
+            Event::MemberRemoved {
+                conversation_id: conversation(),
+                account_id: account(2),
+                by: account(1),
+                owner: None,
+                member: named(None, None),
+            },
+        ),
+        (
+            "read marker",
+            Event::ReadMarker {
+                conversation_id: conversation(),
+                seq: Seq::from_store(7),
+                device_id: DeviceId::from_row(4),
+            },
+        ),
+        (
+            "read receipt",
+            Event::ReadReceipt {
+                conversation_id: conversation(),
+                account_id: account(2),
+                seq: Seq::from_store(7),
+            },
+        ),
+    ]
+}
+
+fn account_ref(row: i64, name: &str, avatar: Option<i64>) -> AccountRef {
+    AccountRef {
+        account_id: account(row),
+        username: Username::from_store(name.to_lowercase()),
+        display_name: name.into(),
+        avatar_media_id: avatar.map(MediaId::from_row),
+    }
+}
+
+fn contacts() -> Vec<(&'static str, Event)> {
+    vec![
+        (
+            "contact request",
+            Event::ContactRequest {
+                request_id: ContactRequestId::from_row(6),
+                from: account_ref(1, "Ann", Some(8)),
+                to: account_ref(2, "Bob", None),
+                greeting: "hi".into(),
+            },
+        ),
+        (
+            "contact request declined",
+            Event::ContactRequestDeclined {
+                request_id: ContactRequestId::from_row(6),
+                from: account(1),
+            },
+        ),
+        (
+            "contact added",
+            Event::ContactAdded {
+                contact: account_ref(2, "Bob", None),
+            },
+        ),
+        (
+            "contact removed",
+            Event::ContactRemoved {
+                account_id: account(2),
+                contact: named(Some("Bob"), Some(8)),
+            },
+        ),
+        (
+            "contact removed before profiles",
+            Event::ContactRemoved {
+                account_id: account(2),
+                contact: named(None, None),
+            },
+        ),
+        (
+            "account updated",
+            Event::AccountUpdated {
+                account_id: account(1),
+                display_name: "Ann".into(),
+                avatar_media_id: Some(MediaId::from_row(8)),
+                bio: "".into(),
+            },
+        ),
+        (
+            "account updated without a picture",
+            Event::AccountUpdated {
+                account_id: account(1),
+                display_name: "Ann".into(),
+                avatar_media_id: None,
+                bio: "Here.".into(),
+            },
+        ),
+        (
+            "password changed",
+            Event::PasswordChanged {
+                by_device_id: DeviceId::from_row(4),
+                signed_out_other_devices: true,
+            },
+        ),
+    ]
+}
+
+fn transfer(status: &str) -> TransferEvent {
+    TransferEvent {
+        transfer_id: TransferId::from_row(5),
+        from: account(1),
+        to: account(2),
+        amount_minor: 1_234,
+        currency: "CNY".into(),
+        status: status.into(),
+    }
+}
+
+fn red_packet(claimer: Option<AccountId>) -> RedPacketEvent {
+    RedPacketEvent {
+        red_packet_id: RedPacketId::from_row(2),
+        conversation_id: conversation(),
+        sender: account(1),
+        claimer,
+        amount_minor: 99,
+        currency: "CNY".into(),
+    }
+}
+
+fn payment(refund: Option<i64>, merchant_name: Option<&str>, collected: bool) -> PaymentEvent {
+    PaymentEvent {
+        payment_id: PaymentId::from_row(11),
+        merchant_id: MerchantId::from_row(12),
+        buyer: account(1),
+        amount_minor: 500,
+        currency: "CNY".into(),
+        refund_id: refund.map(RefundId::from_row),
+        merchant_name: merchant_name.map(str::to_owned),
+        collected,
+    }
+}
+
+fn money() -> Vec<(&'static str, Event)> {
+    let movement = WalletMovement {
+        transaction_id: TransactionId::from_row(21),
+        kind: "topup".into(),
+        amount_minor: 10_000,
+        currency: "CNY".into(),
+        balance_minor: 12_000,
+    };
+    let shop = Some("Noodle Bar");
+    vec![
+        ("wallet credited", Event::WalletCredited(movement.clone())),
+        ("wallet debited", Event::WalletDebited(movement)),
+        ("transfer sent", Event::TransferSent(transfer("pending"))),
+        (
+            "transfer received",
+            Event::TransferReceived(transfer("pending")),
+        ),
+        (
+            "transfer accepted",
+            Event::TransferAccepted(transfer("accepted")),
+        ),
+        (
+            "transfer declined",
+            Event::TransferDeclined(transfer("declined")),
+        ),
+        (
+            "transfer returned",
+            Event::TransferReturned(transfer("returned")),
+        ),
+        (
+            "red packet claimed",
+            Event::RedPacketClaimed(red_packet(Some(account(2)))),
+        ),
+        (
+            "red packet refunded",
+            Event::RedPacketRefunded(red_packet(None)),
+        ),
+        (
+            "payment sent",
+            Event::PaymentSent(payment(None, shop, false)),
+        ),
+        (
+            "payment sent before names",
+            Event::PaymentSent(payment(None, None, false)),
+        ),
+        (
+            "payment received",
+            Event::PaymentReceived(payment(None, shop, true)),
+        ),
+        (
+            "payment refunded",
+            Event::PaymentRefunded(payment(Some(13), shop, false)),
+        ),
+        (
+            "payment confirmation requested",
+            Event::PaymentConfirmationRequested(payment(None, shop, true)),
+        ),
+        (
+            "payment declined",
+            Event::PaymentDeclined(payment(None, shop, true)),
+        ),
+        (
+            "payment expired",
+            Event::PaymentExpired(payment(None, shop, true)),
+        ),
+        (
+            "pin reset",
+            Event::PinReset {
+                effective_at: Timestamp::from_unix_ms(1_700_086_400_000),
+            },
+        ),
+        (
+            "pin changed",
+            Event::PinChanged {
+                reset_cancelled: false,
+            },
+        ),
+    ]
+}

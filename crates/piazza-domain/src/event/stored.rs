@@ -1,0 +1,468 @@
+//! How a storage engine keeps an event: the stored form of the log, one
+//! for every engine (SQLite keeps it as JSON text; PostgreSQL keeps the
+//! same JSON). It is separate from [`Event`](super::Event), which the rules
+//! use, and from the wire form clients see (`piazza_api::events`), so any
+//! of the three can be renamed without touching the others.
+//!
+//! Entries written years ago must still read, so this form only grows:
+//! every key is spelled out with `rename` (renaming a Rust field here
+//! changes nothing stored), a field added later is `#[serde(default)]`,
+//! and none is ever renamed or removed without a migration of every
+//! engine's stored entries. The tests pin the JSON of every event, and
+//! entries in their older shapes. Ids are kept as their row numbers and
+//! times as Unix milliseconds (the transparent serde of those types).
+//!
+//! An engine may keep some events another way (SQLite keeps a
+//! `message.new` as its message's row and a transfer's events as a
+//! reference to its transfer), but whatever it keeps as a whole event is
+//! this.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event as domain;
+use crate::{
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, MediaId, MerchantId,
+    MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId,
+    TransferId, Username,
+};
+
+/// One event as engines keep it. Read one back with `Event::from`
+/// (`domain::Event::from(stored)`), write one with `Event::from(&event)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    #[serde(rename = "message.new")]
+    MessageNew(Message),
+    #[serde(rename = "conversation.created")]
+    ConversationCreated {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "kind")]
+        kind: ConversationKind,
+        #[serde(rename = "title")]
+        title: Option<String>,
+        #[serde(rename = "owner")]
+        owner: Option<AccountId>,
+        #[serde(rename = "members")]
+        members: Vec<AccountId>,
+        #[serde(
+            rename = "avatar_media_id",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        avatar_media_id: Option<MediaId>,
+    },
+    #[serde(rename = "conversation.updated")]
+    ConversationUpdated {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "title")]
+        title: String,
+        #[serde(rename = "avatar_media_id")]
+        avatar_media_id: Option<MediaId>,
+        #[serde(rename = "by")]
+        by: AccountId,
+    },
+    #[serde(rename = "conversation.member_added")]
+    MemberAdded {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(rename = "by")]
+        by: AccountId,
+        #[serde(flatten)]
+        member: Named,
+    },
+    #[serde(rename = "conversation.member_removed")]
+    MemberRemoved {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(rename = "by")]
+        by: AccountId,
+        #[serde(rename = "owner", default)]
+        owner: Option<AccountId>,
+        #[serde(flatten)]
+        member: Named,
+    },
+    #[serde(rename = "contact.request")]
+    ContactRequest {
+        #[serde(rename = "request_id")]
+        request_id: ContactRequestId,
+        #[serde(rename = "from")]
+        from: AccountRef,
+        #[serde(rename = "to")]
+        to: AccountRef,
+        #[serde(rename = "greeting")]
+        greeting: String,
+    },
+    #[serde(rename = "contact.request_declined")]
+    ContactRequestDeclined {
+        #[serde(rename = "request_id")]
+        request_id: ContactRequestId,
+        #[serde(rename = "from")]
+        from: AccountId,
+    },
+    #[serde(rename = "contact.added")]
+    ContactAdded {
+        #[serde(rename = "contact")]
+        contact: AccountRef,
+    },
+    #[serde(rename = "contact.removed")]
+    ContactRemoved {
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(flatten)]
+        contact: Named,
+    },
+    #[serde(rename = "account.updated")]
+    AccountUpdated {
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(rename = "display_name")]
+        display_name: String,
+        #[serde(rename = "avatar_media_id")]
+        avatar_media_id: Option<MediaId>,
+        #[serde(rename = "bio")]
+        bio: String,
+    },
+    #[serde(rename = "account.password_changed")]
+    PasswordChanged {
+        #[serde(rename = "by_device_id")]
+        by_device_id: DeviceId,
+        #[serde(rename = "signed_out_other_devices")]
+        signed_out_other_devices: bool,
+    },
+    #[serde(rename = "read.marker")]
+    ReadMarker {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "seq")]
+        seq: Seq,
+        #[serde(rename = "device_id")]
+        device_id: DeviceId,
+    },
+    #[serde(rename = "read.receipt")]
+    ReadReceipt {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(rename = "seq")]
+        seq: Seq,
+    },
+    #[serde(rename = "wallet.credited")]
+    WalletCredited(WalletMovement),
+    #[serde(rename = "wallet.debited")]
+    WalletDebited(WalletMovement),
+    #[serde(rename = "transfer.sent")]
+    TransferSent(Transfer),
+    #[serde(rename = "transfer.received")]
+    TransferReceived(Transfer),
+    #[serde(rename = "transfer.accepted")]
+    TransferAccepted(Transfer),
+    #[serde(rename = "transfer.declined")]
+    TransferDeclined(Transfer),
+    #[serde(rename = "transfer.returned")]
+    TransferReturned(Transfer),
+    #[serde(rename = "red_packet.claimed")]
+    RedPacketClaimed(RedPacket),
+    #[serde(rename = "red_packet.refunded")]
+    RedPacketRefunded(RedPacket),
+    #[serde(rename = "payment.sent")]
+    PaymentSent(Payment),
+    #[serde(rename = "payment.received")]
+    PaymentReceived(Payment),
+    #[serde(rename = "payment.refunded")]
+    PaymentRefunded(Payment),
+    #[serde(rename = "payment.confirmation_requested")]
+    PaymentConfirmationRequested(Payment),
+    #[serde(rename = "payment.declined")]
+    PaymentDeclined(Payment),
+    #[serde(rename = "payment.expired")]
+    PaymentExpired(Payment),
+    #[serde(rename = "wallet.pin_reset")]
+    PinReset {
+        #[serde(rename = "effective_at")]
+        effective_at: Timestamp,
+    },
+    #[serde(rename = "wallet.pin_changed")]
+    PinChanged {
+        #[serde(rename = "reset_cancelled")]
+        reset_cancelled: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConversationKind {
+    #[serde(rename = "direct")]
+    Direct,
+    #[serde(rename = "group")]
+    Group,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    #[serde(rename = "message_id")]
+    pub message_id: MessageId,
+    #[serde(rename = "conversation_id")]
+    pub conversation_id: ConversationId,
+    #[serde(rename = "seq")]
+    pub seq: Seq,
+    #[serde(rename = "sender")]
+    pub sender: AccountId,
+    #[serde(rename = "client_msg_id")]
+    pub client_msg_id: ClientMsgId,
+    #[serde(rename = "text")]
+    pub text: MessageText,
+    #[serde(rename = "sent_at")]
+    pub sent_at: Timestamp,
+    #[serde(rename = "kind", default)]
+    pub kind: Option<String>,
+    #[serde(rename = "reference", default)]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRef {
+    #[serde(rename = "account_id")]
+    pub account_id: AccountId,
+    #[serde(rename = "username")]
+    pub username: Username,
+    #[serde(rename = "display_name")]
+    pub display_name: String,
+    /// Absent from entries logged before profiles had avatars.
+    #[serde(
+        rename = "avatar_media_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub avatar_media_id: Option<MediaId>,
+}
+
+/// Flattened into the event that names the account; both keys are absent
+/// from entries logged before profiles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named {
+    #[serde(
+        rename = "display_name",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub display_name: Option<String>,
+    #[serde(
+        rename = "avatar_media_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub avatar_media_id: Option<MediaId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletMovement {
+    #[serde(rename = "transaction_id")]
+    pub transaction_id: TransactionId,
+    #[serde(rename = "kind")]
+    pub kind: String,
+    #[serde(rename = "amount_minor")]
+    pub amount_minor: i64,
+    #[serde(rename = "currency")]
+    pub currency: String,
+    #[serde(rename = "balance_minor")]
+    pub balance_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    #[serde(rename = "transfer_id")]
+    pub transfer_id: TransferId,
+    #[serde(rename = "from")]
+    pub from: AccountId,
+    #[serde(rename = "to")]
+    pub to: AccountId,
+    #[serde(rename = "amount_minor")]
+    pub amount_minor: i64,
+    #[serde(rename = "currency")]
+    pub currency: String,
+    #[serde(rename = "status")]
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedPacket {
+    #[serde(rename = "red_packet_id")]
+    pub red_packet_id: RedPacketId,
+    #[serde(rename = "conversation_id")]
+    pub conversation_id: ConversationId,
+    #[serde(rename = "sender")]
+    pub sender: AccountId,
+    #[serde(rename = "claimer", default)]
+    pub claimer: Option<AccountId>,
+    #[serde(rename = "amount_minor")]
+    pub amount_minor: i64,
+    #[serde(rename = "currency")]
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    #[serde(rename = "payment_id")]
+    pub payment_id: PaymentId,
+    #[serde(rename = "merchant_id")]
+    pub merchant_id: MerchantId,
+    #[serde(rename = "buyer")]
+    pub buyer: AccountId,
+    #[serde(rename = "amount_minor")]
+    pub amount_minor: i64,
+    #[serde(rename = "currency")]
+    pub currency: String,
+    #[serde(rename = "refund_id", default)]
+    pub refund_id: Option<RefundId>,
+    /// Absent from entries logged before it was kept.
+    #[serde(rename = "merchant_name", default)]
+    pub merchant_name: Option<String>,
+    /// Kept only when true; absent from entries logged before it was kept.
+    #[serde(
+        rename = "collected",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub collected: bool,
+}
+
+impl From<&domain::Event> for Event {
+    fn from(event: &domain::Event) -> Event {
+        Event::from(event.clone())
+    }
+}
+
+/// `From` both ways between `domain::Event` and [`Event`], which have the
+/// same variants with the same fields: each field is converted with `into`
+/// (its own type's identity for most). Every match names every variant and
+/// every field, so a variant or field added to one side only fails to
+/// compile here.
+macro_rules! event_twins {
+    (
+        newtype: $($newtype:ident),+;
+        with_fields: $($variant:ident { $($field:ident),+ }),+ $(,)?
+    ) => {
+        impl From<domain::Event> for Event {
+            fn from(event: domain::Event) -> Event {
+                match event {
+                    $(domain::Event::$newtype(inner) => Event::$newtype(inner.into()),)+
+                    $(domain::Event::$variant { $($field),+ } => Event::$variant {
+                        $($field: $field.into()),+
+                    },)+
+                }
+            }
+        }
+
+        impl From<Event> for domain::Event {
+            fn from(event: Event) -> domain::Event {
+                match event {
+                    $(Event::$newtype(inner) => domain::Event::$newtype(inner.into()),)+
+                    $(Event::$variant { $($field),+ } => domain::Event::$variant {
+                        $($field: $field.into()),+
+                    },)+
+                }
+            }
+        }
+    };
+}
+
+event_twins! {
+    newtype: MessageNew, WalletCredited, WalletDebited, TransferSent, TransferReceived,
+        TransferAccepted, TransferDeclined, TransferReturned, RedPacketClaimed,
+        RedPacketRefunded, PaymentSent, PaymentReceived, PaymentRefunded,
+        PaymentConfirmationRequested, PaymentDeclined, PaymentExpired;
+    with_fields:
+        ConversationCreated { conversation_id, kind, title, owner, members, avatar_media_id },
+        ConversationUpdated { conversation_id, title, avatar_media_id, by },
+        MemberAdded { conversation_id, account_id, by, member },
+        MemberRemoved { conversation_id, account_id, by, owner, member },
+        ContactRequest { request_id, from, to, greeting },
+        ContactRequestDeclined { request_id, from },
+        ContactAdded { contact },
+        ContactRemoved { account_id, contact },
+        AccountUpdated { account_id, display_name, avatar_media_id, bio },
+        PasswordChanged { by_device_id, signed_out_other_devices },
+        ReadMarker { conversation_id, seq, device_id },
+        ReadReceipt { conversation_id, account_id, seq },
+        PinReset { effective_at },
+        PinChanged { reset_cancelled },
+}
+
+/// `From` both ways between a domain struct and its stored twin, which
+/// have the same fields. Both are destructured whole, so a field added to
+/// one side only fails to compile here.
+macro_rules! struct_twins {
+    ($domain:ident <=> $stored:ident { $($field:ident),+ $(,)? }) => {
+        impl From<domain::$domain> for $stored {
+            fn from(value: domain::$domain) -> $stored {
+                let domain::$domain { $($field),+ } = value;
+                $stored { $($field),+ }
+            }
+        }
+
+        impl From<$stored> for domain::$domain {
+            fn from(value: $stored) -> domain::$domain {
+                let $stored { $($field),+ } = value;
+                domain::$domain { $($field),+ }
+            }
+        }
+    };
+}
+
+struct_twins!(Message <=> Message {
+    message_id, conversation_id, seq, sender, client_msg_id, text, sent_at, kind, reference,
+});
+struct_twins!(AccountRef <=> AccountRef { account_id, username, display_name, avatar_media_id });
+struct_twins!(Named <=> Named { display_name, avatar_media_id });
+struct_twins!(WalletMovement <=> WalletMovement {
+    transaction_id, kind, amount_minor, currency, balance_minor,
+});
+struct_twins!(TransferEvent <=> Transfer { transfer_id, from, to, amount_minor, currency, status });
+struct_twins!(RedPacketEvent <=> RedPacket {
+    red_packet_id, conversation_id, sender, claimer, amount_minor, currency,
+});
+struct_twins!(PaymentEvent <=> Payment {
+    payment_id, merchant_id, buyer, amount_minor, currency, refund_id, merchant_name, collected,
+});
+
+/// A `message.new` holds its message shared (`Arc`), as the hub does.
+impl From<Arc<domain::Message>> for Message {
+    fn from(message: Arc<domain::Message>) -> Message {
+        Message::from(Arc::unwrap_or_clone(message))
+    }
+}
+
+impl From<Message> for Arc<domain::Message> {
+    fn from(message: Message) -> Arc<domain::Message> {
+        Arc::new(message.into())
+    }
+}
+
+impl From<domain::ConversationKind> for ConversationKind {
+    fn from(kind: domain::ConversationKind) -> ConversationKind {
+        match kind {
+            domain::ConversationKind::Direct => ConversationKind::Direct,
+            domain::ConversationKind::Group => ConversationKind::Group,
+        }
+    }
+}
+
+impl From<ConversationKind> for domain::ConversationKind {
+    fn from(kind: ConversationKind) -> domain::ConversationKind {
+        match kind {
+            ConversationKind::Direct => domain::ConversationKind::Direct,
+            ConversationKind::Group => domain::ConversationKind::Group,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,161 @@
+//! The PostgreSQL database checked against the invariants the writers
+//! promise (`piazza admin check --database-url`, `ledger-check`): the same
+//! report and the same ledger rules as SQLite's checker
+//! (`piazza_core::integrity`), over PostgreSQL's tables, read in one
+//! REPEATABLE READ snapshot while servers may be writing.
+
+use piazza_core::integrity::{LedgerAccountRow, LedgerReport, Report, ledger_account_findings};
+use piazza_domain::ledger::OperationKind;
+use postgres::{Client, NoTls, Transaction};
+
+/// Connects to `url` and checks sequences and references.
+pub fn check(url: &str) -> Result<Report, postgres::Error> {
+    let mut client = Client::connect(url, NoTls)?;
+    let mut tx = snapshot(&mut client)?;
+    let report = check_in(&mut tx)?;
+    tx.commit()?;
+    Ok(report)
+}
+
+/// [`check`] inside `tx`, which sees its own writes: `piazza admin
+/// migrate-store` checks its copy before it commits it.
+pub fn check_in(tx: &mut Transaction<'_>) -> Result<Report, postgres::Error> {
+    let mut report = Report {
+        accounts: count(tx, "SELECT COUNT(*) FROM accounts")?,
+        conversations: count(tx, "SELECT COUNT(*) FROM conversations")?,
+        messages: count(tx, "SELECT COUNT(*) FROM messages")?,
+        log_entries: count(tx, "SELECT COUNT(*) FROM account_log")?,
+        problems: Vec::new(),
+    };
+    for row in tx.query(
+        "SELECT c.id, c.last_seq, COALESCE(s.n, 0), COALESCE(s.low, 0), COALESCE(s.high, 0)
+         FROM conversations c
+         LEFT JOIN (SELECT conversation_id, COUNT(*) AS n, MIN(seq) AS low, MAX(seq) AS high
+                    FROM messages GROUP BY conversation_id) s ON s.conversation_id = c.id
+         WHERE COALESCE(s.n, 0) <> c.last_seq
+            OR (c.last_seq > 0 AND (s.low <> 1 OR s.high <> c.last_seq))",
+        &[],
+    )? {
+        let (id, last, n, low, high): (i64, i64, i64, i64, i64) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        report.problems.push(format!(
+            "conversation conv_{id}: last_seq {last} but {n} messages spanning {low}..={high}"
+        ));
+    }
+    for row in tx.query(
+        "SELECT a.id, a.log_head, COUNT(l.log_seq), COALESCE(MIN(l.log_seq), 0),
+                COALESCE(MAX(l.log_seq), 0)
+         FROM accounts a LEFT JOIN account_log l ON l.account_id = a.id
+         GROUP BY a.id
+         HAVING COUNT(l.log_seq) <> a.log_head
+             OR (a.log_head > 0 AND (MIN(l.log_seq) <> 1 OR MAX(l.log_seq) <> a.log_head))",
+        &[],
+    )? {
+        let (id, head, n, low, high): (i64, i64, i64, i64, i64) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        report.problems.push(format!(
+            "account acct_{id}: log_head {head} but {n} entries spanning {low}..={high}"
+        ));
+    }
+    references(tx, &mut report.problems)?;
+    Ok(report)
+}
+
+/// Every log entry's message and every account's media usage.
+fn references(tx: &mut Transaction<'_>, problems: &mut Vec<String>) -> Result<(), postgres::Error> {
+    let dangling = count(
+        tx,
+        "SELECT COUNT(*) FROM account_log l LEFT JOIN messages m ON m.id = l.message_id
+         WHERE l.message_id IS NOT NULL AND m.id IS NULL",
+    )?;
+    if dangling > 0 {
+        problems.push(format!("{dangling} log entries point at missing messages"));
+    }
+    let usage = count(
+        tx,
+        "SELECT COUNT(*) FROM accounts a
+         WHERE COALESCE((SELECT bytes FROM media_usage u WHERE u.account_id = a.id), 0)
+            <> COALESCE((SELECT SUM(bytes) FROM media m WHERE m.uploader_id = a.id), 0)",
+    )?;
+    if usage > 0 {
+        problems.push(format!(
+            "{usage} accounts' media usage is not their uploads' sum"
+        ));
+    }
+    Ok(())
+}
+
+/// Connects to `url` and re-verifies the ledger from its postings alone.
+pub fn check_ledger(url: &str) -> Result<LedgerReport, postgres::Error> {
+    let mut client = Client::connect(url, NoTls)?;
+    let mut tx = snapshot(&mut client)?;
+    let report = check_ledger_in(&mut tx)?;
+    tx.commit()?;
+    Ok(report)
+}
+
+/// [`check_ledger`] inside `tx`, which sees its own writes (as
+/// [`check_in`]).
+pub fn check_ledger_in(tx: &mut Transaction<'_>) -> Result<LedgerReport, postgres::Error> {
+    let mut report = LedgerReport {
+        accounts: count(tx, "SELECT COUNT(*) FROM ledger_accounts")?,
+        transactions: count(tx, "SELECT COUNT(*) FROM ledger_transactions")?,
+        postings: count(tx, "SELECT COUNT(*) FROM ledger_postings")?,
+        problems: Vec::new(),
+    };
+    for row in tx.query(
+        "SELECT t.id, COUNT(p.id), COALESCE(SUM(p.amount_minor), 0)::BIGINT
+         FROM ledger_transactions t LEFT JOIN ledger_postings p ON p.transaction_id = t.id
+         GROUP BY t.id HAVING COUNT(p.id) < 2 OR SUM(p.amount_minor) <> 0",
+        &[],
+    )? {
+        let (id, n, sum): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        report.problems.push(format!(
+            "transaction txn_{id}: {n} postings summing to {sum}"
+        ));
+    }
+    for row in tx.query("SELECT id, kind FROM ledger_transactions", &[])? {
+        let (id, kind): (i64, String) = (row.get(0), row.get(1));
+        if OperationKind::parse(&kind).is_none() {
+            report
+                .problems
+                .push(format!("transaction txn_{id}: unknown operation {kind:?}"));
+        }
+    }
+    let rows = tx.query(
+        "SELECT a.id, a.kind, a.holder, a.currency, a.balance_minor,
+                COALESCE(s.total, 0)::BIGINT
+         FROM ledger_accounts a
+         LEFT JOIN (SELECT ledger_account_id, SUM(amount_minor) AS total
+                    FROM ledger_postings GROUP BY ledger_account_id) s
+                ON s.ledger_account_id = a.id",
+        &[],
+    )?;
+    report
+        .problems
+        .extend(ledger_account_findings(rows.iter().map(|row| {
+            LedgerAccountRow {
+                id: row.get(0),
+                kind: row.get(1),
+                holder: row.get(2),
+                currency: row.get(3),
+                stored_balance: row.get(4),
+                postings_sum: row.get(5),
+            }
+        })));
+    Ok(report)
+}
+
+/// One consistent view of the whole database, whatever writes meanwhile.
+fn snapshot(client: &mut Client) -> Result<Transaction<'_>, postgres::Error> {
+    client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+}
+
+fn count(tx: &mut Transaction<'_>, sql: &str) -> Result<u64, postgres::Error> {
+    let count: i64 = tx.query_one(sql, &[])?.get(0);
+    Ok(count as u64)
+}

@@ -1,0 +1,151 @@
+//! PostgreSQL as an engine of `piazza-core`: `piazza serve --database-url
+//! postgres://…`. Write jobs run in group-committed batches on writer
+//! threads (`writer.rs`), read jobs on a pool (`readers.rs`). Correctness
+//! rests on rows, not on one process: sequences are handed out under row
+//! locks (`log.rs`), so several Piazza processes may share one database.
+//! Each area's data access is in the file of its area.
+//!
+//! The driver is `postgres`, the synchronous face of `tokio-postgres`:
+//! the rules are synchronous functions run by writer threads, as on
+//! SQLite, so a blocking client on those threads is the simplest fit.
+
+mod accounts;
+mod conn;
+mod contacts;
+pub mod integrity;
+mod log;
+mod login_requests;
+mod media;
+mod merchants;
+pub mod migrations;
+mod profiles;
+mod readers;
+pub mod testing;
+mod wallet;
+mod writer;
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use piazza_core::engine::{Committed, Done, Engine, ReadJob, WriteJob};
+use piazza_domain::store::{NoticeSink, PinPolicy};
+
+pub use conn::Conn;
+pub use log::encode as encode_log_event;
+pub use migrations::MigrateError;
+pub use writer::{PgTx, WriterLimits};
+
+/// A connection as the rules' reads see it: a reader's, or a writer's
+/// inside its transaction.
+pub struct Db<'c>(pub &'c mut Conn);
+
+#[derive(Debug, Clone, Copy)]
+pub struct PostgresOptions {
+    pub writer: WriterLimits,
+    pub reader_count: usize,
+    pub pin_policy: PinPolicy,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> PostgresOptions {
+        PostgresOptions {
+            writer: WriterLimits::default(),
+            reader_count: 8,
+            pin_policy: PinPolicy::default(),
+        }
+    }
+}
+
+/// Why the engine could not open.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        url: String,
+        source: postgres::Error,
+    },
+    #[error(transparent)]
+    Migrate(#[from] MigrateError),
+}
+
+pub struct PostgresEngine {
+    writers: writer::Writers,
+    readers: Arc<readers::Readers>,
+}
+
+impl PostgresEngine {
+    /// Connects, migrates the schema, and starts the writers.
+    pub fn open(
+        url: &str,
+        options: PostgresOptions,
+        sink: Arc<dyn NoticeSink>,
+    ) -> Result<PostgresEngine, OpenError> {
+        let connect = || {
+            Conn::connect(url).map_err(|source| OpenError::Connect {
+                url: redacted(url),
+                source,
+            })
+        };
+        let mut first = connect()?;
+        migrations::migrate(first.client())?;
+        let mut conns = vec![first];
+        while conns.len() < options.writer.writers.max(1) {
+            conns.push(connect()?);
+        }
+        let writers = writer::Writers::start(
+            conns,
+            url.to_owned(),
+            sink,
+            options.writer,
+            options.pin_policy,
+        );
+        let readers = Arc::new(readers::Readers::new(
+            url.to_owned(),
+            options.reader_count.max(1),
+        ));
+        Ok(PostgresEngine { writers, readers })
+    }
+}
+
+/// `url` without its password, for messages.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Engine for PostgresEngine {
+    fn queue(&self, job: WriteJob) -> BoxFuture<'_, piazza_core::Result<Committed>> {
+        Box::pin(self.writers.queue(job))
+    }
+
+    fn read(&self, job: ReadJob) -> BoxFuture<'_, piazza_core::Result<Done>> {
+        Box::pin(self.readers.read(job))
+    }
+
+    fn check_health(&self) -> BoxFuture<'_, piazza_core::Result<()>> {
+        Box::pin(async move {
+            if !self.writers.is_running() {
+                return Err(piazza_core::Error::Engine(
+                    "the writers have stopped".into(),
+                ));
+            }
+            self.readers.ping().await
+        })
+    }
+
+    fn money_halted(&self) -> bool {
+        false
+    }
+
+    fn shut_down(&self) {
+        self.writers.shut_down();
+    }
+}

@@ -1,0 +1,138 @@
+//! Uploaded images' rows: the SQL behind `piazza_core::media` (the files
+//! are core's, in the data directory, as on SQLite). `media_usage` holds
+//! each account's bytes for its quota.
+
+use piazza_core::Result;
+use piazza_core::media::{Audience, Reads, Writes};
+use piazza_domain::media::{Media, MediaType, NewMedia};
+use piazza_domain::{AccountId, MediaId, Timestamp};
+use postgres::Row;
+
+use crate::conn::{Conn, corrupt};
+use crate::contacts::lock_accounts;
+use crate::{Db, PgTx};
+
+/// The columns `media_from_row` reads.
+macro_rules! media_columns {
+    () => {
+        "id, uploader_id, sha256, content_type, bytes, created_at"
+    };
+}
+
+fn media_from_row(row: &Row) -> Result<Media> {
+    let id: i64 = row.get(0);
+    let wrong = |what: &str| corrupt(format!("media {id}: {what}"));
+    let content_type: String = row.get(3);
+    let sha256: Vec<u8> = row.get(2);
+    Ok(Media {
+        media_id: MediaId::from_row(id),
+        uploader: AccountId::from_row(row.get(1)),
+        media_type: MediaType::from_content_type(&content_type)
+            .ok_or_else(|| wrong("content type"))?,
+        sha256: sha256.try_into().map_err(|_| wrong("sha256"))?,
+        bytes: u64::try_from(row.get::<_, i64>(4)).map_err(|_| wrong("size"))?,
+        created_at: Timestamp::from_unix_ms(row.get(5)),
+    })
+}
+
+impl Reads for Db<'_> {
+    fn media(&mut self, media: MediaId) -> Result<Option<Media>> {
+        let row = self.0.query_opt(
+            concat!("SELECT ", media_columns!(), " FROM media WHERE id = $1"),
+            &[&media.row()],
+        )?;
+        row.as_ref().map(media_from_row).transpose()
+    }
+
+    fn media_uploader(&mut self, media: MediaId) -> Result<Option<AccountId>> {
+        let row = self.0.query_opt(
+            "SELECT uploader_id FROM media WHERE id = $1",
+            &[&media.row()],
+        )?;
+        Ok(row.map(|row| AccountId::from_row(row.get(0))))
+    }
+
+    fn media_by_content(
+        &mut self,
+        uploader: AccountId,
+        sha256: &[u8; 32],
+    ) -> Result<Option<Media>> {
+        let row = self.0.query_opt(
+            concat!(
+                "SELECT ",
+                media_columns!(),
+                " FROM media WHERE uploader_id = $1 AND sha256 = $2"
+            ),
+            &[&uploader.row(), &&sha256[..]],
+        )?;
+        row.as_ref().map(media_from_row).transpose()
+    }
+
+    fn media_used_bytes(&mut self, account: AccountId) -> Result<u64> {
+        used_bytes(self.0, account)
+    }
+
+    fn media_audience(&mut self, viewer: AccountId, media: MediaId) -> Result<Audience> {
+        let row = self.0.query_one(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE avatar_media_id = $3)
+                    OR EXISTS (SELECT 1 FROM conversations WHERE avatar_media_id = $3),
+                    EXISTS (
+                        SELECT 1 FROM messages m
+                        JOIN members mb ON mb.conversation_id = m.conversation_id
+                            AND mb.account_id = $2
+                        WHERE m.kind = 'image' AND m.ref = $1 AND m.seq > mb.from_seq)",
+            &[&media.to_string(), &viewer.row(), &media.row()],
+        )?;
+        Ok(Audience {
+            current_avatar: row.get(0),
+            in_viewers_messages: row.get(1),
+        })
+    }
+}
+
+fn used_bytes(conn: &mut Conn, account: AccountId) -> Result<u64> {
+    let row = conn.query_opt(
+        "SELECT bytes FROM media_usage WHERE account_id = $1",
+        &[&account.row()],
+    )?;
+    Ok(row.map_or(0, |row| row.get::<_, i64>(0).max(0) as u64))
+}
+
+impl Writes for PgTx<'_> {
+    fn media_used_bytes_for_update(&mut self, account: AccountId) -> Result<u64> {
+        // The account's row, not its usage row: an account's first upload
+        // has no usage row to lock yet.
+        lock_accounts(self.conn(), &[account])?;
+        used_bytes(self.conn(), account)
+    }
+
+    fn add_media_usage(&mut self, account: AccountId, bytes: u64) -> Result<()> {
+        let bytes = i64::try_from(bytes).map_err(|_| corrupt("a media larger than i64"))?;
+        self.conn().execute(
+            "INSERT INTO media_usage (account_id, bytes) VALUES ($1, $2)
+             ON CONFLICT (account_id) DO UPDATE SET bytes = media_usage.bytes + excluded.bytes",
+            &[&account.row(), &bytes],
+        )?;
+        Ok(())
+    }
+
+    fn insert_media(
+        &mut self,
+        uploader: AccountId,
+        media: &NewMedia,
+        at: Timestamp,
+    ) -> Result<MediaId> {
+        let row = self.conn().query_one(
+            "INSERT INTO media (uploader_id, sha256, content_type, bytes, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[
+                &uploader.row(),
+                &&media.sha256[..],
+                &media.media_type.as_mime(),
+                &(media.bytes.len() as i64),
+                &at.unix_ms(),
+            ],
+        )?;
+        Ok(MediaId::from_row(row.get(0)))
+    }
+}

@@ -1,0 +1,129 @@
+//! The suite again, on PostgreSQL. `cargo test` runs every test of this
+//! binary on SQLite; this one runs the same binary again with
+//! `PIAZZA_TEST_ENGINE=postgres`, where `spawn_app` and the server
+//! processes get a fresh PostgreSQL database each (`helpers.rs`).
+//!
+//! PostgreSQL serves the areas whose rules have moved above the engines
+//! (ARCHITECTURE.md, "Rules and engines"); `ON_POSTGRES` names the tests
+//! of those areas and grows with each area until it is every test. A test
+//! on the list that cannot reach PostgreSQL fails; none is skipped.
+
+use std::process::Command;
+
+use crate::helpers::on_postgres;
+
+/// The tests (exact names) that run on PostgreSQL too.
+const ON_POSTGRES: &[&str] = &[
+    "abuse::a_slow_body_is_cut_by_the_request_timeout",
+    "abuse::a_slow_request_head_is_cut_off",
+    "abuse::an_account_past_its_request_rate_is_told_when_to_retry",
+    "abuse::anonymous_requests_are_limited_per_address",
+    "abuse::cors_is_closed_and_api_answers_are_nosniff",
+    "abuse::every_route_without_a_token_is_charged_to_its_address",
+    "abuse::sockets_per_account_are_capped",
+    "bad_input::repeated_failed_logins_are_refused_with_429",
+    "bad_input::requests_the_http_parser_refuses_are_problem_json_too",
+    "chat::asking_back_accepts_and_requests_are_not_doubled",
+    "connections::an_address_past_its_cap_loses_its_oldest_idle_connections",
+    "device_details::a_qr_log_in_is_seen_as_the_page_that_picked_its_token_up",
+    "device_details::a_user_agent_is_kept_short_and_none_is_no_client",
+    "device_details::each_device_says_what_it_is_and_where_it_was_last_used",
+    "login_requests::a_device_revoked_before_pick_up_never_gets_a_token",
+    "login_requests::a_page_becomes_a_device_of_the_approving_account_once",
+    "login_requests::an_expired_request_cannot_be_approved",
+    "login_requests::approving_needs_an_explicit_confirmation",
+    "login_requests::concurrent_polls_hand_the_token_out_once",
+    "login_requests::creation_is_rate_limited_per_address",
+    "login_requests::garbage_is_a_problem_not_a_crash",
+    "login_requests::the_approver_sees_what_the_server_saw_not_what_the_page_typed",
+    "login_requests::the_cli_shows_the_request_and_approves_only_on_yes",
+    "login_requests::the_endpoints_are_in_the_openapi_document",
+    "login_requests::wrong_secrets_and_codes_are_unknown_requests",
+    "media::each_account_has_a_storage_quota",
+    "media::racing_uploads_do_not_pass_the_quota",
+    "media::uploads_are_checked_for_type_magic_and_size",
+    "password_attempts::a_guesser_at_one_address_cannot_lock_the_owner_out",
+    "password_attempts::a_logged_in_device_approves_a_qr_login_while_the_username_is_under_attack",
+    "password_attempts::guessing_from_one_address_is_stopped",
+    "password_attempts::many_addresses_guessing_one_username_are_slowed_but_the_owner_gets_in",
+    "pay_pin::a_log_in_lock_blocks_setting_the_pin",
+    "pay_pin::wrong_passwords_on_the_pin_are_limited_like_log_in",
+    "profiles::a_wrong_old_password_is_counted_with_failed_log_ins",
+    "routes::an_image_is_the_one_body_past_64_kib",
+    "routes::each_path_answers_the_methods_the_document_gives_it",
+    "serve_output::a_first_start_says_where_the_data_is_the_url_and_how_to_stop",
+    "web_pages::nothing_outside_the_assets_folder_is_served",
+    "web_pages::the_api_keeps_its_problem_404s",
+    "web_pages::the_page_its_assets_and_client_routes",
+];
+
+#[test]
+fn the_suite_passes_on_postgres_too() {
+    if on_postgres() {
+        return; // The run this test started.
+    }
+    let output = Command::new(std::env::current_exe().expect("this test binary"))
+        .args(ON_POSTGRES)
+        .args(["--exact", "--test-threads", "4"])
+        .env("PIAZZA_TEST_ENGINE", "postgres")
+        .output()
+        .expect("the test binary runs again");
+    let report = String::from_utf8_lossy(&output.stdout);
+    let passed = report
+        .lines()
+        .filter(|line| line.ends_with("... ok"))
+        .count();
+    assert!(
+        output.status.success() && passed == ON_POSTGRES.len(),
+        "on PostgreSQL, {passed} of {} passed:\n{report}\n{}",
+        ON_POSTGRES.len(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `piazza admin check` and `ledger-check` on PostgreSQL: a sound
+/// database passes; a gap in a log and a ledger transaction that does not
+/// balance are each named.
+#[test]
+fn the_checks_find_gaps_and_unbalanced_money_on_postgres() {
+    let database = piazza_postgres::testing::TestDatabase::create();
+    let admin = |check: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_piazza"))
+            .args(["admin", check, "--database-url", &database.url])
+            .output()
+            .expect("the piazza binary runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        (output.status.success(), stdout)
+    };
+    assert!(admin("check").0, "an empty database is sound");
+    assert!(admin("ledger-check").0, "an empty ledger is sound");
+    let url = database.url.clone();
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client
+            .batch_execute(
+                "INSERT INTO accounts (id, username, display_name, password_hash, created_at, log_head)
+                 VALUES (1, 'ann', 'Ann', 'x', 0, 2);
+                 INSERT INTO account_log (account_id, log_seq, at, data) VALUES (1, 2, 0, '{}');
+                 INSERT INTO ledger_accounts (id, kind, holder, currency, balance_minor)
+                 VALUES (1, 'gateway', 0, 'CNY', -500), (2, 'user_wallet', 1, 'CNY', 400);
+                 INSERT INTO ledger_transactions (id, kind, account_id, ref, at)
+                 VALUES (1, 'topup', 1, 'sandbox', 0);
+                 INSERT INTO ledger_postings (transaction_id, ledger_account_id, amount_minor, balance_after_minor)
+                 VALUES (1, 1, -500, -500), (1, 2, 400, 400);",
+            )
+            .unwrap();
+    })
+    .join()
+    .unwrap();
+    let (passed, report) = admin("check");
+    assert!(
+        !passed && report.contains("acct_1: log_head 2 but 1 entries"),
+        "{report}"
+    );
+    let (passed, report) = admin("ledger-check");
+    assert!(
+        !passed && report.contains("txn_1: 2 postings summing to -100"),
+        "{report}"
+    );
+}
