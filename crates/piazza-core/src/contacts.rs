@@ -171,7 +171,7 @@ fn request_event(
 }
 
 /// An account that must exist (it is referenced by stored data).
-pub fn known_account(read: &mut dyn Read, account: AccountId) -> Result<Account> {
+fn known_account(read: &mut dyn Read, account: AccountId) -> Result<Account> {
     read.account(account)?
         .ok_or_else(|| Error::missing(account))
 }
