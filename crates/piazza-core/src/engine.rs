@@ -13,7 +13,7 @@ use piazza_domain::event::{Event, Notice};
 use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
-use crate::{accounts, contacts, login_requests, media, pay, profiles};
+use crate::{accounts, chat, contacts, login_requests, media, pay, profiles};
 
 /// What a job answers, typed again by [`crate::Core`].
 pub type Done = Box<dyn Any + Send>;
@@ -57,6 +57,7 @@ pub trait Engine: Send + Sync + 'static {
 /// Every area adds its data access as a supertrait here, one line.
 pub trait Tx:
     accounts::Writes
+    + chat::Writes
     + contacts::Writes
     + login_requests::Writes
     + media::Writes
@@ -90,6 +91,7 @@ pub trait Tx:
 /// Every area adds its queries as a supertrait here, one line.
 pub trait Read:
     accounts::Reads
+    + chat::Reads
     + contacts::Reads
     + login_requests::Reads
     + media::Reads
@@ -100,6 +102,7 @@ pub trait Read:
 
 impl<T> Read for T where
     T: accounts::Reads
+        + chat::Reads
         + contacts::Reads
         + login_requests::Reads
         + media::Reads

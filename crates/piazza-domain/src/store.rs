@@ -14,9 +14,9 @@ use crate::event::{AccountRef, ConversationKind, LogEntry, Message, Notice};
 use crate::ledger::OperationKind;
 use crate::money::Money;
 use crate::{
-    AccountId, Bio, ClientMsgId, ContactRequestId, ConversationId, DeviceId, DeviceName,
-    DisplayName, EntryId, GroupTitle, LogSeq, MediaId, MerchantId, MessageText, PaymentId,
-    RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username, limits,
+    AccountId, Bio, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName, EntryId,
+    GroupTitle, LogSeq, MediaId, MerchantId, PaymentId, RedPacketId, RefundId, Seq, Timestamp,
+    TransactionId, TransferId, Username, limits,
 };
 
 /// A rule the request broke. Each maps to one HTTP status and stable code.
@@ -704,91 +704,12 @@ pub trait NoticeSink: Send + Sync + 'static {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    // Conversations and messages.
-    async fn open_direct(&self, account: AccountId, peer: AccountId)
-    -> StoreResult<ConversationId>;
-    async fn create_group(
-        &self,
-        owner: AccountId,
-        title: GroupTitle,
-        members: Vec<AccountId>,
-    ) -> StoreResult<ConversationId>;
-    /// Conversations, most recently active first, after the given
-    /// (activity time, id) position.
-    async fn conversations(
-        &self,
-        account: AccountId,
-        after: Option<(Timestamp, ConversationId)>,
-        limit: u32,
-    ) -> StoreResult<Page<ConversationSummary>>;
-    async fn add_member(
-        &self,
-        actor: AccountId,
-        conversation: ConversationId,
-        member: AccountId,
-    ) -> StoreResult<()>;
-    async fn remove_member(
-        &self,
-        actor: AccountId,
-        conversation: ConversationId,
-        member: AccountId,
-    ) -> StoreResult<()>;
-    /// The owner changes a group's title or picture; every member's log
-    /// gets `conversation.updated` (nothing when nothing changed).
-    async fn update_group(
-        &self,
-        actor: AccountId,
-        conversation: ConversationId,
-        change: GroupChange,
-    ) -> StoreResult<()>;
-    async fn send_message(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        text: MessageText,
-    ) -> StoreResult<Sent>;
-    /// `send_message` in two steps, for a caller that pipelines its sends
-    /// and must keep their order (a socket): the outer future ends once
-    /// this send is queued behind every send queued before it, and the
-    /// [`Answer`] resolves after its commit. Sends that one caller queues
-    /// one after the other are stored in that order, whatever the load.
-    async fn queue_message(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        text: MessageText,
-    ) -> StoreResult<Answer<Sent>>;
-    async fn history(
-        &self,
-        viewer: AccountId,
-        conversation: ConversationId,
-        before: Option<Seq>,
-        limit: u32,
-    ) -> StoreResult<HistoryPage>;
-    async fn mark_read(
-        &self,
-        account: AccountId,
-        device: DeviceId,
-        conversation: ConversationId,
-        seq: Seq,
-    ) -> StoreResult<()>;
-
     /// Ok when the store can both read and write (its writer is running).
     async fn check_health(&self) -> StoreResult<()>;
     /// True once the store found damage in itself: no money may move, and
     /// a caller about to ask the outside world for money (a top-up's
     /// charge) must not.
     fn money_halted(&self) -> bool;
-
-    // Sync.
-    async fn log_after(
-        &self,
-        account: AccountId,
-        after: LogSeq,
-        limit: u32,
-    ) -> StoreResult<LogPage>;
 
     // Chat transfers.
     /// Moves the money into the transfer's in-flight account and posts the
@@ -835,20 +756,6 @@ pub trait Store: Send + Sync + 'static {
     /// Refunds the unclaimed rest of up to `limit` packets expired by
     /// `now`; answers how many packets were closed.
     async fn refund_expired_red_packets(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
-
-    // Media: images in chat.
-
-    /// Sends a `kind = image` message whose `ref` is `media`, which must be
-    /// the sender's own upload (`MediaNotFound` otherwise). Otherwise as
-    /// `send_message`, idempotent by `client_msg_id`.
-    async fn send_image(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        caption: MessageText,
-        media: MediaId,
-    ) -> StoreResult<Sent>;
 }
 
 /// A QR login request's id: `lr_` and 22 URL-safe base64 characters (128

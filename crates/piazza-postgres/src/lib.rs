@@ -10,6 +10,7 @@
 //! SQLite, so a blocking client on those threads is the simplest fit.
 
 mod accounts;
+mod chat;
 mod conn;
 mod contacts;
 pub mod integrity;
@@ -66,6 +67,8 @@ pub enum OpenError {
     },
     #[error(transparent)]
     Migrate(#[from] MigrateError),
+    #[error("cannot open the read connections: {0}")]
+    Readers(String),
 }
 
 pub struct PostgresEngine {
@@ -99,10 +102,9 @@ impl PostgresEngine {
             options.writer,
             options.pin_policy,
         );
-        let readers = Arc::new(readers::Readers::new(
-            url.to_owned(),
-            options.reader_count.max(1),
-        ));
+        let readers = readers::Readers::open(url.to_owned(), options.reader_count.max(1))
+            .map_err(|error| OpenError::Readers(error.to_string()))?;
+        let readers = Arc::new(readers);
         Ok(PostgresEngine { writers, readers })
     }
 }

@@ -12,21 +12,22 @@ use crate::conn::{Conn, corrupt};
 /// locks the account row until the transaction ends: another transaction
 /// appending to the same log waits, then reads the committed head.
 pub fn append(conn: &mut Conn, account: AccountId, event: &Event, at: Timestamp) -> Result<LogSeq> {
-    let head: i64 = conn
-        .query_one(
-            "UPDATE accounts SET log_head = log_head + 1 WHERE id = $1 RETURNING log_head",
-            &[&account.row()],
-        )?
-        .get(0);
     let (message, data) = match event {
         Event::MessageNew(message) => (Some(message.message_id.row()), None),
         other => (None, Some(encode(other)?)),
     };
-    conn.execute(
-        "INSERT INTO account_log (account_id, log_seq, at, message_id, data)
-         VALUES ($1, $2, $3, $4, $5)",
-        &[&account.row(), &head, &at.unix_ms(), &message, &data],
-    )?;
+    // One round trip: the head moves and the entry goes in together.
+    let head: i64 = conn
+        .query_one(
+            "WITH head AS (
+                 UPDATE accounts SET log_head = log_head + 1 WHERE id = $1 RETURNING log_head
+             )
+             INSERT INTO account_log (account_id, log_seq, at, message_id, data)
+             SELECT $1, log_head, $2, $3, $4 FROM head
+             RETURNING log_seq",
+            &[&account.row(), &at.unix_ms(), &message, &data],
+        )?
+        .get(0);
     Ok(LogSeq::from_stored(head))
 }
 

@@ -17,12 +17,18 @@ pub struct Readers {
 }
 
 impl Readers {
-    pub fn new(url: String, count: usize) -> Readers {
-        Readers {
+    /// Opens the `count` connections now: a server whose every file
+    /// descriptor is taken by a flood of clients must still read (its
+    /// health check above all), and a new connection would need one.
+    pub fn open(url: String, count: usize) -> Result<Readers> {
+        let idle = (0..count)
+            .map(|_| Conn::connect(&url).map_err(crate::conn::error))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Readers {
             url,
-            idle: Mutex::new(Vec::with_capacity(count)),
+            idle: Mutex::new(idle),
             permits: Semaphore::new(count),
-        }
+        })
     }
 
     pub async fn read(self: &Arc<Self>, job: ReadJob) -> Result<Done> {

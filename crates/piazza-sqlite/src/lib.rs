@@ -9,6 +9,7 @@
 //! and power loss (as far as the disk honours fsync).
 
 mod accounts;
+mod chat;
 mod checkpointer;
 mod contacts;
 pub mod engine;
@@ -28,23 +29,17 @@ mod transfers;
 pub mod verifier;
 mod wallet;
 pub mod writer;
-mod writes;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use piazza_domain::limits;
 use piazza_domain::store::{
-    Answer, ConversationSummary, GroupChange, HistoryPage, Idempotent, LogPage, NoticeSink, Page,
-    PinCheck, PinPolicy, RedPacket, RedPacketClaim, RedPacketRequest, Sent, StoreResult, Transfer,
-    TransferDecision, TransferRequest,
+    Idempotent, NoticeSink, PinCheck, PinPolicy, RedPacket, RedPacketClaim, RedPacketRequest,
+    StoreResult, Transfer, TransferDecision, TransferRequest,
 };
-use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, DeviceId, GroupTitle, LogSeq, MediaId, MessageText,
-    RedPacketId, Rejection, Seq, Store, Timestamp, TransferId,
-};
+use piazza_domain::{AccountId, RedPacketId, Store, Timestamp, TransferId};
 use rusqlite::{Connection, OptionalExtension};
 
 pub use engine::SqliteEngine;
@@ -285,140 +280,8 @@ fn foreign_keys_hold(conn: &Connection, schema: i64) -> Result<(), Error> {
     }
 }
 
-fn not_member<T>(found: Option<T>) -> Result<T, Error> {
-    found.ok_or(Error::Rejected(Rejection::NotAMember))
-}
-
 #[async_trait]
 impl Store for SqliteStore {
-    async fn update_group(
-        &self,
-        actor: AccountId,
-        conversation: ConversationId,
-        change: GroupChange,
-    ) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| profiles::update_group(ctx, actor, conversation, change))
-            .await?)
-    }
-
-    async fn open_direct(
-        &self,
-        account: AccountId,
-        peer: AccountId,
-    ) -> StoreResult<ConversationId> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::open_direct(ctx, account, peer))
-            .await?)
-    }
-
-    async fn create_group(
-        &self,
-        owner: AccountId,
-        title: GroupTitle,
-        members: Vec<AccountId>,
-    ) -> StoreResult<ConversationId> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::create_group(ctx, owner, title, members))
-            .await?)
-    }
-
-    async fn conversations(
-        &self,
-        account: AccountId,
-        after: Option<(Timestamp, ConversationId)>,
-        limit: u32,
-    ) -> StoreResult<Page<ConversationSummary>> {
-        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
-        Ok(self
-            .readers
-            .read(move |conn| reads::conversations(conn, account, after, limit))
-            .await?)
-    }
-
-    async fn add_member(
-        &self,
-        actor: AccountId,
-        conversation: ConversationId,
-        member: AccountId,
-    ) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::add_member(ctx, actor, conversation, member))
-            .await?)
-    }
-
-    async fn remove_member(
-        &self,
-        actor: AccountId,
-        conversation: ConversationId,
-        member: AccountId,
-    ) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::remove_member(ctx, actor, conversation, member))
-            .await?)
-    }
-
-    async fn send_message(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        text: MessageText,
-    ) -> StoreResult<Sent> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::send_message(ctx, sender, conversation, client_msg_id, text))
-            .await?)
-    }
-
-    async fn queue_message(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        text: MessageText,
-    ) -> StoreResult<Answer<Sent>> {
-        let queued = self
-            .writer
-            .queue(move |ctx| writes::send_message(ctx, sender, conversation, client_msg_id, text))
-            .await?;
-        Ok(Box::pin(async move { Ok(queued.answer().await?) }))
-    }
-
-    async fn history(
-        &self,
-        viewer: AccountId,
-        conversation: ConversationId,
-        before: Option<Seq>,
-        limit: u32,
-    ) -> StoreResult<HistoryPage> {
-        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
-        Ok(self
-            .readers
-            .read(move |conn| {
-                not_member(reads::history(conn, viewer, conversation, before, limit)?)
-            })
-            .await?)
-    }
-
-    async fn mark_read(
-        &self,
-        account: AccountId,
-        device: DeviceId,
-        conversation: ConversationId,
-        seq: Seq,
-    ) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| writes::mark_read(ctx, account, device, conversation, seq))
-            .await?)
-    }
-
     fn money_halted(&self) -> bool {
         self.health.money_halted()
     }
@@ -437,20 +300,6 @@ impl Store for SqliteStore {
         Ok(self
             .readers
             .read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await?)
-    }
-
-    async fn log_after(
-        &self,
-        account: AccountId,
-        after: LogSeq,
-        limit: u32,
-    ) -> StoreResult<LogPage> {
-        // The largest page anyone reads: a socket's replay.
-        let limit = limit.clamp(1, limits::REPLAY_PAGE_LEN_MAX);
-        Ok(self
-            .readers
-            .read(move |conn| reads::log_after(conn, account, after, limit))
             .await?)
     }
 
@@ -530,22 +379,6 @@ impl Store for SqliteStore {
             .run(move |ctx| red_packets::refund_expired(ctx, now, limit))
             .await?)
     }
-
-    async fn send_image(
-        &self,
-        sender: AccountId,
-        conversation: ConversationId,
-        client_msg_id: ClientMsgId,
-        caption: MessageText,
-        media_id: MediaId,
-    ) -> StoreResult<Sent> {
-        Ok(self
-            .writer
-            .run(move |ctx| {
-                media::send_image(ctx, sender, conversation, client_msg_id, caption, media_id)
-            })
-            .await?)
-    }
 }
 
 /// What the store's unit tests share.
@@ -554,10 +387,16 @@ pub(crate) mod test_support {
     use std::path::Path;
     use std::sync::Arc;
 
-    use piazza_core::{Core, accounts, contacts};
-    use piazza_domain::store::{Account, DeviceSeen, NoticeSink, StoreResult, TokenHash};
-    use piazza_domain::{AccountId, DeviceId, DeviceName, DisplayName, Greeting, Username};
+    use piazza_core::{Core, accounts, chat, contacts};
+    use piazza_domain::store::{
+        Account, DeviceSeen, HistoryPage, LogPage, NoticeSink, Sent, StoreResult, TokenHash,
+    };
+    use piazza_domain::{
+        AccountId, ClientMsgId, ConversationId, DeviceId, DeviceName, DisplayName, Greeting,
+        GroupTitle, LogSeq, MessageText, Seq, Username,
+    };
 
+    use crate::engine::Db;
     use crate::{SqliteEngine, SqliteStore};
 
     /// The rules over `store`, as the server runs them, with media files
@@ -620,6 +459,74 @@ pub(crate) mod test_support {
             .unwrap();
     }
 
+    /// A group of `owner`'s with its contacts `members`, made by the
+    /// rules' own use case inside the writer (as are the helpers below).
+    pub(crate) async fn create_group(
+        store: &SqliteStore,
+        owner: AccountId,
+        title: GroupTitle,
+        members: Vec<AccountId>,
+    ) -> StoreResult<ConversationId> {
+        Ok(store
+            .writer
+            .run(move |ctx| Ok(chat::create_group(ctx, owner, &title, &members)?))
+            .await?)
+    }
+
+    pub(crate) async fn send_message(
+        store: &SqliteStore,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        text: MessageText,
+    ) -> StoreResult<Sent> {
+        Ok(store
+            .writer
+            .run(move |ctx| {
+                Ok(chat::send_message(
+                    ctx,
+                    sender,
+                    conversation,
+                    &client_msg_id,
+                    &text,
+                )?)
+            })
+            .await?)
+    }
+
+    pub(crate) async fn history(
+        store: &SqliteStore,
+        viewer: AccountId,
+        conversation: ConversationId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> StoreResult<HistoryPage> {
+        Ok(store
+            .readers
+            .read(move |conn| {
+                Ok(chat::history(
+                    &mut Db(conn),
+                    viewer,
+                    conversation,
+                    before,
+                    limit,
+                )?)
+            })
+            .await?)
+    }
+
+    pub(crate) async fn log_after(
+        store: &SqliteStore,
+        account: AccountId,
+        after: LogSeq,
+        limit: u32,
+    ) -> StoreResult<LogPage> {
+        Ok(store
+            .readers
+            .read(move |conn| Ok(chat::log_page(&mut Db(conn), account, after, limit)?))
+            .await?)
+    }
+
     /// A new device of `account` whose token hashes to `token`.
     pub(crate) async fn device(
         store: &SqliteStore,
@@ -644,6 +551,7 @@ pub(crate) mod test_support {
 mod tests {
     use super::*;
     use crate::test_support::Nobody;
+    use piazza_domain::{ClientMsgId, ConversationId, MessageText};
 
     #[tokio::test]
     async fn health_fails_once_the_writer_has_stopped() {
@@ -721,7 +629,7 @@ mod tests {
         assert!(matches!(
             taken,
             Err(piazza_domain::StoreError::Rejected(
-                Rejection::UsernameTaken
+                piazza_domain::Rejection::UsernameTaken
             ))
         ));
     }
@@ -780,21 +688,20 @@ mod tests {
         let ann = AccountId::from_row(1);
         let conversation = ConversationId::from_row(1);
         // A retry of the text message answers the stored one.
-        let again = store
-            .send_message(
-                ann,
-                conversation,
-                ClientMsgId::parse("c1").unwrap(),
-                MessageText::parse("hello").unwrap(),
-            )
-            .await
-            .unwrap();
+        let again = test_support::send_message(
+            &store,
+            ann,
+            conversation,
+            ClientMsgId::parse("c1").unwrap(),
+            MessageText::parse("hello").unwrap(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             again.message.message_id,
             piazza_domain::MessageId::from_row(1)
         );
-        let history = store
-            .history(ann, conversation, None, 10)
+        let history = test_support::history(&store, ann, conversation, None, 10)
             .await
             .unwrap()
             .messages;

@@ -1,27 +1,15 @@
 //! Uploaded images' rows: the SQL behind `piazza_core::media` (the files
 //! themselves are core's, the same for every engine). `media_usage` holds
 //! each account's bytes for its quota, one row read instead of a sum.
-//! Sending an image message is here too until chat's rules move above the
-//! engines.
-
-use std::sync::Arc;
 
 use piazza_core::media::{Audience, Reads, Writes};
-use piazza_domain::event::ConversationKind;
 use piazza_domain::media::{Media, MediaType, NewMedia};
-use piazza_domain::store::Sent;
-use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, MediaId, MessageText, Rejection, Timestamp,
-};
+use piazza_domain::{AccountId, MediaId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::engine::{Db, Sql};
 use crate::error::{Error, Result};
 use crate::writer::WriteCtx;
-use crate::{reads, writes};
-
-/// The `kind` of an image message.
-pub const IMAGE_KIND: &str = "image";
 
 impl Reads for Db<'_> {
     fn media(&mut self, media: MediaId) -> piazza_core::Result<Option<Media>> {
@@ -167,58 +155,4 @@ fn load(conn: &Connection, media: MediaId) -> Result<Option<Media>> {
         .query_row([media.row()], |row| Ok(media_from_row(row)))
         .optional()?
         .transpose()
-}
-
-/// Sends an image message: `media` must be the sender's own; the rest is
-/// `writes::send_message`'s rules (a retry with the same `client_msg_id`,
-/// conversation, caption and media replays the first answer).
-pub fn send_image(
-    ctx: &mut WriteCtx<'_>,
-    sender: AccountId,
-    conversation: ConversationId,
-    client_msg_id: ClientMsgId,
-    caption: MessageText,
-    media: MediaId,
-) -> Result<Sent> {
-    let reference = media.to_string();
-    if let Some(earlier) = reads::message_by_client_id(ctx.conn, sender, &client_msg_id)? {
-        let same = earlier.conversation_id == conversation
-            && earlier.text == caption
-            && earlier.kind.as_deref() == Some(IMAGE_KIND)
-            && earlier.reference.as_deref() == Some(reference.as_str());
-        if same {
-            return Ok(Sent {
-                message: Arc::new(earlier),
-                replayed: true,
-            });
-        }
-        return Err(Rejection::ClientMsgIdReused.into());
-    }
-    match load(ctx.conn, media)? {
-        Some(found) if found.uploader == sender => {}
-        _ => return Err(Rejection::MediaNotFound.into()),
-    }
-    let found = reads::membership(ctx.conn, sender, conversation)?.ok_or(Rejection::NotAMember)?;
-    let members = reads::member_ids(ctx.conn, conversation)?;
-    if found.kind == ConversationKind::Direct {
-        let peer = members.iter().copied().find(|member| *member != sender);
-        match peer {
-            Some(peer) if reads::are_contacts(ctx.conn, sender, peer)? => {}
-            _ => return Err(Rejection::NotAContact.into()),
-        }
-    }
-    let message = writes::append_message(
-        ctx,
-        sender,
-        conversation,
-        found.last_seq,
-        members,
-        client_msg_id,
-        caption,
-        Some((IMAGE_KIND, reference)),
-    )?;
-    Ok(Sent {
-        message,
-        replayed: false,
-    })
 }

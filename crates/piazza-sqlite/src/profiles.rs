@@ -1,15 +1,12 @@
-//! Profiles and passwords: the SQL behind `piazza_core::profiles`; and a
-//! group's title and picture (owner only, `conversation.updated` to the
-//! members), whose rules have not moved above the engines yet.
+//! Profiles and passwords: the SQL behind `piazza_core::profiles`. (A
+//! group's title and picture are chat's: `chat.rs`.)
 
 use piazza_core::profiles::{Reads, Relation, Writes};
-use piazza_domain::event::{ConversationKind, Event};
-use piazza_domain::store::{Account, FieldChange, GroupChange};
-use piazza_domain::{AccountId, ConversationId, DeviceId, MediaId, Rejection, Timestamp};
+use piazza_domain::store::Account;
+use piazza_domain::{AccountId, DeviceId, MediaId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::engine::{Db, Sql};
-use crate::error::Result;
 use crate::reads;
 use crate::writer::WriteCtx;
 
@@ -138,69 +135,6 @@ impl Writes for WriteCtx<'_> {
             .sql()?;
         Ok(revoked)
     }
-}
-
-/// `media` if `account` uploaded it; `MediaNotFound` otherwise, as for
-/// an id that does not exist.
-fn own_image(conn: &Connection, account: AccountId, media: MediaId) -> Result<MediaId> {
-    let uploader: Option<i64> = conn
-        .prepare_cached("SELECT uploader_id FROM media WHERE id = ?1")?
-        .query_row([media.row()], |row| row.get(0))
-        .optional()?;
-    match uploader {
-        Some(uploader) if uploader == account.row() => Ok(media),
-        _ => Err(Rejection::MediaNotFound.into()),
-    }
-}
-
-/// The owner changes a group's title or picture; every member's log gets
-/// `conversation.updated` when something changed.
-pub fn update_group(
-    ctx: &mut WriteCtx<'_>,
-    actor: AccountId,
-    conversation: ConversationId,
-    change: GroupChange,
-) -> Result<()> {
-    let found = reads::membership(ctx.conn, actor, conversation)?.ok_or(Rejection::NotAMember)?;
-    if found.kind == ConversationKind::Direct {
-        return Err(Rejection::NotAGroup.into());
-    }
-    if found.owner != Some(actor) {
-        return Err(Rejection::NotOwner.into());
-    }
-    let (title, avatar): (Option<String>, Option<i64>) = ctx
-        .conn
-        .prepare_cached("SELECT title, avatar_media_id FROM conversations WHERE id = ?1")?
-        .query_row([conversation.row()], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    let (title_before, avatar_before) = (title.unwrap_or_default(), avatar.map(MediaId::from_row));
-    let avatar_after = match change.avatar {
-        FieldChange::Keep => avatar_before,
-        FieldChange::Clear => None,
-        FieldChange::Set(media) => Some(own_image(ctx.conn, actor, media)?),
-    };
-    let title_after = change
-        .title
-        .map_or_else(|| title_before.clone(), |title| title.as_str().to_owned());
-    if (&title_after, avatar_after) == (&title_before, avatar_before) {
-        return Ok(());
-    }
-    ctx.conn
-        .prepare_cached("UPDATE conversations SET title = ?1, avatar_media_id = ?2 WHERE id = ?3")?
-        .execute(params![
-            title_after,
-            avatar_after.map(MediaId::row),
-            conversation.row()
-        ])?;
-    let event = Event::ConversationUpdated {
-        conversation_id: conversation,
-        title: title_after,
-        avatar_media_id: avatar_after,
-        by: actor,
-    };
-    for member in reads::member_ids(ctx.conn, conversation)? {
-        ctx.append_log(member, event.clone())?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,32 +1,18 @@
 //! Every query. Each takes a plain connection, so the writer uses the same
 //! functions inside its transaction that the read pool uses outside it.
 
-use std::sync::Arc;
-
-use piazza_domain::event::{ConversationKind, Event, LogEntry, Message};
-use piazza_domain::store::{
-    Account, ConversationSummary, Credentials, Device, DeviceSeen, HistoryPage, LogPage, Page,
-    Session, TokenHash,
-};
+use piazza_core::chat::Membership;
+use piazza_domain::event::{ConversationKind, Message};
+use piazza_domain::store::{Account, Credentials, Device, DeviceSeen, Session, TokenHash};
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, DeviceId, LogSeq, MediaId, MessageId, MessageText, Seq,
+    AccountId, ClientMsgId, ConversationId, DeviceId, MediaId, MessageId, MessageText, Seq,
     Timestamp, Username,
 };
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::error::{Error, Result};
 
-/// What a member's row says about a conversation.
-#[derive(Debug, Clone, Copy)]
-pub struct Membership {
-    pub kind: ConversationKind,
-    pub owner: Option<AccountId>,
-    pub last_seq: Seq,
-    pub read_seq: Seq,
-    pub from_seq: Seq,
-}
-
-fn kind_from_row(kind: i64) -> Result<ConversationKind> {
+pub(crate) fn kind_from_row(kind: i64) -> Result<ConversationKind> {
     match kind {
         0 => Ok(ConversationKind::Direct),
         1 => Ok(ConversationKind::Group),
@@ -52,6 +38,8 @@ fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
     account_at(row, 0)
 }
 
+/// An account that must exist (the unit tests' look-up).
+#[cfg(test)]
 pub fn account(conn: &Connection, account: AccountId) -> Result<Account> {
     find_account(conn, account)?
         .ok_or_else(|| Error::Corrupt(format!("{account} is referenced but missing")))
@@ -106,13 +94,6 @@ pub fn authenticate(conn: &Connection, token_hash: TokenHash) -> Result<Option<S
             })
         })
         .optional()?)
-}
-
-/// Cuts a list fetched with one extra row into a page.
-fn page<T>(mut items: Vec<T>, limit: u32) -> Page<T> {
-    let has_more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    Page { items, has_more }
 }
 
 pub fn devices(
@@ -206,82 +187,11 @@ pub fn member_ids(conn: &Connection, conversation: ConversationId) -> Result<Vec
     Ok(members)
 }
 
-pub fn conversations(
-    conn: &Connection,
-    account: AccountId,
-    after: Option<(Timestamp, ConversationId)>,
-    limit: u32,
-) -> Result<Page<ConversationSummary>> {
-    let mut statement = conn.prepare_cached(
-        "SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, m.read_seq,
-                (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id),
-                peer.display_name, c.last_activity_at, c.avatar_media_id,
-                peer.id, peer.avatar_media_id, peer_member.read_seq
-         FROM members m JOIN conversations c ON c.id = m.conversation_id
-         LEFT JOIN accounts peer ON c.kind = 0 AND peer.id =
-             (SELECT p.account_id FROM members p
-              WHERE p.conversation_id = c.id AND p.account_id <> ?1 LIMIT 1)
-         LEFT JOIN members peer_member
-             ON peer_member.conversation_id = c.id AND peer_member.account_id = peer.id
-         WHERE m.account_id = ?1
-           AND (c.last_activity_at < ?2 OR (c.last_activity_at = ?2 AND c.id < ?3))
-         ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?4",
-    )?;
-    let (after_at, after_row) =
-        after.map_or((i64::MAX, i64::MAX), |(at, id)| (at.unix_ms(), id.row()));
-    let rows = statement
-        .query_map(
-            rusqlite::params![account.row(), after_at, after_row, i64::from(limit) + 1],
-            |row| {
-                let kind = row.get::<_, i64>(1)?;
-                let last_seq: i64 = row.get(4)?;
-                let read_seq: i64 = row.get(5)?;
-                let peer = row.get::<_, Option<i64>>(10)?.map(AccountId::from_row);
-                let (title, avatar) = if peer.is_some() {
-                    (
-                        row.get::<_, Option<String>>(7)?,
-                        row.get::<_, Option<i64>>(11)?,
-                    )
-                } else {
-                    (
-                        row.get::<_, Option<String>>(2)?,
-                        row.get::<_, Option<i64>>(9)?,
-                    )
-                };
-                Ok((
-                    kind,
-                    ConversationSummary {
-                        conversation_id: ConversationId::from_row(row.get(0)?),
-                        kind: ConversationKind::Group,
-                        title: title.unwrap_or_default(),
-                        last_seq: Seq::from_store(last_seq),
-                        read_seq: Seq::from_store(read_seq),
-                        unread: (last_seq - read_seq).max(0),
-                        member_count: row.get(6)?,
-                        owner: row.get::<_, Option<i64>>(3)?.map(AccountId::from_row),
-                        avatar_media_id: avatar.map(MediaId::from_row),
-                        peer,
-                        peer_read_seq: row.get::<_, Option<i64>>(12)?.map(Seq::from_store),
-                        last_activity_at: Timestamp::from_unix_ms(row.get(8)?),
-                    },
-                ))
-            },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(kind, mut summary)| {
-            summary.kind = kind_from_row(kind)?;
-            Ok(summary)
-        })
-        .collect::<Result<Vec<_>>>()
-        .map(|items| page(items, limit))
-}
-
-const MESSAGE_COLUMNS: &str =
+pub(crate) const MESSAGE_COLUMNS: &str =
     "id, conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref";
 
 /// `columns` ("a, b") as columns of the table named `alias` ("m.a, m.b").
-fn prefixed(columns: &str, alias: &str) -> String {
+pub(crate) fn prefixed(columns: &str, alias: &str) -> String {
     columns
         .split(", ")
         .map(|column| format!("{alias}.{column}"))
@@ -289,7 +199,7 @@ fn prefixed(columns: &str, alias: &str) -> String {
         .join(", ")
 }
 
-fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Message> {
+pub(crate) fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Message> {
     Ok(Message {
         message_id: MessageId::from_row(row.get(first)?),
         conversation_id: ConversationId::from_row(row.get(first + 1)?),
@@ -322,116 +232,4 @@ pub fn message_by_client_id(
             |row| message_from_row(row, 0),
         )
         .optional()?)
-}
-
-/// A member's view of the history: messages since they joined, newest first.
-pub fn history(
-    conn: &Connection,
-    viewer: AccountId,
-    conversation: ConversationId,
-    before: Option<Seq>,
-    limit: u32,
-) -> Result<Option<HistoryPage>> {
-    let Some(membership) = membership(conn, viewer, conversation)? else {
-        return Ok(None);
-    };
-    let before = before.map_or(i64::MAX, Seq::get);
-    // The history's index is in two tables (`tails.rs`): the page's
-    // messages come from both, newest first, in one statement.
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {} FROM (
-             SELECT message_id, seq FROM messages_by_conversation
-             WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3
-             UNION ALL
-             SELECT message_id, seq FROM messages_by_conversation_tail
-             WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3
-             ORDER BY seq DESC LIMIT ?4) page
-         JOIN messages m ON m.id = page.message_id
-         ORDER BY page.seq DESC",
-        prefixed(MESSAGE_COLUMNS, "m")
-    ))?;
-    let mut messages = statement
-        .query_map(
-            rusqlite::params![
-                conversation.row(),
-                membership.from_seq.get(),
-                before,
-                i64::from(limit) + 1
-            ],
-            |row| message_from_row(row, 0),
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let has_more = messages.len() > limit as usize;
-    messages.truncate(limit as usize);
-    Ok(Some(HistoryPage { messages, has_more }))
-}
-
-/// One range scan of an account's log: the entries after `after`.
-pub fn log_after(
-    conn: &Connection,
-    account: AccountId,
-    after: LogSeq,
-    limit: u32,
-) -> Result<LogPage> {
-    // The log is in two tables (`tails.rs`): one statement, so one
-    // snapshot, merges their ranges in order.
-    let columns = prefixed(MESSAGE_COLUMNS, "m");
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT l.log_seq, l.at, l.data, {columns}
-         FROM account_log l LEFT JOIN messages m ON m.id = l.message_id
-         WHERE l.account_id = ?1 AND l.log_seq > ?2
-         UNION ALL
-         SELECT l.log_seq, l.at, l.data, {columns}
-         FROM account_log_tail l LEFT JOIN messages m ON m.id = l.message_id
-         WHERE l.account_id = ?1 AND l.log_seq > ?2
-         ORDER BY 1 LIMIT ?3"
-    ))?;
-    let mut rows = statement.query(rusqlite::params![
-        account.row(),
-        after.get(),
-        i64::from(limit) + 1
-    ])?;
-    let mut entries = Vec::with_capacity(limit.min(1024) as usize);
-    let mut has_more = false;
-    while let Some(row) = rows.next()? {
-        if entries.len() == limit as usize {
-            has_more = true;
-            break;
-        }
-        let seq = LogSeq::from_stored(row.get(0)?);
-        let at = Timestamp::from_unix_ms(row.get(1)?);
-        let data: Option<String> = row.get(2)?;
-        let event = match data {
-            Some(data) => crate::log_data::decode(conn, &data).map_err(|error| {
-                Error::Corrupt(format!("log entry {seq:?} of {account}: {error}"))
-            })?,
-            None => Event::MessageNew(Arc::new(message_from_row(row, 3)?)),
-        };
-        entries.push(LogEntry {
-            account,
-            seq,
-            at,
-            event,
-        });
-    }
-    let end = match entries.last() {
-        Some(entry) => entry.seq,
-        // A cursor past the head (another account's, or from before a
-        // restore) must not carry the client past entries still to come.
-        None => after.min(log_head(conn, account)?),
-    };
-    Ok(LogPage {
-        entries,
-        end,
-        has_more,
-    })
-}
-
-/// The last position handed out in an account's log.
-pub fn log_head(conn: &Connection, account: AccountId) -> Result<LogSeq> {
-    let head: Option<i64> = conn
-        .prepare_cached("SELECT log_head FROM accounts WHERE id = ?1")?
-        .query_row([account.row()], |row| row.get(0))
-        .optional()?;
-    Ok(LogSeq::from_stored(head.unwrap_or(0)))
 }

@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::{Error, Result};
 use crate::writer::WriteCtx;
-use crate::{reads, wallet, writes};
+use crate::{reads, wallet};
 
 const OPEN: i64 = 0;
 const CLOSED: i64 = 1;
@@ -196,7 +196,7 @@ fn send_money(
     // White space no client may put in a `client_msg_id`, so this id can
     // never collide with one of the sender's own messages.
     let client_msg_id = ClientMsgId::from_store(format!("red packet {reference}"));
-    writes::append_message(
+    piazza_core::chat::append_message(
         ctx,
         sender,
         asked.conversation,

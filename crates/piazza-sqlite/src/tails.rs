@@ -47,7 +47,7 @@ pub(crate) const POSTINGS_BY_ACCOUNT: usize = 1;
 /// (`wallet::store_response`).
 pub(crate) const IDEMPOTENCY_KEYS: usize = 2;
 /// Each conversation's messages by seq, for its history
-/// (`writes::append_message`).
+/// (`WriteCtx::insert_message`, `chat.rs`).
 pub(crate) const MESSAGES_BY_CONVERSATION: usize = 3;
 
 pub(crate) const TAILS: [Tail; 4] = [
@@ -304,13 +304,13 @@ fn move_range(conn: &Connection, tail: &Tail, cursor: &Key, want: u64) -> Result
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::{Nobody, account, core};
+    use crate::test_support::{Nobody, account, core, create_group, history, send_message};
     use std::sync::Arc;
 
     use piazza_core::Core;
     use piazza_domain::money::{AmountMinor, Currency, Money};
     use piazza_domain::store::{IdempotencyKey, Idempotent};
-    use piazza_domain::{AccountId, ClientMsgId, GroupTitle, LogSeq, MessageText, Store};
+    use piazza_domain::{AccountId, ClientMsgId, GroupTitle, LogSeq, MessageText};
     use rusqlite::Connection;
 
     use super::TailLimits;
@@ -498,28 +498,28 @@ mod tests {
         for to in [people[1], people[2]] {
             crate::test_support::make_contacts(&store, people[0], to).await;
         }
-        let group = store
-            .create_group(
-                people[0],
-                GroupTitle::parse("g").unwrap(),
-                people[1..].to_vec(),
-            )
-            .await
-            .unwrap();
+        let group = create_group(
+            &store,
+            people[0],
+            GroupTitle::parse("g").unwrap(),
+            people[1..].to_vec(),
+        )
+        .await
+        .unwrap();
         // Ten one at a time, then thirty at once.
         let send = |n: usize| {
             let store = Arc::clone(&store);
             let sender = people[n % 3];
             async move {
-                store
-                    .send_message(
-                        sender,
-                        group,
-                        ClientMsgId::parse(&format!("m{n}")).unwrap(),
-                        MessageText::parse(&format!("message {n}")).unwrap(),
-                    )
-                    .await
-                    .unwrap();
+                send_message(
+                    &store,
+                    sender,
+                    group,
+                    ClientMsgId::parse(&format!("m{n}")).unwrap(),
+                    MessageText::parse(&format!("message {n}")).unwrap(),
+                )
+                .await
+                .unwrap();
             }
         };
         for n in 0..10 {
@@ -533,7 +533,7 @@ mod tests {
             let mut seqs = Vec::new();
             let mut before = None;
             loop {
-                let page = store.history(viewer, group, before, 3).await.unwrap();
+                let page = history(&store, viewer, group, before, 3).await.unwrap();
                 seqs.extend(page.messages.iter().map(|message| message.seq.get()));
                 before = page.messages.last().map(|message| message.seq);
                 if !page.has_more {

@@ -14,7 +14,7 @@ use rusqlite::{Connection, Row, params};
 
 use crate::error::{Error, Result};
 use crate::writer::WriteCtx;
-use crate::{reads, wallet, writes};
+use crate::{reads, wallet};
 
 const TRANSFER_COLUMNS: &str =
     "id, from_id, to_id, amount_minor, currency, note, status, created_at, expires_at";
@@ -152,7 +152,7 @@ fn send_money(
         sender,
         &reference,
     )?;
-    let conversation = writes::open_direct(ctx, sender, asked.to)?;
+    let conversation = piazza_core::chat::open_direct(ctx, sender, asked.to)?;
     let membership = reads::membership(ctx.conn, sender, conversation)?
         .ok_or_else(|| Error::Corrupt(format!("{sender} is not in its direct {conversation}")))?;
     let members = reads::member_ids(ctx.conn, conversation)?;
@@ -161,7 +161,7 @@ fn send_money(
     let client_msg_id = ClientMsgId::from_store(format!("transfer {reference}"));
     let text = MessageText::parse(&describe(asked.money))
         .map_err(|error| Error::Corrupt(format!("transfer message text: {error}")))?;
-    writes::append_message(
+    piazza_core::chat::append_message(
         ctx,
         sender,
         conversation,

@@ -702,8 +702,8 @@ mod tests {
 
     #[tokio::test]
     async fn log_seqs_handed_out_by_undone_work_are_handed_out_again() {
+        use piazza_domain::LogSeq;
         use piazza_domain::event::Event;
-        use piazza_domain::{LogSeq, Store};
 
         let dir = tempfile::tempdir().unwrap();
         let store =
@@ -744,7 +744,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(third.get(), 3);
-        let page = store.log_after(ann, LogSeq::START, 10).await.unwrap();
+        let page = crate::test_support::log_after(&store, ann, LogSeq::START, 10)
+            .await
+            .unwrap();
         let seqs: Vec<i64> = page.entries.iter().map(|entry| entry.seq.get()).collect();
         assert_eq!(seqs, [1, 2, 3]);
         store.shut_down();

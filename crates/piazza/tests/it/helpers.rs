@@ -36,11 +36,14 @@ static DATABASES: std::sync::Mutex<Option<std::collections::HashMap<std::path::P
 /// per data dir, kept for the life of the test process, so a restarted
 /// server finds what its predecessor wrote.
 pub fn process_database(data_dir: &std::path::Path) -> Option<String> {
+    let mut databases = DATABASES.lock().unwrap();
+    let databases = databases.get_or_insert_with(Default::default);
+    if let Some(url) = databases.get(data_dir) {
+        return Some(url.clone());
+    }
     if !on_postgres() {
         return None;
     }
-    let mut databases = DATABASES.lock().unwrap();
-    let databases = databases.get_or_insert_with(Default::default);
     let url = databases.entry(data_dir.to_path_buf()).or_insert_with(|| {
         // Dropped with the process's other stale databases by the next
         // run (`testing::TestDatabase::create`).
@@ -341,6 +344,17 @@ pub async fn start_server_process(
     extra_args: &[&str],
 ) -> ServerProcess {
     start_server_process_on(data_dir, "127.0.0.1:0", extra_args).await
+}
+
+/// `start_server_process` on the PostgreSQL database at `url`, whichever
+/// engine the suite runs on (several processes may share one database).
+pub async fn start_server_process_on_database(
+    data_dir: &std::path::Path,
+    url: &str,
+    extra_args: &[&str],
+) -> ServerProcess {
+    register_database(data_dir, url);
+    start_server_process(data_dir, extra_args).await
 }
 
 /// `start_server_process` listening on `listen` (to restart a server on

@@ -39,5 +39,6 @@ mod serve_output;
 mod sync_property;
 mod tour;
 mod transfers;
+mod two_processes;
 mod wallet;
 mod web_pages;

@@ -1,0 +1,197 @@
+//! Chat: direct and group conversations, their members, messages, read
+//! positions, and each account's log read back for sync.
+//!
+//! Who learns what: a conversation's creation and its membership changes
+//! go to its members' logs (a newcomer's first to a snapshot of the whole
+//! group), a message to every member's, a read marker to the reader's own
+//! devices and, in a direct conversation only, a receipt to the peer
+//! (ARCHITECTURE.md, "Read receipts"). A member sees the messages sent
+//! after they joined, never those before.
+
+pub mod conversations;
+pub mod messages;
+
+use piazza_domain::event::{ConversationKind, LogEntry, Message};
+use piazza_domain::store::{ConversationSummary, Page};
+use piazza_domain::{
+    AccountId, ClientMsgId, ConversationId, GroupTitle, LogSeq, MediaId, MessageId, MessageText,
+    Seq, Timestamp,
+};
+
+use crate::engine::Result;
+
+pub use conversations::{add_member, create_group, open_direct, remove_member, update_group};
+pub use messages::{
+    IMAGE_KIND, append_message, history, log_page, mark_read, send_image, send_message,
+};
+
+/// What a member's row says about a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    pub kind: ConversationKind,
+    pub owner: Option<AccountId>,
+    /// The conversation's last message.
+    pub last_seq: Seq,
+    /// How far this member has read.
+    pub read_seq: Seq,
+    /// The conversation's last seq when this member joined: they see the
+    /// messages after it.
+    pub from_seq: Seq,
+}
+
+/// A group's title and picture as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupLook {
+    pub title: Option<String>,
+    pub avatar: Option<MediaId>,
+}
+
+/// A message about to be stored (its id is the engine's).
+#[derive(Debug, Clone, Copy)]
+pub struct NewMessage<'a> {
+    pub conversation: ConversationId,
+    pub seq: Seq,
+    pub sender: AccountId,
+    pub client_msg_id: &'a ClientMsgId,
+    pub text: &'a MessageText,
+    pub sent_at: Timestamp,
+    /// What a message that stands for something else is (`transfer`, …)
+    /// and the id of that thing; `None` for a text.
+    pub special: Option<(&'a str, &'a str)>,
+}
+
+/// The queries of this area, as every engine answers them.
+pub trait Reads {
+    /// `account`'s membership of `conversation`; `None` if it is not a
+    /// member (or there is no such conversation).
+    fn membership(
+        &mut self,
+        account: AccountId,
+        conversation: ConversationId,
+    ) -> Result<Option<Membership>>;
+    /// The members of `conversation`, ordered by account id.
+    fn member_ids(&mut self, conversation: ConversationId) -> Result<Vec<AccountId>>;
+    /// The member of `conversation` who joined first, the lowest account
+    /// id among those who joined at the same moment; `None` if none is left.
+    fn longest_standing_member(
+        &mut self,
+        conversation: ConversationId,
+    ) -> Result<Option<AccountId>>;
+    /// The direct conversation between `one` and `other`, in either order.
+    fn direct_conversation(
+        &mut self,
+        one: AccountId,
+        other: AccountId,
+    ) -> Result<Option<ConversationId>>;
+    /// The title and picture of `conversation`, which must exist.
+    fn group_look(&mut self, conversation: ConversationId) -> Result<GroupLook>;
+    /// The message `sender` sent with `client_msg_id`, to answer a retry.
+    /// Only messages people send are found: never one the server posted
+    /// for a transfer or a red packet.
+    fn message_by_client_id(
+        &mut self,
+        sender: AccountId,
+        client_msg_id: &ClientMsgId,
+    ) -> Result<Option<Message>>;
+    /// `account`'s conversations, most recently active first, strictly
+    /// after `after` (an activity time and id) in that order, `limit + 1`
+    /// at most. A direct conversation is titled and pictured by its peer.
+    fn conversations(
+        &mut self,
+        account: AccountId,
+        after: Option<(Timestamp, ConversationId)>,
+        limit: u32,
+    ) -> Result<Vec<ConversationSummary>>;
+    /// Messages of `conversation` with `since < seq < before`, newest
+    /// first, `limit + 1` at most, read in one snapshot.
+    fn history(
+        &mut self,
+        conversation: ConversationId,
+        since: Seq,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<Vec<Message>>;
+    /// The first `limit` entries of `account`'s log after `after`, in
+    /// order and read in one snapshot, and whether more follow.
+    fn log_after(
+        &mut self,
+        account: AccountId,
+        after: LogSeq,
+        limit: u32,
+    ) -> Result<Page<LogEntry>>;
+    /// The last position handed out in `account`'s log (`START` if none,
+    /// or no such account).
+    fn log_head(&mut self, account: AccountId) -> Result<LogSeq>;
+}
+
+/// The changes of this area, inside an engine's transaction.
+pub trait Writes {
+    /// As [`Reads::membership`], and the engine locks the conversation's
+    /// row and this member's row until the transaction ends (PostgreSQL:
+    /// `SELECT … FOR UPDATE`), so the `last_seq`, owner and `read_seq`
+    /// read are still true when the job changes them.
+    fn membership_for_update(
+        &mut self,
+        account: AccountId,
+        conversation: ConversationId,
+    ) -> Result<Option<Membership>>;
+    /// A new direct conversation between `one` and `other`, active from
+    /// `at`; `None` when they have one already (the engine's unique key
+    /// decides, so two racing opens cannot both create one).
+    fn insert_direct(
+        &mut self,
+        one: AccountId,
+        other: AccountId,
+        at: Timestamp,
+    ) -> Result<Option<ConversationId>>;
+    /// A new group owned by `owner`, active from `at`.
+    fn insert_group(
+        &mut self,
+        title: &GroupTitle,
+        owner: AccountId,
+        at: Timestamp,
+    ) -> Result<ConversationId>;
+    /// Makes `member` a member of `conversation` from `at`, seeing the
+    /// messages after `from_seq` and having read up to it.
+    fn insert_member(
+        &mut self,
+        conversation: ConversationId,
+        member: AccountId,
+        from_seq: Seq,
+        at: Timestamp,
+    ) -> Result<()>;
+    /// `member` is no longer a member of `conversation` (its messages
+    /// stay).
+    fn delete_member(&mut self, conversation: ConversationId, member: AccountId) -> Result<()>;
+    /// `owner` owns `conversation` now; `None` when nobody is left.
+    fn set_owner(&mut self, conversation: ConversationId, owner: Option<AccountId>) -> Result<()>;
+    /// A group's title and picture are now these (the picture is one the
+    /// rules checked is its owner's upload).
+    fn set_group_look(
+        &mut self,
+        conversation: ConversationId,
+        title: &str,
+        avatar: Option<MediaId>,
+    ) -> Result<()>;
+    /// The seq of `conversation`'s next message, which follows `last_seq`
+    /// (what [`Writes::membership_for_update`] read in this transaction),
+    /// and marks the conversation active at `at`. Seqs are gapless and in
+    /// commit order: the row is locked; should `last_seq` have moved all
+    /// the same, the job fails rather than skip or repeat a seq.
+    fn next_seq(
+        &mut self,
+        conversation: ConversationId,
+        last_seq: Seq,
+        at: Timestamp,
+    ) -> Result<Seq>;
+    /// Stores `message` (its seq from [`Writes::next_seq`]) and indexes it
+    /// in its conversation's history.
+    fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<MessageId>;
+    /// Moves `member`'s read position in `conversation` to `seq`.
+    fn set_read_seq(
+        &mut self,
+        conversation: ConversationId,
+        member: AccountId,
+        seq: Seq,
+    ) -> Result<()>;
+}

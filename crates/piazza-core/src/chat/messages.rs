@@ -1,0 +1,365 @@
+//! Messages, read positions, and the log read back: sending (and its
+//! retries), the history a member may page through, marking read with its
+//! receipt, and a page of an account's log for sync.
+
+use std::sync::Arc;
+
+use piazza_domain::event::{ConversationKind, Event, Message};
+use piazza_domain::store::{Answer, HistoryPage, LogPage, Sent, StoreResult};
+use piazza_domain::{
+    AccountId, ClientMsgId, ConversationId, DeviceId, LogSeq, MediaId, MessageText, Rejection, Seq,
+    limits,
+};
+
+use super::{Membership, NewMessage};
+use crate::Core;
+use crate::engine::{Read, Result, Tx};
+
+/// The `kind` of an image message; its `ref` is the `med_…` id.
+pub const IMAGE_KIND: &str = "image";
+
+/// Sends a text message: the sender must be a member and, in a direct
+/// conversation, still the peer's contact. A retry with the same
+/// `client_msg_id` answers the message it stored, even if the sender has
+/// left since (it reveals only the sender's own message); the same id
+/// with another message is refused.
+pub fn send_message(
+    tx: &mut dyn Tx,
+    sender: AccountId,
+    conversation: ConversationId,
+    client_msg_id: &ClientMsgId,
+    text: &MessageText,
+) -> Result<Sent> {
+    // An image (or money) message's id is not replayed as a text's.
+    let retried = |earlier: &Message| {
+        earlier.conversation_id == conversation && earlier.text == *text && earlier.kind.is_none()
+    };
+    if let Some(replayed) = replay(tx, sender, client_msg_id, retried)? {
+        return Ok(replayed);
+    }
+    let (found, members) = audience(tx, sender, conversation)?;
+    let message = append_message(
+        tx,
+        sender,
+        conversation,
+        found.last_seq,
+        members,
+        client_msg_id.clone(),
+        text.clone(),
+        None,
+    )?;
+    Ok(Sent {
+        message,
+        replayed: false,
+    })
+}
+
+/// Sends an image message (`kind = image`, `ref` the media): `media` must
+/// be the sender's own upload (`MediaNotFound` otherwise, as for an id
+/// that does not exist); the rest is as [`send_message`], a retry being
+/// the same conversation, caption and media.
+pub fn send_image(
+    tx: &mut dyn Tx,
+    sender: AccountId,
+    conversation: ConversationId,
+    client_msg_id: &ClientMsgId,
+    caption: &MessageText,
+    media: MediaId,
+) -> Result<Sent> {
+    let reference = media.to_string();
+    let retried = |earlier: &Message| {
+        earlier.conversation_id == conversation
+            && earlier.text == *caption
+            && earlier.kind.as_deref() == Some(IMAGE_KIND)
+            && earlier.reference.as_deref() == Some(reference.as_str())
+    };
+    if let Some(replayed) = replay(tx, sender, client_msg_id, retried)? {
+        return Ok(replayed);
+    }
+    crate::media::own_media(tx.reads(), sender, media)?;
+    let (found, members) = audience(tx, sender, conversation)?;
+    let message = append_message(
+        tx,
+        sender,
+        conversation,
+        found.last_seq,
+        members,
+        client_msg_id.clone(),
+        caption.clone(),
+        Some((IMAGE_KIND, reference)),
+    )?;
+    Ok(Sent {
+        message,
+        replayed: false,
+    })
+}
+
+/// The answer to a retry: the message `sender` stored with
+/// `client_msg_id`, if `retried` says it is this one; `ClientMsgIdReused`
+/// if it is another; `None` if there is none. A retry is answered even if
+/// the sender has left since: it reveals only the sender's own message.
+fn replay(
+    tx: &mut dyn Tx,
+    sender: AccountId,
+    client_msg_id: &ClientMsgId,
+    retried: impl Fn(&Message) -> bool,
+) -> Result<Option<Sent>> {
+    match tx.reads().message_by_client_id(sender, client_msg_id)? {
+        Some(earlier) if retried(&earlier) => Ok(Some(Sent {
+            message: Arc::new(earlier),
+            replayed: true,
+        })),
+        Some(_) => Err(Rejection::ClientMsgIdReused.into()),
+        None => Ok(None),
+    }
+}
+
+/// Who a message of `sender`'s to `conversation` goes to, with the
+/// sender's membership locked for the send: the sender must be a member
+/// and, in a direct conversation, still the peer's contact.
+fn audience(
+    tx: &mut dyn Tx,
+    sender: AccountId,
+    conversation: ConversationId,
+) -> Result<(Membership, Vec<AccountId>)> {
+    let found = tx
+        .membership_for_update(sender, conversation)?
+        .ok_or(Rejection::NotAMember)?;
+    let members = tx.reads().member_ids(conversation)?;
+    if found.kind == ConversationKind::Direct {
+        let peer = members.iter().copied().find(|member| *member != sender);
+        match peer {
+            Some(peer) if tx.reads().are_contacts(sender, peer)? => {}
+            _ => return Err(Rejection::NotAContact.into()),
+        }
+    }
+    Ok((found, members))
+}
+
+/// Stores a message after `last_seq` (read locked in this job, with the
+/// membership the caller checked) and logs it to every one of `members`.
+/// `special` is the kind and reference of a message that stands for
+/// something else (a transfer, …). Sending is reading: the sender's read
+/// position moves to the message, without a receipt (the peer's
+/// `message.new` is one already).
+#[allow(clippy::too_many_arguments)]
+pub fn append_message(
+    tx: &mut dyn Tx,
+    sender: AccountId,
+    conversation: ConversationId,
+    last_seq: Seq,
+    members: Vec<AccountId>,
+    client_msg_id: ClientMsgId,
+    text: MessageText,
+    special: Option<(&str, String)>,
+) -> Result<Arc<Message>> {
+    let now = tx.now();
+    let seq = tx.next_seq(conversation, last_seq, now)?;
+    let message_id = tx.insert_message(&NewMessage {
+        conversation,
+        seq,
+        sender,
+        client_msg_id: &client_msg_id,
+        text: &text,
+        sent_at: now,
+        special: special
+            .as_ref()
+            .map(|(kind, reference)| (*kind, reference.as_str())),
+    })?;
+    tx.set_read_seq(conversation, sender, seq)?;
+    let message = Arc::new(Message {
+        message_id,
+        conversation_id: conversation,
+        seq,
+        sender,
+        client_msg_id,
+        text,
+        sent_at: now,
+        kind: special.as_ref().map(|(kind, _)| (*kind).to_owned()),
+        reference: special.map(|(_, reference)| reference),
+    });
+    for member in members {
+        tx.append_log(member, Event::MessageNew(Arc::clone(&message)))?;
+    }
+    Ok(message)
+}
+
+/// Moves `account`'s read position in `conversation` forward to `seq`
+/// (a marker at or behind it changes nothing), tells the account's own
+/// devices, and in a direct conversation the peer.
+pub fn mark_read(
+    tx: &mut dyn Tx,
+    account: AccountId,
+    device: DeviceId,
+    conversation: ConversationId,
+    seq: Seq,
+) -> Result<()> {
+    let found = tx
+        .membership_for_update(account, conversation)?
+        .ok_or(Rejection::NotAMember)?;
+    if seq > found.last_seq {
+        return Err(Rejection::SeqOutOfRange { seq: seq.get() }.into());
+    }
+    if seq <= found.read_seq {
+        return Ok(());
+    }
+    tx.set_read_seq(conversation, account, seq)?;
+    tx.append_log(
+        account,
+        Event::ReadMarker {
+            conversation_id: conversation,
+            seq,
+            device_id: device,
+        },
+    )?;
+    // A group's members are not told: every read in a group of 500 would
+    // write 499 entries into others' logs (ARCHITECTURE.md, "Read receipts").
+    if found.kind == ConversationKind::Direct {
+        log_read_receipt(tx, account, conversation, seq)?;
+    }
+    Ok(())
+}
+
+/// Tells the peer of a direct conversation that `reader` has read it up to
+/// `seq`. The caller has checked that the position moved forward.
+fn log_read_receipt(
+    tx: &mut dyn Tx,
+    reader: AccountId,
+    conversation: ConversationId,
+    seq: Seq,
+) -> Result<()> {
+    let members = tx.reads().member_ids(conversation)?;
+    assert!(
+        members.len() <= 2 && members.contains(&reader),
+        "{conversation} is direct, with {reader} among at most two members"
+    );
+    for peer in members.into_iter().filter(|member| *member != reader) {
+        tx.append_log(
+            peer,
+            Event::ReadReceipt {
+                conversation_id: conversation,
+                account_id: reader,
+                seq,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// A member's page of the history, newest first, before `before`: only
+/// the messages sent since they joined.
+pub fn history(
+    read: &mut dyn Read,
+    viewer: AccountId,
+    conversation: ConversationId,
+    before: Option<Seq>,
+    limit: u32,
+) -> Result<HistoryPage> {
+    let membership = read
+        .membership(viewer, conversation)?
+        .ok_or(Rejection::NotAMember)?;
+    let mut messages = read.history(conversation, membership.from_seq, before, limit)?;
+    let has_more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    Ok(HistoryPage { messages, has_more })
+}
+
+/// A page of `account`'s log after `after`. An empty page ends at
+/// `after`, or at the log's head if `after` is beyond it: a wrong or
+/// restored cursor must not carry a device past entries still to come.
+pub fn log_page(
+    read: &mut dyn Read,
+    account: AccountId,
+    after: LogSeq,
+    limit: u32,
+) -> Result<LogPage> {
+    let page = read.log_after(account, after, limit)?;
+    let end = match page.items.last() {
+        Some(entry) => entry.seq,
+        None => after.min(read.log_head(account)?),
+    };
+    Ok(LogPage {
+        entries: page.items,
+        end,
+        has_more: page.has_more,
+    })
+}
+
+impl Core {
+    pub async fn send_message(
+        &self,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        text: MessageText,
+    ) -> StoreResult<Sent> {
+        self.write(move |tx| send_message(tx, sender, conversation, &client_msg_id, &text))
+            .await
+    }
+
+    /// `send_message` in two steps, for a caller that pipelines its sends
+    /// and must keep their order (a socket): the outer future ends once
+    /// this send is queued behind every send queued before it, and the
+    /// [`Answer`] resolves after its commit. Sends that one caller queues
+    /// one after the other are stored in that order, whatever the load.
+    pub async fn queue_message(
+        &self,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        text: MessageText,
+    ) -> StoreResult<Answer<Sent>> {
+        self.queue(move |tx| send_message(tx, sender, conversation, &client_msg_id, &text))
+            .await
+    }
+
+    /// Sends a `kind = image` message whose `ref` is `media`, which must be
+    /// the sender's own upload (`MediaNotFound` otherwise). Otherwise as
+    /// `send_message`, idempotent by `client_msg_id`.
+    pub async fn send_image(
+        &self,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        caption: MessageText,
+        media: MediaId,
+    ) -> StoreResult<Sent> {
+        self.write(move |tx| send_image(tx, sender, conversation, &client_msg_id, &caption, media))
+            .await
+    }
+
+    pub async fn history(
+        &self,
+        viewer: AccountId,
+        conversation: ConversationId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> StoreResult<HistoryPage> {
+        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
+        self.read(move |read| history(read, viewer, conversation, before, limit))
+            .await
+    }
+
+    pub async fn mark_read(
+        &self,
+        account: AccountId,
+        device: DeviceId,
+        conversation: ConversationId,
+        seq: Seq,
+    ) -> StoreResult<()> {
+        self.write(move |tx| mark_read(tx, account, device, conversation, seq))
+            .await
+    }
+
+    pub async fn log_after(
+        &self,
+        account: AccountId,
+        after: LogSeq,
+        limit: u32,
+    ) -> StoreResult<LogPage> {
+        // The largest page anyone reads: a socket's replay.
+        let limit = limit.clamp(1, limits::REPLAY_PAGE_LEN_MAX);
+        self.read(move |read| log_page(read, account, after, limit))
+            .await
+    }
+}

@@ -1,0 +1,471 @@
+//! Conversations, members, messages and the log read back: the SQL behind
+//! `piazza_core::chat`. A conversation's seq is handed out under its row's
+//! lock (`membership_for_update` takes it, `next_seq` moves it), so seqs
+//! are gapless and in commit order across every writer of every process.
+
+use std::sync::Arc;
+
+use piazza_core::chat::{GroupLook, Membership, NewMessage, Reads, Writes};
+use piazza_core::{Error, Result};
+use piazza_domain::event::{ConversationKind, Event, LogEntry, Message, stored};
+use piazza_domain::store::{ConversationSummary, Page};
+use piazza_domain::{
+    AccountId, ClientMsgId, ConversationId, GroupTitle, LogSeq, MediaId, MessageId, MessageText,
+    Seq, Timestamp,
+};
+use postgres::Row;
+
+use crate::conn::corrupt;
+use crate::{Db, PgTx};
+
+/// The columns `message_at` reads, of the `messages` table as `m`.
+macro_rules! message_columns {
+    () => {
+        "m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.text, m.sent_at, \
+         m.kind, m.ref"
+    };
+}
+
+/// What `membership` and `membership_for_update` read.
+macro_rules! membership_query {
+    () => {
+        "SELECT c.kind, c.owner_id, c.last_seq, m.read_seq, m.from_seq
+         FROM members m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.conversation_id = $1 AND m.account_id = $2"
+    };
+}
+
+fn kind_of(kind: i64) -> Result<ConversationKind> {
+    match kind {
+        0 => Ok(ConversationKind::Direct),
+        1 => Ok(ConversationKind::Group),
+        other => Err(corrupt(format!("conversation kind {other}"))),
+    }
+}
+
+fn kind_code(kind: ConversationKind) -> i64 {
+    match kind {
+        ConversationKind::Direct => 0,
+        ConversationKind::Group => 1,
+    }
+}
+
+fn membership_of(row: &Row) -> Result<Membership> {
+    Ok(Membership {
+        kind: kind_of(row.get(0))?,
+        owner: row.get::<_, Option<i64>>(1).map(AccountId::from_row),
+        last_seq: Seq::from_store(row.get(2)),
+        read_seq: Seq::from_store(row.get(3)),
+        from_seq: Seq::from_store(row.get(4)),
+    })
+}
+
+/// A message from `message_columns!()` starting at column `first`.
+fn message_at(row: &Row, first: usize) -> Message {
+    Message {
+        message_id: MessageId::from_row(row.get(first)),
+        conversation_id: ConversationId::from_row(row.get(first + 1)),
+        seq: Seq::from_store(row.get(first + 2)),
+        sender: AccountId::from_row(row.get(first + 3)),
+        client_msg_id: ClientMsgId::from_store(row.get(first + 4)),
+        text: MessageText::from_store(row.get(first + 5)),
+        sent_at: Timestamp::from_unix_ms(row.get(first + 6)),
+        kind: row.get(first + 7),
+        reference: row.get(first + 8),
+    }
+}
+
+/// What keeps a pair to one direct conversation: `conversations.direct_key`
+/// is unique. The same text as SQLite's, so a store copied across matches.
+fn direct_key(one: AccountId, other: AccountId) -> String {
+    let (one, other) = (one.row(), other.row());
+    format!("{}:{}", one.min(other), one.max(other))
+}
+
+impl Reads for Db<'_> {
+    fn membership(
+        &mut self,
+        account: AccountId,
+        conversation: ConversationId,
+    ) -> Result<Option<Membership>> {
+        let row = self
+            .0
+            .query_opt(membership_query!(), &[&conversation.row(), &account.row()])?;
+        row.as_ref().map(membership_of).transpose()
+    }
+
+    fn member_ids(&mut self, conversation: ConversationId) -> Result<Vec<AccountId>> {
+        let rows = self.0.query(
+            "SELECT account_id FROM members WHERE conversation_id = $1 ORDER BY account_id",
+            &[&conversation.row()],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| AccountId::from_row(row.get(0)))
+            .collect())
+    }
+
+    fn longest_standing_member(
+        &mut self,
+        conversation: ConversationId,
+    ) -> Result<Option<AccountId>> {
+        let row = self.0.query_opt(
+            "SELECT account_id FROM members WHERE conversation_id = $1
+             ORDER BY joined_at, account_id LIMIT 1",
+            &[&conversation.row()],
+        )?;
+        Ok(row.map(|row| AccountId::from_row(row.get(0))))
+    }
+
+    fn direct_conversation(
+        &mut self,
+        one: AccountId,
+        other: AccountId,
+    ) -> Result<Option<ConversationId>> {
+        let row = self.0.query_opt(
+            "SELECT id FROM conversations WHERE direct_key = $1",
+            &[&direct_key(one, other)],
+        )?;
+        Ok(row.map(|row| ConversationId::from_row(row.get(0))))
+    }
+
+    fn group_look(&mut self, conversation: ConversationId) -> Result<GroupLook> {
+        let row = self.0.query_opt(
+            "SELECT title, avatar_media_id FROM conversations WHERE id = $1",
+            &[&conversation.row()],
+        )?;
+        let row = row.ok_or_else(|| Error::missing(conversation))?;
+        Ok(GroupLook {
+            title: row.get(0),
+            avatar: row.get::<_, Option<i64>>(1).map(MediaId::from_row),
+        })
+    }
+
+    fn message_by_client_id(
+        &mut self,
+        sender: AccountId,
+        client_msg_id: &ClientMsgId,
+    ) -> Result<Option<Message>> {
+        // The conditions of `messages_by_client_id`, so that index answers.
+        let row = self.0.query_opt(
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages m
+                 WHERE m.sender_id = $1 AND m.client_msg_id = $2
+                   AND m.kind IS DISTINCT FROM 'transfer'
+                   AND m.kind IS DISTINCT FROM 'red_packet'"
+            ),
+            &[&sender.row(), &client_msg_id.as_str()],
+        )?;
+        Ok(row.map(|row| message_at(&row, 0)))
+    }
+
+    fn conversations(
+        &mut self,
+        account: AccountId,
+        after: Option<(Timestamp, ConversationId)>,
+        limit: u32,
+    ) -> Result<Vec<ConversationSummary>> {
+        let (after_at, after_row) =
+            after.map_or((i64::MAX, i64::MAX), |(at, id)| (at.unix_ms(), id.row()));
+        let rows = self.0.query(
+            "SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, m.read_seq,
+                    (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id),
+                    peer.display_name, c.last_activity_at, c.avatar_media_id,
+                    peer.id, peer.avatar_media_id, peer_member.read_seq
+             FROM members m JOIN conversations c ON c.id = m.conversation_id
+             LEFT JOIN accounts peer ON c.kind = 0 AND peer.id =
+                 (SELECT p.account_id FROM members p
+                  WHERE p.conversation_id = c.id AND p.account_id <> $1 LIMIT 1)
+             LEFT JOIN members peer_member
+                 ON peer_member.conversation_id = c.id AND peer_member.account_id = peer.id
+             WHERE m.account_id = $1
+               AND (c.last_activity_at < $2 OR (c.last_activity_at = $2 AND c.id < $3))
+             ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $4",
+            &[
+                &account.row(),
+                &after_at,
+                &after_row,
+                &(i64::from(limit) + 1),
+            ],
+        )?;
+        rows.iter().map(summary_of).collect()
+    }
+
+    fn history(
+        &mut self,
+        conversation: ConversationId,
+        since: Seq,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let rows = self.0.query(
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages m
+                 WHERE m.conversation_id = $1 AND m.seq > $2 AND m.seq < $3
+                 ORDER BY m.seq DESC LIMIT $4"
+            ),
+            &[
+                &conversation.row(),
+                &since.get(),
+                &before.map_or(i64::MAX, Seq::get),
+                &(i64::from(limit) + 1),
+            ],
+        )?;
+        Ok(rows.iter().map(|row| message_at(row, 0)).collect())
+    }
+
+    fn log_after(
+        &mut self,
+        account: AccountId,
+        after: LogSeq,
+        limit: u32,
+    ) -> Result<Page<LogEntry>> {
+        let rows = self.0.query(
+            concat!(
+                "SELECT l.log_seq, l.at, l.data, ",
+                message_columns!(),
+                " FROM account_log l LEFT JOIN messages m ON m.id = l.message_id
+                 WHERE l.account_id = $1 AND l.log_seq > $2
+                 ORDER BY l.log_seq LIMIT $3"
+            ),
+            &[&account.row(), &after.get(), &(i64::from(limit) + 1)],
+        )?;
+        let has_more = rows.len() > limit as usize;
+        let items = rows
+            .iter()
+            .take(limit as usize)
+            .map(|row| log_entry_of(account, row))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, has_more })
+    }
+
+    fn log_head(&mut self, account: AccountId) -> Result<LogSeq> {
+        let row = self.0.query_opt(
+            "SELECT log_head FROM accounts WHERE id = $1",
+            &[&account.row()],
+        )?;
+        Ok(LogSeq::from_stored(row.map_or(0, |row| row.get(0))))
+    }
+}
+
+/// A row of the conversation list. A direct conversation shows its
+/// peer's name and picture.
+fn summary_of(row: &Row) -> Result<ConversationSummary> {
+    let last_seq: i64 = row.get(4);
+    let read_seq: i64 = row.get(5);
+    let peer = row.get::<_, Option<i64>>(10).map(AccountId::from_row);
+    let (title, avatar): (Option<String>, Option<i64>) = if peer.is_some() {
+        (row.get(7), row.get(11))
+    } else {
+        (row.get(2), row.get(9))
+    };
+    Ok(ConversationSummary {
+        conversation_id: ConversationId::from_row(row.get(0)),
+        kind: kind_of(row.get(1))?,
+        title: title.unwrap_or_default(),
+        last_seq: Seq::from_store(last_seq),
+        read_seq: Seq::from_store(read_seq),
+        unread: (last_seq - read_seq).max(0),
+        member_count: row.get(6),
+        owner: row.get::<_, Option<i64>>(3).map(AccountId::from_row),
+        avatar_media_id: avatar.map(MediaId::from_row),
+        peer,
+        peer_read_seq: row.get::<_, Option<i64>>(12).map(Seq::from_store),
+        last_activity_at: Timestamp::from_unix_ms(row.get(8)),
+    })
+}
+
+/// A log entry: its event kept whole as its stored form's JSON, or a
+/// `message.new` kept as its message's row.
+fn log_entry_of(account: AccountId, row: &Row) -> Result<LogEntry> {
+    let seq = LogSeq::from_stored(row.get(0));
+    let data: Option<String> = row.get(2);
+    let event = match data {
+        Some(data) => serde_json::from_str::<stored::Event>(&data)
+            .map(Event::from)
+            .map_err(|error| corrupt(format!("log entry {seq:?} of {account}: {error}")))?,
+        None => Event::MessageNew(Arc::new(message_at(row, 3))),
+    };
+    Ok(LogEntry {
+        account,
+        seq,
+        at: Timestamp::from_unix_ms(row.get(1)),
+        event,
+    })
+}
+
+impl Writes for PgTx<'_> {
+    /// Locks the member's row and the conversation's (`FOR UPDATE` takes
+    /// every row the join read) until the transaction ends.
+    fn membership_for_update(
+        &mut self,
+        account: AccountId,
+        conversation: ConversationId,
+    ) -> Result<Option<Membership>> {
+        let row = self.conn().query_opt(
+            concat!(membership_query!(), " FOR UPDATE"),
+            &[&conversation.row(), &account.row()],
+        )?;
+        row.as_ref().map(membership_of).transpose()
+    }
+
+    /// A racing open of the same pair waits on the unique key, then finds
+    /// it taken once the other commits.
+    fn insert_direct(
+        &mut self,
+        one: AccountId,
+        other: AccountId,
+        at: Timestamp,
+    ) -> Result<Option<ConversationId>> {
+        let row = self.conn().query_opt(
+            "INSERT INTO conversations (kind, direct_key, created_at, last_activity_at)
+             VALUES ($1, $2, $3, $3) ON CONFLICT (direct_key) DO NOTHING RETURNING id",
+            &[
+                &kind_code(ConversationKind::Direct),
+                &direct_key(one, other),
+                &at.unix_ms(),
+            ],
+        )?;
+        Ok(row.map(|row| ConversationId::from_row(row.get(0))))
+    }
+
+    fn insert_group(
+        &mut self,
+        title: &GroupTitle,
+        owner: AccountId,
+        at: Timestamp,
+    ) -> Result<ConversationId> {
+        let row = self.conn().query_one(
+            "INSERT INTO conversations (kind, title, owner_id, created_at, last_activity_at)
+             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+            &[
+                &kind_code(ConversationKind::Group),
+                &title.as_str(),
+                &owner.row(),
+                &at.unix_ms(),
+            ],
+        )?;
+        Ok(ConversationId::from_row(row.get(0)))
+    }
+
+    fn insert_member(
+        &mut self,
+        conversation: ConversationId,
+        member: AccountId,
+        from_seq: Seq,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO members (conversation_id, account_id, joined_at, from_seq, read_seq)
+             VALUES ($1, $2, $3, $4, $4)",
+            &[
+                &conversation.row(),
+                &member.row(),
+                &at.unix_ms(),
+                &from_seq.get(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_member(&mut self, conversation: ConversationId, member: AccountId) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM members WHERE conversation_id = $1 AND account_id = $2",
+            &[&conversation.row(), &member.row()],
+        )?;
+        Ok(())
+    }
+
+    fn set_owner(&mut self, conversation: ConversationId, owner: Option<AccountId>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE conversations SET owner_id = $1 WHERE id = $2",
+            &[&owner.map(AccountId::row), &conversation.row()],
+        )?;
+        Ok(())
+    }
+
+    fn set_group_look(
+        &mut self,
+        conversation: ConversationId,
+        title: &str,
+        avatar: Option<MediaId>,
+    ) -> Result<()> {
+        self.conn().execute(
+            "UPDATE conversations SET title = $1, avatar_media_id = $2 WHERE id = $3",
+            &[&title, &avatar.map(MediaId::row), &conversation.row()],
+        )?;
+        Ok(())
+    }
+
+    /// The row is locked by `membership_for_update`; should `last_seq`
+    /// have moved all the same, the batch conflicts and runs again rather
+    /// than skip or repeat a seq.
+    fn next_seq(
+        &mut self,
+        conversation: ConversationId,
+        last_seq: Seq,
+        at: Timestamp,
+    ) -> Result<Seq> {
+        let seq = last_seq.get() + 1;
+        let moved = self.conn().execute(
+            "UPDATE conversations SET last_seq = $1, last_activity_at = $2
+             WHERE id = $3 AND last_seq = $4",
+            &[&seq, &at.unix_ms(), &conversation.row(), &last_seq.get()],
+        )?;
+        if moved != 1 {
+            return Err(Error::Conflict(format!(
+                "{conversation}'s last_seq moved from {} in this transaction",
+                last_seq.get()
+            )));
+        }
+        Ok(Seq::from_store(seq))
+    }
+
+    /// Another writer's message with the same client id (a retry sent
+    /// twice at once) may commit between the rules' look-up and this
+    /// insert: the batch then conflicts and runs again, and the rules find
+    /// that message and answer it as the retry it is.
+    fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<MessageId> {
+        let (kind, reference) = message.special.unzip();
+        let row = self.conn().query_opt(
+            "INSERT INTO messages
+             (conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
+            &[
+                &message.conversation.row(),
+                &message.seq.get(),
+                &message.sender.row(),
+                &message.client_msg_id.as_str(),
+                &message.text.as_str(),
+                &message.sent_at.unix_ms(),
+                &kind,
+                &reference,
+            ],
+        )?;
+        let row = row.ok_or_else(|| {
+            Error::Conflict(format!(
+                "{} sent client id {:?} in another transaction",
+                message.sender,
+                message.client_msg_id.as_str()
+            ))
+        })?;
+        Ok(MessageId::from_row(row.get(0)))
+    }
+
+    fn set_read_seq(
+        &mut self,
+        conversation: ConversationId,
+        member: AccountId,
+        seq: Seq,
+    ) -> Result<()> {
+        self.conn().execute(
+            "UPDATE members SET read_seq = $1 WHERE conversation_id = $2 AND account_id = $3",
+            &[&seq.get(), &conversation.row(), &member.row()],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,288 @@
+//! Chat on PostgreSQL, at the level of the rules (`piazza_core::Core`):
+//! races between two engines on one database — two processes — that only
+//! the engine's row locks settle. The end-to-end suite runs chat's rules
+//! on PostgreSQL too (`ON_POSTGRES`), one process at a time.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use piazza_core::Core;
+use piazza_domain::event::{Event, Notice};
+use piazza_domain::store::{DeviceSeen, NoticeSink, TokenHash};
+use piazza_domain::{
+    AccountId, ClientMsgId, DeviceName, DisplayName, Greeting, GroupTitle, LogSeq, MessageText,
+    Seq, Username,
+};
+use piazza_postgres::testing::TestDatabase;
+use piazza_postgres::{PostgresEngine, PostgresOptions, integrity};
+
+struct Nobody;
+
+impl NoticeSink for Nobody {
+    fn notify(&self, _: Vec<Notice>) {}
+}
+
+/// The rules over a new engine on `url`, as one Piazza process runs them.
+async fn open(url: &str, data_dir: &Path) -> Core {
+    let url = url.to_owned();
+    let open = move || PostgresEngine::open(&url, PostgresOptions::default(), Arc::new(Nobody));
+    let engine = tokio::task::spawn_blocking(open).await.unwrap().unwrap();
+    Core::new(Arc::new(engine), data_dir)
+}
+
+/// Two processes on one new database, and accounts named `names`, each
+/// a contact of the first.
+struct TwoProcesses {
+    database: TestDatabase,
+    _dir: tempfile::TempDir,
+    one: Core,
+    two: Core,
+    accounts: Vec<AccountId>,
+}
+
+impl TwoProcesses {
+    async fn with(names: &[&str]) -> TwoProcesses {
+        let database = TestDatabase::create();
+        let dir = tempfile::tempdir().unwrap();
+        let one = open(&database.url, dir.path()).await;
+        let two = open(&database.url, dir.path()).await;
+        let mut accounts = Vec::new();
+        for name in names {
+            let created = one.create_account(
+                Username::parse(name).unwrap(),
+                DisplayName::parse(name).unwrap(),
+                "x".into(),
+            );
+            accounts.push(created.await.unwrap().account_id);
+        }
+        for (other, name) in accounts.iter().zip(names).skip(1) {
+            let hi = Greeting::parse("hi").unwrap();
+            let asked = one.request_contact(accounts[0], Username::parse(name).unwrap(), hi);
+            one.accept_request(*other, asked.await.unwrap())
+                .await
+                .unwrap();
+        }
+        TwoProcesses {
+            database,
+            _dir: dir,
+            one,
+            two,
+            accounts,
+        }
+    }
+
+    /// The process that serves the `n`th call of a race.
+    fn either(&self, n: usize) -> &Core {
+        if n.is_multiple_of(2) {
+            &self.one
+        } else {
+            &self.two
+        }
+    }
+
+    /// Every entry of `account`'s log, read through the first process.
+    async fn log(&self, account: AccountId) -> Vec<Event> {
+        let page = self.one.log_after(account, LogSeq::START, 1_000).await;
+        let page = page.unwrap();
+        assert!(!page.has_more);
+        page.entries.into_iter().map(|entry| entry.event).collect()
+    }
+
+    /// The database holds to the engine's promises: gapless seqs and logs.
+    fn assert_sound(&self) {
+        let url = self.database.url.clone();
+        let report = std::thread::spawn(move || integrity::check(&url).unwrap())
+            .join()
+            .unwrap();
+        assert!(report.is_sound(), "{:?}", report.problems);
+    }
+}
+
+fn text(n: usize) -> MessageText {
+    MessageText::parse(&format!("message {n}")).unwrap()
+}
+
+fn client_id(n: usize) -> ClientMsgId {
+    ClientMsgId::parse(&format!("m{n}")).unwrap()
+}
+
+/// The seqs of the `message.new` entries in `log`, in log order.
+fn message_seqs(log: &[Event]) -> Vec<i64> {
+    log.iter()
+        .filter_map(|event| match event {
+            Event::MessageNew(message) => Some(message.seq.get()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Members of one group sending through two processes at once: the
+/// group's seqs run 1, 2, … with no gap or double, and every member's log
+/// holds every message once, in seq order (the order they committed).
+#[tokio::test]
+async fn two_processes_sending_into_one_group_keep_its_seqs_gapless() {
+    let race = TwoProcesses::with(&["ann", "bob", "cyd"]).await;
+    let [ann, bob, cyd] = race.accounts[..] else {
+        unreachable!()
+    };
+    let title = GroupTitle::parse("busy").unwrap();
+    let group = race.one.create_group(ann, title, vec![bob, cyd]).await;
+    let group = group.unwrap();
+    const SENDS: usize = 60;
+    let sends = (0..SENDS).map(|n| {
+        let sender = race.accounts[n % 3];
+        race.either(n)
+            .send_message(sender, group, client_id(n), text(n))
+    });
+    for sent in join_all(sends).await {
+        assert!(!sent.unwrap().replayed);
+    }
+    let page = race.two.history(cyd, group, None, 200).await.unwrap();
+    let mut seqs: Vec<i64> = page.messages.iter().map(|m| m.seq.get()).collect();
+    seqs.reverse();
+    assert_eq!(seqs, (1..=SENDS as i64).collect::<Vec<_>>());
+    for member in [ann, bob, cyd] {
+        let logged = message_seqs(&race.log(member).await);
+        assert_eq!(logged, seqs, "{member}'s log");
+    }
+    race.assert_sound();
+}
+
+/// Both sides opening their direct conversation at once, through two
+/// processes, get the same one, and each is told of it once.
+#[tokio::test]
+async fn two_processes_opening_one_direct_conversation_make_one() {
+    let race = TwoProcesses::with(&["ann", "bob"]).await;
+    let [ann, bob] = race.accounts[..] else {
+        unreachable!()
+    };
+    let (mine, theirs) = tokio::join!(
+        race.one.open_direct(ann, bob),
+        race.two.open_direct(bob, ann)
+    );
+    let conversation = mine.unwrap();
+    assert_eq!(theirs.unwrap(), conversation);
+    for account in [ann, bob] {
+        let created = race.log(account).await.into_iter().filter(|event| {
+            matches!(event, Event::ConversationCreated { conversation_id, .. } if *conversation_id == conversation)
+        });
+        assert_eq!(created.count(), 1, "{account}");
+        let list = race.two.conversations(account, None, 10).await.unwrap();
+        assert_eq!(list.items.len(), 1);
+    }
+    race.assert_sound();
+}
+
+/// A retry that reaches two processes at once is stored once: one call
+/// stores it, the other answers it as a replay.
+#[tokio::test]
+async fn a_retry_through_two_processes_at_once_is_stored_once() {
+    let race = TwoProcesses::with(&["ann", "bob"]).await;
+    let [ann, bob] = race.accounts[..] else {
+        unreachable!()
+    };
+    let conversation = race.one.open_direct(ann, bob).await.unwrap();
+    for round in 0..10 {
+        let (first, second) = tokio::join!(
+            race.one
+                .send_message(ann, conversation, client_id(round), text(round)),
+            race.two
+                .send_message(ann, conversation, client_id(round), text(round)),
+        );
+        let (first, second) = (first.unwrap(), second.unwrap());
+        assert_eq!(first.message.message_id, second.message.message_id);
+        assert!(first.replayed != second.replayed, "round {round}");
+    }
+    let page = race
+        .one
+        .history(bob, conversation, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(page.messages.len(), 10);
+    assert_eq!(
+        message_seqs(&race.log(bob).await),
+        (1..=10).collect::<Vec<_>>()
+    );
+    race.assert_sound();
+}
+
+/// The owner adding the same member through two processes at once adds
+/// them once: one snapshot of the group and one `member_added` each.
+#[tokio::test]
+async fn adding_one_member_through_two_processes_at_once_adds_them_once() {
+    let race = TwoProcesses::with(&["ann", "bob", "cyd"]).await;
+    let [ann, bob, cyd] = race.accounts[..] else {
+        unreachable!()
+    };
+    let title = GroupTitle::parse("pair").unwrap();
+    let group = race.one.create_group(ann, title, vec![bob]).await.unwrap();
+    let (x, y) = tokio::join!(
+        race.one.add_member(ann, group, cyd),
+        race.two.add_member(ann, group, cyd),
+    );
+    x.unwrap();
+    y.unwrap();
+    let added = |log: Vec<Event>| {
+        log.into_iter()
+            .filter(|event| matches!(event, Event::MemberAdded { account_id, .. } if *account_id == cyd))
+            .count()
+    };
+    for member in [ann, bob, cyd] {
+        assert_eq!(added(race.log(member).await), 1, "{member}");
+    }
+    let snapshots = race.log(cyd).await.into_iter().filter(
+        |event| matches!(event, Event::ConversationCreated { members, .. } if members.len() == 3),
+    );
+    assert_eq!(snapshots.count(), 1);
+    let list = race.two.conversations(ann, None, 10).await.unwrap();
+    assert_eq!(list.items[0].member_count, 3);
+}
+
+/// Two devices marking a direct conversation read at once, through two
+/// processes: the position only moves forward, and the peer's receipts
+/// climb with it.
+#[tokio::test]
+async fn read_markers_through_two_processes_only_move_forward() {
+    let race = TwoProcesses::with(&["ann", "bob"]).await;
+    let [ann, bob] = race.accounts[..] else {
+        unreachable!()
+    };
+    let conversation = race.one.open_direct(ann, bob).await.unwrap();
+    for n in 0..6 {
+        let sent = race
+            .one
+            .send_message(ann, conversation, client_id(n), text(n));
+        sent.await.unwrap();
+    }
+    let name = DeviceName::parse("phone").unwrap();
+    let device = race
+        .one
+        .create_session(bob, name, TokenHash([1; 32]), DeviceSeen::default());
+    let device = device.await.unwrap();
+    let marks = (1..=6).map(|seq| {
+        let seq = Seq::new(seq).unwrap();
+        race.either(seq.get() as usize)
+            .mark_read(bob, device, conversation, seq)
+    });
+    for marked in join_all(marks).await {
+        marked.unwrap();
+    }
+    let list = race.one.conversations(ann, None, 10).await.unwrap();
+    assert_eq!(list.items[0].peer_read_seq, Some(Seq::new(6).unwrap()));
+    let receipts: Vec<i64> = race
+        .log(ann)
+        .await
+        .into_iter()
+        .filter_map(|event| match event {
+            Event::ReadReceipt { seq, .. } => Some(seq.get()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        receipts.windows(2).all(|pair| pair[0] < pair[1]),
+        "{receipts:?}"
+    );
+    assert_eq!(receipts.last(), Some(&6));
+    race.assert_sound();
+}
