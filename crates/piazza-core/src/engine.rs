@@ -36,6 +36,13 @@ pub trait Engine: Send + Sync + 'static {
     /// the notice sink it was opened with what each commit made visible,
     /// after the commit, in commit order.
     fn queue(&self, job: WriteJob) -> BoxFuture<'_, Result<Committed>>;
+    /// As [`Engine::queue`], for a job that makes every refusal before its
+    /// first change (a hot path: a chat transfer). An engine that gives
+    /// each job a savepoint may skip this one's, and must then fail the
+    /// whole batch should the job fail after changing something.
+    fn queue_refusing_first(&self, job: WriteJob) -> BoxFuture<'_, Result<Committed>> {
+        self.queue(job)
+    }
     /// Runs a read job on a read connection.
     fn read(&self, job: ReadJob) -> BoxFuture<'_, Result<Done>>;
     /// Fails when the engine cannot serve: its writer stopped, its

@@ -8,37 +8,6 @@ use piazza_domain::*;
 use crate::Core;
 
 impl Core {
-    pub async fn send_transfer(
-        &self,
-        sender: AccountId,
-        request: Idempotent,
-        transfer: TransferRequest,
-        pin: PinCheck,
-    ) -> StoreResult<Transfer> {
-        self.legacy()?
-            .send_transfer(sender, request, transfer, pin)
-            .await
-    }
-
-    pub async fn decide_transfer(
-        &self,
-        recipient: AccountId,
-        transfer: TransferId,
-        decision: TransferDecision,
-    ) -> StoreResult<Transfer> {
-        self.legacy()?
-            .decide_transfer(recipient, transfer, decision)
-            .await
-    }
-
-    pub async fn transfer(&self, viewer: AccountId, transfer: TransferId) -> StoreResult<Transfer> {
-        self.legacy()?.transfer(viewer, transfer).await
-    }
-
-    pub async fn return_expired_transfers(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
-        self.legacy()?.return_expired_transfers(now, limit).await
-    }
-
     pub async fn send_red_packet(
         &self,
         sender: AccountId,

@@ -73,6 +73,21 @@ impl Core {
         }))
     }
 
+    /// As [`Core::write`], for a job that makes every refusal before its
+    /// first change, which an engine may run without a savepoint of its
+    /// own ([`Engine::queue_refusing_first`]).
+    pub(crate) async fn write_refusing_first<T: Send + 'static>(
+        &self,
+        mut job: impl FnMut(&mut dyn Tx) -> Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let committed = self
+            .engine
+            .queue_refusing_first(Box::new(move |tx| Ok(Box::new(job(tx)?) as engine::Done)))
+            .await?;
+        let done = committed.await?;
+        Ok(*done.downcast::<T>().expect("a job answers its own type"))
+    }
+
     /// Runs `job` on a read connection of the engine.
     pub(crate) async fn read<T: Send + 'static>(
         &self,

@@ -711,30 +711,6 @@ pub trait Store: Send + Sync + 'static {
     /// charge) must not.
     fn money_halted(&self) -> bool;
 
-    // Chat transfers.
-    /// Moves the money into the transfer's in-flight account and posts the
-    /// transfer message in the direct conversation (opened if needed).
-    async fn send_transfer(
-        &self,
-        sender: AccountId,
-        request: Idempotent,
-        transfer: TransferRequest,
-        pin: PinCheck,
-    ) -> StoreResult<Transfer>;
-    /// The recipient's accept or decline; deciding again the same way
-    /// answers the same transfer.
-    async fn decide_transfer(
-        &self,
-        recipient: AccountId,
-        transfer: TransferId,
-        decision: TransferDecision,
-    ) -> StoreResult<Transfer>;
-    /// A transfer its sender or recipient may see.
-    async fn transfer(&self, viewer: AccountId, transfer: TransferId) -> StoreResult<Transfer>;
-    /// Returns up to `limit` pending transfers expired by `now` to their
-    /// senders; answers how many.
-    async fn return_expired_transfers(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
-
     // Red packets.
     /// Moves the total into the packet's escrow and posts the packet
     /// message; the sender must be a member of the conversation.

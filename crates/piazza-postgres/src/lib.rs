@@ -22,6 +22,7 @@ pub mod migrations;
 mod profiles;
 mod readers;
 pub mod testing;
+mod transfers;
 mod wallet;
 mod writer;
 

@@ -37,9 +37,9 @@ use std::time::Instant;
 use async_trait::async_trait;
 use piazza_domain::store::{
     Idempotent, NoticeSink, PinCheck, PinPolicy, RedPacket, RedPacketClaim, RedPacketRequest,
-    StoreResult, Transfer, TransferDecision, TransferRequest,
+    StoreResult,
 };
-use piazza_domain::{AccountId, RedPacketId, Store, Timestamp, TransferId};
+use piazza_domain::{AccountId, RedPacketId, Store, Timestamp};
 use rusqlite::{Connection, OptionalExtension};
 
 pub use engine::SqliteEngine;
@@ -300,45 +300,6 @@ impl Store for SqliteStore {
         Ok(self
             .readers
             .read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await?)
-    }
-
-    async fn send_transfer(
-        &self,
-        sender: AccountId,
-        request: Idempotent,
-        transfer: TransferRequest,
-        pin: PinCheck,
-    ) -> StoreResult<Transfer> {
-        Ok(self
-            .writer
-            .run_refusing_first(move |ctx| transfers::send(ctx, sender, request, transfer, pin))
-            .await??)
-    }
-
-    async fn decide_transfer(
-        &self,
-        recipient: AccountId,
-        transfer: TransferId,
-        decision: TransferDecision,
-    ) -> StoreResult<Transfer> {
-        Ok(self
-            .writer
-            .run(move |ctx| transfers::decide(ctx, recipient, transfer, decision))
-            .await?)
-    }
-
-    async fn transfer(&self, viewer: AccountId, transfer: TransferId) -> StoreResult<Transfer> {
-        Ok(self
-            .readers
-            .read(move |conn| transfers::get(conn, viewer, transfer))
-            .await?)
-    }
-
-    async fn return_expired_transfers(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
-        Ok(self
-            .writer
-            .run(move |ctx| transfers::return_expired(ctx, now, limit))
             .await?)
     }
 

@@ -80,7 +80,7 @@ pub(crate) fn decode(conn: &Connection, data: &str) -> Result<Event> {
     };
     // The status the event reported when it was logged, not today's.
     transfer.status = status;
-    Ok(event(transfers::event(&transfer)))
+    Ok(event(piazza_core::pay::transfers::event(&transfer)))
 }
 
 #[cfg(test)]

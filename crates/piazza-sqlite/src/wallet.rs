@@ -477,14 +477,6 @@ pub(crate) fn store_response(
     )?)
 }
 
-pub(crate) fn balance(
-    conn: &Connection,
-    account: AccountId,
-    currency: Currency,
-) -> crate::error::Result<i64> {
-    Ok(Db(conn).wallet_balance(account, currency)?)
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

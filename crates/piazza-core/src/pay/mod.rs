@@ -8,14 +8,15 @@
 //! traits here gather them for [`crate::engine`].
 
 pub mod merchants;
+pub mod transfers;
 pub mod wallet;
 
 /// Every query of Pay, as an engine answers them.
-pub trait Reads: wallet::Reads + merchants::Reads {}
+pub trait Reads: wallet::Reads + transfers::Reads + merchants::Reads {}
 
-impl<T: wallet::Reads + merchants::Reads + ?Sized> Reads for T {}
+impl<T: wallet::Reads + transfers::Reads + merchants::Reads + ?Sized> Reads for T {}
 
 /// Every change of Pay, inside an engine's transaction.
-pub trait Writes: wallet::Writes + merchants::Writes {}
+pub trait Writes: wallet::Writes + transfers::Writes + merchants::Writes {}
 
-impl<T: wallet::Writes + merchants::Writes + ?Sized> Writes for T {}
+impl<T: wallet::Writes + transfers::Writes + merchants::Writes + ?Sized> Writes for T {}
