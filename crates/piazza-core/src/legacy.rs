@@ -7,40 +7,4 @@ use piazza_domain::*;
 
 use crate::Core;
 
-impl Core {
-    pub async fn send_red_packet(
-        &self,
-        sender: AccountId,
-        request: Idempotent,
-        packet: RedPacketRequest,
-        pin: PinCheck,
-    ) -> StoreResult<RedPacket> {
-        self.legacy()?
-            .send_red_packet(sender, request, packet, pin)
-            .await
-    }
-
-    pub async fn claim_red_packet(
-        &self,
-        account: AccountId,
-        packet: RedPacketId,
-    ) -> StoreResult<RedPacketClaim> {
-        self.legacy()?.claim_red_packet(account, packet).await
-    }
-
-    pub async fn red_packet(
-        &self,
-        viewer: AccountId,
-        packet: RedPacketId,
-    ) -> StoreResult<RedPacket> {
-        self.legacy()?.red_packet(viewer, packet).await
-    }
-
-    pub async fn refund_expired_red_packets(
-        &self,
-        now: Timestamp,
-        limit: u32,
-    ) -> StoreResult<usize> {
-        self.legacy()?.refund_expired_red_packets(now, limit).await
-    }
-}
+impl Core {}

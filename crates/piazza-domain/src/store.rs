@@ -710,28 +710,6 @@ pub trait Store: Send + Sync + 'static {
     /// a caller about to ask the outside world for money (a top-up's
     /// charge) must not.
     fn money_halted(&self) -> bool;
-
-    // Red packets.
-    /// Moves the total into the packet's escrow and posts the packet
-    /// message; the sender must be a member of the conversation.
-    async fn send_red_packet(
-        &self,
-        sender: AccountId,
-        request: Idempotent,
-        packet: RedPacketRequest,
-        pin: PinCheck,
-    ) -> StoreResult<RedPacket>;
-    /// A member's share: drawn on the first claim, the same one after.
-    async fn claim_red_packet(
-        &self,
-        account: AccountId,
-        packet: RedPacketId,
-    ) -> StoreResult<RedPacketClaim>;
-    /// A packet and its claims, for the members of its conversation.
-    async fn red_packet(&self, viewer: AccountId, packet: RedPacketId) -> StoreResult<RedPacket>;
-    /// Refunds the unclaimed rest of up to `limit` packets expired by
-    /// `now`; answers how many packets were closed.
-    async fn refund_expired_red_packets(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
 }
 
 /// A QR login request's id: `lr_` and 22 URL-safe base64 characters (128

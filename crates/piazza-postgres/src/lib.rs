@@ -21,6 +21,7 @@ mod merchants;
 pub mod migrations;
 mod profiles;
 mod readers;
+mod red_packets;
 pub mod testing;
 mod transfers;
 mod wallet;

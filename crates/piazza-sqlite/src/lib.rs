@@ -35,11 +35,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use piazza_domain::store::{
-    Idempotent, NoticeSink, PinCheck, PinPolicy, RedPacket, RedPacketClaim, RedPacketRequest,
-    StoreResult,
-};
-use piazza_domain::{AccountId, RedPacketId, Store, Timestamp};
+use piazza_domain::Store;
+use piazza_domain::store::{NoticeSink, PinPolicy, StoreResult};
 use rusqlite::{Connection, OptionalExtension};
 
 pub use engine::SqliteEngine;
@@ -302,44 +299,6 @@ impl Store for SqliteStore {
             .read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
             .await?)
     }
-
-    async fn send_red_packet(
-        &self,
-        sender: AccountId,
-        request: Idempotent,
-        packet: RedPacketRequest,
-        pin: PinCheck,
-    ) -> StoreResult<RedPacket> {
-        Ok(self
-            .writer
-            .run(move |ctx| red_packets::send(ctx, sender, request, packet, pin))
-            .await??)
-    }
-
-    async fn claim_red_packet(
-        &self,
-        account: AccountId,
-        packet: RedPacketId,
-    ) -> StoreResult<RedPacketClaim> {
-        Ok(self
-            .writer
-            .run(move |ctx| red_packets::claim(ctx, account, packet))
-            .await?)
-    }
-
-    async fn red_packet(&self, viewer: AccountId, packet: RedPacketId) -> StoreResult<RedPacket> {
-        Ok(self
-            .readers
-            .read(move |conn| red_packets::get(conn, viewer, packet))
-            .await?)
-    }
-
-    async fn refund_expired_red_packets(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
-        Ok(self
-            .writer
-            .run(move |ctx| red_packets::refund_expired(ctx, now, limit))
-            .await?)
-    }
 }
 
 /// What the store's unit tests share.
@@ -512,7 +471,7 @@ pub(crate) mod test_support {
 mod tests {
     use super::*;
     use crate::test_support::Nobody;
-    use piazza_domain::{ClientMsgId, ConversationId, MessageText};
+    use piazza_domain::{AccountId, ClientMsgId, ConversationId, MessageText, Timestamp};
 
     #[tokio::test]
     async fn health_fails_once_the_writer_has_stopped() {

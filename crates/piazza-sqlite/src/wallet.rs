@@ -428,55 +428,6 @@ fn statement_lines(
     Ok(lines)
 }
 
-// ------------------------------------------- for areas not moved yet
-
-/// Posts through the rules' `post` (which halts money).
-pub(crate) fn post(
-    ctx: &mut WriteCtx<'_>,
-    transaction: &Transaction,
-    initiator: AccountId,
-    reference: &str,
-) -> crate::error::Result<Posted> {
-    Ok(piazza_core::pay::wallet::post(
-        ctx,
-        transaction,
-        initiator,
-        reference,
-    )?)
-}
-
-pub(crate) fn check_pin(
-    ctx: &mut WriteCtx<'_>,
-    account: AccountId,
-    pin: piazza_domain::store::PinCheck,
-) -> crate::error::Result<Option<piazza_domain::Rejection>> {
-    Ok(piazza_core::pay::wallet::check_pin(ctx, account, pin)?)
-}
-
-/// The stored JSON answer for `request`'s key: `Some` to replay it, an
-/// error if the key was used for another request, `None` if it is new.
-pub(crate) fn stored_response(
-    conn: &Connection,
-    account: AccountId,
-    request: &Idempotent,
-) -> crate::error::Result<Option<serde_json::Value>> {
-    let answer = piazza_core::pay::wallet::replay(&mut Db(conn), account, request)?;
-    Ok(answer.as_ref().map(encode_answer))
-}
-
-/// Stores the key's final answer, in the job of the effect it answers.
-pub(crate) fn store_response(
-    ctx: &mut WriteCtx<'_>,
-    account: AccountId,
-    request: &Idempotent,
-    body: &serde_json::Value,
-) -> crate::error::Result<()> {
-    let answer = decode_answer(&body.to_string())?;
-    Ok(piazza_core::pay::wallet::store_answer(
-        ctx, account, request, answer,
-    )?)
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

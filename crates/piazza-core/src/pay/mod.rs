@@ -8,15 +8,25 @@
 //! traits here gather them for [`crate::engine`].
 
 pub mod merchants;
+pub mod red_packets;
 pub mod transfers;
 pub mod wallet;
 
 /// Every query of Pay, as an engine answers them.
-pub trait Reads: wallet::Reads + transfers::Reads + merchants::Reads {}
+pub trait Reads: wallet::Reads + transfers::Reads + red_packets::Reads + merchants::Reads {}
 
-impl<T: wallet::Reads + transfers::Reads + merchants::Reads + ?Sized> Reads for T {}
+impl<T> Reads for T where
+    T: wallet::Reads + transfers::Reads + red_packets::Reads + merchants::Reads + ?Sized
+{
+}
 
 /// Every change of Pay, inside an engine's transaction.
-pub trait Writes: wallet::Writes + transfers::Writes + merchants::Writes {}
+pub trait Writes:
+    wallet::Writes + transfers::Writes + red_packets::Writes + merchants::Writes
+{
+}
 
-impl<T: wallet::Writes + transfers::Writes + merchants::Writes + ?Sized> Writes for T {}
+impl<T> Writes for T where
+    T: wallet::Writes + transfers::Writes + red_packets::Writes + merchants::Writes + ?Sized
+{
+}
