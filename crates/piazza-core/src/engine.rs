@@ -52,11 +52,6 @@ pub trait Engine: Send + Sync + 'static {
     fn money_halted(&self) -> bool;
     /// Finishes the writes already queued, then stops the writers. Blocks.
     fn shut_down(&self);
-    /// Areas whose rules have not moved above the engines yet answer
-    /// through the engine's own store. Goes away when the last one moves.
-    fn legacy(&self) -> Option<std::sync::Arc<dyn piazza_domain::Store>> {
-        None
-    }
 }
 
 /// What a write job sees: one open transaction of the engine.

@@ -13,7 +13,6 @@ pub mod chat;
 pub mod contacts;
 pub mod engine;
 pub mod integrity;
-mod legacy;
 pub mod login_requests;
 pub mod media;
 pub mod pay;
@@ -22,9 +21,7 @@ pub mod profiles;
 use std::path::Path;
 use std::sync::Arc;
 
-use piazza_domain::store::Answer;
-use piazza_domain::store::StoreResult;
-use piazza_domain::{Store, StoreError};
+use piazza_domain::store::{Answer, StoreResult};
 
 pub use engine::{Engine, Error, Read, Result, Tx};
 
@@ -116,11 +113,5 @@ impl Core {
     /// Finishes the writes already queued, then stops the engine. Blocks.
     pub fn shut_down(&self) {
         self.engine.shut_down();
-    }
-
-    fn legacy(&self) -> StoreResult<Arc<dyn Store>> {
-        self.engine.legacy().ok_or_else(|| {
-            StoreError::Unavailable("this engine does not serve this area yet".into())
-        })
     }
 }

@@ -1,14 +1,14 @@
-//! The contract between the rules and the database. The HTTP layer talks
-//! only to this trait; `piazza-sqlite` fulfils it with SQLite, and a
-//! PostgreSQL implementation will fulfil it the same way.
+//! What the rules and the server say to each other about stored things:
+//! the values a use case takes and answers (`Transfer`, `PinChange`, …),
+//! the rejections of a broken rule and `StoreError`. The use cases
+//! themselves are `piazza-core`'s, over the engines.
 //!
-//! Every method that takes an `AccountId` as its first argument acts *as*
-//! that account: the store checks membership and ownership inside the same
-//! read or transaction, which is how isolation is enforced in one place.
+//! Every use case that takes an `AccountId` as its first argument acts
+//! *as* that account: membership and ownership are checked inside the
+//! same read or transaction, which is how isolation is enforced in one
+//! place.
 
 use std::sync::Arc;
-
-use async_trait::async_trait;
 
 use crate::event::{AccountRef, ConversationKind, LogEntry, Message, Notice};
 use crate::ledger::OperationKind;
@@ -700,16 +700,6 @@ pub struct RedPacket {
 /// Receives what each commit made visible, after it is durable.
 pub trait NoticeSink: Send + Sync + 'static {
     fn notify(&self, notices: Vec<Notice>);
-}
-
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Ok when the store can both read and write (its writer is running).
-    async fn check_health(&self) -> StoreResult<()>;
-    /// True once the store found damage in itself: no money may move, and
-    /// a caller about to ask the outside world for money (a top-up's
-    /// charge) must not.
-    fn money_halted(&self) -> bool;
 }
 
 /// A QR login request's id: `lr_` and 22 URL-safe base64 characters (128

@@ -8,7 +8,7 @@ use futures_util::future::BoxFuture;
 use piazza_core::engine::{Committed, Done, Engine, Read, ReadJob, Tx, WriteJob};
 use piazza_domain::event::{Event, Notice};
 use piazza_domain::store::PinPolicy;
-use piazza_domain::{AccountId, LogSeq, Rejection, Store, Timestamp};
+use piazza_domain::{AccountId, LogSeq, Rejection, Timestamp};
 use rusqlite::Connection;
 
 use crate::SqliteStore;
@@ -84,10 +84,6 @@ impl Engine for SqliteEngine {
 
     fn shut_down(&self) {
         self.0.shut_down();
-    }
-
-    fn legacy(&self) -> Option<Arc<dyn piazza_domain::Store>> {
-        Some(Arc::clone(&self.0) as Arc<dyn piazza_domain::Store>)
     }
 }
 

@@ -1,5 +1,5 @@
-//! Piazza's persistence. [`SqliteStore`] fulfils the domain's
-//! [`Store`](piazza_domain::Store) contract on an embedded SQLite database:
+//! Piazza's persistence on SQLite: the engine ([`SqliteEngine`]) that runs
+//! `piazza-core`'s use cases on an embedded SQLite database:
 //! one writer thread with group commit ([`writer`]), a pool of read-only
 //! connections ([`readers`]), and every SQL statement in this crate.
 //!
@@ -34,8 +34,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_trait::async_trait;
-use piazza_domain::Store;
 use piazza_domain::store::{NoticeSink, PinPolicy, StoreResult};
 use rusqlite::{Connection, OptionalExtension};
 
@@ -165,6 +163,30 @@ impl SqliteStore {
     pub fn shut_down(&self) {
         self.writer.shut_down();
     }
+
+    /// True once the store found damage in itself: no money may move.
+    pub fn money_halted(&self) -> bool {
+        self.health.money_halted()
+    }
+
+    /// Ok when the store can both read and write: no damage found, its
+    /// writer running, a reader answering.
+    pub async fn check_health(&self) -> StoreResult<()> {
+        if let Some(damage) = self.health.damage() {
+            return Err(piazza_domain::StoreError::Unavailable(format!(
+                "the store is damaged ({damage}); money is halted"
+            )));
+        }
+        if !self.writer.is_running() {
+            return Err(piazza_domain::StoreError::Unavailable(
+                "the writer has stopped".into(),
+            ));
+        }
+        Ok(self
+            .readers
+            .read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await?)
+    }
 }
 
 /// Process-wide SQLite settings, which SQLite accepts only before its
@@ -274,30 +296,6 @@ fn foreign_keys_hold(conn: &Connection, schema: i64) -> Result<(), Error> {
         Some(table) => Err(Error::Corrupt(format!(
             "migrating to schema {schema} left rows of {table} pointing at nothing"
         ))),
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    fn money_halted(&self) -> bool {
-        self.health.money_halted()
-    }
-
-    async fn check_health(&self) -> StoreResult<()> {
-        if let Some(damage) = self.health.damage() {
-            return Err(piazza_domain::StoreError::Unavailable(format!(
-                "the store is damaged ({damage}); money is halted"
-            )));
-        }
-        if !self.writer.is_running() {
-            return Err(piazza_domain::StoreError::Unavailable(
-                "the writer has stopped".into(),
-            ));
-        }
-        Ok(self
-            .readers
-            .read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await?)
     }
 }
 
