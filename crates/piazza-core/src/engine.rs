@@ -13,7 +13,7 @@ use piazza_domain::event::{Event, Notice};
 use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
-use crate::{accounts, chat, contacts, login_requests, media, profiles};
+use crate::{accounts, chat, contacts, login_requests, media, pay, profiles};
 
 /// What a job answers, typed again by [`crate::Core`].
 pub type Done = Box<dyn Any + Send>;
@@ -36,6 +36,13 @@ pub trait Engine: Send + Sync + 'static {
     /// the notice sink it was opened with what each commit made visible,
     /// after the commit, in commit order.
     fn queue(&self, job: WriteJob) -> BoxFuture<'_, Result<Committed>>;
+    /// As [`Engine::queue`], for a job that makes every refusal before its
+    /// first change (a hot path: a chat transfer). An engine that gives
+    /// each job a savepoint may skip this one's, and must then fail the
+    /// whole batch should the job fail after changing something.
+    fn queue_refusing_first(&self, job: WriteJob) -> BoxFuture<'_, Result<Committed>> {
+        self.queue(job)
+    }
     /// Runs a read job on a read connection.
     fn read(&self, job: ReadJob) -> BoxFuture<'_, Result<Done>>;
     /// Fails when the engine cannot serve: its writer stopped, its
@@ -45,11 +52,6 @@ pub trait Engine: Send + Sync + 'static {
     fn money_halted(&self) -> bool;
     /// Finishes the writes already queued, then stops the writers. Blocks.
     fn shut_down(&self);
-    /// Areas whose rules have not moved above the engines yet answer
-    /// through the engine's own store. Goes away when the last one moves.
-    fn legacy(&self) -> Option<std::sync::Arc<dyn piazza_domain::Store>> {
-        None
-    }
 }
 
 /// What a write job sees: one open transaction of the engine.
@@ -61,6 +63,7 @@ pub trait Tx:
     + contacts::Writes
     + login_requests::Writes
     + media::Writes
+    + pay::Writes
     + profiles::Writes
 {
     /// The clock of the transaction (one per batch).
@@ -94,6 +97,7 @@ pub trait Read:
     + contacts::Reads
     + login_requests::Reads
     + media::Reads
+    + pay::Reads
     + profiles::Reads
 {
 }
@@ -104,6 +108,7 @@ impl<T> Read for T where
         + contacts::Reads
         + login_requests::Reads
         + media::Reads
+        + pay::Reads
         + profiles::Reads
         + ?Sized
 {

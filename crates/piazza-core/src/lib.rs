@@ -13,17 +13,15 @@ pub mod chat;
 pub mod contacts;
 pub mod engine;
 pub mod integrity;
-mod legacy;
 pub mod login_requests;
 pub mod media;
+pub mod pay;
 pub mod profiles;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use piazza_domain::store::Answer;
-use piazza_domain::store::StoreResult;
-use piazza_domain::{Store, StoreError};
+use piazza_domain::store::{Answer, StoreResult};
 
 pub use engine::{Engine, Error, Read, Result, Tx};
 
@@ -72,6 +70,21 @@ impl Core {
         }))
     }
 
+    /// As [`Core::write`], for a job that makes every refusal before its
+    /// first change, which an engine may run without a savepoint of its
+    /// own ([`Engine::queue_refusing_first`]).
+    pub(crate) async fn write_refusing_first<T: Send + 'static>(
+        &self,
+        mut job: impl FnMut(&mut dyn Tx) -> Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let committed = self
+            .engine
+            .queue_refusing_first(Box::new(move |tx| Ok(Box::new(job(tx)?) as engine::Done)))
+            .await?;
+        let done = committed.await?;
+        Ok(*done.downcast::<T>().expect("a job answers its own type"))
+    }
+
     /// Runs `job` on a read connection of the engine.
     pub(crate) async fn read<T: Send + 'static>(
         &self,
@@ -100,11 +113,5 @@ impl Core {
     /// Finishes the writes already queued, then stops the engine. Blocks.
     pub fn shut_down(&self) {
         self.engine.shut_down();
-    }
-
-    fn legacy(&self) -> StoreResult<Arc<dyn Store>> {
-        self.engine.legacy().ok_or_else(|| {
-            StoreError::Unavailable("this engine does not serve this area yet".into())
-        })
     }
 }

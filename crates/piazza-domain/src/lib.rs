@@ -2,10 +2,9 @@
 //!
 //! Everything that comes from the network is parsed into one of the types
 //! here before it reaches the store; a function that receives a
-//! [`Username`] or a [`MessageText`] never checks it again. The store is
-//! described by the [`store::Store`] trait, which the SQLite (and later
-//! PostgreSQL) implementations fulfil, so neither the HTTP layer nor these
-//! rules know which database they run on.
+//! [`Username`] or a [`MessageText`] never checks it again. The rules
+//! that need data are in `piazza-core`, over the engines (SQLite,
+//! PostgreSQL); these know no database.
 
 pub mod cursor;
 pub mod emvco;
@@ -26,7 +25,7 @@ pub use ids::{
     AccountId, ContactRequestId, ConversationId, DeviceId, EntryId, IdError, MediaId, MerchantId,
     MessageId, PaymentId, RedPacketId, RefundId, TransactionId, TransferId,
 };
-pub use store::{Rejection, Store, StoreError};
+pub use store::{Rejection, StoreError};
 pub use time::Timestamp;
 pub use values::{
     Bio, ClientMsgId, DeviceName, DisplayName, Greeting, GroupTitle, MessageText, Password, Seq,

@@ -1,18 +1,18 @@
-//! The contract between the rules and the database. The HTTP layer talks
-//! only to this trait; `piazza-sqlite` fulfils it with SQLite, and a
-//! PostgreSQL implementation will fulfil it the same way.
+//! What the rules and the server say to each other about stored things:
+//! the values a use case takes and answers (`Transfer`, `PinChange`, …),
+//! the rejections of a broken rule and `StoreError`. The use cases
+//! themselves are `piazza-core`'s, over the engines.
 //!
-//! Every method that takes an `AccountId` as its first argument acts *as*
-//! that account: the store checks membership and ownership inside the same
-//! read or transaction, which is how isolation is enforced in one place.
+//! Every use case that takes an `AccountId` as its first argument acts
+//! *as* that account: membership and ownership are checked inside the
+//! same read or transaction, which is how isolation is enforced in one
+//! place.
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-
 use crate::event::{AccountRef, ConversationKind, LogEntry, Message, Notice};
 use crate::ledger::OperationKind;
-use crate::money::{Currency, Money};
+use crate::money::Money;
 use crate::{
     AccountId, Bio, ContactRequestId, ConversationId, DeviceId, DeviceName, DisplayName, EntryId,
     GroupTitle, LogSeq, MediaId, MerchantId, PaymentId, RedPacketId, RefundId, Seq, Timestamp,
@@ -700,184 +700,6 @@ pub struct RedPacket {
 /// Receives what each commit made visible, after it is durable.
 pub trait NoticeSink: Send + Sync + 'static {
     fn notify(&self, notices: Vec<Notice>);
-}
-
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Ok when the store can both read and write (its writer is running).
-    async fn check_health(&self) -> StoreResult<()>;
-    /// True once the store found damage in itself: no money may move, and
-    /// a caller about to ask the outside world for money (a top-up's
-    /// charge) must not.
-    fn money_halted(&self) -> bool;
-
-    // Wallet (Piazza Pay).
-    /// The balance of the account's wallet in `currency` (0 before any
-    /// money moved).
-    async fn wallet_balance(&self, account: AccountId, currency: Currency) -> StoreResult<i64>;
-    /// Sets the payment PIN (an Argon2 hash) as `change` allows. It never
-    /// clears a lock: a wrong old PIN is counted, and a lock stays until
-    /// it runs out. A reset notifies every device of the account.
-    async fn set_pin(&self, account: AccountId, change: PinChange) -> StoreResult<PinSet>;
-    async fn pin(&self, account: AccountId) -> StoreResult<Option<PinState>>;
-    /// The stored answer of a wallet movement (top-up, withdrawal) under
-    /// `request`'s key, if it was done: lets a retry be answered before
-    /// anything is asked of the gateway. `IdempotencyKeyReused` if the key
-    /// was used for another request.
-    async fn replayed_movement(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-    ) -> StoreResult<Option<MoneyMoved>>;
-    /// Credits the wallet from the gateway. `reference` is the gateway's.
-    async fn top_up(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-        money: Money,
-        reference: String,
-    ) -> StoreResult<MoneyMoved>;
-    /// Debits the wallet to the gateway. A `PinCheck::Wrong` is counted in
-    /// the same transaction that refuses it, so it survives the refusal.
-    async fn withdraw(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-        money: Money,
-        pin: PinCheck,
-        reference: String,
-    ) -> StoreResult<MoneyMoved>;
-    /// Statement lines, newest first, older than `before`.
-    async fn statement(
-        &self,
-        account: AccountId,
-        currency: Currency,
-        before: Option<EntryId>,
-        limit: u32,
-    ) -> StoreResult<Page<StatementEntry>>;
-
-    // Chat transfers.
-    /// Moves the money into the transfer's in-flight account and posts the
-    /// transfer message in the direct conversation (opened if needed).
-    async fn send_transfer(
-        &self,
-        sender: AccountId,
-        request: Idempotent,
-        transfer: TransferRequest,
-        pin: PinCheck,
-    ) -> StoreResult<Transfer>;
-    /// The recipient's accept or decline; deciding again the same way
-    /// answers the same transfer.
-    async fn decide_transfer(
-        &self,
-        recipient: AccountId,
-        transfer: TransferId,
-        decision: TransferDecision,
-    ) -> StoreResult<Transfer>;
-    /// A transfer its sender or recipient may see.
-    async fn transfer(&self, viewer: AccountId, transfer: TransferId) -> StoreResult<Transfer>;
-    /// Returns up to `limit` pending transfers expired by `now` to their
-    /// senders; answers how many.
-    async fn return_expired_transfers(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
-
-    // Red packets.
-    /// Moves the total into the packet's escrow and posts the packet
-    /// message; the sender must be a member of the conversation.
-    async fn send_red_packet(
-        &self,
-        sender: AccountId,
-        request: Idempotent,
-        packet: RedPacketRequest,
-        pin: PinCheck,
-    ) -> StoreResult<RedPacket>;
-    /// A member's share: drawn on the first claim, the same one after.
-    async fn claim_red_packet(
-        &self,
-        account: AccountId,
-        packet: RedPacketId,
-    ) -> StoreResult<RedPacketClaim>;
-    /// A packet and its claims, for the members of its conversation.
-    async fn red_packet(&self, viewer: AccountId, packet: RedPacketId) -> StoreResult<RedPacket>;
-    /// Refunds the unclaimed rest of up to `limit` packets expired by
-    /// `now`; answers how many packets were closed.
-    async fn refund_expired_red_packets(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
-
-    // Merchants.
-    /// A new merchant owned by `owner`; name and city are already checked.
-    async fn create_merchant(
-        &self,
-        owner: AccountId,
-        name: String,
-        city: String,
-        currency: Currency,
-    ) -> StoreResult<Merchant>;
-    /// A merchant, for its owner only (`MerchantNotFound` for anyone else).
-    async fn merchant(
-        &self,
-        viewer: AccountId,
-        merchant: MerchantId,
-        currency: Currency,
-    ) -> StoreResult<Merchant>;
-    /// The buyer pays the merchant from their wallet into its settlement.
-    async fn pay_merchant(
-        &self,
-        buyer: AccountId,
-        request: Idempotent,
-        merchant: MerchantId,
-        money: Money,
-        pin: PinCheck,
-    ) -> StoreResult<Payment>;
-    /// The merchant's owner gives (part of) a payment back.
-    async fn refund_payment(
-        &self,
-        owner: AccountId,
-        request: Idempotent,
-        payment: PaymentId,
-        money: Money,
-    ) -> StoreResult<Refund>;
-    /// Stores a buyer's new payment code (its hash), bound to `device`, if
-    /// `authorization` holds and money may leave the wallet (no lock, no
-    /// reset waiting). A wrong PIN is counted in the refusing job.
-    async fn create_payment_code(
-        &self,
-        account: AccountId,
-        device: DeviceId,
-        code_hash: [u8; 32],
-        expires_at: Timestamp,
-        authorization: CodeAuthorization,
-    ) -> StoreResult<()>;
-    /// The merchant's owner collects from a buyer's payment code; the code
-    /// is used up either way. Refused while the buyer's PIN is locked or
-    /// being reset; past the buyer's daily cap it waits for confirmation.
-    async fn collect_payment(
-        &self,
-        owner: AccountId,
-        request: Idempotent,
-        collect: CollectRequest,
-    ) -> StoreResult<Payment>;
-    /// The buyer confirms (with their PIN) or declines a collection that
-    /// waits for them. Saying the same again answers the same; anyone but
-    /// the buyer gets `PaymentNotFound`.
-    async fn decide_payment(
-        &self,
-        buyer: AccountId,
-        payment: PaymentId,
-        decision: PaymentDecision,
-    ) -> StoreResult<Payment>;
-    /// A payment, for its buyer or its merchant's owner only.
-    async fn payment(&self, viewer: AccountId, payment: PaymentId) -> StoreResult<Payment>;
-    /// Lapses collections whose confirmation time is past `now`, at most
-    /// `limit`; returns how many. Nothing had moved, so nothing moves.
-    async fn lapse_unconfirmed_payments(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
-    /// Deletes idempotency keys stored before `keys_before` and payment
-    /// codes that expired before `codes_before`, at most `limit` of each;
-    /// returns how many rows went.
-    async fn purge_money_housekeeping(
-        &self,
-        keys_before: Timestamp,
-        codes_before: Timestamp,
-        limit: u32,
-    ) -> StoreResult<usize>;
 }
 
 /// A QR login request's id: `lr_` and 22 URL-safe base64 characters (128

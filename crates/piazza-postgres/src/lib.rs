@@ -17,10 +17,14 @@ pub mod integrity;
 mod log;
 mod login_requests;
 mod media;
+mod merchants;
 pub mod migrations;
 mod profiles;
 mod readers;
+mod red_packets;
 pub mod testing;
+mod transfers;
+mod wallet;
 mod writer;
 
 use std::sync::Arc;

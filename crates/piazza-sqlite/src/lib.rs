@@ -1,5 +1,5 @@
-//! Piazza's persistence. [`SqliteStore`] fulfils the domain's
-//! [`Store`](piazza_domain::Store) contract on an embedded SQLite database:
+//! Piazza's persistence on SQLite: the engine ([`SqliteEngine`]) that runs
+//! `piazza-core`'s use cases on an embedded SQLite database:
 //! one writer thread with group commit ([`writer`]), a pool of read-only
 //! connections ([`readers`]), and every SQL statement in this crate.
 //!
@@ -34,18 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_trait::async_trait;
-use piazza_domain::limits;
-use piazza_domain::money::{Currency, Money};
-use piazza_domain::store::{
-    CodeAuthorization, CollectRequest, Idempotent, Merchant, MoneyMoved, NoticeSink, Page, Payment,
-    PaymentDecision, PinChange, PinCheck, PinPolicy, PinSet, PinState, RedPacket, RedPacketClaim,
-    RedPacketRequest, Refund, StatementEntry, StoreResult, Transfer, TransferDecision,
-    TransferRequest,
-};
-use piazza_domain::{
-    AccountId, DeviceId, EntryId, MerchantId, PaymentId, RedPacketId, Store, Timestamp, TransferId,
-};
+use piazza_domain::store::{NoticeSink, PinPolicy, StoreResult};
 use rusqlite::{Connection, OptionalExtension};
 
 pub use engine::SqliteEngine;
@@ -174,6 +163,30 @@ impl SqliteStore {
     pub fn shut_down(&self) {
         self.writer.shut_down();
     }
+
+    /// True once the store found damage in itself: no money may move.
+    pub fn money_halted(&self) -> bool {
+        self.health.money_halted()
+    }
+
+    /// Ok when the store can both read and write: no damage found, its
+    /// writer running, a reader answering.
+    pub async fn check_health(&self) -> StoreResult<()> {
+        if let Some(damage) = self.health.damage() {
+            return Err(piazza_domain::StoreError::Unavailable(format!(
+                "the store is damaged ({damage}); money is halted"
+            )));
+        }
+        if !self.writer.is_running() {
+            return Err(piazza_domain::StoreError::Unavailable(
+                "the writer has stopped".into(),
+            ));
+        }
+        Ok(self
+            .readers
+            .read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await?)
+    }
 }
 
 /// Process-wide SQLite settings, which SQLite accepts only before its
@@ -286,298 +299,6 @@ fn foreign_keys_hold(conn: &Connection, schema: i64) -> Result<(), Error> {
     }
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    fn money_halted(&self) -> bool {
-        self.health.money_halted()
-    }
-
-    async fn check_health(&self) -> StoreResult<()> {
-        if let Some(damage) = self.health.damage() {
-            return Err(piazza_domain::StoreError::Unavailable(format!(
-                "the store is damaged ({damage}); money is halted"
-            )));
-        }
-        if !self.writer.is_running() {
-            return Err(piazza_domain::StoreError::Unavailable(
-                "the writer has stopped".into(),
-            ));
-        }
-        Ok(self
-            .readers
-            .read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await?)
-    }
-
-    async fn wallet_balance(&self, account: AccountId, currency: Currency) -> StoreResult<i64> {
-        Ok(self
-            .readers
-            .read(move |conn| wallet::balance(conn, account, currency))
-            .await?)
-    }
-
-    async fn set_pin(&self, account: AccountId, change: PinChange) -> StoreResult<PinSet> {
-        Ok(self
-            .writer
-            .run(move |ctx| wallet::set_pin(ctx, account, change))
-            .await??)
-    }
-
-    async fn pin(&self, account: AccountId) -> StoreResult<Option<PinState>> {
-        Ok(self
-            .readers
-            .read(move |conn| wallet::pin_state(conn, account, Timestamp::now()))
-            .await?)
-    }
-
-    async fn replayed_movement(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-    ) -> StoreResult<Option<MoneyMoved>> {
-        Ok(self
-            .readers
-            .read(move |conn| wallet::stored_answer(conn, account, &request))
-            .await?)
-    }
-
-    async fn top_up(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-        money: Money,
-        reference: String,
-    ) -> StoreResult<MoneyMoved> {
-        Ok(self
-            .writer
-            .run(move |ctx| wallet::top_up(ctx, account, request, money, reference))
-            .await?)
-    }
-
-    async fn withdraw(
-        &self,
-        account: AccountId,
-        request: Idempotent,
-        money: Money,
-        pin: PinCheck,
-        reference: String,
-    ) -> StoreResult<MoneyMoved> {
-        Ok(self
-            .writer
-            .run(move |ctx| wallet::withdraw(ctx, account, request, money, pin, reference))
-            .await??)
-    }
-
-    async fn statement(
-        &self,
-        account: AccountId,
-        currency: Currency,
-        before: Option<EntryId>,
-        limit: u32,
-    ) -> StoreResult<Page<StatementEntry>> {
-        let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
-        Ok(self
-            .readers
-            .read(move |conn| wallet::statement(conn, account, currency, before, limit))
-            .await?)
-    }
-
-    async fn send_transfer(
-        &self,
-        sender: AccountId,
-        request: Idempotent,
-        transfer: TransferRequest,
-        pin: PinCheck,
-    ) -> StoreResult<Transfer> {
-        Ok(self
-            .writer
-            .run_refusing_first(move |ctx| transfers::send(ctx, sender, request, transfer, pin))
-            .await??)
-    }
-
-    async fn decide_transfer(
-        &self,
-        recipient: AccountId,
-        transfer: TransferId,
-        decision: TransferDecision,
-    ) -> StoreResult<Transfer> {
-        Ok(self
-            .writer
-            .run(move |ctx| transfers::decide(ctx, recipient, transfer, decision))
-            .await?)
-    }
-
-    async fn transfer(&self, viewer: AccountId, transfer: TransferId) -> StoreResult<Transfer> {
-        Ok(self
-            .readers
-            .read(move |conn| transfers::get(conn, viewer, transfer))
-            .await?)
-    }
-
-    async fn return_expired_transfers(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
-        Ok(self
-            .writer
-            .run(move |ctx| transfers::return_expired(ctx, now, limit))
-            .await?)
-    }
-
-    async fn send_red_packet(
-        &self,
-        sender: AccountId,
-        request: Idempotent,
-        packet: RedPacketRequest,
-        pin: PinCheck,
-    ) -> StoreResult<RedPacket> {
-        Ok(self
-            .writer
-            .run(move |ctx| red_packets::send(ctx, sender, request, packet, pin))
-            .await??)
-    }
-
-    async fn claim_red_packet(
-        &self,
-        account: AccountId,
-        packet: RedPacketId,
-    ) -> StoreResult<RedPacketClaim> {
-        Ok(self
-            .writer
-            .run(move |ctx| red_packets::claim(ctx, account, packet))
-            .await?)
-    }
-
-    async fn red_packet(&self, viewer: AccountId, packet: RedPacketId) -> StoreResult<RedPacket> {
-        Ok(self
-            .readers
-            .read(move |conn| red_packets::get(conn, viewer, packet))
-            .await?)
-    }
-
-    async fn refund_expired_red_packets(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
-        Ok(self
-            .writer
-            .run(move |ctx| red_packets::refund_expired(ctx, now, limit))
-            .await?)
-    }
-
-    async fn create_merchant(
-        &self,
-        owner: AccountId,
-        name: String,
-        city: String,
-        _currency: Currency,
-    ) -> StoreResult<Merchant> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::create(ctx, owner, name, city))
-            .await?)
-    }
-
-    async fn merchant(
-        &self,
-        viewer: AccountId,
-        merchant: MerchantId,
-        currency: Currency,
-    ) -> StoreResult<Merchant> {
-        Ok(self
-            .readers
-            .read(move |conn| merchants::get(conn, viewer, merchant, currency))
-            .await?)
-    }
-
-    async fn pay_merchant(
-        &self,
-        buyer: AccountId,
-        request: Idempotent,
-        merchant: MerchantId,
-        money: Money,
-        pin: PinCheck,
-    ) -> StoreResult<Payment> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::pay(ctx, buyer, request, merchant, money, pin))
-            .await??)
-    }
-
-    async fn refund_payment(
-        &self,
-        owner: AccountId,
-        request: Idempotent,
-        payment: PaymentId,
-        money: Money,
-    ) -> StoreResult<Refund> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::refund(ctx, owner, request, payment, money))
-            .await?)
-    }
-
-    async fn create_payment_code(
-        &self,
-        account: AccountId,
-        device: DeviceId,
-        code_hash: [u8; 32],
-        expires_at: Timestamp,
-        authorization: CodeAuthorization,
-    ) -> StoreResult<()> {
-        Ok(self
-            .writer
-            .run(move |ctx| {
-                merchants::create_code(ctx, account, device, code_hash, expires_at, authorization)
-            })
-            .await??)
-    }
-
-    async fn collect_payment(
-        &self,
-        owner: AccountId,
-        request: Idempotent,
-        collect: CollectRequest,
-    ) -> StoreResult<Payment> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::collect(ctx, owner, request, collect))
-            .await?)
-    }
-
-    async fn decide_payment(
-        &self,
-        buyer: AccountId,
-        payment: PaymentId,
-        decision: PaymentDecision,
-    ) -> StoreResult<Payment> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::decide(ctx, buyer, payment, decision))
-            .await??)
-    }
-
-    async fn payment(&self, viewer: AccountId, payment: PaymentId) -> StoreResult<Payment> {
-        Ok(self
-            .readers
-            .read(move |conn| merchants::get_payment(conn, viewer, payment))
-            .await?)
-    }
-
-    async fn lapse_unconfirmed_payments(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::lapse_unconfirmed(ctx, now, limit))
-            .await?)
-    }
-
-    async fn purge_money_housekeeping(
-        &self,
-        keys_before: Timestamp,
-        codes_before: Timestamp,
-        limit: u32,
-    ) -> StoreResult<usize> {
-        Ok(self
-            .writer
-            .run(move |ctx| merchants::purge(ctx, keys_before, codes_before, limit))
-            .await?)
-    }
-}
-
 /// What the store's unit tests share.
 #[cfg(test)]
 pub(crate) mod test_support {
@@ -590,7 +311,7 @@ pub(crate) mod test_support {
     };
     use piazza_domain::{
         AccountId, ClientMsgId, ConversationId, DeviceId, DeviceName, DisplayName, Greeting,
-        GroupTitle, LogSeq, MessageText, Seq, Store, Username,
+        GroupTitle, LogSeq, MessageText, Seq, Username,
     };
 
     use crate::engine::Db;
@@ -610,7 +331,7 @@ pub(crate) mod test_support {
     }
 
     /// Gives `account` its first payment PIN (the store never reads the hash).
-    pub(crate) async fn set_first_pin(store: &SqliteStore, account: AccountId) {
+    pub(crate) async fn set_first_pin(store: &Core, account: AccountId) {
         let first = piazza_domain::store::PinChange::WithPassword {
             pin_hash: "unused".into(),
             reset_effective_at: piazza_domain::Timestamp::now(),
@@ -748,7 +469,7 @@ pub(crate) mod test_support {
 mod tests {
     use super::*;
     use crate::test_support::Nobody;
-    use piazza_domain::{ClientMsgId, ConversationId, MessageText};
+    use piazza_domain::{AccountId, ClientMsgId, ConversationId, MessageText, Timestamp};
 
     #[tokio::test]
     async fn health_fails_once_the_writer_has_stopped() {
@@ -771,9 +492,11 @@ mod tests {
         use piazza_domain::store::{IdempotencyKey, Idempotent};
 
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        let store = Arc::new(
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap(),
+        );
         let ann = test_support::account(&store, "ann").await;
+        let store = test_support::core(&store, dir.path());
         let money = Money::new(AmountMinor::positive(100).unwrap(), Currency::CNY);
         let request = || Idempotent {
             key: IdempotencyKey::parse("k1").unwrap(),

@@ -80,20 +80,21 @@ pub(crate) fn decode(conn: &Connection, data: &str) -> Result<Event> {
     };
     // The status the event reported when it was logged, not today's.
     transfer.status = status;
-    Ok(event(transfers::event(&transfer)))
+    Ok(event(piazza_core::pay::transfers::event(&transfer)))
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::{Nobody, account, log_after};
+    use crate::test_support::{Nobody, account, core};
     use std::sync::Arc;
 
+    use piazza_core::Core;
     use piazza_domain::event::TransferEvent;
     use piazza_domain::money::{AmountMinor, Currency, Money};
     use piazza_domain::store::{
         IdempotencyKey, Idempotent, PinCheck, TransferDecision, TransferRequest,
     };
-    use piazza_domain::{AccountId, LogSeq, Store, Timestamp};
+    use piazza_domain::{AccountId, LogSeq, Timestamp};
 
     use super::*;
     use crate::{SqliteStore, StoreOptions};
@@ -106,8 +107,8 @@ mod tests {
     }
 
     /// The events of `account`'s log whose type starts with `prefix`.
-    async fn logged(store: &SqliteStore, account: AccountId, prefix: &str) -> Vec<Event> {
-        let page = log_after(store, account, LogSeq::START, 100).await.unwrap();
+    async fn logged(store: &Core, account: AccountId, prefix: &str) -> Vec<Event> {
+        let page = store.log_after(account, LogSeq::START, 100).await.unwrap();
         page.entries
             .into_iter()
             .map(|entry| entry.event)
@@ -118,10 +119,12 @@ mod tests {
     #[tokio::test]
     async fn transfer_events_read_back_whole_with_the_status_of_their_time() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap();
+        let store = Arc::new(
+            SqliteStore::open(dir.path(), StoreOptions::default(), Arc::new(Nobody)).unwrap(),
+        );
         let (ann, bob) = (account(&store, "ann").await, account(&store, "bob").await);
         crate::test_support::make_contacts(&store, ann, bob).await;
+        let store = core(&store, dir.path());
         crate::test_support::set_first_pin(&store, ann).await;
         let money = Money::new(AmountMinor::positive(1_234).unwrap(), Currency::CNY);
         store

@@ -304,12 +304,13 @@ fn move_range(conn: &Connection, tail: &Tail, cursor: &Key, want: u64) -> Result
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::{Nobody, account, create_group, history, log_after, send_message};
+    use crate::test_support::{Nobody, account, core, create_group, history, send_message};
     use std::sync::Arc;
 
+    use piazza_core::Core;
     use piazza_domain::money::{AmountMinor, Currency, Money};
     use piazza_domain::store::{IdempotencyKey, Idempotent};
-    use piazza_domain::{AccountId, ClientMsgId, GroupTitle, LogSeq, MessageText, Store};
+    use piazza_domain::{AccountId, ClientMsgId, GroupTitle, LogSeq, MessageText};
     use rusqlite::Connection;
 
     use super::TailLimits;
@@ -349,9 +350,10 @@ mod tests {
         for name in ["ann", "bob", "cyd"] {
             accounts.push(account(&store, name).await);
         }
+        let store = core(&store, dir.path());
         let money = |minor| Money::new(AmountMinor::positive(minor).unwrap(), Currency::CNY);
         let top_up = |account: AccountId, n: usize| {
-            let store = Arc::clone(&store);
+            let store = store.clone();
             async move {
                 let request = Idempotent {
                     key: IdempotencyKey::parse(&format!("k{n}")).unwrap(),
@@ -385,7 +387,7 @@ mod tests {
             let mut seen = Vec::new();
             let mut after = LogSeq::START;
             loop {
-                let page = log_after(&store, account, after, 4).await.unwrap();
+                let page = store.log_after(account, after, 4).await.unwrap();
                 seen.extend(page.entries.iter().map(|entry| entry.seq.get()));
                 after = page.end;
                 if !page.has_more {
@@ -562,13 +564,20 @@ mod tests {
         );
     }
 
-    async fn ann_with_keys(store: &SqliteStore, keys: std::ops::Range<usize>) -> AccountId {
-        let ann = account(store, "ann").await;
-        top_ups(store, ann, keys).await;
-        ann
+    /// A store with tiny tails, its rules, and ann with a top-up under
+    /// each of `keys`.
+    async fn ann_with_keys(
+        dir: &std::path::Path,
+        keys: std::ops::Range<usize>,
+    ) -> (Core, AccountId) {
+        let store = Arc::new(SqliteStore::open(dir, tiny_tails(), Arc::new(Nobody)).unwrap());
+        let ann = account(&store, "ann").await;
+        let store = core(&store, dir);
+        top_ups(&store, ann, keys).await;
+        (store, ann)
     }
 
-    async fn top_ups(store: &SqliteStore, account: AccountId, keys: std::ops::Range<usize>) {
+    async fn top_ups(store: &Core, account: AccountId, keys: std::ops::Range<usize>) {
         let money = Money::new(AmountMinor::positive(1).unwrap(), Currency::CNY);
         for n in keys {
             let request = Idempotent {
@@ -585,8 +594,7 @@ mod tests {
     #[tokio::test]
     async fn a_purge_of_old_keys_makes_the_writer_count_the_tail_again() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap();
-        let ann = ann_with_keys(&store, 0..10).await;
+        let (store, ann) = ann_with_keys(dir.path(), 0..10).await;
         let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
         assert_eq!(count(&conn, "idempotency_keys_tail"), KEEP as i64);
         // Every key purged, from both tables; then three new ones.
@@ -607,8 +615,7 @@ mod tests {
     #[tokio::test]
     async fn a_tail_that_cannot_move_stays_put_and_the_others_move_on() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap();
-        let ann = ann_with_keys(&store, 0..10).await;
+        let (store, ann) = ann_with_keys(dir.path(), 0..10).await;
         let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
         // Damage: a log entry still in the tail is also in the main table,
         // so moving it breaks the main table's key.
@@ -640,12 +647,13 @@ mod tests {
     #[tokio::test]
     async fn a_reopened_store_counts_its_tails_and_moves_on() {
         let dir = tempfile::tempdir().unwrap();
-        let open = || SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap();
-        let mut store = open();
-        let ann = ann_with_keys(&store, 0..15).await;
+        let (store, ann) = ann_with_keys(dir.path(), 0..15).await;
         store.shut_down();
         drop(store);
-        store = open();
+        let store = core(
+            &Arc::new(SqliteStore::open(dir.path(), tiny_tails(), Arc::new(Nobody)).unwrap()),
+            dir.path(),
+        );
         top_ups(&store, ann, 15..30).await;
         store.shut_down();
         let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();

@@ -329,6 +329,16 @@ impl Writer {
         self.enqueue(work, true).await
     }
 
+    /// As [`Writer::queue`], for a job that returns every `Err` before
+    /// its first change (see [`Writer::run_refusing_first`]).
+    pub async fn queue_refusing_first<T, F>(&self, work: F) -> Result<Queued<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
+    {
+        self.enqueue(work, false).await
+    }
+
     async fn submit<T, F>(&self, work: F, savepoint: bool) -> Result<T>
     where
         T: Send + 'static,

@@ -86,9 +86,18 @@ pub(crate) fn assert_code(answer: &(u16, Value), status: u16, code: &str) {
     assert_eq!(answer.1["code"], code, "{}", answer.1);
 }
 
+/// The ledger re-verified from its postings, on the engine the server ran.
 pub(crate) fn assert_ledger_sound(app: &TestApp) {
-    let report =
-        piazza_sqlite::integrity::check_ledger_data_dir(app.data_dir()).expect("ledger readable");
+    let report = match crate::helpers::process_database(app.data_dir()) {
+        // The blocking client, on a thread of its own: this runs inside
+        // the test's runtime.
+        Some(url) => std::thread::spawn(move || piazza_postgres::integrity::check_ledger(&url))
+            .join()
+            .expect("the check ran")
+            .expect("ledger readable"),
+        None => piazza_sqlite::integrity::check_ledger_data_dir(app.data_dir())
+            .expect("ledger readable"),
+    };
     assert!(report.is_sound(), "{:?}", report.problems);
     assert!(report.postings > 0);
 }
