@@ -555,12 +555,12 @@ mod tests {
         );
     }
 
-    /// Every kind of event the server logs (the `rename`s of the domain's
-    /// `Event`) has a sentence of its own: a new kind fails here until it
-    /// gets one.
+    /// Every kind of event the server logs (the `rename`s of the wire
+    /// form's `Event`, `piazza-api/src/events.rs`) has a sentence of its
+    /// own: a new kind fails here until it gets one.
     #[test]
     fn every_kind_the_server_logs_has_a_sentence() {
-        let source = include_str!("../../../../piazza-domain/src/event.rs");
+        let source = include_str!("../../../../piazza-api/src/events.rs");
         let kinds: Vec<&str> = source
             .split("#[serde(rename = \"")
             .skip(1)
