@@ -4,11 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use piazza_client::Client;
+use piazza_client::{Client, IdempotencyKey};
 use piazza_postgres::testing::TestDatabase;
 
 use crate::helpers::{PASSWORD, ServerProcess, start_server_process_on_database, sync_all};
 
+const PIN: &str = "135790";
+/// Transfers each member sends to the next through each server.
+const TRANSFERS: usize = 10;
 /// Messages each member sends through each server.
 const SENDS: usize = 40;
 
@@ -63,8 +66,10 @@ async fn two_processes_on_one_database_lose_and_double_nothing() {
     let database = TestDatabase::create();
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     let servers = [
-        start_server_process_on_database(dirs[0].path(), &database.url, &[]).await,
-        start_server_process_on_database(dirs[1].path(), &database.url, &[]).await,
+        start_server_process_on_database(dirs[0].path(), &database.url, &["--sandbox-payments"])
+            .await,
+        start_server_process_on_database(dirs[1].path(), &database.url, &["--sandbox-payments"])
+            .await,
     ];
     let names = ["ann", "bob", "cat", "dan"];
     let mut users = Vec::new();
@@ -100,6 +105,28 @@ async fn two_processes_on_one_database_lose_and_double_nothing() {
             }));
         }
     }
+    // And money moves through both at once, each to the next member.
+    for (u, user) in users.iter().enumerate() {
+        user.on[0].set_pin(PIN, PASSWORD).await.unwrap();
+        let key = IdempotencyKey::parse(&format!("fund-{u}")).unwrap();
+        user.on[1].top_up(&key, 1_000_000).await.unwrap();
+    }
+    for (u, user) in users.iter().enumerate() {
+        let to = users[(u + 1) % users.len()].account_id.clone();
+        for side in 0..2 {
+            let client = user.on[side].clone();
+            let to = to.clone();
+            sends.push(tokio::spawn(async move {
+                for n in 0..TRANSFERS {
+                    let key = IdempotencyKey::parse(&format!("t-{u}-{side}-{n}")).unwrap();
+                    client
+                        .send_transfer(&key, &to, 100, PIN, None)
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+    }
     for send in sends {
         send.await.unwrap();
     }
@@ -122,6 +149,17 @@ async fn two_processes_on_one_database_lose_and_double_nothing() {
             .map(|event| crate::helpers::position(&event.cursor))
             .collect();
         assert_eq!(positions, (1..=one.len() as i64).collect::<Vec<_>>());
+    }
+    // The money: every transfer sent, nothing made or lost anywhere.
+    for user in &users {
+        let one = user.on[0].wallet().await.unwrap();
+        let two = user.on[1].wallet().await.unwrap();
+        assert_eq!(
+            one.balance_minor, two.balance_minor,
+            "one balance through either"
+        );
+        // Each sent 2 × TRANSFERS of 100, held until accepted: each once.
+        assert_eq!(one.balance_minor, 1_000_000 - 2 * TRANSFERS as i64 * 100);
     }
     for check in ["check", "ledger-check"] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
