@@ -194,3 +194,28 @@ fn nanos() -> u32 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.subsec_nanos())
 }
+
+/// A notice sink that drops everything: tests of the rules alone.
+pub struct Nobody;
+
+impl piazza_domain::store::NoticeSink for Nobody {
+    fn notify(&self, _: Vec<piazza_domain::event::Notice>) {}
+}
+
+/// The rules over a new engine on `url`, as one Piazza process runs them:
+/// two calls on one database are two processes sharing it.
+pub async fn open_core(url: &str, data_dir: &std::path::Path) -> piazza_core::Core {
+    let url = url.to_owned();
+    let open = move || {
+        crate::PostgresEngine::open(
+            &url,
+            crate::PostgresOptions::default(),
+            std::sync::Arc::new(Nobody),
+        )
+    };
+    let engine = tokio::task::spawn_blocking(open)
+        .await
+        .expect("opening does not panic")
+        .unwrap_or_else(|error| panic!("cannot open the engine: {error}"));
+    piazza_core::Core::new(std::sync::Arc::new(engine), data_dir)
+}

@@ -3,33 +3,16 @@
 //! the engine's row locks settle. The end-to-end suite runs chat's rules
 //! on PostgreSQL too (`ON_POSTGRES`), one process at a time.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use futures_util::future::join_all;
 use piazza_core::Core;
-use piazza_domain::event::{Event, Notice};
-use piazza_domain::store::{DeviceSeen, NoticeSink, TokenHash};
+use piazza_domain::event::Event;
+use piazza_domain::store::{DeviceSeen, TokenHash};
 use piazza_domain::{
     AccountId, ClientMsgId, DeviceName, DisplayName, Greeting, GroupTitle, LogSeq, MessageText,
     Seq, Username,
 };
-use piazza_postgres::testing::TestDatabase;
-use piazza_postgres::{PostgresEngine, PostgresOptions, integrity};
-
-struct Nobody;
-
-impl NoticeSink for Nobody {
-    fn notify(&self, _: Vec<Notice>) {}
-}
-
-/// The rules over a new engine on `url`, as one Piazza process runs them.
-async fn open(url: &str, data_dir: &Path) -> Core {
-    let url = url.to_owned();
-    let open = move || PostgresEngine::open(&url, PostgresOptions::default(), Arc::new(Nobody));
-    let engine = tokio::task::spawn_blocking(open).await.unwrap().unwrap();
-    Core::new(Arc::new(engine), data_dir)
-}
+use piazza_postgres::integrity;
+use piazza_postgres::testing::{TestDatabase, open_core as open};
 
 /// Two processes on one new database, and accounts named `names`, each
 /// a contact of the first.

@@ -5,40 +5,22 @@
 //! PIN from being tried more than five times. The end-to-end suite runs
 //! Pay's rules on PostgreSQL too (`ON_POSTGRES`), one process at a time.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use futures_util::future::join_all;
 use piazza_core::Core;
 use piazza_domain::money::{AmountMinor, Currency, Money};
 use piazza_domain::red_packet::{ShareCount, SplitMode};
 use piazza_domain::store::{
-    IdempotencyKey, Idempotent, NoticeSink, PinChange, PinCheck, RedPacketRequest,
-    TransferDecision, TransferRequest, TransferStatus,
+    IdempotencyKey, Idempotent, PinChange, PinCheck, RedPacketRequest, TransferDecision,
+    TransferRequest, TransferStatus,
 };
 use piazza_domain::{
-    AccountId, DisplayName, Greeting, GroupTitle, Notice, Rejection, StoreError, Timestamp,
-    Username,
+    AccountId, DisplayName, Greeting, GroupTitle, Rejection, StoreError, Timestamp, Username,
 };
-use piazza_postgres::testing::TestDatabase;
-use piazza_postgres::{PostgresEngine, PostgresOptions, integrity};
+use piazza_postgres::integrity;
+use piazza_postgres::testing::{TestDatabase, open_core as open};
 
 const CNY: Currency = Currency::CNY;
 const HOUR_MS: i64 = 3_600_000;
-
-struct Nobody;
-
-impl NoticeSink for Nobody {
-    fn notify(&self, _: Vec<Notice>) {}
-}
-
-/// The rules over a new engine on `url`, as one Piazza process runs them.
-async fn open(url: &str, data_dir: &Path) -> Core {
-    let url = url.to_owned();
-    let open = move || PostgresEngine::open(&url, PostgresOptions::default(), Arc::new(Nobody));
-    let engine = tokio::task::spawn_blocking(open).await.unwrap().unwrap();
-    Core::new(Arc::new(engine), data_dir)
-}
 
 fn money(minor: i64) -> Money {
     Money::new(AmountMinor::positive(minor).unwrap(), CNY)

@@ -4,38 +4,19 @@
 //! and races between two engines on one database — two processes — that
 //! only the engine's row locks settle.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use piazza_core::Core;
-use piazza_domain::event::Notice;
 use piazza_domain::media::{MediaType, NewMedia};
 use piazza_domain::store::{
     DeviceSeen, FieldChange, LoginApproval, LoginOrigin, LoginRequestId, LoginRequestReview,
-    LoginRequestStatus, NewLoginRequest, NoticeSink, OtherDevices, Profile, ProfileChange,
-    TokenHash,
+    LoginRequestStatus, NewLoginRequest, OtherDevices, Profile, ProfileChange, TokenHash,
 };
 use piazza_domain::{
     AccountId, DeviceName, DisplayName, Greeting, Rejection, StoreError, Timestamp, Username,
 };
-use piazza_postgres::testing::TestDatabase;
-use piazza_postgres::{PostgresEngine, PostgresOptions};
-
-struct Nobody;
-
-impl NoticeSink for Nobody {
-    fn notify(&self, _: Vec<Notice>) {}
-}
+use piazza_postgres::testing::{TestDatabase, open_core as open};
 
 /// The rules over a new engine on `url`, as one Piazza process runs them,
 /// with media files under `data_dir`.
-async fn open(url: &str, data_dir: &Path) -> Core {
-    let url = url.to_owned();
-    let open = move || PostgresEngine::open(&url, PostgresOptions::default(), Arc::new(Nobody));
-    let engine = tokio::task::spawn_blocking(open).await.unwrap().unwrap();
-    Core::new(Arc::new(engine), data_dir)
-}
-
 async fn account(core: &Core, name: &str) -> AccountId {
     let display_name = DisplayName::parse(name).unwrap();
     let created = core.create_account(username(name), display_name, "x".into());
