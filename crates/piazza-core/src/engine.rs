@@ -138,6 +138,12 @@ pub enum Error {
     /// again; only a conflict that outlasts its retries reaches a caller.
     #[error("a concurrent transaction conflicted with this one: {0}")]
     Conflict(String),
+    /// The engine went to fetch what the job asked for, together with
+    /// what the other jobs of its batch ask (PostgreSQL: one query for a
+    /// whole batch's look-ups), and runs the job again once it has it. A
+    /// job passes it on like any error; it never reaches a caller.
+    #[error("the engine is fetching data for this job")]
+    Fetching,
     /// Stored data is not what this version wrote.
     #[error("stored data is not what this version wrote: {0}")]
     Corrupt(String),

@@ -25,6 +25,7 @@ macro_rules! message_columns {
          m.kind, m.ref"
     };
 }
+pub(crate) use message_columns;
 
 /// What `membership` and `membership_for_update` read.
 macro_rules! membership_query {
@@ -35,7 +36,7 @@ macro_rules! membership_query {
     };
 }
 
-fn kind_of(kind: i64) -> Result<ConversationKind> {
+pub(crate) fn kind_of(kind: i64) -> Result<ConversationKind> {
     match kind {
         0 => Ok(ConversationKind::Direct),
         1 => Ok(ConversationKind::Group),
@@ -61,7 +62,7 @@ fn membership_of(row: &Row) -> Result<Membership> {
 }
 
 /// A message from `message_columns!()` starting at column `first`.
-fn message_at(row: &Row, first: usize) -> Message {
+pub(crate) fn message_at(row: &Row, first: usize) -> Message {
     Message {
         message_id: MessageId::from_row(row.get(first)),
         conversation_id: ConversationId::from_row(row.get(first + 1)),
@@ -95,6 +96,9 @@ impl Reads for Db<'_> {
     }
 
     fn member_ids(&mut self, conversation: ConversationId) -> Result<Vec<AccountId>> {
+        if self.0.batch.is_some() {
+            return self.0.member_list(conversation.row());
+        }
         let rows = self.0.query(
             "SELECT account_id FROM members WHERE conversation_id = $1 ORDER BY account_id",
             &[&conversation.row()],
@@ -146,6 +150,9 @@ impl Reads for Db<'_> {
         sender: AccountId,
         client_msg_id: &ClientMsgId,
     ) -> Result<Option<Message>> {
+        if self.0.batch.is_some() {
+            return self.0.sent_message(sender.row(), client_msg_id.as_str());
+        }
         // The conditions of `messages_by_client_id`, so that index answers.
         let row = self.0.query_opt(
             concat!(
@@ -299,18 +306,15 @@ fn log_entry_of(account: AccountId, row: &Row) -> Result<LogEntry> {
 }
 
 impl Writes for PgTx<'_> {
-    /// Locks the member's row and the conversation's (`FOR UPDATE` takes
-    /// every row the join read) until the transaction ends.
+    /// Locks the member's row and the conversation's until the
+    /// transaction ends, fetched with the batch's others (`batch.rs`).
     fn membership_for_update(
         &mut self,
         account: AccountId,
         conversation: ConversationId,
     ) -> Result<Option<Membership>> {
-        let row = self.conn().query_opt(
-            concat!(membership_query!(), " FOR UPDATE"),
-            &[&conversation.row(), &account.row()],
-        )?;
-        row.as_ref().map(membership_of).transpose()
+        self.conn()
+            .locked_membership(conversation.row(), account.row())
     }
 
     /// A racing open of the same pair waits on the unique key, then finds
@@ -410,6 +414,9 @@ impl Writes for PgTx<'_> {
         last_seq: Seq,
         at: Timestamp,
     ) -> Result<Seq> {
+        if let Some(seq) = self.conn().next_seq(conversation.row(), last_seq.get(), at)? {
+            return Ok(Seq::from_store(seq));
+        }
         let seq = last_seq.get() + 1;
         let moved = self.conn().execute(
             "UPDATE conversations SET last_seq = $1, last_activity_at = $2
@@ -429,31 +436,14 @@ impl Writes for PgTx<'_> {
     /// twice at once) may commit between the rules' look-up and this
     /// insert: the batch then conflicts and runs again, and the rules find
     /// that message and answer it as the retry it is.
+    /// Kept for the batch's flush, which writes every message of the
+    /// batch in one statement. Another writer's message with the same
+    /// client id (a retry sent twice at once) may commit between the
+    /// rules' look-up and the flush: the batch then conflicts and runs
+    /// again, and the rules find that message and answer it as the retry
+    /// it is.
     fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<MessageId> {
-        let (kind, reference) = message.special.unzip();
-        let row = self.conn().query_opt(
-            "INSERT INTO messages
-             (conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
-            &[
-                &message.conversation.row(),
-                &message.seq.get(),
-                &message.sender.row(),
-                &message.client_msg_id.as_str(),
-                &message.text.as_str(),
-                &message.sent_at.unix_ms(),
-                &kind,
-                &reference,
-            ],
-        )?;
-        let row = row.ok_or_else(|| {
-            Error::Conflict(format!(
-                "{} sent client id {:?} in another transaction",
-                message.sender,
-                message.client_msg_id.as_str()
-            ))
-        })?;
-        Ok(MessageId::from_row(row.get(0)))
+        self.conn().insert_message(message).map(MessageId::from_row)
     }
 
     fn set_read_seq(
@@ -462,6 +452,12 @@ impl Writes for PgTx<'_> {
         member: AccountId,
         seq: Seq,
     ) -> Result<()> {
+        if self
+            .conn()
+            .set_read_seq(conversation.row(), member.row(), seq.get())
+        {
+            return Ok(());
+        }
         self.conn().execute(
             "UPDATE members SET read_seq = $1 WHERE conversation_id = $2 AND account_id = $3",
             &[&seq.get(), &conversation.row(), &member.row()],

@@ -1,5 +1,8 @@
 //! One connection to PostgreSQL with its prepared statements, and the
-//! mapping of PostgreSQL's errors onto the rules' errors.
+//! mapping of PostgreSQL's errors onto the rules' errors. A writer's
+//! connection also carries its batch (`batch.rs`): every statement a job
+//! runs passes [`Conn::before_statement`], which keeps the batch's
+//! pending writes ahead of it.
 
 use std::collections::HashMap;
 
@@ -7,6 +10,8 @@ use piazza_core::{Error, Result};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
+
+use crate::batch::{Batch, MessageIds, Mode};
 
 /// Parameters of a statement.
 pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -16,6 +21,9 @@ pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 pub struct Conn {
     client: Client,
     statements: HashMap<&'static str, Statement>,
+    /// A writer's batch; `None` on a reader.
+    pub(crate) batch: Option<Batch>,
+    pub(crate) message_ids: MessageIds,
 }
 
 impl Conn {
@@ -23,7 +31,15 @@ impl Conn {
         Ok(Conn {
             client: Client::connect(url, NoTls)?,
             statements: HashMap::new(),
+            batch: None,
+            message_ids: MessageIds::default(),
         })
+    }
+
+    /// A writer's connection: its statements go through a batch.
+    pub(crate) fn for_writer(mut self) -> Conn {
+        self.batch = Some(Batch::new());
+        self
     }
 
     pub fn is_closed(&self) -> bool {
@@ -44,29 +60,98 @@ impl Conn {
     }
 
     pub fn query(&mut self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>> {
-        let statement = self.statement(sql)?;
-        self.client.query(&statement, params).map_err(error)
+        self.before_statement(sql)?;
+        self.raw_query(sql, params)
     }
 
     pub fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> Result<Option<Row>> {
+        self.before_statement(sql)?;
         let statement = self.statement(sql)?;
         self.client.query_opt(&statement, params).map_err(error)
     }
 
     pub fn query_one(&mut self, sql: &'static str, params: Params<'_>) -> Result<Row> {
+        self.before_statement(sql)?;
         let statement = self.statement(sql)?;
         self.client.query_one(&statement, params).map_err(error)
     }
 
     pub fn execute(&mut self, sql: &'static str, params: Params<'_>) -> Result<u64> {
+        self.before_statement(sql)?;
+        self.raw_execute(sql, params)
+    }
+
+    /// Statements without parameters, as one simple query.
+    pub fn batch(&mut self, sql: &str) -> Result<()> {
+        self.before_statement(sql)?;
+        self.raw_batch(sql)
+    }
+
+    /// A statement of a job's own is about to run on a writer's
+    /// connection. Buffered, the job stops to run again direct; direct,
+    /// the batch's pending writes go first (the statement must see them),
+    /// and after a write the cache is forgotten (the write may change
+    /// what it holds).
+    fn before_statement(&mut self, sql: &str) -> Result<()> {
+        let Some(batch) = self.batch.as_mut() else {
+            return Ok(());
+        };
+        match batch.mode {
+            Mode::Direct => {}
+            Mode::Buffered => {
+                batch.misses.direct = true;
+                return Err(Error::Fetching);
+            }
+            Mode::Discovery => return Err(Error::Fetching),
+        }
+        crate::batch::flush(self)?;
+        if !is_read(sql) {
+            self.batch_mut().forget_reads();
+        }
+        Ok(())
+    }
+
+    /// A query that bypasses the batch: the batch's own fetches.
+    pub(crate) fn raw_query(&mut self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>> {
+        let statement = self.statement(sql)?;
+        self.client.query(&statement, params).map_err(error)
+    }
+
+    /// As [`Conn::raw_query`], with PostgreSQL's error as it came.
+    pub(crate) fn client_query(
+        &mut self,
+        sql: &'static str,
+        params: Params<'_>,
+    ) -> std::result::Result<Vec<Row>, postgres::Error> {
+        let statement = match self.statements.get(sql) {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = self.client.prepare(sql)?;
+                self.statements.insert(sql, statement.clone());
+                statement
+            }
+        };
+        self.client.query(&statement, params)
+    }
+
+    pub(crate) fn raw_execute(&mut self, sql: &'static str, params: Params<'_>) -> Result<u64> {
         let statement = self.statement(sql)?;
         self.client.execute(&statement, params).map_err(error)
     }
 
-    /// Statements without parameters, as one simple query (BEGIN, …).
-    pub fn batch(&mut self, sql: &str) -> Result<()> {
+    /// BEGIN, COMMIT, savepoints: the writer's own.
+    pub(crate) fn raw_batch(&mut self, sql: &str) -> Result<()> {
         self.client.batch_execute(sql).map_err(error)
     }
+}
+
+/// A statement that changes nothing the cache holds: a read (locking
+/// rows or not), or a savepoint opened or released.
+fn is_read(sql: &str) -> bool {
+    let sql = sql.trim_start();
+    ["SELECT", "SAVEPOINT", "RELEASE"]
+        .iter()
+        .any(|verb| sql.starts_with(verb))
 }
 
 /// A conflict with another transaction is [`Error::Conflict`], which the

@@ -22,6 +22,9 @@ use crate::{Db, PgTx};
 
 impl Reads for Db<'_> {
     fn are_contacts(&mut self, account: AccountId, contact: AccountId) -> Result<bool> {
+        if self.0.batch.is_some() {
+            return self.0.contact_of(account.row(), contact.row());
+        }
         let found = self.0.query_opt(
             "SELECT 1 FROM contacts WHERE account_id = $1 AND contact_id = $2",
             &[&account.row(), &contact.row()],

@@ -10,6 +10,7 @@
 //! SQLite, so a blocking client on those threads is the simplest fit.
 
 mod accounts;
+mod batch;
 mod chat;
 mod conn;
 mod contacts;

@@ -8,27 +8,17 @@ use piazza_domain::{AccountId, LogSeq, Timestamp};
 
 use crate::conn::{Conn, corrupt};
 
-/// Appends `event` to `account`'s log with the next log_seq. The UPDATE
-/// locks the account row until the transaction ends: another transaction
-/// appending to the same log waits, then reads the committed head.
+/// Appends `event` to `account`'s log with the next log_seq. The head is
+/// read locked (`FOR NO KEY UPDATE`, fetched with the batch's others) and
+/// held until the transaction ends: another transaction appending to the
+/// same log waits, then reads the committed head. The entry and the new
+/// head are written by the batch's flush.
 pub fn append(conn: &mut Conn, account: AccountId, event: &Event, at: Timestamp) -> Result<LogSeq> {
     let (message, data) = match event {
         Event::MessageNew(message) => (Some(message.message_id.row()), None),
         other => (None, Some(encode(other)?)),
     };
-    // One round trip: the head moves and the entry goes in together.
-    let head: i64 = conn
-        .query_one(
-            "WITH head AS (
-                 UPDATE accounts SET log_head = log_head + 1 WHERE id = $1 RETURNING log_head
-             )
-             INSERT INTO account_log (account_id, log_seq, at, message_id, data)
-             SELECT $1, log_head, $2, $3, $4 FROM head
-             RETURNING log_seq",
-            &[&account.row(), &at.unix_ms(), &message, &data],
-        )?
-        .get(0);
-    Ok(LogSeq::from_stored(head))
+    conn.append_entry(account, message, data, at)
 }
 
 /// The stored form of an event other than `message.new` (kept as its

@@ -7,6 +7,7 @@
 //! transaction (a deadlock, a serialization failure, from this process or
 //! another) is rolled back whole and run again: jobs are `FnMut` for that.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use piazza_domain::{AccountId, LogSeq, Rejection, Timestamp};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Db;
+use crate::batch::Mode;
 use crate::conn::Conn;
 
 /// What a job sees: the open transaction of its batch.
@@ -74,7 +76,10 @@ impl Tx for PgTx<'_> {
         effect: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
     ) -> Result<std::result::Result<(), Rejection>> {
         let (name, notices) = (format!("part_{}", self.depth), self.notices.len());
+        // A statement of the job's own: the job runs direct from here,
+        // and what the batch kept pending is written before the savepoint.
         self.db.0.batch(&format!("SAVEPOINT {name}"))?;
+        let mark = self.db.0.batch_mut().mark();
         self.depth += 1;
         let outcome = effect(self);
         self.depth -= 1;
@@ -84,9 +89,10 @@ impl Tx for PgTx<'_> {
                 Ok(Ok(()))
             }
             Err(Error::Rejected(rejection)) => {
-                self.db.0.batch(&format!(
+                self.db.0.raw_batch(&format!(
                     "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
                 ))?;
+                self.db.0.batch_mut().undo(mark);
                 self.notices.truncate(notices);
                 Ok(Err(rejection))
             }
@@ -118,11 +124,9 @@ impl Default for WriterLimits {
         WriterLimits {
             writers: 1,
             queue_len_max: 16_384,
-            // PostgreSQL keeps the ids of 64 subtransactions (our savepoint
-            // per job) per transaction in shared memory; past that every
-            // snapshot of every session must look them up on disk, and a
-            // batch of 1,024 sends ran ~5x slower than batches of 64.
-            batch_len_max: 64,
+            // A batch of sends costs a few round trips whatever its size
+            // (`batch.rs`); direct jobs are capped per transaction apart.
+            batch_len_max: 1_024,
             conflict_retries: 8,
         }
     }
@@ -149,7 +153,7 @@ impl Writers {
             .enumerate()
             .map(|(index, conn)| {
                 let writer = Writer {
-                    conn,
+                    conn: conn.for_writer(),
                     url: url.clone(),
                     jobs: Arc::clone(&receiver),
                     sink: Arc::clone(&sink),
@@ -241,13 +245,17 @@ impl Writer {
         loop {
             match self.attempt(&mut batch) {
                 Ok((answers, notices)) => {
+                    let rest = batch.split_off(answers.len());
                     for (job, answer) in batch.into_iter().zip(answers) {
                         let _ = job.reply.send(answer);
                     }
                     if !notices.is_empty() {
                         self.sink.notify(notices);
                     }
-                    return;
+                    if rest.is_empty() {
+                        return;
+                    }
+                    (batch, attempt) = (rest, 0);
                 }
                 Err(Error::Conflict(why)) if attempt < self.limits.conflict_retries => {
                     attempt += 1;
@@ -277,7 +285,7 @@ impl Writer {
         for attempt in 1.. {
             match Conn::connect(&self.url) {
                 Ok(conn) => {
-                    self.conn = conn;
+                    self.conn = conn.for_writer();
                     return;
                 }
                 Err(error) => {
@@ -288,49 +296,151 @@ impl Writer {
         }
     }
 
-    /// One try at the batch, in one transaction. Each job runs in a
-    /// savepoint of its own; the statements between two jobs (release
-    /// one, open the next) go in one round trip, and COMMIT releases the
-    /// last.
-    fn attempt(&mut self, batch: &mut [Job]) -> Result<(Vec<Result<Done>>, Vec<Notice>)> {
-        let conn = &mut self.conn;
-        conn.batch("BEGIN; SAVEPOINT job")?;
-        let now = Timestamp::now();
-        let (mut answers, mut notices) = (Vec::with_capacity(batch.len()), Vec::new());
-        let last = batch.len() - 1;
-        for (index, job) in batch.iter_mut().enumerate() {
-            let next = if index == last { "" } else { "; SAVEPOINT job" };
-            let mut tx = PgTx {
-                db: Db(conn),
-                now,
-                pin_policy: self.pin_policy,
-                notices: Vec::new(),
-                depth: 0,
-            };
-            match (job.work)(&mut tx) {
-                Ok(done) => {
-                    notices.append(&mut tx.notices);
-                    if index != last {
-                        conn.batch(&format!("RELEASE SAVEPOINT job{next}"))?;
-                    }
-                    answers.push(Ok(done));
-                }
-                Err(Error::Conflict(why)) => {
-                    let _ = conn.batch("ROLLBACK");
-                    return Err(Error::Conflict(why));
-                }
-                Err(refused) => {
-                    let undo = "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job";
-                    conn.batch(&format!("{undo}{next}"))?;
-                    answers.push(Err(refused));
-                }
-            }
-        }
-        if let Err(failed) = conn.batch("COMMIT") {
-            let _ = conn.batch("ROLLBACK");
+    /// One try at the batch, in one transaction (`batch.rs` says how its
+    /// jobs read and write). Answers the jobs it ran; those it left (too
+    /// many direct jobs for one transaction) wait for the next batch.
+    fn attempt(&mut self, jobs: &mut [Job]) -> Result<(Vec<Result<Done>>, Vec<Notice>)> {
+        self.conn.batch_mut().reset();
+        self.conn.raw_batch("BEGIN")?;
+        let mut run = Attempt {
+            conn: &mut self.conn,
+            now: Timestamp::now(),
+            pin_policy: self.pin_policy,
+            answers: Vec::with_capacity(jobs.len()),
+            notices: Vec::new(),
+            savepoints: 0,
+        };
+        let outcome = run.all(jobs).and_then(|()| {
+            crate::batch::flush(run.conn)?;
+            run.conn.raw_batch("COMMIT")
+        });
+        let (answers, notices) = (run.answers, run.notices);
+        self.conn.batch_mut().reset();
+        if let Err(failed) = outcome {
+            let _ = self.conn.raw_batch("ROLLBACK");
             return Err(failed);
         }
         Ok((answers, notices))
+    }
+}
+
+/// A batch's jobs being run in its transaction.
+struct Attempt<'c> {
+    conn: &'c mut Conn,
+    now: Timestamp,
+    pin_policy: PinPolicy,
+    answers: Vec<Result<Done>>,
+    notices: Vec<Notice>,
+    /// Savepoints taken, one per direct job: PostgreSQL keeps 64
+    /// subtransactions per transaction in shared memory, and past that
+    /// every snapshot of every session looks them up on disk.
+    savepoints: usize,
+}
+
+/// Direct jobs one transaction takes: below PostgreSQL's 64, with room
+/// for a refusable part's savepoint in each.
+const SAVEPOINTS_MAX: usize = 30;
+
+/// How one run of a job ended.
+enum Ran {
+    Done(Result<Done>, Vec<Notice>),
+    /// It stopped on a miss or a statement of its own.
+    Stopped,
+}
+
+impl Attempt<'_> {
+    /// Runs the jobs in order, each buffered (direct if it must), until
+    /// all have answered or the transaction has taken its savepoints.
+    fn all(&mut self, jobs: &mut [Job]) -> Result<()> {
+        while self.answers.len() < jobs.len() && self.savepoints < SAVEPOINTS_MAX {
+            let index = self.answers.len();
+            let mark = self.conn.batch_mut().start_job(Mode::Buffered);
+            match self.run(&mut jobs[index])? {
+                Ran::Done(answer, notices) => {
+                    if answer.is_err() {
+                        self.conn.batch_mut().undo(mark);
+                    }
+                    self.answered(answer, notices);
+                }
+                Ran::Stopped => {
+                    self.conn.batch_mut().undo(mark);
+                    let batch = self.conn.batch_mut();
+                    let direct = std::mem::take(&mut batch.misses.direct);
+                    if !batch.misses.is_empty() {
+                        self.discover(&mut jobs[index + 1..]);
+                        self.conn.fetch_misses()?;
+                    } else if direct {
+                        self.direct(&mut jobs[index])?;
+                    } else {
+                        return Err(Error::Engine("a job stopped for nothing".into()));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a job once; a conflict ends the attempt.
+    fn run(&mut self, job: &mut Job) -> Result<Ran> {
+        let mut tx = PgTx {
+            db: Db(self.conn),
+            now: self.now,
+            pin_policy: self.pin_policy,
+            notices: Vec::new(),
+            depth: 0,
+        };
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| (job.work)(&mut tx)));
+        let ran = ran.unwrap_or_else(|_| Err(Error::Engine("a write job panicked".into())));
+        match ran {
+            Err(Error::Fetching) => Ok(Ran::Stopped),
+            Err(Error::Conflict(why)) => Err(Error::Conflict(why)),
+            answer => Ok(Ran::Done(answer, tx.notices)),
+        }
+    }
+
+    fn answered(&mut self, answer: Result<Done>, mut notices: Vec<Notice>) {
+        if answer.is_ok() {
+            self.notices.append(&mut notices);
+        }
+        self.answers.push(answer);
+    }
+
+    /// Runs `jobs` only to learn what they will ask, taking back what
+    /// they change: the next fetch brings it for them too.
+    fn discover(&mut self, jobs: &mut [Job]) {
+        for job in jobs {
+            let mark = self.conn.batch_mut().start_job(Mode::Discovery);
+            let _ = self.run(job);
+            self.conn.batch_mut().undo(mark);
+        }
+    }
+
+    /// Runs a job in a savepoint of its own, after the earlier jobs'
+    /// writes: its statements run as it makes them. A refusal rolls back
+    /// to the savepoint. The savepoint is released when the next direct
+    /// job takes its own, or by COMMIT.
+    fn direct(&mut self, job: &mut Job) -> Result<()> {
+        crate::batch::flush(self.conn)?;
+        let open = if self.savepoints == 0 {
+            "SAVEPOINT job"
+        } else {
+            "RELEASE SAVEPOINT job; SAVEPOINT job"
+        };
+        self.conn.raw_batch(open)?;
+        self.savepoints += 1;
+        let mark = self.conn.batch_mut().start_job(Mode::Direct);
+        match self.run(job)? {
+            Ran::Done(Ok(done), notices) => self.answered(Ok(done), notices),
+            Ran::Done(Err(refused), notices) => {
+                self.conn.raw_batch("ROLLBACK TO SAVEPOINT job")?;
+                self.conn.batch_mut().undo(mark);
+                self.answered(Err(refused), notices);
+            }
+            Ran::Stopped => {
+                return Err(Error::Engine("a direct job stopped to fetch".into()));
+            }
+        }
+        Ok(())
     }
 }
 

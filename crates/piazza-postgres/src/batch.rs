@@ -1,0 +1,520 @@
+//! What a writer's batch keeps between PostgreSQL and its jobs, so that a
+//! batch of a thousand sends costs a dozen round trips, not ten thousand.
+//!
+//! The hot paths (a message sent: its client id looked up, the sender's
+//! membership locked, the members listed, the contact checked, the seq
+//! and each member's `log_seq` handed out, the message and the log
+//! entries stored) read through [`Cache`] and write into [`Pending`]:
+//!
+//! - **Reads are fetched for the whole batch at once.** A job that asks
+//!   for something not cached fails with [`Error::Fetching`]; the writer
+//!   then runs the jobs after it in *discovery* (their effects undone) to
+//!   learn what they will ask, fetches it all in one query per kind, and
+//!   runs the job again. A send needs about five such rounds, whatever
+//!   the batch's size. Rows a job will change are fetched locked (`FOR NO
+//!   KEY UPDATE`, as the `UPDATE` would lock them), so a seq or a
+//!   `log_seq` handed out from the cache is still the next one at COMMIT,
+//!   whichever other process writes the same rows.
+//! - **Writes are kept until one statement writes them all** ([`flush`]),
+//!   before COMMIT or before any statement that is not one of these.
+//! - **Any other statement runs the job *direct*:** the writer flushes
+//!   what earlier jobs left, opens a savepoint for the job, and runs it
+//!   again; from then on its every statement first flushes, a write also
+//!   empties the cache (what it wrote may be cached), and a miss is
+//!   fetched at once. Rarer jobs (a group created, a transfer) run so.
+//!
+//! A job's changes to the cache are journaled; undoing the journal and
+//! truncating what it left pending takes a job back (a refusal, a
+//! discovery run) without a round trip. Invariant: every pending write is
+//! to a row the cache holds, so a fetch never needs a flush first.
+
+mod fetch;
+mod flush;
+
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+
+use piazza_core::chat::{Membership, NewMessage};
+use piazza_core::{Error, Result};
+use piazza_domain::event::{ConversationKind, Message};
+use piazza_domain::{AccountId, LogSeq, MessageId, Seq, Timestamp};
+
+use crate::conn::Conn;
+
+pub(crate) use flush::flush;
+
+/// How the running job meets a miss or a statement of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A miss is noted and the job stops ([`Error::Fetching`]); so does a
+    /// statement of its own, to be run again direct.
+    Buffered,
+    /// As `Buffered`, for a job run only to learn what it will ask.
+    Discovery,
+    /// The job runs in its own savepoint: a miss is fetched at once and a
+    /// statement of its own runs after a flush.
+    Direct,
+}
+
+/// A value as the database holds it (`stored`, as of the last fetch or
+/// flush) and as the batch's jobs have made it (`now`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tracked<T> {
+    pub stored: T,
+    pub now: T,
+}
+
+impl<T: Copy + PartialEq> Tracked<T> {
+    pub fn new(value: T) -> Tracked<T> {
+        Tracked {
+            stored: value,
+            now: value,
+        }
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.stored != self.now
+    }
+}
+
+/// A conversation row, locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Conversation {
+    pub kind: ConversationKind,
+    pub owner: Option<AccountId>,
+    pub last_seq: Tracked<i64>,
+    /// Its `last_activity_at` once its seq moved in this batch.
+    pub active_at: i64,
+}
+
+/// A member row, locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Member {
+    pub read_seq: Tracked<i64>,
+    pub from_seq: i64,
+}
+
+/// What the batch read (a `None` is an answer too: no such row).
+#[derive(Default)]
+pub(crate) struct Cache {
+    pub conversations: HashMap<i64, Conversation>,
+    /// By (conversation, account).
+    pub members: HashMap<(i64, i64), Option<Member>>,
+    pub member_lists: HashMap<i64, Vec<AccountId>>,
+    /// By (account, contact).
+    pub contacts: HashMap<(i64, i64), bool>,
+    /// A sender's message by client id, as `message_by_client_id` finds it.
+    pub sent: HashMap<(i64, String), Option<Message>>,
+    /// Each account's `log_head`, locked.
+    pub heads: HashMap<i64, Option<Tracked<i64>>>,
+}
+
+impl Cache {
+    /// `account`'s membership of `conversation`, if the cache knows.
+    pub fn membership(&self, conversation: i64, account: i64) -> Option<Option<Membership>> {
+        let Some(member) = self.members.get(&(conversation, account))? else {
+            return Some(None);
+        };
+        let found = self.conversations.get(&conversation)?;
+        Some(Some(Membership {
+            kind: found.kind,
+            owner: found.owner,
+            last_seq: Seq::from_store(found.last_seq.now),
+            read_seq: Seq::from_store(member.read_seq.now),
+            from_seq: Seq::from_store(member.from_seq),
+        }))
+    }
+}
+
+/// A message to insert.
+pub(crate) struct NewMessageRow {
+    pub id: i64,
+    pub conversation: i64,
+    pub seq: i64,
+    pub sender: i64,
+    pub client_msg_id: String,
+    pub text: String,
+    pub sent_at: i64,
+    pub kind: Option<String>,
+    pub reference: Option<String>,
+}
+
+/// A log entry to insert.
+pub(crate) struct NewEntryRow {
+    pub account: i64,
+    pub log_seq: i64,
+    pub at: i64,
+    pub message: Option<i64>,
+    pub data: Option<String>,
+}
+
+/// Rows waiting for the next flush; the changed values wait in the
+/// cache (its dirty [`Tracked`]s).
+#[derive(Default)]
+pub(crate) struct Pending {
+    pub messages: Vec<NewMessageRow>,
+    pub entries: Vec<NewEntryRow>,
+}
+
+/// What the batch's jobs asked for and the cache did not hold.
+#[derive(Default)]
+pub(crate) struct Misses {
+    pub sent: HashSet<(i64, String)>,
+    pub memberships: HashSet<(i64, i64)>,
+    pub member_lists: HashSet<i64>,
+    pub contacts: HashSet<(i64, i64)>,
+    pub heads: HashSet<i64>,
+    pub message_ids: bool,
+    /// The job runs a statement of its own: run it again direct.
+    pub direct: bool,
+}
+
+impl Misses {
+    pub fn is_empty(&self) -> bool {
+        self.sent.is_empty()
+            && self.memberships.is_empty()
+            && self.member_lists.is_empty()
+            && self.contacts.is_empty()
+            && self.heads.is_empty()
+            && !self.message_ids
+    }
+}
+
+/// Where a job (or a refusable part of one) started, to take it back.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    journal: usize,
+    messages: usize,
+    entries: usize,
+}
+
+type Undo = Box<dyn FnOnce(&mut Cache) + Send>;
+
+/// A writer's state for one batch (kept, emptied, for the next).
+pub(crate) struct Batch {
+    pub mode: Mode,
+    pub cache: Cache,
+    pub pending: Pending,
+    pub misses: Misses,
+    journal: Vec<Undo>,
+}
+
+impl Batch {
+    pub fn new() -> Batch {
+        Batch {
+            mode: Mode::Buffered,
+            cache: Cache::default(),
+            pending: Pending::default(),
+            misses: Misses::default(),
+            journal: Vec::new(),
+        }
+    }
+
+    /// Forgets everything: a batch that rolled back, or a new one.
+    pub fn reset(&mut self) {
+        *self = Batch::new();
+    }
+
+    /// A job starts here: only its own changes are journaled from now.
+    pub fn start_job(&mut self, mode: Mode) -> Mark {
+        self.mode = mode;
+        self.journal.clear();
+        self.mark()
+    }
+
+    pub fn mark(&self) -> Mark {
+        Mark {
+            journal: self.journal.len(),
+            messages: self.pending.messages.len(),
+            entries: self.pending.entries.len(),
+        }
+    }
+
+    /// Takes back what was cached and left pending since `mark`.
+    pub fn undo(&mut self, mark: Mark) {
+        while self.journal.len() > mark.journal {
+            let undo = self.journal.pop().expect("journal longer than its mark");
+            undo(&mut self.cache);
+        }
+        self.pending.messages.truncate(mark.messages);
+        self.pending.entries.truncate(mark.entries);
+    }
+
+    /// A statement of the job's own is about to run (after a flush): from
+    /// here the pending rows and the journal start again.
+    pub fn flushed(&mut self) {
+        debug_assert!(self.pending.messages.is_empty() && self.pending.entries.is_empty());
+        for conversation in self.cache.conversations.values_mut() {
+            conversation.last_seq.stored = conversation.last_seq.now;
+        }
+        for member in self.cache.members.values_mut().flatten() {
+            member.read_seq.stored = member.read_seq.now;
+        }
+        for head in self.cache.heads.values_mut().flatten() {
+            head.stored = head.now;
+        }
+    }
+
+    /// After a write of the job's own: what it wrote may be cached. Only
+    /// once flushed (nothing dirty); the journal can still restore what
+    /// the job changed, should its savepoint roll back.
+    pub fn forget_reads(&mut self) {
+        self.cache = Cache::default();
+    }
+
+    /// Sets `map[key]`, journaled.
+    pub fn set<K, V>(&mut self, pick: fn(&mut Cache) -> &mut HashMap<K, V>, key: K, value: V)
+    where
+        K: Hash + Eq + Clone + Send + 'static,
+        V: Send + 'static,
+    {
+        let old = pick(&mut self.cache).insert(key.clone(), value);
+        self.journal.push(Box::new(move |cache| {
+            let map = pick(cache);
+            match old {
+                Some(old) => map.insert(key, old),
+                None => map.remove(&key),
+            };
+        }));
+    }
+
+    /// A miss: `Err(Fetching)` after noting it, unless the job runs
+    /// direct (`Ok(true)`: fetch it now).
+    pub fn missed(&mut self, note: impl FnOnce(&mut Misses)) -> Result<bool> {
+        if self.mode == Mode::Direct {
+            return Ok(true);
+        }
+        note(&mut self.misses);
+        Err(Error::Fetching)
+    }
+}
+
+/// Message ids handed out ahead by the `messages` identity, so that a
+/// message's id is known before its row is written. Ids are unique, not
+/// gapless: those a rolled-back batch took are not used again.
+#[derive(Default)]
+pub(crate) struct MessageIds {
+    next: Vec<i64>,
+}
+
+impl MessageIds {
+    /// How many to take at once.
+    pub const BLOCK: i64 = 256;
+
+    pub fn take(&mut self) -> Option<i64> {
+        self.next.pop()
+    }
+
+    pub fn refill(&mut self, mut ids: Vec<i64>) {
+        ids.reverse();
+        self.next = ids;
+    }
+}
+
+impl Conn {
+    /// Fetches what the batch's jobs missed, one query per kind, and
+    /// caches it (not journaled: no job is running).
+    pub(crate) fn fetch_misses(&mut self) -> Result<()> {
+        let misses = std::mem::take(&mut self.batch_mut().misses);
+        fetch::all(self, misses)
+    }
+
+    pub(crate) fn batch_mut(&mut self) -> &mut Batch {
+        self.batch.as_mut().expect("a writer's connection has a batch")
+    }
+}
+
+/// The hot paths' reads and writes, through the batch.
+impl Conn {
+    /// What `look` finds in the cache; on a miss, noted (the job stops)
+    /// or, direct, fetched now.
+    fn cached<T>(
+        &mut self,
+        look: impl Fn(&Cache) -> Option<T>,
+        note: impl FnOnce(&mut Misses),
+        fetch: impl FnOnce(&mut Conn) -> Result<()>,
+    ) -> Result<T> {
+        if let Some(found) = look(&self.batch_mut().cache) {
+            return Ok(found);
+        }
+        if self.batch_mut().missed(note)? {
+            fetch(self)?;
+        }
+        look(&self.batch_mut().cache)
+            .ok_or_else(|| Error::Engine("a row just fetched is not in the batch".into()))
+    }
+
+    /// The message `sender` sent with `client_msg_id` (not one the server
+    /// posted for money), pending or stored.
+    pub(crate) fn sent_message(
+        &mut self,
+        sender: i64,
+        client_msg_id: &str,
+    ) -> Result<Option<Message>> {
+        let key = (sender, client_msg_id.to_owned());
+        let fetched = key.clone();
+        self.cached(
+            |cache| cache.sent.get(&key).cloned(),
+            |misses| {
+                misses.sent.insert(key.clone());
+            },
+            |conn| fetch::sent(conn, HashSet::from([fetched])),
+        )
+    }
+
+    /// `account`'s membership of `conversation`, both rows locked.
+    pub(crate) fn locked_membership(
+        &mut self,
+        conversation: i64,
+        account: i64,
+    ) -> Result<Option<Membership>> {
+        let key = (conversation, account);
+        self.cached(
+            |cache| cache.membership(conversation, account),
+            |misses| {
+                misses.memberships.insert(key);
+            },
+            |conn| fetch::memberships(conn, HashSet::from([key])),
+        )
+    }
+
+    pub(crate) fn member_list(&mut self, conversation: i64) -> Result<Vec<AccountId>> {
+        self.cached(
+            |cache| cache.member_lists.get(&conversation).cloned(),
+            |misses| {
+                misses.member_lists.insert(conversation);
+            },
+            |conn| fetch::member_lists(conn, HashSet::from([conversation])),
+        )
+    }
+
+    pub(crate) fn contact_of(&mut self, account: i64, contact: i64) -> Result<bool> {
+        let key = (account, contact);
+        self.cached(
+            |cache| cache.contacts.get(&key).copied(),
+            |misses| {
+                misses.contacts.insert(key);
+            },
+            |conn| fetch::contacts(conn, HashSet::from([key])),
+        )
+    }
+
+    /// `account`'s log head, locked; `None`: no such account.
+    pub(crate) fn log_head_locked(&mut self, account: i64) -> Result<Option<Tracked<i64>>> {
+        self.cached(
+            |cache| cache.heads.get(&account).copied(),
+            |misses| {
+                misses.heads.insert(account);
+            },
+            |conn| fetch::heads(conn, HashSet::from([account])),
+        )
+    }
+
+    /// The id the next message will have.
+    pub(crate) fn next_message_id(&mut self) -> Result<i64> {
+        if let Some(id) = self.message_ids.take() {
+            return Ok(id);
+        }
+        if self.batch_mut().missed(|misses| misses.message_ids = true)? {
+            fetch::message_ids(self)?;
+        }
+        self.message_ids
+            .take()
+            .ok_or_else(|| Error::Engine("no message ids were handed out".into()))
+    }
+}
+
+/// The hot paths' writes, kept until the flush.
+impl Conn {
+    /// Moves a cached conversation's seq past `last_seq` (what its locked
+    /// membership read); `None` if the batch does not hold the row.
+    pub(crate) fn next_seq(&mut self, conversation: i64, last_seq: i64, at: Timestamp) -> Result<Option<i64>> {
+        let batch = self.batch_mut();
+        let Some(mut found) = batch.cache.conversations.get(&conversation).copied() else {
+            return Ok(None);
+        };
+        if found.last_seq.now != last_seq {
+            return Err(Error::Conflict(format!(
+                "cnv_{conversation}'s last_seq moved from {last_seq} in this transaction"
+            )));
+        }
+        found.last_seq.now += 1;
+        found.active_at = at.unix_ms();
+        batch.set(|cache| &mut cache.conversations, conversation, found);
+        Ok(Some(found.last_seq.now))
+    }
+
+    /// Keeps `message` for the flush, with an id handed out now.
+    pub(crate) fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<i64> {
+        let id = self.next_message_id()?;
+        let (kind, reference) = message.special.unzip();
+        let row = NewMessageRow {
+            id,
+            conversation: message.conversation.row(),
+            seq: message.seq.get(),
+            sender: message.sender.row(),
+            client_msg_id: message.client_msg_id.as_str().to_owned(),
+            text: message.text.as_str().to_owned(),
+            sent_at: message.sent_at.unix_ms(),
+            kind: kind.map(str::to_owned),
+            reference: reference.map(str::to_owned),
+        };
+        let batch = self.batch_mut();
+        // As `message_by_client_id` will find it (money's are not found).
+        if !matches!(kind, Some("transfer" | "red_packet")) {
+            let found = Message {
+                message_id: MessageId::from_row(id),
+                conversation_id: message.conversation,
+                seq: message.seq,
+                sender: message.sender,
+                client_msg_id: message.client_msg_id.clone(),
+                text: message.text.clone(),
+                sent_at: message.sent_at,
+                kind: row.kind.clone(),
+                reference: row.reference.clone(),
+            };
+            let key = (row.sender, row.client_msg_id.clone());
+            batch.set(|cache| &mut cache.sent, key, Some(found));
+        }
+        batch.pending.messages.push(row);
+        Ok(id)
+    }
+
+    /// Moves a cached member's read position; `false` if the batch does
+    /// not hold the row.
+    pub(crate) fn set_read_seq(&mut self, conversation: i64, account: i64, seq: i64) -> bool {
+        let batch = self.batch_mut();
+        let Some(Some(mut member)) = batch.cache.members.get(&(conversation, account)).copied()
+        else {
+            return false;
+        };
+        member.read_seq.now = seq;
+        batch.set(|cache| &mut cache.members, (conversation, account), Some(member));
+        true
+    }
+
+    /// Appends an entry to `account`'s log at the next `log_seq` of its
+    /// locked head, kept for the flush.
+    pub(crate) fn append_entry(
+        &mut self,
+        account: AccountId,
+        message: Option<i64>,
+        data: Option<String>,
+        at: Timestamp,
+    ) -> Result<LogSeq> {
+        let Some(mut head) = self.log_head_locked(account.row())? else {
+            return Err(Error::missing(account));
+        };
+        head.now += 1;
+        let batch = self.batch_mut();
+        batch.set(|cache| &mut cache.heads, account.row(), Some(head));
+        batch.pending.entries.push(NewEntryRow {
+            account: account.row(),
+            log_seq: head.now,
+            at: at.unix_ms(),
+            message,
+            data,
+        });
+        Ok(LogSeq::from_stored(head.now))
+    }
+}

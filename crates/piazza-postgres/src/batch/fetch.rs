@@ -1,0 +1,195 @@
+//! The batch's look-ups: one query per kind for every key its jobs
+//! missed. Rows a job will change are locked, in key order (two writers
+//! locking the same rows in the same order wait rather than deadlock).
+//! A row the cache holds already is never replaced: its cached value may
+//! be ahead of the database's (pending).
+
+use std::collections::HashSet;
+
+use piazza_core::Result;
+use piazza_domain::AccountId;
+
+use super::{Conversation, Member, MessageIds, Misses, Tracked};
+use crate::chat::{kind_of, message_at};
+use crate::conn::Conn;
+
+/// Fetches every kind `misses` names.
+pub(super) fn all(conn: &mut Conn, misses: Misses) -> Result<()> {
+    if !misses.sent.is_empty() {
+        sent(conn, misses.sent)?;
+    }
+    if !misses.memberships.is_empty() {
+        memberships(conn, misses.memberships)?;
+    }
+    if !misses.member_lists.is_empty() {
+        member_lists(conn, misses.member_lists)?;
+    }
+    if !misses.contacts.is_empty() {
+        contacts(conn, misses.contacts)?;
+    }
+    if !misses.heads.is_empty() {
+        heads(conn, misses.heads)?;
+    }
+    if misses.message_ids {
+        message_ids(conn)?;
+    }
+    Ok(())
+}
+
+fn sorted<T: Ord>(keys: HashSet<T>) -> Vec<T> {
+    let mut keys: Vec<T> = keys.into_iter().collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// Messages by (sender, client id), as `message_by_client_id` finds them.
+pub(crate) fn sent(conn: &mut Conn, keys: HashSet<(i64, String)>) -> Result<()> {
+    let (senders, ids): (Vec<i64>, Vec<String>) = keys.iter().cloned().unzip();
+    let rows = conn.raw_query(
+        concat!(
+            "SELECT ",
+            crate::chat::message_columns!(),
+            " FROM messages m
+             JOIN unnest($1::bigint[], $2::text[]) AS k(sender_id, client_msg_id)
+               ON m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id
+             WHERE m.kind IS DISTINCT FROM 'transfer'
+               AND m.kind IS DISTINCT FROM 'red_packet'"
+        ),
+        &[&senders, &ids],
+    )?;
+    let batch = conn.batch_mut();
+    for key in keys {
+        if !batch.cache.sent.contains_key(&key) {
+            batch.set(|cache| &mut cache.sent, key, None);
+        }
+    }
+    for row in rows {
+        let message = message_at(&row, 0);
+        let key = (message.sender.row(), message.client_msg_id.as_str().to_owned());
+        if matches!(batch.cache.sent.get(&key), Some(None)) {
+            batch.set(|cache| &mut cache.sent, key, Some(message));
+        }
+    }
+    Ok(())
+}
+
+/// Members' rows and their conversations' rows, locked together.
+pub(crate) fn memberships(conn: &mut Conn, keys: HashSet<(i64, i64)>) -> Result<()> {
+    let keys = sorted(keys);
+    let (conversations, accounts): (Vec<i64>, Vec<i64>) = keys.iter().copied().unzip();
+    let rows = conn.raw_query(
+        "SELECT m.conversation_id, m.account_id, c.kind, c.owner_id, c.last_seq,
+                m.read_seq, m.from_seq
+         FROM members m JOIN conversations c ON c.id = m.conversation_id
+         JOIN unnest($1::bigint[], $2::bigint[]) AS k(conversation_id, account_id)
+           ON m.conversation_id = k.conversation_id AND m.account_id = k.account_id
+         ORDER BY m.conversation_id, m.account_id
+         FOR NO KEY UPDATE OF m, c",
+        &[&conversations, &accounts],
+    )?;
+    let batch = conn.batch_mut();
+    for key in keys {
+        if !batch.cache.members.contains_key(&key) {
+            batch.set(|cache| &mut cache.members, key, None);
+        }
+    }
+    for row in rows {
+        let (conversation, account): (i64, i64) = (row.get(0), row.get(1));
+        if !batch.cache.conversations.contains_key(&conversation) {
+            let found = Conversation {
+                kind: kind_of(row.get(2))?,
+                owner: row.get::<_, Option<i64>>(3).map(AccountId::from_row),
+                last_seq: Tracked::new(row.get(4)),
+                active_at: 0,
+            };
+            batch.set(|cache| &mut cache.conversations, conversation, found);
+        }
+        if batch.cache.members.get(&(conversation, account)) == Some(&None) {
+            let member = Member {
+                read_seq: Tracked::new(row.get(5)),
+                from_seq: row.get(6),
+            };
+            batch.set(|cache| &mut cache.members, (conversation, account), Some(member));
+        }
+    }
+    Ok(())
+}
+
+/// Conversations' members, ordered by account id.
+pub(crate) fn member_lists(conn: &mut Conn, keys: HashSet<i64>) -> Result<()> {
+    let keys = sorted(keys);
+    let rows = conn.raw_query(
+        "SELECT conversation_id, account_id FROM members
+         WHERE conversation_id = ANY($1) ORDER BY conversation_id, account_id",
+        &[&keys],
+    )?;
+    let mut lists: std::collections::HashMap<i64, Vec<AccountId>> =
+        keys.iter().map(|key| (*key, Vec::new())).collect();
+    for row in rows {
+        if let Some(list) = lists.get_mut(&row.get::<_, i64>(0)) {
+            list.push(AccountId::from_row(row.get(1)));
+        }
+    }
+    let batch = conn.batch_mut();
+    for (conversation, list) in lists {
+        if !batch.cache.member_lists.contains_key(&conversation) {
+            batch.set(|cache| &mut cache.member_lists, conversation, list);
+        }
+    }
+    Ok(())
+}
+
+/// Whether each (account, contact) pair are contacts.
+pub(crate) fn contacts(conn: &mut Conn, keys: HashSet<(i64, i64)>) -> Result<()> {
+    let (accounts, contacts): (Vec<i64>, Vec<i64>) = keys.iter().copied().unzip();
+    let rows = conn.raw_query(
+        "SELECT c.account_id, c.contact_id FROM contacts c
+         JOIN unnest($1::bigint[], $2::bigint[]) AS k(account_id, contact_id)
+           ON c.account_id = k.account_id AND c.contact_id = k.contact_id",
+        &[&accounts, &contacts],
+    )?;
+    let found: HashSet<(i64, i64)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    let batch = conn.batch_mut();
+    for key in keys {
+        if !batch.cache.contacts.contains_key(&key) {
+            batch.set(|cache| &mut cache.contacts, key, found.contains(&key));
+        }
+    }
+    Ok(())
+}
+
+/// Accounts' log heads, locked as the `UPDATE` of the head would lock
+/// them (`FOR NO KEY UPDATE`: a row that merely references the account
+/// does not wait).
+pub(crate) fn heads(conn: &mut Conn, keys: HashSet<i64>) -> Result<()> {
+    let keys = sorted(keys);
+    let rows = conn.raw_query(
+        "SELECT id, log_head FROM accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+        &[&keys],
+    )?;
+    let batch = conn.batch_mut();
+    for key in &keys {
+        if !batch.cache.heads.contains_key(key) {
+            batch.set(|cache| &mut cache.heads, *key, None);
+        }
+    }
+    for row in rows {
+        let account: i64 = row.get(0);
+        if batch.cache.heads.get(&account) == Some(&None) {
+            batch.set(|cache| &mut cache.heads, account, Some(Tracked::new(row.get(1))));
+        }
+    }
+    Ok(())
+}
+
+/// A block of message ids from the `messages` identity.
+pub(crate) fn message_ids(conn: &mut Conn) -> Result<()> {
+    let rows = conn.raw_query(
+        "SELECT nextval(pg_get_serial_sequence('messages', 'id'))
+         FROM generate_series(1, $1::bigint)",
+        &[&MessageIds::BLOCK],
+    )?;
+    let ids = rows.iter().map(|row| row.get(0)).collect();
+    conn.message_ids.refill(ids);
+    Ok(())
+}
