@@ -49,11 +49,14 @@ pub(crate) fn sent(conn: &mut Conn, keys: HashSet<(i64, String)>) -> Result<()> 
         concat!(
             "SELECT ",
             crate::chat::message_columns!(),
-            " FROM messages m
-             JOIN unnest($1::bigint[], $2::text[]) AS k(sender_id, client_msg_id)
-               ON m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id
-             WHERE m.kind IS DISTINCT FROM 'transfer'
-               AND m.kind IS DISTINCT FROM 'red_packet'"
+            " FROM unnest($1::bigint[], $2::text[]) AS k(sender_id, client_msg_id)
+             CROSS JOIN LATERAL (
+                 SELECT * FROM messages x
+                 WHERE x.sender_id = k.sender_id AND x.client_msg_id = k.client_msg_id
+                   AND x.kind IS DISTINCT FROM 'transfer'
+                   AND x.kind IS DISTINCT FROM 'red_packet'
+                 LIMIT 1
+             ) m"
         ),
         &[&senders, &ids],
     )?;
@@ -78,13 +81,14 @@ pub(crate) fn memberships(conn: &mut Conn, keys: HashSet<(i64, i64)>) -> Result<
     let keys = sorted(keys);
     let (conversations, accounts): (Vec<i64>, Vec<i64>) = keys.iter().copied().unzip();
     let rows = conn.raw_query(
-        "SELECT m.conversation_id, m.account_id, c.kind, c.owner_id, c.last_seq,
-                m.read_seq, m.from_seq
-         FROM members m JOIN conversations c ON c.id = m.conversation_id
-         JOIN unnest($1::bigint[], $2::bigint[]) AS k(conversation_id, account_id)
-           ON m.conversation_id = k.conversation_id AND m.account_id = k.account_id
-         ORDER BY m.conversation_id, m.account_id
-         FOR NO KEY UPDATE OF m, c",
+        "SELECT x.* FROM unnest($1::bigint[], $2::bigint[]) AS k(conversation_id, account_id)
+         CROSS JOIN LATERAL (
+             SELECT m.conversation_id, m.account_id, c.kind, c.owner_id, c.last_seq,
+                    m.read_seq, m.from_seq
+             FROM members m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.conversation_id = k.conversation_id AND m.account_id = k.account_id
+             FOR NO KEY UPDATE OF m, c
+         ) x",
         &[&conversations, &accounts],
     )?;
     let batch = conn.batch_mut();
@@ -143,9 +147,13 @@ pub(crate) fn member_lists(conn: &mut Conn, keys: HashSet<i64>) -> Result<()> {
 pub(crate) fn contacts(conn: &mut Conn, keys: HashSet<(i64, i64)>) -> Result<()> {
     let (accounts, contacts): (Vec<i64>, Vec<i64>) = keys.iter().copied().unzip();
     let rows = conn.raw_query(
-        "SELECT c.account_id, c.contact_id FROM contacts c
-         JOIN unnest($1::bigint[], $2::bigint[]) AS k(account_id, contact_id)
-           ON c.account_id = k.account_id AND c.contact_id = k.contact_id",
+        "SELECT x.account_id, x.contact_id
+         FROM unnest($1::bigint[], $2::bigint[]) AS k(account_id, contact_id)
+         CROSS JOIN LATERAL (
+             SELECT * FROM contacts c
+             WHERE c.account_id = k.account_id AND c.contact_id = k.contact_id
+             LIMIT 1
+         ) x",
         &[&accounts, &contacts],
     )?;
     let found: HashSet<(i64, i64)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
