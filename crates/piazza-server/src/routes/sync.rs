@@ -100,6 +100,11 @@ pub async fn sync(
         _ = tokio::time::sleep(wait) => {}
         _ = app.shutdown.cancelled() => {}
     }
+    // A revocation also ends the queue: whichever branch woke, a revoked
+    // device is answered 401, never a page.
+    if closed.reason() == Some(CloseReason::Revoked) {
+        return Err(ApiError::unauthorized());
+    }
     drop(waiter);
     let page = app.store.log_after(auth.account, after, limit).await?;
     Ok(Json(page_view(&page)))
