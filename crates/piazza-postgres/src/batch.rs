@@ -320,7 +320,9 @@ impl Conn {
     }
 
     pub(crate) fn batch_mut(&mut self) -> &mut Batch {
-        self.batch.as_mut().expect("a writer's connection has a batch")
+        self.batch
+            .as_mut()
+            .expect("a writer's connection has a batch")
     }
 }
 
@@ -415,7 +417,10 @@ impl Conn {
         if let Some(id) = self.message_ids.take() {
             return Ok(id);
         }
-        if self.batch_mut().missed(|misses| misses.message_ids = true)? {
+        if self
+            .batch_mut()
+            .missed(|misses| misses.message_ids = true)?
+        {
             fetch::message_ids(self)?;
         }
         self.message_ids
@@ -428,7 +433,12 @@ impl Conn {
 impl Conn {
     /// Moves a cached conversation's seq past `last_seq` (what its locked
     /// membership read); `None` if the batch does not hold the row.
-    pub(crate) fn next_seq(&mut self, conversation: i64, last_seq: i64, at: Timestamp) -> Result<Option<i64>> {
+    pub(crate) fn next_seq(
+        &mut self,
+        conversation: i64,
+        last_seq: i64,
+        at: Timestamp,
+    ) -> Result<Option<i64>> {
         let batch = self.batch_mut();
         let Some(mut found) = batch.cache.conversations.get(&conversation).copied() else {
             return Ok(None);
@@ -489,7 +499,11 @@ impl Conn {
             return false;
         };
         member.read_seq.now = seq;
-        batch.set(|cache| &mut cache.members, (conversation, account), Some(member));
+        batch.set(
+            |cache| &mut cache.members,
+            (conversation, account),
+            Some(member),
+        );
         true
     }
 

@@ -414,7 +414,10 @@ impl Writes for PgTx<'_> {
         last_seq: Seq,
         at: Timestamp,
     ) -> Result<Seq> {
-        if let Some(seq) = self.conn().next_seq(conversation.row(), last_seq.get(), at)? {
+        if let Some(seq) = self
+            .conn()
+            .next_seq(conversation.row(), last_seq.get(), at)?
+        {
             return Ok(Seq::from_store(seq));
         }
         let seq = last_seq.get() + 1;

@@ -152,8 +152,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Messaging(args) => messaging::run(&mut server, args).await,
         BenchCommand::Connections(args) => connections::run(&mut server, args, open_files).await,
         BenchCommand::Catchup(args) => catchup::run(&mut server, args).await,
-        BenchCommand::Ledger(args) => ledger::run(&mut server, args, database_url).await,
-        BenchCommand::RedPacket(args) => red_packet::run(&mut server, args).await,
+        BenchCommand::Ledger(args) => ledger::run(&mut server, args, database_url.clone()).await,
+        BenchCommand::RedPacket(args) => {
+            red_packet::run(&mut server, args, database_url.as_deref()).await
+        }
         BenchCommand::Soak(args) => soak::run(&mut server, args).await,
     };
     // Stop the server whatever happened, so a failed run leaves no process

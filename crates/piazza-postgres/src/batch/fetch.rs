@@ -68,7 +68,10 @@ pub(crate) fn sent(conn: &mut Conn, keys: HashSet<(i64, String)>) -> Result<()> 
     }
     for row in rows {
         let message = message_at(&row, 0);
-        let key = (message.sender.row(), message.client_msg_id.as_str().to_owned());
+        let key = (
+            message.sender.row(),
+            message.client_msg_id.as_str().to_owned(),
+        );
         if matches!(batch.cache.sent.get(&key), Some(None)) {
             batch.set(|cache| &mut cache.sent, key, Some(message));
         }
@@ -113,7 +116,11 @@ pub(crate) fn memberships(conn: &mut Conn, keys: HashSet<(i64, i64)>) -> Result<
                 read_seq: Tracked::new(row.get(5)),
                 from_seq: row.get(6),
             };
-            batch.set(|cache| &mut cache.members, (conversation, account), Some(member));
+            batch.set(
+                |cache| &mut cache.members,
+                (conversation, account),
+                Some(member),
+            );
         }
     }
     Ok(())
@@ -184,7 +191,11 @@ pub(crate) fn heads(conn: &mut Conn, keys: HashSet<i64>) -> Result<()> {
     for row in rows {
         let account: i64 = row.get(0);
         if batch.cache.heads.get(&account) == Some(&None) {
-            batch.set(|cache| &mut cache.heads, account, Some(Tracked::new(row.get(1))));
+            batch.set(
+                |cache| &mut cache.heads,
+                account,
+                Some(Tracked::new(row.get(1))),
+            );
         }
     }
     Ok(())

@@ -48,7 +48,13 @@ struct Columns {
     messages: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>),
     message_texts: (Vec<String>, Vec<String>, Vec<i64>, Vec<Option<String>>),
     message_refs: Vec<Option<String>>,
-    entries: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<Option<i64>>, Vec<Option<String>>),
+    entries: (
+        Vec<i64>,
+        Vec<i64>,
+        Vec<i64>,
+        Vec<Option<i64>>,
+        Vec<Option<String>>,
+    ),
     seqs: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>),
     heads: (Vec<i64>, Vec<i64>, Vec<i64>),
     reads: (Vec<i64>, Vec<i64>, Vec<i64>),
@@ -78,12 +84,36 @@ pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
         .client_query(
             FLUSH,
             &[
-                &m.0, &m.1, &m.2, &m.3, &t.0, &t.1, &t.2, &t.3, &columns.message_refs, &e.0, &e.1,
-                &e.2, &e.3, &e.4, &s.0, &s.1, &s.2, &s.3, &h.0, &h.1, &h.2, &r.0, &r.1, &r.2,
+                &m.0,
+                &m.1,
+                &m.2,
+                &m.3,
+                &t.0,
+                &t.1,
+                &t.2,
+                &t.3,
+                &columns.message_refs,
+                &e.0,
+                &e.1,
+                &e.2,
+                &e.3,
+                &e.4,
+                &s.0,
+                &s.1,
+                &s.2,
+                &s.3,
+                &h.0,
+                &h.1,
+                &h.2,
+                &r.0,
+                &r.1,
+                &r.2,
             ],
         )
         .map_err(conflict_on_duplicate)?;
-    let row = counts.first().ok_or_else(|| Error::Engine("flush answered no row".into()))?;
+    let row = counts
+        .first()
+        .ok_or_else(|| Error::Engine("flush answered no row".into()))?;
     for (index, expected) in expected.into_iter().enumerate() {
         let written: i64 = row.get(index);
         if written != expected as i64 {
@@ -102,10 +132,19 @@ pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
 fn columns(conn: &mut Conn) -> Option<Columns> {
     let batch = conn.batch_mut();
     let (pending, cache) = (&mut batch.pending, &batch.cache);
-    let dirty_seqs = cache.conversations.iter().filter(|(_, c)| c.last_seq.is_dirty());
-    let dirty_heads = cache.heads.iter().filter_map(|(id, head)| Some((id, (*head)?)));
+    let dirty_seqs = cache
+        .conversations
+        .iter()
+        .filter(|(_, c)| c.last_seq.is_dirty());
+    let dirty_heads = cache
+        .heads
+        .iter()
+        .filter_map(|(id, head)| Some((id, (*head)?)));
     let dirty_heads = dirty_heads.filter(|(_, head)| head.is_dirty());
-    let dirty_reads = cache.members.iter().filter_map(|(key, m)| Some((key, (*m)?)));
+    let dirty_reads = cache
+        .members
+        .iter()
+        .filter_map(|(key, m)| Some((key, (*m)?)));
     let dirty_reads = dirty_reads.filter(|(_, member)| member.read_seq.is_dirty());
     let mut columns = Columns::default();
     for message in pending.messages.drain(..) {

@@ -137,10 +137,10 @@ pub async fn run(
     // process, or SQLite's memory statistics stay on and slow the writer
     // (`SqliteStore::open` can only turn them off before that).
     if args.phases.engine() {
-        engine_phase(args, database_url, &mut report).await?;
+        engine_phase(args, database_url.clone(), &mut report).await?;
     }
     if args.phases.http() {
-        http_phase(server, args, &mut report).await?;
+        http_phase(server, args, database_url.as_deref(), &mut report).await?;
     }
     Ok(report)
 }
@@ -463,13 +463,23 @@ fn check_conservation(
     report.text(key, label, verdict);
 }
 
-/// `admin ledger-check` over a stopped store's data directory.
+/// `admin ledger-check` over a stopped store: its PostgreSQL database
+/// if it ran on one, else its data directory.
 pub(super) fn check_ledger(
     report: &mut Report,
     (key, label): (&'static str, &'static str),
     data_dir: &Path,
+    database_url: Option<&str>,
 ) {
-    let verdict = match piazza_sqlite::integrity::check_ledger_data_dir(data_dir) {
+    let found = match database_url {
+        // The synchronous client runs its own runtime: not on this one's.
+        Some(url) => tokio::task::block_in_place(|| piazza_postgres::integrity::check_ledger(url))
+            .map_err(|e| e.to_string()),
+        None => {
+            piazza_sqlite::integrity::check_ledger_data_dir(data_dir).map_err(|e| e.to_string())
+        }
+    };
+    let verdict = match found {
         Ok(ledger) if ledger.is_sound() => format!(
             "ok: {} transactions, {} postings",
             ledger.transactions, ledger.postings
@@ -497,6 +507,7 @@ pub(super) fn check_ledger(
 async fn http_phase(
     server: &mut Server,
     args: &LedgerArgs,
+    database_url: Option<&str>,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let anonymous = Client::new(server.base_url());
@@ -562,7 +573,7 @@ async fn http_phase(
         args.connections,
     );
     match server.stop().await? {
-        Some(data_dir) => check_ledger(report, HTTP_LEDGER_CHECK, &data_dir),
+        Some(data_dir) => check_ledger(report, HTTP_LEDGER_CHECK, &data_dir, database_url),
         None => report.text(
             HTTP_LEDGER_CHECK.0,
             HTTP_LEDGER_CHECK.1,
@@ -647,6 +658,7 @@ async fn engine_phase(
         .tempdir()
         .context("cannot create a temporary directory for the store")?;
     let limits = piazza_server::config::Limits::default();
+    let url = database_url.clone();
     let engine = match database_url {
         Some(url) => {
             let open = move || piazza::engines::open_postgres(&url, &limits, Arc::new(Nobody));
@@ -720,7 +732,7 @@ async fn engine_phase(
     store.shut_down();
     drop(store);
     let key = ("engine_ledger_check", "engine: ledger-check");
-    check_ledger(report, key, directory.path());
+    check_ledger(report, key, directory.path(), url.as_deref());
     Ok(())
 }
 

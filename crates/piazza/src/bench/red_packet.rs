@@ -57,7 +57,11 @@ const NOTES_MAX: usize = 5;
 /// The answer to a claim on a packet with no share left.
 const EMPTY: &str = "409 red_packet_empty";
 
-pub async fn run(server: &mut Server, args: &RedPacketArgs) -> anyhow::Result<Report> {
+pub async fn run(
+    server: &mut Server,
+    args: &RedPacketArgs,
+    database_url: Option<&str>,
+) -> anyhow::Result<Report> {
     validate(args)?;
     let anonymous = Client::new(server.base_url());
     let accounts = setup::create_accounts(&anonymous, args.members).await?;
@@ -106,7 +110,12 @@ pub async fn run(server: &mut Server, args: &RedPacketArgs) -> anyhow::Result<Re
     server.ensure_alive().await?;
     let mut report = report(args, &rounds, &notes);
     match server.stop().await? {
-        Some(data_dir) => check_ledger(&mut report, ("ledger_check", "ledger-check"), &data_dir),
+        Some(data_dir) => check_ledger(
+            &mut report,
+            ("ledger_check", "ledger-check"),
+            &data_dir,
+            database_url,
+        ),
         None => report.text(
             "ledger_check",
             "ledger-check",
