@@ -3,7 +3,18 @@
 # `piazza_test` (password `piazza_test`, may create databases), which the
 # tests use: installs Debian's postgresql if it is missing, starts the
 # cluster if it is stopped. Safe to run again.
+#
+# Needs root (apt-get, pg_ctlcluster, runuser): run it as root, or as a
+# user who may sudo, and it runs itself again under sudo.
 set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null; then
+    echo "$0 needs root: run it as root (there is no sudo here)" >&2
+    exit 1
+  fi
+  exec sudo bash "$0" "$@"
+fi
 
 if ! command -v pg_ctlcluster >/dev/null; then
   apt-get update && apt-get install -y --no-install-recommends postgresql

@@ -147,7 +147,7 @@ pub fn check_ledger_in(tx: &mut Transaction<'_>) -> Result<LedgerReport, postgre
 }
 
 /// One consistent view of the whole database, whatever writes meanwhile.
-fn snapshot(client: &mut Client) -> Result<Transaction<'_>, postgres::Error> {
+pub(crate) fn snapshot(client: &mut Client) -> Result<Transaction<'_>, postgres::Error> {
     client
         .build_transaction()
         .isolation_level(postgres::IsolationLevel::RepeatableRead)

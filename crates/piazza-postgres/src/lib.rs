@@ -25,6 +25,7 @@ mod readers;
 mod red_packets;
 pub mod testing;
 mod transfers;
+mod verifier;
 mod wallet;
 mod writer;
 
@@ -37,6 +38,7 @@ use piazza_domain::store::{NoticeSink, PinPolicy};
 pub use conn::Conn;
 pub use log::encode as encode_log_event;
 pub use migrations::MigrateError;
+pub use verifier::{Health, VerifyOptions};
 pub use writer::{PgTx, WriterLimits};
 
 /// A connection as the rules' reads see it: a reader's, or a writer's
@@ -48,6 +50,8 @@ pub struct PostgresOptions {
     pub writer: WriterLimits,
     pub reader_count: usize,
     pub pin_policy: PinPolicy,
+    /// The start-up check and the background verifier (`verifier.rs`).
+    pub verify: VerifyOptions,
 }
 
 impl Default for PostgresOptions {
@@ -56,6 +60,7 @@ impl Default for PostgresOptions {
             writer: WriterLimits::default(),
             reader_count: 8,
             pin_policy: PinPolicy::default(),
+            verify: VerifyOptions::default(),
         }
     }
 }
@@ -72,15 +77,29 @@ pub enum OpenError {
     Migrate(#[from] MigrateError),
     #[error("cannot open the read connections: {0}")]
     Readers(String),
+    /// The start-up check found damage (`verifier.rs`).
+    #[error(
+        "the database is damaged: {0}. Stop every Piazza process using it and restore it from a \
+         backup; `piazza admin check --database-url …` and `piazza admin ledger-check \
+         --database-url …` list every problem"
+    )]
+    Damaged(String),
+    #[error("cannot check the database at start: {0}")]
+    Check(postgres::Error),
+    #[error("cannot start the verifier: {0}")]
+    Verifier(std::io::Error),
 }
 
 pub struct PostgresEngine {
     writers: writer::Writers,
     readers: Arc<readers::Readers>,
+    health: Arc<Health>,
+    verifier: verifier::Verifier,
 }
 
 impl PostgresEngine {
-    /// Connects, migrates the schema, and starts the writers.
+    /// Connects, migrates the schema, checks the ledger, and starts the
+    /// writers and the verifier.
     pub fn open(
         url: &str,
         options: PostgresOptions,
@@ -94,6 +113,7 @@ impl PostgresEngine {
         };
         let mut first = connect()?;
         migrations::migrate(first.client())?;
+        let (health, verifier) = verify(url, options.verify)?;
         let mut conns = vec![first];
         while conns.len() < options.writer.writers.max(1) {
             conns.push(connect()?);
@@ -108,8 +128,46 @@ impl PostgresEngine {
         let readers = readers::Readers::open(url.to_owned(), options.reader_count.max(1))
             .map_err(|error| OpenError::Readers(error.to_string()))?;
         let readers = Arc::new(readers);
-        Ok(PostgresEngine { writers, readers })
+        Ok(PostgresEngine {
+            writers,
+            readers,
+            health,
+            verifier,
+        })
     }
+}
+
+/// The start-up check, on the connection the verifier then keeps, and
+/// the verifier: at once if the check ran out of time.
+fn verify(
+    url: &str,
+    options: VerifyOptions,
+) -> Result<(Arc<Health>, verifier::Verifier), OpenError> {
+    let mut client =
+        postgres::Client::connect(url, postgres::NoTls).map_err(|source| OpenError::Connect {
+            url: redacted(url),
+            source,
+        })?;
+    let started = std::time::Instant::now();
+    let checked = verifier::check_at_start(&mut client, options.start_budget)?;
+    // A complete check says nothing an operator needs at every start.
+    if checked == verifier::StartCheck::Complete {
+        tracing::debug!(?checked, elapsed = ?started.elapsed(), "database checked at start");
+    } else {
+        tracing::info!(?checked, elapsed = ?started.elapsed(), "database checked at start");
+    }
+    let health = Arc::new(Health::default());
+    metrics::gauge!("piazza_postgres_damaged").set(0.0);
+    let first_pass_now = checked == verifier::StartCheck::Cut;
+    let verifier = verifier::Verifier::start(
+        client,
+        url.to_owned(),
+        Arc::clone(&health),
+        options,
+        first_pass_now,
+    )
+    .map_err(OpenError::Verifier)?;
+    Ok((health, verifier))
 }
 
 /// `url` without its password, for messages.
@@ -137,6 +195,11 @@ impl Engine for PostgresEngine {
 
     fn check_health(&self) -> BoxFuture<'_, piazza_core::Result<()>> {
         Box::pin(async move {
+            if let Some(damage) = self.health.damage() {
+                return Err(piazza_core::Error::Engine(format!(
+                    "the database is damaged ({damage}); money is halted"
+                )));
+            }
             if !self.writers.is_running() {
                 return Err(piazza_core::Error::Engine(
                     "the writers have stopped".into(),
@@ -147,10 +210,11 @@ impl Engine for PostgresEngine {
     }
 
     fn money_halted(&self) -> bool {
-        false
+        self.health.money_halted()
     }
 
     fn shut_down(&self) {
         self.writers.shut_down();
+        self.verifier.stop();
     }
 }

@@ -11,9 +11,13 @@ pub const MIGRATIONS: &[&str] = &[include_str!("schema_1.sql"), include_str!("sc
 /// Why the database cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
+    /// An older binary on a database a newer one has migrated. Nothing
+    /// about connecting would help: the message says all there is to do.
     #[error(
-        "the database is at schema {found}, newer than this Piazza knows (up to {known}): \
-         it was written by a newer version; run that version (or newer), never an older one"
+        "the database is at schema {found}, but this Piazza ({version}) knows schemas up to \
+         {known}: a newer Piazza has already upgraded it. Upgrade piazza to the version that \
+         upgraded it (or a later one) and start that; an older Piazza must not serve it",
+        version = env!("CARGO_PKG_VERSION")
     )]
     Newer { found: i64, known: i64 },
     #[error("postgres: {0}")]
@@ -47,22 +51,30 @@ pub fn migrate(client: &mut Client) -> Result<(), MigrateError> {
     Ok(())
 }
 
-/// `CREATE TABLE IF NOT EXISTS` can still fail when two processes create
-/// the table at the same moment; the loser finds it made.
+/// Made only where it is missing, rather than by `CREATE TABLE IF NOT
+/// EXISTS`, whose "already exists, skipping" NOTICE the driver would log
+/// at every start. Two processes may create it at the same moment: the
+/// loser's CREATE fails, and it finds the table made.
 fn create_version_table(client: &mut Client) -> Result<(), postgres::Error> {
-    let create = "CREATE TABLE IF NOT EXISTS piazza_schema (version BIGINT PRIMARY KEY)";
-    match client.batch_execute(create) {
-        Ok(()) => Ok(()),
-        Err(_) => client.batch_execute(create),
+    if version_table_exists(client)? {
+        return Ok(());
     }
+    match client.batch_execute("CREATE TABLE piazza_schema (version BIGINT PRIMARY KEY)") {
+        Ok(()) => Ok(()),
+        Err(_) if version_table_exists(client)? => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+fn version_table_exists(client: &mut Client) -> Result<bool, postgres::Error> {
+    Ok(client
+        .query_one("SELECT to_regclass('piazza_schema') IS NOT NULL", &[])?
+        .get(0))
 }
 
 /// The schema version the database is at (0 for an empty one).
 pub fn version(client: &mut Client) -> Result<i64, postgres::Error> {
-    let exists: bool = client
-        .query_one("SELECT to_regclass('piazza_schema') IS NOT NULL", &[])?
-        .get(0);
-    if !exists {
+    if !version_table_exists(client)? {
         return Ok(0);
     }
     Ok(client

@@ -90,9 +90,9 @@ impl Drop for TestDatabase {
 fn connect(url: &str) -> Client {
     Client::connect(url, NoTls).unwrap_or_else(|error| {
         panic!(
-            "the tests need PostgreSQL at {url} ({error}): run `sudo bash .ci/postgres.sh` \
-             (it installs and starts it and makes the piazza_test role), or set \
-             PIAZZA_TEST_POSTGRES_URL"
+            "the tests need PostgreSQL at {url} ({error}): run `bash .ci/postgres.sh` \
+             as root or as a user who may sudo (it installs and starts it and makes the \
+             piazza_test role), or set PIAZZA_TEST_POSTGRES_URL"
         )
     })
 }

@@ -240,12 +240,15 @@ pub struct Limits {
     /// time a batch spends moving.
     pub tail_move_max: u64,
     /// Seconds the start-up integrity check (SQLite's `quick_check` of
-    /// every page, then the ledger's sums) may take; past it the server
-    /// starts and the background verifier checks at once. 0 skips it.
+    /// every page, then the ledger's sums; on PostgreSQL the ledger's sums)
+    /// may take; past it the server starts and the background verifier
+    /// checks at once. 0 skips it.
     pub integrity_start_check_s: u64,
-    /// Seconds from the end of one background integrity pass to the next.
+    /// Seconds from the end of one background integrity pass to the next
+    /// (either engine).
     pub integrity_verify_interval_s: u64,
-    /// Milliseconds the background verifier rests between two tables.
+    /// Milliseconds SQLite's background verifier rests between two
+    /// tables' page checks (PostgreSQL's has no page checks).
     pub integrity_verify_pause_ms: u64,
     /// Bytes in one uploaded image (`POST /api/v1/media`); past it 413.
     /// The only body allowed past the 64 KiB of JSON requests.

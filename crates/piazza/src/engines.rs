@@ -26,13 +26,29 @@ pub fn opener(config: &Config) -> OpenEngine {
     let limits = config.limits.clone();
     match config.database_url.clone() {
         Some(url) => Box::new(move |sink| {
-            open_postgres(&url, &limits, sink)
-                .map_err(|error| format!("at {}: {error}", piazza_postgres::redacted(&url)))
+            open_postgres(&url, &limits, sink).map_err(|error| postgres_failure(&url, &error))
         }),
         None => Box::new(move |sink| {
             open_sqlite(&data_dir, &limits, sink)
                 .map_err(|error| format!("in {}: {error}", data_dir.display()))
         }),
+    }
+}
+
+/// Where and why PostgreSQL could not be opened, and what to do. Most
+/// failures are about reaching the database; a database newer than this
+/// binary, or a damaged one, says in its own words what to do instead.
+fn postgres_failure(url: &str, error: &piazza_postgres::OpenError) -> String {
+    use piazza_postgres::{MigrateError, OpenError};
+    let at = piazza_postgres::redacted(url);
+    match error {
+        OpenError::Migrate(MigrateError::Newer { .. }) | OpenError::Damaged(_) => {
+            format!("at {at}: {error}")
+        }
+        _ => format!(
+            "at {at}: {error}\nCheck that PostgreSQL runs and answers at that address, and that \
+             the URL's user may connect to its database and create tables in it"
+        ),
     }
 }
 
@@ -47,6 +63,12 @@ pub fn open_postgres(
         writer: piazza_postgres::WriterLimits {
             queue_len_max: limits.writer_queue_len_max,
             ..piazza_postgres::WriterLimits::default()
+        },
+        // The same settings as SQLite's; PostgreSQL has no pages of its own
+        // to check between tables, so nothing to rest for.
+        verify: piazza_postgres::VerifyOptions {
+            start_budget: Duration::from_secs(limits.integrity_start_check_s),
+            interval: Duration::from_secs(limits.integrity_verify_interval_s),
         },
         ..PostgresOptions::default()
     };

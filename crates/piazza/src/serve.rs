@@ -169,11 +169,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // What a first start needs to know, on stderr with the logs (a script
     // that reads the first line of stdout and closes it must not make a
     // later line fail).
-    let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or(config.data_dir.clone());
     tracing::info!(
-        "serving the API and the web client at http://{}/ with the data in {}; Ctrl-C stops it",
+        "serving the API and the web client at http://{}/ with {}; Ctrl-C stops it",
         running.addr,
-        data_dir.display()
+        where_the_data_is(&config)
     );
     if config.sandbox_payments {
         tracing::info!("sandbox payments: top-ups and withdrawals move play money");
@@ -185,16 +184,36 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the data lives, for the start line: the data dir, or the
+/// database (its URL without the password) and the data dir's media files
+/// (on PostgreSQL the folder is made at the first upload).
+fn where_the_data_is(config: &Config) -> String {
+    let data_dir = std::fs::canonicalize(&config.data_dir)
+        .or_else(|_| std::path::absolute(&config.data_dir))
+        .unwrap_or(config.data_dir.clone());
+    match &config.database_url {
+        Some(url) => format!(
+            "the data in {} and media files in {}",
+            piazza_postgres::redacted(url),
+            data_dir
+                .join(piazza_core::media::files::MEDIA_DIR)
+                .display()
+        ),
+        None => format!("the data in {}", data_dir.display()),
+    }
+}
+
 /// Why the server did not start, and what to do about it, said once. A
 /// store that cannot be opened is most likely damaged, not busy: the
 /// message says how to check it and restore it, and nothing about ports.
 fn start_failure(error: StartError, config: &Config) -> anyhow::Error {
     let dir = config.data_dir.display();
     match &error {
-        StartError::Store(_) if config.database_url.is_some() => anyhow::anyhow!(
-            "the server could not start: {error}\nCheck that PostgreSQL runs and answers at that \
-             address, and that the URL's user may connect to its database and create tables in it"
-        ),
+        // What to do depends on what went wrong, which the engine's opener
+        // knew and said (`engines::opener`).
+        StartError::Store(_) if config.database_url.is_some() => {
+            anyhow::anyhow!("the server could not start: {error}")
+        }
         StartError::Store(_) => anyhow::anyhow!(
             "the server could not start: {error}\nCheck the store with `piazza admin check --data-dir {dir}` \
              (and `piazza admin ledger-check --data-dir {dir}`); if it is damaged, stop every \

@@ -1,6 +1,8 @@
 //! A damaged store is never served as healthy: damage refuses the start
 //! with what is wrong and how to restore, and damage that appears while
-//! the server runs fails `/healthz` and halts every money move.
+//! the server runs fails `/healthz` and halts every money move. On either
+//! engine (`engines.rs` lists those that run on PostgreSQL too), but for
+//! the flipped bytes, which are of SQLite's file.
 
 use std::path::Path;
 use std::time::Duration;
@@ -19,16 +21,27 @@ use crate::helpers::*;
 use crate::wallet::{PIN, assert_code, call, top_up};
 
 /// A posting's amount changed behind the ledger's back: its transaction no
-/// longer sums to zero and its account's balance no longer matches.
+/// longer sums to zero and its account's balance no longer matches. In
+/// the SQLite file, or in the PostgreSQL database of the data dir's
+/// servers when the suite runs there.
 fn edit_a_posting(data_dir: &Path) {
-    let conn = rusqlite::Connection::open(data_dir.join(piazza_sqlite::DATABASE_FILE)).unwrap();
-    let edited = conn
-        .execute(
-            "UPDATE ledger_postings SET amount_minor = amount_minor + 100
-             WHERE id = (SELECT MAX(id) FROM ledger_postings)",
-            [],
-        )
-        .unwrap();
+    const EDIT: &str = "UPDATE ledger_postings SET amount_minor = amount_minor + 100
+                        WHERE id = (SELECT MAX(id) FROM ledger_postings)";
+    let edited = match process_database(data_dir) {
+        // The blocking client, on a thread of its own: this runs inside
+        // the test's runtime.
+        Some(url) => std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            client.execute(EDIT, &[]).unwrap()
+        })
+        .join()
+        .unwrap(),
+        None => {
+            let path = data_dir.join(piazza_sqlite::DATABASE_FILE);
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute(EDIT, []).unwrap() as u64
+        }
+    };
     assert_eq!(edited, 1);
 }
 
@@ -60,10 +73,12 @@ fn flip_bytes_in_the_messages_table(data_dir: &Path) {
     std::fs::write(&path, bytes).unwrap();
 }
 
+/// A server on the store the servers of `data_dir` used before.
 async fn start_on(data_dir: &Path) -> Result<piazza_server::Running, String> {
     let mut config =
         piazza_server::config::Config::new("127.0.0.1:0".parse().unwrap(), data_dir.to_path_buf());
     config.password_hashing = cheap_hashing();
+    config.database_url = process_database(data_dir);
     piazza::engines::spawn(config)
         .await
         .map_err(|error| format!("{error:#}"))
@@ -134,8 +149,20 @@ impl PaymentGateway for Counting {
     }
 }
 
-#[tokio::test]
-async fn damage_found_while_running_fails_healthz_and_halts_money() {
+/// A running server whose store was damaged under it, once its verifier
+/// has noticed: ann (with a PIN and money) and bob, contacts.
+struct Damaged {
+    app: TestApp,
+    gateway: Arc<Counting>,
+    ann: User,
+    bob: User,
+    conversation: String,
+}
+
+/// A server whose verifier passes every second, with a gateway that
+/// counts charges; then a posting is edited under it, and this waits
+/// until `/healthz` says so.
+async fn damaged_while_running() -> Damaged {
     let gateway = Arc::new(Counting::default());
     let handle = Arc::clone(&gateway) as Arc<dyn PaymentGateway>;
     let app = spawn_app_with(move |config| {
@@ -166,16 +193,24 @@ async fn damage_found_while_running_fails_healthz_and_halts_money() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    Damaged {
+        app,
+        gateway,
+        ann,
+        bob,
+        conversation,
+    }
+}
 
-    let transfer = call(
-        &ann.client,
-        Method::POST,
-        "/api/v1/transfers",
-        Some(json!({ "to": bob.account_id, "amount_minor": 100, "pin": PIN })),
-        Some("after-damage-1"),
-    )
-    .await;
-    assert_code(&transfer, 503, "money_halted");
+#[tokio::test]
+async fn damage_found_while_running_fails_healthz_and_halts_top_ups() {
+    let Damaged {
+        app,
+        gateway,
+        ann,
+        conversation,
+        ..
+    } = damaged_while_running().await;
     let charged = gateway.charges.load(Ordering::SeqCst);
     assert_code(
         &top_up(&ann, 100, "after-damage-2").await,
@@ -192,5 +227,22 @@ async fn damage_found_while_running_fails_healthz_and_halts_money() {
         .send_message(&conversation, "c-after", "still here")
         .await
         .expect("messages still go");
+    app.shut_down().await;
+}
+
+/// Money that moves without a gateway is refused where it would post,
+/// inside the engine's transaction (`Tx::money_halted`).
+#[tokio::test]
+async fn damage_found_while_running_halts_transfers() {
+    let Damaged { app, ann, bob, .. } = damaged_while_running().await;
+    let transfer = call(
+        &ann.client,
+        Method::POST,
+        "/api/v1/transfers",
+        Some(json!({ "to": bob.account_id, "amount_minor": 100, "pin": PIN })),
+        Some("after-damage-1"),
+    )
+    .await;
+    assert_code(&transfer, 503, "money_halted");
     app.shut_down().await;
 }

@@ -1,5 +1,7 @@
 //! End-to-end tests: the real server on port 0 with a fresh data
-//! directory, driven through the client crate the way users drive it.
+//! directory, driven through the client crate the way users drive it;
+//! and Pay's state machine over the rules and each engine, without a
+//! server (`pay_state_machine.rs`).
 
 mod abuse;
 mod bad_input;
@@ -30,6 +32,7 @@ mod pay_concurrency;
 mod pay_crash;
 mod pay_pin;
 mod pay_rules;
+mod pay_state_machine;
 mod profiles;
 mod read_receipts;
 mod red_packets;

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
-use crate::helpers::PATIENCE;
+use crate::helpers::{PATIENCE, process_database};
 
 /// `piazza serve` with the default log level (no `RUST_LOG`), as a
-/// person runs it.
+/// person runs it; on PostgreSQL when the suite runs there.
 fn serve(data_dir: &std::path::Path, listen: &str) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"));
     command
@@ -22,10 +22,14 @@ fn serve(data_dir: &std::path::Path, listen: &str) -> tokio::process::Command {
         ])
         .arg(data_dir)
         .env_remove("RUST_LOG")
+        .env_remove("PIAZZA_DATABASE_URL")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    if let Some(url) = process_database(data_dir) {
+        command.args(["--database-url", &url]);
+    }
     command
 }
 
@@ -66,15 +70,32 @@ async fn a_first_start_says_where_the_data_is_the_url_and_how_to_stop() {
 
     let text = lines.join("\n");
     assert!(lines.len() <= 3, "{text}");
-    let canonical = std::fs::canonicalize(&data_dir).unwrap();
-    assert!(text.contains(&canonical.display().to_string()), "{text}");
+    // On PostgreSQL the data dir is made at the first upload.
+    let canonical = std::fs::canonicalize(dir.path()).unwrap().join("data");
     assert!(text.contains(&format!("http://{addr}/")), "{text}");
     assert!(text.contains("Ctrl-C"), "{text}");
-    assert_eq!(
-        text.matches("schema").count(),
-        1,
-        "one line about the store: {text}"
-    );
+    match process_database(&data_dir) {
+        Some(url) => {
+            // Where the data is, without the password; where media goes.
+            let shown = piazza_postgres::redacted(&url);
+            assert!(text.contains(&format!("data in {shown} ")), "{text}");
+            assert!(shown.contains(":***@") && !text.contains(&url), "{text}");
+            let media = canonical.join(piazza_core::media::files::MEDIA_DIR);
+            assert!(text.contains(&media.display().to_string()), "{text}");
+            // The database was cloned migrated: nothing to say about it,
+            // and none of PostgreSQL's notices.
+            assert!(!text.contains("schema"), "{text}");
+            assert!(!text.contains("NOTICE"), "{text}");
+        }
+        None => {
+            assert!(text.contains(&canonical.display().to_string()), "{text}");
+            assert_eq!(
+                text.matches("schema").count(),
+                1,
+                "one line about the store: {text}"
+            );
+        }
+    }
     assert!(!text.contains("open-file"), "{text}");
     assert!(
         !text.contains('\u{1b}'),
@@ -108,4 +129,53 @@ async fn a_port_in_use_is_said_once_and_touches_no_data() {
     assert_eq!(stderr.matches(&addr).count(), 1, "{stderr}");
     assert!(stderr.contains("--listen"), "{stderr}");
     assert!(!data_dir.exists(), "no data directory was created");
+}
+
+/// An older Piazza on a database a newer one has migrated is refused with
+/// what to do (upgrade), not with advice about connecting, and changes
+/// nothing.
+#[test]
+fn an_older_piazza_on_a_newer_postgres_database_is_told_to_upgrade() {
+    let database = piazza_postgres::testing::TestDatabase::create();
+    let newer = piazza_postgres::migrations::MIGRATIONS.len() as i64 + 1;
+    // A plain test, outside any runtime: the blocking client may run here.
+    let mut client = postgres::Client::connect(&database.url, postgres::NoTls).unwrap();
+    let mut schema = |insert: Option<i64>| -> i64 {
+        if let Some(version) = insert {
+            let sql = "INSERT INTO piazza_schema (version) VALUES ($1)";
+            client.execute(sql, &[&version]).unwrap();
+        }
+        let sql = "SELECT MAX(version) FROM piazza_schema";
+        client.query_one(sql, &[]).unwrap().get(0)
+    };
+    assert_eq!(schema(Some(newer)), newer);
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &database.url,
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the piazza binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(output.stdout.is_empty(), "it never listened: {stderr}");
+    assert!(
+        stderr.contains(&format!("the database is at schema {newer}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Upgrade piazza"),
+        "says what to do: {stderr}"
+    );
+    assert!(!stderr.contains("Check that PostgreSQL"), "{stderr}");
+    assert!(!stderr.contains("NOTICE"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert_eq!(schema(None), newer, "the newer schema is left as it was");
 }
