@@ -124,6 +124,7 @@ impl PostgresEngine {
             sink,
             options.writer,
             options.pin_policy,
+            Arc::clone(&health),
         );
         let readers = readers::Readers::open(url.to_owned(), options.reader_count.max(1))
             .map_err(|error| OpenError::Readers(error.to_string()))?;

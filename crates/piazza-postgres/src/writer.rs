@@ -31,6 +31,7 @@ pub struct PgTx<'c> {
     notices: Vec<Notice>,
     /// Savepoints open inside the job (`refusable_part`), for their names.
     depth: usize,
+    health: &'c crate::Health,
 }
 
 impl PgTx<'_> {
@@ -49,7 +50,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn money_halted(&self) -> bool {
-        false
+        self.health.money_halted()
     }
 
     fn reads(&mut self) -> &mut dyn Read {
@@ -145,6 +146,7 @@ impl Writers {
         sink: Arc<dyn NoticeSink>,
         limits: WriterLimits,
         pin_policy: PinPolicy,
+        health: Arc<crate::Health>,
     ) -> Writers {
         let (sender, receiver) = mpsc::channel(limits.queue_len_max);
         let receiver = Arc::new(Mutex::new(receiver));
@@ -159,6 +161,7 @@ impl Writers {
                     sink: Arc::clone(&sink),
                     limits,
                     pin_policy,
+                    health: Arc::clone(&health),
                 };
                 std::thread::Builder::new()
                     .name(format!("piazza-pg-writer-{index}"))
@@ -216,6 +219,7 @@ struct Writer {
     sink: Arc<dyn NoticeSink>,
     limits: WriterLimits,
     pin_policy: PinPolicy,
+    health: Arc<crate::Health>,
 }
 
 impl Writer {
@@ -306,6 +310,7 @@ impl Writer {
             conn: &mut self.conn,
             now: Timestamp::now(),
             pin_policy: self.pin_policy,
+            health: &self.health,
             answers: Vec::with_capacity(jobs.len()),
             notices: Vec::new(),
             savepoints: 0,
@@ -329,6 +334,7 @@ struct Attempt<'c> {
     conn: &'c mut Conn,
     now: Timestamp,
     pin_policy: PinPolicy,
+    health: &'c crate::Health,
     answers: Vec<Result<Done>>,
     notices: Vec<Notice>,
     /// Savepoints taken, one per direct job: PostgreSQL keeps 64
@@ -388,6 +394,7 @@ impl Attempt<'_> {
             pin_policy: self.pin_policy,
             notices: Vec::new(),
             depth: 0,
+            health: self.health,
         };
         let ran = std::panic::catch_unwind(AssertUnwindSafe(|| (job.work)(&mut tx)));
         let ran = ran.unwrap_or_else(|_| Err(Error::Engine("a write job panicked".into())));

@@ -61,6 +61,7 @@ const ON_POSTGRES: &[&str] = &[
     "integrity::a_sound_store_starts_after_its_check",
     "integrity::an_edited_posting_refuses_the_start_and_says_how_to_restore",
     "integrity::damage_found_while_running_fails_healthz_and_halts_top_ups",
+    "integrity::damage_found_while_running_halts_transfers",
     "isolation::a_stranger_is_refused_every_id_of_another_account",
     "lists::every_list_pages_with_a_cursor",
     "login_requests::a_device_revoked_before_pick_up_never_gets_a_token",
