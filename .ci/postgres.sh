@@ -33,4 +33,15 @@ as_postgres() { runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qAt "$@"; }
 if [ "$(as_postgres -c "SELECT 1 FROM pg_roles WHERE rolname = 'piazza_test'")" != "1" ]; then
   as_postgres -c "CREATE ROLE piazza_test LOGIN CREATEDB PASSWORD 'piazza_test'"
 fi
+# Tests run in parallel, each Piazza process holding a writer, its
+# readers and a verifier: PostgreSQL's default of 100 connections is
+# soon taken.
+if [ "$(as_postgres -c "SHOW max_connections")" -lt 400 ]; then
+  as_postgres -c "ALTER SYSTEM SET max_connections = 400"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+  for _ in $(seq 1 50); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && break
+    sleep 0.2
+  done
+fi
 echo "PostgreSQL $version answers on 127.0.0.1:5432 (role piazza_test)"

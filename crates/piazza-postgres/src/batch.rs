@@ -30,13 +30,16 @@
 
 mod fetch;
 mod flush;
+mod pay;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
 use piazza_core::chat::{Membership, NewMessage};
+use piazza_core::pay::wallet::{StoredAnswer, StoredPin};
 use piazza_core::{Error, Result};
 use piazza_domain::event::{ConversationKind, Message};
+use piazza_domain::ledger::LedgerAccountRef;
 use piazza_domain::{AccountId, LogSeq, MessageId, Seq, Timestamp};
 
 use crate::conn::Conn;
@@ -103,10 +106,38 @@ pub(crate) struct Cache {
     pub member_lists: HashMap<i64, Vec<AccountId>>,
     /// By (account, contact).
     pub contacts: HashMap<(i64, i64), bool>,
+    /// Direct conversations by their pair's key.
+    pub directs: HashMap<String, Option<i64>>,
     /// A sender's message by client id, as `message_by_client_id` finds it.
     pub sent: HashMap<(i64, String), Option<Message>>,
     /// Each account's `log_head`, locked.
     pub heads: HashMap<i64, Option<Tracked<i64>>>,
+    /// Idempotency keys' final answers, by (account, key).
+    pub keys: HashMap<(i64, String), Option<StoredAnswer>>,
+    /// Payment PINs, locked.
+    pub pins: HashMap<i64, Option<PinRow>>,
+    /// Ledger accounts, locked; `None`: not made yet.
+    pub ledger: HashMap<LedgerAccountRef, Option<LedgerRow>>,
+    /// Ids at hand (kept across batches: they are the identities', not
+    /// the transaction's).
+    pub ids: Ids,
+}
+
+/// A payment PIN's row, locked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PinRow {
+    pub pin: StoredPin,
+    /// Failures are counted or a lock set: a right PIN clears them.
+    pub failing: bool,
+}
+
+/// A ledger account's row, locked (or made by this batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LedgerRow {
+    pub id: i64,
+    pub balance: Tracked<i64>,
+    /// Made by this batch and not written yet.
+    pub new: bool,
 }
 
 impl Cache {
@@ -154,6 +185,7 @@ pub(crate) struct NewEntryRow {
 pub(crate) struct Pending {
     pub messages: Vec<NewMessageRow>,
     pub entries: Vec<NewEntryRow>,
+    pub pay: pay::PendingPay,
 }
 
 /// What the batch's jobs asked for and the cache did not hold.
@@ -163,8 +195,12 @@ pub(crate) struct Misses {
     pub memberships: HashSet<(i64, i64)>,
     pub member_lists: HashSet<i64>,
     pub contacts: HashSet<(i64, i64)>,
+    pub directs: HashSet<String>,
     pub heads: HashSet<i64>,
-    pub message_ids: bool,
+    pub ids: HashSet<IdTable>,
+    pub keys: HashSet<(i64, String)>,
+    pub pins: HashSet<i64>,
+    pub ledger: HashSet<LedgerAccountRef>,
     /// The job runs a statement of its own: run it again direct.
     pub direct: bool,
 }
@@ -175,8 +211,12 @@ impl Misses {
             && self.memberships.is_empty()
             && self.member_lists.is_empty()
             && self.contacts.is_empty()
+            && self.directs.is_empty()
             && self.heads.is_empty()
-            && !self.message_ids
+            && self.ids.is_empty()
+            && self.keys.is_empty()
+            && self.pins.is_empty()
+            && self.ledger.is_empty()
     }
 }
 
@@ -186,6 +226,7 @@ pub(crate) struct Mark {
     journal: usize,
     messages: usize,
     entries: usize,
+    pay: pay::PayMark,
 }
 
 type Undo = Box<dyn FnOnce(&mut Cache) + Send>;
@@ -197,6 +238,15 @@ pub(crate) struct Batch {
     pub pending: Pending,
     pub misses: Misses,
     journal: Vec<Undo>,
+    /// The running job's place in the batch, and the ids it took in this
+    /// run, by table.
+    job: usize,
+    taken: HashMap<IdTable, usize>,
+    /// The ids each job was handed, by (job, table): a job run again (in
+    /// discovery, after a fetch) is handed the same ones, so that what it
+    /// asks for the second time is what discovery fetched for it (a
+    /// transfer's in-flight ledger account is named by the transfer's id).
+    handed: HashMap<(usize, IdTable), Vec<i64>>,
 }
 
 impl Batch {
@@ -207,18 +257,27 @@ impl Batch {
             pending: Pending::default(),
             misses: Misses::default(),
             journal: Vec::new(),
+            job: 0,
+            taken: HashMap::new(),
+            handed: HashMap::new(),
         }
     }
 
-    /// Forgets everything: a batch that rolled back, or a new one.
+    /// Forgets everything but the ids at hand: a batch that rolled
+    /// back, or a new one.
     pub fn reset(&mut self) {
+        let ids = std::mem::take(&mut self.cache.ids);
         *self = Batch::new();
+        self.cache.ids = ids;
     }
 
-    /// A job starts here: only its own changes are journaled from now.
-    pub fn start_job(&mut self, mode: Mode) -> Mark {
+    /// The `job`th job of the batch starts a run here: only its own
+    /// changes are journaled from now.
+    pub fn start_job(&mut self, mode: Mode, job: usize) -> Mark {
         self.mode = mode;
         self.journal.clear();
+        self.job = job;
+        self.taken.clear();
         self.mark()
     }
 
@@ -227,6 +286,7 @@ impl Batch {
             journal: self.journal.len(),
             messages: self.pending.messages.len(),
             entries: self.pending.entries.len(),
+            pay: self.pending.pay.mark(),
         }
     }
 
@@ -238,12 +298,14 @@ impl Batch {
         }
         self.pending.messages.truncate(mark.messages);
         self.pending.entries.truncate(mark.entries);
+        self.pending.pay.truncate(mark.pay);
     }
 
     /// A statement of the job's own is about to run (after a flush): from
     /// here the pending rows and the journal start again.
     pub fn flushed(&mut self) {
         debug_assert!(self.pending.messages.is_empty() && self.pending.entries.is_empty());
+        debug_assert!(self.pending.pay.is_empty());
         for conversation in self.cache.conversations.values_mut() {
             conversation.last_seq.stored = conversation.last_seq.now;
         }
@@ -253,13 +315,44 @@ impl Batch {
         for head in self.cache.heads.values_mut().flatten() {
             head.stored = head.now;
         }
+        for row in self.cache.ledger.values_mut().flatten() {
+            row.balance.stored = row.balance.now;
+            row.new = false;
+        }
     }
 
     /// After a write of the job's own: what it wrote may be cached. Only
     /// once flushed (nothing dirty); the journal can still restore what
     /// the job changed, should its savepoint roll back.
     pub fn forget_reads(&mut self) {
-        self.cache = Cache::default();
+        let ids = std::mem::take(&mut self.cache.ids);
+        self.cache = Cache {
+            ids,
+            ..Cache::default()
+        };
+    }
+
+    /// The next id of `table` for the running job: the one an earlier
+    /// run of it was handed, else a new one.
+    pub fn take_id(&mut self, table: IdTable) -> Option<i64> {
+        let nth = self.taken.entry(table).or_default();
+        let handed = self.handed.entry((self.job, table)).or_default();
+        if let Some(id) = handed.get(*nth) {
+            *nth += 1;
+            return Some(*id);
+        }
+        let id = self.cache.ids.take(table)?;
+        handed.push(id);
+        *nth += 1;
+        Some(id)
+    }
+
+    /// Ids at hand for the running job: those handed to it before and not
+    /// taken yet in this run, and the pool's.
+    pub fn ids_available(&self, table: IdTable) -> usize {
+        let handed = self.handed.get(&(self.job, table)).map_or(0, Vec::len);
+        let taken = self.taken.get(&table).copied().unwrap_or(0);
+        handed.saturating_sub(taken) + self.cache.ids.available(table)
     }
 
     /// Sets `map[key]`, journaled.
@@ -289,25 +382,51 @@ impl Batch {
     }
 }
 
-/// Message ids handed out ahead by the `messages` identity, so that a
-/// message's id is known before its row is written. Ids are unique, not
-/// gapless: those a rolled-back batch took are not used again.
-#[derive(Default)]
-pub(crate) struct MessageIds {
-    next: Vec<i64>,
+/// A table whose ids the batch hands out before writing its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum IdTable {
+    Messages,
+    Transfers,
+    LedgerTransactions,
+    LedgerAccounts,
 }
 
-impl MessageIds {
+impl IdTable {
+    pub fn name(self) -> &'static str {
+        match self {
+            IdTable::Messages => "messages",
+            IdTable::Transfers => "transfers",
+            IdTable::LedgerTransactions => "ledger_transactions",
+            IdTable::LedgerAccounts => "ledger_accounts",
+        }
+    }
+}
+
+/// Ids handed out ahead by each table's identity, so that a row's id is
+/// known before the row is written. Ids are unique, not gapless: those a
+/// rolled-back batch took are not used again.
+#[derive(Default)]
+pub(crate) struct Ids {
+    next: HashMap<IdTable, Vec<i64>>,
+}
+
+impl Ids {
     /// How many to take at once.
     pub const BLOCK: i64 = 256;
 
-    pub fn take(&mut self) -> Option<i64> {
-        self.next.pop()
+    pub fn available(&self, table: IdTable) -> usize {
+        self.next.get(&table).map_or(0, Vec::len)
     }
 
-    pub fn refill(&mut self, mut ids: Vec<i64>) {
+    pub fn take(&mut self, table: IdTable) -> Option<i64> {
+        self.next.get_mut(&table)?.pop()
+    }
+
+    pub fn refill(&mut self, table: IdTable, mut ids: Vec<i64>) {
         ids.reverse();
-        self.next = ids;
+        let pool = self.next.entry(table).or_default();
+        ids.append(pool);
+        *pool = ids;
     }
 }
 
@@ -401,6 +520,18 @@ impl Conn {
         )
     }
 
+    /// The direct conversation keyed `key` (`chat::direct_key`).
+    pub(crate) fn direct_cached(&mut self, key: String) -> Result<Option<i64>> {
+        let fetched = key.clone();
+        self.cached(
+            |cache| cache.directs.get(&key).copied(),
+            |misses| {
+                misses.directs.insert(key.clone());
+            },
+            |conn| fetch::directs(conn, HashSet::from([fetched])),
+        )
+    }
+
     /// `account`'s log head, locked; `None`: no such account.
     pub(crate) fn log_head_locked(&mut self, account: i64) -> Result<Option<Tracked<i64>>> {
         self.cached(
@@ -412,20 +543,27 @@ impl Conn {
         )
     }
 
-    /// The id the next message will have.
-    pub(crate) fn next_message_id(&mut self) -> Result<i64> {
-        if let Some(id) = self.message_ids.take() {
-            return Ok(id);
+    /// Makes sure `count` ids of `table` are at hand (a miss if not).
+    pub(crate) fn ids_at_hand(&mut self, table: IdTable, count: usize) -> Result<()> {
+        if self.batch_mut().ids_available(table) >= count {
+            return Ok(());
         }
-        if self
-            .batch_mut()
-            .missed(|misses| misses.message_ids = true)?
-        {
-            fetch::message_ids(self)?;
+        if self.batch_mut().missed(|misses| {
+            misses.ids.insert(table);
+        })? {
+            fetch::ids(self, table)?;
         }
-        self.message_ids
-            .take()
-            .ok_or_else(|| Error::Engine("no message ids were handed out".into()))
+        if self.batch_mut().ids_available(table) < count {
+            let name = table.name();
+            return Err(Error::Engine(format!("no {name} ids were handed out")));
+        }
+        Ok(())
+    }
+
+    /// The id the next row of `table` will have.
+    pub(crate) fn next_id(&mut self, table: IdTable) -> Result<i64> {
+        self.ids_at_hand(table, 1)?;
+        Ok(self.batch_mut().take_id(table).expect("an id at hand"))
     }
 }
 
@@ -456,7 +594,7 @@ impl Conn {
 
     /// Keeps `message` for the flush, with an id handed out now.
     pub(crate) fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<i64> {
-        let id = self.next_message_id()?;
+        let id = self.next_id(IdTable::Messages)?;
         let (kind, reference) = message.special.unzip();
         let row = NewMessageRow {
             id,

@@ -126,6 +126,10 @@ impl Reads for Db<'_> {
         one: AccountId,
         other: AccountId,
     ) -> Result<Option<ConversationId>> {
+        if self.0.batch.is_some() {
+            let found = self.0.direct_cached(direct_key(one, other))?;
+            return Ok(found.map(ConversationId::from_row));
+        }
         let row = self.0.query_opt(
             "SELECT id FROM conversations WHERE direct_key = $1",
             &[&direct_key(one, other)],

@@ -11,7 +11,7 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 
-use crate::batch::{Batch, MessageIds, Mode};
+use crate::batch::{Batch, Mode};
 
 /// Parameters of a statement.
 pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -23,7 +23,6 @@ pub struct Conn {
     statements: HashMap<&'static str, Statement>,
     /// A writer's batch; `None` on a reader.
     pub(crate) batch: Option<Batch>,
-    pub(crate) message_ids: MessageIds,
 }
 
 impl Conn {
@@ -32,7 +31,6 @@ impl Conn {
             client: Client::connect(url, NoTls)?,
             statements: HashMap::new(),
             batch: None,
-            message_ids: MessageIds::default(),
         })
     }
 

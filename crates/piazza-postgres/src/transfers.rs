@@ -62,6 +62,10 @@ impl Writes for PgTx<'_> {
         asked: &TransferRequest,
         at: Timestamp,
     ) -> Result<TransferId> {
+        if self.conn().batch.is_some() {
+            let id = self.conn().insert_transfer_cached(sender, asked, at)?;
+            return Ok(TransferId::from_row(id));
+        }
         let row = self.conn().query_one(
             "INSERT INTO transfers
              (from_id, to_id, amount_minor, currency, note, status, created_at, expires_at)

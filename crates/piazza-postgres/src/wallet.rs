@@ -22,11 +22,15 @@ use crate::{Db, PgTx};
 
 /// The `status` of an idempotency key whose answer is final, as SQLite
 /// keeps it.
-const KEY_DONE: i64 = 1;
+pub(crate) const KEY_DONE: i64 = 1;
 
 impl Reads for Db<'_> {
     fn wallet_balance(&mut self, account: AccountId, currency: Currency) -> Result<i64> {
         let wallet = LedgerAccountRef::user_wallet(account, currency);
+        if self.0.batch.is_some() {
+            let row = self.0.ledger_rows(&[wallet])?[0];
+            return Ok(row.map_or(0, |row| row.balance.now));
+        }
         let row = self.0.query_opt(
             "SELECT balance_minor FROM ledger_accounts
              WHERE kind = $1 AND holder = $2 AND currency = $3",
@@ -53,6 +57,9 @@ impl Reads for Db<'_> {
         account: AccountId,
         key: &IdempotencyKey,
     ) -> Result<Option<StoredAnswer>> {
+        if self.0.batch.is_some() {
+            return self.0.key_answer_cached(account.row(), key.as_str());
+        }
         let row = self.0.query_opt(
             "SELECT request_hash, response_body FROM idempotency_keys
              WHERE account_id = $1 AND key = $2 AND status = $3",
@@ -113,7 +120,7 @@ fn statement_line(row: &Row) -> Result<StatementEntry> {
     })
 }
 
-fn stored_pin(row: &Row) -> StoredPin {
+pub(crate) fn stored_pin(row: &Row) -> StoredPin {
     let reset = match (
         row.get::<_, Option<String>>(2),
         row.get::<_, Option<i64>>(3),
@@ -129,7 +136,7 @@ fn stored_pin(row: &Row) -> StoredPin {
 }
 
 /// A key's answer as the JSON object every engine keeps.
-fn encode_answer(answer: &KeyAnswer) -> String {
+pub(crate) fn encode_answer(answer: &KeyAnswer) -> String {
     let fields = answer.to_fields().into_iter();
     serde_json::Value::Object(
         fields
@@ -139,7 +146,7 @@ fn encode_answer(answer: &KeyAnswer) -> String {
     .to_string()
 }
 
-fn decode_answer(body: &str) -> Result<KeyAnswer> {
+pub(crate) fn decode_answer(body: &str) -> Result<KeyAnswer> {
     let corrupt = || corrupt(format!("idempotency response {body:?}"));
     let value: serde_json::Value = serde_json::from_str(body).map_err(|_| corrupt())?;
     KeyAnswer::from_fields(|name| value[name].as_i64()).ok_or_else(corrupt)
@@ -250,6 +257,11 @@ impl Writes for PgTx<'_> {
         reference: &str,
         at: Timestamp,
     ) -> Result<std::result::Result<Posted, LedgerError>> {
+        if self.conn().batch.is_some() {
+            return self
+                .conn()
+                .post_cached(transaction, initiator, reference, at);
+        }
         let accounts: Vec<LedgerAccountRef> = transaction
             .postings()
             .iter()
@@ -289,6 +301,10 @@ impl Writes for PgTx<'_> {
     }
 
     fn payment_pin_for_update(&mut self, account: AccountId) -> Result<Option<StoredPin>> {
+        if self.conn().batch.is_some() {
+            let pin = self.conn().pin_locked(account.row())?;
+            return Ok(pin.map(|pin| pin.pin));
+        }
         let row = self.conn().query_opt(
             "SELECT pin_hash, locked_until, reset_pin_hash, reset_effective_at
              FROM payment_pins WHERE account_id = $1 FOR UPDATE",
@@ -357,6 +373,11 @@ impl Writes for PgTx<'_> {
     }
 
     fn clear_pin_failures(&mut self, account: AccountId) -> Result<()> {
+        // The common case, a right PIN with nothing to forget, writes
+        // nothing (and keeps the job off a statement of its own).
+        if self.conn().batch.is_some() && self.conn().pin_failures_clear(account.row()) {
+            return Ok(());
+        }
         self.conn().execute(
             "UPDATE payment_pins SET failed_attempts = 0, locked_until = NULL
              WHERE account_id = $1 AND (failed_attempts <> 0 OR locked_until IS NOT NULL)",
@@ -380,6 +401,11 @@ impl Writes for PgTx<'_> {
         answer: &KeyAnswer,
         at: Timestamp,
     ) -> Result<()> {
+        if self.conn().batch.is_some() {
+            self.conn()
+                .store_key_answer_cached(account, request, answer, at);
+            return Ok(());
+        }
         let stored = self.conn().execute(
             "INSERT INTO idempotency_keys
              (account_id, key, request_hash, status, response_body, created_at)

@@ -347,6 +347,10 @@ struct Attempt<'c> {
 /// for a refusable part's savepoint in each.
 const SAVEPOINTS_MAX: usize = 30;
 
+/// Runs of one job that stop to fetch before it is failed: a send
+/// stops about five times.
+const STOPS_MAX: u32 = 32;
+
 /// How one run of a job ended.
 enum Ran {
     Done(Result<Done>, Vec<Notice>),
@@ -358,25 +362,37 @@ impl Attempt<'_> {
     /// Runs the jobs in order, each buffered (direct if it must), until
     /// all have answered or the transaction has taken its savepoints.
     fn all(&mut self, jobs: &mut [Job]) -> Result<()> {
+        let mut stops = 0;
         while self.answers.len() < jobs.len() && self.savepoints < SAVEPOINTS_MAX {
             let index = self.answers.len();
-            let mark = self.conn.batch_mut().start_job(Mode::Buffered);
+            if stops > STOPS_MAX {
+                // A job that asks for something new at every run would
+                // hold the batch (and its locks) forever.
+                let why = format!("a write job stopped to fetch {stops} times");
+                self.answered(Err(Error::Engine(why)), Vec::new());
+                stops = 0;
+                continue;
+            }
+            let mark = self.conn.batch_mut().start_job(Mode::Buffered, index);
             match self.run(&mut jobs[index])? {
                 Ran::Done(answer, notices) => {
                     if answer.is_err() {
                         self.conn.batch_mut().undo(mark);
                     }
                     self.answered(answer, notices);
+                    stops = 0;
                 }
                 Ran::Stopped => {
+                    stops += 1;
                     self.conn.batch_mut().undo(mark);
                     let batch = self.conn.batch_mut();
                     let direct = std::mem::take(&mut batch.misses.direct);
                     if !batch.misses.is_empty() {
-                        self.discover(&mut jobs[index + 1..]);
+                        self.discover(&mut jobs[index + 1..], index + 1);
                         self.conn.fetch_misses()?;
                     } else if direct {
-                        self.direct(&mut jobs[index])?;
+                        self.direct(&mut jobs[index], index)?;
+                        stops = 0;
                     } else {
                         return Err(Error::Engine("a job stopped for nothing".into()));
                     }
@@ -414,9 +430,9 @@ impl Attempt<'_> {
 
     /// Runs `jobs` only to learn what they will ask, taking back what
     /// they change: the next fetch brings it for them too.
-    fn discover(&mut self, jobs: &mut [Job]) {
-        for job in jobs {
-            let mark = self.conn.batch_mut().start_job(Mode::Discovery);
+    fn discover(&mut self, jobs: &mut [Job], first: usize) {
+        for (index, job) in (first..).zip(jobs) {
+            let mark = self.conn.batch_mut().start_job(Mode::Discovery, index);
             let _ = self.run(job);
             self.conn.batch_mut().undo(mark);
         }
@@ -426,7 +442,7 @@ impl Attempt<'_> {
     /// writes: its statements run as it makes them. A refusal rolls back
     /// to the savepoint. The savepoint is released when the next direct
     /// job takes its own, or by COMMIT.
-    fn direct(&mut self, job: &mut Job) -> Result<()> {
+    fn direct(&mut self, job: &mut Job, index: usize) -> Result<()> {
         crate::batch::flush(self.conn)?;
         let open = if self.savepoints == 0 {
             "SAVEPOINT job"
@@ -435,7 +451,7 @@ impl Attempt<'_> {
         };
         self.conn.raw_batch(open)?;
         self.savepoints += 1;
-        let mark = self.conn.batch_mut().start_job(Mode::Direct);
+        let mark = self.conn.batch_mut().start_job(Mode::Direct, index);
         match self.run(job)? {
             Ran::Done(Ok(done), notices) => self.answered(Ok(done), notices),
             Ran::Done(Err(refused), notices) => {

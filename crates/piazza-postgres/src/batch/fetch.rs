@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use piazza_core::Result;
 use piazza_domain::AccountId;
 
-use super::{Conversation, Member, MessageIds, Misses, Tracked};
+use super::{Conversation, IdTable, Ids, Member, Misses, Tracked};
 use crate::chat::{kind_of, message_at};
 use crate::conn::Conn;
 
@@ -27,11 +27,23 @@ pub(super) fn all(conn: &mut Conn, misses: Misses) -> Result<()> {
     if !misses.contacts.is_empty() {
         contacts(conn, misses.contacts)?;
     }
+    if !misses.directs.is_empty() {
+        directs(conn, misses.directs)?;
+    }
     if !misses.heads.is_empty() {
         heads(conn, misses.heads)?;
     }
-    if misses.message_ids {
-        message_ids(conn)?;
+    for table in misses.ids {
+        ids(conn, table)?;
+    }
+    if !misses.keys.is_empty() {
+        super::pay::fetch_keys(conn, misses.keys)?;
+    }
+    if !misses.pins.is_empty() {
+        super::pay::fetch_pins(conn, misses.pins)?;
+    }
+    if !misses.ledger.is_empty() {
+        super::pay::fetch_ledger(conn, misses.ledger)?;
     }
     Ok(())
 }
@@ -173,6 +185,31 @@ pub(crate) fn contacts(conn: &mut Conn, keys: HashSet<(i64, i64)>) -> Result<()>
     Ok(())
 }
 
+/// Direct conversations by their pair's key.
+pub(crate) fn directs(conn: &mut Conn, keys: HashSet<String>) -> Result<()> {
+    let keys: Vec<String> = keys.into_iter().collect();
+    let rows = conn.raw_query(
+        "SELECT x.direct_key, x.id FROM unnest($1::text[]) AS k(direct_key)
+         CROSS JOIN LATERAL (
+             SELECT id, direct_key FROM conversations c WHERE c.direct_key = k.direct_key LIMIT 1
+         ) x",
+        &[&keys],
+    )?;
+    let batch = conn.batch_mut();
+    for key in keys {
+        if !batch.cache.directs.contains_key(&key) {
+            batch.set(|cache| &mut cache.directs, key, None);
+        }
+    }
+    for row in rows {
+        let key: String = row.get(0);
+        if matches!(batch.cache.directs.get(&key), Some(None)) {
+            batch.set(|cache| &mut cache.directs, key, Some(row.get(1)));
+        }
+    }
+    Ok(())
+}
+
 /// Accounts' log heads, locked as the `UPDATE` of the head would lock
 /// them (`FOR NO KEY UPDATE`: a row that merely references the account
 /// does not wait).
@@ -201,14 +238,13 @@ pub(crate) fn heads(conn: &mut Conn, keys: HashSet<i64>) -> Result<()> {
     Ok(())
 }
 
-/// A block of message ids from the `messages` identity.
-pub(crate) fn message_ids(conn: &mut Conn) -> Result<()> {
+/// A block of ids from `table`'s identity.
+pub(crate) fn ids(conn: &mut Conn, table: IdTable) -> Result<()> {
     let rows = conn.raw_query(
-        "SELECT nextval(pg_get_serial_sequence('messages', 'id'))
-         FROM generate_series(1, $1::bigint)",
-        &[&MessageIds::BLOCK],
+        "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2::bigint)",
+        &[&table.name(), &Ids::BLOCK],
     )?;
     let ids = rows.iter().map(|row| row.get(0)).collect();
-    conn.message_ids.refill(ids);
+    conn.batch_mut().cache.ids.refill(table, ids);
     Ok(())
 }

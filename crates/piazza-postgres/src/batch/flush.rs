@@ -48,20 +48,23 @@ struct Columns {
     messages: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>),
     message_texts: (Vec<String>, Vec<String>, Vec<i64>, Vec<Option<String>>),
     message_refs: Vec<Option<String>>,
-    entries: (
-        Vec<i64>,
-        Vec<i64>,
-        Vec<i64>,
-        Vec<Option<i64>>,
-        Vec<Option<String>>,
-    ),
+    entries: (Vec<i64>, Vec<i64>, Vec<i64>),
+    entry_bodies: (Vec<Option<i64>>, Vec<Option<String>>),
     seqs: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>),
     heads: (Vec<i64>, Vec<i64>, Vec<i64>),
     reads: (Vec<i64>, Vec<i64>, Vec<i64>),
 }
 
-/// Writes the pending rows and the dirty values, if any.
+/// Writes the pending rows and the dirty values, if any: chat's and the
+/// logs' in one statement, Pay's in another (`pay.rs`).
 pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
+    flush_chat(conn)?;
+    super::pay::flush(conn)?;
+    conn.batch_mut().flushed();
+    Ok(())
+}
+
+fn flush_chat(conn: &mut Conn) -> Result<()> {
     let Some(columns) = columns(conn) else {
         return Ok(());
     };
@@ -96,8 +99,8 @@ pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
                 &e.0,
                 &e.1,
                 &e.2,
-                &e.3,
-                &e.4,
+                &columns.entry_bodies.0,
+                &columns.entry_bodies.1,
                 &s.0,
                 &s.1,
                 &s.2,
@@ -122,9 +125,6 @@ pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
             )));
         }
     }
-    let batch = conn.batch_mut();
-    batch.pending = Default::default();
-    batch.flushed();
     Ok(())
 }
 
@@ -164,8 +164,8 @@ fn columns(conn: &mut Conn) -> Option<Columns> {
         e.0.push(entry.account);
         e.1.push(entry.log_seq);
         e.2.push(entry.at);
-        e.3.push(entry.message);
-        e.4.push(entry.data);
+        columns.entry_bodies.0.push(entry.message);
+        columns.entry_bodies.1.push(entry.data);
     }
     for (id, conversation) in dirty_seqs {
         let s = &mut columns.seqs;
