@@ -1,6 +1,8 @@
 //! PostgreSQL as an engine of `piazza-core`: `piazza serve --database-url
 //! postgres://…`. Write jobs run in group-committed batches on writer
-//! threads (`writer.rs`), read jobs on a pool (`readers.rs`). Correctness
+//! threads (`writer.rs`), a batch's look-ups fetched and its writes made
+//! a few statements at a time (`batch.rs`), read jobs on a pool
+//! (`readers.rs`). Correctness
 //! rests on rows, not on one process: sequences are handed out under row
 //! locks (`log.rs`), so several Piazza processes may share one database.
 //! Each area's data access is in the file of its area.

@@ -1,11 +1,16 @@
 //! The writers: threads that each own one connection, take the jobs
-//! waiting in the queue (up to `batch_len_max`), run each inside its own
-//! savepoint of one transaction, COMMIT once, and only then answer each
-//! job and hand the batch's notices to the live hub — SQLite's group
-//! commit, on PostgreSQL. A job that breaks a rule rolls back to its
-//! savepoint and fails alone. A batch that conflicts with another
-//! transaction (a deadlock, a serialization failure, from this process or
-//! another) is rolled back whole and run again: jobs are `FnMut` for that.
+//! waiting in the queue (up to `batch_len_max`), run them in one
+//! transaction, COMMIT once, and only then answer each job and hand the
+//! batch's notices to the live hub — SQLite's group commit, on
+//! PostgreSQL. A job runs *buffered* (its reads from the batch's cache,
+//! its writes kept for the flush; `batch.rs`), stops when it misses
+//! something (the jobs after it are then run in *discovery* to learn what
+//! they will miss too, and it is all fetched at once), or runs *direct*
+//! in a savepoint of its own when it makes a statement of its own. A job
+//! that breaks a rule is taken back alone. A batch that conflicts with
+//! another transaction (a deadlock, a serialization failure, a row moved
+//! by another process) is rolled back whole and run again: jobs are
+//! `FnMut` for that.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -347,9 +352,9 @@ struct Attempt<'c> {
 /// for a refusable part's savepoint in each.
 const SAVEPOINTS_MAX: usize = 30;
 
-/// Runs of one job that stop to fetch before it is failed: a send
-/// stops about five times.
-const STOPS_MAX: u32 = 32;
+/// Runs of one job that stop to fetch before it runs direct: a send or
+/// a transfer stops about five times.
+const STOPS_MAX: u32 = 8;
 
 /// How one run of a job ended.
 enum Ran {
@@ -366,10 +371,10 @@ impl Attempt<'_> {
         while self.answers.len() < jobs.len() && self.savepoints < SAVEPOINTS_MAX {
             let index = self.answers.len();
             if stops > STOPS_MAX {
-                // A job that asks for something new at every run would
-                // hold the batch (and its locks) forever.
-                let why = format!("a write job stopped to fetch {stops} times");
-                self.answered(Err(Error::Engine(why)), Vec::new());
+                // A job that loops over many rows (a group of 500 made,
+                // each a contact) would stop once per row: it runs direct,
+                // each miss fetched as it comes.
+                self.direct(&mut jobs[index], index)?;
                 stops = 0;
                 continue;
             }
