@@ -73,6 +73,49 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Keeps the database after this value is gone, for a look after a
+    /// failed run: renamed out of the `piazza_test_` names that the next
+    /// run's sweep of ended processes drops. Its sessions (servers killed
+    /// a moment ago) are ended first, as a rename needs none. Answers the
+    /// URL it is kept at.
+    pub fn keep(self) -> Result<String, String> {
+        let kept = self.name.replacen("piazza_test_", "piazza_kept_", 1);
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let renamed = std::thread::spawn({
+            let kept = kept.clone();
+            move || -> Result<(), postgres::Error> {
+                let mut admin = Client::connect(&server, NoTls)?;
+                let rename = format!("ALTER DATABASE {name} RENAME TO {kept}");
+                // An ended session may take a moment to leave.
+                let mut tries = 0;
+                loop {
+                    admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                        &[&name],
+                    )?;
+                    match admin.batch_execute(&rename) {
+                        Err(_) if tries < 50 => tries += 1,
+                        renamed => return renamed,
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            }
+        })
+        .join()
+        .map_err(|_| "the rename panicked".to_owned())?;
+        let url = with_database(&self.server, &kept);
+        match renamed {
+            Ok(()) => {
+                // Its name is gone: nothing for `Drop` to drop.
+                std::mem::forget(self);
+                Ok(url)
+            }
+            Err(error) => Err(detail(&error)),
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     /// On a thread of its own, as `create`: drops run inside async code.
     fn drop(&mut self) {
