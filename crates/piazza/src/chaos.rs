@@ -106,6 +106,11 @@ pub enum Outcome {
     /// Nothing to do right now (an empty queue), or the server asked to
     /// slow down (429): nothing was stored, try again shortly.
     Idle,
+    /// The store refused the write whole (503: on PostgreSQL, a conflict
+    /// that outlasted the writer's retries). It promises nothing was
+    /// stored, so the area writes nothing down, and its verification
+    /// fails if anything was; the worker goes on.
+    Refused,
 }
 
 /// One area's load and checks. Each method gets a client for the server
@@ -199,6 +204,7 @@ struct Totals {
     /// Of those, acknowledged by the other processes while one was down.
     acknowledged_while_down: u64,
     checked: u64,
+    refused: u64,
     recovered: Recovered,
     verified_last: u64,
     verified_total: u64,
@@ -295,6 +301,7 @@ impl Run<'_> {
         self.totals.acknowledged += acked;
         self.totals.acknowledged_while_down += acked - acked_at_kill;
         self.totals.checked += tally.checked.load(Ordering::SeqCst);
+        self.totals.refused += tally.refused.load(Ordering::SeqCst);
         let (recovered, verified) = self.recover_and_verify(victim).await?;
         self.totals.recovered += recovered;
         self.totals.verified_last = verified;
@@ -425,13 +432,15 @@ impl Run<'_> {
         };
         println!(
             "survived {} kills in {:.1} s (seed {seed}): {} operations acknowledged, \
-             {while_down}{} sync pages checked, {} in flight retried ({} had been stored), \
+             {while_down}{} refused whole (503) and stored nowhere, {} sync pages checked, \
+             {} in flight retried ({} had been stored), \
              {} operations verified after the last restart ({} operation checks in all); \
              restart median {median} ms, slowest {slowest} ms; \
              admin check and ledger-check passed after every kill",
             self.args.kills,
             elapsed.as_secs_f64(),
             thousands(totals.acknowledged),
+            thousands(totals.refused),
             thousands(totals.checked),
             thousands(totals.recovered.retried),
             thousands(totals.recovered.already_stored),
@@ -446,6 +455,8 @@ impl Run<'_> {
 struct Tally {
     acknowledged: AtomicU64,
     checked: AtomicU64,
+    /// Writes the store refused whole (503).
+    refused: AtomicU64,
     /// Acknowledgements that end the round.
     kill_at: AtomicU64,
     enough: Notify,
@@ -479,6 +490,10 @@ async fn drive(
             }
             Outcome::InFlight => return Ok(()),
             Outcome::Idle => tokio::time::sleep(Duration::from_millis(2)).await,
+            Outcome::Refused => {
+                tally.refused.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
         }
     }
     Ok(())
@@ -534,8 +549,7 @@ async fn offline_checks(data_dir: &DataDir) -> anyhow::Result<()> {
         }
         None => {
             let data = data_dir.data(0);
-            let report =
-                piazza_sqlite::integrity::check_data_dir(&data).context("admin check")?;
+            let report = piazza_sqlite::integrity::check_data_dir(&data).context("admin check")?;
             let ledger =
                 piazza_sqlite::integrity::check_ledger_data_dir(&data).context("ledger-check")?;
             (report, ledger)
@@ -643,15 +657,19 @@ enum Answer<T> {
     Lost,
     /// 429: nothing done, try later.
     Throttled,
+    /// 503: refused whole, nothing stored (see [`Outcome::Refused`]).
+    Refused,
 }
 
 /// Sorts a call's result: a transport failure is a lost answer, a 429 a
-/// request to slow down, any other refusal an error naming `what`.
+/// request to slow down, a 503 a refusal of the whole write, any other
+/// refusal an error naming `what`.
 fn answer<T>(result: Result<T, ClientError>, what: &str) -> anyhow::Result<Answer<T>> {
     match result {
         Ok(value) => Ok(Answer::Ok(value)),
         Err(ClientError::Transport(_)) => Ok(Answer::Lost),
         Err(error) if error.status() == Some(429) => Ok(Answer::Throttled),
+        Err(error) if error.status() == Some(503) => Ok(Answer::Refused),
         Err(error) => Err(anyhow::Error::from(error).context(format!("{what} was refused"))),
     }
 }

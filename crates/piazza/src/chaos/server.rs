@@ -71,7 +71,8 @@ impl DataDir {
         }
         config.push_str(CHAOS_CONFIG_TOML);
         let path = directory.path().join("chaos.toml");
-        std::fs::write(&path, config).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, config)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(DataDir {
             directory,
             database,
@@ -100,7 +101,10 @@ impl DataDir {
     /// Keeps the directory (and the database) for a look after a failed
     /// run, and says where they are.
     pub fn keep(self) -> String {
-        let mut kept = format!("the data directory is kept in {}", self.directory.keep().display());
+        let mut kept = format!(
+            "the data directory is kept in {}",
+            self.directory.keep().display()
+        );
         if let Some(database) = self.database {
             match database.keep() {
                 Ok(url) => kept.push_str(&format!(", the database at {}", redacted(&url))),

@@ -41,9 +41,16 @@ fn ten_kills_under_load_lose_and_repeat_nothing() {
         stdout.contains("survived 10 kills") && stdout.contains(SEED),
         "{stdout}"
     );
-    let engine = if on_postgres() { "PostgreSQL" } else { "SQLite" };
+    let engine = if on_postgres() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     assert!(
-        stdout.lines().next().is_some_and(|line| line.ends_with(engine)),
+        stdout
+            .lines()
+            .next()
+            .is_some_and(|line| line.ends_with(engine)),
         "the run is on {engine}: {stdout}"
     );
 }
