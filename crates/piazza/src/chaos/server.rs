@@ -58,12 +58,9 @@ impl DataDir {
             .prefix("piazza-chaos-")
             .tempdir()
             .context("cannot create a temporary directory for the server")?;
-        let database = match database_server {
-            // As the bench's: cloned from a migrated template; a server
-            // that cannot be reached panics with what to do about it.
-            Some(server) => Some(TestDatabase::create_on(server)),
-            None => None,
-        };
+        // As the bench's: cloned from a migrated template; a server that
+        // cannot be reached panics with what to do about it.
+        let database = database_server.map(TestDatabase::create_on);
         let mut config = String::new();
         if let Some(database) = &database {
             // Top-level keys come before any table.
