@@ -262,3 +262,33 @@ pub async fn open_core(url: &str, data_dir: &std::path::Path) -> piazza_core::Co
         .unwrap_or_else(|error| panic!("cannot open the engine: {error}"));
     piazza_core::Core::new(std::sync::Arc::new(engine), data_dir)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `piazza chaos --keep-data` keeps a failed run's database this way:
+    /// past the sessions still open on it, under a name the sweep of ended
+    /// processes' databases leaves alone.
+    #[test]
+    fn a_kept_database_outlives_its_value_and_its_sessions() {
+        let database = TestDatabase::create();
+        let old_url = database.url.clone();
+        let _session = connect(&old_url);
+        let kept = database.keep().expect("the database is kept");
+        let name = kept.rsplit('/').next().unwrap().to_owned();
+        assert!(name.starts_with("piazza_kept_"), "{kept}");
+        let mut admin = connect(&server_url());
+        assert!(exists(&mut admin, &name), "{name} is there");
+        let mut client = connect(&kept);
+        let migrated: i64 = client
+            .query_one("SELECT COUNT(*) FROM accounts", &[])
+            .expect("the kept database has the schema")
+            .get(0);
+        assert_eq!(migrated, 0);
+        drop(client);
+        admin
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .expect("the kept database is dropped by hand");
+    }
+}
