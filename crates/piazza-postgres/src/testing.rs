@@ -73,6 +73,49 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Keeps the database after this value is gone, for a look after a
+    /// failed run: renamed out of the `piazza_test_` names that the next
+    /// run's sweep of ended processes drops. Its sessions (servers killed
+    /// a moment ago) are ended first, as a rename needs none. Answers the
+    /// URL it is kept at.
+    pub fn keep(self) -> Result<String, String> {
+        let kept = self.name.replacen("piazza_test_", "piazza_kept_", 1);
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let renamed = std::thread::spawn({
+            let kept = kept.clone();
+            move || -> Result<(), postgres::Error> {
+                let mut admin = Client::connect(&server, NoTls)?;
+                let rename = format!("ALTER DATABASE {name} RENAME TO {kept}");
+                // An ended session may take a moment to leave.
+                let mut tries = 0;
+                loop {
+                    admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                        &[&name],
+                    )?;
+                    match admin.batch_execute(&rename) {
+                        Err(_) if tries < 50 => tries += 1,
+                        renamed => return renamed,
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            }
+        })
+        .join()
+        .map_err(|_| "the rename panicked".to_owned())?;
+        let url = with_database(&self.server, &kept);
+        match renamed {
+            Ok(()) => {
+                // Its name is gone: nothing for `Drop` to drop.
+                std::mem::forget(self);
+                Ok(url)
+            }
+            Err(error) => Err(detail(&error)),
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     /// On a thread of its own, as `create`: drops run inside async code.
     fn drop(&mut self) {
@@ -218,4 +261,34 @@ pub async fn open_core(url: &str, data_dir: &std::path::Path) -> piazza_core::Co
         .expect("opening does not panic")
         .unwrap_or_else(|error| panic!("cannot open the engine: {error}"));
     piazza_core::Core::new(std::sync::Arc::new(engine), data_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `piazza chaos --keep-data` keeps a failed run's database this way:
+    /// past the sessions still open on it, under a name the sweep of ended
+    /// processes' databases leaves alone.
+    #[test]
+    fn a_kept_database_outlives_its_value_and_its_sessions() {
+        let database = TestDatabase::create();
+        let old_url = database.url.clone();
+        let _session = connect(&old_url);
+        let kept = database.keep().expect("the database is kept");
+        let name = kept.rsplit('/').next().unwrap().to_owned();
+        assert!(name.starts_with("piazza_kept_"), "{kept}");
+        let mut admin = connect(&server_url());
+        assert!(exists(&mut admin, &name), "{name} is there");
+        let mut client = connect(&kept);
+        let migrated: i64 = client
+            .query_one("SELECT COUNT(*) FROM accounts", &[])
+            .expect("the kept database has the schema")
+            .get(0);
+        assert_eq!(migrated, 0);
+        drop(client);
+        admin
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .expect("the kept database is dropped by hand");
+    }
 }

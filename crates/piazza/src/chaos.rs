@@ -1,16 +1,23 @@
 //! `piazza chaos`: the durability promise, checked under fire.
 //!
-//! The server runs as a child process on a temporary data directory. Every
-//! area that has landed drives its own mixed load through the client crate
-//! and writes down each answer it got. At a moment drawn from the seed the
-//! child is killed with SIGKILL, and then, with nobody writing:
+//! The server runs as a child process on a temporary data directory, or
+//! on a fresh PostgreSQL database (`--database-url`), where several
+//! processes may serve it at once (`--processes`). Every area that has
+//! landed drives its own mixed load through the client crate, spread over
+//! every process, and writes down each answer it got. At a moment drawn
+//! from the seed one process is killed with SIGKILL, and then:
 //!
 //! 1. the offline checkers (`admin check`, `admin ledger-check`) run over
-//!    what the kill left, before any recovery could tidy it up;
-//! 2. the server restarts on the same directory;
+//!    what the kill left, before any recovery could tidy it up — with
+//!    nobody writing when it was the only process, while the others keep
+//!    serving the load when there are several (PostgreSQL's checkers read
+//!    one snapshot);
+//! 2. the killed process restarts on the same store (with several, under
+//!    the others' load, which then stops);
 //! 3. each area retries, with the same key or message id, every operation
-//!    that was in flight at the kill: it must now be stored exactly once,
-//!    and a second retry must replay the first;
+//!    that was in flight at the kill — through another process when there
+//!    are several: it must now be stored exactly once, and a second retry
+//!    must replay the first;
 //! 4. each area verifies through the API that every acknowledged operation
 //!    is there exactly once, and that nothing else is, and that every
 //!    conversation's `seq` and every account's log is gapless.
@@ -18,9 +25,10 @@
 //! A new area implements [`Workload`] in its own module and adds one line
 //! to [`setup_areas`]: its operations and its checks, nothing else.
 //!
-//! The seed fixes the kill points and every random choice of the load;
-//! the interleaving of concurrent requests still varies from run to run, so
-//! a failure replays with its seed as closely as threads allow.
+//! The seed fixes the kill points, which process dies, and every random
+//! choice of the load; the interleaving of concurrent requests still
+//! varies from run to run, so a failure replays with its seed as closely
+//! as threads allow.
 
 mod chat;
 mod pay;
@@ -42,6 +50,8 @@ use server::{ChildServer, DataDir};
 
 /// The most kills one run may ask for.
 const KILLS_MAX: u32 = 10_000;
+/// The most processes one run may serve from.
+const PROCESSES_MAX: u32 = 8;
 /// The longest one round may take to reach its kill: a load that stops
 /// making progress is a hung server, not a slow one.
 const ROUND_PATIENCE_S: u64 = 120;
@@ -67,9 +77,20 @@ pub struct ChaosArgs {
     /// Give up (and fail) if the run takes longer than this, in seconds
     #[arg(long, default_value_t = 600)]
     pub time_limit_s: u64,
-    /// Keep the data directory when the run fails, to look at
+    /// Keep the data directory (and the PostgreSQL database) when the run
+    /// fails, to look at
     #[arg(long)]
     pub keep_data: bool,
+    /// Run on PostgreSQL: a URL to a server (postgres://user@host/postgres,
+    /// a role that may create databases) where the run makes a fresh
+    /// database and drops it after. Without it, SQLite.
+    #[arg(long, env = "PIAZZA_CHAOS_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// How many `piazza serve` processes share the database, with clients
+    /// on each; every kill takes one of them while the others serve on.
+    /// More than one needs --database-url
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=PROCESSES_MAX as i64))]
+    pub processes: u32,
 }
 
 /// What became of one operation.
@@ -85,6 +106,11 @@ pub enum Outcome {
     /// Nothing to do right now (an empty queue), or the server asked to
     /// slow down (429): nothing was stored, try again shortly.
     Idle,
+    /// The store refused the write whole (503: on PostgreSQL, a conflict
+    /// that outlasted the writer's retries). It promises nothing was
+    /// stored, so the area writes nothing down, and its verification
+    /// fails if anything was; the worker goes on.
+    Refused,
 }
 
 /// One area's load and checks. Each method gets a client for the server
@@ -143,8 +169,15 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     if args.acks_min == 0 || args.acks_min > args.acks_max {
         bail!("--acks-min must be at least 1 and at most --acks-max");
     }
+    if args.processes > 1 && args.database_url.is_none() {
+        bail!(
+            "--processes {} needs --database-url: several processes share a \
+             PostgreSQL database, never a SQLite file",
+            args.processes
+        );
+    }
     let seed = args.seed.unwrap_or_else(seed_from_clock);
-    let data_dir = DataDir::create()?;
+    let data_dir = DataDir::create(args.database_url.as_deref())?;
     let limit = Duration::from_secs(args.time_limit_s);
     let outcome = match tokio::time::timeout(limit, run_seeded(&args, seed, &data_dir)).await {
         Ok(outcome) => outcome,
@@ -157,8 +190,7 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         Ok(()) => Ok(()),
         Err(error) => {
             if args.keep_data {
-                let kept = data_dir.keep();
-                eprintln!("the data directory is kept in {}", kept.display());
+                eprintln!("{}", data_dir.keep());
             }
             Err(error.context(format!("chaos failed; replay with --seed {seed}")))
         }
@@ -169,105 +201,253 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
 #[derive(Default)]
 struct Totals {
     acknowledged: u64,
+    /// Of those, acknowledged by the other processes while one was down.
+    acknowledged_while_down: u64,
     checked: u64,
+    refused: u64,
     recovered: Recovered,
     verified_last: u64,
     verified_total: u64,
+    restart_ms: Vec<u64>,
 }
 
 async fn run_seeded(args: &ChaosArgs, seed: u64, data_dir: &DataDir) -> anyhow::Result<()> {
     let began = Instant::now();
+    let engine = match args.processes {
+        _ if data_dir.database_url().is_none() => "SQLite".to_owned(),
+        1 => "PostgreSQL".to_owned(),
+        many => format!("PostgreSQL, {many} processes on one database"),
+    };
     println!(
-        "chaos: seed {seed}, {} kills, {}..={} acknowledged operations between kills",
+        "chaos: seed {seed}, {} kills, {}..={} acknowledged operations between kills, on {engine}",
         args.kills, args.acks_min, args.acks_max
     );
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut server = ChildServer::start(data_dir).await?;
-    let areas = setup_areas(&Client::new(server.base_url()))
+    let mut servers = Vec::new();
+    for process in 0..args.processes as usize {
+        servers.push(ChildServer::start(data_dir, process).await?);
+    }
+    let areas = setup_areas(&Client::new(servers[0].base_url()))
         .await
         .context("cannot set the areas up")?;
     let names: Vec<_> = areas.iter().map(|area| area.name()).collect();
     println!("areas: {}", names.join(", "));
 
-    let mut totals = Totals::default();
-    let mut restart_ms = Vec::new();
+    let mut run = Run {
+        args,
+        data_dir,
+        rng: StdRng::seed_from_u64(seed),
+        servers,
+        areas,
+        totals: Totals::default(),
+    };
     for kill in 1..=args.kills {
-        let tally = Arc::new(Tally::default());
-        let acks_this_round = rng.random_range(args.acks_min..=args.acks_max);
-        tally.kill_at.store(acks_this_round, Ordering::SeqCst);
-        let round_seed: u64 = rng.random();
-        let client = Client::new(server.base_url());
-        let mut workers = JoinSet::new();
-        for (area_index, area) in areas.iter().enumerate() {
-            for worker in 0..area.workers() {
-                let worker_seed = round_seed ^ ((area_index as u64) << 32 | worker as u64);
-                workers.spawn(drive(
-                    Arc::clone(area),
-                    client.clone(),
-                    worker,
-                    worker_seed,
-                    Arc::clone(&tally),
-                ));
-            }
-        }
-        wait_for_kill_point(&tally, &mut workers)
+        run.round(kill)
             .await
             .with_context(|| format!("round {kill}"))?;
-        let delay = rng.random_range(0..=KILL_DELAY_MS_MAX);
+    }
+    run.finish().await?;
+    run.report(began.elapsed(), seed);
+    Ok(())
+}
+
+/// A run under way: its servers, its areas and what it has counted.
+struct Run<'a> {
+    args: &'a ChaosArgs,
+    data_dir: &'a DataDir,
+    rng: StdRng,
+    /// Process `n` serves from `data_dir.data(n)`; the one killed is
+    /// replaced by its restart.
+    servers: Vec<ChildServer>,
+    areas: Vec<Arc<dyn Workload>>,
+    totals: Totals,
+}
+
+impl Run<'_> {
+    /// Load on every process until the round's acknowledgements, a kill of
+    /// one of them, the checks, its restart, the retries and the
+    /// verification.
+    async fn round(&mut self, kill: u32) -> anyhow::Result<()> {
+        let tally = Arc::new(Tally::default());
+        let acks_this_round = self
+            .rng
+            .random_range(self.args.acks_min..=self.args.acks_max);
+        tally.kill_at.store(acks_this_round, Ordering::SeqCst);
+        let round_seed: u64 = self.rng.random();
+        let mut workers = self.start_load(kill, round_seed, &tally);
+        wait_for_kill_point(&tally, &mut workers).await?;
+        let delay = self.rng.random_range(0..=KILL_DELAY_MS_MAX);
+        // Drawn only when there is a choice, so a seed of a one-process
+        // run replays as it did before there could be several.
+        let victim = match self.servers.len() {
+            1 => 0,
+            many => self.rng.random_range(0..many),
+        };
         tokio::time::sleep(Duration::from_millis(delay)).await;
-        server.kill().await?;
-        tally.stop.store(true, Ordering::SeqCst);
-        while let Some(ended) = workers.join_next().await {
-            ended.context("a load worker panicked")??;
+        self.servers[victim].kill().await?;
+        let acked_at_kill = tally.acknowledged.load(Ordering::SeqCst);
+        if self.servers.len() == 1 {
+            // Nobody writes now: the checks see exactly what the kill left.
+            stop_load(&tally, &mut workers).await?;
+            offline_checks(self.data_dir).await?;
+            self.restart(victim).await?;
+        } else {
+            // The others serve on: the checks read a snapshot as they
+            // write, and the killed one comes back under their load.
+            offline_checks(self.data_dir).await?;
+            self.restart(victim).await?;
+            stop_load(&tally, &mut workers).await?;
         }
         let acked = tally.acknowledged.load(Ordering::SeqCst);
-        totals.acknowledged += acked;
-        totals.checked += tally.checked.load(Ordering::SeqCst);
-
-        offline_checks(data_dir).with_context(|| format!("after kill {kill}"))?;
-        server = ChildServer::start(data_dir)
-            .await
-            .with_context(|| format!("restart after kill {kill}"))?;
-        restart_ms.push(server.started_in.as_millis() as u64);
-        let (recovered, verified) = recover_and_verify(&areas, server.base_url())
-            .await
-            .with_context(|| format!("after kill {kill}"))?;
-        totals.recovered += recovered;
-        totals.verified_last = verified;
-        totals.verified_total += verified;
+        self.totals.acknowledged += acked;
+        self.totals.acknowledged_while_down += acked - acked_at_kill;
+        self.totals.checked += tally.checked.load(Ordering::SeqCst);
+        self.totals.refused += tally.refused.load(Ordering::SeqCst);
+        let (recovered, verified) = self.recover_and_verify(victim).await?;
+        self.totals.recovered += recovered;
+        self.totals.verified_last = verified;
+        self.totals.verified_total += verified;
+        let which = match self.servers.len() {
+            1 => String::new(),
+            _ => format!(
+                " of process {victim} ({} more acknowledged by the others while it was down)",
+                thousands(acked - acked_at_kill)
+            ),
+        };
         println!(
-            "kill {kill}/{} after {} acks: restarted in {} ms, retried {} in flight \
+            "kill {kill}/{}{which} after {} acks: restarted in {} ms, retried {} in flight \
              ({} had been stored), verified {} operations",
-            args.kills,
-            thousands(acked),
-            server.started_in.as_millis(),
+            self.args.kills,
+            thousands(acked_at_kill),
+            self.servers[victim].started_in.as_millis(),
             recovered.retried,
             recovered.already_stored,
             thousands(verified),
         );
+        Ok(())
     }
-    server.stop().await?;
-    offline_checks(data_dir).context("after the last stop")?;
 
-    restart_ms.sort_unstable();
-    let median = restart_ms[restart_ms.len() / 2];
-    let slowest = restart_ms.last().copied().unwrap_or_default();
-    println!(
-        "survived {} kills in {:.1} s (seed {seed}): {} operations acknowledged, \
-         {} sync pages checked, {} in flight retried ({} had been stored), \
-         {} operations verified after the last restart ({} operation checks in all); \
-         restart median {median} ms, slowest {slowest} ms; \
-         admin check and ledger-check passed after every kill",
-        args.kills,
-        began.elapsed().as_secs_f64(),
-        thousands(totals.acknowledged),
-        thousands(totals.checked),
-        thousands(totals.recovered.retried),
-        thousands(totals.recovered.already_stored),
-        thousands(totals.verified_last),
-        thousands(totals.verified_total),
-    );
-    Ok(())
+    /// Every area's workers, spread over the processes so that each serves
+    /// every area's accounts and conversations; the spread turns by one
+    /// each round, so every worker meets every process.
+    fn start_load(
+        &self,
+        kill: u32,
+        round_seed: u64,
+        tally: &Arc<Tally>,
+    ) -> JoinSet<anyhow::Result<()>> {
+        let clients: Vec<Client> = self
+            .servers
+            .iter()
+            .map(|server| Client::new(server.base_url()))
+            .collect();
+        let mut workers = JoinSet::new();
+        for (area_index, area) in self.areas.iter().enumerate() {
+            for worker in 0..area.workers() {
+                let worker_seed = round_seed ^ ((area_index as u64) << 32 | worker as u64);
+                let process = (area_index + worker + kill as usize) % clients.len();
+                workers.spawn(drive(
+                    Arc::clone(area),
+                    clients[process].clone(),
+                    worker,
+                    worker_seed,
+                    Arc::clone(tally),
+                ));
+            }
+        }
+        workers
+    }
+
+    async fn restart(&mut self, process: usize) -> anyhow::Result<()> {
+        self.servers[process] = ChildServer::start(self.data_dir, process)
+            .await
+            .with_context(|| format!("restarting process {process}"))?;
+        let started_in = self.servers[process].started_in.as_millis() as u64;
+        self.totals.restart_ms.push(started_in);
+        Ok(())
+    }
+
+    /// With the load stopped: every area retries its in-flight operations
+    /// (through another process than the one that was killed, when there
+    /// is one), then every area verifies through the restarted process.
+    /// Recovery first for all, because one area's retry may be another's
+    /// evidence (a red packet lands in a conversation).
+    async fn recover_and_verify(&self, restarted: usize) -> anyhow::Result<(Recovered, u64)> {
+        let retrying = &self.servers[(restarted + 1) % self.servers.len()];
+        let retrying = Client::new(retrying.base_url());
+        let mut recovered = Recovered::default();
+        for area in &self.areas {
+            recovered += area
+                .recover(&retrying)
+                .await
+                .with_context(|| format!("{}: retrying what was in flight", area.name()))?;
+        }
+        let verified = verify_areas(&self.areas, self.servers[restarted].base_url()).await?;
+        // The store's own verifier ran through the round (every second on
+        // SQLite, see `server.rs`): a false alarm under load would halt
+        // money and show here.
+        for server in &self.servers {
+            Client::new(server.base_url()).health().await.context(
+                "/healthz after the round: the store's verifier found damage, \
+                 or the server is unwell",
+            )?;
+        }
+        Ok((recovered, verified))
+    }
+
+    /// After the last round: with several processes every one of them
+    /// must show the same, exact store; then each stops with SIGTERM and
+    /// the checkers run over what they left.
+    async fn finish(&mut self) -> anyhow::Result<()> {
+        if self.servers.len() > 1 {
+            for (process, server) in self.servers.iter().enumerate() {
+                verify_areas(&self.areas, server.base_url())
+                    .await
+                    .with_context(|| format!("verifying through process {process} at the end"))?;
+            }
+        }
+        for server in &mut self.servers {
+            server.stop().await?;
+        }
+        offline_checks(self.data_dir)
+            .await
+            .context("after the last stop")
+    }
+
+    fn report(&mut self, elapsed: Duration, seed: u64) {
+        let totals = &mut self.totals;
+        totals.restart_ms.sort_unstable();
+        let median = totals.restart_ms[totals.restart_ms.len() / 2];
+        let slowest = totals.restart_ms.last().copied().unwrap_or_default();
+        let while_down = match self.servers.len() {
+            1 => String::new(),
+            2 => format!(
+                "{} of them by the other process while one was down; ",
+                thousands(totals.acknowledged_while_down)
+            ),
+            many => format!(
+                "{} of them by the other {} processes while one was down; ",
+                thousands(totals.acknowledged_while_down),
+                many - 1
+            ),
+        };
+        println!(
+            "survived {} kills in {:.1} s (seed {seed}): {} operations acknowledged, \
+             {while_down}{} refused whole (503) and stored nowhere, {} sync pages checked, \
+             {} in flight retried ({} had been stored), \
+             {} operations verified after the last restart ({} operation checks in all); \
+             restart median {median} ms, slowest {slowest} ms; \
+             admin check and ledger-check passed after every kill",
+            self.args.kills,
+            elapsed.as_secs_f64(),
+            thousands(totals.acknowledged),
+            thousands(totals.refused),
+            thousands(totals.checked),
+            thousands(totals.recovered.retried),
+            thousands(totals.recovered.already_stored),
+            thousands(totals.verified_last),
+            thousands(totals.verified_total),
+        );
+    }
 }
 
 /// The counters one round's workers share.
@@ -275,6 +455,8 @@ async fn run_seeded(args: &ChaosArgs, seed: u64, data_dir: &DataDir) -> anyhow::
 struct Tally {
     acknowledged: AtomicU64,
     checked: AtomicU64,
+    /// Writes the store refused whole (503).
+    refused: AtomicU64,
     /// Acknowledgements that end the round.
     kill_at: AtomicU64,
     enough: Notify,
@@ -308,6 +490,10 @@ async fn drive(
             }
             Outcome::InFlight => return Ok(()),
             Outcome::Idle => tokio::time::sleep(Duration::from_millis(2)).await,
+            Outcome::Refused => {
+                tally.refused.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
         }
     }
     Ok(())
@@ -333,35 +519,55 @@ async fn wait_for_kill_point(
         .with_context(|| format!("the load made no progress within {ROUND_PATIENCE_S} s"))?
 }
 
-/// The offline checkers over a store nobody is writing to.
-fn offline_checks(data_dir: &DataDir) -> anyhow::Result<()> {
-    let data = data_dir.data();
-    let report = piazza_sqlite::integrity::check_data_dir(&data).context("admin check")?;
+/// Ends a round's load: every worker stops at its next step (those of a
+/// killed process have stopped already), and a worker's failure fails
+/// the round.
+async fn stop_load(tally: &Tally, workers: &mut JoinSet<anyhow::Result<()>>) -> anyhow::Result<()> {
+    tally.stop.store(true, Ordering::SeqCst);
+    while let Some(ended) = workers.join_next().await {
+        ended.context("a load worker panicked")??;
+    }
+    Ok(())
+}
+
+/// `admin check` and `admin ledger-check` over the store: the data
+/// directory's SQLite file, which nobody writes to now, or the PostgreSQL
+/// database, read in one snapshot while other processes may be writing.
+async fn offline_checks(data_dir: &DataDir) -> anyhow::Result<()> {
+    let (report, ledger) = match data_dir.database_url() {
+        Some(url) => {
+            let url = url.to_owned();
+            // The blocking client runs a runtime of its own.
+            tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let report = piazza_postgres::integrity::check(&url).context("admin check")?;
+                let ledger =
+                    piazza_postgres::integrity::check_ledger(&url).context("ledger-check")?;
+                Ok((report, ledger))
+            })
+            .await
+            .context("the checks panicked")??
+        }
+        None => {
+            let data = data_dir.data(0);
+            let report = piazza_sqlite::integrity::check_data_dir(&data).context("admin check")?;
+            let ledger =
+                piazza_sqlite::integrity::check_ledger_data_dir(&data).context("ledger-check")?;
+            (report, ledger)
+        }
+    };
     if !report.is_sound() {
         bail!("admin check: {}", report.problems.join("; "));
     }
-    let ledger = piazza_sqlite::integrity::check_ledger_data_dir(&data).context("ledger-check")?;
     if !ledger.is_sound() {
         bail!("ledger-check: {}", ledger.problems.join("; "));
     }
     Ok(())
 }
 
-/// Every area retries its in-flight operations, then every area verifies:
-/// recovery first for all, because one area's retry may be another's
-/// evidence (a red packet lands in a conversation).
-async fn recover_and_verify(
-    areas: &[Arc<dyn Workload>],
-    base_url: &str,
-) -> anyhow::Result<(Recovered, u64)> {
+/// Every area verifies through the server at `base_url`; answers how many
+/// operations they verified.
+async fn verify_areas(areas: &[Arc<dyn Workload>], base_url: &str) -> anyhow::Result<u64> {
     let client = Client::new(base_url);
-    let mut recovered = Recovered::default();
-    for area in areas {
-        recovered += area
-            .recover(&client)
-            .await
-            .with_context(|| format!("{}: retrying what was in flight", area.name()))?;
-    }
     let mut verified = 0;
     for area in areas {
         verified += area
@@ -369,12 +575,7 @@ async fn recover_and_verify(
             .await
             .with_context(|| format!("{}: verifying", area.name()))?;
     }
-    // The store's own verifier ran through the round (every second, see
-    // `server.rs`): a false alarm under load would halt money and show here.
-    client.health().await.context(
-        "/healthz after the round: the store's verifier found damage, or the server is unwell",
-    )?;
-    Ok((recovered, verified))
+    Ok(verified)
 }
 
 /// `17163` as `17,163`, for the progress lines.
@@ -456,15 +657,19 @@ enum Answer<T> {
     Lost,
     /// 429: nothing done, try later.
     Throttled,
+    /// 503: refused whole, nothing stored (see [`Outcome::Refused`]).
+    Refused,
 }
 
 /// Sorts a call's result: a transport failure is a lost answer, a 429 a
-/// request to slow down, any other refusal an error naming `what`.
+/// request to slow down, a 503 a refusal of the whole write, any other
+/// refusal an error naming `what`.
 fn answer<T>(result: Result<T, ClientError>, what: &str) -> anyhow::Result<Answer<T>> {
     match result {
         Ok(value) => Ok(Answer::Ok(value)),
         Err(ClientError::Transport(_)) => Ok(Answer::Lost),
         Err(error) if error.status() == Some(429) => Ok(Answer::Throttled),
+        Err(error) if error.status() == Some(503) => Ok(Answer::Refused),
         Err(error) => Err(anyhow::Error::from(error).context(format!("{what} was refused"))),
     }
 }

@@ -162,6 +162,9 @@ impl Chat {
                 Ok(Outcome::InFlight)
             }
             Answer::Throttled => Ok(Outcome::Idle),
+            // Never written down: `verify_all` fails on a stored message
+            // that was not acknowledged.
+            Answer::Refused => Ok(Outcome::Refused),
         }
     }
 
@@ -178,6 +181,7 @@ impl Chat {
             Answer::Ok(page) => page,
             Answer::Lost => return Ok(Outcome::InFlight),
             Answer::Throttled => return Ok(Outcome::Idle),
+            Answer::Refused => return Ok(Outcome::Refused),
         };
         let mut expected = reached + 1;
         for event in &page.events {

@@ -356,6 +356,8 @@ impl Pay {
                 Ok(Outcome::InFlight)
             }
             Answer::Throttled => Ok(Outcome::Idle),
+            // Never written down: the statements must show nothing of it.
+            Answer::Refused => Ok(Outcome::Refused),
         }
     }
 
@@ -403,6 +405,10 @@ impl Pay {
                 book.to_decide.push_front(transfer);
                 Ok(Outcome::Idle)
             }
+            Answer::Refused => {
+                book.to_decide.push_front(transfer);
+                Ok(Outcome::Refused)
+            }
         }
     }
 
@@ -432,6 +438,10 @@ impl Pay {
             Answer::Throttled => {
                 book.to_claim.push_front((packet, claimer));
                 Ok(Outcome::Idle)
+            }
+            Answer::Refused => {
+                book.to_claim.push_front((packet, claimer));
+                Ok(Outcome::Refused)
             }
         }
     }

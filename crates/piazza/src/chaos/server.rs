@@ -1,12 +1,14 @@
 //! The server under fault: this same binary's `serve`, run as a child on a
-//! data directory that outlives it, so it can be killed with SIGKILL and
-//! started again on what the kill left behind.
+//! data directory (or a PostgreSQL database) that outlives it, so it can
+//! be killed with SIGKILL and started again on what the kill left behind.
 
 use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use piazza_postgres::redacted;
+use piazza_postgres::testing::TestDatabase;
 use tokio::process::{Child, Command};
 
 use crate::bench::server::{read_listening_line, serve_command};
@@ -37,38 +39,76 @@ integrity_verify_pause_ms = 0
 /// How long the last server may take to stop after SIGTERM.
 const STOP_TIMEOUT_S: u64 = 10;
 
-/// Where the child keeps its store and config; it survives every kill.
+/// Where the children keep their store and config; it survives every
+/// kill. On SQLite the store is the data directory; on PostgreSQL it is a
+/// database made for this run, which every process shares (each keeps
+/// its own data directory, for media).
 pub struct DataDir {
     /// Removed when the run ends, unless the run asked to keep it.
     directory: tempfile::TempDir,
+    /// Dropped when the run ends, unless the run asked to keep it.
+    database: Option<TestDatabase>,
 }
 
 impl DataDir {
-    pub fn create() -> anyhow::Result<DataDir> {
+    /// A fresh directory; with `database_server` (a PostgreSQL URL, as a
+    /// role that may create databases), a fresh database on that server.
+    pub fn create(database_server: Option<&str>) -> anyhow::Result<DataDir> {
         let directory = tempfile::Builder::new()
             .prefix("piazza-chaos-")
             .tempdir()
             .context("cannot create a temporary directory for the server")?;
-        let config = directory.path().join("chaos.toml");
-        std::fs::write(&config, CHAOS_CONFIG_TOML)
-            .with_context(|| format!("cannot write {}", config.display()))?;
-        Ok(DataDir { directory })
+        // As the bench's: cloned from a migrated template; a server that
+        // cannot be reached panics with what to do about it.
+        let database = database_server.map(TestDatabase::create_on);
+        let mut config = String::new();
+        if let Some(database) = &database {
+            // Top-level keys come before any table.
+            config.push_str(&format!("database_url = {:?}\n", database.url));
+        }
+        config.push_str(CHAOS_CONFIG_TOML);
+        let path = directory.path().join("chaos.toml");
+        std::fs::write(&path, config)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(DataDir {
+            directory,
+            database,
+        })
     }
 
-    /// The store's directory, as given to `serve --data-dir` and to the
-    /// offline checks.
-    pub fn data(&self) -> PathBuf {
-        self.directory.path().join("data")
+    /// The data directory of process `process` (0 for a single server),
+    /// as given to `serve --data-dir` and, on SQLite, to the offline
+    /// checks.
+    pub fn data(&self, process: usize) -> PathBuf {
+        match process {
+            0 => self.directory.path().join("data"),
+            other => self.directory.path().join(format!("data-{other}")),
+        }
+    }
+
+    /// The PostgreSQL database every process serves from, if any.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_ref().map(|database| database.url.as_str())
     }
 
     fn config(&self) -> PathBuf {
         self.directory.path().join("chaos.toml")
     }
 
-    /// Keeps the directory on disk (a failed run leaves it to look at) and
-    /// answers where it is.
-    pub fn keep(self) -> PathBuf {
-        self.directory.keep()
+    /// Keeps the directory (and the database) for a look after a failed
+    /// run, and says where they are.
+    pub fn keep(self) -> String {
+        let mut kept = format!(
+            "the data directory is kept in {}",
+            self.directory.keep().display()
+        );
+        if let Some(database) = self.database {
+            match database.keep() {
+                Ok(url) => kept.push_str(&format!(", the database at {}", redacted(&url))),
+                Err(error) => kept.push_str(&format!(" (the database could not be kept: {error})")),
+            }
+        }
+        kept
     }
 }
 
@@ -82,11 +122,11 @@ pub struct ChildServer {
 }
 
 impl ChildServer {
-    /// Starts `piazza serve` on a free loopback port and waits until it
-    /// says where it listens.
-    pub async fn start(data_dir: &DataDir) -> anyhow::Result<ChildServer> {
+    /// Starts `piazza serve` as process `process` of the run on a free
+    /// loopback port and waits until it says where it listens.
+    pub async fn start(data_dir: &DataDir, process: usize) -> anyhow::Result<ChildServer> {
         let began = Instant::now();
-        let mut child = serve_command(&data_dir.data(), &data_dir.config())?
+        let mut child = serve_command(&data_dir.data(process), &data_dir.config())?
             .spawn()
             .context("cannot start the server process")?;
         let base_url = read_listening_line(&mut child).await?;
@@ -104,7 +144,7 @@ impl ChildServer {
     /// SIGKILL: no shutdown hook runs, nothing is flushed; whatever was
     /// not committed is gone. Fails if the server had already died, which
     /// would be the real news.
-    pub async fn kill(mut self) -> anyhow::Result<()> {
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {
             bail!("the server died before it was killed ({status})");
         }
@@ -114,7 +154,7 @@ impl ChildServer {
     }
 
     /// SIGTERM, as a deployment stops it; the exit must be clean.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {
             bail!("the server died before it was stopped ({status})");
         }

@@ -14,9 +14,11 @@ use crate::helpers::on_postgres;
 
 /// The tests (exact names) that run on PostgreSQL too. Left out on
 /// purpose: tests of the engine-free parts (docs, the tour's reader),
-/// tests that open the SQLite file itself, and the flood of half-sent
-/// requests, which is about sockets and times itself tightly (run four at
-/// a time here, it misses its deadline under load on either engine).
+/// tests that open the SQLite file itself, the tests that run on
+/// PostgreSQL whatever the engine (`two_processes`, the two-process chaos
+/// run), and the flood of half-sent requests, which is about sockets and
+/// times itself tightly (run four at a time here, it misses its deadline
+/// under load on either engine).
 const ON_POSTGRES: &[&str] = &[
     "abuse::a_flood_that_lets_the_bucket_refill_is_still_closed",
     "abuse::a_group_is_capped_at_500_members",
@@ -35,6 +37,8 @@ const ON_POSTGRES: &[&str] = &[
     "bad_input::bad_input_is_a_4xx_problem_and_changes_nothing",
     "bad_input::repeated_failed_logins_are_refused_with_429",
     "bad_input::requests_the_http_parser_refuses_are_problem_json_too",
+    "chaos::a_failed_run_names_its_seed_and_exits_non_zero",
+    "chaos::ten_kills_under_load_lose_and_repeat_nothing",
     "chat::a_group_of_three",
     "chat::a_non_member_can_neither_read_nor_post",
     "chat::a_retried_send_is_stored_once",
@@ -47,6 +51,7 @@ const ON_POSTGRES: &[&str] = &[
     "cli_watch::watch_outlives_a_server_restart_and_prints_every_event_once",
     "connections::an_address_past_its_cap_loses_its_oldest_idle_connections",
     "connections::past_the_total_cap_the_oldest_idle_go_and_busy_ones_stay",
+    "crash::kill_9_under_load_loses_nothing_acknowledged",
     "device_details::a_qr_log_in_is_seen_as_the_page_that_picked_its_token_up",
     "device_details::a_user_agent_is_kept_short_and_none_is_no_client",
     "device_details::each_device_says_what_it_is_and_where_it_was_last_used",

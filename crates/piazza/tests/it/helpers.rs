@@ -304,6 +304,21 @@ pub fn admin_check_passes(check: &str, data_dir: &std::path::Path) {
     );
 }
 
+/// `admin check`'s report over the store of the servers started on
+/// `data_dir`: its SQLite file, or its PostgreSQL database when the suite
+/// runs there. Panics if the store cannot be read.
+pub fn integrity_report(data_dir: &std::path::Path) -> piazza_core::integrity::Report {
+    match process_database(data_dir) {
+        // The blocking client runs a runtime of its own: not on this
+        // test's runtime thread.
+        Some(url) => std::thread::spawn(move || piazza_postgres::integrity::check(&url))
+            .join()
+            .expect("the check does not panic")
+            .expect("the database can be read"),
+        None => piazza_sqlite::integrity::check_data_dir(data_dir).expect("the store can be read"),
+    }
+}
+
 /// Every line of the caller's wallet statement, newest first, read page
 /// by page (at most 1000 pages, so a server that never ends fails).
 pub async fn statement_entries(client: &Client) -> Vec<serde_json::Value> {
