@@ -432,7 +432,10 @@ impl Ids {
 
 impl Conn {
     /// Fetches what the batch's jobs missed, one query per kind, and
-    /// caches it (not journaled: no job is running).
+    /// caches it. Between jobs the journal entries this leaves are
+    /// dropped when the next job starts; a direct job's own fetches must
+    /// stay journaled (`Batch::set`), since rolling back to its savepoint
+    /// releases the locks they took.
     pub(crate) fn fetch_misses(&mut self) -> Result<()> {
         let misses = std::mem::take(&mut self.batch_mut().misses);
         fetch::all(self, misses)

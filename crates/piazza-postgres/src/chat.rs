@@ -439,10 +439,6 @@ impl Writes for PgTx<'_> {
         Ok(Seq::from_store(seq))
     }
 
-    /// Another writer's message with the same client id (a retry sent
-    /// twice at once) may commit between the rules' look-up and this
-    /// insert: the batch then conflicts and runs again, and the rules find
-    /// that message and answer it as the retry it is.
     /// Kept for the batch's flush, which writes every message of the
     /// batch in one statement. Another writer's message with the same
     /// client id (a retry sent twice at once) may commit between the

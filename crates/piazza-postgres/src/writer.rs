@@ -352,6 +352,12 @@ struct Attempt<'c> {
 /// for a refusable part's savepoint in each.
 const SAVEPOINTS_MAX: usize = 30;
 
+/// Jobs after a stopped one run in discovery: enough for a batch's
+/// sends to be fetched in a few rounds, few enough that a batch of direct
+/// jobs (cut every 30) does not discover, and lock, a thousand jobs'
+/// rows each time.
+const DISCOVERY_AHEAD: usize = 256;
+
 /// Runs of one job that stop to fetch before it runs direct: a send or
 /// a transfer stops about five times.
 const STOPS_MAX: u32 = 8;
@@ -393,7 +399,8 @@ impl Attempt<'_> {
                     let batch = self.conn.batch_mut();
                     let direct = std::mem::take(&mut batch.misses.direct);
                     if !batch.misses.is_empty() {
-                        self.discover(&mut jobs[index + 1..], index + 1);
+                        let ahead = (index + 1 + DISCOVERY_AHEAD).min(jobs.len());
+                        self.discover(&mut jobs[index + 1..ahead], index + 1);
                         self.conn.fetch_misses()?;
                     } else if direct {
                         self.direct(&mut jobs[index], index)?;

@@ -113,7 +113,7 @@ fn flush_chat(conn: &mut Conn) -> Result<()> {
                 &r.2,
             ],
         )
-        .map_err(conflict_on_duplicate)?;
+        .map_err(conflict_on_raced_key)?;
     let row = counts
         .first()
         .ok_or_else(|| Error::Engine("flush answered no row".into()))?;
@@ -192,12 +192,27 @@ fn columns(conn: &mut Conn) -> Option<Columns> {
     (!nothing).then_some(columns)
 }
 
-/// A duplicate (another writer's message with the same client id, sent
-/// twice at once) is a conflict: the batch runs again and the rules find
-/// that message and answer it as the retry it is.
-fn conflict_on_duplicate(error: postgres::Error) -> Error {
-    match error.code() {
-        Some(code) if *code == SqlState::UNIQUE_VIOLATION => Error::Conflict(error.to_string()),
-        _ => crate::conn::error(error),
+/// A unique key that another writer may take first, in a race the rules
+/// expect: the batch runs again, and the rules find the winner's row and
+/// answer as its retry (a sender's client id, an idempotency key) or use
+/// it (a ledger account both made). Any other duplicate (a log entry, a
+/// seq) is damage, not a race: the engine fails rather than run the batch
+/// again and again.
+const RACED_KEYS: [&str; 3] = [
+    "messages_by_client_id",
+    "idempotency_keys_pkey",
+    "ledger_accounts_kind_holder_currency_key",
+];
+
+pub(crate) fn conflict_on_raced_key(error: postgres::Error) -> Error {
+    let raced = error.as_db_error().is_some_and(|db| {
+        *db.code() == SqlState::UNIQUE_VIOLATION
+            && db
+                .constraint()
+                .is_some_and(|name| RACED_KEYS.contains(&name))
+    });
+    if raced {
+        return Error::Conflict(error.to_string());
     }
+    crate::conn::error(error)
 }

@@ -11,7 +11,6 @@ use piazza_core::{Error, Result};
 use piazza_domain::ledger::{LedgerAccountRef, LedgerError, Transaction};
 use piazza_domain::store::{Idempotent, TransferRequest, TransferStatus};
 use piazza_domain::{AccountId, Timestamp, TransactionId};
-use postgres::error::SqlState;
 
 use super::{IdTable, LedgerRow, PinRow, Tracked};
 use crate::conn::Conn;
@@ -502,7 +501,7 @@ pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
                 &KEY_DONE,
             ],
         )
-        .map_err(conflict_on_duplicate)?;
+        .map_err(super::flush::conflict_on_raced_key)?;
     let row = rows
         .first()
         .ok_or_else(|| Error::Engine("flush answered no row".into()))?;
@@ -515,12 +514,4 @@ pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A ledger account or a key another writer made first: run again.
-fn conflict_on_duplicate(error: postgres::Error) -> Error {
-    match error.code() {
-        Some(code) if *code == SqlState::UNIQUE_VIOLATION => Error::Conflict(error.to_string()),
-        _ => crate::conn::error(error),
-    }
 }
