@@ -90,3 +90,19 @@ pub fn ledger_account_findings(rows: impl IntoIterator<Item = LedgerAccountRow>)
     );
     problems
 }
+
+/// The first few problems, for a log line or an error message (both
+/// engines' verifiers).
+pub fn summary(problems: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = problems
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if problems.len() > SHOWN {
+        text.push_str(&format!("; and {} more", problems.len() - SHOWN));
+    }
+    text
+}

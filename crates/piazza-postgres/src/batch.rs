@@ -376,6 +376,30 @@ impl Batch {
         }));
     }
 
+    /// Caches what a fetch of `keys` found (`found`) and that the rest
+    /// are not there. A key the cache already answers keeps its answer: it
+    /// may be ahead of the database's (pending).
+    pub fn answer<K, V>(
+        &mut self,
+        pick: fn(&mut Cache) -> &mut HashMap<K, Option<V>>,
+        keys: impl IntoIterator<Item = K>,
+        found: impl IntoIterator<Item = (K, V)>,
+    ) where
+        K: Hash + Eq + Clone + Send + 'static,
+        V: Send + 'static,
+    {
+        for (key, value) in found {
+            if matches!(pick(&mut self.cache).get(&key), None | Some(None)) {
+                self.set(pick, key, Some(value));
+            }
+        }
+        for key in keys {
+            if !pick(&mut self.cache).contains_key(&key) {
+                self.set(pick, key, None);
+            }
+        }
+    }
+
     /// A miss: `Err(Fetching)` after noting it, unless the job runs
     /// direct (`Ok(true)`: fetch it now).
     pub fn missed(&mut self, note: impl FnOnce(&mut Misses)) -> Result<bool> {

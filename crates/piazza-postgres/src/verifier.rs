@@ -57,7 +57,7 @@ impl Health {
     }
 
     fn record_damage(&self, problems: &[String]) {
-        let found = summary(problems);
+        let found = piazza_core::integrity::summary(problems);
         tracing::error!(
             damage = %found,
             "the database is damaged: money is halted and /healthz fails; stop every Piazza process using it and restore the database from a backup (`piazza admin check --database-url …` and `ledger-check` give the full report)"
@@ -69,21 +69,6 @@ impl Health {
             .get_or_insert(found);
         self.halted.store(true, Ordering::Release);
     }
-}
-
-/// The first few problems, for a log line or an error message.
-fn summary(problems: &[String]) -> String {
-    const SHOWN: usize = 5;
-    let mut text = problems
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("; ");
-    if problems.len() > SHOWN {
-        text.push_str(&format!("; and {} more", problems.len() - SHOWN));
-    }
-    text
 }
 
 /// How the database is verified; see the module doc. The server fills it
@@ -135,7 +120,9 @@ pub(crate) fn check_at_start(
     });
     match outcome {
         Ok(problems) if problems.is_empty() => Ok(StartCheck::Complete),
-        Ok(problems) => Err(OpenError::Damaged(summary(&problems))),
+        Ok(problems) => Err(OpenError::Damaged(piazza_core::integrity::summary(
+            &problems,
+        ))),
         Err(error) if error.code() == Some(&SqlState::QUERY_CANCELED) => Ok(StartCheck::Cut),
         Err(error) if damaged(&error) => Err(OpenError::Damaged(error.to_string())),
         Err(error) => Err(OpenError::Check(error)),

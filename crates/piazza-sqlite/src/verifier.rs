@@ -59,7 +59,7 @@ impl Health {
     }
 
     fn record_damage(&self, problems: &[String]) {
-        let found = summary(problems);
+        let found = piazza_core::integrity::summary(problems);
         tracing::error!(
             damage = %found,
             "the store is damaged: money is halted and /healthz fails; stop the server and restore the data directory from a backup (`piazza admin check` gives the full report)"
@@ -68,21 +68,6 @@ impl Health {
         let mut damage = self.damage.lock().unwrap_or_else(PoisonError::into_inner);
         damage.get_or_insert(found);
     }
-}
-
-/// The first few problems, for a log line or an error message.
-fn summary(problems: &[String]) -> String {
-    const SHOWN: usize = 5;
-    let mut text = problems
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("; ");
-    if problems.len() > SHOWN {
-        text.push_str(&format!("; and {} more", problems.len() - SHOWN));
-    }
-    text
 }
 
 /// How the store is verified; see the module doc.
@@ -161,7 +146,7 @@ fn within(
     conn.progress_handler(0, None::<fn() -> bool>);
     match outcome {
         Ok(problems) if problems.is_empty() => Ok(StartCheck::Complete),
-        Ok(problems) => Err(Error::Damaged(summary(&problems))),
+        Ok(problems) => Err(Error::Damaged(piazza_core::integrity::summary(&problems))),
         Err(error) if interrupted(&error) => Ok(StartCheck::Cut),
         Err(error) => Err(damage_or(error)),
     }

@@ -74,22 +74,16 @@ pub(crate) fn sent(conn: &mut Conn, keys: HashSet<(i64, String)>) -> Result<()> 
         ),
         &[&senders, &ids],
     )?;
-    let batch = conn.batch_mut();
-    for key in keys {
-        if !batch.cache.sent.contains_key(&key) {
-            batch.set(|cache| &mut cache.sent, key, None);
-        }
-    }
-    for row in rows {
-        let message = message_at(&row, 0);
+    let found = rows.iter().map(|row| {
+        let message = message_at(row, 0);
         let key = (
             message.sender.row(),
             message.client_msg_id.as_str().to_owned(),
         );
-        if matches!(batch.cache.sent.get(&key), Some(None)) {
-            batch.set(|cache| &mut cache.sent, key, Some(message));
-        }
-    }
+        (key, message)
+    });
+    conn.batch_mut()
+        .answer(|cache| &mut cache.sent, keys, found);
     Ok(())
 }
 
@@ -197,18 +191,9 @@ pub(crate) fn directs(conn: &mut Conn, keys: HashSet<String>) -> Result<()> {
          ) x",
         &[&keys],
     )?;
-    let batch = conn.batch_mut();
-    for key in keys {
-        if !batch.cache.directs.contains_key(&key) {
-            batch.set(|cache| &mut cache.directs, key, None);
-        }
-    }
-    for row in rows {
-        let key: String = row.get(0);
-        if matches!(batch.cache.directs.get(&key), Some(None)) {
-            batch.set(|cache| &mut cache.directs, key, Some(row.get(1)));
-        }
-    }
+    let found = rows.iter().map(|row| (row.get(0), row.get(1)));
+    conn.batch_mut()
+        .answer(|cache| &mut cache.directs, keys, found);
     Ok(())
 }
 
@@ -221,22 +206,11 @@ pub(crate) fn heads(conn: &mut Conn, keys: HashSet<i64>) -> Result<()> {
         "SELECT id, log_head FROM accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
         &[&keys],
     )?;
-    let batch = conn.batch_mut();
-    for key in &keys {
-        if !batch.cache.heads.contains_key(key) {
-            batch.set(|cache| &mut cache.heads, *key, None);
-        }
-    }
-    for row in rows {
-        let account: i64 = row.get(0);
-        if batch.cache.heads.get(&account) == Some(&None) {
-            batch.set(
-                |cache| &mut cache.heads,
-                account,
-                Some(Tracked::new(row.get(1))),
-            );
-        }
-    }
+    let found = rows
+        .iter()
+        .map(|row| (row.get(0), Tracked::new(row.get(1))));
+    conn.batch_mut()
+        .answer(|cache| &mut cache.heads, keys, found);
     Ok(())
 }
 

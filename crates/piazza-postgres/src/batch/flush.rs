@@ -114,12 +114,19 @@ fn flush_chat(conn: &mut Conn) -> Result<()> {
             ],
         )
         .map_err(conflict_on_raced_key)?;
+    all_written(&counts, &expected)
+}
+
+/// Whether a flush wrote every row it meant to: `counts` is its answer,
+/// one count per part. A row not where it was read (or already there) is
+/// another writer's doing: a conflict, and the batch runs again.
+pub(crate) fn all_written(counts: &[postgres::Row], expected: &[usize]) -> Result<()> {
     let row = counts
         .first()
         .ok_or_else(|| Error::Engine("flush answered no row".into()))?;
-    for (index, expected) in expected.into_iter().enumerate() {
+    for (index, expected) in expected.iter().enumerate() {
         let written: i64 = row.get(index);
-        if written != expected as i64 {
+        if written != *expected as i64 {
             return Err(Error::Conflict(format!(
                 "a flush wrote {written} of {expected} rows (part {index}): another writer moved them"
             )));

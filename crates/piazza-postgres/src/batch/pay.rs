@@ -94,17 +94,8 @@ pub(crate) fn fetch_keys(conn: &mut Conn, keys: HashSet<(i64, String)>) -> Resul
         };
         found.push(((row.get::<_, i64>(0), key), answer));
     }
-    let batch = conn.batch_mut();
-    for key in keys {
-        if !batch.cache.keys.contains_key(&key) {
-            batch.set(|cache| &mut cache.keys, key, None);
-        }
-    }
-    for (key, answer) in found {
-        if matches!(batch.cache.keys.get(&key), Some(None)) {
-            batch.set(|cache| &mut cache.keys, key, Some(answer));
-        }
-    }
+    conn.batch_mut()
+        .answer(|cache| &mut cache.keys, keys, found);
     Ok(())
 }
 
@@ -118,22 +109,15 @@ pub(crate) fn fetch_pins(conn: &mut Conn, accounts: HashSet<i64>) -> Result<()> 
          FROM payment_pins WHERE account_id = ANY($1) ORDER BY account_id FOR NO KEY UPDATE",
         &[&accounts],
     )?;
-    let batch = conn.batch_mut();
-    for account in accounts {
-        if !batch.cache.pins.contains_key(&account) {
-            batch.set(|cache| &mut cache.pins, account, None);
-        }
-    }
-    for row in rows {
-        let account: i64 = row.get(4);
-        if matches!(batch.cache.pins.get(&account), Some(None)) {
-            let pin = PinRow {
-                pin: stored_pin(&row),
-                failing: row.get(5),
-            };
-            batch.set(|cache| &mut cache.pins, account, Some(pin));
-        }
-    }
+    let found = rows.iter().map(|row| {
+        let pin = PinRow {
+            pin: stored_pin(row),
+            failing: row.get(5),
+        };
+        (row.get(4), pin)
+    });
+    conn.batch_mut()
+        .answer(|cache| &mut cache.pins, accounts, found);
     Ok(())
 }
 
@@ -158,24 +142,18 @@ pub(crate) fn fetch_ledger(conn: &mut Conn, accounts: HashSet<LedgerAccountRef>)
          ) x",
         &[&kinds, &holders, &currencies],
     )?;
-    let batch = conn.batch_mut();
-    for account in &accounts {
-        if !batch.cache.ledger.contains_key(account) {
-            batch.set(|cache| &mut cache.ledger, *account, None);
-        }
-    }
-    for row in rows {
+    let found = rows.iter().map(|row| {
         let index = usize::try_from(row.get::<_, i64>(2) - 1).expect("ordinality from 1");
-        let account = accounts[index];
-        if matches!(batch.cache.ledger.get(&account), Some(None)) {
-            let found = LedgerRow {
-                id: row.get(0),
-                balance: Tracked::new(row.get(1)),
-                new: false,
-            };
-            batch.set(|cache| &mut cache.ledger, account, Some(found));
-        }
-    }
+        let found = LedgerRow {
+            id: row.get(0),
+            balance: Tracked::new(row.get(1)),
+            new: false,
+        };
+        (accounts[index], found)
+    });
+    let found: Vec<_> = found.collect();
+    conn.batch_mut()
+        .answer(|cache| &mut cache.ledger, accounts, found);
     Ok(())
 }
 
@@ -502,16 +480,5 @@ pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
             ],
         )
         .map_err(super::flush::conflict_on_raced_key)?;
-    let row = rows
-        .first()
-        .ok_or_else(|| Error::Engine("flush answered no row".into()))?;
-    for (index, expected) in expected.into_iter().enumerate() {
-        let written: i64 = row.get(index);
-        if written != expected as i64 {
-            return Err(Error::Conflict(format!(
-                "Pay's flush wrote {written} of {expected} rows (part {index})"
-            )));
-        }
-    }
-    Ok(())
+    super::flush::all_written(&rows, &expected)
 }
