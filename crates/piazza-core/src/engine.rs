@@ -29,19 +29,51 @@ pub type ReadJob = Box<dyn FnOnce(&mut dyn Read) -> Result<Done> + Send>;
 /// A queued write's answer: it resolves after the commit (or the failure).
 pub type Committed = BoxFuture<'static, Result<Done>>;
 
+/// Which of an engine's writers a write job goes to. The jobs of one
+/// lane commit in the order they were queued; jobs of different lanes
+/// may commit in either order. The rules give a hot path the lane of the
+/// rows it changes most (a conversation: its seq, its members' logs), so
+/// that jobs on the same rows meet in one writer's batch rather than wait
+/// for each other's transactions. An engine with one writer has one lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// No rows in particular: any writer.
+    Any,
+    /// The lane of the rows keyed `key`.
+    Of(u64),
+}
+
+impl Lane {
+    /// The lane of a conversation's rows.
+    pub fn conversation(conversation: piazza_domain::ConversationId) -> Lane {
+        Lane::Of(conversation.row() as u64)
+    }
+
+    /// The lane of a pair's rows (their direct conversation), whichever
+    /// of the two acts.
+    pub fn pair(one: piazza_domain::AccountId, other: piazza_domain::AccountId) -> Lane {
+        let (low, high) = if one.row() <= other.row() {
+            (one.row(), other.row())
+        } else {
+            (other.row(), one.row())
+        };
+        Lane::Of((low as u64).rotate_left(32) ^ high as u64)
+    }
+}
+
 /// A storage engine, as the rules see it.
 pub trait Engine: Send + Sync + 'static {
-    /// Queues a write job. Resolves once the job is queued (a full queue
-    /// waits: back-pressure) to the future of its commit. The engine tells
-    /// the notice sink it was opened with what each commit made visible,
-    /// after the commit, in commit order.
-    fn queue(&self, job: WriteJob) -> BoxFuture<'_, Result<Committed>>;
+    /// Queues a write job in `lane`. Resolves once the job is queued (a
+    /// full queue waits: back-pressure) to the future of its commit. The
+    /// engine tells the notice sink it was opened with what each commit
+    /// made visible, after the commit, in commit order.
+    fn queue(&self, lane: Lane, job: WriteJob) -> BoxFuture<'_, Result<Committed>>;
     /// As [`Engine::queue`], for a job that makes every refusal before its
     /// first change (a hot path: a chat transfer). An engine that gives
     /// each job a savepoint may skip this one's, and must then fail the
     /// whole batch should the job fail after changing something.
-    fn queue_refusing_first(&self, job: WriteJob) -> BoxFuture<'_, Result<Committed>> {
-        self.queue(job)
+    fn queue_refusing_first(&self, lane: Lane, job: WriteJob) -> BoxFuture<'_, Result<Committed>> {
+        self.queue(lane, job)
     }
     /// Runs a read job on a read connection.
     fn read(&self, job: ReadJob) -> BoxFuture<'_, Result<Done>>;

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use piazza_domain::store::{Answer, StoreResult};
 
-pub use engine::{Engine, Error, Read, Result, Tx};
+pub use engine::{Engine, Error, Lane, Read, Result, Tx};
 
 /// The rules over one engine.
 #[derive(Clone)]
@@ -52,17 +52,30 @@ impl Core {
         &self,
         job: impl FnMut(&mut dyn Tx) -> Result<T> + Send + 'static,
     ) -> StoreResult<T> {
-        self.queue(job).await?.await
+        self.write_in(Lane::Any, job).await
     }
 
-    /// Queues `job`; the answer resolves after its COMMIT.
+    /// As [`Core::write`], in `lane` ([`Lane`]: a hot path's).
+    pub(crate) async fn write_in<T: Send + 'static>(
+        &self,
+        lane: Lane,
+        job: impl FnMut(&mut dyn Tx) -> Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.queue(lane, job).await?.await
+    }
+
+    /// Queues `job` in `lane`; the answer resolves after its COMMIT.
     pub(crate) async fn queue<T: Send + 'static>(
         &self,
+        lane: Lane,
         mut job: impl FnMut(&mut dyn Tx) -> Result<T> + Send + 'static,
     ) -> StoreResult<Answer<T>> {
         let committed = self
             .engine
-            .queue(Box::new(move |tx| Ok(Box::new(job(tx)?) as engine::Done)))
+            .queue(
+                lane,
+                Box::new(move |tx| Ok(Box::new(job(tx)?) as engine::Done)),
+            )
             .await?;
         Ok(Box::pin(async move {
             let done = committed.await?;
@@ -75,11 +88,15 @@ impl Core {
     /// own ([`Engine::queue_refusing_first`]).
     pub(crate) async fn write_refusing_first<T: Send + 'static>(
         &self,
+        lane: Lane,
         mut job: impl FnMut(&mut dyn Tx) -> Result<T> + Send + 'static,
     ) -> StoreResult<T> {
         let committed = self
             .engine
-            .queue_refusing_first(Box::new(move |tx| Ok(Box::new(job(tx)?) as engine::Done)))
+            .queue_refusing_first(
+                lane,
+                Box::new(move |tx| Ok(Box::new(job(tx)?) as engine::Done)),
+            )
             .await?;
         let done = committed.await?;
         Ok(*done.downcast::<T>().expect("a job answers its own type"))

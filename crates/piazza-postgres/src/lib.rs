@@ -34,7 +34,7 @@ mod writer;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use piazza_core::engine::{Committed, Done, Engine, ReadJob, WriteJob};
+use piazza_core::engine::{Committed, Done, Engine, Lane, ReadJob, WriteJob};
 use piazza_domain::store::{NoticeSink, PinPolicy};
 
 pub use conn::Conn;
@@ -188,8 +188,8 @@ pub fn redacted(url: &str) -> String {
 }
 
 impl Engine for PostgresEngine {
-    fn queue(&self, job: WriteJob) -> BoxFuture<'_, piazza_core::Result<Committed>> {
-        Box::pin(self.writers.queue(job))
+    fn queue(&self, lane: Lane, job: WriteJob) -> BoxFuture<'_, piazza_core::Result<Committed>> {
+        Box::pin(self.writers.queue(lane, job))
     }
 
     fn read(&self, job: ReadJob) -> BoxFuture<'_, piazza_core::Result<Done>> {

@@ -13,11 +13,12 @@
 //! `FnMut` for that.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use piazza_core::engine::{Committed, Done, Read, Tx, WriteJob};
+use piazza_core::engine::{Committed, Done, Lane, Read, Tx, WriteJob};
 use piazza_core::{Error, Result};
 use piazza_domain::event::{Event, LogEntry, Notice};
 use piazza_domain::store::{NoticeSink, PinPolicy};
@@ -115,9 +116,11 @@ struct Job {
 /// How the writers batch and retry.
 #[derive(Debug, Clone, Copy)]
 pub struct WriterLimits {
-    /// Writer threads, each with its own connection. One keeps the jobs
-    /// one caller queues in the order it queued them (a socket's
-    /// pipelined sends); several interleave them.
+    /// Writer threads, each with its own connection and queue. A job
+    /// goes to its lane's writer (`Lane`), so the jobs of one lane (a
+    /// socket's pipelined sends to one conversation) commit in the order
+    /// they were queued; two writers keep both of this box's cores busy,
+    /// one in PostgreSQL while the other's batch is being run.
     pub writers: usize,
     pub queue_len_max: usize,
     pub batch_len_max: usize,
@@ -128,7 +131,7 @@ pub struct WriterLimits {
 impl Default for WriterLimits {
     fn default() -> WriterLimits {
         WriterLimits {
-            writers: 1,
+            writers: 2,
             queue_len_max: 16_384,
             // A batch of sends costs a few round trips whatever its size
             // (`batch.rs`); direct jobs are capped per transaction apart.
@@ -139,12 +142,15 @@ impl Default for WriterLimits {
 }
 
 pub struct Writers {
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    /// One queue per writer; `None` once shutting down.
+    queues: Mutex<Option<Vec<mpsc::Sender<Job>>>>,
+    /// The writer of the next job of [`Lane::Any`].
+    next: AtomicUsize,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Writers {
-    /// Starts the writers on connections already open.
+    /// Starts the writers on connections already open, one each.
     pub fn start(
         conns: Vec<Conn>,
         url: String,
@@ -153,17 +159,21 @@ impl Writers {
         pin_policy: PinPolicy,
         health: Arc<crate::Health>,
     ) -> Writers {
-        let (sender, receiver) = mpsc::channel(limits.queue_len_max);
-        let receiver = Arc::new(Mutex::new(receiver));
+        let queue_len = (limits.queue_len_max / conns.len().max(1)).max(1);
+        let turn = Arc::new(Mutex::new(()));
+        let mut queues = Vec::new();
         let threads = conns
             .into_iter()
             .enumerate()
             .map(|(index, conn)| {
+                let (sender, receiver) = mpsc::channel(queue_len);
+                queues.push(sender);
                 let writer = Writer {
                     conn: conn.for_writer(),
                     url: url.clone(),
-                    jobs: Arc::clone(&receiver),
+                    jobs: receiver,
                     sink: Arc::clone(&sink),
+                    turn: Arc::clone(&turn),
                     limits,
                     pin_policy,
                     health: Arc::clone(&health),
@@ -175,15 +185,26 @@ impl Writers {
             })
             .collect();
         Writers {
-            jobs: Mutex::new(Some(sender)),
+            queues: Mutex::new(Some(queues)),
+            next: AtomicUsize::new(0),
             threads: Mutex::new(threads),
         }
     }
 
-    /// Queues `work`; resolves once queued, to the future of its commit.
-    pub async fn queue(&self, work: WriteJob) -> Result<Committed> {
-        let sender = self.jobs.lock().expect("writer lock").clone();
-        let sender = sender.ok_or_else(stopped)?;
+    /// Queues `work` with the writer of `lane`; resolves once queued, to
+    /// the future of its commit.
+    pub async fn queue(&self, lane: Lane, work: WriteJob) -> Result<Committed> {
+        let sender = {
+            let queues = self.queues.lock().expect("writer lock");
+            let queues = queues.as_ref().ok_or_else(stopped)?;
+            let index = match lane {
+                Lane::Any => self.next.fetch_add(1, Ordering::Relaxed),
+                // Fibonacci hashing: neighbouring keys (a pair's
+                // conversations, made one after another) spread evenly.
+                Lane::Of(key) => (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize,
+            };
+            queues[index % queues.len()].clone()
+        };
         let (reply, answer) = oneshot::channel();
         sender
             .send(Job { work, reply })
@@ -195,7 +216,7 @@ impl Writers {
     }
 
     pub fn is_running(&self) -> bool {
-        self.jobs.lock().expect("writer lock").is_some()
+        self.queues.lock().expect("writer lock").is_some()
             && self
                 .threads
                 .lock()
@@ -206,7 +227,7 @@ impl Writers {
 
     /// Finishes the jobs already queued, then stops the writers.
     pub fn shut_down(&self) {
-        self.jobs.lock().expect("writer lock").take();
+        self.queues.lock().expect("writer lock").take();
         for thread in self.threads.lock().expect("writer lock").drain(..) {
             let _ = thread.join();
         }
@@ -220,8 +241,13 @@ fn stopped() -> Error {
 struct Writer {
     conn: Conn,
     url: String,
-    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
+    jobs: mpsc::Receiver<Job>,
     sink: Arc<dyn NoticeSink>,
+    /// Held by the writer that commits, until it has told the sink: one
+    /// account's log entries reach the sink in their order whichever
+    /// writers made them (the second waited on the first's row lock, so
+    /// it also commits after it).
+    turn: Arc<Mutex<()>>,
     limits: WriterLimits,
     pin_policy: PinPolicy,
     health: Arc<crate::Health>,
@@ -235,12 +261,11 @@ impl Writer {
     }
 
     /// The next batch: waits for one job, then takes what else waits.
-    fn next_batch(&self) -> Option<Vec<Job>> {
-        let mut jobs = self.jobs.lock().expect("writer lock");
-        let first = jobs.blocking_recv()?;
+    fn next_batch(&mut self) -> Option<Vec<Job>> {
+        let first = self.jobs.blocking_recv()?;
         let mut batch = vec![first];
         while batch.len() < self.limits.batch_len_max {
-            match jobs.try_recv() {
+            match self.jobs.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
@@ -255,12 +280,19 @@ impl Writer {
             match self.attempt(&mut batch) {
                 Ok((answers, notices)) => {
                     let rest = batch.split_off(answers.len());
+                    let turn = Arc::clone(&self.turn);
+                    let _turn = turn.lock().expect("commit turn");
+                    if let Err(failed) = self.conn.raw_batch("COMMIT") {
+                        batch.extend(rest);
+                        return self.fail(batch, &failed);
+                    }
                     for (job, answer) in batch.into_iter().zip(answers) {
                         let _ = job.reply.send(answer);
                     }
                     if !notices.is_empty() {
                         self.sink.notify(notices);
                     }
+                    drop(_turn);
                     if rest.is_empty() {
                         return;
                     }
@@ -306,9 +338,11 @@ impl Writer {
     }
 
     /// One try at the batch, in one transaction (`batch.rs` says how its
-    /// jobs read and write). Answers the jobs it ran; those it left (too
-    /// many direct jobs for one transaction) wait for the next batch.
+    /// jobs read and write), left open for COMMIT. Answers the jobs it
+    /// ran; those it left (too many direct jobs for one transaction) wait
+    /// for the next batch.
     fn attempt(&mut self, jobs: &mut [Job]) -> Result<(Vec<Result<Done>>, Vec<Notice>)> {
+        let started = std::time::Instant::now();
         self.conn.batch_mut().reset();
         self.conn.raw_batch("BEGIN")?;
         let mut run = Attempt {
@@ -319,10 +353,20 @@ impl Writer {
             answers: Vec::with_capacity(jobs.len()),
             notices: Vec::new(),
             savepoints: 0,
+            fetches: 0,
         };
         let outcome = run.all(jobs).and_then(|()| {
+            let ran = started.elapsed();
             crate::batch::flush(run.conn)?;
-            run.conn.raw_batch("COMMIT")
+            tracing::debug!(
+                jobs = run.answers.len(),
+                fetches = run.fetches,
+                direct = run.savepoints,
+                ran_us = ran.as_micros() as u64,
+                flush_us = (started.elapsed() - ran).as_micros() as u64,
+                "a batch is ready to commit"
+            );
+            Ok(())
         });
         let (answers, notices) = (run.answers, run.notices);
         self.conn.batch_mut().reset();
@@ -346,6 +390,8 @@ struct Attempt<'c> {
     /// subtransactions per transaction in shared memory, and past that
     /// every snapshot of every session looks them up on disk.
     savepoints: usize,
+    /// Rounds of fetching misses, for the batch's trace.
+    fetches: usize,
 }
 
 /// Direct jobs one transaction takes: below PostgreSQL's 64, with room
@@ -402,6 +448,7 @@ impl Attempt<'_> {
                         let ahead = (index + 1 + DISCOVERY_AHEAD).min(jobs.len());
                         self.discover(&mut jobs[index + 1..ahead], index + 1);
                         self.conn.fetch_misses()?;
+                        self.fetches += 1;
                     } else if direct {
                         self.direct(&mut jobs[index], index)?;
                         stops = 0;

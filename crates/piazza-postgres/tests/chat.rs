@@ -269,3 +269,39 @@ async fn read_markers_through_two_processes_only_move_forward() {
     assert_eq!(receipts.last(), Some(&6));
     race.assert_sound();
 }
+
+/// The references schema 3 stopped guarding with foreign keys are the
+/// checker's list, and a dangling one is found.
+#[test]
+fn the_checker_finds_a_reference_no_foreign_key_guards() {
+    let database = TestDatabase::create();
+    let mut client = postgres::Client::connect(&database.url, postgres::NoTls).unwrap();
+    let guarded: Vec<(String, String)> = client
+        .query(
+            "SELECT c.conrelid::regclass::text, a.attname::text
+             FROM pg_constraint c
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+             WHERE c.contype = 'f'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    for (table, column, _) in integrity::UNGUARDED {
+        let pair = (table.to_owned(), column.to_owned());
+        assert!(!guarded.contains(&pair), "{table}.{column} keeps its key");
+    }
+    assert!(integrity::check(&database.url).unwrap().is_sound());
+    client
+        .execute(
+            "INSERT INTO account_log (account_id, log_seq, at, data) VALUES (424242, 1, 0, '{}')",
+            &[],
+        )
+        .unwrap();
+    let report = integrity::check(&database.url).unwrap();
+    assert_eq!(
+        report.problems,
+        ["1 rows of account_log name a missing accounts row (account_id)"]
+    );
+}

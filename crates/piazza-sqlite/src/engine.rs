@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use piazza_core::engine::{Committed, Done, Engine, Read, ReadJob, Tx, WriteJob};
+use piazza_core::engine::{Committed, Done, Engine, Lane, Read, ReadJob, Tx, WriteJob};
 use piazza_domain::event::{Event, Notice};
 use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, Timestamp};
@@ -36,7 +36,7 @@ impl<T> Sql<T> for rusqlite::Result<T> {
 pub struct SqliteEngine(pub Arc<SqliteStore>);
 
 impl Engine for SqliteEngine {
-    fn queue(&self, mut job: WriteJob) -> BoxFuture<'_, piazza_core::Result<Committed>> {
+    fn queue(&self, _lane: Lane, mut job: WriteJob) -> BoxFuture<'_, piazza_core::Result<Committed>> {
         Box::pin(async move {
             let queued = self
                 .0
@@ -49,6 +49,7 @@ impl Engine for SqliteEngine {
 
     fn queue_refusing_first(
         &self,
+        _lane: Lane,
         mut job: WriteJob,
     ) -> BoxFuture<'_, piazza_core::Result<Committed>> {
         // Without the job's savepoint: SQLite copies each page a savepoint

@@ -13,7 +13,7 @@ use piazza_domain::{
 
 use super::{Membership, NewMessage};
 use crate::Core;
-use crate::engine::{Read, Result, Tx};
+use crate::engine::{Lane, Read, Result, Tx};
 
 /// The `kind` of an image message; its `ref` is the `med_…` id.
 pub const IMAGE_KIND: &str = "image";
@@ -293,8 +293,11 @@ impl Core {
         client_msg_id: ClientMsgId,
         text: MessageText,
     ) -> StoreResult<Sent> {
-        self.write(move |tx| send_message(tx, sender, conversation, &client_msg_id, &text))
-            .await
+        let lane = Lane::conversation(conversation);
+        self.write_in(lane, move |tx| {
+            send_message(tx, sender, conversation, &client_msg_id, &text)
+        })
+        .await
     }
 
     /// `send_message` in two steps, for a caller that pipelines its sends
@@ -309,8 +312,11 @@ impl Core {
         client_msg_id: ClientMsgId,
         text: MessageText,
     ) -> StoreResult<Answer<Sent>> {
-        self.queue(move |tx| send_message(tx, sender, conversation, &client_msg_id, &text))
-            .await
+        let lane = Lane::conversation(conversation);
+        self.queue(lane, move |tx| {
+            send_message(tx, sender, conversation, &client_msg_id, &text)
+        })
+        .await
     }
 
     /// Sends a `kind = image` message whose `ref` is `media`, which must be
@@ -324,8 +330,11 @@ impl Core {
         caption: MessageText,
         media: MediaId,
     ) -> StoreResult<Sent> {
-        self.write(move |tx| send_image(tx, sender, conversation, &client_msg_id, &caption, media))
-            .await
+        let lane = Lane::conversation(conversation);
+        self.write_in(lane, move |tx| {
+            send_image(tx, sender, conversation, &client_msg_id, &caption, media)
+        })
+        .await
     }
 
     pub async fn history(
@@ -347,7 +356,8 @@ impl Core {
         conversation: ConversationId,
         seq: Seq,
     ) -> StoreResult<()> {
-        self.write(move |tx| mark_read(tx, account, device, conversation, seq))
+        let lane = Lane::conversation(conversation);
+        self.write_in(lane, move |tx| mark_read(tx, account, device, conversation, seq))
             .await
     }
 

@@ -15,7 +15,7 @@ use piazza_domain::store::{
 use piazza_domain::{AccountId, ClientMsgId, MessageText, RedPacketId, Rejection, Timestamp};
 
 use super::wallet::{self, KeyAnswer, refused, unexpected_answer};
-use crate::engine::{Error, Read, Result, Tx, refusable};
+use crate::engine::{Error, Lane, Read, Result, Tx, refusable};
 use crate::{Core, chat};
 
 /// The queries of red packets, as every engine answers them.
@@ -287,8 +287,9 @@ impl Core {
         packet: RedPacketRequest,
         pin: PinCheck,
     ) -> StoreResult<RedPacket> {
+        let lane = Lane::conversation(packet.conversation);
         let job = move |tx: &mut dyn Tx| send_red_packet(tx, sender, &request, &packet, pin);
-        refused(self.write(job).await?)
+        refused(self.write_in(lane, job).await?)
     }
 
     /// A member's share: drawn on the first claim, the same one after.
@@ -297,7 +298,10 @@ impl Core {
         account: AccountId,
         packet: RedPacketId,
     ) -> StoreResult<RedPacketClaim> {
-        self.write(move |tx| claim_red_packet(tx, account, packet))
+        // One packet's claims meet in one writer's batch: each draws from
+        // the pot the one before left.
+        let lane = Lane::Of(packet.row() as u64);
+        self.write_in(lane, move |tx| claim_red_packet(tx, account, packet))
             .await
     }
 

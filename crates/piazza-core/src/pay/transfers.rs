@@ -12,7 +12,7 @@ use piazza_domain::store::{
 use piazza_domain::{AccountId, ClientMsgId, MessageText, Rejection, Timestamp, TransferId};
 
 use super::wallet::{self, KeyAnswer, refused, unexpected_answer};
-use crate::engine::{Error, Read, Result, Tx};
+use crate::engine::{Error, Lane, Read, Result, Tx};
 use crate::{Core, chat};
 
 /// The queries of transfers, as every engine answers them.
@@ -276,8 +276,9 @@ impl Core {
         asked: TransferRequest,
         pin: PinCheck,
     ) -> StoreResult<Transfer> {
+        let lane = Lane::pair(sender, asked.to);
         let job = move |tx: &mut dyn Tx| send_transfer(tx, sender, &request, &asked, pin);
-        refused(self.write_refusing_first(job).await?)
+        refused(self.write_refusing_first(lane, job).await?)
     }
 
     /// The recipient's accept or decline; deciding again the same way

@@ -58,8 +58,15 @@ struct Columns {
 /// Writes the pending rows and the dirty values, if any: chat's and the
 /// logs' in one statement, Pay's in another (`pay.rs`).
 pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
+    let started = std::time::Instant::now();
     flush_chat(conn)?;
+    let chat = started.elapsed();
     super::pay::flush(conn)?;
+    tracing::trace!(
+        chat_us = chat.as_micros() as u64,
+        pay_us = (started.elapsed() - chat).as_micros() as u64,
+        "flushed"
+    );
     conn.batch_mut().flushed();
     Ok(())
 }
