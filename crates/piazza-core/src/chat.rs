@@ -69,6 +69,12 @@ pub trait Reads {
         account: AccountId,
         conversation: ConversationId,
     ) -> Result<Option<Membership>>;
+    /// Whether `account` is a member of `conversation`: [`Reads::membership`]
+    /// where an engine can answer it cheaper (a batch that holds the
+    /// conversation's members).
+    fn is_member(&mut self, account: AccountId, conversation: ConversationId) -> Result<bool> {
+        Ok(self.membership(account, conversation)?.is_some())
+    }
     /// The members of `conversation`, ordered by account id.
     fn member_ids(&mut self, conversation: ConversationId) -> Result<Vec<AccountId>>;
     /// The member of `conversation` who joined first, the lowest account

@@ -36,6 +36,7 @@
 mod fetch;
 mod flush;
 mod pay;
+mod red_packets;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -123,6 +124,8 @@ pub(crate) struct Cache {
     pub pins: HashMap<i64, Option<PinRow>>,
     /// Ledger accounts, locked; `None`: not made yet.
     pub ledger: HashMap<LedgerAccountRef, Option<LedgerRow>>,
+    /// Red packets, locked, with their claims.
+    pub packets: HashMap<i64, Option<red_packets::PacketRow>>,
     /// Ids at hand (kept across batches: they are the identities', not
     /// the transaction's).
     pub ids: Ids,
@@ -191,6 +194,7 @@ pub(crate) struct Pending {
     pub messages: Vec<NewMessageRow>,
     pub entries: Vec<NewEntryRow>,
     pub pay: pay::PendingPay,
+    pub claims: Vec<red_packets::NewClaim>,
 }
 
 /// What the batch's jobs asked for and the cache did not hold.
@@ -206,6 +210,7 @@ pub(crate) struct Misses {
     pub keys: HashSet<(i64, String)>,
     pub pins: HashSet<i64>,
     pub ledger: HashSet<LedgerAccountRef>,
+    pub packets: HashSet<i64>,
     /// The job runs a statement of its own: run it again direct.
     pub direct: bool,
 }
@@ -222,6 +227,7 @@ impl Misses {
             && self.keys.is_empty()
             && self.pins.is_empty()
             && self.ledger.is_empty()
+            && self.packets.is_empty()
     }
 }
 
@@ -232,6 +238,7 @@ pub(crate) struct Mark {
     messages: usize,
     entries: usize,
     pay: pay::PayMark,
+    claims: usize,
 }
 
 type Undo = Box<dyn FnOnce(&mut Cache) + Send>;
@@ -292,6 +299,7 @@ impl Batch {
             messages: self.pending.messages.len(),
             entries: self.pending.entries.len(),
             pay: self.pending.pay.mark(),
+            claims: self.pending.claims.len(),
         }
     }
 
@@ -304,13 +312,14 @@ impl Batch {
         self.pending.messages.truncate(mark.messages);
         self.pending.entries.truncate(mark.entries);
         self.pending.pay.truncate(mark.pay);
+        self.pending.claims.truncate(mark.claims);
     }
 
     /// A statement of the job's own is about to run (after a flush): from
     /// here the pending rows and the journal start again.
     pub fn flushed(&mut self) {
         debug_assert!(self.pending.messages.is_empty() && self.pending.entries.is_empty());
-        debug_assert!(self.pending.pay.is_empty());
+        debug_assert!(self.pending.pay.is_empty() && self.pending.claims.is_empty());
         for conversation in self.cache.conversations.values_mut() {
             conversation.last_seq.stored = conversation.last_seq.now;
         }
@@ -323,6 +332,9 @@ impl Batch {
         for row in self.cache.ledger.values_mut().flatten() {
             row.balance.stored = row.balance.now;
             row.new = false;
+        }
+        for row in self.cache.packets.values_mut().flatten() {
+            row.stored = red_packets::PacketRow::pot(row);
         }
     }
 

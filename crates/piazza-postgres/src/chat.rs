@@ -95,6 +95,13 @@ impl Reads for Db<'_> {
         row.as_ref().map(membership_of).transpose()
     }
 
+    fn is_member(&mut self, account: AccountId, conversation: ConversationId) -> Result<bool> {
+        if self.0.batch.is_some() {
+            return Ok(self.0.member_list(conversation.row())?.contains(&account));
+        }
+        Ok(self.membership(account, conversation)?.is_some())
+    }
+
     fn member_ids(&mut self, conversation: ConversationId) -> Result<Vec<AccountId>> {
         if self.0.batch.is_some() {
             return self.0.member_list(conversation.row());

@@ -28,8 +28,9 @@ macro_rules! packet_columns {
          remaining_minor, remaining_shares, status, created_at, expires_at"
     };
 }
+pub(crate) use packet_columns;
 
-fn packet_from_row(row: &Row) -> Result<RedPacket> {
+pub(crate) fn packet_from_row(row: &Row) -> Result<RedPacket> {
     let id: i64 = row.get(0);
     let broken = |what: &str| corrupt(format!("red packet {id}: {what}"));
     let currency: String = row.get(4);
@@ -90,6 +91,9 @@ impl Reads for Db<'_> {
         packet: RedPacketId,
         account: AccountId,
     ) -> Result<Option<RedPacketClaim>> {
+        if self.0.batch.is_some() {
+            return self.0.claim_cached(packet.row(), account.row());
+        }
         let row = self.0.query_opt(
             "SELECT account_id, amount_minor, claimed_at FROM red_packet_claims
              WHERE red_packet_id = $1 AND account_id = $2",
@@ -128,6 +132,9 @@ impl Writes for PgTx<'_> {
     }
 
     fn red_packet_for_update(&mut self, packet: RedPacketId) -> Result<Option<RedPacket>> {
+        if self.conn().batch.is_some() {
+            return self.conn().packet_locked(packet.row());
+        }
         let row = self.conn().query_opt(
             concat!(
                 "SELECT ",
@@ -140,6 +147,9 @@ impl Writes for PgTx<'_> {
     }
 
     fn draw_from_pot(&mut self, packet: RedPacketId, before: Pot, after: Pot) -> Result<bool> {
+        if self.conn().batch.is_some() {
+            return Ok(self.conn().draw_cached(packet.row(), before, after));
+        }
         let changed = self.conn().execute(
             "UPDATE red_packets SET remaining_minor = $1, remaining_shares = $2
              WHERE id = $3 AND remaining_minor = $4 AND remaining_shares = $5",
@@ -161,6 +171,17 @@ impl Writes for PgTx<'_> {
         amount_minor: i64,
         at: Timestamp,
     ) -> Result<()> {
+        if self.conn().batch.is_some() {
+            if !self
+                .conn()
+                .insert_claim_cached(packet.row(), account, amount_minor, at)
+            {
+                return Err(piazza_core::Error::Engine(format!(
+                    "{packet} is not locked by the batch that claims it"
+                )));
+            }
+            return Ok(());
+        }
         self.conn().execute(
             "INSERT INTO red_packet_claims (red_packet_id, account_id, amount_minor, claimed_at)
              VALUES ($1, $2, $3, $4)",

@@ -36,7 +36,11 @@ impl<T> Sql<T> for rusqlite::Result<T> {
 pub struct SqliteEngine(pub Arc<SqliteStore>);
 
 impl Engine for SqliteEngine {
-    fn queue(&self, _lane: Lane, mut job: WriteJob) -> BoxFuture<'_, piazza_core::Result<Committed>> {
+    fn queue(
+        &self,
+        _lane: Lane,
+        mut job: WriteJob,
+    ) -> BoxFuture<'_, piazza_core::Result<Committed>> {
         Box::pin(async move {
             let queued = self
                 .0

@@ -357,8 +357,10 @@ impl Core {
         seq: Seq,
     ) -> StoreResult<()> {
         let lane = Lane::conversation(conversation);
-        self.write_in(lane, move |tx| mark_read(tx, account, device, conversation, seq))
-            .await
+        self.write_in(lane, move |tx| {
+            mark_read(tx, account, device, conversation, seq)
+        })
+        .await
     }
 
     pub async fn log_after(

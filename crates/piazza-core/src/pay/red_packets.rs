@@ -183,7 +183,7 @@ fn send_money(
 /// The packet, if `viewer` is a member of its conversation; else, like an
 /// unknown packet, not found.
 fn visible(read: &mut dyn Read, viewer: AccountId, packet: RedPacket) -> Result<RedPacket> {
-    if read.membership(viewer, packet.conversation)?.is_none() {
+    if !read.is_member(viewer, packet.conversation)? {
         return Err(Rejection::RedPacketNotFound.into());
     }
     Ok(packet)

@@ -47,6 +47,10 @@ pub(super) fn all(conn: &mut Conn, misses: Misses) -> Result<()> {
     if !misses.ledger.is_empty() {
         super::pay::fetch_ledger(conn, misses.ledger)?;
     }
+    if !misses.packets.is_empty() {
+        super::red_packets::fetch_packets(conn, misses.packets)?;
+    }
+
     Ok(())
 }
 

@@ -62,6 +62,7 @@ pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
     flush_chat(conn)?;
     let chat = started.elapsed();
     super::pay::flush(conn)?;
+    super::red_packets::flush(conn)?;
     tracing::trace!(
         chat_us = chat.as_micros() as u64,
         pay_us = (started.elapsed() - chat).as_micros() as u64,
@@ -208,14 +209,17 @@ fn columns(conn: &mut Conn) -> Option<Columns> {
 
 /// A unique key that another writer may take first, in a race the rules
 /// expect: the batch runs again, and the rules find the winner's row and
-/// answer as its retry (a sender's client id, an idempotency key) or use
-/// it (a ledger account both made). Any other duplicate (a log entry, a
+/// answer as its retry (a sender's client id, an idempotency key, a
+/// member's claim) or use it (a ledger account both made). Any other duplicate (a log entry, a
 /// seq) is damage, not a race: the engine fails rather than run the batch
 /// again and again.
-const RACED_KEYS: [&str; 3] = [
+const RACED_KEYS: [&str; 4] = [
     "messages_by_client_id",
     "idempotency_keys_pkey",
     "ledger_accounts_kind_holder_currency_key",
+    // A claim committed while the packet's fetch waited for its lock
+    // (`red_packets.rs`).
+    "red_packet_claims_pkey",
 ];
 
 pub(crate) fn conflict_on_raced_key(error: postgres::Error) -> Error {
