@@ -163,7 +163,11 @@ pub fn error(error: postgres::Error) -> Error {
         {
             Error::Conflict(error.to_string())
         }
-        _ => Error::Engine(format!("postgres: {error}")),
+        _ => match error.as_db_error() {
+            // `db error` alone says nothing: the server's own words do.
+            Some(db) => Error::Engine(format!("postgres: {}: {}", db.code().code(), db.message())),
+            None => Error::Engine(format!("postgres: {error}")),
+        },
     }
 }
 

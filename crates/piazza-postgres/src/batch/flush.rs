@@ -209,17 +209,14 @@ fn columns(conn: &mut Conn) -> Option<Columns> {
 
 /// A unique key that another writer may take first, in a race the rules
 /// expect: the batch runs again, and the rules find the winner's row and
-/// answer as its retry (a sender's client id, an idempotency key, a
-/// member's claim) or use it (a ledger account both made). Any other duplicate (a log entry, a
+/// answer as its retry (a sender's client id, an idempotency key) or use
+/// it (a ledger account both made). Any other duplicate (a log entry, a
 /// seq) is damage, not a race: the engine fails rather than run the batch
 /// again and again.
-const RACED_KEYS: [&str; 4] = [
+const RACED_KEYS: [&str; 3] = [
     "messages_by_client_id",
     "idempotency_keys_pkey",
     "ledger_accounts_kind_holder_currency_key",
-    // A claim committed while the packet's fetch waited for its lock
-    // (`red_packets.rs`).
-    "red_packet_claims_pkey",
 ];
 
 pub(crate) fn conflict_on_raced_key(error: postgres::Error) -> Error {

@@ -28,6 +28,17 @@ impl PacketRow {
     pub fn pot(&self) -> Pot {
         packet_pot(&self.packet)
     }
+
+    /// The claims and the pot of an open packet add up to its total and
+    /// its share count.
+    fn adds_up(&self) -> bool {
+        let packet = &self.packet;
+        let paid: i64 = self.claims.values().map(|claim| claim.amount_minor).sum();
+        !packet.refunded
+            && paid + packet.remaining_minor == packet.total.amount.get()
+            && self.claims.len() as u64 + u64::from(packet.remaining_shares)
+                == u64::from(packet.count)
+    }
 }
 
 fn packet_pot(packet: &RedPacket) -> Pot {
@@ -42,10 +53,13 @@ pub(crate) type NewClaim = (i64, i64, i64, i64);
 
 /// Packets by id, locked in id order, each with its claims and its
 /// conversation's members (what a claim asks next): one round trip for
-/// all a claim reads. The claims are read in the statement's snapshot,
-/// which may predate a claim committed while it waited for the lock: the
-/// flush then meets that claim's key, a conflict, and the batch runs again
-/// with a later one.
+/// all a claim reads. The row locked is the newest, but the claims are
+/// read in the statement's snapshot, taken before it waited for the lock:
+/// a claim committed meanwhile would be missing, and its member would
+/// draw again. Claims and the pot move together under the lock, so the
+/// claims found must add up with the pot found; a packet whose do not (or
+/// one refunded) has its claims read again, by a statement of its own
+/// that starts after the lock is held.
 pub(crate) fn fetch_packets(conn: &mut Conn, ids: HashSet<i64>) -> Result<()> {
     let mut ids: Vec<i64> = ids.into_iter().collect();
     ids.sort_unstable();
@@ -66,6 +80,7 @@ pub(crate) fn fetch_packets(conn: &mut Conn, ids: HashSet<i64>) -> Result<()> {
         &[&ids],
     )?;
     let mut found = Vec::with_capacity(rows.len());
+    let mut stale: Vec<i64> = Vec::new();
     for row in &rows {
         let packet = packet_from_row(row)?;
         let members: Vec<i64> = row.get(13);
@@ -92,18 +107,51 @@ pub(crate) fn fetch_packets(conn: &mut Conn, ids: HashSet<i64>) -> Result<()> {
         }
         let stored = packet_pot(&packet);
         let id = packet.red_packet_id.row();
-        found.push((
-            id,
-            PacketRow {
-                packet,
-                stored,
-                claims,
-            },
-        ));
+        let packet = PacketRow {
+            packet,
+            stored,
+            claims,
+        };
+        if !packet.adds_up() {
+            stale.push(id);
+        }
+        found.push((id, packet));
+    }
+    if !stale.is_empty() {
+        let mut claims = claims_of(conn, &stale)?;
+        for (id, packet) in &mut found {
+            if stale.contains(id) {
+                packet.claims = claims.remove(id).unwrap_or_default();
+            }
+        }
     }
     conn.batch_mut()
         .answer(|cache| &mut cache.packets, ids, found);
     Ok(())
+}
+
+/// The claims of `packets`, by packet and account, read by a statement
+/// that starts after their rows are locked.
+fn claims_of(
+    conn: &mut Conn,
+    packets: &[i64],
+) -> Result<HashMap<i64, HashMap<i64, RedPacketClaim>>> {
+    let rows = conn.raw_query(
+        "SELECT red_packet_id, account_id, amount_minor, claimed_at FROM red_packet_claims
+         WHERE red_packet_id = ANY($1)",
+        &[&packets],
+    )?;
+    let mut claims: HashMap<i64, HashMap<i64, RedPacketClaim>> = HashMap::new();
+    for row in rows {
+        let account: i64 = row.get(1);
+        let claim = RedPacketClaim {
+            account: AccountId::from_row(account),
+            amount_minor: row.get(2),
+            claimed_at: Timestamp::from_unix_ms(row.get(3)),
+        };
+        claims.entry(row.get(0)).or_default().insert(account, claim);
+    }
+    Ok(claims)
 }
 
 impl Conn {
