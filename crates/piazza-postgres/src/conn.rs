@@ -161,7 +161,8 @@ pub fn error(error: postgres::Error) -> Error {
                 || *code == SqlState::T_R_DEADLOCK_DETECTED
                 || *code == SqlState::LOCK_NOT_AVAILABLE =>
         {
-            Error::Conflict(error.to_string())
+            let why = error.as_db_error().map(|db| db.message().to_owned());
+            Error::Conflict(why.unwrap_or_else(|| error.to_string()))
         }
         _ => match error.as_db_error() {
             // `db error` alone says nothing: the server's own words do.

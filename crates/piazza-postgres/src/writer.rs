@@ -277,7 +277,7 @@ impl Writer {
     fn commit(&mut self, mut batch: Vec<Job>) {
         let mut attempt = 0;
         loop {
-            match self.attempt(&mut batch) {
+            match self.attempt(&mut batch, attempt) {
                 Ok((answers, notices)) => {
                     let rest = batch.split_off(answers.len());
                     let turn = Arc::clone(&self.turn);
@@ -341,10 +341,17 @@ impl Writer {
     /// jobs read and write), left open for COMMIT. Answers the jobs it
     /// ran; those it left (too many direct jobs for one transaction) wait
     /// for the next batch.
-    fn attempt(&mut self, jobs: &mut [Job]) -> Result<(Vec<Result<Done>>, Vec<Notice>)> {
+    fn attempt(
+        &mut self,
+        jobs: &mut [Job],
+        retry: u32,
+    ) -> Result<(Vec<Result<Done>>, Vec<Notice>)> {
         let started = std::time::Instant::now();
         self.conn.batch_mut().reset();
-        self.conn.raw_batch("BEGIN")?;
+        self.conn.raw_batch(&format!(
+            "BEGIN; SET LOCAL lock_timeout = '{}ms'",
+            lock_timeout_ms(retry)
+        ))?;
         let mut run = Attempt {
             conn: &mut self.conn,
             now: Timestamp::now(),
@@ -524,6 +531,19 @@ impl Attempt<'_> {
         }
         Ok(())
     }
+}
+
+/// How long a batch waits for a row another transaction holds, by how
+/// many times it has conflicted: 100 ms, doubling to 12.8 s. Batches lock
+/// their rows in rounds, so two processes' batches (or two writers' whose
+/// lanes share a row) can deadlock; PostgreSQL would break that only after
+/// `deadlock_timeout` (1 s by default, settable by a superuser alone).
+/// A batch of ours holds its locks for tens of milliseconds, so a first
+/// wait past 100 ms is most likely a deadlock: the batch gives up (a
+/// conflict), and runs again after a pause, waiting longer each time so
+/// that a long transaction elsewhere is waited out rather than failed.
+fn lock_timeout_ms(retry: u32) -> u64 {
+    100 << retry.min(7)
 }
 
 /// A short, growing, jittered pause before running a conflicting batch

@@ -227,7 +227,8 @@ pub(crate) fn conflict_on_raced_key(error: postgres::Error) -> Error {
                 .is_some_and(|name| RACED_KEYS.contains(&name))
     });
     if raced {
-        return Error::Conflict(error.to_string());
+        let why = error.as_db_error().map(|db| db.message().to_owned());
+        return Error::Conflict(why.unwrap_or_else(|| error.to_string()));
     }
     crate::conn::error(error)
 }

@@ -65,6 +65,12 @@ pub struct LedgerArgs {
     /// figure (even)
     #[arg(long, default_value_t = 512)]
     pub engine_tasks: usize,
+    /// Engines the engine phase opens on the one PostgreSQL database, each
+    /// with its own connections and writers, as separate `piazza serve`
+    /// processes have: a pair's two senders go through different ones,
+    /// so every transfer's rows are contended across them
+    #[arg(long, default_value_t = 1)]
+    pub engines: usize,
     /// Which measurements to make
     #[arg(long, value_enum, default_value_t = Phases::Both)]
     pub phases: Phases,
@@ -159,6 +165,9 @@ fn validate(args: &LedgerArgs) -> anyhow::Result<()> {
     if args.warmup_s > WARMUP_S_MAX {
         bail!("--warmup-s must be at most {WARMUP_S_MAX}");
     }
+    if args.engines == 0 || args.engines > ENGINES_MAX {
+        bail!("--engines must be from 1 to {ENGINES_MAX}");
+    }
     if args.production_hashing && !args.phases.http() {
         bail!("--production-hashing only changes the HTTP phase");
     }
@@ -166,6 +175,9 @@ fn validate(args: &LedgerArgs) -> anyhow::Result<()> {
 }
 
 /// Senders `2k` and `2k + 1` pay each other.
+/// Engines the engine phase may open at once.
+const ENGINES_MAX: usize = 8;
+
 fn peer_of(index: usize) -> usize {
     index ^ 1
 }
@@ -657,19 +669,14 @@ async fn engine_phase(
         .prefix("piazza-bench-engine-")
         .tempdir()
         .context("cannot create a temporary directory for the store")?;
-    let limits = piazza_server::config::Limits::default();
-    let url = database_url.clone();
-    let engine = match database_url {
-        Some(url) => {
-            let open = move || piazza::engines::open_postgres(&url, &limits, Arc::new(Nobody));
-            tokio::task::spawn_blocking(open)
-                .await?
-                .context("cannot open PostgreSQL")?
-        }
-        None => piazza::engines::open_sqlite(directory.path(), &limits, Arc::new(Nobody))
-            .context("cannot open a store for the engine phase")?,
-    };
-    let store = Arc::new(Core::new(engine, directory.path()));
+    let stores = open_engines(args, database_url.as_deref(), directory.path()).await?;
+    report.count(
+        "engine_engines",
+        "engine: engines on the one database",
+        stores.len() as u64,
+        "",
+    );
+    let store = Arc::clone(&stores[0]);
     let accounts = Arc::new(engine_accounts(&store, args.engine_tasks).await?);
 
     let plan = Arc::new(Plan::new(args));
@@ -677,14 +684,15 @@ async fn engine_phase(
     let money = Money::new(AmountMinor::positive(AMOUNT_MINOR)?, currency);
     // Far enough that the (absent) sweeper could never return one.
     let expires_at = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 86_400_000);
-    let (driven_store, senders) = (Arc::clone(&store), Arc::clone(&accounts));
+    let (driven_stores, senders) = (Arc::new(stores.clone()), Arc::clone(&accounts));
     let (written_before, started) = (bytes_written(), Instant::now());
     let tally = drive_all(
         "transfers in the store",
         &plan,
         args.engine_tasks,
         move |index, number| {
-            let store = Arc::clone(&driven_store);
+            // A pair's senders (2k, 2k + 1) go through different engines.
+            let store = Arc::clone(&driven_stores[index % driven_stores.len()]);
             let senders = Arc::clone(&senders);
             async move {
                 let Some(key) = IdempotencyKey::parse(&format!("engine-{index}-{number}")) else {
@@ -729,11 +737,41 @@ async fn engine_phase(
         &tally,
         args.engine_tasks,
     );
-    store.shut_down();
-    drop(store);
+    for store in &stores {
+        store.shut_down();
+    }
+    drop((store, stores));
     let key = ("engine_ledger_check", "engine: ledger-check");
-    check_ledger(report, key, directory.path(), url.as_deref());
+    check_ledger(report, key, directory.path(), database_url.as_deref());
     Ok(())
+}
+
+/// The stores of the engine phase: SQLite in `directory`, or
+/// `args.engines` engines on the PostgreSQL database at `url`.
+async fn open_engines(
+    args: &LedgerArgs,
+    url: Option<&str>,
+    directory: &Path,
+) -> anyhow::Result<Vec<Arc<Core>>> {
+    let limits = piazza_server::config::Limits::default();
+    let Some(url) = url else {
+        if args.engines > 1 {
+            bail!("--engines takes a PostgreSQL database (--database-url)");
+        }
+        let engine = piazza::engines::open_sqlite(directory, &limits, Arc::new(Nobody))
+            .context("cannot open a store for the engine phase")?;
+        return Ok(vec![Arc::new(Core::new(engine, directory))]);
+    };
+    let mut stores = Vec::with_capacity(args.engines);
+    for _ in 0..args.engines {
+        let (url, limits) = (url.to_owned(), limits.clone());
+        let open = move || piazza::engines::open_postgres(&url, &limits, Arc::new(Nobody));
+        let engine = tokio::task::spawn_blocking(open)
+            .await?
+            .context("cannot open PostgreSQL")?;
+        stores.push(Arc::new(Core::new(engine, directory)));
+    }
+    Ok(stores)
 }
 
 /// Bytes this process has had written to disk so far (Linux), WAL and
@@ -866,6 +904,7 @@ mod tests {
             warmup_s: 0,
             count,
             engine_tasks: 2,
+            engines: 1,
             phases: Phases::Engine,
             production_hashing: false,
         }
