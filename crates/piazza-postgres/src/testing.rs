@@ -248,14 +248,17 @@ impl piazza_domain::store::NoticeSink for Nobody {
 /// The rules over a new engine on `url`, as one Piazza process runs them:
 /// two calls on one database are two processes sharing it.
 pub async fn open_core(url: &str, data_dir: &std::path::Path) -> piazza_core::Core {
+    open_core_telling(url, data_dir, std::sync::Arc::new(Nobody)).await
+}
+
+/// As [`open_core`], telling `sink` what each commit made visible.
+pub async fn open_core_telling(
+    url: &str,
+    data_dir: &std::path::Path,
+    sink: std::sync::Arc<dyn piazza_domain::store::NoticeSink>,
+) -> piazza_core::Core {
     let url = url.to_owned();
-    let open = move || {
-        crate::PostgresEngine::open(
-            &url,
-            crate::PostgresOptions::default(),
-            std::sync::Arc::new(Nobody),
-        )
-    };
+    let open = move || crate::PostgresEngine::open(&url, crate::PostgresOptions::default(), sink);
     let engine = tokio::task::spawn_blocking(open)
         .await
         .expect("opening does not panic")

@@ -305,3 +305,81 @@ fn the_checker_finds_a_reference_no_foreign_key_guards() {
         ["1 rows of account_log name a missing accounts row (account_id)"]
     );
 }
+
+/// What a process's live hub would be told, in the order it is told.
+#[derive(Default)]
+struct Recorded(std::sync::Mutex<Vec<(AccountId, LogSeq)>>);
+
+impl piazza_domain::store::NoticeSink for Recorded {
+    fn notify(&self, notices: Vec<piazza_domain::event::Notice>) {
+        let mut seen = self.0.lock().unwrap();
+        for notice in notices {
+            if let piazza_domain::event::Notice::Logged(entry) = notice {
+                seen.push((entry.account, entry.seq));
+            }
+        }
+    }
+}
+
+/// The writers take conversations in lanes, so one account's log entries
+/// are made by both writers at once (her head row passed between them);
+/// every one must reach the hub, in `log_seq` order (a socket drops at a
+/// gap). The writers' commit turn keeps the order when a thread is
+/// preempted between its COMMIT and the hub, which a test cannot arrange.
+#[tokio::test]
+async fn an_account_s_entries_reach_the_hub_in_order_from_both_writers() {
+    let database = TestDatabase::create();
+    let dir = tempfile::tempdir().unwrap();
+    let recorded = std::sync::Arc::new(Recorded::default());
+    let core =
+        piazza_postgres::testing::open_core_telling(&database.url, dir.path(), recorded.clone())
+            .await;
+    let names = ["ann", "bob", "cyd", "dee", "eve", "fay"];
+    let mut accounts = Vec::new();
+    for name in names {
+        let created = core.create_account(
+            Username::parse(name).unwrap(),
+            DisplayName::parse(name).unwrap(),
+            "x".into(),
+        );
+        accounts.push(created.await.unwrap().account_id);
+    }
+    let ann = accounts[0];
+    let mut conversations = Vec::new();
+    for (peer, name) in accounts.iter().zip(names).skip(1) {
+        let hi = Greeting::parse("hi").unwrap();
+        let asked = core.request_contact(ann, Username::parse(name).unwrap(), hi);
+        core.accept_request(*peer, asked.await.unwrap())
+            .await
+            .unwrap();
+        conversations.push(core.open_direct(*peer, ann).await.unwrap());
+    }
+    let sends = (0..400).map(|n| {
+        let sender = accounts[1 + n % conversations.len()];
+        let conversation = conversations[n % conversations.len()];
+        core.send_message(sender, conversation, client_id(n), text(n))
+    });
+    for sent in join_all(sends).await {
+        sent.unwrap();
+    }
+    // A job is answered just before its batch's notices go out.
+    let ann_seqs = loop {
+        let seen = recorded.0.lock().unwrap().clone();
+        let ann_seqs: Vec<i64> = seen
+            .iter()
+            .filter(|(account, _)| *account == ann)
+            .map(|(_, seq)| seq.get())
+            .collect();
+        if ann_seqs.len() > 400 {
+            break ann_seqs;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    // Every entry of ann's log since her account was made: the setup's,
+    // then one per message.
+    assert_eq!(ann_seqs.first(), Some(&1));
+    assert!(
+        ann_seqs.windows(2).all(|pair| pair[1] == pair[0] + 1),
+        "ann's entries reached the hub out of order: {ann_seqs:?}"
+    );
+}
