@@ -5,8 +5,9 @@
 //! membership locked, the members listed, the contact checked, the seq
 //! and each member's `log_seq` handed out, the message and the log
 //! entries stored; a transfer: its key, the PIN, the ledger accounts, the
-//! transfer's row, its posting; `pay.rs`) read through [`Cache`] and
-//! write into [`Pending`]:
+//! transfer's row, its posting, `pay.rs`; a red-packet claim: the packet
+//! and its claims, the pot drawn from, `red_packets.rs`) read through
+//! [`Cache`] and write into [`Pending`]:
 //!
 //! - **Reads are fetched for the whole batch at once.** A job that asks
 //!   for something not cached fails with [`Error::Fetching`]; the writer
@@ -18,14 +19,15 @@
 //!   `log_seq` handed out from the cache is still the next one at COMMIT,
 //!   whichever other process writes the same rows.
 //! - **Writes are kept until a flush writes them all** ([`flush`]: one
-//!   statement for chat and the logs, one for Pay), before COMMIT or
-//!   before any statement that is not one of these.
+//!   statement for chat and the logs, one for Pay, one for claims, each
+//!   only if it has something to write), before COMMIT or before any
+//!   statement that is not one of these.
 //! - **Any other statement runs the job *direct*:** the writer flushes
 //!   what earlier jobs left, opens a savepoint for the job, and runs it
 //!   again; from then on its every statement first flushes, a write also
 //!   empties the cache (what it wrote may be cached), and a miss is
 //!   fetched at once. Rarer jobs (a group created, a transfer accepted,
-//!   a red packet claimed) run so, and so does a job that has stopped
+//!   a red packet sent) run so, and so does a job that has stopped
 //!   more than 8 times (one looping over many rows).
 //!
 //! A job's changes to the cache are journaled; undoing the journal and

@@ -1,8 +1,8 @@
 //! The batch's look-ups: one query per kind for every key its jobs
 //! missed. Rows a job will change are locked, in key order within one
 //! fetch; a batch's later rounds and direct jobs lock more in job order,
-//! so two processes can still deadlock (PostgreSQL breaks it after
-//! `deadlock_timeout` and the batch runs again: RELIABILITY.md).
+//! so two processes can still deadlock (the writer's lock timeout breaks
+//! it, and the batch runs again: `writer.rs`, RELIABILITY.md).
 //! A row the cache holds already is never replaced: its cached value may
 //! be ahead of the database's (pending).
 

@@ -56,7 +56,8 @@ struct Columns {
 }
 
 /// Writes the pending rows and the dirty values, if any: chat's and the
-/// logs' in one statement, Pay's in another (`pay.rs`).
+/// logs' in one statement, Pay's in another (`pay.rs`), red-packet
+/// claims' in a third (`red_packets.rs`).
 pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
     let started = std::time::Instant::now();
     flush_chat(conn)?;
