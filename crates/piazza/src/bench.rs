@@ -129,6 +129,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.server_pid.is_some() && args.server.is_none() {
         bail!("--server-pid only makes sense with --attach");
     }
+    if let BenchCommand::Messaging(messaging) = &args.command
+        && messaging.processes > 1
+        && (args.server.is_some() || args.database_url.is_none())
+    {
+        bail!(
+            "--processes starts its own servers on one PostgreSQL database: give \
+             --database-url, not --attach"
+        );
+    }
     let open_files_wanted = args.command.open_files_wanted();
     let open_files = raise_open_file_limit(open_files_wanted);
 
@@ -147,9 +156,23 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
     };
     eprintln!("server: {}", server.base_url());
+    let mut others = Vec::new();
+    if let BenchCommand::Messaging(messaging) = &args.command
+        && messaging.processes > 1
+    {
+        for _ in 1..messaging.processes {
+            let mut options = args.command.spawn_options();
+            options.database_url = database_url.clone();
+            let other = Server::spawn(options).await?;
+            eprintln!("server: {}", other.base_url());
+            others.push(other);
+        }
+    }
 
     let outcome = match &args.command {
-        BenchCommand::Messaging(args) => messaging::run(&mut server, args).await,
+        BenchCommand::Messaging(args) => {
+            messaging::run(&mut server, &mut others, args, database_url.as_deref()).await
+        }
         BenchCommand::Connections(args) => connections::run(&mut server, args, open_files).await,
         BenchCommand::Catchup(args) => catchup::run(&mut server, args).await,
         BenchCommand::Ledger(args) => ledger::run(&mut server, args, database_url.clone()).await,
@@ -160,6 +183,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.
+    for other in others {
+        other.shut_down().await?;
+    }
     let stopped = server.shut_down().await;
     let report = outcome?;
     report.print(output)?;

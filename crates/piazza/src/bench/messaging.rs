@@ -43,6 +43,12 @@ pub struct MessagingArgs {
     /// Traffic before measuring starts, so caches and pools are warm
     #[arg(long, default_value_t = 2)]
     pub warmup_s: u64,
+    /// `piazza serve` processes on the one PostgreSQL database
+    /// (--database-url), each serving whole pairs: their sends commit
+    /// through different processes into one database, whose sequences and
+    /// logs are then checked
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
 }
 
 const ACCOUNTS_MAX: usize = 20_000;
@@ -52,6 +58,7 @@ const WARMUP_S_MAX: u64 = 600;
 /// a larger window would only queue in TCP buffers.
 const WINDOW_MAX: usize = 256;
 const RATE_MAX: u64 = 10_000_000;
+const PROCESSES_MAX: usize = 8;
 /// Sends per socket in one run, at most; also bounds the bitmaps of
 /// message numbers, which are indexed by it.
 const SENDS_PER_SOCKET_MAX: u64 = 50_000_000;
@@ -73,13 +80,27 @@ const LATENCY_US_MAX: u64 = 600_000_000;
 /// Error details kept for the report; the rest are only counted.
 const NOTES_MAX: usize = 5;
 
-pub async fn run(server: &mut Server, args: &MessagingArgs) -> anyhow::Result<Report> {
+pub async fn run(
+    server: &mut Server,
+    others: &mut [Server],
+    args: &MessagingArgs,
+    database_url: Option<&str>,
+) -> anyhow::Result<Report> {
     validate(args)?;
-    let anonymous = Client::new(server.base_url());
-    let accounts = setup::create_accounts(&anonymous, args.accounts).await?;
+    // Each process's accounts come in whole pairs, one block per process:
+    // a peer's messages reach its socket live only from its own process.
+    let per_process = args.accounts / (1 + others.len());
+    let mut accounts = Vec::with_capacity(args.accounts);
+    for each in std::iter::once(&*server).chain(others.iter()) {
+        let anonymous = Client::new(each.base_url());
+        accounts.extend(setup::create_accounts(&anonymous, per_process).await?);
+    }
     let conversations = setup::pair_up(&accounts).await?;
     let sockets = connect(&accounts).await?;
     server.ensure_alive().await?;
+    for other in others.iter_mut() {
+        other.ensure_alive().await?;
+    }
     let rss_start_kib = server.rss_kib();
 
     let plan = Arc::new(Plan::new(args));
@@ -114,6 +135,9 @@ pub async fn run(server: &mut Server, args: &MessagingArgs) -> anyhow::Result<Re
     let senders = join_tasks(senders).await?;
     status.finish();
     server.ensure_alive().await?;
+    for other in others.iter_mut() {
+        other.ensure_alive().await?;
+    }
     wait_for_delivery(&tallies).await;
     stop.send_replace(true);
     let receivers = join_tasks(receivers).await?;
@@ -134,7 +158,40 @@ pub async fn run(server: &mut Server, args: &MessagingArgs) -> anyhow::Result<Re
         received: &received,
         recovered,
     };
-    Ok(report(args, &delivery, &tallies, &memory))
+    let mut report = report(args, &delivery, &tallies, &memory);
+    report.count("processes", "server processes", args.processes as u64, "");
+    if let Some(url) = database_url {
+        check_database(&mut report, url);
+    }
+    Ok(report)
+}
+
+/// `admin check` on the run's PostgreSQL database: every conversation's
+/// seqs and every log gapless, whichever processes wrote them.
+fn check_database(report: &mut Report, url: &str) {
+    // The synchronous client runs its own runtime: not on this one's.
+    let found = tokio::task::block_in_place(|| piazza_postgres::integrity::check(url));
+    let verdict = match found {
+        Ok(found) if found.is_sound() => format!(
+            "ok: {} messages, {} log entries",
+            found.messages, found.log_entries
+        ),
+        Ok(found) => {
+            let text = format!("{} PROBLEMS: {:?}", found.problems.len(), found.problems);
+            report.fail(format!("database_check: {text}"));
+            text
+        }
+        Err(error) => {
+            let text = format!("unreadable: {error}");
+            report.fail(format!("database_check: {text}"));
+            text
+        }
+    };
+    report.text(
+        "database_check",
+        "admin check (gapless seqs and logs)",
+        verdict,
+    );
 }
 
 fn validate(args: &MessagingArgs) -> anyhow::Result<()> {
@@ -152,6 +209,14 @@ fn validate(args: &MessagingArgs) -> anyhow::Result<()> {
     }
     if args.rate > RATE_MAX {
         bail!("--rate must be at most {RATE_MAX} (0 sends flat out)");
+    }
+    if args.processes == 0 || args.processes > PROCESSES_MAX {
+        bail!("--processes must be from 1 to {PROCESSES_MAX}");
+    }
+    if !args.accounts.is_multiple_of(2 * args.processes) {
+        bail!(
+            "--accounts must be a multiple of twice --processes: each process serves whole pairs"
+        );
     }
     Ok(())
 }
