@@ -128,6 +128,9 @@ pub(crate) struct Cache {
     pub ledger: HashMap<LedgerAccountRef, Option<LedgerRow>>,
     /// Red packets, locked, with their claims.
     pub packets: HashMap<i64, Option<red_packets::PacketRow>>,
+    /// The members of a packet's conversation, read with the packet but
+    /// without locking the conversation: for a claim's visibility only.
+    pub packet_audiences: HashMap<i64, Vec<AccountId>>,
     /// Ids at hand (kept across batches: they are the identities', not
     /// the transaction's).
     pub ids: Ids,

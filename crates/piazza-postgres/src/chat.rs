@@ -97,6 +97,15 @@ impl Reads for Db<'_> {
 
     fn is_member(&mut self, account: AccountId, conversation: ConversationId) -> Result<bool> {
         if self.0.batch.is_some() {
+            let known = self
+                .0
+                .batch_mut()
+                .cache
+                .member_lists
+                .contains_key(&conversation.row());
+            if !known && let Some(found) = self.0.in_packet_audience(conversation.row(), account) {
+                return Ok(found);
+            }
             return Ok(self.0.member_list(conversation.row())?.contains(&account));
         }
         Ok(self.membership(account, conversation)?.is_some())

@@ -169,6 +169,7 @@ impl Writers {
                 let (sender, receiver) = mpsc::channel(queue_len);
                 queues.push(sender);
                 let writer = Writer {
+                    index,
                     conn: conn.for_writer(),
                     url: url.clone(),
                     jobs: receiver,
@@ -239,6 +240,8 @@ fn stopped() -> Error {
 }
 
 struct Writer {
+    /// Its place among the process's writers.
+    index: usize,
     conn: Conn,
     url: String,
     jobs: mpsc::Receiver<Job>,
@@ -280,19 +283,10 @@ impl Writer {
             match self.attempt(&mut batch, attempt) {
                 Ok((answers, notices)) => {
                     let rest = batch.split_off(answers.len());
-                    let turn = Arc::clone(&self.turn);
-                    let _turn = turn.lock().expect("commit turn");
-                    if let Err(failed) = self.conn.raw_batch("COMMIT") {
-                        batch.extend(rest);
-                        return self.fail(batch, &failed);
+                    if let Err(failed) = self.commit_in_turn(batch, answers, notices) {
+                        // The jobs left for the next transaction never ran.
+                        self.fail(failed.0, &failed.1);
                     }
-                    for (job, answer) in batch.into_iter().zip(answers) {
-                        let _ = job.reply.send(answer);
-                    }
-                    if !notices.is_empty() {
-                        self.sink.notify(notices);
-                    }
-                    drop(_turn);
                     if rest.is_empty() {
                         return;
                     }
@@ -301,11 +295,37 @@ impl Writer {
                 Err(Error::Conflict(why)) if attempt < self.limits.conflict_retries => {
                     attempt += 1;
                     tracing::debug!(attempt, %why, "a batch conflicted; running it again");
-                    std::thread::sleep(backoff(attempt));
+                    std::thread::sleep(backoff(attempt, self.index));
                 }
                 Err(failure) => return self.fail(batch, &failure),
             }
         }
+    }
+
+    /// COMMITs the open transaction, answers `jobs` and hands `notices`
+    /// to the hub, in the writers' turn; a failed COMMIT hands the jobs
+    /// back with why, out of turn.
+    fn commit_in_turn(
+        &mut self,
+        jobs: Vec<Job>,
+        answers: Vec<Result<Done>>,
+        notices: Vec<Notice>,
+    ) -> std::result::Result<(), (Vec<Job>, Error)> {
+        let turn = Arc::clone(&self.turn);
+        // A sink that panicked poisoned nothing the turn guards.
+        let _turn = turn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Err(failed) = self.conn.raw_batch("COMMIT") {
+            return Err((jobs, failed));
+        }
+        for (job, answer) in jobs.into_iter().zip(answers) {
+            let _ = job.reply.send(answer);
+        }
+        if !notices.is_empty() {
+            self.sink.notify(notices);
+        }
+        Ok(())
     }
 
     /// Answers every job of a batch that did not commit.
@@ -331,7 +351,7 @@ impl Writer {
                 }
                 Err(error) => {
                     tracing::warn!(%error, attempt, "cannot reconnect a writer to PostgreSQL");
-                    std::thread::sleep(backoff(attempt.min(8)));
+                    std::thread::sleep(backoff(attempt.min(8), self.index));
                 }
             }
         }
@@ -547,8 +567,10 @@ fn lock_timeout_ms(retry: u32) -> u64 {
 }
 
 /// A short, growing, jittered pause before running a conflicting batch
-/// again, so that two writers that deadlocked do not meet again at once.
-fn backoff(attempt: u32) -> Duration {
-    let jitter = u64::from(std::process::id() ^ attempt.wrapping_mul(2_654_435_761)) % 5;
+/// again, so that two writers that deadlocked (two processes', or one
+/// process's two) do not meet again at once.
+fn backoff(attempt: u32, writer: usize) -> Duration {
+    let seed = std::process::id() ^ (writer as u32).wrapping_mul(40_503);
+    let jitter = u64::from(seed ^ attempt.wrapping_mul(2_654_435_761)) % 5;
     Duration::from_millis(u64::from(attempt) * 2 + jitter)
 }

@@ -362,7 +362,11 @@ async fn an_account_s_entries_reach_the_hub_in_order_from_both_writers() {
     for sent in join_all(sends).await {
         sent.unwrap();
     }
+    let page = core.log_after(ann, LogSeq::START, 1_000).await.unwrap();
+    assert!(!page.has_more);
+    let logged = page.entries.len();
     // A job is answered just before its batch's notices go out.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let ann_seqs = loop {
         let seen = recorded.0.lock().unwrap().clone();
         let ann_seqs: Vec<i64> = seen
@@ -370,11 +374,16 @@ async fn an_account_s_entries_reach_the_hub_in_order_from_both_writers() {
             .filter(|(account, _)| *account == ann)
             .map(|(_, seq)| seq.get())
             .collect();
-        if ann_seqs.len() > 400 {
+        if ann_seqs.len() >= logged || std::time::Instant::now() > deadline {
             break ann_seqs;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
+    assert_eq!(
+        ann_seqs.len(),
+        logged,
+        "every entry of ann's log reached the hub"
+    );
     // Every entry of ann's log since her account was made: the setup's,
     // then one per message.
     assert_eq!(ann_seqs.first(), Some(&1));

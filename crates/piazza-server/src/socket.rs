@@ -5,7 +5,9 @@
 //! for their commit at once, acked in the order they arrived; past that the
 //! socket is not read, which pushes back on the client. Each send enters
 //! the store's queue only after the one before it (`Sends`), so a socket's
-//! sends are stored, and delivered, in the order it sent them. Each socket may
+//! sends into a conversation are stored, and delivered, in the order it sent
+//! them (into two conversations, on PostgreSQL's two writers, either may
+//! commit first). Each socket may
 //! send `socket_messages_per_s` frames a second (see `rate_limit`): a frame
 //! past it is answered by an error frame `rate_limited` (status 429) and
 //! dropped; a sustained excess of those (`socket_refusals_max` within

@@ -129,6 +129,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.server_pid.is_some() && args.server.is_none() {
         bail!("--server-pid only makes sense with --attach");
     }
+    if let BenchCommand::Messaging(messaging) = &args.command {
+        messaging::validate(messaging)?;
+    }
     if let BenchCommand::Messaging(messaging) = &args.command
         && messaging.processes > 1
         && (args.server.is_some() || args.database_url.is_none())
@@ -183,10 +186,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.
+    let mut stopped = Ok(());
     for other in others {
-        other.shut_down().await?;
+        stopped = stopped.and(other.shut_down().await);
     }
-    let stopped = server.shut_down().await;
+    let stopped = server.shut_down().await.and(stopped);
     let report = outcome?;
     report.print(output)?;
     stopped?;

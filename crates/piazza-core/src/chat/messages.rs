@@ -304,7 +304,10 @@ impl Core {
     /// and must keep their order (a socket): the outer future ends once
     /// this send is queued behind every send queued before it, and the
     /// [`Answer`] resolves after its commit. Sends that one caller queues
-    /// one after the other are stored in that order, whatever the load.
+    /// one after the other into one conversation are stored in that order,
+    /// whatever the load (its lane's writer takes them in turn); sends into
+    /// two conversations may commit in either order on an engine with
+    /// several writers.
     pub async fn queue_message(
         &self,
         sender: AccountId,

@@ -100,10 +100,12 @@ pub(crate) fn fetch_packets(conn: &mut Conn, ids: HashSet<i64>) -> Result<()> {
             });
         let claims = claims.collect();
         let conversation = packet.conversation.row();
+        // Not `member_lists`: sends trust that list as read after their
+        // conversation's row was locked, and this one was not.
         let batch = conn.batch_mut();
-        if !batch.cache.member_lists.contains_key(&conversation) {
+        if !batch.cache.packet_audiences.contains_key(&conversation) {
             let list = members.into_iter().map(AccountId::from_row).collect();
-            batch.set(|cache| &mut cache.member_lists, conversation, list);
+            batch.set(|cache| &mut cache.packet_audiences, conversation, list);
         }
         let stored = packet_pot(&packet);
         let id = packet.red_packet_id.row();
@@ -157,17 +159,7 @@ fn claims_of(
 impl Conn {
     /// The packet as the batch's claims left it, its row locked.
     pub(crate) fn packet_locked(&mut self, packet: i64) -> Result<Option<RedPacket>> {
-        Ok(self.packet_row(packet)?.map(|row| row.packet))
-    }
-
-    fn packet_row(&mut self, packet: i64) -> Result<Option<PacketRow>> {
-        self.cached(
-            |cache| cache.packets.get(&packet).cloned(),
-            |misses| {
-                misses.packets.insert(packet);
-            },
-            |conn| fetch_packets(conn, HashSet::from([packet])),
-        )
+        self.read_packet(packet, |row| row.packet.clone())
     }
 
     /// `account`'s claim of `packet`, from the packet's row (locked).
@@ -176,10 +168,31 @@ impl Conn {
         packet: i64,
         account: i64,
     ) -> Result<Option<RedPacketClaim>> {
-        let Some(row) = self.packet_row(packet)? else {
-            return Ok(None);
-        };
-        Ok(row.claims.get(&account).cloned())
+        let claim = self.read_packet(packet, |row| row.claims.get(&account).cloned())?;
+        Ok(claim.flatten())
+    }
+
+    /// What `pick` takes from the packet's row, fetched (and locked) on a
+    /// miss; `None` if there is no such packet.
+    fn read_packet<T>(&mut self, packet: i64, pick: impl Fn(&PacketRow) -> T) -> Result<Option<T>> {
+        self.cached(
+            |cache| Some(cache.packets.get(&packet)?.as_ref().map(&pick)),
+            |misses| {
+                misses.packets.insert(packet);
+            },
+            |conn| fetch_packets(conn, HashSet::from([packet])),
+        )
+    }
+
+    /// Whether `account` was a member of `conversation` when a packet of
+    /// it was fetched; `None` if no packet of it was.
+    pub(crate) fn in_packet_audience(
+        &mut self,
+        conversation: i64,
+        account: AccountId,
+    ) -> Option<bool> {
+        let audience = self.batch_mut().cache.packet_audiences.get(&conversation)?;
+        Some(audience.contains(&account))
     }
 
     /// Moves a locked packet's pot from `before` to `after`; `false` if the

@@ -174,10 +174,10 @@ fn validate(args: &LedgerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Senders `2k` and `2k + 1` pay each other.
 /// Engines the engine phase may open at once.
 const ENGINES_MAX: usize = 8;
 
+/// Senders `2k` and `2k + 1` pay each other.
 fn peer_of(index: usize) -> usize {
     index ^ 1
 }

@@ -194,7 +194,7 @@ fn check_database(report: &mut Report, url: &str) {
     );
 }
 
-fn validate(args: &MessagingArgs) -> anyhow::Result<()> {
+pub(super) fn validate(args: &MessagingArgs) -> anyhow::Result<()> {
     if args.accounts < 2 || !args.accounts.is_multiple_of(2) || args.accounts > ACCOUNTS_MAX {
         bail!("--accounts must be even, from 2 to {ACCOUNTS_MAX}");
     }
