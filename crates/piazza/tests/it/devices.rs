@@ -471,3 +471,43 @@ async fn a_browser_can_pass_its_token_in_the_query() {
     }
     app.shut_down().await;
 }
+
+/// A burst of requests from many devices: each gets its own device's
+/// answer, a wrong token is refused among right ones, and a token revoked
+/// in the middle of a burst is refused once its revocation is answered.
+#[tokio::test]
+async fn a_burst_of_requests_each_gets_its_own_device() {
+    let app = spawn_app().await;
+    let mut users = Vec::new();
+    for n in 0..20 {
+        users.push(app.signup(&format!("burst{n}")).await);
+    }
+    let wrong = app.anonymous().with_token("not-a-token".to_owned());
+    let calls = (0..400).map(|n| {
+        let user = &users[n % users.len()];
+        let (client, expected) = if n % 7 == 0 {
+            (wrong.clone(), None)
+        } else {
+            (user.client.clone(), Some(user.account_id.clone()))
+        };
+        async move { (client.me().await, expected) }
+    });
+    for (answer, expected) in futures_util::future::join_all(calls).await {
+        match (answer, expected) {
+            (Ok(me), Some(account)) => assert_eq!(me.account_id, account),
+            (Err(error), None) => assert_problem(&error, 401, "unauthorized"),
+            (answer, expected) => panic!("{expected:?} was answered {answer:?}"),
+        }
+    }
+
+    let stolen = app.login("burst0", "stolen phone").await;
+    let owner = users[0].client.clone();
+    let burst = (0..200).map(|_| stolen.client.me());
+    let revoked = owner.revoke_device(&stolen.device_id);
+    let (answers, revoked) = tokio::join!(futures_util::future::join_all(burst), revoked);
+    revoked.unwrap();
+    for answer in answers.iter().filter_map(|answer| answer.as_ref().err()) {
+        assert_problem(answer, 401, "unauthorized");
+    }
+    assert_problem(&stolen.client.me().await.unwrap_err(), 401, "unauthorized");
+}

@@ -56,6 +56,7 @@ const ON_POSTGRES: &[&str] = &[
     "device_details::a_user_agent_is_kept_short_and_none_is_no_client",
     "device_details::each_device_says_what_it_is_and_where_it_was_last_used",
     "devices::a_brand_new_device_rebuilds_the_whole_account",
+    "devices::a_burst_of_requests_each_gets_its_own_device",
     "devices::a_browser_can_pass_its_token_in_the_query",
     "devices::a_revoked_device_is_refused_and_disconnected",
     "devices::a_socket_sends_with_acks_and_resumes_from_its_cursor",
