@@ -223,6 +223,9 @@ pub struct Limits {
     /// Writes waiting for the store's writer at once; past it callers wait
     /// for room (back-pressure), in the order they came.
     pub writer_queue_len_max: usize,
+    /// PostgreSQL's writer threads, each with a connection of its own and
+    /// its share of the queue (SQLite has one writer whatever this says).
+    pub postgres_writers: usize,
     /// The store writer's SQLite page cache, in MiB: memory the server
     /// grows into as the data is written, and keeps.
     pub writer_cache_mib: u32,
@@ -306,6 +309,9 @@ impl Default for Limits {
             header_read_timeout_s: 30,
             // The SQLite engine's measured defaults (BENCHMARKS.md, "Tails").
             writer_queue_len_max: 16_384,
+            // Both of a 2-core box's cores busy (BENCHMARKS.md, "Issue 13,
+            // third sitting").
+            postgres_writers: 2,
             writer_cache_mib: 64,
             wal_checkpoint_mib: 64,
             tail_keep: 4_096,
@@ -430,6 +436,7 @@ impl Limits {
             ),
             ("header_read_timeout_s", self.header_read_timeout_s),
             ("writer_queue_len_max", self.writer_queue_len_max as u64),
+            ("postgres_writers", self.postgres_writers as u64),
             ("writer_cache_mib", u64::from(self.writer_cache_mib)),
             ("wal_checkpoint_mib", u64::from(self.wal_checkpoint_mib)),
             ("tail_move_max", self.tail_move_max),

@@ -62,6 +62,7 @@ pub fn open_postgres(
         pin_policy: limits.pin_policy(),
         writer: piazza_postgres::WriterLimits {
             queue_len_max: limits.writer_queue_len_max,
+            writers: limits.postgres_writers,
             ..piazza_postgres::WriterLimits::default()
         },
         // The same settings as SQLite's; PostgreSQL has no pages of its own
