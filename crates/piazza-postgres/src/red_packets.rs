@@ -131,37 +131,13 @@ impl Writes for PgTx<'_> {
         Ok(RedPacketId::from_row(row.get(0)))
     }
 
+    // A writer's connection always has its batch (`batch/red_packets.rs`).
     fn red_packet_for_update(&mut self, packet: RedPacketId) -> Result<Option<RedPacket>> {
-        if self.conn().batch.is_some() {
-            return self.conn().packet_locked(packet.row());
-        }
-        let row = self.conn().query_opt(
-            concat!(
-                "SELECT ",
-                packet_columns!(),
-                " FROM red_packets WHERE id = $1 FOR UPDATE"
-            ),
-            &[&packet.row()],
-        )?;
-        row.as_ref().map(packet_from_row).transpose()
+        self.conn().packet_locked(packet.row())
     }
 
     fn draw_from_pot(&mut self, packet: RedPacketId, before: Pot, after: Pot) -> Result<bool> {
-        if self.conn().batch.is_some() {
-            return Ok(self.conn().draw_cached(packet.row(), before, after));
-        }
-        let changed = self.conn().execute(
-            "UPDATE red_packets SET remaining_minor = $1, remaining_shares = $2
-             WHERE id = $3 AND remaining_minor = $4 AND remaining_shares = $5",
-            &[
-                &after.remaining_minor,
-                &i64::from(after.remaining_shares),
-                &packet.row(),
-                &before.remaining_minor,
-                &i64::from(before.remaining_shares),
-            ],
-        )?;
-        Ok(changed == 1)
+        Ok(self.conn().draw_cached(packet.row(), before, after))
     }
 
     fn insert_claim(
@@ -171,22 +147,14 @@ impl Writes for PgTx<'_> {
         amount_minor: i64,
         at: Timestamp,
     ) -> Result<()> {
-        if self.conn().batch.is_some() {
-            if !self
-                .conn()
-                .insert_claim_cached(packet.row(), account, amount_minor, at)
-            {
-                return Err(piazza_core::Error::Engine(format!(
-                    "{packet} is not locked by the batch that claims it"
-                )));
-            }
-            return Ok(());
+        if !self
+            .conn()
+            .insert_claim_cached(packet.row(), account, amount_minor, at)
+        {
+            return Err(piazza_core::Error::Engine(format!(
+                "{packet} is not locked by the batch that claims it"
+            )));
         }
-        self.conn().execute(
-            "INSERT INTO red_packet_claims (red_packet_id, account_id, amount_minor, claimed_at)
-             VALUES ($1, $2, $3, $4)",
-            &[&packet.row(), &account.row(), &amount_minor, &at.unix_ms()],
-        )?;
         Ok(())
     }
 

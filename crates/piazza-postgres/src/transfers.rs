@@ -62,26 +62,8 @@ impl Writes for PgTx<'_> {
         asked: &TransferRequest,
         at: Timestamp,
     ) -> Result<TransferId> {
-        if self.conn().batch.is_some() {
-            let id = self.conn().insert_transfer_cached(sender, asked, at)?;
-            return Ok(TransferId::from_row(id));
-        }
-        let row = self.conn().query_one(
-            "INSERT INTO transfers
-             (from_id, to_id, amount_minor, currency, note, status, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            &[
-                &sender.row(),
-                &asked.to.row(),
-                &asked.money.amount.get(),
-                &asked.money.currency.as_str(),
-                &asked.note,
-                &TransferStatus::Pending.code(),
-                &at.unix_ms(),
-                &asked.expires_at.unix_ms(),
-            ],
-        )?;
-        Ok(TransferId::from_row(row.get(0)))
+        let id = self.conn().insert_transfer_cached(sender, asked, at)?;
+        Ok(TransferId::from_row(id))
     }
 
     fn transfer_for_update(&mut self, transfer: TransferId) -> Result<Option<Transfer>> {

@@ -7,17 +7,15 @@
 //! until COMMIT: no wallet goes below zero however many processes post to
 //! it at once. A PIN is counted and changed under its row's lock.
 
+use piazza_core::Result;
 use piazza_core::pay::wallet::{KeyAnswer, Posted, Reads, StoredAnswer, StoredPin, Writes};
-use piazza_core::{Error, Result};
-use piazza_domain::ledger::{
-    BalanceChange, LedgerAccountRef, LedgerError, OperationKind, Transaction,
-};
+use piazza_domain::ledger::{LedgerAccountRef, LedgerError, OperationKind, Transaction};
 use piazza_domain::money::Currency;
 use piazza_domain::store::{IdempotencyKey, Idempotent, StatementEntry};
 use piazza_domain::{AccountId, EntryId, Timestamp, TransactionId};
 use postgres::Row;
 
-use crate::conn::{Conn, corrupt};
+use crate::conn::corrupt;
 use crate::{Db, PgTx};
 
 /// The `status` of an idempotency key whose answer is final, as SQLite
@@ -152,103 +150,6 @@ pub(crate) fn decode_answer(body: &str) -> Result<KeyAnswer> {
     KeyAnswer::from_fields(|name| value[name].as_i64()).ok_or_else(corrupt)
 }
 
-/// The row and balance of each of `accounts` (in their order), created at
-/// zero on first use and locked until the transaction ends.
-fn lock_ledger_accounts(conn: &mut Conn, accounts: &[LedgerAccountRef]) -> Result<Vec<(i64, i64)>> {
-    let mut found = locked_rows(conn, accounts)?;
-    if found.iter().any(Option::is_none) {
-        let missing: Vec<LedgerAccountRef> = accounts
-            .iter()
-            .zip(&found)
-            .filter(|(_, row)| row.is_none())
-            .map(|(account, _)| *account)
-            .collect();
-        // Made by this transaction, the new rows are its own until it
-        // commits; one a concurrent transaction made first is locked below.
-        let (kinds, holders, currencies) = columns(&missing);
-        conn.execute(
-            "INSERT INTO ledger_accounts (kind, holder, currency, balance_minor)
-             SELECT kind, holder, currency, 0
-             FROM unnest($1::text[], $2::bigint[], $3::text[]) AS w(kind, holder, currency)
-             ON CONFLICT (kind, holder, currency) DO NOTHING",
-            &[&kinds, &holders, &currencies],
-        )?;
-        found = locked_rows(conn, accounts)?;
-    }
-    found
-        .into_iter()
-        .zip(accounts)
-        .map(|(row, account)| row.ok_or_else(|| Error::missing(account)))
-        .collect()
-}
-
-/// The rows of `accounts` that exist, locked in id order.
-fn locked_rows(conn: &mut Conn, accounts: &[LedgerAccountRef]) -> Result<Vec<Option<(i64, i64)>>> {
-    let (kinds, holders, currencies) = columns(accounts);
-    let rows = conn.query(
-        "SELECT a.id, a.balance_minor, a.kind, a.holder, a.currency
-         FROM ledger_accounts a
-         JOIN unnest($1::text[], $2::bigint[], $3::text[]) AS w(kind, holder, currency)
-           ON a.kind = w.kind AND a.holder = w.holder AND a.currency = w.currency
-         ORDER BY a.id FOR NO KEY UPDATE OF a",
-        &[&kinds, &holders, &currencies],
-    )?;
-    Ok(accounts
-        .iter()
-        .map(|account| {
-            rows.iter()
-                .find(|row| {
-                    row.get::<_, &str>(2) == account.kind().as_str()
-                        && row.get::<_, i64>(3) == account.holder()
-                        && row.get::<_, &str>(4) == account.currency().as_str()
-                })
-                .map(|row| (row.get(0), row.get(1)))
-        })
-        .collect())
-}
-
-/// `accounts` as three columns, for `unnest`.
-fn columns(accounts: &[LedgerAccountRef]) -> (Vec<&'static str>, Vec<i64>, Vec<String>) {
-    (
-        accounts
-            .iter()
-            .map(|account| account.kind().as_str())
-            .collect(),
-        accounts.iter().map(LedgerAccountRef::holder).collect(),
-        accounts
-            .iter()
-            .map(|account| account.currency().as_str().to_owned())
-            .collect(),
-    )
-}
-
-/// Writes `changes` as postings of the transaction `transaction_row` and
-/// as the new balances of `rows` (the changes' ledger rows, in order).
-fn write_changes(
-    conn: &mut Conn,
-    transaction_row: i64,
-    rows: &[i64],
-    changes: &[BalanceChange],
-) -> Result<()> {
-    let amounts: Vec<i64> = changes.iter().map(|change| change.amount).collect();
-    let afters: Vec<i64> = changes.iter().map(|change| change.after).collect();
-    conn.execute(
-        "UPDATE ledger_accounts a SET balance_minor = w.after
-         FROM unnest($1::bigint[], $2::bigint[]) AS w(id, after) WHERE a.id = w.id",
-        &[&rows, &afters],
-    )?;
-    conn.execute(
-        "INSERT INTO ledger_postings
-         (transaction_id, ledger_account_id, amount_minor, balance_after_minor)
-         SELECT $1, w.id, w.amount, w.after
-         FROM unnest($2::bigint[], $3::bigint[], $4::bigint[])
-              WITH ORDINALITY AS w(id, amount, after, n)
-         ORDER BY w.n",
-        &[&transaction_row, &rows, &amounts, &afters],
-    )?;
-    Ok(())
-}
-
 impl Writes for PgTx<'_> {
     fn post(
         &mut self,
@@ -257,60 +158,14 @@ impl Writes for PgTx<'_> {
         reference: &str,
         at: Timestamp,
     ) -> Result<std::result::Result<Posted, LedgerError>> {
-        if self.conn().batch.is_some() {
-            return self
-                .conn()
-                .post_cached(transaction, initiator, reference, at);
-        }
-        let accounts: Vec<LedgerAccountRef> = transaction
-            .postings()
-            .iter()
-            .map(|posting| posting.account())
-            .collect();
-        let found = lock_ledger_accounts(self.conn(), &accounts)?;
-        let balance_of = |account: &LedgerAccountRef| {
-            accounts
-                .iter()
-                .position(|one| one == account)
-                .map_or(0, |index| found[index].1)
-        };
-        let changes = match transaction.balance_changes(balance_of) {
-            Ok(changes) => changes,
-            Err(refused) => return Ok(Err(refused)),
-        };
-        let transaction_row: i64 = self
-            .conn()
-            .query_one(
-                "INSERT INTO ledger_transactions (kind, account_id, ref, at)
-                 VALUES ($1, $2, $3, $4) RETURNING id",
-                &[
-                    &transaction.kind().as_str(),
-                    &initiator.row(),
-                    &reference,
-                    &at.unix_ms(),
-                ],
-            )?
-            .get(0);
-        // `balance_changes` answers one change per posting, in order.
-        let rows: Vec<i64> = found.iter().map(|(row, _)| *row).collect();
-        write_changes(self.conn(), transaction_row, &rows, &changes)?;
-        Ok(Ok(Posted {
-            transaction_id: TransactionId::from_row(transaction_row),
-            changes,
-        }))
+        // A writer's connection always has its batch (`batch/pay.rs`).
+        self.conn()
+            .post_cached(transaction, initiator, reference, at)
     }
 
     fn payment_pin_for_update(&mut self, account: AccountId) -> Result<Option<StoredPin>> {
-        if self.conn().batch.is_some() {
-            let pin = self.conn().pin_locked(account.row())?;
-            return Ok(pin.map(|pin| pin.pin));
-        }
-        let row = self.conn().query_opt(
-            "SELECT pin_hash, locked_until, reset_pin_hash, reset_effective_at
-             FROM payment_pins WHERE account_id = $1 FOR UPDATE",
-            &[&account.row()],
-        )?;
-        Ok(row.as_ref().map(stored_pin))
+        let pin = self.conn().pin_locked(account.row())?;
+        Ok(pin.map(|pin| pin.pin))
     }
 
     fn insert_pin(&mut self, account: AccountId, pin_hash: &str) -> Result<()> {
@@ -401,33 +256,8 @@ impl Writes for PgTx<'_> {
         answer: &KeyAnswer,
         at: Timestamp,
     ) -> Result<()> {
-        if self.conn().batch.is_some() {
-            self.conn()
-                .store_key_answer_cached(account, request, answer, at);
-            return Ok(());
-        }
-        let stored = self.conn().execute(
-            "INSERT INTO idempotency_keys
-             (account_id, key, request_hash, status, response_body, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (account_id, key) DO NOTHING",
-            &[
-                &account.row(),
-                &request.key.as_str(),
-                &&request.request_hash[..],
-                &KEY_DONE,
-                &encode_answer(answer),
-                &at.unix_ms(),
-            ],
-        )?;
-        if stored == 0 {
-            // A concurrent transaction stored this key first and has
-            // committed: run the job again, and it replays that answer.
-            return Err(Error::Conflict(format!(
-                "idempotency key {:?} of {account} stored concurrently",
-                request.key
-            )));
-        }
+        self.conn()
+            .store_key_answer_cached(account, request, answer, at);
         Ok(())
     }
 }
