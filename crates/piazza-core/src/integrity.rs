@@ -2,6 +2,9 @@
 //! `ledger-check`, the crash and chaos tests), and the ledger's rules over
 //! what an engine reads back, so both engines judge alike.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+
 use piazza_domain::ledger::{Balances, LedgerAccountKind, LedgerAccountRef, invariant_violations};
 use piazza_domain::money::Currency;
 
@@ -105,4 +108,39 @@ pub fn summary(problems: &[String]) -> String {
         text.push_str(&format!("; and {} more", problems.len() - SHOWN));
     }
     text
+}
+
+/// What an engine's checks have found so far. Shared by its verifier
+/// (which records damage), its writers (which halt money) and the engine
+/// (`/healthz`); the same on every engine.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// Read by every money move, so a plain load rather than a lock.
+    halted: AtomicBool,
+    damage: Mutex<Option<String>>,
+}
+
+impl Health {
+    /// The damage found, in words; `None` while the store is sound.
+    pub fn damage(&self) -> Option<String> {
+        self.damage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// True once damage was found: no money may move any more.
+    pub fn money_halted(&self) -> bool {
+        self.halted.load(Ordering::Acquire)
+    }
+
+    /// Damage was found (`summary` of the problems): the first words found
+    /// stay, and money halts from now on.
+    pub fn record(&self, found: String) {
+        self.damage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(found);
+        self.halted.store(true, Ordering::Release);
+    }
 }

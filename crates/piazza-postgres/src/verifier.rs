@@ -21,7 +21,6 @@
 //! between tables to rest for. Each process sharing a database runs its
 //! own verifier and halts its own money.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -33,42 +32,17 @@ use postgres::{CancelToken, Client, NoTls};
 use crate::OpenError;
 use crate::integrity;
 
-/// What the checks have found so far. Shared by the verifier (which writes
-/// it), the writers (which halt money) and the engine (`/healthz`).
-#[derive(Debug, Default)]
-pub struct Health {
-    /// Read by every money move, so a plain load rather than a lock.
-    halted: AtomicBool,
-    damage: Mutex<Option<String>>,
-}
+pub use piazza_core::integrity::Health;
 
-impl Health {
-    /// The damage found, in words; `None` while the database is sound.
-    pub fn damage(&self) -> Option<String> {
-        self.damage
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// True once damage was found: no money may move any more.
-    pub fn money_halted(&self) -> bool {
-        self.halted.load(Ordering::Acquire)
-    }
-
-    fn record_damage(&self, problems: &[String]) {
-        let found = piazza_core::integrity::summary(problems);
-        tracing::error!(
-            damage = %found,
-            "the database is damaged: money is halted and /healthz fails; stop every Piazza process using it and restore the database from a backup (`piazza admin check --database-url …` and `ledger-check` give the full report)"
-        );
-        metrics::gauge!("piazza_postgres_damaged").set(1.0);
-        self.damage
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_or_insert(found);
-        self.halted.store(true, Ordering::Release);
-    }
+/// Records damage in `health` and says what to do about it.
+fn record_damage(health: &Health, problems: &[String]) {
+    let found = piazza_core::integrity::summary(problems);
+    tracing::error!(
+        damage = %found,
+        "the database is damaged: money is halted and /healthz fails; stop every Piazza process using it and restore the database from a backup (`piazza admin check --database-url …` and `ledger-check` give the full report)"
+    );
+    metrics::gauge!("piazza_postgres_damaged").set(1.0);
+    health.record(found);
 }
 
 /// How the database is verified; see the module doc. The server fills it
@@ -256,9 +230,9 @@ impl Pass {
                         .record(started.elapsed().as_secs_f64());
                     tracing::debug!(elapsed = ?started.elapsed(), "database verified");
                 }
-                Ok(problems) => return self.health.record_damage(&problems),
+                Ok(problems) => return record_damage(&self.health, &problems),
                 Err(error) if damaged(&error) => {
-                    return self.health.record_damage(&[error.to_string()]);
+                    return record_damage(&self.health, &[error.to_string()]);
                 }
                 // Cancelled by `Verifier::stop`.
                 Err(_) if matches!(stopped.try_recv(), Err(mpsc::TryRecvError::Disconnected)) => {

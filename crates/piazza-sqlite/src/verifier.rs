@@ -24,8 +24,8 @@
 //! the longest table takes (RELIABILITY.md has the figures).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -34,40 +34,17 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Error, Result};
 use crate::integrity;
 
-/// What the checks have found so far. Shared by the verifier (which writes
-/// it), the writer (which halts money) and the server (`/healthz`).
-#[derive(Debug, Default)]
-pub struct Health {
-    damage: Mutex<Option<String>>,
-}
+pub use piazza_core::integrity::Health;
 
-impl Health {
-    /// The damage found, in words; `None` while the store is sound.
-    pub fn damage(&self) -> Option<String> {
-        self.damage
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// True once damage was found: no money may move any more.
-    pub fn money_halted(&self) -> bool {
-        self.damage
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
-    }
-
-    fn record_damage(&self, problems: &[String]) {
-        let found = piazza_core::integrity::summary(problems);
-        tracing::error!(
-            damage = %found,
-            "the store is damaged: money is halted and /healthz fails; stop the server and restore the data directory from a backup (`piazza admin check` gives the full report)"
-        );
-        metrics::gauge!("piazza_sqlite_damaged").set(1.0);
-        let mut damage = self.damage.lock().unwrap_or_else(PoisonError::into_inner);
-        damage.get_or_insert(found);
-    }
+/// Records damage in `health` and says what to do about it.
+fn record_damage(health: &Health, problems: &[String]) {
+    let found = piazza_core::integrity::summary(problems);
+    tracing::error!(
+        damage = %found,
+        "the store is damaged: money is halted and /healthz fails; stop the server and restore the data directory from a backup (`piazza admin check` gives the full report)"
+    );
+    metrics::gauge!("piazza_sqlite_damaged").set(1.0);
+    health.record(found);
 }
 
 /// How the store is verified; see the module doc.
@@ -299,7 +276,7 @@ fn verify(
         Err(error) => return keep_going_after(error, health),
     }
     if !problems.is_empty() {
-        health.record_damage(&problems);
+        record_damage(health, &problems);
         return false;
     }
     metrics::histogram!("piazza_sqlite_verify_seconds").record(started.elapsed().as_secs_f64());
@@ -316,7 +293,7 @@ fn keep_going_after(error: Error, health: &Health) -> bool {
     }
     match damage_or(error) {
         Error::Damaged(found) => {
-            health.record_damage(&[found]);
+            record_damage(health, &[found]);
             false
         }
         other => {
