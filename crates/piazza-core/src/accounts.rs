@@ -18,6 +18,9 @@ pub trait Reads {
     fn credentials(&mut self, username: &Username) -> Result<Option<Credentials>>;
     /// The live (not revoked) device whose token hashes to `token_hash`.
     fn session(&mut self, token_hash: &TokenHash) -> Result<Option<Session>>;
+    /// Whether `device` is live and its token still hashes to
+    /// `token_hash` (a [`Caller`]'s remembered session still stands).
+    fn session_stands(&mut self, device: DeviceId, token_hash: &TokenHash) -> Result<bool>;
     /// Live devices of `account` after `after`, by id, `limit + 1` at most.
     fn live_devices(
         &mut self,
@@ -55,6 +58,52 @@ pub trait Writes {
         device: DeviceId,
         at: Timestamp,
     ) -> Result<bool>;
+}
+
+/// Who makes a write: an account, by a session the server read for this
+/// request or one it remembered from an earlier request. A remembered
+/// session is checked again inside the write's own transaction
+/// ([`Caller::stands`]), so a device revoked on any process writes nothing
+/// from then on, exactly as if every request read its session. The server
+/// remembers sessions only where a read costs a round trip to another
+/// process ([`crate::Engine::remembers_sessions`]) and only for writes
+/// that take a `Caller`: a read never answers on a remembered session.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub account: AccountId,
+    /// The remembered session, to check again.
+    remembered: Option<(DeviceId, TokenHash)>,
+}
+
+impl Caller {
+    /// A session remembered from an earlier request.
+    pub fn remembered(account: AccountId, device: DeviceId, token_hash: TokenHash) -> Caller {
+        Caller {
+            account,
+            remembered: Some((device, token_hash)),
+        }
+    }
+
+    /// Refuses the write, as signed out, if the remembered session no
+    /// longer stands; a session read for this request stands.
+    pub fn stands(&self, tx: &mut dyn Tx) -> Result<()> {
+        if let Some((device, token_hash)) = &self.remembered
+            && !tx.reads().session_stands(*device, token_hash)?
+        {
+            return Err(Rejection::DeviceSignedOut.into());
+        }
+        Ok(())
+    }
+}
+
+/// An account whose session was read for this request.
+impl From<AccountId> for Caller {
+    fn from(account: AccountId) -> Caller {
+        Caller {
+            account,
+            remembered: None,
+        }
+    }
 }
 
 pub fn create_account(

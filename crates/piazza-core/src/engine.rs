@@ -82,6 +82,13 @@ pub trait Engine: Send + Sync + 'static {
     fn check_health(&self) -> BoxFuture<'_, Result<()>>;
     /// Damage was found: no money may move.
     fn money_halted(&self) -> bool;
+    /// Whether the server should remember sessions between requests, a
+    /// write checking its [`crate::accounts::Caller`] again in its own
+    /// transaction: where reading a session costs a round trip to another
+    /// process, and the check rides along a batch's other look-ups.
+    fn remembers_sessions(&self) -> bool {
+        false
+    }
     /// Finishes the writes already queued, then stops the writers. Blocks.
     fn shut_down(&self);
 }

@@ -123,6 +123,17 @@ impl Reads for Db<'_> {
             .get(0);
         Ok(count as usize)
     }
+
+    fn session_stands(&mut self, device: DeviceId, token_hash: &TokenHash) -> Result<bool> {
+        if self.0.batch.is_some() {
+            return self.0.session_stands(device.row(), token_hash.0);
+        }
+        let found = self.0.query_opt(
+            "SELECT 1 FROM devices WHERE id = $1 AND token_hash = $2 AND revoked_at IS NULL",
+            &[&device.row(), &&token_hash.0[..]],
+        )?;
+        Ok(found.is_some())
+    }
 }
 
 impl Writes for PgTx<'_> {

@@ -131,6 +131,9 @@ pub(crate) struct Cache {
     /// The members of a packet's conversation, read with the packet but
     /// without locking the conversation: for a claim's visibility only.
     pub packet_audiences: HashMap<i64, Vec<AccountId>>,
+    /// Whether (device, token hash) is a live session: a remembered
+    /// session checked again (`piazza_core::accounts::Caller`).
+    pub sessions: HashMap<(i64, [u8; 32]), bool>,
     /// Ids at hand (kept across batches: they are the identities', not
     /// the transaction's).
     pub ids: Ids,
@@ -216,6 +219,7 @@ pub(crate) struct Misses {
     pub pins: HashSet<i64>,
     pub ledger: HashSet<LedgerAccountRef>,
     pub packets: HashSet<i64>,
+    pub sessions: HashSet<(i64, [u8; 32])>,
     /// The job runs a statement of its own: run it again direct.
     pub direct: bool,
 }
@@ -233,6 +237,7 @@ impl Misses {
             && self.pins.is_empty()
             && self.ledger.is_empty()
             && self.packets.is_empty()
+            && self.sessions.is_empty()
     }
 }
 
@@ -555,6 +560,25 @@ impl Conn {
                 misses.member_lists.insert(conversation);
             },
             |conn| fetch::member_lists(conn, HashSet::from([conversation])),
+        )
+    }
+
+    /// Whether a remembered session stands. In discovery a miss is noted
+    /// and answered "yes": the answer only refuses the job, so the job goes
+    /// on to tell its other misses in the same round.
+    pub(crate) fn session_stands(&mut self, device: i64, token_hash: [u8; 32]) -> Result<bool> {
+        let key = (device, token_hash);
+        let batch = self.batch_mut();
+        if batch.mode == Mode::Discovery && !batch.cache.sessions.contains_key(&key) {
+            batch.misses.sessions.insert(key);
+            return Ok(true);
+        }
+        self.cached(
+            |cache| cache.sessions.get(&key).copied(),
+            |misses| {
+                misses.sessions.insert(key);
+            },
+            |conn| fetch::sessions(conn, HashSet::from([key])),
         )
     }
 

@@ -216,6 +216,12 @@ impl Engine for PostgresEngine {
         self.health.money_halted()
     }
 
+    /// A session read is a round trip; a batch checks its writes'
+    /// remembered sessions in one look-up.
+    fn remembers_sessions(&self) -> bool {
+        true
+    }
+
     fn shut_down(&self) {
         self.writers.shut_down();
         self.verifier.stop();

@@ -15,6 +15,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use piazza_core::accounts::Caller;
 use piazza_domain::store::{DeviceSeen, Session, TokenHash};
 use piazza_domain::{AccountId, DeviceId, Password, Timestamp};
 use rand::RngCore;
@@ -64,27 +65,56 @@ pub async fn authenticate(
     token: &str,
     seen: Option<DeviceSeen>,
 ) -> Result<Auth, ApiError> {
-    if token.is_empty() || token.len() > 128 {
-        return Err(ApiError::unauthorized());
-    }
-    let session = app
-        .store
-        .authenticate(hash_token(token))
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    if let Some(seen) = seen.filter(|seen| worth_recording(&session, seen)) {
-        let store = app.store.clone();
-        let device = session.device_id;
-        tokio::spawn(async move {
-            if let Err(error) = store.touch_device(device, seen).await {
-                tracing::warn!(%error, "cannot record a device's last-seen time");
-            }
-        });
+    let token_hash = checked_hash(token)?;
+    let session = read_session(app, token_hash).await?;
+    if let Some(seen) = seen {
+        record_seen(app, token_hash, &session, seen);
     }
     Ok(Auth {
         account: session.account_id,
         device: session.device_id,
     })
+}
+
+fn checked_hash(token: &str) -> Result<TokenHash, ApiError> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(ApiError::unauthorized());
+    }
+    Ok(hash_token(token))
+}
+
+/// The live session of `token_hash`, read from the store (and remembered,
+/// or forgotten, where the server remembers sessions).
+async fn read_session(app: &App, token_hash: TokenHash) -> Result<Session, ApiError> {
+    let found = app.store.authenticate(token_hash).await?;
+    if let Some(sessions) = &app.sessions {
+        match &found {
+            Some(session) => sessions.remember(token_hash, session.clone()),
+            None => sessions.forget(&token_hash),
+        }
+    }
+    found.ok_or_else(ApiError::unauthorized)
+}
+
+fn record_seen(app: &App, token_hash: TokenHash, session: &Session, seen: DeviceSeen) {
+    if !worth_recording(session, &seen) {
+        return;
+    }
+    if let Some(sessions) = &app.sessions {
+        let touched = Session {
+            last_seen_at: Timestamp::now(),
+            seen: seen.clone(),
+            ..session.clone()
+        };
+        sessions.remember(token_hash, touched);
+    }
+    let store = app.store.clone();
+    let device = session.device_id;
+    tokio::spawn(async move {
+        if let Err(error) = store.touch_device(device, seen).await {
+            tracing::warn!(%error, "cannot record a device's last-seen time");
+        }
+    });
 }
 
 fn worth_recording(session: &Session, seen: &DeviceSeen) -> bool {
@@ -121,6 +151,36 @@ impl FromRequestParts<App> for Auth {
         let auth = authenticate(app, token, Some(Seen::of(parts))).await?;
         crate::rate_limit::charge_authenticated(app, parts, auth.account)?;
         Ok(auth)
+    }
+}
+
+/// The caller of a write that takes a [`Caller`], which checks a session
+/// remembered from an earlier request again inside its own transaction
+/// (`session_cache`): answered from the remembered sessions where the
+/// server keeps them, else read as for [`Auth`]. Only such writes take
+/// it; every read takes [`Auth`].
+pub struct WriteAuth(pub Caller);
+
+impl FromRequestParts<App> for WriteAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<WriteAuth, ApiError> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+        let token_hash = checked_hash(token)?;
+        let remembered = app.sessions.as_ref().and_then(|s| s.get(&token_hash));
+        let caller = match remembered {
+            Some(session) => {
+                record_seen(app, token_hash, &session, Seen::of(parts));
+                Caller::remembered(session.account_id, session.device_id, token_hash)
+            }
+            None => {
+                let session = read_session(app, token_hash).await?;
+                record_seen(app, token_hash, &session, Seen::of(parts));
+                Caller::from(session.account_id)
+            }
+        };
+        crate::rate_limit::charge_authenticated(app, parts, caller.account)?;
+        Ok(WriteAuth(caller))
     }
 }
 

@@ -17,6 +17,7 @@ pub mod pin_cache;
 mod qr_image;
 pub mod rate_limit;
 pub mod routes;
+pub mod session_cache;
 pub mod socket;
 pub mod sweeper;
 pub mod telemetry;
@@ -68,6 +69,9 @@ pub struct App {
     pub rate_limits: Arc<rate_limit::RateLimits>,
     /// Right payment PINs seen lately, so bursts skip Argon2.
     pub verified_pins: Arc<pin_cache::VerifiedPins>,
+    /// Sessions remembered for writes that check them again, where the
+    /// engine prefers it (`session_cache`); none: every request reads.
+    pub sessions: Option<Arc<session_cache::RememberedSessions>>,
     pub limits: Arc<Limits>,
     /// The currency of every wallet on this server.
     pub currency: Currency,
@@ -88,6 +92,7 @@ pub struct App {
 
 impl App {
     pub fn new(store: Arc<Core>, hub: Arc<Hub>, config: &Config) -> App {
+        let sessions = store.engine().remembers_sessions().then(Arc::default);
         App {
             store,
             hub,
@@ -104,6 +109,7 @@ impl App {
             )),
             rate_limits: Arc::new(rate_limit::RateLimits::new(&config.limits)),
             verified_pins: Arc::new(pin_cache::VerifiedPins::default()),
+            sessions,
             limits: Arc::new(config.limits.clone()),
             currency: config.currency,
             gateway: match &config.gateway {

@@ -47,6 +47,17 @@ impl Reads for Db<'_> {
             .sql()?;
         Ok(live as usize)
     }
+
+    fn session_stands(&mut self, device: DeviceId, token_hash: &TokenHash) -> Result<bool> {
+        self.0
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM devices
+                                WHERE id = ?1 AND token_hash = ?2 AND revoked_at IS NULL)",
+            )
+            .sql()?
+            .query_row(params![device.row(), &token_hash.0[..]], |row| row.get(0))
+            .sql()
+    }
 }
 
 impl Writes for WriteCtx<'_> {

@@ -15,6 +15,7 @@ use piazza_domain::store::{
 use piazza_domain::{AccountId, ClientMsgId, MessageText, RedPacketId, Rejection, Timestamp};
 
 use super::wallet::{self, KeyAnswer, refused, unexpected_answer};
+use crate::accounts::Caller;
 use crate::engine::{Error, Lane, Read, Result, Tx, refusable};
 use crate::{Core, chat};
 
@@ -295,14 +296,18 @@ impl Core {
     /// A member's share: drawn on the first claim, the same one after.
     pub async fn claim_red_packet(
         &self,
-        account: AccountId,
+        caller: impl Into<Caller>,
         packet: RedPacketId,
     ) -> StoreResult<RedPacketClaim> {
+        let caller = caller.into();
         // One packet's claims meet in one writer's batch: each draws from
         // the pot the one before left.
         let lane = Lane::Of(packet.row() as u64);
-        self.write_in(lane, move |tx| claim_red_packet(tx, account, packet))
-            .await
+        self.write_in(lane, move |tx| {
+            caller.stands(tx)?;
+            claim_red_packet(tx, caller.account, packet)
+        })
+        .await
     }
 
     /// A packet and its claims, for the members of its conversation.

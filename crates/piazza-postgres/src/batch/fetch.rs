@@ -29,6 +29,9 @@ pub(super) fn all(conn: &mut Conn, misses: Misses) -> Result<()> {
     if !misses.contacts.is_empty() {
         contacts(conn, misses.contacts)?;
     }
+    if !misses.sessions.is_empty() {
+        sessions(conn, misses.sessions)?;
+    }
     if !misses.directs.is_empty() {
         directs(conn, misses.directs)?;
     }
@@ -180,6 +183,32 @@ pub(crate) fn contacts(conn: &mut Conn, keys: HashSet<(i64, i64)>) -> Result<()>
     for key in keys {
         if !batch.cache.contacts.contains_key(&key) {
             batch.set(|cache| &mut cache.contacts, key, found.contains(&key));
+        }
+    }
+    Ok(())
+}
+
+/// Whether each (device, token hash) is a live session. Not locked: a
+/// revocation committed while the batch runs orders after it, as it would
+/// after a session read at the request's start.
+pub(crate) fn sessions(conn: &mut Conn, keys: HashSet<(i64, [u8; 32])>) -> Result<()> {
+    let (devices, hashes): (Vec<i64>, Vec<Vec<u8>>) = keys
+        .iter()
+        .map(|(device, hash)| (*device, hash.to_vec()))
+        .unzip();
+    let rows = conn.raw_query(
+        "SELECT d.id, d.token_hash
+         FROM unnest($1::bigint[], $2::bytea[]) AS k(id, token_hash)
+         JOIN devices d ON d.id = k.id AND d.token_hash = k.token_hash
+         WHERE d.revoked_at IS NULL",
+        &[&devices, &hashes],
+    )?;
+    let found: HashSet<(i64, Vec<u8>)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    let batch = conn.batch_mut();
+    for key in keys {
+        if !batch.cache.sessions.contains_key(&key) {
+            let live = found.contains(&(key.0, key.1.to_vec()));
+            batch.set(|cache| &mut cache.sessions, key, live);
         }
     }
     Ok(())

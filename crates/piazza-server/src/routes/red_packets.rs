@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::App;
-use crate::auth::Auth;
+use crate::auth::{Auth, WriteAuth};
 use crate::config::ms;
 use crate::error::ApiError;
 use crate::extract::Json;
@@ -172,12 +172,12 @@ pub async fn send(
     ))]
 pub async fn claim(
     State(app): State<App>,
-    auth: Auth,
+    WriteAuth(caller): WriteAuth,
     Path(id): Path<String>,
 ) -> Result<Json<RedPacketClaimed>, ApiError> {
     let claim = app
         .store
-        .claim_red_packet(auth.account, red_packet_id(&id)?)
+        .claim_red_packet(caller, red_packet_id(&id)?)
         .await?;
     Ok(Json(RedPacketClaimed {
         amount_minor: claim.amount_minor,

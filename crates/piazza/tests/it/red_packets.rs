@@ -250,3 +250,34 @@ async fn the_unclaimed_rest_goes_back_at_expiry() {
     assert_ledger_sound(&app);
     app.shut_down().await;
 }
+
+/// A claim may run on a session the server remembered from an earlier
+/// request (`session_cache`, on PostgreSQL): it is checked again inside
+/// the claim's transaction, so a device signed out claims nothing, at
+/// once, and its token is then refused everywhere.
+#[tokio::test]
+async fn a_signed_out_device_claims_nothing_though_its_session_was_remembered() {
+    let app = sandbox().await;
+    let (owner, members, conversation) = group(&app, 1).await;
+    let member = &members[0];
+    let phone = app.login(&member.username, "phone").await;
+    let first = sent(&owner, &conversation, 600, 2, "equal").await;
+    assert_eq!(claim(&phone, &first).await.0, 200, "remembered from here");
+    let second = sent(&owner, &conversation, 800, 2, "equal").await;
+    member
+        .client
+        .revoke_device(&phone.device_id)
+        .await
+        .expect("the phone signed out");
+    assert_code(&claim(&phone, &second).await, 401, "unauthorized");
+    assert_code(&claim(&phone, &second).await, 401, "unauthorized");
+    assert_code(&view(&phone, &second).await, 401, "unauthorized");
+    // Nothing was drawn for it: the member's other device gets a share.
+    assert_eq!(
+        claim(member, &second).await,
+        (200, json!({ "amount_minor": 400 }))
+    );
+    assert_eq!(balance(member).await, 300 + 400);
+    assert_ledger_sound(&app);
+    app.shut_down().await;
+}

@@ -173,3 +173,57 @@ async fn two_processes_on_one_database_lose_and_double_nothing() {
         );
     }
 }
+
+/// Each process remembers sessions for its writes (`session_cache`) and
+/// checks them again in the write's transaction: a device signed out
+/// through one process writes nothing through the other, at once.
+#[tokio::test]
+async fn a_device_signed_out_on_one_process_writes_nothing_on_the_other() {
+    let database = TestDatabase::create();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let servers = [
+        start_server_process_on_database(dirs[0].path(), &database.url, &["--sandbox-payments"])
+            .await,
+        start_server_process_on_database(dirs[1].path(), &database.url, &["--sandbox-payments"])
+            .await,
+    ];
+    let ann = twin(&servers, "ann").await;
+    let bob = twin(&servers, "bob").await;
+    let request = ann.on[0].request_contact("bob", None).await.unwrap();
+    bob.on[0].accept_request(&request).await.unwrap();
+    let group = ann.on[0]
+        .create_group("packets", std::slice::from_ref(&bob.account_id))
+        .await
+        .unwrap();
+    ann.on[0].set_pin(PIN, PASSWORD).await.unwrap();
+    let key = IdempotencyKey::parse("fund").unwrap();
+    ann.on[0].top_up(&key, 10_000).await.unwrap();
+    let packet = |n: usize| {
+        let client = ann.on[0].clone();
+        let group = group.clone();
+        async move {
+            let key = IdempotencyKey::parse(&format!("packet-{n}")).unwrap();
+            let mode = piazza_client::SplitMode::Equal;
+            let sent = client.send_red_packet(&key, &group, 200, 2, mode, PIN, None);
+            sent.await.unwrap().red_packet_id
+        }
+    };
+    // Bob's phone claims through the second server, which remembers it.
+    let phone = Client::new(&servers[1].base)
+        .login("bob", PASSWORD, "phone")
+        .await
+        .unwrap();
+    let phone_client = Client::new(&servers[1].base).with_token(phone.token);
+    phone_client
+        .claim_red_packet(&packet(1).await)
+        .await
+        .unwrap();
+    // Signed out through the first server; the second still remembers it.
+    bob.on[0].revoke_device(&phone.device_id).await.unwrap();
+    let next = packet(2).await;
+    let refused = phone_client.claim_red_packet(&next).await.unwrap_err();
+    assert_eq!(refused.status(), Some(401), "{refused}");
+    // Its share is still there for bob's live device.
+    let share = bob.on[1].claim_red_packet(&next).await.unwrap();
+    assert_eq!(share.amount_minor, 100);
+}
