@@ -1,4 +1,4 @@
-// Chat: live delivery, groups, long conversations, sync fallback, pictures.
+// Chat: live delivery, groups, long conversations, sync fallback, pictures, recall.
 
 import {
   EXPECT_TIMEOUT_MS,
@@ -752,4 +752,161 @@ scenario('read-receipts', async (t) => {
   await expectVisible(annPhone, unread('Bring the map'), 'the last message sent, on her phone');
   t.screenshot(page);
   t.screenshot(annPhone, 'phone');
+});
+
+/** An answer of the server's refusing a recall (problem+json), for a route to give. */
+function recallRefusal(code) {
+  return {
+    status: 403,
+    contentType: 'application/problem+json',
+    body: JSON.stringify({ type: `urn:piazza:problem:${code}`, title: 'Forbidden', status: 403, code, detail: code }),
+  };
+}
+
+/** Waits until `text` is nowhere in the page's DOM (text, attributes, hidden parts). */
+async function expectGoneFromDom(page, text, what) {
+  await page
+    .waitForFunction((gone) => !document.documentElement.outerHTML.includes(gone), text, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail(`${what}: "${text}" is still in the page`));
+}
+
+scenario('recall', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const direct = await apiBefriend(ann, bob);
+  await apiSend(bob, direct, 'Bob was here');
+  const annPage = await t.page({ viewport: DESKTOP });
+  const bobPage = await t.page({ viewport: PHONE, name: 'bob' });
+  await logInInBrowser(annPage, ann.username);
+  await logInInBrowser(bobPage, bob.username);
+  await openChatWith(annPage, `bob ${run}`);
+  await openChatWith(bobPage, `ann ${run}`);
+  const mine = (text) => `.msg.mine:has(.text:text-is("${text}"))`;
+
+  // Bob's message in their direct chat: nothing for Ann to recall, no
+  // "…" and no menu on a right click.
+  await expectText(annPage, '.msg.theirs', 'Bob was here', "Bob's message at Ann");
+  await annPage.click('.msg.theirs .bubble', { button: 'right' });
+  await annPage.waitForTimeout(200);
+  if (await annPage.locator('.msg.theirs [data-testid=message-actions], [data-testid=message-menu]').count()) {
+    fail("recalling is offered on Bob's message in Ann's direct chat");
+  }
+
+  // A refusal of the server's (too late) is said politely; the message
+  // stays, and is not offered again.
+  await sendInBrowser(annPage, 'On my way');
+  await annPage.route('**/api/v1/conversations/*/messages/*/recall', (route) => route.fulfill(recallRefusal('recall_too_late')));
+  await annPage.hover(mine('On my way'));
+  await annPage.click(`${mine('On my way')} [data-testid=message-actions]`);
+  await annPage.click('[data-testid=message-menu] [data-testid=recall-message]');
+  await expectText(annPage, '[data-testid=recall-error]', 'Too late: this message can no longer be recalled.', 'the refusal in a toast');
+  await annPage.unroute('**/api/v1/conversations/*/messages/*/recall');
+  await annPage.locator(`${mine('On my way')} [data-testid=message-actions]`).waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail('recalling is still offered after the server refused it'));
+  await expectText(bobPage, '.msg.theirs', 'On my way', 'the refused recall leaves the message at Bob');
+
+  // The keyboard: the "…" of Ann's new message opens its menu on the
+  // Recall item; Escape closes it and gives the focus back.
+  const secret = `Meet at the old mill ${run}`;
+  await sendInBrowser(annPage, secret);
+  await expectText(bobPage, '.msg.theirs', secret, 'the message at Bob');
+  await annPage.locator(`${mine(secret)} [data-testid=message-actions]`).focus();
+  await annPage.keyboard.press('Enter');
+  await expectVisible(annPage, '[data-testid=message-menu] [data-testid=recall-message]', 'the message menu from the keyboard');
+  const focused = () => annPage.evaluate(() => document.activeElement?.dataset.testid);
+  if ((await focused()) !== 'recall-message') fail(`the menu opened with the focus on ${await focused()}`);
+  await t.screenshotNow(annPage, 'menu');
+  await annPage.keyboard.press('Escape');
+  await annPage.waitForSelector('[data-testid=message-menu]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail('Escape did not close the message menu'));
+  if ((await focused()) !== 'message-actions') fail(`Escape gave the focus to ${await focused()}, not back to "…"`);
+
+  // Enter, Enter: recalled at once, with no confirmation, as WeChat does.
+  await annPage.keyboard.press('Enter');
+  await expectVisible(annPage, '[data-testid=message-menu] [data-testid=recall-message]', 'the message menu again');
+  await annPage.keyboard.press('Enter');
+  await expectText(annPage, '.msg.recalled [data-testid=recalled-line]', 'You recalled a message', 'the recall line at Ann');
+  // Bob sees it live, without a reload; the text is gone from both pages,
+  // the chat lists' previews included.
+  await expectText(bobPage, '.msg.recalled [data-testid=recalled-line]', `ann ${run} recalled a message`, 'the recall live at Bob');
+  await expectGoneFromDom(annPage, secret, "Ann's page");
+  await expectGoneFromDom(bobPage, secret, "Bob's page");
+  await expectText(annPage, `.chat-list li[data-conversation-id="${direct}"] .row-subtitle`, 'You recalled a message', "Ann's chat list preview");
+  await expectText(bobPage, '.msg.theirs', 'On my way', 'the other messages kept at Bob');
+  const stored = await call(bob.token, 'GET', `/conversations/${direct}/messages?limit=5`);
+  const recalled = stored.messages.filter((message) => message.recalled);
+  if (recalled.length !== 1 || recalled[0].text !== '') fail(`history after the recall: ${JSON.stringify(stored)}`);
+  await t.screenshotNow(bobPage, 'phone');
+
+  // Bob's list says it too; after a reload history tells it the same way.
+  await bobPage.click('a.back');
+  await expectText(bobPage, `.chat-list li[data-conversation-id="${direct}"] .row-subtitle`, `ann ${run} recalled a message`, "Bob's chat list preview");
+  await bobPage.reload();
+  await openChatWith(bobPage, `ann ${run}`);
+  await expectText(bobPage, '.msg.recalled [data-testid=recalled-line]', `ann ${run} recalled a message`, 'the recall line after a reload');
+  await expectGoneFromDom(bobPage, secret, "Bob's page after a reload");
+  t.screenshot(annPage);
+});
+
+scenario('recall-group', async (t) => {
+  const [gina, bea] = [await apiUser('gina'), await apiUser('bea')];
+  await apiBefriend(gina, bea);
+  const group = await call(gina.token, 'POST', '/conversations', { title: `Book club ${run}`, members: [bea.account_id] });
+  await apiSend(gina, group.conversation_id, 'Chapter three for Friday');
+  await apiSend(bea, group.conversation_id, 'Spoiler: the butler did it');
+  const page = await t.page({ viewport: DESKTOP });
+  const phone = await t.page({ viewport: PHONE, name: 'phone', colorScheme: 'dark' });
+  await logInInBrowser(page, gina.username);
+  await logInInBrowser(phone, bea.username);
+  await openChatWith(page, `Book club ${run}`);
+  await openChatWith(phone, `Book club ${run}`);
+
+  // Bea, a member, may recall her own message but not the owner's.
+  await expectVisible(phone, '.msg.mine [data-testid=message-actions]', "the \"…\" on Bea's own message");
+  if (await phone.locator('.msg.theirs [data-testid=message-actions]').count()) fail("Bea is offered to recall the owner's message");
+
+  // The owner recalls Bea's message; each side words who recalled whose.
+  await page.hover('.msg.theirs .bubble');
+  await page.click('.msg.theirs [data-testid=message-actions]');
+  await page.click('[data-testid=message-menu] [data-testid=recall-message]');
+  await expectText(page, '[data-testid=recalled-line]', `You recalled a message from bea ${run}`, 'the recall line at the owner');
+  await expectText(phone, '[data-testid=recalled-line]', `gina ${run} recalled a message of yours`, 'the recall line live at Bea');
+  await expectGoneFromDom(page, 'the butler did it', "the owner's page");
+  await expectGoneFromDom(phone, 'the butler did it', "Bea's page");
+  await expectText(page, '.chat-list li .row-subtitle', `You recalled a message from bea ${run}`, "the owner's chat list preview");
+
+  // The chat state by itself: a recalled picture keeps no caption nor
+  // picture, the list's preview is the recall line, and an older page of
+  // history arriving after the recall does not bring the picture back.
+  const state = await page.evaluate(async () => {
+    const { ChatState } = await import('/areas/chat/state.js');
+    const { messageSummary } = await import('/areas/chat/summary.js');
+    const session = Object.assign(new EventTarget(), {
+      me: 'acct_me',
+      api: {},
+      setBadge: () => {},
+      name: (id) => ({ acct_ann: 'Ann' })[id] ?? id,
+    });
+    const chat = new ChatState(session);
+    chat.conversations.set('c1', { conversation_id: 'c1', kind: 'direct', last_seq: 0, read_seq: 0, unread: 0, activity: 0, last: null });
+    const picture = {
+      conversation_id: 'c1', message_id: 'msg_1', seq: 1, sender: 'acct_ann', text: 'a cat', kind: 'image',
+      ref: 'med_1', sent_at: new Date().toISOString(), client_msg_id: 'web-1', recalled: false,
+    };
+    chat.apply({ type: 'message.new', ...picture });
+    chat.apply({ type: 'message.recalled', conversation_id: 'c1', message_id: 'msg_1', seq: 1, recalled_by: 'acct_ann' });
+    const shown = chat.log('c1').items[0];
+    const stale = chat.log('c2');
+    chat.apply({ type: 'message.recalled', conversation_id: 'c2', message_id: 'msg_2', seq: 7, recalled_by: 'acct_ann' });
+    stale.merge([{ ...picture, seq: 7, message_id: 'msg_2' }]);
+    return {
+      shown: [shown.text, shown.ref, shown.kind, shown.recalled],
+      preview: messageSummary(chat.conversations.get('c1').last, session),
+      stale: [stale.items[0].text, stale.items[0].ref, stale.items[0].recalled],
+    };
+  });
+  const expected = { shown: ['', null, 'image', true], preview: 'Ann recalled a message', stale: ['', null, true] };
+  if (JSON.stringify(state) !== JSON.stringify(expected)) fail(`the chat state after a recall: ${JSON.stringify(state)}`);
+  t.screenshot(page);
+  t.screenshot(phone, 'phone-dark');
 });

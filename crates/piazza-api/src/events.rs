@@ -50,6 +50,9 @@ pub enum Event {
     /// The other member of a direct conversation read it up to `seq`.
     #[serde(rename = "read.receipt")]
     ReadReceipt(ReadReceiptEvent),
+    /// A message was recalled (every member's log): show it as recalled.
+    #[serde(rename = "message.recalled")]
+    MessageRecalled(MessageRecalledEvent),
     #[serde(rename = "wallet.credited")]
     WalletCredited(WalletMovementEvent),
     #[serde(rename = "wallet.debited")]
@@ -221,6 +224,15 @@ pub struct ReadReceiptEvent {
     /// Who read: the peer of the account whose log this is.
     pub account_id: String,
     pub seq: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessageRecalledEvent {
+    pub conversation_id: String,
+    pub message_id: String,
+    pub seq: i64,
+    /// Who recalled it: its sender, or the group's owner.
+    pub recalled_by: String,
 }
 
 /// `wallet.credited` and `wallet.debited`.

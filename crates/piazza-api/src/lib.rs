@@ -365,6 +365,13 @@ pub struct MessageView {
     /// The id of what a non-text message stands for (a `trf_…`).
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub ref_: Option<String>,
+    /// Recalled by its sender or the group's owner: `text` is empty and
+    /// `ref` absent for good; show "recalled" in its place.
+    #[serde(default)]
+    pub recalled: bool,
+    /// When it was recalled (RFC 3339); absent if it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled_at: Option<String>,
 }
 
 fn text_kind() -> String {

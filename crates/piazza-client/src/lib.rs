@@ -28,8 +28,8 @@ use std::time::Duration;
 use piazza_api::{
     AccountView, AddMember, ContactList, ContactRequestCreated, ContactRequestList,
     ConversationCreated, ConversationList, CreateAccount, CreateContactRequest, CreateGroup,
-    CreateSession, DeviceList, Health, MarkRead, MessagePage, MessageSent, OpenDirect, SendMessage,
-    SessionCreated, SyncPage,
+    CreateSession, DeviceList, Health, MarkRead, MessagePage, MessageSent, MessageView, OpenDirect,
+    SendMessage, SessionCreated, SyncPage,
 };
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -405,6 +405,21 @@ impl Client {
         );
         send(self.request(Method::POST, &path).json(&MarkRead { seq })).await?;
         Ok(())
+    }
+
+    /// `POST /api/v1/conversations/{id}/messages/{message_id}/recall`:
+    /// takes a message back from every member; answers it as it now is.
+    pub async fn recall_message(
+        &self,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Result<MessageView, ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/messages/{}/recall",
+            encode_segment(conversation_id),
+            encode_segment(message_id)
+        );
+        decode(&send(self.request(Method::POST, &path)).await?)
     }
 
     // ---------------------------------------------------------------- sync

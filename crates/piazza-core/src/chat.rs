@@ -10,6 +10,7 @@
 
 pub mod conversations;
 pub mod messages;
+pub mod recall;
 
 use piazza_domain::event::{ConversationKind, LogEntry, Message};
 use piazza_domain::store::{ConversationSummary, Page};
@@ -98,6 +99,12 @@ pub trait Reads {
         &mut self,
         sender: AccountId,
         client_msg_id: &ClientMsgId,
+    ) -> Result<Option<Message>>;
+    /// The message `message` if it is one of `conversation`'s.
+    fn message_in(
+        &mut self,
+        conversation: ConversationId,
+        message: MessageId,
     ) -> Result<Option<Message>>;
     /// `account`'s conversations, most recently active first, strictly
     /// after `after` (an activity time and id) in that order, `limit + 1`
@@ -193,6 +200,9 @@ pub trait Writes {
     /// Stores `message` (its seq from [`Writes::next_seq`]) and indexes it
     /// in its conversation's history.
     fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<MessageId>;
+    /// Recalls `message`: its text and reference are erased for good and
+    /// it is marked recalled at `at`.
+    fn recall_message(&mut self, message: MessageId, at: Timestamp) -> Result<()>;
     /// Moves `member`'s read position in `conversation` to `seq`.
     fn set_read_seq(
         &mut self,

@@ -43,6 +43,8 @@ pub struct Message {
     pub kind: Option<String>,
     /// The id of what a non-text message stands for (a `trf_…`).
     pub reference: Option<String>,
+    /// When it was recalled: its text and reference are gone for good.
+    pub recalled_at: Option<Timestamp>,
 }
 
 /// A public reference to an account, as events carry it: what a contact
@@ -154,6 +156,14 @@ pub enum Event {
         conversation_id: ConversationId,
         seq: Seq,
         device_id: DeviceId,
+    },
+    /// A message was recalled (every member's log): its content is gone.
+    MessageRecalled {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        seq: Seq,
+        /// Its sender, or the group's owner.
+        by: AccountId,
     },
     /// The other member of a direct conversation read it up to `seq`
     /// (the peer's log only, and only when their read position moved
@@ -282,6 +292,7 @@ impl Event {
             Event::PasswordChanged { .. } => "account.password_changed",
             Event::ReadMarker { .. } => "read.marker",
             Event::ReadReceipt { .. } => "read.receipt",
+            Event::MessageRecalled { .. } => "message.recalled",
             Event::WalletCredited(_) => "wallet.credited",
             Event::WalletDebited(_) => "wallet.debited",
             Event::TransferSent(_) => "transfer.sent",

@@ -115,6 +115,12 @@ pub enum Rejection {
     WrongPassword,
     #[error("the image cannot be decoded: {reason}")]
     ImageUndecodable { reason: String },
+    #[error("no such message in this conversation")]
+    MessageNotFound,
+    #[error("a message can be recalled within {window_s} s of sending it")]
+    RecallTooLate { window_s: u64 },
+    #[error("only its sender, or the group's owner, may recall a message; money is never recalled")]
+    RecallNotAllowed,
     /// The acting device was signed out (revoked) while its request ran:
     /// answered as its next request would be, 401.
     #[error("this device has been signed out")]

@@ -22,7 +22,7 @@ use crate::{Db, PgTx};
 macro_rules! message_columns {
     () => {
         "m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.text, m.sent_at, \
-         m.kind, m.ref"
+         m.kind, m.ref, m.recalled_at"
     };
 }
 pub(crate) use message_columns;
@@ -73,6 +73,9 @@ pub(crate) fn message_at(row: &Row, first: usize) -> Message {
         sent_at: Timestamp::from_unix_ms(row.get(first + 6)),
         kind: row.get(first + 7),
         reference: row.get(first + 8),
+        recalled_at: row
+            .get::<_, Option<i64>>(first + 9)
+            .map(Timestamp::from_unix_ms),
     }
 }
 
@@ -184,6 +187,22 @@ impl Reads for Db<'_> {
                    AND m.kind IS DISTINCT FROM 'red_packet'"
             ),
             &[&sender.row(), &client_msg_id.as_str()],
+        )?;
+        Ok(row.map(|row| message_at(&row, 0)))
+    }
+
+    fn message_in(
+        &mut self,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> Result<Option<Message>> {
+        let row = self.0.query_opt(
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages m WHERE m.id = $1 AND m.conversation_id = $2"
+            ),
+            &[&message.row(), &conversation.row()],
         )?;
         Ok(row.map(|row| message_at(&row, 0)))
     }
@@ -463,6 +482,14 @@ impl Writes for PgTx<'_> {
     /// it is.
     fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<MessageId> {
         self.conn().insert_message(message).map(MessageId::from_row)
+    }
+
+    fn recall_message(&mut self, message: MessageId, at: Timestamp) -> Result<()> {
+        self.conn().execute(
+            "UPDATE messages SET text = '', ref = NULL, recalled_at = $2 WHERE id = $1",
+            &[&message.row(), &at.unix_ms()],
+        )?;
+        Ok(())
     }
 
     fn set_read_seq(

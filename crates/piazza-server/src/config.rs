@@ -161,6 +161,12 @@ pub struct Limits {
     /// How long a forgotten PIN's reset (with the password) waits before
     /// the new PIN takes effect; until then no money leaves the wallet.
     pub pin_reset_wait_s: u64,
+    /// Seconds after sending that a message's sender may recall it
+    /// (WeChat's two minutes).
+    pub recall_window_s: u64,
+    /// Seconds after sending that a group's owner may recall anyone's
+    /// message in the group.
+    pub group_recall_window_s: u64,
     /// The most a wallet may hold after a top-up, in minor units (a top-up
     /// past it is 409 `wallet_balance_limit`, refused before the gateway
     /// charges anything). It keeps one account from filling the ledger's
@@ -292,6 +298,8 @@ impl Default for Limits {
             collect_without_pin_per_day_max: 5,
             collect_without_pin_per_day_max_minor: 100_000,
             pin_reset_wait_s: 24 * 60 * 60,
+            recall_window_s: 2 * 60,
+            group_recall_window_s: 24 * 60 * 60,
             wallet_balance_max_minor: 100_000_000_000,
             requests_per_account_per_s: 200,
             requests_per_account_burst: 400,
@@ -405,6 +413,8 @@ impl Limits {
             ("payment_code_valid_s", self.payment_code_valid_s),
             ("collect_confirm_s", self.collect_confirm_s),
             ("pin_reset_wait_s", self.pin_reset_wait_s),
+            ("recall_window_s", self.recall_window_s),
+            ("group_recall_window_s", self.group_recall_window_s),
             (
                 "requests_per_account_per_s",
                 u64::from(self.requests_per_account_per_s),

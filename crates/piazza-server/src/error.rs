@@ -114,6 +114,9 @@ impl From<Rejection> for ApiError {
             Rejection::GroupFull { .. } => (StatusCode::CONFLICT, "group_full"),
             Rejection::MemberNotFound => (StatusCode::NOT_FOUND, "member_not_found"),
             Rejection::DeviceNotFound => (StatusCode::NOT_FOUND, "device_not_found"),
+            Rejection::MessageNotFound => (StatusCode::NOT_FOUND, "message_not_found"),
+            Rejection::RecallTooLate { .. } => (StatusCode::FORBIDDEN, "recall_too_late"),
+            Rejection::RecallNotAllowed => (StatusCode::FORBIDDEN, "recall_not_allowed"),
             Rejection::ClientMsgIdReused => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "client_msg_id_reused")
             }

@@ -39,7 +39,8 @@ pub fn wire(event: &Event) -> api::Event {
         | Event::MemberAdded { .. }
         | Event::MemberRemoved { .. }
         | Event::ReadMarker { .. }
-        | Event::ReadReceipt { .. } => conversation_event(event),
+        | Event::ReadReceipt { .. }
+        | Event::MessageRecalled { .. } => conversation_event(event),
         Event::ContactRequest { .. }
         | Event::ContactRequestDeclined { .. }
         | Event::ContactAdded { .. }
@@ -143,6 +144,17 @@ fn conversation_event(event: &Event) -> api::Event {
             conversation_id: conversation_id.to_string(),
             account_id: account_id.to_string(),
             seq: seq.get(),
+        }),
+        Event::MessageRecalled {
+            conversation_id,
+            message_id,
+            seq,
+            by,
+        } => api::Event::MessageRecalled(api::MessageRecalledEvent {
+            conversation_id: conversation_id.to_string(),
+            message_id: message_id.to_string(),
+            seq: seq.get(),
+            recalled_by: by.to_string(),
         }),
         other => unreachable!("{} is not a conversation event", other.type_name()),
     }

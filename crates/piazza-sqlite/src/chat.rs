@@ -86,6 +86,23 @@ impl Reads for Db<'_> {
         Ok(reads::message_by_client_id(self.0, sender, client_msg_id)?)
     }
 
+    fn message_in(
+        &mut self,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> Result<Option<Message>> {
+        self.0
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1 AND conversation_id = ?2"
+            ))
+            .sql()?
+            .query_row(params![message.row(), conversation.row()], |row| {
+                message_from_row(row, 0)
+            })
+            .optional()
+            .sql()
+    }
+
     fn conversations(
         &mut self,
         account: AccountId,
@@ -292,6 +309,17 @@ impl Writes for WriteCtx<'_> {
             .sql()?;
         self.appended_to(tails::MESSAGES_BY_CONVERSATION);
         Ok(MessageId::from_row(row))
+    }
+
+    fn recall_message(&mut self, message: MessageId, at: Timestamp) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE messages SET text = '', ref = NULL, recalled_at = ?2 WHERE id = ?1",
+            )
+            .sql()?
+            .execute(params![message.row(), at.unix_ms()])
+            .sql()?;
+        Ok(())
     }
 
     fn set_read_seq(

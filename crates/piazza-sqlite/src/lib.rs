@@ -69,6 +69,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_14_media_usage.sql"),
     include_str!("schema_15_profiles.sql"),
     include_str!("schema_16_device_details.sql"),
+    include_str!("schema_17_recall.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -188,7 +188,7 @@ pub fn member_ids(conn: &Connection, conversation: ConversationId) -> Result<Vec
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref";
+    "id, conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref, recalled_at";
 
 /// `columns` ("a, b") as columns of the table named `alias` ("m.a, m.b").
 pub(crate) fn prefixed(columns: &str, alias: &str) -> String {
@@ -210,6 +210,9 @@ pub(crate) fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<
         sent_at: Timestamp::from_unix_ms(row.get(first + 6)?),
         kind: row.get(first + 7)?,
         reference: row.get(first + 8)?,
+        recalled_at: row
+            .get::<_, Option<i64>>(first + 9)?
+            .map(Timestamp::from_unix_ms),
     })
 }
 

@@ -78,6 +78,15 @@ pub enum ClientCommand {
     /// Create groups and manage their members
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Recall one of your messages (within two minutes of sending it), or,
+    /// as a group's owner, anyone's in the group (within a day): every
+    /// member then sees it as recalled
+    Recall {
+        /// A contact's username, a group's title or a conversation id
+        conversation: String,
+        /// The message's number, as `history` shows it (#3: 3)
+        seq: i64,
+    },
     /// List your conversations with their unread counts
     Conversations,
     /// Show the latest messages with a contact or in a group, oldest first, and mark them read
@@ -273,6 +282,7 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         ClientCommand::Conversations => conversations(&cli).await,
         ClientCommand::History { with, limit } => history(&cli, &with, limit).await,
         ClientCommand::Read { conversation, seq } => read(&cli, &conversation, seq).await,
+        ClientCommand::Recall { conversation, seq } => recall(&cli, &conversation, seq).await,
         ClientCommand::Watch => watch::watch(&cli).await,
         ClientCommand::Devices(command) => devices(&cli, command).await,
         ClientCommand::ApproveLogin { payload, yes } => approve_login(&cli, &payload, yes).await,
@@ -982,6 +992,30 @@ async fn read(cli: &Cli, conversation: &str, seq: i64) -> anyhow::Result<()> {
         "marked {} read up to #{seq}",
         directory.conversation(&conversation_id)
     );
+    Ok(())
+}
+
+async fn recall(cli: &Cli, conversation: &str, seq: i64) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let conversation_id = session.conversation_for(conversation).await?;
+    let page = session
+        .client
+        .history(&conversation_id, Some(seq.saturating_add(1)), Some(1))
+        .await
+        .map_err(|e| session.explain(e))?;
+    let directory = session.names().await?;
+    let place = directory.conversation(&conversation_id);
+    let Some(message) = page.messages.into_iter().find(|message| message.seq == seq) else {
+        bail!(
+            "{place} has no message #{seq} that you can see: `piazza history {conversation}` lists them"
+        );
+    };
+    session
+        .client
+        .recall_message(&conversation_id, &message.message_id)
+        .await
+        .map_err(|e| session.explain(e))?;
+    println!("recalled #{seq} in {place}: every member now sees it as recalled");
     Ok(())
 }
 

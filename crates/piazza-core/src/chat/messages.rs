@@ -34,7 +34,7 @@ pub fn send_message(
     let retried = |earlier: &Message| {
         earlier.conversation_id == conversation && earlier.text == *text && earlier.kind.is_none()
     };
-    if let Some(replayed) = replay(tx, sender, client_msg_id, retried)? {
+    if let Some(replayed) = replay(tx, sender, conversation, client_msg_id, retried)? {
         return Ok(replayed);
     }
     let (found, members) = audience(tx, sender, conversation)?;
@@ -73,7 +73,7 @@ pub fn send_image(
             && earlier.kind.as_deref() == Some(IMAGE_KIND)
             && earlier.reference.as_deref() == Some(reference.as_str())
     };
-    if let Some(replayed) = replay(tx, sender, client_msg_id, retried)? {
+    if let Some(replayed) = replay(tx, sender, conversation, client_msg_id, retried)? {
         return Ok(replayed);
     }
     crate::media::own_media(tx.reads(), sender, media)?;
@@ -95,17 +95,23 @@ pub fn send_image(
 }
 
 /// The answer to a retry: the message `sender` stored with
-/// `client_msg_id`, if `retried` says it is this one; `ClientMsgIdReused`
-/// if it is another; `None` if there is none. A retry is answered even if
-/// the sender has left since: it reveals only the sender's own message.
+/// `client_msg_id`, if `retried` says it is this one (or it was sent to
+/// `conversation` and recalled since: its content is gone, so it cannot
+/// be compared); `ClientMsgIdReused` if it is another; `None` if there is
+/// none. A retry is answered even if the sender has left since: it
+/// reveals only the sender's own message.
 fn replay(
     tx: &mut dyn Tx,
     sender: AccountId,
+    conversation: ConversationId,
     client_msg_id: &ClientMsgId,
     retried: impl Fn(&Message) -> bool,
 ) -> Result<Option<Sent>> {
+    let recalled = |earlier: &Message| {
+        earlier.recalled_at.is_some() && earlier.conversation_id == conversation
+    };
     match tx.reads().message_by_client_id(sender, client_msg_id)? {
-        Some(earlier) if retried(&earlier) => Ok(Some(Sent {
+        Some(earlier) if retried(&earlier) || recalled(&earlier) => Ok(Some(Sent {
             message: Arc::new(earlier),
             replayed: true,
         })),
@@ -177,6 +183,7 @@ pub fn append_message(
         sent_at: now,
         kind: special.as_ref().map(|(kind, _)| (*kind).to_owned()),
         reference: special.map(|(_, reference)| reference),
+        recalled_at: None,
     });
     for member in members {
         tx.append_log(member, Event::MessageNew(Arc::clone(&message)))?;

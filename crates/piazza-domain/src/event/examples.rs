@@ -41,6 +41,7 @@ pub fn covers(event: &Event) -> &'static str {
         | Event::PasswordChanged { .. }
         | Event::ReadMarker { .. }
         | Event::ReadReceipt { .. }
+        | Event::MessageRecalled { .. }
         | Event::WalletCredited(_)
         | Event::WalletDebited(_)
         | Event::TransferSent(_)
@@ -80,6 +81,7 @@ fn message(kind: Option<&str>, reference: Option<&str>) -> Event {
         sent_at: Timestamp::from_unix_ms(1_700_000_000_123),
         kind: kind.map(str::to_owned),
         reference: reference.map(str::to_owned),
+        recalled_at: None,
     }))
 }
 
@@ -195,6 +197,15 @@ fn chat() -> Vec<(&'static str, Event)> {
                 conversation_id: conversation(),
                 account_id: account(2),
                 seq: Seq::from_store(7),
+            },
+        ),
+        (
+            "message recalled",
+            Event::MessageRecalled {
+                conversation_id: conversation(),
+                message_id: MessageId::from_row(40),
+                seq: Seq::from_store(7),
+                by: account(1),
             },
         ),
     ]

@@ -146,6 +146,17 @@ pub enum Event {
         #[serde(rename = "device_id")]
         device_id: DeviceId,
     },
+    #[serde(rename = "message.recalled")]
+    MessageRecalled {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "message_id")]
+        message_id: MessageId,
+        #[serde(rename = "seq")]
+        seq: Seq,
+        #[serde(rename = "by")]
+        by: AccountId,
+    },
     #[serde(rename = "read.receipt")]
     ReadReceipt {
         #[serde(rename = "conversation_id")]
@@ -225,6 +236,12 @@ pub struct Message {
     pub kind: Option<String>,
     #[serde(rename = "reference", default)]
     pub reference: Option<String>,
+    #[serde(
+        rename = "recalled_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub recalled_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -392,6 +409,7 @@ event_twins! {
         PasswordChanged { by_device_id, signed_out_other_devices },
         ReadMarker { conversation_id, seq, device_id },
         ReadReceipt { conversation_id, account_id, seq },
+        MessageRecalled { conversation_id, message_id, seq, by },
         PinReset { effective_at },
         PinChanged { reset_cancelled },
 }
@@ -419,6 +437,7 @@ macro_rules! struct_twins {
 
 struct_twins!(Message <=> Message {
     message_id, conversation_id, seq, sender, client_msg_id, text, sent_at, kind, reference,
+    recalled_at,
 });
 struct_twins!(AccountRef <=> AccountRef { account_id, username, display_name, avatar_media_id });
 struct_twins!(Named <=> Named { display_name, avatar_media_id });

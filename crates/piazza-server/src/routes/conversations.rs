@@ -9,11 +9,12 @@ use piazza_api::{
     AddMember, ConversationCreated, ConversationList, ConversationView, CreateGroup, MarkRead,
     MessagePage, MessageSent, MessageView, OpenDirect, Problem, SendMessage, UpdateGroup,
 };
+use piazza_core::chat::recall::RecallWindows;
 use piazza_domain::event::Message;
 use piazza_domain::store::GroupChange;
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, GroupTitle, MessageText, Rejection, Seq, Timestamp,
-    limits,
+    AccountId, ClientMsgId, ConversationId, GroupTitle, MessageId, MessageText, Rejection, Seq,
+    Timestamp, limits,
 };
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -37,6 +38,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(remove_member))
         .routes(routes!(send, history))
         .routes(routes!(mark_read))
+        .routes(routes!(recall))
 }
 
 fn conversation_id(text: &str) -> Result<ConversationId, ApiError> {
@@ -53,6 +55,8 @@ pub fn message_view(message: &Message) -> MessageView {
         client_msg_id: message.client_msg_id.as_str().to_owned(),
         kind: message.kind.clone().unwrap_or_else(|| "text".to_owned()),
         ref_: message.reference.clone(),
+        recalled: message.recalled_at.is_some(),
+        recalled_at: message.recalled_at.map(|at| at.to_rfc3339()),
     }
 }
 
@@ -351,6 +355,39 @@ pub async fn mark_read(
         .mark_read(auth.account, auth.device, conversation, seq)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Recall a message for every member: its sender may within
+/// `limits.recall_window_s` (2 minutes), a group's owner within
+/// `limits.group_recall_window_s` (24 hours), any message but money's.
+/// Its text and picture are erased for good; every member's log gets
+/// `message.recalled`. Recalling it again answers the same. Answers the
+/// message as it now is.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages/{message_id}/recall",
+    tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path), ("message_id" = String, Path)),
+    responses(
+        (status = 200, body = MessageView),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member, recall_not_allowed (not yours, not the group's owner, or money), recall_too_late", body = Problem),
+        (status = 404, description = "message_not_found (also for one sent before the caller joined)", body = Problem),
+    ))]
+pub async fn recall(
+    State(app): State<App>,
+    auth: Auth,
+    Path((conversation, message)): Path<(String, String)>,
+) -> Result<Json<MessageView>, ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    let message = MessageId::parse(&message).map_err(|_| Rejection::MessageNotFound)?;
+    let windows = RecallWindows {
+        own_s: app.limits.recall_window_s,
+        group_owner_s: app.limits.group_recall_window_s,
+    };
+    let recalled = app
+        .store
+        .recall_message(auth.account, conversation, message, windows)
+        .await?;
+    Ok(Json(message_view(&recalled)))
 }
 
 /// A page size: absent means the default, past the cap means the cap, and

@@ -185,6 +185,11 @@ export class Api {
     if (mediaId) body.media_id = mediaId;
     return this.post(`/conversations/${encodeURIComponent(conversationId)}/messages`, body);
   }
+  /** Takes a message back for everyone; answers the message as it now is (`recalled`). */
+  recall(conversationId, messageId) {
+    const path = `/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}/recall`;
+    return this.request('POST', path);
+  }
 
   // Media: the body is the image itself, typed by its Content-Type.
   async uploadMedia(blob) {

@@ -308,6 +308,9 @@ pub fn payment_status(status: &str) -> &str {
 
 // -------------------------------------------------------------- messages
 
+/// What stands for a recalled message's content.
+pub const RECALLED: &str = "[recalled]";
+
 /// A message's content with its kind marked: "[picture] caption",
 /// "[transfer 12.34 CNY] (trf_1)", "[red packet] happy new year (rpk_1)".
 pub fn message_body(kind: &str, text: &str, reference: Option<&str>) -> String {
@@ -336,7 +339,11 @@ pub fn message_line(message: &MessageView, directory: &Directory) -> String {
         message.seq,
         short_time(&message.sent_at),
         directory.who(&message.sender),
-        message_body(&message.kind, &message.text, message.ref_.as_deref())
+        if message.recalled {
+            RECALLED.to_owned()
+        } else {
+            message_body(&message.kind, &message.text, message.ref_.as_deref())
+        }
     ))
 }
 
@@ -654,6 +661,8 @@ mod tests {
             client_msg_id: "x".to_owned(),
             kind: kind.to_owned(),
             ref_: reference.map(str::to_owned),
+            recalled: false,
+            recalled_at: None,
         }
     }
 

@@ -35,6 +35,7 @@ mod pay_rules;
 mod pay_state_machine;
 mod profiles;
 mod read_receipts;
+mod recall;
 mod red_packets;
 mod routes;
 mod send_order;

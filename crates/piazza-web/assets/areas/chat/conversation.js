@@ -6,8 +6,9 @@
 
 import { h, icon, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
-import { avatar, bubble, iconButton } from '../../lib/ui.js';
-import { messageSummary } from './summary.js';
+import { avatar, bubble, iconButton, toast } from '../../lib/ui.js';
+import { messageSummary, recallLine } from './summary.js';
+import { closeMessageMenu, openMessageMenu } from './message-menu.js';
 import { problemText } from '../auth/index.js';
 /** The preview and the viewer load on first use, not before the first paint. */
 const pictures = () => import('./pictures.js');
@@ -48,6 +49,8 @@ export class Conversation extends HTMLElement {
     this.rows = new Map();
     this.stick = true;
     this.dividerSeq = null;
+    /** Rows whose recall the server refused: not offered again. */
+    this.recallRefused = new Set();
   }
 
   connectedCallback() {
@@ -70,6 +73,12 @@ export class Conversation extends HTMLElement {
     this.state.addEventListener('changed', this.onChanged);
     this.session.addEventListener('person', this.onChanged);
     this.state.addEventListener('incoming', this.onIncoming);
+    // A recall is told too, and takes the place of the message's announcement.
+    this.onRecalled = (e) => {
+      const { conversation_id: id, message } = e.detail;
+      if (id === this.conversationId) this.live.textContent = recallLine(message, this.session);
+    };
+    this.state.addEventListener('recalled', this.onRecalled);
     // Back to a tab left on this conversation: what it shows is read now.
     this.onVisible = () => {
       if (document.visibilityState !== 'visible') return;
@@ -94,6 +103,10 @@ export class Conversation extends HTMLElement {
     this.state.removeEventListener('changed', this.onChanged);
     this.session.removeEventListener('person', this.onChanged);
     this.state.removeEventListener('incoming', this.onIncoming);
+    this.state.removeEventListener('recalled', this.onRecalled);
+    clearTimeout(this.recallTimer);
+    this.recallExpiry = 0;
+    closeMessageMenu();
     document.removeEventListener('visibilitychange', this.onVisible);
     window.removeEventListener('focus', this.onVisible);
     this.onResize.disconnect();
@@ -420,12 +433,9 @@ export class Conversation extends HTMLElement {
       const key = this.key(item);
       wanted.add(key);
       let row = this.rows.get(key);
-      if (!row || row.dataset.status !== item.status || row.dataset.read !== this.readMark(item)) {
+      if (!row || row.dataset.marks !== this.marks(item)) {
         const fresh = this.row(item);
-        if (row) {
-          releaseImages(row);
-          row.replaceWith(fresh);
-        }
+        if (row) this.swapRow(row, fresh);
         row = fresh;
         this.rows.set(key, row);
       }
@@ -455,6 +465,46 @@ export class Conversation extends HTMLElement {
   }
 
   /**
+   * A row built again in place: its pictures given back, and the focus,
+   * if it was inside, kept on its "…" button or else on the list.
+   */
+  swapRow(row, fresh) {
+    const focused = row.contains(document.activeElement);
+    releaseImages(row);
+    row.replaceWith(fresh);
+    if (focused) (fresh.querySelector('.msg-actions') ?? this.scroller).focus({ preventScroll: true });
+  }
+
+  /**
+   * What a row shows that changes after it is built (the send's state,
+   * the read mark, a recall, whether recalling is offered): a row whose
+   * marks differ is built again.
+   */
+  marks(item) {
+    const recall = this.recallOffered(item) ? 'offer' : '';
+    return `${item.status ?? 'sent'}|${this.readMark(item) ?? ''}|${item.recalled ? 'recalled' : recall}`;
+  }
+
+  /**
+   * Whether this message's menu offers Recall now (the state's hint: the
+   * server decides). Until when is remembered, so the rows are looked at
+   * again when the first offer runs out and its button goes.
+   */
+  recallOffered(item) {
+    const deadline = this.state.recallDeadline(this.conversationId, item);
+    if (deadline <= Date.now() || this.recallRefused.has(this.key(item))) return false;
+    if (!this.recallExpiry || deadline < this.recallExpiry) {
+      clearTimeout(this.recallTimer);
+      this.recallExpiry = deadline;
+      this.recallTimer = setTimeout(() => {
+        this.recallExpiry = 0;
+        this.schedule();
+      }, deadline - Date.now() + 50);
+    }
+    return true;
+  }
+
+  /**
    * 'true' on my stored messages the peer of a direct chat has read, else
    * undefined (as the row's dataset reads when unset).
    */
@@ -464,6 +514,7 @@ export class Conversation extends HTMLElement {
   }
 
   row(item) {
+    if (item.recalled) return this.recalledRow(item);
     const mine = item.sender === this.session.me;
     const conversation = this.state.conversations.get(this.conversationId);
     const group = conversation?.kind === 'group';
@@ -483,27 +534,86 @@ export class Conversation extends HTMLElement {
             t('chat.retry'),
           )
         : null;
-    const divider =
-      this.dividerSeq && item.seq === this.dividerSeq
-        ? h('p', { class: 'divider', role: 'separator' }, t('chat.new_messages'))
-        : null;
+    const actions = this.recallOffered(item) ? this.actionsButton(item) : null;
     const body = bubble({
       mine,
       status: read ? 'read' : status,
       sender: group && !mine ? this.session.name(item.sender) : null,
       content: this.content(item),
       time: h('time', { datetime: item.sent_at }, shortTime(item.sent_at, language())),
-      extra: retry,
+      extra: [retry, actions],
     });
+    // A right click (or a phone's long press) opens the same menu as "…".
+    if (actions) {
+      body.addEventListener('contextmenu', (e) => {
+        e.preventDefault();
+        this.openActions(item, actions, { x: e.clientX, y: e.clientY });
+      });
+    }
     return h(
       'div',
       {
         class: `msg ${mine ? 'mine' : 'theirs'}`,
-        dataset: { seq: item.seq ?? '', status, clientMsgId: item.client_msg_id, ...(read ? { read } : {}) },
+        dataset: { seq: item.seq ?? '', status, clientMsgId: item.client_msg_id, marks: this.marks(item), ...(read ? { read } : {}) },
       },
-      divider,
+      this.divider(item),
       group && !mine ? h('div', { class: 'msg-line' }, avatar(this.session, item.sender, { size: 'sm' }), body) : body,
     );
+  }
+
+  /** "New messages" over the first unread message, when the conversation opened with some. */
+  divider(item) {
+    if (!this.dividerSeq || item.seq !== this.dividerSeq) return null;
+    return h('p', { class: 'divider', role: 'separator' }, t('chat.new_messages'));
+  }
+
+  /** A recalled message: a centred line in its place, no bubble, no picture, no caption. */
+  recalledRow(item) {
+    return h(
+      'div',
+      {
+        class: 'msg recalled',
+        dataset: { seq: item.seq ?? '', status: item.status ?? 'sent', clientMsgId: item.client_msg_id, marks: this.marks(item), recalled: 'true' },
+      },
+      this.divider(item),
+      h('p', { class: 'system-line', 'data-testid': 'recalled-line' }, recallLine(item, this.session)),
+    );
+  }
+
+  /** The bubble's "…": the message's menu (what WeChat's long press opens). */
+  actionsButton(item) {
+    const button = iconButton('more', t('chat.message_actions'), {
+      class: 'msg-actions',
+      'data-testid': 'message-actions',
+      'aria-haspopup': 'menu',
+      'aria-expanded': 'false',
+      onclick: () => {
+        if (button.getAttribute('aria-expanded') === 'true') closeMessageMenu();
+        else this.openActions(item, button);
+      },
+    });
+    return button;
+  }
+
+  openActions(item, opener, at = null) {
+    openMessageMenu({
+      opener,
+      at,
+      items: [{ label: t('chat.recall'), icon: 'undo', testid: 'recall-message', action: () => this.recall(item) }],
+    });
+  }
+
+  /** Recalls at once, as WeChat does; a refusal (too late, not allowed) is said in a toast. */
+  async recall(item) {
+    try {
+      await this.state.recall(this.conversationId, item);
+    } catch (error) {
+      toast(problemText(error), { tone: 'error', testid: 'recall-error' });
+      if (error?.code === 'recall_too_late' || error?.code === 'recall_not_allowed') {
+        this.recallRefused.add(this.key(item));
+        this.schedule();
+      }
+    }
   }
 
   /** A message's body: an area's card for its kind, else its text. */

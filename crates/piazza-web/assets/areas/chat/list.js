@@ -125,7 +125,9 @@ export class ChatList extends HTMLElement {
     if (last) {
       const who = last.sender === session.me ? t('chat.you') : session.name(last.sender);
       const body = messageSummary(last, session, () => this.schedule());
-      preview = conversation.kind === 'group' || last.sender === session.me ? `${who}: ${body}` : body;
+      // A recall line names who recalled; others name the sender in a group, or me.
+      const named = !last.recalled && (conversation.kind === 'group' || last.sender === session.me);
+      preview = named ? `${who}: ${body}` : body;
     }
     entry.subtitle.textContent = preview;
     entry.subtitle.hidden = !preview;

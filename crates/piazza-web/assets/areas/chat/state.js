@@ -1,7 +1,9 @@
 // The chat state of one account: its conversations (with the last message
 // and the unread count, kept current by sync events) and the messages of
-// the conversations opened so far. Views listen for 'changed' (the list)
-// and 'messages' (one conversation's messages, detail = conversation id).
+// the conversations opened so far. Views listen for 'changed' (the list),
+// 'messages' (one conversation's messages, detail = conversation id) and
+// 'recalled' (a message held here was just recalled, detail =
+// {conversation_id, message}).
 
 import { newClientMsgId } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
@@ -14,6 +16,20 @@ const PREVIEWS_MAX = 40;
 const SEND_TIMEOUT_MS = 10000;
 /** Where the muted conversations of an account are kept (this browser only). */
 const MUTED_KEY = 'piazza.muted.';
+/** How long its sender may recall a message (the server's `limits.recall_window_s`). */
+const RECALL_MS = 2 * 60 * 1000;
+/** How long a group's owner may recall anyone's message (`limits.group_recall_window_s`). */
+const GROUP_RECALL_MS = 24 * 60 * 60 * 1000;
+/** The kinds of message a recall takes back (never money's). */
+const RECALLABLE_KINDS = new Set(['text', 'image']);
+
+/**
+ * A message as a recall leaves it: no text, no picture, and who recalled
+ * it when that is known (the live event says; history only says it was).
+ */
+export function asRecalled(message, by = null) {
+  return { ...message, text: '', ref: null, recalled: true, recalled_by: by ?? message.recalled_by ?? null };
+}
 
 /** One conversation's messages, oldest first, plus sends not yet stored. */
 export class MessageLog {
@@ -21,6 +37,8 @@ export class MessageLog {
     this.items = [];
     this.seqs = new Set();
     this.pending = [];
+    /** seq → who recalled it, for messages recalled before (or while) their page arrives. */
+    this.recalls = new Map();
     this.hasMore = true;
     this.loaded = false;
     this.loading = null;
@@ -47,11 +65,29 @@ export class MessageLog {
       this.seqs.add(message.seq);
       const mine = this.pending.findIndex((p) => p.client_msg_id === message.client_msg_id);
       if (mine >= 0 && this.pending[mine].sender === message.sender) this.pending.splice(mine, 1);
-      this.items.push({ ...message, status: 'sent' });
+      this.items.push(this.withRecall({ ...message, status: 'sent' }));
       added = true;
     }
     if (added) this.items.sort((a, b) => a.seq - b.seq);
     return added;
+  }
+
+  /** `message` as this log knows it: recalled if a recall of its seq was seen. */
+  withRecall(message) {
+    return this.recalls.has(message.seq) ? asRecalled(message, this.recalls.get(message.seq)) : message;
+  }
+
+  /**
+   * Message `seq` was recalled (by `by`, when known): it is shown so from
+   * now on, and so is a copy of it arriving later with an older page.
+   * True if a message held here changed.
+   */
+  recall(seq, by) {
+    this.recalls.set(seq, by ?? this.recalls.get(seq) ?? null);
+    const index = this.items.findIndex((m) => m.seq === seq);
+    if (index < 0) return false;
+    this.items[index] = asRecalled(this.items[index], by);
+    return true;
   }
 }
 
@@ -142,7 +178,7 @@ export class ChatState extends EventTarget {
           const page = await this.session.api.history(conversation.conversation_id, null, 1);
           const message = page.messages[0];
           if (message && !conversation.last) {
-            conversation.last = message;
+            conversation.last = this.log(conversation.conversation_id).withRecall(message);
           }
         } catch {
           // A preview is a nicety; the list stands without it.
@@ -337,6 +373,48 @@ export class ChatState extends EventTarget {
     if (item && item.status === 'failed') this.transmit(conversationId, item);
   }
 
+  /**
+   * Until when (ms since the epoch) I may recall `message`, or 0: my own
+   * text or picture within two minutes, anyone's in a group I own within
+   * a day; never money. A hint for what to offer: the server decides.
+   */
+  recallDeadline(conversationId, message) {
+    if (message.recalled || !message.message_id || (message.status ?? 'sent') !== 'sent') return 0;
+    if (!RECALLABLE_KINDS.has(message.kind ?? 'text')) return 0;
+    const sentAt = Date.parse(message.sent_at);
+    if (Number.isNaN(sentAt)) return 0;
+    const conversation = this.conversations.get(conversationId);
+    const owner = conversation?.kind === 'group' && conversation.owner === this.session.me;
+    const span = Math.max(message.sender === this.session.me ? RECALL_MS : 0, owner ? GROUP_RECALL_MS : 0);
+    return span ? sentAt + span : 0;
+  }
+
+  /** Recalls a stored message for everyone; the server's refusal is thrown (an ApiError). */
+  async recall(conversationId, message) {
+    const answer = await this.session.api.recall(conversationId, message.message_id);
+    this.noteRecall(conversationId, answer?.seq ?? message.seq, this.session.me);
+  }
+
+  /**
+   * Message `seq` of a conversation was recalled by `by`: its row and, if
+   * it was the last one, the list's preview show the recall line instead.
+   */
+  noteRecall(conversationId, seq, by) {
+    const log = this.log(conversationId);
+    const news = log.items.some((m) => m.seq === seq && !m.recalled);
+    log.recall(seq, by);
+    const conversation = this.conversations.get(conversationId);
+    if (conversation?.last?.seq === seq) {
+      conversation.last = asRecalled(conversation.last, by);
+      this.changed();
+    }
+    this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
+    if (news) {
+      const message = log.items.find((m) => m.seq === seq);
+      this.dispatchEvent(new CustomEvent('recalled', { detail: { conversation_id: conversationId, message } }));
+    }
+  }
+
   async transmit(conversationId, item) {
     item.status = 'sending';
     this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
@@ -412,12 +490,16 @@ export class ChatState extends EventTarget {
         const isNew = this.noteMessage(event.conversation_id, event);
         if (isNew) {
           this.dispatchEvent(new CustomEvent('messages', { detail: event.conversation_id }));
-          if (event.sender !== this.session.me) {
+          // A message recalled before this device heard of it is not news.
+          if (event.sender !== this.session.me && !event.recalled) {
             this.dispatchEvent(new CustomEvent('incoming', { detail: event }));
           }
         }
         break;
       }
+      case 'message.recalled':
+        this.noteRecall(event.conversation_id, event.seq, event.recalled_by);
+        break;
       case 'conversation.created':
         this.members.set(event.conversation_id, new Set(event.members ?? []));
         this.scheduleReload();

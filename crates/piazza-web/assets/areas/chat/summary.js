@@ -9,7 +9,7 @@
 import { has, t } from '../../lib/i18n.js';
 
 /**
- * @typedef {{ kind?: string, text?: string, ref?: string | null, sender?: string }} MessageLike
+ * @typedef {{ kind?: string, text?: string, ref?: string | null, sender?: string, recalled?: boolean, recalled_by?: string | null }} MessageLike
  * @typedef {(message: MessageLike, session: any, redraw: () => void) => string | null} PreviewMaker
  */
 
@@ -35,9 +35,28 @@ export function kindLabel(kind) {
  * @param {() => void} [redraw]
  */
 export function messageSummary(message, session, redraw = () => {}) {
+  if (message.recalled) return recallLine(message, session);
   const kind = message.kind ?? 'text';
   if (kind === 'text') return message.text ?? '';
   if (kind === 'image') return `[${kindLabel('image')}] ${message.text ?? ''}`.trim();
   const made = previewMakers.get(kind)?.(message, session, redraw);
   return made ?? `[${kindLabel(kind)}]`;
+}
+
+/**
+ * What a recalled message leaves in its place: "You recalled a message",
+ * "Ann recalled a message", or, when a group's owner took back someone
+ * else's (only the live event says who recalled: history says only that
+ * it was), "Gina recalled a message from Ann".
+ * @param {MessageLike} message
+ * @param {any} session
+ */
+export function recallLine(message, session) {
+  const me = session.me;
+  const sender = message.sender;
+  const by = message.recalled_by ?? sender;
+  if (by === sender) return by === me ? t('chat.recalled_you') : t('chat.recalled', { name: session.name(by) });
+  if (by === me) return t('chat.recalled_you_from', { sender: session.name(sender) });
+  if (sender === me) return t('chat.recalled_yours', { name: session.name(by) });
+  return t('chat.recalled_from', { name: session.name(by), sender: session.name(sender) });
 }

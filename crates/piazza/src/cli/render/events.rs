@@ -7,7 +7,7 @@
 use piazza_api::EventView;
 use serde_json::{Map, Value};
 
-use super::{Conversation, Directory, message_body, money, short_time};
+use super::{Conversation, Directory, RECALLED, message_body, money, short_time};
 
 /// One line of `piazza watch`: the time, then what happened.
 pub fn event_line(event: &EventView, directory: &Directory) -> String {
@@ -26,6 +26,12 @@ pub fn event_sentence(event: &EventView, directory: &Directory) -> String {
     let (area, what) = event.type_.split_once('.').unwrap_or((&event.type_, ""));
     let said = match area {
         "message" if what == "new" => Some(message(&fields, directory)),
+        "message" if what == "recalled" => Some(format!(
+            "{} recalled message #{} in {}",
+            directory.who(fields.str("recalled_by")),
+            fields.text("seq"),
+            directory.place(fields.str("conversation_id"))
+        )),
         "conversation" => conversation(what, &fields, directory),
         "contact" => contact(what, &fields, directory),
         "read" if what == "marker" => Some(format!(
@@ -194,11 +200,15 @@ fn members<'a>(fields: &Fields<'a>) -> Vec<&'a str> {
 fn message(fields: &Fields<'_>, directory: &Directory) -> String {
     let sender = fields.str("sender");
     let conversation = fields.str("conversation_id");
-    let body = message_body(
-        fields.opt("kind").unwrap_or("text"),
-        fields.opt("text").unwrap_or(""),
-        fields.opt("ref"),
-    );
+    let body = if fields.0.get("recalled") == Some(&Value::Bool(true)) {
+        RECALLED.to_owned()
+    } else {
+        message_body(
+            fields.opt("kind").unwrap_or("text"),
+            fields.opt("text").unwrap_or(""),
+            fields.opt("ref"),
+        )
+    };
     let place = directory.conversation(conversation);
     match (directory.is_me(sender), directory.is_group(conversation)) {
         (false, false) => format!("{}: {body}", directory.name(sender)),
@@ -721,6 +731,23 @@ mod tests {
                 json!({"conversation_id": "conv_1", "account_id": "acct_2", "seq": 12})
             ),
             "Bob Chen (@bob) read your messages up to #12"
+        );
+        assert_eq!(
+            said(
+                "message.recalled",
+                json!({"conversation_id": "conv_1", "message_id": "msg_4", "seq": 4,
+                "recalled_by": "acct_2"})
+            ),
+            "Bob Chen (@bob) recalled message #4 in your chat with Bob Chen"
+        );
+        assert_eq!(
+            said(
+                "message.new",
+                json!({"conversation_id": "conv_1", "message_id": "msg_4", "seq": 4,
+                "sender": "acct_2", "text": "", "kind": "text", "recalled": true,
+                "sent_at": "2025-01-02T10:00:00Z", "client_msg_id": "x"})
+            ),
+            "Bob Chen (@bob): [recalled]"
         );
     }
 

@@ -1,0 +1,101 @@
+//! Recalling a message: its sender within a short window, or a group's
+//! owner within a day, takes it back from every member. The content is
+//! erased from the store, not hidden (a recalled picture is no longer
+//! served to anyone but its uploader), and every member's log gets
+//! `message.recalled`, so each device replaces what it shows.
+
+use piazza_domain::event::{ConversationKind, Event, Message};
+use piazza_domain::store::StoreResult;
+use piazza_domain::{AccountId, ConversationId, MessageId, MessageText, Rejection};
+
+use super::IMAGE_KIND;
+use crate::Core;
+use crate::engine::{Lane, Result, Tx};
+
+/// How long after sending a message may be recalled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecallWindows {
+    /// By its sender (WeChat's two minutes).
+    pub own_s: u64,
+    /// By a group's owner, for anyone's message.
+    pub group_owner_s: u64,
+}
+
+/// Recalls `message` of `conversation` for `account`, who must be a member
+/// who can see it (else `MessageNotFound`, as for an id that does not
+/// exist). Its sender may recall it within `windows.own_s`, the group's
+/// owner within `windows.group_owner_s`; a message that stands for money
+/// is never recalled. Recalling a recalled message changes nothing.
+/// Answers the message as it is now.
+pub fn recall_message(
+    tx: &mut dyn Tx,
+    account: AccountId,
+    conversation: ConversationId,
+    message: MessageId,
+    windows: RecallWindows,
+) -> Result<Message> {
+    let membership = tx
+        .membership_for_update(account, conversation)?
+        .ok_or(Rejection::NotAMember)?;
+    let found = tx
+        .reads()
+        .message_in(conversation, message)?
+        .filter(|found| found.seq > membership.from_seq)
+        .ok_or(Rejection::MessageNotFound)?;
+    if found.recalled_at.is_some() {
+        return Ok(found);
+    }
+    let recallable = found.kind.is_none() || found.kind.as_deref() == Some(IMAGE_KIND);
+    let as_owner = membership.kind == ConversationKind::Group && membership.owner == Some(account);
+    let own = (found.sender == account).then_some(windows.own_s);
+    let owners = as_owner.then_some(windows.group_owner_s);
+    let window_s = own
+        .max(owners)
+        .filter(|_| recallable)
+        .ok_or(Rejection::RecallNotAllowed)?;
+    let now = tx.now();
+    let age_ms = now.unix_ms().saturating_sub(found.sent_at.unix_ms());
+    if age_ms > i64::try_from(window_s.saturating_mul(1000)).unwrap_or(i64::MAX) {
+        return Err(Rejection::RecallTooLate { window_s }.into());
+    }
+    tx.recall_message(message, now)?;
+    for member in tx.reads().member_ids(conversation)? {
+        tx.append_log(
+            member,
+            Event::MessageRecalled {
+                conversation_id: conversation,
+                message_id: message,
+                seq: found.seq,
+                by: account,
+            },
+        )?;
+    }
+    Ok(recalled(found, now))
+}
+
+/// `message` as a recall leaves it.
+fn recalled(message: Message, at: piazza_domain::Timestamp) -> Message {
+    Message {
+        text: MessageText::from_store(String::new()),
+        reference: None,
+        recalled_at: Some(at),
+        ..message
+    }
+}
+
+impl Core {
+    /// Recalls a message for every member ([`recall_message`]).
+    pub async fn recall_message(
+        &self,
+        account: AccountId,
+        conversation: ConversationId,
+        message: MessageId,
+        windows: RecallWindows,
+    ) -> StoreResult<Message> {
+        let lane = Lane::conversation(conversation);
+        self.write_in(lane, move |tx| {
+            recall_message(tx, account, conversation, message, windows)
+        })
+        .await
+    }
+}

@@ -1,0 +1,247 @@
+//! Recalling a message: its sender within `limits.recall_window_s`, a
+//! group's owner within `limits.group_recall_window_s`; every member's
+//! history, sync and socket show it recalled, its content is gone (a
+//! picture is no longer served), and every refusal changes nothing.
+
+use piazza_api::MessageView;
+use piazza_client::IdempotencyKey;
+
+use crate::helpers::*;
+use crate::media::TINY_PNG;
+use crate::wallet::{PIN, set_pin, top_up};
+
+/// `owner` and `members`, all contacts of the owner, in a group.
+async fn group(app: &TestApp, names: &[&str]) -> (Vec<User>, String) {
+    let mut users = Vec::new();
+    for name in names {
+        users.push(app.signup(name).await);
+    }
+    for member in &users[1..] {
+        befriend(&users[0], member).await;
+    }
+    let ids: Vec<String> = users[1..].iter().map(|u| u.account_id.clone()).collect();
+    let conversation = users[0]
+        .client
+        .create_group("Recalls", &ids)
+        .await
+        .expect("group created");
+    (users, conversation)
+}
+
+/// The message with `seq` as `user` sees it in the history.
+async fn seen(user: &User, conversation: &str, seq: i64) -> Option<MessageView> {
+    let page = user
+        .client
+        .history(conversation, Some(seq + 1), Some(1))
+        .await
+        .expect("history");
+    page.messages.into_iter().find(|message| message.seq == seq)
+}
+
+/// The `message.recalled` entries of `user`'s log.
+async fn recalls_logged(user: &User) -> Vec<serde_json::Value> {
+    let (events, _) = sync_all(&user.client, None, 200).await;
+    events
+        .into_iter()
+        .filter(|event| event.type_ == "message.recalled")
+        .map(|event| serde_json::to_value(&event.fields).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_recalled_message_is_gone_for_every_member_everywhere() {
+    let app = spawn_app().await;
+    let (users, conversation) = group(&app, &["ann", "bob", "cat"]).await;
+    let (ann, bob, cat) = (&users[0], &users[1], &users[2]);
+    let (mut cat_socket, _) = live_socket(cat).await;
+    let (sent, _) = bob
+        .client
+        .send_message(&conversation, "b-1", "oops, wrong group")
+        .await
+        .unwrap();
+    let (uploaded, _) = cat
+        .client
+        .upload_media(TINY_PNG.to_vec(), "image/png")
+        .await
+        .unwrap();
+    let (picture, _) = cat
+        .client
+        .send_image(&conversation, "c-1", &uploaded.media_id, "my desk")
+        .await
+        .unwrap();
+    bob.client
+        .media(&uploaded.media_id)
+        .await
+        .expect("shown to members");
+
+    let recalled = bob
+        .client
+        .recall_message(&conversation, &sent.message_id)
+        .await
+        .expect("recalled within the window");
+    assert!(recalled.recalled && recalled.recalled_at.is_some());
+    assert_eq!((recalled.text.as_str(), recalled.seq), ("", sent.seq));
+    for user in [ann, bob, cat] {
+        let shown = seen(user, &conversation, sent.seq).await.unwrap();
+        assert!(shown.recalled, "{} sees it recalled", user.username);
+        assert_eq!(shown.text, "", "nothing of it is left");
+        // Sync, from scratch on a new device: the message arrives recalled,
+        // then the recall itself.
+        let (events, _) = sync_all(&user.client, None, 200).await;
+        let new = events
+            .iter()
+            .find(|e| e.type_ == "message.new" && e.fields["seq"] == sent.seq)
+            .unwrap();
+        assert_eq!(new.fields["recalled"], true);
+        assert_eq!(new.fields["text"], "");
+        let logged = recalls_logged(user).await;
+        assert_eq!(logged.len(), 1, "{}: one recall logged", user.username);
+        assert_eq!(logged[0]["message_id"], sent.message_id.as_str());
+        assert_eq!(logged[0]["recalled_by"], bob.account_id.as_str());
+    }
+    let live = next_of_type(&mut cat_socket, "message.recalled").await;
+    assert_eq!(live.fields["seq"], sent.seq);
+
+    // Again: the same answer, nothing more logged.
+    let again = bob
+        .client
+        .recall_message(&conversation, &sent.message_id)
+        .await
+        .unwrap();
+    assert_eq!(again, recalled);
+    assert_eq!(recalls_logged(ann).await.len(), 1);
+    // A retry of the recalled send replays it; it does not post it again.
+    let (retried, replayed) = bob
+        .client
+        .send_message(&conversation, "b-1", "oops, wrong group")
+        .await
+        .unwrap();
+    assert!(replayed);
+    assert_eq!(retried.message_id, sent.message_id);
+
+    // A recalled picture is no longer served to members, only to its uploader.
+    cat.client
+        .recall_message(&conversation, &picture.message_id)
+        .await
+        .unwrap();
+    let error = bob.client.media(&uploaded.media_id).await.unwrap_err();
+    assert_problem(&error, 404, "media_not_found");
+    cat.client
+        .media(&uploaded.media_id)
+        .await
+        .expect("its uploader's own");
+    let shown = seen(ann, &conversation, picture.seq).await.unwrap();
+    assert!(shown.recalled && shown.ref_.is_none());
+    assert_eq!(shown.kind, "image");
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn late_foreign_and_money_recalls_change_nothing() {
+    let app = spawn_app_with(|config| {
+        config.sandbox_payments = true;
+        config.limits.recall_window_s = 1;
+    })
+    .await;
+    let (users, conversation) = group(&app, &["ann", "bob", "cat"]).await;
+    let (ann, bob, cat) = (&users[0], &users[1], &users[2]);
+    let (early, _) = bob
+        .client
+        .send_message(&conversation, "b-1", "before dan")
+        .await
+        .unwrap();
+    let refused = |error: piazza_client::ClientError, status, code| {
+        assert_problem(&error, status, code);
+    };
+
+    // Not the sender, not the owner.
+    let error = cat
+        .client
+        .recall_message(&conversation, &early.message_id)
+        .await;
+    refused(error.unwrap_err(), 403, "recall_not_allowed");
+    // A newcomer cannot even see what was sent before they joined.
+    let dan = app.signup("dan").await;
+    befriend(ann, &dan).await;
+    ann.client
+        .add_member(&conversation, &dan.account_id)
+        .await
+        .unwrap();
+    let error = dan
+        .client
+        .recall_message(&conversation, &early.message_id)
+        .await;
+    refused(error.unwrap_err(), 404, "message_not_found");
+    // Outsiders, unknown and foreign ids.
+    let eve = app.signup("eve").await;
+    let error = eve
+        .client
+        .recall_message(&conversation, &early.message_id)
+        .await;
+    refused(error.unwrap_err(), 403, "not_a_member");
+    for id in ["msg_999999", "not-an-id", "msg_"] {
+        let error = bob.client.recall_message(&conversation, id).await;
+        refused(error.unwrap_err(), 404, "message_not_found");
+    }
+    let direct = befriend(bob, &eve).await;
+    let (elsewhere, _) = bob
+        .client
+        .send_message(&direct, "b-2", "hi eve")
+        .await
+        .unwrap();
+    let error = bob
+        .client
+        .recall_message(&conversation, &elsewhere.message_id)
+        .await;
+    refused(error.unwrap_err(), 404, "message_not_found");
+    // In a direct conversation the peer is nobody's owner.
+    let error = eve
+        .client
+        .recall_message(&direct, &elsewhere.message_id)
+        .await;
+    refused(error.unwrap_err(), 403, "recall_not_allowed");
+
+    // Past the sender's window (1 s here) the sender may not; the owner may.
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let error = bob
+        .client
+        .recall_message(&conversation, &early.message_id)
+        .await;
+    refused(error.unwrap_err(), 403, "recall_too_late");
+    let shown = seen(bob, &conversation, early.seq).await.unwrap();
+    assert!(
+        !shown.recalled && shown.text == "before dan",
+        "nothing changed"
+    );
+    assert!(recalls_logged(bob).await.is_empty());
+    let by_owner = ann
+        .client
+        .recall_message(&conversation, &early.message_id)
+        .await
+        .expect("the owner within a day");
+    assert!(by_owner.recalled);
+    assert_eq!(
+        recalls_logged(cat).await[0]["recalled_by"],
+        ann.account_id.as_str()
+    );
+
+    // Money is never recalled, not even by its sender at once.
+    set_pin(bob).await;
+    assert_eq!(top_up(bob, 1_000, "fund").await.0, 201);
+    let key = IdempotencyKey::parse("to-eve").unwrap();
+    bob.client
+        .send_transfer(&key, &eve.account_id, 100, PIN, None)
+        .await
+        .unwrap();
+    let page = bob.client.history(&direct, None, Some(1)).await.unwrap();
+    let transfer = &page.messages[0];
+    assert_eq!(transfer.kind, "transfer");
+    let error = bob
+        .client
+        .recall_message(&direct, &transfer.message_id)
+        .await;
+    refused(error.unwrap_err(), 403, "recall_not_allowed");
+    let shown = seen(bob, &direct, transfer.seq).await.unwrap();
+    assert!(!shown.recalled && shown.ref_.is_some());
+    app.shut_down().await;
+}
