@@ -874,6 +874,10 @@ scenario('recall-group', async (t) => {
   await expectGoneFromDom(page, 'the butler did it', "the owner's page");
   await expectGoneFromDom(phone, 'the butler did it', "Bea's page");
   await expectText(page, '.chat-list li .row-subtitle', `You recalled a message from bea ${run}`, "the owner's chat list preview");
+  // The history says who recalled too: after a reload, the same words.
+  await phone.reload();
+  await openChatWith(phone, `Book club ${run}`);
+  await expectText(phone, '[data-testid=recalled-line]', `gina ${run} recalled a message of yours`, 'the recall line at Bea after a reload');
 
   // The chat state by itself: a recalled picture keeps no caption nor
   // picture, the list's preview is the recall line, and an older page of

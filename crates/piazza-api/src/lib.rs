@@ -372,6 +372,10 @@ pub struct MessageView {
     /// When it was recalled (RFC 3339); absent if it was not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recalled_at: Option<String>,
+    /// Who recalled it: its sender, or the group's owner; absent if it
+    /// was not recalled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled_by: Option<String>,
 }
 
 fn text_kind() -> String {

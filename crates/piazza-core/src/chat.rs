@@ -12,7 +12,7 @@ pub mod conversations;
 pub mod messages;
 pub mod recall;
 
-use piazza_domain::event::{ConversationKind, LogEntry, Message};
+use piazza_domain::event::{ConversationKind, LogEntry, Message, Recall};
 use piazza_domain::store::{ConversationSummary, Page};
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, GroupTitle, LogSeq, MediaId, MessageId, MessageText,
@@ -201,8 +201,8 @@ pub trait Writes {
     /// in its conversation's history.
     fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<MessageId>;
     /// Recalls `message`: its text and reference are erased for good and
-    /// it is marked recalled at `at`.
-    fn recall_message(&mut self, message: MessageId, at: Timestamp) -> Result<()>;
+    /// `recall` kept.
+    fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<()>;
     /// Moves `member`'s read position in `conversation` to `seq`.
     fn set_read_seq(
         &mut self,

@@ -43,8 +43,17 @@ pub struct Message {
     pub kind: Option<String>,
     /// The id of what a non-text message stands for (a `trf_…`).
     pub reference: Option<String>,
-    /// When it was recalled: its text and reference are gone for good.
-    pub recalled_at: Option<Timestamp>,
+    /// When and by whom it was recalled: its text and reference are gone
+    /// for good.
+    pub recalled: Option<Recall>,
+}
+
+/// A message's recall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recall {
+    pub at: Timestamp,
+    /// Its sender, or the group's owner.
+    pub by: AccountId,
 }
 
 /// A public reference to an account, as events carry it: what a contact

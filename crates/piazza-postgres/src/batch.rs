@@ -693,7 +693,7 @@ impl Conn {
                 sent_at: message.sent_at,
                 kind: row.kind.clone(),
                 reference: row.reference.clone(),
-                recalled_at: None,
+                recalled: None,
             };
             let key = (row.sender, row.client_msg_id.clone());
             batch.set(|cache| &mut cache.sent, key, Some(found));

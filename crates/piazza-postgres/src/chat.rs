@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use piazza_core::chat::{GroupLook, Membership, NewMessage, Reads, Writes};
 use piazza_core::{Error, Result};
-use piazza_domain::event::{ConversationKind, Event, LogEntry, Message, stored};
+use piazza_domain::event::{ConversationKind, Event, LogEntry, Message, Recall, stored};
 use piazza_domain::store::{ConversationSummary, Page};
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, GroupTitle, LogSeq, MediaId, MessageId, MessageText,
@@ -22,7 +22,7 @@ use crate::{Db, PgTx};
 macro_rules! message_columns {
     () => {
         "m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.text, m.sent_at, \
-         m.kind, m.ref, m.recalled_at"
+         m.kind, m.ref, m.recalled_at, m.recalled_by"
     };
 }
 pub(crate) use message_columns;
@@ -73,10 +73,16 @@ pub(crate) fn message_at(row: &Row, first: usize) -> Message {
         sent_at: Timestamp::from_unix_ms(row.get(first + 6)),
         kind: row.get(first + 7),
         reference: row.get(first + 8),
-        recalled_at: row
-            .get::<_, Option<i64>>(first + 9)
-            .map(Timestamp::from_unix_ms),
+        recalled: recall_of(row.get(first + 9), row.get(first + 10)),
     }
+}
+
+/// A recall from its columns (both set, or neither).
+fn recall_of(at: Option<i64>, by: Option<i64>) -> Option<Recall> {
+    Some(Recall {
+        at: Timestamp::from_unix_ms(at?),
+        by: AccountId::from_row(by?),
+    })
 }
 
 /// What keeps a pair to one direct conversation: `conversations.direct_key`
@@ -484,10 +490,11 @@ impl Writes for PgTx<'_> {
         self.conn().insert_message(message).map(MessageId::from_row)
     }
 
-    fn recall_message(&mut self, message: MessageId, at: Timestamp) -> Result<()> {
+    fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<()> {
         self.conn().execute(
-            "UPDATE messages SET text = '', ref = NULL, recalled_at = $2 WHERE id = $1",
-            &[&message.row(), &at.unix_ms()],
+            "UPDATE messages SET text = '', ref = NULL, recalled_at = $2, recalled_by = $3
+             WHERE id = $1",
+            &[&message.row(), &recall.at.unix_ms(), &recall.by.row()],
         )?;
         Ok(())
     }

@@ -64,9 +64,10 @@ pub fn check_in(tx: &mut Transaction<'_>) -> Result<Report, postgres::Error> {
 /// References the schema does not guard with a foreign key (schema 3
 /// dropped them from the hot tables): (table, column, the table whose
 /// `id` it names).
-pub const UNGUARDED: [(&str, &str, &str); 12] = [
+pub const UNGUARDED: [(&str, &str, &str); 13] = [
     ("messages", "conversation_id", "conversations"),
     ("messages", "sender_id", "accounts"),
+    ("messages", "recalled_by", "accounts"),
     ("account_log", "account_id", "accounts"),
     ("account_log", "message_id", "messages"),
     ("ledger_transactions", "account_id", "accounts"),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use piazza_core::Result;
 use piazza_core::chat::{GroupLook, Membership, NewMessage, Reads, Writes};
-use piazza_domain::event::{ConversationKind, Event, LogEntry, Message};
+use piazza_domain::event::{ConversationKind, Event, LogEntry, Message, Recall};
 use piazza_domain::store::{ConversationSummary, Page};
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, GroupTitle, LogSeq, MediaId, MessageId, Seq, Timestamp,
@@ -311,13 +311,14 @@ impl Writes for WriteCtx<'_> {
         Ok(MessageId::from_row(row))
     }
 
-    fn recall_message(&mut self, message: MessageId, at: Timestamp) -> Result<()> {
+    fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<()> {
         self.conn
             .prepare_cached(
-                "UPDATE messages SET text = '', ref = NULL, recalled_at = ?2 WHERE id = ?1",
+                "UPDATE messages SET text = '', ref = NULL, recalled_at = ?2, recalled_by = ?3
+                 WHERE id = ?1",
             )
             .sql()?
-            .execute(params![message.row(), at.unix_ms()])
+            .execute(params![message.row(), recall.at.unix_ms(), recall.by.row()])
             .sql()?;
         Ok(())
     }

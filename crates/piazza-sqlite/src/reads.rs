@@ -2,7 +2,7 @@
 //! functions inside its transaction that the read pool uses outside it.
 
 use piazza_core::chat::Membership;
-use piazza_domain::event::{ConversationKind, Message};
+use piazza_domain::event::{ConversationKind, Message, Recall};
 use piazza_domain::store::{Account, Credentials, Device, DeviceSeen, Session, TokenHash};
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, DeviceId, MediaId, MessageId, MessageText, Seq,
@@ -187,8 +187,7 @@ pub fn member_ids(conn: &Connection, conversation: ConversationId) -> Result<Vec
     Ok(members)
 }
 
-pub(crate) const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref, recalled_at";
+pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref, recalled_at, recalled_by";
 
 /// `columns` ("a, b") as columns of the table named `alias` ("m.a, m.b").
 pub(crate) fn prefixed(columns: &str, alias: &str) -> String {
@@ -210,9 +209,15 @@ pub(crate) fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<
         sent_at: Timestamp::from_unix_ms(row.get(first + 6)?),
         kind: row.get(first + 7)?,
         reference: row.get(first + 8)?,
-        recalled_at: row
-            .get::<_, Option<i64>>(first + 9)?
-            .map(Timestamp::from_unix_ms),
+        recalled: recall_of(row.get(first + 9)?, row.get(first + 10)?),
+    })
+}
+
+/// A recall from its columns (both set, or neither).
+fn recall_of(at: Option<i64>, by: Option<i64>) -> Option<Recall> {
+    Some(Recall {
+        at: Timestamp::from_unix_ms(at?),
+        by: AccountId::from_row(by?),
     })
 }
 

@@ -107,9 +107,8 @@ fn replay(
     client_msg_id: &ClientMsgId,
     retried: impl Fn(&Message) -> bool,
 ) -> Result<Option<Sent>> {
-    let recalled = |earlier: &Message| {
-        earlier.recalled_at.is_some() && earlier.conversation_id == conversation
-    };
+    let recalled =
+        |earlier: &Message| earlier.recalled.is_some() && earlier.conversation_id == conversation;
     match tx.reads().message_by_client_id(sender, client_msg_id)? {
         Some(earlier) if retried(&earlier) || recalled(&earlier) => Ok(Some(Sent {
             message: Arc::new(earlier),
@@ -183,7 +182,7 @@ pub fn append_message(
         sent_at: now,
         kind: special.as_ref().map(|(kind, _)| (*kind).to_owned()),
         reference: special.map(|(_, reference)| reference),
-        recalled_at: None,
+        recalled: None,
     });
     for member in members {
         tx.append_log(member, Event::MessageNew(Arc::clone(&message)))?;

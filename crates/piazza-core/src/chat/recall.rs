@@ -4,7 +4,7 @@
 //! served to anyone but its uploader), and every member's log gets
 //! `message.recalled`, so each device replaces what it shows.
 
-use piazza_domain::event::{ConversationKind, Event, Message};
+use piazza_domain::event::{ConversationKind, Event, Message, Recall};
 use piazza_domain::store::StoreResult;
 use piazza_domain::{AccountId, ConversationId, MessageId, MessageText, Rejection};
 
@@ -42,7 +42,7 @@ pub fn recall_message(
         .message_in(conversation, message)?
         .filter(|found| found.seq > membership.from_seq)
         .ok_or(Rejection::MessageNotFound)?;
-    if found.recalled_at.is_some() {
+    if found.recalled.is_some() {
         return Ok(found);
     }
     let recallable = found.kind.is_none() || found.kind.as_deref() == Some(IMAGE_KIND);
@@ -58,7 +58,11 @@ pub fn recall_message(
     if age_ms > i64::try_from(window_s.saturating_mul(1000)).unwrap_or(i64::MAX) {
         return Err(Rejection::RecallTooLate { window_s }.into());
     }
-    tx.recall_message(message, now)?;
+    let recall = Recall {
+        at: now,
+        by: account,
+    };
+    tx.recall_message(message, recall)?;
     for member in tx.reads().member_ids(conversation)? {
         tx.append_log(
             member,
@@ -70,15 +74,15 @@ pub fn recall_message(
             },
         )?;
     }
-    Ok(recalled(found, now))
+    Ok(recalled(found, recall))
 }
 
 /// `message` as a recall leaves it.
-fn recalled(message: Message, at: piazza_domain::Timestamp) -> Message {
+fn recalled(message: Message, recall: Recall) -> Message {
     Message {
         text: MessageText::from_store(String::new()),
         reference: None,
-        recalled_at: Some(at),
+        recalled: Some(recall),
         ..message
     }
 }

@@ -81,7 +81,7 @@ fn message(kind: Option<&str>, reference: Option<&str>) -> Event {
         sent_at: Timestamp::from_unix_ms(1_700_000_000_123),
         kind: kind.map(str::to_owned),
         reference: reference.map(str::to_owned),
-        recalled_at: None,
+        recalled: None,
     }))
 }
 

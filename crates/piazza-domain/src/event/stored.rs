@@ -236,12 +236,16 @@ pub struct Message {
     pub kind: Option<String>,
     #[serde(rename = "reference", default)]
     pub reference: Option<String>,
-    #[serde(
-        rename = "recalled_at",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub recalled_at: Option<Timestamp>,
+    #[serde(rename = "recalled", default, skip_serializing_if = "Option::is_none")]
+    pub recalled: Option<Recall>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recall {
+    #[serde(rename = "at")]
+    pub at: Timestamp,
+    #[serde(rename = "by")]
+    pub by: AccountId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -435,10 +439,67 @@ macro_rules! struct_twins {
     };
 }
 
-struct_twins!(Message <=> Message {
-    message_id, conversation_id, seq, sender, client_msg_id, text, sent_at, kind, reference,
-    recalled_at,
-});
+/// By hand, for its recall (a struct of its own on both sides).
+impl From<domain::Message> for Message {
+    fn from(value: domain::Message) -> Message {
+        let domain::Message {
+            message_id,
+            conversation_id,
+            seq,
+            sender,
+            client_msg_id,
+            text,
+            sent_at,
+            kind,
+            reference,
+            recalled,
+        } = value;
+        let recalled = recalled.map(Recall::from);
+        Message {
+            message_id,
+            conversation_id,
+            seq,
+            sender,
+            client_msg_id,
+            text,
+            sent_at,
+            kind,
+            reference,
+            recalled,
+        }
+    }
+}
+
+impl From<Message> for domain::Message {
+    fn from(value: Message) -> domain::Message {
+        let Message {
+            message_id,
+            conversation_id,
+            seq,
+            sender,
+            client_msg_id,
+            text,
+            sent_at,
+            kind,
+            reference,
+            recalled,
+        } = value;
+        let recalled = recalled.map(domain::Recall::from);
+        domain::Message {
+            message_id,
+            conversation_id,
+            seq,
+            sender,
+            client_msg_id,
+            text,
+            sent_at,
+            kind,
+            reference,
+            recalled,
+        }
+    }
+}
+struct_twins!(Recall <=> Recall { at, by });
 struct_twins!(AccountRef <=> AccountRef { account_id, username, display_name, avatar_media_id });
 struct_twins!(Named <=> Named { display_name, avatar_media_id });
 struct_twins!(WalletMovement <=> WalletMovement {

@@ -55,8 +55,9 @@ pub fn message_view(message: &Message) -> MessageView {
         client_msg_id: message.client_msg_id.as_str().to_owned(),
         kind: message.kind.clone().unwrap_or_else(|| "text".to_owned()),
         ref_: message.reference.clone(),
-        recalled: message.recalled_at.is_some(),
-        recalled_at: message.recalled_at.map(|at| at.to_rfc3339()),
+        recalled: message.recalled.is_some(),
+        recalled_at: message.recalled.map(|recall| recall.at.to_rfc3339()),
+        recalled_by: message.recalled.map(|recall| recall.by.to_string()),
     }
 }
 

@@ -663,6 +663,7 @@ mod tests {
             ref_: reference.map(str::to_owned),
             recalled: false,
             recalled_at: None,
+            recalled_by: None,
         }
     }
 

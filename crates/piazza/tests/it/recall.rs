@@ -80,10 +80,12 @@ async fn a_recalled_message_is_gone_for_every_member_everywhere() {
         .await
         .expect("recalled within the window");
     assert!(recalled.recalled && recalled.recalled_at.is_some());
+    assert_eq!(recalled.recalled_by.as_deref(), Some(bob.account_id.as_str()));
     assert_eq!((recalled.text.as_str(), recalled.seq), ("", sent.seq));
     for user in [ann, bob, cat] {
         let shown = seen(user, &conversation, sent.seq).await.unwrap();
         assert!(shown.recalled, "{} sees it recalled", user.username);
+        assert_eq!(shown.recalled_by, recalled.recalled_by);
         assert_eq!(shown.text, "", "nothing of it is left");
         // Sync, from scratch on a new device: the message arrives recalled,
         // then the recall itself.
@@ -220,6 +222,8 @@ async fn late_foreign_and_money_recalls_change_nothing() {
         .await
         .expect("the owner within a day");
     assert!(by_owner.recalled);
+    let shown = seen(bob, &conversation, early.seq).await.unwrap();
+    assert_eq!(shown.recalled_by.as_deref(), Some(ann.account_id.as_str()));
     assert_eq!(
         recalls_logged(cat).await[0]["recalled_by"],
         ann.account_id.as_str()

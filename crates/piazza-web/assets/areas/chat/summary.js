@@ -46,8 +46,8 @@ export function messageSummary(message, session, redraw = () => {}) {
 /**
  * What a recalled message leaves in its place: "You recalled a message",
  * "Ann recalled a message", or, when a group's owner took back someone
- * else's (only the live event says who recalled: history says only that
- * it was), "Gina recalled a message from Ann".
+ * else's (`recalled_by`, in the history and the live event alike),
+ * "Gina recalled a message from Ann".
  * @param {MessageLike} message
  * @param {any} session
  */
