@@ -53,6 +53,14 @@ pub enum Event {
     /// A message was recalled (every member's log): show it as recalled.
     #[serde(rename = "message.recalled")]
     MessageRecalled(MessageRecalledEvent),
+    /// The account deleted a message for itself (its own log only): stop
+    /// showing it on this device too.
+    #[serde(rename = "message.deleted")]
+    MessageDeleted(MessageDeletedEvent),
+    /// A member added (`added: true`) or took back a reaction (every
+    /// member's log).
+    #[serde(rename = "message.reaction")]
+    MessageReaction(MessageReactionEvent),
     #[serde(rename = "wallet.credited")]
     WalletCredited(WalletMovementEvent),
     #[serde(rename = "wallet.debited")]
@@ -233,6 +241,25 @@ pub struct MessageRecalledEvent {
     pub seq: i64,
     /// Who recalled it: its sender, or the group's owner.
     pub recalled_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessageReactionEvent {
+    pub conversation_id: String,
+    pub message_id: String,
+    pub seq: i64,
+    /// Who reacted.
+    pub account_id: String,
+    pub emoji: String,
+    /// `false`: the reaction was taken back.
+    pub added: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessageDeletedEvent {
+    pub conversation_id: String,
+    pub message_id: String,
+    pub seq: i64,
 }
 
 /// `wallet.credited` and `wallet.debited`.

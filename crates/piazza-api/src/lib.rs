@@ -376,6 +376,27 @@ pub struct MessageView {
     /// was not recalled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recalled_by: Option<String>,
+    /// In the history: each emoji members reacted with, and who, the first
+    /// used first; absent when there are none (and from `message.new`:
+    /// `message.reaction` events follow it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<ReactionView>,
+}
+
+/// One emoji's reactions to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReactionView {
+    pub emoji: String,
+    pub count: usize,
+    /// Who reacted with it, the first to react first.
+    pub accounts: Vec<String>,
+}
+
+/// `POST /api/v1/conversations/{id}/messages/{message_id}/reactions`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct React {
+    /// Exactly one emoji (skin tones allowed).
+    pub emoji: String,
 }
 
 fn text_kind() -> String {

@@ -29,7 +29,7 @@ use piazza_api::{
     AccountView, AddMember, ContactList, ContactRequestCreated, ContactRequestList,
     ConversationCreated, ConversationList, CreateAccount, CreateContactRequest, CreateGroup,
     CreateSession, DeviceList, Health, MarkRead, MessagePage, MessageSent, MessageView, OpenDirect,
-    SendMessage, SessionCreated, SyncPage,
+    React, SendMessage, SessionCreated, SyncPage,
 };
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -420,6 +420,58 @@ impl Client {
             encode_segment(message_id)
         );
         decode(&send(self.request(Method::POST, &path)).await?)
+    }
+
+    /// `POST /api/v1/conversations/{id}/messages/{message_id}/reactions`.
+    pub async fn react(
+        &self,
+        conversation_id: &str,
+        message_id: &str,
+        emoji: &str,
+    ) -> Result<(), ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/messages/{}/reactions",
+            encode_segment(conversation_id),
+            encode_segment(message_id)
+        );
+        let body = React {
+            emoji: emoji.to_owned(),
+        };
+        send(self.request(Method::POST, &path).json(&body)).await?;
+        Ok(())
+    }
+
+    /// `DELETE /api/v1/conversations/{id}/messages/{message_id}/reactions/{emoji}`.
+    pub async fn unreact(
+        &self,
+        conversation_id: &str,
+        message_id: &str,
+        emoji: &str,
+    ) -> Result<(), ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/messages/{}/reactions/{}",
+            encode_segment(conversation_id),
+            encode_segment(message_id),
+            encode_segment(emoji)
+        );
+        send(self.request(Method::DELETE, &path)).await?;
+        Ok(())
+    }
+
+    /// `DELETE /api/v1/conversations/{id}/messages/{message_id}`: hides a
+    /// message from the caller's own history, on all its devices.
+    pub async fn delete_for_me(
+        &self,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Result<(), ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/messages/{}",
+            encode_segment(conversation_id),
+            encode_segment(message_id)
+        );
+        send(self.request(Method::DELETE, &path)).await?;
+        Ok(())
     }
 
     // ---------------------------------------------------------------- sync

@@ -9,14 +9,16 @@
 //! after they joined, never those before.
 
 pub mod conversations;
+pub mod delete_for_me;
 pub mod messages;
+pub mod reactions;
 pub mod recall;
 
 use piazza_domain::event::{ConversationKind, LogEntry, Message, Recall};
 use piazza_domain::store::{ConversationSummary, Page};
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, GroupTitle, LogSeq, MediaId, MessageId, MessageText,
-    Seq, Timestamp,
+    AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, LogSeq, MediaId, MessageId,
+    MessageText, Seq, Timestamp,
 };
 
 use crate::engine::Result;
@@ -78,6 +80,9 @@ pub trait Reads {
     }
     /// The members of `conversation`, ordered by account id.
     fn member_ids(&mut self, conversation: ConversationId) -> Result<Vec<AccountId>>;
+    /// The members of `conversation` who can see its message `seq` (they
+    /// joined before it), ordered by account id.
+    fn members_seeing(&mut self, conversation: ConversationId, seq: Seq) -> Result<Vec<AccountId>>;
     /// The member of `conversation` who joined first, the lowest account
     /// id among those who joined at the same moment; `None` if none is left.
     fn longest_standing_member(
@@ -100,6 +105,11 @@ pub trait Reads {
         sender: AccountId,
         client_msg_id: &ClientMsgId,
     ) -> Result<Option<Message>>;
+    /// The reactions to `messages`: (message, account, emoji), by message,
+    /// each message's in the order they were made.
+    fn reactions(&mut self, messages: &[MessageId]) -> Result<Vec<(MessageId, AccountId, Emoji)>>;
+    /// How many emojis `account` has reacted to `message` with.
+    fn reaction_count(&mut self, message: MessageId, account: AccountId) -> Result<usize>;
     /// The message `message` if it is one of `conversation`'s.
     fn message_in(
         &mut self,
@@ -115,11 +125,13 @@ pub trait Reads {
         after: Option<(Timestamp, ConversationId)>,
         limit: u32,
     ) -> Result<Vec<ConversationSummary>>;
-    /// Messages of `conversation` with `since < seq < before`, newest
-    /// first, `limit + 1` at most, read in one snapshot.
+    /// Messages of `conversation` with `since < seq < before` that `viewer`
+    /// has not deleted for itself, newest first, `limit + 1` at most, read
+    /// in one snapshot.
     fn history(
         &mut self,
         conversation: ConversationId,
+        viewer: AccountId,
         since: Seq,
         before: Option<Seq>,
         limit: u32,
@@ -200,8 +212,31 @@ pub trait Writes {
     /// Stores `message` (its seq from [`Writes::next_seq`]) and indexes it
     /// in its conversation's history.
     fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<MessageId>;
-    /// Recalls `message`: its text and reference are erased for good and
-    /// `recall` kept.
+    /// `account` reacts to `message` with `emoji`; `false` if it had.
+    fn add_reaction(
+        &mut self,
+        message: MessageId,
+        account: AccountId,
+        emoji: &Emoji,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// Takes `account`'s `emoji` off `message`; `false` if it had none.
+    fn remove_reaction(
+        &mut self,
+        message: MessageId,
+        account: AccountId,
+        emoji: &Emoji,
+    ) -> Result<bool>;
+    /// Hides `message` from `account`'s history; `false` if it was hidden
+    /// already.
+    fn hide_message(
+        &mut self,
+        account: AccountId,
+        message: MessageId,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// Recalls `message`: its text, reference and reactions are erased for
+    /// good and `recall` kept.
     fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<()>;
     /// Moves `member`'s read position in `conversation` to `seq`.
     fn set_read_seq(

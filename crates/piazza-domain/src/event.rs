@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, LogSeq, MediaId,
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, LogSeq, MediaId,
     MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp,
     TransactionId, TransferId, Username,
 };
@@ -174,6 +174,24 @@ pub enum Event {
         /// Its sender, or the group's owner.
         by: AccountId,
     },
+    /// A member added (or took back) a reaction to a message (every
+    /// member's log).
+    MessageReaction {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        seq: Seq,
+        account_id: AccountId,
+        emoji: Emoji,
+        /// `false`: the reaction was taken back.
+        added: bool,
+    },
+    /// The account deleted a message for itself (its own log only): its
+    /// devices stop showing it; the other members keep it.
+    MessageDeleted {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        seq: Seq,
+    },
     /// The other member of a direct conversation read it up to `seq`
     /// (the peer's log only, and only when their read position moved
     /// forward; never in groups, see ARCHITECTURE.md, "Read receipts").
@@ -302,6 +320,8 @@ impl Event {
             Event::ReadMarker { .. } => "read.marker",
             Event::ReadReceipt { .. } => "read.receipt",
             Event::MessageRecalled { .. } => "message.recalled",
+            Event::MessageDeleted { .. } => "message.deleted",
+            Event::MessageReaction { .. } => "message.reaction",
             Event::WalletCredited(_) => "wallet.credited",
             Event::WalletDebited(_) => "wallet.debited",
             Event::TransferSent(_) => "transfer.sent",

@@ -117,6 +117,8 @@ pub enum Rejection {
     ImageUndecodable { reason: String },
     #[error("no such message in this conversation")]
     MessageNotFound,
+    #[error("the message was recalled")]
+    MessageRecalled,
     #[error("a message can be recalled within {window_s} s of sending it")]
     RecallTooLate { window_s: u64 },
     #[error("only its sender, or the group's owner, may recall a message; money is never recalled")]
@@ -310,6 +312,16 @@ pub struct Sent {
 pub struct HistoryPage {
     pub messages: Vec<Message>,
     pub has_more: bool,
+    /// The reactions to the page's messages, by message: each emoji with
+    /// who reacted with it, the first to react first.
+    pub reactions: std::collections::HashMap<crate::MessageId, Vec<Reaction>>,
+}
+
+/// One emoji's reactions to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    pub emoji: crate::Emoji,
+    pub accounts: Vec<crate::AccountId>,
 }
 
 #[derive(Debug, Clone)]

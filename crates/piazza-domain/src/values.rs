@@ -267,6 +267,35 @@ impl MessageText {
     }
 }
 
+/// A reaction: exactly one emoji, as Unicode lists them (skin tones
+/// included), kept in its fully qualified form, so "❤" and "❤️" count as
+/// one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Emoji(String);
+
+impl Emoji {
+    pub fn parse(text: &str) -> Result<Emoji, ValueError> {
+        match emojis::get(text) {
+            Some(emoji) => Ok(Emoji(emoji.as_str().to_owned())),
+            None => Err(ValueError::new(
+                "emoji",
+                "invalid_emoji",
+                "must be exactly one emoji",
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Wraps a value the store wrote after parsing it; not for outside input.
+    pub fn from_store(text: String) -> Emoji {
+        Emoji(text)
+    }
+}
+
 /// A position in one conversation: message `seq`s start at 1, and 0 means
 /// "before the first message".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -404,6 +433,23 @@ mod tests {
             if let Ok(name) = Username::parse(&text) {
                 prop_assert!((3..=32).contains(&name.as_str().len()));
             }
+        }
+    }
+
+    #[test]
+    fn an_emoji_is_one_emoji_in_its_fully_qualified_form() {
+        for (sent, kept) in [
+            ("👍", "👍"),
+            ("👍🏽", "👍🏽"),
+            ("❤", "❤️"),
+            ("❤️", "❤️"),
+            ("🇮🇹", "🇮🇹"),
+            ("👨‍👩‍👧", "👨‍👩‍👧"),
+        ] {
+            assert_eq!(Emoji::parse(sent).unwrap().as_str(), kept, "{sent}");
+        }
+        for refused in ["", "a", "👍👍", "👍 ", " 👍", "ok", "<script>", "\u{200d}"] {
+            assert!(Emoji::parse(refused).is_err(), "{refused:?}");
         }
     }
 }

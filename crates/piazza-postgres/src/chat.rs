@@ -10,8 +10,8 @@ use piazza_core::{Error, Result};
 use piazza_domain::event::{ConversationKind, Event, LogEntry, Message, Recall, stored};
 use piazza_domain::store::{ConversationSummary, Page};
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, GroupTitle, LogSeq, MediaId, MessageId, MessageText,
-    Seq, Timestamp,
+    AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, LogSeq, MediaId, MessageId,
+    MessageText, Seq, Timestamp,
 };
 use postgres::Row;
 
@@ -197,6 +197,49 @@ impl Reads for Db<'_> {
         Ok(row.map(|row| message_at(&row, 0)))
     }
 
+    fn reactions(&mut self, messages: &[MessageId]) -> Result<Vec<(MessageId, AccountId, Emoji)>> {
+        let ids: Vec<i64> = messages.iter().map(|message| message.row()).collect();
+        let rows = self.0.query(
+            "SELECT message_id, account_id, emoji FROM message_reactions
+             WHERE message_id = ANY($1)
+             ORDER BY message_id, reacted_at, account_id, emoji",
+            &[&ids],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                (
+                    MessageId::from_row(row.get(0)),
+                    AccountId::from_row(row.get(1)),
+                    Emoji::from_store(row.get(2)),
+                )
+            })
+            .collect())
+    }
+
+    fn reaction_count(&mut self, message: MessageId, account: AccountId) -> Result<usize> {
+        let count: i64 = self
+            .0
+            .query_one(
+                "SELECT COUNT(*) FROM message_reactions WHERE message_id = $1 AND account_id = $2",
+                &[&message.row(), &account.row()],
+            )?
+            .get(0);
+        Ok(count as usize)
+    }
+
+    fn members_seeing(&mut self, conversation: ConversationId, seq: Seq) -> Result<Vec<AccountId>> {
+        let rows = self.0.query(
+            "SELECT account_id FROM members
+             WHERE conversation_id = $1 AND from_seq < $2 ORDER BY account_id",
+            &[&conversation.row(), &seq.get()],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| AccountId::from_row(row.get(0)))
+            .collect())
+    }
+
     fn message_in(
         &mut self,
         conversation: ConversationId,
@@ -248,6 +291,7 @@ impl Reads for Db<'_> {
     fn history(
         &mut self,
         conversation: ConversationId,
+        viewer: AccountId,
         since: Seq,
         before: Option<Seq>,
         limit: u32,
@@ -258,6 +302,8 @@ impl Reads for Db<'_> {
                 message_columns!(),
                 " FROM messages m
                  WHERE m.conversation_id = $1 AND m.seq > $2 AND m.seq < $3
+                   AND NOT EXISTS (SELECT 1 FROM hidden_messages h
+                                   WHERE h.account_id = $5 AND h.message_id = m.id)
                  ORDER BY m.seq DESC LIMIT $4"
             ),
             &[
@@ -265,6 +311,7 @@ impl Reads for Db<'_> {
                 &since.get(),
                 &before.map_or(i64::MAX, Seq::get),
                 &(i64::from(limit) + 1),
+                &viewer.row(),
             ],
         )?;
         Ok(rows.iter().map(|row| message_at(row, 0)).collect())
@@ -490,11 +537,62 @@ impl Writes for PgTx<'_> {
         self.conn().insert_message(message).map(MessageId::from_row)
     }
 
+    fn add_reaction(
+        &mut self,
+        message: MessageId,
+        account: AccountId,
+        emoji: &Emoji,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let inserted = self.conn().execute(
+            "INSERT INTO message_reactions (message_id, account_id, emoji, reacted_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            &[
+                &message.row(),
+                &account.row(),
+                &emoji.as_str(),
+                &at.unix_ms(),
+            ],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    fn remove_reaction(
+        &mut self,
+        message: MessageId,
+        account: AccountId,
+        emoji: &Emoji,
+    ) -> Result<bool> {
+        let deleted = self.conn().execute(
+            "DELETE FROM message_reactions WHERE message_id = $1 AND account_id = $2 AND emoji = $3",
+            &[&message.row(), &account.row(), &emoji.as_str()],
+        )?;
+        Ok(deleted == 1)
+    }
+
+    fn hide_message(
+        &mut self,
+        account: AccountId,
+        message: MessageId,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let inserted = self.conn().execute(
+            "INSERT INTO hidden_messages (account_id, message_id, hidden_at)
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&account.row(), &message.row(), &at.unix_ms()],
+        )?;
+        Ok(inserted == 1)
+    }
+
     fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<()> {
         self.conn().execute(
             "UPDATE messages SET text = '', ref = NULL, recalled_at = $2, recalled_by = $3
              WHERE id = $1",
             &[&message.row(), &recall.at.unix_ms(), &recall.by.row()],
+        )?;
+        self.conn().execute(
+            "DELETE FROM message_reactions WHERE message_id = $1",
+            &[&message.row()],
         )?;
         Ok(())
     }

@@ -6,12 +6,14 @@ use postgres::Client;
 
 /// Schema 1 is SQLite's schemas 1-16; schema 2 leaves room for hot rows;
 /// schema 3 drops the foreign keys of the hot tables; schema 4 is
-/// SQLite's 17 (recalled messages). A released one is never edited.
+/// SQLite's 17 (recalled messages), schema 5 its 18 (messages deleted
+/// for oneself, reactions). A released one is never edited.
 pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_1.sql"),
     include_str!("schema_2.sql"),
     include_str!("schema_3.sql"),
     include_str!("schema_4.sql"),
+    include_str!("schema_5.sql"),
 ];
 
 /// Why the database cannot be used.

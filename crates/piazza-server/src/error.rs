@@ -115,6 +115,7 @@ impl From<Rejection> for ApiError {
             Rejection::MemberNotFound => (StatusCode::NOT_FOUND, "member_not_found"),
             Rejection::DeviceNotFound => (StatusCode::NOT_FOUND, "device_not_found"),
             Rejection::MessageNotFound => (StatusCode::NOT_FOUND, "message_not_found"),
+            Rejection::MessageRecalled => (StatusCode::CONFLICT, "message_recalled"),
             Rejection::RecallTooLate { .. } => (StatusCode::FORBIDDEN, "recall_too_late"),
             Rejection::RecallNotAllowed => (StatusCode::FORBIDDEN, "recall_not_allowed"),
             Rejection::ClientMsgIdReused => {

@@ -40,7 +40,9 @@ pub fn wire(event: &Event) -> api::Event {
         | Event::MemberRemoved { .. }
         | Event::ReadMarker { .. }
         | Event::ReadReceipt { .. }
-        | Event::MessageRecalled { .. } => conversation_event(event),
+        | Event::MessageRecalled { .. }
+        | Event::MessageDeleted { .. }
+        | Event::MessageReaction { .. } => conversation_event(event),
         Event::ContactRequest { .. }
         | Event::ContactRequestDeclined { .. }
         | Event::ContactAdded { .. }
@@ -155,6 +157,30 @@ fn conversation_event(event: &Event) -> api::Event {
             message_id: message_id.to_string(),
             seq: seq.get(),
             recalled_by: by.to_string(),
+        }),
+        Event::MessageReaction {
+            conversation_id,
+            message_id,
+            seq,
+            account_id,
+            emoji,
+            added,
+        } => api::Event::MessageReaction(api::MessageReactionEvent {
+            conversation_id: conversation_id.to_string(),
+            message_id: message_id.to_string(),
+            seq: seq.get(),
+            account_id: account_id.to_string(),
+            emoji: emoji.as_str().to_owned(),
+            added: *added,
+        }),
+        Event::MessageDeleted {
+            conversation_id,
+            message_id,
+            seq,
+        } => api::Event::MessageDeleted(api::MessageDeletedEvent {
+            conversation_id: conversation_id.to_string(),
+            message_id: message_id.to_string(),
+            seq: seq.get(),
         }),
         other => unreachable!("{} is not a conversation event", other.type_name()),
     }

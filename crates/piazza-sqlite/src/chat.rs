@@ -10,7 +10,8 @@ use piazza_core::chat::{GroupLook, Membership, NewMessage, Reads, Writes};
 use piazza_domain::event::{ConversationKind, Event, LogEntry, Message, Recall};
 use piazza_domain::store::{ConversationSummary, Page};
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, GroupTitle, LogSeq, MediaId, MessageId, Seq, Timestamp,
+    AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, LogSeq, MediaId, MessageId, Seq,
+    Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -86,6 +87,58 @@ impl Reads for Db<'_> {
         Ok(reads::message_by_client_id(self.0, sender, client_msg_id)?)
     }
 
+    fn reactions(&mut self, messages: &[MessageId]) -> Result<Vec<(MessageId, AccountId, Emoji)>> {
+        let ids: Vec<i64> = messages.iter().map(|message| message.row()).collect();
+        let ids =
+            serde_json::to_string(&ids).map_err(|e| piazza_core::Error::Engine(e.to_string()))?;
+        let mut statement = self
+            .0
+            .prepare_cached(
+                "SELECT message_id, account_id, emoji FROM message_reactions
+                 WHERE message_id IN (SELECT value FROM json_each(?1))
+                 ORDER BY message_id, reacted_at, account_id, emoji",
+            )
+            .sql()?;
+        let rows = statement
+            .query_map([ids], |row| {
+                Ok((
+                    MessageId::from_row(row.get(0)?),
+                    AccountId::from_row(row.get(1)?),
+                    Emoji::from_store(row.get(2)?),
+                ))
+            })
+            .sql()?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().sql()
+    }
+
+    fn reaction_count(&mut self, message: MessageId, account: AccountId) -> Result<usize> {
+        let count: i64 = self
+            .0
+            .prepare_cached(
+                "SELECT COUNT(*) FROM message_reactions WHERE message_id = ?1 AND account_id = ?2",
+            )
+            .sql()?
+            .query_row(params![message.row(), account.row()], |row| row.get(0))
+            .sql()?;
+        Ok(count as usize)
+    }
+
+    fn members_seeing(&mut self, conversation: ConversationId, seq: Seq) -> Result<Vec<AccountId>> {
+        let mut statement = self
+            .0
+            .prepare_cached(
+                "SELECT account_id FROM members
+                 WHERE conversation_id = ?1 AND from_seq < ?2 ORDER BY account_id",
+            )
+            .sql()?;
+        let rows = statement
+            .query_map(params![conversation.row(), seq.get()], |row| {
+                Ok(AccountId::from_row(row.get(0)?))
+            })
+            .sql()?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().sql()
+    }
+
     fn message_in(
         &mut self,
         conversation: ConversationId,
@@ -115,11 +168,12 @@ impl Reads for Db<'_> {
     fn history(
         &mut self,
         conversation: ConversationId,
+        viewer: AccountId,
         since: Seq,
         before: Option<Seq>,
         limit: u32,
     ) -> Result<Vec<Message>> {
-        Ok(history(self.0, conversation, since, before, limit)?)
+        Ok(history(self.0, conversation, viewer, since, before, limit)?)
     }
 
     fn log_after(
@@ -311,6 +365,66 @@ impl Writes for WriteCtx<'_> {
         Ok(MessageId::from_row(row))
     }
 
+    fn add_reaction(
+        &mut self,
+        message: MessageId,
+        account: AccountId,
+        emoji: &Emoji,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO message_reactions (message_id, account_id, emoji, reacted_at)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            )
+            .sql()?
+            .execute(params![
+                message.row(),
+                account.row(),
+                emoji.as_str(),
+                at.unix_ms()
+            ])
+            .sql()?;
+        Ok(inserted == 1)
+    }
+
+    fn remove_reaction(
+        &mut self,
+        message: MessageId,
+        account: AccountId,
+        emoji: &Emoji,
+    ) -> Result<bool> {
+        let deleted = self
+            .conn
+            .prepare_cached(
+                "DELETE FROM message_reactions
+                 WHERE message_id = ?1 AND account_id = ?2 AND emoji = ?3",
+            )
+            .sql()?
+            .execute(params![message.row(), account.row(), emoji.as_str()])
+            .sql()?;
+        Ok(deleted == 1)
+    }
+
+    fn hide_message(
+        &mut self,
+        account: AccountId,
+        message: MessageId,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO hidden_messages (account_id, message_id, hidden_at)
+                 VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            )
+            .sql()?
+            .execute(params![account.row(), message.row(), at.unix_ms()])
+            .sql()?;
+        Ok(inserted == 1)
+    }
+
     fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<()> {
         self.conn
             .prepare_cached(
@@ -319,6 +433,11 @@ impl Writes for WriteCtx<'_> {
             )
             .sql()?
             .execute(params![message.row(), recall.at.unix_ms(), recall.by.row()])
+            .sql()?;
+        self.conn
+            .prepare_cached("DELETE FROM message_reactions WHERE message_id = ?1")
+            .sql()?
+            .execute([message.row()])
             .sql()?;
         Ok(())
     }
@@ -441,6 +560,7 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
 fn history(
     conn: &Connection,
     conversation: ConversationId,
+    viewer: AccountId,
     since: Seq,
     before: Option<Seq>,
     limit: u32,
@@ -448,11 +568,15 @@ fn history(
     let before = before.map_or(i64::MAX, Seq::get);
     let mut statement = conn.prepare_cached(&format!(
         "SELECT {} FROM (
-             SELECT message_id, seq FROM messages_by_conversation
-             WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3
+             SELECT message_id, seq FROM messages_by_conversation b
+             WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3 AND NOT EXISTS
+                 (SELECT 1 FROM hidden_messages h
+                  WHERE h.account_id = ?5 AND h.message_id = b.message_id)
              UNION ALL
-             SELECT message_id, seq FROM messages_by_conversation_tail
-             WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3
+             SELECT message_id, seq FROM messages_by_conversation_tail b
+             WHERE conversation_id = ?1 AND seq > ?2 AND seq < ?3 AND NOT EXISTS
+                 (SELECT 1 FROM hidden_messages h
+                  WHERE h.account_id = ?5 AND h.message_id = b.message_id)
              ORDER BY seq DESC LIMIT ?4) page
          JOIN messages m ON m.id = page.message_id
          ORDER BY page.seq DESC",
@@ -464,7 +588,8 @@ fn history(
                 conversation.row(),
                 since.get(),
                 before,
-                i64::from(limit) + 1
+                i64::from(limit) + 1,
+                viewer.row()
             ],
             |row| message_from_row(row, 0),
         )?

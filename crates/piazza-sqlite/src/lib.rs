@@ -70,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_15_profiles.sql"),
     include_str!("schema_16_device_details.sql"),
     include_str!("schema_17_recall.sql"),
+    include_str!("schema_18_message_actions.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

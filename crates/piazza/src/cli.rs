@@ -87,6 +87,26 @@ pub enum ClientCommand {
         /// The message's number, as `history` shows it (#3: 3)
         seq: i64,
     },
+    /// Delete a message for yourself: it leaves your history on all your
+    /// devices and stays for everyone else
+    Delete {
+        /// A contact's username, a group's title or a conversation id
+        conversation: String,
+        /// The message's number, as `history` shows it (#3: 3)
+        seq: i64,
+    },
+    /// React to a message with an emoji (`--remove` takes it back)
+    React {
+        /// A contact's username, a group's title or a conversation id
+        conversation: String,
+        /// The message's number, as `history` shows it (#3: 3)
+        seq: i64,
+        /// One emoji, such as 👍
+        emoji: String,
+        /// Take the reaction back instead
+        #[arg(long)]
+        remove: bool,
+    },
     /// List your conversations with their unread counts
     Conversations,
     /// Show the latest messages with a contact or in a group, oldest first, and mark them read
@@ -283,6 +303,13 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         ClientCommand::History { with, limit } => history(&cli, &with, limit).await,
         ClientCommand::Read { conversation, seq } => read(&cli, &conversation, seq).await,
         ClientCommand::Recall { conversation, seq } => recall(&cli, &conversation, seq).await,
+        ClientCommand::Delete { conversation, seq } => delete(&cli, &conversation, seq).await,
+        ClientCommand::React {
+            conversation,
+            seq,
+            emoji,
+            remove,
+        } => react(&cli, &conversation, seq, &emoji, remove).await,
         ClientCommand::Watch => watch::watch(&cli).await,
         ClientCommand::Devices(command) => devices(&cli, command).await,
         ClientCommand::ApproveLogin { payload, yes } => approve_login(&cli, &payload, yes).await,
@@ -996,6 +1023,60 @@ async fn read(cli: &Cli, conversation: &str, seq: i64) -> anyhow::Result<()> {
 }
 
 async fn recall(cli: &Cli, conversation: &str, seq: i64) -> anyhow::Result<()> {
+    let (session, conversation_id, message_id) = message_at(cli, conversation, seq).await?;
+    session
+        .client
+        .recall_message(&conversation_id, &message_id)
+        .await
+        .map_err(|e| session.explain(e))?;
+    let place = session.names().await?.place(&conversation_id);
+    println!("recalled #{seq} in {place}: every member now sees it as recalled");
+    Ok(())
+}
+
+async fn delete(cli: &Cli, conversation: &str, seq: i64) -> anyhow::Result<()> {
+    let (session, conversation_id, message_id) = message_at(cli, conversation, seq).await?;
+    session
+        .client
+        .delete_for_me(&conversation_id, &message_id)
+        .await
+        .map_err(|e| session.explain(e))?;
+    let place = session.names().await?.place(&conversation_id);
+    println!("deleted #{seq} in {place} for you: the others still have it");
+    Ok(())
+}
+
+async fn react(
+    cli: &Cli,
+    conversation: &str,
+    seq: i64,
+    emoji: &str,
+    remove: bool,
+) -> anyhow::Result<()> {
+    let (session, conversation_id, message_id) = message_at(cli, conversation, seq).await?;
+    let client = &session.client;
+    let done = if remove {
+        client.unreact(&conversation_id, &message_id, emoji).await
+    } else {
+        client.react(&conversation_id, &message_id, emoji).await
+    };
+    done.map_err(|e| session.explain(e))?;
+    let place = session.names().await?.place(&conversation_id);
+    if remove {
+        println!("took back {emoji} from #{seq} in {place}");
+    } else {
+        println!("reacted {emoji} to #{seq} in {place}");
+    }
+    Ok(())
+}
+
+/// The session, the conversation's id and the id of its message `seq`,
+/// as `history` numbers them.
+async fn message_at(
+    cli: &Cli,
+    conversation: &str,
+    seq: i64,
+) -> anyhow::Result<(Session, String, String)> {
     let session = cli.session()?;
     let conversation_id = session.conversation_for(conversation).await?;
     let page = session
@@ -1003,20 +1084,16 @@ async fn recall(cli: &Cli, conversation: &str, seq: i64) -> anyhow::Result<()> {
         .history(&conversation_id, Some(seq.saturating_add(1)), Some(1))
         .await
         .map_err(|e| session.explain(e))?;
-    let directory = session.names().await?;
-    let place = directory.conversation(&conversation_id);
-    let Some(message) = page.messages.into_iter().find(|message| message.seq == seq) else {
-        bail!(
-            "{place} has no message #{seq} that you can see: `piazza history {conversation}` lists them"
-        );
-    };
-    session
-        .client
-        .recall_message(&conversation_id, &message.message_id)
-        .await
-        .map_err(|e| session.explain(e))?;
-    println!("recalled #{seq} in {place}: every member now sees it as recalled");
-    Ok(())
+    match page.messages.into_iter().find(|message| message.seq == seq) {
+        Some(message) => Ok((session, conversation_id, message.message_id)),
+        None => {
+            let place = session.names().await?.place(&conversation_id);
+            bail!(
+                "{place} has no message #{seq} that you can see: `piazza history {conversation}` \
+                 lists them"
+            )
+        }
+    }
 }
 
 // --------------------------------------------------------------- helpers

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use piazza_domain::event::{ConversationKind, Event, Message};
 use piazza_domain::store::{Answer, HistoryPage, LogPage, Sent, StoreResult};
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, DeviceId, LogSeq, MediaId, MessageText, Rejection, Seq,
-    limits,
+    AccountId, ClientMsgId, ConversationId, DeviceId, LogSeq, MediaId, MessageId, MessageText,
+    Rejection, Seq, limits,
 };
 
 use super::{Membership, NewMessage};
@@ -264,10 +264,16 @@ pub fn history(
     let membership = read
         .membership(viewer, conversation)?
         .ok_or(Rejection::NotAMember)?;
-    let mut messages = read.history(conversation, membership.from_seq, before, limit)?;
+    let mut messages = read.history(conversation, viewer, membership.from_seq, before, limit)?;
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
-    Ok(HistoryPage { messages, has_more })
+    let ids: Vec<MessageId> = messages.iter().map(|message| message.message_id).collect();
+    let reactions = super::reactions::grouped(read.reactions(&ids)?);
+    Ok(HistoryPage {
+        messages,
+        has_more,
+        reactions,
+    })
 }
 
 /// A page of `account`'s log after `after`. An empty page ends at

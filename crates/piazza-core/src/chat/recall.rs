@@ -63,7 +63,8 @@ pub fn recall_message(
         by: account,
     };
     tx.recall_message(message, recall)?;
-    for member in tx.reads().member_ids(conversation)? {
+    // Only those who can see it: a newer member never learns it existed.
+    for member in tx.reads().members_seeing(conversation, found.seq)? {
         tx.append_log(
             member,
             Event::MessageRecalled {

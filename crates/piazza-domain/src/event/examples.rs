@@ -9,7 +9,7 @@ use super::{
     TransferEvent, WalletMovement,
 };
 use crate::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, MediaId, MerchantId,
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, MediaId, MerchantId,
     MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId,
     TransferId, Username,
 };
@@ -42,6 +42,8 @@ pub fn covers(event: &Event) -> &'static str {
         | Event::ReadMarker { .. }
         | Event::ReadReceipt { .. }
         | Event::MessageRecalled { .. }
+        | Event::MessageDeleted { .. }
+        | Event::MessageReaction { .. }
         | Event::WalletCredited(_)
         | Event::WalletDebited(_)
         | Event::TransferSent(_)
@@ -206,6 +208,25 @@ fn chat() -> Vec<(&'static str, Event)> {
                 message_id: MessageId::from_row(40),
                 seq: Seq::from_store(7),
                 by: account(1),
+            },
+        ),
+        (
+            "message reaction",
+            Event::MessageReaction {
+                conversation_id: conversation(),
+                message_id: MessageId::from_row(40),
+                seq: Seq::from_store(7),
+                account_id: account(2),
+                emoji: Emoji::from_store("👍".into()),
+                added: true,
+            },
+        ),
+        (
+            "message deleted",
+            Event::MessageDeleted {
+                conversation_id: conversation(),
+                message_id: MessageId::from_row(40),
+                seq: Seq::from_store(7),
             },
         ),
     ]

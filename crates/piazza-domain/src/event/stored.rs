@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event as domain;
 use crate::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, MediaId, MerchantId,
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, MediaId, MerchantId,
     MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId,
     TransferId, Username,
 };
@@ -156,6 +156,30 @@ pub enum Event {
         seq: Seq,
         #[serde(rename = "by")]
         by: AccountId,
+    },
+    #[serde(rename = "message.reaction")]
+    MessageReaction {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "message_id")]
+        message_id: MessageId,
+        #[serde(rename = "seq")]
+        seq: Seq,
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(rename = "emoji")]
+        emoji: Emoji,
+        #[serde(rename = "added")]
+        added: bool,
+    },
+    #[serde(rename = "message.deleted")]
+    MessageDeleted {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "message_id")]
+        message_id: MessageId,
+        #[serde(rename = "seq")]
+        seq: Seq,
     },
     #[serde(rename = "read.receipt")]
     ReadReceipt {
@@ -414,6 +438,8 @@ event_twins! {
         ReadMarker { conversation_id, seq, device_id },
         ReadReceipt { conversation_id, account_id, seq },
         MessageRecalled { conversation_id, message_id, seq, by },
+        MessageDeleted { conversation_id, message_id, seq },
+        MessageReaction { conversation_id, message_id, seq, account_id, emoji, added },
         PinReset { effective_at },
         PinChanged { reset_cancelled },
 }

@@ -68,6 +68,14 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"cursor":"v1.11","type":"message.recalled","at":"2023-11-14T22:13:20.456Z","conversation_id":"conv_3","message_id":"msg_40","recalled_by":"acct_1","seq":7}"#,
     ),
     (
+        "message reaction",
+        r#"{"cursor":"v1.11","type":"message.reaction","at":"2023-11-14T22:13:20.456Z","account_id":"acct_2","added":true,"conversation_id":"conv_3","emoji":"👍","message_id":"msg_40","seq":7}"#,
+    ),
+    (
+        "message deleted",
+        r#"{"cursor":"v1.11","type":"message.deleted","at":"2023-11-14T22:13:20.456Z","conversation_id":"conv_3","message_id":"msg_40","seq":7}"#,
+    ),
+    (
         "contact request",
         r#"{"cursor":"v1.11","type":"contact.request","at":"2023-11-14T22:13:20.456Z","from":{"account_id":"acct_1","avatar_media_id":"med_8","display_name":"Ann","username":"ann"},"greeting":"hi","request_id":"req_6","to":{"account_id":"acct_2","avatar_media_id":null,"display_name":"Bob","username":"bob"}}"#,
     ),

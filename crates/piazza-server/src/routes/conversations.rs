@@ -7,14 +7,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use piazza_api::{
     AddMember, ConversationCreated, ConversationList, ConversationView, CreateGroup, MarkRead,
-    MessagePage, MessageSent, MessageView, OpenDirect, Problem, SendMessage, UpdateGroup,
+    MessagePage, MessageSent, MessageView, OpenDirect, Problem, React, ReactionView, SendMessage,
+    UpdateGroup,
 };
 use piazza_core::chat::recall::RecallWindows;
 use piazza_domain::event::Message;
-use piazza_domain::store::GroupChange;
+use piazza_domain::store::{GroupChange, Reaction};
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, GroupTitle, MessageId, MessageText, Rejection, Seq,
-    Timestamp, limits,
+    AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, MessageId, MessageText, Rejection,
+    Seq, Timestamp, limits,
 };
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -39,6 +40,9 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(send, history))
         .routes(routes!(mark_read))
         .routes(routes!(recall))
+        .routes(routes!(delete_for_me))
+        .routes(routes!(react))
+        .routes(routes!(unreact))
 }
 
 fn conversation_id(text: &str) -> Result<ConversationId, ApiError> {
@@ -58,6 +62,7 @@ pub fn message_view(message: &Message) -> MessageView {
         recalled: message.recalled.is_some(),
         recalled_at: message.recalled.map(|recall| recall.at.to_rfc3339()),
         recalled_by: message.recalled.map(|recall| recall.by.to_string()),
+        reactions: Vec::new(),
     }
 }
 
@@ -328,8 +333,21 @@ pub async fn history(
         .store
         .history(auth.account, conversation, before, limit)
         .await?;
+    let messages = page
+        .messages
+        .iter()
+        .map(|message| MessageView {
+            reactions: page
+                .reactions
+                .get(&message.message_id)
+                .map_or_else(Vec::new, |reactions| {
+                    reactions.iter().map(reaction_view).collect()
+                }),
+            ..message_view(message)
+        })
+        .collect();
     Ok(Json(MessagePage {
-        messages: page.messages.iter().map(message_view).collect(),
+        messages,
         has_more: page.has_more,
     }))
 }
@@ -389,6 +407,95 @@ pub async fn recall(
         .recall_message(auth.account, conversation, message, windows)
         .await?;
     Ok(Json(message_view(&recalled)))
+}
+
+/// Delete a message for yourself: it leaves your history on all your
+/// devices (`message.deleted` in your log) and stays for everyone else.
+/// Any message you can see, money's too; deleting it again answers the
+/// same.
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}/messages/{message_id}",
+    tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path), ("message_id" = String, Path)),
+    responses(
+        (status = 204),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member", body = Problem),
+        (status = 404, description = "message_not_found (also for one sent before the caller joined)", body = Problem),
+    ))]
+pub async fn delete_for_me(
+    State(app): State<App>,
+    auth: Auth,
+    Path((conversation, message)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    let message = MessageId::parse(&message).map_err(|_| Rejection::MessageNotFound)?;
+    app.store
+        .delete_for_me(auth.account, conversation, message)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn reaction_view(reaction: &Reaction) -> ReactionView {
+    ReactionView {
+        emoji: reaction.emoji.as_str().to_owned(),
+        count: reaction.accounts.len(),
+        accounts: reaction.accounts.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// React to a message with one emoji; every member's log gets
+/// `message.reaction`. Up to 10 different emojis per member and message;
+/// reacting again with the same one changes nothing.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages/{message_id}/reactions",
+    tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path), ("message_id" = String, Path)), request_body = React,
+    responses(
+        (status = 204),
+        (status = 400, description = "invalid_emoji: not exactly one emoji", body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member", body = Problem),
+        (status = 404, description = "message_not_found", body = Problem),
+        (status = 409, description = "message_recalled, limit_reached", body = Problem),
+    ))]
+pub async fn react(
+    State(app): State<App>,
+    auth: Auth,
+    Path((conversation, message)): Path<(String, String)>,
+    Json(body): Json<React>,
+) -> Result<StatusCode, ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    let message = MessageId::parse(&message).map_err(|_| Rejection::MessageNotFound)?;
+    let emoji = Emoji::parse(&body.emoji)?;
+    app.store
+        .react(auth.account, conversation, message, emoji, true)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Take back one's reaction (`emoji`, percent-encoded in the path); taking
+/// back one that is not there changes nothing.
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}/messages/{message_id}/reactions/{emoji}",
+    tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path), ("message_id" = String, Path), ("emoji" = String, Path)),
+    responses(
+        (status = 204),
+        (status = 400, description = "invalid_emoji", body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member", body = Problem),
+        (status = 404, description = "message_not_found", body = Problem),
+    ))]
+pub async fn unreact(
+    State(app): State<App>,
+    auth: Auth,
+    Path((conversation, message, emoji)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    let message = MessageId::parse(&message).map_err(|_| Rejection::MessageNotFound)?;
+    let emoji = Emoji::parse(&emoji)?;
+    app.store
+        .react(auth.account, conversation, message, emoji, false)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A page size: absent means the default, past the cap means the cap, and

@@ -53,6 +53,8 @@ const TABLES: &[&str] = &[
     "conversations",
     "members",
     "messages",
+    "hidden_messages",
+    "message_reactions",
     "account_log",
     "ledger_accounts",
     "ledger_transactions",

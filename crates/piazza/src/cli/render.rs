@@ -343,8 +343,20 @@ pub fn message_line(message: &MessageView, directory: &Directory) -> String {
             RECALLED.to_owned()
         } else {
             message_body(&message.kind, &message.text, message.ref_.as_deref())
-        }
+        } + &reactions(&message.reactions)
     ))
+}
+
+/// "  [👍 2 · ❤️ 1]" after a message with reactions; empty without.
+fn reactions(reactions: &[piazza_api::ReactionView]) -> String {
+    if reactions.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = reactions
+        .iter()
+        .map(|reaction| format!("{} {}", reaction.emoji, reaction.count))
+        .collect();
+    format!("  [{}]", each.join(" · "))
 }
 
 /// A line of `piazza history` in `conversation_id`: [`message_line`], and
@@ -664,6 +676,7 @@ mod tests {
             recalled: false,
             recalled_at: None,
             recalled_by: None,
+            reactions: Vec::new(),
         }
     }
 

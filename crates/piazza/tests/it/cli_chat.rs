@@ -91,3 +91,64 @@ async fn history_names_people_marks_pictures_and_marks_the_conversation_read() {
     assert_eq!(contacts.trim(), "Bob Chen (@bob)");
     app.shut_down().await;
 }
+
+#[tokio::test]
+async fn recall_delete_and_react_take_the_number_history_shows() {
+    let app = spawn_app().await;
+    let ann = person(&app, "ann", "Ann Lee").await;
+    let bob = person(&app, "bob", "Bob Chen").await;
+    let direct = befriend(&ann, &bob).await;
+    for (id, text) in [("b1", "hi Ann"), ("b2", "wrong chat"), ("b3", "see you")] {
+        bob.client.send_message(&direct, id, text).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cli.toml");
+    piazza(&app, &config, "bob", &["login", "bob"]).await;
+    piazza(&app, &config, "ann", &["login", "ann"]).await;
+
+    let recalled = piazza(&app, &config, "bob", &["recall", "ann", "2"]).await;
+    assert_eq!(
+        recalled.trim(),
+        "recalled #2 in your chat with Ann Lee: every member now sees it as recalled"
+    );
+    let deleted = piazza(&app, &config, "ann", &["delete", "bob", "3"]).await;
+    assert_eq!(
+        deleted.trim(),
+        "deleted #3 in your chat with Bob Chen for you: the others still have it"
+    );
+    let reacted = piazza(&app, &config, "ann", &["react", "bob", "1", "👍"]).await;
+    assert_eq!(
+        reacted.trim(),
+        "reacted 👍 to #1 in your chat with Bob Chen"
+    );
+    piazza(&app, &config, "bob", &["react", "ann", "1", "❤"]).await;
+    piazza(&app, &config, "bob", &["react", "ann", "1", "👍"]).await;
+    let history = piazza(&app, &config, "ann", &["history", "bob"]).await;
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines.len(), 2, "{history}");
+    assert!(
+        lines[0].ends_with("Bob Chen (@bob): hi Ann  [👍 2 · ❤️ 1]"),
+        "{history}"
+    );
+    assert!(
+        lines[1].ends_with("Bob Chen (@bob): [recalled]"),
+        "{history}"
+    );
+    let taken = piazza(
+        &app,
+        &config,
+        "bob",
+        &["react", "ann", "1", "❤️", "--remove"],
+    )
+    .await;
+    assert_eq!(
+        taken.trim(),
+        "took back ❤️ from #1 in your chat with Ann Lee"
+    );
+    let history = piazza(&app, &config, "bob", &["history", "ann"]).await;
+    assert!(
+        history.lines().last().unwrap().ends_with("you: see you"),
+        "{history}"
+    );
+    app.shut_down().await;
+}

@@ -31,6 +31,8 @@ struct Owned {
     dan: User,
     direct: String,
     group: String,
+    /// Ann's message in the direct conversation.
+    message: String,
     phone_device: String,
     request: String,
     transfer: String,
@@ -162,6 +164,38 @@ fn attempts(owned: &Owned, bob: &User) -> Vec<Attempt> {
                 conversation,
                 "conv_",
                 Some(json!({ "title": "bob's now", "avatar_media_id": null })),
+                NOT_A_MEMBER,
+            ),
+            attempt(
+                Method::POST,
+                "/api/v1/conversations/{id}/messages/MSG/recall",
+                conversation,
+                "conv_",
+                None,
+                NOT_A_MEMBER,
+            ),
+            attempt(
+                Method::DELETE,
+                "/api/v1/conversations/{id}/messages/MSG",
+                conversation,
+                "conv_",
+                None,
+                NOT_A_MEMBER,
+            ),
+            attempt(
+                Method::POST,
+                "/api/v1/conversations/{id}/messages/MSG/reactions",
+                conversation,
+                "conv_",
+                Some(json!({ "emoji": "👍" })),
+                NOT_A_MEMBER,
+            ),
+            attempt(
+                Method::DELETE,
+                "/api/v1/conversations/{id}/messages/MSG/reactions/%F0%9F%91%8D",
+                conversation,
+                "conv_",
+                None,
                 NOT_A_MEMBER,
             ),
         ]);
@@ -380,11 +414,14 @@ async fn owner_with_one_of_everything(app: &TestApp) -> Owned {
         .create_group("Ann's circle", std::slice::from_ref(&cat.account_id))
         .await
         .expect("group created");
+    let mut sent = Vec::new();
     for (conversation, id) in [(&direct, "m1"), (&group, "m2")] {
-        ann.client
+        let (message, _) = ann
+            .client
             .send_message(conversation, id, "ann's secret plans")
             .await
             .expect("message sent");
+        sent.push(message.message_id);
     }
     let request = ann
         .client
@@ -464,6 +501,7 @@ async fn owner_with_one_of_everything(app: &TestApp) -> Owned {
         dan,
         direct,
         group,
+        message: sent.swap_remove(0),
         request,
         transfer,
         red_packet,
@@ -548,7 +586,8 @@ async fn a_stranger_is_refused_every_id_of_another_account() {
             .iter()
             .fold(route.to_owned(), |route, who| {
                 route.replace(who, "{account_id}")
-            });
+            })
+            .replace("MSG", "{message_id}");
         let endpoint = (attempt.method.to_string(), route);
         if !endpoints.contains(&endpoint) {
             endpoints.push(endpoint);
@@ -567,7 +606,8 @@ async fn a_stranger_is_refused_every_id_of_another_account() {
                 .replace("{id}", id)
                 .replace("CAT", &owned.cat.account_id)
                 .replace("ANN", &owned.ann.account_id)
-                .replace("BOB", &bob.account_id);
+                .replace("BOB", &bob.account_id)
+                .replace("MSG", &owned.message);
             let key = format!("iso-{index}-{id}");
             let (status, problem) = call(
                 &bob.client,

@@ -98,6 +98,11 @@ fn move_and_compare(data_dir: &Path, url: &str, seen: &[Seen]) {
         assert_eq!(wallet_balance(&mut db, &seen.user), seen.balance);
     }
     assert_avatar_and_sequences(&mut db, &seen[0].user);
+    let hidden: i64 = db
+        .query_one("SELECT count(*) FROM hidden_messages", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(hidden, 1, "bob's deletion moved");
 
     let again = migrate_store(data_dir, url);
     assert!(!again.status.success(), "{}", described(&again));
@@ -172,8 +177,9 @@ async fn a_bad_target_is_refused_before_anything_is_read() {
 
 /// Three people; ann's avatar (a media row, which points at her account,
 /// which points back at it); a pending request; direct messages with an
-/// image; a group with messages and a read marker (its id returned); a
-/// device added by QR log-in.
+/// image (deleted by bob for himself) and a recalled one; a group with
+/// messages and a read marker (its id returned); a device added by QR
+/// log-in.
 async fn chat(app: &TestApp) -> (Vec<User>, String) {
     let [ann, bob, cat] = [
         app.signup("ann").await,
@@ -200,7 +206,8 @@ async fn chat(app: &TestApp) -> (Vec<User>, String) {
         .update_profile(&avatar)
         .await
         .expect("avatar set");
-    ann.client
+    let (image, _) = ann
+        .client
         .send_image(&direct, "pic-1", &picture.media_id, "look")
         .await
         .expect("image sent");
@@ -208,6 +215,20 @@ async fn chat(app: &TestApp) -> (Vec<User>, String) {
         .send_message(&direct, "b-1", "nice")
         .await
         .expect("sent");
+    // A message recalled, and one deleted for oneself, move as they are.
+    let (oops, _) = bob
+        .client
+        .send_message(&direct, "b-2", "oops")
+        .await
+        .expect("sent");
+    bob.client
+        .recall_message(&direct, &oops.message_id)
+        .await
+        .expect("recalled");
+    bob.client
+        .delete_for_me(&direct, &image.message_id)
+        .await
+        .expect("deleted for bob");
     let members = [bob.account_id.clone(), cat.account_id.clone()];
     let group = ann
         .client

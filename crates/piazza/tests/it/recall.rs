@@ -80,7 +80,10 @@ async fn a_recalled_message_is_gone_for_every_member_everywhere() {
         .await
         .expect("recalled within the window");
     assert!(recalled.recalled && recalled.recalled_at.is_some());
-    assert_eq!(recalled.recalled_by.as_deref(), Some(bob.account_id.as_str()));
+    assert_eq!(
+        recalled.recalled_by.as_deref(),
+        Some(bob.account_id.as_str())
+    );
     assert_eq!((recalled.text.as_str(), recalled.seq), ("", sent.seq));
     for user in [ann, bob, cat] {
         let shown = seen(user, &conversation, sent.seq).await.unwrap();
@@ -222,6 +225,10 @@ async fn late_foreign_and_money_recalls_change_nothing() {
         .await
         .expect("the owner within a day");
     assert!(by_owner.recalled);
+    assert!(
+        recalls_logged(&dan).await.is_empty(),
+        "a newer member never learns of a message from before they joined"
+    );
     let shown = seen(bob, &conversation, early.seq).await.unwrap();
     assert_eq!(shown.recalled_by.as_deref(), Some(ann.account_id.as_str()));
     assert_eq!(

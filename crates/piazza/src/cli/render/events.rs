@@ -26,6 +26,28 @@ pub fn event_sentence(event: &EventView, directory: &Directory) -> String {
     let (area, what) = event.type_.split_once('.').unwrap_or((&event.type_, ""));
     let said = match area {
         "message" if what == "new" => Some(message(&fields, directory)),
+        "message" if what == "reaction" => Some(format!(
+            "{} {} {} {} #{} in {}",
+            directory.who(fields.str("account_id")),
+            if fields.0.get("added") == Some(&Value::Bool(false)) {
+                "took back"
+            } else {
+                "reacted"
+            },
+            fields.str("emoji"),
+            if fields.0.get("added") == Some(&Value::Bool(false)) {
+                "from"
+            } else {
+                "to"
+            },
+            fields.text("seq"),
+            directory.place(fields.str("conversation_id"))
+        )),
+        "message" if what == "deleted" => Some(format!(
+            "you deleted message #{} in {} for yourself",
+            fields.text("seq"),
+            directory.place(fields.str("conversation_id"))
+        )),
         "message" if what == "recalled" => Some(format!(
             "{} recalled message #{} in {}",
             directory.who(fields.str("recalled_by")),
@@ -739,6 +761,29 @@ mod tests {
                 "recalled_by": "acct_2"})
             ),
             "Bob Chen (@bob) recalled message #4 in your chat with Bob Chen"
+        );
+        assert_eq!(
+            said(
+                "message.reaction",
+                json!({"conversation_id": "conv_1", "message_id": "msg_4", "seq": 4,
+                "account_id": "acct_2", "emoji": "👍", "added": true})
+            ),
+            "Bob Chen (@bob) reacted 👍 to #4 in your chat with Bob Chen"
+        );
+        assert_eq!(
+            said(
+                "message.reaction",
+                json!({"conversation_id": "conv_1", "message_id": "msg_4", "seq": 4,
+                "account_id": "acct_1", "emoji": "👍", "added": false})
+            ),
+            "you took back 👍 from #4 in your chat with Bob Chen"
+        );
+        assert_eq!(
+            said(
+                "message.deleted",
+                json!({"conversation_id": "conv_1", "message_id": "msg_4", "seq": 4})
+            ),
+            "you deleted message #4 in your chat with Bob Chen for yourself"
         );
         assert_eq!(
             said(
