@@ -1,4 +1,4 @@
-// Chat: live delivery, groups, long conversations, sync fallback, pictures, recall.
+// Chat: live delivery, groups, long conversations, sync fallback, pictures, recall, delete for me.
 
 import {
   EXPECT_TIMEOUT_MS,
@@ -770,6 +770,18 @@ async function expectGoneFromDom(page, text, what) {
     .catch(() => fail(`${what}: "${text}" is still in the page`));
 }
 
+/**
+ * The message menu open now offers Delete and no Recall (a message one may
+ * not, or no longer, recall); Escape closes it.
+ */
+async function expectOnlyDelete(page, what) {
+  await expectVisible(page, '[data-testid=message-menu] [data-testid=delete-message]', `Delete in the menu of ${what}`);
+  if (await page.locator('[data-testid=message-menu] [data-testid=recall-message]').count()) fail(`recalling is offered on ${what}`);
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[data-testid=message-menu]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail(`Escape did not close the menu of ${what}`));
+}
+
 scenario('recall', async (t) => {
   const ann = await apiUser('ann');
   const bob = await apiUser('bob');
@@ -783,14 +795,11 @@ scenario('recall', async (t) => {
   await openChatWith(bobPage, `ann ${run}`);
   const mine = (text) => `.msg.mine:has(.text:text-is("${text}"))`;
 
-  // Bob's message in their direct chat: nothing for Ann to recall, no
-  // "…" and no menu on a right click.
+  // Bob's message in their direct chat: nothing for Ann to recall; its
+  // menu (a right click) offers only Delete, for her.
   await expectText(annPage, '.msg.theirs', 'Bob was here', "Bob's message at Ann");
   await annPage.click('.msg.theirs .bubble', { button: 'right' });
-  await annPage.waitForTimeout(200);
-  if (await annPage.locator('.msg.theirs [data-testid=message-actions], [data-testid=message-menu]').count()) {
-    fail("recalling is offered on Bob's message in Ann's direct chat");
-  }
+  await expectOnlyDelete(annPage, "Bob's message in Ann's direct chat");
 
   // A refusal of the server's (too late) is said politely; the message
   // stays, and is not offered again.
@@ -801,8 +810,9 @@ scenario('recall', async (t) => {
   await annPage.click('[data-testid=message-menu] [data-testid=recall-message]');
   await expectText(annPage, '[data-testid=recall-error]', 'Too late: this message can no longer be recalled.', 'the refusal in a toast');
   await annPage.unroute('**/api/v1/conversations/*/messages/*/recall');
-  await annPage.locator(`${mine('On my way')} [data-testid=message-actions]`).waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS })
-    .catch(() => fail('recalling is still offered after the server refused it'));
+  await annPage.hover(mine('On my way'));
+  await annPage.click(`${mine('On my way')} [data-testid=message-actions]`);
+  await expectOnlyDelete(annPage, 'the message whose recall the server refused');
   await expectText(bobPage, '.msg.theirs', 'On my way', 'the refused recall leaves the message at Bob');
 
   // The keyboard: the "…" of Ann's new message opens its menu on the
@@ -815,6 +825,11 @@ scenario('recall', async (t) => {
   await expectVisible(annPage, '[data-testid=message-menu] [data-testid=recall-message]', 'the message menu from the keyboard');
   const focused = () => annPage.evaluate(() => document.activeElement?.dataset.testid);
   if ((await focused()) !== 'recall-message') fail(`the menu opened with the focus on ${await focused()}`);
+  // Recall, then Delete: the arrow keys move between them, round the ends.
+  for (const [key, expected] of [['ArrowDown', 'delete-message'], ['ArrowDown', 'recall-message'], ['ArrowUp', 'delete-message'], ['Home', 'recall-message']]) {
+    await annPage.keyboard.press(key);
+    if ((await focused()) !== expected) fail(`${key} in the message menu focused ${await focused()}, not ${expected}`);
+  }
   await t.screenshotNow(annPage, 'menu');
   await annPage.keyboard.press('Escape');
   await annPage.waitForSelector('[data-testid=message-menu]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS })
@@ -862,8 +877,11 @@ scenario('recall-group', async (t) => {
   await openChatWith(phone, `Book club ${run}`);
 
   // Bea, a member, may recall her own message but not the owner's.
-  await expectVisible(phone, '.msg.mine [data-testid=message-actions]', "the \"…\" on Bea's own message");
-  if (await phone.locator('.msg.theirs [data-testid=message-actions]').count()) fail("Bea is offered to recall the owner's message");
+  await phone.click('.msg.mine [data-testid=message-actions]');
+  await expectVisible(phone, '[data-testid=message-menu] [data-testid=recall-message]', "Recall in the menu of Bea's own message");
+  await phone.keyboard.press('Escape');
+  await phone.click('.msg.theirs [data-testid=message-actions]');
+  await expectOnlyDelete(phone, "the owner's message at Bea");
 
   // The owner recalls Bea's message; each side words who recalled whose.
   await page.hover('.msg.theirs .bubble');
@@ -913,4 +931,154 @@ scenario('recall-group', async (t) => {
   if (JSON.stringify(state) !== JSON.stringify(expected)) fail(`the chat state after a recall: ${JSON.stringify(state)}`);
   t.screenshot(page);
   t.screenshot(phone, 'phone-dark');
+});
+
+/**
+ * Deletes the message of `row` for me from its menu (a click on "…", or
+ * a right click), confirming; `shot` runs while the menu is open.
+ */
+async function deleteFromMenu(page, row, { rightClick = false, shot = null } = {}) {
+  if (rightClick) {
+    await page.click(`${row} :is(.bubble, .system-row)`, { button: 'right' });
+  } else {
+    await page.hover(row);
+    await page.click(`${row} [data-testid=message-actions]`);
+  }
+  await expectVisible(page, '[data-testid=message-menu] [data-testid=delete-message]', `Delete in the menu of ${row}`);
+  await shot?.();
+  await page.click('[data-testid=message-menu] [data-testid=delete-message]');
+  await expectVisible(page, '[data-testid=delete-dialog]', 'the confirmation of Delete');
+  await page.click('[data-testid=delete-dialog] [data-testid=delete-confirm]');
+  await page.waitForSelector('[data-testid=delete-dialog]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS });
+}
+
+scenario('delete-for-me', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const direct = await apiBefriend(ann, bob);
+  await apiSend(ann, direct, 'Lunch at noon?');
+  await apiSend(bob, direct, 'Sure, see you there');
+  const annPage = await t.page({ viewport: DESKTOP });
+  const bobPhone = await t.page({ viewport: PHONE, name: 'phone' });
+  // Bob's other device: a desktop, the chat list beside the conversation.
+  const bobDesktop = await t.page({ viewport: DESKTOP, name: 'bob-desktop' });
+  await logInInBrowser(annPage, ann.username);
+  await logInInBrowser(bobPhone, bob.username);
+  await logInInBrowser(bobDesktop, bob.username);
+  for (const page of [annPage, bobPhone, bobDesktop]) await openChatWith(page, page === annPage ? `bob ${run}` : `ann ${run}`);
+  const secret = `My bank PIN is 4321 ${run}`;
+  const theirs = `.msg.theirs:has(.text:text-is("${secret}"))`;
+  await sendInBrowser(annPage, secret);
+  await expectText(bobPhone, '.msg.theirs', secret, 'the message live at Bob on his phone');
+  await expectText(bobDesktop, '.msg.theirs', secret, 'the message live at Bob on his desktop');
+  const bobPreview = `.chat-list li[data-conversation-id="${direct}"] .row-subtitle`;
+  await expectText(bobDesktop, bobPreview, secret, "the message in Bob's chat list");
+
+  // Ann's message in Bob's phone: no Recall, only Delete, which says first
+  // that it is for him alone; the focus starts on Cancel, which keeps it.
+  await bobPhone.hover(theirs);
+  await bobPhone.click(`${theirs} [data-testid=message-actions]`);
+  await expectVisible(bobPhone, '[data-testid=message-menu] [data-testid=delete-message]', "Delete in the menu of Ann's message");
+  if (await bobPhone.locator('[data-testid=message-menu] [data-testid=recall-message]').count()) fail("Bob is offered to recall Ann's message");
+  await t.screenshotNow(bobPhone, 'menu');
+  await bobPhone.click('[data-testid=message-menu] [data-testid=delete-message]');
+  await expectText(bobPhone, '[data-testid=delete-dialog]', 'Others in the chat will still see it.', 'the confirmation saying who keeps it');
+  const focused = await bobPhone.evaluate(() => document.activeElement?.dataset.testid);
+  if (focused !== 'delete-cancel') fail(`the confirmation opened with the focus on ${focused}, not Cancel`);
+  await t.screenshotNow(bobPhone, 'confirm');
+  await bobPhone.click('[data-testid=delete-dialog] [data-testid=delete-cancel]');
+  await bobPhone.waitForSelector('[data-testid=delete-dialog]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS });
+  await expectText(bobPhone, '.msg.theirs', secret, 'the message kept after Cancel');
+
+  // From the keyboard this time: "…", Enter on Delete, Tab to the
+  // dialog's Delete, Enter. Gone from both of Bob's pages live, the focus
+  // on the message list, his list's preview back to the message before;
+  // Ann keeps it, here and in her history.
+  await bobPhone.locator(`${theirs} [data-testid=message-actions]`).focus();
+  await bobPhone.keyboard.press('Enter');
+  await expectVisible(bobPhone, '[data-testid=message-menu] [data-testid=delete-message]', 'the menu from the keyboard');
+  await bobPhone.keyboard.press('Enter');
+  await expectVisible(bobPhone, '[data-testid=delete-dialog]', 'the confirmation from the keyboard');
+  await bobPhone.keyboard.press('Tab');
+  await bobPhone.keyboard.press('Enter');
+  await expectGoneFromDom(bobPhone, secret, "Bob's phone");
+  await expectGoneFromDom(bobDesktop, secret, "Bob's desktop");
+  const focusedAfter = await bobPhone.evaluate(() => document.activeElement?.className);
+  if (focusedAfter !== 'messages') fail(`after the delete the focus is on "${focusedAfter}", not the message list`);
+  await expectText(bobDesktop, bobPreview, 'You: Sure, see you there', "Bob's chat list preview after the delete");
+  await expectText(bobPhone, '.msg.mine', 'Sure, see you there', 'the other messages kept at Bob');
+  await expectText(annPage, '.msg.mine[data-status=sent]', secret, 'the message kept at Ann');
+  const history = async (user) => (await call(user.token, 'GET', `/conversations/${direct}/messages?limit=10`)).messages.map((m) => m.text);
+  if (!(await history(ann)).includes(secret)) fail("the message left Ann's history");
+  if ((await history(bob)).includes(secret)) fail("the message is still in Bob's history");
+
+  // A recalled line may go too: Bob's desktop deletes one from a right
+  // click, and his phone drops it live.
+  const oops = await apiSend(ann, direct, `Wrong chat, sorry ${run}`);
+  await call(ann.token, 'POST', `/conversations/${direct}/messages/${oops.message_id}/recall`);
+  const recalled = `.msg.recalled:has([data-testid=recalled-line]:text-is("ann ${run} recalled a message"))`;
+  await expectVisible(bobPhone, recalled, 'the recall line at Bob on his phone');
+  await expectVisible(bobDesktop, recalled, 'the recall line at Bob on his desktop');
+  await deleteFromMenu(bobDesktop, recalled, { rightClick: true, shot: () => t.screenshotNow(bobDesktop, 'recalled-menu') });
+  await bobPhone.locator(recalled).waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail("the deleted recall line is still on Bob's phone"));
+  await expectText(bobDesktop, bobPreview, 'You: Sure, see you there', "Bob's chat list preview after the second delete");
+  await expectText(annPage, '[data-testid=recalled-line]', 'You recalled a message', 'the recall line kept at Ann');
+
+  // After a reload both stay gone, from the list's preview too.
+  await bobPhone.click('a.back');
+  await bobPhone.reload();
+  await expectText(bobPhone, bobPreview, 'You: Sure, see you there', "Bob's phone's chat list after a reload");
+  await openChatWith(bobPhone, `ann ${run}`);
+  await expectText(bobPhone, '.msg.theirs', 'Lunch at noon?', 'the older message after a reload');
+  await expectGoneFromDom(bobPhone, secret, "Bob's phone after a reload");
+  if (await bobPhone.locator('.msg.recalled').count()) fail("the deleted recall line is back on Bob's phone after a reload");
+
+  // The chat state by itself: a log read from the start (the message, then
+  // its deletion, then the message again), an older page arriving after a
+  // deletion, the preview falling back, paging on below a deleted oldest,
+  // and what may be deleted.
+  const state = await bobPhone.evaluate(async () => {
+    const { ChatState } = await import('/areas/chat/state.js');
+    const session = Object.assign(new EventTarget(), { me: 'acct_me', api: {}, setBadge: () => {}, name: (id) => id });
+    const chat = new ChatState(session);
+    chat.conversations.set('c1', { conversation_id: 'c1', kind: 'direct', last_seq: 0, read_seq: 0, unread: 0, activity: 0, last: null });
+    const message = (seq, text) => ({
+      conversation_id: 'c1', message_id: `msg_${seq}`, seq, sender: 'acct_ann', text, kind: 'text',
+      ref: null, sent_at: new Date().toISOString(), client_msg_id: `web-${seq}`, recalled: false,
+    });
+    chat.apply({ type: 'message.new', ...message(1, 'one') });
+    chat.apply({ type: 'message.new', ...message(2, 'two') });
+    chat.apply({ type: 'message.deleted', conversation_id: 'c1', message_id: 'msg_2', seq: 2 });
+    chat.apply({ type: 'message.new', ...message(2, 'two') });
+    const log = chat.log('c1');
+    const replayed = { texts: log.items.map((m) => m.text), preview: chat.conversations.get('c1').last?.text ?? null };
+    chat.apply({ type: 'message.deleted', conversation_id: 'c1', message_id: 'msg_1', seq: 1 });
+    const emptied = { texts: log.items.map((m) => m.text), preview: chat.conversations.get('c1').last, oldest: log.oldestSeq() };
+    const stale = chat.log('c2');
+    chat.apply({ type: 'message.deleted', conversation_id: 'c2', message_id: 'msg_7', seq: 7 });
+    stale.merge([message(6, 'six'), message(7, 'seven')]);
+    const may = (m) => chat.canDelete(m);
+    return {
+      replayed,
+      emptied,
+      stale: stale.items.map((m) => m.text),
+      canDelete: [
+        may({ ...message(3, ''), kind: 'transfer', status: 'sent' }),
+        may({ ...message(4, ''), recalled: true }),
+        may({ client_msg_id: 'web-5', seq: null, status: 'failed' }),
+        may({ client_msg_id: 'web-6', seq: null, status: 'sending' }),
+      ],
+    };
+  });
+  const expected = {
+    replayed: { texts: ['one'], preview: 'one' },
+    emptied: { texts: [], preview: null, oldest: 1 },
+    stale: ['six'],
+    canDelete: [true, true, false, false],
+  };
+  if (JSON.stringify(state) !== JSON.stringify(expected)) fail(`the chat state after deletions: ${JSON.stringify(state)}`);
+  t.screenshot(bobDesktop);
+  t.screenshot(bobPhone, 'phone');
+  t.screenshot(annPage, 'ann');
 });

@@ -205,6 +205,12 @@ scenario('transfer', async (t) => {
   await expectBalance(annWallet, 8766, 'Ann after the acceptance');
   await expectVisible(bobWallet, '[data-testid=statement] li[data-kind=transfer_accepted]', "the transfer in Bob's statement");
   if ((await apiBalance(bob)) !== 1234) fail("Bob's wallet does not hold the transfer");
+  // The card's menu, at its sender: Delete (for her alone), never Recall.
+  await annPage.hover('.msg:has(pz-transfer-card)');
+  await annPage.click('.msg:has(pz-transfer-card) [data-testid=message-actions]');
+  await expectVisible(annPage, '[data-testid=message-menu] [data-testid=delete-message]', "Delete in the transfer card's menu");
+  if (await annPage.locator('[data-testid=message-menu] [data-testid=recall-message]').count()) fail('a transfer is offered to recall');
+  await annPage.keyboard.press('Escape');
   await t.screenshotNow(annWallet, 'ann-wallet');
   t.screenshot(bobPage);
 });

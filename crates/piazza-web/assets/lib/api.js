@@ -190,6 +190,11 @@ export class Api {
     const path = `/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}/recall`;
     return this.request('POST', path);
   }
+  /** Deletes a message from my own history only (every device of mine); others keep it. */
+  deleteMessage(conversationId, messageId) {
+    const path = `/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}`;
+    return this.delete(path);
+  }
 
   // Media: the body is the image itself, typed by its Content-Type.
   async uploadMedia(blob) {

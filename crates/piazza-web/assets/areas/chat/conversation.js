@@ -8,7 +8,7 @@ import { h, icon, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
 import { avatar, bubble, iconButton, toast } from '../../lib/ui.js';
 import { messageSummary, recallLine } from './summary.js';
-import { closeMessageMenu, openMessageMenu } from './message-menu.js';
+import { closeMessageMenu, confirmDeleteForMe, openMessageMenu } from './message-menu.js';
 import { problemText } from '../auth/index.js';
 /** The preview and the viewer load on first use, not before the first paint. */
 const pictures = () => import('./pictures.js');
@@ -64,6 +64,7 @@ export class Conversation extends HTMLElement {
     this.onIncoming = (e) => {
       const event = e.detail;
       if (event.conversation_id !== this.conversationId) return;
+      this.liveSeq = event.seq;
       this.live.textContent = t('chat.new_message_from', {
         name: this.session.name(event.sender),
         text: messageSummary(event, this.session),
@@ -76,9 +77,17 @@ export class Conversation extends HTMLElement {
     // A recall is told too, and takes the place of the message's announcement.
     this.onRecalled = (e) => {
       const { conversation_id: id, message } = e.detail;
-      if (id === this.conversationId) this.live.textContent = recallLine(message, this.session);
+      if (id !== this.conversationId) return;
+      this.liveSeq = message.seq;
+      this.live.textContent = recallLine(message, this.session);
     };
     this.state.addEventListener('recalled', this.onRecalled);
+    // A message deleted for me leaves no announcement of it behind.
+    this.onDeleted = (e) => {
+      const { conversation_id: id, seq } = e.detail;
+      if (id === this.conversationId && seq === this.liveSeq) this.live.textContent = '';
+    };
+    this.state.addEventListener('deleted', this.onDeleted);
     // Back to a tab left on this conversation: what it shows is read now.
     this.onVisible = () => {
       if (document.visibilityState !== 'visible') return;
@@ -104,6 +113,7 @@ export class Conversation extends HTMLElement {
     this.session.removeEventListener('person', this.onChanged);
     this.state.removeEventListener('incoming', this.onIncoming);
     this.state.removeEventListener('recalled', this.onRecalled);
+    this.state.removeEventListener('deleted', this.onDeleted);
     clearTimeout(this.recallTimer);
     this.recallExpiry = 0;
     closeMessageMenu();
@@ -448,9 +458,12 @@ export class Conversation extends HTMLElement {
     }
     for (const [key, row] of this.rows) {
       if (!wanted.has(key)) {
+        // A row leaving with the focus (a message just deleted) gives it to the list.
+        const focused = row.contains(document.activeElement);
         releaseImages(row);
         row.remove();
         this.rows.delete(key);
+        if (focused) this.scroller.focus({ preventScroll: true });
       }
     }
     let changed = false;
@@ -477,8 +490,8 @@ export class Conversation extends HTMLElement {
 
   /**
    * What a row shows that changes after it is built (the send's state,
-   * the read mark, a recall, whether recalling is offered): a row whose
-   * marks differ is built again.
+   * which also decides whether it has a menu, the read mark, a recall,
+   * whether recalling is offered): a row whose marks differ is built again.
    */
   marks(item) {
     const recall = this.recallOffered(item) ? 'offer' : '';
@@ -534,7 +547,7 @@ export class Conversation extends HTMLElement {
             t('chat.retry'),
           )
         : null;
-    const actions = this.recallOffered(item) ? this.actionsButton(item) : null;
+    const actions = this.state.canDelete(item) ? this.actionsButton(item) : null;
     const body = bubble({
       mine,
       status: read ? 'read' : status,
@@ -543,13 +556,7 @@ export class Conversation extends HTMLElement {
       time: h('time', { datetime: item.sent_at }, shortTime(item.sent_at, language())),
       extra: [retry, actions],
     });
-    // A right click (or a phone's long press) opens the same menu as "…".
-    if (actions) {
-      body.addEventListener('contextmenu', (e) => {
-        e.preventDefault();
-        this.openActions(item, actions, { x: e.clientX, y: e.clientY });
-      });
-    }
+    this.menuOnContext(body, item, actions);
     return h(
       'div',
       {
@@ -567,8 +574,19 @@ export class Conversation extends HTMLElement {
     return h('p', { class: 'divider', role: 'separator' }, t('chat.new_messages'));
   }
 
-  /** A recalled message: a centred line in its place, no bubble, no picture, no caption. */
+  /**
+   * A recalled message: a centred line in its place, no bubble, no
+   * picture, no caption; its "…" (and a right click) can still delete it.
+   */
   recalledRow(item) {
+    const actions = this.state.canDelete(item) ? this.actionsButton(item) : null;
+    const line = h(
+      'div',
+      { class: 'system-row' },
+      h('p', { class: 'system-line', 'data-testid': 'recalled-line' }, recallLine(item, this.session)),
+      actions,
+    );
+    this.menuOnContext(line, item, actions);
     return h(
       'div',
       {
@@ -576,8 +594,17 @@ export class Conversation extends HTMLElement {
         dataset: { seq: item.seq ?? '', status: item.status ?? 'sent', clientMsgId: item.client_msg_id, marks: this.marks(item), recalled: 'true' },
       },
       this.divider(item),
-      h('p', { class: 'system-line', 'data-testid': 'recalled-line' }, recallLine(item, this.session)),
+      line,
     );
+  }
+
+  /** A right click (or a phone's long press) on `target` opens the same menu as its "…". */
+  menuOnContext(target, item, actions) {
+    if (!actions) return;
+    target.addEventListener('contextmenu', (e) => {
+      e.preventDefault();
+      this.openActions(item, actions, { x: e.clientX, y: e.clientY });
+    });
   }
 
   /** The bubble's "…": the message's menu (what WeChat's long press opens). */
@@ -595,12 +622,11 @@ export class Conversation extends HTMLElement {
     return button;
   }
 
+  /** The menu of a stored message: Recall where it is offered, then Delete (for me). */
   openActions(item, opener, at = null) {
-    openMessageMenu({
-      opener,
-      at,
-      items: [{ label: t('chat.recall'), icon: 'undo', testid: 'recall-message', action: () => this.recall(item) }],
-    });
+    const recall = { label: t('chat.recall'), icon: 'undo', testid: 'recall-message', action: () => this.recall(item) };
+    const erase = { label: t('chat.delete'), icon: 'trash', testid: 'delete-message', action: () => this.deleteForMe(item, opener) };
+    openMessageMenu({ opener, at, items: this.recallOffered(item) ? [recall, erase] : [erase] });
   }
 
   /** Recalls at once, as WeChat does; a refusal (too late, not allowed) is said in a toast. */
@@ -613,6 +639,22 @@ export class Conversation extends HTMLElement {
         this.recallRefused.add(this.key(item));
         this.schedule();
       }
+    }
+  }
+
+  /**
+   * Deletes the message for me once confirmed (the others keep it); the
+   * focus waits on its "…" meanwhile and goes to the list with the row.
+   * A refusal is said in a toast.
+   */
+  async deleteForMe(item, opener) {
+    opener?.focus({ preventScroll: true });
+    if (!(await confirmDeleteForMe())) return;
+    try {
+      await this.state.deleteForMe(this.conversationId, item);
+      this.live.textContent = t('chat.deleted');
+    } catch (error) {
+      toast(problemText(error), { tone: 'error', testid: 'delete-error' });
     }
   }
 

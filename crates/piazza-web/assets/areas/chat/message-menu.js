@@ -3,10 +3,11 @@
 // click, or a long press on a phone (which the browser reports as a
 // context menu). The arrow keys move between the items; Escape, Tab, a
 // click elsewhere, a scroll or a choice close it, and the focus goes back
-// to the button it came from.
+// to the button it came from. Also the confirmation its Delete asks for.
 
 import { h, icon } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
+import { actions, openDialog } from '../../lib/ui.js';
 
 /** The gap kept between the menu and the window's edges, in pixels. */
 const EDGE_PX = 8;
@@ -106,4 +107,40 @@ function place(panel, opener, at) {
   const top = below + height + EDGE_PX <= innerHeight ? below : Math.max(EDGE_PX, anchor.top - 4 - height);
   panel.style.left = `${Math.round(left)}px`;
   panel.style.top = `${Math.round(top)}px`;
+}
+
+/**
+ * Asks before deleting a message for me alone, saying that the others in
+ * the chat keep it: true on Delete, false on Cancel, Escape, × or the
+ * backdrop. The focus starts on Cancel, so a stray Enter deletes nothing.
+ * @returns {Promise<boolean>}
+ */
+export function confirmDeleteForMe() {
+  return new Promise((resolve) => {
+    openDialog({
+      title: t('chat.delete_title'),
+      testid: 'delete-dialog',
+      onClose: () => resolve(false),
+      body: (close) => [
+        h('p', {}, t('chat.delete_text')),
+        actions(
+          h('button', { type: 'button', 'data-testid': 'delete-cancel', onclick: close }, t('ui.cancel')),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'danger',
+              'data-testid': 'delete-confirm',
+              onclick: () => {
+                resolve(true);
+                close();
+              },
+            },
+            icon('trash'),
+            t('chat.delete'),
+          ),
+        ),
+      ],
+    });
+  });
 }

@@ -1,9 +1,11 @@
 // The chat state of one account: its conversations (with the last message
 // and the unread count, kept current by sync events) and the messages of
 // the conversations opened so far. Views listen for 'changed' (the list),
-// 'messages' (one conversation's messages, detail = conversation id) and
+// 'messages' (one conversation's messages, detail = conversation id),
 // 'recalled' (a message held here was just recalled, detail =
-// {conversation_id, message}).
+// {conversation_id, message}) and 'deleted' (I deleted a message for
+// myself, here or on another of my devices, detail = {conversation_id,
+// seq}): it leaves its log and is never taken in again.
 
 import { newClientMsgId } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
@@ -39,6 +41,10 @@ export class MessageLog {
     this.pending = [];
     /** seq → who recalled it, for messages recalled before (or while) their page arrives. */
     this.recalls = new Map();
+    /** The seqs I deleted for myself: a later page or a late `message.new` does not bring them back. */
+    this.deleted = new Set();
+    /** The oldest seq deleted from `items`, so paging goes on below it. */
+    this.deletedFloor = null;
     this.hasMore = true;
     this.loaded = false;
     this.loading = null;
@@ -50,7 +56,8 @@ export class MessageLog {
   }
 
   oldestSeq() {
-    return this.items.length ? this.items[0].seq : null;
+    const oldest = Math.min(this.items[0]?.seq ?? Infinity, this.deletedFloor ?? Infinity);
+    return Number.isFinite(oldest) ? oldest : null;
   }
 
   newestSeq() {
@@ -61,7 +68,7 @@ export class MessageLog {
   merge(messages) {
     let added = false;
     for (const message of messages) {
-      if (this.seqs.has(message.seq)) continue;
+      if (this.seqs.has(message.seq) || this.deleted.has(message.seq)) continue;
       this.seqs.add(message.seq);
       const mine = this.pending.findIndex((p) => p.client_msg_id === message.client_msg_id);
       if (mine >= 0 && this.pending[mine].sender === message.sender) this.pending.splice(mine, 1);
@@ -88,6 +95,28 @@ export class MessageLog {
     if (index < 0) return false;
     this.items[index] = asRecalled(this.items[index], by);
     return true;
+  }
+
+  /**
+   * Message `seq` was deleted for me: it leaves the log, and a copy of it
+   * arriving later (an older page, a late `message.new`) is left out.
+   * True if a message held here went.
+   */
+  remove(seq) {
+    this.deleted.add(seq);
+    const index = this.items.findIndex((m) => m.seq === seq);
+    if (index < 0) return false;
+    this.items.splice(index, 1);
+    this.deletedFloor = Math.min(this.deletedFloor ?? seq, seq);
+    return true;
+  }
+
+  /** The newest stored message older than `seq`, or null if none is held. */
+  newestBefore(seq) {
+    for (let i = this.items.length - 1; i >= 0; i -= 1) {
+      if (this.items[i].seq < seq) return this.items[i];
+    }
+    return null;
   }
 }
 
@@ -177,8 +206,9 @@ export class ChatState extends EventTarget {
         try {
           const page = await this.session.api.history(conversation.conversation_id, null, 1);
           const message = page.messages[0];
-          if (message && !conversation.last) {
-            conversation.last = this.log(conversation.conversation_id).withRecall(message);
+          const log = this.log(conversation.conversation_id);
+          if (message && !conversation.last && !log.deleted.has(message.seq)) {
+            conversation.last = log.withRecall(message);
           }
         } catch {
           // A preview is a nicety; the list stands without it.
@@ -389,6 +419,15 @@ export class ChatState extends EventTarget {
     return span ? sentAt + span : 0;
   }
 
+  /**
+   * Whether I may delete `message` for myself: any stored one, mine or
+   * theirs, of any kind, recalled too; not a send still on its way or
+   * failed (that has Retry).
+   */
+  canDelete(message) {
+    return !!message.message_id && (message.status ?? 'sent') === 'sent';
+  }
+
   /** Recalls a stored message for everyone; the server's refusal is thrown (an ApiError). */
   async recall(conversationId, message) {
     const answer = await this.session.api.recall(conversationId, message.message_id);
@@ -415,6 +454,34 @@ export class ChatState extends EventTarget {
     }
   }
 
+  /**
+   * Deletes a stored message (anyone's, any kind) from my history, on
+   * every device of mine; the others in the chat keep it. The server's
+   * refusal is thrown (an ApiError).
+   */
+  async deleteForMe(conversationId, message) {
+    await this.session.api.deleteMessage(conversationId, message.message_id);
+    this.noteDeleted(conversationId, message.seq);
+  }
+
+  /**
+   * Message `seq` of a conversation was deleted for me (here, or on
+   * another device: `message.deleted`): its row goes and, if it was the
+   * last one, the list's preview falls back to the message before it
+   * held here, or to none.
+   */
+  noteDeleted(conversationId, seq) {
+    const log = this.log(conversationId);
+    log.remove(seq);
+    const conversation = this.conversations.get(conversationId);
+    if (conversation?.last?.seq === seq) {
+      conversation.last = log.newestBefore(seq);
+      this.changed();
+    }
+    this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
+    this.dispatchEvent(new CustomEvent('deleted', { detail: { conversation_id: conversationId, seq } }));
+  }
+
   async transmit(conversationId, item) {
     item.status = 'sending';
     this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
@@ -439,6 +506,8 @@ export class ChatState extends EventTarget {
   /** A message known to be stored: into its log, the preview and the order. */
   noteMessage(conversationId, message) {
     const log = this.log(conversationId);
+    // Deleted for me already (a log read from the start tells the message first).
+    if (log.deleted.has(message.seq)) return false;
     const isNew = log.merge([message]);
     const conversation = this.conversations.get(conversationId);
     if (!conversation) {
@@ -499,6 +568,9 @@ export class ChatState extends EventTarget {
       }
       case 'message.recalled':
         this.noteRecall(event.conversation_id, event.seq, event.recalled_by);
+        break;
+      case 'message.deleted':
+        this.noteDeleted(event.conversation_id, event.seq);
         break;
       case 'conversation.created':
         this.members.set(event.conversation_id, new Set(event.members ?? []));
