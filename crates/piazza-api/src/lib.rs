@@ -388,8 +388,12 @@ pub struct MessageView {
 pub struct ReactionView {
     pub emoji: String,
     pub count: usize,
-    /// Who reacted with it, the first to react first.
+    /// Who reacted with it, the first to react first: the first 20 (the
+    /// count is exact).
     pub accounts: Vec<String>,
+    /// Whether the caller reacted with it.
+    #[serde(default)]
+    pub mine: bool,
 }
 
 /// `POST /api/v1/conversations/{id}/messages/{message_id}/reactions`.

@@ -15,7 +15,7 @@ pub mod reactions;
 pub mod recall;
 
 use piazza_domain::event::{ConversationKind, LogEntry, Message, Recall};
-use piazza_domain::store::{ConversationSummary, Page};
+use piazza_domain::store::{ConversationSummary, Page, ReactionRow};
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, LogSeq, MediaId, MessageId,
     MessageText, Seq, Timestamp,
@@ -105,9 +105,12 @@ pub trait Reads {
         sender: AccountId,
         client_msg_id: &ClientMsgId,
     ) -> Result<Option<Message>>;
-    /// The reactions to `messages`: (message, account, emoji), by message,
-    /// each message's in the order they were made.
-    fn reactions(&mut self, messages: &[MessageId]) -> Result<Vec<(MessageId, AccountId, Emoji)>>;
+    /// The reactions to `messages` as `viewer` sees them: for each message
+    /// and emoji, the first [`piazza_domain::limits::REACTION_ACCOUNTS_SHOWN`] accounts
+    /// that reacted with it (a row each, in the order they reacted), each
+    /// row with the emoji's count and whether `viewer` is among all of
+    /// them; by message, each message's emojis in the order first used.
+    fn reactions(&mut self, messages: &[MessageId], viewer: AccountId) -> Result<Vec<ReactionRow>>;
     /// How many emojis `account` has reacted to `message` with.
     fn reaction_count(&mut self, message: MessageId, account: AccountId) -> Result<usize>;
     /// The message `message` if it is one of `conversation`'s.
@@ -212,7 +215,8 @@ pub trait Writes {
     /// Stores `message` (its seq from [`Writes::next_seq`]) and indexes it
     /// in its conversation's history.
     fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<MessageId>;
-    /// `account` reacts to `message` with `emoji`; `false` if it had.
+    /// `account` reacts to `message` with `emoji`; `false` if it had, or
+    /// the message is recalled.
     fn add_reaction(
         &mut self,
         message: MessageId,
@@ -236,8 +240,8 @@ pub trait Writes {
         at: Timestamp,
     ) -> Result<bool>;
     /// Recalls `message`: its text, reference and reactions are erased for
-    /// good and `recall` kept.
-    fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<()>;
+    /// good and `recall` kept; `false` if it was recalled already.
+    fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<bool>;
     /// Moves `member`'s read position in `conversation` to `seq`.
     fn set_read_seq(
         &mut self,

@@ -10,6 +10,9 @@ pub const CLIENT_MSG_ID_CHARS_MAX: usize = 64;
 pub const PAGE_LEN_MAX: u32 = 200;
 /// Items in a page when the client does not say.
 pub const PAGE_LEN_DEFAULT: u32 = 50;
+/// Accounts a history page names for one emoji on one message (the count
+/// is exact): a page of 200 messages in a group of 500 stays small.
+pub const REACTION_ACCOUNTS_SHOWN: usize = 20;
 /// Events in one page of `GET /sync`, a list like the others: api-v1
 /// caps every `limit` at 200, and larger ones are clamped.
 pub const SYNC_PAGE_LEN_MAX: u32 = PAGE_LEN_MAX;

@@ -317,11 +317,27 @@ pub struct HistoryPage {
     pub reactions: std::collections::HashMap<crate::MessageId, Vec<Reaction>>,
 }
 
-/// One emoji's reactions to a message.
+/// One emoji's reactions to a message, as one viewer sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reaction {
     pub emoji: crate::Emoji,
+    /// How many reacted with it.
+    pub count: usize,
+    /// The first [`crate::limits::REACTION_ACCOUNTS_SHOWN`] who did, in order.
     pub accounts: Vec<crate::AccountId>,
+    /// Whether the viewer is among them (shown or not).
+    pub mine: bool,
+}
+
+/// One row of a history page's reactions: an account shown for an emoji,
+/// with what is known of the emoji as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionRow {
+    pub message: crate::MessageId,
+    pub emoji: crate::Emoji,
+    pub account: crate::AccountId,
+    pub count: usize,
+    pub mine: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use piazza_core::chat::{GroupLook, Membership, NewMessage, Reads, Writes};
 use piazza_core::{Error, Result};
 use piazza_domain::event::{ConversationKind, Event, LogEntry, Message, Recall, stored};
-use piazza_domain::store::{ConversationSummary, Page};
+use piazza_domain::store::{ConversationSummary, Page, ReactionRow};
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, LogSeq, MediaId, MessageId,
-    MessageText, Seq, Timestamp,
+    MessageText, Seq, Timestamp, limits,
 };
 use postgres::Row;
 
@@ -197,22 +197,33 @@ impl Reads for Db<'_> {
         Ok(row.map(|row| message_at(&row, 0)))
     }
 
-    fn reactions(&mut self, messages: &[MessageId]) -> Result<Vec<(MessageId, AccountId, Emoji)>> {
+    fn reactions(&mut self, messages: &[MessageId], viewer: AccountId) -> Result<Vec<ReactionRow>> {
         let ids: Vec<i64> = messages.iter().map(|message| message.row()).collect();
+        let shown = limits::REACTION_ACCOUNTS_SHOWN as i64;
+        // Emojis compare by their bytes, as SQLite's do.
         let rows = self.0.query(
-            "SELECT message_id, account_id, emoji FROM message_reactions
-             WHERE message_id = ANY($1)
-             ORDER BY message_id, reacted_at, account_id, emoji",
-            &[&ids],
+            "SELECT message_id, emoji, account_id, n, mine FROM (
+                 SELECT message_id, emoji, account_id,
+                        ROW_NUMBER() OVER (PARTITION BY message_id, emoji
+                                           ORDER BY reacted_at, account_id) AS rank,
+                        COUNT(*) OVER e AS n,
+                        bool_or(account_id = $2) OVER e AS mine,
+                        MIN(reacted_at) OVER e AS first_at
+                 FROM message_reactions
+                 WHERE message_id = ANY($1)
+                 WINDOW e AS (PARTITION BY message_id, emoji)) r
+             WHERE rank <= $3
+             ORDER BY message_id, first_at, emoji COLLATE \"C\", rank",
+            &[&ids, &viewer.row(), &shown],
         )?;
         Ok(rows
             .iter()
-            .map(|row| {
-                (
-                    MessageId::from_row(row.get(0)),
-                    AccountId::from_row(row.get(1)),
-                    Emoji::from_store(row.get(2)),
-                )
+            .map(|row| ReactionRow {
+                message: MessageId::from_row(row.get(0)),
+                emoji: Emoji::from_store(row.get(1)),
+                account: AccountId::from_row(row.get(2)),
+                count: row.get::<_, i64>(3) as usize,
+                mine: row.get(4),
             })
             .collect())
     }
@@ -546,7 +557,9 @@ impl Writes for PgTx<'_> {
     ) -> Result<bool> {
         let inserted = self.conn().execute(
             "INSERT INTO message_reactions (message_id, account_id, emoji, reacted_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+             SELECT $1, $2, $3, $4 WHERE EXISTS
+                 (SELECT 1 FROM messages WHERE id = $1 AND recalled_at IS NULL)
+             ON CONFLICT DO NOTHING",
             &[
                 &message.row(),
                 &account.row(),
@@ -584,17 +597,20 @@ impl Writes for PgTx<'_> {
         Ok(inserted == 1)
     }
 
-    fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<()> {
-        self.conn().execute(
+    fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<bool> {
+        let recalled = self.conn().execute(
             "UPDATE messages SET text = '', ref = NULL, recalled_at = $2, recalled_by = $3
-             WHERE id = $1",
+             WHERE id = $1 AND recalled_at IS NULL",
             &[&message.row(), &recall.at.unix_ms(), &recall.by.row()],
         )?;
+        if recalled == 0 {
+            return Ok(false);
+        }
         self.conn().execute(
             "DELETE FROM message_reactions WHERE message_id = $1",
             &[&message.row()],
         )?;
-        Ok(())
+        Ok(true)
     }
 
     fn set_read_seq(

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use piazza_core::Result;
 use piazza_core::chat::{GroupLook, Membership, NewMessage, Reads, Writes};
 use piazza_domain::event::{ConversationKind, Event, LogEntry, Message, Recall};
-use piazza_domain::store::{ConversationSummary, Page};
+use piazza_domain::store::{ConversationSummary, Page, ReactionRow};
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, LogSeq, MediaId, MessageId, Seq,
-    Timestamp,
+    Timestamp, limits,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -87,25 +87,37 @@ impl Reads for Db<'_> {
         Ok(reads::message_by_client_id(self.0, sender, client_msg_id)?)
     }
 
-    fn reactions(&mut self, messages: &[MessageId]) -> Result<Vec<(MessageId, AccountId, Emoji)>> {
+    fn reactions(&mut self, messages: &[MessageId], viewer: AccountId) -> Result<Vec<ReactionRow>> {
         let ids: Vec<i64> = messages.iter().map(|message| message.row()).collect();
         let ids =
             serde_json::to_string(&ids).map_err(|e| piazza_core::Error::Engine(e.to_string()))?;
         let mut statement = self
             .0
             .prepare_cached(
-                "SELECT message_id, account_id, emoji FROM message_reactions
-                 WHERE message_id IN (SELECT value FROM json_each(?1))
-                 ORDER BY message_id, reacted_at, account_id, emoji",
+                "SELECT message_id, emoji, account_id, n, mine FROM (
+                     SELECT message_id, emoji, account_id,
+                            ROW_NUMBER() OVER (PARTITION BY message_id, emoji
+                                               ORDER BY reacted_at, account_id) AS rank,
+                            COUNT(*) OVER e AS n,
+                            MAX(account_id = ?2) OVER e AS mine,
+                            MIN(reacted_at) OVER e AS first_at
+                     FROM message_reactions
+                     WHERE message_id IN (SELECT value FROM json_each(?1))
+                     WINDOW e AS (PARTITION BY message_id, emoji))
+                 WHERE rank <= ?3
+                 ORDER BY message_id, first_at, emoji, rank",
             )
             .sql()?;
+        let shown = limits::REACTION_ACCOUNTS_SHOWN as i64;
         let rows = statement
-            .query_map([ids], |row| {
-                Ok((
-                    MessageId::from_row(row.get(0)?),
-                    AccountId::from_row(row.get(1)?),
-                    Emoji::from_store(row.get(2)?),
-                ))
+            .query_map(params![ids, viewer.row(), shown], |row| {
+                Ok(ReactionRow {
+                    message: MessageId::from_row(row.get(0)?),
+                    emoji: Emoji::from_store(row.get(1)?),
+                    account: AccountId::from_row(row.get(2)?),
+                    count: row.get::<_, i64>(3)? as usize,
+                    mine: row.get(4)?,
+                })
             })
             .sql()?;
         rows.collect::<rusqlite::Result<Vec<_>>>().sql()
@@ -376,7 +388,9 @@ impl Writes for WriteCtx<'_> {
             .conn
             .prepare_cached(
                 "INSERT INTO message_reactions (message_id, account_id, emoji, reacted_at)
-                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS
+                     (SELECT 1 FROM messages WHERE id = ?1 AND recalled_at IS NULL)
+                 ON CONFLICT DO NOTHING",
             )
             .sql()?
             .execute(params![
@@ -425,21 +439,25 @@ impl Writes for WriteCtx<'_> {
         Ok(inserted == 1)
     }
 
-    fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<()> {
-        self.conn
+    fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<bool> {
+        let recalled = self
+            .conn
             .prepare_cached(
                 "UPDATE messages SET text = '', ref = NULL, recalled_at = ?2, recalled_by = ?3
-                 WHERE id = ?1",
+                 WHERE id = ?1 AND recalled_at IS NULL",
             )
             .sql()?
             .execute(params![message.row(), recall.at.unix_ms(), recall.by.row()])
             .sql()?;
+        if recalled == 0 {
+            return Ok(false);
+        }
         self.conn
             .prepare_cached("DELETE FROM message_reactions WHERE message_id = ?1")
             .sql()?
             .execute([message.row()])
             .sql()?;
-        Ok(())
+        Ok(true)
     }
 
     fn set_read_seq(

@@ -268,7 +268,7 @@ pub fn history(
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
     let ids: Vec<MessageId> = messages.iter().map(|message| message.message_id).collect();
-    let reactions = super::reactions::grouped(read.reactions(&ids)?);
+    let reactions = super::reactions::grouped(read.reactions(&ids, viewer)?);
     Ok(HistoryPage {
         messages,
         has_more,

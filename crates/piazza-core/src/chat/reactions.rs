@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use piazza_domain::event::Event;
-use piazza_domain::store::{Reaction, StoreResult};
+use piazza_domain::store::{Reaction, ReactionRow, StoreResult};
 use piazza_domain::{AccountId, ConversationId, Emoji, MessageId, Rejection};
 
 use crate::Core;
@@ -28,8 +28,9 @@ pub fn react(
     emoji: &Emoji,
     added: bool,
 ) -> Result<()> {
-    // Locked: one account's reactions in a conversation are counted and
-    // changed one job at a time, so the cap holds across processes.
+    // Locked (the member's and the conversation's rows): reactions and
+    // recalls in a conversation are counted and changed one job at a
+    // time, so the cap holds across processes.
     let membership = tx
         .membership_for_update(account, conversation)?
         .ok_or(Rejection::NotAMember)?;
@@ -42,15 +43,18 @@ pub fn react(
         if found.recalled.is_some() {
             return Err(Rejection::MessageRecalled.into());
         }
-        if tx.reads().reaction_count(message, account)? >= REACTIONS_PER_ACCOUNT_MAX {
+        let now = tx.now();
+        let new = tx.add_reaction(message, account, emoji, now)?;
+        // Counted after: an emoji already there is no new one, at the cap
+        // too (a refusal takes the insert back).
+        if new && tx.reads().reaction_count(message, account)? > REACTIONS_PER_ACCOUNT_MAX {
             return Err(Rejection::TooMany {
                 what: "different reactions on one message",
                 max: REACTIONS_PER_ACCOUNT_MAX,
             }
             .into());
         }
-        let now = tx.now();
-        tx.add_reaction(message, account, emoji, now)?
+        new
     } else {
         tx.remove_reaction(message, account, emoji)?
     };
@@ -75,19 +79,21 @@ pub fn react(
 }
 
 /// `rows` (as [`crate::chat::Reads::reactions`] gives them) by message,
-/// each emoji once with its accounts, in the order first used.
-pub fn grouped(rows: Vec<(MessageId, AccountId, Emoji)>) -> HashMap<MessageId, Vec<Reaction>> {
+/// each emoji once with its count and the accounts shown.
+pub fn grouped(rows: Vec<ReactionRow>) -> HashMap<MessageId, Vec<Reaction>> {
     let mut by_message: HashMap<MessageId, Vec<Reaction>> = HashMap::new();
-    for (message, account, emoji) in rows {
-        let reactions = by_message.entry(message).or_default();
+    for row in rows {
+        let reactions = by_message.entry(row.message).or_default();
         match reactions
             .iter_mut()
-            .find(|reaction| reaction.emoji == emoji)
+            .find(|reaction| reaction.emoji == row.emoji)
         {
-            Some(reaction) => reaction.accounts.push(account),
+            Some(reaction) => reaction.accounts.push(row.account),
             None => reactions.push(Reaction {
-                emoji,
-                accounts: vec![account],
+                emoji: row.emoji,
+                count: row.count,
+                accounts: vec![row.account],
+                mine: row.mine,
             }),
         }
     }

@@ -10,7 +10,7 @@ use piazza_domain::{AccountId, ConversationId, MessageId, MessageText, Rejection
 
 use super::IMAGE_KIND;
 use crate::Core;
-use crate::engine::{Lane, Result, Tx};
+use crate::engine::{Error, Lane, Result, Tx};
 
 /// How long after sending a message may be recalled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,9 +42,8 @@ pub fn recall_message(
         .message_in(conversation, message)?
         .filter(|found| found.seq > membership.from_seq)
         .ok_or(Rejection::MessageNotFound)?;
-    if found.recalled.is_some() {
-        return Ok(found);
-    }
+    // Who may recall it is checked first, so that a recalled message
+    // answers everyone else as any other message would.
     let recallable = found.kind.is_none() || found.kind.as_deref() == Some(IMAGE_KIND);
     let as_owner = membership.kind == ConversationKind::Group && membership.owner == Some(account);
     let own = (found.sender == account).then_some(windows.own_s);
@@ -53,6 +52,9 @@ pub fn recall_message(
         .max(owners)
         .filter(|_| recallable)
         .ok_or(Rejection::RecallNotAllowed)?;
+    if found.recalled.is_some() {
+        return Ok(found);
+    }
     let now = tx.now();
     let age_ms = now.unix_ms().saturating_sub(found.sent_at.unix_ms());
     if age_ms > i64::try_from(window_s.saturating_mul(1000)).unwrap_or(i64::MAX) {
@@ -62,7 +64,12 @@ pub fn recall_message(
         at: now,
         by: account,
     };
-    tx.recall_message(message, recall)?;
+    if !tx.recall_message(message, recall)? {
+        // Recalled meanwhile (the conversation's row lock makes this
+        // unreachable today; the row says so all the same).
+        let now_found = tx.reads().message_in(conversation, message)?;
+        return now_found.ok_or_else(|| Error::missing(message));
+    }
     // Only those who can see it: a newer member never learns it existed.
     for member in tx.reads().members_seeing(conversation, found.seq)? {
         tx.append_log(

@@ -438,8 +438,9 @@ pub async fn delete_for_me(
 fn reaction_view(reaction: &Reaction) -> ReactionView {
     ReactionView {
         emoji: reaction.emoji.as_str().to_owned(),
-        count: reaction.accounts.len(),
+        count: reaction.count,
         accounts: reaction.accounts.iter().map(ToString::to_string).collect(),
+        mine: reaction.mine,
     }
 }
 

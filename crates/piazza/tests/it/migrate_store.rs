@@ -103,6 +103,11 @@ fn move_and_compare(data_dir: &Path, url: &str, seen: &[Seen]) {
         .unwrap()
         .get(0);
     assert_eq!(hidden, 1, "bob's deletion moved");
+    let reactions: i64 = db
+        .query_one("SELECT count(*) FROM message_reactions", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(reactions, 1, "ann's reaction moved");
 
     let again = migrate_store(data_dir, url);
     assert!(!again.status.success(), "{}", described(&again));
@@ -225,6 +230,10 @@ async fn chat(app: &TestApp) -> (Vec<User>, String) {
         .recall_message(&direct, &oops.message_id)
         .await
         .expect("recalled");
+    ann.client
+        .react(&direct, &image.message_id, "👍")
+        .await
+        .expect("reacted");
     bob.client
         .delete_for_me(&direct, &image.message_id)
         .await

@@ -94,6 +94,22 @@ async fn reactions_are_counted_per_emoji_and_reach_every_member() {
             user.username
         );
     }
+    // Each viewer is told which are theirs.
+    let mine = |user: &User| {
+        let (conversation, user) = (conversation.clone(), user.clone());
+        async move {
+            let page = user
+                .client
+                .history(&conversation, None, Some(1))
+                .await
+                .unwrap();
+            let reactions = &page.messages[0].reactions;
+            reactions.iter().map(|r| r.mine).collect::<Vec<bool>>()
+        }
+    };
+    assert_eq!(mine(ann).await, [false, false]);
+    assert_eq!(mine(bob).await, [true, false]);
+    assert_eq!(mine(cat).await, [true, true]);
     let live = next_of_type(&mut ann_socket, "message.reaction").await;
     assert_eq!(
         (
@@ -157,6 +173,28 @@ async fn refused_reactions_change_nothing_and_a_recall_takes_them_away() {
     assert_problem(&error.unwrap_err(), 403, "not_a_member");
     let error = bob.client.react(&conversation, "msg_999999", "👍").await;
     assert_problem(&error.unwrap_err(), 404, "message_not_found");
+    let error = dan
+        .client
+        .unreact(&conversation, &sent.message_id, "👍")
+        .await;
+    assert_problem(&error.unwrap_err(), 404, "message_not_found");
+    let error = eve
+        .client
+        .unreact(&conversation, &sent.message_id, "👍")
+        .await;
+    assert_problem(&error.unwrap_err(), 403, "not_a_member");
+    let error = bob
+        .client
+        .unreact(&conversation, &sent.message_id, "ok")
+        .await;
+    assert_problem(&error.unwrap_err(), 400, "invalid_emoji");
+    let direct = befriend(&eve, bob).await;
+    let (elsewhere, _) = eve.client.send_message(&direct, "e-1", "hi").await.unwrap();
+    let error = bob
+        .client
+        .react(&conversation, &elsewhere.message_id, "👍")
+        .await;
+    assert_problem(&error.unwrap_err(), 404, "message_not_found");
 
     // Ten different emojis from one member, not eleven.
     let ten = ["😀", "😂", "😍", "😎", "🤔", "😢", "😡", "👏", "🎉", "🔥"];
@@ -171,6 +209,11 @@ async fn refused_reactions_change_nothing_and_a_recall_takes_them_away() {
         .react(&conversation, &sent.message_id, "🙏")
         .await;
     assert_problem(&error.unwrap_err(), 409, "limit_reached");
+    // One already there is no new one, at the cap too.
+    bob.client
+        .react(&conversation, &sent.message_id, "😀")
+        .await
+        .expect("no change");
     assert_eq!(shown(ann, &conversation, sent.seq).await.len(), 10);
     // Dan joined after the message: he never learns of it, nor of its
     // reactions; eve is no member at all.
@@ -189,5 +232,48 @@ async fn refused_reactions_change_nothing_and_a_recall_takes_them_away() {
         .react(&conversation, &sent.message_id, "👍")
         .await;
     assert_problem(&error.unwrap_err(), 409, "message_recalled");
+    app.shut_down().await;
+}
+
+/// A history page names the first 20 who reacted with an emoji and counts
+/// them all; the 21st still learns the reaction is theirs.
+#[tokio::test]
+async fn a_page_names_the_first_twenty_and_counts_everyone() {
+    let app = spawn_app().await;
+    let names: Vec<String> = (0..22).map(|n| format!("user{n:02}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (users, conversation) = group(&app, &names).await;
+    let (sent, _) = users[0]
+        .client
+        .send_message(&conversation, "u-1", "react, all of you")
+        .await
+        .unwrap();
+    for user in &users[1..] {
+        user.client
+            .react(&conversation, &sent.message_id, "🎉")
+            .await
+            .unwrap();
+    }
+    let last = &users[21];
+    let page = last
+        .client
+        .history(&conversation, None, Some(1))
+        .await
+        .unwrap();
+    let party = &page.messages[0].reactions[0];
+    assert_eq!((party.emoji.as_str(), party.count), ("🎉", 21));
+    let first: Vec<&String> = users[1..21].iter().map(|u| &u.account_id).collect();
+    assert_eq!(
+        party.accounts.iter().collect::<Vec<_>>(),
+        first,
+        "in the order they reacted"
+    );
+    assert!(party.mine, "the 21st is not named, but it is theirs");
+    let page = users[0]
+        .client
+        .history(&conversation, None, Some(1))
+        .await
+        .unwrap();
+    assert!(!page.messages[0].reactions[0].mine);
     app.shut_down().await;
 }

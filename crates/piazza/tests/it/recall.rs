@@ -115,7 +115,17 @@ async fn a_recalled_message_is_gone_for_every_member_everywhere() {
         .unwrap();
     assert_eq!(again, recalled);
     assert_eq!(recalls_logged(ann).await.len(), 1);
-    // A retry of the recalled send replays it; it does not post it again.
+    // Others still may not: a recalled message answers them as any other.
+    let error = cat
+        .client
+        .recall_message(&conversation, &sent.message_id)
+        .await;
+    assert_problem(&error.unwrap_err(), 403, "recall_not_allowed");
+    // A retry of the recalled send replays it; it does not post it again;
+    // its id in another conversation is another message's, refused.
+    let direct = ann.client.open_direct(&bob.account_id).await.unwrap();
+    let error = bob.client.send_message(&direct, "b-1", "oops").await;
+    assert_problem(&error.unwrap_err(), 422, "client_msg_id_reused");
     let (retried, replayed) = bob
         .client
         .send_message(&conversation, "b-1", "oops, wrong group")
