@@ -1,8 +1,8 @@
 #!/bin/sh
 # Makes the web client's test tools present: the npm packages in
-# web-tests/ (playwright-core, typescript, eslint), Debian's chromium and a
-# Chinese font (and node and npm if they are missing). Safe to run
-# again: it does nothing when everything is there.
+# web-tests/ (playwright-core, typescript, eslint), Debian's chromium, a
+# Chinese font and an emoji font (and node and npm if they are missing).
+# Safe to run again: it does nothing when everything is there.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +44,12 @@ fi
 # button's label fit?) as people see them, not as empty boxes.
 if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh family)" ]; then
     install_or_explain fonts-wqy-microhei
+fi
+
+# A colour emoji font, so reactions (emojis written as text, drawn by the
+# system's font) show as people see them in the screenshots, not as boxes.
+if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :charset=1f44d family)" ]; then
+    install_or_explain fonts-noto-color-emoji
 fi
 
 if [ ! -x "$chromium" ]; then

@@ -1,4 +1,4 @@
-// Chat: live delivery, groups, long conversations, sync fallback, pictures, recall, delete for me.
+// Chat: live delivery, groups, long conversations, sync fallback, pictures, recall, delete for me, reactions.
 
 import {
   EXPECT_TIMEOUT_MS,
@@ -754,13 +754,21 @@ scenario('read-receipts', async (t) => {
   t.screenshot(annPhone, 'phone');
 });
 
-/** An answer of the server's refusing a recall (problem+json), for a route to give. */
-function recallRefusal(code) {
+/** An answer of the server's refusing a recall or a reaction (problem+json), for a route to give. */
+function refusal(code, status = 403) {
   return {
-    status: 403,
+    status,
     contentType: 'application/problem+json',
     body: JSON.stringify({ type: `urn:piazza:problem:${code}`, title: 'Forbidden', status: 403, code, detail: code }),
   };
+}
+
+/** The focused element's test id, and its emoji for a quick reaction ("quick-reaction 👍"). */
+async function focusedItem(page) {
+  return page.evaluate(() => {
+    const active = /** @type {HTMLElement} */ (document.activeElement);
+    return [active?.dataset.testid, active?.dataset.emoji].filter(Boolean).join(' ');
+  });
 }
 
 /** Waits until `text` is nowhere in the page's DOM (text, attributes, hidden parts). */
@@ -804,7 +812,7 @@ scenario('recall', async (t) => {
   // A refusal of the server's (too late) is said politely; the message
   // stays, and is not offered again.
   await sendInBrowser(annPage, 'On my way');
-  await annPage.route('**/api/v1/conversations/*/messages/*/recall', (route) => route.fulfill(recallRefusal('recall_too_late')));
+  await annPage.route('**/api/v1/conversations/*/messages/*/recall', (route) => route.fulfill(refusal('recall_too_late')));
   await annPage.hover(mine('On my way'));
   await annPage.click(`${mine('On my way')} [data-testid=message-actions]`);
   await annPage.click('[data-testid=message-menu] [data-testid=recall-message]');
@@ -815,18 +823,22 @@ scenario('recall', async (t) => {
   await expectOnlyDelete(annPage, 'the message whose recall the server refused');
   await expectText(bobPage, '.msg.theirs', 'On my way', 'the refused recall leaves the message at Bob');
 
-  // The keyboard: the "…" of Ann's new message opens its menu on the
-  // Recall item; Escape closes it and gives the focus back.
+  // The keyboard: the "…" of Ann's new message opens its menu on its
+  // first item, the first quick reaction; Escape closes it and gives the
+  // focus back.
   const secret = `Meet at the old mill ${run}`;
   await sendInBrowser(annPage, secret);
   await expectText(bobPage, '.msg.theirs', secret, 'the message at Bob');
   await annPage.locator(`${mine(secret)} [data-testid=message-actions]`).focus();
   await annPage.keyboard.press('Enter');
   await expectVisible(annPage, '[data-testid=message-menu] [data-testid=recall-message]', 'the message menu from the keyboard');
-  const focused = () => annPage.evaluate(() => document.activeElement?.dataset.testid);
-  if ((await focused()) !== 'recall-message') fail(`the menu opened with the focus on ${await focused()}`);
-  // Recall, then Delete: the arrow keys move between them, round the ends.
-  for (const [key, expected] of [['ArrowDown', 'delete-message'], ['ArrowDown', 'recall-message'], ['ArrowUp', 'delete-message'], ['Home', 'recall-message']]) {
+  const focused = () => focusedItem(annPage);
+  if ((await focused()) !== 'quick-reaction 👍') fail(`the menu opened with the focus on ${await focused()}`);
+  // The reactions' row, Recall, Delete: the arrow keys move between them, round the ends.
+  for (const [key, expected] of [
+    ['ArrowDown', 'recall-message'], ['ArrowDown', 'delete-message'], ['ArrowDown', 'quick-reaction 👍'],
+    ['ArrowUp', 'delete-message'], ['Home', 'quick-reaction 👍'], ['ArrowDown', 'recall-message'],
+  ]) {
     await annPage.keyboard.press(key);
     if ((await focused()) !== expected) fail(`${key} in the message menu focused ${await focused()}, not ${expected}`);
   }
@@ -836,9 +848,10 @@ scenario('recall', async (t) => {
     .catch(() => fail('Escape did not close the message menu'));
   if ((await focused()) !== 'message-actions') fail(`Escape gave the focus to ${await focused()}, not back to "…"`);
 
-  // Enter, Enter: recalled at once, with no confirmation, as WeChat does.
+  // Enter, Down, Enter: recalled at once, with no confirmation, as WeChat does.
   await annPage.keyboard.press('Enter');
   await expectVisible(annPage, '[data-testid=message-menu] [data-testid=recall-message]', 'the message menu again');
+  await annPage.keyboard.press('ArrowDown');
   await annPage.keyboard.press('Enter');
   await expectText(annPage, '.msg.recalled [data-testid=recalled-line]', 'You recalled a message', 'the recall line at Ann');
   // Bob sees it live, without a reload; the text is gone from both pages,
@@ -990,13 +1003,14 @@ scenario('delete-for-me', async (t) => {
   await bobPhone.waitForSelector('[data-testid=delete-dialog]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS });
   await expectText(bobPhone, '.msg.theirs', secret, 'the message kept after Cancel');
 
-  // From the keyboard this time: "…", Enter on Delete, Tab to the
+  // From the keyboard this time: "…", End, Enter on Delete, Tab to the
   // dialog's Delete, Enter. Gone from both of Bob's pages live, the focus
   // on the message list, his list's preview back to the message before;
   // Ann keeps it, here and in her history.
   await bobPhone.locator(`${theirs} [data-testid=message-actions]`).focus();
   await bobPhone.keyboard.press('Enter');
   await expectVisible(bobPhone, '[data-testid=message-menu] [data-testid=delete-message]', 'the menu from the keyboard');
+  await bobPhone.keyboard.press('End');
   await bobPhone.keyboard.press('Enter');
   await expectVisible(bobPhone, '[data-testid=delete-dialog]', 'the confirmation from the keyboard');
   await bobPhone.keyboard.press('Tab');
@@ -1081,4 +1095,196 @@ scenario('delete-for-me', async (t) => {
   t.screenshot(bobDesktop);
   t.screenshot(bobPhone, 'phone');
   t.screenshot(annPage, 'ann');
+});
+
+/**
+ * Waits until the reaction chip `selector` reads `text` ("👍 2"), is
+ * pressed or not, and names who reacted in its label and tooltip.
+ */
+async function expectChip(page, selector, { text, pressed, label }, what) {
+  const read = () =>
+    page.evaluate((sel) => {
+      const chip = document.querySelector(sel);
+      if (!chip) return null;
+      const title = chip.getAttribute('title');
+      return { text: chip.textContent.replace(/\s+/g, ' ').trim(), pressed: chip.getAttribute('aria-pressed') === 'true', label: chip.getAttribute('aria-label') === title ? title : `${chip.getAttribute('aria-label')} / ${title}` };
+    }, selector);
+  const wanted = JSON.stringify({ text, pressed, label });
+  const deadline = Date.now() + EXPECT_TIMEOUT_MS;
+  let seen = null;
+  while (Date.now() < deadline) {
+    seen = await read();
+    if (JSON.stringify(seen) === wanted) return;
+    await page.waitForTimeout(100);
+  }
+  fail(`${what}: the chip is ${JSON.stringify(seen)}, not ${wanted}`);
+}
+
+/** Waits until `selector` (a chip) has left the page. */
+async function expectNoChip(page, selector, what) {
+  await page.waitForSelector(selector, { state: 'detached', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail(`${what}: still shown`));
+}
+
+/** Opens the message menu of `row` from its "…" and picks the quick reaction `emoji`. */
+async function reactFromMenu(page, row, emoji) {
+  await page.hover(row);
+  await page.click(`${row} [data-testid=message-actions]`);
+  const quick = `[data-testid=message-menu] [data-testid=quick-reaction][data-emoji="${emoji}"]`;
+  await expectVisible(page, quick, `${emoji} in the menu of ${row}`);
+  await page.click(quick);
+  await page.waitForSelector('[data-testid=message-menu]', { state: 'detached', timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail(`choosing ${emoji} did not close the menu`));
+}
+
+scenario('reactions', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const direct = await apiBefriend(ann, bob);
+  const dinner = await apiSend(ann, direct, `Dinner at eight? ${run}`);
+  const annPage = await t.page({ viewport: DESKTOP });
+  const bobPage = await t.page({ viewport: PHONE, name: 'phone', colorScheme: 'dark' });
+  await logInInBrowser(annPage, ann.username);
+  await logInInBrowser(bobPage, bob.username);
+  await openChatWith(annPage, `bob ${run}`);
+  await openChatWith(bobPage, `ann ${run}`);
+  const row = `.msg[data-seq="${dinner.seq}"]`;
+  const chip = (emoji) => `${row} [data-testid=reaction-chip][data-emoji="${emoji}"]`;
+  const [annName, bobName] = [`ann ${run}`, `bob ${run}`];
+
+  // Bob's menu on Ann's message: the quick reactions at its top, none
+  // chosen yet, the focus on the first; he picks 👍.
+  await bobPage.click(`${row} [data-testid=message-actions]`);
+  await expectVisible(bobPage, '[data-testid=message-menu] [data-testid=quick-reaction]', 'the quick reactions in the menu');
+  const offered = await bobPage.$$eval('[data-testid=message-menu] [data-testid=quick-reaction]', (buttons) =>
+    buttons.map((b) => `${b.dataset.emoji}${b.getAttribute('aria-checked') === 'true' ? '*' : ''}`).join(' '));
+  if (offered !== '👍 ❤️ 😂 😮 😢 🙏') fail(`the quick reactions offered: ${offered}`);
+  if ((await focusedItem(bobPage)) !== 'quick-reaction 👍') fail(`the menu opened with the focus on ${await focusedItem(bobPage)}`);
+  await t.screenshotNow(bobPage, 'menu');
+  await bobPage.click('[data-testid=message-menu] [data-testid=quick-reaction][data-emoji="👍"]');
+  await expectChip(bobPage, chip('👍'), { text: '👍 1', pressed: true, label: 'You reacted with 👍' }, "Bob's 👍 at Bob");
+  await expectChip(annPage, chip('👍'), { text: '👍 1', pressed: false, label: `${bobName} reacted with 👍` }, "Bob's 👍 live at Ann");
+
+  // Ann's click on the chip adds hers; Bob's on his takes his back: both live on both pages.
+  await annPage.click(chip('👍'));
+  await expectChip(annPage, chip('👍'), { text: '👍 2', pressed: true, label: `You and ${bobName} reacted with 👍` }, 'two 👍 at Ann');
+  await expectChip(bobPage, chip('👍'), { text: '👍 2', pressed: true, label: `You and ${annName} reacted with 👍` }, 'two 👍 live at Bob');
+  await t.screenshotNow(annPage, 'two');
+  await bobPage.click(chip('👍'));
+  await expectChip(bobPage, chip('👍'), { text: '👍 1', pressed: false, label: `${annName} reacted with 👍` }, "Ann's 👍 alone at Bob");
+  await expectChip(annPage, chip('👍'), { text: '👍 1', pressed: true, label: 'You reacted with 👍' }, "Ann's 👍 alone, live at Ann");
+  const stored = await call(bob.token, 'GET', `/conversations/${direct}/messages?limit=5`);
+  const reactions = stored.messages.find((m) => m.seq === dinner.seq)?.reactions?.map(({ emoji, count, accounts }) => ({ emoji, count, accounts }));
+  if (JSON.stringify(reactions) !== JSON.stringify([{ emoji: '👍', count: 1, accounts: [ann.account_id] }])) {
+    fail(`the reactions in history: ${JSON.stringify(reactions)}`);
+  }
+
+  // After a reload history brings it back, still hers.
+  await annPage.reload();
+  await openChatWith(annPage, bobName);
+  await expectChip(annPage, chip('👍'), { text: '👍 1', pressed: true, label: 'You reacted with 👍' }, "Ann's 👍 after a reload");
+
+  // The keyboard: "…" opens the menu on 👍, checked (hers); the arrows
+  // move along the row and down to the actions; Enter on ❤️ reacts and
+  // gives the focus back to "…".
+  await annPage.locator(`${row} [data-testid=message-actions]`).focus();
+  await annPage.keyboard.press('Enter');
+  await expectVisible(annPage, '[data-testid=message-menu] [data-testid=quick-reaction][aria-checked=true][data-emoji="👍"]', 'her 👍 checked in the menu');
+  for (const [key, expected] of [
+    ['ArrowRight', 'quick-reaction ❤️'], ['ArrowLeft', 'quick-reaction 👍'], ['ArrowLeft', 'quick-reaction 🙏'],
+    ['ArrowDown', 'recall-message'], ['ArrowUp', 'quick-reaction 🙏'], ['End', 'delete-message'], ['Home', 'quick-reaction 👍'],
+    ['ArrowRight', 'quick-reaction ❤️'],
+  ]) {
+    await annPage.keyboard.press(key);
+    if ((await focusedItem(annPage)) !== expected) fail(`${key} in the menu focused ${await focusedItem(annPage)}, not ${expected}`);
+  }
+  await annPage.keyboard.press('Enter');
+  await expectChip(annPage, chip('❤️'), { text: '❤️ 1', pressed: true, label: 'You reacted with ❤️' }, "Ann's ❤️ from the keyboard");
+  await expectChip(bobPage, chip('❤️'), { text: '❤️ 1', pressed: false, label: `${annName} reacted with ❤️` }, "Ann's ❤️ live at Bob");
+  if ((await focusedItem(annPage)) !== 'message-actions') fail(`after reacting the focus is on ${await focusedItem(annPage)}, not "…"`);
+  // Chosen again from the menu (a right click), it is taken back.
+  await annPage.click(`${row} .bubble`, { button: 'right' });
+  await expectVisible(annPage, '[data-testid=message-menu] [data-testid=quick-reaction][aria-checked=true][data-emoji="❤️"]', 'her ❤️ checked in the menu');
+  await annPage.click('[data-testid=message-menu] [data-testid=quick-reaction][data-emoji="❤️"]');
+  await expectNoChip(annPage, chip('❤️'), "Ann's ❤️ taken back, at Ann");
+  await expectNoChip(bobPage, chip('❤️'), "Ann's ❤️ taken back, at Bob");
+
+  // The server's refusals are said in a toast: ten different emojis are
+  // the most one member may put on a message (the eleventh is refused for
+  // real), and a message recalled meanwhile takes none.
+  const plans = await apiSend(ann, direct, `Bring a dessert ${run}`);
+  const plansRow = `.msg[data-seq="${plans.seq}"]`;
+  const path = `/conversations/${direct}/messages/${plans.message_id}/reactions`;
+  for (const emoji of ['🎉', '🔥', '👀', '✅', '💯', '🤔', '👏', '😀', '🙌', '🌟']) await call(bob.token, 'POST', path, { emoji });
+  await expectChip(bobPage, `${plansRow} [data-testid=reaction-chip][data-emoji="🌟"]`, { text: '🌟 1', pressed: true, label: 'You reacted with 🌟' }, "Bob's tenth emoji, live");
+  await reactFromMenu(bobPage, plansRow, '😂');
+  await expectText(bobPage, '[data-testid=reaction-error]', 'You can put at most 10 different reactions on one message.', 'the limit in a toast');
+  if (await bobPage.locator(`${plansRow} [data-testid=reaction-chip][data-emoji="😂"]`).count()) fail('the refused reaction is shown');
+  await bobPage.route('**/api/v1/conversations/*/messages/*/reactions', (route) => route.fulfill(refusal('message_recalled', 409)));
+  await reactFromMenu(bobPage, row, '😮');
+  await expectText(bobPage, '[data-testid=reaction-error]', 'That message was recalled.', 'a recalled message in a toast');
+  await bobPage.unroute('**/api/v1/conversations/*/messages/*/reactions');
+
+  // A recall takes the reactions away, live; the recall line offers none.
+  await call(ann.token, 'POST', `/conversations/${direct}/messages/${plans.message_id}/recall`);
+  const recalled = `.msg.recalled[data-seq="${plans.seq}"]`;
+  await expectVisible(bobPage, recalled, 'the recall line at Bob');
+  await expectNoChip(bobPage, `${plansRow} [data-testid=reaction-chip]`, 'the reactions of the recalled message at Bob');
+  await expectNoChip(annPage, `${plansRow} [data-testid=reaction-chip]`, 'the reactions of the recalled message at Ann');
+  await bobPage.click(`${recalled} [data-testid=message-actions]`);
+  await expectVisible(bobPage, '[data-testid=message-menu] [data-testid=delete-message]', "the recall line's menu");
+  if (await bobPage.locator('[data-testid=message-menu] [data-testid=quick-reaction]').count()) fail('the recall line offers reactions');
+  await expectOnlyDelete(bobPage, 'the recall line');
+
+  // The chat state by itself: an event told twice, my change and then its
+  // event, a removal told twice, a page that names only the first of many,
+  // an event arriving while its page is on the way, and a recall.
+  const state = await annPage.evaluate(async () => {
+    const { ChatState } = await import('/areas/chat/state.js');
+    const session = Object.assign(new EventTarget(), { me: 'acct_me', api: {}, setBadge: () => {}, name: (id) => id });
+    const chat = new ChatState(session);
+    chat.conversations.set('c1', { conversation_id: 'c1', kind: 'direct', last_seq: 0, read_seq: 0, unread: 0, activity: 0, last: null });
+    const message = (conversation, seq, reactions) => ({
+      conversation_id: conversation, message_id: `msg_${seq}`, seq, sender: 'acct_ann', text: 'hi', kind: 'text',
+      ref: null, sent_at: new Date().toISOString(), client_msg_id: `web-${seq}`, recalled: false, reactions,
+    });
+    const react = (conversation, seq, account, emoji, added) =>
+      chat.apply({ type: 'message.reaction', conversation_id: conversation, message_id: `msg_${seq}`, seq, account_id: account, emoji, added });
+    const shown = (conversation, seq) =>
+      (chat.log(conversation).items.find((m) => m.seq === seq)?.reactions ?? []).map((r) => `${r.emoji}${r.count}${r.mine ?? r.accounts.includes('acct_me') ? '*' : ''}`).join(' ');
+    chat.apply({ type: 'message.new', ...message('c1', 1) });
+    react('c1', 1, 'acct_ann', '👍', true);
+    react('c1', 1, 'acct_ann', '👍', true);
+    chat.noteReaction('c1', 1, 'acct_me', '👍', true);
+    react('c1', 1, 'acct_me', '👍', true);
+    react('c1', 1, 'acct_bob', '❤️', true);
+    react('c1', 1, 'acct_bob', '❤️', false);
+    react('c1', 1, 'acct_bob', '❤️', false);
+    const twice = shown('c1', 1);
+    // History names the first 20 of 25 and says I am among them.
+    const many = chat.log('c2');
+    const named = Array.from({ length: 20 }, (_, i) => `acct_${i}`);
+    many.merge([message('c2', 5, [{ emoji: '🙏', count: 25, accounts: named, mine: true }])]);
+    react('c2', 5, 'acct_0', '🙏', true);
+    react('c2', 5, 'acct_x', '🙏', false);
+    react('c2', 5, 'acct_x', '🙏', false);
+    react('c2', 5, 'acct_me', '🙏', false);
+    react('c2', 5, 'acct_me', '🙏', false);
+    const capped = shown('c2', 5);
+    // Events for messages whose page is on its way: applied when it comes,
+    // once, whether the page was read before the event or after.
+    const later = chat.log('c3');
+    later.loading = Promise.resolve();
+    react('c3', 9, 'acct_ann', '😮', true);
+    react('c3', 10, 'acct_ann', '😮', true);
+    later.merge([message('c3', 9, [{ emoji: '😮', count: 1, accounts: ['acct_ann'] }]), message('c3', 10)]);
+    later.loading = null;
+    const onTheWay = `${shown('c3', 9)} ${shown('c3', 10)}`;
+    chat.apply({ type: 'message.recalled', conversation_id: 'c1', message_id: 'msg_1', seq: 1, recalled_by: 'acct_ann' });
+    react('c1', 1, 'acct_ann', '😢', true);
+    return { twice, capped, onTheWay, recalled: shown('c1', 1), canReact: chat.canReact(chat.log('c1').items[0]) };
+  });
+  const expected = { twice: '👍2*', capped: '🙏23', onTheWay: '😮1 😮1', recalled: '', canReact: false };
+  if (JSON.stringify(state) !== JSON.stringify(expected)) fail(`the chat state's reactions: ${JSON.stringify(state)}`);
+  t.screenshot(annPage);
+  t.screenshot(bobPage, 'phone-dark');
 });

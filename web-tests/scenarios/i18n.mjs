@@ -163,7 +163,11 @@ async function setUp() {
   await apiBefriend(ann, cat);
   const group = (await call(ann.token, 'POST', '/conversations', { title: '🎉 2025', members: [bob.account_id, cat.account_id] })).conversation_id;
   const key = () => ({ 'Idempotency-Key': randomUUID() });
-  await apiSend(bob, direct, '👋 42');
+  // Reactions on it: the chips' labels name who reacted, in each language.
+  const wave = await apiSend(bob, direct, '👋 42');
+  for (const [user, emoji] of [[ann, '❤️'], [bob, '👍']]) {
+    await call(user.token, 'POST', `/conversations/${direct}/messages/${wave.message_id}/reactions`, { emoji });
+  }
   await call(bob.token, 'POST', '/transfers', { to: ann.account_id, amount_minor: 1234, pin: PIN }, key());
   await call(ann.token, 'POST', '/transfers', { to: bob.account_id, amount_minor: 888, pin: PIN }, key());
   await call(bob.token, 'POST', '/red-packets', { conversation_id: group, total_minor: 600, count: 2, mode: 'lucky', pin: PIN }, key());

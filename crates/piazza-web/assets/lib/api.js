@@ -196,6 +196,17 @@ export class Api {
     return this.delete(path);
   }
 
+  /** Reacts to a message with one emoji; the same one again changes nothing. */
+  react(conversationId, messageId, emoji) {
+    const path = `/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}/reactions`;
+    return this.post(path, { emoji });
+  }
+  /** Takes my reaction `emoji` back (nothing happens if I had none). */
+  unreact(conversationId, messageId, emoji) {
+    const path = `/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}/reactions/${encodeURIComponent(emoji)}`;
+    return this.delete(path);
+  }
+
   // Media: the body is the image itself, typed by its Content-Type.
   async uploadMedia(blob) {
     const response = await this.fetchRaw('/media', {

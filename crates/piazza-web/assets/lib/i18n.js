@@ -112,6 +112,16 @@ export function formatNumber(value) {
 }
 
 /**
+ * Items joined the language's way ("Ann, Bob and Cat", "Ann、Bob和Cat"):
+ * `Intl.ListFormat`, or commas where a browser lacks it.
+ * @param {string[]} items
+ */
+export function formatList(items) {
+  if (typeof Intl.ListFormat !== 'function') return items.join(', ');
+  return new Intl.ListFormat(locale(), { type: 'conjunction' }).format(items);
+}
+
+/**
  * An amount of money given in integer minor units, formatted by
  * `Intl.NumberFormat` for the language and the currency: the sign, the
  * symbol's side and the decimal separator are the locale's ("-¥8.88",

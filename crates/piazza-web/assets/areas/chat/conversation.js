@@ -5,10 +5,11 @@
 // oldest message held (history API, `before` = that seq).
 
 import { h, icon, replace, shortTime } from '../../lib/dom.js';
-import { language, t } from '../../lib/i18n.js';
+import { formatNumber, language, t } from '../../lib/i18n.js';
 import { avatar, bubble, iconButton, toast } from '../../lib/ui.js';
 import { messageSummary, recallLine } from './summary.js';
 import { closeMessageMenu, confirmDeleteForMe, openMessageMenu } from './message-menu.js';
+import { REACTIONS_PER_MEMBER_MAX, reactionChips, reactionsKey } from './reactions.js';
 import { problemText } from '../auth/index.js';
 /** The preview and the viewer load on first use, not before the first paint. */
 const pictures = () => import('./pictures.js');
@@ -479,23 +480,30 @@ export class Conversation extends HTMLElement {
 
   /**
    * A row built again in place: its pictures given back, and the focus,
-   * if it was inside, kept on its "…" button or else on the list.
+   * if it was inside, kept on the same reaction chip (while it stays),
+   * else on its "…" button, else on the list.
    */
   swapRow(row, fresh) {
-    const focused = row.contains(document.activeElement);
+    const active = /** @type {HTMLElement} */ (document.activeElement);
+    const focused = row.contains(active);
     releaseImages(row);
     row.replaceWith(fresh);
-    if (focused) (fresh.querySelector('.msg-actions') ?? this.scroller).focus({ preventScroll: true });
+    if (!focused) return;
+    const chip = active.classList.contains('reaction-chip')
+      ? [...fresh.querySelectorAll('.reaction-chip')].find((c) => /** @type {HTMLElement} */ (c).dataset.emoji === active.dataset.emoji)
+      : null;
+    /** @type {HTMLElement} */ (chip ?? fresh.querySelector('.msg-actions') ?? this.scroller).focus({ preventScroll: true });
   }
 
   /**
    * What a row shows that changes after it is built (the send's state,
    * which also decides whether it has a menu, the read mark, a recall,
-   * whether recalling is offered): a row whose marks differ is built again.
+   * whether recalling is offered, the reactions and who made them): a row
+   * whose marks differ is built again.
    */
   marks(item) {
     const recall = this.recallOffered(item) ? 'offer' : '';
-    return `${item.status ?? 'sent'}|${this.readMark(item) ?? ''}|${item.recalled ? 'recalled' : recall}`;
+    return `${item.status ?? 'sent'}|${this.readMark(item) ?? ''}|${item.recalled ? 'recalled' : recall}|${reactionsKey(item)}`;
   }
 
   /**
@@ -557,6 +565,7 @@ export class Conversation extends HTMLElement {
       extra: [retry, actions],
     });
     this.menuOnContext(body, item, actions);
+    const chips = reactionChips(item, this.session, (emoji) => this.react(item, emoji), { indent: group && !mine });
     return h(
       'div',
       {
@@ -565,6 +574,7 @@ export class Conversation extends HTMLElement {
       },
       this.divider(item),
       group && !mine ? h('div', { class: 'msg-line' }, avatar(this.session, item.sender, { size: 'sm' }), body) : body,
+      chips,
     );
   }
 
@@ -622,11 +632,35 @@ export class Conversation extends HTMLElement {
     return button;
   }
 
-  /** The menu of a stored message: Recall where it is offered, then Delete (for me). */
+  /**
+   * The menu of a stored message: the quick reactions (not on a recalled
+   * one), then Recall where it is offered, then Delete (for me).
+   */
   openActions(item, opener, at = null) {
     const recall = { label: t('chat.recall'), icon: 'undo', testid: 'recall-message', action: () => this.recall(item) };
     const erase = { label: t('chat.delete'), icon: 'trash', testid: 'delete-message', action: () => this.deleteForMe(item, opener) };
-    openMessageMenu({ opener, at, items: this.recallOffered(item) ? [recall, erase] : [erase] });
+    const reactions = this.state.canReact(item)
+      ? { chosen: (emoji) => this.state.reactedWith(this.current(item), emoji), pick: (emoji) => this.react(item, emoji) }
+      : null;
+    openMessageMenu({ opener, at, reactions, items: this.recallOffered(item) ? [recall, erase] : [erase] });
+  }
+
+  /** `item` as the log holds it now (its reactions may have changed since its row was built). */
+  current(item) {
+    return this.state.log(this.conversationId).items.find((m) => m.seq === item.seq) ?? item;
+  }
+
+  /**
+   * Reacts with `emoji`, or takes mine back if I had it; a refusal (a
+   * recalled message, too many reactions) is said in a toast.
+   */
+  async react(item, emoji) {
+    try {
+      await this.state.toggleReaction(this.conversationId, this.current(item), emoji);
+    } catch (error) {
+      const text = error?.code === 'limit_reached' ? t('chat.reaction_limit', { max: formatNumber(REACTIONS_PER_MEMBER_MAX) }) : problemText(error);
+      toast(text, { tone: 'error', testid: 'reaction-error' });
+    }
   }
 
   /** Recalls at once, as WeChat does; a refusal (too late, not allowed) is said in a toast. */

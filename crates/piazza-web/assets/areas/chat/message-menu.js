@@ -1,13 +1,15 @@
-// A message's menu, as WeChat's long press opens it: its actions in a
-// small panel beside the message, from the bubble's "…" button, a right
-// click, or a long press on a phone (which the browser reports as a
-// context menu). The arrow keys move between the items; Escape, Tab, a
-// click elsewhere, a scroll or a choice close it, and the focus goes back
-// to the button it came from. Also the confirmation its Delete asks for.
+// A message's menu, as WeChat's long press opens it: a row of quick
+// reactions at its top, then its actions, in a small panel beside the
+// message, from the bubble's "…" button, a right click, or a long press
+// on a phone (which the browser reports as a context menu). The arrow keys
+// move between the items; Escape, Tab, a click elsewhere, a scroll or a
+// choice close it, and the focus goes back to the button it came from.
+// Also the confirmation its Delete asks for.
 
 import { h, icon } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { actions, openDialog } from '../../lib/ui.js';
+import { QUICK_REACTIONS } from './reactions.js';
 
 /** The gap kept between the menu and the window's edges, in pixels. */
 const EDGE_PX = 8;
@@ -21,11 +23,14 @@ export function closeMessageMenu() {
 
 /**
  * @typedef {{ label: string, icon?: string, testid?: string, action: () => void }} MenuItem
- * @param {{ items: MenuItem[], opener?: HTMLElement | null, at?: { x: number, y: number } | null }} options
- *   `opener`: the button it opened from (placed beside it, focused again
- *   on Escape); `at`: where a right click or a long press was.
+ * @typedef {{ chosen: (emoji: string) => boolean, pick: (emoji: string) => void }} MenuReactions
+ * @param {{ items: MenuItem[], reactions?: MenuReactions | null, opener?: HTMLElement | null, at?: { x: number, y: number } | null }} options
+ *   `reactions`: the quick reactions' row (`chosen`: whether I reacted
+ *   with one already, `pick`: react or take it back); `opener`: the
+ *   button it opened from (placed beside it, focused again on Escape or
+ *   after a reaction); `at`: where a right click or a long press was.
  */
-export function openMessageMenu({ items, opener = null, at = null }) {
+export function openMessageMenu({ items, reactions = null, opener = null, at = null }) {
   closeMessageMenu();
   const buttons = items.map((item) =>
     h(
@@ -43,9 +48,11 @@ export function openMessageMenu({ items, opener = null, at = null }) {
       item.label,
     ),
   );
+  const quick = reactions ? quickReactions(reactions, () => close(true)) : [];
   const panel = h(
     'div',
     { class: 'menu-panel message-menu', role: 'menu', 'aria-label': t('chat.message_actions'), 'data-testid': 'message-menu' },
+    quick.length ? h('div', { class: 'quick-reactions', role: 'group', 'aria-label': t('chat.reactions') }, quick) : null,
     buttons,
   );
   // A press on its own button is left to the button, which closes it.
@@ -65,7 +72,10 @@ export function openMessageMenu({ items, opener = null, at = null }) {
     opener?.setAttribute('aria-expanded', 'false');
     if (refocus && opener?.isConnected) opener.focus({ preventScroll: true });
   }
-  panel.addEventListener('keydown', (e) => moveFocus(e, buttons, close));
+  // The reactions are one row; every other item is a row of its own.
+  const rows = [...(quick.length ? [quick] : []), ...buttons.map((button) => [button])];
+  const memory = { column: 0 };
+  panel.addEventListener('keydown', (e) => moveFocus(e, rows, memory, close));
   closeOpen = close;
   document.body.append(panel);
   place(panel, opener, at);
@@ -74,17 +84,77 @@ export function openMessageMenu({ items, opener = null, at = null }) {
   window.addEventListener('scroll', away, true);
   window.addEventListener('resize', away);
   window.addEventListener('hashchange', away);
-  buttons[0]?.focus({ preventScroll: true });
+  rows[0]?.[0]?.focus({ preventScroll: true });
   return panel;
 }
 
-/** The menu's keys: arrows and Home/End move, Escape and Tab close. */
-function moveFocus(e, buttons, close) {
-  const index = buttons.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
-  const to = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: buttons.length - 1 }[e.key];
-  if (to !== undefined) {
+/**
+ * The quick reactions' buttons: each checked when I reacted with it
+ * already, so choosing it takes mine back; a choice closes the menu
+ * (`done`) before it is sent.
+ * @param {MenuReactions} reactions
+ * @param {() => void} done
+ */
+function quickReactions(reactions, done) {
+  return QUICK_REACTIONS.map((emoji) => {
+    const label = t('chat.react_with', { emoji });
+    return h(
+      'button',
+      {
+        type: 'button',
+        role: 'menuitemcheckbox',
+        class: 'quick-reaction',
+        'aria-checked': String(reactions.chosen(emoji)),
+        'aria-label': label,
+        title: label,
+        'data-testid': 'quick-reaction',
+        dataset: { emoji },
+        onclick: () => {
+          done();
+          reactions.pick(emoji);
+        },
+      },
+      emoji,
+    );
+  });
+}
+
+/**
+ * The menu's keys, over rows of items (the quick reactions, then each
+ * action): Up and Down move between rows, round the ends, into the
+ * reaction last visited; Left and Right along the reactions, round the
+ * ends; Home and End to the first and the last item; Escape and Tab close.
+ * @param {KeyboardEvent} e
+ * @param {HTMLButtonElement[][]} rows
+ * @param {{ column: number }} memory
+ * @param {(refocus: boolean) => void} close
+ */
+function moveFocus(e, rows, memory, close) {
+  const active = /** @type {HTMLButtonElement} */ (document.activeElement);
+  const row = rows.findIndex((items) => items.includes(active));
+  const column = row >= 0 ? rows[row].indexOf(active) : 0;
+  const round = (index, length) => (index + length) % length;
+  const enter = (index) => {
+    const items = rows[round(index, rows.length)];
+    return items[Math.min(memory.column, items.length - 1)];
+  };
+  const along = (step) => {
+    if (row < 0 || rows[row].length < 2) return null;
+    memory.column = round(column + step, rows[row].length);
+    return rows[row][memory.column];
+  };
+  const moves = {
+    ArrowDown: () => enter(row + 1),
+    ArrowUp: () => enter(row < 0 ? -1 : row - 1),
+    ArrowRight: () => along(1),
+    ArrowLeft: () => along(-1),
+    Home: () => rows[0][0],
+    End: () => rows[rows.length - 1].at(-1),
+  };
+  if (moves[e.key]) {
     e.preventDefault();
-    buttons[(to + buttons.length) % buttons.length].focus();
+    if (e.key === 'Home') memory.column = 0;
+    moves[e.key]()?.focus();
   } else if (e.key === 'Escape' || e.key === 'Tab') {
     e.preventDefault();
     e.stopPropagation();

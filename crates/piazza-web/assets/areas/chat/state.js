@@ -5,7 +5,10 @@
 // 'recalled' (a message held here was just recalled, detail =
 // {conversation_id, message}) and 'deleted' (I deleted a message for
 // myself, here or on another of my devices, detail = {conversation_id,
-// seq}): it leaves its log and is never taken in again.
+// seq}): it leaves its log and is never taken in again. A message's
+// reactions (`reactions`, as history gives them: each emoji once, with
+// its count and who reacted) change by account, so an event told twice,
+// or my own change followed by its event, counts once.
 
 import { newClientMsgId } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
@@ -30,7 +33,68 @@ const RECALLABLE_KINDS = new Set(['text', 'image']);
  * it when that is known (the live event says; history only says it was).
  */
 export function asRecalled(message, by = null) {
-  return { ...message, text: '', ref: null, recalled: true, recalled_by: by ?? message.recalled_by ?? null };
+  return { ...message, text: '', ref: null, reactions: undefined, recalled: true, recalled_by: by ?? message.recalled_by ?? null };
+}
+
+/**
+ * One emoji on a message, as history gives it: how many chose it, who
+ * (the first ones: a history page may name only some), and whether I did
+ * (`mine`; from `accounts` when the server does not say). `left`: those
+ * seen taking it back, so a removal told twice is counted once.
+ * @typedef {{ emoji: string, count: number, accounts: string[], mine?: boolean, left?: string[] }} Reaction
+ */
+
+/**
+ * Whether I am among those who chose `reaction`.
+ * @param {Reaction} reaction
+ * @param {string} me
+ */
+export function reactedByMe(reaction, me) {
+  return reaction.mine ?? reaction.accounts.includes(me);
+}
+
+/**
+ * Whether `account` is on `reaction` as far as this client knows: mine is
+ * known, a named account is; one not named is taken off only while some
+ * of the count are not named and it was not seen leaving.
+ * @param {Reaction} reaction
+ */
+function isOn(reaction, account, me) {
+  if (account === me) return reactedByMe(reaction, me);
+  if (reaction.accounts.includes(account)) return true;
+  const meUnnamed = reactedByMe(reaction, me) && !reaction.accounts.includes(me) ? 1 : 0;
+  const unnamed = reaction.count - reaction.accounts.length - meUnnamed;
+  return unnamed > 0 && !(reaction.left ?? []).includes(account) ? null : false;
+}
+
+/**
+ * `reactions` with `account`'s `emoji` added or taken back (an emoji left
+ * on nobody goes; a new one goes last, as the server orders them), or
+ * null when that changes nothing: the same change twice counts once.
+ * @param {Reaction[] | undefined} reactions
+ * @param {{ account: string, emoji: string, added: boolean, me: string }} change
+ * @returns {Reaction[] | null}
+ */
+export function withReaction(reactions, { account, emoji, added, me }) {
+  const list = reactions ?? [];
+  const index = list.findIndex((r) => r.emoji === emoji);
+  const old = index >= 0 ? list[index] : { emoji, count: 0, accounts: [], mine: false };
+  // null: an account not named, on it for all we know (a removal counts).
+  const on = isOn(old, account, me);
+  if (added ? on === true : on === false) return null;
+  const left = (old.left ?? []).filter((a) => a !== account);
+  const next = {
+    emoji,
+    count: old.count + (added ? 1 : -1),
+    accounts: added ? [...old.accounts, account] : old.accounts.filter((a) => a !== account),
+    mine: account === me ? added : reactedByMe(old, me),
+    left: added ? left : [...left, account],
+  };
+  const changed = list.slice();
+  if (next.count <= 0) changed.splice(index, 1);
+  else if (index < 0) changed.push(next);
+  else changed[index] = next;
+  return changed;
 }
 
 /** One conversation's messages, oldest first, plus sends not yet stored. */
@@ -45,6 +109,12 @@ export class MessageLog {
     this.deleted = new Set();
     /** The oldest seq deleted from `items`, so paging goes on below it. */
     this.deletedFloor = null;
+    /**
+     * Reaction events of messages not held while a page is on its way: the
+     * page may have been read before them, so they are applied to it.
+     * @type {{ seq: number, change: { account: string, emoji: string, added: boolean, me: string } }[]}
+     */
+    this.reactionsLater = [];
     this.hasMore = true;
     this.loaded = false;
     this.loading = null;
@@ -76,6 +146,9 @@ export class MessageLog {
       added = true;
     }
     if (added) this.items.sort((a, b) => a.seq - b.seq);
+    const later = this.reactionsLater;
+    this.reactionsLater = [];
+    for (const { seq, change } of later) this.react(seq, change);
     return added;
   }
 
@@ -94,6 +167,28 @@ export class MessageLog {
     const index = this.items.findIndex((m) => m.seq === seq);
     if (index < 0) return false;
     this.items[index] = asRecalled(this.items[index], by);
+    return true;
+  }
+
+  /**
+   * `change.account` reacted to message `seq` with `change.emoji`
+   * (`added`) or took it back (`withReaction`: the same change twice
+   * counts once; `me` is this account). A message not held yet while a
+   * page is on its way gets it when the page comes. True if a message
+   * held here changed.
+   */
+  react(seq, change) {
+    const index = this.items.findIndex((m) => m.seq === seq);
+    if (index < 0) {
+      if (this.loading && !this.deleted.has(seq)) this.reactionsLater.push({ seq, change });
+      return false;
+    }
+    const message = this.items[index];
+    // A recall took its reactions away; it takes no more.
+    if (message.recalled) return false;
+    const reactions = withReaction(message.reactions, change);
+    if (!reactions) return false;
+    this.items[index] = { ...message, reactions: reactions.length ? reactions : undefined };
     return true;
   }
 
@@ -455,6 +550,38 @@ export class ChatState extends EventTarget {
   }
 
   /**
+   * Whether `message` takes reactions: a stored one (any kind, anyone's)
+   * that is not recalled.
+   */
+  canReact(message) {
+    return this.canDelete(message) && !message.recalled;
+  }
+
+  /** Whether I reacted to `message` with `emoji`. */
+  reactedWith(message, emoji) {
+    return !!message.reactions?.some((r) => r.emoji === emoji && reactedByMe(r, this.session.me));
+  }
+
+  /**
+   * Reacts to a stored message with `emoji`, or takes my reaction back if
+   * I had it. Shown once the server agrees; its `message.reaction` event
+   * then changes nothing more. The server's refusal is thrown (an ApiError).
+   */
+  async toggleReaction(conversationId, message, emoji) {
+    const added = !this.reactedWith(message, emoji);
+    if (added) await this.session.api.react(conversationId, message.message_id, emoji);
+    else await this.session.api.unreact(conversationId, message.message_id, emoji);
+    this.noteReaction(conversationId, message.seq, this.session.me, emoji, added);
+  }
+
+  /** `account` reacted to message `seq` with `emoji`, or took it back (`message.reaction`). */
+  noteReaction(conversationId, seq, account, emoji, added) {
+    if (this.log(conversationId).react(seq, { account, emoji, added, me: this.session.me })) {
+      this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
+    }
+  }
+
+  /**
    * Deletes a stored message (anyone's, any kind) from my history, on
    * every device of mine; the others in the chat keep it. The server's
    * refusal is thrown (an ApiError).
@@ -571,6 +698,9 @@ export class ChatState extends EventTarget {
         break;
       case 'message.deleted':
         this.noteDeleted(event.conversation_id, event.seq);
+        break;
+      case 'message.reaction':
+        this.noteReaction(event.conversation_id, event.seq, event.account_id, event.emoji, event.added);
         break;
       case 'conversation.created':
         this.members.set(event.conversation_id, new Set(event.members ?? []));
