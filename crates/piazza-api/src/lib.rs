@@ -366,8 +366,9 @@ pub struct MessageView {
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub ref_: Option<String>,
     /// Recalled by its sender or the group's owner: `text` is empty and
-    /// `ref` absent for good; show "recalled" in its place.
-    #[serde(default)]
+    /// `ref` absent for good; show "recalled" in its place. Absent (false)
+    /// for every other message, so their wire form is as it always was.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub recalled: bool,
     /// When it was recalled (RFC 3339); absent if it was not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -401,6 +402,10 @@ pub struct ReactionView {
 pub struct React {
     /// Exactly one emoji (skin tones allowed).
     pub emoji: String,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 fn text_kind() -> String {

@@ -13,11 +13,11 @@ use super::{to_json, to_view, wire};
 const GOLDEN: &[(&str, &str)] = &[
     (
         "message text",
-        r#"{"cursor":"v1.11","type":"message.new","at":"2023-11-14T22:13:20.456Z","client_msg_id":"c-1","conversation_id":"conv_3","kind":"text","message_id":"msg_40","recalled":false,"sender":"acct_1","sent_at":"2023-11-14T22:13:20.123Z","seq":7,"text":"hello \"you\""}"#,
+        r#"{"cursor":"v1.11","type":"message.new","at":"2023-11-14T22:13:20.456Z","client_msg_id":"c-1","conversation_id":"conv_3","kind":"text","message_id":"msg_40","sender":"acct_1","sent_at":"2023-11-14T22:13:20.123Z","seq":7,"text":"hello \"you\""}"#,
     ),
     (
         "message transfer",
-        r#"{"cursor":"v1.11","type":"message.new","at":"2023-11-14T22:13:20.456Z","client_msg_id":"c-1","conversation_id":"conv_3","kind":"transfer","message_id":"msg_40","recalled":false,"ref":"trf_5","sender":"acct_1","sent_at":"2023-11-14T22:13:20.123Z","seq":7,"text":"hello \"you\""}"#,
+        r#"{"cursor":"v1.11","type":"message.new","at":"2023-11-14T22:13:20.456Z","client_msg_id":"c-1","conversation_id":"conv_3","kind":"transfer","message_id":"msg_40","ref":"trf_5","sender":"acct_1","sent_at":"2023-11-14T22:13:20.123Z","seq":7,"text":"hello \"you\""}"#,
     ),
     (
         "direct conversation",
