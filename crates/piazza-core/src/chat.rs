@@ -21,12 +21,26 @@ use piazza_domain::{
     MessageText, Seq, Timestamp,
 };
 
-use crate::engine::Result;
+use crate::engine::{Read, Result};
 
 pub use conversations::{add_member, create_group, open_direct, remove_member, update_group};
 pub use messages::{
     IMAGE_KIND, append_message, history, log_page, mark_read, send_image, send_message,
 };
+
+/// `message` of `conversation` if `membership` (the reader's) can see it:
+/// sent after they joined. Anything else is `MessageNotFound`, as for an
+/// id that does not exist, so a newer member learns nothing of it.
+pub fn visible_message(
+    read: &mut dyn Read,
+    membership: &Membership,
+    conversation: ConversationId,
+    message: MessageId,
+) -> Result<Message> {
+    read.message_in(conversation, message)?
+        .filter(|found| found.seq > membership.from_seq)
+        .ok_or_else(|| piazza_domain::Rejection::MessageNotFound.into())
+}
 
 /// What a member's row says about a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,11 +23,7 @@ pub fn delete_for_me(
         .reads()
         .membership(account, conversation)?
         .ok_or(Rejection::NotAMember)?;
-    let found = tx
-        .reads()
-        .message_in(conversation, message)?
-        .filter(|found| found.seq > membership.from_seq)
-        .ok_or(Rejection::MessageNotFound)?;
+    let found = super::visible_message(tx.reads(), &membership, conversation, message)?;
     let now = tx.now();
     if tx.hide_message(account, message, now)? {
         tx.append_log(

@@ -34,11 +34,7 @@ pub fn react(
     let membership = tx
         .membership_for_update(account, conversation)?
         .ok_or(Rejection::NotAMember)?;
-    let found = tx
-        .reads()
-        .message_in(conversation, message)?
-        .filter(|found| found.seq > membership.from_seq)
-        .ok_or(Rejection::MessageNotFound)?;
+    let found = super::visible_message(tx.reads(), &membership, conversation, message)?;
     let changed = if added {
         if found.recalled.is_some() {
             return Err(Rejection::MessageRecalled.into());

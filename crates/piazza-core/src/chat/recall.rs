@@ -37,11 +37,7 @@ pub fn recall_message(
     let membership = tx
         .membership_for_update(account, conversation)?
         .ok_or(Rejection::NotAMember)?;
-    let found = tx
-        .reads()
-        .message_in(conversation, message)?
-        .filter(|found| found.seq > membership.from_seq)
-        .ok_or(Rejection::MessageNotFound)?;
+    let found = super::visible_message(tx.reads(), &membership, conversation, message)?;
     // Who may recall it is checked first, so that a recalled message
     // answers everyone else as any other message would.
     let recallable = found.kind.is_none() || found.kind.as_deref() == Some(IMAGE_KIND);

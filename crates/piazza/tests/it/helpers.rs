@@ -154,6 +154,25 @@ impl TestApp {
 }
 
 /// Makes `a` and `b` contacts and returns their direct conversation.
+/// Accounts named `names`, the first the others' contact and the owner of
+/// a group `title` they are all in (its id returned).
+pub async fn group_of(app: &TestApp, title: &str, names: &[&str]) -> (Vec<User>, String) {
+    let mut users = Vec::new();
+    for name in names {
+        users.push(app.signup(name).await);
+    }
+    for member in &users[1..] {
+        befriend(&users[0], member).await;
+    }
+    let ids: Vec<String> = users[1..].iter().map(|u| u.account_id.clone()).collect();
+    let conversation = users[0]
+        .client
+        .create_group(title, &ids)
+        .await
+        .expect("group created");
+    (users, conversation)
+}
+
 pub async fn befriend(a: &User, b: &User) -> String {
     let request = a
         .client

@@ -7,24 +7,6 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::wallet::{assert_code, call};
 
-/// `owner` and the others, all the owner's contacts, in a group.
-async fn group(app: &TestApp, names: &[&str]) -> (Vec<User>, String) {
-    let mut users = Vec::new();
-    for name in names {
-        users.push(app.signup(name).await);
-    }
-    for member in &users[1..] {
-        befriend(&users[0], member).await;
-    }
-    let ids: Vec<String> = users[1..].iter().map(|u| u.account_id.clone()).collect();
-    let conversation = users[0]
-        .client
-        .create_group("Reactions", &ids)
-        .await
-        .expect("group created");
-    (users, conversation)
-}
-
 /// The reactions of message `seq` as `user`'s history shows them, as
 /// (emoji, count, accounts).
 async fn shown(user: &User, conversation: &str, seq: i64) -> Vec<(String, usize, Vec<String>)> {
@@ -57,7 +39,7 @@ async fn logged(user: &User) -> Vec<(String, bool)> {
 #[tokio::test]
 async fn reactions_are_counted_per_emoji_and_reach_every_member() {
     let app = spawn_app().await;
-    let (users, conversation) = group(&app, &["ann", "bob", "cat"]).await;
+    let (users, conversation) = group_of(&app, "Reactions", &["ann", "bob", "cat"]).await;
     let (ann, bob, cat) = (&users[0], &users[1], &users[2]);
     let (mut ann_socket, _) = live_socket(ann).await;
     let (sent, _) = ann
@@ -132,7 +114,7 @@ async fn reactions_are_counted_per_emoji_and_reach_every_member() {
 #[tokio::test]
 async fn refused_reactions_change_nothing_and_a_recall_takes_them_away() {
     let app = spawn_app().await;
-    let (users, conversation) = group(&app, &["ann", "bob"]).await;
+    let (users, conversation) = group_of(&app, "Reactions", &["ann", "bob"]).await;
     let (ann, bob) = (&users[0], &users[1]);
     let (sent, _) = ann
         .client
@@ -242,7 +224,7 @@ async fn a_page_names_the_first_twenty_and_counts_everyone() {
     let app = spawn_app().await;
     let names: Vec<String> = (0..22).map(|n| format!("user{n:02}")).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let (users, conversation) = group(&app, &names).await;
+    let (users, conversation) = group_of(&app, "Reactions", &names).await;
     let (sent, _) = users[0]
         .client
         .send_message(&conversation, "u-1", "react, all of you")

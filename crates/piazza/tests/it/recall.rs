@@ -10,24 +10,6 @@ use crate::helpers::*;
 use crate::media::TINY_PNG;
 use crate::wallet::{PIN, set_pin, top_up};
 
-/// `owner` and `members`, all contacts of the owner, in a group.
-async fn group(app: &TestApp, names: &[&str]) -> (Vec<User>, String) {
-    let mut users = Vec::new();
-    for name in names {
-        users.push(app.signup(name).await);
-    }
-    for member in &users[1..] {
-        befriend(&users[0], member).await;
-    }
-    let ids: Vec<String> = users[1..].iter().map(|u| u.account_id.clone()).collect();
-    let conversation = users[0]
-        .client
-        .create_group("Recalls", &ids)
-        .await
-        .expect("group created");
-    (users, conversation)
-}
-
 /// The message with `seq` as `user` sees it in the history.
 async fn seen(user: &User, conversation: &str, seq: i64) -> Option<MessageView> {
     let page = user
@@ -51,7 +33,7 @@ async fn recalls_logged(user: &User) -> Vec<serde_json::Value> {
 #[tokio::test]
 async fn a_recalled_message_is_gone_for_every_member_everywhere() {
     let app = spawn_app().await;
-    let (users, conversation) = group(&app, &["ann", "bob", "cat"]).await;
+    let (users, conversation) = group_of(&app, "Recalls", &["ann", "bob", "cat"]).await;
     let (ann, bob, cat) = (&users[0], &users[1], &users[2]);
     let (mut cat_socket, _) = live_socket(cat).await;
     let (sent, _) = bob
@@ -158,7 +140,7 @@ async fn late_foreign_and_money_recalls_change_nothing() {
         config.limits.recall_window_s = 1;
     })
     .await;
-    let (users, conversation) = group(&app, &["ann", "bob", "cat"]).await;
+    let (users, conversation) = group_of(&app, "Recalls", &["ann", "bob", "cat"]).await;
     let (ann, bob, cat) = (&users[0], &users[1], &users[2]);
     let (early, _) = bob
         .client
