@@ -17,8 +17,11 @@ use utoipa::ToSchema;
 use crate::{AccountBrief, MessageView};
 
 /// What one log entry says, by its `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type")]
+// A wire type, built once per delivery and serialized at once: a message's
+// size beside the small events costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     #[serde(rename = "message.new")]
     MessageNew(MessageEvent),
@@ -57,6 +60,10 @@ pub enum Event {
     /// showing it on this device too.
     #[serde(rename = "message.deleted")]
     MessageDeleted(MessageDeletedEvent),
+    /// The account changed its own settings of a conversation (its own
+    /// log only).
+    #[serde(rename = "conversation.settings")]
+    ConversationSettings(crate::ConversationSettingsView),
     /// A member added (`added: true`) or took back a reaction (every
     /// member's log).
     #[serde(rename = "message.reaction")]
@@ -100,7 +107,7 @@ pub enum Event {
 }
 
 /// `message.new`: a message as history shows it, and its conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MessageEvent {
     pub conversation_id: String,
     #[serde(flatten)]

@@ -288,6 +288,61 @@ pub struct ConversationView {
     /// Absent for a group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_read_seq: Option<i64>,
+    /// Messages after `read_seq` (the same as `unread`).
+    #[serde(default)]
+    pub unread_count: i64,
+    /// Unread messages that mention the caller, or everyone.
+    #[serde(default)]
+    pub mention_count: i64,
+    /// The last message the caller sees, its text cut to 100 characters;
+    /// absent when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<MessagePreview>,
+    /// When a message was last sent (or it was created).
+    #[serde(default)]
+    pub last_activity_at: String,
+    #[serde(default)]
+    pub muted: bool,
+    #[serde(default)]
+    pub pinned: bool,
+    #[serde(default)]
+    pub archived: bool,
+}
+
+/// A conversation's last message, as its list shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MessagePreview {
+    pub message_id: String,
+    pub seq: i64,
+    pub sender: String,
+    pub kind: String,
+    /// Its text, cut to 100 characters (empty when recalled).
+    pub text: String,
+    pub sent_at: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub recalled: bool,
+}
+
+/// `PATCH /api/v1/conversations/{id}/settings`: an absent field stays as
+/// it is. Pinning takes a conversation out of the archive and archiving
+/// unpins it; asking both at once is refused.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ConversationSettingsChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
+}
+
+/// A member's own settings of a conversation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ConversationSettingsView {
+    pub conversation_id: String,
+    pub muted: bool,
+    pub pinned: bool,
+    pub archived: bool,
 }
 
 /// `PATCH /api/v1/conversations/{id}` (a group's owner): an absent field
@@ -324,12 +379,87 @@ pub struct AddMember {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SendMessage {
     pub client_msg_id: String,
-    /// The message; with `media_id`, the image's caption, which may be empty.
+    #[serde(flatten)]
+    pub message: MessageContent,
+}
+
+/// What a message is, as a sender sends it (`POST …/messages` and the
+/// WebSocket's `send`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct MessageContent {
+    /// The message; an image's caption, which may be empty; empty for a
+    /// location, a contact card or a forward.
+    #[serde(default)]
     pub text: String,
+    /// `text` (the default), `image` (with `media_id`), `location` (with
+    /// `location`) or `contact_card` (with `card`); absent with
+    /// `forward_of`, whose message gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// An image you uploaded (`POST /api/v1/media`): the message is then
     /// `kind: "image"` with `ref` = this id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationView>,
+    /// Your own account or one of your contacts'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardRequest>,
+    /// A message of this conversation you can see, which this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Members to mention (at most 100).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+    /// Mention every member: a group's owner only.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub mention_all: bool,
+    /// Forward this message (one you can see, in any of your
+    /// conversations): its text, picture, place or card, not a copy of its
+    /// media.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_of: Option<MessageRefView>,
+}
+
+impl MessageContent {
+    pub fn text(text: impl Into<String>) -> MessageContent {
+        MessageContent {
+            text: text.into(),
+            ..MessageContent::default()
+        }
+    }
+}
+
+/// A place: degrees, latitude -90 to 90 and longitude -180 to 180, kept to
+/// 1e-7 degrees.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct LocationView {
+    pub lat: f64,
+    pub lon: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct CardRequest {
+    pub account_id: String,
+}
+
+/// A contact card as it was when sent.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct CardView {
+    pub account_id: String,
+    pub username: String,
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_media_id: Option<String>,
+}
+
+/// A message named by its conversation and id.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MessageRefView {
+    pub conversation_id: String,
+    pub message_id: String,
 }
 
 /// The answer to an upload (`POST /api/v1/media`).
@@ -350,7 +480,7 @@ pub struct MessageSent {
     pub sent_at: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct MessageView {
     pub message_id: String,
     pub seq: i64,
@@ -382,6 +512,25 @@ pub struct MessageView {
     /// `message.reaction` events follow it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<ReactionView>,
+    /// The message of this conversation it answers
+    /// (`GET …/messages/{message_id}` shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Members it mentions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+    /// It mentions every member.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub mention_all: bool,
+    /// The message it forwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_of: Option<MessageRefView>,
+    /// A `location` message's place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationView>,
+    /// A `contact_card` message's account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardView>,
 }
 
 /// One emoji's reactions to a message.
@@ -481,16 +630,20 @@ pub struct SyncPage {
 /// What a client sends over the WebSocket.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
+// Parsed once per frame and taken apart at once: no box for the send.
+#[allow(clippy::large_enum_variant)]
 pub enum ClientFrame {
     /// Replay everything after `since` (from the start if absent), then go live.
     Sync {
         #[serde(default)]
         since: Option<String>,
     },
+    /// Send a message: the same fields as `POST …/messages`.
     Send {
         conversation_id: String,
         client_msg_id: String,
-        text: String,
+        #[serde(flatten)]
+        message: MessageContent,
     },
     Ping,
 }

@@ -27,9 +27,10 @@ use std::time::Duration;
 
 use piazza_api::{
     AccountView, AddMember, ContactList, ContactRequestCreated, ContactRequestList,
-    ConversationCreated, ConversationList, CreateAccount, CreateContactRequest, CreateGroup,
-    CreateSession, DeviceList, Health, MarkRead, MessagePage, MessageSent, MessageView, OpenDirect,
-    React, SendMessage, SessionCreated, SyncPage,
+    ConversationCreated, ConversationList, ConversationSettingsChange, ConversationSettingsView,
+    CreateAccount, CreateContactRequest, CreateGroup, CreateSession, DeviceList, Health, MarkRead,
+    MessageContent, MessagePage, MessageSent, MessageView, OpenDirect, React, SendMessage,
+    SessionCreated, SyncPage,
 };
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -352,8 +353,23 @@ impl Client {
     ) -> Result<(MessageSent, bool), ClientError> {
         let body = SendMessage {
             client_msg_id: client_msg_id.to_owned(),
-            text: text.to_owned(),
-            media_id: None,
+            message: MessageContent::text(text),
+        };
+        self.post_message(conversation_id, &body).await
+    }
+
+    /// Sends any message (a reply, mentions, a place, a card, a forward:
+    /// `message` says which), idempotent by `client_msg_id` as
+    /// [`Client::send_message`] (the `bool`: replayed).
+    pub async fn send(
+        &self,
+        conversation_id: &str,
+        client_msg_id: &str,
+        message: MessageContent,
+    ) -> Result<(MessageSent, bool), ClientError> {
+        let body = SendMessage {
+            client_msg_id: client_msg_id.to_owned(),
+            message,
         };
         self.post_message(conversation_id, &body).await
     }
@@ -420,6 +436,35 @@ impl Client {
             encode_segment(message_id)
         );
         decode(&send(self.request(Method::POST, &path)).await?)
+    }
+
+    /// `GET /api/v1/conversations/{id}/messages/{message_id}`: one message
+    /// as the history shows it (what a reply quotes).
+    pub async fn message(
+        &self,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Result<MessageView, ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/messages/{}",
+            encode_segment(conversation_id),
+            encode_segment(message_id)
+        );
+        decode(&send(self.request(Method::GET, &path)).await?)
+    }
+
+    /// `PATCH /api/v1/conversations/{id}/settings`: mute, pin or archive
+    /// a conversation on all this account's devices.
+    pub async fn change_conversation_settings(
+        &self,
+        conversation_id: &str,
+        change: &ConversationSettingsChange,
+    ) -> Result<ConversationSettingsView, ClientError> {
+        let path = format!(
+            "/api/v1/conversations/{}/settings",
+            encode_segment(conversation_id)
+        );
+        decode(&send(self.request(Method::PATCH, &path).json(change)).await?)
     }
 
     /// `POST /api/v1/conversations/{id}/messages/{message_id}/reactions`.

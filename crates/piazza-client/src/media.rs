@@ -1,7 +1,7 @@
 //! Images in chat: upload the bytes, send a message showing them, fetch
 //! them back.
 
-use piazza_api::{MediaUploaded, MessageSent, SendMessage};
+use piazza_api::{MediaUploaded, MessageContent, MessageSent, SendMessage};
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 
@@ -87,8 +87,10 @@ impl Client {
     ) -> Result<(MessageSent, bool), ClientError> {
         let body = SendMessage {
             client_msg_id: client_msg_id.to_owned(),
-            text: caption.to_owned(),
-            media_id: Some(media_id.to_owned()),
+            message: MessageContent {
+                media_id: Some(media_id.to_owned()),
+                ..MessageContent::text(caption)
+            },
         };
         self.post_message(conversation_id, &body).await
     }

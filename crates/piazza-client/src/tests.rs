@@ -325,7 +325,7 @@ async fn the_split_halves_send_and_receive_independently() {
     let frame = ClientFrame::Send {
         conversation_id: "c".to_owned(),
         client_msg_id: "cm".to_owned(),
-        text: "hi".to_owned(),
+        message: piazza_api::MessageContent::text("hi".to_owned()),
     };
     sender.send(&frame).await.unwrap();
     let Some(Ok(Incoming::Frame(ServerFrame::Ack { seq, .. }))) = receiver.next().await else {

@@ -8,14 +8,18 @@
 //! (ARCHITECTURE.md, "Read receipts"). A member sees the messages sent
 //! after they joined, never those before.
 
+pub mod compose;
 pub mod conversations;
 pub mod delete_for_me;
 pub mod messages;
 pub mod reactions;
 pub mod recall;
+pub mod settings;
 
-use piazza_domain::event::{ConversationKind, LogEntry, Message, Recall};
-use piazza_domain::store::{ConversationSummary, Page, ReactionRow};
+use piazza_domain::event::{ConversationKind, Extra, LogEntry, Message, Recall};
+use piazza_domain::store::{
+    ConversationKey, ConversationSettings, ConversationSummary, Page, ReactionRow,
+};
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, LogSeq, MediaId, MessageId,
     MessageText, Seq, Timestamp,
@@ -23,10 +27,9 @@ use piazza_domain::{
 
 use crate::engine::{Read, Result};
 
+pub use compose::{CARD_KIND, Content, IMAGE_KIND, LOCATION_KIND, Outgoing, send};
 pub use conversations::{add_member, create_group, open_direct, remove_member, update_group};
-pub use messages::{
-    IMAGE_KIND, append_message, history, log_page, mark_read, send_image, send_message,
-};
+pub use messages::{append_message, history, log_page, mark_read, send_image, send_message};
 
 /// `message` of `conversation` if `membership` (the reader's) can see it:
 /// sent after they joined. Anything else is `MessageNotFound`, as for an
@@ -63,6 +66,38 @@ pub struct GroupLook {
     pub avatar: Option<MediaId>,
 }
 
+/// What a message is, as it will be stored.
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub text: MessageText,
+    /// `None` for a text; `image`, `location`, `transfer`, … otherwise.
+    pub kind: Option<&'static str>,
+    /// The id of what the message stands for (a `med_…`, a `trf_…`).
+    pub reference: Option<String>,
+    pub extra: Option<Box<Extra>>,
+}
+
+impl Body {
+    pub fn text(text: MessageText) -> Body {
+        Body {
+            text,
+            kind: None,
+            reference: None,
+            extra: None,
+        }
+    }
+
+    /// A message that stands for something else: `kind` and its id.
+    pub fn special(text: MessageText, kind: &'static str, reference: String) -> Body {
+        Body {
+            text,
+            kind: Some(kind),
+            reference: Some(reference),
+            extra: None,
+        }
+    }
+}
+
 /// A message about to be stored (its id is the engine's).
 #[derive(Debug, Clone, Copy)]
 pub struct NewMessage<'a> {
@@ -72,9 +107,21 @@ pub struct NewMessage<'a> {
     pub client_msg_id: &'a ClientMsgId,
     pub text: &'a MessageText,
     pub sent_at: Timestamp,
-    /// What a message that stands for something else is (`transfer`, …)
-    /// and the id of that thing; `None` for a text.
-    pub special: Option<(&'a str, &'a str)>,
+    /// `None` for a text; what a message that is something else is
+    /// (`image`, `transfer`, …).
+    pub kind: Option<&'a str>,
+    /// The id of what it stands for (a `med_…`, a `trf_…`).
+    pub reference: Option<&'a str>,
+    pub extra: Option<&'a Extra>,
+}
+
+/// Whom a message mentions, for their conversation lists' counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mentioned<'a> {
+    /// Every member (the sender's own read position leaves it out).
+    All,
+    /// These members, ordered by id.
+    These(&'a [AccountId]),
 }
 
 /// The queries of this area, as every engine answers them.
@@ -133,15 +180,27 @@ pub trait Reads {
         conversation: ConversationId,
         message: MessageId,
     ) -> Result<Option<Message>>;
-    /// `account`'s conversations, most recently active first, strictly
-    /// after `after` (an activity time and id) in that order, `limit + 1`
-    /// at most. A direct conversation is titled and pictured by its peer.
+    /// `account`'s conversations in the order of [`ConversationKey`]
+    /// (pinned first, then the most recently active), strictly after
+    /// `after`, `limit + 1` at most. A direct conversation is titled and
+    /// pictured by its peer. Nothing here counts a conversation's rows:
+    /// the unread count is two numbers of the member's row, the mention
+    /// count only the unread mentions, and the member count a number of
+    /// the conversation's row.
     fn conversations(
         &mut self,
         account: AccountId,
-        after: Option<(Timestamp, ConversationId)>,
+        after: Option<ConversationKey>,
         limit: u32,
     ) -> Result<Vec<ConversationSummary>>;
+    /// `account`'s own settings of `conversation`, of which it is a member.
+    fn conversation_settings(
+        &mut self,
+        account: AccountId,
+        conversation: ConversationId,
+    ) -> Result<ConversationSettings>;
+    /// How many conversations `account` has pinned.
+    fn pinned_count(&mut self, account: AccountId) -> Result<usize>;
     /// Messages of `conversation` with `since < seq < before` that `viewer`
     /// has not deleted for itself, newest first, `limit + 1` at most, read
     /// in one snapshot.
@@ -253,9 +312,25 @@ pub trait Writes {
         message: MessageId,
         at: Timestamp,
     ) -> Result<bool>;
-    /// Recalls `message`: its text, reference and reactions are erased for
-    /// good and `recall` kept; `false` if it was recalled already.
+    /// Recalls `message`: its text, reference, extra, reactions and
+    /// mentions are erased for good and `recall` kept; `false` if it was
+    /// recalled already.
     fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<bool>;
+    /// The message `seq` of `conversation` mentions `mentioned`: it counts
+    /// in their lists' `mention_count` until they read past it.
+    fn insert_mentions(
+        &mut self,
+        conversation: ConversationId,
+        seq: Seq,
+        mentioned: Mentioned<'_>,
+    ) -> Result<()>;
+    /// `account`'s own settings of `conversation` are now `settings`.
+    fn set_conversation_settings(
+        &mut self,
+        conversation: ConversationId,
+        account: AccountId,
+        settings: ConversationSettings,
+    ) -> Result<()>;
     /// Moves `member`'s read position in `conversation` to `seq`.
     fn set_read_seq(
         &mut self,

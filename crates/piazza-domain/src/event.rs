@@ -46,6 +46,64 @@ pub struct Message {
     /// When and by whom it was recalled: its text and reference are gone
     /// for good.
     pub recalled: Option<Recall>,
+    /// What it carries besides its text and kind; `None` for most
+    /// messages (and once recalled).
+    pub extra: Option<Box<Extra>>,
+}
+
+impl Message {
+    /// What it carries besides its text and kind, empty if nothing.
+    pub fn extra(&self) -> &Extra {
+        static NONE: Extra = Extra::NONE;
+        self.extra.as_deref().unwrap_or(&NONE)
+    }
+}
+
+/// What a message carries besides its text and kind: the message it
+/// answers, whom it mentions, the message it forwards, and the content of
+/// a location or a contact card.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extra {
+    /// A message of the same conversation that this one answers.
+    pub reply_to: Option<MessageId>,
+    /// Members it mentions, each once, ordered by id.
+    pub mentions: Vec<AccountId>,
+    /// It mentions every member (a group's owner's only).
+    pub mention_all: bool,
+    /// The message whose content it carries, forwarded from a conversation
+    /// its sender can see.
+    pub forward_of: Option<MessageRef>,
+    /// A `location` message's place.
+    pub location: Option<crate::Location>,
+    /// A `contact_card` message's account, as it was when sent.
+    pub card: Option<AccountRef>,
+}
+
+impl Extra {
+    pub const NONE: Extra = Extra {
+        reply_to: None,
+        mentions: Vec::new(),
+        mention_all: false,
+        forward_of: None,
+        location: None,
+        card: None,
+    };
+
+    pub fn is_empty(&self) -> bool {
+        *self == Extra::NONE
+    }
+
+    /// `Some` boxed when there is anything, as `Message.extra` holds it.
+    pub fn boxed(self) -> Option<Box<Extra>> {
+        (!self.is_empty()).then(|| Box::new(self))
+    }
+}
+
+/// A message named by its conversation and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageRef {
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
 }
 
 /// A message's recall.
@@ -192,6 +250,14 @@ pub enum Event {
         message_id: MessageId,
         seq: Seq,
     },
+    /// The account changed its own settings of a conversation (its own
+    /// log only): every one of its devices shows the same list.
+    ConversationSettings {
+        conversation_id: ConversationId,
+        muted: bool,
+        pinned: bool,
+        archived: bool,
+    },
     /// The other member of a direct conversation read it up to `seq`
     /// (the peer's log only, and only when their read position moved
     /// forward; never in groups, see ARCHITECTURE.md, "Read receipts").
@@ -321,6 +387,7 @@ impl Event {
             Event::ReadReceipt { .. } => "read.receipt",
             Event::MessageRecalled { .. } => "message.recalled",
             Event::MessageDeleted { .. } => "message.deleted",
+            Event::ConversationSettings { .. } => "conversation.settings",
             Event::MessageReaction { .. } => "message.reaction",
             Event::WalletCredited(_) => "wallet.credited",
             Event::WalletDebited(_) => "wallet.debited",

@@ -28,6 +28,6 @@ pub use ids::{
 pub use store::{Rejection, StoreError};
 pub use time::Timestamp;
 pub use values::{
-    Bio, ClientMsgId, DeviceName, DisplayName, Emoji, Greeting, GroupTitle, MessageText, Password,
-    Seq, Username, ValueError,
+    Bio, ClientMsgId, DeviceName, DisplayName, Emoji, Greeting, GroupTitle, Location, MessageText,
+    Password, PlaceName, Seq, Username, ValueError,
 };

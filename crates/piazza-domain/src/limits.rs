@@ -13,6 +13,16 @@ pub const PAGE_LEN_DEFAULT: u32 = 50;
 /// Accounts a history page names for one emoji on one message (the count
 /// is exact): a page of 200 messages in a group of 500 stays small.
 pub const REACTION_ACCOUNTS_SHOWN: usize = 20;
+/// Accounts one message may mention by name (`mention_all` reaches the
+/// rest of a group).
+pub const MENTIONS_MAX: usize = 100;
+/// Characters in a shared location's place name.
+pub const PLACE_NAME_CHARS_MAX: usize = 200;
+/// Conversations one account may pin to the top of its list.
+pub const PINNED_CONVERSATIONS_MAX: usize = 10;
+/// Characters of a message's text that a conversation list's
+/// `last_message` preview carries.
+pub const PREVIEW_CHARS_MAX: usize = 100;
 /// Events in one page of `GET /sync`, a list like the others: api-v1
 /// caps every `limit` at 200, and larger ones are clamped.
 pub const SYNC_PAGE_LEN_MAX: u32 = PAGE_LEN_MAX;

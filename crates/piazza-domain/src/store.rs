@@ -123,6 +123,12 @@ pub enum Rejection {
     RecallTooLate { window_s: u64 },
     #[error("only its sender, or the group's owner, may recall a message; money is never recalled")]
     RecallNotAllowed,
+    #[error("only members of the conversation can be mentioned")]
+    MentionNotAMember,
+    #[error("only a group's owner may mention everyone")]
+    MentionAllNotAllowed,
+    #[error("money's messages (transfers, red packets) cannot be forwarded")]
+    ForwardNotAllowed,
     /// The acting device was signed out (revoked) while its request ran:
     /// answered as its next request would be, 401.
     #[error("this device has been signed out")]
@@ -289,8 +295,46 @@ pub struct ConversationSummary {
     /// `read_seq`); `None` for a group.
     pub peer_read_seq: Option<Seq>,
     /// When a message was last sent (or the conversation created); the
-    /// list is ordered by it, newest first.
+    /// list is ordered by it, newest first, after the pinned ones.
     pub last_activity_at: Timestamp,
+    /// This member's own settings of it.
+    pub settings: ConversationSettings,
+    /// Unread messages that mention this member (or everyone).
+    pub mention_count: i64,
+    /// The last message this member sees (sent since they joined, not
+    /// deleted for themselves).
+    pub last_message: Option<crate::event::Message>,
+}
+
+impl ConversationSummary {
+    /// Where it stands in its account's list.
+    pub fn key(&self) -> ConversationKey {
+        ConversationKey {
+            pinned: self.settings.pinned,
+            last_activity_at: self.last_activity_at,
+            conversation_id: self.conversation_id,
+        }
+    }
+}
+
+/// A member's own settings of a conversation, on all its devices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConversationSettings {
+    /// Its messages make no sound (they still count as unread).
+    pub muted: bool,
+    /// At the top of the list.
+    pub pinned: bool,
+    /// Out of the main list, in the archive.
+    pub archived: bool,
+}
+
+/// The order of an account's conversation list: pinned first, then the
+/// most recently active, then the highest id; a page starts after one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConversationKey {
+    pub pinned: bool,
+    pub last_activity_at: Timestamp,
+    pub conversation_id: ConversationId,
 }
 
 /// One page of a list, and whether more follows.

@@ -172,6 +172,60 @@ bounded_text!(
     Bio, "bio", "invalid_bio", limits::BIO_CHARS_MAX, allow_empty = true
 );
 
+bounded_text!(
+    /// The name of a shared location's place ("Piazza San Marco").
+    PlaceName, "location.name", "invalid_location", limits::PLACE_NAME_CHARS_MAX,
+    allow_empty = false
+);
+
+/// A point on Earth, kept as whole 1e-7 degrees (about a centimetre, as
+/// OpenStreetMap keeps them), so it compares exactly and stores as two
+/// integers; built only from a latitude in -90..=90 and a longitude in
+/// -180..=180.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Location {
+    #[serde(rename = "lat_e7")]
+    lat_e7: i32,
+    #[serde(rename = "lon_e7")]
+    lon_e7: i32,
+    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    name: Option<PlaceName>,
+}
+
+impl Location {
+    pub fn parse(lat: f64, lon: f64, name: Option<&str>) -> Result<Location, ValueError> {
+        let invalid = |reason| ValueError::new("location", "invalid_location", reason);
+        if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
+            return Err(invalid("lat must be a number from -90 to 90"));
+        }
+        if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
+            return Err(invalid("lon must be a number from -180 to 180"));
+        }
+        let name = match name.map(str::trim) {
+            None | Some("") => None,
+            Some(name) => Some(PlaceName::parse(name)?),
+        };
+        // In range, so each fits an i32 (180e7 < 2^31).
+        Ok(Location {
+            lat_e7: (lat * 1e7).round() as i32,
+            lon_e7: (lon * 1e7).round() as i32,
+            name,
+        })
+    }
+
+    pub fn lat(&self) -> f64 {
+        f64::from(self.lat_e7) / 1e7
+    }
+
+    pub fn lon(&self) -> f64 {
+        f64::from(self.lon_e7) / 1e7
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_ref().map(PlaceName::as_str)
+    }
+}
+
 impl DisplayName {
     pub fn from_username(username: &Username) -> DisplayName {
         DisplayName(username.as_str().to_owned())

@@ -46,7 +46,7 @@ use std::hash::Hash;
 use piazza_core::chat::{Membership, NewMessage};
 use piazza_core::pay::wallet::{StoredAnswer, StoredPin};
 use piazza_core::{Error, Result};
-use piazza_domain::event::{ConversationKind, Message};
+use piazza_domain::event::{ConversationKind, Extra, Message, stored};
 use piazza_domain::ledger::LedgerAccountRef;
 use piazza_domain::{AccountId, LogSeq, MessageId, Seq, Timestamp};
 
@@ -184,6 +184,8 @@ pub(crate) struct NewMessageRow {
     pub sent_at: i64,
     pub kind: Option<String>,
     pub reference: Option<String>,
+    /// The JSON of its extra.
+    pub extra: Option<String>,
 }
 
 /// A log entry to insert.
@@ -668,7 +670,7 @@ impl Conn {
     /// Keeps `message` for the flush, with an id handed out now.
     pub(crate) fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<i64> {
         let id = self.next_id(IdTable::Messages)?;
-        let (kind, reference) = message.special.unzip();
+        let (kind, reference) = (message.kind, message.reference);
         let row = NewMessageRow {
             id,
             conversation: message.conversation.row(),
@@ -679,6 +681,7 @@ impl Conn {
             sent_at: message.sent_at.unix_ms(),
             kind: kind.map(str::to_owned),
             reference: reference.map(str::to_owned),
+            extra: stored::Extra::to_json(message.extra),
         };
         let batch = self.batch_mut();
         // As `message_by_client_id` will find it (money's are not found).
@@ -694,6 +697,7 @@ impl Conn {
                 kind: row.kind.clone(),
                 reference: row.reference.clone(),
                 recalled: None,
+                extra: message.extra.cloned().and_then(Extra::boxed),
             };
             let key = (row.sender, row.client_msg_id.clone());
             batch.set(|cache| &mut cache.sent, key, Some(found));

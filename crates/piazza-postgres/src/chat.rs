@@ -5,10 +5,12 @@
 
 use std::sync::Arc;
 
-use piazza_core::chat::{GroupLook, Membership, NewMessage, Reads, Writes};
+use piazza_core::chat::{GroupLook, Membership, Mentioned, NewMessage, Reads, Writes};
 use piazza_core::{Error, Result};
 use piazza_domain::event::{ConversationKind, Event, LogEntry, Message, Recall, stored};
-use piazza_domain::store::{ConversationSummary, Page, ReactionRow};
+use piazza_domain::store::{
+    ConversationKey, ConversationSettings, ConversationSummary, Page, ReactionRow,
+};
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, LogSeq, MediaId, MessageId,
     MessageText, Seq, Timestamp, limits,
@@ -22,7 +24,7 @@ use crate::{Db, PgTx};
 macro_rules! message_columns {
     () => {
         "m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.text, m.sent_at, \
-         m.kind, m.ref, m.recalled_at, m.recalled_by"
+         m.kind, m.ref, m.recalled_at, m.recalled_by, m.extra"
     };
 }
 pub(crate) use message_columns;
@@ -62,8 +64,11 @@ fn membership_of(row: &Row) -> Result<Membership> {
 }
 
 /// A message from `message_columns!()` starting at column `first`.
-pub(crate) fn message_at(row: &Row, first: usize) -> Message {
-    Message {
+pub(crate) fn message_at(row: &Row, first: usize) -> Result<Message> {
+    let extra: Option<&str> = row.get(first + 11);
+    let extra = stored::Extra::from_json(extra)
+        .map_err(|error| corrupt(format!("a message's extra: {error}")))?;
+    Ok(Message {
         message_id: MessageId::from_row(row.get(first)),
         conversation_id: ConversationId::from_row(row.get(first + 1)),
         seq: Seq::from_store(row.get(first + 2)),
@@ -74,7 +79,8 @@ pub(crate) fn message_at(row: &Row, first: usize) -> Message {
         kind: row.get(first + 7),
         reference: row.get(first + 8),
         recalled: recall_of(row.get(first + 9), row.get(first + 10)),
-    }
+        extra,
+    })
 }
 
 /// A recall from its columns (both set, or neither).
@@ -194,7 +200,7 @@ impl Reads for Db<'_> {
             ),
             &[&sender.row(), &client_msg_id.as_str()],
         )?;
-        Ok(row.map(|row| message_at(&row, 0)))
+        row.map(|row| message_at(&row, 0)).transpose()
     }
 
     fn reactions(&mut self, messages: &[MessageId], viewer: AccountId) -> Result<Vec<ReactionRow>> {
@@ -264,39 +270,90 @@ impl Reads for Db<'_> {
             ),
             &[&message.row(), &conversation.row()],
         )?;
-        Ok(row.map(|row| message_at(&row, 0)))
+        row.map(|row| message_at(&row, 0)).transpose()
     }
 
+    /// The last message each member sees is read in the same statement,
+    /// one probe of `(conversation_id, seq)` per row of the page.
     fn conversations(
         &mut self,
         account: AccountId,
-        after: Option<(Timestamp, ConversationId)>,
+        after: Option<ConversationKey>,
         limit: u32,
     ) -> Result<Vec<ConversationSummary>> {
-        let (after_at, after_row) =
-            after.map_or((i64::MAX, i64::MAX), |(at, id)| (at.unix_ms(), id.row()));
+        let (pinned, at, row) = after.map_or((true, i64::MAX, i64::MAX), |key| {
+            (
+                key.pinned,
+                key.last_activity_at.unix_ms(),
+                key.conversation_id.row(),
+            )
+        });
+        // The first page starts before every key: (true, MAX, MAX) with
+        // `<=` on the pinned column alone, a later one strictly after.
+        let first = after.is_none();
         let rows = self.0.query(
-            "SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, m.read_seq,
-                    (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id),
-                    peer.display_name, c.last_activity_at, c.avatar_media_id,
-                    peer.id, peer.avatar_media_id, peer_member.read_seq
-             FROM members m JOIN conversations c ON c.id = m.conversation_id
-             LEFT JOIN accounts peer ON c.kind = 0 AND peer.id =
-                 (SELECT p.account_id FROM members p
-                  WHERE p.conversation_id = c.id AND p.account_id <> $1 LIMIT 1)
-             LEFT JOIN members peer_member
-                 ON peer_member.conversation_id = c.id AND peer_member.account_id = peer.id
-             WHERE m.account_id = $1
-               AND (c.last_activity_at < $2 OR (c.last_activity_at = $2 AND c.id < $3))
-             ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $4",
+            concat!(
+                "SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, me.read_seq, c.member_count,
+                        peer.display_name, c.last_activity_at, c.avatar_media_id,
+                        peer.id, peer.avatar_media_id, peer_member.read_seq,
+                        me.muted, me.pinned, me.archived,
+                        (SELECT count(*) FROM mentions x
+                         WHERE x.conversation_id = c.id AND x.account_id IN ($1, 0)
+                           AND x.seq > me.read_seq),
+                        ",
+                message_columns!(),
+                " FROM members me JOIN conversations c ON c.id = me.conversation_id
+                 LEFT JOIN accounts peer ON c.kind = 0 AND peer.id =
+                     (SELECT p.account_id FROM members p
+                      WHERE p.conversation_id = c.id AND p.account_id <> $1 LIMIT 1)
+                 LEFT JOIN members peer_member
+                     ON peer_member.conversation_id = c.id AND peer_member.account_id = peer.id
+                 LEFT JOIN LATERAL (
+                     SELECT * FROM messages l
+                     WHERE l.conversation_id = c.id AND l.seq > me.from_seq
+                       AND NOT EXISTS (SELECT 1 FROM hidden_messages h
+                                       WHERE h.account_id = $1 AND h.message_id = l.id)
+                     ORDER BY l.seq DESC LIMIT 1) m ON TRUE
+                 WHERE me.account_id = $1
+                   AND ($6 OR (me.pinned, c.last_activity_at, c.id) < ($2, $3, $4))
+                 ORDER BY me.pinned DESC, c.last_activity_at DESC, c.id DESC LIMIT $5"
+            ),
             &[
                 &account.row(),
-                &after_at,
-                &after_row,
+                &pinned,
+                &at,
+                &row,
                 &(i64::from(limit) + 1),
+                &first,
             ],
         )?;
         rows.iter().map(summary_of).collect()
+    }
+
+    fn conversation_settings(
+        &mut self,
+        account: AccountId,
+        conversation: ConversationId,
+    ) -> Result<ConversationSettings> {
+        let row = self.0.query_opt(
+            "SELECT muted, pinned, archived FROM members
+             WHERE conversation_id = $1 AND account_id = $2",
+            &[&conversation.row(), &account.row()],
+        )?;
+        let row = row.ok_or_else(|| Error::missing(account))?;
+        Ok(ConversationSettings {
+            muted: row.get(0),
+            pinned: row.get(1),
+            archived: row.get(2),
+        })
+    }
+
+    fn pinned_count(&mut self, account: AccountId) -> Result<usize> {
+        let row = self.0.query_one(
+            "SELECT count(*) FROM members WHERE account_id = $1 AND pinned",
+            &[&account.row()],
+        )?;
+        Ok(row.get::<_, i64>(0) as usize)
     }
 
     fn history(
@@ -325,7 +382,7 @@ impl Reads for Db<'_> {
                 &viewer.row(),
             ],
         )?;
-        Ok(rows.iter().map(|row| message_at(row, 0)).collect())
+        rows.iter().map(|row| message_at(row, 0)).collect()
     }
 
     fn log_after(
@@ -386,6 +443,16 @@ fn summary_of(row: &Row) -> Result<ConversationSummary> {
         peer,
         peer_read_seq: row.get::<_, Option<i64>>(12).map(Seq::from_store),
         last_activity_at: Timestamp::from_unix_ms(row.get(8)),
+        settings: ConversationSettings {
+            muted: row.get(13),
+            pinned: row.get(14),
+            archived: row.get(15),
+        },
+        mention_count: row.get(16),
+        last_message: match row.get::<_, Option<i64>>(17) {
+            Some(_) => Some(message_at(row, 17)?),
+            None => None,
+        },
     })
 }
 
@@ -398,7 +465,7 @@ fn log_entry_of(account: AccountId, row: &Row) -> Result<LogEntry> {
         Some(data) => serde_json::from_str::<stored::Event>(&data)
             .map(Event::from)
             .map_err(|error| corrupt(format!("log entry {seq:?} of {account}: {error}")))?,
-        None => Event::MessageNew(Arc::new(message_at(row, 3))),
+        None => Event::MessageNew(Arc::new(message_at(row, 3)?)),
     };
     Ok(LogEntry {
         account,
@@ -406,6 +473,20 @@ fn log_entry_of(account: AccountId, row: &Row) -> Result<LogEntry> {
         at: Timestamp::from_unix_ms(row.get(1)),
         event,
     })
+}
+
+/// The `mentions.account_id` that stands for every member.
+const EVERY_MEMBER: i64 = 0;
+
+impl PgTx<'_> {
+    /// Moves `conversation`'s member count by `by`.
+    fn count_members(&mut self, conversation: ConversationId, by: i64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE conversations SET member_count = member_count + $2 WHERE id = $1",
+            &[&conversation.row(), &by],
+        )?;
+        Ok(())
+    }
 }
 
 impl Writes for PgTx<'_> {
@@ -476,7 +557,7 @@ impl Writes for PgTx<'_> {
                 &from_seq.get(),
             ],
         )?;
-        Ok(())
+        self.count_members(conversation, 1)
     }
 
     fn delete_member(&mut self, conversation: ConversationId, member: AccountId) -> Result<()> {
@@ -484,7 +565,7 @@ impl Writes for PgTx<'_> {
             "DELETE FROM members WHERE conversation_id = $1 AND account_id = $2",
             &[&conversation.row(), &member.row()],
         )?;
-        Ok(())
+        self.count_members(conversation, -1)
     }
 
     fn set_owner(&mut self, conversation: ConversationId, owner: Option<AccountId>) -> Result<()> {
@@ -598,19 +679,64 @@ impl Writes for PgTx<'_> {
     }
 
     fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<bool> {
-        let recalled = self.conn().execute(
-            "UPDATE messages SET text = '', ref = NULL, recalled_at = $2, recalled_by = $3
-             WHERE id = $1 AND recalled_at IS NULL",
+        let recalled = self.conn().query_opt(
+            "UPDATE messages
+             SET text = '', ref = NULL, extra = NULL, recalled_at = $2, recalled_by = $3
+             WHERE id = $1 AND recalled_at IS NULL
+             RETURNING conversation_id, seq",
             &[&message.row(), &recall.at.unix_ms(), &recall.by.row()],
         )?;
-        if recalled == 0 {
+        let Some(recalled) = recalled else {
             return Ok(false);
-        }
+        };
+        let (conversation, seq): (i64, i64) = (recalled.get(0), recalled.get(1));
         self.conn().execute(
             "DELETE FROM message_reactions WHERE message_id = $1",
             &[&message.row()],
         )?;
+        self.conn().execute(
+            "DELETE FROM mentions WHERE conversation_id = $1 AND seq = $2",
+            &[&conversation, &seq],
+        )?;
         Ok(true)
+    }
+
+    fn insert_mentions(
+        &mut self,
+        conversation: ConversationId,
+        seq: Seq,
+        mentioned: Mentioned<'_>,
+    ) -> Result<()> {
+        let accounts: Vec<i64> = match mentioned {
+            Mentioned::All => vec![EVERY_MEMBER],
+            Mentioned::These(accounts) => accounts.iter().map(|account| account.row()).collect(),
+        };
+        self.conn().execute(
+            "INSERT INTO mentions (conversation_id, account_id, seq)
+             SELECT $1, account, $3 FROM unnest($2::bigint[]) AS account",
+            &[&conversation.row(), &accounts, &seq.get()],
+        )?;
+        Ok(())
+    }
+
+    fn set_conversation_settings(
+        &mut self,
+        conversation: ConversationId,
+        account: AccountId,
+        settings: ConversationSettings,
+    ) -> Result<()> {
+        self.conn().execute(
+            "UPDATE members SET muted = $3, pinned = $4, archived = $5
+             WHERE conversation_id = $1 AND account_id = $2",
+            &[
+                &conversation.row(),
+                &account.row(),
+                &settings.muted,
+                &settings.pinned,
+                &settings.archived,
+            ],
+        )?;
+        Ok(())
     }
 
     fn set_read_seq(

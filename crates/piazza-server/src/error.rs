@@ -116,6 +116,11 @@ impl From<Rejection> for ApiError {
             Rejection::DeviceNotFound => (StatusCode::NOT_FOUND, "device_not_found"),
             Rejection::MessageNotFound => (StatusCode::NOT_FOUND, "message_not_found"),
             Rejection::MessageRecalled => (StatusCode::CONFLICT, "message_recalled"),
+            Rejection::MentionNotAMember => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "mention_not_a_member")
+            }
+            Rejection::MentionAllNotAllowed => (StatusCode::FORBIDDEN, "mention_all_not_allowed"),
+            Rejection::ForwardNotAllowed => (StatusCode::FORBIDDEN, "forward_not_allowed"),
             Rejection::RecallTooLate { .. } => (StatusCode::FORBIDDEN, "recall_too_late"),
             Rejection::RecallNotAllowed => (StatusCode::FORBIDDEN, "recall_not_allowed"),
             Rejection::ClientMsgIdReused => {

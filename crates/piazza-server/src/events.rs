@@ -42,6 +42,7 @@ pub fn wire(event: &Event) -> api::Event {
         | Event::ReadReceipt { .. }
         | Event::MessageRecalled { .. }
         | Event::MessageDeleted { .. }
+        | Event::ConversationSettings { .. }
         | Event::MessageReaction { .. } => conversation_event(event),
         Event::ContactRequest { .. }
         | Event::ContactRequestDeclined { .. }
@@ -181,6 +182,17 @@ fn conversation_event(event: &Event) -> api::Event {
             conversation_id: conversation_id.to_string(),
             message_id: message_id.to_string(),
             seq: seq.get(),
+        }),
+        Event::ConversationSettings {
+            conversation_id,
+            muted,
+            pinned,
+            archived,
+        } => api::Event::ConversationSettings(piazza_api::ConversationSettingsView {
+            conversation_id: conversation_id.to_string(),
+            muted: *muted,
+            pinned: *pinned,
+            archived: *archived,
         }),
         other => unreachable!("{} is not a conversation event", other.type_name()),
     }

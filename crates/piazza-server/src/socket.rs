@@ -30,9 +30,10 @@ use axum::response::Response;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use piazza_api::{ClientFrame, ServerFrame};
+use piazza_api::{ClientFrame, MessageContent, ServerFrame};
+use piazza_core::chat::Outgoing;
 use piazza_domain::store::{Sent, StoreResult};
-use piazza_domain::{ClientMsgId, ConversationId, Cursor, LogSeq, MessageText, Rejection, limits};
+use piazza_domain::{ClientMsgId, ConversationId, Cursor, LogSeq, Rejection, limits};
 use tokio::sync::oneshot;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -420,10 +421,10 @@ async fn handle_text(
         ClientFrame::Send {
             conversation_id,
             client_msg_id,
-            text,
+            message,
         } => {
-            let parsed = parse_send(&conversation_id, &client_msg_id, &text);
-            let (conversation, id, text) = match parsed {
+            let parsed = parse_send(&conversation_id, &client_msg_id, &message);
+            let (conversation, id, outgoing) = match parsed {
                 Ok(parsed) => parsed,
                 Err(error) => {
                     return send_frame(socket, &error_frame(Some(client_msg_id), error), limit)
@@ -436,7 +437,7 @@ async fn handle_text(
             sends.acks.push_back(
                 async move {
                     let _ = turn.await;
-                    let answer = store.queue_message(account, conversation, id, text).await;
+                    let answer = store.queue_send(account, conversation, id, outgoing).await;
                     drop(queued);
                     match answer {
                         Ok(answer) => ack_or_error(answer.await, client_msg_id),
@@ -466,14 +467,14 @@ fn ack_or_error(answer: StoreResult<Sent>, client_msg_id: String) -> ServerFrame
 fn parse_send(
     conversation: &str,
     client_msg_id: &str,
-    text: &str,
-) -> Result<(ConversationId, ClientMsgId, MessageText), ApiError> {
+    message: &MessageContent,
+) -> Result<(ConversationId, ClientMsgId, Outgoing), ApiError> {
     let conversation =
         ConversationId::parse(conversation).map_err(|_| ApiError::from(Rejection::NotAMember))?;
     Ok((
         conversation,
         ClientMsgId::parse(client_msg_id)?,
-        MessageText::parse(text)?,
+        crate::routes::compose::outgoing(message)?,
     ))
 }
 

@@ -6,9 +6,11 @@
 use std::sync::Arc;
 
 use piazza_core::Result;
-use piazza_core::chat::{GroupLook, Membership, NewMessage, Reads, Writes};
-use piazza_domain::event::{ConversationKind, Event, LogEntry, Message, Recall};
-use piazza_domain::store::{ConversationSummary, Page, ReactionRow};
+use piazza_core::chat::{GroupLook, Membership, Mentioned, NewMessage, Reads, Writes};
+use piazza_domain::event::{ConversationKind, Event, LogEntry, Message, Recall, stored};
+use piazza_domain::store::{
+    ConversationKey, ConversationSettings, ConversationSummary, Page, ReactionRow,
+};
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, LogSeq, MediaId, MessageId, Seq,
     Timestamp, limits,
@@ -171,10 +173,44 @@ impl Reads for Db<'_> {
     fn conversations(
         &mut self,
         account: AccountId,
-        after: Option<(Timestamp, ConversationId)>,
+        after: Option<ConversationKey>,
         limit: u32,
     ) -> Result<Vec<ConversationSummary>> {
         Ok(conversations(self.0, account, after, limit)?)
+    }
+
+    fn conversation_settings(
+        &mut self,
+        account: AccountId,
+        conversation: ConversationId,
+    ) -> Result<ConversationSettings> {
+        let found = self
+            .0
+            .prepare_cached(
+                "SELECT muted, pinned, archived FROM members
+                 WHERE conversation_id = ?1 AND account_id = ?2",
+            )
+            .sql()?
+            .query_row([conversation.row(), account.row()], |row| {
+                Ok(ConversationSettings {
+                    muted: row.get(0)?,
+                    pinned: row.get(1)?,
+                    archived: row.get(2)?,
+                })
+            })
+            .optional()
+            .sql()?;
+        found.ok_or_else(|| piazza_core::Error::missing(account))
+    }
+
+    fn pinned_count(&mut self, account: AccountId) -> Result<usize> {
+        let count: i64 = self
+            .0
+            .prepare_cached("SELECT COUNT(*) FROM members WHERE account_id = ?1 AND pinned = 1")
+            .sql()?
+            .query_row([account.row()], |row| row.get(0))
+            .sql()?;
+        Ok(count as usize)
     }
 
     fn history(
@@ -207,6 +243,18 @@ impl Reads for Db<'_> {
             .sql()?;
         Ok(LogSeq::from_stored(head.unwrap_or(0)))
     }
+}
+
+/// The `mentions.account_id` that stands for every member.
+const EVERY_MEMBER: i64 = 0;
+
+/// Moves `conversation`'s member count by `by`.
+fn count_members(conn: &Connection, conversation: ConversationId, by: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE conversations SET member_count = member_count + ?2 WHERE id = ?1")
+        .sql()?
+        .execute([conversation.row(), by])
+        .sql()?;
+    Ok(())
 }
 
 /// What keeps a pair to one direct conversation: `conversations.direct_key`
@@ -277,7 +325,7 @@ impl Writes for WriteCtx<'_> {
                 from_seq.get()
             ])
             .sql()?;
-        Ok(())
+        count_members(self.conn, conversation, 1)
     }
 
     fn delete_member(&mut self, conversation: ConversationId, member: AccountId) -> Result<()> {
@@ -286,7 +334,7 @@ impl Writes for WriteCtx<'_> {
             .sql()?
             .execute([conversation.row(), member.row()])
             .sql()?;
-        Ok(())
+        count_members(self.conn, conversation, -1)
     }
 
     fn set_owner(&mut self, conversation: ConversationId, owner: Option<AccountId>) -> Result<()> {
@@ -345,12 +393,11 @@ impl Writes for WriteCtx<'_> {
     }
 
     fn insert_message(&mut self, message: &NewMessage<'_>) -> Result<MessageId> {
-        let (kind, reference) = message.special.unzip();
         self.conn
             .prepare_cached(
                 "INSERT INTO messages
-                 (conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref, extra)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .sql()?
             .execute(params![
@@ -360,8 +407,9 @@ impl Writes for WriteCtx<'_> {
                 message.client_msg_id.as_str(),
                 message.text.as_str(),
                 message.sent_at.unix_ms(),
-                kind,
-                reference,
+                message.kind,
+                message.reference,
+                stored::Extra::to_json(message.extra),
             ])
             .sql()?;
         let row = self.conn.last_insert_rowid();
@@ -440,24 +488,83 @@ impl Writes for WriteCtx<'_> {
     }
 
     fn recall_message(&mut self, message: MessageId, recall: Recall) -> Result<bool> {
-        let recalled = self
+        let recalled: Option<(i64, i64)> = self
             .conn
             .prepare_cached(
-                "UPDATE messages SET text = '', ref = NULL, recalled_at = ?2, recalled_by = ?3
-                 WHERE id = ?1 AND recalled_at IS NULL",
+                "UPDATE messages
+                 SET text = '', ref = NULL, extra = NULL, recalled_at = ?2, recalled_by = ?3
+                 WHERE id = ?1 AND recalled_at IS NULL
+                 RETURNING conversation_id, seq",
             )
             .sql()?
-            .execute(params![message.row(), recall.at.unix_ms(), recall.by.row()])
+            .query_row(
+                params![message.row(), recall.at.unix_ms(), recall.by.row()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
             .sql()?;
-        if recalled == 0 {
+        let Some((conversation, seq)) = recalled else {
             return Ok(false);
-        }
+        };
         self.conn
             .prepare_cached("DELETE FROM message_reactions WHERE message_id = ?1")
             .sql()?
             .execute([message.row()])
             .sql()?;
+        self.conn
+            .prepare_cached("DELETE FROM mentions WHERE conversation_id = ?1 AND seq = ?2")
+            .sql()?
+            .execute([conversation, seq])
+            .sql()?;
         Ok(true)
+    }
+
+    fn insert_mentions(
+        &mut self,
+        conversation: ConversationId,
+        seq: Seq,
+        mentioned: Mentioned<'_>,
+    ) -> Result<()> {
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO mentions (conversation_id, account_id, seq) VALUES (?1, ?2, ?3)",
+            )
+            .sql()?;
+        let everyone = [EVERY_MEMBER];
+        let rows: Vec<i64> = match mentioned {
+            Mentioned::All => everyone.to_vec(),
+            Mentioned::These(accounts) => accounts.iter().map(|account| account.row()).collect(),
+        };
+        for account in rows {
+            statement
+                .execute([conversation.row(), account, seq.get()])
+                .sql()?;
+        }
+        Ok(())
+    }
+
+    fn set_conversation_settings(
+        &mut self,
+        conversation: ConversationId,
+        account: AccountId,
+        settings: ConversationSettings,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE members SET muted = ?3, pinned = ?4, archived = ?5
+                 WHERE conversation_id = ?1 AND account_id = ?2",
+            )
+            .sql()?
+            .execute(params![
+                conversation.row(),
+                account.row(),
+                settings.muted,
+                settings.pinned,
+                settings.archived
+            ])
+            .sql()?;
+        Ok(())
     }
 
     fn set_read_seq(
@@ -508,14 +615,17 @@ fn insert_conversation(
 fn conversations(
     conn: &Connection,
     account: AccountId,
-    after: Option<(Timestamp, ConversationId)>,
+    after: Option<ConversationKey>,
     limit: u32,
 ) -> crate::error::Result<Vec<ConversationSummary>> {
     let mut statement = conn.prepare_cached(
-        "SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, m.read_seq,
-                (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id),
+        "SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, m.read_seq, c.member_count,
                 peer.display_name, c.last_activity_at, c.avatar_media_id,
-                peer.id, peer.avatar_media_id, peer_member.read_seq
+                peer.id, peer.avatar_media_id, peer_member.read_seq,
+                m.muted, m.pinned, m.archived, m.from_seq,
+                (SELECT COUNT(*) FROM mentions x
+                 WHERE x.conversation_id = c.id AND x.account_id IN (?1, 0)
+                   AND x.seq > m.read_seq)
          FROM members m JOIN conversations c ON c.id = m.conversation_id
          LEFT JOIN accounts peer ON c.kind = 0 AND peer.id =
              (SELECT p.account_id FROM members p
@@ -523,26 +633,41 @@ fn conversations(
          LEFT JOIN members peer_member
              ON peer_member.conversation_id = c.id AND peer_member.account_id = peer.id
          WHERE m.account_id = ?1
-           AND (c.last_activity_at < ?2 OR (c.last_activity_at = ?2 AND c.id < ?3))
-         ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?4",
+           AND (m.pinned, c.last_activity_at, c.id) < (?2, ?3, ?4)
+         ORDER BY m.pinned DESC, c.last_activity_at DESC, c.id DESC LIMIT ?5",
     )?;
-    let (after_at, after_row) =
-        after.map_or((i64::MAX, i64::MAX), |(at, id)| (at.unix_ms(), id.row()));
+    let (pinned, at, row) = after.map_or((2, i64::MAX, i64::MAX), |key| {
+        (
+            i64::from(key.pinned),
+            key.last_activity_at.unix_ms(),
+            key.conversation_id.row(),
+        )
+    });
     let rows = statement
         .query_map(
-            params![account.row(), after_at, after_row, i64::from(limit) + 1],
-            |row| Ok((row.get::<_, i64>(1)?, summary_from_row(row)?)),
+            params![account.row(), pinned, at, row, i64::from(limit) + 1],
+            |row| {
+                Ok((
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(16)?,
+                    summary_from_row(row)?,
+                ))
+            },
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
-        .map(|(kind, mut summary)| {
+        .map(|(kind, from_seq, mut summary)| {
             summary.kind = reads::kind_from_row(kind)?;
+            let since = Seq::from_store(from_seq);
+            let last = history(conn, summary.conversation_id, account, since, None, 0)?;
+            summary.last_message = last.into_iter().next();
             Ok(summary)
         })
         .collect()
 }
 
-/// A row of the conversation list (its kind is set from column 1 after).
+/// A row of the conversation list (its kind is set from column 1, and its
+/// last message read, after).
 fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
     let last_seq: i64 = row.get(4)?;
     let read_seq: i64 = row.get(5)?;
@@ -572,6 +697,13 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
         peer,
         peer_read_seq: row.get::<_, Option<i64>>(12)?.map(Seq::from_store),
         last_activity_at: Timestamp::from_unix_ms(row.get(8)?),
+        settings: ConversationSettings {
+            muted: row.get(13)?,
+            pinned: row.get(14)?,
+            archived: row.get(15)?,
+        },
+        mention_count: row.get(17)?,
+        last_message: None,
     })
 }
 

@@ -71,6 +71,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_16_device_details.sql"),
     include_str!("schema_17_recall.sql"),
     include_str!("schema_18_message_actions.sql"),
+    include_str!("schema_19_message_extras.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

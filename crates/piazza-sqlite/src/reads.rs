@@ -2,7 +2,7 @@
 //! functions inside its transaction that the read pool uses outside it.
 
 use piazza_core::chat::Membership;
-use piazza_domain::event::{ConversationKind, Message, Recall};
+use piazza_domain::event::{ConversationKind, Extra, Message, Recall, stored};
 use piazza_domain::store::{Account, Credentials, Device, DeviceSeen, Session, TokenHash};
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, DeviceId, MediaId, MessageId, MessageText, Seq,
@@ -187,7 +187,7 @@ pub fn member_ids(conn: &Connection, conversation: ConversationId) -> Result<Vec
     Ok(members)
 }
 
-pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref, recalled_at, recalled_by";
+pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref, recalled_at, recalled_by, extra";
 
 /// `columns` ("a, b") as columns of the table named `alias` ("m.a, m.b").
 pub(crate) fn prefixed(columns: &str, alias: &str) -> String {
@@ -210,6 +210,15 @@ pub(crate) fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<
         kind: row.get(first + 7)?,
         reference: row.get(first + 8)?,
         recalled: recall_of(row.get(first + 9)?, row.get(first + 10)?),
+        extra: extra_of(row, first + 11)?,
+    })
+}
+
+/// A message's extra from its JSON column.
+fn extra_of(row: &Row<'_>, column: usize) -> rusqlite::Result<Option<Box<Extra>>> {
+    let json: Option<String> = row.get(column)?;
+    stored::Extra::from_json(json.as_deref()).map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, error.into())
     })
 }
 

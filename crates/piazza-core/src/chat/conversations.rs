@@ -3,8 +3,10 @@
 //! the conversation list.
 
 use piazza_domain::event::{ConversationKind, Event, Named};
-use piazza_domain::store::{ConversationSummary, FieldChange, GroupChange, Page, StoreResult};
-use piazza_domain::{AccountId, ConversationId, GroupTitle, Rejection, Timestamp, limits};
+use piazza_domain::store::{
+    ConversationKey, ConversationSummary, FieldChange, GroupChange, Page, StoreResult,
+};
+use piazza_domain::{AccountId, ConversationId, GroupTitle, Rejection, limits};
 
 use super::Membership;
 use crate::Core;
@@ -289,12 +291,12 @@ impl Core {
             .await
     }
 
-    /// Conversations, most recently active first, after the given
-    /// (activity time, id) position.
+    /// Conversations, pinned first, then the most recently active, after
+    /// the given position.
     pub async fn conversations(
         &self,
         account: AccountId,
-        after: Option<(Timestamp, ConversationId)>,
+        after: Option<ConversationKey>,
         limit: u32,
     ) -> StoreResult<Page<ConversationSummary>> {
         let limit = limit.clamp(1, limits::PAGE_LEN_MAX);

@@ -11,18 +11,12 @@ use piazza_domain::{
     Rejection, Seq, limits,
 };
 
-use super::{Membership, NewMessage};
+use super::compose::{Content, Outgoing, send};
+use super::{Body, Membership, NewMessage};
 use crate::Core;
 use crate::engine::{Lane, Read, Result, Tx};
 
-/// The `kind` of an image message; its `ref` is the `med_…` id.
-pub const IMAGE_KIND: &str = "image";
-
-/// Sends a text message: the sender must be a member and, in a direct
-/// conversation, still the peer's contact. A retry with the same
-/// `client_msg_id` answers the message it stored, even if the sender has
-/// left since (it reveals only the sender's own message); the same id
-/// with another message is refused.
+/// Sends a text message: [`send`] with nothing but text.
 pub fn send_message(
     tx: &mut dyn Tx,
     sender: AccountId,
@@ -30,34 +24,18 @@ pub fn send_message(
     client_msg_id: &ClientMsgId,
     text: &MessageText,
 ) -> Result<Sent> {
-    // An image (or money) message's id is not replayed as a text's.
-    let retried = |earlier: &Message| {
-        earlier.conversation_id == conversation && earlier.text == *text && earlier.kind.is_none()
-    };
-    if let Some(replayed) = replay(tx, sender, conversation, client_msg_id, retried)? {
-        return Ok(replayed);
-    }
-    let (found, members) = audience(tx, sender, conversation)?;
-    let message = append_message(
+    send(
         tx,
         sender,
         conversation,
-        found.last_seq,
-        members,
-        client_msg_id.clone(),
-        text.clone(),
-        None,
-    )?;
-    Ok(Sent {
-        message,
-        replayed: false,
-    })
+        client_msg_id,
+        &Outgoing::text(text.clone()),
+    )
 }
 
 /// Sends an image message (`kind = image`, `ref` the media): `media` must
 /// be the sender's own upload (`MediaNotFound` otherwise, as for an id
-/// that does not exist); the rest is as [`send_message`], a retry being
-/// the same conversation, caption and media.
+/// that does not exist); [`send`] with a picture and its caption.
 pub fn send_image(
     tx: &mut dyn Tx,
     sender: AccountId,
@@ -66,32 +44,11 @@ pub fn send_image(
     caption: &MessageText,
     media: MediaId,
 ) -> Result<Sent> {
-    let reference = media.to_string();
-    let retried = |earlier: &Message| {
-        earlier.conversation_id == conversation
-            && earlier.text == *caption
-            && earlier.kind.as_deref() == Some(IMAGE_KIND)
-            && earlier.reference.as_deref() == Some(reference.as_str())
+    let outgoing = Outgoing {
+        content: Content::Image(media),
+        ..Outgoing::text(caption.clone())
     };
-    if let Some(replayed) = replay(tx, sender, conversation, client_msg_id, retried)? {
-        return Ok(replayed);
-    }
-    crate::media::own_media(tx.reads(), sender, media)?;
-    let (found, members) = audience(tx, sender, conversation)?;
-    let message = append_message(
-        tx,
-        sender,
-        conversation,
-        found.last_seq,
-        members,
-        client_msg_id.clone(),
-        caption.clone(),
-        Some((IMAGE_KIND, reference)),
-    )?;
-    Ok(Sent {
-        message,
-        replayed: false,
-    })
+    send(tx, sender, conversation, client_msg_id, &outgoing)
 }
 
 /// The answer to a retry: the message `sender` stored with
@@ -100,7 +57,7 @@ pub fn send_image(
 /// be compared); `ClientMsgIdReused` if it is another; `None` if there is
 /// none. A retry is answered even if the sender has left since: it
 /// reveals only the sender's own message.
-fn replay(
+pub(super) fn replay(
     tx: &mut dyn Tx,
     sender: AccountId,
     conversation: ConversationId,
@@ -122,7 +79,7 @@ fn replay(
 /// Who a message of `sender`'s to `conversation` goes to, with the
 /// sender's membership locked for the send: the sender must be a member
 /// and, in a direct conversation, still the peer's contact.
-fn audience(
+pub(super) fn audience(
     tx: &mut dyn Tx,
     sender: AccountId,
     conversation: ConversationId,
@@ -143,11 +100,8 @@ fn audience(
 
 /// Stores a message after `last_seq` (read locked in this job, with the
 /// membership the caller checked) and logs it to every one of `members`.
-/// `special` is the kind and reference of a message that stands for
-/// something else (a transfer, …). Sending is reading: the sender's read
-/// position moves to the message, without a receipt (the peer's
-/// `message.new` is one already).
-#[allow(clippy::too_many_arguments)]
+/// Sending is reading: the sender's read position moves to the message,
+/// without a receipt (the peer's `message.new` is one already).
 pub fn append_message(
     tx: &mut dyn Tx,
     sender: AccountId,
@@ -155,8 +109,7 @@ pub fn append_message(
     last_seq: Seq,
     members: Vec<AccountId>,
     client_msg_id: ClientMsgId,
-    text: MessageText,
-    special: Option<(&str, String)>,
+    body: Body,
 ) -> Result<Arc<Message>> {
     let now = tx.now();
     let seq = tx.next_seq(conversation, last_seq, now)?;
@@ -165,11 +118,11 @@ pub fn append_message(
         seq,
         sender,
         client_msg_id: &client_msg_id,
-        text: &text,
+        text: &body.text,
         sent_at: now,
-        special: special
-            .as_ref()
-            .map(|(kind, reference)| (*kind, reference.as_str())),
+        kind: body.kind,
+        reference: body.reference.as_deref(),
+        extra: body.extra.as_deref(),
     })?;
     tx.set_read_seq(conversation, sender, seq)?;
     let message = Arc::new(Message {
@@ -178,11 +131,12 @@ pub fn append_message(
         seq,
         sender,
         client_msg_id,
-        text,
+        text: body.text,
         sent_at: now,
-        kind: special.as_ref().map(|(kind, _)| (*kind).to_owned()),
-        reference: special.map(|(_, reference)| reference),
+        kind: body.kind.map(str::to_owned),
+        reference: body.reference,
         recalled: None,
+        extra: body.extra,
     });
     for member in members {
         tx.append_log(member, Event::MessageNew(Arc::clone(&message)))?;
@@ -276,6 +230,33 @@ pub fn history(
     })
 }
 
+/// One message of `conversation` as `viewer` sees it in the history, with
+/// its reactions: `MessageNotFound` if it is not there for them (sent
+/// before they joined, deleted for themselves, or no such message).
+pub fn one_message(
+    read: &mut dyn Read,
+    viewer: AccountId,
+    conversation: ConversationId,
+    message: MessageId,
+) -> Result<HistoryPage> {
+    let membership = read
+        .membership(viewer, conversation)?
+        .ok_or(Rejection::NotAMember)?;
+    let found = super::visible_message(read, &membership, conversation, message)?;
+    let seq = found.seq.get();
+    let (since, before) = (Seq::from_store(seq - 1), Seq::from_store(seq + 1));
+    let messages = read.history(conversation, viewer, since, Some(before), 1)?;
+    if messages.is_empty() {
+        return Err(Rejection::MessageNotFound.into());
+    }
+    let reactions = super::reactions::grouped(read.reactions(&[message], viewer)?);
+    Ok(HistoryPage {
+        messages,
+        has_more: false,
+        reactions,
+    })
+}
+
 /// A page of `account`'s log after `after`. An empty page ends at
 /// `after`, or at the log's head if `after` is beyond it: a wrong or
 /// restored cursor must not carry a device past entries still to come.
@@ -332,6 +313,47 @@ impl Core {
             send_message(tx, sender, conversation, &client_msg_id, &text)
         })
         .await
+    }
+
+    /// Sends anything a member may send ([`send`]).
+    pub async fn send(
+        &self,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        outgoing: Outgoing,
+    ) -> StoreResult<Sent> {
+        let lane = Lane::conversation(conversation);
+        self.write_in(lane, move |tx| {
+            send(tx, sender, conversation, &client_msg_id, &outgoing)
+        })
+        .await
+    }
+
+    /// [`Core::send`] in two steps, as [`Core::queue_message`].
+    pub async fn queue_send(
+        &self,
+        sender: AccountId,
+        conversation: ConversationId,
+        client_msg_id: ClientMsgId,
+        outgoing: Outgoing,
+    ) -> StoreResult<Answer<Sent>> {
+        let lane = Lane::conversation(conversation);
+        self.queue(lane, move |tx| {
+            send(tx, sender, conversation, &client_msg_id, &outgoing)
+        })
+        .await
+    }
+
+    /// One message as the viewer sees it ([`one_message`]).
+    pub async fn message(
+        &self,
+        viewer: AccountId,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> StoreResult<HistoryPage> {
+        self.read(move |read| one_message(read, viewer, conversation, message))
+            .await
     }
 
     /// Sends a `kind = image` message whose `ref` is `media`, which must be

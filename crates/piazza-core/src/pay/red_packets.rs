@@ -164,7 +164,7 @@ fn send_money(
     // White space no client may put in a `client_msg_id`, so this id can
     // never collide with one of the sender's own messages.
     let client_msg_id = ClientMsgId::from_store(format!("red packet {reference}"));
-    let special = Some(("red_packet", reference));
+    let body = chat::Body::special(text, "red_packet", reference);
     let conversation = asked.conversation;
     chat::append_message(
         tx,
@@ -173,8 +173,7 @@ fn send_money(
         last_seq,
         members,
         client_msg_id,
-        text,
-        special,
+        body,
     )?;
     let answer = KeyAnswer::RedPacket(packet.red_packet_id);
     wallet::store_answer(tx, sender, request, answer)?;

@@ -163,8 +163,7 @@ fn post_message(tx: &mut dyn Tx, transfer: &Transfer, reference: String) -> Resu
         membership.last_seq,
         members,
         client_msg_id,
-        text,
-        Some(("transfer", reference)),
+        chat::Body::special(text, "transfer", reference),
     )?;
     Ok(())
 }

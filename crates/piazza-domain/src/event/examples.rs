@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use super::{
-    AccountRef, ConversationKind, Event, Message, Named, PaymentEvent, RedPacketEvent,
-    TransferEvent, WalletMovement,
+    AccountRef, ConversationKind, Event, Extra, Message, MessageRef, Named, PaymentEvent,
+    RedPacketEvent, TransferEvent, WalletMovement,
 };
 use crate::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, MediaId, MerchantId,
-    MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId,
-    TransferId, Username,
+    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, Location, MediaId,
+    MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp,
+    TransactionId, TransferId, Username,
 };
 
 /// Every example, by a name unique among them. Every variant of [`Event`]
@@ -43,6 +43,7 @@ pub fn covers(event: &Event) -> &'static str {
         | Event::ReadReceipt { .. }
         | Event::MessageRecalled { .. }
         | Event::MessageDeleted { .. }
+        | Event::ConversationSettings { .. }
         | Event::MessageReaction { .. }
         | Event::WalletCredited(_)
         | Event::WalletDebited(_)
@@ -84,6 +85,29 @@ fn message(kind: Option<&str>, reference: Option<&str>) -> Event {
         kind: kind.map(str::to_owned),
         reference: reference.map(str::to_owned),
         recalled: None,
+        extra: None,
+    }))
+}
+
+/// A message with everything a message may carry besides its text.
+fn message_with_extra() -> Event {
+    let Event::MessageNew(plain) = message(Some("location"), None) else {
+        unreachable!("message() makes a message.new")
+    };
+    let extra = Extra {
+        reply_to: Some(MessageId::from_row(39)),
+        mentions: vec![account(2), account(3)],
+        mention_all: true,
+        forward_of: Some(MessageRef {
+            conversation_id: ConversationId::from_row(4),
+            message_id: MessageId::from_row(12),
+        }),
+        location: Some(Location::parse(45.4340, 12.3388, Some("Piazza San Marco")).unwrap()),
+        card: Some(account_ref(5, "Bea", Some(8))),
+    };
+    Event::MessageNew(Arc::new(Message {
+        extra: extra.boxed(),
+        ..Arc::unwrap_or_clone(plain)
     }))
 }
 
@@ -98,6 +122,7 @@ fn chat() -> Vec<(&'static str, Event)> {
     vec![
         ("message text", message(None, None)),
         ("message transfer", message(Some("transfer"), Some("trf_5"))),
+        ("message with extra", message_with_extra()),
         (
             "direct conversation",
             Event::ConversationCreated {
@@ -227,6 +252,15 @@ fn chat() -> Vec<(&'static str, Event)> {
                 conversation_id: conversation(),
                 message_id: MessageId::from_row(40),
                 seq: Seq::from_store(7),
+            },
+        ),
+        (
+            "conversation settings",
+            Event::ConversationSettings {
+                conversation_id: conversation(),
+                muted: true,
+                pinned: false,
+                archived: true,
             },
         ),
     ]

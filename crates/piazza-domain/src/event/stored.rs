@@ -181,6 +181,17 @@ pub enum Event {
         #[serde(rename = "seq")]
         seq: Seq,
     },
+    #[serde(rename = "conversation.settings")]
+    ConversationSettings {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "muted")]
+        muted: bool,
+        #[serde(rename = "pinned")]
+        pinned: bool,
+        #[serde(rename = "archived")]
+        archived: bool,
+    },
     #[serde(rename = "read.receipt")]
     ReadReceipt {
         #[serde(rename = "conversation_id")]
@@ -262,6 +273,59 @@ pub struct Message {
     pub reference: Option<String>,
     #[serde(rename = "recalled", default, skip_serializing_if = "Option::is_none")]
     pub recalled: Option<Recall>,
+    #[serde(rename = "extra", default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Extra>,
+}
+
+/// A message's extra as engines keep it (SQLite and PostgreSQL both as
+/// this JSON in the message's row): only what is there is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extra {
+    #[serde(rename = "reply_to", default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<MessageId>,
+    #[serde(rename = "mentions", default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<AccountId>,
+    #[serde(rename = "mention_all", default, skip_serializing_if = "is_false")]
+    pub mention_all: bool,
+    #[serde(
+        rename = "forward_of",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub forward_of: Option<MessageRef>,
+    #[serde(rename = "location", default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<crate::Location>,
+    #[serde(rename = "card", default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<AccountRef>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRef {
+    #[serde(rename = "conversation_id")]
+    pub conversation_id: ConversationId,
+    #[serde(rename = "message_id")]
+    pub message_id: MessageId,
+}
+
+impl Extra {
+    /// The JSON an engine keeps in a message's row; `None` for nothing.
+    pub fn to_json(extra: Option<&domain::Extra>) -> Option<String> {
+        let stored = Extra::from(extra?.clone());
+        Some(serde_json::to_string(&stored).expect("an extra serializes"))
+    }
+
+    /// Reads back what [`Extra::to_json`] wrote.
+    pub fn from_json(json: Option<&str>) -> Result<Option<Box<domain::Extra>>, serde_json::Error> {
+        let Some(json) = json else {
+            return Ok(None);
+        };
+        let stored: Extra = serde_json::from_str(json)?;
+        Ok(domain::Extra::from(stored).boxed())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -439,6 +503,7 @@ event_twins! {
         ReadReceipt { conversation_id, account_id, seq },
         MessageRecalled { conversation_id, message_id, seq, by },
         MessageDeleted { conversation_id, message_id, seq },
+        ConversationSettings { conversation_id, muted, pinned, archived },
         MessageReaction { conversation_id, message_id, seq, account_id, emoji, added },
         PinReset { effective_at },
         PinChanged { reset_cancelled },
@@ -479,6 +544,7 @@ impl From<domain::Message> for Message {
             kind,
             reference,
             recalled,
+            extra,
         } = value;
         let recalled = recalled.map(Recall::from);
         Message {
@@ -492,6 +558,7 @@ impl From<domain::Message> for Message {
             kind,
             reference,
             recalled,
+            extra: extra.map(|extra| Extra::from(*extra)),
         }
     }
 }
@@ -509,6 +576,7 @@ impl From<Message> for domain::Message {
             kind,
             reference,
             recalled,
+            extra,
         } = value;
         let recalled = recalled.map(domain::Recall::from);
         domain::Message {
@@ -522,10 +590,54 @@ impl From<Message> for domain::Message {
             kind,
             reference,
             recalled,
+            extra: extra.and_then(|extra| domain::Extra::from(extra).boxed()),
         }
     }
 }
 struct_twins!(Recall <=> Recall { at, by });
+struct_twins!(MessageRef <=> MessageRef { conversation_id, message_id });
+
+impl From<domain::Extra> for Extra {
+    fn from(value: domain::Extra) -> Extra {
+        let domain::Extra {
+            reply_to,
+            mentions,
+            mention_all,
+            forward_of,
+            location,
+            card,
+        } = value;
+        Extra {
+            reply_to,
+            mentions,
+            mention_all,
+            forward_of: forward_of.map(MessageRef::from),
+            location,
+            card: card.map(AccountRef::from),
+        }
+    }
+}
+
+impl From<Extra> for domain::Extra {
+    fn from(value: Extra) -> domain::Extra {
+        let Extra {
+            reply_to,
+            mentions,
+            mention_all,
+            forward_of,
+            location,
+            card,
+        } = value;
+        domain::Extra {
+            reply_to,
+            mentions,
+            mention_all,
+            forward_of: forward_of.map(domain::MessageRef::from),
+            location,
+            card: card.map(domain::AccountRef::from),
+        }
+    }
+}
 struct_twins!(AccountRef <=> AccountRef { account_id, username, display_name, avatar_media_id });
 struct_twins!(Named <=> Named { display_name, avatar_media_id });
 struct_twins!(WalletMovement <=> WalletMovement {

@@ -81,14 +81,17 @@ pub(crate) fn sent(conn: &mut Conn, keys: HashSet<(i64, String)>) -> Result<()> 
         ),
         &[&senders, &ids],
     )?;
-    let found = rows.iter().map(|row| {
-        let message = message_at(row, 0);
-        let key = (
-            message.sender.row(),
-            message.client_msg_id.as_str().to_owned(),
-        );
-        (key, message)
-    });
+    let found = rows
+        .iter()
+        .map(|row| {
+            let message = message_at(row, 0)?;
+            let key = (
+                message.sender.row(),
+                message.client_msg_id.as_str().to_owned(),
+            );
+            Ok((key, message))
+        })
+        .collect::<Result<Vec<_>>>()?;
     conn.batch_mut()
         .answer(|cache| &mut cache.sent, keys, found);
     Ok(())

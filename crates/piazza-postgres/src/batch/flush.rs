@@ -12,9 +12,10 @@ use crate::conn::Conn;
 const FLUSH: &str = "
 WITH new_messages AS (
     INSERT INTO messages
-        (id, conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref)
+        (id, conversation_id, seq, sender_id, client_msg_id, text, sent_at, kind, ref, extra)
     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
-                         $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[])
+                         $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],
+                         $25::text[])
     RETURNING 1
 ), new_entries AS (
     INSERT INTO account_log (account_id, log_seq, at, message_id, data)
@@ -48,6 +49,7 @@ struct Columns {
     messages: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>),
     message_texts: (Vec<String>, Vec<String>, Vec<i64>, Vec<Option<String>>),
     message_refs: Vec<Option<String>>,
+    message_extras: Vec<Option<String>>,
     entries: (Vec<i64>, Vec<i64>, Vec<i64>),
     entry_bodies: (Vec<Option<i64>>, Vec<Option<String>>),
     seqs: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>),
@@ -120,6 +122,7 @@ fn flush_chat(conn: &mut Conn) -> Result<()> {
                 &r.0,
                 &r.1,
                 &r.2,
+                &columns.message_extras,
             ],
         )
         .map_err(conflict_on_raced_key)?;
@@ -174,6 +177,7 @@ fn columns(conn: &mut Conn) -> Option<Columns> {
         t.2.push(message.sent_at);
         t.3.push(message.kind);
         columns.message_refs.push(message.reference);
+        columns.message_extras.push(message.extra);
     }
     for entry in pending.entries.drain(..) {
         let e = &mut columns.entries;

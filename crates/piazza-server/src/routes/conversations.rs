@@ -6,16 +6,17 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use piazza_api::{
-    AddMember, ConversationCreated, ConversationList, ConversationView, CreateGroup, MarkRead,
-    MessagePage, MessageSent, MessageView, OpenDirect, Problem, React, ReactionView, SendMessage,
-    UpdateGroup,
+    AddMember, ConversationCreated, ConversationList, ConversationSettingsChange,
+    ConversationSettingsView, ConversationView, CreateGroup, MarkRead, MessagePage, MessageSent,
+    MessageView, OpenDirect, Problem, React, ReactionView, SendMessage, UpdateGroup,
 };
 use piazza_core::chat::recall::RecallWindows;
+use piazza_core::chat::settings::SettingsChange;
 use piazza_domain::event::Message;
-use piazza_domain::store::{GroupChange, Reaction};
+use piazza_domain::store::{ConversationKey, ConversationSummary, GroupChange, Reaction};
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, MessageId, MessageText, Rejection,
-    Seq, Timestamp, limits,
+    AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, MessageId, Rejection, Seq,
+    Timestamp, limits,
 };
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -25,7 +26,7 @@ use crate::App;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
-use crate::routes::media;
+use crate::routes::compose;
 use crate::routes::paging::{ListQuery, next_cursor};
 
 /// This area's routes, each registered once with its OpenAPI entry (from
@@ -38,6 +39,8 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(add_member))
         .routes(routes!(remove_member))
         .routes(routes!(send, history))
+        .routes(routes!(one_message))
+        .routes(routes!(change_settings))
         .routes(routes!(mark_read))
         .routes(routes!(recall))
         .routes(routes!(delete_for_me))
@@ -49,22 +52,7 @@ fn conversation_id(text: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(text).map_err(|_| Rejection::NotAMember.into())
 }
 
-pub fn message_view(message: &Message) -> MessageView {
-    MessageView {
-        message_id: message.message_id.to_string(),
-        seq: message.seq.get(),
-        sender: message.sender.to_string(),
-        text: message.text.as_str().to_owned(),
-        sent_at: message.sent_at.to_rfc3339(),
-        client_msg_id: message.client_msg_id.as_str().to_owned(),
-        kind: message.kind.clone().unwrap_or_else(|| "text".to_owned()),
-        ref_: message.reference.clone(),
-        recalled: message.recalled.is_some(),
-        recalled_at: message.recalled.map(|recall| recall.at.to_rfc3339()),
-        recalled_by: message.recalled.map(|recall| recall.by.to_string()),
-        reactions: Vec::new(),
-    }
-}
+pub use crate::routes::compose::message_view;
 
 /// The direct conversation with a contact, created on first use.
 #[utoipa::path(post, path = "/api/v1/conversations/direct", tag = "conversations", security(("bearer" = [])),
@@ -132,43 +120,107 @@ pub async fn list(
     auth: Auth,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<ConversationList>, ApiError> {
-    // The sort key is (last activity, id): `<unix ms>.<conversation id>`.
-    let after = query.after(|key| {
-        let (at, id) = key.split_once('.')?;
-        let at = at.parse::<i64>().ok()?;
-        Some((Timestamp::from_unix_ms(at), ConversationId::parse(id).ok()?))
-    })?;
+    let after = query.after(list_key)?;
     let page = app
         .store
         .conversations(auth.account, after, query.limit()?)
         .await?;
     let next_cursor = next_cursor(
         page.has_more,
-        page.items
-            .last()
-            .map(|c| format!("{}.{}", c.last_activity_at.unix_ms(), c.conversation_id)),
+        page.items.last().map(|summary| {
+            let key = summary.key();
+            let pinned = u8::from(key.pinned);
+            let at = key.last_activity_at.unix_ms();
+            format!("{pinned}.{at}.{}", key.conversation_id)
+        }),
     );
-    let conversations = page
-        .items
-        .into_iter()
-        .map(|summary| ConversationView {
-            conversation_id: summary.conversation_id.to_string(),
-            kind: summary.kind.as_str().to_owned(),
-            title: summary.title,
-            last_seq: summary.last_seq.get(),
-            unread: summary.unread,
-            read_seq: summary.read_seq.get(),
-            member_count: summary.member_count,
-            owner: summary.owner.map(|owner| owner.to_string()),
-            avatar_media_id: summary.avatar_media_id.map(|media| media.to_string()),
-            peer: summary.peer.map(|peer| peer.to_string()),
-            peer_read_seq: summary.peer_read_seq.map(Seq::get),
-        })
-        .collect();
+    let conversations = page.items.into_iter().map(conversation_view).collect();
     Ok(Json(ConversationList {
         conversations,
         has_more: page.has_more,
         next_cursor,
+    }))
+}
+
+/// The sort key inside a list cursor: `<pinned 0|1>.<unix ms>.<id>`, or
+/// `<unix ms>.<id>` from before pinning (not pinned).
+fn list_key(key: &str) -> Option<ConversationKey> {
+    let (pinned, rest) = match key.split_once('.')? {
+        ("0", rest) if rest.contains('.') => (false, rest),
+        ("1", rest) if rest.contains('.') => (true, rest),
+        _ => (false, key),
+    };
+    let (at, id) = rest.split_once('.')?;
+    Some(ConversationKey {
+        pinned,
+        last_activity_at: Timestamp::from_unix_ms(at.parse::<i64>().ok()?),
+        conversation_id: ConversationId::parse(id).ok()?,
+    })
+}
+
+fn conversation_view(summary: ConversationSummary) -> ConversationView {
+    ConversationView {
+        conversation_id: summary.conversation_id.to_string(),
+        kind: summary.kind.as_str().to_owned(),
+        title: summary.title,
+        last_seq: summary.last_seq.get(),
+        unread: summary.unread,
+        read_seq: summary.read_seq.get(),
+        member_count: summary.member_count,
+        owner: summary.owner.map(|owner| owner.to_string()),
+        avatar_media_id: summary.avatar_media_id.map(|media| media.to_string()),
+        peer: summary.peer.map(|peer| peer.to_string()),
+        peer_read_seq: summary.peer_read_seq.map(Seq::get),
+        unread_count: summary.unread,
+        mention_count: summary.mention_count,
+        last_message: summary.last_message.as_ref().map(compose::preview),
+        last_activity_at: summary.last_activity_at.to_rfc3339(),
+        muted: summary.settings.muted,
+        pinned: summary.settings.pinned,
+        archived: summary.settings.archived,
+    }
+}
+
+/// Change your own settings of a conversation: `muted`, `pinned` (at the
+/// top of the list, at most 10), `archived`. An absent field stays;
+/// pinning takes it out of the archive and archiving unpins it. Every one
+/// of your devices learns it (`conversation.settings`).
+#[utoipa::path(patch, path = "/api/v1/conversations/{id}/settings", tag = "conversations",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = ConversationSettingsChange,
+    responses(
+        (status = 200, body = ConversationSettingsView),
+        (status = 400, description = "invalid_settings: pinned and archived both true", body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member", body = Problem),
+        (status = 409, description = "limit_reached: 10 conversations are pinned already", body = Problem),
+    ))]
+pub async fn change_settings(
+    State(app): State<App>,
+    auth: Auth,
+    Path(conversation): Path<String>,
+    Json(body): Json<ConversationSettingsChange>,
+) -> Result<Json<ConversationSettingsView>, ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    if body.pinned == Some(true) && body.archived == Some(true) {
+        return Err(ApiError::invalid(
+            "invalid_settings",
+            "a conversation is pinned or archived, not both",
+        ));
+    }
+    let change = SettingsChange {
+        muted: body.muted,
+        pinned: body.pinned,
+        archived: body.archived,
+    };
+    let settings = app
+        .store
+        .change_settings(auth.account, conversation, change)
+        .await?;
+    Ok(Json(ConversationSettingsView {
+        conversation_id: conversation.to_string(),
+        muted: settings.muted,
+        pinned: settings.pinned,
+        archived: settings.archived,
     }))
 }
 
@@ -251,20 +303,24 @@ pub async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Send a text message, or an image you uploaded (`media_id`; the text is
-/// then an optional caption). Idempotent by `client_msg_id`: a retry
-/// answers 200 with the first answer and stores nothing.
+/// Send a message: a text; an image you uploaded (`media_id`, the text an
+/// optional caption); a place (`location`); a contact card (`card`); or
+/// another message's content (`forward_of`). Any of them may answer a
+/// message (`reply_to`) and mention members (`mentions`, or a group's
+/// owner `mention_all`). Idempotent by `client_msg_id`: a retry answers
+/// 200 with the first answer and stores nothing.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = SendMessage,
     responses(
         (status = 201, description = "stored", body = MessageSent),
         (status = 200, description = "already stored by an earlier call with this client_msg_id", body = MessageSent),
-        (status = 400, body = Problem),
+        (status = 400, description = "invalid_message, invalid_kind, invalid_location, invalid_text, …", body = Problem),
         (status = 401, body = Problem),
-        (status = 403, description = "not_a_member or not_a_contact", body = Problem),
-        (status = 404, description = "media_not_found: not an image you uploaded", body = Problem),
+        (status = 403, description = "not_a_member, not_a_contact (also a card of someone not your contact), mention_all_not_allowed, forward_not_allowed (money's messages)", body = Problem),
+        (status = 404, description = "media_not_found: not an image you uploaded; message_not_found: a reply_to or forward_of you cannot see", body = Problem),
+        (status = 409, description = "message_recalled: the message replied to or forwarded was recalled; limit_reached: more than 100 mentions", body = Problem),
         (status = 413, body = Problem),
-        (status = 422, description = "client_msg_id_reused with another text or conversation", body = Problem),
+        (status = 422, description = "client_msg_id_reused with another message; mention_not_a_member", body = Problem),
     ))]
 pub async fn send(
     State(app): State<App>,
@@ -274,18 +330,11 @@ pub async fn send(
 ) -> Result<(StatusCode, Json<MessageSent>), ApiError> {
     let conversation = conversation_id(&conversation)?;
     let client_msg_id = ClientMsgId::parse(&body.client_msg_id)?;
-    let sent = match body.media_id.as_deref() {
-        Some(media) => {
-            let text = &body.text;
-            media::send_image(&app, auth.account, conversation, client_msg_id, text, media).await?
-        }
-        None => {
-            let text = MessageText::parse(&body.text)?;
-            app.store
-                .send_message(auth.account, conversation, client_msg_id, text)
-                .await?
-        }
-    };
+    let outgoing = compose::outgoing(&body.message)?;
+    let sent = app
+        .store
+        .send(auth.account, conversation, client_msg_id, outgoing)
+        .await?;
     let status = if sent.replayed {
         StatusCode::OK
     } else {
@@ -336,20 +385,37 @@ pub async fn history(
     let messages = page
         .messages
         .iter()
-        .map(|message| MessageView {
-            reactions: page
-                .reactions
-                .get(&message.message_id)
-                .map_or_else(Vec::new, |reactions| {
-                    reactions.iter().map(reaction_view).collect()
-                }),
-            ..message_view(message)
-        })
+        .map(|message| with_reactions(message, &page.reactions))
         .collect();
     Ok(Json(MessagePage {
         messages,
         has_more: page.has_more,
     }))
+}
+
+/// One message as your history shows it, with its reactions: what a reply
+/// quotes when the message it answers is not in the page at hand.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages/{message_id}", tag = "conversations",
+    security(("bearer" = [])), params(("id" = String, Path), ("message_id" = String, Path)),
+    responses(
+        (status = 200, body = MessageView),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member", body = Problem),
+        (status = 404, description = "message_not_found (also one sent before you joined, or deleted for yourself)", body = Problem),
+    ))]
+pub async fn one_message(
+    State(app): State<App>,
+    auth: Auth,
+    Path((conversation, message)): Path<(String, String)>,
+) -> Result<Json<MessageView>, ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    let message = MessageId::parse(&message).map_err(|_| Rejection::MessageNotFound)?;
+    let page = app
+        .store
+        .message(auth.account, conversation, message)
+        .await?;
+    let found = page.messages.first().ok_or(Rejection::MessageNotFound)?;
+    Ok(Json(with_reactions(found, &page.reactions)))
 }
 
 /// Mark the conversation read up to `seq`; the account's other devices
@@ -433,6 +499,20 @@ pub async fn delete_for_me(
         .delete_for_me(auth.account, conversation, message)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A message of a history page, with its reactions.
+fn with_reactions(
+    message: &Message,
+    reactions: &std::collections::HashMap<MessageId, Vec<Reaction>>,
+) -> MessageView {
+    let reactions = reactions
+        .get(&message.message_id)
+        .map_or_else(Vec::new, |found| found.iter().map(reaction_view).collect());
+    MessageView {
+        reactions,
+        ..message_view(message)
+    }
 }
 
 fn reaction_view(reaction: &Reaction) -> ReactionView {

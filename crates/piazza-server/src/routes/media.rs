@@ -16,8 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use piazza_api::{MediaUploaded, Problem};
 use piazza_domain::media::{MediaType, NewMedia};
-use piazza_domain::store::Sent;
-use piazza_domain::{AccountId, ClientMsgId, ConversationId, MediaId, MessageText, Rejection};
+use piazza_domain::{MediaId, Rejection};
 use sha2::{Digest, Sha256};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
@@ -196,24 +195,6 @@ fn image_response(media_type: MediaType, bytes: Vec<u8>) -> Response {
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
     response
-}
-
-/// Sends an image message for `POST /conversations/{id}/messages` with a
-/// `media_id`: the text is an optional caption.
-pub async fn send_image(
-    app: &App,
-    sender: AccountId,
-    conversation: ConversationId,
-    client_msg_id: ClientMsgId,
-    caption: &str,
-    media: &str,
-) -> Result<Sent, ApiError> {
-    let caption = MessageText::parse_caption(caption)?;
-    let media = media_id(media)?;
-    Ok(app
-        .store
-        .send_image(sender, conversation, client_msg_id, caption, media)
-        .await?)
 }
 
 /// An id that cannot exist is answered like one not shown to the caller.

@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod compose;
 pub mod contacts;
 pub mod conversations;
 pub mod login_requests;

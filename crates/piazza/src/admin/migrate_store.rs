@@ -55,6 +55,7 @@ const TABLES: &[&str] = &[
     "messages",
     "hidden_messages",
     "message_reactions",
+    "mentions",
     "account_log",
     "ledger_accounts",
     "ledger_transactions",
@@ -234,6 +235,8 @@ enum Kind {
     Integer,
     Text,
     Bytes,
+    /// SQLite keeps a flag as 0 or 1.
+    Boolean,
 }
 
 impl Kind {
@@ -242,6 +245,7 @@ impl Kind {
             Kind::Integer => Type::INT8,
             Kind::Text => Type::TEXT,
             Kind::Bytes => Type::BYTEA,
+            Kind::Boolean => Type::BOOL,
         }
     }
 }
@@ -276,6 +280,7 @@ fn target_tables(tx: &mut Transaction<'_>) -> anyhow::Result<Vec<Table>> {
             "bigint" => Kind::Integer,
             "text" => Kind::Text,
             "bytea" => Kind::Bytes,
+            "boolean" => Kind::Boolean,
             other => bail!("{table}.{column} is of type {other}, which migrate-store cannot copy"),
         };
         entry.columns.push(Column { name: column, kind });
@@ -373,6 +378,7 @@ enum Cell {
     Integer(Option<i64>),
     Text(Option<String>),
     Bytes(Option<Vec<u8>>),
+    Boolean(Option<bool>),
 }
 
 impl Cell {
@@ -384,6 +390,7 @@ impl Cell {
             Kind::Integer => row.get(index).map(Cell::Integer),
             Kind::Text => row.get(index).map(Cell::Text),
             Kind::Bytes => row.get(index).map(Cell::Bytes),
+            Kind::Boolean => row.get(index).map(Cell::Boolean),
         };
         cell.with_context(|| format!("column {}", column.name))
     }
@@ -393,6 +400,7 @@ impl Cell {
             Cell::Integer(value) => value,
             Cell::Text(value) => value,
             Cell::Bytes(value) => value,
+            Cell::Boolean(value) => value,
         }
     }
 }

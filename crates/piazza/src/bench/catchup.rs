@@ -196,7 +196,7 @@ async fn send_all(sender: &Account, conversation_id: &str, count: u64) -> anyhow
         let frame = ClientFrame::Send {
             conversation_id: conversation_id.to_owned(),
             client_msg_id: format!("c{number}"),
-            text: format!("catch-up message {number}"),
+            message: piazza_api::MessageContent::text(format!("catch-up message {number}")),
         };
         if let Err(error) = outgoing.send(&frame).await {
             acks.note(format!("send failed: {error}"));

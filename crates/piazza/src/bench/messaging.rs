@@ -441,7 +441,7 @@ impl Sender {
             let frame = ClientFrame::Send {
                 conversation_id: self.conversation_id.clone(),
                 client_msg_id: message_id(number),
-                text: sent_at_us.to_string(),
+                message: piazza_api::MessageContent::text(sent_at_us.to_string()),
             };
             if let Err(error) = socket.send(&frame).await {
                 self.tallies

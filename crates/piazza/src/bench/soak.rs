@@ -309,7 +309,7 @@ async fn schedule(
         let frame = ClientFrame::Send {
             conversation_id: conversations[pair as usize].clone(),
             client_msg_id: message_id(number),
-            text: format!("soak {number}"),
+            message: piazza_api::MessageContent::text(format!("soak {number}")),
         };
         let senders = Arc::clone(&senders);
         let ledger = Arc::clone(&ledger);

@@ -660,6 +660,13 @@ mod tests {
             avatar_media_id: None,
             peer: (kind == "direct").then(|| "acct_2".to_owned()),
             peer_read_seq: (kind == "direct").then_some(3),
+            unread_count: 2,
+            mention_count: 0,
+            last_message: None,
+            last_activity_at: "2025-01-02T10:00:00.123Z".to_owned(),
+            muted: false,
+            pinned: false,
+            archived: false,
         }
     }
 
@@ -677,6 +684,12 @@ mod tests {
             recalled_at: None,
             recalled_by: None,
             reactions: Vec::new(),
+            reply_to: None,
+            mentions: Vec::new(),
+            mention_all: false,
+            forward_of: None,
+            location: None,
+            card: None,
         }
     }
 

@@ -287,7 +287,7 @@ async fn a_socket_past_its_frame_rate_is_refused_then_closed() {
         let frame = ClientFrame::Send {
             conversation_id: conversation.clone(),
             client_msg_id: format!("flood-{n}"),
-            text: format!("flood {n}"),
+            message: piazza_api::MessageContent::text(format!("flood {n}")),
         };
         if socket.send(&frame).await.is_err() {
             break;
@@ -365,7 +365,7 @@ async fn send_paced(
                 let frame = ClientFrame::Send {
                     conversation_id: conversation.clone(),
                     client_msg_id: format!("s-{n}"),
-                    text: format!("paced {n}"),
+                    message: piazza_api::MessageContent::text(format!("paced {n}")),
                 };
                 n += 1;
                 if sender.send(&frame).await.is_err() {

@@ -322,7 +322,7 @@ async fn a_retried_send_is_stored_once() {
             .send(&piazza_api::ClientFrame::Send {
                 conversation_id: conversation.clone(),
                 client_msg_id: "retry-me".into(),
-                text: "only once".into(),
+                message: piazza_api::MessageContent::text("only once"),
             })
             .await
             .unwrap();

@@ -78,7 +78,7 @@ async fn send_over(socket: &mut Socket, conversation: &str, client_msg_id: &str)
     let frame = ClientFrame::Send {
         conversation_id: conversation.to_owned(),
         client_msg_id: client_msg_id.to_owned(),
-        text: "still here".to_owned(),
+        message: piazza_api::MessageContent::text("still here".to_owned()),
     };
     socket.send(&frame).await.expect("the socket takes a frame");
     loop {

@@ -282,7 +282,7 @@ async fn a_socket_sends_with_acks_and_resumes_from_its_cursor() {
             .send(&piazza_api::ClientFrame::Send {
                 conversation_id: conversation.clone(),
                 client_msg_id: format!("ws-{n}"),
-                text: format!("pipelined {n}"),
+                message: piazza_api::MessageContent::text(format!("pipelined {n}")),
             })
             .await
             .unwrap();

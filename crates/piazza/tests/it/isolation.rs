@@ -650,7 +650,7 @@ async fn a_stranger_is_refused_every_id_of_another_account() {
             .send(&ClientFrame::Send {
                 conversation_id: conversation.clone(),
                 client_msg_id: format!("ws-{conversation}"),
-                text: "let me in".into(),
+                message: piazza_api::MessageContent::text("let me in"),
             })
             .await
             .expect("frame sent");

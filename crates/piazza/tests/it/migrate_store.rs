@@ -108,6 +108,16 @@ fn move_and_compare(data_dir: &Path, url: &str, seen: &[Seen]) {
         .unwrap()
         .get(0);
     assert_eq!(reactions, 1, "ann's reaction moved");
+    let mentions: i64 = db
+        .query_one("SELECT count(*) FROM mentions", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(mentions, 1, "ann's mention of cat moved");
+    let pinned: i64 = db
+        .query_one("SELECT count(*) FROM members WHERE pinned", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(pinned, 1, "cat's pin moved");
 
     let again = migrate_store(data_dir, url);
     assert!(!again.status.success(), "{}", described(&again));
@@ -244,13 +254,47 @@ async fn chat(app: &TestApp) -> (Vec<User>, String) {
         .create_group("Tea", &members)
         .await
         .expect("group");
+    let mut hello = None;
     for (index, user) in [&ann, &bob, &cat].into_iter().enumerate() {
-        user.client
+        let (sent, _) = user
+            .client
             .send_message(&group, &format!("g-{index}"), "hello all")
             .await
             .expect("sent");
+        hello.get_or_insert(sent);
     }
+    let hello = hello.expect("three sent");
     cat.client.mark_read(&group, 3).await.expect("read");
+    // A reply that mentions, a place, and a pinned conversation move too.
+    let reply = piazza_api::MessageContent {
+        reply_to: Some(hello.message_id.clone()),
+        mentions: vec![cat.account_id.clone()],
+        ..piazza_api::MessageContent::text("see you at five")
+    };
+    ann.client
+        .send(&group, "g-reply", reply)
+        .await
+        .expect("replied");
+    let place = piazza_api::MessageContent {
+        location: Some(piazza_api::LocationView {
+            lat: 45.434,
+            lon: 12.3388,
+            name: Some("San Marco".to_owned()),
+        }),
+        ..piazza_api::MessageContent::default()
+    };
+    bob.client
+        .send(&group, "g-place", place)
+        .await
+        .expect("place sent");
+    let pin = piazza_api::ConversationSettingsChange {
+        pinned: Some(true),
+        ..Default::default()
+    };
+    cat.client
+        .change_conversation_settings(&group, &pin)
+        .await
+        .expect("pinned");
     let asking = app.anonymous().create_login_request(Some("laptop")).await;
     let asking = asking.expect("a QR log-in asked for");
     ann.client

@@ -74,7 +74,7 @@ async fn flood(sender: User, conversation: String) -> HashMap<String, i64> {
             let frame = ClientFrame::Send {
                 conversation_id: conversation.clone(),
                 client_msg_id: format!("m{number}"),
-                text: format!("message {number}"),
+                message: piazza_api::MessageContent::text(format!("message {number}")),
             };
             out.send(&frame).await.expect("frame sent");
         }

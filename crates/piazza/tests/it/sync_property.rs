@@ -144,7 +144,7 @@ async fn run(ops: Vec<Op>) {
                     let frame = ClientFrame::Send {
                         conversation_id: conversation.clone(),
                         client_msg_id: id.clone(),
-                        text,
+                        message: piazza_api::MessageContent::text(text),
                     };
                     device.socket.as_mut().unwrap().send(&frame).await.unwrap();
                     device

@@ -20,6 +20,10 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"type":"message.new","message_id":40,"conversation_id":3,"seq":7,"sender":1,"client_msg_id":"c-1","text":"hello \"you\"","sent_at":1700000000123,"kind":"transfer","reference":"trf_5"}"#,
     ),
     (
+        "message with extra",
+        r#"{"type":"message.new","message_id":40,"conversation_id":3,"seq":7,"sender":1,"client_msg_id":"c-1","text":"hello \"you\"","sent_at":1700000000123,"kind":"location","reference":null,"extra":{"reply_to":39,"mentions":[2,3],"mention_all":true,"forward_of":{"conversation_id":4,"message_id":12},"location":{"lat_e7":454340000,"lon_e7":123388000,"name":"Piazza San Marco"},"card":{"account_id":5,"username":"bea","display_name":"Bea","avatar_media_id":8}}}"#,
+    ),
+    (
         "direct conversation",
         r#"{"type":"conversation.created","conversation_id":3,"kind":"direct","title":null,"owner":null,"members":[1,2]}"#,
     ),
@@ -74,6 +78,10 @@ const GOLDEN: &[(&str, &str)] = &[
     (
         "message deleted",
         r#"{"type":"message.deleted","conversation_id":3,"message_id":40,"seq":7}"#,
+    ),
+    (
+        "conversation settings",
+        r#"{"type":"conversation.settings","conversation_id":3,"muted":true,"pinned":false,"archived":true}"#,
     ),
     (
         "contact request",
@@ -183,7 +191,7 @@ const GOLDEN: &[(&str, &str)] = &[
 
 /// How many variants `domain::Event` has: `examples::covers` names them
 /// all, so adding one sends its author there, and here.
-const EVENT_VARIANTS: usize = 33;
+const EVENT_VARIANTS: usize = 34;
 
 fn store(event: &domain::Event) -> String {
     serde_json::to_string(&Event::from(event)).unwrap()

@@ -1,0 +1,268 @@
+//! What a message may carry besides its text, and who may send it: a
+//! picture, a place, a contact card, a forwarded message's content; the
+//! message it answers; the members it mentions. Every part is checked
+//! against what the sender can see, in the transaction that stores it.
+
+use piazza_domain::event::{ConversationKind, Extra, Message, MessageRef};
+use piazza_domain::store::Sent;
+use piazza_domain::{
+    AccountId, ClientMsgId, ConversationId, Location, MediaId, MessageId, MessageText, Rejection,
+    limits,
+};
+
+use super::messages::{append_message, audience, replay};
+use super::{Body, Membership, Mentioned, visible_message};
+use crate::engine::{Result, Tx};
+
+/// The `kind` of an image message; its `ref` is the `med_…` id.
+pub const IMAGE_KIND: &str = "image";
+/// The `kind` of a shared place (`extra.location`).
+pub const LOCATION_KIND: &str = "location";
+/// The `kind` of a contact card (`extra.card`).
+pub const CARD_KIND: &str = "contact_card";
+
+/// What a sender asks to send into a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// The text, or an image's caption; empty for a place, a card or a
+    /// forward.
+    pub text: MessageText,
+    pub content: Content,
+    pub reply_to: Option<MessageId>,
+    /// Accounts named, as the client listed them (checked and ordered
+    /// here).
+    pub mentions: Vec<AccountId>,
+    pub mention_all: bool,
+}
+
+/// What the message is besides its text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    Text,
+    /// One of the sender's own uploads.
+    Image(MediaId),
+    Location(Location),
+    /// The sender's own card or one of the sender's contacts'.
+    Card(AccountId),
+    /// The content of a message the sender can see, anywhere: its text,
+    /// picture (the same media, not a copy), place or card.
+    Forward(MessageRef),
+}
+
+impl Outgoing {
+    pub fn text(text: MessageText) -> Outgoing {
+        Outgoing {
+            text,
+            content: Content::Text,
+            reply_to: None,
+            mentions: Vec::new(),
+            mention_all: false,
+        }
+    }
+
+    /// Whether `earlier`, stored under the same client id, is what this
+    /// asks for: a retry of it.
+    fn stored_as(&self, earlier: &Message) -> bool {
+        let extra = earlier.extra();
+        let content = match &self.content {
+            Content::Text => earlier.kind.is_none(),
+            Content::Image(media) => {
+                earlier.kind.as_deref() == Some(IMAGE_KIND)
+                    && earlier.reference.as_deref() == Some(media.to_string().as_str())
+            }
+            Content::Location(place) => extra.location.as_ref() == Some(place),
+            Content::Card(account) => {
+                extra.card.as_ref().map(|card| card.account_id) == Some(*account)
+            }
+            Content::Forward(source) => extra.forward_of == Some(*source),
+        };
+        let forward = matches!(self.content, Content::Forward(_));
+        content
+            && (forward || earlier.text == self.text)
+            && extra.reply_to == self.reply_to
+            && extra.mention_all == self.mention_all
+            && extra.mentions == ordered(self.mentions.clone())
+    }
+}
+
+/// The message's kind, reference, text and extra once its content is
+/// resolved.
+struct Resolved {
+    kind: Option<&'static str>,
+    reference: Option<String>,
+    text: MessageText,
+    extra: Extra,
+}
+
+/// Sends `outgoing` into `conversation`: the sender must be a member and,
+/// in a direct conversation, still the peer's contact. A retry with the
+/// same `client_msg_id` answers the message it stored, even if the sender
+/// has left since (it reveals only the sender's own message); the same id
+/// with another message is refused.
+pub fn send(
+    tx: &mut dyn Tx,
+    sender: AccountId,
+    conversation: ConversationId,
+    client_msg_id: &ClientMsgId,
+    outgoing: &Outgoing,
+) -> Result<Sent> {
+    let retried =
+        |earlier: &Message| earlier.conversation_id == conversation && outgoing.stored_as(earlier);
+    if let Some(replayed) = replay(tx, sender, conversation, client_msg_id, retried)? {
+        return Ok(replayed);
+    }
+    let (found, members) = audience(tx, sender, conversation)?;
+    let mut resolved = resolve(tx, sender, outgoing)?;
+    if let Some(reply_to) = outgoing.reply_to {
+        let answered = visible_message(tx.reads(), &found, conversation, reply_to)?;
+        if answered.recalled.is_some() {
+            return Err(Rejection::MessageRecalled.into());
+        }
+        resolved.extra.reply_to = Some(reply_to);
+    }
+    resolved.extra.mentions = mentioned(sender, &members, &outgoing.mentions)?;
+    if outgoing.mention_all {
+        may_mention_all(sender, &found)?;
+        resolved.extra.mention_all = true;
+    }
+    let body = Body {
+        text: resolved.text,
+        kind: resolved.kind,
+        reference: resolved.reference,
+        extra: resolved.extra.boxed(),
+    };
+    let message = append_message(
+        tx,
+        sender,
+        conversation,
+        found.last_seq,
+        members,
+        client_msg_id.clone(),
+        body,
+    )?;
+    let extra = message.extra();
+    if extra.mention_all {
+        tx.insert_mentions(conversation, message.seq, Mentioned::All)?;
+    } else if !extra.mentions.is_empty() {
+        tx.insert_mentions(conversation, message.seq, Mentioned::These(&extra.mentions))?;
+    }
+    Ok(Sent {
+        message,
+        replayed: false,
+    })
+}
+
+/// The content of `outgoing` as it will be stored, its sources checked.
+fn resolve(tx: &mut dyn Tx, sender: AccountId, outgoing: &Outgoing) -> Result<Resolved> {
+    let plain = |kind, reference, extra| Resolved {
+        kind,
+        reference,
+        text: outgoing.text.clone(),
+        extra,
+    };
+    Ok(match &outgoing.content {
+        Content::Text => plain(None, None, Extra::default()),
+        Content::Image(media) => {
+            crate::media::own_media(tx.reads(), sender, *media)?;
+            plain(Some(IMAGE_KIND), Some(media.to_string()), Extra::default())
+        }
+        Content::Location(place) => {
+            let extra = Extra {
+                location: Some(place.clone()),
+                ..Extra::default()
+            };
+            plain(Some(LOCATION_KIND), None, extra)
+        }
+        Content::Card(account) => {
+            let shown = *account == sender || tx.reads().are_contacts(sender, *account)?;
+            let card = match tx.reads().account(*account)? {
+                Some(found) if shown => found.to_ref(),
+                _ => return Err(Rejection::NotAContact.into()),
+            };
+            let extra = Extra {
+                card: Some(card),
+                ..Extra::default()
+            };
+            plain(Some(CARD_KIND), None, extra)
+        }
+        Content::Forward(source) => forwarded(tx, sender, *source)?,
+    })
+}
+
+/// The content of the message `source`, which `sender` must be able to see
+/// (`MessageNotFound` otherwise, as for one that does not exist): not
+/// recalled, and not money's (a transfer or a red packet is claimed by
+/// its receiver, never passed on).
+fn forwarded(tx: &mut dyn Tx, sender: AccountId, source: MessageRef) -> Result<Resolved> {
+    let membership = tx
+        .reads()
+        .membership(sender, source.conversation_id)?
+        .ok_or(Rejection::MessageNotFound)?;
+    let original = visible_message(
+        tx.reads(),
+        &membership,
+        source.conversation_id,
+        source.message_id,
+    )?;
+    if original.recalled.is_some() {
+        return Err(Rejection::MessageRecalled.into());
+    }
+    let kind = match original.kind.as_deref() {
+        None => None,
+        Some(IMAGE_KIND) => Some(IMAGE_KIND),
+        Some(LOCATION_KIND) => Some(LOCATION_KIND),
+        Some(CARD_KIND) => Some(CARD_KIND),
+        Some(_) => return Err(Rejection::ForwardNotAllowed.into()),
+    };
+    let carried = original.extra.map(|extra| *extra).unwrap_or_default();
+    Ok(Resolved {
+        kind,
+        reference: original.reference,
+        text: original.text,
+        extra: Extra {
+            forward_of: Some(source),
+            location: carried.location,
+            card: carried.card,
+            ..Extra::default()
+        },
+    })
+}
+
+/// The accounts `sender` mentions, each once and ordered, the sender left
+/// out; each must be a member (`members` is ordered by id).
+fn mentioned(
+    sender: AccountId,
+    members: &[AccountId],
+    asked: &[AccountId],
+) -> Result<Vec<AccountId>> {
+    if asked.len() > limits::MENTIONS_MAX {
+        return Err(Rejection::TooMany {
+            what: "mentions in one message",
+            max: limits::MENTIONS_MAX,
+        }
+        .into());
+    }
+    let mut mentions = ordered(asked.to_vec());
+    mentions.retain(|account| *account != sender);
+    match mentions
+        .iter()
+        .find(|account| members.binary_search(account).is_err())
+    {
+        Some(_) => Err(Rejection::MentionNotAMember.into()),
+        None => Ok(mentions),
+    }
+}
+
+fn ordered(mut accounts: Vec<AccountId>) -> Vec<AccountId> {
+    accounts.sort_unstable();
+    accounts.dedup();
+    accounts
+}
+
+/// Only a group's owner mentions everyone.
+fn may_mention_all(sender: AccountId, membership: &Membership) -> Result<()> {
+    match membership.kind {
+        ConversationKind::Group if membership.owner == Some(sender) => Ok(()),
+        _ => Err(Rejection::MentionAllNotAllowed.into()),
+    }
+}

@@ -1,0 +1,189 @@
+//! A message's wire forms, both ways: what a sender sends (`POST
+//! …/messages` and the socket's `send`) parsed into what the rules take,
+//! and a stored message as history, `message.new` and previews show it.
+
+use piazza_api::{
+    CardView, LocationView, MessageContent, MessagePreview, MessageRefView, MessageView,
+};
+use piazza_core::chat::{CARD_KIND, Content, IMAGE_KIND, LOCATION_KIND, Outgoing};
+use piazza_domain::event::{Message, MessageRef};
+use piazza_domain::{
+    AccountId, ConversationId, Location, MediaId, MessageId, MessageText, Rejection, limits,
+};
+
+use crate::error::ApiError;
+
+/// The kinds a sender may name; the server's own (`transfer`,
+/// `red_packet`) are not among them.
+const TEXT_KIND: &str = "text";
+
+/// Parses what a sender sent. Exactly one of `media_id`, `location`,
+/// `card` and `forward_of` may come (or none, for a text), and `kind`,
+/// when given, must be the one they make; a place, a card and a forward
+/// carry no text of their own.
+pub fn outgoing(content: &MessageContent) -> Result<Outgoing, ApiError> {
+    let given = [
+        content.media_id.is_some(),
+        content.location.is_some(),
+        content.card.is_some(),
+        content.forward_of.is_some(),
+    ];
+    if given.iter().filter(|given| **given).count() > 1 {
+        return Err(ApiError::invalid(
+            "invalid_message",
+            "send one of `media_id`, `location`, `card` and `forward_of`",
+        ));
+    }
+    let content_of = parse_content(content)?;
+    let named = match &content_of {
+        Content::Text => Some(TEXT_KIND),
+        Content::Image(_) => Some(IMAGE_KIND),
+        Content::Location(_) => Some(LOCATION_KIND),
+        Content::Card(_) => Some(CARD_KIND),
+        Content::Forward(_) => None,
+    };
+    if let Some(kind) = content.kind.as_deref()
+        && Some(kind) != named
+    {
+        return Err(ApiError::invalid(
+            "invalid_kind",
+            format!(
+                "`kind` \"{kind}\" does not match the fields sent: use text, image (with \
+                 `media_id`), location (with `location`) or contact_card (with `card`), \
+                 and none with `forward_of`"
+            ),
+        ));
+    }
+    Ok(Outgoing {
+        text: text_for(&content_of, &content.text)?,
+        content: content_of,
+        reply_to: content.reply_to.as_deref().map(message_id).transpose()?,
+        mentions: mentions(&content.mentions)?,
+        mention_all: content.mention_all,
+    })
+}
+
+fn parse_content(content: &MessageContent) -> Result<Content, ApiError> {
+    if let Some(media) = &content.media_id {
+        let media = MediaId::parse(media).map_err(|_| ApiError::from(Rejection::MediaNotFound))?;
+        return Ok(Content::Image(media));
+    }
+    if let Some(place) = &content.location {
+        return Ok(Content::Location(Location::parse(
+            place.lat,
+            place.lon,
+            place.name.as_deref(),
+        )?));
+    }
+    if let Some(card) = &content.card {
+        let account = AccountId::parse(&card.account_id)
+            .map_err(|_| ApiError::from(Rejection::NotAContact))?;
+        return Ok(Content::Card(account));
+    }
+    if let Some(source) = &content.forward_of {
+        let conversation = ConversationId::parse(&source.conversation_id)
+            .map_err(|_| ApiError::from(Rejection::MessageNotFound))?;
+        return Ok(Content::Forward(MessageRef {
+            conversation_id: conversation,
+            message_id: message_id(&source.message_id)?,
+        }));
+    }
+    Ok(Content::Text)
+}
+
+/// The text a message of `content` carries: a text's own, a picture's
+/// caption (which may be empty), nothing for the rest.
+fn text_for(content: &Content, text: &str) -> Result<MessageText, ApiError> {
+    match content {
+        Content::Text => Ok(MessageText::parse(text)?),
+        Content::Image(_) => Ok(MessageText::parse_caption(text)?),
+        Content::Location(_) | Content::Card(_) | Content::Forward(_) => {
+            if !text.trim().is_empty() {
+                return Err(ApiError::invalid(
+                    "invalid_message",
+                    "a location, a contact card or a forward carries no `text`",
+                ));
+            }
+            Ok(MessageText::parse_caption("")?)
+        }
+    }
+}
+
+/// An id that cannot exist is answered like one the caller cannot see.
+fn message_id(text: &str) -> Result<MessageId, ApiError> {
+    MessageId::parse(text).map_err(|_| Rejection::MessageNotFound.into())
+}
+
+fn mentions(asked: &[String]) -> Result<Vec<AccountId>, ApiError> {
+    if asked.len() > limits::MENTIONS_MAX {
+        let what = "mentions in one message";
+        let max = limits::MENTIONS_MAX;
+        return Err(Rejection::TooMany { what, max }.into());
+    }
+    asked
+        .iter()
+        .map(|account| {
+            AccountId::parse(account).map_err(|_| ApiError::from(Rejection::MentionNotAMember))
+        })
+        .collect()
+}
+
+/// A stored message as history and `message.new` show it (its reactions
+/// are the history's to add).
+pub fn message_view(message: &Message) -> MessageView {
+    let extra = message.extra();
+    MessageView {
+        message_id: message.message_id.to_string(),
+        seq: message.seq.get(),
+        sender: message.sender.to_string(),
+        text: message.text.as_str().to_owned(),
+        sent_at: message.sent_at.to_rfc3339(),
+        client_msg_id: message.client_msg_id.as_str().to_owned(),
+        kind: kind_of(message).to_owned(),
+        ref_: message.reference.clone(),
+        recalled: message.recalled.is_some(),
+        recalled_at: message.recalled.map(|recall| recall.at.to_rfc3339()),
+        recalled_by: message.recalled.map(|recall| recall.by.to_string()),
+        reactions: Vec::new(),
+        reply_to: extra.reply_to.map(|id| id.to_string()),
+        mentions: extra.mentions.iter().map(ToString::to_string).collect(),
+        mention_all: extra.mention_all,
+        forward_of: extra.forward_of.map(|source| MessageRefView {
+            conversation_id: source.conversation_id.to_string(),
+            message_id: source.message_id.to_string(),
+        }),
+        location: extra.location.as_ref().map(|place| LocationView {
+            lat: place.lat(),
+            lon: place.lon(),
+            name: place.name().map(str::to_owned),
+        }),
+        card: extra.card.as_ref().map(|card| CardView {
+            account_id: card.account_id.to_string(),
+            username: card.username.as_str().to_owned(),
+            display_name: card.display_name.clone(),
+            avatar_media_id: card.avatar_media_id.map(|media| media.to_string()),
+        }),
+    }
+}
+
+/// A conversation's last message as its list shows it.
+pub fn preview(message: &Message) -> MessagePreview {
+    MessagePreview {
+        message_id: message.message_id.to_string(),
+        seq: message.seq.get(),
+        sender: message.sender.to_string(),
+        kind: kind_of(message).to_owned(),
+        text: message
+            .text
+            .as_str()
+            .chars()
+            .take(limits::PREVIEW_CHARS_MAX)
+            .collect(),
+        sent_at: message.sent_at.to_rfc3339(),
+        recalled: message.recalled.is_some(),
+    }
+}
+
+fn kind_of(message: &Message) -> &str {
+    message.kind.as_deref().unwrap_or(TEXT_KIND)
+}
