@@ -144,3 +144,15 @@ impl Health {
         self.halted.store(true, Ordering::Release);
     }
 }
+
+/// The conversations whose kept member count is not their members': id,
+/// kept, counted. The same SQL on both engines.
+pub const MEMBER_COUNT_DRIFT: &str = "SELECT c.id, c.member_count, COUNT(m.account_id)
+     FROM conversations c LEFT JOIN members m ON m.conversation_id = c.id
+     GROUP BY c.id, c.member_count
+     HAVING COUNT(m.account_id) <> c.member_count";
+
+/// How [`MEMBER_COUNT_DRIFT`]'s row is reported.
+pub fn member_count_drift(conversation: i64, kept: i64, counted: i64) -> String {
+    format!("conversation conv_{conversation}: member_count {kept} but {counted} members")
+}

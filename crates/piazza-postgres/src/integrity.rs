@@ -57,6 +57,11 @@ pub fn check_in(tx: &mut Transaction<'_>) -> Result<Report, postgres::Error> {
             "account acct_{id}: log_head {head} but {n} entries spanning {low}..={high}"
         ));
     }
+    for row in tx.query(piazza_core::integrity::MEMBER_COUNT_DRIFT, &[])? {
+        let (id, kept, counted) = (row.get(0), row.get(1), row.get(2));
+        let problem = piazza_core::integrity::member_count_drift(id, kept, counted);
+        report.problems.push(problem);
+    }
     references(tx, &mut report.problems)?;
     Ok(report)
 }

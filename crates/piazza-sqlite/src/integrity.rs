@@ -68,6 +68,14 @@ pub fn check(conn: &Connection) -> Result<Report> {
         ));
     }
 
+    let mut drift = conn.prepare(piazza_core::integrity::MEMBER_COUNT_DRIFT)?;
+    let mut rows = drift.query([])?;
+    while let Some(row) = rows.next()? {
+        let (id, kept, counted) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        let problem = piazza_core::integrity::member_count_drift(id, kept, counted);
+        report.problems.push(problem);
+    }
+
     let mut logs = conn.prepare(
         "SELECT a.id, a.log_head, COUNT(l.log_seq), COALESCE(MIN(l.log_seq), 0), COALESCE(MAX(l.log_seq), 0)
          FROM accounts a LEFT JOIN account_log_all l ON l.account_id = a.id

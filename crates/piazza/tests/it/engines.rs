@@ -50,8 +50,18 @@ const ON_POSTGRES: &[&str] = &[
     "cli_pay::the_pay_commands_move_money_end_to_end",
     "cli_profiles::the_cli_shows_and_sets_profiles_declines_and_changes_passwords",
     "cli_watch::watch_outlives_a_server_restart_and_prints_every_event_once",
+    "compose::a_forward_carries_content_the_sender_can_see_and_shares_its_picture",
+    "compose::a_member_sees_no_reply_to_what_came_before_they_joined",
+    "compose::a_place_and_a_card_carry_what_they_show",
+    "compose::a_reply_with_mentions_arrives_whole_everywhere",
+    "compose::replies_and_mentions_outside_what_the_sender_sees_are_refused",
     "connections::an_address_past_its_cap_loses_its_oldest_idle_connections",
     "connections::past_the_total_cap_the_oldest_idle_go_and_busy_ones_stay",
+    "conversation_list::at_most_ten_are_pinned",
+    "conversation_list::pages_keep_pinned_first_and_each_once",
+    "conversation_list::settings_reach_every_device_and_order_the_list",
+    "conversation_list::the_last_message_is_the_last_one_each_member_sees",
+    "conversation_list::unread_and_mention_counts_follow_reading",
     "crash::kill_9_under_load_loses_nothing_acknowledged",
     "delete_for_me::a_message_deleted_for_me_leaves_only_my_devices",
     "delete_for_me::deleting_what_one_cannot_see_changes_nothing",
@@ -59,8 +69,8 @@ const ON_POSTGRES: &[&str] = &[
     "device_details::a_user_agent_is_kept_short_and_none_is_no_client",
     "device_details::each_device_says_what_it_is_and_where_it_was_last_used",
     "devices::a_brand_new_device_rebuilds_the_whole_account",
-    "devices::a_burst_of_requests_each_gets_its_own_device",
     "devices::a_browser_can_pass_its_token_in_the_query",
+    "devices::a_burst_of_requests_each_gets_its_own_device",
     "devices::a_revoked_device_is_refused_and_disconnected",
     "devices::a_socket_sends_with_acks_and_resumes_from_its_cursor",
     "devices::a_socket_that_falls_behind_is_closed_and_catches_up_by_sync",
@@ -225,6 +235,8 @@ fn the_checks_find_gaps_and_unbalanced_money_on_postgres() {
                 "INSERT INTO accounts (id, username, display_name, password_hash, created_at, log_head)
                  VALUES (1, 'ann', 'Ann', 'x', 0, 2);
                  INSERT INTO account_log (account_id, log_seq, at, data) VALUES (1, 2, 0, '{}');
+                 INSERT INTO conversations (id, kind, title, created_at, last_activity_at, member_count)
+                 VALUES (1, 1, 'Lost', 0, 0, 2);
                  INSERT INTO ledger_accounts (id, kind, holder, currency, balance_minor)
                  VALUES (1, 'gateway', 0, 'CNY', -500), (2, 'user_wallet', 1, 'CNY', 400);
                  INSERT INTO ledger_transactions (id, kind, account_id, ref, at)
@@ -239,6 +251,10 @@ fn the_checks_find_gaps_and_unbalanced_money_on_postgres() {
     let (passed, report) = admin("check");
     assert!(
         !passed && report.contains("acct_1: log_head 2 but 1 entries"),
+        "{report}"
+    );
+    assert!(
+        report.contains("conv_1: member_count 2 but 0 members"),
         "{report}"
     );
     let (passed, report) = admin("ledger-check");

@@ -198,6 +198,22 @@ fn attempts(owned: &Owned, bob: &User) -> Vec<Attempt> {
                 None,
                 NOT_A_MEMBER,
             ),
+            attempt(
+                Method::GET,
+                "/api/v1/conversations/{id}/messages/MSG",
+                conversation,
+                "conv_",
+                None,
+                NOT_A_MEMBER,
+            ),
+            attempt(
+                Method::PATCH,
+                "/api/v1/conversations/{id}/settings",
+                conversation,
+                "conv_",
+                Some(json!({ "pinned": true, "muted": true })),
+                NOT_A_MEMBER,
+            ),
         ]);
     }
     // Ann's and cat's profiles: bob shares nothing with them, not even a
