@@ -8,6 +8,7 @@
 //! code read from an argument, a file or stdin in `cli/payload.rs`.
 
 mod config;
+mod messaging;
 mod money;
 mod pay;
 mod payload;
@@ -65,6 +66,8 @@ pub enum ClientCommand {
         /// Send this image (PNG, JPEG, WebP or GIF); the text is then its caption
         #[arg(long, value_name = "FILE")]
         image: Option<PathBuf>,
+        #[command(flatten)]
+        extras: messaging::Extras,
         /// A contact's username, a group's title or a conversation id
         to: String,
         /// The message; several words are joined with spaces
@@ -74,6 +77,53 @@ pub enum ClientCommand {
             allow_hyphen_values = true
         )]
         text: Vec<String>,
+    },
+    /// Send a place (latitude and longitude in degrees)
+    SendLocation {
+        /// A contact's username, a group's title or a conversation id
+        to: String,
+        #[arg(allow_hyphen_values = true)]
+        lat: f64,
+        #[arg(allow_hyphen_values = true)]
+        lon: f64,
+        /// What the place is called
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Send a contact's card (or your own) for others to add them
+    SendCard {
+        /// A contact's username, a group's title or a conversation id
+        to: String,
+        /// The username on the card: yours or a contact's
+        username: String,
+    },
+    /// Forward a message you can see to another conversation
+    Forward {
+        /// Where the message is: a contact's username, a group's title or a conversation id
+        from: String,
+        /// The message's number, as `history` shows it (#3: 3)
+        seq: i64,
+        /// Where it goes
+        #[arg(long)]
+        to: String,
+    },
+    /// Mute a conversation on all your devices (`--off` unmutes)
+    Mute {
+        conversation: String,
+        #[arg(long)]
+        off: bool,
+    },
+    /// Pin a conversation to the top of your list (`--off` unpins)
+    Pin {
+        conversation: String,
+        #[arg(long)]
+        off: bool,
+    },
+    /// Archive a conversation out of your main list (`--off` brings it back)
+    Archive {
+        conversation: String,
+        #[arg(long)]
+        off: bool,
     },
     /// Create groups and manage their members
     #[command(subcommand)]
@@ -295,8 +345,27 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         ClientCommand::Logout => logout(&cli).await,
         ClientCommand::Whoami => whoami(&cli).await,
         ClientCommand::Contacts(command) => contacts(&cli, command).await,
-        ClientCommand::Send { to, text, image } => {
-            send(&cli, &to, &text.join(" "), image.as_deref()).await
+        ClientCommand::Send {
+            to,
+            text,
+            image,
+            extras,
+        } => send(&cli, &to, &text.join(" "), image.as_deref(), &extras).await,
+        ClientCommand::SendLocation { to, lat, lon, name } => {
+            messaging::send_location(&cli, &to, (lat, lon), name).await
+        }
+        ClientCommand::SendCard { to, username } => {
+            messaging::send_card(&cli, &to, &username).await
+        }
+        ClientCommand::Forward { from, seq, to } => messaging::forward(&cli, &from, seq, &to).await,
+        ClientCommand::Mute { conversation, off } => {
+            messaging::change(&cli, messaging::Setting::Mute, &conversation, off).await
+        }
+        ClientCommand::Pin { conversation, off } => {
+            messaging::change(&cli, messaging::Setting::Pin, &conversation, off).await
+        }
+        ClientCommand::Archive { conversation, off } => {
+            messaging::change(&cli, messaging::Setting::Archive, &conversation, off).await
         }
         ClientCommand::Group(command) => group(&cli, command).await,
         ClientCommand::Conversations => conversations(&cli).await,
@@ -803,13 +872,14 @@ async fn send(
     to: &str,
     text: &str,
     image: Option<&std::path::Path>,
+    extras: &messaging::Extras,
 ) -> anyhow::Result<()> {
     let session = cli.session()?;
     let conversation_id = session.conversation_for(to).await?;
     // Random, so that retrying this command sends a second message, while a
     // retry inside the client (had there been one) would not.
     let client_msg_id = format!("cli-{:032x}", rand::random::<u128>());
-    let sent = match image {
+    let media_id = match image {
         Some(path) => {
             let bytes = read_image(path)?;
             // The type is what the bytes are, whatever the file is called.
@@ -824,19 +894,19 @@ async fn send(
                 .upload_media(bytes, media_type.as_mime())
                 .await
                 .map_err(|e| session.explain(e))?;
-            session
-                .client
-                .send_image(&conversation_id, &client_msg_id, &uploaded.media_id, text)
-                .await
+            Some(uploaded.media_id)
         }
-        None => {
-            session
-                .client
-                .send_message(&conversation_id, &client_msg_id, text)
-                .await
-        }
+        None => None,
     };
-    let (sent, _replayed) = sent.map_err(|e| session.explain(e))?;
+    let content = piazza_api::MessageContent {
+        media_id,
+        ..piazza_api::MessageContent::text(text)
+    };
+    let content = messaging::with_extras(&session, &conversation_id, extras, content).await?;
+    let sent = session
+        .client
+        .send(&conversation_id, &client_msg_id, content);
+    let (sent, _replayed) = sent.await.map_err(|e| session.explain(e))?;
     let directory = session.names().await?;
     println!(
         "sent #{} to {} (message {})",
@@ -972,6 +1042,7 @@ async fn history(cli: &Cli, with: &str, limit: u32) -> anyhow::Result<()> {
         .await
         .map_err(|e| session.explain(e))?;
     let mut directory = session.names().await?;
+    directory.add_messages(&page.messages);
     let senders = page.messages.iter().map(|message| message.sender.as_str());
     session.name_strangers(&mut directory, senders).await;
     if page.has_more {
@@ -1079,19 +1150,25 @@ async fn message_at(
 ) -> anyhow::Result<(Session, String, String)> {
     let session = cli.session()?;
     let conversation_id = session.conversation_for(conversation).await?;
-    let page = session
-        .client
-        .history(&conversation_id, Some(seq.saturating_add(1)), Some(1))
-        .await
-        .map_err(|e| session.explain(e))?;
-    match page.messages.into_iter().find(|message| message.seq == seq) {
-        Some(message) => Ok((session, conversation_id, message.message_id)),
-        None => {
-            let place = session.names().await?.place(&conversation_id);
-            bail!(
-                "{place} has no message #{seq} that you can see: `piazza history {conversation}` \
-                 lists them"
-            )
+    let message_id = session.message_id_at(&conversation_id, seq).await?;
+    Ok((session, conversation_id, message_id))
+}
+
+impl Session {
+    /// The id of message `seq` of `conversation_id`, as `history` numbers
+    /// them.
+    async fn message_id_at(&self, conversation_id: &str, seq: i64) -> anyhow::Result<String> {
+        let page = self
+            .client
+            .history(conversation_id, Some(seq.saturating_add(1)), Some(1))
+            .await
+            .map_err(|e| self.explain(e))?;
+        match page.messages.into_iter().find(|message| message.seq == seq) {
+            Some(message) => Ok(message.message_id),
+            None => {
+                let place = self.names().await?.place(conversation_id);
+                bail!("{place} has no message #{seq} that you can see: `piazza history` lists them")
+            }
         }
     }
 }

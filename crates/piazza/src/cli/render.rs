@@ -112,6 +112,8 @@ pub struct Directory {
     /// them; their profile is not ours to read).
     called: HashMap<String, String>,
     conversations: HashMap<String, Conversation>,
+    /// The seq of each message shown, to number what a reply answers.
+    seqs: HashMap<String, i64>,
 }
 
 impl Directory {
@@ -145,6 +147,14 @@ impl Directory {
                 display_name: shown(display_name),
             },
         );
+    }
+
+    /// Remembers the seq of each message, so a reply to one of them is
+    /// numbered as `history` numbers it.
+    pub fn add_messages(&mut self, messages: &[MessageView]) {
+        for message in messages {
+            self.seqs.insert(message.message_id.clone(), message.seq);
+        }
     }
 
     pub fn add_conversations(&mut self, list: &[ConversationView]) {
@@ -334,17 +344,67 @@ pub fn message_body(kind: &str, text: &str, reference: Option<&str>) -> String {
 /// One line of `piazza history`: "#3 2025-01-02 10:00:00  Bob Chen (@bob): hi"
 /// (and the message's further lines, indented).
 pub fn message_line(message: &MessageView, directory: &Directory) -> String {
+    let body = if message.recalled {
+        RECALLED.to_owned()
+    } else {
+        content(message, directory)
+    };
     shown_block(&format!(
-        "#{} {}  {}: {}",
+        "#{} {}  {}: {body}{}{}",
         message.seq,
         short_time(&message.sent_at),
         directory.who(&message.sender),
-        if message.recalled {
-            RECALLED.to_owned()
-        } else {
-            message_body(&message.kind, &message.text, message.ref_.as_deref())
-        } + &reactions(&message.reactions)
+        mentions(message, directory),
+        reactions(&message.reactions)
     ))
+}
+
+/// What a message says: a reply's reference, "[forwarded]", a place, a
+/// card, or its body.
+fn content(message: &MessageView, directory: &Directory) -> String {
+    let replying = match message.reply_to.as_deref() {
+        Some(id) => match directory.seqs.get(id) {
+            Some(seq) => format!("(re #{seq}) "),
+            None => "(re an earlier message) ".to_owned(),
+        },
+        None => String::new(),
+    };
+    let forwarded = if message.forward_of.is_some() {
+        "[forwarded] "
+    } else {
+        ""
+    };
+    let body = if let Some(place) = &message.location {
+        let name = place
+            .name
+            .as_deref()
+            .map(|name| format!(" {name}"))
+            .unwrap_or_default();
+        format!("[place]{name} ({}, {})", place.lat, place.lon)
+    } else if let Some(card) = &message.card {
+        format!(
+            "[contact card] {}",
+            person_label(&card.username, &card.display_name)
+        )
+    } else {
+        message_body(&message.kind, &message.text, message.ref_.as_deref())
+    };
+    format!("{replying}{forwarded}{body}")
+}
+
+/// "  (mentions you)" or "  (@all)" where a message mentions the reader.
+fn mentions(message: &MessageView, directory: &Directory) -> &'static str {
+    if message.mention_all {
+        "  (@all)"
+    } else if message
+        .mentions
+        .iter()
+        .any(|account| directory.is_me(account))
+    {
+        "  (mentions you)"
+    } else {
+        ""
+    }
 }
 
 /// "  [👍 2 · ❤️ 1]" after a message with reactions; empty without.
@@ -385,12 +445,23 @@ pub fn conversation_line(view: &ConversationView, directory: &Directory) -> Stri
     } else {
         "direct".to_owned()
     };
-    let unread = match view.unread {
+    let mut unread = match view.unread {
         0 => "all read".to_owned(),
         count => format!("{count} unread"),
     };
+    if view.mention_count > 0 {
+        unread.push_str(&format!(", {} mentioning you", view.mention_count));
+    }
+    let marks: String = [
+        (view.pinned, "pinned "),
+        (view.muted, "muted "),
+        (view.archived, "archived "),
+    ]
+    .into_iter()
+    .filter_map(|(on, mark)| on.then_some(mark))
+    .collect();
     shown(&format!(
-        "{}  ({kind}, {unread})  [{}]",
+        "{}  ({marks}{kind}, {unread})  [{}]",
         directory.conversation(&view.conversation_id),
         view.conversation_id
     ))

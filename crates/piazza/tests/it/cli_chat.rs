@@ -152,3 +152,106 @@ async fn recall_delete_and_react_take_the_number_history_shows() {
     );
     app.shut_down().await;
 }
+
+#[tokio::test]
+async fn replies_mentions_places_cards_forwards_and_settings_from_the_cli() {
+    let app = spawn_app().await;
+    let ann = person(&app, "ann", "Ann Lee").await;
+    let bob = person(&app, "bob", "Bob Chen").await;
+    let cat = person(&app, "cat", "Cat Wu").await;
+    befriend(&ann, &bob).await;
+    befriend(&ann, &cat).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cli.toml");
+    for who in ["ann", "bob", "cat"] {
+        piazza(&app, &config, who, &["login", who]).await;
+    }
+    let members = [bob.account_id.clone(), cat.account_id.clone()];
+    ann.client.create_group("Tea", &members).await.unwrap();
+    piazza(&app, &config, "bob", &["send", "Tea", "who brings cake?"]).await;
+    let sent = piazza(
+        &app,
+        &config,
+        "ann",
+        &[
+            "send",
+            "Tea",
+            "--reply-to",
+            "1",
+            "--mention",
+            "cat",
+            "cat does",
+        ],
+    )
+    .await;
+    assert!(
+        sent.trim().starts_with("sent #2 to Tea (message msg_"),
+        "{sent}"
+    );
+    piazza(
+        &app,
+        &config,
+        "ann",
+        &[
+            "send-location",
+            "Tea",
+            "45.434",
+            "12.3388",
+            "--name",
+            "San Marco",
+        ],
+    )
+    .await;
+    piazza(&app, &config, "ann", &["send-card", "Tea", "bob"]).await;
+    let forwarded = piazza(
+        &app,
+        &config,
+        "cat",
+        &["forward", "Tea", "3", "--to", "ann"],
+    )
+    .await;
+    assert_eq!(forwarded.trim(), "sent #3 as #1 to Ann Lee", "{forwarded}");
+
+    let list = piazza(&app, &config, "cat", &["conversations"]).await;
+    assert!(
+        list.contains("Tea  (group of 3, 4 unread, 1 mentioning you)"),
+        "{list}"
+    );
+    let history = piazza(&app, &config, "cat", &["history", "Tea"]).await;
+    let lines: Vec<&str> = history.lines().collect();
+    assert!(
+        lines[1].ends_with("Ann Lee (@ann): (re #1) cat does  (mentions you)"),
+        "{history}"
+    );
+    assert!(
+        lines[2].ends_with("Ann Lee (@ann): [place] San Marco (45.434, 12.3388)"),
+        "{history}"
+    );
+    assert!(
+        lines[3].ends_with("Ann Lee (@ann): [contact card] Bob Chen (@bob)"),
+        "{history}"
+    );
+    let forwarded = piazza(&app, &config, "ann", &["history", "cat"]).await;
+    assert!(
+        forwarded
+            .trim()
+            .ends_with("Cat Wu (@cat): [forwarded] [place] San Marco (45.434, 12.3388)"),
+        "{forwarded}"
+    );
+
+    let pinned = piazza(&app, &config, "cat", &["pin", "Tea"]).await;
+    assert_eq!(pinned.trim(), "Tea: pinned");
+    let muted = piazza(&app, &config, "cat", &["mute", "Tea"]).await;
+    assert_eq!(muted.trim(), "Tea: pinned, muted");
+    let list = piazza(&app, &config, "cat", &["conversations"]).await;
+    assert!(
+        list.lines()
+            .next()
+            .unwrap()
+            .starts_with("Tea  (pinned muted group of 3, all read)"),
+        "{list}"
+    );
+    let archived = piazza(&app, &config, "cat", &["archive", "Tea"]).await;
+    assert_eq!(archived.trim(), "Tea: muted, archived");
+    app.shut_down().await;
+}

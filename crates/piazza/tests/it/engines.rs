@@ -46,6 +46,7 @@ const ON_POSTGRES: &[&str] = &[
     "chat::two_accounts_become_contacts_and_chat",
     "cli_chat::history_names_people_marks_pictures_and_marks_the_conversation_read",
     "cli_chat::recall_delete_and_react_take_the_number_history_shows",
+    "cli_chat::replies_mentions_places_cards_forwards_and_settings_from_the_cli",
     "cli_pay::the_cli_asks_for_the_pin_where_the_server_does",
     "cli_pay::the_pay_commands_move_money_end_to_end",
     "cli_profiles::the_cli_shows_and_sets_profiles_declines_and_changes_passwords",

@@ -1,0 +1,191 @@
+//! Messages beyond a plain text, from the command line: a reply, mentions,
+//! a place, a contact card, a forward; and the caller's own settings of a
+//! conversation (mute, pin, archive). Messages are named by the number
+//! `history` shows (`#3`).
+
+use anyhow::bail;
+use piazza_api::{
+    CardRequest, ConversationSettingsChange, LocationView, MessageContent, MessageRefView,
+};
+
+use super::{Cli, Session, find_by_username};
+
+/// What `piazza send` adds to a text: the message it answers and whom it
+/// mentions.
+#[derive(clap::Args, Debug, Default)]
+pub struct Extras {
+    /// Answer this message (its number, as `history` shows it: #3 is 3)
+    #[arg(long, value_name = "SEQ")]
+    pub reply_to: Option<i64>,
+    /// Mention a member by username (again for more)
+    #[arg(long = "mention", value_name = "USERNAME")]
+    pub mentions: Vec<String>,
+    /// Mention every member (a group's owner only)
+    #[arg(long)]
+    pub mention_all: bool,
+}
+
+/// Which setting `piazza mute|pin|archive` changes.
+#[derive(Debug, Clone, Copy)]
+pub enum Setting {
+    Mute,
+    Pin,
+    Archive,
+}
+
+/// Sets `content`'s reply and mentions from `extras`, resolved in
+/// `conversation_id`.
+pub async fn with_extras(
+    session: &Session,
+    conversation_id: &str,
+    extras: &Extras,
+    content: MessageContent,
+) -> anyhow::Result<MessageContent> {
+    let reply_to = match extras.reply_to {
+        Some(seq) => Some(session.message_id_at(conversation_id, seq).await?),
+        None => None,
+    };
+    let mut mentions = Vec::with_capacity(extras.mentions.len());
+    for username in &extras.mentions {
+        mentions.push(account_id(session, username).await?);
+    }
+    Ok(MessageContent {
+        reply_to,
+        mentions,
+        mention_all: extras.mention_all,
+        ..content
+    })
+}
+
+/// The account of `username`: a contact's, or anyone's the server shows.
+async fn account_id(session: &Session, username: &str) -> anyhow::Result<String> {
+    let username = username.trim_start_matches('@');
+    if let Some(contact) = find_by_username(&session.contacts().await?, username) {
+        return Ok(contact.account_id.clone());
+    }
+    match session.client.find_account(username).await {
+        Ok(profile) => Ok(profile.account_id),
+        Err(_) => bail!("no account @{username} that you can see"),
+    }
+}
+
+/// Sends a place to a contact or a group.
+pub async fn send_location(
+    cli: &Cli,
+    to: &str,
+    (lat, lon): (f64, f64),
+    name: Option<String>,
+) -> anyhow::Result<()> {
+    let content = MessageContent {
+        location: Some(LocationView { lat, lon, name }),
+        ..MessageContent::default()
+    };
+    send_content(cli, to, content, "a place").await
+}
+
+/// Sends a contact's card (or your own) to a contact or a group.
+pub async fn send_card(cli: &Cli, to: &str, username: &str) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let account_id = if username.trim_start_matches('@') == session.saved.username {
+        session.saved.account_id.clone()
+    } else {
+        let contacts = session.contacts().await?;
+        match find_by_username(&contacts, username.trim_start_matches('@')) {
+            Some(contact) => contact.account_id.clone(),
+            None => bail!("{username} is not one of your contacts: see `piazza contacts list`"),
+        }
+    };
+    let content = MessageContent {
+        card: Some(CardRequest { account_id }),
+        ..MessageContent::default()
+    };
+    send_content(
+        cli,
+        to,
+        content,
+        &format!("@{}'s card", username.trim_start_matches('@')),
+    )
+    .await
+}
+
+/// Forwards message `seq` of `from` to `to`.
+pub async fn forward(cli: &Cli, from: &str, seq: i64, to: &str) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let source = session.conversation_for(from).await?;
+    let message_id = session.message_id_at(&source, seq).await?;
+    let content = MessageContent {
+        forward_of: Some(MessageRefView {
+            conversation_id: source,
+            message_id,
+        }),
+        ..MessageContent::default()
+    };
+    send_content(cli, to, content, &format!("#{seq}")).await
+}
+
+async fn send_content(
+    cli: &Cli,
+    to: &str,
+    content: MessageContent,
+    what: &str,
+) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let conversation_id = session.conversation_for(to).await?;
+    let client_msg_id = format!("cli-{:032x}", rand::random::<u128>());
+    let (sent, _replayed) = session
+        .client
+        .send(&conversation_id, &client_msg_id, content)
+        .await
+        .map_err(|e| session.explain(e))?;
+    let place = session.names().await?.conversation(&conversation_id);
+    println!("sent {what} as #{} to {place}", sent.seq);
+    Ok(())
+}
+
+/// Mutes, pins or archives a conversation for you (`off`: undoes it), on
+/// all your devices.
+pub async fn change(
+    cli: &Cli,
+    setting: Setting,
+    conversation: &str,
+    off: bool,
+) -> anyhow::Result<()> {
+    let session = cli.session()?;
+    let conversation_id = session.conversation_for(conversation).await?;
+    let on = Some(!off);
+    let change = match setting {
+        Setting::Mute => ConversationSettingsChange {
+            muted: on,
+            ..Default::default()
+        },
+        Setting::Pin => ConversationSettingsChange {
+            pinned: on,
+            ..Default::default()
+        },
+        Setting::Archive => ConversationSettingsChange {
+            archived: on,
+            ..Default::default()
+        },
+    };
+    let now = session
+        .client
+        .change_conversation_settings(&conversation_id, &change)
+        .await
+        .map_err(|e| session.explain(e))?;
+    let place = session.names().await?.conversation(&conversation_id);
+    let marks: Vec<&str> = [
+        (now.pinned, "pinned"),
+        (now.muted, "muted"),
+        (now.archived, "archived"),
+    ]
+    .into_iter()
+    .filter_map(|(on, mark)| on.then_some(mark))
+    .collect();
+    let marks = if marks.is_empty() {
+        "none".to_owned()
+    } else {
+        marks.join(", ")
+    };
+    println!("{place}: {marks}");
+    Ok(())
+}
