@@ -102,7 +102,7 @@ async fn replies_and_mentions_outside_what_the_sender_sees_are_refused() {
     let (users, group) = group_of(&app, "Plans", &["ann", "bob", "cat"]).await;
     let (ann, bob, cat) = (&users[0], &users[1], &users[2]);
     let dan = app.signup("dan").await;
-    let elsewhere = befriend(&ann, &dan).await;
+    let elsewhere = befriend(ann, &dan).await;
     let (private, _) = ann
         .client
         .send_message(&elsewhere, "a-1", "just us")
