@@ -24,6 +24,7 @@
 
 mod catchup;
 mod connections;
+mod conversation_list;
 mod ledger;
 mod messaging;
 mod money;
@@ -85,6 +86,8 @@ pub enum BenchCommand {
     /// Many WebSockets held open for minutes with a trickle of messages:
     /// memory flat, nothing dropped or lost.
     Soak(SoakArgs),
+    /// One account in thousands of conversations lists its first page.
+    ConversationList(conversation_list::ConversationListArgs),
 }
 
 impl BenchCommand {
@@ -99,6 +102,7 @@ impl BenchCommand {
             BenchCommand::Ledger(args) => args.connections as u64,
             BenchCommand::RedPacket(args) => args.members as u64,
             BenchCommand::Soak(args) => args.sockets as u64,
+            BenchCommand::ConversationList(_) => 64,
         };
         sockets + SLACK
     }
@@ -183,6 +187,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             red_packet::run(&mut server, args, database_url.as_deref()).await
         }
         BenchCommand::Soak(args) => soak::run(&mut server, args).await,
+        BenchCommand::ConversationList(args) => conversation_list::run(&mut server, args).await,
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.
