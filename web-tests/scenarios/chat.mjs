@@ -834,10 +834,12 @@ scenario('recall', async (t) => {
   await expectVisible(annPage, '[data-testid=message-menu] [data-testid=recall-message]', 'the message menu from the keyboard');
   const focused = () => focusedItem(annPage);
   if ((await focused()) !== 'quick-reaction 👍') fail(`the menu opened with the focus on ${await focused()}`);
-  // The reactions' row, Recall, Delete: the arrow keys move between them, round the ends.
+  // The reactions' row, Reply, Forward, Recall, Delete: the arrow keys
+  // move between them, round the ends.
   for (const [key, expected] of [
-    ['ArrowDown', 'recall-message'], ['ArrowDown', 'delete-message'], ['ArrowDown', 'quick-reaction 👍'],
-    ['ArrowUp', 'delete-message'], ['Home', 'quick-reaction 👍'], ['ArrowDown', 'recall-message'],
+    ['ArrowDown', 'reply-message'], ['ArrowDown', 'forward-message'], ['ArrowDown', 'recall-message'],
+    ['ArrowDown', 'delete-message'], ['ArrowDown', 'quick-reaction 👍'], ['ArrowUp', 'delete-message'],
+    ['Home', 'quick-reaction 👍'], ['ArrowDown', 'reply-message'],
   ]) {
     await annPage.keyboard.press(key);
     if ((await focused()) !== expected) fail(`${key} in the message menu focused ${await focused()}, not ${expected}`);
@@ -848,10 +850,11 @@ scenario('recall', async (t) => {
     .catch(() => fail('Escape did not close the message menu'));
   if ((await focused()) !== 'message-actions') fail(`Escape gave the focus to ${await focused()}, not back to "…"`);
 
-  // Enter, Down, Enter: recalled at once, with no confirmation, as WeChat does.
+  // Enter, End, Up, Enter: recalled at once, with no confirmation, as WeChat does.
   await annPage.keyboard.press('Enter');
   await expectVisible(annPage, '[data-testid=message-menu] [data-testid=recall-message]', 'the message menu again');
-  await annPage.keyboard.press('ArrowDown');
+  await annPage.keyboard.press('End');
+  await annPage.keyboard.press('ArrowUp');
   await annPage.keyboard.press('Enter');
   await expectText(annPage, '.msg.recalled [data-testid=recalled-line]', 'You recalled a message', 'the recall line at Ann');
   // Bob sees it live, without a reload; the text is gone from both pages,
@@ -1191,7 +1194,7 @@ scenario('reactions', async (t) => {
   await expectVisible(annPage, '[data-testid=message-menu] [data-testid=quick-reaction][aria-checked=true][data-emoji="👍"]', 'her 👍 checked in the menu');
   for (const [key, expected] of [
     ['ArrowRight', 'quick-reaction ❤️'], ['ArrowLeft', 'quick-reaction 👍'], ['ArrowLeft', 'quick-reaction 🙏'],
-    ['ArrowDown', 'recall-message'], ['ArrowUp', 'quick-reaction 🙏'], ['End', 'delete-message'], ['Home', 'quick-reaction 👍'],
+    ['ArrowDown', 'reply-message'], ['ArrowUp', 'quick-reaction 🙏'], ['End', 'delete-message'], ['Home', 'quick-reaction 👍'],
     ['ArrowRight', 'quick-reaction ❤️'],
   ]) {
     await annPage.keyboard.press(key);

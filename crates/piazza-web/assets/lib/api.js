@@ -181,9 +181,26 @@ export class Api {
   }
   /** A text message, or with `mediaId` an image whose caption is `text`. */
   send(conversationId, clientMsgId, text, mediaId = null) {
-    const body = { client_msg_id: clientMsgId, text };
-    if (mediaId) body.media_id = mediaId;
-    return this.post(`/conversations/${encodeURIComponent(conversationId)}/messages`, body);
+    return this.sendMessage(conversationId, clientMsgId, mediaId ? { text, media_id: mediaId } : { text });
+  }
+  /**
+   * A message of any kind: `fields` are what it carries beside its
+   * client_msg_id (`text`, `media_id`, `location`, `card`, `forward_of`,
+   * `reply_to`, `mentions`, `mention_all`).
+   * @param {string} conversationId
+   * @param {string} clientMsgId
+   * @param {Record<string, any>} fields
+   */
+  sendMessage(conversationId, clientMsgId, fields) {
+    return this.post(`/conversations/${encodeURIComponent(conversationId)}/messages`, { client_msg_id: clientMsgId, ...fields });
+  }
+  /** One message as the history shows it (a reply's quoted message not held here). */
+  message(conversationId, messageId) {
+    return this.get(`/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}`);
+  }
+  /** My own `{muted?, pinned?, archived?}` of a conversation; answers all three as they now are. */
+  conversationSettings(conversationId, changes) {
+    return this.patch(`/conversations/${encodeURIComponent(conversationId)}/settings`, changes);
   }
   /** Takes a message back for everyone; answers the message as it now is (`recalled`). */
   recall(conversationId, messageId) {

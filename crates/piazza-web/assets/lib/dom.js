@@ -138,6 +138,13 @@ const ICONS = {
   'red-packet': 'M5 2h14a1 1 0 0 1 1 1v18a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1zM12 10.5a2.5 2.5 0 1 0 0 5 2.5 2.5 0 1 0 0-5z',
   list: 'M4 5h2v2H4zm4 0h12v2H8zm-4 6h2v2H4zm4 0h12v2H8zm-4 6h2v2H4zm4 0h12v2H8z',
   store: 'M4 4h16l1 5a3 3 0 0 1-2 2.8V20H5v-8.2A3 3 0 0 1 3 9zm3 9v5h10v-5z',
+  // Messages: a reply, a forward, a place, a contact card; a chat's pin and archive.
+  reply: 'M10 9V5l-7 7 7 7v-4.1c5 0 8.5 1.6 11 5.1-1-5-4-10-11-11z',
+  share: 'M14 9V5l7 7-7 7v-4.1c-5 0-8.5 1.6-11 5.1 1-5 4-10 11-11z',
+  place: 'M12 2a7 7 0 0 0-7 7c0 5.3 7 13 7 13s7-7.7 7-13a7 7 0 0 0-7-7zm0 9.5a2.5 2.5 0 1 1 0-5 2.5 2.5 0 0 1 0 5z',
+  card: 'M2 5h20v14H2zm2 2v10h16V7zm5 1.5a2 2 0 1 1 0 4 2 2 0 0 1 0-4zM5.5 16c0-1.7 1.6-2.6 3.5-2.6s3.5.9 3.5 2.6zM14 10h5v1.5h-5zm0 3h4v1.5h-4z',
+  pin: 'M16 9V4h1V2H7v2h1v5a3 3 0 0 1-3 3v2h6v7l1 1 1-1v-7h6v-2a3 3 0 0 1-3-3z',
+  archive: 'M3 4h18v4H3zm1 5h16v11H4zm5 2v2h6v-2z',
 };
 
 export function icon(name) {

@@ -112,6 +112,22 @@ export function formatNumber(value) {
 }
 
 /**
+ * A decimal number with up to `digits` decimals, in the language's
+ * separators ("45.46421", "45,46421"): a place's coordinates.
+ * @param {number} value
+ * @param {number} digits
+ */
+export function formatDecimal(value, digits) {
+  const key = `${locale()}|decimal${digits}`;
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, useGrouping: false });
+    numberFormats.set(key, format);
+  }
+  return format.format(value);
+}
+
+/**
  * Items joined the language's way ("Ann, Bob and Cat", "Ann、Bob和Cat"):
  * `Intl.ListFormat`, or commas where a browser lacks it.
  * @param {string[]} items

@@ -10,6 +10,13 @@ import { avatar, bubble, iconButton, toast } from '../../lib/ui.js';
 import { messageSummary, recallLine } from './summary.js';
 import { closeMessageMenu, confirmDeleteForMe, openMessageMenu } from './message-menu.js';
 import { REACTIONS_PER_MEMBER_MAX, reactionChips, reactionsKey } from './reactions.js';
+import { ReplyBar, quoteBlock, quoteMark } from './reply.js';
+import { MentionPicker, mentionedText } from './mentions.js';
+import { canForward, mentionsMe } from './fields.js';
+import { locationContent, locationDialog } from './places.js';
+import { contactCardContent, contactCardDialog } from './cards.js';
+import { forwardDialog } from './forward.js';
+import { openConversationMenu } from './conversation-menu.js';
 import { problemText } from '../auth/index.js';
 /** The preview and the viewer load on first use, not before the first paint. */
 const pictures = () => import('./pictures.js');
@@ -27,6 +34,10 @@ const TEXT_MAX = 16384;
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif']);
 /** The server's default cap on one image; a bigger file is refused here at once. */
 const IMAGE_BYTES_MAX = 10 * 1024 * 1024;
+/** Older pages read, at most, to reach a quoted message. */
+const QUOTE_PAGES_MAX = 20;
+/** How long a message gone to from its quote stays lit. */
+const FLASH_MS = 1600;
 
 /**
  * What other areas add to a conversation, so this view never names them:
@@ -118,6 +129,7 @@ export class Conversation extends HTMLElement {
     clearTimeout(this.recallTimer);
     this.recallExpiry = 0;
     closeMessageMenu();
+    this.picker.detach();
     document.removeEventListener('visibilitychange', this.onVisible);
     window.removeEventListener('focus', this.onVisible);
     this.onResize.disconnect();
@@ -145,9 +157,12 @@ export class Conversation extends HTMLElement {
     // much to be a live region.
     this.live = h('div', { class: 'sr-only', 'aria-live': 'polite', role: 'status' });
     this.status = h('p', { class: 'error', role: 'alert' });
+    this.replyBar = new ReplyBar(this.session, () => this.composer.querySelector('textarea').focus());
     this.composer = this.buildComposer();
+    // The member list of "@" floats over the messages, above the composer.
+    const composerArea = h('div', { class: 'composer-area' }, this.picker.element, this.replyBar.element, this.composer);
     this.className = 'conversation';
-    replace(this, header, this.scroller, this.status, this.composer, this.live);
+    replace(this, header, this.scroller, this.status, composerArea, this.live);
     this.updateHeader();
     // On a desktop the composer takes the keyboard at once; a phone would
     // pop its keyboard over the messages, so it waits for a tap.
@@ -156,7 +171,10 @@ export class Conversation extends HTMLElement {
     }
   }
 
-  /** Back, the person (or group) with their picture opening their profile, mute, group info. */
+  /**
+   * Back, the person (or group) with their picture opening their profile,
+   * mute, the conversation's menu (Pin, Mute, Archive), group info.
+   */
   buildHeader() {
     this.titleElement = h('h2', { id: 'conversation-title' });
     this.subtitle = h('span', { class: 'subtitle' });
@@ -171,8 +189,18 @@ export class Conversation extends HTMLElement {
       'data-testid': 'mute-toggle',
       'aria-pressed': 'false',
       onclick: () => {
-        this.state.setMuted(this.conversationId, !this.state.isMuted(this.conversationId));
-        this.updateHeader();
+        this.state.setMuted(this.conversationId, !this.state.isMuted(this.conversationId)).catch((error) => {
+          toast(problemText(error), { tone: 'error', testid: 'settings-error' });
+        });
+      },
+    });
+    this.menuButton = iconButton('more', t('chat.conversation_menu'), {
+      'data-testid': 'conversation-menu-button',
+      'aria-haspopup': 'menu',
+      'aria-expanded': 'false',
+      onclick: () => {
+        if (this.menuButton.getAttribute('aria-expanded') === 'true') closeMessageMenu();
+        else openConversationMenu(this.state, this.conversationId, { opener: this.menuButton });
       },
     });
     this.infoLink = h(
@@ -192,11 +220,15 @@ export class Conversation extends HTMLElement {
       h('a', { class: 'back', href: '#/chats', 'aria-label': t('chat.back') }, icon('back')),
       this.peerLink,
       this.muteButton,
+      this.menuButton,
       this.infoLink,
     );
   }
 
-  /** The picture button, the text, the other areas' buttons, Send. */
+  /**
+   * The picture button, "+" (a place, a contact card), the text (with the
+   * "@" member list of a group), the other areas' buttons, Send.
+   */
   buildComposer() {
     const input = h('textarea', {
       id: 'composer',
@@ -206,7 +238,43 @@ export class Conversation extends HTMLElement {
       placeholder: t('chat.composer_placeholder'),
       'aria-label': t('chat.composer_label'),
     });
+    // Its keys come before the composer's: Enter picks a member while the list is open.
+    this.picker = new MentionPicker(this, input);
     this.extras = chatExtensions.composer.map((make) => make(this));
+    const form = h(
+      'form',
+      { class: 'composer', 'data-testid': 'composer' },
+      this.buildAttachments(input),
+      input,
+      this.extras,
+      h('button', { type: 'submit', class: 'primary' }, t('chat.send')),
+    );
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        form.requestSubmit();
+      } else if (e.key === 'Escape' && !this.replyBar.element.hidden) {
+        e.preventDefault();
+        this.replyBar.clear();
+      }
+    });
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      input.value = '';
+      this.stick = true;
+      this.state.send(this.conversationId, text, { ...this.takeReply(), ...this.picker.take(text) });
+    });
+    return form;
+  }
+
+  /**
+   * The picture button (and its hidden file input; a pasted picture goes
+   * the same way) and "+", whose menu sends a place or a contact card.
+   * @param {HTMLTextAreaElement} input
+   */
+  buildAttachments(input) {
     const picker = h('input', {
       type: 'file',
       accept: 'image/*',
@@ -233,30 +301,41 @@ export class Conversation extends HTMLElement {
       e.preventDefault();
       this.pickImage(file);
     });
-    const form = h(
-      'form',
-      { class: 'composer', 'data-testid': 'composer' },
-      picker,
-      this.attach,
-      input,
-      this.extras,
-      h('button', { type: 'submit', class: 'primary' }, t('chat.send')),
-    );
-    input.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-        e.preventDefault();
-        form.requestSubmit();
-      }
+    const more = iconButton('plus', t('chat.attach_more'), {
+      class: 'attach',
+      'data-testid': 'attach-more',
+      'aria-haspopup': 'menu',
+      'aria-expanded': 'false',
+      onclick: () => {
+        if (more.getAttribute('aria-expanded') === 'true') return closeMessageMenu();
+        const id = this.conversationId;
+        openMessageMenu({
+          opener: more,
+          label: t('chat.attach_more'),
+          testid: 'attach-menu',
+          items: [
+            { label: t('chat.location'), icon: 'place', testid: 'attach-location', action: () => locationDialog((place) => this.state.sendLocation(id, place, this.takeReply())) },
+            { label: t('chat.kind.contact_card'), icon: 'card', testid: 'attach-card', action: () => contactCardDialog(this.session, (person) => this.state.sendCard(id, person, this.takeReply())) },
+          ],
+        });
+      },
     });
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      const text = input.value.trim();
-      if (!text) return;
-      input.value = '';
-      this.stick = true;
-      this.state.send(this.conversationId, text);
-    });
-    return form;
+    this.attachMore = more;
+    return [picker, this.attach, more];
+  }
+
+  /** The reply being written, as a send names it (`reply_to`), and the bar closed. */
+  takeReply() {
+    const messageId = this.replyBar.messageId;
+    this.replyBar.clear();
+    this.stick = true;
+    return messageId ? { reply_to: messageId } : {};
+  }
+
+  /** Answers `item`: the bar over the composer names it, the composer takes the focus. */
+  replyTo(item) {
+    this.replyBar.set(item);
+    this.composer.querySelector('textarea').focus();
   }
 
   updateHeader() {
@@ -266,6 +345,8 @@ export class Conversation extends HTMLElement {
     this.composer.querySelector('textarea').disabled = gone;
     /** @type {HTMLButtonElement} */ (this.composer.querySelector('button[type=submit]')).disabled = gone;
     this.attach.disabled = gone;
+    this.attachMore.disabled = gone;
+    this.menuButton.disabled = gone;
     for (const extra of this.extras) extra.update?.(conversation, gone);
     this.status.textContent = gone ? t('chat.not_member') : '';
     if (!conversation) {
@@ -329,7 +410,7 @@ export class Conversation extends HTMLElement {
         send: (caption) => {
           input.value = '';
           this.stick = true;
-          this.state.sendImage(this.conversationId, file, caption);
+          this.state.sendImage(this.conversationId, file, caption, { ...this.takeReply(), ...this.picker.take(caption) });
         },
       }),
     );
@@ -498,12 +579,12 @@ export class Conversation extends HTMLElement {
   /**
    * What a row shows that changes after it is built (the send's state,
    * which also decides whether it has a menu, the read mark, a recall,
-   * whether recalling is offered, the reactions and who made them): a row
-   * whose marks differ is built again.
+   * whether recalling is offered, the reactions and who made them, what
+   * a reply's quote shows): a row whose marks differ is built again.
    */
   marks(item) {
     const recall = this.recallOffered(item) ? 'offer' : '';
-    return `${item.status ?? 'sent'}|${this.readMark(item) ?? ''}|${item.recalled ? 'recalled' : recall}|${reactionsKey(item)}`;
+    return `${item.status ?? 'sent'}|${this.readMark(item) ?? ''}|${item.recalled ? 'recalled' : recall}|${reactionsKey(item)}|${quoteMark(this, item)}`;
   }
 
   /**
@@ -556,21 +637,26 @@ export class Conversation extends HTMLElement {
           )
         : null;
     const actions = this.state.canDelete(item) ? this.actionsButton(item) : null;
+    const forwarded = item.forward_of
+      ? h('span', { class: 'forwarded', 'data-testid': 'forwarded' }, icon('share'), t('chat.forwarded'))
+      : null;
     const body = bubble({
       mine,
       status: read ? 'read' : status,
       sender: group && !mine ? this.session.name(item.sender) : null,
-      content: this.content(item),
+      content: [forwarded, quoteBlock(this, item), this.content(item)],
       time: h('time', { datetime: item.sent_at }, shortTime(item.sent_at, language())),
       extra: [retry, actions],
     });
     this.menuOnContext(body, item, actions);
     const chips = reactionChips(item, this.session, (emoji) => this.react(item, emoji), { indent: group && !mine });
+    // A message naming me (or everyone) stands out, as in the chat list's "@".
+    const mentioned = !mine && mentionsMe(item, this.session.me) ? { mentionsMe: 'true' } : {};
     return h(
       'div',
       {
         class: `msg ${mine ? 'mine' : 'theirs'}`,
-        dataset: { seq: item.seq ?? '', status, clientMsgId: item.client_msg_id, marks: this.marks(item), ...(read ? { read } : {}) },
+        dataset: { seq: item.seq ?? '', status, clientMsgId: item.client_msg_id, marks: this.marks(item), ...(read ? { read } : {}), ...mentioned },
       },
       this.divider(item),
       group && !mine ? h('div', { class: 'msg-line' }, avatar(this.session, item.sender, { size: 'sm' }), body) : body,
@@ -634,15 +720,23 @@ export class Conversation extends HTMLElement {
 
   /**
    * The menu of a stored message: the quick reactions (not on a recalled
-   * one), then Recall where it is offered, then Delete (for me).
+   * one), Reply and Forward (not on a recalled one; Forward not on money,
+   * whose content cannot be carried), Recall where it is offered, then
+   * Delete (for me).
    */
   openActions(item, opener, at = null) {
-    const recall = { label: t('chat.recall'), icon: 'undo', testid: 'recall-message', action: () => this.recall(item) };
-    const erase = { label: t('chat.delete'), icon: 'trash', testid: 'delete-message', action: () => this.deleteForMe(item, opener) };
-    const reactions = this.state.canReact(item)
+    const live = this.state.canReact(item);
+    const member = this.state.conversations.has(this.conversationId);
+    const items = [
+      live && member ? { label: t('chat.reply'), icon: 'reply', testid: 'reply-message', action: () => this.replyTo(this.current(item)) } : null,
+      canForward(item) ? { label: t('chat.forward'), icon: 'share', testid: 'forward-message', action: () => forwardDialog(this.session, this.state, this.conversationId, this.current(item)) } : null,
+      this.recallOffered(item) ? { label: t('chat.recall'), icon: 'undo', testid: 'recall-message', action: () => this.recall(item) } : null,
+      { label: t('chat.delete'), icon: 'trash', testid: 'delete-message', action: () => this.deleteForMe(item, opener) },
+    ];
+    const reactions = live
       ? { chosen: (emoji) => this.state.reactedWith(this.current(item), emoji), pick: (emoji) => this.react(item, emoji) }
       : null;
-    openMessageMenu({ opener, at, reactions, items: this.recallOffered(item) ? [recall, erase] : [erase] });
+    openMessageMenu({ opener, at, reactions, items: items.filter(Boolean) });
   }
 
   /** `item` as the log holds it now (its reactions may have changed since its row was built). */
@@ -692,13 +786,50 @@ export class Conversation extends HTMLElement {
     }
   }
 
-  /** A message's body: an area's card for its kind, else its text. */
+  /**
+   * A message's body: a picture, a place, a contact card, an area's card
+   * for its kind, else its text (its mentions marked).
+   */
   content(item) {
     if (item.kind === 'image') return this.image(item);
+    if (item.kind === 'location' && item.location) return locationContent(item);
+    if (item.kind === 'contact_card' && item.card) return contactCardContent(item, this);
     const special = item.kind && item.kind !== 'text';
     const card = special ? chatExtensions.cards.get(item.kind)?.(item, this) : null;
     if (card) return card;
-    return h('p', { class: 'text' }, special ? messageSummary(item, this.session) : item.text);
+    return h('p', { class: 'text' }, special ? messageSummary(item, this.session) : mentionedText(item, this.session));
+  }
+
+  /**
+   * Goes to a message (a quote's click): older pages are read until it is
+   * held (a few at most), then it is scrolled to the middle and lit for a
+   * moment. One that cannot be reached is said in a toast.
+   */
+  async showMessage(messageId) {
+    const log = this.state.log(this.conversationId);
+    const find = () => log.all().findIndex((m) => m.message_id === messageId);
+    const target = this.state.quoted(this.conversationId, messageId).message;
+    for (let pages = 0; find() < 0 && target?.seq && log.hasMore && pages < QUOTE_PAGES_MAX; pages += 1) {
+      if ((log.oldestSeq() ?? Infinity) <= target.seq) break;
+      await log.loading;
+      await this.state.loadOlder(this.conversationId);
+    }
+    const index = find();
+    if (index < 0 || !this.isConnected) {
+      toast(t('chat.quote_unavailable'), { testid: 'quote-error' });
+      return;
+    }
+    const item = log.all()[index];
+    this.stick = false;
+    this.layout(log.all());
+    this.scroller.scrollTop = Math.max(0, this.offsets[index] - this.scroller.clientHeight / 3);
+    this.renderWindow();
+    const row = this.rows.get(this.key(item));
+    if (!row) return;
+    row.scrollIntoView({ block: 'center' });
+    row.classList.add('flash');
+    setTimeout(() => row.classList.remove('flash'), FLASH_MS);
+    row.querySelector('.msg-actions')?.focus({ preventScroll: true });
   }
 
   /**

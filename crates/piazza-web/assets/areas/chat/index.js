@@ -3,7 +3,8 @@
 
 import { h, replace } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
-import { emptyState } from '../../lib/ui.js';
+import { emptyState, toast } from '../../lib/ui.js';
+import { problemText } from '../auth/index.js';
 import { ChatState } from './state.js';
 import { groupInfoView, newGroupView } from './groups.js';
 import { watchIncoming } from './notify.js';
@@ -24,6 +25,11 @@ export const area = {
     const state = new ChatState(session);
     session.state.chat = state;
     watchIncoming(session, state);
+    // A send the server refused for good (a forward not allowed, a
+    // mention of everyone by a member) is said wherever it was sent from.
+    state.addEventListener('refused', (/** @type {CustomEvent} */ e) => {
+      if (session.state.chat === state) toast(problemText(e.detail.error), { tone: 'error', testid: 'send-error' });
+    });
     state.load().catch(() => {});
     // Contacts' names label senders in groups and previews.
     session.contacts().catch(() => {});

@@ -1,12 +1,19 @@
-// <pz-chat-list>: the conversations, most recent first, with the last
-// message and the unread badge; entries are kept (by id) and moved, so a
-// live reorder does not lose keyboard focus.
+// <pz-chat-list>: the conversations, pinned first, then the most recent,
+// each with its last message (the sender named in a group), its unread
+// count (grey when muted), an "@" when it mentions me, a pin and a muted
+// bell; entries are kept (by id) and moved, so a live reorder does not
+// lose keyboard focus. Archived conversations leave the list for a row of
+// their own, "Archived (n)", which opens them in its place. Each entry's
+// "…" (on a desktop shown on hover or focus), a right click or a long
+// press opens its menu: Pin, Mute, Archive.
 
-import { h, replace, shortTime } from '../../lib/dom.js';
+import { h, icon, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
 import { messageSummary } from './summary.js';
 import { avatar, emptyState, iconButton, listRow, setBadge } from '../../lib/ui.js';
 import { notifyBanner, shouldAsk } from './notify.js';
+import { closeMessageMenu } from './message-menu.js';
+import { openConversationMenu } from './conversation-menu.js';
 
 export class ChatList extends HTMLElement {
   /** The account's session and chat state, given before it is connected. */
@@ -36,6 +43,7 @@ export class ChatList extends HTMLElement {
     });
     this.empty.hidden = true;
     this.banner = h('div', { class: 'chat-list-banner' }, shouldAsk() ? notifyBanner() : null);
+    this.buildArchive();
     replace(
       this,
       h(
@@ -48,6 +56,7 @@ export class ChatList extends HTMLElement {
         }),
       ),
       this.banner,
+      this.archiveHeader,
       this.empty,
       this.list,
     );
@@ -68,12 +77,50 @@ export class ChatList extends HTMLElement {
     this.schedule();
   }
 
+  /**
+   * The "Archived (n)" row over the list (its count grey: what is unread
+   * there), and the heading that replaces the list's while the archive is
+   * shown, with its way back.
+   */
+  buildArchive() {
+    this.archived = false;
+    this.archiveRow = listRow({
+      onclick: () => this.showArchive(true),
+      avatar: h('span', { class: 'avatar avatar-md archive-avatar', 'aria-hidden': 'true' }, icon('archive')),
+      testid: 'archived-row',
+    });
+    this.archiveRow.item.classList.add('archived-row');
+    this.archiveHeader = h(
+      'div',
+      { class: 'archive-header', hidden: true },
+      iconButton('back', t('chat.archived_back'), { 'data-testid': 'archived-back', onclick: () => this.showArchive(false) }),
+      h('h2', {}, t('chat.archived_title')),
+    );
+  }
+
+  showArchive(shown) {
+    this.archived = shown;
+    this.render();
+    (shown ? this.archiveHeader.querySelector('button') : this.archiveRow.main).focus({ preventScroll: true });
+  }
+
   render() {
     if (!this.state.loaded) return;
-    const conversations = this.state.list();
-    this.empty.hidden = conversations.length > 0;
+    const all = this.state.list();
+    const archived = all.filter((c) => c.archived);
+    if (!archived.length) this.archived = false;
+    const conversations = all.filter((c) => c.archived === this.archived);
+    this.empty.hidden = all.length > 0;
+    this.archiveHeader.hidden = !this.archived;
     const seen = new Set();
     let previous = null;
+    if (!this.archived && archived.length) {
+      this.fillArchiveRow(archived);
+      if (this.list.firstChild !== this.archiveRow.item) this.list.prepend(this.archiveRow.item);
+      previous = this.archiveRow.item;
+    } else {
+      this.archiveRow.item.remove();
+    }
     for (const conversation of conversations) {
       const id = conversation.conversation_id;
       seen.add(id);
@@ -103,10 +150,40 @@ export class ChatList extends HTMLElement {
     }
   }
 
+  /** "Archived (3)", with what is unread there on a grey count. */
+  fillArchiveRow(archived) {
+    this.archiveRow.title.textContent = t('chat.archived_count', { count: archived.length });
+    const unread = archived.reduce((sum, c) => sum + (c.unread ?? 0), 0);
+    setBadge(this.archiveRow.badge, unread, { muted: true, label: t('chat.unread', { count: unread }) });
+  }
+
+  /**
+   * A conversation's entry: the link, the marks beside its title (pin,
+   * muted bell), the "@" beside its count, and its menu's "…".
+   */
   entry(id) {
-    const row = listRow({ href: `#/chats/${encodeURIComponent(id)}`, dataset: { conversationId: id } });
+    const more = iconButton('more', t('chat.conversation_menu'), {
+      class: 'row-more',
+      'data-testid': 'conversation-actions',
+      'aria-haspopup': 'menu',
+      'aria-expanded': 'false',
+      onclick: () => {
+        if (more.getAttribute('aria-expanded') === 'true') closeMessageMenu();
+        else openConversationMenu(this.state, id, { opener: more });
+      },
+    });
+    const row = listRow({ href: `#/chats/${encodeURIComponent(id)}`, dataset: { conversationId: id }, trailing: more });
     row.main.dataset.conversationId = id;
-    return { ...row, link: row.main, avatarKey: null };
+    const marks = h('span', { class: 'row-marks' });
+    row.title.after(marks);
+    const mention = h('span', { class: 'badge mention', 'data-testid': 'mention-badge', hidden: true }, '@');
+    row.badge.before(mention);
+    // A right click, or a phone's long press, opens the same menu.
+    row.item.addEventListener('contextmenu', (e) => {
+      e.preventDefault();
+      openConversationMenu(this.state, id, { opener: more, at: { x: e.clientX, y: e.clientY } });
+    });
+    return { ...row, link: row.main, avatarKey: null, marks, marksKey: null, mention };
   }
 
   fill(entry, conversation) {
@@ -132,12 +209,27 @@ export class ChatList extends HTMLElement {
     entry.subtitle.textContent = preview;
     entry.subtitle.hidden = !preview;
     const unread = conversation.unread ?? 0;
-    const muted = this.state.isMuted(conversation.conversation_id);
+    const muted = !!conversation.muted;
     setBadge(entry.badge, unread, { muted, label: t('chat.unread', { count: unread }) });
+    const mentions = conversation.mentions ?? 0;
+    entry.mention.hidden = !mentions;
+    entry.mention.setAttribute('aria-label', t('chat.mentioned', { count: mentions }));
+    entry.mention.title = t('chat.mentioned', { count: mentions });
     entry.item.classList.toggle('unread', unread > 0);
     entry.item.classList.toggle('muted', muted);
+    this.fillMarks(entry, conversation);
     if (this.currentId === conversation.conversation_id) entry.link.setAttribute('aria-current', 'page');
     else entry.link.removeAttribute('aria-current');
+  }
+
+  /** The pin and the muted bell beside the title, named for screen readers. */
+  fillMarks(entry, { pinned, muted }) {
+    Object.assign(entry.item.dataset, { pinned: String(!!pinned), muted: String(!!muted) });
+    const key = `${!!pinned}|${!!muted}`;
+    if (entry.marksKey === key) return;
+    entry.marksKey = key;
+    const mark = (name, label) => h('span', { class: `row-mark ${name}`, title: label }, icon(name), h('span', { class: 'sr-only' }, label));
+    replace(entry.marks, pinned ? mark('pin', t('chat.pinned')) : null, muted ? mark('bell-off', t('chat.muted')) : null);
   }
 }
 

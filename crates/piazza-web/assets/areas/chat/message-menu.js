@@ -4,7 +4,9 @@
 // on a phone (which the browser reports as a context menu). The arrow keys
 // move between the items; Escape, Tab, a click elsewhere, a scroll or a
 // choice close it, and the focus goes back to the button it came from.
-// Also the confirmation its Delete asks for.
+// Also the confirmation its Delete asks for. The same panel, without the
+// reactions, is a conversation's menu (Pin, Mute, Archive) and the
+// composer's "+" (a place, a contact card).
 
 import { h, icon } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
@@ -24,13 +26,14 @@ export function closeMessageMenu() {
 /**
  * @typedef {{ label: string, icon?: string, testid?: string, action: () => void }} MenuItem
  * @typedef {{ chosen: (emoji: string) => boolean, pick: (emoji: string) => void }} MenuReactions
- * @param {{ items: MenuItem[], reactions?: MenuReactions | null, opener?: HTMLElement | null, at?: { x: number, y: number } | null }} options
+ * @param {{ items: MenuItem[], reactions?: MenuReactions | null, opener?: HTMLElement | null, at?: { x: number, y: number } | null, label?: string, testid?: string }} options
  *   `reactions`: the quick reactions' row (`chosen`: whether I reacted
  *   with one already, `pick`: react or take it back); `opener`: the
  *   button it opened from (placed beside it, focused again on Escape or
- *   after a reaction); `at`: where a right click or a long press was.
+ *   after a reaction); `at`: where a right click or a long press was;
+ *   `label` and `testid`: the menu's name, when it is not a message's.
  */
-export function openMessageMenu({ items, reactions = null, opener = null, at = null }) {
+export function openMessageMenu({ items, reactions = null, opener = null, at = null, label = null, testid = 'message-menu' }) {
   closeMessageMenu();
   const buttons = items.map((item) =>
     h(
@@ -51,7 +54,7 @@ export function openMessageMenu({ items, reactions = null, opener = null, at = n
   const quick = reactions ? quickReactions(reactions, () => close(true)) : [];
   const panel = h(
     'div',
-    { class: 'menu-panel message-menu', role: 'menu', 'aria-label': t('chat.message_actions'), 'data-testid': 'message-menu' },
+    { class: 'menu-panel message-menu', role: 'menu', 'aria-label': label ?? t('chat.message_actions'), 'data-testid': testid },
     quick.length ? h('div', { class: 'quick-reactions', role: 'group', 'aria-label': t('chat.reactions') }, quick) : null,
     buttons,
   );

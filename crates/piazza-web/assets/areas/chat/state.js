@@ -1,39 +1,45 @@
 // The chat state of one account: its conversations (with the last message
 // and the unread count, kept current by sync events) and the messages of
-// the conversations opened so far. Views listen for 'changed' (the list),
+// the conversations opened so far, and my own settings of each (muted,
+// pinned, archived: the server's, the same on every device of mine).
+// Views listen for 'changed' (the list),
 // 'messages' (one conversation's messages, detail = conversation id),
 // 'recalled' (a message held here was just recalled, detail =
 // {conversation_id, message}) and 'deleted' (I deleted a message for
 // myself, here or on another of my devices, detail = {conversation_id,
-// seq}): it leaves its log and is never taken in again. A message's
+// seq}): it leaves its log and is never taken in again; 'refused' (the
+// server refused a send for good, detail = {conversation_id, error}). A message's
 // reactions (`reactions`, as history gives them: each emoji once, with
 // its count and who reacted) change by account, so an event told twice,
 // or my own change followed by its event, counts once.
 
 import { newClientMsgId } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
+import { mentionsMe, remainingMentions, wireFields } from './fields.js';
 
 /** Messages fetched per history page. */
 export const HISTORY_PAGE_LEN = 100;
-/** Previews fetched at start (the rest arrive as messages come in). */
-const PREVIEWS_MAX = 40;
 /** How long a send may take before it shows as failed. */
 const SEND_TIMEOUT_MS = 10000;
-/** Where the muted conversations of an account are kept (this browser only). */
+/**
+ * Where an older client kept the muted conversations of an account, in
+ * this browser only: taken to the server once, then forgotten.
+ */
 const MUTED_KEY = 'piazza.muted.';
 /** How long its sender may recall a message (the server's `limits.recall_window_s`). */
 const RECALL_MS = 2 * 60 * 1000;
 /** How long a group's owner may recall anyone's message (`limits.group_recall_window_s`). */
 const GROUP_RECALL_MS = 24 * 60 * 60 * 1000;
 /** The kinds of message a recall takes back (never money's). */
-const RECALLABLE_KINDS = new Set(['text', 'image']);
+const RECALLABLE_KINDS = new Set(['text', 'image', 'location', 'contact_card']);
 
 /**
  * A message as a recall leaves it: no text, no picture, and who recalled
  * it when that is known (the live event says; history only says it was).
  */
 export function asRecalled(message, by = null) {
-  return { ...message, text: '', ref: null, reactions: undefined, recalled: true, recalled_by: by ?? message.recalled_by ?? null };
+  const gone = { location: undefined, card: undefined, forward_of: undefined, reply_to: undefined, mentions: undefined, mention_all: undefined };
+  return { ...message, ...gone, text: '', ref: null, reactions: undefined, recalled: true, recalled_by: by ?? message.recalled_by ?? null };
 }
 
 /**
@@ -227,7 +233,36 @@ function fresherThan(known, view) {
   return {
     last_seq: known.last_seq,
     unread: known.unread,
+    mentions: known.mentions,
+    mention_seqs: known.mention_seqs,
     read_seq: Math.max(known.read_seq ?? 0, view.read_seq ?? 0),
+    activity: known.activity,
+  };
+}
+
+/**
+ * A conversation as the list's snapshot gives it, with what this client
+ * keeps beside: the unread mentions (`mentions`, and the seqs of those
+ * that came live, so a partial read knows which stay), the last message
+ * (`last`: the one held here when it is as new, with all its fields) and
+ * the time of its last activity (`activity`, what the list sorts by).
+ */
+function fromSnapshot(view, known, log, index) {
+  const shown = view.last_message && !log.deleted.has(view.last_message.seq);
+  const last = shown ? log.withRecall({ ...view.last_message, conversation_id: view.conversation_id }) : null;
+  return {
+    ...view,
+    unread: view.unread_count ?? view.unread ?? 0,
+    mentions: view.mention_count ?? 0,
+    // The snapshot's mentions are all at or below its last seq.
+    mention_seqs: [],
+    mentions_base: { count: view.mention_count ?? 0, seq: view.last_seq },
+    last: known?.last && known.last.seq >= (last?.seq ?? 0) ? known.last : last,
+    activity: Date.parse(view.last_activity_at ?? '') || Date.parse(last?.sent_at ?? '') || 0,
+    rank: index,
+    muted: !!view.muted,
+    pinned: !!view.pinned,
+    archived: !!view.archived,
   };
 }
 
@@ -241,7 +276,8 @@ export class ChatState extends EventTarget {
     this.viewing = null;
     this.loaded = false;
     this.reloadTimer = null;
-    this.muted = readMuted(session.me);
+    /** Quoted messages fetched for replies, by `conversation|message_id`: `{message}` or `{missing: true}`. */
+    this.quotes = new Map();
     session.addEventListener('event', (e) => this.apply(e.detail));
     session.addEventListener('connected', (e) => {
       // A fresh socket (no cursor yet) only carries what happens from now
@@ -250,10 +286,14 @@ export class ChatState extends EventTarget {
     });
   }
 
-  /** Conversations, most recent activity first. */
+  /**
+   * Conversations as the server orders them: pinned first, then by last
+   * activity, newest first (a message arriving live moves its
+   * conversation up, below the pinned ones).
+   */
   list() {
     return [...this.conversations.values()].sort(
-      (a, b) => b.activity - a.activity || (a.rank ?? 0) - (b.rank ?? 0),
+      (a, b) => Number(b.pinned) - Number(a.pinned) || b.activity - a.activity || (a.rank ?? 0) - (b.rank ?? 0),
     );
   }
 
@@ -272,14 +312,9 @@ export class ChatState extends EventTarget {
       const peerRead = view.kind === 'direct' ? Math.max(view.peer_read_seq ?? 0, known?.peer_read_seq ?? 0) : null;
       if (peerRead && peerRead !== known?.peer_read_seq) reread.push(view.conversation_id);
       this.conversations.set(view.conversation_id, {
-        ...view,
+        ...fromSnapshot(view, known, this.log(view.conversation_id), index),
         ...fresherThan(known, view),
         peer_read_seq: peerRead,
-        last: known?.last ?? null,
-        // The server lists by last activity; a message arriving live
-        // moves its conversation up until the next snapshot agrees.
-        activity: 0,
-        rank: index,
       });
     });
     for (const id of [...this.conversations.keys()]) {
@@ -289,53 +324,67 @@ export class ChatState extends EventTarget {
     this.changed();
     // An open conversation shows its read marks once the peer's position is known.
     for (const id of reread) this.dispatchEvent(new CustomEvent('messages', { detail: id }));
-    this.fetchPreviews();
+    this.adoptOldMutes();
   }
 
-  async fetchPreviews() {
-    const missing = this.list()
-      .filter((c) => !c.last && c.last_seq > 0)
-      .slice(0, PREVIEWS_MAX);
-    await Promise.all(
-      missing.map(async (conversation) => {
-        try {
-          const page = await this.session.api.history(conversation.conversation_id, null, 1);
-          const message = page.messages[0];
-          const log = this.log(conversation.conversation_id);
-          if (message && !conversation.last && !log.deleted.has(message.seq)) {
-            conversation.last = log.withRecall(message);
-          }
-        } catch {
-          // A preview is a nicety; the list stands without it.
-        }
-      }),
-    );
-    this.changed();
-  }
-
+  /**
+   * The tab counts what is unread in the conversations that may call for
+   * attention: not the muted ones (a grey count of their own), nor the
+   * archived ones (counted on the list's Archived row).
+   */
   changed() {
     let unread = 0;
     for (const conversation of this.conversations.values()) {
-      if (!this.muted.has(conversation.conversation_id)) unread += conversation.unread ?? 0;
+      if (!conversation.muted && !conversation.archived) unread += conversation.unread ?? 0;
     }
     this.session.setBadge('chat', unread);
     this.dispatchEvent(new Event('changed'));
   }
 
   isMuted(conversationId) {
-    return this.muted.has(conversationId);
+    return !!this.conversations.get(conversationId)?.muted;
   }
 
   /** Mutes (no notification, no sound, not counted on the tab) or unmutes a conversation. */
   setMuted(conversationId, muted) {
-    if (muted) this.muted.add(conversationId);
-    else this.muted.delete(conversationId);
-    try {
-      localStorage.setItem(MUTED_KEY + this.session.me, JSON.stringify([...this.muted]));
-    } catch {
-      // A full or refused storage: the choice holds for this visit.
-    }
+    return this.updateSettings(conversationId, { muted });
+  }
+
+  /**
+   * Changes my own settings of a conversation (`{muted?, pinned?,
+   * archived?}`) on the server, which tells my other devices; shown here
+   * from its answer. Its refusal is thrown (an ApiError: `limit_reached`
+   * past ten pinned).
+   */
+  async updateSettings(conversationId, changes) {
+    this.noteSettings(await this.session.api.conversationSettings(conversationId, changes));
+  }
+
+  /** My settings of a conversation as the server now has them (its answer, or `conversation.settings`). */
+  noteSettings({ conversation_id: id, muted, pinned, archived }) {
+    const conversation = this.conversations.get(id);
+    if (!conversation) return;
+    Object.assign(conversation, { muted: !!muted, pinned: !!pinned, archived: !!archived });
     this.changed();
+  }
+
+  /**
+   * An older client of this browser kept mutes in localStorage: they are
+   * taken to the server once (so every device has them), then forgotten.
+   */
+  adoptOldMutes() {
+    const key = MUTED_KEY + this.session.me;
+    let ids = [];
+    try {
+      const list = JSON.parse(localStorage.getItem(key) ?? '[]');
+      if (Array.isArray(list)) ids = list.filter((id) => typeof id === 'string');
+      localStorage.removeItem(key);
+    } catch {
+      return;
+    }
+    for (const id of ids) {
+      if (this.conversations.has(id) && !this.isMuted(id)) this.setMuted(id, true).catch(() => {});
+    }
   }
 
   /**
@@ -457,11 +506,22 @@ export class ChatState extends EventTarget {
     return true;
   }
 
-  send(conversationId, text) {
+  /**
+   * Sends a message: a text by default; `content` holds what else it is
+   * or carries (`kind`, `ref`, `file`, `location`, `card`, `forward_of`,
+   * `reply_to`, `mentions`, `mention_all`), as a stored message holds it,
+   * so the pending row shows what the stored one will.
+   * @param {string} conversationId
+   * @param {string} text
+   * @param {Record<string, any>} [content]
+   */
+  send(conversationId, text, content = {}) {
     const item = {
       client_msg_id: newClientMsgId(),
       sender: this.session.me,
+      kind: 'text',
       text,
+      ...content,
       sent_at: new Date().toISOString(),
       seq: null,
       status: 'sending',
@@ -474,22 +534,40 @@ export class ChatState extends EventTarget {
    * Sends an image (a File or Blob) with an optional caption: uploaded
    * first, then sent as a message naming it. A retry uploads again only
    * if the upload failed (the same bytes answer the same media anyway)
-   * and keeps the client_msg_id.
+   * and keeps the client_msg_id. `extra`: a reply, mentions.
    */
-  sendImage(conversationId, file, caption) {
-    const item = {
-      client_msg_id: newClientMsgId(),
-      sender: this.session.me,
-      text: caption,
-      kind: 'image',
-      ref: null,
-      file,
-      sent_at: new Date().toISOString(),
-      seq: null,
-      status: 'sending',
-    };
-    this.log(conversationId).pending.push(item);
-    this.transmit(conversationId, item);
+  sendImage(conversationId, file, caption, extra = {}) {
+    this.send(conversationId, caption, { ...extra, kind: 'image', ref: null, file });
+  }
+
+  /** Sends a place, `{lat, lon, name?}`, with a reply or mentions in `extra`. */
+  sendLocation(conversationId, location, extra = {}) {
+    this.send(conversationId, '', { ...extra, kind: 'location', location });
+  }
+
+  /**
+   * Sends a contact card of `person` (me or one of my contacts: `{account_id,
+   * username, display_name, avatar_media_id?}`, shown so until stored).
+   */
+  sendCard(conversationId, person, extra = {}) {
+    const { account_id, username, display_name, avatar_media_id } = person;
+    this.send(conversationId, '', { ...extra, kind: 'contact_card', card: { account_id, username, display_name, avatar_media_id } });
+  }
+
+  /**
+   * Forwards `message` of conversation `from` into conversation `to`: its
+   * content (text, picture, place or card), nothing of its own. The
+   * server copies it; the pending row shows the same meanwhile.
+   */
+  forward(to, from, message) {
+    const { kind = 'text', text = '', ref = null, location, card } = message;
+    this.send(to, text, {
+      kind,
+      ref,
+      location,
+      card,
+      forward_of: { conversation_id: from, message_id: message.message_id },
+    });
   }
 
   /** Sends again with the same client_msg_id, so nothing is stored twice. */
@@ -500,7 +578,7 @@ export class ChatState extends EventTarget {
 
   /**
    * Until when (ms since the epoch) I may recall `message`, or 0: my own
-   * text or picture within two minutes, anyone's in a group I own within
+   * text, picture, place or card within two minutes, anyone's in a group I own within
    * a day; never money. A hint for what to offer: the server decides.
    */
   recallDeadline(conversationId, message) {
@@ -537,6 +615,10 @@ export class ChatState extends EventTarget {
     const log = this.log(conversationId);
     const news = log.items.some((m) => m.seq === seq && !m.recalled);
     log.recall(seq, by);
+    // A reply quoting it says so too.
+    for (const quote of this.quotes.values()) {
+      if (quote.conversation_id === conversationId && quote.message?.seq === seq) quote.message = asRecalled(quote.message, by);
+    }
     const conversation = this.conversations.get(conversationId);
     if (conversation?.last?.seq === seq) {
       conversation.last = asRecalled(conversation.last, by);
@@ -547,6 +629,37 @@ export class ChatState extends EventTarget {
       const message = log.items.find((m) => m.seq === seq);
       this.dispatchEvent(new CustomEvent('recalled', { detail: { conversation_id: conversationId, message } }));
     }
+  }
+
+  /**
+   * The message a reply quotes, as far as known now: `{message}` (held in
+   * the log, or fetched once with GET …/messages/{id}), `{loading: true}`
+   * while it is fetched (the rows are told with 'messages' when it
+   * comes), or `{missing: true}` when it cannot be seen (deleted for me,
+   * sent before I joined).
+   * @returns {{ message?: any, loading?: boolean, missing?: boolean }}
+   */
+  quoted(conversationId, messageId) {
+    const log = this.log(conversationId);
+    const held = log.items.find((m) => m.message_id === messageId) ?? log.pending.find((m) => m.message_id === messageId);
+    if (held) return { message: held };
+    const key = `${conversationId}|${messageId}`;
+    let quote = this.quotes.get(key);
+    if (!quote) {
+      quote = { conversation_id: conversationId, loading: true };
+      this.quotes.set(key, quote);
+      this.session.api.message(conversationId, messageId).then(
+        (message) => {
+          if (log.deleted.has(message.seq)) quote.missing = true;
+          else quote.message = log.withRecall(message);
+        },
+        () => (quote.missing = true),
+      ).finally(() => {
+        quote.loading = false;
+        this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
+      });
+    }
+    return quote.message ? { message: quote.message } : quote.missing ? { missing: true } : { loading: true };
   }
 
   /**
@@ -617,15 +730,21 @@ export class ChatState extends EventTarget {
         item.ref = (await this.session.api.uploadMedia(item.file)).media_id;
       }
       const stored = await Promise.race([
-        this.session.api.send(conversationId, item.client_msg_id, item.text, item.ref),
+        this.session.api.sendMessage(conversationId, item.client_msg_id, wireFields(item)),
         new Promise((_, reject) => {
           setTimeout(() => reject(new Error('timeout')), SEND_TIMEOUT_MS);
         }),
       ]);
       const { file: _file, ...sent } = item;
       this.noteMessage(conversationId, { ...sent, ...stored });
-    } catch {
+    } catch (error) {
       if (this.log(conversationId).pending.includes(item)) item.status = 'failed';
+      // A refusal (not a member, a forward not allowed, …) is said; a lost
+      // connection or a busy server is left to Retry.
+      const status = error?.status ?? 0;
+      if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+        this.dispatchEvent(new CustomEvent('refused', { detail: { conversation_id: conversationId, error } }));
+      }
     }
     this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
   }
@@ -648,10 +767,14 @@ export class ChatState extends EventTarget {
       const seen = this.viewing === conversationId && document.visibilityState === 'visible';
       if (message.seq > conversation.last_seq && !mine && !seen) {
         conversation.unread += 1;
+        if (mentionsMe(message, this.session.me)) {
+          conversation.mentions = (conversation.mentions ?? 0) + 1;
+          conversation.mention_seqs = [...(conversation.mention_seqs ?? []), message.seq];
+        }
       }
       conversation.last_seq = Math.max(conversation.last_seq, message.seq);
       conversation.last = message;
-      conversation.activity = Date.now();
+      conversation.activity = Math.max(conversation.activity ?? 0, Date.parse(message.sent_at) || Date.now());
       if (mine) conversation.read_seq = Math.max(conversation.read_seq ?? 0, message.seq);
     }
     // The server counts sending as reading, without a receipt: the peer's
@@ -675,6 +798,7 @@ export class ChatState extends EventTarget {
     const unread = remainingUnread(conversation);
     if (advanced || unread !== conversation.unread) {
       conversation.unread = unread;
+      conversation.mentions = remainingMentions(conversation);
       this.changed();
     }
     if (advanced) this.session.api.markRead(conversationId, seq).catch(() => {});
@@ -695,6 +819,9 @@ export class ChatState extends EventTarget {
       }
       case 'message.recalled':
         this.noteRecall(event.conversation_id, event.seq, event.recalled_by);
+        break;
+      case 'conversation.settings':
+        this.noteSettings(event);
         break;
       case 'message.deleted':
         this.noteDeleted(event.conversation_id, event.seq);
@@ -733,6 +860,7 @@ export class ChatState extends EventTarget {
         if (conversation && event.seq > (conversation.read_seq ?? 0)) {
           conversation.read_seq = event.seq;
           conversation.unread = remainingUnread(conversation);
+          conversation.mentions = remainingMentions(conversation);
           this.changed();
         }
         break;
@@ -792,13 +920,4 @@ export class ChatState extends EventTarget {
 function remainingUnread(conversation) {
   const past = Math.max(0, conversation.last_seq - (conversation.read_seq ?? 0));
   return Math.min(conversation.unread ?? 0, past);
-}
-
-function readMuted(accountId) {
-  try {
-    const list = JSON.parse(localStorage.getItem(MUTED_KEY + accountId) ?? '[]');
-    return new Set(Array.isArray(list) ? list.filter((id) => typeof id === 'string') : []);
-  } catch {
-    return new Set();
-  }
 }
