@@ -160,7 +160,7 @@ async function setUp() {
   await apiFund(ann, 100000);
   await apiFund(bob, 50000);
   const direct = await apiBefriend(ann, bob);
-  await apiBefriend(ann, cat);
+  const withCat = await apiBefriend(ann, cat);
   const group = (await call(ann.token, 'POST', '/conversations', { title: '🎉 2025', members: [bob.account_id, cat.account_id] })).conversation_id;
   const key = () => ({ 'Idempotency-Key': randomUUID() });
   // Reactions on it: the chips' labels name who reacted, in each language.
@@ -168,6 +168,17 @@ async function setUp() {
   for (const [user, emoji] of [[ann, '❤️'], [bob, '👍']]) {
     await call(user.token, 'POST', `/conversations/${direct}/messages/${wave.message_id}/reactions`, { emoji });
   }
+  // A reply, a place and a contact card in the chat, a forward and a
+  // mention in the group; a chat archived, the group pinned and muted:
+  // their quotes, labels and marks are worded in each language too.
+  const send = (user, id, fields) => call(user.token, 'POST', `/conversations/${id}/messages`, { client_msg_id: `setup-${randomUUID()}`, ...fields });
+  await send(bob, direct, { text: '🙂 7', reply_to: wave.message_id });
+  await send(bob, direct, { location: { lat: 41.8992, lon: 12.4731, name: 'Piazza Navona' } });
+  await send(bob, direct, { card: { account_id: bob.account_id } });
+  await send(ann, group, { forward_of: { conversation_id: direct, message_id: wave.message_id } });
+  await send(bob, group, { text: `@ann ${run} 🎉`, mentions: [ann.account_id] });
+  await call(ann.token, 'PATCH', `/conversations/${withCat}/settings`, { archived: true });
+  await call(ann.token, 'PATCH', `/conversations/${group}/settings`, { pinned: true, muted: true });
   await call(bob.token, 'POST', '/transfers', { to: ann.account_id, amount_minor: 1234, pin: PIN }, key());
   await call(ann.token, 'POST', '/transfers', { to: bob.account_id, amount_minor: 888, pin: PIN }, key());
   await call(bob.token, 'POST', '/red-packets', { conversation_id: group, total_minor: 600, count: 2, mode: 'lucky', pin: PIN }, key());
@@ -177,7 +188,7 @@ async function setUp() {
   const dan = await apiUser('dan');
   await call(dan.token, 'POST', '/contacts/requests', { to: ann.username, greeting: '🙂' });
   const data = [['ann', ann], ['bob', bob], ['cat', cat], ['dan', dan]].flatMap(([role, u]) => [u.username, `${role} ${run}`]);
-  return { ann, bob, shop, merchant, direct, group, payload, data: [...data, 'Bar 7878', 'Roma', payload, '🎉 2025', '👋 42', '🙂', 'setup', 'Piazza'] };
+  return { ann, bob, shop, merchant, direct, group, payload, data: [...data, 'Bar 7878', 'Roma', payload, '🎉 2025', '👋 42', '🙂 7', '🙂', 'setup', 'Piazza Navona', 'Piazza'] };
 }
 
 async function switchLanguage(page, lang) {
