@@ -645,7 +645,25 @@ pub enum ClientFrame {
         #[serde(flatten)]
         message: MessageContent,
     },
+    /// The account is typing in a conversation: the other members' online
+    /// sockets get `{"type":"typing","conversation_id","account_id"}`,
+    /// never stored (send it every few seconds while typing; one a
+    /// conversation every two seconds is passed on).
+    Typing {
+        conversation_id: String,
+    },
     Ping,
+}
+
+/// An ephemeral event on the WebSocket: someone is typing. It is never in
+/// the log, so it carries no `cursor`; a client shows it for a few seconds.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct TypingEvent {
+    /// Always `typing`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub conversation_id: String,
+    pub account_id: String,
 }
 
 /// What the server sends over the WebSocket besides events (events carry

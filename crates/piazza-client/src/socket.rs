@@ -22,6 +22,9 @@ pub enum Incoming {
     Event(EventView),
     /// An answer to something the client sent, or `synced` (carries `op`).
     Frame(ServerFrame),
+    /// An event that is not in the log (`typing`): it carries `type` and no
+    /// `cursor`, and moves no cursor. Its fields, `type` among them.
+    Ephemeral(serde_json::Map<String, serde_json::Value>),
     /// The server closed the connection. Comes once; `next` then yields
     /// `None`. A close without a status is reported as code 1005, as
     /// RFC 6455 names that case.
@@ -40,7 +43,12 @@ impl Incoming {
                 "socket message is not a JSON object".to_owned(),
             ));
         };
-        if object.contains_key("type") {
+        if object.contains_key("type") && !object.contains_key("cursor") {
+            let serde_json::Value::Object(fields) = value else {
+                unreachable!("checked to be an object")
+            };
+            Ok(Incoming::Ephemeral(fields))
+        } else if object.contains_key("type") {
             serde_json::from_value(value)
                 .map(Incoming::Event)
                 .map_err(|error| ClientError::Decode(format!("malformed event: {error}")))

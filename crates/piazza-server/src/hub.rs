@@ -6,15 +6,21 @@
 //! told to close ("queue overflow"); its device reconnects and replays from
 //! its cursor. The log, not the hub, is the source of truth, so a dropped
 //! push loses nothing, and no queue grows without bound.
+//!
+//! Beside the log's events the hub carries **ephemeral** ones (typing),
+//! which are never stored: each socket has a second, small queue for them,
+//! and one that is full drops them (an indicator that comes late is worth
+//! nothing), so they can never close a socket nor hold back its log.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
-use piazza_domain::event::{LogEntry, Notice};
+use piazza_domain::event::{Event, LogEntry, Notice};
 use piazza_domain::store::NoticeSink;
-use piazza_domain::{AccountId, DeviceId, LogSeq};
+use piazza_domain::{AccountId, ConversationId, DeviceId, LogSeq};
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::Limits;
@@ -58,11 +64,26 @@ pub enum Kind {
     Waiter,
 }
 
+/// Ephemeral events one socket may hold unsent; past them, new ones drop.
+const EPHEMERAL_QUEUE_LEN_MAX: usize = 64;
+/// How long a conversation's members are remembered for ephemeral events
+/// when no membership change of it passes through this hub (one made by
+/// another process on the same database).
+const AUDIENCE_TTL: Duration = Duration::from_secs(30);
+/// Conversations whose members are remembered at once; past it, all are
+/// forgotten.
+const AUDIENCES_MAX: usize = 100_000;
+
+/// A conversation's members as read, and when.
+type Audience = (Instant, Arc<[AccountId]>);
+
 pub struct Subscriber {
     id: u64,
     device: DeviceId,
     kind: Kind,
     queue: mpsc::Sender<Arc<Pushed>>,
+    /// Ephemeral events (a socket's only).
+    ephemeral: mpsc::Sender<Utf8Bytes>,
     reason: OnceLock<CloseReason>,
     closed: Notify,
 }
@@ -80,6 +101,7 @@ pub struct Subscription {
     account: AccountId,
     subscriber: Arc<Subscriber>,
     pub queue: mpsc::Receiver<Arc<Pushed>>,
+    pub ephemeral: mpsc::Receiver<Utf8Bytes>,
 }
 
 impl Subscription {
@@ -130,6 +152,11 @@ pub struct Hub {
     sockets_per_account_max: usize,
     socket_queue_len_max: usize,
     shutting_down: Mutex<bool>,
+    /// Conversations' members as last read, for ephemeral events; each
+    /// membership change this hub is notified of forgets its conversation.
+    audiences: Mutex<HashMap<ConversationId, Audience>>,
+    /// Moved by every membership change the hub is notified of.
+    audience_epoch: AtomicU64,
 }
 
 impl Hub {
@@ -146,6 +173,8 @@ impl Hub {
             sockets_per_account_max: limits.sockets_per_account_max,
             socket_queue_len_max: limits.socket_queue_len_max,
             shutting_down: Mutex::new(false),
+            audiences: Mutex::new(HashMap::new()),
+            audience_epoch: AtomicU64::new(0),
         })
     }
 
@@ -160,11 +189,17 @@ impl Hub {
             Kind::Waiter => 1,
         };
         let (sender, receiver) = mpsc::channel(capacity);
+        let ephemeral_capacity = match kind {
+            Kind::Socket => EPHEMERAL_QUEUE_LEN_MAX,
+            Kind::Waiter => 1,
+        };
+        let (ephemeral, ephemeral_receiver) = mpsc::channel(ephemeral_capacity);
         let subscriber = Arc::new(Subscriber {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             device,
             kind,
             queue: sender,
+            ephemeral,
             reason: OnceLock::new(),
             closed: Notify::new(),
         });
@@ -196,6 +231,7 @@ impl Hub {
             account,
             subscriber,
             queue: receiver,
+            ephemeral: ephemeral_receiver,
         })
     }
 
@@ -255,6 +291,80 @@ impl Hub {
         }
     }
 
+    /// Hands `json`, an ephemeral event, to every socket of each of
+    /// `accounts` but `except`'s; a socket whose ephemeral queue is full
+    /// misses it. Answers how many sockets took it.
+    pub fn publish_ephemeral(
+        &self,
+        accounts: &[AccountId],
+        except: AccountId,
+        json: &Utf8Bytes,
+    ) -> usize {
+        let subscribed = self.accounts.read().expect("hub lock");
+        let mut taken = 0;
+        for account in accounts.iter().filter(|account| **account != except) {
+            for subscriber in subscribed.get(account).into_iter().flatten() {
+                if subscriber.kind == Kind::Socket && subscriber.reason.get().is_none() {
+                    match subscriber.ephemeral.try_send(json.clone()) {
+                        Ok(()) => taken += 1,
+                        Err(_) => metrics::counter!("piazza_ephemeral_dropped_total").increment(1),
+                    }
+                }
+            }
+        }
+        taken
+    }
+
+    /// `conversation`'s members as this hub last read them, if that was
+    /// lately and no change of them has passed through it since.
+    pub fn audience(&self, conversation: ConversationId) -> Option<Arc<[AccountId]>> {
+        let audiences = self.audiences.lock().expect("hub lock");
+        let (read_at, members) = audiences.get(&conversation)?;
+        (read_at.elapsed() < AUDIENCE_TTL).then(|| Arc::clone(members))
+    }
+
+    /// Where membership changes stand: read it before reading members, and
+    /// hand it to [`Hub::remember_audience`].
+    pub fn audience_epoch(&self) -> u64 {
+        self.audience_epoch.load(Ordering::Acquire)
+    }
+
+    /// Remembers `conversation`'s members, unless a membership change
+    /// passed through the hub since `epoch` (read before the members were):
+    /// then the read may predate it, and is not kept.
+    pub fn remember_audience(
+        &self,
+        conversation: ConversationId,
+        epoch: u64,
+        members: Arc<[AccountId]>,
+    ) {
+        let mut audiences = self.audiences.lock().expect("hub lock");
+        if self.audience_epoch.load(Ordering::Acquire) != epoch {
+            return;
+        }
+        if audiences.len() >= AUDIENCES_MAX {
+            audiences.clear();
+        }
+        audiences.insert(conversation, (Instant::now(), members));
+    }
+
+    /// Forgets the members of a conversation whose membership an entry
+    /// changes, and moves the epoch so a read in flight is not kept.
+    fn forget_audience(&self, event: &Event) {
+        let conversation = match event {
+            Event::MemberAdded {
+                conversation_id, ..
+            }
+            | Event::MemberRemoved {
+                conversation_id, ..
+            } => *conversation_id,
+            _ => return,
+        };
+        let mut audiences = self.audiences.lock().expect("hub lock");
+        self.audience_epoch.fetch_add(1, Ordering::AcqRel);
+        audiences.remove(&conversation);
+    }
+
     fn revoke(&self, account: AccountId, device: DeviceId) {
         let accounts = self.accounts.read().expect("hub lock");
         for subscriber in accounts.get(&account).into_iter().flatten() {
@@ -269,7 +379,10 @@ impl NoticeSink for Hub {
     fn notify(&self, notices: Vec<Notice>) {
         for notice in notices {
             match notice {
-                Notice::Logged(entry) => self.publish(&entry),
+                Notice::Logged(entry) => {
+                    self.forget_audience(&entry.event);
+                    self.publish(&entry);
+                }
                 Notice::DeviceRevoked { account, device } => self.revoke(account, device),
             }
         }

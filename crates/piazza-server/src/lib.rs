@@ -21,6 +21,7 @@ pub mod session_cache;
 pub mod socket;
 pub mod sweeper;
 pub mod telemetry;
+pub mod typing;
 pub mod user_agent;
 
 use std::net::SocketAddr;

@@ -44,6 +44,7 @@ use crate::error::ApiError;
 use crate::events;
 use crate::hub::{CloseReason, CloseSignal, Kind, Pushed, Subscription};
 use crate::rate_limit::{Admission, SocketRate};
+use crate::typing::TypingPace;
 
 /// This area's routes, each registered once with its OpenAPI entry (from
 /// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
@@ -158,6 +159,7 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
     let write_timeout = Duration::from_secs(app.limits.socket_write_timeout_s.max(1));
     // Every frame the client sends costs a token, pings included.
     let mut frame_rate = SocketRate::new(&app.limits);
+    let mut typing = TypingPace::default();
 
     let (code, reason): (u16, &str) = loop {
         // Closing wins over anything else that is ready; among the rest the
@@ -179,6 +181,12 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
             }
             Some(pushed) = subscription.queue.recv() => {
                 let write = write_pushes(&mut socket, pushed, &mut subscription, &mut delivered);
+                if !within(write_timeout, write).await {
+                    return;
+                }
+            }
+            Some(json) = subscription.ephemeral.recv() => {
+                let write = write_ephemeral(&mut socket, json, &mut subscription);
                 if !within(write_timeout, write).await {
                     return;
                 }
@@ -217,7 +225,7 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
                 match received {
                     Some(Ok(Message::Text(text))) => {
                         let link = Link { app: &app, auth, write_timeout, close_signal: &close_signal };
-                        let outcome = handle_text(&link, &text, &mut socket, &mut delivered, &mut sends).await;
+                        let outcome = handle_text(&link, &text, &mut socket, &mut delivered, &mut sends, &mut typing).await;
                         if outcome.is_err() {
                             return;
                         }
@@ -345,6 +353,27 @@ async fn write_pushes(
     socket.flush().await.map_err(|_| Gone)
 }
 
+/// Writes this ephemeral event and any others already queued, with one
+/// flush.
+async fn write_ephemeral(
+    socket: &mut WebSocket,
+    first: Utf8Bytes,
+    subscription: &mut Subscription,
+) -> Result<(), Gone> {
+    let mut next = Some(first);
+    let mut burst = 0;
+    while let Some(json) = next {
+        socket.feed(Message::Text(json)).await.map_err(|_| Gone)?;
+        burst += 1;
+        next = if burst < BURST_LEN_MAX {
+            subscription.ephemeral.try_recv().ok()
+        } else {
+            None
+        };
+    }
+    socket.flush().await.map_err(|_| Gone)
+}
+
 /// Sends one frame, giving up after `limit` (a client that stopped reading).
 async fn send_frame(
     socket: &mut WebSocket,
@@ -395,6 +424,7 @@ async fn handle_text(
     socket: &mut WebSocket,
     delivered: &mut LogSeq,
     sends: &mut Sends,
+    typing: &mut TypingPace,
 ) -> Result<(), Gone> {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
@@ -409,6 +439,12 @@ async fn handle_text(
     let (app, auth, limit) = (link.app, link.auth, link.write_timeout);
     match frame {
         ClientFrame::Ping => send_frame(socket, &ServerFrame::Pong, limit).await,
+        ClientFrame::Typing { conversation_id } => {
+            match crate::typing::relay(app, auth.account, &conversation_id, typing).await {
+                Ok(()) => Ok(()),
+                Err(error) => send_frame(socket, &error_frame(None, error), limit).await,
+            }
+        }
         ClientFrame::Sync { since } => {
             let since = match since.as_deref().map(Cursor::parse).transpose() {
                 Ok(since) => since.unwrap_or(Cursor::START),

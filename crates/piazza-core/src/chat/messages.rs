@@ -345,6 +345,21 @@ impl Core {
         .await
     }
 
+    /// The members of `conversation`, ordered by id, if `viewer` is one
+    /// (`NotAMember` otherwise): who a typing indicator goes to.
+    pub async fn members_as_seen_by(
+        &self,
+        viewer: AccountId,
+        conversation: ConversationId,
+    ) -> StoreResult<Vec<AccountId>> {
+        self.read(move |read| {
+            read.membership(viewer, conversation)?
+                .ok_or(Rejection::NotAMember)?;
+            read.member_ids(conversation)
+        })
+        .await
+    }
+
     /// One message as the viewer sees it ([`one_message`]).
     pub async fn message(
         &self,

@@ -433,7 +433,7 @@ async fn pull_over_socket(
             Incoming::Frame(ServerFrame::Error { code, detail, .. }) => {
                 bail!("the server refused the replay: {code}: {detail}")
             }
-            Incoming::Frame(_) => {}
+            Incoming::Frame(_) | Incoming::Ephemeral(_) => {}
             Incoming::Closed { code, reason } => {
                 bail!("the server closed the socket during the replay: {code} {reason}")
             }

@@ -581,6 +581,7 @@ impl Receiver {
                 self.error(format!("error frame {code}: {detail}"));
             }
             Incoming::Frame(ServerFrame::Synced { .. } | ServerFrame::Pong) => {}
+            Incoming::Ephemeral(_) => {}
             Incoming::Closed { code, reason } => {
                 return self.ended(format!("closed by the server: {code} {reason}"));
             }

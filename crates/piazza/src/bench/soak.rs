@@ -360,6 +360,7 @@ impl Reader {
                     self.frame(frame);
                     None
                 }
+                Some(Ok(Incoming::Ephemeral(_))) => None,
                 Some(Ok(Incoming::Closed { code, reason })) => {
                     Some(format!("closed by the server: {code} {reason}"))
                 }

@@ -144,8 +144,9 @@ impl Watcher<'_> {
                 Some(Ok(Incoming::Frame(ServerFrame::Error { code, detail, .. }))) => {
                     eprintln!("server error: {detail} ({code})");
                 }
-                // Acks and pongs answer frames this command never sends.
-                Some(Ok(Incoming::Frame(_))) => {}
+                // Acks and pongs answer frames this command never sends;
+                // someone typing is not worth a line.
+                Some(Ok(Incoming::Frame(_) | Incoming::Ephemeral(_))) => {}
                 Some(Ok(Incoming::Closed { code, reason })) => return closed(code, &reason),
                 // One unreadable message is no reason to stop watching.
                 Some(Err(ClientError::Decode(detail))) => {

@@ -174,6 +174,8 @@ const ON_POSTGRES: &[&str] = &[
     "transfers::refused_sends_move_nothing",
     "transfers::send_holds_the_money_and_accept_delivers_it",
     "transfers::the_transfer_is_a_message_in_the_direct_conversation",
+    "typing::only_a_member_types_and_a_removed_one_stops_at_once",
+    "typing::typing_reaches_the_other_members_and_is_never_logged",
     "wallet::a_wallet_is_its_owners_alone",
     "wallet::bad_amounts_are_refused_and_move_nothing",
     "wallet::idempotency_keys_replay_and_refuse_reuse",

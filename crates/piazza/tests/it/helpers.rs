@@ -214,7 +214,7 @@ pub async fn next_event(socket: &mut Socket) -> EventView {
             .expect("an event in time")
         {
             Some(Ok(Incoming::Event(event))) => return event,
-            Some(Ok(Incoming::Frame(_))) => continue,
+            Some(Ok(Incoming::Frame(_) | Incoming::Ephemeral(_))) => continue,
             other => panic!("expected an event, got {other:?}"),
         }
     }

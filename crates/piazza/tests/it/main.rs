@@ -48,5 +48,6 @@ mod sync_property;
 mod tour;
 mod transfers;
 mod two_processes;
+mod typing;
 mod wallet;
 mod web_pages;
