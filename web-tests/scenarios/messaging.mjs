@@ -306,6 +306,42 @@ scenario('mentions', async (t) => {
   if (await beaPage.locator('[data-testid=mention-picker] [data-testid=mention-all]').count()) fail('a member is offered @All');
   await beaPage.keyboard.press('Escape');
   await expectAttached(beaPage, '[data-testid=mention-picker][hidden]', 'Escape closing the picker');
+
+  // The chat state by itself: the snapshot's mentions and live ones
+  // count up (a message told twice once), a read marker ends those it
+  // passes (the snapshot's at its last seq), and settings apply as told.
+  const counts = await beaPage.evaluate(async () => {
+    const { ChatState } = await import('/areas/chat/state.js');
+    const at = new Date().toISOString();
+    const snapshot = {
+      conversation_id: 'g', kind: 'group', title: 'G', last_seq: 10, read_seq: 5, unread: 5, unread_count: 5, mention_count: 2,
+      last_activity_at: at, last_message: { message_id: 'msg_10', seq: 10, sender: 'acct_x', kind: 'text', text: 'hi', sent_at: at },
+      muted: false, pinned: false, archived: false,
+    };
+    const api = { conversations: async () => ({ conversations: [snapshot] }), markRead: async () => {} };
+    const session = Object.assign(new EventTarget(), { me: 'acct_me', api, setBadge: () => {}, name: (id) => id, people: new Map() });
+    const chat = new ChatState(session);
+    await chat.load();
+    const message = (seq, extra = {}) => ({
+      type: 'message.new', conversation_id: 'g', message_id: `msg_${seq}`, seq, sender: 'acct_x', text: 'x', kind: 'text', sent_at: at, client_msg_id: `c${seq}`, ...extra,
+    });
+    const now = () => `${chat.conversations.get('g').unread}/${chat.conversations.get('g').mentions}`;
+    chat.apply(message(11, { mentions: ['acct_me'] }));
+    chat.apply(message(11, { mentions: ['acct_me'] }));
+    chat.apply(message(12, { mention_all: true }));
+    chat.apply(message(13));
+    const live = now();
+    chat.apply({ type: 'read.marker', conversation_id: 'g', seq: 10 });
+    const snapshotRead = now();
+    chat.markRead('g', 11);
+    const partial = now();
+    chat.apply({ type: 'read.marker', conversation_id: 'g', seq: 13 });
+    chat.apply({ type: 'conversation.settings', conversation_id: 'g', muted: true, pinned: true, archived: false });
+    const { pinned, archived } = chat.conversations.get('g');
+    return { live, snapshotRead, partial, all: now(), settings: [chat.isMuted('g'), pinned, archived] };
+  });
+  const expected = { live: '8/4', snapshotRead: '3/2', partial: '2/1', all: '0/0', settings: [true, true, false] };
+  if (JSON.stringify(counts) !== JSON.stringify(expected)) fail(`the chat state's mentions: ${JSON.stringify(counts)}`);
   t.screenshot(beaPage);
   t.screenshot(ginaPage, 'owner');
 });

@@ -809,10 +809,15 @@ export class Conversation extends HTMLElement {
     const log = this.state.log(this.conversationId);
     const find = () => log.all().findIndex((m) => m.message_id === messageId);
     const target = this.state.quoted(this.conversationId, messageId).message;
-    for (let pages = 0; find() < 0 && target?.seq && log.hasMore && pages < QUOTE_PAGES_MAX; pages += 1) {
-      if ((log.oldestSeq() ?? Infinity) <= target.seq) break;
-      await log.loading;
-      await this.state.loadOlder(this.conversationId);
+    try {
+      for (let pages = 0; find() < 0 && target?.seq && log.hasMore && pages < QUOTE_PAGES_MAX; pages += 1) {
+        if ((log.oldestSeq() ?? Infinity) <= target.seq) break;
+        await log.loading;
+        await this.state.loadOlder(this.conversationId);
+      }
+    } catch (error) {
+      toast(problemText(error), { tone: 'error', testid: 'quote-error' });
+      return;
     }
     const index = find();
     if (index < 0 || !this.isConnected) {
@@ -864,7 +869,7 @@ export class Conversation extends HTMLElement {
       'figure',
       { class: 'image' },
       open,
-      item.text ? h('figcaption', { class: 'text' }, item.text) : null,
+      item.text ? h('figcaption', { class: 'text' }, mentionedText(item, this.session)) : null,
     );
   }
 

@@ -1,5 +1,6 @@
-// Places: the composer's "Location" (where the browser says I am, once
-// allowed, or coordinates typed in a small form, with a name), and a
+// Places: the composer's "Location" (where the browser says I am, where
+// the page's Permissions-Policy lets it ask and the person allows it, or
+// coordinates typed in a small form, with a name), and a
 // place's bubble: its name, its coordinates and a link to OpenStreetMap.
 // Only a link: the page shows no map tiles and asks nothing of another
 // site (its Content-Security-Policy would refuse them anyway).

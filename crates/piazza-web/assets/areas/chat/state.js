@@ -641,7 +641,8 @@ export class ChatState extends EventTarget {
    */
   quoted(conversationId, messageId) {
     const log = this.log(conversationId);
-    const held = log.items.find((m) => m.message_id === messageId) ?? log.pending.find((m) => m.message_id === messageId);
+    // From the newest: a reply mostly answers a message just before it.
+    const held = log.items.findLast((m) => m.message_id === messageId);
     if (held) return { message: held };
     const key = `${conversationId}|${messageId}`;
     let quote = this.quotes.get(key);
