@@ -34,6 +34,7 @@ mod report;
 pub(crate) mod server;
 mod setup;
 mod soak;
+mod typing;
 
 pub use catchup::CatchupArgs;
 pub use connections::ConnectionsArgs;
@@ -88,6 +89,9 @@ pub enum BenchCommand {
     Soak(SoakArgs),
     /// One account in thousands of conversations lists its first page.
     ConversationList(conversation_list::ConversationListArgs),
+    /// Every member of a full group types at once: typing events per
+    /// second through the hub, nothing written.
+    Typing(typing::TypingArgs),
 }
 
 impl BenchCommand {
@@ -103,6 +107,7 @@ impl BenchCommand {
             BenchCommand::RedPacket(args) => args.members as u64,
             BenchCommand::Soak(args) => args.sockets as u64,
             BenchCommand::ConversationList(_) => 64,
+            BenchCommand::Typing(args) => args.members as u64,
         };
         sockets + SLACK
     }
@@ -188,6 +193,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         BenchCommand::Soak(args) => soak::run(&mut server, args).await,
         BenchCommand::ConversationList(args) => conversation_list::run(&mut server, args).await,
+        BenchCommand::Typing(args) => typing::run(&mut server, args).await,
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.
