@@ -666,6 +666,44 @@ pub struct TypingEvent {
     pub account_id: String,
 }
 
+/// An ephemeral event on the WebSocket: a contact came online or went
+/// offline (`last_seen` then says when). Never in the log: no `cursor`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PresenceEvent {
+    /// Always `presence`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub account_id: String,
+    pub online: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+}
+
+/// `GET /api/v1/contacts/presence`: the contacts who show it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PresenceList {
+    pub presence: Vec<PresenceView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PresenceView {
+    pub account_id: String,
+    /// A socket of it is open on this server now.
+    pub online: bool,
+    /// When one of its devices was last seen (RFC 3339); absent if never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+}
+
+/// `GET`/`PATCH /api/v1/me/privacy`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Privacy {
+    /// Who sees whether you are online and when you were last seen:
+    /// `contacts` (the default) or `nobody`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+}
+
 /// What the server sends over the WebSocket besides events (events carry
 /// `type`, these carry `op`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]

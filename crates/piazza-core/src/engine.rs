@@ -13,7 +13,7 @@ use piazza_domain::event::{Event, Notice};
 use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
-use crate::{accounts, chat, contacts, login_requests, media, pay, profiles};
+use crate::{accounts, chat, contacts, login_requests, media, pay, presence, profiles};
 
 /// What a job answers, typed again by [`crate::Core`].
 pub type Done = Box<dyn Any + Send>;
@@ -103,6 +103,7 @@ pub trait Tx:
     + login_requests::Writes
     + media::Writes
     + pay::Writes
+    + presence::Writes
     + profiles::Writes
 {
     /// The clock of the transaction (one per batch).
@@ -137,6 +138,7 @@ pub trait Read:
     + login_requests::Reads
     + media::Reads
     + pay::Reads
+    + presence::Reads
     + profiles::Reads
 {
 }
@@ -148,6 +150,7 @@ impl<T> Read for T where
         + login_requests::Reads
         + media::Reads
         + pay::Reads
+        + presence::Reads
         + profiles::Reads
         + ?Sized
 {

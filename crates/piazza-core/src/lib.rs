@@ -16,6 +16,7 @@ pub mod integrity;
 pub mod login_requests;
 pub mod media;
 pub mod pay;
+pub mod presence;
 pub mod profiles;
 
 use std::path::Path;

@@ -22,6 +22,7 @@ mod login_requests;
 mod media;
 mod merchants;
 pub mod migrations;
+mod presence;
 mod profiles;
 mod readers;
 mod red_packets;

@@ -315,6 +315,19 @@ impl Hub {
         taken
     }
 
+    /// Whether `account` has a socket open here.
+    pub fn is_online(&self, account: AccountId) -> bool {
+        self.socket_count(account) > 0
+    }
+
+    /// How many sockets `account` has open here.
+    pub fn socket_count(&self, account: AccountId) -> usize {
+        let subscribed = self.accounts.read().expect("hub lock");
+        subscribed.get(&account).map_or(0, |list| {
+            list.iter().filter(|s| s.kind == Kind::Socket).count()
+        })
+    }
+
     /// `conversation`'s members as this hub last read them, if that was
     /// lately and no change of them has passed through it since.
     pub fn audience(&self, conversation: ConversationId) -> Option<Arc<[AccountId]>> {

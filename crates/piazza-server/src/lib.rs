@@ -14,6 +14,7 @@ pub mod hub;
 pub mod openapi;
 pub mod password_attempts;
 pub mod pin_cache;
+pub mod presence;
 mod qr_image;
 pub mod rate_limit;
 pub mod routes;
@@ -137,6 +138,7 @@ pub fn api_routes(limits: &Limits) -> OpenApiRouter<App> {
         .merge(accounts::routes())
         .merge(profiles::routes())
         .merge(contacts::routes())
+        .merge(routes::presence::routes())
         .merge(conversations::routes())
         .merge(wallet::routes())
         .merge(transfers::routes())

@@ -105,7 +105,21 @@ pub async fn upgrade(
         .max_write_buffer_size(4 * 1024 * 1024)
         .max_message_size(limits::WEBSOCKET_FRAME_BYTES_MAX)
         .max_frame_size(limits::WEBSOCKET_FRAME_BYTES_MAX)
-        .on_upgrade(move |socket| tasks.track_future(run(app, auth, subscription, socket))))
+        .on_upgrade(move |socket| tasks.track_future(live(app, auth, subscription, socket))))
+}
+
+/// A socket's life, with its account's presence told around it: online
+/// when it is the account's first socket here, offline when its last.
+async fn live(app: App, auth: Auth, subscription: Subscription, socket: WebSocket) {
+    let account = auth.account;
+    if app.hub.socket_count(account) == 1 {
+        let app = app.clone();
+        tokio::spawn(async move { crate::presence::announce(&app, account, true).await });
+    }
+    run(app.clone(), auth, subscription, socket).await;
+    if !app.shutdown.is_cancelled() && !app.hub.is_online(account) {
+        crate::presence::announce(&app, account, false).await;
+    }
 }
 
 type PendingAck = BoxFuture<'static, ServerFrame>;

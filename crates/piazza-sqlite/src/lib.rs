@@ -20,6 +20,7 @@ mod log_data;
 mod login_requests;
 mod media;
 mod merchants;
+mod presence;
 mod profiles;
 mod readers;
 mod reads;
@@ -72,6 +73,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_17_recall.sql"),
     include_str!("schema_18_message_actions.sql"),
     include_str!("schema_19_message_extras.sql"),
+    include_str!("schema_20_presence.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -6,6 +6,7 @@ pub mod login_requests;
 pub mod media;
 pub mod merchants;
 pub mod paging;
+pub mod presence;
 pub mod profiles;
 pub mod red_packets;
 pub mod sync;

@@ -142,6 +142,8 @@ const ON_POSTGRES: &[&str] = &[
     "pay_rules::an_unconfirmed_collection_lapses",
     "pay_rules::the_buyer_confirms_a_collection_above_the_limit_with_their_pin",
     "pay_rules::the_pin_lock_out_follows_the_config",
+    "presence::contacts_see_online_and_last_seen_and_strangers_nothing",
+    "presence::presence_shown_to_nobody_is_shown_to_nobody",
     "profiles::a_profile_is_shown_as_far_as_the_viewer_may_see_it",
     "profiles::a_refused_profile_change_changes_nothing",
     "profiles::a_wrong_old_password_is_counted_with_failed_log_ins",

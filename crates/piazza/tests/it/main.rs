@@ -36,6 +36,7 @@ mod pay_crash;
 mod pay_pin;
 mod pay_rules;
 mod pay_state_machine;
+mod presence;
 mod profiles;
 mod reactions;
 mod read_receipts;

@@ -1,0 +1,41 @@
+//! Presence on the wire: when an account's first socket opens here, its
+//! contacts' sockets get `{"type":"presence","online":true}`; when its
+//! last one closes, `online: false` with `last_seen`. Ephemeral, through
+//! the hub's second queues, as typing is; an account that shows its
+//! presence to nobody is announced to nobody. What a device missed it
+//! reads from `GET /api/v1/contacts/presence`.
+//!
+//! Online is this process's knowledge: with several processes on one
+//! database an account online on another one shows as last seen until the
+//! nodes share presence (issue 17).
+
+use axum::extract::ws::Utf8Bytes;
+use piazza_api::PresenceEvent;
+use piazza_domain::{AccountId, Timestamp};
+
+use crate::App;
+
+/// Tells `account`'s contacts it is online or offline, if it still is
+/// when their list has been read (a quick reconnect does not announce a
+/// stale offline after its own online).
+pub async fn announce(app: &App, account: AccountId, online: bool) {
+    let audience = match app.store.presence_audience(account).await {
+        Ok(audience) => audience,
+        Err(error) => {
+            tracing::warn!(%account, %error, "presence not announced");
+            return;
+        }
+    };
+    if audience.is_empty() || app.hub.is_online(account) != online {
+        return;
+    }
+    let event = PresenceEvent {
+        type_: "presence".to_owned(),
+        account_id: account.to_string(),
+        online,
+        last_seen: (!online).then(|| Timestamp::now().to_rfc3339()),
+    };
+    let json = serde_json::to_string(&event).expect("a presence event encodes");
+    app.hub
+        .publish_ephemeral(&audience, account, &Utf8Bytes::from(json));
+}
