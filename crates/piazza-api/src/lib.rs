@@ -319,8 +319,14 @@ pub struct MessagePreview {
     /// Its text, cut to 100 characters (empty when recalled).
     pub text: String,
     pub sent_at: String,
+    /// What a non-text message stands for (a `med_…`, a `trf_…`).
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub ref_: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub recalled: bool,
+    /// Who recalled it: its sender or the group's owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled_by: Option<String>,
 }
 
 /// `PATCH /api/v1/conversations/{id}/settings`: an absent field stays as

@@ -293,16 +293,23 @@ impl Reads for Db<'_> {
         let first = after.is_none();
         let rows = self.0.query(
             concat!(
-                "SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, me.read_seq, c.member_count,
-                        peer.display_name, c.last_activity_at, c.avatar_media_id,
-                        peer.id, peer.avatar_media_id, peer_member.read_seq,
-                        me.muted, me.pinned, me.archived,
+                "WITH page AS MATERIALIZED (
+                     SELECT me.conversation_id AS id, me.read_seq, me.from_seq, me.muted,
+                            me.pinned, me.archived, c.last_activity_at
+                     FROM members me JOIN conversations c ON c.id = me.conversation_id
+                     WHERE me.account_id = $1
+                       AND ($6 OR (me.pinned, c.last_activity_at, c.id) < ($2, $3, $4))
+                     ORDER BY me.pinned DESC, c.last_activity_at DESC, c.id DESC LIMIT $5)
+                 SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, page.read_seq,
+                        c.member_count, peer.display_name, c.last_activity_at,
+                        c.avatar_media_id, peer.id, peer.avatar_media_id, peer_member.read_seq,
+                        page.muted, page.pinned, page.archived,
                         (SELECT count(*) FROM mentions x
                          WHERE x.conversation_id = c.id AND x.account_id IN ($1, 0)
-                           AND x.seq > me.read_seq),
+                           AND x.seq > page.read_seq),
                         ",
                 message_columns!(),
-                " FROM members me JOIN conversations c ON c.id = me.conversation_id
+                " FROM page JOIN conversations c ON c.id = page.id
                  LEFT JOIN accounts peer ON c.kind = 0 AND peer.id =
                      (SELECT p.account_id FROM members p
                       WHERE p.conversation_id = c.id AND p.account_id <> $1 LIMIT 1)
@@ -310,13 +317,11 @@ impl Reads for Db<'_> {
                      ON peer_member.conversation_id = c.id AND peer_member.account_id = peer.id
                  LEFT JOIN LATERAL (
                      SELECT * FROM messages l
-                     WHERE l.conversation_id = c.id AND l.seq > me.from_seq
+                     WHERE l.conversation_id = c.id AND l.seq > page.from_seq
                        AND NOT EXISTS (SELECT 1 FROM hidden_messages h
                                        WHERE h.account_id = $1 AND h.message_id = l.id)
                      ORDER BY l.seq DESC LIMIT 1) m ON TRUE
-                 WHERE me.account_id = $1
-                   AND ($6 OR (me.pinned, c.last_activity_at, c.id) < ($2, $3, $4))
-                 ORDER BY me.pinned DESC, c.last_activity_at DESC, c.id DESC LIMIT $5"
+                 ORDER BY page.pinned DESC, page.last_activity_at DESC, page.id DESC"
             ),
             &[
                 &account.row(),

@@ -618,23 +618,31 @@ fn conversations(
     after: Option<ConversationKey>,
     limit: u32,
 ) -> crate::error::Result<Vec<ConversationSummary>> {
+    // The page is chosen first, from the account's memberships alone:
+    // SQLite works out a row's result columns before it sorts, so the
+    // peer's and the mentions' lookups run only for the page's rows.
     let mut statement = conn.prepare_cached(
-        "SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, m.read_seq, c.member_count,
+        "WITH page AS (
+             SELECT m.conversation_id AS id, m.read_seq, m.from_seq, m.muted, m.pinned,
+                    m.archived, c.last_activity_at
+             FROM members m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.account_id = ?1
+               AND (m.pinned, c.last_activity_at, c.id) < (?2, ?3, ?4)
+             ORDER BY m.pinned DESC, c.last_activity_at DESC, c.id DESC LIMIT ?5)
+         SELECT c.id, c.kind, c.title, c.owner_id, c.last_seq, page.read_seq, c.member_count,
                 peer.display_name, c.last_activity_at, c.avatar_media_id,
                 peer.id, peer.avatar_media_id, peer_member.read_seq,
-                m.muted, m.pinned, m.archived, m.from_seq,
+                page.muted, page.pinned, page.archived, page.from_seq,
                 (SELECT COUNT(*) FROM mentions x
                  WHERE x.conversation_id = c.id AND x.account_id IN (?1, 0)
-                   AND x.seq > m.read_seq)
-         FROM members m JOIN conversations c ON c.id = m.conversation_id
+                   AND x.seq > page.read_seq)
+         FROM page JOIN conversations c ON c.id = page.id
          LEFT JOIN accounts peer ON c.kind = 0 AND peer.id =
              (SELECT p.account_id FROM members p
               WHERE p.conversation_id = c.id AND p.account_id <> ?1 LIMIT 1)
          LEFT JOIN members peer_member
              ON peer_member.conversation_id = c.id AND peer_member.account_id = peer.id
-         WHERE m.account_id = ?1
-           AND (m.pinned, c.last_activity_at, c.id) < (?2, ?3, ?4)
-         ORDER BY m.pinned DESC, c.last_activity_at DESC, c.id DESC LIMIT ?5",
+         ORDER BY page.pinned DESC, page.last_activity_at DESC, page.id DESC",
     )?;
     let (pinned, at, row) = after.map_or((2, i64::MAX, i64::MAX), |key| {
         (

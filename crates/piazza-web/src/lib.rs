@@ -49,9 +49,9 @@ pub const SECURITY_HEADERS: [(&str, &str); 6] = [
     ("cross-origin-opener-policy", "same-origin"),
     (
         "permissions-policy",
-        "camera=(self), clipboard-write=(self), accelerometer=(), autoplay=(), \
-         clipboard-read=(), display-capture=(), encrypted-media=(), fullscreen=(), \
-         geolocation=(), gyroscope=(), hid=(), idle-detection=(), magnetometer=(), \
+        "camera=(self), clipboard-write=(self), geolocation=(self), accelerometer=(), \
+         autoplay=(), clipboard-read=(), display-capture=(), encrypted-media=(), fullscreen=(), \
+         gyroscope=(), hid=(), idle-detection=(), magnetometer=(), \
          microphone=(), midi=(), payment=(), picture-in-picture=(), \
          publickey-credentials-get=(), screen-wake-lock=(), serial=(), usb=(), \
          xr-spatial-tracking=()",

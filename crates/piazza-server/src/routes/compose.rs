@@ -180,7 +180,9 @@ pub fn preview(message: &Message) -> MessagePreview {
             .take(limits::PREVIEW_CHARS_MAX)
             .collect(),
         sent_at: message.sent_at.to_rfc3339(),
+        ref_: message.reference.clone(),
         recalled: message.recalled.is_some(),
+        recalled_by: message.recalled.map(|recall| recall.by.to_string()),
     }
 }
 

@@ -128,6 +128,10 @@ async fn the_last_message_is_the_last_one_each_member_sees() {
         .unwrap();
     let preview = listed(&cat, &group).await.last_message.unwrap();
     assert!(preview.recalled && preview.text.is_empty());
+    assert_eq!(
+        preview.recalled_by.as_deref(),
+        Some(bob.account_id.as_str())
+    );
 }
 
 #[tokio::test]

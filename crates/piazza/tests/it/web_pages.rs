@@ -45,11 +45,11 @@ fn assert_security_headers(response: &RawResponse) {
         "same-origin"
     );
     // ...and the page may use no powerful feature it does not need: the
-    // camera only for scanning a merchant's code, from this origin.
+    // camera only for scanning a merchant's code and the position only for
+    // sharing a place, from this origin.
     let permissions = header(response, "permissions-policy");
     for denied in [
         "microphone=()",
-        "geolocation=()",
         "payment=()",
         "usb=()",
         "serial=()",
@@ -60,10 +60,12 @@ fn assert_security_headers(response: &RawResponse) {
             "{denied} in {permissions}"
         );
     }
-    assert!(
-        permissions.split(", ").any(|rule| rule == "camera=(self)"),
-        "{permissions}"
-    );
+    for allowed in ["camera=(self)", "geolocation=(self)"] {
+        assert!(
+            permissions.split(", ").any(|rule| rule == allowed),
+            "{allowed} in {permissions}"
+        );
+    }
 }
 
 #[tokio::test]
