@@ -710,6 +710,29 @@ pub struct Privacy {
     pub last_seen: Option<String>,
 }
 
+/// `POST /api/v1/blocks`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Block {
+    pub account_id: String,
+}
+
+/// `GET /api/v1/blocks`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct BlockList {
+    pub blocks: Vec<BlockView>,
+}
+
+/// An account the caller blocked.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct BlockView {
+    pub account_id: String,
+    pub username: String,
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_media_id: Option<String>,
+    pub blocked_at: String,
+}
+
 /// What the server sends over the WebSocket besides events (events carry
 /// `type`, these carry `op`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]

@@ -26,11 +26,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use piazza_api::{
-    AccountView, AddMember, ContactList, ContactRequestCreated, ContactRequestList,
-    ConversationCreated, ConversationList, ConversationSettingsChange, ConversationSettingsView,
-    CreateAccount, CreateContactRequest, CreateGroup, CreateSession, DeviceList, Health, MarkRead,
-    MessageContent, MessagePage, MessageSent, MessageView, OpenDirect, React, SendMessage,
-    SessionCreated, SyncPage,
+    AccountView, AddMember, Block, BlockList, ContactList, ContactRequestCreated,
+    ContactRequestList, ConversationCreated, ConversationList, ConversationSettingsChange,
+    ConversationSettingsView, CreateAccount, CreateContactRequest, CreateGroup, CreateSession,
+    DeviceList, Health, MarkRead, MessageContent, MessagePage, MessageSent, MessageView,
+    OpenDirect, React, SendMessage, SessionCreated, SyncPage,
 };
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -451,6 +451,27 @@ impl Client {
             encode_segment(message_id)
         );
         decode(&send(self.request(Method::GET, &path)).await?)
+    }
+
+    /// `POST /api/v1/blocks`: blocks an account.
+    pub async fn block(&self, account_id: &str) -> Result<(), ClientError> {
+        let body = Block {
+            account_id: account_id.to_owned(),
+        };
+        send(self.request(Method::POST, "/api/v1/blocks").json(&body)).await?;
+        Ok(())
+    }
+
+    /// `DELETE /api/v1/blocks/{account_id}`.
+    pub async fn unblock(&self, account_id: &str) -> Result<(), ClientError> {
+        let path = format!("/api/v1/blocks/{}", encode_segment(account_id));
+        send(self.request(Method::DELETE, &path)).await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/blocks`: whom this account blocked, the latest first.
+    pub async fn blocks(&self) -> Result<BlockList, ClientError> {
+        decode(&send(self.request(Method::GET, "/api/v1/blocks")).await?)
     }
 
     /// `PATCH /api/v1/conversations/{id}/settings`: mute, pin or archive

@@ -140,6 +140,7 @@ pub fn request_contact(
     if tx.reads().are_contacts(from, to.account_id)? {
         return Err(Rejection::AlreadyContacts.into());
     }
+    crate::blocks::not_blocked(tx.reads(), from, to.account_id)?;
     if let Some(reverse) = tx.open_request_for_update(to.account_id, from)? {
         accept_request(tx, from, reverse.request)?;
         return Ok(reverse.request);

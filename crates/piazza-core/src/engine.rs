@@ -13,7 +13,7 @@ use piazza_domain::event::{Event, Notice};
 use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
-use crate::{accounts, chat, contacts, login_requests, media, pay, presence, profiles};
+use crate::{accounts, blocks, chat, contacts, login_requests, media, pay, presence, profiles};
 
 /// What a job answers, typed again by [`crate::Core`].
 pub type Done = Box<dyn Any + Send>;
@@ -98,6 +98,7 @@ pub trait Engine: Send + Sync + 'static {
 /// Every area adds its data access as a supertrait here, one line.
 pub trait Tx:
     accounts::Writes
+    + blocks::Writes
     + chat::Writes
     + contacts::Writes
     + login_requests::Writes
@@ -133,6 +134,7 @@ pub trait Tx:
 /// Every area adds its queries as a supertrait here, one line.
 pub trait Read:
     accounts::Reads
+    + blocks::Reads
     + chat::Reads
     + contacts::Reads
     + login_requests::Reads
@@ -145,6 +147,7 @@ pub trait Read:
 
 impl<T> Read for T where
     T: accounts::Reads
+        + blocks::Reads
         + chat::Reads
         + contacts::Reads
         + login_requests::Reads

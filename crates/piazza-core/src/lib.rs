@@ -9,6 +9,7 @@
 //! the binary picks one. See ARCHITECTURE.md, "Rules and engines".
 
 pub mod accounts;
+pub mod blocks;
 pub mod chat;
 pub mod contacts;
 pub mod engine;

@@ -42,8 +42,11 @@ pub trait Reads {
     /// Who sees `account`'s presence.
     fn last_seen_shown(&mut self, account: AccountId) -> Result<LastSeen>;
     /// For each of `viewer`'s contacts who shows its presence to contacts,
-    /// when one of its devices was last seen.
+    /// and with whom no block stands either way, when one of its devices
+    /// was last seen.
     fn contacts_last_seen(&mut self, viewer: AccountId) -> Result<Vec<Seen>>;
+    /// `account`'s contacts with whom no block stands either way.
+    fn unblocked_contact_ids(&mut self, account: AccountId) -> Result<Vec<AccountId>>;
 }
 
 /// The changes of this area, inside an engine's transaction.
@@ -51,11 +54,12 @@ pub trait Writes {
     fn set_last_seen_shown(&mut self, account: AccountId, shown: LastSeen) -> Result<()>;
 }
 
-/// Whom `account`'s coming online or going offline is told: its contacts,
-/// unless it shows its presence to nobody.
+/// Whom `account`'s coming online or going offline is told: its contacts
+/// (but those blocked, or blocking it), unless it shows its presence to
+/// nobody.
 pub fn presence_audience(read: &mut dyn Read, account: AccountId) -> Result<Vec<AccountId>> {
     match read.last_seen_shown(account)? {
-        LastSeen::Contacts => read.contact_ids(account),
+        LastSeen::Contacts => read.unblocked_contact_ids(account),
         LastSeen::Nobody => Ok(Vec::new()),
     }
 }

@@ -129,6 +129,8 @@ pub enum Rejection {
     MentionAllNotAllowed,
     #[error("money's messages (transfers, red packets) cannot be forwarded")]
     ForwardNotAllowed,
+    #[error("one of you has blocked the other")]
+    Blocked,
     /// The acting device was signed out (revoked) while its request ran:
     /// answered as its next request would be, 401.
     #[error("this device has been signed out")]

@@ -114,6 +114,8 @@ pub(crate) struct Cache {
     pub member_lists: HashMap<i64, Vec<AccountId>>,
     /// By (account, contact).
     pub contacts: HashMap<(i64, i64), bool>,
+    /// Whether either of a pair blocked the other, by (lower, higher) id.
+    pub blocks: HashMap<(i64, i64), bool>,
     /// Direct conversations by their pair's key.
     pub directs: HashMap<String, Option<i64>>,
     /// A sender's message by client id, as `message_by_client_id` finds it.
@@ -214,6 +216,7 @@ pub(crate) struct Misses {
     pub memberships: HashSet<(i64, i64)>,
     pub member_lists: HashSet<i64>,
     pub contacts: HashSet<(i64, i64)>,
+    pub blocks: HashSet<(i64, i64)>,
     pub directs: HashSet<String>,
     pub heads: HashSet<i64>,
     pub ids: HashSet<IdTable>,
@@ -232,6 +235,7 @@ impl Misses {
             && self.memberships.is_empty()
             && self.member_lists.is_empty()
             && self.contacts.is_empty()
+            && self.blocks.is_empty()
             && self.directs.is_empty()
             && self.heads.is_empty()
             && self.ids.is_empty()
@@ -592,6 +596,18 @@ impl Conn {
                 misses.contacts.insert(key);
             },
             |conn| fetch::contacts(conn, HashSet::from([key])),
+        )
+    }
+
+    /// Whether either of `one` and `other` blocked the other.
+    pub(crate) fn blocked_between(&mut self, one: i64, other: i64) -> Result<bool> {
+        let key = (one.min(other), one.max(other));
+        self.cached(
+            |cache| cache.blocks.get(&key).copied(),
+            |misses| {
+                misses.blocks.insert(key);
+            },
+            |conn| fetch::blocks(conn, HashSet::from([key])),
         )
     }
 

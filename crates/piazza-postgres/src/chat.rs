@@ -310,11 +310,11 @@ impl Reads for Db<'_> {
                         ",
                 message_columns!(),
                 " FROM page JOIN conversations c ON c.id = page.id
-                 LEFT JOIN accounts peer ON c.kind = 0 AND peer.id =
-                     (SELECT p.account_id FROM members p
-                      WHERE p.conversation_id = c.id AND p.account_id <> $1 LIMIT 1)
-                 LEFT JOIN members peer_member
-                     ON peer_member.conversation_id = c.id AND peer_member.account_id = peer.id
+                 LEFT JOIN LATERAL (
+                     SELECT p.account_id, p.read_seq FROM members p
+                     WHERE c.kind = 0 AND p.conversation_id = c.id AND p.account_id <> $1
+                     LIMIT 1) peer_member ON TRUE
+                 LEFT JOIN accounts peer ON peer.id = peer_member.account_id
                  LEFT JOIN LATERAL (
                      SELECT * FROM messages l
                      WHERE l.conversation_id = c.id AND l.seq > page.from_seq

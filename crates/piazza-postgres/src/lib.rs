@@ -13,6 +13,7 @@
 
 mod accounts;
 mod batch;
+mod blocks;
 mod chat;
 mod conn;
 mod contacts;

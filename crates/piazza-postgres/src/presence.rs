@@ -31,6 +31,8 @@ impl Reads for Db<'_> {
             "SELECT a.id, (SELECT max(d.last_seen_at) FROM devices d WHERE d.account_id = a.id)
              FROM contacts c JOIN accounts a ON a.id = c.contact_id
              WHERE c.account_id = $1 AND a.last_seen_shown = 0
+               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = $1 AND b.blocked_id = a.id)
+               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = a.id AND b.blocked_id = $1)
              ORDER BY a.id",
             &[&viewer.row()],
         )?;
@@ -40,6 +42,22 @@ impl Reads for Db<'_> {
                 account: AccountId::from_row(row.get(0)),
                 last_seen: row.get::<_, Option<i64>>(1).map(Timestamp::from_unix_ms),
             })
+            .collect())
+    }
+
+    fn unblocked_contact_ids(&mut self, account: AccountId) -> Result<Vec<AccountId>> {
+        let rows = self.0.query(
+            "SELECT c.contact_id FROM contacts c
+             WHERE c.account_id = $1
+               AND NOT EXISTS (SELECT 1 FROM blocks b
+                               WHERE b.account_id = $1 AND b.blocked_id = c.contact_id)
+               AND NOT EXISTS (SELECT 1 FROM blocks b
+                               WHERE b.account_id = c.contact_id AND b.blocked_id = $1)",
+            &[&account.row()],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| AccountId::from_row(row.get(0)))
             .collect())
     }
 }

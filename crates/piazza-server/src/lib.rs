@@ -139,6 +139,7 @@ pub fn api_routes(limits: &Limits) -> OpenApiRouter<App> {
         .merge(profiles::routes())
         .merge(contacts::routes())
         .merge(routes::presence::routes())
+        .merge(routes::blocks::routes())
         .merge(conversations::routes())
         .merge(wallet::routes())
         .merge(transfers::routes())

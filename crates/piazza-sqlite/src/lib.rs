@@ -9,6 +9,7 @@
 //! and power loss (as far as the disk honours fsync).
 
 mod accounts;
+mod blocks;
 mod chat;
 mod checkpointer;
 mod contacts;
@@ -74,6 +75,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_18_message_actions.sql"),
     include_str!("schema_19_message_extras.sql"),
     include_str!("schema_20_presence.sql"),
+    include_str!("schema_21_blocks.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -37,6 +37,8 @@ impl Reads for Db<'_> {
                 "SELECT a.id, (SELECT MAX(d.last_seen_at) FROM devices d WHERE d.account_id = a.id)
                  FROM contacts c JOIN accounts a ON a.id = c.contact_id
                  WHERE c.account_id = ?1 AND a.last_seen_shown = 0
+                   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = ?1 AND b.blocked_id = a.id)
+                   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = a.id AND b.blocked_id = ?1)
                  ORDER BY a.id",
             )
             .sql()?;
@@ -47,6 +49,24 @@ impl Reads for Db<'_> {
                     last_seen: row.get::<_, Option<i64>>(1)?.map(Timestamp::from_unix_ms),
                 })
             })
+            .sql()?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().sql()
+    }
+
+    fn unblocked_contact_ids(&mut self, account: AccountId) -> Result<Vec<AccountId>> {
+        let mut statement = self
+            .0
+            .prepare_cached(
+                "SELECT c.contact_id FROM contacts c
+                 WHERE c.account_id = ?1
+                   AND NOT EXISTS (SELECT 1 FROM blocks b
+                                   WHERE b.account_id = ?1 AND b.blocked_id = c.contact_id)
+                   AND NOT EXISTS (SELECT 1 FROM blocks b
+                                   WHERE b.account_id = c.contact_id AND b.blocked_id = ?1)",
+            )
+            .sql()?;
+        let rows = statement
+            .query_map([account.row()], |row| Ok(AccountId::from_row(row.get(0)?)))
             .sql()?;
         rows.collect::<rusqlite::Result<Vec<_>>>().sql()
     }

@@ -289,6 +289,19 @@ pub enum ContactsCommand {
         /// The contact's username or account id
         contact: String,
     },
+    /// Block someone you know: no requests or direct messages between you
+    /// either way, no presence; groups still flow
+    Block {
+        /// Their username (a contact, someone in your groups, or who asked you)
+        username: String,
+    },
+    /// Unblock someone
+    Unblock {
+        /// Their username, as `contacts blocked` lists it
+        username: String,
+    },
+    /// List whom you blocked
+    Blocked,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -845,6 +858,9 @@ async fn contacts(cli: &Cli, command: ContactsCommand) -> anyhow::Result<()> {
                 );
             }
         }
+        ContactsCommand::Block { username } => messaging::block(&session, &username).await?,
+        ContactsCommand::Unblock { username } => messaging::unblock(&session, &username).await?,
+        ContactsCommand::Blocked => messaging::blocked(&session).await?,
         ContactsCommand::Remove { contact } => {
             let contacts = session.contacts().await?;
             let found = find_by_username(&contacts, &contact)

@@ -91,7 +91,9 @@ pub(super) fn audience(
     if found.kind == ConversationKind::Direct {
         let peer = members.iter().copied().find(|member| *member != sender);
         match peer {
-            Some(peer) if tx.reads().are_contacts(sender, peer)? => {}
+            Some(peer) if tx.reads().are_contacts(sender, peer)? => {
+                crate::blocks::not_blocked(tx.reads(), sender, peer)?;
+            }
             _ => return Err(Rejection::NotAContact.into()),
         }
     }
@@ -353,9 +355,18 @@ impl Core {
         conversation: ConversationId,
     ) -> StoreResult<Vec<AccountId>> {
         self.read(move |read| {
-            read.membership(viewer, conversation)?
+            let membership = read
+                .membership(viewer, conversation)?
                 .ok_or(Rejection::NotAMember)?;
-            read.member_ids(conversation)
+            let members = read.member_ids(conversation)?;
+            // Between two who blocked one another, nobody else to tell.
+            if membership.kind == ConversationKind::Direct
+                && let Some(peer) = members.iter().find(|member| **member != viewer)
+                && read.blocked_between(viewer, *peer)?
+            {
+                return Ok(vec![viewer]);
+            }
+            Ok(members)
         })
         .await
     }

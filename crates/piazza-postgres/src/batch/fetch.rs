@@ -29,6 +29,9 @@ pub(super) fn all(conn: &mut Conn, misses: Misses) -> Result<()> {
     if !misses.contacts.is_empty() {
         contacts(conn, misses.contacts)?;
     }
+    if !misses.blocks.is_empty() {
+        blocks(conn, misses.blocks)?;
+    }
     if !misses.sessions.is_empty() {
         sessions(conn, misses.sessions)?;
     }
@@ -186,6 +189,27 @@ pub(crate) fn contacts(conn: &mut Conn, keys: HashSet<(i64, i64)>) -> Result<()>
     for key in keys {
         if !batch.cache.contacts.contains_key(&key) {
             batch.set(|cache| &mut cache.contacts, key, found.contains(&key));
+        }
+    }
+    Ok(())
+}
+
+/// Whether either of each (lower, higher) pair blocked the other.
+pub(crate) fn blocks(conn: &mut Conn, keys: HashSet<(i64, i64)>) -> Result<()> {
+    let (lows, highs): (Vec<i64>, Vec<i64>) = keys.iter().copied().unzip();
+    let rows = conn.raw_query(
+        "SELECT k.low, k.high
+         FROM unnest($1::bigint[], $2::bigint[]) AS k(low, high)
+         WHERE EXISTS (SELECT 1 FROM blocks b
+                       WHERE (b.account_id = k.low AND b.blocked_id = k.high)
+                          OR (b.account_id = k.high AND b.blocked_id = k.low))",
+        &[&lows, &highs],
+    )?;
+    let found: HashSet<(i64, i64)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    let batch = conn.batch_mut();
+    for key in keys {
+        if !batch.cache.blocks.contains_key(&key) {
+            batch.set(|cache| &mut cache.blocks, key, found.contains(&key));
         }
     }
     Ok(())

@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod blocks;
 pub mod compose;
 pub mod contacts;
 pub mod conversations;

@@ -189,3 +189,60 @@ pub async fn change(
     println!("{place}: {marks}");
     Ok(())
 }
+
+/// Blocks the account named `username`.
+pub async fn block(session: &Session, username: &str) -> anyhow::Result<()> {
+    let account = account_id(session, username).await?;
+    session
+        .client
+        .block(&account)
+        .await
+        .map_err(|e| session.explain(e))?;
+    let username = username.trim_start_matches('@');
+    println!("blocked @{username}: no requests or direct messages between you, either way");
+    Ok(())
+}
+
+/// Unblocks the account named `username`, found among those blocked.
+pub async fn unblock(session: &Session, username: &str) -> anyhow::Result<()> {
+    let username = username.trim_start_matches('@');
+    let blocked = session
+        .client
+        .blocks()
+        .await
+        .map_err(|e| session.explain(e))?;
+    let Some(found) = blocked
+        .blocks
+        .iter()
+        .find(|block| block.username.eq_ignore_ascii_case(username))
+    else {
+        bail!("you have not blocked @{username}: `piazza contacts blocked` lists whom you did");
+    };
+    session
+        .client
+        .unblock(&found.account_id)
+        .await
+        .map_err(|e| session.explain(e))?;
+    println!("unblocked @{username}");
+    Ok(())
+}
+
+/// Lists whom the account blocked.
+pub async fn blocked(session: &Session) -> anyhow::Result<()> {
+    let blocked = session
+        .client
+        .blocks()
+        .await
+        .map_err(|e| session.explain(e))?;
+    if blocked.blocks.is_empty() {
+        println!("you have blocked nobody");
+    }
+    for block in blocked.blocks {
+        let who = super::render::person_label(&block.username, &block.display_name);
+        println!(
+            "{who}  (since {})",
+            super::render::short_time(&block.blocked_at)
+        );
+    }
+    Ok(())
+}

@@ -255,3 +255,36 @@ async fn replies_mentions_places_cards_forwards_and_settings_from_the_cli() {
     assert_eq!(archived.trim(), "Tea: muted, archived");
     app.shut_down().await;
 }
+
+#[tokio::test]
+async fn block_and_unblock_from_the_cli() {
+    let app = spawn_app().await;
+    let ann = person(&app, "ann", "Ann Lee").await;
+    let bob = person(&app, "bob", "Bob Chen").await;
+    befriend(&ann, &bob).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cli.toml");
+    piazza(&app, &config, "ann", &["login", "ann"]).await;
+    let blocked = piazza(&app, &config, "ann", &["contacts", "block", "bob"]).await;
+    assert_eq!(
+        blocked.trim(),
+        "blocked @bob: no requests or direct messages between you, either way"
+    );
+    let listed = piazza(&app, &config, "ann", &["contacts", "blocked"]).await;
+    assert!(listed.starts_with("Bob Chen (@bob)  (since "), "{listed}");
+    let refused = bob
+        .client
+        .send_message(&befriend_direct(&bob, &ann).await, "b-1", "hi")
+        .await;
+    assert_problem(&refused.unwrap_err(), 403, "blocked");
+    let unblocked = piazza(&app, &config, "ann", &["contacts", "unblock", "bob"]).await;
+    assert_eq!(unblocked.trim(), "unblocked @bob");
+    let listed = piazza(&app, &config, "ann", &["contacts", "blocked"]).await;
+    assert_eq!(listed.trim(), "you have blocked nobody");
+    app.shut_down().await;
+}
+
+/// The direct conversation of two contacts.
+async fn befriend_direct(one: &User, other: &User) -> String {
+    one.client.open_direct(&other.account_id).await.unwrap()
+}

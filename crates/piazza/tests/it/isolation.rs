@@ -227,6 +227,16 @@ fn attempts(owned: &Owned, bob: &User) -> Vec<Attempt> {
             None,
             (404, "account_not_found"),
         ));
+        // Unblocking someone bob never blocked changes nothing, and says
+        // nothing of whether they exist.
+        attempts.push(attempt(
+            Method::DELETE,
+            "/api/v1/blocks/{id}",
+            account,
+            "acct_",
+            None,
+            (204, NO_BODY),
+        ));
     }
     // Declining ann's request to dan, which bob did not receive.
     attempts.push(attempt(

@@ -5,6 +5,7 @@
 
 mod abuse;
 mod bad_input;
+mod blocks;
 mod chaos;
 mod chat;
 mod cli_chat;

@@ -1,0 +1,79 @@
+//! Blocking: an account stops another from reaching it. Between the two,
+//! either way, no contact request is made and no direct message is sent
+//! (403 `blocked`, nothing stored), and neither sees the other's presence
+//! or typing; messages in groups they share still flow, as in WeChat and
+//! WhatsApp. Blocking keeps the contact: unblocking restores everything.
+//! Only an account one knows (as a profile is known: a contact, a
+//! co-member, a party to a request) can be blocked; any other id is 404,
+//! as it is for profiles.
+
+use piazza_domain::event::AccountRef;
+use piazza_domain::store::StoreResult;
+use piazza_domain::{AccountId, Rejection, Timestamp};
+
+use crate::Core;
+use crate::engine::{Read, Result, Tx};
+
+/// Someone the account blocked, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub account: AccountRef,
+    pub since: Timestamp,
+}
+
+/// The queries of this area, as every engine answers them.
+pub trait Reads {
+    /// Whether either of `one` and `other` blocked the other.
+    fn blocked_between(&mut self, one: AccountId, other: AccountId) -> Result<bool>;
+    /// Whom `account` blocked, the latest first.
+    fn blocked_by(&mut self, account: AccountId) -> Result<Vec<Blocked>>;
+}
+
+/// The changes of this area, inside an engine's transaction.
+pub trait Writes {
+    /// `blocker` blocks `blocked` from `at`; `false` if it did already.
+    fn insert_block(
+        &mut self,
+        blocker: AccountId,
+        blocked: AccountId,
+        at: Timestamp,
+    ) -> Result<bool>;
+    /// `blocker` no longer blocks `blocked`; `false` if it did not.
+    fn delete_block(&mut self, blocker: AccountId, blocked: AccountId) -> Result<bool>;
+}
+
+/// Refuses with `Blocked` if either of the two blocked the other.
+pub fn not_blocked(read: &mut dyn Read, one: AccountId, other: AccountId) -> Result<()> {
+    if read.blocked_between(one, other)? {
+        return Err(Rejection::Blocked.into());
+    }
+    Ok(())
+}
+
+/// `blocker` blocks `blocked`, an account it knows (else
+/// `AccountNotFound`, as for an id that does not exist). Again: no change.
+pub fn block(tx: &mut dyn Tx, blocker: AccountId, blocked: AccountId) -> Result<()> {
+    if blocker == blocked {
+        return Err(Rejection::SelfTarget.into());
+    }
+    crate::profiles::profile(tx.reads(), blocker, blocked)?;
+    let now = tx.now();
+    tx.insert_block(blocker, blocked, now)?;
+    Ok(())
+}
+
+impl Core {
+    pub async fn block(&self, blocker: AccountId, blocked: AccountId) -> StoreResult<()> {
+        self.write(move |tx| block(tx, blocker, blocked)).await
+    }
+
+    /// Takes a block back; nothing happens if there was none.
+    pub async fn unblock(&self, blocker: AccountId, blocked: AccountId) -> StoreResult<()> {
+        self.write(move |tx| tx.delete_block(blocker, blocked).map(drop))
+            .await
+    }
+
+    pub async fn blocked_by(&self, account: AccountId) -> StoreResult<Vec<Blocked>> {
+        self.read(move |read| read.blocked_by(account)).await
+    }
+}

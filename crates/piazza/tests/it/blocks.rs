@@ -1,0 +1,116 @@
+//! Blocking: between two accounts, either way, no contact request and no
+//! direct message (403 `blocked`, nothing stored), no presence and no
+//! typing; group messages still flow; unblocking restores it all.
+
+use std::time::Duration;
+
+use piazza_api::ClientFrame;
+use piazza_client::Incoming;
+use reqwest::Method;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_block_stops_direct_messages_either_way_but_not_groups() {
+    let app = spawn_app().await;
+    let (users, group) = group_of(&app, "Plans", &["ann", "bob", "cat"]).await;
+    let (ann, bob) = (&users[0], &users[1]);
+    let direct = ann.client.open_direct(&bob.account_id).await.unwrap();
+    ann.client.send_message(&direct, "a-1", "hi").await.unwrap();
+
+    bob.client.block(&ann.account_id).await.expect("blocked");
+    bob.client
+        .block(&ann.account_id)
+        .await
+        .expect("again: no change");
+    let listed = bob.client.blocks().await.unwrap().blocks;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].account_id.as_str(), listed[0].username.as_str()),
+        (ann.account_id.as_str(), "ann")
+    );
+    for (from, id) in [(ann, "a-2"), (bob, "b-1")] {
+        let refused = from.client.send_message(&direct, id, "still there?").await;
+        assert_problem(&refused.unwrap_err(), 403, "blocked");
+    }
+    assert_eq!(message_count(bob, &direct).await, 1, "nothing stored");
+    ann.client
+        .send_message(&group, "a-3", "group still works")
+        .await
+        .expect("groups flow");
+    bob.client
+        .send_message(&group, "b-2", "yes")
+        .await
+        .expect("groups flow");
+
+    bob.client.unblock(&ann.account_id).await.unwrap();
+    bob.client
+        .unblock(&ann.account_id)
+        .await
+        .expect("again: no change");
+    assert!(bob.client.blocks().await.unwrap().blocks.is_empty());
+    ann.client
+        .send_message(&direct, "a-4", "back")
+        .await
+        .expect("unblocked");
+}
+
+#[tokio::test]
+async fn a_block_stops_requests_presence_and_typing() {
+    let app = spawn_app().await;
+    let eve = app.signup("eve").await;
+    let dan = app.signup("dan").await;
+    dan.client.request_contact("eve", Some("hi")).await.unwrap();
+    eve.client
+        .block(&dan.account_id)
+        .await
+        .expect("a requester is known");
+    let again = dan.client.request_contact("eve", Some("hello?")).await;
+    assert_problem(&again.unwrap_err(), 403, "blocked");
+    let back = eve.client.request_contact("dan", None).await;
+    assert_problem(&back.unwrap_err(), 403, "blocked");
+
+    // Only known accounts, never oneself.
+    let stranger = app.signup("fay").await;
+    let unknown = eve.client.block(&stranger.account_id).await;
+    assert_problem(&unknown.unwrap_err(), 404, "account_not_found");
+    for id in ["acct_999999", "nonsense"] {
+        assert_problem(
+            &eve.client.block(id).await.unwrap_err(),
+            404,
+            "account_not_found",
+        );
+    }
+    assert_problem(
+        &eve.client.block(&eve.account_id).await.unwrap_err(),
+        400,
+        "self_target",
+    );
+
+    // Contacts who block each other see no presence and no typing.
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let direct = befriend(&ann, &bob).await;
+    bob.client.block(&ann.account_id).await.unwrap();
+    for user in [&ann, &bob] {
+        let answer = user
+            .client
+            .raw(Method::GET, "/api/v1/contacts/presence", None, None);
+        let answer = answer.await.unwrap();
+        let list: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(list["presence"], serde_json::json!([]), "{}", user.username);
+    }
+    let (mut bob_socket, _) = live_socket(&bob).await;
+    let (mut ann_socket, _) = live_socket(&ann).await;
+    let typing = ClientFrame::Typing {
+        conversation_id: direct.clone(),
+    };
+    ann_socket.send(&typing).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+    while let Ok(Some(Ok(incoming))) = tokio::time::timeout_at(deadline, bob_socket.next()).await {
+        assert!(
+            !matches!(incoming, Incoming::Ephemeral(_)),
+            "nothing of ann reaches bob: {incoming:?}"
+        );
+    }
+}
