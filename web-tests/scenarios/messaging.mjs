@@ -434,8 +434,8 @@ scenario('location-and-card', async (t) => {
   await openChatWith(bobPage, `ann ${run}`);
   const catName = `cat ${run}`;
 
-  // "+" → Location: the page may not ask where it is (the server's
-  // Permissions-Policy), so the form takes the coordinates and a name.
+  // "+" → Location: the form takes coordinates typed and a name (the
+  // browser's own position is \`location-here\`'s).
   await annPage.click('[data-testid=attach-more]');
   await expectVisible(annPage, '[data-testid=attach-menu] [data-testid=attach-location]', 'the "+" menu');
   await annPage.click('[data-testid=attach-menu] [data-testid=attach-location]');
@@ -486,6 +486,64 @@ scenario('location-and-card', async (t) => {
   await expectText(bobPage, `${card(cat)} [data-testid=card-add-contact]:disabled`, 'Request sent', 'the card saying the request went');
   const requests = await call(cat.token, 'GET', '/contacts/requests');
   if (!requests.requests.some((r) => r.from.account_id === bob.account_id)) fail(`Cat's requests: ${JSON.stringify(requests)}`);
+  t.screenshot(annPage);
+  t.screenshot(bobPage, 'phone');
+});
+
+scenario('location-here', async (t) => {
+  const [ann, bob] = [await apiUser('ann'), await apiUser('bob')];
+  const direct = await apiBefriend(ann, bob);
+  const annPage = await t.page({ viewport: DESKTOP });
+  const bobPage = await t.page({ viewport: PHONE, name: 'phone' });
+  await logInInBrowser(annPage, ann.username);
+  await logInInBrowser(bobPage, bob.username);
+  await openChatWith(annPage, `bob ${run}`);
+  await openChatWith(bobPage, `ann ${run}`);
+  const openForm = async () => {
+    await annPage.click('[data-testid=attach-more]');
+    await annPage.click('[data-testid=attach-menu] [data-testid=attach-location]');
+    await expectVisible(annPage, '[data-testid=location-dialog] [data-testid=location-here]', '"Use my location" in the form');
+  };
+
+  // Not allowed (yet): the browser refuses, and the form says how to
+  // allow it, still taking coordinates typed.
+  await openForm();
+  await annPage.click('[data-testid=location-here]');
+  await expectText(annPage, '[data-testid=location-status][data-state=denied]', 'Location access is blocked', 'the refusal said');
+  if (await annPage.inputValue('#location-lat')) fail('a refused position filled the form');
+  await t.screenshotNow(annPage, 'denied');
+
+  // Allowed, at the Colosseum: the button fills the form with where she is.
+  const context = annPage.context();
+  await context.grantPermissions(['geolocation'], { origin: args.baseUrl });
+  await context.setGeolocation({ latitude: 41.890251, longitude: 12.492373 });
+  await annPage.click('[data-testid=location-here]');
+  await expectAttached(annPage, '[data-testid=location-status][data-state=found]', 'the position found');
+  const filled = [await annPage.inputValue('#location-lat'), await annPage.inputValue('#location-lon')];
+  if (JSON.stringify(filled) !== JSON.stringify(['41.890251', '12.492373'])) fail(`the form holds ${filled}`);
+  const focused = await annPage.evaluate(() => document.activeElement?.id);
+  if (focused !== 'location-name') fail(`the focus is on ${focused}, not the name`);
+  await annPage.fill('#location-name', 'Colosseo');
+  await t.screenshotNow(annPage, 'form');
+  await annPage.click('[data-testid=location-send]');
+
+  // The place sent shows those coordinates, at Ann's and live at Bob's.
+  const place = '.msg:has([data-testid=location])';
+  await expectVisible(annPage, `.msg.mine[data-status=sent]${place.slice(4)}`, 'the place sent');
+  await expectText(bobPage, `${place} .place-name`, 'Colosseo', "the place's name at Bob");
+  await expectText(bobPage, `${place} .place-coordinates`, '41.89025, 12.49237', 'its coordinates at Bob');
+  const link = new URL((await bobPage.getAttribute(`${place} [data-testid=location-link]`, 'href')) ?? 'about:blank');
+  if (link.searchParams.get('mlat') !== '41.890251' || link.searchParams.get('mlon') !== '12.492373') fail(`the map link is ${link}`);
+  const stored = (await call(bob.token, 'GET', `/conversations/${direct}/messages?limit=1`)).messages[0];
+  if (stored?.kind !== 'location' || stored.location?.lat !== 41.890251 || stored.location?.lon !== 12.492373) fail(`stored: ${JSON.stringify(stored)}`);
+
+  // Allowed before: the next form is filled at once, with no click (a
+  // position up to a minute old will do).
+  await annPage.click('[data-testid=attach-more]');
+  await annPage.click('[data-testid=attach-menu] [data-testid=attach-location]');
+  await annPage.waitForFunction(() => document.querySelector('#location-lat')?.value === '41.890251', null, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail('the form of a page allowed before was not filled at once'));
+  await annPage.click('[data-testid=location-dialog] button:text-is("Cancel")');
   t.screenshot(annPage);
   t.screenshot(bobPage, 'phone');
 });

@@ -149,6 +149,18 @@ export class Api {
   outgoingRequests() {
     return this.get('/contacts/requests/outgoing?limit=200');
   }
+  /** `{presence: [{account_id, online, last_seen?}]}`: my contacts who show it. */
+  contactsPresence() {
+    return this.get('/contacts/presence');
+  }
+  /** `{last_seen: 'contacts' | 'nobody'}`: who sees whether I am online. */
+  privacy() {
+    return this.get('/me/privacy');
+  }
+  /** Changes who sees whether I am online; answers as `privacy()`. */
+  updatePrivacy(changes) {
+    return this.patch('/me/privacy', changes);
+  }
 
   // Conversations.
   conversations() {

@@ -3,6 +3,7 @@
 
 import { Api } from './api.js';
 import { Sync } from './sync.js';
+import { Presence } from './presence.js';
 
 const ACCOUNTS_KEY = 'piazza.accounts';
 const CURRENT_KEY = 'piazza.current';
@@ -55,8 +56,9 @@ export function deviceName() {
 
 /**
  * The account in use: its Api, its Sync, a directory of the people it
- * knows, and a bag of per-area state (`session.state.chat`, …). Areas
- * listen to `session` for 'event' (each sync event, in log order).
+ * knows, my contacts' presence, and a bag of per-area state
+ * (`session.state.chat`, …). Areas listen to `session` for 'event' (each
+ * sync event, in log order) and 'ephemeral' (typing, presence: live only).
  */
 export class Session extends EventTarget {
   constructor(account, onRevoked) {
@@ -98,6 +100,12 @@ export class Session extends EventTarget {
     this.sync.addEventListener('connected', (/** @type {CustomEvent} */ e) =>
       this.dispatchEvent(new CustomEvent('connected', { detail: e.detail })),
     );
+    // Typing and presence: live only, never in the log (no cursor).
+    this.sync.addEventListener('ephemeral', (/** @type {CustomEvent} */ e) =>
+      this.dispatchEvent(new CustomEvent('ephemeral', { detail: e.detail })),
+    );
+    /** Whether my contacts are online, and when they were last seen. */
+    this.presence = new Presence(this);
   }
 
   get me() {

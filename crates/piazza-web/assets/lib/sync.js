@@ -3,6 +3,8 @@
 // asks for a replay from the last cursor it saw, so nothing is missed.
 // When the socket keeps failing, it falls back to HTTP long-polling of
 // /sync from the same cursor. Events are handed out in log order, each once.
+// Frames with a `type` and no `cursor` (typing, presence) are ephemeral:
+// never in the log, they are handed out as 'ephemeral' and move nothing.
 
 /** Reconnect delays grow to this cap. */
 const BACKOFF_MAX_MS = 15000;
@@ -79,6 +81,7 @@ export class Sync extends EventTarget {
         return;
       }
       if (frame.type) this.deliver(frame);
+      // Other frames (`op`: an error about a typing notice, a pong) need no answer.
     };
     socket.onclose = (close) => {
       this.socket = null;
@@ -139,7 +142,27 @@ export class Sync extends EventTarget {
     this.connect();
   }
 
+  /**
+   * Sends a frame on the socket (`{op: 'typing', …}`) if it is open; false
+   * otherwise. Nothing is queued: what goes this way is only worth saying now.
+   * @param {Record<string, any>} frame
+   */
+  send(frame) {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /**
+   * A frame with a `type`: a log event (it has a cursor) goes out once, in
+   * order, as 'event', and moves the cursor; an ephemeral one (no cursor:
+   * typing, presence) goes out as 'ephemeral' and moves nothing.
+   */
   deliver(event) {
+    if (event.cursor == null) {
+      this.dispatchEvent(new CustomEvent('ephemeral', { detail: event }));
+      return;
+    }
     if (this.cursor && position(event.cursor) <= position(this.cursor)) return;
     this.cursor = event.cursor;
     this.dispatchEvent(new CustomEvent('event', { detail: event }));

@@ -82,6 +82,23 @@ function showPicture(session, element, mediaId, retry) {
     .catch(() => {});
 }
 
+/**
+ * A green dot on an avatar's slot (a `.row-avatar`) while its person is
+ * online, named for screen readers; none otherwise. The slot keeps it
+ * across a new avatar only if called again.
+ * @param {HTMLElement} slot
+ * @param {boolean} online
+ */
+export function onlineDot(slot, online) {
+  const dot = slot.querySelector(':scope > .online-dot');
+  if (!online) {
+    dot?.remove();
+    return;
+  }
+  const label = t('presence.online');
+  if (!dot) slot.append(h('span', { class: 'online-dot', role: 'img', 'aria-label': label, title: label, 'data-testid': 'online-dot' }));
+}
+
 /** A count badge (hidden at 0; "99+" past 99); `muted` greys it (a muted chat). */
 export function badge(count = 0, { muted = false, label = null } = {}) {
   const element = h('span', { class: 'badge' });

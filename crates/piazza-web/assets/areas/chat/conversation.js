@@ -18,6 +18,7 @@ import { contactCardContent, contactCardDialog } from './cards.js';
 import { forwardDialog } from './forward.js';
 import { openConversationMenu } from './conversation-menu.js';
 import { problemText } from '../auth/index.js';
+import { presenceText } from '../../lib/presence.js';
 /** The preview and the viewer load on first use, not before the first paint. */
 const pictures = () => import('./pictures.js');
 
@@ -38,6 +39,8 @@ const IMAGE_BYTES_MAX = 10 * 1024 * 1024;
 const QUOTE_PAGES_MAX = 20;
 /** How long a message gone to from its quote stays lit. */
 const FLASH_MS = 1600;
+/** "last seen 5 minutes ago" is worded again this often. */
+const PRESENCE_REWORD_MS = 60 * 1000;
 
 /**
  * What other areas add to a conversation, so this view never names them:
@@ -100,6 +103,14 @@ export class Conversation extends HTMLElement {
       if (id === this.conversationId && seq === this.liveSeq) this.live.textContent = '';
     };
     this.state.addEventListener('deleted', this.onDeleted);
+    // Who is typing, and the person's presence, under the title.
+    this.onTyping = (e) => {
+      if (e.detail === this.conversationId) this.updateSubtitle();
+    };
+    this.state.typing.addEventListener('typing', this.onTyping);
+    this.onPresence = () => this.updateSubtitle();
+    this.session.presence?.addEventListener('change', this.onPresence);
+    this.presenceTimer = setInterval(this.onPresence, PRESENCE_REWORD_MS);
     // Back to a tab left on this conversation: what it shows is read now.
     this.onVisible = () => {
       if (document.visibilityState !== 'visible') return;
@@ -126,6 +137,9 @@ export class Conversation extends HTMLElement {
     this.state.removeEventListener('incoming', this.onIncoming);
     this.state.removeEventListener('recalled', this.onRecalled);
     this.state.removeEventListener('deleted', this.onDeleted);
+    this.state.typing.removeEventListener('typing', this.onTyping);
+    this.session.presence?.removeEventListener('change', this.onPresence);
+    clearInterval(this.presenceTimer);
     clearTimeout(this.recallTimer);
     this.recallExpiry = 0;
     closeMessageMenu();
@@ -177,7 +191,7 @@ export class Conversation extends HTMLElement {
    */
   buildHeader() {
     this.titleElement = h('h2', { id: 'conversation-title' });
-    this.subtitle = h('span', { class: 'subtitle' });
+    this.subtitle = h('span', { class: 'subtitle', 'data-testid': 'conversation-subtitle' });
     this.avatarSlot = h('span', { class: 'peer-avatar' });
     this.peerLink = h(
       'a',
@@ -258,12 +272,15 @@ export class Conversation extends HTMLElement {
         this.replyBar.clear();
       }
     });
+    // The others see that I type (never for an empty composer).
+    input.addEventListener('input', () => this.state.typing.typed(this.conversationId, input.value));
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = input.value.trim();
       if (!text) return;
       input.value = '';
       this.stick = true;
+      this.state.typing.sent(this.conversationId);
       this.state.send(this.conversationId, text, { ...this.takeReply(), ...this.picker.take(text) });
     });
     return form;
@@ -349,6 +366,7 @@ export class Conversation extends HTMLElement {
     this.menuButton.disabled = gone;
     for (const extra of this.extras) extra.update?.(conversation, gone);
     this.status.textContent = gone ? t('chat.not_member') : '';
+    this.updateSubtitle();
     if (!conversation) {
       this.titleElement.textContent = t('chat.title');
       return;
@@ -356,7 +374,6 @@ export class Conversation extends HTMLElement {
     const title = this.state.title(this.conversationId);
     this.titleElement.textContent = title;
     const group = conversation.kind === 'group';
-    this.subtitle.textContent = group ? t('group.member_count', { count: conversation.member_count }) : '';
     this.infoLink.hidden = !group;
     const face = this.state.face(this.conversationId);
     const faceKey = `${face.account_id ?? ''}|${face.avatar_media_id ?? ''}|${title}`;
@@ -383,6 +400,26 @@ export class Conversation extends HTMLElement {
     this.muteButton.setAttribute('aria-label', muteLabel);
     this.muteButton.title = muteLabel;
     replace(this.muteButton, icon(muted ? 'bell-off' : 'bell'));
+  }
+
+  /**
+   * Under the title: who is typing while someone is, else a group's
+   * member count, or whether the person of a direct chat is online or
+   * when they were last seen (nothing when they hide it).
+   */
+  updateSubtitle() {
+    const conversation = this.state.conversations.get(this.conversationId);
+    if (!conversation) {
+      this.subtitle.textContent = '';
+      return;
+    }
+    const typing = this.state.typing.text(this.conversationId);
+    const group = conversation.kind === 'group';
+    const seen = group ? null : this.session.presence?.of(this.state.peerOf(this.conversationId));
+    this.subtitle.textContent = typing || (group ? t('group.member_count', { count: conversation.member_count }) : presenceText(seen));
+    this.subtitle.classList.toggle('typing', !!typing);
+    this.subtitle.dataset.typing = String(!!typing);
+    this.subtitle.dataset.presence = group || !seen ? '' : seen.online ? 'online' : 'last-seen';
   }
 
   refresh() {

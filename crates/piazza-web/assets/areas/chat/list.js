@@ -1,7 +1,8 @@
 // <pz-chat-list>: the conversations, pinned first, then the most recent,
 // each with its last message (the sender named in a group), its unread
 // count (grey when muted), an "@" when it mentions me, a pin and a muted
-// bell; entries are kept (by id) and moved, so a live reorder does not
+// bell, "Bob is typing…" in place of the last message while someone is,
+// and a green dot on a direct chat whose person is online; entries are kept (by id) and moved, so a live reorder does not
 // lose keyboard focus. Archived conversations leave the list for a row of
 // their own, "Archived (n)", which opens them in its place. Each entry's
 // "…" (on a desktop shown on hover or focus), a right click or a long
@@ -10,7 +11,7 @@
 import { h, icon, replace, shortTime } from '../../lib/dom.js';
 import { language, t } from '../../lib/i18n.js';
 import { messageSummary } from './summary.js';
-import { avatar, emptyState, iconButton, listRow, setBadge } from '../../lib/ui.js';
+import { avatar, emptyState, iconButton, listRow, onlineDot, setBadge } from '../../lib/ui.js';
 import { notifyBanner, shouldAsk } from './notify.js';
 import { closeMessageMenu } from './message-menu.js';
 import { openConversationMenu } from './conversation-menu.js';
@@ -23,11 +24,15 @@ export class ChatList extends HTMLElement {
     if (!this.built) this.build();
     this.onChanged = () => this.schedule();
     this.state.addEventListener('changed', this.onChanged);
+    this.state.typing.addEventListener('typing', this.onChanged);
+    this.session.presence?.addEventListener('change', this.onChanged);
     this.schedule();
   }
 
   disconnectedCallback() {
     this.state.removeEventListener('changed', this.onChanged);
+    this.state.typing.removeEventListener('typing', this.onChanged);
+    this.session.presence?.removeEventListener('change', this.onChanged);
   }
 
   build() {
@@ -196,18 +201,18 @@ export class ChatList extends HTMLElement {
       entry.avatarKey = avatarKey;
       replace(entry.avatar, avatar(session, { ...face, title }));
     }
+    const online = conversation.kind === 'direct' && !!session.presence?.isOnline(face.account_id);
+    onlineDot(entry.avatar, online);
+    entry.item.dataset.online = String(online);
     const last = conversation.last;
     entry.meta.textContent = last ? shortTime(last.sent_at, language()) : '';
-    let preview = '';
-    if (last) {
-      const who = last.sender === session.me ? t('chat.you') : session.name(last.sender);
-      const body = messageSummary(last, session, () => this.schedule());
-      // A recall line names who recalled; others name the sender in a group, or me.
-      const named = !last.recalled && (conversation.kind === 'group' || last.sender === session.me);
-      preview = named ? `${who}: ${body}` : body;
-    }
+    // Someone typing takes the last message's place.
+    const typing = this.state.typing.text(conversation.conversation_id);
+    const preview = typing || this.preview(conversation);
     entry.subtitle.textContent = preview;
     entry.subtitle.hidden = !preview;
+    entry.subtitle.classList.toggle('typing', !!typing);
+    entry.item.dataset.typing = String(!!typing);
     const unread = conversation.unread ?? 0;
     const muted = !!conversation.muted;
     setBadge(entry.badge, unread, { muted, label: t('chat.unread', { count: unread }) });
@@ -220,6 +225,17 @@ export class ChatList extends HTMLElement {
     this.fillMarks(entry, conversation);
     if (this.currentId === conversation.conversation_id) entry.link.setAttribute('aria-current', 'page');
     else entry.link.removeAttribute('aria-current');
+  }
+
+  /** The last message in a line: the sender named in a group, or me; a recall line names who recalled. */
+  preview(conversation) {
+    const last = conversation.last;
+    if (!last) return '';
+    const session = this.session;
+    const who = last.sender === session.me ? t('chat.you') : session.name(last.sender);
+    const body = messageSummary(last, session, () => this.schedule());
+    const named = !last.recalled && (conversation.kind === 'group' || last.sender === session.me);
+    return named ? `${who}: ${body}` : body;
   }
 
   /** The pin and the muted bell beside the title, named for screen readers. */

@@ -1,6 +1,6 @@
-// Places: the composer's "Location" (where the browser says I am, where
-// the page's Permissions-Policy lets it ask and the person allows it, or
-// coordinates typed in a small form, with a name), and a
+// Places: the composer's "Location" (where the browser says I am, once the
+// person allows it — "Use my location"; a refusal says how to allow it —,
+// or coordinates typed in a small form, with a name), and a
 // place's bubble: its name, its coordinates and a link to OpenStreetMap.
 // Only a link: the page shows no map tiles and asks nothing of another
 // site (its Content-Security-Policy would refuse them anyway).
@@ -17,14 +17,16 @@ const LOCATE_TIMEOUT_MS = 15000;
 const SHOWN_DECIMALS = 5;
 
 /**
- * Whether this page may ask where it is: the browser has geolocation and
- * the page's Permissions-Policy allows it (Chrome says so through
+ * Whether this page may ask where it is: the browser has geolocation, the
+ * page is a secure context (https, or localhost: browsers refuse it to a
+ * plain http:// LAN address), and its Permissions-Policy allows it (the
+ * server's says `geolocation=(self)`; Chrome tells through
  * `document.permissionsPolicy`, or `featurePolicy` before it; a browser
  * that cannot say is asked, and its refusal is said).
  */
 function canLocate() {
   const policy = /** @type {any} */ (document).permissionsPolicy ?? /** @type {any} */ (document).featurePolicy;
-  return 'geolocation' in navigator && (policy?.allowsFeature?.('geolocation') ?? true);
+  return 'geolocation' in navigator && window.isSecureContext !== false && (policy?.allowsFeature?.('geolocation') ?? true);
 }
 
 /**
@@ -90,13 +92,17 @@ function locationForm(send, close) {
     status.textContent = t('chat.location_finding');
     navigator.geolocation.getCurrentPosition(
       (position) => {
+        status.dataset.state = 'found';
         lat.input.value = position.coords.latitude.toFixed(6);
         lon.input.value = position.coords.longitude.toFixed(6);
         status.textContent = t('chat.location_found');
         name.input.focus();
       },
-      () => {
-        status.textContent = t('chat.location_unavailable');
+      (error) => {
+        // Refused (now, or for this site before): say how to allow it; the form still takes coordinates.
+        const denied = error.code === error.PERMISSION_DENIED;
+        status.textContent = t(denied ? 'chat.location_denied' : 'chat.location_unavailable');
+        status.dataset.state = denied ? 'denied' : 'unavailable';
         lat.input.focus();
       },
       { timeout: LOCATE_TIMEOUT_MS, maximumAge: 60000 },

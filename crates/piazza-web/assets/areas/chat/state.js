@@ -8,7 +8,8 @@
 // {conversation_id, message}) and 'deleted' (I deleted a message for
 // myself, here or on another of my devices, detail = {conversation_id,
 // seq}): it leaves its log and is never taken in again; 'refused' (the
-// server refused a send for good, detail = {conversation_id, error}). A message's
+// server refused a send for good, detail = {conversation_id, error});
+// `typing` says who is typing where (its own 'typing' events). A message's
 // reactions (`reactions`, as history gives them: each emoji once, with
 // its count and who reacted) change by account, so an event told twice,
 // or my own change followed by its event, counts once.
@@ -16,13 +17,10 @@
 import { newClientMsgId } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { mentionsMe, remainingMentions, wireFields } from './fields.js';
+import { Typing } from './typing.js';
 
 /** Messages fetched per history page. */
 export const HISTORY_PAGE_LEN = 100;
-/** Previews completed at start (the rest as messages come in). */
-const PREVIEWS_MAX = 40;
-/** The kinds whose preview the list's `last_message` has all it needs for. */
-const PLAIN_KINDS = new Set(['text', 'image', 'location', 'contact_card']);
 /** How long a send may take before it shows as failed. */
 const SEND_TIMEOUT_MS = 10000;
 /**
@@ -282,8 +280,8 @@ export class ChatState extends EventTarget {
     this.reloadTimer = null;
     /** Quoted messages fetched for replies, by `conversation|message_id`: `{message}` or `{missing: true}`. */
     this.quotes = new Map();
-    /** The last messages fetched whole for the list's previews (`completePreviews`), by `conversation|message_id`. */
-    this.previewsAsked = new Set();
+    /** Who is typing where (live only: `typing` events are never in the log). */
+    this.typing = new Typing(session);
     session.addEventListener('event', (e) => this.apply(e.detail));
     session.addEventListener('connected', (e) => {
       // A fresh socket (no cursor yet) only carries what happens from now
@@ -331,35 +329,6 @@ export class ChatState extends EventTarget {
     // An open conversation shows its read marks once the peer's position is known.
     for (const id of reread) this.dispatchEvent(new CustomEvent('messages', { detail: id }));
     this.adoptOldMutes();
-    this.completePreviews();
-  }
-
-  /**
-   * The list's `last_message` is a summary: no `ref`, so a money
-   * message's preview ("[Transfer] ¥12.34") would lack its amount, and no
-   * `recalled_by`, so a group owner's recall would be worded as the
-   * sender's. Those are fetched whole, once each.
-   */
-  async completePreviews() {
-    const partial = this.list()
-      .filter(({ conversation_id: id, last }) => last && !this.previewsAsked.has(`${id}|${last.message_id}`))
-      .filter(({ last }) => (last.recalled ? last.recalled_by === undefined : !last.ref && !PLAIN_KINDS.has(last.kind ?? 'text')))
-      .slice(0, PREVIEWS_MAX);
-    if (!partial.length) return;
-    await Promise.all(
-      partial.map(async ({ conversation_id: id, last }) => {
-        this.previewsAsked.add(`${id}|${last.message_id}`);
-        try {
-          const message = await this.session.api.message(id, last.message_id);
-          // A newer snapshot or message may have come meanwhile.
-          const conversation = this.conversations.get(id);
-          if (conversation?.last?.seq === message.seq) conversation.last = this.log(id).withRecall({ ...message, conversation_id: id });
-        } catch {
-          // A preview is a nicety; the list stands without it.
-        }
-      }),
-    );
-    this.changed();
   }
 
   /**
@@ -843,6 +812,8 @@ export class ChatState extends EventTarget {
   apply(event) {
     switch (event.type) {
       case 'message.new': {
+        // Their message ends their typing there.
+        this.typing.stop(event.conversation_id, event.sender);
         const isNew = this.noteMessage(event.conversation_id, event);
         if (isNew) {
           this.dispatchEvent(new CustomEvent('messages', { detail: event.conversation_id }));

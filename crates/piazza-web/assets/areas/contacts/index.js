@@ -1,11 +1,11 @@
 // Contacts: adding someone by username (who they are shown first, with a
 // greeting to send), the requests received (accept or decline) and sent
-// (pending), the contacts themselves (each opens their profile), and a
-// person's profile page.
+// (pending), the contacts themselves (each opens their profile, with a
+// green dot while they are online), and a person's profile page.
 
 import { h, replace, whenIdle } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
-import { avatar, emptyState, listRow, toast } from '../../lib/ui.js';
+import { avatar, emptyState, listRow, onlineDot, toast } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
 import { openDirectChat } from '../chat/index.js';
 
@@ -151,12 +151,24 @@ function contactsView(ctx) {
     else session.removeEventListener('contacts-changed', onChange);
   };
   session.addEventListener('contacts-changed', onChange);
+  // Who is online changes live: the dots move in place.
+  const onPresence = () => {
+    if (!page.isConnected) {
+      session.presence.removeEventListener('change', onPresence);
+      return;
+    }
+    for (const row of list.querySelectorAll('li[data-account-id]')) {
+      const slot = /** @type {HTMLElement} */ (row.querySelector('.row-avatar'));
+      onlineDot(slot, session.presence.isOnline(/** @type {HTMLElement} */ (row).dataset.accountId));
+    }
+  };
+  session.presence.addEventListener('change', onPresence);
   refresh();
   return page;
 }
 
 function contactRow(session, contact, error) {
-  return listRow({
+  const row = listRow({
     href: `#/contacts/${encodeURIComponent(contact.account_id)}`,
     avatar: avatar(session, session.people.get(contact.account_id) ?? contact),
     title: contact.display_name || contact.username,
@@ -172,6 +184,8 @@ function contactRow(session, contact, error) {
       t('contacts.message'),
     ),
   });
+  onlineDot(row.avatar, session.presence.isOnline(contact.account_id));
+  return row;
 }
 
 /** A request received: who (name, picture, username), their greeting, Accept and Decline. */

@@ -1,5 +1,6 @@
-// The Me page: my own profile (picture, display name, bio; PATCH /me) and
-// my password (PUT /me/password, optionally logging my other devices out).
+// The Me page: my own profile (picture, display name, bio; PATCH /me), who
+// sees when I am online (PATCH /me/privacy) and my password (PUT
+// /me/password, optionally logging my other devices out).
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
@@ -20,6 +21,7 @@ export function meView(ctx) {
     { class: 'page me-page', 'aria-labelledby': 'me-title' },
     h('h1', { id: 'me-title' }, t('me.title')),
     profileCard(session),
+    privacyCard(session),
     passwordCard(session),
   );
   return page;
@@ -114,6 +116,49 @@ function followPictureChoice(session, { file, remove }, save, error) {
     }
   });
   remove.addEventListener('click', () => save({ avatar_media_id: null }, t('me.picture_removed')));
+}
+
+/**
+ * "Who can see when I'm online": my contacts or nobody. A choice is saved
+ * at once; refused, the one before comes back and the error is said.
+ */
+function privacyCard(session) {
+  const error = errorLine();
+  const choice = (value, label) =>
+    h('label', { class: 'check' }, h('input', { type: 'radio', name: 'last_seen', value, disabled: true, 'data-testid': `privacy-${value}` }), t(label));
+  const form = h(
+    'form',
+    { class: 'card me-privacy', 'aria-labelledby': 'me-privacy-title', 'data-testid': 'me-privacy' },
+    h('h2', { id: 'me-privacy-title' }, t('me.privacy_title')),
+    h('fieldset', { class: 'privacy-choices' }, h('legend', {}, t('me.last_seen_label')), choice('contacts', 'me.last_seen_contacts'), choice('nobody', 'me.last_seen_nobody')),
+    h('p', { class: 'hint' }, t('me.last_seen_hint')),
+    error,
+  );
+  const radios = /** @type {HTMLInputElement[]} */ ([...form.querySelectorAll('input[name=last_seen]')]);
+  let shown = null;
+  const show = (value, enabled = true) => {
+    shown = value;
+    for (const radio of radios) {
+      radio.checked = radio.value === value;
+      radio.disabled = !enabled;
+    }
+  };
+  session.api.privacy().then((privacy) => show(privacy.last_seen), (failure) => (error.textContent = problemText(failure)));
+  form.addEventListener('change', async (e) => {
+    const value = /** @type {HTMLInputElement} */ (e.target).value;
+    const before = shown;
+    error.textContent = '';
+    show(value, false);
+    try {
+      show((await session.api.updatePrivacy({ last_seen: value })).last_seen);
+      toast(t('me.privacy_saved'), { tone: 'success', testid: 'privacy-saved' });
+    } catch (failure) {
+      show(before);
+      error.textContent = problemText(failure);
+    }
+  });
+  form.addEventListener('submit', (e) => e.preventDefault());
+  return form;
 }
 
 function passwordCard(session) {
