@@ -25,6 +25,7 @@
 mod catchup;
 mod connections;
 mod conversation_list;
+mod group;
 mod ledger;
 mod messaging;
 mod money;
@@ -92,6 +93,9 @@ pub enum BenchCommand {
     /// Every member of a full group types at once: typing events per
     /// second through the hub, nothing written.
     Typing(typing::TypingArgs),
+    /// A full group, all online, takes 50 messages a second: the time
+    /// from a send to its last member.
+    Group(group::GroupArgs),
 }
 
 impl BenchCommand {
@@ -108,6 +112,7 @@ impl BenchCommand {
             BenchCommand::Soak(args) => args.sockets as u64,
             BenchCommand::ConversationList(_) => 64,
             BenchCommand::Typing(args) => args.members as u64,
+            BenchCommand::Group(args) => args.members as u64,
         };
         sockets + SLACK
     }
@@ -194,6 +199,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Soak(args) => soak::run(&mut server, args).await,
         BenchCommand::ConversationList(args) => conversation_list::run(&mut server, args).await,
         BenchCommand::Typing(args) => typing::run(&mut server, args).await,
+        BenchCommand::Group(args) => group::run(&mut server, args).await,
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.
