@@ -646,6 +646,42 @@ scenario('unread-and-settings', async (t) => {
   t.screenshot(desk);
 });
 
+// ------------------------------------------------------------ the list: previews from its own fields
+
+scenario('list-previews', async (t) => {
+  const [ann, bob, cat] = [await apiUser('ann'), await apiUser('bob'), await apiUser('cat')];
+  const direct = await apiBefriend(ann, bob);
+  await apiBefriend(ann, cat);
+  const group = await apiGroup(ann, `Club ${run}`, [bob, cat]);
+  // Bob's transfer is the last of their chat; Cat's message, recalled by
+  // the group's owner, the last of the group.
+  await apiFund(bob, 10000);
+  await call(bob.token, 'POST', '/transfers', { to: ann.account_id, amount_minor: 1234, pin: PIN }, { 'Idempotency-Key': randomUUID() });
+  const cats = await apiSend(cat, group, 'A message the owner takes back');
+  await call(ann.token, 'POST', `/conversations/${group}/messages/${cats.message_id}/recall`);
+  const listed = (await call(ann.token, 'GET', '/conversations')).conversations;
+  const [money, recalled] = [direct, group].map((id) => listed.find((c) => c.conversation_id === id)?.last_message);
+  if (!money?.ref || money.kind !== 'transfer' || recalled?.recalled_by !== ann.account_id) fail(`the list's last messages: ${JSON.stringify([money, recalled])}`);
+
+  // The list words both from its own fields (the transfer's amount from
+  // its ref, the recall's from recalled_by): no message is fetched whole.
+  const annPage = await t.page({ viewport: DESKTOP });
+  const wholeMessages = [];
+  annPage.on('request', (request) => {
+    if (/\/api\/v1\/conversations\/[^/]+\/messages\/[^/?]+$/.test(new URL(request.url()).pathname)) wholeMessages.push(request.url());
+  });
+  await logInInBrowser(annPage, ann.username);
+  await expectText(annPage, `.chat-list li[data-conversation-id="${direct}"] .row-subtitle`, '[Transfer] ¥12.34', "the transfer's preview");
+  await expectText(annPage, `.chat-list li[data-conversation-id="${group}"] .row-subtitle`, `You recalled a message from cat ${run}`, "the owner's recall's preview");
+  const catPage = await t.page({ viewport: PHONE, name: 'cat', colorScheme: 'dark' });
+  await logInInBrowser(catPage, cat.username);
+  await expectText(catPage, `.chat-list li[data-conversation-id="${group}"] .row-subtitle`, `ann ${run} recalled a message of yours`, "the recall's preview at Cat");
+  await annPage.waitForTimeout(500);
+  if (wholeMessages.length) fail(`messages fetched whole for the list: ${wholeMessages.join(', ')}`);
+  t.screenshot(annPage);
+  t.screenshot(catPage, 'phone-dark');
+});
+
 async function expectGoneTab(page, tab) {
   await page.waitForSelector(tab, { state: 'detached', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('the Chats tab still counts'));
 }

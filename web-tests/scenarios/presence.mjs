@@ -317,4 +317,9 @@ scenario('presence', async (t) => {
   await openChatWith(annPage, bobName);
   await annSocket.drop();
   await expectAttached(annPage, `${subtitle}[data-presence=last-seen]`, 'last seen again');
+  // Worded in each language, switched live.
+  for (const [lang, words] of [['it', /^ultimo accesso \S/], ['zh', /^最近上线：\S/], ['en', /^last seen \S/]]) {
+    await annPage.evaluate(async (code) => (await import('/lib/i18n.js')).setLanguage(code), lang);
+    await expectText(annPage, `${subtitle}[data-presence=last-seen]`, words, `the last seen in ${lang}`);
+  }
 });

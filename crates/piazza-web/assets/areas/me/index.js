@@ -1,7 +1,7 @@
-// Me: my own profile (picture, display name, bio) and my password, from
-// its tab and from the account menu. The page itself (view.js) loads on
-// first visit; this module only registers the area and tells this device
-// when another one changed the password.
+// Me: my own profile (picture, display name, bio), who sees when I am
+// online, and my password, from its tab and from the account menu. The
+// page itself (view.js) loads on first visit; this module only registers
+// the area and tells this device when another one changed the password.
 
 import { t } from '../../lib/i18n.js';
 import { toast } from '../../lib/ui.js';
