@@ -283,6 +283,25 @@ scenario('presence', async (t) => {
     };
   });
   if (JSON.stringify(words.got) !== JSON.stringify(words.wanted)) fail(`presence in words: ${JSON.stringify(words.got)}, not ${JSON.stringify(words.wanted)}`);
+  // The state by itself: a list read again never takes a last seen back
+  // (the list's is a device's last request, maybe older than the one an
+  // offline event told), and one missing from it hides it.
+  const merged = await annPage.evaluate(async () => {
+    const { Presence } = await import('/lib/presence.js');
+    let answer = { presence: [{ account_id: 'b', online: true }] };
+    const presence = new Presence(Object.assign(new EventTarget(), { api: { contactsPresence: async () => answer } }));
+    await presence.load();
+    const first = presence.of('b');
+    presence.note({ type: 'presence', account_id: 'b', online: false, last_seen: '2026-03-12T10:30:00Z' });
+    answer = { presence: [{ account_id: 'b', online: false, last_seen: '2026-03-12T09:00:00Z' }] };
+    await presence.load();
+    const kept = presence.of('b');
+    answer = { presence: [] };
+    await presence.load();
+    return { first, kept, hidden: presence.of('b') };
+  });
+  const mergedWanted = { first: { online: true, last_seen: null }, kept: { online: false, last_seen: '2026-03-12T10:30:00Z' }, hidden: null };
+  if (JSON.stringify(merged) !== JSON.stringify(mergedWanted)) fail(`the presence state: ${JSON.stringify(merged)}`);
 
   // Bob back, on his phone in the dark: online at Ann's again. On his Me
   // page he shows it to nobody.

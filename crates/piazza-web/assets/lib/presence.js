@@ -59,7 +59,8 @@ export class Presence extends EventTarget {
     if (ticket !== this.ticket) return;
     const arrived = this.arrived;
     this.arrived = null;
-    this.known = new Map((answer.presence ?? []).map((p) => [p.account_id, { online: !!p.online, last_seen: p.last_seen ?? null }]));
+    const before = this.known;
+    this.known = new Map((answer.presence ?? []).map((p) => [p.account_id, { online: !!p.online, last_seen: later(p.last_seen, before.get(p.account_id)?.last_seen) }]));
     for (const event of arrived) this.set(event);
     this.dispatchEvent(new CustomEvent('change', { detail: null }));
   }
@@ -88,6 +89,19 @@ export class Presence extends EventTarget {
   isOnline(accountId) {
     return !!this.of(accountId)?.online;
   }
+}
+
+/**
+ * The later of two times (RFC 3339), or the one given. The list's
+ * `last_seen` is a device's last request, which may be older than the
+ * `last_seen` an offline event told (when its socket closed): last seen
+ * never goes back.
+ * @param {string | null | undefined} a
+ * @param {string | null | undefined} b
+ */
+function later(a, b) {
+  if (!a || !b) return a || b || null;
+  return Date.parse(b) > Date.parse(a) ? b : a;
 }
 
 /** The local day of `time` as a count of days, for "today" and "yesterday". */
