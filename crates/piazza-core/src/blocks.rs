@@ -7,9 +7,11 @@
 //! co-member, a party to a request) can be blocked; any other id is 404,
 //! as it is for profiles.
 
-use piazza_domain::event::AccountRef;
+use piazza_domain::event::{AccountRef, ConversationKind};
 use piazza_domain::store::StoreResult;
-use piazza_domain::{AccountId, Rejection, Timestamp};
+use piazza_domain::{AccountId, ConversationId, Rejection, Timestamp};
+
+use crate::chat::Membership;
 
 use crate::Core;
 use crate::engine::{Read, Result, Tx};
@@ -50,6 +52,25 @@ pub fn not_blocked(read: &mut dyn Read, one: AccountId, other: AccountId) -> Res
     Ok(())
 }
 
+/// Refuses with `Blocked` if `account`'s conversation (its `membership`)
+/// is a direct one with someone either of them blocked; a group is never
+/// refused.
+pub fn not_blocked_in(
+    read: &mut dyn Read,
+    membership: &Membership,
+    account: AccountId,
+    conversation: ConversationId,
+) -> Result<()> {
+    if membership.kind != ConversationKind::Direct {
+        return Ok(());
+    }
+    let members = read.member_ids(conversation)?;
+    match members.into_iter().find(|member| *member != account) {
+        Some(peer) => not_blocked(read, account, peer),
+        None => Ok(()),
+    }
+}
+
 /// `blocker` blocks `blocked`, an account it knows (else
 /// `AccountNotFound`, as for an id that does not exist). Again: no change.
 pub fn block(tx: &mut dyn Tx, blocker: AccountId, blocked: AccountId) -> Result<()> {
@@ -70,6 +91,12 @@ impl Core {
     /// Takes a block back; nothing happens if there was none.
     pub async fn unblock(&self, blocker: AccountId, blocked: AccountId) -> StoreResult<()> {
         self.write(move |tx| tx.delete_block(blocker, blocked).map(drop))
+            .await
+    }
+
+    /// Whether either of the two blocked the other.
+    pub async fn blocked_between(&self, one: AccountId, other: AccountId) -> StoreResult<bool> {
+        self.read(move |read| read.blocked_between(one, other))
             .await
     }
 

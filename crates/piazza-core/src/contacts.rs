@@ -228,6 +228,7 @@ pub fn accept_request(
         return Ok(());
     }
     let from = found.from;
+    crate::blocks::not_blocked(tx.reads(), from, account)?;
     // Settle open requests in both directions between the pair.
     tx.mark_requests_accepted_between(from, account)?;
     if tx.reads().are_contacts(from, account)? {

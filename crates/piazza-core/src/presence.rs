@@ -6,7 +6,7 @@
 //! neither to anyone.
 
 use piazza_domain::store::StoreResult;
-use piazza_domain::{AccountId, Timestamp};
+use piazza_domain::{AccountId, DeviceId, Timestamp};
 
 use crate::Core;
 use crate::engine::{Read, Result, Tx};
@@ -52,6 +52,8 @@ pub trait Reads {
 /// The changes of this area, inside an engine's transaction.
 pub trait Writes {
     fn set_last_seen_shown(&mut self, account: AccountId, shown: LastSeen) -> Result<()>;
+    /// `device` was in use until `at` (its last seen moves forward only).
+    fn device_seen_until(&mut self, device: DeviceId, at: Timestamp) -> Result<()>;
 }
 
 /// Whom `account`'s coming online or going offline is told: its contacts
@@ -78,6 +80,18 @@ impl Core {
 
     pub async fn last_seen_shown(&self, account: AccountId) -> StoreResult<LastSeen> {
         self.read(move |read| read.last_seen_shown(account)).await
+    }
+
+    /// `device`'s socket closes now: it was seen until now, so the last
+    /// seen its contacts read afterwards is the one the offline event told
+    /// them (a request's last seen is kept at most once a minute, and a
+    /// socket makes none).
+    pub async fn device_seen_now(&self, device: DeviceId) -> StoreResult<()> {
+        self.write(move |tx: &mut dyn Tx| {
+            let now = tx.now();
+            tx.device_seen_until(device, now)
+        })
+        .await
     }
 
     /// Changes who sees `account`'s presence.

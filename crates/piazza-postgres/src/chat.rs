@@ -566,11 +566,11 @@ impl Writes for PgTx<'_> {
     }
 
     fn delete_member(&mut self, conversation: ConversationId, member: AccountId) -> Result<()> {
-        self.conn().execute(
+        let deleted = self.conn().execute(
             "DELETE FROM members WHERE conversation_id = $1 AND account_id = $2",
             &[&conversation.row(), &member.row()],
         )?;
-        self.count_members(conversation, -1)
+        self.count_members(conversation, -(deleted as i64))
     }
 
     fn set_owner(&mut self, conversation: ConversationId, owner: Option<AccountId>) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use piazza_core::Result;
 use piazza_core::presence::{LastSeen, Reads, Seen, Writes};
-use piazza_domain::{AccountId, Timestamp};
+use piazza_domain::{AccountId, DeviceId, Timestamp};
 
 use crate::{Db, PgTx};
 
@@ -63,6 +63,14 @@ impl Reads for Db<'_> {
 }
 
 impl Writes for PgTx<'_> {
+    fn device_seen_until(&mut self, device: DeviceId, at: Timestamp) -> Result<()> {
+        self.conn().execute(
+            "UPDATE devices SET last_seen_at = GREATEST(last_seen_at, $2) WHERE id = $1",
+            &[&device.row(), &at.unix_ms()],
+        )?;
+        Ok(())
+    }
+
     fn set_last_seen_shown(&mut self, account: AccountId, shown: LastSeen) -> Result<()> {
         self.conn().execute(
             "UPDATE accounts SET last_seen_shown = $2 WHERE id = $1",

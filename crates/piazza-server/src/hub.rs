@@ -74,8 +74,14 @@ const AUDIENCE_TTL: Duration = Duration::from_secs(30);
 /// forgotten.
 const AUDIENCES_MAX: usize = 100_000;
 
-/// A conversation's members as read, and when.
-type Audience = (Instant, Arc<[AccountId]>);
+/// Who a conversation's ephemeral events go to: its members, ordered by
+/// id, and whether it is a direct conversation (where a block between the
+/// two is checked on each event, as it changes no membership).
+#[derive(Debug, Clone)]
+pub struct Audience {
+    pub direct: bool,
+    pub members: Arc<[AccountId]>,
+}
 
 pub struct Subscriber {
     id: u64,
@@ -102,6 +108,9 @@ pub struct Subscription {
     subscriber: Arc<Subscriber>,
     pub queue: mpsc::Receiver<Arc<Pushed>>,
     pub ephemeral: mpsc::Receiver<Utf8Bytes>,
+    /// The account's first socket here: decided under the hub's lock, so
+    /// of two sockets opening at once exactly one is first.
+    pub first: bool,
 }
 
 impl Subscription {
@@ -154,7 +163,7 @@ pub struct Hub {
     shutting_down: Mutex<bool>,
     /// Conversations' members as last read, for ephemeral events; each
     /// membership change this hub is notified of forgets its conversation.
-    audiences: Mutex<HashMap<ConversationId, Audience>>,
+    audiences: Mutex<HashMap<ConversationId, (Instant, Audience)>>,
     /// Moved by every membership change the hub is notified of.
     audience_epoch: AtomicU64,
 }
@@ -203,6 +212,7 @@ impl Hub {
             reason: OnceLock::new(),
             closed: Notify::new(),
         });
+        let mut first = false;
         {
             let mut accounts = self.accounts.write().expect("hub lock");
             if kind == Kind::Socket {
@@ -215,6 +225,7 @@ impl Hub {
                 if held >= self.sockets_per_account_max {
                     return Err(SubscribeError::AccountFull(self.sockets_per_account_max));
                 }
+                first = held == 0;
                 self.sockets.fetch_add(1, Ordering::Relaxed);
                 metrics::gauge!("piazza_sockets_connected").increment(1.0);
             }
@@ -232,6 +243,7 @@ impl Hub {
             subscriber,
             queue: receiver,
             ephemeral: ephemeral_receiver,
+            first,
         })
     }
 
@@ -330,10 +342,10 @@ impl Hub {
 
     /// `conversation`'s members as this hub last read them, if that was
     /// lately and no change of them has passed through it since.
-    pub fn audience(&self, conversation: ConversationId) -> Option<Arc<[AccountId]>> {
+    pub fn audience(&self, conversation: ConversationId) -> Option<Audience> {
         let audiences = self.audiences.lock().expect("hub lock");
-        let (read_at, members) = audiences.get(&conversation)?;
-        (read_at.elapsed() < AUDIENCE_TTL).then(|| Arc::clone(members))
+        let (read_at, audience) = audiences.get(&conversation)?;
+        (read_at.elapsed() < AUDIENCE_TTL).then(|| audience.clone())
     }
 
     /// Where membership changes stand: read it before reading members, and
@@ -345,12 +357,7 @@ impl Hub {
     /// Remembers `conversation`'s members, unless a membership change
     /// passed through the hub since `epoch` (read before the members were):
     /// then the read may predate it, and is not kept.
-    pub fn remember_audience(
-        &self,
-        conversation: ConversationId,
-        epoch: u64,
-        members: Arc<[AccountId]>,
-    ) {
+    pub fn remember_audience(&self, conversation: ConversationId, epoch: u64, audience: Audience) {
         let mut audiences = self.audiences.lock().expect("hub lock");
         if self.audience_epoch.load(Ordering::Acquire) != epoch {
             return;
@@ -358,7 +365,7 @@ impl Hub {
         if audiences.len() >= AUDIENCES_MAX {
             audiences.clear();
         }
-        audiences.insert(conversation, (Instant::now(), members));
+        audiences.insert(conversation, (Instant::now(), audience));
     }
 
     /// Forgets the members of a conversation whose membership an entry

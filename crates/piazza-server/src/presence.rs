@@ -26,16 +26,32 @@ pub async fn announce(app: &App, account: AccountId, online: bool) {
             return;
         }
     };
-    if audience.is_empty() || app.hub.is_online(account) != online {
+    if app.hub.is_online(account) != online {
+        return;
+    }
+    let last_seen = (!online).then(Timestamp::now);
+    tell(app, &audience, account, online, last_seen);
+}
+
+/// Tells `audience` that `account` is online, or offline since
+/// `last_seen` (absent: not shown).
+pub fn tell(
+    app: &App,
+    audience: &[AccountId],
+    account: AccountId,
+    online: bool,
+    last_seen: Option<Timestamp>,
+) {
+    if audience.is_empty() {
         return;
     }
     let event = PresenceEvent {
         type_: "presence".to_owned(),
         account_id: account.to_string(),
         online,
-        last_seen: (!online).then(|| Timestamp::now().to_rfc3339()),
+        last_seen: last_seen.map(|at| at.to_rfc3339()),
     };
     let json = serde_json::to_string(&event).expect("a presence event encodes");
     app.hub
-        .publish_ephemeral(&audience, account, &Utf8Bytes::from(json));
+        .publish_ephemeral(audience, account, &Utf8Bytes::from(json));
 }

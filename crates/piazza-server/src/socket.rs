@@ -112,12 +112,18 @@ pub async fn upgrade(
 /// when it is the account's first socket here, offline when its last.
 async fn live(app: App, auth: Auth, subscription: Subscription, socket: WebSocket) {
     let account = auth.account;
-    if app.hub.socket_count(account) == 1 {
+    if subscription.first {
         let app = app.clone();
         tokio::spawn(async move { crate::presence::announce(&app, account, true).await });
     }
     run(app.clone(), auth, subscription, socket).await;
-    if !app.shutdown.is_cancelled() && !app.hub.is_online(account) {
+    if app.shutdown.is_cancelled() {
+        return;
+    }
+    if let Err(error) = app.store.device_seen_now(auth.device).await {
+        tracing::warn!(%account, %error, "a closed socket's last seen not kept");
+    }
+    if !app.hub.is_online(account) {
         crate::presence::announce(&app, account, false).await;
     }
 }

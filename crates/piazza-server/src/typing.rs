@@ -7,15 +7,16 @@
 //! conversation every two seconds, and drops the rest.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use piazza_api::TypingEvent;
+use piazza_domain::event::ConversationKind;
 use piazza_domain::{AccountId, ConversationId, Rejection};
 
 use crate::App;
 use crate::error::ApiError;
+use crate::hub::Audience;
 
 /// One typing per conversation per socket in this long is passed on.
 pub const TYPING_INTERVAL: Duration = Duration::from_secs(2);
@@ -59,19 +60,34 @@ pub async fn relay(
     if !pace.admit(conversation, Instant::now()) {
         return Ok(());
     }
-    let members = match app.hub.audience(conversation) {
-        Some(members) => members,
+    let audience = match app.hub.audience(conversation) {
+        Some(audience) => audience,
         None => {
             let epoch = app.hub.audience_epoch();
-            let read = app.store.members_as_seen_by(account, conversation).await?;
-            let members: Arc<[AccountId]> = read.into();
+            let (kind, members) = app
+                .store
+                .conversation_audience(account, conversation)
+                .await?;
+            let audience = Audience {
+                direct: kind == ConversationKind::Direct,
+                members: members.into(),
+            };
             app.hub
-                .remember_audience(conversation, epoch, Arc::clone(&members));
-            members
+                .remember_audience(conversation, epoch, audience.clone());
+            audience
         }
     };
+    let members = &audience.members;
     if members.binary_search(&account).is_err() {
         return Err(Rejection::NotAMember.into());
+    }
+    // A block changes no membership: checked on each typing, which the
+    // pace keeps to one read every two seconds at most.
+    if audience.direct
+        && let Some(peer) = members.iter().find(|member| **member != account)
+        && app.store.blocked_between(account, *peer).await?
+    {
+        return Ok(());
     }
     let event = TypingEvent {
         type_: "typing".to_owned(),
@@ -80,7 +96,7 @@ pub async fn relay(
     };
     let json = serde_json::to_string(&event).expect("a typing event encodes");
     app.hub
-        .publish_ephemeral(&members, account, &Utf8Bytes::from(json));
+        .publish_ephemeral(members, account, &Utf8Bytes::from(json));
     Ok(())
 }
 

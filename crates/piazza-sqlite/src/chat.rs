@@ -329,12 +329,13 @@ impl Writes for WriteCtx<'_> {
     }
 
     fn delete_member(&mut self, conversation: ConversationId, member: AccountId) -> Result<()> {
-        self.conn
+        let deleted = self
+            .conn
             .prepare_cached("DELETE FROM members WHERE conversation_id = ?1 AND account_id = ?2")
             .sql()?
             .execute([conversation.row(), member.row()])
             .sql()?;
-        count_members(self.conn, conversation, -1)
+        count_members(self.conn, conversation, -(deleted as i64))
     }
 
     fn set_owner(&mut self, conversation: ConversationId, owner: Option<AccountId>) -> Result<()> {

@@ -76,6 +76,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_19_message_extras.sql"),
     include_str!("schema_20_presence.sql"),
     include_str!("schema_21_blocks.sql"),
+    include_str!("schema_22_mentions_by_seq.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

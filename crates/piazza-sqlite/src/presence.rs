@@ -2,7 +2,7 @@
 
 use piazza_core::Result;
 use piazza_core::presence::{LastSeen, Reads, Seen, Writes};
-use piazza_domain::{AccountId, Timestamp};
+use piazza_domain::{AccountId, DeviceId, Timestamp};
 
 use crate::engine::{Db, Sql};
 use crate::writer::WriteCtx;
@@ -73,6 +73,15 @@ impl Reads for Db<'_> {
 }
 
 impl Writes for WriteCtx<'_> {
+    fn device_seen_until(&mut self, device: DeviceId, at: Timestamp) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE devices SET last_seen_at = MAX(last_seen_at, ?2) WHERE id = ?1")
+            .sql()?
+            .execute([device.row(), at.unix_ms()])
+            .sql()?;
+        Ok(())
+    }
+
     fn set_last_seen_shown(&mut self, account: AccountId, shown: LastSeen) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE accounts SET last_seen_shown = ?2 WHERE id = ?1")

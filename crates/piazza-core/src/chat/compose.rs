@@ -60,9 +60,9 @@ impl Outgoing {
         }
     }
 
-    /// Whether `earlier`, stored under the same client id, is what this
-    /// asks for: a retry of it.
-    fn stored_as(&self, earlier: &Message) -> bool {
+    /// Whether `earlier`, stored under the same client id by `sender`, is
+    /// what this asks for: a retry of it.
+    fn stored_as(&self, earlier: &Message, sender: AccountId) -> bool {
         let extra = earlier.extra();
         let content = match &self.content {
             Content::Text => earlier.kind.is_none(),
@@ -81,7 +81,7 @@ impl Outgoing {
             && (forward || earlier.text == self.text)
             && extra.reply_to == self.reply_to
             && extra.mention_all == self.mention_all
-            && extra.mentions == ordered(self.mentions.clone())
+            && extra.mentions == mentions_of(sender, &self.mentions)
     }
 }
 
@@ -106,8 +106,9 @@ pub fn send(
     client_msg_id: &ClientMsgId,
     outgoing: &Outgoing,
 ) -> Result<Sent> {
-    let retried =
-        |earlier: &Message| earlier.conversation_id == conversation && outgoing.stored_as(earlier);
+    let retried = |earlier: &Message| {
+        earlier.conversation_id == conversation && outgoing.stored_as(earlier, sender)
+    };
     if let Some(replayed) = replay(tx, sender, conversation, client_msg_id, retried)? {
         return Ok(replayed);
     }
@@ -242,8 +243,7 @@ fn mentioned(
         }
         .into());
     }
-    let mut mentions = ordered(asked.to_vec());
-    mentions.retain(|account| *account != sender);
+    let mentions = mentions_of(sender, asked);
     match mentions
         .iter()
         .find(|account| members.binary_search(account).is_err())
@@ -253,9 +253,14 @@ fn mentioned(
     }
 }
 
-fn ordered(mut accounts: Vec<AccountId>) -> Vec<AccountId> {
+/// The accounts a message of `sender`'s mentions when it asks for
+/// `asked`: each once, ordered, the sender left out. The stored message
+/// holds exactly this, so a retry is compared with it.
+fn mentions_of(sender: AccountId, asked: &[AccountId]) -> Vec<AccountId> {
+    let mut accounts = asked.to_vec();
     accounts.sort_unstable();
     accounts.dedup();
+    accounts.retain(|account| *account != sender);
     accounts
 }
 

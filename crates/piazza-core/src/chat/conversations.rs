@@ -26,6 +26,8 @@ pub fn open_direct(tx: &mut dyn Tx, account: AccountId, peer: AccountId) -> Resu
     if let Some(existing) = tx.reads().direct_conversation(account, peer)? {
         return Ok(existing);
     }
+    // A new one would tell the peer of it (`conversation.created`).
+    crate::blocks::not_blocked(tx.reads(), account, peer)?;
     let now = tx.now();
     let Some(conversation) = tx.insert_direct(account, peer, now)? else {
         // Another writer opened it since the read above.

@@ -347,26 +347,19 @@ impl Core {
         .await
     }
 
-    /// The members of `conversation`, ordered by id, if `viewer` is one
-    /// (`NotAMember` otherwise): who a typing indicator goes to.
-    pub async fn members_as_seen_by(
+    /// `conversation`'s kind and members, ordered by id, if `viewer` is
+    /// one (`NotAMember` otherwise): who a typing indicator goes to. The
+    /// same for every member, so it may be remembered for all of them.
+    pub async fn conversation_audience(
         &self,
         viewer: AccountId,
         conversation: ConversationId,
-    ) -> StoreResult<Vec<AccountId>> {
+    ) -> StoreResult<(ConversationKind, Vec<AccountId>)> {
         self.read(move |read| {
             let membership = read
                 .membership(viewer, conversation)?
                 .ok_or(Rejection::NotAMember)?;
-            let members = read.member_ids(conversation)?;
-            // Between two who blocked one another, nobody else to tell.
-            if membership.kind == ConversationKind::Direct
-                && let Some(peer) = members.iter().find(|member| **member != viewer)
-                && read.blocked_between(viewer, *peer)?
-            {
-                return Ok(vec![viewer]);
-            }
-            Ok(members)
+            Ok((membership.kind, read.member_ids(conversation)?))
         })
         .await
     }

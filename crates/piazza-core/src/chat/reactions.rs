@@ -35,6 +35,7 @@ pub fn react(
         .membership_for_update(account, conversation)?
         .ok_or(Rejection::NotAMember)?;
     let found = super::visible_message(tx.reads(), &membership, conversation, message)?;
+    crate::blocks::not_blocked_in(tx.reads(), &membership, account, conversation)?;
     let changed = if added {
         if found.recalled.is_some() {
             return Err(Rejection::MessageRecalled.into());

@@ -59,6 +59,9 @@ pub fn change_settings(
         return Ok(after);
     }
     if after.pinned && !before.pinned {
+        // The account's row, locked, keeps two pins racing on two writers
+        // (or two processes) from both counting one short of the cap.
+        tx.account_for_update(account)?;
         let max = limits::PINNED_CONVERSATIONS_MAX;
         if tx.reads().pinned_count(account)? >= max {
             let what = "pinned conversations";

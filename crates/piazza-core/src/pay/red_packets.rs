@@ -115,7 +115,11 @@ pub fn send_red_packet(
     if membership.kind == ConversationKind::Direct {
         let peer = members.iter().copied().find(|member| *member != sender);
         match peer {
-            Some(peer) if tx.reads().are_contacts(sender, peer)? => {}
+            Some(peer) if tx.reads().are_contacts(sender, peer)? => {
+                if tx.reads().blocked_between(sender, peer)? {
+                    return Ok(Err(Rejection::Blocked));
+                }
+            }
             _ => return Ok(Err(Rejection::NotAContact)),
         }
     }

@@ -99,6 +99,9 @@ pub fn send_transfer(
     if asked.to == sender || !tx.reads().are_contacts(sender, asked.to)? {
         return Ok(Err(Rejection::NotAContact));
     }
+    if tx.reads().blocked_between(sender, asked.to)? {
+        return Ok(Err(Rejection::Blocked));
+    }
     if let Some(refused) = wallet::check_pin(tx, sender, pin)? {
         return Ok(Err(refused));
     }

@@ -80,6 +80,16 @@ pub async fn change_privacy(
             ));
         }
     };
-    app.store.set_last_seen_shown(auth.account, shown).await?;
+    let account = auth.account;
+    // Whoever saw the account online is told it is no longer shown, and
+    // shown again when it is: told as if it went offline or came online.
+    let told = app.store.presence_audience(account).await?;
+    app.store.set_last_seen_shown(account, shown).await?;
+    if app.hub.is_online(account) {
+        match shown {
+            LastSeen::Nobody => crate::presence::tell(&app, &told, account, false, None),
+            LastSeen::Contacts => crate::presence::announce(&app, account, true).await,
+        }
+    }
     Ok(Json(privacy_view(shown)))
 }

@@ -45,6 +45,7 @@ pub use verify::Report;
 /// be deferred or switched off.
 const TABLES: &[&str] = &[
     "accounts",
+    "blocks",
     "devices",
     "contact_requests",
     "contacts",

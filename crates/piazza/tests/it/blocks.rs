@@ -114,3 +114,99 @@ async fn a_block_stops_requests_presence_and_typing() {
         );
     }
 }
+
+/// Money, reactions, a new direct conversation and an old request are all
+/// ways to reach someone: a block closes each, and stores nothing.
+#[tokio::test]
+async fn a_block_closes_money_reactions_and_old_requests_too() {
+    let app = spawn_app_with(|config| config.sandbox_payments = true).await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let direct = befriend(&ann, &bob).await;
+    let (old, _) = bob.client.send_message(&direct, "b-1", "hi").await.unwrap();
+    crate::wallet::set_pin(&ann).await;
+    assert_eq!(crate::wallet::top_up(&ann, 1_000, "fund").await.0, 201);
+    bob.client.block(&ann.account_id).await.unwrap();
+
+    let key = piazza_client::IdempotencyKey::parse("to-bob").unwrap();
+    let transfer = ann
+        .client
+        .send_transfer(&key, &bob.account_id, 100, crate::wallet::PIN, None)
+        .await;
+    assert_problem(&transfer.unwrap_err(), 403, "blocked");
+    let key = piazza_client::IdempotencyKey::parse("packet").unwrap();
+    let packet = ann
+        .client
+        .send_red_packet(
+            &key,
+            &direct,
+            100,
+            1,
+            piazza_client::SplitMode::Equal,
+            crate::wallet::PIN,
+            None,
+        )
+        .await;
+    assert_problem(&packet.unwrap_err(), 403, "blocked");
+    let reacted = ann.client.react(&direct, &old.message_id, "👍").await;
+    assert_problem(&reacted.unwrap_err(), 403, "blocked");
+    assert_eq!(message_count(&bob, &direct).await, 1, "nothing stored");
+    let (events, _) = sync_all(&bob.client, None, 200).await;
+    assert!(
+        events
+            .iter()
+            .all(|e| e.type_ != "message.reaction" && e.type_ != "transfer.received")
+    );
+
+    // An old request from someone who was later blocked cannot be accepted.
+    let cat = app.signup("cat").await;
+    let request = cat.client.request_contact("ann", None).await.unwrap();
+    ann.client.block(&cat.account_id).await.unwrap();
+    let accepted = ann.client.accept_request(&request).await;
+    assert_problem(&accepted.unwrap_err(), 403, "blocked");
+}
+
+/// Typing in a direct conversation stops at a block, both ways, and comes
+/// back at the unblock; neither side is told it is not a member.
+#[tokio::test]
+async fn typing_stops_at_a_block_both_ways_and_returns_at_the_unblock() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let direct = befriend(&ann, &bob).await;
+    let (mut ann_socket, _) = live_socket(&ann).await;
+    let (mut bob_socket, _) = live_socket(&bob).await;
+    let typing = ClientFrame::Typing {
+        conversation_id: direct.clone(),
+    };
+    // Both type first, so the conversation's members are remembered.
+    ann_socket.send(&typing).await.unwrap();
+    assert!(ephemeral_within(&mut bob_socket, PATIENCE).await);
+    bob.client.block(&ann.account_id).await.unwrap();
+    tokio::time::sleep(piazza_server::typing::TYPING_INTERVAL).await;
+    ann_socket.send(&typing).await.unwrap();
+    assert!(!ephemeral_within(&mut bob_socket, Duration::from_millis(400)).await);
+    bob_socket.send(&typing).await.unwrap();
+    assert!(!ephemeral_within(&mut ann_socket, Duration::from_millis(400)).await);
+    bob.client.unblock(&ann.account_id).await.unwrap();
+    tokio::time::sleep(piazza_server::typing::TYPING_INTERVAL).await;
+    bob_socket.send(&typing).await.unwrap();
+    assert!(ephemeral_within(&mut ann_socket, PATIENCE).await);
+}
+
+/// Whether a typing event (or an error frame, which fails the test) comes
+/// on `socket` within `wait`; presence and log events are skipped.
+async fn ephemeral_within(socket: &mut piazza_client::Socket, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) => return false,
+            Ok(Some(Ok(Incoming::Ephemeral(fields)))) if fields["type"] == "typing" => return true,
+            Ok(Some(Ok(Incoming::Frame(piazza_api::ServerFrame::Error { code, .. })))) => {
+                panic!("refused: {code}")
+            }
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("the socket ended: {other:?}"),
+        }
+    }
+}

@@ -355,3 +355,92 @@ async fn a_forward_carries_content_the_sender_can_see_and_shares_its_picture() {
     assert_problem(&refused.await.unwrap_err(), 409, "message_recalled");
     assert_eq!(message_count(&cat, &bob_cat).await, 1);
 }
+
+/// A retry is the same request whatever it carries: mentions named twice
+/// or naming the sender, a place, a card, a forward; each is stored once.
+#[tokio::test]
+async fn every_kind_of_message_replays_as_itself() {
+    let app = spawn_app().await;
+    let (users, group) = group_of(&app, "Plans", &["ann", "bob", "cat"]).await;
+    let (ann, bob, cat) = (&users[0], &users[1], &users[2]);
+    let (first, _) = ann
+        .client
+        .send_message(&group, "a-0", "hello")
+        .await
+        .unwrap();
+    let requests = [
+        mentioning(
+            &[&cat.account_id, &bob.account_id, &cat.account_id],
+            "@cat @me @cat",
+        ),
+        place(45.0, 9.0, Some("Milano")),
+        MessageContent {
+            card: Some(CardRequest {
+                account_id: ann.account_id.clone(),
+            }),
+            ..MessageContent::default()
+        },
+        forward(&group, &first.message_id),
+    ];
+    for (index, request) in requests.into_iter().enumerate() {
+        let id = format!("b-{index}");
+        let (sent, replayed) = bob.client.send(&group, &id, request.clone()).await.unwrap();
+        assert!(!replayed);
+        let (again, replayed) = bob.client.send(&group, &id, request).await.unwrap();
+        assert!(replayed, "request {index} replays");
+        assert_eq!(again.message_id, sent.message_id);
+    }
+    let shown = cat
+        .client
+        .history(&group, None, Some(4))
+        .await
+        .unwrap()
+        .messages;
+    assert_eq!(
+        shown[3].mentions,
+        std::slice::from_ref(&cat.account_id),
+        "once, and not bob himself"
+    );
+    assert_eq!(message_count(cat, &group).await, 5);
+}
+
+/// The member count follows every way in and out of a group.
+#[tokio::test]
+async fn the_member_count_follows_joins_leaves_and_removals() {
+    let app = spawn_app().await;
+    let (users, group) = group_of(&app, "Plans", &["ann", "bob", "cat", "dan"]).await;
+    let (ann, bob, cat) = (&users[0], &users[1], &users[2]);
+    let count = |user: &User| {
+        let client = user.client.clone();
+        let group = group.clone();
+        async move {
+            let list = client.conversations().await.unwrap();
+            let found = list
+                .conversations
+                .into_iter()
+                .find(|c| c.conversation_id == group);
+            found.unwrap().member_count
+        }
+    };
+    assert_eq!(count(ann).await, 4);
+    bob.client
+        .remove_member(&group, &bob.account_id)
+        .await
+        .unwrap();
+    assert_eq!(count(ann).await, 3, "bob left");
+    ann.client
+        .remove_member(&group, &cat.account_id)
+        .await
+        .unwrap();
+    assert_eq!(count(ann).await, 2, "cat removed");
+    ann.client
+        .add_member(&group, &cat.account_id)
+        .await
+        .unwrap();
+    assert_eq!(count(cat).await, 3, "cat back");
+    ann.client
+        .remove_member(&group, &ann.account_id)
+        .await
+        .unwrap();
+    assert_eq!(count(cat).await, 2, "the owner left; the group goes on");
+}

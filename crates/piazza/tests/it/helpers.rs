@@ -245,7 +245,7 @@ pub async fn live_socket(user: &User) -> (Socket, Vec<EventView>) {
         {
             Some(Ok(Incoming::Event(event))) => replayed.push(event),
             Some(Ok(Incoming::Frame(ServerFrame::Synced { .. }))) => return (socket, replayed),
-            Some(Ok(Incoming::Frame(_))) => {}
+            Some(Ok(Incoming::Frame(_) | Incoming::Ephemeral(_))) => {}
             other => panic!("socket ended during replay: {other:?}"),
         }
     }

@@ -118,12 +118,17 @@ fn move_and_compare(data_dir: &Path, url: &str, seen: &[Seen]) {
         .unwrap()
         .get(0);
     assert_eq!(pinned, 1, "cat's pin moved");
+    let blocks: i64 = db
+        .query_one("SELECT count(*) FROM blocks", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(blocks, 1, "bob's block of cat moved");
 
     let again = migrate_store(data_dir, url);
     assert!(!again.status.success(), "{}", described(&again));
     let refusal = String::from_utf8_lossy(&again.stderr);
     assert!(
-        refusal.contains("the target is not empty (rows in accounts, devices,"),
+        refusal.contains("the target is not empty (rows in accounts, blocks, devices,"),
         "{refusal}"
     );
 }
@@ -207,6 +212,7 @@ async fn chat(app: &TestApp) -> (Vec<User>, String) {
         .request_contact("bob", Some("hi bob"))
         .await
         .expect("request sent");
+    bob.client.block(&cat.account_id).await.expect("blocked");
     let (picture, _) = ann
         .client
         .upload_media(TINY_PNG.to_vec(), "image/png")

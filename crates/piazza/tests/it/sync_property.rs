@@ -79,7 +79,7 @@ impl Device {
                 Some(Ok(Incoming::Frame(ServerFrame::Error { detail, .. }))) => {
                     panic!("error frame: {detail}")
                 }
-                Some(Ok(Incoming::Frame(_))) => {}
+                Some(Ok(Incoming::Frame(_) | Incoming::Ephemeral(_))) => {}
                 other => panic!("socket ended: {other:?}"),
             }
         }

@@ -17,8 +17,9 @@ async fn typing(socket: &mut Socket, conversation: &str) {
     socket.send(&frame).await.expect("typing sent");
 }
 
-/// What comes next on `socket` within `wait`: an ephemeral event, an
-/// error frame's code, or nothing (log events and other frames skipped).
+/// What comes next on `socket` within `wait`: a typing event, an error
+/// frame's code, or nothing (log events, presence and other frames
+/// skipped).
 async fn next_ephemeral(
     socket: &mut Socket,
     wait: Duration,
@@ -29,9 +30,11 @@ async fn next_ephemeral(
             .await
             .ok()?;
         match next {
-            Some(Ok(Incoming::Ephemeral(fields))) => return Some(Ok(fields)),
+            Some(Ok(Incoming::Ephemeral(fields))) if fields["type"] == "typing" => {
+                return Some(Ok(fields));
+            }
             Some(Ok(Incoming::Frame(ServerFrame::Error { code, .. }))) => return Some(Err(code)),
-            Some(Ok(Incoming::Event(_) | Incoming::Frame(_))) => continue,
+            Some(Ok(Incoming::Event(_) | Incoming::Frame(_) | Incoming::Ephemeral(_))) => continue,
             other => panic!("the socket ended: {other:?}"),
         }
     }
