@@ -329,13 +329,22 @@ mod tests {
     }
 
     #[test]
+    fn a_type_without_a_cursor_is_ephemeral() {
+        let text = r#"{"type":"typing","conversation_id":"conv_1","account_id":"acct_2"}"#;
+        match Incoming::parse(text) {
+            Ok(Incoming::Ephemeral(fields)) => assert_eq!(fields["type"], "typing"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn anything_else_is_a_decode_error() {
         for text in [
             "not json",
             "[1,2]",
             r#"{"neither":1}"#,
             r#"{"op":"unknown_op"}"#,
-            r#"{"type":"message.new"}"#,
+            r#"{"type":"message.new","cursor":"v1.8"}"#,
         ] {
             assert!(
                 matches!(Incoming::parse(text), Err(ClientError::Decode(_))),

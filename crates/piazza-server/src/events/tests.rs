@@ -20,6 +20,10 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"cursor":"v1.11","type":"message.new","at":"2023-11-14T22:13:20.456Z","client_msg_id":"c-1","conversation_id":"conv_3","kind":"transfer","message_id":"msg_40","ref":"trf_5","sender":"acct_1","sent_at":"2023-11-14T22:13:20.123Z","seq":7,"text":"hello \"you\""}"#,
     ),
     (
+        "message with extra",
+        r#"{"cursor":"v1.11","type":"message.new","at":"2023-11-14T22:13:20.456Z","card":{"account_id":"acct_5","avatar_media_id":"med_8","display_name":"Bea","username":"bea"},"client_msg_id":"c-1","conversation_id":"conv_3","forward_of":{"conversation_id":"conv_4","message_id":"msg_12"},"kind":"location","location":{"lat":45.434,"lon":12.3388,"name":"Piazza San Marco"},"mention_all":true,"mentions":["acct_2","acct_3"],"message_id":"msg_40","reply_to":"msg_39","sender":"acct_1","sent_at":"2023-11-14T22:13:20.123Z","seq":7,"text":"hello \"you\""}"#,
+    ),
+    (
         "direct conversation",
         r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","avatar_media_id":null,"conversation_id":"conv_3","kind":"direct","members":["acct_1","acct_2"],"owner":null,"title":null}"#,
     ),
@@ -74,6 +78,10 @@ const GOLDEN: &[(&str, &str)] = &[
     (
         "message deleted",
         r#"{"cursor":"v1.11","type":"message.deleted","at":"2023-11-14T22:13:20.456Z","conversation_id":"conv_3","message_id":"msg_40","seq":7}"#,
+    ),
+    (
+        "conversation settings",
+        r#"{"cursor":"v1.11","type":"conversation.settings","at":"2023-11-14T22:13:20.456Z","archived":true,"conversation_id":"conv_3","muted":true,"pinned":false}"#,
     ),
     (
         "contact request",

@@ -279,6 +279,23 @@ fn conversation(what: &str, fields: &Fields<'_>, directory: &Directory) -> Optio
             format!("{} left {place}", directory.who(account))
         }
         "member_removed" => format!("{by} removed {} from {place}", directory.who(account)),
+        "settings" => {
+            let flag = |name: &str| fields.0.get(name) == Some(&Value::Bool(true));
+            let marks: Vec<&str> = [
+                ("pinned", "pinned"),
+                ("muted", "muted"),
+                ("archived", "archived"),
+            ]
+            .into_iter()
+            .filter(|(name, _)| flag(name))
+            .map(|(_, mark)| mark)
+            .collect();
+            let place = directory.place(id);
+            match marks.as_slice() {
+                [] => format!("{place} is no longer pinned, muted or archived for you"),
+                marks => format!("{place} is now {} for you", listed_words(marks)),
+            }
+        }
         _ => return None,
     })
 }
@@ -290,6 +307,15 @@ fn listed(names: &[String]) -> String {
         [one] => one.clone(),
         [first, second] => format!("{first} and {second}"),
         [first, second, rest @ ..] => format!("{first}, {second} and {} others", rest.len()),
+    }
+}
+
+/// "pinned", "pinned and muted", "pinned, muted and archived".
+fn listed_words(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 
@@ -784,6 +810,13 @@ mod tests {
                 json!({"conversation_id": "conv_1", "message_id": "msg_4", "seq": 4})
             ),
             "you deleted message #4 in your chat with Bob Chen for yourself"
+        );
+        assert_eq!(
+            said(
+                "conversation.settings",
+                json!({"conversation_id": "conv_1", "muted": true, "pinned": true, "archived": false})
+            ),
+            "your chat with Bob Chen is now pinned and muted for you"
         );
         assert_eq!(
             said(
