@@ -116,7 +116,14 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(body) = body::<SendMessage>(data) {
         let _ = ClientMsgId::parse(&body.client_msg_id);
-        let _ = MessageText::parse(&body.text);
+        let message = &body.message;
+        let _ = MessageText::parse(&message.text);
+        if let Some(place) = &message.location {
+            let _ = piazza_domain::Location::parse(place.lat, place.lon, place.name.as_deref());
+        }
+        for mention in &message.mentions {
+            let _ = AccountId::parse(mention);
+        }
     }
     if let Some(body) = body::<MarkRead>(data) {
         let seq = Seq::new(body.seq);

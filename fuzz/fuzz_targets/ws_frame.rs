@@ -1,7 +1,8 @@
 //! WebSocket text frames, as `piazza_server::socket::handle_text` takes
-//! them: `serde_json::from_str::<ClientFrame>`, then for `sync` the cursor
-//! and for `send` the checks of `socket::parse_send` (conversation id,
-//! client message id, text). Never panics; a frame that parses prints back
+//! them: `serde_json::from_str::<ClientFrame>`, then for `sync` the cursor,
+//! for `typing` the conversation id, and for `send` the checks of
+//! `socket::parse_send` (conversation id, client message id, text, a
+//! place). Never panics; a frame that parses prints back
 //! to JSON that parses to the same frame.
 
 #![no_main]
@@ -9,7 +10,7 @@
 use libfuzzer_sys::fuzz_target;
 use piazza_api::ClientFrame;
 use piazza_domain::limits;
-use piazza_domain::{ClientMsgId, ConversationId, Cursor, MessageText};
+use piazza_domain::{ClientMsgId, ConversationId, Cursor, Location, MessageText};
 
 fuzz_target!(|data: &[u8]| {
     // The socket refuses bigger frames and binary ones before parsing.
@@ -32,20 +33,33 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(Cursor::parse(&cursor.to_string()), Ok(cursor));
             }
         }
+        ClientFrame::Typing { conversation_id } => {
+            if let Ok(conversation) = ConversationId::parse(&conversation_id) {
+                assert_eq!(conversation.to_string(), conversation_id);
+            }
+        }
         ClientFrame::Send {
             conversation_id,
             client_msg_id,
-            text,
+            message,
         } => {
             let parsed = (
                 ConversationId::parse(&conversation_id),
                 ClientMsgId::parse(&client_msg_id),
-                MessageText::parse(&text),
+                MessageText::parse(&message.text),
             );
-            if let (Ok(conversation), Ok(id), Ok(message)) = parsed {
+            if let (Ok(conversation), Ok(id), Ok(text)) = parsed {
                 assert_eq!(conversation.to_string(), conversation_id);
                 assert_eq!(id.as_str(), client_msg_id);
-                assert_eq!(message.as_str(), text);
+                assert_eq!(text.as_str(), message.text);
+            }
+            // A place in range keeps its degrees to 1e-7; any other is an
+            // error, never a panic.
+            if let Some(place) = &message.location
+                && let Ok(parsed) = Location::parse(place.lat, place.lon, place.name.as_deref())
+            {
+                assert!((parsed.lat() - place.lat).abs() <= 1e-7);
+                assert!((parsed.lon() - place.lon).abs() <= 1e-7);
             }
         }
     }
