@@ -288,11 +288,8 @@ impl Core {
         client_msg_id: ClientMsgId,
         text: MessageText,
     ) -> StoreResult<Sent> {
-        let lane = Lane::conversation(conversation);
-        self.write_in(lane, move |tx| {
-            send_message(tx, sender, conversation, &client_msg_id, &text)
-        })
-        .await
+        self.send(sender, conversation, client_msg_id, Outgoing::text(text))
+            .await
     }
 
     /// `send_message` in two steps, for a caller that pipelines its sends
@@ -310,11 +307,8 @@ impl Core {
         client_msg_id: ClientMsgId,
         text: MessageText,
     ) -> StoreResult<Answer<Sent>> {
-        let lane = Lane::conversation(conversation);
-        self.queue(lane, move |tx| {
-            send_message(tx, sender, conversation, &client_msg_id, &text)
-        })
-        .await
+        self.queue_send(sender, conversation, client_msg_id, Outgoing::text(text))
+            .await
     }
 
     /// Sends anything a member may send ([`send`]).

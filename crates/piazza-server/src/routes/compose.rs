@@ -110,7 +110,7 @@ fn text_for(content: &Content, text: &str) -> Result<MessageText, ApiError> {
 }
 
 /// An id that cannot exist is answered like one the caller cannot see.
-fn message_id(text: &str) -> Result<MessageId, ApiError> {
+pub fn message_id(text: &str) -> Result<MessageId, ApiError> {
     MessageId::parse(text).map_err(|_| Rejection::MessageNotFound.into())
 }
 

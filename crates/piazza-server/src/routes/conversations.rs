@@ -409,7 +409,7 @@ pub async fn one_message(
     Path((conversation, message)): Path<(String, String)>,
 ) -> Result<Json<MessageView>, ApiError> {
     let conversation = conversation_id(&conversation)?;
-    let message = MessageId::parse(&message).map_err(|_| Rejection::MessageNotFound)?;
+    let message = compose::message_id(&message)?;
     let page = app
         .store
         .message(auth.account, conversation, message)
@@ -463,7 +463,7 @@ pub async fn recall(
     Path((conversation, message)): Path<(String, String)>,
 ) -> Result<Json<MessageView>, ApiError> {
     let conversation = conversation_id(&conversation)?;
-    let message = MessageId::parse(&message).map_err(|_| Rejection::MessageNotFound)?;
+    let message = compose::message_id(&message)?;
     let windows = RecallWindows {
         own_s: app.limits.recall_window_s,
         group_owner_s: app.limits.group_recall_window_s,
@@ -494,7 +494,7 @@ pub async fn delete_for_me(
     Path((conversation, message)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let conversation = conversation_id(&conversation)?;
-    let message = MessageId::parse(&message).map_err(|_| Rejection::MessageNotFound)?;
+    let message = compose::message_id(&message)?;
     app.store
         .delete_for_me(auth.account, conversation, message)
         .await?;
@@ -545,7 +545,7 @@ pub async fn react(
     Json(body): Json<React>,
 ) -> Result<StatusCode, ApiError> {
     let conversation = conversation_id(&conversation)?;
-    let message = MessageId::parse(&message).map_err(|_| Rejection::MessageNotFound)?;
+    let message = compose::message_id(&message)?;
     let emoji = Emoji::parse(&body.emoji)?;
     app.store
         .react(auth.account, conversation, message, emoji, true)
@@ -571,7 +571,7 @@ pub async fn unreact(
     Path((conversation, message, emoji)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let conversation = conversation_id(&conversation)?;
-    let message = MessageId::parse(&message).map_err(|_| Rejection::MessageNotFound)?;
+    let message = compose::message_id(&message)?;
     let emoji = Emoji::parse(&emoji)?;
     app.store
         .react(auth.account, conversation, message, emoji, false)

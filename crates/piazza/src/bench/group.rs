@@ -52,21 +52,8 @@ pub async fn run(server: &mut Server, args: &GroupArgs) -> anyhow::Result<Report
         bail!("--rate must be from 1 to 10000 and --seconds from 1 to 3600");
     }
     let anonymous = piazza_client::Client::new(server.base_url());
-    let accounts = setup::create_accounts(&anonymous, args.members).await?;
-    let (owner, others) = accounts.split_first().expect("checked");
-    setup::befriend_all(owner, others).await?;
-    let ids: Vec<String> = others
-        .iter()
-        .map(|other| other.account_id.clone())
-        .collect();
-    let group = owner.device.create_group("Bench group", &ids).await?;
-    let (status, done) = progress::counting(
-        format!("opening {} sockets", args.members),
-        args.members as u64,
-    );
-    let clients = accounts.iter().map(|account| account.device.clone());
-    let sockets = setup::connect_sockets(clients, &done).await;
-    status.finish();
+    let (accounts, group) = setup::full_group(&anonymous, args.members, "Bench group").await?;
+    let sockets = setup::open_sockets(&accounts).await;
 
     let started = Instant::now();
     let arrivals: Arrivals = Arc::default();

@@ -96,7 +96,7 @@ pub async fn run(
         accounts.extend(setup::create_accounts(&anonymous, per_process).await?);
     }
     let conversations = setup::pair_up(&accounts).await?;
-    let sockets = connect(&accounts).await?;
+    let sockets = setup::open_sockets(&accounts).await?;
     server.ensure_alive().await?;
     for other in others.iter_mut() {
         other.ensure_alive().await?;
@@ -224,14 +224,6 @@ pub(super) fn validate(args: &MessagingArgs) -> anyhow::Result<()> {
 /// Accounts `2k` and `2k + 1` are each other's peer.
 fn peer_of(index: usize) -> usize {
     index ^ 1
-}
-
-async fn connect(accounts: &[setup::Account]) -> anyhow::Result<Vec<piazza_client::Socket>> {
-    let count = accounts.len();
-    let (status, done) = progress::counting(format!("opening {count} sockets"), count as u64);
-    let sockets = setup::connect_sockets(accounts.iter().map(|a| a.device.clone()), &done).await;
-    status.finish();
-    sockets
 }
 
 // ------------------------------------------------------------------ timing

@@ -64,15 +64,9 @@ pub async fn run(
 ) -> anyhow::Result<Report> {
     validate(args)?;
     let anonymous = Client::new(server.base_url());
-    let accounts = setup::create_accounts(&anonymous, args.members).await?;
-    let (owner, others) = accounts.split_first().context("a group has members")?;
-    setup::befriend_all(owner, others).await?;
-    let ids: Vec<String> = others.iter().map(|a| a.account_id.clone()).collect();
-    let conversation = owner
-        .device
-        .create_group("Bench red packets", &ids)
-        .await
-        .context("cannot create the group")?;
+    let (accounts, conversation) =
+        setup::full_group(&anonymous, args.members, "Bench red packets").await?;
+    let owner = &accounts[0];
     let packets = i64::try_from(args.packets)?;
     money::fund(owner, args.total_minor.saturating_mul(packets)).await?;
     warm_connections(&accounts).await?;

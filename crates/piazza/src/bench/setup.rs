@@ -167,3 +167,34 @@ async fn befriend(a: &Account, b: &Account) -> anyhow::Result<String> {
     })?;
     Ok(conversation)
 }
+
+/// `count` new accounts in one group titled `title`, owned by the first:
+/// answers the accounts (owner first) and the group's id.
+pub async fn full_group(
+    anonymous: &Client,
+    count: usize,
+    title: &str,
+) -> anyhow::Result<(Vec<Account>, String)> {
+    let accounts = create_accounts(anonymous, count).await?;
+    let (owner, others) = accounts.split_first().context("a group has members")?;
+    befriend_all(owner, others).await?;
+    let ids: Vec<String> = others
+        .iter()
+        .map(|other| other.account_id.clone())
+        .collect();
+    let group = owner
+        .device
+        .create_group(title, &ids)
+        .await
+        .context("cannot create the group")?;
+    Ok((accounts, group))
+}
+
+/// One WebSocket per account, in order, with a progress line.
+pub async fn open_sockets(accounts: &[Account]) -> anyhow::Result<Vec<Socket>> {
+    let count = accounts.len();
+    let (status, done) = progress::counting(format!("opening {count} sockets"), count as u64);
+    let sockets = connect_sockets(accounts.iter().map(|a| a.device.clone()), &done).await;
+    status.finish();
+    sockets
+}

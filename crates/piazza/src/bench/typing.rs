@@ -43,22 +43,10 @@ pub async fn run(server: &mut Server, args: &TypingArgs) -> anyhow::Result<Repor
         bail!("--seconds must be from 1 to 3600");
     }
     let anonymous = piazza_client::Client::new(server.base_url());
-    let accounts = setup::create_accounts(&anonymous, args.members).await?;
-    let (owner, others) = accounts.split_first().expect("at least two");
-    setup::befriend_all(owner, others).await?;
-    let ids: Vec<String> = others
-        .iter()
-        .map(|other| other.account_id.clone())
-        .collect();
-    let group = owner.device.create_group("Bench typing", &ids).await?;
+    let (accounts, group) = setup::full_group(&anonymous, args.members, "Bench typing").await?;
+    let owner = &accounts[0];
     let head_before = log_head(&owner.device).await?;
-    let (status, done) = progress::counting(
-        format!("opening {} sockets", args.members),
-        args.members as u64,
-    );
-    let clients = accounts.iter().map(|account| account.device.clone());
-    let sockets = setup::connect_sockets(clients, &done).await;
-    status.finish();
+    let sockets = setup::open_sockets(&accounts).await;
 
     let received = Arc::new(AtomicU64::new(0));
     let mut readers = Vec::new();
