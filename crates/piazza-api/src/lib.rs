@@ -397,15 +397,21 @@ pub struct MessageContent {
     /// location, a contact card or a forward.
     #[serde(default)]
     pub text: String,
-    /// `text` (the default), `image` (with `media_id`), `location` (with
-    /// `location`) or `contact_card` (with `card`); absent with
-    /// `forward_of`, whose message gives it.
+    /// `text` (the default), `image`, `file`, `voice` or `video` (with
+    /// `media_id`), `location` (with `location`) or `contact_card` (with
+    /// `card`); absent with `forward_of`, whose message gives it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    /// An image you uploaded (`POST /api/v1/media`): the message is then
-    /// `kind: "image"` with `ref` = this id.
+    /// A media you uploaded (`POST /api/v1/media`): the message is then
+    /// `kind` `image` (a picture), `voice` (audio), `video` (a video) or
+    /// `file` (any media), with `ref` = this id. Without `kind`, what the
+    /// media is decides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
+    /// A voice note's or video's length as the sender's recorder knows it
+    /// (at most a day); without it, what the container says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<LocationView>,
     /// Your own account or one of your contacts'.
@@ -472,11 +478,26 @@ pub struct MessageRefView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct MediaUploaded {
     pub media_id: String,
-    /// `image/png`, `image/jpeg`, `image/webp` or `image/gif`.
+    /// What the bytes are: `image/png`, `image/jpeg`, `image/webp`,
+    /// `image/gif`, `audio/ogg`, `audio/mp4`, `audio/mpeg`, `audio/webm`,
+    /// `video/mp4`, `video/webm`, `video/quicktime`, or
+    /// `application/octet-stream` for any other file.
     pub content_type: String,
     pub bytes: u64,
-    /// The SHA-256 of the bytes, in lower-case hex.
+    /// The SHA-256 of the bytes uploaded, in lower-case hex (a picture is
+    /// served without its metadata, so its download may differ).
     pub sha256: String,
+    /// A picture's or video's size as shown, where its container says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Audio's or video's length, where its container says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// The file's name as uploaded (`?name=`), made safe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -537,6 +558,28 @@ pub struct MessageView {
     /// A `contact_card` message's account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<CardView>,
+    /// A media message's media (`ref`), as it was sent: fetch it with
+    /// `GET /api/v1/media/{ref}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<AttachmentView>,
+}
+
+/// What a media message shows of its media.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct AttachmentView {
+    /// What the bytes are (as `MediaUploaded.content_type`).
+    pub content_type: String,
+    pub bytes: u64,
+    /// A file's name, as uploaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// A voice note's or video's length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 /// One emoji's reactions to a message.

@@ -31,17 +31,27 @@ pub use engine::{Engine, Error, Lane, Read, Result, Tx};
 #[derive(Clone)]
 pub struct Core {
     engine: Arc<dyn Engine>,
-    /// Uploaded images' files, kept in the data directory whatever the
-    /// engine (`media.rs`).
+    /// Uploaded media's bytes, in the data directory or the blob store
+    /// the config names, whatever the engine (`media.rs`).
     media: Arc<media::MediaFiles>,
 }
 
 impl Core {
     /// The rules over `engine`, with media files under `data_dir`.
     pub fn new(engine: Arc<dyn Engine>, data_dir: &Path) -> Core {
+        Core::with_blobs(engine, data_dir, None)
+    }
+
+    /// The rules over `engine`, with media bytes in `blobs` (the data dir's
+    /// files when `None`) and uploads staged under `data_dir`.
+    pub fn with_blobs(
+        engine: Arc<dyn Engine>,
+        data_dir: &Path,
+        blobs: Option<Arc<dyn media::blobs::BlobStore>>,
+    ) -> Core {
         Core {
             engine,
-            media: Arc::new(media::MediaFiles::in_data_dir(data_dir)),
+            media: Arc::new(media::MediaFiles::new(data_dir, blobs)),
         }
     }
 

@@ -1,6 +1,10 @@
-//! Uploaded images: their files (`files.rs`, the same for every engine),
-//! their thumbnails (`thumbnails.rs`), their rows, each account's quota,
-//! and who may read a media.
+//! Uploaded media: their bytes (`blobs.rs`: the data dir, or an
+//! S3-compatible bucket), how an upload arrives (`upload.rs`: streamed to a
+//! staged file, hashed, capped by kind) and what it is (`sniff.rs`,
+//! `probe.rs`: from its bytes, never its declared type), what is served of
+//! a picture (`pictures.rs`, `clean.rs`: no metadata, upright, a preview
+//! and a thumbnail), their rows, each account's quota, and who may read a
+//! media.
 //!
 //! Each account's media are counted in a usage figure for its quota: the
 //! same bytes again are the same row and count once, and the write job
@@ -10,22 +14,33 @@
 //! ([`files::UploadTurns`]) keeps that first check true until the row
 //! commits.
 
+pub mod blobs;
+pub mod clean;
 pub mod files;
-pub mod thumbnails;
+pub mod pictures;
+pub mod probe;
+pub mod sniff;
+pub mod upload;
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use piazza_domain::media::{Media, MediaStored, NewMedia, Thumbnail};
+use bytes::Bytes;
+use futures_util::Stream;
+use piazza_domain::media::{Media, MediaKind, MediaStored, MediaType, NewMedia};
 use piazza_domain::store::StoreResult;
 use piazza_domain::{AccountId, MediaId, Rejection, StoreError, Timestamp};
 
 use crate::Core;
 use crate::engine::{Read, Result, Tx};
+use blobs::{BlobStore, BlobStream};
+use pictures::Variant;
+use upload::UploadCaps;
 
-/// Thumbnails made at once, at most: each decodes a picture of up to
-/// `thumbnails::DECODE_BYTES_MAX` on a core.
-const THUMBNAILS_IN_FLIGHT_MAX: usize = 2;
+/// Pictures decoded at once, at most: each decodes a picture of up to
+/// `pictures::DECODE_BYTES_MAX` on a core.
+const PICTURES_IN_FLIGHT_MAX: usize = 2;
 
 /// Who, besides its uploader, may be shown a media.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,13 +86,27 @@ pub trait Writes {
     ) -> Result<MediaId>;
 }
 
-/// What of a media is read: the original bytes as uploaded (EXIF and
-/// all), or its thumbnail (re-encoded, with nothing of the original's
-/// metadata).
+/// What of a media is read: the media itself (a picture cleaned of its
+/// metadata), or a picture's preview or thumbnail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
     Original,
+    Preview,
     Thumbnail,
+}
+
+/// What is served for a read: where its bytes are, what they are, and how
+/// a browser must take them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    pub media: Media,
+    pub key: String,
+    /// What the served bytes are (a picture's preview may be a JPEG of a
+    /// PNG); `Binary` for a file, which is only ever an attachment.
+    pub media_type: MediaType,
+    pub size: u64,
+    /// Names these exact bytes: the content's hash and the variant.
+    pub etag: String,
 }
 
 /// `MediaQuotaExceeded` unless `adding` more bytes keeps `used` within
@@ -111,7 +140,7 @@ pub fn insert(
             replayed: true,
         });
     }
-    let bytes = media.bytes.len() as u64;
+    let bytes = media.bytes;
     within_quota(used, bytes, quota)?;
     tx.add_media_usage(uploader, bytes)?;
     let now = tx.now();
@@ -123,6 +152,8 @@ pub fn insert(
             media_type: media.media_type,
             sha256: media.sha256,
             bytes,
+            name: media.name.clone(),
+            facts: media.facts,
             created_at: now,
         },
         replayed: false,
@@ -130,12 +161,12 @@ pub fn insert(
 }
 
 /// The media if `viewer` may read it as `reading`: its uploader, or a
-/// member of a conversation whose image message showing it is in their
-/// view (sent after they joined). Its thumbnail, too, to any account
-/// while it is an account's or a group's current avatar (avatars are
-/// shown wherever a person or a group appears, to strangers asking to be
-/// contacts too); the original of an avatar is not, since it may carry
-/// the uploader's EXIF (where a photo was taken). Anyone else learns
+/// member of a conversation whose media message showing it is in their
+/// view (sent after they joined, not recalled). Its thumbnail and
+/// preview, too, to any account while it is an account's or a group's
+/// current avatar (avatars are shown wherever a person or a group
+/// appears, to strangers asking to be contacts too); the whole picture of
+/// an avatar is not. Anyone else learns
 /// nothing, not even that it exists.
 pub fn visible(
     read: &mut dyn Read,
@@ -148,7 +179,7 @@ pub fn visible(
         return Ok(found);
     }
     let audience = read.media_audience(viewer, media)?;
-    let as_avatar = reading == Reading::Thumbnail && audience.current_avatar;
+    let as_avatar = reading != Reading::Original && audience.current_avatar;
     if as_avatar || audience.in_viewers_messages {
         Ok(found)
     } else {
@@ -165,24 +196,38 @@ pub fn own_media(read: &mut dyn Read, account: AccountId, media: MediaId) -> Res
     }
 }
 
-/// Where the media files live, and what paces the work on them.
+/// `media` if `account` uploaded it (a message shows one's own uploads);
+/// `MediaNotFound` otherwise, as for an id that does not exist.
+pub fn own_media_row(read: &mut dyn Read, account: AccountId, media: MediaId) -> Result<Media> {
+    match read.media(media)? {
+        Some(found) if found.uploader == account => Ok(found),
+        _ => Err(Rejection::MediaNotFound.into()),
+    }
+}
+
+/// Where media bytes live, and what paces the work on them.
 pub(crate) struct MediaFiles {
-    dir: PathBuf,
+    blobs: Arc<dyn BlobStore>,
+    /// Where uploads are staged while they arrive.
+    staging: PathBuf,
     /// One upload at a time per account.
     uploads: files::UploadTurns,
-    /// Thumbnails being made at once. Shared with the blocking job that
+    /// Pictures being decoded at once. Shared with the blocking job that
     /// holds a permit, so a dropped request does not free its slot while
     /// the decode goes on.
-    thumbnail_turns: Arc<tokio::sync::Semaphore>,
+    picture_turns: Arc<tokio::sync::Semaphore>,
 }
 
 impl MediaFiles {
-    /// The files under `<data_dir>/media`, created on first upload.
-    pub(crate) fn in_data_dir(data_dir: &Path) -> MediaFiles {
+    /// Blobs in `blobs` (or, by default, under `<data_dir>/media`), uploads
+    /// staged under `<data_dir>/media/.staging`.
+    pub(crate) fn new(data_dir: &Path, blobs: Option<Arc<dyn BlobStore>>) -> MediaFiles {
+        let dir = data_dir.join(files::MEDIA_DIR);
         MediaFiles {
-            dir: data_dir.join(files::MEDIA_DIR),
+            blobs: blobs.unwrap_or_else(|| Arc::new(blobs::FsBlobs::new(dir.clone()))),
+            staging: dir.join(files::STAGING_DIR),
             uploads: files::UploadTurns::default(),
-            thumbnail_turns: Arc::new(tokio::sync::Semaphore::new(THUMBNAILS_IN_FLIGHT_MAX)),
+            picture_turns: Arc::new(tokio::sync::Semaphore::new(PICTURES_IN_FLIGHT_MAX)),
         }
     }
 }
@@ -200,49 +245,61 @@ where
         .acquire_owned()
         .await
         .map_err(|error| StoreError::Unavailable(error.to_string()))?;
-    blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let _turn = turn;
         work()
     })
     .await
+    .map_err(|error| StoreError::Unavailable(error.to_string()))
 }
 
-/// Runs `work` on a blocking thread.
-async fn blocking<T, F>(work: F) -> StoreResult<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
-{
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|error| StoreError::Unavailable(error.to_string()))
+/// What an upload is told besides its bytes.
+#[derive(Debug, Clone)]
+pub struct UploadRules {
+    pub caps: UploadCaps,
+    pub quota_bytes: u64,
 }
 
 impl Core {
-    /// Keeps an upload of `uploader`'s: the bytes are durable (written,
-    /// fsynced, renamed into place) before its row commits, so a row never
-    /// names a missing file. The same bytes again from the same account
-    /// answer the first media (`replayed`). The account's media, each
-    /// content counted once, may not pass `quota_bytes`
-    /// (`MediaQuotaExceeded`, and no file is written for the refusal).
-    pub async fn put_media(
+    /// Keeps an upload of `uploader`'s as it arrives (`body`): streamed to
+    /// a staged file and hashed, refused as soon as it passes its kind's
+    /// cap, its type read from its bytes (`declared`, if a picture, audio
+    /// or video, must fit it: `MediaTypeMismatch`). The bytes are durable
+    /// in the blob store before its row commits, so a row never names
+    /// missing bytes. The same bytes again from the same account answer
+    /// the first media (`replayed`); the account's media, each content
+    /// counted once, may not pass the quota (`MediaQuotaExceeded`, and
+    /// nothing is kept for the refusal).
+    pub async fn upload_media<S, E>(
         &self,
         uploader: AccountId,
-        upload: NewMedia,
-        quota_bytes: u64,
-    ) -> StoreResult<MediaStored> {
-        // The quota is checked before the file is written, so a refused
-        // upload leaves nothing on disk; with one upload of the account at
-        // a time, the check still holds when the row commits (where the
-        // write job checks it again).
-        // The turn moves into the blocking write and then into the write
-        // job, whose answer hands it back once the row has committed (a
-        // dropped answer drops it then): a request dropped meanwhile (a
-        // timeout, a disconnect) does not free it while its file is being
-        // written or its row waits, and the next upload's quota check
-        // reads the committed row.
+        declared: Option<MediaType>,
+        name: Option<String>,
+        body: S,
+        rules: &UploadRules,
+    ) -> StoreResult<MediaStored>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        // One upload of an account at a time: the quota read below still
+        // holds when the row commits (where the write job checks it
+        // again). The turn moves into the write job, whose answer hands it
+        // back once the row has committed: a request dropped meanwhile
+        // does not free it while its row waits.
         let turn = self.media.uploads.take(uploader).await;
-        let sha256 = upload.sha256;
+        let staged = upload::stage(&self.media.staging, body, &rules.caps).await?;
+        if let Some(declared) = declared
+            && !sniff::declared_fits(declared, staged.media_type)
+        {
+            return Err(Rejection::MediaTypeMismatch {
+                declared: declared.as_mime(),
+                found: staged.media_type.as_mime(),
+            }
+            .into());
+        }
+        let quota_bytes = rules.quota_bytes;
+        let sha256 = staged.sha256;
         let (kept_already, used_bytes) = self
             .read(move |read| {
                 let kept_already = read.media_by_content(uploader, &sha256)?.is_some();
@@ -250,61 +307,117 @@ impl Core {
             })
             .await?;
         if !kept_already {
-            within_quota(used_bytes, upload.bytes.len() as u64, quota_bytes)?;
+            within_quota(used_bytes, staged.bytes, quota_bytes)?;
         }
-        let media_dir = self.media.dir.clone();
-        let (turn, written) = blocking(move || {
-            let written = files::write_file(&media_dir, &upload);
-            (turn, written.map(|()| upload))
-        })
-        .await?;
-        let upload = written.map_err(files::io)?;
-        // Every attempt's answer holds the turn; a refused one drops it
-        // with the job, as it changed nothing.
+        let key = blobs::key(&staged.sha256);
+        let new = NewMedia {
+            media_type: staged.media_type,
+            sha256: staged.sha256,
+            bytes: staged.bytes,
+            name,
+            facts: staged.facts,
+        };
+        let staged_path = staged.file.hand_on();
+        self.media.blobs.keep(&key, &staged_path).await.map_err(files::io)?;
         let turn = Arc::new(turn);
         let (stored, _turn) = self
             .write(move |tx| {
-                insert(tx, uploader, &upload, quota_bytes).map(|stored| (stored, Arc::clone(&turn)))
+                insert(tx, uploader, &new, quota_bytes).map(|stored| (stored, Arc::clone(&turn)))
             })
             .await?;
+        if !stored.replayed && stored.media.media_type.kind() == MediaKind::Picture {
+            self.prepare_pictures(stored.media.clone(), rules.caps.picture);
+        }
         Ok(stored)
     }
 
-    /// A media and its original bytes (EXIF and all), for its uploader or
-    /// a member who can see a message showing it; `MediaNotFound` for
-    /// anyone else, as for an unknown id. Being an avatar does not make
-    /// the original readable: others read an avatar's thumbnail.
-    pub async fn media(&self, viewer: AccountId, media: MediaId) -> StoreResult<(Media, Vec<u8>)> {
-        let found = self
-            .read(move |read| visible(read, viewer, media, Reading::Original))
-            .await?;
-        let media_dir = self.media.dir.clone();
-        let bytes =
-            blocking(move || files::read_file(&media_dir, &found).map(|bytes| (found, bytes)))
-                .await??;
-        Ok(bytes)
+    /// Makes what is served of a new picture in the background, so its
+    /// first viewers wait for nothing; a failure here is only a decode
+    /// more on first view.
+    fn prepare_pictures(&self, media: Media, picture_bytes_max: u64) {
+        let core = self.clone();
+        tokio::spawn(async move {
+            for variant in Variant::ALL {
+                if let Err(error) = core.derived(&media, variant, picture_bytes_max).await {
+                    tracing::debug!(%error, media = %media.media_id, "a picture's variant was not made ahead");
+                }
+            }
+        });
     }
 
-    /// A small picture of a media (at most `media::THUMBNAIL_EDGE_PX_MAX`
-    /// on its long side), re-encoded with none of the original's
-    /// metadata, for whoever may read the media and for any account while
-    /// it is an account's or a group's current avatar: made on first use
-    /// and kept beside the original. `ImageUndecodable` when the bytes
-    /// are not a picture the decoder takes within its limits.
-    pub async fn media_thumbnail(
+    async fn derived(
+        &self,
+        media: &Media,
+        variant: Variant,
+        picture_bytes_max: u64,
+    ) -> StoreResult<pictures::Derived> {
+        let turns = Arc::clone(&self.media.picture_turns);
+        let work = |job: Box<dyn FnOnce() -> Result<(MediaType, Vec<u8>)> + Send>| async move {
+            match blocking_with_turn(&turns, job).await {
+                Ok(made) => made,
+                Err(error) => Err(crate::Error::Engine(error.to_string())),
+            }
+        };
+        Ok(pictures::get_or_make(&*self.media.blobs, media, variant, picture_bytes_max, work).await?)
+    }
+
+    /// What `viewer` is served of `media` as `reading`: for its uploader
+    /// or a member who can see a message showing it (and an avatar's
+    /// preview and thumbnail for anyone); `MediaNotFound` for anyone else,
+    /// as for an unknown id. A picture is served cleaned of its metadata
+    /// and upright; its preview and thumbnail are made on first use.
+    /// `ImageUndecodable` for the preview or thumbnail of what is not a
+    /// picture the decoder takes.
+    pub async fn media_served(
         &self,
         viewer: AccountId,
         media: MediaId,
-    ) -> StoreResult<Thumbnail> {
+        reading: Reading,
+        picture_bytes_max: u64,
+    ) -> StoreResult<Served> {
         let found = self
-            .read(move |read| visible(read, viewer, media, Reading::Thumbnail))
+            .read(move |read| visible(read, viewer, media, reading))
             .await?;
-        let media_dir = self.media.dir.clone();
-        let thumbnail = blocking_with_turn(&self.media.thumbnail_turns, move || {
-            thumbnails::get_or_make(&media_dir, &found)
+        let hex = files::hex(&found.sha256);
+        let variant = match reading {
+            Reading::Original if found.media_type.kind() != MediaKind::Picture => {
+                return Ok(Served {
+                    key: blobs::key(&found.sha256),
+                    media_type: found.media_type,
+                    size: found.bytes,
+                    etag: format!("\"{hex}\""),
+                    media: found,
+                });
+            }
+            Reading::Original => Variant::Clean,
+            Reading::Preview => Variant::Preview,
+            Reading::Thumbnail => Variant::Thumbnail,
+        };
+        let derived = self.derived(&found, variant, picture_bytes_max).await?;
+        Ok(Served {
+            key: derived.key,
+            media_type: derived.media_type,
+            size: derived.size,
+            etag: format!("\"{hex}-{variant:?}\"").to_lowercase(),
+            media: found,
         })
-        .await??;
-        Ok(thumbnail)
+    }
+
+    /// The bytes of `range` (inside it) of what [`Core::media_served`]
+    /// answered, as they are read from the blob store.
+    pub async fn media_bytes(&self, served: &Served, range: Range<u64>) -> StoreResult<BlobStream> {
+        assert!(range.end <= served.size, "a range inside the served bytes");
+        Ok(self
+            .media
+            .blobs
+            .read(&served.key, range)
+            .await
+            .map_err(files::io)?)
+    }
+
+    /// Where media bytes are kept, for the start line.
+    pub fn media_store(&self) -> String {
+        self.media.blobs.describe()
     }
 }
 

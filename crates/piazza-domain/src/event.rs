@@ -77,6 +77,22 @@ pub struct Extra {
     pub location: Option<crate::Location>,
     /// A `contact_card` message's account, as it was when sent.
     pub card: Option<AccountRef>,
+    /// A media message's media (its `ref`), as it was when sent: media
+    /// never change, so history shows it without reading the media.
+    pub attachment: Option<Attachment>,
+}
+
+/// What a media message shows of its media.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub media_type: crate::media::MediaType,
+    pub bytes: u64,
+    /// A file's name.
+    pub name: Option<String>,
+    /// Sizes from the container; the length as the sender gave it (a voice
+    /// note's recorder knows it where its container may not), or else the
+    /// container's.
+    pub facts: crate::media::MediaFacts,
 }
 
 impl Extra {
@@ -87,6 +103,7 @@ impl Extra {
         forward_of: None,
         location: None,
         card: None,
+        attachment: None,
     };
 
     pub fn is_empty(&self) -> bool {

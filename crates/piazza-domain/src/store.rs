@@ -115,6 +115,27 @@ pub enum Rejection {
     WrongPassword,
     #[error("the image cannot be decoded: {reason}")]
     ImageUndecodable { reason: String },
+    /// An upload whose body broke off before its end (the connection
+    /// failed or was closed); nothing of it is kept.
+    #[error("the upload broke off: {0}")]
+    UploadCut(String),
+    /// An upload past its kind's cap (`limits.*_bytes_max`).
+    #[error("a {kind} is at most {max_bytes} bytes")]
+    MediaTooLarge { kind: &'static str, max_bytes: u64 },
+    /// An upload declared as a picture, audio or video whose bytes are not
+    /// that (a type is what the bytes say, never what is declared).
+    #[error("the bytes are {found}, not the {declared} declared")]
+    MediaTypeMismatch {
+        declared: &'static str,
+        found: &'static str,
+    },
+    /// A media message's kind that its media cannot be (a voice note
+    /// that is not audio, a picture that is a video…).
+    #[error("a {kind} message needs {needs}")]
+    MediaKindMismatch {
+        kind: &'static str,
+        needs: &'static str,
+    },
     #[error("no such message in this conversation")]
     MessageNotFound,
     #[error("the message was recalled")]

@@ -1,10 +1,10 @@
-//! Uploaded images' rows: the SQL behind `piazza_core::media` (the files
+//! Uploaded media's rows: the SQL behind `piazza_core::media` (the files
 //! are core's, in the data directory, as on SQLite). `media_usage` holds
 //! each account's bytes for its quota.
 
 use piazza_core::Result;
 use piazza_core::media::{Audience, Reads, Writes};
-use piazza_domain::media::{Media, MediaType, NewMedia};
+use piazza_domain::media::{Media, MediaFacts, MediaType, NewMedia};
 use piazza_domain::{AccountId, MediaId, Timestamp};
 use postgres::Row;
 
@@ -15,7 +15,7 @@ use crate::{Db, PgTx};
 /// The columns `media_from_row` reads.
 macro_rules! media_columns {
     () => {
-        "id, uploader_id, sha256, content_type, bytes, created_at"
+        "id, uploader_id, sha256, content_type, bytes, created_at, name, width, height, duration_ms"
     };
 }
 
@@ -32,6 +32,12 @@ fn media_from_row(row: &Row) -> Result<Media> {
         sha256: sha256.try_into().map_err(|_| wrong("sha256"))?,
         bytes: u64::try_from(row.get::<_, i64>(4)).map_err(|_| wrong("size"))?,
         created_at: Timestamp::from_unix_ms(row.get(5)),
+        name: row.get(6),
+        facts: MediaFacts {
+            width: row.get::<_, Option<i32>>(7).map(|px| px.max(0) as u32),
+            height: row.get::<_, Option<i32>>(8).map(|px| px.max(0) as u32),
+            duration_ms: row.get::<_, Option<i64>>(9).map(|ms| ms.max(0) as u64),
+        },
     })
 }
 
@@ -80,7 +86,8 @@ impl Reads for Db<'_> {
                         SELECT 1 FROM messages m
                         JOIN members mb ON mb.conversation_id = m.conversation_id
                             AND mb.account_id = $2
-                        WHERE m.kind = 'image' AND m.ref = $1 AND m.seq > mb.from_seq)",
+                        WHERE m.kind IN ('image', 'file', 'voice', 'video') AND m.ref = $1
+                          AND m.seq > mb.from_seq)",
             &[&media.to_string(), &viewer.row(), &media.row()],
         )?;
         Ok(Audience {
@@ -123,14 +130,19 @@ impl Writes for PgTx<'_> {
         at: Timestamp,
     ) -> Result<MediaId> {
         let row = self.conn().query_one(
-            "INSERT INTO media (uploader_id, sha256, content_type, bytes, created_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO media (uploader_id, sha256, content_type, bytes, created_at,
+                                name, width, height, duration_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             &[
                 &uploader.row(),
                 &&media.sha256[..],
                 &media.media_type.as_mime(),
-                &(media.bytes.len() as i64),
+                &(media.bytes as i64),
                 &at.unix_ms(),
+                &media.name,
+                &media.facts.width.map(|px| px as i32),
+                &media.facts.height.map(|px| px as i32),
+                &media.facts.duration_ms.map(|ms| ms as i64),
             ],
         )?;
         Ok(MediaId::from_row(row.get(0)))

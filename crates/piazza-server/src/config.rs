@@ -20,6 +20,12 @@ pub struct Config {
     /// which is the operator's business, not the world's.
     pub metrics_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
+    /// Where media bytes live: `None`, files in `data_dir/media`; or an
+    /// S3-compatible bucket, `s3://bucket[/prefix]`, reached with the
+    /// standard `AWS_*` environment (`AWS_ENDPOINT_URL`, `AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`).
+    /// Uploads are staged in `data_dir` either way.
+    pub media_store: Option<String>,
     /// The PostgreSQL database to keep everything in
     /// (`postgres://user@host/db`); `None`, SQLite in `data_dir`. Media
     /// files live in `data_dir` either way. The binary reads it to choose
@@ -52,6 +58,7 @@ impl Config {
             listen,
             metrics_listen: None,
             data_dir,
+            media_store: None,
             database_url: None,
             limits: Limits::default(),
             password_hashing: PasswordHashing::default(),
@@ -259,9 +266,20 @@ pub struct Limits {
     /// Milliseconds SQLite's background verifier rests between two
     /// tables' page checks (PostgreSQL's has no page checks).
     pub integrity_verify_pause_ms: u64,
-    /// Bytes in one uploaded image (`POST /api/v1/media`); past it 413.
-    /// The only body allowed past the 64 KiB of JSON requests.
+    /// Bytes in one uploaded picture (`POST /api/v1/media`); past it 413.
+    /// Uploads are the only bodies allowed past the 64 KiB of JSON
+    /// requests, and the only ones streamed to disk as they arrive.
     pub media_bytes_max: usize,
+    /// Bytes in one uploaded audio file (a voice note); past it 413.
+    pub audio_bytes_max: u64,
+    /// Bytes in one uploaded video; past it 413.
+    pub video_bytes_max: u64,
+    /// Bytes in one uploaded file of any other type; past it 413.
+    pub file_bytes_max: u64,
+    /// Seconds one upload may take from its first byte to its answer (the
+    /// rest of the API answers within `request_timeout_s`); past it 408.
+    /// Downloads stream with no such bound.
+    pub media_upload_timeout_s: u64,
     /// Bytes of media one account may keep, each distinct content counted
     /// once however often it was uploaded; past it 507
     /// `media_quota_exceeded`.
@@ -328,6 +346,10 @@ impl Default for Limits {
             integrity_verify_interval_s: 10 * 60,
             integrity_verify_pause_ms: 50,
             media_bytes_max: piazza_domain::limits::MEDIA_BYTES_MAX,
+            audio_bytes_max: 64 << 20,
+            video_bytes_max: 512 << 20,
+            file_bytes_max: 512 << 20,
+            media_upload_timeout_s: 60 * 60,
             media_quota_bytes_per_account: 1 << 30,
         }
     }
@@ -337,6 +359,16 @@ impl Default for Limits {
 pub const IDEMPOTENCY_KEY_RETENTION_MIN_S: u64 = 24 * 60 * 60;
 
 impl Limits {
+    /// What one upload of each kind may hold.
+    pub fn upload_caps(&self) -> piazza_core::media::upload::UploadCaps {
+        piazza_core::media::upload::UploadCaps {
+            picture: self.media_bytes_max as u64,
+            audio: self.audio_bytes_max,
+            video: self.video_bytes_max,
+            file: self.file_bytes_max,
+        }
+    }
+
     /// The connection caps of the public listener.
     pub fn connection_limits(&self) -> crate::connections::ConnectionLimits {
         crate::connections::ConnectionLimits {
@@ -451,6 +483,10 @@ impl Limits {
             ("wal_checkpoint_mib", u64::from(self.wal_checkpoint_mib)),
             ("tail_move_max", self.tail_move_max),
             ("media_bytes_max", self.media_bytes_max as u64),
+            ("audio_bytes_max", self.audio_bytes_max),
+            ("video_bytes_max", self.video_bytes_max),
+            ("file_bytes_max", self.file_bytes_max),
+            ("media_upload_timeout_s", self.media_upload_timeout_s),
             (
                 "integrity_verify_interval_s",
                 self.integrity_verify_interval_s,

@@ -162,6 +162,15 @@ impl From<Rejection> for ApiError {
             // The code and status an upload answers for bytes that are not
             // the picture they claim to be.
             Rejection::ImageUndecodable { .. } => (StatusCode::BAD_REQUEST, "invalid_image"),
+            Rejection::UploadCut(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            Rejection::MediaTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            Rejection::MediaTypeMismatch { declared, .. } if declared.starts_with("image/") => {
+                (StatusCode::BAD_REQUEST, "invalid_image")
+            }
+            Rejection::MediaTypeMismatch { .. } => (StatusCode::BAD_REQUEST, "invalid_media"),
+            Rejection::MediaKindMismatch { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "media_kind_mismatch")
+            }
             Rejection::DeviceSignedOut => return ApiError::unauthorized(),
         };
         ApiError::new(status, code, detail)

@@ -42,7 +42,6 @@ use piazza_domain::store::NoticeSink;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower_http::timeout::TimeoutLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -131,9 +130,8 @@ impl App {
 
 /// Every route of the public API, each with its OpenAPI entry: an area
 /// registers its own in a `routes()` function of its file, and is merged
-/// here once. The limits shape only layers, which the document does not
-/// show (`openapi::document` builds this with the default ones).
-pub fn api_routes(limits: &Limits) -> OpenApiRouter<App> {
+/// here once.
+pub fn api_routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .merge(accounts::routes())
         .merge(profiles::routes())
@@ -146,7 +144,7 @@ pub fn api_routes(limits: &Limits) -> OpenApiRouter<App> {
         .merge(red_packets::routes())
         .merge(merchants::routes())
         .merge(login_requests::routes())
-        .merge(media::routes(limits.media_bytes_max))
+        .merge(media::routes())
         .merge(sync::routes())
         .merge(socket::routes())
         .routes(routes!(healthz))
@@ -156,7 +154,7 @@ pub fn api_routes(limits: &Limits) -> OpenApiRouter<App> {
 /// The public listener's app: [`api_routes`], the web client's pages for
 /// the rest, and the layers every request passes.
 pub fn router(app: App) -> Router {
-    let (api, _) = api_routes(&app.limits).split_for_parts();
+    let (api, _) = api_routes().split_for_parts();
     let timeout = Duration::from_secs(app.limits.request_timeout_s);
     // The method-not-allowed answer is set on the routes there are when it
     // is called, so after every route; the layers wrap every route too.
@@ -174,11 +172,48 @@ pub fn router(app: App) -> Router {
             rate_limit::middleware,
         ))
         .layer(middleware::from_fn(telemetry::track))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
+        .layer(middleware::from_fn_with_state(
+            Deadlines {
+                request: timeout,
+                upload: Duration::from_secs(app.limits.media_upload_timeout_s),
+            },
+            deadline,
         ))
         .with_state(app)
+}
+
+/// How long a request may take to be answered: an upload, its own while
+/// its body arrives; everything else, `limits.request_timeout_s`.
+#[derive(Clone, Copy)]
+struct Deadlines {
+    request: Duration,
+    upload: Duration,
+}
+
+/// Answers 408 to a request not answered by its deadline. A download's
+/// body streams after its answer began, so only reaching the answer is
+/// timed.
+async fn deadline(
+    State(deadlines): State<Deadlines>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let upload = request.method() == axum::http::Method::POST
+        && request.uri().path() == media::UPLOAD_PATH;
+    let limit = if upload {
+        deadlines.upload
+    } else {
+        deadlines.request
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took too long to arrive or to answer; retry it",
+        )
+        .into_response(),
+    }
 }
 
 /// Unmatched requests: the web client's GETs get its pages and assets
@@ -257,6 +292,9 @@ pub enum StartError {
     /// The engine could not open: the message says where and why.
     #[error("cannot open the store {0}")]
     Store(String),
+    /// The media store named by the config cannot be set up.
+    #[error("{0}")]
+    MediaStore(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -345,7 +383,17 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
         .await
         .expect("opening the store does not panic")
         .map_err(StartError::Store)?;
-    let store = Arc::new(Core::new(Arc::clone(&engine), &config.data_dir));
+    let blobs = match &config.media_store {
+        Some(url) => Some(Arc::new(
+            piazza_core::media::blobs::S3Blobs::from_url(url).map_err(StartError::MediaStore)?,
+        ) as Arc<dyn piazza_core::media::blobs::BlobStore>),
+        None => None,
+    };
+    let store = Arc::new(Core::with_blobs(
+        Arc::clone(&engine),
+        &config.data_dir,
+        blobs,
+    ));
     // Chat frames are small and latency-bound: Nagle's algorithm would hold
     // each ack and push back up to ~40 ms waiting for more bytes.
     let listener = listener.tap_io(|tcp| {

@@ -8,7 +8,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
-use crate::config::Limits;
 
 /// What the document says besides its paths, which come from the routes
 /// themselves (`crate::api_routes`; each area registers its own).
@@ -29,7 +28,7 @@ struct ApiDoc;
 
 /// The OpenAPI document: the routes' entries with what they all share.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, paths) = crate::api_routes(&Limits::default()).split_for_parts();
+    let (_, paths) = crate::api_routes().split_for_parts();
     let mut document = ApiDoc::openapi().merge_from(paths);
     // After the merge: `CommonAnswers` edits every path's operations.
     BearerAuth.modify(&mut document);

@@ -77,6 +77,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_20_presence.sql"),
     include_str!("schema_21_blocks.sql"),
     include_str!("schema_22_mentions_by_seq.sql"),
+    include_str!("schema_23_media_kinds.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

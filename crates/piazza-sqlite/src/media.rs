@@ -1,9 +1,9 @@
-//! Uploaded images' rows: the SQL behind `piazza_core::media` (the files
+//! Uploaded media's rows: the SQL behind `piazza_core::media` (the files
 //! themselves are core's, the same for every engine). `media_usage` holds
 //! each account's bytes for its quota, one row read instead of a sum.
 
 use piazza_core::media::{Audience, Reads, Writes};
-use piazza_domain::media::{Media, MediaType, NewMedia};
+use piazza_domain::media::{Media, MediaFacts, MediaType, NewMedia};
 use piazza_domain::{AccountId, MediaId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -64,7 +64,8 @@ impl Reads for Db<'_> {
                             SELECT 1 FROM messages m
                             JOIN members mb ON mb.conversation_id = m.conversation_id
                                 AND mb.account_id = ?2
-                            WHERE m.kind = 'image' AND m.ref = ?1 AND m.seq > mb.from_seq)",
+                            WHERE m.kind IN ('image', 'file', 'voice', 'video') AND m.ref = ?1
+                              AND m.seq > mb.from_seq)",
             )
             .sql()?
             .query_row(
@@ -116,23 +117,29 @@ impl Writes for WriteCtx<'_> {
     ) -> piazza_core::Result<MediaId> {
         self.conn
             .prepare_cached(
-                "INSERT INTO media (uploader_id, sha256, content_type, bytes, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO media (uploader_id, sha256, content_type, bytes, created_at,
+                                    name, width, height, duration_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .sql()?
             .execute(params![
                 uploader.row(),
                 &media.sha256[..],
                 media.media_type.as_mime(),
-                media.bytes.len() as i64,
-                at.unix_ms()
+                media.bytes as i64,
+                at.unix_ms(),
+                media.name,
+                media.facts.width,
+                media.facts.height,
+                media.facts.duration_ms.map(|ms| ms as i64),
             ])
             .sql()?;
         Ok(MediaId::from_row(self.conn.last_insert_rowid()))
     }
 }
 
-const MEDIA_COLUMNS: &str = "id, uploader_id, sha256, content_type, bytes, created_at";
+const MEDIA_COLUMNS: &str =
+    "id, uploader_id, sha256, content_type, bytes, created_at, name, width, height, duration_ms";
 
 fn media_from_row(row: &Row<'_>) -> Result<Media> {
     let content_type: String = row.get(3)?;
@@ -147,6 +154,12 @@ fn media_from_row(row: &Row<'_>) -> Result<Media> {
         sha256: sha256.try_into().map_err(|_| corrupt("sha256"))?,
         bytes: u64::try_from(row.get::<_, i64>(4)?).map_err(|_| corrupt("size"))?,
         created_at: Timestamp::from_unix_ms(row.get(5)?),
+        name: row.get(6)?,
+        facts: MediaFacts {
+            width: row.get(7)?,
+            height: row.get(8)?,
+            duration_ms: row.get::<_, Option<i64>>(9)?.map(|ms| ms.max(0) as u64),
+        },
     })
 }
 

@@ -28,6 +28,12 @@ pub struct ServeArgs {
     /// share one database.
     #[arg(long, env = "PIAZZA_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Keep media bytes in an S3-compatible bucket, `s3://bucket[/prefix]`,
+    /// instead of files in the data dir; reached with the standard `AWS_*`
+    /// environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP=true` for plain HTTP).
+    #[arg(long, env = "PIAZZA_MEDIA_STORE")]
+    pub media_store: Option<String>,
     /// A TOML file with `listen`, `data_dir`, `[limits]` and
     /// `[password_hashing]`; flags and environment variables win over it.
     #[arg(long, env = "PIAZZA_CONFIG_FILE")]
@@ -70,6 +76,8 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     /// As `--database-url`.
     database_url: Option<String>,
+    /// As `--media-store`.
+    media_store: Option<String>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -108,6 +116,14 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
         .unwrap_or_else(|| PathBuf::from("./piazza-data"));
     let mut config = Config::new(listen, data_dir);
     config.database_url = args.database_url.clone().or(file.database_url);
+    config.media_store = args.media_store.clone().or(file.media_store);
+    if let Some(url) = &config.media_store {
+        anyhow::ensure!(
+            url.starts_with("s3://"),
+            "`--media-store` must be an s3:// URL, such as s3://piazza-media (leave it out to keep \
+             media files in the data dir)"
+        );
+    }
     if let Some(url) = &config.database_url {
         anyhow::ensure!(
             url.starts_with("postgres://") || url.starts_with("postgresql://"),
@@ -191,15 +207,19 @@ fn where_the_data_is(config: &Config) -> String {
     let data_dir = std::fs::canonicalize(&config.data_dir)
         .or_else(|_| std::path::absolute(&config.data_dir))
         .unwrap_or(config.data_dir.clone());
-    match &config.database_url {
-        Some(url) => format!(
-            "the data in {} and media files in {}",
-            piazza_postgres::redacted(url),
+    let media = match &config.media_store {
+        Some(url) => format!("media in {url}"),
+        None => format!(
+            "media files in {}",
             data_dir
                 .join(piazza_core::media::files::MEDIA_DIR)
                 .display()
         ),
-        None => format!("the data in {}", data_dir.display()),
+    };
+    match (&config.database_url, &config.media_store) {
+        (Some(url), _) => format!("the data in {} and {media}", piazza_postgres::redacted(url)),
+        (None, Some(_)) => format!("the data in {} and {media}", data_dir.display()),
+        (None, None) => format!("the data in {}", data_dir.display()),
     }
 }
 
@@ -218,6 +238,10 @@ fn start_failure(error: StartError, config: &Config) -> anyhow::Error {
             "the server could not start: {error}\nCheck the store with `piazza admin check --data-dir {dir}` \
              (and `piazza admin ledger-check --data-dir {dir}`); if it is damaged, stop every \
              process using it and restore the whole data directory from your latest backup"
+        ),
+        StartError::MediaStore(_) => anyhow::anyhow!(
+            "the server could not start: {error}\nCheck `--media-store` and the AWS_* environment \
+             (endpoint, region, keys)"
         ),
         StartError::Listen { addr, source } => listen_failure(*addr, source, "--listen"),
         StartError::MetricsListen { addr, source } => {

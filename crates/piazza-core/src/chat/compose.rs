@@ -1,9 +1,11 @@
 //! What a message may carry besides its text, and who may send it: a
-//! picture, a place, a contact card, a forwarded message's content; the
+//! picture, a file, a voice note, a video, a place, a contact card, a
+//! forwarded message's content; the
 //! message it answers; the members it mentions. Every part is checked
 //! against what the sender can see, in the transaction that stores it.
 
-use piazza_domain::event::{ConversationKind, Extra, Message, MessageRef};
+use piazza_domain::event::{Attachment, ConversationKind, Extra, Message, MessageRef};
+use piazza_domain::media::MediaKind;
 use piazza_domain::store::Sent;
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, Location, MediaId, MessageId, MessageText, Rejection,
@@ -16,6 +18,14 @@ use crate::engine::{Result, Tx};
 
 /// The `kind` of an image message; its `ref` is the `med_…` id.
 pub const IMAGE_KIND: &str = "image";
+/// The `kind` of a file (any media), with `extra.attachment`.
+pub const FILE_KIND: &str = "file";
+/// The `kind` of a voice note (audio).
+pub const VOICE_KIND: &str = "voice";
+/// The `kind` of a video.
+pub const VIDEO_KIND: &str = "video";
+/// The kinds whose `ref` is a media, which its members may then fetch.
+pub const MEDIA_KINDS: [&str; 4] = [IMAGE_KIND, FILE_KIND, VOICE_KIND, VIDEO_KIND];
 /// The `kind` of a shared place (`extra.location`).
 pub const LOCATION_KIND: &str = "location";
 /// The `kind` of a contact card (`extra.card`).
@@ -35,12 +45,24 @@ pub struct Outgoing {
     pub mention_all: bool,
 }
 
+/// A media message as asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaContent {
+    pub media: MediaId,
+    /// One of [`MEDIA_KINDS`]; `None`, what the media is says (a picture
+    /// an image, audio a voice note, a video a video, the rest a file).
+    pub kind: Option<&'static str>,
+    /// A voice note's or video's length as its sender knows it; `None`,
+    /// what its container says.
+    pub duration_ms: Option<u64>,
+}
+
 /// What the message is besides its text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Content {
     Text,
     /// One of the sender's own uploads.
-    Image(MediaId),
+    Media(MediaContent),
     Location(Location),
     /// The sender's own card or one of the sender's contacts'.
     Card(AccountId),
@@ -66,9 +88,14 @@ impl Outgoing {
         let extra = earlier.extra();
         let content = match &self.content {
             Content::Text => earlier.kind.is_none(),
-            Content::Image(media) => {
-                earlier.kind.as_deref() == Some(IMAGE_KIND)
-                    && earlier.reference.as_deref() == Some(media.to_string().as_str())
+            Content::Media(asked) => {
+                let kind = earlier.kind.as_deref();
+                asked.kind.is_none_or(|asked| Some(asked) == kind)
+                    && kind.is_some_and(|kind| MEDIA_KINDS.contains(&kind))
+                    && earlier.reference.as_deref() == Some(asked.media.to_string().as_str())
+                    && asked.duration_ms.is_none_or(|ms| {
+                        extra.attachment.as_ref().and_then(|a| a.facts.duration_ms) == Some(ms)
+                    })
             }
             Content::Location(place) => extra.location.as_ref() == Some(place),
             Content::Card(account) => {
@@ -163,9 +190,13 @@ fn resolve(tx: &mut dyn Tx, sender: AccountId, outgoing: &Outgoing) -> Result<Re
     };
     Ok(match &outgoing.content {
         Content::Text => plain(None, None, Extra::default()),
-        Content::Image(media) => {
-            crate::media::own_media(tx.reads(), sender, *media)?;
-            plain(Some(IMAGE_KIND), Some(media.to_string()), Extra::default())
+        Content::Media(asked) => {
+            let (kind, attachment) = media_message(tx, sender, asked)?;
+            let extra = Extra {
+                attachment: Some(attachment),
+                ..Extra::default()
+            };
+            plain(Some(kind), Some(asked.media.to_string()), extra)
         }
         Content::Location(place) => {
             let extra = Extra {
@@ -210,10 +241,13 @@ fn forwarded(tx: &mut dyn Tx, sender: AccountId, source: MessageRef) -> Result<R
     }
     let kind = match original.kind.as_deref() {
         None => None,
-        Some(IMAGE_KIND) => Some(IMAGE_KIND),
-        Some(LOCATION_KIND) => Some(LOCATION_KIND),
-        Some(CARD_KIND) => Some(CARD_KIND),
-        Some(_) => return Err(Rejection::ForwardNotAllowed.into()),
+        Some(kind) => Some(
+            MEDIA_KINDS
+                .into_iter()
+                .chain([LOCATION_KIND, CARD_KIND])
+                .find(|known| *known == kind)
+                .ok_or(Rejection::ForwardNotAllowed)?,
+        ),
     };
     let carried = original.extra.map(|extra| *extra).unwrap_or_default();
     Ok(Resolved {
@@ -224,6 +258,7 @@ fn forwarded(tx: &mut dyn Tx, sender: AccountId, source: MessageRef) -> Result<R
             forward_of: Some(source),
             location: carried.location,
             card: carried.card,
+            attachment: carried.attachment,
             ..Extra::default()
         },
     })
@@ -270,4 +305,46 @@ fn may_mention_all(sender: AccountId, membership: &Membership) -> Result<()> {
         ConversationKind::Group if membership.owner == Some(sender) => Ok(()),
         _ => Err(Rejection::MentionAllNotAllowed.into()),
     }
+}
+
+/// The kind and attachment of a media message: the media must be one of
+/// the sender's own uploads (`MediaNotFound` otherwise, as for one that
+/// does not exist), and what it is must fit the kind asked for.
+fn media_message(
+    tx: &mut dyn Tx,
+    sender: AccountId,
+    asked: &MediaContent,
+) -> Result<(&'static str, Attachment)> {
+    let media = crate::media::own_media_row(tx.reads(), sender, asked.media)?;
+    let is = media.media_type.kind();
+    let kind = asked.kind.unwrap_or(match is {
+        MediaKind::Picture => IMAGE_KIND,
+        MediaKind::Audio => VOICE_KIND,
+        MediaKind::Video => VIDEO_KIND,
+        MediaKind::File => FILE_KIND,
+    });
+    let needs = match kind {
+        IMAGE_KIND => Some((MediaKind::Picture, "a picture")),
+        VOICE_KIND => Some((MediaKind::Audio, "audio")),
+        VIDEO_KIND => Some((MediaKind::Video, "a video")),
+        _ => None,
+    };
+    if let Some((needed, needs)) = needs
+        && needed != is
+    {
+        return Err(Rejection::MediaKindMismatch { kind, needs }.into());
+    }
+    let mut facts = media.facts;
+    if let Some(duration_ms) = asked.duration_ms
+        && matches!(kind, VOICE_KIND | VIDEO_KIND)
+    {
+        facts.duration_ms = Some(duration_ms);
+    }
+    let attachment = Attachment {
+        media_type: media.media_type,
+        bytes: media.bytes,
+        name: media.name,
+        facts,
+    };
+    Ok((kind, attachment))
 }

@@ -45,7 +45,11 @@ pub fn send_image(
     media: MediaId,
 ) -> Result<Sent> {
     let outgoing = Outgoing {
-        content: Content::Image(media),
+        content: Content::Media(super::MediaContent {
+            media,
+            kind: Some(super::IMAGE_KIND),
+            duration_ms: None,
+        }),
         ..Outgoing::text(caption.clone())
     };
     send(tx, sender, conversation, client_msg_id, &outgoing)

@@ -1,10 +1,12 @@
-//! Media files, the same whatever engine keeps the rows: the bytes are
-//! files named by their SHA-256 under `<data_dir>/media/`, written to a
-//! temporary file in the same directory, fsynced, renamed into place and
-//! the directory fsynced — durable before the row that names them
-//! commits, so a row never points at a missing or half-written file. A
-//! crash between the two leaves at most an unreferenced file, which the
-//! next upload of the same bytes reuses.
+//! The data directory's side of media, the same whatever engine keeps
+//! the rows or whichever blob store keeps the bytes: uploads are staged
+//! here, and [`super::blobs::FsBlobs`] keeps its blobs as files named by
+//! their SHA-256 under `<data_dir>/media/`, each written to a temporary
+//! file in the same directory, fsynced, renamed into place and the
+//! directory fsynced — durable before the row that names them commits, so
+//! a row never points at a missing or half-written file. A crash between
+//! the two leaves at most an unreferenced file, which the next upload of
+//! the same bytes reuses.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -12,19 +14,20 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use piazza_domain::AccountId;
-use piazza_domain::media::{Media, NewMedia};
 
-use crate::engine::{Error, Result};
+use crate::engine::Error;
 
 /// The folder under the data directory that holds the files.
 pub const MEDIA_DIR: &str = "media";
+/// The folder under [`MEDIA_DIR`] where uploads are staged while they
+/// arrive: the same file system as the blobs, so keeping one is a rename.
+pub const STAGING_DIR: &str = ".staging";
 
 /// Where the file of the bytes hashing to `sha256` lives: sharded by the
 /// first two hex digits so no directory grows past a few thousand entries
 /// per million files.
 pub fn file_path(media_dir: &Path, sha256: &[u8; 32]) -> PathBuf {
-    let hex = hex(sha256);
-    media_dir.join(&hex[..2]).join(hex)
+    media_dir.join(super::blobs::key(sha256))
 }
 
 pub fn hex(bytes: &[u8; 32]) -> String {
@@ -36,28 +39,38 @@ pub fn hex(bytes: &[u8; 32]) -> String {
     text
 }
 
-/// Makes the file for `media` durable (unless it already is: a file under
-/// its final name was complete when it was renamed there). Blocking I/O;
-/// run it off the async threads.
-pub fn write_file(media_dir: &Path, media: &NewMedia) -> std::io::Result<()> {
-    let path = file_path(media_dir, &media.sha256);
-    if path.is_file() {
-        return Ok(());
-    }
+/// Creates the folder of `path` (under `root`) if it is missing, and makes
+/// each new folder durable: each is an entry in its parent.
+pub fn ensure_parent(root: &Path, path: &Path) -> std::io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other("a media file is inside a directory"))?;
-    let created = !dir.is_dir();
-    std::fs::create_dir_all(dir)?;
-    if created {
-        // New directories must themselves survive a crash: each is an
-        // entry in its parent.
-        sync_dir(media_dir)?;
-        if let Some(data_dir) = media_dir.parent() {
-            sync_dir(data_dir)?;
-        }
+    if dir.is_dir() {
+        return Ok(());
     }
-    write_durably(&path, &media.bytes)
+    std::fs::create_dir_all(dir)?;
+    sync_dir(dir.parent().unwrap_or(root))?;
+    sync_dir(root)?;
+    if let Some(data_dir) = root.parent() {
+        sync_dir(data_dir)?;
+    }
+    Ok(())
+}
+
+/// Moves the fsynced file `staged` to `path` (unless a file is there
+/// already: a file under its final name was complete when it was renamed
+/// there, and its name fixes its bytes) and fsyncs the folder, so the
+/// file is there whole after a crash. `staged` is gone afterwards.
+pub fn move_durably(root: &Path, staged: &Path, path: &Path) -> std::io::Result<()> {
+    if path.is_file() {
+        return std::fs::remove_file(staged);
+    }
+    ensure_parent(root, path)?;
+    if let Err(error) = std::fs::rename(staged, path) {
+        let _ = std::fs::remove_file(staged);
+        return Err(error);
+    }
+    sync_dir(path.parent().unwrap_or(root))
 }
 
 /// Writes `bytes` as the file `path` (in a directory that exists) so that
@@ -90,20 +103,6 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
-}
-
-/// Reads the bytes of a stored media. Blocking I/O.
-pub fn read_file(media_dir: &Path, media: &Media) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(file_path(media_dir, &media.sha256)).map_err(io)?;
-    if bytes.len() as u64 != media.bytes {
-        return Err(Error::Corrupt(format!(
-            "{} holds {} bytes, its row says {}",
-            media.media_id,
-            bytes.len(),
-            media.bytes
-        )));
-    }
-    Ok(bytes)
 }
 
 /// A failed file operation, as the rules report an engine's failure: the

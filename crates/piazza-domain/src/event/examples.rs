@@ -104,6 +104,16 @@ fn message_with_extra() -> Event {
         }),
         location: Some(Location::parse(45.4340, 12.3388, Some("Piazza San Marco")).unwrap()),
         card: Some(account_ref(5, "Bea", Some(8))),
+        attachment: Some(crate::event::Attachment {
+            media_type: crate::media::MediaType::Ogg,
+            bytes: 20_480,
+            name: Some("note.ogg".to_owned()),
+            facts: crate::media::MediaFacts {
+                width: None,
+                height: None,
+                duration_ms: Some(4_200),
+            },
+        }),
     };
     Event::MessageNew(Arc::new(Message {
         extra: extra.boxed(),

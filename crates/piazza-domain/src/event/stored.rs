@@ -297,6 +297,63 @@ pub struct Extra {
     pub location: Option<crate::Location>,
     #[serde(rename = "card", default, skip_serializing_if = "Option::is_none")]
     pub card: Option<AccountRef>,
+    #[serde(
+        rename = "attachment",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attachment: Option<Attachment>,
+}
+
+/// A media message's media as it was when sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    #[serde(rename = "content_type")]
+    pub content_type: String,
+    #[serde(rename = "bytes")]
+    pub bytes: u64,
+    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "width", default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(rename = "height", default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(
+        rename = "duration_ms",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub duration_ms: Option<u64>,
+}
+
+impl From<domain::Attachment> for Attachment {
+    fn from(value: domain::Attachment) -> Attachment {
+        Attachment {
+            content_type: value.media_type.as_mime().to_owned(),
+            bytes: value.bytes,
+            name: value.name,
+            width: value.facts.width,
+            height: value.facts.height,
+            duration_ms: value.facts.duration_ms,
+        }
+    }
+}
+
+impl From<Attachment> for domain::Attachment {
+    /// A type this version does not know is shown as a plain file.
+    fn from(value: Attachment) -> domain::Attachment {
+        domain::Attachment {
+            media_type: crate::media::MediaType::from_content_type(&value.content_type)
+                .unwrap_or(crate::media::MediaType::Binary),
+            bytes: value.bytes,
+            name: value.name,
+            facts: crate::media::MediaFacts {
+                width: value.width,
+                height: value.height,
+                duration_ms: value.duration_ms,
+            },
+        }
+    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -606,6 +663,7 @@ impl From<domain::Extra> for Extra {
             forward_of,
             location,
             card,
+            attachment,
         } = value;
         Extra {
             reply_to,
@@ -614,6 +672,7 @@ impl From<domain::Extra> for Extra {
             forward_of: forward_of.map(MessageRef::from),
             location,
             card: card.map(AccountRef::from),
+            attachment: attachment.map(Attachment::from),
         }
     }
 }
@@ -627,6 +686,7 @@ impl From<Extra> for domain::Extra {
             forward_of,
             location,
             card,
+            attachment,
         } = value;
         domain::Extra {
             reply_to,
@@ -635,6 +695,7 @@ impl From<Extra> for domain::Extra {
             forward_of: forward_of.map(domain::MessageRef::from),
             location,
             card: card.map(domain::AccountRef::from),
+            attachment: attachment.map(domain::Attachment::from),
         }
     }
 }

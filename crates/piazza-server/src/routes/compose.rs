@@ -3,9 +3,9 @@
 //! and a stored message as history, `message.new` and previews show it.
 
 use piazza_api::{
-    CardView, LocationView, MessageContent, MessagePreview, MessageRefView, MessageView,
+    AttachmentView, CardView, LocationView, MessageContent, MessagePreview, MessageRefView, MessageView,
 };
-use piazza_core::chat::{CARD_KIND, Content, IMAGE_KIND, LOCATION_KIND, Outgoing};
+use piazza_core::chat::{CARD_KIND, Content, LOCATION_KIND, MEDIA_KINDS, MediaContent, Outgoing};
 use piazza_domain::event::{Message, MessageRef};
 use piazza_domain::{
     AccountId, ConversationId, Location, MediaId, MessageId, MessageText, Rejection, limits,
@@ -35,24 +35,16 @@ pub fn outgoing(content: &MessageContent) -> Result<Outgoing, ApiError> {
         ));
     }
     let content_of = parse_content(content)?;
-    let named = match &content_of {
-        Content::Text => Some(TEXT_KIND),
-        Content::Image(_) => Some(IMAGE_KIND),
-        Content::Location(_) => Some(LOCATION_KIND),
-        Content::Card(_) => Some(CARD_KIND),
-        Content::Forward(_) => None,
+    let fits = match &content_of {
+        Content::Text => content.kind.as_deref().is_none_or(|kind| kind == TEXT_KIND),
+        // The media's own kind was checked as it was parsed.
+        Content::Media(_) => true,
+        Content::Location(_) => content.kind.as_deref().is_none_or(|kind| kind == LOCATION_KIND),
+        Content::Card(_) => content.kind.as_deref().is_none_or(|kind| kind == CARD_KIND),
+        Content::Forward(_) => content.kind.is_none(),
     };
-    if let Some(kind) = content.kind.as_deref()
-        && Some(kind) != named
-    {
-        return Err(ApiError::invalid(
-            "invalid_kind",
-            format!(
-                "`kind` \"{kind}\" does not match the fields sent: use text, image (with \
-                 `media_id`), location (with `location`) or contact_card (with `card`), \
-                 and none with `forward_of`"
-            ),
-        ));
+    if !fits || (content.duration_ms.is_some() && !matches!(content_of, Content::Media(_))) {
+        return Err(invalid_kind(content.kind.as_deref().unwrap_or("")));
     }
     Ok(Outgoing {
         text: text_for(&content_of, &content.text)?,
@@ -63,10 +55,41 @@ pub fn outgoing(content: &MessageContent) -> Result<Outgoing, ApiError> {
     })
 }
 
+fn invalid_kind(kind: &str) -> ApiError {
+    ApiError::invalid(
+        "invalid_kind",
+        format!(
+            "`kind` \"{kind}\" does not match the fields sent: use text, image, file, voice or \
+             video (with `media_id`; `duration_ms` only with these), location (with \
+             `location`) or contact_card (with `card`), and none with `forward_of`"
+        ),
+    )
+}
+
 fn parse_content(content: &MessageContent) -> Result<Content, ApiError> {
     if let Some(media) = &content.media_id {
         let media = MediaId::parse(media).map_err(|_| ApiError::from(Rejection::MediaNotFound))?;
-        return Ok(Content::Image(media));
+        let kind = match content.kind.as_deref() {
+            None => None,
+            Some(kind) => Some(
+                MEDIA_KINDS
+                    .into_iter()
+                    .find(|known| *known == kind)
+                    .ok_or_else(|| invalid_kind(kind))?,
+            ),
+        };
+        let duration_ms = content.duration_ms;
+        if duration_ms.is_some_and(|ms| ms > piazza_domain::media::DURATION_MS_MAX) {
+            return Err(ApiError::invalid(
+                "invalid_duration",
+                "`duration_ms` is at most a day (86400000)",
+            ));
+        }
+        return Ok(Content::Media(MediaContent {
+            media,
+            kind,
+            duration_ms,
+        }));
     }
     if let Some(place) = &content.location {
         return Ok(Content::Location(Location::parse(
@@ -96,7 +119,7 @@ fn parse_content(content: &MessageContent) -> Result<Content, ApiError> {
 fn text_for(content: &Content, text: &str) -> Result<MessageText, ApiError> {
     match content {
         Content::Text => Ok(MessageText::parse(text)?),
-        Content::Image(_) => Ok(MessageText::parse_caption(text)?),
+        Content::Media(_) => Ok(MessageText::parse_caption(text)?),
         Content::Location(_) | Content::Card(_) | Content::Forward(_) => {
             if !text.trim().is_empty() {
                 return Err(ApiError::invalid(
@@ -156,6 +179,14 @@ pub fn message_view(message: &Message) -> MessageView {
             lat: place.lat(),
             lon: place.lon(),
             name: place.name().map(str::to_owned),
+        }),
+        attachment: extra.attachment.as_ref().map(|attachment| AttachmentView {
+            content_type: attachment.media_type.as_mime().to_owned(),
+            bytes: attachment.bytes,
+            name: attachment.name.clone(),
+            width: attachment.facts.width,
+            height: attachment.facts.height,
+            duration_ms: attachment.facts.duration_ms,
         }),
         card: extra.card.as_ref().map(|card| CardView {
             account_id: card.account_id.to_string(),

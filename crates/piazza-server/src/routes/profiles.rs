@@ -97,7 +97,11 @@ pub async fn avatar_change(
         Some(Some(media)) => {
             let media =
                 MediaId::parse(&media).map_err(|_| ApiError::from(Rejection::MediaNotFound))?;
-            app.store.media_thumbnail(caller, media).await?;
+            let picture_max = app.limits.media_bytes_max as u64;
+            let thumbnail = piazza_core::media::Reading::Thumbnail;
+            app.store
+                .media_served(caller, media, thumbnail, picture_max)
+                .await?;
             Ok(FieldChange::Set(media))
         }
     }

@@ -761,6 +761,7 @@ mod tests {
             forward_of: None,
             location: None,
             card: None,
+            attachment: None,
         }
     }
 
