@@ -1,5 +1,5 @@
-//! Images in chat: upload the bytes, send a message showing them, fetch
-//! them back.
+//! Media in chat: upload the bytes (a picture, audio, video or any file),
+//! send a message showing them, fetch them back.
 
 use piazza_api::{MediaUploaded, MessageContent, MessageSent, SendMessage};
 use reqwest::Method;
@@ -39,6 +39,29 @@ impl Client {
     /// of a conversation showing them.
     pub async fn media(&self, media_id: &str) -> Result<MediaBytes, ClientError> {
         let path = format!("/api/v1/media/{}", encode_segment(media_id));
+        self.fetch_image(&path).await
+    }
+
+    /// `POST /api/v1/media?name=…`: uploads any bytes (what they are is
+    /// read from them), with the file's name shown with a `file` message.
+    pub async fn upload_file(
+        &self,
+        bytes: Vec<u8>,
+        name: Option<&str>,
+    ) -> Result<(MediaUploaded, bool), ClientError> {
+        let mut request = self.request(Method::POST, "/api/v1/media");
+        if let Some(name) = name {
+            request = request.query(&[("name", name)]);
+        }
+        let answer = send(request.body(bytes)).await?;
+        let replayed = answer.status == reqwest::StatusCode::OK;
+        Ok((decode(&answer)?, replayed))
+    }
+
+    /// `GET /api/v1/media/{id}/preview`: a picture at most 1280 pixels on
+    /// its long side.
+    pub async fn media_preview(&self, media_id: &str) -> Result<MediaBytes, ClientError> {
+        let path = format!("/api/v1/media/{}/preview", encode_segment(media_id));
         self.fetch_image(&path).await
     }
 
@@ -90,6 +113,29 @@ impl Client {
             message: MessageContent {
                 media_id: Some(media_id.to_owned()),
                 ..MessageContent::text(caption)
+            },
+        };
+        self.post_message(conversation_id, &body).await
+    }
+
+    /// A media message of `kind` (`image`, `file`, `voice` or `video`;
+    /// `None`: what the media is decides), with a voice note's or video's
+    /// length if the sender knows it.
+    pub async fn send_media(
+        &self,
+        conversation_id: &str,
+        client_msg_id: &str,
+        media_id: &str,
+        kind: Option<&str>,
+        duration_ms: Option<u64>,
+    ) -> Result<(MessageSent, bool), ClientError> {
+        let body = SendMessage {
+            client_msg_id: client_msg_id.to_owned(),
+            message: MessageContent {
+                media_id: Some(media_id.to_owned()),
+                kind: kind.map(str::to_owned),
+                duration_ms,
+                ..MessageContent::default()
             },
         };
         self.post_message(conversation_id, &body).await

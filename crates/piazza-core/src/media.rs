@@ -318,7 +318,11 @@ impl Core {
             facts: staged.facts,
         };
         let staged_path = staged.file.hand_on();
-        self.media.blobs.keep(&key, &staged_path).await.map_err(files::io)?;
+        self.media
+            .blobs
+            .keep(&key, &staged_path)
+            .await
+            .map_err(files::io)?;
         let turn = Arc::new(turn);
         let (stored, _turn) = self
             .write(move |tx| {
@@ -358,7 +362,10 @@ impl Core {
                 Err(error) => Err(crate::Error::Engine(error.to_string())),
             }
         };
-        Ok(pictures::get_or_make(&*self.media.blobs, media, variant, picture_bytes_max, work).await?)
+        Ok(
+            pictures::get_or_make(&*self.media.blobs, media, variant, picture_bytes_max, work)
+                .await?,
+        )
     }
 
     /// What `viewer` is served of `media` as `reading`: for its uploader

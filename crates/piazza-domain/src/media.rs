@@ -153,7 +153,10 @@ impl MediaFacts {
 pub fn file_name(given: &str) -> Option<String> {
     let base = given.rsplit(['/', '\\']).next().unwrap_or("");
     let mut name = String::new();
-    for c in base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '\\')) {
+    for c in base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\'))
+    {
         if name.len() + c.len_utf8() > FILE_NAME_BYTES_MAX {
             break;
         }

@@ -198,8 +198,8 @@ async fn deadline(
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
-    let upload = request.method() == axum::http::Method::POST
-        && request.uri().path() == media::UPLOAD_PATH;
+    let upload =
+        request.method() == axum::http::Method::POST && request.uri().path() == media::UPLOAD_PATH;
     let limit = if upload {
         deadlines.upload
     } else {

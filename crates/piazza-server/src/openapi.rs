@@ -8,7 +8,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
-
 /// What the document says besides its paths, which come from the routes
 /// themselves (`crate::api_routes`; each area registers its own).
 #[derive(OpenApi)]

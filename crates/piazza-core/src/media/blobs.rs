@@ -232,7 +232,11 @@ impl S3Blobs {
             file.read_to_end(&mut bytes).await?;
             return self.keep_bytes(key, bytes).await;
         }
-        let upload = self.store.put_multipart(&path).await.map_err(object_error)?;
+        let upload = self
+            .store
+            .put_multipart(&path)
+            .await
+            .map_err(object_error)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
         let mut buffer = vec![0u8; 1024 * 1024];
         loop {

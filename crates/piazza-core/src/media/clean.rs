@@ -78,8 +78,13 @@ fn jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
                 at += 2;
             }
             _ => {
-                let length = usize::from(u16::from_be_bytes([*bytes.get(at + 2)?, *bytes.get(at + 3)?]));
-                let end = at.checked_add(2 + length).filter(|end| *end <= bytes.len())?;
+                let length = usize::from(u16::from_be_bytes([
+                    *bytes.get(at + 2)?,
+                    *bytes.get(at + 3)?,
+                ]));
+                let end = at
+                    .checked_add(2 + length)
+                    .filter(|end| *end <= bytes.len())?;
                 if length < 2 {
                     return None;
                 }
@@ -268,7 +273,9 @@ mod tests {
     }
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-        haystack.windows(needle.len()).any(|window| window == needle)
+        haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
     }
 
     #[test]
@@ -324,7 +331,8 @@ mod tests {
         let mut bytes = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff".to_vec();
         bytes.extend_from_slice(b"\x21\xfe\x05hello\x00");
         bytes.extend_from_slice(b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00");
-        bytes.extend_from_slice(b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b");
+        bytes
+            .extend_from_slice(b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b");
         let (_, cleaned) = clean(&bytes, MediaType::Gif).unwrap();
         assert!(!contains(&cleaned, b"hello"));
         assert!(contains(&cleaned, b"NETSCAPE2.0"));

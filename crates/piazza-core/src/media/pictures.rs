@@ -112,10 +112,17 @@ where
     if let Some(size) = blobs.size(&kept).await.map_err(io)?
         && let Some(media_type) = recognise(blobs, &kept).await?
     {
-        return Ok(Derived { key: kept, media_type, size });
+        return Ok(Derived {
+            key: kept,
+            media_type,
+            size,
+        });
     }
     let original = blobs
-        .read_all(&blobs::key(&found.sha256), picture_bytes_max.max(found.bytes))
+        .read_all(
+            &blobs::key(&found.sha256),
+            picture_bytes_max.max(found.bytes),
+        )
         .await
         .map_err(io)?
         .ok_or_else(|| Error::Corrupt(format!("{} has no bytes in the store", found.media_id)))?;
@@ -124,7 +131,10 @@ where
     let (media_type, bytes) = match made {
         Err(Error::Rejected(Rejection::ImageUndecodable { reason })) => {
             // Not remembering costs only a decode more; the refusal stands.
-            if let Err(error) = blobs.keep_bytes(&refused, reason.clone().into_bytes()).await {
+            if let Err(error) = blobs
+                .keep_bytes(&refused, reason.clone().into_bytes())
+                .await
+            {
                 tracing::warn!(%error, key = %refused, "cannot remember an undecodable image");
             }
             return Err(Error::Rejected(Rejection::ImageUndecodable { reason }));
@@ -133,7 +143,11 @@ where
     };
     let size = bytes.len() as u64;
     blobs.keep_bytes(&kept, bytes).await.map_err(io)?;
-    Ok(Derived { key: kept, media_type, size })
+    Ok(Derived {
+        key: kept,
+        media_type,
+        size,
+    })
 }
 
 fn not_a_picture() -> Error {
@@ -160,7 +174,11 @@ async fn recognise(blobs: &dyn BlobStore, key: &str) -> Result<Option<MediaType>
 }
 
 /// Makes `variant` of `bytes`. Blocking CPU work.
-pub fn derive(bytes: &[u8], media_type: MediaType, variant: Variant) -> Result<(MediaType, Vec<u8>)> {
+pub fn derive(
+    bytes: &[u8],
+    media_type: MediaType,
+    variant: Variant,
+) -> Result<(MediaType, Vec<u8>)> {
     match variant {
         Variant::Clean => super::clean::clean(bytes, media_type),
         Variant::Preview => make(bytes, media_type, PREVIEW_EDGE_PX_MAX),
@@ -176,7 +194,10 @@ fn undecodable(error: image::ImageError) -> Error {
 
 /// Decodes `bytes` within the limits, and answers the picture and its
 /// EXIF orientation.
-fn decode(bytes: &[u8], media_type: MediaType) -> Result<(DynamicImage, image::metadata::Orientation)> {
+fn decode(
+    bytes: &[u8],
+    media_type: MediaType,
+) -> Result<(DynamicImage, image::metadata::Orientation)> {
     let format = format_of(media_type).ok_or_else(not_a_picture)?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(DECODE_EDGE_PX_MAX);
@@ -203,7 +224,10 @@ pub fn upright(bytes: &[u8], media_type: MediaType) -> Result<(MediaType, Vec<u8
     if media_type == MediaType::Jpeg {
         picture
             .to_rgb8()
-            .write_with_encoder(JpegEncoder::new_with_quality(&mut out, UPRIGHT_JPEG_QUALITY))
+            .write_with_encoder(JpegEncoder::new_with_quality(
+                &mut out,
+                UPRIGHT_JPEG_QUALITY,
+            ))
             .map_err(undecodable)?;
         return Ok((MediaType::Jpeg, out));
     }
@@ -372,13 +396,17 @@ mod tests {
             )
         };
         let thumbnail = Variant::Thumbnail;
-        assert!(refused(get_or_make(&blobs, &found, thumbnail, 1 << 20, inline).await));
+        assert!(refused(
+            get_or_make(&blobs, &found, thumbnail, 1 << 20, inline).await
+        ));
         let marker = undecodable_key(&found.sha256, thumbnail);
         assert!(blobs.size(&marker).await.unwrap().is_some());
         // Without its original, a second request could only fail to read
         // it; it is refused from the marker without reading it.
         std::fs::remove_file(dir.path().join("media").join(blobs::key(&found.sha256))).unwrap();
-        assert!(refused(get_or_make(&blobs, &found, thumbnail, 1 << 20, inline).await));
+        assert!(refused(
+            get_or_make(&blobs, &found, thumbnail, 1 << 20, inline).await
+        ));
     }
 
     #[tokio::test]
@@ -388,15 +416,23 @@ mod tests {
         let found = stored(&blobs, &dir.path().join("staged"), &png(2000, 100, false)).await;
         let mut made = Vec::new();
         for variant in Variant::ALL {
-            let derived = get_or_make(&blobs, &found, variant, 1 << 24, inline).await.unwrap();
-            let bytes = blobs.read_all(&derived.key, 1 << 24).await.unwrap().unwrap();
+            let derived = get_or_make(&blobs, &found, variant, 1 << 24, inline)
+                .await
+                .unwrap();
+            let bytes = blobs
+                .read_all(&derived.key, 1 << 24)
+                .await
+                .unwrap()
+                .unwrap();
             made.push((derived, image::load_from_memory(&bytes).unwrap().width()));
         }
         let widths: Vec<u32> = made.iter().map(|(_, width)| *width).collect();
         assert_eq!(widths, [2000, 1280, 320]);
         std::fs::remove_file(dir.path().join("media").join(blobs::key(&found.sha256))).unwrap();
         for (variant, (derived, _)) in Variant::ALL.into_iter().zip(&made) {
-            let again = get_or_make(&blobs, &found, variant, 1 << 24, inline).await.unwrap();
+            let again = get_or_make(&blobs, &found, variant, 1 << 24, inline)
+                .await
+                .unwrap();
             assert_eq!(&again, derived, "kept, not made again");
         }
     }

@@ -57,7 +57,10 @@ pub fn identify(sniffed: Sniffed, staged: &Path) -> std::io::Result<(MediaType, 
     Ok((media_type, facts.normalized()))
 }
 
-fn read_container(sniffed: Sniffed, file: &mut BufReader<std::fs::File>) -> (MediaType, MediaFacts) {
+fn read_container(
+    sniffed: Sniffed,
+    file: &mut BufReader<std::fs::File>,
+) -> (MediaType, MediaFacts) {
     match sniffed {
         Sniffed::Picture(picture) => (picture, picture_facts(picture, file)),
         Sniffed::Audio(audio) => {
@@ -160,7 +163,10 @@ mod tests {
         assert_eq!(sniff(b"%PDF-1.7\n"), Sniffed::File);
         assert_eq!(sniff(b""), Sniffed::File);
         assert_eq!(sniff(b"OggS\0\x02"), Sniffed::Audio(MediaType::Ogg));
-        assert_eq!(sniff(b"ID3\x04\0\0\0\0\0\0"), Sniffed::Audio(MediaType::Mp3));
+        assert_eq!(
+            sniff(b"ID3\x04\0\0\0\0\0\0"),
+            Sniffed::Audio(MediaType::Mp3)
+        );
     }
 
     #[test]

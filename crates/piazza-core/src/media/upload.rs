@@ -69,7 +69,9 @@ pub struct StagedFile(Option<PathBuf>);
 
 impl StagedFile {
     pub fn path(&self) -> &Path {
-        self.0.as_deref().expect("a staged file is there until handed on")
+        self.0
+            .as_deref()
+            .expect("a staged file is there until handed on")
     }
 
     /// The path, no longer deleted on drop: its new owner moves it.
@@ -110,7 +112,8 @@ where
     let mut bytes = 0u64;
     let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|error| Error::Rejected(Rejection::UploadCut(error.to_string())))?;
+        let chunk =
+            chunk.map_err(|error| Error::Rejected(Rejection::UploadCut(error.to_string())))?;
         bytes += chunk.len() as u64;
         hasher.update(&chunk);
         if sniffed.is_none() {
@@ -179,7 +182,10 @@ mod tests {
     };
 
     fn chunks(parts: &[&[u8]]) -> impl Stream<Item = std::result::Result<Bytes, String>> + Send {
-        let parts: Vec<_> = parts.iter().map(|part| Ok(Bytes::copy_from_slice(part))).collect();
+        let parts: Vec<_> = parts
+            .iter()
+            .map(|part| Ok(Bytes::copy_from_slice(part)))
+            .collect();
         futures_util::stream::iter(parts)
     }
 
@@ -206,11 +212,18 @@ mod tests {
         let refused = stage(dir.path(), chunks(&picture), &CAPS).await;
         assert!(matches!(
             refused,
-            Err(Error::Rejected(Rejection::MediaTooLarge { max_bytes: 16, .. }))
+            Err(Error::Rejected(Rejection::MediaTooLarge {
+                max_bytes: 16,
+                ..
+            }))
         ));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         // The same length as a file is fine.
-        assert!(stage(dir.path(), chunks(&[&[1u8; 17]]), &CAPS).await.is_ok());
+        assert!(
+            stage(dir.path(), chunks(&[&[1u8; 17]]), &CAPS)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
@@ -219,7 +232,10 @@ mod tests {
         let parts: Vec<std::result::Result<Bytes, String>> =
             vec![Ok(Bytes::from_static(b"abc")), Err("reset".to_owned())];
         let refused = stage(dir.path(), futures_util::stream::iter(parts), &CAPS).await;
-        assert!(matches!(refused, Err(Error::Rejected(Rejection::UploadCut(_)))));
+        assert!(matches!(
+            refused,
+            Err(Error::Rejected(Rejection::UploadCut(_)))
+        ));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

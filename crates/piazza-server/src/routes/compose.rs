@@ -3,7 +3,8 @@
 //! and a stored message as history, `message.new` and previews show it.
 
 use piazza_api::{
-    AttachmentView, CardView, LocationView, MessageContent, MessagePreview, MessageRefView, MessageView,
+    AttachmentView, CardView, LocationView, MessageContent, MessagePreview, MessageRefView,
+    MessageView,
 };
 use piazza_core::chat::{CARD_KIND, Content, LOCATION_KIND, MEDIA_KINDS, MediaContent, Outgoing};
 use piazza_domain::event::{Message, MessageRef};
@@ -39,7 +40,10 @@ pub fn outgoing(content: &MessageContent) -> Result<Outgoing, ApiError> {
         Content::Text => content.kind.as_deref().is_none_or(|kind| kind == TEXT_KIND),
         // The media's own kind was checked as it was parsed.
         Content::Media(_) => true,
-        Content::Location(_) => content.kind.as_deref().is_none_or(|kind| kind == LOCATION_KIND),
+        Content::Location(_) => content
+            .kind
+            .as_deref()
+            .is_none_or(|kind| kind == LOCATION_KIND),
         Content::Card(_) => content.kind.as_deref().is_none_or(|kind| kind == CARD_KIND),
         Content::Forward(_) => content.kind.is_none(),
     };

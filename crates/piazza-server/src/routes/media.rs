@@ -91,7 +91,11 @@ pub async fn upload(
     {
         // Past every cap whatever it is: refused before a byte is read.
         let max_bytes = caps.largest();
-        return Err(Rejection::MediaTooLarge { kind: "upload", max_bytes }.into());
+        return Err(Rejection::MediaTooLarge {
+            kind: "upload",
+            max_bytes,
+        }
+        .into());
     }
     let declared = headers
         .get(header::CONTENT_TYPE)
@@ -104,7 +108,13 @@ pub async fn upload(
     let name = query.name.as_deref().and_then(file_name);
     let stored = app
         .store
-        .upload_media(auth.account, declared, name, body.into_data_stream(), &rules)
+        .upload_media(
+            auth.account,
+            declared,
+            name,
+            body.into_data_stream(),
+            &rules,
+        )
         .await?;
     let status = if stored.replayed {
         StatusCode::OK
@@ -260,7 +270,10 @@ enum Wanted {
 }
 
 fn wanted_range(headers: &HeaderMap, size: u64) -> Wanted {
-    let Some(value) = headers.get(header::RANGE).and_then(|value| value.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::RANGE)
+        .and_then(|value| value.to_str().ok())
+    else {
         return Wanted::Whole;
     };
     let Ok(parsed) = http_range_header::parse_range_header(value) else {
@@ -283,9 +296,10 @@ fn unsatisfiable(size: u64) -> Response {
         format!("the media holds {size} bytes; ask for a range inside them"),
     )
     .into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_RANGE, header_value(&format!("bytes */{size}")));
+    response.headers_mut().insert(
+        header::CONTENT_RANGE,
+        header_value(&format!("bytes */{size}")),
+    );
     response
 }
 
@@ -332,7 +346,13 @@ fn attachment_disposition(name: Option<&str>) -> HeaderValue {
     };
     let fallback: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .filter(|c| !matches!(c, '"' | '\\' | ';'))
         .collect();
     let mut encoded = String::new();
@@ -369,9 +389,17 @@ mod tests {
         assert_eq!(range("bytes=0-9", 100), Wanted::Part(0..10));
         assert_eq!(range("bytes=90-", 100), Wanted::Part(90..100));
         assert_eq!(range("bytes=-10", 100), Wanted::Part(90..100));
-        assert_eq!(range("bytes=95-200", 100), Wanted::Part(95..100), "clamped to the end");
+        assert_eq!(
+            range("bytes=95-200", 100),
+            Wanted::Part(95..100),
+            "clamped to the end"
+        );
         assert_eq!(range("bytes=100-", 100), Wanted::Unsatisfiable);
-        assert_eq!(range("bytes=0-1,5-6", 100), Wanted::Whole, "several: the whole");
+        assert_eq!(
+            range("bytes=0-1,5-6", 100),
+            Wanted::Whole,
+            "several: the whole"
+        );
         assert_eq!(range("items=0-1", 100), Wanted::Whole);
         assert_eq!(range("bytes=x-y", 100), Wanted::Whole);
     }

@@ -27,6 +27,7 @@ mod isolation;
 mod lists;
 mod login_requests;
 mod media;
+mod media_kinds;
 mod merchants;
 mod migrate_store;
 mod operations;

@@ -248,9 +248,7 @@ fn mp4_truncated_everywhere() {
     let f = sample_mp4();
     for cut in 0..f.len() {
         let p = run(Container::Mp4, &f[..cut]);
-        assert!(
-            p.width.is_none() || p == video(64, 48, Some(1000)) || p.duration_ms == Some(1000)
-        );
+        assert!(p.width.is_none() || p == video(64, 48, Some(1000)) || p.duration_ms == Some(1000));
     }
 }
 
