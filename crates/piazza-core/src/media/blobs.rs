@@ -142,19 +142,40 @@ impl S3Blobs {
         S3Blobs { store, describe }
     }
 
-    /// The bucket (and optional prefix) of `url`, `s3://bucket[/prefix]`,
+    /// The bucket (and optional prefix) of `url`,
+    /// `s3://bucket[/prefix][?endpoint=…&region=…&allow_http=true]`,
     /// reached as the standard `AWS_*` environment says (endpoint, region,
-    /// keys, `AWS_ALLOW_HTTP` for a local server).
+    /// keys, `AWS_ALLOW_HTTP` for a local server) and then the URL's
+    /// options, which never carry secrets. `skip_signature=true` sends
+    /// unsigned requests, for a local test server only.
     pub fn from_url(url: &str) -> Result<S3Blobs, String> {
         let rest = url
             .strip_prefix("s3://")
             .ok_or_else(|| format!("a media store is `s3://bucket[/prefix]`, not `{url}`"))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let (location, options) = rest.split_once('?').unwrap_or((rest, ""));
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
         if bucket.is_empty() {
             return Err(format!("`{url}` names no bucket"));
         }
-        let store = object_store::aws::AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for option in options.split('&').filter(|option| !option.is_empty()) {
+            let (key, value) = option.split_once('=').unwrap_or((option, ""));
+            let yes = value == "true";
+            builder = match key {
+                "endpoint" => builder.with_endpoint(value),
+                "region" => builder.with_region(value),
+                "allow_http" => builder.with_allow_http(yes),
+                "skip_signature" => builder.with_skip_signature(yes),
+                _ => {
+                    return Err(format!(
+                        "`{key}` is not a media store option: use endpoint, region, allow_http \
+                         or skip_signature (keys come from AWS_ACCESS_KEY_ID and \
+                         AWS_SECRET_ACCESS_KEY)"
+                    ));
+                }
+            };
+        }
+        let store = builder
             .build()
             .map_err(|error| format!("cannot reach the media bucket `{bucket}`: {error}"))?;
         let prefix = prefix.trim_matches('/');
@@ -163,7 +184,8 @@ impl S3Blobs {
         } else {
             Box::new(object_store::prefix::PrefixStore::new(store, prefix))
         };
-        Ok(S3Blobs::new(store, format!("media in {url}")))
+        let shown = url.split_once('?').map_or(url, |(shown, _)| shown);
+        Ok(S3Blobs::new(store, format!("media in {shown}")))
     }
 }
 
@@ -193,7 +215,12 @@ impl BlobStore for S3Blobs {
     async fn size(&self, key: &str) -> io::Result<Option<u64>> {
         match self.store.head(&ObjectPath::from(key)).await {
             Ok(meta) => Ok(Some(meta.size)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            // S3 answers 403, not 404, for a missing key to a caller that
+            // may not list the bucket; a key that is there but unreadable
+            // fails on its reads instead.
+            Err(
+                object_store::Error::NotFound { .. } | object_store::Error::PermissionDenied { .. },
+            ) => Ok(None),
             Err(error) => Err(object_error(error)),
         }
     }

@@ -114,6 +114,17 @@ pub struct User {
 }
 
 impl TestApp {
+    /// A server running in another process at `base`, with its data in
+    /// `dir` (it stops when its process does).
+    pub fn elsewhere(base: String, dir: TempDir) -> TestApp {
+        TestApp {
+            base,
+            running: None,
+            _database: None,
+            _dir: dir,
+        }
+    }
+
     /// Where the server keeps its store, for the offline checks.
     pub fn data_dir(&self) -> &std::path::Path {
         self._dir.path()

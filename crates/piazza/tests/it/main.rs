@@ -28,6 +28,7 @@ mod lists;
 mod login_requests;
 mod media;
 mod media_kinds;
+mod media_s3;
 mod merchants;
 mod migrate_store;
 mod operations;
