@@ -247,6 +247,75 @@ export class Api {
     if (!response.ok) throw new ApiError(response.status, json);
     return json;
   }
+  /**
+   * Any file, picture, audio or video, with its progress: the body is the
+   * bytes, `name` the file's name (shown with a `file` message and given
+   * to its download). Its `Content-Type` is the file's own when it names a
+   * picture, audio or video (the server checks it against the bytes),
+   * else `application/octet-stream` (the server reads what it is).
+   * `onProgress(loaded, total)` runs as it goes; `signal` aborts it (an
+   * ApiError with code `aborted`). Answers `{media_id, content_type,
+   * bytes, width?, height?, duration_ms?, name?}`. XMLHttpRequest, since
+   * fetch tells nothing of an upload's progress.
+   * @param {Blob} blob
+   * @param {{ name?: string, onProgress?: (loaded: number, total: number) => void, signal?: AbortSignal }} [options]
+   * @returns {Promise<any>}
+   */
+  uploadFile(blob, { name = '', onProgress = () => {}, signal } = {}) {
+    const declared = /^(image|audio|video)\//.test(blob.type) ? blob.type : 'application/octet-stream';
+    const query = name ? `?${new URLSearchParams({ name })}` : '';
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', `${BASE}/media${query}`);
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.setRequestHeader('Content-Type', declared);
+      if (this.token) xhr.setRequestHeader('Authorization', `Bearer ${this.token}`);
+      xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : blob.size);
+      xhr.onload = () => {
+        let json;
+        try {
+          json = JSON.parse(xhr.responseText);
+        } catch {
+          json = null;
+        }
+        if (xhr.status === 401 && this.token) this.onUnauthorized();
+        if (xhr.status >= 200 && xhr.status < 300) resolve(json);
+        else reject(new ApiError(xhr.status, json));
+      };
+      xhr.onerror = () => reject(new ApiError(0, { detail: 'upload failed' }));
+      xhr.onabort = () => reject(Object.assign(new ApiError(0, { detail: 'aborted' }), { code: 'aborted' }));
+      if (signal?.aborted) {
+        reject(Object.assign(new ApiError(0, { detail: 'aborted' }), { code: 'aborted' }));
+        return;
+      }
+      signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+      xhr.send(blob);
+    });
+  }
+  /**
+   * A media's bytes as a Blob, fetched with the token (for a blob: URL or
+   * a download: `<img>`, `<video>` and links cannot send it). No timeout
+   * of its own: a video or a file may be large.
+   */
+  async mediaBlob(mediaId) {
+    const init = { method: 'GET', headers: this.token ? { Authorization: `Bearer ${this.token}` } : {} };
+    let response;
+    try {
+      response = await fetch(`${BASE}/media/${encodeURIComponent(mediaId)}`, init);
+    } catch (error) {
+      throw new ApiError(0, { detail: String(error?.message ?? error) });
+    }
+    if (response.status === 401 && this.token) this.onUnauthorized();
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    return response.blob();
+  }
+  /** A picture's preview (at most 1280 px): what a bubble shows. */
+  async preview(mediaId) {
+    const id = encodeURIComponent(mediaId);
+    const response = await this.fetchRaw(`/media/${id}/preview`, { method: 'GET' }, MEDIA_TIMEOUT_MS);
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    return response.blob();
+  }
   /** An image's bytes as a Blob (for a blob: URL; `<img>` cannot send the token). */
   async media(mediaId) {
     const response = await this.fetchRaw(`/media/${encodeURIComponent(mediaId)}`, { method: 'GET' }, MEDIA_TIMEOUT_MS);

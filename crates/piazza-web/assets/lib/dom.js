@@ -145,6 +145,15 @@ const ICONS = {
   card: 'M2 5h20v14H2zm2 2v10h16V7zm5 1.5a2 2 0 1 1 0 4 2 2 0 0 1 0-4zM5.5 16c0-1.7 1.6-2.6 3.5-2.6s3.5.9 3.5 2.6zM14 10h5v1.5h-5zm0 3h4v1.5h-4z',
   pin: 'M16 9V4h1V2H7v2h1v5a3 3 0 0 1-3 3v2h6v7l1 1 1-1v-7h6v-2a3 3 0 0 1-3-3z',
   archive: 'M3 4h18v4H3zm1 5h16v11H4zm5 2v2h6v-2z',
+  // Media: any file, a paperclip, the microphone, playing, a download.
+  file: 'M6 2h8l6 6v12a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm7 1.5V9h5.5zM8 13h8v1.5H8zm0 3h8v1.5H8z',
+  attach: 'M16.5 6v11.5a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6H9v9.5a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v12.5a6 6 0 0 0 12 0V6z',
+  mic: 'M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1a7 7 0 0 0 6-6.9z',
+  play: 'M8 5v14l11-7z',
+  pause: 'M6 5h4v14H6zm8 0h4v14h-4z',
+  stop: 'M6 6h12v12H6z',
+  download: 'M5 19h14v2H5zM13 3v9.2l3.6-3.6L18 10l-6 6-6-6 1.4-1.4 3.6 3.6V3z',
+  video: 'M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11z',
 };
 
 export function icon(name) {

@@ -16,6 +16,7 @@ import { canForward, mentionsMe } from './fields.js';
 import { locationContent, locationDialog } from './places.js';
 import { contactCardContent, contactCardDialog } from './cards.js';
 import { forwardDialog } from './forward.js';
+import { audioLength, canRecord, fileContent, kindOfFile, recordingBar, showProgress, startRecording, uploadLine, videoContent, voiceContent, voiceUnavailableDialog } from './media.js';
 import { openConversationMenu } from './conversation-menu.js';
 import { problemText } from '../auth/index.js';
 import { presenceText } from '../../lib/presence.js';
@@ -103,6 +104,13 @@ export class Conversation extends HTMLElement {
       if (id === this.conversationId && seq === this.liveSeq) this.live.textContent = '';
     };
     this.state.addEventListener('deleted', this.onDeleted);
+    // An upload's progress moves its bar in place (the row stays as built).
+    this.onProgress = (e) => {
+      const { conversation_id: id, client_msg_id: clientMsgId, loaded, total } = e.detail;
+      const row = id === this.conversationId ? this.rows.get(`c${clientMsgId}`) : null;
+      if (row) showProgress(row, loaded, total);
+    };
+    this.state.addEventListener('progress', this.onProgress);
     // Who is typing, and the person's presence, under the title.
     this.onTyping = (e) => {
       if (e.detail === this.conversationId) this.updateSubtitle();
@@ -137,6 +145,8 @@ export class Conversation extends HTMLElement {
     this.state.removeEventListener('incoming', this.onIncoming);
     this.state.removeEventListener('recalled', this.onRecalled);
     this.state.removeEventListener('deleted', this.onDeleted);
+    this.state.removeEventListener('progress', this.onProgress);
+    this.recording?.cancel();
     this.state.typing.removeEventListener('typing', this.onTyping);
     this.session.presence?.removeEventListener('change', this.onPresence);
     clearInterval(this.presenceTimer);
@@ -287,14 +297,16 @@ export class Conversation extends HTMLElement {
   }
 
   /**
-   * The picture button (and its hidden file input; a pasted picture goes
-   * the same way) and "+", whose menu sends a place or a contact card.
+   * The attach button (and its hidden file input, taking any file: a
+   * picture is previewed with its caption — a pasted one too —, a video
+   * goes as a video, anything else as a file), the voice note's
+   * microphone (and, where it cannot record, an audio file sent as a
+   * voice note) and "+", whose menu sends a place or a contact card.
    * @param {HTMLTextAreaElement} input
    */
   buildAttachments(input) {
     const picker = h('input', {
       type: 'file',
-      accept: 'image/*',
       class: 'sr-only',
       tabindex: '-1',
       'aria-hidden': 'true',
@@ -303,12 +315,31 @@ export class Conversation extends HTMLElement {
     picker.addEventListener('change', () => {
       const file = picker.files?.[0];
       picker.value = '';
-      if (file) this.pickImage(file);
+      if (file) this.pickFile(file);
     });
-    this.attach = iconButton('image', t('chat.attach_image'), {
+    this.attach = iconButton('attach', t('chat.attach_image'), {
       class: 'attach',
       'data-testid': 'attach-image',
       onclick: () => picker.click(),
+    });
+    const voiceFile = h('input', {
+      type: 'file',
+      accept: 'audio/*',
+      class: 'sr-only',
+      tabindex: '-1',
+      'aria-hidden': 'true',
+      'data-testid': 'voice-file-input',
+    });
+    voiceFile.addEventListener('change', () => {
+      const file = voiceFile.files?.[0];
+      voiceFile.value = '';
+      if (file) this.sendVoiceFile(file);
+    });
+    this.pickVoiceFile = () => voiceFile.click();
+    this.voiceButton = iconButton('mic', t('chat.voice_record'), {
+      class: 'attach',
+      'data-testid': 'voice-record',
+      onclick: () => this.record(),
     });
     // A pasted image (a screenshot) is previewed like a picked one.
     input.addEventListener('paste', (e) => {
@@ -338,7 +369,75 @@ export class Conversation extends HTMLElement {
       },
     });
     this.attachMore = more;
-    return [picker, this.attach, more];
+    return [picker, voiceFile, this.attach, this.voiceButton, more];
+  }
+
+  /** A file picked from disk: a picture is previewed, a video or any other file sent at once. */
+  pickFile(file) {
+    if (IMAGE_TYPES.has(file.type)) {
+      this.pickImage(file);
+      return;
+    }
+    this.status.textContent = '';
+    this.stick = true;
+    this.state.sendMedia(this.conversationId, file, { kind: kindOfFile(file), extra: this.takeReply() });
+  }
+
+  /** An audio file sent as a voice note (where recording is not possible), with its length. */
+  async sendVoiceFile(file) {
+    const durationMs = await audioLength(file);
+    this.stick = true;
+    this.state.sendMedia(this.conversationId, file, { kind: 'voice', durationMs, extra: this.takeReply() });
+  }
+
+  /**
+   * The microphone button: records a voice note (the microphone is asked
+   * for only now), the composer giving its place to the recording's bar
+   * until Send or Cancel. Where recording is not possible (the page's
+   * policy, a refusal, no microphone) a dialog says why and offers an
+   * audio file instead.
+   */
+  async record() {
+    if (this.recording) return;
+    if (!canRecord()) {
+      const supported = !!navigator.mediaDevices?.getUserMedia && typeof MediaRecorder !== 'undefined';
+      voiceUnavailableDialog(supported ? 'policy' : 'unsupported', this.pickVoiceFile);
+      return;
+    }
+    this.voiceButton.disabled = true;
+    let recording;
+    try {
+      recording = await startRecording();
+    } catch (error) {
+      this.voiceButton.disabled = false;
+      const name = error?.name;
+      const reason = name === 'NotFoundError' || name === 'OverconstrainedError' ? 'missing' : name === 'NotAllowedError' || name === 'SecurityError' ? 'denied' : 'unsupported';
+      voiceUnavailableDialog(reason, this.pickVoiceFile);
+      return;
+    }
+    if (!this.isConnected) {
+      recording.cancel();
+      return;
+    }
+    const id = this.conversationId;
+    const extra = this.takeReply();
+    const bar = recordingBar(recording, {
+      send: ({ blob, durationMs }) => {
+        const ext = blob.type.includes('ogg') ? 'ogg' : blob.type.includes('mp4') ? 'm4a' : 'webm';
+        this.stick = true;
+        this.state.sendMedia(id, blob, { kind: 'voice', durationMs, name: `voice.${ext}`, extra });
+      },
+      done: () => {
+        this.recording = null;
+        this.voiceButton.disabled = false;
+        this.composer.hidden = false;
+        if (this.isConnected) this.voiceButton.focus({ preventScroll: true });
+      },
+    });
+    this.recording = bar;
+    this.composer.hidden = true;
+    this.composer.after(bar.element);
+    bar.focus();
   }
 
   /** The reply being written, as a send names it (`reply_to`), and the bar closed. */
@@ -363,6 +462,7 @@ export class Conversation extends HTMLElement {
     /** @type {HTMLButtonElement} */ (this.composer.querySelector('button[type=submit]')).disabled = gone;
     this.attach.disabled = gone;
     this.attachMore.disabled = gone;
+    this.voiceButton.disabled = gone || !!this.recording;
     this.menuButton.disabled = gone;
     for (const extra of this.extras) extra.update?.(conversation, gone);
     this.status.textContent = gone ? t('chat.not_member') : '';
@@ -677,11 +777,14 @@ export class Conversation extends HTMLElement {
     const forwarded = item.forward_of
       ? h('span', { class: 'forwarded', 'data-testid': 'forwarded' }, icon('share'), t('chat.forwarded'))
       : null;
+    // A file, a voice note or a video on its way: its upload's progress, or why it failed, and Cancel.
+    const uploading = mine && item.file && !item.ref && item.kind !== 'image' && (status === 'sending' || status === 'failed');
+    const upload = uploading ? uploadLine(item, () => this.state.cancelSend(this.conversationId, item.client_msg_id)) : null;
     const body = bubble({
       mine,
       status: read ? 'read' : status,
       sender: group && !mine ? this.session.name(item.sender) : null,
-      content: [forwarded, quoteBlock(this, item), this.content(item)],
+      content: [forwarded, quoteBlock(this, item), this.content(item), upload],
       time: h('time', { datetime: item.sent_at }, shortTime(item.sent_at, language())),
       extra: [retry, actions],
     });
@@ -829,6 +932,10 @@ export class Conversation extends HTMLElement {
    */
   content(item) {
     if (item.kind === 'image') return this.image(item);
+    const media = item.ref || item.file;
+    if (item.kind === 'file' && media) return fileContent(item, this);
+    if (item.kind === 'voice' && media) return voiceContent(item, this);
+    if (item.kind === 'video' && media) return videoContent(item, this);
     if (item.kind === 'location' && item.location) return locationContent(item);
     if (item.kind === 'contact_card' && item.card) return contactCardContent(item, this);
     const special = item.kind && item.kind !== 'text';
@@ -889,8 +996,10 @@ export class Conversation extends HTMLElement {
     };
     if (item.file) show(item.file);
     else if (item.ref) {
+      // The bubble shows the preview (at most 1280 px); the viewer, the picture whole.
       this.session.api
-        .media(item.ref)
+        .preview(item.ref)
+        .catch(() => this.session.api.media(item.ref))
         .then(show)
         .catch(() => {
           img.alt = t('chat.image_unavailable');
@@ -929,9 +1038,9 @@ export class Conversation extends HTMLElement {
 /** Images whose row left: a picture arriving late is not shown (nor its URL kept). */
 const releasedImages = new WeakSet();
 
-/** Revokes the blob: URLs of a row's images (and stops any still loading). */
+/** Revokes the blob: URLs of a row's images and videos (and stops any still loading). */
 function releaseImages(row) {
-  for (const img of row.querySelectorAll('img.thumb')) {
+  for (const img of row.querySelectorAll('img.thumb, video')) {
     releasedImages.add(img);
     if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src);
   }

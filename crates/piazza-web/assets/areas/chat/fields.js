@@ -3,8 +3,11 @@
 // questions the chat asks of it (does it mention me, may it be
 // forwarded).
 
+/** The kinds of media message that name their kind when sent. */
+const MEDIA_KINDS = new Set(['file', 'voice', 'video']);
+
 /** The kinds whose content a forward may carry (never money's). */
-const FORWARDABLE_KINDS = new Set(['text', 'image', 'location', 'contact_card']);
+const FORWARDABLE_KINDS = new Set(['text', 'image', 'file', 'voice', 'video', 'location', 'contact_card']);
 
 /**
  * The body of a send (beside `client_msg_id`) for a message as this
@@ -21,6 +24,10 @@ export function wireFields(item) {
   else {
     body.text = item.text ?? '';
     if (item.ref) body.media_id = item.ref;
+    // A picture's kind follows from its media; a file, a voice note and a
+    // video say theirs (an audio file picked from disk is a file).
+    if (item.ref && MEDIA_KINDS.has(item.kind)) body.kind = item.kind;
+    if (item.ref && item.duration_ms && (item.kind === 'voice' || item.kind === 'video')) body.duration_ms = item.duration_ms;
   }
   if (item.reply_to) body.reply_to = item.reply_to;
   if (item.mentions?.length) body.mentions = item.mentions;

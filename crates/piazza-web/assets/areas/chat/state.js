@@ -33,14 +33,14 @@ const RECALL_MS = 2 * 60 * 1000;
 /** How long a group's owner may recall anyone's message (`limits.group_recall_window_s`). */
 const GROUP_RECALL_MS = 24 * 60 * 60 * 1000;
 /** The kinds of message a recall takes back (never money's). */
-const RECALLABLE_KINDS = new Set(['text', 'image', 'location', 'contact_card']);
+const RECALLABLE_KINDS = new Set(['text', 'image', 'file', 'voice', 'video', 'location', 'contact_card']);
 
 /**
  * A message as a recall leaves it: no text, no picture, and who recalled
  * it when that is known (the live event says; history only says it was).
  */
 export function asRecalled(message, by = null) {
-  const gone = { location: undefined, card: undefined, forward_of: undefined, reply_to: undefined, mentions: undefined, mention_all: undefined };
+  const gone = { location: undefined, card: undefined, attachment: undefined, duration_ms: undefined, forward_of: undefined, reply_to: undefined, mentions: undefined, mention_all: undefined };
   return { ...message, ...gone, text: '', ref: null, reactions: undefined, recalled: true, recalled_by: by ?? message.recalled_by ?? null };
 }
 
@@ -544,6 +544,44 @@ export class ChatState extends EventTarget {
     this.send(conversationId, caption, { ...extra, kind: 'image', ref: null, file });
   }
 
+  /**
+   * Sends a file, a video or a voice note (`kind`: file, video, voice): its
+   * upload shows its progress ('progress' events) and may be cancelled
+   * (`cancelSend`); a voice note carries the recorder's `durationMs`. The
+   * pending row shows what the stored one will (`attachment`).
+   * @param {string} conversationId
+   * @param {Blob} file
+   * @param {{ kind: 'file' | 'video' | 'voice', durationMs?: number | null, name?: string, extra?: Record<string, any> }} what
+   */
+  sendMedia(conversationId, file, { kind, durationMs = null, name = '', extra = {} }) {
+    const fileName = name || /** @type {any} */ (file).name || '';
+    const duration = durationMs && durationMs > 0 ? { duration_ms: Math.round(durationMs) } : {};
+    this.send(conversationId, '', {
+      ...extra,
+      kind,
+      ref: null,
+      file,
+      name: fileName,
+      ...duration,
+      attachment: { content_type: file.type || 'application/octet-stream', bytes: file.size, ...(fileName ? { name: fileName } : {}), ...duration },
+      progress: 0,
+    });
+  }
+
+  /**
+   * Gives up a send whose media is uploading (the upload stops) or failed:
+   * its row goes, nothing is stored.
+   */
+  cancelSend(conversationId, clientMsgId) {
+    const log = this.log(conversationId);
+    const index = log.pending.findIndex((p) => p.client_msg_id === clientMsgId);
+    if (index < 0) return;
+    const [item] = log.pending.splice(index, 1);
+    item.cancelled = true;
+    item.upload?.abort();
+    this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
+  }
+
   /** Sends a place, `{lat, lon, name?}`, with a reply or mentions in `extra`. */
   sendLocation(conversationId, location, extra = {}) {
     this.send(conversationId, '', { ...extra, kind: 'location', location });
@@ -564,12 +602,13 @@ export class ChatState extends EventTarget {
    * server copies it; the pending row shows the same meanwhile.
    */
   forward(to, from, message) {
-    const { kind = 'text', text = '', ref = null, location, card } = message;
+    const { kind = 'text', text = '', ref = null, location, card, attachment } = message;
     this.send(to, text, {
       kind,
       ref,
       location,
       card,
+      attachment,
       forward_of: { conversation_id: from, message_id: message.message_id },
     });
   }
@@ -731,27 +770,53 @@ export class ChatState extends EventTarget {
     item.status = 'sending';
     this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
     try {
-      if (item.kind === 'image' && !item.ref) {
-        item.ref = (await this.session.api.uploadMedia(item.file)).media_id;
-      }
+      if (item.file && !item.ref) await this.upload(conversationId, item);
       const stored = await Promise.race([
         this.session.api.sendMessage(conversationId, item.client_msg_id, wireFields(item)),
         new Promise((_, reject) => {
           setTimeout(() => reject(new Error('timeout')), SEND_TIMEOUT_MS);
         }),
       ]);
-      const { file: _file, ...sent } = item;
+      const { file: _file, upload: _upload, progress: _progress, error: _error, ...sent } = item;
       this.noteMessage(conversationId, { ...sent, ...stored });
     } catch (error) {
+      // A cancelled upload's row is gone already.
+      if (item.cancelled) return;
       if (this.log(conversationId).pending.includes(item)) item.status = 'failed';
+      item.error = error;
       // A refusal (not a member, a forward not allowed, …) is said; a lost
       // connection or a busy server is left to Retry.
       const status = error?.status ?? 0;
-      if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      if ((status >= 400 && status < 500 && status !== 408 && status !== 429) || status === 507) {
         this.dispatchEvent(new CustomEvent('refused', { detail: { conversation_id: conversationId, error } }));
       }
     }
     this.dispatchEvent(new CustomEvent('messages', { detail: conversationId }));
+  }
+
+  /**
+   * Uploads a send's file (its progress told as 'progress' events, detail
+   * `{conversation_id, client_msg_id, loaded, total}`; `cancelSend` stops
+   * it); the media id is kept, so a retry does not upload again.
+   */
+  async upload(conversationId, item) {
+    const controller = new AbortController();
+    item.upload = controller;
+    item.error = null;
+    const onProgress = (loaded, total) => {
+      item.progress = total ? loaded / total : 0;
+      const detail = { conversation_id: conversationId, client_msg_id: item.client_msg_id, loaded, total };
+      this.dispatchEvent(new CustomEvent('progress', { detail }));
+    };
+    try {
+      const name = item.kind === 'image' ? '' : item.name ?? '';
+      const uploaded = await this.session.api.uploadFile(item.file, { name, onProgress, signal: controller.signal });
+      item.ref = uploaded.media_id;
+      item.attachment = { ...item.attachment, ...pick(uploaded, ['content_type', 'bytes', 'name', 'width', 'height', 'duration_ms']) };
+      if (item.duration_ms) item.attachment.duration_ms = item.duration_ms;
+    } finally {
+      item.upload = null;
+    }
   }
 
   /** A message known to be stored: into its log, the preview and the order. */
@@ -921,6 +986,11 @@ export class ChatState extends EventTarget {
     await this.membersReplayed;
     return this.members.get(conversationId) ?? new Set();
   }
+}
+
+/** The fields of `object` among `keys` that it has (not null). */
+function pick(object, keys) {
+  return Object.fromEntries(keys.filter((key) => object?.[key] != null).map((key) => [key, object[key]]));
 }
 
 /** The messages past the read marker (never more than were counted, never below 0). */
