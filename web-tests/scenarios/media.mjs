@@ -27,7 +27,7 @@ const FIXTURES = join(repo, 'crates/piazza-core/fixtures/media');
 /** The newest message of `user`'s history of `kind`. */
 async function newest(user, conversationId, kind) {
   const page = await call(user.token, 'GET', `/conversations/${conversationId}/messages?limit=20`);
-  return page.messages.filter((m) => m.kind === kind).at(-1);
+  return page.messages.filter((m) => m.kind === kind).sort((a, b) => a.seq - b.seq).at(-1);
 }
 
 /**
@@ -112,6 +112,15 @@ scenario('media', async (t) => {
   const saved = readFileSync(await download.path());
   if (!saved.equals(bytes)) fail(`the downloaded bytes differ (${saved.length} bytes)`);
   await t.screenshotNow(bobPage, 'file');
+  // Bob forwards it back from its menu: Ann gets the same file, marked forwarded.
+  await bobPage.locator('.msg.theirs .bubble').filter({ has: bobPage.locator('[data-testid=file-card]') }).last().click({ button: 'right' });
+  await bobPage.click('[data-testid=forward-message]');
+  await bobPage.locator('[data-testid=forward-target]').first().click();
+  await expectVisible(annPage, '.msg.theirs:has([data-testid=forwarded]) [data-testid=file-card]', 'the forwarded file at Ann');
+  const forwarded = await newest(ann, conversation, 'file');
+  if (forwarded.ref !== file.ref || forwarded.attachment?.name !== 'report.pdf' || !forwarded.forward_of) {
+    fail(`the forwarded file as stored: ${JSON.stringify(forwarded)}`);
+  }
 
   // An upload on its way shows its progress and Cancel, which stops it
   // and stores nothing; one refused shows why (the server's detail), and
@@ -143,7 +152,7 @@ scenario('media', async (t) => {
   await annPage.locator('.msg.mine[data-status=failed]').waitFor({ state: 'detached' });
   await annPage.unroute('**/api/v1/media?*');
   const files = (await call(ann.token, 'GET', `/conversations/${conversation}/messages?limit=20`)).messages.filter((m) => m.kind === 'file');
-  if (files.length !== 1) fail(`${files.length} files stored, not 1`);
+  if (files.length !== 2) fail(`${files.length} files stored, not 2 (the file and its forward)`);
 
   // --------------------------------------------------------------- a video
   const webm = readFileSync(join(FIXTURES, 'v.webm'));
@@ -211,6 +220,10 @@ scenario('media', async (t) => {
   await bobPage.keyboard.press('Tab');
   const focused = await bobPage.evaluate(() => document.activeElement?.dataset.testid);
   if (focused !== 'voice-position') fail(`Tab from Play went to ${focused}`);
+  // After a reload the list's snapshot names only the kind: the voice
+  // note's message is read once for its length.
+  await annPage.reload();
+  await expectText(annPage, '.chat-list a', `[Voice] ${expected}`, "Ann's chat list preview of the voice note, after a reload");
   t.screenshot(bobPage);
   t.screenshot(annPage, 'ann');
 });

@@ -324,6 +324,8 @@ export function videoContent(item, view) {
     width: String(attachment.width || 240),
     height: String(attachment.height || 135),
     'data-testid': 'chat-video',
+    // Nothing to play before Play: the keyboard goes to the Play button over it.
+    tabindex: '-1',
   });
   video.style.aspectRatio = `${width} / ${height}`;
   const label = attachment.duration_ms ? formatDuration(attachment.duration_ms) : '';
@@ -359,6 +361,7 @@ export function videoContent(item, view) {
       start.hidden = true;
       note.textContent = '';
       box.dataset.state = 'ready';
+      video.removeAttribute('tabindex');
       video.focus({ preventScroll: true });
       await video.play();
     } catch (error) {
