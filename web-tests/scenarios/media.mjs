@@ -151,8 +151,16 @@ scenario('media', async (t) => {
   await annPage.click('.msg.mine[data-status=failed] [data-testid=upload-cancel]');
   await annPage.locator('.msg.mine[data-status=failed]').waitFor({ state: 'detached' });
   await annPage.unroute('**/api/v1/media?*');
+  // A file dropped on the conversation goes the same way.
+  await annPage.evaluate(() => {
+    const data = new DataTransfer();
+    data.items.add(new File(['dropped notes\n'], 'notes.txt', { type: 'text/plain' }));
+    document.querySelector('pz-conversation').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+  });
+  await expectText(annPage, '.msg.mine[data-status=sent] [data-testid=file-name]', 'notes.txt', "Ann's dropped file, sent");
+  await expectText(bobPage, '.msg.theirs [data-testid=file-card]', '14 B', "Bob's card of the dropped file");
   const files = (await call(ann.token, 'GET', `/conversations/${conversation}/messages?limit=20`)).messages.filter((m) => m.kind === 'file');
-  if (files.length !== 2) fail(`${files.length} files stored, not 2 (the file and its forward)`);
+  if (files.length !== 3) fail(`${files.length} files stored, not 3 (the file, its forward, the dropped one)`);
 
   // --------------------------------------------------------------- a video
   const webm = readFileSync(join(FIXTURES, 'v.webm'));

@@ -187,12 +187,29 @@ export class Conversation extends HTMLElement {
     const composerArea = h('div', { class: 'composer-area' }, this.picker.element, this.replyBar.element, this.composer);
     this.className = 'conversation';
     replace(this, header, this.scroller, this.status, composerArea, this.live);
+    // A file dropped on the conversation goes as a picked one (wired once: build runs on every connect).
+    if (!this.dropWired) this.wireDrop();
     this.updateHeader();
     // On a desktop the composer takes the keyboard at once; a phone would
     // pop its keyboard over the messages, so it waits for a tap.
     if (matchMedia('(min-width: 800px)').matches) {
       this.composer.querySelector('textarea').focus({ preventScroll: true });
     }
+  }
+
+  wireDrop() {
+    this.dropWired = true;
+    this.addEventListener('dragover', (e) => {
+      if (![...(e.dataTransfer?.types ?? [])].includes('Files')) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    });
+    this.addEventListener('drop', (e) => {
+      const file = e.dataTransfer?.files?.[0];
+      if (!file) return;
+      e.preventDefault();
+      this.pickFile(file);
+    });
   }
 
   /**
@@ -341,13 +358,13 @@ export class Conversation extends HTMLElement {
       'data-testid': 'voice-record',
       onclick: () => this.record(),
     });
-    // A pasted image (a screenshot) is previewed like a picked one.
+    // A pasted picture (a screenshot) is previewed like a picked one; another pasted file is sent as one.
     input.addEventListener('paste', (e) => {
-      const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file' && i.type.startsWith('image/'));
+      const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file');
       const file = item?.getAsFile();
       if (!file) return;
       e.preventDefault();
-      this.pickImage(file);
+      this.pickFile(file);
     });
     const more = iconButton('plus', t('chat.attach_more'), {
       class: 'attach',
@@ -372,8 +389,12 @@ export class Conversation extends HTMLElement {
     return [picker, voiceFile, this.attach, this.voiceButton, more];
   }
 
-  /** A file picked from disk: a picture is previewed, a video or any other file sent at once. */
+  /**
+   * A file picked from disk, pasted or dropped on the conversation: a
+   * picture is previewed, a video or any other file sent at once.
+   */
   pickFile(file) {
+    if (this.composer.querySelector('textarea').disabled) return;
     if (IMAGE_TYPES.has(file.type)) {
       this.pickImage(file);
       return;
@@ -778,7 +799,7 @@ export class Conversation extends HTMLElement {
       ? h('span', { class: 'forwarded', 'data-testid': 'forwarded' }, icon('share'), t('chat.forwarded'))
       : null;
     // A file, a voice note or a video on its way: its upload's progress, or why it failed, and Cancel.
-    const uploading = mine && item.file && !item.ref && item.kind !== 'image' && (status === 'sending' || status === 'failed');
+    const uploading = mine && item.file && item.kind !== 'image' && ((status === 'sending' && !item.ref) || status === 'failed');
     const upload = uploading ? uploadLine(item, () => this.state.cancelSend(this.conversationId, item.client_msg_id)) : null;
     const body = bubble({
       mine,
