@@ -798,8 +798,8 @@ export class Conversation extends HTMLElement {
     const forwarded = item.forward_of
       ? h('span', { class: 'forwarded', 'data-testid': 'forwarded' }, icon('share'), t('chat.forwarded'))
       : null;
-    // A file, a voice note or a video on its way: its upload's progress, or why it failed, and Cancel.
-    const uploading = mine && item.file && item.kind !== 'image' && ((status === 'sending' && !item.ref) || status === 'failed');
+    // Media on its way: its upload's progress, or why it failed, and Cancel.
+    const uploading = mine && item.file && ((status === 'sending' && !item.ref) || status === 'failed');
     const upload = uploading ? uploadLine(item, () => this.state.cancelSend(this.conversationId, item.client_msg_id)) : null;
     const body = bubble({
       mine,
