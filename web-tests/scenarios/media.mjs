@@ -123,19 +123,23 @@ scenario('media', async (t) => {
   }
 
   // An upload on its way shows its progress and Cancel, which stops it
-  // and stores nothing; one refused shows why (the server's detail), and
-  // Cancel takes it away.
-  let held = null;
-  await annPage.route('**/api/v1/media?*', (route) => {
-    held = route;
-  });
-  await annPage.setInputFiles('[data-testid=attach-input]', { name: 'big.bin', mimeType: '', buffer: Buffer.alloc(256 * 1024, 1) });
+  // and stores nothing (the network slowed to 512 KiB/s up by Chromium's
+  // throttling, through the DevTools protocol: a 2 MiB file's bar moves);
+  // one refused shows why (the server's detail), and Cancel takes it away.
+  const cdp = await annPage.context().newCDPSession(annPage);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+  await annPage.setInputFiles('[data-testid=attach-input]', { name: 'big.bin', mimeType: '', buffer: Buffer.alloc(2 * 1024 * 1024, 1) });
   await expectVisible(annPage, '.msg.mine[data-status=sending] [data-testid=upload] progress', 'the upload in progress');
+  await annPage.waitForFunction(() => {
+    const bar = document.querySelector('.msg.mine[data-status=sending] [data-testid=upload] progress');
+    return bar && bar.value > 0.05 && bar.value < 0.95;
+  });
   await t.screenshotNow(annPage, 'uploading');
   await annPage.click('.msg.mine[data-status=sending] [data-testid=upload-cancel]');
   await annPage.locator('[data-testid=upload]').waitFor({ state: 'detached' });
-  await held?.abort().catch(() => {});
-  await annPage.unroute('**/api/v1/media?*');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await cdp.detach();
   await annPage.route('**/api/v1/media?*', (route) =>
     route.fulfill({
       status: 413,
