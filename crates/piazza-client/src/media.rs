@@ -58,6 +58,45 @@ impl Client {
         Ok((decode(&answer)?, replayed))
     }
 
+    /// [`Client::upload_file`] with a body that streams (a large file read
+    /// as it goes), of `length` bytes.
+    pub async fn upload_stream(
+        &self,
+        body: reqwest::Body,
+        length: u64,
+        name: Option<&str>,
+    ) -> Result<(MediaUploaded, bool), ClientError> {
+        let mut request = self
+            .request(Method::POST, "/api/v1/media")
+            .header(reqwest::header::CONTENT_LENGTH, length);
+        if let Some(name) = name {
+            request = request.query(&[("name", name)]);
+        }
+        let answer = send(request.body(body)).await?;
+        let replayed = answer.status == reqwest::StatusCode::OK;
+        Ok((decode(&answer)?, replayed))
+    }
+
+    /// `GET /api/v1/media/{id}` as a response whose body the caller
+    /// streams (`bytes_stream`), for media too large to hold.
+    pub async fn media_response(&self, media_id: &str) -> Result<reqwest::Response, ClientError> {
+        let path = format!("/api/v1/media/{}", encode_segment(media_id));
+        let response = self
+            .request(Method::GET, &path)
+            .send()
+            .await
+            .map_err(|error| ClientError::transport(&error))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response
+                .bytes()
+                .await
+                .map_err(|error| ClientError::transport(&error))?;
+            return Err(ClientError::from_answer(status.as_u16(), &body));
+        }
+        Ok(response)
+    }
+
     /// `GET /api/v1/media/{id}/preview`: a picture at most 1280 pixels on
     /// its long side.
     pub async fn media_preview(&self, media_id: &str) -> Result<MediaBytes, ClientError> {

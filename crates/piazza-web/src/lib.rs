@@ -34,14 +34,17 @@ const INDEX: &str = "index.html";
 /// run injected markup. No page of another origin keeps a handle on ours
 /// (`Cross-Origin-Opener-Policy`: a page that opened the client, or one
 /// the client opened, gets no `window.opener` to script or navigate it).
-/// The page may use no powerful browser feature but the two it needs: the
-/// camera (scanning a merchant's QR code) and writing to the clipboard
-/// (copying a payment code), both for this origin only.
+/// The page may use no powerful browser feature but those it needs: the
+/// camera (scanning a merchant's QR code), the microphone (recording a
+/// voice note), the position (sharing a place), full screen (a video) and
+/// writing to the clipboard (copying a payment code), all for this origin
+/// only. Voice notes and videos play from `blob:` URLs of bytes fetched
+/// with the token (`media-src`).
 pub const SECURITY_HEADERS: [(&str, &str); 6] = [
     (
         "content-security-policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+         media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     ),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
@@ -50,9 +53,9 @@ pub const SECURITY_HEADERS: [(&str, &str); 6] = [
     (
         "permissions-policy",
         "camera=(self), clipboard-write=(self), geolocation=(self), accelerometer=(), \
-         autoplay=(), clipboard-read=(), display-capture=(), encrypted-media=(), fullscreen=(), \
+         autoplay=(), clipboard-read=(), display-capture=(), encrypted-media=(), fullscreen=(self), \
          gyroscope=(), hid=(), idle-detection=(), magnetometer=(), \
-         microphone=(), midi=(), payment=(), picture-in-picture=(), \
+         microphone=(self), midi=(), payment=(), picture-in-picture=(), \
          publickey-credentials-get=(), screen-wake-lock=(), serial=(), usb=(), \
          xr-spatial-tracking=()",
     ),

@@ -27,6 +27,7 @@ mod connections;
 mod conversation_list;
 mod group;
 mod ledger;
+mod media;
 mod messaging;
 mod money;
 pub(crate) mod progress;
@@ -93,6 +94,9 @@ pub enum BenchCommand {
     /// Every member of a full group types at once: typing events per
     /// second through the hub, nothing written.
     Typing(typing::TypingArgs),
+    /// One large file up and down, streamed: throughput, and the server's
+    /// peak memory growth.
+    Media(media::MediaArgs),
     /// A full group, all online, takes 50 messages a second: the time
     /// from a send to its last member.
     Group(group::GroupArgs),
@@ -113,6 +117,7 @@ impl BenchCommand {
             BenchCommand::ConversationList(_) => 64,
             BenchCommand::Typing(args) => args.members as u64,
             BenchCommand::Group(args) => args.members as u64,
+            BenchCommand::Media(_) => 16,
         };
         sockets + SLACK
     }
@@ -200,6 +205,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::ConversationList(args) => conversation_list::run(&mut server, args).await,
         BenchCommand::Typing(args) => typing::run(&mut server, args).await,
         BenchCommand::Group(args) => group::run(&mut server, args).await,
+        BenchCommand::Media(args) => media::run(&mut server, args).await,
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.

@@ -11,7 +11,6 @@ use futures_util::{Stream, StreamExt};
 use piazza_domain::Rejection;
 use piazza_domain::media::{MediaFacts, MediaKind, MediaType};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use super::files::io;
 use super::sniff::{self, SNIFF_BYTES, Sniffed};
@@ -88,9 +87,16 @@ impl Drop for StagedFile {
     }
 }
 
+/// Chunks of an upload waiting for its writer, at most: with hyper's
+/// chunks of up to 64 KiB, what an upload holds in memory stays well
+/// under a MiB however large it is.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
 /// Writes `body` to a new file in `staging_dir` as it arrives, hashing it,
 /// and refuses it (`MediaTooLarge`, the file deleted) as soon as it passes
 /// the cap of what its first bytes say it is; then reads its container.
+/// One blocking thread writes and hashes the whole upload, fed through a
+/// short queue: the network waits for the disk, never the other way.
 pub async fn stage<S, E>(staging_dir: &Path, body: S, caps: &UploadCaps) -> Result<Staged>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Send,
@@ -99,14 +105,13 @@ where
     tokio::fs::create_dir_all(staging_dir).await.map_err(io)?;
     let path = staging_dir.join(format!("{:032x}", rand::random::<u128>()));
     let staged = StagedFile(Some(path.clone()));
-    let file = tokio::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&path)
-        .await
         .map_err(io)?;
-    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
-    let mut hasher = Sha256::new();
+    let (chunks, received) = tokio::sync::mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
+    let writer = tokio::task::spawn_blocking(move || write_and_hash(file, received));
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     let mut sniffed = None;
     let mut bytes = 0u64;
@@ -115,7 +120,6 @@ where
         let chunk =
             chunk.map_err(|error| Error::Rejected(Rejection::UploadCut(error.to_string())))?;
         bytes += chunk.len() as u64;
-        hasher.update(&chunk);
         if sniffed.is_none() {
             let wanted = SNIFF_BYTES.saturating_sub(head.len()).min(chunk.len());
             head.extend_from_slice(&chunk[..wanted]);
@@ -126,12 +130,17 @@ where
         if let Some(found) = sniffed {
             within_cap(caps, found, bytes)?;
         }
-        out.write_all(&chunk).await.map_err(io)?;
+        if chunks.send(chunk).await.is_err() {
+            break; // The writer failed; its error is answered below.
+        }
     }
+    drop(chunks);
+    let sha256 = writer
+        .await
+        .map_err(|error| Error::Engine(error.to_string()))?
+        .map_err(io)?;
     let sniffed = sniffed.unwrap_or_else(|| sniff::sniff(&head));
     within_cap(caps, sniffed, bytes)?;
-    out.flush().await.map_err(io)?;
-    out.into_inner().sync_all().await.map_err(io)?;
     let identified = tokio::task::spawn_blocking(move || sniff::identify(sniffed, &path))
         .await
         .map_err(|error| Error::Engine(error.to_string()))?;
@@ -140,11 +149,27 @@ where
     within_kind_cap(caps, media_type, bytes)?;
     Ok(Staged {
         file: staged,
-        sha256: hasher.finalize().into(),
+        sha256,
         bytes,
         media_type,
         facts,
     })
+}
+
+/// Writes each chunk received to `file` and hashes it; once the sender is
+/// gone, fsyncs the file and answers the hash. Blocking I/O.
+fn write_and_hash(
+    mut file: std::fs::File,
+    mut received: tokio::sync::mpsc::Receiver<Bytes>,
+) -> std::io::Result<[u8; 32]> {
+    use std::io::Write;
+    let mut hasher = Sha256::new();
+    while let Some(chunk) = received.blocking_recv() {
+        hasher.update(&chunk);
+        file.write_all(&chunk)?;
+    }
+    file.sync_all()?;
+    Ok(hasher.finalize().into())
 }
 
 fn within_cap(caps: &UploadCaps, sniffed: Sniffed, bytes: u64) -> Result<()> {

@@ -45,11 +45,12 @@ fn assert_security_headers(response: &RawResponse) {
         "same-origin"
     );
     // ...and the page may use no powerful feature it does not need: the
-    // camera only for scanning a merchant's code and the position only for
-    // sharing a place, from this origin.
+    // camera only for scanning a merchant's code, the position only for
+    // sharing a place and the microphone only for voice notes, from this
+    // origin.
     let permissions = header(response, "permissions-policy");
     for denied in [
-        "microphone=()",
+        "midi=()",
         "payment=()",
         "usb=()",
         "serial=()",
@@ -60,7 +61,7 @@ fn assert_security_headers(response: &RawResponse) {
             "{denied} in {permissions}"
         );
     }
-    for allowed in ["camera=(self)", "geolocation=(self)"] {
+    for allowed in ["camera=(self)", "geolocation=(self)", "microphone=(self)"] {
         assert!(
             permissions.split(", ").any(|rule| rule == allowed),
             "{allowed} in {permissions}"
