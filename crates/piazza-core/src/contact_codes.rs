@@ -53,9 +53,11 @@ pub fn ensure_code(
     if tx.insert_contact_code(account, fresh, now)? {
         return Ok(fresh.clone());
     }
-    tx.reads()
-        .contact_code(account)?
-        .ok_or_else(|| Error::Corrupt(format!("{account} has a contact code and none")))
+    tx.reads().contact_code(account)?.ok_or_else(|| {
+        Error::Corrupt(format!(
+            "{account}'s contact code was neither new nor found"
+        ))
+    })
 }
 
 /// `account`'s code is `fresh` from now on; the old one is nobody's.
