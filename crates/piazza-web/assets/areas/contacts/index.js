@@ -98,7 +98,7 @@ function addByCodeForm(session, sent) {
     autocomplete: 'off',
     spellcheck: 'false',
     required: true,
-    placeholder: 'piazza-contact:…',
+    placeholder: t('contacts.by_code_placeholder'),
   });
   const form = h(
     'form',

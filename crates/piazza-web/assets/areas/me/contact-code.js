@@ -12,7 +12,7 @@ import { errorLine, problemText } from '../auth/index.js';
 export function contactCodeCard(session) {
   const error = errorLine();
   const image = h('img', { class: 'contact-code-image', alt: t('me.code_alt'), width: 192, height: 192, 'data-testid': 'contact-code-image' });
-  const payload = h('code', { class: 'contact-code-payload', 'data-testid': 'contact-code-payload' });
+  const payload = h('code', { class: 'contact-code-payload', translate: 'no', 'data-testid': 'contact-code-payload' });
   const reset = h('button', { type: 'button', 'data-testid': 'contact-code-reset' }, t('me.code_reset'));
   const card = h(
     'section',
