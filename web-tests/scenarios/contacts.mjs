@@ -333,3 +333,72 @@ scenario('thumbnail-cache', async (t) => {
   }
   if (result.kept > 400) fail(`thumbnail cache kept ${result.kept}`);
 });
+
+scenario('contact-remark-and-code', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const cat = await apiUser('cat');
+  await apiBefriend(ann, bob);
+  const page = await t.page({ viewport: DESKTOP });
+  await logInInBrowser(page, ann.username);
+
+  // Ann names Bob "Bobby" on his profile: first everywhere, his own name after it.
+  await page.click('.areas a[href="#/contacts"]');
+  await page.click(`.contacts li[data-username="${bob.username}"] a`);
+  await expectVisible(page, '[data-testid=remark-form]', 'the remark field on a contact');
+  await page.fill('#profile-remark', '  Bobby  ');
+  await page.click('[data-testid=save-remark]');
+  await expectText(page, '#profile-name', 'Bobby', 'the remark as the profile title');
+  await expectText(page, '[data-testid=profile-real-name]', `bob ${run}`, "Bob's own name under it");
+  t.screenshot(page, 'profile');
+  await page.click('[data-testid=profile-back]');
+  await expectText(page, `.contacts li[data-username="${bob.username}"]`, 'Bobby', 'the remark in the contacts list');
+  await expectText(page, `.contacts li[data-username="${bob.username}"]`, `bob ${run}`, 'his own name beside it');
+  await page.click('.areas a[href="#/chats"]');
+  await expectText(page, '.chat-list li', 'Bobby', 'the remark in the chat list');
+
+  // Set from another device of Ann's: it arrives live; Bob never sees it.
+  await call(ann.token, 'PATCH', `/contacts/${bob.account_id}`, { remark: 'Robert' });
+  await expectText(page, '.chat-list li', 'Robert', 'the remark set elsewhere, live');
+  const bobs = await call(bob.token, 'GET', '/contacts');
+  if (bobs.contacts[0].remark !== null) fail(`Bob sees a remark: ${JSON.stringify(bobs)}`);
+
+  // My QR code: the picture and its payload, on the Me page.
+  await page.click('.areas a[href="#/me"]');
+  await page
+    .waitForFunction(() => {
+      const img = document.querySelector('[data-testid=contact-code-image]');
+      return img && img.complete && img.naturalWidth > 0 && img.src.startsWith('blob:');
+    }, null, { timeout: 10_000 })
+    .catch(() => fail('the contact code picture is not shown'));
+  await expectText(page, '[data-testid=contact-code-payload]', 'piazza-contact:', 'the payload');
+  const payload = (await page.textContent('[data-testid=contact-code-payload]')).trim();
+  await t.screenshotNow(page, 'code');
+
+  // Cat pastes it under "Add by code": the request reaches Ann.
+  const catPage = await t.page({ viewport: PHONE, name: 'cat', colorScheme: 'dark' });
+  await logInInBrowser(catPage, cat.username);
+  await catPage.click('.areas a[href="#/contacts"]');
+  await catPage.fill('#contact-code', `  ${payload} `);
+  await catPage.click('[data-testid=add-by-code]');
+  await expectVisible(catPage, '.toast', 'the "request sent" toast');
+  await expectText(catPage, `.outgoing li[data-to="${ann.username}"]`, `ann ${run}`, 'the request to Ann, pending');
+  await catPage.fill('#contact-code', 'hello');
+  await catPage.click('[data-testid=add-by-code]');
+  await expectText(catPage, '[data-testid=add-by-code-form] .error', 'not a Piazza contact code', 'garbage refused');
+  t.screenshot(catPage, 'cat');
+
+  // Ann resets her code (asked first): the old one is nobody's.
+  await page.click('[data-testid=contact-code-reset]');
+  await page.click('[data-testid=contact-code-reset-confirm]');
+  await page
+    .waitForFunction(
+      (old) => document.querySelector('[data-testid=contact-code-payload]')?.textContent.trim() !== old,
+      payload,
+      { timeout: 10_000 },
+    )
+    .catch(() => fail('the payload did not change on reset'));
+  await catPage.fill('#contact-code', payload);
+  await catPage.click('[data-testid=add-by-code]');
+  await expectText(catPage, '[data-testid=add-by-code-form] .error', 'No one has this code', 'the reset code refused');
+});

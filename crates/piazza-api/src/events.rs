@@ -43,6 +43,10 @@ pub enum Event {
     ContactAdded(ContactAddedEvent),
     #[serde(rename = "contact.removed")]
     ContactRemoved(ContactRemovedEvent),
+    /// The account changed its own remark for a contact (its own log
+    /// only: the contact never learns it).
+    #[serde(rename = "contact.updated")]
+    ContactUpdated(ContactUpdatedEvent),
     /// An account changed its profile (its own log and its contacts').
     #[serde(rename = "account.updated")]
     AccountUpdated(AccountUpdatedEvent),
@@ -205,6 +209,14 @@ pub struct ContactRemovedEvent {
     #[serde(flatten)]
     #[schema(nullable = false)]
     pub contact: Option<AccountName>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContactUpdatedEvent {
+    /// The contact's.
+    pub account_id: String,
+    /// The account's own name for the contact; `null` when cleared.
+    pub remark: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

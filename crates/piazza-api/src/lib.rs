@@ -233,9 +233,55 @@ pub struct ContactRequestList {
     pub next_cursor: Option<String>,
 }
 
+/// One of the caller's contacts, with the caller's own name for it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ContactView {
+    pub account_id: String,
+    pub username: String,
+    pub display_name: String,
+    /// The contact's picture (`GET /api/v1/media/{id}/thumbnail`), or null.
+    #[serde(default)]
+    pub avatar_media_id: Option<String>,
+    /// The caller's private name for this contact (`PATCH
+    /// /api/v1/contacts/{account_id}`), or null; only the caller sees it.
+    #[serde(default)]
+    pub remark: Option<String>,
+}
+
+/// `PATCH /api/v1/contacts/{account_id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UpdateContact {
+    /// Required: up to 64 characters on one line, trimmed; empty or `null`
+    /// clears it.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, required = true)]
+    pub remark: Option<Option<String>>,
+}
+
+/// `GET /api/v1/me/contact-code?format=payload` and
+/// `POST /api/v1/me/contact-code/reset`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ContactCodeView {
+    /// `piazza-contact:<token>`: what the QR code carries.
+    pub payload: String,
+}
+
+/// `POST /api/v1/contacts/by-code`: ask the owner of a scanned code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContactRequestByCode {
+    /// The scanned or pasted `piazza-contact:<token>`.
+    pub payload: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ContactList {
-    pub contacts: Vec<AccountView>,
+    pub contacts: Vec<ContactView>,
     /// True when another page follows; pass `next_cursor` as `cursor`.
     #[serde(default)]
     pub has_more: bool,

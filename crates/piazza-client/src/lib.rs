@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+mod contacts;
 mod error;
 mod media;
 mod pay;
@@ -27,10 +28,10 @@ use std::time::Duration;
 
 use piazza_api::{
     AccountView, AddMember, Block, BlockList, ContactList, ContactRequestCreated,
-    ContactRequestList, ConversationCreated, ConversationList, ConversationSettingsChange,
-    ConversationSettingsView, CreateAccount, CreateContactRequest, CreateGroup, CreateSession,
-    DeviceList, Health, MarkRead, MessageContent, MessagePage, MessageSent, MessageView,
-    OpenDirect, React, SendMessage, SessionCreated, SyncPage,
+    ContactRequestList, ContactView, ConversationCreated, ConversationList,
+    ConversationSettingsChange, ConversationSettingsView, CreateAccount, CreateContactRequest,
+    CreateGroup, CreateSession, DeviceList, Health, MarkRead, MessageContent, MessagePage,
+    MessageSent, MessageView, OpenDirect, React, SendMessage, SessionCreated, SyncPage,
 };
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -251,7 +252,7 @@ impl Client {
     }
 
     /// Every contact, following the pages (at most `CONTACT_PAGES_MAX`).
-    pub async fn all_contacts(&self) -> Result<Vec<AccountView>, ClientError> {
+    pub async fn all_contacts(&self) -> Result<Vec<ContactView>, ClientError> {
         let mut contacts = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..CONTACT_PAGES_MAX {

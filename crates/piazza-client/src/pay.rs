@@ -60,7 +60,7 @@ pub enum QrImageFormat {
 }
 
 impl QrImageFormat {
-    fn as_query(self) -> &'static str {
+    pub(crate) fn as_query(self) -> &'static str {
         match self {
             QrImageFormat::Png => "png",
             QrImageFormat::Svg => "svg",

@@ -4,11 +4,14 @@
 //! A declined request stays open for its sender, who is not told: their
 //! outgoing list shows it pending and asking again answers as for a
 //! pending one, so a decline cannot be told from silence.
+//!
+//! Each side of a contact may give the other a remark, a name only it
+//! sees: kept on its own side's row, logged to its own log only.
 
 use piazza_domain::event::{Event, Named};
 use piazza_domain::store::{Account, ContactRequest, OutgoingRequest, Page, StoreResult};
 use piazza_domain::{
-    AccountId, ContactRequestId, Greeting, Rejection, Timestamp, Username, limits,
+    AccountId, ContactRequestId, Greeting, Rejection, Remark, Timestamp, Username, limits,
 };
 
 use crate::Core;
@@ -43,6 +46,14 @@ pub struct OpenRequest {
     pub declined_at: Option<Timestamp>,
 }
 
+/// One of an account's contacts, with the account's remark for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub account: Account,
+    /// The account's own name for this contact; never empty.
+    pub remark: Option<String>,
+}
+
 /// The queries of this area, as every engine answers them.
 pub trait Reads {
     /// Whether `contact` is among `account`'s contacts (contacts go both
@@ -50,13 +61,14 @@ pub trait Reads {
     fn are_contacts(&mut self, account: AccountId, contact: AccountId) -> Result<bool>;
     /// Every contact of `account`, in no particular order.
     fn contact_ids(&mut self, account: AccountId) -> Result<Vec<AccountId>>;
-    /// `account`'s contacts by username after `after`, `limit + 1` at most.
+    /// `account`'s contacts by username after `after`, `limit + 1` at
+    /// most, each with `account`'s remark for it.
     fn contacts(
         &mut self,
         account: AccountId,
         after: Option<&Username>,
         limit: u32,
-    ) -> Result<Vec<Account>>;
+    ) -> Result<Vec<Contact>>;
     /// Pending requests to `account` (not declined ones), newest (highest
     /// id) first, below `before`, `limit + 1` at most.
     fn incoming_requests(
@@ -119,6 +131,22 @@ pub trait Writes {
     /// `a` and `b` are no longer contacts, either way; `false` when they
     /// were not.
     fn delete_contact_pair(&mut self, a: AccountId, b: AccountId) -> Result<bool>;
+    /// `account`'s remark for `contact`: `None` when `contact` is not its
+    /// contact, `Some(None)` when it gave none. The engine must lock
+    /// `account`'s side of the pair for the rest of the transaction.
+    fn contact_remark_for_update(
+        &mut self,
+        account: AccountId,
+        contact: AccountId,
+    ) -> Result<Option<Option<String>>>;
+    /// `account`'s side of its contact with `contact` now carries `remark`
+    /// (`None`: none). Only called for a pair that exists.
+    fn set_contact_remark(
+        &mut self,
+        account: AccountId,
+        contact: AccountId,
+        remark: Option<&Remark>,
+    ) -> Result<()>;
 }
 
 /// `from` asks the account named `to`. Asking back someone who asked
@@ -134,6 +162,19 @@ pub fn request_contact(
         .reads()
         .account_by_username(to)?
         .ok_or(Rejection::AccountNotFound)?;
+    request_account(tx, from, &to, greeting)
+}
+
+/// `from` asks `to`, however the caller found it (by its username, or by
+/// its contact code: `contact_codes::request_by_code`), under one set of
+/// rules: not oneself, not a contact already, no block either way, and
+/// asking back or asking again as [`request_contact`] says.
+pub fn request_account(
+    tx: &mut dyn Tx,
+    from: AccountId,
+    to: &Account,
+    greeting: &Greeting,
+) -> Result<ContactRequestId> {
     if to.account_id == from {
         return Err(Rejection::SelfTarget.into());
     }
@@ -146,11 +187,11 @@ pub fn request_contact(
         return Ok(reverse.request);
     }
     if let Some(open) = tx.open_request_for_update(from, to.account_id)? {
-        return ask_again(tx, open, from, &to, greeting);
+        return ask_again(tx, open, from, to, greeting);
     }
     let now = tx.now();
     let request = tx.insert_request(from, to.account_id, greeting, now)?;
-    let event = request_event(tx.reads(), request, from, &to, greeting)?;
+    let event = request_event(tx.reads(), request, from, to, greeting)?;
     tx.append_log(to.account_id, event.clone())?;
     tx.append_log(from, event)?;
     Ok(request)
@@ -312,6 +353,35 @@ pub fn remove_contact(tx: &mut dyn Tx, account: AccountId, other: AccountId) -> 
     Ok(())
 }
 
+/// `account` names `contact` `remark` (an empty one clears it), for its
+/// own eyes: only its own log says so, for its other devices, and only
+/// when the remark changed. Anyone but a contact is `ContactNotFound`.
+pub fn set_remark(
+    tx: &mut dyn Tx,
+    account: AccountId,
+    contact: AccountId,
+    remark: &Remark,
+) -> Result<Contact> {
+    let remark = (!remark.as_str().is_empty()).then_some(remark);
+    let before = tx
+        .contact_remark_for_update(account, contact)?
+        .ok_or(Rejection::ContactNotFound)?;
+    let after = remark.map(|remark| remark.as_str().to_owned());
+    if before != after {
+        tx.set_contact_remark(account, contact, remark)?;
+        let event = Event::ContactUpdated {
+            account_id: contact,
+            remark: after.clone(),
+        };
+        tx.append_log(account, event)?;
+    }
+    let contact = known_account(tx.reads(), contact)?;
+    Ok(Contact {
+        account: contact,
+        remark: after,
+    })
+}
+
 impl Core {
     pub async fn request_contact(
         &self,
@@ -369,15 +439,26 @@ impl Core {
             .await
     }
 
-    /// Contacts by username, after `after`.
+    /// Contacts by username, after `after`, with `account`'s remarks.
     pub async fn contacts(
         &self,
         account: AccountId,
         after: Option<Username>,
         limit: u32,
-    ) -> StoreResult<Page<Account>> {
+    ) -> StoreResult<Page<Contact>> {
         let limit = limit.clamp(1, limits::PAGE_LEN_MAX);
         self.read(move |read| Ok(page(read.contacts(account, after.as_ref(), limit)?, limit)))
+            .await
+    }
+
+    /// `account`'s own name for `contact`; an empty remark clears it.
+    pub async fn set_remark(
+        &self,
+        account: AccountId,
+        contact: AccountId,
+        remark: Remark,
+    ) -> StoreResult<Contact> {
+        self.write(move |tx| set_remark(tx, account, contact, &remark))
             .await
     }
 

@@ -13,7 +13,9 @@ use piazza_domain::event::{Event, Notice};
 use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
-use crate::{accounts, blocks, chat, contacts, login_requests, media, pay, presence, profiles};
+use crate::{
+    accounts, blocks, chat, contact_codes, contacts, login_requests, media, pay, presence, profiles,
+};
 
 /// What a job answers, typed again by [`crate::Core`].
 pub type Done = Box<dyn Any + Send>;
@@ -100,6 +102,7 @@ pub trait Tx:
     accounts::Writes
     + blocks::Writes
     + chat::Writes
+    + contact_codes::Writes
     + contacts::Writes
     + login_requests::Writes
     + media::Writes
@@ -136,6 +139,7 @@ pub trait Read:
     accounts::Reads
     + blocks::Reads
     + chat::Reads
+    + contact_codes::Reads
     + contacts::Reads
     + login_requests::Reads
     + media::Reads
@@ -149,6 +153,7 @@ impl<T> Read for T where
     T: accounts::Reads
         + blocks::Reads
         + chat::Reads
+        + contact_codes::Reads
         + contacts::Reads
         + login_requests::Reads
         + media::Reads

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod blocks;
 pub mod chat;
+pub mod contact_codes;
 pub mod contacts;
 pub mod engine;
 pub mod integrity;

@@ -221,6 +221,13 @@ pub enum Event {
         /// The former contact's name and picture.
         contact: Named,
     },
+    /// The account changed its own remark for a contact (its own log
+    /// only: the contact never learns it).
+    ContactUpdated {
+        account_id: AccountId,
+        /// `None` when the remark was cleared.
+        remark: Option<String>,
+    },
     /// An account changed its profile (its own log and its contacts').
     AccountUpdated {
         account_id: AccountId,
@@ -398,6 +405,7 @@ impl Event {
             Event::ContactRequestDeclined { .. } => "contact.request_declined",
             Event::ContactAdded { .. } => "contact.added",
             Event::ContactRemoved { .. } => "contact.removed",
+            Event::ContactUpdated { .. } => "contact.updated",
             Event::AccountUpdated { .. } => "account.updated",
             Event::PasswordChanged { .. } => "account.password_changed",
             Event::ReadMarker { .. } => "read.marker",

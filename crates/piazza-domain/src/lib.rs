@@ -6,6 +6,7 @@
 //! that need data are in `piazza-core`, over the engines (SQLite,
 //! PostgreSQL); these know no database.
 
+pub mod contact_code;
 pub mod cursor;
 pub mod emvco;
 pub mod event;
@@ -19,6 +20,7 @@ pub mod store;
 pub mod time;
 pub mod values;
 
+pub use contact_code::ContactCode;
 pub use cursor::{Cursor, CursorError, LogSeq};
 pub use event::{ConversationKind, Event, LogEntry, Message, Notice};
 pub use ids::{
@@ -29,5 +31,5 @@ pub use store::{Rejection, StoreError};
 pub use time::Timestamp;
 pub use values::{
     Bio, ClientMsgId, DeviceName, DisplayName, Emoji, Greeting, GroupTitle, Location, MessageText,
-    Password, PlaceName, Seq, Username, ValueError,
+    Password, PlaceName, Remark, Seq, Username, ValueError,
 };

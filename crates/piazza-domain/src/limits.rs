@@ -65,6 +65,9 @@ pub const DEVICE_NAME_CHARS_MAX: usize = 64;
 pub const GROUP_TITLE_CHARS_MAX: usize = 100;
 /// Characters in a contact request's greeting.
 pub const GREETING_CHARS_MAX: usize = 200;
+/// Characters in a remark, an account's private name for a contact: as
+/// many as a display name, which it stands in for.
+pub const REMARK_CHARS_MAX: usize = 64;
 /// Live (not revoked) devices one account may hold.
 pub const DEVICES_PER_ACCOUNT_MAX: usize = 100;
 /// Contacts one account may hold.

@@ -152,6 +152,12 @@ pub enum Rejection {
     ForwardNotAllowed,
     #[error("one of you has blocked the other")]
     Blocked,
+    #[error("no such contact")]
+    ContactNotFound,
+    /// Unknown, revoked or never issued: one answer, so a code's absence
+    /// says nothing about any account.
+    #[error("no such contact code")]
+    ContactCodeNotFound,
     /// The acting device was signed out (revoked) while its request ran:
     /// answered as its next request would be, 401.
     #[error("this device has been signed out")]

@@ -173,6 +173,13 @@ bounded_text!(
 );
 
 bounded_text!(
+    /// An account's own name for one of its contacts, which only it sees;
+    /// one line, and empty means none (`contacts::set_remark` takes an
+    /// empty one as clearing it).
+    Remark, "remark", "invalid_remark", limits::REMARK_CHARS_MAX, allow_empty = true
+);
+
+bounded_text!(
     /// The name of a shared location's place ("Piazza San Marco").
     PlaceName, "location.name", "invalid_location", limits::PLACE_NAME_CHARS_MAX,
     allow_empty = false
@@ -470,6 +477,13 @@ mod tests {
             "invalid_bio"
         );
         assert!(Bio::parse("two\nlines").is_err());
+        assert_eq!(Remark::parse("  Mum ").unwrap().as_str(), "Mum");
+        assert_eq!(Remark::parse("   ").unwrap().as_str(), "", "empty clears");
+        assert!(Remark::parse(&"é".repeat(64)).is_ok());
+        assert_eq!(
+            Remark::parse(&"r".repeat(65)).unwrap_err().code,
+            "invalid_remark"
+        );
     }
 
     proptest! {

@@ -12,9 +12,9 @@
 //! sends) do not wait for it.
 
 use piazza_core::Result;
-use piazza_core::contacts::{OpenRequest, Reads, RequestParties, RequestStatus, Writes};
-use piazza_domain::store::{Account, ContactRequest, OutgoingRequest};
-use piazza_domain::{AccountId, ContactRequestId, Greeting, Timestamp, Username};
+use piazza_core::contacts::{Contact, OpenRequest, Reads, RequestParties, RequestStatus, Writes};
+use piazza_domain::store::{ContactRequest, OutgoingRequest};
+use piazza_domain::{AccountId, ContactRequestId, Greeting, Remark, Timestamp, Username};
 
 use crate::accounts::account_at;
 use crate::conn::{Conn, corrupt};
@@ -48,10 +48,10 @@ impl Reads for Db<'_> {
         account: AccountId,
         after: Option<&Username>,
         limit: u32,
-    ) -> Result<Vec<Account>> {
+    ) -> Result<Vec<Contact>> {
         // `COLLATE "C"`: usernames in byte order, as SQLite orders them.
         let rows = self.0.query(
-            "SELECT a.id, a.username, a.display_name, a.avatar_media_id, a.bio
+            "SELECT a.id, a.username, a.display_name, a.avatar_media_id, a.bio, c.remark
              FROM contacts c JOIN accounts a ON a.id = c.contact_id
              WHERE c.account_id = $1 AND a.username COLLATE \"C\" > $2
              ORDER BY a.username COLLATE \"C\" LIMIT $3",
@@ -61,7 +61,13 @@ impl Reads for Db<'_> {
                 &(i64::from(limit) + 1),
             ],
         )?;
-        Ok(rows.iter().map(|row| account_at(row, 0)).collect())
+        Ok(rows
+            .iter()
+            .map(|row| Contact {
+                account: account_at(row, 0),
+                remark: row.get(5),
+            })
+            .collect())
     }
 
     fn incoming_requests(
@@ -264,5 +270,32 @@ impl Writes for PgTx<'_> {
             &[&a.row(), &b.row()],
         )?;
         Ok(removed > 0)
+    }
+
+    fn contact_remark_for_update(
+        &mut self,
+        account: AccountId,
+        contact: AccountId,
+    ) -> Result<Option<Option<String>>> {
+        let row = self.conn().query_opt(
+            "SELECT remark FROM contacts WHERE account_id = $1 AND contact_id = $2
+             FOR NO KEY UPDATE",
+            &[&account.row(), &contact.row()],
+        )?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    fn set_contact_remark(
+        &mut self,
+        account: AccountId,
+        contact: AccountId,
+        remark: Option<&Remark>,
+    ) -> Result<()> {
+        let changed = self.conn().execute(
+            "UPDATE contacts SET remark = $3 WHERE account_id = $1 AND contact_id = $2",
+            &[&account.row(), &contact.row(), &remark.map(Remark::as_str)],
+        )?;
+        debug_assert_eq!(changed, 1, "a remark is set only on a contact");
+        Ok(())
     }
 }

@@ -16,6 +16,7 @@ mod batch;
 mod blocks;
 mod chat;
 mod conn;
+mod contact_codes;
 mod contacts;
 pub mod integrity;
 mod log;

@@ -19,6 +19,9 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_8.sql"),
     include_str!("schema_9.sql"),
     include_str!("schema_10.sql"),
+    // 11 is taken by group administration (issue 14); see its file.
+    include_str!("schema_11.sql"),
+    include_str!("schema_12.sql"),
 ];
 
 /// Why the database cannot be used.

@@ -80,7 +80,10 @@ async fn requests_profiles_and_passwords_keep_their_rules() {
     core.accept_request(bob, asked).await.unwrap();
     let contacts = core.contacts(ann, None, 10).await.unwrap().items;
     assert_eq!(
-        contacts.iter().map(|c| c.account_id).collect::<Vec<_>>(),
+        contacts
+            .iter()
+            .map(|c| c.account.account_id)
+            .collect::<Vec<_>>(),
         [bob]
     );
     let change = ProfileChange {

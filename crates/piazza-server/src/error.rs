@@ -122,6 +122,8 @@ impl From<Rejection> for ApiError {
             Rejection::MentionAllNotAllowed => (StatusCode::FORBIDDEN, "mention_all_not_allowed"),
             Rejection::ForwardNotAllowed => (StatusCode::FORBIDDEN, "forward_not_allowed"),
             Rejection::Blocked => (StatusCode::FORBIDDEN, "blocked"),
+            Rejection::ContactNotFound => (StatusCode::NOT_FOUND, "contact_not_found"),
+            Rejection::ContactCodeNotFound => (StatusCode::NOT_FOUND, "contact_code_not_found"),
             Rejection::RecallTooLate { .. } => (StatusCode::FORBIDDEN, "recall_too_late"),
             Rejection::RecallNotAllowed => (StatusCode::FORBIDDEN, "recall_not_allowed"),
             Rejection::ClientMsgIdReused => {

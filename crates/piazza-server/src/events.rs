@@ -48,6 +48,7 @@ pub fn wire(event: &Event) -> api::Event {
         | Event::ContactRequestDeclined { .. }
         | Event::ContactAdded { .. }
         | Event::ContactRemoved { .. }
+        | Event::ContactUpdated { .. }
         | Event::AccountUpdated { .. }
         | Event::PasswordChanged { .. } => account_event(event),
         Event::WalletCredited(movement) => api::Event::WalletCredited(wallet_movement(movement)),
@@ -230,6 +231,12 @@ fn account_event(event: &Event) -> api::Event {
             account_id: account_id.to_string(),
             contact: account_name(contact),
         }),
+        Event::ContactUpdated { account_id, remark } => {
+            api::Event::ContactUpdated(api::ContactUpdatedEvent {
+                account_id: account_id.to_string(),
+                remark: remark.clone(),
+            })
+        }
         Event::AccountUpdated {
             account_id,
             display_name,

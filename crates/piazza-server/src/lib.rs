@@ -66,6 +66,8 @@ pub struct App {
     pub password_attempts: Arc<PasswordAttempts>,
     /// QR log-in requests created per address.
     pub login_request_creations: Arc<FailureLimiter>,
+    /// Contact codes looked up that were nobody's, per account.
+    pub contact_code_misses: Arc<FailureLimiter>,
     /// Requests per account and per anonymous address (see `rate_limit`).
     pub rate_limits: Arc<rate_limit::RateLimits>,
     /// Right payment PINs seen lately, so bursts skip Argon2.
@@ -108,6 +110,10 @@ impl App {
                 config.limits.login_failure_window(),
                 config.limits.login_limiter_keys_max,
             )),
+            contact_code_misses: Arc::new(FailureLimiter::new(
+                config.limits.login_failure_window(),
+                config.limits.login_limiter_keys_max,
+            )),
             rate_limits: Arc::new(rate_limit::RateLimits::new(&config.limits)),
             verified_pins: Arc::new(pin_cache::VerifiedPins::default()),
             sessions,
@@ -138,6 +144,7 @@ pub fn api_routes() -> OpenApiRouter<App> {
         .merge(contacts::routes())
         .merge(routes::presence::routes())
         .merge(routes::blocks::routes())
+        .merge(routes::contact_codes::routes())
         .merge(conversations::routes())
         .merge(wallet::routes())
         .merge(transfers::routes())

@@ -1,8 +1,63 @@
-//! A merchant's code drawn as an image: SVG through the `qrcode` crate, and
-//! a 1-bit PNG through the `png` crate (no general image library needed for
-//! black squares on white).
+//! A code to scan (a merchant's, an account's contact code) drawn as an
+//! image: SVG through the `qrcode` crate, and a 1-bit PNG through the `png`
+//! crate (no general image library needed for black squares on white);
+//! and the `format=payload|png|svg` choice the routes that show one share.
 
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use qrcode::{Color, EcLevel, QrCode};
+
+use crate::error::ApiError;
+
+/// What a route showing a code answers, by its `format` query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The payload as JSON (the default).
+    Payload,
+    Image(ImageFormat),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    Png,
+    Svg,
+}
+
+impl Format {
+    /// `payload` (or nothing), `png` or `svg`; anything else is 400
+    /// `unsupported_format`.
+    pub fn parse(format: Option<&str>) -> Result<Format, ApiError> {
+        match format {
+            None | Some("payload") => Ok(Format::Payload),
+            Some("png") => Ok(Format::Image(ImageFormat::Png)),
+            Some("svg") => Ok(Format::Image(ImageFormat::Svg)),
+            Some(_) => Err(ApiError::invalid(
+                "unsupported_format",
+                "`format` is `payload`, `png` or `svg`",
+            )),
+        }
+    }
+}
+
+/// `payload` drawn as `format`, with its content type; a payload too long
+/// for a code is 503 (every payload the server makes fits).
+pub fn response(payload: &str, format: ImageFormat) -> Result<Response, ApiError> {
+    fn cannot_draw(error: impl std::fmt::Display) -> ApiError {
+        ApiError::unavailable(format!("cannot draw the code: {error}"))
+    }
+    Ok(match format {
+        ImageFormat::Svg => (
+            [(header::CONTENT_TYPE, "image/svg+xml")],
+            svg(payload).map_err(cannot_draw)?,
+        )
+            .into_response(),
+        ImageFormat::Png => (
+            [(header::CONTENT_TYPE, "image/png")],
+            png(payload).map_err(cannot_draw)?,
+        )
+            .into_response(),
+    })
+}
 
 /// Pixels per module of the PNG.
 const PNG_SCALE: usize = 8;

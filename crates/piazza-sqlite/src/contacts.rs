@@ -2,9 +2,9 @@
 //! `contact_requests.status` is 0 pending, 1 accepted, 2 declined.
 
 use piazza_core::Result;
-use piazza_core::contacts::{OpenRequest, Reads, RequestParties, RequestStatus, Writes};
-use piazza_domain::store::{Account, ContactRequest, OutgoingRequest};
-use piazza_domain::{AccountId, ContactRequestId, Greeting, Timestamp, Username};
+use piazza_core::contacts::{Contact, OpenRequest, Reads, RequestParties, RequestStatus, Writes};
+use piazza_domain::store::{ContactRequest, OutgoingRequest};
+use piazza_domain::{AccountId, ContactRequestId, Greeting, Remark, Timestamp, Username};
 use rusqlite::{OptionalExtension, params};
 
 use crate::engine::{Db, Sql};
@@ -34,11 +34,11 @@ impl Reads for Db<'_> {
         account: AccountId,
         after: Option<&Username>,
         limit: u32,
-    ) -> Result<Vec<Account>> {
+    ) -> Result<Vec<Contact>> {
         let mut statement = self
             .0
             .prepare_cached(
-                "SELECT a.id, a.username, a.display_name, a.avatar_media_id, a.bio
+                "SELECT a.id, a.username, a.display_name, a.avatar_media_id, a.bio, c.remark
                  FROM contacts c JOIN accounts a ON a.id = c.contact_id
                  WHERE c.account_id = ?1 AND a.username > ?2 ORDER BY a.username LIMIT ?3",
             )
@@ -46,7 +46,10 @@ impl Reads for Db<'_> {
         let after = after.map_or("", Username::as_str);
         statement
             .query_map(params![account.row(), after, i64::from(limit) + 1], |row| {
-                reads::account_at(row, 0)
+                Ok(Contact {
+                    account: reads::account_at(row, 0)?,
+                    remark: row.get(5)?,
+                })
             })
             .sql()?
             .collect::<rusqlite::Result<_>>()
@@ -288,5 +291,41 @@ impl Writes for WriteCtx<'_> {
             .execute([a.row(), b.row()])
             .sql()?;
         Ok(removed > 0)
+    }
+
+    fn contact_remark_for_update(
+        &mut self,
+        account: AccountId,
+        contact: AccountId,
+    ) -> Result<Option<Option<String>>> {
+        // The writer is SQLite's only one: what it reads stays put.
+        self.conn
+            .prepare_cached("SELECT remark FROM contacts WHERE account_id = ?1 AND contact_id = ?2")
+            .sql()?
+            .query_row([account.row(), contact.row()], |row| row.get(0))
+            .optional()
+            .sql()
+    }
+
+    fn set_contact_remark(
+        &mut self,
+        account: AccountId,
+        contact: AccountId,
+        remark: Option<&Remark>,
+    ) -> Result<()> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE contacts SET remark = ?3 WHERE account_id = ?1 AND contact_id = ?2",
+            )
+            .sql()?
+            .execute(params![
+                account.row(),
+                contact.row(),
+                remark.map(Remark::as_str)
+            ])
+            .sql()?;
+        debug_assert_eq!(changed, 1, "a remark is set only on a contact");
+        Ok(())
     }
 }

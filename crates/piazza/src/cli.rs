@@ -8,6 +8,7 @@
 //! code read from an argument, a file or stdin in `cli/payload.rs`.
 
 mod config;
+mod contact_extras;
 mod messaging;
 mod money;
 mod pay;
@@ -20,7 +21,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
-use piazza_api::AccountView;
+use piazza_api::{AccountView, ContactView};
 use piazza_client::{Client, ClientError};
 
 use config::{Config, SavedAccount};
@@ -302,6 +303,28 @@ pub enum ContactsCommand {
     },
     /// List whom you blocked
     Blocked,
+    /// Give a contact your own name for them, which only you see (an
+    /// empty one clears it)
+    Remark {
+        /// The contact's username or account id
+        contact: String,
+        /// Your name for them, up to 64 characters
+        remark: String,
+    },
+    /// Show your contact code: whoever scans it can ask to be your contact
+    Code {
+        /// Revoke the code you have and make a new one
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Ask the owner of a contact code (`piazza-contact:…`) to be a contact
+    AddByCode {
+        /// The scanned or pasted code
+        payload: String,
+        /// A few words to go with the request
+        #[arg(long)]
+        greeting: Option<String>,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -458,11 +481,17 @@ impl Session {
     /// usernames.
     async fn directory(&self) -> anyhow::Result<(AccountView, Vec<AccountView>)> {
         let me = self.client.me().await.map_err(|e| self.explain(e))?;
-        let contacts = self
-            .client
-            .all_contacts()
-            .await
-            .map_err(|e| self.explain(e))?;
+        let contacts = self.contacts().await?;
+        let contacts = contacts
+            .into_iter()
+            .map(|contact| AccountView {
+                account_id: contact.account_id,
+                username: contact.username,
+                display_name: contact.display_name,
+                avatar_media_id: contact.avatar_media_id,
+                bio: None,
+            })
+            .collect();
         Ok((me, contacts))
     }
 
@@ -506,7 +535,7 @@ impl Session {
         }
     }
 
-    async fn contacts(&self) -> anyhow::Result<Vec<AccountView>> {
+    async fn contacts(&self) -> anyhow::Result<Vec<ContactView>> {
         self.client
             .all_contacts()
             .await
@@ -852,15 +881,23 @@ async fn contacts(cli: &Cli, command: ContactsCommand) -> anyhow::Result<()> {
                 println!("no contacts yet: ask someone with `piazza contacts add <username>`");
             }
             for contact in contacts {
-                println!(
-                    "{}",
-                    render::person_label(&contact.username, &contact.display_name)
-                );
+                let who = render::person_label(&contact.username, &contact.display_name);
+                match contact.remark {
+                    Some(remark) => println!("{remark}: {who}"),
+                    None => println!("{who}"),
+                }
             }
         }
         ContactsCommand::Block { username } => messaging::block(&session, &username).await?,
         ContactsCommand::Unblock { username } => messaging::unblock(&session, &username).await?,
         ContactsCommand::Blocked => messaging::blocked(&session).await?,
+        ContactsCommand::Remark { contact, remark } => {
+            contact_extras::remark(&session, &contact, &remark).await?
+        }
+        ContactsCommand::Code { reset } => contact_extras::code(&session, reset).await?,
+        ContactsCommand::AddByCode { payload, greeting } => {
+            contact_extras::add_by_code(&session, &payload, greeting.as_deref()).await?
+        }
         ContactsCommand::Remove { contact } => {
             let contacts = session.contacts().await?;
             let found = find_by_username(&contacts, &contact)
@@ -1006,7 +1043,9 @@ async fn group(cli: &Cli, command: GroupCommand) -> anyhow::Result<()> {
             let account_id = if leaving {
                 me.account_id.clone()
             } else {
-                find_by_username(&contacts, &username)
+                contacts
+                    .iter()
+                    .find(|contact| contact.username.eq_ignore_ascii_case(&username))
                     .map_or_else(|| username.clone(), |contact| contact.account_id.clone())
             };
             client
@@ -1192,7 +1231,7 @@ impl Session {
 // --------------------------------------------------------------- helpers
 
 /// Usernames are lower-case on the server; accept them typed in any case.
-fn find_by_username<'a>(contacts: &'a [AccountView], username: &str) -> Option<&'a AccountView> {
+fn find_by_username<'a>(contacts: &'a [ContactView], username: &str) -> Option<&'a ContactView> {
     contacts
         .iter()
         .find(|contact| contact.username.eq_ignore_ascii_case(username))

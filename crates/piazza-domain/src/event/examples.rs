@@ -37,6 +37,7 @@ pub fn covers(event: &Event) -> &'static str {
         | Event::ContactRequestDeclined { .. }
         | Event::ContactAdded { .. }
         | Event::ContactRemoved { .. }
+        | Event::ContactUpdated { .. }
         | Event::AccountUpdated { .. }
         | Event::PasswordChanged { .. }
         | Event::ReadMarker { .. }
@@ -321,6 +322,20 @@ fn contacts() -> Vec<(&'static str, Event)> {
             Event::ContactRemoved {
                 account_id: account(2),
                 contact: named(None, None),
+            },
+        ),
+        (
+            "contact remark set",
+            Event::ContactUpdated {
+                account_id: account(2),
+                remark: Some("Bobby".into()),
+            },
+        ),
+        (
+            "contact remark cleared",
+            Event::ContactUpdated {
+                account_id: account(2),
+                remark: None,
             },
         ),
         (

@@ -119,6 +119,13 @@ pub enum Event {
         #[serde(flatten)]
         contact: Named,
     },
+    #[serde(rename = "contact.updated")]
+    ContactUpdated {
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(rename = "remark")]
+        remark: Option<String>,
+    },
     #[serde(rename = "account.updated")]
     AccountUpdated {
         #[serde(rename = "account_id")]
@@ -554,6 +561,7 @@ event_twins! {
         ContactRequestDeclined { request_id, from },
         ContactAdded { contact },
         ContactRemoved { account_id, contact },
+        ContactUpdated { account_id, remark },
         AccountUpdated { account_id, display_name, avatar_media_id, bio },
         PasswordChanged { by_device_id, signed_out_other_devices },
         ReadMarker { conversation_id, seq, device_id },

@@ -104,6 +104,14 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"cursor":"v1.11","type":"contact.removed","at":"2023-11-14T22:13:20.456Z","account_id":"acct_2"}"#,
     ),
     (
+        "contact remark set",
+        r#"{"cursor":"v1.11","type":"contact.updated","at":"2023-11-14T22:13:20.456Z","account_id":"acct_2","remark":"Bobby"}"#,
+    ),
+    (
+        "contact remark cleared",
+        r#"{"cursor":"v1.11","type":"contact.updated","at":"2023-11-14T22:13:20.456Z","account_id":"acct_2","remark":null}"#,
+    ),
+    (
         "account updated",
         r#"{"cursor":"v1.11","type":"account.updated","at":"2023-11-14T22:13:20.456Z","account_id":"acct_1","avatar_media_id":"med_8","bio":"","display_name":"Ann"}"#,
     ),

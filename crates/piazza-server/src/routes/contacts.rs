@@ -4,10 +4,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use piazza_api::{
     AccountBrief, ContactList, ContactRequestCreated, ContactRequestList, ContactRequestView,
-    CreateContactRequest, OutgoingRequestList, OutgoingRequestView, Problem,
+    ContactView, CreateContactRequest, OutgoingRequestList, OutgoingRequestView, Problem,
+    UpdateContact,
 };
+use piazza_core::contacts::Contact;
 use piazza_domain::event::AccountRef;
-use piazza_domain::{AccountId, ContactRequestId, Greeting, Rejection, Username};
+use piazza_domain::{AccountId, ContactRequestId, Greeting, Rejection, Remark, Username};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,7 +17,6 @@ use crate::App;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
-use crate::routes::accounts::account_view;
 use crate::routes::paging::{ListQuery, next_cursor};
 
 /// This area's routes, each registered once with its OpenAPI entry (from
@@ -23,7 +24,7 @@ use crate::routes::paging::{ListQuery, next_cursor};
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list))
-        .routes(routes!(remove))
+        .routes(routes!(remove, update))
         .routes(routes!(request, incoming))
         .routes(routes!(outgoing))
         .routes(routes!(accept))
@@ -195,10 +196,10 @@ pub async fn list(
         .await?;
     let next_cursor = next_cursor(
         page.has_more,
-        page.items.last().map(|c| c.username.to_string()),
+        page.items.last().map(|c| c.account.username.to_string()),
     );
     Ok(Json(ContactList {
-        contacts: page.items.iter().map(account_view).collect(),
+        contacts: page.items.iter().map(contact_view).collect(),
         has_more: page.has_more,
         next_cursor,
     }))
@@ -216,4 +217,48 @@ pub async fn remove(
     let other = AccountId::parse(&other)?;
     app.store.remove_contact(auth.account, other).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A contact as its account sees it, remark included.
+pub fn contact_view(contact: &Contact) -> ContactView {
+    let account = &contact.account;
+    ContactView {
+        account_id: account.account_id.to_string(),
+        username: account.username.to_string(),
+        display_name: account.display_name.clone(),
+        avatar_media_id: account.avatar_media_id.map(|media| media.to_string()),
+        remark: contact.remark.clone(),
+    }
+}
+
+/// Give a contact a remark: your own name for them, which only you see
+/// (your other devices learn it through `contact.updated` in your log;
+/// the contact is never told). Empty or `null` clears it.
+#[utoipa::path(patch, path = "/api/v1/contacts/{account_id}", tag = "contacts",
+    security(("bearer" = [])), params(("account_id" = String, Path)),
+    request_body = UpdateContact,
+    responses(
+        (status = 200, body = ContactView),
+        (status = 400, description = "invalid_remark: missing, longer than 64 characters or more than one line", body = Problem),
+        (status = 401, body = Problem),
+        (status = 404, description = "contact_not_found: not one of your contacts", body = Problem),
+    ))]
+pub async fn update(
+    State(app): State<App>,
+    auth: Auth,
+    Path(contact): Path<String>,
+    Json(body): Json<UpdateContact>,
+) -> Result<Json<ContactView>, ApiError> {
+    let Some(remark) = body.remark else {
+        return Err(ApiError::invalid(
+            "invalid_remark",
+            "`remark` is required (empty or null clears it)",
+        ));
+    };
+    let remark = Remark::parse(remark.as_deref().unwrap_or(""))?;
+    // An id that cannot exist is no contact of anyone's.
+    let contact =
+        AccountId::parse(&contact).map_err(|_| ApiError::from(Rejection::ContactNotFound))?;
+    let contact = app.store.set_remark(auth.account, contact, remark).await?;
+    Ok(Json(contact_view(&contact)))
 }

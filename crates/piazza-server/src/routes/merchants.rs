@@ -5,7 +5,7 @@
 //! same 404 as for an id that names nothing.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use piazza_api::{
     Collect, ConfirmPayment, CreateMerchant, MerchantCreated, MerchantView, Pay, PaymentCodeIssued,
@@ -155,17 +155,7 @@ pub async fn qr(
     Path(id): Path<String>,
     Query(query): Query<QrQuery>,
 ) -> Result<Response, ApiError> {
-    let format = match query.format.as_deref() {
-        None | Some("payload") => QrFormat::Payload,
-        Some("png") => QrFormat::Png,
-        Some("svg") => QrFormat::Svg,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "unsupported_format",
-                "`format` is `payload`, `png` or `svg`",
-            ));
-        }
-    };
+    let format = crate::qr_image::Format::parse(query.format.as_deref())?;
     let amount_minor = match query.amount_minor.as_deref() {
         None | Some("") => None,
         Some(text) => {
@@ -194,28 +184,10 @@ pub async fn qr(
         ),
         other => ApiError::unavailable(format!("cannot build this merchant's code: {other}")),
     })?;
-    fn cannot_draw(error: impl std::fmt::Display) -> ApiError {
-        ApiError::unavailable(format!("cannot draw the code: {error}"))
+    match format {
+        crate::qr_image::Format::Payload => Ok(Json(QrPayload { payload }).into_response()),
+        crate::qr_image::Format::Image(image) => crate::qr_image::response(&payload, image),
     }
-    Ok(match format {
-        QrFormat::Payload => Json(QrPayload { payload }).into_response(),
-        QrFormat::Svg => (
-            [(header::CONTENT_TYPE, "image/svg+xml")],
-            crate::qr_image::svg(&payload).map_err(cannot_draw)?,
-        )
-            .into_response(),
-        QrFormat::Png => (
-            [(header::CONTENT_TYPE, "image/png")],
-            crate::qr_image::png(&payload).map_err(cannot_draw)?,
-        )
-            .into_response(),
-    })
-}
-
-enum QrFormat {
-    Payload,
-    Png,
-    Svg,
 }
 
 fn invalid_qr(detail: impl Into<String>) -> ApiError {

@@ -1,6 +1,7 @@
 pub mod accounts;
 pub mod blocks;
 pub mod compose;
+pub mod contact_codes;
 pub mod contacts;
 pub mod conversations;
 pub mod login_requests;

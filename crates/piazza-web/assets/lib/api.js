@@ -145,6 +145,30 @@ export class Api {
   declineRequest(requestId) {
     return this.post(`/contacts/requests/${encodeURIComponent(requestId)}/decline`);
   }
+  /** My own name for a contact, only I see it; '' or null clears it. Answers the contact. */
+  setRemark(accountId, remark) {
+    return this.patch(`/contacts/${encodeURIComponent(accountId)}`, { remark: remark || null });
+  }
+  /** `{payload}`: my contact code, `piazza-contact:<token>`, made on first read. */
+  contactCode() {
+    return this.get('/me/contact-code?format=payload');
+  }
+  /** My contact code drawn as an SVG, as a Blob (an `<img>` cannot send the token). */
+  async contactCodeImage() {
+    const response = await this.fetchRaw('/me/contact-code?format=svg', { method: 'GET' }, REQUEST_TIMEOUT_MS);
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    return response.blob();
+  }
+  /** Revokes my contact code; answers the new one's `{payload}`. */
+  resetContactCode() {
+    return this.post('/me/contact-code/reset');
+  }
+  /** Asks the owner of a scanned or pasted contact code; answers `{request_id}`. */
+  requestContactByCode(payload, greeting) {
+    const body = { payload };
+    if (greeting) body.greeting = greeting;
+    return this.post('/contacts/by-code', body);
+  }
   /** The requests this account sent that wait for an answer. */
   outgoingRequests() {
     return this.get('/contacts/requests/outgoing?limit=200');

@@ -132,7 +132,8 @@ export class Session extends EventTarget {
     const merged = { ...known };
     for (const [key, value] of Object.entries(person)) if (value !== undefined) merged[key] = value;
     this.people.set(person.account_id, merged);
-    const looks = (p) => `${p.display_name ?? ''}\u0000${p.username ?? ''}\u0000${p.avatar_media_id ?? ''}`;
+    const looks = (p) =>
+      `${p.display_name ?? ''}\u0000${p.username ?? ''}\u0000${p.avatar_media_id ?? ''}\u0000${p.remark ?? ''}`;
     if (looks(known) !== looks(merged)) {
       this.dispatchEvent(new CustomEvent('person', { detail: person.account_id }));
     }
@@ -208,10 +209,13 @@ export class Session extends EventTarget {
     }
   }
 
-  /** A person's display name, their username, or a short form of the id. */
+  /**
+   * A person's name as I call them: my remark for a contact, else their
+   * display name, their username, or the id.
+   */
   name(accountId) {
     const person = this.people.get(accountId);
-    return person?.display_name || person?.username || accountId;
+    return person?.remark || person?.display_name || person?.username || accountId;
   }
 
   learnFrom(event) {
@@ -220,6 +224,11 @@ export class Session extends EventTarget {
       this.remember(event.to);
     } else if (event.type === 'contact.added') {
       this.remember(event.contact);
+    } else if (event.type === 'contact.updated') {
+      // My remark, from one of my devices: only I ever see it.
+      this.remember({ account_id: event.account_id, remark: event.remark ?? null });
+    } else if (event.type === 'contact.removed') {
+      this.remember({ account_id: event.account_id, remark: null });
     } else if (event.type === 'account.updated') {
       const { account_id, display_name, avatar_media_id, bio } = event;
       this.remember({ account_id, display_name, avatar_media_id: avatar_media_id ?? null, bio });

@@ -115,6 +115,23 @@ export function setBadge(element, count, { muted = false, label = null } = {}) {
 }
 
 /**
+ * A contact's row text: my remark for them first when I gave one, their
+ * own name and username after it; else their name, then their username.
+ * @param {{ username: string, display_name?: string, remark?: string | null }} contact
+ */
+export function contactTitles(contact) {
+  const name = contact.display_name || contact.username;
+  if (contact.remark) return { title: contact.remark, subtitle: `${name} · @${contact.username}` };
+  return { title: name, subtitle: `@${contact.username}` };
+}
+
+/** Whether a contact's username, name or my remark for them holds `needle` (lower-case). */
+export function contactMatches(contact, needle) {
+  const names = [contact.username, contact.display_name ?? '', contact.remark ?? ''];
+  return !needle || names.some((name) => name.toLowerCase().includes(needle));
+}
+
+/**
  * A list row: avatar, title, subtitle (one line each, cut with an
  * ellipsis), meta (a time) and a badge, with optional trailing controls.
  * With `href` the row is a link; with `onclick` a button; else plain. The

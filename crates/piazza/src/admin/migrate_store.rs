@@ -49,6 +49,7 @@ const TABLES: &[&str] = &[
     "devices",
     "contact_requests",
     "contacts",
+    "contact_codes",
     "media",
     "media_usage",
     "conversations",

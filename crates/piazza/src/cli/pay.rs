@@ -272,7 +272,7 @@ fn non_empty_env(name: &str) -> Option<String> {
 
 /// Draws `text` as a QR code with two modules per character cell, light
 /// on dark so that it scans from a terminal with a dark background.
-fn draw_qr(text: &str) -> anyhow::Result<String> {
+pub(super) fn draw_qr(text: &str) -> anyhow::Result<String> {
     let code = QrCode::new(text.as_bytes()).context("cannot draw this code")?;
     Ok(code
         .render::<Dense1x2>()

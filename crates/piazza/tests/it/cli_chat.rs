@@ -288,3 +288,52 @@ async fn block_and_unblock_from_the_cli() {
 async fn befriend_direct(one: &User, other: &User) -> String {
     one.client.open_direct(&other.account_id).await.unwrap()
 }
+
+#[tokio::test]
+async fn remarks_and_contact_codes_from_the_cli() {
+    let app = spawn_app().await;
+    let ann = person(&app, "ann", "Ann Lee").await;
+    let bob = person(&app, "bob", "Bob Chen").await;
+    person(&app, "cat", "Cat Wu").await;
+    befriend(&ann, &bob).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cli.toml");
+    piazza(&app, &config, "ann", &["login", "ann"]).await;
+    piazza(&app, &config, "cat", &["login", "cat"]).await;
+
+    let named = piazza(
+        &app,
+        &config,
+        "ann",
+        &["contacts", "remark", "bob", "Bobby"],
+    )
+    .await;
+    assert_eq!(
+        named.trim(),
+        "you now call Bob Chen (@bob) \"Bobby\" (only you see it)"
+    );
+    let listed = piazza(&app, &config, "ann", &["contacts", "list"]).await;
+    assert_eq!(listed.trim(), "Bobby: Bob Chen (@bob)");
+    let cleared = piazza(&app, &config, "ann", &["contacts", "remark", "bob", ""]).await;
+    assert_eq!(cleared.trim(), "cleared your remark for Bob Chen (@bob)");
+
+    let shown = piazza(&app, &config, "ann", &["contacts", "code"]).await;
+    let payload = shown.lines().next().unwrap().to_owned();
+    assert_eq!(payload, ann.client.contact_code().await.unwrap());
+    assert!(
+        shown.contains('█') || shown.contains('▀'),
+        "a QR code: {shown}"
+    );
+    let asked = piazza(&app, &config, "cat", &["contacts", "add-by-code", &payload]).await;
+    assert!(
+        asked.starts_with("asked Ann Lee (@ann) to be a contact (request req_"),
+        "{asked}"
+    );
+    let reset = piazza(&app, &config, "ann", &["contacts", "code", "--reset"]).await;
+    assert!(
+        reset.starts_with("your old contact code no longer works"),
+        "{reset}"
+    );
+    assert!(!reset.contains(&payload), "a new code");
+    app.shut_down().await;
+}

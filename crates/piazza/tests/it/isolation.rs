@@ -115,6 +115,16 @@ fn attempts(owned: &Owned, bob: &User) -> Vec<Attempt> {
             None,
             (204, NO_BODY),
         ));
+        // A remark is for one's own contacts only; ann's remark for cat
+        // (in the snapshot's contacts list) stays hers.
+        attempts.push(attempt(
+            Method::PATCH,
+            "/api/v1/contacts/{id}",
+            account,
+            "acct_",
+            Some(json!({"remark": "mine now"})),
+            (404, "contact_not_found"),
+        ));
     }
     for conversation in [&owned.direct, &owned.group] {
         attempts.extend([
@@ -435,6 +445,10 @@ async fn owner_with_one_of_everything(app: &TestApp) -> Owned {
     let dan = app.signup("dan").await;
     let phone = app.login("ann", "ann's phone").await;
     let direct = befriend(&ann, &cat).await;
+    ann.client
+        .set_remark(&cat.account_id, Some("ann's name for cat"))
+        .await
+        .expect("remark set");
     let group = ann
         .client
         .create_group("Ann's circle", std::slice::from_ref(&cat.account_id))

@@ -14,6 +14,7 @@ mod cli_profiles;
 mod cli_watch;
 mod compose;
 mod connections;
+mod contact_extras;
 mod conversation_list;
 mod crash;
 mod delete_for_me;

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use piazza_api::{AccountView, EventView, UpdateProfile};
+use piazza_api::{AccountView, ContactView, EventView, UpdateProfile};
 use piazza_domain::event::{Event, LogEntry, stored};
 use piazza_domain::{AccountId, LogSeq, Timestamp};
 use piazza_postgres::testing::TestDatabase;
@@ -25,7 +25,9 @@ struct Seen {
     events: Vec<EventView>,
     balance: i64,
     me: AccountView,
-    contacts: Vec<AccountView>,
+    contacts: Vec<ContactView>,
+    /// The account's contact code's payload.
+    contact_code: String,
 }
 
 #[tokio::test]
@@ -48,6 +50,7 @@ async fn a_sqlite_store_moves_to_postgres_whole_and_verified() {
             balance: balance(&user).await,
             me: user.client.me().await.expect("me"),
             contacts: user.client.all_contacts().await.expect("contacts"),
+            contact_code: user.client.contact_code().await.expect("contact code"),
             user,
         });
     }
@@ -123,6 +126,16 @@ fn move_and_compare(data_dir: &Path, url: &str, seen: &[Seen]) {
         .unwrap()
         .get(0);
     assert_eq!(blocks, 1, "bob's block of cat moved");
+    let remarks: i64 = db
+        .query_one("SELECT count(*) FROM contacts WHERE remark = 'Bobby'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(remarks, 1, "ann's remark for bob moved");
+    let codes: i64 = db
+        .query_one("SELECT count(*) FROM contact_codes", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(codes, 3, "every account's contact code moved");
 
     let again = migrate_store(data_dir, url);
     assert!(!again.status.success(), "{}", described(&again));
@@ -213,6 +226,10 @@ async fn chat(app: &TestApp) -> (Vec<User>, String) {
         .await
         .expect("request sent");
     bob.client.block(&cat.account_id).await.expect("blocked");
+    ann.client
+        .set_remark(&bob.account_id, Some("Bobby"))
+        .await
+        .expect("remark set");
     let (picture, _) = ann
         .client
         .upload_media(TINY_PNG.to_vec(), "image/png")
@@ -419,6 +436,7 @@ async fn served_from(data_dir: &Path, url: &str, seen: &[Seen]) {
         let client = anonymous.with_token(session.token);
         assert_eq!(client.me().await.unwrap(), seen.me);
         assert_eq!(client.all_contacts().await.unwrap(), seen.contacts);
+        assert_eq!(client.contact_code().await.unwrap(), seen.contact_code);
         if let Some(avatar) = &seen.me.avatar_media_id {
             let picture = client.media(avatar).await.expect("the avatar's bytes");
             assert_eq!(picture.bytes, TINY_PNG);

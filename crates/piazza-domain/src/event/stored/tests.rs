@@ -104,6 +104,14 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"type":"contact.removed","account_id":2}"#,
     ),
     (
+        "contact remark set",
+        r#"{"type":"contact.updated","account_id":2,"remark":"Bobby"}"#,
+    ),
+    (
+        "contact remark cleared",
+        r#"{"type":"contact.updated","account_id":2,"remark":null}"#,
+    ),
+    (
         "account updated",
         r#"{"type":"account.updated","account_id":1,"display_name":"Ann","avatar_media_id":8,"bio":""}"#,
     ),
@@ -191,7 +199,7 @@ const GOLDEN: &[(&str, &str)] = &[
 
 /// How many variants `domain::Event` has: `examples::covers` names them
 /// all, so adding one sends its author there, and here.
-const EVENT_VARIANTS: usize = 34;
+const EVENT_VARIANTS: usize = 35;
 
 fn store(event: &domain::Event) -> String {
     serde_json::to_string(&Event::from(event)).unwrap()

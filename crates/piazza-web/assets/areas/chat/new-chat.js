@@ -3,7 +3,7 @@
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
-import { avatar, emptyState, listRow, openDialog } from '../../lib/ui.js';
+import { avatar, contactMatches, contactTitles, emptyState, listRow, openDialog } from '../../lib/ui.js';
 import { problemText } from '../auth/index.js';
 import { openDirectChat } from './index.js';
 
@@ -31,9 +31,7 @@ export function newChatDialog(session) {
       let contacts = [];
       const show = () => {
         const needle = filter.value.trim().toLowerCase();
-        const shown = contacts.filter(
-          (c) => !needle || c.username.includes(needle) || (c.display_name ?? '').toLowerCase().includes(needle),
-        );
+        const shown = contacts.filter((c) => contactMatches(c, needle));
         replace(
           list,
           shown.length
@@ -41,8 +39,7 @@ export function newChatDialog(session) {
                 (contact) =>
                   listRow({
                     avatar: avatar(session, contact),
-                    title: contact.display_name || contact.username,
-                    subtitle: `@${contact.username}`,
+                    ...contactTitles(contact),
                     dataset: { username: contact.username },
                     onclick: async () => {
                       error.textContent = '';

@@ -1,11 +1,12 @@
 // Contacts: adding someone by username (who they are shown first, with a
-// greeting to send), the requests received (accept or decline) and sent
-// (pending), the contacts themselves (each opens their profile, with a
-// green dot while they are online), and a person's profile page.
+// greeting to send) or by a pasted contact code, the requests received
+// (accept or decline) and sent (pending), the contacts themselves (each
+// opens their profile, with a green dot while they are online; my remark
+// for them first, their own name after it), and a person's profile page.
 
 import { h, replace, whenIdle } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
-import { avatar, emptyState, listRow, onlineDot, toast } from '../../lib/ui.js';
+import { avatar, contactMatches, contactTitles, emptyState, listRow, onlineDot, toast } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
 import { openDirectChat } from '../chat/index.js';
 
@@ -32,7 +33,7 @@ export const area = {
         .catch(() => {});
     session.addEventListener('event', (e) => {
       const type = e.detail.type;
-      if (type === 'contact.added' || type === 'contact.removed' || type === 'account.updated') session.forgetContacts();
+      if (['contact.added', 'contact.removed', 'contact.updated', 'account.updated'].includes(type)) session.forgetContacts();
       if (type.startsWith('contact.') || type === 'account.updated') {
         count();
         session.dispatchEvent(new Event('contacts-changed'));
@@ -83,10 +84,69 @@ function addContactForm(session, sent) {
   return requestForm;
 }
 
+/**
+ * Add by code: a pasted contact code (`piazza-contact:…`, from someone's
+ * "My QR code") sends its owner a request; who it was is then in the
+ * sent requests, as the server's answer names only the request.
+ */
+function addByCodeForm(session, sent) {
+  const error = errorLine();
+  const code = h('input', {
+    id: 'contact-code',
+    name: 'payload',
+    autocapitalize: 'none',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    required: true,
+    placeholder: t('contacts.by_code_placeholder'),
+  });
+  const form = h(
+    'form',
+    { class: 'card add-by-code', 'aria-labelledby': 'add-by-code-title', 'data-testid': 'add-by-code-form' },
+    h('h2', { id: 'add-by-code-title' }, t('contacts.by_code_title')),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'contact-code' }, t('contacts.by_code_label')),
+      h('div', { class: 'inline-field' }, code, h('button', { type: 'submit', class: 'primary', 'data-testid': 'add-by-code' }, t('contacts.send_request'))),
+    ),
+    error,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]'));
+    button.disabled = true;
+    error.textContent = '';
+    try {
+      await session.api.requestContactByCode(code.value.trim());
+      code.value = '';
+      toast(t('contacts.by_code_sent'), { tone: 'success' });
+      sent();
+    } catch (failure) {
+      error.textContent = byCodeProblem(failure);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** What a refused code means, in the reader's words where we have them. */
+function byCodeProblem(failure) {
+  const known = {
+    invalid_payload: 'contacts.by_code_invalid',
+    contact_code_not_found: 'contacts.by_code_unknown',
+    self_target: 'contacts.by_code_self',
+    already_contacts: 'contacts.by_code_already',
+  };
+  return known[failure.code] ? t(known[failure.code]) : problemText(failure);
+}
+
 function contactsView(ctx) {
   const { session } = ctx;
   const error = errorLine();
   const requestForm = addContactForm(session, () => refresh());
+  const codeForm = addByCodeForm(session, () => refresh());
   const filter = h('input', { id: 'contact-filter', type: 'search', 'aria-label': t('contacts.filter_label'), placeholder: t('contacts.filter_placeholder') });
   const incoming = h('ul', { class: 'rows-list requests', 'aria-label': t('contacts.requests') });
   const outgoing = h('ul', { class: 'rows-list outgoing', 'aria-label': t('contacts.sent_requests') });
@@ -98,6 +158,7 @@ function contactsView(ctx) {
     { class: 'page contacts-page', 'aria-labelledby': 'contacts-title' },
     h('h1', { id: 'contacts-title' }, t('contacts.title')),
     requestForm,
+    codeForm,
     error,
     incomingTitle,
     incoming,
@@ -111,9 +172,7 @@ function contactsView(ctx) {
   let contacts = [];
   function showContacts() {
     const needle = filter.value.trim().toLowerCase();
-    const shown = contacts.filter(
-      (c) => !needle || c.username.includes(needle) || (c.display_name ?? '').toLowerCase().includes(needle),
-    );
+    const shown = contacts.filter((c) => contactMatches(c, needle));
     replace(
       list,
       shown.length
@@ -171,8 +230,7 @@ function contactRow(session, contact, error) {
   const row = listRow({
     href: `#/contacts/${encodeURIComponent(contact.account_id)}`,
     avatar: avatar(session, session.people.get(contact.account_id) ?? contact),
-    title: contact.display_name || contact.username,
-    subtitle: `@${contact.username}`,
+    ...contactTitles(contact),
     dataset: { username: contact.username, accountId: contact.account_id },
     trailing: h(
       'button',

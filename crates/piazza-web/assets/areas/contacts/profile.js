@@ -1,10 +1,12 @@
 // A person's profile page (#/contacts/<account_id>): picture, name,
 // username and bio as GET /accounts/{id} shows them to this account, with
-// Message for a contact, Add for anyone else, Edit for oneself.
+// Message for a contact, Add for anyone else, Edit for oneself; for a
+// contact, my remark (my own name for them, which only I see) above their
+// name, and a field to change it.
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
-import { actions, avatar } from '../../lib/ui.js';
+import { actions, avatar, toast } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
 import { openDirectChat } from '../chat/index.js';
 import { addContact } from './index.js';
@@ -50,12 +52,15 @@ export function profileView(ctx) {
               t('contacts.add_title'),
             )
           : null;
+    const remark = isContact && person.remark ? person.remark : null;
     replace(
       card,
       avatar(session, { ...person, account_id: id }, { size: 'lg' }),
-      h('h1', { id: 'profile-name' }, name),
+      h('h1', { id: 'profile-name' }, remark ?? name),
+      remark ? h('p', { class: 'real-name', 'data-testid': 'profile-real-name' }, name) : null,
       person.username ? h('p', { class: 'username' }, `@${person.username}`) : null,
       person.bio ? h('p', { class: 'bio', 'data-testid': 'profile-bio' }, person.bio) : null,
+      isContact ? remarkForm(session, id, person.remark ?? '', error, () => show(session.people.get(id) ?? {})) : null,
       actions(action),
     );
   };
@@ -73,4 +78,41 @@ export function profileView(ctx) {
       else error.textContent = failure.status === 404 ? t('contacts.no_such_person') : problemText(failure);
     });
   return page;
+}
+
+/** The server's cap on a remark, in characters. */
+const REMARK_MAX = 64;
+
+/** My remark for a contact: saved for all my devices; empty clears it. */
+function remarkForm(session, id, current, error, saved) {
+  const input = h('input', {
+    id: 'profile-remark',
+    name: 'remark',
+    maxlength: REMARK_MAX,
+    autocomplete: 'off',
+    placeholder: t('contacts.remark_placeholder'),
+  });
+  input.value = current;
+  const form = h(
+    'form',
+    { class: 'remark-form', 'data-testid': 'remark-form' },
+    h('label', { for: 'profile-remark' }, t('contacts.remark_label')),
+    h('div', { class: 'inline-field' }, input, h('button', { type: 'submit', 'data-testid': 'save-remark' }, t('me.save'))),
+    h('p', { class: 'hint' }, t('contacts.remark_hint')),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    try {
+      const contact = await session.api.setRemark(id, input.value.trim());
+      session.remember({ ...contact, remark: contact.remark ?? null });
+      session.forgetContacts();
+      session.dispatchEvent(new Event('contacts-changed'));
+      toast(t(contact.remark ? 'contacts.remark_saved' : 'contacts.remark_cleared'), { tone: 'success' });
+      saved();
+    } catch (failure) {
+      error.textContent = problemText(failure);
+    }
+  });
+  return form;
 }

@@ -1,11 +1,13 @@
-// The Me page: my own profile (picture, display name, bio; PATCH /me), who
-// sees when I am online (PATCH /me/privacy) and my password (PUT
-// /me/password, optionally logging my other devices out).
+// The Me page: my own profile (picture, display name, bio; PATCH /me), my
+// contact QR code (contact-code.js), who sees when I am online (PATCH
+// /me/privacy) and my password (PUT /me/password, optionally logging my
+// other devices out).
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { actions, avatar, toast } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
+import { contactCodeCard } from './contact-code.js';
 
 const DISPLAY_NAME_MAX = 64;
 const BIO_MAX = 300;
@@ -21,6 +23,7 @@ export function meView(ctx) {
     { class: 'page me-page', 'aria-labelledby': 'me-title' },
     h('h1', { id: 'me-title' }, t('me.title')),
     profileCard(session),
+    contactCodeCard(session),
     privacyCard(session),
     passwordCard(session),
   );

@@ -368,6 +368,17 @@ fn contact(what: &str, fields: &Fields<'_>, directory: &Directory) -> Option<Str
             "{} is no longer your contact",
             directory.name(fields.str("account_id"))
         ),
+        // Only ever in the account's own log: the contact never learns it.
+        "updated" => match fields.opt("remark") {
+            Some(remark) => format!(
+                "you now call {} \"{remark}\" (a remark only you see)",
+                directory.name(fields.str("account_id"))
+            ),
+            None => format!(
+                "you cleared your remark for {}",
+                directory.name(fields.str("account_id"))
+            ),
+        },
         _ => return None,
     })
 }
@@ -765,6 +776,20 @@ mod tests {
                 json!({"account_id": "acct_3", "contact": carol})
             ),
             "Carol Wu (@carol) is now your contact"
+        );
+        assert_eq!(
+            said(
+                "contact.updated",
+                json!({"account_id": "acct_2", "remark": "Bobby"})
+            ),
+            "you now call Bob Chen (@bob) \"Bobby\" (a remark only you see)"
+        );
+        assert_eq!(
+            said(
+                "contact.updated",
+                json!({"account_id": "acct_2", "remark": null})
+            ),
+            "you cleared your remark for Bob Chen (@bob)"
         );
         assert_eq!(
             said(

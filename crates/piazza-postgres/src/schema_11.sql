@@ -1,0 +1,1 @@
+-- reserved (issue 14)
