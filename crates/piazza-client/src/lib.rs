@@ -17,6 +17,7 @@
 //! ```
 
 mod error;
+mod groups;
 mod media;
 mod pay;
 mod profiles;
@@ -40,6 +41,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::http::header::{AUTHORIZATION, USER_AGENT};
 
 pub use error::{ClientError, UNEXPECTED_BODY};
+pub use groups::JoinDecision;
 pub use media::MediaBytes;
 pub use pay::{IdempotencyKey, QrImageFormat, STATEMENT_PAGES_MAX, SplitMode};
 pub use socket::{Incoming, Socket, SocketReceiver, SocketSender};

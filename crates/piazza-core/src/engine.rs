@@ -13,7 +13,9 @@ use piazza_domain::event::{Event, Notice};
 use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
-use crate::{accounts, blocks, chat, contacts, login_requests, media, pay, presence, profiles};
+use crate::{
+    accounts, blocks, chat, contacts, groups, login_requests, media, pay, presence, profiles,
+};
 
 /// What a job answers, typed again by [`crate::Core`].
 pub type Done = Box<dyn Any + Send>;
@@ -101,6 +103,7 @@ pub trait Tx:
     + blocks::Writes
     + chat::Writes
     + contacts::Writes
+    + groups::Writes
     + login_requests::Writes
     + media::Writes
     + pay::Writes
@@ -137,6 +140,7 @@ pub trait Read:
     + blocks::Reads
     + chat::Reads
     + contacts::Reads
+    + groups::Reads
     + login_requests::Reads
     + media::Reads
     + pay::Reads
@@ -150,6 +154,7 @@ impl<T> Read for T where
         + blocks::Reads
         + chat::Reads
         + contacts::Reads
+        + groups::Reads
         + login_requests::Reads
         + media::Reads
         + pay::Reads

@@ -13,6 +13,7 @@ pub mod blocks;
 pub mod chat;
 pub mod contacts;
 pub mod engine;
+pub mod groups;
 pub mod integrity;
 pub mod login_requests;
 pub mod media;

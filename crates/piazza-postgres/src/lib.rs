@@ -17,6 +17,7 @@ mod blocks;
 mod chat;
 mod conn;
 mod contacts;
+mod groups;
 pub mod integrity;
 mod log;
 mod login_requests;

@@ -141,6 +141,7 @@ pub fn api_routes(limits: &Limits) -> OpenApiRouter<App> {
         .merge(routes::presence::routes())
         .merge(routes::blocks::routes())
         .merge(conversations::routes())
+        .merge(routes::groups::routes())
         .merge(wallet::routes())
         .merge(transfers::routes())
         .merge(red_packets::routes())

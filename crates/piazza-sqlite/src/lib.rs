@@ -16,6 +16,7 @@ mod contacts;
 pub mod engine;
 mod error;
 pub mod export;
+mod groups;
 pub mod integrity;
 mod log_data;
 mod login_requests;
@@ -77,6 +78,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_20_presence.sql"),
     include_str!("schema_21_blocks.sql"),
     include_str!("schema_22_mentions_by_seq.sql"),
+    include_str!("schema_23_media.sql"),
+    include_str!("schema_24_group_admin.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -3,6 +3,7 @@ pub mod blocks;
 pub mod compose;
 pub mod contacts;
 pub mod conversations;
+pub mod groups;
 pub mod login_requests;
 pub mod media;
 pub mod merchants;

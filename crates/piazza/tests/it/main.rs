@@ -21,6 +21,7 @@ mod device_details;
 mod devices;
 mod docs;
 mod engines;
+mod groups;
 mod helpers;
 mod integrity;
 mod isolation;

@@ -1,0 +1,1 @@
+-- reserved for media (issue 14)
