@@ -135,7 +135,7 @@ async fn only_the_owner_names_admins_and_every_member_sees_roles() {
     for (answer, status, code) in refusals {
         assert_problem(&answer.unwrap_err(), status, code);
     }
-    let direct = befriend(&ann, &dan).await;
+    let direct = befriend(ann, &dan).await;
     let error = ann.client.make_admin(&direct, &dan.account_id).await;
     assert_problem(&error.unwrap_err(), 400, "not_a_group");
     assert_eq!(
