@@ -8,6 +8,7 @@
 //! code read from an argument, a file or stdin in `cli/payload.rs`.
 
 mod config;
+mod groups;
 mod messaging;
 mod money;
 mod pay;
@@ -318,12 +319,14 @@ pub enum GroupCommand {
         conversation_id: String,
         username: String,
     },
-    /// Remove a member from a group you own, or leave with your own username
+    /// Remove a member (the owner; admins remove plain members), or leave with your own username
     Remove {
         conversation_id: String,
         /// A username, or the account id of a member who is not your contact
         username: String,
     },
+    #[command(flatten)]
+    Admin(groups::GroupAdminCommand),
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -1024,6 +1027,7 @@ async fn group(cli: &Cli, command: GroupCommand) -> anyhow::Result<()> {
                 println!("removed {} from {group}", directory.name(&account_id));
             }
         }
+        GroupCommand::Admin(command) => groups::run(&session, command).await?,
     }
     Ok(())
 }

@@ -49,6 +49,7 @@ const ON_POSTGRES: &[&str] = &[
     "chat::asking_back_accepts_and_requests_are_not_doubled",
     "chat::two_accounts_become_contacts_and_chat",
     "cli_chat::block_and_unblock_from_the_cli",
+    "cli_chat::group_administration_from_the_cli",
     "cli_chat::history_names_people_marks_pictures_and_marks_the_conversation_read",
     "cli_chat::recall_delete_and_react_take_the_number_history_shows",
     "cli_chat::replies_mentions_places_cards_forwards_and_settings_from_the_cli",
