@@ -166,6 +166,9 @@ pub(crate) fn admit(
     }
     let now = tx.now();
     tx.insert_member(conversation, member, locked.last_seq, now)?;
+    // A request still pending (approval mode since switched off, or the
+    // owner adding the requester) is answered by the joining itself.
+    tx.delete_join_request(conversation, member)?;
     let look = tx.reads().group_look(conversation)?;
     let details = tx.reads().group_details(conversation)?;
     let mut members: Vec<AccountId> = rows.iter().map(|row| row.account).collect();

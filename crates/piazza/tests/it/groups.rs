@@ -587,6 +587,23 @@ async fn approval_mode_makes_joins_wait_for_an_admin() {
     assert_eq!(asked.state, "pending");
     let joined = dan.client.accept_invite(&invite.payload).await.unwrap();
     assert_eq!(joined.state, "joined");
+    // Approval mode off: the next acceptance joins, and answers the
+    // request still pending with it.
+    let open = UpdateGroup {
+        join_approval: Some(false),
+        ..UpdateGroup::default()
+    };
+    bob.client.update_group(&group, &open).await.unwrap();
+    let joined = eve.client.accept_invite(&invite.payload).await.unwrap();
+    assert_eq!(joined.state, "joined");
+    assert!(
+        ann.client
+            .join_requests(&group)
+            .await
+            .unwrap()
+            .requests
+            .is_empty()
+    );
     app.shut_down().await;
 }
 
