@@ -3,6 +3,7 @@
 import {
   EXPECT_TIMEOUT_MS,
   DESKTOP,
+  PASSWORD,
   PHONE,
   args,
   run,
@@ -1304,7 +1305,6 @@ scenario('group-admin', async (t) => {
   const doraPage = await t.page({ viewport: PHONE, name: 'dora', colorScheme: 'dark' });
   await logInInBrowser(ginaPage, gina.username);
   await logInInBrowser(beaPage, bea.username);
-  await logInInBrowser(doraPage, dora.username);
   const row = (who) => `.members li[data-account-id="${who.account_id}"]`;
 
   // The owner makes Bea an admin; Bea's page shows her role and her tools live.
@@ -1335,7 +1335,11 @@ scenario('group-admin', async (t) => {
   if (!qrLoaded) fail('the QR code did not load');
   const link = await beaPage.inputValue('[data-testid=invite-link]');
   if (!link.includes('#/join/piazza-invite%3A')) fail(`an unexpected link: ${link}`);
+  // Dora is logged out: the link leads to the log-in, then back to itself.
   await doraPage.goto(link);
+  await doraPage.fill('#f-username', dora.username);
+  await doraPage.fill('#f-password', PASSWORD);
+  await doraPage.click('form button[type=submit]');
   await doraPage.click('[data-testid=join-group]');
   await expectVisible(doraPage, 'pz-conversation #composer', 'the group open at Dora');
   await expectVisible(ginaPage, row(dora), 'Dora among the members at Gina');
