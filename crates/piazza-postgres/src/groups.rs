@@ -1,8 +1,9 @@
 //! Group administration: the SQL behind `piazza_core::groups`. None of it
 //! is on a hot path, so every statement runs the job direct (`conn.rs`).
-//! A join by invitation locks the conversation's row (`FOR UPDATE`, as a
-//! membership read for a change does), so two joins, or a join and an
-//! add, take the group's last place one after the other.
+//! A join by invitation locks the conversation's row (`FOR NO KEY
+//! UPDATE`, as a membership read for a change does: a row that merely
+//! references the conversation does not wait for it), so two joins, or a
+//! join and an add, take the group's last place one after the other.
 
 use piazza_core::groups::{
     GroupDetails, Invite, JoinRequest, LockedConversation, MemberRow, Reads, Writes,
@@ -155,7 +156,7 @@ impl Writes for PgTx<'_> {
         conversation: ConversationId,
     ) -> Result<Option<LockedConversation>> {
         let row = self.conn().query_opt(
-            "SELECT kind, owner_id, last_seq FROM conversations WHERE id = $1 FOR UPDATE",
+            "SELECT kind, owner_id, last_seq FROM conversations WHERE id = $1 FOR NO KEY UPDATE",
             &[&conversation.row()],
         )?;
         let Some(row) = row else {
