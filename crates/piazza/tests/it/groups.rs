@@ -615,16 +615,26 @@ async fn a_full_group_takes_nobody_by_invitation_or_approval() {
     let invite = ann.client.create_invite(&group, None).await.unwrap();
     let token = invite.payload.strip_prefix("piazza-invite:").unwrap();
     let hash = invite_token_hash(token);
-    // 499 more members, straight through the store (the route's rules all
-    // the same), so the group holds its 500.
+    // 498 more members, straight through the store (the route's rules all
+    // the same), so one place is left.
     let store = app.running.as_ref().unwrap().app().store.clone();
-    let joins = (1..limits::GROUP_MEMBERS_MAX).map(|n| {
+    let max = limits::GROUP_MEMBERS_MAX;
+    let joins = (1..max - 1).map(|n| {
         let store = store.clone();
         async move { join_through_store(&store, n, hash).await }
     });
     for joined in join_all(joins).await {
         joined.expect("joined while there was room");
     }
+    // Two race for the last place: exactly one gets it.
+    let race = join_all([max, max + 1].map(|n| join_through_store(&store, n, hash))).await;
+    let won = race.iter().filter(|joined| joined.is_ok()).count();
+    assert_eq!(won, 1, "{race:?}");
+    let lost = race
+        .iter()
+        .find_map(|joined| joined.as_ref().err())
+        .unwrap();
+    assert!(lost.contains("at most 500"), "{lost}");
     let view = ann.client.group(&group).await.unwrap();
     assert_eq!(view.members.len(), limits::GROUP_MEMBERS_MAX);
 
