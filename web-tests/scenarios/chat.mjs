@@ -1352,8 +1352,7 @@ scenario('group-admin', async (t) => {
   const eve = await apiUser('eve');
   const asked = await call(eve.token, 'POST', '/invites/accept', { payload: decodeURIComponent(link.split('#/join/')[1]) });
   if (asked.state !== 'pending') fail(`expected a pending request, got ${JSON.stringify(asked)}`);
-  await beaPage.reload();
-  await expectVisible(beaPage, `[data-testid=join-requests] li[data-account-id="${eve.account_id}"]`, "Eve's request at Bea");
+  await expectVisible(beaPage, `[data-testid=join-requests] li[data-account-id="${eve.account_id}"]`, "Eve's request at Bea, live");
   await beaPage.click(`[data-testid=join-requests] li[data-account-id="${eve.account_id}"] [data-testid=approve-join]`);
   await expectVisible(beaPage, row(eve), 'Eve a member once approved');
 

@@ -35,6 +35,10 @@ pub enum Event {
     /// member's log).
     #[serde(rename = "conversation.role_changed")]
     RoleChanged(RoleChangedEvent),
+    /// Someone asked to join a group in approval mode (its owner's and
+    /// admins' logs).
+    #[serde(rename = "conversation.join_requested")]
+    JoinRequested(JoinRequestedEvent),
     #[serde(rename = "conversation.member_added")]
     MemberAdded(MemberAddedEvent),
     #[serde(rename = "conversation.member_removed")]
@@ -154,6 +158,17 @@ pub struct ConversationUpdatedEvent {
     /// Whether joining by invitation now waits for an admin's approval.
     #[serde(default)]
     pub join_approval: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JoinRequestedEvent {
+    pub conversation_id: String,
+    /// Who asks (`POST …/join-requests/{account_id}/approve` lets them in).
+    pub account_id: String,
+    /// The requester's name and picture.
+    #[serde(flatten)]
+    #[schema(nullable = false)]
+    pub member: Option<AccountName>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -21,7 +21,7 @@ use piazza_domain::{AccountId, ConversationId, InviteId, Rejection, Seq, Timesta
 
 use crate::Core;
 use crate::chat::Membership;
-use crate::chat::conversations::{admit, group_membership};
+use crate::chat::conversations::{admit, group_membership, named};
 use crate::engine::{Error, Read, Result, Tx};
 
 /// A member of a group as its views list it.
@@ -348,14 +348,21 @@ pub fn accept_invite(tx: &mut dyn Tx, account: AccountId, token: &TokenHash) -> 
         return Ok(Joined::Member(conversation));
     }
     if tx.reads().group_details(conversation)?.join_approval {
-        return request_to_join(tx, account, &invite);
+        return request_to_join(tx, account, &invite, locked.owner);
     }
     admit(tx, conversation, account, invite.created_by, &locked)?;
     Ok(Joined::Member(conversation))
 }
 
-/// Approval mode: `account`'s request waits (the one it has, if any).
-fn request_to_join(tx: &mut dyn Tx, account: AccountId, invite: &Invite) -> Result<Joined> {
+/// Approval mode: `account`'s request waits (the one it has, if any), and
+/// the group's owner and admins learn of a new one
+/// (`conversation.join_requested`).
+fn request_to_join(
+    tx: &mut dyn Tx,
+    account: AccountId,
+    invite: &Invite,
+    owner: Option<AccountId>,
+) -> Result<Joined> {
     let conversation = invite.conversation;
     if let Some(pending) = tx.reads().join_request(conversation, account)? {
         return Ok(Joined::Pending(pending));
@@ -375,6 +382,16 @@ fn request_to_join(tx: &mut dyn Tx, account: AccountId, invite: &Invite) -> Resu
     };
     let inserted = tx.insert_join_request(&request)?;
     assert!(inserted, "no request was pending: the read above said so");
+    let event = Event::JoinRequested {
+        conversation_id: conversation,
+        account_id: account,
+        member: named(tx, account)?,
+    };
+    let rows = tx.reads().member_rows(conversation)?;
+    let admins = rows.iter().filter(|row| row.admin).map(|row| row.account);
+    for manager in owner.into_iter().chain(admins) {
+        tx.append_log(manager, event.clone())?;
+    }
     Ok(Joined::Pending(request))
 }
 

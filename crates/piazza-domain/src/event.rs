@@ -204,6 +204,14 @@ pub enum Event {
         /// Whether joining by invitation waits for an admin's approval.
         join_approval: bool,
     },
+    /// Someone asked to join a group in approval mode (its owner's and
+    /// admins' logs): a request waits for one of them to decide.
+    JoinRequested {
+        conversation_id: ConversationId,
+        account_id: AccountId,
+        /// The requester's name and picture.
+        member: Named,
+    },
     /// The owner made a member an admin, or an admin a member again
     /// (every member's log). Ownership moves only through
     /// `MemberRemoved`'s `owner`, when the owner leaves.
@@ -423,6 +431,7 @@ impl Event {
             Event::MemberRemoved { .. } => "conversation.member_removed",
             Event::ConversationUpdated { .. } => "conversation.updated",
             Event::MemberRoleChanged { .. } => "conversation.role_changed",
+            Event::JoinRequested { .. } => "conversation.join_requested",
             Event::ContactRequest { .. } => "contact.request",
             Event::ContactRequestDeclined { .. } => "contact.request_declined",
             Event::ContactAdded { .. } => "contact.added",

@@ -37,6 +37,7 @@ pub fn wire(event: &Event) -> api::Event {
         Event::ConversationCreated { .. }
         | Event::ConversationUpdated { .. }
         | Event::MemberRoleChanged { .. }
+        | Event::JoinRequested { .. }
         | Event::MemberAdded { .. }
         | Event::MemberRemoved { .. }
         | Event::ReadMarker { .. }
@@ -125,6 +126,15 @@ fn conversation_event(event: &Event) -> api::Event {
             account_id: account_id.to_string(),
             role: role.as_str().to_owned(),
             by: by.to_string(),
+        }),
+        Event::JoinRequested {
+            conversation_id,
+            account_id,
+            member,
+        } => api::Event::JoinRequested(api::JoinRequestedEvent {
+            conversation_id: conversation_id.to_string(),
+            account_id: account_id.to_string(),
+            member: account_name(member),
         }),
         Event::MemberAdded {
             conversation_id,

@@ -370,7 +370,7 @@ pub(crate) fn group_membership(
 }
 
 /// `account` as a membership event names it: as it is now.
-fn named(tx: &mut dyn Tx, account: AccountId) -> Result<Named> {
+pub(crate) fn named(tx: &mut dyn Tx, account: AccountId) -> Result<Named> {
     let found = tx
         .reads()
         .account(account)?

@@ -32,6 +32,7 @@ pub fn covers(event: &Event) -> &'static str {
         | Event::ConversationCreated { .. }
         | Event::ConversationUpdated { .. }
         | Event::MemberRoleChanged { .. }
+        | Event::JoinRequested { .. }
         | Event::MemberAdded { .. }
         | Event::MemberRemoved { .. }
         | Event::ContactRequest { .. }
@@ -203,6 +204,14 @@ fn chat() -> Vec<(&'static str, Event)> {
                 account_id: account(2),
                 role: GroupRole::Admin,
                 by: account(1),
+            },
+        ),
+        (
+            "join requested",
+            Event::JoinRequested {
+                conversation_id: conversation(),
+                account_id: account(4),
+                member: named(Some("Dan"), None),
             },
         ),
         (

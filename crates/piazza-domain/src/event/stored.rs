@@ -85,6 +85,15 @@ pub enum Event {
         )]
         join_approval: bool,
     },
+    #[serde(rename = "conversation.join_requested")]
+    JoinRequested {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(flatten)]
+        member: Named,
+    },
     #[serde(rename = "conversation.role_changed")]
     MemberRoleChanged {
         #[serde(rename = "conversation_id")]
@@ -527,6 +536,7 @@ event_twins! {
             conversation_id, title, avatar_media_id, by, announcement, join_approval
         },
         MemberRoleChanged { conversation_id, account_id, role, by },
+        JoinRequested { conversation_id, account_id, member },
         MemberAdded { conversation_id, account_id, by, member },
         MemberRemoved { conversation_id, account_id, by, owner, member },
         ContactRequest { request_id, from, to, greeting },

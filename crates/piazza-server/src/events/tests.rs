@@ -52,6 +52,10 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"cursor":"v1.11","type":"conversation.role_changed","at":"2023-11-14T22:13:20.456Z","account_id":"acct_2","by":"acct_1","conversation_id":"conv_3","role":"admin"}"#,
     ),
     (
+        "join requested",
+        r#"{"cursor":"v1.11","type":"conversation.join_requested","at":"2023-11-14T22:13:20.456Z","account_id":"acct_4","avatar_media_id":null,"conversation_id":"conv_3","display_name":"Dan"}"#,
+    ),
+    (
         "admin made member",
         r#"{"cursor":"v1.11","type":"conversation.role_changed","at":"2023-11-14T22:13:20.456Z","account_id":"acct_2","by":"acct_1","conversation_id":"conv_3","role":"member"}"#,
     ),

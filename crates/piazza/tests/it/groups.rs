@@ -524,6 +524,15 @@ async fn approval_mode_makes_joins_wait_for_an_admin() {
         403,
         "not_a_member",
     );
+    // The owner and admins learn of each request once; members do not.
+    for (user, count) in [(ann, 2), (bob, 2), (cat, 0)] {
+        let asked = logged(user, "conversation.join_requested").await;
+        assert_eq!(asked.len(), count, "{}", user.username);
+        if count > 0 {
+            assert_eq!(asked[0]["account_id"], dan.account_id.as_str());
+            assert_eq!(asked[0]["display_name"], "dan");
+        }
+    }
 
     // Only managers list and decide.
     let error = cat.client.join_requests(&group).await.unwrap_err();

@@ -813,14 +813,15 @@ export class ChatState extends EventTarget {
 
   /**
    * A group's title, picture, announcement and approval mode as they now
-   * are (`conversation.updated`), or a member's new role; an open group
-   * page hears of either ('group').
+   * are (`conversation.updated`), a member's new role, or a request to
+   * join (to its owner and admins); an open group page hears of each
+   * ('group').
    */
   noteGroup(event) {
     const conversation = this.conversations.get(event.conversation_id);
     if (event.type === 'conversation.role_changed') {
       noteRole(this.admins, event);
-    } else if (conversation) {
+    } else if (event.type === 'conversation.updated' && conversation) {
       conversation.title = event.title;
       conversation.avatar_media_id = event.avatar_media_id ?? null;
       conversation.announcement = event.announcement ?? '';
@@ -864,6 +865,7 @@ export class ChatState extends EventTarget {
         break;
       case 'conversation.updated':
       case 'conversation.role_changed':
+      case 'conversation.join_requested':
         this.noteGroup(event);
         break;
       case 'conversation.member_added':

@@ -273,6 +273,10 @@ fn conversation(what: &str, fields: &Fields<'_>, directory: &Directory) -> Optio
             None => format!("you can now chat with {place}"),
         },
         "updated" => group_updated(&by, &place, id, fields),
+        "join_requested" => format!(
+            "{} asks to join {place} (piazza group approve {id} {account}, or decline)",
+            directory.who(account)
+        ),
         "role_changed" => {
             let who = directory.who(account);
             match fields.str("role") {
@@ -630,6 +634,14 @@ mod tests {
                 "by": "acct_1"})
             ),
             "you made Bob Chen (@bob) an admin of Weekend"
+        );
+        assert_eq!(
+            said(
+                "conversation.join_requested",
+                json!({"conversation_id": "conv_2", "account_id": "acct_9",
+                "display_name": "Eve Wu", "avatar_media_id": null})
+            ),
+            "Eve Wu asks to join Weekend (piazza group approve conv_2 acct_9, or decline)"
         );
         // A member named by display name alone, not otherwise known.
         assert_eq!(
