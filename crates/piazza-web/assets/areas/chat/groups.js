@@ -160,10 +160,10 @@ async function fillGroupInfo(session, id, parts, act) {
   if (document.activeElement !== notice) notice.value = view.announcement;
   approval.checked = view.join_approval;
   const tools = memberTools(session, id, view, act);
-  replace(
-    memberList,
-    view.members.map((member) => memberRow(session, member, tools)),
-  );
+  const rows = () => view.members.map((member) => memberRow(session, member, tools));
+  replace(memberList, rows());
+  // Members who are not my contacts are named once their profiles arrive.
+  if (await namePeople(session, view.members.map((member) => member.account_id))) replace(memberList, rows());
   const members = new Set(view.members.map((member) => member.account_id));
   const contacts = await session.contacts();
   replace(
@@ -174,6 +174,30 @@ async function fillGroupInfo(session, id, parts, act) {
   );
   requests.hidden = !manager;
   if (manager) await fillRequests(session, id, requests, act);
+}
+
+/** Profiles asked for at most once a session, and at most this many a page. */
+const PROFILES_ASKED_MAX = 50;
+const asked = new WeakMap();
+
+/**
+ * Asks for the profiles of the accounts among `ids` this session cannot
+ * name yet (each once a session); whether any arrived.
+ */
+async function namePeople(session, ids) {
+  if (!asked.has(session)) asked.set(session, new Set());
+  const done = asked.get(session);
+  const unknown = ids.filter((id) => !session.people.get(id)?.display_name && !done.has(id)).slice(0, PROFILES_ASKED_MAX);
+  for (const id of unknown) done.add(id);
+  const found = await Promise.all(
+    unknown.map((id) =>
+      session.api.account(id).then(
+        (person) => (session.remember(person), true),
+        () => false,
+      ),
+    ),
+  );
+  return found.some(Boolean);
 }
 
 /** What the viewer may do to each member: name or unname admins (owner), remove. */
@@ -191,6 +215,8 @@ function memberTools(session, id, view, act) {
 /** The join requests waiting, each with Approve and Decline (owner and admins). */
 async function fillRequests(session, id, section, act) {
   const { requests } = await session.api.joinRequests(id);
+  // Requesters are strangers, as far as the server lets me see them.
+  await namePeople(session, requests.map((request) => request.account_id));
   const decide = (accountId, decision) => act(() => session.api.decideJoinRequest(id, accountId, decision));
   const rows = requests.map(
     (request) =>
