@@ -11,14 +11,14 @@ use piazza_api::{
     AddMember, ApproveLogin, Collect, ConfirmPayment, CreateAccount, CreateContactRequest,
     CreateGroup, CreateLoginRequest, CreateMerchant, CreateSession, MarkRead, OpenDirect, Pay,
     PaymentCodeRequest, RefundPayment, SendMessage, SendRedPacket, SendTransfer, SetPin, TopUp,
-    Withdraw,
+    UpdateGroup, Withdraw,
 };
 use piazza_domain::money::AmountMinor;
 use piazza_domain::red_packet::{RedPacketPot, ShareCount, SplitMode};
 use piazza_domain::values::Seq;
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, DeviceName, DisplayName, Greeting, GroupTitle,
-    MerchantId, MessageText, Password, Username, emvco, limits,
+    AccountId, Announcement, ClientMsgId, ConversationId, DeviceName, DisplayName, Greeting,
+    GroupTitle, MerchantId, MessageText, Password, Username, emvco, limits,
 };
 use piazza_fuzz::{amount, is_pin, parse_login_qr, payment_code, share_count};
 use rand::SeedableRng;
@@ -109,6 +109,19 @@ fuzz_target!(|data: &[u8]| {
             for member in &body.members {
                 let _ = AccountId::parse(member);
             }
+        }
+    }
+    if let Some(body) = body::<UpdateGroup>(data) {
+        let _ = body.title.as_deref().map(GroupTitle::parse);
+        if let Some(text) = body.announcement.as_deref() {
+            if let Ok(announcement) = Announcement::parse(text) {
+                let kept = announcement.as_str();
+                assert!(kept.chars().count() <= limits::ANNOUNCEMENT_CHARS_MAX);
+                assert_eq!(kept, kept.trim(), "kept trimmed");
+            }
+        }
+        if let Some(Some(media)) = &body.avatar_media_id {
+            let _ = piazza_domain::MediaId::parse(media);
         }
     }
     if let Some(body) = body::<AddMember>(data) {

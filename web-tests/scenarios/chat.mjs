@@ -1,8 +1,9 @@
-// Chat: live delivery, groups, long conversations, sync fallback, pictures, recall, delete for me, reactions.
+// Chat: live delivery, groups and their administration, long conversations, sync fallback, pictures, recall, delete for me, reactions.
 
 import {
   EXPECT_TIMEOUT_MS,
   DESKTOP,
+  PASSWORD,
   PHONE,
   args,
   run,
@@ -151,8 +152,8 @@ scenario('group', async (t) => {
 
   // The owner removes Carl and adds him back; Bea leaves.
   await ginaPage.click('[data-testid=group-info]');
-  await expectVisible(ginaPage, `.members li[data-account-id="${carl.account_id}"] button`, 'Carl in the member list');
-  await ginaPage.click(`.members li[data-account-id="${carl.account_id}"] button`);
+  await expectVisible(ginaPage, `.members li[data-account-id="${carl.account_id}"] [data-testid=remove-member]`, 'Carl in the member list');
+  await ginaPage.click(`.members li[data-account-id="${carl.account_id}"] [data-testid=remove-member]`);
   await expectAttached(ginaPage, `#add-member option[value="${carl.account_id}"]`, 'Carl addable again');
   // Carl had the group open: it tells him he is out and stops his sending.
   await expectVisible(carlPage, 'pz-conversation textarea:disabled', "Carl's composer disabled after his removal");
@@ -1290,4 +1291,78 @@ scenario('reactions', async (t) => {
   if (JSON.stringify(state) !== JSON.stringify(expected)) fail(`the chat state's reactions: ${JSON.stringify(state)}`);
   t.screenshot(annPage);
   t.screenshot(bobPage, 'phone-dark');
+});
+
+scenario('group-admin', async (t) => {
+  const [gina, bea, carl, dora] = [await apiUser('gina'), await apiUser('bea'), await apiUser('carl'), await apiUser('dora')];
+  await apiBefriend(gina, bea);
+  await apiBefriend(gina, carl);
+  const title = `Book club ${run}`;
+  const group = await call(gina.token, 'POST', '/conversations', { title, members: [bea.account_id, carl.account_id] });
+  const id = group.conversation_id;
+  const ginaPage = await t.page({ viewport: DESKTOP });
+  const beaPage = await t.page({ viewport: DESKTOP, name: 'bea' });
+  const doraPage = await t.page({ viewport: PHONE, name: 'dora', colorScheme: 'dark' });
+  await logInInBrowser(ginaPage, gina.username);
+  await logInInBrowser(beaPage, bea.username);
+  const row = (who) => `.members li[data-account-id="${who.account_id}"]`;
+
+  // The owner makes Bea an admin; Bea's page shows her role and her tools live.
+  await ginaPage.goto(`${args.baseUrl}/#/chats/${id}/info`);
+  await expectText(ginaPage, `${row(gina)} [data-testid=role-tag]`, 'owner', "Gina's owner tag");
+  await beaPage.goto(`${args.baseUrl}/#/chats/${id}/info`);
+  await expectVisible(beaPage, `${row(carl)}`, "Carl among the members at Bea");
+  if (await beaPage.locator('[data-testid=group-edit]').isVisible()) fail('a plain member sees the admins\' tools');
+  await ginaPage.click(`${row(bea)} [data-testid=make-admin]`);
+  await expectText(ginaPage, `${row(bea)} [data-testid=role-tag]`, 'admin', 'Bea an admin at Gina');
+  await expectText(beaPage, `${row(bea)} [data-testid=role-tag]`, 'admin', 'Bea an admin at Bea, live');
+  await expectVisible(beaPage, '[data-testid=group-edit]', "the admins' tools at Bea");
+  if (await beaPage.locator(`${row(carl)} [data-testid=make-admin]`).count()) fail('an admin may name admins');
+
+  // Bea announces; Gina sees it live. An announcement too long is refused.
+  await beaPage.fill('#group-announcement-input', 'Chapter 3 by Friday');
+  await beaPage.click('[data-testid=group-announce] button[type=submit]');
+  await expectText(ginaPage, '[data-testid=group-announcement]', 'Chapter 3 by Friday', 'the announcement at Gina, live');
+  await beaPage.evaluate(() => document.querySelector('#group-announcement-input')?.removeAttribute('maxlength'));
+  await beaPage.fill('#group-announcement-input', 'x'.repeat(2001));
+  await beaPage.click('[data-testid=group-announce] button[type=submit]');
+  await expectText(beaPage, '.group-info .error', '2,000', 'too long, refused');
+
+  // Bea invites; Dora, a stranger, opens the link and joins.
+  await beaPage.click('[data-testid=create-invite]');
+  await expectVisible(beaPage, '[data-testid=invite-qr]', 'the invitation\'s QR code');
+  const qrLoaded = await beaPage.locator('[data-testid=invite-qr]').evaluate((img) => img.complete && img.naturalWidth > 0);
+  if (!qrLoaded) fail('the QR code did not load');
+  const link = await beaPage.inputValue('[data-testid=invite-link]');
+  if (!link.includes('#/join/piazza-invite%3A')) fail(`an unexpected link: ${link}`);
+  // Dora is logged out: the link leads to the log-in, then back to itself.
+  await doraPage.goto(link);
+  await doraPage.fill('#f-username', dora.username);
+  await doraPage.fill('#f-password', PASSWORD);
+  await doraPage.click('form button[type=submit]');
+  await doraPage.click('[data-testid=join-group]');
+  await expectVisible(doraPage, 'pz-conversation #composer', 'the group open at Dora');
+  await expectVisible(ginaPage, row(dora), 'Dora among the members at Gina');
+  t.screenshot(beaPage, 'invite');
+
+  // Approval mode: the next joiner waits until an admin approves.
+  const switched = ginaPage.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/conversations/'));
+  await ginaPage.check('[data-testid=group-approval]');
+  if ((await switched).status() !== 204) fail('approval mode not switched on');
+  const eve = await apiUser('eve');
+  const asked = await call(eve.token, 'POST', '/invites/accept', { payload: decodeURIComponent(link.split('#/join/')[1]) });
+  if (asked.state !== 'pending') fail(`expected a pending request, got ${JSON.stringify(asked)}`);
+  await expectVisible(beaPage, `[data-testid=join-requests] li[data-account-id="${eve.account_id}"]`, "Eve's request at Bea, live");
+  await beaPage.click(`[data-testid=join-requests] li[data-account-id="${eve.account_id}"] [data-testid=approve-join]`);
+  await expectVisible(beaPage, row(eve), 'Eve a member once approved');
+
+  // An admin removes a plain member.
+  await beaPage.click(`${row(dora)} [data-testid=remove-member]`);
+  await expectVisible(doraPage, 'pz-conversation textarea:disabled', "Dora's composer disabled after her removal");
+  // The owner leaves: Bea, the admin, owns the group.
+  await ginaPage.click('[data-testid=leave-group]');
+  await expectUrl(ginaPage, '#/chats');
+  await expectText(beaPage, `${row(bea)} [data-testid=role-tag]`, 'owner', 'Bea the owner after Gina left');
+  t.screenshot(beaPage);
+  t.screenshot(doraPage, 'phone-dark');
 });

@@ -27,9 +27,18 @@ pub enum Event {
     MessageNew(MessageEvent),
     #[serde(rename = "conversation.created")]
     ConversationCreated(ConversationCreatedEvent),
-    /// A group's title or picture changed (every member's log).
+    /// A group's title, picture, announcement or approval mode changed
+    /// (every member's log).
     #[serde(rename = "conversation.updated")]
     ConversationUpdated(ConversationUpdatedEvent),
+    /// The owner made a member an admin, or an admin a member again (every
+    /// member's log).
+    #[serde(rename = "conversation.role_changed")]
+    RoleChanged(RoleChangedEvent),
+    /// Someone asked to join a group in approval mode (its owner's and
+    /// admins' logs).
+    #[serde(rename = "conversation.join_requested")]
+    JoinRequested(JoinRequestedEvent),
     #[serde(rename = "conversation.member_added")]
     MemberAdded(MemberAddedEvent),
     #[serde(rename = "conversation.member_removed")]
@@ -130,6 +139,13 @@ pub struct ConversationCreatedEvent {
     pub members: Vec<String>,
     /// A group's picture; `null` when it has none.
     pub avatar_media_id: Option<String>,
+    /// A group's admins besides its owner (known when a newcomer's log is
+    /// given the group; empty otherwise, and for direct conversations).
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// A group's announcement; empty when it has none.
+    #[serde(default)]
+    pub announcement: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -139,6 +155,33 @@ pub struct ConversationUpdatedEvent {
     /// `null` when the group has no picture.
     pub avatar_media_id: Option<String>,
     /// Who changed it.
+    pub by: String,
+    /// The announcement as it now is; empty when there is none.
+    #[serde(default)]
+    pub announcement: String,
+    /// Whether joining by invitation now waits for an admin's approval.
+    #[serde(default)]
+    pub join_approval: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JoinRequestedEvent {
+    pub conversation_id: String,
+    /// Who asks (`POST …/join-requests/{account_id}/approve` lets them in).
+    pub account_id: String,
+    /// The requester's name and picture.
+    #[serde(flatten)]
+    #[schema(nullable = false)]
+    pub member: Option<AccountName>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RoleChangedEvent {
+    pub conversation_id: String,
+    pub account_id: String,
+    /// `admin` or `member`.
+    pub role: String,
+    /// The owner, who changed it.
     pub by: String,
 }
 

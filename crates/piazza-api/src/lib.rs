@@ -11,6 +11,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub mod events;
+pub mod groups;
+
+pub use groups::{
+    AcceptInvite, GroupView, InviteAccepted, InviteCreated, JoinRequestList, JoinRequestView,
+    MemberView,
+};
 
 /// RFC 9457 problem details, as every error is answered.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -397,8 +403,8 @@ pub struct ConversationSettingsView {
     pub archived: bool,
 }
 
-/// `PATCH /api/v1/conversations/{id}` (a group's owner): an absent field
-/// is left as it is; `null` clears the picture.
+/// `PATCH /api/v1/conversations/{id}` (a group's owner or an admin): an
+/// absent field is left as it is; `null` clears the picture.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct UpdateGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -411,6 +417,12 @@ pub struct UpdateGroup {
     )]
     #[schema(value_type = Option<String>)]
     pub avatar_media_id: Option<Option<String>>,
+    /// At most 2,000 characters, line breaks kept; empty clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announcement: Option<String>,
+    /// Whether joining by invitation waits for an admin's approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_approval: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -18,6 +18,7 @@
 
 mod contacts;
 mod error;
+mod groups;
 mod media;
 mod pay;
 mod profiles;
@@ -41,6 +42,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::http::header::{AUTHORIZATION, USER_AGENT};
 
 pub use error::{ClientError, UNEXPECTED_BODY};
+pub use groups::JoinDecision;
 pub use media::MediaBytes;
 pub use pay::{IdempotencyKey, QrImageFormat, STATEMENT_PAGES_MAX, SplitMode};
 pub use socket::{Incoming, Socket, SocketReceiver, SocketSender};

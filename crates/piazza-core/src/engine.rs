@@ -14,7 +14,8 @@ use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
 use crate::{
-    accounts, blocks, chat, contact_codes, contacts, login_requests, media, pay, presence, profiles,
+    accounts, blocks, chat, contact_codes, contacts, groups, login_requests, media, pay, presence,
+    profiles,
 };
 
 /// What a job answers, typed again by [`crate::Core`].
@@ -104,6 +105,7 @@ pub trait Tx:
     + chat::Writes
     + contact_codes::Writes
     + contacts::Writes
+    + groups::Writes
     + login_requests::Writes
     + media::Writes
     + pay::Writes
@@ -141,6 +143,7 @@ pub trait Read:
     + chat::Reads
     + contact_codes::Reads
     + contacts::Reads
+    + groups::Reads
     + login_requests::Reads
     + media::Reads
     + pay::Reads
@@ -155,6 +158,7 @@ impl<T> Read for T where
         + chat::Reads
         + contact_codes::Reads
         + contacts::Reads
+        + groups::Reads
         + login_requests::Reads
         + media::Reads
         + pay::Reads

@@ -14,6 +14,7 @@ pub mod chat;
 pub mod contact_codes;
 pub mod contacts;
 pub mod engine;
+pub mod groups;
 pub mod integrity;
 pub mod login_requests;
 pub mod media;

@@ -19,6 +19,31 @@ pub enum ConversationKind {
     Group,
 }
 
+/// A member's part in a group: its one owner, the admins the owner names,
+/// and everyone else. What each may do is decided in
+/// `piazza_core::groups`; this only names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GroupRole {
+    Member,
+    Admin,
+    Owner,
+}
+
+impl GroupRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupRole::Member => "member",
+            GroupRole::Admin => "admin",
+            GroupRole::Owner => "owner",
+        }
+    }
+
+    /// The owner and admins run a group; members take part in it.
+    pub fn manages(self) -> bool {
+        self >= GroupRole::Admin
+    }
+}
+
 impl ConversationKind {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -177,12 +202,40 @@ pub enum Event {
         /// A group's picture (absent from older entries and for direct
         /// conversations).
         avatar_media_id: Option<MediaId>,
+        /// A group's admins (besides its owner), when a newcomer's log is
+        /// given the whole picture; empty in older entries.
+        admins: Vec<AccountId>,
+        /// A group's announcement; empty when it has none.
+        announcement: String,
     },
-    /// A group's title or picture changed (every member's log).
+    /// A group's title, picture, announcement or approval mode changed
+    /// (every member's log): the event carries all of them as they now
+    /// are, so a client replaces rather than merges.
     ConversationUpdated {
         conversation_id: ConversationId,
         title: String,
         avatar_media_id: Option<MediaId>,
+        by: AccountId,
+        /// Empty when the group has none (and in older entries).
+        announcement: String,
+        /// Whether joining by invitation waits for an admin's approval.
+        join_approval: bool,
+    },
+    /// Someone asked to join a group in approval mode (its owner's and
+    /// admins' logs): a request waits for one of them to decide.
+    JoinRequested {
+        conversation_id: ConversationId,
+        account_id: AccountId,
+        /// The requester's name and picture.
+        member: Named,
+    },
+    /// The owner made a member an admin, or an admin a member again
+    /// (every member's log). Ownership moves only through
+    /// `MemberRemoved`'s `owner`, when the owner leaves.
+    MemberRoleChanged {
+        conversation_id: ConversationId,
+        account_id: AccountId,
+        role: GroupRole,
         by: AccountId,
     },
     MemberAdded {
@@ -401,6 +454,8 @@ impl Event {
             Event::MemberAdded { .. } => "conversation.member_added",
             Event::MemberRemoved { .. } => "conversation.member_removed",
             Event::ConversationUpdated { .. } => "conversation.updated",
+            Event::MemberRoleChanged { .. } => "conversation.role_changed",
+            Event::JoinRequested { .. } => "conversation.join_requested",
             Event::ContactRequest { .. } => "contact.request",
             Event::ContactRequestDeclined { .. } => "contact.request_declined",
             Event::ContactAdded { .. } => "contact.added",

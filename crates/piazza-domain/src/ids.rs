@@ -116,6 +116,11 @@ id_type!(
     /// An uploaded image, shown in chat by a `kind: "image"` message.
     MediaId, "med_", "media"
 );
+id_type!(
+    /// An invitation into a group, by link or QR code (its token is
+    /// separate and secret; this id only names it to revoke it).
+    InviteId, "inv_", "invitation"
+);
 
 #[cfg(test)]
 mod tests {

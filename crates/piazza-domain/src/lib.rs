@@ -22,14 +22,14 @@ pub mod values;
 
 pub use contact_code::ContactCode;
 pub use cursor::{Cursor, CursorError, LogSeq};
-pub use event::{ConversationKind, Event, LogEntry, Message, Notice};
+pub use event::{ConversationKind, Event, GroupRole, LogEntry, Message, Notice};
 pub use ids::{
-    AccountId, ContactRequestId, ConversationId, DeviceId, EntryId, IdError, MediaId, MerchantId,
-    MessageId, PaymentId, RedPacketId, RefundId, TransactionId, TransferId,
+    AccountId, ContactRequestId, ConversationId, DeviceId, EntryId, IdError, InviteId, MediaId,
+    MerchantId, MessageId, PaymentId, RedPacketId, RefundId, TransactionId, TransferId,
 };
 pub use store::{Rejection, StoreError};
 pub use time::Timestamp;
 pub use values::{
-    Bio, ClientMsgId, DeviceName, DisplayName, Emoji, Greeting, GroupTitle, Location, MessageText,
-    Password, PlaceName, Remark, Seq, Username, ValueError,
+    Announcement, Bio, ClientMsgId, DeviceName, DisplayName, Emoji, Greeting, GroupTitle, Location,
+    MessageText, Password, PlaceName, Remark, Seq, Username, ValueError,
 };

@@ -63,6 +63,15 @@ pub const CONTACT_REQUEST_RETRY_AFTER_DECLINE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 pub const DEVICE_NAME_CHARS_MAX: usize = 64;
 /// Characters in a group title.
 pub const GROUP_TITLE_CHARS_MAX: usize = 100;
+/// Characters in a group's announcement (line breaks allowed).
+pub const ANNOUNCEMENT_CHARS_MAX: usize = 2_000;
+/// How long a group invitation lasts unless revoked: seven days.
+pub const GROUP_INVITE_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// Live invitations one group may hold at once: each is a row an abusive
+/// member could otherwise multiply without bound.
+pub const GROUP_INVITES_LIVE_MAX: usize = 100;
+/// Join requests waiting in one group at once (approval mode).
+pub const JOIN_REQUESTS_PENDING_MAX: usize = 500;
 /// Characters in a contact request's greeting.
 pub const GREETING_CHARS_MAX: usize = 200;
 /// Characters in a remark, an account's private name for a contact: as

@@ -44,6 +44,16 @@ pub enum Rejection {
     GroupFull { max: usize },
     #[error("that account is not a member of this conversation")]
     MemberNotFound,
+    #[error("only the group's owner or an admin may do this")]
+    NotAdmin,
+    #[error("the group's owner cannot be made an admin, demoted or removed")]
+    TargetIsOwner,
+    #[error("a direct conversation cannot be left")]
+    CannotLeaveDirect,
+    #[error("no such invitation, or it has expired or been revoked")]
+    InviteNotFound,
+    #[error("no pending join request from that account")]
+    JoinRequestNotFound,
     #[error("no device with that id belongs to you")]
     DeviceNotFound,
     #[error("this client_msg_id was already used for a different message")]
@@ -142,11 +152,13 @@ pub enum Rejection {
     MessageRecalled,
     #[error("a message can be recalled within {window_s} s of sending it")]
     RecallTooLate { window_s: u64 },
-    #[error("only its sender, or the group's owner, may recall a message; money is never recalled")]
+    #[error(
+        "only its sender, or the group's owner or an admin, may recall a message; money is never recalled"
+    )]
     RecallNotAllowed,
     #[error("only members of the conversation can be mentioned")]
     MentionNotAMember,
-    #[error("only a group's owner may mention everyone")]
+    #[error("only a group's owner or admins may mention everyone")]
     MentionAllNotAllowed,
     #[error("money's messages (transfers, red packets) cannot be forwarded")]
     ForwardNotAllowed,
@@ -221,12 +233,16 @@ pub struct ProfileChange {
     pub bio: Option<Bio>,
 }
 
-/// A change of a group's title or picture (owner only).
+/// A change of a group's title, picture, announcement or approval mode
+/// (its owner or an admin); `None` keeps what is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupChange {
     pub title: Option<GroupTitle>,
-    /// Must name an image the owner uploaded itself.
+    /// Must name an image the one changing it uploaded itself.
     pub avatar: FieldChange<MediaId>,
+    /// Empty clears it.
+    pub announcement: Option<crate::Announcement>,
+    pub join_approval: Option<bool>,
 }
 
 /// An account as one viewer may see it.

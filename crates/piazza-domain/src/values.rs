@@ -185,6 +185,47 @@ bounded_text!(
     allow_empty = false
 );
 
+/// A group's announcement: what its owner or admins pin for every member
+/// to read. Up to [`limits::ANNOUNCEMENT_CHARS_MAX`] characters; line
+/// breaks and tabs are kept (it is prose, unlike a title), other control
+/// characters refused; blank becomes empty, which means none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Announcement(String);
+
+impl Announcement {
+    pub const FIELD: &'static str = "announcement";
+
+    pub fn parse(text: &str) -> Result<Announcement, ValueError> {
+        let trimmed = text.trim();
+        if trimmed.chars().count() > limits::ANNOUNCEMENT_CHARS_MAX {
+            return Err(ValueError::new(
+                Self::FIELD,
+                "announcement_too_long",
+                format!(
+                    "must be at most {} characters",
+                    limits::ANNOUNCEMENT_CHARS_MAX
+                ),
+            ));
+        }
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        {
+            return Err(ValueError::new(
+                Self::FIELD,
+                "invalid_announcement",
+                "must not hold control characters other than line breaks and tabs",
+            ));
+        }
+        Ok(Announcement(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A point on Earth, kept as whole 1e-7 degrees (about a centimetre, as
 /// OpenStreetMap keeps them), so it compares exactly and stores as two
 /// integers; built only from a latitude in -90..=90 and a longitude in
@@ -465,6 +506,19 @@ mod tests {
         assert!(GroupTitle::parse(&"t".repeat(101)).is_err());
         assert_eq!(Greeting::parse("").unwrap().as_str(), "");
         assert!(DeviceName::parse("phone\u{0}").is_err());
+    }
+
+    #[test]
+    fn announcement_boundaries() {
+        assert_eq!(Announcement::parse("  ").unwrap().as_str(), "");
+        assert_eq!(Announcement::parse("a\nb").unwrap().as_str(), "a\nb");
+        assert!(
+            Announcement::parse(&"é".repeat(2_000)).is_ok(),
+            "counts characters"
+        );
+        let long = Announcement::parse(&"a".repeat(2_001)).unwrap_err();
+        assert_eq!(long.code, "announcement_too_long");
+        assert!(Announcement::parse("bell\u{7}").is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod chat;
 mod conn;
 mod contact_codes;
 mod contacts;
+mod groups;
 pub mod integrity;
 mod log;
 mod login_requests;

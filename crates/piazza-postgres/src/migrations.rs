@@ -19,7 +19,6 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_8.sql"),
     include_str!("schema_9.sql"),
     include_str!("schema_10.sql"),
-    // 11 is taken by group administration (issue 14); see its file.
     include_str!("schema_11.sql"),
     include_str!("schema_12.sql"),
 ];

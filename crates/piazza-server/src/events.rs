@@ -36,6 +36,8 @@ pub fn wire(event: &Event) -> api::Event {
         }),
         Event::ConversationCreated { .. }
         | Event::ConversationUpdated { .. }
+        | Event::MemberRoleChanged { .. }
+        | Event::JoinRequested { .. }
         | Event::MemberAdded { .. }
         | Event::MemberRemoved { .. }
         | Event::ReadMarker { .. }
@@ -88,6 +90,8 @@ fn conversation_event(event: &Event) -> api::Event {
             owner,
             members,
             avatar_media_id,
+            admins,
+            announcement,
         } => api::Event::ConversationCreated(api::ConversationCreatedEvent {
             conversation_id: conversation_id.to_string(),
             kind: kind.as_str().to_owned(),
@@ -95,17 +99,43 @@ fn conversation_event(event: &Event) -> api::Event {
             owner: owner.map(|owner| owner.to_string()),
             members: members.iter().map(ToString::to_string).collect(),
             avatar_media_id: media(*avatar_media_id),
+            admins: admins.iter().map(ToString::to_string).collect(),
+            announcement: announcement.clone(),
         }),
         Event::ConversationUpdated {
             conversation_id,
             title,
             avatar_media_id,
             by,
+            announcement,
+            join_approval,
         } => api::Event::ConversationUpdated(api::ConversationUpdatedEvent {
             conversation_id: conversation_id.to_string(),
             title: title.clone(),
             avatar_media_id: media(*avatar_media_id),
             by: by.to_string(),
+            announcement: announcement.clone(),
+            join_approval: *join_approval,
+        }),
+        Event::MemberRoleChanged {
+            conversation_id,
+            account_id,
+            role,
+            by,
+        } => api::Event::RoleChanged(api::RoleChangedEvent {
+            conversation_id: conversation_id.to_string(),
+            account_id: account_id.to_string(),
+            role: role.as_str().to_owned(),
+            by: by.to_string(),
+        }),
+        Event::JoinRequested {
+            conversation_id,
+            account_id,
+            member,
+        } => api::Event::JoinRequested(api::JoinRequestedEvent {
+            conversation_id: conversation_id.to_string(),
+            account_id: account_id.to_string(),
+            member: account_name(member),
         }),
         Event::MemberAdded {
             conversation_id,

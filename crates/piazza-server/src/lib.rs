@@ -146,6 +146,7 @@ pub fn api_routes() -> OpenApiRouter<App> {
         .merge(routes::blocks::routes())
         .merge(routes::contact_codes::routes())
         .merge(conversations::routes())
+        .merge(routes::groups::routes())
         .merge(wallet::routes())
         .merge(transfers::routes())
         .merge(red_packets::routes())

@@ -17,6 +17,7 @@ mod contacts;
 pub mod engine;
 mod error;
 pub mod export;
+mod groups;
 pub mod integrity;
 mod log_data;
 mod login_requests;
@@ -79,8 +80,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_21_blocks.sql"),
     include_str!("schema_22_mentions_by_seq.sql"),
     include_str!("schema_23_media_kinds.sql"),
-    // 24 is taken by group administration (issue 14); see its file.
-    include_str!("schema_24_reserved.sql"),
+    include_str!("schema_24_group_admin.sql"),
     include_str!("schema_25_contact_codes.sql"),
 ];
 

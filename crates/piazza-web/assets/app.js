@@ -21,6 +21,9 @@ const root = document.getElementById('app');
 let session = null;
 let notice = null;
 
+/** The page an invitation's link asked for before the log-in (sessionStorage). */
+const AFTER_LOGIN_KEY = 'piazza.after_login';
+
 const routes = areas.flatMap((area) =>
   area.routes.map((route) => ({
     ...route,
@@ -63,6 +66,13 @@ export function flash(key) {
 }
 
 /** Starts (or switches to) an account's session. */
+/** Where a log-in leads: an invitation's link opened before it, else the chats. */
+function afterLogin() {
+  const path = sessionStorage.getItem(AFTER_LOGIN_KEY);
+  sessionStorage.removeItem(AFTER_LOGIN_KEY);
+  return path ?? '/chats';
+}
+
 export function useAccount(account) {
   accounts.save(account);
   startSession(account);
@@ -137,7 +147,11 @@ function render() {
   const found = match(path);
   if (!found) return navigate(session ? '/chats' : '/login');
   const { route, params } = found;
-  if (!route.public && !session) return navigate('/login');
+  if (!route.public && !session) {
+    // An invitation's link opened logged out is followed once logged in.
+    if (path.startsWith('/join/')) sessionStorage.setItem(AFTER_LOGIN_KEY, path);
+    return navigate('/login');
+  }
   if (!route.view) {
     route.loading ??= route.lazy().then(
       (view) => (route.view = view),
@@ -150,7 +164,7 @@ function render() {
     return;
   }
   const query = new URLSearchParams(location.hash.split('?')[1] ?? '');
-  const context = { session, params, query, navigate, useAccount, logOut, flash };
+  const context = { session, params, query, navigate, useAccount, logOut, flash, afterLogin };
   if (route.public) {
     renderPublic(route.view(context));
   } else {

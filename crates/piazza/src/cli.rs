@@ -9,6 +9,7 @@
 
 mod config;
 mod contact_extras;
+mod groups;
 mod messaging;
 mod money;
 mod pay;
@@ -341,12 +342,14 @@ pub enum GroupCommand {
         conversation_id: String,
         username: String,
     },
-    /// Remove a member from a group you own, or leave with your own username
+    /// Remove a member (the owner; admins remove plain members), or leave with your own username
     Remove {
         conversation_id: String,
         /// A username, or the account id of a member who is not your contact
         username: String,
     },
+    #[command(flatten)]
+    Admin(groups::GroupAdminCommand),
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -1063,6 +1066,7 @@ async fn group(cli: &Cli, command: GroupCommand) -> anyhow::Result<()> {
                 println!("removed {} from {group}", directory.name(&account_id));
             }
         }
+        GroupCommand::Admin(command) => groups::run(&session, command).await?,
     }
     Ok(())
 }

@@ -150,7 +150,7 @@ pub fn send(
     }
     resolved.extra.mentions = mentioned(sender, &members, &outgoing.mentions)?;
     if outgoing.mention_all {
-        may_mention_all(sender, &found)?;
+        may_mention_all(tx.reads(), sender, conversation, &found)?;
         resolved.extra.mention_all = true;
     }
     let body = Body {
@@ -299,10 +299,16 @@ fn mentions_of(sender: AccountId, asked: &[AccountId]) -> Vec<AccountId> {
     accounts
 }
 
-/// Only a group's owner mentions everyone.
-fn may_mention_all(sender: AccountId, membership: &Membership) -> Result<()> {
+/// Only a group's owner or admins mention everyone.
+fn may_mention_all(
+    read: &mut dyn crate::engine::Read,
+    sender: AccountId,
+    conversation: ConversationId,
+    membership: &Membership,
+) -> Result<()> {
+    let role = crate::groups::role_of(read, membership, conversation, sender)?;
     match membership.kind {
-        ConversationKind::Group if membership.owner == Some(sender) => Ok(()),
+        ConversationKind::Group if role.manages() => Ok(()),
         _ => Err(Rejection::MentionAllNotAllowed.into()),
     }
 }

@@ -1,8 +1,9 @@
 //! Conversations and their members: opening a direct conversation,
-//! groups (creating, adding and removing members, title and picture), and
+//! groups (creating, adding, removing and leaving members, title, picture
+//! and announcement: roles are `groups.rs`'s), and
 //! the conversation list.
 
-use piazza_domain::event::{ConversationKind, Event, Named};
+use piazza_domain::event::{ConversationKind, Event, GroupRole, Named};
 use piazza_domain::store::{
     ConversationKey, ConversationSummary, FieldChange, GroupChange, Page, StoreResult,
 };
@@ -12,6 +13,7 @@ use super::Membership;
 use crate::Core;
 use crate::accounts::page;
 use crate::engine::{Error, Result, Tx};
+use crate::groups::{self, LockedConversation};
 use crate::media;
 
 /// The direct conversation of `account` and `peer`, opened if they have
@@ -105,6 +107,8 @@ fn announce_new(
         owner,
         members: members.clone(),
         avatar_media_id: None,
+        admins: Vec::new(),
+        announcement: String::new(),
     };
     for member in members {
         tx.append_log(member, event.clone())?;
@@ -127,37 +131,78 @@ pub fn add_member(
     if !tx.reads().are_contacts(actor, member)? {
         return Err(Rejection::NotAContact.into());
     }
-    let members = tx.reads().member_ids(conversation)?;
-    if members.len() >= limits::GROUP_MEMBERS_MAX {
+    let locked = LockedConversation {
+        kind: found.kind,
+        owner: found.owner,
+        last_seq: found.last_seq,
+    };
+    admit(tx, conversation, member, actor, &locked)
+}
+
+/// Makes `member` (not one yet) a member of the group `locked` (its row,
+/// read locked in this transaction), within the group's size, let in by
+/// `by`: the newcomer's log gets the whole group first, then every member's
+/// (the newcomer's too) `conversation.member_added`. Adding, joining by
+/// invitation and an approved request all come through here.
+pub(crate) fn admit(
+    tx: &mut dyn Tx,
+    conversation: ConversationId,
+    member: AccountId,
+    by: AccountId,
+    locked: &LockedConversation,
+) -> Result<()> {
+    assert_eq!(
+        locked.kind,
+        ConversationKind::Group,
+        "only groups admit members"
+    );
+    let rows = tx.reads().member_rows(conversation)?;
+    assert!(
+        rows.iter().all(|row| row.account != member),
+        "{member} is a member of {conversation} already"
+    );
+    if rows.len() >= limits::GROUP_MEMBERS_MAX {
         return Err(group_full());
     }
     let now = tx.now();
-    tx.insert_member(conversation, member, found.last_seq, now)?;
-    // The newcomer's log gets the whole picture first, as a creator's did.
+    tx.insert_member(conversation, member, locked.last_seq, now)?;
+    // A request still pending (approval mode since switched off, or the
+    // owner adding the requester) is answered by the joining itself.
+    tx.delete_join_request(conversation, member)?;
     let look = tx.reads().group_look(conversation)?;
+    let details = tx.reads().group_details(conversation)?;
+    let mut members: Vec<AccountId> = rows.iter().map(|row| row.account).collect();
+    members.push(member);
+    members.sort_unstable();
     let snapshot = Event::ConversationCreated {
         conversation_id: conversation,
         kind: ConversationKind::Group,
         title: look.title,
-        owner: found.owner,
-        members: members.iter().copied().chain([member]).collect(),
+        owner: locked.owner,
+        members: members.clone(),
         avatar_media_id: look.avatar,
+        admins: rows
+            .iter()
+            .filter(|row| row.admin)
+            .map(|row| row.account)
+            .collect(),
+        announcement: details.announcement,
     };
     tx.append_log(member, snapshot)?;
     let event = Event::MemberAdded {
         conversation_id: conversation,
         account_id: member,
-        by: actor,
+        by,
         member: named(tx, member)?,
     };
-    for account in members.into_iter().chain([member]) {
+    for account in members {
         tx.append_log(account, event.clone())?;
     }
     Ok(())
 }
 
-/// The owner removes a member, or a member leaves. When the owner goes,
-/// the longest-standing member left inherits the group.
+/// The owner removes a member, an admin removes a plain member, or a
+/// member removes itself (leaves, as [`leave`]).
 pub fn remove_member(
     tx: &mut dyn Tx,
     actor: AccountId,
@@ -165,9 +210,46 @@ pub fn remove_member(
     member: AccountId,
 ) -> Result<()> {
     let found = group_membership(tx, actor, conversation)?;
-    if member != actor && found.owner != Some(actor) {
-        return Err(Rejection::NotOwner.into());
+    if member != actor {
+        let role = groups::role_of(tx.reads(), &found, conversation, actor)?;
+        if !role.manages() {
+            return Err(Rejection::NotAdmin.into());
+        }
+        if found.owner == Some(member) {
+            return Err(Rejection::TargetIsOwner.into());
+        }
+        if role != GroupRole::Owner && tx.reads().is_admin(conversation, member)? {
+            return Err(Rejection::NotOwner.into());
+        }
     }
+    take_out(tx, actor, conversation, member, &found)
+}
+
+/// A member leaves a group (a direct conversation cannot be left). When
+/// the owner leaves, the longest-standing admin owns it, else the
+/// longest-standing member; the last one leaves an empty group, which
+/// nobody owns.
+pub fn leave(tx: &mut dyn Tx, actor: AccountId, conversation: ConversationId) -> Result<()> {
+    let found = tx
+        .membership_for_update(actor, conversation)?
+        .ok_or(Rejection::NotAMember)?;
+    if found.kind == ConversationKind::Direct {
+        return Err(Rejection::CannotLeaveDirect.into());
+    }
+    take_out(tx, actor, conversation, actor, &found)
+}
+
+/// `member` leaves the group `found` describes, removed by `actor` (itself
+/// when it leaves), and ownership moves on if it owned it. Everyone who
+/// was a member learns it, the one removed included, with who owns the
+/// group now.
+fn take_out(
+    tx: &mut dyn Tx,
+    actor: AccountId,
+    conversation: ConversationId,
+    member: AccountId,
+    found: &Membership,
+) -> Result<()> {
     let members = tx.reads().member_ids(conversation)?;
     if !members.contains(&member) {
         return Err(Rejection::MemberNotFound.into());
@@ -175,11 +257,16 @@ pub fn remove_member(
     tx.delete_member(conversation, member)?;
     let mut owner = found.owner;
     if found.owner == Some(member) {
-        owner = tx.reads().longest_standing_member(conversation)?;
+        owner = match tx.reads().longest_standing_admin(conversation)? {
+            Some(admin) => Some(admin),
+            None => tx.reads().longest_standing_member(conversation)?,
+        };
         tx.set_owner(conversation, owner)?;
+        if let Some(heir) = owner {
+            // The owner's role is the conversation's to say, not the row's.
+            tx.set_admin(conversation, heir, false)?;
+        }
     }
-    // Everyone who was a member learns it, the one removed included, and
-    // with it who owns the group now.
     let event = Event::MemberRemoved {
         conversation_id: conversation,
         account_id: member,
@@ -193,17 +280,19 @@ pub fn remove_member(
     Ok(())
 }
 
-/// The owner changes a group's title or picture (one of the owner's own
-/// uploads); every member's log gets `conversation.updated` when
-/// something changed.
+/// The owner or an admin changes a group's title, picture (one of their
+/// own uploads), announcement or approval mode; every member's log gets
+/// `conversation.updated`, with all four as they now are, when something
+/// changed.
 pub fn update_group(
     tx: &mut dyn Tx,
     actor: AccountId,
     conversation: ConversationId,
     change: &GroupChange,
 ) -> Result<()> {
-    owned_group(tx, actor, conversation)?;
+    groups::managed_group(tx, actor, conversation)?;
     let before = tx.reads().group_look(conversation)?;
+    let details = tx.reads().group_details(conversation)?;
     let title_before = before.title.unwrap_or_default();
     let avatar = match change.avatar {
         FieldChange::Keep => before.avatar,
@@ -214,15 +303,37 @@ pub fn update_group(
         .title
         .as_ref()
         .map_or_else(|| title_before.clone(), |title| title.as_str().to_owned());
-    if (&title, avatar) == (&title_before, before.avatar) {
+    let announcement = change.announcement.as_ref().map_or_else(
+        || details.announcement.clone(),
+        |text| text.as_str().to_owned(),
+    );
+    let join_approval = change.join_approval.unwrap_or(details.join_approval);
+    let look_changed = (&title, avatar) != (&title_before, before.avatar);
+    let announced = announcement != details.announcement;
+    if !look_changed && !announced && join_approval == details.join_approval {
         return Ok(());
     }
-    tx.set_group_look(conversation, &title, avatar)?;
+    if look_changed {
+        tx.set_group_look(conversation, &title, avatar)?;
+    }
+    if announced {
+        let now = tx.now();
+        let (by, at) = match announcement.is_empty() {
+            true => (None, None),
+            false => (Some(actor), Some(now)),
+        };
+        tx.set_announcement(conversation, &announcement, by, at)?;
+    }
+    if join_approval != details.join_approval {
+        tx.set_join_approval(conversation, join_approval)?;
+    }
     let event = Event::ConversationUpdated {
         conversation_id: conversation,
         title,
         avatar_media_id: avatar,
         by: actor,
+        announcement,
+        join_approval,
     };
     for member in tx.reads().member_ids(conversation)? {
         tx.append_log(member, event.clone())?;
@@ -244,7 +355,7 @@ fn owned_group(
 }
 
 /// `actor`'s membership of a group, locked for the change.
-fn group_membership(
+pub(crate) fn group_membership(
     tx: &mut dyn Tx,
     actor: AccountId,
     conversation: ConversationId,
@@ -259,7 +370,7 @@ fn group_membership(
 }
 
 /// `account` as a membership event names it: as it is now.
-fn named(tx: &mut dyn Tx, account: AccountId) -> Result<Named> {
+pub(crate) fn named(tx: &mut dyn Tx, account: AccountId) -> Result<Named> {
     let found = tx
         .reads()
         .account(account)?
@@ -314,6 +425,10 @@ impl Core {
     ) -> StoreResult<()> {
         self.write(move |tx| add_member(tx, actor, conversation, member))
             .await
+    }
+
+    pub async fn leave(&self, actor: AccountId, conversation: ConversationId) -> StoreResult<()> {
+        self.write(move |tx| leave(tx, actor, conversation)).await
     }
 
     pub async fn remove_member(

@@ -1,5 +1,5 @@
 //! Recalling a message: its sender within a short window, or a group's
-//! owner within a day, takes it back from every member. The content is
+//! owner or an admin within a day, takes it back from every member. The content is
 //! erased from the store, not hidden (a recalled picture is no longer
 //! served to anyone but its uploader), and every member's log gets
 //! `message.recalled`, so each device replaces what it shows.
@@ -17,14 +17,14 @@ use crate::engine::{Error, Lane, Result, Tx};
 pub struct RecallWindows {
     /// By its sender (WeChat's two minutes).
     pub own_s: u64,
-    /// By a group's owner, for anyone's message.
+    /// By a group's owner or admins, for anyone's message.
     pub group_owner_s: u64,
 }
 
 /// Recalls `message` of `conversation` for `account`, who must be a member
 /// who can see it (else `MessageNotFound`, as for an id that does not
 /// exist). Its sender may recall it within `windows.own_s`, the group's
-/// owner within `windows.group_owner_s`; a message that stands for money
+/// owner or an admin within `windows.group_owner_s`; a message that stands for money
 /// is never recalled. Recalling a recalled message changes nothing.
 /// Answers the message as it is now.
 pub fn recall_message(
@@ -41,7 +41,8 @@ pub fn recall_message(
     // Who may recall it is checked first, so that a recalled message
     // answers everyone else as any other message would.
     let recallable = found.kind.is_none() || found.kind.as_deref() == Some(IMAGE_KIND);
-    let as_owner = membership.kind == ConversationKind::Group && membership.owner == Some(account);
+    let as_owner = membership.kind == ConversationKind::Group
+        && crate::groups::role_of(tx.reads(), &membership, conversation, account)?.manages();
     let own = (found.sender == account).then_some(windows.own_s);
     let owners = as_owner.then_some(windows.group_owner_s);
     let window_s = own

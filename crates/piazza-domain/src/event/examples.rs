@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use super::{
-    AccountRef, ConversationKind, Event, Extra, Message, MessageRef, Named, PaymentEvent,
-    RedPacketEvent, TransferEvent, WalletMovement,
+    AccountRef, ConversationKind, Event, Extra, GroupRole, Message, MessageRef, Named,
+    PaymentEvent, RedPacketEvent, TransferEvent, WalletMovement,
 };
 use crate::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, Location, MediaId,
@@ -31,6 +31,8 @@ pub fn covers(event: &Event) -> &'static str {
         Event::MessageNew(_)
         | Event::ConversationCreated { .. }
         | Event::ConversationUpdated { .. }
+        | Event::MemberRoleChanged { .. }
+        | Event::JoinRequested { .. }
         | Event::MemberAdded { .. }
         | Event::MemberRemoved { .. }
         | Event::ContactRequest { .. }
@@ -143,6 +145,8 @@ fn chat() -> Vec<(&'static str, Event)> {
                 owner: None,
                 members: vec![account(1), account(2)],
                 avatar_media_id: None,
+                admins: Vec::new(),
+                announcement: String::new(),
             },
         ),
         (
@@ -154,6 +158,21 @@ fn chat() -> Vec<(&'static str, Event)> {
                 owner: Some(account(1)),
                 members: vec![account(1), account(2), account(3)],
                 avatar_media_id: Some(MediaId::from_row(9)),
+                admins: Vec::new(),
+                announcement: String::new(),
+            },
+        ),
+        (
+            "group snapshot with admins and an announcement",
+            Event::ConversationCreated {
+                conversation_id: conversation(),
+                kind: ConversationKind::Group,
+                title: Some("Team".into()),
+                owner: Some(account(1)),
+                members: vec![account(1), account(2), account(3)],
+                avatar_media_id: None,
+                admins: vec![account(2)],
+                announcement: "Standup at 9:30\nBring \"notes\"".into(),
             },
         ),
         (
@@ -163,6 +182,8 @@ fn chat() -> Vec<(&'static str, Event)> {
                 title: "Team 2".into(),
                 avatar_media_id: Some(MediaId::from_row(9)),
                 by: account(1),
+                announcement: String::new(),
+                join_approval: false,
             },
         ),
         (
@@ -171,6 +192,45 @@ fn chat() -> Vec<(&'static str, Event)> {
                 conversation_id: conversation(),
                 title: "Team".into(),
                 avatar_media_id: None,
+                by: account(1),
+                announcement: String::new(),
+                join_approval: false,
+            },
+        ),
+        (
+            "group announcement and approval",
+            Event::ConversationUpdated {
+                conversation_id: conversation(),
+                title: "Team".into(),
+                avatar_media_id: None,
+                by: account(2),
+                announcement: "Standup at 9:30".into(),
+                join_approval: true,
+            },
+        ),
+        (
+            "member made admin",
+            Event::MemberRoleChanged {
+                conversation_id: conversation(),
+                account_id: account(2),
+                role: GroupRole::Admin,
+                by: account(1),
+            },
+        ),
+        (
+            "join requested",
+            Event::JoinRequested {
+                conversation_id: conversation(),
+                account_id: account(4),
+                member: named(Some("Dan"), None),
+            },
+        ),
+        (
+            "admin made member",
+            Event::MemberRoleChanged {
+                conversation_id: conversation(),
+                account_id: account(2),
+                role: GroupRole::Member,
                 by: account(1),
             },
         ),

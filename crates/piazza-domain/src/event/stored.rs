@@ -53,6 +53,14 @@ pub enum Event {
             skip_serializing_if = "Option::is_none"
         )]
         avatar_media_id: Option<MediaId>,
+        #[serde(rename = "admins", default, skip_serializing_if = "Vec::is_empty")]
+        admins: Vec<AccountId>,
+        #[serde(
+            rename = "announcement",
+            default,
+            skip_serializing_if = "String::is_empty"
+        )]
+        announcement: String,
     },
     #[serde(rename = "conversation.updated")]
     ConversationUpdated {
@@ -62,6 +70,38 @@ pub enum Event {
         title: String,
         #[serde(rename = "avatar_media_id")]
         avatar_media_id: Option<MediaId>,
+        #[serde(rename = "by")]
+        by: AccountId,
+        #[serde(
+            rename = "announcement",
+            default,
+            skip_serializing_if = "String::is_empty"
+        )]
+        announcement: String,
+        #[serde(
+            rename = "join_approval",
+            default,
+            skip_serializing_if = "std::ops::Not::not"
+        )]
+        join_approval: bool,
+    },
+    #[serde(rename = "conversation.join_requested")]
+    JoinRequested {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(flatten)]
+        member: Named,
+    },
+    #[serde(rename = "conversation.role_changed")]
+    MemberRoleChanged {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(rename = "role")]
+        role: GroupRole,
         #[serde(rename = "by")]
         by: AccountId,
     },
@@ -553,8 +593,14 @@ event_twins! {
         RedPacketRefunded, PaymentSent, PaymentReceived, PaymentRefunded,
         PaymentConfirmationRequested, PaymentDeclined, PaymentExpired;
     with_fields:
-        ConversationCreated { conversation_id, kind, title, owner, members, avatar_media_id },
-        ConversationUpdated { conversation_id, title, avatar_media_id, by },
+        ConversationCreated {
+            conversation_id, kind, title, owner, members, avatar_media_id, admins, announcement
+        },
+        ConversationUpdated {
+            conversation_id, title, avatar_media_id, by, announcement, join_approval
+        },
+        MemberRoleChanged { conversation_id, account_id, role, by },
+        JoinRequested { conversation_id, account_id, member },
         MemberAdded { conversation_id, account_id, by, member },
         MemberRemoved { conversation_id, account_id, by, owner, member },
         ContactRequest { request_id, from, to, greeting },
@@ -730,6 +776,36 @@ impl From<Arc<domain::Message>> for Message {
 impl From<Message> for Arc<domain::Message> {
     fn from(message: Message) -> Arc<domain::Message> {
         Arc::new(message.into())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupRole {
+    #[serde(rename = "member")]
+    Member,
+    #[serde(rename = "admin")]
+    Admin,
+    #[serde(rename = "owner")]
+    Owner,
+}
+
+impl From<domain::GroupRole> for GroupRole {
+    fn from(role: domain::GroupRole) -> GroupRole {
+        match role {
+            domain::GroupRole::Member => GroupRole::Member,
+            domain::GroupRole::Admin => GroupRole::Admin,
+            domain::GroupRole::Owner => GroupRole::Owner,
+        }
+    }
+}
+
+impl From<GroupRole> for domain::GroupRole {
+    fn from(role: GroupRole) -> domain::GroupRole {
+        match role {
+            GroupRole::Member => domain::GroupRole::Member,
+            GroupRole::Admin => domain::GroupRole::Admin,
+            GroupRole::Owner => domain::GroupRole::Owner,
+        }
     }
 }
 

@@ -25,19 +25,39 @@ const GOLDEN: &[(&str, &str)] = &[
     ),
     (
         "direct conversation",
-        r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","avatar_media_id":null,"conversation_id":"conv_3","kind":"direct","members":["acct_1","acct_2"],"owner":null,"title":null}"#,
+        r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","admins":[],"announcement":"","avatar_media_id":null,"conversation_id":"conv_3","kind":"direct","members":["acct_1","acct_2"],"owner":null,"title":null}"#,
     ),
     (
         "group conversation",
-        r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","avatar_media_id":"med_9","conversation_id":"conv_3","kind":"group","members":["acct_1","acct_2","acct_3"],"owner":"acct_1","title":"Team"}"#,
+        r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","admins":[],"announcement":"","avatar_media_id":"med_9","conversation_id":"conv_3","kind":"group","members":["acct_1","acct_2","acct_3"],"owner":"acct_1","title":"Team"}"#,
+    ),
+    (
+        "group snapshot with admins and an announcement",
+        r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","admins":["acct_2"],"announcement":"Standup at 9:30\nBring \"notes\"","avatar_media_id":null,"conversation_id":"conv_3","kind":"group","members":["acct_1","acct_2","acct_3"],"owner":"acct_1","title":"Team"}"#,
     ),
     (
         "group updated",
-        r#"{"cursor":"v1.11","type":"conversation.updated","at":"2023-11-14T22:13:20.456Z","avatar_media_id":"med_9","by":"acct_1","conversation_id":"conv_3","title":"Team 2"}"#,
+        r#"{"cursor":"v1.11","type":"conversation.updated","at":"2023-11-14T22:13:20.456Z","announcement":"","avatar_media_id":"med_9","by":"acct_1","conversation_id":"conv_3","join_approval":false,"title":"Team 2"}"#,
     ),
     (
         "group picture removed",
-        r#"{"cursor":"v1.11","type":"conversation.updated","at":"2023-11-14T22:13:20.456Z","avatar_media_id":null,"by":"acct_1","conversation_id":"conv_3","title":"Team"}"#,
+        r#"{"cursor":"v1.11","type":"conversation.updated","at":"2023-11-14T22:13:20.456Z","announcement":"","avatar_media_id":null,"by":"acct_1","conversation_id":"conv_3","join_approval":false,"title":"Team"}"#,
+    ),
+    (
+        "group announcement and approval",
+        r#"{"cursor":"v1.11","type":"conversation.updated","at":"2023-11-14T22:13:20.456Z","announcement":"Standup at 9:30","avatar_media_id":null,"by":"acct_2","conversation_id":"conv_3","join_approval":true,"title":"Team"}"#,
+    ),
+    (
+        "member made admin",
+        r#"{"cursor":"v1.11","type":"conversation.role_changed","at":"2023-11-14T22:13:20.456Z","account_id":"acct_2","by":"acct_1","conversation_id":"conv_3","role":"admin"}"#,
+    ),
+    (
+        "join requested",
+        r#"{"cursor":"v1.11","type":"conversation.join_requested","at":"2023-11-14T22:13:20.456Z","account_id":"acct_4","avatar_media_id":null,"conversation_id":"conv_3","display_name":"Dan"}"#,
+    ),
+    (
+        "admin made member",
+        r#"{"cursor":"v1.11","type":"conversation.role_changed","at":"2023-11-14T22:13:20.456Z","account_id":"acct_2","by":"acct_1","conversation_id":"conv_3","role":"member"}"#,
     ),
     (
         "member added",

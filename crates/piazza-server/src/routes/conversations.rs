@@ -7,16 +7,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use piazza_api::{
     AddMember, ConversationCreated, ConversationList, ConversationSettingsChange,
-    ConversationSettingsView, ConversationView, CreateGroup, MarkRead, MessagePage, MessageSent,
-    MessageView, OpenDirect, Problem, React, ReactionView, SendMessage, UpdateGroup,
+    ConversationSettingsView, ConversationView, CreateGroup, GroupView, MarkRead, MemberView,
+    MessagePage, MessageSent, MessageView, OpenDirect, Problem, React, ReactionView, SendMessage,
+    UpdateGroup,
 };
 use piazza_core::chat::recall::RecallWindows;
 use piazza_core::chat::settings::SettingsChange;
 use piazza_domain::event::Message;
 use piazza_domain::store::{ConversationKey, ConversationSummary, GroupChange, Reaction};
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, Emoji, GroupTitle, MessageId, Rejection, Seq,
-    Timestamp, limits,
+    AccountId, Announcement, ClientMsgId, ConversationId, Emoji, GroupTitle, MessageId, Rejection,
+    Seq, Timestamp, limits,
 };
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -35,7 +36,7 @@ pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(create_group, list))
         .routes(routes!(open_direct))
-        .routes(routes!(update))
+        .routes(routes!(update, view))
         .routes(routes!(add_member))
         .routes(routes!(remove_member))
         .routes(routes!(send, history))
@@ -224,15 +225,18 @@ pub async fn change_settings(
     }))
 }
 
-/// Change a group's title or picture (owner only, as adding members is);
-/// every member learns it (`conversation.updated`).
+/// Change a group's title, picture, announcement (at most 2,000
+/// characters; empty clears it) or approval mode (`join_approval`: joins by
+/// invitation wait for the owner or an admin): the owner and admins only.
+/// Every member learns it (`conversation.updated`, with all four as they
+/// now are).
 #[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "conversations",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = UpdateGroup,
     responses(
         (status = 204),
-        (status = 400, description = "invalid_title, not_a_group, or invalid_image: the picture's bytes cannot be decoded", body = Problem),
+        (status = 400, description = "invalid_title, announcement_too_long, invalid_announcement, not_a_group, or invalid_image: the picture's bytes cannot be decoded", body = Problem),
         (status = 401, body = Problem),
-        (status = 403, description = "not_a_member or not_owner", body = Problem),
+        (status = 403, description = "not_a_member or not_admin", body = Problem),
         (status = 404, description = "media_not_found: the picture is not an image you uploaded", body = Problem),
         (status = 429, description = "rate_limited: past `limits.profile_changes_per_account_per_min` group changes (each is logged to every member)", body = Problem),
     ))]
@@ -244,14 +248,70 @@ pub async fn update(
 ) -> Result<StatusCode, ApiError> {
     let conversation = conversation_id(&conversation)?;
     let title = body.title.as_deref().map(GroupTitle::parse).transpose()?;
+    let announcement = body
+        .announcement
+        .as_deref()
+        .map(Announcement::parse)
+        .transpose()?;
     let avatar =
         crate::routes::profiles::avatar_change(&app, auth.account, body.avatar_media_id).await?;
     app.rate_limits
         .charge_fan_out(auth.account, crate::rate_limit::FanOut::Group)?;
+    let change = GroupChange {
+        title,
+        avatar,
+        announcement,
+        join_approval: body.join_approval,
+    };
     app.store
-        .update_group(auth.account, conversation, GroupChange { title, avatar })
+        .update_group(auth.account, conversation, change)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A conversation as its members see it: a group's title, picture,
+/// announcement (who set it, when) and approval mode, and every member
+/// with their role (`owner`, `admin`, `member`).
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses(
+        (status = 200, body = GroupView),
+        (status = 401, body = Problem),
+        (status = 403, description = "not_a_member", body = Problem),
+    ))]
+pub async fn view(
+    State(app): State<App>,
+    auth: Auth,
+    Path(conversation): Path<String>,
+) -> Result<Json<GroupView>, ApiError> {
+    let conversation = conversation_id(&conversation)?;
+    let found = app.store.group_view(auth.account, conversation).await?;
+    let your_role = found
+        .members
+        .iter()
+        .find(|(account, _, _)| *account == auth.account)
+        .map_or("member", |(_, role, _)| role.as_str());
+    Ok(Json(GroupView {
+        conversation_id: conversation.to_string(),
+        kind: found.kind.as_str().to_owned(),
+        title: found.title,
+        owner: found.owner.map(|owner| owner.to_string()),
+        avatar_media_id: found.avatar.map(|media| media.to_string()),
+        announcement: found.details.announcement,
+        announcement_by: found.details.announcement_by.map(|by| by.to_string()),
+        announcement_at: found.details.announcement_at.map(|at| at.to_rfc3339()),
+        join_approval: found.details.join_approval,
+        your_role: your_role.to_owned(),
+        members: found
+            .members
+            .iter()
+            .map(|(account, role, joined_at)| MemberView {
+                account_id: account.to_string(),
+                role: role.as_str().to_owned(),
+                joined_at: joined_at.to_rfc3339(),
+            })
+            .collect(),
+    }))
 }
 
 /// Add one of the owner's contacts to a group (owner only).
@@ -279,15 +339,17 @@ pub async fn add_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Remove a member (owner), or leave (any member removing themself).
+/// Remove a member (the owner; an admin removes plain members only), or
+/// leave (any member removing themself, as `POST …/leave`).
 #[utoipa::path(delete, path = "/api/v1/conversations/{id}/members/{account_id}", tag = "conversations",
     security(("bearer" = [])), params(("id" = String, Path), ("account_id" = String, Path)),
     responses(
         (status = 204),
         (status = 400, body = Problem),
         (status = 401, body = Problem),
-        (status = 403, description = "not_a_member or not_owner", body = Problem),
+        (status = 403, description = "not_a_member, not_admin, or not_owner (an admin removing an admin)", body = Problem),
         (status = 404, description = "member_not_found", body = Problem),
+        (status = 422, description = "target_is_owner", body = Problem),
     ))]
 pub async fn remove_member(
     State(app): State<App>,
@@ -444,7 +506,8 @@ pub async fn mark_read(
 
 /// Recall a message for every member: its sender may within
 /// `limits.recall_window_s` (2 minutes), a group's owner within
-/// `limits.group_recall_window_s` (24 hours), any message but money's.
+/// `limits.group_recall_window_s` (24 hours, and so may its admins), any
+/// message but money's.
 /// Its text and picture are erased for good; every member's log gets
 /// `message.recalled`. Recalling it again answers the same. Answers the
 /// message as it now is.

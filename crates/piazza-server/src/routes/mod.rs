@@ -4,6 +4,7 @@ pub mod compose;
 pub mod contact_codes;
 pub mod contacts;
 pub mod conversations;
+pub mod groups;
 pub mod login_requests;
 pub mod media;
 pub mod merchants;

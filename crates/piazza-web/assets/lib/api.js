@@ -196,7 +196,10 @@ export class Api {
   createGroup(title, members) {
     return this.post('/conversations', { title, members });
   }
-  /** A group's `{title?, avatar_media_id?}` (owner only; null clears the picture). */
+  /**
+   * A group's `{title?, avatar_media_id?, announcement?, join_approval?}`
+   * (its owner and admins; null clears the picture, '' the announcement).
+   */
   updateGroup(conversationId, changes) {
     return this.patch(`/conversations/${encodeURIComponent(conversationId)}`, changes);
   }
@@ -208,6 +211,39 @@ export class Api {
   removeMember(conversationId, accountId) {
     return this.delete(
       `/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(accountId)}`,
+    );
+  }
+  /** A conversation with every member's role, its announcement and approval mode. */
+  group(conversationId) {
+    return this.get(`/conversations/${encodeURIComponent(conversationId)}`);
+  }
+  makeAdmin(conversationId, accountId) {
+    return this.post(`/conversations/${encodeURIComponent(conversationId)}/admins/${encodeURIComponent(accountId)}`);
+  }
+  unmakeAdmin(conversationId, accountId) {
+    return this.delete(`/conversations/${encodeURIComponent(conversationId)}/admins/${encodeURIComponent(accountId)}`);
+  }
+  leaveGroup(conversationId) {
+    return this.post(`/conversations/${encodeURIComponent(conversationId)}/leave`);
+  }
+  /** `{invite_id, payload, expires_at, qr_svg}`: the one time the link is shown. */
+  createInvite(conversationId) {
+    return this.post(`/conversations/${encodeURIComponent(conversationId)}/invites`);
+  }
+  revokeInvite(conversationId, inviteId) {
+    return this.delete(`/conversations/${encodeURIComponent(conversationId)}/invites/${encodeURIComponent(inviteId)}`);
+  }
+  /** `{conversation_id, state: 'joined' | 'pending'}`. */
+  acceptInvite(payload) {
+    return this.post('/invites/accept', { payload });
+  }
+  joinRequests(conversationId) {
+    return this.get(`/conversations/${encodeURIComponent(conversationId)}/join-requests`);
+  }
+  /** `decision` is 'approve' or 'decline'. */
+  decideJoinRequest(conversationId, accountId, decision) {
+    return this.post(
+      `/conversations/${encodeURIComponent(conversationId)}/join-requests/${encodeURIComponent(accountId)}/${decision}`,
     );
   }
   history(conversationId, before, limit) {

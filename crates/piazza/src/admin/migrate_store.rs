@@ -54,6 +54,8 @@ const TABLES: &[&str] = &[
     "media_usage",
     "conversations",
     "members",
+    "group_invites",
+    "join_requests",
     "messages",
     "hidden_messages",
     "message_reactions",

@@ -208,14 +208,14 @@ async fn a_group_of_three() {
         403,
         "not_a_member",
     );
-    // A member who is not the owner cannot remove others.
+    // A member who is neither the owner nor an admin cannot remove others.
     assert_problem(
         &cat.client
             .remove_member(&group, &dan.account_id)
             .await
             .unwrap_err(),
         403,
-        "not_owner",
+        "not_admin",
     );
 
     let listed = ann.client.conversations().await.unwrap().conversations;
@@ -269,7 +269,7 @@ async fn a_group_of_three() {
             .await
             .unwrap_err(),
         403,
-        "not_owner",
+        "not_admin",
     );
     cat.client
         .remove_member(&group, &dan.account_id)

@@ -337,3 +337,65 @@ async fn remarks_and_contact_codes_from_the_cli() {
     assert!(!reset.contains(&payload), "a new code");
     app.shut_down().await;
 }
+
+#[tokio::test]
+async fn group_administration_from_the_cli() {
+    let app = spawn_app().await;
+    let ann = person(&app, "ann", "Ann Lee").await;
+    let bob = person(&app, "bob", "Bob Chen").await;
+    let dan = person(&app, "dan", "Dan Ho").await;
+    befriend(&ann, &bob).await;
+    let group = ann
+        .client
+        .create_group("Trip", std::slice::from_ref(&bob.account_id))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (ann_config, dan_config) = (dir.path().join("ann.toml"), dir.path().join("dan.toml"));
+    piazza(&app, &ann_config, "ann", &["login", "ann"]).await;
+    piazza(&app, &dan_config, "dan", &["login", "dan"]).await;
+    let as_ann = |args: &'static [&'static str]| piazza(&app, &ann_config, "ann", args);
+
+    let made = as_ann(&["group", "admin", "Trip", "bob"]).await;
+    assert_eq!(made.trim(), "Bob Chen (@bob) is now an admin of Trip");
+    as_ann(&["group", "announce", "Trip", "Meet at 9\nat the station"]).await;
+    as_ann(&["group", "approval", "Trip", "on"]).await;
+    let qr = dir.path().join("invite.png");
+    let qr_arg = qr.to_str().unwrap().to_owned();
+    let invited = piazza(
+        &app,
+        &ann_config,
+        "ann",
+        &["group", "invite", "Trip", "--qr", &qr_arg],
+    )
+    .await;
+    let payload = invited
+        .lines()
+        .find(|line| line.starts_with("piazza-invite:"))
+        .unwrap_or_else(|| panic!("{invited}"));
+    assert!(
+        std::fs::read(&qr).unwrap().starts_with(b"\x89PNG"),
+        "a PNG was written"
+    );
+
+    let asked = piazza(&app, &dan_config, "dan", &["group", "join", payload]).await;
+    assert!(asked.starts_with("asked to join"), "{asked}");
+    let waiting = as_ann(&["group", "requests", "Trip"]).await;
+    assert!(waiting.contains(&dan.account_id), "{waiting}");
+    let approve = ["group", "approve", "Trip", dan.account_id.as_str()];
+    let let_in = piazza(&app, &ann_config, "ann", &approve).await;
+    assert!(let_in.starts_with("let in "), "{let_in}");
+    let shown = as_ann(&["group", "show", "Trip"]).await;
+    assert!(shown.contains("Meet at 9\n    at the station"), "{shown}");
+    assert!(shown.contains("joining by invitation waits"), "{shown}");
+    assert!(shown.contains("3 members, you are owner:"), "{shown}");
+    assert!(shown.contains("Bob Chen (@bob) (admin)"), "{shown}");
+    assert!(shown.contains("Dan Ho (@dan) (member)"), "{shown}");
+    let renamed = as_ann(&["group", "title", "Trip", "Road trip"]).await;
+    assert_eq!(renamed.trim(), "renamed Road trip");
+    let left = piazza(&app, &dan_config, "dan", &["group", "leave", &group]).await;
+    assert_eq!(left.trim(), "left Road trip");
+    let view = bob.client.group(&group).await.unwrap();
+    assert_eq!(view.members.len(), 2);
+    app.shut_down().await;
+}

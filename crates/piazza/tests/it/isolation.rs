@@ -224,6 +224,41 @@ fn attempts(owned: &Owned, bob: &User) -> Vec<Attempt> {
                 Some(json!({ "pinned": true, "muted": true })),
                 NOT_A_MEMBER,
             ),
+            // Group administration: the view, leaving, inviting and the
+            // pending requests (announcing is the PATCH above, whose
+            // attempts the group-change rate already counts).
+            attempt(
+                Method::GET,
+                "/api/v1/conversations/{id}",
+                conversation,
+                "conv_",
+                None,
+                NOT_A_MEMBER,
+            ),
+            attempt(
+                Method::POST,
+                "/api/v1/conversations/{id}/leave",
+                conversation,
+                "conv_",
+                None,
+                NOT_A_MEMBER,
+            ),
+            attempt(
+                Method::POST,
+                "/api/v1/conversations/{id}/invites",
+                conversation,
+                "conv_",
+                None,
+                NOT_A_MEMBER,
+            ),
+            attempt(
+                Method::GET,
+                "/api/v1/conversations/{id}/join-requests",
+                conversation,
+                "conv_",
+                None,
+                NOT_A_MEMBER,
+            ),
         ]);
     }
     // Ann's and cat's profiles: bob shares nothing with them, not even a

@@ -22,6 +22,7 @@ mod device_details;
 mod devices;
 mod docs;
 mod engines;
+mod groups;
 mod helpers;
 mod integrity;
 mod isolation;

@@ -136,6 +136,23 @@ fn move_and_compare(data_dir: &Path, url: &str, seen: &[Seen]) {
         .unwrap()
         .get(0);
     assert_eq!(codes, 3, "every account's contact code moved");
+    let group_admin: (i64, i64, i64, String) = {
+        let row = db
+            .query_one(
+                "SELECT (SELECT count(*) FROM members WHERE is_admin),
+                        (SELECT count(*) FROM group_invites),
+                        (SELECT count(*) FROM join_requests),
+                        (SELECT announcement FROM conversations WHERE join_approval)",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2), row.get(3))
+    };
+    assert_eq!(
+        group_admin,
+        (1, 1, 1, "Tea at five".to_owned()),
+        "the admin, the invitation, the request and the announcement moved"
+    );
 
     let again = migrate_store(data_dir, url);
     assert!(!again.status.success(), "{}", described(&again));
@@ -318,6 +335,7 @@ async fn chat(app: &TestApp) -> (Vec<User>, String) {
         .change_conversation_settings(&group, &pin)
         .await
         .expect("pinned");
+    group_admin(app, &ann, &bob, &group).await;
     let asking = app.anonymous().create_login_request(Some("laptop")).await;
     let asking = asking.expect("a QR log-in asked for");
     ann.client
@@ -325,6 +343,32 @@ async fn chat(app: &TestApp) -> (Vec<User>, String) {
         .await
         .expect("approved");
     (vec![ann, bob, cat], group)
+}
+
+/// Group administration moves too: bob an admin, an announcement,
+/// approval mode, an invitation, and dan's join request waiting.
+async fn group_admin(app: &TestApp, ann: &User, bob: &User, group: &str) {
+    ann.client
+        .make_admin(group, &bob.account_id)
+        .await
+        .expect("bob an admin");
+    let change = piazza_api::UpdateGroup {
+        announcement: Some("Tea at five".to_owned()),
+        join_approval: Some(true),
+        ..Default::default()
+    };
+    bob.client
+        .update_group(group, &change)
+        .await
+        .expect("announced");
+    let invite = bob
+        .client
+        .create_invite(group, None)
+        .await
+        .expect("invited");
+    let dan = app.signup("dan").await;
+    let asked = dan.client.accept_invite(&invite.payload).await;
+    assert_eq!(asked.expect("asked").state, "pending");
 }
 
 /// A transfer accepted (logged compactly on SQLite), a red packet with a

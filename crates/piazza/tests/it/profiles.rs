@@ -337,7 +337,7 @@ async fn an_avatar_is_readable_by_others_only_while_it_is_one() {
     assert_problem(
         &bob.client.update_group(&group, &by_bob).await.unwrap_err(),
         403,
-        "not_owner",
+        "not_admin",
     );
     let by_eve = UpdateGroup {
         title: Some("mine".into()),
@@ -351,6 +351,7 @@ async fn an_avatar_is_readable_by_others_only_while_it_is_one() {
     let change = UpdateGroup {
         title: Some("Tea club".into()),
         avatar_media_id: Some(Some(group_picture.clone())),
+        ..UpdateGroup::default()
     };
     ann.client
         .update_group(&group, &change)

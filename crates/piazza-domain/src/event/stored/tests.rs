@@ -32,12 +32,32 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"type":"conversation.created","conversation_id":3,"kind":"group","title":"Team","owner":1,"members":[1,2,3],"avatar_media_id":9}"#,
     ),
     (
+        "group snapshot with admins and an announcement",
+        r#"{"type":"conversation.created","conversation_id":3,"kind":"group","title":"Team","owner":1,"members":[1,2,3],"admins":[2],"announcement":"Standup at 9:30\nBring \"notes\""}"#,
+    ),
+    (
         "group updated",
         r#"{"type":"conversation.updated","conversation_id":3,"title":"Team 2","avatar_media_id":9,"by":1}"#,
     ),
     (
         "group picture removed",
         r#"{"type":"conversation.updated","conversation_id":3,"title":"Team","avatar_media_id":null,"by":1}"#,
+    ),
+    (
+        "group announcement and approval",
+        r#"{"type":"conversation.updated","conversation_id":3,"title":"Team","avatar_media_id":null,"by":2,"announcement":"Standup at 9:30","join_approval":true}"#,
+    ),
+    (
+        "member made admin",
+        r#"{"type":"conversation.role_changed","conversation_id":3,"account_id":2,"role":"admin","by":1}"#,
+    ),
+    (
+        "join requested",
+        r#"{"type":"conversation.join_requested","conversation_id":3,"account_id":4,"display_name":"Dan"}"#,
+    ),
+    (
+        "admin made member",
+        r#"{"type":"conversation.role_changed","conversation_id":3,"account_id":2,"role":"member","by":1}"#,
     ),
     (
         "member added",
@@ -199,7 +219,7 @@ const GOLDEN: &[(&str, &str)] = &[
 
 /// How many variants `domain::Event` has: `examples::covers` names them
 /// all, so adding one sends its author there, and here.
-const EVENT_VARIANTS: usize = 35;
+const EVENT_VARIANTS: usize = 37;
 
 fn store(event: &domain::Event) -> String {
     serde_json::to_string(&Event::from(event)).unwrap()

@@ -90,7 +90,7 @@ async function logIn(ctx, username, password) {
   const session = await api.login(username, password, deviceName());
   const me = await new Api(session.token).me();
   ctx.useAccount({ ...me, token: session.token, device_id: session.device_id });
-  ctx.navigate('/chats');
+  ctx.navigate(ctx.afterLogin());
 }
 
 function signupPage(ctx) {
@@ -143,7 +143,7 @@ function qrPage(ctx) {
   element.onApproved = async (answer) => {
     const me = await new Api(answer.token).me();
     ctx.useAccount({ ...me, token: answer.token, device_id: answer.device_id });
-    ctx.navigate('/chats');
+    ctx.navigate(ctx.afterLogin());
   };
   return element;
 }

@@ -6,7 +6,7 @@ import { language, t } from '../../lib/i18n.js';
 import { emptyState, toast } from '../../lib/ui.js';
 import { problemText } from '../auth/index.js';
 import { ChatState } from './state.js';
-import { groupInfoView, newGroupView } from './groups.js';
+import { groupInfoView, joinView, newGroupView } from './groups.js';
 import { watchIncoming } from './notify.js';
 import './list.js';
 import './conversation.js';
@@ -20,6 +20,7 @@ export const area = {
     { path: '/chats/:id', view: (ctx) => layout(ctx, 'conversation') },
     { path: '/chats/:id/info', view: (ctx) => layout(ctx, 'info') },
     { path: '/groups/new', view: (ctx) => layout(ctx, 'new-group') },
+    { path: '/join/:payload', view: (ctx) => layout(ctx, 'join') },
   ],
   attach(session) {
     const state = new ChatState(session);
@@ -73,6 +74,8 @@ function layout(ctx, detail) {
     replace(pane, groupInfoView(ctx));
   } else if (detail === 'new-group') {
     replace(pane, newGroupView(ctx));
+  } else if (detail === 'join') {
+    replace(pane, joinView(ctx));
   } else {
     replace(pane, emptyState({ iconName: 'chat', title: t('chat.pick') }));
   }

@@ -1,5 +1,5 @@
 // Mentions: "@" typed in a group's composer opens a list of its members
-// (and, for the group's owner, "@All"), filtered by what follows the @;
+// (and, for the group's owner and admins, "@All"), filtered by what follows the @;
 // Up and Down move, Enter or Tab (or a click) inserts "@Name " and
 // remembers whom it names, Escape closes it. What is sent names those
 // still written in the text. In a bubble, the mentions are marked, mine
@@ -78,7 +78,7 @@ export class MentionPicker {
     this.query = match[2].toLowerCase();
     this.start = caret - match[2].length - 1;
     this.members = [...members].filter((id) => id !== this.view.session.me);
-    this.owner = conversation.owner === this.view.session.me;
+    this.owner = this.view.state.manages(this.view.conversationId);
     this.active = 0;
     this.render();
   }

@@ -275,6 +275,8 @@ export class ChatState extends EventTarget {
     this.conversations = new Map();
     this.logs = new Map();
     this.members = new Map();
+    /** Each group's admins (besides its owner), as the log tells them. */
+    this.admins = new Map();
     this.viewing = null;
     this.loaded = false;
     this.reloadTimer = null;
@@ -630,7 +632,7 @@ export class ChatState extends EventTarget {
     const sentAt = Date.parse(message.sent_at);
     if (Number.isNaN(sentAt)) return 0;
     const conversation = this.conversations.get(conversationId);
-    const owner = conversation?.kind === 'group' && conversation.owner === this.session.me;
+    const owner = conversation?.kind === 'group' && this.manages(conversationId);
     const span = Math.max(message.sender === this.session.me ? RECALL_MS : 0, owner ? GROUP_RECALL_MS : 0);
     return span ? sentAt + span : 0;
   }
@@ -874,6 +876,26 @@ export class ChatState extends EventTarget {
     if (advanced) this.session.api.markRead(conversationId, seq).catch(() => {});
   }
 
+  /**
+   * A group's title, picture, announcement and approval mode as they now
+   * are (`conversation.updated`), a member's new role, or a request to
+   * join (to its owner and admins); an open group page hears of each
+   * ('group').
+   */
+  noteGroup(event) {
+    const conversation = this.conversations.get(event.conversation_id);
+    if (event.type === 'conversation.role_changed') {
+      noteRole(this.admins, event);
+    } else if (event.type === 'conversation.updated' && conversation) {
+      conversation.title = event.title;
+      conversation.avatar_media_id = event.avatar_media_id ?? null;
+      conversation.announcement = event.announcement ?? '';
+      conversation.join_approval = !!event.join_approval;
+    }
+    this.changed();
+    this.dispatchEvent(new CustomEvent('group', { detail: { conversationId: event.conversation_id } }));
+  }
+
   apply(event) {
     switch (event.type) {
       case 'message.new': {
@@ -903,24 +925,24 @@ export class ChatState extends EventTarget {
         break;
       case 'conversation.created':
         this.members.set(event.conversation_id, new Set(event.members ?? []));
+        this.admins.set(event.conversation_id, new Set(event.admins ?? []));
         this.scheduleReload();
         break;
-      case 'conversation.updated': {
-        // A group's new title or picture.
-        const conversation = this.conversations.get(event.conversation_id);
-        if (conversation) {
-          conversation.title = event.title;
-          conversation.avatar_media_id = event.avatar_media_id ?? null;
-          this.changed();
-        }
+      case 'conversation.updated':
+      case 'conversation.role_changed':
+      case 'conversation.join_requested':
+        this.noteGroup(event);
         break;
-      }
       case 'conversation.member_added':
         this.members.get(event.conversation_id)?.add(event.account_id);
+        this.dispatchEvent(new CustomEvent('group', { detail: { conversationId: event.conversation_id } }));
         this.scheduleReload();
         break;
       case 'conversation.member_removed':
         this.members.get(event.conversation_id)?.delete(event.account_id);
+        this.admins.get(event.conversation_id)?.delete(event.account_id);
+        if (event.owner) this.admins.get(event.conversation_id)?.delete(event.owner);
+        this.dispatchEvent(new CustomEvent('group', { detail: { conversationId: event.conversation_id } }));
         if (event.account_id === this.session.me) {
           this.conversations.delete(event.conversation_id);
           this.changed();
@@ -956,6 +978,16 @@ export class ChatState extends EventTarget {
   }
 
   /**
+   * Whether I run the group `conversationId` (its owner or an admin): a
+   * hint for what to offer (@All, recalling others'); the server decides.
+   */
+  manages(conversationId) {
+    const conversation = this.conversations.get(conversationId);
+    if (conversation?.kind !== 'group') return false;
+    return conversation.owner === this.session.me || !!this.admins.get(conversationId)?.has(this.session.me);
+  }
+
+  /**
    * The members of a group as far as this account's log tells: the log is
    * read from the start once (a new device has seen none of it live).
    */
@@ -963,6 +995,7 @@ export class ChatState extends EventTarget {
     if (!this.membersReplayed) {
       this.membersReplayed = (async () => {
         const members = new Map();
+        const admins = new Map();
         let since = null;
         // A cap on the pages read keeps a huge account from spinning here.
         for (let page = 0; page < 100; page += 1) {
@@ -971,16 +1004,22 @@ export class ChatState extends EventTarget {
             this.session.learnFrom(event);
             if (event.type === 'conversation.created') {
               members.set(event.conversation_id, new Set(event.members ?? []));
+              admins.set(event.conversation_id, new Set(event.admins ?? []));
             } else if (event.type === 'conversation.member_added') {
               members.get(event.conversation_id)?.add(event.account_id);
             } else if (event.type === 'conversation.member_removed') {
               members.get(event.conversation_id)?.delete(event.account_id);
+              admins.get(event.conversation_id)?.delete(event.account_id);
+              if (event.owner) admins.get(event.conversation_id)?.delete(event.owner);
+            } else if (event.type === 'conversation.role_changed') {
+              noteRole(admins, event);
             }
           }
           since = answer.cursor;
           if (!answer.has_more) break;
         }
         for (const [id, set] of members) if (!this.members.has(id)) this.members.set(id, set);
+        for (const [id, set] of admins) if (!this.admins.has(id)) this.admins.set(id, set);
       })();
     }
     await this.membersReplayed;
@@ -991,6 +1030,14 @@ export class ChatState extends EventTarget {
 /** The fields of `object` among `keys` that it has (not null). */
 function pick(object, keys) {
   return Object.fromEntries(keys.filter((key) => object?.[key] != null).map((key) => [key, object[key]]));
+}
+
+/** A `conversation.role_changed` into `admins` (conversation id → admins' ids). */
+function noteRole(admins, event) {
+  let set = admins.get(event.conversation_id);
+  if (!set) admins.set(event.conversation_id, (set = new Set()));
+  if (event.role === 'admin') set.add(event.account_id);
+  else set.delete(event.account_id);
 }
 
 /** The messages past the read marker (never more than were counted, never below 0). */

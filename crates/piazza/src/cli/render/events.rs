@@ -272,7 +272,18 @@ fn conversation(what: &str, fields: &Fields<'_>, directory: &Directory) -> Optio
             Some(peer) => format!("you can now chat with {}", directory.name(peer)),
             None => format!("you can now chat with {place}"),
         },
-        "updated" => format!("{by} updated the group {place} (its name or picture) [{id}]"),
+        "updated" => group_updated(&by, &place, id, fields),
+        "join_requested" => format!(
+            "{} asks to join {place} (piazza group approve {id} {account}, or decline)",
+            directory.who(account)
+        ),
+        "role_changed" => {
+            let who = directory.who(account);
+            match fields.str("role") {
+                "admin" => format!("{by} made {who} an admin of {place}"),
+                _ => format!("{by} made {who} a member again (no longer an admin) of {place}"),
+            }
+        }
         "member_added" if directory.is_me(account) => format!("{by} added you to {place} [{id}]"),
         "member_added" => format!("{by} added {} to {place}", directory.name(account)),
         "member_removed" if account == fields.str("by") => {
@@ -298,6 +309,20 @@ fn conversation(what: &str, fields: &Fields<'_>, directory: &Directory) -> Optio
         }
         _ => return None,
     })
+}
+
+/// `conversation.updated` carries the group's title, picture,
+/// announcement and approval mode as they now are, not what changed: the
+/// announcement and the approval mode are said when they are set.
+fn group_updated(by: &str, place: &str, id: &str, fields: &Fields<'_>) -> String {
+    let mut said = format!("{by} updated the group {place} (its name or picture) [{id}]");
+    if let Some(announcement) = fields.opt("announcement").filter(|text| !text.is_empty()) {
+        said = format!("{by} updated the group {place} [{id}]; its announcement: {announcement}");
+    }
+    if fields.0.get("join_approval") == Some(&Value::Bool(true)) {
+        said.push_str("; joining by invitation waits for an admin's approval");
+    }
+    said
 }
 
 /// "Bob Chen (@bob)", "Bob and Carol", "Bob, Carol and 3 others".
@@ -603,6 +628,31 @@ mod tests {
                 "avatar_media_id": null, "by": "acct_2"})
             ),
             "Bob Chen (@bob) updated the group Trip (its name or picture) [conv_2]"
+        );
+        assert_eq!(
+            said(
+                "conversation.updated",
+                json!({"conversation_id": "conv_2", "title": "Trip", "avatar_media_id": null,
+                "by": "acct_2", "announcement": "Meet at 9", "join_approval": true})
+            ),
+            "Bob Chen (@bob) updated the group Trip [conv_2]; its announcement: Meet at 9; \
+             joining by invitation waits for an admin's approval"
+        );
+        assert_eq!(
+            said(
+                "conversation.role_changed",
+                json!({"conversation_id": "conv_2", "account_id": "acct_2", "role": "admin",
+                "by": "acct_1"})
+            ),
+            "you made Bob Chen (@bob) an admin of Weekend"
+        );
+        assert_eq!(
+            said(
+                "conversation.join_requested",
+                json!({"conversation_id": "conv_2", "account_id": "acct_9",
+                "display_name": "Eve Wu", "avatar_media_id": null})
+            ),
+            "Eve Wu asks to join Weekend (piazza group approve conv_2 acct_9, or decline)"
         );
         // A member named by display name alone, not otherwise known.
         assert_eq!(

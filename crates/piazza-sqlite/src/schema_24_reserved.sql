@@ -1,1 +1,0 @@
--- reserved (issue 14)
