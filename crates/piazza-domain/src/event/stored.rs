@@ -320,8 +320,9 @@ pub struct Message {
     pub reference: Option<String>,
     #[serde(rename = "recalled", default, skip_serializing_if = "Option::is_none")]
     pub recalled: Option<Recall>,
+    /// Boxed: most messages have none, and the event stays small.
     #[serde(rename = "extra", default, skip_serializing_if = "Option::is_none")]
-    pub extra: Option<Extra>,
+    pub extra: Option<Box<Extra>>,
 }
 
 /// A message's extra as engines keep it (SQLite and PostgreSQL both as
@@ -669,7 +670,7 @@ impl From<domain::Message> for Message {
             kind,
             reference,
             recalled,
-            extra: extra.map(|extra| Extra::from(*extra)),
+            extra: extra.map(|extra| Box::new(Extra::from(*extra))),
         }
     }
 }
@@ -701,7 +702,7 @@ impl From<Message> for domain::Message {
             kind,
             reference,
             recalled,
-            extra: extra.and_then(|extra| domain::Extra::from(extra).boxed()),
+            extra: extra.and_then(|extra| domain::Extra::from(*extra).boxed()),
         }
     }
 }
