@@ -34,8 +34,12 @@ fn media_from_row(row: &Row) -> Result<Media> {
         created_at: Timestamp::from_unix_ms(row.get(5)),
         name: row.get(6),
         facts: MediaFacts {
-            width: row.get::<_, Option<i32>>(7).map(|px| px.max(0) as u32),
-            height: row.get::<_, Option<i32>>(8).map(|px| px.max(0) as u32),
+            width: row
+                .get::<_, Option<i64>>(7)
+                .and_then(|px| u32::try_from(px).ok()),
+            height: row
+                .get::<_, Option<i64>>(8)
+                .and_then(|px| u32::try_from(px).ok()),
             duration_ms: row.get::<_, Option<i64>>(9).map(|ms| ms.max(0) as u64),
         },
     })
@@ -140,8 +144,8 @@ impl Writes for PgTx<'_> {
                 &(media.bytes as i64),
                 &at.unix_ms(),
                 &media.name,
-                &media.facts.width.map(|px| px as i32),
-                &media.facts.height.map(|px| px as i32),
+                &media.facts.width.map(i64::from),
+                &media.facts.height.map(i64::from),
                 &media.facts.duration_ms.map(|ms| ms as i64),
             ],
         )?;

@@ -66,15 +66,20 @@ pub enum ClientCommand {
     /// Send a message to a contact (by username) or a group (by title or id)
     Send {
         /// Send this image (PNG, JPEG, WebP or GIF); the text is then its caption
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "file")]
         image: Option<PathBuf>,
+        /// Send this file, of any type and size, streamed from disk with
+        /// progress: a picture as an image, audio as a voice note, video as
+        /// a video, anything else as a file with its name
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
         #[command(flatten)]
         extras: messaging::Extras,
         /// A contact's username, a group's title or a conversation id
         to: String,
         /// The message; several words are joined with spaces
         #[arg(
-            required_unless_present = "image",
+            required_unless_present_any = ["image", "file"],
             trailing_var_arg = true,
             allow_hyphen_values = true
         )]
@@ -388,8 +393,16 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
             to,
             text,
             image,
+            file,
             extras,
-        } => send(&cli, &to, &text.join(" "), image.as_deref(), &extras).await,
+        } => {
+            let attached = match (image, file) {
+                (Some(image), _) => Some(Attached::Image(image)),
+                (None, Some(file)) => Some(Attached::File(file)),
+                (None, None) => None,
+            };
+            send(&cli, &to, &text.join(" "), attached, &extras).await
+        }
         ClientCommand::SendLocation { to, lat, lon, name } => {
             messaging::send_location(&cli, &to, (lat, lon), name).await
         }
@@ -923,11 +936,17 @@ async fn contacts(cli: &Cli, command: ContactsCommand) -> anyhow::Result<()> {
 
 // -------------------------------------------------------- conversations
 
+/// What `piazza send` attaches.
+enum Attached {
+    Image(PathBuf),
+    File(PathBuf),
+}
+
 async fn send(
     cli: &Cli,
     to: &str,
     text: &str,
-    image: Option<&std::path::Path>,
+    attached: Option<Attached>,
     extras: &messaging::Extras,
 ) -> anyhow::Result<()> {
     let session = cli.session()?;
@@ -935,8 +954,10 @@ async fn send(
     // Random, so that retrying this command sends a second message, while a
     // retry inside the client (had there been one) would not.
     let client_msg_id = format!("cli-{:032x}", rand::random::<u128>());
-    let media_id = match image {
-        Some(path) => {
+    let media_id = match attached {
+        Some(Attached::File(path)) => Some(messaging::upload_file(&session, &path).await?),
+        Some(Attached::Image(path)) => {
+            let path = path.as_path();
             let bytes = read_image(path)?;
             // The type is what the bytes are, whatever the file is called.
             let media_type = piazza_domain::media::MediaType::ALL

@@ -23,13 +23,19 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// With mimalloc's defaults, memory that a fast stream's buffers pass
 /// through stays resident: a 200 MiB upload grew the server's peak RSS by
 /// 12–20 MiB. Arenas committed as they are used and freed pages given back
-/// at once keep it near 4 MiB (`piazza bench media`, BENCHMARKS.md).
+/// at once keep it near 9 MiB (`piazza bench media`, BENCHMARKS.md). An
+/// operator's own `MIMALLOC_ARENA_EAGER_COMMIT` or `MIMALLOC_PURGE_DELAY`
+/// wins.
 fn tune_allocator() {
-    // SAFETY: sets two of mimalloc's documented options to documented
-    // values; it takes them at any time, from any thread.
-    unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+    for (option, variable) in [
+        (MI_OPTION_ARENA_EAGER_COMMIT, "MIMALLOC_ARENA_EAGER_COMMIT"),
+        (MI_OPTION_PURGE_DELAY, "MIMALLOC_PURGE_DELAY"),
+    ] {
+        if std::env::var_os(variable).is_none() {
+            // SAFETY: sets one of mimalloc's documented options to a
+            // documented value; it takes them at any time.
+            unsafe { libmimalloc_sys::mi_option_set(option, 0) };
+        }
     }
 }
 

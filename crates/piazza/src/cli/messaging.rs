@@ -3,7 +3,7 @@
 //! conversation (mute, pin, archive). Messages are named by the number
 //! `history` shows (`#3`).
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use piazza_api::{
     CardRequest, ConversationSettingsChange, LocationView, MessageContent, MessageRefView,
 };
@@ -245,4 +245,48 @@ pub async fn blocked(session: &Session) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Uploads the file at `path` streamed from disk (never read whole), with
+/// its name, showing progress on a terminal; answers its media id. What
+/// it is, the server reads from its bytes.
+pub async fn upload_file(session: &Session, path: &std::path::Path) -> anyhow::Result<String> {
+    use futures_util::StreamExt;
+    use std::io::{IsTerminal, Write};
+    let file = tokio::fs::File::open(path)
+        .await
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let length = file.metadata().await?.len();
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .map(str::to_owned);
+    let shown = name.clone().unwrap_or_else(|| path.display().to_string());
+    let terminal = std::io::stderr().is_terminal();
+    let mut sent = 0u64;
+    let mut last_percent = None;
+    let body =
+        tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |chunk| {
+            if let Ok(chunk) = chunk {
+                sent += chunk.len() as u64;
+                let percent = (sent * 100).checked_div(length).unwrap_or(100);
+                if terminal && last_percent != Some(percent) {
+                    last_percent = Some(percent);
+                    eprint!(
+                        "\ruploading {shown}… {percent}% of {}",
+                        super::render::human_bytes(length)
+                    );
+                    let _ = std::io::stderr().flush();
+                }
+            }
+        });
+    let uploaded = session
+        .client
+        .upload_stream(reqwest::Body::wrap_stream(body), length, name.as_deref())
+        .await;
+    if terminal {
+        eprintln!();
+    }
+    let (uploaded, _replayed) = uploaded.map_err(|error| session.explain(error))?;
+    Ok(uploaded.media_id)
 }

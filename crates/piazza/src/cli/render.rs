@@ -386,10 +386,58 @@ fn content(message: &MessageView, directory: &Directory) -> String {
             "[contact card] {}",
             person_label(&card.username, &card.display_name)
         )
+    } else if let (Some(attachment), "file" | "voice" | "video") =
+        (&message.attachment, message.kind.as_str())
+    {
+        let media = message.ref_.as_deref().unwrap_or("");
+        format!("{} ({media})", attachment_label(&message.kind, attachment))
     } else {
         message_body(&message.kind, &message.text, message.ref_.as_deref())
     };
     format!("{replying}{forwarded}{body}")
+}
+
+/// "[file report.pdf, 20 KB]", "[voice 0:04]", "[video 64×48, 1:02]".
+pub fn attachment_label(kind: &str, attachment: &piazza_api::AttachmentView) -> String {
+    let mut parts = Vec::new();
+    if kind == "file" {
+        parts.push(
+            attachment
+                .name
+                .clone()
+                .unwrap_or_else(|| "unnamed".to_owned()),
+        );
+        parts.push(human_bytes(attachment.bytes));
+    }
+    if let (Some(width), Some(height)) = (attachment.width, attachment.height)
+        && kind == "video"
+    {
+        parts.push(format!("{width}×{height}"));
+    }
+    if let Some(ms) = attachment.duration_ms {
+        let seconds = ms.div_ceil(1000);
+        parts.push(format!("{}:{:02}", seconds / 60, seconds % 60));
+    }
+    if parts.is_empty() {
+        format!("[{kind}]")
+    } else {
+        format!("[{kind} {}]", parts.join(", "))
+    }
+}
+
+/// A size as people read it: "512 B", "20 KB", "3.4 MB".
+pub fn human_bytes(bytes: u64) -> String {
+    const KB: f64 = 1024.0;
+    let size = bytes as f64;
+    if size < KB {
+        format!("{bytes} B")
+    } else if size < KB * KB {
+        format!("{:.0} KB", size / KB)
+    } else if size < KB * KB * KB {
+        format!("{:.1} MB", size / (KB * KB))
+    } else {
+        format!("{:.1} GB", size / (KB * KB * KB))
+    }
 }
 
 /// "  (mentions you)" or "  (@all)" where a message mentions the reader.
@@ -763,6 +811,26 @@ mod tests {
             card: None,
             attachment: None,
         }
+    }
+
+    #[test]
+    fn files_voice_notes_and_videos_say_what_they_are() {
+        let attachment =
+            |name: Option<&str>, bytes, size: Option<(u32, u32)>, ms| piazza_api::AttachmentView {
+                content_type: "application/octet-stream".to_owned(),
+                bytes,
+                name: name.map(str::to_owned),
+                width: size.map(|(width, _)| width),
+                height: size.map(|(_, height)| height),
+                duration_ms: ms,
+            };
+        let file = attachment(Some("report.pdf"), 20_480, None, None);
+        assert_eq!(attachment_label("file", &file), "[file report.pdf, 20 KB]");
+        let voice = attachment(None, 9_000, None, Some(3_200));
+        assert_eq!(attachment_label("voice", &voice), "[voice 0:04]");
+        let video = attachment(None, 5 << 20, Some((640, 360)), Some(62_000));
+        assert_eq!(attachment_label("video", &video), "[video 640×360, 1:02]");
+        assert_eq!(human_bytes(3_565_158), "3.4 MB");
     }
 
     #[test]

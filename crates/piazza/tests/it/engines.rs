@@ -125,6 +125,7 @@ const ON_POSTGRES: &[&str] = &[
     "media_kinds::downloads_take_ranges_and_tags",
     "media_kinds::lying_and_oversized_uploads_are_refused_and_leave_nothing",
     "media_kinds::pictures_are_served_clean_upright_and_in_three_sizes",
+    "media_kinds::the_cli_sends_files_and_shows_what_they_are",
     "media_kinds::voice_notes_and_videos_carry_their_lengths_and_sizes",
     "merchants::a_collection_above_the_limit_waits_and_moves_nothing",
     "merchants::a_payment_code_is_collected_once_under_the_limit",

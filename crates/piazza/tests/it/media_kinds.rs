@@ -355,3 +355,59 @@ async fn a_forwarded_voice_note_reaches_its_new_members() {
     assert_eq!(fetched.bytes, fixture("a.ogg"));
     app.shut_down().await;
 }
+
+/// `piazza send --file` streams any file from disk, with its name; a
+/// voice note's and a file's history lines say what they are.
+#[tokio::test]
+async fn the_cli_sends_files_and_shows_what_they_are() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.signup("ann").await, app.signup("bob").await);
+    let direct = befriend(&ann, &bob).await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.pdf");
+    std::fs::write(&report, b"%PDF-1.7\n".repeat(2_000)).unwrap();
+    let voice = dir.path().join("note.ogg");
+    std::fs::write(&voice, fixture("a.ogg")).unwrap();
+    let piazza = |args: &[&str]| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"));
+        command
+            .args(args)
+            .env("PIAZZA_CONFIG", dir.path().join("cli.toml"))
+            .env("PIAZZA_SERVER", &app.base)
+            .env("PIAZZA_PASSWORD", PASSWORD)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null());
+        command
+    };
+    assert!(
+        piazza(&["login", "ann"])
+            .output()
+            .await
+            .unwrap()
+            .status
+            .success()
+    );
+    for file in [&report, &voice] {
+        let sent = piazza(&["send", "--file", file.to_str().unwrap(), "bob"])
+            .output()
+            .await
+            .unwrap();
+        assert!(sent.status.success(), "{sent:?}");
+    }
+    let history = bob.client.history(&direct, None, None).await.unwrap();
+    let kinds: Vec<_> = history.messages.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(kinds, ["voice", "file"], "newest first");
+    let file = history.messages[1].attachment.as_ref().unwrap();
+    assert_eq!(
+        (file.name.as_deref(), file.bytes),
+        (Some("report.pdf"), 18_000)
+    );
+    let shown = piazza(&["history", "bob"]).output().await.unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("you: [file report.pdf, 18 KB] (med_"),
+        "{shown}"
+    );
+    assert!(shown.contains("you: [voice 0:01] (med_"), "{shown}");
+    app.shut_down().await;
+}

@@ -126,6 +126,17 @@ fn move_and_compare(data_dir: &Path, url: &str, seen: &[Seen]) {
         .unwrap()
         .get(0);
     assert_eq!(blocks, 1, "bob's block of cat moved");
+    let media: (i64, i64) = {
+        let row = db
+            .query_one(
+                "SELECT (SELECT count(*) FROM media WHERE name = 'minutes.txt'),
+                        (SELECT count(*) FROM media WHERE width = 1 AND height = 1)",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(media, (1, 1), "a file's name and a picture's size moved");
     let remarks: i64 = db
         .query_one("SELECT count(*) FROM contacts WHERE remark = 'Bobby'", &[])
         .unwrap()
@@ -266,6 +277,16 @@ async fn chat(app: &TestApp) -> (Vec<User>, String) {
         .send_image(&direct, "pic-1", &picture.media_id, "look")
         .await
         .expect("image sent");
+    // A file with its name, sent with its attachment.
+    let (file, _) = ann
+        .client
+        .upload_file(b"minutes of the meeting".to_vec(), Some("minutes.txt"))
+        .await
+        .expect("uploaded");
+    ann.client
+        .send_media(&direct, "file-1", &file.media_id, None, None)
+        .await
+        .expect("file sent");
     bob.client
         .send_message(&direct, "b-1", "nice")
         .await
