@@ -477,6 +477,21 @@ impl Client {
         decode(&send(self.request(Method::GET, "/api/v1/blocks")).await?)
     }
 
+    /// `GET /api/v1/contacts/presence`: which contacts are online, and
+    /// when the others were last seen (as each lets the caller see).
+    pub async fn presence(&self) -> Result<piazza_api::PresenceList, ClientError> {
+        decode(&send(self.request(Method::GET, "/api/v1/contacts/presence")).await?)
+    }
+
+    /// `PATCH /api/v1/me/privacy`: who sees this account's presence.
+    pub async fn set_privacy(
+        &self,
+        privacy: &piazza_api::Privacy,
+    ) -> Result<piazza_api::Privacy, ClientError> {
+        let request = self.request(Method::PATCH, "/api/v1/me/privacy");
+        decode(&send(request.json(privacy)).await?)
+    }
+
     /// `PATCH /api/v1/conversations/{id}/settings`: mute, pin or archive
     /// a conversation on all this account's devices.
     pub async fn change_conversation_settings(

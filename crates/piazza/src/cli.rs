@@ -309,6 +309,8 @@ pub enum ContactsCommand {
     },
     /// List whom you blocked
     Blocked,
+    /// Which contacts are online now, and when the others were last seen
+    Presence,
     /// Give a contact your own name for them, which only you see (an
     /// empty one clears it)
     Remark {
@@ -907,6 +909,7 @@ async fn contacts(cli: &Cli, command: ContactsCommand) -> anyhow::Result<()> {
         ContactsCommand::Block { username } => messaging::block(&session, &username).await?,
         ContactsCommand::Unblock { username } => messaging::unblock(&session, &username).await?,
         ContactsCommand::Blocked => messaging::blocked(&session).await?,
+        ContactsCommand::Presence => messaging::presence(&session).await?,
         ContactsCommand::Remark { contact, remark } => {
             contact_extras::remark(&session, &contact, &remark).await?
         }

@@ -247,6 +247,44 @@ pub async fn blocked(session: &Session) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints each contact's presence, online ones first: "Bob Chen (@bob):
+/// online", "… last seen 2026-12-06 10:00", "… not shown" (hidden, or a
+/// block either way).
+pub async fn presence(session: &Session) -> anyhow::Result<()> {
+    let client = &session.client;
+    let (presence, contacts) = tokio::try_join!(client.presence(), client.all_contacts())
+        .map_err(|e| session.explain(e))?;
+    if contacts.is_empty() {
+        println!("no contacts yet: ask someone with `piazza contacts add <username>`");
+    }
+    let mut lines: Vec<(u8, String)> = contacts
+        .iter()
+        .map(|contact| {
+            let who = super::render::person_label(&contact.username, &contact.display_name);
+            let seen = presence
+                .presence
+                .iter()
+                .find(|seen| seen.account_id == contact.account_id);
+            match seen {
+                Some(seen) if seen.online => (0, format!("{who}: online")),
+                Some(seen) => match &seen.last_seen {
+                    Some(at) => (
+                        1,
+                        format!("{who}: last seen {}", super::render::short_time(at)),
+                    ),
+                    None => (2, format!("{who}: never seen")),
+                },
+                None => (3, format!("{who}: not shown")),
+            }
+        })
+        .collect();
+    lines.sort();
+    for (_, line) in lines {
+        println!("{line}");
+    }
+    Ok(())
+}
+
 /// Uploads the file at `path` streamed from disk (never read whole), with
 /// its name, showing progress on a terminal; answers its media id. What
 /// it is, the server reads from its bytes.

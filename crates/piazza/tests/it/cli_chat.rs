@@ -399,3 +399,27 @@ async fn group_administration_from_the_cli() {
     assert_eq!(view.members.len(), 2);
     app.shut_down().await;
 }
+
+#[tokio::test]
+async fn the_cli_shows_which_contacts_are_online() {
+    let app = spawn_app().await;
+    let ann = person(&app, "ann", "Ann Lee").await;
+    let bob = person(&app, "bob", "Bob Chen").await;
+    let cat = person(&app, "cat", "Cat Wu").await;
+    befriend(&ann, &bob).await;
+    befriend(&ann, &cat).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cli.toml");
+    piazza(&app, &config, "ann", &["login", "ann"]).await;
+    let _online = bob.client.connect_socket().await.unwrap();
+    let hidden = piazza_api::Privacy {
+        last_seen: Some("nobody".to_owned()),
+    };
+    cat.client.set_privacy(&hidden).await.unwrap();
+    let shown = piazza(&app, &config, "ann", &["contacts", "presence"]).await;
+    assert_eq!(
+        shown.trim(),
+        "Bob Chen (@bob): online\nCat Wu (@cat): not shown"
+    );
+    app.shut_down().await;
+}

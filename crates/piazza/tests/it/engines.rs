@@ -54,6 +54,7 @@ const ON_POSTGRES: &[&str] = &[
     "cli_chat::recall_delete_and_react_take_the_number_history_shows",
     "cli_chat::remarks_and_contact_codes_from_the_cli",
     "cli_chat::replies_mentions_places_cards_forwards_and_settings_from_the_cli",
+    "cli_chat::the_cli_shows_which_contacts_are_online",
     "contact_extras::a_contact_code_asks_its_owner_and_a_reset_revokes_it",
     "contact_extras::a_remark_is_the_callers_own_and_reaches_only_its_devices",
     "contact_extras::a_remark_needs_a_contact_and_a_short_line",
