@@ -56,6 +56,9 @@ pub enum Event {
     /// only: the contact never learns it).
     #[serde(rename = "contact.updated")]
     ContactUpdated(ContactUpdatedEvent),
+    /// The account blocked or unblocked another (its own log only).
+    #[serde(rename = "contact.blocked")]
+    ContactBlocked(ContactBlockedEvent),
     /// An account changed its profile (its own log and its contacts').
     #[serde(rename = "account.updated")]
     AccountUpdated(AccountUpdatedEvent),
@@ -260,6 +263,14 @@ pub struct ContactUpdatedEvent {
     pub account_id: String,
     /// The account's own name for the contact; `null` when cleared.
     pub remark: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContactBlockedEvent {
+    /// The account blocked or unblocked.
+    pub account_id: String,
+    /// `true`: now blocked; `false`: no longer.
+    pub blocked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

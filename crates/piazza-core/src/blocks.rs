@@ -7,7 +7,7 @@
 //! co-member, a party to a request) can be blocked; any other id is 404,
 //! as it is for profiles.
 
-use piazza_domain::event::{AccountRef, ConversationKind};
+use piazza_domain::event::{AccountRef, ConversationKind, Event};
 use piazza_domain::store::StoreResult;
 use piazza_domain::{AccountId, ConversationId, Rejection, Timestamp};
 
@@ -79,7 +79,27 @@ pub fn block(tx: &mut dyn Tx, blocker: AccountId, blocked: AccountId) -> Result<
     }
     crate::profiles::profile(tx.reads(), blocker, blocked)?;
     let now = tx.now();
-    tx.insert_block(blocker, blocked, now)?;
+    if tx.insert_block(blocker, blocked, now)? {
+        told(tx, blocker, blocked, true)?;
+    }
+    Ok(())
+}
+
+/// `blocker` no longer blocks `blocked`; nothing happens if it did not.
+pub fn unblock(tx: &mut dyn Tx, blocker: AccountId, blocked: AccountId) -> Result<()> {
+    if tx.delete_block(blocker, blocked)? {
+        told(tx, blocker, blocked, false)?;
+    }
+    Ok(())
+}
+
+/// Tells the blocker's own devices (never the blocked account's).
+fn told(tx: &mut dyn Tx, blocker: AccountId, blocked: AccountId, now_blocked: bool) -> Result<()> {
+    let event = Event::ContactBlocked {
+        account_id: blocked,
+        blocked: now_blocked,
+    };
+    tx.append_log(blocker, event)?;
     Ok(())
 }
 
@@ -90,8 +110,7 @@ impl Core {
 
     /// Takes a block back; nothing happens if there was none.
     pub async fn unblock(&self, blocker: AccountId, blocked: AccountId) -> StoreResult<()> {
-        self.write(move |tx| tx.delete_block(blocker, blocked).map(drop))
-            .await
+        self.write(move |tx| unblock(tx, blocker, blocked)).await
     }
 
     /// Whether either of the two blocked the other.

@@ -30,7 +30,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 use piazza_domain::media::{Media, MediaKind, MediaStored, MediaType, NewMedia};
 use piazza_domain::store::StoreResult;
-use piazza_domain::{AccountId, MediaId, Rejection, StoreError, Timestamp};
+use piazza_domain::{AccountId, MediaId, Rejection, Timestamp};
 
 use crate::Core;
 use crate::engine::{Read, Result, Tx};
@@ -232,27 +232,6 @@ impl MediaFiles {
     }
 }
 
-/// Runs `work` on a blocking thread once `turns` has a permit for it. The
-/// permit moves into the blocking job and is freed when the work ends, not
-/// when the caller stops waiting: a request dropped meanwhile (a timeout,
-/// a disconnect) cannot free its slot while its work goes on.
-async fn blocking_with_turn<T, F>(turns: &Arc<tokio::sync::Semaphore>, work: F) -> StoreResult<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
-{
-    let turn = Arc::clone(turns)
-        .acquire_owned()
-        .await
-        .map_err(|error| StoreError::Unavailable(error.to_string()))?;
-    tokio::task::spawn_blocking(move || {
-        let _turn = turn;
-        work()
-    })
-    .await
-    .map_err(|error| StoreError::Unavailable(error.to_string()))
-}
-
 /// What an upload is told besides its bytes.
 #[derive(Debug, Clone)]
 pub struct UploadRules {
@@ -298,6 +277,9 @@ impl Core {
             }
             .into());
         }
+        if staged.bytes == 0 {
+            return Err(Rejection::EmptyUpload.into());
+        }
         let quota_bytes = rules.quota_bytes;
         let sha256 = staged.sha256;
         let (kept_already, used_bytes) = self
@@ -317,12 +299,11 @@ impl Core {
             name,
             facts: staged.facts,
         };
-        let staged_path = staged.file.hand_on();
-        self.media
-            .blobs
-            .keep(&key, &staged_path)
-            .await
-            .map_err(files::io)?;
+        // The staged file's guard stays armed until the blob store has it:
+        // a request dropped meanwhile deletes it.
+        let keeping = self.media.blobs.keep(&key, staged.file.path()).await;
+        staged.file.hand_on();
+        keeping.map_err(files::io)?;
         let turn = Arc::new(turn);
         let (stored, _turn) = self
             .write(move |tx| {
@@ -355,17 +336,9 @@ impl Core {
         variant: Variant,
         picture_bytes_max: u64,
     ) -> StoreResult<pictures::Derived> {
-        let turns = Arc::clone(&self.media.picture_turns);
-        let work = |job: Box<dyn FnOnce() -> Result<(MediaType, Vec<u8>)> + Send>| async move {
-            match blocking_with_turn(&turns, job).await {
-                Ok(made) => made,
-                Err(error) => Err(crate::Error::Engine(error.to_string())),
-            }
-        };
-        Ok(
-            pictures::get_or_make(&*self.media.blobs, media, variant, picture_bytes_max, work)
-                .await?,
-        )
+        let blobs = &*self.media.blobs;
+        let turns = &self.media.picture_turns;
+        Ok(pictures::get_or_make(blobs, media, variant, picture_bytes_max, turns).await?)
     }
 
     /// What `viewer` is served of `media` as `reading`: for its uploader
@@ -413,7 +386,13 @@ impl Core {
     /// The bytes of `range` (inside it) of what [`Core::media_served`]
     /// answered, as they are read from the blob store.
     pub async fn media_bytes(&self, served: &Served, range: Range<u64>) -> StoreResult<BlobStream> {
-        assert!(range.end <= served.size, "a range inside the served bytes");
+        if range.end > served.size || range.start > range.end {
+            return Err(crate::Error::Corrupt(format!(
+                "a range {range:?} outside the {} bytes of {}",
+                served.size, served.media.media_id
+            ))
+            .into());
+        }
         Ok(self
             .media
             .blobs
@@ -425,44 +404,5 @@ impl Core {
     /// Where media bytes are kept, for the start line.
     pub fn media_store(&self) -> String {
         self.media.blobs.describe()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_dropped_request_keeps_its_turn_until_its_blocking_work_ends() {
-        let turns = Arc::new(tokio::sync::Semaphore::new(1));
-        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
-        let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
-        let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
-        let request = tokio::spawn({
-            let turns = Arc::clone(&turns);
-            async move {
-                blocking_with_turn(&turns, move || {
-                    started_tx.send(()).unwrap();
-                    finish_rx.recv().unwrap();
-                    ended_tx.send(()).unwrap();
-                })
-                .await
-            }
-        });
-        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
-            .await
-            .unwrap();
-        // The request goes away (a timeout, a disconnect); its work does not.
-        request.abort();
-        assert!(request.await.unwrap_err().is_cancelled());
-        assert_eq!(
-            turns.available_permits(),
-            0,
-            "the work still holds its turn"
-        );
-        finish_tx.send(()).unwrap();
-        ended_rx.await.unwrap();
-        let freed = tokio::time::timeout(std::time::Duration::from_secs(5), turns.acquire()).await;
-        assert!(freed.is_ok(), "the turn is freed once the work ends");
     }
 }

@@ -281,6 +281,13 @@ pub enum Event {
         /// `None` when the remark was cleared.
         remark: Option<String>,
     },
+    /// The account blocked (or unblocked) another (its own log only: the
+    /// blocked account is never told), so every one of its devices shows
+    /// the same list.
+    ContactBlocked {
+        account_id: AccountId,
+        blocked: bool,
+    },
     /// An account changed its profile (its own log and its contacts').
     AccountUpdated {
         account_id: AccountId,
@@ -461,6 +468,7 @@ impl Event {
             Event::ContactAdded { .. } => "contact.added",
             Event::ContactRemoved { .. } => "contact.removed",
             Event::ContactUpdated { .. } => "contact.updated",
+            Event::ContactBlocked { .. } => "contact.blocked",
             Event::AccountUpdated { .. } => "account.updated",
             Event::PasswordChanged { .. } => "account.password_changed",
             Event::ReadMarker { .. } => "read.marker",

@@ -147,16 +147,24 @@ impl MediaFacts {
     }
 }
 
+/// Invisible characters that change how the text around them reads: the
+/// bidirectional overrides and isolates ("invoice\u{202E}fdp.exe" shows as
+/// "invoiceexe.pdf"), zero-width ones, the byte-order mark.
+fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+    )
+}
+
 /// A file's name as its uploader gave it, made safe to show and to offer
 /// as a download's name: no folders, no control characters, no quotes,
 /// at most [`FILE_NAME_BYTES_MAX`] bytes. `None` when nothing is left.
 pub fn file_name(given: &str) -> Option<String> {
     let base = given.rsplit(['/', '\\']).next().unwrap_or("");
     let mut name = String::new();
-    for c in base
-        .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\'))
-    {
+    let shown = |c: &char| !c.is_control() && !is_format(*c) && !matches!(c, '"' | '\\');
+    for c in base.chars().filter(shown) {
         if name.len() + c.len_utf8() > FILE_NAME_BYTES_MAX {
             break;
         }
@@ -253,6 +261,10 @@ mod file_name_tests {
         assert_eq!(file_name("../../etc/passwd").as_deref(), Some("passwd"));
         assert_eq!(file_name("C:\\x\\a\"b.txt").as_deref(), Some("ab.txt"));
         assert_eq!(file_name("a\r\nb").as_deref(), Some("ab"));
+        assert_eq!(
+            file_name("invoice\u{202E}fdp.exe").as_deref(),
+            Some("invoicefdp.exe")
+        );
         assert_eq!(file_name("  "), None);
         assert_eq!(file_name(".."), None);
         assert_eq!(file_name("dir/"), None);

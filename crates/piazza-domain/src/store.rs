@@ -129,6 +129,9 @@ pub enum Rejection {
     /// failed or was closed); nothing of it is kept.
     #[error("the upload broke off: {0}")]
     UploadCut(String),
+    /// An upload of no bytes at all.
+    #[error("an upload holds at least one byte")]
+    EmptyUpload,
     /// An upload past its kind's cap (`limits.*_bytes_max`).
     #[error("a {kind} is at most {max_bytes} bytes")]
     MediaTooLarge { kind: &'static str, max_bytes: u64 },

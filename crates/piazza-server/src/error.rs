@@ -170,6 +170,7 @@ impl From<Rejection> for ApiError {
             // the picture they claim to be.
             Rejection::ImageUndecodable { .. } => (StatusCode::BAD_REQUEST, "invalid_image"),
             Rejection::UploadCut(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            Rejection::EmptyUpload => (StatusCode::BAD_REQUEST, "empty_upload"),
             Rejection::MediaTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             Rejection::MediaTypeMismatch { declared, .. } if declared.starts_with("image/") => {
                 (StatusCode::BAD_REQUEST, "invalid_image")

@@ -51,6 +51,7 @@ pub fn wire(event: &Event) -> api::Event {
         | Event::ContactAdded { .. }
         | Event::ContactRemoved { .. }
         | Event::ContactUpdated { .. }
+        | Event::ContactBlocked { .. }
         | Event::AccountUpdated { .. }
         | Event::PasswordChanged { .. } => account_event(event),
         Event::WalletCredited(movement) => api::Event::WalletCredited(wallet_movement(movement)),
@@ -267,6 +268,13 @@ fn account_event(event: &Event) -> api::Event {
                 remark: remark.clone(),
             })
         }
+        Event::ContactBlocked {
+            account_id,
+            blocked,
+        } => api::Event::ContactBlocked(api::ContactBlockedEvent {
+            account_id: account_id.to_string(),
+            blocked: *blocked,
+        }),
         Event::AccountUpdated {
             account_id,
             display_name,

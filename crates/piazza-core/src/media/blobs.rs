@@ -247,11 +247,11 @@ impl BlobStore for S3Blobs {
 }
 
 impl S3Blobs {
+    /// Uploads the staged file whether or not the key holds it already
+    /// (the same bytes): skipping the upload would answer an account that
+    /// someone else had uploaded them in a fraction of the time.
     async fn upload(&self, key: &str, staged: &Path) -> io::Result<()> {
         let path = ObjectPath::from(key);
-        if self.size(key).await?.is_some() {
-            return Ok(());
-        }
         let mut file = tokio::fs::File::open(staged).await?;
         let length = file.metadata().await?.len();
         if length <= PART_BYTES as u64 {
@@ -265,17 +265,32 @@ impl S3Blobs {
             .await
             .map_err(object_error)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        match Self::write_parts(&mut file, &mut writer).await {
+            Ok(()) => {
+                writer.finish().await.map_err(object_error)?;
+                Ok(())
+            }
+            Err(error) => {
+                // S3 keeps (and bills) the parts of an upload nobody ends.
+                let _ = writer.abort().await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn write_parts(
+        file: &mut tokio::fs::File,
+        writer: &mut WriteMultipart,
+    ) -> io::Result<()> {
         let mut buffer = vec![0u8; 1024 * 1024];
         loop {
             let read = file.read(&mut buffer).await?;
             if read == 0 {
-                break;
+                return Ok(());
             }
             writer.wait_for_capacity(2).await.map_err(object_error)?;
             writer.write(&buffer[..read]);
         }
-        writer.finish().await.map_err(object_error)?;
-        Ok(())
     }
 }
 

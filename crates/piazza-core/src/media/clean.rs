@@ -51,10 +51,11 @@ fn orientation(bytes: &[u8], media_type: MediaType) -> Orientation {
         .unwrap_or(Orientation::NoTransforms)
 }
 
-/// JPEG segments kept: the image's own (tables, frames, scans, restart
-/// intervals), JFIF (APP0), the colour profile (APP2) and Adobe's colour
-/// transform (APP14). APP1 (EXIF, XMP), the other APPn and comments go,
-/// and so does everything after the end of the image.
+/// JPEG segments kept: the image's own (frames, tables, scans, restart
+/// intervals), JFIF's header (APP0, its thumbnail dropped), the colour
+/// profile (APP2 `ICC_PROFILE`) and Adobe's colour transform (APP14). APP1
+/// (EXIF, XMP), the other APPn, comments and any marker not known to
+/// carry the image go, and so does everything after the end of the image.
 fn jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut at = 2;
@@ -88,8 +89,11 @@ fn jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
                 if length < 2 {
                     return None;
                 }
-                if keeps_jpeg_segment(marker) {
-                    out.extend_from_slice(&bytes[at..end]);
+                let segment = &bytes[at..end];
+                if marker == 0xE0 {
+                    jfif_without_thumbnail(segment, &mut out);
+                } else if keeps_jpeg_segment(marker, &segment[4..]) {
+                    out.extend_from_slice(segment);
                 }
                 at = end;
                 if marker == 0xDA {
@@ -102,12 +106,29 @@ fn jpeg(bytes: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-fn keeps_jpeg_segment(marker: u8) -> bool {
+/// Whether a segment (its `payload` after the length) carries the image:
+/// frames (SOF), Huffman and arithmetic tables, quantisation tables,
+/// restart intervals, scans, line counts, the colour profile and Adobe's
+/// transform.
+fn keeps_jpeg_segment(marker: u8, payload: &[u8]) -> bool {
     match marker {
-        0xE0 | 0xE2 | 0xEE => true,
-        0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
-        _ => true,
+        0xC0..=0xCF | 0xDA..=0xDF => true,
+        0xE2 => payload.starts_with(b"ICC_PROFILE\0"),
+        0xEE => payload.starts_with(b"Adobe"),
+        _ => false,
     }
+}
+
+/// JFIF's APP0 header without the thumbnail it may carry (its last two
+/// size bytes set to zero); any other APP0 (JFXX thumbnails) is left out.
+fn jfif_without_thumbnail(segment: &[u8], out: &mut Vec<u8>) {
+    const HEADER: usize = 2 + 2 + 14; // marker, length, "JFIF\0" … Ythumbnail
+    if segment.len() < HEADER || !segment[4..].starts_with(b"JFIF\0") {
+        return;
+    }
+    out.extend_from_slice(&[0xFF, 0xE0, 0, 16]);
+    out.extend_from_slice(&segment[4..HEADER - 2]);
+    out.extend_from_slice(&[0, 0]);
 }
 
 /// Where a scan's entropy-coded data ends: at the first marker that is
@@ -153,8 +174,10 @@ fn png(bytes: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// WebP chunks kept: all but `EXIF` and `XMP `, with the extended
-/// header's flags for them cleared and the RIFF size made right.
+/// WebP chunks kept: those that carry the image (`VP8 `, `VP8L`, `ALPH`,
+/// `ANIM`, `ANMF`) and its colour profile (`ICCP`), with the extended
+/// header's flags for EXIF and XMP cleared and the RIFF size made right;
+/// `EXIF`, `XMP ` and any other chunk go.
 fn webp(bytes: &[u8]) -> Option<Vec<u8>> {
     if bytes.len() < 12 || !bytes.starts_with(b"RIFF") || &bytes[8..12] != b"WEBP" {
         return None;
@@ -174,7 +197,7 @@ fn webp(bytes: &[u8]) -> Option<Vec<u8>> {
             // Bits 3 (EXIF) and 2 (XMP) of the flags byte.
             *header.get_mut(8)? &= !0b0000_1100;
             out.extend_from_slice(&header);
-        } else if &kind != b"EXIF" && &kind != b"XMP " {
+        } else if [b"VP8 ", b"VP8L", b"ALPH", b"ANIM", b"ANMF", b"ICCP"].contains(&&kind) {
             out.extend_from_slice(chunk);
         }
         at = chunk_end;
@@ -344,10 +367,12 @@ mod tests {
         let mut bytes = b"RIFF\0\0\0\0WEBP".to_vec();
         bytes.extend_from_slice(b"VP8X\x0a\0\0\0\x08\0\0\0\0\0\0\0\0\0");
         bytes.extend_from_slice(b"EXIF\x04\0\0\0GPS!");
+        bytes.extend_from_slice(b"C2PA\x04\0\0\0who!");
         let size = (bytes.len() - 8) as u32;
         bytes[4..8].copy_from_slice(&size.to_le_bytes());
         let cleaned = webp(&bytes).unwrap();
         assert!(!contains(&cleaned, b"GPS"));
+        assert!(!contains(&cleaned, b"who!"), "an unknown chunk goes too");
         assert_eq!(cleaned[20], 0, "the EXIF flag is cleared");
         assert_eq!(
             u32::from_le_bytes(cleaned[4..8].try_into().unwrap()) as usize,

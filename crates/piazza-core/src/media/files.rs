@@ -65,7 +65,10 @@ pub fn move_durably(root: &Path, staged: &Path, path: &Path) -> std::io::Result<
     if path.is_file() {
         return std::fs::remove_file(staged);
     }
-    ensure_parent(root, path)?;
+    if let Err(error) = ensure_parent(root, path) {
+        let _ = std::fs::remove_file(staged);
+        return Err(error);
+    }
     if let Err(error) = std::fs::rename(staged, path) {
         let _ = std::fs::remove_file(staged);
         return Err(error);

@@ -25,6 +25,7 @@
 //! here), which the key fixes.
 
 use std::io::Cursor;
+use std::sync::Arc;
 
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
@@ -33,6 +34,8 @@ use piazza_domain::Rejection;
 use piazza_domain::media::{
     Media, MediaKind, MediaType, PREVIEW_EDGE_PX_MAX, THUMBNAIL_EDGE_PX_MAX,
 };
+
+use tokio::sync::Semaphore;
 
 use super::blobs::{self, BlobStore};
 use super::files::io;
@@ -88,35 +91,31 @@ fn undecodable_key(sha256: &[u8; 32], variant: Variant) -> String {
 
 /// `variant` of the picture `found`: the kept one, or one made now (from
 /// its original, read whole: a picture is capped at `picture_bytes_max`)
-/// and kept. `work` runs the decoding off the async threads, paced.
-pub async fn get_or_make<W, F>(
+/// and kept. At most as many are made at once as `turns` has permits, and
+/// a turn is taken before the original is read, so waiting requests hold
+/// no picture in memory; once it has its turn, a request looks again, and
+/// finds the variant another request made meanwhile. A turn moves into
+/// the blocking decode, so a request dropped meanwhile does not free it
+/// while the decode goes on.
+pub async fn get_or_make(
     blobs: &dyn BlobStore,
     found: &Media,
     variant: Variant,
     picture_bytes_max: u64,
-    work: W,
-) -> Result<Derived>
-where
-    W: FnOnce(Box<dyn FnOnce() -> Result<(MediaType, Vec<u8>)> + Send>) -> F,
-    F: std::future::Future<Output = Result<(MediaType, Vec<u8>)>>,
-{
+    turns: &Arc<Semaphore>,
+) -> Result<Derived> {
     if found.media_type.kind() != MediaKind::Picture {
         return Err(not_a_picture());
     }
-    let kept = key(&found.sha256, variant);
-    let refused = undecodable_key(&found.sha256, variant);
-    if let Some(reason) = blobs.read_all(&refused, 4096).await.map_err(io)? {
-        let reason = String::from_utf8_lossy(&reason).into_owned();
-        return Err(Error::Rejected(Rejection::ImageUndecodable { reason }));
+    if let Some(kept) = kept(blobs, found, variant).await? {
+        return Ok(kept);
     }
-    if let Some(size) = blobs.size(&kept).await.map_err(io)?
-        && let Some(media_type) = recognise(blobs, &kept).await?
-    {
-        return Ok(Derived {
-            key: kept,
-            media_type,
-            size,
-        });
+    let turn = Arc::clone(turns)
+        .acquire_owned()
+        .await
+        .map_err(|error| Error::Engine(error.to_string()))?;
+    if let Some(kept) = kept(blobs, found, variant).await? {
+        return Ok(kept);
     }
     let original = blobs
         .read_all(
@@ -127,7 +126,13 @@ where
         .map_err(io)?
         .ok_or_else(|| Error::Corrupt(format!("{} has no bytes in the store", found.media_id)))?;
     let media_type = found.media_type;
-    let made = work(Box::new(move || derive(&original, media_type, variant))).await;
+    let made = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        derive(&original, media_type, variant)
+    })
+    .await
+    .map_err(|error| Error::Engine(error.to_string()))?;
+    let refused = undecodable_key(&found.sha256, variant);
     let (media_type, bytes) = match made {
         Err(Error::Rejected(Rejection::ImageUndecodable { reason })) => {
             // Not remembering costs only a decode more; the refusal stands.
@@ -142,12 +147,34 @@ where
         made => made?,
     };
     let size = bytes.len() as u64;
-    blobs.keep_bytes(&kept, bytes).await.map_err(io)?;
+    let key = key(&found.sha256, variant);
+    blobs.keep_bytes(&key, bytes).await.map_err(io)?;
     Ok(Derived {
-        key: kept,
+        key,
         media_type,
         size,
     })
+}
+
+/// `variant` of `found` if it was made already; its refusal if the
+/// picture was found undecodable.
+async fn kept(blobs: &dyn BlobStore, found: &Media, variant: Variant) -> Result<Option<Derived>> {
+    let refused = undecodable_key(&found.sha256, variant);
+    if let Some(reason) = blobs.read_all(&refused, 4096).await.map_err(io)? {
+        let reason = String::from_utf8_lossy(&reason).into_owned();
+        return Err(Error::Rejected(Rejection::ImageUndecodable { reason }));
+    }
+    let key = key(&found.sha256, variant);
+    if let Some(size) = blobs.size(&key).await.map_err(io)?
+        && let Some(media_type) = recognise(blobs, &key).await?
+    {
+        return Ok(Some(Derived {
+            key,
+            media_type,
+            size,
+        }));
+    }
+    Ok(None)
 }
 
 fn not_a_picture() -> Error {
@@ -376,10 +403,8 @@ mod tests {
         }
     }
 
-    async fn inline(
-        work: Box<dyn FnOnce() -> Result<(MediaType, Vec<u8>)> + Send>,
-    ) -> Result<(MediaType, Vec<u8>)> {
-        work()
+    fn turns() -> Arc<Semaphore> {
+        Arc::new(Semaphore::new(1))
     }
 
     #[tokio::test]
@@ -397,7 +422,7 @@ mod tests {
         };
         let thumbnail = Variant::Thumbnail;
         assert!(refused(
-            get_or_make(&blobs, &found, thumbnail, 1 << 20, inline).await
+            get_or_make(&blobs, &found, thumbnail, 1 << 20, &turns()).await
         ));
         let marker = undecodable_key(&found.sha256, thumbnail);
         assert!(blobs.size(&marker).await.unwrap().is_some());
@@ -405,7 +430,7 @@ mod tests {
         // it; it is refused from the marker without reading it.
         std::fs::remove_file(dir.path().join("media").join(blobs::key(&found.sha256))).unwrap();
         assert!(refused(
-            get_or_make(&blobs, &found, thumbnail, 1 << 20, inline).await
+            get_or_make(&blobs, &found, thumbnail, 1 << 20, &turns()).await
         ));
     }
 
@@ -416,7 +441,7 @@ mod tests {
         let found = stored(&blobs, &dir.path().join("staged"), &png(2000, 100, false)).await;
         let mut made = Vec::new();
         for variant in Variant::ALL {
-            let derived = get_or_make(&blobs, &found, variant, 1 << 24, inline)
+            let derived = get_or_make(&blobs, &found, variant, 1 << 24, &turns())
                 .await
                 .unwrap();
             let bytes = blobs
@@ -430,7 +455,7 @@ mod tests {
         assert_eq!(widths, [2000, 1280, 320]);
         std::fs::remove_file(dir.path().join("media").join(blobs::key(&found.sha256))).unwrap();
         for (variant, (derived, _)) in Variant::ALL.into_iter().zip(&made) {
-            let again = get_or_make(&blobs, &found, variant, 1 << 24, inline)
+            let again = get_or_make(&blobs, &found, variant, 1 << 24, &turns())
                 .await
                 .unwrap();
             assert_eq!(&again, derived, "kept, not made again");

@@ -87,20 +87,51 @@ impl Drop for StagedFile {
     }
 }
 
-/// The buffers an upload is copied into on its way to the disk, and
-/// their size: what an upload holds in memory, however large it is.
-const BUFFERS: usize = 4;
+/// The size of the two buffers an upload is copied into on its way to the
+/// disk (one filling while the other is written): what an upload holds in
+/// memory, however large it is.
 const BUFFER_BYTES: usize = 256 * 1024;
+
+/// The staged file and its hash so far, handed to each write in turn.
+struct Writing {
+    file: std::fs::File,
+    hasher: Sha256,
+}
+
+impl Writing {
+    /// Hashes and writes `buffer`, handing it back emptied. Blocking I/O,
+    /// a few hundred KiB: a blocking thread is held for one write, never
+    /// while the network is waited for.
+    fn write(mut self, mut buffer: Vec<u8>) -> std::io::Result<(Writing, Vec<u8>)> {
+        use std::io::Write;
+        self.hasher.update(&buffer);
+        self.file.write_all(&buffer)?;
+        buffer.clear();
+        Ok((self, buffer))
+    }
+}
+
+/// The write in flight, if any: its buffer and the file come back with it.
+type InFlight = tokio::task::JoinHandle<std::io::Result<(Writing, Vec<u8>)>>;
+
+/// Waits for the write in flight, and answers the file and a free buffer.
+async fn settle(in_flight: InFlight) -> Result<(Writing, Vec<u8>)> {
+    in_flight
+        .await
+        .map_err(|error| Error::Engine(error.to_string()))?
+        .map_err(io)
+}
 
 /// Writes `body` to a new file in `staging_dir` as it arrives, hashing it,
 /// and refuses it (`MediaTooLarge`, the file deleted) as soon as it passes
 /// the cap of what its first bytes say it is; then reads its container.
 ///
-/// One blocking thread writes and hashes the whole upload. The network's
-/// chunks are copied into a few buffers that go to it and come back, and
-/// dropped where they were made: handing the chunks themselves to another
-/// thread made the allocator (mimalloc) keep pages for each until their
-/// thread came back to them, ~20 MiB for a fast 200 MiB upload.
+/// The network's chunks are copied into one of two buffers; a full one is
+/// hashed and written by a short blocking job while the other fills. The
+/// chunks are dropped where they were made: handing them to another thread
+/// made the allocator (mimalloc) keep pages for each until their thread
+/// came back to them, ~20 MiB for a fast 200 MiB upload. No blocking
+/// thread waits for the network, so slow uploads hold none.
 pub async fn stage<S, E>(staging_dir: &Path, body: S, caps: &UploadCaps) -> Result<Staged>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Send,
@@ -114,18 +145,17 @@ where
         .create_new(true)
         .open(&path)
         .map_err(io)?;
-    let (full, full_received) = tokio::sync::mpsc::channel::<Vec<u8>>(BUFFERS);
-    let (free_sent, mut free) = tokio::sync::mpsc::channel::<Vec<u8>>(BUFFERS);
-    for _ in 0..BUFFERS {
-        let _ = free_sent.try_send(Vec::with_capacity(BUFFER_BYTES));
-    }
-    let writer =
-        tokio::task::spawn_blocking(move || write_and_hash(file, full_received, free_sent));
+    let mut idle = Some(Writing {
+        file,
+        hasher: Sha256::new(),
+    });
+    let mut in_flight: Option<InFlight> = None;
+    let mut filling = Vec::with_capacity(BUFFER_BYTES);
+    let mut spare = Some(Vec::with_capacity(BUFFER_BYTES));
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     let mut sniffed = None;
     let mut bytes = 0u64;
     let mut body = std::pin::pin!(body);
-    let mut buffer = free.recv().await;
     while let Some(chunk) = body.next().await {
         let chunk =
             chunk.map_err(|error| Error::Rejected(Rejection::UploadCut(error.to_string())))?;
@@ -141,34 +171,34 @@ where
             within_cap(caps, found, bytes)?;
         }
         let mut rest = &chunk[..];
-        while let Some(filling) = buffer.as_mut()
-            && !rest.is_empty()
-        {
+        while !rest.is_empty() {
             let taken = (BUFFER_BYTES - filling.len()).min(rest.len());
             filling.extend_from_slice(&rest[..taken]);
             rest = &rest[taken..];
             if filling.len() == BUFFER_BYTES {
-                let filled = buffer.take().expect("filling");
-                // Either fails only once the writer has failed; its error
-                // is answered below.
-                buffer = match full.send(filled).await {
-                    Ok(()) => free.recv().await,
-                    Err(_) => None,
-                };
+                if let Some(previous) = in_flight.take() {
+                    let (writing, emptied) = settle(previous).await?;
+                    idle = Some(writing);
+                    spare = Some(emptied);
+                }
+                let full = std::mem::replace(&mut filling, spare.take().expect("a spare buffer"));
+                let writing = idle.take().expect("the file is idle");
+                in_flight = Some(tokio::task::spawn_blocking(move || writing.write(full)));
             }
         }
-        if buffer.is_none() {
-            break;
-        }
     }
-    if let Some(last) = buffer.filter(|last| !last.is_empty()) {
-        let _ = full.send(last).await;
+    if let Some(previous) = in_flight.take() {
+        idle = Some(settle(previous).await?.0);
     }
-    drop(full);
-    let sha256 = writer
-        .await
-        .map_err(|error| Error::Engine(error.to_string()))?
-        .map_err(io)?;
+    let writing = idle.take().expect("the file is idle");
+    let sha256 = tokio::task::spawn_blocking(move || -> std::io::Result<[u8; 32]> {
+        let (writing, _) = writing.write(filling)?;
+        writing.file.sync_all()?;
+        Ok(writing.hasher.finalize().into())
+    })
+    .await
+    .map_err(|error| Error::Engine(error.to_string()))?
+    .map_err(io)?;
     let sniffed = sniffed.unwrap_or_else(|| sniff::sniff(&head));
     within_cap(caps, sniffed, bytes)?;
     let identified = tokio::task::spawn_blocking(move || sniff::identify(sniffed, &path))
@@ -184,26 +214,6 @@ where
         media_type,
         facts,
     })
-}
-
-/// Writes each buffer received to `file` and hashes it, handing the
-/// buffer back emptied; once the sender is gone, fsyncs the file and
-/// answers the hash. Blocking I/O.
-fn write_and_hash(
-    mut file: std::fs::File,
-    mut full: tokio::sync::mpsc::Receiver<Vec<u8>>,
-    free: tokio::sync::mpsc::Sender<Vec<u8>>,
-) -> std::io::Result<[u8; 32]> {
-    use std::io::Write;
-    let mut hasher = Sha256::new();
-    while let Some(mut buffer) = full.blocking_recv() {
-        hasher.update(&buffer);
-        file.write_all(&buffer)?;
-        buffer.clear();
-        let _ = free.blocking_send(buffer);
-    }
-    file.sync_all()?;
-    Ok(hasher.finalize().into())
 }
 
 fn within_cap(caps: &UploadCaps, sniffed: Sniffed, bytes: u64) -> Result<()> {

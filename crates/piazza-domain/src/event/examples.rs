@@ -40,6 +40,7 @@ pub fn covers(event: &Event) -> &'static str {
         | Event::ContactAdded { .. }
         | Event::ContactRemoved { .. }
         | Event::ContactUpdated { .. }
+        | Event::ContactBlocked { .. }
         | Event::AccountUpdated { .. }
         | Event::PasswordChanged { .. }
         | Event::ReadMarker { .. }
@@ -396,6 +397,13 @@ fn contacts() -> Vec<(&'static str, Event)> {
             Event::ContactUpdated {
                 account_id: account(2),
                 remark: None,
+            },
+        ),
+        (
+            "contact blocked",
+            Event::ContactBlocked {
+                account_id: account(3),
+                blocked: true,
             },
         ),
         (

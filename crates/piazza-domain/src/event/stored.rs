@@ -166,6 +166,13 @@ pub enum Event {
         #[serde(rename = "remark")]
         remark: Option<String>,
     },
+    #[serde(rename = "contact.blocked")]
+    ContactBlocked {
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(rename = "blocked")]
+        blocked: bool,
+    },
     #[serde(rename = "account.updated")]
     AccountUpdated {
         #[serde(rename = "account_id")]
@@ -609,6 +616,7 @@ event_twins! {
         ContactAdded { contact },
         ContactRemoved { account_id, contact },
         ContactUpdated { account_id, remark },
+        ContactBlocked { account_id, blocked },
         AccountUpdated { account_id, display_name, avatar_media_id, bio },
         PasswordChanged { by_device_id, signed_out_other_devices },
         ReadMarker { conversation_id, seq, device_id },

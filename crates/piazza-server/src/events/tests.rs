@@ -132,6 +132,10 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"cursor":"v1.11","type":"contact.updated","at":"2023-11-14T22:13:20.456Z","account_id":"acct_2","remark":null}"#,
     ),
     (
+        "contact blocked",
+        r#"{"cursor":"v1.11","type":"contact.blocked","at":"2023-11-14T22:13:20.456Z","account_id":"acct_3","blocked":true}"#,
+    ),
+    (
         "account updated",
         r#"{"cursor":"v1.11","type":"account.updated","at":"2023-11-14T22:13:20.456Z","account_id":"acct_1","avatar_media_id":"med_8","bio":"","display_name":"Ann"}"#,
     ),

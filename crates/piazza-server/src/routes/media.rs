@@ -279,12 +279,19 @@ fn wanted_range(headers: &HeaderMap, size: u64) -> Wanted {
     let Ok(parsed) = http_range_header::parse_range_header(value) else {
         return Wanted::Whole;
     };
+    if size == 0 {
+        return Wanted::Unsatisfiable;
+    }
     match parsed.validate(size) {
         Ok(ranges) if ranges.len() == 1 => {
             let range = &ranges[0];
             Wanted::Part(*range.start()..range.end() + 1)
         }
         Ok(_) => Wanted::Whole,
+        // A suffix longer than the media is all of it (RFC 9110 §14.1.3).
+        Err(http_range_header::RangeUnsatisfiableError::FileSuffixOutOfBounds) => {
+            Wanted::Part(0..size)
+        }
         Err(_) => Wanted::Unsatisfiable,
     }
 }
@@ -395,6 +402,16 @@ mod tests {
             "clamped to the end"
         );
         assert_eq!(range("bytes=100-", 100), Wanted::Unsatisfiable);
+        assert_eq!(
+            range("bytes=-1000", 100),
+            Wanted::Part(0..100),
+            "a longer suffix: all"
+        );
+        assert_eq!(
+            range("bytes=0-", 0),
+            Wanted::Unsatisfiable,
+            "nothing to range over"
+        );
         assert_eq!(
             range("bytes=0-1,5-6", 100),
             Wanted::Whole,

@@ -210,3 +210,42 @@ async fn ephemeral_within(socket: &mut piazza_client::Socket, wait: Duration) ->
         }
     }
 }
+
+/// A block and an unblock reach the blocker's other devices, once each;
+/// the blocked account's log never hears of them.
+#[tokio::test]
+async fn a_block_reaches_the_blockers_other_devices_and_never_the_blocked() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.signup("ann").await, app.signup("bob").await);
+    befriend(&ann, &bob).await;
+    let phone = app.login("ann", "phone").await;
+    let (_, ann_from) = sync_all(&phone.client, None, 100).await;
+    let (_, bob_from) = sync_all(&bob.client, None, 100).await;
+    ann.client.block(&bob.account_id).await.unwrap();
+    ann.client.block(&bob.account_id).await.unwrap();
+    ann.client.unblock(&bob.account_id).await.unwrap();
+    ann.client.unblock(&bob.account_id).await.unwrap();
+    let (events, _) = sync_all(&phone.client, Some(&ann_from), 100).await;
+    let told: Vec<(String, bool)> = events
+        .iter()
+        .filter(|event| event.type_ == "contact.blocked")
+        .map(|event| {
+            let account = field(event, "account_id").as_str().unwrap().to_owned();
+            (account, field(event, "blocked").as_bool().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        told,
+        [
+            (bob.account_id.clone(), true),
+            (bob.account_id.clone(), false)
+        ],
+        "once each way; a repeat changes nothing"
+    );
+    let (events, _) = sync_all(&bob.client, Some(&bob_from), 100).await;
+    assert!(
+        events.iter().all(|event| event.type_ != "contact.blocked"),
+        "the blocked account is never told"
+    );
+    app.shut_down().await;
+}

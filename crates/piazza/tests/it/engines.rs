@@ -38,6 +38,7 @@ const ON_POSTGRES: &[&str] = &[
     "bad_input::repeated_failed_logins_are_refused_with_429",
     "bad_input::requests_the_http_parser_refuses_are_problem_json_too",
     "blocks::a_block_closes_money_reactions_and_old_requests_too",
+    "blocks::a_block_reaches_the_blockers_other_devices_and_never_the_blocked",
     "blocks::a_block_stops_direct_messages_either_way_but_not_groups",
     "blocks::a_block_stops_requests_presence_and_typing",
     "blocks::typing_stops_at_a_block_both_ways_and_returns_at_the_unblock",

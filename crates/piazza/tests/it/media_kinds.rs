@@ -111,6 +111,12 @@ async fn downloads_take_ranges_and_tags() {
     let tail = get(&ann, &path, &[("range", "bytes=-10")]).await;
     assert_eq!((tail.status, tail.body.as_slice()), (206, &bytes[99_990..]));
 
+    let longer = get(&ann, &path, &[("range", "bytes=-200000")]).await;
+    assert_eq!(
+        (longer.status, longer.body.len()),
+        (206, 100_000),
+        "a longer suffix: all"
+    );
     let past = get(&ann, &path, &[("range", "bytes=100000-")]).await;
     assert_eq!(
         (past.status, code(&past).as_str()),
@@ -146,6 +152,8 @@ async fn lying_and_oversized_uploads_are_refused_and_leave_nothing() {
     assert_eq!((lie.status, code(&lie).as_str()), (400, "invalid_image"));
     let lie = upload(fixture("v.mp4"), Some("audio/ogg")).await;
     assert_eq!((lie.status, code(&lie).as_str()), (400, "invalid_media"));
+    let empty = upload(Vec::new(), None).await;
+    assert_eq!((empty.status, code(&empty).as_str()), (400, "empty_upload"));
     let big = upload(vec![7u8; 1_001], None).await;
     assert_eq!((big.status, code(&big).as_str()), (413, "body_too_large"));
     let voice = fixture("a.ogg");

@@ -132,6 +132,10 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"type":"contact.updated","account_id":2,"remark":null}"#,
     ),
     (
+        "contact blocked",
+        r#"{"type":"contact.blocked","account_id":3,"blocked":true}"#,
+    ),
+    (
         "account updated",
         r#"{"type":"account.updated","account_id":1,"display_name":"Ann","avatar_media_id":8,"bio":""}"#,
     ),
@@ -219,7 +223,7 @@ const GOLDEN: &[(&str, &str)] = &[
 
 /// How many variants `domain::Event` has: `examples::covers` names them
 /// all, so adding one sends its author there, and here.
-const EVENT_VARIANTS: usize = 37;
+const EVENT_VARIANTS: usize = 38;
 
 fn store(event: &domain::Event) -> String {
     serde_json::to_string(&Event::from(event)).unwrap()

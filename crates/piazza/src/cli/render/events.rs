@@ -404,6 +404,11 @@ fn contact(what: &str, fields: &Fields<'_>, directory: &Directory) -> Option<Str
                 directory.name(fields.str("account_id"))
             ),
         },
+        // Only ever in the blocker's own log: the blocked are not told.
+        "blocked" if fields.flag("blocked") => {
+            format!("you blocked {}", directory.name(fields.str("account_id")))
+        }
+        "blocked" => format!("you unblocked {}", directory.name(fields.str("account_id"))),
         _ => return None,
     })
 }
@@ -840,6 +845,20 @@ mod tests {
                 json!({"account_id": "acct_2", "remark": null})
             ),
             "you cleared your remark for Bob Chen (@bob)"
+        );
+        assert_eq!(
+            said(
+                "contact.blocked",
+                json!({"account_id": "acct_2", "blocked": true})
+            ),
+            "you blocked Bob Chen (@bob)"
+        );
+        assert_eq!(
+            said(
+                "contact.blocked",
+                json!({"account_id": "acct_2", "blocked": false})
+            ),
+            "you unblocked Bob Chen (@bob)"
         );
         assert_eq!(
             said(
