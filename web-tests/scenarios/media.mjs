@@ -44,25 +44,6 @@ async function pagePolicy() {
   return { media, microphone };
 }
 
-/**
- * Serves `page` the client with the page headers the client wants for
- * media (`media-src 'self' blob:` in the CSP, `microphone=(self)` in the
- * Permissions-Policy): what this server should send, and does not yet
- * (see web-tests/README.md). Only the page's own document is touched.
- */
-async function withMediaHeaders(page) {
-  await page.route(
-    (url) => url.origin === args.baseUrl && url.pathname === '/',
-    async (route) => {
-      const response = await route.fetch();
-      const headers = { ...response.headers() };
-      headers['content-security-policy'] = `${headers['content-security-policy']}; media-src 'self' blob:`;
-      headers['permissions-policy'] = headers['permissions-policy'].replace('microphone=()', 'microphone=(self)');
-      await route.fulfill({ response, headers });
-    },
-  );
-}
-
 scenario('media', async (t) => {
   const policy = await pagePolicy();
   const ann = await apiUser('ann');
@@ -241,15 +222,14 @@ scenario('media', async (t) => {
 });
 
 // Recording a voice note, and a video playing, with the page headers the
-// client needs for them (until the server sends them itself: see
-// web-tests/README.md). Chromium's fake microphone (the harness launches
-// it with --use-fake-device-for-media-stream) records a tone.
+// server sends for them (`media-src 'self' blob:`, `microphone=(self)`).
+// Chromium's fake microphone (the harness launches it with
+// --use-fake-device-for-media-stream) records a tone.
 scenario('voice-record', async (t) => {
   const ann = await apiUser('ann');
   const bob = await apiUser('bob');
   const conversation = await apiBefriend(ann, bob);
   const annPage = await t.page({ viewport: PHONE, name: 'ann', colorScheme: 'dark' });
-  await withMediaHeaders(annPage);
   await annPage.context().grantPermissions(['microphone'], { origin: args.baseUrl });
   await logInInBrowser(annPage, ann.username);
   await openChatWith(annPage, `bob ${run}`);
