@@ -69,7 +69,7 @@ pub struct UploadQuery {
     responses(
         (status = 201, description = "kept", body = MediaUploaded),
         (status = 200, description = "this account had uploaded the same bytes; the first media", body = MediaUploaded),
-        (status = 400, description = "invalid_image / invalid_media: the bytes are not the picture, audio or video declared; invalid_body: the upload broke off", body = Problem),
+        (status = 400, description = "invalid_image / invalid_media: the bytes are not the picture, audio or video declared; empty_upload: no bytes; invalid_body: the upload broke off", body = Problem),
         (status = 401, body = Problem),
         (status = 408, description = "request_timeout: past `limits.media_upload_timeout_s`", body = Problem),
         (status = 413, description = "body_too_large: past the cap of what the bytes are", body = Problem),
