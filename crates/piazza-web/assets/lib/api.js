@@ -177,6 +177,17 @@ export class Api {
   contactsPresence() {
     return this.get('/contacts/presence');
   }
+  /** `{blocks: [{account_id, username, display_name, avatar_media_id?, blocked_at}]}`, latest first. */
+  blocks() {
+    return this.get('/blocks');
+  }
+  /** Blocks someone: no direct messages, requests or online status from them to me. */
+  block(accountId) {
+    return this.post('/blocks', { account_id: accountId });
+  }
+  unblock(accountId) {
+    return this.delete(`/blocks/${encodeURIComponent(accountId)}`);
+  }
   /** `{last_seen: 'contacts' | 'nobody'}`: who sees whether I am online. */
   privacy() {
     return this.get('/me/privacy');

@@ -34,6 +34,8 @@ export const area = {
     session.addEventListener('event', (e) => {
       const type = e.detail.type;
       if (['contact.added', 'contact.removed', 'contact.updated', 'account.updated'].includes(type)) session.forgetContacts();
+      // A block or unblock from any of my devices: whatever shows it refreshes.
+      if (type === 'contact.blocked') session.dispatchEvent(new CustomEvent('blocks-changed', { detail: e.detail }));
       if (type.startsWith('contact.') || type === 'account.updated') {
         count();
         session.dispatchEvent(new Event('contacts-changed'));

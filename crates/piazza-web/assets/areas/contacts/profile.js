@@ -2,11 +2,13 @@
 // username and bio as GET /accounts/{id} shows them to this account, with
 // Message for a contact, Add for anyone else, Edit for oneself; for a
 // contact, my remark (my own name for them, which only I see) above their
-// name, and a field to change it.
+// name, and a field to change it. Anyone but me can be blocked (after a
+// confirmation saying what that does) or unblocked; a block made on another
+// of my devices shows live.
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
-import { actions, avatar, toast } from '../../lib/ui.js';
+import { actions, avatar, openDialog, toast } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
 import { openDirectChat } from '../chat/index.js';
 import { addContact } from './index.js';
@@ -24,7 +26,23 @@ export function profileView(ctx) {
     error,
   );
   let isContact = false;
+  /** Whether I block them: null until GET /blocks answers. */
+  let blocked = null;
+  let shown = {};
+  const setBlocked = async (block) => {
+    error.textContent = '';
+    try {
+      if (block) await session.api.block(id);
+      else await session.api.unblock(id);
+      blocked = block;
+      toast(t(block ? 'blocks.blocked_toast' : 'blocks.unblocked_toast'), { tone: 'success', testid: 'block-toast' });
+      show(shown);
+    } catch (failure) {
+      error.textContent = problemText(failure);
+    }
+  };
   const show = (person) => {
+    shown = person;
     const name = person.display_name || person.username || id;
     const mine = id === session.me;
     const action = mine
@@ -61,9 +79,27 @@ export function profileView(ctx) {
       person.username ? h('p', { class: 'username' }, `@${person.username}`) : null,
       person.bio ? h('p', { class: 'bio', 'data-testid': 'profile-bio' }, person.bio) : null,
       isContact ? remarkForm(session, id, person.remark ?? '', error, () => show(session.people.get(id) ?? {})) : null,
-      actions(action),
+      blocked ? h('p', { class: 'hint', 'data-testid': 'profile-blocked' }, t('blocks.you_blocked')) : null,
+      actions(action, mine || blocked === null ? null : blockButton(name, blocked, setBlocked)),
     );
   };
+  const loadBlocked = () =>
+    session.api.blocks().then(
+      (answer) => {
+        blocked = answer.blocks.some((b) => b.account_id === id);
+        show(shown);
+      },
+      () => {},
+    );
+  const onBlocks = (/** @type {CustomEvent} */ e) => {
+    if (!page.isConnected) session.removeEventListener('blocks-changed', onBlocks);
+    else if (e.detail?.account_id === id) {
+      blocked = !!e.detail.blocked;
+      show(shown);
+    }
+  };
+  session.addEventListener('blocks-changed', onBlocks);
+  if (id !== session.me) loadBlocked();
   show(session.people.get(id) ?? {});
   Promise.all([
     session.api.account(id),
@@ -78,6 +114,30 @@ export function profileView(ctx) {
       else error.textContent = failure.status === 404 ? t('contacts.no_such_person') : problemText(failure);
     });
   return page;
+}
+
+/** Block (asked first, saying what it does) or Unblock. */
+function blockButton(name, blocked, setBlocked) {
+  if (blocked) {
+    return h('button', { type: 'button', 'data-testid': 'profile-unblock', onclick: () => setBlocked(false) }, t('blocks.unblock'));
+  }
+  const ask = () =>
+    openDialog({
+      title: t('blocks.confirm_title', { name }),
+      testid: 'block-dialog',
+      body: (close) => [
+        h('p', {}, t('blocks.confirm_text')),
+        actions(
+          h('button', { type: 'button', onclick: close, autofocus: true }, t('ui.cancel')),
+          h(
+            'button',
+            { type: 'button', class: 'danger', 'data-testid': 'block-confirm', onclick: () => (close(), setBlocked(true)) },
+            t('blocks.block'),
+          ),
+        ),
+      ],
+    });
+  return h('button', { type: 'button', 'data-testid': 'profile-block', onclick: ask }, t('blocks.block'));
 }
 
 /** The server's cap on a remark, in characters. */

@@ -1,12 +1,13 @@
 // The Me page: my own profile (picture, display name, bio; PATCH /me), my
 // contact QR code (contact-code.js), who sees when I am online (PATCH
-// /me/privacy) and my password (PUT /me/password, optionally logging my
-// other devices out).
+// /me/privacy), the accounts I block (blocked.js) and my password (PUT
+// /me/password, optionally logging my other devices out).
 
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { actions, avatar, toast } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
+import { blockedCard } from './blocked.js';
 import { contactCodeCard } from './contact-code.js';
 
 const DISPLAY_NAME_MAX = 64;
@@ -25,6 +26,7 @@ export function meView(ctx) {
     profileCard(session),
     contactCodeCard(session),
     privacyCard(session),
+    blockedCard(session),
     passwordCard(session),
   );
   return page;
