@@ -26,21 +26,8 @@ export function profileView(ctx) {
     error,
   );
   let isContact = false;
-  /** Whether I block them: null until GET /blocks answers. */
-  let blocked = null;
   let shown = {};
-  const setBlocked = async (block) => {
-    error.textContent = '';
-    try {
-      if (block) await session.api.block(id);
-      else await session.api.unblock(id);
-      blocked = block;
-      toast(t(block ? 'blocks.blocked_toast' : 'blocks.unblocked_toast'), { tone: 'success', testid: 'block-toast' });
-      show(shown);
-    } catch (failure) {
-      error.textContent = problemText(failure);
-    }
-  };
+  const blocking = blockControl(session, id, page, error, () => show(shown));
   const show = (person) => {
     shown = person;
     const name = person.display_name || person.username || id;
@@ -79,27 +66,10 @@ export function profileView(ctx) {
       person.username ? h('p', { class: 'username' }, `@${person.username}`) : null,
       person.bio ? h('p', { class: 'bio', 'data-testid': 'profile-bio' }, person.bio) : null,
       isContact ? remarkForm(session, id, person.remark ?? '', error, () => show(session.people.get(id) ?? {})) : null,
-      blocked ? h('p', { class: 'hint', 'data-testid': 'profile-blocked' }, t('blocks.you_blocked')) : null,
-      actions(action, mine || blocked === null ? null : blockButton(name, blocked, setBlocked)),
+      blocking.blocked ? h('p', { class: 'hint', 'data-testid': 'profile-blocked' }, t('blocks.you_blocked')) : null,
+      actions(action, mine || blocking.blocked === null ? null : blockButton(name, blocking.blocked, blocking.set)),
     );
   };
-  const loadBlocked = () =>
-    session.api.blocks().then(
-      (answer) => {
-        blocked = answer.blocks.some((b) => b.account_id === id);
-        show(shown);
-      },
-      () => {},
-    );
-  const onBlocks = (/** @type {CustomEvent} */ e) => {
-    if (!page.isConnected) session.removeEventListener('blocks-changed', onBlocks);
-    else if (e.detail?.account_id === id) {
-      blocked = !!e.detail.blocked;
-      show(shown);
-    }
-  };
-  session.addEventListener('blocks-changed', onBlocks);
-  if (id !== session.me) loadBlocked();
   show(session.people.get(id) ?? {});
   Promise.all([
     session.api.account(id),
@@ -114,6 +84,48 @@ export function profileView(ctx) {
       else error.textContent = failure.status === 404 ? t('contacts.no_such_person') : problemText(failure);
     });
   return page;
+}
+
+/**
+ * Whether I block `id` (null until GET /blocks answers, and for myself),
+ * kept live by 'blocks-changed' while the page is shown; `set(block)`
+ * blocks or unblocks. `redraw` runs on every change.
+ */
+function blockControl(session, id, page, error, redraw) {
+  const control = {
+    /** @type {boolean | null} */
+    blocked: null,
+    set: async (/** @type {boolean} */ block) => {
+      error.textContent = '';
+      try {
+        if (block) await session.api.block(id);
+        else await session.api.unblock(id);
+        control.blocked = block;
+        toast(t(block ? 'blocks.blocked_toast' : 'blocks.unblocked_toast'), { tone: 'success', testid: 'block-toast' });
+        redraw();
+      } catch (failure) {
+        error.textContent = problemText(failure);
+      }
+    },
+  };
+  if (id === session.me) return control;
+  const onBlocks = (/** @type {Event} */ e) => {
+    const detail = /** @type {CustomEvent} */ (e).detail;
+    if (!page.isConnected) session.removeEventListener('blocks-changed', onBlocks);
+    else if (detail?.account_id === id) {
+      control.blocked = !!detail.blocked;
+      redraw();
+    }
+  };
+  session.addEventListener('blocks-changed', onBlocks);
+  session.api.blocks().then(
+    (answer) => {
+      control.blocked = answer.blocks.some((b) => b.account_id === id);
+      redraw();
+    },
+    () => {},
+  );
+  return control;
 }
 
 /** Block (asked first, saying what it does) or Unblock. */
