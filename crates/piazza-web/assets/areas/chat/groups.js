@@ -129,7 +129,8 @@ function addMemberForm() {
   const select = h('select', { id: 'add-member', name: 'account_id' });
   const form = h(
     'form',
-    { class: 'inline' },
+    // Hidden until the group's view says the caller is its owner.
+    { class: 'inline', hidden: true },
     h('label', { for: 'add-member' }, t('group.add_member')),
     select,
     h('button', { type: 'submit' }, t('group.add')),
@@ -414,5 +415,6 @@ function groupEditForm(session, id, act) {
       await session.api.updateGroup(id, { avatar_media_id: uploaded.media_id });
     });
   });
-  return h('div', { class: 'group-tools' }, form, announce);
+  // Hidden until the group's view says the caller may use them.
+  return h('div', { class: 'group-tools', hidden: true }, form, announce);
 }
