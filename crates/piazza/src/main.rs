@@ -23,21 +23,32 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// With mimalloc's defaults, memory that a fast stream's buffers pass
 /// through stays resident: a 200 MiB upload grew the server's peak RSS by
 /// 12–20 MiB. Arenas committed as they are used and freed pages given back
-/// at once keep it near 9 MiB (`piazza bench media`, BENCHMARKS.md). An
+/// at once keep it near 5 MiB (`piazza bench media`, BENCHMARKS.md). An
 /// operator's own `MIMALLOC_ARENA_EAGER_COMMIT` or `MIMALLOC_PURGE_DELAY`
-/// wins.
-fn tune_allocator() {
+/// wins. It runs before `main`, from the loader's constructors: an arena
+/// is committed as the option says when it is made, and Rust's runtime
+/// allocates (making the first) before `main` begins. Nothing here
+/// allocates: the variables are read with `getenv`.
+extern "C" fn tune_allocator() {
     for (option, variable) in [
-        (MI_OPTION_ARENA_EAGER_COMMIT, "MIMALLOC_ARENA_EAGER_COMMIT"),
-        (MI_OPTION_PURGE_DELAY, "MIMALLOC_PURGE_DELAY"),
+        (MI_OPTION_ARENA_EAGER_COMMIT, c"MIMALLOC_ARENA_EAGER_COMMIT"),
+        (MI_OPTION_PURGE_DELAY, c"MIMALLOC_PURGE_DELAY"),
     ] {
-        if std::env::var_os(variable).is_none() {
-            // SAFETY: sets one of mimalloc's documented options to a
-            // documented value; it takes them at any time.
-            unsafe { libmimalloc_sys::mi_option_set(option, 0) };
+        // SAFETY: `getenv` of a NUL-terminated name, before any thread
+        // exists; then one of mimalloc's documented options set to a
+        // documented value, which it takes at any time.
+        unsafe {
+            if libc::getenv(variable.as_ptr()).is_null() {
+                libmimalloc_sys::mi_option_set(option, 0);
+            }
         }
     }
 }
+
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -73,7 +84,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tune_allocator();
     let cli = Cli::parse();
     // The server logs what it does; client commands speak through stdout
     // and only log when something is wrong.
