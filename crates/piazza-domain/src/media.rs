@@ -174,14 +174,6 @@ pub fn file_name(given: &str) -> Option<String> {
     (!name.is_empty() && name != "." && name != "..").then(|| name.to_owned())
 }
 
-/// A media's thumbnail: a PNG (when the picture has transparency) or a
-/// JPEG.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Thumbnail {
-    pub media_type: MediaType,
-    pub bytes: Vec<u8>,
-}
-
 /// An upload to keep, its file already durable: its type sniffed from its
 /// bytes, their SHA-256 and length computed as they arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use piazza_domain::AccountId;
@@ -22,13 +22,6 @@ pub const MEDIA_DIR: &str = "media";
 /// The folder under [`MEDIA_DIR`] where uploads are staged while they
 /// arrive: the same file system as the blobs, so keeping one is a rename.
 pub const STAGING_DIR: &str = ".staging";
-
-/// Where the file of the bytes hashing to `sha256` lives: sharded by the
-/// first two hex digits so no directory grows past a few thousand entries
-/// per million files.
-pub fn file_path(media_dir: &Path, sha256: &[u8; 32]) -> PathBuf {
-    media_dir.join(super::blobs::key(sha256))
-}
 
 pub fn hex(bytes: &[u8; 32]) -> String {
     use std::fmt::Write as _;

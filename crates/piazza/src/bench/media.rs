@@ -99,7 +99,7 @@ pub async fn run(server: &mut Server, args: &MediaArgs) -> anyhow::Result<Report
             uploaded.bytes
         ));
     }
-    if sent_hash != received_hash || uploaded.sha256 != hex(&sent_hash) {
+    if sent_hash != received_hash || uploaded.sha256 != piazza_core::media::files::hex(&sent_hash) {
         report.fail("the bytes came back different".to_owned());
     }
     Ok(report)
@@ -156,8 +156,4 @@ async fn download(
         hasher.update(&chunk);
     }
     Ok((received, hasher.finalize().into()))
-}
-
-fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
