@@ -27,7 +27,7 @@ async fn upload_raw(user: &User, body: &[u8], content_type: &str) -> piazza_clie
         .expect("the server answers")
 }
 
-fn problem_code(answer: &piazza_client::RawResponse) -> String {
+pub fn problem_code(answer: &piazza_client::RawResponse) -> String {
     assert_eq!(
         answer.content_type.as_deref(),
         Some("application/problem+json"),

@@ -32,10 +32,7 @@ fn header<'a>(answer: &'a piazza_client::RawResponse, name: &str) -> &'a str {
         .unwrap_or("")
 }
 
-fn code(answer: &piazza_client::RawResponse) -> String {
-    let problem: serde_json::Value = serde_json::from_slice(&answer.body).expect("a problem");
-    problem["code"].as_str().unwrap_or_default().to_owned()
-}
+use crate::media::problem_code as code;
 
 const PAGE: &[u8] = b"<!doctype html><script>fetch('/api/v1/me')</script>";
 
