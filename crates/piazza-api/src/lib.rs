@@ -340,6 +340,11 @@ pub struct ConversationView {
     /// Absent for a group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_read_seq: Option<i64>,
+    /// The caller's own name for the peer of a direct conversation (`PATCH
+    /// /api/v1/contacts/{account_id}`), shown instead of `title` where set;
+    /// absent when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
     /// Messages after `read_seq` (the same as `unread`).
     #[serde(default)]
     pub unread_count: i64,

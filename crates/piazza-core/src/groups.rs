@@ -251,10 +251,8 @@ pub fn set_role(
         role,
         by: actor,
     };
-    for member in tx.reads().member_ids(conversation)? {
-        tx.append_log(member, event.clone())?;
-    }
-    Ok(())
+    let members = tx.reads().member_ids(conversation)?;
+    tx.append_to_all(&members, &event)
 }
 
 /// A member makes an invitation into a group (see the module's rules),

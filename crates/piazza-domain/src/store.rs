@@ -342,6 +342,9 @@ pub struct ConversationSummary {
     /// How far the peer of a direct conversation has read it (its
     /// `read_seq`); `None` for a group.
     pub peer_read_seq: Option<Seq>,
+    /// This member's own name for the peer of a direct conversation (its
+    /// remark), if it gave one.
+    pub peer_remark: Option<String>,
     /// When a message was last sent (or the conversation created); the
     /// list is ordered by it, newest first, after the pinned ones.
     pub last_activity_at: Timestamp,

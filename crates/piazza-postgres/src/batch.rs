@@ -634,6 +634,29 @@ impl Conn {
         )
     }
 
+    /// Fetches and locks every one of `accounts`' log heads the cache
+    /// lacks, in one round: a miss names them all, so a message to a group
+    /// of 500 stops once for its heads rather than once per member.
+    pub(crate) fn log_heads_locked(&mut self, accounts: &[i64]) -> Result<()> {
+        let cache = &self.batch_mut().cache;
+        let missing: HashSet<i64> = accounts
+            .iter()
+            .copied()
+            .filter(|account| !cache.heads.contains_key(account))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let noted = missing.clone();
+        if self
+            .batch_mut()
+            .missed(|misses| misses.heads.extend(noted))?
+        {
+            fetch::heads(self, missing)?;
+        }
+        Ok(())
+    }
+
     /// Makes sure `count` ids of `table` are at hand (a miss if not).
     pub(crate) fn ids_at_hand(&mut self, table: IdTable, count: usize) -> Result<()> {
         if self.batch_mut().ids_available(table) >= count {

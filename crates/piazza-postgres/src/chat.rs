@@ -307,6 +307,8 @@ impl Reads for Db<'_> {
                         (SELECT count(*) FROM mentions x
                          WHERE x.conversation_id = c.id AND x.account_id IN ($1, 0)
                            AND x.seq > page.read_seq),
+                        (SELECT k.remark FROM contacts k
+                         WHERE k.account_id = $1 AND k.contact_id = peer.id),
                         ",
                 message_columns!(),
                 " FROM page JOIN conversations c ON c.id = page.id
@@ -447,6 +449,7 @@ fn summary_of(row: &Row) -> Result<ConversationSummary> {
         avatar_media_id: avatar.map(MediaId::from_row),
         peer,
         peer_read_seq: row.get::<_, Option<i64>>(12).map(Seq::from_store),
+        peer_remark: row.get(17),
         last_activity_at: Timestamp::from_unix_ms(row.get(8)),
         settings: ConversationSettings {
             muted: row.get(13),
@@ -454,8 +457,8 @@ fn summary_of(row: &Row) -> Result<ConversationSummary> {
             archived: row.get(15),
         },
         mention_count: row.get(16),
-        last_message: match row.get::<_, Option<i64>>(17) {
-            Some(_) => Some(message_at(row, 17)?),
+        last_message: match row.get::<_, Option<i64>>(18) {
+            Some(_) => Some(message_at(row, 18)?),
             None => None,
         },
     })

@@ -74,6 +74,11 @@ impl Tx for PgTx<'_> {
         Ok(seq)
     }
 
+    fn will_append(&mut self, accounts: &[AccountId]) -> Result<()> {
+        let rows: Vec<i64> = accounts.iter().map(|account| account.row()).collect();
+        self.db.0.log_heads_locked(&rows)
+    }
+
     fn notice(&mut self, notice: Notice) {
         self.notices.push(notice);
     }

@@ -636,7 +636,8 @@ fn conversations(
                 page.muted, page.pinned, page.archived, page.from_seq,
                 (SELECT COUNT(*) FROM mentions x
                  WHERE x.conversation_id = c.id AND x.account_id IN (?1, 0)
-                   AND x.seq > page.read_seq)
+                   AND x.seq > page.read_seq),
+                (SELECT k.remark FROM contacts k WHERE k.account_id = ?1 AND k.contact_id = peer.id)
          FROM page JOIN conversations c ON c.id = page.id
          LEFT JOIN accounts peer ON c.kind = 0 AND peer.id =
              (SELECT p.account_id FROM members p
@@ -705,6 +706,7 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
         avatar_media_id: avatar.map(MediaId::from_row),
         peer,
         peer_read_seq: row.get::<_, Option<i64>>(12)?.map(Seq::from_store),
+        peer_remark: row.get(18)?,
         last_activity_at: Timestamp::from_unix_ms(row.get(8)?),
         settings: ConversationSettings {
             muted: row.get(13)?,

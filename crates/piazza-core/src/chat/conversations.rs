@@ -110,10 +110,7 @@ fn announce_new(
         admins: Vec::new(),
         announcement: String::new(),
     };
-    for member in members {
-        tx.append_log(member, event.clone())?;
-    }
-    Ok(())
+    tx.append_to_all(&members, &event)
 }
 
 /// The owner adds a contact to a group; the newcomer sees the messages
@@ -195,10 +192,7 @@ pub(crate) fn admit(
         by,
         member: named(tx, member)?,
     };
-    for account in members {
-        tx.append_log(account, event.clone())?;
-    }
-    Ok(())
+    tx.append_to_all(&members, &event)
 }
 
 /// The owner removes a member, an admin removes a plain member, or a
@@ -274,10 +268,7 @@ fn take_out(
         owner,
         member: named(tx, member)?,
     };
-    for account in members {
-        tx.append_log(account, event.clone())?;
-    }
-    Ok(())
+    tx.append_to_all(&members, &event)
 }
 
 /// The owner or an admin changes a group's title, picture (one of their
@@ -335,10 +326,8 @@ pub fn update_group(
         announcement,
         join_approval,
     };
-    for member in tx.reads().member_ids(conversation)? {
-        tx.append_log(member, event.clone())?;
-    }
-    Ok(())
+    let members = tx.reads().member_ids(conversation)?;
+    tx.append_to_all(&members, &event)
 }
 
 /// `actor`'s membership of a group it owns, locked for the change.

@@ -117,6 +117,7 @@ pub fn append_message(
     client_msg_id: ClientMsgId,
     body: Body,
 ) -> Result<Arc<Message>> {
+    tx.will_append(&members)?;
     let now = tx.now();
     let seq = tx.next_seq(conversation, last_seq, now)?;
     let message_id = tx.insert_message(&NewMessage {
@@ -144,9 +145,7 @@ pub fn append_message(
         recalled: None,
         extra: body.extra,
     });
-    for member in members {
-        tx.append_log(member, Event::MessageNew(Arc::clone(&message)))?;
-    }
+    tx.append_to_all(&members, &Event::MessageNew(Arc::clone(&message)))?;
     Ok(message)
 }
 

@@ -59,20 +59,16 @@ pub fn react(
         return Ok(());
     }
     // Only those who can see it: a newer member never learns it existed.
-    for member in tx.reads().members_seeing(conversation, found.seq)? {
-        tx.append_log(
-            member,
-            Event::MessageReaction {
-                conversation_id: conversation,
-                message_id: message,
-                seq: found.seq,
-                account_id: account,
-                emoji: emoji.clone(),
-                added,
-            },
-        )?;
-    }
-    Ok(())
+    let members = tx.reads().members_seeing(conversation, found.seq)?;
+    let event = Event::MessageReaction {
+        conversation_id: conversation,
+        message_id: message,
+        seq: found.seq,
+        account_id: account,
+        emoji: emoji.clone(),
+        added,
+    };
+    tx.append_to_all(&members, &event)
 }
 
 /// `rows` (as [`crate::chat::Reads::reactions`] gives them) by message,

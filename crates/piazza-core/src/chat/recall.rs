@@ -68,17 +68,14 @@ pub fn recall_message(
         return now_found.ok_or_else(|| Error::missing(message));
     }
     // Only those who can see it: a newer member never learns it existed.
-    for member in tx.reads().members_seeing(conversation, found.seq)? {
-        tx.append_log(
-            member,
-            Event::MessageRecalled {
-                conversation_id: conversation,
-                message_id: message,
-                seq: found.seq,
-                by: account,
-            },
-        )?;
-    }
+    let members = tx.reads().members_seeing(conversation, found.seq)?;
+    let event = Event::MessageRecalled {
+        conversation_id: conversation,
+        message_id: message,
+        seq: found.seq,
+        by: account,
+    };
+    tx.append_to_all(&members, &event)?;
     Ok(recalled(found, recall))
 }
 

@@ -172,6 +172,7 @@ fn conversation_view(summary: ConversationSummary) -> ConversationView {
         avatar_media_id: summary.avatar_media_id.map(|media| media.to_string()),
         peer: summary.peer.map(|peer| peer.to_string()),
         peer_read_seq: summary.peer_read_seq.map(Seq::get),
+        remark: summary.peer_remark,
         unread_count: summary.unread,
         mention_count: summary.mention_count,
         last_message: summary.last_message.as_ref().map(compose::preview),

@@ -164,7 +164,7 @@ impl Directory {
                 view.conversation_id.clone(),
                 Conversation {
                     group: view.kind == "group",
-                    title: shown(&view.title),
+                    title: shown(view.remark.as_ref().unwrap_or(&view.title)),
                     peer: view.peer.clone().or(known.and_then(|known| known.peer)),
                     peer_read_seq: view.peer_read_seq,
                 },
@@ -779,6 +779,7 @@ mod tests {
             avatar_media_id: None,
             peer: (kind == "direct").then(|| "acct_2".to_owned()),
             peer_read_seq: (kind == "direct").then_some(3),
+            remark: None,
             unread_count: 2,
             mention_count: 0,
             last_message: None,

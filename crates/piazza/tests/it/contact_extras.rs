@@ -39,6 +39,22 @@ async fn a_remark_is_the_callers_own_and_reaches_only_its_devices() {
     assert_eq!(field(&event, "remark"), &json!("Bobby from work"));
     let listed = ann.client.contacts().await.unwrap().contacts;
     assert_eq!(listed[0].remark.as_deref(), Some("Bobby from work"));
+    // The conversation list names the peer by it too, for Ann alone.
+    let direct = ann.client.open_direct(&bob.account_id).await.unwrap();
+    let remark_in_list = |user: &User| {
+        let client = user.client.clone();
+        let direct = direct.clone();
+        async move {
+            let list = client.conversations().await.unwrap().conversations;
+            let found = list.into_iter().find(|c| c.conversation_id == direct);
+            found.expect("listed").remark
+        }
+    };
+    assert_eq!(
+        remark_in_list(&ann).await.as_deref(),
+        Some("Bobby from work")
+    );
+    assert_eq!(remark_in_list(&bob).await, None);
 
     // The same remark again changes nothing and logs nothing.
     ann.client

@@ -430,7 +430,7 @@ export class ChatState extends EventTarget {
     if (conversation?.kind === 'group') return conversation.title || t('group.untitled');
     const peer = this.peerOf(conversationId);
     const person = peer ? this.session.people.get(peer) : null;
-    return person?.remark || person?.display_name || conversation?.title || person?.username || t('chat.direct');
+    return person?.remark || conversation?.remark || person?.display_name || conversation?.title || person?.username || t('chat.direct');
   }
 
   /**
