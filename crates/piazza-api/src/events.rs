@@ -39,6 +39,8 @@ pub enum Event {
     /// admins' logs).
     #[serde(rename = "conversation.join_requested")]
     JoinRequested(JoinRequestedEvent),
+    #[serde(rename = "conversation.join_declined")]
+    JoinDeclined(JoinDeclinedEvent),
     #[serde(rename = "conversation.member_added")]
     MemberAdded(MemberAddedEvent),
     #[serde(rename = "conversation.member_removed")]
@@ -176,6 +178,19 @@ pub struct JoinRequestedEvent {
     #[serde(flatten)]
     #[schema(nullable = false)]
     pub member: Option<AccountName>,
+}
+
+/// A join request was declined: to the requester (it no longer waits) and
+/// to the group's owner and admins (it leaves their lists).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JoinDeclinedEvent {
+    pub conversation_id: String,
+    /// Who had asked.
+    pub account_id: String,
+    /// The owner or admin who declined.
+    pub by: String,
+    /// The group's title, for a requester who is not in it.
+    pub title: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -385,17 +385,16 @@ fn request_to_join(
         account_id: account,
         member: named(tx, account)?,
     };
-    let rows = tx.reads().member_rows(conversation)?;
-    let admins = rows.iter().filter(|row| row.admin).map(|row| row.account);
-    for manager in owner.into_iter().chain(admins) {
-        tx.append_log(manager, event.clone())?;
-    }
+    let managers = managers(tx.reads(), owner, conversation)?;
+    tx.append_to_all(&managers, &event)?;
     Ok(Joined::Pending(request))
 }
 
 /// A manager approves (the requester becomes a member, within the group's
 /// size) or declines a pending request; either way it is no longer
 /// pending, and a declined requester may ask again with an invitation.
+/// A decline is told to the requester and to the group's managers
+/// (`conversation.join_declined`); an approval, by `member_added`.
 pub fn decide_join_request(
     tx: &mut dyn Tx,
     actor: AccountId,
@@ -403,17 +402,54 @@ pub fn decide_join_request(
     account: AccountId,
     decision: Decision,
 ) -> Result<()> {
-    managed_group(tx, actor, conversation)?;
+    let membership = managed_group(tx, actor, conversation)?;
     if !tx.delete_join_request(conversation, account)? {
         return Err(Rejection::JoinRequestNotFound.into());
     }
-    if decision == Decision::Decline || tx.reads().membership(account, conversation)?.is_some() {
+    if decision == Decision::Decline {
+        return declined(tx, &membership, conversation, account, actor);
+    }
+    if tx.reads().membership(account, conversation)?.is_some() {
         return Ok(());
     }
     let locked = tx
         .conversation_for_update(conversation)?
         .ok_or_else(|| Error::missing(conversation))?;
     admit(tx, conversation, account, actor, &locked)
+}
+
+fn declined(
+    tx: &mut dyn Tx,
+    membership: &Membership,
+    conversation: ConversationId,
+    account: AccountId,
+    by: AccountId,
+) -> Result<()> {
+    let title = tx
+        .reads()
+        .group_look(conversation)?
+        .title
+        .unwrap_or_default();
+    let event = Event::JoinDeclined {
+        conversation_id: conversation,
+        account_id: account,
+        by,
+        title,
+    };
+    let mut told = managers(tx.reads(), membership.owner, conversation)?;
+    told.push(account);
+    tx.append_to_all(&told, &event)
+}
+
+/// A group's owner and admins.
+fn managers(
+    read: &mut dyn Read,
+    owner: Option<AccountId>,
+    conversation: ConversationId,
+) -> Result<Vec<AccountId>> {
+    let rows = read.member_rows(conversation)?;
+    let admins = rows.iter().filter(|row| row.admin).map(|row| row.account);
+    Ok(owner.into_iter().chain(admins).collect())
 }
 
 /// The pending join requests of a group the viewer manages.

@@ -229,6 +229,15 @@ pub enum Event {
         /// The requester's name and picture.
         member: Named,
     },
+    /// A manager declined a join request (the requester's log, whose
+    /// request no longer waits, and the owner's and admins', whose lists
+    /// it leaves). `title` names the group to a requester who is not in it.
+    JoinDeclined {
+        conversation_id: ConversationId,
+        account_id: AccountId,
+        by: AccountId,
+        title: String,
+    },
     /// The owner made a member an admin, or an admin a member again
     /// (every member's log). Ownership moves only through
     /// `MemberRemoved`'s `owner`, when the owner leaves.
@@ -463,6 +472,7 @@ impl Event {
             Event::ConversationUpdated { .. } => "conversation.updated",
             Event::MemberRoleChanged { .. } => "conversation.role_changed",
             Event::JoinRequested { .. } => "conversation.join_requested",
+            Event::JoinDeclined { .. } => "conversation.join_declined",
             Event::ContactRequest { .. } => "contact.request",
             Event::ContactRequestDeclined { .. } => "contact.request_declined",
             Event::ContactAdded { .. } => "contact.added",

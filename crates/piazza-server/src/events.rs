@@ -38,6 +38,7 @@ pub fn wire(event: &Event) -> api::Event {
         | Event::ConversationUpdated { .. }
         | Event::MemberRoleChanged { .. }
         | Event::JoinRequested { .. }
+        | Event::JoinDeclined { .. }
         | Event::MemberAdded { .. }
         | Event::MemberRemoved { .. }
         | Event::ReadMarker { .. }
@@ -137,6 +138,17 @@ fn conversation_event(event: &Event) -> api::Event {
             conversation_id: conversation_id.to_string(),
             account_id: account_id.to_string(),
             member: account_name(member),
+        }),
+        Event::JoinDeclined {
+            conversation_id,
+            account_id,
+            by,
+            title,
+        } => api::Event::JoinDeclined(api::JoinDeclinedEvent {
+            conversation_id: conversation_id.to_string(),
+            account_id: account_id.to_string(),
+            by: by.to_string(),
+            title: title.clone(),
         }),
         Event::MemberAdded {
             conversation_id,

@@ -33,6 +33,7 @@ pub fn covers(event: &Event) -> &'static str {
         | Event::ConversationUpdated { .. }
         | Event::MemberRoleChanged { .. }
         | Event::JoinRequested { .. }
+        | Event::JoinDeclined { .. }
         | Event::MemberAdded { .. }
         | Event::MemberRemoved { .. }
         | Event::ContactRequest { .. }
@@ -224,6 +225,15 @@ fn chat() -> Vec<(&'static str, Event)> {
                 conversation_id: conversation(),
                 account_id: account(4),
                 member: named(Some("Dan"), None),
+            },
+        ),
+        (
+            "join declined",
+            Event::JoinDeclined {
+                conversation_id: conversation(),
+                account_id: account(4),
+                by: account(1),
+                title: "Weekend".into(),
             },
         ),
         (

@@ -94,6 +94,17 @@ pub enum Event {
         #[serde(flatten)]
         member: Named,
     },
+    #[serde(rename = "conversation.join_declined")]
+    JoinDeclined {
+        #[serde(rename = "conversation_id")]
+        conversation_id: ConversationId,
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(rename = "by")]
+        by: AccountId,
+        #[serde(rename = "title")]
+        title: String,
+    },
     #[serde(rename = "conversation.role_changed")]
     MemberRoleChanged {
         #[serde(rename = "conversation_id")]
@@ -609,6 +620,7 @@ event_twins! {
         },
         MemberRoleChanged { conversation_id, account_id, role, by },
         JoinRequested { conversation_id, account_id, member },
+        JoinDeclined { conversation_id, account_id, by, title },
         MemberAdded { conversation_id, account_id, by, member },
         MemberRemoved { conversation_id, account_id, by, owner, member },
         ContactRequest { request_id, from, to, greeting },

@@ -56,6 +56,10 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"cursor":"v1.11","type":"conversation.join_requested","at":"2023-11-14T22:13:20.456Z","account_id":"acct_4","avatar_media_id":null,"conversation_id":"conv_3","display_name":"Dan"}"#,
     ),
     (
+        "join declined",
+        r#"{"cursor":"v1.11","type":"conversation.join_declined","at":"2023-11-14T22:13:20.456Z","account_id":"acct_4","by":"acct_1","conversation_id":"conv_3","title":"Weekend"}"#,
+    ),
+    (
         "admin made member",
         r#"{"cursor":"v1.11","type":"conversation.role_changed","at":"2023-11-14T22:13:20.456Z","account_id":"acct_2","by":"acct_1","conversation_id":"conv_3","role":"member"}"#,
     ),

@@ -591,6 +591,17 @@ async fn approval_mode_makes_joins_wait_for_an_admin() {
     assert_eq!(role_of(&view, &eve), "none");
     let added = logged(cat, "conversation.member_added").await;
     assert_eq!(added.last().unwrap()["by"], bob.account_id.as_str());
+    // The decline reaches eve (naming the group) and the managers, and no
+    // one else; dan's approval was no decline.
+    for (user, count) in [(&eve, 1), (ann, 1), (bob, 1), (cat, 0), (&dan, 0)] {
+        let declined = logged(user, "conversation.join_declined").await;
+        assert_eq!(declined.len(), count, "{}", user.username);
+        if count > 0 {
+            assert_eq!(declined[0]["account_id"], eve.account_id.as_str());
+            assert_eq!(declined[0]["by"], ann.account_id.as_str());
+            assert_eq!(declined[0]["title"], "Closed");
+        }
+    }
     // Declined, eve may ask again; joined, dan is answered "joined".
     let asked = eve.client.accept_invite(&invite.payload).await.unwrap();
     assert_eq!(asked.state, "pending");

@@ -56,6 +56,10 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"type":"conversation.join_requested","conversation_id":3,"account_id":4,"display_name":"Dan"}"#,
     ),
     (
+        "join declined",
+        r#"{"type":"conversation.join_declined","conversation_id":3,"account_id":4,"by":1,"title":"Weekend"}"#,
+    ),
+    (
         "admin made member",
         r#"{"type":"conversation.role_changed","conversation_id":3,"account_id":2,"role":"member","by":1}"#,
     ),
@@ -223,7 +227,7 @@ const GOLDEN: &[(&str, &str)] = &[
 
 /// How many variants `domain::Event` has: `examples::covers` names them
 /// all, so adding one sends its author there, and here.
-const EVENT_VARIANTS: usize = 38;
+const EVENT_VARIANTS: usize = 39;
 
 fn store(event: &domain::Event) -> String {
     serde_json::to_string(&Event::from(event)).unwrap()

@@ -343,6 +343,12 @@ export function joinView(ctx) {
       const answer = await session.api.acceptInvite(ctx.params.payload);
       if (answer.state === 'pending') {
         status.textContent = t('group.join_pending');
+        const declined = (event) => {
+          if (event.detail.conversationId !== answer.conversation_id) return;
+          status.textContent = t('group.join_declined', { title: event.detail.title });
+          session.state.chat.removeEventListener('join-declined', declined);
+        };
+        session.state.chat.addEventListener('join-declined', declined);
         return;
       }
       await session.state.chat.load();

@@ -933,6 +933,15 @@ export class ChatState extends EventTarget {
       case 'conversation.join_requested':
         this.noteGroup(event);
         break;
+      case 'conversation.join_declined':
+        // The requester learns its request no longer waits; the owner and
+        // admins see it leave their lists.
+        if (event.account_id === this.session.me) {
+          this.dispatchEvent(new CustomEvent('join-declined', { detail: { conversationId: event.conversation_id, title: event.title } }));
+        } else {
+          this.noteGroup(event);
+        }
+        break;
       case 'conversation.member_added':
         this.members.get(event.conversation_id)?.add(event.account_id);
         this.dispatchEvent(new CustomEvent('group', { detail: { conversationId: event.conversation_id } }));

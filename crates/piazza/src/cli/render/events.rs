@@ -277,6 +277,14 @@ fn conversation(what: &str, fields: &Fields<'_>, directory: &Directory) -> Optio
             "{} asks to join {place} (piazza group approve {id} {account}, or decline)",
             directory.who(account)
         ),
+        "join_declined" if directory.is_me(account) => format!(
+            "{by} declined your request to join {}",
+            super::shown(fields.str("title"))
+        ),
+        "join_declined" => format!(
+            "{by} declined {}'s request to join {place}",
+            directory.who(account)
+        ),
         "role_changed" => {
             let who = directory.who(account);
             match fields.str("role") {
@@ -658,6 +666,14 @@ mod tests {
                 "display_name": "Eve Wu", "avatar_media_id": null})
             ),
             "Eve Wu asks to join Weekend (piazza group approve conv_2 acct_9, or decline)"
+        );
+        assert_eq!(
+            said(
+                "conversation.join_declined",
+                json!({"conversation_id": "conv_7", "account_id": "acct_1", "by": "acct_2",
+                "title": "Book club"})
+            ),
+            "Bob Chen (@bob) declined your request to join Book club"
         );
         // A member named by display name alone, not otherwise known.
         assert_eq!(
