@@ -144,14 +144,6 @@ parameters = { "path.id" = "${MERCHANT}" }
 include-name = "DELETE /api/v1/devices/{device_id}"
 parameters = { "path.device_id" = "${SPARE_DEVICE}" }
 
-# A group's PATCH answers 404 media_not_found for an avatar_media_id that
-# is not the caller's upload (as PATCH /me does): the missing resource is
-# the media named in the body, not the group, which the stateful phase's
-# "created resource not found" check cannot tell apart. The operation
-# stays in the coverage and fuzzing phases, with every check.
-[[operations]]
-include-name = "PATCH /api/v1/conversations/{id}"
-phases.stateful.enabled = false
 EOF
 
 # Every check that holds. Not yet: positive_data_acceptance and

@@ -113,6 +113,9 @@ pub enum Rejection {
     PaymentNotPending { status: &'static str },
     #[error("no such media")]
     MediaNotFound,
+    /// A media id in a request's body that is not one (`med_<number>`).
+    #[error("`media_id` must be a media id such as med_12, as the upload answered")]
+    InvalidMediaId,
     #[error(
         "the server found damage in its store and has halted all money movement until an operator restores it"
     )]

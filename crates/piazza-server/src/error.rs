@@ -161,6 +161,7 @@ impl From<Rejection> for ApiError {
             Rejection::PaymentCodeExpired => (StatusCode::GONE, "payment_code_expired"),
             Rejection::PaymentCodeUsed => (StatusCode::CONFLICT, "payment_code_used"),
             Rejection::MediaNotFound => (StatusCode::NOT_FOUND, "media_not_found"),
+            Rejection::InvalidMediaId => (StatusCode::BAD_REQUEST, "invalid_media_id"),
             Rejection::MoneyHalted => (StatusCode::SERVICE_UNAVAILABLE, "money_halted"),
             Rejection::MediaQuotaExceeded { .. } => {
                 (StatusCode::INSUFFICIENT_STORAGE, "media_quota_exceeded")

@@ -72,7 +72,7 @@ fn invalid_kind(kind: &str) -> ApiError {
 
 fn parse_content(content: &MessageContent) -> Result<Content, ApiError> {
     if let Some(media) = &content.media_id {
-        let media = MediaId::parse(media).map_err(|_| ApiError::from(Rejection::MediaNotFound))?;
+        let media = super::media::body_media_id(media)?;
         let kind = match content.kind.as_deref() {
             None => None,
             Some(kind) => Some(

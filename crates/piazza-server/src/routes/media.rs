@@ -376,9 +376,16 @@ fn attachment_disposition(name: Option<&str>) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
-/// An id that cannot exist is answered like one not shown to the caller.
+/// An id in a path that cannot exist is answered like one not shown to
+/// the caller.
 fn media_id(text: &str) -> Result<MediaId, ApiError> {
     MediaId::parse(text).map_err(|_| Rejection::MediaNotFound.into())
+}
+
+/// A media id in a request's body: one that is not an id is bad input
+/// (400 `invalid_media_id`); whether it is the caller's is the rules' to say.
+pub fn body_media_id(text: &str) -> Result<MediaId, ApiError> {
+    MediaId::parse(text).map_err(|_| Rejection::InvalidMediaId.into())
 }
 
 #[cfg(test)]

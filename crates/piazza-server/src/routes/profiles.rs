@@ -95,8 +95,7 @@ pub async fn avatar_change(
         None => Ok(FieldChange::Keep),
         Some(None) => Ok(FieldChange::Clear),
         Some(Some(media)) => {
-            let media =
-                MediaId::parse(&media).map_err(|_| ApiError::from(Rejection::MediaNotFound))?;
+            let media = super::media::body_media_id(&media)?;
             let picture_max = app.limits.media_bytes_max as u64;
             let thumbnail = piazza_core::media::Reading::Thumbnail;
             app.store

@@ -218,8 +218,8 @@ async fn a_refused_profile_change_changes_nothing() {
         ),
         (
             json!({"avatar_media_id": "cat.png"}),
-            404,
-            "media_not_found",
+            400,
+            "invalid_media_id",
         ),
         (
             json!({"bio": "ok", "avatar_media_id": broken}),
