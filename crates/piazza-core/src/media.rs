@@ -240,6 +240,16 @@ pub struct UploadRules {
 }
 
 impl Core {
+    /// Deletes staged uploads not written to for `older_than` (at least
+    /// an upload's deadline): what uploads cut off by a crash left behind.
+    pub async fn sweep_staged_uploads(&self, older_than: std::time::Duration) -> Result<usize> {
+        let staging = self.media.staging.clone();
+        tokio::task::spawn_blocking(move || files::sweep_staging(&staging, older_than))
+            .await
+            .map_err(|error| crate::Error::Engine(format!("the staging sweep failed: {error}")))?
+            .map_err(|error| crate::Error::Engine(format!("cannot sweep staged uploads: {error}")))
+    }
+
     /// Keeps an upload of `uploader`'s as it arrives (`body`): streamed to
     /// a staged file and hashed, refused as soon as it passes its kind's
     /// cap, its type read from its bytes (`declared`, if a picture, audio

@@ -56,6 +56,7 @@ pub async fn run(app: App, every: Duration) {
                 )
             })
             .await;
+            sweep_staged_uploads(&app).await;
         }
         sweeps = sweeps.wrapping_add(1);
     }
@@ -63,6 +64,17 @@ pub async fn run(app: App, every: Duration) {
 
 /// Runs `job` until it touches fewer than a whole batch (or fails: the
 /// next sweep tries again).
+/// Staged uploads untouched for twice an upload's deadline were cut off
+/// by a crash: nothing will ever finish them.
+async fn sweep_staged_uploads(app: &App) {
+    let older_than = Duration::from_secs(app.limits.media_upload_timeout_s.saturating_mul(2));
+    match app.store.sweep_staged_uploads(older_than).await {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(deleted, "deleted uploads a crash cut off"),
+        Err(error) => tracing::warn!(%error, "sweeping staged uploads"),
+    }
+}
+
 async fn drain<F, Fut>(what: &str, mut job: F)
 where
     F: FnMut() -> Fut,

@@ -97,6 +97,28 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     written
 }
 
+/// Deletes the files of `staging_dir` last written before `older_than`
+/// ago: uploads a crash or a kill cut off (a live upload writes its file
+/// as it arrives, and none outlives its deadline). How many it deleted.
+pub fn sweep_staging(
+    staging_dir: &Path,
+    older_than: std::time::Duration,
+) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(staging_dir) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        other => other?,
+    };
+    let mut deleted = 0;
+    for entry in entries {
+        let entry = entry?;
+        let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+        if age > older_than && std::fs::remove_file(entry.path()).is_ok() {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
@@ -154,5 +176,39 @@ impl Drop for UploadTurn {
         if Arc::strong_count(&self.lock) == 2 {
             locks.remove(&self.account);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::sweep_staging;
+
+    #[test]
+    fn the_staging_sweep_deletes_only_what_was_left_long_enough() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join(".staging");
+        assert_eq!(
+            sweep_staging(&staging, Duration::ZERO).unwrap(),
+            0,
+            "no dir yet"
+        );
+        std::fs::create_dir(&staging).unwrap();
+        std::fs::write(staging.join("cut-off"), b"half an upload").unwrap();
+        assert_eq!(
+            sweep_staging(&staging, Duration::from_secs(3600)).unwrap(),
+            0
+        );
+        assert!(
+            staging.join("cut-off").exists(),
+            "young: it may be in flight"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            sweep_staging(&staging, Duration::from_millis(10)).unwrap(),
+            1
+        );
+        assert!(!staging.join("cut-off").exists());
     }
 }
