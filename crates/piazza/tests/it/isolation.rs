@@ -33,6 +33,10 @@ struct Owned {
     group: String,
     /// Ann's message in the direct conversation.
     message: String,
+    /// A picture and a file ann sent cat (so cat may fetch them, and
+    /// nobody else).
+    picture: String,
+    file: String,
     phone_device: String,
     request: String,
     transfer: String,
@@ -125,6 +129,18 @@ fn attempts(owned: &Owned, bob: &User) -> Vec<Attempt> {
             Some(json!({"remark": "mine now"})),
             (404, "contact_not_found"),
         ));
+    }
+    // Media sent to someone else: the bytes, the variants, a range of
+    // them; a file is not a picture, and is refused the same.
+    for media in [&owned.picture, &owned.file] {
+        for path in [
+            "/api/v1/media/{id}",
+            "/api/v1/media/{id}/thumbnail",
+            "/api/v1/media/{id}/preview",
+        ] {
+            let not_found = (404, "media_not_found");
+            attempts.push(attempt(Method::GET, path, media, "med_", None, not_found));
+        }
     }
     for conversation in [&owned.direct, &owned.group] {
         attempts.extend([
@@ -498,6 +514,7 @@ async fn owner_with_one_of_everything(app: &TestApp) -> Owned {
             .expect("message sent");
         sent.push(message.message_id);
     }
+    let (picture, file) = media_sent_to(&ann, &direct).await;
     let request = ann
         .client
         .request_contact("dan", Some("hi dan"))
@@ -577,6 +594,8 @@ async fn owner_with_one_of_everything(app: &TestApp) -> Owned {
         direct,
         group,
         message: sent.swap_remove(0),
+        picture,
+        file,
         request,
         transfer,
         red_packet,
@@ -584,6 +603,35 @@ async fn owner_with_one_of_everything(app: &TestApp) -> Owned {
         payment_done,
         payment_waiting: waiting.1["payment_id"].as_str().unwrap().to_owned(),
     }
+}
+
+/// Ann uploads a picture and a file and sends both into `direct`.
+async fn media_sent_to(ann: &User, direct: &str) -> (String, String) {
+    let (picture, _) = ann
+        .client
+        .upload_media(crate::media::TINY_PNG.to_vec(), "image/png")
+        .await
+        .expect("picture uploaded");
+    ann.client
+        .send_image(direct, "m3", &picture.media_id, "ann's secret plans")
+        .await
+        .expect("picture sent");
+    let notes = b"ann's secret plans, in a file".to_vec();
+    let (file, _) = ann
+        .client
+        .upload_file(notes, Some("plans.txt"))
+        .await
+        .expect("file uploaded");
+    let content = piazza_api::MessageContent {
+        kind: Some("file".into()),
+        media_id: Some(file.media_id.clone()),
+        ..piazza_api::MessageContent::text("")
+    };
+    ann.client
+        .send(direct, "m4", content)
+        .await
+        .expect("file sent");
+    (picture.media_id, file.media_id)
 }
 
 /// Everything of the owners' that must not appear in a stranger's
