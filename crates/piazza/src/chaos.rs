@@ -31,6 +31,7 @@
 //! as threads allow.
 
 mod chat;
+mod media;
 mod pay;
 mod server;
 
@@ -157,12 +158,19 @@ impl std::ops::AddAssign for Recovered {
     }
 }
 
-/// Every area that has landed. A new area adds its line here.
-async fn setup_areas(server: &Client) -> anyhow::Result<Vec<Arc<dyn Workload>>> {
-    Ok(vec![
+/// Every area that has landed. A new area adds its line here. Media
+/// only with one process: each keeps its files in its own data dir
+/// (several need a shared `--media-store`, which this harness does not
+/// start).
+async fn setup_areas(server: &Client, processes: u32) -> anyhow::Result<Vec<Arc<dyn Workload>>> {
+    let mut areas: Vec<Arc<dyn Workload>> = vec![
         Arc::new(chat::Chat::setup(server).await?),
         Arc::new(pay::Pay::setup(server).await?),
-    ])
+    ];
+    if processes == 1 {
+        areas.push(Arc::new(media::Media::setup(server).await?));
+    }
+    Ok(areas)
 }
 
 pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
@@ -226,7 +234,7 @@ async fn run_seeded(args: &ChaosArgs, seed: u64, data_dir: &DataDir) -> anyhow::
     for process in 0..args.processes as usize {
         servers.push(ChildServer::start(data_dir, process).await?);
     }
-    let areas = setup_areas(&Client::new(servers[0].base_url()))
+    let areas = setup_areas(&Client::new(servers[0].base_url()), args.processes)
         .await
         .context("cannot set the areas up")?;
     let names: Vec<_> = areas.iter().map(|area| area.name()).collect();

@@ -9,7 +9,7 @@ use piazza_api::{
 use piazza_core::chat::{CARD_KIND, Content, LOCATION_KIND, MEDIA_KINDS, MediaContent, Outgoing};
 use piazza_domain::event::{Message, MessageRef};
 use piazza_domain::{
-    AccountId, ConversationId, Location, MediaId, MessageId, MessageText, Rejection, limits,
+    AccountId, ConversationId, Location, MessageId, MessageText, Rejection, limits,
 };
 
 use crate::error::ApiError;
