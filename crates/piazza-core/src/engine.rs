@@ -14,7 +14,7 @@ use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
 use crate::{
-    accounts, blocks, chat, contact_codes, contacts, groups, login_requests, media, pay, presence,
+    accounts, blocks, channels, chat, contact_codes, contacts, groups, login_requests, media, pay, presence,
     profiles,
 };
 
@@ -102,6 +102,7 @@ pub trait Engine: Send + Sync + 'static {
 pub trait Tx:
     accounts::Writes
     + blocks::Writes
+    + channels::Writes
     + chat::Writes
     + contact_codes::Writes
     + contacts::Writes
@@ -140,6 +141,7 @@ pub trait Tx:
 pub trait Read:
     accounts::Reads
     + blocks::Reads
+    + channels::Reads
     + chat::Reads
     + contact_codes::Reads
     + contacts::Reads
@@ -155,6 +157,7 @@ pub trait Read:
 impl<T> Read for T where
     T: accounts::Reads
         + blocks::Reads
+        + channels::Reads
         + chat::Reads
         + contact_codes::Reads
         + contacts::Reads

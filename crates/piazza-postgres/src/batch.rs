@@ -634,6 +634,26 @@ impl Conn {
         )
     }
 
+    /// Locks and caches the log heads of `accounts` not cached yet, in one
+    /// statement, for a job about to append to each of their logs (a
+    /// channel's fan-out). Only a job running direct fetches so; another
+    /// meets each as a miss, as usual.
+    pub(crate) fn lock_heads_ahead(&mut self, accounts: &[AccountId]) -> Result<()> {
+        let batch = self.batch_mut();
+        if batch.mode != Mode::Direct {
+            return Ok(());
+        }
+        let keys: HashSet<i64> = accounts
+            .iter()
+            .map(|account| account.row())
+            .filter(|key| !batch.cache.heads.contains_key(key))
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        fetch::heads(self, keys)
+    }
+
     /// Makes sure `count` ids of `table` are at hand (a miss if not).
     pub(crate) fn ids_at_hand(&mut self, table: IdTable, count: usize) -> Result<()> {
         if self.batch_mut().ids_available(table) >= count {
