@@ -261,15 +261,23 @@ pub trait Writes {
         at: Timestamp,
     ) -> Result<Option<ChannelId>>;
     /// `false` if `account` followed `channel` already.
-    fn insert_follow(&mut self, channel: ChannelId, account: AccountId, at: Timestamp)
-    -> Result<bool>;
+    fn insert_follow(
+        &mut self,
+        channel: ChannelId,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool>;
     /// `false` if `account` did not follow `channel`.
     fn delete_follow(&mut self, channel: ChannelId, account: AccountId) -> Result<bool>;
     /// Moves the channel's follower count by `delta`.
     fn add_followers(&mut self, channel: ChannelId, delta: i64) -> Result<()>;
     /// `false` if `account` was an editor already.
-    fn insert_editor(&mut self, channel: ChannelId, account: AccountId, at: Timestamp)
-    -> Result<bool>;
+    fn insert_editor(
+        &mut self,
+        channel: ChannelId,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool>;
     /// `false` if `account` was not an editor.
     fn delete_editor(&mut self, channel: ChannelId, account: AccountId) -> Result<bool>;
     /// A new article (its counters zero), and one more on its channel.
@@ -281,8 +289,12 @@ pub trait Writes {
         at: Timestamp,
     ) -> Result<ArticleId>;
     /// A fan-out task for `article`, from its channel's first follower.
-    fn insert_fanout(&mut self, article: ArticleId, channel: ChannelId, at: Timestamp)
-    -> Result<()>;
+    fn insert_fanout(
+        &mut self,
+        article: ArticleId,
+        channel: ChannelId,
+        at: Timestamp,
+    ) -> Result<()>;
     /// The oldest fan-out task no other transaction is working on, locked
     /// until this one ends (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
     fn next_fanout_for_update(&mut self) -> Result<Option<FanoutTask>>;
@@ -293,12 +305,20 @@ pub trait Writes {
     /// their log heads in one go (PostgreSQL) rather than one at a time.
     fn prepare_log_appends(&mut self, accounts: &[AccountId]) -> Result<()>;
     /// `false` if `account` had read `article` already.
-    fn insert_read(&mut self, article: ArticleId, account: AccountId, at: Timestamp)
-    -> Result<bool>;
+    fn insert_read(
+        &mut self,
+        article: ArticleId,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool>;
     fn add_reads(&mut self, article: ArticleId, delta: i64) -> Result<()>;
     /// `false` if `account` liked `article` already.
-    fn insert_like(&mut self, article: ArticleId, account: AccountId, at: Timestamp)
-    -> Result<bool>;
+    fn insert_like(
+        &mut self,
+        article: ArticleId,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool>;
     /// `false` if `account` did not like `article`.
     fn delete_like(&mut self, article: ArticleId, account: AccountId) -> Result<bool>;
     fn add_likes(&mut self, article: ArticleId, delta: i64) -> Result<()>;
@@ -335,7 +355,12 @@ pub fn role_of(read: &mut dyn Read, channel: &Channel, account: AccountId) -> Re
 
 /// `media` if `account` uploaded it and it is a picture (an avatar, a
 /// cover); `MediaNotFound` for another's, as for an unknown id.
-fn own_picture(read: &mut dyn Read, account: AccountId, media: MediaId, what: &'static str) -> Result<MediaId> {
+fn own_picture(
+    read: &mut dyn Read,
+    account: AccountId,
+    media: MediaId,
+    what: &'static str,
+) -> Result<MediaId> {
     let found = media::own_media_row(read, account, media)?;
     if found.media_type.kind() != MediaKind::Picture {
         return Err(Rejection::MediaKindMismatch {
@@ -406,7 +431,11 @@ pub fn find(read: &mut dyn Read, query: &str) -> Result<Vec<Channel>> {
 }
 
 /// `channel` as `viewer` sees it.
-pub fn channel_view(read: &mut dyn Read, viewer: AccountId, channel: ChannelId) -> Result<ChannelView> {
+pub fn channel_view(
+    read: &mut dyn Read,
+    viewer: AccountId,
+    channel: ChannelId,
+) -> Result<ChannelView> {
     let found = channel_of(read, channel)?;
     let role = role_of(read, &found, viewer)?;
     let editors = if role.manages() {
@@ -522,7 +551,11 @@ pub fn fan_out_step(tx: &mut dyn Tx, chunk: usize) -> Result<usize> {
 
 /// `viewer` opens an article: the article, its channel, and the comments
 /// `viewer` may see. The first opening is counted (`read`).
-pub fn article_view(read: &mut dyn Read, viewer: AccountId, article: ArticleId) -> Result<ArticleView> {
+pub fn article_view(
+    read: &mut dyn Read,
+    viewer: AccountId,
+    article: ArticleId,
+) -> Result<ArticleView> {
     let found = article_of(read, article)?;
     let channel = channel_of(read, found.channel_id)?;
     let role = role_of(read, &channel, viewer)?;
@@ -645,7 +678,11 @@ pub fn feature(
 }
 
 /// An article of the channel `handle` as its public page shows it.
-pub fn public_article(read: &mut dyn Read, handle: &Handle, article: ArticleId) -> Result<PublicArticle> {
+pub fn public_article(
+    read: &mut dyn Read,
+    handle: &Handle,
+    article: ArticleId,
+) -> Result<PublicArticle> {
     let channel = read
         .channel_by_handle(handle)?
         .ok_or(Rejection::ChannelNotFound)?;
@@ -653,7 +690,11 @@ pub fn public_article(read: &mut dyn Read, handle: &Handle, article: ArticleId) 
         .article(article)?
         .filter(|found| found.channel_id == channel.channel_id)
         .ok_or(Rejection::ArticleNotFound)?;
-    let comments = read.comments(article, CommentsShown::Featured, channel::COMMENTS_SHOWN_MAX)?;
+    let comments = read.comments(
+        article,
+        CommentsShown::Featured,
+        channel::COMMENTS_SHOWN_MAX,
+    )?;
     Ok(PublicArticle {
         channel,
         article: found,
@@ -671,7 +712,11 @@ pub fn public_channel(read: &mut dyn Read, handle: &Handle) -> Result<(Channel, 
 }
 
 impl Core {
-    pub async fn create_channel(&self, owner: AccountId, new: NewChannel) -> StoreResult<ChannelId> {
+    pub async fn create_channel(
+        &self,
+        owner: AccountId,
+        new: NewChannel,
+    ) -> StoreResult<ChannelId> {
         self.write(move |tx| create_channel(tx, owner, &new)).await
     }
 
@@ -679,7 +724,11 @@ impl Core {
         self.write(move |tx| follow(tx, account, channel)).await
     }
 
-    pub async fn unfollow_channel(&self, account: AccountId, channel: ChannelId) -> StoreResult<()> {
+    pub async fn unfollow_channel(
+        &self,
+        account: AccountId,
+        channel: ChannelId,
+    ) -> StoreResult<()> {
         self.write(move |tx| unfollow(tx, account, channel)).await
     }
 
@@ -687,8 +736,13 @@ impl Core {
         self.read(move |read| find(read, &query)).await
     }
 
-    pub async fn channel_view(&self, viewer: AccountId, channel: ChannelId) -> StoreResult<ChannelView> {
-        self.read(move |read| channel_view(read, viewer, channel)).await
+    pub async fn channel_view(
+        &self,
+        viewer: AccountId,
+        channel: ChannelId,
+    ) -> StoreResult<ChannelView> {
+        self.read(move |read| channel_view(read, viewer, channel))
+            .await
     }
 
     pub async fn set_channel_editor(
@@ -719,7 +773,11 @@ impl Core {
 
     /// `viewer` opens an article. Read first: only a first opening
     /// writes (to count the reader once).
-    pub async fn open_article(&self, viewer: AccountId, article: ArticleId) -> StoreResult<ArticleView> {
+    pub async fn open_article(
+        &self,
+        viewer: AccountId,
+        article: ArticleId,
+    ) -> StoreResult<ArticleView> {
         let (view, read_before) = self
             .read(move |read| {
                 let view = article_view(read, viewer, article)?;
@@ -739,7 +797,8 @@ impl Core {
         limit: u32,
     ) -> StoreResult<Page<FeedItem>> {
         let limit = limit.min(limits::PAGE_LEN_MAX);
-        self.read(move |read| feed(read, viewer, before, limit)).await
+        self.read(move |read| feed(read, viewer, before, limit))
+            .await
     }
 
     pub async fn channel_articles(
@@ -753,7 +812,12 @@ impl Core {
             .await
     }
 
-    pub async fn like_article(&self, account: AccountId, article: ArticleId, on: bool) -> StoreResult<u64> {
+    pub async fn like_article(
+        &self,
+        account: AccountId,
+        article: ArticleId,
+        on: bool,
+    ) -> StoreResult<u64> {
         self.write(move |tx| like(tx, account, article, on)).await
     }
 
@@ -778,7 +842,11 @@ impl Core {
             .await
     }
 
-    pub async fn public_article(&self, handle: Handle, article: ArticleId) -> StoreResult<PublicArticle> {
+    pub async fn public_article(
+        &self,
+        handle: Handle,
+        article: ArticleId,
+    ) -> StoreResult<PublicArticle> {
         self.read(move |read| public_article(read, &handle, article))
             .await
     }

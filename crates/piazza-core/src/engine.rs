@@ -14,8 +14,8 @@ use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
 use crate::{
-    accounts, blocks, channels, chat, contact_codes, contacts, groups, login_requests, media, pay, presence,
-    profiles,
+    accounts, blocks, channels, chat, contact_codes, contacts, groups, login_requests, media, pay,
+    presence, profiles,
 };
 
 /// What a job answers, typed again by [`crate::Core`].

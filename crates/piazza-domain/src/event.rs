@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::{
-    AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, LogSeq, MediaId,
-    MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp,
-    TransactionId, TransferId, Username,
+    AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
+    Emoji, LogSeq, MediaId, MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId,
+    Seq, Timestamp, TransactionId, TransferId, Username,
 };
 
 #[cfg(any(test, feature = "examples"))]

@@ -25,8 +25,9 @@ pub use contact_code::ContactCode;
 pub use cursor::{Cursor, CursorError, LogSeq};
 pub use event::{ConversationKind, Event, GroupRole, LogEntry, Message, Notice};
 pub use ids::{
-    AccountId, ArticleId, ChannelId, CommentId, ContactRequestId, ConversationId, DeviceId, EntryId, IdError, InviteId, MediaId,
-    MerchantId, MessageId, PaymentId, RedPacketId, RefundId, TransactionId, TransferId,
+    AccountId, ArticleId, ChannelId, CommentId, ContactRequestId, ConversationId, DeviceId,
+    EntryId, IdError, InviteId, MediaId, MerchantId, MessageId, PaymentId, RedPacketId, RefundId,
+    TransactionId, TransferId,
 };
 pub use store::{Rejection, StoreError};
 pub use time::Timestamp;

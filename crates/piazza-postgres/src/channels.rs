@@ -11,11 +11,11 @@
 //! its chunk's log heads are locked in one statement, in id order
 //! (`Conn::lock_heads_ahead`), before the appends.
 
-use piazza_core::channels::{
-    Article, Channel, Comment, CommentsShown, FEED_EXCERPT_CHARS, FanoutTask, FeedItem,
-    NewArticle, NewChannel, Reads, Writes,
-};
 use piazza_core::Result;
+use piazza_core::channels::{
+    Article, Channel, Comment, CommentsShown, FEED_EXCERPT_CHARS, FanoutTask, FeedItem, NewArticle,
+    NewChannel, Reads, Writes,
+};
 use piazza_domain::channel::{CommentText, Handle};
 use piazza_domain::{AccountId, ArticleId, ChannelId, CommentId, MediaId, Timestamp};
 use postgres::Row;
@@ -118,7 +118,11 @@ fn len(value: i64) -> usize {
 impl Reads for Db<'_> {
     fn channel(&mut self, channel: ChannelId) -> Result<Option<Channel>> {
         let row = self.0.query_opt(
-            concat!("SELECT ", channel_columns!(), " FROM channels WHERE id = $1"),
+            concat!(
+                "SELECT ",
+                channel_columns!(),
+                " FROM channels WHERE id = $1"
+            ),
             &[&channel.row()],
         )?;
         Ok(row.as_ref().map(channel_of))
@@ -126,7 +130,11 @@ impl Reads for Db<'_> {
 
     fn channel_by_handle(&mut self, handle: &Handle) -> Result<Option<Channel>> {
         let row = self.0.query_opt(
-            concat!("SELECT ", channel_columns!(), " FROM channels WHERE handle = $1"),
+            concat!(
+                "SELECT ",
+                channel_columns!(),
+                " FROM channels WHERE handle = $1"
+            ),
             &[&handle.as_str()],
         )?;
         Ok(row.as_ref().map(channel_of))
@@ -175,7 +183,11 @@ impl Reads for Db<'_> {
 
     fn article(&mut self, article: ArticleId) -> Result<Option<Article>> {
         let row = self.0.query_opt(
-            concat!("SELECT ", article_columns!(), " FROM articles WHERE id = $1"),
+            concat!(
+                "SELECT ",
+                article_columns!(),
+                " FROM articles WHERE id = $1"
+            ),
             &[&article.row()],
         )?;
         Ok(row.as_ref().map(article_of))
@@ -278,7 +290,11 @@ impl Reads for Db<'_> {
 
     fn comment(&mut self, comment: CommentId) -> Result<Option<Comment>> {
         let row = self.0.query_opt(
-            concat!("SELECT ", comment_columns!(), " FROM article_comments WHERE id = $1"),
+            concat!(
+                "SELECT ",
+                comment_columns!(),
+                " FROM article_comments WHERE id = $1"
+            ),
             &[&comment.row()],
         )?;
         Ok(row.as_ref().map(comment_of))
@@ -369,7 +385,12 @@ impl Writes for PgTx<'_> {
         Ok(row.map(|row| ChannelId::from_row(row.get(0))))
     }
 
-    fn insert_follow(&mut self, channel: ChannelId, account: AccountId, at: Timestamp) -> Result<bool> {
+    fn insert_follow(
+        &mut self,
+        channel: ChannelId,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool> {
         let inserted = self.conn().execute(
             "INSERT INTO channel_follows (channel_id, account_id, followed_at) VALUES ($1, $2, $3)
              ON CONFLICT DO NOTHING",
@@ -394,7 +415,12 @@ impl Writes for PgTx<'_> {
         Ok(())
     }
 
-    fn insert_editor(&mut self, channel: ChannelId, account: AccountId, at: Timestamp) -> Result<bool> {
+    fn insert_editor(
+        &mut self,
+        channel: ChannelId,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool> {
         let inserted = self.conn().execute(
             "INSERT INTO channel_editors (channel_id, account_id, added_at) VALUES ($1, $2, $3)
              ON CONFLICT DO NOTHING",
@@ -436,7 +462,12 @@ impl Writes for PgTx<'_> {
         Ok(ArticleId::from_row(row.get(0)))
     }
 
-    fn insert_fanout(&mut self, article: ArticleId, channel: ChannelId, at: Timestamp) -> Result<()> {
+    fn insert_fanout(
+        &mut self,
+        article: ArticleId,
+        channel: ChannelId,
+        at: Timestamp,
+    ) -> Result<()> {
         self.conn().execute(
             "INSERT INTO channel_fanouts (article_id, channel_id, created_at) VALUES ($1, $2, $3)",
             &[&article.row(), &channel.row(), &at.unix_ms()],
@@ -477,7 +508,12 @@ impl Writes for PgTx<'_> {
         self.conn().lock_heads_ahead(accounts)
     }
 
-    fn insert_read(&mut self, article: ArticleId, account: AccountId, at: Timestamp) -> Result<bool> {
+    fn insert_read(
+        &mut self,
+        article: ArticleId,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool> {
         let inserted = self.conn().execute(
             "INSERT INTO article_reads (article_id, account_id, read_at) VALUES ($1, $2, $3)
              ON CONFLICT DO NOTHING",
@@ -494,7 +530,12 @@ impl Writes for PgTx<'_> {
         Ok(())
     }
 
-    fn insert_like(&mut self, article: ArticleId, account: AccountId, at: Timestamp) -> Result<bool> {
+    fn insert_like(
+        &mut self,
+        article: ArticleId,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool> {
         let inserted = self.conn().execute(
             "INSERT INTO article_likes (article_id, account_id, liked_at) VALUES ($1, $2, $3)
              ON CONFLICT DO NOTHING",

@@ -8,17 +8,16 @@
 
 use std::time::Duration;
 
-use piazza_domain::channel::FANOUT_CHUNK;
-
 use crate::App;
 
 /// How often it looks for tasks without being woken.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
 
-/// Runs until the server shuts down.
-pub async fn run(app: App) {
+/// Runs until the server shuts down, telling `chunk` followers a job
+/// (`piazza_domain::channel::FANOUT_CHUNK` but in tests).
+pub async fn run(app: App, chunk: usize) {
     loop {
-        drain(&app).await;
+        drain(&app, chunk).await;
         tokio::select! {
             () = app.shutdown.cancelled() => return,
             () = app.fanout_wake.notified() => {}
@@ -30,9 +29,9 @@ pub async fn run(app: App) {
 /// Steps until no task is left (or a step fails: the next look tries
 /// again), each step its own writer job, so chat and other jobs queue
 /// between two chunks rather than behind a whole fan-out.
-async fn drain(app: &App) {
+async fn drain(app: &App, chunk: usize) {
     while !app.shutdown.is_cancelled() {
-        match app.store.fan_out_step(FANOUT_CHUNK).await {
+        match app.store.fan_out_step(chunk).await {
             Ok(0) => return,
             Ok(_) => {}
             Err(error) => {

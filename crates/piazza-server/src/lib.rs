@@ -429,7 +429,10 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
     // Returns expired transfers and refunds expired red packets; stops
     // with `app.shutdown`.
     let sweeper = tokio::spawn(sweeper::run(app.clone(), SWEEP_INTERVAL));
-    let fanout = tokio::spawn(fanout::run(app.clone()));
+    let fanout = match config.channel_fanout {
+        true => tokio::spawn(fanout::run(app.clone(), config.channel_fanout_chunk.max(1))),
+        false => tokio::spawn(async {}),
+    };
     let stop = app.shutdown.clone();
     let served = tokio::spawn(connections::serve(
         listener,

@@ -5,8 +5,8 @@
 
 use piazza_core::Result;
 use piazza_core::channels::{
-    Article, Channel, Comment, CommentsShown, FEED_EXCERPT_CHARS, FanoutTask, FeedItem,
-    NewArticle, NewChannel, Reads, Writes,
+    Article, Channel, Comment, CommentsShown, FEED_EXCERPT_CHARS, FanoutTask, FeedItem, NewArticle,
+    NewChannel, Reads, Writes,
 };
 use piazza_domain::channel::{CommentText, Handle};
 use piazza_domain::{AccountId, ArticleId, ChannelId, CommentId, MediaId, Timestamp};
@@ -387,7 +387,12 @@ impl Writes for WriteCtx<'_> {
         Ok(inserted.then(|| ChannelId::from_row(self.conn.last_insert_rowid())))
     }
 
-    fn insert_follow(&mut self, channel: ChannelId, account: AccountId, at: Timestamp) -> Result<bool> {
+    fn insert_follow(
+        &mut self,
+        channel: ChannelId,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool> {
         changed(
             self.conn,
             "INSERT INTO channel_follows (channel_id, account_id, followed_at) VALUES (?1, ?2, ?3)
@@ -413,7 +418,12 @@ impl Writes for WriteCtx<'_> {
         Ok(())
     }
 
-    fn insert_editor(&mut self, channel: ChannelId, account: AccountId, at: Timestamp) -> Result<bool> {
+    fn insert_editor(
+        &mut self,
+        channel: ChannelId,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool> {
         changed(
             self.conn,
             "INSERT INTO channel_editors (channel_id, account_id, added_at) VALUES (?1, ?2, ?3)
@@ -460,7 +470,12 @@ impl Writes for WriteCtx<'_> {
         Ok(id)
     }
 
-    fn insert_fanout(&mut self, article: ArticleId, channel: ChannelId, at: Timestamp) -> Result<()> {
+    fn insert_fanout(
+        &mut self,
+        article: ArticleId,
+        channel: ChannelId,
+        at: Timestamp,
+    ) -> Result<()> {
         changed(
             self.conn,
             "INSERT INTO channel_fanouts (article_id, channel_id, created_at) VALUES (?1, ?2, ?3)",
@@ -510,7 +525,12 @@ impl Writes for WriteCtx<'_> {
         Ok(())
     }
 
-    fn insert_read(&mut self, article: ArticleId, account: AccountId, at: Timestamp) -> Result<bool> {
+    fn insert_read(
+        &mut self,
+        article: ArticleId,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool> {
         changed(
             self.conn,
             "INSERT INTO article_reads (article_id, account_id, read_at) VALUES (?1, ?2, ?3)
@@ -528,7 +548,12 @@ impl Writes for WriteCtx<'_> {
         Ok(())
     }
 
-    fn insert_like(&mut self, article: ArticleId, account: AccountId, at: Timestamp) -> Result<bool> {
+    fn insert_like(
+        &mut self,
+        article: ArticleId,
+        account: AccountId,
+        at: Timestamp,
+    ) -> Result<bool> {
         changed(
             self.conn,
             "INSERT INTO article_likes (article_id, account_id, liked_at) VALUES (?1, ?2, ?3)

@@ -9,9 +9,9 @@ use super::{
     PaymentEvent, RedPacketEvent, TransferEvent, WalletMovement,
 };
 use crate::{
-    AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, Location, MediaId,
-    MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp,
-    TransactionId, TransferId, Username,
+    AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
+    Emoji, Location, MediaId, MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId,
+    Seq, Timestamp, TransactionId, TransferId, Username,
 };
 
 /// Every example, by a name unique among them. Every variant of [`Event`]

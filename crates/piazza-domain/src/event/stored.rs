@@ -23,9 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::event as domain;
 use crate::{
-    AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, MediaId, MerchantId,
-    MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId,
-    TransferId, Username,
+    AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
+    Emoji, MediaId, MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq,
+    Timestamp, TransactionId, TransferId, Username,
 };
 
 /// One event as engines keep it. Read one back with `Event::from`

@@ -119,7 +119,13 @@ fn comments_html(comments: &[Comment]) -> String {
             html,
             "<div class=\"comment\"><p>{}</p><small>{}</small></div>",
             escape(&comment.text).replace('\n', "<br>"),
-            escape(comment.created_at.to_rfc3339().get(..10).unwrap_or_default())
+            escape(
+                comment
+                    .created_at
+                    .to_rfc3339()
+                    .get(..10)
+                    .unwrap_or_default()
+            )
         );
     }
     html.push_str("</section>");
@@ -139,7 +145,8 @@ pub async fn article_page(
     Path((handle, article)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let handle = handle_of(&handle)?;
-    let article = ArticleId::parse(&article).map_err(|_| ApiError::from(Rejection::ArticleNotFound))?;
+    let article =
+        ArticleId::parse(&article).map_err(|_| ApiError::from(Rejection::ArticleNotFound))?;
     let found = app.store.public_article(handle, article).await?;
     let (channel, article) = (&found.channel, &found.article);
     let title = escape(&article.title);
@@ -204,7 +211,11 @@ pub async fn channel_page(
     );
     let mut html = head(&name, &meta);
     if let Some(avatar) = channel.avatar {
-        let _ = write!(html, "<img src=\"{}/thumbnail\" alt=\"\" width=\"72\">", escape(&media_url(avatar)));
+        let _ = write!(
+            html,
+            "<img src=\"{}/thumbnail\" alt=\"\" width=\"72\">",
+            escape(&media_url(avatar))
+        );
     }
     let _ = write!(
         html,
@@ -279,7 +290,12 @@ pub async fn atom_feed(
     Ok(page("application/atom+xml; charset=utf-8", xml))
 }
 
-async fn media(app: &App, id: &str, reading: Reading, headers: &HeaderMap) -> Result<Response, ApiError> {
+async fn media(
+    app: &App,
+    id: &str,
+    reading: Reading,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let media = MediaId::parse(id).map_err(|_| ApiError::from(Rejection::MediaNotFound))?;
     let picture_max = app.limits.media_bytes_max as u64;
     let served = app

@@ -143,10 +143,7 @@ pub async fn find(
     _auth: Auth,
     Query(query): Query<FindQuery>,
 ) -> Result<Json<ChannelList>, ApiError> {
-    let found = app
-        .store
-        .find_channels(query.q.unwrap_or_default())
-        .await?;
+    let found = app.store.find_channels(query.q.unwrap_or_default()).await?;
     Ok(Json(ChannelList {
         channels: found.iter().map(summary).collect(),
     }))
@@ -165,7 +162,10 @@ pub async fn get_channel(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<ChannelView>, ApiError> {
-    let view = app.store.channel_view(auth.account, channel_id(&id)?).await?;
+    let view = app
+        .store
+        .channel_view(auth.account, channel_id(&id)?)
+        .await?;
     Ok(Json(ChannelView {
         channel: summary(&view.channel),
         owner: view.channel.owner.to_string(),
@@ -225,7 +225,8 @@ async fn set_editor(
     on: bool,
 ) -> Result<StatusCode, ApiError> {
     let channel = channel_id(id)?;
-    let editor = AccountId::parse(account).map_err(|_| ApiError::from(Rejection::AccountNotFound))?;
+    let editor =
+        AccountId::parse(account).map_err(|_| ApiError::from(Rejection::AccountNotFound))?;
     app.store
         .set_channel_editor(auth.account, channel, editor, on)
         .await?;
@@ -393,7 +394,10 @@ pub async fn get_article(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<ArticleView>, ApiError> {
-    let view = app.store.open_article(auth.account, article_id(&id)?).await?;
+    let view = app
+        .store
+        .open_article(auth.account, article_id(&id)?)
+        .await?;
     let article = &view.article;
     Ok(Json(ArticleView {
         article_id: article.article_id.to_string(),
@@ -499,7 +503,8 @@ async fn set_featured(
     on: bool,
 ) -> Result<Json<CommentView>, ApiError> {
     let article = article_id(id)?;
-    let comment = CommentId::parse(comment).map_err(|_| ApiError::from(Rejection::CommentNotFound))?;
+    let comment =
+        CommentId::parse(comment).map_err(|_| ApiError::from(Rejection::CommentNotFound))?;
     let comment = app
         .store
         .feature_comment(auth.account, article, comment, on)
