@@ -821,3 +821,71 @@ async fn bad_channel_input_is_a_4xx_problem() {
     let anonymous = public(&app.base, &format!("/api/v1/articles/{article_id}")).await;
     assert_eq!(anonymous.status, 401, "the API needs an account");
 }
+
+#[tokio::test]
+async fn the_cli_creates_follows_publishes_and_reads_the_feed() {
+    use crate::cli_profiles::{piazza, stdout_of};
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cli.toml");
+    for name in ["ann", "bob"] {
+        app.anonymous()
+            .create_account(name, PASSWORD, None)
+            .await
+            .unwrap();
+        let login = piazza(
+            &app,
+            &config,
+            name,
+            &["login", name],
+            &format!("{PASSWORD}\n"),
+        )
+        .await;
+        stdout_of(&login);
+    }
+    let run = async |account: &str, args: &[&str], input: &str| {
+        stdout_of(&piazza(&app, &config, account, args, input).await)
+    };
+    let created = run("ann", &["channel", "create", "ann.news", "Ann's News"], "").await;
+    assert!(created.contains("created channel @ann.news"), "{created}");
+    let followed = run("bob", &["channel", "follow", "ann.news"], "").await;
+    assert!(
+        followed.contains("following Ann's News (@ann.news, 1 followers)"),
+        "{followed}"
+    );
+    let empty = run("ann", &["channel", "feed"], "").await;
+    assert!(empty.contains("nothing yet"), "{empty}");
+    let body = "# Hi\n\nFrom **stdin**.\n";
+    let published = run(
+        "ann",
+        &["channel", "publish", "ann.news", "Hello \u{202e}readers"],
+        body,
+    )
+    .await;
+    assert!(
+        published.contains("published [art_") && published.contains("/c/ann.news/art_"),
+        "{published}"
+    );
+    let feed = run("bob", &["channel", "feed"], "").await;
+    assert!(
+        feed.contains("• ") && feed.contains("Ann's News: Hello \\u{202e}readers"),
+        "{feed}"
+    );
+    let article_id = feed
+        .split('[')
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .unwrap();
+    let read = run("bob", &["channel", "read", article_id], "").await;
+    assert!(
+        read.contains("From **stdin**.") && read.contains("1 reads"),
+        "{read}"
+    );
+    let feed = run("bob", &["channel", "feed"], "").await;
+    assert!(!feed.contains('•'), "read now: {feed}");
+    let mine = ["channel", "publish", "ann.news", "Mine", "--body", "x"];
+    let refused = piazza(&app, &config, "bob", &mine, "").await;
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("owner or its editors"), "{said}");
+}

@@ -50,6 +50,7 @@ const ON_POSTGRES: &[&str] = &[
     "channels::held_comments_are_seen_by_their_author_and_managers_until_featured",
     "channels::only_the_owner_and_its_editors_publish_and_feature",
     "channels::the_atom_feed_reads_back_with_a_feed_parser",
+    "channels::the_cli_creates_follows_publishes_and_reads_the_feed",
     "chaos::a_failed_run_names_its_seed_and_exits_non_zero",
     "chaos::ten_kills_under_load_lose_and_repeat_nothing",
     "chat::a_group_of_three",
