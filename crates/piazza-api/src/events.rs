@@ -122,6 +122,25 @@ pub enum Event {
     PinReset(PinResetEvent),
     #[serde(rename = "wallet.pin_changed")]
     PinChanged(PinChangedEvent),
+    /// A channel the account follows published an article (each
+    /// follower's log, told in the background after the publish).
+    #[serde(rename = "article.published")]
+    ArticlePublished(ArticlePublishedEvent),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ArticlePublishedEvent {
+    pub channel_id: String,
+    /// The channel's handle and name when it published.
+    pub handle: String,
+    pub channel_name: String,
+    pub article_id: String,
+    pub title: String,
+    /// `null` when the article has no cover.
+    pub cover_media_id: Option<String>,
+    pub published_at: String,
+    /// Its public page, `/c/{handle}/{article_id}`.
+    pub url: String,
 }
 
 /// `message.new`: a message as history shows it, and its conversation.

@@ -10,9 +10,15 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod channels;
 pub mod events;
 pub mod groups;
 
+pub use channels::{
+    ArticleCreated, ArticleList, ArticlePreview, ArticleSummary, ArticleView, ChannelCreated,
+    ChannelList, ChannelSummary, ChannelView, CommentView, CreateChannel, FeedItem, Likes,
+    PostComment, PreviewArticle, PublishArticle, SubscriptionsFeed,
+};
 pub use groups::{
     AcceptInvite, GroupView, InviteAccepted, InviteCreated, JoinRequestList, JoinRequestView,
     MemberView,

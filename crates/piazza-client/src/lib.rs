@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+mod channels;
 mod contacts;
 mod error;
 mod groups;

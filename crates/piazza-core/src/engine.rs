@@ -14,8 +14,8 @@ use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
 use crate::{
-    accounts, blocks, chat, contact_codes, contacts, groups, login_requests, media, pay, presence,
-    profiles,
+    accounts, blocks, channels, chat, contact_codes, contacts, groups, login_requests, media, pay,
+    presence, profiles,
 };
 
 /// What a job answers, typed again by [`crate::Core`].
@@ -102,6 +102,7 @@ pub trait Engine: Send + Sync + 'static {
 pub trait Tx:
     accounts::Writes
     + blocks::Writes
+    + channels::Writes
     + chat::Writes
     + contact_codes::Writes
     + contacts::Writes
@@ -156,6 +157,7 @@ pub trait Tx:
 pub trait Read:
     accounts::Reads
     + blocks::Reads
+    + channels::Reads
     + chat::Reads
     + contact_codes::Reads
     + contacts::Reads
@@ -171,6 +173,7 @@ pub trait Read:
 impl<T> Read for T where
     T: accounts::Reads
         + blocks::Reads
+        + channels::Reads
         + chat::Reads
         + contact_codes::Reads
         + contacts::Reads

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod blocks;
+pub mod channels;
 pub mod chat;
 pub mod contact_codes;
 pub mod contacts;

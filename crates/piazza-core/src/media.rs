@@ -368,6 +368,17 @@ impl Core {
         let found = self
             .read(move |read| visible(read, viewer, media, reading))
             .await?;
+        self.serve_media(found, reading, picture_bytes_max).await
+    }
+
+    /// What is served of `found`, which the caller may be shown, as
+    /// `reading` (see [`Core::media_served`]).
+    pub(crate) async fn serve_media(
+        &self,
+        found: Media,
+        reading: Reading,
+        picture_bytes_max: u64,
+    ) -> StoreResult<Served> {
         let hex = files::hex(&found.sha256);
         let variant = match reading {
             Reading::Original if found.media_type.kind() != MediaKind::Picture => {

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, LogSeq, MediaId,
-    MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp,
-    TransactionId, TransferId, Username,
+    AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
+    Emoji, LogSeq, MediaId, MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId,
+    Seq, Timestamp, TransactionId, TransferId, Username,
 };
 
 #[cfg(any(test, feature = "examples"))]
@@ -401,6 +401,20 @@ pub enum Event {
     PinChanged {
         reset_cancelled: bool,
     },
+    /// A channel the account follows published an article (each
+    /// follower's log, written by the background fan-out after the
+    /// publish has answered; the subscriptions feed has it from the
+    /// publish on).
+    ArticlePublished {
+        channel_id: ChannelId,
+        /// The channel's handle and name as they were when it published.
+        handle: String,
+        channel_name: String,
+        article_id: ArticleId,
+        title: String,
+        cover_media_id: Option<MediaId>,
+        published_at: Timestamp,
+    },
 }
 
 /// A merchant payment or refund as the logs keep it.
@@ -504,6 +518,7 @@ impl Event {
             Event::PaymentExpired(_) => "payment.expired",
             Event::PinReset { .. } => "wallet.pin_reset",
             Event::PinChanged { .. } => "wallet.pin_changed",
+            Event::ArticlePublished { .. } => "article.published",
         }
     }
 }

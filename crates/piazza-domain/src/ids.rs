@@ -121,6 +121,18 @@ id_type!(
     /// separate and secret; this id only names it to revoke it).
     InviteId, "inv_", "invitation"
 );
+id_type!(
+    /// A channel (an official account): a handle, a name, its articles.
+    ChannelId, "chn_", "channel"
+);
+id_type!(
+    /// An article a channel published.
+    ArticleId, "art_", "article"
+);
+id_type!(
+    /// A reader's comment on an article.
+    CommentId, "cmt_", "comment"
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 //! that need data are in `piazza-core`, over the engines (SQLite,
 //! PostgreSQL); these know no database.
 
+pub mod channel;
 pub mod contact_code;
 pub mod cursor;
 pub mod emvco;
@@ -24,8 +25,9 @@ pub use contact_code::ContactCode;
 pub use cursor::{Cursor, CursorError, LogSeq};
 pub use event::{ConversationKind, Event, GroupRole, LogEntry, Message, Notice};
 pub use ids::{
-    AccountId, ContactRequestId, ConversationId, DeviceId, EntryId, IdError, InviteId, MediaId,
-    MerchantId, MessageId, PaymentId, RedPacketId, RefundId, TransactionId, TransferId,
+    AccountId, ArticleId, ChannelId, CommentId, ContactRequestId, ConversationId, DeviceId,
+    EntryId, IdError, InviteId, MediaId, MerchantId, MessageId, PaymentId, RedPacketId, RefundId,
+    TransactionId, TransferId,
 };
 pub use store::{Rejection, StoreError};
 pub use time::Timestamp;

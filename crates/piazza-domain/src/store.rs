@@ -180,6 +180,18 @@ pub enum Rejection {
     /// answered as its next request would be, 401.
     #[error("this device has been signed out")]
     DeviceSignedOut,
+    #[error("no such channel")]
+    ChannelNotFound,
+    #[error("that handle is taken by another channel")]
+    HandleTaken,
+    #[error("only the channel's owner may do this")]
+    NotChannelOwner,
+    #[error("only the channel's owner or its editors may do this")]
+    NotChannelEditor,
+    #[error("no such article")]
+    ArticleNotFound,
+    #[error("no such comment on this article")]
+    CommentNotFound,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -18,7 +18,11 @@ pub struct ValueError {
 }
 
 impl ValueError {
-    fn new(field: &'static str, code: &'static str, reason: impl Into<String>) -> ValueError {
+    pub(crate) fn new(
+        field: &'static str,
+        code: &'static str,
+        reason: impl Into<String>,
+    ) -> ValueError {
         ValueError {
             field,
             code,

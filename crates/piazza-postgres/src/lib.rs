@@ -14,6 +14,7 @@
 mod accounts;
 mod batch;
 mod blocks;
+mod channels;
 mod chat;
 mod conn;
 mod contact_codes;

@@ -50,6 +50,13 @@ pub struct Config {
     /// The largest collection (a merchant scanning a buyer's payment code)
     /// that completes without the buyer confirming, in minor units.
     pub collect_without_pin_max_minor: i64,
+    /// Runs the channels' background fan-out (`fanout.rs`), which tells
+    /// followers' logs of new articles. Always on in a real server; a test
+    /// turns it off to see what a publish does before the fan-out runs.
+    pub channel_fanout: bool,
+    /// Followers one fan-out job tells (`channel::FANOUT_CHUNK`; a test
+    /// makes it small to cross many chunks with few followers).
+    pub channel_fanout_chunk: usize,
 }
 
 impl Config {
@@ -68,6 +75,8 @@ impl Config {
             transfer_expiry_s: 24 * 60 * 60,
             red_packet_expiry_s: 24 * 60 * 60,
             collect_without_pin_max_minor: 50_000,
+            channel_fanout: true,
+            channel_fanout_chunk: piazza_domain::channel::FANOUT_CHUNK,
         }
     }
 }

@@ -181,6 +181,12 @@ impl From<Rejection> for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "media_kind_mismatch")
             }
             Rejection::DeviceSignedOut => return ApiError::unauthorized(),
+            Rejection::ChannelNotFound => (StatusCode::NOT_FOUND, "channel_not_found"),
+            Rejection::HandleTaken => (StatusCode::CONFLICT, "handle_taken"),
+            Rejection::NotChannelOwner => (StatusCode::FORBIDDEN, "not_channel_owner"),
+            Rejection::NotChannelEditor => (StatusCode::FORBIDDEN, "not_channel_editor"),
+            Rejection::ArticleNotFound => (StatusCode::NOT_FOUND, "article_not_found"),
+            Rejection::CommentNotFound => (StatusCode::NOT_FOUND, "comment_not_found"),
         };
         ApiError::new(status, code, detail)
     }

@@ -78,6 +78,24 @@ pub fn wire(event: &Event) -> api::Event {
         Event::PinChanged { reset_cancelled } => api::Event::PinChanged(api::PinChangedEvent {
             reset_cancelled: *reset_cancelled,
         }),
+        Event::ArticlePublished {
+            channel_id,
+            handle,
+            channel_name,
+            article_id,
+            title,
+            cover_media_id,
+            published_at,
+        } => api::Event::ArticlePublished(api::ArticlePublishedEvent {
+            channel_id: channel_id.to_string(),
+            handle: handle.clone(),
+            channel_name: channel_name.clone(),
+            article_id: article_id.to_string(),
+            title: title.clone(),
+            cover_media_id: cover_media_id.map(|media| media.to_string()),
+            published_at: published_at.to_rfc3339(),
+            url: format!("/c/{handle}/{article_id}"),
+        }),
     }
 }
 

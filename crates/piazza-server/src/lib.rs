@@ -9,8 +9,10 @@ pub mod connections;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod fanout;
 pub mod gateway;
 pub mod hub;
+pub mod markdown;
 pub mod openapi;
 pub mod password_attempts;
 pub mod pin_cache;
@@ -21,6 +23,7 @@ pub mod routes;
 pub mod session_cache;
 pub mod socket;
 pub mod sweeper;
+
 pub mod telemetry;
 pub mod typing;
 pub mod user_agent;
@@ -91,6 +94,8 @@ pub struct App {
     pub shutdown: CancellationToken,
     /// The socket tasks, so shutdown can wait for their close frames.
     pub tasks: TaskTracker,
+    /// Wakes the channels' fan-out (`fanout.rs`) after a publish.
+    pub fanout_wake: Arc<tokio::sync::Notify>,
 }
 
 impl App {
@@ -130,6 +135,7 @@ impl App {
             collect_without_pin_max_minor: config.collect_without_pin_max_minor,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            fanout_wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 }
@@ -147,6 +153,8 @@ pub fn api_routes() -> OpenApiRouter<App> {
         .merge(routes::contact_codes::routes())
         .merge(conversations::routes())
         .merge(routes::groups::routes())
+        .merge(routes::channels::routes())
+        .merge(routes::channel_pages::routes())
         .merge(wallet::routes())
         .merge(transfers::routes())
         .merge(red_packets::routes())
@@ -293,6 +301,8 @@ pub struct Running {
     metrics: Option<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)>,
     /// Returns expired transfers; stopped with the server.
     sweeper: tokio::task::JoinHandle<()>,
+    /// Tells channels' followers of new articles; stopped with the server.
+    fanout: tokio::task::JoinHandle<()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -419,6 +429,10 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
     // Returns expired transfers and refunds expired red packets; stops
     // with `app.shutdown`.
     let sweeper = tokio::spawn(sweeper::run(app.clone(), SWEEP_INTERVAL));
+    let fanout = match config.channel_fanout {
+        true => tokio::spawn(fanout::run(app.clone(), config.channel_fanout_chunk.max(1))),
+        false => tokio::spawn(async {}),
+    };
     let stop = app.shutdown.clone();
     let served = tokio::spawn(connections::serve(
         listener,
@@ -437,6 +451,7 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
         served,
         metrics,
         sweeper,
+        fanout,
     })
 }
 
@@ -483,6 +498,7 @@ impl Running {
         let _ = tokio::time::timeout(Duration::from_secs(10), self.app.tasks.wait()).await;
         // Cancelled above, it ends after its current store job.
         let _ = tokio::time::timeout(Duration::from_secs(10), self.sweeper).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.fanout).await;
         match tokio::time::timeout(Duration::from_secs(30), self.served).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(error))) => tracing::warn!(%error, "the listener stopped with an error"),
@@ -499,6 +515,7 @@ impl Running {
     /// Simulates a crash for tests: stops serving without a graceful close.
     pub fn abort(self) {
         self.sweeper.abort();
+        self.fanout.abort();
         self.served.abort();
         if let Some((_, metrics)) = self.metrics {
             metrics.abort();

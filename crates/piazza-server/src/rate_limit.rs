@@ -131,13 +131,19 @@ struct Authenticated(Arc<AtomicBool>);
 /// A route missing here that needs no token could be called past the
 /// address's limit by sending a made-up token (a test checks this list
 /// against the OpenAPI document).
-pub const ANONYMOUS_ROUTES: [&str; 6] = [
+pub const ANONYMOUS_ROUTES: [&str; 11] = [
     "/api/v1/accounts",
     "/api/v1/sessions",
     "/api/v1/login-requests",
     "/api/v1/login-requests/{id}",
     "/api/v1/openapi.json",
     "/healthz",
+    // The channels' public pages (`routes/channel_pages.rs`).
+    "/c/{handle}",
+    "/c/{handle}/{article_id}",
+    "/c/{handle}/feed.atom",
+    "/c/-/media/{id}",
+    "/c/-/media/{id}/thumbnail",
 ];
 
 /// The address half of the rules above (the account half is in the `Auth`

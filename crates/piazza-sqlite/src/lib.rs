@@ -10,6 +10,7 @@
 
 mod accounts;
 mod blocks;
+mod channels;
 mod chat;
 mod checkpointer;
 mod contact_codes;
@@ -82,6 +83,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_23_media_kinds.sql"),
     include_str!("schema_24_group_admin.sql"),
     include_str!("schema_25_contact_codes.sql"),
+    include_str!("schema_26_moments.sql"),
+    include_str!("schema_27_channels.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -7,6 +7,7 @@
 //! `cli/pay.rs`, `watch` and its reconnection in `cli/watch.rs`, a scanned
 //! code read from an argument, a file or stdin in `cli/payload.rs`.
 
+mod channels;
 mod config;
 mod contact_extras;
 mod groups;
@@ -135,6 +136,9 @@ pub enum ClientCommand {
     /// Create groups and manage their members
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Channels (official accounts): create, find, follow, publish, read the feed
+    #[command(subcommand)]
+    Channel(channels::ChannelCommand),
     /// Recall one of your messages (within two minutes of sending it), or,
     /// as a group's owner, anyone's in the group (within a day): every
     /// member then sees it as recalled
@@ -422,6 +426,7 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
             messaging::change(&cli, messaging::Setting::Archive, &conversation, off).await
         }
         ClientCommand::Group(command) => group(&cli, command).await,
+        ClientCommand::Channel(command) => channels::run(&cli.session()?, command).await,
         ClientCommand::Conversations => conversations(&cli).await,
         ClientCommand::History { with, limit } => history(&cli, &with, limit).await,
         ClientCommand::Read { conversation, seq } => read(&cli, &conversation, seq).await,

@@ -9,9 +9,9 @@ use super::{
     PaymentEvent, RedPacketEvent, TransferEvent, WalletMovement,
 };
 use crate::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, Location, MediaId,
-    MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp,
-    TransactionId, TransferId, Username,
+    AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
+    Emoji, Location, MediaId, MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId,
+    Seq, Timestamp, TransactionId, TransferId, Username,
 };
 
 /// Every example, by a name unique among them. Every variant of [`Event`]
@@ -21,7 +21,24 @@ pub fn all() -> Vec<(&'static str, Event)> {
     all.extend(chat());
     all.extend(contacts());
     all.extend(money());
+    all.extend(channels());
     all
+}
+
+fn channels() -> Vec<(&'static str, Event)> {
+    let published = |cover_media_id| Event::ArticlePublished {
+        channel_id: ChannelId::from_row(5),
+        handle: "piazza.news".into(),
+        channel_name: "Piazza News".into(),
+        article_id: ArticleId::from_row(9),
+        title: "Hello, followers".into(),
+        cover_media_id,
+        published_at: Timestamp::from_unix_ms(1_700_000_000_000),
+    };
+    vec![
+        ("article published", published(Some(MediaId::from_row(4)))),
+        ("article published without a cover", published(None)),
+    ]
 }
 
 /// Which variant `event` is, by a match that names them all: adding a
@@ -66,7 +83,8 @@ pub fn covers(event: &Event) -> &'static str {
         | Event::PaymentDeclined(_)
         | Event::PaymentExpired(_)
         | Event::PinReset { .. }
-        | Event::PinChanged { .. } => event.type_name(),
+        | Event::PinChanged { .. }
+        | Event::ArticlePublished { .. } => event.type_name(),
     }
 }
 

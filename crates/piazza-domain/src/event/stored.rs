@@ -23,9 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::event as domain;
 use crate::{
-    AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, MediaId, MerchantId,
-    MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId,
-    TransferId, Username,
+    AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
+    Emoji, MediaId, MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq,
+    Timestamp, TransactionId, TransferId, Username,
 };
 
 /// One event as engines keep it. Read one back with `Event::from`
@@ -305,6 +305,23 @@ pub enum Event {
     PinChanged {
         #[serde(rename = "reset_cancelled")]
         reset_cancelled: bool,
+    },
+    #[serde(rename = "article.published")]
+    ArticlePublished {
+        #[serde(rename = "channel_id")]
+        channel_id: ChannelId,
+        #[serde(rename = "handle")]
+        handle: String,
+        #[serde(rename = "channel_name")]
+        channel_name: String,
+        #[serde(rename = "article_id")]
+        article_id: ArticleId,
+        #[serde(rename = "title")]
+        title: String,
+        #[serde(rename = "cover_media_id")]
+        cover_media_id: Option<MediaId>,
+        #[serde(rename = "published_at")]
+        published_at: Timestamp,
     },
 }
 
@@ -639,6 +656,9 @@ event_twins! {
         MessageReaction { conversation_id, message_id, seq, account_id, emoji, added },
         PinReset { effective_at },
         PinChanged { reset_cancelled },
+        ArticlePublished {
+            channel_id, handle, channel_name, article_id, title, cover_media_id, published_at
+        },
 }
 
 /// `From` both ways between a domain struct and its stored twin, which

@@ -223,6 +223,14 @@ const GOLDEN: &[(&str, &str)] = &[
         "pin changed",
         r#"{"cursor":"v1.11","type":"wallet.pin_changed","at":"2023-11-14T22:13:20.456Z","reset_cancelled":false}"#,
     ),
+    (
+        "article published",
+        r#"{"cursor":"v1.11","type":"article.published","at":"2023-11-14T22:13:20.456Z","article_id":"art_9","channel_id":"chn_5","channel_name":"Piazza News","cover_media_id":"med_4","handle":"piazza.news","published_at":"2023-11-14T22:13:20Z","title":"Hello, followers","url":"/c/piazza.news/art_9"}"#,
+    ),
+    (
+        "article published without a cover",
+        r#"{"cursor":"v1.11","type":"article.published","at":"2023-11-14T22:13:20.456Z","article_id":"art_9","channel_id":"chn_5","channel_name":"Piazza News","cover_media_id":null,"handle":"piazza.news","published_at":"2023-11-14T22:13:20Z","title":"Hello, followers","url":"/c/piazza.news/art_9"}"#,
+    ),
 ];
 
 fn logged(event: piazza_domain::Event) -> LogEntry {

@@ -219,9 +219,19 @@ async fn serve(
         .store
         .media_served(auth.account, media, reading, picture_max)
         .await?;
+    respond_served(app, &served, headers).await
+}
+
+/// The bytes of `served` (one the caller may be shown), as a `GET` with
+/// `headers` asks for them: the whole, a range, or 304.
+pub(crate) async fn respond_served(
+    app: &App,
+    served: &Served,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     if not_modified(headers, &served.etag) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
-        common_headers(response.headers_mut(), &served);
+        common_headers(response.headers_mut(), served);
         return Ok(response);
     }
     let (status, range) = match wanted_range(headers, served.size) {
@@ -236,10 +246,10 @@ async fn serve(
         range.end.saturating_sub(1),
         served.size
     );
-    let stream = app.store.media_bytes(&served, range).await?;
+    let stream = app.store.media_bytes(served, range).await?;
     let mut response = (status, Body::from_stream(stream)).into_response();
     let response_headers = response.headers_mut();
-    common_headers(response_headers, &served);
+    common_headers(response_headers, served);
     response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     if status == StatusCode::PARTIAL_CONTENT {
         response_headers.insert(header::CONTENT_RANGE, header_value(&content_range));

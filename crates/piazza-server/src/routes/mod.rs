@@ -1,5 +1,7 @@
 pub mod accounts;
 pub mod blocks;
+pub mod channel_pages;
+pub mod channels;
 pub mod compose;
 pub mod contact_codes;
 pub mod contacts;

@@ -5,6 +5,7 @@
 // per-account state.
 
 import { area as auth } from './auth/index.js';
+import { area as channels } from './channels/index.js';
 import { area as chat } from './chat/index.js';
 import { area as contacts } from './contacts/index.js';
 import { area as devices } from './devices/index.js';
@@ -12,4 +13,4 @@ import { area as me } from './me/index.js';
 import { area as wallet } from './wallet/index.js';
 
 /** In navigation order: Me comes last, as in the apps people know. */
-export const areas = [auth, chat, contacts, devices, wallet, me];
+export const areas = [auth, chat, contacts, channels, devices, wallet, me];

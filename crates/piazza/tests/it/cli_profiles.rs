@@ -7,7 +7,7 @@ use crate::helpers::*;
 
 /// Runs `piazza <args>` as `account` with its own config file, writing
 /// `input` to its standard input (the password is not in the environment).
-async fn piazza(
+pub(crate) async fn piazza(
     app: &TestApp,
     config: &std::path::Path,
     account: &str,
@@ -40,7 +40,7 @@ async fn piazza(
         .expect("the piazza binary ends")
 }
 
-fn stdout_of(output: &Output) -> String {
+pub(crate) fn stdout_of(output: &Output) -> String {
     assert!(
         output.status.success(),
         "failed: {}{}",

@@ -6,6 +6,7 @@
 mod abuse;
 mod bad_input;
 mod blocks;
+mod channels;
 mod chaos;
 mod chat;
 mod cli_chat;

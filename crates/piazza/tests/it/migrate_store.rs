@@ -43,6 +43,7 @@ async fn a_sqlite_store_moves_to_postgres_whole_and_verified() {
     .await;
     let (users, group) = chat(&app).await;
     money(&users, &group).await;
+    channels(&users).await;
     let mut seen = Vec::new();
     for user in users {
         seen.push(Seen {
@@ -390,6 +391,64 @@ async fn group_admin(app: &TestApp, ann: &User, bob: &User, group: &str) {
     let dan = app.signup("dan").await;
     let asked = dan.client.accept_invite(&invite.payload).await;
     assert_eq!(asked.expect("asked").state, "pending");
+}
+
+/// A channel with an editor, a follower told of an article (by the
+/// background fan-out, awaited), a read, a like and a featured comment.
+async fn channels(users: &[User]) {
+    let (ann, bob) = (&users[0], &users[1]);
+    let channel = piazza_api::CreateChannel {
+        handle: "ann.news".to_owned(),
+        name: "Ann's News".to_owned(),
+        description: String::new(),
+        avatar_media_id: None,
+    };
+    let channel = ann
+        .client
+        .create_channel(&channel)
+        .await
+        .unwrap()
+        .channel_id;
+    ann.client
+        .add_channel_editor(&channel, &bob.account_id)
+        .await
+        .unwrap();
+    bob.client.follow_channel(&channel).await.unwrap();
+    let article = piazza_api::PublishArticle {
+        title: "Moved".to_owned(),
+        body_markdown: "# Moved\n\nwhole".to_owned(),
+        cover_media_id: None,
+    };
+    let article = ann
+        .client
+        .publish_article(&channel, &article)
+        .await
+        .unwrap()
+        .article_id;
+    bob.client.article(&article).await.unwrap();
+    bob.client.like_article(&article, true).await.unwrap();
+    let comment = bob
+        .client
+        .comment_article(&article, "moved too")
+        .await
+        .unwrap();
+    ann.client
+        .feature_comment(&article, &comment.comment_id, true)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !sync_all(&bob.client, None, 200)
+        .await
+        .0
+        .iter()
+        .any(|event| event.type_ == "article.published")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fan-out reached bob"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// A transfer accepted (logged compactly on SQLite), a red packet with a

@@ -43,8 +43,13 @@ async fn each_path_answers_the_methods_the_document_gives_it() {
                 .await
                 .expect("the server answers");
             if item.get(method.as_str().to_lowercase()).is_some() {
+                // A public page of a channel answers an unknown one 404,
+                // in its own words, not the router's.
+                let own_404 = path.starts_with("/c/")
+                    && answer.status == 404
+                    && String::from_utf8_lossy(&answer.body).contains("_not_found\"");
                 assert!(
-                    answer.status != 405 && answer.status != 404,
+                    answer.status != 405 && (answer.status != 404 || own_404),
                     "{method} {path}: documented, answered {}",
                     answer.status
                 );

@@ -223,11 +223,19 @@ const GOLDEN: &[(&str, &str)] = &[
         "pin changed",
         r#"{"type":"wallet.pin_changed","reset_cancelled":false}"#,
     ),
+    (
+        "article published",
+        r#"{"type":"article.published","channel_id":5,"handle":"piazza.news","channel_name":"Piazza News","article_id":9,"title":"Hello, followers","cover_media_id":4,"published_at":1700000000000}"#,
+    ),
+    (
+        "article published without a cover",
+        r#"{"type":"article.published","channel_id":5,"handle":"piazza.news","channel_name":"Piazza News","article_id":9,"title":"Hello, followers","cover_media_id":null,"published_at":1700000000000}"#,
+    ),
 ];
 
 /// How many variants `domain::Event` has: `examples::covers` names them
 /// all, so adding one sends its author there, and here.
-const EVENT_VARIANTS: usize = 39;
+const EVENT_VARIANTS: usize = 40;
 
 fn store(event: &domain::Event) -> String {
     serde_json::to_string(&Event::from(event)).unwrap()

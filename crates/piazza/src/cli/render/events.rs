@@ -72,6 +72,14 @@ pub fn event_sentence(event: &EventView, directory: &Directory) -> String {
         "red_packet" => red_packet(what, &fields, directory),
         "payment" => payment(what, &fields, directory),
         "account" => account(what, &fields, directory),
+        "article" if what == "published" => Some(format!(
+            "{} (@{}) published \"{}\" ({}, {})",
+            fields.str("channel_name"),
+            fields.str("handle"),
+            fields.str("title"),
+            fields.str("article_id"),
+            fields.str("url")
+        )),
         _ => None,
     };
     said.unwrap_or_else(|| {
@@ -1042,6 +1050,15 @@ mod tests {
         assert_eq!(
             said("wallet.pin_changed", json!({"reset_cancelled": false})),
             "your payment PIN was changed"
+        );
+        assert_eq!(
+            said(
+                "article.published",
+                json!({"channel_id": "chn_5", "handle": "piazza.news",
+                       "channel_name": "Piazza News", "article_id": "art_9",
+                       "title": "Hello", "url": "/c/piazza.news/art_9"}),
+            ),
+            "Piazza News (@piazza.news) published \"Hello\" (art_9, /c/piazza.news/art_9)"
         );
         let reset = said(
             "wallet.pin_reset",

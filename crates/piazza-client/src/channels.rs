@@ -1,0 +1,191 @@
+//! Channels (official accounts): create, follow, find, editors, publish,
+//! read, the subscriptions feed, comments and likes.
+
+use piazza_api::{
+    ArticleCreated, ArticleList, ArticlePreview, ArticleView, ChannelCreated, ChannelList,
+    ChannelView, CommentView, CreateChannel, Likes, PostComment, PreviewArticle, PublishArticle,
+    SubscriptionsFeed,
+};
+use reqwest::Method;
+
+use crate::{Client, ClientError, decode, encode_segment, send};
+
+fn channel_path(channel_id: &str, rest: &str) -> String {
+    format!("/api/v1/channels/{}{rest}", encode_segment(channel_id))
+}
+
+fn article_path(article_id: &str, rest: &str) -> String {
+    format!("/api/v1/articles/{}{rest}", encode_segment(article_id))
+}
+
+/// `?cursor=…&limit=…`, each only when given.
+fn page_query(cursor: Option<&str>, limit: Option<u32>) -> Vec<(&'static str, String)> {
+    let mut query = Vec::new();
+    if let Some(cursor) = cursor {
+        query.push(("cursor", cursor.to_owned()));
+    }
+    if let Some(limit) = limit {
+        query.push(("limit", limit.to_string()));
+    }
+    query
+}
+
+impl Client {
+    /// `POST /api/v1/channels`: a channel this account owns.
+    pub async fn create_channel(
+        &self,
+        channel: &CreateChannel,
+    ) -> Result<ChannelCreated, ClientError> {
+        let request = self.request(Method::POST, "/api/v1/channels").json(channel);
+        decode(&send(request).await?)
+    }
+
+    /// `GET /api/v1/channels?q=`: channels by handle or name.
+    pub async fn find_channels(&self, q: &str) -> Result<ChannelList, ClientError> {
+        let request = self
+            .request(Method::GET, "/api/v1/channels")
+            .query(&[("q", q)]);
+        decode(&send(request).await?)
+    }
+
+    /// `GET /api/v1/channels/{id}`.
+    pub async fn channel(&self, channel_id: &str) -> Result<ChannelView, ClientError> {
+        decode(&send(self.request(Method::GET, &channel_path(channel_id, ""))).await?)
+    }
+
+    /// `POST /api/v1/channels/{id}/follow`.
+    pub async fn follow_channel(&self, channel_id: &str) -> Result<(), ClientError> {
+        send(self.request(Method::POST, &channel_path(channel_id, "/follow"))).await?;
+        Ok(())
+    }
+
+    /// `DELETE /api/v1/channels/{id}/follow`.
+    pub async fn unfollow_channel(&self, channel_id: &str) -> Result<(), ClientError> {
+        send(self.request(Method::DELETE, &channel_path(channel_id, "/follow"))).await?;
+        Ok(())
+    }
+
+    /// `PUT /api/v1/channels/{id}/editors/{account_id}` (the owner).
+    pub async fn add_channel_editor(
+        &self,
+        channel_id: &str,
+        account_id: &str,
+    ) -> Result<(), ClientError> {
+        let path = channel_path(
+            channel_id,
+            &format!("/editors/{}", encode_segment(account_id)),
+        );
+        send(self.request(Method::PUT, &path)).await?;
+        Ok(())
+    }
+
+    /// `DELETE /api/v1/channels/{id}/editors/{account_id}` (the owner).
+    pub async fn remove_channel_editor(
+        &self,
+        channel_id: &str,
+        account_id: &str,
+    ) -> Result<(), ClientError> {
+        let path = channel_path(
+            channel_id,
+            &format!("/editors/{}", encode_segment(account_id)),
+        );
+        send(self.request(Method::DELETE, &path)).await?;
+        Ok(())
+    }
+
+    /// `POST /api/v1/channels/{id}/articles` (the owner or an editor).
+    pub async fn publish_article(
+        &self,
+        channel_id: &str,
+        article: &PublishArticle,
+    ) -> Result<ArticleCreated, ClientError> {
+        let request = self
+            .request(Method::POST, &channel_path(channel_id, "/articles"))
+            .json(article);
+        decode(&send(request).await?)
+    }
+
+    /// `GET /api/v1/channels/{id}/articles`: newest first.
+    pub async fn channel_articles(
+        &self,
+        channel_id: &str,
+        cursor: Option<&str>,
+    ) -> Result<ArticleList, ClientError> {
+        let request = self
+            .request(Method::GET, &channel_path(channel_id, "/articles"))
+            .query(&page_query(cursor, None));
+        decode(&send(request).await?)
+    }
+
+    /// `POST /api/v1/articles/preview`: the body as it will be shown.
+    pub async fn preview_article(
+        &self,
+        body_markdown: &str,
+    ) -> Result<ArticlePreview, ClientError> {
+        let body = PreviewArticle {
+            body_markdown: body_markdown.to_owned(),
+        };
+        let request = self
+            .request(Method::POST, "/api/v1/articles/preview")
+            .json(&body);
+        decode(&send(request).await?)
+    }
+
+    /// `GET /api/v1/articles/{id}`: reading it counts this account once.
+    pub async fn article(&self, article_id: &str) -> Result<ArticleView, ClientError> {
+        decode(&send(self.request(Method::GET, &article_path(article_id, ""))).await?)
+    }
+
+    /// `GET /api/v1/subscriptions/feed`: followed channels' articles.
+    pub async fn subscriptions_feed(
+        &self,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<SubscriptionsFeed, ClientError> {
+        let request = self
+            .request(Method::GET, "/api/v1/subscriptions/feed")
+            .query(&page_query(cursor, limit));
+        decode(&send(request).await?)
+    }
+
+    /// `POST /api/v1/articles/{id}/comments`: held until featured.
+    pub async fn comment_article(
+        &self,
+        article_id: &str,
+        text: &str,
+    ) -> Result<CommentView, ClientError> {
+        let body = PostComment {
+            text: text.to_owned(),
+        };
+        let request = self
+            .request(Method::POST, &article_path(article_id, "/comments"))
+            .json(&body);
+        decode(&send(request).await?)
+    }
+
+    /// `POST` (or, `featured: false`, `DELETE`)
+    /// `/api/v1/articles/{id}/comments/{comment_id}/feature`.
+    pub async fn feature_comment(
+        &self,
+        article_id: &str,
+        comment_id: &str,
+        featured: bool,
+    ) -> Result<CommentView, ClientError> {
+        let path = article_path(
+            article_id,
+            &format!("/comments/{}/feature", encode_segment(comment_id)),
+        );
+        let method = if featured {
+            Method::POST
+        } else {
+            Method::DELETE
+        };
+        decode(&send(self.request(method, &path)).await?)
+    }
+
+    /// `POST` (or, `liked: false`, `DELETE`) `/api/v1/articles/{id}/likes`.
+    pub async fn like_article(&self, article_id: &str, liked: bool) -> Result<Likes, ClientError> {
+        let method = if liked { Method::POST } else { Method::DELETE };
+        decode(&send(self.request(method, &article_path(article_id, "/likes"))).await?)
+    }
+}

@@ -1,0 +1,108 @@
+// Reading an article: its cover, title and body (HTML the server rendered
+// from Markdown and sanitized with ammonia; parsed here into an inert
+// document and moved in, never set as markup), its counts, a like, and the
+// comments: the featured ones and one's own (held ones marked), every one
+// for the channel's owner and editors, who feature and hold them.
+
+import { h, icon, replace } from '../../lib/dom.js';
+import { formatDateTime, formatNumber, t } from '../../lib/i18n.js';
+import { toast } from '../../lib/ui.js';
+import { errorLine, problemText } from '../auth/index.js';
+
+/** The sanitized body's nodes, parsed where no script can run. */
+export function bodyNodes(html) {
+  const parsed = new DOMParser().parseFromString(`<body>${html}</body>`, 'text/html');
+  return [...parsed.body.childNodes].map((node) => document.importNode(node, true));
+}
+
+function commentRow(session, view, comment, refresh) {
+  const manages = view.your_role !== 'reader';
+  const feature = manages
+    ? h('button', { type: 'button', class: comment.featured ? '' : 'primary', 'data-testid': comment.featured ? 'unfeature' : 'feature' }, t(comment.featured ? 'channels.unfeature' : 'channels.feature'))
+    : null;
+  feature?.addEventListener('click', async () => {
+    const path = `/articles/${encodeURIComponent(view.article_id)}/comments/${encodeURIComponent(comment.comment_id)}/feature`;
+    try {
+      await (comment.featured ? session.api.delete(path) : session.api.post(path));
+      refresh();
+    } catch (failure) {
+      toast(problemText(failure), { tone: 'error' });
+    }
+  });
+  const who = session.people?.get?.(comment.author)?.display_name ?? '';
+  return h(
+    'li',
+    { class: `comment${comment.featured ? '' : ' held'}`, 'data-testid': 'comment', 'data-featured': String(comment.featured) },
+    h('p', {}, comment.text),
+    h('small', {}, [who, formatDateTime(comment.created_at), comment.featured ? null : t('channels.held')].filter(Boolean).join(' · ')),
+    feature,
+  );
+}
+
+function commentForm(session, view, refresh) {
+  const text = h('textarea', { name: 'text', rows: 2, maxlength: 600, required: true, 'aria-label': t('channels.comment'), placeholder: t('channels.comment'), 'data-testid': 'comment-text' });
+  const form = h('form', { class: 'comment-form' }, text, h('button', { type: 'submit', class: 'primary', 'data-testid': 'comment-send' }, t('channels.send_comment')));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await session.api.post(`/articles/${encodeURIComponent(view.article_id)}/comments`, { text: text.value });
+      text.value = '';
+      toast(t(view.your_role === 'reader' ? 'channels.comment_held' : 'channels.comment_posted'), { tone: 'success' });
+      refresh();
+    } catch (failure) {
+      toast(problemText(failure), { tone: 'error' });
+    }
+  });
+  return form;
+}
+
+function likeButton(session, view, refresh) {
+  const like = h('button', { type: 'button', 'aria-pressed': String(view.liked), 'data-testid': 'like' }, icon('check'), h('span', {}, t('channels.likes', { count: formatNumber(view.like_count) })));
+  like.addEventListener('click', async () => {
+    const path = `/articles/${encodeURIComponent(view.article_id)}/likes`;
+    try {
+      await (view.liked ? session.api.delete(path) : session.api.post(path));
+      refresh();
+    } catch (failure) {
+      toast(problemText(failure), { tone: 'error' });
+    }
+  });
+  return like;
+}
+
+function render(session, view, refresh) {
+  const channel = view.channel;
+  return [
+    h('p', { class: 'article-channel' }, h('a', { href: `#/channel/${encodeURIComponent(channel.channel_id)}` }, channel.name), ` · ${formatDateTime(view.published_at)}`),
+    h('h1', { 'data-testid': 'article-title' }, view.title),
+    view.cover_media_id ? h('img', { class: 'article-cover', src: `/c/-/media/${encodeURIComponent(view.cover_media_id)}`, alt: '' }) : null,
+    h('div', { class: 'article-body', 'data-testid': 'article-body' }, bodyNodes(view.body_html)),
+    h(
+      'div',
+      { class: 'actions article-actions' },
+      h('span', { class: 'hint', 'data-testid': 'read-count' }, t('channels.reads', { count: formatNumber(view.read_count) })),
+      likeButton(session, view, refresh),
+      h('a', { class: 'button', href: view.url, target: '_blank', rel: 'noopener', 'data-testid': 'public-link' }, t('channels.public_page')),
+    ),
+    h('h2', { class: 'section-title' }, t('channels.comments')),
+    h('ul', { class: 'comments', 'data-testid': 'comments' }, view.comments.map((comment) => commentRow(session, view, comment, refresh))),
+    commentForm(session, view, refresh),
+  ];
+}
+
+export function articleView(ctx) {
+  const { session } = ctx;
+  const error = errorLine();
+  const page = h('article', { class: 'page article-page', 'data-testid': 'article' });
+  async function refresh() {
+    try {
+      const view = await session.api.get(`/articles/${encodeURIComponent(ctx.params.id)}`);
+      replace(page, render(session, view, refresh));
+    } catch (failure) {
+      replace(page, error);
+      error.textContent = problemText(failure);
+    }
+  }
+  refresh();
+  return page;
+}

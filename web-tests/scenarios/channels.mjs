@@ -1,0 +1,94 @@
+// Channels: Ann, a channel's owner, writes an article with a Markdown
+// preview (an XSS payload in it), publishes; Bob, on a phone, finds the
+// channel, follows it, sees the article unread in his feed, reads it,
+// likes it and comments; the comment is held until Ann features it. Bob
+// then opens the public page, where nothing of the payload runs.
+
+import { DESKTOP, PHONE, args, run, fail, call, apiUser, expectVisible, expectText, logInInBrowser, scenario } from '../harness.mjs';
+
+const PAYLOAD = [
+  '# Field notes',
+  '',
+  'Plain **words** stay.',
+  '',
+  '<script>window.__xss = 1; document.title = "pwned"</script>',
+  '',
+  '<img src=x onerror="window.__xss = 2; document.title = \'pwned\'">',
+  '',
+  '[click me](javascript:window.__xss=3)',
+  '',
+  '<svg onload="window.__xss = 4"></svg>',
+].join('\n');
+
+/** Fails if anything of the payload ran on `page`. */
+async function expectNothingRan(page, where) {
+  const ran = await page.evaluate(() => ({ xss: /** @type {any} */ (window).__xss ?? null, title: document.title, scripts: document.querySelectorAll('script:not([src])').length }));
+  if (ran.xss !== null || ran.title === 'pwned') fail(`the payload ran on ${where}: ${JSON.stringify(ran)}`);
+  return ran;
+}
+
+scenario('channels', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const handle = `news.${run}`.slice(0, 32);
+  const channel = await call(ann.token, 'POST', '/channels', { handle, name: `Ann's News ${run}`, description: 'Field notes, weekly.' });
+  const dialogs = [];
+
+  // Ann writes, previews and publishes.
+  const owner = await t.page({ viewport: DESKTOP });
+  owner.on('dialog', (dialog) => dialogs.push(dialog.message()));
+  await logInInBrowser(owner, ann.username);
+  await owner.goto(`${args.baseUrl}/#/channel/${channel.channel_id}/write`);
+  await owner.fill('[data-testid=article-title-input]', 'Field notes');
+  await owner.fill('[data-testid=article-body-input]', PAYLOAD);
+  await owner.click('[data-testid=preview]');
+  await expectText(owner, '[data-testid=article-preview]', 'Plain words stay', 'the Markdown preview');
+  await expectNothingRan(owner, 'the preview');
+  await t.screenshotNow(owner, 'write');
+  await owner.click('[data-testid=publish]');
+  await expectText(owner, '[data-testid=article-title]', 'Field notes', 'the published article');
+
+  // Bob finds the channel, follows it, and reads the article from his feed.
+  const reader = await t.page({ viewport: PHONE, name: 'bob' });
+  reader.on('dialog', (dialog) => dialogs.push(dialog.message()));
+  await logInInBrowser(reader, bob.username);
+  await reader.goto(`${args.baseUrl}/#/channels`);
+  await reader.fill('[data-testid=channel-search]', handle);
+  await expectVisible(reader, `[data-testid=channel-row][data-handle="${handle}"]`, 'the channel found');
+  await reader.click(`[data-testid=channel-row][data-handle="${handle}"] [data-testid=follow]`);
+  await expectVisible(reader, '[data-testid=article-row][data-read=false]', 'the article, unread, in the feed');
+  await t.screenshotNow(reader, 'feed');
+  await reader.click('[data-testid=article-row] a');
+  await expectText(reader, '[data-testid=article-body]', 'Plain words stay', 'the article body');
+  await expectNothingRan(reader, 'the in-app reader');
+  await reader.click('[data-testid=like]');
+  await expectText(reader, '[data-testid=like]', '1', 'the like counted');
+  await reader.fill('[data-testid=comment-text]', `Great read ${run}`);
+  await reader.click('[data-testid=comment-send]');
+  await expectVisible(reader, '[data-testid=comment][data-featured=false]', 'his own held comment, shown to him');
+  await t.screenshotNow(reader, 'article');
+
+  // Ann sees the held comment and features it; Bob sees it featured.
+  await owner.reload();
+  await expectVisible(owner, '[data-testid=comment][data-featured=false] [data-testid=feature]', 'the held comment, for the owner');
+  await owner.click('[data-testid=comment] [data-testid=feature]');
+  await expectVisible(owner, '[data-testid=comment][data-featured=true]', 'the comment featured');
+  await t.screenshotNow(owner, 'owner');
+  await reader.reload();
+  await expectVisible(reader, '[data-testid=comment][data-featured=true]', 'the featured comment, for Bob');
+
+  // The public page: readable without the app, and nothing of the payload runs.
+  const view = await call(bob.token, 'GET', `/articles/${(await call(bob.token, 'GET', '/subscriptions/feed')).items[0].article.article_id}`);
+  const visitor = await t.page({ viewport: PHONE, name: 'visitor' });
+  visitor.on('dialog', (dialog) => dialogs.push(dialog.message()));
+  const answer = await visitor.goto(`${args.baseUrl}${view.url}`);
+  const csp = answer?.headers()['content-security-policy'] ?? '';
+  if (!csp.includes("default-src 'none'") || csp.includes('script-src')) fail(`the public page's policy: ${csp}`);
+  await expectText(visitor, 'article', 'Plain words stay', 'the public page');
+  await expectText(visitor, '.comments', `Great read ${run}`, 'the featured comment on the public page');
+  await visitor.waitForTimeout(300);
+  const ran = await expectNothingRan(visitor, 'the public page');
+  if (ran.scripts !== 0) fail(`the public page has ${ran.scripts} inline scripts`);
+  await t.screenshotNow(visitor, 'public');
+  if (dialogs.length) fail(`dialogs opened: ${JSON.stringify(dialogs)}`);
+});
