@@ -14,8 +14,8 @@ use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
 use crate::{
-    accounts, blocks, chat, contact_codes, contacts, groups, login_requests, media, pay, presence,
-    profiles,
+    accounts, blocks, chat, contact_codes, contacts, groups, login_requests, media, moments, pay,
+    presence, profiles,
 };
 
 /// What a job answers, typed again by [`crate::Core`].
@@ -108,6 +108,7 @@ pub trait Tx:
     + groups::Writes
     + login_requests::Writes
     + media::Writes
+    + moments::Writes
     + pay::Writes
     + presence::Writes
     + profiles::Writes
@@ -146,6 +147,7 @@ pub trait Read:
     + groups::Reads
     + login_requests::Reads
     + media::Reads
+    + moments::Reads
     + pay::Reads
     + presence::Reads
     + profiles::Reads
@@ -161,6 +163,7 @@ impl<T> Read for T where
         + groups::Reads
         + login_requests::Reads
         + media::Reads
+        + moments::Reads
         + pay::Reads
         + presence::Reads
         + profiles::Reads

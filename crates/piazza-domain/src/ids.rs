@@ -121,6 +121,14 @@ id_type!(
     /// separate and secret; this id only names it to revoke it).
     InviteId, "inv_", "invitation"
 );
+id_type!(
+    /// A post in Moments, the friends' feed.
+    MomentId, "mom_", "moment"
+);
+id_type!(
+    /// A comment (or a reply to one) on a post in Moments.
+    MomentCommentId, "cmt_", "moment comment"
+);
 
 #[cfg(test)]
 mod tests {

@@ -177,6 +177,20 @@ pub enum Rejection {
     /// answered as its next request would be, 401.
     #[error("this device has been signed out")]
     DeviceSignedOut,
+    /// A Moments post the caller may not see answers as one that does not
+    /// exist.
+    #[error("no such moment")]
+    MomentNotFound,
+    #[error("no such comment on this moment")]
+    CommentNotFound,
+    #[error("only a moment's author may do this")]
+    NotMomentAuthor,
+    #[error("only a comment's author or the moment's author may delete it")]
+    NotCommentAuthor,
+    #[error("a moment holds text or at least one picture")]
+    EmptyMoment,
+    #[error("an `only` moment names at least one contact")]
+    EmptyAudience,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -25,6 +25,7 @@ mod login_requests;
 mod media;
 mod merchants;
 pub mod migrations;
+mod moments;
 mod presence;
 mod profiles;
 mod readers;

@@ -23,6 +23,7 @@ mod log_data;
 mod login_requests;
 mod media;
 mod merchants;
+mod moments;
 mod presence;
 mod profiles;
 mod readers;
@@ -82,6 +83,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_23_media_kinds.sql"),
     include_str!("schema_24_group_admin.sql"),
     include_str!("schema_25_contact_codes.sql"),
+    include_str!("schema_26_moments.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -11,6 +11,7 @@ mod config;
 mod contact_extras;
 mod groups;
 mod messaging;
+mod moments;
 mod money;
 mod pay;
 mod payload;
@@ -251,6 +252,9 @@ pub enum ClientCommand {
     /// Show a payment; confirm or decline a collection that waits for you
     #[command(subcommand)]
     Payment(pay::PaymentCommand),
+    /// Post to Moments, read your feed, like and comment
+    #[command(subcommand)]
+    Moments(moments::MomentsCommand),
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -451,6 +455,7 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         } => pay::pay(&cli, &payload, amount, key).await,
         ClientCommand::PaymentCode { no_pin } => pay::payment_code(&cli, no_pin).await,
         ClientCommand::Payment(command) => pay::payment(&cli, command).await,
+        ClientCommand::Moments(command) => moments::moments(&cli, command).await,
     }
 }
 

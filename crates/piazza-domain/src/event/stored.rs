@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use crate::event as domain;
 use crate::{
     AccountId, ClientMsgId, ContactRequestId, ConversationId, DeviceId, Emoji, MediaId, MerchantId,
-    MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId,
-    TransferId, Username,
+    MessageId, MessageText, MomentCommentId, MomentId, PaymentId, RedPacketId, RefundId, Seq,
+    Timestamp, TransactionId, TransferId, Username,
 };
 
 /// One event as engines keep it. Read one back with `Event::from`
@@ -294,6 +294,40 @@ pub enum Event {
     PinChanged {
         #[serde(rename = "reset_cancelled")]
         reset_cancelled: bool,
+    },
+    #[serde(rename = "moment.liked")]
+    MomentLiked {
+        #[serde(rename = "moment_id")]
+        moment_id: MomentId,
+        #[serde(rename = "author_id")]
+        author_id: AccountId,
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(flatten)]
+        liker: Named,
+    },
+    #[serde(rename = "moment.commented")]
+    MomentCommented {
+        #[serde(rename = "moment_id")]
+        moment_id: MomentId,
+        #[serde(rename = "author_id")]
+        author_id: AccountId,
+        #[serde(rename = "comment_id")]
+        comment_id: MomentCommentId,
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(flatten)]
+        commenter: Named,
+        #[serde(rename = "text")]
+        text: String,
+        #[serde(rename = "reply_to", default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<MomentCommentId>,
+        #[serde(
+            rename = "reply_to_account",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        reply_to_account: Option<AccountId>,
     },
 }
 
@@ -627,6 +661,11 @@ event_twins! {
         MessageReaction { conversation_id, message_id, seq, account_id, emoji, added },
         PinReset { effective_at },
         PinChanged { reset_cancelled },
+        MomentLiked { moment_id, author_id, account_id, liker },
+        MomentCommented {
+            moment_id, author_id, comment_id, account_id, commenter, text, reply_to,
+            reply_to_account
+        },
 }
 
 /// `From` both ways between a domain struct and its stored twin, which

@@ -414,6 +414,7 @@ async fn the_cli_shows_which_contacts_are_online() {
     let _online = bob.client.connect_socket().await.unwrap();
     let hidden = piazza_api::Privacy {
         last_seen: Some("nobody".to_owned()),
+        ..Default::default()
     };
     cat.client.set_privacy(&hidden).await.unwrap();
     let shown = piazza(&app, &config, "ann", &["contacts", "presence"]).await;
