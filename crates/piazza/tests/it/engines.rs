@@ -51,6 +51,7 @@ const ON_POSTGRES: &[&str] = &[
     "chat::two_accounts_become_contacts_and_chat",
     "cli_chat::block_and_unblock_from_the_cli",
     "cli_chat::group_administration_from_the_cli",
+    "cli_chat::moments_post_feed_like_and_comment_from_the_cli",
     "cli_chat::history_names_people_marks_pictures_and_marks_the_conversation_read",
     "cli_chat::recall_delete_and_react_take_the_number_history_shows",
     "cli_chat::remarks_and_contact_codes_from_the_cli",
