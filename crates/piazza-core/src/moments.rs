@@ -595,7 +595,9 @@ fn pick(
     now: Timestamp,
 ) -> Result<(Vec<Candidate>, Option<MomentId>)> {
     let wanted = limit.max(1) as usize;
-    let batch = (limit.max(1) * 2).max(20);
+    // One past the page first (most posts in an inbox are shown), then
+    // more at a time while the rules leave posts out.
+    let mut batch = limit.max(1) + 1;
     let mut kept = Vec::new();
     let mut scanned = 0;
     loop {
@@ -623,6 +625,7 @@ fn pick(
         if scanned >= limits::MOMENT_FEED_SCAN_MAX {
             return Ok((kept, cursor));
         }
+        batch = (batch * 2).min(limits::PAGE_LEN_MAX);
     }
 }
 

@@ -583,6 +583,15 @@ async fn the_feed_is_newest_first_a_page_at_a_time() {
     befriend(&ann, &bob).await;
     for n in 1..=5 {
         post(&ann, &text(&format!("ann {n}"))).await;
+        // Runs of posts in Bob's inbox that he may not see: a page reads
+        // past them, and never shows one.
+        for hidden in 0..n {
+            post(
+                &ann,
+                &seen_by(&format!("not for bob {n}.{hidden}"), "except", &[&bob]),
+            )
+            .await;
+        }
         post(&bob, &text(&format!("bob {n}"))).await;
     }
     let mut seen = Vec::new();
