@@ -120,6 +120,13 @@ pub enum Event {
     /// A forgotten PIN is being reset; no money leaves until `effective_at`.
     #[serde(rename = "wallet.pin_reset")]
     PinReset(PinResetEvent),
+    /// Someone liked your post in Moments (your log only).
+    #[serde(rename = "moment.liked")]
+    MomentLiked(MomentLikedEvent),
+    /// Someone commented on your post in Moments, or replied to your
+    /// comment (the post's author's log and the one replied to's).
+    #[serde(rename = "moment.commented")]
+    MomentCommented(MomentCommentedEvent),
     #[serde(rename = "wallet.pin_changed")]
     PinChanged(PinChangedEvent),
     /// A channel the account follows published an article (each
@@ -441,4 +448,38 @@ pub struct PinResetEvent {
 pub struct PinChangedEvent {
     /// A change with the old PIN also cancels a reset in progress.
     pub reset_cancelled: bool,
+}
+
+/// `moment.liked`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MomentLikedEvent {
+    pub moment_id: String,
+    /// The post's author.
+    pub author_id: String,
+    /// Who liked it.
+    pub account_id: String,
+    /// Their name and picture.
+    #[serde(flatten)]
+    #[schema(nullable = false)]
+    pub liker: Option<AccountName>,
+}
+
+/// `moment.commented`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MomentCommentedEvent {
+    pub moment_id: String,
+    /// The post's author.
+    pub author_id: String,
+    pub comment_id: String,
+    /// Who commented.
+    pub account_id: String,
+    /// Their name and picture.
+    #[serde(flatten)]
+    #[schema(nullable = false)]
+    pub commenter: Option<AccountName>,
+    pub text: String,
+    /// The comment this one answers, and its author (null for a comment
+    /// on the post itself).
+    pub reply_to: Option<String>,
+    pub reply_to_account: Option<String>,
 }

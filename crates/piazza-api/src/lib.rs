@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 pub mod channels;
 pub mod events;
 pub mod groups;
+pub mod moments;
 
 pub use channels::{
     ArticleCreated, ArticleList, ArticlePreview, ArticleSummary, ArticleView, ChannelCreated,
@@ -22,6 +23,10 @@ pub use channels::{
 pub use groups::{
     AcceptInvite, GroupView, InviteAccepted, InviteCreated, JoinRequestList, JoinRequestView,
     MemberView,
+};
+pub use moments::{
+    MomentCommentCreated, MomentCommentView, MomentCreated, MomentLikeView, MomentList,
+    MomentMediaView, MomentView, NewMoment, NewMomentComment, VisibilityView,
 };
 
 /// RFC 9457 problem details, as every error is answered.
@@ -820,6 +825,18 @@ pub struct Privacy {
     /// `contacts` (the default) or `nobody`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<String>,
+    /// How far back others may look at your moments: `all` (the
+    /// default), `180d`, `30d` or `3d`. You always see all of your own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moments_horizon: Option<String>,
+    /// Accounts (your contacts) who may not see your moments at all. A
+    /// list given replaces the one kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moments_hidden_from: Option<Vec<String>>,
+    /// Accounts whose moments you do not want in your feed (their page
+    /// still shows them). A list given replaces the one kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moments_not_shown: Option<Vec<String>>,
 }
 
 /// `POST /api/v1/blocks`.

@@ -21,6 +21,7 @@ mod contacts;
 mod error;
 mod groups;
 mod media;
+mod moments;
 mod pay;
 mod profiles;
 mod socket;
@@ -484,7 +485,14 @@ impl Client {
         decode(&send(self.request(Method::GET, "/api/v1/contacts/presence")).await?)
     }
 
-    /// `PATCH /api/v1/me/privacy`: who sees this account's presence.
+    /// `GET /api/v1/me/privacy`: who sees this account's presence and its
+    /// moments.
+    pub async fn privacy(&self) -> Result<piazza_api::Privacy, ClientError> {
+        decode(&send(self.request(Method::GET, "/api/v1/me/privacy")).await?)
+    }
+
+    /// `PATCH /api/v1/me/privacy`: who sees this account's presence and
+    /// its moments.
     pub async fn set_privacy(
         &self,
         privacy: &piazza_api::Privacy,

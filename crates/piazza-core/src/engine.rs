@@ -14,8 +14,8 @@ use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
 use crate::{
-    accounts, blocks, channels, chat, contact_codes, contacts, groups, login_requests, media, pay,
-    presence, profiles,
+    accounts, blocks, channels, chat, contact_codes, contacts, groups, login_requests, media,
+    moments, pay, presence, profiles,
 };
 
 /// What a job answers, typed again by [`crate::Core`].
@@ -109,6 +109,7 @@ pub trait Tx:
     + groups::Writes
     + login_requests::Writes
     + media::Writes
+    + moments::Writes
     + pay::Writes
     + presence::Writes
     + profiles::Writes
@@ -164,6 +165,7 @@ pub trait Read:
     + groups::Reads
     + login_requests::Reads
     + media::Reads
+    + moments::Reads
     + pay::Reads
     + presence::Reads
     + profiles::Reads
@@ -180,6 +182,7 @@ impl<T> Read for T where
         + groups::Reads
         + login_requests::Reads
         + media::Reads
+        + moments::Reads
         + pay::Reads
         + presence::Reads
         + profiles::Reads

@@ -19,6 +19,7 @@ pub mod groups;
 pub mod integrity;
 pub mod login_requests;
 pub mod media;
+pub mod moments;
 pub mod pay;
 pub mod presence;
 pub mod profiles;

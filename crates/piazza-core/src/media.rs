@@ -162,7 +162,8 @@ pub fn insert(
 
 /// The media if `viewer` may read it as `reading`: its uploader, or a
 /// member of a conversation whose media message showing it is in their
-/// view (sent after they joined, not recalled). Its thumbnail and
+/// view (sent after they joined, not recalled), or one who may see a
+/// Moments post showing it. Its thumbnail and
 /// preview, too, to any account while it is an account's or a group's
 /// current avatar (avatars are shown wherever a person or a group
 /// appears, to strangers asking to be contacts too); the whole picture of
@@ -180,7 +181,10 @@ pub fn visible(
     }
     let audience = read.media_audience(viewer, media)?;
     let as_avatar = reading != Reading::Original && audience.current_avatar;
-    if as_avatar || audience.in_viewers_messages {
+    if as_avatar
+        || audience.in_viewers_messages
+        || crate::moments::shows_media(read, viewer, media, Timestamp::now())?
+    {
         Ok(found)
     } else {
         Err(Rejection::MediaNotFound.into())

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::{
     AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
-    Emoji, LogSeq, MediaId, MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId,
-    Seq, Timestamp, TransactionId, TransferId, Username,
+    Emoji, LogSeq, MediaId, MerchantId, MessageId, MessageText, MomentCommentId, MomentId,
+    PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username,
 };
 
 #[cfg(any(test, feature = "examples"))]
@@ -415,6 +415,32 @@ pub enum Event {
         cover_media_id: Option<MediaId>,
         published_at: Timestamp,
     },
+    /// Someone liked a post in Moments (its author's log; never one's own
+    /// like of one's own post).
+    MomentLiked {
+        moment_id: MomentId,
+        /// The post's author.
+        author_id: AccountId,
+        /// Who liked it, with their name and picture.
+        account_id: AccountId,
+        liker: Named,
+    },
+    /// Someone commented on a post in Moments, or replied to a comment on
+    /// one (the post's author's log and the log of the one replied to;
+    /// never one's own).
+    MomentCommented {
+        moment_id: MomentId,
+        /// The post's author.
+        author_id: AccountId,
+        comment_id: MomentCommentId,
+        /// Who commented, with their name and picture.
+        account_id: AccountId,
+        commenter: Named,
+        text: String,
+        /// The comment this one replies to, and its author.
+        reply_to: Option<MomentCommentId>,
+        reply_to_account: Option<AccountId>,
+    },
 }
 
 /// A merchant payment or refund as the logs keep it.
@@ -517,6 +543,8 @@ impl Event {
             Event::PaymentDeclined(_) => "payment.declined",
             Event::PaymentExpired(_) => "payment.expired",
             Event::PinReset { .. } => "wallet.pin_reset",
+            Event::MomentLiked { .. } => "moment.liked",
+            Event::MomentCommented { .. } => "moment.commented",
             Event::PinChanged { .. } => "wallet.pin_changed",
             Event::ArticlePublished { .. } => "article.published",
         }

@@ -133,6 +133,14 @@ id_type!(
     /// A reader's comment on an article.
     CommentId, "cmt_", "comment"
 );
+id_type!(
+    /// A post in Moments, the friends' feed.
+    MomentId, "mom_", "moment"
+);
+id_type!(
+    /// A comment (or a reply to one) on a post in Moments.
+    MomentCommentId, "cmt_", "moment comment"
+);
 
 #[cfg(test)]
 mod tests {

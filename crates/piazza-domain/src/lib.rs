@@ -26,12 +26,13 @@ pub use cursor::{Cursor, CursorError, LogSeq};
 pub use event::{ConversationKind, Event, GroupRole, LogEntry, Message, Notice};
 pub use ids::{
     AccountId, ArticleId, ChannelId, CommentId, ContactRequestId, ConversationId, DeviceId,
-    EntryId, IdError, InviteId, MediaId, MerchantId, MessageId, PaymentId, RedPacketId, RefundId,
-    TransactionId, TransferId,
+    EntryId, IdError, InviteId, MediaId, MerchantId, MessageId, MomentCommentId, MomentId,
+    PaymentId, RedPacketId, RefundId, TransactionId, TransferId,
 };
 pub use store::{Rejection, StoreError};
 pub use time::Timestamp;
 pub use values::{
-    Announcement, Bio, ClientMsgId, DeviceName, DisplayName, Emoji, Greeting, GroupTitle, Location,
-    MessageText, Password, PlaceName, Remark, Seq, Username, ValueError,
+    Announcement, Bio, ClientMsgId, CommentText, DeviceName, DisplayName, Emoji, Greeting,
+    GroupTitle, Location, MessageText, MomentText, Password, PlaceName, Remark, Seq, Username,
+    ValueError,
 };

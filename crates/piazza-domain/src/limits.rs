@@ -77,6 +77,23 @@ pub const GREETING_CHARS_MAX: usize = 200;
 /// Characters in a remark, an account's private name for a contact: as
 /// many as a display name, which it stands in for.
 pub const REMARK_CHARS_MAX: usize = 64;
+/// Characters in a Moments post's text (line breaks allowed).
+pub const MOMENT_TEXT_CHARS_MAX: usize = 2_000;
+/// Pictures one Moments post may show (WeChat's grid of nine).
+pub const MOMENT_MEDIA_MAX: usize = 9;
+/// Accounts a Moments post's `only` or `except` list may name.
+pub const MOMENT_AUDIENCE_MAX: usize = 1_000;
+/// Characters in a comment on a Moments post (line breaks allowed).
+pub const MOMENT_COMMENT_CHARS_MAX: usize = 500;
+/// Comments one Moments post may hold: each is shown with the post.
+pub const MOMENT_COMMENTS_MAX: usize = 1_000;
+/// Accounts one of the Moments privacy lists (`moments_hidden_from`,
+/// `moments_not_shown`) may hold; a list is replaced whole, in one body.
+pub const MOMENT_PRIVACY_LIST_MAX: usize = 2_000;
+/// Posts of a feed page looked at, at most, to fill one page: a page of
+/// fewer (with a cursor to go on) is the answer past it, so a run of posts
+/// the caller may not see never makes one request slow.
+pub const MOMENT_FEED_SCAN_MAX: usize = 1_000;
 /// Live (not revoked) devices one account may hold.
 pub const DEVICES_PER_ACCOUNT_MAX: usize = 100;
 /// Contacts one account may hold.

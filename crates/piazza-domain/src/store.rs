@@ -176,6 +176,22 @@ pub enum Rejection {
     /// says nothing about any account.
     #[error("no such contact code")]
     ContactCodeNotFound,
+    /// A Moments post the caller may not see answers as one that does not
+    /// exist.
+    #[error("no such moment")]
+    MomentNotFound,
+    /// A comment on a moment or an article that is not there, or not
+    /// shown to the caller.
+    #[error("no such comment here")]
+    CommentNotFound,
+    #[error("only a moment's author may do this")]
+    NotMomentAuthor,
+    #[error("only a comment's author or the moment's author may delete it")]
+    NotCommentAuthor,
+    #[error("a moment holds text or at least one picture")]
+    EmptyMoment,
+    #[error("an `only` moment names at least one contact")]
+    EmptyAudience,
     /// The acting device was signed out (revoked) while its request ran:
     /// answered as its next request would be, 401.
     #[error("this device has been signed out")]
@@ -190,8 +206,6 @@ pub enum Rejection {
     NotChannelEditor,
     #[error("no such article")]
     ArticleNotFound,
-    #[error("no such comment on this article")]
-    CommentNotFound,
 }
 
 #[derive(Debug, thiserror::Error)]

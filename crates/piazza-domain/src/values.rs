@@ -230,6 +230,103 @@ impl Announcement {
     }
 }
 
+/// Prose: trimmed, at most `max` characters, line breaks and tabs kept
+/// and other control characters refused; empty only where `allow_empty`.
+fn prose(
+    field: &'static str,
+    code: &'static str,
+    max: usize,
+    allow_empty: bool,
+    text: &str,
+) -> Result<String, ValueError> {
+    let trimmed = text.trim();
+    if !allow_empty && trimmed.is_empty() {
+        return Err(ValueError::new(field, code, "must not be empty"));
+    }
+    if trimmed.chars().count() > max {
+        return Err(ValueError::new(
+            field,
+            code,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(ValueError::new(
+            field,
+            code,
+            "must not hold control characters other than line breaks and tabs",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A Moments post's text: up to [`limits::MOMENT_TEXT_CHARS_MAX`]
+/// characters of prose; empty when the pictures are the post.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MomentText(String);
+
+impl MomentText {
+    pub const FIELD: &'static str = "text";
+
+    pub fn parse(text: &str) -> Result<MomentText, ValueError> {
+        let text = prose(
+            Self::FIELD,
+            "invalid_moment_text",
+            limits::MOMENT_TEXT_CHARS_MAX,
+            true,
+            text,
+        )?;
+        Ok(MomentText(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Wraps a value the store wrote after parsing it; not for outside input.
+    pub fn from_store(text: String) -> MomentText {
+        MomentText(text)
+    }
+}
+
+/// A comment on a Moments post (or a reply to one): 1 to
+/// [`limits::MOMENT_COMMENT_CHARS_MAX`] characters of prose.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CommentText(String);
+
+impl CommentText {
+    pub const FIELD: &'static str = "text";
+
+    pub fn parse(text: &str) -> Result<CommentText, ValueError> {
+        let text = prose(
+            Self::FIELD,
+            "invalid_comment_text",
+            limits::MOMENT_COMMENT_CHARS_MAX,
+            false,
+            text,
+        )?;
+        Ok(CommentText(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Wraps a value the store wrote after parsing it; not for outside input.
+    pub fn from_store(text: String) -> CommentText {
+        CommentText(text)
+    }
+}
+
 /// A point on Earth, kept as whole 1e-7 degrees (about a centimetre, as
 /// OpenStreetMap keeps them), so it compares exactly and stores as two
 /// integers; built only from a latitude in -90..=90 and a longitude in

@@ -26,6 +26,7 @@ mod login_requests;
 mod media;
 mod merchants;
 pub mod migrations;
+mod moments;
 mod presence;
 mod profiles;
 mod readers;

@@ -128,6 +128,12 @@ impl From<Rejection> for ApiError {
             Rejection::ForwardNotAllowed => (StatusCode::FORBIDDEN, "forward_not_allowed"),
             Rejection::Blocked => (StatusCode::FORBIDDEN, "blocked"),
             Rejection::ContactNotFound => (StatusCode::NOT_FOUND, "contact_not_found"),
+            Rejection::MomentNotFound => (StatusCode::NOT_FOUND, "moment_not_found"),
+            Rejection::CommentNotFound => (StatusCode::NOT_FOUND, "comment_not_found"),
+            Rejection::NotMomentAuthor => (StatusCode::FORBIDDEN, "not_moment_author"),
+            Rejection::NotCommentAuthor => (StatusCode::FORBIDDEN, "not_comment_author"),
+            Rejection::EmptyMoment => (StatusCode::UNPROCESSABLE_ENTITY, "empty_moment"),
+            Rejection::EmptyAudience => (StatusCode::UNPROCESSABLE_ENTITY, "empty_audience"),
             Rejection::ContactCodeNotFound => (StatusCode::NOT_FOUND, "contact_code_not_found"),
             Rejection::RecallTooLate { .. } => (StatusCode::FORBIDDEN, "recall_too_late"),
             Rejection::RecallNotAllowed => (StatusCode::FORBIDDEN, "recall_not_allowed"),
@@ -186,7 +192,6 @@ impl From<Rejection> for ApiError {
             Rejection::NotChannelOwner => (StatusCode::FORBIDDEN, "not_channel_owner"),
             Rejection::NotChannelEditor => (StatusCode::FORBIDDEN, "not_channel_editor"),
             Rejection::ArticleNotFound => (StatusCode::NOT_FOUND, "article_not_found"),
-            Rejection::CommentNotFound => (StatusCode::NOT_FOUND, "comment_not_found"),
         };
         ApiError::new(status, code, detail)
     }

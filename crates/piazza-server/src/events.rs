@@ -96,6 +96,7 @@ pub fn wire(event: &Event) -> api::Event {
             published_at: published_at.to_rfc3339(),
             url: format!("/c/{handle}/{article_id}"),
         }),
+        Event::MomentLiked { .. } | Event::MomentCommented { .. } => moment_event(event),
     }
 }
 
@@ -342,6 +343,43 @@ fn account_brief(account: &AccountRef) -> AccountBrief {
 
 /// An account's name and picture for an event that names it by id;
 /// entries logged before profiles have neither, and say nothing of them.
+/// Moments' events. Called only with the variants [`wire`] sends here.
+fn moment_event(event: &Event) -> api::Event {
+    match event {
+        Event::MomentLiked {
+            moment_id,
+            author_id,
+            account_id,
+            liker,
+        } => api::Event::MomentLiked(api::MomentLikedEvent {
+            moment_id: moment_id.to_string(),
+            author_id: author_id.to_string(),
+            account_id: account_id.to_string(),
+            liker: account_name(liker),
+        }),
+        Event::MomentCommented {
+            moment_id,
+            author_id,
+            comment_id,
+            account_id,
+            commenter,
+            text,
+            reply_to,
+            reply_to_account,
+        } => api::Event::MomentCommented(api::MomentCommentedEvent {
+            moment_id: moment_id.to_string(),
+            author_id: author_id.to_string(),
+            comment_id: comment_id.to_string(),
+            account_id: account_id.to_string(),
+            commenter: account_name(commenter),
+            text: text.clone(),
+            reply_to: reply_to.map(|id| id.to_string()),
+            reply_to_account: reply_to_account.map(|id| id.to_string()),
+        }),
+        other => unreachable!("{} is not a moment event", other.type_name()),
+    }
+}
+
 fn account_name(named: &Named) -> Option<api::AccountName> {
     let display_name = named.display_name.clone()?;
     Some(api::AccountName {

@@ -151,6 +151,7 @@ pub fn api_routes() -> OpenApiRouter<App> {
         .merge(routes::presence::routes())
         .merge(routes::blocks::routes())
         .merge(routes::contact_codes::routes())
+        .merge(routes::moments::routes())
         .merge(conversations::routes())
         .merge(routes::groups::routes())
         .merge(routes::channels::routes())

@@ -24,6 +24,7 @@ mod log_data;
 mod login_requests;
 mod media;
 mod merchants;
+mod moments;
 mod presence;
 mod profiles;
 mod readers;

@@ -18,6 +18,9 @@
 //!   at once; claims per second, and the shares adding up exactly.
 //! - `soak`: many WebSockets held open for minutes while a trickle of
 //!   messages flows; the server's memory trend, nothing dropped or lost.
+//! - `feed`: one account whose 500 contacts posted 20 times each, with
+//!   likes and comments among them, reads its Moments feed; the first
+//!   page's latency.
 //!
 //! Every loop here is bounded in count and in time, and all traffic goes
 //! to a loopback address.
@@ -25,6 +28,7 @@
 mod catchup;
 mod connections;
 mod conversation_list;
+mod feed;
 mod group;
 mod ledger;
 mod media;
@@ -100,6 +104,9 @@ pub enum BenchCommand {
     /// A full group, all online, takes 50 messages a second: the time
     /// from a send to its last member.
     Group(group::GroupArgs),
+    /// One account with hundreds of contacts who post to Moments reads
+    /// its feed's first page.
+    Feed(feed::FeedArgs),
 }
 
 impl BenchCommand {
@@ -118,6 +125,7 @@ impl BenchCommand {
             BenchCommand::Typing(args) => args.members as u64,
             BenchCommand::Group(args) => args.members as u64,
             BenchCommand::Media(_) => 16,
+            BenchCommand::Feed(_) => 64,
         };
         sockets + SLACK
     }
@@ -206,6 +214,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Typing(args) => typing::run(&mut server, args).await,
         BenchCommand::Group(args) => group::run(&mut server, args).await,
         BenchCommand::Media(args) => media::run(&mut server, args).await,
+        BenchCommand::Feed(args) => feed::run(&mut server, args).await,
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.

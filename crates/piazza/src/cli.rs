@@ -12,6 +12,7 @@ mod config;
 mod contact_extras;
 mod groups;
 mod messaging;
+mod moments;
 mod money;
 mod pay;
 mod payload;
@@ -255,6 +256,9 @@ pub enum ClientCommand {
     /// Show a payment; confirm or decline a collection that waits for you
     #[command(subcommand)]
     Payment(pay::PaymentCommand),
+    /// Post to Moments, read your feed, like and comment
+    #[command(subcommand)]
+    Moments(moments::MomentsCommand),
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -456,6 +460,7 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         } => pay::pay(&cli, &payload, amount, key).await,
         ClientCommand::PaymentCode { no_pin } => pay::payment_code(&cli, no_pin).await,
         ClientCommand::Payment(command) => pay::payment(&cli, command).await,
+        ClientCommand::Moments(command) => moments::moments(&cli, command).await,
     }
 }
 

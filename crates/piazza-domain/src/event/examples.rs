@@ -10,8 +10,8 @@ use super::{
 };
 use crate::{
     AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
-    Emoji, Location, MediaId, MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId,
-    Seq, Timestamp, TransactionId, TransferId, Username,
+    Emoji, Location, MediaId, MerchantId, MessageId, MessageText, MomentCommentId, MomentId,
+    PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username,
 };
 
 /// Every example, by a name unique among them. Every variant of [`Event`]
@@ -21,6 +21,7 @@ pub fn all() -> Vec<(&'static str, Event)> {
     all.extend(chat());
     all.extend(contacts());
     all.extend(money());
+    all.extend(moments());
     all.extend(channels());
     all
 }
@@ -84,7 +85,9 @@ pub fn covers(event: &Event) -> &'static str {
         | Event::PaymentExpired(_)
         | Event::PinReset { .. }
         | Event::PinChanged { .. }
-        | Event::ArticlePublished { .. } => event.type_name(),
+        | Event::ArticlePublished { .. }
+        | Event::MomentLiked { .. }
+        | Event::MomentCommented { .. } => event.type_name(),
     }
 }
 
@@ -572,6 +575,46 @@ fn money() -> Vec<(&'static str, Event)> {
             "pin changed",
             Event::PinChanged {
                 reset_cancelled: false,
+            },
+        ),
+    ]
+}
+
+fn moments() -> Vec<(&'static str, Event)> {
+    vec![
+        (
+            "moment liked",
+            Event::MomentLiked {
+                moment_id: MomentId::from_row(12),
+                author_id: account(1),
+                account_id: account(2),
+                liker: named(Some("Bea"), Some(8)),
+            },
+        ),
+        (
+            "moment commented",
+            Event::MomentCommented {
+                moment_id: MomentId::from_row(12),
+                author_id: account(1),
+                comment_id: MomentCommentId::from_row(3),
+                account_id: account(2),
+                commenter: named(Some("Bea"), None),
+                text: "what a view".to_owned(),
+                reply_to: None,
+                reply_to_account: None,
+            },
+        ),
+        (
+            "moment reply",
+            Event::MomentCommented {
+                moment_id: MomentId::from_row(12),
+                author_id: account(1),
+                comment_id: MomentCommentId::from_row(4),
+                account_id: account(3),
+                commenter: named(Some("Cy"), None),
+                text: "agreed".to_owned(),
+                reply_to: Some(MomentCommentId::from_row(3)),
+                reply_to_account: Some(account(2)),
             },
         ),
     ]

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use crate::event as domain;
 use crate::{
     AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
-    Emoji, MediaId, MerchantId, MessageId, MessageText, PaymentId, RedPacketId, RefundId, Seq,
-    Timestamp, TransactionId, TransferId, Username,
+    Emoji, MediaId, MerchantId, MessageId, MessageText, MomentCommentId, MomentId, PaymentId,
+    RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username,
 };
 
 /// One event as engines keep it. Read one back with `Event::from`
@@ -322,6 +322,40 @@ pub enum Event {
         cover_media_id: Option<MediaId>,
         #[serde(rename = "published_at")]
         published_at: Timestamp,
+    },
+    #[serde(rename = "moment.liked")]
+    MomentLiked {
+        #[serde(rename = "moment_id")]
+        moment_id: MomentId,
+        #[serde(rename = "author_id")]
+        author_id: AccountId,
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(flatten)]
+        liker: Named,
+    },
+    #[serde(rename = "moment.commented")]
+    MomentCommented {
+        #[serde(rename = "moment_id")]
+        moment_id: MomentId,
+        #[serde(rename = "author_id")]
+        author_id: AccountId,
+        #[serde(rename = "comment_id")]
+        comment_id: MomentCommentId,
+        #[serde(rename = "account_id")]
+        account_id: AccountId,
+        #[serde(flatten)]
+        commenter: Named,
+        #[serde(rename = "text")]
+        text: String,
+        #[serde(rename = "reply_to", default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<MomentCommentId>,
+        #[serde(
+            rename = "reply_to_account",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        reply_to_account: Option<AccountId>,
     },
 }
 
@@ -655,6 +689,11 @@ event_twins! {
         ConversationSettings { conversation_id, muted, pinned, archived },
         MessageReaction { conversation_id, message_id, seq, account_id, emoji, added },
         PinReset { effective_at },
+        MomentLiked { moment_id, author_id, account_id, liker },
+        MomentCommented {
+            moment_id, author_id, comment_id, account_id, commenter, text, reply_to,
+            reply_to_account
+        },
         PinChanged { reset_cancelled },
         ArticlePublished {
             channel_id, handle, channel_name, article_id, title, cover_media_id, published_at

@@ -224,6 +224,18 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"cursor":"v1.11","type":"wallet.pin_changed","at":"2023-11-14T22:13:20.456Z","reset_cancelled":false}"#,
     ),
     (
+        "moment liked",
+        r#"{"cursor":"v1.11","type":"moment.liked","at":"2023-11-14T22:13:20.456Z","account_id":"acct_2","author_id":"acct_1","avatar_media_id":"med_8","display_name":"Bea","moment_id":"mom_12"}"#,
+    ),
+    (
+        "moment commented",
+        r#"{"cursor":"v1.11","type":"moment.commented","at":"2023-11-14T22:13:20.456Z","account_id":"acct_2","author_id":"acct_1","avatar_media_id":null,"comment_id":"cmt_3","display_name":"Bea","moment_id":"mom_12","reply_to":null,"reply_to_account":null,"text":"what a view"}"#,
+    ),
+    (
+        "moment reply",
+        r#"{"cursor":"v1.11","type":"moment.commented","at":"2023-11-14T22:13:20.456Z","account_id":"acct_3","author_id":"acct_1","avatar_media_id":null,"comment_id":"cmt_4","display_name":"Cy","moment_id":"mom_12","reply_to":"cmt_3","reply_to_account":"acct_2","text":"agreed"}"#,
+    ),
+    (
         "article published",
         r#"{"cursor":"v1.11","type":"article.published","at":"2023-11-14T22:13:20.456Z","article_id":"art_9","channel_id":"chn_5","channel_name":"Piazza News","cover_media_id":"med_4","handle":"piazza.news","published_at":"2023-11-14T22:13:20Z","title":"Hello, followers","url":"/c/piazza.news/art_9"}"#,
     ),

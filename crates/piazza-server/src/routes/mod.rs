@@ -10,6 +10,7 @@ pub mod groups;
 pub mod login_requests;
 pub mod media;
 pub mod merchants;
+pub mod moments;
 pub mod paging;
 pub mod presence;
 pub mod profiles;

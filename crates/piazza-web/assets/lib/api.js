@@ -197,6 +197,38 @@ export class Api {
     return this.patch('/me/privacy', changes);
   }
 
+  // Moments, the friends' feed.
+  /** `{moments: [...], next_cursor}`: my feed, newest first. */
+  momentsFeed(cursor = null, limit = 20) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (cursor) query.set('cursor', cursor);
+    return this.get(`/moments/feed?${query}`);
+  }
+  moment(momentId) {
+    return this.get(`/moments/${encodeURIComponent(momentId)}`);
+  }
+  /** `{text, media_ids, visibility: {kind, accounts}}` → `{moment_id}`. */
+  postMoment(body) {
+    return this.post('/moments', body);
+  }
+  deleteMoment(momentId) {
+    return this.delete(`/moments/${encodeURIComponent(momentId)}`);
+  }
+  likeMoment(momentId) {
+    return this.post(`/moments/${encodeURIComponent(momentId)}/likes`);
+  }
+  unlikeMoment(momentId) {
+    return this.delete(`/moments/${encodeURIComponent(momentId)}/likes`);
+  }
+  /** A comment, or a reply to `replyTo` (a comment of the same post). */
+  commentMoment(momentId, text, replyTo = null) {
+    const body = replyTo ? { text, reply_to: replyTo } : { text };
+    return this.post(`/moments/${encodeURIComponent(momentId)}/comments`, body);
+  }
+  deleteMomentComment(momentId, commentId) {
+    return this.delete(`/moments/${encodeURIComponent(momentId)}/comments/${encodeURIComponent(commentId)}`);
+  }
+
   // Conversations.
   conversations() {
     return this.get('/conversations?limit=200');

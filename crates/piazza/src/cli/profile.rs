@@ -162,7 +162,7 @@ fn own_profile(me: piazza_api::AccountView) -> ProfileView {
 }
 
 /// Uploads a picture file; answers its media id.
-async fn upload_picture(session: &Session, path: &Path) -> anyhow::Result<String> {
+pub(super) async fn upload_picture(session: &Session, path: &Path) -> anyhow::Result<String> {
     let bytes = read_image(path)?;
     // The type is what the bytes are, whatever the file is called.
     let media_type = piazza_domain::media::MediaType::ALL

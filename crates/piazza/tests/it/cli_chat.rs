@@ -414,12 +414,106 @@ async fn the_cli_shows_which_contacts_are_online() {
     let _online = bob.client.connect_socket().await.unwrap();
     let hidden = piazza_api::Privacy {
         last_seen: Some("nobody".to_owned()),
+        ..Default::default()
     };
     cat.client.set_privacy(&hidden).await.unwrap();
     let shown = piazza(&app, &config, "ann", &["contacts", "presence"]).await;
     assert_eq!(
         shown.trim(),
         "Bob Chen (@bob): online\nCat Wu (@cat): not shown"
+    );
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn moments_post_feed_like_and_comment_from_the_cli() {
+    let app = spawn_app().await;
+    let ann = person(&app, "ann", "Ann Lee").await;
+    let bob = person(&app, "bob", "Bob Chen").await;
+    let cat = person(&app, "cat", "Cat Wu").await;
+    befriend(&ann, &bob).await;
+    befriend(&ann, &cat).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cli.toml");
+    let picture = dir.path().join("pier.png");
+    std::fs::write(&picture, TINY_PNG).unwrap();
+    piazza(&app, &config, "ann", &["login", "ann"]).await;
+    let picture = picture.to_str().unwrap();
+    let args = [
+        "moments", "post", "--image", picture, "--except", "cat", "sunset", "at", "the", "pier",
+    ];
+    let posted = piazza(&app, &config, "ann", &args).await;
+    let moment = posted
+        .trim()
+        .strip_prefix("posted [")
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or_else(|| panic!("{posted}"))
+        .to_owned();
+    assert!(cat.client.moment(&moment).await.is_err(), "Cat is left out");
+    bob.client.like_moment(&moment).await.unwrap();
+    let bobs = bob
+        .client
+        .comment_moment(&moment, "gorgeous", None)
+        .await
+        .unwrap()
+        .comment_id;
+    let liked = piazza(&app, &config, "ann", &["moments", "like", &moment]).await;
+    assert_eq!(liked.trim(), format!("liked [{moment}]"));
+    let replied = piazza(
+        &app,
+        &config,
+        "ann",
+        &[
+            "moments",
+            "comment",
+            &moment,
+            "--reply-to",
+            &bobs,
+            "thank",
+            "you",
+        ],
+    )
+    .await;
+    assert!(
+        replied.starts_with(&format!("commented on [{moment}] [cmt_")),
+        "{replied}"
+    );
+
+    let feed = piazza(&app, &config, "ann", &["moments", "feed"]).await;
+    let lines: Vec<&str> = feed.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("[{moment}] Ann Lee (@ann) "))
+            && lines[0].ends_with(" (except)"),
+        "{feed}"
+    );
+    assert_eq!(lines[1], "  sunset at the pier");
+    assert!(lines[2].starts_with("  pictures: med_"), "{feed}");
+    assert_eq!(lines[3], "  ♥ Bob Chen, Ann Lee");
+    assert!(lines[4].starts_with("  Bob Chen: gorgeous [cmt_"), "{feed}");
+    assert!(
+        lines[5].starts_with("  Ann Lee → Bob Chen: thank you [cmt_"),
+        "{feed}"
+    );
+    let told = sync_all(&bob.client, None, 200).await.0;
+    let reply = told
+        .iter()
+        .find(|event| event.type_ == "moment.commented")
+        .expect("Bob is told of the reply");
+    assert_eq!(field(reply, "text"), "thank you");
+    let unliked = piazza(
+        &app,
+        &config,
+        "ann",
+        &["moments", "like", "--undo", &moment],
+    )
+    .await;
+    assert_eq!(unliked.trim(), format!("took back your like of [{moment}]"));
+    let empty = piazza(&app, &config, "cat", &["login", "cat"]).await;
+    assert!(!empty.is_empty());
+    let cats = piazza(&app, &config, "cat", &["moments", "feed"]).await;
+    assert_eq!(
+        cats.trim(),
+        "no moments yet: post one with `piazza moments post <text>`"
     );
     app.shut_down().await;
 }

@@ -34,6 +34,7 @@ mod media_kinds;
 mod media_s3;
 mod merchants;
 mod migrate_store;
+mod moments;
 mod operations;
 mod password_attempts;
 mod pay_codes;

@@ -224,6 +224,18 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"type":"wallet.pin_changed","reset_cancelled":false}"#,
     ),
     (
+        "moment liked",
+        r#"{"type":"moment.liked","moment_id":12,"author_id":1,"account_id":2,"display_name":"Bea","avatar_media_id":8}"#,
+    ),
+    (
+        "moment commented",
+        r#"{"type":"moment.commented","moment_id":12,"author_id":1,"comment_id":3,"account_id":2,"display_name":"Bea","text":"what a view"}"#,
+    ),
+    (
+        "moment reply",
+        r#"{"type":"moment.commented","moment_id":12,"author_id":1,"comment_id":4,"account_id":3,"display_name":"Cy","text":"agreed","reply_to":3,"reply_to_account":2}"#,
+    ),
+    (
         "article published",
         r#"{"type":"article.published","channel_id":5,"handle":"piazza.news","channel_name":"Piazza News","article_id":9,"title":"Hello, followers","cover_media_id":4,"published_at":1700000000000}"#,
     ),
@@ -235,7 +247,7 @@ const GOLDEN: &[(&str, &str)] = &[
 
 /// How many variants `domain::Event` has: `examples::covers` names them
 /// all, so adding one sends its author there, and here.
-const EVENT_VARIANTS: usize = 40;
+const EVENT_VARIANTS: usize = 42;
 
 fn store(event: &domain::Event) -> String {
     serde_json::to_string(&Event::from(event)).unwrap()

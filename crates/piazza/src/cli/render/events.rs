@@ -72,6 +72,7 @@ pub fn event_sentence(event: &EventView, directory: &Directory) -> String {
         "red_packet" => red_packet(what, &fields, directory),
         "payment" => payment(what, &fields, directory),
         "account" => account(what, &fields, directory),
+        "moment" => moment(what, &fields, directory),
         "article" if what == "published" => Some(format!(
             "{} (@{}) published \"{}\" ({}, {})",
             fields.str("channel_name"),
@@ -425,6 +426,29 @@ fn contact(what: &str, fields: &Fields<'_>, directory: &Directory) -> Option<Str
             format!("you blocked {}", directory.name(fields.str("account_id")))
         }
         "blocked" => format!("you unblocked {}", directory.name(fields.str("account_id"))),
+        _ => return None,
+    })
+}
+
+/// Moments' events reach the post's author and the one replied to.
+fn moment(what: &str, fields: &Fields<'_>, directory: &Directory) -> Option<String> {
+    let who = directory.name(fields.str("account_id"));
+    let post = fields.str("moment_id");
+    let whose = if directory.is_me(fields.str("author_id")) {
+        "your".to_owned()
+    } else {
+        format!("{}'s", directory.name(fields.str("author_id")))
+    };
+    Some(match what {
+        "liked" => format!("{who} liked your moment [{post}]"),
+        "commented" if fields.opt("reply_to").is_some() => format!(
+            "{who} replied to you on {whose} moment [{post}]: {}",
+            fields.str("text")
+        ),
+        "commented" => format!(
+            "{who} commented on {whose} moment [{post}]: {}",
+            fields.str("text")
+        ),
         _ => return None,
     })
 }
