@@ -416,13 +416,14 @@ pub fn unfollow(tx: &mut dyn Tx, account: AccountId, channel: ChannelId) -> Resu
     Ok(())
 }
 
-/// Channels whose handle or name holds `query` (trimmed, any case).
+/// Channels whose handle or name holds `query` (trimmed, any case of the
+/// ASCII letters: both engines fold those alike, and only those).
 pub fn find(read: &mut dyn Read, query: &str) -> Result<Vec<Channel>> {
     let needle: String = query
         .trim()
         .chars()
         .take(channel::CHANNEL_NAME_CHARS_MAX)
-        .flat_map(char::to_lowercase)
+        .map(|c| c.to_ascii_lowercase())
         .collect();
     read.find_channels(&needle, channel::SEARCH_RESULTS_MAX)
 }

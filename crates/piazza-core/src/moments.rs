@@ -463,6 +463,29 @@ pub fn may_see(viewer: AccountId, post: &Candidate, now: Timestamp) -> bool {
     }
 }
 
+/// Whether `post` and every older post of its author are hidden from
+/// `viewer` by what stands between them (not by the post's own list).
+fn closed_from_here(viewer: AccountId, post: &Candidate, now: Timestamp) -> bool {
+    let between = post.between;
+    post.row.author.account_id != viewer
+        && (!between.contacts
+            || between.blocked
+            || between.hidden_from_viewer
+            || !between.author_horizon.reaches(post.row.created_at, now))
+}
+
+/// Whether `viewer` may see `moment`.
+fn read_may_see(
+    read: &mut dyn Read,
+    viewer: AccountId,
+    moment: MomentId,
+    now: Timestamp,
+) -> Result<bool> {
+    Ok(read
+        .moment_for(viewer, moment)?
+        .is_some_and(|post| may_see(viewer, &post, now)))
+}
+
 /// The post if `viewer` may see it; `MomentNotFound` otherwise, as for an
 /// id that does not exist.
 pub fn visible_moment(
@@ -619,6 +642,13 @@ fn pick(
         for (index, post) in posts.into_iter().enumerate() {
             scanned += 1;
             cursor = Some(post.row.moment_id);
+            // One person's page ends where the person is closed to the
+            // viewer: not a contact, blocked or hidden (every post alike),
+            // or past the horizon (every older post too). Nothing further
+            // is read, and no cursor names a post the viewer may not see.
+            if source != Source::Feed && closed_from_here(viewer, &post, now) {
+                return Ok((kept, None));
+            }
             let in_feed = source != Source::Feed || !post.between.not_shown_to_viewer;
             if in_feed && may_see(viewer, &post, now) {
                 kept.push(post);
@@ -756,12 +786,16 @@ pub fn like(tx: &mut dyn Tx, account: AccountId, moment: MomentId) -> Result<()>
     Ok(())
 }
 
-/// `account` takes its like back; nothing happens if there was none.
+/// `account` takes its like back; nothing happens if there was none. One's
+/// own like goes even from a post one may no longer see (a removal or a
+/// block since); without one, a post one may not see is not found.
 pub fn unlike(tx: &mut dyn Tx, account: AccountId, moment: MomentId) -> Result<()> {
     tx.moment_author_for_update(moment)?;
+    if tx.delete_moment_like(moment, account)? {
+        return Ok(());
+    }
     let now = tx.now();
     visible_moment(tx.reads(), account, moment, now)?;
-    tx.delete_moment_like(moment, account)?;
     Ok(())
 }
 
@@ -816,7 +850,12 @@ pub fn comment(
         reply_to_account: replied,
     };
     let mut told = vec![author];
-    told.extend(replied);
+    // The one replied to is told only while they may still see the post
+    // (not after the author removed, blocked or hid them).
+    if let Some(replied) = replied {
+        let sees = read_may_see(tx.reads(), replied, moment, now)?;
+        told.extend(sees.then_some(replied));
+    }
     told.dedup();
     for whom in told.into_iter().filter(|whom| *whom != account) {
         tx.append_log(whom, event.clone())?;
@@ -844,7 +883,10 @@ fn seen_comment(
     Ok(found.account.account_id)
 }
 
-/// Deletes a comment: its author, or the post's author, may.
+/// Deletes a comment: its author, or the post's author, may. One's own
+/// comment goes even from a post one may no longer see, and the post's
+/// author removes any comment on it, one from a person removed or blocked
+/// since included (who may still show it to common contacts).
 pub fn delete_comment(
     tx: &mut dyn Tx,
     account: AccountId,
@@ -852,14 +894,22 @@ pub fn delete_comment(
     comment: MomentCommentId,
 ) -> Result<()> {
     tx.moment_author_for_update(moment)?;
+    let found = tx.reads().moment_comment(moment, comment)?;
+    if found
+        .as_ref()
+        .is_some_and(|found| found.account.account_id == account)
+    {
+        return tx.delete_comment(comment);
+    }
     let now = tx.now();
     let post = visible_moment(tx.reads(), account, moment, now)?;
     let author = post.row.author.account_id;
-    let commenter = seen_comment(tx.reads(), account, author, moment, comment)?;
-    if account != commenter && account != author {
-        return Err(Rejection::NotCommentAuthor.into());
+    if account == author {
+        found.ok_or(Rejection::CommentNotFound)?;
+        return tx.delete_comment(comment);
     }
-    tx.delete_comment(comment)
+    seen_comment(tx.reads(), account, author, moment, comment)?;
+    Err(Rejection::NotCommentAuthor.into())
 }
 
 /// Whether `viewer` may see a post showing `media`.

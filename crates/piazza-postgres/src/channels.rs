@@ -145,7 +145,10 @@ impl Reads for Db<'_> {
             concat!(
                 "SELECT ",
                 channel_columns!(),
-                " FROM channels WHERE handle LIKE $1 OR lower(name) LIKE $1
+                // SQLite's lower() folds ASCII letters only; so does this.
+                " FROM channels WHERE handle LIKE $1
+                     OR translate(name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+                        LIKE $1
                  ORDER BY follower_count DESC, id LIMIT $2"
             ),
             &[&like_pattern(needle), &(limit as i64)],

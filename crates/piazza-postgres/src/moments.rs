@@ -367,8 +367,10 @@ impl Writes for PgTx<'_> {
             "WITH media AS (DELETE FROM moment_media WHERE moment_id = $1),
                   audience AS (DELETE FROM moment_audience WHERE moment_id = $1),
                   likes AS (DELETE FROM moment_likes WHERE moment_id = $1),
-                  inbox AS (DELETE FROM moment_inbox WHERE moment_id = $1 AND (owner_id = $2
-                      OR owner_id IN (SELECT contact_id FROM contacts WHERE account_id = $2)))
+                  inbox AS (DELETE FROM moment_inbox i
+                      USING (SELECT $2::bigint AS id
+                             UNION ALL SELECT contact_id FROM contacts WHERE account_id = $2) o
+                      WHERE i.owner_id = o.id AND i.moment_id = $1)
              DELETE FROM moment_comments WHERE moment_id = $1",
             &[&moment.row(), &author.row()],
         )?;

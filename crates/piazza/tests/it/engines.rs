@@ -156,6 +156,7 @@ const ON_POSTGRES: &[&str] = &[
     "moments::likes_and_comments_show_only_from_the_viewers_contacts",
     "moments::only_and_except_decide_who_sees_a_post",
     "moments::privacy_lists_hide_my_moments_and_keep_others_out_of_my_feed",
+    "moments::a_removed_contacts_words_stay_removable_and_replies_no_longer_reach_them",
     "moments::the_feed_is_newest_first_a_page_at_a_time",
     "moments::the_horizon_hides_older_posts_from_others_but_never_from_the_author",
     "password_attempts::a_guesser_at_one_address_cannot_lock_the_owner_out",

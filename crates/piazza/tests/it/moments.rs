@@ -335,6 +335,67 @@ async fn a_removed_or_blocked_contact_loses_posts_likes_and_comments_both_ways()
     app.shut_down().await;
 }
 
+/// What a person removed since left on a post stays theirs to take back
+/// and the author's to remove; and a reply to it no longer tells them.
+#[tokio::test]
+async fn a_removed_contacts_words_stay_removable_and_replies_no_longer_reach_them() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let cat = app.signup("cat").await;
+    for (one, other) in [(&ann, &bob), (&ann, &cat), (&bob, &cat)] {
+        befriend(one, other).await;
+    }
+    let anns = post(&ann, &text("ann's lunch")).await;
+    bob.client.like_moment(&anns).await.unwrap();
+    let rude = bob
+        .client
+        .comment_moment(&anns, "rude", None)
+        .await
+        .unwrap();
+    let kept = bob
+        .client
+        .comment_moment(&anns, "kept", None)
+        .await
+        .unwrap();
+    ann.client.remove_contact(&bob.account_id).await.unwrap();
+    not_found(bob.client.moment(&anns).await);
+    // Cat, a contact of both, still sees Bob's words; a reply to them no
+    // longer tells Bob, who may not see the post now.
+    assert_eq!(
+        commenters(&cat.client.moment(&anns).await.unwrap()),
+        ["bob: rude", "bob: kept"]
+    );
+    let replies_before = events_of(&bob, "moment.commented").await.len();
+    cat.client
+        .comment_moment(&anns, "agreed", Some(&kept.comment_id))
+        .await
+        .unwrap();
+    assert_eq!(
+        events_of(&bob, "moment.commented").await.len(),
+        replies_before
+    );
+
+    // Ann removes a comment she can no longer see; Bob takes back his like
+    // and his other comment from a post he can no longer see.
+    ann.client
+        .delete_moment_comment(&anns, &rude.comment_id)
+        .await
+        .unwrap();
+    bob.client.unlike_moment(&anns).await.unwrap();
+    bob.client
+        .delete_moment_comment(&anns, &kept.comment_id)
+        .await
+        .unwrap();
+    let by_cat = cat.client.moment(&anns).await.unwrap();
+    assert!(likers(&by_cat).is_empty(), "{:?}", likers(&by_cat));
+    let left = commenters(&by_cat);
+    assert!(!left.iter().any(|c| c.starts_with("bob:")), "{left:?}");
+    // Taking back what is no longer there is the 404 of a hidden post.
+    not_found(bob.client.unlike_moment(&anns).await);
+    app.shut_down().await;
+}
+
 /// Moves every post of `author` `days` into the past, in the store itself
 /// (the server has no clock a test could move).
 async fn age_posts(app: &TestApp, author: &User, days: i64) {
