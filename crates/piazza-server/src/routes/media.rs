@@ -18,7 +18,7 @@
 //! so nothing uploaded runs in Piazza's origin.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use piazza_api::{MediaUploaded, Problem};
@@ -33,6 +33,7 @@ use crate::App;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::Json;
+use crate::extract::Query;
 
 /// This area's routes, each registered once with its OpenAPI entry (from
 /// the handler's `#[utoipa::path]`); `crate::api_routes` merges them. An

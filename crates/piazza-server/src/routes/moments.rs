@@ -3,7 +3,7 @@
 //! likes and comments) are `piazza_core::moments`'; this parses and
 //! words them.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use piazza_api::{
     LocationView, MomentCommentCreated, MomentCommentView, MomentCreated, MomentLikeView,
@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 use crate::App;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{Json, Query};
 use crate::routes::contacts::account_brief;
 use crate::routes::paging::next_cursor;
 
