@@ -9,6 +9,7 @@
 //! and power loss (as far as the disk honours fsync).
 
 mod accounts;
+pub mod bench_seed;
 mod blocks;
 mod channels;
 mod chat;
