@@ -692,6 +692,73 @@ async fn the_atom_feed_reads_back_with_a_feed_parser() {
     );
 }
 
+/// With `--public-url`, what leaves the page links absolutely (Open
+/// Graph's `og:url` and `og:image`, the feed's links), while the page's
+/// own picture stays on this origin as its policy wants; without it, the
+/// same links are paths.
+#[tokio::test]
+async fn a_public_url_makes_shared_links_absolute() {
+    let base = "https://piazza.example";
+    let app = spawn_app_with(|config| config.public_url = Some(base.to_owned())).await;
+    let ann = app.signup("ann").await;
+    let channel = create(&ann, "ann.news", "Ann's News").await;
+    let (picture, _) = ann
+        .client
+        .upload_media(TINY_PNG.to_vec(), "image/png")
+        .await
+        .unwrap();
+    let mut covered = article("Cover", "Words.");
+    covered.cover_media_id = Some(picture.media_id.clone());
+    let created = ann
+        .client
+        .publish_article(&channel, &covered)
+        .await
+        .unwrap();
+    assert!(
+        created.url.starts_with("/c/ann.news/"),
+        "the API's url stays a path"
+    );
+
+    let page = String::from_utf8(public(&app.base, &created.url).await.body).unwrap();
+    let cover = format!("/c/-/media/{}", picture.media_id);
+    for tag in [
+        format!(
+            "<meta property=\"og:url\" content=\"{base}{}\">",
+            created.url
+        ),
+        format!("<meta property=\"og:image\" content=\"{base}{cover}\">"),
+        format!("href=\"{base}/c/ann.news/feed.atom\""),
+        format!("<img class=\"cover\" src=\"{cover}\""),
+    ] {
+        assert!(page.contains(&tag), "{tag} in {page}");
+    }
+    let listing = String::from_utf8(public(&app.base, "/c/ann.news").await.body).unwrap();
+    assert!(
+        listing.contains(&format!("content=\"{base}/c/ann.news\"")),
+        "{listing}"
+    );
+
+    let atom = public(&app.base, "/c/ann.news/feed.atom").await.body;
+    let feed = feed_rs::parser::parse(&atom[..]).expect("the feed parses");
+    let hrefs: Vec<&str> = feed.links.iter().map(|link| link.href.as_str()).collect();
+    assert!(
+        hrefs.contains(&"https://piazza.example/c/ann.news/feed.atom"),
+        "{hrefs:?}"
+    );
+    let entry = &feed.entries[0].links[0].href;
+    assert_eq!(entry, &format!("{base}{}", created.url));
+
+    let plain = spawn_app().await;
+    let bob = plain.signup("bob").await;
+    let channel = create(&bob, "bob.news", "Bob's News").await;
+    let (_, url) = publish(&bob, &channel, "Plain").await;
+    let page = String::from_utf8(public(&plain.base, &url).await.body).unwrap();
+    assert!(
+        page.contains(&format!("<meta property=\"og:url\" content=\"{url}\">")),
+        "{page}"
+    );
+}
+
 #[tokio::test]
 async fn bad_channel_input_is_a_4xx_problem() {
     let app = spawn_app().await;
