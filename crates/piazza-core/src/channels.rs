@@ -288,17 +288,21 @@ pub trait Writes {
         article: &NewArticle,
         at: Timestamp,
     ) -> Result<ArticleId>;
-    /// A fan-out task for `article`, from its channel's first follower.
+    /// A fan-out task for `article`, from its channel's first follower,
+    /// at the back of the turns.
     fn insert_fanout(
         &mut self,
         article: ArticleId,
         channel: ChannelId,
         at: Timestamp,
     ) -> Result<()>;
-    /// The oldest fan-out task no other transaction is working on, locked
-    /// until this one ends (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+    /// The fan-out task least recently made or advanced (the lowest
+    /// turn) that no other transaction is working on, locked until this
+    /// one ends (PostgreSQL: `FOR UPDATE SKIP LOCKED`). Tasks so take
+    /// turns: a long one does not hold back those published after it.
     fn next_fanout_for_update(&mut self) -> Result<Option<FanoutTask>>;
-    /// The task of `article` has told every follower up to `after`.
+    /// The task of `article` has told every follower up to `after`; it
+    /// goes to the back of the turns.
     fn advance_fanout(&mut self, article: ArticleId, after: AccountId) -> Result<()>;
     fn delete_fanout(&mut self, article: ArticleId) -> Result<()>;
     /// `false` if `account` had read `article` already.

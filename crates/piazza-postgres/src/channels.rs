@@ -472,7 +472,8 @@ impl Writes for PgTx<'_> {
         at: Timestamp,
     ) -> Result<()> {
         self.conn().execute(
-            "INSERT INTO channel_fanouts (article_id, channel_id, created_at) VALUES ($1, $2, $3)",
+            "INSERT INTO channel_fanouts (article_id, channel_id, created_at, turn)
+             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(turn), 0) + 1 FROM channel_fanouts))",
             &[&article.row(), &channel.row(), &at.unix_ms()],
         )?;
         Ok(())
@@ -481,7 +482,7 @@ impl Writes for PgTx<'_> {
     fn next_fanout_for_update(&mut self) -> Result<Option<FanoutTask>> {
         let row = self.conn().query_opt(
             "SELECT article_id, channel_id, after_id FROM channel_fanouts
-             ORDER BY article_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+             ORDER BY turn, article_id LIMIT 1 FOR UPDATE SKIP LOCKED",
             &[],
         )?;
         Ok(row.map(|row| FanoutTask {
@@ -493,7 +494,9 @@ impl Writes for PgTx<'_> {
 
     fn advance_fanout(&mut self, article: ArticleId, after: AccountId) -> Result<()> {
         self.conn().execute(
-            "UPDATE channel_fanouts SET after_id = $2 WHERE article_id = $1",
+            "UPDATE channel_fanouts
+             SET after_id = $2, turn = (SELECT MAX(turn) + 1 FROM channel_fanouts)
+             WHERE article_id = $1",
             &[&article.row(), &after.row()],
         )?;
         Ok(())

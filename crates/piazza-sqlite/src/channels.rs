@@ -478,7 +478,8 @@ impl Writes for WriteCtx<'_> {
     ) -> Result<()> {
         changed(
             self.conn,
-            "INSERT INTO channel_fanouts (article_id, channel_id, created_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO channel_fanouts (article_id, channel_id, created_at, turn)
+             VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(turn), 0) + 1 FROM channel_fanouts))",
             params![article.row(), channel.row(), at.unix_ms()],
         )?;
         Ok(())
@@ -488,7 +489,7 @@ impl Writes for WriteCtx<'_> {
         self.conn
             .prepare_cached(
                 "SELECT article_id, channel_id, after_id FROM channel_fanouts
-                 ORDER BY article_id LIMIT 1",
+                 ORDER BY turn, article_id LIMIT 1",
             )
             .sql()?
             .query_row([], |row| {
@@ -505,7 +506,9 @@ impl Writes for WriteCtx<'_> {
     fn advance_fanout(&mut self, article: ArticleId, after: AccountId) -> Result<()> {
         changed(
             self.conn,
-            "UPDATE channel_fanouts SET after_id = ?2 WHERE article_id = ?1",
+            "UPDATE channel_fanouts
+             SET after_id = ?2, turn = (SELECT MAX(turn) + 1 FROM channel_fanouts)
+             WHERE article_id = ?1",
             [article.row(), after.row()],
         )?;
         Ok(())

@@ -502,6 +502,94 @@ async fn a_publish_never_waits_for_its_fan_out_which_resumes_after_a_restart() {
     running.shut_down().await;
 }
 
+struct Nobody;
+
+impl piazza_domain::store::NoticeSink for Nobody {
+    fn notify(&self, _: Vec<piazza_domain::Notice>) {}
+}
+
+/// Each fan-out task left: its article and the last follower it told.
+async fn fanout_tasks(data_dir: &std::path::Path) -> Vec<(i64, Option<i64>)> {
+    let data_dir = data_dir.to_path_buf();
+    let sql = "SELECT article_id, after_id FROM channel_fanouts ORDER BY article_id";
+    tokio::task::spawn_blocking(move || match process_database(&data_dir) {
+        Some(url) => {
+            let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            let rows = db.query(sql, &[]).unwrap();
+            rows.iter().map(|row| (row.get(0), row.get(1))).collect()
+        }
+        None => {
+            let db = rusqlite::Connection::open(data_dir.join("piazza.sqlite3")).unwrap();
+            db.busy_timeout(Duration::from_secs(10)).unwrap();
+            let mut statement = db.prepare(sql).unwrap();
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .unwrap();
+            rows.collect::<rusqlite::Result<Vec<_>>>().unwrap()
+        }
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn fan_out_tasks_take_turns_so_a_long_one_holds_no_other_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = piazza_server::config::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        dir.path().to_path_buf(),
+    );
+    config.password_hashing = cheap_hashing();
+    config.database_url = process_database(dir.path());
+    config.channel_fanout = false;
+    // Two channels of five followers each, an article each, and no
+    // fan-out running: the steps are taken one by one below.
+    let running = piazza::engines::spawn(config.clone()).await.unwrap();
+    let app = TestApp::elsewhere(
+        format!("http://{}", running.addr),
+        tempfile::tempdir().unwrap(),
+    );
+    let ann = app.signup("ann").await;
+    let big = create(&ann, "ann.big", "Ann's Big").await;
+    let small = create(&ann, "ann.small", "Ann's Small").await;
+    for n in 0..10 {
+        let user = app.signup(&format!("reader{n}")).await;
+        let channel = if n < 5 { &big } else { &small };
+        user.client.follow_channel(channel).await.unwrap();
+    }
+    let (first, _) = publish(&ann, &big, "First").await;
+    let (second, _) = publish(&ann, &small, "Second").await;
+    running.shut_down().await;
+
+    let open = piazza::engines::opener(&config);
+    let engine = tokio::task::spawn_blocking(move || open(std::sync::Arc::new(Nobody)))
+        .await
+        .unwrap()
+        .expect("the store opens");
+    let core = piazza_core::Core::new(std::sync::Arc::clone(&engine), dir.path());
+    let id = |article: &str| -> i64 { article["art_".len()..].parse().unwrap() };
+    let (first, second) = (id(&first), id(&second));
+    // Chunks of two: each step moves the task that waited longest.
+    let mut moved = Vec::new();
+    let mut before = fanout_tasks(dir.path()).await;
+    assert_eq!(before, [(first, None), (second, None)]);
+    while core.fan_out_step(2).await.unwrap() > 0 {
+        let after = fanout_tasks(dir.path()).await;
+        let step: Vec<i64> = before
+            .iter()
+            .filter(|task| !after.contains(task))
+            .map(|task| task.0)
+            .collect();
+        assert_eq!(step.len(), 1, "one task a step: {before:?} then {after:?}");
+        moved.push(step[0]);
+        before = after;
+    }
+    assert_eq!(moved, [first, second, first, second, first, second]);
+    tokio::task::spawn_blocking(move || engine.shut_down())
+        .await
+        .unwrap();
+}
+
 /// Markdown that tries every way we know of to run script in a page.
 const XSS: &str = r#"# Safe?
 
