@@ -140,6 +140,57 @@ pub enum CommentsShown {
     FeaturedAnd(AccountId),
     /// The featured ones: a public page.
     Featured,
+    /// The held ones: the channel's owner and editors.
+    Held,
+    /// `viewer`'s own held ones.
+    HeldOf(AccountId),
+}
+
+/// [`CommentsShown`] as an engine's query applies it: a comment is in
+/// when it is featured, or `every` holds, or it is `author`'s; and, when
+/// `featured` is given, its being featured is that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommentFilter {
+    pub every: bool,
+    pub author: Option<AccountId>,
+    pub featured: Option<bool>,
+}
+
+impl CommentsShown {
+    pub fn filter(self) -> CommentFilter {
+        let (every, author, featured) = match self {
+            CommentsShown::All => (true, None, None),
+            CommentsShown::FeaturedAnd(viewer) => (false, Some(viewer), None),
+            CommentsShown::Featured => (false, None, Some(true)),
+            CommentsShown::Held => (true, None, Some(false)),
+            CommentsShown::HeldOf(viewer) => (false, Some(viewer), Some(false)),
+        };
+        CommentFilter {
+            every,
+            author,
+            featured,
+        }
+    }
+}
+
+/// Which comments a page of an article's comments asks for; each account
+/// gets those of them it may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentStatus {
+    All,
+    Held,
+    Featured,
+}
+
+impl CommentStatus {
+    pub fn parse(text: &str) -> Option<CommentStatus> {
+        match text {
+            "all" => Some(CommentStatus::All),
+            "held" => Some(CommentStatus::Held),
+            "featured" => Some(CommentStatus::Featured),
+            _ => None,
+        }
+    }
 }
 
 /// An article as one account sees it.
@@ -222,11 +273,13 @@ pub trait Reads {
     ) -> Result<Vec<FeedItem>>;
     fn has_read(&mut self, article: ArticleId, account: AccountId) -> Result<bool>;
     fn has_liked(&mut self, article: ArticleId, account: AccountId) -> Result<bool>;
-    /// Comments of `article` as `shown` says, newest first.
+    /// Comments of `article` as `shown` says, below `before` (all,
+    /// without), newest first, at most `limit`.
     fn comments(
         &mut self,
         article: ArticleId,
         shown: CommentsShown,
+        before: Option<CommentId>,
         limit: usize,
     ) -> Result<Vec<Comment>>;
     fn comment(&mut self, comment: CommentId) -> Result<Option<Comment>>;
@@ -565,11 +618,37 @@ pub fn article_view(
     };
     Ok(ArticleView {
         liked: read.has_liked(article, viewer)?,
-        comments: read.comments(article, shown, channel::COMMENTS_SHOWN_MAX)?,
+        comments: read.comments(article, shown, None, channel::COMMENTS_SHOWN_MAX)?,
         article: found,
         channel,
         role,
     })
+}
+
+/// A page of `article`'s comments below `before`, newest first, past
+/// the newest [`channel::COMMENTS_SHOWN_MAX`] an article view holds:
+/// the owner and editors page through every comment (or the held ones,
+/// or the featured); anyone else through the featured and their own.
+pub fn article_comments(
+    read: &mut dyn Read,
+    viewer: AccountId,
+    article: ArticleId,
+    status: CommentStatus,
+    before: Option<CommentId>,
+    limit: u32,
+) -> Result<Page<Comment>> {
+    let found = article_of(read, article)?;
+    let channel = channel_of(read, found.channel_id)?;
+    let manages = role_of(read, &channel, viewer)?.manages();
+    let shown = match (status, manages) {
+        (CommentStatus::All, true) => CommentsShown::All,
+        (CommentStatus::All, false) => CommentsShown::FeaturedAnd(viewer),
+        (CommentStatus::Held, true) => CommentsShown::Held,
+        (CommentStatus::Held, false) => CommentsShown::HeldOf(viewer),
+        (CommentStatus::Featured, _) => CommentsShown::Featured,
+    };
+    let items = read.comments(article, shown, before, limit as usize + 1)?;
+    Ok(page(items, limit))
 }
 
 /// Counts `viewer` among `article`'s readers (once).
@@ -692,6 +771,7 @@ pub fn public_article(
     let comments = read.comments(
         article,
         CommentsShown::Featured,
+        None,
         channel::COMMENTS_SHOWN_MAX,
     )?;
     Ok(PublicArticle {
@@ -787,6 +867,20 @@ impl Core {
             return Ok(view);
         }
         self.write(move |tx| mark_read(tx, viewer, article)).await
+    }
+
+    /// A page of an article's comments (see [`article_comments`]).
+    pub async fn article_comments(
+        &self,
+        viewer: AccountId,
+        article: ArticleId,
+        status: CommentStatus,
+        before: Option<CommentId>,
+        limit: u32,
+    ) -> StoreResult<Page<Comment>> {
+        let limit = limit.min(limits::PAGE_LEN_MAX);
+        self.read(move |read| article_comments(read, viewer, article, status, before, limit))
+            .await
     }
 
     pub async fn subscriptions_feed(

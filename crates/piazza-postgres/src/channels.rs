@@ -270,23 +270,29 @@ impl Reads for Db<'_> {
         &mut self,
         article: ArticleId,
         shown: CommentsShown,
+        before: Option<CommentId>,
         limit: usize,
     ) -> Result<Vec<Comment>> {
-        // -1 names nobody: every comment (All) or the featured only.
-        let (all, viewer) = match shown {
-            CommentsShown::All => (true, -1_i64),
-            CommentsShown::FeaturedAnd(viewer) => (false, viewer.row()),
-            CommentsShown::Featured => (false, -1),
-        };
+        let filter = shown.filter();
         let rows = self.0.query(
             concat!(
                 "SELECT ",
                 comment_columns!(),
                 " FROM article_comments
-                 WHERE article_id = $1 AND ($2 OR featured_at IS NOT NULL OR author_id = $3)
-                 ORDER BY id DESC LIMIT $4"
+                 WHERE article_id = $1 AND id < $2
+                   AND ($3 OR featured_at IS NOT NULL OR author_id = $4)
+                   AND ($5::BOOLEAN IS NULL OR $5 = (featured_at IS NOT NULL))
+                 ORDER BY id DESC LIMIT $6"
             ),
-            &[&article.row(), &all, &viewer, &(limit as i64)],
+            &[
+                &article.row(),
+                &before.map_or(i64::MAX, CommentId::row),
+                &filter.every,
+                // -1 names nobody.
+                &filter.author.map_or(-1, AccountId::row),
+                &filter.featured,
+                &(limit as i64),
+            ],
         )?;
         Ok(rows.iter().map(comment_of).collect())
     }

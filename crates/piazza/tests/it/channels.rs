@@ -502,6 +502,110 @@ async fn a_publish_never_waits_for_its_fan_out_which_resumes_after_a_restart() {
     running.shut_down().await;
 }
 
+/// Every comment of `article` `user` may list under `status`, page by
+/// page of `limit`, newest first.
+async fn all_comments(user: &User, article: &str, status: Option<&str>, limit: u32) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = user
+            .client
+            .article_comments(article, status, cursor.as_deref(), Some(limit))
+            .await
+            .expect("a page of comments");
+        assert!(page.comments.len() <= limit as usize);
+        all.extend(page.comments.into_iter().map(|comment| comment.text));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return all,
+        }
+    }
+}
+
+#[tokio::test]
+async fn managers_page_through_every_held_comment_past_the_newest_200() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let channel = create(&ann, "ann.news", "Ann's News").await;
+    let (article_id, _) = publish(&ann, &channel, "Much discussed").await;
+    // 225 held comments, five readers' 45 each, and three of Ann's.
+    let mut readers = Vec::new();
+    let mut held = Vec::new();
+    for n in 0..5 {
+        readers.push(app.signup(&format!("reader{n}")).await);
+    }
+    for i in 0..45 {
+        for (n, reader) in readers.iter().enumerate() {
+            let text = format!("r{n} #{i}");
+            reader
+                .client
+                .comment_article(&article_id, &text)
+                .await
+                .unwrap();
+            held.push(text);
+        }
+    }
+    let mut featured = Vec::new();
+    for i in 0..3 {
+        let text = format!("ann #{i}");
+        ann.client
+            .comment_article(&article_id, &text)
+            .await
+            .unwrap();
+        featured.push(text);
+    }
+    held.reverse();
+    featured.reverse();
+    let opened = ann.client.article(&article_id).await.unwrap();
+    assert_eq!(
+        opened.comments.len(),
+        200,
+        "an article holds the newest 200"
+    );
+
+    assert_eq!(
+        all_comments(&ann, &article_id, Some("held"), 100).await,
+        held
+    );
+    assert_eq!(
+        all_comments(&ann, &article_id, Some("featured"), 2).await,
+        featured
+    );
+    let every = all_comments(&ann, &article_id, None, 64).await;
+    assert_eq!(every.len(), 228);
+    assert_eq!(every[..3], featured);
+    // A reader pages through the featured and their own, never another's.
+    let own: Vec<String> = held
+        .iter()
+        .filter(|t| t.starts_with("r1 "))
+        .cloned()
+        .collect();
+    let reader = &readers[1];
+    assert_eq!(
+        all_comments(reader, &article_id, Some("held"), 10).await,
+        own
+    );
+    let theirs = all_comments(reader, &article_id, Some("all"), 10).await;
+    assert_eq!(theirs, [featured.clone(), own].concat());
+
+    let bad = reader
+        .client
+        .article_comments(&article_id, Some("hidden"), None, None)
+        .await;
+    assert_problem(&bad.unwrap_err(), 400, "invalid_status");
+    let bad = reader
+        .client
+        .article_comments(&article_id, None, Some("p1.nope"), None)
+        .await;
+    assert_problem(&bad.unwrap_err(), 400, "invalid_cursor");
+    let unknown = reader
+        .client
+        .article_comments("art_999999", None, None, None)
+        .await;
+    assert_problem(&unknown.unwrap_err(), 404, "article_not_found");
+    app.shut_down().await;
+}
+
 struct Nobody;
 
 impl piazza_domain::store::NoticeSink for Nobody {
