@@ -283,8 +283,6 @@ pub trait Reads {
         limit: usize,
     ) -> Result<Vec<Comment>>;
     fn comment(&mut self, comment: CommentId) -> Result<Option<Comment>>;
-    /// How many comments `author` left on `article`.
-    fn comment_count_by(&mut self, article: ArticleId, author: AccountId) -> Result<usize>;
     /// Whether `media` is a channel's avatar or an article's cover: what a
     /// public page shows.
     fn is_channel_media(&mut self, media: MediaId) -> Result<bool>;
@@ -306,6 +304,10 @@ pub trait Writes {
     fn owned_channels_for_update(&mut self, owner: AccountId) -> Result<usize>;
     /// How many channels `account` follows, read as above.
     fn follows_for_update(&mut self, account: AccountId) -> Result<usize>;
+    /// How many comments `author` left on `article`, read as above (the
+    /// author's account row locked), so two comments at once cannot both
+    /// pass the cap.
+    fn comments_by_for_update(&mut self, article: ArticleId, author: AccountId) -> Result<usize>;
     /// A new channel; `None` when another channel has its handle.
     fn insert_channel(
         &mut self,
@@ -708,7 +710,7 @@ pub fn comment(
     let found = article_of(tx.reads(), article)?;
     let channel = channel_of(tx.reads(), found.channel_id)?;
     let max = channel::COMMENTS_PER_ACCOUNT_PER_ARTICLE_MAX;
-    if tx.reads().comment_count_by(article, author)? >= max {
+    if tx.comments_by_for_update(article, author)? >= max {
         return Err(Rejection::TooMany {
             what: "comments on one article",
             max,

@@ -309,14 +309,6 @@ impl Reads for Db<'_> {
         Ok(row.as_ref().map(comment_of))
     }
 
-    fn comment_count_by(&mut self, article: ArticleId, author: AccountId) -> Result<usize> {
-        let row = self.0.query_one(
-            "SELECT COUNT(*) FROM article_comments WHERE article_id = $1 AND author_id = $2",
-            &[&article.row(), &author.row()],
-        )?;
-        Ok(len(row.get(0)))
-    }
-
     fn is_channel_media(&mut self, media: MediaId) -> Result<bool> {
         let row = self.0.query_one(
             "SELECT EXISTS (SELECT 1 FROM channels WHERE avatar_media_id = $1)
@@ -369,6 +361,18 @@ impl Writes for PgTx<'_> {
         let row = self.conn().query_one(
             "SELECT COUNT(*) FROM channel_follows WHERE account_id = $1",
             &[&account.row()],
+        )?;
+        Ok(len(row.get(0)))
+    }
+
+    fn comments_by_for_update(&mut self, article: ArticleId, author: AccountId) -> Result<usize> {
+        self.conn().query_opt(
+            "SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE",
+            &[&author.row()],
+        )?;
+        let row = self.conn().query_one(
+            "SELECT COUNT(*) FROM article_comments WHERE article_id = $1 AND author_id = $2",
+            &[&article.row(), &author.row()],
         )?;
         Ok(len(row.get(0)))
     }

@@ -276,18 +276,6 @@ impl Reads for Db<'_> {
             .sql()
     }
 
-    fn comment_count_by(&mut self, article: ArticleId, author: AccountId) -> Result<usize> {
-        let found: i64 = self
-            .0
-            .prepare_cached(
-                "SELECT COUNT(*) FROM article_comments WHERE article_id = ?1 AND author_id = ?2",
-            )
-            .sql()?
-            .query_row([article.row(), author.row()], |row| row.get(0))
-            .sql()?;
-        Ok(usize::try_from(found).unwrap_or(0))
-    }
-
     fn is_channel_media(&mut self, media: MediaId) -> Result<bool> {
         exists(
             self.0,
@@ -369,6 +357,18 @@ impl Writes for WriteCtx<'_> {
             "SELECT COUNT(*) FROM channel_follows WHERE account_id = ?1",
             account.row(),
         )
+    }
+
+    fn comments_by_for_update(&mut self, article: ArticleId, author: AccountId) -> Result<usize> {
+        let found: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM article_comments WHERE article_id = ?1 AND author_id = ?2",
+            )
+            .sql()?
+            .query_row([article.row(), author.row()], |row| row.get(0))
+            .sql()?;
+        Ok(usize::try_from(found).unwrap_or(0))
     }
 
     fn insert_channel(

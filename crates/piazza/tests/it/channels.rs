@@ -606,6 +606,44 @@ async fn managers_page_through_every_held_comment_past_the_newest_200() {
     app.shut_down().await;
 }
 
+#[tokio::test]
+async fn comments_sent_at_once_stop_at_the_per_account_cap() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let channel = create(&ann, "ann.news", "Ann's News").await;
+    let (article_id, _) = publish(&ann, &channel, "Hot topic").await;
+    for i in 0..20 {
+        let text = format!("one by one {i}");
+        bob.client
+            .comment_article(&article_id, &text)
+            .await
+            .unwrap();
+    }
+    // 60 more at once: the cap (50) lets 30 of them in, however the
+    // writers interleave them.
+    let texts: Vec<String> = (0..60).map(|i| format!("at once {i}")).collect();
+    let burst = texts
+        .iter()
+        .map(|text| bob.client.comment_article(&article_id, text));
+    let answers = futures_util::future::join_all(burst).await;
+    let mut passed = 0;
+    for answer in answers {
+        match answer {
+            Ok(_) => passed += 1,
+            Err(error) => assert_problem(&error, 409, "limit_reached"),
+        }
+    }
+    assert_eq!(passed, 30);
+    assert_eq!(
+        all_comments(&ann, &article_id, Some("held"), 200)
+            .await
+            .len(),
+        50
+    );
+    app.shut_down().await;
+}
+
 struct Nobody;
 
 impl piazza_domain::store::NoticeSink for Nobody {
