@@ -509,7 +509,10 @@ pub fn channel_view(
 }
 
 /// The owner names `editor` an editor of `channel` (`on`) or no longer.
-/// Doing what is done already changes nothing.
+/// Doing what is done already changes nothing. An editor is one of the
+/// owner's contacts, with no block either way; anyone else is answered
+/// `AccountNotFound`, exactly as an id no account has, so naming editors
+/// tells the owner nothing of who exists.
 pub fn set_editor(
     tx: &mut dyn Tx,
     actor: AccountId,
@@ -528,7 +531,7 @@ pub fn set_editor(
         tx.delete_editor(channel, editor)?;
         return Ok(());
     }
-    if tx.reads().account(editor)?.is_none() {
+    if !tx.reads().are_contacts(actor, editor)? || tx.reads().blocked_between(actor, editor)? {
         return Err(Rejection::AccountNotFound.into());
     }
     if tx.reads().is_editor(channel, editor)? {

@@ -234,7 +234,8 @@ async fn set_editor(
 }
 
 /// The owner names an editor, who may then publish and feature comments.
-/// Naming one again changes nothing.
+/// Naming one again changes nothing. An editor is one of the owner's
+/// contacts (no block either way); anyone else is 404, as an unknown id.
 #[utoipa::path(put, path = "/api/v1/channels/{id}/editors/{account_id}", tag = "channels",
     security(("bearer" = [])), params(("id" = String, Path), ("account_id" = String, Path)),
     responses(

@@ -101,6 +101,7 @@ async fn only_the_owner_and_its_editors_publish_and_feature() {
     assert_problem(&refused.unwrap_err(), 403, "not_channel_editor");
 
     // An editor the owner names publishes and features; no longer once removed.
+    befriend(&ann, &bob).await;
     ann.client
         .add_channel_editor(&channel, &bob.account_id)
         .await
@@ -151,8 +152,6 @@ async fn only_the_owner_and_its_editors_publish_and_feature() {
         .add_channel_editor(&channel, &ann.account_id)
         .await;
     assert_problem(&self_editor.unwrap_err(), 400, "self_target");
-    let unknown = ann.client.add_channel_editor(&channel, "acct_999999").await;
-    assert_problem(&unknown.unwrap_err(), 404, "account_not_found");
     assert_eq!(
         ann.client
             .channel(&channel)
@@ -414,6 +413,57 @@ async fn followers_learn_of_an_article_live_and_by_sync_and_no_one_else() {
     publish(&ann, &channel, "After").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(published_events(&bob.client).await.len(), 1);
+}
+
+/// `PUT …/editors/{account}` by `owner`, as it answers.
+async fn name_editor(owner: &User, channel: &str, account: &str) -> piazza_client::RawResponse {
+    let path = format!("/api/v1/channels/{channel}/editors/{account}");
+    owner
+        .client
+        .raw(Method::PUT, &path, None, None)
+        .await
+        .expect("an answer")
+}
+
+#[tokio::test]
+async fn naming_an_editor_tells_nothing_of_who_exists() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let stranger = app.signup("stranger").await;
+    let blocked = app.signup("blocked").await;
+    let channel = create(&ann, "ann.news", "Ann's News").await;
+    befriend(&ann, &blocked).await;
+    blocked.client.block(&ann.account_id).await.unwrap();
+    // An account that is not there, one that is no contact, and a contact
+    // with a block standing get the same answer, byte for byte.
+    let unknown = name_editor(&ann, &channel, "acct_999999").await;
+    assert_eq!(unknown.status, 404);
+    let body = |response: &piazza_client::RawResponse| String::from_utf8(response.body.clone());
+    assert!(body(&unknown).unwrap().contains("account_not_found"));
+    for other in [&stranger, &blocked] {
+        let answer = name_editor(&ann, &channel, &other.account_id).await;
+        assert_eq!(answer.status, unknown.status, "{}", other.username);
+        assert_eq!(body(&answer), body(&unknown), "{}", other.username);
+    }
+    assert!(
+        ann.client
+            .channel(&channel)
+            .await
+            .unwrap()
+            .editors
+            .is_empty()
+    );
+    // Once contacts, one is named.
+    befriend(&ann, &stranger).await;
+    ann.client
+        .add_channel_editor(&channel, &stranger.account_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        ann.client.channel(&channel).await.unwrap().editors,
+        vec![stranger.account_id.clone()]
+    );
+    app.shut_down().await;
 }
 
 /// The followers' logs an article reached, with no account told twice.
