@@ -694,6 +694,69 @@ async fn comments_sent_at_once_stop_at_the_per_account_cap() {
     app.shut_down().await;
 }
 
+/// Runs `sql` on the store of `data_dir` itself, as damage would.
+async fn damage(data_dir: &std::path::Path, sql: &'static str) {
+    let data_dir = data_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || match process_database(&data_dir) {
+        Some(url) => {
+            let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            db.batch_execute(sql).unwrap();
+        }
+        None => {
+            let db = rusqlite::Connection::open(data_dir.join("piazza.sqlite3")).unwrap();
+            db.busy_timeout(Duration::from_secs(10)).unwrap();
+            db.execute_batch(sql).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn admin_check_reports_moments_and_channels_counters_and_rules_broken() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    befriend(&ann, &bob).await;
+    let channel = create(&ann, "ann.news", "Ann's News").await;
+    bob.client.follow_channel(&channel).await.unwrap();
+    let (article_id, _) = publish(&ann, &channel, "Counted").await;
+    bob.client.article(&article_id).await.unwrap();
+    bob.client.like_article(&article_id, true).await.unwrap();
+    let moment = piazza_api::NewMoment {
+        text: "counted too".to_owned(),
+        ..piazza_api::NewMoment::default()
+    };
+    ann.client.post_moment(&moment).await.unwrap();
+    bob.client
+        .comment_article(&article_id, "held")
+        .await
+        .unwrap();
+    let report = integrity_report(app.data_dir());
+    assert!(report.is_sound(), "{:?}", report.problems);
+
+    damage(
+        app.data_dir(),
+        "UPDATE channels SET follower_count = 5;
+         UPDATE articles SET like_count = 0;
+         DELETE FROM moment_inbox WHERE owner_id IN (SELECT author_id FROM moments);",
+    )
+    .await;
+    let channel_row = &channel["chn_".len()..];
+    let article_row = &article_id["art_".len()..];
+    let mut problems = integrity_report(app.data_dir()).problems;
+    problems.sort();
+    assert_eq!(
+        problems,
+        [
+            "1 posts missing from their author's inbox".to_owned(),
+            format!("article art_{article_row}: like_count 0 but 1 likes"),
+            format!("channel chn_{channel_row}: follower_count 5 but 1 follows"),
+        ]
+    );
+    app.shut_down().await;
+}
+
 struct Nobody;
 
 impl piazza_domain::store::NoticeSink for Nobody {
