@@ -87,6 +87,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_25_contact_codes.sql"),
     include_str!("schema_26_moments.sql"),
     include_str!("schema_27_channels.sql"),
+    include_str!("schema_28_fanout_turns.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]
