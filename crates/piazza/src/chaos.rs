@@ -713,6 +713,15 @@ fn log_position(cursor: &str) -> anyhow::Result<i64> {
 /// Reads `member`'s whole log from the start and checks its positions run
 /// 1, 2, 3… with no gap; answers its length.
 async fn check_log_gapless(server: &Client, member: &Member) -> anyhow::Result<i64> {
+    read_log_gapless(server, member, |_| Ok(())).await
+}
+
+/// As [`check_log_gapless`], showing `visit` each event in order.
+async fn read_log_gapless(
+    server: &Client,
+    member: &Member,
+    mut visit: impl FnMut(&piazza_api::EventView) -> anyhow::Result<()>,
+) -> anyhow::Result<i64> {
     /// Pages followed at most: 10 million events.
     const PAGES_MAX: usize = 10_000;
     let client = member.on(server);
@@ -735,6 +744,7 @@ async fn check_log_gapless(server: &Client, member: &Member) -> anyhow::Result<i
                     member.name
                 );
             }
+            visit(event)?;
             expected += 1;
         }
         if !page.has_more {

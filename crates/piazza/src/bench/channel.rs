@@ -29,7 +29,6 @@ use piazza_api::channels::{CreateChannel, PublishArticle};
 use piazza_client::{Client, Incoming, SocketReceiver};
 use piazza_domain::ChannelId;
 use piazza_domain::channel::CHANNELS_PER_OWNER_MAX;
-use reqwest::Method;
 
 use super::progress::{self, StatusLine};
 use super::report::Report;
@@ -77,8 +76,6 @@ const TARGET_FEED_P99_MS: f64 = 20.0;
 /// The pause before each round, so a round's publishes do not meet the
 /// last round's big fan-out still being written back by the database.
 const SETTLE: Duration = Duration::from_secs(1);
-/// First pages read before measuring.
-const WARM_UP: u64 = 100;
 
 /// When each article (by id) reached each online socket, in µs since the
 /// fan-out part began: the latest arrival so far, and how many arrived.
@@ -129,7 +126,7 @@ async fn feed_part(server: &Server, args: &ChannelArgs) -> anyhow::Result<Histog
     let channels = create_channels(owners, args.channels).await?;
     follow_all(std::slice::from_ref(reader), &channels).await?;
     publish_all(owners, &channels, args.articles).await?;
-    read_feed(reader, args.requests).await
+    setup::time_reads(&reader.device, "/api/v1/subscriptions/feed", args.requests).await
 }
 
 /// Channel `i` belongs to owner `i / CHANNELS_PER_OWNER_MAX`; answers
@@ -234,29 +231,6 @@ async fn publish(owner: &Client, channel: &str, number: usize) -> anyhow::Result
         .await
         .with_context(|| format!("cannot publish to {channel}"))?;
     Ok(created.article_id)
-}
-
-/// Reads the subscriptions feed's first page `requests` times, one after
-/// the other, after a warm-up.
-async fn read_feed(reader: &Account, requests: u64) -> anyhow::Result<Histogram<u64>> {
-    let mut latencies = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let path = "/api/v1/subscriptions/feed";
-    for _ in 0..WARM_UP {
-        reader.device.raw(Method::GET, path, None, None).await?;
-    }
-    let (status, done) = progress::counting("reading the subscriptions feed".to_owned(), requests);
-    for _ in 0..requests {
-        let started = Instant::now();
-        let answer = reader.device.raw(Method::GET, path, None, None).await?;
-        let took = started.elapsed();
-        if answer.status != 200 {
-            bail!("the subscriptions feed answered {}", answer.status);
-        }
-        latencies.record((took.as_micros() as u64).max(1))?;
-        done.fetch_add(1, Ordering::Relaxed);
-    }
-    status.finish();
-    Ok(latencies)
 }
 
 // ------------------------------------------------------------------ fan-out

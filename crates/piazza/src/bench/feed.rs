@@ -17,7 +17,6 @@ use anyhow::{Context, bail};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use hdrhistogram::Histogram;
 use piazza_api::{MomentList, NewMoment};
-use reqwest::Method;
 
 use super::progress;
 use super::report::Report;
@@ -52,8 +51,6 @@ const IN_FLIGHT: usize = 32;
 const LIVELY_POSTS: usize = 5;
 /// The target p99 of the first page, from issue 15.
 const TARGET_P99_MS: f64 = 20.0;
-/// First pages read before measuring.
-const WARM_UP: u64 = 100;
 
 pub async fn run(server: &mut Server, args: &FeedArgs) -> anyhow::Result<Report> {
     if !(3..=CONTACTS_MAX).contains(&args.contacts) || !(1..=POSTS_MAX).contains(&args.posts) {
@@ -71,7 +68,8 @@ pub async fn run(server: &mut Server, args: &FeedArgs) -> anyhow::Result<Report>
     liven(contacts, &posts).await?;
     server.ensure_alive().await?;
 
-    let latencies = read_first_page(me, args).await?;
+    let path = format!("/api/v1/moments/feed?limit={}", args.page);
+    let latencies = setup::time_reads(&me.device, &path, args.requests).await?;
     let (pages, walk_ms) = walk_all(me, args.contacts * args.posts).await?;
     let posting = post_as_me(me, args.own_posts).await?;
     server.ensure_alive().await?;
@@ -191,28 +189,6 @@ async fn liven(contacts: &[Account], posts: &[Vec<String>]) -> anyhow::Result<()
         .await;
     status.finish();
     livened.map(drop)
-}
-
-/// Reads the first page `args.requests` times, one after the other.
-async fn read_first_page(me: &Account, args: &FeedArgs) -> anyhow::Result<Histogram<u64>> {
-    let mut latencies = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let path = format!("/api/v1/moments/feed?limit={}", args.page);
-    for _ in 0..WARM_UP {
-        me.device.raw(Method::GET, &path, None, None).await?;
-    }
-    let (status, done) = progress::counting("reading the first page".to_owned(), args.requests);
-    for _ in 0..args.requests {
-        let started = Instant::now();
-        let answer = me.device.raw(Method::GET, &path, None, None).await?;
-        let took = started.elapsed();
-        if answer.status != 200 {
-            bail!("the feed answered {}", answer.status);
-        }
-        latencies.record((took.as_micros() as u64).max(1))?;
-        done.fetch_add(1, Ordering::Relaxed);
-    }
-    status.finish();
-    Ok(latencies)
 }
 
 /// `me` posts `count` times, one after the other: each post's latency.

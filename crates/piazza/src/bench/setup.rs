@@ -198,3 +198,28 @@ pub async fn open_sockets(accounts: &[Account]) -> anyhow::Result<Vec<Socket>> {
     status.finish();
     sockets
 }
+
+/// GETs `path` `requests` times, one after the other, after 100
+/// unmeasured: each answer's latency. Anything but 200 is an error.
+pub async fn time_reads(
+    device: &Client,
+    path: &str,
+    requests: u64,
+) -> anyhow::Result<hdrhistogram::Histogram<u64>> {
+    const WARM_UP: u64 = 100;
+    let mut latencies = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    for _ in 0..WARM_UP {
+        device.raw(reqwest::Method::GET, path, None, None).await?;
+    }
+    let (status, done) = progress::counting(format!("reading {path}"), requests);
+    for _ in 0..requests {
+        let started = std::time::Instant::now();
+        let answer = device.raw(reqwest::Method::GET, path, None, None).await?;
+        let took = started.elapsed();
+        anyhow::ensure!(answer.status == 200, "{path} answered {}", answer.status);
+        latencies.record((took.as_micros() as u64).max(1))?;
+        done.fetch_add(1, Ordering::Relaxed);
+    }
+    status.finish();
+    Ok(latencies)
+}

@@ -18,7 +18,7 @@ use piazza_api::channels::{CreateChannel, PublishArticle};
 use piazza_client::Client;
 use rand::rngs::StdRng;
 
-use super::{Answer, Member, Outcome, Recovered, Workload, answer, check_log_gapless, settled};
+use super::{Answer, Member, Outcome, Recovered, Workload, answer, read_log_gapless, settled};
 
 /// Followers of the channel, each with a log to check.
 const FOLLOWERS: usize = 6;
@@ -168,7 +168,6 @@ impl Channels {
                 }
             }
             if seen.len() == articles.len() {
-                check_log_gapless(server, follower).await?;
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -192,38 +191,22 @@ impl Channels {
     }
 }
 
-/// The articles of every `article.published` in `member`'s log, in order.
+/// The articles of every `article.published` in `member`'s log, in
+/// order, the log checked gapless on the way.
 async fn published_in_log(server: &Client, member: &Member) -> anyhow::Result<Vec<String>> {
-    /// Pages followed at most: a million events.
-    const PAGES_MAX: usize = 1_000;
-    let client = member.on(server);
-    let (mut cursor, mut articles) = (None::<String>, Vec::new());
-    for _ in 0..PAGES_MAX {
-        let page = settled("sync", || {
-            client.sync(
-                cursor.as_deref(),
-                Some(piazza_domain::limits::SYNC_PAGE_LEN_MAX),
-                None,
-            )
-        })
-        .await?;
-        let published = page
-            .events
-            .iter()
-            .filter(|event| event.type_ == "article.published");
-        for event in published {
+    let mut articles = Vec::new();
+    read_log_gapless(server, member, |event| {
+        if event.type_ == "article.published" {
             let id = event.fields.get("article_id").and_then(|id| id.as_str());
             articles.push(
                 id.context("an article.published without its article")?
                     .to_owned(),
             );
         }
-        if !page.has_more {
-            return Ok(articles);
-        }
-        cursor = Some(page.cursor);
-    }
-    bail!("{}'s log did not end within {PAGES_MAX} pages", member.name)
+        Ok(())
+    })
+    .await?;
+    Ok(articles)
 }
 
 impl Workload for Channels {
