@@ -46,7 +46,10 @@ export function articleCardContent(message) {
 export function registerChatExtensions() {
   chatExtensions.cards.set('article_card', (message) => (message.article ? articleCardContent(message) : null));
   // The chat list's snapshot names the kind only; a live message has its card.
-  previewMakers.set('article_card', (message) => `[${kindLabel('article_card')}] ${message.article?.title ?? ''}`.trim());
+  previewMakers.set('article_card', (message) => {
+    const title = /** @type {{ article?: { title?: string } }} */ (message).article?.title ?? '';
+    return `[${kindLabel('article_card')}] ${title}`.trim();
+  });
 }
 
 /**
