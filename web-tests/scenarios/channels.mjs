@@ -2,7 +2,8 @@
 // preview (an XSS payload in it), publishes; Bob, on a phone, finds the
 // channel, follows it, sees the article unread in his feed, reads it,
 // likes it and comments; the comment is held until Ann features it. Bob
-// then opens the public page, where nothing of the payload runs.
+// then opens the public page, where nothing of the payload runs. With
+// sixty more comments, Ann pages through them and lists the held ones.
 //
 // Article cards: Bob shares an article (with a cover) from the Channels
 // tab into his chat with Cy, a contact who does not follow the channel;
@@ -95,6 +96,26 @@ scenario('channels', async (t) => {
   const ran = await expectNothingRan(visitor, 'the public page');
   if (ran.scripts !== 0) fail(`the public page has ${ran.scripts} inline scripts`);
   await t.screenshotNow(visitor, 'public');
+
+  // Sixty more comments: Ann sees the newest fifty, loads the rest
+  // ("more"), then lists the held ones only, a page at a time again.
+  const cat = await apiUser('cat');
+  for (let i = 0; i < 30; i += 1) {
+    await call(bob.token, 'POST', `/articles/${view.article_id}/comments`, { text: `bob ${i}` });
+    await call(cat.token, 'POST', `/articles/${view.article_id}/comments`, { text: `cat ${i}` });
+  }
+  const shown = (count) => owner.waitForFunction((n) => document.querySelectorAll('[data-testid=comment]').length === n, count);
+  await owner.reload();
+  await expectVisible(owner, '[data-testid=comments-more]', 'more comments to load');
+  await shown(50);
+  await owner.click('[data-testid=comments-more]');
+  await shown(61);
+  if (await owner.isVisible('[data-testid=comments-more]')) fail('"more" stays after the last page');
+  await owner.selectOption('[data-testid=comments-status]', 'held');
+  await shown(50);
+  await expectVisible(owner, '[data-testid=comments-more]', 'more held comments to load');
+  if (await owner.locator('[data-testid=comment][data-featured=true]').count()) fail('a featured comment among the held ones');
+  await t.screenshotNow(owner, 'held');
   if (dialogs.length) fail(`dialogs opened: ${JSON.stringify(dialogs)}`);
 });
 

@@ -103,6 +103,17 @@ pub struct CommentView {
     pub featured: bool,
 }
 
+/// `GET /api/v1/articles/{id}/comments`: a page of an article's comments,
+/// newest first; follow `next_cursor` for older ones.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct CommentList {
+    pub comments: Vec<CommentView>,
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
 /// `GET /api/v1/articles/{id}`: the article, counted as read by the
 /// caller (each account once).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]

@@ -17,8 +17,8 @@ pub mod moments;
 
 pub use channels::{
     ArticleCreated, ArticleList, ArticlePreview, ArticleSummary, ArticleView, ChannelCreated,
-    ChannelList, ChannelSummary, ChannelView, CommentView, CreateChannel, FeedItem, Likes,
-    PostComment, PreviewArticle, PublishArticle, SubscriptionsFeed,
+    ChannelList, ChannelSummary, ChannelView, CommentList, CommentView, CreateChannel, FeedItem,
+    Likes, PostComment, PreviewArticle, PublishArticle, SubscriptionsFeed,
 };
 pub use groups::{
     AcceptInvite, GroupView, InviteAccepted, InviteCreated, JoinRequestList, JoinRequestView,

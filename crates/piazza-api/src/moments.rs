@@ -81,7 +81,13 @@ pub struct MomentView {
     /// Who may see it: shown to its author only (absent for others).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<VisibilityView>,
+    /// The newest 50 at most of the likes the caller may see, oldest
+    /// first.
     pub likes: Vec<MomentLikeView>,
+    /// How many likes the caller may see in all (`likes` holds the newest
+    /// of them): a client shows "and N more" past `likes`.
+    #[serde(default)]
+    pub like_count: u32,
     pub comments: Vec<MomentCommentView>,
     /// The caller liked it.
     pub liked: bool,

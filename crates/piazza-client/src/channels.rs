@@ -4,8 +4,8 @@
 
 use piazza_api::{
     ArticleCreated, ArticleList, ArticlePreview, ArticleView, ChannelCreated, ChannelList,
-    ChannelView, CommentView, CreateChannel, Likes, MessageContent, MessageSent, PostComment,
-    PreviewArticle, PublishArticle, SubscriptionsFeed,
+    ChannelView, CommentList, CommentView, CreateChannel, Likes, MessageContent, MessageSent,
+    PostComment, PreviewArticle, PublishArticle, SubscriptionsFeed,
 };
 use reqwest::Method;
 
@@ -146,6 +146,26 @@ impl Client {
         let request = self
             .request(Method::GET, "/api/v1/subscriptions/feed")
             .query(&page_query(cursor, limit));
+        decode(&send(request).await?)
+    }
+
+    /// `GET /api/v1/articles/{id}/comments`: a page of the comments the
+    /// caller may see, newest first; `status` is `all` (the default),
+    /// `held` or `featured`.
+    pub async fn article_comments(
+        &self,
+        article_id: &str,
+        status: Option<&str>,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<CommentList, ClientError> {
+        let mut query = page_query(cursor, limit);
+        if let Some(status) = status {
+            query.push(("status", status.to_owned()));
+        }
+        let request = self
+            .request(Method::GET, &article_path(article_id, "/comments"))
+            .query(&query);
         decode(&send(request).await?)
     }
 

@@ -140,6 +140,57 @@ pub enum CommentsShown {
     FeaturedAnd(AccountId),
     /// The featured ones: a public page.
     Featured,
+    /// The held ones: the channel's owner and editors.
+    Held,
+    /// `viewer`'s own held ones.
+    HeldOf(AccountId),
+}
+
+/// [`CommentsShown`] as an engine's query applies it: a comment is in
+/// when it is featured, or `every` holds, or it is `author`'s; and, when
+/// `featured` is given, its being featured is that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommentFilter {
+    pub every: bool,
+    pub author: Option<AccountId>,
+    pub featured: Option<bool>,
+}
+
+impl CommentsShown {
+    pub fn filter(self) -> CommentFilter {
+        let (every, author, featured) = match self {
+            CommentsShown::All => (true, None, None),
+            CommentsShown::FeaturedAnd(viewer) => (false, Some(viewer), None),
+            CommentsShown::Featured => (false, None, Some(true)),
+            CommentsShown::Held => (true, None, Some(false)),
+            CommentsShown::HeldOf(viewer) => (false, Some(viewer), Some(false)),
+        };
+        CommentFilter {
+            every,
+            author,
+            featured,
+        }
+    }
+}
+
+/// Which comments a page of an article's comments asks for; each account
+/// gets those of them it may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentStatus {
+    All,
+    Held,
+    Featured,
+}
+
+impl CommentStatus {
+    pub fn parse(text: &str) -> Option<CommentStatus> {
+        match text {
+            "all" => Some(CommentStatus::All),
+            "held" => Some(CommentStatus::Held),
+            "featured" => Some(CommentStatus::Featured),
+            _ => None,
+        }
+    }
 }
 
 /// An article as one account sees it.
@@ -222,16 +273,16 @@ pub trait Reads {
     ) -> Result<Vec<FeedItem>>;
     fn has_read(&mut self, article: ArticleId, account: AccountId) -> Result<bool>;
     fn has_liked(&mut self, article: ArticleId, account: AccountId) -> Result<bool>;
-    /// Comments of `article` as `shown` says, newest first.
+    /// Comments of `article` as `shown` says, below `before` (all,
+    /// without), newest first, at most `limit`.
     fn comments(
         &mut self,
         article: ArticleId,
         shown: CommentsShown,
+        before: Option<CommentId>,
         limit: usize,
     ) -> Result<Vec<Comment>>;
     fn comment(&mut self, comment: CommentId) -> Result<Option<Comment>>;
-    /// How many comments `author` left on `article`.
-    fn comment_count_by(&mut self, article: ArticleId, author: AccountId) -> Result<usize>;
     /// Whether `media` is a channel's avatar or an article's cover: what a
     /// public page shows.
     fn is_channel_media(&mut self, media: MediaId) -> Result<bool>;
@@ -253,6 +304,10 @@ pub trait Writes {
     fn owned_channels_for_update(&mut self, owner: AccountId) -> Result<usize>;
     /// How many channels `account` follows, read as above.
     fn follows_for_update(&mut self, account: AccountId) -> Result<usize>;
+    /// How many comments `author` left on `article`, read as above (the
+    /// author's account row locked), so two comments at once cannot both
+    /// pass the cap.
+    fn comments_by_for_update(&mut self, article: ArticleId, author: AccountId) -> Result<usize>;
     /// A new channel; `None` when another channel has its handle.
     fn insert_channel(
         &mut self,
@@ -288,17 +343,21 @@ pub trait Writes {
         article: &NewArticle,
         at: Timestamp,
     ) -> Result<ArticleId>;
-    /// A fan-out task for `article`, from its channel's first follower.
+    /// A fan-out task for `article`, from its channel's first follower,
+    /// at the back of the turns.
     fn insert_fanout(
         &mut self,
         article: ArticleId,
         channel: ChannelId,
         at: Timestamp,
     ) -> Result<()>;
-    /// The oldest fan-out task no other transaction is working on, locked
-    /// until this one ends (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+    /// The fan-out task least recently made or advanced (the lowest
+    /// turn) that no other transaction is working on, locked until this
+    /// one ends (PostgreSQL: `FOR UPDATE SKIP LOCKED`). Tasks so take
+    /// turns: a long one does not hold back those published after it.
     fn next_fanout_for_update(&mut self) -> Result<Option<FanoutTask>>;
-    /// The task of `article` has told every follower up to `after`.
+    /// The task of `article` has told every follower up to `after`; it
+    /// goes to the back of the turns.
     fn advance_fanout(&mut self, article: ArticleId, after: AccountId) -> Result<()>;
     fn delete_fanout(&mut self, article: ArticleId) -> Result<()>;
     /// `false` if `account` had read `article` already.
@@ -450,7 +509,10 @@ pub fn channel_view(
 }
 
 /// The owner names `editor` an editor of `channel` (`on`) or no longer.
-/// Doing what is done already changes nothing.
+/// Doing what is done already changes nothing. An editor is one of the
+/// owner's contacts, with no block either way; anyone else is answered
+/// `AccountNotFound`, exactly as an id no account has, so naming editors
+/// tells the owner nothing of who exists.
 pub fn set_editor(
     tx: &mut dyn Tx,
     actor: AccountId,
@@ -469,7 +531,7 @@ pub fn set_editor(
         tx.delete_editor(channel, editor)?;
         return Ok(());
     }
-    if tx.reads().account(editor)?.is_none() {
+    if !tx.reads().are_contacts(actor, editor)? || tx.reads().blocked_between(actor, editor)? {
         return Err(Rejection::AccountNotFound.into());
     }
     if tx.reads().is_editor(channel, editor)? {
@@ -561,11 +623,37 @@ pub fn article_view(
     };
     Ok(ArticleView {
         liked: read.has_liked(article, viewer)?,
-        comments: read.comments(article, shown, channel::COMMENTS_SHOWN_MAX)?,
+        comments: read.comments(article, shown, None, channel::COMMENTS_SHOWN_MAX)?,
         article: found,
         channel,
         role,
     })
+}
+
+/// A page of `article`'s comments below `before`, newest first, past
+/// the newest [`channel::COMMENTS_SHOWN_MAX`] an article view holds:
+/// the owner and editors page through every comment (or the held ones,
+/// or the featured); anyone else through the featured and their own.
+pub fn article_comments(
+    read: &mut dyn Read,
+    viewer: AccountId,
+    article: ArticleId,
+    status: CommentStatus,
+    before: Option<CommentId>,
+    limit: u32,
+) -> Result<Page<Comment>> {
+    let found = article_of(read, article)?;
+    let channel = channel_of(read, found.channel_id)?;
+    let manages = role_of(read, &channel, viewer)?.manages();
+    let shown = match (status, manages) {
+        (CommentStatus::All, true) => CommentsShown::All,
+        (CommentStatus::All, false) => CommentsShown::FeaturedAnd(viewer),
+        (CommentStatus::Held, true) => CommentsShown::Held,
+        (CommentStatus::Held, false) => CommentsShown::HeldOf(viewer),
+        (CommentStatus::Featured, _) => CommentsShown::Featured,
+    };
+    let items = read.comments(article, shown, before, limit as usize + 1)?;
+    Ok(page(items, limit))
 }
 
 /// Counts `viewer` among `article`'s readers (once).
@@ -625,7 +713,7 @@ pub fn comment(
     let found = article_of(tx.reads(), article)?;
     let channel = channel_of(tx.reads(), found.channel_id)?;
     let max = channel::COMMENTS_PER_ACCOUNT_PER_ARTICLE_MAX;
-    if tx.reads().comment_count_by(article, author)? >= max {
+    if tx.comments_by_for_update(article, author)? >= max {
         return Err(Rejection::TooMany {
             what: "comments on one article",
             max,
@@ -688,6 +776,7 @@ pub fn public_article(
     let comments = read.comments(
         article,
         CommentsShown::Featured,
+        None,
         channel::COMMENTS_SHOWN_MAX,
     )?;
     Ok(PublicArticle {
@@ -783,6 +872,20 @@ impl Core {
             return Ok(view);
         }
         self.write(move |tx| mark_read(tx, viewer, article)).await
+    }
+
+    /// A page of an article's comments (see [`article_comments`]).
+    pub async fn article_comments(
+        &self,
+        viewer: AccountId,
+        article: ArticleId,
+        status: CommentStatus,
+        before: Option<CommentId>,
+        limit: u32,
+    ) -> StoreResult<Page<Comment>> {
+        let limit = limit.min(limits::PAGE_LEN_MAX);
+        self.read(move |read| article_comments(read, viewer, article, status, before, limit))
+            .await
     }
 
     pub async fn subscriptions_feed(

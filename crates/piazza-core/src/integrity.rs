@@ -156,3 +156,128 @@ pub const MEMBER_COUNT_DRIFT: &str = "SELECT c.id, c.member_count, COUNT(m.accou
 pub fn member_count_drift(conversation: i64, kept: i64, counted: i64) -> String {
     format!("conversation conv_{conversation}: member_count {kept} but {counted} members")
 }
+
+/// A kept counter of Moments and Channels checked against the rows it
+/// counts. `sql` answers `(id, kept, counted)` for each row whose counter
+/// drifted; the same SQL on both engines.
+pub struct CounterDrift {
+    /// How a drifted row is named: its id follows.
+    pub row: &'static str,
+    pub counter: &'static str,
+    /// What the counter counts.
+    pub counted: &'static str,
+    pub sql: &'static str,
+}
+
+impl CounterDrift {
+    pub fn describe(&self, id: i64, kept: i64, counted: i64) -> String {
+        format!(
+            "{}{id}: {} {kept} but {counted} {}",
+            self.row, self.counter, self.counted
+        )
+    }
+}
+
+/// Every kept counter of the channels (`schema_27_channels.sql`): a
+/// channel's followers and articles, an article's readers and likes.
+pub const COUNTER_DRIFTS: [CounterDrift; 4] = [
+    CounterDrift {
+        row: "channel chn_",
+        counter: "follower_count",
+        counted: "follows",
+        sql: "SELECT id, kept, counted FROM
+                (SELECT c.id, c.follower_count AS kept,
+                        (SELECT COUNT(*) FROM channel_follows f WHERE f.channel_id = c.id) AS counted
+                 FROM channels c) t
+              WHERE kept <> counted",
+    },
+    CounterDrift {
+        row: "channel chn_",
+        counter: "article_count",
+        counted: "articles",
+        sql: "SELECT id, kept, counted FROM
+                (SELECT c.id, c.article_count AS kept,
+                        (SELECT COUNT(*) FROM articles a WHERE a.channel_id = c.id) AS counted
+                 FROM channels c) t
+              WHERE kept <> counted",
+    },
+    CounterDrift {
+        row: "article art_",
+        counter: "read_count",
+        counted: "readers",
+        sql: "SELECT id, kept, counted FROM
+                (SELECT a.id, a.read_count AS kept,
+                        (SELECT COUNT(*) FROM article_reads r WHERE r.article_id = a.id) AS counted
+                 FROM articles a) t
+              WHERE kept <> counted",
+    },
+    CounterDrift {
+        row: "article art_",
+        counter: "like_count",
+        counted: "likes",
+        sql: "SELECT id, kept, counted FROM
+                (SELECT a.id, a.like_count AS kept,
+                        (SELECT COUNT(*) FROM article_likes l WHERE l.article_id = a.id) AS counted
+                 FROM articles a) t
+              WHERE kept <> counted",
+    },
+];
+
+/// The rules of Moments and Channels that the writers keep and a foreign
+/// key cannot: each `(what, sql)`, where `sql` counts the rows breaking
+/// it. The same SQL on both engines. (An inbox row may name a deleted
+/// post: a deletion leaves the rows of its author's former contacts,
+/// never joined again; see ARCHITECTURE.md, "Moments".)
+pub fn area_rules() -> Vec<(&'static str, String)> {
+    use piazza_domain::{channel, limits};
+    vec![
+        (
+            "posts missing from their author's inbox",
+            "SELECT COUNT(*) FROM moments m WHERE NOT EXISTS
+                (SELECT 1 FROM moment_inbox i WHERE i.owner_id = m.author_id AND i.moment_id = m.id)"
+                .to_owned(),
+        ),
+        (
+            "posts over the comments cap",
+            format!(
+                "SELECT COUNT(*) FROM (SELECT moment_id FROM moment_comments GROUP BY moment_id
+                                       HAVING COUNT(*) > {}) t",
+                limits::MOMENT_COMMENTS_MAX
+            ),
+        ),
+        (
+            "replies to a post's comment without the account replied to, or the other way",
+            "SELECT COUNT(*) FROM moment_comments
+             WHERE (reply_to IS NULL) <> (reply_to_account IS NULL)"
+                .to_owned(),
+        ),
+        (
+            "accounts over the comments cap on one article",
+            format!(
+                "SELECT COUNT(*) FROM (SELECT article_id, author_id FROM article_comments
+                                       GROUP BY article_id, author_id HAVING COUNT(*) > {}) t",
+                channel::COMMENTS_PER_ACCOUNT_PER_ARTICLE_MAX
+            ),
+        ),
+        (
+            "channels over the editors cap",
+            format!(
+                "SELECT COUNT(*) FROM (SELECT channel_id FROM channel_editors GROUP BY channel_id
+                                       HAVING COUNT(*) > {}) t",
+                channel::EDITORS_PER_CHANNEL_MAX
+            ),
+        ),
+        (
+            "channel owners listed as their own channel's editors",
+            "SELECT COUNT(*) FROM channel_editors e JOIN channels c ON c.id = e.channel_id
+             WHERE e.account_id = c.owner_id"
+                .to_owned(),
+        ),
+        (
+            "fan-out tasks of a missing article or of another channel than their article's",
+            "SELECT COUNT(*) FROM channel_fanouts f LEFT JOIN articles a ON a.id = f.article_id
+             WHERE a.id IS NULL OR a.channel_id <> f.channel_id"
+                .to_owned(),
+        ),
+    ]
+}

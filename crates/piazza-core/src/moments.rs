@@ -294,6 +294,17 @@ pub struct Like {
     pub at: Timestamp,
 }
 
+/// The likes of one post that a viewer may see (the WeChat rule):
+/// the newest few, how many in all, and whether one is the viewer's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShownLikes {
+    /// The newest [`limits::MOMENT_LIKES_SHOWN_MAX`] at most, oldest first.
+    pub likes: Vec<Like>,
+    /// All the likes the viewer may see, those in `likes` included.
+    pub count: u32,
+    pub by_viewer: bool,
+}
+
 /// A comment, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
@@ -321,7 +332,10 @@ pub struct Moment {
     pub media: Vec<MomentMedia>,
     /// The post's `only`/`except` list: its author's eyes only.
     pub visibility: Option<Visibility>,
+    /// The newest of the likes the viewer may see.
     pub likes: Vec<Like>,
+    /// How many likes the viewer may see in all.
+    pub like_count: u32,
     pub comments: Vec<Comment>,
     pub liked_by_viewer: bool,
 }
@@ -360,8 +374,18 @@ pub trait Reads {
     -> Result<HashMap<MomentId, Vec<MomentMedia>>>;
     /// The `only`/`except` list of a post.
     fn moment_audience(&mut self, moment: MomentId) -> Result<Vec<AccountId>>;
-    /// The likes of each post, oldest first.
-    fn moment_likes(&mut self, moments: &[MomentId]) -> Result<Vec<Like>>;
+    /// The likes of each post (`(post, its author)`) that `viewer` may
+    /// see: the viewer's own, the author's, and those of the viewer's
+    /// contacts with no block standing either way; at most `shown_max`
+    /// of them (the newest), and the count of all. Filtered and bounded
+    /// in the engine, so a post with thousands of likes costs a page a
+    /// count, not thousands of rows.
+    fn moment_likes(
+        &mut self,
+        viewer: AccountId,
+        posts: &[(MomentId, AccountId)],
+        shown_max: u32,
+    ) -> Result<HashMap<MomentId, ShownLikes>>;
     /// The comments of each post, oldest first.
     fn moment_comments(&mut self, moments: &[MomentId]) -> Result<Vec<Comment>>;
     /// One comment of `moment`.
@@ -541,15 +565,17 @@ impl Audience {
 /// under the WeChat rule, the list to the author only.
 fn shown(read: &mut dyn Read, viewer: AccountId, posts: Vec<Candidate>) -> Result<Vec<Moment>> {
     let ids: Vec<MomentId> = posts.iter().map(|post| post.row.moment_id).collect();
-    let mut media = read.moment_media(&ids)?;
-    let likes = read.moment_likes(&ids)?;
-    let comments = read.moment_comments(&ids)?;
-    let people = likes
+    let authors: Vec<(MomentId, AccountId)> = posts
         .iter()
-        .map(|like| like.account.account_id)
-        .chain(comments.iter().flat_map(|comment| {
-            std::iter::once(comment.account.account_id).chain(comment.reply_to_account)
-        }));
+        .map(|post| (post.row.moment_id, post.row.author.account_id))
+        .collect();
+    let mut media = read.moment_media(&ids)?;
+    let shown_max = u32::try_from(limits::MOMENT_LIKES_SHOWN_MAX).unwrap_or(u32::MAX);
+    let mut likes = read.moment_likes(viewer, &authors, shown_max)?;
+    let comments = read.moment_comments(&ids)?;
+    let people = comments.iter().flat_map(|comment| {
+        std::iter::once(comment.account.account_id).chain(comment.reply_to_account)
+    });
     let audience = Audience::read(read, viewer, people)?;
     let mut moments = Vec::with_capacity(posts.len());
     for post in posts {
@@ -561,22 +587,19 @@ fn shown(read: &mut dyn Read, viewer: AccountId, posts: Vec<Candidate>) -> Resul
         } else {
             None
         };
-        let likes: Vec<Like> = likes
-            .iter()
-            .filter(|like| like.moment_id == id && audience.sees(like.account.account_id, author))
-            .cloned()
-            .collect();
+        let likes = likes.remove(&id).unwrap_or_default();
         let comments = comments
             .iter()
             .filter(|comment| comment.moment_id == id && audience.sees_comment(comment, author))
             .cloned()
             .collect();
         moments.push(Moment {
-            liked_by_viewer: likes.iter().any(|like| like.account.account_id == viewer),
+            liked_by_viewer: likes.by_viewer,
             media: media.remove(&id).unwrap_or_default(),
             row,
             visibility,
-            likes,
+            likes: likes.likes,
+            like_count: likes.count,
             comments,
         });
     }

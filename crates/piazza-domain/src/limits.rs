@@ -87,6 +87,10 @@ pub const MOMENT_AUDIENCE_MAX: usize = 1_000;
 pub const MOMENT_COMMENT_CHARS_MAX: usize = 500;
 /// Comments one Moments post may hold: each is shown with the post.
 pub const MOMENT_COMMENTS_MAX: usize = 1_000;
+/// Likes shown with a Moments post (the newest of those the viewer may
+/// see); the post says how many there are in all, so a post liked by
+/// thousands costs a page no more than one liked by fifty.
+pub const MOMENT_LIKES_SHOWN_MAX: usize = 50;
 /// Accounts one of the Moments privacy lists (`moments_hidden_from`,
 /// `moments_not_shown`) may hold; a list is replaced whole, in one body.
 pub const MOMENT_PRIVACY_LIST_MAX: usize = 2_000;

@@ -270,23 +270,29 @@ impl Reads for Db<'_> {
         &mut self,
         article: ArticleId,
         shown: CommentsShown,
+        before: Option<CommentId>,
         limit: usize,
     ) -> Result<Vec<Comment>> {
-        // -1 names nobody: every comment (All) or the featured only.
-        let (all, viewer) = match shown {
-            CommentsShown::All => (true, -1_i64),
-            CommentsShown::FeaturedAnd(viewer) => (false, viewer.row()),
-            CommentsShown::Featured => (false, -1),
-        };
+        let filter = shown.filter();
         let rows = self.0.query(
             concat!(
                 "SELECT ",
                 comment_columns!(),
                 " FROM article_comments
-                 WHERE article_id = $1 AND ($2 OR featured_at IS NOT NULL OR author_id = $3)
-                 ORDER BY id DESC LIMIT $4"
+                 WHERE article_id = $1 AND id < $2
+                   AND ($3 OR featured_at IS NOT NULL OR author_id = $4)
+                   AND ($5::BOOLEAN IS NULL OR $5 = (featured_at IS NOT NULL))
+                 ORDER BY id DESC LIMIT $6"
             ),
-            &[&article.row(), &all, &viewer, &(limit as i64)],
+            &[
+                &article.row(),
+                &before.map_or(i64::MAX, CommentId::row),
+                &filter.every,
+                // -1 names nobody.
+                &filter.author.map_or(-1, AccountId::row),
+                &filter.featured,
+                &(limit as i64),
+            ],
         )?;
         Ok(rows.iter().map(comment_of).collect())
     }
@@ -301,14 +307,6 @@ impl Reads for Db<'_> {
             &[&comment.row()],
         )?;
         Ok(row.as_ref().map(comment_of))
-    }
-
-    fn comment_count_by(&mut self, article: ArticleId, author: AccountId) -> Result<usize> {
-        let row = self.0.query_one(
-            "SELECT COUNT(*) FROM article_comments WHERE article_id = $1 AND author_id = $2",
-            &[&article.row(), &author.row()],
-        )?;
-        Ok(len(row.get(0)))
     }
 
     fn is_channel_media(&mut self, media: MediaId) -> Result<bool> {
@@ -363,6 +361,18 @@ impl Writes for PgTx<'_> {
         let row = self.conn().query_one(
             "SELECT COUNT(*) FROM channel_follows WHERE account_id = $1",
             &[&account.row()],
+        )?;
+        Ok(len(row.get(0)))
+    }
+
+    fn comments_by_for_update(&mut self, article: ArticleId, author: AccountId) -> Result<usize> {
+        self.conn().query_opt(
+            "SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE",
+            &[&author.row()],
+        )?;
+        let row = self.conn().query_one(
+            "SELECT COUNT(*) FROM article_comments WHERE article_id = $1 AND author_id = $2",
+            &[&article.row(), &author.row()],
         )?;
         Ok(len(row.get(0)))
     }
@@ -472,7 +482,8 @@ impl Writes for PgTx<'_> {
         at: Timestamp,
     ) -> Result<()> {
         self.conn().execute(
-            "INSERT INTO channel_fanouts (article_id, channel_id, created_at) VALUES ($1, $2, $3)",
+            "INSERT INTO channel_fanouts (article_id, channel_id, created_at, turn)
+             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(turn), 0) + 1 FROM channel_fanouts))",
             &[&article.row(), &channel.row(), &at.unix_ms()],
         )?;
         Ok(())
@@ -481,7 +492,7 @@ impl Writes for PgTx<'_> {
     fn next_fanout_for_update(&mut self) -> Result<Option<FanoutTask>> {
         let row = self.conn().query_opt(
             "SELECT article_id, channel_id, after_id FROM channel_fanouts
-             ORDER BY article_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+             ORDER BY turn, article_id LIMIT 1 FOR UPDATE SKIP LOCKED",
             &[],
         )?;
         Ok(row.map(|row| FanoutTask {
@@ -493,7 +504,9 @@ impl Writes for PgTx<'_> {
 
     fn advance_fanout(&mut self, article: ArticleId, after: AccountId) -> Result<()> {
         self.conn().execute(
-            "UPDATE channel_fanouts SET after_id = $2 WHERE article_id = $1",
+            "UPDATE channel_fanouts
+             SET after_id = $2, turn = (SELECT MAX(turn) + 1 FROM channel_fanouts)
+             WHERE article_id = $1",
             &[&article.row(), &after.row()],
         )?;
         Ok(())

@@ -63,7 +63,28 @@ pub fn check_in(tx: &mut Transaction<'_>) -> Result<Report, postgres::Error> {
         report.problems.push(problem);
     }
     references(tx, &mut report.problems)?;
+    moments_and_channels(tx, &mut report.problems)?;
     Ok(report)
+}
+
+/// The kept counters and the rules of Moments and Channels
+/// (`piazza_core::integrity`, the same SQL as SQLite's).
+fn moments_and_channels(
+    tx: &mut Transaction<'_>,
+    problems: &mut Vec<String>,
+) -> Result<(), postgres::Error> {
+    for drift in &piazza_core::integrity::COUNTER_DRIFTS {
+        for row in tx.query(drift.sql, &[])? {
+            problems.push(drift.describe(row.get(0), row.get(1), row.get(2)));
+        }
+    }
+    for (what, sql) in piazza_core::integrity::area_rules() {
+        let broken = count(tx, &sql)?;
+        if broken > 0 {
+            problems.push(format!("{broken} {what}"));
+        }
+    }
+    Ok(())
 }
 
 /// References the schema does not guard with a foreign key (schema 3

@@ -13,6 +13,7 @@
 
 mod accounts;
 mod batch;
+pub mod bench_seed;
 mod blocks;
 mod channels;
 mod chat;

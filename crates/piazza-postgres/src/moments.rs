@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use piazza_core::Result;
 use piazza_core::moments::{
     Between, Candidate, Comment, Horizon, Like, MomentMedia, MomentRow, MomentsPrivacy, NewComment,
-    NewMoment, PrivacyList, Reads, Relation, Writes, stored,
+    NewMoment, PrivacyList, Reads, Relation, ShownLikes, Writes, stored,
 };
 use piazza_domain::event::AccountRef;
 use piazza_domain::{
@@ -98,6 +98,18 @@ fn before_row(before: Option<MomentId>) -> i64 {
 
 fn rows_of(moments: &[MomentId]) -> Vec<i64> {
     moments.iter().map(|moment| moment.row()).collect()
+}
+
+/// Whether like `l` of post `p` (`p.author_id` its author) is one viewer
+/// `$1` may see: the viewer's own, the author's, or a contact's with no
+/// block standing either way (`piazza_core::moments`, the WeChat rule).
+macro_rules! like_shown {
+    () => {
+        "(l.account_id = $1 OR l.account_id = p.author_id
+          OR (EXISTS (SELECT 1 FROM contacts WHERE account_id = $1 AND contact_id = l.account_id)
+              AND NOT EXISTS (SELECT 1 FROM blocks WHERE account_id = $1 AND blocked_id = l.account_id)
+              AND NOT EXISTS (SELECT 1 FROM blocks WHERE account_id = l.account_id AND blocked_id = $1)))"
+    };
 }
 
 impl Reads for Db<'_> {
@@ -193,22 +205,63 @@ impl Reads for Db<'_> {
             .collect())
     }
 
-    fn moment_likes(&mut self, moments: &[MomentId]) -> Result<Vec<Like>> {
-        let rows = self.0.query(
-            "SELECT l.moment_id, l.created_at, a.id, a.username, a.display_name,
-                    a.avatar_media_id
-             FROM moment_likes l JOIN accounts a ON a.id = l.account_id
-             WHERE l.moment_id = ANY($1) ORDER BY l.moment_id, l.created_at, a.id",
-            &[&rows_of(moments)],
+    fn moment_likes(
+        &mut self,
+        viewer: AccountId,
+        posts: &[(MomentId, AccountId)],
+        shown_max: u32,
+    ) -> Result<HashMap<MomentId, ShownLikes>> {
+        let moments: Vec<i64> = posts.iter().map(|(moment, _)| moment.row()).collect();
+        let authors: Vec<i64> = posts.iter().map(|(_, author)| author.row()).collect();
+        let counts = self.0.query(
+            concat!(
+                "SELECT p.moment_id,
+                        (SELECT count(*) FROM moment_likes l
+                         WHERE l.moment_id = p.moment_id AND ",
+                like_shown!(),
+                "),
+                        EXISTS (SELECT 1 FROM moment_likes
+                                WHERE moment_id = p.moment_id AND account_id = $1)
+                 FROM unnest($2::BIGINT[], $3::BIGINT[]) AS p(moment_id, author_id)"
+            ),
+            &[&viewer.row(), &moments, &authors],
         )?;
-        Ok(rows
+        let mut all: HashMap<MomentId, ShownLikes> = counts
             .iter()
-            .map(|row| Like {
+            .map(|row| {
+                let count: i64 = row.get(1);
+                let shown = ShownLikes {
+                    likes: Vec::new(),
+                    count: u32::try_from(count).unwrap_or(u32::MAX),
+                    by_viewer: row.get(2),
+                };
+                (MomentId::from_row(row.get(0)), shown)
+            })
+            .collect();
+        let rows = self.0.query(
+            concat!(
+                "SELECT p.moment_id, l.created_at, a.id, a.username, a.display_name,
+                        a.avatar_media_id
+                 FROM unnest($2::BIGINT[], $3::BIGINT[]) AS p(moment_id, author_id)
+                 CROSS JOIN LATERAL (
+                     SELECT l.account_id, l.created_at FROM moment_likes l
+                     WHERE l.moment_id = p.moment_id AND ",
+                like_shown!(),
+                "    ORDER BY l.created_at DESC, l.account_id DESC LIMIT $4) l
+                 JOIN accounts a ON a.id = l.account_id
+                 ORDER BY p.moment_id, l.created_at, l.account_id"
+            ),
+            &[&viewer.row(), &moments, &authors, &i64::from(shown_max)],
+        )?;
+        for row in &rows {
+            let like = Like {
                 moment_id: MomentId::from_row(row.get(0)),
                 at: Timestamp::from_unix_ms(row.get(1)),
                 account: account_ref(row, 2),
-            })
-            .collect())
+            };
+            all.entry(like.moment_id).or_default().likes.push(like);
+        }
+        Ok(all)
     }
 
     fn moment_comments(&mut self, moments: &[MomentId]) -> Result<Vec<Comment>> {

@@ -57,6 +57,11 @@ pub struct Config {
     /// Followers one fan-out job tells (`channel::FANOUT_CHUNK`; a test
     /// makes it small to cross many chunks with few followers).
     pub channel_fanout_chunk: usize,
+    /// Where the world reaches this server (`https://piazza.example`, no
+    /// trailing slash), for the absolute links that Open Graph and feed
+    /// readers want in the public pages; `None`, links relative to the
+    /// page.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -77,6 +82,7 @@ impl Config {
             collect_without_pin_max_minor: 50_000,
             channel_fanout: true,
             channel_fanout_chunk: piazza_domain::channel::FANOUT_CHUNK,
+            public_url: None,
         }
     }
 }

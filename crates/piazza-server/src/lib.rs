@@ -96,6 +96,9 @@ pub struct App {
     pub tasks: TaskTracker,
     /// Wakes the channels' fan-out (`fanout.rs`) after a publish.
     pub fanout_wake: Arc<tokio::sync::Notify>,
+    /// What the public pages put before a path to make it absolute (see
+    /// `Config::public_url`); empty, relative links.
+    pub public_url: Arc<str>,
 }
 
 impl App {
@@ -136,6 +139,7 @@ impl App {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             fanout_wake: Arc::new(tokio::sync::Notify::new()),
+            public_url: Arc::from(config.public_url.as_deref().unwrap_or_default()),
         }
     }
 }

@@ -237,23 +237,29 @@ impl Reads for Db<'_> {
         &mut self,
         article: ArticleId,
         shown: CommentsShown,
+        before: Option<CommentId>,
         limit: usize,
     ) -> Result<Vec<Comment>> {
-        // -1 names nobody: every comment (All) or the featured only.
-        let (all, viewer) = match shown {
-            CommentsShown::All => (true, -1),
-            CommentsShown::FeaturedAnd(viewer) => (false, viewer.row()),
-            CommentsShown::Featured => (false, -1),
-        };
+        let filter = shown.filter();
         let sql = format!(
             "SELECT {COMMENT_COLUMNS} FROM article_comments
-             WHERE article_id = ?1 AND (?2 OR featured_at IS NOT NULL OR author_id = ?3)
-             ORDER BY id DESC LIMIT ?4"
+             WHERE article_id = ?1 AND id < ?2
+               AND (?3 OR featured_at IS NOT NULL OR author_id = ?4)
+               AND (?5 IS NULL OR ?5 = (featured_at IS NOT NULL))
+             ORDER BY id DESC LIMIT ?6"
         );
         let mut statement = self.0.prepare_cached(&sql).sql()?;
         let rows = statement
             .query_map(
-                params![article.row(), all, viewer, limit as i64],
+                params![
+                    article.row(),
+                    before.map_or(i64::MAX, CommentId::row),
+                    filter.every,
+                    // -1 names nobody.
+                    filter.author.map_or(-1, AccountId::row),
+                    filter.featured,
+                    limit as i64
+                ],
                 comment_of,
             )
             .sql()?;
@@ -268,18 +274,6 @@ impl Reads for Db<'_> {
             .query_row([comment.row()], comment_of)
             .optional()
             .sql()
-    }
-
-    fn comment_count_by(&mut self, article: ArticleId, author: AccountId) -> Result<usize> {
-        let found: i64 = self
-            .0
-            .prepare_cached(
-                "SELECT COUNT(*) FROM article_comments WHERE article_id = ?1 AND author_id = ?2",
-            )
-            .sql()?
-            .query_row([article.row(), author.row()], |row| row.get(0))
-            .sql()?;
-        Ok(usize::try_from(found).unwrap_or(0))
     }
 
     fn is_channel_media(&mut self, media: MediaId) -> Result<bool> {
@@ -363,6 +357,18 @@ impl Writes for WriteCtx<'_> {
             "SELECT COUNT(*) FROM channel_follows WHERE account_id = ?1",
             account.row(),
         )
+    }
+
+    fn comments_by_for_update(&mut self, article: ArticleId, author: AccountId) -> Result<usize> {
+        let found: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM article_comments WHERE article_id = ?1 AND author_id = ?2",
+            )
+            .sql()?
+            .query_row([article.row(), author.row()], |row| row.get(0))
+            .sql()?;
+        Ok(usize::try_from(found).unwrap_or(0))
     }
 
     fn insert_channel(
@@ -478,7 +484,8 @@ impl Writes for WriteCtx<'_> {
     ) -> Result<()> {
         changed(
             self.conn,
-            "INSERT INTO channel_fanouts (article_id, channel_id, created_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO channel_fanouts (article_id, channel_id, created_at, turn)
+             VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(turn), 0) + 1 FROM channel_fanouts))",
             params![article.row(), channel.row(), at.unix_ms()],
         )?;
         Ok(())
@@ -488,7 +495,7 @@ impl Writes for WriteCtx<'_> {
         self.conn
             .prepare_cached(
                 "SELECT article_id, channel_id, after_id FROM channel_fanouts
-                 ORDER BY article_id LIMIT 1",
+                 ORDER BY turn, article_id LIMIT 1",
             )
             .sql()?
             .query_row([], |row| {
@@ -505,7 +512,9 @@ impl Writes for WriteCtx<'_> {
     fn advance_fanout(&mut self, article: ArticleId, after: AccountId) -> Result<()> {
         changed(
             self.conn,
-            "UPDATE channel_fanouts SET after_id = ?2 WHERE article_id = ?1",
+            "UPDATE channel_fanouts
+             SET after_id = ?2, turn = (SELECT MAX(turn) + 1 FROM channel_fanouts)
+             WHERE article_id = ?1",
             [article.row(), after.row()],
         )?;
         Ok(())

@@ -182,7 +182,27 @@ pub fn check(conn: &Connection) -> Result<Report> {
             "{miscounted} accounts' media usage is not the sum of their media"
         ));
     }
+    moments_and_channels(conn, &mut report.problems)?;
     Ok(report)
+}
+
+/// The kept counters and the rules of Moments and Channels
+/// (`piazza_core::integrity`, the same SQL as PostgreSQL's).
+fn moments_and_channels(conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
+    for drift in &piazza_core::integrity::COUNTER_DRIFTS {
+        let mut statement = conn.prepare(drift.sql)?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            problems.push(drift.describe(row.get(0)?, row.get(1)?, row.get(2)?));
+        }
+    }
+    for (what, sql) in piazza_core::integrity::area_rules() {
+        let broken: i64 = conn.query_row(&sql, [], |row| row.get(0))?;
+        if broken > 0 {
+            problems.push(format!("{broken} {what}"));
+        }
+    }
+    Ok(())
 }
 
 /// What `piazza admin ledger-check` found.

@@ -9,6 +9,7 @@
 //! and power loss (as far as the disk honours fsync).
 
 mod accounts;
+pub mod bench_seed;
 mod blocks;
 mod channels;
 mod chat;
@@ -86,6 +87,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_25_contact_codes.sql"),
     include_str!("schema_26_moments.sql"),
     include_str!("schema_27_channels.sql"),
+    include_str!("schema_28_fanout_turns.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use piazza_core::Result;
 use piazza_core::moments::{
     Between, Candidate, Comment, Horizon, Like, MomentMedia, MomentRow, MomentsPrivacy, NewComment,
-    NewMoment, PrivacyList, Reads, Relation, VisibilityKind, Writes, stored,
+    NewMoment, PrivacyList, Reads, Relation, ShownLikes, VisibilityKind, Writes, stored,
 };
 use piazza_domain::event::AccountRef;
 use piazza_domain::{
@@ -125,6 +125,57 @@ fn before_row(before: Option<MomentId>) -> i64 {
     before.map_or(i64::MAX, MomentId::row)
 }
 
+/// Whether like `l` of a post by `?3` is one viewer `?2` may see: the
+/// viewer's own, the author's, or a contact's with no block standing
+/// either way (`piazza_core::moments`, the WeChat rule).
+macro_rules! like_shown {
+    () => {
+        "(l.account_id IN (?2, ?3)
+          OR (EXISTS (SELECT 1 FROM contacts WHERE account_id = ?2 AND contact_id = l.account_id)
+              AND NOT EXISTS (SELECT 1 FROM blocks WHERE account_id = ?2 AND blocked_id = l.account_id)
+              AND NOT EXISTS (SELECT 1 FROM blocks WHERE account_id = l.account_id AND blocked_id = ?2)))"
+    };
+}
+
+impl Db<'_> {
+    /// The newest `shown_max` likes of `moment` that `viewer` may see,
+    /// oldest first.
+    fn shown_likes(
+        &mut self,
+        moment: MomentId,
+        viewer: AccountId,
+        author: AccountId,
+        shown_max: u32,
+    ) -> Result<Vec<Like>> {
+        let mut statement = self
+            .0
+            .prepare_cached(concat!(
+                "SELECT l.moment_id, l.created_at, a.id, a.username, a.display_name,
+                        a.avatar_media_id
+                 FROM moment_likes l JOIN accounts a ON a.id = l.account_id
+                 WHERE l.moment_id = ?1 AND ",
+                like_shown!(),
+                " ORDER BY l.created_at DESC, l.account_id DESC LIMIT ?4"
+            ))
+            .sql()?;
+        let rows = statement
+            .query_map(
+                params![moment.row(), viewer.row(), author.row(), shown_max],
+                |row| {
+                    Ok(Like {
+                        moment_id: MomentId::from_row(row.get(0)?),
+                        at: Timestamp::from_unix_ms(row.get(1)?),
+                        account: account_ref(row, 2)?,
+                    })
+                },
+            )
+            .sql()?;
+        let mut likes = rows.collect::<rusqlite::Result<Vec<_>>>().sql()?;
+        likes.reverse();
+        Ok(likes)
+    }
+}
+
 impl Reads for Db<'_> {
     fn moment_for(&mut self, viewer: AccountId, moment: MomentId) -> Result<Option<Candidate>> {
         let found = candidates(
@@ -218,30 +269,42 @@ impl Reads for Db<'_> {
         rows.collect::<rusqlite::Result<Vec<_>>>().sql()
     }
 
-    fn moment_likes(&mut self, moments: &[MomentId]) -> Result<Vec<Like>> {
-        let mut statement = self
-            .0
-            .prepare_cached(
-                "SELECT l.moment_id, l.created_at, a.id, a.username, a.display_name,
-                        a.avatar_media_id
-                 FROM moment_likes l JOIN accounts a ON a.id = l.account_id
-                 WHERE l.moment_id = ?1 ORDER BY l.created_at, a.id",
-            )
-            .sql()?;
-        let mut likes = Vec::new();
-        for moment in moments {
-            let rows = statement
-                .query_map([moment.row()], |row| {
-                    Ok(Like {
-                        moment_id: MomentId::from_row(row.get(0)?),
-                        at: Timestamp::from_unix_ms(row.get(1)?),
-                        account: account_ref(row, 2)?,
-                    })
+    fn moment_likes(
+        &mut self,
+        viewer: AccountId,
+        posts: &[(MomentId, AccountId)],
+        shown_max: u32,
+    ) -> Result<HashMap<MomentId, ShownLikes>> {
+        let mut all = HashMap::with_capacity(posts.len());
+        for &(moment, author) in posts {
+            let (count, by_viewer) = self
+                .0
+                .prepare_cached(concat!(
+                    "SELECT COUNT(*), EXISTS (SELECT 1 FROM moment_likes
+                                              WHERE moment_id = ?1 AND account_id = ?2)
+                     FROM moment_likes l WHERE l.moment_id = ?1 AND ",
+                    like_shown!()
+                ))
+                .sql()?
+                .query_row([moment.row(), viewer.row(), author.row()], |row| {
+                    Ok((row.get::<_, u32>(0)?, row.get(1)?))
                 })
                 .sql()?;
-            likes.extend(rows.collect::<rusqlite::Result<Vec<_>>>().sql()?);
+            let likes = if count == 0 {
+                Vec::new()
+            } else {
+                self.shown_likes(moment, viewer, author, shown_max)?
+            };
+            all.insert(
+                moment,
+                ShownLikes {
+                    likes,
+                    count,
+                    by_viewer,
+                },
+            );
         }
-        Ok(likes)
+        Ok(all)
     }
 
     fn moment_comments(&mut self, moments: &[MomentId]) -> Result<Vec<Comment>> {

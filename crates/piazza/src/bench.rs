@@ -21,11 +21,15 @@
 //! - `feed`: one account whose 500 contacts posted 20 times each, with
 //!   likes and comments among them, reads its Moments feed; the first
 //!   page's latency.
+//! - `channel`: publishing to channels of 1,000 and 1,000,000 followers
+//!   side by side, the time until every online follower is told, and the
+//!   subscriptions feed of an account following 500 channels.
 //!
 //! Every loop here is bounded in count and in time, and all traffic goes
 //! to a loopback address.
 
 mod catchup;
+mod channel;
 mod connections;
 mod conversation_list;
 mod feed;
@@ -107,6 +111,10 @@ pub enum BenchCommand {
     /// One account with hundreds of contacts who post to Moments reads
     /// its feed's first page.
     Feed(feed::FeedArgs),
+    /// Publishing to channels of 1,000 and 1,000,000 followers: the
+    /// publish's latency, the time until every online follower is told,
+    /// and the subscriptions feed of an account following 500 channels.
+    Channel(channel::ChannelArgs),
 }
 
 impl BenchCommand {
@@ -126,6 +134,7 @@ impl BenchCommand {
             BenchCommand::Group(args) => args.members as u64,
             BenchCommand::Media(_) => 16,
             BenchCommand::Feed(_) => 64,
+            BenchCommand::Channel(args) => args.online as u64 + 64,
         };
         sockets + SLACK
     }
@@ -158,6 +167,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if let BenchCommand::Messaging(messaging) = &args.command {
         messaging::validate(messaging)?;
+    }
+    if let BenchCommand::Channel(channel) = &args.command {
+        channel::validate(channel)?;
+        if args.server.is_some() {
+            bail!(
+                "bench channel writes followers into the store of a server it starts: drop --attach"
+            );
+        }
     }
     if let BenchCommand::Messaging(messaging) = &args.command
         && messaging.processes > 1
@@ -215,6 +232,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Group(args) => group::run(&mut server, args).await,
         BenchCommand::Media(args) => media::run(&mut server, args).await,
         BenchCommand::Feed(args) => feed::run(&mut server, args).await,
+        BenchCommand::Channel(args) => {
+            channel::run(&mut server, args, database_url.as_deref()).await
+        }
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.

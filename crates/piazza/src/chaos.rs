@@ -30,6 +30,7 @@
 //! varies from run to run, so a failure replays with its seed as closely
 //! as threads allow.
 
+mod channels;
 mod chat;
 mod media;
 mod pay;
@@ -166,6 +167,7 @@ async fn setup_areas(server: &Client, processes: u32) -> anyhow::Result<Vec<Arc<
     let mut areas: Vec<Arc<dyn Workload>> = vec![
         Arc::new(chat::Chat::setup(server).await?),
         Arc::new(pay::Pay::setup(server).await?),
+        Arc::new(channels::Channels::setup(server).await?),
     ];
     if processes == 1 {
         areas.push(Arc::new(media::Media::setup(server).await?));

@@ -34,6 +34,11 @@ pub struct ServeArgs {
     /// `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP=true` for plain HTTP).
     #[arg(long, env = "PIAZZA_MEDIA_STORE")]
     pub media_store: Option<String>,
+    /// Where the world reaches this server, such as https://piazza.example:
+    /// the channels' public pages and Atom feeds then link absolutely, as
+    /// link previews and feed readers want. Leave it out for relative links.
+    #[arg(long, env = "PIAZZA_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// A TOML file with `listen`, `data_dir`, `[limits]` and
     /// `[password_hashing]`; flags and environment variables win over it.
     #[arg(long, env = "PIAZZA_CONFIG_FILE")]
@@ -78,6 +83,8 @@ struct FileConfig {
     database_url: Option<String>,
     /// As `--media-store`.
     media_store: Option<String>,
+    /// As `--public-url`.
+    public_url: Option<String>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -124,6 +131,10 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
              media files in the data dir)"
         );
     }
+    config.public_url = match args.public_url.clone().or(file.public_url) {
+        Some(url) => Some(public_url(&url)?),
+        None => None,
+    };
     if let Some(url) = &config.database_url {
         anyhow::ensure!(
             url.starts_with("postgres://") || url.starts_with("postgresql://"),
@@ -420,5 +431,59 @@ mod tests {
         assert_eq!(message.matches("127.0.0.1:8080").count(), 1, "{message}");
         assert!(message.contains("--listen 127.0.0.1:8081"), "{message}");
         assert!(!message.contains('\n'), "{message}");
+    }
+}
+
+/// `--public-url` checked: an http(s) address with a host and nothing a
+/// link could not hold as it is (no query, fragment, space, quote or angle
+/// bracket), without its trailing slashes.
+fn public_url(text: &str) -> anyhow::Result<String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    let plain =
+        !text.contains(|c: char| c.is_whitespace() || c.is_control() || "?#\"'<>\\`".contains(c));
+    match rest {
+        Some(rest) if plain && !rest.starts_with('/') && !rest.is_empty() => {
+            Ok(text.trim_end_matches('/').to_owned())
+        }
+        _ => anyhow::bail!(
+            "`--public-url` {text:?} must be an http:// or https:// address such as \
+             https://piazza.example, with no query or fragment"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod public_url_tests {
+    use super::public_url;
+
+    #[test]
+    fn an_address_is_kept_without_its_trailing_slash() {
+        assert_eq!(
+            public_url("https://piazza.example/").unwrap(),
+            "https://piazza.example"
+        );
+        assert_eq!(
+            public_url("http://10.0.0.2:8080/chat").unwrap(),
+            "http://10.0.0.2:8080/chat"
+        );
+    }
+
+    #[test]
+    fn anything_else_is_refused() {
+        for bad in [
+            "piazza.example",
+            "ftp://piazza.example",
+            "https://",
+            "https:///path",
+            "https://piazza.example/?x=1",
+            "https://piazza.example/#top",
+            "https://pi\"azza.example",
+            "https://piazza.example/<script>",
+            "https://piazza example",
+        ] {
+            assert!(public_url(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -90,6 +90,14 @@ fn media_url(media: MediaId) -> String {
     format!("/c/-/media/{media}")
 }
 
+/// `path` as the links that leave the page give it (Open Graph tags, the
+/// feed's links): absolute when the server knows its public address
+/// (`Config::public_url`), otherwise as it is. A picture on the page
+/// stays relative, as its policy allows only this origin's.
+fn outside(app: &App, path: &str) -> String {
+    format!("{}{path}", app.public_url)
+}
+
 /// The start of a page: its head, with `meta` (already escaped) in it.
 fn head(title: &str, meta: &str) -> String {
     format!(
@@ -151,7 +159,10 @@ pub async fn article_page(
     let (channel, article) = (&found.channel, &found.article);
     let title = escape(&article.title);
     let description = escape(&plain_text(&article.body_markdown, 200));
-    let url = escape(&article_url(&channel.handle, article.article_id));
+    let url = escape(&outside(
+        &app,
+        &article_url(&channel.handle, article.article_id),
+    ));
     let mut meta = format!(
         "<meta name=\"description\" content=\"{description}\">\
          <meta property=\"og:type\" content=\"article\">\
@@ -163,12 +174,13 @@ pub async fn article_page(
          <link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}/feed.atom\">",
         escape(&channel.name),
         escape(&article.published_at.to_rfc3339()),
-        escape(&channel_url(&channel.handle)),
+        escape(&outside(&app, &channel_url(&channel.handle))),
     );
     let mut cover = String::new();
     if let Some(media) = article.cover {
         let src = escape(&media_url(media));
-        let _ = write!(meta, "<meta property=\"og:image\" content=\"{src}\">");
+        let image = escape(&outside(&app, &media_url(media)));
+        let _ = write!(meta, "<meta property=\"og:image\" content=\"{image}\">");
         cover = format!("<img class=\"cover\" src=\"{src}\" alt=\"\">");
     }
     let mut html = head(&format!("{title} · {}", escape(&channel.name)), &meta);
@@ -202,12 +214,17 @@ pub async fn channel_page(
     let (channel, articles) = app.store.public_channel(handle_of(&handle)?).await?;
     let name = escape(&channel.name);
     let description = escape(&channel.description);
-    let feed = escape(&format!("{}/feed.atom", channel_url(&channel.handle)));
+    let feed = escape(&outside(
+        &app,
+        &format!("{}/feed.atom", channel_url(&channel.handle)),
+    ));
     let meta = format!(
         "<meta name=\"description\" content=\"{description}\">\
          <meta property=\"og:type\" content=\"website\"><meta property=\"og:title\" content=\"{name}\">\
          <meta property=\"og:description\" content=\"{description}\">\
-         <link rel=\"alternate\" type=\"application/atom+xml\" href=\"{feed}\">"
+         <meta property=\"og:url\" content=\"{}\">\
+         <link rel=\"alternate\" type=\"application/atom+xml\" href=\"{feed}\">",
+        escape(&outside(&app, &channel_url(&channel.handle))),
     );
     let mut html = head(&name, &meta);
     if let Some(avatar) = channel.avatar {
@@ -238,8 +255,11 @@ pub async fn channel_page(
     Ok(page("text/html; charset=utf-8", html))
 }
 
-fn atom_entry(channel: &Channel, article: &Article) -> String {
-    let url = escape(&article_url(&channel.handle, article.article_id));
+fn atom_entry(app: &App, channel: &Channel, article: &Article) -> String {
+    let url = escape(&outside(
+        app,
+        &article_url(&channel.handle, article.article_id),
+    ));
     let published = escape(&article.published_at.to_rfc3339());
     format!(
         "<entry><id>urn:piazza:article:{}</id><title type=\"text\">{}</title>\
@@ -254,7 +274,8 @@ fn atom_entry(channel: &Channel, article: &Article) -> String {
 }
 
 /// A channel's latest articles as an Atom feed (RFC 4287), for feed
-/// readers; links are relative to the feed's address.
+/// readers; its links are absolute when the server knows its public
+/// address (`--public-url`), otherwise relative to the feed's.
 #[utoipa::path(get, path = "/c/{handle}/feed.atom", tag = "channels",
     params(("handle" = String, Path)),
     responses(
@@ -279,12 +300,12 @@ pub async fn atom_feed(
         escape(&channel.name),
         escape(&channel.description),
         escape(&updated.to_rfc3339()),
-        escape(&channel_url(&channel.handle)),
-        escape(&channel_url(&channel.handle)),
+        escape(&outside(&app, &channel_url(&channel.handle))),
+        escape(&outside(&app, &channel_url(&channel.handle))),
         escape(&channel.name),
     );
     for article in &articles {
-        xml.push_str(&atom_entry(&channel, article));
+        xml.push_str(&atom_entry(&app, &channel, article));
     }
     xml.push_str("</feed>\n");
     Ok(page("application/atom+xml; charset=utf-8", xml))

@@ -6,10 +6,10 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use piazza_api::{
     ArticleCreated, ArticleList, ArticlePreview, ArticleSummary, ArticleView, ChannelCreated,
-    ChannelList, ChannelSummary, ChannelView, CommentView, CreateChannel, FeedItem, Likes,
-    PostComment, PreviewArticle, Problem, PublishArticle, SubscriptionsFeed,
+    ChannelList, ChannelSummary, ChannelView, CommentList, CommentView, CreateChannel, FeedItem,
+    Likes, PostComment, PreviewArticle, Problem, PublishArticle, SubscriptionsFeed,
 };
-use piazza_core::channels::{self as rules, NewArticle, NewChannel};
+use piazza_core::channels::{self as rules, CommentStatus, NewArticle, NewChannel};
 use piazza_domain::channel::{
     ARTICLE_REQUEST_BYTES_MAX, ArticleBody, ArticleTitle, ChannelDescription, ChannelName,
     CommentText, Handle,
@@ -44,7 +44,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(channel_articles))
         .routes(routes!(get_article))
         .routes(routes!(feed))
-        .routes(routes!(comment))
+        .routes(routes!(comment, comments))
         .routes(routes!(feature, unfeature))
         .routes(routes!(like, unlike))
         .merge(long_bodies)
@@ -234,7 +234,8 @@ async fn set_editor(
 }
 
 /// The owner names an editor, who may then publish and feature comments.
-/// Naming one again changes nothing.
+/// Naming one again changes nothing. An editor is one of the owner's
+/// contacts (no block either way); anyone else is 404, as an unknown id.
 #[utoipa::path(put, path = "/api/v1/channels/{id}/editors/{account_id}", tag = "channels",
     security(("bearer" = [])), params(("id" = String, Path), ("account_id" = String, Path)),
     responses(
@@ -493,6 +494,66 @@ pub async fn comment(
         .comment_article(auth.account, article, text)
         .await?;
     Ok((StatusCode::CREATED, Json(comment_view(&comment))))
+}
+
+/// `GET /api/v1/articles/{id}/comments`: a page of comments.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CommentsQuery {
+    /// Comments per page, 1 to 200 (default 200; larger values are capped).
+    #[param(minimum = 1)]
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page; absent for the first page.
+    pub cursor: Option<String>,
+    /// `all` (the default), `held` or `featured`.
+    pub status: Option<String>,
+}
+
+/// A page of an article's comments, newest first, past the newest 200 an
+/// article holds: its owner and editors page through every comment (or
+/// the held ones, or the featured); anyone else through the featured
+/// ones and their own.
+#[utoipa::path(get, path = "/api/v1/articles/{id}/comments", tag = "channels",
+    security(("bearer" = [])), params(("id" = String, Path), CommentsQuery),
+    responses(
+        (status = 200, body = CommentList),
+        (status = 400, description = "invalid_cursor, invalid_limit, invalid_status", body = Problem),
+        (status = 401, body = Problem),
+        (status = 404, description = "article_not_found", body = Problem),
+    ))]
+pub async fn comments(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(query): Query<CommentsQuery>,
+) -> Result<Json<CommentList>, ApiError> {
+    let article = article_id(&id)?;
+    let status = match query.status.as_deref() {
+        None => CommentStatus::All,
+        Some(text) => CommentStatus::parse(text).ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_status",
+                "`status` must be `all`, `held` or `featured`",
+            )
+        })?,
+    };
+    let paging = ListQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let before = paging.after(|key| CommentId::parse(key).ok())?;
+    let limit = paging.limit()?;
+    let page = app
+        .store
+        .article_comments(auth.account, article, status, before, limit)
+        .await?;
+    Ok(Json(CommentList {
+        next_cursor: next_cursor(
+            page.has_more,
+            page.items.last().map(|item| item.comment_id.to_string()),
+        ),
+        has_more: page.has_more,
+        comments: page.items.iter().map(comment_view).collect(),
+    }))
 }
 
 async fn set_featured(

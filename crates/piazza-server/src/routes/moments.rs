@@ -365,6 +365,7 @@ pub fn moment_view(moment: &Moment) -> MomentView {
                 created_at: like.at.to_rfc3339(),
             })
             .collect(),
+        like_count: moment.like_count,
         comments: moment
             .comments
             .iter()

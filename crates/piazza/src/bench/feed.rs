@@ -4,7 +4,10 @@
 //! every open. The contacts know their neighbours too, and like and
 //! comment on each other's newest posts, so the page carries likes and
 //! comments for the WeChat rule to sort. Prints the page's latency (p50,
-//! p99, max) and the time to walk the whole feed once.
+//! p99, max) and the time to walk the whole feed once; then the account
+//! posts, one post after the other, and prints what a post costs with
+//! that many contacts (each post is written into every contact's inbox:
+//! see ARCHITECTURE.md, "Moments: fan-out on write, rules at read").
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -35,6 +38,9 @@ pub struct FeedArgs {
     /// Posts per page (the server's default is 20)
     #[arg(long, default_value_t = 20)]
     pub page: u32,
+    /// Posts the account makes at the end, each timed
+    #[arg(long, default_value_t = 50)]
+    pub own_posts: u64,
 }
 
 const CONTACTS_MAX: usize = 5000;
@@ -67,6 +73,7 @@ pub async fn run(server: &mut Server, args: &FeedArgs) -> anyhow::Result<Report>
 
     let latencies = read_first_page(me, args).await?;
     let (pages, walk_ms) = walk_all(me, args.contacts * args.posts).await?;
+    let posting = post_as_me(me, args.own_posts).await?;
     server.ensure_alive().await?;
 
     let ms = |quantile: f64| latencies.value_at_quantile(quantile) as f64 / 1000.0;
@@ -85,6 +92,10 @@ pub async fn run(server: &mut Server, args: &FeedArgs) -> anyhow::Result<Report>
     report.measure("first_page_max_ms", "moments/feed max", ms(1.0), 2, "ms");
     report.count("walk_pages", "pages to walk the whole feed", pages, "");
     report.measure("walk_ms", "time to walk the whole feed", walk_ms, 1, "ms");
+    let post_ms = |quantile: f64| posting.value_at_quantile(quantile) as f64 / 1000.0;
+    report.count("own_posts", "posts by the account", args.own_posts, "");
+    report.measure("post_p50_ms", "its post, p50", post_ms(0.5), 2, "ms");
+    report.measure("post_p99_ms", "its post, p99", post_ms(0.99), 2, "ms");
     report.memory_mib("server_rss_end_mib", "server RSS at end", server.rss_kib());
     if ms(0.99) > TARGET_P99_MS {
         eprintln!("note: the feed's p99 is past the {TARGET_P99_MS} ms target");
@@ -198,6 +209,27 @@ async fn read_first_page(me: &Account, args: &FeedArgs) -> anyhow::Result<Histog
             bail!("the feed answered {}", answer.status);
         }
         latencies.record((took.as_micros() as u64).max(1))?;
+        done.fetch_add(1, Ordering::Relaxed);
+    }
+    status.finish();
+    Ok(latencies)
+}
+
+/// `me` posts `count` times, one after the other: each post's latency.
+async fn post_as_me(me: &Account, count: u64) -> anyhow::Result<Histogram<u64>> {
+    let mut latencies = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let (status, done) = progress::counting("posting as the account".to_owned(), count);
+    for number in 0..count {
+        let moment = NewMoment {
+            text: format!("my news #{number}"),
+            ..NewMoment::default()
+        };
+        let started = Instant::now();
+        me.device
+            .post_moment(&moment)
+            .await
+            .context("the account cannot post")?;
+        latencies.record((started.elapsed().as_micros() as u64).max(1))?;
         done.fetch_add(1, Ordering::Relaxed);
     }
     status.finish();

@@ -216,6 +216,31 @@ impl Server {
         Ok(Some(data_dir))
     }
 
+    /// Starts a server `stop` stopped again on the same store and config.
+    /// It listens on a new port: clients made before must be made anew
+    /// against `base_url` (their sessions are still valid).
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
+        let spawned = self
+            .spawned
+            .as_mut()
+            .context("only a server this run started can be started again")?;
+        if !spawned.stopped {
+            bail!("the server is still running");
+        }
+        let data_dir = spawned.directory.path().join("data");
+        let config_path = spawned.directory.path().join("bench.toml");
+        let mut child = serve_command(&data_dir, &config_path)?
+            .spawn()
+            .context("cannot start the server process again")?;
+        let base_url = read_listening_line(&mut child).await?;
+        self.pid = child.id();
+        self.client = Client::new(&base_url);
+        self.base_url = base_url;
+        spawned.child = child;
+        spawned.stopped = false;
+        Ok(())
+    }
+
     /// Stops a spawned server gracefully (SIGTERM, then a kill if it does
     /// not stop in time) and removes its data directory. A server given
     /// with `--attach` is left running.

@@ -101,6 +101,7 @@ async fn only_the_owner_and_its_editors_publish_and_feature() {
     assert_problem(&refused.unwrap_err(), 403, "not_channel_editor");
 
     // An editor the owner names publishes and features; no longer once removed.
+    befriend(&ann, &bob).await;
     ann.client
         .add_channel_editor(&channel, &bob.account_id)
         .await
@@ -151,8 +152,6 @@ async fn only_the_owner_and_its_editors_publish_and_feature() {
         .add_channel_editor(&channel, &ann.account_id)
         .await;
     assert_problem(&self_editor.unwrap_err(), 400, "self_target");
-    let unknown = ann.client.add_channel_editor(&channel, "acct_999999").await;
-    assert_problem(&unknown.unwrap_err(), 404, "account_not_found");
     assert_eq!(
         ann.client
             .channel(&channel)
@@ -416,6 +415,57 @@ async fn followers_learn_of_an_article_live_and_by_sync_and_no_one_else() {
     assert_eq!(published_events(&bob.client).await.len(), 1);
 }
 
+/// `PUT …/editors/{account}` by `owner`, as it answers.
+async fn name_editor(owner: &User, channel: &str, account: &str) -> piazza_client::RawResponse {
+    let path = format!("/api/v1/channels/{channel}/editors/{account}");
+    owner
+        .client
+        .raw(Method::PUT, &path, None, None)
+        .await
+        .expect("an answer")
+}
+
+#[tokio::test]
+async fn naming_an_editor_tells_nothing_of_who_exists() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let stranger = app.signup("stranger").await;
+    let blocked = app.signup("blocked").await;
+    let channel = create(&ann, "ann.news", "Ann's News").await;
+    befriend(&ann, &blocked).await;
+    blocked.client.block(&ann.account_id).await.unwrap();
+    // An account that is not there, one that is no contact, and a contact
+    // with a block standing get the same answer, byte for byte.
+    let unknown = name_editor(&ann, &channel, "acct_999999").await;
+    assert_eq!(unknown.status, 404);
+    let body = |response: &piazza_client::RawResponse| String::from_utf8(response.body.clone());
+    assert!(body(&unknown).unwrap().contains("account_not_found"));
+    for other in [&stranger, &blocked] {
+        let answer = name_editor(&ann, &channel, &other.account_id).await;
+        assert_eq!(answer.status, unknown.status, "{}", other.username);
+        assert_eq!(body(&answer), body(&unknown), "{}", other.username);
+    }
+    assert!(
+        ann.client
+            .channel(&channel)
+            .await
+            .unwrap()
+            .editors
+            .is_empty()
+    );
+    // Once contacts, one is named.
+    befriend(&ann, &stranger).await;
+    ann.client
+        .add_channel_editor(&channel, &stranger.account_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        ann.client.channel(&channel).await.unwrap().editors,
+        vec![stranger.account_id.clone()]
+    );
+    app.shut_down().await;
+}
+
 /// The followers' logs an article reached, with no account told twice.
 async fn told(users: &[User]) -> usize {
     let mut told = 0;
@@ -500,6 +550,299 @@ async fn a_publish_never_waits_for_its_fan_out_which_resumes_after_a_restart() {
             .is_empty()
     );
     running.shut_down().await;
+}
+
+/// Every comment of `article` `user` may list under `status`, page by
+/// page of `limit`, newest first.
+async fn all_comments(user: &User, article: &str, status: Option<&str>, limit: u32) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = user
+            .client
+            .article_comments(article, status, cursor.as_deref(), Some(limit))
+            .await
+            .expect("a page of comments");
+        assert!(page.comments.len() <= limit as usize);
+        all.extend(page.comments.into_iter().map(|comment| comment.text));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return all,
+        }
+    }
+}
+
+#[tokio::test]
+async fn managers_page_through_every_held_comment_past_the_newest_200() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let channel = create(&ann, "ann.news", "Ann's News").await;
+    let (article_id, _) = publish(&ann, &channel, "Much discussed").await;
+    // 225 held comments, five readers' 45 each, and three of Ann's.
+    let mut readers = Vec::new();
+    let mut held = Vec::new();
+    for n in 0..5 {
+        readers.push(app.signup(&format!("reader{n}")).await);
+    }
+    for i in 0..45 {
+        for (n, reader) in readers.iter().enumerate() {
+            let text = format!("r{n} #{i}");
+            reader
+                .client
+                .comment_article(&article_id, &text)
+                .await
+                .unwrap();
+            held.push(text);
+        }
+    }
+    let mut featured = Vec::new();
+    for i in 0..3 {
+        let text = format!("ann #{i}");
+        ann.client
+            .comment_article(&article_id, &text)
+            .await
+            .unwrap();
+        featured.push(text);
+    }
+    held.reverse();
+    featured.reverse();
+    let opened = ann.client.article(&article_id).await.unwrap();
+    assert_eq!(
+        opened.comments.len(),
+        200,
+        "an article holds the newest 200"
+    );
+
+    assert_eq!(
+        all_comments(&ann, &article_id, Some("held"), 100).await,
+        held
+    );
+    assert_eq!(
+        all_comments(&ann, &article_id, Some("featured"), 2).await,
+        featured
+    );
+    let every = all_comments(&ann, &article_id, None, 64).await;
+    assert_eq!(every.len(), 228);
+    assert_eq!(every[..3], featured);
+    // A reader pages through the featured and their own, never another's.
+    let own: Vec<String> = held
+        .iter()
+        .filter(|t| t.starts_with("r1 "))
+        .cloned()
+        .collect();
+    let reader = &readers[1];
+    assert_eq!(
+        all_comments(reader, &article_id, Some("held"), 10).await,
+        own
+    );
+    let theirs = all_comments(reader, &article_id, Some("all"), 10).await;
+    assert_eq!(theirs, [featured.clone(), own].concat());
+
+    let bad = reader
+        .client
+        .article_comments(&article_id, Some("hidden"), None, None)
+        .await;
+    assert_problem(&bad.unwrap_err(), 400, "invalid_status");
+    let bad = reader
+        .client
+        .article_comments(&article_id, None, Some("p1.nope"), None)
+        .await;
+    assert_problem(&bad.unwrap_err(), 400, "invalid_cursor");
+    let unknown = reader
+        .client
+        .article_comments("art_999999", None, None, None)
+        .await;
+    assert_problem(&unknown.unwrap_err(), 404, "article_not_found");
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn comments_sent_at_once_stop_at_the_per_account_cap() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let channel = create(&ann, "ann.news", "Ann's News").await;
+    let (article_id, _) = publish(&ann, &channel, "Hot topic").await;
+    for i in 0..20 {
+        let text = format!("one by one {i}");
+        bob.client
+            .comment_article(&article_id, &text)
+            .await
+            .unwrap();
+    }
+    // 60 more at once: the cap (50) lets 30 of them in, however the
+    // writers interleave them.
+    let texts: Vec<String> = (0..60).map(|i| format!("at once {i}")).collect();
+    let burst = texts
+        .iter()
+        .map(|text| bob.client.comment_article(&article_id, text));
+    let answers = futures_util::future::join_all(burst).await;
+    let mut passed = 0;
+    for answer in answers {
+        match answer {
+            Ok(_) => passed += 1,
+            Err(error) => assert_problem(&error, 409, "limit_reached"),
+        }
+    }
+    assert_eq!(passed, 30);
+    assert_eq!(
+        all_comments(&ann, &article_id, Some("held"), 200)
+            .await
+            .len(),
+        50
+    );
+    app.shut_down().await;
+}
+
+/// Runs `sql` on the store of `data_dir` itself, as damage would.
+async fn damage(data_dir: &std::path::Path, sql: &'static str) {
+    let data_dir = data_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || match process_database(&data_dir) {
+        Some(url) => {
+            let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            db.batch_execute(sql).unwrap();
+        }
+        None => {
+            let db = rusqlite::Connection::open(data_dir.join("piazza.sqlite3")).unwrap();
+            db.busy_timeout(Duration::from_secs(10)).unwrap();
+            db.execute_batch(sql).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn admin_check_reports_moments_and_channels_counters_and_rules_broken() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    befriend(&ann, &bob).await;
+    let channel = create(&ann, "ann.news", "Ann's News").await;
+    bob.client.follow_channel(&channel).await.unwrap();
+    let (article_id, _) = publish(&ann, &channel, "Counted").await;
+    bob.client.article(&article_id).await.unwrap();
+    bob.client.like_article(&article_id, true).await.unwrap();
+    let moment = piazza_api::NewMoment {
+        text: "counted too".to_owned(),
+        ..piazza_api::NewMoment::default()
+    };
+    ann.client.post_moment(&moment).await.unwrap();
+    bob.client
+        .comment_article(&article_id, "held")
+        .await
+        .unwrap();
+    let report = integrity_report(app.data_dir());
+    assert!(report.is_sound(), "{:?}", report.problems);
+
+    damage(
+        app.data_dir(),
+        "UPDATE channels SET follower_count = 5;
+         UPDATE articles SET like_count = 0;
+         DELETE FROM moment_inbox WHERE owner_id IN (SELECT author_id FROM moments);",
+    )
+    .await;
+    let channel_row = &channel["chn_".len()..];
+    let article_row = &article_id["art_".len()..];
+    let mut problems = integrity_report(app.data_dir()).problems;
+    problems.sort();
+    assert_eq!(
+        problems,
+        [
+            "1 posts missing from their author's inbox".to_owned(),
+            format!("article art_{article_row}: like_count 0 but 1 likes"),
+            format!("channel chn_{channel_row}: follower_count 5 but 1 follows"),
+        ]
+    );
+    app.shut_down().await;
+}
+
+struct Nobody;
+
+impl piazza_domain::store::NoticeSink for Nobody {
+    fn notify(&self, _: Vec<piazza_domain::Notice>) {}
+}
+
+/// Each fan-out task left: its article and the last follower it told.
+async fn fanout_tasks(data_dir: &std::path::Path) -> Vec<(i64, Option<i64>)> {
+    let data_dir = data_dir.to_path_buf();
+    let sql = "SELECT article_id, after_id FROM channel_fanouts ORDER BY article_id";
+    tokio::task::spawn_blocking(move || match process_database(&data_dir) {
+        Some(url) => {
+            let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            let rows = db.query(sql, &[]).unwrap();
+            rows.iter().map(|row| (row.get(0), row.get(1))).collect()
+        }
+        None => {
+            let db = rusqlite::Connection::open(data_dir.join("piazza.sqlite3")).unwrap();
+            db.busy_timeout(Duration::from_secs(10)).unwrap();
+            let mut statement = db.prepare(sql).unwrap();
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .unwrap();
+            rows.collect::<rusqlite::Result<Vec<_>>>().unwrap()
+        }
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn fan_out_tasks_take_turns_so_a_long_one_holds_no_other_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = piazza_server::config::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        dir.path().to_path_buf(),
+    );
+    config.password_hashing = cheap_hashing();
+    config.database_url = process_database(dir.path());
+    config.channel_fanout = false;
+    // Two channels of five followers each, an article each, and no
+    // fan-out running: the steps are taken one by one below.
+    let running = piazza::engines::spawn(config.clone()).await.unwrap();
+    let app = TestApp::elsewhere(
+        format!("http://{}", running.addr),
+        tempfile::tempdir().unwrap(),
+    );
+    let ann = app.signup("ann").await;
+    let big = create(&ann, "ann.big", "Ann's Big").await;
+    let small = create(&ann, "ann.small", "Ann's Small").await;
+    for n in 0..10 {
+        let user = app.signup(&format!("reader{n}")).await;
+        let channel = if n < 5 { &big } else { &small };
+        user.client.follow_channel(channel).await.unwrap();
+    }
+    let (first, _) = publish(&ann, &big, "First").await;
+    let (second, _) = publish(&ann, &small, "Second").await;
+    running.shut_down().await;
+
+    let open = piazza::engines::opener(&config);
+    let engine = tokio::task::spawn_blocking(move || open(std::sync::Arc::new(Nobody)))
+        .await
+        .unwrap()
+        .expect("the store opens");
+    let core = piazza_core::Core::new(std::sync::Arc::clone(&engine), dir.path());
+    let id = |article: &str| -> i64 { article["art_".len()..].parse().unwrap() };
+    let (first, second) = (id(&first), id(&second));
+    // Chunks of two: each step moves the task that waited longest.
+    let mut moved = Vec::new();
+    let mut before = fanout_tasks(dir.path()).await;
+    assert_eq!(before, [(first, None), (second, None)]);
+    while core.fan_out_step(2).await.unwrap() > 0 {
+        let after = fanout_tasks(dir.path()).await;
+        let step: Vec<i64> = before
+            .iter()
+            .filter(|task| !after.contains(task))
+            .map(|task| task.0)
+            .collect();
+        assert_eq!(step.len(), 1, "one task a step: {before:?} then {after:?}");
+        moved.push(step[0]);
+        before = after;
+    }
+    assert_eq!(moved, [first, second, first, second, first, second]);
+    tokio::task::spawn_blocking(move || engine.shut_down())
+        .await
+        .unwrap();
 }
 
 /// Markdown that tries every way we know of to run script in a page.
@@ -689,6 +1032,73 @@ async fn the_atom_feed_reads_back_with_a_feed_parser() {
     assert_eq!(
         public(&app.base, "/c/nobody.here/feed.atom").await.status,
         404
+    );
+}
+
+/// With `--public-url`, what leaves the page links absolutely (Open
+/// Graph's `og:url` and `og:image`, the feed's links), while the page's
+/// own picture stays on this origin as its policy wants; without it, the
+/// same links are paths.
+#[tokio::test]
+async fn a_public_url_makes_shared_links_absolute() {
+    let base = "https://piazza.example";
+    let app = spawn_app_with(|config| config.public_url = Some(base.to_owned())).await;
+    let ann = app.signup("ann").await;
+    let channel = create(&ann, "ann.news", "Ann's News").await;
+    let (picture, _) = ann
+        .client
+        .upload_media(TINY_PNG.to_vec(), "image/png")
+        .await
+        .unwrap();
+    let mut covered = article("Cover", "Words.");
+    covered.cover_media_id = Some(picture.media_id.clone());
+    let created = ann
+        .client
+        .publish_article(&channel, &covered)
+        .await
+        .unwrap();
+    assert!(
+        created.url.starts_with("/c/ann.news/"),
+        "the API's url stays a path"
+    );
+
+    let page = String::from_utf8(public(&app.base, &created.url).await.body).unwrap();
+    let cover = format!("/c/-/media/{}", picture.media_id);
+    for tag in [
+        format!(
+            "<meta property=\"og:url\" content=\"{base}{}\">",
+            created.url
+        ),
+        format!("<meta property=\"og:image\" content=\"{base}{cover}\">"),
+        format!("href=\"{base}/c/ann.news/feed.atom\""),
+        format!("<img class=\"cover\" src=\"{cover}\""),
+    ] {
+        assert!(page.contains(&tag), "{tag} in {page}");
+    }
+    let listing = String::from_utf8(public(&app.base, "/c/ann.news").await.body).unwrap();
+    assert!(
+        listing.contains(&format!("content=\"{base}/c/ann.news\"")),
+        "{listing}"
+    );
+
+    let atom = public(&app.base, "/c/ann.news/feed.atom").await.body;
+    let feed = feed_rs::parser::parse(&atom[..]).expect("the feed parses");
+    let hrefs: Vec<&str> = feed.links.iter().map(|link| link.href.as_str()).collect();
+    assert!(
+        hrefs.contains(&"https://piazza.example/c/ann.news/feed.atom"),
+        "{hrefs:?}"
+    );
+    let entry = &feed.entries[0].links[0].href;
+    assert_eq!(entry, &format!("{base}{}", created.url));
+
+    let plain = spawn_app().await;
+    let bob = plain.signup("bob").await;
+    let channel = create(&bob, "bob.news", "Bob's News").await;
+    let (_, url) = publish(&bob, &channel, "Plain").await;
+    let page = String::from_utf8(public(&plain.base, &url).await.body).unwrap();
+    assert!(
+        page.contains(&format!("<meta property=\"og:url\" content=\"{url}\">")),
+        "{page}"
     );
 }
 

@@ -37,7 +37,10 @@ fn ten_kills_under_load_lose_and_repeat_nothing() {
         .filter(|line| line.starts_with("kill "))
         .count();
     assert_eq!(kills, 10, "one progress line per kill: {stdout}");
-    assert!(stdout.contains("areas: chat, pay, media"), "{stdout}");
+    assert!(
+        stdout.contains("areas: chat, pay, channels, media"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("survived 10 kills") && stdout.contains(SEED),
         "{stdout}"

@@ -48,6 +48,12 @@ struct Owned {
     /// on the page's screen only.
     login_request: String,
     login_secret: String,
+    /// Ann's post in Moments (cat may see it), with a comment of cat's.
+    moment: String,
+    moment_comment: String,
+    /// Ann's channel's article, and cat's comment on it, held.
+    article: String,
+    held_comment: String,
 }
 
 /// One attempt of the stranger: the request, the id it aims at, that id's
@@ -439,7 +445,63 @@ fn attempts(owned: &Owned, bob: &User) -> Vec<Attempt> {
             (404, "login_request_not_found"),
         ));
     }
+    moment_attempts(owned, &mut attempts);
     attempts
+}
+
+/// Ann's post and cat's comment on it, her channel's held comment: a
+/// stranger may not see the post, so every one of these is the 404 (or
+/// the 403 of one who manages no channel) a missing id gets.
+fn moment_attempts(owned: &Owned, attempts: &mut Vec<Attempt>) {
+    let not_found = (404, "moment_not_found");
+    for (method, path, body) in [
+        (Method::GET, "/api/v1/moments/{id}", None),
+        (Method::DELETE, "/api/v1/moments/{id}", None),
+        (Method::POST, "/api/v1/moments/{id}/likes", None),
+        (Method::DELETE, "/api/v1/moments/{id}/likes", None),
+        (
+            Method::POST,
+            "/api/v1/moments/{id}/comments",
+            Some(json!({ "text": "let me in" })),
+        ),
+    ] {
+        attempts.push(attempt(
+            method,
+            path,
+            &owned.moment,
+            "mom_",
+            body,
+            not_found,
+        ));
+    }
+    attempts.push(attempt(
+        Method::DELETE,
+        "/api/v1/moments/MOMENT/comments/{id}",
+        &owned.moment_comment,
+        "cmt_",
+        None,
+        not_found,
+    ));
+    for method in [Method::POST, Method::DELETE] {
+        attempts.push(attempt(
+            method,
+            "/api/v1/articles/ARTICLE/comments/{id}/feature",
+            &owned.held_comment,
+            "cmt_",
+            None,
+            (403, "not_channel_editor"),
+        ));
+    }
+    for account in [&owned.ann.account_id, &owned.cat.account_id] {
+        attempts.push(attempt(
+            Method::GET,
+            "/api/v1/accounts/{id}/moments",
+            account,
+            "acct_",
+            None,
+            (404, "account_not_found"),
+        ));
+    }
 }
 
 /// What must not change, read by the owners themselves.
@@ -482,6 +544,8 @@ async fn snapshot(owned: &Owned) -> Value {
             .await
             .expect("the page reads its request")
             .status,
+        "moment": get(cat, format!("/api/v1/moments/{}", owned.moment)).await,
+        "held_comments": get(ann, format!("/api/v1/articles/{}/comments?status=held", owned.article)).await,
         "ann_statement": statement_entries(&ann.client).await,
         "ann_log": sync_all(&ann.client, None, 200).await.0.len(),
         "cat_log": sync_all(&cat.client, None, 200).await.0.len(),
@@ -579,6 +643,7 @@ async fn owner_with_one_of_everything(app: &TestApp) -> Owned {
     let waiting = collect(&ann, &merchant, &cat_code, COLLECTION_MINOR, "c1").await;
     assert_eq!(waiting.0, 201, "{}", waiting.1);
     assert_eq!(waiting.1["status"], "needs_confirmation", "{}", waiting.1);
+    let (moment, moment_comment, article, held_comment) = post_and_article(&ann, &cat).await;
     let login = app
         .anonymous()
         .create_login_request(Some("ann's kitchen"))
@@ -602,7 +667,62 @@ async fn owner_with_one_of_everything(app: &TestApp) -> Owned {
         merchant,
         payment_done,
         payment_waiting: waiting.1["payment_id"].as_str().unwrap().to_owned(),
+        moment,
+        moment_comment,
+        article,
+        held_comment,
     }
+}
+
+/// Ann's post, cat's comment on it, ann's channel's article and cat's
+/// held comment on that: (post, its comment, article, held comment).
+async fn post_and_article(ann: &User, cat: &User) -> (String, String, String, String) {
+    let post = piazza_api::NewMoment {
+        text: "ann's secret plans, posted".to_owned(),
+        ..piazza_api::NewMoment::default()
+    };
+    let moment = ann
+        .client
+        .post_moment(&post)
+        .await
+        .expect("posted")
+        .moment_id;
+    let comment = cat
+        .client
+        .comment_moment(&moment, "cat's secret plans too", None)
+        .await
+        .expect("commented")
+        .comment_id;
+    let channel = piazza_api::CreateChannel {
+        handle: "ann.circle".to_owned(),
+        name: "Ann's circle".to_owned(),
+        description: String::new(),
+        avatar_media_id: None,
+    };
+    let channel = ann
+        .client
+        .create_channel(&channel)
+        .await
+        .expect("channel created")
+        .channel_id;
+    let article = piazza_api::PublishArticle {
+        title: "Open to all".to_owned(),
+        body_markdown: "Anyone may read this.".to_owned(),
+        cover_media_id: None,
+    };
+    let article = ann
+        .client
+        .publish_article(&channel, &article)
+        .await
+        .expect("published")
+        .article_id;
+    let held = cat
+        .client
+        .comment_article(&article, "cat's secret plans, held")
+        .await
+        .expect("commented")
+        .comment_id;
+    (moment, comment, article, held)
 }
 
 /// Ann uploads a picture and a file and sends both into `direct`.
@@ -660,6 +780,9 @@ fn secrets(owned: &Owned) -> Vec<String> {
         &owned.payment_waiting,
         &owned.login_request,
         &owned.login_secret,
+        &owned.moment,
+        &owned.moment_comment,
+        &owned.held_comment,
     ]
     .iter()
     .map(|secret| (*secret).to_owned())
@@ -675,6 +798,15 @@ fn secrets(owned: &Owned) -> Vec<String> {
         secrets.push(amount.to_string());
     }
     secrets
+}
+
+/// Whether `text` shows `secret` as a word of its own: "ann" in
+/// "channel" is no leak of ann's name.
+fn leaks(text: &str, secret: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    text.match_indices(secret).any(|(at, _)| {
+        !word(text[..at].chars().next_back()) && !word(text[at + secret.len()..].chars().next())
+    })
 }
 
 /// `body` with `sent` (the id the stranger chose) blanked, so the secrets
@@ -710,7 +842,9 @@ async fn a_stranger_is_refused_every_id_of_another_account() {
             .fold(route.to_owned(), |route, who| {
                 route.replace(who, "{account_id}")
             })
-            .replace("MSG", "{message_id}");
+            .replace("MSG", "{message_id}")
+            .replace("MOMENT", "{moment_id}")
+            .replace("ARTICLE", "{article_id}");
         let endpoint = (attempt.method.to_string(), route);
         if !endpoints.contains(&endpoint) {
             endpoints.push(endpoint);
@@ -727,6 +861,8 @@ async fn a_stranger_is_refused_every_id_of_another_account() {
             let path = attempt
                 .path
                 .replace("{id}", id)
+                .replace("MOMENT", &owned.moment)
+                .replace("ARTICLE", &owned.article)
                 .replace("CAT", &owned.cat.account_id)
                 .replace("ANN", &owned.ann.account_id)
                 .replace("BOB", &bob.account_id)
@@ -752,10 +888,7 @@ async fn a_stranger_is_refused_every_id_of_another_account() {
             );
             let shown = without(&problem, id);
             for secret in &secrets {
-                assert!(
-                    !shown.contains(secret.as_str()),
-                    "{what} leaks `{secret}`: {problem}"
-                );
+                assert!(!leaks(&shown, secret), "{what} leaks `{secret}`: {problem}");
             }
             answers.push(shown);
         }
@@ -802,10 +935,7 @@ async fn a_stranger_is_refused_every_id_of_another_account() {
         };
         assert_eq!((status, code.as_str()), NOT_A_MEMBER, "{detail}");
         for secret in &secrets {
-            assert!(
-                !detail.contains(secret.as_str()),
-                "the socket leaks `{secret}`"
-            );
+            assert!(!leaks(&detail, secret), "the socket leaks `{secret}`");
         }
     }
 
@@ -843,7 +973,7 @@ async fn a_stranger_is_refused_every_id_of_another_account() {
     for shown in [bob_page.1.to_string(), format!("{bob_sync:?}")] {
         for secret in &secrets {
             assert!(
-                !shown.contains(secret.as_str()),
+                !leaks(&shown, secret),
                 "a borrowed cursor shows `{secret}`: {shown}"
             );
         }

@@ -229,6 +229,47 @@ async fn likes_and_comments_show_only_from_the_viewers_contacts() {
 }
 
 #[tokio::test]
+async fn a_posts_likes_are_the_viewers_newest_fifty_with_a_count_of_all() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let dan = app.signup("dan").await;
+    befriend(&ann, &dan).await;
+    let moment = post(&ann, &text("a popular post")).await;
+    // Dan likes first, so his own like is not among the newest fifty.
+    dan.client.like_moment(&moment).await.unwrap();
+    // 52 of Ann's contacts Dan knows, then 5 he does not, like it.
+    let mut known = Vec::new();
+    for n in 0..57 {
+        let liker = app.signup(&format!("liker{n:02}")).await;
+        befriend(&ann, &liker).await;
+        if n < 52 {
+            befriend(&dan, &liker).await;
+            known.push(liker.username.clone());
+        }
+        liker.client.like_moment(&moment).await.unwrap();
+    }
+
+    let by_dan = dan.client.moment(&moment).await.unwrap();
+    assert_eq!(by_dan.like_count, 53, "his 52 contacts and his own");
+    assert!(by_dan.liked, "his like counts though it is not shown");
+    assert_eq!(
+        likers(&by_dan),
+        known[2..],
+        "the newest fifty, oldest first"
+    );
+    let by_ann = ann.client.moment(&moment).await.unwrap();
+    assert_eq!(by_ann.like_count, 58, "the author sees every like");
+    assert_eq!(by_ann.likes.len(), 50);
+    assert_eq!(by_ann.likes.last().unwrap().account.username, "liker56");
+    assert!(!by_ann.liked);
+    // The feed shows the same as the post alone.
+    let in_feed = feed(&dan).await;
+    assert_eq!(in_feed[0].like_count, 53);
+    assert_eq!(in_feed[0].likes.len(), 50);
+    app.shut_down().await;
+}
+
+#[tokio::test]
 async fn only_and_except_decide_who_sees_a_post() {
     let app = spawn_app().await;
     let ann = app.signup("ann").await;

@@ -198,3 +198,46 @@ fn the_money_benches_run_end_to_end() {
         );
     }
 }
+
+/// `bench channel` seeds followers straight into a stopped server's store
+/// and starts it again, on whichever engine the suite runs: a short run
+/// proves the seeded rows are ones the server reads (every online
+/// follower told of every article, exactly once, behind the seeded ones).
+#[test]
+fn the_channel_bench_runs_end_to_end() {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"));
+    command.args([
+        "bench",
+        "channel",
+        "--small",
+        "30",
+        "--big",
+        "2500",
+        "--online",
+        "5",
+        "--rounds",
+        "1",
+        "--channels",
+        "3",
+        "--articles",
+        "2",
+        "--requests",
+        "5",
+        "--json",
+    ]);
+    if crate::helpers::on_postgres() {
+        command.args(["--database-url", &piazza_postgres::testing::server_url()]);
+    }
+    let output = command.output().expect("the piazza binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "`piazza bench channel` failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON report");
+    let figures = report.to_string();
+    for key in ["told_big_ms", "publish_ratio", "feed_p99_ms"] {
+        assert!(figures.contains(key), "{key} in {figures}");
+    }
+}

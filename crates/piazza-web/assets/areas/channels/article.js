@@ -2,7 +2,8 @@
 // from Markdown and sanitized with ammonia; parsed here into an inert
 // document and moved in, never set as markup), its counts, a like, and the
 // comments: the featured ones and one's own (held ones marked), every one
-// for the channel's owner and editors, who feature and hold them; "Share
+// for the channel's owner and editors, who feature and hold them, and may
+// list the held ones only. Comments come a page at a time ("more"). "Share
 // to chat" sends it into one of my conversations as a card (chat.js).
 
 import { h, icon, replace } from '../../lib/dom.js';
@@ -58,6 +59,46 @@ function commentForm(session, view, refresh) {
   return form;
 }
 
+const COMMENTS_PAGE = 50;
+
+/** The comments, a page at a time, newest first; a manager may show the held ones only. */
+function commentsList(session, view, refresh) {
+  const list = h('ul', { class: 'comments', 'data-testid': 'comments' });
+  const more = h('button', { type: 'button', hidden: true, 'data-testid': 'comments-more' }, t('channels.more_comments'));
+  let status = 'all';
+  let cursor = null;
+  async function load(fresh) {
+    const query = new URLSearchParams({ status, limit: String(COMMENTS_PAGE) });
+    if (!fresh && cursor) query.set('cursor', cursor);
+    try {
+      const page = await session.api.get(`/articles/${encodeURIComponent(view.article_id)}/comments?${query}`);
+      const rows = page.comments.map((comment) => commentRow(session, view, comment, refresh));
+      if (fresh) list.replaceChildren(...rows);
+      else list.append(...rows);
+      cursor = page.next_cursor ?? null;
+      more.hidden = !cursor;
+    } catch (failure) {
+      toast(problemText(failure), { tone: 'error' });
+    }
+  }
+  more.addEventListener('click', () => load(false));
+  let filter = null;
+  if (view.your_role !== 'reader') {
+    filter = h(
+      'select',
+      { name: 'status', 'aria-label': t('channels.comments_shown'), 'data-testid': 'comments-status' },
+      h('option', { value: 'all' }, t('channels.comments_all')),
+      h('option', { value: 'held' }, t('channels.comments_held')),
+    );
+    filter.addEventListener('change', () => {
+      status = filter.value;
+      load(true);
+    });
+  }
+  load(true);
+  return [filter, list, more];
+}
+
 function likeButton(session, view, refresh) {
   const like = h('button', { type: 'button', 'aria-pressed': String(view.liked), 'data-testid': 'like' }, icon('check'), h('span', {}, t('channels.likes', { count: formatNumber(view.like_count) })));
   like.addEventListener('click', async () => {
@@ -94,7 +135,7 @@ function render(session, view, refresh) {
       h('a', { class: 'button', href: view.url, target: '_blank', rel: 'noopener', 'data-testid': 'public-link' }, t('channels.public_page')),
     ),
     h('h2', { class: 'section-title' }, t('channels.comments')),
-    h('ul', { class: 'comments', 'data-testid': 'comments' }, view.comments.map((comment) => commentRow(session, view, comment, refresh))),
+    ...commentsList(session, view, refresh),
     commentForm(session, view, refresh),
   ];
 }

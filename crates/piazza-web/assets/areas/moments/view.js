@@ -8,7 +8,7 @@
 // delete. And the notifications page: who liked or commented on what.
 
 import { h, icon, replace } from '../../lib/dom.js';
-import { formatRelative, t } from '../../lib/i18n.js';
+import { formatNumber, formatRelative, t } from '../../lib/i18n.js';
 import { avatar, emptyState, iconButton, listRow, toast } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
 import { markSeen, notifications } from './index.js';
@@ -21,7 +21,7 @@ import { markSeen, notifications } from './index.js';
  *   media: { media_id: string, width: number | null, height: number | null }[],
  *   location: { lat: number, lon: number, name?: string } | null, created_at: string,
  *   visibility?: { kind: string, accounts: string[] }, likes: { account: Brief, created_at: string }[],
- *   comments: CommentView[], liked: boolean }} MomentView
+ *   like_count?: number, comments: CommentView[], liked: boolean }} MomentView
  */
 
 const PAGE = 10;
@@ -181,7 +181,12 @@ function interactions(session, moment, mine, openComment, act) {
   const me = session.account.account_id;
   const box = h('div', { class: 'moment-interactions' });
   if (moment.likes.length) {
-    box.append(h('p', { class: 'moment-likes', 'data-testid': 'moment-likes' }, icon('heart'), h('span', {}, moment.likes.map((like) => nameOf(like.account)).join(', '))));
+    // The server sends the newest few of the likes I may see and how many
+    // there are in all.
+    const names = moment.likes.map((like) => nameOf(like.account)).join(', ');
+    const more = (moment.like_count ?? moment.likes.length) - moment.likes.length;
+    const shown = more > 0 ? t('moments.likes_more', { names, count: formatNumber(more) }) : names;
+    box.append(h('p', { class: 'moment-likes', 'data-testid': 'moment-likes' }, icon('heart'), h('span', {}, shown)));
   }
   const people = new Map([[moment.author.account_id, moment.author], ...moment.comments.map((c) => [c.account.account_id, c.account])]);
   for (const comment of moment.comments) {
