@@ -4,8 +4,13 @@
 // likes it and comments; the comment is held until Ann features it. Bob
 // then opens the public page, where nothing of the payload runs. With
 // sixty more comments, Ann pages through them and lists the held ones.
+//
+// Article cards: Bob shares an article (with a cover) from the Channels
+// tab into his chat with Cy, a contact who does not follow the channel;
+// Cy sees the card arrive — cover, title, channel — and opens the article
+// from it in the Channels tab.
 
-import { DESKTOP, PHONE, args, run, fail, call, apiUser, expectVisible, expectText, logInInBrowser, scenario } from '../harness.mjs';
+import { DESKTOP, PHONE, args, run, fail, call, apiUser, apiBefriend, expectVisible, expectText, expectUrl, logInInBrowser, openChatWith, scenario } from '../harness.mjs';
 
 const PAYLOAD = [
   '# Field notes',
@@ -112,4 +117,68 @@ scenario('channels', async (t) => {
   if (await owner.locator('[data-testid=comment][data-featured=true]').count()) fail('a featured comment among the held ones');
   await t.screenshotNow(owner, 'held');
   if (dialogs.length) fail(`dialogs opened: ${JSON.stringify(dialogs)}`);
+});
+
+/** A 1×1 PNG: a cover the server decodes and makes a thumbnail of. */
+const COVER_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+async function uploadCover(user) {
+  const response = await fetch(`${args.baseUrl}/api/v1/media`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'image/png', Accept: 'application/json' },
+    body: COVER_PNG,
+  });
+  if (!response.ok) fail(`uploading the cover: ${response.status} ${await response.text()}`);
+  return (await response.json()).media_id;
+}
+
+scenario('article-card', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const cy = await apiUser('cy');
+  const conversationId = await apiBefriend(bob, cy);
+  const handle = `cards.${run}`.slice(0, 32);
+  const channelName = `Ann's Cards ${run}`;
+  const channel = await call(ann.token, 'POST', '/channels', { handle, name: channelName, description: 'Shared in chats.' });
+  const cover = await uploadCover(ann);
+  const title = `Rain over the piazza ${run}`;
+  const published = await call(ann.token, 'POST', `/channels/${channel.channel_id}/articles`, { title, body_markdown: 'It rained **all day**.', cover_media_id: cover });
+
+  // Bob shares the article from the Channels tab into his chat with Cy.
+  const sharer = await t.page({ viewport: DESKTOP, name: 'bob' });
+  await logInInBrowser(sharer, bob.username);
+  await sharer.goto(`${args.baseUrl}/#/article/${published.article_id}`);
+  await expectText(sharer, '[data-testid=article-title]', title, 'the article, for Bob');
+  await sharer.click('[data-testid=share-to-chat]');
+  await expectVisible(sharer, `[data-testid=share-dialog] [data-testid=share-target][data-conversation-id="${conversationId}"]`, 'his chat with Cy among the targets');
+  await t.screenshotNow(sharer, 'share');
+  await sharer.click(`[data-testid=share-target][data-conversation-id="${conversationId}"] button`);
+  await expectVisible(sharer, '[data-testid=shared]', 'the toast saying where it went');
+
+  // It is stored once, as a card with the article's snapshot.
+  const stored = async () => (await call(cy.token, 'GET', `/conversations/${conversationId}/messages`)).messages.filter((m) => m.kind === 'article_card');
+  for (let waited = 0; (await stored()).length === 0 && waited < 50; waited += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+  const cards = await stored();
+  if (cards.length !== 1) fail(`article cards stored: ${JSON.stringify(cards)}`);
+  const card = cards[0].article;
+  if (card.article_id !== published.article_id || card.title !== title || card.channel_name !== channelName || card.cover_media_id !== cover || card.url !== `/c/${handle}/${published.article_id}`) {
+    fail(`the card's snapshot: ${JSON.stringify(card)}`);
+  }
+
+  // Cy sees the card in the chat, its cover loaded, and opens the article from it.
+  const receiver = await t.page({ viewport: PHONE, name: 'cy' });
+  await logInInBrowser(receiver, cy.username);
+  await openChatWith(receiver, `bob ${run}`);
+  const shown = `[data-testid=article-card][data-article-id="${published.article_id}"]`;
+  await expectText(receiver, shown, title, 'the card with its title');
+  await expectText(receiver, shown, channelName, 'the card with its channel');
+  await receiver.waitForFunction((selector) => {
+    const img = document.querySelector(`${selector} img.article-card-cover`);
+    return !!img && img.complete && img.naturalWidth > 0;
+  }, shown, { timeout: 10_000 }).catch(() => fail("the card's cover did not load"));
+  await t.screenshotNow(receiver, 'chat');
+  await receiver.click(shown);
+  await expectUrl(receiver, `#/article/${published.article_id}`);
+  await expectText(receiver, '[data-testid=article-body]', 'It rained all day', 'the article opened from the card');
+  await t.screenshotNow(receiver, 'opened');
 });

@@ -468,12 +468,13 @@ pub struct SendMessage {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct MessageContent {
     /// The message; an image's caption, which may be empty; empty for a
-    /// location, a contact card or a forward.
+    /// location, a contact card, an article card or a forward.
     #[serde(default)]
     pub text: String,
     /// `text` (the default), `image`, `file`, `voice` or `video` (with
-    /// `media_id`), `location` (with `location`) or `contact_card` (with
-    /// `card`); absent with `forward_of`, whose message gives it.
+    /// `media_id`), `location` (with `location`), `contact_card` (with
+    /// `card`) or `article_card` (with `article_id`); absent with
+    /// `forward_of`, whose message gives it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// A media you uploaded (`POST /api/v1/media`): the message is then
@@ -491,6 +492,10 @@ pub struct MessageContent {
     /// Your own account or one of your contacts'.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<CardRequest>,
+    /// A channel's article (`art_…`) to share as a card: the message is
+    /// then `kind` `article_card`, showing the article as it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article_id: Option<String>,
     /// A message of this conversation you can see, which this one answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
@@ -501,8 +506,8 @@ pub struct MessageContent {
     #[serde(default, skip_serializing_if = "is_false")]
     pub mention_all: bool,
     /// Forward this message (one you can see, in any of your
-    /// conversations): its text, picture, place or card, not a copy of its
-    /// media.
+    /// conversations): its text, picture, place or card (a contact's or
+    /// an article's), not a copy of its media.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward_of: Option<MessageRefView>,
 }
@@ -539,6 +544,23 @@ pub struct CardView {
     pub display_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar_media_id: Option<String>,
+}
+
+/// An article card: a channel's article as it was when shared.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ArticleCardView {
+    pub article_id: String,
+    pub title: String,
+    pub channel_id: String,
+    /// The channel's handle when it was shared.
+    pub handle: String,
+    pub channel_name: String,
+    /// The article's cover: its thumbnail and preview are public
+    /// (`GET /c/-/media/{id}/thumbnail`, or `GET /api/v1/media/{id}/thumbnail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover_media_id: Option<String>,
+    /// The article's public page, `/c/{handle}/{article_id}`.
+    pub url: String,
 }
 
 /// A message named by its conversation and id.
@@ -632,6 +654,9 @@ pub struct MessageView {
     /// A `contact_card` message's account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<CardView>,
+    /// An `article_card` message's article, as it was when shared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article: Option<ArticleCardView>,
     /// A media message's media (`ref`), as it was sent: fetch it with
     /// `GET /api/v1/media/{ref}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

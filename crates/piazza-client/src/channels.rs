@@ -1,10 +1,11 @@
 //! Channels (official accounts): create, follow, find, editors, publish,
-//! read, the subscriptions feed, comments and likes.
+//! read, the subscriptions feed, comments and likes; sharing an article
+//! into a chat as a card.
 
 use piazza_api::{
     ArticleCreated, ArticleList, ArticlePreview, ArticleView, ChannelCreated, ChannelList,
-    ChannelView, CommentList, CommentView, CreateChannel, Likes, PostComment, PreviewArticle,
-    PublishArticle, SubscriptionsFeed,
+    ChannelView, CommentList, CommentView, CreateChannel, Likes, MessageContent, MessageSent,
+    PostComment, PreviewArticle, PublishArticle, SubscriptionsFeed,
 };
 use reqwest::Method;
 
@@ -201,6 +202,22 @@ impl Client {
             Method::DELETE
         };
         decode(&send(self.request(method, &path)).await?)
+    }
+
+    /// Shares `article_id` into a conversation as an `article_card`
+    /// message (the article as it is now, with its channel), idempotent by
+    /// `client_msg_id` as [`Client::send`] (the `bool`: replayed).
+    pub async fn share_article(
+        &self,
+        conversation_id: &str,
+        client_msg_id: &str,
+        article_id: &str,
+    ) -> Result<(MessageSent, bool), ClientError> {
+        let message = MessageContent {
+            article_id: Some(article_id.to_owned()),
+            ..MessageContent::default()
+        };
+        self.send(conversation_id, client_msg_id, message).await
     }
 
     /// `POST` (or, `liked: false`, `DELETE`) `/api/v1/articles/{id}/likes`.

@@ -167,7 +167,9 @@ pub fn insert(
 /// preview, too, to any account while it is an account's or a group's
 /// current avatar (avatars are shown wherever a person or a group
 /// appears, to strangers asking to be contacts too); the whole picture of
-/// an avatar is not. Anyone else learns
+/// an avatar is not. The same for a channel's avatar or an article's
+/// cover, which public pages show anyway (an article card in a chat shows
+/// its cover's thumbnail). Anyone else learns
 /// nothing, not even that it exists.
 pub fn visible(
     read: &mut dyn Read,
@@ -184,6 +186,7 @@ pub fn visible(
     if as_avatar
         || audience.in_viewers_messages
         || crate::moments::shows_media(read, viewer, media, Timestamp::now())?
+        || (reading != Reading::Original && read.is_channel_media(media)?)
     {
         Ok(found)
     } else {

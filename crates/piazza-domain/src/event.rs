@@ -86,7 +86,7 @@ impl Message {
 
 /// What a message carries besides its text and kind: the message it
 /// answers, whom it mentions, the message it forwards, and the content of
-/// a location or a contact card.
+/// a location, a contact card or an article card.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extra {
     /// A message of the same conversation that this one answers.
@@ -102,6 +102,8 @@ pub struct Extra {
     pub location: Option<crate::Location>,
     /// A `contact_card` message's account, as it was when sent.
     pub card: Option<AccountRef>,
+    /// An `article_card` message's article, as it was when sent.
+    pub article: Option<ArticleCard>,
     /// A media message's media (its `ref`), as it was when sent: media
     /// never change, so history shows it without reading the media.
     pub attachment: Option<Attachment>,
@@ -128,6 +130,7 @@ impl Extra {
         forward_of: None,
         location: None,
         card: None,
+        article: None,
         attachment: None,
     };
 
@@ -139,6 +142,20 @@ impl Extra {
     pub fn boxed(self) -> Option<Box<Extra>> {
         (!self.is_empty()).then(|| Box::new(self))
     }
+}
+
+/// An article shared into a chat, as it was when sent: receivers see this
+/// even if the channel changes later, as they see a contact card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleCard {
+    pub article_id: ArticleId,
+    pub title: String,
+    pub channel_id: ChannelId,
+    /// The channel's handle: with the article's id, its public page
+    /// (`/c/{handle}/{article_id}`).
+    pub handle: String,
+    pub channel_name: String,
+    pub cover_media_id: Option<MediaId>,
 }
 
 /// A message named by its conversation and id.

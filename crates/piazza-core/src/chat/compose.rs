@@ -1,15 +1,15 @@
 //! What a message may carry besides its text, and who may send it: a
 //! picture, a file, a voice note, a video, a place, a contact card, a
-//! forwarded message's content; the
+//! channel's article as a card, a forwarded message's content; the
 //! message it answers; the members it mentions. Every part is checked
 //! against what the sender can see, in the transaction that stores it.
 
-use piazza_domain::event::{Attachment, ConversationKind, Extra, Message, MessageRef};
+use piazza_domain::event::{ArticleCard, Attachment, ConversationKind, Extra, Message, MessageRef};
 use piazza_domain::media::MediaKind;
 use piazza_domain::store::Sent;
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, Location, MediaId, MessageId, MessageText, Rejection,
-    limits,
+    AccountId, ArticleId, ClientMsgId, ConversationId, Location, MediaId, MessageId, MessageText,
+    Rejection, limits,
 };
 
 use super::messages::{append_message, audience, replay};
@@ -30,12 +30,14 @@ pub const MEDIA_KINDS: [&str; 4] = [IMAGE_KIND, FILE_KIND, VOICE_KIND, VIDEO_KIN
 pub const LOCATION_KIND: &str = "location";
 /// The `kind` of a contact card (`extra.card`).
 pub const CARD_KIND: &str = "contact_card";
+/// The `kind` of a channel's article shared as a card (`extra.article`).
+pub const ARTICLE_CARD_KIND: &str = "article_card";
 
 /// What a sender asks to send into a conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
-    /// The text, or an image's caption; empty for a place, a card or a
-    /// forward.
+    /// The text, or an image's caption; empty for a place, a card (a
+    /// contact's or an article's) or a forward.
     pub text: MessageText,
     pub content: Content,
     pub reply_to: Option<MessageId>,
@@ -66,6 +68,8 @@ pub enum Content {
     Location(Location),
     /// The sender's own card or one of the sender's contacts'.
     Card(AccountId),
+    /// A channel's article (articles are public: any that exists).
+    Article(ArticleId),
     /// The content of a message the sender can see, anywhere: its text,
     /// picture (the same media, not a copy), place or card.
     Forward(MessageRef),
@@ -100,6 +104,9 @@ impl Outgoing {
             Content::Location(place) => extra.location.as_ref() == Some(place),
             Content::Card(account) => {
                 extra.card.as_ref().map(|card| card.account_id) == Some(*account)
+            }
+            Content::Article(article) => {
+                extra.article.as_ref().map(|card| card.article_id) == Some(*article)
             }
             Content::Forward(source) => extra.forward_of == Some(*source),
         };
@@ -217,6 +224,13 @@ fn resolve(tx: &mut dyn Tx, sender: AccountId, outgoing: &Outgoing) -> Result<Re
             };
             plain(Some(CARD_KIND), None, extra)
         }
+        Content::Article(article) => {
+            let extra = Extra {
+                article: Some(article_card(tx.reads(), *article)?),
+                ..Extra::default()
+            };
+            plain(Some(ARTICLE_CARD_KIND), None, extra)
+        }
         Content::Forward(source) => forwarded(tx, sender, *source)?,
     })
 }
@@ -244,7 +258,7 @@ fn forwarded(tx: &mut dyn Tx, sender: AccountId, source: MessageRef) -> Result<R
         Some(kind) => Some(
             MEDIA_KINDS
                 .into_iter()
-                .chain([LOCATION_KIND, CARD_KIND])
+                .chain([LOCATION_KIND, CARD_KIND, ARTICLE_CARD_KIND])
                 .find(|known| *known == kind)
                 .ok_or(Rejection::ForwardNotAllowed)?,
         ),
@@ -258,9 +272,28 @@ fn forwarded(tx: &mut dyn Tx, sender: AccountId, source: MessageRef) -> Result<R
             forward_of: Some(source),
             location: carried.location,
             card: carried.card,
+            article: carried.article,
             attachment: carried.attachment,
             ..Extra::default()
         },
+    })
+}
+
+/// `article` as a card shows it, taken now: its title and cover, its
+/// channel's handle and name. Any article may be shared (they are
+/// public); `ArticleNotFound` for one that does not exist.
+fn article_card(read: &mut dyn crate::engine::Read, article: ArticleId) -> Result<ArticleCard> {
+    let found = read.article(article)?.ok_or(Rejection::ArticleNotFound)?;
+    let channel = read
+        .channel(found.channel_id)?
+        .ok_or(Rejection::ArticleNotFound)?;
+    Ok(ArticleCard {
+        article_id: found.article_id,
+        title: found.title,
+        channel_id: channel.channel_id,
+        handle: channel.handle.as_str().to_owned(),
+        channel_name: channel.name,
+        cover_media_id: found.cover,
     })
 }
 

@@ -130,6 +130,7 @@ fn message_with_extra() -> Event {
         }),
         location: Some(Location::parse(45.4340, 12.3388, Some("Piazza San Marco")).unwrap()),
         card: Some(account_ref(5, "Bea", Some(8))),
+        article: None,
         attachment: Some(crate::event::Attachment {
             media_type: crate::media::MediaType::Ogg,
             bytes: 20_480,
@@ -147,6 +148,29 @@ fn message_with_extra() -> Event {
     }))
 }
 
+/// An article shared into a chat (`article_card`), with its cover.
+fn article_card() -> Event {
+    let Event::MessageNew(plain) = message(Some("article_card"), None) else {
+        unreachable!("message() makes a message.new")
+    };
+    let extra = Extra {
+        article: Some(super::ArticleCard {
+            article_id: ArticleId::from_row(9),
+            title: "Hello, followers".into(),
+            channel_id: ChannelId::from_row(5),
+            handle: "piazza.news".into(),
+            channel_name: "Piazza News".into(),
+            cover_media_id: Some(MediaId::from_row(4)),
+        }),
+        ..Extra::default()
+    };
+    Event::MessageNew(Arc::new(Message {
+        text: MessageText::from_store(String::new()),
+        extra: extra.boxed(),
+        ..Arc::unwrap_or_clone(plain)
+    }))
+}
+
 fn named(display_name: Option<&str>, avatar: Option<i64>) -> Named {
     Named {
         display_name: display_name.map(str::to_owned),
@@ -159,6 +183,7 @@ fn chat() -> Vec<(&'static str, Event)> {
         ("message text", message(None, None)),
         ("message transfer", message(Some("transfer"), Some("trf_5"))),
         ("message with extra", message_with_extra()),
+        ("message article card", article_card()),
         (
             "direct conversation",
             Event::ConversationCreated {

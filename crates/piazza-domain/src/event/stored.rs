@@ -414,12 +414,35 @@ pub struct Extra {
     pub location: Option<crate::Location>,
     #[serde(rename = "card", default, skip_serializing_if = "Option::is_none")]
     pub card: Option<AccountRef>,
+    #[serde(rename = "article", default, skip_serializing_if = "Option::is_none")]
+    pub article: Option<ArticleCard>,
     #[serde(
         rename = "attachment",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attachment: Option<Attachment>,
+}
+
+/// An article card's article as it was when sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleCard {
+    #[serde(rename = "article_id")]
+    pub article_id: ArticleId,
+    #[serde(rename = "title")]
+    pub title: String,
+    #[serde(rename = "channel_id")]
+    pub channel_id: ChannelId,
+    #[serde(rename = "handle")]
+    pub handle: String,
+    #[serde(rename = "channel_name")]
+    pub channel_name: String,
+    #[serde(
+        rename = "cover_media_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cover_media_id: Option<MediaId>,
 }
 
 /// A media message's media as it was when sent.
@@ -797,6 +820,7 @@ impl From<domain::Extra> for Extra {
             forward_of,
             location,
             card,
+            article,
             attachment,
         } = value;
         Extra {
@@ -806,6 +830,7 @@ impl From<domain::Extra> for Extra {
             forward_of: forward_of.map(MessageRef::from),
             location,
             card: card.map(AccountRef::from),
+            article: article.map(ArticleCard::from),
             attachment: attachment.map(Attachment::from),
         }
     }
@@ -820,6 +845,7 @@ impl From<Extra> for domain::Extra {
             forward_of,
             location,
             card,
+            article,
             attachment,
         } = value;
         domain::Extra {
@@ -829,11 +855,15 @@ impl From<Extra> for domain::Extra {
             forward_of: forward_of.map(domain::MessageRef::from),
             location,
             card: card.map(domain::AccountRef::from),
+            article: article.map(domain::ArticleCard::from),
             attachment: attachment.map(domain::Attachment::from),
         }
     }
 }
 struct_twins!(AccountRef <=> AccountRef { account_id, username, display_name, avatar_media_id });
+struct_twins!(ArticleCard <=> ArticleCard {
+    article_id, title, channel_id, handle, channel_name, cover_media_id,
+});
 struct_twins!(Named <=> Named { display_name, avatar_media_id });
 struct_twins!(WalletMovement <=> WalletMovement {
     transaction_id, kind, amount_minor, currency, balance_minor,

@@ -24,6 +24,10 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"cursor":"v1.11","type":"message.new","at":"2023-11-14T22:13:20.456Z","attachment":{"bytes":20480,"content_type":"audio/ogg","duration_ms":4200,"name":"note.ogg"},"card":{"account_id":"acct_5","avatar_media_id":"med_8","display_name":"Bea","username":"bea"},"client_msg_id":"c-1","conversation_id":"conv_3","forward_of":{"conversation_id":"conv_4","message_id":"msg_12"},"kind":"location","location":{"lat":45.434,"lon":12.3388,"name":"Piazza San Marco"},"mention_all":true,"mentions":["acct_2","acct_3"],"message_id":"msg_40","reply_to":"msg_39","sender":"acct_1","sent_at":"2023-11-14T22:13:20.123Z","seq":7,"text":"hello \"you\""}"#,
     ),
     (
+        "message article card",
+        r#"{"cursor":"v1.11","type":"message.new","at":"2023-11-14T22:13:20.456Z","article":{"article_id":"art_9","channel_id":"chn_5","channel_name":"Piazza News","cover_media_id":"med_4","handle":"piazza.news","title":"Hello, followers","url":"/c/piazza.news/art_9"},"client_msg_id":"c-1","conversation_id":"conv_3","kind":"article_card","message_id":"msg_40","sender":"acct_1","sent_at":"2023-11-14T22:13:20.123Z","seq":7,"text":""}"#,
+    ),
+    (
         "direct conversation",
         r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","admins":[],"announcement":"","avatar_media_id":null,"conversation_id":"conv_3","kind":"direct","members":["acct_1","acct_2"],"owner":null,"title":null}"#,
     ),

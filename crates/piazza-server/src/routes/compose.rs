@@ -3,13 +3,15 @@
 //! and a stored message as history, `message.new` and previews show it.
 
 use piazza_api::{
-    AttachmentView, CardView, LocationView, MessageContent, MessagePreview, MessageRefView,
-    MessageView,
+    ArticleCardView, AttachmentView, CardView, LocationView, MessageContent, MessagePreview,
+    MessageRefView, MessageView,
 };
-use piazza_core::chat::{CARD_KIND, Content, LOCATION_KIND, MEDIA_KINDS, MediaContent, Outgoing};
-use piazza_domain::event::{Message, MessageRef};
+use piazza_core::chat::{
+    ARTICLE_CARD_KIND, CARD_KIND, Content, LOCATION_KIND, MEDIA_KINDS, MediaContent, Outgoing,
+};
+use piazza_domain::event::{ArticleCard, Message, MessageRef};
 use piazza_domain::{
-    AccountId, ConversationId, Location, MessageId, MessageText, Rejection, limits,
+    AccountId, ArticleId, ConversationId, Location, MessageId, MessageText, Rejection, limits,
 };
 
 use crate::error::ApiError;
@@ -19,20 +21,21 @@ use crate::error::ApiError;
 const TEXT_KIND: &str = "text";
 
 /// Parses what a sender sent. Exactly one of `media_id`, `location`,
-/// `card` and `forward_of` may come (or none, for a text), and `kind`,
-/// when given, must be the one they make; a place, a card and a forward
-/// carry no text of their own.
+/// `card`, `article_id` and `forward_of` may come (or none, for a text),
+/// and `kind`, when given, must be the one they make; a place, a card and
+/// a forward carry no text of their own.
 pub fn outgoing(content: &MessageContent) -> Result<Outgoing, ApiError> {
     let given = [
         content.media_id.is_some(),
         content.location.is_some(),
         content.card.is_some(),
+        content.article_id.is_some(),
         content.forward_of.is_some(),
     ];
     if given.iter().filter(|given| **given).count() > 1 {
         return Err(ApiError::invalid(
             "invalid_message",
-            "send one of `media_id`, `location`, `card` and `forward_of`",
+            "send one of `media_id`, `location`, `card`, `article_id` and `forward_of`",
         ));
     }
     let content_of = parse_content(content)?;
@@ -45,6 +48,10 @@ pub fn outgoing(content: &MessageContent) -> Result<Outgoing, ApiError> {
             .as_deref()
             .is_none_or(|kind| kind == LOCATION_KIND),
         Content::Card(_) => content.kind.as_deref().is_none_or(|kind| kind == CARD_KIND),
+        Content::Article(_) => content
+            .kind
+            .as_deref()
+            .is_none_or(|kind| kind == ARTICLE_CARD_KIND),
         Content::Forward(_) => content.kind.is_none(),
     };
     if !fits || (content.duration_ms.is_some() && !matches!(content_of, Content::Media(_))) {
@@ -65,7 +72,8 @@ fn invalid_kind(kind: &str) -> ApiError {
         format!(
             "`kind` \"{kind}\" does not match the fields sent: use text, image, file, voice or \
              video (with `media_id`; `duration_ms` only with these), location (with \
-             `location`) or contact_card (with `card`), and none with `forward_of`"
+             `location`), contact_card (with `card`) or article_card (with `article_id`), \
+             and none with `forward_of`"
         ),
     )
 }
@@ -107,6 +115,9 @@ fn parse_content(content: &MessageContent) -> Result<Content, ApiError> {
             .map_err(|_| ApiError::from(Rejection::NotAContact))?;
         return Ok(Content::Card(account));
     }
+    if let Some(article) = &content.article_id {
+        return Ok(Content::Article(article_id(article)?));
+    }
     if let Some(source) = &content.forward_of {
         let conversation = ConversationId::parse(&source.conversation_id)
             .map_err(|_| ApiError::from(Rejection::MessageNotFound))?;
@@ -124,16 +135,27 @@ fn text_for(content: &Content, text: &str) -> Result<MessageText, ApiError> {
     match content {
         Content::Text => Ok(MessageText::parse(text)?),
         Content::Media(_) => Ok(MessageText::parse_caption(text)?),
-        Content::Location(_) | Content::Card(_) | Content::Forward(_) => {
+        Content::Location(_) | Content::Card(_) | Content::Article(_) | Content::Forward(_) => {
             if !text.trim().is_empty() {
                 return Err(ApiError::invalid(
                     "invalid_message",
-                    "a location, a contact card or a forward carries no `text`",
+                    "a location, a contact card, an article card or a forward carries no `text`",
                 ));
             }
             Ok(MessageText::parse_caption("")?)
         }
     }
+}
+
+/// An article id that is not one (`art_…`) is a bad request: articles are
+/// public, so there is nothing to hide by answering it as unknown.
+fn article_id(text: &str) -> Result<ArticleId, ApiError> {
+    ArticleId::parse(text).map_err(|_| {
+        ApiError::invalid(
+            "invalid_article_id",
+            "`article_id` is an article's id, as `art_12`",
+        )
+    })
 }
 
 /// An id that cannot exist is answered like one the caller cannot see.
@@ -198,6 +220,20 @@ pub fn message_view(message: &Message) -> MessageView {
             display_name: card.display_name.clone(),
             avatar_media_id: card.avatar_media_id.map(|media| media.to_string()),
         }),
+        article: extra.article.as_ref().map(article_card_view),
+    }
+}
+
+/// An article card as the wire shows it, with its public page's path.
+fn article_card_view(card: &ArticleCard) -> ArticleCardView {
+    ArticleCardView {
+        article_id: card.article_id.to_string(),
+        title: card.title.clone(),
+        channel_id: card.channel_id.to_string(),
+        handle: card.handle.clone(),
+        channel_name: card.channel_name.clone(),
+        cover_media_id: card.cover_media_id.map(|media| media.to_string()),
+        url: format!("/c/{}/{}", card.handle, card.article_id),
     }
 }
 

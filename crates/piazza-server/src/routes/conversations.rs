@@ -367,8 +367,9 @@ pub async fn remove_member(
 }
 
 /// Send a message: a text; an image you uploaded (`media_id`, the text an
-/// optional caption); a place (`location`); a contact card (`card`); or
-/// another message's content (`forward_of`). Any of them may answer a
+/// optional caption); a place (`location`); a contact card (`card`); a
+/// channel's article as a card (`article_id`, shown as it was when sent);
+/// or another message's content (`forward_of`). Any of them may answer a
 /// message (`reply_to`) and mention members (`mentions`, or a group's
 /// owner `mention_all`). Idempotent by `client_msg_id`: a retry answers
 /// 200 with the first answer and stores nothing.
@@ -377,10 +378,10 @@ pub async fn remove_member(
     responses(
         (status = 201, description = "stored", body = MessageSent),
         (status = 200, description = "already stored by an earlier call with this client_msg_id", body = MessageSent),
-        (status = 400, description = "invalid_message, invalid_kind, invalid_location, invalid_text, …", body = Problem),
+        (status = 400, description = "invalid_message, invalid_kind, invalid_location, invalid_text, invalid_article_id, …", body = Problem),
         (status = 401, body = Problem),
         (status = 403, description = "not_a_member, not_a_contact (also a card of someone not your contact), mention_all_not_allowed, forward_not_allowed (money's messages)", body = Problem),
-        (status = 404, description = "media_not_found: not an image you uploaded; message_not_found: a reply_to or forward_of you cannot see", body = Problem),
+        (status = 404, description = "media_not_found: not an image you uploaded; message_not_found: a reply_to or forward_of you cannot see; article_not_found: an article_id that does not exist", body = Problem),
         (status = 409, description = "message_recalled: the message replied to or forwarded was recalled; limit_reached: more than 100 mentions", body = Problem),
         (status = 413, body = Problem),
         (status = 422, description = "client_msg_id_reused with another message; mention_not_a_member", body = Problem),

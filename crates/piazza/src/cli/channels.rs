@@ -1,7 +1,8 @@
 //! `piazza channel …`: channels (official accounts) from the terminal —
 //! create one, find and follow others, publish an article (its Markdown
 //! from a file, an argument or standard input), read the subscriptions
-//! feed and an article. A channel is named by its handle or its id.
+//! feed and an article, share an article into a chat as a card. A channel
+//! is named by its handle or its id.
 //! Others' words (names, titles, bodies) are printed through
 //! `render::shown`/`shown_block` only.
 
@@ -48,6 +49,13 @@ pub enum ChannelCommand {
     },
     /// Read an article (it counts you among its readers)
     Read { article_id: String },
+    /// Share an article into a chat, as a card with its title and channel
+    Share {
+        article_id: String,
+        /// A contact's username, a group's title or a conversation id
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// Runs one `piazza channel` subcommand.
@@ -70,6 +78,7 @@ pub async fn run(session: &Session, command: ChannelCommand) -> anyhow::Result<(
         } => publish(session, &channel, title, file, body).await,
         C::Feed { limit } => feed(session, limit).await,
         C::Read { article_id } => read(session, &article_id).await,
+        C::Share { article_id, to } => share(session, &article_id, &to).await,
     }
 }
 
@@ -219,5 +228,18 @@ async fn read(session: &Session, article_id: &str) -> anyhow::Result<()> {
         let mark = if comment.featured { "" } else { " (held)" };
         println!("  > {}{mark}", shown_block(&comment.text));
     }
+    Ok(())
+}
+
+async fn share(session: &Session, article_id: &str, to: &str) -> anyhow::Result<()> {
+    let conversation_id = session.conversation_for(to).await?;
+    let client_msg_id = format!("cli-{:032x}", rand::random::<u128>());
+    let (sent, _replayed) = session
+        .client
+        .share_article(&conversation_id, &client_msg_id, article_id)
+        .await
+        .map_err(|e| session.explain(e))?;
+    let place = session.names().await?.conversation(&conversation_id);
+    println!("shared article {article_id} as #{} to {place}", sent.seq);
     Ok(())
 }

@@ -337,8 +337,14 @@ pub fn message_body(kind: &str, text: &str, reference: Option<&str>) -> String {
             let greeting = text.strip_prefix("Red packet: ").unwrap_or(text);
             format!("[red packet] {greeting}{id}")
         }
+        "article_card" => "[article]".to_owned(),
         other => format!("[{}] {text}{id}", other.replace('_', " ")),
     }
+}
+
+/// An article card in one line: "[article] Title — Channel name".
+pub fn article_card_label(title: &str, channel_name: &str) -> String {
+    format!("[article] {title} — {channel_name}")
 }
 
 /// One line of `piazza history`: "#3 2025-01-02 10:00:00  Bob Chen (@bob): hi"
@@ -386,6 +392,8 @@ fn content(message: &MessageView, directory: &Directory) -> String {
             "[contact card] {}",
             person_label(&card.username, &card.display_name)
         )
+    } else if let Some(article) = &message.article {
+        article_card_label(&article.title, &article.channel_name)
     } else if let (Some(attachment), "file" | "voice" | "video") =
         (&message.attachment, message.kind.as_str())
     {
@@ -810,6 +818,7 @@ mod tests {
             forward_of: None,
             location: None,
             card: None,
+            article: None,
             attachment: None,
         }
     }
@@ -964,6 +973,28 @@ mod tests {
             ..payment("completed")
         };
         assert_eq!(merchant(&payment), r"Bob's\r\u{1b}[2KShop");
+    }
+
+    #[test]
+    fn an_article_card_shows_its_title_and_channel() {
+        let directory = directory();
+        let shared = MessageView {
+            article: Some(piazza_api::ArticleCardView {
+                article_id: "art_3".to_owned(),
+                title: "Rain\x1b[2K in Rome".to_owned(),
+                channel_id: "chn_1".to_owned(),
+                handle: "piazza.news".to_owned(),
+                channel_name: "Piazza News".to_owned(),
+                cover_media_id: None,
+                url: "/c/piazza.news/art_3".to_owned(),
+            }),
+            ..message("acct_2", "article_card", "", None)
+        };
+        assert_eq!(
+            message_line(&shared, &directory),
+            "#3 2025-01-02 10:00:00  Bob Chen (@bob): [article] Rain\\u{1b}[2K in Rome — Piazza News"
+        );
+        assert_eq!(message_body("article_card", "", None), "[article]");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! server (`pay_state_machine.rs`).
 
 mod abuse;
+mod article_cards;
 mod bad_input;
 mod blocks;
 mod channels;

@@ -24,6 +24,10 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"type":"message.new","message_id":40,"conversation_id":3,"seq":7,"sender":1,"client_msg_id":"c-1","text":"hello \"you\"","sent_at":1700000000123,"kind":"location","reference":null,"extra":{"reply_to":39,"mentions":[2,3],"mention_all":true,"forward_of":{"conversation_id":4,"message_id":12},"location":{"lat_e7":454340000,"lon_e7":123388000,"name":"Piazza San Marco"},"card":{"account_id":5,"username":"bea","display_name":"Bea","avatar_media_id":8},"attachment":{"content_type":"audio/ogg","bytes":20480,"name":"note.ogg","duration_ms":4200}}}"#,
     ),
     (
+        "message article card",
+        r#"{"type":"message.new","message_id":40,"conversation_id":3,"seq":7,"sender":1,"client_msg_id":"c-1","text":"","sent_at":1700000000123,"kind":"article_card","reference":null,"extra":{"article":{"article_id":9,"title":"Hello, followers","channel_id":5,"handle":"piazza.news","channel_name":"Piazza News","cover_media_id":4}}}"#,
+    ),
+    (
         "direct conversation",
         r#"{"type":"conversation.created","conversation_id":3,"kind":"direct","title":null,"owner":null,"members":[1,2]}"#,
     ),

@@ -3,12 +3,14 @@
 // document and moved in, never set as markup), its counts, a like, and the
 // comments: the featured ones and one's own (held ones marked), every one
 // for the channel's owner and editors, who feature and hold them, and may
-// list the held ones only. Comments come a page at a time ("more").
+// list the held ones only. Comments come a page at a time ("more"). "Share
+// to chat" sends it into one of my conversations as a card (chat.js).
 
 import { h, icon, replace } from '../../lib/dom.js';
 import { formatDateTime, formatNumber, t } from '../../lib/i18n.js';
 import { toast } from '../../lib/ui.js';
 import { errorLine, problemText } from '../auth/index.js';
+import { shareToChatDialog } from './chat.js';
 
 /** The sanitized body's nodes, parsed where no script can run. */
 export function bodyNodes(html) {
@@ -111,6 +113,12 @@ function likeButton(session, view, refresh) {
   return like;
 }
 
+function shareButton(session, view) {
+  const share = h('button', { type: 'button', 'data-testid': 'share-to-chat' }, icon('chat'), h('span', {}, t('channels.share')));
+  share.addEventListener('click', () => shareToChatDialog(session, view));
+  return share;
+}
+
 function render(session, view, refresh) {
   const channel = view.channel;
   return [
@@ -123,6 +131,7 @@ function render(session, view, refresh) {
       { class: 'actions article-actions' },
       h('span', { class: 'hint', 'data-testid': 'read-count' }, t('channels.reads', { count: formatNumber(view.read_count) })),
       likeButton(session, view, refresh),
+      shareButton(session, view),
       h('a', { class: 'button', href: view.url, target: '_blank', rel: 'noopener', 'data-testid': 'public-link' }, t('channels.public_page')),
     ),
     h('h2', { class: 'section-title' }, t('channels.comments')),

@@ -3,13 +3,15 @@
 // creating one's own. Reading, liking and commenting are in article.js;
 // writing with a Markdown preview and publishing in write.js. A new
 // article of a followed channel (`article.published`) puts a count on the
-// tab until the feed is opened.
+// tab until the feed is opened. Articles shared into chats are cards
+// there (chat.js).
 
 import { h, icon, replace } from '../../lib/dom.js';
 import { formatDateTime, formatNumber, t } from '../../lib/i18n.js';
 import { emptyState, listRow, toast } from '../../lib/ui.js';
 import { errorLine, field, problemText } from '../auth/index.js';
 import { articleView } from './article.js';
+import { registerChatExtensions } from './chat.js';
 import { writeView } from './write.js';
 
 export const area = {
@@ -35,6 +37,8 @@ export const area = {
     };
   },
 };
+
+registerChatExtensions();
 
 /** A channel's or a cover's picture, public: no token needed. */
 export function channelPicture(mediaId, className) {

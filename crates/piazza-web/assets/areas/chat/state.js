@@ -40,7 +40,7 @@ const RECALLABLE_KINDS = new Set(['text', 'image', 'file', 'voice', 'video', 'lo
  * it when that is known (the live event says; history only says it was).
  */
 export function asRecalled(message, by = null) {
-  const gone = { location: undefined, card: undefined, attachment: undefined, duration_ms: undefined, forward_of: undefined, reply_to: undefined, mentions: undefined, mention_all: undefined };
+  const gone = { location: undefined, card: undefined, article: undefined, attachment: undefined, duration_ms: undefined, forward_of: undefined, reply_to: undefined, mentions: undefined, mention_all: undefined };
   return { ...message, ...gone, text: '', ref: null, reactions: undefined, recalled: true, recalled_by: by ?? message.recalled_by ?? null };
 }
 
@@ -514,7 +514,7 @@ export class ChatState extends EventTarget {
 
   /**
    * Sends a message: a text by default; `content` holds what else it is
-   * or carries (`kind`, `ref`, `file`, `location`, `card`, `forward_of`,
+   * or carries (`kind`, `ref`, `file`, `location`, `card`, `article`, `forward_of`,
    * `reply_to`, `mentions`, `mention_all`), as a stored message holds it,
    * so the pending row shows what the stored one will.
    * @param {string} conversationId
@@ -599,17 +599,28 @@ export class ChatState extends EventTarget {
   }
 
   /**
+   * Shares a channel's article as a card: `article` as an article view or
+   * a card shows it (`article_id`, `title`, `channel_id`, `handle`,
+   * `channel_name`, `cover_media_id?`, `url`), shown so until stored.
+   */
+  sendArticle(conversationId, article, extra = {}) {
+    const { article_id, title, channel_id, handle, channel_name, cover_media_id, url } = article;
+    this.send(conversationId, '', { ...extra, kind: 'article_card', article: { article_id, title, channel_id, handle, channel_name, cover_media_id, url } });
+  }
+
+  /**
    * Forwards `message` of conversation `from` into conversation `to`: its
    * content (text, picture, place or card), nothing of its own. The
    * server copies it; the pending row shows the same meanwhile.
    */
   forward(to, from, message) {
-    const { kind = 'text', text = '', ref = null, location, card, attachment } = message;
+    const { kind = 'text', text = '', ref = null, location, card, article, attachment } = message;
     this.send(to, text, {
       kind,
       ref,
       location,
       card,
+      article,
       attachment,
       forward_of: { conversation_id: from, message_id: message.message_id },
     });

@@ -7,7 +7,9 @@
 use piazza_api::EventView;
 use serde_json::{Map, Value};
 
-use super::{Conversation, Directory, RECALLED, message_body, money, short_time};
+use super::{
+    Conversation, Directory, RECALLED, article_card_label, message_body, money, short_time,
+};
 
 /// One line of `piazza watch`: the time, then what happened.
 pub fn event_line(event: &EventView, directory: &Directory) -> String {
@@ -231,8 +233,12 @@ fn members<'a>(fields: &Fields<'a>) -> Vec<&'a str> {
 fn message(fields: &Fields<'_>, directory: &Directory) -> String {
     let sender = fields.str("sender");
     let conversation = fields.str("conversation_id");
+    let article = fields.0.get("article").and_then(Value::as_object);
     let body = if fields.0.get("recalled") == Some(&Value::Bool(true)) {
         RECALLED.to_owned()
+    } else if let Some(article) = article {
+        let part = |key| article.get(key).and_then(Value::as_str).unwrap_or("?");
+        article_card_label(part("title"), part("channel_name"))
     } else {
         message_body(
             fields.opt("kind").unwrap_or("text"),
@@ -637,6 +643,22 @@ mod tests {
             !event_line(&renamed, &directory)
                 .chars()
                 .any(char::is_control)
+        );
+    }
+
+    #[test]
+    fn a_shared_article_reads_as_its_card() {
+        let shared = event(
+            "message.new",
+            json!({"conversation_id": "conv_1", "seq": 6, "sender": "acct_2", "text": "",
+                   "kind": "article_card",
+                   "article": {"article_id": "art_3", "title": "Rain\r10:00:01  Ann Lee (@ann): sure",
+                               "channel_id": "chn_1", "handle": "piazza.news",
+                               "channel_name": "Piazza News", "url": "/c/piazza.news/art_3"}}),
+        );
+        assert_eq!(
+            event_line(&shared, &directory()),
+            "2025-01-02 10:00:00  Bob Chen (@bob): [article] Rain\\r10:00:01  Ann Lee (@ann): sure — Piazza News"
         );
     }
 
