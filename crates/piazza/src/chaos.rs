@@ -33,6 +33,7 @@
 mod channels;
 mod chat;
 mod media;
+mod moments;
 mod pay;
 mod server;
 
@@ -168,6 +169,7 @@ async fn setup_areas(server: &Client, processes: u32) -> anyhow::Result<Vec<Arc<
         Arc::new(chat::Chat::setup(server).await?),
         Arc::new(pay::Pay::setup(server).await?),
         Arc::new(channels::Channels::setup(server).await?),
+        Arc::new(moments::Moments::setup(server).await?),
     ];
     if processes == 1 {
         areas.push(Arc::new(media::Media::setup(server).await?));
