@@ -141,6 +141,23 @@ id_type!(
     /// A comment (or a reply to one) on a post in Moments.
     MomentCommentId, "cmt_", "moment comment"
 );
+id_type!(
+    /// A shop: its products, their variants and its orders.
+    ShopId, "shop_", "shop"
+);
+id_type!(
+    /// One product of a shop, sold in one or more variants.
+    ProductId, "prd_", "product"
+);
+id_type!(
+    /// One variant of a product (a size, a colour): what has a price and
+    /// stock and what an order's items name.
+    VariantId, "var_", "variant"
+);
+id_type!(
+    /// One order placed with a shop.
+    OrderId, "ord_", "order"
+);
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod limits;
 pub mod media;
 pub mod money;
+pub mod order;
 pub mod red_packet;
 pub mod store;
 pub mod time;
@@ -26,8 +27,8 @@ pub use cursor::{Cursor, CursorError, LogSeq};
 pub use event::{ConversationKind, Event, GroupRole, LogEntry, Message, Notice};
 pub use ids::{
     AccountId, ArticleId, ChannelId, CommentId, ContactRequestId, ConversationId, DeviceId,
-    EntryId, IdError, InviteId, MediaId, MerchantId, MessageId, MomentCommentId, MomentId,
-    PaymentId, RedPacketId, RefundId, TransactionId, TransferId,
+    EntryId, IdError, InviteId, MediaId, MerchantId, MessageId, MomentCommentId, MomentId, OrderId,
+    PaymentId, ProductId, RedPacketId, RefundId, ShopId, TransactionId, TransferId, VariantId,
 };
 pub use store::{Rejection, StoreError};
 pub use time::Timestamp;
