@@ -1,17 +1,21 @@
 //! The life of a shop's order: one state machine, with no I/O.
 //!
 //! ```text
-//!                 pay                ship                confirm / auto_confirm
-//!  place ──▶ PendingPayment ──▶ Paid ──────▶ Shipped ─────────────────────▶ Completed
-//!                 │                │                                          ▲
-//!      cancel /   │       cancel   │                     refund requests ─────┘
-//!      expire     ▼                ▼                     (within the window)
-//!             Cancelled ◀──────────┘
+//!                pay          ship            confirm (buyer), or auto_confirm
+//!                                             N days after shipping
+//!  place ─▶ PendingPayment ─▶ Paid ─────▶ Shipped ─────────────────────▶ Completed
+//!                │             │
+//!                │ cancel,     │ cancel: everything
+//!                │ expire      │ left in escrow back
+//!                ▼             ▼
+//!               Cancelled ◀────┘
 //!
-//!  refund request (in Paid, Shipped, Completed):
-//!      Requested ──approve──▶ Approved
-//!          │ ──reject───▶ Rejected
-//!          └──(the order is cancelled)──▶ Superseded
+//!  Paid, Shipped, and Completed within the refund window, take refund
+//!  requests; each has its own small life and none changes the order's:
+//!
+//!      Requested ──approve──────────▶ Approved  (money back to the buyer)
+//!          ├─────reject─────────────▶ Rejected
+//!          └─────the order cancelled▶ Superseded
 //! ```
 //!
 //! Every move is a pure function of the order, the command and the time,
@@ -1632,10 +1636,15 @@ mod tests {
             sold: i64,
         }
 
+        /// How many orders one life places; they share the buyer, the
+        /// shop and the variants, so they compete for stock.
+        const ORDERS: usize = 2;
+
         #[derive(Debug, Clone, PartialEq, Eq)]
         struct World {
             buyer: i64,
-            escrow: i64,
+            /// Each order's own escrow.
+            escrows: [i64; ORDERS],
             settlement: i64,
             stock: BTreeMap<VariantId, Stock>,
         }
@@ -1646,16 +1655,17 @@ mod tests {
         struct Refused;
 
         impl World {
-            fn balance(&mut self, account: OrderAccount) -> &mut i64 {
+            fn balance(&mut self, slot: usize, account: OrderAccount) -> &mut i64 {
                 match account {
                     OrderAccount::BuyerWallet => &mut self.buyer,
-                    OrderAccount::Escrow => &mut self.escrow,
+                    OrderAccount::Escrow => &mut self.escrows[slot],
                     OrderAccount::ShopSettlement => &mut self.settlement,
                 }
             }
 
-            /// Applies every effect or none, as one database transaction.
-            fn apply(&mut self, transition: &Transition) -> Result<(), Refused> {
+            /// Applies every effect of order `slot`'s transition or none,
+            /// as one database transaction.
+            fn apply(&mut self, slot: usize, transition: &Transition) -> Result<(), Refused> {
                 let mut next = self.clone();
                 for stock in &transition.stock {
                     let quantity = i64::from(stock.quantity);
@@ -1678,7 +1688,7 @@ mod tests {
                     assert!(row.reserved >= 0, "released or sold more than reserved");
                 }
                 for money in &transition.money {
-                    let from = next.balance(money.from);
+                    let from = next.balance(slot, money.from);
                     if *from < money.amount.get() {
                         // Only the buyer's wallet may be short; escrow and
                         // settlement must always hold what the order takes.
@@ -1686,14 +1696,14 @@ mod tests {
                         return Err(Refused);
                     }
                     *from -= money.amount.get();
-                    *next.balance(money.to) += money.amount.get();
+                    *next.balance(slot, money.to) += money.amount.get();
                 }
                 *self = next;
                 Ok(())
             }
 
             fn money(&self) -> i64 {
-                self.buyer + self.escrow + self.settlement
+                self.buyer + self.escrows.iter().sum::<i64>() + self.settlement
             }
         }
 
@@ -1728,9 +1738,9 @@ mod tests {
 
         fn a_move() -> impl Strategy<Value = Move> {
             prop_oneof![
-                4 => Just(Move::Pay),
-                4 => Just(Move::Ship),
-                3 => Just(Move::Confirm),
+                8 => Just(Move::Pay),
+                6 => Just(Move::Ship),
+                4 => Just(Move::Confirm),
                 2 => Just(Move::AutoConfirm),
                 1 => prop_oneof![Just(Party::Buyer), Just(Party::Shop)].prop_map(Move::Cancel),
                 1 => Just(Move::Expire),
@@ -1764,48 +1774,63 @@ mod tests {
             })
         }
 
-        /// Checks after every step that the model and the order agree and
+        /// Checks after every step that the model and the orders agree and
         /// that nothing was created, lost or overdrawn.
-        fn check(world: &World, start: &World, order: &Order) {
+        fn check(world: &World, start: &World, orders: &[Option<Order>]) {
             assert_eq!(world.money(), start.money(), "money is conserved");
-            assert!(world.buyer >= 0 && world.escrow >= 0 && world.settlement >= 0);
-            assert_eq!(world.escrow, order.escrow_minor());
-            assert_eq!(
-                world.settlement,
-                order.released_minor - order.refunded_from_settlement_minor
-            );
-            assert_eq!(
-                world.buyer,
-                start.buyer - order.paid_minor() + order.refunded_minor()
-            );
-            assert_eq!(order.check_invariants(), vec![]);
+            assert!(world.buyer >= 0 && world.settlement >= 0);
+            let placed = || orders.iter().flatten();
+            for (slot, order) in orders.iter().enumerate() {
+                let escrow = order.as_ref().map_or(0, Order::escrow_minor);
+                assert!(world.escrows[slot] >= 0);
+                assert_eq!(world.escrows[slot], escrow);
+            }
+            let kept: i64 = placed()
+                .map(|order| order.released_minor - order.refunded_from_settlement_minor)
+                .sum();
+            assert_eq!(world.settlement, kept);
+            let spent: i64 = placed()
+                .map(|order| order.paid_minor() - order.refunded_minor())
+                .sum();
+            assert_eq!(world.buyer, start.buyer - spent);
+            for order in placed() {
+                assert_eq!(order.check_invariants(), vec![]);
+            }
             for (variant, stock) in &world.stock {
-                let before = start.stock[variant];
-                let total = |s: Stock| s.available + s.reserved + s.sold;
-                assert_eq!(
-                    total(*stock),
-                    total(before),
-                    "stock of {variant} is conserved"
-                );
-                assert!(stock.available >= 0 && stock.reserved >= 0 && stock.sold >= 0);
-                let held = order
-                    .items
-                    .iter()
-                    .find(|item| item.variant == *variant)
-                    .map_or(0, |item| i64::from(item.quantity));
-                let (reserved, sold) = match order.stock_held() {
-                    Some(StockHeld::Reserved) => (held, 0),
-                    Some(StockHeld::Sold) => (0, held),
-                    None => (0, 0),
-                };
-                assert_eq!((stock.reserved, stock.sold), (reserved, sold));
+                check_stock(*variant, *stock, start.stock[variant], orders);
             }
         }
 
-        fn run(items: Vec<OrderItem>, wallet: i64, available: [i64; 3], moves: Vec<(i64, Move)>) {
-            let start = World {
+        /// One variant's stock: conserved, never negative, and reserved
+        /// and sold exactly as the orders say they hold it.
+        fn check_stock(variant: VariantId, stock: Stock, before: Stock, orders: &[Option<Order>]) {
+            let total = |s: Stock| s.available + s.reserved + s.sold;
+            assert_eq!(
+                total(stock),
+                total(before),
+                "stock of {variant} is conserved"
+            );
+            assert!(stock.available >= 0 && stock.reserved >= 0 && stock.sold >= 0);
+            let (mut reserved, mut sold) = (0, 0);
+            for order in orders.iter().flatten() {
+                let held = order
+                    .items
+                    .iter()
+                    .find(|item| item.variant == variant)
+                    .map_or(0, |item| i64::from(item.quantity));
+                match order.stock_held() {
+                    Some(StockHeld::Reserved) => reserved += held,
+                    Some(StockHeld::Sold) => sold += held,
+                    None => {}
+                }
+            }
+            assert_eq!((stock.reserved, stock.sold), (reserved, sold));
+        }
+
+        fn starting_world(wallet: i64, available: [i64; 3]) -> World {
+            World {
                 buyer: wallet,
-                escrow: 0,
+                escrows: [0; ORDERS],
                 settlement: 0,
                 stock: (1..=3)
                     .map(|row| {
@@ -1816,31 +1841,50 @@ mod tests {
                         (VariantId::from_row(row), stock)
                     })
                     .collect(),
-            };
+            }
+        }
+
+        fn run(
+            carts: Vec<Vec<OrderItem>>,
+            wallet: i64,
+            available: [i64; 3],
+            moves: Vec<(i64, usize, Move)>,
+        ) {
+            let start = starting_world(wallet, available);
             let mut world = start.clone();
             let mut now = at(0);
-            let placed = place(items, now, &policy()).expect("valid items");
-            if world.apply(&placed).is_err() {
-                assert_eq!(world, start, "a refused placing changes nothing");
-                return;
+            let mut orders: Vec<Option<Order>> = Vec::new();
+            for (slot, items) in carts.into_iter().enumerate() {
+                let placed = place(items, now, &policy()).expect("valid items");
+                let before = world.clone();
+                let kept = world.apply(slot, &placed).is_ok();
+                if !kept {
+                    assert_eq!(world, before, "a refused placing changes nothing");
+                }
+                orders.push(kept.then_some(placed.order));
+                check(&world, &start, &orders);
             }
-            let mut order = placed.order;
-            check(&world, &start, &order);
-            for (pause, next) in moves {
+            for (pause, slot, next) in moves {
                 now = Timestamp::from_unix_ms(now.unix_ms() + pause);
-                let before = (order.clone(), world.clone());
+                let Some(order) = orders[slot].clone() else {
+                    continue;
+                };
+                let before = world.clone();
                 match order.apply(&next.command(), now, &policy()) {
                     Ok(transition) => {
                         assert!(order.status.may_become(transition.order.status));
-                        if world.apply(&transition).is_ok() {
-                            order = transition.order;
+                        if world.apply(slot, &transition).is_ok() {
+                            orders[slot] = Some(transition.order);
                         } else {
-                            assert_eq!(world, before.1, "a refusal changes nothing");
+                            assert_eq!(world, before, "a refusal changes nothing");
                         }
                     }
-                    Err(_) => assert_eq!((&order, &world), (&before.0, &before.1)),
+                    Err(_) => {
+                        assert_eq!(orders[slot].as_ref(), Some(&order));
+                        assert_eq!(world, before);
+                    }
                 }
-                check(&world, &start, &order);
+                check(&world, &start, &orders);
             }
         }
 
@@ -1854,12 +1898,12 @@ mod tests {
 
             #[test]
             fn money_and_stock_are_conserved_on_every_path(
-                items in an_order(),
+                carts in proptest::collection::vec(an_order(), ORDERS),
                 wallet in prop_oneof![1 => 0i64..=20_000, 3 => Just(1_000_000)],
                 available in [stock(), stock(), stock()],
-                moves in proptest::collection::vec((a_pause(), a_move()), 0..40),
+                moves in proptest::collection::vec((a_pause(), 0..ORDERS, a_move()), 0..60),
             ) {
-                run(items, wallet, available, moves);
+                run(carts, wallet, available, moves);
             }
         }
     }
