@@ -33,6 +33,25 @@ pub const CARD_KIND: &str = "contact_card";
 /// The `kind` of a channel's article shared as a card (`extra.article`).
 pub const ARTICLE_CARD_KIND: &str = "article_card";
 
+/// Whether a message of `kind` (`None`: text) is one a member composed —
+/// text, media, a place, a card — as opposed to money's (a transfer, a red
+/// packet), which nothing may take back.
+pub fn is_composed(kind: Option<&str>) -> bool {
+    kind.is_none_or(|kind| COMPOSED_KINDS.contains(&kind))
+}
+
+/// Every `kind` a member composes besides text (see [`is_composed`]): what
+/// a recall takes back and a forward carries on.
+const COMPOSED_KINDS: [&str; 7] = [
+    IMAGE_KIND,
+    FILE_KIND,
+    VOICE_KIND,
+    VIDEO_KIND,
+    LOCATION_KIND,
+    CARD_KIND,
+    ARTICLE_CARD_KIND,
+];
+
 /// What a sender asks to send into a conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
@@ -256,9 +275,8 @@ fn forwarded(tx: &mut dyn Tx, sender: AccountId, source: MessageRef) -> Result<R
     let kind = match original.kind.as_deref() {
         None => None,
         Some(kind) => Some(
-            MEDIA_KINDS
+            COMPOSED_KINDS
                 .into_iter()
-                .chain([LOCATION_KIND, CARD_KIND, ARTICLE_CARD_KIND])
                 .find(|known| *known == kind)
                 .ok_or(Rejection::ForwardNotAllowed)?,
         ),

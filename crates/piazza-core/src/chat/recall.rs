@@ -8,7 +8,7 @@ use piazza_domain::event::{ConversationKind, Event, Message, Recall};
 use piazza_domain::store::StoreResult;
 use piazza_domain::{AccountId, ConversationId, MessageId, MessageText, Rejection};
 
-use super::IMAGE_KIND;
+use super::compose::is_composed;
 use crate::Core;
 use crate::engine::{Error, Lane, Result, Tx};
 
@@ -40,7 +40,8 @@ pub fn recall_message(
     let found = super::visible_message(tx.reads(), &membership, conversation, message)?;
     // Who may recall it is checked first, so that a recalled message
     // answers everyone else as any other message would.
-    let recallable = found.kind.is_none() || found.kind.as_deref() == Some(IMAGE_KIND);
+    // Anything a member composed; never money's.
+    let recallable = is_composed(found.kind.as_deref());
     let as_owner = membership.kind == ConversationKind::Group
         && crate::groups::role_of(tx.reads(), &membership, conversation, account)?.manages();
     let own = (found.sender == account).then_some(windows.own_s);

@@ -217,6 +217,7 @@ const ON_POSTGRES: &[&str] = &[
     "read_receipts::sending_counts_as_reading_without_a_receipt",
     "read_receipts::the_peer_learns_live_and_by_sync_only_when_the_position_advances",
     "recall::a_recalled_message_is_gone_for_every_member_everywhere",
+    "recall::files_places_and_cards_are_recalled_whole",
     "recall::late_foreign_and_money_recalls_change_nothing",
     "red_packets::a_signed_out_device_claims_nothing_though_its_session_was_remembered",
     "red_packets::an_equal_packet_runs_out_and_strangers_see_nothing",

@@ -248,3 +248,108 @@ async fn late_foreign_and_money_recalls_change_nothing() {
     assert!(!shown.recalled && shown.ref_.is_some());
     app.shut_down().await;
 }
+
+/// Whatever a member composed is theirs to take back, as the docs say
+/// and as WeChat does: a file, a place, a contact card, an article card,
+/// not only text and pictures. Each comes back recalled to the other
+/// member, with nothing of it left (no attachment, place or card), and a
+/// recalled file is no longer served to them.
+#[tokio::test]
+async fn files_places_and_cards_are_recalled_whole() {
+    let app = spawn_app().await;
+    let (users, conversation) = group_of(&app, "Kinds", &["ann", "bob", "cat"]).await;
+    let (ann, bob, cat) = (&users[0], &users[1], &users[2]);
+    let (file, _) = ann
+        .client
+        .upload_file(b"a plan".to_vec(), Some("plan.txt"))
+        .await
+        .unwrap();
+    let channel = ann
+        .client
+        .create_channel(&piazza_api::CreateChannel {
+            handle: "ann.news".to_owned(),
+            name: "Ann's News".to_owned(),
+            description: String::new(),
+            avatar_media_id: None,
+        })
+        .await
+        .unwrap()
+        .channel_id;
+    let article = ann
+        .client
+        .publish_article(
+            &channel,
+            &piazza_api::PublishArticle {
+                title: "News".to_owned(),
+                body_markdown: "Words.".to_owned(),
+                cover_media_id: None,
+            },
+        )
+        .await
+        .unwrap()
+        .article_id;
+    let contents = [
+        piazza_api::MessageContent {
+            media_id: Some(file.media_id.clone()),
+            kind: Some("file".to_owned()),
+            ..Default::default()
+        },
+        piazza_api::MessageContent {
+            location: Some(piazza_api::LocationView {
+                lat: 45.46,
+                lon: 9.19,
+                name: Some("Duomo".to_owned()),
+            }),
+            ..Default::default()
+        },
+        piazza_api::MessageContent {
+            card: Some(piazza_api::CardRequest {
+                account_id: cat.account_id.clone(),
+            }),
+            ..Default::default()
+        },
+        piazza_api::MessageContent {
+            article_id: Some(article),
+            ..Default::default()
+        },
+    ];
+    bob.client
+        .media(&file.media_id)
+        .await
+        .expect_err("not shown before it is sent");
+    for (index, content) in contents.into_iter().enumerate() {
+        let (sent, _) = ann
+            .client
+            .send(&conversation, &format!("k-{index}"), content)
+            .await
+            .unwrap();
+        let before = seen(bob, &conversation, sent.seq).await.unwrap();
+        let kind = before.kind.clone();
+        let shown = before.attachment.is_some()
+            || before.location.is_some()
+            || before.card.is_some()
+            || before.article.is_some();
+        assert!(shown, "{kind} arrives with its content");
+        if kind == "file" {
+            bob.client
+                .media(&file.media_id)
+                .await
+                .expect("shown while sent");
+        }
+        let recalled = ann
+            .client
+            .recall_message(&conversation, &sent.message_id)
+            .await
+            .unwrap_or_else(|error| panic!("{kind} is recalled: {error}"));
+        assert!(recalled.recalled);
+        let after = seen(bob, &conversation, sent.seq).await.unwrap();
+        assert!(after.recalled && after.kind == kind, "{kind}: {after:?}");
+        let left = after.attachment.is_some()
+            || after.location.is_some()
+            || after.card.is_some()
+            || after.article.is_some();
+        assert!(!left, "nothing of the {kind} is left: {after:?}");
+    }
+    let gone = bob.client.media(&file.media_id).await;
+    assert_problem(&gone.unwrap_err(), 404, "media_not_found");
+}

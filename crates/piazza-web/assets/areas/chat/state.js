@@ -33,7 +33,7 @@ const RECALL_MS = 2 * 60 * 1000;
 /** How long a group's owner may recall anyone's message (`limits.group_recall_window_s`). */
 const GROUP_RECALL_MS = 24 * 60 * 60 * 1000;
 /** The kinds of message a recall takes back (never money's). */
-const RECALLABLE_KINDS = new Set(['text', 'image', 'file', 'voice', 'video', 'location', 'contact_card']);
+const RECALLABLE_KINDS = new Set(['text', 'image', 'file', 'voice', 'video', 'location', 'contact_card', 'article_card']);
 
 /**
  * A message as a recall leaves it: no text, no picture, and who recalled
