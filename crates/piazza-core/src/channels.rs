@@ -411,7 +411,7 @@ pub fn role_of(read: &mut dyn Read, channel: &Channel, account: AccountId) -> Re
 
 /// `media` if `account` uploaded it and it is a picture (an avatar, a
 /// cover); `MediaNotFound` for another's, as for an unknown id.
-fn own_picture(
+pub(crate) fn own_picture(
     read: &mut dyn Read,
     account: AccountId,
     media: MediaId,

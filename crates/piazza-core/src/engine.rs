@@ -15,7 +15,7 @@ use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
 use crate::{
     accounts, blocks, channels, chat, contact_codes, contacts, groups, login_requests, media,
-    moments, pay, presence, profiles,
+    moments, pay, presence, profiles, shops,
 };
 
 /// What a job answers, typed again by [`crate::Core`].
@@ -113,6 +113,7 @@ pub trait Tx:
     + pay::Writes
     + presence::Writes
     + profiles::Writes
+    + shops::Writes
 {
     /// The clock of the transaction (one per batch).
     fn now(&self) -> Timestamp;
@@ -169,6 +170,7 @@ pub trait Read:
     + pay::Reads
     + presence::Reads
     + profiles::Reads
+    + shops::Reads
 {
 }
 
@@ -186,6 +188,7 @@ impl<T> Read for T where
         + pay::Reads
         + presence::Reads
         + profiles::Reads
+        + shops::Reads
         + ?Sized
 {
 }

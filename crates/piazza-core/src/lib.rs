@@ -23,6 +23,7 @@ pub mod moments;
 pub mod pay;
 pub mod presence;
 pub mod profiles;
+pub mod shops;
 
 use std::path::Path;
 use std::sync::Arc;

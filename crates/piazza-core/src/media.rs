@@ -187,6 +187,7 @@ pub fn visible(
         || audience.in_viewers_messages
         || crate::moments::shows_media(read, viewer, media, Timestamp::now())?
         || (reading != Reading::Original && read.is_channel_media(media)?)
+        || (reading != Reading::Original && read.is_shop_media(media)?)
     {
         Ok(found)
     } else {

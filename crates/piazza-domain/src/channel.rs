@@ -91,7 +91,7 @@ impl fmt::Display for Handle {
 /// Text trimmed, within `max` characters, not empty unless `allow_empty`,
 /// with no control character (or none but line breaks and tabs, for
 /// `prose`).
-fn text(
+pub(crate) fn text(
     field: &'static str,
     code: &'static str,
     raw: &str,
@@ -144,6 +144,7 @@ macro_rules! channel_text {
         }
     };
 }
+pub(crate) use channel_text;
 
 channel_text!(
     /// A channel's name ("Piazza News"); one line.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::{
     AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
-    Emoji, LogSeq, MediaId, MerchantId, MessageId, MessageText, MomentCommentId, MomentId,
-    PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username,
+    Emoji, LogSeq, MediaId, MerchantId, MessageId, MessageText, MomentCommentId, MomentId, OrderId,
+    PaymentId, RedPacketId, RefundId, Seq, ShopId, Timestamp, TransactionId, TransferId, Username,
 };
 
 #[cfg(any(test, feature = "examples"))]
@@ -432,6 +432,9 @@ pub enum Event {
         cover_media_id: Option<MediaId>,
         published_at: Timestamp,
     },
+    /// A shop order moved (the buyer's log and every staff member's of
+    /// the shop, the owner's included).
+    OrderUpdated(OrderEvent),
     /// Someone liked a post in Moments (its author's log; never one's own
     /// like of one's own post).
     MomentLiked {
@@ -479,6 +482,30 @@ pub struct PaymentEvent {
     /// than the buyer paying a scanned merchant code). False in entries
     /// logged before it was kept.
     pub collected: bool,
+}
+
+/// What happened to a shop order, as the logs keep it: enough for a list
+/// of orders to update its line without a read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderEvent {
+    pub order_id: OrderId,
+    pub shop_id: ShopId,
+    /// The shop's name when it happened.
+    pub shop_name: String,
+    pub buyer: AccountId,
+    /// What happened: `placed`, `paid`, `shipped`, `confirmed`,
+    /// `auto_confirmed`, `cancelled`, `expired`, `refund_requested`,
+    /// `refund_approved`, `refund_rejected`.
+    pub action: String,
+    /// The order's status after it (`OrderStatus::as_str`).
+    pub status: String,
+    pub total_minor: i64,
+    pub currency: String,
+    /// Refunded so far, in all.
+    pub refunded_minor: i64,
+    /// For a refund request's moves: its index in the order and amount.
+    pub refund_index: Option<u32>,
+    pub refund_minor: Option<i64>,
 }
 
 /// A red packet event as the logs keep it.
@@ -564,6 +591,7 @@ impl Event {
             Event::MomentCommented { .. } => "moment.commented",
             Event::PinChanged { .. } => "wallet.pin_changed",
             Event::ArticlePublished { .. } => "article.published",
+            Event::OrderUpdated(_) => "order.updated",
         }
     }
 }

@@ -63,6 +63,9 @@ pub enum LedgerAccountKind {
     MerchantSettlement,
     /// Fees Piazza has collected.
     Fees,
+    /// What one shop order's buyer paid and the shop has not been given
+    /// (or refunded) yet.
+    OrderEscrow,
 }
 
 impl LedgerAccountKind {
@@ -77,18 +80,20 @@ impl LedgerAccountKind {
             | LedgerAccountKind::TransfersInFlight
             | LedgerAccountKind::RedPacketEscrow
             | LedgerAccountKind::MerchantSettlement
-            | LedgerAccountKind::Fees => true,
+            | LedgerAccountKind::Fees
+            | LedgerAccountKind::OrderEscrow => true,
         }
     }
 
     /// Every kind, for parsing and for checks that must cover them all.
-    pub const ALL: [LedgerAccountKind; 6] = [
+    pub const ALL: [LedgerAccountKind; 7] = [
         LedgerAccountKind::UserWallet,
         LedgerAccountKind::Gateway,
         LedgerAccountKind::TransfersInFlight,
         LedgerAccountKind::RedPacketEscrow,
         LedgerAccountKind::MerchantSettlement,
         LedgerAccountKind::Fees,
+        LedgerAccountKind::OrderEscrow,
     ];
 
     /// Reads back a name written by [`LedgerAccountKind::as_str`].
@@ -107,6 +112,7 @@ impl LedgerAccountKind {
             LedgerAccountKind::RedPacketEscrow => "red_packet_escrow",
             LedgerAccountKind::MerchantSettlement => "merchant_settlement",
             LedgerAccountKind::Fees => "fees",
+            LedgerAccountKind::OrderEscrow => "order_escrow",
         }
     }
 }
@@ -152,6 +158,11 @@ impl LedgerAccountRef {
             merchant_row,
             currency,
         )
+    }
+
+    /// The escrow of one shop order, by the order's row.
+    pub fn order_escrow(order_row: i64, currency: Currency) -> LedgerAccountRef {
+        LedgerAccountRef::new(LedgerAccountKind::OrderEscrow, order_row, currency)
     }
 
     /// Rebuilds a reference the store wrote; not for outside input.
@@ -259,11 +270,18 @@ pub enum OperationKind {
     RedPacketRefunded,
     MerchantPayment,
     MerchantRefund,
+    /// A buyer paid a shop order into its escrow.
+    OrderPaid,
+    /// An order's escrow went to its shop (confirmed or auto-confirmed).
+    OrderReleased,
+    /// Money of an order went back to its buyer (a cancellation or an
+    /// approved refund), from escrow or from the shop's settlement.
+    OrderRefunded,
 }
 
 impl OperationKind {
     /// Every kind, for parsing and for checks that must cover them all.
-    pub const ALL: [OperationKind; 11] = [
+    pub const ALL: [OperationKind; 14] = [
         OperationKind::TopUp,
         OperationKind::Withdrawal,
         OperationKind::TransferSent,
@@ -275,6 +293,9 @@ impl OperationKind {
         OperationKind::RedPacketRefunded,
         OperationKind::MerchantPayment,
         OperationKind::MerchantRefund,
+        OperationKind::OrderPaid,
+        OperationKind::OrderReleased,
+        OperationKind::OrderRefunded,
     ];
 
     /// Reads back a name written by [`OperationKind::as_str`].
@@ -298,6 +319,9 @@ impl OperationKind {
             OperationKind::RedPacketRefunded => "red_packet_refunded",
             OperationKind::MerchantPayment => "merchant_payment",
             OperationKind::MerchantRefund => "merchant_refund",
+            OperationKind::OrderPaid => "order_paid",
+            OperationKind::OrderReleased => "order_released",
+            OperationKind::OrderRefunded => "order_refunded",
         }
     }
 }

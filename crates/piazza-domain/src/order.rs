@@ -50,7 +50,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::ids::VariantId;
-use crate::ledger::{LedgerAccountRef, Posting};
+use crate::ledger::{LedgerAccountRef, LedgerError, OperationKind, Posting, Transaction};
 use crate::money::{AMOUNT_MINOR_MAX, AmountMinor};
 use crate::time::Timestamp;
 
@@ -406,6 +406,25 @@ impl MoneyMove {
             Posting::debit(account(self.from), self.amount),
             Posting::credit(account(self.to), self.amount),
         ]
+    }
+
+    /// What the ledger calls this move: paying into escrow, releasing it
+    /// to the shop, or giving money back to the buyer.
+    pub fn operation(&self) -> OperationKind {
+        match (self.from, self.to) {
+            (_, OrderAccount::BuyerWallet) => OperationKind::OrderRefunded,
+            (_, OrderAccount::ShopSettlement) => OperationKind::OrderReleased,
+            (_, OrderAccount::Escrow) => OperationKind::OrderPaid,
+        }
+    }
+
+    /// This move as one balanced ledger transaction; `Err` only if
+    /// `account` names one account twice or mixes currencies (a bug).
+    pub fn transaction(
+        &self,
+        account: impl Fn(OrderAccount) -> LedgerAccountRef,
+    ) -> Result<Transaction, LedgerError> {
+        Transaction::new(self.operation(), self.postings(account).to_vec())
     }
 }
 

@@ -206,6 +206,44 @@ pub enum Rejection {
     NotChannelEditor,
     #[error("no such article")]
     ArticleNotFound,
+    /// A shop, or a shop the caller may not manage where managing is
+    /// asked.
+    #[error("no such shop")]
+    ShopNotFound,
+    #[error("that handle is taken by another shop")]
+    ShopHandleTaken,
+    #[error("only the shop's owner may do this")]
+    NotShopOwner,
+    #[error("only the shop's owner or its staff may do this")]
+    NotShopStaff,
+    /// A product, or an unlisted one shown to a buyer.
+    #[error("no such product")]
+    ProductNotFound,
+    #[error("no such variant")]
+    VariantNotFound,
+    #[error("the shop already has a variant with SKU {sku}")]
+    SkuTaken { sku: String },
+    #[error("variant {variant} is not sold by this shop, or no longer listed")]
+    VariantUnavailable { variant: crate::VariantId },
+    #[error("only {available} of variant {variant} are available")]
+    OutOfStock {
+        variant: crate::VariantId,
+        available: i64,
+    },
+    #[error("the stock of variant {variant} would go below zero ({available} available)")]
+    StockBelowZero {
+        variant: crate::VariantId,
+        available: i64,
+    },
+    /// An order, or one the caller is neither the buyer of nor staff of
+    /// its shop for: the same answer, so ids tell nothing.
+    #[error("no such order")]
+    OrderNotFound,
+    #[error("only the order's buyer may do this")]
+    NotOrderBuyer,
+    /// The order's state machine refused the move (`OrderError::code`).
+    #[error("{0}")]
+    Order(crate::order::OrderError),
 }
 
 #[derive(Debug, thiserror::Error)]

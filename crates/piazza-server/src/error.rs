@@ -192,8 +192,45 @@ impl From<Rejection> for ApiError {
             Rejection::NotChannelOwner => (StatusCode::FORBIDDEN, "not_channel_owner"),
             Rejection::NotChannelEditor => (StatusCode::FORBIDDEN, "not_channel_editor"),
             Rejection::ArticleNotFound => (StatusCode::NOT_FOUND, "article_not_found"),
+            Rejection::ShopNotFound => (StatusCode::NOT_FOUND, "shop_not_found"),
+            Rejection::ShopHandleTaken => (StatusCode::CONFLICT, "handle_taken"),
+            Rejection::NotShopOwner => (StatusCode::FORBIDDEN, "not_shop_owner"),
+            Rejection::NotShopStaff => (StatusCode::FORBIDDEN, "not_shop_staff"),
+            Rejection::ProductNotFound => (StatusCode::NOT_FOUND, "product_not_found"),
+            Rejection::VariantNotFound => (StatusCode::NOT_FOUND, "variant_not_found"),
+            Rejection::SkuTaken { .. } => (StatusCode::CONFLICT, "sku_taken"),
+            Rejection::VariantUnavailable { .. } => (StatusCode::CONFLICT, "variant_unavailable"),
+            Rejection::OutOfStock { .. } => (StatusCode::CONFLICT, "out_of_stock"),
+            Rejection::StockBelowZero { .. } => (StatusCode::CONFLICT, "stock_below_zero"),
+            Rejection::OrderNotFound => (StatusCode::NOT_FOUND, "order_not_found"),
+            Rejection::NotOrderBuyer => (StatusCode::FORBIDDEN, "not_order_buyer"),
+            Rejection::Order(ref error) => (order_status(error), error.code()),
         };
         ApiError::new(status, code, detail)
+    }
+}
+
+/// The status of an order's refusal: a move its state forbids, or money
+/// it cannot give, is a conflict with the order as it stands; a bad
+/// value in the request is the request's.
+fn order_status(error: &piazza_domain::order::OrderError) -> StatusCode {
+    use piazza_domain::order::OrderError as E;
+    match error {
+        E::InvalidItemCount { .. }
+        | E::InvalidQuantity { .. }
+        | E::DuplicateVariant { .. }
+        | E::TotalTooLarge
+        | E::InvalidCarrier
+        | E::InvalidTracking
+        | E::InvalidRefundReason => StatusCode::UNPROCESSABLE_ENTITY,
+        E::UnknownRefundRequest { .. } => StatusCode::NOT_FOUND,
+        E::InvalidState { .. }
+        | E::PaymentDeadlinePassed { .. }
+        | E::TooEarly { .. }
+        | E::RefundWindowClosed
+        | E::TooManyRefundRequests
+        | E::RefundTooLarge { .. }
+        | E::RefundRequestDecided { .. } => StatusCode::CONFLICT,
     }
 }
 

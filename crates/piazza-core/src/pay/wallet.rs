@@ -15,8 +15,8 @@ use piazza_domain::store::{
     StatementEntry, StoreError, StoreResult,
 };
 use piazza_domain::{
-    AccountId, EntryId, PaymentId, RedPacketId, RefundId, Rejection, Timestamp, TransactionId,
-    TransferId, limits,
+    AccountId, EntryId, OrderId, PaymentId, RedPacketId, RefundId, Rejection, Timestamp,
+    TransactionId, TransferId, limits,
 };
 
 use crate::Core;
@@ -166,6 +166,9 @@ pub enum KeyAnswer {
         /// The payment's refunded total after this refund.
         refunded_minor: i64,
     },
+    /// A shop order placed or moved: the key answers the order as it
+    /// stands when replayed.
+    Order(OrderId),
 }
 
 impl KeyAnswer {
@@ -184,6 +187,7 @@ impl KeyAnswer {
             KeyAnswer::Transfer(transfer) => vec![("transfer_id", transfer.row())],
             KeyAnswer::RedPacket(packet) => vec![("red_packet_id", packet.row())],
             KeyAnswer::Payment(payment) => vec![("payment_id", payment.row())],
+            KeyAnswer::Order(order) => vec![("order_id", order.row())],
             KeyAnswer::Refund {
                 refund_id,
                 amount_minor,
@@ -212,7 +216,9 @@ impl KeyAnswer {
                 refunded_minor: field("refunded_minor")?,
             });
         }
-        let answer = if let Some(transfer) = field("transfer_id") {
+        let answer = if let Some(order) = field("order_id") {
+            KeyAnswer::Order(OrderId::from_row(order))
+        } else if let Some(transfer) = field("transfer_id") {
             KeyAnswer::Transfer(TransferId::from_row(transfer))
         } else if let Some(packet) = field("red_packet_id") {
             KeyAnswer::RedPacket(RedPacketId::from_row(packet))

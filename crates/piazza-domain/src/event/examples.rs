@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use super::{
-    AccountRef, ConversationKind, Event, Extra, GroupRole, Message, MessageRef, Named,
+    AccountRef, ConversationKind, Event, Extra, GroupRole, Message, MessageRef, Named, OrderEvent,
     PaymentEvent, RedPacketEvent, TransferEvent, WalletMovement,
 };
 use crate::{
     AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
     Emoji, Location, MediaId, MerchantId, MessageId, MessageText, MomentCommentId, MomentId,
-    PaymentId, RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username,
+    OrderId, PaymentId, RedPacketId, RefundId, Seq, ShopId, Timestamp, TransactionId, TransferId,
+    Username,
 };
 
 /// Every example, by a name unique among them. Every variant of [`Event`]
@@ -83,6 +84,7 @@ pub fn covers(event: &Event) -> &'static str {
         | Event::PaymentConfirmationRequested(_)
         | Event::PaymentDeclined(_)
         | Event::PaymentExpired(_)
+        | Event::OrderUpdated(_)
         | Event::PinReset { .. }
         | Event::PinChanged { .. }
         | Event::ArticlePublished { .. }
@@ -525,6 +527,22 @@ fn payment(refund: Option<i64>, merchant_name: Option<&str>, collected: bool) ->
     }
 }
 
+fn order(action: &str, status: &str, refund: Option<(u32, i64)>) -> OrderEvent {
+    OrderEvent {
+        order_id: OrderId::from_row(14),
+        shop_id: ShopId::from_row(15),
+        shop_name: "Nonna's Pasta".into(),
+        buyer: account(1),
+        action: action.into(),
+        status: status.into(),
+        total_minor: 1_250,
+        currency: "CNY".into(),
+        refunded_minor: refund.map_or(0, |(_, amount)| amount),
+        refund_index: refund.map(|(index, _)| index),
+        refund_minor: refund.map(|(_, amount)| amount),
+    }
+}
+
 fn money() -> Vec<(&'static str, Event)> {
     let movement = WalletMovement {
         transaction_id: TransactionId::from_row(21),
@@ -589,6 +607,14 @@ fn money() -> Vec<(&'static str, Event)> {
         (
             "payment expired",
             Event::PaymentExpired(payment(None, shop, true)),
+        ),
+        (
+            "order placed",
+            Event::OrderUpdated(order("placed", "pending_payment", None)),
+        ),
+        (
+            "order refund approved",
+            Event::OrderUpdated(order("refund_approved", "shipped", Some((0, 300)))),
         ),
         (
             "pin reset",

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use crate::event as domain;
 use crate::{
     AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
-    Emoji, MediaId, MerchantId, MessageId, MessageText, MomentCommentId, MomentId, PaymentId,
-    RedPacketId, RefundId, Seq, Timestamp, TransactionId, TransferId, Username,
+    Emoji, MediaId, MerchantId, MessageId, MessageText, MomentCommentId, MomentId, OrderId,
+    PaymentId, RedPacketId, RefundId, Seq, ShopId, Timestamp, TransactionId, TransferId, Username,
 };
 
 /// One event as engines keep it. Read one back with `Event::from`
@@ -296,6 +296,8 @@ pub enum Event {
     PaymentDeclined(Payment),
     #[serde(rename = "payment.expired")]
     PaymentExpired(Payment),
+    #[serde(rename = "order.updated")]
+    OrderUpdated(Order),
     #[serde(rename = "wallet.pin_reset")]
     PinReset {
         #[serde(rename = "effective_at")]
@@ -615,6 +617,40 @@ pub struct RedPacket {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    #[serde(rename = "order_id")]
+    pub order_id: OrderId,
+    #[serde(rename = "shop_id")]
+    pub shop_id: ShopId,
+    #[serde(rename = "shop_name")]
+    pub shop_name: String,
+    #[serde(rename = "buyer")]
+    pub buyer: AccountId,
+    #[serde(rename = "action")]
+    pub action: String,
+    #[serde(rename = "status")]
+    pub status: String,
+    #[serde(rename = "total_minor")]
+    pub total_minor: i64,
+    #[serde(rename = "currency")]
+    pub currency: String,
+    #[serde(rename = "refunded_minor")]
+    pub refunded_minor: i64,
+    #[serde(
+        rename = "refund_index",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub refund_index: Option<u32>,
+    #[serde(
+        rename = "refund_minor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub refund_minor: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     #[serde(rename = "payment_id")]
     pub payment_id: PaymentId,
@@ -684,7 +720,7 @@ event_twins! {
     newtype: MessageNew, WalletCredited, WalletDebited, TransferSent, TransferReceived,
         TransferAccepted, TransferDeclined, TransferReturned, RedPacketClaimed,
         RedPacketRefunded, PaymentSent, PaymentReceived, PaymentRefunded,
-        PaymentConfirmationRequested, PaymentDeclined, PaymentExpired;
+        PaymentConfirmationRequested, PaymentDeclined, PaymentExpired, OrderUpdated;
     with_fields:
         ConversationCreated {
             conversation_id, kind, title, owner, members, avatar_media_id, admins, announcement
@@ -871,6 +907,10 @@ struct_twins!(WalletMovement <=> WalletMovement {
 struct_twins!(TransferEvent <=> Transfer { transfer_id, from, to, amount_minor, currency, status });
 struct_twins!(RedPacketEvent <=> RedPacket {
     red_packet_id, conversation_id, sender, claimer, amount_minor, currency,
+});
+struct_twins!(OrderEvent <=> Order {
+    order_id, shop_id, shop_name, buyer, action, status, total_minor, currency, refunded_minor,
+    refund_index, refund_minor,
 });
 struct_twins!(PaymentEvent <=> Payment {
     payment_id, merchant_id, buyer, amount_minor, currency, refund_id, merchant_name, collected,

@@ -1,0 +1,359 @@
+//! Shops, their staff, products and variants: opening a shop, naming
+//! staff, adding and changing products, prices and stock, and what a
+//! buyer or the shop's staff sees of them.
+
+use piazza_domain::shop::{self, Handle};
+use piazza_domain::store::{Page, StoreResult};
+use piazza_domain::{AccountId, MediaId, ProductId, Rejection, ShopId, VariantId};
+
+use super::{
+    NewProduct, NewShop, Product, ProductPatch, ProductQuery, Shop, StockChange, Variant,
+    VariantPatch, is_staff, managed, shop_of,
+};
+use crate::Core;
+use crate::accounts::page;
+use crate::channels::own_picture;
+use crate::engine::{Read, Result, Tx};
+
+/// A shop as one account sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopView {
+    pub shop: Shop,
+    /// The viewer owns it or is its staff.
+    pub manages: bool,
+    /// Its staff, shown to those who manage it only (empty otherwise).
+    pub staff: Vec<AccountId>,
+}
+
+/// A product with its variants, as one account sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductView {
+    pub product: Product,
+    pub shop: Shop,
+    pub variants: Vec<Variant>,
+}
+
+/// `owner` opens a shop, with a merchant of the same name for its
+/// takings; its handle must be no other shop's.
+pub fn create_shop(tx: &mut dyn Tx, owner: AccountId, new: &NewShop) -> Result<ShopId> {
+    if tx.owned_shops_for_update(owner)? >= shop::SHOPS_PER_OWNER_MAX {
+        return Err(Rejection::TooMany {
+            what: "shops",
+            max: shop::SHOPS_PER_OWNER_MAX,
+        }
+        .into());
+    }
+    if let Some(logo) = new.logo {
+        own_picture(tx.reads(), owner, logo, "shop logo")?;
+    }
+    let now = tx.now();
+    let merchant = tx.insert_merchant(owner, new.name.as_str(), "", now)?;
+    Ok(tx
+        .insert_shop(owner, new, merchant, now)?
+        .ok_or(Rejection::ShopHandleTaken)?)
+}
+
+pub fn shop_view(read: &mut dyn Read, viewer: AccountId, shop: ShopId) -> Result<ShopView> {
+    let found = shop_of(read, shop)?;
+    let manages = is_staff(read, &found, viewer)?;
+    let staff = if manages {
+        read.shop_staff(shop)?
+    } else {
+        Vec::new()
+    };
+    Ok(ShopView {
+        shop: found,
+        manages,
+        staff,
+    })
+}
+
+/// The owner names `member` staff of `shop` (`on`) or no longer. Staff is
+/// one of the owner's contacts, with no block either way; anyone else is
+/// `AccountNotFound`, as an id no account has.
+pub fn set_staff(
+    tx: &mut dyn Tx,
+    actor: AccountId,
+    shop: ShopId,
+    member: AccountId,
+    on: bool,
+) -> Result<()> {
+    let found = shop_of(tx.reads(), shop)?;
+    if found.owner != actor {
+        return Err(Rejection::NotShopOwner.into());
+    }
+    if member == actor {
+        return Err(Rejection::SelfTarget.into());
+    }
+    if !on {
+        tx.delete_shop_staff(shop, member)?;
+        return Ok(());
+    }
+    if !tx.reads().are_contacts(actor, member)? || tx.reads().blocked_between(actor, member)? {
+        return Err(Rejection::AccountNotFound.into());
+    }
+    if tx.reads().is_shop_staff(shop, member)? {
+        return Ok(());
+    }
+    if tx.reads().shop_staff(shop)?.len() >= shop::STAFF_PER_SHOP_MAX {
+        return Err(Rejection::TooMany {
+            what: "staff per shop",
+            max: shop::STAFF_PER_SHOP_MAX,
+        }
+        .into());
+    }
+    let now = tx.now();
+    tx.insert_shop_staff(shop, member, now)?;
+    Ok(())
+}
+
+/// Each of `media` must be a picture `actor` uploaded, each once.
+fn own_pictures(read: &mut dyn Read, actor: AccountId, media: &[MediaId]) -> Result<()> {
+    for (index, picture) in media.iter().enumerate() {
+        if media[..index].contains(picture) {
+            return Err(Rejection::MediaKindMismatch {
+                kind: "product picture",
+                needs: "each picture once",
+            }
+            .into());
+        }
+        own_picture(read, actor, *picture, "product picture")?;
+    }
+    Ok(())
+}
+
+/// Staff adds a product with its variants; every SKU new to the shop.
+pub fn add_product(
+    tx: &mut dyn Tx,
+    actor: AccountId,
+    shop: ShopId,
+    new: &NewProduct,
+) -> Result<(ProductId, Vec<Variant>)> {
+    managed(tx.reads(), shop, actor)?;
+    own_pictures(tx.reads(), actor, &new.media)?;
+    if tx.products_for_update(shop)? >= shop::PRODUCTS_PER_SHOP_MAX {
+        return Err(Rejection::TooMany {
+            what: "products per shop",
+            max: shop::PRODUCTS_PER_SHOP_MAX,
+        }
+        .into());
+    }
+    let now = tx.now();
+    let product = tx.insert_product(shop, new, now)?;
+    for variant in &new.variants {
+        tx.insert_variant(shop, product, variant)?
+            .ok_or_else(|| Rejection::SkuTaken {
+                sku: variant.sku.as_str().to_owned(),
+            })?;
+    }
+    let variants = tx.reads().variants_of(product)?;
+    Ok((product, variants))
+}
+
+fn product_of(read: &mut dyn Read, product: ProductId) -> Result<Product> {
+    Ok(read.product(product)?.ok_or(Rejection::ProductNotFound)?)
+}
+
+/// `product` as `viewer` sees it: any listed product, and an unlisted
+/// one to its shop's staff only (`ProductNotFound` to anyone else).
+pub fn product_view(
+    read: &mut dyn Read,
+    viewer: Option<AccountId>,
+    product: ProductId,
+) -> Result<ProductView> {
+    let found = product_of(read, product)?;
+    let shop = shop_of(read, found.shop_id)?;
+    if !found.listed {
+        let staff = match viewer {
+            Some(viewer) => is_staff(read, &shop, viewer)?,
+            None => false,
+        };
+        if !staff {
+            return Err(Rejection::ProductNotFound.into());
+        }
+    }
+    Ok(ProductView {
+        variants: read.variants_of(product)?,
+        product: found,
+        shop,
+    })
+}
+
+/// Staff changes a product's text, pictures or listing.
+pub fn update_product(
+    tx: &mut dyn Tx,
+    actor: AccountId,
+    product: ProductId,
+    patch: &ProductPatch,
+) -> Result<ProductView> {
+    let found = product_of(tx.reads(), product)?;
+    managed(tx.reads(), found.shop_id, actor).map_err(|_| Rejection::ProductNotFound)?;
+    if let Some(media) = &patch.media {
+        // Pictures it shows already stay, whoever of the staff added them.
+        let new: Vec<MediaId> = media
+            .iter()
+            .copied()
+            .filter(|picture| !found.media.contains(picture))
+            .collect();
+        own_pictures(tx.reads(), actor, &new)?;
+    }
+    let now = tx.now();
+    tx.update_product(product, patch, now)?;
+    product_view(tx.reads(), Some(actor), product)
+}
+
+/// Staff changes a variant's name, price or available stock (set, or
+/// moved by a delta; never below zero nor past `shop::STOCK_MAX`).
+pub fn update_variant(
+    tx: &mut dyn Tx,
+    actor: AccountId,
+    variant: VariantId,
+    patch: &VariantPatch,
+) -> Result<Variant> {
+    let found = tx
+        .variant_for_update(variant)?
+        .ok_or(Rejection::VariantNotFound)?;
+    managed(tx.reads(), found.shop_id, actor).map_err(|_| Rejection::VariantNotFound)?;
+    tx.update_variant(variant, patch)?;
+    if let Some(change) = patch.stock {
+        let delta = match change {
+            StockChange::Set(count) => count - found.available,
+            StockChange::Delta(delta) => delta,
+        };
+        if delta != 0 && tx.add_available(variant, delta)?.is_none() {
+            return Err(Rejection::StockBelowZero {
+                variant,
+                available: found.available,
+            }
+            .into());
+        }
+    }
+    Ok(tx
+        .reads()
+        .variant(variant)?
+        .ok_or(Rejection::VariantNotFound)?)
+}
+
+/// Products as `query` says, with one more read to say whether there are
+/// more. A shop's staff sees its unlisted products too.
+pub fn products(
+    read: &mut dyn Read,
+    viewer: AccountId,
+    mut query: ProductQuery,
+) -> Result<Page<ProductView>> {
+    query.listed_only = match query.shop {
+        Some(shop) => {
+            let found = shop_of(read, shop)?;
+            !is_staff(read, &found, viewer)?
+        }
+        None => true,
+    };
+    let limit = query.limit;
+    query.limit += 1;
+    let found = read.find_products(&query)?;
+    let mut views = Vec::with_capacity(found.len());
+    for product in found {
+        let shop = shop_of(read, product.shop_id)?;
+        views.push(ProductView {
+            variants: read.variants_of(product.product_id)?,
+            product,
+            shop,
+        });
+    }
+    Ok(page(views, limit as u32))
+}
+
+/// The shop `handle` and its latest listed products, for its public page.
+pub fn public_shop(read: &mut dyn Read, handle: &Handle) -> Result<(Shop, Vec<ProductView>)> {
+    let shop = read
+        .shop_by_handle(handle)?
+        .ok_or(Rejection::ShopNotFound)?;
+    let query = ProductQuery {
+        needle: String::new(),
+        shop: Some(shop.shop_id),
+        listed_only: true,
+        before: None,
+        limit: shop::PRODUCTS_PAGE_MAX,
+    };
+    let mut views = Vec::new();
+    for product in read.find_products(&query)? {
+        views.push(ProductView {
+            variants: read.variants_of(product.product_id)?,
+            product,
+            shop: shop.clone(),
+        });
+    }
+    Ok((shop, views))
+}
+
+impl Core {
+    pub async fn create_shop(&self, owner: AccountId, new: NewShop) -> StoreResult<ShopId> {
+        self.write(move |tx| create_shop(tx, owner, &new)).await
+    }
+
+    pub async fn shop_view(&self, viewer: AccountId, shop: ShopId) -> StoreResult<ShopView> {
+        self.read(move |read| shop_view(read, viewer, shop)).await
+    }
+
+    pub async fn set_shop_staff(
+        &self,
+        actor: AccountId,
+        shop: ShopId,
+        member: AccountId,
+        on: bool,
+    ) -> StoreResult<()> {
+        self.write(move |tx| set_staff(tx, actor, shop, member, on))
+            .await
+    }
+
+    pub async fn add_product(
+        &self,
+        actor: AccountId,
+        shop: ShopId,
+        new: NewProduct,
+    ) -> StoreResult<(ProductId, Vec<Variant>)> {
+        self.write(move |tx| add_product(tx, actor, shop, &new))
+            .await
+    }
+
+    pub async fn product_view(
+        &self,
+        viewer: Option<AccountId>,
+        product: ProductId,
+    ) -> StoreResult<ProductView> {
+        self.read(move |read| product_view(read, viewer, product))
+            .await
+    }
+
+    pub async fn update_product(
+        &self,
+        actor: AccountId,
+        product: ProductId,
+        patch: ProductPatch,
+    ) -> StoreResult<ProductView> {
+        self.write(move |tx| update_product(tx, actor, product, &patch))
+            .await
+    }
+
+    pub async fn update_variant(
+        &self,
+        actor: AccountId,
+        variant: VariantId,
+        patch: VariantPatch,
+    ) -> StoreResult<Variant> {
+        self.write(move |tx| update_variant(tx, actor, variant, &patch))
+            .await
+    }
+
+    pub async fn products(
+        &self,
+        viewer: AccountId,
+        query: ProductQuery,
+    ) -> StoreResult<Page<ProductView>> {
+        self.read(move |read| products(read, viewer, query)).await
+    }
+
+    pub async fn public_shop(&self, handle: Handle) -> StoreResult<(Shop, Vec<ProductView>)> {
+        self.read(move |read| public_shop(read, &handle)).await
+    }
+}

@@ -1,0 +1,531 @@
+//! Orders: placing one (prices fixed, stock reserved), and every later
+//! move of its life through `piazza_domain::order`'s state machine, with
+//! its stock moves, its money moves on Pay's ledger, its events to the
+//! buyer and the shop's staff and its idempotency key's answer, all in
+//! the one transaction of the move — or none of it.
+//!
+//! The order of checks: the order's row is locked and read, the actor's
+//! part checked (anyone but the buyer and the shop's staff gets
+//! `OrderNotFound`), the state machine asked (an illegal move is 409
+//! before a PIN is looked at), then for a payment the PIN, then the
+//! effects.
+
+use piazza_domain::event::{Event, OrderEvent};
+use piazza_domain::ledger::LedgerAccountRef;
+use piazza_domain::money::AmountMinor;
+use piazza_domain::money::Currency;
+use piazza_domain::order::{
+    self, OrderAccount, OrderCommand, OrderError, OrderItem, OrderPolicy, OrderStatus, Party,
+    RefundReason, RefundRequestIndex, StockMoveKind, Transition,
+};
+use piazza_domain::shop::{self, ShippingAddress};
+use piazza_domain::store::{Idempotent, Page, PinCheck, StoreResult};
+use piazza_domain::{AccountId, OrderId, Rejection, ShopId, Timestamp, VariantId};
+
+use super::{Due, NewOrder, OrderSide, Shop, StoredOrder, is_staff, order_audience, shop_of};
+use crate::Core;
+use crate::accounts::page;
+use crate::engine::{Error, Read, Result, Tx, refusable};
+use crate::pay::wallet::{self, KeyAnswer, unexpected_answer};
+
+/// An order to place, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceOrder {
+    pub shop: ShopId,
+    pub items: Vec<(VariantId, u32)>,
+    pub shipping: ShippingAddress,
+    pub currency: Currency,
+}
+
+/// One line of an order with the names it is shown with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLine {
+    pub item: OrderItem,
+    pub product_id: piazza_domain::ProductId,
+    pub title: String,
+    pub variant_name: String,
+    pub sku: String,
+}
+
+/// An order as its buyer or the shop's staff sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderView {
+    pub stored: StoredOrder,
+    pub shop: Shop,
+    pub lines: Vec<OrderLine>,
+}
+
+/// What a move answers: the order after it, and whether it was a replay
+/// of an idempotency key's first answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderAnswer {
+    pub view: OrderView,
+    pub replayed: bool,
+}
+
+/// What an account asks of an order (the sweeper's moves are its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderAction {
+    Pay(PinCheck),
+    Ship(order::Shipment),
+    Confirm,
+    Cancel,
+    RequestRefund {
+        amount: AmountMinor,
+        reason: RefundReason,
+    },
+    ApproveRefund(RefundRequestIndex),
+    RejectRefund(RefundRequestIndex),
+}
+
+/// Who the actor is to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Buyer,
+    Staff,
+}
+
+fn refused(error: OrderError) -> Error {
+    Rejection::Order(error).into()
+}
+
+/// `buyer` places an order with `place.shop` at the prices of now,
+/// reserving every item; the lines it ordered leave its cart.
+pub fn place(
+    tx: &mut dyn Tx,
+    buyer: AccountId,
+    request: &Idempotent,
+    place: &PlaceOrder,
+    policy: &OrderPolicy,
+) -> Result<OrderAnswer> {
+    if let Some(answer) = wallet::replay(tx.reads(), buyer, request)? {
+        return replayed(tx.reads(), answer);
+    }
+    let shop = shop_of(tx.reads(), place.shop)?;
+    if is_staff(tx.reads(), &shop, buyer)? {
+        return Err(Rejection::SelfTarget.into());
+    }
+    let items = priced_items(tx.reads(), &shop, &place.items)?;
+    let now = tx.now();
+    let transition = order::place(items, now, policy).map_err(refused)?;
+    apply_stock(tx, &transition)?;
+    let order_id = tx.insert_order(&NewOrder {
+        shop_id: shop.shop_id,
+        buyer,
+        currency: place.currency,
+        shipping: &place.shipping,
+        order: &transition.order,
+    })?;
+    let variants: Vec<VariantId> = place.items.iter().map(|(variant, _)| *variant).collect();
+    tx.delete_cart_items(buyer, &variants)?;
+    let stored = tx
+        .order_for_update(order_id)?
+        .ok_or_else(|| Error::Corrupt(format!("{order_id} gone right after its insert")))?;
+    tell(tx, &stored, &shop, "placed", None)?;
+    wallet::store_answer(tx, buyer, request, KeyAnswer::Order(order_id))?;
+    Ok(OrderAnswer {
+        view: view_of(tx.reads(), stored, shop)?,
+        replayed: false,
+    })
+}
+
+/// Each item at its variant's price now: a variant of this shop whose
+/// product is listed.
+fn priced_items(
+    read: &mut dyn Read,
+    shop: &Shop,
+    asked: &[(VariantId, u32)],
+) -> Result<Vec<OrderItem>> {
+    let mut items = Vec::with_capacity(asked.len());
+    for &(variant, quantity) in asked {
+        let found = read.variant(variant)?.ok_or(Rejection::VariantNotFound)?;
+        let listed = read
+            .product(found.product_id)?
+            .is_some_and(|product| product.listed);
+        if found.shop_id != shop.shop_id || !listed {
+            return Err(Rejection::VariantUnavailable { variant }.into());
+        }
+        items.push(OrderItem {
+            variant,
+            quantity,
+            unit_price: found.price,
+        });
+    }
+    Ok(items)
+}
+
+/// Applies a transition's stock moves in variant order (so two orders
+/// never wait for each other's rows in opposite orders). A reservation
+/// that finds too few available refuses the whole order.
+fn apply_stock(tx: &mut dyn Tx, transition: &Transition) -> Result<()> {
+    let mut moves = transition.stock.clone();
+    moves.sort_by_key(|stock| stock.variant);
+    for stock in &moves {
+        if tx.move_stock(stock)? {
+            continue;
+        }
+        if stock.kind != StockMoveKind::Reserve {
+            return Err(Error::Corrupt(format!(
+                "{:?} of {} {} refused: fewer reserved than an order holds",
+                stock.kind, stock.quantity, stock.variant
+            )));
+        }
+        let available = tx
+            .reads()
+            .variant(stock.variant)?
+            .map_or(0, |variant| variant.available);
+        return Err(Rejection::OutOfStock {
+            variant: stock.variant,
+            available,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Posts a transition's money moves, one ledger transaction each.
+fn apply_money(
+    tx: &mut dyn Tx,
+    stored: &StoredOrder,
+    shop: &Shop,
+    transition: &Transition,
+    initiator: AccountId,
+) -> Result<()> {
+    let currency = stored.currency;
+    let account = |which: OrderAccount| match which {
+        OrderAccount::BuyerWallet => LedgerAccountRef::user_wallet(stored.buyer, currency),
+        OrderAccount::Escrow => LedgerAccountRef::order_escrow(stored.order_id.row(), currency),
+        OrderAccount::ShopSettlement => {
+            LedgerAccountRef::merchant_settlement(shop.merchant.row(), currency)
+        }
+    };
+    let reference = stored.order_id.to_string();
+    for money in &transition.money {
+        let transaction = money
+            .transaction(account)
+            .map_err(|error| Error::Corrupt(format!("an order's money move: {error}")))?;
+        wallet::post(tx, &transaction, initiator, &reference)?;
+    }
+    Ok(())
+}
+
+/// Writes what one legal move does: money, stock, the order and its
+/// changed refund requests, and the event to everyone concerned.
+fn apply(
+    tx: &mut dyn Tx,
+    stored: &StoredOrder,
+    shop: &Shop,
+    transition: Transition,
+    initiator: AccountId,
+    action: &str,
+    refund: Option<RefundRequestIndex>,
+) -> Result<StoredOrder> {
+    apply_money(tx, stored, shop, &transition, initiator)?;
+    apply_stock(tx, &transition)?;
+    let before = &stored.order.refund_requests;
+    let changed: Vec<RefundRequestIndex> = transition
+        .order
+        .refund_requests
+        .iter()
+        .enumerate()
+        .filter(|(index, request)| before.get(*index) != Some(*request))
+        .map(|(index, _)| index)
+        .collect();
+    tx.save_order(stored.order_id, &transition.order, &changed)?;
+    let after = StoredOrder {
+        order: transition.order,
+        ..stored.clone()
+    };
+    debug_assert!(after.order.check_invariants().is_empty());
+    tell(tx, &after, shop, action, refund)?;
+    Ok(after)
+}
+
+/// `order.updated` to the buyer and every staff member of the shop.
+fn tell(
+    tx: &mut dyn Tx,
+    stored: &StoredOrder,
+    shop: &Shop,
+    action: &str,
+    refund: Option<RefundRequestIndex>,
+) -> Result<()> {
+    let request = refund.and_then(|index| stored.order.refund_requests.get(index));
+    let event = Event::OrderUpdated(OrderEvent {
+        order_id: stored.order_id,
+        shop_id: shop.shop_id,
+        shop_name: shop.name.clone(),
+        buyer: stored.buyer,
+        action: action.to_owned(),
+        status: stored.order.status.as_str().to_owned(),
+        total_minor: stored.order.total.get(),
+        currency: stored.currency.as_str().to_owned(),
+        refunded_minor: stored.order.refunded_minor(),
+        refund_index: refund.and_then(|index| u32::try_from(index).ok()),
+        refund_minor: request.map(|request| request.amount.get()),
+    });
+    let audience = order_audience(tx.reads(), shop, stored.buyer)?;
+    tx.append_to_all(&audience, &event)
+}
+
+/// The order `order` locked, and who `actor` is to it; anyone but its
+/// buyer and its shop's staff gets `OrderNotFound`.
+fn locked(tx: &mut dyn Tx, actor: AccountId, order: OrderId) -> Result<(StoredOrder, Shop, Side)> {
+    let stored = tx
+        .order_for_update(order)?
+        .ok_or(Rejection::OrderNotFound)?;
+    let shop = shop_of(tx.reads(), stored.shop_id)?;
+    let side = if stored.buyer == actor {
+        Side::Buyer
+    } else if is_staff(tx.reads(), &shop, actor)? {
+        Side::Staff
+    } else {
+        return Err(Rejection::OrderNotFound.into());
+    };
+    Ok((stored, shop, side))
+}
+
+/// The command an action is, if `side` may ask it, and the event's word.
+fn command_of(
+    action: &OrderAction,
+    side: Side,
+    order: &order::Order,
+) -> Result<(OrderCommand, &'static str, Option<RefundRequestIndex>)> {
+    let buyer_only = |command, word| match side {
+        Side::Buyer => Ok((command, word, None)),
+        Side::Staff => Err(Error::from(Rejection::NotOrderBuyer)),
+    };
+    let staff_only = |command, word, refund| match side {
+        Side::Staff => Ok((command, word, refund)),
+        Side::Buyer => Err(Error::from(Rejection::NotShopStaff)),
+    };
+    match action {
+        OrderAction::Pay(_) => buyer_only(OrderCommand::Pay, "paid"),
+        OrderAction::Confirm => buyer_only(OrderCommand::Confirm, "confirmed"),
+        OrderAction::RequestRefund { amount, reason } => {
+            let index = order.refund_requests.len();
+            let command = OrderCommand::RequestRefund {
+                amount: *amount,
+                reason: reason.clone(),
+            };
+            buyer_only(command, "refund_requested").map(|(c, w, _)| (c, w, Some(index)))
+        }
+        OrderAction::Cancel => {
+            let party = match side {
+                Side::Buyer => Party::Buyer,
+                Side::Staff => Party::Shop,
+            };
+            Ok((OrderCommand::Cancel(party), "cancelled", None))
+        }
+        OrderAction::Ship(shipment) => {
+            staff_only(OrderCommand::Ship(shipment.clone()), "shipped", None)
+        }
+        OrderAction::ApproveRefund(index) => staff_only(
+            OrderCommand::ApproveRefund(*index),
+            "refund_approved",
+            Some(*index),
+        ),
+        OrderAction::RejectRefund(index) => staff_only(
+            OrderCommand::RejectRefund(*index),
+            "refund_rejected",
+            Some(*index),
+        ),
+    }
+}
+
+/// `actor` moves `order` as `action` asks. The outer `Result` fails the
+/// job; the inner one is a refusal that must still commit (a wrong PIN
+/// is counted).
+pub fn act(
+    tx: &mut dyn Tx,
+    actor: AccountId,
+    request: Option<&Idempotent>,
+    order: OrderId,
+    action: &OrderAction,
+    policy: &OrderPolicy,
+) -> Result<std::result::Result<OrderAnswer, Rejection>> {
+    if let Some(request) = request
+        && let Some(answer) = wallet::replay(tx.reads(), actor, request)?
+    {
+        return replayed(tx.reads(), answer).map(Ok);
+    }
+    let (stored, shop, side) = locked(tx, actor, order)?;
+    let (command, word, refund) = command_of(action, side, &stored.order)?;
+    let now = tx.now();
+    let transition = stored.order.apply(&command, now, policy).map_err(refused)?;
+    if let OrderAction::Pay(pin) = action
+        && let Some(refusal) = wallet::check_pin(tx, actor, *pin)?
+    {
+        return Ok(Err(refusal));
+    }
+    refusable(tx, |tx| {
+        let after = apply(tx, &stored, &shop, transition.clone(), actor, word, refund)?;
+        if let Some(request) = request {
+            wallet::store_answer(tx, actor, request, KeyAnswer::Order(order))?;
+        }
+        Ok(OrderAnswer {
+            view: view_of(tx.reads(), after, shop.clone())?,
+            replayed: false,
+        })
+    })
+}
+
+/// The order a key's answer names, as it stands now.
+fn replayed(read: &mut dyn Read, answer: KeyAnswer) -> Result<OrderAnswer> {
+    let KeyAnswer::Order(order) = answer else {
+        return Err(unexpected_answer(&answer));
+    };
+    let stored = read
+        .order(order)?
+        .ok_or_else(|| Error::Corrupt(format!("idempotency answer without {order}")))?;
+    let shop = shop_of(read, stored.shop_id)?;
+    Ok(OrderAnswer {
+        view: view_of(read, stored, shop)?,
+        replayed: true,
+    })
+}
+
+/// Moves the orders the clock has made due — unpaid past `pay_by`
+/// (expired, stock released) or shipped longer ago than the confirmation
+/// delay (confirmed, escrow released) — `limit` at most; answers how many.
+pub fn sweep(tx: &mut dyn Tx, now: Timestamp, policy: &OrderPolicy, limit: u32) -> Result<usize> {
+    let shipped_by =
+        Timestamp::from_unix_ms(now.unix_ms().saturating_sub(policy.auto_confirm_after_ms));
+    let mut moved = 0;
+    for (due, command, word) in [
+        (Due::Unpaid(now), OrderCommand::Expire, "expired"),
+        (
+            Due::ShippedBy(shipped_by),
+            OrderCommand::AutoConfirm,
+            "auto_confirmed",
+        ),
+    ] {
+        for stored in tx.due_orders_for_update(due, limit)? {
+            let transition = stored.order.apply(&command, now, policy).map_err(|error| {
+                Error::Corrupt(format!("{} was due but {error}", stored.order_id))
+            })?;
+            let shop = shop_of(tx.reads(), stored.shop_id)?;
+            apply(tx, &stored, &shop, transition, stored.buyer, word, None)?;
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
+/// An order with its lines' names.
+fn view_of(read: &mut dyn Read, stored: StoredOrder, shop: Shop) -> Result<OrderView> {
+    let mut lines = Vec::with_capacity(stored.order.items.len());
+    for item in &stored.order.items {
+        let variant = read.variant(item.variant)?.ok_or_else(|| {
+            Error::Corrupt(format!("{} without {}", stored.order_id, item.variant))
+        })?;
+        let title = read
+            .product(variant.product_id)?
+            .map(|product| product.title)
+            .unwrap_or_default();
+        lines.push(OrderLine {
+            item: item.clone(),
+            product_id: variant.product_id,
+            title,
+            variant_name: variant.name,
+            sku: variant.sku.as_str().to_owned(),
+        });
+    }
+    Ok(OrderView {
+        stored,
+        shop,
+        lines,
+    })
+}
+
+/// `order` for its buyer or its shop's staff; `OrderNotFound` to anyone
+/// else.
+pub fn order_view(read: &mut dyn Read, viewer: AccountId, order: OrderId) -> Result<OrderView> {
+    let stored = read.order(order)?.ok_or(Rejection::OrderNotFound)?;
+    let shop = shop_of(read, stored.shop_id)?;
+    if stored.buyer != viewer && !is_staff(read, &shop, viewer)? {
+        return Err(Rejection::OrderNotFound.into());
+    }
+    view_of(read, stored, shop)
+}
+
+/// A page of the orders of `side`. A shop named that `viewer` does not
+/// manage is `ShopNotFound`.
+pub fn orders(
+    read: &mut dyn Read,
+    side: OrderSide,
+    status: Option<OrderStatus>,
+    before: Option<OrderId>,
+    limit: u32,
+) -> Result<Page<OrderView>> {
+    if let OrderSide::Shop {
+        account,
+        shop: Some(shop),
+    } = side
+    {
+        let found = shop_of(read, shop)?;
+        if !is_staff(read, &found, account)? {
+            return Err(Rejection::ShopNotFound.into());
+        }
+    }
+    let limit = limit.min(shop::ORDERS_PAGE_MAX as u32);
+    let found = read.orders(side, status, before, limit as usize + 1)?;
+    let mut views = Vec::with_capacity(found.len());
+    for stored in found {
+        let shop = shop_of(read, stored.shop_id)?;
+        views.push(view_of(read, stored, shop)?);
+    }
+    Ok(page(views, limit))
+}
+
+impl Core {
+    pub async fn place_order(
+        &self,
+        buyer: AccountId,
+        request: Idempotent,
+        order: PlaceOrder,
+        policy: OrderPolicy,
+    ) -> StoreResult<OrderAnswer> {
+        self.write(move |tx| place(tx, buyer, &request, &order, &policy))
+            .await
+    }
+
+    /// `actor` moves an order; see [`act`].
+    pub async fn act_on_order(
+        &self,
+        actor: AccountId,
+        request: Option<Idempotent>,
+        order: OrderId,
+        action: OrderAction,
+        policy: OrderPolicy,
+    ) -> StoreResult<OrderAnswer> {
+        let answer = self
+            .write(move |tx| act(tx, actor, request.as_ref(), order, &action, &policy))
+            .await?;
+        Ok(answer?)
+    }
+
+    pub async fn order_view(&self, viewer: AccountId, order: OrderId) -> StoreResult<OrderView> {
+        self.read(move |read| order_view(read, viewer, order)).await
+    }
+
+    pub async fn orders(
+        &self,
+        side: OrderSide,
+        status: Option<OrderStatus>,
+        before: Option<OrderId>,
+        limit: u32,
+    ) -> StoreResult<Page<OrderView>> {
+        self.read(move |read| orders(read, side, status, before, limit))
+            .await
+    }
+
+    /// One sweep of due orders (see [`sweep`]).
+    pub async fn sweep_orders(
+        &self,
+        now: Timestamp,
+        policy: OrderPolicy,
+        limit: u32,
+    ) -> StoreResult<usize> {
+        self.write(move |tx| sweep(tx, now, &policy, limit)).await
+    }
+}
