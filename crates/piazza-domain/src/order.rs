@@ -178,12 +178,47 @@ pub enum CancelledBy {
     Expiry,
 }
 
+impl CancelledBy {
+    pub const ALL: [CancelledBy; 3] = [CancelledBy::Buyer, CancelledBy::Shop, CancelledBy::Expiry];
+
+    /// The stable name, for storage and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelledBy::Buyer => "buyer",
+            CancelledBy::Shop => "shop",
+            CancelledBy::Expiry => "expiry",
+        }
+    }
+
+    /// Reads back a name written by [`CancelledBy::as_str`].
+    pub fn parse(text: &str) -> Option<CancelledBy> {
+        CancelledBy::ALL.into_iter().find(|by| by.as_str() == text)
+    }
+}
+
 /// How an order was completed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConfirmedBy {
     Buyer,
     /// [`OrderPolicy::auto_confirm_after_ms`] after shipping.
     Auto,
+}
+
+impl ConfirmedBy {
+    pub const ALL: [ConfirmedBy; 2] = [ConfirmedBy::Buyer, ConfirmedBy::Auto];
+
+    /// The stable name, for storage and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfirmedBy::Buyer => "buyer",
+            ConfirmedBy::Auto => "auto",
+        }
+    }
+
+    /// Reads back a name written by [`ConfirmedBy::as_str`].
+    pub fn parse(text: &str) -> Option<ConfirmedBy> {
+        ConfirmedBy::ALL.into_iter().find(|by| by.as_str() == text)
+    }
 }
 
 /// A carrier and a tracking number, parsed: both non-empty once trimmed,
@@ -209,6 +244,11 @@ impl Shipment {
     pub fn tracking(&self) -> &str {
         &self.tracking
     }
+
+    /// Rebuilds what the store wrote after parsing it.
+    pub fn from_store(carrier: String, tracking: String) -> Shipment {
+        Shipment { carrier, tracking }
+    }
 }
 
 /// Why the buyer asks for money back: non-empty once trimmed, at most
@@ -233,6 +273,11 @@ impl RefundReason {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Rebuilds what the store wrote after parsing it.
+    pub fn from_store(text: String) -> RefundReason {
+        RefundReason(text)
+    }
 }
 
 fn short_text(text: &str, chars_max: usize) -> Option<String> {
@@ -254,6 +299,20 @@ pub enum RefundStatus {
 }
 
 impl RefundStatus {
+    pub const ALL: [RefundStatus; 4] = [
+        RefundStatus::Requested,
+        RefundStatus::Approved,
+        RefundStatus::Rejected,
+        RefundStatus::Superseded,
+    ];
+
+    /// Reads back a name written by [`RefundStatus::as_str`].
+    pub fn parse(text: &str) -> Option<RefundStatus> {
+        RefundStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RefundStatus::Requested => "requested",
