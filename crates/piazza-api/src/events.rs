@@ -133,6 +133,34 @@ pub enum Event {
     /// follower's log, told in the background after the publish).
     #[serde(rename = "article.published")]
     ArticlePublished(ArticlePublishedEvent),
+    /// A shop order moved (its buyer's log and every staff member's of
+    /// the shop).
+    #[serde(rename = "order.updated")]
+    OrderUpdated(OrderUpdatedEvent),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderUpdatedEvent {
+    pub order_id: String,
+    pub shop_id: String,
+    /// The shop's name when it happened.
+    pub shop_name: String,
+    pub buyer: String,
+    /// `placed`, `paid`, `shipped`, `confirmed`, `auto_confirmed`,
+    /// `cancelled`, `expired`, `refund_requested`, `refund_approved` or
+    /// `refund_rejected`.
+    pub action: String,
+    /// The order's status after it.
+    pub status: String,
+    pub total_minor: i64,
+    pub currency: String,
+    /// Refunded so far, in all.
+    pub refunded_minor: i64,
+    /// For a refund request's moves: its index and amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_index: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_minor: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

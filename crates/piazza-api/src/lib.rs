@@ -14,6 +14,7 @@ pub mod channels;
 pub mod events;
 pub mod groups;
 pub mod moments;
+pub mod shops;
 
 pub use channels::{
     ArticleCreated, ArticleList, ArticlePreview, ArticleSummary, ArticleView, ChannelCreated,
@@ -27,6 +28,12 @@ pub use groups::{
 pub use moments::{
     MomentCommentCreated, MomentCommentView, MomentCreated, MomentLikeView, MomentList,
     MomentMediaView, MomentView, NewMoment, NewMomentComment, VisibilityView,
+};
+pub use shops::{
+    CartLine, CartView, CreateProduct, CreateShop, OrderItemRequest, OrderItemView, OrderList,
+    OrderView, PatchProduct, PatchVariant, PayOrder, PlaceOrder, ProductCreated, ProductList,
+    ProductView, PutCartItem, RefundRequestView, RequestRefund, ShipOrder, ShippingAddress,
+    ShopCreated, ShopSummary, ShopView, VariantView,
 };
 
 /// RFC 9457 problem details, as every error is answered.

@@ -189,6 +189,16 @@ pub struct Limits {
     /// Seconds after sending that a group's owner may recall anyone's
     /// message in the group.
     pub group_recall_window_s: u64,
+    /// Seconds a shop order waits for payment before the sweeper cancels
+    /// it and releases its stock (15 minutes).
+    pub order_pay_within_s: u64,
+    /// Seconds after shipping that an order the buyer has not confirmed
+    /// is confirmed by the sweeper, releasing its escrow to the shop (7
+    /// days).
+    pub order_auto_confirm_s: u64,
+    /// Seconds after an order's completion during which its buyer may
+    /// still ask for a refund (15 days).
+    pub order_refund_window_s: u64,
     /// The most a wallet may hold after a top-up, in minor units (a top-up
     /// past it is 409 `wallet_balance_limit`, refused before the gateway
     /// charges anything). It keeps one account from filling the ledger's
@@ -333,6 +343,9 @@ impl Default for Limits {
             pin_reset_wait_s: 24 * 60 * 60,
             recall_window_s: 2 * 60,
             group_recall_window_s: 24 * 60 * 60,
+            order_pay_within_s: 15 * 60,
+            order_auto_confirm_s: 7 * 24 * 60 * 60,
+            order_refund_window_s: 15 * 24 * 60 * 60,
             wallet_balance_max_minor: 100_000_000_000,
             requests_per_account_per_s: 200,
             requests_per_account_burst: 400,
@@ -394,6 +407,15 @@ impl Limits {
 
     pub fn login_failure_window(&self) -> Duration {
         Duration::from_secs(self.login_failure_window_s)
+    }
+
+    /// The times that govern a shop order's life.
+    pub fn order_policy(&self) -> piazza_domain::order::OrderPolicy {
+        piazza_domain::order::OrderPolicy {
+            pay_within_ms: ms(self.order_pay_within_s),
+            auto_confirm_after_ms: ms(self.order_auto_confirm_s),
+            refund_window_ms: ms(self.order_refund_window_s),
+        }
     }
 
     /// The daily cap on collections without the buyer's confirmation.
@@ -462,6 +484,9 @@ impl Limits {
             ("pin_reset_wait_s", self.pin_reset_wait_s),
             ("recall_window_s", self.recall_window_s),
             ("group_recall_window_s", self.group_recall_window_s),
+            ("order_pay_within_s", self.order_pay_within_s),
+            ("order_auto_confirm_s", self.order_auto_confirm_s),
+            ("order_refund_window_s", self.order_refund_window_s),
             (
                 "requests_per_account_per_s",
                 u64::from(self.requests_per_account_per_s),

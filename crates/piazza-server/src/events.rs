@@ -10,7 +10,8 @@ use piazza_api::{AccountBrief, EventView};
 use piazza_domain::Cursor;
 use piazza_domain::MediaId;
 use piazza_domain::event::{
-    AccountRef, Event, LogEntry, Named, PaymentEvent, RedPacketEvent, TransferEvent, WalletMovement,
+    AccountRef, Event, LogEntry, Named, OrderEvent, PaymentEvent, RedPacketEvent, TransferEvent,
+    WalletMovement,
 };
 
 use crate::routes::conversations::message_view;
@@ -97,6 +98,7 @@ pub fn wire(event: &Event) -> api::Event {
             url: format!("/c/{handle}/{article_id}"),
         }),
         Event::MomentLiked { .. } | Event::MomentCommented { .. } => moment_event(event),
+        Event::OrderUpdated(order) => api::Event::OrderUpdated(order_event(order)),
     }
 }
 
@@ -417,6 +419,22 @@ fn red_packet(packet: &RedPacketEvent) -> api::RedPacketEvent {
         claimer: packet.claimer.map(|claimer| claimer.to_string()),
         amount_minor: packet.amount_minor,
         currency: packet.currency.clone(),
+    }
+}
+
+fn order_event(order: &OrderEvent) -> api::OrderUpdatedEvent {
+    api::OrderUpdatedEvent {
+        order_id: order.order_id.to_string(),
+        shop_id: order.shop_id.to_string(),
+        shop_name: order.shop_name.clone(),
+        buyer: order.buyer.to_string(),
+        action: order.action.clone(),
+        status: order.status.clone(),
+        total_minor: order.total_minor,
+        currency: order.currency.clone(),
+        refunded_minor: order.refunded_minor,
+        refund_index: order.refund_index,
+        refund_minor: order.refund_minor,
     }
 }
 

@@ -164,6 +164,8 @@ pub fn api_routes() -> OpenApiRouter<App> {
         .merge(transfers::routes())
         .merge(red_packets::routes())
         .merge(merchants::routes())
+        .merge(routes::shops::routes())
+        .merge(routes::orders::routes())
         .merge(login_requests::routes())
         .merge(media::routes())
         .merge(sync::routes())

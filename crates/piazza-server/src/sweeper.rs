@@ -1,7 +1,8 @@
 //! The sweeper: one task that does what the clock alone decides. Every
 //! second it returns expired chat transfers to their senders, refunds the
 //! unclaimed rest of expired red packets and lapses collections the buyer
-//! did not confirm; every minute it deletes idempotency keys past their
+//! did not confirm, cancels shop orders unpaid by their deadline and
+//! confirms those shipped long enough ago; every minute it deletes idempotency keys past their
 //! retention and long-expired payment codes. Each is a store job of at
 //! most [`SWEEP_BATCH`] rows, repeated until a short batch says nothing
 //! is left, so one sweep never holds the writer for long.
@@ -42,6 +43,10 @@ pub async fn run(app: App, every: Duration) {
         .await;
         drain("lapsing unconfirmed collections", || {
             store.lapse_unconfirmed_payments(Timestamp::now(), SWEEP_BATCH)
+        })
+        .await;
+        drain("expiring and confirming shop orders", || {
+            store.sweep_orders(Timestamp::now(), app.limits.order_policy(), SWEEP_BATCH)
         })
         .await;
         if sweeps.is_multiple_of(SWEEPS_PER_PURGE) {

@@ -30,15 +30,24 @@ impl ListQuery {
     /// The sort key inside the cursor, parsed by `parse`; any failure is
     /// a 400 `invalid_cursor`.
     pub fn after<T>(&self, parse: impl FnOnce(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
-        let Some(cursor) = self.cursor.as_deref() else {
-            return Ok(None);
-        };
-        cursor
-            .strip_prefix(PREFIX)
-            .and_then(parse)
-            .map(Some)
-            .ok_or_else(invalid_cursor)
+        after(self.cursor.as_deref(), parse)
     }
+}
+
+/// The sort key inside `cursor`, for lists with query parameters of their
+/// own; any failure is a 400 `invalid_cursor`.
+pub fn after<T>(
+    cursor: Option<&str>,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    cursor
+        .strip_prefix(PREFIX)
+        .and_then(parse)
+        .map(Some)
+        .ok_or_else(invalid_cursor)
 }
 
 /// The cursor for the page after the one ending at `key`, if there is one.

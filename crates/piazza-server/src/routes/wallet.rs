@@ -72,22 +72,7 @@ pub(crate) fn idempotent(
     operation: &str,
     money: Money,
 ) -> Result<Idempotent, ApiError> {
-    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
-        return Err(ApiError::invalid(
-            "idempotency_key_required",
-            "send an `Idempotency-Key` header (a fresh random string per operation; reuse it to retry)",
-        ));
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .and_then(IdempotencyKey::parse)
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "invalid_idempotency_key",
-                "`Idempotency-Key` is 1 to 255 visible ASCII characters",
-            )
-        })?;
+    let key = idempotency_key(headers)?.ok_or_else(key_required)?;
     let mut hash = Sha256::new();
     hash.update(operation.as_bytes());
     hash.update([0]);
@@ -97,6 +82,51 @@ pub(crate) fn idempotent(
         key,
         request_hash: hash.finalize().into(),
     })
+}
+
+/// The `Idempotency-Key` of a request with a hash of `request` (the
+/// operation and its body, never a PIN); `None` when the header is absent
+/// and `required` is not.
+pub(crate) fn idempotent_request(
+    headers: &HeaderMap,
+    request: &[u8],
+    required: bool,
+) -> Result<Option<Idempotent>, ApiError> {
+    let Some(key) = idempotency_key(headers)? else {
+        return if required {
+            Err(key_required())
+        } else {
+            Ok(None)
+        };
+    };
+    Ok(Some(Idempotent {
+        key,
+        request_hash: Sha256::digest(request).into(),
+    }))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(IdempotencyKey::parse)
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_idempotency_key",
+                "`Idempotency-Key` is 1 to 255 visible ASCII characters",
+            )
+        })
+}
+
+fn key_required() -> ApiError {
+    ApiError::invalid(
+        "idempotency_key_required",
+        "send an `Idempotency-Key` header (a fresh random string per operation; reuse it to retry)",
+    )
 }
 
 fn no_gateway() -> ApiError {
@@ -427,7 +457,10 @@ fn statement_about(kind: OperationKind, reference: String) -> Option<String> {
         | OperationKind::RedPacketClaimed
         | OperationKind::RedPacketRefunded
         | OperationKind::MerchantPayment
-        | OperationKind::MerchantRefund => Some(reference),
+        | OperationKind::MerchantRefund
+        | OperationKind::OrderPaid
+        | OperationKind::OrderReleased
+        | OperationKind::OrderRefunded => Some(reference),
     }
 }
 
