@@ -24,6 +24,7 @@ mod media;
 mod moments;
 mod pay;
 mod profiles;
+mod shops;
 mod socket;
 
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub use error::{ClientError, UNEXPECTED_BODY};
 pub use groups::JoinDecision;
 pub use media::MediaBytes;
 pub use pay::{IdempotencyKey, QrImageFormat, STATEMENT_PAGES_MAX, SplitMode};
+pub use shops::OrderFilter;
 pub use socket::{Incoming, Socket, SocketReceiver, SocketSender};
 
 /// Pages of contacts `all_contacts` follows at most: the server holds at
