@@ -68,7 +68,7 @@ fn one_channel(conn: &Connection, sql: &str, key: &dyn rusqlite::ToSql) -> Resul
         .sql()
 }
 
-fn exists(conn: &Connection, sql: &str, one: i64, other: i64) -> Result<bool> {
+pub(crate) fn exists(conn: &Connection, sql: &str, one: i64, other: i64) -> Result<bool> {
     conn.prepare_cached(sql)
         .sql()?
         .query_row([one, other], |_| Ok(()))
@@ -77,7 +77,7 @@ fn exists(conn: &Connection, sql: &str, one: i64, other: i64) -> Result<bool> {
         .map(|found| found.is_some())
 }
 
-fn count(conn: &Connection, sql: &str, key: i64) -> Result<usize> {
+pub(crate) fn count(conn: &Connection, sql: &str, key: i64) -> Result<usize> {
     let found: i64 = conn
         .prepare_cached(sql)
         .sql()?
@@ -86,12 +86,12 @@ fn count(conn: &Connection, sql: &str, key: i64) -> Result<usize> {
     Ok(usize::try_from(found).unwrap_or(0))
 }
 
-fn changed(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<bool> {
+pub(crate) fn changed(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<bool> {
     Ok(conn.prepare_cached(sql).sql()?.execute(params).sql()? == 1)
 }
 
 /// `needle` as a LIKE pattern that matches it anywhere, literally.
-fn like_pattern(needle: &str) -> String {
+pub(crate) fn like_pattern(needle: &str) -> String {
     let escaped = needle
         .replace('\\', "\\\\")
         .replace('%', "\\%")

@@ -31,6 +31,7 @@ mod profiles;
 mod readers;
 mod reads;
 mod red_packets;
+mod shops;
 mod tails;
 mod transfers;
 pub mod verifier;
@@ -88,6 +89,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_26_moments.sql"),
     include_str!("schema_27_channels.sql"),
     include_str!("schema_28_fanout_turns.sql"),
+    include_str!("schema_29_shops.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -90,6 +90,16 @@ const TABLES: &[&str] = &[
     "payment_codes",
     "collections_without_confirmation",
     "login_requests",
+    // After media (logos, pictures) and merchants (each shop's takings).
+    "shops",
+    "products",
+    "product_media",
+    "variants",
+    "cart_items",
+    "orders",
+    "order_items",
+    "order_refund_requests",
+    "shop_staff",
 ];
 
 /// The target's own bookkeeping, not copied.
