@@ -423,7 +423,7 @@ fn view_of(read: &mut dyn Read, stored: StoredOrder, shop: Shop) -> Result<Order
             .map(|product| product.title)
             .unwrap_or_default();
         lines.push(OrderLine {
-            item: item.clone(),
+            item: *item,
             product_id: variant.product_id,
             title,
             variant_name: variant.name,
