@@ -103,7 +103,7 @@ fn feed_item_of(row: &Row) -> FeedItem {
 }
 
 /// `needle` as a LIKE pattern that matches it anywhere, literally.
-fn like_pattern(needle: &str) -> String {
+pub(crate) fn like_pattern(needle: &str) -> String {
     let escaped = needle
         .replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -111,7 +111,7 @@ fn like_pattern(needle: &str) -> String {
     format!("%{escaped}%")
 }
 
-fn len(value: i64) -> usize {
+pub(crate) fn len(value: i64) -> usize {
     usize::try_from(value).unwrap_or(0)
 }
 

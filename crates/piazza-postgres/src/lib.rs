@@ -32,6 +32,7 @@ mod presence;
 mod profiles;
 mod readers;
 mod red_packets;
+mod shops;
 pub mod testing;
 mod transfers;
 mod verifier;
