@@ -220,6 +220,14 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"cursor":"v1.11","type":"payment.expired","at":"2023-11-14T22:13:20.456Z","amount_minor":500,"buyer":"acct_1","collected":true,"currency":"CNY","merchant_id":"mer_12","merchant_name":"Noodle Bar","payment_id":"pay_11"}"#,
     ),
     (
+        "order placed",
+        r#"{"cursor":"v1.11","type":"order.updated","at":"2023-11-14T22:13:20.456Z","action":"placed","buyer":"acct_1","currency":"CNY","order_id":"ord_14","refunded_minor":0,"shop_id":"shop_15","shop_name":"Nonna's Pasta","status":"pending_payment","total_minor":1250}"#,
+    ),
+    (
+        "order refund approved",
+        r#"{"cursor":"v1.11","type":"order.updated","at":"2023-11-14T22:13:20.456Z","action":"refund_approved","buyer":"acct_1","currency":"CNY","order_id":"ord_14","refund_index":0,"refund_minor":300,"refunded_minor":300,"shop_id":"shop_15","shop_name":"Nonna's Pasta","status":"shipped","total_minor":1250}"#,
+    ),
+    (
         "pin reset",
         r#"{"cursor":"v1.11","type":"wallet.pin_reset","at":"2023-11-14T22:13:20.456Z","effective_at":"2023-11-15T22:13:20Z"}"#,
     ),

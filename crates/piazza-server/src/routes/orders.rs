@@ -238,8 +238,13 @@ pub async fn pay(
     if !is_pin(&body.pin) {
         return Err(invalid_pin());
     }
-    // The key is checked before the PIN costs Argon2.
+    // The key, and that the caller is the buyer, are checked before the
+    // PIN costs Argon2 (the job checks the buyer again, locked).
     idempotent_request(&headers, b"", true)?;
+    let seen = app.store.order_view(auth.account, order_id(&id)?).await?;
+    if seen.stored.buyer != auth.account {
+        return Err(Rejection::NotOrderBuyer.into());
+    }
     let pin = check_pin(&app, auth.account, body.pin).await?;
     act(
         &app,

@@ -220,6 +220,14 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"type":"payment.expired","payment_id":11,"merchant_id":12,"buyer":1,"amount_minor":500,"currency":"CNY","refund_id":null,"merchant_name":"Noodle Bar","collected":true}"#,
     ),
     (
+        "order placed",
+        r#"{"type":"order.updated","order_id":14,"shop_id":15,"shop_name":"Nonna's Pasta","buyer":1,"action":"placed","status":"pending_payment","total_minor":1250,"currency":"CNY","refunded_minor":0}"#,
+    ),
+    (
+        "order refund approved",
+        r#"{"type":"order.updated","order_id":14,"shop_id":15,"shop_name":"Nonna's Pasta","buyer":1,"action":"refund_approved","status":"shipped","total_minor":1250,"currency":"CNY","refunded_minor":300,"refund_index":0,"refund_minor":300}"#,
+    ),
+    (
         "pin reset",
         r#"{"type":"wallet.pin_reset","effective_at":1700086400000}"#,
     ),
@@ -251,7 +259,7 @@ const GOLDEN: &[(&str, &str)] = &[
 
 /// How many variants `domain::Event` has: `examples::covers` names them
 /// all, so adding one sends its author there, and here.
-const EVENT_VARIANTS: usize = 42;
+const EVENT_VARIANTS: usize = 43;
 
 fn store(event: &domain::Event) -> String {
     serde_json::to_string(&Event::from(event)).unwrap()
