@@ -32,6 +32,7 @@ mod catchup;
 mod channel;
 mod connections;
 mod conversation_list;
+mod drive;
 mod feed;
 mod group;
 mod ledger;
@@ -43,6 +44,7 @@ mod red_packet;
 mod report;
 pub(crate) mod server;
 mod setup;
+mod shop;
 mod soak;
 mod typing;
 
@@ -115,6 +117,9 @@ pub enum BenchCommand {
     /// publish's latency, the time until every online follower is told,
     /// and the subscriptions feed of an account following 500 channels.
     Channel(channel::ChannelArgs),
+    /// Orders placed and paid per second, on one hot variant and on
+    /// 10,000, with nothing oversold.
+    Shop(shop::ShopArgs),
 }
 
 impl BenchCommand {
@@ -135,6 +140,7 @@ impl BenchCommand {
             BenchCommand::Media(_) => 16,
             BenchCommand::Feed(_) => 64,
             BenchCommand::Channel(args) => args.online as u64 + 64,
+            BenchCommand::Shop(args) => args.connections as u64,
         };
         sockets + SLACK
     }
@@ -147,7 +153,7 @@ impl BenchCommand {
                 production_hashing: args.production_hashing,
                 ..SpawnOptions::default()
             },
-            BenchCommand::RedPacket(_) => SpawnOptions {
+            BenchCommand::RedPacket(_) | BenchCommand::Shop(_) => SpawnOptions {
                 sandbox_payments: true,
                 ..SpawnOptions::default()
             },
@@ -235,6 +241,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Channel(args) => {
             channel::run(&mut server, args, database_url.as_deref()).await
         }
+        BenchCommand::Shop(args) => shop::run(&mut server, args, database_url.clone()).await,
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.

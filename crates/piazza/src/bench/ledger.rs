@@ -19,16 +19,13 @@
 //! wallets plus the amounts in flight must equal the top-ups exactly; then
 //! the ledger's postings are re-verified offline (`admin ledger-check`).
 
-use std::future::Future;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use anyhow::{Context, bail};
-use futures_util::future::join_all;
 use futures_util::{StreamExt, TryStreamExt, stream};
-use hdrhistogram::Histogram;
 use piazza_client::Client;
 use piazza_core::Core;
 use piazza_domain::Username;
@@ -40,8 +37,9 @@ use piazza_domain::{AccountId, DisplayName, Greeting, Notice, StoreError, Timest
 use reqwest::Method;
 use serde_json::json;
 
+use super::drive::{Keys, Outcome, Plan, Tally, drive_all, report_phase};
 use super::money;
-use super::progress::{self, StatusLine};
+use super::progress;
 use super::report::Report;
 use super::server::Server;
 use super::setup;
@@ -91,11 +89,11 @@ pub enum Phases {
 }
 
 impl Phases {
-    fn http(self) -> bool {
+    pub(super) fn http(self) -> bool {
         matches!(self, Phases::Both | Phases::Http)
     }
 
-    fn engine(self) -> bool {
+    pub(super) fn engine(self) -> bool {
         matches!(self, Phases::Both | Phases::Engine)
     }
 }
@@ -109,15 +107,9 @@ const AMOUNT_MINOR: i64 = 1;
 /// Each sender's top-up: more than any run can spend at one minor unit
 /// per transfer, so no transfer is refused for want of money, and within
 /// what a wallet may hold after a top-up (`limits.wallet_balance_max_minor`).
-const TOP_UP_MINOR: i64 = 100_000_000_000;
-/// Transfers per sender in one phase, at most.
-const TRANSFERS_PER_SENDER_MAX: u64 = 100_000_000;
+pub(super) const TOP_UP_MINOR: i64 = 100_000_000_000;
 /// Setup calls in flight at once (accounts, pairings, top-ups).
 const SETUP_IN_FLIGHT_MAX: usize = 32;
-/// Latencies above this are recorded as this (microseconds).
-const LATENCY_US_MAX: u64 = 600_000_000;
-/// Error details kept for the report; the rest are only counted.
-const NOTES_MAX: usize = 5;
 
 pub async fn run(
     server: &mut Server,
@@ -180,275 +172,6 @@ const ENGINES_MAX: usize = 8;
 /// Senders `2k` and `2k + 1` pay each other.
 fn peer_of(index: usize) -> usize {
     index ^ 1
-}
-
-// ------------------------------------------------------------------ driving
-
-/// What one transfer call came to.
-enum Outcome {
-    /// Durably done (a 201; an `Ok` from the store).
-    Done,
-    /// A definite refusal: no money moved.
-    Refused(String),
-    /// No definite answer (a transport error, a 5xx): the money may or may
-    /// not have moved, so the balance check cannot be exact.
-    Unknown(String),
-}
-
-/// The shared clock and counters of one phase.
-struct Plan {
-    origin: Instant,
-    measure_from: Instant,
-    end: Instant,
-    /// Measured transfers after which the phase ends; 0 for none.
-    count: u64,
-    measured: AtomicU64,
-    /// Set when `count` is reached; then `stopped_at_us` says when.
-    stopped: AtomicBool,
-    stopped_at_us: AtomicU64,
-    done: AtomicU64,
-    notes: Mutex<Vec<String>>,
-}
-
-impl Plan {
-    fn new(args: &LedgerArgs) -> Plan {
-        let origin = Instant::now();
-        let measure_from = origin + Duration::from_secs(args.warmup_s);
-        Plan {
-            origin,
-            measure_from,
-            end: measure_from + Duration::from_secs(args.duration_s),
-            count: args.count,
-            measured: AtomicU64::new(0),
-            stopped: AtomicBool::new(false),
-            stopped_at_us: AtomicU64::new(u64::MAX),
-            done: AtomicU64::new(0),
-            notes: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn over(&self, now: Instant) -> bool {
-        now >= self.end || self.stopped.load(Ordering::Relaxed)
-    }
-
-    /// Counts one measured transfer; the one that reaches `count` ends the
-    /// phase.
-    fn measured_one(&self, now: Instant) {
-        let measured = self.measured.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.count > 0 && measured >= self.count {
-            let at = u64::try_from(now.duration_since(self.origin).as_micros()).unwrap_or(u64::MAX);
-            self.stopped_at_us.fetch_min(at, Ordering::Relaxed);
-            self.stopped.store(true, Ordering::Relaxed);
-        }
-    }
-
-    /// The measured time: the whole window, or up to the `count`th
-    /// transfer.
-    fn measured_for(&self) -> Duration {
-        let window = self.end.duration_since(self.measure_from);
-        match self.stopped_at_us.load(Ordering::Relaxed) {
-            u64::MAX => window,
-            at_us => (self.origin + Duration::from_micros(at_us))
-                .saturating_duration_since(self.measure_from)
-                .min(window),
-        }
-    }
-
-    fn note(&self, note: String) {
-        let mut notes = self
-            .notes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if notes.len() < NOTES_MAX {
-            notes.push(note);
-        }
-    }
-}
-
-/// One sender's tallies.
-struct Tally {
-    done: u64,
-    refused: u64,
-    unknown: u64,
-    latencies: Histogram<u64>,
-}
-
-impl Tally {
-    fn new() -> Tally {
-        Tally {
-            done: 0,
-            refused: 0,
-            unknown: 0,
-            latencies: latency_histogram(),
-        }
-    }
-
-    fn add(&mut self, other: &Tally) {
-        self.done += other.done;
-        self.refused += other.refused;
-        self.unknown += other.unknown;
-        self.latencies
-            .add(&other.latencies)
-            .expect("histograms with the same bounds add up");
-    }
-}
-
-fn latency_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, LATENCY_US_MAX, 3).expect("the latency bounds are valid")
-}
-
-/// Calls `transfer(number)` back to back until the phase is over. A
-/// transfer is measured when its answer comes inside the window, which
-/// makes the count over the window the throughput.
-async fn drive<F, Fut>(plan: Arc<Plan>, sender: usize, mut transfer: F) -> Tally
-where
-    F: FnMut(u64) -> Fut,
-    Fut: Future<Output = Outcome>,
-{
-    let mut tally = Tally::new();
-    for number in 0..TRANSFERS_PER_SENDER_MAX {
-        let started = Instant::now();
-        if plan.over(started) {
-            break;
-        }
-        let outcome = transfer(number).await;
-        let answered = Instant::now();
-        match outcome {
-            Outcome::Done => {
-                tally.done += 1;
-                plan.done.fetch_add(1, Ordering::Relaxed);
-                if answered >= plan.measure_from && answered < plan.end {
-                    let micros = u64::try_from(answered.duration_since(started).as_micros());
-                    tally
-                        .latencies
-                        .saturating_record(micros.unwrap_or(u64::MAX).max(1));
-                    plan.measured_one(answered);
-                }
-            }
-            Outcome::Refused(code) => {
-                tally.refused += 1;
-                plan.note(format!("sender {sender}: refused: {code}"));
-            }
-            Outcome::Unknown(detail) => {
-                tally.unknown += 1;
-                plan.note(format!("sender {sender}: no definite answer: {detail}"));
-            }
-        }
-    }
-    tally
-}
-
-/// Runs one driver per sender and adds their tallies up.
-async fn drive_all<F, Fut>(
-    label: &'static str,
-    plan: &Arc<Plan>,
-    senders: usize,
-    transfer: F,
-) -> anyhow::Result<Tally>
-where
-    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Outcome> + Send + 'static,
-{
-    let transfer = Arc::new(transfer);
-    let status = running_status(label, plan);
-    let tasks = (0..senders).map(|sender| {
-        let transfer = Arc::clone(&transfer);
-        tokio::spawn(drive(Arc::clone(plan), sender, move |number| {
-            transfer(sender, number)
-        }))
-    });
-    let joined = join_all(tasks).await;
-    status.finish();
-    let mut total = Tally::new();
-    for tally in joined {
-        total.add(&tally.context("a bench task panicked")?);
-    }
-    Ok(total)
-}
-
-fn running_status(label: &'static str, plan: &Arc<Plan>) -> StatusLine {
-    let plan = Arc::clone(plan);
-    StatusLine::start(move || {
-        let total = plan.end.duration_since(plan.origin).as_secs_f64();
-        let elapsed = plan.origin.elapsed().as_secs_f64().min(total);
-        format!(
-            "{label}… {elapsed:.1}/{total:.0} s, {} transfers done, {} measured",
-            plan.done.load(Ordering::Relaxed),
-            plan.measured.load(Ordering::Relaxed),
-        )
-    })
-}
-
-/// The figures both phases report, under their own keys.
-struct Keys {
-    senders: (&'static str, &'static str),
-    done: (&'static str, &'static str),
-    measured: (&'static str, &'static str),
-    window: (&'static str, &'static str),
-    throughput: (&'static str, &'static str),
-    p50: (&'static str, &'static str),
-    p99: (&'static str, &'static str),
-    p999: (&'static str, &'static str),
-    max: (&'static str, &'static str),
-    refused: (&'static str, &'static str),
-    unknown: (&'static str, &'static str),
-}
-
-fn report_phase(report: &mut Report, keys: &Keys, senders: usize, plan: &Plan, tally: &Tally) {
-    let measured = plan.measured.load(Ordering::Relaxed);
-    // Ended by `--count`: the window closed at the `count`th transfer;
-    // the few answered after it are not in the rate.
-    let in_window = if plan.stopped.load(Ordering::Relaxed) {
-        measured.min(plan.count)
-    } else {
-        measured
-    };
-    let seconds = plan.measured_for().as_secs_f64();
-    let throughput = if seconds > 0.0 {
-        in_window as f64 / seconds
-    } else {
-        0.0
-    };
-    let latency_ms = |quantile: f64| tally.latencies.value_at_quantile(quantile) as f64 / 1000.0;
-    report.count(keys.senders.0, keys.senders.1, senders as u64, "");
-    report.count(keys.done.0, keys.done.1, tally.done, "");
-    report.count(keys.measured.0, keys.measured.1, measured, "");
-    report.measure(keys.window.0, keys.window.1, seconds, 2, "s");
-    report.measure(
-        keys.throughput.0,
-        keys.throughput.1,
-        throughput,
-        0,
-        "transfers/s",
-    );
-    report.measure(keys.p50.0, keys.p50.1, latency_ms(0.5), 2, "ms");
-    report.measure(keys.p99.0, keys.p99.1, latency_ms(0.99), 2, "ms");
-    report.measure(keys.p999.0, keys.p999.1, latency_ms(0.999), 2, "ms");
-    report.measure(keys.max.0, keys.max.1, latency_ms(1.0), 2, "ms");
-    report.count(keys.refused.0, keys.refused.1, tally.refused, "");
-    report.count(keys.unknown.0, keys.unknown.1, tally.unknown, "");
-    let notes = plan
-        .notes
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    for note in notes.iter() {
-        eprintln!("note: {note}");
-    }
-    if tally.refused > 0 {
-        report.fail(format!(
-            "{}: {} transfers refused (none should be)",
-            keys.senders.0, tally.refused
-        ));
-    }
-    if tally.unknown > 0 {
-        report.fail(format!(
-            "{}: {} transfers had no definite answer",
-            keys.senders.0, tally.unknown
-        ));
-    }
-    if measured == 0 {
-        report.fail(format!("{}: no transfer was measured", keys.senders.0));
-    }
 }
 
 /// Wallets plus money in flight against the top-ups: exact when every
@@ -529,7 +252,7 @@ async fn http_phase(
     pair_contacts(&accounts).await?;
     server.ensure_alive().await?;
 
-    let plan = Arc::new(Plan::new(args));
+    let plan = Arc::new(Plan::new(args.warmup_s, args.duration_s, args.count));
     let tag = format!("{:08x}", rand::random::<u32>());
     let senders = Arc::clone(&accounts);
     let tally = drive_all(
@@ -598,6 +321,8 @@ async fn http_phase(
 const HTTP_LEDGER_CHECK: (&str, &str) = ("http_ledger_check", "HTTP: ledger-check");
 
 const HTTP_KEYS: Keys = Keys {
+    unit: "transfers",
+    rate: "transfers/s",
     senders: ("http_connections", "HTTP: senders (connections)"),
     done: ("http_transfers", "HTTP: transfers done (201)"),
     measured: ("http_transfers_measured", "HTTP: of those, measured"),
@@ -669,7 +394,7 @@ async fn engine_phase(
         .prefix("piazza-bench-engine-")
         .tempdir()
         .context("cannot create a temporary directory for the store")?;
-    let stores = open_engines(args, database_url.as_deref(), directory.path()).await?;
+    let stores = open_engines(args.engines, database_url.as_deref(), directory.path()).await?;
     report.count(
         "engine_engines",
         "engine: engines on the one database",
@@ -679,7 +404,7 @@ async fn engine_phase(
     let store = Arc::clone(&stores[0]);
     let accounts = Arc::new(engine_accounts(&store, args.engine_tasks).await?);
 
-    let plan = Arc::new(Plan::new(args));
+    let plan = Arc::new(Plan::new(args.warmup_s, args.duration_s, args.count));
     let currency = Currency::CNY;
     let money = Money::new(AmountMinor::positive(AMOUNT_MINOR)?, currency);
     // Far enough that the (absent) sweeper could never return one.
@@ -747,23 +472,23 @@ async fn engine_phase(
 }
 
 /// The stores of the engine phase: SQLite in `directory`, or
-/// `args.engines` engines on the PostgreSQL database at `url`.
-async fn open_engines(
-    args: &LedgerArgs,
+/// `engines` engines on the PostgreSQL database at `url`.
+pub(super) async fn open_engines(
+    engines: usize,
     url: Option<&str>,
     directory: &Path,
 ) -> anyhow::Result<Vec<Arc<Core>>> {
     let limits = piazza_server::config::Limits::default();
     let Some(url) = url else {
-        if args.engines > 1 {
+        if engines > 1 {
             bail!("--engines takes a PostgreSQL database (--database-url)");
         }
         let engine = piazza::engines::open_sqlite(directory, &limits, Arc::new(Nobody))
             .context("cannot open a store for the engine phase")?;
         return Ok(vec![Arc::new(Core::new(engine, directory))]);
     };
-    let mut stores = Vec::with_capacity(args.engines);
-    for _ in 0..args.engines {
+    let mut stores = Vec::with_capacity(engines);
+    for _ in 0..engines {
         let (url, limits) = (url.to_owned(), limits.clone());
         let open = move || piazza::engines::open_postgres(&url, &limits, Arc::new(Nobody));
         let engine = tokio::task::spawn_blocking(open)
@@ -814,6 +539,8 @@ fn report_disk_writes(report: &mut Report, before: Option<u64>, started: Instant
 }
 
 const ENGINE_KEYS: Keys = Keys {
+    unit: "transfers",
+    rate: "transfers/s",
     senders: ("engine_tasks", "engine: senders (tasks)"),
     done: ("engine_transfers", "engine: transfers done"),
     measured: ("engine_transfers_measured", "engine: of those, measured"),
@@ -832,7 +559,10 @@ const ENGINE_KEYS: Keys = Keys {
 
 /// `count` accounts straight in the store, each with a PIN and a top-up,
 /// in pairs of contacts.
-async fn engine_accounts(store: &Arc<Core>, count: usize) -> anyhow::Result<Vec<AccountId>> {
+pub(super) async fn engine_accounts(
+    store: &Arc<Core>,
+    count: usize,
+) -> anyhow::Result<Vec<AccountId>> {
     let (status, done) =
         progress::counting(format!("creating {count} store accounts"), count as u64);
     let currency = Currency::CNY;
@@ -908,25 +638,6 @@ mod tests {
             phases: Phases::Engine,
             production_hashing: false,
         }
-    }
-
-    #[test]
-    fn reaching_the_count_ends_the_phase_and_shortens_the_window() {
-        let plan = Plan::new(&args(2));
-        let now = Instant::now();
-        plan.measured_one(now);
-        assert!(!plan.over(now));
-        plan.measured_one(now);
-        assert!(plan.over(now));
-        assert!(plan.measured_for() < Duration::from_secs(1));
-    }
-
-    #[test]
-    fn without_a_count_the_window_is_the_duration() {
-        let plan = Plan::new(&args(0));
-        plan.measured_one(Instant::now());
-        assert!(!plan.over(Instant::now()));
-        assert_eq!(plan.measured_for(), Duration::from_secs(10));
     }
 
     #[test]
