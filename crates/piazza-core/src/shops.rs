@@ -264,6 +264,9 @@ pub trait Writes {
         merchant: MerchantId,
         at: Timestamp,
     ) -> Result<Option<ShopId>>;
+    /// How many staff `shop` has, read so that no concurrent naming
+    /// counts meanwhile (PostgreSQL: the shop's row locked).
+    fn staff_for_update(&mut self, shop: ShopId) -> Result<usize>;
     /// `false` if `account` was staff already.
     fn insert_shop_staff(
         &mut self,

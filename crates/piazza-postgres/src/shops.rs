@@ -294,6 +294,17 @@ impl PgTx<'_> {
         )?;
         Ok(())
     }
+
+    /// Locks `shop`'s row, then answers `count` (a count of its rows of
+    /// one kind): no concurrent add to the shop counts meanwhile.
+    fn count_under_shop(&mut self, shop: ShopId, count: &'static str) -> Result<usize> {
+        self.conn().query_opt(
+            "SELECT 1 FROM shops WHERE id = $1 FOR NO KEY UPDATE",
+            &[&shop.row()],
+        )?;
+        let row = self.conn().query_one(count, &[&shop.row()])?;
+        Ok(len(row.get(0)))
+    }
 }
 
 impl Writes for PgTx<'_> {
@@ -352,16 +363,12 @@ impl Writes for PgTx<'_> {
         Ok(deleted == 1)
     }
 
+    fn staff_for_update(&mut self, shop: ShopId) -> Result<usize> {
+        self.count_under_shop(shop, "SELECT COUNT(*) FROM shop_staff WHERE shop_id = $1")
+    }
+
     fn products_for_update(&mut self, shop: ShopId) -> Result<usize> {
-        self.conn().query_opt(
-            "SELECT 1 FROM shops WHERE id = $1 FOR NO KEY UPDATE",
-            &[&shop.row()],
-        )?;
-        let row = self.conn().query_one(
-            "SELECT COUNT(*) FROM products WHERE shop_id = $1",
-            &[&shop.row()],
-        )?;
-        Ok(len(row.get(0)))
+        self.count_under_shop(shop, "SELECT COUNT(*) FROM products WHERE shop_id = $1")
     }
 
     fn insert_product(

@@ -685,6 +685,14 @@ impl Writes for WriteCtx<'_> {
         )
     }
 
+    fn staff_for_update(&mut self, shop: ShopId) -> Result<usize> {
+        count(
+            self.conn,
+            "SELECT COUNT(*) FROM shop_staff WHERE shop_id = ?1",
+            shop.row(),
+        )
+    }
+
     fn products_for_update(&mut self, shop: ShopId) -> Result<usize> {
         count(
             self.conn,

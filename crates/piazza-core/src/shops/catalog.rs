@@ -95,7 +95,7 @@ pub fn set_staff(
     if tx.reads().is_shop_staff(shop, member)? {
         return Ok(());
     }
-    if tx.reads().shop_staff(shop)?.len() >= shop::STAFF_PER_SHOP_MAX {
+    if tx.staff_for_update(shop)? >= shop::STAFF_PER_SHOP_MAX {
         return Err(Rejection::TooMany {
             what: "staff per shop",
             max: shop::STAFF_PER_SHOP_MAX,
