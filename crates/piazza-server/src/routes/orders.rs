@@ -148,6 +148,7 @@ fn view(
     params(("Idempotency-Key" = String, Header, description = "required; the same key and body replay the first answer")),
     responses(
         (status = 201, body = OrderView),
+        (status = 200, description = "a replay of the key: the order as it stands now", body = OrderView),
         (status = 400, description = "idempotency_key_required, invalid_shipping_address", body = Problem),
         (status = 401, body = Problem),
         (status = 404, description = "shop_not_found, variant_not_found", body = Problem),

@@ -393,7 +393,9 @@ fn variant_patch(body: &PatchVariant) -> Result<VariantPatch, ApiError> {
             ));
         }
         (Some(count), None) => Some(StockChange::Set(parse_stock(count)?)),
-        (None, Some(delta)) if delta.abs() <= shop::STOCK_MAX => Some(StockChange::Delta(delta)),
+        (None, Some(delta)) if delta.unsigned_abs() <= shop::STOCK_MAX.unsigned_abs() => {
+            Some(StockChange::Delta(delta))
+        }
         (None, Some(_)) => {
             return Err(ApiError::invalid(
                 "invalid_stock",
