@@ -130,7 +130,8 @@ pub fn place(
 }
 
 /// Each item at its variant's price now: a variant of this shop whose
-/// product is listed.
+/// product is listed (an unlisted one is `VariantNotFound`, another
+/// shop's `VariantUnavailable`).
 fn priced_items(
     read: &mut dyn Read,
     shop: &Shop,
@@ -142,7 +143,12 @@ fn priced_items(
         let listed = read
             .product(found.product_id)?
             .is_some_and(|product| product.listed);
-        if found.shop_id != shop.shop_id || !listed {
+        // An unlisted product's variants are its shop's staff's only: to
+        // anyone else they answer as an id no variant has.
+        if !listed {
+            return Err(Rejection::VariantNotFound.into());
+        }
+        if found.shop_id != shop.shop_id {
             return Err(Rejection::VariantUnavailable { variant }.into());
         }
         items.push(OrderItem {

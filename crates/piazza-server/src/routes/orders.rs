@@ -152,7 +152,7 @@ fn view(
         (status = 400, description = "idempotency_key_required, invalid_shipping_address", body = Problem),
         (status = 401, body = Problem),
         (status = 404, description = "shop_not_found, variant_not_found", body = Problem),
-        (status = 409, description = "out_of_stock, variant_unavailable (another shop's, or unlisted)", body = Problem),
+        (status = 409, description = "out_of_stock, variant_unavailable (another shop's)", body = Problem),
         (status = 422, description = "invalid_order_items, order_total_too_large, idempotency_key_reused", body = Problem),
     ))]
 pub async fn place(
