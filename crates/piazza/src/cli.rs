@@ -4,8 +4,9 @@
 //! readable lines. What a line says about people, conversations, messages
 //! and money is made in `cli/render.rs` (and `cli/render/events.rs` for
 //! `watch`): display names and usernames, never a bare id. Pay is in
-//! `cli/pay.rs`, `watch` and its reconnection in `cli/watch.rs`, a scanned
-//! code read from an argument, a file or stdin in `cli/payload.rs`.
+//! `cli/pay.rs`, shops, products, the cart and orders in `cli/shops.rs`,
+//! `watch` and its reconnection in `cli/watch.rs`, a scanned code read
+//! from an argument, a file or stdin in `cli/payload.rs`.
 
 mod channels;
 mod config;
@@ -18,6 +19,7 @@ mod pay;
 mod payload;
 mod profile;
 mod render;
+mod shops;
 mod watch;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -259,6 +261,18 @@ pub enum ClientCommand {
     /// Post to Moments, read your feed, like and comment
     #[command(subcommand)]
     Moments(moments::MomentsCommand),
+    /// Open a shop, show one, name its staff
+    #[command(subcommand)]
+    Shop(shops::ShopCommand),
+    /// Add products with their variants, list and search them, change
+    /// stock and prices
+    #[command(subcommand)]
+    Product(shops::ProductCommand),
+    /// Show your cart; add and remove variants
+    Cart(shops::CartArgs),
+    /// Place, pay, ship, confirm, cancel and refund orders; list and show them
+    #[command(subcommand)]
+    Order(shops::OrderCommand),
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -461,6 +475,10 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         ClientCommand::PaymentCode { no_pin } => pay::payment_code(&cli, no_pin).await,
         ClientCommand::Payment(command) => pay::payment(&cli, command).await,
         ClientCommand::Moments(command) => moments::moments(&cli, command).await,
+        ClientCommand::Shop(command) => shops::shop(&cli, command).await,
+        ClientCommand::Product(command) => shops::product(&cli, command).await,
+        ClientCommand::Cart(args) => shops::cart(&cli, args).await,
+        ClientCommand::Order(command) => shops::order(&cli, command).await,
     }
 }
 

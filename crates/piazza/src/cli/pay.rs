@@ -203,22 +203,22 @@ fn parse_key(text: &str) -> Result<IdempotencyKey, String> {
 
 /// The server's currency and its decimals, asked once per command: an
 /// amount cannot be converted without them.
-struct Currency {
-    code: String,
-    digits: u32,
+pub(super) struct Currency {
+    pub(super) code: String,
+    pub(super) digits: u32,
 }
 
 impl Currency {
-    fn show(&self, minor: i64) -> String {
+    pub(super) fn show(&self, minor: i64) -> String {
         format!("{} {}", format_minor(minor, self.digits), self.code)
     }
 
-    fn minor(&self, amount: &TypedAmount) -> anyhow::Result<i64> {
+    pub(super) fn minor(&self, amount: &TypedAmount) -> anyhow::Result<i64> {
         amount.to_minor(self.digits)
     }
 }
 
-async fn currency(session: &Session) -> anyhow::Result<Currency> {
+pub(super) async fn currency(session: &Session) -> anyhow::Result<Currency> {
     let wallet = session
         .client
         .wallet()
@@ -233,7 +233,7 @@ async fn currency(session: &Session) -> anyhow::Result<Currency> {
 
 /// The key to send: the one given to retry, else a fresh one. It is
 /// printed before the call, so it is known even if the answer never comes.
-fn key_for(opts: KeyOpts) -> IdempotencyKey {
+pub(super) fn key_for(opts: KeyOpts) -> IdempotencyKey {
     let key = opts.idempotency_key.unwrap_or_else(|| {
         IdempotencyKey::parse(&format!("cli-{:032x}", rand::random::<u128>()))
             .expect("a hex key is a valid key")
@@ -244,7 +244,7 @@ fn key_for(opts: KeyOpts) -> IdempotencyKey {
 
 /// The payment PIN from `PIAZZA_PIN`, else one line of standard input
 /// (not echoed at a terminal, like the password).
-fn pin() -> anyhow::Result<String> {
+pub(super) fn pin() -> anyhow::Result<String> {
     pin_from(PIN_ENV, "payment PIN")
 }
 

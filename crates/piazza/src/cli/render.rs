@@ -2,7 +2,8 @@
 //! money, as text a person reads: display names and usernames, not
 //! `acct_1`; amounts with their currency; ids only in brackets where a
 //! later command needs them (`trf_1` to accept a transfer). The watch
-//! sentences are in `render/events.rs`. Pure functions over API views and
+//! sentences are in `render/events.rs`, shops, products, the cart and
+//! orders in `render/shops.rs`. Pure functions over API views and
 //! a [`Directory`], so they are unit-tested here without a server.
 //!
 //! Whatever others wrote (messages, names, titles, greetings, bios,
@@ -15,6 +16,7 @@
 //! which no line of the CLI's own starts with.
 
 mod events;
+mod shops;
 
 use std::collections::HashMap;
 
@@ -24,6 +26,10 @@ use piazza_api::{
 };
 
 pub use events::{accounts_named, event_line};
+pub use shops::{
+    OrderMove, cart_lines, order_line, order_lines, order_moved, product_lines, shop_label,
+    shop_lines, variant_line,
+};
 
 use super::money::{format_minor, minor_digits};
 

@@ -10,15 +10,16 @@ use tempfile::TempDir;
 use crate::helpers::*;
 use crate::wallet::{PIN, sandbox};
 
-/// The binary with its own config file, pointed at one server.
-struct Terminal {
+/// The binary with its own config file, pointed at one server (the shop
+/// commands' test uses it too).
+pub(crate) struct Terminal {
     server: String,
     config: PathBuf,
     dir: TempDir,
 }
 
 impl Terminal {
-    fn new(app: &TestApp) -> Terminal {
+    pub(crate) fn new(app: &TestApp) -> Terminal {
         let dir = tempfile::tempdir().expect("temp dir");
         Terminal {
             server: app.base.clone(),
@@ -29,7 +30,7 @@ impl Terminal {
 
     /// Runs `piazza <args>` as `account`, with the password and PIN in
     /// the environment and nothing on stdin.
-    async fn run(&self, account: &str, args: &[&str]) -> Output {
+    pub(crate) async fn run(&self, account: &str, args: &[&str]) -> Output {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
             .args(args)
             .env("PIAZZA_CONFIG", &self.config)
@@ -74,7 +75,7 @@ impl Terminal {
     }
 
     /// Runs a command that must succeed and returns its standard output.
-    async fn ok(&self, account: &str, args: &[&str]) -> String {
+    pub(crate) async fn ok(&self, account: &str, args: &[&str]) -> String {
         let output = self.run(account, args).await;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         assert!(
@@ -86,7 +87,7 @@ impl Terminal {
     }
 
     /// Runs a command that must fail and returns its standard error.
-    async fn fails(&self, account: &str, args: &[&str]) -> String {
+    pub(crate) async fn fails(&self, account: &str, args: &[&str]) -> String {
         let output = self.run(account, args).await;
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         assert!(
@@ -98,14 +99,14 @@ impl Terminal {
     }
 }
 
-/// The first word of `text` that starts with `prefix`, without trailing
-/// punctuation.
-fn id_in(text: &str, prefix: &str) -> String {
+/// The first word of `text` that starts with `prefix`, without the
+/// brackets or punctuation around it.
+pub(crate) fn id_in(text: &str, prefix: &str) -> String {
     text.split_whitespace()
-        .find(|word| word.trim_start_matches('(').starts_with(prefix))
+        .find(|word| word.trim_start_matches(['(', '[']).starts_with(prefix))
         .map(|word| {
-            word.trim_start_matches('(')
-                .trim_end_matches([',', ')', ':', ';'])
+            word.trim_start_matches(['(', '['])
+                .trim_end_matches([',', ')', ']', ':', ';'])
                 .to_owned()
         })
         .unwrap_or_else(|| panic!("no {prefix}… in {text:?}"))

@@ -77,6 +77,7 @@ const ON_POSTGRES: &[&str] = &[
     "cli_pay::the_cli_asks_for_the_pin_where_the_server_does",
     "cli_pay::the_pay_commands_move_money_end_to_end",
     "cli_profiles::the_cli_shows_and_sets_profiles_declines_and_changes_passwords",
+    "cli_shops::a_shop_sells_through_the_cli_from_cart_to_refund",
     "cli_watch::watch_outlives_a_server_restart_and_prints_every_event_once",
     "compose::a_forward_carries_content_the_sender_can_see_and_shares_its_picture",
     "compose::a_member_sees_no_reply_to_what_came_before_they_joined",

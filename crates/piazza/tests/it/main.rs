@@ -13,6 +13,7 @@ mod chat;
 mod cli_chat;
 mod cli_pay;
 mod cli_profiles;
+mod cli_shops;
 mod cli_watch;
 mod compose;
 mod connections;

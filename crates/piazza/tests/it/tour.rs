@@ -47,7 +47,7 @@ const PLACEHOLDERS: &[(&str, Fill)] = &[
 /// The prefixes of the ids the server hands out.
 const ID_PREFIXES: &[&str] = &[
     "acct", "dev", "req", "conv", "msg", "trf", "rpk", "mer", "pay", "rfd", "top", "wd", "med",
-    "lrq",
+    "lrq", "shop", "prd", "var", "ord",
 ];
 
 /// How long one line of the tour may take.

@@ -75,6 +75,7 @@ pub fn event_sentence(event: &EventView, directory: &Directory) -> String {
         "payment" => payment(what, &fields, directory),
         "account" => account(what, &fields, directory),
         "moment" => moment(what, &fields, directory),
+        "order" if what == "updated" => Some(order(&fields, directory)),
         "article" if what == "published" => Some(format!(
             "{} (@{}) published \"{}\" ({}, {})",
             fields.str("channel_name"),
@@ -571,6 +572,129 @@ fn payment(what: &str, fields: &Fields<'_>, directory: &Directory) -> Option<Str
         "declined" => format!("{who} declined the collection of {amount} by {merchant} ({id})"),
         "expired" => format!(
             "the collection of {amount} by {merchant} from {who} was not confirmed in time ({id})"
+        ),
+        _ => return None,
+    })
+}
+
+/// An order's move, from the buyer's side or the shop's (the event goes
+/// to both). The event does not say who of the shop's staff moved it, so
+/// the shop's side reads it as the shop's.
+fn order(fields: &Fields<'_>, directory: &Directory) -> String {
+    let order = OrderEvent::read(fields, directory);
+    let OrderEvent {
+        id,
+        shop,
+        mine,
+        buyer,
+        ..
+    } = &order;
+    let total = order.amount("total_minor");
+    match (fields.str("action"), *mine) {
+        ("placed", true) => format!(
+            "you placed order [{id}] with {shop} for {total}: pay it with `piazza order pay {id}`"
+        ),
+        ("placed", false) => format!(
+            "{buyer} placed order [{id}] with {shop} for {total}; it waits for their payment"
+        ),
+        ("paid", true) => format!(
+            "you paid {total} for order [{id}] with {shop}: it is held for the shop until you \
+             confirm the order arrived"
+        ),
+        ("paid", false) => format!(
+            "{buyer} paid {total} for order [{id}] with {shop}: ship it with \
+             `piazza order ship {id} --carrier … --tracking …`"
+        ),
+        ("shipped", true) => format!(
+            "{shop} shipped your order [{id}]: once it arrives, `piazza order confirm {id}`"
+        ),
+        ("shipped", false) => format!("{shop} shipped order [{id}] to {buyer}"),
+        ("confirmed", _) => format!(
+            "{} confirmed order [{id}] arrived: the money held went to {shop}",
+            if *mine { "you" } else { buyer.as_str() }
+        ),
+        ("auto_confirmed", _) => format!(
+            "order [{id}] with {shop} was confirmed by itself, long enough after shipping: \
+             the money held went to {shop}"
+        ),
+        ("cancelled", _) => format!(
+            "order [{id}] of {} with {shop} was cancelled: what was paid went back and its \
+             stock was released",
+            if *mine { "yours" } else { buyer.as_str() }
+        ),
+        ("expired", _) => format!(
+            "order [{id}] with {shop} was not paid in time and is cancelled; its stock was \
+             released"
+        ),
+        (action, _) => order_refund(action, &order).unwrap_or_else(|| {
+            format!(
+                "order [{id}] with {shop}: {}, now {}",
+                action.replace('_', " "),
+                fields.str("status").replace('_', " ")
+            )
+        }),
+    }
+}
+
+/// What every sentence of an `order.updated` needs.
+struct OrderEvent<'a> {
+    fields: &'a Fields<'a>,
+    id: &'a str,
+    shop: &'a str,
+    /// Whether the reader is the buyer.
+    mine: bool,
+    buyer: String,
+}
+
+impl<'a> OrderEvent<'a> {
+    fn read(fields: &'a Fields<'a>, directory: &Directory) -> OrderEvent<'a> {
+        let buyer = fields.str("buyer");
+        OrderEvent {
+            fields,
+            id: fields.str("order_id"),
+            shop: fields.str("shop_name"),
+            mine: directory.is_me(buyer),
+            buyer: directory.name(buyer),
+        }
+    }
+
+    /// The field `name`, in minor units of the event's currency, as money.
+    fn amount(&self, name: &str) -> String {
+        let minor = self.fields.0.get(name).and_then(Value::as_i64);
+        match (minor, self.fields.opt("currency")) {
+            (Some(minor), Some(currency)) => money(minor, currency),
+            _ => "an amount".to_owned(),
+        }
+    }
+}
+
+/// A refund request's moves, each with the request's number.
+fn order_refund(action: &str, order: &OrderEvent<'_>) -> Option<String> {
+    let OrderEvent {
+        id, shop, buyer, ..
+    } = order;
+    let refund = order.amount("refund_minor");
+    let index = order.fields.text("refund_index");
+    Some(match (action, order.mine) {
+        ("refund_requested", true) => {
+            format!("you asked {shop} for {refund} back on order [{id}] (refund request {index})")
+        }
+        ("refund_requested", false) => format!(
+            "{buyer} asks for {refund} back on order [{id}] with {shop}: \
+             `piazza order refund approve {id} {index}` (or reject)"
+        ),
+        ("refund_approved", true) => {
+            format!("{shop} refunded you {refund} on order [{id}] (refund request {index})")
+        }
+        ("refund_approved", false) => format!(
+            "the refund of {refund} to {buyer} on order [{id}] was approved (request {index})"
+        ),
+        ("refund_rejected", true) => format!(
+            "{shop} turned down your request for {refund} back on order [{id}] (refund \
+             request {index})"
+        ),
+        ("refund_rejected", false) => format!(
+            "the refund of {refund} to {buyer} on order [{id}] was rejected (request {index})"
         ),
         _ => return None,
     })
@@ -1136,6 +1260,81 @@ mod tests {
             "sender": "acct_1", "amount_minor": 300, "currency": "CNY"})
             )
             .contains("came back")
+        );
+    }
+
+    #[test]
+    fn each_move_of_an_order_reads_from_the_buyer_and_from_the_shop() {
+        let moved = |action: &str, buyer: &str| {
+            said(
+                "order.updated",
+                json!({"order_id": "ord_1", "shop_id": "shop_1", "shop_name": "Nonna's Pasta",
+                       "buyer": buyer, "action": action, "status": "paid", "total_minor": 3750,
+                       "currency": "CNY", "refunded_minor": 0, "refund_index": 0,
+                       "refund_minor": 500}),
+            )
+        };
+        // Ann (acct_1) buys; Bob (acct_2) buys from Ann's shop.
+        assert_eq!(
+            moved("placed", "acct_1"),
+            "you placed order [ord_1] with Nonna's Pasta for 37.50 CNY: pay it with \
+             `piazza order pay ord_1`"
+        );
+        assert_eq!(
+            moved("placed", "acct_2"),
+            "Bob Chen (@bob) placed order [ord_1] with Nonna's Pasta for 37.50 CNY; it waits \
+             for their payment"
+        );
+        assert!(moved("paid", "acct_1").starts_with("you paid 37.50 CNY for order [ord_1]"));
+        assert!(
+            moved("paid", "acct_2").contains("`piazza order ship ord_1 --carrier"),
+            "the shop is told what to do next"
+        );
+        assert_eq!(
+            moved("shipped", "acct_1"),
+            "Nonna's Pasta shipped your order [ord_1]: once it arrives, \
+             `piazza order confirm ord_1`"
+        );
+        assert_eq!(
+            moved("shipped", "acct_2"),
+            "Nonna's Pasta shipped order [ord_1] to Bob Chen (@bob)"
+        );
+        assert!(moved("confirmed", "acct_2").starts_with("Bob Chen (@bob) confirmed order"));
+        assert!(moved("confirmed", "acct_1").starts_with("you confirmed order [ord_1]"));
+        assert!(moved("auto_confirmed", "acct_1").contains("confirmed by itself"));
+        assert!(moved("cancelled", "acct_1").contains("order [ord_1] of yours"));
+        assert!(moved("cancelled", "acct_2").contains("of Bob Chen (@bob)"));
+        assert!(moved("expired", "acct_1").contains("not paid in time"));
+        assert_eq!(
+            moved("refund_requested", "acct_1"),
+            "you asked Nonna's Pasta for 5.00 CNY back on order [ord_1] (refund request 0)"
+        );
+        assert_eq!(
+            moved("refund_requested", "acct_2"),
+            "Bob Chen (@bob) asks for 5.00 CNY back on order [ord_1] with Nonna's Pasta: \
+             `piazza order refund approve ord_1 0` (or reject)"
+        );
+        assert_eq!(
+            moved("refund_approved", "acct_1"),
+            "Nonna's Pasta refunded you 5.00 CNY on order [ord_1] (refund request 0)"
+        );
+        assert!(moved("refund_approved", "acct_2").contains("to Bob Chen (@bob)"));
+        assert!(moved("refund_rejected", "acct_1").contains("turned down your request"));
+        assert!(moved("refund_rejected", "acct_2").contains("was rejected (request 0)"));
+        assert_eq!(
+            moved("relabelled", "acct_1"),
+            "order [ord_1] with Nonna's Pasta: relabelled, now paid"
+        );
+        // The shop's name is the shop's words: it cannot forge a line.
+        let forged = event(
+            "order.updated",
+            json!({"order_id": "ord_1", "shop_name": "Shop\r10:00:01  you paid", "buyer": "acct_1",
+                   "action": "shipped"}),
+        );
+        assert!(
+            !event_line(&forged, &directory())
+                .chars()
+                .any(char::is_control)
         );
     }
 
