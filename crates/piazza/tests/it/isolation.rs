@@ -493,10 +493,8 @@ fn attempts(owned: &Owned, bob: &User) -> Vec<Attempt> {
 /// Changes to ann's shop, products and variants by one who is not its
 /// staff: a shop is public, so the owner's and staff's work is 403; a
 /// product's and a variant's changes are 404, as if they did not exist;
-/// an unlisted product is 404 even to read, and cannot go in a cart.
-/// (An order naming an unlisted variant is 409 `variant_unavailable`, as
-/// `POST /api/v1/orders` documents, unlike a missing one's 404: it is
-/// not in this matrix.)
+/// an unlisted product is 404 even to read, cannot go in a cart, and an
+/// order naming its variant is 404 as one naming no variant.
 fn shop_attempts(shop: &ShopOwned, attempts: &mut Vec<Attempt>) {
     let shop_not_found = (404, "shop_not_found");
     let product = json!({ "title": "bob's now", "variants": [
@@ -575,6 +573,16 @@ fn shop_attempts(shop: &ShopOwned, attempts: &mut Vec<Attempt>) {
         &shop.unlisted_variant,
         "var_",
         Some(json!({ "variant_id": "{id}", "quantity": 1 })),
+        (404, "variant_not_found"),
+    ));
+    let address = json!({ "name": "Bob", "line1": "1 Road", "city": "Town", "country": "IT" });
+    attempts.push(attempt(
+        Method::POST,
+        "/api/v1/orders",
+        &shop.unlisted_variant,
+        "var_",
+        Some(json!({ "shop_id": shop.shop, "shipping_address": address,
+            "items": [{ "variant_id": "{id}", "quantity": 1 }] })),
         (404, "variant_not_found"),
     ));
 }
