@@ -154,6 +154,9 @@ const KIND_ICONS = {
   red_packet_refunded: 'red-packet',
   merchant_payment: 'store',
   merchant_refund: 'store',
+  order_paid: 'cart',
+  order_refunded: 'cart',
+  order_released: 'store',
 };
 
 /** A statement line's kind in words (a kind this client does not know says so). */

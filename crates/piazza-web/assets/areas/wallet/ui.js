@@ -116,3 +116,31 @@ export function formDialog({ title, testid, fields, submitLabel, submit, modalOn
     },
   });
 }
+
+/**
+ * Money leaving the wallet with the PIN, in a dialog only an explicit
+ * choice closes: the amount large, what it pays for (`lines`), the PIN,
+ * and `pay(pin)` on submit (its failure is said in the dialog, which
+ * stays for another try). What the wallet's own confirmations show,
+ * offered to other areas (a shop's order).
+ * @param {{ title: string, amountMinor: number, lines: (Node | string | null)[], testid: string,
+ *   pay: (pin: string) => Promise<void>, submitLabel?: string }} options
+ */
+export function pinPaymentDialog({ title, amountMinor, lines, testid, pay, submitLabel = t('wallet.pay') }) {
+  const pin = pinField();
+  return formDialog({
+    title,
+    testid,
+    modalOnly: true,
+    fields: [
+      h('p', { class: 'confirm-amount', 'data-testid': 'pin-dialog-amount' }, moneyText(amountMinor)),
+      ...lines.map((line) => (typeof line === 'string' ? h('p', {}, line) : line)),
+      pin.element,
+    ],
+    submitLabel,
+    submit: async (close) => {
+      await pay(readPin(pin.input));
+      close();
+    },
+  });
+}

@@ -1,0 +1,359 @@
+// Shops: an owner opens a shop in the browser (a logo uploaded) and adds a
+// product with two pictures and two variants; a buyer on a phone finds it
+// by searching, picks a variant and a quantity, fills the cart; the owner
+// raises one price and sells the other variant out, which the cart marks;
+// the buyer checks out, places the order and pays it with the PIN, the
+// time to pay counting down; the owner sees it paid live, with the day's
+// takings, and ships it; the buyer sees it shipped live and confirms
+// receipt, which settles the shop. Then a partial refund: the buyer asks
+// for part of a completed order back (a phone in the dark) and the owner
+// approves it; both pages follow live and the money adds up.
+
+import { randomUUID } from 'node:crypto';
+
+import { DESKTOP, PHONE, EXPECT_TIMEOUT_MS, PIN, args, run, fail, call, apiUser, apiFund, apiBalance, expectVisible, expectText, logInInBrowser, scenario } from '../harness.mjs';
+import { expectOnlyLanguage } from './i18n.mjs';
+
+/** A square picture drawn in the page (a colour and a word), as PNG bytes. */
+async function drawPicture(page, colour, word) {
+  const base64 = await page.evaluate(
+    async ([fill, text]) => {
+      const canvas = new OffscreenCanvas(320, 320);
+      const g = canvas.getContext('2d');
+      g.fillStyle = fill;
+      g.fillRect(0, 0, 320, 320);
+      g.fillStyle = '#fff';
+      g.beginPath();
+      g.arc(160, 150, 90, 0, Math.PI * 2);
+      g.fill();
+      g.fillStyle = fill;
+      g.font = 'bold 56px sans-serif';
+      g.textAlign = 'center';
+      g.fillText(text, 160, 170);
+      const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+      let binary = '';
+      for (const byte of bytes) binary += String.fromCharCode(byte);
+      return btoa(binary);
+    },
+    [colour, word],
+  );
+  return Buffer.from(base64, 'base64');
+}
+
+/** Waits until `check()` (an API read) holds, or fails saying `what`. */
+async function eventually(what, check) {
+  const until = Date.now() + EXPECT_TIMEOUT_MS;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) fail(`${what}: not so within ${EXPECT_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function expectPictureLoaded(page, selector, what) {
+  await page
+    .waitForFunction((s) => [...document.querySelectorAll(s)].some((img) => img.complete && img.naturalWidth > 0), selector, { timeout: EXPECT_TIMEOUT_MS })
+    .catch(() => fail(`${what}: the picture did not load`));
+}
+
+/** The owner opens a shop from the Shops tab, with a logo; answers its id. */
+async function openShop(page, handle, name) {
+  await page.click('a[href="#/shops"]');
+  await expectVisible(page, '[data-testid=product-search]', 'the Shops tab');
+  await page.click('[data-testid=open-shop]');
+  await page.fill('#f-handle', handle);
+  await page.fill('#f-name', name);
+  await page.fill('[data-testid=shop-description]', 'Hand-made mugs, glazed by hand.');
+  await page.setInputFiles('[data-testid=shop-logo-input]', { name: 'logo.png', mimeType: 'image/png', buffer: await drawPicture(page, '#0a7d4f', 'MH') });
+  await expectVisible(page, '[data-testid=shop-logo-previews] img', "the logo's preview");
+  await page.click('[data-testid=shop-submit]');
+  await expectVisible(page, '[data-testid=shop-manage] [data-testid=takings-today]', "the new shop's own page");
+  await expectPictureLoaded(page, '.shop-heading img', 'the logo');
+  return decodeURIComponent(new URL(page.url()).hash.split('/')[2]);
+}
+
+async function fillVariant(page, index, { name, sku, price, stock }) {
+  const row = page.locator('[data-testid=variant-row]').nth(index);
+  await row.locator('[data-testid=variant-name]').fill(name);
+  await row.locator('[data-testid=variant-sku]').fill(sku);
+  await row.locator('[data-testid=variant-price]').fill(price);
+  await row.locator('[data-testid=variant-stock]').fill(stock);
+}
+
+/** Edits a variant from the shop's page: a price typed, or the stock set. */
+async function editVariant(page, variantId, { price = null, stock = null }) {
+  await page.click(`[data-testid=admin-variant][data-variant-id="${variantId}"] [data-testid=variant-edit]`);
+  const dialog = page.locator('[data-testid=variant-dialog]');
+  if (price !== null) await dialog.locator('[data-testid=variant-price-input]').fill(price);
+  if (stock !== null) {
+    await dialog.locator('[data-testid=stock-mode]').selectOption('set');
+    await dialog.locator('[data-testid=stock-count]').fill(stock);
+  }
+  await dialog.locator('[data-testid=dialog-submit]').click();
+  await dialog.waitFor({ state: 'detached', timeout: EXPECT_TIMEOUT_MS }).catch(() => fail('the variant dialog stayed'));
+}
+
+scenario('shops', async (t) => {
+  const owner = await apiUser('owner');
+  const buyer = await apiUser('buyer');
+  await apiFund(buyer, 50000);
+  const handle = `mugs.${run}`.slice(0, 32);
+  const title = `Ceramic mug ${run}`;
+
+  // The owner opens the shop and adds a product: two pictures, two variants.
+  const ownerPage = await t.page({ viewport: DESKTOP });
+  await logInInBrowser(ownerPage, owner.username);
+  const shopId = await openShop(ownerPage, handle, `Mug House ${run}`);
+  await ownerPage.click('[data-testid=add-product]');
+  await ownerPage.fill('[data-testid=product-title-input]', title);
+  await ownerPage.fill('[data-testid=product-description]', 'Stoneware, 350 ml. Each one a little different.');
+  await ownerPage.setInputFiles('[data-testid=product-pictures-input]', [
+    { name: 'blue.png', mimeType: 'image/png', buffer: await drawPicture(ownerPage, '#1f7ae0', 'BLUE') },
+    { name: 'red.png', mimeType: 'image/png', buffer: await drawPicture(ownerPage, '#d9342b', 'RED') },
+  ]);
+  await fillVariant(ownerPage, 0, { name: 'Blue', sku: `mug-blue-${run}`, price: '25', stock: '10' });
+  await ownerPage.click('[data-testid=add-variant]');
+  await fillVariant(ownerPage, 1, { name: 'Red', sku: `mug-red-${run}`, price: '28.50', stock: '3' });
+  await t.screenshotNow(ownerPage, 'product-form');
+  await ownerPage.click('[data-testid=product-submit]');
+  await expectText(ownerPage, '[data-testid=admin-product]', title, 'the product on the shop’s page');
+  const listed = (await call(owner.token, 'GET', `/products?shop_id=${shopId}`)).products;
+  if (listed.length !== 1 || listed[0].media_ids.length !== 2 || listed[0].variants.length !== 2) fail(`the product stored: ${JSON.stringify(listed)}`);
+  const product = listed[0];
+  const [blue, red] = ['Blue', 'Red'].map((name) => product.variants.find((v) => v.name === name));
+  if (blue.price_minor !== 2500 || red.price_minor !== 2850 || blue.available !== 10 || red.available !== 3) fail(`the variants stored: ${JSON.stringify(product.variants)}`);
+  await t.screenshotNow(ownerPage, 'owner-shop');
+
+  // The buyer, on a phone, finds it by searching and looks at it.
+  const buyerPage = await t.page({ viewport: PHONE, name: 'buyer' });
+  await logInInBrowser(buyerPage, buyer.username);
+  await buyerPage.click('a[href="#/shops"]');
+  await buyerPage.fill('[data-testid=product-search]', `mug ${run}`);
+  const tile = `[data-testid=product-tile][data-product-id="${product.product_id}"]`;
+  await expectText(buyerPage, tile, '¥25.00 – ¥28.50', 'the product found, with its price range');
+  await expectPictureLoaded(buyerPage, `${tile} img`, "the tile's picture");
+  await t.screenshotNow(buyerPage, 'search');
+  await buyerPage.click(`${tile} a`);
+  await expectText(buyerPage, '[data-testid=product-title]', title, 'the product page');
+  await expectPictureLoaded(buyerPage, '[data-testid=product-picture] img', "the product's picture");
+  await expectText(buyerPage, '[data-testid=product-price]', '¥25.00', 'the first variant chosen, with its price');
+
+  // Red, two of them, then one Blue.
+  await buyerPage.click(`[data-testid=variant-option][data-variant-id="${red.variant_id}"]`);
+  await expectText(buyerPage, '[data-testid=product-price]', '¥28.50', "Red's price");
+  await expectText(buyerPage, '[data-testid=product-available]', '3 available', "what is left of Red");
+  await buyerPage.click('[data-testid=quantity-plus]');
+  await t.screenshotNow(buyerPage, 'product');
+  await buyerPage.click('[data-testid=add-to-cart]');
+  await expectVisible(buyerPage, '[data-testid=cart-toast]', 'the "in your cart" toast');
+  await buyerPage.click(`[data-testid=variant-option][data-variant-id="${blue.variant_id}"]`);
+  await buyerPage.click('[data-testid=add-to-cart]');
+  await eventually('three units in the cart', async () => (await call(buyer.token, 'GET', '/cart')).lines.reduce((n, l) => n + l.quantity, 0) === 3);
+
+  // The owner raises Red's price and sells Blue out; the cart marks both.
+  await editVariant(ownerPage, red.variant_id, { price: '30' });
+  await expectVisible(ownerPage, `[data-testid=admin-variant][data-variant-id="${red.variant_id}"][data-price-minor="3000"]`, "Red's new price on the shop's page");
+  await editVariant(ownerPage, blue.variant_id, { stock: '0' });
+  await expectVisible(ownerPage, `[data-testid=admin-variant][data-variant-id="${blue.variant_id}"][data-available="0"]`, 'Blue sold out');
+  await buyerPage.goto(`${args.baseUrl}/#/shops/cart`);
+  await expectText(buyerPage, `[data-testid=cart-line][data-variant-id="${red.variant_id}"][data-price-changed=true] [data-testid=price-changed]`, '¥28.50', "Red's price marked as changed");
+  await expectVisible(buyerPage, `[data-testid=cart-line][data-variant-id="${blue.variant_id}"][data-orderable=false] [data-testid=not-available]`, 'Blue marked not available');
+  await expectText(buyerPage, '[data-testid=cart-total]', '¥60.00', 'the total of what can be ordered');
+  await t.screenshotNow(buyerPage, 'cart');
+
+  // Checkout: the address, the order placed, paid with the PIN.
+  await buyerPage.click(`[data-testid=checkout][data-shop-id="${shopId}"]`);
+  await expectText(buyerPage, '[data-testid=checkout-total]', '¥60.00', 'the checkout total');
+  await buyerPage.fill('#f-name', 'Bea Buyer');
+  await buyerPage.fill('#f-line1', 'Via dei Servi 7');
+  await buyerPage.fill('#f-city', 'Firenze');
+  await buyerPage.fill('#f-country', 'Italy');
+  await buyerPage.click('[data-testid=place-order]');
+  const payDialog = buyerPage.locator('[data-testid=pay-dialog]');
+  await expectText(buyerPage, '[data-testid=pay-dialog] [data-testid=pay-countdown]', 'Pay within 1', 'the time to pay counting down');
+  const orderId = decodeURIComponent(new URL(buyerPage.url()).hash.split('/')[2].split('?')[0]);
+  const placed = await call(buyer.token, 'GET', `/orders/${orderId}`);
+  if (placed.status !== 'pending_payment' || placed.total_minor !== 6000 || placed.items.length !== 1) fail(`the order placed: ${JSON.stringify(placed)}`);
+  const kept = await buyerPage.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('piazza.shops.address.'))?.[1]);
+  if (!kept?.includes('Via dei Servi 7')) fail(`the address is not remembered: ${kept}`);
+  await t.screenshotNow(buyerPage, 'pay');
+  await payDialog.locator('[data-testid=pin-input]').fill(PIN);
+  await payDialog.locator('[data-testid=dialog-submit]').click();
+  await expectVisible(buyerPage, '[data-testid=order-page][data-status=paid]', 'the order paid');
+  if ((await apiBalance(buyer)) !== 44000) fail('the wallet was not charged 60.00 once');
+
+  // The owner sees it paid live, and today's takings; ships it.
+  await expectText(ownerPage, '[data-testid=order-toast]', 'order paid', "the owner's live toast");
+  await expectVisible(ownerPage, `[data-testid=shop-orders] [data-testid=order-row][data-order-id="${orderId}"][data-status=paid]`, 'the paid order among the shop’s orders');
+  await expectText(ownerPage, '[data-testid=takings-today]', '¥60.00', "today's takings");
+  await t.screenshotNow(ownerPage, 'owner-orders');
+  await ownerPage.click(`[data-testid=order-row][data-order-id="${orderId}"] a`);
+  await ownerPage.click('[data-testid=order-ship]');
+  await ownerPage.fill('[data-testid=ship-carrier]', 'SF Express');
+  await ownerPage.fill('[data-testid=ship-tracking]', `SF${run}`.toUpperCase());
+  await ownerPage.click('[data-testid=ship-dialog] [data-testid=dialog-submit]');
+  await expectVisible(ownerPage, '[data-testid=order-page][data-status=shipped]', 'the order shipped, for the owner');
+
+  // The buyer's page follows live; the buyer confirms receipt.
+  await expectText(buyerPage, '[data-testid=order-toast]', 'order shipped', "the buyer's live toast");
+  await expectText(buyerPage, '[data-testid=order-page][data-status=shipped] [data-testid=order-tracking]', `SF${run}`.toUpperCase(), 'the tracking number, live');
+  await t.screenshotNow(buyerPage, 'shipped');
+  await buyerPage.click('[data-testid=order-confirm]');
+  await buyerPage.click('[data-testid=confirm-dialog] [data-testid=confirm-move]');
+  await expectVisible(buyerPage, '[data-testid=order-page][data-status=completed]', 'the order completed');
+  await expectVisible(ownerPage, '[data-testid=order-page][data-status=completed]', "the owner's page completed, live");
+  const shop = await call(owner.token, 'GET', `/shops/${shopId}`);
+  if ((await call(owner.token, 'GET', `/merchants/${shop.merchant_id}`)).balance_minor !== 6000) fail('the shop was not settled 60.00');
+  const after = (await call(owner.token, 'GET', `/products/${product.product_id}`)).variants.find((v) => v.variant_id === red.variant_id);
+  if (after.available !== 1 || after.reserved !== 0 || after.sold !== 2) fail(`Red's stock after: ${JSON.stringify(after)}`);
+  await buyerPage.goto(`${args.baseUrl}/#/shops/orders`);
+  await expectVisible(buyerPage, `[data-testid=my-orders] [data-testid=order-row][data-order-id="${orderId}"][data-status=completed]`, 'the order in My orders');
+  await ownerPage.goto(`${args.baseUrl}/#/shop/${shopId}/manage`);
+  await expectText(ownerPage, '[data-testid=shop-merchant-balance]', '¥60.00', "the merchant's balance on the shop's page");
+  t.screenshot(ownerPage);
+});
+
+/** A shop, a product and a completed order, through the API. */
+async function completedOrder(owner, buyer) {
+  const shop = await call(owner.token, 'POST', '/shops', { handle: `teas.${run}`.slice(0, 32), name: `Tea Corner ${run}`, description: 'Loose leaf.' });
+  const product = await call(owner.token, 'POST', `/shops/${shop.shop_id}/products`, {
+    title: `Oolong tin ${run}`,
+    description: '100 g.',
+    media_ids: [],
+    variants: [{ sku: `oolong-${run}`, name: '100 g', price_minor: 4200, stock: 5 }],
+  });
+  const address = { name: 'Bea Buyer', line1: 'Via dei Servi 7', city: 'Firenze', country: 'Italy' };
+  const order = await call(buyer.token, 'POST', '/orders', { shop_id: shop.shop_id, items: [{ variant_id: product.variants[0].variant_id, quantity: 2 }], shipping_address: address }, { 'Idempotency-Key': randomUUID() });
+  await call(buyer.token, 'POST', `/orders/${order.order_id}/pay`, { pin: PIN }, { 'Idempotency-Key': randomUUID() });
+  await call(owner.token, 'POST', `/orders/${order.order_id}/ship`, { carrier: 'EMS', tracking: `EMS${run}` });
+  await call(buyer.token, 'POST', `/orders/${order.order_id}/confirm`);
+  return { shopId: shop.shop_id, orderId: order.order_id };
+}
+
+scenario('shops-refund', async (t) => {
+  const owner = await apiUser('owner');
+  const buyer = await apiUser('buyer');
+  await apiFund(buyer, 20000);
+  const { shopId, orderId } = await completedOrder(owner, buyer);
+  const shop = await call(owner.token, 'GET', `/shops/${shopId}`);
+  const settled = (await call(owner.token, 'GET', `/merchants/${shop.merchant_id}`)).balance_minor;
+  if (settled !== 8400) fail(`the shop holds ${settled} after the order`);
+
+  // The buyer, on a phone in the dark, asks for 10.00 of the 84.00 back.
+  const buyerPage = await t.page({ viewport: PHONE, name: 'buyer', colorScheme: 'dark' });
+  await logInInBrowser(buyerPage, buyer.username);
+  await buyerPage.goto(`${args.baseUrl}/#/order/${orderId}`);
+  await expectVisible(buyerPage, '[data-testid=order-page][data-status=completed]', 'the completed order');
+  await buyerPage.click('[data-testid=order-refund]');
+  const dialog = buyerPage.locator('[data-testid=refund-dialog]');
+  await expectText(buyerPage, '[data-testid=refund-dialog]', '¥84.00', 'the most that may be asked');
+  await dialog.locator('[data-testid=refund-amount-input]').fill('10');
+  await dialog.locator('[data-testid=refund-reason]').fill('One tin arrived dented.');
+  await dialog.locator('[data-testid=dialog-submit]').click();
+  await expectVisible(buyerPage, '[data-testid=refund-request][data-status=requested]', 'the request, waiting for the shop');
+  await t.screenshotNow(buyerPage, 'asked-phone-dark');
+
+  // The owner sees it live among the shop's orders, and approves it.
+  const ownerPage = await t.page({ viewport: DESKTOP });
+  await logInInBrowser(ownerPage, owner.username);
+  await ownerPage.goto(`${args.baseUrl}/#/order/${orderId}`);
+  await expectText(ownerPage, '[data-testid=refund-request][data-status=requested]', 'One tin arrived dented.', 'the request, for the owner');
+  await ownerPage.click('[data-testid=refund-request] [data-testid=refund-approve]');
+  await expectText(ownerPage, '[data-testid=refund-approve-dialog]', '¥10.00', 'the approval naming the amount');
+  await ownerPage.click('[data-testid=refund-approve-dialog] [data-testid=confirm-move]');
+  await expectVisible(ownerPage, '[data-testid=refund-request][data-status=approved]', 'the refund approved');
+  await expectText(ownerPage, '[data-testid=order-refunded]', '¥10.00', 'the refunded amount, for the owner');
+  await t.screenshotNow(ownerPage, 'owner');
+
+  // The buyer's page follows live; the money adds up.
+  await expectText(buyerPage, '[data-testid=order-toast]', 'refund of ¥10.00 approved', "the buyer's live toast");
+  await expectVisible(buyerPage, '[data-testid=refund-request][data-status=approved]', 'the refund approved, live');
+  await expectText(buyerPage, '[data-testid=order-refunded]', '¥10.00', 'the refunded amount, live');
+  if ((await apiBalance(buyer)) !== 20000 - 8400 + 1000) fail('the buyer was not refunded 10.00 once');
+  if ((await call(owner.token, 'GET', `/merchants/${shop.merchant_id}`)).balance_minor !== 7400) fail("the refund did not come from the shop's settlement");
+  await ownerPage.goto(`${args.baseUrl}/#/shop/${shopId}/manage`);
+  await expectText(ownerPage, '[data-testid=takings-today]', '¥74.00', "today's takings, after the refund");
+  await t.screenshotNow(ownerPage, 'takings');
+  t.screenshot(buyerPage);
+});
+
+/**
+ * Every screen of the shops, for a buyer and a shop's owner on phones,
+ * in Italian and Chinese: no text of another language, money written the
+ * language's way, no button whose label wraps.
+ */
+scenario('shops-languages', async (t) => {
+  const owner = await apiUser('owner');
+  const buyer = await apiUser('buyer');
+  await apiFund(buyer, 50000);
+  const shop = await call(owner.token, 'POST', '/shops', { handle: `lang.${run}`.slice(0, 32), name: `Bottega ${run}`, description: `Bottega ${run}` });
+  const product = await call(owner.token, 'POST', `/shops/${shop.shop_id}/products`, {
+    title: `Vaso ${run}`,
+    description: `Vaso ${run}`,
+    media_ids: [],
+    variants: [
+      { sku: `vaso-s-${run}`, name: 'S', price_minor: 1990, stock: 8 },
+      { sku: `vaso-m-${run}`, name: 'M', price_minor: 2990, stock: 0 },
+    ],
+  });
+  const [small] = product.variants;
+  const address = { name: `Bea ${run}`, line1: `Via ${run}`, city: `Città ${run}`, country: `Paese ${run}` };
+  const place = async () =>
+    (await call(buyer.token, 'POST', '/orders', { shop_id: shop.shop_id, items: [{ variant_id: small.variant_id, quantity: 1 }], shipping_address: address }, { 'Idempotency-Key': randomUUID() })).order_id;
+  const shipped = await place();
+  await call(buyer.token, 'POST', `/orders/${shipped}/pay`, { pin: PIN }, { 'Idempotency-Key': randomUUID() });
+  await call(owner.token, 'POST', `/orders/${shipped}/ship`, { carrier: `Corriere ${run}`, tracking: `TR${run}` });
+  await call(buyer.token, 'POST', `/orders/${shipped}/refund-requests`, { amount_minor: 500, reason: `Motivo ${run}` });
+  const pending = await place();
+  await call(buyer.token, 'PUT', '/cart/items', { variant_id: small.variant_id, quantity: 2 });
+  const data = [`Bottega ${run}`, `Vaso ${run}`, `vaso-s-${run}`, `vaso-m-${run}`, `lang.${run}`, ...Object.values(address), `Corriere ${run}`, `TR${run}`, `Motivo ${run}`, `owner ${run}`, `buyer ${run}`, owner.username, buyer.username, shipped, pending, 'Piazza'];
+
+  const buyerScreens = [
+    ['home', `#/shops?q=${encodeURIComponent(`vaso ${run}`)}`, '[data-testid=product-tile]'],
+    ['product', `#/product/${product.product_id}`, '[data-testid=add-to-cart]'],
+    ['cart', '#/shops/cart', '[data-testid=cart-line]'],
+    ['checkout', `#/shops/checkout/${shop.shop_id}`, '[data-testid=place-order]'],
+    ['order-pending', `#/order/${pending}`, '[data-testid=order-pay]'],
+    ['order-shipped', `#/order/${shipped}`, '[data-testid=order-confirm]'],
+    ['orders', '#/shops/orders', '[data-testid=order-row]'],
+  ];
+  const ownerScreens = [
+    ['manage', `#/shop/${shop.shop_id}/manage`, '[data-testid=admin-variant]'],
+    ['owner-order', `#/order/${shipped}`, '[data-testid=refund-approve]'],
+    ['add-product', `#/shop/${shop.shop_id}/add`, '[data-testid=variant-row]'],
+    ['open-shop', '#/shops/new', '[data-testid=shop-form]'],
+  ];
+  const buyerPage = await t.page({ viewport: PHONE, name: 'buyer' });
+  const ownerPage = await t.page({ viewport: PHONE, name: 'owner' });
+  await logInInBrowser(buyerPage, buyer.username);
+  await logInInBrowser(ownerPage, owner.username);
+  for (const lang of ['it', 'zh']) {
+    for (const [page, screens] of [[buyerPage, buyerScreens], [ownerPage, ownerScreens]]) {
+      // One reload per language; the screens are then reached as the app
+      // goes, by their addresses (no reload: the anonymous assets' rate).
+      await page.evaluate((code) => localStorage.setItem('piazza.lang', code), lang);
+      await page.reload();
+      for (const [name, hash, ready] of screens) {
+        await page.goto(`${args.baseUrl}/${hash}`);
+        await expectVisible(page, ready, `${name} in ${lang}`);
+        await page.waitForTimeout(150);
+        await expectOnlyLanguage(page, lang, `the shops' ${name}`, data);
+        await t.screenshotNow(page, `${lang}-${name}`);
+      }
+    }
+    // The dialogs: paying with the PIN, asking for a refund.
+    await buyerPage.goto(`${args.baseUrl}/#/order/${pending}`);
+    await buyerPage.click('[data-testid=order-pay]');
+    await expectVisible(buyerPage, '[data-testid=pay-dialog] [data-testid=pay-countdown]', `the pay dialog in ${lang}`);
+    await expectOnlyLanguage(buyerPage, lang, 'the pay dialog', data);
+    await t.screenshotNow(buyerPage, `${lang}-pay`);
+    await buyerPage.keyboard.press('Escape');
+    await buyerPage.goto(`${args.baseUrl}/#/order/${shipped}`);
+    await buyerPage.click('[data-testid=order-refund]');
+    await expectVisible(buyerPage, '[data-testid=refund-dialog]', `the refund dialog in ${lang}`);
+    await expectOnlyLanguage(buyerPage, lang, 'the refund dialog', data);
+    await buyerPage.keyboard.press('Escape');
+  }
+  t.screenshot(ownerPage);
+});
