@@ -118,9 +118,15 @@ pub fn place(
     })?;
     let variants: Vec<VariantId> = place.items.iter().map(|(variant, _)| *variant).collect();
     tx.delete_cart_items(buyer, &variants)?;
-    let stored = tx
-        .order_for_update(order_id)?
-        .ok_or_else(|| Error::Corrupt(format!("{order_id} gone right after its insert")))?;
+    // As inserted: no need to read it back.
+    let stored = StoredOrder {
+        order_id,
+        shop_id: shop.shop_id,
+        buyer,
+        currency: place.currency,
+        shipping: place.shipping.clone(),
+        order: transition.order,
+    };
     tell(tx, &stored, &shop, "placed", None)?;
     wallet::store_answer(tx, buyer, request, KeyAnswer::Order(order_id))?;
     Ok(OrderAnswer {
