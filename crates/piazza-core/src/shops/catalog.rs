@@ -14,6 +14,7 @@ use crate::Core;
 use crate::accounts::page;
 use crate::channels::own_picture;
 use crate::engine::{Read, Result, Tx};
+use crate::media::{Reading, Served};
 
 /// A shop as one account sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,6 +287,24 @@ pub fn public_shop(read: &mut dyn Read, handle: &Handle) -> Result<(Shop, Vec<Pr
     Ok((shop, views))
 }
 
+/// The listed product `product` of the shop `handle`, for its public
+/// page: `ShopNotFound` for a handle no shop has, `ProductNotFound` for a
+/// product that is unknown, unlisted or another shop's.
+pub fn public_product(
+    read: &mut dyn Read,
+    handle: &Handle,
+    product: ProductId,
+) -> Result<ProductView> {
+    let shop = read
+        .shop_by_handle(handle)?
+        .ok_or(Rejection::ShopNotFound)?;
+    let view = product_view(read, None, product)?;
+    if view.shop.shop_id != shop.shop_id {
+        return Err(Rejection::ProductNotFound.into());
+    }
+    Ok(view)
+}
+
 impl Core {
     pub async fn create_shop(&self, owner: AccountId, new: NewShop) -> StoreResult<ShopId> {
         self.write(move |tx| create_shop(tx, owner, &new)).await
@@ -355,5 +374,29 @@ impl Core {
 
     pub async fn public_shop(&self, handle: Handle) -> StoreResult<(Shop, Vec<ProductView>)> {
         self.read(move |read| public_shop(read, &handle)).await
+    }
+
+    pub async fn public_product(
+        &self,
+        handle: Handle,
+        product: ProductId,
+    ) -> StoreResult<ProductView> {
+        self.read(move |read| public_product(read, &handle, product))
+            .await
+    }
+
+    /// A shop's logo or a listed product's picture, for the public pages:
+    /// its preview or thumbnail only, to anyone; any other media is
+    /// `MediaNotFound`, as an unknown id.
+    pub async fn shop_media_served(
+        &self,
+        media: MediaId,
+        reading: Reading,
+        picture_bytes_max: u64,
+    ) -> StoreResult<Served> {
+        self.public_media_served(media, reading, picture_bytes_max, |read, media| {
+            read.is_shop_media(media)
+        })
+        .await
     }
 }

@@ -53,6 +53,7 @@ mod red_packets;
 mod routes;
 mod send_order;
 mod serve_output;
+mod shop_pages;
 mod shops;
 mod sync_property;
 mod tour;
