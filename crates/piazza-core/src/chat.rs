@@ -29,7 +29,7 @@ use crate::engine::{Read, Result};
 
 pub use compose::{
     ARTICLE_CARD_KIND, CARD_KIND, Content, FILE_KIND, IMAGE_KIND, LOCATION_KIND, MEDIA_KINDS,
-    MediaContent, Outgoing, VIDEO_KIND, VOICE_KIND, send,
+    MediaContent, Outgoing, PRODUCT_CARD_KIND, VIDEO_KIND, VOICE_KIND, send,
 };
 pub use conversations::{add_member, create_group, open_direct, remove_member, update_group};
 pub use messages::{append_message, history, log_page, mark_read, send_image, send_message};

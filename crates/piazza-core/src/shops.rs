@@ -33,6 +33,7 @@ mod catalog;
 mod orders;
 
 pub use cart::{CartLine, CartView};
+pub(crate) use catalog::product_view;
 pub use catalog::{ProductView, ShopView};
 pub use orders::{OrderAction, OrderAnswer, OrderLine, OrderView, PlaceOrder};
 

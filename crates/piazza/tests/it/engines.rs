@@ -203,6 +203,8 @@ const ON_POSTGRES: &[&str] = &[
     "pay_rules::the_pin_lock_out_follows_the_config",
     "presence::contacts_see_online_and_last_seen_and_strangers_nothing",
     "presence::presence_shown_to_nobody_is_shown_to_nobody",
+    "product_cards::a_shared_product_arrives_as_it_was_with_a_picture_members_may_fetch",
+    "product_cards::an_unlisted_unknown_or_bad_product_is_refused_and_nothing_is_sent",
     "profiles::a_profile_is_shown_as_far_as_the_viewer_may_see_it",
     "profiles::a_refused_profile_change_changes_nothing",
     "profiles::a_wrong_old_password_is_counted_with_failed_log_ins",

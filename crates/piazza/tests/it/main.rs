@@ -45,6 +45,7 @@ mod pay_pin;
 mod pay_rules;
 mod pay_state_machine;
 mod presence;
+mod product_cards;
 mod profiles;
 mod reactions;
 mod read_receipts;
