@@ -336,7 +336,7 @@ pub struct ConversationCreated {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConversationView {
     pub conversation_id: String,
-    /// `direct` or `group`.
+    /// `direct`, `group` or `order` (an order's own conversation).
     pub kind: String,
     /// The group's title; for a direct conversation, the peer's display name.
     pub title: String,

@@ -1,5 +1,6 @@
-//! Chat: direct and group conversations, their members, messages, read
-//! positions, and each account's log read back for sync.
+//! Chat: direct and group conversations (and each order's own, which
+//! `shops` opens), their members, messages, read positions, and each
+//! account's log read back for sync.
 //!
 //! Who learns what: a conversation's creation and its membership changes
 //! go to its members' logs (a newcomer's first to a snapshot of the whole
@@ -255,6 +256,9 @@ pub trait Writes {
         owner: AccountId,
         at: Timestamp,
     ) -> Result<ConversationId>;
+    /// A new order's conversation titled `title`, owned by nobody, active
+    /// from `at`.
+    fn insert_order_conversation(&mut self, title: &str, at: Timestamp) -> Result<ConversationId>;
     /// Makes `member` a member of `conversation` from `at`, seeing the
     /// messages after `from_seq` and having read up to it.
     fn insert_member(

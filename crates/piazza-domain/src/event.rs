@@ -18,6 +18,10 @@ pub mod stored;
 pub enum ConversationKind {
     Direct,
     Group,
+    /// An order's own conversation between its buyer and the shop's owner
+    /// and staff: no owner, no roles, nobody adds or removes members —
+    /// they follow the order and the shop's staff.
+    Order,
 }
 
 /// A member's part in a group: its one owner, the admins the owner names,
@@ -50,6 +54,7 @@ impl ConversationKind {
         match self {
             ConversationKind::Direct => "direct",
             ConversationKind::Group => "group",
+            ConversationKind::Order => "order",
         }
     }
 }

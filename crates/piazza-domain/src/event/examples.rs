@@ -242,6 +242,19 @@ fn chat() -> Vec<(&'static str, Event)> {
             },
         ),
         (
+            "order conversation",
+            Event::ConversationCreated {
+                conversation_id: conversation(),
+                kind: ConversationKind::Order,
+                title: Some("Nonna's Pasta · ord_7".into()),
+                owner: None,
+                members: vec![account(1), account(2), account(3)],
+                avatar_media_id: None,
+                admins: Vec::new(),
+                announcement: String::new(),
+            },
+        ),
+        (
             "group snapshot with admins and an announcement",
             Event::ConversationCreated {
                 conversation_id: conversation(),

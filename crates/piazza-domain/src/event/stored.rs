@@ -368,6 +368,8 @@ pub enum ConversationKind {
     Direct,
     #[serde(rename = "group")]
     Group,
+    #[serde(rename = "order")]
+    Order,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1002,6 +1004,7 @@ impl From<domain::ConversationKind> for ConversationKind {
         match kind {
             domain::ConversationKind::Direct => ConversationKind::Direct,
             domain::ConversationKind::Group => ConversationKind::Group,
+            domain::ConversationKind::Order => ConversationKind::Order,
         }
     }
 }
@@ -1011,6 +1014,7 @@ impl From<ConversationKind> for domain::ConversationKind {
         match kind {
             ConversationKind::Direct => domain::ConversationKind::Direct,
             ConversationKind::Group => domain::ConversationKind::Group,
+            ConversationKind::Order => domain::ConversationKind::Order,
         }
     }
 }

@@ -40,6 +40,10 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","admins":[],"announcement":"","avatar_media_id":"med_9","conversation_id":"conv_3","kind":"group","members":["acct_1","acct_2","acct_3"],"owner":"acct_1","title":"Team"}"#,
     ),
     (
+        "order conversation",
+        r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","admins":[],"announcement":"","avatar_media_id":null,"conversation_id":"conv_3","kind":"order","members":["acct_1","acct_2","acct_3"],"owner":null,"title":"Nonna's Pasta · ord_7"}"#,
+    ),
+    (
         "group snapshot with admins and an announcement",
         r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","admins":["acct_2"],"announcement":"Standup at 9:30\nBring \"notes\"","avatar_media_id":null,"conversation_id":"conv_3","kind":"group","members":["acct_1","acct_2","acct_3"],"owner":"acct_1","title":"Team"}"#,
     ),

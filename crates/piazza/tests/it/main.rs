@@ -37,6 +37,7 @@ mod merchants;
 mod migrate_store;
 mod moments;
 mod operations;
+mod order_chats;
 mod password_attempts;
 mod pay_codes;
 mod pay_concurrency;

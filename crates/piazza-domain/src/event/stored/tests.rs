@@ -40,6 +40,10 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"type":"conversation.created","conversation_id":3,"kind":"group","title":"Team","owner":1,"members":[1,2,3],"avatar_media_id":9}"#,
     ),
     (
+        "order conversation",
+        r#"{"type":"conversation.created","conversation_id":3,"kind":"order","title":"Nonna's Pasta · ord_7","owner":null,"members":[1,2,3]}"#,
+    ),
+    (
         "group snapshot with admins and an announcement",
         r#"{"type":"conversation.created","conversation_id":3,"kind":"group","title":"Team","owner":1,"members":[1,2,3],"admins":[2],"announcement":"Standup at 9:30\nBring \"notes\""}"#,
     ),
