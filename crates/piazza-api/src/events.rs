@@ -189,7 +189,7 @@ pub struct MessageEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ConversationCreatedEvent {
     pub conversation_id: String,
-    /// `direct` or `group`.
+    /// `direct`, `group` or `order` (an order's own conversation).
     pub kind: String,
     /// `null` for a direct conversation.
     pub title: Option<String>,

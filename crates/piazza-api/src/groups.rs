@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct GroupView {
     pub conversation_id: String,
-    /// `direct` or `group`.
+    /// `direct`, `group` or `order` (an order's own conversation).
     pub kind: String,
     pub title: Option<String>,
     /// Null for a direct conversation, and for a group everyone has left.

@@ -336,7 +336,7 @@ pub struct ConversationCreated {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConversationView {
     pub conversation_id: String,
-    /// `direct` or `group`.
+    /// `direct`, `group` or `order` (an order's own conversation).
     pub kind: String,
     /// The group's title; for a direct conversation, the peer's display name.
     pub title: String,
@@ -475,13 +475,14 @@ pub struct SendMessage {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct MessageContent {
     /// The message; an image's caption, which may be empty; empty for a
-    /// location, a contact card, an article card or a forward.
+    /// location, a contact card, an article or product card or a forward.
     #[serde(default)]
     pub text: String,
     /// `text` (the default), `image`, `file`, `voice` or `video` (with
     /// `media_id`), `location` (with `location`), `contact_card` (with
-    /// `card`) or `article_card` (with `article_id`); absent with
-    /// `forward_of`, whose message gives it.
+    /// `card`), `article_card` (with `article_id`) or `product_card`
+    /// (with `product_id`); absent with `forward_of`, whose message gives
+    /// it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// A media you uploaded (`POST /api/v1/media`): the message is then
@@ -503,6 +504,10 @@ pub struct MessageContent {
     /// then `kind` `article_card`, showing the article as it is now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub article_id: Option<String>,
+    /// A shop's listed product (`prd_…`) to share as a card: the message
+    /// is then `kind` `product_card`, showing the product as it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
     /// A message of this conversation you can see, which this one answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
@@ -513,8 +518,8 @@ pub struct MessageContent {
     #[serde(default, skip_serializing_if = "is_false")]
     pub mention_all: bool,
     /// Forward this message (one you can see, in any of your
-    /// conversations): its text, picture, place or card (a contact's or
-    /// an article's), not a copy of its media.
+    /// conversations): its text, picture, place or card (a contact's, an
+    /// article's or a product's), not a copy of its media.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward_of: Option<MessageRefView>,
 }
@@ -567,6 +572,28 @@ pub struct ArticleCardView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cover_media_id: Option<String>,
     /// The article's public page, `/c/{handle}/{article_id}`.
+    pub url: String,
+}
+
+/// A product card: a shop's product as it was when shared.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ProductCardView {
+    pub product_id: String,
+    pub title: String,
+    /// Its first picture: its thumbnail and preview are anyone's while
+    /// the product is listed (`GET /s/-/media/{id}/thumbnail`, or
+    /// `GET /api/v1/media/{id}/thumbnail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture_media_id: Option<String>,
+    /// The cheapest and dearest of its variants' prices when shared.
+    pub min_price_minor: i64,
+    pub max_price_minor: i64,
+    pub currency: String,
+    pub shop_id: String,
+    /// The shop's handle when it was shared.
+    pub handle: String,
+    pub shop_name: String,
+    /// The product's public page, `/s/{handle}/{product_id}`.
     pub url: String,
 }
 
@@ -664,6 +691,9 @@ pub struct MessageView {
     /// An `article_card` message's article, as it was when shared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub article: Option<ArticleCardView>,
+    /// A `product_card` message's product, as it was when shared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<ProductCardView>,
     /// A media message's media (`ref`), as it was sent: fetch it with
     /// `GET /api/v1/media/{ref}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

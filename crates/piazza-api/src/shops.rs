@@ -291,6 +291,12 @@ pub struct OrderView {
     pub pay_by: String,
     pub shop: ShopSummary,
     pub buyer: String,
+    /// The order's own conversation (kind `order`) between the buyer and
+    /// the shop's owner and staff: read and send in it as in any
+    /// conversation (`/api/v1/conversations/{id}/…`). Absent only for an
+    /// order placed before orders had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
     /// `buyer` or `shop`: which side of the order the caller is.
     pub your_role: String,
     pub items: Vec<OrderItemView>,

@@ -1,12 +1,13 @@
 //! Shops: shops and their staff, products and variants, the cart, and
-//! orders with their refunds. Every move of an order takes an
+//! orders with their refunds; sharing a product into a chat as a card.
+//! Every move of an order takes an
 //! [`IdempotencyKey`] from the caller, as every money move does (see
 //! `pay.rs`): a retry with the same key gets the first answer.
 
 use piazza_api::{
-    CartView, CreateProduct, CreateShop, OrderList, OrderView, PatchProduct, PatchVariant,
-    PayOrder, PlaceOrder, ProductCreated, ProductList, ProductView, PutCartItem, RequestRefund,
-    ShipOrder, ShopCreated, ShopView, VariantView,
+    CartView, CreateProduct, CreateShop, MessageContent, MessageSent, OrderList, OrderView,
+    PatchProduct, PatchVariant, PayOrder, PlaceOrder, ProductCreated, ProductList, ProductView,
+    PutCartItem, RequestRefund, ShipOrder, ShopCreated, ShopView, VariantView,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -89,6 +90,23 @@ impl Client {
             .collect();
         let request = self.request(Method::GET, "/api/v1/products").query(&query);
         decode(&send(request).await?)
+    }
+
+    /// Shares the listed product `product_id` into a conversation as a
+    /// `product_card` message (the product as it is now: title, first
+    /// picture, prices, its shop), idempotent by `client_msg_id` as
+    /// [`Client::send`] (the `bool`: replayed).
+    pub async fn share_product(
+        &self,
+        conversation_id: &str,
+        client_msg_id: &str,
+        product_id: &str,
+    ) -> Result<(MessageSent, bool), ClientError> {
+        let message = MessageContent {
+            product_id: Some(product_id.to_owned()),
+            ..MessageContent::default()
+        };
+        self.send(conversation_id, client_msg_id, message).await
     }
 
     /// `PATCH /api/v1/products/{id}`.

@@ -962,17 +962,9 @@ impl Core {
         reading: Reading,
         picture_bytes_max: u64,
     ) -> StoreResult<Served> {
-        if reading == Reading::Original {
-            return Err(Rejection::MediaNotFound.into());
-        }
-        let found = self
-            .read(move |read| {
-                if !read.is_channel_media(media)? {
-                    return Err(Rejection::MediaNotFound.into());
-                }
-                Ok(read.media(media)?.ok_or(Rejection::MediaNotFound)?)
-            })
-            .await?;
-        self.serve_media(found, reading, picture_bytes_max).await
+        self.public_media_served(media, reading, picture_bytes_max, |read, media| {
+            read.is_channel_media(media)
+        })
+        .await
     }
 }

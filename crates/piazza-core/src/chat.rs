@@ -1,5 +1,6 @@
-//! Chat: direct and group conversations, their members, messages, read
-//! positions, and each account's log read back for sync.
+//! Chat: direct and group conversations (and each order's own, which
+//! `shops` opens), their members, messages, read positions, and each
+//! account's log read back for sync.
 //!
 //! Who learns what: a conversation's creation and its membership changes
 //! go to its members' logs (a newcomer's first to a snapshot of the whole
@@ -29,7 +30,7 @@ use crate::engine::{Read, Result};
 
 pub use compose::{
     ARTICLE_CARD_KIND, CARD_KIND, Content, FILE_KIND, IMAGE_KIND, LOCATION_KIND, MEDIA_KINDS,
-    MediaContent, Outgoing, VIDEO_KIND, VOICE_KIND, send,
+    MediaContent, Outgoing, PRODUCT_CARD_KIND, VIDEO_KIND, VOICE_KIND, send,
 };
 pub use conversations::{add_member, create_group, open_direct, remove_member, update_group};
 pub use messages::{append_message, history, log_page, mark_read, send_image, send_message};
@@ -255,6 +256,9 @@ pub trait Writes {
         owner: AccountId,
         at: Timestamp,
     ) -> Result<ConversationId>;
+    /// A new order's conversation titled `title`, owned by nobody, active
+    /// from `at`.
+    fn insert_order_conversation(&mut self, title: &str, at: Timestamp) -> Result<ConversationId>;
     /// Makes `member` a member of `conversation` from `at`, seeing the
     /// messages after `from_seq` and having read up to it.
     fn insert_member(

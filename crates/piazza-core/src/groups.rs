@@ -191,7 +191,7 @@ pub fn role_of(
     conversation: ConversationId,
     account: AccountId,
 ) -> Result<GroupRole> {
-    if membership.kind == ConversationKind::Direct {
+    if membership.kind != ConversationKind::Group {
         return Ok(GroupRole::Member);
     }
     if membership.owner == Some(account) {
@@ -461,7 +461,7 @@ pub fn pending_requests(
     let membership = read
         .membership(viewer, conversation)?
         .ok_or(Rejection::NotAMember)?;
-    if membership.kind == ConversationKind::Direct {
+    if membership.kind != ConversationKind::Group {
         return Err(Rejection::NotAGroup.into());
     }
     if !role_of(read, &membership, conversation, viewer)?.manages() {

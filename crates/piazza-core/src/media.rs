@@ -379,6 +379,31 @@ impl Core {
         self.serve_media(found, reading, picture_bytes_max).await
     }
 
+    /// What a public page shows of `media` (its preview or thumbnail, to
+    /// anyone) if `shown` says the media is one a public page shows;
+    /// anything else, the whole picture included, is `MediaNotFound`, as
+    /// an unknown id. The channels' and the shops' pages each have theirs.
+    pub(crate) async fn public_media_served(
+        &self,
+        media: MediaId,
+        reading: Reading,
+        picture_bytes_max: u64,
+        shown: fn(&mut dyn Read, MediaId) -> Result<bool>,
+    ) -> StoreResult<Served> {
+        if reading == Reading::Original {
+            return Err(Rejection::MediaNotFound.into());
+        }
+        let found = self
+            .read(move |read| {
+                if !shown(read, media)? {
+                    return Err(Rejection::MediaNotFound.into());
+                }
+                Ok(read.media(media)?.ok_or(Rejection::MediaNotFound)?)
+            })
+            .await?;
+        self.serve_media(found, reading, picture_bytes_max).await
+    }
+
     /// What is served of `found`, which the caller may be shown, as
     /// `reading` (see [`Core::media_served`]).
     pub(crate) async fn serve_media(

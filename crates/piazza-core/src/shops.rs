@@ -33,6 +33,7 @@ mod catalog;
 mod orders;
 
 pub use cart::{CartLine, CartView};
+pub(crate) use catalog::product_view;
 pub use catalog::{ProductView, ShopView};
 pub use orders::{OrderAction, OrderAnswer, OrderLine, OrderView, PlaceOrder};
 
@@ -42,7 +43,8 @@ use piazza_domain::shop::{
     Description, Handle, ProductTitle, ShippingAddress, ShopName, Sku, VariantName,
 };
 use piazza_domain::{
-    AccountId, MediaId, MerchantId, OrderId, ProductId, Rejection, ShopId, Timestamp, VariantId,
+    AccountId, ConversationId, MediaId, MerchantId, OrderId, ProductId, Rejection, ShopId,
+    Timestamp, VariantId,
 };
 
 use crate::engine::{Read, Result};
@@ -168,6 +170,9 @@ pub struct StoredOrder {
     pub order_id: OrderId,
     pub shop_id: ShopId,
     pub buyer: AccountId,
+    /// Its own conversation between the buyer and the shop's staff
+    /// (`None` only for an order placed before orders had one).
+    pub conversation: Option<ConversationId>,
     pub currency: Currency,
     pub shipping: ShippingAddress,
     pub order: Order,
@@ -328,8 +333,32 @@ pub trait Writes {
     /// How many lines `account`'s cart holds, read as above (the
     /// account's row locked).
     fn cart_lines_for_update(&mut self, account: AccountId) -> Result<usize>;
-    /// A new order with its items, as placing made it.
+    /// A new order with its items, as placing made it (with no
+    /// conversation yet: [`Writes::set_order_conversation`]).
     fn insert_order(&mut self, order: &NewOrder<'_>) -> Result<OrderId>;
+    /// `conversation` is the order's own.
+    fn set_order_conversation(
+        &mut self,
+        order: OrderId,
+        conversation: ConversationId,
+    ) -> Result<()>;
+    /// The conversations of `shop`'s open orders (waiting for payment,
+    /// paid or shipped) that `account` is not a member of, newest order
+    /// first, at most `limit`.
+    fn order_conversations_to_join(
+        &mut self,
+        shop: ShopId,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<Vec<ConversationId>>;
+    /// The conversations of `shop`'s orders, open or not, that `account`
+    /// is a member of though it is not their buyer, at most `limit`.
+    fn order_conversations_to_leave(
+        &mut self,
+        shop: ShopId,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<Vec<ConversationId>>;
     /// The order, its row locked for the rest of the transaction.
     fn order_for_update(&mut self, order: OrderId) -> Result<Option<StoredOrder>>;
     /// Writes `order` as the order's state, and of its refund requests

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use crate::{
     AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
     Emoji, LogSeq, MediaId, MerchantId, MessageId, MessageText, MomentCommentId, MomentId, OrderId,
-    PaymentId, RedPacketId, RefundId, Seq, ShopId, Timestamp, TransactionId, TransferId, Username,
+    PaymentId, ProductId, RedPacketId, RefundId, Seq, ShopId, Timestamp, TransactionId, TransferId,
+    Username,
 };
 
 #[cfg(any(test, feature = "examples"))]
@@ -17,6 +18,10 @@ pub mod stored;
 pub enum ConversationKind {
     Direct,
     Group,
+    /// An order's own conversation between its buyer and the shop's owner
+    /// and staff: no owner, no roles, nobody adds or removes members —
+    /// they follow the order and the shop's staff.
+    Order,
 }
 
 /// A member's part in a group: its one owner, the admins the owner names,
@@ -49,6 +54,7 @@ impl ConversationKind {
         match self {
             ConversationKind::Direct => "direct",
             ConversationKind::Group => "group",
+            ConversationKind::Order => "order",
         }
     }
 }
@@ -86,7 +92,7 @@ impl Message {
 
 /// What a message carries besides its text and kind: the message it
 /// answers, whom it mentions, the message it forwards, and the content of
-/// a location, a contact card or an article card.
+/// a location, a contact card, an article card or a product card.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extra {
     /// A message of the same conversation that this one answers.
@@ -104,6 +110,8 @@ pub struct Extra {
     pub card: Option<AccountRef>,
     /// An `article_card` message's article, as it was when sent.
     pub article: Option<ArticleCard>,
+    /// A `product_card` message's product, as it was when sent.
+    pub product: Option<ProductCard>,
     /// A media message's media (its `ref`), as it was when sent: media
     /// never change, so history shows it without reading the media.
     pub attachment: Option<Attachment>,
@@ -131,6 +139,7 @@ impl Extra {
         location: None,
         card: None,
         article: None,
+        product: None,
         attachment: None,
     };
 
@@ -156,6 +165,27 @@ pub struct ArticleCard {
     pub handle: String,
     pub channel_name: String,
     pub cover_media_id: Option<MediaId>,
+}
+
+/// A shop's listed product shared into a chat, as it was when sent: its
+/// title, first picture and prices then, and its shop. Receivers see this
+/// even if the product changes or is unlisted later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductCard {
+    pub product_id: ProductId,
+    pub title: String,
+    /// Its first picture, if it had any.
+    pub picture_media_id: Option<MediaId>,
+    /// The cheapest and dearest of its variants' prices, in minor units of
+    /// `currency`.
+    pub min_price_minor: i64,
+    pub max_price_minor: i64,
+    pub currency: String,
+    pub shop_id: ShopId,
+    /// The shop's handle: with the product's id, its public page
+    /// (`/s/{handle}/{product_id}`).
+    pub handle: String,
+    pub shop_name: String,
 }
 
 /// A message named by its conversation and id.

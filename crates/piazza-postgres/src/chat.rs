@@ -42,6 +42,7 @@ pub(crate) fn kind_of(kind: i64) -> Result<ConversationKind> {
     match kind {
         0 => Ok(ConversationKind::Direct),
         1 => Ok(ConversationKind::Group),
+        2 => Ok(ConversationKind::Order),
         other => Err(corrupt(format!("conversation kind {other}"))),
     }
 }
@@ -50,6 +51,7 @@ fn kind_code(kind: ConversationKind) -> i64 {
     match kind {
         ConversationKind::Direct => 0,
         ConversationKind::Group => 1,
+        ConversationKind::Order => 2,
     }
 }
 
@@ -544,6 +546,15 @@ impl Writes for PgTx<'_> {
                 &owner.row(),
                 &at.unix_ms(),
             ],
+        )?;
+        Ok(ConversationId::from_row(row.get(0)))
+    }
+
+    fn insert_order_conversation(&mut self, title: &str, at: Timestamp) -> Result<ConversationId> {
+        let row = self.conn().query_one(
+            "INSERT INTO conversations (kind, title, created_at, last_activity_at)
+             VALUES ($1, $2, $3, $3) RETURNING id",
+            &[&kind_code(ConversationKind::Order), &title, &at.unix_ms()],
         )?;
         Ok(ConversationId::from_row(row.get(0)))
     }

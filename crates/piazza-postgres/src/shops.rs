@@ -35,7 +35,8 @@ use piazza_domain::money::AmountMinor;
 use piazza_domain::order::{Order, OrderStatus, RefundRequestIndex, StockMove, StockMoveKind};
 use piazza_domain::shop::{Handle, STOCK_MAX, Sku};
 use piazza_domain::{
-    AccountId, MediaId, MerchantId, OrderId, ProductId, ShopId, Timestamp, VariantId,
+    AccountId, ConversationId, MediaId, MerchantId, OrderId, ProductId, ShopId, Timestamp,
+    VariantId,
 };
 use postgres::Row;
 
@@ -587,5 +588,31 @@ impl Writes for PgTx<'_> {
 
     fn due_orders_for_update(&mut self, due: Due, limit: u32) -> Result<Vec<StoredOrder>> {
         orders::due_for_update(self.conn(), due, limit)
+    }
+
+    fn set_order_conversation(
+        &mut self,
+        order: OrderId,
+        conversation: ConversationId,
+    ) -> Result<()> {
+        orders::set_conversation(self.conn(), order, conversation)
+    }
+
+    fn order_conversations_to_join(
+        &mut self,
+        shop: ShopId,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<Vec<ConversationId>> {
+        orders::conversations_to_join(self.conn(), shop, account, limit)
+    }
+
+    fn order_conversations_to_leave(
+        &mut self,
+        shop: ShopId,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<Vec<ConversationId>> {
+        orders::conversations_to_leave(self.conn(), shop, account, limit)
     }
 }

@@ -165,6 +165,7 @@ pub fn api_routes() -> OpenApiRouter<App> {
         .merge(red_packets::routes())
         .merge(merchants::routes())
         .merge(routes::shops::routes())
+        .merge(routes::shop_pages::routes())
         .merge(routes::orders::routes())
         .merge(login_requests::routes())
         .merge(media::routes())

@@ -131,7 +131,7 @@ struct Authenticated(Arc<AtomicBool>);
 /// A route missing here that needs no token could be called past the
 /// address's limit by sending a made-up token (a test checks this list
 /// against the OpenAPI document).
-pub const ANONYMOUS_ROUTES: [&str; 11] = [
+pub const ANONYMOUS_ROUTES: [&str; 15] = [
     "/api/v1/accounts",
     "/api/v1/sessions",
     "/api/v1/login-requests",
@@ -144,6 +144,11 @@ pub const ANONYMOUS_ROUTES: [&str; 11] = [
     "/c/{handle}/feed.atom",
     "/c/-/media/{id}",
     "/c/-/media/{id}/thumbnail",
+    // The shops' public pages (`routes/shop_pages.rs`).
+    "/s/{handle}",
+    "/s/{handle}/{product_id}",
+    "/s/-/media/{id}",
+    "/s/-/media/{id}/thumbnail",
 ];
 
 /// The address half of the rules above (the account half is in the `Auth`

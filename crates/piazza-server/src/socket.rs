@@ -479,7 +479,7 @@ async fn handle_text(
             client_msg_id,
             message,
         } => {
-            let parsed = parse_send(&conversation_id, &client_msg_id, &message);
+            let parsed = parse_send(&conversation_id, &client_msg_id, &message, app.currency);
             let (conversation, id, outgoing) = match parsed {
                 Ok(parsed) => parsed,
                 Err(error) => {
@@ -524,13 +524,14 @@ fn parse_send(
     conversation: &str,
     client_msg_id: &str,
     message: &MessageContent,
+    currency: piazza_domain::money::Currency,
 ) -> Result<(ConversationId, ClientMsgId, Outgoing), ApiError> {
     let conversation =
         ConversationId::parse(conversation).map_err(|_| ApiError::from(Rejection::NotAMember))?;
     Ok((
         conversation,
         ClientMsgId::parse(client_msg_id)?,
-        crate::routes::compose::outgoing(message)?,
+        crate::routes::compose::outgoing(message, currency)?,
     ))
 }
 

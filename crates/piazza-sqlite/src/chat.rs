@@ -305,6 +305,15 @@ impl Writes for WriteCtx<'_> {
             })
     }
 
+    fn insert_order_conversation(&mut self, title: &str, at: Timestamp) -> Result<ConversationId> {
+        let kind = ConversationKind::Order;
+        insert_conversation(self.conn, kind, Some(title), None, None, at)?.ok_or_else(|| {
+            piazza_core::Error::Corrupt(
+                "an order's conversation without a direct key conflicted".into(),
+            )
+        })
+    }
+
     fn insert_member(
         &mut self,
         conversation: ConversationId,
@@ -597,6 +606,7 @@ fn insert_conversation(
     let kind = match kind {
         ConversationKind::Direct => 0,
         ConversationKind::Group => 1,
+        ConversationKind::Order => 2,
     };
     let row: Option<i64> = conn
         .prepare_cached(

@@ -6,7 +6,6 @@ use piazza_core::Result;
 use piazza_core::groups::{
     GroupDetails, Invite, JoinRequest, LockedConversation, MemberRow, Reads, Writes,
 };
-use piazza_domain::event::ConversationKind;
 use piazza_domain::store::TokenHash;
 use piazza_domain::{AccountId, ConversationId, InviteId, Seq, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -184,11 +183,7 @@ impl Writes for WriteCtx<'_> {
             return Ok(None);
         };
         Ok(Some(LockedConversation {
-            kind: if kind == 0 {
-                ConversationKind::Direct
-            } else {
-                ConversationKind::Group
-            },
+            kind: crate::reads::kind_from_row(kind)?,
             owner: owner.map(AccountId::from_row),
             last_seq: Seq::new(last_seq).map_err(|_| {
                 piazza_core::Error::Corrupt(format!("{conversation} has a negative last_seq"))

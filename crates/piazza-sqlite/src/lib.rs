@@ -90,6 +90,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_27_channels.sql"),
     include_str!("schema_28_fanout_turns.sql"),
     include_str!("schema_29_shops.sql"),
+    include_str!("schema_30_order_conversations.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -16,6 +16,7 @@ pub(crate) fn kind_from_row(kind: i64) -> Result<ConversationKind> {
     match kind {
         0 => Ok(ConversationKind::Direct),
         1 => Ok(ConversationKind::Group),
+        2 => Ok(ConversationKind::Order),
         other => Err(Error::Corrupt(format!("conversation kind {other}"))),
     }
 }

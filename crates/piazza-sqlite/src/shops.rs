@@ -23,7 +23,8 @@ use piazza_domain::order::{
 };
 use piazza_domain::shop::{self, Handle, Sku};
 use piazza_domain::{
-    AccountId, MediaId, MerchantId, OrderId, ProductId, ShopId, Timestamp, VariantId,
+    AccountId, ConversationId, MediaId, MerchantId, OrderId, ProductId, ShopId, Timestamp,
+    VariantId,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params, params_from_iter};
@@ -41,7 +42,7 @@ const VARIANT_COLUMNS: &str =
 const ORDER_COLUMNS: &str = "id, shop_id, buyer_id, currency, status, total_minor, placed_at, \
      pay_by, paid_at, shipped_at, carrier, tracking, completed_at, confirmed_by, cancelled_at, \
      cancelled_by, cancel_refund_minor, released_minor, refunded_from_escrow_minor, \
-     refunded_from_settlement_minor, shipping_address";
+     refunded_from_settlement_minor, shipping_address, conversation_id";
 const REFUND_COLUMNS: &str = "idx, amount_minor, reason, status, requested_at, decided_at, \
      from_escrow_minor, from_settlement_minor";
 
@@ -369,6 +370,7 @@ fn stored_order_of(row: &Row<'_>) -> Rebuilt<StoredOrder> {
         order_id,
         shop_id: ShopId::from_row(row.get(1)?),
         buyer: AccountId::from_row(row.get(2)?),
+        conversation: row.get::<_, Option<i64>>(21)?.map(ConversationId::from_row),
         currency: Currency::parse(&currency).map_err(|_| corrupt("currency"))?,
         shipping: serde_json::from_str(&address).map_err(|_| corrupt("shipping address"))?,
         order: order_of(row, &corrupt)?,
@@ -930,6 +932,60 @@ impl Writes for WriteCtx<'_> {
     fn due_orders_for_update(&mut self, due: Due, limit: u32) -> Result<Vec<StoredOrder>> {
         let ids = due_order_ids(self.conn, due, limit)?;
         load_orders(self.conn, &ids)
+    }
+
+    fn set_order_conversation(
+        &mut self,
+        order: OrderId,
+        conversation: ConversationId,
+    ) -> Result<()> {
+        let updated = changed(
+            self.conn,
+            "UPDATE orders SET conversation_id = ?2 WHERE id = ?1",
+            params![order.row(), conversation.row()],
+        )?;
+        if !updated {
+            return Err(
+                Error::Corrupt(format!("{order} to give a conversation is not stored")).into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn order_conversations_to_join(
+        &mut self,
+        shop: ShopId,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<Vec<ConversationId>> {
+        all(
+            self.conn,
+            "SELECT o.conversation_id FROM orders o
+             WHERE o.shop_id = ?1 AND o.status IN ('pending_payment', 'paid', 'shipped')
+               AND o.conversation_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM members m
+                               WHERE m.conversation_id = o.conversation_id AND m.account_id = ?2)
+             ORDER BY o.id DESC LIMIT ?3",
+            params![shop.row(), account.row(), limit as i64],
+            |row| Ok(ConversationId::from_row(row.get(0)?)),
+        )
+    }
+
+    fn order_conversations_to_leave(
+        &mut self,
+        shop: ShopId,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<Vec<ConversationId>> {
+        all(
+            self.conn,
+            "SELECT o.conversation_id FROM orders o
+             JOIN members m ON m.conversation_id = o.conversation_id AND m.account_id = ?2
+             WHERE o.shop_id = ?1 AND o.buyer_id <> ?2
+             ORDER BY o.id DESC LIMIT ?3",
+            params![shop.row(), account.row(), limit as i64],
+            |row| Ok(ConversationId::from_row(row.get(0)?)),
+        )
     }
 }
 

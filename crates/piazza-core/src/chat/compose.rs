@@ -1,15 +1,19 @@
 //! What a message may carry besides its text, and who may send it: a
 //! picture, a file, a voice note, a video, a place, a contact card, a
-//! channel's article as a card, a forwarded message's content; the
+//! channel's article or a shop's product as a card, a forwarded message's
+//! content; the
 //! message it answers; the members it mentions. Every part is checked
 //! against what the sender can see, in the transaction that stores it.
 
-use piazza_domain::event::{ArticleCard, Attachment, ConversationKind, Extra, Message, MessageRef};
+use piazza_domain::event::{
+    ArticleCard, Attachment, ConversationKind, Extra, Message, MessageRef, ProductCard,
+};
 use piazza_domain::media::MediaKind;
+use piazza_domain::money::Currency;
 use piazza_domain::store::Sent;
 use piazza_domain::{
     AccountId, ArticleId, ClientMsgId, ConversationId, Location, MediaId, MessageId, MessageText,
-    Rejection, limits,
+    ProductId, Rejection, limits,
 };
 
 use super::messages::{append_message, audience, replay};
@@ -32,6 +36,8 @@ pub const LOCATION_KIND: &str = "location";
 pub const CARD_KIND: &str = "contact_card";
 /// The `kind` of a channel's article shared as a card (`extra.article`).
 pub const ARTICLE_CARD_KIND: &str = "article_card";
+/// The `kind` of a shop's product shared as a card (`extra.product`).
+pub const PRODUCT_CARD_KIND: &str = "product_card";
 
 /// Whether a message of `kind` (`None`: text) is one a member composed —
 /// text, media, a place, a card — as opposed to money's (a transfer, a red
@@ -42,7 +48,7 @@ pub fn is_composed(kind: Option<&str>) -> bool {
 
 /// Every `kind` a member composes besides text (see [`is_composed`]): what
 /// a recall takes back and a forward carries on.
-const COMPOSED_KINDS: [&str; 7] = [
+const COMPOSED_KINDS: [&str; 8] = [
     IMAGE_KIND,
     FILE_KIND,
     VOICE_KIND,
@@ -50,13 +56,14 @@ const COMPOSED_KINDS: [&str; 7] = [
     LOCATION_KIND,
     CARD_KIND,
     ARTICLE_CARD_KIND,
+    PRODUCT_CARD_KIND,
 ];
 
 /// What a sender asks to send into a conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
     /// The text, or an image's caption; empty for a place, a card (a
-    /// contact's or an article's) or a forward.
+    /// contact's, an article's or a product's) or a forward.
     pub text: MessageText,
     pub content: Content,
     pub reply_to: Option<MessageId>,
@@ -89,6 +96,12 @@ pub enum Content {
     Card(AccountId),
     /// A channel's article (articles are public: any that exists).
     Article(ArticleId),
+    /// A shop's product, if it is listed (as its public page shows it),
+    /// its prices in `currency` (the server's one currency).
+    Product {
+        product: ProductId,
+        currency: Currency,
+    },
     /// The content of a message the sender can see, anywhere: its text,
     /// picture (the same media, not a copy), place or card.
     Forward(MessageRef),
@@ -126,6 +139,9 @@ impl Outgoing {
             }
             Content::Article(article) => {
                 extra.article.as_ref().map(|card| card.article_id) == Some(*article)
+            }
+            Content::Product { product, .. } => {
+                extra.product.as_ref().map(|card| card.product_id) == Some(*product)
             }
             Content::Forward(source) => extra.forward_of == Some(*source),
         };
@@ -250,6 +266,13 @@ fn resolve(tx: &mut dyn Tx, sender: AccountId, outgoing: &Outgoing) -> Result<Re
             };
             plain(Some(ARTICLE_CARD_KIND), None, extra)
         }
+        Content::Product { product, currency } => {
+            let extra = Extra {
+                product: Some(product_card(tx.reads(), *product, *currency)?),
+                ..Extra::default()
+            };
+            plain(Some(PRODUCT_CARD_KIND), None, extra)
+        }
         Content::Forward(source) => forwarded(tx, sender, *source)?,
     })
 }
@@ -291,6 +314,7 @@ fn forwarded(tx: &mut dyn Tx, sender: AccountId, source: MessageRef) -> Result<R
             location: carried.location,
             card: carried.card,
             article: carried.article,
+            product: carried.product,
             attachment: carried.attachment,
             ..Extra::default()
         },
@@ -312,6 +336,35 @@ fn article_card(read: &mut dyn crate::engine::Read, article: ArticleId) -> Resul
         handle: channel.handle.as_str().to_owned(),
         channel_name: channel.name,
         cover_media_id: found.cover,
+    })
+}
+
+/// `product` as a card shows it, taken now: its title, first picture and
+/// price range, its shop's id, handle and name. Only a listed product may
+/// be shared (what its public page shows); an unlisted or unknown one is
+/// `ProductNotFound`, even to its shop's staff, so a card never shows
+/// anyone what buyers cannot see.
+fn product_card(
+    read: &mut dyn crate::engine::Read,
+    product: ProductId,
+    currency: Currency,
+) -> Result<ProductCard> {
+    let view = crate::shops::product_view(read, None, product)?;
+    let prices = view.variants.iter().map(|variant| variant.price.get());
+    let (Some(min_price_minor), Some(max_price_minor)) = (prices.clone().min(), prices.max())
+    else {
+        return Err(crate::Error::Corrupt(format!("{product} has no variants")));
+    };
+    Ok(ProductCard {
+        product_id: product,
+        title: view.product.title,
+        picture_media_id: view.product.media.first().copied(),
+        min_price_minor,
+        max_price_minor,
+        currency: currency.as_str().to_owned(),
+        shop_id: view.shop.shop_id,
+        handle: view.shop.handle.as_str().to_owned(),
+        shop_name: view.shop.name,
     })
 }
 

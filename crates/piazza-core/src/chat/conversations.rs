@@ -1,7 +1,8 @@
 //! Conversations and their members: opening a direct conversation,
 //! groups (creating, adding, removing and leaving members, title, picture
-//! and announcement: roles are `groups.rs`'s), and
-//! the conversation list.
+//! and announcement: roles are `groups.rs`'s), an order's conversation
+//! (opened when the order is placed; its members follow the shop's staff),
+//! and the conversation list.
 
 use piazza_domain::event::{ConversationKind, Event, GroupRole, Named};
 use piazza_domain::store::{
@@ -86,6 +87,69 @@ pub fn create_group(
     Ok(conversation)
 }
 
+/// An order's own conversation, titled `title`, between `members` (its
+/// buyer and its shop's owner and staff, each once, ordered). It has no
+/// owner and no roles: nobody adds, removes, renames or leaves; its
+/// members change only as the shop's staff does
+/// ([`join_order_conversation`], [`leave_order_conversation`]).
+pub(crate) fn open_order_conversation(
+    tx: &mut dyn Tx,
+    title: &str,
+    members: Vec<AccountId>,
+) -> Result<ConversationId> {
+    let now = tx.now();
+    let conversation = tx.insert_order_conversation(title, now)?;
+    let title = Some(title.to_owned());
+    announce_new(
+        tx,
+        conversation,
+        ConversationKind::Order,
+        title,
+        None,
+        members,
+    )?;
+    Ok(conversation)
+}
+
+/// `member` (newly named staff of the order's shop) joins the order
+/// conversation `conversation`, let in by `by`, and sees its messages
+/// from now on, as a group's newcomer does; a member already changes
+/// nothing.
+pub(crate) fn join_order_conversation(
+    tx: &mut dyn Tx,
+    conversation: ConversationId,
+    member: AccountId,
+    by: AccountId,
+) -> Result<()> {
+    let locked = tx
+        .conversation_for_update(conversation)?
+        .ok_or_else(|| Error::missing(conversation))?;
+    if locked.kind != ConversationKind::Order {
+        return Err(Error::Corrupt(format!(
+            "an order names {conversation}, which is no order's conversation"
+        )));
+    }
+    if tx.reads().membership(member, conversation)?.is_some() {
+        return Ok(());
+    }
+    admit(tx, conversation, member, by, &locked)
+}
+
+/// `member` (no longer staff of the order's shop) leaves the order
+/// conversation `conversation`, taken out by `by`; every member learns it.
+/// One who is not a member changes nothing.
+pub(crate) fn leave_order_conversation(
+    tx: &mut dyn Tx,
+    conversation: ConversationId,
+    member: AccountId,
+    by: AccountId,
+) -> Result<()> {
+    let Some(found) = tx.membership_for_update(member, conversation)? else {
+        return Ok(());
+    };
+    take_out(tx, by, conversation, member, &found)
+}
+
 /// Makes `members` the first members of a new conversation and logs its
 /// creation to each.
 fn announce_new(
@@ -140,7 +204,8 @@ pub fn add_member(
 /// read locked in this transaction), within the group's size, let in by
 /// `by`: the newcomer's log gets the whole group first, then every member's
 /// (the newcomer's too) `conversation.member_added`. Adding, joining by
-/// invitation and an approved request all come through here.
+/// invitation and an approved request all come through here, and so does
+/// staff joining an order's conversation.
 pub(crate) fn admit(
     tx: &mut dyn Tx,
     conversation: ConversationId,
@@ -148,10 +213,12 @@ pub(crate) fn admit(
     by: AccountId,
     locked: &LockedConversation,
 ) -> Result<()> {
-    assert_eq!(
-        locked.kind,
-        ConversationKind::Group,
-        "only groups admit members"
+    assert!(
+        matches!(
+            locked.kind,
+            ConversationKind::Group | ConversationKind::Order
+        ),
+        "only groups and orders' conversations admit members"
     );
     let rows = tx.reads().member_rows(conversation)?;
     assert!(
@@ -173,7 +240,7 @@ pub(crate) fn admit(
     members.sort_unstable();
     let snapshot = Event::ConversationCreated {
         conversation_id: conversation,
-        kind: ConversationKind::Group,
+        kind: locked.kind,
         title: look.title,
         owner: locked.owner,
         members: members.clone(),
@@ -219,7 +286,8 @@ pub fn remove_member(
     take_out(tx, actor, conversation, member, &found)
 }
 
-/// A member leaves a group (a direct conversation cannot be left). When
+/// A member leaves a group (a direct conversation cannot be left, nor an
+/// order's, whose members follow the order and its shop's staff). When
 /// the owner leaves, the longest-standing admin owns it, else the
 /// longest-standing member; the last one leaves an empty group, which
 /// nobody owns.
@@ -227,10 +295,11 @@ pub fn leave(tx: &mut dyn Tx, actor: AccountId, conversation: ConversationId) ->
     let found = tx
         .membership_for_update(actor, conversation)?
         .ok_or(Rejection::NotAMember)?;
-    if found.kind == ConversationKind::Direct {
-        return Err(Rejection::CannotLeaveDirect.into());
+    match found.kind {
+        ConversationKind::Group => take_out(tx, actor, conversation, actor, &found),
+        ConversationKind::Direct => Err(Rejection::CannotLeaveDirect.into()),
+        ConversationKind::Order => Err(Rejection::NotAGroup.into()),
     }
-    take_out(tx, actor, conversation, actor, &found)
 }
 
 /// `member` leaves the group `found` describes, removed by `actor` (itself
@@ -343,7 +412,9 @@ fn owned_group(
     Ok(found)
 }
 
-/// `actor`'s membership of a group, locked for the change.
+/// `actor`'s membership of a group, locked for the change: a direct
+/// conversation or an order's is `NotAGroup`, so nothing of groups'
+/// (members, roles, invitations, title) applies to them.
 pub(crate) fn group_membership(
     tx: &mut dyn Tx,
     actor: AccountId,
@@ -352,7 +423,7 @@ pub(crate) fn group_membership(
     let found = tx
         .membership_for_update(actor, conversation)?
         .ok_or(Rejection::NotAMember)?;
-    if found.kind == ConversationKind::Direct {
+    if found.kind != ConversationKind::Group {
         return Err(Rejection::NotAGroup.into());
     }
     Ok(found)

@@ -80,12 +80,14 @@ pub fn recall_message(
     Ok(recalled(found, recall))
 }
 
-/// `message` as a recall leaves it.
+/// `message` as a recall leaves it: as the row now holds it, its extras
+/// (a place, a card, an attachment) gone with its text.
 fn recalled(message: Message, recall: Recall) -> Message {
     Message {
         text: MessageText::from_store(String::new()),
         reference: None,
         recalled: Some(recall),
+        extra: None,
         ..message
     }
 }

@@ -13,7 +13,9 @@ use super::{
 use crate::Core;
 use crate::accounts::page;
 use crate::channels::own_picture;
+use crate::chat::conversations::{join_order_conversation, leave_order_conversation};
 use crate::engine::{Read, Result, Tx};
+use crate::media::{Reading, Served};
 
 /// A shop as one account sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +107,43 @@ pub fn set_staff(
     let now = tx.now();
     tx.insert_shop_staff(shop, member, now)?;
     Ok(())
+}
+
+/// Order conversations one step of [`staff_conversations_step`] moves
+/// `member` into or out of: each is a few log entries per member, so a
+/// shop with many orders is caught up in several short jobs rather than
+/// one long one.
+pub const STAFF_CONVERSATIONS_PER_STEP: usize = 100;
+
+/// One step of bringing `member`'s place in `shop`'s order conversations
+/// in line with what it is to the shop now: staff (the owner included)
+/// join the conversations of the open orders (waiting for payment, paid
+/// or shipped) they are not in; anyone else leaves those of the shop's
+/// orders it is in but did not buy. At most `limit`; answers how many it
+/// moved, so the caller runs it until it answers fewer. Each step reads
+/// the staff as they are then: a naming and a removal racing end as the
+/// later one left it, and a step cut short by a crash is taken up by the
+/// next naming or removal of the same account.
+pub fn staff_conversations_step(
+    tx: &mut dyn Tx,
+    shop: ShopId,
+    member: AccountId,
+    limit: usize,
+) -> Result<usize> {
+    let found = shop_of(tx.reads(), shop)?;
+    let by = found.owner;
+    if is_staff(tx.reads(), &found, member)? {
+        let joining = tx.order_conversations_to_join(shop, member, limit)?;
+        for conversation in &joining {
+            join_order_conversation(tx, *conversation, member, by)?;
+        }
+        return Ok(joining.len());
+    }
+    let leaving = tx.order_conversations_to_leave(shop, member, limit)?;
+    for conversation in &leaving {
+        leave_order_conversation(tx, *conversation, member, by)?;
+    }
+    Ok(leaving.len())
 }
 
 /// Each of `media` must be a picture `actor` uploaded, each once.
@@ -286,6 +325,24 @@ pub fn public_shop(read: &mut dyn Read, handle: &Handle) -> Result<(Shop, Vec<Pr
     Ok((shop, views))
 }
 
+/// The listed product `product` of the shop `handle`, for its public
+/// page: `ShopNotFound` for a handle no shop has, `ProductNotFound` for a
+/// product that is unknown, unlisted or another shop's.
+pub fn public_product(
+    read: &mut dyn Read,
+    handle: &Handle,
+    product: ProductId,
+) -> Result<ProductView> {
+    let shop = read
+        .shop_by_handle(handle)?
+        .ok_or(Rejection::ShopNotFound)?;
+    let view = product_view(read, None, product)?;
+    if view.shop.shop_id != shop.shop_id {
+        return Err(Rejection::ProductNotFound.into());
+    }
+    Ok(view)
+}
+
 impl Core {
     pub async fn create_shop(&self, owner: AccountId, new: NewShop) -> StoreResult<ShopId> {
         self.write(move |tx| create_shop(tx, owner, &new)).await
@@ -295,6 +352,10 @@ impl Core {
         self.read(move |read| shop_view(read, viewer, shop)).await
     }
 
+    /// The owner names `member` staff (`on`) or no longer; then, a step
+    /// at a time, the member joins the conversations of the shop's open
+    /// orders, or leaves those of its orders (see
+    /// [`staff_conversations_step`]).
     pub async fn set_shop_staff(
         &self,
         actor: AccountId,
@@ -303,7 +364,14 @@ impl Core {
         on: bool,
     ) -> StoreResult<()> {
         self.write(move |tx| set_staff(tx, actor, shop, member, on))
-            .await
+            .await?;
+        let limit = STAFF_CONVERSATIONS_PER_STEP;
+        while self
+            .write(move |tx| staff_conversations_step(tx, shop, member, limit))
+            .await?
+            == limit
+        {}
+        Ok(())
     }
 
     pub async fn add_product(
@@ -355,5 +423,29 @@ impl Core {
 
     pub async fn public_shop(&self, handle: Handle) -> StoreResult<(Shop, Vec<ProductView>)> {
         self.read(move |read| public_shop(read, &handle)).await
+    }
+
+    pub async fn public_product(
+        &self,
+        handle: Handle,
+        product: ProductId,
+    ) -> StoreResult<ProductView> {
+        self.read(move |read| public_product(read, &handle, product))
+            .await
+    }
+
+    /// A shop's logo or a listed product's picture, for the public pages:
+    /// its preview or thumbnail only, to anyone; any other media is
+    /// `MediaNotFound`, as an unknown id.
+    pub async fn shop_media_served(
+        &self,
+        media: MediaId,
+        reading: Reading,
+        picture_bytes_max: u64,
+    ) -> StoreResult<Served> {
+        self.public_media_served(media, reading, picture_bytes_max, |read, media| {
+            read.is_shop_media(media)
+        })
+        .await
     }
 }

@@ -20,11 +20,16 @@ use piazza_domain::order::{
 };
 use piazza_domain::shop::{self, ShippingAddress};
 use piazza_domain::store::{Idempotent, Page, PinCheck, StoreResult};
-use piazza_domain::{AccountId, OrderId, Rejection, ShopId, Timestamp, VariantId};
+use piazza_domain::{
+    AccountId, ClientMsgId, ConversationId, MessageText, OrderId, Rejection, ShopId, Timestamp,
+    VariantId,
+};
 
 use super::{Due, NewOrder, OrderSide, Shop, StoredOrder, is_staff, order_audience, shop_of};
 use crate::Core;
 use crate::accounts::page;
+use crate::chat::conversations::open_order_conversation;
+use crate::chat::{Body, append_message};
 use crate::engine::{Error, Read, Result, Tx, refusable};
 use crate::pay::wallet::{self, KeyAnswer, unexpected_answer};
 
@@ -118,11 +123,13 @@ pub fn place(
     })?;
     let variants: Vec<VariantId> = place.items.iter().map(|(variant, _)| *variant).collect();
     tx.delete_cart_items(buyer, &variants)?;
+    let conversation = open_conversation(tx, &shop, buyer, order_id)?;
     // As inserted: no need to read it back.
     let stored = StoredOrder {
         order_id,
         shop_id: shop.shop_id,
         buyer,
+        conversation: Some(conversation),
         currency: place.currency,
         shipping: place.shipping.clone(),
         order: transition.order,
@@ -133,6 +140,46 @@ pub fn place(
         view: view_of(tx.reads(), stored, shop)?,
         replayed: false,
     })
+}
+
+/// The `kind` of an order's first message in its conversation, whose
+/// `ref` is the order's id: what a chat draws as the order and links to.
+pub const ORDER_MESSAGE_KIND: &str = "order";
+
+/// Opens the order's own conversation between the buyer and the shop's
+/// owner and staff, titled with the shop's name and the order's id, and
+/// posts its first message: the order itself (kind `order`, `ref` its
+/// id), from the buyer, so the conversation links back to its order and
+/// has something to show in a list. Later moves reach both sides as
+/// `order.updated`, not as messages.
+fn open_conversation(
+    tx: &mut dyn Tx,
+    shop: &Shop,
+    buyer: AccountId,
+    order: OrderId,
+) -> Result<ConversationId> {
+    let members = order_audience(tx.reads(), shop, buyer)?;
+    let title = format!("{} · {order}", shop.name);
+    let conversation = open_order_conversation(tx, &title, members.clone())?;
+    tx.set_order_conversation(order, conversation)?;
+    let membership = tx
+        .membership_for_update(buyer, conversation)?
+        .ok_or_else(|| Error::Corrupt(format!("{buyer} is not in its order's {conversation}")))?;
+    // White space no client may put in a `client_msg_id`: never one of
+    // the buyer's own messages.
+    let client_msg_id = ClientMsgId::from_store(format!("order {order}"));
+    let text = MessageText::from_store("Order placed".to_owned());
+    let body = Body::special(text, ORDER_MESSAGE_KIND, order.to_string());
+    append_message(
+        tx,
+        buyer,
+        conversation,
+        membership.last_seq,
+        members,
+        client_msg_id,
+        body,
+    )?;
+    Ok(conversation)
 }
 
 /// Each item at its variant's price now: a variant of this shop whose

@@ -11,8 +11,8 @@ use super::{
 use crate::{
     AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
     Emoji, Location, MediaId, MerchantId, MessageId, MessageText, MomentCommentId, MomentId,
-    OrderId, PaymentId, RedPacketId, RefundId, Seq, ShopId, Timestamp, TransactionId, TransferId,
-    Username,
+    OrderId, PaymentId, ProductId, RedPacketId, RefundId, Seq, ShopId, Timestamp, TransactionId,
+    TransferId, Username,
 };
 
 /// Every example, by a name unique among them. Every variant of [`Event`]
@@ -133,6 +133,7 @@ fn message_with_extra() -> Event {
         location: Some(Location::parse(45.4340, 12.3388, Some("Piazza San Marco")).unwrap()),
         card: Some(account_ref(5, "Bea", Some(8))),
         article: None,
+        product: None,
         attachment: Some(crate::event::Attachment {
             media_type: crate::media::MediaType::Ogg,
             bytes: 20_480,
@@ -173,6 +174,33 @@ fn article_card() -> Event {
     }))
 }
 
+/// A shop's product shared into a chat (`product_card`), with its first
+/// picture and a price range.
+fn product_card() -> Event {
+    let Event::MessageNew(plain) = message(Some("product_card"), None) else {
+        unreachable!("message() makes a message.new")
+    };
+    let extra = Extra {
+        product: Some(super::ProductCard {
+            product_id: ProductId::from_row(6),
+            title: "Tajarin".into(),
+            picture_media_id: Some(MediaId::from_row(4)),
+            min_price_minor: 1_250,
+            max_price_minor: 2_200,
+            currency: "CNY".into(),
+            shop_id: ShopId::from_row(2),
+            handle: "nonna.pasta".into(),
+            shop_name: "Nonna's Pasta".into(),
+        }),
+        ..Extra::default()
+    };
+    Event::MessageNew(Arc::new(Message {
+        text: MessageText::from_store(String::new()),
+        extra: extra.boxed(),
+        ..Arc::unwrap_or_clone(plain)
+    }))
+}
+
 fn named(display_name: Option<&str>, avatar: Option<i64>) -> Named {
     Named {
         display_name: display_name.map(str::to_owned),
@@ -186,6 +214,7 @@ fn chat() -> Vec<(&'static str, Event)> {
         ("message transfer", message(Some("transfer"), Some("trf_5"))),
         ("message with extra", message_with_extra()),
         ("message article card", article_card()),
+        ("message product card", product_card()),
         (
             "direct conversation",
             Event::ConversationCreated {
@@ -208,6 +237,19 @@ fn chat() -> Vec<(&'static str, Event)> {
                 owner: Some(account(1)),
                 members: vec![account(1), account(2), account(3)],
                 avatar_media_id: Some(MediaId::from_row(9)),
+                admins: Vec::new(),
+                announcement: String::new(),
+            },
+        ),
+        (
+            "order conversation",
+            Event::ConversationCreated {
+                conversation_id: conversation(),
+                kind: ConversationKind::Order,
+                title: Some("Nonna's Pasta · ord_7".into()),
+                owner: None,
+                members: vec![account(1), account(2), account(3)],
+                avatar_media_id: None,
                 admins: Vec::new(),
                 announcement: String::new(),
             },

@@ -25,7 +25,8 @@ use crate::event as domain;
 use crate::{
     AccountId, ArticleId, ChannelId, ClientMsgId, ContactRequestId, ConversationId, DeviceId,
     Emoji, MediaId, MerchantId, MessageId, MessageText, MomentCommentId, MomentId, OrderId,
-    PaymentId, RedPacketId, RefundId, Seq, ShopId, Timestamp, TransactionId, TransferId, Username,
+    PaymentId, ProductId, RedPacketId, RefundId, Seq, ShopId, Timestamp, TransactionId, TransferId,
+    Username,
 };
 
 /// One event as engines keep it. Read one back with `Event::from`
@@ -367,6 +368,8 @@ pub enum ConversationKind {
     Direct,
     #[serde(rename = "group")]
     Group,
+    #[serde(rename = "order")]
+    Order,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -418,6 +421,8 @@ pub struct Extra {
     pub card: Option<AccountRef>,
     #[serde(rename = "article", default, skip_serializing_if = "Option::is_none")]
     pub article: Option<ArticleCard>,
+    #[serde(rename = "product", default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<ProductCard>,
     #[serde(
         rename = "attachment",
         default,
@@ -445,6 +450,33 @@ pub struct ArticleCard {
         skip_serializing_if = "Option::is_none"
     )]
     pub cover_media_id: Option<MediaId>,
+}
+
+/// A product card's product as it was when sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductCard {
+    #[serde(rename = "product_id")]
+    pub product_id: ProductId,
+    #[serde(rename = "title")]
+    pub title: String,
+    #[serde(
+        rename = "picture_media_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub picture_media_id: Option<MediaId>,
+    #[serde(rename = "min_price_minor")]
+    pub min_price_minor: i64,
+    #[serde(rename = "max_price_minor")]
+    pub max_price_minor: i64,
+    #[serde(rename = "currency")]
+    pub currency: String,
+    #[serde(rename = "shop_id")]
+    pub shop_id: ShopId,
+    #[serde(rename = "handle")]
+    pub handle: String,
+    #[serde(rename = "shop_name")]
+    pub shop_name: String,
 }
 
 /// A media message's media as it was when sent.
@@ -857,6 +889,7 @@ impl From<domain::Extra> for Extra {
             location,
             card,
             article,
+            product,
             attachment,
         } = value;
         Extra {
@@ -867,6 +900,7 @@ impl From<domain::Extra> for Extra {
             location,
             card: card.map(AccountRef::from),
             article: article.map(ArticleCard::from),
+            product: product.map(ProductCard::from),
             attachment: attachment.map(Attachment::from),
         }
     }
@@ -882,6 +916,7 @@ impl From<Extra> for domain::Extra {
             location,
             card,
             article,
+            product,
             attachment,
         } = value;
         domain::Extra {
@@ -892,6 +927,7 @@ impl From<Extra> for domain::Extra {
             location,
             card: card.map(domain::AccountRef::from),
             article: article.map(domain::ArticleCard::from),
+            product: product.map(domain::ProductCard::from),
             attachment: attachment.map(domain::Attachment::from),
         }
     }
@@ -899,6 +935,10 @@ impl From<Extra> for domain::Extra {
 struct_twins!(AccountRef <=> AccountRef { account_id, username, display_name, avatar_media_id });
 struct_twins!(ArticleCard <=> ArticleCard {
     article_id, title, channel_id, handle, channel_name, cover_media_id,
+});
+struct_twins!(ProductCard <=> ProductCard {
+    product_id, title, picture_media_id, min_price_minor, max_price_minor, currency, shop_id,
+    handle, shop_name,
 });
 struct_twins!(Named <=> Named { display_name, avatar_media_id });
 struct_twins!(WalletMovement <=> WalletMovement {
@@ -964,6 +1004,7 @@ impl From<domain::ConversationKind> for ConversationKind {
         match kind {
             domain::ConversationKind::Direct => ConversationKind::Direct,
             domain::ConversationKind::Group => ConversationKind::Group,
+            domain::ConversationKind::Order => ConversationKind::Order,
         }
     }
 }
@@ -973,6 +1014,7 @@ impl From<ConversationKind> for domain::ConversationKind {
         match kind {
             ConversationKind::Direct => domain::ConversationKind::Direct,
             ConversationKind::Group => domain::ConversationKind::Group,
+            ConversationKind::Order => domain::ConversationKind::Order,
         }
     }
 }

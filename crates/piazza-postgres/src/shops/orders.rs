@@ -18,7 +18,7 @@ use piazza_domain::order::{
     Cancellation, CancelledBy, ConfirmedBy, Order, OrderItem, OrderStatus, RefundReason,
     RefundRequest, RefundRequestIndex, RefundStatus, Shipment,
 };
-use piazza_domain::{AccountId, OrderId, ShopId, Timestamp, VariantId};
+use piazza_domain::{AccountId, ConversationId, OrderId, ShopId, Timestamp, VariantId};
 use postgres::Row;
 
 use super::{Broken, positive, time};
@@ -33,7 +33,7 @@ macro_rules! order_select {
                 o.pay_by, o.paid_at, o.shipped_at, o.carrier, o.tracking, o.completed_at,
                 o.confirmed_by, o.cancelled_at, o.cancelled_by, o.cancel_refund_minor,
                 o.released_minor, o.refunded_from_escrow_minor, o.refunded_from_settlement_minor,
-                o.shipping_address,
+                o.shipping_address, o.conversation_id,
                 (SELECT json_agg(json_build_array(i.position, i.variant_id, i.quantity,
                                                   i.unit_price_minor) ORDER BY i.position)::TEXT
                  FROM order_items i WHERE i.order_id = o.id) AS items,
@@ -247,6 +247,9 @@ fn order_from_row(row: &Row) -> Result<StoredOrder> {
         order_id,
         shop_id: ShopId::from_row(row.get("shop_id")),
         buyer: AccountId::from_row(row.get("buyer_id")),
+        conversation: row
+            .get::<_, Option<i64>>("conversation_id")
+            .map(ConversationId::from_row),
         currency: Currency::parse(&currency)
             .map_err(|_| broken(format!("currency {currency:?}")))?,
         shipping: serde_json::from_str(&shipping)
@@ -506,4 +509,66 @@ impl<'a> RefundRows<'a> {
         self.from_escrow.push(request.from_escrow_minor);
         self.from_settlement.push(request.from_settlement_minor);
     }
+}
+
+/// `conversation` as the order's own.
+pub(super) fn set_conversation(
+    conn: &mut Conn,
+    order: OrderId,
+    conversation: ConversationId,
+) -> Result<()> {
+    let updated = conn.execute(
+        "UPDATE orders SET conversation_id = $2 WHERE id = $1",
+        &[&order.row(), &conversation.row()],
+    )?;
+    if updated != 1 {
+        return Err(corrupt(format!(
+            "{order} to give a conversation is not stored"
+        )));
+    }
+    Ok(())
+}
+
+/// The conversations of `shop`'s open orders that `account` is not a
+/// member of, newest order first.
+pub(super) fn conversations_to_join(
+    conn: &mut Conn,
+    shop: ShopId,
+    account: AccountId,
+    limit: usize,
+) -> Result<Vec<ConversationId>> {
+    let rows = conn.query(
+        "SELECT o.conversation_id FROM orders o
+         WHERE o.shop_id = $1 AND o.status IN ('pending_payment', 'paid', 'shipped')
+           AND o.conversation_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM members m
+                           WHERE m.conversation_id = o.conversation_id AND m.account_id = $2)
+         ORDER BY o.id DESC LIMIT $3",
+        &[&shop.row(), &account.row(), &(limit as i64)],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| ConversationId::from_row(row.get(0)))
+        .collect())
+}
+
+/// The conversations of `shop`'s orders that `account` is a member of
+/// though it is not their buyer.
+pub(super) fn conversations_to_leave(
+    conn: &mut Conn,
+    shop: ShopId,
+    account: AccountId,
+    limit: usize,
+) -> Result<Vec<ConversationId>> {
+    let rows = conn.query(
+        "SELECT o.conversation_id FROM orders o
+         JOIN members m ON m.conversation_id = o.conversation_id AND m.account_id = $2
+         WHERE o.shop_id = $1 AND o.buyer_id <> $2
+         ORDER BY o.id DESC LIMIT $3",
+        &[&shop.row(), &account.row(), &(limit as i64)],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| ConversationId::from_row(row.get(0)))
+        .collect())
 }

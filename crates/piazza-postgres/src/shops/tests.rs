@@ -165,6 +165,7 @@ fn stored(id: OrderId, shop: i64, buyer: i64, order: &Order) -> StoredOrder {
         order_id: id,
         shop_id: ShopId::from_row(shop),
         buyer: AccountId::from_row(buyer),
+        conversation: None,
         currency: Currency::CNY,
         shipping: address(),
         order: order.clone(),

@@ -28,12 +28,20 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"cursor":"v1.11","type":"message.new","at":"2023-11-14T22:13:20.456Z","article":{"article_id":"art_9","channel_id":"chn_5","channel_name":"Piazza News","cover_media_id":"med_4","handle":"piazza.news","title":"Hello, followers","url":"/c/piazza.news/art_9"},"client_msg_id":"c-1","conversation_id":"conv_3","kind":"article_card","message_id":"msg_40","sender":"acct_1","sent_at":"2023-11-14T22:13:20.123Z","seq":7,"text":""}"#,
     ),
     (
+        "message product card",
+        r#"{"cursor":"v1.11","type":"message.new","at":"2023-11-14T22:13:20.456Z","client_msg_id":"c-1","conversation_id":"conv_3","kind":"product_card","message_id":"msg_40","product":{"currency":"CNY","handle":"nonna.pasta","max_price_minor":2200,"min_price_minor":1250,"picture_media_id":"med_4","product_id":"prd_6","shop_id":"shop_2","shop_name":"Nonna's Pasta","title":"Tajarin","url":"/s/nonna.pasta/prd_6"},"sender":"acct_1","sent_at":"2023-11-14T22:13:20.123Z","seq":7,"text":""}"#,
+    ),
+    (
         "direct conversation",
         r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","admins":[],"announcement":"","avatar_media_id":null,"conversation_id":"conv_3","kind":"direct","members":["acct_1","acct_2"],"owner":null,"title":null}"#,
     ),
     (
         "group conversation",
         r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","admins":[],"announcement":"","avatar_media_id":"med_9","conversation_id":"conv_3","kind":"group","members":["acct_1","acct_2","acct_3"],"owner":"acct_1","title":"Team"}"#,
+    ),
+    (
+        "order conversation",
+        r#"{"cursor":"v1.11","type":"conversation.created","at":"2023-11-14T22:13:20.456Z","admins":[],"announcement":"","avatar_media_id":null,"conversation_id":"conv_3","kind":"order","members":["acct_1","acct_2","acct_3"],"owner":null,"title":"Nonna's Pasta · ord_7"}"#,
     ),
     (
         "group snapshot with admins and an announcement",

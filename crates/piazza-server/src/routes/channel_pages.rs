@@ -10,7 +10,9 @@
 //! (titles, names, comments, dates) is escaped (`markdown::escape`). The
 //! pages run no script at all, and their policy forbids any: no
 //! `script-src` (so `default-src 'none'`), the one stylesheet allowed by
-//! its hash, pictures from this origin only, no framing, no forms.
+//! its hash, pictures from this origin only, no framing, no forms. The
+//! shops' pages (`shop_pages.rs`) are made in the same frame: [`head`],
+//! [`page`] and the one stylesheet are shared.
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
@@ -53,7 +55,11 @@ pre{overflow-x:auto;background:#f3f3f3;padding:12px;border-radius:6px}\
 blockquote{border-left:4px solid #ddd;margin:0;padding-left:16px;color:#555}\
 .comments{margin-top:40px;border-top:1px solid #eee}.comment{padding:10px 0;border-bottom:1px solid #f1f1f1}\
 .comment small{color:#8a8a8e}.list a{display:block;padding:14px 0;border-bottom:1px solid #eee;\
-color:inherit;text-decoration:none}.list small{color:#8a8a8e}.counts{color:#8a8a8e;font-size:14px}";
+color:inherit;text-decoration:none}.list small{color:#8a8a8e}.counts{color:#8a8a8e;font-size:14px}\
+.list img{float:left;margin-right:12px;border-radius:6px}.list a::after{content:\"\";display:block;clear:both}\
+.price{font-weight:600}.sold-out{color:#b3261e}.pictures img{display:block;margin:8px 0;border-radius:8px}\
+.variants{width:100%;border-collapse:collapse}.variants td{padding:8px 4px;border-bottom:1px solid #eee}\
+.note{margin-top:32px;padding:12px;background:#f3f3f3;border-radius:6px;font-size:15px}";
 
 static CSP: LazyLock<String> = LazyLock::new(|| {
     let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
@@ -64,7 +70,7 @@ static CSP: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// An answer of `content_type` with the pages' headers.
-fn page(content_type: &'static str, body: String) -> Response {
+pub(crate) fn page(content_type: &'static str, body: String) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -94,12 +100,12 @@ fn media_url(media: MediaId) -> String {
 /// feed's links): absolute when the server knows its public address
 /// (`Config::public_url`), otherwise as it is. A picture on the page
 /// stays relative, as its policy allows only this origin's.
-fn outside(app: &App, path: &str) -> String {
+pub(crate) fn outside(app: &App, path: &str) -> String {
     format!("{}{path}", app.public_url)
 }
 
 /// The start of a page: its head, with `meta` (already escaped) in it.
-fn head(title: &str, meta: &str) -> String {
+pub(crate) fn head(title: &str, meta: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

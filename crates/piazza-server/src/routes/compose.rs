@@ -4,14 +4,17 @@
 
 use piazza_api::{
     ArticleCardView, AttachmentView, CardView, LocationView, MessageContent, MessagePreview,
-    MessageRefView, MessageView,
+    MessageRefView, MessageView, ProductCardView,
 };
 use piazza_core::chat::{
     ARTICLE_CARD_KIND, CARD_KIND, Content, LOCATION_KIND, MEDIA_KINDS, MediaContent, Outgoing,
+    PRODUCT_CARD_KIND,
 };
-use piazza_domain::event::{ArticleCard, Message, MessageRef};
+use piazza_domain::event::{ArticleCard, Message, MessageRef, ProductCard};
+use piazza_domain::money::Currency;
 use piazza_domain::{
-    AccountId, ArticleId, ConversationId, Location, MessageId, MessageText, Rejection, limits,
+    AccountId, ArticleId, ConversationId, Location, MessageId, MessageText, ProductId, Rejection,
+    limits,
 };
 
 use crate::error::ApiError;
@@ -21,24 +24,27 @@ use crate::error::ApiError;
 const TEXT_KIND: &str = "text";
 
 /// Parses what a sender sent. Exactly one of `media_id`, `location`,
-/// `card`, `article_id` and `forward_of` may come (or none, for a text),
-/// and `kind`, when given, must be the one they make; a place, a card and
-/// a forward carry no text of their own.
-pub fn outgoing(content: &MessageContent) -> Result<Outgoing, ApiError> {
+/// `card`, `article_id`, `product_id` and `forward_of` may come (or none,
+/// for a text), and `kind`, when given, must be the one they make; a
+/// place, a card and a forward carry no text of their own. A product
+/// card's prices are in `currency`, the server's.
+pub fn outgoing(content: &MessageContent, currency: Currency) -> Result<Outgoing, ApiError> {
     let given = [
         content.media_id.is_some(),
         content.location.is_some(),
         content.card.is_some(),
         content.article_id.is_some(),
+        content.product_id.is_some(),
         content.forward_of.is_some(),
     ];
     if given.iter().filter(|given| **given).count() > 1 {
         return Err(ApiError::invalid(
             "invalid_message",
-            "send one of `media_id`, `location`, `card`, `article_id` and `forward_of`",
+            "send one of `media_id`, `location`, `card`, `article_id`, `product_id` and \
+             `forward_of`",
         ));
     }
-    let content_of = parse_content(content)?;
+    let content_of = parse_content(content, currency)?;
     let fits = match &content_of {
         Content::Text => content.kind.as_deref().is_none_or(|kind| kind == TEXT_KIND),
         // The media's own kind was checked as it was parsed.
@@ -52,6 +58,10 @@ pub fn outgoing(content: &MessageContent) -> Result<Outgoing, ApiError> {
             .kind
             .as_deref()
             .is_none_or(|kind| kind == ARTICLE_CARD_KIND),
+        Content::Product { .. } => content
+            .kind
+            .as_deref()
+            .is_none_or(|kind| kind == PRODUCT_CARD_KIND),
         Content::Forward(_) => content.kind.is_none(),
     };
     if !fits || (content.duration_ms.is_some() && !matches!(content_of, Content::Media(_))) {
@@ -72,13 +82,13 @@ fn invalid_kind(kind: &str) -> ApiError {
         format!(
             "`kind` \"{kind}\" does not match the fields sent: use text, image, file, voice or \
              video (with `media_id`; `duration_ms` only with these), location (with \
-             `location`), contact_card (with `card`) or article_card (with `article_id`), \
-             and none with `forward_of`"
+             `location`), contact_card (with `card`), article_card (with `article_id`) or \
+             product_card (with `product_id`), and none with `forward_of`"
         ),
     )
 }
 
-fn parse_content(content: &MessageContent) -> Result<Content, ApiError> {
+fn parse_content(content: &MessageContent, currency: Currency) -> Result<Content, ApiError> {
     if let Some(media) = &content.media_id {
         let media = super::media::body_media_id(media)?;
         let kind = match content.kind.as_deref() {
@@ -118,6 +128,12 @@ fn parse_content(content: &MessageContent) -> Result<Content, ApiError> {
     if let Some(article) = &content.article_id {
         return Ok(Content::Article(article_id(article)?));
     }
+    if let Some(product) = &content.product_id {
+        return Ok(Content::Product {
+            product: product_id(product)?,
+            currency,
+        });
+    }
     if let Some(source) = &content.forward_of {
         let conversation = ConversationId::parse(&source.conversation_id)
             .map_err(|_| ApiError::from(Rejection::MessageNotFound))?;
@@ -135,7 +151,11 @@ fn text_for(content: &Content, text: &str) -> Result<MessageText, ApiError> {
     match content {
         Content::Text => Ok(MessageText::parse(text)?),
         Content::Media(_) => Ok(MessageText::parse_caption(text)?),
-        Content::Location(_) | Content::Card(_) | Content::Article(_) | Content::Forward(_) => {
+        Content::Location(_)
+        | Content::Card(_)
+        | Content::Article(_)
+        | Content::Product { .. }
+        | Content::Forward(_) => {
             if !text.trim().is_empty() {
                 return Err(ApiError::invalid(
                     "invalid_message",
@@ -154,6 +174,17 @@ fn article_id(text: &str) -> Result<ArticleId, ApiError> {
         ApiError::invalid(
             "invalid_article_id",
             "`article_id` is an article's id, as `art_12`",
+        )
+    })
+}
+
+/// A product id that is not one (`prd_…`) is a bad request, as an
+/// article's: a listed product is public, so nothing is hidden by it.
+fn product_id(text: &str) -> Result<ProductId, ApiError> {
+    ProductId::parse(text).map_err(|_| {
+        ApiError::invalid(
+            "invalid_product_id",
+            "`product_id` is a product's id, as `prd_12`",
         )
     })
 }
@@ -221,6 +252,23 @@ pub fn message_view(message: &Message) -> MessageView {
             avatar_media_id: card.avatar_media_id.map(|media| media.to_string()),
         }),
         article: extra.article.as_ref().map(article_card_view),
+        product: extra.product.as_ref().map(product_card_view),
+    }
+}
+
+/// A product card as the wire shows it, with its public page's path.
+fn product_card_view(card: &ProductCard) -> ProductCardView {
+    ProductCardView {
+        product_id: card.product_id.to_string(),
+        title: card.title.clone(),
+        picture_media_id: card.picture_media_id.map(|media| media.to_string()),
+        min_price_minor: card.min_price_minor,
+        max_price_minor: card.max_price_minor,
+        currency: card.currency.clone(),
+        shop_id: card.shop_id.to_string(),
+        handle: card.handle.clone(),
+        shop_name: card.shop_name.clone(),
+        url: crate::routes::shop_pages::product_url(&card.handle, card.product_id),
     }
 }
 

@@ -368,8 +368,8 @@ pub async fn remove_member(
 
 /// Send a message: a text; an image you uploaded (`media_id`, the text an
 /// optional caption); a place (`location`); a contact card (`card`); a
-/// channel's article as a card (`article_id`, shown as it was when sent);
-/// or another message's content (`forward_of`). Any of them may answer a
+/// channel's article or a shop's listed product as a card (`article_id`,
+/// `product_id`: shown as it was when sent); or another message's content (`forward_of`). Any of them may answer a
 /// message (`reply_to`) and mention members (`mentions`, or a group's
 /// owner `mention_all`). Idempotent by `client_msg_id`: a retry answers
 /// 200 with the first answer and stores nothing.
@@ -378,10 +378,10 @@ pub async fn remove_member(
     responses(
         (status = 201, description = "stored", body = MessageSent),
         (status = 200, description = "already stored by an earlier call with this client_msg_id", body = MessageSent),
-        (status = 400, description = "invalid_message, invalid_kind, invalid_location, invalid_text, invalid_article_id, …", body = Problem),
+        (status = 400, description = "invalid_message, invalid_kind, invalid_location, invalid_text, invalid_article_id, invalid_product_id, …", body = Problem),
         (status = 401, body = Problem),
         (status = 403, description = "not_a_member, not_a_contact (also a card of someone not your contact), mention_all_not_allowed, forward_not_allowed (money's messages)", body = Problem),
-        (status = 404, description = "media_not_found: not an image you uploaded; message_not_found: a reply_to or forward_of you cannot see; article_not_found: an article_id that does not exist", body = Problem),
+        (status = 404, description = "media_not_found: not an image you uploaded; message_not_found: a reply_to or forward_of you cannot see; article_not_found: an article_id that does not exist; product_not_found: a product_id that does not exist or is unlisted", body = Problem),
         (status = 409, description = "message_recalled: the message replied to or forwarded was recalled; limit_reached: more than 100 mentions", body = Problem),
         (status = 413, body = Problem),
         (status = 422, description = "client_msg_id_reused with another message; mention_not_a_member", body = Problem),
@@ -394,7 +394,7 @@ pub async fn send(
 ) -> Result<(StatusCode, Json<MessageSent>), ApiError> {
     let conversation = conversation_id(&conversation)?;
     let client_msg_id = ClientMsgId::parse(&body.client_msg_id)?;
-    let outgoing = compose::outgoing(&body.message)?;
+    let outgoing = compose::outgoing(&body.message, app.currency)?;
     let sent = app
         .store
         .send(auth.account, conversation, client_msg_id, outgoing)

@@ -87,6 +87,9 @@ fn view(
         pay_by: order.pay_by.to_rfc3339(),
         shop: summary(&answer.shop),
         buyer: stored.buyer.to_string(),
+        conversation_id: stored
+            .conversation
+            .map(|conversation| conversation.to_string()),
         your_role: if stored.buyer == viewer {
             "buyer"
         } else {

@@ -825,6 +825,7 @@ mod tests {
             location: None,
             card: None,
             article: None,
+            product: None,
             attachment: None,
         }
     }

@@ -846,7 +846,7 @@ async fn fan_out_tasks_take_turns_so_a_long_one_holds_no_other_back() {
 }
 
 /// Markdown that tries every way we know of to run script in a page.
-const XSS: &str = r#"# Safe?
+pub(crate) const XSS: &str = r#"# Safe?
 
 Plain **words** stay.
 
@@ -882,7 +882,7 @@ Plain **words** stay.
 "#;
 
 /// `tag` (what is between `<` and `>`) without its quoted values.
-fn unquoted(tag: &str) -> String {
+pub(crate) fn unquoted(tag: &str) -> String {
     let mut out = String::new();
     let mut quote = None;
     for c in tag.chars() {
@@ -898,7 +898,7 @@ fn unquoted(tag: &str) -> String {
 
 /// Whether a tag of `html` has an attribute named `on…` (escaped text,
 /// which holds no `<`, and quoted values may say "onerror=" harmlessly).
-fn has_handler(html: &str) -> bool {
+pub(crate) fn has_handler(html: &str) -> bool {
     html.split('<').skip(1).any(|tag| {
         let tag = unquoted(tag.split('>').next().unwrap_or_default());
         tag.split(|c: char| c.is_whitespace() || c == '/')

@@ -28,12 +28,20 @@ const GOLDEN: &[(&str, &str)] = &[
         r#"{"type":"message.new","message_id":40,"conversation_id":3,"seq":7,"sender":1,"client_msg_id":"c-1","text":"","sent_at":1700000000123,"kind":"article_card","reference":null,"extra":{"article":{"article_id":9,"title":"Hello, followers","channel_id":5,"handle":"piazza.news","channel_name":"Piazza News","cover_media_id":4}}}"#,
     ),
     (
+        "message product card",
+        r#"{"type":"message.new","message_id":40,"conversation_id":3,"seq":7,"sender":1,"client_msg_id":"c-1","text":"","sent_at":1700000000123,"kind":"product_card","reference":null,"extra":{"product":{"product_id":6,"title":"Tajarin","picture_media_id":4,"min_price_minor":1250,"max_price_minor":2200,"currency":"CNY","shop_id":2,"handle":"nonna.pasta","shop_name":"Nonna's Pasta"}}}"#,
+    ),
+    (
         "direct conversation",
         r#"{"type":"conversation.created","conversation_id":3,"kind":"direct","title":null,"owner":null,"members":[1,2]}"#,
     ),
     (
         "group conversation",
         r#"{"type":"conversation.created","conversation_id":3,"kind":"group","title":"Team","owner":1,"members":[1,2,3],"avatar_media_id":9}"#,
+    ),
+    (
+        "order conversation",
+        r#"{"type":"conversation.created","conversation_id":3,"kind":"order","title":"Nonna's Pasta · ord_7","owner":null,"members":[1,2,3]}"#,
     ),
     (
         "group snapshot with admins and an announcement",

@@ -1,0 +1,6 @@
+-- Piazza on PostgreSQL, schema 17 (SQLite's 30): each order's own
+-- conversation between its buyer and the shop's owner and staff.
+-- `conversations.kind` 2 is such a conversation (0 direct, 1 group): no
+-- owner, its members following the order's shop's staff. An order placed
+-- before this version has none (NULL).
+ALTER TABLE orders ADD COLUMN conversation_id BIGINT REFERENCES conversations(id);
