@@ -281,3 +281,261 @@ pub fn area_rules() -> Vec<(&'static str, String)> {
         ),
     ]
 }
+
+/// A rule of Shops checked row by row: `sql` answers `(id, found,
+/// wanted)`, three BIGINTs, for each row that breaks it, and
+/// [`RowRule::describe`] says what is wrong with that row. The same SQL
+/// on both engines (`shop_rules`).
+pub struct RowRule {
+    pub sql: String,
+    describe: fn(i64, i64, i64) -> String,
+}
+
+impl RowRule {
+    pub fn describe(&self, id: i64, found: i64, wanted: i64) -> String {
+        (self.describe)(id, found, wanted)
+    }
+}
+
+/// The statuses whose orders hold their items as `held` in their
+/// variants' stock (`OrderStatus::stock_held`), as an SQL list.
+fn statuses_holding(held: piazza_domain::order::StockHeld) -> String {
+    use piazza_domain::order::OrderStatus;
+    OrderStatus::ALL
+        .into_iter()
+        .filter(|status| status.stock_held() == Some(held))
+        .map(|status| format!("'{}'", status.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What an order has paid, in SQL over `orders o`: its total once paid
+/// (`Order::paid_minor`).
+const PAID_SQL: &str = "(CASE WHEN o.paid_at IS NULL THEN 0 ELSE o.total_minor END)";
+
+/// The rules of Shops that the writers keep in one transaction and no
+/// constraint can: each variant's reserved and sold units are what its
+/// orders hold (`Order::stock_held`) and no count is below zero; each
+/// order's escrow account holds the order's escrow (`Order::escrow_minor`:
+/// paid − refunded from escrow − released), it never refunded more than
+/// it was paid, and what it refunded is what its approved refund requests
+/// and its cancellation gave back; every escrow account is an order's;
+/// every item is a variant of its order's shop; and every shop settles
+/// into a merchant of its owner's. The order's own invariants are
+/// [`order_findings`], over the order as the engine rebuilds it.
+pub fn shop_rules() -> Vec<RowRule> {
+    let mut rules = stock_rules();
+    rules.extend(money_rules());
+    rules.extend(reference_rules());
+    rules
+}
+
+fn stock_rules() -> Vec<RowRule> {
+    use piazza_domain::VariantId;
+    use piazza_domain::order::StockHeld;
+    let held = |column: &str, held: StockHeld| {
+        format!(
+            "SELECT id, kept, counted FROM
+               (SELECT v.id, v.{column} AS kept,
+                       CAST(COALESCE((SELECT SUM(i.quantity)
+                                      FROM order_items i JOIN orders o ON o.id = i.order_id
+                                      WHERE i.variant_id = v.id AND o.status IN ({})), 0)
+                            AS BIGINT) AS counted
+                FROM variants v) t
+             WHERE kept <> counted",
+            statuses_holding(held)
+        )
+    };
+    let below_zero = |column: &str| {
+        format!("SELECT id, {column}, CAST(0 AS BIGINT) FROM variants WHERE {column} < 0")
+    };
+    vec![
+        RowRule {
+            sql: held("reserved", StockHeld::Reserved),
+            describe: |id, kept, counted| {
+                let variant = VariantId::from_row(id);
+                format!(
+                    "variant {variant}: reserved {kept} but its orders placed or paid hold {counted}"
+                )
+            },
+        },
+        RowRule {
+            sql: held("sold", StockHeld::Sold),
+            describe: |id, kept, counted| {
+                let variant = VariantId::from_row(id);
+                format!(
+                    "variant {variant}: sold {kept} but its orders shipped or completed hold {counted}"
+                )
+            },
+        },
+        RowRule {
+            sql: below_zero("available"),
+            describe: |id, count, _| {
+                format!(
+                    "variant {}: available {count}, below zero",
+                    VariantId::from_row(id)
+                )
+            },
+        },
+        RowRule {
+            sql: below_zero("reserved"),
+            describe: |id, count, _| {
+                format!(
+                    "variant {}: reserved {count}, below zero",
+                    VariantId::from_row(id)
+                )
+            },
+        },
+        RowRule {
+            sql: below_zero("sold"),
+            describe: |id, count, _| {
+                format!(
+                    "variant {}: sold {count}, below zero",
+                    VariantId::from_row(id)
+                )
+            },
+        },
+    ]
+}
+
+fn money_rules() -> Vec<RowRule> {
+    use piazza_domain::OrderId;
+    use piazza_domain::ledger::LedgerAccountKind;
+    use piazza_domain::order::RefundStatus;
+    let escrow = LedgerAccountKind::OrderEscrow.as_str();
+    vec![
+        RowRule {
+            sql: format!(
+                "SELECT id, held, escrow FROM
+                   (SELECT o.id,
+                           COALESCE((SELECT a.balance_minor FROM ledger_accounts a
+                                     WHERE a.kind = '{escrow}' AND a.holder = o.id
+                                       AND a.currency = o.currency), 0) AS held,
+                           {PAID_SQL} - o.refunded_from_escrow_minor - o.released_minor AS escrow
+                    FROM orders o) t
+                 WHERE held <> escrow"
+            ),
+            describe: |id, held, escrow| {
+                let order = OrderId::from_row(id);
+                format!(
+                    "order {order}: its escrow account holds {held} but the order's escrow is {escrow} (paid − refunded from escrow − released)"
+                )
+            },
+        },
+        RowRule {
+            sql: format!(
+                "SELECT id, refunded, paid FROM
+                   (SELECT o.id, o.refunded_from_escrow_minor + o.refunded_from_settlement_minor
+                                 AS refunded,
+                           {PAID_SQL} AS paid
+                    FROM orders o) t
+                 WHERE refunded > paid"
+            ),
+            describe: |id, refunded, paid| {
+                format!(
+                    "order {}: refunded {refunded} of {paid} paid",
+                    OrderId::from_row(id)
+                )
+            },
+        },
+        RowRule {
+            sql: format!(
+                "SELECT id, refunded, given FROM
+                   (SELECT o.id, o.refunded_from_escrow_minor + o.refunded_from_settlement_minor
+                                 AS refunded,
+                           CAST(COALESCE((SELECT SUM(r.amount_minor) FROM order_refund_requests r
+                                          WHERE r.order_id = o.id AND r.status = '{}'), 0)
+                                AS BIGINT)
+                             + COALESCE(o.cancel_refund_minor, 0) AS given
+                    FROM orders o) t
+                 WHERE refunded <> given",
+                RefundStatus::Approved.as_str()
+            ),
+            describe: |id, refunded, given| {
+                let order = OrderId::from_row(id);
+                format!(
+                    "order {order}: refunded {refunded} but its approved refund requests and its cancellation gave back {given}"
+                )
+            },
+        },
+        RowRule {
+            sql: format!(
+                "SELECT a.id, a.holder, CAST(0 AS BIGINT) FROM ledger_accounts a
+                 WHERE a.kind = '{escrow}' AND NOT EXISTS
+                   (SELECT 1 FROM orders o WHERE o.id = a.holder AND o.currency = a.currency)"
+            ),
+            describe: |id, holder, _| {
+                let order = OrderId::from_row(holder);
+                format!(
+                    "ledger account {id}: the escrow of {order}, which is no order in its currency"
+                )
+            },
+        },
+    ]
+}
+
+fn reference_rules() -> Vec<RowRule> {
+    use piazza_domain::{AccountId, MerchantId, OrderId, ShopId, VariantId};
+    vec![
+        RowRule {
+            sql: "SELECT o.id, i.variant_id, v.shop_id
+                  FROM order_items i JOIN orders o ON o.id = i.order_id
+                                     JOIN variants v ON v.id = i.variant_id
+                  WHERE v.shop_id <> o.shop_id"
+                .to_owned(),
+            describe: |id, variant, shop| {
+                format!(
+                    "order {}: it holds {}, a variant of another shop ({})",
+                    OrderId::from_row(id),
+                    VariantId::from_row(variant),
+                    ShopId::from_row(shop)
+                )
+            },
+        },
+        RowRule {
+            sql: "SELECT s.id, s.merchant_id, CAST(0 AS BIGINT) FROM shops s
+                  WHERE NOT EXISTS (SELECT 1 FROM merchants m WHERE m.id = s.merchant_id)"
+                .to_owned(),
+            describe: |id, merchant, _| {
+                format!(
+                    "shop {}: its merchant {} does not exist",
+                    ShopId::from_row(id),
+                    MerchantId::from_row(merchant)
+                )
+            },
+        },
+        RowRule {
+            sql: "SELECT s.id, s.owner_id, m.owner_id FROM shops s
+                  JOIN merchants m ON m.id = s.merchant_id
+                  WHERE m.owner_id <> s.owner_id"
+                .to_owned(),
+            describe: |id, owner, merchant_owner| {
+                format!(
+                    "shop {}: owned by {} but settling into a merchant of {}",
+                    ShopId::from_row(id),
+                    AccountId::from_row(owner),
+                    AccountId::from_row(merchant_owner)
+                )
+            },
+        },
+    ]
+}
+
+/// Each invariant of the state machine (`Order::check_invariants`) that
+/// `order`, as the engine rebuilt it, breaks: one finding each.
+pub fn order_findings(
+    order: piazza_domain::OrderId,
+    state: &piazza_domain::order::Order,
+) -> Vec<String> {
+    state
+        .check_invariants()
+        .into_iter()
+        .map(|violation| format!("order {order} breaks the order's rule: {violation}"))
+        .collect()
+}
+
+/// An order the engine refuses to rebuild (`Error::Corrupt`): what it
+/// said, which names the order.
+pub fn unreadable_order(what: &str) -> String {
+    format!("an order cannot be read back: {what}")
+}

@@ -131,6 +131,18 @@ impl OrderStatus {
             .find(|status| status.as_str() == text)
     }
 
+    /// Where an order in this status has its items counted in their
+    /// variants' stock: reserved until shipped, sold from then on, nowhere
+    /// once cancelled. The store's checker sums the orders of each status
+    /// per variant against the variant rows.
+    pub fn stock_held(self) -> Option<StockHeld> {
+        match self {
+            OrderStatus::PendingPayment | OrderStatus::Paid => Some(StockHeld::Reserved),
+            OrderStatus::Shipped | OrderStatus::Completed => Some(StockHeld::Sold),
+            OrderStatus::Cancelled => None,
+        }
+    }
+
     /// Whether the machine may go from `self` to `next` in one move
     /// (staying put included: refund decisions keep the status).
     pub fn may_become(self, next: OrderStatus) -> bool {
@@ -731,15 +743,10 @@ impl Order {
         }
     }
 
-    /// Where this order's items are counted in their variants' stock:
-    /// reserved until shipped, sold from then on, nowhere once cancelled.
-    /// The store's checker sums these per variant against the variant rows.
+    /// Where this order's items are counted in their variants' stock
+    /// ([`OrderStatus::stock_held`]).
     pub fn stock_held(&self) -> Option<StockHeld> {
-        match self.status {
-            OrderStatus::PendingPayment | OrderStatus::Paid => Some(StockHeld::Reserved),
-            OrderStatus::Shipped | OrderStatus::Completed => Some(StockHeld::Sold),
-            OrderStatus::Cancelled => None,
-        }
+        self.status.stock_held()
     }
 
     fn pay(

@@ -64,7 +64,40 @@ pub fn check_in(tx: &mut Transaction<'_>) -> Result<Report, postgres::Error> {
     }
     references(tx, &mut report.problems)?;
     moments_and_channels(tx, &mut report.problems)?;
+    shops(tx, &mut report.problems)?;
     Ok(report)
+}
+
+/// Orders rebuilt at a time by [`shops`]: a page, not the whole table,
+/// in memory.
+const ORDERS_PER_PAGE: i64 = 500;
+
+/// The rules of Shops (`piazza_core::integrity::shop_rules`, the same SQL
+/// as SQLite's), then every order as the engine reads it back
+/// (`shops::rebuilt_after`), held to the state machine's invariants: a
+/// row the read refuses is a finding, not the end of the check.
+fn shops(tx: &mut Transaction<'_>, problems: &mut Vec<String>) -> Result<(), postgres::Error> {
+    use piazza_core::integrity::{order_findings, shop_rules, unreadable_order};
+    for rule in shop_rules() {
+        for row in tx.query(&rule.sql, &[])? {
+            problems.push(rule.describe(row.get(0), row.get(1), row.get(2)));
+        }
+    }
+    let mut after = 0;
+    loop {
+        let page = crate::shops::rebuilt_after(tx, after, ORDERS_PER_PAGE)?;
+        for (order, rebuilt) in &page {
+            match rebuilt {
+                Ok(stored) => problems.extend(order_findings(*order, &stored.order)),
+                Err(piazza_core::Error::Corrupt(what)) => problems.push(unreadable_order(what)),
+                Err(other) => problems.push(unreadable_order(&other.to_string())),
+            }
+        }
+        match page.last() {
+            Some((last, _)) if page.len() as i64 == ORDERS_PER_PAGE => after = last.row(),
+            _ => return Ok(()),
+        }
+    }
 }
 
 /// The kept counters and the rules of Moments and Channels

@@ -44,6 +44,8 @@ use crate::channels::{len, like_pattern};
 use crate::conn::corrupt;
 use crate::{Db, PgTx};
 
+pub(crate) use orders::rebuilt_after;
+
 macro_rules! shop_columns {
     () => {
         "id, owner_id, handle, name, description, logo_media_id, merchant_id, created_at"

@@ -183,7 +183,36 @@ pub fn check(conn: &Connection) -> Result<Report> {
         ));
     }
     moments_and_channels(conn, &mut report.problems)?;
+    shops(conn, &mut report.problems)?;
     Ok(report)
+}
+
+/// The rules of Shops (`piazza_core::integrity::shop_rules`, the same SQL
+/// as PostgreSQL's), then every order as the engine reads it back
+/// (`shops::rebuild_order`), held to the state machine's invariants: a
+/// row the read refuses is a finding, not the end of the check.
+fn shops(conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
+    use piazza_core::integrity::{order_findings, shop_rules, unreadable_order};
+    for rule in shop_rules() {
+        let mut statement = conn.prepare(&rule.sql)?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            problems.push(rule.describe(row.get(0)?, row.get(1)?, row.get(2)?));
+        }
+    }
+    let mut ids = conn.prepare("SELECT id FROM orders ORDER BY id")?;
+    let mut rows = ids.query([])?;
+    while let Some(row) = rows.next()? {
+        let order = piazza_domain::OrderId::from_row(row.get(0)?);
+        match crate::shops::rebuild_order(conn, order) {
+            Ok(Some(stored)) => problems.extend(order_findings(order, &stored.order)),
+            // Gone since the list was read: only outside one snapshot.
+            Ok(None) => {}
+            Err(piazza_core::Error::Corrupt(what)) => problems.push(unreadable_order(&what)),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(())
 }
 
 /// The kept counters and the rules of Moments and Channels

@@ -340,17 +340,27 @@ fn load_orders(conn: &Connection, ids: &[OrderId]) -> Result<Vec<StoredOrder>> {
 /// An order with its items and refund requests, if it is one the state
 /// machine can reach.
 fn load_order(conn: &Connection, order: OrderId) -> Result<Option<StoredOrder>> {
+    let Some(stored) = rebuild_order(conn, order)? else {
+        return Ok(None);
+    };
+    let violations = stored.order.check_invariants();
+    if !violations.is_empty() {
+        let found: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        return Err(Error::Corrupt(format!("{order}: {}", found.join("; "))).into());
+    }
+    Ok(Some(stored))
+}
+
+/// An order rebuilt from its rows, `Error::Corrupt` if they do not make
+/// one, but not yet held to the state machine's invariants: the checker
+/// (`integrity.rs`) reports each one it breaks.
+pub(crate) fn rebuild_order(conn: &Connection, order: OrderId) -> Result<Option<StoredOrder>> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1");
     let Some(mut stored) = one(conn, &sql, [order.row()], stored_order_of)? else {
         return Ok(None);
     };
     stored.order.items = order_items(conn, order)?;
     stored.order.refund_requests = refund_requests(conn, order)?;
-    let violations = stored.order.check_invariants();
-    if !violations.is_empty() {
-        let found: Vec<String> = violations.iter().map(ToString::to_string).collect();
-        return Err(Error::Corrupt(format!("{order}: {}", found.join("; "))).into());
-    }
     Ok(Some(stored))
 }
 

@@ -36,6 +36,7 @@ mod media;
 mod moments;
 mod pay;
 mod server;
+mod shops;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -170,6 +171,7 @@ async fn setup_areas(server: &Client, processes: u32) -> anyhow::Result<Vec<Arc<
         Arc::new(pay::Pay::setup(server).await?),
         Arc::new(channels::Channels::setup(server).await?),
         Arc::new(moments::Moments::setup(server).await?),
+        Arc::new(shops::Shops::setup(server).await?),
     ];
     if processes == 1 {
         areas.push(Arc::new(media::Media::setup(server).await?));

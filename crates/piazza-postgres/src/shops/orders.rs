@@ -13,10 +13,11 @@
 
 use piazza_core::shops::{Due, NewOrder, OrderSide, StoredOrder};
 use piazza_core::{Error, Result};
-use piazza_domain::money::Currency;
+use piazza_domain::money::{AMOUNT_MINOR_MAX, Currency};
 use piazza_domain::order::{
-    Cancellation, CancelledBy, ConfirmedBy, Order, OrderItem, OrderStatus, RefundReason,
-    RefundRequest, RefundRequestIndex, RefundStatus, Shipment,
+    Cancellation, CancelledBy, ConfirmedBy, ORDER_ITEMS_MAX, Order, OrderItem, OrderStatus,
+    REFUND_REQUESTS_PER_ORDER_MAX, RefundReason, RefundRequest, RefundRequestIndex, RefundStatus,
+    Shipment,
 };
 use piazza_domain::{AccountId, ConversationId, OrderId, ShopId, Timestamp, VariantId};
 use postgres::Row;
@@ -271,9 +272,15 @@ fn order_state(row: &Row) -> std::result::Result<Order, Broken> {
         shipment: shipment_of(row)?,
         completed: completion_of(row)?,
         cancelled: cancellation_of(row)?,
-        released_minor: row.get("released_minor"),
-        refunded_from_escrow_minor: row.get("refunded_from_escrow_minor"),
-        refunded_from_settlement_minor: row.get("refunded_from_settlement_minor"),
+        released_minor: moved(row.get("released_minor"), "released")?,
+        refunded_from_escrow_minor: moved(
+            row.get("refunded_from_escrow_minor"),
+            "refunded from escrow",
+        )?,
+        refunded_from_settlement_minor: moved(
+            row.get("refunded_from_settlement_minor"),
+            "refunded from settlement",
+        )?,
         refund_requests: refunds_of(row.get("refunds"))?,
     })
 }
@@ -315,7 +322,7 @@ fn cancellation_of(row: &Row) -> std::result::Result<Option<Cancellation>, Broke
         (Some(at), Some(by), Some(refund_minor)) => Ok(Some(Cancellation {
             at: time(at),
             by: CancelledBy::parse(&by).ok_or_else(|| format!("cancelled_by {by:?}"))?,
-            refund_minor,
+            refund_minor: moved(refund_minor, "cancel_refund_minor")?,
         })),
         (None, None, None) => Ok(None),
         _ => Err("cancelled_at, cancelled_by and cancel_refund_minor set in part".into()),
@@ -327,8 +334,11 @@ fn items_of(json: Option<String>) -> std::result::Result<Vec<OrderItem>, Broken>
     let Some(json) = json else {
         return Ok(Vec::new());
     };
-    let tuples: Vec<ItemTuple> =
+    let mut tuples: Vec<ItemTuple> =
         serde_json::from_str(&json).map_err(|error| format!("items: {error}"))?;
+    // One more than an order may hold is enough for `check_invariants` to
+    // report it, without summing them all (as SQLite reads them).
+    tuples.truncate(ORDER_ITEMS_MAX + 1);
     let item = |(index, (position, variant, quantity, unit_price)): (usize, ItemTuple)| {
         if usize::try_from(position) != Ok(index) {
             return Err(format!("item at position {position} where {index} belongs"));
@@ -348,8 +358,9 @@ fn refunds_of(json: Option<String>) -> std::result::Result<Vec<RefundRequest>, B
     let Some(json) = json else {
         return Ok(Vec::new());
     };
-    let tuples: Vec<RefundTuple> =
+    let mut tuples: Vec<RefundTuple> =
         serde_json::from_str(&json).map_err(|error| format!("refund requests: {error}"))?;
+    tuples.truncate(REFUND_REQUESTS_PER_ORDER_MAX + 1);
     let request = |(index, tuple): (usize, RefundTuple)| {
         let (idx, amount, reason, status, requested_at, decided_at, from_escrow, from_settlement) =
             tuple;
@@ -363,11 +374,41 @@ fn refunds_of(json: Option<String>) -> std::result::Result<Vec<RefundRequest>, B
                 .ok_or_else(|| format!("refund status {status:?}"))?,
             requested_at: time(requested_at),
             decided_at: decided_at.map(time),
-            from_escrow_minor: from_escrow,
-            from_settlement_minor: from_settlement,
+            from_escrow_minor: moved(from_escrow, "refunded from escrow")?,
+            from_settlement_minor: moved(from_settlement, "refunded from settlement")?,
         })
     };
     tuples.into_iter().enumerate().map(request).collect()
+}
+
+/// An amount an order moved or refunded: 0 to `AMOUNT_MINOR_MAX`, as the
+/// ledger bounds it, so that summing an order's amounts to check it
+/// cannot overflow (as SQLite reads it).
+fn moved(minor: i64, what: &str) -> std::result::Result<i64, Broken> {
+    if (0..=AMOUNT_MINOR_MAX).contains(&minor) {
+        Ok(minor)
+    } else {
+        Err(format!("{what} {minor}"))
+    }
+}
+
+/// Orders after `after` in id order, at most `limit`, each rebuilt as
+/// [`order`] reads it (`Error::Corrupt` if its rows make no order) but
+/// not yet held to the state machine's invariants: the checker
+/// (`integrity.rs`) reports each one it breaks.
+pub(crate) fn rebuilt_after(
+    client: &mut impl postgres::GenericClient,
+    after: i64,
+    limit: i64,
+) -> std::result::Result<Vec<(OrderId, Result<StoredOrder>)>, postgres::Error> {
+    let rows = client.query(
+        concat!(order_select!(), " WHERE o.id > $1 ORDER BY o.id LIMIT $2"),
+        &[&after, &limit],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| (OrderId::from_row(row.get("id")), order_from_row(row)))
+        .collect())
 }
 
 /// `stored`, if the state machine could have made it: an order about to

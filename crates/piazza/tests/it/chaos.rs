@@ -38,7 +38,7 @@ fn ten_kills_under_load_lose_and_repeat_nothing() {
         .count();
     assert_eq!(kills, 10, "one progress line per kill: {stdout}");
     assert!(
-        stdout.contains("areas: chat, pay, channels, moments, media"),
+        stdout.contains("areas: chat, pay, channels, moments, shops, media"),
         "{stdout}"
     );
     assert!(

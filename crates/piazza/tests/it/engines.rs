@@ -120,6 +120,7 @@ const ON_POSTGRES: &[&str] = &[
     "groups::leaving_passes_ownership_to_an_admin_then_the_longest_standing_member",
     "groups::only_the_owner_names_admins_and_every_member_sees_roles",
     "integrity::a_sound_store_starts_after_its_check",
+    "integrity::admin_check_reports_shops_stock_money_and_orders_broken",
     "integrity::an_edited_posting_refuses_the_start_and_says_how_to_restore",
     "integrity::damage_found_while_running_fails_healthz_and_halts_top_ups",
     "integrity::damage_found_while_running_halts_transfers",

@@ -246,3 +246,166 @@ async fn damage_found_while_running_halts_transfers() {
     assert_code(&transfer, 503, "money_halted");
     app.shut_down().await;
 }
+
+/// Runs `sql` on the store the servers of `data_dir` used, as damage
+/// would: the SQLite file, or the PostgreSQL database when the suite runs
+/// there.
+fn tamper(data_dir: &Path, sql: String) {
+    match process_database(data_dir) {
+        Some(url) => std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            client.batch_execute(&sql).unwrap();
+        })
+        .join()
+        .unwrap(),
+        None => {
+            let path = data_dir.join(piazza_sqlite::DATABASE_FILE);
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute_batch(&sql).unwrap();
+        }
+    }
+}
+
+/// The row behind an outside id: `ord_12` → `12`.
+fn row_of(id: &str) -> &str {
+    id.split_once('_').expect("a prefixed id").1
+}
+
+/// An order of `quantity` of `variant`, paid when `pay`.
+async fn an_order(buyer: &User, shop: &str, variant: &str, quantity: u32, pay: bool) -> String {
+    use crate::shops::{key, order_of};
+    let order = buyer
+        .client
+        .place_order(&order_of(shop, &[(variant, quantity)]), &key("check"))
+        .await
+        .expect("placed")
+        .order_id;
+    if pay {
+        buyer
+            .client
+            .pay_order(&order, PIN, &key("check-pay"))
+            .await
+            .expect("paid");
+    }
+    order
+}
+
+/// Real orders in every state, then their rows tampered with one way
+/// each: `admin check` names every one, and `ledger-check` stays green
+/// where the ledger itself still adds up — money moved into an escrow
+/// behind its order's back balances as a ledger and is still found.
+#[tokio::test]
+async fn admin_check_reports_shops_stock_money_and_orders_broken() {
+    use crate::shops::{funded_buyer, key, open_shop};
+    let mut app = crate::wallet::sandbox().await;
+    let owner = app.signup("check_shop").await;
+    let buyer = funded_buyer(&app, "check_buyer", 100_000).await;
+    let (shop, product) = open_shop(&owner, "check.shop", 10).await;
+    let [small, large] = [
+        &product.variants[0].variant_id,
+        &product.variants[1].variant_id,
+    ];
+    let escrowed = an_order(&buyer, &shop, small, 2, true).await;
+    let released = an_order(&buyer, &shop, small, 1, true).await;
+    let unreadable = an_order(&buyer, &shop, small, 1, false).await;
+    let refunded = an_order(&buyer, &shop, large, 1, true).await;
+    owner
+        .client
+        .ship_order(&refunded, "Poste", "RR1", &key("ship"))
+        .await
+        .unwrap();
+    buyer
+        .client
+        .confirm_order(&refunded, &key("confirm"))
+        .await
+        .unwrap();
+    buyer
+        .client
+        .request_refund(&refunded, 200, "a dent", &key("refund"))
+        .await
+        .unwrap();
+    owner
+        .client
+        .decide_refund(&refunded, 0, true, &key("approve"))
+        .await
+        .unwrap();
+    let report = integrity_report(app.data_dir());
+    assert!(report.is_sound(), "{:?}", report.problems);
+    crate::wallet::assert_ledger_sound(&app);
+    stop_keeping_data(&mut app).await;
+
+    let (escrowed, released, unreadable, refunded) = (
+        row_of(&escrowed),
+        row_of(&released),
+        row_of(&unreadable),
+        row_of(&refunded),
+    );
+    let buyer_row = row_of(&buyer.account_id);
+    let escrow_of = |order: &str| {
+        format!("(SELECT id FROM ledger_accounts WHERE kind = 'order_escrow' AND holder = {order})")
+    };
+    tamper(
+        app.data_dir(),
+        format!(
+            "UPDATE variants SET reserved = reserved + 1 WHERE id = {small_row};
+             UPDATE orders SET released_minor = 100 WHERE id = {released};
+             UPDATE orders SET carrier = 'Poste' WHERE id = {unreadable};
+             UPDATE order_refund_requests SET amount_minor = 300 WHERE order_id = {refunded};
+             UPDATE merchants SET owner_id = {buyer_row}
+              WHERE id = (SELECT merchant_id FROM shops WHERE id = {shop_row});
+             INSERT INTO ledger_accounts (id, kind, holder, currency, balance_minor)
+             VALUES (999999, 'order_escrow', 999999, 'CNY', 0);
+             UPDATE ledger_postings SET amount_minor = amount_minor - 100
+              WHERE transaction_id = (SELECT transaction_id FROM ledger_postings
+                                      WHERE ledger_account_id = {escrow})
+                AND ledger_account_id = (SELECT id FROM ledger_accounts
+                                         WHERE kind = 'user_wallet' AND holder = {buyer_row});
+             UPDATE ledger_postings SET amount_minor = amount_minor + 100
+              WHERE ledger_account_id = {escrow};
+             UPDATE ledger_accounts SET balance_minor = balance_minor + 100 WHERE id = {escrow};
+             UPDATE ledger_accounts SET balance_minor = balance_minor - 100
+              WHERE kind = 'user_wallet' AND holder = {buyer_row};",
+            small_row = row_of(small),
+            shop_row = row_of(&shop),
+            escrow = escrow_of(escrowed),
+        ),
+    );
+    crate::wallet::assert_ledger_sound(&app);
+    let mut problems = integrity_report(app.data_dir()).problems;
+    problems.sort();
+    // The engines word a row they cannot read each their own way.
+    let cannot_read =
+        format!("an order cannot be read back: ord_{unreadable}: shipped_at, carrier and tracking");
+    let (unread, mut problems): (Vec<String>, Vec<String>) = problems
+        .into_iter()
+        .partition(|problem| problem.starts_with(&cannot_read));
+    assert_eq!(unread.len(), 1, "{unread:?} {problems:?}");
+    problems.sort();
+    let mut expected = vec![
+        format!(
+            "ledger account 999999: the escrow of ord_999999, which is no order in its currency"
+        ),
+        format!(
+            "order ord_{escrowed}: its escrow account holds 2600 but the order's escrow is 2500 (paid − refunded from escrow − released)"
+        ),
+        format!(
+            "order ord_{refunded} breaks the order's rule: each refund request's record fits its status"
+        ),
+        format!(
+            "order ord_{refunded}: refunded 200 but its approved refund requests and its cancellation gave back 300"
+        ),
+        format!(
+            "order ord_{released} breaks the order's rule: only a completed order has released money"
+        ),
+        format!(
+            "order ord_{released}: its escrow account holds 1250 but the order's escrow is 1150 (paid − refunded from escrow − released)"
+        ),
+        format!(
+            "shop {shop}: owned by {} but settling into a merchant of {}",
+            owner.account_id, buyer.account_id
+        ),
+        format!("variant {small}: reserved 5 but its orders placed or paid hold 4"),
+    ];
+    expected.sort();
+    assert_eq!(problems, expected);
+}

@@ -17,7 +17,7 @@ use crate::helpers::*;
 use crate::wallet::{PIN, assert_code, assert_ledger_sound, balance, call, set_pin, top_up};
 
 /// A fresh idempotency key.
-fn key(name: &str) -> IdempotencyKey {
+pub(crate) fn key(name: &str) -> IdempotencyKey {
     IdempotencyKey::parse(&format!("{name}-{}", uuid_like())).unwrap()
 }
 
@@ -84,7 +84,7 @@ pub(crate) async fn open_shop(owner: &User, handle: &str, stock: i64) -> (String
     (shop.shop_id, product)
 }
 
-fn order_of(shop: &str, items: &[(&str, u32)]) -> PlaceOrder {
+pub(crate) fn order_of(shop: &str, items: &[(&str, u32)]) -> PlaceOrder {
     PlaceOrder {
         shop_id: shop.to_owned(),
         items: items
@@ -99,7 +99,7 @@ fn order_of(shop: &str, items: &[(&str, u32)]) -> PlaceOrder {
 }
 
 /// A buyer with a PIN and `amount` in the wallet.
-async fn funded_buyer(app: &TestApp, name: &str, amount: i64) -> User {
+pub(crate) async fn funded_buyer(app: &TestApp, name: &str, amount: i64) -> User {
     let buyer = app.signup(name).await;
     set_pin(&buyer).await;
     let (status, body) = top_up(&buyer, amount, &format!("fund-{name}")).await;
