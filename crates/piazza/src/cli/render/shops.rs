@@ -506,6 +506,7 @@ mod tests {
             shop: summary(),
             buyer: buyer.to_owned(),
             your_role: role.to_owned(),
+            conversation_id: Some("conv_9".to_owned()),
             items: vec![OrderItemView {
                 variant_id: "var_1".to_owned(),
                 product_id: "prd_1".to_owned(),
