@@ -183,10 +183,11 @@ async fn a_shop_sells_through_the_cli_from_cart_to_refund() {
     );
     assert_eq!(balance_minor(&bea).await, 10_000 - 3_900);
 
-    // The shop's side: the buyer named from the address, never by id.
+    // The shop's side: the buyer by name (the order's conversation makes
+    // them known to each other), never by id.
     let incoming = cli.ok("ann", &["order", "list", "--shop"]).await;
     assert!(
-        incoming.contains("paid, not shipped  39.00 CNY  for Bea Rossi, Nonna's Pasta"),
+        incoming.contains("paid, not shipped  39.00 CNY  for Bea Rossi (@bea), Nonna's Pasta"),
         "{incoming}"
     );
     assert!(!incoming.contains("acct_"), "{incoming}");
@@ -213,7 +214,7 @@ async fn a_shop_sells_through_the_cli_from_cart_to_refund() {
         .await;
     assert!(
         shipped.contains(&format!(
-            "shipped order [{order}] to Bea Rossi by Poste, tracking RR123IT"
+            "shipped order [{order}] to Bea Rossi (@bea) by Poste, tracking RR123IT"
         )),
         "{shipped}"
     );
@@ -245,7 +246,7 @@ async fn a_shop_sells_through_the_cli_from_cart_to_refund() {
         .ok("ann", &["order", "refund", "approve", &order, "0"])
         .await;
     assert!(
-        approved.contains("5.00 CNY went back to Bea Rossi; refunded in all 5.00 CNY"),
+        approved.contains("5.00 CNY went back to Bea Rossi (@bea); refunded in all 5.00 CNY"),
         "{approved}"
     );
     assert_eq!(balance_minor(&bea).await, 10_000 - 3_900 + 500);
