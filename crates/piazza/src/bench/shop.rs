@@ -124,9 +124,7 @@ pub async fn run(
         "s",
     );
     if args.phases.engine() {
-        for catalog in [Catalog::Hot, Catalog::Wide] {
-            engine_phase(args, catalog, database_url.as_deref(), &mut report).await?;
-        }
+        engine_phase(args, database_url.as_deref(), &mut report).await?;
     }
     if args.phases.http() {
         http_phase(server, args, database_url.as_deref(), &mut report).await?;
@@ -273,9 +271,10 @@ async fn engine_shop(
     Ok((shop, products))
 }
 
+/// Both catalogs in one store, by the same buyers; then the money and
+/// the ledger over both.
 async fn engine_phase(
     args: &ShopArgs,
-    catalog: Catalog,
     database_url: Option<&str>,
     report: &mut Report,
 ) -> anyhow::Result<()> {
@@ -285,17 +284,40 @@ async fn engine_phase(
         .context("cannot create a temporary directory for the store")?;
     let stores = open_engines(1, database_url, directory.path()).await?;
     let store = Arc::clone(&stores[0]);
+    let buyers = Arc::new(engine_accounts(&store, args.engine_tasks).await?);
+    let mut done = Tally::new();
+    for catalog in [Catalog::Hot, Catalog::Wide] {
+        let tally = engine_catalog(args, catalog, &store, &buyers, report).await?;
+        done.add(&tally);
+    }
+    check_money(report, &store, &buyers, &done).await?;
+    for store in &stores {
+        store.shut_down();
+    }
+    drop((store, stores));
+    let key = ("engine_ledger_check", "engine, both catalogs: ledger-check");
+    check_ledger(report, key, directory.path(), database_url);
+    Ok(())
+}
+
+/// One catalog's orders in the store, and its stock checked.
+async fn engine_catalog(
+    args: &ShopArgs,
+    catalog: Catalog,
+    store: &Arc<Core>,
+    buyers: &Arc<Vec<AccountId>>,
+    report: &mut Report,
+) -> anyhow::Result<Tally> {
     let tag = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
-    let (shop, products) = engine_shop(&store, &tag, catalog.variants(args)).await?;
+    let (shop, products) = engine_shop(store, &tag, catalog.variants(args)).await?;
     let variants: Arc<Vec<VariantId>> =
         Arc::new(products.iter().flat_map(|(_, v)| v.clone()).collect());
-    let buyers = Arc::new(engine_accounts(&store, args.engine_tasks).await?);
     let placed = Arc::new(AtomicU64::new(0));
 
     let plan = Arc::new(Plan::new(args.warmup_s, args.duration_s, 0));
-    let (driven, shipping) = (Arc::clone(&store), address()?);
+    let (driven, shipping) = (Arc::clone(store), address()?);
     let (chosen, counted) = (Arc::clone(&variants), Arc::clone(&placed));
-    let buyers_of = Arc::clone(&buyers);
+    let buyers_of = Arc::clone(buyers);
     let tally = drive_all(
         "orders in the store",
         &plan,
@@ -323,24 +345,14 @@ async fn engine_phase(
     report_phase(report, &keys, args.engine_tasks, &plan, &tally);
     check_stock(
         report,
-        &store,
+        store,
         catalog,
         &products,
         placed.load(Ordering::Relaxed),
         "engine",
     )
     .await?;
-    check_money(report, &store, &buyers, &tally, catalog, "engine").await?;
-    for store in &stores {
-        store.shut_down();
-    }
-    drop((store, stores));
-    let key = match catalog {
-        Catalog::Hot => ("engine_hot_ledger_check", "engine hot: ledger-check"),
-        Catalog::Wide => ("engine_wide_ledger_check", "engine wide: ledger-check"),
-    };
-    check_ledger(report, key, directory.path(), database_url);
-    Ok(())
+    Ok(tally)
 }
 
 /// One order placed and paid in the store; a refusal says which step.
@@ -437,24 +449,24 @@ async fn check_money(
     store: &Core,
     buyers: &[AccountId],
     tally: &Tally,
-    catalog: Catalog,
-    phase: &'static str,
 ) -> anyhow::Result<()> {
     let mut wallets = 0i64;
     for buyer in buyers {
         wallets += store.wallet_balance(*buyer, Currency::CNY).await?;
     }
-    conserved(report, wallets, buyers.len(), tally, catalog, phase);
+    let key = ("engine_money", "engine, both catalogs: money conserved");
+    conserved(report, wallets, buyers.len(), tally, key);
     Ok(())
 }
 
+/// The buyers' wallets plus one price per order paid against the
+/// top-ups: exact when every call had a definite answer.
 fn conserved(
     report: &mut Report,
     wallets: i64,
     buyers: usize,
     tally: &Tally,
-    catalog: Catalog,
-    phase: &str,
+    (key, label): (&'static str, &'static str),
 ) {
     let topped_up = TOP_UP_MINOR.saturating_mul(buyers as i64);
     let held = wallets.saturating_add(PRICE_MINOR.saturating_mul(tally.done as i64));
@@ -467,15 +479,10 @@ fn conserved(
         )
     } else {
         let text = format!("MISMATCH: wallets + escrows {held} ≠ top-ups {topped_up}");
-        report.fail(format!("{phase} {}: {text}", catalog.name()));
+        report.fail(format!("{key}: {text}"));
         text
     };
-    let key = match (phase, catalog) {
-        ("engine", Catalog::Hot) => ("engine_hot_money", "engine hot: money conserved"),
-        ("engine", Catalog::Wide) => ("engine_wide_money", "engine wide: money conserved"),
-        _ => ("http_money", "HTTP, both catalogs: money conserved"),
-    };
-    report.text(key.0, key.1, verdict);
+    report.text(key, label, verdict);
 }
 
 // -------------------------------------------------------------------- HTTP
@@ -596,7 +603,8 @@ async fn http_phase(
     for buyer in buyers.iter() {
         wallets += money::balance(&buyer.device).await?;
     }
-    conserved(report, wallets, buyers.len(), &done, Catalog::Wide, "http");
+    let key = ("http_money", "HTTP, both catalogs: money conserved");
+    conserved(report, wallets, buyers.len(), &done, key);
     match server.stop().await? {
         Some(data_dir) => check_ledger(
             report,
