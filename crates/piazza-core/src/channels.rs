@@ -531,7 +531,9 @@ pub fn set_editor(
         tx.delete_editor(channel, editor)?;
         return Ok(());
     }
-    crate::contacts::trusted_contact(tx.reads(), actor, editor)?;
+    if !tx.reads().are_contacts(actor, editor)? || tx.reads().blocked_between(actor, editor)? {
+        return Err(Rejection::AccountNotFound.into());
+    }
     if tx.reads().is_editor(channel, editor)? {
         return Ok(());
     }

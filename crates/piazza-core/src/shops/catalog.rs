@@ -91,7 +91,9 @@ pub fn set_staff(
         tx.delete_shop_staff(shop, member)?;
         return Ok(());
     }
-    crate::contacts::trusted_contact(tx.reads(), actor, member)?;
+    if !tx.reads().are_contacts(actor, member)? || tx.reads().blocked_between(actor, member)? {
+        return Err(Rejection::AccountNotFound.into());
+    }
     if tx.reads().is_shop_staff(shop, member)? {
         return Ok(());
     }
