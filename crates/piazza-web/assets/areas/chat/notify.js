@@ -125,7 +125,8 @@ export function watchIncoming(session, state) {
     if (!supported() || Notification.permission !== 'granted') return;
     const conversation = state.conversations.get(id);
     const sender = session.name(message.sender);
-    const group = conversation?.kind === 'group';
+    // A group's or an order's: titled with the conversation, the sender in the body.
+    const group = !!conversation && conversation.kind !== 'direct';
     const title = group ? state.title(id) : sender;
     const body = group ? `${sender}: ${preview(message, session)}` : preview(message, session);
     try {
