@@ -799,8 +799,7 @@ export class Conversation extends HTMLElement {
     if (item.recalled) return this.recalledRow(item);
     const mine = item.sender === this.session.me;
     const conversation = this.state.conversations.get(this.conversationId);
-    // A group's and an order's (the buyer, the shop's staff): each bubble names its sender.
-    const group = !!conversation && conversation.kind !== 'direct';
+    const group = conversation?.kind === 'group';
     const status = item.status ?? 'sent';
     // The row keeps the send's own state (sending, sent, failed); the
     // bubble's mark shows "read" once the peer has read it.

@@ -227,14 +227,14 @@ export class ChatList extends HTMLElement {
     else entry.link.removeAttribute('aria-current');
   }
 
-  /** The last message in a line: the sender named in a group (or an order's), or me; a recall line names who recalled. */
+  /** The last message in a line: the sender named in a group, or me; a recall line names who recalled. */
   preview(conversation) {
     const last = conversation.last;
     if (!last) return '';
     const session = this.session;
     const who = last.sender === session.me ? t('chat.you') : session.name(last.sender);
     const body = messageSummary(last, session, () => this.schedule());
-    const named = !last.recalled && (conversation.kind !== 'direct' || last.sender === session.me);
+    const named = !last.recalled && (conversation.kind === 'group' || last.sender === session.me);
     return named ? `${who}: ${body}` : body;
   }
 

@@ -125,9 +125,9 @@ export function watchIncoming(session, state) {
     if (!supported() || Notification.permission !== 'granted') return;
     const conversation = state.conversations.get(id);
     const sender = session.name(message.sender);
-    // A group's or an order's: titled with the conversation, the sender in the body.
-    const group = !!conversation && conversation.kind !== 'direct';
-    const title = group ? state.title(id) : sender;
+    const group = conversation?.kind === 'group';
+    // An order's conversation is named by its title ("Shop · ord_12"), not by who wrote.
+    const title = group || conversation?.kind === 'order' ? state.title(id) : sender;
     const body = group ? `${sender}: ${preview(message, session)}` : preview(message, session);
     try {
       const note = new Notification(title, { body, tag: id, lang: document.documentElement.lang });
