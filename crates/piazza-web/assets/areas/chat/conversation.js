@@ -52,8 +52,8 @@ const PRESENCE_REWORD_MS = 60 * 1000;
  * gone)` runs when the conversation changes; `bars` maps a conversation
  * `kind` to `(conversation) => element | null`, a bar over its messages.
  * The wallet adds transfers and red packets here (and their one-line
- * previews to summary.js's `previewMakers`); the shops, products, orders
- * and the bar of an order's conversation linking to its order.
+ * previews to summary.js's `previewMakers`); the shops add product and
+ * order cards, and the bar of an order's conversation linking to it.
  */
 export const chatExtensions = { cards: new Map(), composer: [], bars: new Map() };
 
