@@ -7,11 +7,13 @@
 // takings, and ships it; the buyer sees it shipped live and confirms
 // receipt, which settles the shop. Then a partial refund: the buyer asks
 // for part of a completed order back (a phone in the dark) and the owner
-// approves it; both pages follow live and the money adds up.
+// approves it; both pages follow live and the money adds up. In chats: a
+// product shared from its page is a card that opens it, and an order's
+// own conversation shows the order and none of a group's tools.
 
 import { randomUUID } from 'node:crypto';
 
-import { DESKTOP, PHONE, EXPECT_TIMEOUT_MS, PIN, args, run, fail, call, apiUser, apiFund, apiBalance, expectVisible, expectText, logInInBrowser, scenario } from '../harness.mjs';
+import { DESKTOP, PHONE, EXPECT_TIMEOUT_MS, PIN, args, run, fail, call, apiUser, apiBefriend, apiFund, apiBalance, expectVisible, expectText, expectUrl, logInInBrowser, openChatWith, sendInBrowser, scenario } from '../harness.mjs';
 import { expectOnlyLanguage } from './i18n.mjs';
 
 /** A square picture drawn in the page (a colour and a word), as PNG bytes. */
@@ -317,6 +319,7 @@ scenario('shops-languages', async (t) => {
     ['order-pending', `#/order/${pending}`, '[data-testid=order-pay]'],
     ['order-shipped', `#/order/${shipped}`, '[data-testid=order-confirm]'],
     ['orders', '#/shops/orders', '[data-testid=order-row]'],
+    ['order-chat', `#/chats/${(await call(buyer.token, 'GET', `/orders/${pending}`)).conversation_id}`, '[data-testid=order-card]'],
   ];
   const ownerScreens = [
     ['manage', `#/shop/${shop.shop_id}/manage`, '[data-testid=admin-variant]'],
@@ -356,4 +359,163 @@ scenario('shops-languages', async (t) => {
     await buyerPage.keyboard.press('Escape');
   }
   t.screenshot(ownerPage);
+});
+
+/** A picture uploaded through the API by `user`; answers its media id. */
+async function uploadPicture(user, bytes) {
+  const response = await fetch(`${args.baseUrl}/api/v1/media`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'image/png', Accept: 'application/json' },
+    body: bytes,
+  });
+  if (!response.ok) fail(`uploading a picture: ${response.status} ${await response.text()}`);
+  return (await response.json()).media_id;
+}
+
+/**
+ * A product shared into a chat: the buyer shares it from its page into
+ * his chat with Cy; the card shows at once, before the server answers,
+ * and is stored once with the product's snapshot; Cy, on a phone, sees
+ * its picture, title, price range and shop, and opens the product from it.
+ */
+scenario('shops-product-card', async (t) => {
+  const owner = await apiUser('owner');
+  const buyer = await apiUser('buyer');
+  const cy = await apiUser('cy');
+  const conversationId = await apiBefriend(buyer, cy);
+  const sharer = await t.page({ viewport: DESKTOP, name: 'buyer' });
+  await logInInBrowser(sharer, buyer.username);
+  const handle = `cards.${run}`.slice(0, 32);
+  const shopName = `Card Shop ${run}`;
+  const shop = await call(owner.token, 'POST', '/shops', { handle, name: shopName, description: 'Shared in chats.' });
+  const pictureId = await uploadPicture(owner, await drawPicture(sharer, '#7a3fd1', 'TEA'));
+  const title = `Teapot ${run}`;
+  const product = await call(owner.token, 'POST', `/shops/${shop.shop_id}/products`, {
+    title,
+    media_ids: [pictureId],
+    variants: [
+      { sku: `pot-s-${run}`, name: 'Small', price_minor: 1990, stock: 4 },
+      { sku: `pot-l-${run}`, name: 'Large', price_minor: 2990, stock: 4 },
+    ],
+  });
+
+  // The buyer shares it from its page; the send is held on its way, and
+  // the chat shows the card meanwhile.
+  let release = () => {};
+  const held = new Promise((resolve) => (release = resolve));
+  await sharer.route('**/api/v1/conversations/*/messages', async (route) => {
+    if (route.request().method() === 'POST') await held;
+    await route.continue();
+  });
+  await sharer.goto(`${args.baseUrl}/#/product/${product.product_id}`);
+  await expectText(sharer, '[data-testid=product-title]', title, 'the product page');
+  await sharer.click('[data-testid=share-to-chat]');
+  const target = `[data-testid=share-dialog] [data-testid=share-target][data-conversation-id="${conversationId}"]`;
+  await expectVisible(sharer, target, 'his chat with Cy among the targets');
+  await t.screenshotNow(sharer, 'share');
+  await sharer.click(`${target} button`);
+  await expectVisible(sharer, '[data-testid=shared]', 'the toast saying where it went');
+  await sharer.evaluate((id) => (location.hash = `#/chats/${id}`), conversationId);
+  const pending = `.msg.mine[data-status=sending] [data-testid=product-card][data-product-id="${product.product_id}"]`;
+  await expectText(sharer, pending, '¥19.90 – ¥29.90', 'the card at once, with its price range, while the send is on its way');
+  release();
+  await expectVisible(sharer, `.msg.mine[data-status=sent] [data-testid=product-card][data-product-id="${product.product_id}"]`, 'the card sent');
+
+  // Stored once, as a card with the product's snapshot.
+  const cards = (await call(cy.token, 'GET', `/conversations/${conversationId}/messages`)).messages.filter((m) => m.kind === 'product_card');
+  if (cards.length !== 1) fail(`product cards stored: ${JSON.stringify(cards)}`);
+  const card = cards[0].product;
+  const expected = { product_id: product.product_id, title, picture_media_id: pictureId, min_price_minor: 1990, max_price_minor: 2990, shop_id: shop.shop_id, handle, shop_name: shopName, url: `/s/${handle}/${product.product_id}` };
+  for (const [key, value] of Object.entries(expected)) if (card[key] !== value) fail(`the card's ${key}: ${JSON.stringify(card)}`);
+
+  // Cy sees the card, its picture loaded, and opens the product from it.
+  const receiver = await t.page({ viewport: PHONE, name: 'cy' });
+  await logInInBrowser(receiver, cy.username);
+  await expectText(receiver, '.chat-list', '[Product]', "the chat list's preview");
+  await openChatWith(receiver, `buyer ${run}`);
+  const shown = `[data-testid=product-card][data-product-id="${product.product_id}"]`;
+  for (const [text, what] of [[title, 'title'], ['¥19.90 – ¥29.90', 'price range'], [shopName, 'shop'], ['Product', 'kind']]) {
+    await expectText(receiver, shown, text, `the card with its ${what}`);
+  }
+  await expectPictureLoaded(receiver, `${shown} img`, "the card's picture");
+  await receiver.click(shown);
+  await expectUrl(receiver, `#/product/${product.product_id}`);
+  await expectText(receiver, '[data-testid=product-title]', title, 'the product opened from the card');
+  await t.screenshotNow(receiver, 'opened');
+  // Back in the chat, the card is where it was.
+  await receiver.goBack();
+  await expectPictureLoaded(receiver, `${shown} img`, "the card's picture, back in the chat");
+  t.screenshot(receiver);
+});
+
+/**
+ * An order's own conversation: the buyer opens it from the order's page;
+ * its title names the shop and the order, a bar and the order's card link
+ * to the order, and nothing of a group's is offered (no group page, no
+ * invitation, no leaving); the owner, from his side of the order, reads
+ * the buyer's message there.
+ */
+scenario('shops-order-chat', async (t) => {
+  const owner = await apiUser('owner');
+  const buyer = await apiUser('buyer');
+  await apiFund(buyer, 20000);
+  const shopName = `Kettle Works ${run}`;
+  const shop = await call(owner.token, 'POST', '/shops', { handle: `kettles.${run}`.slice(0, 32), name: shopName, description: 'Kettles.' });
+  const product = await call(owner.token, 'POST', `/shops/${shop.shop_id}/products`, {
+    title: `Kettle ${run}`,
+    media_ids: [],
+    variants: [{ sku: `kettle-${run}`, name: '1 l', price_minor: 3600, stock: 5 }],
+  });
+  const address = { name: 'Bea Buyer', line1: 'Via dei Servi 7', city: 'Firenze', country: 'Italy' };
+  const order = await call(buyer.token, 'POST', '/orders', { shop_id: shop.shop_id, items: [{ variant_id: product.variants[0].variant_id, quantity: 1 }], shipping_address: address }, { 'Idempotency-Key': randomUUID() });
+  await call(buyer.token, 'POST', `/orders/${order.order_id}/pay`, { pin: PIN }, { 'Idempotency-Key': randomUUID() });
+  const conversationId = order.conversation_id;
+  if (!conversationId) fail(`the order has no conversation: ${JSON.stringify(order)}`);
+
+  // The buyer opens it from the order's page.
+  const page = await t.page({ viewport: DESKTOP, name: 'buyer' });
+  await logInInBrowser(page, buyer.username);
+  await page.goto(`${args.baseUrl}/#/order/${order.order_id}`);
+  await expectVisible(page, '[data-testid=order-page][data-status=paid]', 'the order paid');
+  await page.click('[data-testid=order-chat]');
+  await expectUrl(page, `#/chats/${conversationId}`);
+  await expectText(page, '#conversation-title', `${shopName} · ${order.order_id}`, "the conversation's title");
+  await expectText(page, `[data-testid=order-link][data-order-id="${order.order_id}"]`, `Order ${order.order_id}`, 'the bar linking to the order');
+  const card = `[data-testid=order-card][data-order-id="${order.order_id}"]`;
+  await expectText(page, card, `Order ${order.order_id}`, "the order's card");
+  await expectText(page, `.chat-list [data-conversation-id="${conversationId}"]`, `[Order] ${order.order_id}`, "the chat list's preview");
+
+  // Nothing of a group's: no group page in the header, a menu of Pin, Mute
+  // and Archive only, and the group page by its address offers nothing.
+  if (await page.isVisible('[data-testid=group-info]')) fail("an order's conversation offers the group's page");
+  await page.click('[data-testid=conversation-menu-button]');
+  await expectVisible(page, '[data-testid=conversation-menu] [data-testid=pin-conversation]', "the conversation's menu");
+  const items = await page.locator('[data-testid=conversation-menu] [data-testid]').evaluateAll((all) => all.map((e) => e.dataset.testid));
+  if (items.join() !== 'pin-conversation,mute-conversation,archive-conversation') fail(`the conversation's menu: ${items}`);
+  await page.keyboard.press('Escape');
+  await page.evaluate((id) => (location.hash = `#/chats/${id}/info`), conversationId);
+  await expectVisible(page, '.group-info [data-role=member]', "the conversation's members");
+  for (const tool of ['leave-group', 'create-invite', 'remove-member', 'make-admin']) {
+    if (await page.isVisible(`[data-testid=${tool}]`)) fail(`an order's conversation offers ${tool}`);
+  }
+  if (await page.isVisible('#group-rename') || await page.isVisible('#add-member')) fail("an order's conversation may be renamed or added to");
+
+  // The buyer writes there; the owner reads it from his side of the order.
+  await page.evaluate((id) => (location.hash = `#/chats/${id}`), conversationId);
+  await sendInBrowser(page, 'Could you wrap it as a gift?');
+  const ownerPage = await t.page({ viewport: PHONE, name: 'owner' });
+  await logInInBrowser(ownerPage, owner.username);
+  await ownerPage.goto(`${args.baseUrl}/#/order/${order.order_id}`);
+  await ownerPage.click('[data-testid=order-chat]');
+  await expectText(ownerPage, '.msg', 'Could you wrap it as a gift?', "the buyer's message, at the shop");
+  await expectText(ownerPage, `[data-testid=order-link][data-order-id="${order.order_id}"]`, `Order ${order.order_id}`, "the bar, at the shop");
+  await t.screenshotNow(ownerPage, 'owner');
+
+  // The card opens the order.
+  await page.click(card);
+  await expectUrl(page, `#/order/${order.order_id}`);
+  await expectVisible(page, '[data-testid=order-page][data-status=paid]', 'the order opened from its card');
+  await page.goBack();
+  await expectVisible(page, card, "the order's card, back in the chat");
+  t.screenshot(page);
 });

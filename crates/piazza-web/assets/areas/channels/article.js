@@ -114,7 +114,7 @@ function likeButton(session, view, refresh) {
 }
 
 function shareButton(session, view) {
-  const share = h('button', { type: 'button', 'data-testid': 'share-to-chat' }, icon('chat'), h('span', {}, t('channels.share')));
+  const share = h('button', { type: 'button', 'data-testid': 'share-to-chat' }, icon('chat'), h('span', {}, t('chat.share')));
   share.addEventListener('click', () => shareToChatDialog(session, view));
   return share;
 }

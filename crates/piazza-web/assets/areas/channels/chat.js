@@ -6,10 +6,9 @@
 // when shared (the server keeps that snapshot). The chat view calls in
 // through its `chatExtensions`; it knows nothing of channels.
 
-import { h, replace } from '../../lib/dom.js';
-import { t } from '../../lib/i18n.js';
-import { avatar, emptyState, listRow, openDialog, toast } from '../../lib/ui.js';
+import { h } from '../../lib/dom.js';
 import { chatExtensions } from '../chat/conversation.js';
+import { shareToChatDialog as shareDialog } from '../chat/forward.js';
 import { kindLabel, previewMakers } from '../chat/summary.js';
 
 /** A cover's thumbnail: public, as every channel picture, so no token is needed. */
@@ -53,16 +52,12 @@ export function registerChatExtensions() {
 }
 
 /**
- * "Share to chat": a dialog lists my conversations (filtered as I type);
- * a choice sends the article there as a card at once, and a toast says
- * where it went.
+ * "Share to chat": a choice of my conversations (the chat area's dialog)
+ * sends the article there as a card at once.
  * @param {any} session
  * @param {any} view the article as `GET /articles/{id}` answers it
  */
-export async function shareToChatDialog(session, view) {
-  const state = session.state.chat;
-  if (!state) return;
-  await state.load().catch(() => {});
+export function shareToChatDialog(session, view) {
   const article = {
     article_id: view.article_id,
     title: view.title,
@@ -72,40 +67,5 @@ export async function shareToChatDialog(session, view) {
     cover_media_id: view.cover_media_id ?? null,
     url: view.url,
   };
-  openDialog({
-    title: t('channels.share_title'),
-    testid: 'share-dialog',
-    body: (close) => {
-      const filter = h('input', { type: 'search', 'aria-label': t('chat.forward_filter'), placeholder: t('chat.forward_filter'), 'data-testid': 'share-filter' });
-      const list = h('ul', { class: 'rows-list forward-targets' });
-      const show = () => {
-        const needle = filter.value.trim().toLowerCase();
-        const targets = state.list().filter((c) => !needle || state.title(c.conversation_id).toLowerCase().includes(needle));
-        replace(
-          list,
-          targets.length
-            ? targets.map((conversation) => shareTarget(session, state, conversation.conversation_id, () => {
-              state.sendArticle(conversation.conversation_id, article);
-              toast(t('channels.shared_to', { name: state.title(conversation.conversation_id) }), { tone: 'success', testid: 'shared' });
-              close();
-            }))
-            : h('li', {}, emptyState({ iconName: 'chat', title: t('chat.forward_none') })),
-        );
-      };
-      filter.addEventListener('input', show);
-      show();
-      return [filter, list];
-    },
-  });
-}
-
-function shareTarget(session, state, id, pick) {
-  const title = state.title(id);
-  return listRow({
-    onclick: pick,
-    avatar: avatar(session, { ...state.face(id), title }, { size: 'sm' }),
-    title,
-    dataset: { conversationId: id },
-    testid: 'share-target',
-  }).item;
+  return shareDialog(session, (state, conversationId) => state.sendArticle(conversationId, article));
 }

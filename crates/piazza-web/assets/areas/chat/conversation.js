@@ -49,11 +49,13 @@ const PRESENCE_REWORD_MS = 60 * 1000;
  * element` (its content may change later; it then calls `view.schedule()`
  * so the row is measured again); `composer` holds `(view) => element`
  * makers of buttons beside Send, whose optional `update(conversation,
- * gone)` runs when the conversation changes. The wallet adds transfers and
- * red packets here (and their one-line previews to summary.js's
- * `previewMakers`).
+ * gone)` runs when the conversation changes; `bars` maps a conversation
+ * `kind` to `(conversation) => element | null`, a bar over its messages.
+ * The wallet adds transfers and red packets here (and their one-line
+ * previews to summary.js's `previewMakers`); the shops add product and
+ * order cards, and the bar of an order's conversation linking to it.
  */
-export const chatExtensions = { cards: new Map(), composer: [] };
+export const chatExtensions = { cards: new Map(), composer: [], bars: new Map() };
 
 export class Conversation extends HTMLElement {
   /** Called by the chat layout before the element is connected. */
@@ -163,7 +165,9 @@ export class Conversation extends HTMLElement {
 
   build() {
     this.faceKey = null;
+    this.barKey = null;
     const header = this.buildHeader();
+    this.bar = h('div', { class: 'conversation-bar', hidden: true });
     this.topSpacer = h('div', { class: 'spacer', 'aria-hidden': 'true' });
     this.bottomSpacer = h('div', { class: 'spacer', 'aria-hidden': 'true' });
     this.rowsBox = h('div', { class: 'rows' });
@@ -186,7 +190,7 @@ export class Conversation extends HTMLElement {
     // The member list of "@" floats over the messages, above the composer.
     const composerArea = h('div', { class: 'composer-area' }, this.picker.element, this.replyBar.element, this.composer);
     this.className = 'conversation';
-    replace(this, header, this.scroller, this.status, composerArea, this.live);
+    replace(this, header, this.bar, this.scroller, this.status, composerArea, this.live);
     // A file dropped on the conversation goes as a picked one (wired once: build runs on every connect).
     if (!this.dropWired) this.wireDrop();
     this.updateHeader();
@@ -492,9 +496,12 @@ export class Conversation extends HTMLElement {
       this.titleElement.textContent = t('chat.title');
       return;
     }
+    this.updateBar(conversation);
     const title = this.state.title(this.conversationId);
     this.titleElement.textContent = title;
+    // An order's conversation is neither: no person's profile, no group's page.
     const group = conversation.kind === 'group';
+    const direct = conversation.kind === 'direct';
     this.infoLink.hidden = !group;
     const face = this.state.face(this.conversationId);
     const faceKey = `${face.account_id ?? ''}|${face.avatar_media_id ?? ''}|${title}`;
@@ -509,8 +516,9 @@ export class Conversation extends HTMLElement {
         : null;
     if (profile) this.peerLink.setAttribute('href', profile);
     else this.peerLink.removeAttribute('href');
-    this.peerLink.setAttribute('aria-label', group ? t('group.info') : t('chat.open_profile', { name: title }));
-    if (!group && !face.account_id && !this.peerAsked) {
+    if (group || direct) this.peerLink.setAttribute('aria-label', group ? t('group.info') : t('chat.open_profile', { name: title }));
+    else this.peerLink.removeAttribute('aria-label');
+    if (direct && !face.account_id && !this.peerAsked) {
       // A new device may not know the peer yet: the log tells.
       this.peerAsked = true;
       this.state.loadPeer(this.conversationId).then((peer) => peer && this.updateHeader(), () => {});
@@ -524,9 +532,23 @@ export class Conversation extends HTMLElement {
   }
 
   /**
-   * Under the title: who is typing while someone is, else a group's
-   * member count, or whether the person of a direct chat is online or
-   * when they were last seen (nothing when they hide it).
+   * The bar the area owning this kind of conversation puts over its
+   * messages (an order's: a link to the order), made again only when the
+   * conversation's kind or title changes.
+   */
+  updateBar(conversation) {
+    const key = `${conversation.kind}|${conversation.title ?? ''}`;
+    if (this.barKey === key) return;
+    this.barKey = key;
+    const made = chatExtensions.bars.get(conversation.kind)?.(conversation) ?? null;
+    replace(this.bar, made);
+    this.bar.hidden = !made;
+  }
+
+  /**
+   * Under the title: who is typing while someone is, else a group's (or
+   * an order's) member count, or whether the person of a direct chat is
+   * online or when they were last seen (nothing when they hide it).
    */
   updateSubtitle() {
     const conversation = this.state.conversations.get(this.conversationId);
@@ -535,12 +557,12 @@ export class Conversation extends HTMLElement {
       return;
     }
     const typing = this.state.typing.text(this.conversationId);
-    const group = conversation.kind === 'group';
-    const seen = group ? null : this.session.presence?.of(this.state.peerOf(this.conversationId));
-    this.subtitle.textContent = typing || (group ? t('group.member_count', { count: conversation.member_count }) : presenceText(seen));
+    const direct = conversation.kind === 'direct';
+    const seen = direct ? this.session.presence?.of(this.state.peerOf(this.conversationId)) : null;
+    this.subtitle.textContent = typing || (direct ? presenceText(seen) : t('group.member_count', { count: conversation.member_count }));
     this.subtitle.classList.toggle('typing', !!typing);
     this.subtitle.dataset.typing = String(!!typing);
-    this.subtitle.dataset.presence = group || !seen ? '' : seen.online ? 'online' : 'last-seen';
+    this.subtitle.dataset.presence = !seen ? '' : seen.online ? 'online' : 'last-seen';
   }
 
   refresh() {

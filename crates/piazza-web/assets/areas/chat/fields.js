@@ -1,5 +1,5 @@
 // What a message carries beside its text — a reply, mentions, a forward,
-// a place, a contact card, an article card — as the server takes it when sending, and the
+// a place, a contact card, an article or product card — as the server takes it when sending, and the
 // questions the chat asks of it (does it mention me, may it be
 // forwarded).
 
@@ -7,7 +7,7 @@
 const MEDIA_KINDS = new Set(['file', 'voice', 'video']);
 
 /** The kinds whose content a forward may carry (never money's). */
-const FORWARDABLE_KINDS = new Set(['text', 'image', 'file', 'voice', 'video', 'location', 'contact_card', 'article_card']);
+const FORWARDABLE_KINDS = new Set(['text', 'image', 'file', 'voice', 'video', 'location', 'contact_card', 'article_card', 'product_card']);
 
 /**
  * The body of a send (beside `client_msg_id`) for a message as this
@@ -22,6 +22,7 @@ export function wireFields(item) {
   else if (item.location) body.location = item.location;
   else if (item.card) body.card = { account_id: item.card.account_id };
   else if (item.article) body.article_id = item.article.article_id;
+  else if (item.product) body.product_id = item.product.product_id;
   else {
     body.text = item.text ?? '';
     if (item.ref) body.media_id = item.ref;

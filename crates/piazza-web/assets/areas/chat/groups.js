@@ -79,8 +79,8 @@ export function groupInfoView(ctx) {
     ownerTools: groupEditForm(session, id, (call) => act(call)),
     requests: h('section', { class: 'join-requests', 'data-testid': 'join-requests', hidden: true }),
     invite: inviteSection(session, id, (call) => act(call)),
+    leave: h('button', { type: 'button', class: 'danger', 'data-testid': 'leave-group' }, t('group.leave')),
   };
-  const leave = h('button', { type: 'button', class: 'danger', 'data-testid': 'leave-group' }, t('group.leave'));
   const card = h(
     'section',
     { class: 'card group-info', 'aria-label': t('group.info') },
@@ -94,7 +94,7 @@ export function groupInfoView(ctx) {
     parts.requests,
     parts.invite.section,
     error,
-    leave,
+    parts.leave,
   );
   const fill = () => fillGroupInfo(session, id, parts, act);
 
@@ -113,7 +113,7 @@ export function groupInfoView(ctx) {
     e.preventDefault();
     if (parts.add.select.value) act(() => session.api.addMember(id, parts.add.select.value));
   });
-  leave.addEventListener('click', () => leaveGroup(ctx, id, error));
+  parts.leave.addEventListener('click', () => leaveGroup(ctx, id, error));
   // Another member's change (a role, the announcement) shows at once.
   const onGroup = (/** @type {CustomEvent} */ e) => {
     if (!card.isConnected) return chat.removeEventListener('group', onGroup);
@@ -145,7 +145,7 @@ function addMemberForm() {
  * requests waiting.
  */
 async function fillGroupInfo(session, id, parts, act) {
-  const { title, picture, announcement, memberList, add, ownerTools, requests } = parts;
+  const { title, picture, announcement, memberList, add, ownerTools, requests, invite, leave } = parts;
   const view = await session.api.group(id);
   const rename = /** @type {HTMLInputElement} */ (ownerTools.querySelector('#group-rename'));
   const notice = /** @type {HTMLTextAreaElement} */ (ownerTools.querySelector('#group-announcement-input'));
@@ -154,6 +154,9 @@ async function fillGroupInfo(session, id, parts, act) {
   replace(picture, avatar(session, { conversation_id: id, title: view.title, avatar_media_id: view.avatar_media_id }, { size: 'md' }));
   announcement.hidden = !view.announcement;
   announcement.textContent = view.announcement;
+  // An order's conversation follows its order and its shop's staff: it
+  // has no owner, so no managers' tools, and no invitations nor leaving.
+  invite.section.hidden = leave.hidden = view.kind !== 'group';
   const manager = view.your_role === 'owner' || view.your_role === 'admin';
   add.form.hidden = view.your_role !== 'owner';
   ownerTools.hidden = !manager;

@@ -126,7 +126,8 @@ export function watchIncoming(session, state) {
     const conversation = state.conversations.get(id);
     const sender = session.name(message.sender);
     const group = conversation?.kind === 'group';
-    const title = group ? state.title(id) : sender;
+    // An order's conversation is named by its title ("Shop · ord_12"), not by who wrote.
+    const title = group || conversation?.kind === 'order' ? state.title(id) : sender;
     const body = group ? `${sender}: ${preview(message, session)}` : preview(message, session);
     try {
       const note = new Notification(title, { body, tag: id, lang: document.documentElement.lang });

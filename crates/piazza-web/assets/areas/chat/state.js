@@ -33,14 +33,14 @@ const RECALL_MS = 2 * 60 * 1000;
 /** How long a group's owner may recall anyone's message (`limits.group_recall_window_s`). */
 const GROUP_RECALL_MS = 24 * 60 * 60 * 1000;
 /** The kinds of message a recall takes back (never money's). */
-const RECALLABLE_KINDS = new Set(['text', 'image', 'file', 'voice', 'video', 'location', 'contact_card', 'article_card']);
+const RECALLABLE_KINDS = new Set(['text', 'image', 'file', 'voice', 'video', 'location', 'contact_card', 'article_card', 'product_card']);
 
 /**
  * A message as a recall leaves it: no text, no picture, and who recalled
  * it when that is known (the live event says; history only says it was).
  */
 export function asRecalled(message, by = null) {
-  const gone = { location: undefined, card: undefined, article: undefined, attachment: undefined, duration_ms: undefined, forward_of: undefined, reply_to: undefined, mentions: undefined, mention_all: undefined };
+  const gone = { location: undefined, card: undefined, article: undefined, product: undefined, attachment: undefined, duration_ms: undefined, forward_of: undefined, reply_to: undefined, mentions: undefined, mention_all: undefined };
   return { ...message, ...gone, text: '', ref: null, reactions: undefined, recalled: true, recalled_by: by ?? message.recalled_by ?? null };
 }
 
@@ -421,13 +421,15 @@ export class ChatState extends EventTarget {
   }
 
   /**
-   * A conversation's name: a group's title, or the peer's name as this
-   * session knows it now (a profile change arrives as an event, while
-   * the server's `title` is from the last snapshot).
+   * A conversation's name: a group's title, an order's (the server's
+   * "Shop · ord_12"), or the peer's name as this session knows it now (a
+   * profile change arrives as an event, while the server's `title` is
+   * from the last snapshot).
    */
   title(conversationId) {
     const conversation = this.conversations.get(conversationId);
     if (conversation?.kind === 'group') return conversation.title || t('group.untitled');
+    if (conversation?.kind === 'order') return conversation.title || t('chat.kind.order');
     const peer = this.peerOf(conversationId);
     const person = peer ? this.session.people.get(peer) : null;
     return person?.remark || conversation?.remark || person?.display_name || conversation?.title || person?.username || t('chat.direct');
@@ -514,7 +516,7 @@ export class ChatState extends EventTarget {
 
   /**
    * Sends a message: a text by default; `content` holds what else it is
-   * or carries (`kind`, `ref`, `file`, `location`, `card`, `article`, `forward_of`,
+   * or carries (`kind`, `ref`, `file`, `location`, `card`, `article`, `product`, `forward_of`,
    * `reply_to`, `mentions`, `mention_all`), as a stored message holds it,
    * so the pending row shows what the stored one will.
    * @param {string} conversationId
@@ -609,18 +611,31 @@ export class ChatState extends EventTarget {
   }
 
   /**
+   * Shares a shop's product as a card: `product` as a card shows it
+   * (`product_id`, `title`, `picture_media_id?`, `min_price_minor`,
+   * `max_price_minor`, `currency`, `shop_id`, `handle`, `shop_name`,
+   * `url`), shown so until stored, when the server's snapshot replaces it.
+   */
+  sendProduct(conversationId, product, extra = {}) {
+    const { product_id, title, picture_media_id, min_price_minor, max_price_minor, currency, shop_id, handle, shop_name, url } = product;
+    const card = { product_id, title, picture_media_id, min_price_minor, max_price_minor, currency, shop_id, handle, shop_name, url };
+    this.send(conversationId, '', { ...extra, kind: 'product_card', product: card });
+  }
+
+  /**
    * Forwards `message` of conversation `from` into conversation `to`: its
    * content (text, picture, place or card), nothing of its own. The
    * server copies it; the pending row shows the same meanwhile.
    */
   forward(to, from, message) {
-    const { kind = 'text', text = '', ref = null, location, card, article, attachment } = message;
+    const { kind = 'text', text = '', ref = null, location, card, article, product, attachment } = message;
     this.send(to, text, {
       kind,
       ref,
       location,
       card,
       article,
+      product,
       attachment,
       forward_of: { conversation_id: from, message_id: message.message_id },
     });

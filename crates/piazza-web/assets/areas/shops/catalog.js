@@ -9,6 +9,7 @@ import { formatNumber, t } from '../../lib/i18n.js';
 import { badge, emptyState, listRow, setBadge, toast } from '../../lib/ui.js';
 import { errorLine } from '../auth/index.js';
 import { openViewer } from '../chat/pictures.js';
+import { shareProductButton } from './chat.js';
 import { shopsOf } from './state.js';
 import { availableUnits, moneyText, pagedList, picture, priceRange, quantityStepper, shopProblem } from './ui.js';
 
@@ -316,7 +317,8 @@ export function productView(ctx) {
             { class: 'product-info' },
             h('h1', { 'data-testid': 'product-title' }, product.title),
             product.listed ? null : h('p', { class: 'tag' }, t('shops.unlisted')),
-            shopLink,
+            // Only a listed product may be shared (the server refuses the others, to its staff too).
+            h('div', { class: 'product-shop-row' }, shopLink, product.listed ? shareProductButton(session, product) : null),
             staff ? staffBox(product) : buyBox(ctx, product),
           ),
         ),

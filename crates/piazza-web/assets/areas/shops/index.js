@@ -12,11 +12,13 @@
 // catalog.js: the tab, a shop, a product. cart.js: the cart and the
 // checkout. orders.js: the lists and an order's page with its moves.
 // manage.js and product-form.js: running a shop. state.js: the calls and
-// what the views share; ui.js: the pieces they share.
+// what the views share; ui.js: the pieces they share. chat.js: products
+// shared into chats, and orders' own conversations.
 
 import { has, t } from '../../lib/i18n.js';
 import { toast } from '../../lib/ui.js';
 import { moneyText } from '../wallet/ui.js';
+import { registerChatExtensions } from './chat.js';
 import { shopsOf } from './state.js';
 
 /** Actions that wait for the buyer (a parcel to confirm) or the shop (an order to ship, a refund to decide). */
@@ -56,6 +58,8 @@ export const area = {
     });
   },
 };
+
+registerChatExtensions();
 
 /** An order's move in words: "Nonna's Pasta: order shipped". */
 export function orderEventText(event) {

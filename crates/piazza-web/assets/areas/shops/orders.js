@@ -4,11 +4,12 @@
 // address, shipment, the money held in escrow and refunded, its refund
 // requests, and the moves the viewer may make: the buyer pays (the PIN,
 // with `pay_by` counting down), cancels, confirms receipt, asks for a
-// refund; the shop ships, cancels, approves or rejects a refund. Every
+// refund; the shop ships, cancels, approves or rejects a refund; either
+// opens the order's own conversation from it. Every
 // `order.updated` of the order reads it again, so both sides see a move
 // the moment it is made.
 
-import { h, replace } from '../../lib/dom.js';
+import { h, icon, replace } from '../../lib/dom.js';
 import { formatDateTime, formatNumber, has, t } from '../../lib/i18n.js';
 import { emptyState, listRow, toast } from '../../lib/ui.js';
 import { errorLine } from '../auth/index.js';
@@ -199,7 +200,14 @@ function orderMoves(ctx, order, load) {
     move('shops.ship', 'order-ship', () => openShip(ctx, order, load), true);
   }
   if (status === 'pending_payment' || status === 'paid') move('shops.cancel_order', 'order-cancel', () => openCancel(ctx, order, load));
+  if (order.conversation_id) buttons.push(orderChatLink(order));
   return buttons.length ? h('div', { class: 'actions order-moves' }, buttons) : null;
+}
+
+/** The order's own conversation, between its buyer and the shop's staff. */
+function orderChatLink(order) {
+  const label = order.your_role === 'buyer' ? 'shops.contact_shop' : 'shops.contact_buyer';
+  return h('a', { class: 'button', href: `#/chats/${id(order.conversation_id)}`, 'data-testid': 'order-chat' }, icon('chat'), h('span', {}, t(label)));
 }
 
 function itemsCard(order) {

@@ -4,7 +4,7 @@
 
 import { h, icon, replace } from '../../lib/dom.js';
 import { formatNumber, has, t } from '../../lib/i18n.js';
-import { DECIMALS } from '../wallet/money.js';
+import { CURRENCY, DECIMALS } from '../wallet/money.js';
 import { failureText, formDialog, moneyText } from '../wallet/ui.js';
 import { shopsOf } from './state.js';
 
@@ -66,9 +66,13 @@ export function productPicture(session, productId, className) {
 export function priceRange(variants) {
   if (!variants?.length) return '';
   const prices = variants.map((v) => v.price_minor);
-  const low = Math.min(...prices);
-  const high = Math.max(...prices);
-  return low === high ? moneyText(low) : t('shops.price_range', { low: moneyText(low), high: moneyText(high) });
+  return priceBetween(Math.min(...prices), Math.max(...prices));
+}
+
+/** A price from `low` to `high` minor units: one price when they are the same. */
+export function priceBetween(low, high, currency = CURRENCY) {
+  const money = (minor) => moneyText(minor, { currency });
+  return low === high ? money(low) : t('shops.price_range', { low: money(low), high: money(high) });
 }
 
 /** Units that may be ordered now, over all variants. */
