@@ -319,7 +319,7 @@ scenario('shops-languages', async (t) => {
     ['order-pending', `#/order/${pending}`, '[data-testid=order-pay]'],
     ['order-shipped', `#/order/${shipped}`, '[data-testid=order-confirm]'],
     ['orders', '#/shops/orders', '[data-testid=order-row]'],
-    ['order-chat', `#/chats/${(await call(buyer.token, 'GET', `/orders/${pending}`)).conversation_id}`, '[data-testid=order-card]'],
+    ['order-chat', `#/chats/${(await call(buyer.token, 'POST', `/orders/${pending}/conversation`)).conversation_id}`, '[data-testid=order-card]'],
   ];
   const ownerScreens = [
     ['manage', `#/shop/${shop.shop_id}/manage`, '[data-testid=admin-variant]'],
@@ -469,8 +469,8 @@ scenario('shops-order-chat', async (t) => {
   const address = { name: 'Bea Buyer', line1: 'Via dei Servi 7', city: 'Firenze', country: 'Italy' };
   const order = await call(buyer.token, 'POST', '/orders', { shop_id: shop.shop_id, items: [{ variant_id: product.variants[0].variant_id, quantity: 1 }], shipping_address: address }, { 'Idempotency-Key': randomUUID() });
   await call(buyer.token, 'POST', `/orders/${order.order_id}/pay`, { pin: PIN }, { 'Idempotency-Key': randomUUID() });
-  const conversationId = order.conversation_id;
-  if (!conversationId) fail(`the order has no conversation: ${JSON.stringify(order)}`);
+  // No conversation until a side asks for one.
+  if (order.conversation_id) fail(`a conversation before anyone asked: ${JSON.stringify(order)}`);
 
   // The buyer opens it from the order's page.
   const page = await t.page({ viewport: DESKTOP, name: 'buyer' });
@@ -478,6 +478,9 @@ scenario('shops-order-chat', async (t) => {
   await page.goto(`${args.baseUrl}/#/order/${order.order_id}`);
   await expectVisible(page, '[data-testid=order-page][data-status=paid]', 'the order paid');
   await page.click('[data-testid=order-chat]');
+  await page.waitForFunction(() => location.hash.startsWith('#/chats/'), null, { timeout: EXPECT_TIMEOUT_MS });
+  const conversationId = (await call(buyer.token, 'GET', `/orders/${order.order_id}`)).conversation_id;
+  if (!conversationId) fail('the order page opened no conversation');
   await expectUrl(page, `#/chats/${conversationId}`);
   await expectText(page, '#conversation-title', `${shopName} · ${order.order_id}`, "the conversation's title");
   await expectText(page, `[data-testid=order-link][data-order-id="${order.order_id}"]`, `Order ${order.order_id}`, 'the bar linking to the order');

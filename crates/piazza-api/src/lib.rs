@@ -30,10 +30,10 @@ pub use moments::{
     MomentMediaView, MomentView, NewMoment, NewMomentComment, VisibilityView,
 };
 pub use shops::{
-    CartLine, CartView, CreateProduct, CreateShop, NewVariant, OrderItemRequest, OrderItemView,
-    OrderList, OrderView, PatchProduct, PatchVariant, PayOrder, PlaceOrder, ProductCreated,
-    ProductList, ProductView, PutCartItem, RefundRequestView, RequestRefund, ShipOrder,
-    ShippingAddress, ShopCreated, ShopSummary, ShopView, VariantView,
+    CartLine, CartView, CreateProduct, CreateShop, NewVariant, OrderConversation, OrderItemRequest,
+    OrderItemView, OrderList, OrderView, PatchProduct, PatchVariant, PayOrder, PlaceOrder,
+    ProductCreated, ProductList, ProductView, PutCartItem, RefundRequestView, RequestRefund,
+    ShipOrder, ShippingAddress, ShopCreated, ShopSummary, ShopView, VariantView,
 };
 
 /// RFC 9457 problem details, as every error is answered.

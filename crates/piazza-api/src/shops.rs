@@ -18,6 +18,12 @@ pub struct CreateShop {
     pub logo_media_id: Option<String>,
 }
 
+/// `POST /api/v1/orders/{id}/conversation`: the order's conversation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct OrderConversation {
+    pub conversation_id: String,
+}
+
 /// `POST /api/v1/shops`: 201.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct ShopCreated {
@@ -291,10 +297,10 @@ pub struct OrderView {
     pub pay_by: String,
     pub shop: ShopSummary,
     pub buyer: String,
-    /// The order's own conversation (kind `order`) between the buyer and
-    /// the shop's owner and staff: read and send in it as in any
-    /// conversation (`/api/v1/conversations/{id}/…`). Absent only for an
-    /// order placed before orders had one.
+    /// The order's own conversation (kind `order`) between its buyer and
+    /// the shop's owner and staff, once either side has opened it (`POST
+    /// /api/v1/orders/{id}/conversation`): read and send in it as in any
+    /// conversation (`/api/v1/conversations/{id}/…`). Absent until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
     /// `buyer` or `shop`: which side of the order the caller is.

@@ -5,9 +5,9 @@
 //! `pay.rs`): a retry with the same key gets the first answer.
 
 use piazza_api::{
-    CartView, CreateProduct, CreateShop, MessageContent, MessageSent, OrderList, OrderView,
-    PatchProduct, PatchVariant, PayOrder, PlaceOrder, ProductCreated, ProductList, ProductView,
-    PutCartItem, RequestRefund, ShipOrder, ShopCreated, ShopView, VariantView,
+    CartView, CreateProduct, CreateShop, MessageContent, MessageSent, OrderConversation, OrderList,
+    OrderView, PatchProduct, PatchVariant, PayOrder, PlaceOrder, ProductCreated, ProductList,
+    ProductView, PutCartItem, RequestRefund, ShipOrder, ShopCreated, ShopView, VariantView,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -170,6 +170,14 @@ impl Client {
         key: &IdempotencyKey,
     ) -> Result<OrderView, ClientError> {
         self.order_move("/api/v1/orders", key, Some(order)).await
+    }
+
+    /// `POST /api/v1/orders/{id}/conversation`: the order's conversation
+    /// with the other side, opened by the first call of either.
+    pub async fn order_conversation(&self, order_id: &str) -> Result<String, ClientError> {
+        let path = order_path(order_id, "/conversation");
+        let opened: OrderConversation = decode(&send(self.request(Method::POST, &path)).await?)?;
+        Ok(opened.conversation_id)
     }
 
     /// `POST /api/v1/orders/{id}/pay` with the payment PIN.

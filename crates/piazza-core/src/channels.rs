@@ -531,9 +531,7 @@ pub fn set_editor(
         tx.delete_editor(channel, editor)?;
         return Ok(());
     }
-    if !tx.reads().are_contacts(actor, editor)? || tx.reads().blocked_between(actor, editor)? {
-        return Err(Rejection::AccountNotFound.into());
-    }
+    crate::contacts::trusted_contact(tx.reads(), actor, editor)?;
     if tx.reads().is_editor(channel, editor)? {
         return Ok(());
     }

@@ -149,6 +149,17 @@ pub trait Writes {
     ) -> Result<()>;
 }
 
+/// `other` if it is `account`'s contact with no block either way: the one
+/// an owner may name to help (a channel's editor, a shop's staff).
+/// Anyone else is `AccountNotFound`, exactly as an id no account has, so
+/// naming tells nothing of who exists.
+pub fn trusted_contact(read: &mut dyn Read, account: AccountId, other: AccountId) -> Result<()> {
+    if !read.are_contacts(account, other)? || read.blocked_between(account, other)? {
+        return Err(Rejection::AccountNotFound.into());
+    }
+    Ok(())
+}
+
 /// `from` asks the account named `to`. Asking back someone who asked
 /// first (even if that request was declined) accepts theirs; asking again
 /// is [`ask_again`].

@@ -52,6 +52,14 @@ impl Lane {
         Lane::Of(conversation.row() as u64)
     }
 
+    /// The lane of a shop's rows: its variants' stock, and its owner's
+    /// and staff's logs, which every order of the shop writes to.
+    pub fn shop(shop: piazza_domain::ShopId) -> Lane {
+        // Apart from conversations' lanes: a shop and a conversation with
+        // the same row number are unrelated.
+        Lane::Of((shop.row() as u64).rotate_left(48) ^ 0x5348_4f50)
+    }
+
     /// The lane of a pair's rows (their direct conversation), whichever
     /// of the two acts.
     pub fn pair(one: piazza_domain::AccountId, other: piazza_domain::AccountId) -> Lane {
@@ -90,6 +98,12 @@ pub trait Engine: Send + Sync + 'static {
     /// transaction: where reading a session costs a round trip to another
     /// process, and the check rides along a batch's other look-ups.
     fn remembers_sessions(&self) -> bool {
+        false
+    }
+    /// Whether jobs of different lanes may run in different writers'
+    /// transactions at once (so a rule may find its lane first with a
+    /// read, where one writer would take every lane anyway).
+    fn has_lanes(&self) -> bool {
         false
     }
     /// Finishes the writes already queued, then stops the writers. Blocks.

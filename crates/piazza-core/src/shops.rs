@@ -232,9 +232,15 @@ pub trait Reads {
     /// Its staff, by when they were named.
     fn shop_staff(&mut self, shop: ShopId) -> Result<Vec<AccountId>>;
     fn product(&mut self, product: ProductId) -> Result<Option<Product>>;
-    /// The variants of `product`, in the order they were added.
-    fn variants_of(&mut self, product: ProductId) -> Result<Vec<Variant>>;
+    /// The variants of `products`, by product, each product's in the
+    /// order they were added: one query for a page of products.
+    fn variants_of(&mut self, products: &[ProductId]) -> Result<Vec<Variant>>;
     fn variant(&mut self, variant: VariantId) -> Result<Option<Variant>>;
+    /// The variants of `variants` that exist, in any order: one query for
+    /// a page of orders' lines or a cart.
+    fn variants(&mut self, variants: &[VariantId]) -> Result<Vec<Variant>>;
+    /// The products of `products` that exist, in any order.
+    fn products(&mut self, products: &[ProductId]) -> Result<Vec<Product>>;
     /// Products as `query` says, newest first, at most `query.limit`.
     fn find_products(&mut self, query: &ProductQuery) -> Result<Vec<Product>>;
     /// `account`'s cart, in the order lines were added.
@@ -377,6 +383,21 @@ pub trait Writes {
 
 fn shop_of(read: &mut dyn Read, shop: ShopId) -> Result<Shop> {
     Ok(read.shop(shop)?.ok_or(Rejection::ShopNotFound)?)
+}
+
+/// Shops read once each however many rows of a page name them.
+#[derive(Default)]
+struct Shops(std::collections::HashMap<ShopId, Shop>);
+
+impl Shops {
+    fn get(&mut self, read: &mut dyn Read, shop: ShopId) -> Result<Shop> {
+        if let Some(found) = self.0.get(&shop) {
+            return Ok(found.clone());
+        }
+        let found = shop_of(read, shop)?;
+        self.0.insert(shop, found.clone());
+        Ok(found)
+    }
 }
 
 /// Whether `account` is `shop`'s owner or staff.

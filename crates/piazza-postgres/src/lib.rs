@@ -230,6 +230,10 @@ impl Engine for PostgresEngine {
         true
     }
 
+    fn has_lanes(&self) -> bool {
+        self.writers.count() > 1
+    }
+
     fn shut_down(&self) {
         self.writers.shut_down();
         self.verifier.stop();

@@ -199,16 +199,43 @@ impl Reads for Db<'_> {
         Ok(row.as_ref().map(product_from_row))
     }
 
-    fn variants_of(&mut self, product: ProductId) -> Result<Vec<Variant>> {
+    fn variants_of(&mut self, products: &[ProductId]) -> Result<Vec<Variant>> {
+        let ids: Vec<i64> = products.iter().map(|product| product.row()).collect();
         let rows = self.0.query(
             concat!(
                 "SELECT ",
                 variant_columns!(),
-                " FROM variants WHERE product_id = $1 ORDER BY id"
+                " FROM variants WHERE product_id = ANY($1) ORDER BY product_id, id"
             ),
-            &[&product.row()],
+            &[&ids],
         )?;
         rows.iter().map(variant_from_row).collect()
+    }
+
+    fn variants(&mut self, variants: &[VariantId]) -> Result<Vec<Variant>> {
+        let ids: Vec<i64> = variants.iter().map(|variant| variant.row()).collect();
+        let rows = self.0.query(
+            concat!(
+                "SELECT ",
+                variant_columns!(),
+                " FROM variants WHERE id = ANY($1)"
+            ),
+            &[&ids],
+        )?;
+        rows.iter().map(variant_from_row).collect()
+    }
+
+    fn products(&mut self, products: &[ProductId]) -> Result<Vec<Product>> {
+        let ids: Vec<i64> = products.iter().map(|product| product.row()).collect();
+        let rows = self.0.query(
+            concat!(
+                "SELECT ",
+                product_columns!(),
+                " FROM products p WHERE p.id = ANY($1)"
+            ),
+            &[&ids],
+        )?;
+        Ok(rows.iter().map(product_from_row).collect())
     }
 
     fn variant(&mut self, variant: VariantId) -> Result<Option<Variant>> {

@@ -221,6 +221,11 @@ impl Writers {
         ))
     }
 
+    /// How many writers there are (their threads, while running).
+    pub fn count(&self) -> usize {
+        self.threads.lock().expect("writer lock").len()
+    }
+
     pub fn is_running(&self) -> bool {
         self.queues.lock().expect("writer lock").is_some()
             && self

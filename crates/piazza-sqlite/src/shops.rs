@@ -49,6 +49,12 @@ const REFUND_COLUMNS: &str = "idx, amount_minor, reason, status, requested_at, d
 /// A row mapping that may find the row is not what this version writes.
 type Rebuilt<T> = crate::error::Result<T>;
 
+/// `ids` each once, in their first order.
+fn distinct<T: Copy + Eq + std::hash::Hash>(ids: &[T]) -> impl Iterator<Item = T> + '_ {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter().copied().filter(move |id| seen.insert(*id))
+}
+
 /// The first row `sql` answers, mapped by `of`.
 fn one<T>(
     conn: &Connection,
@@ -204,14 +210,36 @@ impl Reads for Db<'_> {
         load_product(self.0, product)
     }
 
-    fn variants_of(&mut self, product: ProductId) -> Result<Vec<Variant>> {
+    /// A query per product: in-process, a statement is cheaper than
+    /// building one for the whole page.
+    fn variants_of(&mut self, products: &[ProductId]) -> Result<Vec<Variant>> {
         let sql =
             format!("SELECT {VARIANT_COLUMNS} FROM variants WHERE product_id = ?1 ORDER BY id");
-        all(self.0, &sql, [product.row()], variant_of)
+        let mut found = Vec::new();
+        for product in distinct(products) {
+            found.extend(all(self.0, &sql, [product.row()], variant_of)?);
+        }
+        Ok(found)
     }
 
     fn variant(&mut self, variant: VariantId) -> Result<Option<Variant>> {
         load_variant(self.0, variant)
+    }
+
+    fn variants(&mut self, variants: &[VariantId]) -> Result<Vec<Variant>> {
+        let mut found = Vec::with_capacity(variants.len());
+        for variant in distinct(variants) {
+            found.extend(load_variant(self.0, variant)?);
+        }
+        Ok(found)
+    }
+
+    fn products(&mut self, products: &[ProductId]) -> Result<Vec<Product>> {
+        let mut found = Vec::with_capacity(products.len());
+        for product in distinct(products) {
+            found.extend(load_product(self.0, product)?);
+        }
+        Ok(found)
     }
 
     fn find_products(&mut self, query: &ProductQuery) -> Result<Vec<Product>> {

@@ -7,7 +7,9 @@ use piazza_domain::shop;
 use piazza_domain::store::StoreResult;
 use piazza_domain::{AccountId, Rejection, VariantId};
 
-use super::{CartItem, Product, Shop, Variant};
+use std::collections::HashMap;
+
+use super::{CartItem, Product, Shop, Shops, Variant};
 use crate::Core;
 use crate::engine::{Read, Result, Tx};
 
@@ -76,20 +78,36 @@ pub fn put_item(
     cart(tx.reads(), account)
 }
 
-/// `account`'s cart with the prices and stock of now.
+/// `account`'s cart with the prices and stock of now: its variants and
+/// their products read in one query each, whatever the cart holds.
 pub fn cart(read: &mut dyn Read, account: AccountId) -> Result<CartView> {
-    let mut lines = Vec::new();
-    for item in read.cart_items(account)? {
+    let items = read.cart_items(account)?;
+    let ids: Vec<VariantId> = items.iter().map(|item| item.variant_id).collect();
+    let variants: HashMap<VariantId, Variant> = read
+        .variants(&ids)?
+        .into_iter()
+        .map(|variant| (variant.variant_id, variant))
+        .collect();
+    let product_ids: Vec<_> = variants
+        .values()
+        .map(|variant| variant.product_id)
+        .collect();
+    let products: HashMap<_, Product> = read
+        .products(&product_ids)?
+        .into_iter()
+        .map(|product| (product.product_id, product))
+        .collect();
+    let mut shops = Shops::default();
+    let mut lines = Vec::with_capacity(items.len());
+    for item in items {
         // A variant's row is never deleted, nor its product or shop.
-        let Some(variant) = read.variant(item.variant_id)? else {
+        let Some(variant) = variants.get(&item.variant_id).cloned() else {
             continue;
         };
-        let (Some(product), Some(shop)) = (
-            read.product(variant.product_id)?,
-            read.shop(variant.shop_id)?,
-        ) else {
+        let Some(product) = products.get(&variant.product_id).cloned() else {
             continue;
         };
+        let shop = shops.get(read, variant.shop_id)?;
         lines.push(CartLine {
             available: product.listed && variant.available >= i64::from(item.quantity),
             price_changed: variant.price != item.price_when_added,

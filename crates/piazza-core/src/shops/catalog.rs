@@ -6,8 +6,10 @@ use piazza_domain::shop::{self, Handle};
 use piazza_domain::store::{Page, StoreResult};
 use piazza_domain::{AccountId, MediaId, ProductId, Rejection, ShopId, VariantId};
 
+use std::collections::HashMap;
+
 use super::{
-    NewProduct, NewShop, Product, ProductPatch, ProductQuery, Shop, StockChange, Variant,
+    NewProduct, NewShop, Product, ProductPatch, ProductQuery, Shop, Shops, StockChange, Variant,
     VariantPatch, is_staff, managed, shop_of,
 };
 use crate::Core;
@@ -91,9 +93,7 @@ pub fn set_staff(
         tx.delete_shop_staff(shop, member)?;
         return Ok(());
     }
-    if !tx.reads().are_contacts(actor, member)? || tx.reads().blocked_between(actor, member)? {
-        return Err(Rejection::AccountNotFound.into());
-    }
+    crate::contacts::trusted_contact(tx.reads(), actor, member)?;
     if tx.reads().is_shop_staff(shop, member)? {
         return Ok(());
     }
@@ -185,7 +185,7 @@ pub fn add_product(
                 sku: variant.sku.as_str().to_owned(),
             })?;
     }
-    let variants = tx.reads().variants_of(product)?;
+    let variants = tx.reads().variants_of(&[product])?;
     Ok((product, variants))
 }
 
@@ -212,7 +212,7 @@ pub fn product_view(
         }
     }
     Ok(ProductView {
-        variants: read.variants_of(product)?,
+        variants: read.variants_of(&[product])?,
         product: found,
         shop,
     })
@@ -290,13 +290,13 @@ pub fn products(
     let limit = query.limit;
     query.limit += 1;
     let found = read.find_products(&query)?;
+    let mut shops = Shops::default();
     let mut views = Vec::with_capacity(found.len());
-    for product in found {
-        let shop = shop_of(read, product.shop_id)?;
+    for (product, variants) in with_variants(read, found)? {
         views.push(ProductView {
-            variants: read.variants_of(product.product_id)?,
+            shop: shops.get(read, product.shop_id)?,
+            variants,
             product,
-            shop,
         });
     }
     Ok(page(views, limit as u32))
@@ -314,15 +314,38 @@ pub fn public_shop(read: &mut dyn Read, handle: &Handle) -> Result<(Shop, Vec<Pr
         before: None,
         limit: shop::PRODUCTS_PAGE_MAX,
     };
-    let mut views = Vec::new();
-    for product in read.find_products(&query)? {
-        views.push(ProductView {
-            variants: read.variants_of(product.product_id)?,
+    let found = read.find_products(&query)?;
+    let views = with_variants(read, found)?
+        .into_iter()
+        .map(|(product, variants)| ProductView {
             product,
+            variants,
             shop: shop.clone(),
-        });
-    }
+        })
+        .collect();
     Ok((shop, views))
+}
+
+/// Each product with its variants, read in one query.
+fn with_variants(
+    read: &mut dyn Read,
+    products: Vec<Product>,
+) -> Result<Vec<(Product, Vec<Variant>)>> {
+    let ids: Vec<ProductId> = products.iter().map(|product| product.product_id).collect();
+    let mut by_product: HashMap<ProductId, Vec<Variant>> = HashMap::new();
+    for variant in read.variants_of(&ids)? {
+        by_product
+            .entry(variant.product_id)
+            .or_default()
+            .push(variant);
+    }
+    Ok(products
+        .into_iter()
+        .map(|product| {
+            let variants = by_product.remove(&product.product_id).unwrap_or_default();
+            (product, variants)
+        })
+        .collect())
 }
 
 /// The listed product `product` of the shop `handle`, for its public

@@ -21,16 +21,20 @@ use piazza_domain::order::{
 use piazza_domain::shop::{self, ShippingAddress};
 use piazza_domain::store::{Idempotent, Page, PinCheck, StoreResult};
 use piazza_domain::{
-    AccountId, ClientMsgId, ConversationId, MessageText, OrderId, Rejection, ShopId, Timestamp,
-    VariantId,
+    AccountId, ClientMsgId, ConversationId, MessageText, OrderId, ProductId, Rejection, ShopId,
+    Timestamp, VariantId,
 };
 
-use super::{Due, NewOrder, OrderSide, Shop, StoredOrder, is_staff, order_audience, shop_of};
+use std::collections::HashMap;
+
+use super::{
+    Due, NewOrder, OrderSide, Shop, Shops, StoredOrder, Variant, is_staff, order_audience, shop_of,
+};
 use crate::Core;
 use crate::accounts::page;
 use crate::chat::conversations::open_order_conversation;
 use crate::chat::{Body, append_message};
-use crate::engine::{Error, Read, Result, Tx, refusable};
+use crate::engine::{Error, Lane, Read, Result, Tx, refusable};
 use crate::pay::wallet::{self, KeyAnswer, unexpected_answer};
 
 /// An order to place, parsed.
@@ -110,7 +114,8 @@ pub fn place(
     if is_staff(tx.reads(), &shop, buyer)? {
         return Err(Rejection::SelfTarget.into());
     }
-    let items = priced_items(tx.reads(), &shop, &place.items)?;
+    let lines = priced_lines(tx.reads(), &shop, &place.items)?;
+    let items = lines.iter().map(|line| line.item).collect();
     let now = tx.now();
     let transition = order::place(items, now, policy).map_err(refused)?;
     apply_stock(tx, &transition)?;
@@ -123,21 +128,26 @@ pub fn place(
     })?;
     let variants: Vec<VariantId> = place.items.iter().map(|(variant, _)| *variant).collect();
     tx.delete_cart_items(buyer, &variants)?;
-    let conversation = open_conversation(tx, &shop, buyer, order_id)?;
-    // As inserted: no need to read it back.
+    // As inserted: no need to read it back. Its conversation is opened
+    // when one side first asks for it ([`open_chat`]).
     let stored = StoredOrder {
         order_id,
         shop_id: shop.shop_id,
         buyer,
-        conversation: Some(conversation),
+        conversation: None,
         currency: place.currency,
         shipping: place.shipping.clone(),
         order: transition.order,
     };
     tell(tx, &stored, &shop, "placed", None)?;
     wallet::store_answer(tx, buyer, request, KeyAnswer::Order(order_id))?;
+    // The lines as priced: the names were read in this transaction.
     Ok(OrderAnswer {
-        view: view_of(tx.reads(), stored, shop)?,
+        view: OrderView {
+            stored,
+            shop,
+            lines,
+        },
         replayed: false,
     })
 }
@@ -145,6 +155,18 @@ pub fn place(
 /// The `kind` of an order's first message in its conversation, whose
 /// `ref` is the order's id: what a chat draws as the order and links to.
 pub const ORDER_MESSAGE_KIND: &str = "order";
+
+/// The order's own conversation, for its buyer or its shop's staff
+/// (`OrderNotFound` to anyone else): opened the first time either side
+/// asks, so a shop's chat list holds the orders someone talks about, not
+/// every order it ever took.
+pub fn open_chat(tx: &mut dyn Tx, actor: AccountId, order: OrderId) -> Result<ConversationId> {
+    let (stored, shop, _) = locked(tx, actor, order)?;
+    if let Some(conversation) = stored.conversation {
+        return Ok(conversation);
+    }
+    open_conversation(tx, &shop, stored.buyer, order)
+}
 
 /// Opens the order's own conversation between the buyer and the shop's
 /// owner and staff, titled with the shop's name and the order's id, and
@@ -182,35 +204,39 @@ fn open_conversation(
     Ok(conversation)
 }
 
-/// Each item at its variant's price now: a variant of this shop whose
-/// product is listed (an unlisted one is `VariantNotFound`, another
-/// shop's `VariantUnavailable`).
-fn priced_items(
+/// Each item at its variant's price now, with the names it is shown
+/// with: a variant of this shop whose product is listed (an unlisted
+/// one is `VariantNotFound`, another shop's `VariantUnavailable`).
+fn priced_lines(
     read: &mut dyn Read,
     shop: &Shop,
     asked: &[(VariantId, u32)],
-) -> Result<Vec<OrderItem>> {
-    let mut items = Vec::with_capacity(asked.len());
+) -> Result<Vec<OrderLine>> {
+    let mut lines = Vec::with_capacity(asked.len());
     for &(variant, quantity) in asked {
         let found = read.variant(variant)?.ok_or(Rejection::VariantNotFound)?;
-        let listed = read
-            .product(found.product_id)?
-            .is_some_and(|product| product.listed);
+        let product = read.product(found.product_id)?;
         // An unlisted product's variants are its shop's staff's only: to
         // anyone else they answer as an id no variant has.
-        if !listed {
+        let Some(product) = product.filter(|product| product.listed) else {
             return Err(Rejection::VariantNotFound.into());
-        }
+        };
         if found.shop_id != shop.shop_id {
             return Err(Rejection::VariantUnavailable { variant }.into());
         }
-        items.push(OrderItem {
-            variant,
-            quantity,
-            unit_price: found.price,
+        lines.push(OrderLine {
+            item: OrderItem {
+                variant,
+                quantity,
+                unit_price: found.price,
+            },
+            product_id: found.product_id,
+            title: product.title,
+            variant_name: found.name,
+            sku: found.sku.as_str().to_owned(),
         });
     }
-    Ok(items)
+    Ok(lines)
 }
 
 /// Applies a transition's stock moves in variant order (so two orders
@@ -472,28 +498,62 @@ pub fn sweep(tx: &mut dyn Tx, now: Timestamp, policy: &OrderPolicy, limit: u32) 
 
 /// An order with its lines' names.
 fn view_of(read: &mut dyn Read, stored: StoredOrder, shop: Shop) -> Result<OrderView> {
-    let mut lines = Vec::with_capacity(stored.order.items.len());
-    for item in &stored.order.items {
-        let variant = read.variant(item.variant)?.ok_or_else(|| {
-            Error::Corrupt(format!("{} without {}", stored.order_id, item.variant))
-        })?;
-        let title = read
-            .product(variant.product_id)?
-            .map(|product| product.title)
-            .unwrap_or_default();
-        lines.push(OrderLine {
-            item: *item,
-            product_id: variant.product_id,
-            title,
-            variant_name: variant.name,
-            sku: variant.sku.as_str().to_owned(),
+    let mut shops = Shops::default();
+    shops.0.insert(shop.shop_id, shop);
+    let mut views = views_of(read, vec![stored], &mut shops)?;
+    views
+        .pop()
+        .ok_or_else(|| Error::Corrupt("an order without its view".into()))
+}
+
+/// Orders with their lines' names (as they are now), the variants and
+/// products of every line read in one query each.
+fn views_of(
+    read: &mut dyn Read,
+    orders: Vec<StoredOrder>,
+    shops: &mut Shops,
+) -> Result<Vec<OrderView>> {
+    let ids: Vec<VariantId> = orders
+        .iter()
+        .flat_map(|stored| stored.order.items.iter().map(|item| item.variant))
+        .collect();
+    let variants: HashMap<VariantId, Variant> = read
+        .variants(&ids)?
+        .into_iter()
+        .map(|variant| (variant.variant_id, variant))
+        .collect();
+    let product_ids: Vec<ProductId> = variants
+        .values()
+        .map(|variant| variant.product_id)
+        .collect();
+    let titles: HashMap<ProductId, String> = read
+        .products(&product_ids)?
+        .into_iter()
+        .map(|product| (product.product_id, product.title))
+        .collect();
+    let mut views = Vec::with_capacity(orders.len());
+    for stored in orders {
+        let mut lines = Vec::with_capacity(stored.order.items.len());
+        for item in &stored.order.items {
+            let variant = variants.get(&item.variant).ok_or_else(|| {
+                Error::Corrupt(format!("{} without {}", stored.order_id, item.variant))
+            })?;
+            lines.push(OrderLine {
+                item: *item,
+                product_id: variant.product_id,
+                title: titles.get(&variant.product_id).cloned().unwrap_or_default(),
+                variant_name: variant.name.clone(),
+                sku: variant.sku.as_str().to_owned(),
+            });
+        }
+        let shop = shops.get(read, stored.shop_id)?;
+        views.push(OrderView {
+            stored,
+            shop,
+            lines,
         });
     }
-    Ok(OrderView {
-        stored,
-        shop,
-        lines,
-    })
+    Ok(views)
 }
 
 /// `order` for its buyer or its shop's staff; `OrderNotFound` to anyone
@@ -528,11 +588,7 @@ pub fn orders(
     }
     let limit = limit.min(shop::ORDERS_PAGE_MAX as u32);
     let found = read.orders(side, status, before, limit as usize + 1)?;
-    let mut views = Vec::with_capacity(found.len());
-    for stored in found {
-        let shop = shop_of(read, stored.shop_id)?;
-        views.push(view_of(read, stored, shop)?);
-    }
+    let views = views_of(read, found, &mut Shops::default())?;
     Ok(page(views, limit))
 }
 
@@ -544,7 +600,8 @@ impl Core {
         order: PlaceOrder,
         policy: OrderPolicy,
     ) -> StoreResult<OrderAnswer> {
-        self.write(move |tx| place(tx, buyer, &request, &order, &policy))
+        let lane = Lane::shop(order.shop);
+        self.write_in(lane, move |tx| place(tx, buyer, &request, &order, &policy))
             .await
     }
 
@@ -557,10 +614,38 @@ impl Core {
         action: OrderAction,
         policy: OrderPolicy,
     ) -> StoreResult<OrderAnswer> {
+        let lane = self.order_lane(order).await?;
         let answer = self
-            .write(move |tx| act(tx, actor, request.as_ref(), order, &action, &policy))
+            .write_in(lane, move |tx| {
+                act(tx, actor, request.as_ref(), order, &action, &policy)
+            })
             .await?;
         Ok(answer?)
+    }
+
+    /// `actor`'s conversation with the other side of `order`; see
+    /// [`open_chat`].
+    pub async fn open_order_chat(
+        &self,
+        actor: AccountId,
+        order: OrderId,
+    ) -> StoreResult<ConversationId> {
+        let lane = self.order_lane(order).await?;
+        self.write_in(lane, move |tx| open_chat(tx, actor, order))
+            .await
+    }
+
+    /// The lane of `order`'s shop, where an engine has lanes: every move
+    /// writes to the shop's staff's logs, and a move in another writer's
+    /// batch would wait for those rows (an unknown order goes anywhere).
+    async fn order_lane(&self, order: OrderId) -> StoreResult<Lane> {
+        if !self.engine.has_lanes() {
+            return Ok(Lane::Any);
+        }
+        let shop = self
+            .read(move |read| Ok(read.order(order)?.map(|stored| stored.shop_id)))
+            .await?;
+        Ok(shop.map_or(Lane::Any, Lane::shop))
     }
 
     pub async fn order_view(&self, viewer: AccountId, order: OrderId) -> StoreResult<OrderView> {

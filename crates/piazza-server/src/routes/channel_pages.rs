@@ -317,18 +317,31 @@ pub async fn atom_feed(
     Ok(page("application/atom+xml; charset=utf-8", xml))
 }
 
-async fn media(
+/// Whose public pages a picture is asked for: each shows its own only.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Public {
+    /// A channel's avatar or an article's cover.
+    Channels,
+    /// A shop's logo or a listed product's picture.
+    Shops,
+}
+
+/// A public page's picture `id`, for anyone: a string that is no media
+/// id, and any media the pages of `public` do not show, are 404 as an
+/// unknown id.
+pub(crate) async fn public_media(
     app: &App,
+    public: Public,
     id: &str,
     reading: Reading,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let media = MediaId::parse(id).map_err(|_| ApiError::from(Rejection::MediaNotFound))?;
-    let picture_max = app.limits.media_bytes_max as u64;
-    let served = app
-        .store
-        .channel_media_served(media, reading, picture_max)
-        .await?;
+    let max = app.limits.media_bytes_max as u64;
+    let served = match public {
+        Public::Channels => app.store.channel_media_served(media, reading, max).await?,
+        Public::Shops => app.store.shop_media_served(media, reading, max).await?,
+    };
     crate::routes::media::respond_served(app, &served, headers).await
 }
 
@@ -347,7 +360,7 @@ pub async fn media_preview(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    media(&app, &id, Reading::Preview, &headers).await
+    public_media(&app, Public::Channels, &id, Reading::Preview, &headers).await
 }
 
 /// The small picture (at most 320 pixels) of a channel's avatar or an
@@ -364,5 +377,5 @@ pub async fn media_thumbnail(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    media(&app, &id, Reading::Thumbnail, &headers).await
+    public_media(&app, Public::Channels, &id, Reading::Thumbnail, &headers).await
 }

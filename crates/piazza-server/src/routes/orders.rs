@@ -6,8 +6,8 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use piazza_api::{
-    OrderItemView, OrderList, OrderView, PayOrder, PlaceOrder, Problem, RefundRequestView,
-    RequestRefund, ShipOrder, ShippingAddress as WireAddress,
+    OrderConversation, OrderItemView, OrderList, OrderView, PayOrder, PlaceOrder, Problem,
+    RefundRequestView, RequestRefund, ShipOrder, ShippingAddress as WireAddress,
 };
 use piazza_core::shops::{OrderAction, OrderAnswer, OrderSide, PlaceOrder as Place};
 use piazza_domain::money::AmountMinor;
@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(place, list))
         .routes(routes!(get_order))
+        .routes(routes!(open_conversation))
         .routes(routes!(pay))
         .routes(routes!(ship))
         .routes(routes!(confirm))
@@ -425,16 +426,13 @@ pub async fn approve_refund(
     headers: HeaderMap,
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let index = refund_index(&n)?;
-    let operation = [b"approve\0", n.as_bytes()].concat();
-    act(
+    decide(
         &app,
         &auth,
         &headers,
-        &id,
-        OrderAction::ApproveRefund(index),
-        &operation,
-        false,
+        (&id, &n),
+        b"approve",
+        OrderAction::ApproveRefund,
     )
     .await
 }
@@ -455,18 +453,54 @@ pub async fn reject_refund(
     headers: HeaderMap,
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let index = refund_index(&n)?;
-    let operation = [b"reject\0", n.as_bytes()].concat();
-    act(
+    decide(
         &app,
         &auth,
         &headers,
-        &id,
-        OrderAction::RejectRefund(index),
-        &operation,
-        false,
+        (&id, &n),
+        b"reject",
+        OrderAction::RejectRefund,
     )
     .await
+}
+
+/// The shop's decision `word` on refund request `n` of order `id`.
+async fn decide(
+    app: &App,
+    auth: &Auth,
+    headers: &HeaderMap,
+    (id, n): (&str, &str),
+    word: &[u8],
+    decision: fn(usize) -> OrderAction,
+) -> Result<Json<OrderView>, ApiError> {
+    let index = refund_index(n)?;
+    let operation = [word, b"\0", n.as_bytes()].concat();
+    act(app, auth, headers, id, decision(index), &operation, false).await
+}
+
+/// The order's own conversation with the other side (its buyer, or the
+/// shop's owner and staff), opened by the first call of either: its
+/// members are the buyer, the owner and the staff, its first message the
+/// order itself. Later calls answer the same conversation.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/conversation", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = OrderConversation),
+        (status = 401, body = Problem),
+        (status = 404, description = "order_not_found", body = Problem),
+    ))]
+pub async fn open_conversation(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<OrderConversation>, ApiError> {
+    let conversation = app
+        .store
+        .open_order_chat(auth.account, order_id(&id)?)
+        .await?;
+    Ok(Json(OrderConversation {
+        conversation_id: conversation.to_string(),
+    }))
 }
 
 /// An order, to its buyer and its shop's staff only (404 to anyone else).

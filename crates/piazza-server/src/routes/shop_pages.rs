@@ -28,7 +28,7 @@ use utoipa_axum::routes;
 use crate::App;
 use crate::error::ApiError;
 use crate::markdown::escape;
-use crate::routes::channel_pages::{head, outside, page};
+use crate::routes::channel_pages::{Public, head, outside, page, public_media};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -344,21 +344,6 @@ pub async fn product_page(
     Ok(page("text/html; charset=utf-8", html))
 }
 
-async fn media(
-    app: &App,
-    id: &str,
-    reading: Reading,
-    headers: &HeaderMap,
-) -> Result<Response, ApiError> {
-    let media = MediaId::parse(id).map_err(|_| ApiError::from(Rejection::MediaNotFound))?;
-    let picture_max = app.limits.media_bytes_max as u64;
-    let served = app
-        .store
-        .shop_media_served(media, reading, picture_max)
-        .await?;
-    crate::routes::media::respond_served(app, &served, headers).await
-}
-
 /// A shop's logo or a listed product's picture, for anyone (a preview, at
 /// most 1280 pixels on its long side, with no metadata). Any other media
 /// — an unlisted product's picture too — is 404, as an unknown id.
@@ -374,7 +359,7 @@ pub async fn media_preview(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    media(&app, &id, Reading::Preview, &headers).await
+    public_media(&app, Public::Shops, &id, Reading::Preview, &headers).await
 }
 
 /// The small picture (at most 320 pixels) of a shop's logo or a listed
@@ -391,7 +376,7 @@ pub async fn media_thumbnail(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    media(&app, &id, Reading::Thumbnail, &headers).await
+    public_media(&app, Public::Shops, &id, Reading::Thumbnail, &headers).await
 }
 
 #[cfg(test)]

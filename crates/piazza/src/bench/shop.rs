@@ -331,8 +331,15 @@ async fn engine_catalog(
             let (buyer, shipping) = (buyers_of[index], shipping.clone());
             async move {
                 let variant = variants[pick(variants.len(), index, number)];
-                let outcome =
-                    engine_order(&store, buyer, shop, variant, shipping, index, number).await;
+                let outcome = engine_order(
+                    &store,
+                    buyer,
+                    shop,
+                    variant,
+                    shipping,
+                    (catalog, index, number),
+                )
+                .await;
                 if !matches!(outcome, Outcome::Refused(ref code) if code.starts_with("place")) {
                     placed.fetch_add(1, Ordering::Relaxed);
                 }
@@ -362,11 +369,13 @@ async fn engine_order(
     shop: ShopId,
     variant: VariantId,
     shipping: ShippingAddress,
-    index: usize,
-    number: u64,
+    (catalog, index, number): (Catalog, usize, u64),
 ) -> Outcome {
+    // The same buyers order from both catalogs: a key of the first would
+    // replay its answer in the second.
     let key = |step: &str| {
-        StoreKey::parse(&format!("{step}-{index}-{number}")).map(|key| Idempotent {
+        let key = format!("{step}-{}-{index}-{number}", catalog.name());
+        StoreKey::parse(&key).map(|key| Idempotent {
             key,
             request_hash: [0; 32],
         })

@@ -198,6 +198,10 @@ pub enum OrderCommand {
     },
     /// Show an order you placed or your shop received
     Show { order: String },
+    /// Open the order's conversation with the other side (its buyer, or
+    /// the shop's owner and staff) and print its id, for `send` and
+    /// `history`
+    Chat { order: String },
 }
 
 #[derive(clap::Args, Debug)]
@@ -643,6 +647,17 @@ pub(super) async fn order(cli: &Cli, command: OrderCommand) -> anyhow::Result<()
             status,
             cursor,
         } => return list_orders(&session, shop, status, cursor).await,
+        OrderCommand::Chat { order } => {
+            let conversation = client
+                .order_conversation(&order)
+                .await
+                .map_err(|e| session.explain(e))?;
+            println!(
+                "order [{order}]'s conversation is [{conversation}]: \
+                 piazza send {conversation} …, piazza history {conversation}"
+            );
+            return Ok(());
+        }
         OrderCommand::Show { order } => {
             let order = client.order(&order).await.map_err(|e| session.explain(e))?;
             let directory = order_directory(&session, std::slice::from_ref(&order)).await?;

@@ -183,11 +183,11 @@ async fn a_shop_sells_through_the_cli_from_cart_to_refund() {
     );
     assert_eq!(balance_minor(&bea).await, 10_000 - 3_900);
 
-    // The shop's side: the buyer by name (the order's conversation makes
-    // them known to each other), never by id.
+    // The shop's side: the buyer named from the address, never by id
+    // (no conversation has made them known to each other).
     let incoming = cli.ok("ann", &["order", "list", "--shop"]).await;
     assert!(
-        incoming.contains("paid, not shipped  39.00 CNY  for Bea Rossi (@bea), Nonna's Pasta"),
+        incoming.contains("paid, not shipped  39.00 CNY  for Bea Rossi, Nonna's Pasta"),
         "{incoming}"
     );
     assert!(!incoming.contains("acct_"), "{incoming}");
@@ -214,7 +214,7 @@ async fn a_shop_sells_through_the_cli_from_cart_to_refund() {
         .await;
     assert!(
         shipped.contains(&format!(
-            "shipped order [{order}] to Bea Rossi (@bea) by Poste, tracking RR123IT"
+            "shipped order [{order}] to Bea Rossi by Poste, tracking RR123IT"
         )),
         "{shipped}"
     );
@@ -246,7 +246,7 @@ async fn a_shop_sells_through_the_cli_from_cart_to_refund() {
         .ok("ann", &["order", "refund", "approve", &order, "0"])
         .await;
     assert!(
-        approved.contains("5.00 CNY went back to Bea Rossi (@bea); refunded in all 5.00 CNY"),
+        approved.contains("5.00 CNY went back to Bea Rossi; refunded in all 5.00 CNY"),
         "{approved}"
     );
     assert_eq!(balance_minor(&bea).await, 10_000 - 3_900 + 500);
@@ -263,6 +263,23 @@ async fn a_shop_sells_through_the_cli_from_cart_to_refund() {
     ] {
         assert!(detail.contains(expected), "{expected}: {detail}");
     }
+    // The order's conversation, opened from either side: one conversation,
+    // where they talk as anywhere.
+    let opened = cli.ok("bea", &["order", "chat", &order]).await;
+    let chat = opened
+        .split('[')
+        .nth(2)
+        .and_then(|rest| rest.split(']').next())
+        .unwrap_or_else(|| panic!("a conversation id: {opened}"))
+        .to_owned();
+    assert!(
+        cli.ok("ann", &["order", "chat", &order])
+            .await
+            .contains(&format!("[{chat}]"))
+    );
+    cli.ok("ann", &["send", &chat, "Sorry about the box"]).await;
+    let talk = cli.ok("bea", &["history", &chat]).await;
+    assert!(talk.contains("Sorry about the box"), "{talk}");
     let mine = cli.ok("bea", &["order", "list"]).await;
     assert!(
         mine.contains("completed  39.00 CNY, 5.00 CNY refunded  from Nonna's Pasta"),

@@ -172,6 +172,7 @@ const ON_POSTGRES: &[&str] = &[
     "moments::the_horizon_hides_older_posts_from_others_but_never_from_the_author",
     "order_chats::staff_named_later_join_open_orders_conversations_and_leave_when_removed",
     "order_chats::the_buyer_and_the_shop_chat_in_the_orders_conversation_and_no_one_else",
+    "order_property::no_sequence_of_calls_breaks_an_order_or_moves_stock_or_money_wrongly",
     "password_attempts::a_guesser_at_one_address_cannot_lock_the_owner_out",
     "password_attempts::a_logged_in_device_approves_a_qr_login_while_the_username_is_under_attack",
     "password_attempts::guessing_from_one_address_is_stopped",

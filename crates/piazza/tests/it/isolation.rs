@@ -592,6 +592,7 @@ fn shop_attempts(shop: &ShopOwned, attempts: &mut Vec<Attempt>) {
 fn order_attempts(shop: &ShopOwned) -> Vec<Attempt> {
     [
         (Method::GET, "/api/v1/orders/{id}", None),
+        (Method::POST, "/api/v1/orders/{id}/conversation", None),
         (
             Method::POST,
             "/api/v1/orders/{id}/pay",

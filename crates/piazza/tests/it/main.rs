@@ -39,6 +39,7 @@ mod migrate_store;
 mod moments;
 mod operations;
 mod order_chats;
+mod order_property;
 mod password_attempts;
 mod pay_codes;
 mod pay_concurrency;

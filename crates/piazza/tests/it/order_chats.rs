@@ -1,5 +1,6 @@
-//! Each order's own conversation (kind `order`): opened when the order is
-//! placed, between its buyer and the shop's owner and staff, its first
+//! Each order's own conversation (kind `order`): opened when either side
+//! first asks for it, between its buyer and the shop's owner and staff
+//! (nobody else may open it, and asking again answers the same one), its first
 //! message the order itself; its members chat there as anywhere, nobody
 //! else reads or writes it, nothing of groups' applies to it; staff named
 //! later join the conversations of the shop's open orders (not of closed
@@ -63,11 +64,12 @@ async fn say(user: &User, conversation: &str, id: &str, text: &str) {
         .expect("a member sends");
 }
 
-fn conversation_of(order: &OrderView) -> String {
-    order
-        .conversation_id
-        .clone()
-        .expect("an order has its conversation")
+/// The order's conversation as `user` opens it.
+async fn chat(user: &User, order: &OrderView) -> String {
+    user.client
+        .order_conversation(&order.order_id)
+        .await
+        .expect("a side of the order opens its conversation")
 }
 
 #[tokio::test]
@@ -88,10 +90,26 @@ async fn the_buyer_and_the_shop_chat_in_the_orders_conversation_and_no_one_else(
         .unwrap();
     let variant = &product.variants[0].variant_id;
     let order = place(&bea, &shop, variant).await;
-    let conversation = conversation_of(&order);
-    // Both sides see the same conversation on the order.
-    let seen = nonna.client.order(&order.order_id).await.unwrap();
-    assert_eq!(seen.conversation_id.as_deref(), Some(conversation.as_str()));
+    // None until a side asks: a shop's list holds the orders talked about.
+    assert_eq!(order.conversation_id, None);
+    assert!(
+        bea.client
+            .conversations()
+            .await
+            .unwrap()
+            .conversations
+            .is_empty()
+    );
+    let stranger = dan.client.order_conversation(&order.order_id).await;
+    assert_problem(&stranger.unwrap_err(), 404, "order_not_found");
+    // The shop opens it; the buyer asking later finds the same one, and
+    // both sides see it on the order.
+    let conversation = chat(&nonna, &order).await;
+    assert_eq!(chat(&bea, &order).await, conversation);
+    for side in [&bea, &nonna] {
+        let seen = side.client.order(&order.order_id).await.unwrap();
+        assert_eq!(seen.conversation_id.as_deref(), Some(conversation.as_str()));
+    }
 
     let listed = bea.client.conversations().await.unwrap().conversations;
     let found = listed
@@ -227,7 +245,7 @@ async fn staff_named_later_join_open_orders_conversations_and_leave_when_removed
         .cancel_order(&closed.order_id, &key("cancel"))
         .await
         .unwrap();
-    let (open_chat, closed_chat) = (conversation_of(&open), conversation_of(&closed));
+    let (open_chat, closed_chat) = (chat(&bea, &open).await, chat(&bea, &closed).await);
     say(&bea, &open_chat, "b-1", "before Sal").await;
 
     befriend(&nonna, &sal).await;
@@ -254,7 +272,7 @@ async fn staff_named_later_join_open_orders_conversations_and_leave_when_removed
     );
     // And is in every new order's from the start.
     let newer = place(&bea, &shop, variant).await;
-    let newer_chat = conversation_of(&newer);
+    let newer_chat = chat(&bea, &newer).await;
     assert_eq!(texts(&sal, &newer_chat).await, ["Order placed"]);
 
     // Removed, Sal leaves them all; the buyer and the owner stay.

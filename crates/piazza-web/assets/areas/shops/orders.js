@@ -200,14 +200,25 @@ function orderMoves(ctx, order, load) {
     move('shops.ship', 'order-ship', () => openShip(ctx, order, load), true);
   }
   if (status === 'pending_payment' || status === 'paid') move('shops.cancel_order', 'order-cancel', () => openCancel(ctx, order, load));
-  if (order.conversation_id) buttons.push(orderChatLink(order));
-  return buttons.length ? h('div', { class: 'actions order-moves' }, buttons) : null;
+  buttons.push(orderChatButton(ctx, order));
+  return h('div', { class: 'actions order-moves' }, buttons);
 }
 
-/** The order's own conversation, between its buyer and the shop's staff. */
-function orderChatLink(order) {
+/**
+ * The order's own conversation, between its buyer and the shop's staff:
+ * opened on the server the first time either side asks for it.
+ */
+function orderChatButton(ctx, order) {
   const label = order.your_role === 'buyer' ? 'shops.contact_shop' : 'shops.contact_buyer';
-  return h('a', { class: 'button', href: `#/chats/${id(order.conversation_id)}`, 'data-testid': 'order-chat' }, icon('chat'), h('span', {}, t(label)));
+  const open = async () => {
+    try {
+      const conversation = order.conversation_id ?? (await shopsOf(ctx.session).orderConversation(order.order_id));
+      ctx.navigate(`/chats/${id(conversation)}`);
+    } catch (error) {
+      toast(shopProblem(error), { tone: 'error' });
+    }
+  };
+  return h('button', { type: 'button', 'data-testid': 'order-chat', onclick: open }, icon('chat'), h('span', {}, t(label)));
 }
 
 function itemsCard(order) {

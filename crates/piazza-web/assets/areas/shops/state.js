@@ -155,6 +155,14 @@ export class ShopsState extends EventTarget {
     return this.api.get(`/orders/${id(orderId)}`);
   }
 
+  /**
+   * The order's own conversation id: opened by the first side to ask
+   * (the server answers the same one to every later ask).
+   */
+  async orderConversation(orderId) {
+    return (await this.api.post(`/orders/${id(orderId)}/conversation`, {})).conversation_id;
+  }
+
   /** `{orders, next_cursor}`, newest first: `role` 'buyer' or 'shop'. */
   orderPage({ role = 'buyer', shopId = null, status = '', cursor = null, limit = PAGE_LEN } = {}) {
     const query = new URLSearchParams({ role, limit: String(limit) });
