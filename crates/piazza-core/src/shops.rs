@@ -176,6 +176,18 @@ pub struct StoredOrder {
     pub currency: Currency,
     pub shipping: ShippingAddress,
     pub order: Order,
+    /// Each item's names when it was placed, by position (`None` for an
+    /// order placed before they were kept: it shows today's).
+    pub names: Vec<Option<ItemNames>>,
+}
+
+/// What an order's item was called when it was placed, shown with the
+/// order for good, whatever the shop renames later (as its price is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemNames {
+    pub title: String,
+    pub variant_name: String,
+    pub sku: String,
 }
 
 /// An order to store, as placing made it.
@@ -186,6 +198,8 @@ pub struct NewOrder<'a> {
     pub currency: Currency,
     pub shipping: &'a ShippingAddress,
     pub order: &'a Order,
+    /// Each item's names, by position.
+    pub names: &'a [ItemNames],
 }
 
 /// Which side of orders a list is from.

@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_15.sql"),
     include_str!("schema_16.sql"),
     include_str!("schema_17.sql"),
+    include_str!("schema_18.sql"),
 ];
 
 /// Why the database cannot be used.

@@ -91,6 +91,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_28_fanout_turns.sql"),
     include_str!("schema_29_shops.sql"),
     include_str!("schema_30_order_conversations.sql"),
+    include_str!("schema_31_order_item_names.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

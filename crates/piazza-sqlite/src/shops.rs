@@ -12,8 +12,8 @@
 
 use piazza_core::Result;
 use piazza_core::shops::{
-    CartItem, Due, NewOrder, NewProduct, NewShop, NewVariant, OrderSide, Product, ProductPatch,
-    ProductQuery, Reads, Shop, StoredOrder, Variant, VariantPatch, Writes,
+    CartItem, Due, ItemNames, NewOrder, NewProduct, NewShop, NewVariant, OrderSide, Product,
+    ProductPatch, ProductQuery, Reads, Shop, StoredOrder, Variant, VariantPatch, Writes,
 };
 use piazza_domain::money::{AMOUNT_MINOR_MAX, AmountMinor, Currency};
 use piazza_domain::order::{
@@ -387,7 +387,7 @@ pub(crate) fn rebuild_order(conn: &Connection, order: OrderId) -> Result<Option<
     let Some(mut stored) = one(conn, &sql, [order.row()], stored_order_of)? else {
         return Ok(None);
     };
-    stored.order.items = order_items(conn, order)?;
+    (stored.order.items, stored.names) = order_items(conn, order)?.into_iter().unzip();
     stored.order.refund_requests = refund_requests(conn, order)?;
     Ok(Some(stored))
 }
@@ -412,6 +412,7 @@ fn stored_order_of(row: &Row<'_>) -> Rebuilt<StoredOrder> {
         currency: Currency::parse(&currency).map_err(|_| corrupt("currency"))?,
         shipping: serde_json::from_str(&address).map_err(|_| corrupt("shipping address"))?,
         order: order_of(row, &corrupt)?,
+        names: Vec::new(),
     })
 }
 
@@ -505,12 +506,12 @@ fn numbered<T>(rows: Vec<(i64, T)>, corrupt: impl Fn() -> Error) -> Rebuilt<Vec<
 
 /// An order's items by position; one more than an order may hold is
 /// read, so that `check_invariants` reports it without summing them all.
-fn order_items(conn: &Connection, order: OrderId) -> Result<Vec<OrderItem>> {
+fn order_items(conn: &Connection, order: OrderId) -> Result<Vec<(OrderItem, Option<ItemNames>)>> {
     let corrupt = |what: &str| Error::Corrupt(format!("an item of {order}: {what}"));
     let rows = all(
         conn,
-        "SELECT position, variant_id, quantity, unit_price_minor FROM order_items
-         WHERE order_id = ?1 ORDER BY position LIMIT ?2",
+        "SELECT position, variant_id, quantity, unit_price_minor, title, variant_name, sku
+         FROM order_items WHERE order_id = ?1 ORDER BY position LIMIT ?2",
         params![order.row(), ORDER_ITEMS_MAX as i64 + 1],
         |row| {
             let item = OrderItem {
@@ -518,7 +519,15 @@ fn order_items(conn: &Connection, order: OrderId) -> Result<Vec<OrderItem>> {
                 quantity: u32::try_from(row.get::<_, i64>(2)?).map_err(|_| corrupt("quantity"))?,
                 unit_price: AmountMinor::positive(row.get(3)?).map_err(|_| corrupt("price"))?,
             };
-            Ok((row.get(0)?, item))
+            let names = match (row.get(4)?, row.get(5)?, row.get(6)?) {
+                (Some(title), Some(variant_name), Some(sku)) => Some(ItemNames {
+                    title,
+                    variant_name,
+                    sku,
+                }),
+                _ => None,
+            };
+            Ok((row.get(0)?, (item, names)))
         },
     )?;
     Ok(numbered(rows, || corrupt("positions not 0, 1, 2…"))?)
@@ -614,18 +623,28 @@ fn put_refund_request(
     Ok(())
 }
 
-fn insert_items(conn: &Connection, order_id: OrderId, items: &[OrderItem]) -> Result<()> {
+fn insert_items(
+    conn: &Connection,
+    order_id: OrderId,
+    items: &[OrderItem],
+    names: &[ItemNames],
+) -> Result<()> {
     for (position, item) in items.iter().enumerate() {
+        let named = names.get(position);
         changed(
             conn,
-            "INSERT INTO order_items (order_id, position, variant_id, quantity, unit_price_minor)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO order_items (order_id, position, variant_id, quantity, unit_price_minor,
+                                      title, variant_name, sku)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 order_id.row(),
                 position as i64,
                 item.variant.row(),
                 item.quantity,
-                item.unit_price.get()
+                item.unit_price.get(),
+                named.map(|names| names.title.as_str()),
+                named.map(|names| names.variant_name.as_str()),
+                named.map(|names| names.sku.as_str())
             ],
         )?;
     }
@@ -932,7 +951,7 @@ impl Writes for WriteCtx<'_> {
             params_from_iter(state_values(order).into_iter().chain(placed)),
         )?;
         let order_id = OrderId::from_row(self.conn.last_insert_rowid());
-        insert_items(self.conn, order_id, &order.items)?;
+        insert_items(self.conn, order_id, &order.items, new.names)?;
         for index in 0..order.refund_requests.len() {
             put_refund_request(self.conn, order_id, order, index)?;
         }

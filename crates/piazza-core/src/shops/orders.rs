@@ -28,7 +28,8 @@ use piazza_domain::{
 use std::collections::HashMap;
 
 use super::{
-    Due, NewOrder, OrderSide, Shop, Shops, StoredOrder, Variant, is_staff, order_audience, shop_of,
+    Due, ItemNames, NewOrder, OrderSide, Shop, Shops, StoredOrder, Variant, is_staff,
+    order_audience, shop_of,
 };
 use crate::Core;
 use crate::accounts::page;
@@ -54,6 +55,16 @@ pub struct OrderLine {
     pub title: String,
     pub variant_name: String,
     pub sku: String,
+}
+
+impl OrderLine {
+    fn names(&self) -> ItemNames {
+        ItemNames {
+            title: self.title.clone(),
+            variant_name: self.variant_name.clone(),
+            sku: self.sku.clone(),
+        }
+    }
 }
 
 /// An order as its buyer or the shop's staff sees it.
@@ -119,12 +130,14 @@ pub fn place(
     let now = tx.now();
     let transition = order::place(items, now, policy).map_err(refused)?;
     apply_stock(tx, &transition)?;
+    let names: Vec<ItemNames> = lines.iter().map(OrderLine::names).collect();
     let order_id = tx.insert_order(&NewOrder {
         shop_id: shop.shop_id,
         buyer,
         currency: place.currency,
         shipping: &place.shipping,
         order: &transition.order,
+        names: &names,
     })?;
     let variants: Vec<VariantId> = place.items.iter().map(|(variant, _)| *variant).collect();
     tx.delete_cart_items(buyer, &variants)?;
@@ -138,6 +151,7 @@ pub fn place(
         currency: place.currency,
         shipping: place.shipping.clone(),
         order: transition.order,
+        names: names.into_iter().map(Some).collect(),
     };
     tell(tx, &stored, &shop, "placed", None)?;
     wallet::store_answer(tx, buyer, request, KeyAnswer::Order(order_id))?;
@@ -506,8 +520,9 @@ fn view_of(read: &mut dyn Read, stored: StoredOrder, shop: Shop) -> Result<Order
         .ok_or_else(|| Error::Corrupt("an order without its view".into()))
 }
 
-/// Orders with their lines' names (as they are now), the variants and
-/// products of every line read in one query each.
+/// Orders with their lines' names — as placed, or today's for an order
+/// placed before they were kept — the variants and products of every
+/// line read in one query each.
 fn views_of(
     read: &mut dyn Read,
     orders: Vec<StoredOrder>,
@@ -522,28 +537,41 @@ fn views_of(
         .into_iter()
         .map(|variant| (variant.variant_id, variant))
         .collect();
-    let product_ids: Vec<ProductId> = variants
-        .values()
-        .map(|variant| variant.product_id)
+    let unnamed: Vec<ProductId> = orders
+        .iter()
+        .flat_map(|stored| {
+            let named = |index: usize| matches!(stored.names.get(index), Some(Some(_)));
+            let items = stored.order.items.iter().enumerate();
+            items.filter(move |(index, _)| !named(*index))
+        })
+        .filter_map(|(_, item)| variants.get(&item.variant).map(|v| v.product_id))
         .collect();
     let titles: HashMap<ProductId, String> = read
-        .products(&product_ids)?
+        .products(&unnamed)?
         .into_iter()
         .map(|product| (product.product_id, product.title))
         .collect();
     let mut views = Vec::with_capacity(orders.len());
     for stored in orders {
         let mut lines = Vec::with_capacity(stored.order.items.len());
-        for item in &stored.order.items {
+        for (index, item) in stored.order.items.iter().enumerate() {
             let variant = variants.get(&item.variant).ok_or_else(|| {
                 Error::Corrupt(format!("{} without {}", stored.order_id, item.variant))
             })?;
+            let names = match stored.names.get(index) {
+                Some(Some(names)) => names.clone(),
+                _ => ItemNames {
+                    title: titles.get(&variant.product_id).cloned().unwrap_or_default(),
+                    variant_name: variant.name.clone(),
+                    sku: variant.sku.as_str().to_owned(),
+                },
+            };
             lines.push(OrderLine {
                 item: *item,
                 product_id: variant.product_id,
-                title: titles.get(&variant.product_id).cloned().unwrap_or_default(),
-                variant_name: variant.name.clone(),
-                sku: variant.sku.as_str().to_owned(),
+                title: names.title,
+                variant_name: names.variant_name,
+                sku: names.sku,
             });
         }
         let shop = shops.get(read, stored.shop_id)?;

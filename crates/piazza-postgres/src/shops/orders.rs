@@ -11,7 +11,7 @@
 //! as of its own start, which could miss a refund request the
 //! transaction it waited for added.
 
-use piazza_core::shops::{Due, NewOrder, OrderSide, StoredOrder};
+use piazza_core::shops::{Due, ItemNames, NewOrder, OrderSide, StoredOrder};
 use piazza_core::{Error, Result};
 use piazza_domain::money::{AMOUNT_MINOR_MAX, Currency};
 use piazza_domain::order::{
@@ -36,7 +36,8 @@ macro_rules! order_select {
                 o.released_minor, o.refunded_from_escrow_minor, o.refunded_from_settlement_minor,
                 o.shipping_address, o.conversation_id,
                 (SELECT json_agg(json_build_array(i.position, i.variant_id, i.quantity,
-                                                  i.unit_price_minor) ORDER BY i.position)::TEXT
+                                                  i.unit_price_minor, i.title, i.variant_name,
+                                                  i.sku) ORDER BY i.position)::TEXT
                  FROM order_items i WHERE i.order_id = o.id) AS items,
                 (SELECT json_agg(json_build_array(r.idx, r.amount_minor, r.reason, r.status,
                                                   r.requested_at, r.decided_at,
@@ -117,6 +118,14 @@ pub(super) fn insert(conn: &mut Conn, new: &NewOrder<'_>) -> Result<OrderId> {
     let variants: Vec<i64> = items.iter().map(|item| item.variant.row()).collect();
     let quantities: Vec<i64> = items.iter().map(|item| i64::from(item.quantity)).collect();
     let prices: Vec<i64> = items.iter().map(|item| item.unit_price.get()).collect();
+    let name = |of: fn(&ItemNames) -> &str| -> Vec<Option<&str>> {
+        (0..items.len())
+            .map(|position| new.names.get(position).map(of))
+            .collect()
+    };
+    let titles = name(|names| names.title.as_str());
+    let variant_names = name(|names| names.variant_name.as_str());
+    let skus = name(|names| names.sku.as_str());
     let (shop, buyer, total) = (new.shop_id.row(), new.buyer.row(), new.order.total.get());
     let (placed_at, pay_by) = (new.order.placed_at.unix_ms(), new.order.pay_by.unix_ms());
     let currency = new.currency.as_str();
@@ -132,6 +141,9 @@ pub(super) fn insert(conn: &mut Conn, new: &NewOrder<'_>) -> Result<OrderId> {
         &variants,
         &quantities,
         &prices,
+        &titles,
+        &variant_names,
+        &skus,
     ]);
     let row = conn.query_one(
         concat!(
@@ -144,10 +156,13 @@ pub(super) fn insert(conn: &mut Conn, new: &NewOrder<'_>) -> Result<OrderId> {
                  RETURNING id),
              items AS (
                  INSERT INTO order_items (order_id, position, variant_id, quantity,
-                                          unit_price_minor)
-                 SELECT placed.id, i.position - 1, i.variant_id, i.quantity, i.unit_price
-                 FROM placed, unnest($21::BIGINT[], $22::BIGINT[], $23::BIGINT[])
-                              WITH ORDINALITY AS i(variant_id, quantity, unit_price, position))
+                                          unit_price_minor, title, variant_name, sku)
+                 SELECT placed.id, i.position - 1, i.variant_id, i.quantity, i.unit_price,
+                        i.title, i.variant_name, i.sku
+                 FROM placed, unnest($21::BIGINT[], $22::BIGINT[], $23::BIGINT[],
+                                     $24::TEXT[], $25::TEXT[], $26::TEXT[])
+                              WITH ORDINALITY AS i(variant_id, quantity, unit_price, title,
+                                                   variant_name, sku, position))
              SELECT id FROM placed"
         ),
         &params,
@@ -231,8 +246,17 @@ pub(super) fn due_for_update(conn: &mut Conn, due: Due, limit: u32) -> Result<Ve
 }
 
 /// An item as [`order_select!`] aggregates it: position, variant,
-/// quantity, unit price.
-type ItemTuple = (i64, i64, i64, i64);
+/// quantity, unit price, and its names at placing (NULL for an order
+/// placed before they were kept).
+type ItemTuple = (
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 /// A refund request as [`order_select!`] aggregates it, in the table's
 /// column order.
@@ -244,6 +268,10 @@ fn order_from_row(row: &Row) -> Result<StoredOrder> {
     let broken = |what: Broken| corrupt(format!("{order_id}: {what}"));
     let currency: String = row.get("currency");
     let shipping: String = row.get("shipping_address");
+    let (items, names) = items_of(row.get("items"))
+        .map_err(broken)?
+        .into_iter()
+        .unzip();
     Ok(StoredOrder {
         order_id,
         shop_id: ShopId::from_row(row.get("shop_id")),
@@ -255,16 +283,17 @@ fn order_from_row(row: &Row) -> Result<StoredOrder> {
             .map_err(|_| broken(format!("currency {currency:?}")))?,
         shipping: serde_json::from_str(&shipping)
             .map_err(|error| broken(format!("shipping address: {error}")))?,
-        order: order_state(row).map_err(broken)?,
+        order: order_state(row, items).map_err(broken)?,
+        names,
     })
 }
 
 /// The state machine's [`Order`] of a row of [`order_select!`].
-fn order_state(row: &Row) -> std::result::Result<Order, Broken> {
+fn order_state(row: &Row, items: Vec<OrderItem>) -> std::result::Result<Order, Broken> {
     let status: String = row.get("status");
     Ok(Order {
         status: OrderStatus::parse(&status).ok_or_else(|| format!("status {status:?}"))?,
-        items: items_of(row.get("items"))?,
+        items,
         total: positive(row.get("total_minor"), "total")?,
         placed_at: time(row.get("placed_at")),
         pay_by: time(row.get("pay_by")),
@@ -329,8 +358,11 @@ fn cancellation_of(row: &Row) -> std::result::Result<Option<Cancellation>, Broke
     }
 }
 
-/// Items in position order, which must run 0, 1, 2, … with no gap.
-fn items_of(json: Option<String>) -> std::result::Result<Vec<OrderItem>, Broken> {
+/// Items in position order, which must run 0, 1, 2, … with no gap, each
+/// with its names at placing.
+type Items = Vec<(OrderItem, Option<ItemNames>)>;
+
+fn items_of(json: Option<String>) -> std::result::Result<Items, Broken> {
     let Some(json) = json else {
         return Ok(Vec::new());
     };
@@ -339,15 +371,25 @@ fn items_of(json: Option<String>) -> std::result::Result<Vec<OrderItem>, Broken>
     // One more than an order may hold is enough for `check_invariants` to
     // report it, without summing them all (as SQLite reads them).
     tuples.truncate(ORDER_ITEMS_MAX + 1);
-    let item = |(index, (position, variant, quantity, unit_price)): (usize, ItemTuple)| {
+    let item = |(index, tuple): (usize, ItemTuple)| {
+        let (position, variant, quantity, unit_price, title, variant_name, sku) = tuple;
         if usize::try_from(position) != Ok(index) {
             return Err(format!("item at position {position} where {index} belongs"));
         }
-        Ok(OrderItem {
+        let item = OrderItem {
             variant: VariantId::from_row(variant),
             quantity: u32::try_from(quantity).map_err(|_| format!("quantity {quantity}"))?,
             unit_price: positive(unit_price, "unit price")?,
-        })
+        };
+        let names = match (title, variant_name, sku) {
+            (Some(title), Some(variant_name), Some(sku)) => Some(ItemNames {
+                title,
+                variant_name,
+                sku,
+            }),
+            _ => None,
+        };
+        Ok((item, names))
     };
     tuples.into_iter().enumerate().map(item).collect()
 }

@@ -5,7 +5,7 @@
 //! are `tests/shops.rs`.
 
 use piazza_core::Error;
-use piazza_core::shops::{NewOrder, OrderSide, ProductQuery, Reads, StoredOrder};
+use piazza_core::shops::{ItemNames, NewOrder, OrderSide, ProductQuery, Reads, StoredOrder};
 use piazza_domain::money::{AmountMinor, Currency};
 use piazza_domain::order::{
     self, Order, OrderCommand, OrderItem, OrderPolicy, OrderStatus, Party, RefundReason, Shipment,
@@ -149,14 +149,27 @@ fn refund(minor: i64) -> OrderCommand {
 
 fn insert(conn: &mut Conn, shop: i64, buyer: i64, order: &Order) -> OrderId {
     let shipping = address();
+    let names = names_of(order);
     let new = NewOrder {
         shop_id: ShopId::from_row(shop),
         buyer: AccountId::from_row(buyer),
         currency: Currency::CNY,
         shipping: &shipping,
         order,
+        names: &names,
     };
     orders::insert(conn, &new).unwrap()
+}
+
+/// Names for each item, told apart by position.
+fn names_of(order: &Order) -> Vec<ItemNames> {
+    (0..order.items.len())
+        .map(|position| ItemNames {
+            title: format!("Tajarin «{position}»"),
+            variant_name: format!("{position}00 g"),
+            sku: format!("PASTA-{position}"),
+        })
+        .collect()
 }
 
 /// What `order` must read back as.
@@ -169,6 +182,7 @@ fn stored(id: OrderId, shop: i64, buyer: i64, order: &Order) -> StoredOrder {
         currency: Currency::CNY,
         shipping: address(),
         order: order.clone(),
+        names: names_of(order).into_iter().map(Some).collect(),
     }
 }
 

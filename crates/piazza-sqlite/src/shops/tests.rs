@@ -128,6 +128,7 @@ impl World {
                     currency: Currency::CNY,
                     shipping: &address(),
                     order: &order,
+                    names: &[],
                 })?)
             })
             .await

@@ -217,6 +217,24 @@ async fn an_order_goes_from_cart_to_escrow_to_the_shop() {
             user.username
         );
     }
+    // Renamed later, the product stays as it was bought on the order (as
+    // its price does), in the order and in both sides' lists.
+    owner
+        .client
+        .patch_product(
+            &product.product_id,
+            &piazza_api::PatchProduct {
+                title: Some("Tajarin al tartufo".into()),
+                ..piazza_api::PatchProduct::default()
+            },
+        )
+        .await
+        .unwrap();
+    let seen = buyer.client.order(&placed.order_id).await.unwrap();
+    assert_eq!(
+        (seen.items[0].title.as_str(), seen.items[0].sku.as_str()),
+        ("Tajarin", "PASTA-500")
+    );
     let listed = owner
         .client
         .orders(&OrderFilter {
@@ -227,6 +245,7 @@ async fn an_order_goes_from_cart_to_escrow_to_the_shop() {
         .unwrap();
     assert_eq!(listed.orders.len(), 1);
     assert_eq!(listed.orders[0].your_role, "shop");
+    assert_eq!(listed.orders[0].items[0].title, "Tajarin");
     checks_pass(&app);
 }
 

@@ -1,0 +1,9 @@
+-- Version 31: each order item keeps the product's title, the variant's
+-- name and its SKU as they were when the order was placed, so that an
+-- order shows what was bought whatever the shop renames later (as it
+-- keeps the price). An item of an order placed before this version has
+-- none (NULL) and shows today's names. The same columns as PostgreSQL's
+-- schema 18 (`admin migrate-store` copies them by name).
+ALTER TABLE order_items ADD COLUMN title TEXT;
+ALTER TABLE order_items ADD COLUMN variant_name TEXT;
+ALTER TABLE order_items ADD COLUMN sku TEXT;
