@@ -522,3 +522,24 @@ scenario('shops-order-chat', async (t) => {
   await expectVisible(page, card, "the order's card, back in the chat");
   t.screenshot(page);
 });
+
+/**
+ * My shops follow the account, not the browser: a shop opened elsewhere
+ * (through the API, as from another device) and one where the account is
+ * staff are listed in a browser that has never seen either.
+ */
+scenario('shops-new-device', async (t) => {
+  const owner = await apiUser('owner');
+  const helper = await apiUser('helper');
+  await apiBefriend(owner, helper);
+  const mine = `Opened Elsewhere ${run}`;
+  await call(owner.token, 'POST', '/shops', { handle: `elsewhere.${run}`.slice(0, 32), name: mine, description: 'Opened on a phone.' });
+  const theirs = await call(helper.token, 'POST', '/shops', { handle: `helped.${run}`.slice(0, 32), name: `Helped ${run}`, description: '' });
+  await call(helper.token, 'PUT', `/shops/${theirs.shop_id}/staff/${owner.account_id}`);
+  const page = await t.page({ viewport: PHONE });
+  await logInInBrowser(page, owner.username);
+  await page.evaluate(() => (location.hash = '#/shops'));
+  await expectText(page, '[data-testid=my-shops]', mine, 'the shop opened on another device');
+  await expectText(page, '[data-testid=my-shops]', `Helped ${run}`, 'the shop the account is staff of');
+  t.screenshot(page);
+});

@@ -33,7 +33,7 @@ pub use shops::{
     CartLine, CartView, CreateProduct, CreateShop, NewVariant, OrderConversation, OrderItemRequest,
     OrderItemView, OrderList, OrderView, PatchProduct, PatchVariant, PayOrder, PlaceOrder,
     ProductCreated, ProductList, ProductView, PutCartItem, RefundRequestView, RequestRefund,
-    ShipOrder, ShippingAddress, ShopCreated, ShopSummary, ShopView, VariantView,
+    ShipOrder, ShippingAddress, ShopCreated, ShopList, ShopSummary, ShopView, VariantView,
 };
 
 /// RFC 9457 problem details, as every error is answered.

@@ -59,6 +59,12 @@ pub struct ShopView {
     pub merchant_id: Option<String>,
 }
 
+/// `GET /api/v1/me/shops`: the shops you own or are staff of.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ShopList {
+    pub shops: Vec<ShopView>,
+}
+
 /// One variant to add with a product.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct NewVariant {

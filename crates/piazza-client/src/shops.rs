@@ -7,7 +7,8 @@
 use piazza_api::{
     CartView, CreateProduct, CreateShop, MessageContent, MessageSent, OrderConversation, OrderList,
     OrderView, PatchProduct, PatchVariant, PayOrder, PlaceOrder, ProductCreated, ProductList,
-    ProductView, PutCartItem, RequestRefund, ShipOrder, ShopCreated, ShopView, VariantView,
+    ProductView, PutCartItem, RequestRefund, ShipOrder, ShopCreated, ShopList, ShopView,
+    VariantView,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -35,6 +36,12 @@ pub struct OrderFilter {
 }
 
 impl Client {
+    /// `GET /api/v1/me/shops`: the shops this account owns or is staff of.
+    pub async fn my_shops(&self) -> Result<Vec<ShopView>, ClientError> {
+        let list: ShopList = decode(&send(self.request(Method::GET, "/api/v1/me/shops")).await?)?;
+        Ok(list.shops)
+    }
+
     /// `POST /api/v1/shops`: a shop this account owns.
     pub async fn create_shop(&self, shop: &CreateShop) -> Result<ShopCreated, ClientError> {
         decode(&send(self.request(Method::POST, "/api/v1/shops").json(shop)).await?)

@@ -242,6 +242,9 @@ pub enum Due {
 pub trait Reads {
     fn shop(&mut self, shop: ShopId) -> Result<Option<Shop>>;
     fn shop_by_handle(&mut self, handle: &Handle) -> Result<Option<Shop>>;
+    /// The shops `account` owns or is staff of, oldest first, at most
+    /// `limit`.
+    fn managed_shops(&mut self, account: AccountId, limit: usize) -> Result<Vec<Shop>>;
     fn is_shop_staff(&mut self, shop: ShopId, account: AccountId) -> Result<bool>;
     /// Its staff, by when they were named.
     fn shop_staff(&mut self, shop: ShopId) -> Result<Vec<AccountId>>;

@@ -14,6 +14,10 @@ pub use crate::channel::Handle;
 pub const SHOPS_PER_OWNER_MAX: usize = 20;
 /// Staff (besides its owner) one shop may name.
 pub const STAFF_PER_SHOP_MAX: usize = 50;
+/// Shops one account's "my shops" lists at most: those it owns and those
+/// it is staff of (staff roles are not capped per account; a list this
+/// long is someone's whole trade).
+pub const MANAGED_SHOPS_MAX: usize = 200;
 /// Products one shop may hold.
 pub const PRODUCTS_PER_SHOP_MAX: usize = 10_000;
 /// Variants one product may have.

@@ -168,6 +168,21 @@ impl Reads for Db<'_> {
         Ok(row.as_ref().map(shop_from_row))
     }
 
+    fn managed_shops(&mut self, account: AccountId, limit: usize) -> Result<Vec<Shop>> {
+        let rows = self.0.query(
+            concat!(
+                "SELECT ",
+                shop_columns!(),
+                " FROM shops
+                 WHERE id IN (SELECT id FROM shops WHERE owner_id = $1
+                              UNION SELECT shop_id FROM shop_staff WHERE account_id = $1)
+                 ORDER BY id LIMIT $2"
+            ),
+            &[&account.row(), &(limit as i64)],
+        )?;
+        Ok(rows.iter().map(shop_from_row).collect())
+    }
+
     fn is_shop_staff(&mut self, shop: ShopId, account: AccountId) -> Result<bool> {
         let row = self.0.query_opt(
             "SELECT 1 FROM shop_staff WHERE shop_id = $1 AND account_id = $2",

@@ -188,6 +188,16 @@ impl Reads for Db<'_> {
         load_shop(self.0, &sql, &handle.as_str())
     }
 
+    fn managed_shops(&mut self, account: AccountId, limit: usize) -> Result<Vec<Shop>> {
+        let sql = format!(
+            "SELECT {SHOP_COLUMNS} FROM shops
+             WHERE id IN (SELECT id FROM shops WHERE owner_id = ?1
+                          UNION SELECT shop_id FROM shop_staff WHERE account_id = ?1)
+             ORDER BY id LIMIT ?2"
+        );
+        all(self.0, &sql, params![account.row(), limit as i64], shop_of)
+    }
+
     fn is_shop_staff(&mut self, shop: ShopId, account: AccountId) -> Result<bool> {
         exists(
             self.0,

@@ -72,6 +72,21 @@ pub fn shop_view(read: &mut dyn Read, viewer: AccountId, shop: ShopId) -> Result
     })
 }
 
+/// The shops `account` owns or is staff of, each as it sees it, oldest
+/// first: what a new device shows as "my shops".
+pub fn my_shops(read: &mut dyn Read, account: AccountId) -> Result<Vec<ShopView>> {
+    let found = read.managed_shops(account, shop::MANAGED_SHOPS_MAX)?;
+    let mut views = Vec::with_capacity(found.len());
+    for shop in found {
+        views.push(ShopView {
+            staff: read.shop_staff(shop.shop_id)?,
+            shop,
+            manages: true,
+        });
+    }
+    Ok(views)
+}
+
 /// The owner names `member` staff of `shop` (`on`) or no longer. Staff is
 /// one of the owner's contacts, with no block either way; anyone else is
 /// `AccountNotFound`, as an id no account has.
@@ -373,6 +388,11 @@ impl Core {
 
     pub async fn shop_view(&self, viewer: AccountId, shop: ShopId) -> StoreResult<ShopView> {
         self.read(move |read| shop_view(read, viewer, shop)).await
+    }
+
+    /// See [`my_shops`].
+    pub async fn my_shops(&self, account: AccountId) -> StoreResult<Vec<ShopView>> {
+        self.read(move |read| my_shops(read, account)).await
     }
 
     /// The owner names `member` staff (`on`) or no longer; then, a step

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use piazza_api::{
     CartLine, CartView, CreateProduct, CreateShop, PatchProduct, PatchVariant, Problem,
-    ProductCreated, ProductList, ProductView, PutCartItem, ShopCreated, ShopSummary, ShopView,
-    VariantView,
+    ProductCreated, ProductList, ProductView, PutCartItem, ShopCreated, ShopList, ShopSummary,
+    ShopView, VariantView,
 };
 use piazza_core::shops::{
     self as rules, NewProduct, NewShop, NewVariant, ProductPatch, ProductQuery, StockChange,
@@ -33,6 +33,7 @@ pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(create))
         .routes(routes!(get_shop))
+        .routes(routes!(my_shops))
         .routes(routes!(add_staff, remove_staff))
         .routes(routes!(add_product))
         .routes(routes!(list_products))
@@ -178,21 +179,43 @@ pub async fn get_shop(
     Path(id): Path<String>,
 ) -> Result<Json<ShopView>, ApiError> {
     let view = app.store.shop_view(auth.account, shop_id(&id)?).await?;
-    let role = if view.shop.owner == auth.account {
+    Ok(Json(shop_view(&view, auth.account)))
+}
+
+/// The shops you own or are staff of, oldest first (at most 200): what a
+/// new device shows as your shops.
+#[utoipa::path(get, path = "/api/v1/me/shops", tag = "shops", security(("bearer" = [])),
+    responses(
+        (status = 200, body = ShopList),
+        (status = 401, body = Problem),
+    ))]
+pub async fn my_shops(State(app): State<App>, auth: Auth) -> Result<Json<ShopList>, ApiError> {
+    let views = app.store.my_shops(auth.account).await?;
+    Ok(Json(ShopList {
+        shops: views
+            .iter()
+            .map(|view| shop_view(view, auth.account))
+            .collect(),
+    }))
+}
+
+/// A shop as `viewer` sees it on the wire.
+fn shop_view(view: &piazza_core::shops::ShopView, viewer: AccountId) -> ShopView {
+    let role = if view.shop.owner == viewer {
         "owner"
     } else if view.manages {
         "staff"
     } else {
         "customer"
     };
-    Ok(Json(ShopView {
+    ShopView {
         shop: summary(&view.shop),
         owner: view.shop.owner.to_string(),
         created_at: view.shop.created_at.to_rfc3339(),
         your_role: role.to_owned(),
         staff: view.staff.iter().map(ToString::to_string).collect(),
         merchant_id: view.manages.then(|| view.shop.merchant.to_string()),
-    }))
+    }
 }
 
 async fn set_staff(

@@ -239,6 +239,7 @@ const ON_POSTGRES: &[&str] = &[
     "shop_pages::unknown_and_unlisted_are_404_and_only_a_shops_pictures_are_served",
     "shops::a_hundred_buyers_for_ten_units_make_exactly_ten_orders",
     "shops::a_shipped_order_is_confirmed_by_itself_after_the_delay",
+    "shops::my_shops_are_the_ones_i_own_or_staff_wherever_i_log_in",
     "shops::an_order_goes_from_cart_to_escrow_to_the_shop",
     "shops::an_unpaid_order_expires_releasing_its_stock_and_a_late_payment_moves_nothing",
     "shops::bad_shop_input_is_a_4xx_problem_and_changes_nothing",

@@ -874,3 +874,36 @@ async fn bad_shop_input_is_a_4xx_problem_and_changes_nothing() {
     assert_eq!((moved.available, moved.price_minor), (3, 1_300));
     checks_pass(&app);
 }
+
+#[tokio::test]
+async fn my_shops_are_the_ones_i_own_or_staff_wherever_i_log_in() {
+    let app = crate::wallet::sandbox().await;
+    let owner = app.signup("nonna").await;
+    let sal = app.signup("sal").await;
+    let bea = app.signup("bea").await;
+    let (shop, _) = open_shop(&owner, "nonna.pasta", 10).await;
+    befriend(&owner, &sal).await;
+    let staff = |on| owner.client.set_shop_staff(&shop, &sal.account_id, on);
+    staff(true).await.unwrap();
+    let roles = |views: Vec<piazza_api::ShopView>| -> Vec<(String, String)> {
+        views
+            .into_iter()
+            .map(|view| (view.shop.shop_id, view.your_role))
+            .collect()
+    };
+    let mine = owner.client.my_shops().await.unwrap();
+    assert_eq!(mine[0].staff, [sal.account_id.clone()]);
+    assert_eq!(roles(mine), [(shop.clone(), "owner".to_owned())]);
+    let theirs = sal.client.my_shops().await.unwrap();
+    assert_eq!(roles(theirs), [(shop.clone(), "staff".to_owned())]);
+    assert!(
+        bea.client.my_shops().await.unwrap().is_empty(),
+        "a customer's"
+    );
+    staff(false).await.unwrap();
+    assert!(
+        sal.client.my_shops().await.unwrap().is_empty(),
+        "no longer staff"
+    );
+    app.shut_down().await;
+}

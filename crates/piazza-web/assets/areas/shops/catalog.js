@@ -76,19 +76,14 @@ function myShops(session, error) {
     list,
     h('a', { class: 'button', href: '#/shops/new', 'data-testid': 'open-shop' }, icon('plus'), h('span', {}, t('shops.open_shop'))),
   );
-  const fill = async () => {
-    const views = await Promise.all(shops.shopIds().map((shopId) => shops.shop(shopId).catch(() => null)));
-    const mine = views.filter((view) => view && view.your_role !== 'customer');
-    for (const view of views) if (view?.your_role === 'customer') shops.forgetShop(view.shop.shop_id);
-    replace(list, mine.map((view) => myShopRow(session, view)));
-    list.hidden = !mine.length;
-  };
   list.hidden = true;
-  // Orders of shops I run name them: a browser new to the account learns them there.
+  // From the server: a browser new to the account shows them at once.
   shops
-    .orderPage({ role: 'shop', limit: 50 })
-    .then((page) => page.orders.forEach((order) => shops.rememberShop(order.shop.shop_id)), () => {})
-    .then(fill)
+    .myShops()
+    .then((mine) => {
+      replace(list, mine.map((view) => myShopRow(session, view)));
+      list.hidden = !mine.length;
+    })
     .catch((failure) => (error.textContent = shopProblem(failure)));
   return section;
 }
@@ -178,7 +173,6 @@ export function shopView(ctx) {
   });
   shops.shop(shopId).then(
     (view) => {
-      if (view.your_role !== 'customer') shops.rememberShop(shopId);
       replace(heading, shopHeading(session, view));
       products.reload();
     },

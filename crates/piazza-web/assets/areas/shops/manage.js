@@ -122,11 +122,9 @@ export function manageView(ctx) {
   shops.shop(shopId).then(
     (view) => {
       if (view.your_role === 'customer') {
-        shops.forgetShop(shopId);
         error.textContent = t('shops.error.not_shop_staff');
         return;
       }
-      shops.rememberShop(shopId);
       const orders = ordersList(ctx, { role: 'shop', shopId, error });
       replace(
         page,

@@ -1,12 +1,10 @@
 // The shops of one account: the calls of shops, products, the cart and
-// orders (docs/api.md, "Shops and orders"), the shops this browser knows
-// the account runs, the cart's count for the Cart button, and every
+// orders (docs/api.md, "Shops and orders"), the shops the account runs
+// (`GET /me/shops`), the cart's count for the Cart button, and every
 // `order.updated` of the account's log handed to the views as 'order'.
 
 import { MoneyAction } from '../wallet/money.js';
 
-/** Shops remembered per account in this browser (there is no list call). */
-const SHOPS_MAX = 20;
 /** Products and orders a page asks for at once (the server's page cap is 50). */
 export const PAGE_LEN = 20;
 /** Products kept for their pictures and titles (the cart's lines name none). */
@@ -47,9 +45,7 @@ export class ShopsState extends EventTarget {
   }
 
   async createShop(body) {
-    const created = await this.api.post('/shops', body);
-    this.rememberShop(created.shop_id);
-    return created;
+    return this.api.post('/shops', body);
   }
 
   /** `{products, next_cursor}`: listed ones matching `q`, or a shop's (all of them for its staff). */
@@ -223,27 +219,9 @@ export class ShopsState extends EventTarget {
 
   // ------------------------------------------------- shops kept in this browser
 
-  get shopsKey() {
-    return `piazza.shops.${this.session.me}`;
-  }
-
-  shopIds() {
-    try {
-      const list = JSON.parse(localStorage.getItem(this.shopsKey) ?? '[]');
-      return Array.isArray(list) ? list.filter((s) => typeof s === 'string') : [];
-    } catch {
-      return [];
-    }
-  }
-
-  rememberShop(shopId) {
-    const list = this.shopIds();
-    if (list[0] === shopId) return;
-    localStorage.setItem(this.shopsKey, JSON.stringify([shopId, ...list.filter((s) => s !== shopId)].slice(0, SHOPS_MAX)));
-  }
-
-  forgetShop(shopId) {
-    localStorage.setItem(this.shopsKey, JSON.stringify(this.shopIds().filter((s) => s !== shopId)));
+  /** The shops I own or am staff of, oldest first, as the server keeps them. */
+  async myShops() {
+    return (await this.api.get('/me/shops')).shops;
   }
 
   get addressKey() {
@@ -274,8 +252,6 @@ export class ShopsState extends EventTarget {
 
   apply(event) {
     if (event?.type !== 'order.updated') return;
-    // An order of a shop I run tells this browser about the shop.
-    if (event.buyer !== this.session.me) this.rememberShop(event.shop_id);
     this.dispatchEvent(new CustomEvent('order', { detail: event }));
   }
 }
