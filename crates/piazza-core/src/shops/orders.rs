@@ -10,6 +10,8 @@
 //! before a PIN is looked at), then for a payment the PIN, then the
 //! effects.
 
+use std::collections::HashMap;
+
 use piazza_domain::event::{Event, OrderEvent};
 use piazza_domain::ledger::LedgerAccountRef;
 use piazza_domain::money::AmountMinor;
@@ -24,8 +26,6 @@ use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, MessageText, OrderId, ProductId, Rejection, ShopId,
     Timestamp, VariantId,
 };
-
-use std::collections::HashMap;
 
 use super::{
     Due, ItemNames, NewOrder, OrderSide, Shop, Shops, StoredOrder, Variant, is_staff,

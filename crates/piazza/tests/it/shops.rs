@@ -892,7 +892,7 @@ async fn my_shops_are_the_ones_i_own_or_staff_wherever_i_log_in() {
             .collect()
     };
     let mine = owner.client.my_shops().await.unwrap();
-    assert_eq!(mine[0].staff, [sal.account_id.clone()]);
+    assert_eq!(mine[0].staff, std::slice::from_ref(&sal.account_id));
     assert_eq!(roles(mine), [(shop.clone(), "owner".to_owned())]);
     let theirs = sal.client.my_shops().await.unwrap();
     assert_eq!(roles(theirs), [(shop.clone(), "staff".to_owned())]);
