@@ -402,6 +402,32 @@ fn shop_of(read: &mut dyn Read, shop: ShopId) -> Result<Shop> {
     Ok(read.shop(shop)?.ok_or(Rejection::ShopNotFound)?)
 }
 
+/// The variants of `ids` that exist, by id, in one read (none for no
+/// ids).
+fn variants_by_id(
+    read: &mut dyn Read,
+    ids: &[VariantId],
+) -> Result<std::collections::HashMap<VariantId, Variant>> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let found = read.variants(ids)?;
+    Ok(found.into_iter().map(|v| (v.variant_id, v)).collect())
+}
+
+/// The products of `ids` that exist, by id, in one read (none for no
+/// ids).
+fn products_by_id(
+    read: &mut dyn Read,
+    ids: &[ProductId],
+) -> Result<std::collections::HashMap<ProductId, Product>> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let found = read.products(ids)?;
+    Ok(found.into_iter().map(|p| (p.product_id, p)).collect())
+}
+
 /// Shops read once each however many rows of a page name them.
 #[derive(Default)]
 struct Shops(std::collections::HashMap<ShopId, Shop>);

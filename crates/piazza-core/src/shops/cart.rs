@@ -7,8 +7,6 @@ use piazza_domain::shop;
 use piazza_domain::store::StoreResult;
 use piazza_domain::{AccountId, Rejection, VariantId};
 
-use std::collections::HashMap;
-
 use super::{CartItem, Product, Shop, Shops, Variant};
 use crate::Core;
 use crate::engine::{Read, Result, Tx};
@@ -83,20 +81,12 @@ pub fn put_item(
 pub fn cart(read: &mut dyn Read, account: AccountId) -> Result<CartView> {
     let items = read.cart_items(account)?;
     let ids: Vec<VariantId> = items.iter().map(|item| item.variant_id).collect();
-    let variants: HashMap<VariantId, Variant> = read
-        .variants(&ids)?
-        .into_iter()
-        .map(|variant| (variant.variant_id, variant))
-        .collect();
+    let variants = super::variants_by_id(read, &ids)?;
     let product_ids: Vec<_> = variants
         .values()
         .map(|variant| variant.product_id)
         .collect();
-    let products: HashMap<_, Product> = read
-        .products(&product_ids)?
-        .into_iter()
-        .map(|product| (product.product_id, product))
-        .collect();
+    let products = super::products_by_id(read, &product_ids)?;
     let mut shops = Shops::default();
     let mut lines = Vec::with_capacity(items.len());
     for item in items {

@@ -28,7 +28,7 @@ use piazza_domain::{
 };
 
 use super::{
-    Due, ItemNames, NewOrder, OrderSide, Shop, Shops, StoredOrder, Variant, is_staff,
+    Due, ItemNames, NewOrder, OrderSide, Shop, Shops, StoredOrder, is_staff,
     order_audience, shop_of,
 };
 use crate::Core;
@@ -220,19 +220,27 @@ fn open_conversation(
 
 /// Each item at its variant's price now, with the names it is shown
 /// with: a variant of this shop whose product is listed (an unlisted
-/// one is `VariantNotFound`, another shop's `VariantUnavailable`).
+/// one is `VariantNotFound`, another shop's `VariantUnavailable`). The
+/// variants and their products are read in one call each, so an order
+/// of many lines costs the engine no more round trips than one of one.
 fn priced_lines(
     read: &mut dyn Read,
     shop: &Shop,
     asked: &[(VariantId, u32)],
 ) -> Result<Vec<OrderLine>> {
+    let ids: Vec<VariantId> = asked.iter().map(|(variant, _)| *variant).collect();
+    let variants = super::variants_by_id(read, &ids)?;
+    let product_ids: Vec<ProductId> = variants.values().map(|found| found.product_id).collect();
+    let products = super::products_by_id(read, &product_ids)?;
     let mut lines = Vec::with_capacity(asked.len());
     for &(variant, quantity) in asked {
-        let found = read.variant(variant)?.ok_or(Rejection::VariantNotFound)?;
-        let product = read.product(found.product_id)?;
+        let found = variants.get(&variant).ok_or(Rejection::VariantNotFound)?;
         // An unlisted product's variants are its shop's staff's only: to
         // anyone else they answer as an id no variant has.
-        let Some(product) = product.filter(|product| product.listed) else {
+        let Some(product) = products
+            .get(&found.product_id)
+            .filter(|product| product.listed)
+        else {
             return Err(Rejection::VariantNotFound.into());
         };
         if found.shop_id != shop.shop_id {
@@ -245,8 +253,8 @@ fn priced_lines(
                 unit_price: found.price,
             },
             product_id: found.product_id,
-            title: product.title,
-            variant_name: found.name,
+            title: product.title.clone(),
+            variant_name: found.name.clone(),
             sku: found.sku.as_str().to_owned(),
         });
     }
@@ -532,11 +540,7 @@ fn views_of(
         .iter()
         .flat_map(|stored| stored.order.items.iter().map(|item| item.variant))
         .collect();
-    let variants: HashMap<VariantId, Variant> = read
-        .variants(&ids)?
-        .into_iter()
-        .map(|variant| (variant.variant_id, variant))
-        .collect();
+    let variants = super::variants_by_id(read, &ids)?;
     let unnamed: Vec<ProductId> = orders
         .iter()
         .flat_map(|stored| {
@@ -546,10 +550,9 @@ fn views_of(
         })
         .filter_map(|(_, item)| variants.get(&item.variant).map(|v| v.product_id))
         .collect();
-    let titles: HashMap<ProductId, String> = read
-        .products(&unnamed)?
+    let titles: HashMap<ProductId, String> = super::products_by_id(read, &unnamed)?
         .into_iter()
-        .map(|product| (product.product_id, product.title))
+        .map(|(id, product)| (id, product.title))
         .collect();
     let mut views = Vec::with_capacity(orders.len());
     for stored in orders {
