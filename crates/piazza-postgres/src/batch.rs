@@ -39,6 +39,7 @@ mod fetch;
 mod flush;
 mod pay;
 mod red_packets;
+mod shops;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -53,6 +54,7 @@ use piazza_domain::{AccountId, LogSeq, MessageId, Seq, Timestamp};
 use crate::conn::Conn;
 
 pub(crate) use flush::flush;
+pub(crate) use shops::{OrderRow, ShopRow, VariantRow};
 
 /// How the running job meets a miss or a statement of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +138,14 @@ pub(crate) struct Cache {
     /// Whether (device, token hash) is a live session: a remembered
     /// session checked again (`piazza_core::accounts::Caller`).
     pub sessions: HashMap<(i64, [u8; 32]), bool>,
+    /// Shops with their staff (not locked).
+    pub shops: HashMap<i64, Option<ShopRow>>,
+    /// Variants, locked.
+    pub variants: HashMap<i64, Option<VariantRow>>,
+    /// Products (not locked).
+    pub products: HashMap<i64, Option<piazza_core::shops::Product>>,
+    /// Orders, locked (or placed by this batch).
+    pub orders: HashMap<i64, Option<OrderRow>>,
     /// Ids at hand (kept across batches: they are the identities', not
     /// the transaction's).
     pub ids: Ids,
@@ -207,6 +217,8 @@ pub(crate) struct Pending {
     pub entries: Vec<NewEntryRow>,
     pub pay: pay::PendingPay,
     pub claims: Vec<red_packets::NewClaim>,
+    /// Cart lines to delete: (account, variant).
+    pub carts: Vec<(i64, i64)>,
 }
 
 /// What the batch's jobs asked for and the cache did not hold.
@@ -225,6 +237,10 @@ pub(crate) struct Misses {
     pub ledger: HashSet<LedgerAccountRef>,
     pub packets: HashSet<i64>,
     pub sessions: HashSet<(i64, [u8; 32])>,
+    pub shops: HashSet<i64>,
+    pub variants: HashSet<i64>,
+    pub products: HashSet<i64>,
+    pub orders: HashSet<i64>,
     /// The job runs a statement of its own: run it again direct.
     pub direct: bool,
 }
@@ -244,6 +260,10 @@ impl Misses {
             && self.ledger.is_empty()
             && self.packets.is_empty()
             && self.sessions.is_empty()
+            && self.shops.is_empty()
+            && self.variants.is_empty()
+            && self.products.is_empty()
+            && self.orders.is_empty()
     }
 }
 
@@ -255,6 +275,7 @@ pub(crate) struct Mark {
     entries: usize,
     pay: pay::PayMark,
     claims: usize,
+    carts: usize,
 }
 
 type Undo = Box<dyn FnOnce(&mut Cache) + Send>;
@@ -316,6 +337,7 @@ impl Batch {
             entries: self.pending.entries.len(),
             pay: self.pending.pay.mark(),
             claims: self.pending.claims.len(),
+            carts: self.pending.carts.len(),
         }
     }
 
@@ -329,6 +351,7 @@ impl Batch {
         self.pending.entries.truncate(mark.entries);
         self.pending.pay.truncate(mark.pay);
         self.pending.claims.truncate(mark.claims);
+        self.pending.carts.truncate(mark.carts);
     }
 
     /// A statement of the job's own is about to run (after a flush): from
@@ -336,6 +359,7 @@ impl Batch {
     pub fn flushed(&mut self) {
         debug_assert!(self.pending.messages.is_empty() && self.pending.entries.is_empty());
         debug_assert!(self.pending.pay.is_empty() && self.pending.claims.is_empty());
+        debug_assert!(self.pending.carts.is_empty());
         for conversation in self.cache.conversations.values_mut() {
             conversation.last_seq.stored = conversation.last_seq.now;
         }
@@ -351,6 +375,13 @@ impl Batch {
         }
         for row in self.cache.packets.values_mut().flatten() {
             row.stored = red_packets::PacketRow::pot(row);
+        }
+        for row in self.cache.variants.values_mut().flatten() {
+            row.stored = row.stock();
+        }
+        for row in self.cache.orders.values_mut().flatten() {
+            row.new = false;
+            row.dirty = false;
         }
     }
 
@@ -446,6 +477,7 @@ pub(crate) enum IdTable {
     Transfers,
     LedgerTransactions,
     LedgerAccounts,
+    Orders,
 }
 
 impl IdTable {
@@ -455,6 +487,7 @@ impl IdTable {
             IdTable::Transfers => "transfers",
             IdTable::LedgerTransactions => "ledger_transactions",
             IdTable::LedgerAccounts => "ledger_accounts",
+            IdTable::Orders => "orders",
         }
     }
 }

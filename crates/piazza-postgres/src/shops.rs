@@ -1,5 +1,8 @@
-//! Shops: the SQL behind `piazza_core::shops`. None of it is on the
-//! batch's fast path: every statement runs the job direct (`conn.rs`).
+//! Shops: the SQL behind `piazza_core::shops`. On a writer, what placing
+//! and moving an order reads and writes — the shop and its staff, the
+//! variants and their products, the order, its stock moves, the cart
+//! lines it empties — goes through the batch (`batch/shops.rs`); every
+//! other statement runs its job direct (`conn.rs`).
 //!
 //! Stock is never oversold, whatever the number of writers and processes:
 //! every change of a variant's counts is one conditional `UPDATE` of its
@@ -22,7 +25,7 @@
 //!
 //! Orders' rows, read and written, are `orders.rs`'s.
 
-mod orders;
+pub(crate) mod orders;
 #[cfg(test)]
 mod tests;
 
@@ -67,6 +70,8 @@ macro_rules! variant_columns {
     };
 }
 
+pub(crate) use {product_columns, shop_columns, variant_columns};
+
 /// A product's filters after its shop's, `$1` … `$4`: below `before`,
 /// listed only when asked, holding the needle's pattern (NULL: any),
 /// newest first, at most `limit`. SQLite's lower() folds ASCII letters
@@ -94,7 +99,7 @@ fn positive(minor: i64, what: &str) -> std::result::Result<AmountMinor, Broken> 
     AmountMinor::positive(minor).map_err(|_| format!("{what} {minor}"))
 }
 
-fn shop_from_row(row: &Row) -> Shop {
+pub(crate) fn shop_from_row(row: &Row) -> Shop {
     Shop {
         shop_id: ShopId::from_row(row.get(0)),
         owner: AccountId::from_row(row.get(1)),
@@ -107,7 +112,7 @@ fn shop_from_row(row: &Row) -> Shop {
     }
 }
 
-fn product_from_row(row: &Row) -> Product {
+pub(crate) fn product_from_row(row: &Row) -> Product {
     let media: Vec<i64> = row.get(7);
     Product {
         product_id: ProductId::from_row(row.get(0)),
@@ -121,7 +126,7 @@ fn product_from_row(row: &Row) -> Product {
     }
 }
 
-fn variant_from_row(row: &Row) -> Result<Variant> {
+pub(crate) fn variant_from_row(row: &Row) -> Result<Variant> {
     let variant_id = VariantId::from_row(row.get(0));
     let price = row.get(5);
     Ok(Variant {
@@ -153,6 +158,9 @@ fn cart_item_from_row(row: &Row) -> Result<CartItem> {
 
 impl Reads for Db<'_> {
     fn shop(&mut self, shop: ShopId) -> Result<Option<Shop>> {
+        if self.0.batch.is_some() {
+            return self.0.shop_cached(shop);
+        }
         let row = self.0.query_opt(
             concat!("SELECT ", shop_columns!(), " FROM shops WHERE id = $1"),
             &[&shop.row()],
@@ -184,6 +192,9 @@ impl Reads for Db<'_> {
     }
 
     fn is_shop_staff(&mut self, shop: ShopId, account: AccountId) -> Result<bool> {
+        if self.0.batch.is_some() {
+            return Ok(self.0.staff_cached(shop)?.contains(&account));
+        }
         let row = self.0.query_opt(
             "SELECT 1 FROM shop_staff WHERE shop_id = $1 AND account_id = $2",
             &[&shop.row(), &account.row()],
@@ -192,6 +203,9 @@ impl Reads for Db<'_> {
     }
 
     fn shop_staff(&mut self, shop: ShopId) -> Result<Vec<AccountId>> {
+        if self.0.batch.is_some() {
+            return self.0.staff_cached(shop);
+        }
         let rows = self.0.query(
             "SELECT account_id FROM shop_staff WHERE shop_id = $1 ORDER BY added_at, account_id",
             &[&shop.row()],
@@ -203,6 +217,9 @@ impl Reads for Db<'_> {
     }
 
     fn product(&mut self, product: ProductId) -> Result<Option<Product>> {
+        if self.0.batch.is_some() {
+            return Ok(self.0.products_cached(&[product.row()])?.pop());
+        }
         let row = self.0.query_opt(
             concat!(
                 "SELECT ",
@@ -227,7 +244,11 @@ impl Reads for Db<'_> {
         rows.iter().map(variant_from_row).collect()
     }
 
+    /// On a writer, locked: a variant a job reads is one it may move.
     fn variants(&mut self, variants: &[VariantId]) -> Result<Vec<Variant>> {
+        if self.0.batch.is_some() {
+            return self.0.variants_cached(variants);
+        }
         let ids: Vec<i64> = variants.iter().map(|variant| variant.row()).collect();
         let rows = self.0.query(
             concat!(
@@ -242,6 +263,9 @@ impl Reads for Db<'_> {
 
     fn products(&mut self, products: &[ProductId]) -> Result<Vec<Product>> {
         let ids: Vec<i64> = products.iter().map(|product| product.row()).collect();
+        if self.0.batch.is_some() {
+            return self.0.products_cached(&ids);
+        }
         let rows = self.0.query(
             concat!(
                 "SELECT ",
@@ -253,7 +277,11 @@ impl Reads for Db<'_> {
         Ok(rows.iter().map(product_from_row).collect())
     }
 
+    /// On a writer, locked: a variant a job reads is one it may move.
     fn variant(&mut self, variant: VariantId) -> Result<Option<Variant>> {
+        if self.0.batch.is_some() {
+            return self.0.variant_cached(variant);
+        }
         let row = self.0.query_opt(
             concat!(
                 "SELECT ",
@@ -305,6 +333,11 @@ impl Reads for Db<'_> {
     }
 
     fn order(&mut self, order: OrderId) -> Result<Option<StoredOrder>> {
+        if self.0.batch.is_some()
+            && let Some(cached) = self.0.order_if_cached(order)
+        {
+            return Ok(Some(cached));
+        }
         orders::order(self.0, order)
     }
 
@@ -561,6 +594,9 @@ impl Writes for PgTx<'_> {
                  WHERE id = $1 AND reserved >= $2"
             }
         };
+        if self.conn().batch.is_some() {
+            return self.conn().move_stock_cached(stock);
+        }
         let quantity = i64::from(stock.quantity);
         let changed = self
             .conn()
@@ -596,6 +632,10 @@ impl Writes for PgTx<'_> {
         if variants.is_empty() {
             return Ok(());
         }
+        if self.conn().batch.is_some() {
+            self.conn().delete_cart_cached(account, variants);
+            return Ok(());
+        }
         let variants: Vec<i64> = variants.iter().map(|variant| variant.row()).collect();
         self.conn().execute(
             "DELETE FROM cart_items WHERE account_id = $1 AND variant_id = ANY($2)",
@@ -614,10 +654,16 @@ impl Writes for PgTx<'_> {
     }
 
     fn insert_order(&mut self, new: &NewOrder<'_>) -> Result<OrderId> {
+        if self.conn().batch.is_some() {
+            return self.conn().insert_order_cached(new);
+        }
         orders::insert(self.conn(), new)
     }
 
     fn order_for_update(&mut self, order: OrderId) -> Result<Option<StoredOrder>> {
+        if self.conn().batch.is_some() {
+            return self.conn().order_locked(order);
+        }
         orders::for_update(self.conn(), order)
     }
 
@@ -627,6 +673,11 @@ impl Writes for PgTx<'_> {
         state: &Order,
         refunds: &[RefundRequestIndex],
     ) -> Result<()> {
+        // Refund requests are rare: their rows are written by a statement
+        // of the job's own, after the flush.
+        if self.conn().batch.is_some() && refunds.is_empty() {
+            return self.conn().save_order_cached(order, state);
+        }
         orders::save(self.conn(), order, state, refunds)
     }
 

@@ -56,6 +56,18 @@ pub(super) fn all(conn: &mut Conn, misses: Misses) -> Result<()> {
     if !misses.packets.is_empty() {
         super::red_packets::fetch_packets(conn, misses.packets)?;
     }
+    if !misses.shops.is_empty() {
+        super::shops::fetch_shops(conn, misses.shops)?;
+    }
+    if !misses.variants.is_empty() {
+        super::shops::fetch_variants(conn, misses.variants)?;
+    }
+    if !misses.products.is_empty() {
+        super::shops::fetch_products(conn, misses.products)?;
+    }
+    if !misses.orders.is_empty() {
+        super::shops::fetch_orders(conn, misses.orders)?;
+    }
 
     Ok(())
 }

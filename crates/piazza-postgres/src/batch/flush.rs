@@ -59,13 +59,15 @@ struct Columns {
 
 /// Writes the pending rows and the dirty values, if any: chat's and the
 /// logs' in one statement, Pay's in another (`pay.rs`), red-packet
-/// claims' in a third (`red_packets.rs`).
+/// claims' in a third (`red_packets.rs`), orders' in a fourth
+/// (`shops.rs`).
 pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
     let started = std::time::Instant::now();
     flush_chat(conn)?;
     let chat = started.elapsed();
     super::pay::flush(conn)?;
     super::red_packets::flush(conn)?;
+    super::shops::flush(conn)?;
     tracing::trace!(
         chat_us = chat.as_micros() as u64,
         pay_us = (started.elapsed() - chat).as_micros() as u64,

@@ -48,6 +48,8 @@ macro_rules! order_select {
     };
 }
 
+pub(crate) use order_select;
+
 /// The columns of `orders` that an order's moves change, in the order
 /// [`OrderColumns::params`] gives them.
 macro_rules! order_state_columns {
@@ -263,7 +265,7 @@ type ItemTuple = (
 type RefundTuple = (i64, i64, String, String, i64, Option<i64>, i64, i64);
 
 /// A row of [`order_select!`] as the order it stores.
-fn order_from_row(row: &Row) -> Result<StoredOrder> {
+pub(crate) fn order_from_row(row: &Row) -> Result<StoredOrder> {
     let order_id = OrderId::from_row(row.get("id"));
     let broken = |what: Broken| corrupt(format!("{order_id}: {what}"));
     let currency: String = row.get("currency");
@@ -455,7 +457,7 @@ pub(crate) fn rebuilt_after(
 
 /// `stored`, if the state machine could have made it: an order about to
 /// be moved must be one (`Order::check_invariants`).
-fn sound(stored: StoredOrder) -> Result<StoredOrder> {
+pub(crate) fn sound(stored: StoredOrder) -> Result<StoredOrder> {
     let violations = stored.order.check_invariants();
     if violations.is_empty() {
         return Ok(stored);
@@ -469,22 +471,22 @@ fn sound(stored: StoredOrder) -> Result<StoredOrder> {
 }
 
 /// The state columns of `orders` for `order`, as written.
-struct OrderColumns<'a> {
-    order: &'a Order,
-    status: &'static str,
-    paid_at: Option<i64>,
-    shipped_at: Option<i64>,
-    carrier: Option<&'a str>,
-    tracking: Option<&'a str>,
-    completed_at: Option<i64>,
-    confirmed_by: Option<&'static str>,
-    cancelled_at: Option<i64>,
-    cancelled_by: Option<&'static str>,
-    cancel_refund_minor: Option<i64>,
+pub(crate) struct OrderColumns<'a> {
+    pub(crate) order: &'a Order,
+    pub(crate) status: &'static str,
+    pub(crate) paid_at: Option<i64>,
+    pub(crate) shipped_at: Option<i64>,
+    pub(crate) carrier: Option<&'a str>,
+    pub(crate) tracking: Option<&'a str>,
+    pub(crate) completed_at: Option<i64>,
+    pub(crate) confirmed_by: Option<&'static str>,
+    pub(crate) cancelled_at: Option<i64>,
+    pub(crate) cancelled_by: Option<&'static str>,
+    pub(crate) cancel_refund_minor: Option<i64>,
 }
 
 impl<'a> OrderColumns<'a> {
-    fn of(order: &'a Order) -> OrderColumns<'a> {
+    pub(crate) fn of(order: &'a Order) -> OrderColumns<'a> {
         let shipment = order.shipment.as_ref();
         OrderColumns {
             order,
