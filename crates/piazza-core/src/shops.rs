@@ -263,6 +263,9 @@ pub trait Reads {
     /// `account`'s cart, in the order lines were added.
     fn cart_items(&mut self, account: AccountId) -> Result<Vec<CartItem>>;
     fn order(&mut self, order: OrderId) -> Result<Option<StoredOrder>>;
+    /// The shop `order` was placed with, read alone (for the writer lane
+    /// its moves go to).
+    fn order_shop(&mut self, order: OrderId) -> Result<Option<ShopId>>;
     /// Orders of `side`, in `status` when given, below `before`, newest
     /// first, at most `limit`.
     fn orders(

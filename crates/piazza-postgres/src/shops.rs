@@ -332,6 +332,13 @@ impl Reads for Db<'_> {
         rows.iter().map(cart_item_from_row).collect()
     }
 
+    fn order_shop(&mut self, order: OrderId) -> Result<Option<ShopId>> {
+        let row = self
+            .0
+            .query_opt("SELECT shop_id FROM orders WHERE id = $1", &[&order.row()])?;
+        Ok(row.map(|row| ShopId::from_row(row.get(0))))
+    }
+
     fn order(&mut self, order: OrderId) -> Result<Option<StoredOrder>> {
         if self.0.batch.is_some()
             && let Some(cached) = self.0.order_if_cached(order)

@@ -294,6 +294,15 @@ impl Reads for Db<'_> {
         load_order(self.0, order)
     }
 
+    fn order_shop(&mut self, order: OrderId) -> Result<Option<ShopId>> {
+        one(
+            self.0,
+            "SELECT shop_id FROM orders WHERE id = ?1",
+            [order.row()],
+            |row| Ok(ShopId::from_row(row.get(0)?)),
+        )
+    }
+
     fn orders(
         &mut self,
         side: OrderSide,

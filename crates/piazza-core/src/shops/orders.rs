@@ -674,7 +674,7 @@ impl Core {
             return Ok(Lane::Any);
         }
         let shop = self
-            .read(move |read| Ok(read.order(order)?.map(|stored| stored.shop_id)))
+            .read(move |read| read.order_shop(order))
             .await?;
         Ok(shop.map_or(Lane::Any, Lane::shop))
     }

@@ -27,8 +27,8 @@ use piazza_api::{
 
 pub use events::{accounts_named, event_line};
 pub use shops::{
-    OrderMove, cart_lines, order_line, order_lines, order_moved, product_lines, shop_label,
-    shop_lines, variant_line,
+    OrderMove, cart_lines, my_shop_line, order_line, order_lines, order_moved, product_lines,
+    shop_label, shop_lines, variant_line,
 };
 
 use super::money::{format_minor, minor_digits};

@@ -37,6 +37,8 @@ pub enum ShopCommand {
         #[arg(long)]
         description: Option<String>,
     },
+    /// The shops you own or are staff of, wherever you log in
+    List,
     /// Show a shop: who owns it, its public page, and (to its owner and
     /// staff) its staff and merchant
     Show {
@@ -398,6 +400,15 @@ pub(super) async fn shop(cli: &Cli, command: ShopCommand) -> anyhow::Result<()> 
                 session.saved.server,
                 view.shop.url
             );
+        }
+        ShopCommand::List => {
+            let shops = client.my_shops().await.map_err(|e| session.explain(e))?;
+            if shops.is_empty() {
+                println!("You own no shop and are staff of none (`piazza shop create` opens one).");
+            }
+            for view in &shops {
+                println!("{}", render::my_shop_line(view));
+            }
         }
         ShopCommand::Show { shop } => {
             let view = client

@@ -327,6 +327,13 @@ async fn a_shop_sells_through_the_cli_from_cart_to_refund() {
     assert!(staff_view.contains(&format!("[{order}]")), "{staff_view}");
     let shown = cli.ok("ann", &["shop", "show", &shop]).await;
     assert!(shown.contains("staff: Cat Wu (@cat)"), "{shown}");
+    let mine = cli.ok("cat", &["shop", "list"]).await;
+    assert!(
+        mine.contains(&format!("Nonna's Pasta (@nonna.pasta) [{shop}]  staff")),
+        "{mine}"
+    );
+    let owned = cli.ok("ann", &["shop", "list"]).await;
+    assert!(owned.contains(&format!("[{shop}]  owner")), "{owned}");
     let removed = cli
         .ok("ann", &["shop", "staff", "remove", &shop, "cat"])
         .await;
@@ -336,6 +343,8 @@ async fn a_shop_sells_through_the_cli_from_cart_to_refund() {
     );
     let gone = cli.fails("cat", &["order", "list", "--shop", &shop]).await;
     assert!(gone.contains("shop_not_found"), "{gone}");
+    let none = cli.ok("cat", &["shop", "list"]).await;
+    assert!(none.contains("You own no shop"), "{none}");
 
     assert_ledger_sound(&app);
     app.shut_down().await;

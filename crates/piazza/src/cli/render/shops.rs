@@ -68,6 +68,20 @@ pub fn shop_lines(view: &ShopView, directory: &Directory, server: &str) -> Vec<S
     lines
 }
 
+/// `piazza shop list`: one of the caller's shops, its id and the
+/// caller's role in it.
+pub fn my_shop_line(view: &ShopView) -> String {
+    let role = match view.your_role.as_str() {
+        "owner" => "owner",
+        _ => "staff",
+    };
+    shown(&format!(
+        "{} [{}]  {role}",
+        shop_label(&view.shop),
+        view.shop.shop_id
+    ))
+}
+
 /// One variant: name, SKU, price, stock (with what is reserved and sold,
 /// which only the shop's staff are shown) and its id.
 pub fn variant_line(variant: &VariantView) -> String {
