@@ -16,7 +16,7 @@ use crate::Core;
 use crate::accounts::page;
 use crate::channels::own_picture;
 use crate::chat::conversations::{join_order_conversation, leave_order_conversation};
-use crate::engine::{Read, Result, Tx};
+use crate::engine::{Error, Read, Result, Tx};
 use crate::media::{Reading, Served};
 
 /// A shop as one account sees it.
@@ -204,6 +204,15 @@ pub fn add_product(
     Ok((product, variants))
 }
 
+/// A refusal answered as `rejection` (to someone who may not know the
+/// thing exists); any other error — the engine's, a fetch — as it came.
+fn refused_as(rejection: Rejection) -> impl FnOnce(Error) -> Error {
+    move |error| match error {
+        Error::Rejected(_) => rejection.into(),
+        other => other,
+    }
+}
+
 fn product_of(read: &mut dyn Read, product: ProductId) -> Result<Product> {
     Ok(read.product(product)?.ok_or(Rejection::ProductNotFound)?)
 }
@@ -241,7 +250,7 @@ pub fn update_product(
     patch: &ProductPatch,
 ) -> Result<ProductView> {
     let found = product_of(tx.reads(), product)?;
-    managed(tx.reads(), found.shop_id, actor).map_err(|_| Rejection::ProductNotFound)?;
+    managed(tx.reads(), found.shop_id, actor).map_err(refused_as(Rejection::ProductNotFound))?;
     if let Some(media) = &patch.media {
         // Pictures it shows already stay, whoever of the staff added them.
         let new: Vec<MediaId> = media
@@ -267,7 +276,7 @@ pub fn update_variant(
     let found = tx
         .variant_for_update(variant)?
         .ok_or(Rejection::VariantNotFound)?;
-    managed(tx.reads(), found.shop_id, actor).map_err(|_| Rejection::VariantNotFound)?;
+    managed(tx.reads(), found.shop_id, actor).map_err(refused_as(Rejection::VariantNotFound))?;
     tx.update_variant(variant, patch)?;
     if let Some(change) = patch.stock {
         let delta = match change {
