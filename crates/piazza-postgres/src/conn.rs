@@ -34,8 +34,22 @@ impl Conn {
         })
     }
 
-    /// A writer's connection: its statements go through a batch.
+    /// A writer's connection: its statements go through a batch, and
+    /// each is planned for its own parameters. A batch's statements take
+    /// arrays of one to thousands of keys, and its tables may grow from
+    /// nothing to a million rows between two runs of autovacuum's ANALYZE:
+    /// a cached generic plan, made once for "10 rows from `unnest`" and the
+    /// table's size that day, kept hash-joining a sequential scan of
+    /// `orders` and `variants` (a third of `bench shop`'s wide catalog's
+    /// throughput). A plan costs PostgreSQL tens of microseconds, a few a
+    /// batch.
     pub(crate) fn for_writer(mut self) -> Conn {
+        if let Err(error) = self
+            .client
+            .batch_execute("SET plan_cache_mode = force_custom_plan")
+        {
+            tracing::warn!(%error, "a writer's statements keep PostgreSQL's cached plans");
+        }
         self.batch = Some(Batch::new());
         self
     }
@@ -97,6 +111,8 @@ impl Conn {
         match batch.mode {
             Mode::Direct => {}
             Mode::Buffered => {
+                let head = sql.trim_start().get(..60).unwrap_or(sql);
+                tracing::trace!(sql = head, "a statement of the job's own: it runs direct");
                 batch.misses.direct = true;
                 return Err(Error::Fetching);
             }

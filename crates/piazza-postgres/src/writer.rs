@@ -87,9 +87,25 @@ impl Tx for PgTx<'_> {
         &mut self,
         effect: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
     ) -> Result<std::result::Result<(), Rejection>> {
-        let (name, notices) = (format!("part_{}", self.depth), self.notices.len());
-        // A statement of the job's own: the job runs direct from here,
-        // and what the batch kept pending is written before the savepoint.
+        let notices = self.notices.len();
+        if self.db.0.batch_mut().mode != Mode::Direct {
+            // Buffered, the part has run no statement of its own (one
+            // would have stopped the job): the batch's journal and its
+            // pending rows take a refused part back without a round trip.
+            let mark = self.db.0.batch_mut().mark();
+            return match effect(self) {
+                Ok(()) => Ok(Ok(())),
+                Err(Error::Rejected(rejection)) => {
+                    self.db.0.batch_mut().undo(mark);
+                    self.notices.truncate(notices);
+                    Ok(Err(rejection))
+                }
+                Err(other) => Err(other),
+            };
+        }
+        let name = format!("part_{}", self.depth);
+        // Direct, the part's statements may have run: a savepoint takes
+        // them back, after what the batch kept pending is written.
         self.db.0.batch(&format!("SAVEPOINT {name}"))?;
         let mark = self.db.0.batch_mut().mark();
         self.depth += 1;
