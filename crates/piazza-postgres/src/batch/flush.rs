@@ -66,11 +66,13 @@ pub(crate) fn flush(conn: &mut Conn) -> Result<()> {
     flush_chat(conn)?;
     let chat = started.elapsed();
     super::pay::flush(conn)?;
+    let pay = started.elapsed();
     super::red_packets::flush(conn)?;
     super::shops::flush(conn)?;
     tracing::trace!(
         chat_us = chat.as_micros() as u64,
-        pay_us = (started.elapsed() - chat).as_micros() as u64,
+        pay_us = (pay - chat).as_micros() as u64,
+        claims_orders_us = (started.elapsed() - pay).as_micros() as u64,
         "flushed"
     );
     conn.batch_mut().flushed();
