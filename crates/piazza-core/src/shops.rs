@@ -463,9 +463,14 @@ fn managed(read: &mut dyn Read, shop: ShopId, account: AccountId) -> Result<Shop
 /// Everyone an order's events go to: its buyer, the shop's owner and its
 /// staff, each once.
 fn order_audience(read: &mut dyn Read, shop: &Shop, buyer: AccountId) -> Result<Vec<AccountId>> {
-    let mut audience = vec![buyer, shop.owner];
-    audience.extend(read.shop_staff(shop.shop_id)?);
+    Ok(audience_of(shop, buyer, read.shop_staff(shop.shop_id)?))
+}
+
+/// An order's audience of `staff` as read.
+fn audience_of(shop: &Shop, buyer: AccountId, staff: Vec<AccountId>) -> Vec<AccountId> {
+    let mut audience = staff;
+    audience.extend([buyer, shop.owner]);
     audience.sort_unstable();
     audience.dedup();
-    Ok(audience)
+    audience
 }

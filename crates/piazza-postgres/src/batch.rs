@@ -33,7 +33,8 @@
 //! A job's changes to the cache are journaled; undoing the journal and
 //! truncating what it left pending takes a job back (a refusal, a
 //! discovery run) without a round trip. Invariant: every pending write is
-//! to a row the cache holds, so a fetch never needs a flush first.
+//! to a row the cache holds, or (an emptied cart line) to a table no
+//! fetch reads, so a fetch never needs a flush first.
 
 mod fetch;
 mod flush;
@@ -313,9 +314,13 @@ impl Batch {
     }
 
     /// Forgets everything but the ids at hand: a batch that rolled
-    /// back, or a new one.
+    /// back, or a new one. Orders' ids are dropped too: lists page
+    /// orders newest first by id, so a batch takes a block of its own
+    /// rather than the rest of one a writer took minutes ago (which, with
+    /// two writers, would number a later order below an earlier one).
     pub fn reset(&mut self) {
-        let ids = std::mem::take(&mut self.cache.ids);
+        let mut ids = std::mem::take(&mut self.cache.ids);
+        ids.next.remove(&IdTable::Orders);
         *self = Batch::new();
         self.cache.ids = ids;
     }

@@ -163,13 +163,37 @@ fn with_media(conn: &Connection, mut products: Vec<Product>) -> Result<Vec<Produ
     Ok(products)
 }
 
+/// A product with its pictures, in one statement (a placing reads one
+/// per line).
 fn load_product(conn: &Connection, product: ProductId) -> Result<Option<Product>> {
-    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1");
-    let Some(mut found) = one(conn, &sql, [product.row()], product_of)? else {
-        return Ok(None);
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS},
+                (SELECT group_concat(media_id, ',' ORDER BY position) FROM product_media
+                 WHERE product_id = products.id)
+         FROM products WHERE id = ?1"
+    );
+    one(conn, &sql, [product.row()], |row| {
+        let mut found = product_of(row)?;
+        let media: Option<String> = row.get(7)?;
+        found.media = media_list(product, media.as_deref())?;
+        Ok(found)
+    })
+}
+
+/// The pictures `group_concat` listed, in order.
+fn media_list(product: ProductId, listed: Option<&str>) -> Rebuilt<Vec<MediaId>> {
+    let Some(listed) = listed else {
+        return Ok(Vec::new());
     };
-    found.media = product_media(conn, product)?;
-    Ok(Some(found))
+    listed
+        .split(',')
+        .map(|id| {
+            let row = id.parse().map_err(|_| {
+                Error::Corrupt(format!("{product}: a picture named {id:?}"))
+            })?;
+            Ok(MediaId::from_row(row))
+        })
+        .collect()
 }
 
 fn load_variant(conn: &Connection, variant: VariantId) -> Result<Option<Variant>> {

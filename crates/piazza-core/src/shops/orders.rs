@@ -28,7 +28,7 @@ use piazza_domain::{
 };
 
 use super::{
-    Due, ItemNames, NewOrder, OrderSide, Shop, Shops, StoredOrder, is_staff,
+    Due, ItemNames, NewOrder, OrderSide, Shop, Shops, StoredOrder, audience_of, is_staff,
     order_audience, shop_of,
 };
 use crate::Core;
@@ -122,9 +122,12 @@ pub fn place(
         return replayed(tx.reads(), answer);
     }
     let shop = shop_of(tx.reads(), place.shop)?;
-    if is_staff(tx.reads(), &shop, buyer)? {
+    // The staff read once: whether the buyer is one, and whom to tell.
+    let staff = tx.reads().shop_staff(shop.shop_id)?;
+    if shop.owner == buyer || staff.contains(&buyer) {
         return Err(Rejection::SelfTarget.into());
     }
+    let audience = audience_of(&shop, buyer, staff);
     let lines = priced_lines(tx.reads(), &shop, &place.items)?;
     let items = lines.iter().map(|line| line.item).collect();
     let now = tx.now();
@@ -153,7 +156,7 @@ pub fn place(
         order: transition.order,
         names: names.into_iter().map(Some).collect(),
     };
-    tell(tx, &stored, &shop, "placed", None)?;
+    tx.append_to_all(&audience, &event_of(&stored, &shop, "placed", None))?;
     wallet::store_answer(tx, buyer, request, KeyAnswer::Order(order_id))?;
     // The lines as priced: the names were read in this transaction.
     Ok(OrderAnswer {
@@ -356,8 +359,20 @@ fn tell(
     action: &str,
     refund: Option<RefundRequestIndex>,
 ) -> Result<()> {
+    let event = event_of(stored, shop, action, refund);
+    let audience = order_audience(tx.reads(), shop, stored.buyer)?;
+    tx.append_to_all(&audience, &event)
+}
+
+/// The `order.updated` of `stored` after `action`.
+fn event_of(
+    stored: &StoredOrder,
+    shop: &Shop,
+    action: &str,
+    refund: Option<RefundRequestIndex>,
+) -> Event {
     let request = refund.and_then(|index| stored.order.refund_requests.get(index));
-    let event = Event::OrderUpdated(OrderEvent {
+    Event::OrderUpdated(OrderEvent {
         order_id: stored.order_id,
         shop_id: shop.shop_id,
         shop_name: shop.name.clone(),
@@ -369,9 +384,7 @@ fn tell(
         refunded_minor: stored.order.refunded_minor(),
         refund_index: refund.and_then(|index| u32::try_from(index).ok()),
         refund_minor: request.map(|request| request.amount.get()),
-    });
-    let audience = order_audience(tx.reads(), shop, stored.buyer)?;
-    tx.append_to_all(&audience, &event)
+    })
 }
 
 /// The order `order` locked, and who `actor` is to it; anyone but its
