@@ -334,6 +334,9 @@ pub trait Writes {
     ) -> Result<()>;
     /// The variant, its row locked for the rest of the transaction.
     fn variant_for_update(&mut self, variant: VariantId) -> Result<Option<Variant>>;
+    /// The variants of `variants` that exist, their rows locked for the
+    /// rest of the transaction: those an order placed will reserve.
+    fn variants_for_update(&mut self, variants: &[VariantId]) -> Result<Vec<Variant>>;
     /// Sets the name and price `patch` gives (its stock is
     /// [`Writes::add_available`]'s).
     fn update_variant(&mut self, variant: VariantId, patch: &VariantPatch) -> Result<()>;

@@ -141,7 +141,7 @@ pub(crate) struct Cache {
     pub sessions: HashMap<(i64, [u8; 32]), bool>,
     /// Shops with their staff (not locked).
     pub shops: HashMap<i64, Option<ShopRow>>,
-    /// Variants, locked.
+    /// Variants, read or locked (`VariantRow::locked`).
     pub variants: HashMap<i64, Option<VariantRow>>,
     /// Products (not locked).
     pub products: HashMap<i64, Option<piazza_core::shops::Product>>,
@@ -239,7 +239,9 @@ pub(crate) struct Misses {
     pub packets: HashSet<i64>,
     pub sessions: HashSet<(i64, [u8; 32])>,
     pub shops: HashSet<i64>,
+    /// Variants to lock; `variant_reads`, to read.
     pub variants: HashSet<i64>,
+    pub variant_reads: HashSet<i64>,
     pub products: HashSet<i64>,
     pub orders: HashSet<i64>,
     /// The job runs a statement of its own: run it again direct.
@@ -263,6 +265,7 @@ impl Misses {
             && self.sessions.is_empty()
             && self.shops.is_empty()
             && self.variants.is_empty()
+            && self.variant_reads.is_empty()
             && self.products.is_empty()
             && self.orders.is_empty()
     }

@@ -244,10 +244,10 @@ impl Reads for Db<'_> {
         rows.iter().map(variant_from_row).collect()
     }
 
-    /// On a writer, locked: a variant a job reads is one it may move.
+    /// On a writer, through the batch (locked only if a job locked it).
     fn variants(&mut self, variants: &[VariantId]) -> Result<Vec<Variant>> {
         if self.0.batch.is_some() {
-            return self.0.variants_cached(variants);
+            return self.0.variants_cached(variants, false);
         }
         let ids: Vec<i64> = variants.iter().map(|variant| variant.row()).collect();
         let rows = self.0.query(
@@ -277,10 +277,10 @@ impl Reads for Db<'_> {
         Ok(rows.iter().map(product_from_row).collect())
     }
 
-    /// On a writer, locked: a variant a job reads is one it may move.
+    /// On a writer, through the batch (locked only if a job locked it).
     fn variant(&mut self, variant: VariantId) -> Result<Option<Variant>> {
         if self.0.batch.is_some() {
-            return self.0.variant_cached(variant);
+            return Ok(self.0.variants_cached(&[variant], false)?.pop());
         }
         let row = self.0.query_opt(
             concat!(
@@ -542,6 +542,10 @@ impl Writes for PgTx<'_> {
             &[&product.row(), &media],
         )?;
         Ok(())
+    }
+
+    fn variants_for_update(&mut self, variants: &[VariantId]) -> Result<Vec<Variant>> {
+        self.conn().variants_cached(variants, true)
     }
 
     fn variant_for_update(&mut self, variant: VariantId) -> Result<Option<Variant>> {

@@ -878,6 +878,15 @@ impl Writes for WriteCtx<'_> {
         load_variant(self.conn, variant)
     }
 
+    /// The writer is alone: a read is as good as a lock.
+    fn variants_for_update(&mut self, variants: &[VariantId]) -> Result<Vec<Variant>> {
+        let mut found = Vec::with_capacity(variants.len());
+        for variant in variants {
+            found.extend(load_variant(self.conn, *variant)?);
+        }
+        Ok(found)
+    }
+
     fn update_variant(&mut self, variant: VariantId, patch: &VariantPatch) -> Result<()> {
         changed(
             self.conn,

@@ -28,8 +28,8 @@ use piazza_domain::{
 };
 
 use super::{
-    Due, ItemNames, NewOrder, OrderSide, Shop, Shops, StoredOrder, audience_of, is_staff,
-    order_audience, shop_of,
+    Due, ItemNames, NewOrder, OrderSide, Shop, Shops, StoredOrder, Variant, audience_of,
+    is_staff, order_audience, shop_of,
 };
 use crate::Core;
 use crate::accounts::page;
@@ -128,7 +128,7 @@ pub fn place(
         return Err(Rejection::SelfTarget.into());
     }
     let audience = audience_of(&shop, buyer, staff);
-    let lines = priced_lines(tx.reads(), &shop, &place.items)?;
+    let lines = priced_lines(tx, &shop, &place.items)?;
     let items = lines.iter().map(|line| line.item).collect();
     let now = tx.now();
     let transition = order::place(items, now, policy).map_err(refused)?;
@@ -227,14 +227,19 @@ fn open_conversation(
 /// variants and their products are read in one call each, so an order
 /// of many lines costs the engine no more round trips than one of one.
 fn priced_lines(
-    read: &mut dyn Read,
+    tx: &mut dyn Tx,
     shop: &Shop,
     asked: &[(VariantId, u32)],
 ) -> Result<Vec<OrderLine>> {
     let ids: Vec<VariantId> = asked.iter().map(|(variant, _)| *variant).collect();
-    let variants = super::variants_by_id(read, &ids)?;
+    // Locked now: these are the rows the reservations will move.
+    let variants: HashMap<VariantId, Variant> = tx
+        .variants_for_update(&ids)?
+        .into_iter()
+        .map(|variant| (variant.variant_id, variant))
+        .collect();
     let product_ids: Vec<ProductId> = variants.values().map(|found| found.product_id).collect();
-    let products = super::products_by_id(read, &product_ids)?;
+    let products = super::products_by_id(tx.reads(), &product_ids)?;
     let mut lines = Vec::with_capacity(asked.len());
     for &(variant, quantity) in asked {
         let found = variants.get(&variant).ok_or(Rejection::VariantNotFound)?;

@@ -59,8 +59,11 @@ pub(super) fn all(conn: &mut Conn, misses: Misses) -> Result<()> {
     if !misses.shops.is_empty() {
         super::shops::fetch_shops(conn, misses.shops)?;
     }
+    if !misses.variant_reads.is_empty() {
+        super::shops::fetch_variants(conn, misses.variant_reads, false)?;
+    }
     if !misses.variants.is_empty() {
-        super::shops::fetch_variants(conn, misses.variants)?;
+        super::shops::fetch_variants(conn, misses.variants, true)?;
     }
     if !misses.products.is_empty() {
         super::shops::fetch_products(conn, misses.products)?;

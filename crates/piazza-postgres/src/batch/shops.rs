@@ -47,12 +47,15 @@ pub(crate) struct Stock {
     pub sold: i64,
 }
 
-/// A variant's row, locked: its counts as the database holds them and
-/// as the batch's jobs left them (in `variant`).
+/// A variant's row: its counts as the database holds them and as the
+/// batch's jobs left them (in `variant`). Only a locked row is moved; a
+/// row read to be shown (a cart, an order's lines) is not locked, so a
+/// cart on the other writer never waits for an order batch holding it.
 #[derive(Debug, Clone)]
 pub(crate) struct VariantRow {
     pub variant: Variant,
     pub stored: Stock,
+    pub locked: bool,
 }
 
 impl VariantRow {
@@ -100,19 +103,31 @@ pub(crate) fn fetch_shops(conn: &mut Conn, ids: HashSet<i64>) -> Result<()> {
     Ok(())
 }
 
-/// Variants by id, locked in id order, and the products of those found
-/// (what a placing asks next).
-pub(crate) fn fetch_variants(conn: &mut Conn, ids: HashSet<i64>) -> Result<()> {
+/// Variants by id, locked in id order if `lock` (a locked row replaces
+/// the same row read unlocked, which no job has moved), and the products
+/// of those found (what a placing asks next).
+pub(crate) fn fetch_variants(conn: &mut Conn, ids: HashSet<i64>, lock: bool) -> Result<()> {
     let mut ids: Vec<i64> = ids.into_iter().collect();
     ids.sort_unstable();
-    let rows = conn.raw_query(
-        concat!(
-            "SELECT ",
-            variant_columns!(),
-            " FROM variants WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE"
-        ),
-        &[&ids],
-    )?;
+    let rows = if lock {
+        conn.raw_query(
+            concat!(
+                "SELECT ",
+                variant_columns!(),
+                " FROM variants WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE"
+            ),
+            &[&ids],
+        )?
+    } else {
+        conn.raw_query(
+            concat!(
+                "SELECT ",
+                variant_columns!(),
+                " FROM variants WHERE id = ANY($1)"
+            ),
+            &[&ids],
+        )?
+    };
     let mut found = Vec::with_capacity(rows.len());
     let mut products = HashSet::new();
     for row in &rows {
@@ -125,10 +140,20 @@ pub(crate) fn fetch_variants(conn: &mut Conn, ids: HashSet<i64>) -> Result<()> {
                 sold: variant.sold,
             },
             variant,
+            locked: lock,
         };
         found.push((row.variant.variant_id.row(), row));
     }
     let batch = conn.batch_mut();
+    if lock {
+        for (id, row) in &found {
+            let unlocked = matches!(batch.cache.variants.get(id), Some(Some(held)) if !held.locked);
+            if unlocked {
+                debug_assert!(batch.cache.variants[id].as_ref().is_some_and(|held| held.stock() == held.stored));
+                batch.set(|cache| &mut cache.variants, *id, Some(row.clone()));
+            }
+        }
+    }
     batch.answer(|cache| &mut cache.variants, ids, found);
     products.retain(|product| !batch.cache.products.contains_key(product));
     if !products.is_empty() {
@@ -215,43 +240,37 @@ impl Conn {
             .unwrap_or_default())
     }
 
-    /// The variant, its row locked, as the batch's jobs left it.
-    pub(crate) fn variant_cached(&mut self, variant: VariantId) -> Result<Option<Variant>> {
-        let id = variant.row();
-        let row = self.cached(
-            |cache| cache.variants.get(&id).cloned(),
-            |misses| {
-                misses.variants.insert(id);
-            },
-            |conn| fetch_variants(conn, HashSet::from([id])),
-        )?;
-        Ok(row.map(|row| row.variant))
-    }
-
-    /// The variants of `ids` that exist, locked; the ones the cache lacks
-    /// are fetched (or missed) together.
-    pub(crate) fn variants_cached(&mut self, ids: &[VariantId]) -> Result<Vec<Variant>> {
+    /// The variants of `ids` that exist, as the batch's jobs left them,
+    /// their rows locked if `lock`; the ones the cache lacks (or holds
+    /// unlocked, when `lock`) are fetched (or missed) together.
+    pub(crate) fn variants_cached(&mut self, ids: &[VariantId], lock: bool) -> Result<Vec<Variant>> {
+        let held = |cache: &super::Cache, id: &i64| match cache.variants.get(id) {
+            Some(Some(row)) => row.locked || !lock,
+            Some(None) => true,
+            None => false,
+        };
         let missing: HashSet<i64> = ids
             .iter()
             .map(|id| id.row())
-            .filter(|id| !self.batch_mut().cache.variants.contains_key(id))
+            .filter(|id| !held(&self.batch_mut().cache, id))
             .collect();
         if !missing.is_empty() {
             let noted = missing.clone();
-            if self
-                .batch_mut()
-                .missed(|misses| misses.variants.extend(noted))?
-            {
-                fetch_variants(self, missing)?;
+            let note = |misses: &mut super::Misses| match lock {
+                true => misses.variants.extend(noted),
+                false => misses.variant_reads.extend(noted),
+            };
+            if self.batch_mut().missed(note)? {
+                fetch_variants(self, missing, lock)?;
             }
         }
         let cache = &self.batch_mut().cache;
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
             match cache.variants.get(&id.row()) {
-                Some(Some(row)) => found.push(row.variant.clone()),
+                Some(Some(row)) if row.locked || !lock => found.push(row.variant.clone()),
                 Some(None) => {}
-                None => return Err(Error::Engine(format!("{id} just fetched is not cached"))),
+                _ => return Err(Error::Engine(format!("{id} just fetched is not cached"))),
             }
         }
         Ok(found)
@@ -290,7 +309,7 @@ impl Conn {
     /// conditional `UPDATE` of `shops.rs`, against the locked row as the
     /// batch left it); `false` if it has not, or there is no such variant.
     pub(crate) fn move_stock_cached(&mut self, stock: &StockMove) -> Result<bool> {
-        if self.variant_cached(stock.variant)?.is_none() {
+        if self.variants_cached(&[stock.variant], true)?.is_empty() {
             return Ok(false);
         }
         let id = stock.variant.row();
