@@ -188,9 +188,9 @@ fn media_list(product: ProductId, listed: Option<&str>) -> Rebuilt<Vec<MediaId>>
     listed
         .split(',')
         .map(|id| {
-            let row = id.parse().map_err(|_| {
-                Error::Corrupt(format!("{product}: a picture named {id:?}"))
-            })?;
+            let row = id
+                .parse()
+                .map_err(|_| Error::Corrupt(format!("{product}: a picture named {id:?}")))?;
             Ok(MediaId::from_row(row))
         })
         .collect()

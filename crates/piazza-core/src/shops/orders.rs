@@ -28,8 +28,8 @@ use piazza_domain::{
 };
 
 use super::{
-    Due, ItemNames, NewOrder, OrderSide, Shop, Shops, StoredOrder, Variant, audience_of,
-    is_staff, order_audience, shop_of,
+    Due, ItemNames, NewOrder, OrderSide, Shop, Shops, StoredOrder, Variant, audience_of, is_staff,
+    order_audience, shop_of,
 };
 use crate::Core;
 use crate::accounts::page;
@@ -691,9 +691,7 @@ impl Core {
         if !self.engine.has_lanes() {
             return Ok(Lane::Any);
         }
-        let shop = self
-            .read(move |read| read.order_shop(order))
-            .await?;
+        let shop = self.read(move |read| read.order_shop(order)).await?;
         Ok(shop.map_or(Lane::Any, Lane::shop))
     }
 

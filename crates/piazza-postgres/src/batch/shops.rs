@@ -149,7 +149,11 @@ pub(crate) fn fetch_variants(conn: &mut Conn, ids: HashSet<i64>, lock: bool) -> 
         for (id, row) in &found {
             let unlocked = matches!(batch.cache.variants.get(id), Some(Some(held)) if !held.locked);
             if unlocked {
-                debug_assert!(batch.cache.variants[id].as_ref().is_some_and(|held| held.stock() == held.stored));
+                debug_assert!(
+                    batch.cache.variants[id]
+                        .as_ref()
+                        .is_some_and(|held| held.stock() == held.stored)
+                );
                 batch.set(|cache| &mut cache.variants, *id, Some(row.clone()));
             }
         }
@@ -198,7 +202,10 @@ pub(crate) fn fetch_orders(conn: &mut Conn, ids: HashSet<i64>) -> Result<()> {
     let mut found = Vec::with_capacity(locked.len());
     if !locked.is_empty() {
         let locked: Vec<i64> = locked.iter().map(|row| row.get(0)).collect();
-        let rows = conn.raw_query(concat!(order_select!(), " WHERE o.id = ANY($1)"), &[&locked])?;
+        let rows = conn.raw_query(
+            concat!(order_select!(), " WHERE o.id = ANY($1)"),
+            &[&locked],
+        )?;
         for row in &rows {
             let order = order_from_row(row)?;
             let row = OrderRow {
@@ -243,7 +250,11 @@ impl Conn {
     /// The variants of `ids` that exist, as the batch's jobs left them,
     /// their rows locked if `lock`; the ones the cache lacks (or holds
     /// unlocked, when `lock`) are fetched (or missed) together.
-    pub(crate) fn variants_cached(&mut self, ids: &[VariantId], lock: bool) -> Result<Vec<Variant>> {
+    pub(crate) fn variants_cached(
+        &mut self,
+        ids: &[VariantId],
+        lock: bool,
+    ) -> Result<Vec<Variant>> {
         let held = |cache: &super::Cache, id: &i64| match cache.variants.get(id) {
             Some(Some(row)) => row.locked || !lock,
             Some(None) => true,
