@@ -512,7 +512,16 @@ scenario('shops-order-chat', async (t) => {
   await ownerPage.click('[data-testid=order-chat]');
   await expectText(ownerPage, '.msg', 'Could you wrap it as a gift?', "the buyer's message, at the shop");
   await expectText(ownerPage, `[data-testid=order-link][data-order-id="${order.order_id}"]`, `Order ${order.order_id}`, "the bar, at the shop");
+  // Each side is named over its messages, never by an account id: the
+  // buyer as the shop knows them (else by the order's address), the
+  // shop's staff as the shop.
+  await expectVisible(ownerPage, '.msg .sender', "the buyer's name over their message");
+  const buyerLabel = ((await ownerPage.locator('.msg .sender').first().textContent()) ?? '').trim();
+  if (![`buyer ${run}`, 'Bea Buyer'].includes(buyerLabel)) fail(`the buyer is shown to the shop as ${JSON.stringify(buyerLabel)}`);
   await t.screenshotNow(ownerPage, 'owner');
+  await sendInBrowser(ownerPage, 'Gladly, it ships tomorrow.');
+  await expectText(page, '.msg', 'Gladly, it ships tomorrow.', "the shop's answer, at the buyer");
+  await expectText(page, '.msg .sender', shopName, "the shop's name over its answer");
 
   // The card opens the order.
   await page.click(card);

@@ -50,12 +50,16 @@ const PRESENCE_REWORD_MS = 60 * 1000;
  * so the row is measured again); `composer` holds `(view) => element`
  * makers of buttons beside Send, whose optional `update(conversation,
  * gone)` runs when the conversation changes; `bars` maps a conversation
- * `kind` to `(conversation) => element | null`, a bar over its messages.
- * The wallet adds transfers and red packets here (and their one-line
- * previews to summary.js's `previewMakers`); the shops add product and
- * order cards, and the bar of an order's conversation linking to it.
+ * `kind` to `(conversation) => element | null`, a bar over its messages;
+ * `senders` maps a conversation `kind` other than a group's to
+ * `(conversation, accountId, view) => string | null`, the name over a
+ * message the other side sent (it may call `view.schedule()` once it
+ * knows better). The wallet adds transfers and red packets here (and
+ * their one-line previews to summary.js's `previewMakers`); the shops
+ * add product and order cards, the bar of an order's conversation
+ * linking to it, and who speaks in it (the shop, the buyer).
  */
-export const chatExtensions = { cards: new Map(), composer: [], bars: new Map() };
+export const chatExtensions = { cards: new Map(), composer: [], bars: new Map(), senders: new Map() };
 
 export class Conversation extends HTMLElement {
   /** Called by the chat layout before the element is connected. */
@@ -596,6 +600,17 @@ export class Conversation extends HTMLElement {
     );
   }
 
+  /**
+   * The name over a message from the other side of a conversation that
+   * is neither a group nor a direct chat, if its area names one.
+   * @param {any} conversation
+   * @param {string} accountId
+   */
+  senderOf(conversation, accountId) {
+    const name = conversation && chatExtensions.senders.get(conversation.kind);
+    return name ? name(conversation, accountId, this) : null;
+  }
+
   /** The viewer, opened on one picture of this conversation. */
   view(item) {
     const shown = this.state
@@ -764,7 +779,14 @@ export class Conversation extends HTMLElement {
    */
   marks(item) {
     const recall = this.recallOffered(item) ? 'offer' : '';
-    return `${item.status ?? 'sent'}|${this.readMark(item) ?? ''}|${item.recalled ? 'recalled' : recall}|${reactionsKey(item)}|${quoteMark(this, item)}`;
+    return `${item.status ?? 'sent'}|${this.readMark(item) ?? ''}|${item.recalled ? 'recalled' : recall}|${reactionsKey(item)}|${quoteMark(this, item)}|${this.senderMark(item)}`;
+  }
+
+  /** An area's name over the other side's message, once it knows one (the row is made again then). */
+  senderMark(item) {
+    const conversation = this.state.conversations.get(this.conversationId);
+    if (item.sender === this.session.me || !chatExtensions.senders.has(conversation?.kind)) return '';
+    return this.senderOf(conversation, item.sender) ?? '';
   }
 
   /**
@@ -826,7 +848,7 @@ export class Conversation extends HTMLElement {
     const body = bubble({
       mine,
       status: read ? 'read' : status,
-      sender: group && !mine ? this.session.name(item.sender) : null,
+      sender: mine ? null : group ? this.session.name(item.sender) : this.senderOf(conversation, item.sender),
       content: [forwarded, quoteBlock(this, item), this.content(item), upload],
       time: h('time', { datetime: item.sent_at }, shortTime(item.sent_at, language())),
       extra: [retry, actions],

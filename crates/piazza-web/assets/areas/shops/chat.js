@@ -15,6 +15,7 @@ import { chatExtensions } from '../chat/conversation.js';
 import { shareToChatDialog } from '../chat/forward.js';
 import { kindLabel, previewMakers } from '../chat/summary.js';
 import { CURRENCY } from '../wallet/money.js';
+import { shopsOf } from './state.js';
 import { priceBetween } from './ui.js';
 
 const id = encodeURIComponent;
@@ -97,6 +98,55 @@ export function orderIdOf(conversation) {
   return /(ord_[1-9]\d*)$/.exec(conversation?.title ?? '')?.[1] ?? null;
 }
 
+/**
+ * The shop's name in an order's conversation title ("Nonna's Pasta ·
+ * ord_12").
+ * @param {{ title?: string }} conversation
+ */
+function shopNameOf(conversation) {
+  return (conversation?.title ?? '').replace(/ · ord_[1-9]\d*$/, '');
+}
+
+/**
+ * Who bought each order whose conversation was shown, and the name on its
+ * address: `null` while asked, `false` if the order could not be read.
+ * @type {Map<string, { buyer: string, name: string } | null | false>}
+ */
+const buyers = new Map();
+
+/**
+ * The name over a message in an order's conversation, as a shop's
+ * customer service is shown: the shop's staff speak as the shop (with
+ * their own name when the viewer knows it: a colleague), the buyer by the
+ * name the viewer knows or the one on the order's address — never an
+ * account id. The order is read once, then the rows are made again.
+ * @param {{ title?: string }} conversation
+ * @param {string} accountId
+ * @param {any} view
+ */
+function orderSender(conversation, accountId, view) {
+  const orderId = orderIdOf(conversation);
+  if (!orderId) return null;
+  const known = buyers.get(orderId);
+  if (known === undefined) {
+    buyers.set(orderId, null);
+    shopsOf(view.session)
+      .order(orderId)
+      .then(
+        (order) => buyers.set(orderId, { buyer: order.buyer, name: order.shipping_address?.name ?? '' }),
+        () => buyers.set(orderId, false),
+      )
+      .then(() => view.schedule());
+    return null;
+  }
+  if (!known) return null;
+  const person = view.session.name(accountId);
+  const named = person !== accountId;
+  if (accountId === known.buyer) return named ? person : known.name || t('shops.buyer');
+  const shop = shopNameOf(conversation);
+  return named ? `${shop} · ${person}` : shop;
+}
+
 /** The bar over an order's conversation: the order, and a link to its page. */
 function orderBar(conversation) {
   const orderId = orderIdOf(conversation);
@@ -114,6 +164,7 @@ export function registerChatExtensions() {
   chatExtensions.cards.set('product_card', (message) => (message.product ? productCardContent(message) : null));
   chatExtensions.cards.set('order', (message) => (message.ref ? orderCardContent(message) : null));
   chatExtensions.bars.set('order', orderBar);
+  chatExtensions.senders.set('order', orderSender);
   // The chat list's snapshot names the kind only; a live message has its card.
   previewMakers.set('product_card', (message) => {
     const title = /** @type {{ product?: { title?: string } }} */ (message).product?.title ?? '';
