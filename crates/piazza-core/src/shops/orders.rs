@@ -110,7 +110,11 @@ fn refused(error: OrderError) -> Error {
 }
 
 /// `buyer` places an order with `place.shop` at the prices of now,
-/// reserving every item; the lines it ordered leave its cart.
+/// reserving every item; the lines it ordered leave its cart. Every
+/// refusal is decided by reading, before the first change — the stock
+/// against the variants read, locked, for the order — so an engine may
+/// run a placing without a savepoint of its own
+/// ([`Core::write_refusing_first`]).
 pub fn place(
     tx: &mut dyn Tx,
     buyer: AccountId,
@@ -128,10 +132,17 @@ pub fn place(
         return Err(Rejection::SelfTarget.into());
     }
     let audience = audience_of(&shop, buyer, staff);
-    let lines = priced_lines(tx, &shop, &place.items)?;
+    let (lines, available) = priced_lines(tx, &shop, &place.items)?;
     let items = lines.iter().map(|line| line.item).collect();
     let now = tx.now();
     let transition = order::place(items, now, policy).map_err(refused)?;
+    for stock in &transition.stock {
+        let has = available.get(&stock.variant).copied().unwrap_or(0);
+        if has < i64::from(stock.quantity) {
+            let variant = stock.variant;
+            return Err(Rejection::OutOfStock { variant, available: has }.into());
+        }
+    }
     apply_stock(tx, &transition)?;
     let names: Vec<ItemNames> = lines.iter().map(OrderLine::names).collect();
     let order_id = tx.insert_order(&NewOrder {
@@ -223,14 +234,15 @@ fn open_conversation(
 
 /// Each item at its variant's price now, with the names it is shown
 /// with: a variant of this shop whose product is listed (an unlisted
-/// one is `VariantNotFound`, another shop's `VariantUnavailable`). The
-/// variants and their products are read in one call each, so an order
-/// of many lines costs the engine no more round trips than one of one.
+/// one is `VariantNotFound`, another shop's `VariantUnavailable`), and
+/// each variant's units available. The variants and their products are
+/// read in one call each, so an order of many lines costs the engine no
+/// more round trips than one of one.
 fn priced_lines(
     tx: &mut dyn Tx,
     shop: &Shop,
     asked: &[(VariantId, u32)],
-) -> Result<Vec<OrderLine>> {
+) -> Result<(Vec<OrderLine>, HashMap<VariantId, i64>)> {
     let ids: Vec<VariantId> = asked.iter().map(|(variant, _)| *variant).collect();
     // Locked now: these are the rows the reservations will move.
     let variants: HashMap<VariantId, Variant> = tx
@@ -266,7 +278,11 @@ fn priced_lines(
             sku: found.sku.as_str().to_owned(),
         });
     }
-    Ok(lines)
+    let available = variants
+        .values()
+        .map(|found| (found.variant_id, found.available))
+        .collect();
+    Ok((lines, available))
 }
 
 /// Applies a transition's stock moves in variant order (so two orders
@@ -650,8 +666,8 @@ impl Core {
         policy: OrderPolicy,
     ) -> StoreResult<OrderAnswer> {
         let lane = Lane::shop(order.shop);
-        self.write_in(lane, move |tx| place(tx, buyer, &request, &order, &policy))
-            .await
+        let job = move |tx: &mut dyn Tx| place(tx, buyer, &request, &order, &policy);
+        self.write_refusing_first(lane, job).await
     }
 
     /// `actor` moves an order; see [`act`].
