@@ -140,7 +140,11 @@ pub fn place(
         let has = available.get(&stock.variant).copied().unwrap_or(0);
         if has < i64::from(stock.quantity) {
             let variant = stock.variant;
-            return Err(Rejection::OutOfStock { variant, available: has }.into());
+            return Err(Rejection::OutOfStock {
+                variant,
+                available: has,
+            }
+            .into());
         }
     }
     apply_stock(tx, &transition)?;
