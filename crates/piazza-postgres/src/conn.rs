@@ -111,8 +111,11 @@ impl Conn {
         match batch.mode {
             Mode::Direct => {}
             Mode::Buffered => {
-                let head = sql.trim_start().get(..60).unwrap_or(sql);
-                tracing::trace!(sql = head, "a statement of the job's own: it runs direct");
+                // Evaluated only when tracing at this level.
+                tracing::trace!(
+                    sql = sql.trim_start().get(..60).unwrap_or(sql),
+                    "a statement of the job's own: it runs direct"
+                );
                 batch.misses.direct = true;
                 return Err(Error::Fetching);
             }

@@ -70,7 +70,14 @@ macro_rules! variant_columns {
     };
 }
 
-pub(crate) use {product_columns, shop_columns, variant_columns};
+pub(crate) use {shop_columns, variant_columns};
+
+/// Products whose ids are in `$1`: a reader's, and a writer's batch's.
+pub(crate) const PRODUCTS_BY_ID: &str = concat!(
+    "SELECT ",
+    product_columns!(),
+    " FROM products p WHERE p.id = ANY($1)"
+);
 
 /// A product's filters after its shop's, `$1` … `$4`: below `before`,
 /// listed only when asked, holding the needle's pattern (NULL: any),
@@ -266,14 +273,7 @@ impl Reads for Db<'_> {
         if self.0.batch.is_some() {
             return self.0.products_cached(&ids);
         }
-        let rows = self.0.query(
-            concat!(
-                "SELECT ",
-                product_columns!(),
-                " FROM products p WHERE p.id = ANY($1)"
-            ),
-            &[&ids],
-        )?;
+        let rows = self.0.query(PRODUCTS_BY_ID, &[&ids])?;
         Ok(rows.iter().map(product_from_row).collect())
     }
 

@@ -201,6 +201,15 @@ fn load_variant(conn: &Connection, variant: VariantId) -> Result<Option<Variant>
     one(conn, &sql, [variant.row()], variant_of)
 }
 
+/// The variants of `variants` that exist, each read once.
+fn load_variants(conn: &Connection, variants: &[VariantId]) -> Result<Vec<Variant>> {
+    let mut found = Vec::with_capacity(variants.len());
+    for variant in distinct(variants) {
+        found.extend(load_variant(conn, variant)?);
+    }
+    Ok(found)
+}
+
 impl Reads for Db<'_> {
     fn shop(&mut self, shop: ShopId) -> Result<Option<Shop>> {
         let sql = format!("SELECT {SHOP_COLUMNS} FROM shops WHERE id = ?1");
@@ -261,11 +270,7 @@ impl Reads for Db<'_> {
     }
 
     fn variants(&mut self, variants: &[VariantId]) -> Result<Vec<Variant>> {
-        let mut found = Vec::with_capacity(variants.len());
-        for variant in distinct(variants) {
-            found.extend(load_variant(self.0, variant)?);
-        }
-        Ok(found)
+        load_variants(self.0, variants)
     }
 
     fn products(&mut self, products: &[ProductId]) -> Result<Vec<Product>> {
@@ -880,11 +885,7 @@ impl Writes for WriteCtx<'_> {
 
     /// The writer is alone: a read is as good as a lock.
     fn variants_for_update(&mut self, variants: &[VariantId]) -> Result<Vec<Variant>> {
-        let mut found = Vec::with_capacity(variants.len());
-        for variant in variants {
-            found.extend(load_variant(self.conn, *variant)?);
-        }
-        Ok(found)
+        load_variants(self.conn, variants)
     }
 
     fn update_variant(&mut self, variant: VariantId, patch: &VariantPatch) -> Result<()> {

@@ -28,7 +28,7 @@ use super::IdTable;
 use crate::conn::Conn;
 use crate::shops::orders::{OrderColumns, order_from_row, order_select, sound};
 use crate::shops::{
-    product_columns, product_from_row, shop_columns, shop_from_row, variant_columns,
+    PRODUCTS_BY_ID, product_from_row, shop_columns, shop_from_row, variant_columns,
     variant_from_row,
 };
 
@@ -169,14 +169,7 @@ pub(crate) fn fetch_variants(conn: &mut Conn, ids: HashSet<i64>, lock: bool) -> 
 /// Products by id, with their pictures.
 pub(crate) fn fetch_products(conn: &mut Conn, ids: HashSet<i64>) -> Result<()> {
     let ids: Vec<i64> = ids.into_iter().collect();
-    let rows = conn.raw_query(
-        concat!(
-            "SELECT ",
-            product_columns!(),
-            " FROM products p WHERE p.id = ANY($1)"
-        ),
-        &[&ids],
-    )?;
+    let rows = conn.raw_query(PRODUCTS_BY_ID, &[&ids])?;
     let found: Vec<_> = rows
         .iter()
         .map(|row| {
