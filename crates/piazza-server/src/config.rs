@@ -31,6 +31,10 @@ pub struct Config {
     /// files live in `data_dir` either way. The binary reads it to choose
     /// the engine; the server itself knows no engine.
     pub database_url: Option<String>,
+    /// The NATS servers that join this node to the others on the same
+    /// database (`nats://host:4222`, comma-separated); `None`, a node
+    /// alone (`cluster.rs`).
+    pub nats_url: Option<String>,
     pub limits: Limits,
     pub password_hashing: PasswordHashing,
     /// The one currency this deployment's wallets hold.
@@ -72,6 +76,7 @@ impl Config {
             data_dir,
             media_store: None,
             database_url: None,
+            nats_url: None,
             limits: Limits::default(),
             password_hashing: PasswordHashing::default(),
             currency: Currency::CNY,

@@ -11,6 +11,12 @@
 //! which are never stored: each socket has a second, small queue for them,
 //! and one that is full drops them (an indicator that comes late is worth
 //! nothing), so they can never close a socket nor hold back its log.
+//!
+//! On a cluster (`cluster.rs`) the hub also hands what it was told to the
+//! **relay**, which tells the other nodes, and takes what they were told
+//! (`deliver_*`). A socket that sees a gap, or is **nudged** (the bus was
+//! down, or came back), reads what it missed from the store: the log, not
+//! the bus, decides what a device gets.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +27,7 @@ use axum::extract::ws::Utf8Bytes;
 use piazza_domain::event::{Event, LogEntry, Notice};
 use piazza_domain::store::NoticeSink;
 use piazza_domain::{AccountId, ConversationId, DeviceId, LogSeq};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::config::Limits;
 use crate::events;
@@ -108,6 +114,9 @@ pub struct Subscription {
     subscriber: Arc<Subscriber>,
     pub queue: mpsc::Receiver<Arc<Pushed>>,
     pub ephemeral: mpsc::Receiver<Utf8Bytes>,
+    /// Changes when what was pushed may have missed something (see
+    /// [`Hub::nudge`]): the holder reads the log after its cursor.
+    pub nudges: watch::Receiver<u64>,
     /// The account's first socket here: decided under the hub's lock, so
     /// of two sockets opening at once exactly one is first.
     pub first: bool,
@@ -166,7 +175,28 @@ pub struct Hub {
     audiences: Mutex<HashMap<ConversationId, (Instant, Audience)>>,
     /// Moved by every membership change the hub is notified of.
     audience_epoch: AtomicU64,
+    /// Where what this node was told goes for the other nodes; unset on a
+    /// node alone.
+    relay: OnceLock<mpsc::Sender<Relayed>>,
+    nudges: watch::Sender<u64>,
 }
+
+/// What this hub hands the relay for the other nodes: the notices of a
+/// commit as the writer gave them (the relay encodes them off the
+/// writer's thread), or an ephemeral event.
+pub enum Relayed {
+    Notices(Vec<Notice>),
+    Ephemeral {
+        accounts: Vec<AccountId>,
+        except: AccountId,
+        json: Utf8Bytes,
+    },
+}
+
+/// Relayed items a node holds while the relay is behind; past them the
+/// hub drops what it relays (the other nodes' sockets catch up from the
+/// store at the next gap or nudge).
+pub const RELAY_QUEUE_LEN_MAX: usize = 4096;
 
 impl Hub {
     pub fn new(limits: &Limits) -> Arc<Hub> {
@@ -184,7 +214,29 @@ impl Hub {
             shutting_down: Mutex::new(false),
             audiences: Mutex::new(HashMap::new()),
             audience_epoch: AtomicU64::new(0),
+            relay: OnceLock::new(),
+            nudges: watch::Sender::new(0),
         })
+    }
+
+    /// From now on, what this hub is told is also handed to `relay`
+    /// (set once, before the engine opens).
+    pub fn relay_to(&self, relay: mpsc::Sender<Relayed>) {
+        assert!(self.relay.set(relay).is_ok(), "a hub relays to one place");
+    }
+
+    fn relay(&self, relayed: impl FnOnce() -> Relayed) {
+        if let Some(relay) = self.relay.get()
+            && relay.try_send(relayed()).is_err()
+        {
+            metrics::counter!("piazza_cluster_relay_dropped_total").increment(1);
+        }
+    }
+
+    /// Tells every socket and waiter here that pushes may have missed
+    /// something: each reads its account's log after its cursor.
+    pub fn nudge(&self) {
+        self.nudges.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub fn subscribe(
@@ -243,6 +295,7 @@ impl Hub {
             subscriber,
             queue: receiver,
             ephemeral: ephemeral_receiver,
+            nudges: self.nudges.subscribe(),
             first,
         })
     }
@@ -277,14 +330,27 @@ impl Hub {
     }
 
     fn publish(&self, entry: &LogEntry) {
+        if !self.holds(entry.account) {
+            return;
+        }
+        let json = Utf8Bytes::from(events::to_json(entry));
+        self.deliver_logged(entry.account, entry.seq, json);
+    }
+
+    fn holds(&self, account: AccountId) -> bool {
+        self.accounts
+            .read()
+            .expect("hub lock")
+            .contains_key(&account)
+    }
+
+    /// Pushes a log entry, encoded, to `account`'s subscribers here.
+    pub fn deliver_logged(&self, account: AccountId, seq: LogSeq, json: Utf8Bytes) {
         let accounts = self.accounts.read().expect("hub lock");
-        let Some(subscribers) = accounts.get(&entry.account) else {
+        let Some(subscribers) = accounts.get(&account) else {
             return;
         };
-        let pushed = Arc::new(Pushed {
-            seq: entry.seq,
-            json: Utf8Bytes::from(events::to_json(entry)),
-        });
+        let pushed = Arc::new(Pushed { seq, json });
         for subscriber in subscribers {
             // A closed subscriber gets nothing more: once one event was
             // dropped for it, a later one must not reach it past the gap.
@@ -295,7 +361,7 @@ impl Hub {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) if subscriber.kind == Kind::Socket => {
                     metrics::counter!("piazza_socket_queue_overflows_total").increment(1);
-                    tracing::info!(account = %entry.account, device = %subscriber.device, "socket queue overflowed; closing it");
+                    tracing::info!(%account, device = %subscriber.device, "socket queue overflowed; closing it");
                     subscriber.close(CloseReason::Overflow);
                 }
                 Err(_) => {}
@@ -304,9 +370,26 @@ impl Hub {
     }
 
     /// Hands `json`, an ephemeral event, to every socket of each of
-    /// `accounts` but `except`'s; a socket whose ephemeral queue is full
-    /// misses it. Answers how many sockets took it.
+    /// `accounts` but `except`'s, here and on the other nodes; a socket
+    /// whose ephemeral queue is full misses it. Answers how many sockets
+    /// here took it.
     pub fn publish_ephemeral(
+        &self,
+        accounts: &[AccountId],
+        except: AccountId,
+        json: &Utf8Bytes,
+    ) -> usize {
+        self.relay(|| Relayed::Ephemeral {
+            accounts: accounts.to_vec(),
+            except,
+            json: json.clone(),
+        });
+        self.deliver_ephemeral(accounts, except, json)
+    }
+
+    /// [`Hub::publish_ephemeral`] to the sockets here only (what another
+    /// node relayed).
+    pub fn deliver_ephemeral(
         &self,
         accounts: &[AccountId],
         except: AccountId,
@@ -368,24 +451,16 @@ impl Hub {
         audiences.insert(conversation, (Instant::now(), audience));
     }
 
-    /// Forgets the members of a conversation whose membership an entry
-    /// changes, and moves the epoch so a read in flight is not kept.
-    fn forget_audience(&self, event: &Event) {
-        let conversation = match event {
-            Event::MemberAdded {
-                conversation_id, ..
-            }
-            | Event::MemberRemoved {
-                conversation_id, ..
-            } => *conversation_id,
-            _ => return,
-        };
+    /// Forgets the members of `conversation`, whose membership changed,
+    /// and moves the epoch so a read in flight is not kept.
+    pub fn forget_audience(&self, conversation: ConversationId) {
         let mut audiences = self.audiences.lock().expect("hub lock");
         self.audience_epoch.fetch_add(1, Ordering::AcqRel);
         audiences.remove(&conversation);
     }
 
-    fn revoke(&self, account: AccountId, device: DeviceId) {
+    /// Closes `device`'s sockets and waiters here.
+    pub fn revoke(&self, account: AccountId, device: DeviceId) {
         let accounts = self.accounts.read().expect("hub lock");
         for subscriber in accounts.get(&account).into_iter().flatten() {
             if subscriber.device == device {
@@ -395,17 +470,33 @@ impl Hub {
     }
 }
 
+/// The conversation whose members an event changes, if any.
+pub fn membership_changed(event: &Event) -> Option<ConversationId> {
+    match event {
+        Event::MemberAdded {
+            conversation_id, ..
+        }
+        | Event::MemberRemoved {
+            conversation_id, ..
+        } => Some(*conversation_id),
+        _ => None,
+    }
+}
+
 impl NoticeSink for Hub {
     fn notify(&self, notices: Vec<Notice>) {
-        for notice in notices {
+        for notice in &notices {
             match notice {
                 Notice::Logged(entry) => {
-                    self.forget_audience(&entry.event);
-                    self.publish(&entry);
+                    if let Some(conversation) = membership_changed(&entry.event) {
+                        self.forget_audience(conversation);
+                    }
+                    self.publish(entry);
                 }
-                Notice::DeviceRevoked { account, device } => self.revoke(account, device),
+                Notice::DeviceRevoked { account, device } => self.revoke(*account, *device),
             }
         }
+        self.relay(|| Relayed::Notices(notices));
     }
 }
 

@@ -4,6 +4,7 @@
 //! store, binds, and serves until [`Running::shut_down`].
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod connections;
 pub mod error;
@@ -99,6 +100,8 @@ pub struct App {
     /// What the public pages put before a path to make it absolute (see
     /// `Config::public_url`); empty, relative links.
     pub public_url: Arc<str>,
+    /// The bus to the other nodes (`cluster.rs`); none on a node alone.
+    pub bus: Option<Arc<cluster::Bus>>,
 }
 
 impl App {
@@ -140,6 +143,7 @@ impl App {
             tasks: TaskTracker::new(),
             fanout_wake: Arc::new(tokio::sync::Notify::new()),
             public_url: Arc::from(config.public_url.as_deref().unwrap_or_default()),
+            bus: None,
         }
     }
 }
@@ -321,6 +325,9 @@ pub enum StartError {
     /// The media store named by the config cannot be set up.
     #[error("{0}")]
     MediaStore(String),
+    /// The NATS bus named by the config cannot be set up.
+    #[error("{0}")]
+    Bus(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -404,6 +411,10 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
         source,
     })?;
     let hub = Hub::new(&config.limits);
+    let bus_urls = match &config.nats_url {
+        Some(urls) => Some(cluster::parse_urls(urls).map_err(StartError::Bus)?),
+        None => None,
+    };
     let sink = Arc::clone(&hub) as Arc<dyn NoticeSink>;
     let engine = tokio::task::spawn_blocking(move || open_engine(sink))
         .await
@@ -427,7 +438,13 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
     });
-    let app = App::new(store, hub, &config);
+    let mut app = App::new(store, Arc::clone(&hub), &config);
+    if let Some(urls) = bus_urls {
+        let bus = cluster::join(urls, hub, app.shutdown.clone())
+            .await
+            .map_err(StartError::Bus)?;
+        app.bus = Some(Arc::new(bus));
+    }
     let service = router(app.clone());
     let header_read_timeout = Duration::from_secs(config.limits.header_read_timeout_s);
     let metrics = match config.metrics_listen {

@@ -201,7 +201,20 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
             }
             Some(pushed) = subscription.queue.recv() => {
                 let write = write_pushes(&mut socket, pushed, &mut subscription, &mut delivered);
-                if !within(write_timeout, write).await {
+                match tokio::time::timeout(write_timeout, write).await {
+                    Ok(Ok(Pushes::Written)) => {}
+                    Ok(Ok(Pushes::Gap)) => {
+                        let link = Link { app: &app, auth, write_timeout, close_signal: &close_signal };
+                        if catch_up(&link, &mut socket, &mut delivered).await.is_err() {
+                            return;
+                        }
+                    }
+                    _ => return,
+                }
+            }
+            Ok(()) = subscription.nudges.changed() => {
+                let link = Link { app: &app, auth, write_timeout, close_signal: &close_signal };
+                if catch_up(&link, &mut socket, &mut delivered).await.is_err() {
                     return;
                 }
             }
@@ -279,7 +292,10 @@ async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: W
     if code == CloseReason::Revoked.close_frame().0 {
         while let Ok(pushed) = subscription.queue.try_recv() {
             let write = write_pushes(&mut socket, pushed, &mut subscription, &mut delivered);
-            if !within(write_timeout, write).await {
+            if !matches!(
+                tokio::time::timeout(write_timeout, write).await,
+                Ok(Ok(Pushes::Written))
+            ) {
                 return;
             }
         }
@@ -334,27 +350,31 @@ async fn write_acks(
     socket.flush().await.map_err(|_| Gone)
 }
 
+/// What [`write_pushes`] did.
+enum Pushes {
+    Written,
+    /// It stopped before a push that is not the next position: what lies
+    /// between is to be read from the store ([`catch_up`]).
+    Gap,
+}
+
 /// Writes this event and any others already queued, with one flush,
-/// skipping those a replay has already sent.
+/// skipping those a replay has already sent; stops at a gap.
 async fn write_pushes(
     socket: &mut WebSocket,
     first: Arc<Pushed>,
     subscription: &mut Subscription,
     delivered: &mut LogSeq,
-) -> Result<(), Gone> {
+) -> Result<Pushes, Gone> {
     let mut next = Some(first);
     let mut burst = 0;
     while let Some(pushed) = next {
         if *delivered > LogSeq::START && pushed.seq.get() > delivered.get() + 1 {
-            // The hub stops pushing to a subscriber at its first drop, so
-            // this cannot happen; if it does, the device must resync
-            // rather than be handed a gap.
-            tracing::error!(
-                delivered = delivered.get(),
-                next = pushed.seq.get(),
-                "gap in a socket's pushes; dropping it"
-            );
-            return Err(Gone);
+            // Another node's push arrived first, or the bus lost one: the
+            // device is never handed a gap; the store fills it.
+            metrics::counter!("piazza_socket_push_gaps_total").increment(1);
+            socket.flush().await.map_err(|_| Gone)?;
+            return Ok(Pushes::Gap);
         }
         if pushed.seq > *delivered {
             *delivered = pushed.seq;
@@ -370,7 +390,23 @@ async fn write_pushes(
             None
         };
     }
-    socket.flush().await.map_err(|_| Gone)
+    socket.flush().await.map_err(|_| Gone)?;
+    Ok(Pushes::Written)
+}
+
+/// Sends what the log holds after what this socket delivered, once it has
+/// synced (before that, the client's own `sync` will read it).
+async fn catch_up(
+    link: &Link<'_>,
+    socket: &mut WebSocket,
+    delivered: &mut LogSeq,
+) -> Result<(), Gone> {
+    if *delivered == LogSeq::START {
+        return Ok(());
+    }
+    send_log_after(link, *delivered, socket, delivered)
+        .await
+        .map(|_| ())
 }
 
 /// Writes this ephemeral event and any others already queued, with one
@@ -546,10 +582,32 @@ async fn replay(
     socket: &mut WebSocket,
     delivered: &mut LogSeq,
 ) -> Result<(), Gone> {
+    let Some(after) = send_log_after(link, after, socket, delivered).await? else {
+        return Ok(());
+    };
+    let cursor = Cursor::at(after.max(*delivered));
+    send_frame(
+        socket,
+        &ServerFrame::Synced {
+            cursor: cursor.to_string(),
+        },
+        link.write_timeout,
+    )
+    .await
+}
+
+/// Sends every entry after `after`, page by page, and answers the last
+/// position read; `None` if a close stopped it between pages.
+async fn send_log_after(
+    link: &Link<'_>,
+    after: LogSeq,
+    socket: &mut WebSocket,
+    delivered: &mut LogSeq,
+) -> Result<Option<LogSeq>, Gone> {
     let mut after = after;
     loop {
         if link.close_signal.reason().is_some() {
-            return Ok(());
+            return Ok(None);
         }
         let page = match link
             .app
@@ -579,16 +637,7 @@ async fn replay(
         after = page.end;
         *delivered = (*delivered).max(page.end);
         if !page.has_more {
-            break;
+            return Ok(Some(after));
         }
     }
-    let cursor = Cursor::at(after.max(*delivered));
-    send_frame(
-        socket,
-        &ServerFrame::Synced {
-            cursor: cursor.to_string(),
-        },
-        link.write_timeout,
-    )
-    .await
 }

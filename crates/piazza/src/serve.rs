@@ -28,6 +28,11 @@ pub struct ServeArgs {
     /// share one database.
     #[arg(long, env = "PIAZZA_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Join the other nodes on the same database through these NATS
+    /// servers (`nats://127.0.0.1:4222[,nats://…]`), so a device on any
+    /// node hears what is sent on any other, live. Needs `--database-url`.
+    #[arg(long, env = "PIAZZA_NATS_URL")]
+    pub nats_url: Option<String>,
     /// Keep media bytes in an S3-compatible bucket, `s3://bucket[/prefix]`,
     /// instead of files in the data dir; reached with the standard `AWS_*`
     /// environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
@@ -81,6 +86,8 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     /// As `--database-url`.
     database_url: Option<String>,
+    /// As `--nats-url`.
+    nats_url: Option<String>,
     /// As `--media-store`.
     media_store: Option<String>,
     /// As `--public-url`.
@@ -123,6 +130,12 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
         .unwrap_or_else(|| PathBuf::from("./piazza-data"));
     let mut config = Config::new(listen, data_dir);
     config.database_url = args.database_url.clone().or(file.database_url);
+    config.nats_url = args.nats_url.clone().or(file.nats_url);
+    anyhow::ensure!(
+        config.nats_url.is_none() || config.database_url.is_some(),
+        "`--nats-url` joins nodes that share one PostgreSQL database: give `--database-url` too \
+         (a node on SQLite is the only node of its data)"
+    );
     config.media_store = args.media_store.clone().or(file.media_store);
     if let Some(url) = &config.media_store {
         anyhow::ensure!(
@@ -253,6 +266,10 @@ fn start_failure(error: StartError, config: &Config) -> anyhow::Error {
         StartError::MediaStore(_) => anyhow::anyhow!(
             "the server could not start: {error}\nCheck `--media-store` and the AWS_* environment \
              (endpoint, region, keys)"
+        ),
+        StartError::Bus(_) => anyhow::anyhow!(
+            "the server could not start: {error}\nCheck `--nats-url` (nats://host:4222, \
+             comma-separated for a NATS cluster)"
         ),
         StartError::Listen { addr, source } => listen_failure(*addr, source, "--listen"),
         StartError::MetricsListen { addr, source } => {

@@ -92,6 +92,8 @@ pub async fn sync(
     let closed = waiter.close_signal();
     tokio::select! {
         _ = waiter.queue.recv() => {}
+        // The bus may have missed something (cluster.rs): read again.
+        _ = waiter.nudges.changed() => {}
         reason = closed.closed() => {
             if reason == CloseReason::Revoked {
                 return Err(ApiError::unauthorized());

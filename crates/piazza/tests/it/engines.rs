@@ -15,8 +15,8 @@ use crate::helpers::on_postgres;
 /// The tests (exact names) that run on PostgreSQL too. Left out on
 /// purpose: tests of the engine-free parts (docs, the tour's reader),
 /// tests that open the SQLite file itself, the tests that run on
-/// PostgreSQL whatever the engine (`two_processes`, the two-process chaos
-/// run), and the flood of half-sent requests, which is about sockets and
+/// PostgreSQL whatever the engine (`two_processes`, `cluster`, the
+/// two-process chaos run), and the flood of half-sent requests, which is about sockets and
 /// times itself tightly (run four at a time here, it misses its deadline
 /// under load on either engine).
 const ON_POSTGRES: &[&str] = &[

@@ -15,6 +15,7 @@ mod cli_pay;
 mod cli_profiles;
 mod cli_shops;
 mod cli_watch;
+mod cluster;
 mod compose;
 mod connections;
 mod contact_extras;

@@ -58,7 +58,13 @@ function profileCard(session) {
     name.value = me.display_name ?? '';
     bio.value = me.bio ?? '';
   };
+  // The profile fetched below answers for the moment it was asked: once
+  // the form is typed in or saved, a late answer would put the old name
+  // back (in the form and in the header), so it is dropped.
+  let edited = false;
+  for (const field of [name, bio]) field.addEventListener('input', () => (edited = true));
   const save = async (changes, done) => {
+    edited = true;
     error.textContent = '';
     try {
       const me = await session.api.updateMe(changes);
@@ -73,6 +79,7 @@ function profileCard(session) {
   };
   fill(session.people.get(session.me) ?? session.account);
   session.api.me().then((me) => {
+    if (edited) return;
     session.remember(me);
     fill(me);
   }, (failure) => (error.textContent = problemText(failure)));

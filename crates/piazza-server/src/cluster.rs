@@ -1,0 +1,399 @@
+//! Several nodes on one database: what became visible on one node is told
+//! to the others over NATS, so a device connected anywhere hears it live.
+//!
+//! The database's logs stay the source of truth. The bus is a shortcut
+//! and a wake-up, never the only path: core NATS delivers at most once,
+//! so a node that receives an event past a gap, or whose bus is down, has
+//! its sockets read what they missed from the store (`Hub::nudge`,
+//! `socket.rs`'s catch-up). While the bus is down every socket here
+//! catches up once a second; when it returns, once more, and pushes flow
+//! again.
+//!
+//! One subject carries everything, each message one batch of what a
+//! node's hub was told (a commit's notices, typing, presence), sent by one
+//! task off the writer's thread. Every node hears every batch and keeps
+//! what its sockets hold; see ARCHITECTURE.md, "Many nodes", for when that
+//! stops being enough.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use futures_util::StreamExt;
+use piazza_domain::event::Notice;
+use piazza_domain::{AccountId, ConversationId, DeviceId, LogSeq};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::events;
+use crate::hub::{Hub, RELAY_QUEUE_LEN_MAX, Relayed, membership_changed};
+
+/// The subject every node publishes to and listens on.
+pub const SUBJECT: &str = "piazza.live";
+/// A batch is sent once its encoded items pass this many bytes (NATS
+/// refuses a message past its `max_payload`, 1 MiB by default).
+const BATCH_BYTES_MAX: usize = 256 * 1024;
+/// How often sockets catch up from the store while the bus is down.
+const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
+/// Catch-ups after the bus returns: the first may run before the
+/// subscription is renewed on the server, so a second follows it.
+const CATCH_UPS_AFTER_RETURN: u32 = 2;
+
+/// One message on the bus: what one node's hub was told.
+#[derive(Debug, Serialize, Deserialize)]
+struct Batch {
+    /// The node that sent it (it ignores its own).
+    node: u64,
+    items: Vec<Item>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "t")]
+enum Item {
+    /// A log entry, as the wire shows it; `members_of`, the conversation
+    /// whose members it changed, if it did.
+    #[serde(rename = "log")]
+    Logged {
+        account: i64,
+        seq: i64,
+        json: String,
+        members_of: Option<i64>,
+    },
+    #[serde(rename = "revoked")]
+    Revoked { account: i64, device: i64 },
+    #[serde(rename = "ephemeral")]
+    Ephemeral {
+        accounts: Vec<i64>,
+        except: i64,
+        json: String,
+    },
+}
+
+/// This node's part of the cluster: the bus, and whether it is up.
+pub struct Bus {
+    client: async_nats::Client,
+    up: Arc<AtomicBool>,
+    pub node: u64,
+}
+
+impl Bus {
+    /// Whether the bus is connected now.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Acquire)
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+}
+
+/// Parses `--nats-url`: one or more `nats://host:port`, comma-separated.
+pub fn parse_urls(text: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
+    let urls: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .collect();
+    if urls.is_empty() {
+        return Err("`--nats-url` names no server: give nats://host:4222[,nats://…]".into());
+    }
+    urls.iter()
+        .map(|url| {
+            url.parse::<async_nats::ServerAddr>().map_err(|error| {
+                format!("{url:?} is not a NATS address ({error}): use nats://host:4222")
+            })
+        })
+        .collect()
+}
+
+/// Joins the bus at `urls` in the background (a node starts, and serves,
+/// while NATS is down), and starts relaying `hub`'s notices to it and the
+/// others' to `hub`. Stops with `shutdown`.
+pub async fn join(
+    urls: Vec<async_nats::ServerAddr>,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) -> Result<Bus, String> {
+    let (relay, relayed) = mpsc::channel(RELAY_QUEUE_LEN_MAX);
+    hub.relay_to(relay);
+    let node = rand::random::<u64>();
+    let up = Arc::new(AtomicBool::new(false));
+    let returned = Arc::new(tokio::sync::Notify::new());
+    let client = async_nats::ConnectOptions::new()
+        .name(format!("piazza node {node:016x}"))
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .reconnect_delay_callback(|attempts| {
+            Duration::from_millis((attempts as u64 * 100).clamp(100, 1_000))
+        })
+        .event_callback({
+            let (up, returned) = (Arc::clone(&up), Arc::clone(&returned));
+            move |event| {
+                let (up, returned) = (Arc::clone(&up), Arc::clone(&returned));
+                async move { on_event(event, &up, &returned) }
+            }
+        })
+        .connect(urls)
+        .await
+        .map_err(|error| format!("cannot set up the NATS client: {error}"))?;
+    let subscriber = client
+        .subscribe(SUBJECT)
+        .await
+        .map_err(|error| format!("cannot subscribe to {SUBJECT}: {error}"))?;
+    tokio::spawn(send(client.clone(), node, relayed, shutdown.clone()));
+    tokio::spawn(receive(
+        subscriber,
+        node,
+        Arc::clone(&hub),
+        shutdown.clone(),
+    ));
+    tokio::spawn(catch_up(hub, Arc::clone(&up), returned, shutdown));
+    Ok(Bus { client, up, node })
+}
+
+fn on_event(event: async_nats::Event, up: &AtomicBool, returned: &tokio::sync::Notify) {
+    match event {
+        async_nats::Event::Connected => {
+            tracing::info!("the NATS bus is connected");
+            up.store(true, Ordering::Release);
+            returned.notify_one();
+        }
+        async_nats::Event::Disconnected => {
+            tracing::warn!(
+                "the NATS bus is down: sockets catch up from the store until it returns"
+            );
+            up.store(false, Ordering::Release);
+        }
+        // Messages were dropped for us: what they held is in the store.
+        async_nats::Event::SlowConsumer(_) => returned.notify_one(),
+        other => tracing::info!(event = %other, "NATS"),
+    }
+}
+
+/// Sends what the hub relays, a batch per message, until shutdown.
+async fn send(
+    client: async_nats::Client,
+    node: u64,
+    mut relayed: mpsc::Receiver<Relayed>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            first = relayed.recv() => match first {
+                Some(first) => first,
+                None => return,
+            },
+            () = shutdown.cancelled() => return,
+        };
+        let mut batch = Batch {
+            node,
+            items: Vec::new(),
+        };
+        let mut bytes = encode(first, &mut batch.items);
+        while bytes < BATCH_BYTES_MAX {
+            match relayed.try_recv() {
+                Ok(next) => bytes += encode(next, &mut batch.items),
+                Err(_) => break,
+            }
+        }
+        if batch.items.is_empty() {
+            continue;
+        }
+        let payload = serde_json::to_vec(&batch).expect("a batch encodes");
+        if let Err(error) = client.publish(SUBJECT, payload.into()).await {
+            metrics::counter!("piazza_cluster_publish_failed_total").increment(1);
+            tracing::debug!(%error, "a batch was not published; other nodes catch up from the store");
+        }
+    }
+}
+
+/// Adds `relayed` to `items`, answering about how many bytes it takes.
+fn encode(relayed: Relayed, items: &mut Vec<Item>) -> usize {
+    let mut bytes = 0;
+    match relayed {
+        Relayed::Notices(notices) => {
+            for notice in notices {
+                let item = match notice {
+                    Notice::Logged(entry) => Item::Logged {
+                        account: entry.account.row(),
+                        seq: entry.seq.get(),
+                        json: events::to_json(&entry),
+                        members_of: membership_changed(&entry.event).map(ConversationId::row),
+                    },
+                    Notice::DeviceRevoked { account, device } => Item::Revoked {
+                        account: account.row(),
+                        device: device.row(),
+                    },
+                };
+                bytes += item_bytes(&item);
+                items.push(item);
+            }
+        }
+        Relayed::Ephemeral {
+            accounts,
+            except,
+            json,
+        } => {
+            let item = Item::Ephemeral {
+                accounts: accounts.into_iter().map(AccountId::row).collect(),
+                except: except.row(),
+                json: json.as_str().to_owned(),
+            };
+            bytes += item_bytes(&item);
+            items.push(item);
+        }
+    }
+    bytes
+}
+
+fn item_bytes(item: &Item) -> usize {
+    match item {
+        Item::Logged { json, .. } => json.len() + 64,
+        Item::Revoked { .. } => 48,
+        Item::Ephemeral { accounts, json, .. } => json.len() + 24 * accounts.len() + 48,
+    }
+}
+
+/// Hands the other nodes' batches to `hub`, until shutdown.
+async fn receive(
+    mut subscriber: async_nats::Subscriber,
+    node: u64,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            message = subscriber.next() => match message {
+                Some(message) => message,
+                None => return,
+            },
+            () = shutdown.cancelled() => return,
+        };
+        let batch: Batch = match serde_json::from_slice(&message.payload) {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::warn!(%error, "a message on {SUBJECT} is not a batch; ignored");
+                continue;
+            }
+        };
+        if batch.node != node {
+            deliver(&hub, batch.items);
+        }
+    }
+}
+
+/// Hands what another node was told to the sockets here.
+fn deliver(hub: &Hub, items: Vec<Item>) {
+    for item in items {
+        match item {
+            Item::Logged {
+                account,
+                seq,
+                json,
+                members_of,
+            } => {
+                if let Some(conversation) = members_of {
+                    hub.forget_audience(ConversationId::from_row(conversation));
+                }
+                let seq = LogSeq::from_stored(seq);
+                hub.deliver_logged(AccountId::from_row(account), seq, Utf8Bytes::from(json));
+            }
+            Item::Revoked { account, device } => {
+                hub.revoke(AccountId::from_row(account), DeviceId::from_row(device));
+            }
+            Item::Ephemeral {
+                accounts,
+                except,
+                json,
+            } => {
+                let accounts: Vec<AccountId> =
+                    accounts.into_iter().map(AccountId::from_row).collect();
+                hub.deliver_ephemeral(
+                    &accounts,
+                    AccountId::from_row(except),
+                    &Utf8Bytes::from(json),
+                );
+            }
+        }
+    }
+}
+
+/// Nudges the hub's sockets to read the store while the bus is down, and
+/// after it returns.
+async fn catch_up(
+    hub: Arc<Hub>,
+    up: Arc<AtomicBool>,
+    returned: Arc<tokio::sync::Notify>,
+    shutdown: CancellationToken,
+) {
+    let mut after_return = 0;
+    let mut tick = tokio::time::interval(CATCH_UP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = returned.notified() => {
+                after_return = CATCH_UPS_AFTER_RETURN;
+                hub.nudge();
+            }
+            _ = tick.tick() => {
+                if !up.load(Ordering::Acquire) {
+                    hub.nudge();
+                } else if after_return > 0 {
+                    after_return -= 1;
+                    hub.nudge();
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_parsed_or_refused_with_advice() {
+        assert_eq!(
+            parse_urls("nats://127.0.0.1:4222, nats://10.0.0.2:4222")
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(parse_urls(" , ").unwrap_err().contains("names no server"));
+        assert!(
+            parse_urls("http://[::1")
+                .unwrap_err()
+                .contains("nats://host:4222")
+        );
+    }
+
+    #[test]
+    fn a_batch_reads_back_as_it_was_sent() {
+        let batch = Batch {
+            node: 7,
+            items: vec![
+                Item::Logged {
+                    account: 1,
+                    seq: 2,
+                    json: "{\"type\":\"x\"}".into(),
+                    members_of: Some(3),
+                },
+                Item::Revoked {
+                    account: 1,
+                    device: 4,
+                },
+                Item::Ephemeral {
+                    accounts: vec![1, 5],
+                    except: 1,
+                    json: "{}".into(),
+                },
+            ],
+        };
+        let bytes = serde_json::to_vec(&batch).unwrap();
+        let back: Batch = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(format!("{back:?}"), format!("{batch:?}"));
+    }
+}

@@ -1,0 +1,306 @@
+//! Three `piazza serve` nodes on one PostgreSQL database and a cluster of
+//! three NATS servers, all started here: what is sent on one node reaches
+//! a device on another live; with NATS wholly down devices still converge
+//! (their sockets catch up from the database), and live delivery returns
+//! by itself with NATS; a revocation on one node closes the device's
+//! socket on another.
+
+use std::time::{Duration, Instant};
+
+use piazza_api::ClientFrame;
+use piazza_client::{Client, Incoming, Socket};
+use piazza_postgres::testing::TestDatabase;
+
+use crate::helpers::{
+    PASSWORD, ServerProcess, User, live_socket, start_server_process_on_database, text_of,
+};
+
+/// A NATS server of the test's cluster: its client and route ports.
+struct NatsServer {
+    port: u16,
+    route_port: u16,
+    child: Option<std::process::Child>,
+    log: std::path::PathBuf,
+}
+
+/// NATS servers clustered with each other, on loopback ports of their own.
+struct NatsCluster {
+    servers: Vec<NatsServer>,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The NATS server binary: on the PATH, or where Debian's package puts it.
+fn nats_server() -> std::path::PathBuf {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        let candidate = std::path::Path::new(dir).join("nats-server");
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    let debian = std::path::PathBuf::from("/usr/sbin/nats-server");
+    assert!(
+        debian.exists(),
+        "nats-server is missing: install Debian's nats-server package (.ci/nats.sh does)"
+    );
+    debian
+}
+
+impl NatsCluster {
+    async fn start(size: usize) -> NatsCluster {
+        let dir = tempfile::tempdir().unwrap();
+        let servers = (0..size)
+            .map(|n| NatsServer {
+                port: free_port(),
+                route_port: free_port(),
+                child: None,
+                log: dir.path().join(format!("nats-{n}.log")),
+            })
+            .collect();
+        let mut cluster = NatsCluster { servers, _dir: dir };
+        cluster.start_all().await;
+        cluster
+    }
+
+    async fn start_all(&mut self) {
+        let routes: Vec<String> = self
+            .servers
+            .iter()
+            .map(|s| format!("nats://127.0.0.1:{}", s.route_port))
+            .collect();
+        for (n, server) in self.servers.iter_mut().enumerate() {
+            assert!(server.child.is_none(), "nats {n} is already running");
+            let child = std::process::Command::new(nats_server())
+                .args(["-a", "127.0.0.1", "-p", &server.port.to_string()])
+                .args(["-n", &format!("piazza-test-{n}")])
+                .args(["--cluster_name", "piazza-test"])
+                .args([
+                    "--cluster",
+                    &format!("nats://127.0.0.1:{}", server.route_port),
+                ])
+                .args(["--routes", &routes.join(",")])
+                .arg("-l")
+                .arg(&server.log)
+                .spawn()
+                .expect("nats-server starts");
+            server.child = Some(child);
+        }
+        for server in &self.servers {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+                .await
+                .is_err()
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "nats on {} did not start",
+                    server.port
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+
+    /// Kills every server at once (SIGKILL: no goodbye to the clients).
+    fn kill_all(&mut self) {
+        for server in &mut self.servers {
+            if let Some(mut child) = server.child.take() {
+                child.kill().unwrap();
+                child.wait().unwrap();
+            }
+        }
+    }
+
+    /// Every server's address, `first`'s first.
+    fn urls_from(&self, first: usize) -> String {
+        let n = self.servers.len();
+        (0..n)
+            .map(|i| format!("nats://127.0.0.1:{}", self.servers[(first + i) % n].port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// `name`'s device on `node`.
+async fn device(node: &ServerProcess, name: &str, account_id: &str) -> User {
+    let session = Client::new(&node.base)
+        .login(name, PASSWORD, "device")
+        .await
+        .unwrap();
+    User {
+        account_id: account_id.to_owned(),
+        username: name.to_owned(),
+        device_id: session.device_id,
+        client: Client::new(&node.base).with_token(session.token),
+    }
+}
+
+/// The next message event on `socket` and how long it took to come;
+/// panics past `limit`.
+async fn next_message(socket: &mut Socket, limit: Duration) -> (String, Duration) {
+    let start = Instant::now();
+    loop {
+        let left = limit.saturating_sub(start.elapsed());
+        match tokio::time::timeout(left, socket.next()).await {
+            Ok(Some(Ok(Incoming::Event(event)))) if event.type_ == "message.new" => {
+                return (text_of(&event).to_owned(), start.elapsed());
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(other) => panic!("the socket ended: {other:?}"),
+            Err(_) => panic!("no message within {limit:?}"),
+        }
+    }
+}
+
+/// The next ephemeral event of `type_` on `socket`, within `limit`.
+async fn next_ephemeral(socket: &mut Socket, type_: &str, limit: Duration) {
+    let start = Instant::now();
+    loop {
+        let left = limit.saturating_sub(start.elapsed());
+        match tokio::time::timeout(left, socket.next()).await {
+            Ok(Some(Ok(Incoming::Ephemeral(fields)))) if fields["type"] == type_ => return,
+            Ok(Some(Ok(_))) => {}
+            Ok(other) => panic!("the socket ended: {other:?}"),
+            Err(_) => panic!("no {type_} within {limit:?}"),
+        }
+    }
+}
+
+async fn send(user: &User, conversation: &str, text: &str) {
+    user.client
+        .send_message(conversation, &text.replace(' ', "-"), text)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn three_nodes_hear_each_other_live_and_converge_without_nats() {
+    let mut nats = NatsCluster::start(3).await;
+    let database = TestDatabase::create();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut nodes = Vec::new();
+    for (n, dir) in dirs.iter().enumerate() {
+        let urls = nats.urls_from(n);
+        nodes.push(
+            start_server_process_on_database(dir.path(), &database.url, &["--nats-url", &urls])
+                .await,
+        );
+    }
+    let anonymous = Client::new(&nodes[0].base);
+    let ann_id = anonymous
+        .create_account("ann", PASSWORD, None)
+        .await
+        .unwrap()
+        .account_id;
+    let bob_id = anonymous
+        .create_account("bob", PASSWORD, None)
+        .await
+        .unwrap()
+        .account_id;
+    let ann = device(&nodes[0], "ann", &ann_id).await;
+    let bob = device(&nodes[1], "bob", &bob_id).await;
+    let bob_elsewhere = device(&nodes[2], "bob", &bob_id).await;
+    let request = ann.client.request_contact("bob", None).await.unwrap();
+    bob.client.accept_request(&request).await.unwrap();
+    let direct = ann.client.open_direct(&bob_id).await.unwrap();
+    let (mut ann_socket, _) = live_socket(&ann).await;
+    let (mut bob_socket, _) = live_socket(&bob).await;
+    let (mut elsewhere_socket, _) = live_socket(&bob_elsewhere).await;
+
+    // Sent on node 0, heard on nodes 1 and 2 as it happens.
+    send(&ann, &direct, "across").await;
+    let (text, took) = next_message(&mut bob_socket, Duration::from_secs(2)).await;
+    assert_eq!(text, "across");
+    assert_eq!(
+        next_message(&mut elsewhere_socket, Duration::from_secs(2))
+            .await
+            .0,
+        "across"
+    );
+    eprintln!("node 0 → node 1: {took:?}");
+    // Typing crosses nodes too (it is never stored).
+    ann_socket
+        .send(&ClientFrame::Typing {
+            conversation_id: direct.clone(),
+        })
+        .await
+        .unwrap();
+    next_ephemeral(&mut bob_socket, "typing", Duration::from_secs(2)).await;
+
+    // NATS wholly down: the message is still heard, from the database.
+    nats.kill_all();
+    send(&ann, &direct, "nats is down").await;
+    let (text, took) = next_message(&mut bob_socket, Duration::from_secs(5)).await;
+    assert_eq!(text, "nats is down");
+    eprintln!("node 0 → node 1 with NATS down: {took:?}");
+    assert_eq!(
+        next_message(&mut elsewhere_socket, Duration::from_secs(5))
+            .await
+            .0,
+        "nats is down"
+    );
+
+    // NATS back: live again by itself (a catch-up comes within a second
+    // at most, so five quick ones in a row are the bus).
+    nats.start_all().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut quick = 0;
+    let mut n = 0;
+    while quick < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "live delivery did not return after NATS did"
+        );
+        n += 1;
+        let text = format!("back {n}");
+        send(&ann, &direct, &text).await;
+        let (got, took) = next_message(&mut bob_socket, Duration::from_secs(5)).await;
+        assert_eq!(got, text);
+        quick = if took < Duration::from_millis(250) {
+            quick + 1
+        } else {
+            0
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A device revoked through node 1 is closed on node 2 within a second.
+    bob.client
+        .revoke_device(&bob_elsewhere.device_id)
+        .await
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(1), elsewhere_socket.next()).await {
+            Ok(Some(Ok(Incoming::Closed { code, .. }))) => {
+                assert_eq!(code, 4001, "closed as revoked");
+                break;
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("the revoked socket was not closed in time: {other:?}"),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "closed within a second"
+        );
+    }
+
+    // Every device of bob holds the same history: nothing lost, nothing doubled.
+    let on_one = bob.client.history(&direct, None, Some(200)).await.unwrap();
+    let on_zero = ann.client.history(&direct, None, Some(200)).await.unwrap();
+    let seqs = |page: &piazza_api::MessagePage| -> Vec<i64> {
+        page.messages.iter().map(|m| m.seq).collect()
+    };
+    assert_eq!(seqs(&on_one), seqs(&on_zero));
+    assert_eq!(on_one.messages.len(), 2 + n, "every message once");
+}
