@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::events;
-use crate::hub::{Hub, RELAY_QUEUE_LEN_MAX, Relayed, membership_changed};
+use crate::hub::{HOLDING_EVERY, Hub, NodeAbout, RELAY_QUEUE_LEN_MAX, Relayed, membership_changed};
 
 /// The subject every node publishes to and listens on.
 pub const SUBJECT: &str = "piazza.live";
@@ -68,6 +68,17 @@ enum Item {
         accounts: Vec<i64>,
         except: i64,
         json: String,
+    },
+    /// The sending node's first socket of `account` opened, or its last
+    /// closed (presence across nodes).
+    #[serde(rename = "here")]
+    Here { account: i64, here: bool },
+    /// Every account the sending node holds a socket of, and the node's
+    /// own account, every `HOLDING_EVERY` (`admin cluster-status` reads it).
+    #[serde(rename = "holding")]
+    Holding {
+        accounts: Vec<i64>,
+        about: NodeAbout,
     },
 }
 
@@ -114,6 +125,7 @@ pub fn parse_urls(text: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
 pub async fn join(
     urls: Vec<async_nats::ServerAddr>,
     hub: Arc<Hub>,
+    listen: String,
     shutdown: CancellationToken,
 ) -> Result<Bus, String> {
     let (relay, relayed) = mpsc::channel(RELAY_QUEUE_LEN_MAX);
@@ -149,6 +161,13 @@ pub async fn join(
         Arc::clone(&hub),
         shutdown.clone(),
     ));
+    let about = NodeAbout {
+        listen,
+        started_at_ms: piazza_domain::Timestamp::now().unix_ms(),
+        sockets: 0,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    tokio::spawn(tell_holding(Arc::clone(&hub), about, shutdown.clone()));
     tokio::spawn(catch_up(hub, Arc::clone(&up), returned, shutdown));
     Ok(Bus { client, up, node })
 }
@@ -244,6 +263,20 @@ fn encode(relayed: Relayed, items: &mut Vec<Item>) -> usize {
             bytes += item_bytes(&item);
             items.push(item);
         }
+        Relayed::Here { account, here } => {
+            bytes += 48;
+            items.push(Item::Here {
+                account: account.row(),
+                here,
+            });
+        }
+        Relayed::Holding { accounts, about } => {
+            bytes += 24 * accounts.len() + 128;
+            items.push(Item::Holding {
+                accounts: accounts.into_iter().map(AccountId::row).collect(),
+                about,
+            });
+        }
     }
     bytes
 }
@@ -253,6 +286,8 @@ fn item_bytes(item: &Item) -> usize {
         Item::Logged { json, .. } => json.len() + 64,
         Item::Revoked { .. } => 48,
         Item::Ephemeral { accounts, json, .. } => json.len() + 24 * accounts.len() + 48,
+        Item::Here { .. } => 48,
+        Item::Holding { accounts, .. } => 24 * accounts.len() + 128,
     }
 }
 
@@ -279,13 +314,13 @@ async fn receive(
             }
         };
         if batch.node != node {
-            deliver(&hub, batch.items);
+            deliver(&hub, batch.node, batch.items);
         }
     }
 }
 
-/// Hands what another node was told to the sockets here.
-fn deliver(hub: &Hub, items: Vec<Item>) {
+/// Hands what another node (`from`) was told to the sockets here.
+fn deliver(hub: &Hub, from: u64, items: Vec<Item>) {
     for item in items {
         match item {
             Item::Logged {
@@ -315,6 +350,29 @@ fn deliver(hub: &Hub, items: Vec<Item>) {
                     AccountId::from_row(except),
                     &Utf8Bytes::from(json),
                 );
+            }
+            Item::Here { account, here } => {
+                hub.held_elsewhere(from, AccountId::from_row(account), here);
+            }
+            Item::Holding { accounts, about } => {
+                let accounts = accounts.into_iter().map(AccountId::from_row).collect();
+                hub.holding_elsewhere(from, accounts, about);
+            }
+        }
+    }
+}
+
+/// Tells the other nodes, every [`HOLDING_EVERY`], which accounts this
+/// one holds sockets of (a node not heard from for a while holds none).
+async fn tell_holding(hub: Arc<Hub>, mut about: NodeAbout, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(HOLDING_EVERY);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {
+                about.sockets = hub.sockets();
+                let accounts = hub.accounts_with_sockets();
+                hub.relay(|| Relayed::Holding { accounts, about: about.clone() });
             }
         }
     }

@@ -18,7 +18,7 @@
 //! down, or came back), reads what it missed from the store: the log, not
 //! the bus, decides what a device gets.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
@@ -179,13 +179,50 @@ pub struct Hub {
     /// node alone.
     relay: OnceLock<mpsc::Sender<Relayed>>,
     nudges: watch::Sender<u64>,
+    /// The accounts with a socket on each other node, as it last said.
+    elsewhere: Mutex<HashMap<u64, Elsewhere>>,
 }
+
+/// What another node said of itself.
+#[derive(Debug, Clone)]
+pub struct Elsewhere {
+    pub heard: Instant,
+    pub accounts: HashSet<AccountId>,
+    /// Its own account of itself (`None` until its first snapshot).
+    pub about: Option<NodeAbout>,
+}
+
+/// A node as it describes itself to the others, every
+/// [`HOLDING_EVERY`]: where it listens, since when, and its sockets.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NodeAbout {
+    pub listen: String,
+    pub started_at_ms: i64,
+    pub sockets: u64,
+    pub version: String,
+}
+
+/// How often a node tells the others which accounts it holds sockets of.
+pub const HOLDING_EVERY: Duration = Duration::from_secs(2);
+/// A node not heard from for this long holds nothing (it died, or the bus
+/// is down): its accounts are no longer online through it.
+pub const ELSEWHERE_TTL: Duration = Duration::from_secs(6);
 
 /// What this hub hands the relay for the other nodes: the notices of a
 /// commit as the writer gave them (the relay encodes them off the
 /// writer's thread), or an ephemeral event.
 pub enum Relayed {
     Notices(Vec<Notice>),
+    /// `account`'s first socket here opened, or its last closed.
+    Here {
+        account: AccountId,
+        here: bool,
+    },
+    /// Every account with a socket here, and this node's own account.
+    Holding {
+        accounts: Vec<AccountId>,
+        about: NodeAbout,
+    },
     Ephemeral {
         accounts: Vec<AccountId>,
         except: AccountId,
@@ -216,6 +253,7 @@ impl Hub {
             audience_epoch: AtomicU64::new(0),
             relay: OnceLock::new(),
             nudges: watch::Sender::new(0),
+            elsewhere: Mutex::new(HashMap::new()),
         })
     }
 
@@ -225,7 +263,7 @@ impl Hub {
         assert!(self.relay.set(relay).is_ok(), "a hub relays to one place");
     }
 
-    fn relay(&self, relayed: impl FnOnce() -> Relayed) {
+    pub fn relay(&self, relayed: impl FnOnce() -> Relayed) {
         if let Some(relay) = self.relay.get()
             && relay.try_send(relayed()).is_err()
         {
@@ -289,6 +327,12 @@ impl Hub {
         if *self.shutting_down.lock().expect("hub lock") {
             subscriber.close(CloseReason::ShuttingDown);
         }
+        if first {
+            self.relay(|| Relayed::Here {
+                account,
+                here: true,
+            });
+        }
         Ok(Subscription {
             hub: Arc::clone(self),
             account,
@@ -301,19 +345,80 @@ impl Hub {
     }
 
     fn remove(&self, account: AccountId, id: u64) {
-        let mut accounts = self.accounts.write().expect("hub lock");
-        if let Some(list) = accounts.get_mut(&account) {
-            if let Some(index) = list.iter().position(|s| s.id == id) {
-                let removed = list.swap_remove(index);
-                if removed.kind == Kind::Socket {
-                    self.sockets.fetch_sub(1, Ordering::Relaxed);
-                    metrics::gauge!("piazza_sockets_connected").decrement(1.0);
+        let mut last_socket = false;
+        {
+            let mut accounts = self.accounts.write().expect("hub lock");
+            if let Some(list) = accounts.get_mut(&account) {
+                if let Some(index) = list.iter().position(|s| s.id == id) {
+                    let removed = list.swap_remove(index);
+                    if removed.kind == Kind::Socket {
+                        self.sockets.fetch_sub(1, Ordering::Relaxed);
+                        metrics::gauge!("piazza_sockets_connected").decrement(1.0);
+                        last_socket = !list.iter().any(|s| s.kind == Kind::Socket);
+                    }
+                }
+                if list.is_empty() {
+                    accounts.remove(&account);
                 }
             }
-            if list.is_empty() {
-                accounts.remove(&account);
-            }
         }
+        if last_socket {
+            self.relay(|| Relayed::Here {
+                account,
+                here: false,
+            });
+        }
+    }
+
+    /// Every account with a socket here.
+    pub fn accounts_with_sockets(&self) -> Vec<AccountId> {
+        let accounts = self.accounts.read().expect("hub lock");
+        accounts
+            .iter()
+            .filter(|(_, list)| list.iter().any(|s| s.kind == Kind::Socket))
+            .map(|(account, _)| *account)
+            .collect()
+    }
+
+    /// Another node's first socket of `account` opened, or its last
+    /// closed.
+    pub fn held_elsewhere(&self, node: u64, account: AccountId, here: bool) {
+        let mut elsewhere = self.elsewhere.lock().expect("hub lock");
+        let held = elsewhere.entry(node).or_insert_with(|| Elsewhere {
+            heard: Instant::now(),
+            accounts: HashSet::new(),
+            about: None,
+        });
+        held.heard = Instant::now();
+        if here {
+            held.accounts.insert(account);
+        } else {
+            held.accounts.remove(&account);
+        }
+    }
+
+    /// Another node's whole list, which replaces what it said before.
+    pub fn holding_elsewhere(&self, node: u64, accounts: HashSet<AccountId>, about: NodeAbout) {
+        let mut elsewhere = self.elsewhere.lock().expect("hub lock");
+        elsewhere.retain(|_, held| held.heard.elapsed() < ELSEWHERE_TTL);
+        elsewhere.insert(
+            node,
+            Elsewhere {
+                heard: Instant::now(),
+                accounts,
+                about: Some(about),
+            },
+        );
+    }
+
+    /// The other nodes heard from lately, by id.
+    pub fn nodes_elsewhere(&self) -> Vec<(u64, Elsewhere)> {
+        let elsewhere = self.elsewhere.lock().expect("hub lock");
+        elsewhere
+            .iter()
+            .filter(|(_, held)| held.heard.elapsed() < ELSEWHERE_TTL)
+            .map(|(node, held)| (*node, held.clone()))
+            .collect()
     }
 
     pub fn sockets(&self) -> u64 {
@@ -410,9 +515,16 @@ impl Hub {
         taken
     }
 
-    /// Whether `account` has a socket open here.
+    /// Whether `account` has a socket open here, or on another node
+    /// heard from lately.
     pub fn is_online(&self, account: AccountId) -> bool {
-        self.socket_count(account) > 0
+        if self.socket_count(account) > 0 {
+            return true;
+        }
+        let elsewhere = self.elsewhere.lock().expect("hub lock");
+        elsewhere
+            .values()
+            .any(|held| held.heard.elapsed() < ELSEWHERE_TTL && held.accounts.contains(&account))
     }
 
     /// How many sockets `account` has open here.

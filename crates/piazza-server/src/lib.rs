@@ -440,7 +440,7 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
     });
     let mut app = App::new(store, Arc::clone(&hub), &config);
     if let Some(urls) = bus_urls {
-        let bus = cluster::join(urls, hub, app.shutdown.clone())
+        let bus = cluster::join(urls, hub, addr.to_string(), app.shutdown.clone())
             .await
             .map_err(StartError::Bus)?;
         app.bus = Some(Arc::new(bus));

@@ -5,9 +5,10 @@
 //! presence to nobody is announced to nobody. What a device missed it
 //! reads from `GET /api/v1/contacts/presence`.
 //!
-//! Online is this process's knowledge: with several processes on one
-//! database an account online on another one shows as last seen until the
-//! nodes share presence (issue 17).
+//! Online is the hub's knowledge: a socket here, or on another node of a
+//! cluster that said so lately (`cluster.rs`: each node tells the others
+//! when an account's first socket opens and its last closes, and its
+//! whole list every two seconds; a node silent for six holds nothing).
 
 use axum::extract::ws::Utf8Bytes;
 use piazza_api::PresenceEvent;

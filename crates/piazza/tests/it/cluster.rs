@@ -237,6 +237,42 @@ async fn three_nodes_hear_each_other_live_and_converge_without_nats() {
         .unwrap();
     next_ephemeral(&mut bob_socket, "typing", Duration::from_secs(2)).await;
 
+    // Presence: ann's socket is on node 0, bob asks node 1.
+    let online = |list: piazza_api::PresenceList| list.presence.iter().any(|p| p.online);
+    assert!(
+        online(bob.client.presence().await.unwrap()),
+        "ann is online, seen from another node"
+    );
+    // A second socket of ann's on node 2 closing leaves her online (her
+    // first is still open on node 0), so bob is told nothing; the last
+    // one closing tells bob on node 1 she went offline.
+    let ann_elsewhere = device(&nodes[2], "ann", &ann_id).await;
+    let (mut second, _) = live_socket(&ann_elsewhere).await;
+    second.close().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        online(bob.client.presence().await.unwrap()),
+        "still online through node 0"
+    );
+    ann_socket.close().await.unwrap();
+    let start = Instant::now();
+    loop {
+        let left = Duration::from_secs(3).saturating_sub(start.elapsed());
+        match tokio::time::timeout(left, bob_socket.next()).await {
+            Ok(Some(Ok(Incoming::Ephemeral(fields)))) if fields["type"] == "presence" => {
+                if fields["online"] == false {
+                    break;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no offline presence across nodes: {other:?}"),
+        }
+    }
+    assert!(
+        !online(bob.client.presence().await.unwrap()),
+        "offline everywhere"
+    );
+
     // NATS wholly down: the message is still heard, from the database.
     nats.kill_all();
     send(&ann, &direct, "nats is down").await;
