@@ -253,3 +253,48 @@ fn count(tx: &mut Transaction<'_>, sql: &str) -> Result<u64, postgres::Error> {
     let count: i64 = tx.query_one(sql, &[])?.get(0);
     Ok(count as u64)
 }
+
+/// The database as `piazza admin cluster-status` shows it.
+#[derive(Debug, Clone)]
+pub struct DatabaseHealth {
+    /// PostgreSQL's `version()`.
+    pub server: String,
+    /// The schema version migrated to, and the one this build expects.
+    pub schema: i64,
+    pub schema_expected: i64,
+    /// Connections open to this database, all clients counted.
+    pub connections: i64,
+    /// How long a trivial query took, connection excluded.
+    pub round_trip: std::time::Duration,
+}
+
+/// Connects to `url` and reads what [`DatabaseHealth`] holds.
+pub fn health(url: &str) -> Result<DatabaseHealth, postgres::Error> {
+    let mut client = Client::connect(url, NoTls)?;
+    let start = std::time::Instant::now();
+    client.simple_query("SELECT 1")?;
+    let round_trip = start.elapsed();
+    let server: String = client.query_one("SELECT version()", &[])?.get(0);
+    let migrated: bool = client
+        .query_one("SELECT to_regclass('piazza_schema') IS NOT NULL", &[])?
+        .get(0);
+    let schema: i64 = match migrated {
+        true => client
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM piazza_schema", &[])?
+            .get(0),
+        false => 0,
+    };
+    let connections: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()",
+            &[],
+        )?
+        .get(0);
+    Ok(DatabaseHealth {
+        server,
+        schema,
+        schema_expected: crate::migrations::MIGRATIONS.len() as i64,
+        connections,
+        round_trip,
+    })
+}

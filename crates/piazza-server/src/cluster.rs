@@ -408,6 +408,66 @@ async fn catch_up(
     }
 }
 
+/// What `piazza admin cluster-status` heard on the bus.
+#[derive(Debug)]
+pub struct Survey {
+    /// The NATS server it reached (name, version), if any.
+    pub server: Option<(String, String)>,
+    /// The nodes that told their holdings while it listened, by id.
+    pub nodes: Vec<SurveyedNode>,
+}
+
+#[derive(Debug)]
+pub struct SurveyedNode {
+    pub node: u64,
+    pub about: NodeAbout,
+    /// Accounts with a socket on it.
+    pub accounts: usize,
+}
+
+/// Listens on the bus at `urls` for `listen_for` (at least one
+/// [`HOLDING_EVERY`] and a bit), gathering every node's own account.
+pub async fn survey(
+    urls: Vec<async_nats::ServerAddr>,
+    listen_for: Duration,
+) -> Result<Survey, String> {
+    let client = async_nats::ConnectOptions::new()
+        .name("piazza admin cluster-status")
+        .connection_timeout(Duration::from_secs(3))
+        .connect(urls)
+        .await
+        .map_err(|error| format!("cannot reach NATS: {error}"))?;
+    let info = client.server_info();
+    let mut subscriber = client
+        .subscribe(SUBJECT)
+        .await
+        .map_err(|error| format!("cannot subscribe to {SUBJECT}: {error}"))?;
+    let mut nodes = std::collections::BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + listen_for;
+    while let Ok(Some(message)) = tokio::time::timeout_at(deadline, subscriber.next()).await {
+        let Ok(batch) = serde_json::from_slice::<Batch>(&message.payload) else {
+            continue;
+        };
+        for item in batch.items {
+            if let Item::Holding { accounts, about } = item {
+                let accounts = accounts.len();
+                nodes.insert(
+                    batch.node,
+                    SurveyedNode {
+                        node: batch.node,
+                        about,
+                        accounts,
+                    },
+                );
+            }
+        }
+    }
+    Ok(Survey {
+        server: Some((info.server_name, info.version)),
+        nodes: nodes.into_values().collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

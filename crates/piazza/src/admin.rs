@@ -1,10 +1,11 @@
 //! `piazza admin …`: checks run against a data directory (offline) or a
 //! PostgreSQL database (while servers run: the checks read one snapshot),
-//! and the move of a store from SQLite to PostgreSQL.
+//! the move of a store from SQLite to PostgreSQL, and a cluster's status.
 
 mod migrate_store;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -41,6 +42,21 @@ pub enum AdminCommand {
     /// Exits 1, keeping nothing, on any mismatch. Stop the server first;
     /// media files stay in the data directory.
     MigrateStore(migrate_store::MigrateStoreArgs),
+    /// Show a cluster of nodes: each node alive (heard on the NATS bus
+    /// within a few seconds) with where it listens, since when and its
+    /// sockets; the NATS server reached; the database's health. Exits 1
+    /// when NATS or the database cannot be reached.
+    ClusterStatus {
+        /// The cluster's NATS servers, as the nodes' `--nats-url`.
+        #[arg(long, env = "PIAZZA_NATS_URL")]
+        nats_url: String,
+        /// The cluster's database, as the nodes' `--database-url`.
+        #[arg(long, env = "PIAZZA_DATABASE_URL")]
+        database_url: Option<String>,
+        /// How long to listen for the nodes (each tells every 2 s).
+        #[arg(long, default_value_t = 3)]
+        listen_s: u64,
+    },
 }
 
 /// Runs `command` on this thread: the checks' PostgreSQL client runs a
@@ -53,6 +69,11 @@ pub fn run(command: AdminCommand, runtime: &tokio::runtime::Runtime) -> anyhow::
             print!("{}", piazza_server::openapi::pretty_json());
             Ok(())
         }
+        AdminCommand::ClusterStatus {
+            nats_url,
+            database_url,
+            listen_s,
+        } => cluster_status(&nats_url, database_url.as_deref(), listen_s, runtime),
         AdminCommand::Check {
             data_dir,
             database_url,
@@ -109,5 +130,88 @@ pub fn run(command: AdminCommand, runtime: &tokio::runtime::Runtime) -> anyhow::
                 anyhow::bail!("{} ledger invariant violations", report.problems.len())
             }
         }
+    }
+}
+
+/// `piazza admin cluster-status`: the nodes heard on the bus, the bus,
+/// and the database.
+fn cluster_status(
+    nats_url: &str,
+    database_url: Option<&str>,
+    listen_s: u64,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<()> {
+    use piazza_server::cluster;
+
+    let urls = cluster::parse_urls(nats_url).map_err(anyhow::Error::msg)?;
+    eprintln!("listening on the bus for {listen_s} s…");
+    let survey = runtime.block_on(cluster::survey(urls, Duration::from_secs(listen_s.max(1))));
+    let mut failures = Vec::new();
+    match &survey {
+        Ok(survey) => {
+            if let Some((name, version)) = &survey.server {
+                println!("nats: ok, reached {name} (nats-server {version})");
+            }
+            println!("nodes alive: {}", survey.nodes.len());
+            let now = piazza_domain::Timestamp::now().unix_ms();
+            for node in &survey.nodes {
+                let about = &node.about;
+                let up_s = now.saturating_sub(about.started_at_ms) / 1000;
+                println!(
+                    "  node {:016x}  {}  piazza {}  up {}  sockets {}  accounts online {}",
+                    node.node,
+                    about.listen,
+                    about.version,
+                    duration_text(up_s),
+                    about.sockets,
+                    node.accounts
+                );
+            }
+        }
+        Err(error) => {
+            println!("nats: DOWN: {error}");
+            failures.push("NATS");
+        }
+    }
+    if let Some(url) = database_url {
+        match piazza_postgres::integrity::health(url) {
+            Ok(health) => {
+                let schema = match health.schema == health.schema_expected {
+                    true => format!("schema {}", health.schema),
+                    false => format!(
+                        "schema {} (this build expects {}: start a node of this build to migrate)",
+                        health.schema, health.schema_expected
+                    ),
+                };
+                println!(
+                    "database: ok, {} · {schema} · {} connections · round trip {:.1} ms",
+                    health.server.split(" on ").next().unwrap_or(&health.server),
+                    health.connections,
+                    health.round_trip.as_secs_f64() * 1000.0
+                );
+            }
+            Err(error) => {
+                println!(
+                    "database: DOWN: cannot reach {}: {error}",
+                    piazza_postgres::redacted(url)
+                );
+                failures.push("the database");
+            }
+        }
+    }
+    match failures.is_empty() {
+        true => Ok(()),
+        false => anyhow::bail!("{} unreachable", failures.join(" and ")),
+    }
+}
+
+/// `3 d 4 h`, `5 h 6 min`, `7 min`, `8 s`.
+fn duration_text(seconds: i64) -> String {
+    let (d, h, m) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60);
+    match (d, h, m) {
+        (d, h, _) if d > 0 => format!("{d} d {h} h"),
+        (_, h, m) if h > 0 => format!("{h} h {m} min"),
+        (_, _, m) if m > 0 => format!("{m} min"),
+        _ => format!("{seconds} s"),
     }
 }

@@ -176,6 +176,20 @@ async fn next_ephemeral(socket: &mut Socket, type_: &str, limit: Duration) {
     }
 }
 
+/// Runs `piazza admin cluster-status`: whether it succeeded, and what it said.
+async fn cluster_status(nats_urls: &str, database_url: &str) -> (bool, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
+        .args(["admin", "cluster-status", "--nats-url", nats_urls])
+        .args(["--database-url", database_url])
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
 async fn send(user: &User, conversation: &str, text: &str) {
     user.client
         .send_message(conversation, &text.replace(' ', "-"), text)
@@ -237,6 +251,17 @@ async fn three_nodes_hear_each_other_live_and_converge_without_nats() {
         .unwrap();
     next_ephemeral(&mut bob_socket, "typing", Duration::from_secs(2)).await;
 
+    // `admin cluster-status` hears every node, and finds the database.
+    let (status, out) = cluster_status(&nats.urls_from(0), &database.url).await;
+    assert!(status, "cluster-status succeeds: {out}");
+    assert!(out.contains("nats: ok"), "{out}");
+    assert!(out.contains("nodes alive: 3"), "{out}");
+    for node in &nodes {
+        let listen = node.base.trim_start_matches("http://");
+        assert!(out.contains(listen), "{listen} is listed: {out}");
+    }
+    assert!(out.contains("database: ok"), "{out}");
+
     // Presence: ann's socket is on node 0, bob asks node 1.
     let online = |list: piazza_api::PresenceList| list.presence.iter().any(|p| p.online);
     assert!(
@@ -278,6 +303,11 @@ async fn three_nodes_hear_each_other_live_and_converge_without_nats() {
     send(&ann, &direct, "nats is down").await;
     let (text, took) = next_message(&mut bob_socket, Duration::from_secs(5)).await;
     assert_eq!(text, "nats is down");
+    let (status, out) = cluster_status(&nats.urls_from(0), &database.url).await;
+    assert!(
+        !status && out.contains("nats: DOWN") && out.contains("database: ok"),
+        "{out}"
+    );
     eprintln!("node 0 → node 1 with NATS down: {took:?}");
     assert_eq!(
         next_message(&mut elsewhere_socket, Duration::from_secs(5))
