@@ -14,8 +14,8 @@ use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
 use crate::{
-    accounts, blocks, channels, chat, contact_codes, contacts, groups, login_requests, media,
-    moments, pay, presence, profiles, shops,
+    accounts, blocks, channels, chat, contact_codes, contacts, groups, leases, login_requests,
+    media, moments, pay, presence, profiles, shops,
 };
 
 /// What a job answers, typed again by [`crate::Core`].
@@ -121,6 +121,7 @@ pub trait Tx:
     + contact_codes::Writes
     + contacts::Writes
     + groups::Writes
+    + leases::Writes
     + login_requests::Writes
     + media::Writes
     + moments::Writes

@@ -17,6 +17,7 @@ pub mod contacts;
 pub mod engine;
 pub mod groups;
 pub mod integrity;
+pub mod leases;
 pub mod login_requests;
 pub mod media;
 pub mod moments;

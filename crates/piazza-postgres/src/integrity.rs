@@ -266,6 +266,9 @@ pub struct DatabaseHealth {
     pub connections: i64,
     /// How long a trivial query took, connection excluded.
     pub round_trip: std::time::Duration,
+    /// Each lease (`piazza_core::leases`): its name, holder and deadline
+    /// (Unix ms).
+    pub leases: Vec<(String, String, i64)>,
 }
 
 /// Connects to `url` and reads what [`DatabaseHealth`] holds.
@@ -290,7 +293,19 @@ pub fn health(url: &str) -> Result<DatabaseHealth, postgres::Error> {
             &[],
         )?
         .get(0);
+    let leases = match schema >= 20 {
+        true => client
+            .query(
+                "SELECT name, holder, until_ms FROM leases ORDER BY name",
+                &[],
+            )?
+            .iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2)))
+            .collect(),
+        false => Vec::new(),
+    };
     Ok(DatabaseHealth {
+        leases,
         server,
         schema,
         schema_expected: crate::migrations::MIGRATIONS.len() as i64,

@@ -22,6 +22,7 @@ mod contact_codes;
 mod contacts;
 mod groups;
 pub mod integrity;
+mod leases;
 mod log;
 mod login_requests;
 mod media;

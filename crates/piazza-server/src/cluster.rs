@@ -125,12 +125,12 @@ pub fn parse_urls(text: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
 pub async fn join(
     urls: Vec<async_nats::ServerAddr>,
     hub: Arc<Hub>,
+    node: u64,
     listen: String,
     shutdown: CancellationToken,
 ) -> Result<Bus, String> {
     let (relay, relayed) = mpsc::channel(RELAY_QUEUE_LEN_MAX);
     hub.relay_to(relay);
-    let node = rand::random::<u64>();
     let up = Arc::new(AtomicBool::new(false));
     let returned = Arc::new(tokio::sync::Notify::new());
     let client = async_nats::ConnectOptions::new()

@@ -102,6 +102,9 @@ pub struct App {
     pub public_url: Arc<str>,
     /// The bus to the other nodes (`cluster.rs`); none on a node alone.
     pub bus: Option<Arc<cluster::Bus>>,
+    /// This process's id among a cluster's nodes (random at each start):
+    /// the holder of the leases it takes, the sender of its bus messages.
+    pub node: u64,
 }
 
 impl App {
@@ -144,6 +147,7 @@ impl App {
             fanout_wake: Arc::new(tokio::sync::Notify::new()),
             public_url: Arc::from(config.public_url.as_deref().unwrap_or_default()),
             bus: None,
+            node: rand::random(),
         }
     }
 }
@@ -440,7 +444,7 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
     });
     let mut app = App::new(store, Arc::clone(&hub), &config);
     if let Some(urls) = bus_urls {
-        let bus = cluster::join(urls, hub, addr.to_string(), app.shutdown.clone())
+        let bus = cluster::join(urls, hub, app.node, addr.to_string(), app.shutdown.clone())
             .await
             .map_err(StartError::Bus)?;
         app.bus = Some(Arc::new(bus));

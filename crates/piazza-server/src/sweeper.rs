@@ -6,15 +6,26 @@
 //! retention and long-expired payment codes. Each is a store job of at
 //! most [`SWEEP_BATCH`] rows, repeated until a short batch says nothing
 //! is left, so one sweep never holds the writer for long.
+//!
+//! Of a cluster's nodes only one sweeps at a time: the one holding the
+//! sweeper's lease (`piazza_core::leases`), taken or renewed before each
+//! sweep for [`LEASE_TTL`]. A node that dies stops renewing it, and
+//! another takes over within that time. (Were two to sweep at once, each
+//! job locks its rows `SKIP LOCKED`, so nothing would be done twice.)
 
 use std::future::Future;
 use std::time::Duration;
 
+use piazza_core::leases::LeaseName;
 use piazza_domain::store::StoreResult;
 use piazza_domain::{Rejection, StoreError, Timestamp};
 
 use crate::App;
 use crate::config::ms;
+
+/// How long a sweep's lease lasts: another node takes over this long
+/// after the sweeping one died.
+pub const LEASE_TTL: Duration = Duration::from_secs(10);
 
 /// Rows one sweeping job touches at most.
 pub const SWEEP_BATCH: u32 = 500;
@@ -27,12 +38,28 @@ const EXPIRED_CODES_KEPT_MS: i64 = 24 * 60 * 60 * 1000;
 /// Sweeps every `every` until the server shuts down.
 pub async fn run(app: App, every: Duration) {
     let mut sweeps: u64 = 0;
+    let holder = format!("{:016x}", app.node);
     loop {
         tokio::select! {
-            () = app.shutdown.cancelled() => return,
+            () = app.shutdown.cancelled() => {
+                // Another node need not wait out the lease.
+                let _ = app.store.release_lease(LeaseName::Sweeper, holder).await;
+                return;
+            }
             () = tokio::time::sleep(every) => {}
         }
         let store = &app.store;
+        match store
+            .take_lease(LeaseName::Sweeper, holder.clone(), LEASE_TTL)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                tracing::warn!(%error, "the sweeper's lease could not be taken");
+                continue;
+            }
+        }
         drain("returning expired transfers", || {
             store.return_expired_transfers(Timestamp::now(), SWEEP_BATCH)
         })

@@ -21,6 +21,7 @@ mod error;
 pub mod export;
 mod groups;
 pub mod integrity;
+mod leases;
 mod log_data;
 mod login_requests;
 mod media;
@@ -92,6 +93,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_29_shops.sql"),
     include_str!("schema_30_order_conversations.sql"),
     include_str!("schema_31_order_item_names.sql"),
+    include_str!("schema_32_leases.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -189,6 +189,16 @@ fn cluster_status(
                     health.connections,
                     health.round_trip.as_secs_f64() * 1000.0
                 );
+                let now = piazza_domain::Timestamp::now().unix_ms();
+                for (name, holder, until_ms) in &health.leases {
+                    match *until_ms > now && !holder.is_empty() {
+                        true => println!(
+                            "  lease {name}: held by node {holder} for {:.1} s more",
+                            (until_ms - now) as f64 / 1000.0
+                        ),
+                        false => println!("  lease {name}: free"),
+                    }
+                }
             }
             Err(error) => {
                 println!(

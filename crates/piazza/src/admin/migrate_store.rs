@@ -102,8 +102,10 @@ const TABLES: &[&str] = &[
     "shop_staff",
 ];
 
-/// The target's own bookkeeping, not copied.
-const SCHEMA_TABLE: &str = "piazza_schema";
+/// The target's own bookkeeping, not copied: its schema version, and the
+/// leases its schema made (who sweeps is decided afresh by the nodes that
+/// start on it).
+const NOT_COPIED: &[&str] = &["piazza_schema", "leases"];
 
 /// Avatars set per statement once the media are in.
 const AVATARS_PER_UPDATE: usize = 10_000;
@@ -299,7 +301,7 @@ fn target_tables(tx: &mut Transaction<'_>) -> anyhow::Result<Vec<Table>> {
     for row in rows {
         let (table, column, data_type): (String, String, String) =
             (row.get(0), row.get(1), row.get(2));
-        if table == SCHEMA_TABLE {
+        if NOT_COPIED.contains(&table.as_str()) {
             continue;
         }
         let Some(entry) = tables.iter_mut().find(|entry| entry.name == table) else {

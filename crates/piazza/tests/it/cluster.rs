@@ -261,6 +261,16 @@ async fn three_nodes_hear_each_other_live_and_converge_without_nats() {
         assert!(out.contains(listen), "{listen} is listed: {out}");
     }
     assert!(out.contains("database: ok"), "{out}");
+    // One node sweeps, and it is one of the three.
+    let sweeper = out
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("lease sweeper: held by node "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the sweeper's lease is held: {out}"));
+    assert!(
+        out.contains(&format!("node {sweeper}  ")),
+        "held by a node alive: {out}"
+    );
 
     // Presence: ann's socket is on node 0, bob asks node 1.
     let online = |list: piazza_api::PresenceList| list.presence.iter().any(|p| p.online);

@@ -125,6 +125,7 @@ const ON_POSTGRES: &[&str] = &[
     "integrity::damage_found_while_running_fails_healthz_and_halts_top_ups",
     "integrity::damage_found_while_running_halts_transfers",
     "isolation::a_stranger_is_refused_every_id_of_another_account",
+    "leases::a_lease_has_one_holder_until_it_lapses",
     "lists::every_list_pages_with_a_cursor",
     "login_requests::a_device_revoked_before_pick_up_never_gets_a_token",
     "login_requests::a_page_becomes_a_device_of_the_approving_account_once",

@@ -30,6 +30,7 @@ mod groups;
 mod helpers;
 mod integrity;
 mod isolation;
+mod leases;
 mod lists;
 mod login_requests;
 mod media;
