@@ -380,3 +380,219 @@ async fn three_nodes_hear_each_other_live_and_converge_without_nats() {
     assert_eq!(seqs(&on_one), seqs(&on_zero));
     assert_eq!(on_one.messages.len(), 2 + n, "every message once");
 }
+
+/// Messages each member sends to the group.
+const SENDS: usize = 40;
+
+/// `name`'s session token, taken on `node`.
+async fn token(node: &str, name: &str) -> String {
+    Client::new(node)
+        .login(name, PASSWORD, "device")
+        .await
+        .unwrap()
+        .token
+}
+
+/// Sends `SENDS` messages to `group` through `nodes[home]`, moving on to
+/// the next node whenever one stops answering, and retrying the same
+/// `client_msg_id` there (a send is idempotent by it). Answers the seq of
+/// each acknowledged send.
+async fn send_through_any(
+    nodes: Vec<String>,
+    home: usize,
+    token: String,
+    group: String,
+    u: usize,
+) -> Vec<i64> {
+    let mut at = home;
+    let mut acked = Vec::new();
+    for n in 0..SENDS {
+        let id = format!("u{u}-{n}");
+        loop {
+            let client = Client::new(&nodes[at]).with_token(token.clone());
+            match client.send_message(&group, &id, &id).await {
+                Ok((sent, _)) => {
+                    acked.push(sent.seq);
+                    break;
+                }
+                Err(piazza_client::ClientError::Api { status, .. }) if status < 500 => {
+                    panic!("send {id} refused with {status}")
+                }
+                Err(_) => {
+                    at = (at + 1) % nodes.len();
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+    acked
+}
+
+/// Reads the group's messages from a socket on `nodes[home]` until it has
+/// seen `total` of them; when its node dies, reconnects to the next one
+/// and syncs from its cursor. Answers the seqs seen (each once) and how
+/// long each reconnection took to be live again.
+async fn read_through_any(
+    nodes: Vec<String>,
+    home: usize,
+    token: String,
+    total: usize,
+) -> (Vec<i64>, Vec<Duration>) {
+    let mut at = home;
+    let mut cursor: Option<String> = None;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut reconnects = Vec::new();
+    let mut lost: Option<Instant> = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.len() < total {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {total} messages seen",
+            seen.len()
+        );
+        let client = Client::new(&nodes[at]).with_token(token.clone());
+        let Ok(mut socket) = client.connect_socket().await else {
+            at = (at + 1) % nodes.len();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        if socket
+            .send(&ClientFrame::Sync {
+                since: cursor.clone(),
+            })
+            .await
+            .is_err()
+        {
+            continue;
+        }
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(5), socket.next()).await;
+            match next {
+                Ok(Some(Ok(Incoming::Event(event)))) => {
+                    cursor = Some(event.cursor.clone());
+                    if event.type_ == "message.new" {
+                        seen.insert(event.fields["seq"].as_i64().unwrap());
+                    }
+                }
+                Ok(Some(Ok(Incoming::Frame(piazza_api::ServerFrame::Synced {
+                    cursor: synced,
+                })))) => {
+                    cursor = Some(synced);
+                    if let Some(since) = lost.take() {
+                        reconnects.push(since.elapsed());
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+                // The node died (or a quiet spell): go on elsewhere.
+                _ => break,
+            }
+            if seen.len() >= total {
+                break;
+            }
+        }
+        if seen.len() < total {
+            lost.get_or_insert_with(Instant::now);
+            at = (at + 1) % nodes.len();
+        }
+    }
+    (seen.into_iter().collect(), reconnects)
+}
+
+#[tokio::test]
+async fn a_node_killed_under_load_loses_nothing_and_its_clients_go_on_elsewhere() {
+    let nats = NatsCluster::start(1).await;
+    let database = TestDatabase::create();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut processes = Vec::new();
+    for dir in &dirs {
+        let urls = nats.urls_from(0);
+        processes.push(
+            start_server_process_on_database(dir.path(), &database.url, &["--nats-url", &urls])
+                .await,
+        );
+    }
+    let nodes: Vec<String> = processes.iter().map(|p| p.base.clone()).collect();
+    let names = ["ann", "bob", "cat", "dan", "eve", "fay"];
+    let anonymous = Client::new(&nodes[0]);
+    let mut ids = Vec::new();
+    for name in names {
+        ids.push(
+            anonymous
+                .create_account(name, PASSWORD, None)
+                .await
+                .unwrap()
+                .account_id,
+        );
+    }
+    let mut tokens = Vec::new();
+    for (u, name) in names.iter().enumerate() {
+        tokens.push(token(&nodes[u % 3], name).await);
+    }
+    let ann = Client::new(&nodes[0]).with_token(tokens[0].clone());
+    for (u, name) in names.iter().enumerate().skip(1) {
+        let request = ann.request_contact(name, None).await.unwrap();
+        Client::new(&nodes[u % 3])
+            .with_token(tokens[u].clone())
+            .accept_request(&request)
+            .await
+            .unwrap();
+    }
+    let group = ann
+        .create_group("through a node's death", &ids[1..])
+        .await
+        .unwrap();
+    let total = names.len() * SENDS;
+    let mut readers = Vec::new();
+    let mut senders = Vec::new();
+    for u in 0..names.len() {
+        readers.push(tokio::spawn(read_through_any(
+            nodes.clone(),
+            u % 3,
+            tokens[u].clone(),
+            total,
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for u in 0..names.len() {
+        senders.push(tokio::spawn(send_through_any(
+            nodes.clone(),
+            u % 3,
+            tokens[u].clone(),
+            group.clone(),
+            u,
+        )));
+    }
+    // Node 2 dies mid-storm, with no goodbye to anyone.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    processes[2].child.kill().await.unwrap();
+    let mut acked = Vec::new();
+    for sender in senders {
+        acked.extend(sender.await.unwrap());
+    }
+    acked.sort_unstable();
+    assert_eq!(
+        acked,
+        (1..=total as i64).collect::<Vec<_>>(),
+        "every send acknowledged once, gapless"
+    );
+    let mut reconnects = Vec::new();
+    for reader in readers {
+        let (seen, took) = reader.await.unwrap();
+        assert_eq!(seen, acked, "every device saw every acknowledged message");
+        reconnects.extend(took);
+    }
+    assert!(!reconnects.is_empty(), "node 2's devices moved");
+    reconnects.sort();
+    eprintln!("live again on another node after the kill: {reconnects:?}");
+    for check in ["check", "ledger-check"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
+            .args(["admin", check, "--database-url", &database.url])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "admin {check}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+}
