@@ -544,20 +544,20 @@ async fn a_node_killed_under_load_loses_nothing_and_its_clients_go_on_elsewhere(
     let total = names.len() * SENDS;
     let mut readers = Vec::new();
     let mut senders = Vec::new();
-    for u in 0..names.len() {
+    for (u, token) in tokens.iter().enumerate() {
         readers.push(tokio::spawn(read_through_any(
             nodes.clone(),
             u % 3,
-            tokens[u].clone(),
+            token.clone(),
             total,
         )));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    for u in 0..names.len() {
+    for (u, token) in tokens.iter().enumerate() {
         senders.push(tokio::spawn(send_through_any(
             nodes.clone(),
             u % 3,
-            tokens[u].clone(),
+            token.clone(),
             group.clone(),
             u,
         )));
