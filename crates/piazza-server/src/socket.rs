@@ -83,6 +83,10 @@ pub async fn upgrade(
     SocketAuth { auth, token }: SocketAuth,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    // Where the log stood before subscribing: pushes start after it, and
+    // one that comes past a gap (on a cluster, nodes' pushes for one
+    // account may arrive in either order) is filled from the store.
+    let head = app.store.log_head(auth.account).await?;
     let subscription = app
         .hub
         .subscribe(auth.account, auth.device, Kind::Socket)
@@ -105,18 +109,18 @@ pub async fn upgrade(
         .max_write_buffer_size(4 * 1024 * 1024)
         .max_message_size(limits::WEBSOCKET_FRAME_BYTES_MAX)
         .max_frame_size(limits::WEBSOCKET_FRAME_BYTES_MAX)
-        .on_upgrade(move |socket| tasks.track_future(live(app, auth, subscription, socket))))
+        .on_upgrade(move |socket| tasks.track_future(live(app, auth, head, subscription, socket))))
 }
 
 /// A socket's life, with its account's presence told around it: online
 /// when it is the account's first socket here, offline when its last.
-async fn live(app: App, auth: Auth, subscription: Subscription, socket: WebSocket) {
+async fn live(app: App, auth: Auth, head: LogSeq, subscription: Subscription, socket: WebSocket) {
     let account = auth.account;
     if subscription.first {
         let app = app.clone();
         tokio::spawn(async move { crate::presence::announce(&app, account, true).await });
     }
-    run(app.clone(), auth, subscription, socket).await;
+    run(app.clone(), auth, head, subscription, socket).await;
     if app.shutdown.is_cancelled() {
         return;
     }
@@ -165,9 +169,16 @@ const SOCKET_WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// Frames sent in one burst before the loop looks at its other work.
 const BURST_LEN_MAX: usize = 256;
 
-async fn run(app: App, auth: Auth, mut subscription: Subscription, mut socket: WebSocket) {
+async fn run(
+    app: App,
+    auth: Auth,
+    head: LogSeq,
+    mut subscription: Subscription,
+    mut socket: WebSocket,
+) {
     let close_signal = subscription.close_signal();
-    let mut delivered = LogSeq::START;
+    // Everything up to the head is the client's to sync; pushes follow it.
+    let mut delivered = head;
     let mut sends = Sends::new();
     let ping_every = Duration::from_secs(app.limits.socket_ping_interval_s.max(1));
     let idle_timeout = Duration::from_secs(app.limits.socket_idle_timeout_s.max(1));
@@ -369,7 +380,7 @@ async fn write_pushes(
     let mut next = Some(first);
     let mut burst = 0;
     while let Some(pushed) = next {
-        if *delivered > LogSeq::START && pushed.seq.get() > delivered.get() + 1 {
+        if pushed.seq.get() > delivered.get() + 1 {
             // Another node's push arrived first, or the bus lost one: the
             // device is never handed a gap; the store fills it.
             metrics::counter!("piazza_socket_push_gaps_total").increment(1);
@@ -394,16 +405,13 @@ async fn write_pushes(
     Ok(Pushes::Written)
 }
 
-/// Sends what the log holds after what this socket delivered, once it has
-/// synced (before that, the client's own `sync` will read it).
+/// Sends what the log holds after what this socket delivered (or, before
+/// it delivered anything, after the head it opened at).
 async fn catch_up(
     link: &Link<'_>,
     socket: &mut WebSocket,
     delivered: &mut LogSeq,
 ) -> Result<(), Gone> {
-    if *delivered == LogSeq::START {
-        return Ok(());
-    }
     send_log_after(link, *delivered, socket, delivered)
         .await
         .map(|_| ())

@@ -200,11 +200,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(piazza_postgres::testing::TestDatabase::create_on);
     let database_url = database.as_ref().map(|database| database.url.clone());
+    let nats_url = match &args.command {
+        BenchCommand::Messaging(messaging) => messaging.nats_url.clone(),
+        _ => None,
+    };
     let mut server = match &args.server {
         Some(url) => Server::attach(url, args.server_pid)?,
         None => {
             let mut options = args.command.spawn_options();
             options.database_url = database_url.clone();
+            options.nats_url = nats_url.clone();
             Server::spawn(options).await?
         }
     };
@@ -216,6 +221,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         for _ in 1..messaging.processes {
             let mut options = args.command.spawn_options();
             options.database_url = database_url.clone();
+            options.nats_url = nats_url.clone();
             let other = Server::spawn(options).await?;
             eprintln!("server: {}", other.base_url());
             others.push(other);

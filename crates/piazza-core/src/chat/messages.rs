@@ -427,4 +427,9 @@ impl Core {
         self.read(move |read| log_page(read, account, after, limit))
             .await
     }
+
+    /// The last position of `account`'s log (`START` if none).
+    pub async fn log_head(&self, account: AccountId) -> StoreResult<LogSeq> {
+        self.read(move |read| read.log_head(account)).await
+    }
 }

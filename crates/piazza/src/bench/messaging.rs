@@ -49,6 +49,11 @@ pub struct MessagingArgs {
     /// logs are then checked
     #[arg(long, default_value_t = 1)]
     pub processes: usize,
+    /// Join the --processes through these NATS servers (as `serve
+    /// --nats-url`) and open each pair's second socket on the next
+    /// process, so every message is sent on one node and heard on another
+    #[arg(long)]
+    pub nats_url: Option<String>,
 }
 
 const ACCOUNTS_MAX: usize = 20_000;
@@ -96,6 +101,9 @@ pub async fn run(
         accounts.extend(setup::create_accounts(&anonymous, per_process).await?);
     }
     let conversations = setup::pair_up(&accounts).await?;
+    if args.nats_url.is_some() {
+        move_peers_to_the_next_process(&mut accounts, server, others);
+    }
     let sockets = setup::open_sockets(&accounts).await?;
     server.ensure_alive().await?;
     for other in others.iter_mut() {
@@ -166,6 +174,31 @@ pub async fn run(
     Ok(report)
 }
 
+/// Gives each pair's second account a device on the next process (the
+/// same session: any node answers any token), so its socket hears there
+/// what its peer sends on its own.
+fn move_peers_to_the_next_process(
+    accounts: &mut [setup::Account],
+    server: &Server,
+    others: &[Server],
+) {
+    let bases: Vec<&str> = std::iter::once(server.base_url())
+        .chain(others.iter().map(Server::base_url))
+        .collect();
+    let per_process = accounts.len() / bases.len();
+    for (index, account) in accounts.iter_mut().enumerate() {
+        if index % 2 == 1 {
+            let next = bases[(index / per_process + 1) % bases.len()];
+            let token = account
+                .device
+                .token()
+                .expect("a bench device is logged in")
+                .to_owned();
+            account.device = Client::new(next).with_token(token);
+        }
+    }
+}
+
 /// `admin check` on the run's PostgreSQL database: every conversation's
 /// seqs and every log gapless, whichever processes wrote them.
 fn check_database(report: &mut Report, url: &str) {
@@ -212,6 +245,9 @@ pub(super) fn validate(args: &MessagingArgs) -> anyhow::Result<()> {
     }
     if args.processes == 0 || args.processes > PROCESSES_MAX {
         bail!("--processes must be from 1 to {PROCESSES_MAX}");
+    }
+    if args.nats_url.is_some() && args.processes < 2 {
+        bail!("--nats-url joins several processes: give --processes 2 or more");
     }
     if !args.accounts.is_multiple_of(2 * args.processes) {
         bail!(

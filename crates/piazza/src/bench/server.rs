@@ -56,6 +56,8 @@ pub struct SpawnOptions {
     /// Production Argon2 cost for passwords and payment PINs instead of
     /// the bench's cheap one.
     pub production_hashing: bool,
+    /// The NATS servers that join it to the run's other processes.
+    pub nats_url: Option<String>,
 }
 
 impl SpawnOptions {
@@ -64,6 +66,9 @@ impl SpawnOptions {
         let mut toml = format!("sandbox_payments = {}\n", self.sandbox_payments);
         if let Some(url) = &self.database_url {
             toml.push_str(&format!("database_url = {url:?}\n"));
+        }
+        if let Some(url) = &self.nats_url {
+            toml.push_str(&format!("nats_url = {url:?}\n"));
         }
         if self.production_hashing {
             let limits = BENCH_CONFIG_TOML
