@@ -19,6 +19,8 @@
 //! event is either in the replay or in the queue (or both, and then the
 //! queued copy is skipped because its seq is not past `delivered`).
 
+mod reorder;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,6 +47,7 @@ use crate::events;
 use crate::hub::{CloseReason, CloseSignal, Kind, Pushed, Subscription};
 use crate::rate_limit::{Admission, SocketRate};
 use crate::typing::TypingPace;
+use reorder::Reorder;
 
 /// This area's routes, each registered once with its OpenAPI entry (from
 /// the handler's `#[utoipa::path]`); `crate::api_routes` merges them.
@@ -179,6 +182,7 @@ async fn run(
     let close_signal = subscription.close_signal();
     // Everything up to the head is the client's to sync; pushes follow it.
     let mut delivered = head;
+    let mut reorder = Reorder::default();
     let mut sends = Sends::new();
     let ping_every = Duration::from_secs(app.limits.socket_ping_interval_s.max(1));
     let idle_timeout = Duration::from_secs(app.limits.socket_idle_timeout_s.max(1));
@@ -211,21 +215,28 @@ async fn run(
                 }
             }
             Some(pushed) = subscription.queue.recv() => {
-                let write = write_pushes(&mut socket, pushed, &mut subscription, &mut delivered);
-                match tokio::time::timeout(write_timeout, write).await {
-                    Ok(Ok(Pushes::Written)) => {}
-                    Ok(Ok(Pushes::Gap)) => {
-                        let link = Link { app: &app, auth, write_timeout, close_signal: &close_signal };
-                        if catch_up(&link, &mut socket, &mut delivered).await.is_err() {
-                            return;
-                        }
+                let write = write_pushes(&mut socket, pushed, &mut subscription, &mut delivered, &mut reorder);
+                if !within(write_timeout, write).await {
+                    return;
+                }
+                if reorder.overfull() {
+                    let link = Link { app: &app, auth, write_timeout, close_signal: &close_signal };
+                    if catch_up(&link, &mut socket, &mut delivered, &mut reorder).await.is_err() {
+                        return;
                     }
-                    _ => return,
+                }
+            }
+            // A push past a gap waited long enough, or the bus may have
+            // missed something: the store fills what is missing.
+            _ = sleep_until_some(reorder.deadline()), if reorder.deadline().is_some() => {
+                let link = Link { app: &app, auth, write_timeout, close_signal: &close_signal };
+                if catch_up(&link, &mut socket, &mut delivered, &mut reorder).await.is_err() {
+                    return;
                 }
             }
             Ok(()) = subscription.nudges.changed() => {
                 let link = Link { app: &app, auth, write_timeout, close_signal: &close_signal };
-                if catch_up(&link, &mut socket, &mut delivered).await.is_err() {
+                if catch_up(&link, &mut socket, &mut delivered, &mut reorder).await.is_err() {
                     return;
                 }
             }
@@ -302,11 +313,14 @@ async fn run(
     // and so is the time each write may take.
     if code == CloseReason::Revoked.close_frame().0 {
         while let Ok(pushed) = subscription.queue.try_recv() {
-            let write = write_pushes(&mut socket, pushed, &mut subscription, &mut delivered);
-            if !matches!(
-                tokio::time::timeout(write_timeout, write).await,
-                Ok(Ok(Pushes::Written))
-            ) {
+            let write = write_pushes(
+                &mut socket,
+                pushed,
+                &mut subscription,
+                &mut delivered,
+                &mut reorder,
+            );
+            if !within(write_timeout, write).await {
                 return;
             }
         }
@@ -361,36 +375,34 @@ async fn write_acks(
     socket.flush().await.map_err(|_| Gone)
 }
 
-/// What [`write_pushes`] did.
-enum Pushes {
-    Written,
-    /// It stopped before a push that is not the next position: what lies
-    /// between is to be read from the store ([`catch_up`]).
-    Gap,
-}
-
-/// Writes this event and any others already queued, with one flush,
-/// skipping those a replay has already sent; stops at a gap.
+/// Writes this event and any others already queued, with one flush, in
+/// the log's order: those a replay has already sent are skipped, and one
+/// past a gap is held by `reorder` until the ones before it come (or the
+/// store fills the gap: the device is never handed one).
 async fn write_pushes(
     socket: &mut WebSocket,
     first: Arc<Pushed>,
     subscription: &mut Subscription,
     delivered: &mut LogSeq,
-) -> Result<Pushes, Gone> {
+    reorder: &mut Reorder,
+) -> Result<(), Gone> {
     let mut next = Some(first);
     let mut burst = 0;
     while let Some(pushed) = next {
         if pushed.seq.get() > delivered.get() + 1 {
-            // Another node's push arrived first, or the bus lost one: the
-            // device is never handed a gap; the store fills it.
             metrics::counter!("piazza_socket_push_gaps_total").increment(1);
-            socket.flush().await.map_err(|_| Gone)?;
-            return Ok(Pushes::Gap);
-        }
-        if pushed.seq > *delivered {
+            reorder.hold(pushed);
+        } else if pushed.seq > *delivered {
             *delivered = pushed.seq;
             socket
                 .feed(Message::Text(pushed.json.clone()))
+                .await
+                .map_err(|_| Gone)?;
+        }
+        while let Some(held) = reorder.next_after(*delivered) {
+            *delivered = held.seq;
+            socket
+                .feed(Message::Text(held.json.clone()))
                 .await
                 .map_err(|_| Gone)?;
         }
@@ -401,8 +413,7 @@ async fn write_pushes(
             None
         };
     }
-    socket.flush().await.map_err(|_| Gone)?;
-    Ok(Pushes::Written)
+    socket.flush().await.map_err(|_| Gone)
 }
 
 /// Sends what the log holds after what this socket delivered (or, before
@@ -411,10 +422,20 @@ async fn catch_up(
     link: &Link<'_>,
     socket: &mut WebSocket,
     delivered: &mut LogSeq,
+    reorder: &mut Reorder,
 ) -> Result<(), Gone> {
-    send_log_after(link, *delivered, socket, delivered)
-        .await
-        .map(|_| ())
+    metrics::counter!("piazza_socket_catch_ups_total").increment(1);
+    send_log_after(link, *delivered, socket, delivered).await?;
+    reorder.settle(*delivered);
+    Ok(())
+}
+
+/// Resolves at `deadline`; never, without one.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Writes this ephemeral event and any others already queued, with one
