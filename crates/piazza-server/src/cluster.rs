@@ -32,9 +32,14 @@ use crate::hub::{HOLDING_EVERY, Hub, NodeAbout, RELAY_QUEUE_LEN_MAX, Relayed, me
 
 /// The subject every node publishes to and listens on.
 pub const SUBJECT: &str = "piazza.live";
-/// A batch is sent once its encoded items pass this many bytes (NATS
-/// refuses a message past its `max_payload`, 1 MiB by default).
+/// A message is sent once its items' estimated bytes pass this (the
+/// estimate counts each log entry's JSON twice, for its escaping inside
+/// the message's): NATS refuses a message past its `max_payload`, 1 MiB
+/// by default, and one log entry is far below it.
 const BATCH_BYTES_MAX: usize = 256 * 1024;
+/// Accounts in one `holding` item; a node holding more tells them in
+/// several, the first marked `fresh`.
+const HOLDING_CHUNK: usize = 16_384;
 /// How often sockets catch up from the store while the bus is down.
 const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
 /// Catch-ups after the bus returns: the first may run before the
@@ -46,6 +51,11 @@ const CATCH_UPS_AFTER_RETURN: u32 = 2;
 struct Batch {
     /// The node that sent it (it ignores its own).
     node: u64,
+    /// The sender's count of its messages, one more each time, and more
+    /// when it failed to publish or dropped what it had to relay: a
+    /// receiver that sees a jump has missed something, and its sockets
+    /// read the store.
+    n: u64,
     items: Vec<Item>,
 }
 
@@ -75,11 +85,35 @@ enum Item {
     Here { account: i64, here: bool },
     /// Every account the sending node holds a socket of, and the node's
     /// own account, every `HOLDING_EVERY` (`admin cluster-status` reads it).
+    /// `fresh`: the first of the node's items of one snapshot, which
+    /// replaces what it said before; the others add to it.
     #[serde(rename = "holding")]
     Holding {
         accounts: Vec<i64>,
         about: NodeAbout,
+        fresh: bool,
     },
+}
+
+impl Item {
+    /// Whether every id in it could be a row's: the bus is inside the
+    /// deployment, but a malformed item must not reach a socket or panic.
+    fn is_well_formed(&self) -> bool {
+        match self {
+            Item::Logged {
+                account,
+                seq,
+                members_of,
+                ..
+            } => *account > 0 && *seq > 0 && members_of.is_none_or(|c| c > 0),
+            Item::Revoked { account, device } => *account > 0 && *device > 0,
+            Item::Ephemeral {
+                accounts, except, ..
+            } => *except > 0 && accounts.iter().all(|a| *a > 0),
+            Item::Here { account, .. } => *account > 0,
+            Item::Holding { accounts, .. } => accounts.iter().all(|a| *a > 0),
+        }
+    }
 }
 
 /// This node's part of the cluster: the bus, and whether it is up.
@@ -154,7 +188,13 @@ pub async fn join(
         .subscribe(SUBJECT)
         .await
         .map_err(|error| format!("cannot subscribe to {SUBJECT}: {error}"))?;
-    tokio::spawn(send(client.clone(), node, relayed, shutdown.clone()));
+    tokio::spawn(send(
+        client.clone(),
+        node,
+        Arc::clone(&hub),
+        relayed,
+        shutdown.clone(),
+    ));
     tokio::spawn(receive(
         subscriber,
         node,
@@ -195,9 +235,11 @@ fn on_event(event: async_nats::Event, up: &AtomicBool, returned: &tokio::sync::N
 async fn send(
     client: async_nats::Client,
     node: u64,
+    hub: Arc<Hub>,
     mut relayed: mpsc::Receiver<Relayed>,
     shutdown: CancellationToken,
 ) {
+    let mut n: u64 = 0;
     loop {
         let first = tokio::select! {
             first = relayed.recv() => match first {
@@ -206,26 +248,48 @@ async fn send(
             },
             () = shutdown.cancelled() => return,
         };
-        let mut batch = Batch {
-            node,
-            items: Vec::new(),
-        };
-        let mut bytes = encode(first, &mut batch.items);
+        let mut items = Vec::new();
+        let mut bytes = encode(first, &mut items);
         while bytes < BATCH_BYTES_MAX {
             match relayed.try_recv() {
-                Ok(next) => bytes += encode(next, &mut batch.items),
+                Ok(next) => bytes += encode(next, &mut items),
                 Err(_) => break,
             }
         }
-        if batch.items.is_empty() {
-            continue;
-        }
-        let payload = serde_json::to_vec(&batch).expect("a batch encodes");
-        if let Err(error) = client.publish(SUBJECT, payload.into()).await {
-            metrics::counter!("piazza_cluster_publish_failed_total").increment(1);
-            tracing::debug!(%error, "a batch was not published; other nodes catch up from the store");
+        for chunk in chunks(items) {
+            n += 1 + hub.take_relay_drops();
+            let batch = Batch {
+                node,
+                n,
+                items: chunk,
+            };
+            let payload = serde_json::to_vec(&batch).expect("a batch encodes");
+            if let Err(error) = client.publish(SUBJECT, payload.into()).await {
+                metrics::counter!("piazza_cluster_publish_failed_total").increment(1);
+                tracing::debug!(%error, "a batch was not published; other nodes catch up from the store");
+            }
         }
     }
+}
+
+/// `items` cut into messages of at most about [`BATCH_BYTES_MAX`] each.
+fn chunks(items: Vec<Item>) -> Vec<Vec<Item>> {
+    let mut chunks: Vec<Vec<Item>> = Vec::new();
+    let mut bytes = 0;
+    for item in items {
+        let size = item_bytes(&item);
+        match chunks.last_mut() {
+            Some(last) if bytes + size <= BATCH_BYTES_MAX => {
+                last.push(item);
+                bytes += size;
+            }
+            _ => {
+                chunks.push(vec![item]);
+                bytes = size;
+            }
+        }
+    }
+    chunks
 }
 
 /// Adds `relayed` to `items`, answering about how many bytes it takes.
@@ -270,12 +334,18 @@ fn encode(relayed: Relayed, items: &mut Vec<Item>) -> usize {
                 here,
             });
         }
-        Relayed::Holding { accounts, about } => {
-            bytes += 24 * accounts.len() + 128;
-            items.push(Item::Holding {
+        Relayed::Holding {
+            accounts,
+            about,
+            fresh,
+        } => {
+            let item = Item::Holding {
                 accounts: accounts.into_iter().map(AccountId::row).collect(),
                 about,
-            });
+                fresh,
+            };
+            bytes += item_bytes(&item);
+            items.push(item);
         }
     }
     bytes
@@ -283,9 +353,9 @@ fn encode(relayed: Relayed, items: &mut Vec<Item>) -> usize {
 
 fn item_bytes(item: &Item) -> usize {
     match item {
-        Item::Logged { json, .. } => json.len() + 64,
+        Item::Logged { json, .. } => 2 * json.len() + 64,
         Item::Revoked { .. } => 48,
-        Item::Ephemeral { accounts, json, .. } => json.len() + 24 * accounts.len() + 48,
+        Item::Ephemeral { accounts, json, .. } => 2 * json.len() + 24 * accounts.len() + 48,
         Item::Here { .. } => 48,
         Item::Holding { accounts, .. } => 24 * accounts.len() + 128,
     }
@@ -298,6 +368,7 @@ async fn receive(
     hub: Arc<Hub>,
     shutdown: CancellationToken,
 ) {
+    let mut last: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
     loop {
         let message = tokio::select! {
             message = subscriber.next() => match message {
@@ -313,15 +384,26 @@ async fn receive(
                 continue;
             }
         };
-        if batch.node != node {
-            deliver(&hub, batch.node, batch.items);
+        if batch.node == node {
+            continue;
         }
+        // A jump in the sender's count: something of it was lost.
+        let before = last.insert(batch.node, batch.n);
+        if before.is_some_and(|before| batch.n != before + 1) {
+            metrics::counter!("piazza_cluster_batches_missed_total").increment(1);
+            hub.nudge();
+        }
+        deliver(&hub, batch.node, batch.items);
     }
 }
 
 /// Hands what another node (`from`) was told to the sockets here.
 fn deliver(hub: &Hub, from: u64, items: Vec<Item>) {
     for item in items {
+        if !item.is_well_formed() {
+            tracing::warn!(from, "a malformed item on {SUBJECT}; ignored");
+            continue;
+        }
         match item {
             Item::Logged {
                 account,
@@ -354,9 +436,13 @@ fn deliver(hub: &Hub, from: u64, items: Vec<Item>) {
             Item::Here { account, here } => {
                 hub.held_elsewhere(from, AccountId::from_row(account), here);
             }
-            Item::Holding { accounts, about } => {
+            Item::Holding {
+                accounts,
+                about,
+                fresh,
+            } => {
                 let accounts = accounts.into_iter().map(AccountId::from_row).collect();
-                hub.holding_elsewhere(from, accounts, about);
+                hub.holding_elsewhere(from, accounts, about, fresh);
             }
         }
     }
@@ -372,7 +458,13 @@ async fn tell_holding(hub: Arc<Hub>, mut about: NodeAbout, shutdown: Cancellatio
             _ = tick.tick() => {
                 about.sockets = hub.sockets();
                 let accounts = hub.accounts_with_sockets();
-                hub.relay(|| Relayed::Holding { accounts, about: about.clone() });
+                for (part, chunk) in accounts.chunks(HOLDING_CHUNK).enumerate() {
+                    let fresh = part == 0;
+                    hub.relay(|| Relayed::Holding { accounts: chunk.to_vec(), about: about.clone(), fresh });
+                }
+                if accounts.is_empty() {
+                    hub.relay(|| Relayed::Holding { accounts: Vec::new(), about: about.clone(), fresh: true });
+                }
             }
         }
     }
@@ -449,16 +541,22 @@ pub async fn survey(
             continue;
         };
         for item in batch.items {
-            if let Item::Holding { accounts, about } = item {
-                let accounts = accounts.len();
-                nodes.insert(
-                    batch.node,
-                    SurveyedNode {
-                        node: batch.node,
-                        about,
-                        accounts,
-                    },
-                );
+            if let Item::Holding {
+                accounts,
+                about,
+                fresh,
+            } = item
+            {
+                let node = nodes.entry(batch.node).or_insert(SurveyedNode {
+                    node: batch.node,
+                    about: about.clone(),
+                    accounts: 0,
+                });
+                if fresh {
+                    node.accounts = 0;
+                }
+                node.about = about;
+                node.accounts += accounts.len();
             }
         }
     }
@@ -492,6 +590,7 @@ mod tests {
     fn a_batch_reads_back_as_it_was_sent() {
         let batch = Batch {
             node: 7,
+            n: 1,
             items: vec![
                 Item::Logged {
                     account: 1,

@@ -178,6 +178,8 @@ pub struct Hub {
     /// Where what this node was told goes for the other nodes; unset on a
     /// node alone.
     relay: OnceLock<mpsc::Sender<Relayed>>,
+    /// What the relay could not take since the relay last asked.
+    relay_drops: AtomicU64,
     nudges: watch::Sender<u64>,
     /// The accounts with a socket on each other node, as it last said.
     elsewhere: Mutex<HashMap<u64, Elsewhere>>,
@@ -218,10 +220,12 @@ pub enum Relayed {
         account: AccountId,
         here: bool,
     },
-    /// Every account with a socket here, and this node's own account.
+    /// Accounts with a socket here, and this node's own account; `fresh`
+    /// for the first part of one snapshot.
     Holding {
         accounts: Vec<AccountId>,
         about: NodeAbout,
+        fresh: bool,
     },
     Ephemeral {
         accounts: Vec<AccountId>,
@@ -252,6 +256,7 @@ impl Hub {
             audiences: Mutex::new(HashMap::new()),
             audience_epoch: AtomicU64::new(0),
             relay: OnceLock::new(),
+            relay_drops: AtomicU64::new(0),
             nudges: watch::Sender::new(0),
             elsewhere: Mutex::new(HashMap::new()),
         })
@@ -267,8 +272,14 @@ impl Hub {
         if let Some(relay) = self.relay.get()
             && relay.try_send(relayed()).is_err()
         {
+            self.relay_drops.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("piazza_cluster_relay_dropped_total").increment(1);
         }
+    }
+
+    /// How many relayed items were dropped since this was last asked.
+    pub fn take_relay_drops(&self) -> u64 {
+        self.relay_drops.swap(0, Ordering::Relaxed)
     }
 
     /// Tells every socket and waiter here that pushes may have missed
@@ -397,18 +408,29 @@ impl Hub {
         }
     }
 
-    /// Another node's whole list, which replaces what it said before.
-    pub fn holding_elsewhere(&self, node: u64, accounts: HashSet<AccountId>, about: NodeAbout) {
+    /// Another node's list (its first part, `fresh`, replaces what it
+    /// said before; the others add to it).
+    pub fn holding_elsewhere(
+        &self,
+        node: u64,
+        accounts: HashSet<AccountId>,
+        about: NodeAbout,
+        fresh: bool,
+    ) {
         let mut elsewhere = self.elsewhere.lock().expect("hub lock");
         elsewhere.retain(|_, held| held.heard.elapsed() < ELSEWHERE_TTL);
-        elsewhere.insert(
-            node,
-            Elsewhere {
-                heard: Instant::now(),
-                accounts,
-                about: Some(about),
-            },
-        );
+        let held = elsewhere.entry(node).or_insert_with(|| Elsewhere {
+            heard: Instant::now(),
+            accounts: HashSet::new(),
+            about: None,
+        });
+        held.heard = Instant::now();
+        held.about = Some(about);
+        if fresh {
+            held.accounts = accounts;
+        } else {
+            held.accounts.extend(accounts);
+        }
     }
 
     /// The other nodes heard from lately, by id.

@@ -86,10 +86,6 @@ pub async fn upgrade(
     SocketAuth { auth, token }: SocketAuth,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    // Where the log stood before subscribing: pushes start after it, and
-    // one that comes past a gap (on a cluster, nodes' pushes for one
-    // account may arrive in either order) is filled from the store.
-    let head = app.store.log_head(auth.account).await?;
     let subscription = app
         .hub
         .subscribe(auth.account, auth.device, Kind::Socket)
@@ -103,6 +99,11 @@ pub async fn upgrade(
     // A revocation committed between the first check and the subscription
     // would never reach this socket: check again now that it is subscribed.
     auth::authenticate(&app, &token, None).await?;
+    // Where the log stood once subscribed: what lies at or below it is the
+    // client's to sync, what comes after is pushed (or, past a gap — on a
+    // cluster nodes' pushes for one account may arrive in either order —
+    // filled from the store).
+    let head = app.store.log_head(auth.account).await?;
     let tasks = app.tasks.clone();
     Ok(upgrade
         .read_buffer_size(4 * 1024)
@@ -426,7 +427,7 @@ async fn catch_up(
 ) -> Result<(), Gone> {
     metrics::counter!("piazza_socket_catch_ups_total").increment(1);
     send_log_after(link, *delivered, socket, delivered).await?;
-    reorder.settle(*delivered);
+    reorder.settle();
     Ok(())
 }
 

@@ -61,10 +61,12 @@ impl Reorder {
         self.held.len() > HELD_MAX
     }
 
-    /// After a catch-up to `delivered`, which sent everything held.
-    pub fn settle(&mut self, delivered: LogSeq) {
-        self.held.retain(|seq, _| *seq > delivered);
-        self.since = (!self.held.is_empty()).then(Instant::now);
+    /// After a catch-up, which read the store after every held push had
+    /// arrived (so after its commit): it sent them all. A push the store
+    /// did not have is not the log's, and is dropped with the rest.
+    pub fn settle(&mut self) {
+        self.held.clear();
+        self.since = None;
     }
 }
 
@@ -107,7 +109,8 @@ mod tests {
     fn a_catch_up_settles_what_it_sent() {
         let mut reorder = Reorder::default();
         reorder.hold(push(9));
-        reorder.settle(LogSeq::from_stored(9));
+        reorder.hold(push(12));
+        reorder.settle();
         assert!(reorder.deadline().is_none());
         assert!(reorder.next_after(LogSeq::from_stored(9)).is_none());
     }

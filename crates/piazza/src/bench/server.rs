@@ -400,10 +400,12 @@ mod tests {
                 sandbox_payments: true,
                 production_hashing,
                 database_url: None,
+                nats_url: Some("nats://127.0.0.1:4222".to_owned()),
             };
             let toml = options.config_toml();
             let parsed: toml::Table = toml::from_str(&toml).expect("valid TOML");
             assert_eq!(parsed["sandbox_payments"].as_bool(), Some(true));
+            assert_eq!(parsed["nats_url"].as_str(), Some("nats://127.0.0.1:4222"));
             let memory = parsed["password_hashing"]["memory_kib"].as_integer();
             assert_eq!(memory, Some(if production_hashing { 19456 } else { 1024 }));
             assert_eq!(parsed["limits"]["sockets_max"].as_integer(), Some(100_000));

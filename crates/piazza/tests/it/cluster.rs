@@ -12,7 +12,7 @@ use piazza_client::{Client, Incoming, Socket};
 use piazza_postgres::testing::TestDatabase;
 
 use crate::helpers::{
-    PASSWORD, ServerProcess, User, live_socket, start_server_process_on_database, text_of,
+    PASSWORD, ServerProcess, User, live_socket, position, start_server_process_on_database, text_of,
 };
 
 /// A NATS server of the test's cluster: its client and route ports.
@@ -284,7 +284,15 @@ async fn three_nodes_hear_each_other_live_and_converge_without_nats() {
     let ann_elsewhere = device(&nodes[2], "ann", &ann_id).await;
     let (mut second, _) = live_socket(&ann_elsewhere).await;
     second.close().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let quiet = Instant::now() + Duration::from_millis(500);
+    while let Ok(next) = tokio::time::timeout_at(quiet.into(), bob_socket.next()).await {
+        if let Some(Ok(Incoming::Ephemeral(fields))) = next {
+            assert!(
+                fields["type"] != "presence" || fields["online"] != false,
+                "no offline while ann's first socket is open: {fields:?}"
+            );
+        }
+    }
     assert!(
         online(bob.client.presence().await.unwrap()),
         "still online through node 0"
@@ -465,19 +473,33 @@ async fn read_through_any(
         {
             continue;
         }
+        let mut synced = false;
         loop {
             let next = tokio::time::timeout(Duration::from_secs(5), socket.next()).await;
             match next {
                 Ok(Some(Ok(Incoming::Event(event)))) => {
+                    // In the log's order, each position once, across
+                    // every node the device was on: never a gap, never a
+                    // position again. Before `synced` a push may come
+                    // ahead of the replay (which repeats it): skipped.
+                    let at = position(&event.cursor);
+                    let before = cursor.as_deref().map_or(0, position);
+                    if !synced && at != before + 1 {
+                        continue;
+                    }
+                    assert_eq!(at, before + 1, "the next position, after {before}");
                     cursor = Some(event.cursor.clone());
                     if event.type_ == "message.new" {
-                        seen.insert(event.fields["seq"].as_i64().unwrap());
+                        assert!(
+                            seen.insert(event.fields["seq"].as_i64().unwrap()),
+                            "a message twice"
+                        );
                     }
                 }
-                Ok(Some(Ok(Incoming::Frame(piazza_api::ServerFrame::Synced {
-                    cursor: synced,
-                })))) => {
-                    cursor = Some(synced);
+                Ok(Some(Ok(Incoming::Frame(piazza_api::ServerFrame::Synced { cursor: at })))) => {
+                    let before = cursor.as_deref().map_or(0, position);
+                    assert_eq!(before, position(&at), "synced where the replay ended");
+                    synced = true;
                     if let Some(since) = lost.take() {
                         reconnects.push(since.elapsed());
                     }
