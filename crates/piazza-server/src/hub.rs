@@ -262,8 +262,8 @@ impl Hub {
         })
     }
 
-    /// From now on, what this hub is told is also handed to `relay`
-    /// (set once, before the engine opens).
+    /// From now on, what this hub is told is also handed to `relay` (set
+    /// once, as the node joins the bus, before it serves a request).
     pub fn relay_to(&self, relay: mpsc::Sender<Relayed>) {
         assert!(self.relay.set(relay).is_ok(), "a hub relays to one place");
     }

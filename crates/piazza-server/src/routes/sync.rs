@@ -90,17 +90,26 @@ pub async fn sync(
         return Ok(Json(page_view(&page)));
     }
     let closed = waiter.close_signal();
-    tokio::select! {
-        _ = waiter.queue.recv() => {}
-        // The bus may have missed something (cluster.rs): read again.
-        _ = waiter.nudges.changed() => {}
-        reason = closed.closed() => {
-            if reason == CloseReason::Revoked {
-                return Err(ApiError::unauthorized());
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        tokio::select! {
+            pushed = waiter.queue.recv() => match pushed {
+                // A push the reads above already saw (its notice came
+                // late) is no news: wait on.
+                Some(pushed) if pushed.seq <= after => continue,
+                _ => break,
+            },
+            // The bus may have missed something (cluster.rs): read again.
+            _ = waiter.nudges.changed() => break,
+            reason = closed.closed() => {
+                if reason == CloseReason::Revoked {
+                    return Err(ApiError::unauthorized());
+                }
+                break;
             }
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = app.shutdown.cancelled() => break,
         }
-        _ = tokio::time::sleep(wait) => {}
-        _ = app.shutdown.cancelled() => {}
     }
     // A revocation also ends the queue: whichever branch woke, a revoked
     // device is answered 401, never a page.
