@@ -9,7 +9,7 @@ use piazza_api::{
 };
 use reqwest::Method;
 
-use crate::{Client, ClientError, decode, encode_segment, send};
+use crate::{Client, ClientError, decode, encode_segment};
 
 fn channel_path(channel_id: &str, rest: &str) -> String {
     format!("/api/v1/channels/{}{rest}", encode_segment(channel_id))
@@ -38,7 +38,7 @@ impl Client {
         channel: &CreateChannel,
     ) -> Result<ChannelCreated, ClientError> {
         let request = self.request(Method::POST, "/api/v1/channels").json(channel);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `GET /api/v1/channels?q=`: channels by handle or name.
@@ -46,23 +46,29 @@ impl Client {
         let request = self
             .request(Method::GET, "/api/v1/channels")
             .query(&[("q", q)]);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `GET /api/v1/channels/{id}`.
     pub async fn channel(&self, channel_id: &str) -> Result<ChannelView, ClientError> {
-        decode(&send(self.request(Method::GET, &channel_path(channel_id, ""))).await?)
+        decode(
+            &self
+                .call(self.request(Method::GET, &channel_path(channel_id, "")))
+                .await?,
+        )
     }
 
     /// `POST /api/v1/channels/{id}/follow`.
     pub async fn follow_channel(&self, channel_id: &str) -> Result<(), ClientError> {
-        send(self.request(Method::POST, &channel_path(channel_id, "/follow"))).await?;
+        self.call(self.request(Method::POST, &channel_path(channel_id, "/follow")))
+            .await?;
         Ok(())
     }
 
     /// `DELETE /api/v1/channels/{id}/follow`.
     pub async fn unfollow_channel(&self, channel_id: &str) -> Result<(), ClientError> {
-        send(self.request(Method::DELETE, &channel_path(channel_id, "/follow"))).await?;
+        self.call(self.request(Method::DELETE, &channel_path(channel_id, "/follow")))
+            .await?;
         Ok(())
     }
 
@@ -76,7 +82,7 @@ impl Client {
             channel_id,
             &format!("/editors/{}", encode_segment(account_id)),
         );
-        send(self.request(Method::PUT, &path)).await?;
+        self.call(self.request(Method::PUT, &path)).await?;
         Ok(())
     }
 
@@ -90,7 +96,7 @@ impl Client {
             channel_id,
             &format!("/editors/{}", encode_segment(account_id)),
         );
-        send(self.request(Method::DELETE, &path)).await?;
+        self.call(self.request(Method::DELETE, &path)).await?;
         Ok(())
     }
 
@@ -103,7 +109,7 @@ impl Client {
         let request = self
             .request(Method::POST, &channel_path(channel_id, "/articles"))
             .json(article);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `GET /api/v1/channels/{id}/articles`: newest first.
@@ -115,7 +121,7 @@ impl Client {
         let request = self
             .request(Method::GET, &channel_path(channel_id, "/articles"))
             .query(&page_query(cursor, None));
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `POST /api/v1/articles/preview`: the body as it will be shown.
@@ -129,12 +135,16 @@ impl Client {
         let request = self
             .request(Method::POST, "/api/v1/articles/preview")
             .json(&body);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `GET /api/v1/articles/{id}`: reading it counts this account once.
     pub async fn article(&self, article_id: &str) -> Result<ArticleView, ClientError> {
-        decode(&send(self.request(Method::GET, &article_path(article_id, ""))).await?)
+        decode(
+            &self
+                .call(self.request(Method::GET, &article_path(article_id, "")))
+                .await?,
+        )
     }
 
     /// `GET /api/v1/subscriptions/feed`: followed channels' articles.
@@ -146,7 +156,7 @@ impl Client {
         let request = self
             .request(Method::GET, "/api/v1/subscriptions/feed")
             .query(&page_query(cursor, limit));
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `GET /api/v1/articles/{id}/comments`: a page of the comments the
@@ -166,7 +176,7 @@ impl Client {
         let request = self
             .request(Method::GET, &article_path(article_id, "/comments"))
             .query(&query);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `POST /api/v1/articles/{id}/comments`: held until featured.
@@ -181,7 +191,7 @@ impl Client {
         let request = self
             .request(Method::POST, &article_path(article_id, "/comments"))
             .json(&body);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `POST` (or, `featured: false`, `DELETE`)
@@ -201,7 +211,7 @@ impl Client {
         } else {
             Method::DELETE
         };
-        decode(&send(self.request(method, &path)).await?)
+        decode(&self.call(self.request(method, &path)).await?)
     }
 
     /// Shares `article_id` into a conversation as an `article_card`
@@ -223,6 +233,10 @@ impl Client {
     /// `POST` (or, `liked: false`, `DELETE`) `/api/v1/articles/{id}/likes`.
     pub async fn like_article(&self, article_id: &str, liked: bool) -> Result<Likes, ClientError> {
         let method = if liked { Method::POST } else { Method::DELETE };
-        decode(&send(self.request(method, &article_path(article_id, "/likes"))).await?)
+        decode(
+            &self
+                .call(self.request(method, &article_path(article_id, "/likes")))
+                .await?,
+        )
     }
 }

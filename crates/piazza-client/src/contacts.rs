@@ -6,7 +6,7 @@ use piazza_api::{
 };
 use reqwest::Method;
 
-use crate::{Client, ClientError, QrImageFormat, decode, encode_segment, send};
+use crate::{Client, ClientError, QrImageFormat, decode, encode_segment};
 
 impl Client {
     /// `PATCH /api/v1/contacts/{account_id}`: this account's own name for
@@ -20,7 +20,11 @@ impl Client {
         let body = UpdateContact {
             remark: Some(remark.map(str::to_owned)),
         };
-        decode(&send(self.request(Method::PATCH, &path).json(&body)).await?)
+        decode(
+            &self
+                .call(self.request(Method::PATCH, &path).json(&body))
+                .await?,
+        )
     }
 
     /// `GET /api/v1/me/contact-code`: the payload of this account's
@@ -29,7 +33,7 @@ impl Client {
         let request = self
             .request(Method::GET, "/api/v1/me/contact-code")
             .query(&[("format", "payload")]);
-        let code: ContactCodeView = decode(&send(request).await?)?;
+        let code: ContactCodeView = decode(&self.call(request).await?)?;
         Ok(code.payload)
     }
 
@@ -38,14 +42,14 @@ impl Client {
         let request = self
             .request(Method::GET, "/api/v1/me/contact-code")
             .query(&[("format", format.as_query())]);
-        Ok(send(request).await?.body)
+        Ok(self.call(request).await?.body)
     }
 
     /// `POST /api/v1/me/contact-code/reset`: revokes the code and answers
     /// the new one's payload.
     pub async fn reset_contact_code(&self) -> Result<String, ClientError> {
         let request = self.request(Method::POST, "/api/v1/me/contact-code/reset");
-        let code: ContactCodeView = decode(&send(request).await?)?;
+        let code: ContactCodeView = decode(&self.call(request).await?)?;
         Ok(code.payload)
     }
 
@@ -61,7 +65,7 @@ impl Client {
             greeting: greeting.map(str::to_owned),
         };
         let request = self.request(Method::POST, "/api/v1/contacts/by-code");
-        let created: ContactRequestCreated = decode(&send(request.json(&body)).await?)?;
+        let created: ContactRequestCreated = decode(&self.call(request.json(&body)).await?)?;
         Ok(created.request_id)
     }
 }

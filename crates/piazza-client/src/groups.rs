@@ -4,14 +4,14 @@
 use piazza_api::{AcceptInvite, GroupView, InviteAccepted, InviteCreated, JoinRequestList};
 use reqwest::Method;
 
-use crate::{Client, ClientError, decode, encode_segment, send};
+use crate::{Client, ClientError, decode, encode_segment};
 
 impl Client {
     /// `GET /api/v1/conversations/{id}`: the conversation with every
     /// member's role, its announcement and approval mode.
     pub async fn group(&self, conversation_id: &str) -> Result<GroupView, ClientError> {
         let path = format!("/api/v1/conversations/{}", encode_segment(conversation_id));
-        decode(&send(self.request(Method::GET, &path)).await?)
+        decode(&self.call(self.request(Method::GET, &path)).await?)
     }
 
     /// `POST /api/v1/conversations/{id}/admins/{account_id}` (the owner).
@@ -21,7 +21,7 @@ impl Client {
         account_id: &str,
     ) -> Result<(), ClientError> {
         let path = admins_path(conversation_id, account_id);
-        send(self.request(Method::POST, &path)).await?;
+        self.call(self.request(Method::POST, &path)).await?;
         Ok(())
     }
 
@@ -32,7 +32,7 @@ impl Client {
         account_id: &str,
     ) -> Result<(), ClientError> {
         let path = admins_path(conversation_id, account_id);
-        send(self.request(Method::DELETE, &path)).await?;
+        self.call(self.request(Method::DELETE, &path)).await?;
         Ok(())
     }
 
@@ -42,7 +42,7 @@ impl Client {
             "/api/v1/conversations/{}/leave",
             encode_segment(conversation_id)
         );
-        send(self.request(Method::POST, &path)).await?;
+        self.call(self.request(Method::POST, &path)).await?;
         Ok(())
     }
 
@@ -60,7 +60,7 @@ impl Client {
         if let Some(format) = format {
             path.push_str(&format!("?format={}", encode_segment(format)));
         }
-        decode(&send(self.request(Method::POST, &path)).await?)
+        decode(&self.call(self.request(Method::POST, &path)).await?)
     }
 
     /// `DELETE /api/v1/conversations/{id}/invites/{invite_id}`.
@@ -74,7 +74,7 @@ impl Client {
             encode_segment(conversation_id),
             encode_segment(invite_id)
         );
-        send(self.request(Method::DELETE, &path)).await?;
+        self.call(self.request(Method::DELETE, &path)).await?;
         Ok(())
     }
 
@@ -84,7 +84,7 @@ impl Client {
             payload: payload.to_owned(),
         };
         let request = self.request(Method::POST, "/api/v1/invites/accept");
-        decode(&send(request.json(&body)).await?)
+        decode(&self.call(request.json(&body)).await?)
     }
 
     /// `GET /api/v1/conversations/{id}/join-requests` (owner and admins).
@@ -96,7 +96,7 @@ impl Client {
             "/api/v1/conversations/{}/join-requests",
             encode_segment(conversation_id)
         );
-        decode(&send(self.request(Method::GET, &path)).await?)
+        decode(&self.call(self.request(Method::GET, &path)).await?)
     }
 
     /// `POST /api/v1/conversations/{id}/join-requests/{account_id}/approve`
@@ -116,7 +116,7 @@ impl Client {
             encode_segment(conversation_id),
             encode_segment(account_id)
         );
-        send(self.request(Method::POST, &path)).await?;
+        self.call(self.request(Method::POST, &path)).await?;
         Ok(())
     }
 }

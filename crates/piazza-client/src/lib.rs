@@ -28,6 +28,7 @@ mod shops;
 mod socket;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use piazza_api::{
@@ -55,14 +56,26 @@ pub use socket::{Incoming, Socket, SocketReceiver, SocketSender};
 /// most 5,000 contacts an account, at 200 a page.
 pub const CONTACT_PAGES_MAX: usize = 25;
 
-/// A handle on one server, optionally acting as one device (its token).
-/// Cloning is cheap and every clone shares one connection pool, so a load
-/// generator can hold thousands of clients with different tokens.
+/// A handle on one server, or on the nodes of one cluster, optionally
+/// acting as one device (its token). Cloning is cheap and every clone
+/// shares one connection pool, so a load generator can hold thousands of
+/// clients with different tokens.
+///
+/// Given several addresses (`http://a:8080,http://b:8080`), the client
+/// talks to one at a time and moves on to the next when it cannot reach
+/// it: at once for a connection that was refused or timed out (the request
+/// never left), and for a request that failed on the way only when
+/// repeating it is harmless (a read, a `PUT` or `DELETE`, a call with an
+/// `Idempotency-Key`, a message with its `client_msg_id`). Every clone
+/// moves together: they share which address is in use.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
-    /// Without a trailing slash, so paths can be appended as they are.
-    base_url: Arc<str>,
+    /// Each without a trailing slash, so paths can be appended as they are;
+    /// never empty.
+    addresses: Arc<[Box<str>]>,
+    /// Which of `addresses` is in use, shared by every clone.
+    at: Arc<AtomicUsize>,
     token: Option<Arc<str>>,
 }
 
@@ -72,7 +85,7 @@ impl std::fmt::Debug for Client {
         let token = self.token.as_ref().map(|_| "<redacted>");
         formatter
             .debug_struct("Client")
-            .field("base_url", &self.base_url)
+            .field("addresses", &self.addresses)
             .field("token", &token)
             .finish_non_exhaustive()
     }
@@ -106,9 +119,10 @@ pub fn user_agent() -> String {
 }
 
 impl Client {
-    /// A client of the server at `base_url`, such as `http://127.0.0.1:8080`.
-    /// The URL is not checked here: a bad one fails every call with a
-    /// `Transport` error that names it.
+    /// A client of the server at `base_url`, such as `http://127.0.0.1:8080`,
+    /// or of a cluster's nodes given as a comma-separated list, tried in
+    /// that order. The URLs are not checked here: a bad one fails every
+    /// call with a `Transport` error that names it.
     pub fn new(base_url: &str) -> Client {
         Client::connecting_from(base_url, None)
     }
@@ -132,9 +146,20 @@ impl Client {
             // Without TLS features there is no backend to initialise, and
             // the builder fails only on such initialisation.
             .expect("a plain-HTTP reqwest client always builds");
+        let mut addresses: Vec<Box<str>> = base_url
+            .split(',')
+            .map(|address| address.trim().trim_end_matches('/'))
+            .filter(|address| !address.is_empty())
+            .map(Box::from)
+            .collect();
+        if addresses.is_empty() {
+            // Every call then fails with a transport error naming it.
+            addresses.push(base_url.into());
+        }
         Client {
             http,
-            base_url: base_url.trim_end_matches('/').into(),
+            addresses: addresses.into(),
+            at: Arc::new(AtomicUsize::new(0)),
             token: None,
         }
     }
@@ -151,8 +176,29 @@ impl Client {
         self.token.as_deref()
     }
 
+    /// The address in use: the first given, until it could not be reached.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        &self.addresses[self.at.load(Ordering::Relaxed) % self.addresses.len()]
+    }
+
+    /// Every address this client may use, in the order they are tried.
+    pub fn addresses(&self) -> impl Iterator<Item = &str> {
+        self.addresses.iter().map(|address| &**address)
+    }
+
+    /// Moves every clone on from `address` to the next one (unless another
+    /// call already moved on from it), answering the address now in use.
+    fn fail_over(&self, address: &str) -> &str {
+        let count = self.addresses.len();
+        if let Some(index) = self.addresses.iter().position(|a| &**a == address) {
+            let _ = self.at.compare_exchange(
+                index,
+                (index + 1) % count,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+        self.base_url()
     }
 
     // ------------------------------------------------------------ accounts
@@ -169,7 +215,9 @@ impl Client {
             password: password.to_owned(),
             display_name: display_name.map(str::to_owned),
         };
-        let answer = send(self.request(Method::POST, "/api/v1/accounts").json(&body)).await?;
+        let answer = self
+            .call(self.request(Method::POST, "/api/v1/accounts").json(&body))
+            .await?;
         decode(&answer)
     }
 
@@ -185,26 +233,30 @@ impl Client {
             password: password.to_owned(),
             device_name: device_name.to_owned(),
         };
-        let answer = send(self.request(Method::POST, "/api/v1/sessions").json(&body)).await?;
+        let answer = self
+            .call(self.request(Method::POST, "/api/v1/sessions").json(&body))
+            .await?;
         decode(&answer)
     }
 
     /// `GET /api/v1/me`.
     pub async fn me(&self) -> Result<AccountView, ClientError> {
-        let answer = send(self.request(Method::GET, "/api/v1/me")).await?;
+        let answer = self.call(self.request(Method::GET, "/api/v1/me")).await?;
         decode(&answer)
     }
 
     /// `GET /api/v1/devices`.
     pub async fn devices(&self) -> Result<DeviceList, ClientError> {
-        let answer = send(self.request(Method::GET, "/api/v1/devices")).await?;
+        let answer = self
+            .call(self.request(Method::GET, "/api/v1/devices"))
+            .await?;
         decode(&answer)
     }
 
     /// `DELETE /api/v1/devices/{device_id}`.
     pub async fn revoke_device(&self, device_id: &str) -> Result<(), ClientError> {
         let path = format!("/api/v1/devices/{}", encode_segment(device_id));
-        send(self.request(Method::DELETE, &path)).await?;
+        self.call(self.request(Method::DELETE, &path)).await?;
         Ok(())
     }
 
@@ -221,14 +273,16 @@ impl Client {
             greeting: greeting.map(str::to_owned),
         };
         let request = self.request(Method::POST, "/api/v1/contacts/requests");
-        let answer = send(request.json(&body)).await?;
+        let answer = self.call(request.json(&body)).await?;
         let created: ContactRequestCreated = decode(&answer)?;
         Ok(created.request_id)
     }
 
     /// `GET /api/v1/contacts/requests`: incoming requests still pending.
     pub async fn contact_requests(&self) -> Result<ContactRequestList, ClientError> {
-        let answer = send(self.request(Method::GET, "/api/v1/contacts/requests")).await?;
+        let answer = self
+            .call(self.request(Method::GET, "/api/v1/contacts/requests"))
+            .await?;
         decode(&answer)
     }
 
@@ -238,7 +292,7 @@ impl Client {
             "/api/v1/contacts/requests/{}/accept",
             encode_segment(request_id)
         );
-        send(self.request(Method::POST, &path)).await?;
+        self.call(self.request(Method::POST, &path)).await?;
         Ok(())
     }
 
@@ -254,7 +308,7 @@ impl Client {
         if let Some(cursor) = cursor {
             request = request.query(&[("cursor", cursor)]);
         }
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// Every contact, following the pages (at most `CONTACT_PAGES_MAX`).
@@ -275,7 +329,7 @@ impl Client {
     /// `DELETE /api/v1/contacts/{account_id}`.
     pub async fn remove_contact(&self, account_id: &str) -> Result<(), ClientError> {
         let path = format!("/api/v1/contacts/{}", encode_segment(account_id));
-        send(self.request(Method::DELETE, &path)).await?;
+        self.call(self.request(Method::DELETE, &path)).await?;
         Ok(())
     }
 
@@ -288,7 +342,7 @@ impl Client {
             peer: peer_account_id.to_owned(),
         };
         let request = self.request(Method::POST, "/api/v1/conversations/direct");
-        let answer = send(request.json(&body)).await?;
+        let answer = self.call(request.json(&body)).await?;
         let created: ConversationCreated = decode(&answer)?;
         Ok(created.conversation_id)
     }
@@ -305,14 +359,16 @@ impl Client {
             members: member_account_ids.to_vec(),
         };
         let request = self.request(Method::POST, "/api/v1/conversations");
-        let answer = send(request.json(&body)).await?;
+        let answer = self.call(request.json(&body)).await?;
         let created: ConversationCreated = decode(&answer)?;
         Ok(created.conversation_id)
     }
 
     /// `GET /api/v1/conversations`.
     pub async fn conversations(&self) -> Result<ConversationList, ClientError> {
-        let answer = send(self.request(Method::GET, "/api/v1/conversations")).await?;
+        let answer = self
+            .call(self.request(Method::GET, "/api/v1/conversations"))
+            .await?;
         decode(&answer)
     }
 
@@ -329,7 +385,8 @@ impl Client {
         let body = AddMember {
             account_id: account_id.to_owned(),
         };
-        send(self.request(Method::POST, &path).json(&body)).await?;
+        self.call(self.request(Method::POST, &path).json(&body))
+            .await?;
         Ok(())
     }
 
@@ -345,7 +402,7 @@ impl Client {
             encode_segment(conversation_id),
             encode_segment(account_id)
         );
-        send(self.request(Method::DELETE, &path)).await?;
+        self.call(self.request(Method::DELETE, &path)).await?;
         Ok(())
     }
 
@@ -392,7 +449,8 @@ impl Client {
             "/api/v1/conversations/{}/messages",
             encode_segment(conversation_id)
         );
-        let answer = send(self.request(Method::POST, &path).json(body)).await?;
+        let request = self.request(Method::POST, &path).json(body);
+        let answer = self.call_repeatable(request).await?;
         let replayed = answer.status == StatusCode::OK;
         Ok((decode(&answer)?, replayed))
     }
@@ -416,7 +474,9 @@ impl Client {
         if let Some(limit) = limit {
             query.push(("limit", limit.to_string()));
         }
-        let answer = send(self.request(Method::GET, &path).query(&query)).await?;
+        let answer = self
+            .call(self.request(Method::GET, &path).query(&query))
+            .await?;
         decode(&answer)
     }
 
@@ -426,7 +486,8 @@ impl Client {
             "/api/v1/conversations/{}/read",
             encode_segment(conversation_id)
         );
-        send(self.request(Method::POST, &path).json(&MarkRead { seq })).await?;
+        self.call(self.request(Method::POST, &path).json(&MarkRead { seq }))
+            .await?;
         Ok(())
     }
 
@@ -442,7 +503,7 @@ impl Client {
             encode_segment(conversation_id),
             encode_segment(message_id)
         );
-        decode(&send(self.request(Method::POST, &path)).await?)
+        decode(&self.call(self.request(Method::POST, &path)).await?)
     }
 
     /// `GET /api/v1/conversations/{id}/messages/{message_id}`: one message
@@ -457,7 +518,7 @@ impl Client {
             encode_segment(conversation_id),
             encode_segment(message_id)
         );
-        decode(&send(self.request(Method::GET, &path)).await?)
+        decode(&self.call(self.request(Method::GET, &path)).await?)
     }
 
     /// `POST /api/v1/blocks`: blocks an account.
@@ -465,32 +526,45 @@ impl Client {
         let body = Block {
             account_id: account_id.to_owned(),
         };
-        send(self.request(Method::POST, "/api/v1/blocks").json(&body)).await?;
+        self.call(self.request(Method::POST, "/api/v1/blocks").json(&body))
+            .await?;
         Ok(())
     }
 
     /// `DELETE /api/v1/blocks/{account_id}`.
     pub async fn unblock(&self, account_id: &str) -> Result<(), ClientError> {
         let path = format!("/api/v1/blocks/{}", encode_segment(account_id));
-        send(self.request(Method::DELETE, &path)).await?;
+        self.call(self.request(Method::DELETE, &path)).await?;
         Ok(())
     }
 
     /// `GET /api/v1/blocks`: whom this account blocked, the latest first.
     pub async fn blocks(&self) -> Result<BlockList, ClientError> {
-        decode(&send(self.request(Method::GET, "/api/v1/blocks")).await?)
+        decode(
+            &self
+                .call(self.request(Method::GET, "/api/v1/blocks"))
+                .await?,
+        )
     }
 
     /// `GET /api/v1/contacts/presence`: which contacts are online, and
     /// when the others were last seen (as each lets the caller see).
     pub async fn presence(&self) -> Result<piazza_api::PresenceList, ClientError> {
-        decode(&send(self.request(Method::GET, "/api/v1/contacts/presence")).await?)
+        decode(
+            &self
+                .call(self.request(Method::GET, "/api/v1/contacts/presence"))
+                .await?,
+        )
     }
 
     /// `GET /api/v1/me/privacy`: who sees this account's presence and its
     /// moments.
     pub async fn privacy(&self) -> Result<piazza_api::Privacy, ClientError> {
-        decode(&send(self.request(Method::GET, "/api/v1/me/privacy")).await?)
+        decode(
+            &self
+                .call(self.request(Method::GET, "/api/v1/me/privacy"))
+                .await?,
+        )
     }
 
     /// `PATCH /api/v1/me/privacy`: who sees this account's presence and
@@ -500,7 +574,7 @@ impl Client {
         privacy: &piazza_api::Privacy,
     ) -> Result<piazza_api::Privacy, ClientError> {
         let request = self.request(Method::PATCH, "/api/v1/me/privacy");
-        decode(&send(request.json(privacy)).await?)
+        decode(&self.call(request.json(privacy)).await?)
     }
 
     /// `PATCH /api/v1/conversations/{id}/settings`: mute, pin or archive
@@ -514,7 +588,11 @@ impl Client {
             "/api/v1/conversations/{}/settings",
             encode_segment(conversation_id)
         );
-        decode(&send(self.request(Method::PATCH, &path).json(change)).await?)
+        decode(
+            &self
+                .call(self.request(Method::PATCH, &path).json(change))
+                .await?,
+        )
     }
 
     /// `POST /api/v1/conversations/{id}/messages/{message_id}/reactions`.
@@ -532,7 +610,8 @@ impl Client {
         let body = React {
             emoji: emoji.to_owned(),
         };
-        send(self.request(Method::POST, &path).json(&body)).await?;
+        self.call(self.request(Method::POST, &path).json(&body))
+            .await?;
         Ok(())
     }
 
@@ -549,7 +628,7 @@ impl Client {
             encode_segment(message_id),
             encode_segment(emoji)
         );
-        send(self.request(Method::DELETE, &path)).await?;
+        self.call(self.request(Method::DELETE, &path)).await?;
         Ok(())
     }
 
@@ -565,7 +644,7 @@ impl Client {
             encode_segment(conversation_id),
             encode_segment(message_id)
         );
-        send(self.request(Method::DELETE, &path)).await?;
+        self.call(self.request(Method::DELETE, &path)).await?;
         Ok(())
     }
 
@@ -594,13 +673,13 @@ impl Client {
             let timeout = Duration::from_millis(wait_ms) + Duration::from_secs(REQUEST_TIMEOUT_S);
             request = request.timeout(timeout);
         }
-        let answer = send(request.query(&query)).await?;
+        let answer = self.call(request.query(&query)).await?;
         decode(&answer)
     }
 
     /// `GET /healthz`.
     pub async fn health(&self) -> Result<Health, ClientError> {
-        let answer = send(self.request(Method::GET, "/healthz")).await?;
+        let answer = self.call(self.request(Method::GET, "/healthz")).await?;
         decode(&answer)
     }
 
@@ -609,8 +688,25 @@ impl Client {
     /// Opens `GET /api/v1/ws`, sending the token in the `Authorization`
     /// header. A refused upgrade (such as a 401 for a revoked token) is an
     /// `Api` error like any other.
+    /// With several addresses, one that cannot be reached is left for the
+    /// next (each is tried once); the caller then resumes from its cursor
+    /// with a `sync` frame, as after any reconnection.
     pub async fn connect_socket(&self) -> Result<Socket, ClientError> {
-        let url = socket::websocket_url(&self.base_url)?;
+        let mut address = self.base_url().to_owned();
+        let mut tries = 1;
+        loop {
+            match self.connect_socket_to(&address).await {
+                Err(ClientError::Transport(_)) if tries < self.addresses.len() => {
+                    address = self.fail_over(&address).to_owned();
+                    tries += 1;
+                }
+                answer => return answer,
+            }
+        }
+    }
+
+    async fn connect_socket_to(&self, base_url: &str) -> Result<Socket, ClientError> {
+        let url = socket::websocket_url(base_url)?;
         let mut request = url
             .as_str()
             .into_client_request()
@@ -701,7 +797,7 @@ impl Client {
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let request = self
             .http
-            .request(method, format!("{}{path}", self.base_url));
+            .request(method, format!("{}{path}", self.base_url()));
         match &self.token {
             Some(token) => request.bearer_auth(token),
             None => request,
@@ -719,11 +815,12 @@ impl Client {
         let body = piazza_api::CreateLoginRequest {
             device_name: device_name.map(str::to_owned),
         };
-        let answer = send(
-            self.request(Method::POST, "/api/v1/login-requests")
-                .json(&body),
-        )
-        .await?;
+        let answer = self
+            .call(
+                self.request(Method::POST, "/api/v1/login-requests")
+                    .json(&body),
+            )
+            .await?;
         decode(&answer)
     }
 
@@ -740,11 +837,12 @@ impl Client {
             "/api/v1/login-requests/{}/details",
             encode_segment(request_id)
         );
-        let answer = send(
-            self.request(Method::GET, &path)
-                .header("x-login-code", code),
-        )
-        .await?;
+        let answer = self
+            .call(
+                self.request(Method::GET, &path)
+                    .header("x-login-code", code),
+            )
+            .await?;
         decode(&answer)
     }
 
@@ -763,7 +861,8 @@ impl Client {
             qr_payload: Some(format!("{LOGIN_PAYLOAD_PREFIX}{request_id}:{code}")),
             confirm: Some(true),
         };
-        send(self.request(Method::POST, &path).json(&body)).await?;
+        self.call(self.request(Method::POST, &path).json(&body))
+            .await?;
         Ok(())
     }
 
@@ -776,11 +875,12 @@ impl Client {
         secret: &str,
     ) -> Result<piazza_api::LoginRequestView, ClientError> {
         let path = format!("/api/v1/login-requests/{}", encode_segment(request_id));
-        let answer = send(
-            self.request(Method::GET, &path)
-                .header("x-login-secret", secret),
-        )
-        .await?;
+        let answer = self
+            .call(
+                self.request(Method::GET, &path)
+                    .header("x-login-secret", secret),
+            )
+            .await?;
         decode(&answer)
     }
 }
@@ -803,11 +903,87 @@ struct Answer {
     body: Vec<u8>,
 }
 
-async fn send(request: RequestBuilder) -> Result<Answer, ClientError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|error| ClientError::transport(&error))?;
+/// Whether a request that failed on its way (not at connecting) may be
+/// sent again to another node.
+#[derive(Clone, Copy)]
+enum Repeat {
+    /// When its method or an `Idempotency-Key` says a repeat is harmless.
+    IfSafe,
+    /// Always: the body carries what makes it idempotent (a message's
+    /// `client_msg_id`, an upload's bytes).
+    Always,
+}
+
+impl Repeat {
+    fn allows(self, request: &reqwest::Request) -> bool {
+        match self {
+            Repeat::Always => true,
+            Repeat::IfSafe => {
+                matches!(
+                    *request.method(),
+                    Method::GET | Method::HEAD | Method::PUT | Method::DELETE
+                ) || request.headers().contains_key(pay::IDEMPOTENCY_HEADER)
+            }
+        }
+    }
+}
+
+impl Client {
+    /// Sends `request`, moving on to the next address when this one cannot
+    /// be reached (see [`Client`]); a 2xx answer read in full, or the error.
+    async fn call(&self, request: RequestBuilder) -> Result<Answer, ClientError> {
+        self.exchange(request, Repeat::IfSafe).await
+    }
+
+    /// [`Client::call`] for a request that is idempotent by its body.
+    async fn call_repeatable(&self, request: RequestBuilder) -> Result<Answer, ClientError> {
+        self.exchange(request, Repeat::Always).await
+    }
+
+    async fn exchange(
+        &self,
+        builder: RequestBuilder,
+        repeat: Repeat,
+    ) -> Result<Answer, ClientError> {
+        let (http, request) = builder.build_split();
+        let mut request = request.map_err(|error| ClientError::transport(&error))?;
+        let mut tries = 1;
+        loop {
+            // A streamed body cannot be cloned, so it is never sent twice.
+            let spare = (tries < self.addresses.len())
+                .then(|| request.try_clone())
+                .flatten();
+            let error = match http.execute(request).await {
+                Ok(response) => return read_answer(response).await,
+                Err(error) => error,
+            };
+            match spare {
+                Some(mut next) if error.is_connect() || repeat.allows(&next) => {
+                    *next.url_mut() = self.rebased(next.url())?;
+                    request = next;
+                    tries += 1;
+                }
+                _ => return Err(ClientError::transport(&error)),
+            }
+        }
+    }
+
+    /// `url` (on an address that failed) on the next address.
+    fn rebased(&self, url: &reqwest::Url) -> Result<reqwest::Url, ClientError> {
+        let url = url.as_str();
+        let from = self
+            .addresses
+            .iter()
+            .find(|address| url.starts_with(&***address))
+            .map_or("", |address| &**address);
+        let next = self.fail_over(from);
+        let rest = &url[from.len()..];
+        reqwest::Url::parse(&format!("{next}{rest}"))
+            .map_err(|error| ClientError::transport(&error))
+    }
+}
+
+async fn read_answer(response: reqwest::Response) -> Result<Answer, ClientError> {
     let status = response.status();
     let body = response
         .bytes()

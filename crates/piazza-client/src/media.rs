@@ -5,7 +5,7 @@ use piazza_api::{MediaUploaded, MessageContent, MessageSent, SendMessage};
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 
-use crate::{Client, ClientError, decode, encode_segment, send};
+use crate::{Client, ClientError, decode, encode_segment};
 
 /// A media's bytes as the server answered them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,12 +25,13 @@ impl Client {
         bytes: Vec<u8>,
         content_type: &str,
     ) -> Result<(MediaUploaded, bool), ClientError> {
-        let answer = send(
-            self.request(Method::POST, "/api/v1/media")
-                .header(CONTENT_TYPE, content_type)
-                .body(bytes),
-        )
-        .await?;
+        let answer = self
+            .call_repeatable(
+                self.request(Method::POST, "/api/v1/media")
+                    .header(CONTENT_TYPE, content_type)
+                    .body(bytes),
+            )
+            .await?;
         let replayed = answer.status == reqwest::StatusCode::OK;
         Ok((decode(&answer)?, replayed))
     }
@@ -53,7 +54,7 @@ impl Client {
         if let Some(name) = name {
             request = request.query(&[("name", name)]);
         }
-        let answer = send(request.body(bytes)).await?;
+        let answer = self.call_repeatable(request.body(bytes)).await?;
         let replayed = answer.status == reqwest::StatusCode::OK;
         Ok((decode(&answer)?, replayed))
     }
@@ -72,7 +73,7 @@ impl Client {
         if let Some(name) = name {
             request = request.query(&[("name", name)]);
         }
-        let answer = send(request.body(body)).await?;
+        let answer = self.call(request.body(body)).await?;
         let replayed = answer.status == reqwest::StatusCode::OK;
         Ok((decode(&answer)?, replayed))
     }

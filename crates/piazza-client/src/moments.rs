@@ -6,7 +6,7 @@ use piazza_api::{
 };
 use reqwest::Method;
 
-use crate::{Client, ClientError, decode, encode_segment, send};
+use crate::{Client, ClientError, decode, encode_segment};
 
 fn moment_path(moment_id: &str, rest: &str) -> String {
     format!("/api/v1/moments/{}{rest}", encode_segment(moment_id))
@@ -16,18 +16,23 @@ impl Client {
     /// `POST /api/v1/moments`: the new post's id.
     pub async fn post_moment(&self, moment: &NewMoment) -> Result<MomentCreated, ClientError> {
         let request = self.request(Method::POST, "/api/v1/moments").json(moment);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `DELETE /api/v1/moments/{id}` (its author).
     pub async fn delete_moment(&self, moment_id: &str) -> Result<(), ClientError> {
-        send(self.request(Method::DELETE, &moment_path(moment_id, ""))).await?;
+        self.call(self.request(Method::DELETE, &moment_path(moment_id, "")))
+            .await?;
         Ok(())
     }
 
     /// `GET /api/v1/moments/{id}`.
     pub async fn moment(&self, moment_id: &str) -> Result<MomentView, ClientError> {
-        decode(&send(self.request(Method::GET, &moment_path(moment_id, ""))).await?)
+        decode(
+            &self
+                .call(self.request(Method::GET, &moment_path(moment_id, "")))
+                .await?,
+        )
     }
 
     /// `GET /api/v1/moments/feed`: a page of the caller's feed, newest
@@ -66,18 +71,20 @@ impl Client {
         if let Some(limit) = limit {
             request = request.query(&[("limit", limit)]);
         }
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `POST /api/v1/moments/{id}/likes`.
     pub async fn like_moment(&self, moment_id: &str) -> Result<(), ClientError> {
-        send(self.request(Method::POST, &moment_path(moment_id, "/likes"))).await?;
+        self.call(self.request(Method::POST, &moment_path(moment_id, "/likes")))
+            .await?;
         Ok(())
     }
 
     /// `DELETE /api/v1/moments/{id}/likes`.
     pub async fn unlike_moment(&self, moment_id: &str) -> Result<(), ClientError> {
-        send(self.request(Method::DELETE, &moment_path(moment_id, "/likes"))).await?;
+        self.call(self.request(Method::DELETE, &moment_path(moment_id, "/likes")))
+            .await?;
         Ok(())
     }
 
@@ -93,7 +100,11 @@ impl Client {
             reply_to: reply_to.map(str::to_owned),
         };
         let path = moment_path(moment_id, "/comments");
-        decode(&send(self.request(Method::POST, &path).json(&body)).await?)
+        decode(
+            &self
+                .call(self.request(Method::POST, &path).json(&body))
+                .await?,
+        )
     }
 
     /// `DELETE /api/v1/moments/{id}/comments/{comment_id}`.
@@ -103,7 +114,8 @@ impl Client {
         comment_id: &str,
     ) -> Result<(), ClientError> {
         let rest = format!("/comments/{}", encode_segment(comment_id));
-        send(self.request(Method::DELETE, &moment_path(moment_id, &rest))).await?;
+        self.call(self.request(Method::DELETE, &moment_path(moment_id, &rest)))
+            .await?;
         Ok(())
     }
 }

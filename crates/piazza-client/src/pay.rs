@@ -15,10 +15,10 @@ use piazza_api::{
 };
 use reqwest::Method;
 
-use crate::{Client, ClientError, decode, encode_segment, send};
+use crate::{Client, ClientError, decode, encode_segment};
 
 /// The header the server reads the key from.
-const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+pub(crate) const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 /// The server takes 1 to 255 visible ASCII characters.
 const IDEMPOTENCY_KEY_LEN_MAX: usize = 255;
 /// Pages of statement `all_statement` follows at most, at 200 entries a
@@ -103,7 +103,11 @@ impl Client {
 
     /// `GET /api/v1/wallet`: the caller's balance and the currency.
     pub async fn wallet(&self) -> Result<WalletView, ClientError> {
-        decode(&send(self.request(Method::GET, "/api/v1/wallet")).await?)
+        decode(
+            &self
+                .call(self.request(Method::GET, "/api/v1/wallet"))
+                .await?,
+        )
     }
 
     /// `PUT /api/v1/wallet/pin` with the account password: sets the first
@@ -121,7 +125,9 @@ impl Client {
             password: Some(password.to_owned()),
             old_pin: None,
         };
-        let answer = send(self.request(Method::PUT, "/api/v1/wallet/pin").json(&body)).await?;
+        let answer = self
+            .call(self.request(Method::PUT, "/api/v1/wallet/pin").json(&body))
+            .await?;
         if answer.status == reqwest::StatusCode::ACCEPTED {
             return decode(&answer).map(Some);
         }
@@ -136,7 +142,8 @@ impl Client {
             password: None,
             old_pin: Some(old_pin.to_owned()),
         };
-        send(self.request(Method::PUT, "/api/v1/wallet/pin").json(&body)).await?;
+        self.call(self.request(Method::PUT, "/api/v1/wallet/pin").json(&body))
+            .await?;
         Ok(())
     }
 
@@ -150,7 +157,7 @@ impl Client {
             amount_minor: amount_minor.into(),
         };
         let request = self.money_request("/api/v1/wallet/topups", key, &body);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `POST /api/v1/wallet/withdrawals`; needs the payment PIN.
@@ -165,7 +172,7 @@ impl Client {
             pin: pin.to_owned(),
         };
         let request = self.money_request("/api/v1/wallet/withdrawals", key, &body);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// One page of `GET /api/v1/wallet/statement`, newest first: the first
@@ -185,7 +192,7 @@ impl Client {
         let request = self
             .request(Method::GET, "/api/v1/wallet/statement")
             .query(&query);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// The statement, newest first, following the pages (at most
@@ -223,13 +230,13 @@ impl Client {
             note: note.map(str::to_owned),
         };
         let request = self.money_request("/api/v1/transfers", key, &body);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `GET /api/v1/transfers/{id}`, for its sender or recipient.
     pub async fn transfer(&self, transfer_id: &str) -> Result<TransferView, ClientError> {
         let path = format!("/api/v1/transfers/{}", encode_segment(transfer_id));
-        decode(&send(self.request(Method::GET, &path)).await?)
+        decode(&self.call(self.request(Method::GET, &path)).await?)
     }
 
     /// `POST /api/v1/transfers/{id}/accept`: the recipient takes the money.
@@ -257,7 +264,7 @@ impl Client {
             "/api/v1/transfers/{}/{decision}",
             encode_segment(transfer_id)
         );
-        decode(&send(self.request(Method::POST, &path)).await?)
+        decode(&self.call(self.request(Method::POST, &path)).await?)
     }
 
     // --------------------------------------------------------- red packets
@@ -284,7 +291,7 @@ impl Client {
             greeting: greeting.map(str::to_owned),
         };
         let request = self.money_request("/api/v1/red-packets", key, &body);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `POST /api/v1/red-packets/{id}/claim`: the caller's share, the same
@@ -297,13 +304,13 @@ impl Client {
             "/api/v1/red-packets/{}/claim",
             encode_segment(red_packet_id)
         );
-        decode(&send(self.request(Method::POST, &path)).await?)
+        decode(&self.call(self.request(Method::POST, &path)).await?)
     }
 
     /// `GET /api/v1/red-packets/{id}`: the packet and its claims so far.
     pub async fn red_packet(&self, red_packet_id: &str) -> Result<RedPacketView, ClientError> {
         let path = format!("/api/v1/red-packets/{}", encode_segment(red_packet_id));
-        decode(&send(self.request(Method::GET, &path)).await?)
+        decode(&self.call(self.request(Method::GET, &path)).await?)
     }
 
     // ----------------------------------------------------------- merchants
@@ -319,14 +326,14 @@ impl Client {
             city: city.map(str::to_owned),
         };
         let request = self.request(Method::POST, "/api/v1/merchants").json(&body);
-        let created: MerchantCreated = decode(&send(request).await?)?;
+        let created: MerchantCreated = decode(&self.call(request).await?)?;
         Ok(created.merchant_id)
     }
 
     /// `GET /api/v1/merchants/{id}`, for its owner.
     pub async fn merchant(&self, merchant_id: &str) -> Result<MerchantView, ClientError> {
         let path = format!("/api/v1/merchants/{}", encode_segment(merchant_id));
-        decode(&send(self.request(Method::GET, &path)).await?)
+        decode(&self.call(self.request(Method::GET, &path)).await?)
     }
 
     /// `GET /api/v1/merchants/{id}/qr?format=payload`: the EMVCo payload,
@@ -337,7 +344,7 @@ impl Client {
         amount_minor: Option<i64>,
     ) -> Result<String, ClientError> {
         let request = self.qr_request(merchant_id, amount_minor, "payload");
-        let payload: QrPayload = decode(&send(request).await?)?;
+        let payload: QrPayload = decode(&self.call(request).await?)?;
         Ok(payload.payload)
     }
 
@@ -349,7 +356,7 @@ impl Client {
         format: QrImageFormat,
     ) -> Result<Vec<u8>, ClientError> {
         let request = self.qr_request(merchant_id, amount_minor, format.as_query());
-        Ok(send(request).await?.body)
+        Ok(self.call(request).await?.body)
     }
 
     fn qr_request(
@@ -381,13 +388,13 @@ impl Client {
             pin: pin.to_owned(),
         };
         let request = self.money_request("/api/v1/payments", key, &body);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `GET /api/v1/payments/{id}`, for its buyer or its merchant's owner.
     pub async fn payment(&self, payment_id: &str) -> Result<PaymentView, ClientError> {
         let path = format!("/api/v1/payments/{}", encode_segment(payment_id));
-        decode(&send(self.request(Method::GET, &path)).await?)
+        decode(&self.call(self.request(Method::GET, &path)).await?)
     }
 
     /// `POST /api/v1/payments/{id}/confirm`: the buyer confirms, with the
@@ -402,14 +409,18 @@ impl Client {
         let body = ConfirmPayment {
             pin: pin.to_owned(),
         };
-        decode(&send(self.request(Method::POST, &path).json(&body)).await?)
+        decode(
+            &self
+                .call(self.request(Method::POST, &path).json(&body))
+                .await?,
+        )
     }
 
     /// `POST /api/v1/payments/{id}/decline`: the buyer refuses a
     /// collection that waits for them; nothing moves.
     pub async fn decline_payment(&self, payment_id: &str) -> Result<PaymentDone, ClientError> {
         let path = format!("/api/v1/payments/{}/decline", encode_segment(payment_id));
-        decode(&send(self.request(Method::POST, &path)).await?)
+        decode(&self.call(self.request(Method::POST, &path)).await?)
     }
 
     /// `POST /api/v1/payments/{id}/refunds`, by the merchant's owner.
@@ -423,7 +434,7 @@ impl Client {
         let body = RefundPayment {
             amount_minor: amount_minor.into(),
         };
-        decode(&send(self.money_request(&path, key, &body)).await?)
+        decode(&self.call(self.money_request(&path, key, &body)).await?)
     }
 
     /// `POST /api/v1/wallet/payment-code`: a one-use 18-digit code, bound
@@ -437,7 +448,7 @@ impl Client {
         let request = self
             .request(Method::POST, "/api/v1/wallet/payment-code")
             .json(&body);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `POST /api/v1/merchants/{id}/collect`: the owner charges a buyer's
@@ -455,6 +466,6 @@ impl Client {
             payment_code: payment_code.to_owned(),
             amount_minor: amount_minor.into(),
         };
-        decode(&send(self.money_request(&path, key, &body)).await?)
+        decode(&self.call(self.money_request(&path, key, &body)).await?)
     }
 }

@@ -5,14 +5,16 @@ use piazza_api::{
 };
 use reqwest::Method;
 
-use crate::{Client, ClientError, decode, encode_segment, send};
+use crate::{Client, ClientError, decode, encode_segment};
 
 impl Client {
     /// `PATCH /api/v1/me`: changes what `change` holds (a field left
     /// `None` stays; `Some(None)` clears the avatar or the bio). Answers
     /// the profile as it is now.
     pub async fn update_profile(&self, change: &UpdateProfile) -> Result<AccountView, ClientError> {
-        let answer = send(self.request(Method::PATCH, "/api/v1/me").json(change)).await?;
+        let answer = self
+            .call(self.request(Method::PATCH, "/api/v1/me").json(change))
+            .await?;
         decode(&answer)
     }
 
@@ -21,7 +23,7 @@ impl Client {
     /// all).
     pub async fn profile(&self, account_id: &str) -> Result<ProfileView, ClientError> {
         let path = format!("/api/v1/accounts/{}", encode_segment(account_id));
-        decode(&send(self.request(Method::GET, &path)).await?)
+        decode(&self.call(self.request(Method::GET, &path)).await?)
     }
 
     /// `GET /api/v1/accounts?username=`: who has exactly this username, as
@@ -30,7 +32,7 @@ impl Client {
         let request = self
             .request(Method::GET, "/api/v1/accounts")
             .query(&[("username", username)]);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `PUT /api/v1/me/password`. With `sign_out_other_devices`, every
@@ -46,7 +48,8 @@ impl Client {
             new_password: new_password.to_owned(),
             sign_out_other_devices: Some(sign_out_other_devices),
         };
-        send(self.request(Method::PUT, "/api/v1/me/password").json(&body)).await?;
+        self.call(self.request(Method::PUT, "/api/v1/me/password").json(&body))
+            .await?;
         Ok(())
     }
 
@@ -54,7 +57,7 @@ impl Client {
     /// that wait for an answer, newest first.
     pub async fn outgoing_requests(&self) -> Result<OutgoingRequestList, ClientError> {
         let request = self.request(Method::GET, "/api/v1/contacts/requests/outgoing");
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `POST /api/v1/contacts/requests/{request_id}/decline` (its
@@ -64,7 +67,7 @@ impl Client {
             "/api/v1/contacts/requests/{}/decline",
             encode_segment(request_id)
         );
-        send(self.request(Method::POST, &path)).await?;
+        self.call(self.request(Method::POST, &path)).await?;
         Ok(())
     }
 
@@ -76,7 +79,8 @@ impl Client {
         change: &UpdateGroup,
     ) -> Result<(), ClientError> {
         let path = format!("/api/v1/conversations/{}", encode_segment(conversation_id));
-        send(self.request(Method::PATCH, &path).json(change)).await?;
+        self.call(self.request(Method::PATCH, &path).json(change))
+            .await?;
         Ok(())
     }
 }

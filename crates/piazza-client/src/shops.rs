@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde::Serialize;
 
 use crate::pay::IdempotencyKey;
-use crate::{Client, ClientError, decode, encode_segment, send};
+use crate::{Client, ClientError, decode, encode_segment};
 
 fn shop_path(shop_id: &str, rest: &str) -> String {
     format!("/api/v1/shops/{}{rest}", encode_segment(shop_id))
@@ -38,18 +38,30 @@ pub struct OrderFilter {
 impl Client {
     /// `GET /api/v1/me/shops`: the shops this account owns or is staff of.
     pub async fn my_shops(&self) -> Result<Vec<ShopView>, ClientError> {
-        let list: ShopList = decode(&send(self.request(Method::GET, "/api/v1/me/shops")).await?)?;
+        let list: ShopList = decode(
+            &self
+                .call(self.request(Method::GET, "/api/v1/me/shops"))
+                .await?,
+        )?;
         Ok(list.shops)
     }
 
     /// `POST /api/v1/shops`: a shop this account owns.
     pub async fn create_shop(&self, shop: &CreateShop) -> Result<ShopCreated, ClientError> {
-        decode(&send(self.request(Method::POST, "/api/v1/shops").json(shop)).await?)
+        decode(
+            &self
+                .call(self.request(Method::POST, "/api/v1/shops").json(shop))
+                .await?,
+        )
     }
 
     /// `GET /api/v1/shops/{id}`.
     pub async fn shop(&self, shop_id: &str) -> Result<ShopView, ClientError> {
-        decode(&send(self.request(Method::GET, &shop_path(shop_id, ""))).await?)
+        decode(
+            &self
+                .call(self.request(Method::GET, &shop_path(shop_id, "")))
+                .await?,
+        )
     }
 
     /// `PUT` (`on`) or `DELETE /api/v1/shops/{id}/staff/{account_id}` (the
@@ -62,7 +74,7 @@ impl Client {
     ) -> Result<(), ClientError> {
         let path = shop_path(shop_id, &format!("/staff/{}", encode_segment(account_id)));
         let method = if on { Method::PUT } else { Method::DELETE };
-        send(self.request(method, &path)).await?;
+        self.call(self.request(method, &path)).await?;
         Ok(())
     }
 
@@ -75,13 +87,13 @@ impl Client {
         let request = self
             .request(Method::POST, &shop_path(shop_id, "/products"))
             .json(product);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `GET /api/v1/products/{id}`.
     pub async fn product(&self, product_id: &str) -> Result<ProductView, ClientError> {
         let path = format!("/api/v1/products/{}", encode_segment(product_id));
-        decode(&send(self.request(Method::GET, &path)).await?)
+        decode(&self.call(self.request(Method::GET, &path)).await?)
     }
 
     /// `GET /api/v1/products?q=&shop_id=&cursor=`.
@@ -96,7 +108,7 @@ impl Client {
             .filter_map(|(name, value)| value.map(|value| (name, value)))
             .collect();
         let request = self.request(Method::GET, "/api/v1/products").query(&query);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// Shares the listed product `product_id` into a conversation as a
@@ -123,7 +135,11 @@ impl Client {
         patch: &PatchProduct,
     ) -> Result<ProductView, ClientError> {
         let path = format!("/api/v1/products/{}", encode_segment(product_id));
-        decode(&send(self.request(Method::PATCH, &path).json(patch)).await?)
+        decode(
+            &self
+                .call(self.request(Method::PATCH, &path).json(patch))
+                .await?,
+        )
     }
 
     /// `PATCH /api/v1/variants/{id}`.
@@ -133,7 +149,11 @@ impl Client {
         patch: &PatchVariant,
     ) -> Result<VariantView, ClientError> {
         let path = format!("/api/v1/variants/{}", encode_segment(variant_id));
-        decode(&send(self.request(Method::PATCH, &path).json(patch)).await?)
+        decode(
+            &self
+                .call(self.request(Method::PATCH, &path).json(patch))
+                .await?,
+        )
     }
 
     /// `PUT /api/v1/cart/items` (quantity 0 takes the line out).
@@ -146,12 +166,16 @@ impl Client {
             variant_id: variant_id.to_owned(),
             quantity,
         };
-        decode(&send(self.request(Method::PUT, "/api/v1/cart/items").json(&body)).await?)
+        decode(
+            &self
+                .call(self.request(Method::PUT, "/api/v1/cart/items").json(&body))
+                .await?,
+        )
     }
 
     /// `GET /api/v1/cart`.
     pub async fn cart(&self) -> Result<CartView, ClientError> {
-        decode(&send(self.request(Method::GET, "/api/v1/cart")).await?)
+        decode(&self.call(self.request(Method::GET, "/api/v1/cart")).await?)
     }
 
     /// A keyed POST of an order's.
@@ -167,7 +191,7 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 
     /// `POST /api/v1/orders`: places an order, reserving its stock.
@@ -183,7 +207,8 @@ impl Client {
     /// with the other side, opened by the first call of either.
     pub async fn order_conversation(&self, order_id: &str) -> Result<String, ClientError> {
         let path = order_path(order_id, "/conversation");
-        let opened: OrderConversation = decode(&send(self.request(Method::POST, &path)).await?)?;
+        let opened: OrderConversation =
+            decode(&self.call(self.request(Method::POST, &path)).await?)?;
         Ok(opened.conversation_id)
     }
 
@@ -269,7 +294,11 @@ impl Client {
 
     /// `GET /api/v1/orders/{id}`.
     pub async fn order(&self, order_id: &str) -> Result<OrderView, ClientError> {
-        decode(&send(self.request(Method::GET, &order_path(order_id, ""))).await?)
+        decode(
+            &self
+                .call(self.request(Method::GET, &order_path(order_id, "")))
+                .await?,
+        )
     }
 
     /// `GET /api/v1/orders?role=&shop_id=&status=&cursor=&limit=`.
@@ -291,6 +320,6 @@ impl Client {
             query.push(("limit", limit.to_string()));
         }
         let request = self.request(Method::GET, "/api/v1/orders").query(&query);
-        decode(&send(request).await?)
+        decode(&self.call(request).await?)
     }
 }

@@ -428,3 +428,80 @@ async fn a_merchant_qr_asks_for_the_format_and_amount() {
         seen.head
     );
 }
+
+// ------------------------------------------------------------ failing over
+
+/// An address where nothing listens: connecting to it is refused.
+async fn dead_address() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    address
+}
+
+/// An address that takes one connection, reads the request's first bytes
+/// and hangs up without answering: a node dying with the request in hand.
+async fn dying_address() -> (String, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (mut connection, _) = listener.accept().await.unwrap();
+        let mut buffer = [0u8; 64];
+        let _ = connection.read(&mut buffer).await;
+    });
+    (address, server)
+}
+
+#[test]
+fn several_addresses_are_read_from_one_comma_separated_string() {
+    let client = Client::new(" http://a:1/ ,http://b:2,, ");
+    assert_eq!(
+        client.addresses().collect::<Vec<_>>(),
+        ["http://a:1", "http://b:2"]
+    );
+    assert_eq!(client.base_url(), "http://a:1");
+}
+
+#[tokio::test]
+async fn a_node_that_refuses_is_left_for_the_next_by_every_clone() {
+    let body = r#"{"message_id":"m1","seq":4,"sent_at":"2025-01-01T00:00:00Z"}"#;
+    let (live, server) = serve_once("201 Created", "application/json", body).await;
+    let client = Client::new(&format!("{},{}", dead_address().await, live.base_url()));
+    let alice = client.with_token("tok");
+    let (sent, _) = alice.send_message("c1", "cm-1", "hello").await.unwrap();
+    assert_eq!(sent.seq, 4);
+    assert!(
+        server
+            .await
+            .unwrap()
+            .head
+            .starts_with("POST /api/v1/conversations/c1/messages ")
+    );
+    assert_eq!(client.base_url(), live.base_url(), "the clone moved too");
+}
+
+#[tokio::test]
+async fn a_request_lost_on_the_way_is_repeated_elsewhere_only_when_harmless() {
+    // A message is idempotent by its client_msg_id: sent again.
+    let body = r#"{"message_id":"m1","seq":4,"sent_at":"2025-01-01T00:00:00Z"}"#;
+    let (dying, _) = dying_address().await;
+    let (live, server) = serve_once("200 OK", "application/json", body).await;
+    let alice = Client::new(&format!("{dying},{}", live.base_url())).with_token("tok");
+    let (_, replayed) = alice.send_message("c1", "cm-1", "hello").await.unwrap();
+    assert!(replayed);
+    let seen = server.await.unwrap();
+    assert!(seen.head.contains("/messages "), "{}", seen.head);
+
+    // Creating an account is not: the error is the caller's to judge.
+    let (dying, _) = dying_address().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let untouched = format!("http://{}", listener.local_addr().unwrap());
+    let anonymous = Client::new(&format!("{dying},{untouched}"));
+    let error = anonymous
+        .create_account("ann", "pw", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ClientError::Transport(_)), "{error:?}");
+    let knocked = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+    assert!(knocked.is_err(), "the account was not asked for twice");
+}

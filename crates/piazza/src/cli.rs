@@ -37,7 +37,8 @@ use render::Directory;
 // flattens these options.)
 #[derive(clap::Args, Debug)]
 pub struct ClientOpts {
-    /// Server base URL
+    /// Server base URL, or a cluster's nodes separated by commas (the next
+    /// is tried when one cannot be reached)
     #[arg(long, env = "PIAZZA_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
     /// Which logged-in account to act as (default: the last one logged in)

@@ -401,10 +401,18 @@ async fn token(node: &str, name: &str) -> String {
         .token
 }
 
-/// Sends `SENDS` messages to `group` through `nodes[home]`, moving on to
-/// the next node whenever one stops answering, and retrying the same
-/// `client_msg_id` there (a send is idempotent by it). Answers the seq of
-/// each acknowledged send.
+/// Every node's address, `home`'s first: a client of the cluster that
+/// starts on `home` and moves on when it cannot reach a node.
+fn cluster_client(nodes: &[String], home: usize, token: String) -> Client {
+    let n = nodes.len();
+    let addresses: Vec<&str> = (0..n).map(|i| nodes[(home + i) % n].as_str()).collect();
+    Client::new(&addresses.join(",")).with_token(token)
+}
+
+/// Sends `SENDS` messages to `group` through a client of the cluster that
+/// starts on `nodes[home]`: the client itself moves on to another node when
+/// one dies, sending a message again there (it is idempotent by its
+/// `client_msg_id`). Answers the seq of each acknowledged send.
 async fn send_through_any(
     nodes: Vec<String>,
     home: usize,
@@ -412,33 +420,22 @@ async fn send_through_any(
     group: String,
     u: usize,
 ) -> Vec<i64> {
-    let mut at = home;
+    let client = cluster_client(&nodes, home, token);
     let mut acked = Vec::new();
     for n in 0..SENDS {
         let id = format!("u{u}-{n}");
-        loop {
-            let client = Client::new(&nodes[at]).with_token(token.clone());
-            match client.send_message(&group, &id, &id).await {
-                Ok((sent, _)) => {
-                    acked.push(sent.seq);
-                    break;
-                }
-                Err(piazza_client::ClientError::Api { status, .. }) if status < 500 => {
-                    panic!("send {id} refused with {status}")
-                }
-                Err(_) => {
-                    at = (at + 1) % nodes.len();
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-        }
+        let (sent, _) = client
+            .send_message(&group, &id, &id)
+            .await
+            .unwrap_or_else(|error| panic!("send {id}: {error}"));
+        acked.push(sent.seq);
     }
     acked
 }
 
 /// Reads the group's messages from a socket on `nodes[home]` until it has
-/// seen `total` of them; when its node dies, reconnects to the next one
-/// and syncs from its cursor. Answers the seqs seen (each once) and how
+/// seen `total` of them; when its node dies, reconnects (the client picks
+/// a node that answers) and syncs from its cursor. Answers the seqs seen (each once) and how
 /// long each reconnection took to be live again.
 async fn read_through_any(
     nodes: Vec<String>,
@@ -446,7 +443,7 @@ async fn read_through_any(
     token: String,
     total: usize,
 ) -> (Vec<i64>, Vec<Duration>) {
-    let mut at = home;
+    let client = cluster_client(&nodes, home, token);
     let mut cursor: Option<String> = None;
     let mut seen = std::collections::BTreeSet::new();
     let mut reconnects = Vec::new();
@@ -458,9 +455,7 @@ async fn read_through_any(
             "only {} of {total} messages seen",
             seen.len()
         );
-        let client = Client::new(&nodes[at]).with_token(token.clone());
         let Ok(mut socket) = client.connect_socket().await else {
-            at = (at + 1) % nodes.len();
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
@@ -514,7 +509,6 @@ async fn read_through_any(
         }
         if seen.len() < total {
             lost.get_or_insert_with(Instant::now);
-            at = (at + 1) % nodes.len();
         }
     }
     (seen.into_iter().collect(), reconnects)
