@@ -368,16 +368,26 @@ impl Writer {
         }
     }
 
+    /// Connects again, pausing longer between tries up to
+    /// `RECONNECT_PAUSE_MS_MAX` (a database restarting is not hammered, and
+    /// is written to again within that much of its return); says so in
+    /// the log at the first try and every `RECONNECT_LOG_EVERY`th.
     fn reconnect(&mut self) {
-        for attempt in 1.. {
+        for attempt in 1u32.. {
             match Conn::connect(&self.url) {
                 Ok(conn) => {
                     self.conn = conn.for_writer();
+                    if attempt > 1 {
+                        tracing::info!(attempt, "a writer reconnected to PostgreSQL");
+                    }
                     return;
                 }
                 Err(error) => {
-                    tracing::warn!(%error, attempt, "cannot reconnect a writer to PostgreSQL");
-                    std::thread::sleep(backoff(attempt.min(8), self.index));
+                    if attempt % RECONNECT_LOG_EVERY == 1 {
+                        tracing::warn!(%error, attempt, "cannot reconnect a writer to PostgreSQL");
+                    }
+                    let pause = (5u64 << attempt.min(5)).min(RECONNECT_PAUSE_MS_MAX);
+                    std::thread::sleep(Duration::from_millis(pause) + backoff(1, self.index));
                 }
             }
         }
@@ -595,6 +605,11 @@ fn lock_timeout_ms(retry: u32) -> u64 {
 /// A short, growing, jittered pause before running a conflicting batch
 /// again, so that two writers that deadlocked (two processes', or one
 /// process's two) do not meet again at once.
+/// The longest pause between two tries at reconnecting a writer.
+const RECONNECT_PAUSE_MS_MAX: u64 = 100;
+/// A failed reconnection is logged once in this many tries (about 5 s).
+const RECONNECT_LOG_EVERY: u32 = 50;
+
 fn backoff(attempt: u32, writer: usize) -> Duration {
     let seed = std::process::id() ^ (writer as u32).wrapping_mul(40_503);
     let jitter = u64::from(seed ^ attempt.wrapping_mul(2_654_435_761)) % 5;

@@ -7,6 +7,9 @@ use axum::response::{IntoResponse, Response};
 use piazza_api::Problem;
 use piazza_domain::{CursorError, IdError, Rejection, StoreError, ValueError};
 
+/// The `Retry-After` of a 503 `unavailable`, in seconds.
+pub const UNAVAILABLE_RETRY_AFTER_S: u64 = 1;
+
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -52,8 +55,14 @@ impl ApiError {
         }
     }
 
+    /// 503 `unavailable`, with a `Retry-After`: what stands in the way
+    /// (the database restarting, a failover, shutting down) passes, and a
+    /// client retrying with the same ids changes nothing twice.
     pub fn unavailable(detail: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+        ApiError {
+            retry_after_s: Some(UNAVAILABLE_RETRY_AFTER_S),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+        }
     }
 
     pub fn to_problem(&self) -> Problem {

@@ -12,7 +12,8 @@ use piazza_client::{Client, Incoming, Socket};
 use piazza_postgres::testing::TestDatabase;
 
 use crate::helpers::{
-    PASSWORD, ServerProcess, User, live_socket, position, start_server_process_on_database, text_of,
+    PASSWORD, ServerProcess, User, admin_checks_pass_on_database, live_socket, position,
+    start_server_process_on_database, text_of,
 };
 
 /// A NATS server of the test's cluster: its client and route ports.
@@ -600,15 +601,5 @@ async fn a_node_killed_under_load_loses_nothing_and_its_clients_go_on_elsewhere(
     assert!(!reconnects.is_empty(), "node 2's devices moved");
     reconnects.sort();
     eprintln!("live again on another node after the kill: {reconnects:?}");
-    for check in ["check", "ledger-check"] {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
-            .args(["admin", check, "--database-url", &database.url])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "admin {check}: {}",
-            String::from_utf8_lossy(&output.stdout)
-        );
-    }
+    admin_checks_pass_on_database(&database.url);
 }

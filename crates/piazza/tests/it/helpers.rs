@@ -334,6 +334,23 @@ pub fn admin_check_passes(check: &str, data_dir: &std::path::Path) {
     );
 }
 
+/// `piazza admin check` and `ledger-check` on the PostgreSQL database at
+/// `url`, with the real binary; panics with the output of one that fails.
+pub fn admin_checks_pass_on_database(url: &str) {
+    for check in ["check", "ledger-check"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
+            .args(["admin", check, "--database-url", url])
+            .output()
+            .expect("the piazza binary runs");
+        assert!(
+            output.status.success(),
+            "`piazza admin {check}` failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 /// `admin check`'s report over the store of the servers started on
 /// `data_dir`: its SQLite file, or its PostgreSQL database when the suite
 /// runs there. Panics if the store cannot be read.

@@ -21,6 +21,7 @@ mod connections;
 mod contact_extras;
 mod conversation_list;
 mod crash;
+mod database_restart;
 mod delete_for_me;
 mod device_details;
 mod devices;
