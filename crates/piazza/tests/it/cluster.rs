@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use piazza_api::ClientFrame;
 use piazza_client::{Client, Incoming, Socket};
 use piazza_postgres::testing::TestDatabase;
+use tokio::task::JoinHandle;
 
 use crate::helpers::{
     PASSWORD, ServerProcess, User, admin_checks_pass_on_database, live_socket, position,
@@ -74,7 +75,9 @@ impl NatsCluster {
             .map(|s| format!("nats://127.0.0.1:{}", s.route_port))
             .collect();
         for (n, server) in self.servers.iter_mut().enumerate() {
-            assert!(server.child.is_none(), "nats {n} is already running");
+            if server.child.is_some() {
+                continue; // still running
+            }
             let child = std::process::Command::new(nats_server())
                 .args(["-a", "127.0.0.1", "-p", &server.port.to_string()])
                 .args(["-n", &format!("piazza-test-{n}")])
@@ -106,13 +109,18 @@ impl NatsCluster {
         }
     }
 
+    /// Kills server `n` (SIGKILL).
+    fn kill(&mut self, n: usize) {
+        if let Some(mut child) = self.servers[n].child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
     /// Kills every server at once (SIGKILL: no goodbye to the clients).
     fn kill_all(&mut self) {
-        for server in &mut self.servers {
-            if let Some(mut child) = server.child.take() {
-                child.kill().unwrap();
-                child.wait().unwrap();
-            }
+        for n in 0..self.servers.len() {
+            self.kill(n);
         }
     }
 
@@ -390,7 +398,7 @@ async fn three_nodes_hear_each_other_live_and_converge_without_nats() {
     assert_eq!(on_one.messages.len(), 2 + n, "every message once");
 }
 
-/// Messages each member sends to the group.
+/// Messages each member sends to the group while a node dies.
 const SENDS: usize = 40;
 
 /// `name`'s session token, taken on `node`.
@@ -410,9 +418,16 @@ fn cluster_client(nodes: &[String], home: usize, token: String) -> Client {
     Client::new(&addresses.join(",")).with_token(token)
 }
 
-/// Sends `SENDS` messages to `group` through a client of the cluster that
-/// starts on `nodes[home]`: the client itself moves on to another node when
-/// one dies, sending a message again there (it is idempotent by its
+/// How a member sends: how many messages, and the pause after each.
+#[derive(Clone, Copy)]
+struct Load {
+    sends: usize,
+    pause: Duration,
+}
+
+/// Sends `load.sends` messages to `group` through a client of the cluster
+/// that starts on `nodes[home]`: the client itself moves on to another node
+/// when one dies, sending a message again there (it is idempotent by its
 /// `client_msg_id`). Answers the seq of each acknowledged send.
 async fn send_through_any(
     nodes: Vec<String>,
@@ -420,10 +435,12 @@ async fn send_through_any(
     token: String,
     group: String,
     u: usize,
+    load: Load,
 ) -> Vec<i64> {
     let client = cluster_client(&nodes, home, token);
     let mut acked = Vec::new();
-    for n in 0..SENDS {
+    for n in 0..load.sends {
+        tokio::time::sleep(load.pause).await;
         let id = format!("u{u}-{n}");
         let (sent, _) = client
             .send_message(&group, &id, &id)
@@ -515,91 +532,199 @@ async fn read_through_any(
     (seen.into_iter().collect(), reconnects)
 }
 
+/// Three nodes on one database and the NATS servers of `nats`, six members
+/// of one group with a session each, two on each node.
+struct Storm {
+    processes: Vec<ServerProcess>,
+    nodes: Vec<String>,
+    tokens: Vec<String>,
+    group: String,
+    database: TestDatabase,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Storm {
+    async fn start(nats: &NatsCluster) -> Storm {
+        let database = TestDatabase::create();
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let mut processes = Vec::new();
+        for (n, dir) in dirs.iter().enumerate() {
+            let urls = nats.urls_from(n);
+            processes.push(
+                start_server_process_on_database(dir.path(), &database.url, &["--nats-url", &urls])
+                    .await,
+            );
+        }
+        let nodes: Vec<String> = processes.iter().map(|p| p.base.clone()).collect();
+        let names = ["ann", "bob", "cat", "dan", "eve", "fay"];
+        let anonymous = Client::new(&nodes[0]);
+        let mut ids = Vec::new();
+        for name in names {
+            ids.push(
+                anonymous
+                    .create_account(name, PASSWORD, None)
+                    .await
+                    .unwrap()
+                    .account_id,
+            );
+        }
+        let mut tokens = Vec::new();
+        for (u, name) in names.iter().enumerate() {
+            tokens.push(token(&nodes[u % 3], name).await);
+        }
+        let ann = Client::new(&nodes[0]).with_token(tokens[0].clone());
+        for (u, name) in names.iter().enumerate().skip(1) {
+            let request = ann.request_contact(name, None).await.unwrap();
+            Client::new(&nodes[u % 3])
+                .with_token(tokens[u].clone())
+                .accept_request(&request)
+                .await
+                .unwrap();
+        }
+        let group = ann.create_group("a storm", &ids[1..]).await.unwrap();
+        Storm {
+            processes,
+            nodes,
+            tokens,
+            group,
+            database,
+            _dirs: dirs,
+        }
+    }
+
+    /// Every member reads from a socket on its node and, once the readers
+    /// are in, sends `load`: the senders' and readers' tasks.
+    async fn rage(&self, load: Load) -> (Vec<JoinHandle<Vec<i64>>>, Vec<JoinHandle<Seen>>) {
+        let total = self.tokens.len() * load.sends;
+        let mut readers = Vec::new();
+        for (u, token) in self.tokens.iter().enumerate() {
+            readers.push(tokio::spawn(read_through_any(
+                self.nodes.clone(),
+                u % 3,
+                token.clone(),
+                total,
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut senders = Vec::new();
+        for (u, token) in self.tokens.iter().enumerate() {
+            senders.push(tokio::spawn(send_through_any(
+                self.nodes.clone(),
+                u % 3,
+                token.clone(),
+                self.group.clone(),
+                u,
+                load,
+            )));
+        }
+        (senders, readers)
+    }
+
+    /// Waits for the storm to end; checks every send was acknowledged
+    /// once, gapless, and seen by every device; answers how long each
+    /// device that had to move took to be live again.
+    async fn settle(
+        &self,
+        senders: Vec<JoinHandle<Vec<i64>>>,
+        readers: Vec<JoinHandle<Seen>>,
+    ) -> Vec<Duration> {
+        let mut acked = Vec::new();
+        for sender in senders {
+            acked.extend(sender.await.unwrap());
+        }
+        acked.sort_unstable();
+        assert_eq!(
+            acked,
+            (1..=acked.len() as i64).collect::<Vec<_>>(),
+            "every send acknowledged once, gapless"
+        );
+        let mut reconnects = Vec::new();
+        for reader in readers {
+            let (seen, took) = reader.await.unwrap();
+            assert_eq!(seen, acked, "every device saw every acknowledged message");
+            reconnects.extend(took);
+        }
+        admin_checks_pass_on_database(&self.database.url);
+        reconnects.sort();
+        reconnects
+    }
+}
+
+/// What a reader saw: the seqs, and how long each move took.
+type Seen = (Vec<i64>, Vec<Duration>);
+
 #[tokio::test]
 async fn a_node_killed_under_load_loses_nothing_and_its_clients_go_on_elsewhere() {
     let nats = NatsCluster::start(1).await;
-    let database = TestDatabase::create();
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut processes = Vec::new();
-    for dir in &dirs {
-        let urls = nats.urls_from(0);
-        processes.push(
-            start_server_process_on_database(dir.path(), &database.url, &["--nats-url", &urls])
-                .await,
-        );
-    }
-    let nodes: Vec<String> = processes.iter().map(|p| p.base.clone()).collect();
-    let names = ["ann", "bob", "cat", "dan", "eve", "fay"];
-    let anonymous = Client::new(&nodes[0]);
-    let mut ids = Vec::new();
-    for name in names {
-        ids.push(
-            anonymous
-                .create_account(name, PASSWORD, None)
-                .await
-                .unwrap()
-                .account_id,
-        );
-    }
-    let mut tokens = Vec::new();
-    for (u, name) in names.iter().enumerate() {
-        tokens.push(token(&nodes[u % 3], name).await);
-    }
-    let ann = Client::new(&nodes[0]).with_token(tokens[0].clone());
-    for (u, name) in names.iter().enumerate().skip(1) {
-        let request = ann.request_contact(name, None).await.unwrap();
-        Client::new(&nodes[u % 3])
-            .with_token(tokens[u].clone())
-            .accept_request(&request)
-            .await
-            .unwrap();
-    }
-    let group = ann
-        .create_group("through a node's death", &ids[1..])
-        .await
-        .unwrap();
-    let total = names.len() * SENDS;
-    let mut readers = Vec::new();
-    let mut senders = Vec::new();
-    for (u, token) in tokens.iter().enumerate() {
-        readers.push(tokio::spawn(read_through_any(
-            nodes.clone(),
-            u % 3,
-            token.clone(),
-            total,
-        )));
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    for (u, token) in tokens.iter().enumerate() {
-        senders.push(tokio::spawn(send_through_any(
-            nodes.clone(),
-            u % 3,
-            token.clone(),
-            group.clone(),
-            u,
-        )));
-    }
+    let mut storm = Storm::start(&nats).await;
+    let load = Load {
+        sends: SENDS,
+        pause: Duration::ZERO,
+    };
+    let (senders, readers) = storm.rage(load).await;
     // Node 2 dies mid-storm, with no goodbye to anyone.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    processes[2].child.kill().await.unwrap();
-    let mut acked = Vec::new();
-    for sender in senders {
-        acked.extend(sender.await.unwrap());
-    }
-    acked.sort_unstable();
-    assert_eq!(
-        acked,
-        (1..=total as i64).collect::<Vec<_>>(),
-        "every send acknowledged once, gapless"
-    );
-    let mut reconnects = Vec::new();
-    for reader in readers {
-        let (seen, took) = reader.await.unwrap();
-        assert_eq!(seen, acked, "every device saw every acknowledged message");
-        reconnects.extend(took);
-    }
+    storm.processes[2].child.kill().await.unwrap();
+    let reconnects = storm.settle(senders, readers).await;
     assert!(!reconnects.is_empty(), "node 2's devices moved");
-    reconnects.sort();
     eprintln!("live again on another node after the kill: {reconnects:?}");
-    admin_checks_pass_on_database(&database.url);
+}
+
+/// How long NATS is wholly down in the outage test: `PIAZZA_NATS_OUTAGE_S`
+/// (30 for the figure), 3 in CI.
+fn nats_outage() -> Duration {
+    let seconds = std::env::var("PIAZZA_NATS_OUTAGE_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    Duration::from_secs(seconds)
+}
+
+#[tokio::test]
+async fn nats_servers_lost_under_load_lose_nothing_and_live_delivery_returns() {
+    let mut nats = NatsCluster::start(3).await;
+    let storm = Storm::start(&nats).await;
+    let outage = nats_outage();
+    // Each member sends every 20 ms, from before the first loss to after
+    // the whole cluster is back.
+    let pause = Duration::from_millis(20);
+    let sends = ((outage + Duration::from_secs(4)).as_millis() / pause.as_millis()) as usize;
+    let (senders, readers) = storm.rage(Load { sends, pause }).await;
+
+    // One NATS server dies: the nodes on it move to the others.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    nats.kill(0);
+    // Then the whole of NATS, for the outage.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    nats.kill_all();
+    eprintln!("NATS wholly down for {outage:?}");
+    tokio::time::sleep(outage).await;
+    nats.start_all().await;
+    let reconnects = storm.settle(senders, readers).await;
+    assert!(
+        reconnects.is_empty(),
+        "no device lost its socket: {reconnects:?}"
+    );
+
+    // Live again: five messages in a row heard on another node within
+    // 250 ms (a catch-up comes once a second at most).
+    let ann = Client::new(&storm.nodes[0]).with_token(storm.tokens[0].clone());
+    let bob = Client::new(&storm.nodes[1]).with_token(storm.tokens[1].clone());
+    let mut socket = bob.connect_socket().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut quick = 0;
+    let mut n = 0;
+    while quick < 5 {
+        assert!(Instant::now() < deadline, "live delivery did not return");
+        n += 1;
+        let text = format!("after-{n}");
+        ann.send_message(&storm.group, &text, &text).await.unwrap();
+        let (got, took) = next_message(&mut socket, Duration::from_secs(5)).await;
+        assert_eq!(got, text);
+        quick = if took < Duration::from_millis(250) {
+            quick + 1
+        } else {
+            0
+        };
+    }
 }
