@@ -116,21 +116,27 @@ impl Item {
     }
 }
 
-/// This node's part of the cluster: the bus, and whether it is up.
+/// This node's part of the cluster: the task that publishes what it
+/// commits, which outlives the rest of the node at shutdown.
 pub struct Bus {
-    client: async_nats::Client,
-    up: Arc<AtomicBool>,
-    pub node: u64,
+    /// Stops the publishing task, once the engine has stopped.
+    leave: CancellationToken,
+    sender: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-impl Bus {
-    /// Whether the bus is connected now.
-    pub fn is_up(&self) -> bool {
-        self.up.load(Ordering::Acquire)
-    }
+/// How long a node leaving may take to publish what it committed last.
+const LEAVE_WAIT: Duration = Duration::from_secs(5);
 
-    pub fn client(&self) -> &async_nats::Client {
-        &self.client
+impl Bus {
+    /// Publishes what is still queued and leaves. Called after the engine
+    /// has stopped, so the last commits' entries reach the other nodes'
+    /// sockets live instead of at their next catch-up.
+    pub async fn leave(&self) {
+        self.leave.cancel();
+        let sender = self.sender.lock().expect("bus lock").take();
+        if let Some(sender) = sender {
+            let _ = tokio::time::timeout(LEAVE_WAIT, sender).await;
+        }
     }
 }
 
@@ -188,12 +194,13 @@ pub async fn join(
         .subscribe(SUBJECT)
         .await
         .map_err(|error| format!("cannot subscribe to {SUBJECT}: {error}"))?;
-    tokio::spawn(send(
+    let leave = CancellationToken::new();
+    let sender = tokio::spawn(send(
         client.clone(),
         node,
         Arc::clone(&hub),
         relayed,
-        shutdown.clone(),
+        leave.clone(),
     ));
     tokio::spawn(receive(
         subscriber,
@@ -209,7 +216,10 @@ pub async fn join(
     };
     tokio::spawn(tell_holding(Arc::clone(&hub), about, shutdown.clone()));
     tokio::spawn(catch_up(hub, Arc::clone(&up), returned, shutdown));
-    Ok(Bus { client, up, node })
+    Ok(Bus {
+        leave,
+        sender: std::sync::Mutex::new(Some(sender)),
+    })
 }
 
 fn on_event(event: async_nats::Event, up: &AtomicBool, returned: &tokio::sync::Notify) {
@@ -231,43 +241,60 @@ fn on_event(event: async_nats::Event, up: &AtomicBool, returned: &tokio::sync::N
     }
 }
 
-/// Sends what the hub relays, a batch per message, until shutdown.
+/// Sends what the hub relays, a batch per message, until `leave`; then
+/// what is still queued (the engine has stopped: that is all there is).
 async fn send(
     client: async_nats::Client,
     node: u64,
     hub: Arc<Hub>,
     mut relayed: mpsc::Receiver<Relayed>,
-    shutdown: CancellationToken,
+    leave: CancellationToken,
 ) {
     let mut n: u64 = 0;
     loop {
         let first = tokio::select! {
             first = relayed.recv() => match first {
                 Some(first) => first,
-                None => return,
+                None => break,
             },
-            () = shutdown.cancelled() => return,
+            () = leave.cancelled() => break,
         };
-        let mut items = Vec::new();
-        let mut bytes = encode(first, &mut items);
-        while bytes < BATCH_BYTES_MAX {
-            match relayed.try_recv() {
-                Ok(next) => bytes += encode(next, &mut items),
-                Err(_) => break,
-            }
+        publish(&client, node, &hub, &mut n, first, &mut relayed).await;
+    }
+    while let Ok(last) = relayed.try_recv() {
+        publish(&client, node, &hub, &mut n, last, &mut relayed).await;
+    }
+    let _ = tokio::time::timeout(LEAVE_WAIT, client.flush()).await;
+}
+
+/// Publishes `first` with whatever else is queued, as numbered batches.
+async fn publish(
+    client: &async_nats::Client,
+    node: u64,
+    hub: &Hub,
+    n: &mut u64,
+    first: Relayed,
+    relayed: &mut mpsc::Receiver<Relayed>,
+) {
+    let mut items = Vec::new();
+    let mut bytes = encode(first, &mut items);
+    while bytes < BATCH_BYTES_MAX {
+        match relayed.try_recv() {
+            Ok(next) => bytes += encode(next, &mut items),
+            Err(_) => break,
         }
-        for chunk in chunks(items) {
-            n += 1 + hub.take_relay_drops();
-            let batch = Batch {
-                node,
-                n,
-                items: chunk,
-            };
-            let payload = serde_json::to_vec(&batch).expect("a batch encodes");
-            if let Err(error) = client.publish(SUBJECT, payload.into()).await {
-                metrics::counter!("piazza_cluster_publish_failed_total").increment(1);
-                tracing::debug!(%error, "a batch was not published; other nodes catch up from the store");
-            }
+    }
+    for chunk in chunks(items) {
+        *n += 1 + hub.take_relay_drops();
+        let batch = Batch {
+            node,
+            n: *n,
+            items: chunk,
+        };
+        let payload = serde_json::to_vec(&batch).expect("a batch encodes");
+        if let Err(error) = client.publish(SUBJECT, payload.into()).await {
+            metrics::counter!("piazza_cluster_publish_failed_total").increment(1);
+            tracing::debug!(%error, "a batch was not published; other nodes catch up from the store");
         }
     }
 }

@@ -539,6 +539,9 @@ impl Running {
         }
         let engine = self.engine;
         let _ = tokio::task::spawn_blocking(move || engine.shut_down()).await;
+        if let Some(bus) = &self.app.bus {
+            bus.leave().await;
+        }
     }
 
     /// Simulates a crash for tests: stops serving without a graceful close.

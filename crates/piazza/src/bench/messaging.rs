@@ -54,6 +54,11 @@ pub struct MessagingArgs {
     /// process, so every message is sent on one node and heard on another
     #[arg(long)]
     pub nats_url: Option<String>,
+    /// Only each pair's first account sends; the second only listens.
+    /// With --nats-url the senders are on one node and their receivers on
+    /// the next, and no two nodes' writers ever write one conversation
+    #[arg(long)]
+    pub one_way: bool,
 }
 
 const ACCOUNTS_MAX: usize = 20_000;
@@ -168,6 +173,12 @@ pub async fn run(
     };
     let mut report = report(args, &delivery, &tallies, &memory);
     report.count("processes", "server processes", args.processes as u64, "");
+    report.count(
+        "one_way",
+        "one-way pairs (1: yes)",
+        u64::from(args.one_way),
+        "",
+    );
     if let Some(url) = database_url {
         check_database(&mut report, url);
     }
@@ -276,7 +287,8 @@ struct Plan {
     window: usize,
     /// The time between two sends of one socket, at a set rate.
     pacing_period: Option<Duration>,
-    senders: usize,
+    accounts: usize,
+    one_way: bool,
 }
 
 impl Plan {
@@ -284,9 +296,15 @@ impl Plan {
         let origin = Instant::now();
         let measure_from = Duration::from_secs(args.warmup_s);
         let end = measure_from + Duration::from_secs(args.duration_s);
-        // Each socket sends its share of the total rate at an even pace.
-        let pacing_period = (args.rate > 0)
-            .then(|| Duration::from_secs_f64(args.accounts as f64 / args.rate as f64));
+        // Each sending socket sends its share of the total rate at an even
+        // pace.
+        let senders = if args.one_way {
+            args.accounts / 2
+        } else {
+            args.accounts
+        };
+        let pacing_period =
+            (args.rate > 0).then(|| Duration::from_secs_f64(senders as f64 / args.rate as f64));
         Plan {
             origin,
             measure_from_us: micros(measure_from),
@@ -294,8 +312,14 @@ impl Plan {
             end: origin + end,
             window: args.window,
             pacing_period,
-            senders: args.accounts,
+            accounts: args.accounts,
+            one_way: args.one_way,
         }
+    }
+
+    /// Whether socket `index` sends (with --one-way, a pair's first only).
+    fn sends(&self, index: usize) -> bool {
+        !self.one_way || index.is_multiple_of(2)
     }
 
     fn micros_at(&self, instant: Instant) -> u64 {
@@ -310,7 +334,7 @@ impl Plan {
     /// of one period so the senders do not all fire together.
     fn pacing(&self, index: usize) -> Option<tokio::time::Interval> {
         let period = self.pacing_period?;
-        let offset = period.mul_f64(index as f64 / self.senders as f64);
+        let offset = period.mul_f64(index as f64 / self.accounts as f64);
         let start = tokio::time::Instant::from_std(self.origin + offset);
         let mut interval = tokio::time::interval_at(start, period);
         // Behind schedule (a full window, a slow timer for tiny periods),
@@ -444,7 +468,12 @@ impl Sender {
         let mut pacing = self.plan.pacing(self.index);
         let end = tokio::time::Instant::from_std(self.plan.end);
         let mut measured = 0;
-        for number in 0..SENDS_PER_SOCKET_MAX {
+        let sends = if self.plan.sends(self.index) {
+            SENDS_PER_SOCKET_MAX
+        } else {
+            0
+        };
+        for number in 0..sends {
             // At a set rate the message is due at its tick; flat out, now.
             let due = match &mut pacing {
                 Some(interval) => tokio::select! {

@@ -426,8 +426,16 @@ pub async fn start_server_process_on(
     listen: &str,
     extra_args: &[&str],
 ) -> ServerProcess {
-    let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"));
+    let command = tokio::process::Command::new(server_binary());
     spawn_server_process(command, data_dir, listen, extra_args).await
+}
+
+/// The `piazza` binary server processes run: this build's, or the one
+/// `PIAZZA_TEST_SERVER_BIN` names (a release build, to time the cluster
+/// tests' figures on the servers as shipped).
+fn server_binary() -> std::path::PathBuf {
+    std::env::var_os("PIAZZA_TEST_SERVER_BIN")
+        .map_or_else(|| env!("CARGO_BIN_EXE_piazza").into(), Into::into)
 }
 
 /// `start_server_process` with the server's open-file limit, soft and
