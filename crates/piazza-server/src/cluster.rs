@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::App;
 use crate::events;
 use crate::hub::{HOLDING_EVERY, Hub, NodeAbout, RELAY_QUEUE_LEN_MAX, Relayed, membership_changed};
 
@@ -591,6 +592,32 @@ pub async fn survey(
         server: Some((info.server_name, info.version)),
         nodes: nodes.into_values().collect(),
     })
+}
+
+/// Every [`HOLDING_EVERY`], forgets the nodes gone silent and tells the
+/// contacts of each account they held, online nowhere now, that it went
+/// offline: a node killed says no goodbye. One node tells, the one with
+/// the lowest id among those alive (a node that has not heard the others
+/// yet may tell too: a repeated offline is harmless).
+pub async fn announce_departures(app: App) {
+    let mut tick = tokio::time::interval(HOLDING_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = app.shutdown.cancelled() => return,
+        }
+        let orphaned = app.hub.forget_silent_nodes();
+        if orphaned.is_empty() {
+            continue;
+        }
+        let alive = app.hub.nodes_elsewhere().into_iter().map(|(node, _)| node);
+        if alive.chain([app.node]).min() != Some(app.node) {
+            continue;
+        }
+        for account in orphaned {
+            crate::presence::announce(&app, account, false).await;
+        }
+    }
 }
 
 #[cfg(test)]

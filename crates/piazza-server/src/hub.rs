@@ -418,7 +418,6 @@ impl Hub {
         fresh: bool,
     ) {
         let mut elsewhere = self.elsewhere.lock().expect("hub lock");
-        elsewhere.retain(|_, held| held.heard.elapsed() < ELSEWHERE_TTL);
         let held = elsewhere.entry(node).or_insert_with(|| Elsewhere {
             heard: Instant::now(),
             accounts: HashSet::new(),
@@ -431,6 +430,21 @@ impl Hub {
         } else {
             held.accounts.extend(accounts);
         }
+    }
+
+    /// Forgets the nodes not heard from for [`ELSEWHERE_TTL`] (dead, or
+    /// cut off), answering the accounts they held.
+    pub fn forget_silent_nodes(&self) -> Vec<AccountId> {
+        let mut elsewhere = self.elsewhere.lock().expect("hub lock");
+        let mut orphaned = Vec::new();
+        elsewhere.retain(|_, held| {
+            let alive = held.heard.elapsed() < ELSEWHERE_TTL;
+            if !alive {
+                orphaned.extend(held.accounts.iter().copied());
+            }
+            alive
+        });
+        orphaned
     }
 
     /// The other nodes heard from lately, by id.

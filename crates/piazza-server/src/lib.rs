@@ -448,6 +448,7 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
             .await
             .map_err(StartError::Bus)?;
         app.bus = Some(Arc::new(bus));
+        tokio::spawn(cluster::announce_departures(app.clone()));
     }
     let service = router(app.clone());
     let header_read_timeout = Duration::from_secs(config.limits.header_read_timeout_s);

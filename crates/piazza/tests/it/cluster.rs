@@ -185,6 +185,23 @@ async fn next_ephemeral(socket: &mut Socket, type_: &str, limit: Duration) {
     }
 }
 
+/// Waits for a presence event saying `online` on `socket`, within `limit`.
+async fn next_presence(socket: &mut Socket, online: bool, limit: Duration) {
+    let start = Instant::now();
+    loop {
+        let left = limit.saturating_sub(start.elapsed());
+        match tokio::time::timeout(left, socket.next()).await {
+            Ok(Some(Ok(Incoming::Ephemeral(fields))))
+                if fields["type"] == "presence" && fields["online"] == online =>
+            {
+                return;
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no presence online={online} within {limit:?}: {other:?}"),
+        }
+    }
+}
+
 /// Runs `piazza admin cluster-status`: whether it succeeded, and what it said.
 async fn cluster_status(nats_urls: &str, database_url: &str) -> (bool, String) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
@@ -387,6 +404,17 @@ async fn three_nodes_hear_each_other_live_and_converge_without_nats() {
             "closed within a second"
         );
     }
+
+    // A node killed says no goodbye: with ann's only socket on node 2,
+    // bob on node 1 is told she went offline once node 2 has been silent
+    // for the others' patience (six seconds, then the next look).
+    let ann_on_two = device(&nodes[2], "ann", &ann_id).await;
+    let (_ann_on_two_socket, _) = live_socket(&ann_on_two).await;
+    next_presence(&mut bob_socket, true, Duration::from_secs(3)).await;
+    nodes[2].child.kill().await.unwrap();
+    let killed = Instant::now();
+    next_presence(&mut bob_socket, false, Duration::from_secs(12)).await;
+    eprintln!("offline told {:?} after node 2 died", killed.elapsed());
 
     // Every device of bob holds the same history: nothing lost, nothing doubled.
     let on_one = bob.client.history(&direct, None, Some(200)).await.unwrap();
