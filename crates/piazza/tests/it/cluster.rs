@@ -26,7 +26,7 @@ struct NatsServer {
 }
 
 /// NATS servers clustered with each other, on loopback ports of their own.
-struct NatsCluster {
+pub(crate) struct NatsCluster {
     servers: Vec<NatsServer>,
     _dir: tempfile::TempDir,
 }
@@ -53,7 +53,7 @@ fn nats_server() -> std::path::PathBuf {
 }
 
 impl NatsCluster {
-    async fn start(size: usize) -> NatsCluster {
+    pub(crate) async fn start(size: usize) -> NatsCluster {
         let dir = tempfile::tempdir().unwrap();
         let servers = (0..size)
             .map(|n| NatsServer {
@@ -125,7 +125,7 @@ impl NatsCluster {
     }
 
     /// Every server's address, `first`'s first.
-    fn urls_from(&self, first: usize) -> String {
+    pub(crate) fn urls_from(&self, first: usize) -> String {
         let n = self.servers.len();
         (0..n)
             .map(|i| format!("nats://127.0.0.1:{}", self.servers[(first + i) % n].port))
@@ -141,7 +141,7 @@ impl Drop for NatsCluster {
 }
 
 /// `name`'s device on `node`.
-async fn device(node: &ServerProcess, name: &str, account_id: &str) -> User {
+pub(crate) async fn device(node: &ServerProcess, name: &str, account_id: &str) -> User {
     let session = Client::new(&node.base)
         .login(name, PASSWORD, "device")
         .await

@@ -16,6 +16,7 @@ mod cli_profiles;
 mod cli_shops;
 mod cli_watch;
 mod cluster;
+mod cluster_areas;
 mod compose;
 mod connections;
 mod contact_extras;
