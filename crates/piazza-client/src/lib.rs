@@ -65,9 +65,11 @@ pub const CONTACT_PAGES_MAX: usize = 25;
 /// talks to one at a time and moves on to the next when it cannot reach
 /// it: at once for a connection that was refused or timed out (the request
 /// never left), and for a request that failed on the way only when
-/// repeating it is harmless (a read, a `PUT` or `DELETE`, a call with an
-/// `Idempotency-Key`, a message with its `client_msg_id`). Every clone
-/// moves together: they share which address is in use.
+/// repeating it is harmless (a read, a call with an `Idempotency-Key`, a
+/// message with its `client_msg_id`, an upload). Every clone moves
+/// together: they share which address is in use. The typed calls fail
+/// over; `raw` calls and media downloads go to the address in use as they
+/// are; a socket's caller resumes from its cursor itself.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
@@ -907,7 +909,9 @@ struct Answer {
 /// sent again to another node.
 #[derive(Clone, Copy)]
 enum Repeat {
-    /// When its method or an `Idempotency-Key` says a repeat is harmless.
+    /// When it only reads, or carries an `Idempotency-Key`. (A `PUT`
+    /// may not be harmless twice: a PIN change repeated sends an old PIN
+    /// that is no longer right.)
     IfSafe,
     /// Always: the body carries what makes it idempotent (a message's
     /// `client_msg_id`, an upload's bytes).
@@ -919,10 +923,8 @@ impl Repeat {
         match self {
             Repeat::Always => true,
             Repeat::IfSafe => {
-                matches!(
-                    *request.method(),
-                    Method::GET | Method::HEAD | Method::PUT | Method::DELETE
-                ) || request.headers().contains_key(pay::IDEMPOTENCY_HEADER)
+                matches!(*request.method(), Method::GET | Method::HEAD)
+                    || request.headers().contains_key(pay::IDEMPOTENCY_HEADER)
             }
         }
     }
@@ -968,19 +970,35 @@ impl Client {
         }
     }
 
-    /// `url` (on an address that failed) on the next address.
+    /// `url`, built on an address that failed, on the next address; an
+    /// error if it was built on none of them.
     fn rebased(&self, url: &reqwest::Url) -> Result<reqwest::Url, ClientError> {
-        let url = url.as_str();
-        let from = self
+        let unknown = || ClientError::Transport(format!("{url} is on none of the addresses"));
+        let (from, prefix) = self
             .addresses
             .iter()
-            .find(|address| url.starts_with(&***address))
-            .map_or("", |address| &**address);
-        let next = self.fail_over(from);
-        let rest = &url[from.len()..];
-        reqwest::Url::parse(&format!("{next}{rest}"))
-            .map_err(|error| ClientError::transport(&error))
+            .find_map(|address| Some((address, on_address(url, address)?)))
+            .ok_or_else(unknown)?;
+        let next = reqwest::Url::parse(self.fail_over(from)).map_err(|_| unknown())?;
+        let mut rebased = next.clone();
+        let base_path = next.path().trim_end_matches('/');
+        rebased.set_path(&format!("{base_path}{}", &url.path()[prefix..]));
+        rebased.set_query(url.query());
+        Ok(rebased)
     }
+}
+
+/// Whether `url` was built on `address` (same scheme, host and port, its
+/// path under the address's): how many bytes of the path the address's
+/// path takes.
+fn on_address(url: &reqwest::Url, address: &str) -> Option<usize> {
+    let base = reqwest::Url::parse(address).ok()?;
+    let same_origin = base.scheme() == url.scheme()
+        && base.host_str() == url.host_str()
+        && base.port_or_known_default() == url.port_or_known_default();
+    let prefix = base.path().trim_end_matches('/');
+    let rest = url.path().strip_prefix(prefix)?;
+    (same_origin && (rest.is_empty() || rest.starts_with('/'))).then_some(prefix.len())
 }
 
 async fn read_answer(response: reqwest::Response) -> Result<Answer, ClientError> {

@@ -453,6 +453,40 @@ async fn dying_address() -> (String, JoinHandle<()>) {
 }
 
 #[test]
+fn a_url_moves_to_the_next_address_whatever_the_addresses_share() {
+    for (addresses, url, expected) in [
+        (
+            "http://a:80,http://a:8080",
+            "http://a/api/v1/me?x=1",
+            "http://a:8080/api/v1/me?x=1",
+        ),
+        (
+            "http://a:8080,http://a:80",
+            "http://a:8080/api/v1/me",
+            "http://a/api/v1/me",
+        ),
+        ("http://a:1,http://a:10", "http://a:1/x", "http://a:10/x"),
+        (
+            "http://A:1/piazza,http://b:2",
+            "http://a:1/piazza/x",
+            "http://b:2/x",
+        ),
+        ("http://a:1,http://b:2/p/", "http://a:1/x", "http://b:2/p/x"),
+    ] {
+        let client = Client::new(addresses);
+        let url = reqwest::Url::parse(url).unwrap();
+        assert_eq!(
+            client.rebased(&url).unwrap().as_str(),
+            expected,
+            "{addresses}"
+        );
+    }
+    let client = Client::new("http://a:1,http://b:2");
+    let elsewhere = reqwest::Url::parse("http://c:3/x").unwrap();
+    assert!(client.rebased(&elsewhere).is_err());
+}
+
+#[test]
 fn several_addresses_are_read_from_one_comma_separated_string() {
     let client = Client::new(" http://a:1/ ,http://b:2,, ");
     assert_eq!(

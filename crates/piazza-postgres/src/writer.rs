@@ -371,9 +371,22 @@ impl Writer {
     /// Connects again, pausing longer between tries up to
     /// `RECONNECT_PAUSE_MS_MAX` (a database restarting is not hammered, and
     /// is written to again within that much of its return); says so in
-    /// the log at the first try and every `RECONNECT_LOG_EVERY`th.
+    /// the log at the first try and every `RECONNECT_LOG_EVERY`th. Jobs
+    /// queued meanwhile are answered at once (unavailable: the caller
+    /// answers 503) rather than kept waiting for the database; when the
+    /// queue closes (shutdown), it stops trying.
     fn reconnect(&mut self) {
         for attempt in 1u32.. {
+            loop {
+                match self.jobs.try_recv() {
+                    Ok(job) => {
+                        let unreachable = Error::Engine("PostgreSQL cannot be reached".into());
+                        let _ = job.reply.send(Err(unreachable));
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return,
+                }
+            }
             match Conn::connect(&self.url) {
                 Ok(conn) => {
                     self.conn = conn.for_writer();
@@ -589,6 +602,11 @@ impl Attempt<'_> {
     }
 }
 
+/// The longest pause between two tries at reconnecting a writer.
+const RECONNECT_PAUSE_MS_MAX: u64 = 100;
+/// A failed reconnection is logged once in this many tries (about 5 s).
+const RECONNECT_LOG_EVERY: u32 = 50;
+
 /// How long a batch waits for a row another transaction holds, by how
 /// many times it has conflicted: 100 ms, doubling to 12.8 s. Batches lock
 /// their rows in rounds, so two processes' batches (or two writers' whose
@@ -605,11 +623,6 @@ fn lock_timeout_ms(retry: u32) -> u64 {
 /// A short, growing, jittered pause before running a conflicting batch
 /// again, so that two writers that deadlocked (two processes', or one
 /// process's two) do not meet again at once.
-/// The longest pause between two tries at reconnecting a writer.
-const RECONNECT_PAUSE_MS_MAX: u64 = 100;
-/// A failed reconnection is logged once in this many tries (about 5 s).
-const RECONNECT_LOG_EVERY: u32 = 50;
-
 fn backoff(attempt: u32, writer: usize) -> Duration {
     let seed = std::process::id() ^ (writer as u32).wrapping_mul(40_503);
     let jitter = u64::from(seed ^ attempt.wrapping_mul(2_654_435_761)) % 5;

@@ -29,7 +29,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::App;
 use crate::events;
-use crate::hub::{HOLDING_EVERY, Hub, NodeAbout, RELAY_QUEUE_LEN_MAX, Relayed, membership_changed};
+use crate::hub::{
+    ELSEWHERE_TTL, HOLDING_EVERY, Hub, NodeAbout, RELAY_QUEUE_LEN_MAX, Relayed, membership_changed,
+};
 
 /// The subject every node publishes to and listens on.
 pub const SUBJECT: &str = "piazza.live";
@@ -37,6 +39,8 @@ pub const SUBJECT: &str = "piazza.live";
 /// estimate counts each log entry's JSON twice, for its escaping inside
 /// the message's): NATS refuses a message past its `max_payload`, 1 MiB
 /// by default, and one log entry is far below it.
+/// How often the NATS client pings its server.
+const PING_EVERY: Duration = Duration::from_secs(1);
 const BATCH_BYTES_MAX: usize = 256 * 1024;
 /// Accounts in one `holding` item; a node holding more tells them in
 /// several, the first marked `fresh`.
@@ -120,6 +124,8 @@ impl Item {
 /// This node's part of the cluster: the task that publishes what it
 /// commits, which outlives the rest of the node at shutdown.
 pub struct Bus {
+    /// Since when the bus has been connected, if it is.
+    up_since: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
     /// Stops the publishing task, once the engine has stopped.
     leave: CancellationToken,
     sender: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -135,9 +141,18 @@ impl Bus {
     pub async fn leave(&self) {
         self.leave.cancel();
         let sender = self.sender.lock().expect("bus lock").take();
-        if let Some(sender) = sender {
-            let _ = tokio::time::timeout(LEAVE_WAIT, sender).await;
+        if let Some(mut sender) = sender
+            && tokio::time::timeout(LEAVE_WAIT, &mut sender).await.is_err()
+        {
+            sender.abort();
         }
+    }
+
+    /// Whether the bus has been up long enough for a node not heard from
+    /// to be silent, not merely unheard: longer than [`ELSEWHERE_TTL`].
+    fn is_steady(&self) -> bool {
+        let up_since = *self.up_since.lock().expect("bus lock");
+        up_since.is_some_and(|since| since.elapsed() > ELSEWHERE_TTL)
     }
 }
 
@@ -173,19 +188,36 @@ pub async fn join(
     let (relay, relayed) = mpsc::channel(RELAY_QUEUE_LEN_MAX);
     hub.relay_to(relay);
     let up = Arc::new(AtomicBool::new(false));
+    let up_since = Arc::new(std::sync::Mutex::new(None));
     let returned = Arc::new(tokio::sync::Notify::new());
     let client = async_nats::ConnectOptions::new()
         .name(format!("piazza node {node:016x}"))
         .retry_on_initial_connect()
+        // A connection that went quiet (a partition sends no reset) is
+        // given up after two unanswered pings: about 3 s, not 3 minutes.
+        .ping_interval(PING_EVERY)
         .max_reconnects(None)
         .reconnect_delay_callback(|attempts| {
             Duration::from_millis((attempts as u64 * 100).clamp(100, 1_000))
         })
         .event_callback({
             let (up, returned) = (Arc::clone(&up), Arc::clone(&returned));
+            let up_since = Arc::clone(&up_since);
             move |event| {
                 let (up, returned) = (Arc::clone(&up), Arc::clone(&returned));
-                async move { on_event(event, &up, &returned) }
+                let up_since = Arc::clone(&up_since);
+                async move {
+                    let connected = match &event {
+                        async_nats::Event::Connected => Some(true),
+                        async_nats::Event::Disconnected => Some(false),
+                        _ => None,
+                    };
+                    if let Some(connected) = connected {
+                        *up_since.lock().expect("bus lock") =
+                            connected.then(std::time::Instant::now);
+                    }
+                    on_event(event, &up, &returned);
+                }
             }
         })
         .connect(urls)
@@ -218,6 +250,7 @@ pub async fn join(
     tokio::spawn(tell_holding(Arc::clone(&hub), about, shutdown.clone()));
     tokio::spawn(catch_up(hub, Arc::clone(&up), returned, shutdown));
     Ok(Bus {
+        up_since,
         leave,
         sender: std::sync::Mutex::new(Some(sender)),
     })
@@ -517,7 +550,7 @@ async fn catch_up(
                 hub.nudge();
             }
             _ = tick.tick() => {
-                if !up.load(Ordering::Acquire) {
+                if !up.load(Ordering::Acquire) || hub.has_departed_lately() {
                     hub.nudge();
                 } else if after_return > 0 {
                     after_return -= 1;
@@ -594,27 +627,38 @@ pub async fn survey(
     })
 }
 
-/// Every [`HOLDING_EVERY`], forgets the nodes gone silent and tells the
-/// contacts of each account they held, online nowhere now, that it went
-/// offline: a node killed says no goodbye. One node tells, the one with
-/// the lowest id among those alive (a node that has not heard the others
-/// yet may tell too: a repeated offline is harmless).
+/// Every [`HOLDING_EVERY`], forgets the nodes gone silent, has every
+/// socket here read the store, and tells the contacts of each account they
+/// held, online nowhere now, that it went offline: a node killed says no
+/// goodbye. Only while the bus has been up for longer than a node may be
+/// silent: with the bus down every other node is unheard, not gone. One
+/// node tells, the one with the lowest id among those alive (a node that
+/// has not heard the others yet may tell too: a repeated offline is
+/// harmless).
 pub async fn announce_departures(app: App) {
+    let Some(bus) = app.bus.clone() else { return };
     let mut tick = tokio::time::interval(HOLDING_EVERY);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             () = app.shutdown.cancelled() => return,
         }
-        let orphaned = app.hub.forget_silent_nodes();
-        if orphaned.is_empty() {
+        if !bus.is_steady() {
             continue;
         }
+        let Some(orphaned) = app.hub.forget_silent_nodes() else {
+            continue;
+        };
+        // What the silent node committed lately never came: read it.
+        app.hub.nudge();
         let alive = app.hub.nodes_elsewhere().into_iter().map(|(node, _)| node);
         if alive.chain([app.node]).min() != Some(app.node) {
             continue;
         }
         for account in orphaned {
+            if app.shutdown.is_cancelled() {
+                return;
+            }
             crate::presence::announce(&app, account, false).await;
         }
     }

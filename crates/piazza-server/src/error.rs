@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use piazza_api::Problem;
 use piazza_domain::{CursorError, IdError, Rejection, StoreError, ValueError};
 
-/// The `Retry-After` of a 503 `unavailable`, in seconds.
+/// The `Retry-After` of a 503 for a store that cannot answer, in seconds:
+/// what stands in the way (the database restarting, a failover) passes,
+/// and a client retrying with the same ids changes nothing twice.
 pub const UNAVAILABLE_RETRY_AFTER_S: u64 = 1;
 
 #[derive(Debug, Clone)]
@@ -55,14 +57,8 @@ impl ApiError {
         }
     }
 
-    /// 503 `unavailable`, with a `Retry-After`: what stands in the way
-    /// (the database restarting, a failover, shutting down) passes, and a
-    /// client retrying with the same ids changes nothing twice.
     pub fn unavailable(detail: impl Into<String>) -> ApiError {
-        ApiError {
-            retry_after_s: Some(UNAVAILABLE_RETRY_AFTER_S),
-            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
-        }
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
     }
 
     pub fn to_problem(&self) -> Problem {
@@ -249,7 +245,12 @@ impl From<StoreError> for ApiError {
             StoreError::Rejected(rejection) => rejection.into(),
             StoreError::Unavailable(detail) => {
                 tracing::error!(%detail, "store unavailable");
-                ApiError::unavailable("the store cannot answer right now; retry with the same ids")
+                ApiError {
+                    retry_after_s: Some(UNAVAILABLE_RETRY_AFTER_S),
+                    ..ApiError::unavailable(
+                        "the store cannot answer right now; retry with the same ids",
+                    )
+                }
             }
         }
     }

@@ -183,6 +183,8 @@ pub struct Hub {
     nudges: watch::Sender<u64>,
     /// The accounts with a socket on each other node, as it last said.
     elsewhere: Mutex<HashMap<u64, Elsewhere>>,
+    /// Nodes gone silent, and since when (`forget_silent_nodes`).
+    departed: Mutex<HashMap<u64, Instant>>,
 }
 
 /// What another node said of itself.
@@ -209,6 +211,9 @@ pub const HOLDING_EVERY: Duration = Duration::from_secs(2);
 /// A node not heard from for this long holds nothing (it died, or the bus
 /// is down): its accounts are no longer online through it.
 pub const ELSEWHERE_TTL: Duration = Duration::from_secs(6);
+/// How long a node gone silent keeps this node's sockets reading the
+/// store once a second (as while the bus is down).
+pub const DEPARTED_WATCH: Duration = Duration::from_secs(60);
 
 /// What this hub hands the relay for the other nodes: the notices of a
 /// commit as the writer gave them (the relay encodes them off the
@@ -259,6 +264,7 @@ impl Hub {
             relay_drops: AtomicU64::new(0),
             nudges: watch::Sender::new(0),
             elsewhere: Mutex::new(HashMap::new()),
+            departed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -433,18 +439,34 @@ impl Hub {
     }
 
     /// Forgets the nodes not heard from for [`ELSEWHERE_TTL`] (dead, or
-    /// cut off), answering the accounts they held.
-    pub fn forget_silent_nodes(&self) -> Vec<AccountId> {
+    /// cut off from the bus), answering the accounts they held; `None`
+    /// when no node went silent. Each is remembered as departed for
+    /// [`DEPARTED_WATCH`].
+    pub fn forget_silent_nodes(&self) -> Option<Vec<AccountId>> {
         let mut elsewhere = self.elsewhere.lock().expect("hub lock");
-        let mut orphaned = Vec::new();
-        elsewhere.retain(|_, held| {
+        let mut departed = self.departed.lock().expect("hub lock");
+        let mut orphaned = None;
+        elsewhere.retain(|node, held| {
             let alive = held.heard.elapsed() < ELSEWHERE_TTL;
             if !alive {
-                orphaned.extend(held.accounts.iter().copied());
+                departed.insert(*node, Instant::now());
+                let accounts = orphaned.get_or_insert_with(Vec::new);
+                accounts.extend(held.accounts.iter().copied());
             }
             alive
         });
         orphaned
+    }
+
+    /// Whether a node went silent within [`DEPARTED_WATCH`] and has not
+    /// been heard since: one cut off from the bus but not from the
+    /// database still commits, and what it commits reaches this node's
+    /// sockets only from the store.
+    pub fn has_departed_lately(&self) -> bool {
+        let elsewhere = self.elsewhere.lock().expect("hub lock");
+        let mut departed = self.departed.lock().expect("hub lock");
+        departed.retain(|node, at| at.elapsed() < DEPARTED_WATCH && !elsewhere.contains_key(node));
+        !departed.is_empty()
     }
 
     /// The other nodes heard from lately, by id.

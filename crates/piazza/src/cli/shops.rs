@@ -397,7 +397,7 @@ pub(super) async fn shop(cli: &Cli, command: ShopCommand) -> anyhow::Result<()> 
                 "opened {} [{id}], public page {}{}; add products with \
                  `piazza product add {id} --title … --variant SKU:NAME:PRICE:STOCK`",
                 render::shop_label(&view.shop),
-                session.saved.server,
+                client.base_url(),
                 view.shop.url
             );
         }
@@ -419,7 +419,7 @@ pub(super) async fn shop(cli: &Cli, command: ShopCommand) -> anyhow::Result<()> 
             let people =
                 std::iter::once(view.owner.as_str()).chain(view.staff.iter().map(String::as_str));
             session.name_strangers(&mut directory, people).await;
-            for line in render::shop_lines(&view, &directory, &session.saved.server) {
+            for line in render::shop_lines(&view, &directory, client.base_url()) {
                 println!("{line}");
             }
         }
