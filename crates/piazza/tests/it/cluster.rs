@@ -185,6 +185,18 @@ async fn next_ephemeral(socket: &mut Socket, type_: &str, limit: Duration) {
     }
 }
 
+/// Waits for the message `text` on `socket` (others go by), answering how
+/// long it took; panics past `limit`.
+async fn until_message(socket: &mut Socket, text: &str, limit: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let left = limit.saturating_sub(start.elapsed());
+        if next_message(socket, left).await.0 == text {
+            return start.elapsed();
+        }
+    }
+}
+
 /// Waits for a presence event saying `online` on `socket`, within `limit`.
 async fn next_presence(socket: &mut Socket, online: bool, limit: Duration) {
     let start = Instant::now();
@@ -776,4 +788,128 @@ async fn nats_servers_lost_under_load_lose_nothing_and_live_delivery_returns() {
     );
 
     live_across(&storm, "after").await;
+}
+
+/// A TCP proxy in front of one NATS server that the test can cut as a
+/// network partition does: every connection stays open, nothing is reset,
+/// and nothing crosses until it is mended (then what waited crosses).
+struct Partition {
+    port: u16,
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+impl Partition {
+    async fn before(target: u16) -> Partition {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (open, _) = tokio::sync::watch::channel(true);
+        let gate = open.clone();
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let Ok(outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                else {
+                    continue;
+                };
+                let (in_read, in_write) = inbound.into_split();
+                let (out_read, out_write) = outbound.into_split();
+                tokio::spawn(pipe(in_read, out_write, gate.subscribe()));
+                tokio::spawn(pipe(out_read, in_write, gate.subscribe()));
+            }
+        });
+        Partition { port, open }
+    }
+
+    fn cut(&self) {
+        self.open.send_replace(false);
+    }
+}
+
+/// Copies `from` to `to` while the gate is open; holds (reads nothing)
+/// while it is shut.
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut gate: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        if gate.wait_for(|open| *open).await.is_err() {
+            return;
+        }
+        let read = tokio::select! {
+            read = from.read(&mut buffer) => read,
+            _ = gate.wait_for(|open| !*open) => continue,
+        };
+        let Ok(n @ 1..) = read else { return };
+        if gate.wait_for(|open| *open).await.is_err() || to.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_node_cut_off_from_nats_but_not_the_database_keeps_its_devices_converging() {
+    let nats = NatsCluster::start(1).await;
+    let partition = Partition::before(nats.servers[0].port).await;
+    let database = TestDatabase::create();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let through_proxy = format!("nats://127.0.0.1:{}", partition.port);
+    let mut nodes = Vec::new();
+    for (dir, urls) in dirs.iter().zip([nats.urls_from(0), through_proxy]) {
+        nodes.push(
+            start_server_process_on_database(dir.path(), &database.url, &["--nats-url", &urls])
+                .await,
+        );
+    }
+    let anonymous = Client::new(&nodes[0].base);
+    let mut ids = Vec::new();
+    for name in ["ann", "bob"] {
+        ids.push(
+            anonymous
+                .create_account(name, PASSWORD, None)
+                .await
+                .unwrap()
+                .account_id,
+        );
+    }
+    let ann = device(&nodes[0], "ann", &ids[0]).await;
+    let bob = device(&nodes[1], "bob", &ids[1]).await;
+    let request = ann.client.request_contact("bob", None).await.unwrap();
+    bob.client.accept_request(&request).await.unwrap();
+    let direct = ann.client.open_direct(&ids[1]).await.unwrap();
+    let (mut ann_socket, _) = live_socket(&ann).await;
+    let (mut bob_socket, _) = live_socket(&bob).await;
+    send(&ann, &direct, "before").await;
+    assert_eq!(
+        next_message(&mut bob_socket, Duration::from_secs(2))
+            .await
+            .0,
+        "before"
+    );
+
+    // Node 1 is cut off from NATS, silently; both still reach the database.
+    partition.cut();
+    let cut = Instant::now();
+    // What node 0 commits reaches node 1's device (node 1 gives up its
+    // silent bus within seconds and reads the store once a second)...
+    send(&ann, &direct, "to the island").await;
+    let took = until_message(&mut bob_socket, "to the island", Duration::from_secs(15)).await;
+    eprintln!("node 0 → cut-off node 1: {took:?}");
+    // ...and what node 1 commits reaches node 0's device (node 0 hears
+    // node 1 no more, and reads the store once a second for a while).
+    send(&bob, &direct, "from the island").await;
+    let took = until_message(&mut ann_socket, "from the island", Duration::from_secs(15)).await;
+    eprintln!("cut-off node 1 → node 0: {took:?}");
+    // Later messages too, while the partition lasts (node 0 reads the
+    // store once a second from when it has not heard node 1 for 6 s).
+    for n in 0..3 {
+        let from_bob = format!("still cut off {n} bob");
+        send(&bob, &direct, &from_bob).await;
+        until_message(&mut ann_socket, &from_bob, Duration::from_secs(12)).await;
+        let from_ann = format!("still cut off {n} ann");
+        send(&ann, &direct, &from_ann).await;
+        until_message(&mut bob_socket, &from_ann, Duration::from_secs(12)).await;
+    }
+    eprintln!("converging {:?} into the partition", cut.elapsed());
 }
