@@ -630,7 +630,8 @@ pub async fn survey(
 /// Every [`HOLDING_EVERY`], forgets the nodes gone silent, has every
 /// socket here read the store, and tells the contacts of each account they
 /// held, online nowhere now, that it went offline: a node killed says no
-/// goodbye. Only while the bus has been up for longer than a node may be
+/// goodbye. A node heard again (a partition healed) has its accounts told
+/// online again, by every node that had forgotten it. Only while the bus has been up for longer than a node may be
 /// silent: with the bus down every other node is unheard, not gone. One
 /// node tells, the one with the lowest id among those alive (a node that
 /// has not heard the others yet may tell too: a repeated offline is
@@ -646,20 +647,28 @@ pub async fn announce_departures(app: App) {
         if !bus.is_steady() {
             continue;
         }
-        let Some(orphaned) = app.hub.forget_silent_nodes() else {
-            continue;
-        };
-        // What the silent node committed lately never came: read it.
-        app.hub.nudge();
-        let alive = app.hub.nodes_elsewhere().into_iter().map(|(node, _)| node);
-        if alive.chain([app.node]).min() != Some(app.node) {
-            continue;
+        let back = app.hub.heard_again();
+        let orphaned = app.hub.forget_silent_nodes();
+        if orphaned.is_some() {
+            // What the silent node committed lately never came: read it.
+            app.hub.nudge();
         }
-        for account in orphaned {
+        // Every node that forgot the one heard again tells (the others
+        // may not have: a node whose own bus was down forgot no one).
+        let online = back.into_iter().map(|account| (account, true));
+        // Every node alive forgot the silent one: the lowest-id tells.
+        let alive = app.hub.nodes_elsewhere().into_iter().map(|(node, _)| node);
+        let lowest = alive.chain([app.node]).min() == Some(app.node);
+        let offline = orphaned
+            .filter(|_| lowest)
+            .into_iter()
+            .flatten()
+            .map(|account| (account, false));
+        for (account, is_online) in online.chain(offline) {
             if app.shutdown.is_cancelled() {
                 return;
             }
-            crate::presence::announce(&app, account, false).await;
+            crate::presence::announce(&app, account, is_online).await;
         }
     }
 }

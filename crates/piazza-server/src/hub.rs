@@ -465,8 +465,24 @@ impl Hub {
     pub fn has_departed_lately(&self) -> bool {
         let elsewhere = self.elsewhere.lock().expect("hub lock");
         let mut departed = self.departed.lock().expect("hub lock");
-        departed.retain(|node, at| at.elapsed() < DEPARTED_WATCH && !elsewhere.contains_key(node));
-        !departed.is_empty()
+        departed.retain(|_, at| at.elapsed() < DEPARTED_WATCH);
+        departed.keys().any(|node| !elsewhere.contains_key(node))
+    }
+
+    /// The nodes that went silent and are heard again (a partition
+    /// healed), no longer departed: the accounts they hold now.
+    pub fn heard_again(&self) -> Vec<AccountId> {
+        let elsewhere = self.elsewhere.lock().expect("hub lock");
+        let mut departed = self.departed.lock().expect("hub lock");
+        let mut back = Vec::new();
+        departed.retain(|node, _| match elsewhere.get(node) {
+            Some(held) if held.heard.elapsed() < ELSEWHERE_TTL => {
+                back.extend(held.accounts.iter().copied());
+                false
+            }
+            _ => true,
+        });
+        back
     }
 
     /// The other nodes heard from lately, by id.

@@ -227,20 +227,16 @@ async fn run(
                     }
                 }
             }
-            // A push past a gap waited long enough, or the bus may have
-            // missed something: the store fills what is missing.
+            // A push past a gap waited long enough, or a nudge's moment
+            // came (the bus may have missed something): the store fills
+            // what is missing.
             _ = sleep_until_some(reorder.deadline()), if reorder.deadline().is_some() => {
                 let link = Link { app: &app, auth, write_timeout, close_signal: &close_signal };
                 if catch_up(&link, &mut socket, &mut delivered, &mut reorder).await.is_err() {
                     return;
                 }
             }
-            Ok(()) = subscription.nudges.changed() => {
-                let link = Link { app: &app, auth, write_timeout, close_signal: &close_signal };
-                if catch_up(&link, &mut socket, &mut delivered, &mut reorder).await.is_err() {
-                    return;
-                }
-            }
+            Ok(()) = subscription.nudges.changed() => reorder.nudge(),
             Some(json) = subscription.ephemeral.recv() => {
                 let write = write_ephemeral(&mut socket, json, &mut subscription);
                 if !within(write_timeout, write).await {

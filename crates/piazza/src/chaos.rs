@@ -34,6 +34,7 @@ mod channels;
 mod chat;
 mod media;
 mod moments;
+mod nats;
 mod pay;
 mod server;
 mod shops;
@@ -95,7 +96,16 @@ pub struct ChaosArgs {
     /// More than one needs --database-url
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=PROCESSES_MAX as i64))]
     pub processes: u32,
+    /// Cluster mode: join the processes through this many NATS servers,
+    /// started here and clustered; every round also kills one of them
+    /// (SIGKILL, drawn from the seed) at the kill point and starts it
+    /// again once the round is verified. Needs --processes 2 or more
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=NATS_SERVERS_MAX as i64))]
+    pub nats_servers: u32,
 }
+
+/// The most NATS servers a cluster-mode run may start.
+const NATS_SERVERS_MAX: u32 = 5;
 
 /// What became of one operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,10 +200,19 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
             args.processes
         );
     }
+    if args.nats_servers > 0 && args.processes < 2 {
+        bail!("--nats-servers joins several processes: give --processes 2 or more");
+    }
     let seed = args.seed.unwrap_or_else(seed_from_clock);
-    let data_dir = DataDir::create(args.database_url.as_deref())?;
+    let nats = match args.nats_servers {
+        0 => None,
+        size => Some(nats::NatsCluster::start(size as usize).await?),
+    };
+    let nats_url = nats.as_ref().map(nats::NatsCluster::urls);
+    let data_dir = DataDir::create(args.database_url.as_deref(), nats_url.as_deref())?;
     let limit = Duration::from_secs(args.time_limit_s);
-    let outcome = match tokio::time::timeout(limit, run_seeded(&args, seed, &data_dir)).await {
+    let seeded = run_seeded(&args, seed, &data_dir, nats);
+    let outcome = match tokio::time::timeout(limit, seeded).await {
         Ok(outcome) => outcome,
         Err(_) => Err(anyhow::anyhow!(
             "the run did not finish within --time-limit-s {}",
@@ -225,13 +244,21 @@ struct Totals {
     restart_ms: Vec<u64>,
 }
 
-async fn run_seeded(args: &ChaosArgs, seed: u64, data_dir: &DataDir) -> anyhow::Result<()> {
+async fn run_seeded(
+    args: &ChaosArgs,
+    seed: u64,
+    data_dir: &DataDir,
+    nats: Option<nats::NatsCluster>,
+) -> anyhow::Result<()> {
     let began = Instant::now();
-    let engine = match args.processes {
+    let mut engine = match args.processes {
         _ if data_dir.database_url().is_none() => "SQLite".to_owned(),
         1 => "PostgreSQL".to_owned(),
         many => format!("PostgreSQL, {many} processes on one database"),
     };
+    if let Some(nats) = &nats {
+        engine.push_str(&format!(", joined by {} NATS servers", nats.len()));
+    }
     println!(
         "chaos: seed {seed}, {} kills, {}..={} acknowledged operations between kills, on {engine}",
         args.kills, args.acks_min, args.acks_max
@@ -251,6 +278,7 @@ async fn run_seeded(args: &ChaosArgs, seed: u64, data_dir: &DataDir) -> anyhow::
         data_dir,
         rng: StdRng::seed_from_u64(seed),
         servers,
+        nats,
         areas,
         totals: Totals::default(),
     };
@@ -272,6 +300,8 @@ struct Run<'a> {
     /// Process `n` serves from `data_dir.data(n)`; the one killed is
     /// replaced by its restart.
     servers: Vec<ChildServer>,
+    /// Cluster mode's NATS servers, one of which each round kills.
+    nats: Option<nats::NatsCluster>,
     areas: Vec<Arc<dyn Workload>>,
     totals: Totals,
 }
@@ -298,6 +328,14 @@ impl Run<'_> {
         };
         tokio::time::sleep(Duration::from_millis(delay)).await;
         self.servers[victim].kill().await?;
+        let bus_victim = match &mut self.nats {
+            Some(nats) => {
+                let n = self.rng.random_range(0..nats.len());
+                nats.kill(n).await?;
+                Some(n)
+            }
+            None => None,
+        };
         let acked_at_kill = tally.acknowledged.load(Ordering::SeqCst);
         if self.servers.len() == 1 {
             // Nobody writes now: the checks see exactly what the kill left.
@@ -320,10 +358,14 @@ impl Run<'_> {
         self.totals.recovered += recovered;
         self.totals.verified_last = verified;
         self.totals.verified_total += verified;
+        if let (Some(nats), Some(n)) = (&mut self.nats, bus_victim) {
+            nats.start_one(n).await?;
+        }
+        let bus = bus_victim.map_or(String::new(), |n| format!(" and NATS server {n}"));
         let which = match self.servers.len() {
             1 => String::new(),
             _ => format!(
-                " of process {victim} ({} more acknowledged by the others while it was down)",
+                " of process {victim}{bus} ({} more acknowledged by the others while it was down)",
                 thousands(acked - acked_at_kill)
             ),
         };

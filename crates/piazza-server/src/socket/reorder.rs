@@ -20,12 +20,18 @@ use crate::hub::Pushed;
 pub const WAIT: Duration = Duration::from_millis(20);
 /// Pushes held at most; past them the store is read at once.
 const HELD_MAX: usize = 256;
+/// A nudge (every socket of a node told to read the store at once) is
+/// spread over this long, so that thousands of sockets do not all ask the
+/// database in the same millisecond.
+pub const NUDGE_SPREAD: Duration = Duration::from_millis(250);
 
 #[derive(Default)]
 pub struct Reorder {
     held: BTreeMap<LogSeq, Arc<Pushed>>,
     /// When the oldest push still held arrived.
     since: Option<Instant>,
+    /// When a nudge asked the store to be read, if it has not been since.
+    nudged: Option<Instant>,
 }
 
 impl Reorder {
@@ -51,9 +57,22 @@ impl Reorder {
         None
     }
 
-    /// When the store must fill the gap, if a push is held.
+    /// Reads the store at a moment drawn within [`NUDGE_SPREAD`] from now
+    /// (or sooner, if it was to be read sooner anyway).
+    pub fn nudge(&mut self) {
+        let spread = NUDGE_SPREAD.mul_f64(rand::random::<f64>());
+        let at = Instant::now() + spread;
+        self.nudged = Some(self.nudged.map_or(at, |before| before.min(at)));
+    }
+
+    /// When the store must be read: a push held past a gap has waited
+    /// [`WAIT`], or a nudge's moment came.
     pub fn deadline(&self) -> Option<Instant> {
-        self.since.map(|since| since + WAIT)
+        let gap = self.since.map(|since| since + WAIT);
+        match (gap, self.nudged) {
+            (Some(gap), Some(nudged)) => Some(gap.min(nudged)),
+            (gap, nudged) => gap.or(nudged),
+        }
     }
 
     /// Whether so many wait that the store should be read now.
@@ -67,6 +86,7 @@ impl Reorder {
     pub fn settle(&mut self) {
         self.held.clear();
         self.since = None;
+        self.nudged = None;
     }
 }
 
@@ -102,6 +122,17 @@ mod tests {
             order.push(next.seq.get());
         }
         assert_eq!(order, [6, 7]);
+        assert!(reorder.deadline().is_none());
+    }
+
+    #[test]
+    fn a_nudge_asks_for_the_store_within_its_spread_and_a_catch_up_answers_it() {
+        let mut reorder = Reorder::default();
+        let before = Instant::now();
+        reorder.nudge();
+        let deadline = reorder.deadline().expect("a read of the store is due");
+        assert!(deadline >= before && deadline <= Instant::now() + NUDGE_SPREAD);
+        reorder.settle();
         assert!(reorder.deadline().is_none());
     }
 

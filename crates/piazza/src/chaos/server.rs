@@ -52,8 +52,12 @@ pub struct DataDir {
 
 impl DataDir {
     /// A fresh directory; with `database_server` (a PostgreSQL URL, as a
-    /// role that may create databases), a fresh database on that server.
-    pub fn create(database_server: Option<&str>) -> anyhow::Result<DataDir> {
+    /// role that may create databases), a fresh database on that server;
+    /// with `nats_url`, every process joins the others through it.
+    pub fn create(
+        database_server: Option<&str>,
+        nats_url: Option<&str>,
+    ) -> anyhow::Result<DataDir> {
         let directory = tempfile::Builder::new()
             .prefix("piazza-chaos-")
             .tempdir()
@@ -65,6 +69,9 @@ impl DataDir {
         if let Some(database) = &database {
             // Top-level keys come before any table.
             config.push_str(&format!("database_url = {:?}\n", database.url));
+        }
+        if let Some(nats_url) = nats_url {
+            config.push_str(&format!("nats_url = {nats_url:?}\n"));
         }
         config.push_str(CHAOS_CONFIG_TOML);
         let path = directory.path().join("chaos.toml");

@@ -112,6 +112,52 @@ fn one_of_two_processes_killed_under_load_loses_and_repeats_nothing() {
     assert!(while_down > 0, "{summary}");
 }
 
+/// Cluster mode: three processes joined by three NATS servers; each
+/// round SIGKILLs one process and one NATS server, both drawn from the
+/// seed, under load, and starts them again. The same checks as ever.
+#[test]
+fn a_node_and_a_nats_server_killed_each_round_lose_and_repeat_nothing() {
+    let server = piazza_postgres::testing::server_url();
+    let output = chaos(&[
+        "--processes",
+        "3",
+        "--nats-servers",
+        "3",
+        "--database-url",
+        &server,
+        "--kills",
+        "3",
+        "--acks-min",
+        "20",
+        "--acks-max",
+        "60",
+        "--seed",
+        SEED,
+        "--time-limit-s",
+        "120",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .is_some_and(|line| line.ends_with("joined by 3 NATS servers")),
+        "{stdout}"
+    );
+    let kills: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("kill "))
+        .collect();
+    assert_eq!(kills.len(), 3, "one progress line per kill: {stdout}");
+    assert!(
+        kills.iter().all(|line| line.contains(" and NATS server ")),
+        "each names the NATS server it killed: {stdout}"
+    );
+    assert!(stdout.contains("survived 3 kills"), "{stdout}");
+}
+
 #[test]
 fn a_failed_run_names_its_seed_and_exits_non_zero() {
     // No run fits in no time: the limit itself is the failure.

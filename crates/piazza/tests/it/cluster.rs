@@ -822,6 +822,10 @@ impl Partition {
     fn cut(&self) {
         self.open.send_replace(false);
     }
+
+    fn mend(&self) {
+        self.open.send_replace(true);
+    }
 }
 
 /// Copies `from` to `to` while the gate is open; holds (reads nothing)
@@ -912,4 +916,33 @@ async fn a_node_cut_off_from_nats_but_not_the_database_keeps_its_devices_converg
         until_message(&mut bob_socket, &from_ann, Duration::from_secs(12)).await;
     }
     eprintln!("converging {:?} into the partition", cut.elapsed());
+
+    // Node 0 has long stopped hearing node 1, so ann was told bob went
+    // offline; the partition heals, node 1 is heard again, and ann is
+    // told bob is online, and messages cross by the bus again.
+    partition.mend();
+    let mended = Instant::now();
+    next_presence(&mut ann_socket, true, Duration::from_secs(15)).await;
+    eprintln!(
+        "bob online again {:?} after the partition healed",
+        mended.elapsed()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut quick = 0;
+    let mut n = 0;
+    while quick < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "not live again after the partition"
+        );
+        n += 1;
+        let text = format!("healed {n}");
+        send(&bob, &direct, &text).await;
+        let took = until_message(&mut ann_socket, &text, Duration::from_secs(5)).await;
+        quick = if took < Duration::from_millis(300) {
+            quick + 1
+        } else {
+            0
+        };
+    }
 }
