@@ -214,6 +214,9 @@ pub const ELSEWHERE_TTL: Duration = Duration::from_secs(6);
 /// How long a node gone silent keeps this node's sockets reading the
 /// store once a second (as while the bus is down).
 pub const DEPARTED_WATCH: Duration = Duration::from_secs(60);
+/// How long a node gone silent is remembered, to tell its accounts online
+/// again if it is heard again (a partition healed).
+pub const DEPARTED_REMEMBERED: Duration = Duration::from_secs(3600);
 
 /// What this hub hands the relay for the other nodes: the notices of a
 /// commit as the writer gave them (the relay encodes them off the
@@ -465,8 +468,12 @@ impl Hub {
     pub fn has_departed_lately(&self) -> bool {
         let elsewhere = self.elsewhere.lock().expect("hub lock");
         let mut departed = self.departed.lock().expect("hub lock");
-        departed.retain(|_, at| at.elapsed() < DEPARTED_WATCH);
-        departed.keys().any(|node| !elsewhere.contains_key(node))
+        // Kept past the watch, for `heard_again` after a long partition;
+        // a node killed comes back under a new id, so not for ever.
+        departed.retain(|_, at| at.elapsed() < DEPARTED_REMEMBERED);
+        departed
+            .iter()
+            .any(|(node, at)| at.elapsed() < DEPARTED_WATCH && !elsewhere.contains_key(node))
     }
 
     /// The nodes that went silent and are heard again (a partition
@@ -475,8 +482,10 @@ impl Hub {
         let elsewhere = self.elsewhere.lock().expect("hub lock");
         let mut departed = self.departed.lock().expect("hub lock");
         let mut back = Vec::new();
+        // Only once its whole list came (`about` is set by it), not on a
+        // lone `here` that would name one account of many.
         departed.retain(|node, _| match elsewhere.get(node) {
-            Some(held) if held.heard.elapsed() < ELSEWHERE_TTL => {
+            Some(held) if held.heard.elapsed() < ELSEWHERE_TTL && held.about.is_some() => {
                 back.extend(held.accounts.iter().copied());
                 false
             }

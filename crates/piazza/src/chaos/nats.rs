@@ -101,12 +101,16 @@ impl NatsCluster {
             .kill_on_drop(true)
             .spawn()
             .context("cannot start nats-server")?;
-        server.child = Some(child);
+        let port = server.port;
+        let child = server.child.insert(child);
         let deadline = Instant::now() + START_PATIENCE;
-        while tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_err()
         {
+            if let Some(status) = child.try_wait()? {
+                bail!("NATS server {n} exited at start ({status}): is port {port} taken?");
+            }
             if Instant::now() > deadline {
                 bail!("NATS server {n} did not listen within {START_PATIENCE:?}");
             }
@@ -121,6 +125,9 @@ impl NatsCluster {
             .child
             .take()
             .with_context(|| format!("NATS server {n} is not running"))?;
+        if let Some(status) = child.try_wait()? {
+            bail!("NATS server {n} died before it was killed ({status})");
+        }
         child.start_kill().context("cannot kill a NATS server")?;
         child.wait().await.context("cannot reap a NATS server")?;
         Ok(())
