@@ -15,9 +15,8 @@
 //! what its sockets hold; see ARCHITECTURE.md, "Many nodes", for when that
 //! stops being enough.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use futures_util::StreamExt;
@@ -35,12 +34,12 @@ use crate::hub::{
 
 /// The subject every node publishes to and listens on.
 pub const SUBJECT: &str = "piazza.live";
+/// How often the NATS client pings its server.
+const PING_EVERY: Duration = Duration::from_secs(1);
 /// A message is sent once its items' estimated bytes pass this (the
 /// estimate counts each log entry's JSON twice, for its escaping inside
 /// the message's): NATS refuses a message past its `max_payload`, 1 MiB
 /// by default, and one log entry is far below it.
-/// How often the NATS client pings its server.
-const PING_EVERY: Duration = Duration::from_secs(1);
 const BATCH_BYTES_MAX: usize = 256 * 1024;
 /// Accounts in one `holding` item; a node holding more tells them in
 /// several, the first marked `fresh`.
@@ -124,11 +123,32 @@ impl Item {
 /// This node's part of the cluster: the task that publishes what it
 /// commits, which outlives the rest of the node at shutdown.
 pub struct Bus {
-    /// Since when the bus has been connected, if it is.
-    up_since: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    link: Arc<Link>,
     /// Stops the publishing task, once the engine has stopped.
     leave: CancellationToken,
-    sender: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    sender: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Since when the bus has been connected, if it is, as the NATS client's
+/// events tell.
+#[derive(Default)]
+struct Link(Mutex<Option<Instant>>);
+
+impl Link {
+    fn set(&self, connected: bool) {
+        *self.0.lock().expect("link lock") = connected.then(Instant::now);
+    }
+
+    fn is_up(&self) -> bool {
+        self.0.lock().expect("link lock").is_some()
+    }
+
+    /// Whether the bus has been up long enough for a node not heard from
+    /// to be silent, not merely unheard: longer than [`ELSEWHERE_TTL`].
+    fn is_steady(&self) -> bool {
+        let since = *self.0.lock().expect("link lock");
+        since.is_some_and(|since| since.elapsed() > ELSEWHERE_TTL)
+    }
 }
 
 /// How long a node leaving may take to publish what it committed last.
@@ -148,11 +168,8 @@ impl Bus {
         }
     }
 
-    /// Whether the bus has been up long enough for a node not heard from
-    /// to be silent, not merely unheard: longer than [`ELSEWHERE_TTL`].
     fn is_steady(&self) -> bool {
-        let up_since = *self.up_since.lock().expect("bus lock");
-        up_since.is_some_and(|since| since.elapsed() > ELSEWHERE_TTL)
+        self.link.is_steady()
     }
 }
 
@@ -187,8 +204,7 @@ pub async fn join(
 ) -> Result<Bus, String> {
     let (relay, relayed) = mpsc::channel(RELAY_QUEUE_LEN_MAX);
     hub.relay_to(relay);
-    let up = Arc::new(AtomicBool::new(false));
-    let up_since = Arc::new(std::sync::Mutex::new(None));
+    let link = Arc::new(Link::default());
     let returned = Arc::new(tokio::sync::Notify::new());
     let client = async_nats::ConnectOptions::new()
         .name(format!("piazza node {node:016x}"))
@@ -201,23 +217,10 @@ pub async fn join(
             Duration::from_millis((attempts as u64 * 100).clamp(100, 1_000))
         })
         .event_callback({
-            let (up, returned) = (Arc::clone(&up), Arc::clone(&returned));
-            let up_since = Arc::clone(&up_since);
+            let (link, returned) = (Arc::clone(&link), Arc::clone(&returned));
             move |event| {
-                let (up, returned) = (Arc::clone(&up), Arc::clone(&returned));
-                let up_since = Arc::clone(&up_since);
-                async move {
-                    let connected = match &event {
-                        async_nats::Event::Connected => Some(true),
-                        async_nats::Event::Disconnected => Some(false),
-                        _ => None,
-                    };
-                    if let Some(connected) = connected {
-                        *up_since.lock().expect("bus lock") =
-                            connected.then(std::time::Instant::now);
-                    }
-                    on_event(event, &up, &returned);
-                }
+                let (link, returned) = (Arc::clone(&link), Arc::clone(&returned));
+                async move { on_event(event, &link, &returned) }
             }
         })
         .connect(urls)
@@ -248,26 +251,26 @@ pub async fn join(
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     tokio::spawn(tell_holding(Arc::clone(&hub), about, shutdown.clone()));
-    tokio::spawn(catch_up(hub, Arc::clone(&up), returned, shutdown));
+    tokio::spawn(catch_up(hub, Arc::clone(&link), returned, shutdown));
     Ok(Bus {
-        up_since,
+        link,
         leave,
-        sender: std::sync::Mutex::new(Some(sender)),
+        sender: Mutex::new(Some(sender)),
     })
 }
 
-fn on_event(event: async_nats::Event, up: &AtomicBool, returned: &tokio::sync::Notify) {
+fn on_event(event: async_nats::Event, link: &Link, returned: &tokio::sync::Notify) {
     match event {
         async_nats::Event::Connected => {
             tracing::info!("the NATS bus is connected");
-            up.store(true, Ordering::Release);
+            link.set(true);
             returned.notify_one();
         }
         async_nats::Event::Disconnected => {
             tracing::warn!(
                 "the NATS bus is down: sockets catch up from the store until it returns"
             );
-            up.store(false, Ordering::Release);
+            link.set(false);
         }
         // Messages were dropped for us: what they held is in the store.
         async_nats::Event::SlowConsumer(_) => returned.notify_one(),
@@ -535,7 +538,7 @@ async fn tell_holding(hub: Arc<Hub>, mut about: NodeAbout, shutdown: Cancellatio
 /// after it returns.
 async fn catch_up(
     hub: Arc<Hub>,
-    up: Arc<AtomicBool>,
+    link: Arc<Link>,
     returned: Arc<tokio::sync::Notify>,
     shutdown: CancellationToken,
 ) {
@@ -550,7 +553,7 @@ async fn catch_up(
                 hub.nudge();
             }
             _ = tick.tick() => {
-                if !up.load(Ordering::Acquire) || hub.has_departed_lately() {
+                if !link.is_up() || hub.has_departed_lately() {
                     hub.nudge();
                 } else if after_return > 0 {
                     after_return -= 1;

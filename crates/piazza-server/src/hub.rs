@@ -444,7 +444,8 @@ impl Hub {
     /// Forgets the nodes not heard from for [`ELSEWHERE_TTL`] (dead, or
     /// cut off from the bus), answering the accounts they held; `None`
     /// when no node went silent. Each is remembered as departed for
-    /// [`DEPARTED_WATCH`].
+    /// [`DEPARTED_REMEMBERED`] (for `heard_again`), and keeps this node's
+    /// sockets reading the store for [`DEPARTED_WATCH`].
     pub fn forget_silent_nodes(&self) -> Option<Vec<AccountId>> {
         let mut elsewhere = self.elsewhere.lock().expect("hub lock");
         let mut departed = self.departed.lock().expect("hub lock");

@@ -12,6 +12,8 @@ use piazza_client::{Client, Incoming, Socket};
 use piazza_postgres::testing::TestDatabase;
 use tokio::task::JoinHandle;
 
+mod partition;
+
 use crate::helpers::{
     PASSWORD, ServerProcess, User, admin_checks_pass_on_database, live_socket, position,
     start_server_process_on_database, text_of,
@@ -398,29 +400,10 @@ async fn three_nodes_hear_each_other_live_and_converge_without_nats() {
         "nats is down"
     );
 
-    // NATS back: live again by itself (a catch-up comes within a second
-    // at most, so five quick ones in a row are the bus).
+    // NATS back: live again by itself.
     nats.start_all().await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut quick = 0;
-    let mut n = 0;
-    while quick < 5 {
-        assert!(
-            Instant::now() < deadline,
-            "live delivery did not return after NATS did"
-        );
-        n += 1;
-        let text = format!("back {n}");
-        send(&ann, &direct, &text).await;
-        let (got, took) = next_message(&mut bob_socket, Duration::from_secs(5)).await;
-        assert_eq!(got, text);
-        quick = if took < Duration::from_millis(250) {
-            quick + 1
-        } else {
-            0
-        };
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let quick = Duration::from_millis(250);
+    let n = crosses_live(&ann.client, &direct, &mut bob_socket, "back", 5, quick).await;
 
     // A device revoked through node 1 is closed on node 2 within a second.
     bob.client
@@ -745,34 +728,44 @@ async fn a_node_killed_under_load_loses_nothing_and_its_clients_go_on_elsewhere(
 }
 
 /// Waits until messages cross nodes live: ann, on node 0, writes to bob
-/// in their direct conversation until three in a row reach bob's socket
-/// on node 1 within 300 ms (a catch-up from the store comes once a second
-/// at most, so these came by the bus).
+/// on node 1 (see [`crosses_live`]).
 async fn live_across(storm: &Storm, tag: &str) {
     let ann = Client::new(&storm.nodes[0]).with_token(storm.tokens[0].clone());
     let bob = Client::new(&storm.nodes[1]).with_token(storm.tokens[1].clone());
     let bob_id = bob.me().await.unwrap().account_id;
     let direct = ann.open_direct(&bob_id).await.unwrap();
     let mut socket = bob.connect_socket().await.unwrap();
+    let quick = Duration::from_millis(300);
+    crosses_live(&ann, &direct, &mut socket, tag, 3, quick).await;
+}
+
+/// Sends from `from` into `conversation` until `in_a_row` messages in a
+/// row each reach `socket` within `quick`: a catch-up from the store comes
+/// once a second at most, so those came by the bus. Answers how many it
+/// sent; panics past 20 s.
+async fn crosses_live(
+    from: &Client,
+    conversation: &str,
+    socket: &mut Socket,
+    tag: &str,
+    in_a_row: usize,
+    quick: Duration,
+) -> usize {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut quick = 0;
+    let mut quick_ones = 0;
     let mut n = 0;
-    while quick < 3 {
+    while quick_ones < in_a_row {
         assert!(
             Instant::now() < deadline,
             "{tag}: messages do not cross nodes live"
         );
         n += 1;
         let text = format!("{tag}-{n}");
-        ann.send_message(&direct, &text, &text).await.unwrap();
-        let sent = Instant::now();
-        while next_message(&mut socket, Duration::from_secs(5)).await.0 != text {}
-        quick = if sent.elapsed() < Duration::from_millis(300) {
-            quick + 1
-        } else {
-            0
-        };
+        from.send_message(conversation, &text, &text).await.unwrap();
+        let took = until_message(socket, &text, Duration::from_secs(5)).await;
+        quick_ones = if took < quick { quick_ones + 1 } else { 0 };
     }
+    n
 }
 
 /// How long NATS is wholly down in the outage test: `PIAZZA_NATS_OUTAGE_S`
@@ -816,82 +809,18 @@ async fn nats_servers_lost_under_load_lose_nothing_and_live_delivery_returns() {
     live_across(&storm, "after").await;
 }
 
-/// A TCP proxy in front of one NATS server that the test can cut as a
-/// network partition does: every connection stays open, nothing is reset,
-/// and nothing crosses until it is mended (then what waited crosses).
-struct Partition {
-    port: u16,
-    open: tokio::sync::watch::Sender<bool>,
-}
-
-impl Partition {
-    async fn before(target: u16) -> Partition {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (open, _) = tokio::sync::watch::channel(true);
-        let gate = open.clone();
-        tokio::spawn(async move {
-            while let Ok((inbound, _)) = listener.accept().await {
-                let Ok(outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
-                else {
-                    continue;
-                };
-                let (in_read, in_write) = inbound.into_split();
-                let (out_read, out_write) = outbound.into_split();
-                tokio::spawn(pipe(in_read, out_write, gate.subscribe()));
-                tokio::spawn(pipe(out_read, in_write, gate.subscribe()));
-            }
-        });
-        Partition { port, open }
-    }
-
-    fn cut(&self) {
-        self.open.send_replace(false);
-    }
-
-    fn mend(&self) {
-        self.open.send_replace(true);
-    }
-}
-
-/// Copies `from` to `to` while the gate is open; holds (reads nothing)
-/// while it is shut.
-async fn pipe(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    mut gate: tokio::sync::watch::Receiver<bool>,
-) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut buffer = vec![0u8; 16 * 1024];
-    loop {
-        if gate.wait_for(|open| *open).await.is_err() {
-            return;
-        }
-        let read = tokio::select! {
-            read = from.read(&mut buffer) => read,
-            _ = gate.wait_for(|open| !*open) => continue,
-        };
-        let Ok(n @ 1..) = read else { return };
-        if gate.wait_for(|open| *open).await.is_err() || to.write_all(&buffer[..n]).await.is_err() {
-            return;
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_node_cut_off_from_nats_but_not_the_database_keeps_its_devices_converging() {
     let nats = NatsCluster::start(1).await;
-    let partition = Partition::before(nats.servers[0].port).await;
     let database = TestDatabase::create();
+    let partition = partition::Cut::prepare(nats.servers[0].port, &database.url).await;
     let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
-    let through_proxy = format!("nats://127.0.0.1:{}", partition.port);
-    let mut nodes = Vec::new();
-    for (dir, urls) in dirs.iter().zip([nats.urls_from(0), through_proxy]) {
-        nodes.push(
-            start_server_process_on_database(dir.path(), &database.url, &["--nats-url", &urls])
-                .await,
-        );
-    }
+    let urls = nats.urls_from(0);
+    let nodes = [
+        start_server_process_on_database(dirs[0].path(), &database.url, &["--nats-url", &urls])
+            .await,
+        partition.start_node(dirs[1].path(), &database.url).await,
+    ];
     let anonymous = Client::new(&nodes[0].base);
     let mut ids = Vec::new();
     for name in ["ann", "bob"] {
@@ -963,22 +892,6 @@ async fn a_node_cut_off_from_nats_but_not_the_database_keeps_its_devices_converg
         "bob online again {:?} after the partition healed",
         mended.elapsed()
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut quick = 0;
-    let mut n = 0;
-    while quick < 3 {
-        assert!(
-            Instant::now() < deadline,
-            "not live again after the partition"
-        );
-        n += 1;
-        let text = format!("healed {n}");
-        send(&bob, &direct, &text).await;
-        let took = until_message(&mut ann_socket, &text, Duration::from_secs(5)).await;
-        quick = if took < Duration::from_millis(300) {
-            quick + 1
-        } else {
-            0
-        };
-    }
+    let quick = Duration::from_millis(300);
+    crosses_live(&bob.client, &direct, &mut ann_socket, "healed", 3, quick).await;
 }

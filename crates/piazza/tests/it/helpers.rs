@@ -430,6 +430,21 @@ pub async fn start_server_process_on(
     spawn_server_process(command, data_dir, listen, extra_args).await
 }
 
+/// `start_server_process_on_database` in the network namespace `netns`
+/// (run by `ip netns exec`), listening on `listen`.
+pub async fn start_server_process_in_netns_on_database(
+    netns: &str,
+    data_dir: &std::path::Path,
+    url: &str,
+    listen: &str,
+    extra_args: &[&str],
+) -> ServerProcess {
+    register_database(data_dir, url);
+    let mut command = tokio::process::Command::new("ip");
+    command.args(["netns", "exec", netns]).arg(server_binary());
+    spawn_server_process(command, data_dir, listen, extra_args).await
+}
+
 /// The `piazza` binary server processes run: this build's, or the one
 /// `PIAZZA_TEST_SERVER_BIN` names (a release build, to time the cluster
 /// tests' figures on the servers as shipped).
