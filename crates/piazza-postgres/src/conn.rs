@@ -23,6 +23,9 @@ pub struct Conn {
     statements: HashMap<&'static str, Statement>,
     /// A writer's batch; `None` on a reader.
     pub(crate) batch: Option<Batch>,
+    /// A writer's server process, to end it if its connection is lost
+    /// mid-COMMIT and it has not noticed (`writer.rs`, `settle`).
+    pub(crate) backend: Option<i32>,
 }
 
 impl Conn {
@@ -31,6 +34,7 @@ impl Conn {
             client: Client::connect(url, NoTls)?,
             statements: HashMap::new(),
             batch: None,
+            backend: None,
         })
     }
 
@@ -44,11 +48,11 @@ impl Conn {
     /// throughput). A plan costs PostgreSQL tens of microseconds, a few a
     /// batch.
     pub(crate) fn for_writer(mut self) -> Conn {
-        if let Err(error) = self
-            .client
-            .batch_execute("SET plan_cache_mode = force_custom_plan")
-        {
-            tracing::warn!(%error, "a writer's statements keep PostgreSQL's cached plans");
+        match self.raw_value("SET plan_cache_mode = force_custom_plan; SELECT pg_backend_pid()") {
+            Ok(backend) => self.backend = backend.and_then(|pid| pid.parse().ok()),
+            Err(error) => {
+                tracing::warn!(%error, "a writer's statements keep PostgreSQL's cached plans");
+            }
         }
         self.batch = Some(Batch::new());
         self
@@ -159,6 +163,18 @@ impl Conn {
     /// BEGIN, COMMIT, savepoints: the writer's own.
     pub(crate) fn raw_batch(&mut self, sql: &str) -> Result<()> {
         self.client.batch_execute(sql).map_err(error)
+    }
+
+    /// `sql`, statements without parameters as one simple query (one
+    /// round trip), answering the first column of the last row any of
+    /// them returned, if any did and it was not NULL.
+    pub(crate) fn raw_value(&mut self, sql: &str) -> Result<Option<String>> {
+        let messages = self.client.simple_query(sql).map_err(error)?;
+        let last = messages.iter().rev().find_map(|message| match message {
+            postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
+            _ => None,
+        });
+        Ok(last.flatten())
     }
 }
 

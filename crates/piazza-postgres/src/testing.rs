@@ -13,6 +13,9 @@ use postgres::{Client, NoTls};
 
 use crate::migrations::{self, MIGRATIONS};
 
+mod private;
+pub use private::PrivateServer;
+
 /// The server tests use, as a URL to its maintenance database.
 pub fn server_url() -> String {
     std::env::var("PIAZZA_TEST_POSTGRES_URL")

@@ -199,6 +199,7 @@ impl Writers {
                     limits,
                     pin_policy,
                     health: Arc::clone(&health),
+                    xid: None,
                 };
                 std::thread::Builder::new()
                     .name(format!("piazza-pg-writer-{index}"))
@@ -280,7 +281,22 @@ struct Writer {
     limits: WriterLimits,
     pin_policy: PinPolicy,
     health: Arc<crate::Health>,
+    /// The open transaction's id, for asking what became of it when its
+    /// COMMIT loses the connection.
+    xid: Option<i64>,
 }
+
+/// A batch whose COMMIT failed, with what it would have answered.
+struct Uncommitted {
+    jobs: Vec<Job>,
+    answers: Vec<Result<Done>>,
+    notices: Vec<Notice>,
+    failure: Error,
+}
+
+/// How long a writer that lost its connection in a COMMIT waits for
+/// PostgreSQL to say whether the transaction committed.
+const IN_DOUBT_PATIENCE: Duration = Duration::from_secs(10);
 
 impl Writer {
     fn run(mut self) {
@@ -309,9 +325,8 @@ impl Writer {
             match self.attempt(&mut batch, attempt) {
                 Ok((answers, notices)) => {
                     let rest = batch.split_off(answers.len());
-                    if let Err(failed) = self.commit_in_turn(batch, answers, notices) {
-                        // The jobs left for the next transaction never ran.
-                        self.fail(failed.0, &failed.1);
+                    if let Err(uncommitted) = self.commit_in_turn(batch, answers, notices) {
+                        self.settle(uncommitted);
                     }
                     if rest.is_empty() {
                         return;
@@ -329,29 +344,112 @@ impl Writer {
     }
 
     /// COMMITs the open transaction, answers `jobs` and hands `notices`
-    /// to the hub, in the writers' turn; a failed COMMIT hands the jobs
+    /// to the hub, in the writers' turn; a failed COMMIT hands it all
     /// back with why, out of turn.
     fn commit_in_turn(
         &mut self,
         jobs: Vec<Job>,
         answers: Vec<Result<Done>>,
         notices: Vec<Notice>,
-    ) -> std::result::Result<(), (Vec<Job>, Error)> {
+    ) -> std::result::Result<(), Uncommitted> {
         let turn = Arc::clone(&self.turn);
         // A sink that panicked poisoned nothing the turn guards.
         let _turn = turn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Err(failed) = self.conn.raw_batch("COMMIT") {
-            return Err((jobs, failed));
+        if let Err(failure) = self.conn.raw_batch("COMMIT") {
+            return Err(Uncommitted {
+                jobs,
+                answers,
+                notices,
+                failure,
+            });
         }
+        self.xid = None;
+        self.answer(jobs, answers, notices);
+        Ok(())
+    }
+
+    fn answer(&self, jobs: Vec<Job>, answers: Vec<Result<Done>>, notices: Vec<Notice>) {
         for (job, answer) in jobs.into_iter().zip(answers) {
             let _ = job.reply.send(answer);
         }
         if !notices.is_empty() {
             self.sink.notify(notices);
         }
-        Ok(())
+    }
+
+    /// After a failed COMMIT. On a live connection PostgreSQL rolled the
+    /// transaction back. On a lost one (the database restarting, a
+    /// failover, the network) it may have committed all the same: the
+    /// answer was lost, not necessarily the commit. Once connected again
+    /// the writer asks what became of the transaction and answers its
+    /// jobs as stored if it committed, so that an unavailable answer (503)
+    /// always means nothing was stored.
+    fn settle(&mut self, uncommitted: Uncommitted) {
+        let xid = self.xid.take();
+        let in_doubt = self.conn.is_closed();
+        let backend = self.conn.backend;
+        if in_doubt {
+            self.reconnect();
+        }
+        let committed = match xid {
+            Some(xid) if in_doubt => self.committed(xid, backend),
+            _ => Some(false),
+        };
+        let Uncommitted {
+            jobs,
+            answers,
+            notices,
+            failure,
+        } = uncommitted;
+        match committed {
+            Some(true) => {
+                tracing::warn!(
+                    xid,
+                    jobs = jobs.len(),
+                    "a batch committed though its COMMIT lost the connection: answered as stored"
+                );
+                let turn = Arc::clone(&self.turn);
+                let _turn = turn
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                self.answer(jobs, answers, notices);
+            }
+            Some(false) => self.fail(jobs, &failure),
+            None => {
+                tracing::error!(
+                    xid,
+                    jobs = jobs.len(),
+                    "cannot tell whether a batch committed: its jobs are answered unavailable, and their retries with the same keys will tell"
+                );
+                self.fail(jobs, &failure);
+            }
+        }
+    }
+
+    /// Whether transaction `xid` committed (`None`: cannot tell). One still
+    /// in progress belongs to the connection that was lost, on `backend`,
+    /// which may not have noticed yet: it is ended, and asked about again.
+    fn committed(&mut self, xid: i64, backend: Option<i32>) -> Option<bool> {
+        let started = std::time::Instant::now();
+        let mut terminated = false;
+        while started.elapsed() < IN_DOUBT_PATIENCE {
+            match self.conn.raw_value(&format!("SELECT txid_status({xid})")) {
+                Ok(Some(status)) if status == "committed" => return Some(true),
+                Ok(Some(status)) if status == "aborted" => return Some(false),
+                Ok(Some(_in_progress)) => {
+                    if let (Some(backend), false) = (backend, terminated) {
+                        let end = format!("SELECT pg_terminate_backend({backend})");
+                        terminated = self.conn.raw_value(&end).is_ok();
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                // Too old for PostgreSQL to remember, or no answer at all.
+                Ok(None) | Err(_) => return None,
+            }
+        }
+        None
     }
 
     /// Answers every job of a batch that did not commit.
@@ -417,10 +515,13 @@ impl Writer {
     ) -> Result<(Vec<Result<Done>>, Vec<Notice>)> {
         let started = std::time::Instant::now();
         self.conn.batch_mut().reset();
-        self.conn.raw_batch(&format!(
-            "BEGIN; SET LOCAL lock_timeout = '{}ms'",
+        // The transaction's id comes in the same round trip: it is needed
+        // only if the COMMIT loses its connection (`settle`).
+        let xid = self.conn.raw_value(&format!(
+            "BEGIN; SET LOCAL lock_timeout = '{}ms'; SELECT txid_current()",
             lock_timeout_ms(retry)
         ))?;
+        self.xid = xid.and_then(|xid| xid.parse().ok());
         let mut run = Attempt {
             conn: &mut self.conn,
             now: Timestamp::now(),

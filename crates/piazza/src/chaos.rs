@@ -32,6 +32,7 @@
 
 mod channels;
 mod chat;
+mod database;
 mod media;
 mod moments;
 mod nats;
@@ -53,6 +54,10 @@ use tokio::task::JoinSet;
 
 use server::{ChildServer, DataDir};
 
+/// How long a worker whose write was refused (503) waits before its next
+/// step: less than the `Retry-After` a person's client would honour, for
+/// a load, but not a spin while the database is down.
+const REFUSED_PAUSE_MS: u64 = 50;
 /// The most kills one run may ask for.
 const KILLS_MAX: u32 = 10_000;
 /// The most processes one run may serve from.
@@ -102,6 +107,14 @@ pub struct ChaosArgs {
     /// again once the round is verified. Needs --processes 2 or more
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=NATS_SERVERS_MAX as i64))]
     pub nats_servers: u32,
+    /// Restart PostgreSQL too: the run starts a PostgreSQL server of its
+    /// own (Debian's postgresql package; as root, run as the postgres
+    /// user) instead of using --database-url, and every round stops it
+    /// (fast) at the kill point for a second under the others' load; each
+    /// process still up must answer a write 503 with Retry-After
+    /// meanwhile. Needs --processes 2 or more
+    #[arg(long, conflicts_with = "database_url")]
+    pub restart_database: bool,
 }
 
 /// The most NATS servers a cluster-mode run may start.
@@ -193,7 +206,12 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     if args.acks_min == 0 || args.acks_min > args.acks_max {
         bail!("--acks-min must be at least 1 and at most --acks-max");
     }
-    if args.processes > 1 && args.database_url.is_none() {
+    if args.restart_database && args.processes < 2 {
+        bail!(
+            "--restart-database needs --processes 2 or more, to serve while the database is down"
+        );
+    }
+    if args.processes > 1 && args.database_url.is_none() && !args.restart_database {
         bail!(
             "--processes {} needs --database-url: several processes share a \
              PostgreSQL database, never a SQLite file",
@@ -209,9 +227,17 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         size => Some(nats::NatsCluster::start(size as usize).await?),
     };
     let nats_url = nats.as_ref().map(nats::NatsCluster::urls);
-    let data_dir = DataDir::create(args.database_url.as_deref(), nats_url.as_deref())?;
+    let postgres = match args.restart_database {
+        true => Some(database::start().await?),
+        false => None,
+    };
+    let database_server = match &postgres {
+        Some(postgres) => Some(postgres.url()),
+        None => args.database_url.clone(),
+    };
+    let data_dir = DataDir::create(database_server.as_deref(), nats_url.as_deref())?;
     let limit = Duration::from_secs(args.time_limit_s);
-    let seeded = run_seeded(&args, seed, &data_dir, nats);
+    let seeded = run_seeded(&args, seed, &data_dir, nats, postgres.clone());
     let outcome = match tokio::time::timeout(limit, seeded).await {
         Ok(outcome) => outcome,
         Err(_) => Err(anyhow::anyhow!(
@@ -242,6 +268,8 @@ struct Totals {
     verified_last: u64,
     verified_total: u64,
     restart_ms: Vec<u64>,
+    /// How long each round's database restart kept it down.
+    database_down_ms: Vec<u64>,
 }
 
 async fn run_seeded(
@@ -249,6 +277,7 @@ async fn run_seeded(
     seed: u64,
     data_dir: &DataDir,
     nats: Option<nats::NatsCluster>,
+    postgres: Option<Arc<piazza_postgres::testing::PrivateServer>>,
 ) -> anyhow::Result<()> {
     let began = Instant::now();
     let mut engine = match args.processes {
@@ -258,6 +287,9 @@ async fn run_seeded(
     };
     if let Some(nats) = &nats {
         engine.push_str(&format!(", joined by {} NATS servers", nats.len()));
+    }
+    if postgres.is_some() {
+        engine.push_str(", PostgreSQL restarted every round");
     }
     println!(
         "chaos: seed {seed}, {} kills, {}..={} acknowledged operations between kills, on {engine}",
@@ -279,6 +311,7 @@ async fn run_seeded(
         rng: StdRng::seed_from_u64(seed),
         servers,
         nats,
+        postgres,
         areas,
         totals: Totals::default(),
     };
@@ -302,6 +335,8 @@ struct Run<'a> {
     servers: Vec<ChildServer>,
     /// Cluster mode's NATS servers, one of which each round kills.
     nats: Option<nats::NatsCluster>,
+    /// The run's own PostgreSQL server, which each round restarts.
+    postgres: Option<Arc<piazza_postgres::testing::PrivateServer>>,
     areas: Vec<Arc<dyn Workload>>,
     totals: Totals,
 }
@@ -337,6 +372,26 @@ impl Run<'_> {
             None => None,
         };
         let acked_at_kill = tally.acknowledged.load(Ordering::SeqCst);
+        let database = match &self.postgres {
+            Some(postgres) => {
+                let alive: Vec<String> = (self.servers.iter().enumerate())
+                    .filter(|(n, _)| *n != victim)
+                    .map(|(_, server)| server.base_url().to_owned())
+                    .collect();
+                let restarted = database::restart(postgres, &alive)
+                    .await
+                    .context("restarting PostgreSQL")?;
+                self.totals
+                    .database_down_ms
+                    .push(restarted.down.as_millis() as u64);
+                format!(
+                    ", PostgreSQL down {} ms ({} processes answered 503 with Retry-After)",
+                    restarted.down.as_millis(),
+                    restarted.probed
+                )
+            }
+            None => String::new(),
+        };
         if self.servers.len() == 1 {
             // Nobody writes now: the checks see exactly what the kill left.
             stop_load(&tally, &mut workers).await?;
@@ -370,8 +425,8 @@ impl Run<'_> {
             ),
         };
         println!(
-            "kill {kill}/{}{which} after {} acks: restarted in {} ms, retried {} in flight \
-             ({} had been stored), verified {} operations",
+            "kill {kill}/{}{which}{database} after {} acks: restarted in {} ms, retried {} in \
+             flight ({} had been stored), verified {} operations",
             self.args.kills,
             thousands(acked_at_kill),
             self.servers[victim].started_in.as_millis(),
@@ -486,6 +541,17 @@ impl Run<'_> {
                 many - 1
             ),
         };
+        if !totals.database_down_ms.is_empty() {
+            totals.database_down_ms.sort_unstable();
+            let down = &totals.database_down_ms;
+            println!(
+                "PostgreSQL restarted {} times, down median {} ms, longest {} ms; every process \
+                 still up answered 503 with Retry-After meanwhile",
+                down.len(),
+                down[down.len() / 2],
+                down[down.len() - 1]
+            );
+        }
         println!(
             "survived {} kills in {:.1} s (seed {seed}): {} operations acknowledged, \
              {while_down}{} refused whole (503) and stored nowhere, {} sync pages checked, \
@@ -548,7 +614,7 @@ async fn drive(
             Outcome::Idle => tokio::time::sleep(Duration::from_millis(2)).await,
             Outcome::Refused => {
                 tally.refused.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(2)).await;
+                tokio::time::sleep(Duration::from_millis(REFUSED_PAUSE_MS)).await;
             }
         }
     }

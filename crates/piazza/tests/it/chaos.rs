@@ -17,32 +17,42 @@ const SEED: &str = "20261125";
 fn chaos(args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_piazza"));
     command.arg("chaos").args(args).env("RUST_LOG", "warn");
-    if on_postgres() && !args.contains(&"--database-url") {
+    let database_chosen = args.contains(&"--database-url") || args.contains(&"--restart-database");
+    if on_postgres() && !database_chosen {
         // The run makes its own database on the suite's server.
         command.args(["--database-url", &piazza_postgres::testing::server_url()]);
     }
     command.output().expect("the piazza binary runs")
 }
 
+/// Runs `piazza chaos` with `args`, which must succeed with one progress
+/// line per kill of `kills`: answers what it printed, and those lines.
+fn chaos_kills(args: &[&str], kills: usize) -> (String, Vec<String>) {
+    let output = chaos(args);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let lines: Vec<String> = stdout
+        .lines()
+        .filter(|line| line.starts_with("kill "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), kills, "one progress line per kill: {stdout}");
+    assert!(
+        stdout.contains(&format!("survived {kills} kills")) && stdout.contains(SEED),
+        "{stdout}"
+    );
+    (stdout, lines)
+}
+
 /// It takes 5 to 9 s in a debug build; the time limit only bounds a
 /// hang while the rest of the suite competes for the cores.
 #[test]
 fn ten_kills_under_load_lose_and_repeat_nothing() {
-    let output = chaos(&["--kills", "10", "--seed", SEED, "--time-limit-s", "90"]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}{stderr}");
-    let kills = stdout
-        .lines()
-        .filter(|line| line.starts_with("kill "))
-        .count();
-    assert_eq!(kills, 10, "one progress line per kill: {stdout}");
+    let args = ["--kills", "10", "--seed", SEED, "--time-limit-s", "90"];
+    let (stdout, _) = chaos_kills(&args, 10);
     assert!(
         stdout.contains("areas: chat, pay, channels, moments, shops, media"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("survived 10 kills") && stdout.contains(SEED),
         "{stdout}"
     );
     let engine = if on_postgres() {
@@ -70,30 +80,21 @@ fn ten_kills_under_load_lose_and_repeat_nothing() {
 #[test]
 fn one_of_two_processes_killed_under_load_loses_and_repeats_nothing() {
     let server = piazza_postgres::testing::server_url();
-    let output = chaos(&[
-        "--processes",
-        "2",
-        "--database-url",
-        &server,
-        "--kills",
-        "5",
-        "--acks-min",
-        "20",
-        "--acks-max",
-        "60",
-        "--seed",
-        SEED,
-        "--time-limit-s",
-        "120",
-    ]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}{stderr}");
-    let kills: Vec<&str> = stdout
-        .lines()
-        .filter(|line| line.starts_with("kill "))
-        .collect();
-    assert_eq!(kills.len(), 5, "one progress line per kill: {stdout}");
+    let (stdout, kills) = chaos_kills(
+        &[
+            &[
+                "--processes",
+                "2",
+                "--database-url",
+                &server,
+                "--kills",
+                "5",
+            ],
+            SHORT_ROUNDS,
+        ]
+        .concat(),
+        5,
+    );
     assert!(
         kills.iter().all(|line| line.contains(" of process ")),
         "each names the process it killed: {stdout}"
@@ -112,50 +113,44 @@ fn one_of_two_processes_killed_under_load_loses_and_repeats_nothing() {
     assert!(while_down > 0, "{summary}");
 }
 
-/// Cluster mode: three processes joined by three NATS servers; each
-/// round SIGKILLs one process and one NATS server, both drawn from the
-/// seed, under load, and starts them again. The same checks as ever.
+/// Rounds of 20 to 60 acknowledgements, within two minutes.
+const SHORT_ROUNDS: &[&str] = &[
+    "--acks-min",
+    "20",
+    "--acks-max",
+    "60",
+    "--seed",
+    SEED,
+    "--time-limit-s",
+    "120",
+];
+
+/// Cluster mode: three processes joined by three NATS servers, on a
+/// PostgreSQL server of the run's own; each round SIGKILLs one process
+/// and one NATS server, both drawn from the seed, and restarts
+/// PostgreSQL, under load, and starts them again. While the database is
+/// down the other processes answer 503 with `Retry-After`. The same
+/// checks as ever.
 #[test]
-fn a_node_and_a_nats_server_killed_each_round_lose_and_repeat_nothing() {
-    let server = piazza_postgres::testing::server_url();
-    let output = chaos(&[
-        "--processes",
-        "3",
-        "--nats-servers",
-        "3",
-        "--database-url",
-        &server,
-        "--kills",
-        "3",
-        "--acks-min",
-        "20",
-        "--acks-max",
-        "60",
-        "--seed",
-        SEED,
-        "--time-limit-s",
-        "120",
-    ]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}{stderr}");
+fn a_node_and_a_nats_server_killed_and_postgres_restarted_each_round_lose_and_repeat_nothing() {
+    let cluster = "--processes 3 --nats-servers 3 --restart-database --kills 3";
+    let args: Vec<&str> = cluster
+        .split(' ')
+        .chain(SHORT_ROUNDS.iter().copied())
+        .collect();
+    let (stdout, kills) = chaos_kills(&args, 3);
     assert!(
-        stdout
-            .lines()
-            .next()
-            .is_some_and(|line| line.ends_with("joined by 3 NATS servers")),
+        stdout.lines().next().is_some_and(|line| {
+            line.ends_with("joined by 3 NATS servers, PostgreSQL restarted every round")
+        }),
         "{stdout}"
     );
-    let kills: Vec<&str> = stdout
-        .lines()
-        .filter(|line| line.starts_with("kill "))
-        .collect();
-    assert_eq!(kills.len(), 3, "one progress line per kill: {stdout}");
     assert!(
-        kills.iter().all(|line| line.contains(" and NATS server ")),
-        "each names the NATS server it killed: {stdout}"
+        kills.iter().all(|line| line.contains(" and NATS server ")
+            && line.contains("(2 processes answered 503 with Retry-After)")),
+        "each names the NATS server it killed and the database's restart: {stdout}"
     );
-    assert!(stdout.contains("survived 3 kills"), "{stdout}");
+    assert!(stdout.contains("PostgreSQL restarted 3 times"), "{stdout}");
 }
 
 #[test]

@@ -7,141 +7,13 @@
 //! test.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use piazza_client::Client;
+use piazza_postgres::testing::PrivateServer;
 use reqwest::Method;
 
 use crate::helpers::{PASSWORD, start_server_process_on_database};
-
-/// A PostgreSQL server of the test's own, in a temporary folder, on a
-/// loopback port of its own, trusting local connections.
-struct PrivatePostgres {
-    bin: PathBuf,
-    data: PathBuf,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-/// The newest PostgreSQL server binaries Debian's packages installed.
-fn postgres_bin() -> PathBuf {
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL is installed (.ci/postgres.sh installs it)")
-        .filter_map(|entry| Some(entry.ok()?.path().join("bin")))
-        .filter(|bin| bin.join("pg_ctl").exists())
-        .collect();
-    versions.sort_by_key(|bin| {
-        let version = bin.parent().and_then(Path::file_name);
-        version.and_then(|v| v.to_str()?.parse::<u32>().ok())
-    });
-    versions
-        .pop()
-        .expect("a PostgreSQL server under /usr/lib/postgresql")
-}
-
-/// Runs a PostgreSQL tool as the `postgres` user when this is root (the
-/// server refuses to run as root), as this user otherwise.
-fn as_owner(program: &Path) -> Command {
-    let running_as_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| out.stdout.starts_with(b"0"));
-    if running_as_root {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(program);
-        command
-    } else {
-        Command::new(program)
-    }
-}
-
-fn run(mut command: Command, what: &str) {
-    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        output.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-impl PrivatePostgres {
-    fn start() -> PrivatePostgres {
-        let bin = postgres_bin();
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        // The postgres user must reach and own the folder.
-        run(
-            {
-                let mut chmod = Command::new("chmod");
-                chmod.arg("0777").arg(dir.path());
-                chmod
-            },
-            "chmod",
-        );
-        let mut initdb = as_owner(&bin.join("initdb"));
-        initdb
-            .arg("-D")
-            .arg(&data)
-            .args(["-A", "trust", "-U", "piazza", "--no-sync"]);
-        run(initdb, "initdb");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let server = PrivatePostgres {
-            bin,
-            data,
-            port,
-            _dir: dir,
-        };
-        server.pg_ctl_start();
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://piazza@127.0.0.1:{}/postgres", self.port)
-    }
-
-    fn pg_ctl_start(&self) {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100",
-            self.port,
-            self.data.display()
-        );
-        let mut start = as_owner(&self.bin.join("pg_ctl"));
-        start
-            .arg("-D")
-            .arg(&self.data)
-            .args(["-o", &options, "-l"])
-            .arg(self.data.join("log"))
-            .args(["-w", "start"]);
-        run(start, "pg_ctl start");
-    }
-
-    /// Stops the server (`fast`: open transactions are rolled back and
-    /// every connection is cut, as in a real restart or a failover).
-    fn stop(&self, mode: &str) {
-        let mut stop = as_owner(&self.bin.join("pg_ctl"));
-        stop.arg("-D")
-            .arg(&self.data)
-            .args(["-m", mode, "-w", "stop"]);
-        run(stop, "pg_ctl stop");
-    }
-}
-
-impl Drop for PrivatePostgres {
-    fn drop(&mut self) {
-        let mut stop = as_owner(&self.bin.join("pg_ctl"));
-        stop.arg("-D")
-            .arg(&self.data)
-            .args(["-m", "immediate", "-w", "stop"]);
-        let _ = stop.output();
-    }
-}
 
 /// What one attempt to send a message came to.
 enum Attempt {
@@ -191,7 +63,7 @@ async fn send_raw(client: &Client, path: &str, id: &str) -> Attempt {
 
 #[tokio::test]
 async fn a_postgres_restart_is_503_with_retry_after_and_nothing_acknowledged_is_lost() {
-    let postgres = PrivatePostgres::start();
+    let postgres = PrivateServer::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let node = start_server_process_on_database(dir.path(), &postgres.url(), &[]).await;
     let anonymous = Client::new(&node.base);
@@ -224,13 +96,13 @@ async fn a_postgres_restart_is_503_with_retry_after_and_nothing_acknowledged_is_
         assert!(Instant::now() < deadline, "the node never came back");
         n += 1;
         if n == 20 {
-            postgres.stop("fast");
+            postgres.stop("fast").unwrap();
             stopped_at = Some(Instant::now());
         }
         if stopped_at.is_some_and(|at| at.elapsed() > Duration::from_secs(2))
             && restarted_at.is_none()
         {
-            postgres.pg_ctl_start();
+            postgres.start_again().unwrap();
             restarted_at = Some(Instant::now());
         }
         let id = format!("m{n}");
