@@ -24,7 +24,8 @@ pub struct Conn {
     /// A writer's batch; `None` on a reader.
     pub(crate) batch: Option<Batch>,
     /// A writer's server process, to end it if its connection is lost
-    /// mid-COMMIT and it has not noticed (`writer.rs`, `settle`).
+    /// mid-COMMIT and it has not noticed (`writer.rs`, `settle`); `None`
+    /// when it could not be read.
     pub(crate) backend: Option<i32>,
 }
 
@@ -163,6 +164,25 @@ impl Conn {
     /// BEGIN, COMMIT, savepoints: the writer's own.
     pub(crate) fn raw_batch(&mut self, sql: &str) -> Result<()> {
         self.client.batch_execute(sql).map_err(error)
+    }
+
+    /// COMMITs the open transaction. A failure says whether its outcome
+    /// is unknown: the connection lost, or ended by the server (FATAL,
+    /// PANIC, SQLSTATE class 08), may come after the commit was made. A
+    /// failure the server answered as an ERROR (a serialization failure,
+    /// a deferred constraint) rolled the transaction back.
+    pub(crate) fn commit(&mut self) -> std::result::Result<(), (Error, bool)> {
+        use postgres::error::Severity;
+        self.client.batch_execute("COMMIT").map_err(|failure| {
+            let in_doubt = failure.is_closed()
+                || failure.as_db_error().is_none_or(|db| {
+                    matches!(
+                        db.parsed_severity(),
+                        Some(Severity::Fatal | Severity::Panic)
+                    ) || db.code().code().starts_with("08")
+                });
+            (error(failure), in_doubt)
+        })
     }
 
     /// `sql`, statements without parameters as one simple query (one

@@ -276,13 +276,15 @@ struct Writer {
     /// Held by the writer that commits, until it has told the sink: one
     /// account's log entries reach the sink in their order whichever
     /// writers made them (the second waited on the first's row lock, so
-    /// it also commits after it).
+    /// it also commits after it). A batch settled after a lost COMMIT
+    /// (`settle`) tells the sink late, out of that order: a socket that
+    /// sees a later position first reads the gap from the store.
     turn: Arc<Mutex<()>>,
     limits: WriterLimits,
     pin_policy: PinPolicy,
     health: Arc<crate::Health>,
     /// The open transaction's id, for asking what became of it when its
-    /// COMMIT loses the connection.
+    /// COMMIT loses the connection; set by each `attempt`'s BEGIN.
     xid: Option<i64>,
 }
 
@@ -292,11 +294,17 @@ struct Uncommitted {
     answers: Vec<Result<Done>>,
     notices: Vec<Notice>,
     failure: Error,
+    /// Whether it may have committed all the same (`Conn::commit`).
+    in_doubt: bool,
 }
 
-/// How long a writer that lost its connection in a COMMIT waits for
-/// PostgreSQL to say whether the transaction committed.
+/// How long a writer that lost its connection in a COMMIT tries to learn
+/// whether the transaction committed, reconnecting included.
 const IN_DOUBT_PATIENCE: Duration = Duration::from_secs(10);
+/// How long a transaction still in progress after its COMMIT was lost
+/// is left to finish before its old backend is ended: the COMMIT may sit
+/// unread in that backend's socket.
+const IN_PROGRESS_GRACE: Duration = Duration::from_secs(1);
 
 impl Writer {
     fn run(mut self) {
@@ -357,12 +365,13 @@ impl Writer {
         let _turn = turn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Err(failure) = self.conn.raw_batch("COMMIT") {
+        if let Err((failure, in_doubt)) = self.conn.commit() {
             return Err(Uncommitted {
                 jobs,
                 answers,
                 notices,
                 failure,
+                in_doubt,
             });
         }
         self.xid = None;
@@ -379,30 +388,28 @@ impl Writer {
         }
     }
 
-    /// After a failed COMMIT. On a live connection PostgreSQL rolled the
-    /// transaction back. On a lost one (the database restarting, a
-    /// failover, the network) it may have committed all the same: the
-    /// answer was lost, not necessarily the commit. Once connected again
-    /// the writer asks what became of the transaction and answers its
-    /// jobs as stored if it committed, so that an unavailable answer (503)
-    /// always means nothing was stored.
+    /// After a failed COMMIT. One that PostgreSQL answered with an error
+    /// rolled back. One that lost its connection (the database restarting,
+    /// a failover, the network) may have committed all the same: the
+    /// answer was lost, not necessarily the commit. Then the writer
+    /// connects again and asks what became of the transaction, within
+    /// [`IN_DOUBT_PATIENCE`], and answers its jobs as stored if it
+    /// committed; as unavailable (503) if it did not, or if it cannot tell
+    /// (said in the log: a retry with the same keys will tell).
     fn settle(&mut self, uncommitted: Uncommitted) {
-        let xid = self.xid.take();
-        let in_doubt = self.conn.is_closed();
-        let backend = self.conn.backend;
-        if in_doubt {
-            self.reconnect();
-        }
-        let committed = match xid {
-            Some(xid) if in_doubt => self.committed(xid, backend),
-            _ => Some(false),
-        };
         let Uncommitted {
             jobs,
             answers,
             notices,
             failure,
+            in_doubt,
         } = uncommitted;
+        let xid = self.xid.take();
+        let committed = match (in_doubt, xid) {
+            (false, _) => Some(false),
+            (true, None) => None,
+            (true, Some(xid)) => self.learn(xid),
+        };
         match committed {
             Some(true) => {
                 tracing::warn!(
@@ -428,20 +435,40 @@ impl Writer {
         }
     }
 
-    /// Whether transaction `xid` committed (`None`: cannot tell). One still
-    /// in progress belongs to the connection that was lost, on `backend`,
-    /// which may not have noticed yet: it is ended, and asked about again.
-    fn committed(&mut self, xid: i64, backend: Option<i32>) -> Option<bool> {
+    /// Connects again and asks whether transaction `xid` committed, both
+    /// within [`IN_DOUBT_PATIENCE`] (`None`: cannot tell). One still in
+    /// progress belongs to the connection that was lost, whose backend
+    /// may not have read the COMMIT yet: it is given [`IN_PROGRESS_GRACE`],
+    /// then ended if it is still that transaction's and idle in it.
+    ///
+    /// After a crash of PostgreSQL itself in which the COMMIT's record
+    /// never reached disk, the same xid may be handed out again, and the
+    /// status read is then another transaction's: a window accepted here
+    /// and written down in RELIABILITY.md. A fast or smart shutdown
+    /// checkpoints past every xid handed out, and leaves none.
+    fn learn(&mut self, xid: i64) -> Option<bool> {
+        let backend = self.conn.backend;
         let started = std::time::Instant::now();
-        let mut terminated = false;
+        if self.conn.is_closed() && !self.reconnect_within(IN_DOUBT_PATIENCE) {
+            return None;
+        }
+        let mut ended = false;
         while started.elapsed() < IN_DOUBT_PATIENCE {
             match self.conn.raw_value(&format!("SELECT txid_status({xid})")) {
                 Ok(Some(status)) if status == "committed" => return Some(true),
                 Ok(Some(status)) if status == "aborted" => return Some(false),
                 Ok(Some(_in_progress)) => {
-                    if let (Some(backend), false) = (backend, terminated) {
-                        let end = format!("SELECT pg_terminate_backend({backend})");
-                        terminated = self.conn.raw_value(&end).is_ok();
+                    if let (Some(backend), false) = (backend, ended)
+                        && started.elapsed() > IN_PROGRESS_GRACE
+                    {
+                        // `backend_xid` is the 32-bit xid; `xid` carries its epoch.
+                        let end = format!(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE pid = {backend} AND backend_xid::text = '{}' \
+                             AND state = 'idle in transaction'",
+                            xid & 0xffff_ffff
+                        );
+                        ended = self.conn.raw_value(&end).is_ok();
                     }
                     std::thread::sleep(Duration::from_millis(20));
                 }
@@ -474,6 +501,13 @@ impl Writer {
     /// answers 503) rather than kept waiting for the database; when the
     /// queue closes (shutdown), it stops trying.
     fn reconnect(&mut self) {
+        self.reconnect_within(Duration::MAX);
+    }
+
+    /// [`Writer::reconnect`], giving up after `patience`: whether it is
+    /// connected.
+    fn reconnect_within(&mut self, patience: Duration) -> bool {
+        let started = std::time::Instant::now();
         for attempt in 1u32.. {
             loop {
                 match self.jobs.try_recv() {
@@ -482,7 +516,7 @@ impl Writer {
                         let _ = job.reply.send(Err(unreachable));
                     }
                     Err(mpsc::error::TryRecvError::Empty) => break,
-                    Err(mpsc::error::TryRecvError::Disconnected) => return,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return false,
                 }
             }
             match Conn::connect(&self.url) {
@@ -491,17 +525,21 @@ impl Writer {
                     if attempt > 1 {
                         tracing::info!(attempt, "a writer reconnected to PostgreSQL");
                     }
-                    return;
+                    return true;
                 }
                 Err(error) => {
                     if attempt % RECONNECT_LOG_EVERY == 1 {
                         tracing::warn!(%error, attempt, "cannot reconnect a writer to PostgreSQL");
+                    }
+                    if started.elapsed() >= patience {
+                        return false;
                     }
                     let pause = (5u64 << attempt.min(5)).min(RECONNECT_PAUSE_MS_MAX);
                     std::thread::sleep(Duration::from_millis(pause) + backoff(1, self.index));
                 }
             }
         }
+        false
     }
 
     /// One try at the batch, in one transaction (`batch.rs` says how its

@@ -112,7 +112,8 @@ pub struct ChaosArgs {
     /// user) instead of using --database-url, and every round stops it
     /// (fast) at the kill point for a second under the others' load; each
     /// process still up must answer a write 503 with Retry-After
-    /// meanwhile. Needs --processes 2 or more
+    /// meanwhile. Needs --processes 2 or more; --keep-data then keeps the
+    /// data directory only (the server and its folder go with the run)
     #[arg(long, conflicts_with = "database_url")]
     pub restart_database: bool,
 }
@@ -372,26 +373,7 @@ impl Run<'_> {
             None => None,
         };
         let acked_at_kill = tally.acknowledged.load(Ordering::SeqCst);
-        let database = match &self.postgres {
-            Some(postgres) => {
-                let alive: Vec<String> = (self.servers.iter().enumerate())
-                    .filter(|(n, _)| *n != victim)
-                    .map(|(_, server)| server.base_url().to_owned())
-                    .collect();
-                let restarted = database::restart(postgres, &alive)
-                    .await
-                    .context("restarting PostgreSQL")?;
-                self.totals
-                    .database_down_ms
-                    .push(restarted.down.as_millis() as u64);
-                format!(
-                    ", PostgreSQL down {} ms ({} processes answered 503 with Retry-After)",
-                    restarted.down.as_millis(),
-                    restarted.probed
-                )
-            }
-            None => String::new(),
-        };
+        let database = self.restart_database(victim).await?;
         if self.servers.len() == 1 {
             // Nobody writes now: the checks see exactly what the kill left.
             stop_load(&tally, &mut workers).await?;
@@ -435,6 +417,29 @@ impl Run<'_> {
             thousands(verified),
         );
         Ok(())
+    }
+
+    /// With `--restart-database`: restarts PostgreSQL under the load of
+    /// every process but `victim` (killed), probing each; says how it went.
+    async fn restart_database(&mut self, victim: usize) -> anyhow::Result<String> {
+        let Some(postgres) = &self.postgres else {
+            return Ok(String::new());
+        };
+        let alive: Vec<String> = (self.servers.iter().enumerate())
+            .filter(|(n, _)| *n != victim)
+            .map(|(_, server)| server.base_url().to_owned())
+            .collect();
+        let restarted = database::restart(postgres, &alive)
+            .await
+            .context("restarting PostgreSQL")?;
+        self.totals
+            .database_down_ms
+            .push(restarted.down.as_millis() as u64);
+        Ok(format!(
+            ", PostgreSQL down {} ms ({} processes answered 503 with Retry-After)",
+            restarted.down.as_millis(),
+            restarted.probed
+        ))
     }
 
     /// Every area's workers, spread over the processes so that each serves

@@ -48,6 +48,23 @@ fn as_owner(program: &Path) -> Command {
     }
 }
 
+/// A free loopback port below the ephemeral range (32768 up, Linux's
+/// default): the server keeps it across restarts, and while it is down
+/// no one's `bind(0)` takes it meanwhile.
+fn quiet_port() -> Result<u16, String> {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos())
+        ^ std::process::id();
+    for n in 0..200u32 {
+        let port = 20_000 + (seed.wrapping_add(n.wrapping_mul(7_919)) % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err("no free port between 20000 and 32000 for PostgreSQL".into())
+}
+
 fn run(mut command: Command, what: &str) -> Result<(), String> {
     let output = command
         .output()
@@ -81,10 +98,7 @@ impl PrivateServer {
             .arg(&data)
             .args(["-A", "trust", "-U", "piazza", "--no-sync"]);
         run(initdb, "initdb")?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .map_err(|error| format!("no free port for PostgreSQL: {error}"))?
-            .port();
+        let port = quiet_port()?;
         let server = PrivateServer {
             bin,
             data,

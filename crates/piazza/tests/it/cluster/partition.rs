@@ -2,8 +2,10 @@
 //! partition does. Where the machine allows it (root, with iproute2) the
 //! node runs in a network namespace of its own, made here, and the cut
 //! blackholes its route to NATS; elsewhere it talks to NATS through a TCP
-//! proxy that stops forwarding. Either way its connections stay open and
-//! nothing is reset: packets just stop arriving.
+//! proxy that stops forwarding. Either way its open connections stay open
+//! and nothing is reset: packets just stop arriving. (In the namespace a
+//! new connection to NATS is refused at once by the node's own kernel,
+//! as with a route lost, where the proxy leaves it hanging.)
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 
@@ -42,7 +44,7 @@ impl Cut {
         match self {
             Cut::Island(island) => {
                 let nats = format!("nats://{}:{}", island.nats_address, island.nats.port);
-                let database = island.database_url.as_deref().unwrap_or(database_url);
+                let database = &island.database_url;
                 let listen = format!("{}:0", island.node_address);
                 start_server_process_in_netns_on_database(
                     &island.name,
@@ -85,20 +87,23 @@ pub(super) struct Island {
     node_address: Ipv4Addr,
     nats_address: Ipv4Addr,
     nats: Proxy,
-    _database: Option<Proxy>,
-    /// The database's URL through its forward, when it is on loopback.
-    database_url: Option<String>,
+    _database: Proxy,
+    /// The database's URL through its forward.
+    database_url: String,
     _made: Cleanup,
 }
 
 impl Island {
     async fn make(nats_port: u16, database_url: &str) -> Result<Island, String> {
-        let id = std::process::id() % 16_384;
-        let base = u32::from(Ipv4Addr::new(198, 18, 0, 0)) + id * 8;
+        let (database, rewrite) = on_loopback(database_url)
+            .ok_or("the database is not on this machine's loopback, which the forward needs")?;
+        sweep_leftovers();
+        let pid = std::process::id();
+        let base = u32::from(Ipv4Addr::new(198, 18, 0, 0)) + (pid % 16_384) * 8;
         let [database_address, nats_address, node_address] =
             [1, 2, 3].map(|n| Ipv4Addr::from(base + n));
-        let name = format!("piazza{id}");
-        let (host_side, node_side) = (format!("pzh{id}"), format!("pzn{id}"));
+        let name = format!("piazza{pid}");
+        let (host_side, node_side) = (format!("pzh{pid}"), format!("pzn{pid}"));
         ip(&["netns", "add", &name])?;
         // From here on, dropping `made` takes it all down again.
         let made = Cleanup {
@@ -136,14 +141,8 @@ impl Island {
         ip(&sysctl)?;
         let nats =
             Proxy::between(nats_address.into(), SocketAddr::from((LOOPBACK, nats_port))).await;
-        let (database, database_url) = match on_loopback(database_url) {
-            Some((target, rewrite)) => {
-                let proxy = Proxy::between(database_address.into(), target).await;
-                let url = rewrite(SocketAddr::from((database_address, proxy.port)));
-                (Some(proxy), Some(url))
-            }
-            None => (None, None),
-        };
+        let database = Proxy::between(database_address.into(), database).await;
+        let database_url = rewrite(SocketAddr::from((database_address, database.port)));
         Ok(Island {
             name,
             node_address,
@@ -175,6 +174,29 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         let _ = ip(&["link", "del", &self.host_side]);
         let _ = ip(&["netns", "del", &self.name]);
+    }
+}
+
+/// Deletes the namespaces (and this side's veth ends) of earlier runs
+/// whose process is gone: a run killed never dropped its `Island`.
+fn sweep_leftovers() {
+    let Ok(listed) = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+    else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&listed.stdout).lines() {
+        let name = line.split_whitespace().next().unwrap_or_default();
+        let Some(pid) = name.strip_prefix("piazza") else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            drop(Cleanup {
+                name: name.to_owned(),
+                host_side: format!("pzh{pid}"),
+            });
+        }
     }
 }
 
