@@ -26,11 +26,14 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+mod attempts;
+
 use crate::App;
 use crate::events;
 use crate::hub::{
     ELSEWHERE_TTL, HOLDING_EVERY, Hub, NodeAbout, RELAY_QUEUE_LEN_MAX, Relayed, membership_changed,
 };
+use crate::password_attempts::PasswordAttempts;
 
 /// The subject every node publishes to and listens on.
 pub const SUBJECT: &str = "piazza.live";
@@ -194,10 +197,12 @@ pub fn parse_urls(text: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
 
 /// Joins the bus at `urls` in the background (a node starts, and serves,
 /// while NATS is down), and starts relaying `hub`'s notices to it and the
-/// others' to `hub`. Stops with `shutdown`.
+/// others' to `hub`, and `attempts`' news both ways. Stops with
+/// `shutdown`.
 pub async fn join(
     urls: Vec<async_nats::ServerAddr>,
     hub: Arc<Hub>,
+    attempts: Arc<PasswordAttempts>,
     node: u64,
     listen: String,
     shutdown: CancellationToken,
@@ -230,6 +235,7 @@ pub async fn join(
         .subscribe(SUBJECT)
         .await
         .map_err(|error| format!("cannot subscribe to {SUBJECT}: {error}"))?;
+    attempts::relay(client.clone(), node, attempts, shutdown.clone()).await?;
     let leave = CancellationToken::new();
     let sender = tokio::spawn(send(
         client.clone(),

@@ -444,7 +444,9 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
     });
     let mut app = App::new(store, Arc::clone(&hub), &config);
     if let Some(urls) = bus_urls {
-        let bus = cluster::join(urls, hub, app.node, addr.to_string(), app.shutdown.clone())
+        let attempts = Arc::clone(&app.password_attempts);
+        let (node, shutdown) = (app.node, app.shutdown.clone());
+        let bus = cluster::join(urls, hub, attempts, node, addr.to_string(), shutdown)
             .await
             .map_err(StartError::Bus)?;
         app.bus = Some(Arc::new(bus));

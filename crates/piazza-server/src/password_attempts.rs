@@ -42,8 +42,11 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 use crate::config::Limits;
 use crate::rate_limit::address_key;
@@ -126,6 +129,29 @@ pub struct PasswordAttempts {
     policy: AttemptPolicy,
     hasher: RandomState,
     counts: Mutex<Counts>,
+    /// Where this node's news goes, in a cluster (`cluster/attempts.rs`).
+    news: OnceLock<mpsc::Sender<AttemptNews>>,
+}
+
+/// What a node tells the others of the attempts made to it, so that every
+/// count is the cluster's, whichever node each attempt lands on: a node
+/// applies another's news as if the attempt had been made to it. The
+/// username and address travel as they are (the bus is inside the
+/// deployment); each node keys them with its own hasher. News lost (the
+/// bus down, its queue full) leaves the counts per node meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum AttemptNews {
+    /// Counted as failed until settled; `slot`: it took the pace's slot.
+    Admitted {
+        username: String,
+        address: IpAddr,
+        slot: bool,
+    },
+    /// Dropped before its password was judged: not counted after all.
+    TakenBack { username: String, address: IpAddr },
+    /// The password was right.
+    Succeeded { username: String, address: IpAddr },
 }
 
 struct Counts {
@@ -157,6 +183,9 @@ struct Keys {
 pub struct Admission {
     attempts: Arc<PasswordAttempts>,
     keys: Keys,
+    /// For the news of how it was settled.
+    username: String,
+    address: IpAddr,
     at: Instant,
     /// The pace's slot this attempt took: when it had opened.
     slot: Option<Instant>,
@@ -173,6 +202,10 @@ impl Admission {
     pub fn succeeded(mut self, now: Instant) {
         self.settled = true;
         self.attempts.settle_success(self.keys, self.at, now);
+        self.attempts.tell(AttemptNews::Succeeded {
+            username: std::mem::take(&mut self.username),
+            address: self.address,
+        });
     }
 }
 
@@ -180,6 +213,10 @@ impl Drop for Admission {
     fn drop(&mut self) {
         if !self.settled {
             self.attempts.take_back(self.keys, self.at, self.slot);
+            self.attempts.tell(AttemptNews::TakenBack {
+                username: std::mem::take(&mut self.username),
+                address: self.address,
+            });
         }
     }
 }
@@ -196,6 +233,49 @@ impl PasswordAttempts {
                 known: Stamps::default(),
                 waiting: Stamps::default(),
             }),
+            news: OnceLock::new(),
+        }
+    }
+
+    /// Sends this node's news to `news` from now on (once: the bus).
+    pub fn tell_to(&self, news: mpsc::Sender<AttemptNews>) {
+        let _ = self.news.set(news);
+    }
+
+    fn tell(&self, news: AttemptNews) {
+        if let Some(sender) = self.news.get() {
+            let _ = sender.try_send(news);
+        }
+    }
+
+    /// Another node's news, counted here as if the attempt had been made
+    /// to this node at `now`.
+    pub fn apply(&self, news: AttemptNews, now: Instant) {
+        let policy = &self.policy;
+        match news {
+            AttemptNews::Admitted {
+                username,
+                address,
+                slot,
+            } => {
+                let keys = self.keys(&username, address);
+                let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+                let before = counts.usernames.live(keys.user, policy.window, now);
+                counts.pairs.charge(keys.pair, policy, now);
+                counts.addresses.charge(keys.address, policy, now);
+                counts.usernames.charge(keys.user, policy, now);
+                if let (true, Some(before)) = (slot, before)
+                    && let Some(count) = counts.usernames.map.get_mut(&keys.user)
+                {
+                    count.next_slot = now + policy.backoff(before.failures);
+                }
+            }
+            AttemptNews::TakenBack { username, address } => {
+                self.take_back(self.keys(&username, address), now, None);
+            }
+            AttemptNews::Succeeded { username, address } => {
+                self.settle_success(self.keys(&username, address), now, now);
+            }
         }
     }
 
@@ -220,9 +300,17 @@ impl PasswordAttempts {
         counts.pairs.charge(keys.pair, policy, now);
         counts.addresses.charge(keys.address, policy, now);
         counts.usernames.charge(keys.user, policy, now);
+        drop(counts);
+        self.tell(AttemptNews::Admitted {
+            username: username.to_owned(),
+            address,
+            slot: slot.is_some(),
+        });
         Ok(Admission {
             attempts: Arc::clone(self),
             keys,
+            username: username.to_owned(),
+            address,
             at: now,
             slot,
             settled: false,
@@ -520,6 +608,61 @@ mod tests {
 
     fn address(n: u32) -> IpAddr {
         IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n))
+    }
+
+    /// Two nodes, and what each tells the other.
+    type Outboxes = Vec<mpsc::Receiver<AttemptNews>>;
+
+    fn two_nodes() -> ([Arc<PasswordAttempts>; 2], Outboxes) {
+        let nodes = [0, 1].map(|_| Arc::new(PasswordAttempts::new(policy())));
+        let outboxes = (nodes.iter())
+            .map(|node| {
+                let (sender, receiver) = mpsc::channel(1_024);
+                node.tell_to(sender);
+                receiver
+            })
+            .collect();
+        (nodes, outboxes)
+    }
+
+    /// Hands each node's news to the other, as the bus would.
+    fn carry(nodes: &[Arc<PasswordAttempts>; 2], outboxes: &mut Outboxes, now: Instant) {
+        for (from, outbox) in outboxes.iter_mut().enumerate() {
+            while let Ok(news) = outbox.try_recv() {
+                nodes[1 - from].apply(news, now);
+            }
+        }
+    }
+
+    #[test]
+    fn guesses_spread_over_nodes_share_one_count() {
+        let (nodes, mut outboxes) = two_nodes();
+        let start = Instant::now();
+        for n in 0..10 {
+            guess(&nodes[n % 2], "ann", address(1), start).unwrap();
+            carry(&nodes, &mut outboxes, start);
+        }
+        for node in &nodes {
+            assert!(matches!(
+                guess(node, "ann", address(1), start),
+                Err(Refusal::UsernameAtAddress { .. })
+            ));
+        }
+        // An attempt taken back on one node is taken back on the other;
+        // a right password on one clears the pair on both.
+        let dropped = nodes[0].admit("bob", address(2), start).unwrap();
+        carry(&nodes, &mut outboxes, start);
+        drop(dropped);
+        carry(&nodes, &mut outboxes, start);
+        for _ in 0..9 {
+            guess(&nodes[1], "bob", address(2), start).unwrap();
+        }
+        carry(&nodes, &mut outboxes, start);
+        log_in(&nodes[0], "bob", address(2), start).unwrap();
+        carry(&nodes, &mut outboxes, start);
+        for _ in 0..9 {
+            guess(&nodes[1], "bob", address(2), start).unwrap();
+        }
     }
 
     #[test]

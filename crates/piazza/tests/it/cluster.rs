@@ -895,3 +895,50 @@ async fn a_node_cut_off_from_nats_but_not_the_database_keeps_its_devices_converg
     let quick = Duration::from_millis(300);
     crosses_live(&bob.client, &direct, &mut ann_socket, "healed", 3, quick).await;
 }
+
+/// Wrong passwords from one address, spread over three nodes, share one
+/// count (the news crosses the bus): the eleventh is refused on every
+/// node, where each node alone would have allowed ten.
+#[tokio::test]
+async fn wrong_passwords_spread_over_nodes_share_one_limit() {
+    let nats = NatsCluster::start(1).await;
+    let database = TestDatabase::create();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let urls = nats.urls_from(0);
+    let mut nodes = Vec::new();
+    for dir in &dirs {
+        let args = ["--nats-url", urls.as_str()];
+        nodes.push(start_server_process_on_database(dir.path(), &database.url, &args).await);
+    }
+    let clients: Vec<Client> = nodes.iter().map(|node| Client::new(&node.base)).collect();
+    clients[0]
+        .create_account("ann", PASSWORD, None)
+        .await
+        .unwrap();
+    // Every node on the bus: each has told its holdings.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cluster_status(&urls, &database.url)
+        .await
+        .1
+        .contains("nodes alive: 3")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the nodes never all joined the bus"
+        );
+    }
+    for n in 0..10 {
+        let refused = clients[n % 3].login("ann", "wrong-password", "guess").await;
+        let status = refused.err().and_then(|error| error.status());
+        assert_eq!(status, Some(401), "guess {n} is checked");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for client in &clients {
+        let refused = client
+            .login("ann", "wrong-password", "guess")
+            .await
+            .unwrap_err();
+        assert_eq!(refused.status(), Some(429), "{refused}");
+        assert_eq!(refused.code(), Some("too_many_login_attempts"));
+    }
+}
