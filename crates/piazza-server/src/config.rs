@@ -66,6 +66,10 @@ pub struct Config {
     /// readers want in the public pages; `None`, links relative to the
     /// page.
     pub public_url: Option<String>,
+    /// The proxies and load balancers in front of this server: from
+    /// them, the client's address is read from `X-Forwarded-For`
+    /// (`forwarded.rs`); from anyone else the header is ignored.
+    pub trusted_proxies: Vec<crate::forwarded::Network>,
 }
 
 impl Config {
@@ -88,6 +92,7 @@ impl Config {
             channel_fanout: true,
             channel_fanout_chunk: piazza_domain::channel::FANOUT_CHUNK,
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -52,11 +52,16 @@ pub use registry::{ConnectionLimits, Refused, Registry};
 
 use io::{Connection, TrackedIo};
 
+use crate::forwarded::Network;
+
 /// How one listener serves its connections.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub header_read_timeout: Duration,
     pub limits: ConnectionLimits,
+    /// Peers whose `X-Forwarded-For` names the client (`forwarded.rs`),
+    /// and which the per-address cap on connections spares.
+    pub trusted_proxies: Arc<[Network]>,
     /// The `listener` label of this listener's metrics.
     pub name: &'static str,
 }
@@ -87,11 +92,13 @@ where
             () = stop.cancelled() => break,
         };
         // Refused: dropped at once, which closes it.
-        let Ok(admitted) = registry.admit(remote.ip()) else {
+        let trusted = Arc::clone(&options.trusted_proxies);
+        let from_proxy = trusted.iter().any(|proxy| proxy.contains(remote.ip()));
+        let Ok(admitted) = registry.admit(remote.ip(), !from_proxy) else {
             continue;
         };
         let connection = Arc::new(Connection::new(Arc::clone(&registry), admitted.id));
-        let service = service(router.clone(), Arc::clone(&connection), remote);
+        let service = service(router.clone(), Arc::clone(&connection), remote, trusted);
         let served = http
             .serve_connection(
                 TokioIo::new(TrackedIo::new(io, connection)),
@@ -125,11 +132,12 @@ where
 
 /// The router as one connection's service: each request is marked in
 /// flight from its head until its answer is written out, and carries the
-/// client's address.
+/// client's address (behind a trusted proxy, the one it forwards for).
 fn service(
     router: Router,
     connection: Arc<Connection>,
     remote: SocketAddr,
+    trusted_proxies: Arc<[Network]>,
 ) -> impl tower::Service<
     Request<Incoming>,
     Response = Response,
@@ -141,7 +149,8 @@ fn service(
     tower::service_fn(move |request: Request<Incoming>| {
         let turn = Turn::start(Arc::clone(&connection));
         let mut request = request.map(Body::new);
-        request.extensions_mut().insert(ConnectInfo(remote));
+        let client = crate::forwarded::client_address(remote, request.headers(), &trusted_proxies);
+        request.extensions_mut().insert(ConnectInfo(client));
         let answered = router.clone().oneshot(request);
         async move {
             let response = answered.await?;

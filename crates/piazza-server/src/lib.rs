@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod fanout;
+pub mod forwarded;
 pub mod gateway;
 pub mod hub;
 pub mod markdown;
@@ -473,6 +474,7 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
         connections::ServeOptions {
             header_read_timeout,
             limits: config.limits.connection_limits(),
+            trusted_proxies: config.trusted_proxies.clone().into(),
             name: "public",
         },
     ));
@@ -504,6 +506,7 @@ fn spawn_metrics(
         connections::ServeOptions {
             header_read_timeout,
             limits: METRICS_CONNECTION_LIMITS,
+            trusted_proxies: Arc::new([]),
             name: "metrics",
         },
     ));

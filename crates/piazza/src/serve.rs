@@ -92,6 +92,10 @@ struct FileConfig {
     media_store: Option<String>,
     /// As `--public-url`.
     public_url: Option<String>,
+    /// The proxies and load balancers in front of the server (addresses
+    /// or networks, `10.0.0.0/8`), whose `X-Forwarded-For` is believed.
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -144,6 +148,12 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
              media files in the data dir)"
         );
     }
+    config.trusted_proxies = (file.trusted_proxies.iter())
+        .map(|text| {
+            text.parse()
+                .map_err(|problem| anyhow::anyhow!("`trusted_proxies`: {problem}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
     config.public_url = match args.public_url.clone().or(file.public_url) {
         Some(url) => Some(public_url(&url)?),
         None => None,

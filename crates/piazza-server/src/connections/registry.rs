@@ -120,12 +120,13 @@ impl Registry {
     }
 
     /// Registers a connection from `address`, shedding the oldest idle
-    /// connection of that address, or of the listener, if a cap is full.
-    pub fn admit(&self, address: IpAddr) -> Result<Admitted, Refused> {
+    /// connection of that address (when `per_address`: a trusted proxy's
+    /// are spared that cap), or of the listener, if a cap is full.
+    pub fn admit(&self, address: IpAddr, per_address: bool) -> Result<Admitted, Refused> {
         let address = crate::rate_limit::address_key(address);
         let mut state = self.lock();
         let open_here = state.addresses.get(&address).map_or(0, |a| a.open);
-        if open_here >= self.limits.per_address_max {
+        if per_address && open_here >= self.limits.per_address_max {
             let victim = state
                 .addresses
                 .get(&address)
@@ -325,10 +326,10 @@ mod tests {
     #[test]
     fn an_address_past_its_cap_loses_its_own_oldest_idle_connection() {
         let registry = registry(2, 100);
-        let first = registry.admit(ip(1)).unwrap();
-        let other = registry.admit(ip(2)).unwrap();
-        let second = registry.admit(ip(1)).unwrap();
-        let third = registry.admit(ip(1)).unwrap();
+        let first = registry.admit(ip(1), true).unwrap();
+        let other = registry.admit(ip(2), true).unwrap();
+        let second = registry.admit(ip(1), true).unwrap();
+        let third = registry.admit(ip(1), true).unwrap();
         assert!(first.shed.is_cancelled(), "the oldest of that address");
         assert!(!second.shed.is_cancelled() && !third.shed.is_cancelled());
         assert!(!other.shed.is_cancelled(), "another address is untouched");
@@ -339,17 +340,32 @@ mod tests {
     }
 
     #[test]
+    fn a_trusted_proxy_is_spared_the_per_address_cap_not_the_total() {
+        let registry = registry(2, 4);
+        let held: Vec<_> = (0..4)
+            .map(|_| registry.admit(ip(1), false).unwrap())
+            .collect();
+        for admitted in &held {
+            registry.request_started(admitted.id);
+        }
+        assert_eq!(registry.admit(ip(1), false).unwrap_err(), Refused::Total);
+    }
+
+    #[test]
     fn busy_and_upgraded_connections_are_never_shed() {
         let registry = registry(2, 100);
-        let busy = registry.admit(ip(1)).unwrap();
-        let socket = registry.admit(ip(1)).unwrap();
+        let busy = registry.admit(ip(1), true).unwrap();
+        let socket = registry.admit(ip(1), true).unwrap();
         registry.request_started(busy.id);
         registry.request_started(socket.id);
         registry.upgraded(socket.id);
-        assert_eq!(registry.admit(ip(1)).unwrap_err(), Refused::PerAddress);
+        assert_eq!(
+            registry.admit(ip(1), true).unwrap_err(),
+            Refused::PerAddress
+        );
         // Once its answer is out, the busy one is idle and may go.
         registry.requests_finished(busy.id, 1);
-        let newcomer = registry.admit(ip(1)).unwrap();
+        let newcomer = registry.admit(ip(1), true).unwrap();
         assert!(busy.shed.is_cancelled());
         assert!(!socket.shed.is_cancelled() && !newcomer.shed.is_cancelled());
         // A WebSocket's answer (the 101) being written changes nothing.
@@ -360,20 +376,20 @@ mod tests {
     #[test]
     fn past_the_total_cap_the_never_served_go_before_the_kept_alive() {
         let registry = registry(10, 3);
-        let kept_alive = registry.admit(ip(1)).unwrap();
+        let kept_alive = registry.admit(ip(1), true).unwrap();
         registry.request_started(kept_alive.id);
         registry.requests_finished(kept_alive.id, 1);
-        let half_sent = registry.admit(ip(2)).unwrap();
-        let later = registry.admit(ip(3)).unwrap();
-        let newcomer = registry.admit(ip(4)).unwrap();
+        let half_sent = registry.admit(ip(2), true).unwrap();
+        let later = registry.admit(ip(3), true).unwrap();
+        let newcomer = registry.admit(ip(4), true).unwrap();
         assert!(half_sent.shed.is_cancelled(), "never served, oldest");
         assert!(!kept_alive.shed.is_cancelled());
-        let fifth = registry.admit(ip(5)).unwrap();
+        let fifth = registry.admit(ip(5), true).unwrap();
         assert!(later.shed.is_cancelled());
         // With every never-served one busy, the kept-alive one goes.
         registry.request_started(newcomer.id);
         registry.request_started(fifth.id);
-        let _ = registry.admit(ip(6)).unwrap();
+        let _ = registry.admit(ip(6), true).unwrap();
         assert!(kept_alive.shed.is_cancelled(), "then the kept-alive one");
         assert!(!newcomer.shed.is_cancelled() && !fifth.shed.is_cancelled());
         assert_eq!(registry.open(), 3);
@@ -382,11 +398,11 @@ mod tests {
     #[test]
     fn released_connections_free_their_place() {
         let registry = registry(1, 1);
-        let first = registry.admit(ip(1)).unwrap();
+        let first = registry.admit(ip(1), true).unwrap();
         registry.request_started(first.id);
-        assert_eq!(registry.admit(ip(2)).unwrap_err(), Refused::Total);
+        assert_eq!(registry.admit(ip(2), true).unwrap_err(), Refused::Total);
         registry.release(first.id);
-        let second = registry.admit(ip(2)).unwrap();
+        let second = registry.admit(ip(2), true).unwrap();
         assert!(registry.is_idle(second.id));
         assert_eq!(registry.open(), 1);
     }

@@ -183,3 +183,54 @@ async fn a_logged_in_device_approves_a_qr_login_while_the_username_is_under_atta
     assert_eq!(browser.me().await.unwrap().username, "ann");
     app.shut_down().await;
 }
+
+/// One `POST /api/v1/sessions` with `X-Forwarded-For: forwarded_for`.
+async fn attempt_for(client: &Client, forwarded_for: &str, password: &str) -> RawResponse {
+    let body = serde_json::json!({
+        "username": "ann",
+        "password": password,
+        "device_name": "guess",
+    });
+    client
+        .raw_with_headers(
+            Method::POST,
+            "/api/v1/sessions",
+            Some(body.to_string().into_bytes()),
+            Some("application/json"),
+            &[("x-forwarded-for", forwarded_for)],
+        )
+        .await
+        .expect("the server answers")
+}
+
+/// Behind a load balancer every client comes from its address: with the
+/// balancer in `trusted_proxies`, the limits count the client it names in
+/// `X-Forwarded-For`; from anyone else the header changes nothing.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_counted() {
+    let app = spawn_app_with(|config| {
+        config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    app.signup("ann").await;
+    let proxy = from(&app, 1);
+    for _ in 0..10 {
+        assert_eq!(attempt_for(&proxy, "203.0.113.1", WRONG).await.status, 401);
+    }
+    refused_for(&attempt_for(&proxy, "203.0.113.1", WRONG).await);
+    // Another client behind the same proxy is someone else.
+    assert_eq!(attempt_for(&proxy, "203.0.113.2", WRONG).await.status, 401);
+    // A client claiming to be the last one is named by the proxy as what
+    // it is (the proxy appends the address it saw).
+    let appended = "203.0.113.1, 203.0.113.3";
+    assert_eq!(attempt_for(&proxy, appended, WRONG).await.status, 401);
+
+    // Not a proxy of ours: its header is ignored, its own address counts.
+    let stranger = from(&app, 2);
+    for n in 0..10 {
+        let claimed = format!("198.51.100.{n}");
+        assert_eq!(attempt_for(&stranger, &claimed, WRONG).await.status, 401);
+    }
+    refused_for(&attempt_for(&stranger, "198.51.100.99", WRONG).await);
+    app.shut_down().await;
+}
