@@ -29,10 +29,10 @@ impl FromStr for Network {
             Some((address, prefix)) => (address, Some(prefix)),
             None => (text, None),
         };
-        let address: IpAddr = address
+        let written: IpAddr = address
             .parse()
             .map_err(|_| format!("{text:?} is not an address or network (10.0.0.0/8, fd00::/8)"))?;
-        let bits = if address.is_ipv4() { 32 } else { 128 };
+        let bits = if written.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => bits,
             Some(prefix) => prefix
@@ -41,10 +41,15 @@ impl FromStr for Network {
                 .filter(|prefix| *prefix <= bits)
                 .ok_or_else(|| format!("{text:?}: the prefix must be 0 to {bits}"))?,
         };
-        Ok(Network {
-            address: address.to_canonical(),
-            prefix,
-        })
+        // `::ffff:10.0.0.5/128` is the IPv4 address `10.0.0.5/32`.
+        let address = written.to_canonical();
+        let prefix = match (written, address) {
+            (IpAddr::V6(_), IpAddr::V4(_)) => prefix.checked_sub(96).ok_or_else(|| {
+                format!("{text:?}: an IPv4-mapped network needs a prefix of 96 or more")
+            })?,
+            _ => prefix,
+        };
+        Ok(Network { address, prefix })
     }
 }
 
@@ -52,20 +57,22 @@ impl Network {
     pub fn contains(&self, address: IpAddr) -> bool {
         match (self.address, address.to_canonical()) {
             (IpAddr::V4(network), IpAddr::V4(address)) => {
-                masked(u32::from(network).into(), 32, self.prefix)
-                    == masked(u32::from(address).into(), 32, self.prefix)
+                leading(u32::from(network).into(), 32, self.prefix)
+                    == leading(u32::from(address).into(), 32, self.prefix)
             }
             (IpAddr::V6(network), IpAddr::V6(address)) => {
-                masked(network.into(), 128, self.prefix) == masked(address.into(), 128, self.prefix)
+                leading(network.into(), 128, self.prefix)
+                    == leading(address.into(), 128, self.prefix)
             }
             _ => false,
         }
     }
 }
 
-/// The first `prefix` bits of a `bits`-bit address.
-fn masked(address: u128, bits: u8, prefix: u8) -> u128 {
-    match bits - prefix {
+/// The first `prefix` bits of a `bits`-bit address (all of them past
+/// `bits`, none at 0).
+fn leading(address: u128, bits: u8, prefix: u8) -> u128 {
+    match bits.saturating_sub(prefix) {
         0 => address,
         host if host >= 128 => 0,
         host => address >> host,
@@ -73,38 +80,36 @@ fn masked(address: u128, bits: u8, prefix: u8) -> u128 {
 }
 
 /// The client behind `peer`: `peer` itself unless it is a trusted proxy
-/// that says whom it forwards for. A header that does not parse is not
-/// believed: the address stays the proxy's, whose limits then apply.
+/// that says whom it forwards for. The hops are read from the nearest
+/// back, each a proxy of ours until the first that is not: that one is
+/// the client. What lies beyond it is the client's own say and is never
+/// read; a hop before it that does not parse leaves the nearest proxy of
+/// ours as the client.
 pub fn client_address(peer: SocketAddr, headers: &HeaderMap, trusted: &[Network]) -> SocketAddr {
     let is_trusted = |address: IpAddr| trusted.iter().any(|network| network.contains(address));
-    if trusted.is_empty() || !is_trusted(peer.ip()) {
+    let mut client = peer.ip();
+    if trusted.is_empty() || !is_trusted(client) {
         return peer;
     }
-    let mut hops = Vec::new();
-    for value in headers.get_all("x-forwarded-for") {
+    'lines: for value in headers.get_all("x-forwarded-for").iter().rev() {
         let Ok(value) = value.to_str() else {
-            return peer;
+            break;
         };
         for hop in value
-            .split(',')
+            .rsplit(',')
             .map(str::trim)
             .filter(|hop| !hop.is_empty())
         {
-            match parse_hop(hop) {
-                Some(address) => hops.push(address),
-                None => return peer,
+            let Some(address) = parse_hop(hop) else {
+                break 'lines;
+            };
+            client = address;
+            if !is_trusted(address) {
+                break 'lines;
             }
         }
     }
-    // From the nearest hop back: the first one that is not a proxy of
-    // ours is the client; if every hop is, the farthest.
-    let client = hops
-        .iter()
-        .rev()
-        .find(|hop| !is_trusted(**hop))
-        .or(hops.first())
-        .copied();
-    client.map_or(peer, |address| SocketAddr::new(address, peer.port()))
+    SocketAddr::new(client, peer.port())
 }
 
 /// One `X-Forwarded-For` entry: an address, maybe with a port
@@ -150,7 +155,22 @@ mod tests {
         assert!(!one.contains("fd00::2".parse().unwrap()));
         let all: Network = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains("203.0.113.9".parse().unwrap()));
-        for bad in ["10.0.0.0/33", "fd00::/129", "ten", "10.0.0.0/x", ""] {
+        // An IPv4-mapped address is the IPv4 address, and trusts no more.
+        let mapped: Network = "::ffff:10.0.0.5".parse().unwrap();
+        assert!(mapped.contains("10.0.0.5".parse().unwrap()));
+        assert!(!mapped.contains("203.0.113.9".parse().unwrap()));
+        let mapped_lan: Network = "::ffff:10.0.0.0/104".parse().unwrap();
+        assert!(mapped_lan.contains("10.200.0.1".parse().unwrap()));
+        assert!(!mapped_lan.contains("11.0.0.1".parse().unwrap()));
+        let bad = [
+            "10.0.0.0/33",
+            "fd00::/129",
+            "ten",
+            "10.0.0.0/x",
+            "",
+            "::ffff:10.0.0.0/64",
+        ];
+        for bad in bad {
             assert!(bad.parse::<Network>().is_err(), "{bad}");
         }
     }
@@ -194,5 +214,12 @@ mod tests {
             "203.0.113.7"
         );
         assert_eq!(client("10.0.0.5:80", &["unknown"], &trusted), "10.0.0.5");
+        // Junk the client put before the address the proxy appended is
+        // never read: the client is not made the proxy.
+        let junk = ["unknown, 203.0.113.7"];
+        assert_eq!(client("10.0.0.5:80", &junk, &trusted), "203.0.113.7");
+        // Through two proxies of ours, the far one naming nobody: the far
+        // proxy is the client.
+        assert_eq!(client("10.0.0.5:80", &["10.0.0.9"], &trusted), "10.0.0.9");
     }
 }

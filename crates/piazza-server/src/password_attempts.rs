@@ -136,22 +136,40 @@ pub struct PasswordAttempts {
 /// What a node tells the others of the attempts made to it, so that every
 /// count is the cluster's, whichever node each attempt lands on: a node
 /// applies another's news as if the attempt had been made to it. The
-/// username and address travel as they are (the bus is inside the
-/// deployment); each node keys them with its own hasher. News lost (the
-/// bus down, its queue full) leaves the counts per node meanwhile.
+/// username travels as its SHA-256 (`user`), which each node keys with its
+/// own hasher, never as text: a username that fails is often a password
+/// typed in the wrong box. News lost (the bus down, its queue full) leaves
+/// the counts per node meanwhile: a lost admission loosens the limits by
+/// at most the number of nodes, a lost success leaves its failure counted
+/// on the other nodes until the window ends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum AttemptNews {
     /// Counted as failed until settled; `slot`: it took the pace's slot.
     Admitted {
-        username: String,
+        user: [u8; 32],
         address: IpAddr,
         slot: bool,
     },
-    /// Dropped before its password was judged: not counted after all.
-    TakenBack { username: String, address: IpAddr },
-    /// The password was right.
-    Succeeded { username: String, address: IpAddr },
+    /// Admitted `age_ms` ago, dropped before its password was judged: not
+    /// counted after all. (The pace's slot it took stays taken elsewhere.)
+    TakenBack {
+        user: [u8; 32],
+        address: IpAddr,
+        age_ms: u64,
+    },
+    /// Admitted `age_ms` ago, and the password was right.
+    Succeeded {
+        user: [u8; 32],
+        address: IpAddr,
+        age_ms: u64,
+    },
+}
+
+/// A username's SHA-256, as it is keyed here and told to other nodes.
+fn user_digest(username: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(username.as_bytes()).into()
 }
 
 struct Counts {
@@ -168,6 +186,8 @@ struct Counts {
 /// The keys of one attempt: the username's, the pair's, the address's.
 #[derive(Debug, Clone, Copy)]
 struct Keys {
+    /// The username's SHA-256, which other nodes key likewise.
+    digest: [u8; 32],
     user: u64,
     pair: u64,
     address: IpAddr,
@@ -184,7 +204,7 @@ pub struct Admission {
     attempts: Arc<PasswordAttempts>,
     keys: Keys,
     /// For the news of how it was settled.
-    username: String,
+    user: [u8; 32],
     address: IpAddr,
     at: Instant,
     /// The pace's slot this attempt took: when it had opened.
@@ -203,8 +223,9 @@ impl Admission {
         self.settled = true;
         self.attempts.settle_success(self.keys, self.at, now);
         self.attempts.tell(AttemptNews::Succeeded {
-            username: std::mem::take(&mut self.username),
+            user: self.user,
             address: self.address,
+            age_ms: age_ms(self.at, now),
         });
     }
 }
@@ -214,8 +235,9 @@ impl Drop for Admission {
         if !self.settled {
             self.attempts.take_back(self.keys, self.at, self.slot);
             self.attempts.tell(AttemptNews::TakenBack {
-                username: std::mem::take(&mut self.username),
+                user: self.user,
                 address: self.address,
+                age_ms: age_ms(self.at, Instant::now()),
             });
         }
     }
@@ -249,16 +271,20 @@ impl PasswordAttempts {
     }
 
     /// Another node's news, counted here as if the attempt had been made
-    /// to this node at `now`.
-    pub fn apply(&self, news: AttemptNews, now: Instant) {
+    /// to this node (`now` is when it arrived).
+    pub fn apply_remote(&self, news: AttemptNews, now: Instant) {
         let policy = &self.policy;
+        let since = |age_ms: u64| {
+            now.checked_sub(Duration::from_millis(age_ms))
+                .unwrap_or(now)
+        };
         match news {
             AttemptNews::Admitted {
-                username,
+                user,
                 address,
                 slot,
             } => {
-                let keys = self.keys(&username, address);
+                let keys = self.keys_of(user, address);
                 let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
                 let before = counts.usernames.live(keys.user, policy.window, now);
                 counts.pairs.charge(keys.pair, policy, now);
@@ -270,12 +296,16 @@ impl PasswordAttempts {
                     count.next_slot = now + policy.backoff(before.failures);
                 }
             }
-            AttemptNews::TakenBack { username, address } => {
-                self.take_back(self.keys(&username, address), now, None);
-            }
-            AttemptNews::Succeeded { username, address } => {
-                self.settle_success(self.keys(&username, address), now, now);
-            }
+            AttemptNews::TakenBack {
+                user,
+                address,
+                age_ms,
+            } => self.take_back(self.keys_of(user, address), since(age_ms), None),
+            AttemptNews::Succeeded {
+                user,
+                address,
+                age_ms,
+            } => self.settle_success(self.keys_of(user, address), since(age_ms), now),
         }
     }
 
@@ -302,14 +332,14 @@ impl PasswordAttempts {
         counts.usernames.charge(keys.user, policy, now);
         drop(counts);
         self.tell(AttemptNews::Admitted {
-            username: username.to_owned(),
+            user: keys.digest,
             address,
             slot: slot.is_some(),
         });
         Ok(Admission {
             attempts: Arc::clone(self),
             keys,
-            username: username.to_owned(),
+            user: keys.digest,
             address,
             at: now,
             slot,
@@ -353,13 +383,24 @@ impl PasswordAttempts {
 
     /// The keys of `username` at `address`.
     fn keys(&self, username: &str, address: IpAddr) -> Keys {
+        self.keys_of(user_digest(username), address)
+    }
+
+    /// The keys of the username whose SHA-256 is `user`, at `address`.
+    fn keys_of(&self, user: [u8; 32], address: IpAddr) -> Keys {
         let address = network_key(address);
         Keys {
-            user: self.hasher.hash_one(username),
-            pair: self.hasher.hash_one((username, address)),
+            digest: user,
+            user: self.hasher.hash_one(user),
+            pair: self.hasher.hash_one((user, address)),
             address,
         }
     }
+}
+
+/// Milliseconds from `at` to `now`, for news.
+fn age_ms(at: Instant, now: Instant) -> u64 {
+    now.saturating_duration_since(at).as_millis() as u64
 }
 
 /// The network whose failures are counted as one address: an IPv4
@@ -629,7 +670,7 @@ mod tests {
     fn carry(nodes: &[Arc<PasswordAttempts>; 2], outboxes: &mut Outboxes, now: Instant) {
         for (from, outbox) in outboxes.iter_mut().enumerate() {
             while let Ok(news) = outbox.try_recv() {
-                nodes[1 - from].apply(news, now);
+                nodes[1 - from].apply_remote(news, now);
             }
         }
     }
@@ -648,20 +689,25 @@ mod tests {
                 Err(Refusal::UsernameAtAddress { .. })
             ));
         }
-        // An attempt taken back on one node is taken back on the other;
-        // a right password on one clears the pair on both.
+        // An attempt taken back on one node is taken back on the other
+        // (else node 1's tenth guess would be its eleventh).
         let dropped = nodes[0].admit("bob", address(2), start).unwrap();
         carry(&nodes, &mut outboxes, start);
         drop(dropped);
         carry(&nodes, &mut outboxes, start);
-        for _ in 0..9 {
+        for _ in 0..10 {
             guess(&nodes[1], "bob", address(2), start).unwrap();
         }
         carry(&nodes, &mut outboxes, start);
-        log_in(&nodes[0], "bob", address(2), start).unwrap();
-        carry(&nodes, &mut outboxes, start);
-        for _ in 0..9 {
-            guess(&nodes[1], "bob", address(2), start).unwrap();
+        assert!(guess(&nodes[0], "bob", address(2), start).is_err());
+        assert!(log_in(&nodes[0], "bob", address(2), start).is_err());
+        // The owner, elsewhere, logs in on one node: known there, and,
+        // by the news, on the other.
+        let later = start + Duration::from_secs(1);
+        log_in(&nodes[0], "bob", address(3), later).unwrap();
+        carry(&nodes, &mut outboxes, later);
+        for _ in 0..10 {
+            guess(&nodes[1], "bob", address(3), later).unwrap();
         }
     }
 
@@ -851,7 +897,7 @@ mod tests {
         for _ in 0..10 {
             guess(&attempts, "ann", address(1), now).unwrap();
         }
-        let ann = attempts.hasher.hash_one("ann");
+        let ann = attempts.keys("ann", address(1)).user;
         let counts = attempts.counts.lock().unwrap();
         assert_eq!(counts.usernames.map[&ann].failures, 19);
         assert_eq!(counts.addresses.map[&address(1)].failures, 19);
@@ -868,7 +914,7 @@ mod tests {
         }
         log_in(&attempts, "ann", address(1), now).unwrap();
         {
-            let ann = attempts.hasher.hash_one("ann");
+            let ann = attempts.keys("ann", address(1)).user;
             let counts = attempts.counts.lock().unwrap();
             assert_eq!(counts.usernames.map[&ann].failures, 0);
             assert_eq!(counts.addresses.map[&address(1)].failures, 0);
@@ -906,7 +952,7 @@ mod tests {
             let now = start + Duration::from_millis(u64::from(n));
             guess(&attempts, &format!("user{n}"), address(n), now).unwrap();
         }
-        let newest = attempts.hasher.hash_one("user9999");
+        let newest = attempts.keys("user9999", address(1)).user;
         let counts = attempts.counts.lock().unwrap();
         assert!(counts.pairs.map.len() <= 100);
         assert!(counts.addresses.map.len() <= 100);

@@ -3,8 +3,7 @@
 //! ([`AttemptNews`]), so that the limits of `password_attempts.rs` are
 //! the cluster's whichever node each attempt lands on. At most once, like
 //! the rest of the bus: news lost (NATS down, a queue full) leaves the
-//! counts per node meanwhile, which loosens the limits by at most the
-//! number of nodes, and never locks anyone out.
+//! counts per node meanwhile (`AttemptNews` says what that does).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -93,7 +92,7 @@ async fn apply(
         let batch: Batch = match serde_json::from_slice(&message.payload) {
             Ok(batch) => batch,
             Err(error) => {
-                tracing::warn!(%error, "a message on {SUBJECT} is not news; ignored");
+                tracing::debug!(%error, "a message on {SUBJECT} is not news; ignored");
                 continue;
             }
         };
@@ -102,7 +101,7 @@ async fn apply(
         }
         let now = Instant::now();
         for news in batch.news {
-            attempts.apply(news, now);
+            attempts.apply_remote(news, now);
         }
     }
 }
