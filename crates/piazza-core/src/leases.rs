@@ -41,6 +41,11 @@ pub trait Writes {
     /// The lease `name`, locked for the rest of the transaction.
     fn lease_for_update(&mut self, name: LeaseName) -> Result<Lease>;
     fn set_lease(&mut self, name: LeaseName, lease: &Lease) -> Result<()>;
+    /// The time by the store's clock: the one clock every node sharing
+    /// the store reads alike (the database server's), so that deadlines
+    /// one node writes and another compares do not depend on how far
+    /// apart the nodes' own clocks are.
+    fn store_clock(&mut self) -> Result<Timestamp>;
 }
 
 /// Takes or renews `name` for `holder` until `now + ttl`, unless another
@@ -86,7 +91,7 @@ impl Core {
     /// [`release`], in a job of its own.
     pub async fn release_lease(&self, name: LeaseName, holder: String) -> StoreResult<()> {
         self.write(move |tx| {
-            let now = tx.now();
+            let now = tx.store_clock()?;
             release(tx, name, &holder, now)
         })
         .await
@@ -100,7 +105,7 @@ impl Core {
         ttl: Duration,
     ) -> StoreResult<bool> {
         self.write(move |tx| {
-            let now = tx.now();
+            let now = tx.store_clock()?;
             take(tx, name, &holder, now, ttl)
         })
         .await

@@ -19,6 +19,14 @@ impl Writes for PgTx<'_> {
         })
     }
 
+    fn store_clock(&mut self) -> Result<Timestamp> {
+        let row = self.conn().query_one(
+            "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+            &[],
+        )?;
+        Ok(Timestamp::from_unix_ms(row.get(0)))
+    }
+
     fn set_lease(&mut self, name: LeaseName, lease: &Lease) -> Result<()> {
         self.conn().execute(
             "UPDATE leases SET holder = $2, until_ms = $3 WHERE name = $1",

@@ -22,6 +22,11 @@ impl Writes for WriteCtx<'_> {
             .sql()
     }
 
+    /// SQLite's store is one machine's: its clock is this one.
+    fn store_clock(&mut self) -> Result<Timestamp> {
+        Ok(Timestamp::now())
+    }
+
     fn set_lease(&mut self, name: LeaseName, lease: &Lease) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE leases SET holder = ?2, until_ms = ?3 WHERE name = ?1")

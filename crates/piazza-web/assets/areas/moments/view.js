@@ -61,21 +61,49 @@ export function feedView(ctx) {
   post.addEventListener('click', () => import('./compose.js').then((m) => m.composeDialog(session, reload)));
   const onChange = (e) => {
     if (!page.isConnected) return session.removeEventListener('moment-changed', onChange);
-    const shown = list.querySelector(`[data-moment-id="${CSS.escape(String(e.detail))}"]`);
-    if (shown) refreshItem(session, shown, String(e.detail), reload);
+    refreshItem(session, list, String(e.detail), reload);
   };
   session.addEventListener('moment-changed', onChange);
   reload();
   return page;
 }
 
-/** Shows one post again as the server has it now (or drops it). */
-async function refreshItem(session, item, momentId, reload) {
+/**
+ * Posts being fetched again, each with whether it changed once more
+ * meanwhile. One fetch at a time per post, and one more after it if it
+ * changed during it: fetches racing each other could otherwise leave an
+ * older answer shown, or replace an element another had replaced.
+ * @type {Map<string, boolean>}
+ */
+const refreshing = new Map();
+
+/**
+ * Shows one post of `list` again as the server has it now (or drops it).
+ * @param {any} session
+ * @param {Element | null} list
+ * @param {string} momentId
+ * @param {() => void} reload
+ */
+async function refreshItem(session, list, momentId, reload) {
+  if (!list) return;
+  if (refreshing.has(momentId)) {
+    refreshing.set(momentId, true);
+    return;
+  }
+  const shown = () => list.querySelector(`[data-moment-id="${CSS.escape(momentId)}"]`);
   try {
-    const moment = await session.api.moment(momentId);
-    item.replaceWith(momentItem(session, moment, reload));
-  } catch {
-    item.remove();
+    do {
+      refreshing.set(momentId, false);
+      if (!shown()) return;
+      try {
+        const moment = await session.api.moment(momentId);
+        shown()?.replaceWith(momentItem(session, moment, reload));
+      } catch {
+        shown()?.remove();
+      }
+    } while (refreshing.get(momentId));
+  } finally {
+    refreshing.delete(momentId);
   }
 }
 
@@ -91,7 +119,7 @@ function nameOf(who) {
 function momentItem(session, moment, reload) {
   const mine = moment.author.account_id === session.account.account_id;
   const item = h('li', { class: 'moment', 'data-testid': 'moment', 'data-moment-id': moment.moment_id });
-  const again = () => refreshItem(session, item, moment.moment_id, reload);
+  const again = () => refreshItem(session, item.parentElement, moment.moment_id, reload);
   const act = async (action) => {
     try {
       await action();
