@@ -21,12 +21,13 @@ export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
 export function parseArgs(argv) {
-  const args = { baseUrl: 'http://127.0.0.1:8080', out: join(repo, 'target/web-tests'), only: null };
+  const args = { baseUrl: 'http://127.0.0.1:8080', out: join(repo, 'target/web-tests'), only: null, killUrl: null };
   for (let i = 0; i < argv.length; i += 1) {
     const value = argv[i + 1];
     if (argv[i] === '--base-url') args.baseUrl = value.replace(/\/$/, '');
     else if (argv[i] === '--out') args.out = resolve(value);
     else if (argv[i] === '--only') args.only = value;
+    else if (argv[i] === '--kill-url') args.killUrl = value;
     else throw new Error(`unknown argument ${argv[i]}`);
     i += 1;
   }
@@ -227,6 +228,11 @@ export async function showQr(page, text) {
 // --------------------------------------------------------------- scenarios
 
 export const scenarios = [];
-export function scenario(name, body) {
-  scenarios.push({ name, body });
+/**
+ * A scenario. `options.cluster`: it needs a cluster behind a load
+ * balancer of the test's (crates/piazza/tests/web.rs), so it runs only
+ * when `--only` names it.
+ */
+export function scenario(name, body, options = {}) {
+  scenarios.push({ name, body, cluster: Boolean(options.cluster) });
 }

@@ -98,8 +98,13 @@ fn javascript_type_checks_and_lints() {
     );
 }
 
+/// One browser run at a time: two at once on two cores make the
+/// scenarios' timeouts a race.
+static ONE_BROWSER_RUN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_scenarios_pass() {
+    let _one_browser_run = ONE_BROWSER_RUN.lock().await;
     let repo = repository();
     let tests = repo.join("web-tests");
     ensure_tools(&repo);
@@ -143,5 +148,147 @@ async fn browser_scenarios_pass() {
     assert!(
         run.status.success(),
         "browser scenarios failed (see above; screenshots and traces in target/web-tests/)"
+    );
+}
+
+/// A `piazza serve` node of the failover test, on the shared database
+/// and NATS.
+fn start_node(dir: &Path, database_url: &str, nats_url: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let config = dir.join("piazza.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = {database_url:?}\nnats_url = {nats_url:?}\n\
+             [password_hashing]\nmemory_kib = 1024\niterations = 1\n"
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_piazza"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the piazza binary starts");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    (child, base.trim_start_matches("http://").to_owned())
+}
+
+/// Kills `child` and reaps it.
+fn stop(child: &mut std::process::Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The web client behind a load balancer of two nodes (on PostgreSQL and
+/// NATS, as the many-nodes tests run them): the node it talks to is
+/// killed, and the page goes on through the other
+/// (`web-tests/scenarios/cluster.mjs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_fails_over_to_another_node() {
+    let _one_browser_run = ONE_BROWSER_RUN.lock().await;
+    let repo = repository();
+    ensure_tools(&repo);
+    let nats_port = free_port();
+    let nats_binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        .into_iter()
+        .find(|path| Path::new(path).exists())
+        .unwrap_or("nats-server");
+    let mut nats = Command::new(nats_binary)
+        .args(["-a", "127.0.0.1", "-p", &nats_port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nats-server runs (.ci/nats.sh installs it)");
+    let nats_url = format!("nats://127.0.0.1:{nats_port}");
+    let database = piazza_postgres::testing::TestDatabase::create();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let (first, first_at) = start_node(dirs[0].path(), &database.url, &nats_url);
+    let (mut second, second_at) = start_node(dirs[1].path(), &database.url, &nats_url);
+    let first = std::sync::Arc::new(Mutex::new(Some(first)));
+
+    // The balancer: each new connection to the first node alive.
+    let balancer = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", balancer.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = balancer.accept().await {
+            let nodes = [first_at.clone(), second_at.clone()];
+            tokio::spawn(async move {
+                for node in nodes {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&node).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    // What the scenario calls to kill the first node (SIGKILL).
+    let killer = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let kill_url = format!("http://{}/", killer.local_addr().unwrap());
+    let victim = std::sync::Arc::clone(&first);
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut asked, _)) = killer.accept().await {
+            let mut request = [0u8; 1024];
+            let _ = asked.read(&mut request).await;
+            if let Some(mut node) = victim.lock().unwrap().take() {
+                stop(&mut node);
+            }
+            let _ = asked
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await;
+        }
+    });
+
+    let out = repo.join("target/web-tests");
+    let tests = repo.join("web-tests");
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(tests.join("run.mjs"))
+            .args([
+                "--base-url",
+                &base_url,
+                "--kill-url",
+                &kill_url,
+                "--only",
+                "failover",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .current_dir(&tests)
+            .output()
+    })
+    .await
+    .expect("the node task finishes")
+    .expect("node runs web-tests/run.mjs");
+    print_output("node web-tests/run.mjs --only failover", &run);
+    let spared = first.lock().unwrap().take();
+    stop(&mut second);
+    stop(&mut nats);
+    if let Some(mut node) = spared {
+        stop(&mut node);
+        panic!("the scenario never had the first node killed");
+    }
+    assert!(
+        run.status.success(),
+        "the failover scenario failed (see above; screenshots and traces in target/web-tests/)"
     );
 }
