@@ -431,6 +431,18 @@ fn item_bytes(item: &Item) -> usize {
     }
 }
 
+/// The subscription's next message, or `None` once it ends or `shutdown`
+/// is cancelled.
+pub(crate) async fn next_until(
+    subscriber: &mut async_nats::Subscriber,
+    shutdown: &CancellationToken,
+) -> Option<async_nats::Message> {
+    tokio::select! {
+        message = subscriber.next() => message,
+        () = shutdown.cancelled() => None,
+    }
+}
+
 /// Hands the other nodes' batches to `hub`, until shutdown.
 async fn receive(
     mut subscriber: async_nats::Subscriber,
@@ -439,14 +451,7 @@ async fn receive(
     shutdown: CancellationToken,
 ) {
     let mut last: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
-    loop {
-        let message = tokio::select! {
-            message = subscriber.next() => match message {
-                Some(message) => message,
-                None => return,
-            },
-            () = shutdown.cancelled() => return,
-        };
+    while let Some(message) = next_until(&mut subscriber, &shutdown).await {
         let batch: Batch = match serde_json::from_slice(&message.payload) {
             Ok(batch) => batch,
             Err(error) => {

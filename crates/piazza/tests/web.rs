@@ -98,6 +98,24 @@ fn javascript_type_checks_and_lints() {
     );
 }
 
+/// `node web-tests/run.mjs` with `args`, saving under `target/web-tests`.
+async fn run_scenarios(repo: &Path, args: Vec<String>) -> Output {
+    let tests = repo.join("web-tests");
+    let out = repo.join("target/web-tests");
+    tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(tests.join("run.mjs"))
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .current_dir(&tests)
+            .output()
+    })
+    .await
+    .expect("the node task finishes")
+    .expect("node runs web-tests/run.mjs")
+}
+
 /// One browser run at a time: two at once on two cores make the
 /// scenarios' timeouts a race.
 static ONE_BROWSER_RUN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -106,7 +124,6 @@ static ONE_BROWSER_RUN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new((
 async fn browser_scenarios_pass() {
     let _one_browser_run = ONE_BROWSER_RUN.lock().await;
     let repo = repository();
-    let tests = repo.join("web-tests");
     ensure_tools(&repo);
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -126,23 +143,7 @@ async fn browser_scenarios_pass() {
     let running = piazza::engines::spawn(config).await.expect("server starts");
     let base_url = format!("http://{}", running.addr);
 
-    let out = repo.join("target/web-tests");
-    let run = {
-        let tests = tests.clone();
-        tokio::task::spawn_blocking(move || {
-            Command::new("node")
-                .arg(tests.join("run.mjs"))
-                .arg("--base-url")
-                .arg(&base_url)
-                .arg("--out")
-                .arg(&out)
-                .current_dir(&tests)
-                .output()
-        })
-        .await
-        .expect("the node task finishes")
-        .expect("node runs web-tests/run.mjs")
-    };
+    let run = run_scenarios(&repo, vec!["--base-url".into(), base_url]).await;
     print_output("node web-tests/run.mjs", &run);
     running.shut_down().await;
     assert!(
@@ -258,27 +259,15 @@ async fn browser_fails_over_to_another_node() {
         }
     });
 
-    let out = repo.join("target/web-tests");
-    let tests = repo.join("web-tests");
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(tests.join("run.mjs"))
-            .args([
-                "--base-url",
-                &base_url,
-                "--kill-url",
-                &kill_url,
-                "--only",
-                "failover",
-            ])
-            .arg("--out")
-            .arg(&out)
-            .current_dir(&tests)
-            .output()
-    })
-    .await
-    .expect("the node task finishes")
-    .expect("node runs web-tests/run.mjs");
+    let args = [
+        "--base-url",
+        &base_url,
+        "--kill-url",
+        &kill_url,
+        "--only",
+        "failover",
+    ];
+    let run = run_scenarios(&repo, args.map(String::from).to_vec()).await;
     print_output("node web-tests/run.mjs --only failover", &run);
     let spared = first.lock().unwrap().take();
     stop(&mut second);

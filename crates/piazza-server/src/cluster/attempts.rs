@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -81,14 +80,7 @@ async fn apply(
     attempts: Arc<PasswordAttempts>,
     shutdown: CancellationToken,
 ) {
-    loop {
-        let message = tokio::select! {
-            message = subscriber.next() => match message {
-                Some(message) => message,
-                None => return,
-            },
-            () = shutdown.cancelled() => return,
-        };
+    while let Some(message) = super::next_until(&mut subscriber, &shutdown).await {
         let batch: Batch = match serde_json::from_slice(&message.payload) {
             Ok(batch) => batch,
             Err(error) => {
