@@ -18,6 +18,7 @@ pub mod media;
 pub mod money;
 pub mod order;
 pub mod red_packet;
+pub mod search;
 pub mod shop;
 pub mod store;
 pub mod time;
