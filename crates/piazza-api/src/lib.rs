@@ -14,6 +14,7 @@ pub mod channels;
 pub mod events;
 pub mod groups;
 pub mod moments;
+pub mod search;
 pub mod shops;
 
 pub use channels::{

@@ -24,6 +24,7 @@ mod media;
 mod moments;
 mod pay;
 mod profiles;
+mod search;
 mod shops;
 mod socket;
 
@@ -49,6 +50,7 @@ pub use error::{ClientError, UNEXPECTED_BODY};
 pub use groups::JoinDecision;
 pub use media::MediaBytes;
 pub use pay::{IdempotencyKey, QrImageFormat, STATEMENT_PAGES_MAX, SplitMode};
+pub use search::Search;
 pub use shops::OrderFilter;
 pub use socket::{Incoming, Socket, SocketReceiver, SocketSender};
 

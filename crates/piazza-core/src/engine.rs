@@ -15,7 +15,7 @@ use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
 use crate::{
     accounts, blocks, channels, chat, contact_codes, contacts, groups, leases, login_requests,
-    media, moments, pay, presence, profiles, shops,
+    media, moments, pay, presence, profiles, search, shops,
 };
 
 /// What a job answers, typed again by [`crate::Core`].
@@ -128,6 +128,7 @@ pub trait Tx:
     + pay::Writes
     + presence::Writes
     + profiles::Writes
+    + search::Writes
     + shops::Writes
 {
     /// The clock of the transaction (one per batch).
@@ -185,6 +186,7 @@ pub trait Read:
     + pay::Reads
     + presence::Reads
     + profiles::Reads
+    + search::Reads
     + shops::Reads
 {
 }
@@ -203,6 +205,7 @@ impl<T> Read for T where
         + pay::Reads
         + presence::Reads
         + profiles::Reads
+        + search::Reads
         + shops::Reads
         + ?Sized
 {

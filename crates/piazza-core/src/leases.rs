@@ -19,12 +19,15 @@ use crate::engine::{Result, Tx};
 pub enum LeaseName {
     /// Expiries, auto-confirms and purges (`piazza-server`'s sweeper).
     Sweeper,
+    /// Search's indexer (`piazza-server`'s `search_indexer`).
+    SearchIndexer,
 }
 
 impl LeaseName {
     pub fn as_str(self) -> &'static str {
         match self {
             LeaseName::Sweeper => "sweeper",
+            LeaseName::SearchIndexer => "search_indexer",
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod moments;
 pub mod pay;
 pub mod presence;
 pub mod profiles;
+pub mod search;
 pub mod shops;
 
 use std::path::Path;

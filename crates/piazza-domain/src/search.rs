@@ -325,7 +325,10 @@ pub fn snippet(text: &str, hits: &[Range<usize>]) -> Vec<SnippetPart> {
         let lead = first_char.saturating_sub(SNIPPET_LEAD_CHARS);
         let start = lead.min(starts.len() - SNIPPET_CHARS);
         let end = start + SNIPPET_CHARS;
-        (starts[start], starts.get(end).copied().unwrap_or(text.len()))
+        (
+            starts[start],
+            starts.get(end).copied().unwrap_or(text.len()),
+        )
     };
     let mut parts = Vec::new();
     let mut push = |part: &str, hit: bool| {

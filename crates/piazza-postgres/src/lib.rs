@@ -33,6 +33,7 @@ mod presence;
 mod profiles;
 mod readers;
 mod red_packets;
+mod search;
 mod shops;
 pub mod testing;
 mod transfers;

@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_18.sql"),
     include_str!("schema_19.sql"),
     include_str!("schema_20.sql"),
+    include_str!("schema_21.sql"),
 ];
 
 /// Why the database cannot be used.

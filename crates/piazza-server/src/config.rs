@@ -61,6 +61,10 @@ pub struct Config {
     /// Followers one fan-out job tells (`channel::FANOUT_CHUNK`; a test
     /// makes it small to cross many chunks with few followers).
     pub channel_fanout_chunk: usize,
+    /// Runs search's indexer (`search_indexer.rs`) on this node, when it
+    /// holds the indexer's lease. Off, messages sent meanwhile are found
+    /// only once a node with it on has caught up (a benchmark's baseline).
+    pub search_indexing: bool,
     /// Where the world reaches this server (`https://piazza.example`, no
     /// trailing slash), for the absolute links that Open Graph and feed
     /// readers want in the public pages; `None`, links relative to the
@@ -91,6 +95,7 @@ impl Config {
             collect_without_pin_max_minor: 50_000,
             channel_fanout: true,
             channel_fanout_chunk: piazza_domain::channel::FANOUT_CHUNK,
+            search_indexing: true,
             public_url: None,
             trusted_proxies: Vec::new(),
         }

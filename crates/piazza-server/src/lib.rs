@@ -22,6 +22,7 @@ pub mod presence;
 mod qr_image;
 pub mod rate_limit;
 pub mod routes;
+pub mod search_indexer;
 pub mod session_cache;
 pub mod socket;
 pub mod sweeper;
@@ -178,6 +179,7 @@ pub fn api_routes() -> OpenApiRouter<App> {
         .merge(routes::orders::routes())
         .merge(login_requests::routes())
         .merge(media::routes())
+        .merge(routes::search::routes())
         .merge(sync::routes())
         .merge(socket::routes())
         .routes(routes!(healthz))
@@ -320,6 +322,7 @@ pub struct Running {
     sweeper: tokio::task::JoinHandle<()>,
     /// Tells channels' followers of new articles; stopped with the server.
     fanout: tokio::task::JoinHandle<()>,
+    indexer: tokio::task::JoinHandle<()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -466,6 +469,10 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
         true => tokio::spawn(fanout::run(app.clone(), config.channel_fanout_chunk.max(1))),
         false => tokio::spawn(async {}),
     };
+    let indexer = match config.search_indexing {
+        true => tokio::spawn(search_indexer::run(app.clone())),
+        false => tokio::spawn(async {}),
+    };
     let stop = app.shutdown.clone();
     let served = tokio::spawn(connections::serve(
         listener,
@@ -486,6 +493,7 @@ pub async fn spawn(mut config: Config, open_engine: OpenEngine) -> Result<Runnin
         metrics,
         sweeper,
         fanout,
+        indexer,
     })
 }
 
@@ -534,6 +542,7 @@ impl Running {
         // Cancelled above, it ends after its current store job.
         let _ = tokio::time::timeout(Duration::from_secs(10), self.sweeper).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.fanout).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.indexer).await;
         match tokio::time::timeout(Duration::from_secs(30), self.served).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(error))) => tracing::warn!(%error, "the listener stopped with an error"),
@@ -554,6 +563,7 @@ impl Running {
     pub fn abort(self) {
         self.sweeper.abort();
         self.fanout.abort();
+        self.indexer.abort();
         self.served.abort();
         if let Some((_, metrics)) = self.metrics {
             metrics.abort();

@@ -32,6 +32,7 @@ mod profiles;
 mod readers;
 mod reads;
 mod red_packets;
+mod search;
 mod shops;
 mod tails;
 mod transfers;
@@ -94,6 +95,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_30_order_conversations.sql"),
     include_str!("schema_31_order_item_names.sql"),
     include_str!("schema_32_leases.sql"),
+    include_str!("schema_33_search.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -157,6 +157,10 @@ impl BenchCommand {
                 sandbox_payments: true,
                 ..SpawnOptions::default()
             },
+            BenchCommand::Messaging(args) => SpawnOptions {
+                no_search_index: args.no_search_index,
+                ..SpawnOptions::default()
+            },
             _ => SpawnOptions::default(),
         }
     }

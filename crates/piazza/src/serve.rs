@@ -111,6 +111,10 @@ struct FileConfig {
     /// The largest payment-code collection completed without the buyer's
     /// confirmation, in minor units (default 50000).
     collect_without_pin_max_minor: Option<i64>,
+    /// Whether this node indexes messages for search (default true). A
+    /// node with it off still answers searches, from what the others
+    /// indexed.
+    search_index: Option<bool>,
 }
 
 pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
@@ -154,6 +158,7 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
                 .map_err(|problem| anyhow::anyhow!("`trusted_proxies`: {problem}"))
         })
         .collect::<anyhow::Result<_>>()?;
+    config.search_indexing = file.search_index.unwrap_or(true);
     config.public_url = match args.public_url.clone().or(file.public_url) {
         Some(url) => Some(public_url(&url)?),
         None => None,

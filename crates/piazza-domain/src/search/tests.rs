@@ -15,13 +15,19 @@ fn hit_texts(query: &str, text: &str) -> Option<Vec<String>> {
 
 #[test]
 fn words_are_folded_by_case_accent_and_width() {
-    assert_eq!(terms("Perché NO? ＡＢＣ l'Amore"), ["abc", "amore", "l", "no", "perche"]);
+    assert_eq!(
+        terms("Perché NO? ＡＢＣ l'Amore"),
+        ["abc", "amore", "l", "no", "perche"]
+    );
     assert_eq!(fold("ÉCOLE ﬁne"), "ecole fine");
 }
 
 #[test]
 fn a_cjk_run_gives_its_characters_and_their_pairs() {
-    assert_eq!(terms("北京欢迎"), ["京", "京欢", "北", "北京", "欢", "欢迎", "迎"]);
+    assert_eq!(
+        terms("北京欢迎"),
+        ["京", "京欢", "北", "北京", "欢", "欢迎", "迎"]
+    );
     // Latin inside a run splits it; each side is a run of its own.
     assert_eq!(terms("买iPhone手机"), ["iphone", "买", "手", "手机", "机"]);
 }
@@ -39,9 +45,18 @@ fn a_two_character_word_inside_a_longer_run_is_found() {
 
 #[test]
 fn japanese_and_korean_are_found_inside_runs() {
-    assert_eq!(hit_texts("東京", "明日は東京駅で会いましょう"), Some(vec!["東京".to_owned()]));
-    assert_eq!(hit_texts("カメラ", "新しいカメラを買った"), Some(vec!["カメラ".to_owned()]));
-    assert_eq!(hit_texts("서울", "서울에서 만나요"), Some(vec!["서울".to_owned()]));
+    assert_eq!(
+        hit_texts("東京", "明日は東京駅で会いましょう"),
+        Some(vec!["東京".to_owned()])
+    );
+    assert_eq!(
+        hit_texts("カメラ", "新しいカメラを買った"),
+        Some(vec!["カメラ".to_owned()])
+    );
+    assert_eq!(
+        hit_texts("서울", "서울에서 만나요"),
+        Some(vec!["서울".to_owned()])
+    );
     assert_eq!(hit_texts("부산", "서울에서 만나요"), None);
 }
 
@@ -70,14 +85,23 @@ fn queries_are_parsed_into_parts_or_refused() {
     assert_eq!(
         query.parts(),
         [
-            Part::Word { term: "ciao".into(), prefix: false },
+            Part::Word {
+                term: "ciao".into(),
+                prefix: false
+            },
             Part::Cjk("北京".into()),
-            Part::Word { term: "ami".into(), prefix: true },
+            Part::Word {
+                term: "ami".into(),
+                prefix: true
+            },
         ]
     );
     assert_eq!(Query::parse("  !? "), Err(QueryError::Empty));
     assert_eq!(Query::parse(&"a".repeat(201)), Err(QueryError::TooLong));
-    assert_eq!(Query::parse("a b c d e f g h i"), Err(QueryError::TooManyParts));
+    assert_eq!(
+        Query::parse("a b c d e f g h i"),
+        Err(QueryError::TooManyParts)
+    );
 }
 
 #[test]
@@ -98,7 +122,10 @@ fn hits_are_highlighted_in_the_original_text() {
     let hits = Query::parse("pizza perche").unwrap().hits(text).unwrap();
     let parts = snippet(text, &hits);
     let marked: Vec<(&str, bool)> = parts.iter().map(|p| (p.text.as_str(), p.hit)).collect();
-    assert_eq!(marked, [("Ｐｉｚｚａ", true), (" a ", false), ("Perché", true)]);
+    assert_eq!(
+        marked,
+        [("Ｐｉｚｚａ", true), (" a ", false), ("Perché", true)]
+    );
 }
 
 proptest! {

@@ -16,6 +16,7 @@ pub mod paging;
 pub mod presence;
 pub mod profiles;
 pub mod red_packets;
+pub mod search;
 pub mod shop_pages;
 pub mod shops;
 pub mod sync;

@@ -102,10 +102,17 @@ const TABLES: &[&str] = &[
     "shop_staff",
 ];
 
-/// The target's own bookkeeping, not copied: its schema version, and the
+/// The target's own bookkeeping, not copied: its schema version, the
 /// leases its schema made (who sweeps is decided afresh by the nodes that
-/// start on it).
-const NOT_COPIED: &[&str] = &["piazza_schema", "leases"];
+/// start on it), and search's index, derived from the messages, which the
+/// target's indexer makes again from its first message.
+const NOT_COPIED: &[&str] = &[
+    "piazza_schema",
+    "leases",
+    "search_postings",
+    "search_terms",
+    "search_progress",
+];
 
 /// Avatars set per statement once the media are in.
 const AVATARS_PER_UPDATE: usize = 10_000;

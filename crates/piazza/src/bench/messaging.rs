@@ -59,6 +59,10 @@ pub struct MessagingArgs {
     /// the next, and no two nodes' writers ever write one conversation
     #[arg(long)]
     pub one_way: bool,
+    /// Spawned servers do not index messages for search: the baseline
+    /// that indexing's cost is measured against.
+    #[arg(long)]
+    pub no_search_index: bool,
 }
 
 const ACCOUNTS_MAX: usize = 20_000;

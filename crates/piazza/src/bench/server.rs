@@ -58,6 +58,8 @@ pub struct SpawnOptions {
     pub production_hashing: bool,
     /// The NATS servers that join it to the run's other processes.
     pub nats_url: Option<String>,
+    /// The server does not index messages for search.
+    pub no_search_index: bool,
 }
 
 impl SpawnOptions {
@@ -69,6 +71,9 @@ impl SpawnOptions {
         }
         if let Some(url) = &self.nats_url {
             toml.push_str(&format!("nats_url = {url:?}\n"));
+        }
+        if self.no_search_index {
+            toml.push_str("search_index = false\n");
         }
         if self.production_hashing {
             let limits = BENCH_CONFIG_TOML
@@ -401,6 +406,7 @@ mod tests {
                 production_hashing,
                 database_url: None,
                 nats_url: Some("nats://127.0.0.1:4222".to_owned()),
+                no_search_index: true,
             };
             let toml = options.config_toml();
             let parsed: toml::Table = toml::from_str(&toml).expect("valid TOML");

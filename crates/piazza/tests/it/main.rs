@@ -59,6 +59,7 @@ mod read_receipts;
 mod recall;
 mod red_packets;
 mod routes;
+mod search;
 mod send_order;
 mod serve_output;
 mod shop_pages;
