@@ -77,6 +77,14 @@ pub struct IndexProgress {
     pub newest: i64,
 }
 
+/// How far the index has come, for `piazza admin search-status`: the
+/// watermark, the newest message's id, and how many messages wait above
+/// the watermark. Both engines run this text as it is.
+pub const PROGRESS_SQL: &str = "SELECT p.through,
+       (SELECT COALESCE(MAX(id), 0) FROM messages),
+       (SELECT COUNT(*) FROM messages WHERE id > p.through)
+FROM search_progress p WHERE p.name = 'messages'";
+
 /// The queries of this area, as every engine answers them.
 pub trait Reads {
     /// The id through which every message is indexed (0 at first).

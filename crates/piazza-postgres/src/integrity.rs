@@ -272,6 +272,15 @@ pub struct DatabaseHealth {
 }
 
 /// Connects to `url` and reads what [`DatabaseHealth`] holds.
+/// Search's progress in the database at `url` (see
+/// `piazza_core::search::PROGRESS_SQL`): watermark, newest message id,
+/// messages waiting.
+pub fn search_progress(url: &str) -> Result<(i64, i64, i64), postgres::Error> {
+    let mut client = Client::connect(url, NoTls)?;
+    let row = client.query_one(piazza_core::search::PROGRESS_SQL, &[])?;
+    Ok((row.get(0), row.get(1), row.get(2)))
+}
+
 pub fn health(url: &str) -> Result<DatabaseHealth, postgres::Error> {
     let mut client = Client::connect(url, NoTls)?;
     let start = std::time::Instant::now();

@@ -236,6 +236,15 @@ fn moments_and_channels(conn: &Connection, problems: &mut Vec<String>) -> Result
 
 /// What `piazza admin ledger-check` found.
 /// Opens the store read-only in `data_dir` and re-verifies the ledger.
+/// Search's progress in the store in `data_dir` (see
+/// `piazza_core::search::PROGRESS_SQL`): watermark, newest message id,
+/// messages waiting.
+pub fn search_progress(data_dir: &Path) -> Result<(i64, i64, i64)> {
+    let conn = open_current(data_dir)?;
+    let sql = piazza_core::search::PROGRESS_SQL;
+    Ok(conn.query_row(sql, [], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?)
+}
+
 pub fn check_ledger_data_dir(data_dir: &Path) -> Result<LedgerReport> {
     check_ledger(&open_current(data_dir)?)
 }

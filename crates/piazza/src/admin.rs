@@ -42,6 +42,17 @@ pub enum AdminCommand {
     /// Exits 1, keeping nothing, on any mismatch. Stop the server first;
     /// media files stay in the data directory.
     MigrateStore(migrate_store::MigrateStoreArgs),
+    /// Show how far search's index has come: a server indexes new
+    /// messages moments after they are stored, and an upgraded one its
+    /// whole history in the background, oldest first, resuming where it
+    /// stopped after a restart. Safe while the server runs.
+    SearchStatus {
+        #[arg(long, default_value = "./piazza-data")]
+        data_dir: PathBuf,
+        /// Read this PostgreSQL database instead of the data dir's SQLite.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Show a cluster of nodes: each node alive (heard on the NATS bus
     /// within a few seconds) with where it listens, since when and its
     /// sockets; the NATS server reached; the database's health. Exits 1
@@ -65,6 +76,10 @@ pub enum AdminCommand {
 pub fn run(command: AdminCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     match command {
         AdminCommand::MigrateStore(args) => runtime.block_on(migrate_store::run(args)),
+        AdminCommand::SearchStatus {
+            data_dir,
+            database_url,
+        } => search_status(&data_dir, database_url.as_deref()),
         AdminCommand::Openapi => {
             print!("{}", piazza_server::openapi::pretty_json());
             Ok(())
@@ -135,6 +150,23 @@ pub fn run(command: AdminCommand, runtime: &tokio::runtime::Runtime) -> anyhow::
 
 /// `piazza admin cluster-status`: the nodes heard on the bus, the bus,
 /// and the database.
+fn search_status(data_dir: &std::path::Path, database_url: Option<&str>) -> anyhow::Result<()> {
+    let (through, newest, waiting) = match database_url {
+        Some(url) => piazza_postgres::integrity::search_progress(url)
+            .with_context(|| format!("cannot read {}", piazza_postgres::redacted(url)))?,
+        None => piazza_sqlite::integrity::search_progress(data_dir)
+            .with_context(|| format!("cannot read the store in {}", data_dir.display()))?,
+    };
+    match waiting {
+        0 => println!("search index: up to date (every message through id {newest})"),
+        _ => println!(
+            "search index: {waiting} messages to index (indexed through id {through} of {newest}); \
+             the server's indexer is at work while a node runs"
+        ),
+    }
+    Ok(())
+}
+
 fn cluster_status(
     nats_url: &str,
     database_url: Option<&str>,
@@ -198,6 +230,13 @@ fn cluster_status(
                         ),
                         false => println!("  lease {name}: free"),
                     }
+                }
+                if let Ok((through, newest, waiting)) =
+                    piazza_postgres::integrity::search_progress(url)
+                {
+                    println!(
+                        "  search index: {waiting} messages to index (through id {through} of {newest})"
+                    );
                 }
             }
             Err(error) => {

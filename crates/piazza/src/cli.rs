@@ -19,6 +19,7 @@ mod pay;
 mod payload;
 mod profile;
 mod render;
+mod search;
 mod shops;
 mod watch;
 
@@ -174,6 +175,9 @@ pub enum ClientCommand {
     },
     /// List your conversations with their unread counts
     Conversations,
+    /// Search your messages (or, with --contacts, your contacts); what
+    /// matched is shown in «»
+    Search(search::SearchArgs),
     /// Show the latest messages with a contact or in a group, oldest first, and mark them read
     History {
         /// A contact's username, a group's title or a conversation id
@@ -447,6 +451,7 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         ClientCommand::Group(command) => group(&cli, command).await,
         ClientCommand::Channel(command) => channels::run(&cli.session()?, command).await,
         ClientCommand::Conversations => conversations(&cli).await,
+        ClientCommand::Search(args) => search::run(&cli.session()?, args).await,
         ClientCommand::History { with, limit } => history(&cli, &with, limit).await,
         ClientCommand::Read { conversation, seq } => read(&cli, &conversation, seq).await,
         ClientCommand::Recall { conversation, seq } => recall(&cli, &conversation, seq).await,

@@ -7,7 +7,12 @@ use crate::media::TINY_PNG;
 
 /// Runs `piazza <args>` as `account` against `app` with `config`, and
 /// returns its standard output; it must succeed.
-async fn piazza(app: &TestApp, config: &std::path::Path, account: &str, args: &[&str]) -> String {
+pub(crate) async fn piazza(
+    app: &TestApp,
+    config: &std::path::Path,
+    account: &str,
+    args: &[&str],
+) -> String {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
         .args(args)
         .env("PIAZZA_CONFIG", config)

@@ -237,6 +237,7 @@ const ON_POSTGRES: &[&str] = &[
     "search::contacts_are_found_by_remark_display_name_and_username",
     "search::members_find_only_what_they_can_see",
     "search::pages_run_newest_first_without_repeats",
+    "search::the_cli_searches_and_admin_tells_how_far_the_index_has_come",
     "search::the_corpus_finds_what_it_must_and_nothing_else",
     "send_order::one_sockets_sends_are_stored_in_the_order_sent_under_a_saturated_writer",
     "serve_output::a_first_start_says_where_the_data_is_the_url_and_how_to_stop",

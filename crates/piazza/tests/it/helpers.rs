@@ -130,6 +130,15 @@ impl TestApp {
         self._dir.path()
     }
 
+    /// Where the admin commands find the store: `--database-url` on
+    /// PostgreSQL, else `--data-dir`.
+    pub fn store_args(&self) -> Vec<String> {
+        match &self._database {
+            Some(database) => vec!["--database-url".into(), database.url.clone()],
+            None => vec!["--data-dir".into(), self.data_dir().display().to_string()],
+        }
+    }
+
     pub fn anonymous(&self) -> Client {
         Client::new(&self.base)
     }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use piazza_api::search::{SearchHit, SearchResults};
 use piazza_client::{Client, ClientError, Search};
 
+use crate::cli_chat::piazza;
 use crate::helpers::*;
 
 /// The corpus: what Ann sends to the group, in order.
@@ -450,4 +451,43 @@ async fn bad_searches_are_refused_with_a_problem() {
     );
     let anonymous = app.anonymous().search(&Search::messages("hello")).await;
     assert_problem(&anonymous.unwrap_err(), 401, "unauthorized");
+}
+
+#[tokio::test]
+async fn the_cli_searches_and_admin_tells_how_far_the_index_has_come() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    app.anonymous()
+        .create_account("bob", PASSWORD, Some("Bob Chen"))
+        .await
+        .unwrap();
+    let bob = app.login("bob", "phone").await;
+    let direct = befriend(&ann, &bob).await;
+    bob.client
+        .send_message(&direct, "b-1", "北京见，老地方")
+        .await
+        .unwrap();
+    sent_and_indexed(&bob, &ann, &direct, "ci vediamo in pizzeria", "pizzeria").await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cli.toml");
+    piazza(&app, &config, "ann", &["login", "ann"]).await;
+
+    let found = piazza(&app, &config, "ann", &["search", "pizz"]).await;
+    assert!(
+        found.contains("Bob Chen (@bob): ci vediamo in «pizz»eria"),
+        "{found}"
+    );
+    assert!(found.starts_with("Bob Chen #2 "), "{found}");
+    let found = piazza(&app, &config, "ann", &["search", "北京", "--in", "bob"]).await;
+    assert!(found.contains("«北京»见，老地方"), "{found}");
+    let found = piazza(&app, &config, "ann", &["search", "--contacts", "chen"]).await;
+    assert_eq!(found.trim(), "Bob Chen (@bob) (by display_name)");
+    let found = piazza(&app, &config, "ann", &["search", "roma"]).await;
+    assert_eq!(found.trim(), "nothing found for \"roma\"");
+
+    let mut args = vec!["admin".to_owned(), "search-status".to_owned()];
+    args.extend(app.store_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let status = piazza(&app, &config, "ann", &args).await;
+    assert!(status.starts_with("search index: up to date"), "{status}");
 }
