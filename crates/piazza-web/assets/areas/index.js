@@ -11,8 +11,9 @@ import { area as contacts } from './contacts/index.js';
 import { area as devices } from './devices/index.js';
 import { area as me } from './me/index.js';
 import { area as moments } from './moments/index.js';
+import { area as search } from './search/index.js';
 import { area as shops } from './shops/index.js';
 import { area as wallet } from './wallet/index.js';
 
 /** In navigation order: Me comes last, as in the apps people know. */
-export const areas = [auth, chat, contacts, moments, channels, shops, devices, wallet, me];
+export const areas = [auth, chat, contacts, moments, channels, shops, devices, wallet, me, search];

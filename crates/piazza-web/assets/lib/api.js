@@ -309,6 +309,13 @@ export class Api {
   sendMessage(conversationId, clientMsgId, fields) {
     return this.post(`/conversations/${encodeURIComponent(conversationId)}/messages`, { client_msg_id: clientMsgId, ...fields });
   }
+  /** A page of what I can find: `scope` 'messages' or 'contacts'; `next_cursor` goes on. */
+  search({ q, scope = 'messages', conversationId = null, cursor = null, limit = 20 }) {
+    const query = new URLSearchParams({ q, scope, limit: String(limit) });
+    if (conversationId) query.set('conversation_id', conversationId);
+    if (cursor) query.set('cursor', cursor);
+    return this.get(`/search?${query}`);
+  }
   /** One message as the history shows it (a reply's quoted message not held here). */
   message(conversationId, messageId) {
     return this.get(`/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}`);

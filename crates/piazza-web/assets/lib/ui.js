@@ -136,6 +136,9 @@ export function contactMatches(contact, needle) {
  * ellipsis), meta (a time) and a badge, with optional trailing controls.
  * With `href` the row is a link; with `onclick` a button; else plain. The
  * parts are returned so a list can update a row in place.
+ * @param {{ href?: string | null, onclick?: ((event: Event) => any) | null, avatar?: Node | null,
+ *   title?: string | Node, subtitle?: string | Node, meta?: string | Node, trailing?: any,
+ *   testid?: string | null, dataset?: Record<string, string> }} [options]
  */
 export function listRow({ href = null, onclick = null, avatar: picture = null, title = '', subtitle = '', meta = '', trailing = null, testid = null, dataset = {} } = {}) {
   const parts = {

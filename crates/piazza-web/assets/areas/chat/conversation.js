@@ -1010,17 +1010,18 @@ export class Conversation extends HTMLElement {
   }
 
   /**
-   * Goes to a message (a quote's click): older pages are read until it is
-   * held (a few at most), then it is scrolled to the middle and lit for a
-   * moment. One that cannot be reached is said in a toast.
+   * Goes to a message (a quote's click, a search result; `seq` when
+   * known): older pages are read until it is held (a few at most), then
+   * it is scrolled to the middle and lit for a moment. One that cannot be
+   * reached is said in a toast.
    */
-  async showMessage(messageId) {
+  async showMessage(messageId, seq = null) {
     const log = this.state.log(this.conversationId);
     const find = () => log.all().findIndex((m) => m.message_id === messageId);
-    const target = this.state.quoted(this.conversationId, messageId).message;
+    const targetSeq = seq ?? this.state.quoted(this.conversationId, messageId).message?.seq;
     try {
-      for (let pages = 0; find() < 0 && target?.seq && log.hasMore && pages < QUOTE_PAGES_MAX; pages += 1) {
-        if ((log.oldestSeq() ?? Infinity) <= target.seq) break;
+      for (let pages = 0; find() < 0 && log.hasMore && pages < QUOTE_PAGES_MAX; pages += 1) {
+        if (!targetSeq || (log.oldestSeq() ?? Infinity) <= targetSeq) break;
         await log.loading;
         await this.state.loadOlder(this.conversationId);
       }

@@ -64,11 +64,18 @@ function layout(ctx, detail) {
   chats.classList.toggle('has-detail', detail !== null);
   const pane = chats.pane;
   if (detail === 'conversation') {
-    const open = pane.firstElementChild;
-    if (!(open?.localName === 'pz-conversation' && open.conversationId === id)) {
-      const view = document.createElement('pz-conversation');
+    let view = pane.firstElementChild;
+    if (!(view?.localName === 'pz-conversation' && view.conversationId === id)) {
+      view = document.createElement('pz-conversation');
       view.open(session, session.state.chat, id);
       replace(pane, view);
+    }
+    // From a search result: scrolled to the message once the page is in.
+    const message = ctx.query.get('message');
+    if (message) {
+      const seq = Number(ctx.query.get('seq')) || null;
+      const shown = /** @type {any} */ (view);
+      session.state.chat.openLog(id).then(() => shown.showMessage(message, seq), () => {});
     }
   } else if (detail === 'info') {
     replace(pane, groupInfoView(ctx));

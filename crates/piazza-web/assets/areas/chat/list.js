@@ -55,6 +55,7 @@ export class ChatList extends HTMLElement {
         'div',
         { class: 'pane-header' },
         h('h1', {}, t('chat.title')),
+        h('a', { class: 'icon-button', href: '#/search', 'aria-label': t('search.open'), title: t('search.open'), 'data-testid': 'open-search' }, icon('search')),
         iconButton('compose', t('chat.new_chat'), {
           'data-testid': 'new-chat',
           onclick: () => import('./new-chat.js').then((m) => m.newChatDialog(this.session)),
