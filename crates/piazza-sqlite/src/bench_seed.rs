@@ -46,3 +46,78 @@ pub fn seed_followers(data_dir: &Path, channel: ChannelId, count: u64) -> Result
     tx.commit()?;
     Ok((accounts + follows) as u64)
 }
+
+/// For `piazza bench search`: appends `texts` to the conversations of
+/// `senders` (each text goes to `senders[i % len]`'s conversation, sent
+/// by its sender), as the history holds messages (each its row and its
+/// place in the conversation's index), in one transaction. No log entry
+/// is written: search reads messages, not logs. Answers the messages
+/// written.
+pub fn seed_messages(
+    data_dir: &Path,
+    senders: &[(piazza_domain::ConversationId, piazza_domain::AccountId)],
+    texts: &[String],
+) -> Result<u64> {
+    assert!(!senders.is_empty());
+    let mut conn = Connection::open(data_dir.join(crate::DATABASE_FILE))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let tx = conn.transaction()?;
+    let mut seqs = Vec::with_capacity(senders.len());
+    for (conversation, _) in senders {
+        let last: i64 = tx.query_row(
+            "SELECT last_seq FROM conversations WHERE id = ?1",
+            [conversation.row()],
+            |row| row.get(0),
+        )?;
+        seqs.push(last);
+    }
+    {
+        let mut message = tx.prepare(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_msg_id, text, sent_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut place = tx.prepare(
+            "INSERT INTO messages_by_conversation (conversation_id, seq, message_id)
+             VALUES (?1, ?2, ?3)",
+        )?;
+        let now = piazza_domain::Timestamp::now().unix_ms();
+        for (n, text) in texts.iter().enumerate() {
+            let which = n % senders.len();
+            let (conversation, sender) = senders[which];
+            seqs[which] += 1;
+            let seq = seqs[which];
+            let at = now - (texts.len() - n) as i64;
+            message.execute(params![
+                conversation.row(),
+                seq,
+                sender.row(),
+                format!("seed-{n}"),
+                text,
+                at
+            ])?;
+            place.execute(params![conversation.row(), seq, tx.last_insert_rowid()])?;
+        }
+    }
+    for ((conversation, _), seq) in senders.iter().zip(&seqs) {
+        tx.execute(
+            "UPDATE conversations SET last_seq = ?2 WHERE id = ?1",
+            params![conversation.row(), seq],
+        )?;
+    }
+    tx.commit()?;
+    Ok(texts.len() as u64)
+}
+
+/// The bytes the store's pages take, the write-ahead log's newest
+/// included, free pages not: what an index added, compared before and
+/// after.
+pub fn store_bytes(data_dir: &Path) -> Result<u64> {
+    let conn = Connection::open(data_dir.join(crate::DATABASE_FILE))?;
+    let bytes: i64 = conn.query_row(
+        "SELECT (page_count - freelist_count) * page_size
+         FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(bytes as u64)
+}

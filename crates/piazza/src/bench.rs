@@ -42,6 +42,7 @@ mod money;
 pub(crate) mod progress;
 mod red_packet;
 mod report;
+mod search;
 pub(crate) mod server;
 mod setup;
 mod shop;
@@ -117,6 +118,10 @@ pub enum BenchCommand {
     /// publish's latency, the time until every online follower is told,
     /// and the subscriptions feed of an account following 500 channels.
     Channel(channel::ChannelArgs),
+    /// One account's conversations hold a million messages: indexing
+    /// them, the index's size, and the p50/p99 of one-word, two-word and
+    /// Chinese searches.
+    Search(search::SearchArgs),
     /// Orders placed and paid per second, on one hot variant and on
     /// 10,000, with nothing oversold.
     Shop(shop::ShopArgs),
@@ -140,6 +145,7 @@ impl BenchCommand {
             BenchCommand::Media(_) => 16,
             BenchCommand::Feed(_) => 64,
             BenchCommand::Channel(args) => args.online as u64 + 64,
+            BenchCommand::Search(_) => 64,
             BenchCommand::Shop(args) => args.connections as u64,
         };
         sockets + SLACK
@@ -177,6 +183,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if let BenchCommand::Messaging(messaging) = &args.command {
         messaging::validate(messaging)?;
+    }
+    if let BenchCommand::Search(search) = &args.command {
+        search::validate(search)?;
+        if args.server.is_some() {
+            bail!(
+                "bench search writes messages into the store of a server it starts: drop --attach"
+            );
+        }
     }
     if let BenchCommand::Channel(channel) = &args.command {
         channel::validate(channel)?;
@@ -252,6 +266,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             channel::run(&mut server, args, database_url.as_deref()).await
         }
         BenchCommand::Shop(args) => shop::run(&mut server, args, database_url.clone()).await,
+        BenchCommand::Search(args) => search::run(&mut server, args, database_url.as_deref()).await,
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.

@@ -82,6 +82,51 @@ async fn every_area_crosses_nodes_and_every_device_converges() {
         let id = format!("hello-from-{}", user.username);
         user.client.send_message(&group, &id, &id).await.unwrap();
     }
+    // Search across nodes: 90 messages sent at once through three nodes'
+    // writers (ids may commit out of order) are all found, from any node,
+    // by the one indexer the cluster runs.
+    let bursts = users.iter().map(|user| {
+        let group = group.clone();
+        async move {
+            for n in 0..30 {
+                let id = format!("burst-{}-{n}", user.username);
+                user.client
+                    .send_message(&group, &id, &format!("{id} búrst"))
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    futures_util::future::join_all(bursts).await;
+    for user in &users {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let mut found = 0;
+            let mut cursor: Option<String> = None;
+            loop {
+                let search = piazza_client::Search {
+                    cursor: cursor.as_deref(),
+                    limit: Some(50),
+                    ..piazza_client::Search::messages("burst ")
+                };
+                let page = user.client.search(&search).await.unwrap();
+                found += page.results.len();
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            if found == 90 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} found {found} of 90",
+                user.username
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     assert_eq!(top_up(ann, 10_000, "ann-top-up").await.0, 201);
     let sent = ann
         .client

@@ -233,6 +233,7 @@ const ON_POSTGRES: &[&str] = &[
     "red_packets::twenty_members_claiming_at_once_share_the_total_exactly",
     "routes::an_image_is_the_one_body_past_64_kib",
     "routes::each_path_answers_the_methods_the_document_gives_it",
+    "search::an_existing_history_is_indexed_after_an_upgrade",
     "search::bad_searches_are_refused_with_a_problem",
     "search::contacts_are_found_by_remark_display_name_and_username",
     "search::members_find_only_what_they_can_see",

@@ -491,3 +491,84 @@ async fn the_cli_searches_and_admin_tells_how_far_the_index_has_come() {
     let status = piazza(&app, &config, "ann", &args).await;
     assert!(status.starts_with("search index: up to date"), "{status}");
 }
+
+/// Runs `piazza admin search-status` on `app`'s store.
+fn search_status(app_store: &[String]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_piazza"))
+        .args(["admin", "search-status"])
+        .args(app_store)
+        .output()
+        .expect("the piazza binary runs");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn an_existing_history_is_indexed_after_an_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |indexing: bool| {
+        let mut config = piazza_server::config::Config::new(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().to_path_buf(),
+        );
+        config.password_hashing = cheap_hashing();
+        config.database_url = process_database(dir.path());
+        config.search_indexing = indexing;
+        config
+    };
+    let store: Vec<String> = match process_database(dir.path()) {
+        Some(url) => vec!["--database-url".into(), url],
+        None => vec!["--data-dir".into(), dir.path().display().to_string()],
+    };
+    // A server that indexes nothing, as one from before search.
+    let running = piazza::engines::spawn(config(false)).await.unwrap();
+    let app = TestApp::elsewhere(
+        format!("http://{}", running.addr),
+        tempfile::tempdir().unwrap(),
+    );
+    let (users, group) = group_of(&app, "History", &["ann", "bob"]).await;
+    for n in 1..=60 {
+        let text = format!("old message {n} about the harbour");
+        users[n % 2]
+            .client
+            .send_message(&group, &format!("h-{n}"), &text)
+            .await
+            .unwrap();
+    }
+    assert!(
+        users[0]
+            .client
+            .search(&Search::messages("harbour"))
+            .await
+            .unwrap()
+            .results
+            .is_empty()
+    );
+    running.shut_down().await;
+    let status = search_status(&store);
+    assert!(
+        status.starts_with("search index: 60 messages to index"),
+        "{status}"
+    );
+
+    // Upgraded: the indexer takes the whole history in the background.
+    let running = piazza::engines::spawn(config(true)).await.unwrap();
+    let app = TestApp::elsewhere(
+        format!("http://{}", running.addr),
+        tempfile::tempdir().unwrap(),
+    );
+    let bob = app.login("bob", "again").await;
+    let every = Search {
+        limit: Some(50),
+        ..Search::messages("harbour")
+    };
+    let found = search_until(&bob.client, &every, |r| r.results.len() == 50).await;
+    assert_eq!(texts(&found)[0], "old message 60 about the harbour");
+    let next = Search {
+        cursor: found.next_cursor.as_deref(),
+        ..every.clone()
+    };
+    assert_eq!(bob.client.search(&next).await.unwrap().results.len(), 10);
+    running.shut_down().await;
+    assert!(search_status(&store).starts_with("search index: up to date"));
+}
