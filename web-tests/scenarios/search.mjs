@@ -1,10 +1,11 @@
 // Search: from the magnifier over the chat list, a Chinese word inside a
 // longer run is found and marked; the result opens its conversation
 // scrolled to the message, a hundred and twenty messages back; the last
-// word typed matches longer words; contacts are found by name; on a
-// phone in the dark, a search link opens with its results.
+// word typed matches longer words; contacts are found by name, a
+// channel by a Chinese word of its description; on a phone in the dark,
+// a search link opens with its results.
 
-import { DESKTOP, PHONE, args, run, fail, apiUser, apiBefriend, apiSend, expectVisible, expectText, logInInBrowser, scenario } from '../harness.mjs';
+import { DESKTOP, PHONE, args, run, fail, call, expectUrl, apiUser, apiBefriend, apiSend, expectVisible, expectText, logInInBrowser, scenario } from '../harness.mjs';
 
 const FAR = '我们明天在北京天安门广场见面吧';
 
@@ -45,6 +46,16 @@ scenario('search', async (t) => {
   await page.fill('[data-testid=search-input]', `bob ${run}`);
   await expectText(page, '[data-testid=search-contact] .row-title', `bob ${run}`, 'Bob found by his name');
   await t.screenshotNow(page, 'contacts');
+
+  // Channels, anyone's: found by a Chinese word of the description.
+  const channel = await call(bob.token, 'POST', '/channels', {
+    handle: `cucina_${run}`, name: `Cucina ${run}`, description: '北京烤鸭 e pizza al forno',
+  });
+  await page.click('[data-testid=search-scope-channels]');
+  await page.fill('[data-testid=search-input]', '烤鸭');
+  await expectText(page, '[data-testid=search-channel] .row-title', `Cucina ${run}`, 'the channel found');
+  await page.click('[data-testid=search-channel] a');
+  await expectUrl(page, `#/channel/${channel.channel_id}`);
 
   // A phone in the dark opens a search link with its results.
   const phone = await t.page({ viewport: PHONE, colorScheme: 'dark', name: 'phone' });

@@ -22,6 +22,9 @@ pub struct SearchResults {
 pub enum SearchHit {
     Message(MessageHit),
     Contact(ContactHit),
+    Channel(ChannelHit),
+    Article(ArticleHit),
+    Product(ProductHit),
 }
 
 /// A message found, shown by its snippet.
@@ -50,6 +53,46 @@ pub struct ContactHit {
     /// Which name matched: `remark`, `display_name` or `username`.
     pub matched: String,
     /// That name, with what matched marked.
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// A channel found by its name, description or handle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ChannelHit {
+    pub channel_id: String,
+    pub handle: String,
+    pub name: String,
+    #[serde(default)]
+    pub avatar_media_id: Option<String>,
+    /// Its name with what matched marked, or its description's.
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// An article found by its title or text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ArticleHit {
+    pub article_id: String,
+    pub channel_id: String,
+    pub channel_name: String,
+    pub title: String,
+    #[serde(default)]
+    pub cover_media_id: Option<String>,
+    pub published_at: String,
+    /// Its title with what matched marked, or its text's.
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// A listed product found by its title or description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProductHit {
+    pub product_id: String,
+    pub shop_id: String,
+    pub shop_name: String,
+    pub title: String,
+    /// Its first picture.
+    #[serde(default)]
+    pub media_id: Option<String>,
+    /// Its title with what matched marked, or its description's.
     pub snippet: Vec<SnippetPart>,
 }
 

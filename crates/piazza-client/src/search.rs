@@ -10,7 +10,7 @@ use crate::{Client, ClientError, decode};
 #[derive(Debug, Clone, Default)]
 pub struct Search<'a> {
     pub q: &'a str,
-    /// `messages` or `contacts`.
+    /// `messages`, `contacts`, `channels`, `articles` or `products`.
     pub scope: &'a str,
     /// Messages of this conversation only.
     pub conversation_id: Option<&'a str>,
@@ -24,6 +24,15 @@ impl<'a> Search<'a> {
         Search {
             q,
             scope: "messages",
+            ..Search::default()
+        }
+    }
+
+    /// `scope`: `channels`, `articles`, `products` (or the two above).
+    pub fn of(scope: &'a str, q: &'a str) -> Search<'a> {
+        Search {
+            q,
+            scope,
             ..Search::default()
         }
     }

@@ -37,6 +37,10 @@ use crate::Core;
 use crate::accounts::page;
 use crate::engine::{Error, Read, Result, Tx};
 use crate::media::{self, Reading, Served};
+use crate::search::{
+    self,
+    documents::{DocKind, DocText},
+};
 
 /// A channel as stored, with its counters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -441,9 +445,16 @@ pub fn create_channel(tx: &mut dyn Tx, owner: AccountId, new: &NewChannel) -> Re
         own_picture(tx.reads(), owner, avatar, "channel avatar")?;
     }
     let now = tx.now();
-    Ok(tx
+    let channel = tx
         .insert_channel(owner, new, now)?
-        .ok_or(Rejection::HandleTaken)?)
+        .ok_or(Rejection::HandleTaken)?;
+    let text = DocText {
+        title: new.name.as_str().to_owned(),
+        body: new.description.as_str().to_owned(),
+        also: new.handle.as_str().to_owned(),
+    };
+    search::documents::index(tx, DocKind::Channel, channel.row(), &text)?;
+    Ok(channel)
 }
 
 /// `account` follows `channel`; following again changes nothing.
@@ -566,6 +577,12 @@ pub fn publish(
     let now = tx.now();
     let article_id = tx.insert_article(channel, actor, article, now)?;
     tx.insert_fanout(article_id, channel, now)?;
+    let text = DocText {
+        title: article.title.as_str().to_owned(),
+        body: article.body.as_str().to_owned(),
+        also: String::new(),
+    };
+    search::documents::index(tx, DocKind::Article, article_id.row(), &text)?;
     Ok((article_id, found.handle))
 }
 

@@ -129,6 +129,7 @@ pub trait Tx:
     + presence::Writes
     + profiles::Writes
     + search::Writes
+    + search::documents::Writes
     + shops::Writes
 {
     /// The clock of the transaction (one per batch).
@@ -187,6 +188,7 @@ pub trait Read:
     + presence::Reads
     + profiles::Reads
     + search::Reads
+    + search::documents::Reads
     + shops::Reads
 {
 }
@@ -206,6 +208,7 @@ impl<T> Read for T where
         + presence::Reads
         + profiles::Reads
         + search::Reads
+        + search::documents::Reads
         + shops::Reads
         + ?Sized
 {

@@ -15,6 +15,7 @@
 //! query itself (a CJK word of three characters holds its pairs in order,
 //! not merely each pair somewhere), and cut their snippets.
 
+pub mod documents;
 pub mod indexer;
 
 use std::collections::BTreeSet;
@@ -87,8 +88,9 @@ FROM search_progress p WHERE p.name = 'messages'";
 
 /// The queries of this area, as every engine answers them.
 pub trait Reads {
-    /// The id through which every message is indexed (0 at first).
-    fn search_watermark(&mut self) -> Result<i64>;
+    /// The id through which every row of `kind` is indexed (0 at
+    /// first): `messages`, or a document kind's (`DocKind::progress`).
+    fn search_watermark(&mut self, kind: &str) -> Result<i64>;
     /// The newest message's id, 0 if there is none.
     fn newest_message_id(&mut self) -> Result<i64>;
     /// Messages with ids above `after`, by id, `limit` at most.
@@ -111,9 +113,13 @@ pub trait Writes {
     fn insert_postings(&mut self, postings: &[Posting]) -> Result<()>;
     /// Adds to each term's count of postings.
     fn count_terms(&mut self, counts: &[(String, i64)]) -> Result<()>;
-    /// Every message through `through` is indexed.
-    fn set_search_watermark(&mut self, through: i64) -> Result<()>;
+    /// Every row of `kind` (as in `Reads::search_watermark`) through
+    /// `through` is indexed.
+    fn set_search_watermark(&mut self, kind: &str, through: i64) -> Result<()>;
 }
+
+/// The watermark of messages (`Reads::search_watermark`).
+pub const MESSAGES: &str = "messages";
 
 /// A typed word expands to at most this many indexed words.
 pub const PREFIX_EXPANSION_MAX: u32 = 24;
@@ -242,7 +248,7 @@ fn term_groups(read: &mut dyn Read, query: &Query) -> Result<Option<Vec<Vec<Stri
 }
 
 /// A CJK query run's index terms: itself if one character, else its pairs.
-fn cjk_terms(run: &str) -> BTreeSet<String> {
+pub(crate) fn cjk_terms(run: &str) -> BTreeSet<String> {
     let chars: Vec<char> = run.chars().collect();
     if chars.len() == 1 {
         return BTreeSet::from([run.to_owned()]);
@@ -370,7 +376,7 @@ impl Core {
     pub async fn search_progress(&self) -> StoreResult<IndexProgress> {
         self.read(|read| {
             Ok(IndexProgress {
-                indexed_through: read.search_watermark()?,
+                indexed_through: read.search_watermark(MESSAGES)?,
                 newest: read.newest_message_id()?,
             })
         })

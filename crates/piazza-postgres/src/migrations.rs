@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_19.sql"),
     include_str!("schema_20.sql"),
     include_str!("schema_21.sql"),
+    include_str!("schema_22.sql"),
 ];
 
 /// Why the database cannot be used.

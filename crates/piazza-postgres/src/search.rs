@@ -4,6 +4,9 @@
 //! other groups of terms are arrays: a candidate holds a term of each.
 
 use piazza_core::Result;
+use piazza_core::search::documents::{
+    DocFound, DocKind, DocSearch, DocText, Reads as DocReads, Writes as DocWrites,
+};
 use piazza_core::search::{Candidate, MessageSearch, Posting, Reads, ToIndex, Writes};
 use piazza_domain::event::AccountRef;
 use piazza_domain::{AccountId, ConversationId, MediaId, MessageId, Seq, Timestamp, Username};
@@ -20,10 +23,10 @@ fn to_index(row: &Row) -> ToIndex {
 }
 
 impl Reads for Db<'_> {
-    fn search_watermark(&mut self) -> Result<i64> {
+    fn search_watermark(&mut self, kind: &str) -> Result<i64> {
         let row = self.0.query_one(
-            "SELECT through FROM search_progress WHERE name = 'messages'",
-            &[],
+            "SELECT through FROM search_progress WHERE name = $1",
+            &[&kind],
         )?;
         Ok(row.get(0))
     }
@@ -73,89 +76,132 @@ impl Reads for Db<'_> {
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
+    /// Two passes over all the caller's conversations at most: the first,
+    /// over the few most recently active, finds a floor (its page's
+    /// oldest hit) below which nothing can make the page; the second
+    /// reads every conversation above that floor only, a few rows each,
+    /// where without it a common word would read each conversation's
+    /// newest page in full.
     fn message_candidates(&mut self, search: &MessageSearch) -> Result<Vec<Candidate>> {
-        let (driver, others) = search
-            .groups
-            .split_first()
-            .expect("a search has a group of terms");
-        let (terms, groups): (Vec<&str>, Vec<i32>) = others
-            .iter()
-            .enumerate()
-            .flat_map(|(n, group)| group.iter().map(move |term| (term.as_str(), n as i32)))
-            .unzip();
-        let before = search.before.map_or(i64::MAX, MessageId::row);
-        let conversation = search.conversation.map(ConversationId::row);
-        let limit = i64::from(search.limit);
-        let group_count = others.len() as i64;
-        let account = search.account.row();
-        let rows = match driver.as_slice() {
-            [term] => self.0.query(
-                CANDIDATES_OF_ONE_TERM,
-                &[
-                    &account,
-                    &conversation,
-                    term,
-                    &before,
-                    &limit,
-                    &terms,
-                    &groups,
-                    &group_count,
-                ],
-            )?,
-            _ => self.0.query(
-                CANDIDATES_OF_TERMS,
-                &[
-                    &account,
-                    &conversation,
-                    driver,
-                    &before,
-                    &limit,
-                    &terms,
-                    &groups,
-                    &group_count,
-                ],
-            )?,
-        };
-        Ok(rows.iter().map(candidate).collect())
+        let mut floor = 0_i64;
+        if search.conversation.is_none() {
+            let first = message_candidates_pass(self, search, 0, Some(RECENT_CONVERSATIONS))?;
+            if first.len() == search.limit as usize {
+                floor = first.last().map_or(0, |last| last.message.row() - 1);
+            }
+        }
+        message_candidates_pass(self, search, floor, None)
     }
 }
 
 /// $1 the caller, $2 one conversation or NULL for all, $3 the walked
 /// term(s), $4 below this id, $5 limit, $6 and $7 the other groups'
-/// terms and the group of each, $8 how many groups there are.
+/// terms and the group of each, $8 how many groups there are, $9 above
+/// this id, $10 the caller's most recently active conversations only,
+/// this many (NULL: all). Only the page's rows are joined to their
+/// messages and senders.
 macro_rules! candidates {
     ($walked:literal) => {
         concat!(
             "SELECT c.message_id, c.conversation_id, m.seq, m.text, m.sent_at,
                     a.id, a.username, a.display_name, a.avatar_media_id
-             FROM members mb
-             CROSS JOIN LATERAL (
-                 SELECT DISTINCT p.message_id, p.conversation_id
-                 FROM search_postings p
-                 JOIN messages m ON m.id = p.message_id
-                 WHERE p.conversation_id = mb.conversation_id AND ",
+             FROM (
+                 SELECT l.message_id, l.conversation_id
+                 FROM members mb
+                 CROSS JOIN LATERAL (
+                     SELECT DISTINCT p.message_id, p.conversation_id
+                     FROM search_postings p
+                     JOIN messages m ON m.id = p.message_id
+                     WHERE p.conversation_id = mb.conversation_id AND ",
             $walked,
-            "     AND p.message_id < $4
-                   AND m.seq > mb.from_seq AND m.recalled_at IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM hidden_messages h
-                                   WHERE h.account_id = $1 AND h.message_id = p.message_id)
-                   AND (SELECT count(DISTINCT g.grp)
-                        FROM unnest($6::text[], $7::int[]) AS g(term, grp)
-                        WHERE EXISTS (SELECT 1 FROM search_postings q
-                                      WHERE q.term = g.term
-                                        AND q.conversation_id = p.conversation_id
-                                        AND q.message_id = p.message_id)) = $8
-                 ORDER BY p.message_id DESC LIMIT $5) c
+            "         AND p.message_id < $4 AND p.message_id > $9
+                       AND m.seq > mb.from_seq AND m.recalled_at IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM hidden_messages h
+                                       WHERE h.account_id = $1 AND h.message_id = p.message_id)
+                       AND (SELECT count(DISTINCT g.grp)
+                            FROM unnest($6::text[], $7::int[]) AS g(term, grp)
+                            WHERE EXISTS (SELECT 1 FROM search_postings q
+                                          WHERE q.term = g.term
+                                            AND q.conversation_id = p.conversation_id
+                                            AND q.message_id = p.message_id)) = $8
+                     ORDER BY p.message_id DESC LIMIT $5) l
+                 WHERE mb.account_id = $1 AND ($2::BIGINT IS NULL OR mb.conversation_id = $2)
+                   AND ($10::BIGINT IS NULL OR mb.conversation_id IN (
+                       SELECT r.conversation_id FROM members r
+                       JOIN conversations cv ON cv.id = r.conversation_id
+                       WHERE r.account_id = $1
+                       ORDER BY cv.last_activity_at DESC LIMIT $10))
+                 ORDER BY l.message_id DESC LIMIT $5) c
              JOIN messages m ON m.id = c.message_id
              JOIN accounts a ON a.id = m.sender_id
-             WHERE mb.account_id = $1 AND ($2::BIGINT IS NULL OR mb.conversation_id = $2)
-             ORDER BY c.message_id DESC LIMIT $5"
+             ORDER BY c.message_id DESC"
         )
     };
 }
 
+/// Conversations the first pass of a search looks in: the caller's most
+/// recently active, where the newest hits most likely are.
+const RECENT_CONVERSATIONS: i64 = 8;
+
 const CANDIDATES_OF_ONE_TERM: &str = candidates!("p.term = $3::text");
 const CANDIDATES_OF_TERMS: &str = candidates!("p.term = ANY($3::text[])");
+
+/// One pass of `message_candidates`: above `floor`, in the `recent`
+/// most recently active conversations or all.
+fn message_candidates_pass(
+    db: &mut Db<'_>,
+    search: &MessageSearch,
+    floor: i64,
+    recent: Option<i64>,
+) -> Result<Vec<Candidate>> {
+    let (driver, others) = search
+        .groups
+        .split_first()
+        .expect("a search has a group of terms");
+    let (terms, groups): (Vec<&str>, Vec<i32>) = others
+        .iter()
+        .enumerate()
+        .flat_map(|(n, group)| group.iter().map(move |term| (term.as_str(), n as i32)))
+        .unzip();
+    let before = search.before.map_or(i64::MAX, MessageId::row);
+    let conversation = search.conversation.map(ConversationId::row);
+    let limit = i64::from(search.limit);
+    let group_count = others.len() as i64;
+    let account = search.account.row();
+    let rows = match driver.as_slice() {
+        [term] => db.0.query(
+            CANDIDATES_OF_ONE_TERM,
+            &[
+                &account,
+                &conversation,
+                term,
+                &before,
+                &limit,
+                &terms,
+                &groups,
+                &group_count,
+                &floor,
+                &recent,
+            ],
+        )?,
+        _ => db.0.query(
+            CANDIDATES_OF_TERMS,
+            &[
+                &account,
+                &conversation,
+                driver,
+                &before,
+                &limit,
+                &terms,
+                &groups,
+                &group_count,
+                &floor,
+                &recent,
+            ],
+        )?,
+    };
+    Ok(rows.iter().map(candidate).collect())
+}
 
 fn candidate(row: &Row) -> Candidate {
     Candidate {
@@ -201,10 +247,221 @@ impl Writes for PgTx<'_> {
         Ok(())
     }
 
-    fn set_search_watermark(&mut self, through: i64) -> Result<()> {
+    fn set_search_watermark(&mut self, kind: &str, through: i64) -> Result<()> {
         self.conn().execute(
-            "UPDATE search_progress SET through = $1 WHERE name = 'messages'",
-            &[&through],
+            "UPDATE search_progress SET through = $2 WHERE name = $1",
+            &[&kind, &through],
+        )?;
+        Ok(())
+    }
+}
+
+/// Each kind's id and searchable text (title, body, also), $1 the id after
+/// which, $2 how many.
+const CHANNELS_TO_INDEX: &str = "SELECT c.id, c.name, c.description, c.handle
+     FROM channels c WHERE c.id > $1 ORDER BY c.id LIMIT $2";
+const ARTICLES_TO_INDEX: &str = "SELECT a.id, a.title, a.body_markdown, ''
+     FROM articles a WHERE a.id > $1 ORDER BY a.id LIMIT $2";
+const PRODUCTS_TO_INDEX: &str = "SELECT p.id, p.title, p.description, ''
+     FROM products p WHERE p.id > $1 ORDER BY p.id LIMIT $2";
+
+/// A kind's candidates: its text and what a result shows, from `$select`
+/// (columns after the id, title, body and also: parent id and name,
+/// media, time) and `$from` (the joins), where `d` is the posting walked
+/// by `$walked`. $1 the kind, $2 below this id, $3 limit, $4 the walked
+/// term(s), $5 and $6 the other groups' terms and the group of each, $7
+/// how many groups there are.
+macro_rules! document_candidates {
+    ($select:literal, $from:literal, $walked:literal) => {
+        concat!(
+            "SELECT DISTINCT ",
+            $select,
+            " FROM search_documents d ",
+            $from,
+            " WHERE d.kind = $1 AND d.doc_id < $2 AND ",
+            $walked,
+            " AND (SELECT count(DISTINCT g.grp)
+                   FROM unnest($5::text[], $6::int[]) AS g(term, grp)
+                   WHERE EXISTS (SELECT 1 FROM search_documents q
+                                 WHERE q.term = g.term AND q.kind = $1
+                                   AND q.doc_id = d.doc_id)) = $7
+             ORDER BY 1 DESC LIMIT $3"
+        )
+    };
+}
+
+macro_rules! channel_candidates {
+    ($walked:literal) => {
+        document_candidates!(
+            "c.id, c.name, c.description, c.handle, NULL::BIGINT, NULL::TEXT,
+             c.avatar_media_id, c.created_at",
+            "JOIN channels c ON c.id = d.doc_id",
+            $walked
+        )
+    };
+}
+
+macro_rules! article_candidates {
+    ($walked:literal) => {
+        document_candidates!(
+            "a.id, a.title, a.body_markdown, ''::TEXT, ch.id, ch.name, a.cover_media_id,
+             a.published_at",
+            "JOIN articles a ON a.id = d.doc_id JOIN channels ch ON ch.id = a.channel_id",
+            $walked
+        )
+    };
+}
+
+macro_rules! product_candidates {
+    ($walked:literal) => {
+        document_candidates!(
+            "p.id, p.title, p.description, ''::TEXT, s.id, s.name,
+             (SELECT m.media_id FROM product_media m WHERE m.product_id = p.id
+              ORDER BY m.position LIMIT 1),
+             p.updated_at",
+            "JOIN products p ON p.id = d.doc_id AND p.listed JOIN shops s ON s.id = p.shop_id",
+            $walked
+        )
+    };
+}
+
+/// For each kind: walking one term, and walking several.
+const CANDIDATES: [(&str, &str); 3] = [
+    (
+        channel_candidates!("d.term = $4::text"),
+        channel_candidates!("d.term = ANY($4::text[])"),
+    ),
+    (
+        article_candidates!("d.term = $4::text"),
+        article_candidates!("d.term = ANY($4::text[])"),
+    ),
+    (
+        product_candidates!("d.term = $4::text"),
+        product_candidates!("d.term = ANY($4::text[])"),
+    ),
+];
+
+fn kind_index(kind: DocKind) -> usize {
+    match kind {
+        DocKind::Channel => 0,
+        DocKind::Article => 1,
+        DocKind::Product => 2,
+    }
+}
+
+fn document_found(row: &Row) -> DocFound {
+    let parent: Option<i64> = row.get(4);
+    DocFound {
+        id: row.get(0),
+        text: DocText {
+            title: row.get(1),
+            body: row.get(2),
+            also: row.get(3),
+        },
+        parent: parent.map(|id| (id, row.get(5))),
+        media: row.get(6),
+        at: Timestamp::from_unix_ms(row.get(7)),
+    }
+}
+
+impl DocReads for Db<'_> {
+    fn documents_to_index(
+        &mut self,
+        kind: DocKind,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, DocText)>> {
+        let sql = match kind {
+            DocKind::Channel => CHANNELS_TO_INDEX,
+            DocKind::Article => ARTICLES_TO_INDEX,
+            DocKind::Product => PRODUCTS_TO_INDEX,
+        };
+        let rows = self.0.query(sql, &[&after, &i64::from(limit)])?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let text = DocText {
+                    title: row.get(1),
+                    body: row.get(2),
+                    also: row.get(3),
+                };
+                (row.get(0), text)
+            })
+            .collect())
+    }
+
+    fn document_terms_starting(
+        &mut self,
+        kind: DocKind,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        let rows = self.0.query(
+            "SELECT DISTINCT term FROM search_documents
+             WHERE term >= $1 AND term < $1 || chr(1114111) AND kind = $2
+             ORDER BY term LIMIT $3",
+            &[&prefix, &(kind.code() as i16), &i64::from(limit)],
+        )?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    fn document_candidates(&mut self, search: &DocSearch) -> Result<Vec<DocFound>> {
+        let (driver, others) = search
+            .groups
+            .split_first()
+            .expect("a search has a group of terms");
+        let (terms, groups): (Vec<&str>, Vec<i32>) = others
+            .iter()
+            .enumerate()
+            .flat_map(|(n, group)| group.iter().map(move |term| (term.as_str(), n as i32)))
+            .unzip();
+        let kind = search.kind.code() as i16;
+        let before = search.before.unwrap_or(i64::MAX);
+        let limit = i64::from(search.limit);
+        let group_count = others.len() as i64;
+        let (one, several) = CANDIDATES[kind_index(search.kind)];
+        let rows = match driver.as_slice() {
+            [term] => self.0.query(
+                one,
+                &[&kind, &before, &limit, term, &terms, &groups, &group_count],
+            )?,
+            _ => self.0.query(
+                several,
+                &[
+                    &kind,
+                    &before,
+                    &limit,
+                    driver,
+                    &terms,
+                    &groups,
+                    &group_count,
+                ],
+            )?,
+        };
+        Ok(rows.iter().map(document_found).collect())
+    }
+}
+
+impl DocWrites for PgTx<'_> {
+    fn index_document(
+        &mut self,
+        kind: DocKind,
+        id: i64,
+        terms: &[String],
+        replace: bool,
+    ) -> Result<()> {
+        let kind = kind.code() as i16;
+        if replace {
+            self.conn().execute(
+                "DELETE FROM search_documents WHERE kind = $1 AND doc_id = $2",
+                &[&kind, &id],
+            )?;
+        }
+        self.conn().execute(
+            "INSERT INTO search_documents (term, kind, doc_id)
+             SELECT term, $2, $3 FROM unnest($1::text[]) AS t(term)
+             ON CONFLICT DO NOTHING",
+            &[&terms, &kind, &id],
         )?;
         Ok(())
     }

@@ -96,6 +96,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_31_order_item_names.sql"),
     include_str!("schema_32_leases.sql"),
     include_str!("schema_33_search.sql"),
+    include_str!("schema_34_search_documents.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -5,6 +5,9 @@
 //! only asked for newer ones.
 
 use piazza_core::Result;
+use piazza_core::search::documents::{
+    DocFound, DocKind, DocSearch, DocText, Reads as DocReads, Writes as DocWrites,
+};
 use piazza_core::search::{Candidate, MessageSearch, Posting, Reads, ToIndex, Writes};
 use piazza_domain::event::AccountRef;
 use piazza_domain::{AccountId, ConversationId, MediaId, MessageId, Seq, Timestamp, Username};
@@ -23,11 +26,11 @@ fn to_index(row: &Row) -> rusqlite::Result<ToIndex> {
 }
 
 impl Reads for Db<'_> {
-    fn search_watermark(&mut self) -> Result<i64> {
+    fn search_watermark(&mut self, kind: &str) -> Result<i64> {
         self.0
-            .prepare_cached("SELECT through FROM search_progress WHERE name = 'messages'")
+            .prepare_cached("SELECT through FROM search_progress WHERE name = ?1")
             .sql()?
-            .query_row([], |row| row.get(0))
+            .query_row([kind], |row| row.get(0))
             .sql()
     }
 
@@ -180,6 +183,174 @@ fn candidates_sql(search: &MessageSearch) -> String {
     sql
 }
 
+/// Each kind's id and searchable text (title, body, also), as
+/// `documents_to_index` and the candidates read them; its table; its id.
+fn document_source(kind: DocKind) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        DocKind::Channel => (
+            "SELECT c.id, c.name, c.description, c.handle",
+            "FROM channels c",
+            "c.id",
+        ),
+        DocKind::Article => (
+            "SELECT a.id, a.title, a.body_markdown, ''",
+            "FROM articles a",
+            "a.id",
+        ),
+        DocKind::Product => (
+            "SELECT p.id, p.title, p.description, ''",
+            "FROM products p",
+            "p.id",
+        ),
+    }
+}
+
+/// The columns of a candidate after its text: parent id and name, media,
+/// time; and the joins that give them.
+fn document_extras(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::Channel => {
+            ", NULL, NULL, c.avatar_media_id, c.created_at
+             FROM search_documents d JOIN channels c ON c.id = d.doc_id"
+        }
+        DocKind::Article => {
+            ", ch.id, ch.name, a.cover_media_id, a.published_at
+             FROM search_documents d JOIN articles a ON a.id = d.doc_id
+             JOIN channels ch ON ch.id = a.channel_id"
+        }
+        DocKind::Product => {
+            ", s.id, s.name,
+               (SELECT m.media_id FROM product_media m WHERE m.product_id = p.id
+                ORDER BY m.position LIMIT 1),
+               p.updated_at
+             FROM search_documents d JOIN products p ON p.id = d.doc_id AND p.listed = 1
+             JOIN shops s ON s.id = p.shop_id"
+        }
+    }
+}
+
+impl DocReads for Db<'_> {
+    fn documents_to_index(
+        &mut self,
+        kind: DocKind,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, DocText)>> {
+        let (select, from, id) = document_source(kind);
+        let sql = format!("{select} {from} WHERE {id} > ?1 ORDER BY {id} LIMIT ?2");
+        let mut statement = self.0.prepare_cached(&sql).sql()?;
+        let rows = statement
+            .query_map(params![after, limit], |row| {
+                Ok((
+                    row.get(0)?,
+                    DocText {
+                        title: row.get(1)?,
+                        body: row.get(2)?,
+                        also: row.get(3)?,
+                    },
+                ))
+            })
+            .sql()?;
+        rows.collect::<rusqlite::Result<_>>().sql()
+    }
+
+    fn document_terms_starting(
+        &mut self,
+        kind: DocKind,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        let mut statement = self
+            .0
+            .prepare_cached(
+                "SELECT DISTINCT term FROM search_documents
+                 WHERE term >= ?1 AND term < ?1 || char(1114111) AND kind = ?2
+                 ORDER BY term LIMIT ?3",
+            )
+            .sql()?;
+        let rows = statement
+            .query_map(params![prefix, kind.code(), limit], |row| row.get(0))
+            .sql()?;
+        rows.collect::<rusqlite::Result<_>>().sql()
+    }
+
+    fn document_candidates(&mut self, search: &DocSearch) -> Result<Vec<DocFound>> {
+        let (select, _, _) = document_source(search.kind);
+        let select = select.replacen("SELECT", "SELECT DISTINCT", 1);
+        let mut groups = search.groups.iter();
+        let driver = groups.next().expect("a search has a group of terms");
+        let mut next = 4;
+        let mut sql = format!(
+            "{select}{} WHERE d.kind = ?1 AND d.doc_id < ?2 AND d.term IN ({})",
+            document_extras(search.kind),
+            placeholders(&mut next, driver.len())
+        );
+        for group in groups {
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM search_documents q WHERE q.term IN ({})
+                   AND q.kind = ?1 AND q.doc_id = d.doc_id)",
+                placeholders(&mut next, group.len())
+            ));
+        }
+        sql.push_str(" ORDER BY d.doc_id DESC LIMIT ?3");
+        let mut values = vec![
+            Value::Integer(search.kind.code()),
+            Value::Integer(search.before.unwrap_or(i64::MAX)),
+            Value::Integer(i64::from(search.limit)),
+        ];
+        values.extend(search.groups.iter().flatten().cloned().map(Value::Text));
+        let mut statement = self.0.prepare_cached(&sql).sql()?;
+        let rows = statement
+            .query_map(params_from_iter(values), |row| {
+                let parent: Option<i64> = row.get(4)?;
+                Ok(DocFound {
+                    id: row.get(0)?,
+                    text: DocText {
+                        title: row.get(1)?,
+                        body: row.get(2)?,
+                        also: row.get(3)?,
+                    },
+                    parent: match parent {
+                        Some(id) => Some((id, row.get(5)?)),
+                        None => None,
+                    },
+                    media: row.get(6)?,
+                    at: Timestamp::from_unix_ms(row.get(7)?),
+                })
+            })
+            .sql()?;
+        rows.collect::<rusqlite::Result<_>>().sql()
+    }
+}
+
+impl DocWrites for WriteCtx<'_> {
+    fn index_document(
+        &mut self,
+        kind: DocKind,
+        id: i64,
+        terms: &[String],
+        replace: bool,
+    ) -> Result<()> {
+        if replace {
+            self.conn
+                .prepare_cached("DELETE FROM search_documents WHERE kind = ?1 AND doc_id = ?2")
+                .sql()?
+                .execute(params![kind.code(), id])
+                .sql()?;
+        }
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO search_documents (term, kind, doc_id) VALUES (?1, ?2, ?3)",
+            )
+            .sql()?;
+        for term in terms {
+            statement.execute(params![term, kind.code(), id]).sql()?;
+        }
+        Ok(())
+    }
+}
+
 /// `count` numbered parameters from `next` on (a bare `?` would be
 /// numbered after the largest number before it in the text).
 fn placeholders(next: &mut usize, count: usize) -> String {
@@ -243,11 +414,11 @@ impl Writes for WriteCtx<'_> {
         Ok(())
     }
 
-    fn set_search_watermark(&mut self, through: i64) -> Result<()> {
+    fn set_search_watermark(&mut self, kind: &str, through: i64) -> Result<()> {
         self.conn
-            .prepare_cached("UPDATE search_progress SET through = ?1 WHERE name = 'messages'")
+            .prepare_cached("UPDATE search_progress SET through = ?2 WHERE name = ?1")
             .sql()?
-            .execute([through])
+            .execute(params![kind, through])
             .sql()?;
         Ok(())
     }

@@ -54,6 +54,9 @@ pub struct Indexer {
     gaps: BTreeMap<i64, Instant>,
     /// The watermark as last stored.
     stored: i64,
+    /// Documents from before search are all indexed (checked again after
+    /// a reset: a restart, a lease taken over).
+    documents_done: bool,
 }
 
 impl Indexer {
@@ -69,7 +72,24 @@ impl Indexer {
 
     /// Indexes up to `batch` new messages and the gaps that appeared.
     pub async fn step(&mut self, core: &Core, batch: u32) -> StoreResult<Step> {
-        let outcome = self.try_step(core, batch).await;
+        let mut outcome = self.try_step(core, batch).await;
+        if let Ok(step) = &mut outcome
+            && step.caught_up
+            && !self.documents_done
+        {
+            // Channels, articles and products from before search, once
+            // messages have caught up; new ones are indexed as they are made.
+            match core.backfill_documents().await {
+                Ok(0) => self.documents_done = true,
+                Ok(indexed) => {
+                    *step = Step {
+                        indexed: step.indexed + indexed,
+                        caught_up: false,
+                    }
+                }
+                Err(error) => outcome = Err(error),
+            }
+        }
         if outcome.is_err() {
             self.reset();
         }
@@ -80,7 +100,9 @@ impl Indexer {
         let frontier = match self.frontier {
             Some(frontier) => frontier,
             None => {
-                let watermark = core.read(|read| read.search_watermark()).await?;
+                let watermark = core
+                    .read(|read| read.search_watermark(super::MESSAGES))
+                    .await?;
                 self.stored = watermark;
                 self.frontier = Some(watermark);
                 watermark
@@ -113,7 +135,7 @@ impl Indexer {
             core.write(move |tx| {
                 tx.insert_postings(&postings)?;
                 tx.count_terms(&counts)?;
-                tx.set_search_watermark(watermark)
+                tx.set_search_watermark(super::MESSAGES, watermark)
             })
             .await?;
             self.stored = watermark;

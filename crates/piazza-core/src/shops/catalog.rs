@@ -18,6 +18,10 @@ use crate::channels::own_picture;
 use crate::chat::conversations::{join_order_conversation, leave_order_conversation};
 use crate::engine::{Error, Read, Result, Tx};
 use crate::media::{Reading, Served};
+use crate::search::{
+    self,
+    documents::{DocKind, DocText},
+};
 
 /// A shop as one account sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,6 +204,12 @@ pub fn add_product(
                 sku: variant.sku.as_str().to_owned(),
             })?;
     }
+    let text = DocText {
+        title: new.title.as_str().to_owned(),
+        body: new.description.as_str().to_owned(),
+        also: String::new(),
+    };
+    search::documents::index(tx, DocKind::Product, product.row(), &text)?;
     let variants = tx.reads().variants_of(&[product])?;
     Ok((product, variants))
 }
@@ -262,6 +272,15 @@ pub fn update_product(
     }
     let now = tx.now();
     tx.update_product(product, patch, now)?;
+    if patch.title.is_some() || patch.description.is_some() {
+        let changed = product_of(tx.reads(), product)?;
+        let text = DocText {
+            title: changed.title,
+            body: changed.description,
+            also: String::new(),
+        };
+        search::documents::index(tx, DocKind::Product, product.row(), &text)?;
+    }
     product_view(tx.reads(), Some(actor), product)
 }
 

@@ -132,14 +132,14 @@ proptest! {
     #[test]
     fn any_text_and_query_are_handled(text in "\\PC{0,80}", query in "\\PC{0,12}") {
         let _ = index_terms(&text);
-        if let Ok(query) = Query::parse(&query) {
-            if let Some(hits) = query.hits(&text) {
-                for hit in &hits {
-                    prop_assert!(text.is_char_boundary(hit.start) && text.is_char_boundary(hit.end));
-                    prop_assert!(hit.start < hit.end);
-                }
-                let _ = snippet(&text, &hits);
+        if let Ok(query) = Query::parse(&query)
+            && let Some(hits) = query.hits(&text)
+        {
+            for hit in &hits {
+                prop_assert!(text.is_char_boundary(hit.start) && text.is_char_boundary(hit.end));
+                prop_assert!(hit.start < hit.end);
             }
+            let _ = snippet(&text, &hits);
         }
     }
 

@@ -3,11 +3,17 @@
 //! `piazza_domain::search`'s.
 
 use axum::extract::{Query, State};
-use piazza_api::search::{ContactHit, MessageHit, SearchHit, SearchResults, SnippetPart};
+use piazza_api::search::{
+    ArticleHit, ChannelHit, ContactHit, MessageHit, ProductHit, SearchHit, SearchResults,
+    SnippetPart,
+};
 use piazza_api::{AccountView, Problem};
+use piazza_core::search::documents::{DocKind, DocumentFound};
 use piazza_core::search::{ContactFound, MessageFound};
 use piazza_domain::search::{self, QueryError};
-use piazza_domain::{ConversationId, MessageId, Rejection};
+use piazza_domain::{
+    ArticleId, ChannelId, ConversationId, MediaId, MessageId, ProductId, Rejection, ShopId,
+};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,7 +39,8 @@ pub struct SearchParams {
     /// starting with it), Chinese, Japanese or Korean text; all of it
     /// must be there. Up to 200 characters.
     pub q: Option<String>,
-    /// `messages` (the default) or `contacts`.
+    /// `messages` (the default), `contacts`, `channels`, `articles` or
+    /// `products`.
     pub scope: Option<String>,
     /// Messages of this conversation only (`conv_…`).
     pub conversation_id: Option<String>,
@@ -46,7 +53,9 @@ pub struct SearchParams {
 /// Search what you can see. Messages: from the conversations you are a
 /// member of, in a group only those sent since you joined, never one
 /// recalled or deleted for you; newest first. Contacts: by your remark,
-/// their display name or username; whole-name matches first. Each
+/// their display name or username; whole-name matches first. Channels
+/// (name, description, handle), articles (title, text) and listed
+/// products (title, description): newest first. Each
 /// result has a snippet with what matched marked. A message is
 /// searchable within moments of being sent (the index follows the
 /// writes).
@@ -96,10 +105,13 @@ pub async fn search(
             let next = paging::next_cursor(more, Some((skip + page.len()).to_string()));
             (page, next)
         }
+        "channels" => documents(&app, DocKind::Channel, query, &params, limit).await?,
+        "articles" => documents(&app, DocKind::Article, query, &params, limit).await?,
+        "products" => documents(&app, DocKind::Product, query, &params, limit).await?,
         _ => {
             return Err(ApiError::invalid(
                 "invalid_scope",
-                "`scope` must be `messages` or `contacts`",
+                "`scope` must be `messages`, `contacts`, `channels`, `articles` or `products`",
             ));
         }
     };
@@ -108,6 +120,62 @@ pub async fn search(
         results,
         next_cursor,
     }))
+}
+
+/// A page of documents of `kind`; the cursor is the last one's row.
+async fn documents(
+    app: &App,
+    kind: DocKind,
+    query: search::Query,
+    params: &SearchParams,
+    limit: u32,
+) -> Result<(Vec<SearchHit>, Option<String>), ApiError> {
+    let before = paging::after(params.cursor.as_deref(), |key| {
+        key.parse::<i64>().ok().filter(|row| *row > 0)
+    })?;
+    let found = app
+        .store
+        .search_documents(kind, query, before, limit)
+        .await?;
+    let next = paging::next_cursor(true, found.next.map(|row| row.to_string()));
+    let hits = found
+        .documents
+        .into_iter()
+        .map(|found| document_hit(kind, found))
+        .collect();
+    Ok((hits, next))
+}
+
+fn document_hit(kind: DocKind, found: DocumentFound) -> SearchHit {
+    let document = found.document;
+    let media = document.media.map(|row| MediaId::from_row(row).to_string());
+    let (parent_id, parent_name) = document.parent.unwrap_or_default();
+    match kind {
+        DocKind::Channel => SearchHit::Channel(ChannelHit {
+            channel_id: ChannelId::from_row(document.id).to_string(),
+            handle: document.text.also,
+            name: document.text.title,
+            avatar_media_id: media,
+            snippet: snippet(found.snippet),
+        }),
+        DocKind::Article => SearchHit::Article(ArticleHit {
+            article_id: ArticleId::from_row(document.id).to_string(),
+            channel_id: ChannelId::from_row(parent_id).to_string(),
+            channel_name: parent_name,
+            title: document.text.title,
+            cover_media_id: media,
+            published_at: document.at.to_rfc3339(),
+            snippet: snippet(found.snippet),
+        }),
+        DocKind::Product => SearchHit::Product(ProductHit {
+            product_id: ProductId::from_row(document.id).to_string(),
+            shop_id: ShopId::from_row(parent_id).to_string(),
+            shop_name: parent_name,
+            title: document.text.title,
+            media_id: media,
+            snippet: snippet(found.snippet),
+        }),
+    }
 }
 
 fn parse_query(q: Option<&str>) -> Result<search::Query, ApiError> {

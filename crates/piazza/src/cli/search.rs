@@ -1,5 +1,6 @@
-//! `piazza search`: messages (or contacts, `--contacts`) this account can
-//! find, what matched in «», page after page up to `--limit`.
+//! `piazza search`: messages (or contacts, channels, articles, products:
+//! `--scope`) this account can find, what matched in «», page after page
+//! up to `--limit`.
 
 use piazza_api::search::{SearchHit, SnippetPart};
 use piazza_client::Search;
@@ -16,9 +17,12 @@ pub struct SearchArgs {
     #[arg(required = true, num_args = 1..)]
     pub query: Vec<String>,
     /// Search your contacts (by your remark, their name or username)
-    /// instead of messages
+    /// instead of messages: `--scope contacts`
     #[arg(long)]
     pub contacts: bool,
+    /// What to search: messages, contacts, channels, articles or products
+    #[arg(long, default_value = "messages")]
+    pub scope: String,
     /// Only this conversation: a contact's username, a group's title or
     /// a conversation id
     #[arg(long = "in", value_name = "CONVERSATION")]
@@ -43,7 +47,7 @@ pub async fn run(session: &Session, args: SearchArgs) -> anyhow::Result<()> {
             scope: if args.contacts {
                 "contacts"
             } else {
-                "messages"
+                &args.scope
             },
             conversation_id: conversation.as_deref(),
             cursor: cursor.as_deref(),
@@ -88,6 +92,32 @@ fn line(hit: &SearchHit, directory: &render::Directory) -> String {
             render::person_label(&message.sender.username, &message.sender.display_name),
             marked(&message.snippet),
         ),
+        SearchHit::Channel(channel) => {
+            format!(
+                "{} (@{}): {}",
+                channel.name,
+                channel.handle,
+                marked(&channel.snippet)
+            )
+        }
+        SearchHit::Article(article) => format!(
+            "{} ({}, {}): {}",
+            article.title,
+            article.channel_name,
+            article
+                .published_at
+                .get(..10)
+                .unwrap_or(&article.published_at),
+            marked(&article.snippet)
+        ),
+        SearchHit::Product(product) => {
+            format!(
+                "{} ({}): {}",
+                product.title,
+                product.shop_name,
+                marked(&product.snippet)
+            )
+        }
         SearchHit::Contact(contact) => {
             let who = render::person_label(&contact.username, &contact.display_name);
             match &contact.remark {

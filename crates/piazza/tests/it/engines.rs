@@ -235,6 +235,7 @@ const ON_POSTGRES: &[&str] = &[
     "routes::each_path_answers_the_methods_the_document_gives_it",
     "search::an_existing_history_is_indexed_after_an_upgrade",
     "search::bad_searches_are_refused_with_a_problem",
+    "search::channels_articles_and_listed_products_are_found_by_anyone",
     "search::contacts_are_found_by_remark_display_name_and_username",
     "search::members_find_only_what_they_can_see",
     "search::pages_run_newest_first_without_repeats",

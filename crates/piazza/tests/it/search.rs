@@ -482,6 +482,24 @@ async fn the_cli_searches_and_admin_tells_how_far_the_index_has_come() {
     assert!(found.contains("«北京»见，老地方"), "{found}");
     let found = piazza(&app, &config, "ann", &["search", "--contacts", "chen"]).await;
     assert_eq!(found.trim(), "Bob Chen (@bob) (by display_name)");
+    let channel = piazza_api::CreateChannel {
+        handle: "roma_eats".into(),
+        name: "Roma eats".into(),
+        description: "Supplì, carbonara e maritozzi".into(),
+        avatar_media_id: None,
+    };
+    bob.client.create_channel(&channel).await.unwrap();
+    let found = piazza(
+        &app,
+        &config,
+        "ann",
+        &["search", "--scope", "channels", "suppli"],
+    )
+    .await;
+    assert_eq!(
+        found.trim(),
+        "Roma eats (@roma_eats): «Supplì», carbonara e maritozzi"
+    );
     let found = piazza(&app, &config, "ann", &["search", "roma"]).await;
     assert_eq!(found.trim(), "nothing found for \"roma\"");
 
@@ -544,7 +562,17 @@ async fn an_existing_history_is_indexed_after_an_upgrade() {
             .results
             .is_empty()
     );
+    let channel = piazza_api::CreateChannel {
+        handle: "harbour_news".into(),
+        name: "Harbour news".into(),
+        description: "Boats in, boats out".into(),
+        avatar_media_id: None,
+    };
+    users[0].client.create_channel(&channel).await.unwrap();
     running.shut_down().await;
+    // Channels, articles and products are indexed as they are made: take
+    // their postings away, as a store from before search has none.
+    forget_documents(dir.path()).await;
     let status = search_status(&store);
     assert!(
         status.starts_with("search index: 60 messages to index"),
@@ -569,6 +597,166 @@ async fn an_existing_history_is_indexed_after_an_upgrade() {
         ..every.clone()
     };
     assert_eq!(bob.client.search(&next).await.unwrap().results.len(), 10);
+    let channels = Search::of("channels", "boats");
+    search_until(&bob.client, &channels, |r| r.results.len() == 1).await;
     running.shut_down().await;
     assert!(search_status(&store).starts_with("search index: up to date"));
+}
+
+/// The titles (or names) of what a search of `scope` finds.
+async fn titles(user: &User, scope: &str, q: &str) -> Vec<String> {
+    let results = user.client.search(&Search::of(scope, q)).await.unwrap();
+    results
+        .results
+        .into_iter()
+        .map(|hit| match hit {
+            SearchHit::Channel(channel) => channel.name,
+            SearchHit::Article(article) => article.title,
+            SearchHit::Product(product) => product.title,
+            other => panic!("not a {scope}: {other:?}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn channels_articles_and_listed_products_are_found_by_anyone() {
+    use piazza_api::shops::PatchProduct;
+    use piazza_api::{CreateChannel, PublishArticle};
+
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let channel = ann
+        .client
+        .create_channel(&CreateChannel {
+            handle: "cucina_it".into(),
+            name: "Cucina Italiana".into(),
+            description: "Ricette della nonna: pizza, pasta, 饺子".into(),
+            avatar_media_id: None,
+        })
+        .await
+        .unwrap()
+        .channel_id;
+    for (title, body) in [
+        (
+            "北京烤鸭的做法",
+            "Come si prepara l'anatra alla pechinese, passo per passo.",
+        ),
+        ("Pizza napoletana", "Impasto, lievitazione e forno a legna."),
+    ] {
+        let article = PublishArticle {
+            title: title.into(),
+            body_markdown: body.into(),
+            cover_media_id: None,
+        };
+        ann.client
+            .publish_article(&channel, &article)
+            .await
+            .unwrap();
+    }
+    let (_, tajarin) = crate::shops::open_shop(&ann, "nonna_shop", 10).await;
+    let hidden = ann
+        .client
+        .patch_product(
+            &tajarin.product_id,
+            &PatchProduct {
+                listed: Some(false),
+                ..PatchProduct::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!hidden.listed);
+
+    // Found at once: indexed in the transaction that made them.
+    assert_eq!(
+        titles(&bob, "channels", "cucina").await,
+        ["Cucina Italiana"]
+    );
+    assert_eq!(titles(&bob, "channels", "饺子").await, ["Cucina Italiana"]);
+    assert_eq!(
+        titles(&bob, "channels", "cucina_it").await,
+        ["Cucina Italiana"]
+    );
+    assert_eq!(titles(&bob, "articles", "烤鸭").await, ["北京烤鸭的做法"]);
+    assert_eq!(
+        titles(&bob, "articles", "pechinese").await,
+        ["北京烤鸭的做法"]
+    );
+    assert_eq!(titles(&bob, "articles", "pizz").await, ["Pizza napoletana"]);
+    assert!(titles(&bob, "articles", "lasagne").await.is_empty());
+    // The snippet is the title's when the title matched, else the text's.
+    let found = bob
+        .client
+        .search(&Search::of("articles", "legna"))
+        .await
+        .unwrap();
+    let SearchHit::Article(article) = &found.results[0] else {
+        panic!()
+    };
+    assert!(
+        article
+            .snippet
+            .iter()
+            .any(|part| part.hit && part.text == "legna")
+    );
+    assert_eq!(
+        (article.channel_id.as_str(), article.channel_name.as_str()),
+        (channel.as_str(), "Cucina Italiana")
+    );
+
+    // Unlisted: found by nobody. Listed again and renamed: found by its new
+    // title, not its old one.
+    assert!(titles(&bob, "products", "tajarin").await.is_empty());
+    ann.client
+        .patch_product(
+            &tajarin.product_id,
+            &PatchProduct {
+                listed: Some(true),
+                title: Some("Tagliolini al tartufo".into()),
+                ..PatchProduct::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&bob, "products", "tartufo").await,
+        ["Tagliolini al tartufo"]
+    );
+    assert!(titles(&bob, "products", "tajarin ").await.is_empty());
+    assert_eq!(
+        titles(&bob, "products", "egg pasta").await,
+        ["Tagliolini al tartufo"]
+    );
+    let found = bob
+        .client
+        .search(&Search::of("products", "tartufo"))
+        .await
+        .unwrap();
+    let SearchHit::Product(product) = &found.results[0] else {
+        panic!()
+    };
+    assert_eq!(product.shop_name, "Nonna's Pasta");
+}
+
+/// Empties the index of channels, articles and products in the stopped
+/// server's store in `dir`, and sets their watermarks back to the start.
+async fn forget_documents(dir: &std::path::Path) {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let forget = "DELETE FROM search_documents;
+                      UPDATE search_progress SET through = 0 WHERE name <> 'messages';";
+        match process_database(&dir) {
+            Some(url) => {
+                let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                db.batch_execute(forget).unwrap();
+            }
+            None => {
+                let db = rusqlite::Connection::open(dir.join("piazza.sqlite3")).unwrap();
+                db.execute_batch(forget).unwrap();
+            }
+        }
+    })
+    .await
+    .unwrap();
 }

@@ -2,7 +2,8 @@
 // (`GET /api/v1/search`), from the magnifier over the chat list. A word
 // typed searches as it is typed (the last word matches longer words);
 // Chinese, Japanese and Korean are found inside runs of text. What matched
-// is marked; a message opens its conversation scrolled to it. The query
+// is marked; a message opens its conversation scrolled to it; channels,
+// articles and products (anyone's) open their pages. The query
 // and scope stay in the address, so a search can be linked and reloaded.
 
 import { h, replace } from '../../lib/dom.js';
@@ -13,7 +14,7 @@ import { problemText } from '../auth/index.js';
 /** How long typing pauses before a search goes out. */
 const TYPING_PAUSE_MS = 250;
 const PAGE_LEN = 20;
-const SCOPES = ['messages', 'contacts'];
+const SCOPES = ['messages', 'contacts', 'channels', 'articles', 'products'];
 
 export const area = {
   id: 'search',
@@ -124,8 +125,28 @@ class SearchPage {
   }
 }
 
+/** A channel's, an article's or a product's row: its page, its picture. */
+function documentRow(session, /** @type {any} */ hit) {
+  const [href, id, title, place] = {
+    channel: () => [`#/channel/${encodeURIComponent(hit.channel_id)}`, hit.channel_id, hit.name, `@${hit.handle}`],
+    article: () => [`#/article/${encodeURIComponent(hit.article_id)}`, hit.article_id, hit.title, hit.channel_name],
+    product: () => [`#/product/${encodeURIComponent(hit.product_id)}`, hit.product_id, hit.title, hit.shop_name],
+  }[hit.type]();
+  const media = hit.avatar_media_id ?? hit.cover_media_id ?? hit.media_id ?? null;
+  return listRow({
+    href,
+    avatar: avatar(session, { account_id: id, display_name: title, username: title, avatar_media_id: media }),
+    title,
+    subtitle: h('span', {}, `${place}: `, snippetElement(hit.snippet)),
+    meta: hit.published_at ? formatDateTime(hit.published_at) : '',
+    testid: `search-${hit.type}`,
+    dataset: { id },
+  }).item;
+}
+
 /** One result as a list row. */
-function row(session, /** @type {MessageHit | ContactHit} */ hit) {
+function row(session, /** @type {any} */ hit) {
+  if (['channel', 'article', 'product'].includes(hit.type)) return documentRow(session, hit);
   if (hit.type === 'contact') {
     const { account_id, username, display_name, avatar_media_id, remark } = hit;
     session.remember({ account_id, username, display_name, avatar_media_id, remark });
