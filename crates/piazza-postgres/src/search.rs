@@ -11,6 +11,7 @@ use piazza_core::search::{Candidate, MessageSearch, Posting, Reads, ToIndex, Wri
 use piazza_domain::event::AccountRef;
 use piazza_domain::{AccountId, ConversationId, MediaId, MessageId, Seq, Timestamp, Username};
 use postgres::Row;
+use postgres::types::ToSql;
 
 use crate::{Db, PgTx};
 
@@ -95,13 +96,12 @@ impl Reads for Db<'_> {
 }
 
 /// $1 the caller, $2 one conversation or NULL for all, $3 the walked
-/// term(s), $4 below this id, $5 limit, $6 and $7 the other groups'
-/// terms and the group of each, $8 how many groups there are, $9 above
-/// this id, $10 the caller's most recently active conversations only,
-/// this many (NULL: all). Only the page's rows are joined to their
-/// messages and senders.
+/// term(s), $4 below this id, $5 limit, $6 above this id, $7 the caller's
+/// most recently active conversations only, this many (NULL: all); then
+/// the other groups, as `$others` reads them ($8…). Only the page's rows
+/// are joined to their messages and senders.
 macro_rules! candidates {
-    ($walked:literal) => {
+    ($walked:literal, $($others:tt)*) => {
         concat!(
             "SELECT c.message_id, c.conversation_id, m.seq, m.text, m.sent_at,
                     a.id, a.username, a.display_name, a.avatar_media_id
@@ -114,23 +114,18 @@ macro_rules! candidates {
                      JOIN messages m ON m.id = p.message_id
                      WHERE p.conversation_id = mb.conversation_id AND ",
             $walked,
-            "         AND p.message_id < $4 AND p.message_id > $9
+            "         AND p.message_id < $4 AND p.message_id > $6
                        AND m.seq > mb.from_seq AND m.recalled_at IS NULL
                        AND NOT EXISTS (SELECT 1 FROM hidden_messages h
-                                       WHERE h.account_id = $1 AND h.message_id = p.message_id)
-                       AND (SELECT count(DISTINCT g.grp)
-                            FROM unnest($6::text[], $7::int[]) AS g(term, grp)
-                            WHERE EXISTS (SELECT 1 FROM search_postings q
-                                          WHERE q.term = g.term
-                                            AND q.conversation_id = p.conversation_id
-                                            AND q.message_id = p.message_id)) = $8
-                     ORDER BY p.message_id DESC LIMIT $5) l
+                                       WHERE h.account_id = $1 AND h.message_id = p.message_id) ",
+            $($others)*,
+            "        ORDER BY p.message_id DESC LIMIT $5) l
                  WHERE mb.account_id = $1 AND ($2::BIGINT IS NULL OR mb.conversation_id = $2)
-                   AND ($10::BIGINT IS NULL OR mb.conversation_id IN (
+                   AND ($7::BIGINT IS NULL OR mb.conversation_id IN (
                        SELECT r.conversation_id FROM members r
                        JOIN conversations cv ON cv.id = r.conversation_id
                        WHERE r.account_id = $1
-                       ORDER BY cv.last_activity_at DESC LIMIT $10))
+                       ORDER BY cv.last_activity_at DESC LIMIT $7))
                  ORDER BY l.message_id DESC LIMIT $5) c
              JOIN messages m ON m.id = c.message_id
              JOIN accounts a ON a.id = m.sender_id
@@ -139,12 +134,49 @@ macro_rules! candidates {
     };
 }
 
+/// A candidate holds a term of the group in `$n` (a `text[]`).
+macro_rules! holds {
+    ($n:literal) => {
+        concat!(
+            " AND EXISTS (SELECT 1 FROM search_postings q
+                          WHERE q.term = ANY(",
+            $n,
+            "::text[])
+                            AND q.conversation_id = p.conversation_id
+                            AND q.message_id = p.message_id)"
+        )
+    };
+}
+
+macro_rules! with_others {
+    ($walked:literal) => {
+        [
+            candidates!($walked, ""),
+            candidates!($walked, holds!("$8")),
+            candidates!($walked, holds!("$8"), holds!("$9")),
+            // Three or more: $8 their terms, $9 the group of each, $10
+            // how many groups.
+            candidates!(
+                $walked,
+                " AND (SELECT count(DISTINCT g.grp)
+                       FROM unnest($8::text[], $9::int[]) AS g(term, grp)
+                       WHERE EXISTS (SELECT 1 FROM search_postings q
+                                     WHERE q.term = g.term
+                                       AND q.conversation_id = p.conversation_id
+                                       AND q.message_id = p.message_id)) = $10"
+            ),
+        ]
+    };
+}
+
+/// By how many other groups there are (0, 1, 2, more): walking one term,
+/// and walking several.
+const CANDIDATES_OF_ONE_TERM: [&str; 4] = with_others!("p.term = $3::text");
+const CANDIDATES_OF_TERMS: [&str; 4] = with_others!("p.term = ANY($3::text[])");
+
 /// Conversations the first pass of a search looks in: the caller's most
 /// recently active, where the newest hits most likely are.
 const RECENT_CONVERSATIONS: i64 = 8;
-
-const CANDIDATES_OF_ONE_TERM: &str = candidates!("p.term = $3::text");
-const CANDIDATES_OF_TERMS: &str = candidates!("p.term = ANY($3::text[])");
 
 /// One pass of `message_candidates`: above `floor`, in the `recent`
 /// most recently active conversations or all.
@@ -158,48 +190,49 @@ fn message_candidates_pass(
         .groups
         .split_first()
         .expect("a search has a group of terms");
+    let before = search.before.map_or(i64::MAX, MessageId::row);
+    let conversation = search.conversation.map(ConversationId::row);
+    let limit = i64::from(search.limit);
+    let account = search.account.row();
     let (terms, groups): (Vec<&str>, Vec<i32>) = others
         .iter()
         .enumerate()
         .flat_map(|(n, group)| group.iter().map(move |term| (term.as_str(), n as i32)))
         .unzip();
-    let before = search.before.map_or(i64::MAX, MessageId::row);
-    let conversation = search.conversation.map(ConversationId::row);
-    let limit = i64::from(search.limit);
     let group_count = others.len() as i64;
-    let account = search.account.row();
-    let rows = match driver.as_slice() {
-        [term] => db.0.query(
-            CANDIDATES_OF_ONE_TERM,
-            &[
-                &account,
-                &conversation,
-                term,
-                &before,
-                &limit,
-                &terms,
-                &groups,
-                &group_count,
-                &floor,
-                &recent,
-            ],
-        )?,
-        _ => db.0.query(
-            CANDIDATES_OF_TERMS,
-            &[
-                &account,
-                &conversation,
-                driver,
-                &before,
-                &limit,
-                &terms,
-                &groups,
-                &group_count,
-                &floor,
-                &recent,
-            ],
-        )?,
+    let walked: &(dyn ToSql + Sync) = match driver.as_slice() {
+        [term] => term,
+        _ => driver,
     };
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+        &account,
+        &conversation,
+        walked,
+        &before,
+        &limit,
+        &floor,
+        &recent,
+    ];
+    let shape = match others {
+        [] => 0,
+        [one] => {
+            params.push(one);
+            1
+        }
+        [one, two] => {
+            params.extend([one as &(dyn ToSql + Sync), two]);
+            2
+        }
+        _ => {
+            params.extend([&terms as &(dyn ToSql + Sync), &groups, &group_count]);
+            3
+        }
+    };
+    let sql = match driver.as_slice() {
+        [_] => CANDIDATES_OF_ONE_TERM[shape],
+        _ => CANDIDATES_OF_TERMS[shape],
+    };
+    let rows = db.0.query(sql, &params)?;
     Ok(rows.iter().map(candidate).collect())
 }
 

@@ -39,6 +39,8 @@ const EXPECTED: &[(&str, &[usize])] = &[
     ("上海", &[1, 14]),
     ("火锅", &[2]),
     ("天安门", &[0]),
+    // Four pairs: the walked one and three more.
+    ("天安门广场", &[0]),
     // One character: 京东 and 東京 hold it too.
     ("京", &[0, 3, 4, 12, 14]),
     // Each pair of 北京天 is in the corpus, the three together once.
