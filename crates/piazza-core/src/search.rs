@@ -47,14 +47,16 @@ pub struct Posting {
 
 /// What the engine is asked for: messages `account` can see, holding a
 /// term of every group (each group: a query part's terms, any of which
-/// will do), the newest first, below `before`, `limit` at most. The
-/// first group is the one with the fewest postings: an engine walks it.
+/// will do), the newest first, below `before` and above `after`, `limit`
+/// at most. The first group is the one with the fewest postings: an
+/// engine walks it.
 #[derive(Debug, Clone)]
 pub struct MessageSearch {
     pub account: AccountId,
     pub conversation: Option<ConversationId>,
     pub groups: Vec<Vec<String>>,
     pub before: Option<MessageId>,
+    pub after: Option<MessageId>,
     pub limit: u32,
 }
 
@@ -127,7 +129,14 @@ pub const PREFIX_EXPANSION_MAX: u32 = 24;
 const CANDIDATES_SLACK: u32 = 16;
 /// Rounds of candidates one page looks through at most: a page of rare
 /// hits among many candidates ends early, with a cursor to go on.
-const CANDIDATE_ROUNDS_MAX: usize = 8;
+const CANDIDATE_ROUNDS_MAX: usize = 12;
+/// A search reads the newest ids first: a window this many ids wide,
+/// then older ones, each this many times wider than the last, so a page
+/// costs about what lies between the newest message and its last hit,
+/// whatever a conversation holds below (each conversation's postings are
+/// read within the window only). Twelve rounds cover 4,096 × 4¹¹ ids.
+const FIRST_WINDOW: i64 = 4096;
+const WINDOW_GROWTH: i64 = 4;
 
 /// A message found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,17 +177,35 @@ pub fn messages(
     let Some(groups) = term_groups(read, query)? else {
         return Ok(MessagesFound::default());
     };
+    let top = match before {
+        Some(before) => before.row(),
+        None => read.newest_message_id()? + 1,
+    };
     let mut search = MessageSearch {
         account,
         conversation,
         groups,
-        before,
+        before: Some(MessageId::from_row(top)),
+        after: None,
         limit: limit + CANDIDATES_SLACK,
     };
     let mut found = MessagesFound::default();
+    let mut width = FIRST_WINDOW;
     for _ in 0..CANDIDATE_ROUNDS_MAX {
+        let below = search.before.map_or(0, MessageId::row);
+        let floor = below.saturating_sub(width).max(0);
+        search.after = (floor > 0).then(|| MessageId::from_row(floor));
         let candidates = read.message_candidates(&search)?;
-        let exhausted = candidates.len() < search.limit as usize;
+        let full = candidates.len() == search.limit as usize;
+        assert!(
+            candidates
+                .windows(2)
+                .all(|pair| pair[0].message > pair[1].message)
+                && candidates
+                    .iter()
+                    .all(|c| c.message.row() > floor && c.message.row() < below),
+            "an engine answers a window's candidates inside it, newest first"
+        );
         for candidate in candidates {
             search.before = Some(candidate.message);
             if found.messages.len() == limit as usize {
@@ -190,8 +217,13 @@ pub fn messages(
                 found.messages.push(message_found(candidate, &hits));
             }
         }
-        if exhausted {
-            return Ok(found);
+        if !full {
+            // The window is read: the next one, older and wider.
+            if floor == 0 {
+                return Ok(found);
+            }
+            search.before = Some(MessageId::from_row(floor + 1));
+            width = width.saturating_mul(WINDOW_GROWTH);
         }
     }
     // Many candidates, few hits: go on from the last one looked at.

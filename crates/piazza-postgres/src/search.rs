@@ -77,29 +77,15 @@ impl Reads for Db<'_> {
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
-    /// Two passes over all the caller's conversations at most: the first,
-    /// over the few most recently active, finds a floor (its page's
-    /// oldest hit) below which nothing can make the page; the second
-    /// reads every conversation above that floor only, a few rows each,
-    /// where without it a common word would read each conversation's
-    /// newest page in full.
     fn message_candidates(&mut self, search: &MessageSearch) -> Result<Vec<Candidate>> {
-        let mut floor = 0_i64;
-        if search.conversation.is_none() {
-            let first = message_candidates_pass(self, search, 0, Some(RECENT_CONVERSATIONS))?;
-            if first.len() == search.limit as usize {
-                floor = first.last().map_or(0, |last| last.message.row() - 1);
-            }
-        }
-        message_candidates_pass(self, search, floor, None)
+        message_candidates(self, search)
     }
 }
 
 /// $1 the caller, $2 one conversation or NULL for all, $3 the walked
-/// term(s), $4 below this id, $5 limit, $6 above this id, $7 the caller's
-/// most recently active conversations only, this many (NULL: all); then
-/// the other groups, as `$others` reads them ($8…). Only the page's rows
-/// are joined to their messages and senders.
+/// term(s), $4 below this id, $5 limit, $6 above this id; then the other
+/// groups, as `$others` reads them ($7…). Only the page's rows are joined
+/// to their messages and senders.
 macro_rules! candidates {
     ($walked:literal, $($others:tt)*) => {
         concat!(
@@ -121,11 +107,6 @@ macro_rules! candidates {
             $($others)*,
             "        ORDER BY p.message_id DESC LIMIT $5) l
                  WHERE mb.account_id = $1 AND ($2::BIGINT IS NULL OR mb.conversation_id = $2)
-                   AND ($7::BIGINT IS NULL OR mb.conversation_id IN (
-                       SELECT r.conversation_id FROM members r
-                       JOIN conversations cv ON cv.id = r.conversation_id
-                       WHERE r.account_id = $1
-                       ORDER BY cv.last_activity_at DESC LIMIT $7))
                  ORDER BY l.message_id DESC LIMIT $5) c
              JOIN messages m ON m.id = c.message_id
              JOIN accounts a ON a.id = m.sender_id
@@ -152,18 +133,18 @@ macro_rules! with_others {
     ($walked:literal) => {
         [
             candidates!($walked, ""),
-            candidates!($walked, holds!("$8")),
-            candidates!($walked, holds!("$8"), holds!("$9")),
-            // Three or more: $8 their terms, $9 the group of each, $10
+            candidates!($walked, holds!("$7")),
+            candidates!($walked, holds!("$7"), holds!("$8")),
+            // Three or more: $7 their terms, $8 the group of each, $9
             // how many groups.
             candidates!(
                 $walked,
                 " AND (SELECT count(DISTINCT g.grp)
-                       FROM unnest($8::text[], $9::int[]) AS g(term, grp)
+                       FROM unnest($7::text[], $8::int[]) AS g(term, grp)
                        WHERE EXISTS (SELECT 1 FROM search_postings q
                                      WHERE q.term = g.term
                                        AND q.conversation_id = p.conversation_id
-                                       AND q.message_id = p.message_id)) = $10"
+                                       AND q.message_id = p.message_id)) = $9"
             ),
         ]
     };
@@ -174,18 +155,10 @@ macro_rules! with_others {
 const CANDIDATES_OF_ONE_TERM: [&str; 4] = with_others!("p.term = $3::text");
 const CANDIDATES_OF_TERMS: [&str; 4] = with_others!("p.term = ANY($3::text[])");
 
-/// Conversations the first pass of a search looks in: the caller's most
-/// recently active, where the newest hits most likely are.
-const RECENT_CONVERSATIONS: i64 = 8;
-
-/// One pass of `message_candidates`: above `floor`, in the `recent`
-/// most recently active conversations or all.
-fn message_candidates_pass(
-    db: &mut Db<'_>,
-    search: &MessageSearch,
-    floor: i64,
-    recent: Option<i64>,
-) -> Result<Vec<Candidate>> {
+/// The candidates of `search`, in one statement of the shape its groups
+/// need.
+fn message_candidates(db: &mut Db<'_>, search: &MessageSearch) -> Result<Vec<Candidate>> {
+    let floor = search.after.map_or(0, MessageId::row);
     let (driver, others) = search
         .groups
         .split_first()
@@ -204,15 +177,8 @@ fn message_candidates_pass(
         [term] => term,
         _ => driver,
     };
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
-        &account,
-        &conversation,
-        walked,
-        &before,
-        &limit,
-        &floor,
-        &recent,
-    ];
+    let mut params: Vec<&(dyn ToSql + Sync)> =
+        vec![&account, &conversation, walked, &before, &limit, &floor];
     let shape = match others {
         [] => 0,
         [one] => {

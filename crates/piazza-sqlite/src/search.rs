@@ -102,9 +102,12 @@ impl Reads for Db<'_> {
         let mut statement = self.0.prepare_cached(&sql).sql()?;
         let mut best: Vec<Candidate> = Vec::new();
         for (conversation, from_seq) in conversations {
+            let above = search.after.map_or(0, MessageId::row);
             let floor = match best.len() == search.limit as usize {
-                true => best.last().map_or(0, |last| last.message.row()),
-                false => 0,
+                true => best
+                    .last()
+                    .map_or(above, |last| last.message.row().max(above)),
+                false => above,
             };
             let mut values = vec![
                 Value::Integer(conversation.row()),
