@@ -112,6 +112,7 @@ const NOT_COPIED: &[&str] = &[
     "search_postings",
     "search_terms",
     "search_progress",
+    "search_documents",
 ];
 
 /// Avatars set per statement once the media are in.
