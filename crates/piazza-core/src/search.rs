@@ -253,7 +253,14 @@ fn term_groups(read: &mut dyn Read, query: &Query) -> Result<Option<Vec<Vec<Stri
                 prefix: false,
             } => groups.push(vec![term.clone()]),
             Part::Word { term, prefix: true } => {
-                let expanded = read.terms_starting(term, PREFIX_EXPANSION_MAX)?;
+                let mut expanded = read.terms_starting(term, PREFIX_EXPANSION_MAX)?;
+                // The word itself, if indexed, whatever more used words
+                // start with it.
+                if !expanded.contains(term) && read.term_counts(std::slice::from_ref(term))?[0] > 0
+                {
+                    expanded.truncate(PREFIX_EXPANSION_MAX as usize - 1);
+                    expanded.insert(0, term.clone());
+                }
                 if expanded.is_empty() {
                     return Ok(None);
                 }

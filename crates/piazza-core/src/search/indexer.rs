@@ -29,8 +29,11 @@ use crate::Core;
 /// How long an id may be missing below newer ones before the indexer
 /// takes it for an id no committed message will have.
 pub const GAP_PATIENCE: Duration = Duration::from_secs(30);
-/// Open gaps looked for again at most, per step.
-const GAPS_ASKED_MAX: usize = 1000;
+/// Open gaps looked for again at most, per step (the oldest first). A
+/// gap's patience runs only once it is asked about, so a pile of ids
+/// burned by rolled-back batches never lets an id still in flight above
+/// them expire unasked.
+const GAPS_ASKED_MAX: usize = 10_000;
 /// A run of missing ids longer than this is not tracked id by id: ids
 /// are not burned that many at once, so it is a hole left by something
 /// else (rows removed), not transactions in flight.
@@ -50,8 +53,9 @@ pub struct Step {
 pub struct Indexer {
     /// The newest id read; `None` until the watermark is read.
     frontier: Option<i64>,
-    /// Ids missing below the frontier, since when.
-    gaps: BTreeMap<i64, Instant>,
+    /// Ids missing below the frontier, and since when they are asked
+    /// about (`None`: not yet).
+    gaps: BTreeMap<i64, Option<Instant>>,
     /// The watermark as last stored.
     stored: i64,
     /// Documents from before search are all indexed (checked again after
@@ -120,12 +124,15 @@ impl Indexer {
             })
             .await?;
         let now = Instant::now();
-        self.note_gaps(frontier, &rows, now);
         for row in &filled {
             self.gaps.remove(&row.message.row());
         }
+        for (_, since) in self.gaps.iter_mut().take(GAPS_ASKED_MAX) {
+            since.get_or_insert(now);
+        }
         self.gaps
-            .retain(|_, since| now.duration_since(*since) < GAP_PATIENCE);
+            .retain(|_, since| since.is_none_or(|since| now.duration_since(since) < GAP_PATIENCE));
+        self.note_gaps(frontier, &rows);
         let newest = rows.last().map_or(frontier, |row| row.message.row());
         let watermark = self.gaps.keys().next().map_or(newest, |oldest| oldest - 1);
         let indexed = rows.len() + filled.len();
@@ -148,7 +155,7 @@ impl Indexer {
     }
 
     /// Remembers the ids missing between `frontier` and the rows read.
-    fn note_gaps(&mut self, frontier: i64, rows: &[ToIndex], now: Instant) {
+    fn note_gaps(&mut self, frontier: i64, rows: &[ToIndex]) {
         let mut expected = frontier + 1;
         for row in rows {
             let id = row.message.row();
@@ -158,9 +165,9 @@ impl Indexer {
             );
             if id - expected <= GAP_RUN_MAX {
                 self.gaps
-                    .extend((expected..id).map(|missing| (missing, now)));
+                    .extend((expected..id).map(|missing| (missing, None)));
             } else {
-                tracing::warn!(
+                tracing::error!(
                     from = expected,
                     to = id - 1,
                     "message ids missing, not tracked"

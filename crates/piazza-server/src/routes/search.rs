@@ -92,8 +92,11 @@ pub async fn search(
             (found.messages.into_iter().map(message_hit).collect(), next)
         }
         "contacts" => {
-            let skip = paging::after(params.cursor.as_deref(), |key| key.parse::<usize>().ok())?
-                .unwrap_or(0);
+            let skip = paging::after(params.cursor.as_deref(), |key| {
+                let skip = key.parse::<usize>().ok()?;
+                (skip <= piazza_domain::limits::CONTACTS_PER_ACCOUNT_MAX).then_some(skip)
+            })?
+            .unwrap_or(0);
             let found = app.store.search_contacts(auth.account, query).await?;
             let more = found.len() > skip + limit as usize;
             let page: Vec<SearchHit> = found

@@ -233,6 +233,7 @@ const ON_POSTGRES: &[&str] = &[
     "red_packets::twenty_members_claiming_at_once_share_the_total_exactly",
     "routes::an_image_is_the_one_body_past_64_kib",
     "routes::each_path_answers_the_methods_the_document_gives_it",
+    "search::a_typed_word_finds_itself_among_more_used_longer_words",
     "search::an_existing_history_is_indexed_after_an_upgrade",
     "search::bad_searches_are_refused_with_a_problem",
     "search::channels_articles_and_listed_products_are_found_by_anyone",

@@ -437,6 +437,14 @@ async fn bad_searches_are_refused_with_a_problem() {
         };
         refused(ann.client.search(&bad).await.unwrap_err(), "invalid_cursor");
     }
+    let contacts = Search {
+        cursor: Some("p1.18446744073709551615"),
+        ..Search::contacts("hello")
+    };
+    refused(
+        ann.client.search(&contacts).await.unwrap_err(),
+        "invalid_cursor",
+    );
     let zero = Search {
         limit: Some(0),
         ..Search::messages("hello")
@@ -761,4 +769,31 @@ async fn forget_documents(dir: &std::path::Path) {
     })
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn a_typed_word_finds_itself_among_more_used_longer_words() {
+    let app = spawn_app().await;
+    let (users, group) = group_of(&app, "Lu", &["ann", "bob"]).await;
+    let (ann, bob) = (&users[0], &users[1]);
+    // 25 longer words, each in two messages: all more used than "lu".
+    for n in 0..50 {
+        let word = format!("lu{}", (b'a' + (n % 25) as u8) as char);
+        ann.client
+            .send_message(&group, &format!("w-{n}"), &word)
+            .await
+            .unwrap();
+    }
+    sent_and_indexed(ann, bob, &group, "lu", "lu ").await;
+    let typed = Search {
+        limit: Some(50),
+        ..Search::messages("lu")
+    };
+    let found = texts(&bob.client.search(&typed).await.unwrap());
+    assert!(found.contains(&"lu".to_owned()), "{found:?}");
+    assert_eq!(
+        found.len(),
+        23 * 2 + 1,
+        "the word and the 23 most used longer ones"
+    );
 }
