@@ -61,6 +61,7 @@ pub fn is_cjk(c: char) -> bool {
         | 0xA960..=0xA97F    // Hangul jamo extended A
         | 0xAC00..=0xD7FF    // Hangul syllables, jamo extended B
         | 0xF900..=0xFAFF    // CJK compatibility ideographs
+        | 0xFF61..=0xFF9F    // half-width katakana (folded to full width)
         | 0x20000..=0x3134F) // CJK extensions B to G
 }
 
@@ -79,12 +80,43 @@ fn fold_char(c: char, out: &mut impl FnMut(char)) {
     }
 }
 
+/// Whether `c` is kana a voicing mark may follow.
+fn is_kana(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x31F0..=0x31FF | 0xFF66..=0xFF9D)
+}
+
+/// A voicing mark written after its kana: combining, or half-width.
+fn is_voicing_mark(c: char) -> bool {
+    matches!(c, '\u{3099}' | '\u{309A}' | '\u{FF9E}' | '\u{FF9F}')
+}
+
+/// Folds `text`, giving each folded character with the bytes of the
+/// original it came from. A kana and the voicing mark after it are folded
+/// together (ｶﾞ and カ with a combining mark are ガ).
+fn fold_with(text: &str, mut out: impl FnMut(char, Range<usize>)) {
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if is_kana(c)
+            && let Some(&(mark_at, mark)) = chars.peek()
+            && is_voicing_mark(mark)
+        {
+            chars.next();
+            let span = at..mark_at + mark.len_utf8();
+            [c, mark]
+                .into_iter()
+                .nfkc()
+                .for_each(|f| out(f, span.clone()));
+            continue;
+        }
+        let span = at..at + c.len_utf8();
+        fold_char(c, &mut |f| out(f, span.clone()));
+    }
+}
+
 /// `text` folded, for indexing and for matching.
 pub fn fold(text: &str) -> String {
     let mut folded = String::with_capacity(text.len());
-    for c in text.chars() {
-        fold_char(c, &mut |f| folded.push(f));
-    }
+    fold_with(text, |f, _| folded.push(f));
     folded
 }
 
@@ -101,13 +133,11 @@ impl Folded {
     pub fn new(original: &str) -> Folded {
         let mut text = String::with_capacity(original.len());
         let mut origin = Vec::with_capacity(original.len());
-        for (at, c) in original.char_indices() {
-            let span = (at as u32, (at + c.len_utf8()) as u32);
-            fold_char(c, &mut |f| {
-                text.push(f);
-                origin.extend(std::iter::repeat_n(span, f.len_utf8()));
-            });
-        }
+        fold_with(original, |f, span| {
+            text.push(f);
+            let span = (span.start as u32, span.end as u32);
+            origin.extend(std::iter::repeat_n(span, f.len_utf8()));
+        });
         debug_assert_eq!(text.len(), origin.len());
         Folded { text, origin }
     }

@@ -61,6 +61,20 @@ fn japanese_and_korean_are_found_inside_runs() {
 }
 
 #[test]
+fn half_width_and_decomposed_kana_are_the_kana_they_write() {
+    // ｶﾞｽ (half-width, the voicing mark apart) and ガス written with a
+    // combining mark are both ガス, and not カス.
+    assert_eq!(fold("ｶﾞｽ"), "ガス");
+    assert_eq!(fold("カ\u{3099}ス"), "ガス");
+    assert_eq!(
+        hit_texts("ガス", "ｶﾞｽ代を払った"),
+        Some(vec!["ｶﾞｽ".to_owned()])
+    );
+    assert_eq!(hit_texts("ｶﾞｽ", "ガス代"), Some(vec!["ガス".to_owned()]));
+    assert_eq!(hit_texts("ガス", "カス"), None);
+}
+
+#[test]
 fn every_part_of_a_query_must_be_there() {
     let text = "Ci vediamo domani in pizzeria, perché piove";
     assert_eq!(
