@@ -71,15 +71,6 @@ pub struct Candidate {
     pub sent_at: Timestamp,
 }
 
-/// How far the index has come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IndexProgress {
-    /// Every message up to this id is indexed (0: none yet).
-    pub indexed_through: i64,
-    /// The newest message's id (0: no message yet).
-    pub newest: i64,
-}
-
 /// How far the index has come, for `piazza admin search-status`: the
 /// watermark, the newest message's id, and how many messages wait above
 /// the watermark. Both engines run this text as it is.
@@ -410,15 +401,5 @@ impl Core {
         query: Query,
     ) -> StoreResult<Vec<ContactFound>> {
         self.read(move |read| contacts(read, account, &query)).await
-    }
-
-    pub async fn search_progress(&self) -> StoreResult<IndexProgress> {
-        self.read(|read| {
-            Ok(IndexProgress {
-                indexed_through: read.search_watermark(MESSAGES)?,
-                newest: read.newest_message_id()?,
-            })
-        })
-        .await
     }
 }
