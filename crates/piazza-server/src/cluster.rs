@@ -474,6 +474,7 @@ async fn receive(
 
 /// Hands what another node (`from`) was told to the sockets here.
 fn deliver(hub: &Hub, from: u64, items: Vec<Item>) {
+    hub.note_logged();
     for item in items {
         if !item.is_well_formed() {
             tracing::warn!(from, "a malformed item on {SUBJECT}; ignored");

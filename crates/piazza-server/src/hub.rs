@@ -185,6 +185,9 @@ pub struct Hub {
     elsewhere: Mutex<HashMap<u64, Elsewhere>>,
     /// Nodes gone silent, and since when (`forget_silent_nodes`).
     departed: Mutex<HashMap<u64, Instant>>,
+    /// Poked by each log entry committed here or told by another node:
+    /// what search's indexer waits on once it has caught up.
+    logged: tokio::sync::Notify,
 }
 
 /// What another node said of itself.
@@ -268,7 +271,19 @@ impl Hub {
             nudges: watch::Sender::new(0),
             elsewhere: Mutex::new(HashMap::new()),
             departed: Mutex::new(HashMap::new()),
+            logged: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Until something is logged here or told by another node (once
+    /// since the last call: a poke while no one waits is kept).
+    pub async fn something_logged(&self) {
+        self.logged.notified().await;
+    }
+
+    /// Wakes whoever waits on `something_logged`.
+    pub(crate) fn note_logged(&self) {
+        self.logged.notify_one();
     }
 
     /// From now on, what this hub is told is also handed to `relay` (set
@@ -681,6 +696,7 @@ pub fn membership_changed(event: &Event) -> Option<ConversationId> {
 
 impl NoticeSink for Hub {
     fn notify(&self, notices: Vec<Notice>) {
+        self.note_logged();
         for notice in &notices {
             match notice {
                 Notice::Logged(entry) => {

@@ -1,7 +1,8 @@
 //! Search's indexer as a task: the node holding the indexer's lease
 //! (`piazza_core::leases`) runs `piazza_core::search::indexer` a batch at
-//! a time — at once while messages wait, every [`IDLE_PAUSE`] once it has
-//! caught up. A node that loses the lease forgets what it read, and the
+//! a time — at once while messages wait; once it has caught up, when the
+//! hub says something was logged (here or on another node), or after
+//! [`IDLE_PAUSE`]. A node that loses the lease forgets what it read, and the
 //! next holder goes on from the stored watermark: an existing server's
 //! history is indexed by the same loop, resumably, after an upgrade.
 
@@ -15,9 +16,11 @@ use crate::sweeper::LEASE_TTL;
 
 /// Messages one indexing job takes at most.
 pub const BATCH: u32 = 1000;
-/// The pause once nothing waits: how stale search may be, at most, beyond
-/// a batch's own time.
-const IDLE_PAUSE: Duration = Duration::from_millis(200);
+/// Once caught up, the indexer waits for something to be logged (the
+/// hub's poke, for commits here and what other nodes tell), or this long
+/// at most: a message committed elsewhere while the bus is down is
+/// indexed within it.
+const IDLE_PAUSE: Duration = Duration::from_secs(2);
 /// The pause after a failure (the store down, say).
 const FAILED_PAUSE: Duration = Duration::from_secs(1);
 /// How often the lease is renewed while indexing.
@@ -53,12 +56,17 @@ pub async fn run(app: App) {
                 }
             },
         };
+        let logged = match pause == IDLE_PAUSE {
+            true => futures_util::future::Either::Left(app.hub.something_logged()),
+            false => futures_util::future::Either::Right(std::future::pending()),
+        };
         tokio::select! {
             () = app.shutdown.cancelled() => {
                 let _ = app.store.release_lease(LeaseName::SearchIndexer, holder).await;
                 return;
             }
             () = tokio::time::sleep(pause) => {}
+            () = logged => {}
         }
     }
 }
