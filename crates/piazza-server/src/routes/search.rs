@@ -2,7 +2,7 @@
 //! The rules are `piazza_core::search`'s, the text rules
 //! `piazza_domain::search`'s.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use piazza_api::search::{
     ArticleHit, ChannelHit, ContactHit, MessageHit, ProductHit, SearchHit, SearchResults,
     SnippetPart,
@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 use crate::App;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{Json, Query};
 use crate::routes::conversations::page_limit;
 use crate::routes::paging;
 

@@ -445,6 +445,22 @@ async fn bad_searches_are_refused_with_a_problem() {
         ann.client.search(&contacts).await.unwrap_err(),
         "invalid_cursor",
     );
+    // A malformed parameter is a problem too, not the framework's text.
+    let raw = ann
+        .client
+        .raw(
+            reqwest::Method::GET,
+            "/api/v1/search?q=hi&limit=-1",
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(raw.status, 400);
+    assert_eq!(
+        raw.content_type.as_deref(),
+        Some("application/problem+json")
+    );
     let zero = Search {
         limit: Some(0),
         ..Search::messages("hello")
