@@ -45,9 +45,24 @@ impl TestDatabase {
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
+    /// A new database with no schema at all, as `createdb` makes one: a
+    /// restore's target.
+    pub fn create_bare() -> TestDatabase {
+        let server = server_url();
+        std::thread::spawn(move || TestDatabase::create_from(server, "template0".to_owned()))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
     fn create_here(server: String) -> TestDatabase {
         let mut admin = connect(&server);
         let template = template(&mut admin, &server);
+        drop(admin);
+        TestDatabase::create_from(server, template)
+    }
+
+    fn create_from(server: String, template: String) -> TestDatabase {
+        let mut admin = connect(&server);
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "piazza_test_{}_{}_{}",

@@ -9,6 +9,7 @@
 //! and power loss (as far as the disk honours fsync).
 
 mod accounts;
+pub mod backup;
 pub mod bench_seed;
 mod blocks;
 mod channels;
@@ -61,6 +62,11 @@ use writer::Writer;
 
 /// The file the store lives in, inside the data directory.
 pub const DATABASE_FILE: &str = "piazza.sqlite3";
+
+/// The schema version this Piazza writes (`PRAGMA user_version`).
+pub fn current_schema() -> i64 {
+    MIGRATIONS.len() as i64
+}
 
 const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),

@@ -2,6 +2,7 @@
 //! PostgreSQL database (while servers run: the checks read one snapshot),
 //! the move of a store from SQLite to PostgreSQL, and a cluster's status.
 
+mod backup;
 mod migrate_store;
 
 use std::path::PathBuf;
@@ -42,6 +43,17 @@ pub enum AdminCommand {
     /// Exits 1, keeping nothing, on any mismatch. Stop the server first;
     /// media files stay in the data directory.
     MigrateStore(migrate_store::MigrateStoreArgs),
+    /// Back up a SQLite server's data directory, while it runs, into one
+    /// archive: its store as one moment of it, and every media file.
+    /// Writes take no pause. Restore it with `piazza admin restore`.
+    /// (On PostgreSQL, back up the database with its own tools: see
+    /// DEPLOYMENT.md.)
+    Backup(backup::BackupArgs),
+    /// Restore an archive of `piazza admin backup` into a new data
+    /// directory, checking every byte against the archive's manifest and
+    /// then the store's invariants and ledger (as `check` and
+    /// `ledger-check`). Exits 1, restoring nothing, on any mismatch.
+    Restore(backup::RestoreArgs),
     /// Show how far search's index has come: a server indexes new
     /// messages moments after they are stored, and an upgraded one its
     /// whole history in the background, oldest first, resuming where it
@@ -72,10 +84,13 @@ pub enum AdminCommand {
 
 /// Runs `command` on this thread: the checks' PostgreSQL client runs a
 /// runtime of its own, which may not start inside `runtime`'s. Only
-/// migrate-store uses `runtime`, for its progress line.
+/// migrate-store, backup and restore use `runtime`, for their progress
+/// lines.
 pub fn run(command: AdminCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     match command {
         AdminCommand::MigrateStore(args) => runtime.block_on(migrate_store::run(args)),
+        AdminCommand::Backup(args) => runtime.block_on(backup::backup(args)),
+        AdminCommand::Restore(args) => runtime.block_on(backup::restore(args)),
         AdminCommand::SearchStatus {
             data_dir,
             database_url,
@@ -103,19 +118,7 @@ pub fn run(command: AdminCommand, runtime: &tokio::runtime::Runtime) -> anyhow::
                 None => piazza_sqlite::integrity::check_data_dir(&data_dir)
                     .with_context(|| format!("cannot read the store in {}", data_dir.display()))?,
             };
-            println!(
-                "accounts {} · conversations {} · messages {} · log entries {}",
-                report.accounts, report.conversations, report.messages, report.log_entries
-            );
-            if report.is_sound() {
-                println!("ok: every conversation and every log is gapless");
-                Ok(())
-            } else {
-                for problem in &report.problems {
-                    println!("violation: {problem}");
-                }
-                anyhow::bail!("{} invariant violations", report.problems.len())
-            }
+            print_check(report)
         }
         AdminCommand::LedgerCheck {
             data_dir,
@@ -131,20 +134,42 @@ pub fn run(command: AdminCommand, runtime: &tokio::runtime::Runtime) -> anyhow::
                 None => piazza_sqlite::integrity::check_ledger_data_dir(&data_dir)
                     .with_context(|| format!("cannot read the store in {}", data_dir.display()))?,
             };
-            println!(
-                "ledger accounts {} · transactions {} · postings {}",
-                report.accounts, report.transactions, report.postings
-            );
-            if report.is_sound() {
-                println!("ok: every transaction balances and every balance is its postings' sum");
-                Ok(())
-            } else {
-                for problem in &report.problems {
-                    println!("violation: {problem}");
-                }
-                anyhow::bail!("{} ledger invariant violations", report.problems.len())
-            }
+            print_ledger_check(report)
         }
+    }
+}
+
+/// Prints `admin check`'s report; an error when it found violations.
+fn print_check(report: piazza_core::integrity::Report) -> anyhow::Result<()> {
+    println!(
+        "accounts {} · conversations {} · messages {} · log entries {}",
+        report.accounts, report.conversations, report.messages, report.log_entries
+    );
+    if report.is_sound() {
+        println!("ok: every conversation and every log is gapless");
+        Ok(())
+    } else {
+        for problem in &report.problems {
+            println!("violation: {problem}");
+        }
+        anyhow::bail!("{} invariant violations", report.problems.len())
+    }
+}
+
+/// Prints `admin ledger-check`'s report; an error when it found violations.
+fn print_ledger_check(report: piazza_core::integrity::LedgerReport) -> anyhow::Result<()> {
+    println!(
+        "ledger accounts {} · transactions {} · postings {}",
+        report.accounts, report.transactions, report.postings
+    );
+    if report.is_sound() {
+        println!("ok: every transaction balances and every balance is its postings' sum");
+        Ok(())
+    } else {
+        for problem in &report.problems {
+            println!("violation: {problem}");
+        }
+        anyhow::bail!("{} ledger invariant violations", report.problems.len())
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod abuse;
 mod article_cards;
+mod backup;
 mod bad_input;
 mod blocks;
 mod channels;
