@@ -2,7 +2,7 @@
 //! PostgreSQL database (while servers run: the checks read one snapshot),
 //! the move of a store from SQLite to PostgreSQL, and a cluster's status.
 
-mod backup;
+pub(crate) mod backup;
 mod migrate_store;
 
 use std::path::PathBuf;

@@ -28,6 +28,7 @@
 //! Every loop here is bounded in count and in time, and all traffic goes
 //! to a loopback address.
 
+mod backup;
 mod catchup;
 mod channel;
 mod connections;
@@ -125,6 +126,10 @@ pub enum BenchCommand {
     /// Orders placed and paid per second, on one hot variant and on
     /// 10,000, with nothing oversold.
     Shop(shop::ShopArgs),
+    /// `admin backup` of a large SQLite server (millions of messages,
+    /// gigabytes of media) while senders post messages: the backup's time
+    /// and rate, and messages per second during it against a quiet window.
+    Backup(backup::BackupArgs),
 }
 
 impl BenchCommand {
@@ -146,6 +151,7 @@ impl BenchCommand {
             BenchCommand::Feed(_) => 64,
             BenchCommand::Channel(args) => args.online as u64 + 64,
             BenchCommand::Search(_) => 64,
+            BenchCommand::Backup(args) => args.senders as u64 + 64,
             BenchCommand::Shop(args) => args.connections as u64,
         };
         sockets + SLACK
@@ -167,6 +173,12 @@ impl BenchCommand {
                 no_search_index: args.no_search_index,
                 ..SpawnOptions::default()
             },
+            // Millions of messages written into the store would keep the
+            // indexer busy through both windows.
+            BenchCommand::Backup(_) => SpawnOptions {
+                no_search_index: true,
+                ..SpawnOptions::default()
+            },
             _ => SpawnOptions::default(),
         }
     }
@@ -183,6 +195,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if let BenchCommand::Messaging(messaging) = &args.command {
         messaging::validate(messaging)?;
+    }
+    if let BenchCommand::Backup(backup) = &args.command {
+        backup::validate(backup)?;
+        if args.server.is_some() || args.database_url.is_some() {
+            bail!(
+                "bench backup fills the SQLite store of a server it starts: drop --attach and --database-url"
+            );
+        }
     }
     if let BenchCommand::Search(search) = &args.command {
         search::validate(search)?;
@@ -267,6 +287,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         BenchCommand::Shop(args) => shop::run(&mut server, args, database_url.clone()).await,
         BenchCommand::Search(args) => search::run(&mut server, args, database_url.as_deref()).await,
+        BenchCommand::Backup(args) => backup::run(&mut server, args).await,
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.

@@ -42,6 +42,10 @@ pub struct BackupArgs {
     /// The archive to write; it must not exist yet.
     #[arg(long)]
     pub to: PathBuf,
+    /// Write the archive at most this fast (MiB/s), to leave the disk and
+    /// the CPU to the server; 0, as fast as they allow.
+    #[arg(long, default_value_t = 0)]
+    pub max_mib_s: u64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -139,7 +143,7 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<()> {
 fn write_archive(args: &BackupArgs, progress: &Progress) -> anyhow::Result<Manifest> {
     let partial = with_suffix(&args.to, ".partial");
     let copy = with_suffix(&args.to, ".store.partial");
-    let written = write_partial(&args.data_dir, &partial, &copy, progress);
+    let written = write_partial(args, &partial, &copy, progress);
     for file in [
         copy.clone(),
         with_suffix(&copy, "-wal"),
@@ -161,11 +165,12 @@ fn write_archive(args: &BackupArgs, progress: &Progress) -> anyhow::Result<Manif
 }
 
 fn write_partial(
-    data_dir: &Path,
+    args: &BackupArgs,
     partial: &Path,
     copy: &Path,
     progress: &Progress,
 ) -> anyhow::Result<Manifest> {
+    let data_dir = &args.data_dir;
     ensure!(
         data_dir.join(DATABASE).is_file(),
         "{} holds no Piazza store ({DATABASE}): name the server's --data-dir",
@@ -186,13 +191,21 @@ fn write_partial(
     progress.start("archiving", snapshot.bytes + media_bytes);
     let file = File::create_new(partial)
         .with_context(|| format!("cannot create {}", partial.display()))?;
-    let mut archive = tar::Builder::new(io::BufWriter::with_capacity(1 << 20, file));
+    let paced = Paced {
+        file,
+        unsynced: 0,
+        written: 0,
+        started: Instant::now(),
+        bytes_per_s: args.max_mib_s * 1024 * 1024,
+    };
+    let mut archive = tar::Builder::new(io::BufWriter::with_capacity(1 << 20, paced));
     let mut hashed = Hashing::new(File::open(copy)?, progress);
     append(&mut archive, DATABASE, snapshot.bytes, &mut hashed)?;
-    let database_sha256 = hex(&hashed.hash.finalize());
+    let database_sha256 = hex(&hashed.hash.expect("hashed").finalize());
     for (name, size) in &media {
+        // A media file's name is its hash already: restore checks it.
         let file = File::open(data_dir.join(MEDIA).join(name))?;
-        let mut counted = Hashing::new(file, progress);
+        let mut counted = Hashing::counting(file, progress);
         append(
             &mut archive,
             &format!("{MEDIA}/{name}"),
@@ -218,11 +231,11 @@ fn write_partial(
         text.len() as u64,
         &mut text.as_slice(),
     )?;
-    let file = archive
+    let paced = archive
         .into_inner()?
         .into_inner()
         .map_err(|error| error.into_error())?;
-    file.sync_all()?;
+    paced.file.sync_all()?;
     Ok(manifest)
 }
 
@@ -497,13 +510,14 @@ fn copy_out(
     let mut hashed = Hashing::new(entry, progress);
     let size = io::copy(&mut hashed, &mut file)?;
     file.sync_all()?;
-    Ok((size, hashed.hash.finalize().into()))
+    Ok((size, hashed.hash.expect("hashed").finalize().into()))
 }
 
-/// A reader that hashes what it reads and counts it as progress.
+/// A reader that counts what it reads as progress, and hashes it unless
+/// made by `counting`.
 struct Hashing<'p, R> {
     inner: R,
-    hash: Sha256,
+    hash: Option<Sha256>,
     progress: &'p Progress,
 }
 
@@ -511,7 +525,15 @@ impl<'p, R: Read> Hashing<'p, R> {
     fn new(inner: R, progress: &'p Progress) -> Self {
         Hashing {
             inner,
-            hash: Sha256::new(),
+            hash: Some(Sha256::new()),
+            progress,
+        }
+    }
+
+    fn counting(inner: R, progress: &'p Progress) -> Self {
+        Hashing {
+            inner,
+            hash: None,
             progress,
         }
     }
@@ -520,9 +542,50 @@ impl<'p, R: Read> Hashing<'p, R> {
 impl<R: Read> Read for Hashing<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let read = self.inner.read(buf)?;
-        self.hash.update(&buf[..read]);
+        if let Some(hash) = &mut self.hash {
+            hash.update(&buf[..read]);
+        }
         self.progress.done.fetch_add(read as u64, Ordering::Relaxed);
         Ok(read)
+    }
+}
+
+/// Bytes written to the archive between two syncs of it.
+const SYNC_EVERY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The archive's file, synced every [`SYNC_EVERY_BYTES`] (the kernel
+/// would otherwise gather gigabytes of it to write back at once, and the
+/// server's own commits, each waiting on its fsync, would wait behind
+/// them) and written no faster than `bytes_per_s` (unless 0).
+struct Paced {
+    file: File,
+    unsynced: u64,
+    written: u64,
+    started: Instant,
+    bytes_per_s: u64,
+}
+
+impl Write for Paced {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.file.write(buf)?;
+        self.unsynced += written as u64;
+        self.written += written as u64;
+        if self.unsynced >= SYNC_EVERY_BYTES {
+            self.file.sync_data()?;
+            self.unsynced = 0;
+        }
+        if self.bytes_per_s > 0 {
+            let due = self.written as f64 / self.bytes_per_s as f64;
+            let ahead = std::time::Duration::from_secs_f64(due).checked_sub(self.started.elapsed());
+            if let Some(ahead) = ahead {
+                std::thread::sleep(ahead);
+            }
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
     }
 }
 

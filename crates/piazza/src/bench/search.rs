@@ -238,7 +238,7 @@ async fn time_searches(
 }
 
 /// The bench's made-up language, the same every run.
-struct Corpus {
+pub(super) struct Corpus {
     words: Vec<String>,
     /// Zipf's weights, summed: word `r` is drawn with weight 1 / (r + 1).
     cumulative: Vec<f64>,
@@ -246,7 +246,7 @@ struct Corpus {
 }
 
 impl Corpus {
-    fn new() -> Corpus {
+    pub(super) fn new() -> Corpus {
         let mut rng = StdRng::seed_from_u64(18);
         let syllables: Vec<String> = "bcdfglmnprstvz"
             .chars()
@@ -295,7 +295,7 @@ impl Corpus {
             .collect()
     }
 
-    fn texts(&self, count: usize) -> Vec<String> {
+    pub(super) fn texts(&self, count: usize) -> Vec<String> {
         let mut rng = StdRng::seed_from_u64(7);
         (0..count)
             .map(|_| {
