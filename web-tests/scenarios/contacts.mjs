@@ -12,6 +12,7 @@ import {
   call,
   apiUser,
   apiBefriend,
+  apiSend,
   expectVisible,
   expectAttached,
   expectText,
@@ -401,4 +402,39 @@ scenario('contact-remark-and-code', async (t) => {
   await catPage.fill('#contact-code', payload);
   await catPage.click('[data-testid=add-by-code]');
   await expectText(catPage, '[data-testid=add-by-code-form] .error', 'No one has this code', 'the reset code refused');
+});
+
+scenario('delete-account', async (t) => {
+  const ann = await apiUser('ann');
+  const bob = await apiUser('bob');
+  const direct = await apiBefriend(ann, bob);
+  await apiSend(ann, direct, 'see you around');
+  const page = await t.page({ viewport: DESKTOP });
+  const bobPage = await t.page({ viewport: PHONE, name: 'bob' });
+  await logInInBrowser(page, ann.username);
+  await logInInBrowser(bobPage, bob.username);
+  await expectText(bobPage, '.chat-list li', `ann ${run}`, "Ann in Bob's list");
+  await page.goto(`${args.baseUrl}/#/me`);
+  await expectVisible(page, '[data-testid=me-delete]', 'the delete card');
+  // A wrong password changes nothing.
+  await page.fill('#delete-password', 'not my password');
+  await page.check('#delete-sure');
+  await page.click('[data-testid=delete-submit]');
+  await expectVisible(page, '[data-testid=me-delete] .error:not(:empty)', 'the wrong password refused');
+  t.screenshot(page, 'refused');
+  await page.fill('#delete-password', PASSWORD);
+  await page.click('[data-testid=delete-submit]');
+  await expectUrl(page, '#/login');
+  await expectText(page, 'body', 'Log in within 7 days', 'how to restore it');
+  t.screenshot(page, 'deleted');
+  // Bob sees a deleted account, live, and cannot write to it.
+  await expectText(bobPage, '.chat-list li', 'Deleted account', "Ann shown deleted at Bob's, live");
+  const profile = await call(bob.token, 'GET', `/accounts/${ann.account_id}`);
+  if (profile.display_name !== 'Deleted account' || profile.username.includes('ann')) {
+    fail(`the deleted account still shows its face: ${JSON.stringify(profile)}`);
+  }
+  t.screenshot(bobPage, 'bob-sees-deleted');
+  // Logging in again within the grace period restores it.
+  await logInInBrowser(page, ann.username);
+  await expectText(bobPage, '.chat-list li', `ann ${run}`, "Ann back in Bob's list, live");
 });

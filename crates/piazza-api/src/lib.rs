@@ -138,6 +138,21 @@ pub struct ChangePassword {
     pub sign_out_other_devices: Option<bool>,
 }
 
+/// `DELETE /api/v1/accounts/me`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeleteAccount {
+    /// The account's password.
+    pub password: String,
+}
+
+/// What `DELETE /api/v1/accounts/me` answers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct AccountDeleted {
+    /// RFC 3339: when the account will be erased. Logging in with its
+    /// password before then restores it whole.
+    pub erase_at: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateSession {
     pub username: String,

@@ -1,7 +1,8 @@
 //! Profiles, passwords, contact requests both ways and group pictures.
 
 use piazza_api::{
-    AccountView, ChangePassword, OutgoingRequestList, ProfileView, UpdateGroup, UpdateProfile,
+    AccountDeleted, AccountView, ChangePassword, DeleteAccount, OutgoingRequestList, ProfileView,
+    UpdateGroup, UpdateProfile,
 };
 use reqwest::Method;
 
@@ -51,6 +52,19 @@ impl Client {
         self.call(self.request(Method::PUT, "/api/v1/me/password").json(&body))
             .await?;
         Ok(())
+    }
+
+    /// `DELETE /api/v1/accounts/me`: deletes this account (its wallet must
+    /// be empty). Logging in with the password before `erase_at` restores
+    /// it.
+    pub async fn delete_account(&self, password: &str) -> Result<AccountDeleted, ClientError> {
+        let body = DeleteAccount {
+            password: password.to_owned(),
+        };
+        let request = self
+            .request(Method::DELETE, "/api/v1/accounts/me")
+            .json(&body);
+        decode(&self.call(request).await?)
     }
 
     /// `GET /api/v1/contacts/requests/outgoing`: requests this account sent

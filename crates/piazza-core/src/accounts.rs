@@ -112,7 +112,10 @@ pub fn create_account(
     display_name: &DisplayName,
     password_hash: &str,
 ) -> Result<Account> {
-    if tx.reads().account_by_username(username)?.is_some() {
+    if tx.reads().account_by_username(username)?.is_some()
+        || tx.reads().deletion_credentials(username)?.is_some()
+    {
+        // A deleted account's username stays its own until it is erased.
         return Err(Rejection::UsernameTaken.into());
     }
     let now = tx.now();
@@ -128,7 +131,8 @@ pub fn create_account(
     })
 }
 
-/// A new device of `account`, within the devices an account may have.
+/// A new device of `account`, within the devices an account may have; an
+/// account in its deletion's grace period is restored by it.
 pub fn create_session(
     tx: &mut dyn Tx,
     account: AccountId,
@@ -143,6 +147,7 @@ pub fn create_session(
         }
         .into());
     }
+    crate::account_deletion::restore_if_deleted(tx, account)?;
     let now = tx.now();
     tx.insert_device(account, device_name, token_hash, seen, now)
 }
@@ -177,7 +182,8 @@ impl Core {
 
     pub async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
         let username = username.clone();
-        self.read(move |read| read.credentials(&username)).await
+        self.read(move |read| crate::account_deletion::credentials(read, &username))
+            .await
     }
 
     /// A new device of `account`, seen as `seen` as it logs in.

@@ -25,7 +25,8 @@ pub struct Blocked {
 
 /// The queries of this area, as every engine answers them.
 pub trait Reads {
-    /// Whether either of `one` and `other` blocked the other.
+    /// Whether either of `one` and `other` blocked the other, or either
+    /// was deleted (`account_deletion`): nothing passes between them.
     fn blocked_between(&mut self, one: AccountId, other: AccountId) -> Result<bool>;
     /// Whom `account` blocked, the latest first.
     fn blocked_by(&mut self, account: AccountId) -> Result<Vec<Blocked>>;
@@ -44,9 +45,14 @@ pub trait Writes {
     fn delete_block(&mut self, blocker: AccountId, blocked: AccountId) -> Result<bool>;
 }
 
-/// Refuses with `Blocked` if either of the two blocked the other.
+/// Refuses with `Blocked` if either of the two blocked the other, or
+/// `AccountDeleted` if either was deleted.
 pub fn not_blocked(read: &mut dyn Read, one: AccountId, other: AccountId) -> Result<()> {
     if read.blocked_between(one, other)? {
+        // One question on the hot path; which refusal, only when refused.
+        if read.is_deleted(other)? || read.is_deleted(one)? {
+            return Err(Rejection::AccountDeleted.into());
+        }
         return Err(Rejection::Blocked.into());
     }
     Ok(())

@@ -14,8 +14,8 @@ use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
 use crate::{
-    accounts, blocks, channels, chat, contact_codes, contacts, groups, leases, login_requests,
-    media, moments, pay, presence, profiles, search, shops,
+    account_deletion, accounts, blocks, channels, chat, contact_codes, contacts, groups, leases,
+    login_requests, media, moments, pay, presence, profiles, search, shops,
 };
 
 /// What a job answers, typed again by [`crate::Core`].
@@ -114,7 +114,8 @@ pub trait Engine: Send + Sync + 'static {
 ///
 /// Every area adds its data access as a supertrait here, one line.
 pub trait Tx:
-    accounts::Writes
+    account_deletion::Writes
+    + accounts::Writes
     + blocks::Writes
     + channels::Writes
     + chat::Writes
@@ -174,7 +175,8 @@ pub trait Tx:
 ///
 /// Every area adds its queries as a supertrait here, one line.
 pub trait Read:
-    accounts::Reads
+    account_deletion::Reads
+    + accounts::Reads
     + blocks::Reads
     + channels::Reads
     + chat::Reads
@@ -194,7 +196,8 @@ pub trait Read:
 }
 
 impl<T> Read for T where
-    T: accounts::Reads
+    T: account_deletion::Reads
+        + accounts::Reads
         + blocks::Reads
         + channels::Reads
         + chat::Reads

@@ -8,6 +8,7 @@
 //! `piazza-postgres`) implement [`engine::Engine`] and the data traits;
 //! the binary picks one. See ARCHITECTURE.md, "Rules and engines".
 
+pub mod account_deletion;
 pub mod accounts;
 pub mod blocks;
 pub mod channels;

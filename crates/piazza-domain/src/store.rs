@@ -170,6 +170,14 @@ pub enum Rejection {
     ForwardNotAllowed,
     #[error("one of you has blocked the other")]
     Blocked,
+    /// The other account was deleted by its owner (it may be in its grace
+    /// period, or erased): nothing reaches it.
+    #[error("that account was deleted")]
+    AccountDeleted,
+    /// An account is deleted only with an empty wallet: money is
+    /// withdrawn first, never dropped.
+    #[error("your wallet still holds money: withdraw it before deleting your account")]
+    WalletNotEmpty,
     #[error("no such contact")]
     ContactNotFound,
     /// Unknown, revoked or never issued: one answer, so a code's absence

@@ -43,10 +43,11 @@ impl Reads for Db<'_> {
     }
 }
 
-/// Whether either of $1 and $2 blocked the other.
+/// Whether either of $1 and $2 blocked the other, or was deleted.
 const BLOCKED_BETWEEN: &str = "SELECT
     EXISTS (SELECT 1 FROM blocks WHERE account_id = $1 AND blocked_id = $2)
-    OR EXISTS (SELECT 1 FROM blocks WHERE account_id = $2 AND blocked_id = $1)";
+    OR EXISTS (SELECT 1 FROM blocks WHERE account_id = $2 AND blocked_id = $1)
+    OR EXISTS (SELECT 1 FROM accounts WHERE id IN ($1, $2) AND deleted_at IS NOT NULL)";
 
 impl Writes for PgTx<'_> {
     fn insert_block(

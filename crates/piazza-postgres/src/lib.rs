@@ -11,6 +11,7 @@
 //! the rules are synchronous functions run by writer threads, as on
 //! SQLite, so a blocking client on those threads is the simplest fit.
 
+mod account_deletion;
 mod accounts;
 mod batch;
 pub mod bench_seed;

@@ -182,6 +182,9 @@ pub struct Limits {
     pub idempotency_key_retention_s: u64,
     /// How long a buyer's payment code can be collected.
     pub payment_code_valid_s: u64,
+    /// How long a deleted account can still be restored by logging in
+    /// (7 days); then the sweeper erases it.
+    pub account_deletion_grace_s: u64,
     /// How long a collection above the no-PIN limit waits for the buyer to
     /// confirm it before it lapses (nothing moved).
     pub collect_confirm_s: u64,
@@ -351,6 +354,7 @@ impl Default for Limits {
             red_packet_total_max_minor: 20_000,
             idempotency_key_retention_s: IDEMPOTENCY_KEY_RETENTION_MIN_S,
             payment_code_valid_s: 60,
+            account_deletion_grace_s: 7 * 24 * 60 * 60,
             collect_confirm_s: 5 * 60,
             payment_code_pin_window_s: 5 * 60,
             collect_without_pin_per_day_max: 5,
@@ -495,6 +499,7 @@ impl Limits {
             ("login_limiter_keys_max", self.login_limiter_keys_max as u64),
             ("pin_attempts_max", u64::from(self.pin_attempts_max)),
             ("payment_code_valid_s", self.payment_code_valid_s),
+            ("account_deletion_grace_s", self.account_deletion_grace_s),
             ("collect_confirm_s", self.collect_confirm_s),
             ("pin_reset_wait_s", self.pin_reset_wait_s),
             ("recall_window_s", self.recall_window_s),

@@ -132,6 +132,8 @@ impl From<Rejection> for ApiError {
             Rejection::MentionAllNotAllowed => (StatusCode::FORBIDDEN, "mention_all_not_allowed"),
             Rejection::ForwardNotAllowed => (StatusCode::FORBIDDEN, "forward_not_allowed"),
             Rejection::Blocked => (StatusCode::FORBIDDEN, "blocked"),
+            Rejection::AccountDeleted => (StatusCode::GONE, "account_deleted"),
+            Rejection::WalletNotEmpty => (StatusCode::CONFLICT, "wallet_not_empty"),
             Rejection::ContactNotFound => (StatusCode::NOT_FOUND, "contact_not_found"),
             Rejection::MomentNotFound => (StatusCode::NOT_FOUND, "moment_not_found"),
             Rejection::CommentNotFound => (StatusCode::NOT_FOUND, "comment_not_found"),

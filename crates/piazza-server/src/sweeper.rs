@@ -2,7 +2,8 @@
 //! second it returns expired chat transfers to their senders, refunds the
 //! unclaimed rest of expired red packets and lapses collections the buyer
 //! did not confirm, cancels shop orders unpaid by their deadline and
-//! confirms those shipped long enough ago; every minute it deletes idempotency keys past their
+//! confirms those shipped long enough ago, and erases accounts deleted
+//! longer ago than their grace period; every minute it deletes idempotency keys past their
 //! retention and long-expired payment codes. Each is a store job of at
 //! most [`SWEEP_BATCH`] rows, repeated until a short batch says nothing
 //! is left, so one sweep never holds the writer for long.
@@ -74,6 +75,10 @@ pub async fn run(app: App, every: Duration) {
         .await;
         drain("expiring and confirming shop orders", || {
             store.sweep_orders(Timestamp::now(), app.limits.order_policy(), SWEEP_BATCH)
+        })
+        .await;
+        drain("erasing deleted accounts", || {
+            store.erase_deleted_accounts(Timestamp::now(), SWEEP_BATCH)
         })
         .await;
         if sweeps.is_multiple_of(SWEEPS_PER_PURGE) {

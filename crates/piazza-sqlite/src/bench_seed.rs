@@ -91,7 +91,8 @@ pub fn seed_messages(
                 conversation.row(),
                 seq,
                 sender.row(),
-                format!("seed-{n}"),
+                // Unique across calls too: a conversation's seq is.
+                format!("seed-{}-{seq}", conversation.row()),
                 text,
                 at
             ])?;

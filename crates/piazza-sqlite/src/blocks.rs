@@ -14,7 +14,9 @@ impl Reads for Db<'_> {
         self.0
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM blocks WHERE account_id = ?1 AND blocked_id = ?2)
-                     OR EXISTS (SELECT 1 FROM blocks WHERE account_id = ?2 AND blocked_id = ?1)",
+                     OR EXISTS (SELECT 1 FROM blocks WHERE account_id = ?2 AND blocked_id = ?1)
+                     OR EXISTS (SELECT 1 FROM accounts
+                                WHERE id IN (?1, ?2) AND deleted_at IS NOT NULL)",
             )
             .sql()?
             .query_row([one.row(), other.row()], |row| row.get(0))

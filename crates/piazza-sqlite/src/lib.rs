@@ -8,6 +8,7 @@
 //! before its batch has committed. What was acknowledged survives `kill -9`
 //! and power loss (as far as the disk honours fsync).
 
+mod account_deletion;
 mod accounts;
 pub mod backup;
 pub mod bench_seed;
@@ -103,6 +104,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_32_leases.sql"),
     include_str!("schema_33_search.sql"),
     include_str!("schema_34_search_documents.sql"),
+    include_str!("schema_35_account_deletion.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -109,14 +109,41 @@ function startSession(account) {
   session.start();
 }
 
+/** The account whose deletion this browser asked for, while it is asked. */
+let deleting = null;
+
+/** Marks `accountId` as being deleted here (null: no longer), so that its
+ * devices' revocation, which may arrive before the answer, is left to
+ * `forgetDeletedAccount`. */
+export function expectDeletion(accountId) {
+  deleting = accountId;
+}
+
 /** A revoked or expired device: forget the token and go to the login page now. */
 function onRevoked(revoked) {
+  if (revoked.account.account_id === deleting) return;
   accounts.remove(revoked.account.account_id);
   if (revoked !== session) return;
   session.stop();
   session = null;
   flash('auth.revoked');
   navigate('/login');
+}
+
+/**
+ * An account deleted itself: forget it here and say how it comes back.
+ */
+export function forgetDeletedAccount(accountId) {
+  deleting = null;
+  accounts.remove(accountId);
+  if (session?.account.account_id === accountId) {
+    session.stop();
+    session = null;
+  }
+  const next = accounts.current();
+  if (!session) startSession(next);
+  flash('me.deleted_notice');
+  navigate(next ? '/chats' : '/login');
 }
 
 /** Logs the current account out of this browser: the device is revoked. */

@@ -214,6 +214,18 @@ pub enum ClientCommand {
     /// Change your password
     #[command(subcommand)]
     Password(profile::PasswordCommand),
+    /// Delete your account: at once every device of yours is logged out
+    /// and everyone sees "Deleted account"; log in with your password
+    /// within the grace period (7 days) to get it all back, else it is
+    /// erased. Your wallet must be empty.
+    DeleteAccount {
+        /// The password (else $PIAZZA_PASSWORD, else one line of stdin)
+        #[arg(long, env = "PIAZZA_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Say you mean it (required)
+        #[arg(long)]
+        yes: bool,
+    },
     /// Show your wallet's balance; set the payment PIN; list the statement
     Wallet(pay::WalletArgs),
     /// Add money to your wallet through the server's payment gateway
@@ -467,6 +479,9 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         ClientCommand::ApproveLogin { payload, yes } => approve_login(&cli, &payload, yes).await,
         ClientCommand::Profile(args) => profile::profile(&cli, args).await,
         ClientCommand::Password(command) => profile::password(&cli, command).await,
+        ClientCommand::DeleteAccount { password, yes } => {
+            profile::delete_account(&cli, password, yes).await
+        }
         ClientCommand::Wallet(args) => pay::wallet(&cli, args).await,
         ClientCommand::Topup { amount, key } => pay::top_up(&cli, amount, key).await,
         ClientCommand::Withdraw { amount, key } => pay::withdraw(&cli, amount, key).await,

@@ -217,7 +217,9 @@ pub(crate) fn blocks(conn: &mut Conn, keys: HashSet<(i64, i64)>) -> Result<()> {
          FROM unnest($1::bigint[], $2::bigint[]) AS k(low, high)
          WHERE EXISTS (SELECT 1 FROM blocks b
                        WHERE (b.account_id = k.low AND b.blocked_id = k.high)
-                          OR (b.account_id = k.high AND b.blocked_id = k.low))",
+                          OR (b.account_id = k.high AND b.blocked_id = k.low))
+            OR EXISTS (SELECT 1 FROM accounts a
+                       WHERE a.id IN (k.low, k.high) AND a.deleted_at IS NOT NULL)",
         &[&lows, &highs],
     )?;
     let found: HashSet<(i64, i64)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();

@@ -3,11 +3,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use piazza_api::{
-    AccountView, CreateAccount, CreateSession, DeviceClient, DeviceList, DeviceView, Problem,
-    SessionCreated,
+    AccountDeleted, AccountView, CreateAccount, CreateSession, DeleteAccount, DeviceClient,
+    DeviceList, DeviceView, Problem, SessionCreated,
 };
 use piazza_domain::store::{Account, Device};
-use piazza_domain::{DeviceId, DeviceName, DisplayName, Password, Username};
+use piazza_domain::{DeviceId, DeviceName, DisplayName, Password, Rejection, Username};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(me))
         .routes(routes!(devices))
         .routes(routes!(revoke_device))
+        .routes(routes!(delete_account))
 }
 
 pub fn account_view(account: &Account) -> AccountView {
@@ -199,4 +200,51 @@ pub async fn revoke_device(
         .map_err(|_| ApiError::from(piazza_domain::Rejection::DeviceNotFound))?;
     app.store.revoke_device(auth.account, device).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Delete your account, with your password. At once it is deactivated:
+/// every device is signed out, everyone sees it as "Deleted account"
+/// (its username nowhere), and nothing reaches it (requests, messages:
+/// `account_deleted`). Logging in with the password within
+/// `limits.account_deletion_grace_s` (7 days) restores it whole; after
+/// that it is erased: its contacts, requests, blocks and contact code go,
+/// its username is free again, its messages stay in others'
+/// conversations from "Deleted account", and its ledger history stays,
+/// tied to no one. A wallet holding money is refused: withdraw it first.
+#[utoipa::path(delete, path = "/api/v1/accounts/me", tag = "accounts", security(("bearer" = [])),
+    request_body = DeleteAccount,
+    responses(
+        (status = 200, body = AccountDeleted),
+        (status = 401, description = "unauthorized", body = Problem),
+        (status = 403, description = "wrong_password", body = Problem),
+        (status = 409, description = "wallet_not_empty: withdraw the balance first", body = Problem),
+        (status = 429, description = "too_many_login_attempts: failed password checks, log-ins included; see Retry-After", body = Problem),
+    ))]
+pub async fn delete_account(
+    State(app): State<App>,
+    auth: Auth,
+    ClientAddr(address): ClientAddr,
+    Json(body): Json<DeleteAccount>,
+) -> Result<Json<AccountDeleted>, ApiError> {
+    let account = app.store.account(auth.account).await?;
+    let attempt = check_password_attempt(&app, account.username.as_str(), address)?;
+    let hash = app.store.password_hash(auth.account).await?;
+    let fits = body.password.len() <= piazza_domain::limits::PASSWORD_BYTES_MAX;
+    let verified = fits
+        && app
+            .passwords
+            .verify(body.password, Some(hash.clone()))
+            .await?;
+    record_password_attempt(attempt, verified);
+    if !verified {
+        return Err(Rejection::WrongPassword.into());
+    }
+    let grace_ms = crate::config::ms(app.limits.account_deletion_grace_s);
+    let erase_at = app
+        .store
+        .delete_account(auth.account, auth.device, hash, app.currency, grace_ms)
+        .await?;
+    Ok(Json(AccountDeleted {
+        erase_at: erase_at.to_rfc3339(),
+    }))
 }

@@ -89,6 +89,10 @@ export class Api {
       sign_out_other_devices: signOutOtherDevices,
     });
   }
+  /** Deletes this account (its wallet must be empty): `{erase_at}`; logging in before then restores it. */
+  deleteAccount(password) {
+    return this.request('DELETE', '/accounts/me', { password });
+  }
   /** A profile as this account may see it (a stranger sees less). */
   account(accountId) {
     return this.get(`/accounts/${encodeURIComponent(accountId)}`);

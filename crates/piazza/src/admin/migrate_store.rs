@@ -52,6 +52,8 @@ const TABLES: &[&str] = &[
     "contact_codes",
     "media",
     "media_usage",
+    // After media: a deleted account's own avatar, kept to give back.
+    "account_deletions",
     "moments",
     "moment_media",
     "moment_audience",

@@ -49,7 +49,7 @@ pub struct BackupArgs {
 const MEDIA_FILE_BYTES: usize = 4 * 1024 * 1024;
 
 pub fn validate(args: &BackupArgs) -> anyhow::Result<()> {
-    if args.senders < 2 || args.senders % 2 != 0 || args.quiet_s == 0 {
+    if args.senders < 2 || !args.senders.is_multiple_of(2) || args.quiet_s == 0 {
         bail!("--senders must be even and at least 2, and --quiet-s positive");
     }
     Ok(())

@@ -304,6 +304,35 @@ fn not_found(
     }
 }
 
+/// `piazza delete-account`: deletes the account and forgets its login here.
+pub async fn delete_account(cli: &Cli, password: Option<String>, yes: bool) -> anyhow::Result<()> {
+    if !yes {
+        bail!(
+            "deleting your account logs out every device and hides it from everyone; say \
+             --yes to do it (logging in within the grace period restores it)"
+        );
+    }
+    let session = cli.session()?;
+    let password = match password {
+        Some(password) => password,
+        None => secret_line("password")?,
+    };
+    let deleted = session
+        .client
+        .delete_account(&password)
+        .await
+        .map_err(|e| session.explain(e))?;
+    let saved = &session.saved;
+    super::config::update(&cli.config_path, |config| {
+        config.forget(&saved.server, &saved.username);
+    })?;
+    println!(
+        "deleted {}: log in with your password before {} to restore it; after that it is erased",
+        saved.username, deleted.erase_at
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

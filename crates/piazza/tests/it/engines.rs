@@ -20,6 +20,8 @@ use crate::helpers::on_postgres;
 /// times itself tightly (run four at a time here, it misses its deadline
 /// under load on either engine).
 const ON_POSTGRES: &[&str] = &[
+    "account_deletion::a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in",
+    "account_deletion::after_its_grace_period_a_deleted_account_is_erased",
     "abuse::a_flood_that_lets_the_bucket_refill_is_still_closed",
     "abuse::a_group_is_capped_at_500_members",
     "abuse::a_slow_body_is_cut_by_the_request_timeout",

@@ -4,6 +4,7 @@
 //! server (`pay_state_machine.rs`).
 
 mod abuse;
+mod account_deletion;
 mod article_cards;
 mod backup;
 mod bad_input;

@@ -1,8 +1,11 @@
 // The Me page: my own profile (picture, display name, bio; PATCH /me), my
 // contact QR code (contact-code.js), who sees when I am online (PATCH
-// /me/privacy), the accounts I block (blocked.js) and my password (PUT
-// /me/password, optionally logging my other devices out).
+// /me/privacy), the accounts I block (blocked.js), my password (PUT
+// /me/password, optionally logging my other devices out) and deleting my
+// account (DELETE /accounts/me, with the password).
 
+
+import { expectDeletion, forgetDeletedAccount } from '../../app.js';
 import { h, replace } from '../../lib/dom.js';
 import { t } from '../../lib/i18n.js';
 import { actions, avatar, toast } from '../../lib/ui.js';
@@ -28,6 +31,7 @@ export function meView(ctx) {
     privacyCard(session),
     blockedCard(session),
     passwordCard(session),
+    deleteCard(session),
   );
   return page;
 }
@@ -212,6 +216,41 @@ function passwordCard(session) {
     } catch (failure) {
       error.textContent = failure.code === 'wrong_password' ? t('me.wrong_password') : problemText(failure);
     } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** Deleting the account: at once for everyone, undone by logging in within 7 days. */
+function deleteCard(session) {
+  const error = errorLine();
+  const password = h('input', { id: 'delete-password', type: 'password', required: true, autocomplete: 'current-password', maxlength: PASSWORD_MAX });
+  const sure = h('input', { type: 'checkbox', id: 'delete-sure', required: true });
+  const form = h(
+    'form',
+    { class: 'card me-delete', 'aria-labelledby': 'me-delete-title', 'data-testid': 'me-delete' },
+    h('h2', { id: 'me-delete-title' }, t('me.delete_title')),
+    h('p', { class: 'muted' }, t('me.delete_explained')),
+    h('div', { class: 'field' }, h('label', { for: 'delete-password' }, t('me.old_password')), password),
+    h('label', { class: 'check' }, sure, t('me.delete_sure')),
+    error,
+    actions(h('button', { type: 'submit', class: 'danger', 'data-testid': 'delete-submit' }, t('me.delete_account'))),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]'));
+    button.disabled = true;
+    const accountId = session.account.account_id;
+    expectDeletion(accountId);
+    try {
+      await session.api.deleteAccount(/** @type {HTMLInputElement} */ (password).value);
+      forgetDeletedAccount(accountId);
+    } catch (failure) {
+      expectDeletion(null);
+      const known = { wrong_password: 'me.wrong_password', wallet_not_empty: 'me.delete_wallet_not_empty' }[failure.code];
+      error.textContent = known ? t(known) : problemText(failure);
       button.disabled = false;
     }
   });

@@ -1,0 +1,214 @@
+//! An account deleted by its owner: deactivated at once, restored by
+//! logging in within its grace period, erased after it.
+//!
+//! Deactivating swaps the account's public face for a deleted one in the
+//! same rows everything else reads — username `#<id>` (no username can
+//! hold `#`, so none can be taken or looked up as it), display name
+//! [`DELETED_DISPLAY_NAME`], no avatar, no bio — and keeps what it was in
+//! `account_deletions`, where its username stays reserved. So every list,
+//! card, member and message of every area shows "Deleted account" with
+//! no change of theirs. Every device is signed out, its sockets closed;
+//! its contacts hear `account.updated` as for a rename. `deleted_at` on
+//! the account makes [`crate::blocks::not_blocked`] refuse anything that
+//! would reach it (a request, a direct message, presence, typing) with
+//! `AccountDeleted`, during the grace period and after.
+//!
+//! Logging in with the password within the grace period swaps the face
+//! back ([`restore_if_deleted`]). After it the sweeper erases
+//! ([`erase_due`]): the original face and the password are dropped (the
+//! username is free again), contacts are removed (each told), requests,
+//! blocks, the contact code and the account's own log are deleted. Its
+//! messages stay in others' conversations, from "Deleted account"; its
+//! ledger history stays, as the law wants for money, tied to an id that
+//! names nobody.
+
+use piazza_domain::event::{Event, Notice};
+use piazza_domain::money::Currency;
+use piazza_domain::store::{Account, Credentials, StoreResult};
+use piazza_domain::{AccountId, DeviceId, MediaId, Rejection, Timestamp, Username};
+
+use crate::Core;
+use crate::engine::{Error, Read, Result, Tx};
+
+/// What a deleted account is shown as, to everyone.
+pub const DELETED_DISPLAY_NAME: &str = "Deleted account";
+
+/// A deactivated account's own face, kept through its grace period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    pub account: AccountId,
+    pub username: Username,
+    pub display_name: String,
+    pub avatar_media_id: Option<MediaId>,
+    pub bio: String,
+    pub requested_at: Timestamp,
+    pub erase_at: Timestamp,
+}
+
+/// The queries of this area, as every engine answers them.
+pub trait Reads {
+    /// `account`'s deletion, while it is in its grace period.
+    fn deletion(&mut self, account: AccountId) -> Result<Option<Deletion>>;
+    /// The account in its grace period that held `username`, with its
+    /// password hash: how it logs in to be restored.
+    fn deletion_credentials(&mut self, username: &Username) -> Result<Option<Credentials>>;
+    /// Whether `account` was deleted (in its grace period, or erased).
+    fn is_deleted(&mut self, account: AccountId) -> Result<bool>;
+}
+
+/// The changes of this area, inside an engine's transaction.
+pub trait Writes {
+    fn insert_deletion(&mut self, deletion: &Deletion) -> Result<()>;
+    fn delete_deletion(&mut self, account: AccountId) -> Result<()>;
+    /// Sets `account`'s username and when it was deleted (`None`: it is
+    /// not, restored).
+    fn set_deleted(
+        &mut self,
+        account: AccountId,
+        username: &str,
+        deleted_at: Option<Timestamp>,
+    ) -> Result<()>;
+    /// Deletions whose grace period ended by `now`, oldest first, at most
+    /// `limit`, locked for this transaction (PostgreSQL: `SKIP LOCKED`).
+    fn deletions_due(&mut self, now: Timestamp, limit: u32) -> Result<Vec<AccountId>>;
+    /// Deletes what only `account` holds, of the areas with no rules to
+    /// run on the way: its contact requests and blocks (either way), its
+    /// contact code, its own log; and makes its password nothing can
+    /// match.
+    fn erase_rows(&mut self, account: AccountId) -> Result<()>;
+}
+
+/// Deactivates `account` for `grace_ms`, if `device` still stands, the
+/// password hash is still the one the caller's password was checked
+/// against, and its wallet in `currency` is empty. Answers when it will
+/// be erased.
+pub fn deactivate(
+    tx: &mut dyn Tx,
+    account: AccountId,
+    device: DeviceId,
+    checked_hash: &str,
+    currency: Currency,
+    grace_ms: i64,
+) -> Result<Timestamp> {
+    if !tx.live_device_for_update(account, device)? {
+        return Err(Rejection::DeviceSignedOut.into());
+    }
+    if tx.password_hash_for_update(account)?.as_deref() != Some(checked_hash) {
+        return Err(Rejection::WrongPassword.into());
+    }
+    if tx.reads().wallet_balance(account, currency)? != 0 {
+        return Err(Rejection::WalletNotEmpty.into());
+    }
+    let before = tx
+        .account_for_update(account)?
+        .ok_or_else(|| Error::missing(account))?;
+    let now = tx.now();
+    let erase_at = Timestamp::from_unix_ms(now.unix_ms().saturating_add(grace_ms));
+    tx.insert_deletion(&Deletion {
+        account,
+        username: before.username.clone(),
+        display_name: before.display_name.clone(),
+        avatar_media_id: before.avatar_media_id,
+        bio: before.bio.clone(),
+        requested_at: now,
+        erase_at,
+    })?;
+    tx.set_deleted(account, &format!("#{}", account.row()), Some(now))?;
+    let face = Account {
+        display_name: DELETED_DISPLAY_NAME.to_owned(),
+        avatar_media_id: None,
+        bio: String::new(),
+        ..before
+    };
+    show(tx, &face)?;
+    for revoked in tx.revoke_other_devices(account, device, now)? {
+        tx.notice(Notice::DeviceRevoked {
+            account,
+            device: revoked,
+        });
+    }
+    crate::accounts::revoke_device(tx, account, device)?;
+    Ok(erase_at)
+}
+
+/// Stores `face` as the account's profile and tells the account and its
+/// contacts, as a profile change does.
+fn show(tx: &mut dyn Tx, face: &Account) -> Result<()> {
+    tx.set_profile(face)?;
+    let event = Event::AccountUpdated {
+        account_id: face.account_id,
+        display_name: face.display_name.clone(),
+        avatar_media_id: face.avatar_media_id,
+        bio: face.bio.clone(),
+    };
+    tx.append_log(face.account_id, event.clone())?;
+    for contact in tx.reads().contact_ids(face.account_id)? {
+        tx.append_log(contact, event.clone())?;
+    }
+    Ok(())
+}
+
+/// Gives `account` its own face back if it is in its grace period: it
+/// logged in with its password. Nothing if it is not deleted.
+pub fn restore_if_deleted(tx: &mut dyn Tx, account: AccountId) -> Result<()> {
+    let Some(deletion) = tx.reads().deletion(account)? else {
+        return Ok(());
+    };
+    let before = tx
+        .account_for_update(account)?
+        .ok_or_else(|| Error::missing(account))?;
+    tx.delete_deletion(account)?;
+    tx.set_deleted(account, deletion.username.as_str(), None)?;
+    let face = Account {
+        username: deletion.username,
+        display_name: deletion.display_name,
+        avatar_media_id: deletion.avatar_media_id,
+        bio: deletion.bio,
+        ..before
+    };
+    show(tx, &face)
+}
+
+/// Erases up to `limit` accounts whose grace period ended by `now`;
+/// answers how many.
+pub fn erase_due(tx: &mut dyn Tx, now: Timestamp, limit: u32) -> Result<usize> {
+    let due = tx.deletions_due(now, limit)?;
+    for &account in &due {
+        for contact in tx.reads().contact_ids(account)? {
+            crate::contacts::remove_contact(tx, account, contact)?;
+        }
+        tx.delete_deletion(account)?;
+        tx.erase_rows(account)?;
+    }
+    Ok(due.len())
+}
+
+/// The credentials `username` logs in with: an account's, or one in its
+/// grace period's (which logging in restores).
+pub fn credentials(read: &mut dyn Read, username: &Username) -> Result<Option<Credentials>> {
+    match read.credentials(username)? {
+        Some(found) => Ok(Some(found)),
+        None => read.deletion_credentials(username),
+    }
+}
+
+impl Core {
+    /// Deactivates the account (see [`deactivate`]); answers when it will
+    /// be erased unless it logs in before.
+    pub async fn delete_account(
+        &self,
+        account: AccountId,
+        device: DeviceId,
+        checked_hash: String,
+        currency: Currency,
+        grace_ms: i64,
+    ) -> StoreResult<Timestamp> {
+        self.write(move |tx| deactivate(tx, account, device, &checked_hash, currency, grace_ms))
+            .await
+    }
+
+    /// Erases up to `limit` accounts past their grace period.
+    pub async fn erase_deleted_accounts(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
+        self.write(move |tx| erase_due(tx, now, limit)).await
+    }
+}

@@ -1,0 +1,142 @@
+//! Deleted accounts: the SQL behind `piazza_core::account_deletion`.
+
+use piazza_core::Result;
+use piazza_core::account_deletion::{Deletion, Reads, Writes};
+use piazza_domain::store::Credentials;
+use piazza_domain::{AccountId, MediaId, Timestamp, Username};
+use rusqlite::{OptionalExtension, params};
+
+use crate::engine::{Db, Sql};
+use crate::writer::WriteCtx;
+
+impl Reads for Db<'_> {
+    fn deletion(&mut self, account: AccountId) -> Result<Option<Deletion>> {
+        self.0
+            .prepare_cached(
+                "SELECT username, display_name, avatar_media_id, bio, requested_at, erase_at
+                 FROM account_deletions WHERE account_id = ?1",
+            )
+            .sql()?
+            .query_row([account.row()], |row| {
+                Ok(Deletion {
+                    account,
+                    username: Username::from_store(row.get(0)?),
+                    display_name: row.get(1)?,
+                    avatar_media_id: row.get::<_, Option<i64>>(2)?.map(MediaId::from_row),
+                    bio: row.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    requested_at: Timestamp::from_unix_ms(row.get(4)?),
+                    erase_at: Timestamp::from_unix_ms(row.get(5)?),
+                })
+            })
+            .optional()
+            .sql()
+    }
+
+    fn deletion_credentials(&mut self, username: &Username) -> Result<Option<Credentials>> {
+        self.0
+            .prepare_cached(
+                "SELECT a.id, a.password_hash
+                 FROM account_deletions d JOIN accounts a ON a.id = d.account_id
+                 WHERE d.username = ?1",
+            )
+            .sql()?
+            .query_row([username.as_str()], |row| {
+                Ok(Credentials {
+                    account_id: AccountId::from_row(row.get(0)?),
+                    password_hash: row.get(1)?,
+                })
+            })
+            .optional()
+            .sql()
+    }
+
+    fn is_deleted(&mut self, account: AccountId) -> Result<bool> {
+        self.0
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?1 AND deleted_at IS NOT NULL)",
+            )
+            .sql()?
+            .query_row([account.row()], |row| row.get(0))
+            .sql()
+    }
+}
+
+impl Writes for WriteCtx<'_> {
+    fn insert_deletion(&mut self, deletion: &Deletion) -> Result<()> {
+        let bio = (!deletion.bio.is_empty()).then_some(deletion.bio.as_str());
+        self.conn
+            .prepare_cached(
+                "INSERT INTO account_deletions
+                     (account_id, username, display_name, avatar_media_id, bio, requested_at,
+                      erase_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .sql()?
+            .execute(params![
+                deletion.account.row(),
+                deletion.username.as_str(),
+                deletion.display_name,
+                deletion.avatar_media_id.map(MediaId::row),
+                bio,
+                deletion.requested_at.unix_ms(),
+                deletion.erase_at.unix_ms(),
+            ])
+            .sql()?;
+        Ok(())
+    }
+
+    fn delete_deletion(&mut self, account: AccountId) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM account_deletions WHERE account_id = ?1")
+            .sql()?
+            .execute([account.row()])
+            .sql()?;
+        Ok(())
+    }
+
+    fn set_deleted(
+        &mut self,
+        account: AccountId,
+        username: &str,
+        deleted_at: Option<Timestamp>,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE accounts SET username = ?2, deleted_at = ?3 WHERE id = ?1")
+            .sql()?
+            .execute(params![
+                account.row(),
+                username,
+                deleted_at.map(Timestamp::unix_ms)
+            ])
+            .sql()?;
+        Ok(())
+    }
+
+    fn deletions_due(&mut self, now: Timestamp, limit: u32) -> Result<Vec<AccountId>> {
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT account_id FROM account_deletions WHERE erase_at <= ?1
+                 ORDER BY erase_at, account_id LIMIT ?2",
+            )
+            .sql()?;
+        let rows = statement
+            .query_map(params![now.unix_ms(), limit], |row| {
+                Ok(AccountId::from_row(row.get(0)?))
+            })
+            .sql()?;
+        rows.collect::<rusqlite::Result<_>>().sql()
+    }
+
+    fn erase_rows(&mut self, account: AccountId) -> Result<()> {
+        self.conn
+            .execute_batch(&format!(
+                "DELETE FROM contact_requests WHERE from_id = {id} OR to_id = {id};
+                 DELETE FROM blocks WHERE account_id = {id} OR blocked_id = {id};
+                 DELETE FROM contact_codes WHERE account_id = {id};
+                 UPDATE accounts SET password_hash = '!' WHERE id = {id};",
+                id = account.row()
+            ))
+            .sql()
+    }
+}

@@ -1,0 +1,221 @@
+//! `DELETE /api/v1/accounts/me`: an account deleted by its owner is gone
+//! at once for everyone — signed out everywhere, shown as "Deleted
+//! account" with its username nowhere, reached by nothing — comes back
+//! whole when it logs in within its grace period, and is erased after
+//! it, its messages and money history staying, tied to nobody.
+
+use std::time::Duration;
+
+use piazza_client::{IdempotencyKey, Incoming};
+
+use crate::helpers::*;
+use crate::media::TINY_PNG;
+use crate::wallet::{PIN, set_pin, top_up};
+
+const DELETED: &str = "Deleted account";
+
+#[tokio::test]
+async fn a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in() {
+    let app = spawn_app_with(|config| config.sandbox_payments = true).await;
+    let (users, group) = group_of(&app, "friends", &["ann", "bob", "cat"]).await;
+    let (ann, bob, cat) = (&users[0], &users[1], &users[2]);
+    let direct = ann.client.open_direct(&bob.account_id).await.unwrap();
+    let (avatar, _) = bob
+        .client
+        .upload_media(TINY_PNG.to_vec(), "image/png")
+        .await
+        .unwrap();
+    let change = piazza_api::UpdateProfile {
+        avatar_media_id: Some(Some(avatar.media_id.clone())),
+        bio: Some(Some("sailing".into())),
+        ..Default::default()
+    };
+    let face = bob.client.update_profile(&change).await.unwrap();
+    bob.client
+        .send_message(&direct, "b1", "hello ann")
+        .await
+        .unwrap();
+    bob.client
+        .send_message(&group, "b2", "hello all")
+        .await
+        .unwrap();
+    let other_device = app.login("bob", "laptop").await;
+    let (mut socket, _) = live_socket(&other_device).await;
+
+    let wrong = bob
+        .client
+        .delete_account("not the password")
+        .await
+        .unwrap_err();
+    assert_problem(&wrong, 403, "wrong_password");
+    set_pin(bob).await;
+    assert_eq!(top_up(bob, 500, "bob-tops-up").await.0, 201);
+    let full = bob.client.delete_account(PASSWORD).await.unwrap_err();
+    assert_problem(&full, 409, "wallet_not_empty");
+    assert_eq!(
+        bob.client.me().await.unwrap(),
+        face,
+        "a refusal changes nothing"
+    );
+    let key = IdempotencyKey::parse("all-to-ann").unwrap();
+    let sent = bob
+        .client
+        .send_transfer(&key, &ann.account_id, 500, PIN, None)
+        .await
+        .unwrap();
+    ann.client.accept_transfer(&sent.transfer_id).await.unwrap();
+
+    let deleted = bob.client.delete_account(PASSWORD).await.expect("deleted");
+    assert!(deleted.erase_at.starts_with("20"), "{deleted:?}");
+    for device in [&bob.client, &other_device.client] {
+        assert_problem(&device.me().await.unwrap_err(), 401, "unauthorized");
+    }
+    let closed = loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("closed within seconds")
+        {
+            Some(Ok(Incoming::Closed { code, .. })) => break code,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(closed, 4001, "closed as signed out");
+
+    // What the others see: no username, no face, nothing reaches it.
+    let seen = ann.client.profile(&bob.account_id).await.unwrap();
+    assert_eq!(seen.display_name, DELETED);
+    assert_ne!(seen.username, "bob");
+    assert_eq!(
+        (seen.avatar_media_id, seen.bio.as_deref()),
+        (None, Some(""))
+    );
+    let contact = ann.client.all_contacts().await.unwrap();
+    let contact = contact
+        .iter()
+        .find(|c| c.account_id == bob.account_id)
+        .unwrap();
+    assert_eq!(contact.display_name, DELETED);
+    assert!(!contact.username.contains("bob"));
+    let events = sync_all(&ann.client, None, 200).await.0;
+    let told = events
+        .iter()
+        .rev()
+        .find(|e| e.type_ == "account.updated")
+        .unwrap();
+    assert_eq!(field(told, "display_name"), DELETED);
+    let refused = ann
+        .client
+        .send_message(&direct, "a1", "are you there?")
+        .await
+        .unwrap_err();
+    assert_problem(&refused, 410, "account_deleted");
+    assert_problem(
+        &cat.client.find_account("bob").await.unwrap_err(),
+        404,
+        "account_not_found",
+    );
+    let taken = app
+        .anonymous()
+        .create_account("bob", PASSWORD, None)
+        .await
+        .unwrap_err();
+    assert_problem(&taken, 409, "username_taken");
+    let history = cat.client.history(&group, None, Some(50)).await.unwrap();
+    assert!(
+        history.messages.iter().any(|m| m.text == "hello all"),
+        "its messages stay"
+    );
+    let member = cat.client.profile(&bob.account_id).await.unwrap();
+    assert_eq!(
+        member.display_name, DELETED,
+        "a group member sees it deleted"
+    );
+
+    // Logging in within the grace period restores it whole.
+    let back = app.login("bob", "phone again").await;
+    assert_eq!(back.account_id, bob.account_id);
+    assert_eq!(back.client.me().await.unwrap(), face);
+    let seen = ann.client.profile(&bob.account_id).await.unwrap();
+    assert_eq!(
+        (seen.username.as_str(), seen.display_name.as_str()),
+        ("bob", "bob")
+    );
+    ann.client
+        .send_message(&direct, "a2", "welcome back")
+        .await
+        .expect("reachable again");
+    for check in ["check", "ledger-check"] {
+        admin_check_passes(check, app.data_dir());
+    }
+}
+
+#[tokio::test]
+async fn after_its_grace_period_a_deleted_account_is_erased() {
+    let app = spawn_app_with(|config| {
+        config.sandbox_payments = true;
+        config.limits.account_deletion_grace_s = 1;
+    })
+    .await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let direct = befriend(&ann, &bob).await;
+    bob.client
+        .send_message(&direct, "b1", "goodbye")
+        .await
+        .unwrap();
+    set_pin(&bob).await;
+    assert_eq!(top_up(&bob, 300, "bob-tops-up").await.0, 201);
+    let key = IdempotencyKey::parse("to-ann").unwrap();
+    let sent = bob
+        .client
+        .send_transfer(&key, &ann.account_id, 300, PIN, None)
+        .await
+        .unwrap();
+    ann.client.accept_transfer(&sent.transfer_id).await.unwrap();
+    bob.client.delete_account(PASSWORD).await.expect("deleted");
+
+    // The sweeper erases it once its grace period is over: the username
+    // is free again and the password opens nothing.
+    let mut erased = false;
+    for _ in 0..100 {
+        if app
+            .anonymous()
+            .create_account("bob", PASSWORD, None)
+            .await
+            .is_ok()
+        {
+            erased = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(erased, "the username is free once the account is erased");
+    let new_bob = app.login("bob", "new phone").await;
+    assert_ne!(
+        new_bob.account_id, bob.account_id,
+        "a new account, not the old one"
+    );
+    assert!(
+        ann.client.all_contacts().await.unwrap().is_empty(),
+        "ann was told"
+    );
+    let removed = sync_all(&ann.client, None, 200).await.0;
+    assert!(removed.iter().any(|e| e.type_ == "contact.removed"));
+    let history = ann.client.history(&direct, None, Some(50)).await.unwrap();
+    assert!(
+        history.messages.iter().any(|m| m.text == "goodbye"),
+        "its messages stay"
+    );
+    let old = ann.client.profile(&bob.account_id).await.unwrap();
+    assert_eq!(old.display_name, DELETED);
+    let statement = statement_entries(&ann.client).await;
+    assert!(
+        statement
+            .iter()
+            .any(|line| line.to_string().contains(&sent.transfer_id))
+    );
+    for check in ["check", "ledger-check"] {
+        admin_check_passes(check, app.data_dir());
+    }
+}
