@@ -15,12 +15,17 @@
 //!
 //! Logging in with the password within the grace period swaps the face
 //! back ([`restore_if_deleted`]). After it the sweeper erases
-//! ([`erase_due`]): the original face and the password are dropped (the
-//! username is free again), contacts are removed (each told), requests,
-//! blocks, the contact code and the account's own log are deleted. Its
-//! messages stay in others' conversations, from "Deleted account"; its
-//! ledger history stays, as the law wants for money, tied to an id that
-//! names nobody.
+//! ([`erase_next`], one account a job): the original face and the
+//! password are dropped (the username is free again), contacts are
+//! removed (each told), requests, blocks and the contact code deleted,
+//! any device left revoked. Its messages stay in others' conversations,
+//! from "Deleted account"; its ledger history stays, as the law wants for
+//! money, tied to an id that names nobody. A wallet that money reached
+//! after deactivation (a transfer it sent, declined) is never erased: the
+//! account waits, deactivated, for its owner to log in and withdraw.
+//!
+//! Deactivating, restoring and erasing each lock the account's row
+//! first, so on PostgreSQL's several writers they never interleave.
 
 use piazza_domain::event::{Event, Notice};
 use piazza_domain::money::Currency;
@@ -29,6 +34,9 @@ use piazza_domain::{AccountId, DeviceId, MediaId, Rejection, Timestamp, Username
 
 use crate::Core;
 use crate::engine::{Error, Read, Result, Tx};
+
+/// The least a deleted account whose wallet holds money waits again.
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// What a deleted account is shown as, to everyone.
 pub const DELETED_DISPLAY_NAME: &str = "Deleted account";
@@ -69,13 +77,14 @@ pub trait Writes {
         deleted_at: Option<Timestamp>,
     ) -> Result<()>;
     /// Deletions whose grace period ended by `now`, oldest first, at most
-    /// `limit`, locked for this transaction (PostgreSQL: `SKIP LOCKED`).
+    /// `limit`. Not locked: the caller locks the account, then reads its
+    /// deletion again.
     fn deletions_due(&mut self, now: Timestamp, limit: u32) -> Result<Vec<AccountId>>;
     /// Deletes what only `account` holds, of the areas with no rules to
-    /// run on the way: its contact requests and blocks (either way), its
-    /// contact code, its own log; and makes its password nothing can
-    /// match.
-    fn erase_rows(&mut self, account: AccountId) -> Result<()>;
+    /// run on the way: its contact requests and blocks (either way) and
+    /// its contact code; makes its password nothing can match; revokes
+    /// every device still live (answered).
+    fn erase_rows(&mut self, account: AccountId, at: Timestamp) -> Result<Vec<DeviceId>>;
 }
 
 /// Deactivates `account` for `grace_ms`, if `device` still stands, the
@@ -148,15 +157,31 @@ fn show(tx: &mut dyn Tx, face: &Account) -> Result<()> {
     Ok(())
 }
 
-/// Gives `account` its own face back if it is in its grace period: it
-/// logged in with its password. Nothing if it is not deleted.
-pub fn restore_if_deleted(tx: &mut dyn Tx, account: AccountId) -> Result<()> {
-    let Some(deletion) = tx.reads().deletion(account)? else {
-        return Ok(());
-    };
+/// Before a log-in of `account` (its row locked: deactivating, restoring
+/// and erasing each lock it first, so they never interleave): nothing if
+/// it is not deleted; its own face back if it is in its grace period and
+/// `password_hash` (what the password was checked against) is still its
+/// hash; else `WrongCredentials` — erased, or past its grace period and
+/// waiting to be, or logging in without a password (a QR approval).
+pub fn restore_if_deleted(
+    tx: &mut dyn Tx,
+    account: AccountId,
+    password_hash: Option<&str>,
+) -> Result<()> {
     let before = tx
         .account_for_update(account)?
         .ok_or_else(|| Error::missing(account))?;
+    if !tx.reads().is_deleted(account)? {
+        return Ok(());
+    }
+    let deletion = tx.reads().deletion(account)?;
+    let Some(deletion) = deletion.filter(|deletion| deletion.erase_at > tx.now()) else {
+        return Err(Rejection::WrongCredentials.into());
+    };
+    let current = tx.password_hash_for_update(account)?;
+    if password_hash.is_none() || current.as_deref() != password_hash {
+        return Err(Rejection::WrongCredentials.into());
+    }
     tx.delete_deletion(account)?;
     tx.set_deleted(account, deletion.username.as_str(), None)?;
     let face = Account {
@@ -169,18 +194,44 @@ pub fn restore_if_deleted(tx: &mut dyn Tx, account: AccountId) -> Result<()> {
     show(tx, &face)
 }
 
-/// Erases up to `limit` accounts whose grace period ended by `now`;
-/// answers how many.
-pub fn erase_due(tx: &mut dyn Tx, now: Timestamp, limit: u32) -> Result<usize> {
-    let due = tx.deletions_due(now, limit)?;
-    for &account in &due {
-        for contact in tx.reads().contact_ids(account)? {
-            crate::contacts::remove_contact(tx, account, contact)?;
-        }
-        tx.delete_deletion(account)?;
-        tx.erase_rows(account)?;
+/// Erases the oldest account whose grace period ended by `now`, if any;
+/// answers whether there was one. One a job: an account may have
+/// thousands of contacts, each told.
+///
+/// Money that reached its wallet after it was deactivated (a transfer it
+/// sent, declined; a red packet's rest refunded) is never erased with
+/// it: such an account waits another grace period (a day at least),
+/// still deactivated, for its owner to log in and withdraw.
+pub fn erase_next(tx: &mut dyn Tx, now: Timestamp, currency: Currency) -> Result<bool> {
+    let Some(account) = tx.deletions_due(now, 1)?.into_iter().next() else {
+        return Ok(false);
+    };
+    tx.account_for_update(account)?;
+    // Read again under the account's lock: a log-in may have restored it.
+    let Some(deletion) = tx.reads().deletion(account)? else {
+        return Ok(true);
+    };
+    if deletion.erase_at > now {
+        return Ok(true);
     }
-    Ok(due.len())
+    if tx.reads().wallet_balance(account, currency)? != 0 {
+        let grace = deletion.erase_at.unix_ms() - deletion.requested_at.unix_ms();
+        tracing::warn!(%account, "a deleted account's wallet holds money: not erased yet");
+        tx.delete_deletion(account)?;
+        tx.insert_deletion(&Deletion {
+            erase_at: Timestamp::from_unix_ms(now.unix_ms().saturating_add(grace.max(DAY_MS))),
+            ..deletion
+        })?;
+        return Ok(true);
+    }
+    for contact in tx.reads().contact_ids(account)? {
+        crate::contacts::remove_contact(tx, account, contact)?;
+    }
+    tx.delete_deletion(account)?;
+    for device in tx.erase_rows(account, now)? {
+        tx.notice(Notice::DeviceRevoked { account, device });
+    }
+    Ok(true)
 }
 
 /// The credentials `username` logs in with: an account's, or one in its
@@ -207,8 +258,21 @@ impl Core {
             .await
     }
 
-    /// Erases up to `limit` accounts past their grace period.
-    pub async fn erase_deleted_accounts(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
-        self.write(move |tx| erase_due(tx, now, limit)).await
+    /// Erases up to `limit` accounts past their grace period, one a job;
+    /// answers how many were looked at.
+    pub async fn erase_deleted_accounts(
+        &self,
+        now: Timestamp,
+        currency: Currency,
+        limit: u32,
+    ) -> StoreResult<usize> {
+        let mut done = 0;
+        while done < limit as usize {
+            if !self.write(move |tx| erase_next(tx, now, currency)).await? {
+                break;
+            }
+            done += 1;
+        }
+        Ok(done)
     }
 }

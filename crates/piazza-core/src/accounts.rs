@@ -132,14 +132,18 @@ pub fn create_account(
 }
 
 /// A new device of `account`, within the devices an account may have; an
-/// account in its deletion's grace period is restored by it.
+/// account in its deletion's grace period is restored by it when it logs
+/// in with its password (`password_hash`: what the password was checked
+/// against; `None` for a QR approval).
 pub fn create_session(
     tx: &mut dyn Tx,
     account: AccountId,
     device_name: &DeviceName,
     token_hash: &TokenHash,
     seen: &DeviceSeen,
+    password_hash: Option<&str>,
 ) -> Result<DeviceId> {
+    crate::account_deletion::restore_if_deleted(tx, account, password_hash)?;
     if tx.reads().live_device_count(account)? >= limits::DEVICES_PER_ACCOUNT_MAX {
         return Err(Rejection::TooMany {
             what: "devices",
@@ -147,7 +151,6 @@ pub fn create_session(
         }
         .into());
     }
-    crate::account_deletion::restore_if_deleted(tx, account)?;
     let now = tx.now();
     tx.insert_device(account, device_name, token_hash, seen, now)
 }
@@ -186,16 +189,22 @@ impl Core {
             .await
     }
 
-    /// A new device of `account`, seen as `seen` as it logs in.
+    /// A new device of `account`, seen as `seen` as it logs in with its
+    /// password, checked against `password_hash` (`None`: a device made
+    /// without one, which restores no deleted account).
     pub async fn create_session(
         &self,
         account: AccountId,
         device_name: DeviceName,
         token_hash: TokenHash,
         seen: DeviceSeen,
+        password_hash: Option<String>,
     ) -> StoreResult<DeviceId> {
-        self.write(move |tx| create_session(tx, account, &device_name, &token_hash, &seen))
-            .await
+        self.write(move |tx| {
+            let hash = password_hash.as_deref();
+            create_session(tx, account, &device_name, &token_hash, &seen, hash)
+        })
+        .await
     }
 
     pub async fn authenticate(&self, token_hash: TokenHash) -> StoreResult<Option<Session>> {

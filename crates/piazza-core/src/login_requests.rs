@@ -180,7 +180,7 @@ pub fn approve(
         user_agent: found.origin.user_agent,
         address: Some(found.origin.address),
     };
-    let device = accounts::create_session(tx, account, &device_name, placeholder, &seen)?;
+    let device = accounts::create_session(tx, account, &device_name, placeholder, &seen, None)?;
     tx.mark_login_request_approved(request, account, device, now)?;
     Ok(LoginApproval::Approved(device))
 }

@@ -170,6 +170,10 @@ pub enum Rejection {
     ForwardNotAllowed,
     #[error("one of you has blocked the other")]
     Blocked,
+    /// A log-in that no account answers (now): a deleted account past its
+    /// grace period, or a password changed while it was checked.
+    #[error("wrong username or password")]
+    WrongCredentials,
     /// The other account was deleted by its owner (it may be in its grace
     /// period, or erased): nothing reaches it.
     #[error("that account was deleted")]

@@ -3,7 +3,7 @@
 use piazza_core::Result;
 use piazza_core::account_deletion::{Deletion, Reads, Writes};
 use piazza_domain::store::Credentials;
-use piazza_domain::{AccountId, MediaId, Timestamp, Username};
+use piazza_domain::{AccountId, DeviceId, MediaId, Timestamp, Username};
 
 use crate::{Db, PgTx};
 
@@ -95,7 +95,7 @@ impl Writes for PgTx<'_> {
     fn deletions_due(&mut self, now: Timestamp, limit: u32) -> Result<Vec<AccountId>> {
         let rows = self.conn().query(
             "SELECT account_id FROM account_deletions WHERE erase_at <= $1
-             ORDER BY erase_at, account_id LIMIT $2 FOR UPDATE SKIP LOCKED",
+             ORDER BY erase_at, account_id LIMIT $2",
             &[&now.unix_ms(), &i64::from(limit)],
         )?;
         Ok(rows
@@ -104,8 +104,13 @@ impl Writes for PgTx<'_> {
             .collect())
     }
 
-    fn erase_rows(&mut self, account: AccountId) -> Result<()> {
+    fn erase_rows(&mut self, account: AccountId, at: Timestamp) -> Result<Vec<DeviceId>> {
         let id = account.row();
+        let revoked = self.conn().query(
+            "UPDATE devices SET revoked_at = $2
+             WHERE account_id = $1 AND revoked_at IS NULL RETURNING id",
+            &[&id, &at.unix_ms()],
+        )?;
         for sql in [
             "DELETE FROM contact_requests WHERE from_id = $1 OR to_id = $1",
             "DELETE FROM blocks WHERE account_id = $1 OR blocked_id = $1",
@@ -114,6 +119,9 @@ impl Writes for PgTx<'_> {
         ] {
             self.conn().execute(sql, &[&id])?;
         }
-        Ok(())
+        Ok(revoked
+            .iter()
+            .map(|row| DeviceId::from_row(row.get(0)))
+            .collect())
     }
 }

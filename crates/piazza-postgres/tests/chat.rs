@@ -239,9 +239,9 @@ async fn read_markers_through_two_processes_only_move_forward() {
         sent.await.unwrap();
     }
     let name = DeviceName::parse("phone").unwrap();
-    let device = race
-        .one
-        .create_session(bob, name, TokenHash([1; 32]), DeviceSeen::default());
+    let device =
+        race.one
+            .create_session(bob, name, TokenHash([1; 32]), DeviceSeen::default(), None);
     let device = device.await.unwrap();
     let marks = (1..=6).map(|seq| {
         let seq = Seq::new(seq).unwrap();

@@ -111,7 +111,7 @@ async fn requests_profiles_and_passwords_keep_their_rules() {
 async fn passwords_are_compared_and_set(core: &Core, ann: AccountId) {
     let device = |n: u8| {
         let name = DeviceName::parse("phone").unwrap();
-        core.create_session(ann, name, TokenHash([n; 32]), DeviceSeen::default())
+        core.create_session(ann, name, TokenHash([n; 32]), DeviceSeen::default(), None)
     };
     let (laptop, phone) = (device(1).await.unwrap(), device(2).await.unwrap());
     let old = core.password_hash(ann).await.unwrap();

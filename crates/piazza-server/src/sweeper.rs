@@ -78,7 +78,7 @@ pub async fn run(app: App, every: Duration) {
         })
         .await;
         drain("erasing deleted accounts", || {
-            store.erase_deleted_accounts(Timestamp::now(), SWEEP_BATCH)
+            store.erase_deleted_accounts(Timestamp::now(), app.currency, SWEEP_BATCH)
         })
         .await;
         if sweeps.is_multiple_of(SWEEPS_PER_PURGE) {

@@ -3,7 +3,7 @@
 use piazza_core::Result;
 use piazza_core::account_deletion::{Deletion, Reads, Writes};
 use piazza_domain::store::Credentials;
-use piazza_domain::{AccountId, MediaId, Timestamp, Username};
+use piazza_domain::{AccountId, DeviceId, MediaId, Timestamp, Username};
 use rusqlite::{OptionalExtension, params};
 
 use crate::engine::{Db, Sql};
@@ -128,7 +128,22 @@ impl Writes for WriteCtx<'_> {
         rows.collect::<rusqlite::Result<_>>().sql()
     }
 
-    fn erase_rows(&mut self, account: AccountId) -> Result<()> {
+    fn erase_rows(&mut self, account: AccountId, at: Timestamp) -> Result<Vec<DeviceId>> {
+        let revoked = {
+            let mut statement = self
+                .conn
+                .prepare_cached(
+                    "UPDATE devices SET revoked_at = ?2
+                     WHERE account_id = ?1 AND revoked_at IS NULL RETURNING id",
+                )
+                .sql()?;
+            let rows = statement
+                .query_map(params![account.row(), at.unix_ms()], |row| {
+                    Ok(DeviceId::from_row(row.get(0)?))
+                })
+                .sql()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().sql()?
+        };
         self.conn
             .execute_batch(&format!(
                 "DELETE FROM contact_requests WHERE from_id = {id} OR to_id = {id};
@@ -137,6 +152,7 @@ impl Writes for WriteCtx<'_> {
                  UPDATE accounts SET password_hash = '!' WHERE id = {id};",
                 id = account.row()
             ))
-            .sql()
+            .sql()?;
+        Ok(revoked)
     }
 }

@@ -493,7 +493,7 @@ pub(crate) mod test_support {
             .writer
             .run(move |ctx| {
                 Ok(accounts::create_session(
-                    ctx, account, &name, &token, &seen,
+                    ctx, account, &name, &token, &seen, None,
                 )?)
             })
             .await

@@ -72,6 +72,10 @@ pub fn create_group(
         if !tx.reads().are_contacts(owner, *member)? {
             return Err(Rejection::NotAContact.into());
         }
+        // A contact deleted, in its grace period, is a contact still.
+        if tx.reads().is_deleted(*member)? {
+            return Err(Rejection::AccountDeleted.into());
+        }
     }
     let now = tx.now();
     let conversation = tx.insert_group(title, owner, now)?;
@@ -191,6 +195,9 @@ pub fn add_member(
     }
     if !tx.reads().are_contacts(actor, member)? {
         return Err(Rejection::NotAContact.into());
+    }
+    if tx.reads().is_deleted(member)? {
+        return Err(Rejection::AccountDeleted.into());
     }
     let locked = LockedConversation {
         kind: found.kind,

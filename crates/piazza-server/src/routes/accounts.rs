@@ -115,7 +115,13 @@ pub async fn create_session(
     let (token, hash) = new_token();
     let device = app
         .store
-        .create_session(credentials.account_id, device_name, hash, seen)
+        .create_session(
+            credentials.account_id,
+            device_name,
+            hash,
+            seen,
+            Some(credentials.password_hash),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

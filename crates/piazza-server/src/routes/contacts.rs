@@ -189,7 +189,7 @@ pub async fn list(
     auth: Auth,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<ContactList>, ApiError> {
-    let after = query.after(|key| Username::parse(key).ok())?;
+    let after = query.after(contact_key)?;
     let page = app
         .store
         .contacts(auth.account, after, query.limit()?)
@@ -261,4 +261,17 @@ pub async fn update(
         AccountId::parse(&contact).map_err(|_| ApiError::from(Rejection::ContactNotFound))?;
     let contact = app.store.set_remark(auth.account, contact, remark).await?;
     Ok(Json(contact_view(&contact)))
+}
+
+/// A contacts page's cursor key: a username, or a deleted account's
+/// `#<id>` (`piazza_core::account_deletion`), which a page may end on.
+fn contact_key(key: &str) -> Option<Username> {
+    let deleted = key
+        .strip_prefix('#')
+        .is_some_and(|id| id.parse::<u64>().is_ok());
+    match Username::parse(key) {
+        Ok(username) => Some(username),
+        Err(_) if deleted => Some(Username::from_store(key.to_owned())),
+        Err(_) => None,
+    }
 }

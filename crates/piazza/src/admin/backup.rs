@@ -141,8 +141,11 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<()> {
 /// Writes the archive beside `args.to` and renames it there once whole;
 /// nothing is left behind on failure.
 fn write_archive(args: &BackupArgs, progress: &Progress) -> anyhow::Result<Manifest> {
-    let partial = with_suffix(&args.to, ".partial");
-    let copy = with_suffix(&args.to, ".store.partial");
+    // Named for this run alone: another backup to the same file never
+    // writes, or cleans up, this one's.
+    let run = format!("{:08x}", rand::random::<u32>());
+    let partial = with_suffix(&args.to, &format!(".partial-{run}"));
+    let copy = with_suffix(&args.to, &format!(".store-{run}.partial"));
     let written = write_partial(args, &partial, &copy, progress);
     for file in [
         copy.clone(),
@@ -177,13 +180,23 @@ fn write_partial(
         data_dir.display()
     );
     progress.start("copying the store", 0);
+    // The copy is written as the archive is: synced every 64 MiB and no
+    // faster than asked.
+    let started = Instant::now();
+    let mut synced = 0;
     let snapshot = piazza_sqlite::backup::snapshot(data_dir, copy, &mut |copied| {
+        let bytes = copied.pages * copied.page_bytes;
         progress
             .total
             .store(copied.of * copied.page_bytes, Ordering::Relaxed);
-        progress
-            .done
-            .store(copied.pages * copied.page_bytes, Ordering::Relaxed);
+        progress.done.store(bytes, Ordering::Relaxed);
+        if bytes - synced >= SYNC_EVERY_BYTES {
+            if let Err(error) = File::open(copy).and_then(|file| file.sync_data()) {
+                tracing::warn!(%error, "cannot sync the store's copy");
+            }
+            synced = bytes;
+        }
+        pace(started, bytes, args.max_mib_s * 1024 * 1024);
     })
     .with_context(|| format!("cannot copy the store in {}", data_dir.display()))?;
     let media = media_files(&data_dir.join(MEDIA))?;
@@ -240,21 +253,46 @@ fn write_partial(
 }
 
 /// Appends `size` bytes read from `reader` as the file `name`; a reader
-/// that gives another count (a file changed under the copy) fails it.
+/// that gives fewer (a file cut short under the copy) fails it, as tar
+/// itself would pad the entry and go on.
 fn append(
     archive: &mut tar::Builder<impl Write>,
     name: &str,
     size: u64,
     reader: &mut impl Read,
 ) -> anyhow::Result<()> {
+    let mut counted = Counted {
+        inner: reader.take(size),
+        read: 0,
+    };
     let mut header = tar::Header::new_gnu();
     header.set_size(size);
     header.set_mode(0o600);
     header.set_mtime(piazza_domain::Timestamp::now().unix_ms().max(0) as u64 / 1000);
     header.set_entry_type(tar::EntryType::Regular);
     archive
-        .append_data(&mut header, name, reader.take(size))
-        .with_context(|| format!("cannot archive {name}"))
+        .append_data(&mut header, name, &mut counted)
+        .with_context(|| format!("cannot archive {name}"))?;
+    ensure!(
+        counted.read == size,
+        "{name} held {} bytes where {size} were listed: it changed during the backup",
+        counted.read
+    );
+    Ok(())
+}
+
+/// A reader that counts what it gives.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.read += read as u64;
+        Ok(read)
+    }
 }
 
 /// The media files under `dir` as (path below it, size), in name order:
@@ -574,18 +612,24 @@ impl Write for Paced {
             self.file.sync_data()?;
             self.unsynced = 0;
         }
-        if self.bytes_per_s > 0 {
-            let due = self.written as f64 / self.bytes_per_s as f64;
-            let ahead = std::time::Duration::from_secs_f64(due).checked_sub(self.started.elapsed());
-            if let Some(ahead) = ahead {
-                std::thread::sleep(ahead);
-            }
-        }
+        pace(self.started, self.written, self.bytes_per_s);
         Ok(written)
     }
 
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
+    }
+}
+
+/// Sleeps until `bytes` written since `started` are no faster than
+/// `bytes_per_s` (0: never).
+fn pace(started: Instant, bytes: u64, bytes_per_s: u64) {
+    if bytes_per_s == 0 {
+        return;
+    }
+    let due = std::time::Duration::from_secs_f64(bytes as f64 / bytes_per_s as f64);
+    if let Some(ahead) = due.checked_sub(started.elapsed()) {
+        std::thread::sleep(ahead);
     }
 }
 

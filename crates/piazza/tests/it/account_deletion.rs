@@ -8,9 +8,12 @@ use std::time::Duration;
 
 use piazza_client::{IdempotencyKey, Incoming};
 
+use reqwest::Method;
+use serde_json::json;
+
 use crate::helpers::*;
 use crate::media::TINY_PNG;
-use crate::wallet::{PIN, set_pin, top_up};
+use crate::wallet::{PIN, balance, call, set_pin, top_up};
 
 const DELETED: &str = "Deleted account";
 
@@ -131,6 +134,40 @@ async fn a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in() {
         member.display_name, DELETED,
         "a group member sees it deleted"
     );
+    let group_with_bob = json!({ "title": "again", "members": [bob.account_id] });
+    let (status, body) = call(
+        &ann.client,
+        Method::POST,
+        "/api/v1/conversations",
+        Some(group_with_bob),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (410, Some("account_deleted")),
+        "{body}"
+    );
+    // A contacts page may end on it (`#<id>` sorts first): the next page reads on.
+    let (status, first) = call(
+        &ann.client,
+        Method::GET,
+        "/api/v1/contacts?limit=1",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let next = first["next_cursor"].as_str().expect("a second page");
+    let path = format!(
+        "/api/v1/contacts?limit=1&cursor={}",
+        next.replace('#', "%23")
+    );
+    let (status, second) = call(&ann.client, Method::GET, &path, None, None).await;
+    assert_eq!(
+        status, 200,
+        "the cursor after a deleted contact reads on: {second}"
+    );
 
     // Logging in within the grace period restores it whole.
     let back = app.login("bob", "phone again").await;
@@ -160,6 +197,26 @@ async fn after_its_grace_period_a_deleted_account_is_erased() {
     let ann = app.signup("ann").await;
     let bob = app.signup("bob").await;
     let direct = befriend(&ann, &bob).await;
+    let dan = app.signup("dan").await;
+    befriend(&ann, &dan).await;
+    // Dan's wallet is empty when he deletes, but a transfer he sent is
+    // still pending: declined after, its money comes back to him.
+    set_pin(&dan).await;
+    assert_eq!(top_up(&dan, 100, "dan-tops-up").await.0, 201);
+    let key = IdempotencyKey::parse("dan-to-ann").unwrap();
+    let pending = dan
+        .client
+        .send_transfer(&key, &ann.account_id, 100, PIN, None)
+        .await
+        .unwrap();
+    dan.client
+        .delete_account(PASSWORD)
+        .await
+        .expect("dan deleted");
+    ann.client
+        .decline_transfer(&pending.transfer_id)
+        .await
+        .unwrap();
     bob.client
         .send_message(&direct, "b1", "goodbye")
         .await
@@ -196,8 +253,9 @@ async fn after_its_grace_period_a_deleted_account_is_erased() {
         new_bob.account_id, bob.account_id,
         "a new account, not the old one"
     );
+    let contacts = ann.client.all_contacts().await.unwrap();
     assert!(
-        ann.client.all_contacts().await.unwrap().is_empty(),
+        contacts.iter().all(|c| c.account_id != bob.account_id),
         "ann was told"
     );
     let removed = sync_all(&ann.client, None, 200).await.0;
@@ -215,7 +273,86 @@ async fn after_its_grace_period_a_deleted_account_is_erased() {
             .iter()
             .any(|line| line.to_string().contains(&sent.transfer_id))
     );
+    // Dan, whose wallet got money back after he left, is not erased: his
+    // name is still his, and logging in gives him his account and money.
+    let taken = app
+        .anonymous()
+        .create_account("dan", PASSWORD, None)
+        .await
+        .unwrap_err();
+    assert_problem(&taken, 409, "username_taken");
+    let dan_again = app.login("dan", "to withdraw").await;
+    assert_eq!(dan_again.account_id, dan.account_id);
+    assert_eq!(balance(&dan_again).await, 100);
     for check in ["check", "ledger-check"] {
         admin_check_passes(check, app.data_dir());
     }
+}
+
+#[tokio::test]
+async fn the_cli_deletes_an_account_only_when_told_so() {
+    use crate::cli_profiles::{piazza, stdout_of};
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cli.toml");
+    app.anonymous()
+        .create_account("ann", PASSWORD, None)
+        .await
+        .unwrap();
+    let login = piazza(
+        &app,
+        &config,
+        "ann",
+        &["login", "ann"],
+        &format!("{PASSWORD}\n"),
+    )
+    .await;
+    stdout_of(&login);
+    let unsure = piazza(
+        &app,
+        &config,
+        "ann",
+        &["delete-account"],
+        &format!("{PASSWORD}\n"),
+    )
+    .await;
+    assert!(!unsure.status.success(), "refused without --yes");
+    assert!(String::from_utf8_lossy(&unsure.stderr).contains("--yes"));
+    app.login("ann", "still here")
+        .await
+        .client
+        .me()
+        .await
+        .expect("nothing was deleted");
+    let wrong = piazza(
+        &app,
+        &config,
+        "ann",
+        &["delete-account", "--yes"],
+        "not it\n",
+    )
+    .await;
+    assert!(!wrong.status.success());
+    let told = stdout_of(
+        &piazza(
+            &app,
+            &config,
+            "ann",
+            &["delete-account", "--yes"],
+            &format!("{PASSWORD}\n"),
+        )
+        .await,
+    );
+    assert!(
+        told.contains("deleted ann") && told.contains("restore"),
+        "{told}"
+    );
+    let whoami = piazza(&app, &config, "ann", &["whoami"], "").await;
+    assert!(!whoami.status.success(), "the login is forgotten here");
+    app.login("ann", "back")
+        .await
+        .client
+        .me()
+        .await
+        .expect("restored by logging in");
 }

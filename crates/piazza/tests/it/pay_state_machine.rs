@@ -808,7 +808,7 @@ impl World {
             let name = DeviceName::parse("phone").unwrap();
             devices.push(
                 store
-                    .create_session(*account, name, token, Default::default())
+                    .create_session(*account, name, token, Default::default(), None)
                     .await
                     .expect("a device"),
             );
