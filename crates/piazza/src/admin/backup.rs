@@ -394,18 +394,19 @@ fn is_missing_or_empty(dir: &Path) -> anyhow::Result<bool> {
     }
 }
 
-/// Unpacks `from` into a new directory beside `data_dir`, checks it
-/// against its manifest, and only then makes it `data_dir`.
+/// Unpacks `from` into a hidden directory inside `data_dir` (made if
+/// missing; the same file system, so a mount point works), checks it
+/// against its manifest, and only then moves what it holds up into
+/// `data_dir`. On failure nothing is left: not the hidden directory, nor
+/// `data_dir` if this made it.
 fn unpack(from: &Path, data_dir: &Path, progress: &Progress) -> anyhow::Result<Manifest> {
     let file = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
     progress.start("restoring", file.metadata()?.len());
-    let name = data_dir
-        .file_name()
-        .context("name the directory to restore into")?
-        .to_string_lossy();
-    let partial =
-        data_dir.with_file_name(format!(".{name}.restoring-{:08x}", rand::random::<u32>()));
-    std::fs::create_dir_all(&partial)
+    let made = !data_dir.exists();
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let partial = data_dir.join(format!(".restoring-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir(&partial)
         .with_context(|| format!("cannot create {}", partial.display()))?;
     let unpacked = unpack_into(file, &partial, progress).with_context(|| {
         format!(
@@ -414,15 +415,22 @@ fn unpack(from: &Path, data_dir: &Path, progress: &Progress) -> anyhow::Result<M
         )
     });
     let moved = unpacked.and_then(|manifest| {
-        if data_dir.exists() {
-            std::fs::remove_dir(data_dir)?;
+        for entry in std::fs::read_dir(&partial)? {
+            let entry = entry?;
+            std::fs::rename(entry.path(), data_dir.join(entry.file_name()))?;
         }
-        std::fs::rename(&partial, data_dir)?;
-        sync_parent(data_dir)?;
+        std::fs::remove_dir(&partial)?;
+        File::open(data_dir)?.sync_all()?;
+        if made {
+            sync_parent(data_dir)?;
+        }
         Ok(manifest)
     });
     if moved.is_err() {
         let _ = std::fs::remove_dir_all(&partial);
+        if made {
+            let _ = std::fs::remove_dir_all(data_dir);
+        }
     }
     moved
 }

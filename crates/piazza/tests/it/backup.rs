@@ -77,6 +77,8 @@ async fn a_server_backed_up_under_writes_restores_whole() {
     ])
     .await;
     let again = dir.path().join("again");
+    // An empty directory that exists (a mount point, say) is restored into.
+    std::fs::create_dir(&again).unwrap();
     piazza(&[
         "admin",
         "restore",
