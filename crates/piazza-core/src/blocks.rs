@@ -48,14 +48,23 @@ pub trait Writes {
 /// Refuses with `Blocked` if either of the two blocked the other, or
 /// `AccountDeleted` if either was deleted.
 pub fn not_blocked(read: &mut dyn Read, one: AccountId, other: AccountId) -> Result<()> {
-    if read.blocked_between(one, other)? {
-        // One question on the hot path; which refusal, only when refused.
-        if read.is_deleted(other)? || read.is_deleted(one)? {
-            return Err(Rejection::AccountDeleted.into());
-        }
-        return Err(Rejection::Blocked.into());
+    match barrier(read, one, other)? {
+        Some(refused) => Err(refused.into()),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// What stands between `one` and `other`, if anything: `Blocked` or
+/// `AccountDeleted`. One question on the hot path; which refusal is asked
+/// only when there is one.
+pub fn barrier(read: &mut dyn Read, one: AccountId, other: AccountId) -> Result<Option<Rejection>> {
+    if !read.blocked_between(one, other)? {
+        return Ok(None);
+    }
+    if read.is_deleted(other)? || read.is_deleted(one)? {
+        return Ok(Some(Rejection::AccountDeleted));
+    }
+    Ok(Some(Rejection::Blocked))
 }
 
 /// Refuses with `Blocked` if `account`'s conversation (its `membership`)

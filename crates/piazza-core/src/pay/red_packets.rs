@@ -116,8 +116,8 @@ pub fn send_red_packet(
         let peer = members.iter().copied().find(|member| *member != sender);
         match peer {
             Some(peer) if tx.reads().are_contacts(sender, peer)? => {
-                if tx.reads().blocked_between(sender, peer)? {
-                    return Ok(Err(Rejection::Blocked));
+                if let Some(refused) = crate::blocks::barrier(tx.reads(), sender, peer)? {
+                    return Ok(Err(refused));
                 }
             }
             _ => return Ok(Err(Rejection::NotAContact)),

@@ -99,8 +99,8 @@ pub fn send_transfer(
     if asked.to == sender || !tx.reads().are_contacts(sender, asked.to)? {
         return Ok(Err(Rejection::NotAContact));
     }
-    if tx.reads().blocked_between(sender, asked.to)? {
-        return Ok(Err(Rejection::Blocked));
+    if let Some(refused) = crate::blocks::barrier(tx.reads(), sender, asked.to)? {
+        return Ok(Err(refused));
     }
     if let Some(refused) = wallet::check_pin(tx, sender, pin)? {
         return Ok(Err(refused));

@@ -148,6 +148,14 @@ async fn a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in() {
         (410, Some("account_deleted")),
         "{body}"
     );
+    set_pin(ann).await;
+    let key = IdempotencyKey::parse("ann-to-deleted").unwrap();
+    let refused = ann
+        .client
+        .send_transfer(&key, &bob.account_id, 100, PIN, None)
+        .await
+        .unwrap_err();
+    assert_problem(&refused, 410, "account_deleted");
     // A contacts page may end on it (`#<id>` sorts first): the next page reads on.
     let (status, first) = call(
         &ann.client,
