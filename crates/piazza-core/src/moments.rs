@@ -268,7 +268,8 @@ pub struct MomentRow {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Between {
     pub contacts: bool,
-    /// Either blocked the other.
+    /// Either blocked the other, or the author's account was deleted
+    /// (`account_deletion`): its posts are no one's to see.
     pub blocked: bool,
     /// The viewer is on the author's `moments_hidden_from`.
     pub hidden_from_viewer: bool,
@@ -322,6 +323,7 @@ pub struct Comment {
 pub struct Relation {
     pub account: AccountId,
     pub contacts: bool,
+    /// Either blocked the other, or `account` was deleted.
     pub blocked: bool,
 }
 

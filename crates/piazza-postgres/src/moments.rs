@@ -32,7 +32,8 @@ macro_rules! candidate_columns {
                 m.visibility, m.created_at,
                 EXISTS (SELECT 1 FROM contacts WHERE account_id = $1 AND contact_id = m.author_id),
                 EXISTS (SELECT 1 FROM blocks WHERE account_id = $1 AND blocked_id = m.author_id)
-                 OR EXISTS (SELECT 1 FROM blocks WHERE account_id = m.author_id AND blocked_id = $1),
+                 OR EXISTS (SELECT 1 FROM blocks WHERE account_id = m.author_id AND blocked_id = $1)
+                 OR a.deleted_at IS NOT NULL,
                 EXISTS (SELECT 1 FROM moment_privacy
                         WHERE account_id = m.author_id AND list = 0 AND other_id = $1),
                 EXISTS (SELECT 1 FROM moment_privacy
@@ -294,6 +295,7 @@ impl Reads for Db<'_> {
                     EXISTS (SELECT 1 FROM contacts WHERE account_id = $1 AND contact_id = o.id),
                     EXISTS (SELECT 1 FROM blocks WHERE account_id = $1 AND blocked_id = o.id)
                  OR EXISTS (SELECT 1 FROM blocks WHERE account_id = o.id AND blocked_id = $1)
+                 OR EXISTS (SELECT 1 FROM accounts WHERE id = o.id AND deleted_at IS NOT NULL)
              FROM unnest($2::BIGINT[]) AS o(id)",
             &[&viewer.row(), &ids],
         )?;

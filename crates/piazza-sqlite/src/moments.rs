@@ -30,7 +30,8 @@ macro_rules! candidate_columns {
                 m.visibility, m.created_at,
                 EXISTS (SELECT 1 FROM contacts WHERE account_id = ?1 AND contact_id = m.author_id),
                 EXISTS (SELECT 1 FROM blocks WHERE account_id = ?1 AND blocked_id = m.author_id)
-                 OR EXISTS (SELECT 1 FROM blocks WHERE account_id = m.author_id AND blocked_id = ?1),
+                 OR EXISTS (SELECT 1 FROM blocks WHERE account_id = m.author_id AND blocked_id = ?1)
+                 OR a.deleted_at IS NOT NULL,
                 EXISTS (SELECT 1 FROM moment_privacy
                         WHERE account_id = m.author_id AND list = 0 AND other_id = ?1),
                 EXISTS (SELECT 1 FROM moment_privacy
@@ -343,7 +344,8 @@ impl Reads for Db<'_> {
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM contacts WHERE account_id = ?1 AND contact_id = ?2),
                         EXISTS (SELECT 1 FROM blocks WHERE account_id = ?1 AND blocked_id = ?2)
-                     OR EXISTS (SELECT 1 FROM blocks WHERE account_id = ?2 AND blocked_id = ?1)",
+                     OR EXISTS (SELECT 1 FROM blocks WHERE account_id = ?2 AND blocked_id = ?1)
+                     OR EXISTS (SELECT 1 FROM accounts WHERE id = ?2 AND deleted_at IS NOT NULL)",
             )
             .sql()?;
         let mut relations = Vec::with_capacity(accounts.len());

@@ -42,6 +42,15 @@ async fn a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in() {
         .send_message(&group, "b2", "hello all")
         .await
         .unwrap();
+    let post = piazza_api::NewMoment {
+        text: "at sea".into(),
+        ..Default::default()
+    };
+    let posted = bob.client.post_moment(&post).await.unwrap();
+    ann.client
+        .moment(&posted.moment_id)
+        .await
+        .expect("ann sees bob's post");
     let other_device = app.login("bob", "laptop").await;
     let (mut socket, _) = live_socket(&other_device).await;
 
@@ -156,6 +165,8 @@ async fn a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in() {
         .await
         .unwrap_err();
     assert_problem(&refused, 410, "account_deleted");
+    let hidden = ann.client.moment(&posted.moment_id).await.unwrap_err();
+    assert_problem(&hidden, 404, "moment_not_found");
     // A contacts page may end on it (`#<id>` sorts first): the next page reads on.
     let (status, first) = call(
         &ann.client,
@@ -190,6 +201,10 @@ async fn a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in() {
         .send_message(&direct, "a2", "welcome back")
         .await
         .expect("reachable again");
+    ann.client
+        .moment(&posted.moment_id)
+        .await
+        .expect("its post is back");
     for check in ["check", "ledger-check"] {
         admin_check_passes(check, app.data_dir());
     }
