@@ -35,7 +35,7 @@ use piazza_domain::{AccountId, DeviceId, MediaId, Rejection, Timestamp, Username
 use crate::Core;
 use crate::engine::{Error, Read, Result, Tx};
 
-/// The least a deleted account whose wallet holds money waits again.
+/// How long a deleted account whose money is not settled waits again.
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// What a deleted account is shown as, to everyone.
@@ -62,6 +62,9 @@ pub trait Reads {
     fn deletion_credentials(&mut self, username: &Username) -> Result<Option<Credentials>>;
     /// Whether `account` was deleted (in its grace period, or erased).
     fn is_deleted(&mut self, account: AccountId) -> Result<bool>;
+    /// Whether money `account` sent may still come back to it: a
+    /// transfer not yet accepted, a red packet not yet closed.
+    fn money_in_flight(&mut self, account: AccountId) -> Result<bool>;
 }
 
 /// The changes of this area, inside an engine's transaction.
@@ -199,9 +202,9 @@ pub fn restore_if_deleted(
 /// thousands of contacts, each told.
 ///
 /// Money that reached its wallet after it was deactivated (a transfer it
-/// sent, declined; a red packet's rest refunded) is never erased with
-/// it: such an account waits another grace period (a day at least),
-/// still deactivated, for its owner to log in and withdraw.
+/// sent, declined; a red packet's rest refunded), or may still (one not
+/// yet settled), is never erased with it: such an account waits another
+/// day, still deactivated, for its owner to log in and withdraw.
 pub fn erase_next(tx: &mut dyn Tx, now: Timestamp, currency: Currency) -> Result<bool> {
     let Some(account) = tx.deletions_due(now, 1)?.into_iter().next() else {
         return Ok(false);
@@ -214,12 +217,11 @@ pub fn erase_next(tx: &mut dyn Tx, now: Timestamp, currency: Currency) -> Result
     if deletion.erase_at > now {
         return Ok(true);
     }
-    if tx.reads().wallet_balance(account, currency)? != 0 {
-        let grace = deletion.erase_at.unix_ms() - deletion.requested_at.unix_ms();
-        tracing::warn!(%account, "a deleted account's wallet holds money: not erased yet");
+    if tx.reads().wallet_balance(account, currency)? != 0 || tx.reads().money_in_flight(account)? {
+        tracing::warn!(%account, "a deleted account's money is not settled: not erased yet");
         tx.delete_deletion(account)?;
         tx.insert_deletion(&Deletion {
-            erase_at: Timestamp::from_unix_ms(now.unix_ms().saturating_add(grace.max(DAY_MS))),
+            erase_at: Timestamp::from_unix_ms(now.unix_ms().saturating_add(DAY_MS)),
             ..deletion
         })?;
         return Ok(true);

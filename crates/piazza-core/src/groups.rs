@@ -412,6 +412,9 @@ pub fn decide_join_request(
     if tx.reads().membership(account, conversation)?.is_some() {
         return Ok(());
     }
+    if tx.reads().is_deleted(account)? {
+        return Err(Rejection::AccountDeleted.into());
+    }
     let locked = tx
         .conversation_for_update(conversation)?
         .ok_or_else(|| Error::missing(conversation))?;

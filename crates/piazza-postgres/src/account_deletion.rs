@@ -38,6 +38,15 @@ impl Reads for Db<'_> {
         }))
     }
 
+    fn money_in_flight(&mut self, account: AccountId) -> Result<bool> {
+        let row = self.0.query_one(
+            "SELECT EXISTS (SELECT 1 FROM transfers WHERE from_id = $1 AND status = 0)
+                 OR EXISTS (SELECT 1 FROM red_packets WHERE sender_id = $1 AND status = 0)",
+            &[&account.row()],
+        )?;
+        Ok(row.get(0))
+    }
+
     fn is_deleted(&mut self, account: AccountId) -> Result<bool> {
         let row = self.0.query_one(
             "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1 AND deleted_at IS NOT NULL)",

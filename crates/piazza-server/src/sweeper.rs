@@ -12,7 +12,8 @@
 //! sweeper's lease (`piazza_core::leases`), taken or renewed before each
 //! sweep for [`LEASE_TTL`]. A node that dies stops renewing it, and
 //! another takes over within that time. (Were two to sweep at once, each
-//! job locks its rows `SKIP LOCKED`, so nothing would be done twice.)
+//! money job locks its rows `SKIP LOCKED`, and an erase locks the account
+//! and reads its deletion again, so nothing would be done twice.)
 
 use std::future::Future;
 use std::time::Duration;

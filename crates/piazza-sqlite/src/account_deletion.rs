@@ -50,10 +50,27 @@ impl Reads for Db<'_> {
             .sql()
     }
 
+    fn money_in_flight(&mut self, account: AccountId) -> Result<bool> {
+        self.money_in_flight_here(account)
+    }
+
     fn is_deleted(&mut self, account: AccountId) -> Result<bool> {
         self.0
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?1 AND deleted_at IS NOT NULL)",
+            )
+            .sql()?
+            .query_row([account.row()], |row| row.get(0))
+            .sql()
+    }
+}
+
+impl Db<'_> {
+    fn money_in_flight_here(&mut self, account: AccountId) -> Result<bool> {
+        self.0
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM transfers WHERE from_id = ?1 AND status = 0)
+                     OR EXISTS (SELECT 1 FROM red_packets WHERE sender_id = ?1 AND status = 0)",
             )
             .sql()?
             .query_row([account.row()], |row| row.get(0))

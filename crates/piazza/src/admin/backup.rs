@@ -190,7 +190,7 @@ fn write_partial(
             .total
             .store(copied.of * copied.page_bytes, Ordering::Relaxed);
         progress.done.store(bytes, Ordering::Relaxed);
-        if bytes - synced >= SYNC_EVERY_BYTES {
+        if bytes.saturating_sub(synced) >= SYNC_EVERY_BYTES {
             if let Err(error) = File::open(copy).and_then(|file| file.sync_data()) {
                 tracing::warn!(%error, "cannot sync the store's copy");
             }
@@ -386,9 +386,24 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     )
 }
 
+/// Whether `dir` is missing, or empty but for what a restore stopped
+/// midway left (`.restoring-…`, removed here).
 fn is_missing_or_empty(dir: &Path) -> anyhow::Result<bool> {
     match std::fs::read_dir(dir) {
-        Ok(mut entries) => Ok(entries.next().is_none()),
+        Ok(entries) => {
+            for entry in entries {
+                let entry = entry?;
+                if !entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".restoring-")
+                {
+                    return Ok(false);
+                }
+                std::fs::remove_dir_all(entry.path())?;
+            }
+            Ok(true)
+        }
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(true),
         Err(error) => Err(error).context(format!("cannot read {}", dir.display())),
     }
@@ -415,9 +430,12 @@ fn unpack(from: &Path, data_dir: &Path, progress: &Progress) -> anyhow::Result<M
         )
     });
     let moved = unpacked.and_then(|manifest| {
-        for entry in std::fs::read_dir(&partial)? {
-            let entry = entry?;
-            std::fs::rename(entry.path(), data_dir.join(entry.file_name()))?;
+        // The store last: its presence says the restore is whole.
+        for name in [MEDIA, DATABASE] {
+            let from = partial.join(name);
+            if from.exists() {
+                std::fs::rename(&from, data_dir.join(name))?;
+            }
         }
         std::fs::remove_dir(&partial)?;
         File::open(data_dir)?.sync_all()?;
@@ -430,6 +448,8 @@ fn unpack(from: &Path, data_dir: &Path, progress: &Progress) -> anyhow::Result<M
         let _ = std::fs::remove_dir_all(&partial);
         if made {
             let _ = std::fs::remove_dir_all(data_dir);
+        } else {
+            let _ = std::fs::remove_dir_all(data_dir.join(MEDIA));
         }
     }
     moved

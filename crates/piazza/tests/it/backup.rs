@@ -77,8 +77,12 @@ async fn a_server_backed_up_under_writes_restores_whole() {
     ])
     .await;
     let again = dir.path().join("again");
-    // An empty directory that exists (a mount point, say) is restored into.
+    // An empty directory that exists (a mount point, say) is restored into,
     std::fs::create_dir(&again).unwrap();
+    // What a restore killed midway left is cleared, not taken for data.
+    let stale = again.join(".restoring-0badf00d");
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(stale.join(piazza_sqlite::DATABASE_FILE), b"half").unwrap();
     piazza(&[
         "admin",
         "restore",
