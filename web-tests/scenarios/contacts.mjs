@@ -404,7 +404,7 @@ scenario('contact-remark-and-code', async (t) => {
   await expectText(catPage, '[data-testid=add-by-code-form] .error', 'No one has this code', 'the reset code refused');
 });
 
-scenario('delete-account', async (t) => {
+scenario('export-and-delete-account', async (t) => {
   const ann = await apiUser('ann');
   const bob = await apiUser('bob');
   const direct = await apiBefriend(ann, bob);
@@ -415,6 +415,11 @@ scenario('delete-account', async (t) => {
   await logInInBrowser(bobPage, bob.username);
   await expectText(bobPage, '.chat-list li', `ann ${run}`, "Ann in Bob's list");
   await page.goto(`${args.baseUrl}/#/me`);
+  // Export first: the zip comes down with its progress, as a download.
+  await expectVisible(page, '[data-testid=me-export]', 'the export card');
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.click('[data-testid=export-submit]')]);
+  if (!download.suggestedFilename().endsWith('.zip')) fail(`the export is named ${download.suggestedFilename()}`);
+  await expectText(page, '[data-testid=export-progress]', 'downloaded', 'the export said done');
   await expectVisible(page, '[data-testid=me-delete]', 'the delete card');
   // A wrong password changes nothing.
   await page.fill('#delete-password', 'not my password');

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 pub mod channels;
 pub mod events;
+pub mod exports;
 pub mod groups;
 pub mod moments;
 pub mod search;

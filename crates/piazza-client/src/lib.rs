@@ -19,6 +19,7 @@
 mod channels;
 mod contacts;
 mod error;
+mod exports;
 mod groups;
 mod media;
 mod moments;

@@ -14,8 +14,8 @@ use piazza_domain::store::PinPolicy;
 use piazza_domain::{AccountId, LogSeq, Rejection, StoreError, Timestamp};
 
 use crate::{
-    account_deletion, accounts, blocks, channels, chat, contact_codes, contacts, groups, leases,
-    login_requests, media, moments, pay, presence, profiles, search, shops,
+    account_deletion, accounts, blocks, channels, chat, contact_codes, contacts, exports, groups,
+    leases, login_requests, media, moments, pay, presence, profiles, search, shops,
 };
 
 /// What a job answers, typed again by [`crate::Core`].
@@ -121,6 +121,7 @@ pub trait Tx:
     + chat::Writes
     + contact_codes::Writes
     + contacts::Writes
+    + exports::Writes
     + groups::Writes
     + leases::Writes
     + login_requests::Writes
@@ -182,6 +183,7 @@ pub trait Read:
     + chat::Reads
     + contact_codes::Reads
     + contacts::Reads
+    + exports::Reads
     + groups::Reads
     + login_requests::Reads
     + media::Reads
@@ -203,6 +205,7 @@ impl<T> Read for T where
         + chat::Reads
         + contact_codes::Reads
         + contacts::Reads
+        + exports::Reads
         + groups::Reads
         + login_requests::Reads
         + media::Reads

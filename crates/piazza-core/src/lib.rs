@@ -16,6 +16,7 @@ pub mod chat;
 pub mod contact_codes;
 pub mod contacts;
 pub mod engine;
+pub mod exports;
 pub mod groups;
 pub mod integrity;
 pub mod leases;

@@ -81,6 +81,10 @@ id_type!(
     MessageId, "msg_", "message"
 );
 id_type!(
+    /// An export of everything an account holds (`POST /api/v1/exports`).
+    ExportId, "exp_", "export"
+);
+id_type!(
     /// A contact request from one account to another.
     ContactRequestId, "req_", "contact request"
 );

@@ -29,8 +29,9 @@ pub use cursor::{Cursor, CursorError, LogSeq};
 pub use event::{ConversationKind, Event, GroupRole, LogEntry, Message, Notice};
 pub use ids::{
     AccountId, ArticleId, ChannelId, CommentId, ContactRequestId, ConversationId, DeviceId,
-    EntryId, IdError, InviteId, MediaId, MerchantId, MessageId, MomentCommentId, MomentId, OrderId,
-    PaymentId, ProductId, RedPacketId, RefundId, ShopId, TransactionId, TransferId, VariantId,
+    EntryId, ExportId, IdError, InviteId, MediaId, MerchantId, MessageId, MomentCommentId,
+    MomentId, OrderId, PaymentId, ProductId, RedPacketId, RefundId, ShopId, TransactionId,
+    TransferId, VariantId,
 };
 pub use store::{Rejection, StoreError};
 pub use time::Timestamp;

@@ -174,6 +174,9 @@ pub enum Rejection {
     /// grace period, or a password changed while it was checked.
     #[error("wrong username or password")]
     WrongCredentials,
+    /// An export that is not the caller's, or no export at all.
+    #[error("no such export")]
+    ExportNotFound,
     /// The other account was deleted by its owner (it may be in its grace
     /// period, or erased): nothing reaches it.
     #[error("that account was deleted")]

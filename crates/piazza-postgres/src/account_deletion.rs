@@ -124,6 +124,7 @@ impl Writes for PgTx<'_> {
             "DELETE FROM contact_requests WHERE from_id = $1 OR to_id = $1",
             "DELETE FROM blocks WHERE account_id = $1 OR blocked_id = $1",
             "DELETE FROM contact_codes WHERE account_id = $1",
+            "DELETE FROM exports WHERE account_id = $1",
             "UPDATE accounts SET password_hash = '!' WHERE id = $1",
         ] {
             self.conn().execute(sql, &[&id])?;

@@ -21,6 +21,7 @@ mod chat;
 mod conn;
 mod contact_codes;
 mod contacts;
+mod exports;
 mod groups;
 pub mod integrity;
 mod leases;

@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_21.sql"),
     include_str!("schema_22.sql"),
     include_str!("schema_23.sql"),
+    include_str!("schema_24.sql"),
 ];
 
 /// Why the database cannot be used.

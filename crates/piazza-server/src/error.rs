@@ -133,6 +133,7 @@ impl From<Rejection> for ApiError {
             Rejection::ForwardNotAllowed => (StatusCode::FORBIDDEN, "forward_not_allowed"),
             Rejection::Blocked => (StatusCode::FORBIDDEN, "blocked"),
             Rejection::AccountDeleted => (StatusCode::GONE, "account_deleted"),
+            Rejection::ExportNotFound => (StatusCode::NOT_FOUND, "export_not_found"),
             Rejection::WrongCredentials => (StatusCode::UNAUTHORIZED, "wrong_credentials"),
             Rejection::WalletNotEmpty => (StatusCode::CONFLICT, "wallet_not_empty"),
             Rejection::ContactNotFound => (StatusCode::NOT_FOUND, "contact_not_found"),

@@ -9,6 +9,7 @@ pub mod config;
 pub mod connections;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod extract;
 pub mod fanout;
 pub mod forwarded;
@@ -180,6 +181,7 @@ pub fn api_routes() -> OpenApiRouter<App> {
         .merge(login_requests::routes())
         .merge(media::routes())
         .merge(routes::search::routes())
+        .merge(routes::exports::routes())
         .merge(sync::routes())
         .merge(socket::routes())
         .routes(routes!(healthz))

@@ -166,6 +166,7 @@ impl Writes for WriteCtx<'_> {
                 "DELETE FROM contact_requests WHERE from_id = {id} OR to_id = {id};
                  DELETE FROM blocks WHERE account_id = {id} OR blocked_id = {id};
                  DELETE FROM contact_codes WHERE account_id = {id};
+                 DELETE FROM exports WHERE account_id = {id};
                  UPDATE accounts SET password_hash = '!' WHERE id = {id};",
                 id = account.row()
             ))

@@ -21,6 +21,7 @@ mod contacts;
 pub mod engine;
 mod error;
 pub mod export;
+mod exports;
 mod groups;
 pub mod integrity;
 mod leases;
@@ -105,6 +106,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_33_search.sql"),
     include_str!("schema_34_search_documents.sql"),
     include_str!("schema_35_account_deletion.sql"),
+    include_str!("schema_36_exports.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -218,6 +218,15 @@ pub enum ClientCommand {
     /// and everyone sees "Deleted account"; log in with your password
     /// within the grace period (7 days) to get it all back, else it is
     /// erased. Your wallet must be empty.
+    /// Take everything your account holds away as one zip: your profile,
+    /// contacts, every event of your history (every conversation's
+    /// messages you can see), your wallet statement and your messages'
+    /// media; its README.txt explains the files
+    Export {
+        /// Where to write the zip (it must not exist)
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
     DeleteAccount {
         /// The password (else $PIAZZA_PASSWORD, else one line of stdin)
         #[arg(long, env = "PIAZZA_PASSWORD", hide_env_values = true)]
@@ -479,6 +488,7 @@ pub async fn run(opts: ClientOpts, command: ClientCommand) -> anyhow::Result<()>
         ClientCommand::ApproveLogin { payload, yes } => approve_login(&cli, &payload, yes).await,
         ClientCommand::Profile(args) => profile::profile(&cli, args).await,
         ClientCommand::Password(command) => profile::password(&cli, command).await,
+        ClientCommand::Export { to } => profile::export(&cli, &to).await,
         ClientCommand::DeleteAccount { password, yes } => {
             profile::delete_account(&cli, password, yes).await
         }

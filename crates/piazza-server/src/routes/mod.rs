@@ -6,6 +6,7 @@ pub mod compose;
 pub mod contact_codes;
 pub mod contacts;
 pub mod conversations;
+pub mod exports;
 pub mod groups;
 pub mod login_requests;
 pub mod media;

@@ -18,7 +18,9 @@ use piazza_api::{
 };
 use piazza_domain::ledger::OperationKind;
 use piazza_domain::money::{AmountMinor, Money};
-use piazza_domain::store::{IdempotencyKey, Idempotent, PinChange, PinCheck, PinSet, PinState};
+use piazza_domain::store::{
+    IdempotencyKey, Idempotent, PinChange, PinCheck, PinSet, PinState, StatementEntry,
+};
 use piazza_domain::{AccountId, EntryId};
 use piazza_domain::{Rejection, Timestamp};
 use sha2::{Digest, Sha256};
@@ -481,18 +483,19 @@ pub async fn statement(
         page.has_more,
         page.items.last().map(|entry| entry.entry_id.to_string()),
     );
-    let entries = page
-        .items
-        .into_iter()
-        .map(|entry| StatementEntryView {
-            entry_id: entry.entry_id.to_string(),
-            amount_minor: entry.amount_minor,
-            balance_after_minor: entry.balance_after_minor,
-            kind: entry.kind.as_str().to_owned(),
-            ref_: entry.transaction_id.to_string(),
-            about: statement_about(entry.kind, entry.reference),
-            at: entry.at.to_rfc3339(),
-        })
-        .collect();
+    let entries = page.items.into_iter().map(statement_entry_view).collect();
     Ok(Json(Statement { entries, cursor }))
+}
+
+/// A line of the statement as the API shows it.
+pub fn statement_entry_view(entry: StatementEntry) -> StatementEntryView {
+    StatementEntryView {
+        entry_id: entry.entry_id.to_string(),
+        amount_minor: entry.amount_minor,
+        balance_after_minor: entry.balance_after_minor,
+        kind: entry.kind.as_str().to_owned(),
+        ref_: entry.transaction_id.to_string(),
+        about: statement_about(entry.kind, entry.reference),
+        at: entry.at.to_rfc3339(),
+    }
 }

@@ -54,6 +54,7 @@ const TABLES: &[&str] = &[
     "media_usage",
     // After media: a deleted account's own avatar, kept to give back.
     "account_deletions",
+    "exports",
     "moments",
     "moment_media",
     "moment_audience",

@@ -333,6 +333,67 @@ pub async fn delete_account(cli: &Cli, password: Option<String>, yes: bool) -> a
     Ok(())
 }
 
+/// `piazza export --to FILE`: asks for an export and downloads its zip,
+/// showing how much has come.
+pub async fn export(cli: &Cli, to: &Path) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+
+    let session = cli.session()?;
+    if to.exists() {
+        bail!("{} exists already: name a new file", to.display());
+    }
+    let asked = session
+        .client
+        .start_export()
+        .await
+        .map_err(|e| session.explain(e))?;
+    let response = session
+        .client
+        .export_download(&asked.export_id)
+        .await
+        .map_err(|e| session.explain(e))?;
+    let partial = to.with_extension("zip.partial");
+    let mut file = tokio::fs::File::create(&partial).await?;
+    let got = Arc::new(AtomicU64::new(0));
+    let status = crate::bench::progress::StatusLine::start({
+        let got = Arc::clone(&got);
+        move || {
+            format!(
+                "downloading the export… {:.1} MiB",
+                got.load(Ordering::Relaxed) as f64 / 1048576.0
+            )
+        }
+    });
+    let mut body = response.bytes_stream();
+    let written: anyhow::Result<()> = async {
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            file.write_all(&chunk).await?;
+            got.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        }
+        file.sync_all().await?;
+        Ok(())
+    }
+    .await;
+    status.finish();
+    if let Err(error) = written {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(error.context("the download stopped; nothing was kept: run it again"));
+    }
+    tokio::fs::rename(&partial, to).await?;
+    println!(
+        "exported {} to {} ({} bytes); its README.txt explains the files",
+        session.saved.username,
+        to.display(),
+        got.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

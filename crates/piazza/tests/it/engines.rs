@@ -23,6 +23,8 @@ const ON_POSTGRES: &[&str] = &[
     "account_deletion::a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in",
     "account_deletion::after_its_grace_period_a_deleted_account_is_erased",
     "account_deletion::the_cli_deletes_an_account_only_when_told_so",
+    "exports::an_export_holds_the_whole_history_its_contacts_money_and_media",
+    "exports::the_cli_exports_to_a_file",
     "abuse::a_flood_that_lets_the_bucket_refill_is_still_closed",
     "abuse::a_group_is_capped_at_500_members",
     "abuse::a_slow_body_is_cut_by_the_request_timeout",

@@ -30,6 +30,7 @@ mod device_details;
 mod devices;
 mod docs;
 mod engines;
+mod exports;
 mod groups;
 mod helpers;
 mod integrity;

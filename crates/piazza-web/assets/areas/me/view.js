@@ -31,6 +31,7 @@ export function meView(ctx) {
     privacyCard(session),
     blockedCard(session),
     passwordCard(session),
+    exportCard(session),
     deleteCard(session),
   );
   return page;
@@ -255,4 +256,39 @@ function deleteCard(session) {
     }
   });
   return form;
+}
+
+/** Taking everything away as one zip, downloaded with its progress shown. */
+function exportCard(session) {
+  const error = errorLine();
+  const progress = h('p', { class: 'muted', role: 'status', 'data-testid': 'export-progress' });
+  const button = h('button', { type: 'button', class: 'primary', 'data-testid': 'export-submit' }, t('me.export_button'));
+  const card = h(
+    'section',
+    { class: 'card me-export', 'aria-labelledby': 'me-export-title', 'data-testid': 'me-export' },
+    h('h2', { id: 'me-export-title' }, t('me.export_title')),
+    h('p', { class: 'muted' }, t('me.export_explained')),
+    progress,
+    error,
+    actions(button),
+  );
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    error.textContent = '';
+    try {
+      const asked = await session.api.startExport();
+      const zip = await session.api.exportZip(asked.export_id, (bytes) => {
+        progress.textContent = t('me.export_progress', { mib: (bytes / 1048576).toFixed(1) });
+      });
+      const link = h('a', { href: URL.createObjectURL(zip), download: `piazza-${asked.export_id}.zip` });
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+      progress.textContent = t('me.export_done');
+    } catch (failure) {
+      error.textContent = failure.code === 'too_many_exports' ? t('me.export_too_many') : problemText(failure);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return card;
 }

@@ -1,0 +1,43 @@
+//! Exports: everything an account holds, as one zip.
+
+use piazza_api::exports::ExportView;
+use reqwest::Method;
+
+use crate::{Client, ClientError, decode, encode_segment};
+
+impl Client {
+    /// `POST /api/v1/exports`: asks for an export (three a day).
+    pub async fn start_export(&self) -> Result<ExportView, ClientError> {
+        decode(
+            &self
+                .call(self.request(Method::POST, "/api/v1/exports"))
+                .await?,
+        )
+    }
+
+    /// `GET /api/v1/exports/{id}`.
+    pub async fn export(&self, export_id: &str) -> Result<ExportView, ClientError> {
+        let path = format!("/api/v1/exports/{}", encode_segment(export_id));
+        decode(&self.call(self.request(Method::GET, &path)).await?)
+    }
+
+    /// `GET /api/v1/exports/{id}/download` as a response whose body (the
+    /// zip, made as it is sent) the caller streams (`bytes_stream`).
+    pub async fn export_download(&self, export_id: &str) -> Result<reqwest::Response, ClientError> {
+        let path = format!("/api/v1/exports/{}/download", encode_segment(export_id));
+        let response = self
+            .request(Method::GET, &path)
+            .send()
+            .await
+            .map_err(|error| ClientError::transport(&error))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response
+                .bytes()
+                .await
+                .map_err(|error| ClientError::transport(&error))?;
+            return Err(ClientError::from_answer(status.as_u16(), &body));
+        }
+        Ok(response)
+    }
+}

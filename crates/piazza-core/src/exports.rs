@@ -1,0 +1,81 @@
+//! Exports: everything an account holds, taken away as one zip
+//! (`POST /api/v1/exports`). A row records an export asked for; the zip
+//! is made as it is downloaded, from what the account holds then, so the
+//! server never keeps or holds a whole export (`piazza_server::export`).
+//! An account may ask for [`EXPORTS_PER_DAY`] a day.
+
+use piazza_domain::store::StoreResult;
+use piazza_domain::{AccountId, ExportId, Rejection, Timestamp};
+
+use crate::Core;
+use crate::engine::{Read, Result, Tx};
+
+/// Exports an account may ask for in 24 hours: each reads its whole
+/// history.
+pub const EXPORTS_PER_DAY: usize = 3;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Export {
+    pub id: ExportId,
+    pub account: AccountId,
+    pub created_at: Timestamp,
+}
+
+/// An export asked for, or when the next may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    Made(Export),
+    Wait(Timestamp),
+}
+
+/// The queries of this area, as every engine answers them.
+pub trait Reads {
+    fn export(&mut self, id: ExportId) -> Result<Option<Export>>;
+    /// When `account` asked for its exports since `since`, oldest first.
+    fn exports_since(&mut self, account: AccountId, since: Timestamp) -> Result<Vec<Timestamp>>;
+}
+
+/// The changes of this area, inside an engine's transaction.
+pub trait Writes {
+    fn insert_export(&mut self, account: AccountId, at: Timestamp) -> Result<ExportId>;
+}
+
+/// A new export of `account`, unless it asked for [`EXPORTS_PER_DAY`] in
+/// the last day (its row locked, so two asking at once count both).
+pub fn ask(tx: &mut dyn Tx, account: AccountId) -> Result<Asked> {
+    tx.account_for_update(account)?;
+    let now = tx.now();
+    let since = Timestamp::from_unix_ms(now.unix_ms() - DAY_MS);
+    let asked = tx.reads().exports_since(account, since)?;
+    if asked.len() >= EXPORTS_PER_DAY {
+        let oldest = asked[asked.len() - EXPORTS_PER_DAY];
+        return Ok(Asked::Wait(Timestamp::from_unix_ms(
+            oldest.unix_ms() + DAY_MS,
+        )));
+    }
+    let id = tx.insert_export(account, now)?;
+    Ok(Asked::Made(Export {
+        id,
+        account,
+        created_at: now,
+    }))
+}
+
+/// `account`'s export `id`; another's is one that does not exist.
+pub fn export_of(read: &mut dyn Read, account: AccountId, id: ExportId) -> Result<Export> {
+    match read.export(id)? {
+        Some(export) if export.account == account => Ok(export),
+        _ => Err(Rejection::ExportNotFound.into()),
+    }
+}
+
+impl Core {
+    pub async fn ask_export(&self, account: AccountId) -> StoreResult<Asked> {
+        self.write(move |tx| ask(tx, account)).await
+    }
+
+    pub async fn export(&self, account: AccountId, id: ExportId) -> StoreResult<Export> {
+        self.read(move |read| export_of(read, account, id)).await
+    }
+}

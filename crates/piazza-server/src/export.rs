@@ -1,0 +1,270 @@
+//! The zip of an export (`piazza_core::exports`), written as it is
+//! downloaded: a thread of the blocking pool reads what the account
+//! holds page by page and writes the zip into a bounded channel the
+//! response streams from, so the server holds a few pages and a few
+//! chunks of it, never the whole (zip's `new_stream`: entries end with
+//! data descriptors, no seeking back). A download cut off stops the
+//! thread at its next write.
+//!
+//! Inside: `README.txt` (this layout), `account.json` (the profile, as
+//! `GET /api/v1/me`), `contacts.jsonl` (as `GET /api/v1/contacts`),
+//! `events.jsonl` (the account's whole log, every event as `GET
+//! /api/v1/sync` gives it: every conversation's messages it can see, its
+//! moments, money, orders, …), `statement.jsonl` (the wallet statement,
+//! newest first), `media.jsonl` and `media/<media_id>` (the bytes of every
+//! media its messages show that it may still read).
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use piazza_core::media::Reading;
+use piazza_domain::{AccountId, LogSeq, MediaId};
+use serde::Serialize;
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+use zip::write::SimpleFileOptions;
+
+use crate::App;
+
+/// Chunks in flight between the writing thread and the response.
+const CHUNKS_IN_FLIGHT: usize = 8;
+const CHUNK_BYTES: usize = 64 * 1024;
+/// Log entries read a page at a time.
+const LOG_PAGE: u32 = 500;
+const LIST_PAGE: u32 = 200;
+
+const README: &str = "\
+Your Piazza data, as the server held it when this file was made.
+
+account.json     your profile, as GET /api/v1/me answers it
+contacts.jsonl   your contacts, one per line, as GET /api/v1/contacts lists them
+events.jsonl     everything your account saw, oldest first, one event per line,
+                 exactly as GET /api/v1/sync gives it: every message of every
+                 conversation you could see, your moments, transfers, red
+                 packets, orders, ... Each line has `type`, `at` and `cursor`,
+                 and the fields the API documents for its type (docs/api.md).
+statement.jsonl  your wallet statement, newest first
+media.jsonl      the media below: media_id, content_type and bytes
+media/<id>       the bytes of each picture, voice note, video and file your
+                 messages show that you may still open
+
+All times are RFC 3339 (UTC); money is in minor units (cents, fen).
+";
+
+/// The zip of `account`'s export, as a stream of chunks.
+pub fn stream(app: App, account: AccountId) -> mpsc::Receiver<io::Result<Bytes>> {
+    let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let handle = Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let sink = ChannelWriter {
+            sender: sender.clone(),
+            buffer: Vec::with_capacity(CHUNK_BYTES),
+        };
+        if let Err(error) = write_zip(&handle, &app, account, sink) {
+            tracing::warn!(%error, %account, "an export stopped");
+            let _ = sender.blocking_send(Err(io::Error::other(error.to_string())));
+        }
+    });
+    receiver
+}
+
+fn write_zip(
+    handle: &Handle,
+    app: &App,
+    account: AccountId,
+    sink: ChannelWriter,
+) -> anyhow::Result<()> {
+    let mut zip = zip::ZipWriter::new_stream(sink);
+    let text = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    zip.start_file("README.txt", text)?;
+    zip.write_all(README.as_bytes())?;
+    let me = handle.block_on(app.store.account(account))?;
+    zip.start_file("account.json", text)?;
+    serde_json::to_writer_pretty(&mut zip, &crate::routes::profiles::me_view(&me))?;
+    zip.start_file("contacts.jsonl", text)?;
+    write_contacts(handle, app, account, &mut zip)?;
+    zip.start_file("events.jsonl", text)?;
+    let media = write_events(handle, app, account, &mut zip)?;
+    zip.start_file("statement.jsonl", text)?;
+    write_statement(handle, app, account, &mut zip)?;
+    write_media(handle, app, account, &media, &mut zip, text)?;
+    zip.finish()?.into_inner().flush()?;
+    Ok(())
+}
+
+fn line(out: &mut impl Write, value: &impl Serialize) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+fn write_contacts(
+    handle: &Handle,
+    app: &App,
+    account: AccountId,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut after = None;
+    loop {
+        let page = handle.block_on(app.store.contacts(account, after.clone(), LIST_PAGE))?;
+        for contact in &page.items {
+            line(out, &crate::routes::contacts::contact_view(contact))?;
+        }
+        match page.items.last() {
+            Some(last) if page.has_more => after = Some(last.account.username.clone()),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Writes the whole log; answers the media its messages show, in order.
+fn write_events(
+    handle: &Handle,
+    app: &App,
+    account: AccountId,
+    out: &mut impl Write,
+) -> anyhow::Result<Vec<MediaId>> {
+    let (mut after, mut media, mut seen) = (LogSeq::START, Vec::new(), HashSet::new());
+    loop {
+        let page = handle.block_on(app.store.log_after(account, after, LOG_PAGE))?;
+        for entry in &page.entries {
+            let view = crate::events::to_view(entry);
+            if let Some(id) = shown_media(&view)
+                && seen.insert(id)
+            {
+                media.push(id);
+            }
+            line(out, &view)?;
+        }
+        if !page.has_more || page.end <= after {
+            return Ok(media);
+        }
+        after = page.end;
+    }
+}
+
+/// The media a message event shows: its `ref`, for the kinds that are a
+/// media (`image`, `voice`, `video`, `file`).
+fn shown_media(view: &piazza_api::EventView) -> Option<MediaId> {
+    let kind = view.fields.get("kind")?.as_str()?;
+    if !matches!(kind, "image" | "voice" | "video" | "file") {
+        return None;
+    }
+    MediaId::parse(view.fields.get("ref")?.as_str()?).ok()
+}
+
+fn write_statement(
+    handle: &Handle,
+    app: &App,
+    account: AccountId,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut before = None;
+    loop {
+        let page =
+            handle.block_on(
+                app.store
+                    .statement(account, app.currency, before, LIST_PAGE),
+            )?;
+        for entry in &page.items {
+            line(
+                out,
+                &crate::routes::wallet::statement_entry_view(entry.clone()),
+            )?;
+        }
+        match page.items.last() {
+            Some(last) if page.has_more => before = Some(last.entry_id),
+            _ => return Ok(()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MediaLine {
+    media_id: String,
+    content_type: &'static str,
+    bytes: u64,
+    file: String,
+}
+
+/// The bytes of each of `media` the account may still read, streamed.
+fn write_media<W: Write>(
+    handle: &Handle,
+    app: &App,
+    account: AccountId,
+    media: &[MediaId],
+    zip: &mut zip::ZipWriter<zip::write::StreamWriter<W>>,
+    text: SimpleFileOptions,
+) -> anyhow::Result<()> {
+    let picture_max = app.limits.media_bytes_max as u64;
+    let mut kept = Vec::new();
+    let stored = text.compression_method(zip::CompressionMethod::Stored);
+    for &id in media {
+        // Recalled, or no longer shown to it: not its to take.
+        let Ok(served) =
+            handle.block_on(
+                app.store
+                    .media_served(account, id, Reading::Original, picture_max),
+            )
+        else {
+            continue;
+        };
+        let file = format!("media/{id}");
+        zip.start_file(file.as_str(), stored)?;
+        let mut bytes = handle.block_on(app.store.media_bytes(&served, 0..served.size))?;
+        while let Some(chunk) = handle.block_on(bytes.next()) {
+            zip.write_all(&chunk?)?;
+        }
+        kept.push(MediaLine {
+            media_id: id.to_string(),
+            content_type: served.media_type.as_mime(),
+            bytes: served.size,
+            file,
+        });
+    }
+    zip.start_file("media.jsonl", text)?;
+    for media in &kept {
+        line(zip, media)?;
+    }
+    Ok(())
+}
+
+/// Bytes written, sent on in chunks; a closed channel (the download went
+/// away) fails the write, which ends the export.
+struct ChannelWriter {
+    sender: mpsc::Sender<io::Result<Bytes>>,
+    buffer: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buffer,
+            Vec::with_capacity(CHUNK_BYTES),
+        ));
+        self.sender
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the download went away"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(buf);
+        if self.buffer.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}

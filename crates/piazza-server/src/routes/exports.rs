@@ -1,0 +1,112 @@
+//! Exports: `POST /api/v1/exports` asks for one, `GET
+//! /api/v1/exports/{id}` tells of it, `GET …/download` streams its zip
+//! (`crate::export`). The rules are `piazza_core::exports`'.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use piazza_api::Problem;
+use piazza_api::exports::ExportView;
+use piazza_core::exports::{Asked, Export};
+use piazza_domain::{ExportId, Rejection, Timestamp};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::App;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::Json;
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(ask))
+        .routes(routes!(show))
+        .routes(routes!(download))
+}
+
+fn view(export: &Export) -> ExportView {
+    ExportView {
+        export_id: export.id.to_string(),
+        state: "ready".to_owned(),
+        created_at: export.created_at.to_rfc3339(),
+        download_url: format!("/api/v1/exports/{}/download", export.id),
+    }
+}
+
+fn export_id(text: &str) -> Result<ExportId, ApiError> {
+    ExportId::parse(text).map_err(|_| Rejection::ExportNotFound.into())
+}
+
+/// Ask for an export of everything this account holds: profile,
+/// contacts, every event of its history (every conversation's messages
+/// it can see, moments, money, orders), its wallet statement and the
+/// media its messages show. The zip is made as it is downloaded, from
+/// what the account holds then. Three a day.
+#[utoipa::path(post, path = "/api/v1/exports", tag = "exports", security(("bearer" = [])),
+    responses(
+        (status = 201, body = ExportView),
+        (status = 401, body = Problem),
+        (status = 429, description = "too_many_exports: three a day; see Retry-After", body = Problem),
+    ))]
+pub async fn ask(
+    State(app): State<App>,
+    auth: Auth,
+) -> Result<(StatusCode, Json<ExportView>), ApiError> {
+    match app.store.ask_export(auth.account).await? {
+        Asked::Made(export) => Ok((StatusCode::CREATED, Json(view(&export)))),
+        Asked::Wait(until) => {
+            let wait_ms = until.unix_ms() - Timestamp::now().unix_ms();
+            Err(ApiError::too_many(
+                "too_many_exports",
+                "three exports a day: try again later",
+                (wait_ms.max(0) / 1000) as u64 + 1,
+            ))
+        }
+    }
+}
+
+/// An export of this account's, and where to download it.
+#[utoipa::path(get, path = "/api/v1/exports/{export_id}", tag = "exports", security(("bearer" = [])),
+    params(("export_id" = String, Path)),
+    responses((status = 200, body = ExportView), (status = 401, body = Problem), (status = 404, description = "export_not_found", body = Problem)))]
+pub async fn show(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ExportView>, ApiError> {
+    let export = app.store.export(auth.account, export_id(&id)?).await?;
+    Ok(Json(view(&export)))
+}
+
+/// The export's zip (`application/zip`), streamed as it is made; its
+/// `README.txt` explains the files.
+#[utoipa::path(get, path = "/api/v1/exports/{export_id}/download", tag = "exports", security(("bearer" = [])),
+    params(("export_id" = String, Path)),
+    responses((status = 200, description = "the zip", content_type = "application/zip"), (status = 401, body = Problem), (status = 404, description = "export_not_found", body = Problem)))]
+pub async fn download(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let export = app.store.export(auth.account, export_id(&id)?).await?;
+    let chunks = crate::export::stream(app.clone(), auth.account);
+    let body = Body::from_stream(tokio_stream_of(chunks));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    let name = format!("attachment; filename=\"piazza-{}.zip\"", export.id);
+    if let Ok(value) = HeaderValue::from_str(&name) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+fn tokio_stream_of(
+    mut receiver: tokio::sync::mpsc::Receiver<std::io::Result<bytes::Bytes>>,
+) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> {
+    futures_util::stream::poll_fn(move |context| receiver.poll_recv(context))
+}

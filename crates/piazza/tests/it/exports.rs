@@ -1,0 +1,141 @@
+//! `POST /api/v1/exports` and its download: everything an account holds,
+//! as one zip made while it downloads — its whole history exactly as sync
+//! gives it, its contacts, its statement and its messages' media — for
+//! its owner only, three a day; and `piazza export`.
+
+use std::io::Read;
+
+use piazza_api::EventView;
+
+use crate::helpers::*;
+use crate::media::TINY_PNG;
+use crate::wallet::top_up;
+
+/// The files of a zip, by name.
+fn files(zip: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip");
+    let mut files = std::collections::BTreeMap::new();
+    for index in 0..archive.len() {
+        let mut file = archive.by_index(index).unwrap();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        files.insert(file.name().unwrap().into_owned(), bytes);
+    }
+    files
+}
+
+#[tokio::test]
+async fn an_export_holds_the_whole_history_its_contacts_money_and_media() {
+    let app = spawn_app_with(|config| config.sandbox_payments = true).await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let chat = befriend(&ann, &bob).await;
+    let (photo, _) = bob
+        .client
+        .upload_media(TINY_PNG.to_vec(), "image/png")
+        .await
+        .unwrap();
+    let message = piazza_api::MessageContent {
+        media_id: Some(photo.media_id.clone()),
+        ..piazza_api::MessageContent::text("the harbour")
+    };
+    bob.client.send(&chat, "photo", message).await.unwrap();
+    ann.client
+        .send_message(&chat, "a1", "lovely")
+        .await
+        .unwrap();
+    assert_eq!(top_up(&ann, 1_250, "ann-tops-up").await.0, 201);
+
+    let asked = ann.client.start_export().await.expect("asked");
+    assert_eq!(asked.state, "ready");
+    assert_eq!(ann.client.export(&asked.export_id).await.unwrap(), asked);
+    let zip = ann
+        .client
+        .export_download(&asked.export_id)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let files = files(&zip);
+    let text = |name: &str| String::from_utf8(files[name].clone()).unwrap();
+    assert!(text("README.txt").contains("events.jsonl"));
+    let me: serde_json::Value = serde_json::from_slice(&files["account.json"]).unwrap();
+    assert_eq!(me["username"], "ann");
+    assert!(text("contacts.jsonl").contains("\"bob\""));
+    let exported: Vec<EventView> = text("events.jsonl")
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(
+        exported,
+        sync_all(&ann.client, None, 200).await.0,
+        "the whole history"
+    );
+    assert!(text("statement.jsonl").contains("1250"));
+    assert_eq!(files[&format!("media/{}", photo.media_id)], TINY_PNG);
+    assert!(text("media.jsonl").contains("image/png"));
+
+    // Nobody else's to see.
+    let theirs = bob.client.export(&asked.export_id).await.unwrap_err();
+    assert_problem(&theirs, 404, "export_not_found");
+    let theirs = bob
+        .client
+        .export_download(&asked.export_id)
+        .await
+        .unwrap_err();
+    assert_problem(&theirs, 404, "export_not_found");
+    // Three a day.
+    for _ in 0..2 {
+        ann.client.start_export().await.expect("within three a day");
+    }
+    let fourth = ann.client.start_export().await.unwrap_err();
+    assert_problem(&fourth, 429, "too_many_exports");
+}
+
+#[tokio::test]
+async fn the_cli_exports_to_a_file() {
+    use crate::cli_profiles::{piazza, stdout_of};
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cli.toml");
+    app.anonymous()
+        .create_account("ann", PASSWORD, None)
+        .await
+        .unwrap();
+    let login = piazza(
+        &app,
+        &config,
+        "ann",
+        &["login", "ann"],
+        &format!("{PASSWORD}\n"),
+    )
+    .await;
+    stdout_of(&login);
+    let to = dir.path().join("ann.zip");
+    let told = stdout_of(
+        &piazza(
+            &app,
+            &config,
+            "ann",
+            &["export", "--to", to.to_str().unwrap()],
+            "",
+        )
+        .await,
+    );
+    assert!(told.contains("README.txt"), "{told}");
+    let files = files(&std::fs::read(&to).unwrap());
+    assert!(files.contains_key("events.jsonl") && files.contains_key("account.json"));
+    let again = piazza(
+        &app,
+        &config,
+        "ann",
+        &["export", "--to", to.to_str().unwrap()],
+        "",
+    )
+    .await;
+    assert!(
+        !again.status.success(),
+        "an existing file is not overwritten"
+    );
+}
