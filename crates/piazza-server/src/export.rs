@@ -11,8 +11,10 @@
 //! `events.jsonl` (the account's whole log, every event as `GET
 //! /api/v1/sync` gives it: every conversation's messages it can see, its
 //! moments, money, orders, …), `statement.jsonl` (the wallet statement,
-//! newest first), `media.jsonl` and `media/<media_id>` (the bytes of every
-//! media its messages show that it may still read).
+//! newest first), `moments.jsonl` (its own posts with their likes and
+//! comments), `orders.jsonl` (the orders it placed), `media.jsonl` and
+//! `media/<media_id>` (the bytes of every media its messages show that it
+//! may still read).
 
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -42,10 +44,12 @@ account.json     your profile, as GET /api/v1/me answers it
 contacts.jsonl   your contacts, one per line, as GET /api/v1/contacts lists them
 events.jsonl     everything your account saw, oldest first, one event per line,
                  exactly as GET /api/v1/sync gives it: every message of every
-                 conversation you could see, your moments, transfers, red
-                 packets, orders, ... Each line has `type`, `at` and `cursor`,
+                 conversation you could see, transfers, red packets, what
+                 happened to your orders, ... Each line has `type`, `at` and `cursor`,
                  and the fields the API documents for its type (docs/api.md).
 statement.jsonl  your wallet statement, newest first
+moments.jsonl    your own moments, newest first, with their likes and comments
+orders.jsonl     the orders you placed, newest first
 media.jsonl      the media below: media_id, content_type and bytes
 media/<id>       the bytes of each picture, voice note, video and file your
                  messages show that you may still open
@@ -91,6 +95,10 @@ fn write_zip(
     let media = write_events(handle, app, account, &mut zip)?;
     zip.start_file("statement.jsonl", text)?;
     write_statement(handle, app, account, &mut zip)?;
+    zip.start_file("moments.jsonl", text)?;
+    write_moments(handle, app, account, &mut zip)?;
+    zip.start_file("orders.jsonl", text)?;
+    write_orders(handle, app, account, &mut zip)?;
     write_media(handle, app, account, &media, &mut zip, text)?;
     zip.finish()?.into_inner().flush()?;
     Ok(())
@@ -178,6 +186,51 @@ fn write_statement(
         }
         match page.items.last() {
             Some(last) if page.has_more => before = Some(last.entry_id),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// The account's own posts, newest first, with their likes and comments.
+fn write_moments(
+    handle: &Handle,
+    app: &App,
+    account: AccountId,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut before = None;
+    loop {
+        let source = piazza_core::moments::Source::Author(account);
+        let page = handle.block_on(app.store.moments(account, source, before, LIST_PAGE))?;
+        for moment in &page.items {
+            line(out, &crate::routes::moments::moment_view(moment))?;
+        }
+        match page.next_before {
+            Some(next) if Some(next) != before => before = Some(next),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// The orders the account placed, newest first.
+fn write_orders(
+    handle: &Handle,
+    app: &App,
+    account: AccountId,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let (side, policy) = (
+        piazza_core::shops::OrderSide::Buyer(account),
+        app.limits.order_policy(),
+    );
+    let mut before = None;
+    loop {
+        let page = handle.block_on(app.store.orders(side, None, before, 50))?;
+        for order in &page.items {
+            line(out, &crate::routes::orders::view(order, account, &policy))?;
+        }
+        match page.items.last() {
+            Some(last) if page.has_more => before = Some(last.stored.order_id),
             _ => return Ok(()),
         }
     }

@@ -72,7 +72,7 @@ fn parsed_address(wire: &WireAddress) -> Result<ShippingAddress, ApiError> {
 }
 
 /// An order as `viewer` sees it.
-fn view(
+pub(crate) fn view(
     answer: &piazza_core::shops::OrderView,
     viewer: piazza_domain::AccountId,
     policy: &OrderPolicy,

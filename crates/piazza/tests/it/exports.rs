@@ -45,6 +45,12 @@ async fn an_export_holds_the_whole_history_its_contacts_money_and_media() {
         .await
         .unwrap();
     assert_eq!(top_up(&ann, 1_250, "ann-tops-up").await.0, 201);
+    let post = piazza_api::NewMoment {
+        text: "first light".into(),
+        ..Default::default()
+    };
+    let posted = ann.client.post_moment(&post).await.unwrap();
+    bob.client.like_moment(&posted.moment_id).await.unwrap();
 
     let asked = ann.client.start_export().await.expect("asked");
     assert_eq!(asked.state, "ready");
@@ -73,6 +79,12 @@ async fn an_export_holds_the_whole_history_its_contacts_money_and_media() {
         "the whole history"
     );
     assert!(text("statement.jsonl").contains("1250"));
+    let moments = text("moments.jsonl");
+    assert!(
+        moments.contains("first light") && moments.contains(&bob.account_id),
+        "{moments}"
+    );
+    assert_eq!(text("orders.jsonl"), "", "no orders placed");
     assert_eq!(files[&format!("media/{}", photo.media_id)], TINY_PNG);
     assert!(text("media.jsonl").contains("image/png"));
 
