@@ -25,8 +25,10 @@ impl Client {
     /// zip, made as it is sent) the caller streams (`bytes_stream`).
     pub async fn export_download(&self, export_id: &str) -> Result<reqwest::Response, ClientError> {
         let path = format!("/api/v1/exports/{}/download", encode_segment(export_id));
+        // The client's 30 s would cut a large export's body off.
         let response = self
             .request(Method::GET, &path)
+            .timeout(std::time::Duration::from_secs(24 * 60 * 60))
             .send()
             .await
             .map_err(|error| ClientError::transport(&error))?;

@@ -18,11 +18,13 @@
 
 use std::collections::HashSet;
 use std::io::{self, Write};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use piazza_core::media::Reading;
-use piazza_domain::{AccountId, LogSeq, MediaId};
+use piazza_domain::{AccountId, LogSeq, MediaId, Rejection, StoreError};
 use serde::Serialize;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
@@ -57,20 +59,83 @@ media/<id>       the bytes of each picture, voice note, video and file your
 All times are RFC 3339 (UTC); money is in minor units (cents, fen).
 ";
 
-/// The zip of `account`'s export, as a stream of chunks.
-pub fn stream(app: App, account: AccountId) -> mpsc::Receiver<io::Result<Bytes>> {
+/// Exports written at once on a node: each holds a thread of its own
+/// and reads the store without pause.
+const EXPORTS_AT_ONCE: usize = 4;
+/// A download that takes nothing for this long is given up.
+const STALL_MAX: Duration = Duration::from_secs(120);
+
+/// The accounts whose export this node is writing: one each, and
+/// [`EXPORTS_AT_ONCE`] in all.
+#[derive(Default)]
+pub struct Running {
+    accounts: Mutex<HashSet<AccountId>>,
+}
+
+/// A place among the exports being written, given back when dropped.
+pub struct Slot {
+    running: Arc<Running>,
+    account: AccountId,
+}
+
+impl Running {
+    /// A place for `account`'s export, unless it has one already or the
+    /// node writes as many as it may.
+    pub fn take(self: &Arc<Self>, account: AccountId) -> Option<Slot> {
+        let mut accounts = self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
+        if accounts.len() >= EXPORTS_AT_ONCE || !accounts.insert(account) {
+            return None;
+        }
+        Some(Slot {
+            running: Arc::clone(self),
+            account,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut accounts = self
+            .running
+            .accounts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        accounts.remove(&self.account);
+    }
+}
+
+/// The zip of `account`'s export, as a stream of chunks, written by a
+/// thread of its own (not the runtime's blocking pool, whose threads its
+/// store reads need) holding `slot`. An export that fails (or panics)
+/// ends the stream with an error, never as a zip that looks whole.
+pub fn stream(app: App, account: AccountId, slot: Slot) -> mpsc::Receiver<io::Result<Bytes>> {
     let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let handle = Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let sink = ChannelWriter {
-            sender: sender.clone(),
-            buffer: Vec::with_capacity(CHUNK_BYTES),
-        };
-        if let Err(error) = write_zip(&handle, &app, account, sink) {
-            tracing::warn!(%error, %account, "an export stopped");
-            let _ = sender.blocking_send(Err(io::Error::other(error.to_string())));
-        }
-    });
+    let spawned = std::thread::Builder::new()
+        .name("piazza-export".into())
+        .spawn({
+            let sender = sender.clone();
+            move || {
+                let _slot = slot;
+                let sink = ChannelWriter {
+                    sender: sender.clone(),
+                    buffer: Vec::with_capacity(CHUNK_BYTES),
+                };
+                let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    write_zip(&handle, &app, account, sink)
+                }));
+                let failed = match written {
+                    Ok(Ok(())) => return,
+                    Ok(Err(error)) => error.to_string(),
+                    Err(_) => "the export's writer panicked".to_owned(),
+                };
+                tracing::warn!(error = failed, %account, "an export stopped");
+                let _ = sender.try_send(Err(io::Error::other(failed)));
+            }
+        });
+    if let Err(error) = spawned {
+        let _ = sender.try_send(Err(error));
+    }
     receiver
 }
 
@@ -92,7 +157,8 @@ fn write_zip(
     zip.start_file("contacts.jsonl", text)?;
     write_contacts(handle, app, account, &mut zip)?;
     zip.start_file("events.jsonl", text)?;
-    let media = write_events(handle, app, account, &mut zip)?;
+    let hidden = deleted_for_me(handle, app, account)?;
+    let media = write_events(handle, app, account, &hidden, &mut zip)?;
     zip.start_file("statement.jsonl", text)?;
     write_statement(handle, app, account, &mut zip)?;
     zip.start_file("moments.jsonl", text)?;
@@ -129,11 +195,38 @@ fn write_contacts(
     }
 }
 
-/// Writes the whole log; answers the media its messages show, in order.
+/// The messages the account deleted for itself: a first pass over the
+/// log, since its `message.deleted` comes after the message.
+fn deleted_for_me(
+    handle: &Handle,
+    app: &App,
+    account: AccountId,
+) -> anyhow::Result<HashSet<String>> {
+    let (mut after, mut hidden) = (LogSeq::START, HashSet::new());
+    loop {
+        let page = handle.block_on(app.store.log_after(account, after, LOG_PAGE))?;
+        for entry in &page.entries {
+            let view = crate::events::to_view(entry);
+            if view.type_ == "message.deleted"
+                && let Some(id) = view.fields.get("message_id").and_then(|id| id.as_str())
+            {
+                hidden.insert(id.to_owned());
+            }
+        }
+        if !page.has_more || page.end <= after {
+            return Ok(hidden);
+        }
+        after = page.end;
+    }
+}
+
+/// Writes the whole log but what the account deleted for itself;
+/// answers the media its messages show, in order.
 fn write_events(
     handle: &Handle,
     app: &App,
     account: AccountId,
+    hidden: &HashSet<String>,
     out: &mut impl Write,
 ) -> anyhow::Result<Vec<MediaId>> {
     let (mut after, mut media, mut seen) = (LogSeq::START, Vec::new(), HashSet::new());
@@ -141,6 +234,10 @@ fn write_events(
         let page = handle.block_on(app.store.log_after(account, after, LOG_PAGE))?;
         for entry in &page.entries {
             let view = crate::events::to_view(entry);
+            let message = view.fields.get("message_id").and_then(|id| id.as_str());
+            if message.is_some_and(|id| hidden.contains(id)) {
+                continue;
+            }
             if let Some(id) = shown_media(&view)
                 && seen.insert(id)
             {
@@ -257,14 +354,15 @@ fn write_media<W: Write>(
     let mut kept = Vec::new();
     let stored = text.compression_method(zip::CompressionMethod::Stored);
     for &id in media {
-        // Recalled, or no longer shown to it: not its to take.
-        let Ok(served) =
-            handle.block_on(
-                app.store
-                    .media_served(account, id, Reading::Original, picture_max),
-            )
-        else {
-            continue;
+        // Recalled, or no longer shown to it: not its to take. Any other
+        // failure fails the export.
+        let asked = app
+            .store
+            .media_served(account, id, Reading::Original, picture_max);
+        let served = match handle.block_on(asked) {
+            Ok(served) => served,
+            Err(StoreError::Rejected(Rejection::MediaNotFound)) => continue,
+            Err(error) => return Err(error.into()),
         };
         let file = format!("media/{id}");
         zip.start_file(file.as_str(), stored)?;
@@ -298,13 +396,32 @@ impl ChannelWriter {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let chunk = Bytes::from(std::mem::replace(
+        let mut chunk = Ok(Bytes::from(std::mem::replace(
             &mut self.buffer,
             Vec::with_capacity(CHUNK_BYTES),
-        ));
-        self.sender
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the download went away"))
+        )));
+        let started = Instant::now();
+        loop {
+            match self.sender.try_send(chunk) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::TrySendError::Full(back)) if started.elapsed() < STALL_MAX => {
+                    chunk = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the download stalled",
+                    ));
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::BrokenPipe,
+                        "the download went away",
+                    ));
+                }
+            }
+        }
     }
 }
 

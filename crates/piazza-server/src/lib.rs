@@ -105,6 +105,8 @@ pub struct App {
     pub public_url: Arc<str>,
     /// The bus to the other nodes (`cluster.rs`); none on a node alone.
     pub bus: Option<Arc<cluster::Bus>>,
+    /// The exports this node is writing (`export.rs`).
+    pub exports: Arc<export::Running>,
     /// This process's id among a cluster's nodes (random at each start):
     /// the holder of the leases it takes, the sender of its bus messages.
     pub node: u64,
@@ -150,6 +152,7 @@ impl App {
             fanout_wake: Arc::new(tokio::sync::Notify::new()),
             public_url: Arc::from(config.public_url.as_deref().unwrap_or_default()),
             bus: None,
+            exports: Arc::default(),
             node: rand::random(),
         }
     }

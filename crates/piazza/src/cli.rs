@@ -214,19 +214,19 @@ pub enum ClientCommand {
     /// Change your password
     #[command(subcommand)]
     Password(profile::PasswordCommand),
-    /// Delete your account: at once every device of yours is logged out
-    /// and everyone sees "Deleted account"; log in with your password
-    /// within the grace period (7 days) to get it all back, else it is
-    /// erased. Your wallet must be empty.
     /// Take everything your account holds away as one zip: your profile,
     /// contacts, every event of your history (every conversation's
-    /// messages you can see), your wallet statement and your messages'
-    /// media; its README.txt explains the files
+    /// messages you can see), your moments, orders, wallet statement and
+    /// your messages' media; its README.txt explains the files
     Export {
         /// Where to write the zip (it must not exist)
         #[arg(long)]
         to: std::path::PathBuf,
     },
+    /// Delete your account: at once every device of yours is logged out
+    /// and everyone sees "Deleted account"; log in with your password
+    /// within the grace period (7 days) to get it all back, else it is
+    /// erased. Your wallet must be empty.
     DeleteAccount {
         /// The password (else $PIAZZA_PASSWORD, else one line of stdin)
         #[arg(long, env = "PIAZZA_PASSWORD", hide_env_values = true)]

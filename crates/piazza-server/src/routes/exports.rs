@@ -83,14 +83,21 @@ pub async fn show(
 /// `README.txt` explains the files.
 #[utoipa::path(get, path = "/api/v1/exports/{export_id}/download", tag = "exports", security(("bearer" = [])),
     params(("export_id" = String, Path)),
-    responses((status = 200, description = "the zip", content_type = "application/zip"), (status = 401, body = Problem), (status = 404, description = "export_not_found", body = Problem)))]
+    responses((status = 200, description = "the zip", content_type = "application/zip"), (status = 401, body = Problem), (status = 404, description = "export_not_found", body = Problem), (status = 429, description = "export_busy: one of yours is downloading, or the server writes as many as it may; see Retry-After", body = Problem)))]
 pub async fn download(
     State(app): State<App>,
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let export = app.store.export(auth.account, export_id(&id)?).await?;
-    let chunks = crate::export::stream(app.clone(), auth.account);
+    let Some(slot) = app.exports.take(auth.account) else {
+        return Err(ApiError::too_many(
+            "export_busy",
+            "an export of yours is downloading, or this server writes as many as it may: retry",
+            10,
+        ));
+    };
+    let chunks = crate::export::stream(app.clone(), auth.account, slot);
     let body = Body::from_stream(tokio_stream_of(chunks));
     let mut response = body.into_response();
     let headers = response.headers_mut();

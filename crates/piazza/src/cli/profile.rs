@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail};
+use anyhow::{Context, anyhow, bail};
 use piazza_api::{AccountBrief, ProfileView, UpdateProfile};
 use piazza_client::ClientError;
 
@@ -343,21 +343,30 @@ pub async fn export(cli: &Cli, to: &Path) -> anyhow::Result<()> {
     use tokio::io::AsyncWriteExt;
 
     let session = cli.session()?;
+    // Made first, and new: a name taken, or a folder that cannot be
+    // written, costs no export of the three a day.
+    let partial = to.with_extension("zip.partial");
     if to.exists() {
         bail!("{} exists already: name a new file", to.display());
     }
-    let asked = session
-        .client
-        .start_export()
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)
         .await
-        .map_err(|e| session.explain(e))?;
-    let response = session
-        .client
-        .export_download(&asked.export_id)
-        .await
-        .map_err(|e| session.explain(e))?;
-    let partial = to.with_extension("zip.partial");
-    let mut file = tokio::fs::File::create(&partial).await?;
+        .with_context(|| format!("cannot create {}", partial.display()))?;
+    let asked = session.client.start_export().await;
+    let response = match asked {
+        Ok(asked) => session.client.export_download(&asked.export_id).await,
+        Err(error) => Err(error),
+    };
+    let response = match response {
+        Ok(response) => response,
+        Err(error) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(session.explain(error));
+        }
+    };
     let got = Arc::new(AtomicU64::new(0));
     let status = crate::bench::progress::StatusLine::start({
         let got = Arc::clone(&got);
@@ -376,6 +385,9 @@ pub async fn export(cli: &Cli, to: &Path) -> anyhow::Result<()> {
             got.fetch_add(chunk.len() as u64, Ordering::Relaxed);
         }
         file.sync_all().await?;
+        // A zip whose end is whole: an export that failed midway is not.
+        let whole = std::fs::File::open(&partial)?;
+        zip::ZipArchive::new(whole).context("the export arrived damaged")?;
         Ok(())
     }
     .await;

@@ -44,6 +44,15 @@ async fn an_export_holds_the_whole_history_its_contacts_money_and_media() {
         .send_message(&chat, "a1", "lovely")
         .await
         .unwrap();
+    let (regret, _) = ann
+        .client
+        .send_message(&chat, "a2", "a regret")
+        .await
+        .unwrap();
+    ann.client
+        .delete_for_me(&chat, &regret.message_id)
+        .await
+        .unwrap();
     assert_eq!(top_up(&ann, 1_250, "ann-tops-up").await.0, 201);
     let post = piazza_api::NewMoment {
         text: "first light".into(),
@@ -73,11 +82,20 @@ async fn an_export_holds_the_whole_history_its_contacts_money_and_media() {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
+    let mine = |event: &EventView| {
+        event.fields.get("message_id").and_then(|id| id.as_str()) != Some(&regret.message_id)
+    };
+    let history: Vec<EventView> = sync_all(&ann.client, None, 200)
+        .await
+        .0
+        .into_iter()
+        .filter(mine)
+        .collect();
     assert_eq!(
-        exported,
-        sync_all(&ann.client, None, 200).await.0,
-        "the whole history"
+        exported, history,
+        "the whole history, but what ann deleted for herself"
     );
+    assert!(!text("events.jsonl").contains("a regret"));
     assert!(text("statement.jsonl").contains("1250"));
     let moments = text("moments.jsonl");
     assert!(
@@ -135,7 +153,7 @@ async fn the_cli_exports_to_a_file() {
         )
         .await,
     );
-    assert!(told.contains("README.txt"), "{told}");
+    assert!(told.contains("exported ann"), "{told}");
     let files = files(&std::fs::read(&to).unwrap());
     assert!(files.contains_key("events.jsonl") && files.contains_key("account.json"));
     let again = piazza(
