@@ -26,20 +26,8 @@ impl Client {
     pub async fn export_download(&self, export_id: &str) -> Result<reqwest::Response, ClientError> {
         let path = format!("/api/v1/exports/{}/download", encode_segment(export_id));
         // The client's 30 s would cut a large export's body off.
-        let response = self
-            .request(Method::GET, &path)
-            .timeout(std::time::Duration::from_secs(24 * 60 * 60))
-            .send()
+        let request = self.request(Method::GET, &path);
+        self.streamed(request.timeout(std::time::Duration::from_secs(24 * 60 * 60)))
             .await
-            .map_err(|error| ClientError::transport(&error))?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response
-                .bytes()
-                .await
-                .map_err(|error| ClientError::transport(&error))?;
-            return Err(ClientError::from_answer(status.as_u16(), &body));
-        }
-        Ok(response)
     }
 }

@@ -82,8 +82,16 @@ impl Client {
     /// streams (`bytes_stream`), for media too large to hold.
     pub async fn media_response(&self, media_id: &str) -> Result<reqwest::Response, ClientError> {
         let path = format!("/api/v1/media/{}", encode_segment(media_id));
-        let response = self
-            .request(Method::GET, &path)
+        self.streamed(self.request(Method::GET, &path)).await
+    }
+
+    /// Sends `request` and answers its response for the caller to stream
+    /// the body of; a refusal is read whole, as a problem.
+    pub(crate) async fn streamed(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
+        let response = request
             .send()
             .await
             .map_err(|error| ClientError::transport(&error))?;

@@ -327,6 +327,29 @@ pub fn check_password_attempt(
         })
 }
 
+/// Checks `password` against `account`'s own, as a step that wants it
+/// again (a password change, deleting the account): counted with failed
+/// log-ins and refused while they lock it out. Answers the hash it
+/// matched, for the write to compare-and-set against; 403
+/// `wrong_password` otherwise.
+pub async fn verify_own_password(
+    app: &App,
+    account: AccountId,
+    address: IpAddr,
+    password: String,
+) -> Result<String, ApiError> {
+    let username = app.store.account(account).await?.username;
+    let attempt = check_password_attempt(app, username.as_str(), address)?;
+    let hash = app.store.password_hash(account).await?;
+    let fits = password.len() <= piazza_domain::limits::PASSWORD_BYTES_MAX;
+    let verified = fits && app.passwords.verify(password, Some(hash.clone())).await?;
+    record_password_attempt(attempt, verified);
+    if !verified {
+        return Err(piazza_domain::Rejection::WrongPassword.into());
+    }
+    Ok(hash)
+}
+
 /// How the password checked after [`check_password_attempt`] came out. A
 /// wrong one stays counted; a right one is taken back and makes the
 /// address clean, and known, for the username.

@@ -195,6 +195,27 @@ fn write_contacts(
     }
 }
 
+/// Calls `each` with every event of `account`'s log, oldest first, a
+/// page at a time.
+fn each_event(
+    handle: &Handle,
+    app: &App,
+    account: AccountId,
+    mut each: impl FnMut(piazza_api::EventView) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut after = LogSeq::START;
+    loop {
+        let page = handle.block_on(app.store.log_after(account, after, LOG_PAGE))?;
+        for entry in &page.entries {
+            each(crate::events::to_view(entry))?;
+        }
+        if !page.has_more || page.end <= after {
+            return Ok(());
+        }
+        after = page.end;
+    }
+}
+
 /// The messages the account deleted for itself: a first pass over the
 /// log, since its `message.deleted` comes after the message.
 fn deleted_for_me(
@@ -202,22 +223,16 @@ fn deleted_for_me(
     app: &App,
     account: AccountId,
 ) -> anyhow::Result<HashSet<String>> {
-    let (mut after, mut hidden) = (LogSeq::START, HashSet::new());
-    loop {
-        let page = handle.block_on(app.store.log_after(account, after, LOG_PAGE))?;
-        for entry in &page.entries {
-            let view = crate::events::to_view(entry);
-            if view.type_ == "message.deleted"
-                && let Some(id) = view.fields.get("message_id").and_then(|id| id.as_str())
-            {
-                hidden.insert(id.to_owned());
-            }
+    let mut hidden = HashSet::new();
+    each_event(handle, app, account, |view| {
+        if view.type_ == "message.deleted"
+            && let Some(id) = view.fields.get("message_id").and_then(|id| id.as_str())
+        {
+            hidden.insert(id.to_owned());
         }
-        if !page.has_more || page.end <= after {
-            return Ok(hidden);
-        }
-        after = page.end;
-    }
+        Ok(())
+    })?;
+    Ok(hidden)
 }
 
 /// Writes the whole log but what the account deleted for itself;
@@ -229,27 +244,20 @@ fn write_events(
     hidden: &HashSet<String>,
     out: &mut impl Write,
 ) -> anyhow::Result<Vec<MediaId>> {
-    let (mut after, mut media, mut seen) = (LogSeq::START, Vec::new(), HashSet::new());
-    loop {
-        let page = handle.block_on(app.store.log_after(account, after, LOG_PAGE))?;
-        for entry in &page.entries {
-            let view = crate::events::to_view(entry);
-            let message = view.fields.get("message_id").and_then(|id| id.as_str());
-            if message.is_some_and(|id| hidden.contains(id)) {
-                continue;
-            }
-            if let Some(id) = shown_media(&view)
-                && seen.insert(id)
-            {
-                media.push(id);
-            }
-            line(out, &view)?;
+    let (mut media, mut seen) = (Vec::new(), HashSet::new());
+    each_event(handle, app, account, |view| {
+        let message = view.fields.get("message_id").and_then(|id| id.as_str());
+        if message.is_some_and(|id| hidden.contains(id)) {
+            return Ok(());
         }
-        if !page.has_more || page.end <= after {
-            return Ok(media);
+        if let Some(id) = shown_media(&view)
+            && seen.insert(id)
+        {
+            media.push(id);
         }
-        after = page.end;
-    }
+        line(out, &view)
+    })?;
+    Ok(media)
 }
 
 /// The media a message event shows: its `ref`, for the kinds that are a

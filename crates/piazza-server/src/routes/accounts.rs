@@ -7,7 +7,7 @@ use piazza_api::{
     DeviceList, DeviceView, Problem, SessionCreated,
 };
 use piazza_domain::store::{Account, Device};
-use piazza_domain::{DeviceId, DeviceName, DisplayName, Password, Rejection, Username};
+use piazza_domain::{DeviceId, DeviceName, DisplayName, Password, Username};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -232,19 +232,7 @@ pub async fn delete_account(
     ClientAddr(address): ClientAddr,
     Json(body): Json<DeleteAccount>,
 ) -> Result<Json<AccountDeleted>, ApiError> {
-    let account = app.store.account(auth.account).await?;
-    let attempt = check_password_attempt(&app, account.username.as_str(), address)?;
-    let hash = app.store.password_hash(auth.account).await?;
-    let fits = body.password.len() <= piazza_domain::limits::PASSWORD_BYTES_MAX;
-    let verified = fits
-        && app
-            .passwords
-            .verify(body.password, Some(hash.clone()))
-            .await?;
-    record_password_attempt(attempt, verified);
-    if !verified {
-        return Err(Rejection::WrongPassword.into());
-    }
+    let hash = crate::auth::verify_own_password(&app, auth.account, address, body.password).await?;
     let grace_ms = crate::config::ms(app.limits.account_deletion_grace_s);
     let erase_at = app
         .store

@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::App;
-use crate::auth::{Auth, ClientAddr, check_password_attempt, record_password_attempt};
+use crate::auth::{Auth, ClientAddr};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::rate_limit::FanOut;
@@ -193,19 +193,8 @@ pub async fn change_password(
     Json(body): Json<ChangePassword>,
 ) -> Result<StatusCode, ApiError> {
     let new_password = Password::parse(&body.new_password)?;
-    let account = app.store.account(auth.account).await?;
-    let attempt = check_password_attempt(&app, account.username.as_str(), address)?;
-    let old_hash = app.store.password_hash(auth.account).await?;
-    let fits = body.old_password.len() <= piazza_domain::limits::PASSWORD_BYTES_MAX;
-    let verified = fits
-        && app
-            .passwords
-            .verify(body.old_password, Some(old_hash.clone()))
-            .await?;
-    record_password_attempt(attempt, verified);
-    if !verified {
-        return Err(Rejection::WrongPassword.into());
-    }
+    let old_hash =
+        crate::auth::verify_own_password(&app, auth.account, address, body.old_password).await?;
     let new_hash = app.passwords.hash(new_password).await?;
     let others = if body.sign_out_other_devices.unwrap_or(false) {
         OtherDevices::SignOut
