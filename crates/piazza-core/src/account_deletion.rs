@@ -18,9 +18,12 @@
 //! ([`erase_next`], one account a job): the original face and the
 //! password are dropped (the username is free again), contacts are
 //! removed (each told), requests, blocks and the contact code deleted,
-//! any device left revoked. Its messages stay in others' conversations,
-//! from "Deleted account"; its ledger history stays, as the law wants for
-//! money, tied to an id that names nobody. A wallet that money reached
+//! any device left revoked; it leaves its groups (an owner's pass on, as
+//! when one leaves), its own log is deleted and its media are never
+//! served again, their bytes deleted from the blob store unless another
+//! account's media hold the same ones. Its messages stay in others'
+//! conversations, from "Deleted account"; its ledger history stays, as
+//! the law wants for money, tied to an id that names nobody. A wallet that money reached
 //! after deactivation (a transfer it sent, declined) is never erased: the
 //! account waits, deactivated, for its owner to log in and withdraw.
 //!
@@ -30,7 +33,7 @@
 use piazza_domain::event::{Event, Notice};
 use piazza_domain::money::Currency;
 use piazza_domain::store::{Account, Credentials, StoreResult};
-use piazza_domain::{AccountId, DeviceId, MediaId, Rejection, Timestamp, Username};
+use piazza_domain::{AccountId, ConversationId, DeviceId, MediaId, Rejection, Timestamp, Username};
 
 use crate::Core;
 use crate::engine::{Error, Read, Result, Tx};
@@ -60,6 +63,8 @@ pub trait Reads {
     /// The account in its grace period that held `username`, with its
     /// password hash: how it logs in to be restored.
     fn deletion_credentials(&mut self, username: &Username) -> Result<Option<Credentials>>;
+    /// The groups `account` is a member of.
+    fn groups_of(&mut self, account: AccountId) -> Result<Vec<ConversationId>>;
     /// Whether `account` was deleted (in its grace period, or erased).
     fn is_deleted(&mut self, account: AccountId) -> Result<bool>;
     /// Whether money `account` sent may still come back to it: a
@@ -84,9 +89,13 @@ pub trait Writes {
     /// deletion again.
     fn deletions_due(&mut self, now: Timestamp, limit: u32) -> Result<Vec<AccountId>>;
     /// Deletes what only `account` holds, of the areas with no rules to
-    /// run on the way: its contact requests and blocks (either way) and
-    /// its contact code; makes its password nothing can match; revokes
-    /// every device still live (answered).
+    /// run on the way: its contact requests and blocks (either way), its
+    /// contact code, its exports and its own log (the checkers pass over
+    /// an erased account's log); makes its password nothing can match;
+    /// marks its media erased, never served again, and queues for
+    /// deletion from the blob store the bytes no media still served holds
+    /// (see [`crate::media::purge_next`]); revokes every device still live
+    /// (answered).
     fn erase_rows(&mut self, account: AccountId, at: Timestamp) -> Result<Vec<DeviceId>>;
 }
 
@@ -228,6 +237,9 @@ pub fn erase_next(tx: &mut dyn Tx, now: Timestamp, currency: Currency) -> Result
     }
     for contact in tx.reads().contact_ids(account)? {
         crate::contacts::remove_contact(tx, account, contact)?;
+    }
+    for group in tx.reads().groups_of(account)? {
+        crate::chat::conversations::leave(tx, account, group)?;
     }
     tx.delete_deletion(account)?;
     for device in tx.erase_rows(account, now)? {

@@ -33,7 +33,7 @@ use piazza_domain::store::StoreResult;
 use piazza_domain::{AccountId, MediaId, Rejection, Timestamp};
 
 use crate::Core;
-use crate::engine::{Read, Result, Tx};
+use crate::engine::{Error, Read, Result, Tx};
 use blobs::{BlobStore, BlobStream};
 use pictures::Variant;
 use upload::UploadCaps;
@@ -84,6 +84,28 @@ pub trait Writes {
         media: &NewMedia,
         at: Timestamp,
     ) -> Result<MediaId>;
+    /// Before new media of these bytes: drops their purge if the sweeper
+    /// has not begun it (`Clear` either way); `Deleting` if it has. The
+    /// engine must not let a purge begin between its look and its drop
+    /// (PostgreSQL: one `DELETE … WHERE NOT deleting`, which waits for a
+    /// sweeper's claim of the row to commit).
+    fn cancel_blob_purge(&mut self, sha256: &[u8; 32]) -> Result<BlobPurge>;
+    /// Claims bytes whose purge is queued (or was begun by a sweeper that
+    /// died), marking it begun: from the commit on, no media of them can
+    /// be inserted until [`Writes::finish_blob_purge`].
+    fn claim_blob_purge(&mut self) -> Result<Option<[u8; 32]>>;
+    /// The bytes are gone from the blob store: media of them may be
+    /// inserted again (their upload keeps them anew).
+    fn finish_blob_purge(&mut self, sha256: &[u8; 32]) -> Result<()>;
+}
+
+/// Whether bytes are being deleted from the blob store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobPurge {
+    /// No purge, or none begun (and now none at all).
+    Clear,
+    /// A sweeper is deleting them.
+    Deleting,
 }
 
 /// What of a media is read: the media itself (a picture cleaned of its
@@ -142,6 +164,13 @@ pub fn insert(
     }
     let bytes = media.bytes;
     within_quota(used, bytes, quota)?;
+    // The upload kept its bytes before this; a sweeper that began deleting
+    // them (an erased account's) may have deleted them since.
+    if tx.cancel_blob_purge(&media.sha256)? == BlobPurge::Deleting {
+        return Err(Error::Engine(
+            "these bytes are being deleted from the media store: upload them again shortly".into(),
+        ));
+    }
     tx.add_media_usage(uploader, bytes)?;
     let now = tx.now();
     let media_id = tx.insert_media(uploader, media, now)?;
@@ -332,6 +361,25 @@ impl Core {
             self.prepare_pictures(stored.media.clone(), rules.caps.picture);
         }
         Ok(stored)
+    }
+
+    /// Deletes from the blob store up to `limit` media's bytes that no
+    /// media still served holds (an erased account's), each claimed
+    /// first: an upload of the same bytes meanwhile is refused, and one
+    /// after finds them gone and keeps them anew. Answers how many.
+    pub async fn purge_erased_blobs(&self, limit: u32) -> StoreResult<usize> {
+        let mut done = 0;
+        while done < limit as usize {
+            let Some(sha256) = self.write(|tx| tx.claim_blob_purge()).await? else {
+                break;
+            };
+            for key in pictures::all_keys(&sha256) {
+                self.media.blobs.delete(&key).await.map_err(files::io)?;
+            }
+            self.write(move |tx| tx.finish_blob_purge(&sha256)).await?;
+            done += 1;
+        }
+        Ok(done)
     }
 
     /// Makes what is served of a new picture in the background, so its

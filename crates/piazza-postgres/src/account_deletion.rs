@@ -3,7 +3,7 @@
 use piazza_core::Result;
 use piazza_core::account_deletion::{Deletion, Reads, Writes};
 use piazza_domain::store::Credentials;
-use piazza_domain::{AccountId, DeviceId, MediaId, Timestamp, Username};
+use piazza_domain::{AccountId, ConversationId, DeviceId, MediaId, Timestamp, Username};
 
 use crate::{Db, PgTx};
 
@@ -45,6 +45,19 @@ impl Reads for Db<'_> {
             &[&account.row()],
         )?;
         Ok(row.get(0))
+    }
+
+    fn groups_of(&mut self, account: AccountId) -> Result<Vec<ConversationId>> {
+        let rows = self.0.query(
+            "SELECT m.conversation_id FROM members m
+             JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.account_id = $1 AND c.kind = 1 ORDER BY m.conversation_id",
+            &[&account.row()],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| ConversationId::from_row(row.get(0)))
+            .collect())
     }
 
     fn is_deleted(&mut self, account: AccountId) -> Result<bool> {
@@ -125,10 +138,31 @@ impl Writes for PgTx<'_> {
             "DELETE FROM blocks WHERE account_id = $1 OR blocked_id = $1",
             "DELETE FROM contact_codes WHERE account_id = $1",
             "DELETE FROM exports WHERE account_id = $1",
+            "DELETE FROM account_log WHERE account_id = $1",
             "UPDATE accounts SET password_hash = '!' WHERE id = $1",
         ] {
             self.conn().execute(sql, &[&id])?;
         }
+        // The locks an upload of the same bytes takes (`media::lock_bytes`),
+        // in one order, so its media row is seen below once it commits.
+        self.conn().execute(
+            "SELECT pg_advisory_xact_lock($2, (get_byte(sha256, 0) << 24) | (get_byte(sha256, 1) << 16)
+                                              | (get_byte(sha256, 2) << 8) | get_byte(sha256, 3))
+             FROM (SELECT DISTINCT sha256 FROM media WHERE uploader_id = $1 ORDER BY sha256) s",
+            &[&id, &crate::media::BYTES_LOCK_CLASS],
+        )?;
+        self.conn().execute(
+            "UPDATE media SET erased_at = $2 WHERE uploader_id = $1 AND erased_at IS NULL",
+            &[&id, &at.unix_ms()],
+        )?;
+        self.conn().execute(
+            "INSERT INTO blob_purges (sha256)
+                 SELECT DISTINCT m.sha256 FROM media m
+                 WHERE m.uploader_id = $1 AND NOT EXISTS
+                     (SELECT 1 FROM media l WHERE l.sha256 = m.sha256 AND l.erased_at IS NULL)
+             ON CONFLICT DO NOTHING",
+            &[&id],
+        )?;
         Ok(revoked
             .iter()
             .map(|row| DeviceId::from_row(row.get(0)))

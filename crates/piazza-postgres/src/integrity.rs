@@ -46,6 +46,9 @@ pub fn check_in(tx: &mut Transaction<'_>) -> Result<Report, postgres::Error> {
         "SELECT a.id, a.log_head, COUNT(l.log_seq), COALESCE(MIN(l.log_seq), 0),
                 COALESCE(MAX(l.log_seq), 0)
          FROM accounts a LEFT JOIN account_log l ON l.account_id = a.id
+         -- An erased account's log was deleted with it.
+         WHERE NOT (a.deleted_at IS NOT NULL
+                    AND a.id NOT IN (SELECT account_id FROM account_deletions))
          GROUP BY a.id
          HAVING COUNT(l.log_seq) <> a.log_head
              OR (a.log_head > 0 AND (MIN(l.log_seq) <> 1 OR MAX(l.log_seq) <> a.log_head))",

@@ -3,7 +3,7 @@
 //! each account's bytes for its quota.
 
 use piazza_core::Result;
-use piazza_core::media::{Audience, Reads, Writes};
+use piazza_core::media::{Audience, BlobPurge, Reads, Writes};
 use piazza_domain::media::{Media, MediaFacts, MediaType, NewMedia};
 use piazza_domain::{AccountId, MediaId, Timestamp};
 use postgres::Row;
@@ -48,7 +48,11 @@ fn media_from_row(row: &Row) -> Result<Media> {
 impl Reads for Db<'_> {
     fn media(&mut self, media: MediaId) -> Result<Option<Media>> {
         let row = self.0.query_opt(
-            concat!("SELECT ", media_columns!(), " FROM media WHERE id = $1"),
+            concat!(
+                "SELECT ",
+                media_columns!(),
+                " FROM media WHERE id = $1 AND erased_at IS NULL"
+            ),
             &[&media.row()],
         )?;
         row.as_ref().map(media_from_row).transpose()
@@ -56,7 +60,7 @@ impl Reads for Db<'_> {
 
     fn media_uploader(&mut self, media: MediaId) -> Result<Option<AccountId>> {
         let row = self.0.query_opt(
-            "SELECT uploader_id FROM media WHERE id = $1",
+            "SELECT uploader_id FROM media WHERE id = $1 AND erased_at IS NULL",
             &[&media.row()],
         )?;
         Ok(row.map(|row| AccountId::from_row(row.get(0))))
@@ -151,4 +155,80 @@ impl Writes for PgTx<'_> {
         )?;
         Ok(MediaId::from_row(row.get(0)))
     }
+
+    fn cancel_blob_purge(&mut self, sha256: &[u8; 32]) -> Result<BlobPurge> {
+        // Held to the commit, so the media row this goes before is seen
+        // by an erase or a sweeper looking at the same bytes after.
+        lock_bytes(self, sha256)?;
+        self.conn().execute(
+            "DELETE FROM blob_purges WHERE sha256 = $1 AND NOT deleting",
+            &[&&sha256[..]],
+        )?;
+        let row = self.conn().query_one(
+            "SELECT EXISTS (SELECT 1 FROM blob_purges WHERE sha256 = $1)",
+            &[&&sha256[..]],
+        )?;
+        Ok(if row.get(0) {
+            BlobPurge::Deleting
+        } else {
+            BlobPurge::Clear
+        })
+    }
+
+    fn claim_blob_purge(&mut self) -> Result<Option<[u8; 32]>> {
+        loop {
+            let Some(row) = self.conn().query_opt(
+                "SELECT sha256 FROM blob_purges ORDER BY sha256 LIMIT 1",
+                &[],
+            )?
+            else {
+                return Ok(None);
+            };
+            let sha256: [u8; 32] = row
+                .get::<_, Vec<u8>>(0)
+                .try_into()
+                .map_err(|_| corrupt("a blob purge's sha256 is not 32 bytes"))?;
+            // The bytes' lock first, then fresh looks: an upload of them
+            // that committed meanwhile is seen, one still running waits.
+            lock_bytes(self, &sha256)?;
+            let held = self.conn().query_one(
+                "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = $1 AND erased_at IS NULL)",
+                &[&&sha256[..]],
+            )?;
+            if held.get(0) {
+                self.finish_blob_purge(&sha256)?;
+                continue;
+            }
+            let claimed = self.conn().execute(
+                "UPDATE blob_purges SET deleting = TRUE WHERE sha256 = $1",
+                &[&&sha256[..]],
+            )?;
+            if claimed == 1 {
+                return Ok(Some(sha256));
+            }
+        }
+    }
+
+    fn finish_blob_purge(&mut self, sha256: &[u8; 32]) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM blob_purges WHERE sha256 = $1", &[&&sha256[..]])?;
+        Ok(())
+    }
+}
+
+/// The class of the advisory locks on media bytes: "Pm".
+pub(crate) const BYTES_LOCK_CLASS: i32 = 0x506d;
+
+/// Locks the bytes hashing to `sha256` until the transaction ends (their
+/// hash's first four bytes: two contents that share them only wait for
+/// each other). An upload, an erase and a sweeper's claim of the same
+/// bytes take turns; `account_deletion::erase_rows` takes the same locks
+/// in SQL.
+fn lock_bytes(tx: &mut PgTx<'_>, sha256: &[u8; 32]) -> Result<()> {
+    let key = i32::from_be_bytes([sha256[0], sha256[1], sha256[2], sha256[3]]);
+    tx.conn().execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&BYTES_LOCK_CLASS, &key],
+    )?;
+    Ok(())
 }

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_22.sql"),
     include_str!("schema_23.sql"),
     include_str!("schema_24.sql"),
+    include_str!("schema_25.sql"),
 ];
 
 /// Why the database cannot be used.

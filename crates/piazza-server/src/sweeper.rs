@@ -2,8 +2,9 @@
 //! second it returns expired chat transfers to their senders, refunds the
 //! unclaimed rest of expired red packets and lapses collections the buyer
 //! did not confirm, cancels shop orders unpaid by their deadline and
-//! confirms those shipped long enough ago, and erases accounts deleted
-//! longer ago than their grace period; every minute it deletes idempotency keys past their
+//! confirms those shipped long enough ago, erases accounts deleted
+//! longer ago than their grace period and deletes their media's bytes;
+//! every minute it deletes idempotency keys past their
 //! retention and long-expired payment codes. Each is a store job of at
 //! most [`SWEEP_BATCH`] rows, repeated until a short batch says nothing
 //! is left, so one sweep never holds the writer for long.
@@ -82,6 +83,10 @@ pub async fn run(app: App, every: Duration) {
             store.erase_deleted_accounts(Timestamp::now(), app.currency, SWEEP_BATCH)
         })
         .await;
+        drain("deleting erased media from the media store", || {
+            store.purge_erased_blobs(SWEEP_BATCH)
+        })
+        .await;
         if sweeps.is_multiple_of(SWEEPS_PER_PURGE) {
             drain("purging idempotency keys and payment codes", || {
                 let now = Timestamp::now().unix_ms();
@@ -100,8 +105,6 @@ pub async fn run(app: App, every: Duration) {
     }
 }
 
-/// Runs `job` until it touches fewer than a whole batch (or fails: the
-/// next sweep tries again).
 /// Staged uploads untouched for twice an upload's deadline were cut off
 /// by a crash: nothing will ever finish them.
 async fn sweep_staged_uploads(app: &App) {
@@ -113,6 +116,8 @@ async fn sweep_staged_uploads(app: &App) {
     }
 }
 
+/// Runs `job` until it touches fewer than a whole batch (or fails: the
+/// next sweep tries again).
 async fn drain<F, Fut>(what: &str, mut job: F)
 where
     F: FnMut() -> Fut,

@@ -3,7 +3,7 @@
 use piazza_core::Result;
 use piazza_core::account_deletion::{Deletion, Reads, Writes};
 use piazza_domain::store::Credentials;
-use piazza_domain::{AccountId, DeviceId, MediaId, Timestamp, Username};
+use piazza_domain::{AccountId, ConversationId, DeviceId, MediaId, Timestamp, Username};
 use rusqlite::{OptionalExtension, params};
 
 use crate::engine::{Db, Sql};
@@ -52,6 +52,23 @@ impl Reads for Db<'_> {
 
     fn money_in_flight(&mut self, account: AccountId) -> Result<bool> {
         self.money_in_flight_here(account)
+    }
+
+    fn groups_of(&mut self, account: AccountId) -> Result<Vec<ConversationId>> {
+        let mut statement = self
+            .0
+            .prepare_cached(
+                "SELECT m.conversation_id FROM members m
+                 JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.account_id = ?1 AND c.kind = 1 ORDER BY m.conversation_id",
+            )
+            .sql()?;
+        let rows = statement
+            .query_map([account.row()], |row| {
+                Ok(ConversationId::from_row(row.get(0)?))
+            })
+            .sql()?;
+        rows.collect::<rusqlite::Result<_>>().sql()
     }
 
     fn is_deleted(&mut self, account: AccountId) -> Result<bool> {
@@ -167,10 +184,20 @@ impl Writes for WriteCtx<'_> {
                  DELETE FROM blocks WHERE account_id = {id} OR blocked_id = {id};
                  DELETE FROM contact_codes WHERE account_id = {id};
                  DELETE FROM exports WHERE account_id = {id};
+                 DELETE FROM account_log WHERE account_id = {id};
+                 DELETE FROM account_log_tail WHERE account_id = {id};
+                 UPDATE media SET erased_at = {at} WHERE uploader_id = {id} AND erased_at IS NULL;
+                 INSERT INTO blob_purges (sha256)
+                     SELECT DISTINCT m.sha256 FROM media m
+                     WHERE m.uploader_id = {id} AND NOT EXISTS
+                         (SELECT 1 FROM media l WHERE l.sha256 = m.sha256 AND l.erased_at IS NULL)
+                     ON CONFLICT DO NOTHING;
                  UPDATE accounts SET password_hash = '!' WHERE id = {id};",
-                id = account.row()
+                id = account.row(),
+                at = at.unix_ms(),
             ))
             .sql()?;
+        self.removed_from(crate::tails::ACCOUNT_LOG);
         Ok(revoked)
     }
 }

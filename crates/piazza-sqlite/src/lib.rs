@@ -107,6 +107,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_34_search_documents.sql"),
     include_str!("schema_35_account_deletion.sql"),
     include_str!("schema_36_exports.sql"),
+    include_str!("schema_37_erasure.sql"),
 ];
 
 #[derive(Debug, Clone, Copy)]

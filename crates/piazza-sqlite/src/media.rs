@@ -2,7 +2,7 @@
 //! themselves are core's, the same for every engine). `media_usage` holds
 //! each account's bytes for its quota, one row read instead of a sum.
 
-use piazza_core::media::{Audience, Reads, Writes};
+use piazza_core::media::{Audience, BlobPurge, Reads, Writes};
 use piazza_domain::media::{Media, MediaFacts, MediaType, NewMedia};
 use piazza_domain::{AccountId, MediaId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -19,7 +19,7 @@ impl Reads for Db<'_> {
     fn media_uploader(&mut self, media: MediaId) -> piazza_core::Result<Option<AccountId>> {
         let uploader: Option<i64> = self
             .0
-            .prepare_cached("SELECT uploader_id FROM media WHERE id = ?1")
+            .prepare_cached("SELECT uploader_id FROM media WHERE id = ?1 AND erased_at IS NULL")
             .sql()?
             .query_row([media.row()], |row| row.get(0))
             .optional()
@@ -136,6 +136,55 @@ impl Writes for WriteCtx<'_> {
             .sql()?;
         Ok(MediaId::from_row(self.conn.last_insert_rowid()))
     }
+
+    fn cancel_blob_purge(&mut self, sha256: &[u8; 32]) -> piazza_core::Result<BlobPurge> {
+        // The one writer: nothing claims the purge between these two.
+        let deleting: Option<bool> = self
+            .conn
+            .prepare_cached("SELECT deleting FROM blob_purges WHERE sha256 = ?1")
+            .sql()?
+            .query_row([&sha256[..]], |row| row.get(0))
+            .optional()
+            .sql()?;
+        match deleting {
+            Some(true) => Ok(BlobPurge::Deleting),
+            Some(false) => {
+                self.finish_blob_purge(sha256)?;
+                Ok(BlobPurge::Clear)
+            }
+            None => Ok(BlobPurge::Clear),
+        }
+    }
+
+    fn claim_blob_purge(&mut self) -> piazza_core::Result<Option<[u8; 32]>> {
+        let claimed: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached(
+                "UPDATE blob_purges SET deleting = 1
+                 WHERE sha256 = (SELECT sha256 FROM blob_purges ORDER BY sha256 LIMIT 1)
+                 RETURNING sha256",
+            )
+            .sql()?
+            .query_row([], |row| row.get(0))
+            .optional()
+            .sql()?;
+        claimed
+            .map(|sha256| {
+                sha256.try_into().map_err(|_| {
+                    piazza_core::Error::Corrupt("a blob purge's sha256 is not 32 bytes".into())
+                })
+            })
+            .transpose()
+    }
+
+    fn finish_blob_purge(&mut self, sha256: &[u8; 32]) -> piazza_core::Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM blob_purges WHERE sha256 = ?1")
+            .sql()?
+            .execute([&sha256[..]])
+            .sql()?;
+        Ok(())
+    }
 }
 
 const MEDIA_COLUMNS: &str =
@@ -164,8 +213,10 @@ fn media_from_row(row: &Row<'_>) -> Result<Media> {
 }
 
 fn load(conn: &Connection, media: MediaId) -> Result<Option<Media>> {
-    conn.prepare_cached(&format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = ?1"))?
-        .query_row([media.row()], |row| Ok(media_from_row(row)))
-        .optional()?
-        .transpose()
+    conn.prepare_cached(&format!(
+        "SELECT {MEDIA_COLUMNS} FROM media WHERE id = ?1 AND erased_at IS NULL"
+    ))?
+    .query_row([media.row()], |row| Ok(media_from_row(row)))
+    .optional()?
+    .transpose()
 }

@@ -41,6 +41,8 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn size(&self, key: &str) -> io::Result<Option<u64>>;
     /// The bytes of `range` (inside the blob) as a stream.
     async fn read(&self, key: &str, range: Range<u64>) -> io::Result<BlobStream>;
+    /// Deletes the blob `key`; a key with no blob is already deleted.
+    async fn delete(&self, key: &str) -> io::Result<()>;
     /// The whole blob, or `None` if there is none; refused past `max`
     /// bytes, so a caller's memory stays bounded.
     async fn read_all(&self, key: &str, max: u64) -> io::Result<Option<Vec<u8>>> {
@@ -118,6 +120,13 @@ impl BlobStore for FsBlobs {
         let limited = file.take(range.end - range.start);
         // 64 KiB reads: few system calls, little memory per download.
         Ok(tokio_util::io::ReaderStream::with_capacity(limited, 64 * 1024).boxed())
+    }
+
+    async fn delete(&self, key: &str) -> io::Result<()> {
+        match tokio::fs::remove_file(self.path(key)).await {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        }
     }
 
     fn describe(&self) -> String {
@@ -239,6 +248,16 @@ impl BlobStore for S3Blobs {
             .await
             .map_err(object_error)?;
         Ok(got.into_stream().map_err(object_error).boxed())
+    }
+
+    async fn delete(&self, key: &str) -> io::Result<()> {
+        match self.store.delete(&ObjectPath::from(key)).await {
+            Err(error @ object_store::Error::NotFound { .. }) => {
+                tracing::debug!(%error, "a blob to delete was not there");
+                Ok(())
+            }
+            other => other.map_err(object_error),
+        }
     }
 
     fn describe(&self) -> String {

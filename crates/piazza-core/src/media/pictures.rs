@@ -85,6 +85,18 @@ pub fn key(sha256: &[u8; 32], variant: Variant) -> String {
     format!("{}.{}", blobs::key(sha256), variant.suffix())
 }
 
+/// Every key the bytes hashing to `sha256` may be kept under: the
+/// original, each variant, and each variant's mark of an undecodable
+/// picture.
+pub fn all_keys(sha256: &[u8; 32]) -> Vec<String> {
+    let mut keys = vec![blobs::key(sha256)];
+    for variant in Variant::ALL {
+        keys.push(key(sha256, variant));
+        keys.push(undecodable_key(sha256, variant));
+    }
+    keys
+}
+
 fn undecodable_key(sha256: &[u8; 32], variant: Variant) -> String {
     format!("{}.undecodable", key(sha256, variant))
 }

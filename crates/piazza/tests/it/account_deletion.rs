@@ -253,6 +253,40 @@ async fn after_its_grace_period_a_deleted_account_is_erased() {
         .await
         .unwrap();
     ann.client.accept_transfer(&sent.transfer_id).await.unwrap();
+    // Bob owns a group with Ann and Cat, and sent Ann a picture of his
+    // own and one whose bytes Ann had uploaded too.
+    let cat = app.signup("cat").await;
+    befriend(&bob, &cat).await;
+    let group = bob
+        .client
+        .create_group("bob's", &[ann.account_id.clone(), cat.account_id.clone()])
+        .await
+        .unwrap();
+    let own_bytes = crate::media::png_of(300, 7);
+    let (own, _) = bob
+        .client
+        .upload_media(own_bytes.clone(), "image/png")
+        .await
+        .unwrap();
+    let (shared, _) = bob
+        .client
+        .upload_media(TINY_PNG.to_vec(), "image/png")
+        .await
+        .unwrap();
+    let (anns, _) = ann
+        .client
+        .upload_media(TINY_PNG.to_vec(), "image/png")
+        .await
+        .unwrap();
+    for (n, media) in [&own, &shared].into_iter().enumerate() {
+        bob.client
+            .send_image(&direct, &format!("pic{n}"), &media.media_id, "")
+            .await
+            .unwrap();
+    }
+    ann.client.media_thumbnail(&own.media_id).await.unwrap();
+    let own_blob = blob_path(&app, &own_bytes);
+    assert!(own_blob.exists());
     bob.client.delete_account(PASSWORD).await.expect("deleted");
 
     // The sweeper erases it once its grace period is over: the username
@@ -290,6 +324,55 @@ async fn after_its_grace_period_a_deleted_account_is_erased() {
     );
     let old = ann.client.profile(&bob.account_id).await.unwrap();
     assert_eq!(old.display_name, DELETED);
+    // It left its group, whose longest-standing member owns it now.
+    let left = ann.client.group(&group).await.unwrap();
+    assert!(left.members.iter().all(|m| m.account_id != bob.account_id));
+    assert_eq!(left.owner.as_deref(), Some(ann.account_id.as_str()));
+    // Its media are served to nobody, and their bytes leave the store,
+    // but for the bytes Ann's own upload holds too.
+    for media in [&own, &shared] {
+        let gone = ann.client.media(&media.media_id).await.unwrap_err();
+        assert_problem(&gone, 404, "media_not_found");
+        let gone = ann
+            .client
+            .media_thumbnail(&media.media_id)
+            .await
+            .unwrap_err();
+        assert_problem(&gone, 404, "media_not_found");
+    }
+    let mut purged = false;
+    for _ in 0..100 {
+        let left_behind = std::fs::read_dir(own_blob.parent().unwrap())
+            .unwrap()
+            .filter(|entry| {
+                let name = entry.as_ref().unwrap().file_name();
+                name.to_string_lossy()
+                    .starts_with(&*own_blob.file_name().unwrap().to_string_lossy())
+            })
+            .count();
+        if left_behind == 0 {
+            purged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        purged,
+        "the erased account's bytes, thumbnail included, are deleted"
+    );
+    assert_eq!(
+        ann.client.media(&anns.media_id).await.unwrap().bytes,
+        TINY_PNG
+    );
+    assert!(blob_path(&app, TINY_PNG).exists());
+    // The same bytes uploaded again are kept anew.
+    let (again, _) = cat
+        .client
+        .upload_media(own_bytes.clone(), "image/png")
+        .await
+        .unwrap();
+    cat.client.media(&again.media_id).await.unwrap();
+    assert!(own_blob.exists());
     let statement = statement_entries(&ann.client).await;
     assert!(
         statement
@@ -378,4 +461,15 @@ async fn the_cli_deletes_an_account_only_when_told_so() {
         .me()
         .await
         .expect("restored by logging in");
+}
+
+/// Where the media store keeps `bytes` (`ab/ab12…` under the data dir's
+/// `media` folder).
+fn blob_path(app: &TestApp, bytes: &[u8]) -> std::path::PathBuf {
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    app.data_dir().join("media").join(&hex[..2]).join(hex)
 }

@@ -132,7 +132,7 @@ async fn uploads_are_checked_for_type_magic_and_size() {
 
 /// A PNG of exactly `bytes` bytes, different for each `tag`: the magic
 /// number is all an upload is checked for.
-fn png_of(bytes: usize, tag: u8) -> Vec<u8> {
+pub fn png_of(bytes: usize, tag: u8) -> Vec<u8> {
     let mut image = TINY_PNG.to_vec();
     image.resize(bytes, tag);
     image

@@ -1,0 +1,13 @@
+-- Version 25: what erasing a deleted account leaves behind
+-- (`piazza_core::account_deletion`). Its media stay as rows, since others'
+-- messages and posts name them, but are never served again (`erased_at`);
+-- bytes that no media still served holds wait in `blob_purges` until the
+-- sweeper has deleted them from the blob store.
+ALTER TABLE media ADD COLUMN erased_at BIGINT;
+CREATE INDEX media_by_sha256 ON media (sha256);
+CREATE TABLE blob_purges (
+    sha256   BYTEA PRIMARY KEY CHECK (length(sha256) = 32),
+    -- True once the sweeper has begun deleting the bytes: an upload of the
+    -- same bytes is refused until it is done (`media::insert`).
+    deleting BOOLEAN NOT NULL DEFAULT FALSE
+);
