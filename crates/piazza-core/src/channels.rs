@@ -255,6 +255,9 @@ pub trait Reads {
     /// case ignored in names), the most followed first (then by id); with
     /// an empty needle, the most followed.
     fn find_channels(&mut self, needle: &str, limit: usize) -> Result<Vec<Channel>>;
+    /// The channels `owner` owns (at most `CHANNELS_PER_OWNER_MAX`), the
+    /// oldest first.
+    fn owned_channels(&mut self, owner: AccountId) -> Result<Vec<Channel>>;
     fn is_editor(&mut self, channel: ChannelId, account: AccountId) -> Result<bool>;
     /// Its editors, by when they were named.
     fn editors(&mut self, channel: ChannelId) -> Result<Vec<AccountId>>;
@@ -829,6 +832,10 @@ impl Core {
         channel: ChannelId,
     ) -> StoreResult<()> {
         self.write(move |tx| unfollow(tx, account, channel)).await
+    }
+
+    pub async fn owned_channels(&self, owner: AccountId) -> StoreResult<Vec<Channel>> {
+        self.read(move |read| read.owned_channels(owner)).await
     }
 
     pub async fn find_channels(&self, query: String) -> StoreResult<Vec<Channel>> {

@@ -140,6 +140,18 @@ impl Reads for Db<'_> {
         Ok(row.as_ref().map(channel_of))
     }
 
+    fn owned_channels(&mut self, owner: AccountId) -> Result<Vec<Channel>> {
+        let rows = self.0.query(
+            concat!(
+                "SELECT ",
+                channel_columns!(),
+                " FROM channels WHERE owner_id = $1 ORDER BY id"
+            ),
+            &[&owner.row()],
+        )?;
+        Ok(rows.iter().map(channel_of).collect())
+    }
+
     fn find_channels(&mut self, needle: &str, limit: usize) -> Result<Vec<Channel>> {
         let rows = self.0.query(
             concat!(

@@ -12,9 +12,11 @@
 //! /api/v1/sync` gives it: every conversation's messages it can see, its
 //! moments, money, orders, …), `statement.jsonl` (the wallet statement,
 //! newest first), `moments.jsonl` (its own posts with their likes and
-//! comments), `orders.jsonl` (the orders it placed), `media.jsonl` and
-//! `media/<media_id>` (the bytes of every media its messages show that it
-//! may still read).
+//! comments), `channels.jsonl` and `articles.jsonl` (the channels it owns
+//! and all their articles), `orders.jsonl` (the orders it placed),
+//! `media.jsonl` and `media/<media_id>` (the bytes of its avatar, of its
+//! moments' and its channels' pictures, and of every media its messages
+//! show that it may still read).
 
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -51,10 +53,13 @@ events.jsonl     everything your account saw, oldest first, one event per line,
                  and the fields the API documents for its type (docs/api.md).
 statement.jsonl  your wallet statement, newest first
 moments.jsonl    your own moments, newest first, with their likes and comments
+channels.jsonl   the channels you own
+articles.jsonl   every article of those channels, newest first, with its text
 orders.jsonl     the orders you placed, newest first
 media.jsonl      the media below: media_id, content_type and bytes
-media/<id>       the bytes of each picture, voice note, video and file your
-                 messages show that you may still open
+media/<id>       the bytes of your avatar, of your moments' and channels'
+                 pictures, and of each picture, voice note, video and file
+                 your messages show that you may still open
 
 All times are RFC 3339 (UTC); money is in minor units (cents, fen).
 ";
@@ -156,18 +161,38 @@ fn write_zip(
     serde_json::to_writer_pretty(&mut zip, &crate::routes::profiles::me_view(&me))?;
     zip.start_file("contacts.jsonl", text)?;
     write_contacts(handle, app, account, &mut zip)?;
+    let mut media = Shown::default();
+    media.add(me.avatar_media_id);
     zip.start_file("events.jsonl", text)?;
     let hidden = deleted_for_me(handle, app, account)?;
-    let media = write_events(handle, app, account, &hidden, &mut zip)?;
+    write_events(handle, app, account, &hidden, &mut zip, &mut media)?;
     zip.start_file("statement.jsonl", text)?;
     write_statement(handle, app, account, &mut zip)?;
     zip.start_file("moments.jsonl", text)?;
-    write_moments(handle, app, account, &mut zip)?;
+    write_moments(handle, app, account, &mut zip, &mut media)?;
+    write_channels(handle, app, account, &mut zip, text, &mut media)?;
     zip.start_file("orders.jsonl", text)?;
     write_orders(handle, app, account, &mut zip)?;
-    write_media(handle, app, account, &media, &mut zip, text)?;
+    write_media(handle, app, account, &media.order, &mut zip, text)?;
     zip.finish()?.into_inner().flush()?;
     Ok(())
+}
+
+/// The media the export holds the bytes of, each once, in the order met.
+#[derive(Default)]
+struct Shown {
+    order: Vec<MediaId>,
+    seen: HashSet<MediaId>,
+}
+
+impl Shown {
+    fn add(&mut self, media: Option<MediaId>) {
+        if let Some(media) = media
+            && self.seen.insert(media)
+        {
+            self.order.push(media);
+        }
+    }
 }
 
 fn line(out: &mut impl Write, value: &impl Serialize) -> anyhow::Result<()> {
@@ -235,29 +260,24 @@ fn deleted_for_me(
     Ok(hidden)
 }
 
-/// Writes the whole log but what the account deleted for itself;
-/// answers the media its messages show, in order.
+/// Writes the whole log but what the account deleted for itself; adds
+/// the media its messages show to `media`.
 fn write_events(
     handle: &Handle,
     app: &App,
     account: AccountId,
     hidden: &HashSet<String>,
     out: &mut impl Write,
-) -> anyhow::Result<Vec<MediaId>> {
-    let (mut media, mut seen) = (Vec::new(), HashSet::new());
+    media: &mut Shown,
+) -> anyhow::Result<()> {
     each_event(handle, app, account, |view| {
         let message = view.fields.get("message_id").and_then(|id| id.as_str());
         if message.is_some_and(|id| hidden.contains(id)) {
             return Ok(());
         }
-        if let Some(id) = shown_media(&view)
-            && seen.insert(id)
-        {
-            media.push(id);
-        }
+        media.add(shown_media(&view));
         line(out, &view)
-    })?;
-    Ok(media)
+    })
 }
 
 /// The media a message event shows: its `ref`, for the kinds that are a
@@ -296,12 +316,14 @@ fn write_statement(
     }
 }
 
-/// The account's own posts, newest first, with their likes and comments.
+/// The account's own posts, newest first, with their likes and comments;
+/// adds their pictures to `media`.
 fn write_moments(
     handle: &Handle,
     app: &App,
     account: AccountId,
     out: &mut impl Write,
+    media: &mut Shown,
 ) -> anyhow::Result<()> {
     let mut before = None;
     loop {
@@ -309,11 +331,83 @@ fn write_moments(
         let page = handle.block_on(app.store.moments(account, source, before, LIST_PAGE))?;
         for moment in &page.items {
             line(out, &crate::routes::moments::moment_view(moment))?;
+            for shown in &moment.media {
+                media.add(Some(shown.media_id));
+            }
         }
         match page.next_before {
             Some(next) if Some(next) != before => before = Some(next),
             _ => return Ok(()),
         }
+    }
+}
+
+#[derive(Serialize)]
+struct ArticleLine<'a> {
+    article_id: String,
+    channel_id: String,
+    author: String,
+    title: &'a str,
+    body_markdown: &'a str,
+    cover_media_id: Option<String>,
+    published_at: String,
+    read_count: u64,
+    like_count: u64,
+    url: String,
+}
+
+/// The channels the account owns, and every article of theirs, newest
+/// first; adds their avatars and covers to `media`.
+fn write_channels<W: Write>(
+    handle: &Handle,
+    app: &App,
+    account: AccountId,
+    zip: &mut zip::ZipWriter<zip::write::StreamWriter<W>>,
+    text: SimpleFileOptions,
+    media: &mut Shown,
+) -> anyhow::Result<()> {
+    let channels = handle.block_on(app.store.owned_channels(account))?;
+    zip.start_file("channels.jsonl", text)?;
+    for channel in &channels {
+        line(zip, &crate::routes::channels::summary(channel))?;
+        media.add(channel.avatar);
+    }
+    zip.start_file("articles.jsonl", text)?;
+    for channel in &channels {
+        let mut before = None;
+        loop {
+            let asked = app
+                .store
+                .channel_articles(channel.channel_id, before, LIST_PAGE);
+            let page = handle.block_on(asked)?;
+            for article in &page.items {
+                media.add(article.cover);
+                line(zip, &article_line(&channel.handle, article))?;
+            }
+            match page.items.last() {
+                Some(last) if page.has_more => before = Some(last.article_id),
+                _ => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+fn article_line<'a>(
+    handle: &piazza_domain::channel::Handle,
+    article: &'a piazza_core::channels::Article,
+) -> ArticleLine<'a> {
+    ArticleLine {
+        article_id: article.article_id.to_string(),
+        channel_id: article.channel_id.to_string(),
+        author: article.author.to_string(),
+        title: &article.title,
+        body_markdown: &article.body_markdown,
+        cover_media_id: article.cover.map(|cover| cover.to_string()),
+        published_at: article.published_at.to_rfc3339(),
+        read_count: article.read_count,
+        like_count: article.like_count,
+        url: crate::routes::channels::article_url(handle, article.article_id),
     }
 }
 

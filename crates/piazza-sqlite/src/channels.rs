@@ -123,6 +123,13 @@ impl Reads for Db<'_> {
         rows.collect::<rusqlite::Result<Vec<_>>>().sql()
     }
 
+    fn owned_channels(&mut self, owner: AccountId) -> Result<Vec<Channel>> {
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE owner_id = ?1 ORDER BY id");
+        let mut statement = self.0.prepare_cached(&sql).sql()?;
+        let rows = statement.query_map([owner.row()], channel_of).sql()?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().sql()
+    }
+
     fn is_editor(&mut self, channel: ChannelId, account: AccountId) -> Result<bool> {
         exists(
             self.0,

@@ -54,12 +54,42 @@ async fn an_export_holds_the_whole_history_its_contacts_money_and_media() {
         .await
         .unwrap();
     assert_eq!(top_up(&ann, 1_250, "ann-tops-up").await.0, 201);
+    // Her avatar, a moment's picture, her channel's avatar and an
+    // article's cover: each her own upload.
+    let mut pictures = Vec::new();
+    for tag in 1..=4 {
+        let picture = crate::media::png_of(200, tag);
+        let (uploaded, _) = ann.client.upload_media(picture, "image/png").await.unwrap();
+        pictures.push(uploaded.media_id);
+    }
+    let avatar = piazza_api::UpdateProfile {
+        avatar_media_id: Some(Some(pictures[0].clone())),
+        ..Default::default()
+    };
+    ann.client.update_profile(&avatar).await.unwrap();
     let post = piazza_api::NewMoment {
         text: "first light".into(),
+        media_ids: vec![pictures[1].clone()],
         ..Default::default()
     };
     let posted = ann.client.post_moment(&post).await.unwrap();
     bob.client.like_moment(&posted.moment_id).await.unwrap();
+    let channel = piazza_api::CreateChannel {
+        handle: "harbour_notes".into(),
+        name: "Harbour notes".into(),
+        description: "Boats".into(),
+        avatar_media_id: Some(pictures[2].clone()),
+    };
+    let channel = ann.client.create_channel(&channel).await.unwrap();
+    let article = piazza_api::PublishArticle {
+        title: "Low tide".into(),
+        body_markdown: "The *boats* sit on the mud.".into(),
+        cover_media_id: Some(pictures[3].clone()),
+    };
+    ann.client
+        .publish_article(&channel.channel_id, &article)
+        .await
+        .unwrap();
 
     let asked = ann.client.start_export().await.expect("asked");
     assert_eq!(asked.state, "ready");
@@ -102,6 +132,11 @@ async fn an_export_holds_the_whole_history_its_contacts_money_and_media() {
         moments.contains("first light") && moments.contains(&bob.account_id),
         "{moments}"
     );
+    assert!(text("channels.jsonl").contains("\"harbour_notes\""));
+    assert!(text("articles.jsonl").contains("The *boats* sit on the mud."));
+    for picture in &pictures {
+        assert!(files.contains_key(&format!("media/{picture}")), "{picture}");
+    }
     assert_eq!(text("orders.jsonl"), "", "no orders placed");
     assert_eq!(files[&format!("media/{}", photo.media_id)], TINY_PNG);
     assert!(text("media.jsonl").contains("image/png"));
