@@ -34,6 +34,7 @@ mod channel;
 mod connections;
 mod conversation_list;
 mod drive;
+mod export;
 mod feed;
 mod group;
 mod ledger;
@@ -130,6 +131,9 @@ pub enum BenchCommand {
     /// gigabytes of media) while senders post messages: the backup's time
     /// and rate, and messages per second during it against a quiet window.
     Backup(backup::BackupArgs),
+    /// The export of an account with 100,000 messages and 1 GiB of media:
+    /// its time, and how far the server's memory grows while it downloads.
+    Export(export::ExportArgs),
 }
 
 impl BenchCommand {
@@ -152,6 +156,7 @@ impl BenchCommand {
             BenchCommand::Channel(args) => args.online as u64 + 64,
             BenchCommand::Search(_) => 64,
             BenchCommand::Backup(args) => args.senders as u64 + 64,
+            BenchCommand::Export(_) => 128,
             BenchCommand::Shop(args) => args.connections as u64,
         };
         sockets + SLACK
@@ -203,6 +208,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 "bench backup fills the SQLite store of a server it starts: drop --attach and --database-url"
             );
         }
+    }
+    if let BenchCommand::Export(export) = &args.command {
+        export::validate(export)?;
     }
     if let BenchCommand::Search(search) = &args.command {
         search::validate(search)?;
@@ -288,6 +296,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Shop(args) => shop::run(&mut server, args, database_url.clone()).await,
         BenchCommand::Search(args) => search::run(&mut server, args, database_url.as_deref()).await,
         BenchCommand::Backup(args) => backup::run(&mut server, args).await,
+        BenchCommand::Export(args) => export::run(&mut server, args).await,
     };
     // Stop the server whatever happened, so a failed run leaves no process
     // and no temporary directory behind; then report the first failure.

@@ -173,6 +173,11 @@ impl Server {
         &self.base_url
     }
 
+    /// The server's process id, when known.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
     /// The server's resident memory now, in KiB, when its pid is known.
     pub fn rss_kib(&self) -> Option<u64> {
         read_status_kib(self.pid?, "VmRSS:")
@@ -357,7 +362,7 @@ async fn terminate(child: &mut Child) -> anyhow::Result<ExitStatus> {
 }
 
 /// A `kB` field of `/proc/<pid>/status`, such as `VmRSS:`.
-fn read_status_kib(pid: u32, field: &str) -> Option<u64> {
+pub(crate) fn read_status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
