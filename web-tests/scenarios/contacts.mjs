@@ -2,6 +2,7 @@
 // (accept, decline) and sent (pending), a person's profile, my own
 // profile and password.
 
+import { readFileSync } from 'node:fs';
 import {
   DESKTOP,
   PHONE,
@@ -415,11 +416,17 @@ scenario('export-and-delete-account', async (t) => {
   await logInInBrowser(bobPage, bob.username);
   await expectText(bobPage, '.chat-list li', `ann ${run}`, "Ann in Bob's list");
   await page.goto(`${args.baseUrl}/#/me`);
-  // Export first: the zip comes down with its progress, as a download.
+  // Export first: a one-use link hands the zip to the browser's own
+  // download, streamed to disk, however large.
   await expectVisible(page, '[data-testid=me-export]', 'the export card');
   const [download] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.click('[data-testid=export-submit]')]);
   if (!download.suggestedFilename().endsWith('.zip')) fail(`the export is named ${download.suggestedFilename()}`);
-  await expectText(page, '[data-testid=export-progress]', 'downloaded', 'the export said done');
+  const saved = readFileSync(await download.path());
+  if (saved.subarray(0, 2).toString() !== 'PK' || !saved.includes('events.jsonl')) fail('the download is not the export zip');
+  await expectText(page, '[data-testid=export-progress]', 'downloading', 'the export said it is downloading');
+  // The link was good once.
+  const again = await fetch(download.url());
+  if (again.status !== 404) fail(`a used export link answered ${again.status}`);
   await expectVisible(page, '[data-testid=me-delete]', 'the delete card');
   // A wrong password changes nothing.
   await page.fill('#delete-password', 'not my password');

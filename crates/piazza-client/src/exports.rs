@@ -1,6 +1,6 @@
 //! Exports: everything an account holds, as one zip.
 
-use piazza_api::exports::ExportView;
+use piazza_api::exports::{ExportLink, ExportView};
 use reqwest::Method;
 
 use crate::{Client, ClientError, decode, encode_segment};
@@ -19,6 +19,13 @@ impl Client {
     pub async fn export(&self, export_id: &str) -> Result<ExportView, ClientError> {
         let path = format!("/api/v1/exports/{}", encode_segment(export_id));
         decode(&self.call(self.request(Method::GET, &path)).await?)
+    }
+
+    /// `POST /api/v1/exports/{id}/link`: a link that downloads the export
+    /// once, without a token, within a minute.
+    pub async fn export_link(&self, export_id: &str) -> Result<ExportLink, ClientError> {
+        let path = format!("/api/v1/exports/{}/link", encode_segment(export_id));
+        decode(&self.call(self.request(Method::POST, &path)).await?)
     }
 
     /// `GET /api/v1/exports/{id}/download` as a response whose body (the

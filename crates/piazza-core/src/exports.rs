@@ -3,6 +3,12 @@
 //! is made as it is downloaded, from what the account holds then, so the
 //! server never keeps or holds a whole export (`piazza_server::export`).
 //! An account may ask for [`EXPORTS_PER_DAY`] a day.
+//!
+//! A download takes the account's token, or a link to one export
+//! ([`make_link`]): a secret the server keeps only the SHA-256 of, good
+//! once and for [`LINK_TTL_MS`]. A browser hands a download to its
+//! download manager, which streams it to disk and shows its progress, but
+//! cannot send a token with it.
 
 use piazza_domain::store::StoreResult;
 use piazza_domain::{AccountId, ExportId, Rejection, Timestamp};
@@ -14,6 +20,8 @@ use crate::engine::{Read, Result, Tx};
 /// history.
 pub const EXPORTS_PER_DAY: usize = 3;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// How long a download link is good for, unused.
+pub const LINK_TTL_MS: i64 = 60 * 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Export {
@@ -39,6 +47,21 @@ pub trait Reads {
 /// The changes of this area, inside an engine's transaction.
 pub trait Writes {
     fn insert_export(&mut self, account: AccountId, at: Timestamp) -> Result<ExportId>;
+    /// A link to `export` by its secret's SHA-256; drops the export's
+    /// links that expired by `now`.
+    fn insert_export_link(
+        &mut self,
+        export: ExportId,
+        secret_sha256: &[u8; 32],
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Deletes the link with this secret and answers what it was for and
+    /// until when, if there was one.
+    fn take_export_link(
+        &mut self,
+        secret_sha256: &[u8; 32],
+    ) -> Result<Option<(ExportId, Timestamp)>>;
 }
 
 /// A new export of `account`, unless it asked for [`EXPORTS_PER_DAY`] in
@@ -70,7 +93,58 @@ pub fn export_of(read: &mut dyn Read, account: AccountId, id: ExportId) -> Resul
     }
 }
 
+/// A link that downloads `account`'s export `id` once, without a token,
+/// until the time answered.
+pub fn make_link(
+    tx: &mut dyn Tx,
+    account: AccountId,
+    id: ExportId,
+    secret_sha256: &[u8; 32],
+) -> Result<Timestamp> {
+    export_of(tx.reads(), account, id)?;
+    let now = tx.now();
+    let expires_at = Timestamp::from_unix_ms(now.unix_ms() + LINK_TTL_MS);
+    tx.insert_export_link(id, secret_sha256, expires_at, now)?;
+    Ok(expires_at)
+}
+
+/// The export `id` a link with this secret downloads, using the link up:
+/// `ExportNotFound` for a link used already, expired, for another export,
+/// or of an account deleted since, as for a link that never was.
+pub fn redeem_link(tx: &mut dyn Tx, id: ExportId, secret_sha256: &[u8; 32]) -> Result<Export> {
+    let Some((linked, expires_at)) = tx.take_export_link(secret_sha256)? else {
+        return Err(Rejection::ExportNotFound.into());
+    };
+    if linked != id || expires_at <= tx.now() {
+        return Err(Rejection::ExportNotFound.into());
+    }
+    let export = tx.reads().export(id)?.ok_or(Rejection::ExportNotFound)?;
+    if tx.reads().is_deleted(export.account)? {
+        return Err(Rejection::ExportNotFound.into());
+    }
+    Ok(export)
+}
+
 impl Core {
+    pub async fn export_link(
+        &self,
+        account: AccountId,
+        id: ExportId,
+        secret_sha256: [u8; 32],
+    ) -> StoreResult<Timestamp> {
+        self.write(move |tx| make_link(tx, account, id, &secret_sha256))
+            .await
+    }
+
+    pub async fn redeem_export_link(
+        &self,
+        id: ExportId,
+        secret_sha256: [u8; 32],
+    ) -> StoreResult<Export> {
+        self.write(move |tx| redeem_link(tx, id, &secret_sha256))
+            .await
+    }
+
     pub async fn ask_export(&self, account: AccountId) -> StoreResult<Asked> {
         self.write(move |tx| ask(tx, account)).await
     }

@@ -137,6 +137,8 @@ impl Writes for PgTx<'_> {
             "DELETE FROM contact_requests WHERE from_id = $1 OR to_id = $1",
             "DELETE FROM blocks WHERE account_id = $1 OR blocked_id = $1",
             "DELETE FROM contact_codes WHERE account_id = $1",
+            "DELETE FROM export_links
+             WHERE export_id IN (SELECT id FROM exports WHERE account_id = $1)",
             "DELETE FROM exports WHERE account_id = $1",
             "DELETE FROM account_log WHERE account_id = $1",
             "UPDATE accounts SET password_hash = '!' WHERE id = $1",

@@ -40,4 +40,38 @@ impl Writes for PgTx<'_> {
         )?;
         Ok(ExportId::from_row(row.get(0)))
     }
+
+    fn insert_export_link(
+        &mut self,
+        export: ExportId,
+        secret_sha256: &[u8; 32],
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM export_links WHERE export_id = $1 AND expires_at <= $2",
+            &[&export.row(), &now.unix_ms()],
+        )?;
+        self.conn().execute(
+            "INSERT INTO export_links (secret_sha256, export_id, expires_at) VALUES ($1, $2, $3)",
+            &[&&secret_sha256[..], &export.row(), &expires_at.unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn take_export_link(
+        &mut self,
+        secret_sha256: &[u8; 32],
+    ) -> Result<Option<(ExportId, Timestamp)>> {
+        let row = self.conn().query_opt(
+            "DELETE FROM export_links WHERE secret_sha256 = $1 RETURNING export_id, expires_at",
+            &[&&secret_sha256[..]],
+        )?;
+        Ok(row.map(|row| {
+            (
+                ExportId::from_row(row.get(0)),
+                Timestamp::from_unix_ms(row.get(1)),
+            )
+        }))
+    }
 }

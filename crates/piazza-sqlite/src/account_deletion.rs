@@ -183,6 +183,8 @@ impl Writes for WriteCtx<'_> {
                 "DELETE FROM contact_requests WHERE from_id = {id} OR to_id = {id};
                  DELETE FROM blocks WHERE account_id = {id} OR blocked_id = {id};
                  DELETE FROM contact_codes WHERE account_id = {id};
+                 DELETE FROM export_links
+                     WHERE export_id IN (SELECT id FROM exports WHERE account_id = {id});
                  DELETE FROM exports WHERE account_id = {id};
                  DELETE FROM account_log WHERE account_id = {id};
                  DELETE FROM account_log_tail WHERE account_id = {id};

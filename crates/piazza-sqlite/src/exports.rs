@@ -50,4 +50,45 @@ impl Writes for WriteCtx<'_> {
             .sql()?;
         Ok(ExportId::from_row(self.conn.last_insert_rowid()))
     }
+
+    fn insert_export_link(
+        &mut self,
+        export: ExportId,
+        secret_sha256: &[u8; 32],
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM export_links WHERE export_id = ?1 AND expires_at <= ?2")
+            .sql()?
+            .execute(params![export.row(), now.unix_ms()])
+            .sql()?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO export_links (secret_sha256, export_id, expires_at) VALUES (?1, ?2, ?3)",
+            )
+            .sql()?
+            .execute(params![&secret_sha256[..], export.row(), expires_at.unix_ms()])
+            .sql()?;
+        Ok(())
+    }
+
+    fn take_export_link(
+        &mut self,
+        secret_sha256: &[u8; 32],
+    ) -> Result<Option<(ExportId, Timestamp)>> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM export_links WHERE secret_sha256 = ?1 RETURNING export_id, expires_at",
+            )
+            .sql()?
+            .query_row([&secret_sha256[..]], |row| {
+                Ok((
+                    ExportId::from_row(row.get(0)?),
+                    Timestamp::from_unix_ms(row.get(1)?),
+                ))
+            })
+            .optional()
+            .sql()
+    }
 }

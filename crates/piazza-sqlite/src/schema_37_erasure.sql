@@ -1,4 +1,5 @@
--- Version 37: what erasing a deleted account leaves behind
+-- Version 37: what erasing a deleted account leaves behind, and links to
+-- download an export
 -- (`piazza_core::account_deletion`). Its media stay as rows, since others'
 -- messages and posts name them, but are never served again (`erased_at`);
 -- bytes that no media still served holds wait in `blob_purges` until the
@@ -11,3 +12,13 @@ CREATE TABLE blob_purges (
     -- same bytes is refused until it is done (`media::insert`).
     deleting INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+
+-- A link that downloads an export without a token (what a browser's
+-- download needs): the SHA-256 of its secret, used once, within a minute
+-- (`piazza_core::exports`).
+CREATE TABLE export_links (
+    secret_sha256 BLOB    PRIMARY KEY CHECK (length(secret_sha256) = 32),
+    export_id     INTEGER NOT NULL REFERENCES exports(id),
+    expires_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX export_links_by_export ON export_links (export_id);

@@ -3,11 +3,11 @@
 //! (`crate::export`). The rules are `piazza_core::exports`'.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use piazza_api::Problem;
-use piazza_api::exports::ExportView;
+use piazza_api::exports::{ExportLink, ExportView};
 use piazza_core::exports::{Asked, Export};
 use piazza_domain::{ExportId, Rejection, Timestamp};
 use utoipa_axum::router::OpenApiRouter;
@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(ask))
         .routes(routes!(show))
         .routes(routes!(download))
+        .routes(routes!(link))
 }
 
 fn view(export: &Export) -> ExportView {
@@ -79,25 +80,67 @@ pub async fn show(
     Ok(Json(view(&export)))
 }
 
-/// The export's zip (`application/zip`), streamed as it is made; its
-/// `README.txt` explains the files.
-#[utoipa::path(get, path = "/api/v1/exports/{export_id}/download", tag = "exports", security(("bearer" = [])),
+/// A link that downloads the export once, with no token, within a
+/// minute: a browser's download manager streams it to disk and shows its
+/// progress, but cannot send a token.
+#[utoipa::path(post, path = "/api/v1/exports/{export_id}/link", tag = "exports", security(("bearer" = [])),
     params(("export_id" = String, Path)),
-    responses((status = 200, description = "the zip", content_type = "application/zip"), (status = 401, body = Problem), (status = 404, description = "export_not_found", body = Problem), (status = 429, description = "export_busy: one of yours is downloading, or the server writes as many as it may; see Retry-After", body = Problem)))]
-pub async fn download(
+    responses((status = 201, body = ExportLink), (status = 401, body = Problem), (status = 404, description = "export_not_found", body = Problem)))]
+pub async fn link(
     State(app): State<App>,
     auth: Auth,
     Path(id): Path<String>,
+) -> Result<(StatusCode, Json<ExportLink>), ApiError> {
+    let id = export_id(&id)?;
+    let (secret, secret_sha256) = crate::auth::new_token();
+    let expires_at = app
+        .store
+        .export_link(auth.account, id, secret_sha256.0)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ExportLink {
+            url: format!("/api/v1/exports/{id}/download?link={secret}"),
+            expires_at: expires_at.to_rfc3339(),
+        }),
+    ))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct DownloadQuery {
+    /// A link's secret (`POST …/link`), in place of the bearer token.
+    link: Option<String>,
+}
+
+/// The export's zip (`application/zip`), streamed as it is made; its
+/// `README.txt` explains the files. With the bearer token, or with
+/// `?link=` from `POST …/link` and no token.
+#[utoipa::path(get, path = "/api/v1/exports/{export_id}/download", tag = "exports", security(("bearer" = []), ()),
+    params(("export_id" = String, Path), DownloadQuery),
+    responses((status = 200, description = "the zip", content_type = "application/zip"), (status = 401, body = Problem), (status = 404, description = "export_not_found (also a link used already or expired)", body = Problem), (status = 429, description = "export_busy: one of yours is downloading, or the server writes as many as it may; see Retry-After", body = Problem)))]
+pub async fn download(
+    State(app): State<App>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+    Query(query): Query<DownloadQuery>,
 ) -> Result<Response, ApiError> {
-    let export = app.store.export(auth.account, export_id(&id)?).await?;
-    let Some(slot) = app.exports.take(auth.account) else {
+    let id = export_id(&id)?;
+    let export = match query.link {
+        Some(secret) => {
+            let secret_sha256 = crate::auth::hash_token(&secret).0;
+            app.store.redeem_export_link(id, secret_sha256).await?
+        }
+        None => app.store.export(auth?.account, id).await?,
+    };
+    let account = export.account;
+    let Some(slot) = app.exports.take(account) else {
         return Err(ApiError::too_many(
             "export_busy",
             "an export of yours is downloading, or this server writes as many as it may: retry",
             10,
         ));
     };
-    let chunks = crate::export::stream(app.clone(), auth.account, slot);
+    let chunks = crate::export::stream(app.clone(), account, slot);
     let body = Body::from_stream(tokio_stream_of(chunks));
     let mut response = body.into_response();
     let headers = response.headers_mut();

@@ -7,8 +7,6 @@ import { timeoutSignal } from './dom.js';
 const BASE = '/api/v1';
 /** No call waits longer than this; long-polls pass their own. */
 const REQUEST_TIMEOUT_MS = 15000;
-/** A whole export may take minutes to download. */
-const EXPORT_TIMEOUT_MS = 30 * 60 * 1000;
 /** An image upload or download (up to 10 MiB) may take this long. */
 const MEDIA_TIMEOUT_MS = 60000;
 
@@ -170,24 +168,12 @@ export class Api {
     return this.post('/exports');
   }
   /**
-   * An export's zip as a Blob (a link cannot send the token), with
-   * `onProgress(bytes)` as it comes.
+   * A link that downloads an export once, without the token, within a
+   * minute: `{url, expires_at}`. The browser's download manager streams it
+   * to disk, so the page never holds the zip.
    */
-  async exportZip(exportId, onProgress) {
-    const path = `/exports/${encodeURIComponent(exportId)}/download`;
-    const response = await this.fetchRaw(path, { method: 'GET' }, EXPORT_TIMEOUT_MS);
-    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
-    const reader = response.body.getReader();
-    const parts = [];
-    let bytes = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      bytes += value.length;
-      onProgress(bytes);
-    }
-    return new Blob(parts, { type: 'application/zip' });
+  exportLink(exportId) {
+    return this.post(`/exports/${encodeURIComponent(exportId)}/link`);
   }
   /** Revokes my contact code; answers the new one's `{payload}`. */
   resetContactCode() {

@@ -159,6 +159,40 @@ async fn an_export_holds_the_whole_history_its_contacts_money_and_media() {
 }
 
 #[tokio::test]
+async fn a_link_downloads_an_export_once_without_a_token() {
+    let app = spawn_app().await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let asked = ann.client.start_export().await.unwrap();
+    let link = ann.client.export_link(&asked.export_id).await.unwrap();
+    assert!(link.url.starts_with(&asked.download_url), "{}", link.url);
+    let base = app.base.clone();
+    let get = |url: String| {
+        let base = base.clone();
+        async move { reqwest::get(format!("{base}{url}")).await.unwrap() }
+    };
+    let first = get(link.url.clone()).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["content-type"], "application/zip");
+    let names = files(&first.bytes().await.unwrap());
+    assert!(names.contains_key("events.jsonl"));
+    // Once only; a made-up secret, or a link for another export, is no
+    // export at all.
+    assert_eq!(get(link.url.clone()).await.status(), 404);
+    let forged = format!("{}?link=pz_forged", asked.download_url);
+    assert_eq!(get(forged).await.status(), 404);
+    let other = ann.client.start_export().await.unwrap();
+    let link = ann.client.export_link(&other.export_id).await.unwrap();
+    let secret = link.url.split_once("?link=").unwrap().1;
+    let crossed = format!("{}?link={secret}", asked.download_url);
+    assert_eq!(get(crossed).await.status(), 404);
+    // Without a link, the token is asked for; nobody links another's.
+    assert_eq!(get(asked.download_url.clone()).await.status(), 401);
+    let theirs = bob.client.export_link(&asked.export_id).await.unwrap_err();
+    assert_problem(&theirs, 404, "export_not_found");
+}
+
+#[tokio::test]
 async fn the_cli_exports_to_a_file() {
     use crate::cli_profiles::{piazza, stdout_of};
     let app = spawn_app().await;

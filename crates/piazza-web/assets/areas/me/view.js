@@ -258,7 +258,11 @@ function deleteCard(session) {
   return form;
 }
 
-/** Taking everything away as one zip, downloaded with its progress shown. */
+/**
+ * Taking everything away as one zip, handed to the browser's download
+ * manager by a one-use link: it streams the zip to disk with its own
+ * progress, however large, where a fetch would hold it all in the page.
+ */
 function exportCard(session) {
   const error = errorLine();
   const progress = h('p', { class: 'muted', role: 'status', 'data-testid': 'export-progress' });
@@ -277,13 +281,12 @@ function exportCard(session) {
     error.textContent = '';
     try {
       const asked = await session.api.startExport();
-      const zip = await session.api.exportZip(asked.export_id, (bytes) => {
-        progress.textContent = t('me.export_progress', { mib: (bytes / 1048576).toFixed(1) });
-      });
-      const link = h('a', { href: URL.createObjectURL(zip), download: `piazza-${asked.export_id}.zip` });
+      const once = await session.api.exportLink(asked.export_id);
+      const link = h('a', { href: once.url, download: `piazza-${asked.export_id}.zip`, hidden: true });
+      document.body.append(link);
       link.click();
-      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
-      progress.textContent = t('me.export_done');
+      link.remove();
+      progress.textContent = t('me.export_started');
     } catch (failure) {
       error.textContent = failure.code === 'too_many_exports' ? t('me.export_too_many') : problemText(failure);
     } finally {
