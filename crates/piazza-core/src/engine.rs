@@ -126,6 +126,7 @@ pub trait Tx:
     + leases::Writes
     + login_requests::Writes
     + media::Writes
+    + media::purges::Writes
     + moments::Writes
     + pay::Writes
     + presence::Writes
@@ -187,6 +188,7 @@ pub trait Read:
     + groups::Reads
     + login_requests::Reads
     + media::Reads
+    + media::purges::Reads
     + moments::Reads
     + pay::Reads
     + presence::Reads
@@ -209,6 +211,7 @@ impl<T> Read for T where
         + groups::Reads
         + login_requests::Reads
         + media::Reads
+        + media::purges::Reads
         + moments::Reads
         + pay::Reads
         + presence::Reads

@@ -19,6 +19,7 @@ pub mod clean;
 pub mod files;
 pub mod pictures;
 pub mod probe;
+pub mod purges;
 pub mod sniff;
 pub mod upload;
 
@@ -33,7 +34,7 @@ use piazza_domain::store::StoreResult;
 use piazza_domain::{AccountId, MediaId, Rejection, Timestamp};
 
 use crate::Core;
-use crate::engine::{Error, Read, Result, Tx};
+use crate::engine::{Read, Result, Tx};
 use blobs::{BlobStore, BlobStream};
 use pictures::Variant;
 use upload::UploadCaps;
@@ -84,28 +85,6 @@ pub trait Writes {
         media: &NewMedia,
         at: Timestamp,
     ) -> Result<MediaId>;
-    /// Before new media of these bytes: drops their purge if the sweeper
-    /// has not begun it (`Clear` either way); `Deleting` if it has. The
-    /// engine must not let a purge begin between its look and its drop
-    /// (PostgreSQL: one `DELETE … WHERE NOT deleting`, which waits for a
-    /// sweeper's claim of the row to commit).
-    fn cancel_blob_purge(&mut self, sha256: &[u8; 32]) -> Result<BlobPurge>;
-    /// Claims bytes whose purge is queued (or was begun by a sweeper that
-    /// died), marking it begun: from the commit on, no media of them can
-    /// be inserted until [`Writes::finish_blob_purge`].
-    fn claim_blob_purge(&mut self) -> Result<Option<[u8; 32]>>;
-    /// The bytes are gone from the blob store: media of them may be
-    /// inserted again (their upload keeps them anew).
-    fn finish_blob_purge(&mut self, sha256: &[u8; 32]) -> Result<()>;
-}
-
-/// Whether bytes are being deleted from the blob store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlobPurge {
-    /// No purge, or none begun (and now none at all).
-    Clear,
-    /// A sweeper is deleting them.
-    Deleting,
 }
 
 /// What of a media is read: the media itself (a picture cleaned of its
@@ -156,6 +135,7 @@ pub fn insert(
     // Locked first, so that an upload of the same bytes racing this one
     // (from another process) is either seen here or waits for this one.
     let used = tx.media_used_bytes_for_update(uploader)?;
+    purges::settle_upload(tx, &media.sha256)?;
     if let Some(earlier) = tx.reads().media_by_content(uploader, &media.sha256)? {
         return Ok(MediaStored {
             media: earlier,
@@ -164,13 +144,6 @@ pub fn insert(
     }
     let bytes = media.bytes;
     within_quota(used, bytes, quota)?;
-    // The upload kept its bytes before this; a sweeper that began deleting
-    // them (an erased account's) may have deleted them since.
-    if tx.cancel_blob_purge(&media.sha256)? == BlobPurge::Deleting {
-        return Err(Error::Engine(
-            "these bytes are being deleted from the media store: upload them again shortly".into(),
-        ));
-    }
     tx.add_media_usage(uploader, bytes)?;
     let now = tx.now();
     let media_id = tx.insert_media(uploader, media, now)?;
@@ -346,6 +319,11 @@ impl Core {
             name,
             facts: staged.facts,
         };
+        // Pinned before they are stored: no purge of the same bytes (an
+        // erased account's) deletes them under this upload.
+        let sha256 = new.sha256;
+        self.write(move |tx| purges::pin_upload(tx, &sha256))
+            .await?;
         // The staged file's guard stays armed until the blob store has it:
         // a request dropped meanwhile deletes it.
         let keeping = self.media.blobs.keep(&key, staged.file.path()).await;
@@ -363,21 +341,27 @@ impl Core {
         Ok(stored)
     }
 
-    /// Deletes from the blob store up to `limit` media's bytes that no
-    /// media still served holds (an erased account's), each claimed
-    /// first: an upload of the same bytes meanwhile is refused, and one
-    /// after finds them gone and keeps them anew. Answers how many.
+    /// Deletes from the blob store the bytes of up to `limit` purges (see
+    /// [`purges`]): each claimed, its keys deleted, then finished; one
+    /// whose deletes fail is released to be tried again later. Answers
+    /// how many were claimed.
     pub async fn purge_erased_blobs(&self, limit: u32) -> StoreResult<usize> {
         let mut done = 0;
         while done < limit as usize {
-            let Some(sha256) = self.write(|tx| tx.claim_blob_purge()).await? else {
+            let Some(claim) = self.write(purges::claim_next).await? else {
                 break;
             };
-            for key in pictures::all_keys(&sha256) {
-                self.media.blobs.delete(&key).await.map_err(files::io)?;
-            }
-            self.write(move |tx| tx.finish_blob_purge(&sha256)).await?;
             done += 1;
+            let mut deleted = Ok(());
+            for key in pictures::all_keys(&claim.sha256) {
+                deleted = deleted.and(self.media.blobs.delete(&key).await);
+            }
+            if let Err(error) = deleted {
+                tracing::warn!(%error, "deleting an erased media's bytes failed; tried again in an hour");
+                self.write(move |tx| purges::release(tx, claim)).await?;
+                continue;
+            }
+            self.write(move |tx| purges::finish(tx, claim)).await?;
         }
         Ok(done)
     }

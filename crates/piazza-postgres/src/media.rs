@@ -3,7 +3,8 @@
 //! each account's bytes for its quota.
 
 use piazza_core::Result;
-use piazza_core::media::{Audience, BlobPurge, Reads, Writes};
+use piazza_core::media::purges::{self, Purge};
+use piazza_core::media::{Audience, Reads, Writes};
 use piazza_domain::media::{Media, MediaFacts, MediaType, NewMedia};
 use piazza_domain::{AccountId, MediaId, Timestamp};
 use postgres::Row;
@@ -155,65 +156,6 @@ impl Writes for PgTx<'_> {
         )?;
         Ok(MediaId::from_row(row.get(0)))
     }
-
-    fn cancel_blob_purge(&mut self, sha256: &[u8; 32]) -> Result<BlobPurge> {
-        // Held to the commit, so the media row this goes before is seen
-        // by an erase or a sweeper looking at the same bytes after.
-        lock_bytes(self, sha256)?;
-        self.conn().execute(
-            "DELETE FROM blob_purges WHERE sha256 = $1 AND NOT deleting",
-            &[&&sha256[..]],
-        )?;
-        let row = self.conn().query_one(
-            "SELECT EXISTS (SELECT 1 FROM blob_purges WHERE sha256 = $1)",
-            &[&&sha256[..]],
-        )?;
-        Ok(if row.get(0) {
-            BlobPurge::Deleting
-        } else {
-            BlobPurge::Clear
-        })
-    }
-
-    fn claim_blob_purge(&mut self) -> Result<Option<[u8; 32]>> {
-        loop {
-            let Some(row) = self.conn().query_opt(
-                "SELECT sha256 FROM blob_purges ORDER BY sha256 LIMIT 1",
-                &[],
-            )?
-            else {
-                return Ok(None);
-            };
-            let sha256: [u8; 32] = row
-                .get::<_, Vec<u8>>(0)
-                .try_into()
-                .map_err(|_| corrupt("a blob purge's sha256 is not 32 bytes"))?;
-            // The bytes' lock first, then fresh looks: an upload of them
-            // that committed meanwhile is seen, one still running waits.
-            lock_bytes(self, &sha256)?;
-            let held = self.conn().query_one(
-                "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = $1 AND erased_at IS NULL)",
-                &[&&sha256[..]],
-            )?;
-            if held.get(0) {
-                self.finish_blob_purge(&sha256)?;
-                continue;
-            }
-            let claimed = self.conn().execute(
-                "UPDATE blob_purges SET deleting = TRUE WHERE sha256 = $1",
-                &[&&sha256[..]],
-            )?;
-            if claimed == 1 {
-                return Ok(Some(sha256));
-            }
-        }
-    }
-
-    fn finish_blob_purge(&mut self, sha256: &[u8; 32]) -> Result<()> {
-        self.conn()
-            .execute("DELETE FROM blob_purges WHERE sha256 = $1", &[&&sha256[..]])?;
-        Ok(())
-    }
 }
 
 /// The class of the advisory locks on media bytes: "Pm".
@@ -231,4 +173,92 @@ fn lock_bytes(tx: &mut PgTx<'_>, sha256: &[u8; 32]) -> Result<()> {
         &[&BYTES_LOCK_CLASS, &key],
     )?;
     Ok(())
+}
+
+impl purges::Reads for Db<'_> {
+    fn bytes_held(&mut self, sha256: &[u8; 32]) -> Result<bool> {
+        let row = self.0.query_one(
+            "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = $1 AND erased_at IS NULL)",
+            &[&&sha256[..]],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn bytes_pinned(&mut self, sha256: &[u8; 32], now: Timestamp) -> Result<bool> {
+        let row = self.0.query_one(
+            "SELECT EXISTS (SELECT 1 FROM upload_pins WHERE sha256 = $1 AND until > $2)",
+            &[&&sha256[..], &now.unix_ms()],
+        )?;
+        Ok(row.get(0))
+    }
+}
+
+impl purges::Writes for PgTx<'_> {
+    fn blob_purge_for_update(&mut self, sha256: &[u8; 32]) -> Result<Option<Purge>> {
+        // The bytes' lock, held to the commit, then fresh looks: what an
+        // upload, an erase or another sweeper did with them is seen.
+        lock_bytes(self, sha256)?;
+        let row = self.conn().query_opt(
+            "SELECT claimed_at, retry_at FROM blob_purges WHERE sha256 = $1",
+            &[&&sha256[..]],
+        )?;
+        Ok(row.map(|row| Purge {
+            claimed_at: row.get::<_, Option<i64>>(0).map(Timestamp::from_unix_ms),
+            retry_at: Timestamp::from_unix_ms(row.get(1)),
+        }))
+    }
+
+    fn blob_purges_due(
+        &mut self,
+        now: Timestamp,
+        stale_before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<[u8; 32]>> {
+        let rows = self.conn().query(
+            "SELECT sha256 FROM blob_purges
+             WHERE (claimed_at IS NULL AND retry_at <= $1) OR claimed_at < $2
+             ORDER BY retry_at, sha256 LIMIT $3",
+            &[&now.unix_ms(), &stale_before.unix_ms(), &i64::from(limit)],
+        )?;
+        rows.iter()
+            .map(|row| {
+                row.get::<_, Vec<u8>>(0)
+                    .try_into()
+                    .map_err(|_| corrupt("a blob purge's sha256 is not 32 bytes"))
+            })
+            .collect()
+    }
+
+    fn set_blob_purge(&mut self, sha256: &[u8; 32], purge: Purge) -> Result<()> {
+        self.conn().execute(
+            "UPDATE blob_purges SET claimed_at = $2, retry_at = $3 WHERE sha256 = $1",
+            &[
+                &&sha256[..],
+                &purge.claimed_at.map(Timestamp::unix_ms),
+                &purge.retry_at.unix_ms(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_blob_purge(&mut self, sha256: &[u8; 32]) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM blob_purges WHERE sha256 = $1", &[&&sha256[..]])?;
+        Ok(())
+    }
+
+    fn pin_bytes(&mut self, sha256: &[u8; 32], until: Timestamp) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO upload_pins (sha256, until) VALUES ($1, $2)
+             ON CONFLICT (sha256) DO UPDATE SET until = GREATEST(upload_pins.until, excluded.until)",
+            &[&&sha256[..], &until.unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn unpin_bytes(&mut self, sha256: &[u8; 32]) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM upload_pins WHERE sha256 = $1", &[&&sha256[..]])?;
+        Ok(())
+    }
 }

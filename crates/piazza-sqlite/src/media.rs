@@ -2,7 +2,8 @@
 //! themselves are core's, the same for every engine). `media_usage` holds
 //! each account's bytes for its quota, one row read instead of a sum.
 
-use piazza_core::media::{Audience, BlobPurge, Reads, Writes};
+use piazza_core::media::purges::{self, Purge};
+use piazza_core::media::{Audience, Reads, Writes};
 use piazza_domain::media::{Media, MediaFacts, MediaType, NewMedia};
 use piazza_domain::{AccountId, MediaId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -136,55 +137,6 @@ impl Writes for WriteCtx<'_> {
             .sql()?;
         Ok(MediaId::from_row(self.conn.last_insert_rowid()))
     }
-
-    fn cancel_blob_purge(&mut self, sha256: &[u8; 32]) -> piazza_core::Result<BlobPurge> {
-        // The one writer: nothing claims the purge between these two.
-        let deleting: Option<bool> = self
-            .conn
-            .prepare_cached("SELECT deleting FROM blob_purges WHERE sha256 = ?1")
-            .sql()?
-            .query_row([&sha256[..]], |row| row.get(0))
-            .optional()
-            .sql()?;
-        match deleting {
-            Some(true) => Ok(BlobPurge::Deleting),
-            Some(false) => {
-                self.finish_blob_purge(sha256)?;
-                Ok(BlobPurge::Clear)
-            }
-            None => Ok(BlobPurge::Clear),
-        }
-    }
-
-    fn claim_blob_purge(&mut self) -> piazza_core::Result<Option<[u8; 32]>> {
-        let claimed: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached(
-                "UPDATE blob_purges SET deleting = 1
-                 WHERE sha256 = (SELECT sha256 FROM blob_purges ORDER BY sha256 LIMIT 1)
-                 RETURNING sha256",
-            )
-            .sql()?
-            .query_row([], |row| row.get(0))
-            .optional()
-            .sql()?;
-        claimed
-            .map(|sha256| {
-                sha256.try_into().map_err(|_| {
-                    piazza_core::Error::Corrupt("a blob purge's sha256 is not 32 bytes".into())
-                })
-            })
-            .transpose()
-    }
-
-    fn finish_blob_purge(&mut self, sha256: &[u8; 32]) -> piazza_core::Result<()> {
-        self.conn
-            .prepare_cached("DELETE FROM blob_purges WHERE sha256 = ?1")
-            .sql()?
-            .execute([&sha256[..]])
-            .sql()?;
-        Ok(())
-    }
 }
 
 const MEDIA_COLUMNS: &str =
@@ -219,4 +171,117 @@ fn load(conn: &Connection, media: MediaId) -> Result<Option<Media>> {
     .query_row([media.row()], |row| Ok(media_from_row(row)))
     .optional()?
     .transpose()
+}
+
+impl purges::Reads for Db<'_> {
+    fn bytes_held(&mut self, sha256: &[u8; 32]) -> piazza_core::Result<bool> {
+        self.0
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = ?1 AND erased_at IS NULL)",
+            )
+            .sql()?
+            .query_row([&sha256[..]], |row| row.get(0))
+            .sql()
+    }
+
+    fn bytes_pinned(&mut self, sha256: &[u8; 32], now: Timestamp) -> piazza_core::Result<bool> {
+        self.0
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM upload_pins WHERE sha256 = ?1 AND until > ?2)",
+            )
+            .sql()?
+            .query_row(params![&sha256[..], now.unix_ms()], |row| row.get(0))
+            .sql()
+    }
+}
+
+// The one writer: nothing runs between a look and a change, so the bytes
+// need no lock.
+impl purges::Writes for WriteCtx<'_> {
+    fn blob_purge_for_update(&mut self, sha256: &[u8; 32]) -> piazza_core::Result<Option<Purge>> {
+        self.conn
+            .prepare_cached("SELECT claimed_at, retry_at FROM blob_purges WHERE sha256 = ?1")
+            .sql()?
+            .query_row([&sha256[..]], |row| {
+                Ok(Purge {
+                    claimed_at: row.get::<_, Option<i64>>(0)?.map(Timestamp::from_unix_ms),
+                    retry_at: Timestamp::from_unix_ms(row.get(1)?),
+                })
+            })
+            .optional()
+            .sql()
+    }
+
+    fn blob_purges_due(
+        &mut self,
+        now: Timestamp,
+        stale_before: Timestamp,
+        limit: u32,
+    ) -> piazza_core::Result<Vec<[u8; 32]>> {
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT sha256 FROM blob_purges
+                 WHERE (claimed_at IS NULL AND retry_at <= ?1) OR claimed_at < ?2
+                 ORDER BY retry_at, sha256 LIMIT ?3",
+            )
+            .sql()?;
+        let rows = statement
+            .query_map(
+                params![now.unix_ms(), stale_before.unix_ms(), limit],
+                |row| row.get::<_, Vec<u8>>(0),
+            )
+            .sql()?;
+        rows.map(|row| {
+            row.sql()?.try_into().map_err(|_| {
+                piazza_core::Error::Corrupt("a blob purge's sha256 is not 32 bytes".into())
+            })
+        })
+        .collect()
+    }
+
+    fn set_blob_purge(&mut self, sha256: &[u8; 32], purge: Purge) -> piazza_core::Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE blob_purges SET claimed_at = ?2, retry_at = ?3 WHERE sha256 = ?1",
+            )
+            .sql()?
+            .execute(params![
+                &sha256[..],
+                purge.claimed_at.map(Timestamp::unix_ms),
+                purge.retry_at.unix_ms()
+            ])
+            .sql()?;
+        Ok(())
+    }
+
+    fn delete_blob_purge(&mut self, sha256: &[u8; 32]) -> piazza_core::Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM blob_purges WHERE sha256 = ?1")
+            .sql()?
+            .execute([&sha256[..]])
+            .sql()?;
+        Ok(())
+    }
+
+    fn pin_bytes(&mut self, sha256: &[u8; 32], until: Timestamp) -> piazza_core::Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO upload_pins (sha256, until) VALUES (?1, ?2)
+                 ON CONFLICT (sha256) DO UPDATE SET until = max(until, excluded.until)",
+            )
+            .sql()?
+            .execute(params![&sha256[..], until.unix_ms()])
+            .sql()?;
+        Ok(())
+    }
+
+    fn unpin_bytes(&mut self, sha256: &[u8; 32]) -> piazza_core::Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM upload_pins WHERE sha256 = ?1")
+            .sql()?
+            .execute([&sha256[..]])
+            .sql()?;
+        Ok(())
+    }
 }

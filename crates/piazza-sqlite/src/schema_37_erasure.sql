@@ -7,10 +7,19 @@
 ALTER TABLE media ADD COLUMN erased_at INTEGER;
 CREATE INDEX media_by_sha256 ON media (sha256);
 CREATE TABLE blob_purges (
-    sha256   BLOB PRIMARY KEY CHECK (length(sha256) = 32),
-    -- 1 once the sweeper has begun deleting the bytes: an upload of the
-    -- same bytes is refused until it is done (`media::insert`).
-    deleting INTEGER NOT NULL DEFAULT 0
+    sha256     BLOB PRIMARY KEY CHECK (length(sha256) = 32),
+    -- When a sweeper claimed it and began deleting the bytes; NULL while
+    -- it waits. An upload of the same bytes is refused while it is claimed
+    -- (`piazza_core::media::purges`).
+    claimed_at INTEGER,
+    -- A purge whose deletes failed waits until then.
+    retry_at   INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+-- Bytes an upload is storing, until its media row commits (or `until`,
+-- for an upload that died): no purge of them is claimed meanwhile.
+CREATE TABLE upload_pins (
+    sha256 BLOB PRIMARY KEY CHECK (length(sha256) = 32),
+    until  INTEGER NOT NULL
 ) WITHOUT ROWID;
 
 -- A link that downloads an export without a token (what a browser's

@@ -23,6 +23,7 @@ const ON_POSTGRES: &[&str] = &[
     "account_deletion::a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in",
     "account_deletion::after_its_grace_period_a_deleted_account_is_erased",
     "account_deletion::the_cli_deletes_an_account_only_when_told_so",
+    "exports::a_link_downloads_an_export_once_without_a_token",
     "exports::an_export_holds_the_whole_history_its_contacts_money_and_media",
     "exports::the_cli_exports_to_a_file",
     "abuse::a_flood_that_lets_the_bucket_refill_is_still_closed",
