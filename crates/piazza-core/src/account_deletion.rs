@@ -19,7 +19,8 @@
 //! password are dropped (the username is free again), contacts are
 //! removed (each told), requests, blocks and the contact code deleted,
 //! any device left revoked; it leaves its groups (an owner's pass on, as
-//! when one leaves), its own log is deleted and its media are never
+//! when one leaves) and its orders' conversations, unfollows its
+//! channels, is no longer any shop's staff, its own log is deleted and its media are never
 //! served again, their bytes deleted from the blob store unless another
 //! account's media hold the same ones. Its messages stay in others'
 //! conversations, from "Deleted account"; its ledger history stays, as
@@ -33,7 +34,9 @@
 use piazza_domain::event::{Event, Notice};
 use piazza_domain::money::Currency;
 use piazza_domain::store::{Account, Credentials, StoreResult};
-use piazza_domain::{AccountId, ConversationId, DeviceId, MediaId, Rejection, Timestamp, Username};
+use piazza_domain::{
+    AccountId, ChannelId, ConversationId, DeviceId, MediaId, Rejection, Timestamp, Username,
+};
 
 use crate::Core;
 use crate::engine::{Error, Read, Result, Tx};
@@ -63,12 +66,19 @@ pub trait Reads {
     /// The account in its grace period that held `username`, with its
     /// password hash: how it logs in to be restored.
     fn deletion_credentials(&mut self, username: &Username) -> Result<Option<Credentials>>;
-    /// The groups `account` is a member of.
-    fn groups_of(&mut self, account: AccountId) -> Result<Vec<ConversationId>>;
+    /// The groups and orders' conversations `account` is a member of
+    /// (`true`: a group).
+    fn conversations_to_leave(&mut self, account: AccountId)
+    -> Result<Vec<(ConversationId, bool)>>;
+    /// The channels `account` follows.
+    fn followed_channels(&mut self, account: AccountId) -> Result<Vec<ChannelId>>;
+    /// Whether `account` was erased (deleted, and past its grace period).
+    fn is_erased(&mut self, account: AccountId) -> Result<bool>;
     /// Whether `account` was deleted (in its grace period, or erased).
     fn is_deleted(&mut self, account: AccountId) -> Result<bool>;
     /// Whether money `account` sent may still come back to it: a
-    /// transfer not yet accepted, a red packet not yet closed.
+    /// transfer not yet accepted, a red packet not yet closed, an order
+    /// paid and not completed, a refund it asked for not yet decided.
     fn money_in_flight(&mut self, account: AccountId) -> Result<bool>;
 }
 
@@ -238,8 +248,20 @@ pub fn erase_next(tx: &mut dyn Tx, now: Timestamp, currency: Currency) -> Result
     for contact in tx.reads().contact_ids(account)? {
         crate::contacts::remove_contact(tx, account, contact)?;
     }
-    for group in tx.reads().groups_of(account)? {
-        crate::chat::conversations::leave(tx, account, group)?;
+    for (conversation, group) in tx.reads().conversations_to_leave(account)? {
+        if group {
+            crate::chat::conversations::leave(tx, account, conversation)?;
+        } else {
+            crate::chat::conversations::leave_order_conversation(
+                tx,
+                conversation,
+                account,
+                account,
+            )?;
+        }
+    }
+    for channel in tx.reads().followed_channels(account)? {
+        crate::channels::unfollow(tx, account, channel)?;
     }
     tx.delete_deletion(account)?;
     for device in tx.erase_rows(account, now)? {

@@ -465,8 +465,18 @@ fn managed(read: &mut dyn Read, shop: ShopId, account: AccountId) -> Result<Shop
 
 /// Everyone an order's events go to: its buyer, the shop's owner and its
 /// staff, each once.
+/// But for erased accounts (a buyer gone since, a shop whose owner was):
+/// their logs were deleted with them.
 fn order_audience(read: &mut dyn Read, shop: &Shop, buyer: AccountId) -> Result<Vec<AccountId>> {
-    Ok(audience_of(shop, buyer, read.shop_staff(shop.shop_id)?))
+    let mut audience = audience_of(shop, buyer, read.shop_staff(shop.shop_id)?);
+    let mut erased = Vec::new();
+    for &account in &audience {
+        if read.is_erased(account)? {
+            erased.push(account);
+        }
+    }
+    audience.retain(|account| !erased.contains(account));
+    Ok(audience)
 }
 
 /// An order's audience of `staff` as read.

@@ -3,7 +3,7 @@
 use piazza_core::Result;
 use piazza_core::account_deletion::{Deletion, Reads, Writes};
 use piazza_domain::store::Credentials;
-use piazza_domain::{AccountId, ConversationId, DeviceId, MediaId, Timestamp, Username};
+use piazza_domain::{AccountId, ChannelId, ConversationId, DeviceId, MediaId, Timestamp, Username};
 
 use crate::{Db, PgTx};
 
@@ -41,23 +41,51 @@ impl Reads for Db<'_> {
     fn money_in_flight(&mut self, account: AccountId) -> Result<bool> {
         let row = self.0.query_one(
             "SELECT EXISTS (SELECT 1 FROM transfers WHERE from_id = $1 AND status = 0)
-                 OR EXISTS (SELECT 1 FROM red_packets WHERE sender_id = $1 AND status = 0)",
+                 OR EXISTS (SELECT 1 FROM red_packets WHERE sender_id = $1 AND status = 0)
+                 OR EXISTS (SELECT 1 FROM orders
+                            WHERE buyer_id = $1 AND status IN ('paid', 'shipped'))
+                 OR EXISTS (SELECT 1 FROM order_refund_requests r
+                            JOIN orders o ON o.id = r.order_id
+                            WHERE o.buyer_id = $1 AND r.status = 'requested')",
             &[&account.row()],
         )?;
         Ok(row.get(0))
     }
 
-    fn groups_of(&mut self, account: AccountId) -> Result<Vec<ConversationId>> {
+    fn conversations_to_leave(
+        &mut self,
+        account: AccountId,
+    ) -> Result<Vec<(ConversationId, bool)>> {
         let rows = self.0.query(
-            "SELECT m.conversation_id FROM members m
+            "SELECT m.conversation_id, c.kind = 1 FROM members m
              JOIN conversations c ON c.id = m.conversation_id
-             WHERE m.account_id = $1 AND c.kind = 1 ORDER BY m.conversation_id",
+             WHERE m.account_id = $1 AND c.kind IN (1, 2) ORDER BY m.conversation_id",
             &[&account.row()],
         )?;
         Ok(rows
             .iter()
-            .map(|row| ConversationId::from_row(row.get(0)))
+            .map(|row| (ConversationId::from_row(row.get(0)), row.get(1)))
             .collect())
+    }
+
+    fn followed_channels(&mut self, account: AccountId) -> Result<Vec<ChannelId>> {
+        let rows = self.0.query(
+            "SELECT channel_id FROM channel_follows WHERE account_id = $1 ORDER BY channel_id",
+            &[&account.row()],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| ChannelId::from_row(row.get(0)))
+            .collect())
+    }
+
+    fn is_erased(&mut self, account: AccountId) -> Result<bool> {
+        let row = self.0.query_one(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1 AND deleted_at IS NOT NULL
+                 AND id NOT IN (SELECT account_id FROM account_deletions))",
+            &[&account.row()],
+        )?;
+        Ok(row.get(0))
     }
 
     fn is_deleted(&mut self, account: AccountId) -> Result<bool> {
@@ -137,6 +165,7 @@ impl Writes for PgTx<'_> {
             "DELETE FROM contact_requests WHERE from_id = $1 OR to_id = $1",
             "DELETE FROM blocks WHERE account_id = $1 OR blocked_id = $1",
             "DELETE FROM contact_codes WHERE account_id = $1",
+            "DELETE FROM shop_staff WHERE account_id = $1",
             "DELETE FROM export_links
              WHERE export_id IN (SELECT id FROM exports WHERE account_id = $1)",
             "DELETE FROM exports WHERE account_id = $1",

@@ -456,14 +456,18 @@ fn write_media<W: Write>(
     let mut kept = Vec::new();
     let stored = text.compression_method(zip::CompressionMethod::Stored);
     for &id in media {
-        // Recalled, or no longer shown to it: not its to take. Any other
-        // failure fails the export.
+        // Recalled, or no longer shown to it: not its to take. A picture
+        // the decoder refuses has no cleaned copy to give (its original
+        // may carry the sender's metadata): left out, and said so in
+        // media.jsonl's absence. Any other failure fails the export.
         let asked = app
             .store
             .media_served(account, id, Reading::Original, picture_max);
         let served = match handle.block_on(asked) {
             Ok(served) => served,
-            Err(StoreError::Rejected(Rejection::MediaNotFound)) => continue,
+            Err(StoreError::Rejected(
+                Rejection::MediaNotFound | Rejection::ImageUndecodable { .. },
+            )) => continue,
             Err(error) => return Err(error.into()),
         };
         let file = format!("media/{id}");

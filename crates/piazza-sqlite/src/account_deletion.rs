@@ -3,7 +3,7 @@
 use piazza_core::Result;
 use piazza_core::account_deletion::{Deletion, Reads, Writes};
 use piazza_domain::store::Credentials;
-use piazza_domain::{AccountId, ConversationId, DeviceId, MediaId, Timestamp, Username};
+use piazza_domain::{AccountId, ChannelId, ConversationId, DeviceId, MediaId, Timestamp, Username};
 use rusqlite::{OptionalExtension, params};
 
 use crate::engine::{Db, Sql};
@@ -54,21 +54,48 @@ impl Reads for Db<'_> {
         self.money_in_flight_here(account)
     }
 
-    fn groups_of(&mut self, account: AccountId) -> Result<Vec<ConversationId>> {
+    fn conversations_to_leave(
+        &mut self,
+        account: AccountId,
+    ) -> Result<Vec<(ConversationId, bool)>> {
         let mut statement = self
             .0
             .prepare_cached(
-                "SELECT m.conversation_id FROM members m
+                "SELECT m.conversation_id, c.kind = 1 FROM members m
                  JOIN conversations c ON c.id = m.conversation_id
-                 WHERE m.account_id = ?1 AND c.kind = 1 ORDER BY m.conversation_id",
+                 WHERE m.account_id = ?1 AND c.kind IN (1, 2) ORDER BY m.conversation_id",
             )
             .sql()?;
         let rows = statement
             .query_map([account.row()], |row| {
-                Ok(ConversationId::from_row(row.get(0)?))
+                Ok((ConversationId::from_row(row.get(0)?), row.get(1)?))
             })
             .sql()?;
         rows.collect::<rusqlite::Result<_>>().sql()
+    }
+
+    fn followed_channels(&mut self, account: AccountId) -> Result<Vec<ChannelId>> {
+        let mut statement = self
+            .0
+            .prepare_cached(
+                "SELECT channel_id FROM channel_follows WHERE account_id = ?1 ORDER BY channel_id",
+            )
+            .sql()?;
+        let rows = statement
+            .query_map([account.row()], |row| Ok(ChannelId::from_row(row.get(0)?)))
+            .sql()?;
+        rows.collect::<rusqlite::Result<_>>().sql()
+    }
+
+    fn is_erased(&mut self, account: AccountId) -> Result<bool> {
+        self.0
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?1 AND deleted_at IS NOT NULL
+                     AND id NOT IN (SELECT account_id FROM account_deletions))",
+            )
+            .sql()?
+            .query_row([account.row()], |row| row.get(0))
+            .sql()
     }
 
     fn is_deleted(&mut self, account: AccountId) -> Result<bool> {
@@ -87,7 +114,12 @@ impl Db<'_> {
         self.0
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM transfers WHERE from_id = ?1 AND status = 0)
-                     OR EXISTS (SELECT 1 FROM red_packets WHERE sender_id = ?1 AND status = 0)",
+                     OR EXISTS (SELECT 1 FROM red_packets WHERE sender_id = ?1 AND status = 0)
+                     OR EXISTS (SELECT 1 FROM orders
+                                WHERE buyer_id = ?1 AND status IN ('paid', 'shipped'))
+                     OR EXISTS (SELECT 1 FROM order_refund_requests r
+                                JOIN orders o ON o.id = r.order_id
+                                WHERE o.buyer_id = ?1 AND r.status = 'requested')",
             )
             .sql()?
             .query_row([account.row()], |row| row.get(0))
@@ -183,6 +215,7 @@ impl Writes for WriteCtx<'_> {
                 "DELETE FROM contact_requests WHERE from_id = {id} OR to_id = {id};
                  DELETE FROM blocks WHERE account_id = {id} OR blocked_id = {id};
                  DELETE FROM contact_codes WHERE account_id = {id};
+                 DELETE FROM shop_staff WHERE account_id = {id};
                  DELETE FROM export_links
                      WHERE export_id IN (SELECT id FROM exports WHERE account_id = {id});
                  DELETE FROM exports WHERE account_id = {id};

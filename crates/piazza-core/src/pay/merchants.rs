@@ -229,6 +229,10 @@ pub fn pay_merchant(
     let Some(found) = tx.reads().merchant(merchant)? else {
         return Ok(Err(Rejection::InvalidQr));
     };
+    // Its owner deleted the account: nobody is there to take it.
+    if tx.reads().is_deleted(found.owner)? {
+        return Ok(Err(Rejection::AccountDeleted));
+    }
     if let Some(refused) = wallet::check_pin(tx, buyer, pin)? {
         return Ok(Err(refused));
     }
@@ -302,6 +306,10 @@ pub fn refund_payment(
     let merchant = merchant_of(tx.reads(), &found)?;
     if merchant.owner != owner {
         return Err(Rejection::PaymentNotFound.into());
+    }
+    // Its buyer erased: no one could ever take the money out again.
+    if tx.reads().is_erased(found.buyer)? {
+        return Err(Rejection::AccountDeleted.into());
     }
     // A refund is money leaving the owner's merchant account: the owner's
     // PIN lock or reset waiting stops it as it stops every way out.

@@ -126,6 +126,10 @@ pub fn place(
         return replayed(tx.reads(), answer);
     }
     let shop = shop_of(tx.reads(), place.shop)?;
+    // Its owner deleted the account: nobody is there to sell.
+    if tx.reads().is_deleted(shop.owner)? {
+        return Err(Rejection::AccountDeleted.into());
+    }
     // The staff read once: whether the buyer is one, and whom to tell.
     let staff = tx.reads().shop_staff(shop.shop_id)?;
     if shop.owner == buyer || staff.contains(&buyer) {

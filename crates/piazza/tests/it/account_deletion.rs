@@ -473,3 +473,74 @@ fn blob_path(app: &TestApp, bytes: &[u8]) -> std::path::PathBuf {
         .collect();
     app.data_dir().join("media").join(&hex[..2]).join(hex)
 }
+
+#[tokio::test]
+async fn no_money_reaches_an_erased_account_nor_a_deleted_merchant() {
+    let app = spawn_app_with(|config| {
+        config.sandbox_payments = true;
+        config.limits.account_deletion_grace_s = 1;
+    })
+    .await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let cat = app.signup("cat").await;
+    // Bob follows Ann's channel and pays her shop counter all he has.
+    let channel = piazza_api::CreateChannel {
+        handle: "anns_news".into(),
+        name: "Ann's news".into(),
+        description: String::new(),
+        avatar_media_id: None,
+    };
+    let channel = ann.client.create_channel(&channel).await.unwrap();
+    bob.client
+        .follow_channel(&channel.channel_id)
+        .await
+        .unwrap();
+    let merchant = ann.client.create_merchant("Ann's", None).await.unwrap();
+    let qr = ann.client.merchant_qr(&merchant, Some(100)).await.unwrap();
+    set_pin(&bob).await;
+    assert_eq!(top_up(&bob, 100, "bob-tops-up").await.0, 201);
+    let key = IdempotencyKey::parse("bob-pays-ann").unwrap();
+    let paid = bob.client.pay(&key, &qr, None, PIN).await.unwrap();
+    bob.client.delete_account(PASSWORD).await.expect("deleted");
+    // Cat, a merchant too, deletes hers: paying her counter is refused
+    // at once.
+    let cats = cat.client.create_merchant("Cat's", None).await.unwrap();
+    let cats_qr = cat.client.merchant_qr(&cats, Some(50)).await.unwrap();
+    cat.client.delete_account(PASSWORD).await.expect("deleted");
+    set_pin(&ann).await;
+    assert_eq!(top_up(&ann, 50, "ann-tops-up").await.0, 201);
+    let key = IdempotencyKey::parse("ann-pays-cat").unwrap();
+    let refused = ann.client.pay(&key, &cats_qr, None, PIN).await.unwrap_err();
+    assert_problem(&refused, 410, "account_deleted");
+    assert_eq!(balance(&ann).await, 50, "nothing moved");
+
+    let mut erased = false;
+    for _ in 0..100 {
+        if app
+            .anonymous()
+            .create_account("bob", PASSWORD, None)
+            .await
+            .is_ok()
+        {
+            erased = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(erased, "bob is erased");
+    // Its follow is gone with it; a refund to it would be money no one
+    // can ever take out.
+    let view = ann.client.channel(&channel.channel_id).await.unwrap();
+    assert_eq!(view.channel.follower_count, 0);
+    let key = IdempotencyKey::parse("ann-refunds-bob").unwrap();
+    let refund = ann
+        .client
+        .refund(&key, &paid.payment_id, 100)
+        .await
+        .unwrap_err();
+    assert_problem(&refund, 410, "account_deleted");
+    for check in ["check", "ledger-check"] {
+        admin_check_passes(check, app.data_dir());
+    }
+}

@@ -40,6 +40,16 @@ async fn an_export_holds_the_whole_history_its_contacts_money_and_media() {
         ..piazza_api::MessageContent::text("the harbour")
     };
     bob.client.send(&chat, "photo", message).await.unwrap();
+    // A "picture" only its first bytes make one: no cleaned copy can be
+    // made of it, so the export leaves it out rather than failing.
+    let mut broken = TINY_PNG[..16].to_vec();
+    broken.extend_from_slice(b"not a picture after all");
+    let (broken, _) = bob.client.upload_media(broken, "image/png").await.unwrap();
+    let message = piazza_api::MessageContent {
+        media_id: Some(broken.media_id.clone()),
+        ..piazza_api::MessageContent::text("")
+    };
+    bob.client.send(&chat, "broken", message).await.unwrap();
     ann.client
         .send_message(&chat, "a1", "lovely")
         .await
@@ -139,6 +149,7 @@ async fn an_export_holds_the_whole_history_its_contacts_money_and_media() {
     }
     assert_eq!(text("orders.jsonl"), "", "no orders placed");
     assert_eq!(files[&format!("media/{}", photo.media_id)], TINY_PNG);
+    assert!(!files.contains_key(&format!("media/{}", broken.media_id)));
     assert!(text("media.jsonl").contains("image/png"));
 
     // Nobody else's to see.
