@@ -446,6 +446,12 @@ scenario('export-and-delete-account', async (t) => {
     fail(`the deleted account still shows its face: ${JSON.stringify(profile)}`);
   }
   t.screenshot(bobPage, 'bob-sees-deleted');
+  // In Bob's language.
+  await bobPage.evaluate(() => localStorage.setItem('piazza.lang', 'it'));
+  await bobPage.reload();
+  await expectText(bobPage, '.chat-list li', 'Account eliminato', 'the deleted account named in Italian');
+  await bobPage.evaluate(() => localStorage.setItem('piazza.lang', 'en'));
+  await bobPage.reload();
   // Logging in again within the grace period restores it.
   await logInInBrowser(page, ann.username);
   await expectText(bobPage, '.chat-list li', `ann ${run}`, "Ann back in Bob's list, live");

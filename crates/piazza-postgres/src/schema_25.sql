@@ -31,3 +31,9 @@ CREATE TABLE export_links (
     expires_at    BIGINT NOT NULL
 );
 CREATE INDEX export_links_by_export ON export_links (export_id);
+
+-- Search: whether a message holds a term, in one descent. A search walks
+-- the rarest word's postings and probes each for the other words; by
+-- the primary key (term first) a probe of a typed word's 25 expansions
+-- was 25 descents (BENCHMARKS.md, "Search").
+CREATE INDEX search_postings_by_message ON search_postings (message_id, term);

@@ -84,8 +84,16 @@ impl Reads for Db<'_> {
 
 /// $1 the caller, $2 one conversation or NULL for all, $3 the walked
 /// term(s), $4 below this id, $5 limit, $6 above this id; then the other
-/// groups, as `$others` reads them ($7…). Only the page's rows are joined
-/// to their messages and senders.
+/// groups, as `$others` reads them ($7…).
+///
+/// In each conversation the walked term's postings (index only, newest
+/// first) are first kept to those holding the other groups, each probed
+/// by one descent of `search_postings_by_message`; only those are joined
+/// to their messages, to ask whether the caller may see them. The
+/// `OFFSET 0` keeps the planner from joining the messages first: for two
+/// common words rarely together, that was a heap fetch of every posting
+/// of the rarer (BENCHMARKS.md, "Search"). Only the page's rows are
+/// joined to their senders.
 macro_rules! candidates {
     ($walked:literal, $($others:tt)*) => {
         concat!(
@@ -95,17 +103,19 @@ macro_rules! candidates {
                  SELECT l.message_id, l.conversation_id
                  FROM members mb
                  CROSS JOIN LATERAL (
-                     SELECT DISTINCT p.message_id, p.conversation_id
-                     FROM search_postings p
-                     JOIN messages m ON m.id = p.message_id
-                     WHERE p.conversation_id = mb.conversation_id AND ",
+                     SELECT p.message_id, p.conversation_id
+                     FROM (SELECT DISTINCT p.message_id, p.conversation_id
+                           FROM search_postings p
+                           WHERE p.conversation_id = mb.conversation_id AND ",
             $walked,
-            "         AND p.message_id < $4 AND p.message_id > $6
-                       AND m.seq > mb.from_seq AND m.recalled_at IS NULL
-                       AND NOT EXISTS (SELECT 1 FROM hidden_messages h
-                                       WHERE h.account_id = $1 AND h.message_id = p.message_id) ",
+            "               AND p.message_id < $4 AND p.message_id > $6 ",
             $($others)*,
-            "        ORDER BY p.message_id DESC LIMIT $5) l
+            "              ORDER BY p.message_id DESC OFFSET 0) p
+                     JOIN messages m ON m.id = p.message_id
+                     WHERE m.seq > mb.from_seq AND m.recalled_at IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM hidden_messages h
+                                       WHERE h.account_id = $1 AND h.message_id = p.message_id)
+                     ORDER BY p.message_id DESC LIMIT $5) l
                  WHERE mb.account_id = $1 AND ($2::BIGINT IS NULL OR mb.conversation_id = $2)
                  ORDER BY l.message_id DESC LIMIT $5) c
              JOIN messages m ON m.id = c.message_id
@@ -120,11 +130,9 @@ macro_rules! holds {
     ($n:literal) => {
         concat!(
             " AND EXISTS (SELECT 1 FROM search_postings q
-                          WHERE q.term = ANY(",
+                          WHERE q.message_id = p.message_id AND q.term = ANY(",
             $n,
-            "::text[])
-                            AND q.conversation_id = p.conversation_id
-                            AND q.message_id = p.message_id)"
+            "::text[]))"
         )
     };
 }
@@ -142,9 +150,8 @@ macro_rules! with_others {
                 " AND (SELECT count(DISTINCT g.grp)
                        FROM unnest($7::text[], $8::int[]) AS g(term, grp)
                        WHERE EXISTS (SELECT 1 FROM search_postings q
-                                     WHERE q.term = g.term
-                                       AND q.conversation_id = p.conversation_id
-                                       AND q.message_id = p.message_id)) = $9"
+                                     WHERE q.message_id = p.message_id
+                                       AND q.term = g.term)) = $9"
             ),
         ]
     };

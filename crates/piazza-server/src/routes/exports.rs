@@ -124,13 +124,17 @@ pub async fn download(
     Path(id): Path<String>,
     Query(query): Query<DownloadQuery>,
 ) -> Result<Response, ApiError> {
-    let id = export_id(&id)?;
     let export = match query.link {
         Some(secret) => {
             let secret_sha256 = crate::auth::hash_token(&secret).0;
-            app.store.redeem_export_link(id, secret_sha256).await?
+            app.store
+                .redeem_export_link(export_id(&id)?, secret_sha256)
+                .await?
         }
-        None => app.store.export(auth?.account, id).await?,
+        None => {
+            let account = auth?.account;
+            app.store.export(account, export_id(&id)?).await?
+        }
     };
     let account = export.account;
     let Some(slot) = app.exports.take(account) else {

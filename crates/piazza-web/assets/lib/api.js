@@ -3,6 +3,7 @@
 // branch on codes, never on prose.
 
 import { timeoutSignal } from './dom.js';
+import { serverJson } from './i18n.js';
 
 const BASE = '/api/v1';
 /** No call waits longer than this; long-polls pass their own. */
@@ -41,7 +42,7 @@ export class Api {
     let json = null;
     if (text) {
       try {
-        json = JSON.parse(text);
+        json = JSON.parse(text, serverJson);
       } catch {
         json = null;
       }
@@ -400,7 +401,7 @@ export class Api {
       xhr.onload = () => {
         let json;
         try {
-          json = JSON.parse(xhr.responseText);
+          json = JSON.parse(xhr.responseText, serverJson);
         } catch {
           json = null;
         }

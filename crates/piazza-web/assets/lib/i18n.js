@@ -89,6 +89,19 @@ export function t(key, params = {}) {
   );
 }
 
+/** What the server calls a deleted account, to everyone (api-v1: `display_name`). */
+const DELETED_ACCOUNT = 'Deleted account';
+
+/**
+ * A `JSON.parse` reviver for what the server sends: the one name it
+ * writes itself, a deleted account's, comes out in the reader's language.
+ * @param {string} key
+ * @param {unknown} value
+ */
+export function serverJson(key, value) {
+  return key === 'display_name' && value === DELETED_ACCOUNT ? t('account.deleted') : value;
+}
+
 /** True when the catalog has `key` (for keys made from server codes). */
 export function has(key) {
   return key in catalog || key in fallback;

@@ -6,6 +6,8 @@
 // Frames with a `type` and no `cursor` (typing, presence) are ephemeral:
 // never in the log, they are handed out as 'ephemeral' and move nothing.
 
+import { serverJson } from './i18n.js';
+
 /** Reconnect delays grow to this cap. */
 const BACKOFF_MAX_MS = 15000;
 const BACKOFF_START_MS = 500;
@@ -76,7 +78,7 @@ export class Sync extends EventTarget {
     socket.onmessage = (message) => {
       let frame;
       try {
-        frame = JSON.parse(message.data);
+        frame = JSON.parse(message.data, serverJson);
       } catch {
         return;
       }

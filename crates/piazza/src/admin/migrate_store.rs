@@ -55,6 +55,11 @@ const TABLES: &[&str] = &[
     // After media: a deleted account's own avatar, kept to give back.
     "account_deletions",
     "exports",
+    "export_links",
+    // Bytes an erased account's media held, still to delete; uploads
+    // storing bytes.
+    "blob_purges",
+    "upload_pins",
     "moments",
     "moment_media",
     "moment_audience",

@@ -245,6 +245,7 @@ const ON_POSTGRES: &[&str] = &[
     "search::bad_searches_are_refused_with_a_problem",
     "search::channels_articles_and_listed_products_are_found_by_anyone",
     "search::contacts_are_found_by_remark_display_name_and_username",
+    "search::hits_older_than_the_first_window_are_found_and_paged",
     "search::members_find_only_what_they_can_see",
     "search::pages_run_newest_first_without_repeats",
     "search::the_cli_searches_and_admin_tells_how_far_the_index_has_come",

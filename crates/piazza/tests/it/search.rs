@@ -813,3 +813,81 @@ async fn a_typed_word_finds_itself_among_more_used_longer_words() {
         "the word and the 23 most used longer ones"
     );
 }
+
+/// A search reads the newest 4,096 message ids first, then wider windows
+/// below (`piazza_core::search`): a hit far below, and a page that ends
+/// on one side of a window and goes on from the other, are found all the
+/// same.
+#[tokio::test]
+async fn hits_older_than_the_first_window_are_found_and_paged() {
+    use futures_util::{StreamExt, TryStreamExt};
+    let app = spawn_app_with(|config| {
+        config.limits.requests_per_account_per_s = 1_000_000;
+        config.limits.requests_per_account_burst = 1_000_000;
+    })
+    .await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    let chat = befriend(&ann, &bob).await;
+    let cat = app.signup("cat").await;
+    let elsewhere = befriend(&ann, &cat).await;
+    let send = |who: &User, conversation: &str, id: String, text: String| {
+        let (client, conversation) = (who.client.clone(), conversation.to_owned());
+        async move {
+            client
+                .send_message(&conversation, &id, &text)
+                .await
+                .map(|_| ())
+        }
+    };
+    send(
+        &bob,
+        &chat,
+        "old".into(),
+        "the lighthouse keeper waves".into(),
+    )
+    .await
+    .unwrap();
+    // More than a window's worth of ids, most of them in a conversation
+    // Bob is not in.
+    futures_util::stream::iter(0..4_500)
+        .map(|n| {
+            send(
+                &ann,
+                &elsewhere,
+                format!("f{n}"),
+                format!("filler line {n}"),
+            )
+        })
+        .buffer_unordered(32)
+        .try_collect::<()>()
+        .await
+        .unwrap();
+    send(&ann, &chat, "new".into(), "a lighthouse at dusk".into())
+        .await
+        .unwrap();
+    let one = Search {
+        limit: Some(1),
+        ..Search::messages("lighthouse")
+    };
+    // Once the index has come up to the newest message.
+    let first = search_until(&bob.client, &one, |r| texts(r) == ["a lighthouse at dusk"]).await;
+    let cursor = first.next_cursor.expect("one more page");
+    let second = bob
+        .client
+        .search(&Search {
+            cursor: Some(&cursor),
+            ..one.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(texts(&second), ["the lighthouse keeper waves"]);
+    let inside = Search {
+        conversation_id: Some(&chat),
+        ..Search::messages("keeper")
+    };
+    assert_eq!(
+        texts(&bob.client.search(&inside).await.unwrap()),
+        ["the lighthouse keeper waves"]
+    );
+}
