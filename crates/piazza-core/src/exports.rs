@@ -42,6 +42,8 @@ pub trait Reads {
     fn export(&mut self, id: ExportId) -> Result<Option<Export>>;
     /// When `account` asked for its exports since `since`, oldest first.
     fn exports_since(&mut self, account: AccountId, since: Timestamp) -> Result<Vec<Timestamp>>;
+    /// The export a link with this secret is for, and until when.
+    fn export_link(&mut self, secret_sha256: &[u8; 32]) -> Result<Option<(ExportId, Timestamp)>>;
 }
 
 /// The changes of this area, inside an engine's transaction.
@@ -108,20 +110,33 @@ pub fn make_link(
     Ok(expires_at)
 }
 
+/// The export `id` a link with this secret downloads, the link left as
+/// it is (a download refused for now must not use it up): see
+/// [`redeem_link`].
+pub fn linked_export(
+    read: &mut dyn Read,
+    id: ExportId,
+    secret_sha256: &[u8; 32],
+    now: Timestamp,
+) -> Result<Export> {
+    let link = read.export_link(secret_sha256)?;
+    let Some((linked, expires_at)) = link.filter(|&(linked, _)| linked == id) else {
+        return Err(Rejection::ExportNotFound.into());
+    };
+    let export = read.export(linked)?.ok_or(Rejection::ExportNotFound)?;
+    if expires_at <= now || read.is_deleted(export.account)? {
+        return Err(Rejection::ExportNotFound.into());
+    }
+    Ok(export)
+}
+
 /// The export `id` a link with this secret downloads, using the link up:
 /// `ExportNotFound` for a link used already, expired, for another export,
 /// or of an account deleted since, as for a link that never was.
 pub fn redeem_link(tx: &mut dyn Tx, id: ExportId, secret_sha256: &[u8; 32]) -> Result<Export> {
-    let Some((linked, expires_at)) = tx.take_export_link(secret_sha256)? else {
-        return Err(Rejection::ExportNotFound.into());
-    };
-    if linked != id || expires_at <= tx.now() {
-        return Err(Rejection::ExportNotFound.into());
-    }
-    let export = tx.reads().export(id)?.ok_or(Rejection::ExportNotFound)?;
-    if tx.reads().is_deleted(export.account)? {
-        return Err(Rejection::ExportNotFound.into());
-    }
+    let now = tx.now();
+    let export = linked_export(tx.reads(), id, secret_sha256, now)?;
+    tx.take_export_link(secret_sha256)?;
     Ok(export)
 }
 
@@ -133,6 +148,15 @@ impl Core {
         secret_sha256: [u8; 32],
     ) -> StoreResult<Timestamp> {
         self.write(move |tx| make_link(tx, account, id, &secret_sha256))
+            .await
+    }
+
+    pub async fn linked_export(
+        &self,
+        id: ExportId,
+        secret_sha256: [u8; 32],
+    ) -> StoreResult<Export> {
+        self.read(move |read| linked_export(read, id, &secret_sha256, Timestamp::now()))
             .await
     }
 

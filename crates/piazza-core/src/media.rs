@@ -352,10 +352,17 @@ impl Core {
                 break;
             };
             done += 1;
-            let mut deleted = Ok(());
-            for key in pictures::all_keys(&claim.sha256) {
-                deleted = deleted.and(self.media.blobs.delete(&key).await);
-            }
+            let deletes = async {
+                let mut deleted = Ok(());
+                for key in pictures::all_keys(&claim.sha256) {
+                    deleted = deleted.and(self.media.blobs.delete(&key).await);
+                }
+                deleted
+            };
+            let limit = std::time::Duration::from_millis(purges::DELETES_MAX_MS);
+            let deleted = tokio::time::timeout(limit, deletes)
+                .await
+                .unwrap_or_else(|_| Err(std::io::Error::other("the deletes took too long")));
             if let Err(error) = deleted {
                 tracing::warn!(%error, "deleting an erased media's bytes failed; tried again in an hour");
                 self.write(move |tx| purges::release(tx, claim)).await?;

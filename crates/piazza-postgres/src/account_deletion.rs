@@ -174,14 +174,10 @@ impl Writes for PgTx<'_> {
         ] {
             self.conn().execute(sql, &[&id])?;
         }
-        // The locks an upload of the same bytes takes (`media::lock_bytes`),
-        // in one order, so its media row is seen below once it commits.
-        self.conn().execute(
-            "SELECT pg_advisory_xact_lock($2, (get_byte(sha256, 0) << 24) | (get_byte(sha256, 1) << 16)
-                                              | (get_byte(sha256, 2) << 8) | get_byte(sha256, 3))
-             FROM (SELECT DISTINCT sha256 FROM media WHERE uploader_id = $1 ORDER BY sha256) s",
-            &[&id, &crate::media::BYTES_LOCK_CLASS],
-        )?;
+        // No lock on the bytes: an upload of the same ones committing
+        // meanwhile may leave a purge queued for bytes it holds, which the
+        // claim drops, looking again under the bytes' lock
+        // (`piazza_core::media::purges::claim_next`).
         self.conn().execute(
             "UPDATE media SET erased_at = $2 WHERE uploader_id = $1 AND erased_at IS NULL",
             &[&id, &at.unix_ms()],

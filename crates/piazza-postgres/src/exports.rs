@@ -19,6 +19,19 @@ impl Reads for Db<'_> {
         }))
     }
 
+    fn export_link(&mut self, secret_sha256: &[u8; 32]) -> Result<Option<(ExportId, Timestamp)>> {
+        let row = self.0.query_opt(
+            "SELECT export_id, expires_at FROM export_links WHERE secret_sha256 = $1",
+            &[&&secret_sha256[..]],
+        )?;
+        Ok(row.map(|row| {
+            (
+                ExportId::from_row(row.get(0)),
+                Timestamp::from_unix_ms(row.get(1)),
+            )
+        }))
+    }
+
     fn exports_since(&mut self, account: AccountId, since: Timestamp) -> Result<Vec<Timestamp>> {
         let rows = self.0.query(
             "SELECT created_at FROM exports WHERE account_id = $1 AND created_at > $2

@@ -159,13 +159,12 @@ impl Writes for PgTx<'_> {
 }
 
 /// The class of the advisory locks on media bytes: "Pm".
-pub(crate) const BYTES_LOCK_CLASS: i32 = 0x506d;
+const BYTES_LOCK_CLASS: i32 = 0x506d;
 
 /// Locks the bytes hashing to `sha256` until the transaction ends (their
 /// hash's first four bytes: two contents that share them only wait for
-/// each other). An upload, an erase and a sweeper's claim of the same
-/// bytes take turns; `account_deletion::erase_rows` takes the same locks
-/// in SQL.
+/// each other). An upload and a sweeper's claim of the same bytes take
+/// turns.
 fn lock_bytes(tx: &mut PgTx<'_>, sha256: &[u8; 32]) -> Result<()> {
     let key = i32::from_be_bytes([sha256[0], sha256[1], sha256[2], sha256[3]]);
     tx.conn().execute(

@@ -32,6 +32,8 @@ pub const LEASE_TTL: Duration = Duration::from_secs(10);
 
 /// Rows one sweeping job touches at most.
 pub const SWEEP_BATCH: u32 = 500;
+/// Erased media's bytes deleted from the media store per sweep, at most.
+const PURGES_PER_SWEEP: u32 = 20;
 /// Sweeps between two purges of idempotency keys and payment codes.
 const SWEEPS_PER_PURGE: u64 = 60;
 /// Expired payment codes are kept this long, so a late scan still hears
@@ -83,10 +85,11 @@ pub async fn run(app: App, every: Duration) {
             store.erase_deleted_accounts(Timestamp::now(), app.currency, SWEEP_BATCH)
         })
         .await;
-        drain("deleting erased media from the media store", || {
-            store.purge_erased_blobs(SWEEP_BATCH)
-        })
-        .await;
+        // A few each sweep, not drained: each is a few deletes in the
+        // media store, and the money jobs above must not wait on them.
+        if let Err(error) = store.purge_erased_blobs(PURGES_PER_SWEEP).await {
+            tracing::warn!(%error, "deleting erased media from the media store failed");
+        }
         if sweeps.is_multiple_of(SWEEPS_PER_PURGE) {
             drain("purging idempotency keys and payment codes", || {
                 let now = Timestamp::now().unix_ms();

@@ -24,6 +24,10 @@ impl Reads for Db<'_> {
             .sql()
     }
 
+    fn export_link(&mut self, secret_sha256: &[u8; 32]) -> Result<Option<(ExportId, Timestamp)>> {
+        self.link_of(secret_sha256)
+    }
+
     fn exports_since(&mut self, account: AccountId, since: Timestamp) -> Result<Vec<Timestamp>> {
         let mut statement = self
             .0
@@ -38,6 +42,24 @@ impl Reads for Db<'_> {
             })
             .sql()?;
         rows.collect::<rusqlite::Result<_>>().sql()
+    }
+}
+
+impl Db<'_> {
+    fn link_of(&mut self, secret_sha256: &[u8; 32]) -> Result<Option<(ExportId, Timestamp)>> {
+        self.0
+            .prepare_cached(
+                "SELECT export_id, expires_at FROM export_links WHERE secret_sha256 = ?1",
+            )
+            .sql()?
+            .query_row([&secret_sha256[..]], |row| {
+                Ok((
+                    ExportId::from_row(row.get(0)?),
+                    Timestamp::from_unix_ms(row.get(1)?),
+                ))
+            })
+            .optional()
+            .sql()
     }
 }
 

@@ -30,6 +30,10 @@ use crate::engine::{Error, Result, Tx};
 /// A claim older than this was given up by its sweeper (a node died):
 /// another may take it over.
 pub const CLAIM_STALE_MS: i64 = 10 * 60 * 1000;
+/// How long a sweeper spends deleting one claim's keys before it gives
+/// the claim up (released, tried again later): far less than
+/// [`CLAIM_STALE_MS`], so a claim taken over is never still deleting.
+pub const DELETES_MAX_MS: u64 = 2 * 60 * 1000;
 /// How long a purge whose deletes failed waits to be tried again.
 pub const RETRY_MS: i64 = 60 * 60 * 1000;
 /// How long a pin holds at most: longer than any upload takes to store
@@ -103,8 +107,11 @@ pub fn pin_upload(tx: &mut dyn Tx, sha256: &[u8; 32]) -> Result<()> {
 /// if one waits (they are held again). A claimed one cannot be: the pin
 /// kept it from being claimed.
 pub fn settle_upload(tx: &mut dyn Tx, sha256: &[u8; 32]) -> Result<()> {
+    // The bytes' lock first, as `pin_upload` takes it: two uploads of the
+    // same bytes take turns rather than wait on each other.
+    let purge = tx.blob_purge_for_update(sha256)?;
     tx.unpin_bytes(sha256)?;
-    match tx.blob_purge_for_update(sha256)? {
+    match purge {
         Some(purge) if purge.claimed_at.is_some() => Err(being_deleted()),
         Some(_) => tx.delete_blob_purge(sha256),
         None => Ok(()),

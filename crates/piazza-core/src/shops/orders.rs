@@ -201,6 +201,10 @@ pub fn open_chat(tx: &mut dyn Tx, actor: AccountId, order: OrderId) -> Result<Co
     if let Some(conversation) = stored.conversation {
         return Ok(conversation);
     }
+    // Its buyer erased: nobody to talk to, and its first message is theirs.
+    if tx.reads().is_erased(stored.buyer)? {
+        return Err(Rejection::AccountDeleted.into());
+    }
     open_conversation(tx, &shop, stored.buyer, order)
 }
 
@@ -501,6 +505,10 @@ pub fn act(
     let (command, word, refund) = command_of(action, side, &stored.order)?;
     let now = tx.now();
     let transition = stored.order.apply(&command, now, policy).map_err(refused)?;
+    // Paying a shop whose owner deleted the account: nobody is there.
+    if matches!(action, OrderAction::Pay(_)) && tx.reads().is_deleted(shop.owner)? {
+        return Ok(Err(Rejection::AccountDeleted));
+    }
     if let OrderAction::Pay(pin) = action
         && let Some(refusal) = wallet::check_pin(tx, actor, *pin)?
     {

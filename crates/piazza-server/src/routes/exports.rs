@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use piazza_api::Problem;
 use piazza_api::exports::{ExportLink, ExportView};
@@ -120,16 +120,17 @@ pub struct DownloadQuery {
     responses((status = 200, description = "the zip", content_type = "application/zip"), (status = 401, body = Problem), (status = 404, description = "export_not_found (also a link used already or expired)", body = Problem), (status = 429, description = "export_busy: one of yours is downloading, or the server writes as many as it may; see Retry-After", body = Problem)))]
 pub async fn download(
     State(app): State<App>,
+    method: Method,
     auth: Result<Auth, ApiError>,
     Path(id): Path<String>,
     Query(query): Query<DownloadQuery>,
 ) -> Result<Response, ApiError> {
-    let export = match query.link {
-        Some(secret) => {
-            let secret_sha256 = crate::auth::hash_token(&secret).0;
-            app.store
-                .redeem_export_link(export_id(&id)?, secret_sha256)
-                .await?
+    let link = query.link.map(|secret| crate::auth::hash_token(&secret).0);
+    let export = match link {
+        // Looked at, not used: a download refused below keeps its link.
+        Some(secret_sha256) => {
+            let id = export_id(&id)?;
+            app.store.linked_export(id, secret_sha256).await?
         }
         None => {
             let account = auth?.account;
@@ -144,8 +145,24 @@ pub async fn download(
             10,
         ));
     };
+    if method == Method::HEAD {
+        // Asked about, not taken: neither the link nor a zip is spent.
+        return Ok(zip_response(Body::empty(), &export));
+    }
+    if let Some(secret_sha256) = link {
+        app.store
+            .redeem_export_link(export.id, secret_sha256)
+            .await?;
+    }
     let chunks = crate::export::stream(app.clone(), account, slot);
-    let body = Body::from_stream(tokio_stream_of(chunks));
+    Ok(zip_response(
+        Body::from_stream(tokio_stream_of(chunks)),
+        &export,
+    ))
+}
+
+/// `body` as the zip of `export`, to be saved under its name.
+fn zip_response(body: Body, export: &Export) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -156,7 +173,7 @@ pub async fn download(
     if let Ok(value) = HeaderValue::from_str(&name) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    Ok(response)
+    response
 }
 
 fn tokio_stream_of(

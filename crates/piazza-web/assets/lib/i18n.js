@@ -99,7 +99,8 @@ const DELETED_ACCOUNT = 'Deleted account';
  * @param {unknown} value
  */
 export function serverJson(key, value) {
-  return key === 'display_name' && value === DELETED_ACCOUNT ? t('account.deleted') : value;
+  // Before the catalog has loaded, the server's own words stand.
+  return key === 'display_name' && value === DELETED_ACCOUNT && has('account.deleted') ? t('account.deleted') : value;
 }
 
 /** True when the catalog has `key` (for keys made from server codes). */

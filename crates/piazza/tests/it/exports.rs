@@ -182,6 +182,13 @@ async fn a_link_downloads_an_export_once_without_a_token() {
         let base = base.clone();
         async move { reqwest::get(format!("{base}{url}")).await.unwrap() }
     };
+    // A HEAD asks about the link without using it up.
+    let head = reqwest::Client::new()
+        .head(format!("{base}{}", link.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
     let first = get(link.url.clone()).await;
     assert_eq!(first.status(), 200);
     assert_eq!(first.headers()["content-type"], "application/zip");
