@@ -31,7 +31,7 @@
 //! Deactivating, restoring and erasing each lock the account's row
 //! first, so on PostgreSQL's several writers they never interleave.
 
-use piazza_domain::event::{Event, Notice};
+use piazza_domain::event::{Event, Face, Named, Notice};
 use piazza_domain::money::Currency;
 use piazza_domain::store::{Account, Credentials, StoreResult};
 use piazza_domain::{
@@ -268,6 +268,27 @@ pub fn erase_next(tx: &mut dyn Tx, now: Timestamp, currency: Currency) -> Result
         tx.notice(Notice::DeviceRevoked { account, device });
     }
     Ok(true)
+}
+
+/// `face`, an account an old entry names by its looks of then, as it
+/// looks now if it was deleted since: its username, name and picture
+/// come back through no old contact request, contact card, member or
+/// comment. Only deleted accounts are redrawn: others keep what the entry
+/// said then, as a chat history does.
+pub fn show_as_now(read: &mut dyn Read, face: Face<'_>) -> Result<()> {
+    let account = face.account();
+    if !read.is_deleted(account)? {
+        return Ok(());
+    }
+    let now = read
+        .account(account)?
+        .ok_or_else(|| Error::missing(account))?
+        .to_ref();
+    match face {
+        Face::Ref(old) => *old = now,
+        Face::Named(_, old) => *old = Named::from(&now),
+    }
+    Ok(())
 }
 
 /// The credentials `username` logs in with: an account's, or one in its

@@ -83,6 +83,11 @@ pub struct Message {
 }
 
 impl Message {
+    /// A contact card's account, to redraw (see [`Event::faces_mut`]).
+    pub fn card_mut(&mut self) -> Option<&mut AccountRef> {
+        self.extra.as_mut()?.card.as_mut()
+    }
+
     /// What it carries besides its text and kind, empty if nothing.
     pub fn extra(&self) -> &Extra {
         static NONE: Extra = Extra::NONE;
@@ -576,7 +581,65 @@ pub struct WalletMovement {
     pub balance_minor: i64,
 }
 
+/// An account an event names with how it looked when the event was
+/// logged (see [`Event::faces_mut`]).
+pub enum Face<'a> {
+    /// By username, name and picture.
+    Ref(&'a mut AccountRef),
+    /// By name and picture, beside its id.
+    Named(AccountId, &'a mut Named),
+}
+
+impl Face<'_> {
+    pub fn account(&self) -> AccountId {
+        match self {
+            Face::Ref(account) => account.account_id,
+            Face::Named(account, _) => *account,
+        }
+    }
+}
+
 impl Event {
+    /// The accounts this event names by their looks of the time it was
+    /// logged: a contact request's two sides, a contact added or removed,
+    /// a contact card, a member, a requester, a liker, a commenter. A
+    /// reader redraws those of accounts deleted since.
+    pub fn faces_mut(&mut self) -> Vec<Face<'_>> {
+        match self {
+            Event::MessageNew(message) if message.extra().card.is_some() => Arc::make_mut(message)
+                .card_mut()
+                .map(Face::Ref)
+                .into_iter()
+                .collect(),
+            Event::ContactRequest { from, to, .. } => vec![Face::Ref(from), Face::Ref(to)],
+            Event::ContactAdded { contact } => vec![Face::Ref(contact)],
+            Event::MemberAdded {
+                account_id, member, ..
+            }
+            | Event::MemberRemoved {
+                account_id, member, ..
+            }
+            | Event::JoinRequested {
+                account_id, member, ..
+            }
+            | Event::ContactRemoved {
+                account_id,
+                contact: member,
+            }
+            | Event::MomentLiked {
+                account_id,
+                liker: member,
+                ..
+            }
+            | Event::MomentCommented {
+                account_id,
+                commenter: member,
+                ..
+            } => vec![Face::Named(*account_id, member)],
+            _ => Vec::new(),
+        }
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self {
             Event::MessageNew(_) => "message.new",

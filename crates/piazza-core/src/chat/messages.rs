@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use piazza_domain::event::{ConversationKind, Event, Message};
+use piazza_domain::event::{ConversationKind, Event, Face, Message};
 use piazza_domain::store::{Answer, HistoryPage, LogPage, Sent, StoreResult};
 use piazza_domain::{
     AccountId, ClientMsgId, ConversationId, DeviceId, LogSeq, MediaId, MessageId, MessageText,
@@ -226,6 +226,11 @@ pub fn history(
     let mut messages = read.history(conversation, viewer, membership.from_seq, before, limit)?;
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
+    for message in &mut messages {
+        if let Some(card) = message.card_mut() {
+            crate::account_deletion::show_as_now(read, Face::Ref(card))?;
+        }
+    }
     let ids: Vec<MessageId> = messages.iter().map(|message| message.message_id).collect();
     let reactions = super::reactions::grouped(read.reactions(&ids, viewer)?);
     Ok(HistoryPage {
@@ -250,7 +255,12 @@ pub fn one_message(
     let found = super::visible_message(read, &membership, conversation, message)?;
     let seq = found.seq.get();
     let (since, before) = (Seq::from_store(seq - 1), Seq::from_store(seq + 1));
-    let messages = read.history(conversation, viewer, since, Some(before), 1)?;
+    let mut messages = read.history(conversation, viewer, since, Some(before), 1)?;
+    for message in &mut messages {
+        if let Some(card) = message.card_mut() {
+            crate::account_deletion::show_as_now(read, Face::Ref(card))?;
+        }
+    }
     if messages.is_empty() {
         return Err(Rejection::MessageNotFound.into());
     }
@@ -271,7 +281,12 @@ pub fn log_page(
     after: LogSeq,
     limit: u32,
 ) -> Result<LogPage> {
-    let page = read.log_after(account, after, limit)?;
+    let mut page = read.log_after(account, after, limit)?;
+    for entry in &mut page.items {
+        for face in entry.event.faces_mut() {
+            crate::account_deletion::show_as_now(read, face)?;
+        }
+    }
     let end = match page.items.last() {
         Some(entry) => entry.seq,
         None => after.min(read.log_head(account)?),

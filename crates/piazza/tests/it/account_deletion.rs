@@ -51,6 +51,14 @@ async fn a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in() {
         .moment(&posted.moment_id)
         .await
         .expect("ann sees bob's post");
+    // Ann passes Bob's card to Cat, in the group.
+    let card = piazza_api::MessageContent {
+        card: Some(piazza_api::CardRequest {
+            account_id: bob.account_id.clone(),
+        }),
+        ..piazza_api::MessageContent::default()
+    };
+    let (card, _) = ann.client.send(&group, "card", card).await.unwrap();
     let other_device = app.login("bob", "laptop").await;
     let (mut socket, _) = live_socket(&other_device).await;
 
@@ -94,7 +102,23 @@ async fn a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in() {
     };
     assert_eq!(closed, 4001, "closed as signed out");
 
-    // What the others see: no username, no face, nothing reaches it.
+    // What the others see: no username, no face, nothing reaches it —
+    // not even through old entries (the contact request and contact
+    // added in Ann's log, the member added in Cat's, the card), which a
+    // new device reads from the start.
+    let new_phone = app.login("ann", "new phone").await;
+    let history = serde_json::to_string(&sync_all(&new_phone.client, None, 200).await.0).unwrap();
+    assert!(history.contains("contact.request") && history.contains("contact_card"));
+    assert!(!history.contains("\"username\":\"bob\""), "{history}");
+    let shown = cat.client.message(&group, &card.message_id).await.unwrap();
+    let shown = shown.card.expect("the card");
+    assert_eq!(
+        (shown.username.as_str(), shown.display_name.as_str()),
+        (
+            format!("#{}", &bob.account_id["acct_".len()..]).as_str(),
+            DELETED
+        )
+    );
     let seen = ann.client.profile(&bob.account_id).await.unwrap();
     assert_eq!(seen.display_name, DELETED);
     assert_ne!(seen.username, "bob");
