@@ -68,6 +68,8 @@ struct Owned {
     held_comment: String,
     /// Ann's shop, and the rest of what `ShopOwned` holds.
     shop: ShopOwned,
+    /// An export ann asked for: everything she holds.
+    export: String,
 }
 
 /// Ann's shop: a listed product and an unlisted one (a variant each), and
@@ -484,6 +486,20 @@ fn attempts(owned: &Owned, bob: &User) -> Vec<Attempt> {
             (404, "login_request_not_found"),
         ));
     }
+    for (method, path) in [
+        (Method::GET, "/api/v1/exports/{id}"),
+        (Method::GET, "/api/v1/exports/{id}/download"),
+        (Method::POST, "/api/v1/exports/{id}/link"),
+    ] {
+        attempts.push(attempt(
+            method,
+            path,
+            &owned.export,
+            "exp_",
+            None,
+            (404, "export_not_found"),
+        ));
+    }
     moment_attempts(owned, &mut attempts);
     shop_attempts(&owned.shop, &mut attempts);
     attempts.extend(order_attempts(&owned.shop));
@@ -836,6 +852,7 @@ async fn owner_with_one_of_everything(app: &TestApp) -> Owned {
     assert_eq!(waiting.1["status"], "needs_confirmation", "{}", waiting.1);
     let (moment, moment_comment, article, held_comment) = post_and_article(&ann, &cat).await;
     let shop = shop_with_an_order(&ann, &cat).await;
+    let export = ann.client.start_export().await.expect("export asked for");
     let login = app
         .anonymous()
         .create_login_request(Some("ann's kitchen"))
@@ -864,6 +881,7 @@ async fn owner_with_one_of_everything(app: &TestApp) -> Owned {
         article,
         held_comment,
         shop,
+        export: export.export_id,
     }
 }
 
