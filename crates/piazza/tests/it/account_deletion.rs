@@ -568,3 +568,81 @@ async fn no_money_reaches_an_erased_account_nor_a_deleted_merchant() {
         admin_check_passes(check, app.data_dir());
     }
 }
+
+/// Log-ins racing the erasure at the end of the grace period (several at
+/// once, from before its end to after): each either restores the account
+/// whole, and then it is never erased, or finds it erased; never a
+/// session on an erased account, never an erased account half restored.
+#[tokio::test]
+async fn log_ins_racing_the_erasure_restore_it_whole_or_find_it_gone() {
+    let app = spawn_app_with(|config| {
+        config.limits.account_deletion_grace_s = 1;
+        // Refused log-ins are what this test makes, by the dozen.
+        config.limits.login_failures_per_address_max = 1_000_000;
+        config.limits.login_failures_per_username_address_max = 1_000_000;
+        config.limits.login_backoff_after_username_failures = 1_000_000;
+    })
+    .await;
+    let ann = app.signup("ann").await;
+    let bob = app.signup("bob").await;
+    befriend(&ann, &bob).await;
+    bob.client.delete_account(PASSWORD).await.expect("deleted");
+    let started = std::time::Instant::now();
+    // Eight at a time, from just before the end of the grace period to
+    // past it: which side wins is the clock's to say, each run.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let mut restored = None;
+    while started.elapsed() < Duration::from_secs(3) && restored.is_none() {
+        let tries = (0..8).map(|n| {
+            let anonymous = app.anonymous();
+            async move { anonymous.login("bob", PASSWORD, &format!("try {n}")).await }
+        });
+        for outcome in futures_util::future::join_all(tries).await {
+            match outcome {
+                Ok(session) => restored = Some(session),
+                Err(refused) => assert_problem(&refused, 401, "wrong_credentials"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    match restored {
+        Some(session) => {
+            // Restored whole, and no sweep after erases it.
+            let back = app.anonymous().with_token(session.token);
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let me = back.me().await.expect("still signed in");
+            assert_eq!(
+                (me.username.as_str(), me.account_id.as_str()),
+                ("bob", bob.account_id.as_str())
+            );
+            let contacts = ann.client.all_contacts().await.unwrap();
+            assert!(
+                contacts
+                    .iter()
+                    .any(|c| c.account_id == bob.account_id && c.username == "bob")
+            );
+        }
+        None => {
+            // Erased: the name is free and the old password opens nothing.
+            let mut free = false;
+            for _ in 0..50 {
+                if app
+                    .anonymous()
+                    .create_account("bob", PASSWORD, None)
+                    .await
+                    .is_ok()
+                {
+                    free = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert!(free, "the username is free once erased");
+            let contacts = ann.client.all_contacts().await.unwrap();
+            assert!(contacts.iter().all(|c| c.account_id != bob.account_id));
+        }
+    }
+    for check in ["check", "ledger-check"] {
+        admin_check_passes(check, app.data_dir());
+    }
+}

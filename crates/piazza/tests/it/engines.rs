@@ -22,6 +22,7 @@ use crate::helpers::on_postgres;
 const ON_POSTGRES: &[&str] = &[
     "account_deletion::a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in",
     "account_deletion::after_its_grace_period_a_deleted_account_is_erased",
+    "account_deletion::log_ins_racing_the_erasure_restore_it_whole_or_find_it_gone",
     "account_deletion::no_money_reaches_an_erased_account_nor_a_deleted_merchant",
     "account_deletion::the_cli_deletes_an_account_only_when_told_so",
     "exports::a_link_downloads_an_export_once_without_a_token",
