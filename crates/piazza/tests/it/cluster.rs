@@ -942,3 +942,69 @@ async fn wrong_passwords_spread_over_nodes_share_one_limit() {
         assert_eq!(refused.code(), Some("too_many_login_attempts"));
     }
 }
+
+/// Deleting an account and taking one's data away, across two nodes: an
+/// account deleted through one node is signed out on the other at once,
+/// its socket there closed, and shown deleted to a contact there; an
+/// export asked for on one node, its link made there, downloads whole
+/// from the other.
+#[tokio::test]
+async fn deleting_and_exporting_cross_nodes() {
+    let nats = NatsCluster::start(1).await;
+    let database = TestDatabase::create();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let urls = nats.urls_from(0);
+    let mut nodes = Vec::new();
+    for dir in &dirs {
+        let args = ["--nats-url", urls.as_str()];
+        nodes.push(start_server_process_on_database(dir.path(), &database.url, &args).await);
+    }
+    let anonymous = Client::new(&nodes[0].base);
+    let mut ids = Vec::new();
+    for name in ["ann", "bob"] {
+        ids.push(
+            anonymous
+                .create_account(name, PASSWORD, None)
+                .await
+                .unwrap()
+                .account_id,
+        );
+    }
+    let ann_there = device(&nodes[1], "ann", &ids[0]).await;
+    let bob_here = device(&nodes[0], "bob", &ids[1]).await;
+    let bob_there = device(&nodes[1], "bob", &ids[1]).await;
+    let chat = crate::helpers::befriend(&ann_there, &bob_here).await;
+    send(&bob_here, &chat, "before I go").await;
+
+    // The export: asked for and linked on one node, downloaded from the other.
+    let asked = bob_here.client.start_export().await.unwrap();
+    let link = bob_here.client.export_link(&asked.export_id).await.unwrap();
+    let zip = reqwest::get(format!("{}{}", nodes[1].base, link.url))
+        .await
+        .unwrap();
+    assert_eq!(zip.status(), 200);
+    let files = crate::exports::files(&zip.bytes().await.unwrap());
+    let events = String::from_utf8(files["events.jsonl"].clone()).unwrap();
+    assert!(events.contains("before I go"));
+
+    // Deleted through node 0: its device on node 1 is signed out, its
+    // socket there closed as signed out, within seconds.
+    let (mut socket, _) = live_socket(&bob_there).await;
+    bob_here.client.delete_account(PASSWORD).await.unwrap();
+    let closed = loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("closed within seconds")
+        {
+            Some(Ok(Incoming::Closed { code, .. })) => break code,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(closed, 4001);
+    let refused = bob_there.client.me().await.unwrap_err();
+    assert_eq!(refused.status(), Some(401));
+    let seen = ann_there.client.profile(&ids[1]).await.unwrap();
+    assert_eq!(seen.display_name, "Deleted account");
+    assert_ne!(seen.username, "bob");
+}

@@ -12,7 +12,7 @@ use crate::media::TINY_PNG;
 use crate::wallet::top_up;
 
 /// The files of a zip, by name.
-fn files(zip: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+pub(crate) fn files(zip: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip");
     let mut files = std::collections::BTreeMap::new();
     for index in 0..archive.len() {
