@@ -3,7 +3,7 @@
 // branch on codes, never on prose.
 
 import { timeoutSignal } from './dom.js';
-import { serverJson } from './i18n.js';
+import { catalogReady, serverJson } from './i18n.js';
 
 const BASE = '/api/v1';
 /** No call waits longer than this; long-polls pass their own. */
@@ -39,6 +39,7 @@ export class Api {
     const response = await this.fetchRaw(path, init, timeoutMs);
     if (response.status === 204) return null;
     const text = await response.text();
+    await catalogReady;
     let json = null;
     if (text) {
       try {

@@ -43,17 +43,32 @@ async function load(code) {
   return response.json();
 }
 
+/** @type {(value?: unknown) => void} */
+let markReady = () => {};
+/**
+ * Settles once the first catalog is in use (or failed to load): what the
+ * server sends is read after it (`serverJson`), though it may be fetched
+ * before.
+ */
+export const catalogReady = new Promise((resolve) => {
+  markReady = resolve;
+});
+
 /** Loads the catalog of the browser's (or the chosen) language. */
 export async function initI18n() {
-  const wanted = pickLanguage();
-  const [english, chosen] = await Promise.all([
-    load('en'),
-    wanted === 'en' ? null : load(wanted).catch(() => null),
-  ]);
-  fallback = english;
-  catalog = chosen ?? english;
-  current = chosen ? wanted : 'en';
-  document.documentElement.lang = locale();
+  try {
+    const wanted = pickLanguage();
+    const [english, chosen] = await Promise.all([
+      load('en'),
+      wanted === 'en' ? null : load(wanted).catch(() => null),
+    ]);
+    fallback = english;
+    catalog = chosen ?? english;
+    current = chosen ? wanted : 'en';
+    document.documentElement.lang = locale();
+  } finally {
+    markReady();
+  }
 }
 
 /**
@@ -95,12 +110,12 @@ const DELETED_ACCOUNT = 'Deleted account';
 /**
  * A `JSON.parse` reviver for what the server sends: the one name it
  * writes itself, a deleted account's, comes out in the reader's language.
+ * Parse only after `catalogReady`.
  * @param {string} key
  * @param {unknown} value
  */
 export function serverJson(key, value) {
-  // Before the catalog has loaded, the server's own words stand.
-  return key === 'display_name' && value === DELETED_ACCOUNT && has('account.deleted') ? t('account.deleted') : value;
+  return key === 'display_name' && value === DELETED_ACCOUNT ? t('account.deleted') : value;
 }
 
 /** True when the catalog has `key` (for keys made from server codes). */

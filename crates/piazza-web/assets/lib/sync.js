@@ -6,7 +6,7 @@
 // Frames with a `type` and no `cursor` (typing, presence) are ephemeral:
 // never in the log, they are handed out as 'ephemeral' and move nothing.
 
-import { serverJson } from './i18n.js';
+import { catalogReady, serverJson } from './i18n.js';
 
 /** Reconnect delays grow to this cap. */
 const BACKOFF_MAX_MS = 15000;
@@ -75,15 +75,19 @@ export class Sync extends EventTarget {
       this.emitStatus('online');
       this.dispatchEvent(new CustomEvent('connected', { detail: { resumed: !!this.cursor } }));
     };
+    // Frames are read in order, once the catalog is in use (`serverJson`).
+    let reading = catalogReady;
     socket.onmessage = (message) => {
-      let frame;
-      try {
-        frame = JSON.parse(message.data, serverJson);
-      } catch {
-        return;
-      }
-      if (frame.type) this.deliver(frame);
-      // Other frames (`op`: an error about a typing notice, a pong) need no answer.
+      reading = reading.then(() => {
+        let frame;
+        try {
+          frame = JSON.parse(message.data, serverJson);
+        } catch {
+          return;
+        }
+        if (frame.type) this.deliver(frame);
+        // Other frames (`op`: an error about a typing notice, a pong) need no answer.
+      });
     };
     socket.onclose = (close) => {
       this.socket = null;
