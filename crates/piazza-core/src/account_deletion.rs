@@ -19,7 +19,8 @@
 //! password are dropped (the username is free again), contacts are
 //! removed (each told), requests, blocks and the contact code deleted,
 //! any device left revoked; it leaves its groups (an owner's pass on, as
-//! when one leaves) and its orders' conversations, unfollows its
+//! when one leaves; a group picture it uploaded goes) and its orders'
+//! conversations, unfollows its
 //! channels, is no longer any shop's staff, its own log is deleted and its media are never
 //! served again, their bytes deleted from the blob store unless another
 //! account's media hold the same ones. Its messages stay in others'
@@ -250,6 +251,7 @@ pub fn erase_next(tx: &mut dyn Tx, now: Timestamp, currency: Currency) -> Result
     }
     for (conversation, group) in tx.reads().conversations_to_leave(account)? {
         if group {
+            crate::chat::conversations::drop_picture_of(tx, account, conversation)?;
             crate::chat::conversations::leave(tx, account, conversation)?;
         } else {
             crate::chat::conversations::leave_order_conversation(

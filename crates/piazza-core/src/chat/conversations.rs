@@ -406,6 +406,36 @@ pub fn update_group(
     tx.append_to_all(&members, &event)
 }
 
+/// A group's picture that `uploader` uploaded, going with its account
+/// (erased: its media are served to nobody): the group shows none, and
+/// every member hears it as from `uploader`. Any other picture stays.
+pub(crate) fn drop_picture_of(
+    tx: &mut dyn Tx,
+    uploader: AccountId,
+    conversation: ConversationId,
+) -> Result<()> {
+    let look = tx.reads().group_look(conversation)?;
+    let Some(avatar) = look.avatar else {
+        return Ok(());
+    };
+    if tx.reads().media_uploader(avatar)? != Some(uploader) {
+        return Ok(());
+    }
+    let details = tx.reads().group_details(conversation)?;
+    let title = look.title.unwrap_or_default();
+    tx.set_group_look(conversation, &title, None)?;
+    let event = Event::ConversationUpdated {
+        conversation_id: conversation,
+        title,
+        avatar_media_id: None,
+        by: uploader,
+        announcement: details.announcement,
+        join_approval: details.join_approval,
+    };
+    let members = tx.reads().member_ids(conversation)?;
+    tx.append_to_all(&members, &event)
+}
+
 /// `actor`'s membership of a group it owns, locked for the change.
 fn owned_group(
     tx: &mut dyn Tx,

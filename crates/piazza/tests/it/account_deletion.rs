@@ -311,6 +311,11 @@ async fn after_its_grace_period_a_deleted_account_is_erased() {
     ann.client.media_thumbnail(&own.media_id).await.unwrap();
     let own_blob = blob_path(&app, &own_bytes);
     assert!(own_blob.exists());
+    let picture = piazza_api::UpdateGroup {
+        avatar_media_id: Some(Some(own.media_id.clone())),
+        ..Default::default()
+    };
+    bob.client.update_group(&group, &picture).await.unwrap();
     bob.client.delete_account(PASSWORD).await.expect("deleted");
 
     // The sweeper erases it once its grace period is over: the username
@@ -352,6 +357,7 @@ async fn after_its_grace_period_a_deleted_account_is_erased() {
     let left = ann.client.group(&group).await.unwrap();
     assert!(left.members.iter().all(|m| m.account_id != bob.account_id));
     assert_eq!(left.owner.as_deref(), Some(ann.account_id.as_str()));
+    assert_eq!(left.avatar_media_id, None, "its picture went with it");
     // Its media are served to nobody, and their bytes leave the store,
     // but for the bytes Ann's own upload holds too.
     for media in [&own, &shared] {
