@@ -44,6 +44,8 @@ use crate::engine::{Error, Read, Result, Tx};
 
 /// How long a deleted account whose money is not settled waits again.
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// How long one whose erasure a rule refused waits again.
+const HOUR_MS: i64 = 60 * 60 * 1000;
 
 /// What a deleted account is shown as, to everyone.
 pub const DELETED_DISPLAY_NAME: &str = "Deleted account";
@@ -239,13 +241,20 @@ pub fn erase_next(tx: &mut dyn Tx, now: Timestamp, currency: Currency) -> Result
     }
     if tx.reads().wallet_balance(account, currency)? != 0 || tx.reads().money_in_flight(account)? {
         tracing::warn!(%account, "a deleted account's money is not settled: not erased yet");
-        tx.delete_deletion(account)?;
-        tx.insert_deletion(&Deletion {
-            erase_at: Timestamp::from_unix_ms(now.unix_ms().saturating_add(DAY_MS)),
-            ..deletion
-        })?;
-        return Ok(true);
+        return postpone(tx, deletion, now, DAY_MS).map(|()| true);
     }
+    // A rule refusing part of it (a race with a member's own move, say)
+    // undoes the erasure whole and puts this one off, so the accounts due
+    // after it are not held up behind it.
+    if let Err(refused) = tx.refusable_part(&mut |tx| erase(tx, account, now))? {
+        tracing::warn!(%account, %refused, "a deleted account could not be erased: tried again in an hour");
+        postpone(tx, deletion, now, HOUR_MS)?;
+    }
+    Ok(true)
+}
+
+/// Erases `account`, its grace period over and its money settled.
+fn erase(tx: &mut dyn Tx, account: AccountId, now: Timestamp) -> Result<()> {
     for contact in tx.reads().contact_ids(account)? {
         crate::contacts::remove_contact(tx, account, contact)?;
     }
@@ -254,12 +263,8 @@ pub fn erase_next(tx: &mut dyn Tx, now: Timestamp, currency: Currency) -> Result
             crate::chat::conversations::drop_picture_of(tx, account, conversation)?;
             crate::chat::conversations::leave(tx, account, conversation)?;
         } else {
-            crate::chat::conversations::leave_order_conversation(
-                tx,
-                conversation,
-                account,
-                account,
-            )?;
+            let by = account;
+            crate::chat::conversations::leave_order_conversation(tx, conversation, account, by)?;
         }
     }
     for channel in tx.reads().followed_channels(account)? {
@@ -269,7 +274,16 @@ pub fn erase_next(tx: &mut dyn Tx, now: Timestamp, currency: Currency) -> Result
     for device in tx.erase_rows(account, now)? {
         tx.notice(Notice::DeviceRevoked { account, device });
     }
-    Ok(true)
+    Ok(())
+}
+
+/// Puts `deletion` off: erased `wait_ms` after `now`, still deactivated.
+fn postpone(tx: &mut dyn Tx, deletion: Deletion, now: Timestamp, wait_ms: i64) -> Result<()> {
+    tx.delete_deletion(deletion.account)?;
+    tx.insert_deletion(&Deletion {
+        erase_at: Timestamp::from_unix_ms(now.unix_ms().saturating_add(wait_ms)),
+        ..deletion
+    })
 }
 
 /// `face`, an account an old entry names by its looks of then, as it
