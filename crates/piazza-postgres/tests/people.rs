@@ -315,3 +315,91 @@ async fn a_qr_log_in_approves_one_device_and_hands_its_token_out_once() {
     let session = one.authenticate(TokenHash([handed[0]; 32])).await.unwrap();
     assert_eq!(session.map(|session| session.device_id), Some(device));
 }
+
+/// Runs `statement` on the database at `url`, off the runtime (the
+/// synchronous client brings its own), answering the first column of its
+/// first row when it has one.
+fn sql(url: &str, statement: String) -> Option<i64> {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let rows = client.query(statement.as_str(), &[]).unwrap();
+        rows.first().map(|row| row.get(0))
+    })
+    .join()
+    .unwrap()
+}
+
+/// The bytes of erased media leave the media store only when no upload is
+/// storing them (`piazza_core::media::purges`), on two processes: a
+/// pinned upload holds a purge off; a claimed purge refuses an upload of
+/// its bytes until it is done, or taken over when stale; an upload
+/// cancels a purge still waiting; bytes a live media holds again are
+/// never deleted.
+#[tokio::test]
+async fn erased_bytes_leave_the_store_only_when_no_upload_needs_them() {
+    let database = TestDatabase::create();
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (
+        open(&database.url, dir.path()).await,
+        open(&database.url, dir.path()).await,
+    );
+    let (ann, bob) = (account(&one, "ann").await, account(&one, "bob").await);
+    let stored = put(&one, ann, upload(3, 300), 1_000).await.unwrap().media;
+    let hex = piazza_core::media::files::hex(&stored.sha256);
+    let sha = format!("'\\x{hex}'::bytea");
+    let blob = dir
+        .path()
+        .join("media")
+        .join(piazza_core::media::blobs::key(&stored.sha256));
+    assert!(blob.exists());
+    let url = database.url.as_str();
+    // Ann's media erased, its bytes queued, as an erasure leaves them.
+    sql(url, "UPDATE media SET erased_at = 1".into());
+    let queue = || {
+        sql(
+            url,
+            format!("INSERT INTO blob_purges (sha256) VALUES ({sha})"),
+        )
+    };
+    queue();
+
+    // An upload of the same bytes on its way (pinned): not claimed.
+    let pin = format!(
+        "INSERT INTO upload_pins (sha256, until) VALUES ({sha}, {})",
+        i64::MAX
+    );
+    sql(url, pin);
+    assert_eq!(two.purge_erased_blobs(10).await.unwrap(), 0);
+    assert!(blob.exists());
+    sql(url, "DELETE FROM upload_pins".into());
+    assert_eq!(two.purge_erased_blobs(10).await.unwrap(), 1);
+    assert!(!blob.exists(), "unpinned, the bytes go");
+
+    // A purge claimed by a sweeper still deleting: an upload of its bytes
+    // is refused (stored nothing), until the claim is stale and taken over.
+    queue();
+    let now = Timestamp::now().unix_ms();
+    sql(url, format!("UPDATE blob_purges SET claimed_at = {now}"));
+    let refused = put(&two, bob, upload(3, 300), 1_000).await.unwrap_err();
+    assert!(matches!(refused, StoreError::Unavailable(_)), "{refused:?}");
+    assert_eq!(
+        one.purge_erased_blobs(10).await.unwrap(),
+        0,
+        "not stale yet"
+    );
+    let stale = now - piazza_core::media::purges::CLAIM_STALE_MS - 1;
+    sql(url, format!("UPDATE blob_purges SET claimed_at = {stale}"));
+    assert_eq!(one.purge_erased_blobs(10).await.unwrap(), 1);
+    let bobs = put(&two, bob, upload(3, 300), 1_000).await.unwrap().media;
+    assert!(blob.exists(), "stored anew");
+
+    // A waiting purge of bytes a live media holds: never carried out.
+    queue();
+    assert_eq!(one.purge_erased_blobs(10).await.unwrap(), 0);
+    assert!(blob.exists());
+    let (_, bytes) = read(&one, bob, bobs.media_id).await.unwrap();
+    assert_eq!(bytes, upload(3, 300));
+    let left = sql(url, "SELECT count(*) FROM blob_purges".into());
+    assert_eq!(left, Some(0), "dropped, not left to wait");
+}
