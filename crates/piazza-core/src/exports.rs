@@ -58,12 +58,9 @@ pub trait Writes {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<()>;
-    /// Deletes the link with this secret and answers what it was for and
-    /// until when, if there was one.
-    fn take_export_link(
-        &mut self,
-        secret_sha256: &[u8; 32],
-    ) -> Result<Option<(ExportId, Timestamp)>>;
+    /// Deletes the link with this secret; `false` if there was none (a
+    /// download beside this one took it first).
+    fn take_export_link(&mut self, secret_sha256: &[u8; 32]) -> Result<bool>;
 }
 
 /// A new export of `account`, unless it asked for [`EXPORTS_PER_DAY`] in
@@ -136,7 +133,10 @@ pub fn linked_export(
 pub fn redeem_link(tx: &mut dyn Tx, id: ExportId, secret_sha256: &[u8; 32]) -> Result<Export> {
     let now = tx.now();
     let export = linked_export(tx.reads(), id, secret_sha256, now)?;
-    tx.take_export_link(secret_sha256)?;
+    // Two downloads of one link at once: only one takes it.
+    if !tx.take_export_link(secret_sha256)? {
+        return Err(Rejection::ExportNotFound.into());
+    }
     Ok(export)
 }
 

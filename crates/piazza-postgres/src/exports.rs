@@ -72,19 +72,11 @@ impl Writes for PgTx<'_> {
         Ok(())
     }
 
-    fn take_export_link(
-        &mut self,
-        secret_sha256: &[u8; 32],
-    ) -> Result<Option<(ExportId, Timestamp)>> {
-        let row = self.conn().query_opt(
-            "DELETE FROM export_links WHERE secret_sha256 = $1 RETURNING export_id, expires_at",
+    fn take_export_link(&mut self, secret_sha256: &[u8; 32]) -> Result<bool> {
+        let taken = self.conn().execute(
+            "DELETE FROM export_links WHERE secret_sha256 = $1",
             &[&&secret_sha256[..]],
         )?;
-        Ok(row.map(|row| {
-            (
-                ExportId::from_row(row.get(0)),
-                Timestamp::from_unix_ms(row.get(1)),
-            )
-        }))
+        Ok(taken == 1)
     }
 }

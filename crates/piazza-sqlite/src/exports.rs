@@ -25,7 +25,19 @@ impl Reads for Db<'_> {
     }
 
     fn export_link(&mut self, secret_sha256: &[u8; 32]) -> Result<Option<(ExportId, Timestamp)>> {
-        self.link_of(secret_sha256)
+        self.0
+            .prepare_cached(
+                "SELECT export_id, expires_at FROM export_links WHERE secret_sha256 = ?1",
+            )
+            .sql()?
+            .query_row([&secret_sha256[..]], |row| {
+                Ok((
+                    ExportId::from_row(row.get(0)?),
+                    Timestamp::from_unix_ms(row.get(1)?),
+                ))
+            })
+            .optional()
+            .sql()
     }
 
     fn exports_since(&mut self, account: AccountId, since: Timestamp) -> Result<Vec<Timestamp>> {
@@ -42,24 +54,6 @@ impl Reads for Db<'_> {
             })
             .sql()?;
         rows.collect::<rusqlite::Result<_>>().sql()
-    }
-}
-
-impl Db<'_> {
-    fn link_of(&mut self, secret_sha256: &[u8; 32]) -> Result<Option<(ExportId, Timestamp)>> {
-        self.0
-            .prepare_cached(
-                "SELECT export_id, expires_at FROM export_links WHERE secret_sha256 = ?1",
-            )
-            .sql()?
-            .query_row([&secret_sha256[..]], |row| {
-                Ok((
-                    ExportId::from_row(row.get(0)?),
-                    Timestamp::from_unix_ms(row.get(1)?),
-                ))
-            })
-            .optional()
-            .sql()
     }
 }
 
@@ -95,22 +89,13 @@ impl Writes for WriteCtx<'_> {
         Ok(())
     }
 
-    fn take_export_link(
-        &mut self,
-        secret_sha256: &[u8; 32],
-    ) -> Result<Option<(ExportId, Timestamp)>> {
-        self.conn
-            .prepare_cached(
-                "DELETE FROM export_links WHERE secret_sha256 = ?1 RETURNING export_id, expires_at",
-            )
+    fn take_export_link(&mut self, secret_sha256: &[u8; 32]) -> Result<bool> {
+        let taken = self
+            .conn
+            .prepare_cached("DELETE FROM export_links WHERE secret_sha256 = ?1")
             .sql()?
-            .query_row([&secret_sha256[..]], |row| {
-                Ok((
-                    ExportId::from_row(row.get(0)?),
-                    Timestamp::from_unix_ms(row.get(1)?),
-                ))
-            })
-            .optional()
-            .sql()
+            .execute([&secret_sha256[..]])
+            .sql()?;
+        Ok(taken == 1)
     }
 }
