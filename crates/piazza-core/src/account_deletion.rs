@@ -20,13 +20,15 @@
 //! removed (each told), requests, blocks and the contact code deleted,
 //! any device left revoked; it leaves its groups (an owner's pass on, as
 //! when one leaves; a group picture it uploaded goes) and its orders'
-//! conversations, unfollows its
-//! channels, is no longer any shop's staff, its own log is deleted and its media are never
-//! served again, their bytes deleted from the blob store unless another
-//! account's media hold the same ones. Its messages stay in others'
-//! conversations, from "Deleted account"; its ledger history stays, as
-//! the law wants for money, tied to an id that names nobody. A wallet that money reached
-//! after deactivation (a transfer it sent, declined) is never erased: the
+//! conversations, unfollows its channels, is no longer any shop's staff,
+//! its own log is deleted and its media are never served again, their
+//! bytes deleted from the blob store unless another account's media hold
+//! the same ones. Its messages stay in others' conversations, from
+//! "Deleted account"; its ledger history stays, as the law wants for
+//! money, tied to an id that names nobody. Old entries that name it by
+//! its looks of then (a contact request, a card, a member added) show it
+//! as it is now ([`show_as_now`]). A wallet that money reached after
+//! deactivation (a transfer it sent, declined) is never erased: the
 //! account waits, deactivated, for its owner to log in and withdraw.
 //!
 //! Deactivating, restoring and erasing each lock the account's row
@@ -107,7 +109,7 @@ pub trait Writes {
     /// an erased account's log); makes its password nothing can match;
     /// marks its media erased, never served again, and queues for
     /// deletion from the blob store the bytes no media still served holds
-    /// (see [`crate::media::purge_next`]); revokes every device still live
+    /// (see [`crate::media::purges`]); revokes every device still live
     /// (answered).
     fn erase_rows(&mut self, account: AccountId, at: Timestamp) -> Result<Vec<DeviceId>>;
 }

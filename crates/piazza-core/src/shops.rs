@@ -464,18 +464,15 @@ fn managed(read: &mut dyn Read, shop: ShopId, account: AccountId) -> Result<Shop
 }
 
 /// Everyone an order's events go to: its buyer, the shop's owner and its
-/// staff, each once.
-/// But for erased accounts (a buyer gone since, a shop whose owner was):
-/// their logs were deleted with them.
+/// staff, each once; but a buyer or an owner erased since, whose log was
+/// deleted with it (an erased account is no shop's staff).
 fn order_audience(read: &mut dyn Read, shop: &Shop, buyer: AccountId) -> Result<Vec<AccountId>> {
     let mut audience = audience_of(shop, buyer, read.shop_staff(shop.shop_id)?);
-    let mut erased = Vec::new();
-    for &account in &audience {
-        if read.is_erased(account)? {
-            erased.push(account);
+    for maybe_gone in [buyer, shop.owner] {
+        if read.is_erased(maybe_gone)? {
+            audience.retain(|&account| account != maybe_gone);
         }
     }
-    audience.retain(|account| !erased.contains(account));
     Ok(audience)
 }
 

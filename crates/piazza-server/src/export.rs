@@ -1,5 +1,5 @@
 //! The zip of an export (`piazza_core::exports`), written as it is
-//! downloaded: a thread of the blocking pool reads what the account
+//! downloaded: a thread of its own reads what the account
 //! holds page by page and writes the zip into a bounded channel the
 //! response streams from, so the server holds a few pages and a few
 //! chunks of it, never the whole (zip's `new_stream`: entries end with
@@ -59,7 +59,9 @@ orders.jsonl     the orders you placed, newest first
 media.jsonl      the media below: media_id, content_type and bytes
 media/<id>       the bytes of your avatar, of your moments' and channels'
                  pictures, and of each picture, voice note, video and file
-                 your messages show that you may still open
+                 your messages show that you may still open (a picture
+                 the server could not read, and so not clean of its
+                 metadata, is left out)
 
 All times are RFC 3339 (UTC); money is in minor units (cents, fen).
 ";

@@ -7,7 +7,9 @@
 //! every minute it deletes idempotency keys past their
 //! retention and long-expired payment codes. Each is a store job of at
 //! most [`SWEEP_BATCH`] rows, repeated until a short batch says nothing
-//! is left, so one sweep never holds the writer for long.
+//! is left, so one sweep never holds the writer for long; the media
+//! store's deletes, slower, go [`PURGES_PER_SWEEP`] a sweep, never
+//! drained.
 //!
 //! Of a cluster's nodes only one sweeps at a time: the one holding the
 //! sweeper's lease (`piazza_core::leases`), taken or renewed before each

@@ -226,11 +226,7 @@ pub fn history(
     let mut messages = read.history(conversation, viewer, membership.from_seq, before, limit)?;
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
-    for message in &mut messages {
-        if let Some(card) = message.card_mut() {
-            crate::account_deletion::show_as_now(read, Face::Ref(card))?;
-        }
-    }
+    cards_as_now(read, &mut messages)?;
     let ids: Vec<MessageId> = messages.iter().map(|message| message.message_id).collect();
     let reactions = super::reactions::grouped(read.reactions(&ids, viewer)?);
     Ok(HistoryPage {
@@ -238,6 +234,17 @@ pub fn history(
         has_more,
         reactions,
     })
+}
+
+/// The contact cards among `messages` showing accounts deleted since as
+/// they are now (`account_deletion::show_as_now`).
+fn cards_as_now(read: &mut dyn Read, messages: &mut [Message]) -> Result<()> {
+    for message in messages {
+        if let Some(card) = message.card_mut() {
+            crate::account_deletion::show_as_now(read, Face::Ref(card))?;
+        }
+    }
+    Ok(())
 }
 
 /// One message of `conversation` as `viewer` sees it in the history, with
@@ -256,11 +263,7 @@ pub fn one_message(
     let seq = found.seq.get();
     let (since, before) = (Seq::from_store(seq - 1), Seq::from_store(seq + 1));
     let mut messages = read.history(conversation, viewer, since, Some(before), 1)?;
-    for message in &mut messages {
-        if let Some(card) = message.card_mut() {
-            crate::account_deletion::show_as_now(read, Face::Ref(card))?;
-        }
-    }
+    cards_as_now(read, &mut messages)?;
     if messages.is_empty() {
         return Err(Rejection::MessageNotFound.into());
     }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use piazza_client::{IdempotencyKey, Incoming};
+use piazza_client::IdempotencyKey;
 
 use reqwest::Method;
 use serde_json::json;
@@ -90,16 +90,7 @@ async fn a_deleted_account_vanishes_at_once_and_comes_back_by_logging_in() {
     for device in [&bob.client, &other_device.client] {
         assert_problem(&device.me().await.unwrap_err(), 401, "unauthorized");
     }
-    let closed = loop {
-        match tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("closed within seconds")
-        {
-            Some(Ok(Incoming::Closed { code, .. })) => break code,
-            Some(Ok(_)) => continue,
-            other => panic!("expected a close frame, got {other:?}"),
-        }
-    };
+    let closed = close_code(&mut socket).await;
     assert_eq!(closed, 4001, "closed as signed out");
 
     // What the others see: no username, no face, nothing reaches it —
@@ -320,20 +311,10 @@ async fn after_its_grace_period_a_deleted_account_is_erased() {
 
     // The sweeper erases it once its grace period is over: the username
     // is free again and the password opens nothing.
-    let mut erased = false;
-    for _ in 0..100 {
-        if app
-            .anonymous()
-            .create_account("bob", PASSWORD, None)
-            .await
-            .is_ok()
-        {
-            erased = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(erased, "the username is free once the account is erased");
+    assert!(
+        username_freed(&app, "bob").await,
+        "the username is free once the account is erased"
+    );
     let new_bob = app.login("bob", "new phone").await;
     assert_ne!(
         new_bob.account_id, bob.account_id,
@@ -427,23 +408,10 @@ async fn after_its_grace_period_a_deleted_account_is_erased() {
 
 #[tokio::test]
 async fn the_cli_deletes_an_account_only_when_told_so() {
-    use crate::cli_profiles::{piazza, stdout_of};
+    use crate::cli_profiles::{cli_account, piazza, stdout_of};
     let app = spawn_app().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("cli.toml");
-    app.anonymous()
-        .create_account("ann", PASSWORD, None)
-        .await
-        .unwrap();
-    let login = piazza(
-        &app,
-        &config,
-        "ann",
-        &["login", "ann"],
-        &format!("{PASSWORD}\n"),
-    )
-    .await;
-    stdout_of(&login);
+    let config = cli_account(&app, dir.path(), "ann").await;
     let unsure = piazza(
         &app,
         &config,
@@ -545,20 +513,7 @@ async fn no_money_reaches_an_erased_account_nor_a_deleted_merchant() {
     assert_problem(&refused, 410, "account_deleted");
     assert_eq!(balance(&ann).await, 50, "nothing moved");
 
-    let mut erased = false;
-    for _ in 0..100 {
-        if app
-            .anonymous()
-            .create_account("bob", PASSWORD, None)
-            .await
-            .is_ok()
-        {
-            erased = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(erased, "bob is erased");
+    assert!(username_freed(&app, "bob").await, "bob is erased");
     // Its follow is gone with it; a refund to it would be money no one
     // can ever take out.
     let view = ann.client.channel(&channel.channel_id).await.unwrap();
@@ -630,20 +585,10 @@ async fn log_ins_racing_the_erasure_restore_it_whole_or_find_it_gone() {
         }
         None => {
             // Erased: the name is free and the old password opens nothing.
-            let mut free = false;
-            for _ in 0..50 {
-                if app
-                    .anonymous()
-                    .create_account("bob", PASSWORD, None)
-                    .await
-                    .is_ok()
-                {
-                    free = true;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            assert!(free, "the username is free once erased");
+            assert!(
+                username_freed(&app, "bob").await,
+                "the username is free once erased"
+            );
             let contacts = ann.client.all_contacts().await.unwrap();
             assert!(contacts.iter().all(|c| c.account_id != bob.account_id));
         }
@@ -651,4 +596,21 @@ async fn log_ins_racing_the_erasure_restore_it_whole_or_find_it_gone() {
     for check in ["check", "ledger-check"] {
         admin_check_passes(check, app.data_dir());
     }
+}
+
+/// Whether `username` becomes free within ten seconds (the sweeper has
+/// erased the deleted account that held it): a new account takes it.
+async fn username_freed(app: &TestApp, username: &str) -> bool {
+    for _ in 0..100 {
+        if app
+            .anonymous()
+            .create_account(username, PASSWORD, None)
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }

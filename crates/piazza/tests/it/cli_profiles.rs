@@ -40,6 +40,30 @@ pub(crate) async fn piazza(
         .expect("the piazza binary ends")
 }
 
+/// A new account `name`, logged in by the CLI with its config file in
+/// `dir`: the file's path.
+pub(crate) async fn cli_account(
+    app: &TestApp,
+    dir: &std::path::Path,
+    name: &str,
+) -> std::path::PathBuf {
+    let config = dir.join("cli.toml");
+    app.anonymous()
+        .create_account(name, PASSWORD, None)
+        .await
+        .unwrap();
+    let login = piazza(
+        app,
+        &config,
+        name,
+        &["login", name],
+        &format!("{PASSWORD}\n"),
+    )
+    .await;
+    stdout_of(&login);
+    config
+}
+
 pub(crate) fn stdout_of(output: &Output) -> String {
     assert!(
         output.status.success(),

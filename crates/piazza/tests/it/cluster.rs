@@ -15,8 +15,8 @@ use tokio::task::JoinHandle;
 mod partition;
 
 use crate::helpers::{
-    PASSWORD, ServerProcess, User, admin_checks_pass_on_database, live_socket, position,
-    start_server_process_on_database, text_of,
+    PASSWORD, ServerProcess, User, admin_checks_pass_on_database, close_code, live_socket,
+    position, start_server_process_on_database, text_of,
 };
 
 /// A NATS server of the test's cluster: its client and route ports.
@@ -991,16 +991,7 @@ async fn deleting_and_exporting_cross_nodes() {
     // socket there closed as signed out, within seconds.
     let (mut socket, _) = live_socket(&bob_there).await;
     bob_here.client.delete_account(PASSWORD).await.unwrap();
-    let closed = loop {
-        match tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("closed within seconds")
-        {
-            Some(Ok(Incoming::Closed { code, .. })) => break code,
-            Some(Ok(_)) => continue,
-            other => panic!("expected a close frame, got {other:?}"),
-        }
-    };
+    let closed = close_code(&mut socket).await;
     assert_eq!(closed, 4001);
     let refused = bob_there.client.me().await.unwrap_err();
     assert_eq!(refused.status(), Some(401));

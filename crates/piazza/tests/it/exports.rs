@@ -212,23 +212,10 @@ async fn a_link_downloads_an_export_once_without_a_token() {
 
 #[tokio::test]
 async fn the_cli_exports_to_a_file() {
-    use crate::cli_profiles::{piazza, stdout_of};
+    use crate::cli_profiles::{cli_account, piazza, stdout_of};
     let app = spawn_app().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("cli.toml");
-    app.anonymous()
-        .create_account("ann", PASSWORD, None)
-        .await
-        .unwrap();
-    let login = piazza(
-        &app,
-        &config,
-        "ann",
-        &["login", "ann"],
-        &format!("{PASSWORD}\n"),
-    )
-    .await;
-    stdout_of(&login);
+    let config = cli_account(&app, dir.path(), "ann").await;
     let to = dir.path().join("ann.zip");
     let told = stdout_of(
         &piazza(

@@ -525,3 +525,18 @@ async fn spawn_server_process(
         base: address.to_owned(),
     }
 }
+
+/// The code `socket` is closed with, within five seconds; what comes
+/// before the close frame is passed over.
+pub async fn close_code(socket: &mut Socket) -> u16 {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("closed within seconds")
+        {
+            Some(Ok(Incoming::Closed { code, .. })) => return code,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
